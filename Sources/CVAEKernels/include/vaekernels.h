@@ -1,0 +1,56 @@
+#ifndef VAEKERNELS_H
+#define VAEKERNELS_H
+// SwiftVAE's own numeric kernels, in C so that the SIMD code is chosen at run time
+// (AVX-512 / AVX2+FMA / portable) with no compiler flags.
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------- thread pool
+// A persistent pool of worker threads (spin-then-sleep). The calling thread takes part.
+// vk_parallel runs fn(ctx, t) for t in [0, ntasks) and returns when all have finished.
+void vk_set_num_threads(int n);          // 1 ... 64; creates/destroys workers as needed
+int  vk_get_num_threads(void);
+typedef void (*vk_task_fn)(void *ctx, int task);
+void vk_parallel(int ntasks, vk_task_fn fn, void *ctx);
+
+// ---------------------------------------------------------------- GEMM
+// Row-major.  C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C
+//   op(A) = A  (A is M x K, row stride lda)   if transA == 0
+//         = Aᵀ (A is K x M, row stride lda)   if transA != 0
+//   op(B) likewise with B (K x N or N x K, row stride ldb).
+// beta == 0 means C is overwritten (never read, so NaNs in C do not propagate).
+// Work is split across threads over M and N only, never over K: every element of C is
+// summed in the same order whatever the thread count (bit-identical results).
+void vk_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc);
+
+// Same, with a fused epilogue applied after the full product:
+//   C = act(alpha*op(A)op(B) + beta*C + bias[col])   bias may be NULL; act: 0 none, 1 relu
+enum { VK_ACT_NONE = 0, VK_ACT_RELU = 1 };
+void vk_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb,
+                 float beta, float *C, int ldc, const float *bias, int act);
+
+// Backend selection: 0 = built-in (default), 1 = OpenBLAS via dlopen("libopenblas.so.0").
+// vk_gemm_select_backend returns 0 on success, -1 if the backend is not available.
+// The environment variable VAE_GEMM=blas selects OpenBLAS at first use.
+int  vk_gemm_select_backend(int backend);
+int  vk_gemm_backend(void);
+// Human-readable description of the active kernel, e.g. "built-in avx512f+fma 8x32 tile".
+const char *vk_gemm_description(void);
+// CPU features as a string, e.g. "avx512f fma avx2".
+const char *vk_cpu_features(void);
+// Level of the built-in kernel in use: 3 = avx512, 2 = avx2+fma, 1 = portable C.
+int  vk_kernel_level(void);
+// Force a lower level (for tests of every code path); returns the level actually set.
+int  vk_force_kernel_level(int level);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,1 @@
+// Intentionally empty: CZlib only exposes the system zlib header.

@@ -1,0 +1,1 @@
+print("vae: under construction")
