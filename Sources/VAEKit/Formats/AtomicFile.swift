@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Crash-safe file writes and bounded file reads with POSIX calls.
+///
+/// `write` puts the bytes in a temporary file next to the target (`.NAME.tmp-PID-RANDOM`), fsyncs it,
+/// renames it over the target and fsyncs the directory: a reader sees the old file or the new one,
+/// never a half-written one, even after a crash or a full disk.
+public enum AtomicFile {
+    public static func write(_ string: String, to path: String) throws {
+        try write(Array(string.utf8), to: path)
+    }
+
+    public static func write(_ bytes: [UInt8], to path: String) throws {
+        guard !path.isEmpty else { throw VAEError("cannot write a file with an empty path") }
+        let (directory, name) = split(path)
+        guard !name.isEmpty, name != ".", name != ".." else {
+            throw VAEError("cannot write \(path): the path names a directory, not a file")
+        }
+        let existed = access(path, F_OK) == 0
+        let untouched = existed ? " (the previous file is untouched)" : ""
+        func failure(_ what: String, _ code: Int32) -> VAEError {
+            var hint = ""
+            if code == ENOENT { hint = " — the directory \(directory) does not exist; create it first" }
+            if code == ENOTDIR { hint = " — a part of \(directory) is a file, not a directory" }
+            if code == ENOSPC { hint = " — free some disk space and try again" }
+            if code == EACCES || code == EPERM || code == EROFS { hint = " — choose a directory you can write to" }
+            return VAEError("cannot write \(path): \(what)\(VAEError.errnoText(code))\(hint)\(untouched)")
+        }
+
+        let prefix = directory == "/" ? "/" : (directory == "." && !path.hasPrefix("./") ? "" : directory + "/")
+        let tempPath = prefix
+            + ".\(name).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure("", errno) }
+        var fdOpen = true
+        var keepTemp = false
+        defer {
+            if fdOpen { close(fd) }
+            if !keepTemp { unlink(tempPath) }
+        }
+
+        var written = 0
+        let writeError: Int32? = bytes.withUnsafeBytes { buffer -> Int32? in
+            guard let base = buffer.baseAddress else { return nil }
+            while written < buffer.count {
+                let chunk = min(buffer.count - written, 1 << 30)
+                let result = Glibc_write(fd, base + written, chunk)
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if result == 0 { return EIO }
+                written += result
+            }
+            return nil
+        }
+        if let code = writeError { throw failure("", code) }
+        while fsync(fd) != 0 {
+            if errno != EINTR { throw failure("fsync failed: ", errno) }
+        }
+        fdOpen = false
+        if close(fd) != 0 && errno != EINTR { throw failure("close failed: ", errno) }
+        if rename(tempPath, path) != 0 { throw failure("", errno) }
+        keepTemp = true  // it is the target now
+        syncDirectory(directory)
+    }
+
+    /// Reads a whole regular file, refusing files over `maxBytes`. Never allocates more than the file
+    /// holds (or `maxBytes`, whichever is less).
+    public static func readAll(path: String, maxBytes: Int) throws -> [UInt8] {
+        let maxBytes = max(0, maxBytes)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            let hint = code == ENOENT ? " — check the path" : ""
+            throw VAEError("cannot read \(path): \(VAEError.errnoText(code))\(hint)")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            throw VAEError("cannot read \(path): \(VAEError.errnoText(errno))")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR {
+            throw VAEError("cannot read \(path): it is a directory, not a file")
+        }
+        let size = Int(clamping: info.st_size)
+        if size > maxBytes {
+            throw VAEError("cannot read \(path): it is \(FormatText.bytes(size)), more than the \(FormatText.bytes(maxBytes)) allowed for this kind of file — is it the right file?")
+        }
+        // Regular files report their size; pipes and /proc files report 0 and are read in chunks.
+        var result = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while true {
+            if filled == result.count {
+                // Probe for more data than fstat promised (file growing, or a special file).
+                if result.count >= maxBytes {
+                    var probe: UInt8 = 0
+                    let extra = Glibc_read(fd, &probe, 1)
+                    if extra < 0 && errno == EINTR { continue }
+                    if extra > 0 {
+                        throw VAEError("cannot read \(path): it is more than the \(FormatText.bytes(maxBytes)) allowed for this kind of file — is it the right file?")
+                    }
+                    break
+                }
+                let grow = min(max(result.count, 64 * 1024), maxBytes - result.count)
+                result.append(contentsOf: repeatElement(0, count: grow))
+            }
+            let got = result.withUnsafeMutableBytes { buffer in
+                Glibc_read(fd, buffer.baseAddress! + filled, min(buffer.count - filled, 1 << 30))
+            }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw VAEError("cannot read \(path): \(VAEError.errnoText(errno))")
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        if filled < result.count { result.removeSubrange(filled...) }
+        return result
+    }
+
+    /// True when `path` exists (file or directory).
+    public static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// True when `path` is an existing directory.
+    public static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// Splits "a/b/c" into ("a/b", "c"); "c" into (".", "c"); "/c" into ("/", "c").
+    static func split(_ path: String) -> (directory: String, name: String) {
+        var trimmed = Substring(path)
+        while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return (".", String(trimmed)) }
+        let directory = trimmed[..<slash]
+        return (directory.isEmpty ? "/" : String(directory), String(trimmed[trimmed.index(after: slash)...]))
+    }
+
+    /// Makes the rename durable. Some file systems cannot fsync a directory; that is not an error.
+    static func syncDirectory(_ directory: String) {
+        let fd = open(directory, O_RDONLY | O_CLOEXEC | O_DIRECTORY)
+        guard fd >= 0 else { return }
+        while fsync(fd) != 0 && errno == EINTR {}
+        close(fd)
+    }
+}
+
+// `write` and `read` are shadowed by the static methods above; reach the C functions explicitly.
+@inline(__always)
+private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.write(fd, buffer, count)
+    #elseif canImport(Musl)
+    return Musl.write(fd, buffer, count)
+    #else
+    return Darwin.write(fd, buffer, count)
+    #endif
+}
+
+@inline(__always)
+private func Glibc_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buffer, count)
+    #elseif canImport(Musl)
+    return Musl.read(fd, buffer, count)
+    #else
+    return Darwin.read(fd, buffer, count)
+    #endif
+}

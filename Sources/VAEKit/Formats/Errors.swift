@@ -1,0 +1,65 @@
+import Foundation
+
+/// The one error type of SwiftVAE.
+///
+/// `message` is a single line that says what is wrong and, where possible, how to fix it, e.g.
+/// `"data/train-images-idx3-ubyte.gz is not an IDX image file (magic 0x1f8b0808); expected
+/// 0x00000803 — is it still gzip-compressed twice?"`. Print it as is; no stack trace is needed.
+public struct VAEError: Error, CustomStringConvertible, LocalizedError, Equatable, Sendable {
+    public let message: String
+
+    public init(_ message: String) {
+        // Keep the promise of one line even if a caller passes an OS message with a newline.
+        self.message = message.replacingOccurrences(of: "\n", with: " ")
+    }
+
+    public init(message: String) {
+        self.init(message)
+    }
+
+    public var description: String { message }
+    public var errorDescription: String? { message }
+}
+
+extension VAEError {
+    /// An error about an input file or buffer: `"<source>: <problem>"`.
+    public static func format(_ source: String, _ problem: String) -> VAEError {
+        VAEError("\(source): \(problem)")
+    }
+
+    /// Text for the current `errno` (or a given one), e.g. "No such file or directory".
+    public static func errnoText(_ code: Int32 = errno) -> String {
+        guard let cString = strerror(code) else { return "errno \(code)" }
+        return String(cString: cString)
+    }
+}
+
+/// Formatting helpers shared by the format parsers.
+enum FormatText {
+    /// `0x00000803` style, 8 hex digits.
+    static func hex32(_ value: UInt32) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+    }
+
+    /// Human-readable byte count, e.g. "9,912,422 bytes" / "512 MiB".
+    static func bytes(_ count: Int) -> String {
+        "\(grouped(count)) bytes"
+    }
+
+    static func grouped(_ value: Int) -> String {
+        let negative = value < 0
+        var digits = Array(String(value.magnitude))
+        var out: [Character] = []
+        while digits.count > 3 {
+            out.insert(contentsOf: [","] + digits.suffix(3), at: 0)
+            digits.removeLast(3)
+        }
+        out.insert(contentsOf: digits, at: 0)
+        return (negative ? "-" : "") + String(out)
+    }
+
+    static func mebibytes(_ count: Int) -> String {
+        "\(count / (1 << 20)) MiB"
+    }
+}

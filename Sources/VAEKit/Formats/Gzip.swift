@@ -1,0 +1,139 @@
+import CZlib
+
+/// gzip / zlib compression through the system zlib.
+public enum Gzip {
+    /// True when `data` starts with the gzip magic bytes 0x1f 0x8b.
+    public static func isGzip(_ data: [UInt8]) -> Bool {
+        data.count >= 2 && data[0] == 0x1f && data[1] == 0x8b
+    }
+
+    /// Decompresses gzip (including several concatenated members, as `cat a.gz b.gz` makes) or zlib data.
+    ///
+    /// Throws a `VAEError` for a truncated stream, corrupt data, trailing bytes that are not another
+    /// gzip member, or output larger than `maxOutput` bytes (a "gzip bomb"): memory use stays bounded
+    /// by `maxOutput` plus one chunk whatever the input.
+    public static func decompress(_ data: [UInt8], maxOutput: Int, source: String = "gzip data") throws -> [UInt8] {
+        guard !data.isEmpty else {
+            throw VAEError.format(source, "is empty; expected gzip-compressed data — was the download interrupted?")
+        }
+        let limit = max(0, maxOutput)
+        var stream = z_stream()
+        // 15 + 32: maximum window, and detect gzip or zlib headers automatically.
+        let initStatus = inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        guard initStatus == Z_OK else {
+            throw VAEError.format(source, "cannot start zlib decompression (zlib status \(initStatus)) — out of memory?")
+        }
+        defer { inflateEnd(&stream) }
+
+        var output: [UInt8] = []
+        output.reserveCapacity(min(limit, max(data.count, 1) &* 4))
+        let chunkSize = 256 * 1024
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+        var members = 1
+
+        try data.withUnsafeBufferPointer { input in
+            guard let base = input.baseAddress else { return }
+            var position = 0  // bytes of `input` handed to zlib so far
+            stream.next_in = UnsafeMutablePointer(mutating: base)
+            stream.avail_in = 0
+
+            while true {
+                // Refill the input window (avail_in is 32-bit; feed at most 1 GiB at a time).
+                if stream.avail_in == 0 && position < input.count {
+                    let feed = min(input.count - position, 1 << 30)
+                    stream.next_in = UnsafeMutablePointer(mutating: base + position)
+                    stream.avail_in = UInt32(feed)
+                    position += feed
+                }
+                let status: Int32 = chunk.withUnsafeMutableBufferPointer { out in
+                    stream.next_out = out.baseAddress
+                    stream.avail_out = UInt32(out.count)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                let produced = chunkSize - Int(stream.avail_out)
+                if produced > 0 {
+                    if produced > limit - output.count {
+                        throw VAEError.format(source, "decompresses to more than \(FormatText.bytes(limit)), the most this format can hold — the file is corrupt or not what it claims to be (a gzip bomb?)")
+                    }
+                    output.append(contentsOf: chunk[0..<produced])
+                }
+                switch status {
+                case Z_OK:
+                    continue
+                case Z_STREAM_END:
+                    // Where does the next member (if any) start?
+                    let consumed = position - Int(stream.avail_in)
+                    let rest = input.count - consumed
+                    if rest == 0 { return }
+                    if rest >= 2 && input[consumed] == 0x1f && input[consumed + 1] == 0x8b {
+                        members += 1
+                        let resetStatus = inflateReset(&stream)
+                        guard resetStatus == Z_OK else {
+                            throw VAEError.format(source, "cannot restart zlib for gzip member \(members) (zlib status \(resetStatus))")
+                        }
+                        continue
+                    }
+                    // gzip(1) tolerates zero padding after the last member (tape blocks); so do we.
+                    if input[consumed...].allSatisfy({ $0 == 0 }) { return }
+                    throw VAEError.format(source, "has \(FormatText.bytes(rest)) of trailing data after gzip member \(members) that are not another gzip member — the file is corrupt or was appended to")
+                case Z_BUF_ERROR:
+                    // No progress possible: output space is available, so the input ran out mid-stream.
+                    if stream.avail_in == 0 && position >= input.count {
+                        throw VAEError.format(source, "is truncated: the compressed stream ends early after \(FormatText.bytes(input.count)) (decompressed \(FormatText.bytes(output.count)) so far) — re-download the file")
+                    }
+                    continue
+                case Z_NEED_DICT:
+                    throw VAEError.format(source, "is a zlib stream that needs a preset dictionary; that is not supported")
+                case Z_DATA_ERROR:
+                    let detail = stream.msg.map { String(cString: $0) } ?? "invalid data"
+                    throw VAEError.format(source, "is corrupt (zlib: \(detail)) in gzip member \(members) — re-download the file")
+                case Z_MEM_ERROR:
+                    throw VAEError.format(source, "zlib ran out of memory while decompressing")
+                default:
+                    throw VAEError.format(source, "zlib failed with status \(status) while decompressing")
+                }
+            }
+        }
+        return output
+    }
+
+    /// Compresses `data` into a single gzip member (windowBits 15 + 16). `level` is clamped to 0...9
+    /// (or -1 for zlib's default).
+    public static func compress(_ data: [UInt8], level: Int32 = 6) -> [UInt8] {
+        let clamped = level == Z_DEFAULT_COMPRESSION ? level : min(max(level, 0), 9)
+        var stream = z_stream()
+        var status = deflateInit2_(&stream, clamped, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                                   zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        precondition(status == Z_OK, "zlib deflateInit2 failed with status \(status) (out of memory?)")
+        defer { deflateEnd(&stream) }
+
+        var output: [UInt8] = []
+        let bound = Int(deflateBound(&stream, UInt(data.count)))
+        output.reserveCapacity(min(bound, Int(Int32.max)))
+        let chunkSize = 256 * 1024
+        var chunk = [UInt8](repeating: 0, count: chunkSize)
+
+        data.withUnsafeBufferPointer { input in
+            var position = 0
+            let base = input.baseAddress
+            repeat {
+                let feed = min(input.count - position, 1 << 30)
+                stream.next_in = base.map { UnsafeMutablePointer(mutating: $0 + position) }
+                stream.avail_in = UInt32(feed)
+                position += feed
+                let flush = position >= input.count ? Z_FINISH : Z_NO_FLUSH
+                repeat {
+                    status = chunk.withUnsafeMutableBufferPointer { out in
+                        stream.next_out = out.baseAddress
+                        stream.avail_out = UInt32(out.count)
+                        return deflate(&stream, flush)
+                    }
+                    precondition(status != Z_STREAM_ERROR, "zlib deflate failed (stream error)")
+                    output.append(contentsOf: chunk[0..<(chunkSize - Int(stream.avail_out))])
+                } while stream.avail_out == 0
+            } while position < input.count
+        }
+        precondition(status == Z_STREAM_END, "zlib deflate did not finish (status \(status))")
+        return output
+    }
+}
