@@ -1,0 +1,58 @@
+/// A 2-D scatter plot coloured by class (e.g. latent means coloured by digit label).
+/// Non-finite points are skipped.
+public struct ScatterPlot: Sendable {
+    public var title: String
+    public var xLabel: String
+    public var yLabel: String
+    public var points: [(x: Double, y: Double, cls: Int)]
+    /// Legend names by class index; classes without a name are shown by number.
+    public var classNames: [String]
+    /// Marker radius in pixels at 300 px plot size (scaled with the image); nil = automatic.
+    public var pointRadius: Double?
+
+    public init(title: String = "", xLabel: String = "", yLabel: String = "",
+                points: [(x: Double, y: Double, cls: Int)] = [], classNames: [String] = [],
+                pointRadius: Double? = nil) {
+        self.title = title
+        self.xLabel = xLabel
+        self.yLabel = yLabel
+        self.points = points
+        self.classNames = classNames
+        self.pointRadius = pointRadius
+    }
+
+    public func svg(width: Int = 700, height: Int = 600) -> String {
+        canvas(width: width, height: height).svg()
+    }
+
+    public func png(width: Int = 700, height: Int = 600) -> [UInt8] {
+        canvas(width: width, height: height).raster().png()
+    }
+
+    func canvas(width: Int, height: Int) -> PlotCanvas {
+        let good = points.filter { $0.x.isFinite && $0.y.isFinite }
+        let xScale = AxisScale.linear(good.map(\.x))
+        let yScale = AxisScale.linear(good.map(\.y))
+        let classes = Array(Set(good.map(\.cls))).sorted()
+        var legend: [PlotFrame.LegendEntry] = []
+        if classes.count > 1 || !classNames.isEmpty {
+            for c in classes {
+                let name = c >= 0 && c < classNames.count ? classNames[c] : "class \(c)"
+                legend.append(.init(name: name, color: Palette.color(c), kind: .marker))
+            }
+        }
+        let frame = PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
+                              x: xScale, y: yScale, legend: legend)
+        var c = PlotCanvas(width: frame.width, height: frame.height)
+        frame.drawBackground(&c)
+        let n = good.count
+        let base = pointRadius ?? (n > 5000 ? 1.6 : n > 1000 ? 2.0 : 3.0)
+        let r = base * Double(frame.s)
+        let alpha = n > 2000 ? 0.55 : n > 300 ? 0.75 : 0.9
+        for p in good {
+            c.ops.append(.circle(cx: frame.px(p.x), cy: frame.py(p.y), r: r, color: Palette.color(p.cls), alpha: alpha))
+        }
+        frame.drawForeground(&c)
+        return c
+    }
+}
