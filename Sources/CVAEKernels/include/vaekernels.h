@@ -49,6 +49,9 @@ const char *vk_cpu_features(void);
 int  vk_kernel_level(void);
 // Force a lower level (for tests of every code path); returns the level actually set.
 int  vk_force_kernel_level(int level);
+// Override the cache blocks (KC, MC, NC) of the built-in kernel, for tests of the blocking
+// code on small shapes (rounded up to multiples of the tile); 0, 0, 0 restores the defaults.
+void vk_gemm_set_blocking(int kc, int mc, int nc);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,351 @@
+// GEMM driver: run-time kernel selection, cache blocking, packing buffers, thread split,
+// backend selection (built-in / OpenBLAS) and the descriptive strings.
+#include "vk_internal.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// ---------------------------------------------------------------- kernel selection
+static int g_max_level = 0;          // best level the CPU supports
+static _Atomic int g_level = 0;      // level in use
+static pthread_once_t g_detect_once = PTHREAD_ONCE_INIT;
+static char g_features[128];
+
+static void detect(void) {
+    int level = 1;
+    g_features[0] = 0;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f");
+    int avx2 = __builtin_cpu_supports("avx2");
+    int fma = __builtin_cpu_supports("fma");
+    snprintf(g_features, sizeof g_features, "%s%s%s", avx512 ? "avx512f " : "",
+             avx2 ? "avx2 " : "", fma ? "fma" : "");
+    if (avx2 && fma) level = 2;
+    if (avx512 && fma) level = 3;
+#elif defined(__aarch64__)
+    snprintf(g_features, sizeof g_features, "neon");
+#endif
+    size_t n = strlen(g_features);
+    while (n > 0 && g_features[n - 1] == ' ') g_features[--n] = 0;
+    if (n == 0) snprintf(g_features, sizeof g_features, "baseline");
+    g_max_level = level;
+    atomic_store(&g_level, level);
+}
+
+static const vk_kernel *kernel_for(int level) {
+#if defined(__x86_64__)
+    if (level >= 3) return vk_kernel_avx512();
+    if (level == 2) return vk_kernel_avx2();
+#endif
+    (void)level;
+    return vk_kernel_portable();
+}
+
+static const vk_kernel *current_kernel(void) {
+    pthread_once(&g_detect_once, detect);
+    return kernel_for(atomic_load(&g_level));
+}
+
+int vk_kernel_level(void) {
+    pthread_once(&g_detect_once, detect);
+    return atomic_load(&g_level);
+}
+
+int vk_force_kernel_level(int level) {
+    pthread_once(&g_detect_once, detect);
+    if (level < 1) level = 1;
+    if (level > g_max_level) level = g_max_level;
+    atomic_store(&g_level, level);
+    return level;
+}
+
+const char *vk_cpu_features(void) {
+    pthread_once(&g_detect_once, detect);
+    return g_features;
+}
+
+// ---------------------------------------------------------------- per-thread buffers
+typedef struct {
+    float *a, *b;
+    size_t acap, bcap;   // in floats
+} vk_buffers;
+
+static pthread_key_t g_buf_key;
+static pthread_once_t g_buf_once = PTHREAD_ONCE_INIT;
+
+static void free_buffers(void *p) {
+    vk_buffers *b = (vk_buffers *)p;
+    if (!b) return;
+    free(b->a);
+    free(b->b);
+    free(b);
+}
+static void make_key(void) { pthread_key_create(&g_buf_key, free_buffers); }
+
+static float *grow(float *old, size_t *cap, size_t need) {
+    if (need <= *cap && old) return old;
+    free(old);
+    size_t n = need + 64;
+    void *p = NULL;
+    if (posix_memalign(&p, 64, n * sizeof(float)) != 0) { *cap = 0; return NULL; }
+    *cap = n;
+    return (float *)p;
+}
+
+static vk_buffers *thread_buffers(size_t na, size_t nb) {
+    pthread_once(&g_buf_once, make_key);
+    vk_buffers *b = (vk_buffers *)pthread_getspecific(g_buf_key);
+    if (!b) {
+        b = (vk_buffers *)calloc(1, sizeof(vk_buffers));
+        if (!b) return NULL;
+        pthread_setspecific(g_buf_key, b);
+    }
+    b->a = grow(b->a, &b->acap, na);
+    b->b = grow(b->b, &b->bcap, nb);
+    if (!b->a || !b->b) return NULL;
+    return b;
+}
+
+// ---------------------------------------------------------------- blocked product
+static int g_block_kc = 0, g_block_mc = 0, g_block_nc = 0, g_block_override = 0;
+
+void vk_gemm_set_blocking(int kc, int mc, int nc) {
+    g_block_kc = kc > 0 ? kc : 0;
+    g_block_mc = mc > 0 ? mc : 0;
+    g_block_nc = nc > 0 ? nc : 0;
+    g_block_override = g_block_kc || g_block_mc || g_block_nc;
+}
+typedef struct {
+    const vk_kernel *kern;
+    int transA, transB, M, N, K;
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    long lda, ldb, ldc;
+    const float *bias;
+    int relu;
+    int kcb;                 // K block (depends on K and kernel only)
+    int mc, nc;              // M and N cache blocks (multiples of mr, nr)
+    int pm, pn;              // thread grid
+    int mtiles, ntiles;
+} gemm_job;
+
+static inline int imin(int a, int b) { return a < b ? a : b; }
+
+static void edge_tile(const gemm_job *j, long kc, const float *Ap, const float *Bp, float *C,
+                      int mr, int nr, float beta, const float *bias, int relu) {
+    const vk_kernel *k = j->kern;
+    float tmp[VK_MR_MAX * VK_NR_MAX] __attribute__((aligned(64)));
+    float tb[VK_NR_MAX] __attribute__((aligned(64)));
+    int MR = k->mr, NR = k->nr;
+    if (beta != 0.0f) {
+        for (int i = 0; i < mr; i++)
+            for (int c = 0; c < nr; c++) tmp[i * NR + c] = C[(long)i * j->ldc + c];
+        for (int i = 0; i < MR; i++)
+            for (int c = (i < mr ? nr : 0); c < NR; c++) tmp[i * NR + c] = 0.0f;
+    }
+    if (bias) {
+        for (int c = 0; c < NR; c++) tb[c] = c < nr ? bias[c] : 0.0f;
+    }
+    k->ukr(kc, Ap, Bp, tmp, NR, j->alpha, beta, bias ? tb : NULL, relu);
+    for (int i = 0; i < mr; i++)
+        for (int c = 0; c < nr; c++) C[(long)i * j->ldc + c] = tmp[i * NR + c];
+}
+
+// Computes rows [m0, m1) x cols [n0, n1) of C, all of K.
+static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
+    const vk_kernel *k = j->kern;
+    const int MR = k->mr, NR = k->nr;
+    int mlen = m1 - m0, nlen = n1 - n0;
+    if (mlen <= 0 || nlen <= 0) return;
+    // Small M: one A block covers all rows (packed once per K block).
+    int MC = j->mc;
+    int mround = (mlen + MR - 1) / MR * MR;
+    if (mround <= 2 * MC && !g_block_override) MC = mround;
+    int NC = j->nc;
+    int kcb = j->kcb;
+    size_t na = (size_t)MC * kcb;
+    size_t nb = (size_t)(imin(NC, (nlen + NR - 1) / NR * NR)) * kcb;
+    vk_buffers *buf = thread_buffers(na, nb);
+    if (!buf) abort();
+    float *Ap = buf->a, *Bp = buf->b;
+    for (int jc = n0; jc < n1; jc += NC) {
+        int nc = imin(NC, n1 - jc);
+        for (int pc = 0; pc < j->K; pc += kcb) {
+            int kc = imin(kcb, j->K - pc);
+            const float *Bs = j->transB ? j->B + (long)jc * j->ldb + pc : j->B + (long)pc * j->ldb + jc;
+            k->pack_b(j->transB, Bs, j->ldb, kc, nc, Bp);
+            float beta = pc == 0 ? j->beta : 1.0f;
+            int last = pc + kc >= j->K;
+            const float *bias = last ? j->bias : NULL;
+            int relu = last ? j->relu : 0;
+            for (int ic = m0; ic < m1; ic += MC) {
+                int mc = imin(MC, m1 - ic);
+                const float *As = j->transA ? j->A + (long)pc * j->lda + ic : j->A + (long)ic * j->lda + pc;
+                k->pack_a(j->transA, As, j->lda, mc, kc, Ap);
+                for (int jr = 0; jr < nc; jr += NR) {
+                    int nr = imin(NR, nc - jr);
+                    const float *bp = Bp + (long)jr * kc;
+                    const float *bb = bias ? bias + jc + jr : NULL;
+                    for (int ir = 0; ir < mc; ir += MR) {
+                        int mr = imin(MR, mc - ir);
+                        float *Cij = j->C + (long)(ic + ir) * j->ldc + jc + jr;
+                        const float *ap = Ap + (long)ir * kc;
+                        if (mr == MR && nr == NR) {
+                            k->ukr(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu);
+                        } else {
+                            edge_tile(j, kc, ap, bp, Cij, mr, nr, beta, bb, relu);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+static void gemm_task(void *ctx, int t) {
+    const gemm_job *j = (const gemm_job *)ctx;
+    int im = t / j->pn, in = t % j->pn;
+    const int MR = j->kern->mr, NR = j->kern->nr;
+    int mt0 = (int)((long)j->mtiles * im / j->pm), mt1 = (int)((long)j->mtiles * (im + 1) / j->pm);
+    int nt0 = (int)((long)j->ntiles * in / j->pn), nt1 = (int)((long)j->ntiles * (in + 1) / j->pn);
+    gemm_block(j, mt0 * MR, imin(mt1 * MR, j->M), nt0 * NR, imin(nt1 * NR, j->N));
+}
+
+// Choose the thread grid pm x pn minimising a simple cost: per-thread tile work plus packing.
+static void choose_split(gemm_job *j, int nthreads) {
+    j->pm = 1;
+    j->pn = 1;
+    double flops = 2.0 * j->M * j->N * (double)j->K;
+    if (nthreads <= 1 || flops < 5e6) return;
+    const int MR = j->kern->mr, NR = j->kern->nr;
+    double best = -1;
+    for (int pm = 1; pm <= nthreads; pm++) {
+        if (nthreads % pm) continue;
+        int pn = nthreads / pm;
+        if (pm > j->mtiles || pn > j->ntiles) continue;
+        double mp = (double)((j->mtiles + pm - 1) / pm) * MR;
+        double np = (double)((j->ntiles + pn - 1) / pn) * NR;
+        double cost = mp * np + 8.0 * (mp + np);
+        if (best < 0 || cost < best) { best = cost; j->pm = pm; j->pn = pn; }
+    }
+    if (best < 0) {  // too few tiles for a full grid: split the longer tile dimension
+        if (j->ntiles >= j->mtiles) j->pn = imin(nthreads, j->ntiles);
+        else j->pm = imin(nthreads, j->mtiles);
+    }
+}
+
+void vk_epilogue_pass(int M, int N, float *C, int ldc, const float *bias, int act) {
+    if (!bias && act != VK_ACT_RELU) return;
+    for (int i = 0; i < M; i++) {
+        float *c = C + (long)i * ldc;
+        for (int jn = 0; jn < N; jn++) {
+            float t = c[jn];
+            if (bias) t = t + bias[jn];
+            if (act == VK_ACT_RELU && !(t > 0.0f)) t = 0.0f;
+            c[jn] = t;
+        }
+    }
+}
+
+// C = beta*C (+bias, act), used when K == 0 or alpha == 0.
+static void scale_only(int M, int N, float beta, float *C, int ldc, const float *bias, int act) {
+    for (int i = 0; i < M; i++) {
+        float *c = C + (long)i * ldc;
+        for (int jn = 0; jn < N; jn++) c[jn] = beta == 0.0f ? 0.0f : beta * c[jn];
+    }
+    vk_epilogue_pass(M, N, C, ldc, bias, act);
+}
+
+static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+                          const float *A, int lda, const float *B, int ldb, float beta,
+                          float *C, int ldc, const float *bias, int act) {
+    gemm_job j;
+    j.kern = current_kernel();
+    j.transA = transA; j.transB = transB;
+    j.M = M; j.N = N; j.K = K;
+    j.alpha = alpha; j.beta = beta;
+    j.A = A; j.B = B; j.C = C;
+    j.lda = lda; j.ldb = ldb; j.ldc = ldc;
+    j.bias = bias;
+    j.relu = act == VK_ACT_RELU;
+    int KC = g_block_kc ? g_block_kc : j.kern->kc;
+    int nkb = (K + KC - 1) / KC;
+    j.kcb = (K + nkb - 1) / nkb;
+    int MR = j.kern->mr, NR = j.kern->nr;
+    j.mc = g_block_mc ? (g_block_mc + MR - 1) / MR * MR : j.kern->mc;
+    j.nc = g_block_nc ? (g_block_nc + NR - 1) / NR * NR : j.kern->nc;
+    j.mtiles = (M + j.kern->mr - 1) / j.kern->mr;
+    j.ntiles = (N + j.kern->nr - 1) / j.kern->nr;
+    choose_split(&j, vk_get_num_threads());
+    int ntasks = j.pm * j.pn;
+    if (ntasks == 1) gemm_task(&j, 0);
+    else vk_parallel(ntasks, gemm_task, &j);
+}
+
+// ---------------------------------------------------------------- backend + public API
+static _Atomic int g_backend = -1;   // -1: not chosen yet
+static char g_desc[512];
+static pthread_mutex_t g_desc_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int backend(void) {
+    int b = atomic_load(&g_backend);
+    if (b >= 0) return b;
+    const char *env = getenv("VAE_GEMM");
+    int want = (env && (strcmp(env, "blas") == 0 || strcmp(env, "openblas") == 0)) ? 1 : 0;
+    if (want == 1 && vk_blas_load() != 0) want = 0;
+    int expected = -1;
+    atomic_compare_exchange_strong(&g_backend, &expected, want);
+    return atomic_load(&g_backend);
+}
+
+int vk_gemm_select_backend(int b) {
+    if (b == 0) { atomic_store(&g_backend, 0); return 0; }
+    if (b == 1) {
+        if (vk_blas_load() != 0) return -1;
+        atomic_store(&g_backend, 1);
+        return 0;
+    }
+    return -1;
+}
+
+int vk_gemm_backend(void) { return backend(); }
+
+const char *vk_gemm_description(void) {
+    pthread_mutex_lock(&g_desc_lock);
+    if (backend() == 1) {
+        snprintf(g_desc, sizeof g_desc, "%s", vk_blas_description());
+    } else {
+        const vk_kernel *k = current_kernel();
+        snprintf(g_desc, sizeof g_desc, "built-in %s (level %d, KC=%d MC=%d NC=%d), %d thread%s",
+                 k->name, k->level, k->kc, k->mc, k->nc, vk_get_num_threads(),
+                 vk_get_num_threads() == 1 ? "" : "s");
+    }
+    pthread_mutex_unlock(&g_desc_lock);
+    return g_desc;
+}
+
+void vk_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha,
+                 const float *A, int lda, const float *B, int ldb,
+                 float beta, float *C, int ldc, const float *bias, int act) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f) {
+        scale_only(M, N, beta, C, ldc, bias, act);
+        return;
+    }
+    if (backend() == 1 &&
+        vk_blas_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc) == 0) {
+        vk_epilogue_pass(M, N, C, ldc, bias, act);
+        return;
+    }
+    builtin_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
+}
+
+void vk_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+              const float *A, int lda, const float *B, int ldb,
+              float beta, float *C, int ldc) {
+    vk_sgemm_ex(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, VK_ACT_NONE);
+}

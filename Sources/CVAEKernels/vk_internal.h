@@ -1,0 +1,45 @@
+// Internal declarations shared by the CVAEKernels C files (not part of the public header).
+#ifndef VK_INTERNAL_H
+#define VK_INTERNAL_H
+#include "vaekernels.h"
+
+// Micro-kernel: C[MR x NR] = act(alpha * Ap·Bp + beta * C + bias), over kc steps of packed
+// panels (Ap: kc x MR, Bp: kc x NR, both contiguous). beta == 0: C is not read.
+// bias == NULL: no bias (else NR values). relu != 0: max(x, 0).
+typedef void (*vk_ukr_fn)(long kc, const float *Ap, const float *Bp, float *C, long ldc,
+                          float alpha, float beta, const float *bias, int relu);
+// Pack the m x k block of op(A) starting at A (already offset) into ceil(m/MR) panels of
+// MR x k (zero-padded rows).
+typedef void (*vk_pack_a_fn)(int trans, const float *A, long lda, int m, int k, float *dst);
+// Pack the k x n block of op(B) starting at B into ceil(n/NR) panels of k x NR (zero-padded).
+typedef void (*vk_pack_b_fn)(int trans, const float *B, long ldb, int k, int n, float *dst);
+
+typedef struct {
+    int level;          // 3 avx512, 2 avx2, 1 portable
+    int mr, nr;         // register tile
+    int kc, mc, nc;     // cache blocks (mc multiple of mr, nc multiple of nr)
+    vk_ukr_fn ukr;
+    vk_pack_a_fn pack_a;
+    vk_pack_b_fn pack_b;
+    const char *name;
+} vk_kernel;
+
+#define VK_MR_MAX 8
+#define VK_NR_MAX 32
+
+const vk_kernel *vk_kernel_portable(void);
+#if defined(__x86_64__)
+const vk_kernel *vk_kernel_avx2(void);
+const vk_kernel *vk_kernel_avx512(void);
+#endif
+
+// OpenBLAS backend (blas.c)
+int vk_blas_load(void);                 // 0 on success
+int vk_blas_sgemm(int transA, int transB, int M, int N, int K, float alpha,
+                  const float *A, int lda, const float *B, int ldb,
+                  float beta, float *C, int ldc);
+const char *vk_blas_description(void);
+
+// Epilogue pass: C = act(C + bias) (used by the BLAS backend and degenerate shapes).
+void vk_epilogue_pass(int M, int N, float *C, int ldc, const float *bias, int act);
+#endif

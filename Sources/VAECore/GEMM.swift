@@ -1,0 +1,96 @@
+import CVAEKernels
+
+/// Single-precision matrix multiply over the C kernels in `CVAEKernels`.
+///
+/// Row-major: `C[m, n] = act(alpha * op(A)[m, k] * op(B)[k, n] + beta * C + bias[col])`.
+/// With `transA`, `a` holds a k × m matrix (row stride `lda`) and op(A) is its transpose;
+/// likewise `transB`. `beta == 0` never reads C. Results are bit-identical for any thread count.
+public enum GEMM {
+    /// The backends that `selectBackend` accepts.
+    public enum Backend: Int32, Sendable {
+        case builtIn = 0
+        case openBLAS = 1
+    }
+
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
+        a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int,
+        bias: UnsafePointer<Float>? = nil, relu: Bool = false
+    ) {
+        precondition(m >= 0 && n >= 0 && k >= 0, "GEMM: negative dimension")
+        precondition(lda >= max(1, transA ? m : k), "GEMM: lda too small")
+        precondition(ldb >= max(1, transB ? k : n), "GEMM: ldb too small")
+        precondition(ldc >= max(1, n), "GEMM: ldc too small")
+        precondition(m <= Int(Int32.max) && n <= Int(Int32.max) && k <= Int(Int32.max)
+                     && lda <= Int(Int32.max) && ldb <= Int(Int32.max) && ldc <= Int(Int32.max),
+                     "GEMM: dimension too large")
+        vk_sgemm_ex(transA ? 1 : 0, transB ? 1 : 0, Int32(m), Int32(n), Int32(k), alpha,
+                    a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc), bias,
+                    relu ? 1 : 0)  // VK_ACT_RELU : VK_ACT_NONE
+    }
+
+    /// Human-readable description of what runs, e.g. "built-in avx2+fma 6x16 tile ...".
+    public static var description: String { String(cString: vk_gemm_description()) }
+
+    /// CPU features seen at run time, e.g. "avx512f avx2 fma".
+    public static var cpuFeatures: String { String(cString: vk_cpu_features()) }
+
+    /// The backend in use.
+    public static var backend: Backend { Backend(rawValue: vk_gemm_backend()) ?? .builtIn }
+
+    /// Selects a backend; returns false (and keeps the current one) if it is not available.
+    @discardableResult
+    public static func selectBackend(_ backend: Backend) -> Bool {
+        vk_gemm_select_backend(backend.rawValue) == 0
+    }
+
+    /// Whether OpenBLAS can be loaded on this machine (does not change the backend).
+    public static var isOpenBLASAvailable: Bool {
+        let current = vk_gemm_backend()
+        let ok = vk_gemm_select_backend(1) == 0
+        _ = vk_gemm_select_backend(current)
+        return ok
+    }
+
+    /// Level of the built-in kernel: 3 = AVX-512, 2 = AVX2+FMA, 1 = portable C.
+    public static var kernelLevel: Int { Int(vk_kernel_level()) }
+
+    /// Forces a kernel level no higher than the CPU supports (for tests); returns the level set.
+    @discardableResult
+    public static func forceKernelLevel(_ level: Int) -> Int {
+        Int(vk_force_kernel_level(Int32(clamping: level)))
+    }
+
+    /// Overrides the cache blocks of the built-in kernel (for tests of the blocking code on
+    /// small shapes); `setBlocking(kc: 0, mc: 0, nc: 0)` restores the defaults.
+    public static func setBlocking(kc: Int, mc: Int, nc: Int) {
+        vk_gemm_set_blocking(Int32(clamping: kc), Int32(clamping: mc), Int32(clamping: nc))
+    }
+}
+
+/// The persistent worker pool of `CVAEKernels` (the calling thread takes part).
+public enum ThreadPool {
+    /// Number of threads used by GEMM and `parallel` (1 ... 64). Defaults to the number of
+    /// online CPUs, or the environment variable VAE_THREADS.
+    public static var threadCount: Int {
+        get { Int(vk_get_num_threads()) }
+        set { vk_set_num_threads(Int32(clamping: newValue)) }
+    }
+
+    /// Runs `body(t)` for t in 0..<tasks across the pool and returns when all have finished.
+    /// Calls made from inside a task (or while another thread uses the pool) run inline.
+    public static func parallel(tasks: Int, _ body: (Int) -> Void) {
+        if tasks <= 0 { return }
+        if tasks == 1 { body(0); return }
+        withoutActuallyEscaping(body) { escapable in
+            var closure = escapable
+            withUnsafeMutablePointer(to: &closure) { ptr in
+                vk_parallel(Int32(clamping: tasks), { ctx, task in
+                    let fn = ctx!.assumingMemoryBound(to: ((Int) -> Void).self).pointee
+                    fn(Int(task))
+                }, UnsafeMutableRawPointer(ptr))
+            }
+        }
+    }
+}

@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One measured product of `KernelBenchmark.run`.
+public struct KernelBenchRow: Sendable {
+    public var name: String
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public var transA: Bool
+    public var transB: Bool
+    public var backend: String
+    public var threads: Int
+    public var gflops: Double
+
+    public init(name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
+                backend: String, threads: Int, gflops: Double) {
+        self.name = name; self.m = m; self.n = n; self.k = k
+        self.transA = transA; self.transB = transB
+        self.backend = backend; self.threads = threads; self.gflops = gflops
+    }
+}
+
+/// GFLOP/s of the GEMM products of a 784-400-20 MLP VAE at batch 128 (and 1024³).
+public enum KernelBenchmark {
+    struct Product {
+        var name: String
+        var transA: Bool, transB: Bool
+        var m: Int, n: Int, k: Int
+    }
+
+    static let products: [Product] = [
+        Product(name: "(128x784)·(784x400)", transA: false, transB: false, m: 128, n: 400, k: 784),
+        Product(name: "(128x400)·(400x784)", transA: false, transB: false, m: 128, n: 784, k: 400),
+        Product(name: "(128x400)·(400x40)", transA: false, transB: false, m: 128, n: 40, k: 400),
+        Product(name: "(128x784)ᵀ·(128x400)", transA: true, transB: false, m: 784, n: 400, k: 128),
+        Product(name: "(128x400)ᵀ·(128x784)", transA: true, transB: false, m: 400, n: 784, k: 128),
+        Product(name: "(128x400)·(784x400)ᵀ", transA: false, transB: true, m: 128, n: 784, k: 400),
+        Product(name: "(128x784)·(400x784)ᵀ", transA: false, transB: true, m: 128, n: 400, k: 784),
+        Product(name: "(1024x1024)·(1024x1024)", transA: false, transB: false, m: 1024, n: 1024, k: 1024),
+    ]
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+    }
+
+    /// Median GFLOP/s of `reps` timed repetitions (each at least ~2 ms of work) after warm-up.
+    static func measure(_ p: Product, reps: Int = 21) -> Double {
+        let rowsA = p.transA ? p.k : p.m, colsA = p.transA ? p.m : p.k
+        let rowsB = p.transB ? p.n : p.k, colsB = p.transB ? p.k : p.n
+        var seed: UInt32 = 12345
+        func rnd() -> Float {
+            seed = seed &* 1664525 &+ 1013904223
+            return Float(seed >> 8) / Float(1 << 24) - 0.5
+        }
+        let a = (0..<(rowsA * colsA)).map { _ in rnd() }
+        let b = (0..<(rowsB * colsB)).map { _ in rnd() }
+        var c = [Float](repeating: 0, count: p.m * p.n)
+        let flops = 2.0 * Double(p.m) * Double(p.n) * Double(p.k)
+        return a.withUnsafeBufferPointer { pa in
+            b.withUnsafeBufferPointer { pb in
+                c.withUnsafeMutableBufferPointer { pc in
+                    func once() {
+                        GEMM.sgemm(transA: p.transA, transB: p.transB, m: p.m, n: p.n, k: p.k,
+                                   a: pa.baseAddress!, lda: colsA, b: pb.baseAddress!, ldb: colsB,
+                                   c: pc.baseAddress!, ldc: p.n)
+                    }
+                    // Warm-up, and calibrate the inner count so one repetition takes >= 2 ms.
+                    let t0 = now()
+                    var warm = 0
+                    while warm < 3 || now() - t0 < 0.05 { once(); warm += 1 }
+                    let per = (now() - t0) / Double(warm)
+                    let inner = max(1, Int((0.002 / per).rounded(.up)))
+                    var times: [Double] = []
+                    times.reserveCapacity(reps)
+                    for _ in 0..<reps {
+                        let s = now()
+                        for _ in 0..<inner { once() }
+                        times.append((now() - s) / Double(inner))
+                    }
+                    times.sort()
+                    return flops / times[times.count / 2] / 1e9
+                }
+            }
+        }
+    }
+
+    /// Measures every product for each thread count, with the built-in backend and, if
+    /// `includeBLAS` and it can be loaded, OpenBLAS. Restores the backend and thread count.
+    public static func run(threads: [Int], includeBLAS: Bool) -> [KernelBenchRow] {
+        let savedThreads = ThreadPool.threadCount
+        let savedBackend = GEMM.backend
+        defer {
+            ThreadPool.threadCount = savedThreads
+            GEMM.selectBackend(savedBackend)
+        }
+        var backends: [GEMM.Backend] = [.builtIn]
+        if includeBLAS && GEMM.isOpenBLASAvailable { backends.append(.openBLAS) }
+        var rows: [KernelBenchRow] = []
+        for backend in backends {
+            guard GEMM.selectBackend(backend) else { continue }
+            for t in threads {
+                ThreadPool.threadCount = t
+                let desc = GEMM.description
+                let name: String
+                if backend == .openBLAS {
+                    name = "OpenBLAS" + (getenv("OPENBLAS_CORETYPE").map { " (" + String(cString: $0) + ")" } ?? "")
+                } else {
+                    name = desc.split(separator: "(").first.map { String($0).trimmingCharacters() } ?? desc
+                }
+                for p in products {
+                    rows.append(KernelBenchRow(name: p.name, m: p.m, n: p.n, k: p.k, transA: p.transA,
+                                               transB: p.transB, backend: name,
+                                               threads: ThreadPool.threadCount, gflops: measure(p)))
+                }
+            }
+        }
+        return rows
+    }
+
+    /// A plain-text table: one line per product, one column per (backend, threads).
+    public static func format(_ rows: [KernelBenchRow]) -> String {
+        var columns: [String] = []
+        for r in rows {
+            let key = "\(r.backend), \(r.threads)T"
+            if !columns.contains(key) { columns.append(key) }
+        }
+        var names: [String] = []
+        for r in rows where !names.contains(r.name) { names.append(r.name) }
+        let nameWidth = max(24, (names.map(\.count).max() ?? 0) + 2)
+        let colWidth = max(12, (columns.map(\.count).max() ?? 0) + 2)
+        func pad(_ s: String, _ w: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, w - s.count))
+            return left ? s + fill : fill + s
+        }
+        var out = "GFLOP/s (median), " + GEMM.cpuFeatures + "\n"
+        out += pad("product", nameWidth, left: true) + columns.map { pad($0, colWidth) }.joined() + "\n"
+        for name in names {
+            var line = pad(name, nameWidth, left: true)
+            for col in columns {
+                if let r = rows.first(where: { $0.name == name && "\($0.backend), \($0.threads)T" == col }) {
+                    line += pad(String(format1(r.gflops)), colWidth)
+                } else {
+                    line += pad("-", colWidth)
+                }
+            }
+            out += line + "\n"
+        }
+        return out
+    }
+
+    static func format1(_ x: Double) -> String {
+        let v = (x * 10).rounded() / 10
+        let i = Int(v)
+        let f = Int(((v - Double(i)) * 10).rounded())
+        return "\(i).\(abs(f))"
+    }
+}
+
+extension StringProtocol {
+    fileprivate func trimmingCharacters() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
