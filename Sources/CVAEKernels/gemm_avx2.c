@@ -84,7 +84,7 @@ static void ukr_avx2_6x16(long kc, const float *A, const float *B, float *C, lon
 #define VK_PACK_A_NAME pack_a_avx2
 #define VK_PACK_B_NAME pack_b_avx2
 #define VK_TARGET VK_AVX2_TARGET
-#include "pack_tmpl.h"
+#include "pack_x86.h"
 
 static const vk_kernel k_avx2 = {
     2, 6, 16, 256, 144, 4096, ukr_avx2_6x16, pack_a_avx2, pack_b_avx2, "avx2+fma 6x16 tile",

@@ -94,7 +94,7 @@ static void ukr_avx512_8x32(long kc, const float *A, const float *B, float *C, l
 #define VK_PACK_A_NAME pack_a_avx512
 #define VK_PACK_B_NAME pack_b_avx512
 #define VK_TARGET VK_AVX512_TARGET
-#include "pack_tmpl.h"
+#include "pack_x86.h"
 
 static const vk_kernel k_avx512 = {
     3, 8, 32, 256, 192, 4096, ukr_avx512_8x32, pack_a_avx512, pack_b_avx512,
