@@ -1,0 +1,78 @@
+/// Fully connected layer, PyTorch's `nn.Linear` layout, with an optional fused ReLU.
+///
+/// Shapes: x [batch, in], W [out, in], b [out], y [batch, out].
+public final class Dense: Layer {
+    public enum Activation: String, Sendable { case none, relu }
+
+    public let inFeatures: Int
+    public let outFeatures: Int
+    public let activation: Activation
+    public let weight: Parameter
+    public let bias: Parameter
+    public var needsInputGradient = true
+
+    private var input = noGradient
+    private var out = Workspace()
+    private var dpre = Workspace()
+    private var dx = Workspace()
+    private var output = noGradient
+
+    public init(_ inFeatures: Int, _ outFeatures: Int, activation: Activation = .none) {
+        self.inFeatures = inFeatures
+        self.outFeatures = outFeatures
+        self.activation = activation
+        weight = Parameter(name: "weight", shape: [outFeatures, inFeatures])
+        bias = Parameter(name: "bias", shape: [outFeatures])
+    }
+
+    public var parameters: [Parameter] { [weight, bias] }
+
+    public func nameParameters(prefix: String) {
+        weight.name = prefix + ".weight"
+        bias.name = prefix + ".bias"
+    }
+
+    public func outputShape(for inputShape: [Int]) -> [Int] {
+        precondition(Tensor.elementCount(inputShape) == inFeatures, "Dense(\(inFeatures), \(outFeatures)) got input \(inputShape)")
+        return [outFeatures]
+    }
+
+    public func initialize(using rng: inout RNG) {
+        pytorchDefaultInit(weight: weight, bias: bias, fanIn: inFeatures, rng: &rng)
+    }
+
+    /// y = act(x Wᵀ + b)   (bias and ReLU fused into the GEMM's epilogue)
+    public func forward(_ x: Tensor) -> Tensor {
+        let batch = x.shape[0]
+        precondition(x.rowSize == inFeatures, "Dense(\(inFeatures), \(outFeatures)) got \(x.shape)")
+        input = x
+        let y = out.view([batch, outFeatures])
+        GEMM.sgemm(transA: false, transB: true, m: batch, n: outFeatures, k: inFeatures,
+                   a: x.pointer, lda: inFeatures, b: weight.value.pointer, ldb: inFeatures,
+                   beta: 0, c: y.pointer, ldc: outFeatures,
+                   bias: bias.value.pointer, relu: activation == .relu)
+        output = y
+        return y
+    }
+
+    /// g = dy ⊙ act'(y);  db += Σ_batch g;  dW += gᵀ x;  dx = g W
+    public func backward(_ dy: Tensor) -> Tensor {
+        let batch = dy.shape[0]
+        precondition(batch == input.shape[0] && dy.rowSize == outFeatures, "Dense.backward got \(dy.shape)")
+        var g = dy
+        if activation == .relu {
+            g = dpre.view([batch, outFeatures])
+            Elementwise.reluBackward(dy: dy.pointer, y: output.pointer, dx: g.pointer, count: batch * outFeatures)
+        }
+        Elementwise.addColumnSums(g.pointer, rows: batch, cols: outFeatures, into: bias.grad.pointer)
+        GEMM.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: batch,
+                   a: g.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
+                   beta: 1, c: weight.grad.pointer, ldc: inFeatures)
+        guard needsInputGradient else { return noGradient }
+        let dxT = dx.view([batch, inFeatures]).reshaped(input.shape)
+        GEMM.sgemm(transA: false, transB: false, m: batch, n: inFeatures, k: outFeatures,
+                   a: g.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures,
+                   beta: 0, c: dxT.pointer, ldc: inFeatures)
+        return dxT
+    }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Adam (Kingma & Ba) with bias correction, written as PyTorch's `torch.optim.Adam` computes it
+/// so that trajectories can be compared step by step:
+///   g ← g + λ·p (weight decay, L2 form);  m ← β1·m + (1−β1)·g;  v ← β2·v + (1−β2)·g²
+///   p ← p − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)
+/// One pass over the model's contiguous parameter buffer.
+public final class Adam {
+    public var learningRate: Float
+    public let beta1: Float, beta2: Float, epsilon: Float
+    public var weightDecay: Float
+    public private(set) var step: Int = 0
+    public let store: ParameterStore
+    /// First and second moments, same layout as the parameter buffer.
+    public let m: Buffer
+    public let v: Buffer
+
+    public init(_ store: ParameterStore, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8, weightDecay: Float = 0) {
+        self.store = store
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        m = Buffer(count: store.count)
+        v = Buffer(count: store.count)
+    }
+
+    /// Restores the optimizer state from a checkpoint.
+    public func restore(step: Int, m mValues: UnsafeBufferPointer<Float>, v vValues: UnsafeBufferPointer<Float>) {
+        precondition(mValues.count == store.count && vValues.count == store.count, "Adam state size mismatch")
+        self.step = step
+        m.pointer.update(from: mValues.baseAddress!, count: store.count)
+        v.pointer.update(from: vValues.baseAddress!, count: store.count)
+    }
+
+    public func update() {
+        step += 1
+        let bc1 = 1 - pow(Double(beta1), Double(step))
+        let bc2 = 1 - pow(Double(beta2), Double(step))
+        let stepSize = Float(Double(learningRate) / bc1)
+        let bc2Sqrt = Float(bc2.squareRoot())
+        let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
+        let p = store.values.pointer, g = store.grads.pointer, mp = m.pointer, vp = v.pointer
+        let n = store.count
+        let chunk = 16_384
+        ThreadPool.parallel(tasks: (n + chunk - 1) / chunk) { t in
+            let lo = t * chunk, hi = min(n, lo + chunk)
+            for i in lo..<hi {
+                var gi = g[i]
+                if wd != 0 { gi += wd * p[i] }
+                let mi = b1 * mp[i] + (1 - b1) * gi
+                let vi = b2 * vp[i] + (1 - b2) * gi * gi
+                mp[i] = mi
+                vp[i] = vi
+                p[i] -= stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+            }
+        }
+    }
+}

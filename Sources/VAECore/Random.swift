@@ -1,0 +1,110 @@
+/// xoshiro256** seeded through SplitMix64: fast, small state, reproducible on every platform.
+/// The state can be saved and restored (checkpoints resume the exact stream).
+public struct RNG: Sendable {
+    public private(set) var state: (UInt64, UInt64, UInt64, UInt64)
+    /// A spare standard normal from the last Box–Muller pair, if any.
+    private var spare: Float?
+
+    public init(seed: UInt64) {
+        var sm = seed
+        func splitmix(_ x: inout UInt64) -> UInt64 {
+            x &+= 0x9E37_79B9_7F4A_7C15
+            var z = x
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        state = (splitmix(&sm), splitmix(&sm), splitmix(&sm), splitmix(&sm))
+        spare = nil
+    }
+
+    /// The full state as 4 words plus the spare normal (for checkpoints).
+    public var savedState: [UInt64] {
+        [state.0, state.1, state.2, state.3, spare.map { UInt64($0.bitPattern) | (1 << 32) } ?? 0]
+    }
+
+    public init?(savedState s: [UInt64]) {
+        guard s.count == 5, s[0] | s[1] | s[2] | s[3] != 0 else { return nil }
+        state = (s[0], s[1], s[2], s[3])
+        spare = s[4] & (1 << 32) != 0 ? Float(bitPattern: UInt32(truncatingIfNeeded: s[4])) : nil
+    }
+
+    @inline(__always) private static func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+
+    @inline(__always) public mutating func next() -> UInt64 {
+        let result = RNG.rotl(state.1 &* 5, 7) &* 9
+        let t = state.1 << 17
+        state.2 ^= state.0
+        state.3 ^= state.1
+        state.1 ^= state.2
+        state.0 ^= state.3
+        state.2 ^= t
+        state.3 = RNG.rotl(state.3, 45)
+        return result
+    }
+
+    /// Uniform in [0, 1) with 24 random bits.
+    @inline(__always) public mutating func uniform() -> Float {
+        Float(next() >> 40) * (1.0 / 16_777_216.0)
+    }
+
+    /// Uniform in [lo, hi).
+    @inline(__always) public mutating func uniform(_ lo: Float, _ hi: Float) -> Float {
+        lo + (hi - lo) * uniform()
+    }
+
+    /// Uniform integer in 0..<n (Lemire's unbiased method).
+    public mutating func int(below n: Int) -> Int {
+        precondition(n > 0)
+        let bound = UInt64(n)
+        var m = next().multipliedFullWidth(by: bound)
+        if m.low < bound {
+            let threshold = (0 &- bound) % bound
+            while m.low < threshold { m = next().multipliedFullWidth(by: bound) }
+        }
+        return Int(m.high)
+    }
+
+    /// Standard normal (Box–Muller in Double, both values of each pair used).
+    public mutating func normal() -> Float {
+        if let s = spare { spare = nil; return s }
+        // u1 in (0, 1]: never log(0)
+        let u1 = (Double(next() >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)
+        let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
+        let r = (-2 * _log(u1)).squareRoot()
+        let a = 2 * Double.pi * u2
+        spare = Float(r * _sin(a))
+        return Float(r * _cos(a))
+    }
+
+    public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { p[i] = normal() }
+    }
+
+    public mutating func fillUniform(_ p: UnsafeMutablePointer<Float>, count: Int, _ lo: Float, _ hi: Float) {
+        for i in 0..<count { p[i] = uniform(lo, hi) }
+    }
+
+    /// A uniformly random permutation of 0..<n (Fisher–Yates).
+    public mutating func permutation(_ n: Int) -> [Int32] {
+        var p = (0..<n).map { Int32($0) }
+        if n > 1 {
+            for i in stride(from: n - 1, to: 0, by: -1) {
+                p.swapAt(i, int(below: i + 1))
+            }
+        }
+        return p
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
+@inline(__always) func _sin(_ x: Double) -> Double { Glibc.sin(x) }
+@inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+#else
+import Darwin
+@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
+@inline(__always) func _sin(_ x: Double) -> Double { Darwin.sin(x) }
+@inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+#endif
