@@ -44,8 +44,10 @@ public struct RGBImage: Equatable, Sendable {
         self.width = width
         self.height = height
         pixels = [UInt8](repeating: 0, count: width * height * 3)
-        for i in 0..<(width * height) {
-            pixels[3 * i] = background.r; pixels[3 * i + 1] = background.g; pixels[3 * i + 2] = background.b
+        pixels.withUnsafeMutableBufferPointer { p in
+            for i in 0..<(width * height) {
+                p[3 * i] = background.r; p[3 * i + 1] = background.g; p[3 * i + 2] = background.b
+            }
         }
     }
 
@@ -83,7 +85,15 @@ public struct RGBImage: Equatable, Sendable {
         let x0 = max(0, x), y0 = max(0, y)
         let x1 = min(width, x &+ max(0, w)), y1 = min(height, y &+ max(0, h))
         guard x0 < x1, y0 < y1 else { return }
-        for yy in y0..<y1 { for xx in x0..<x1 { setPixel(x: xx, y: yy, c) } }
+        let w = width
+        pixels.withUnsafeMutableBufferPointer { p in
+            for yy in y0..<y1 {
+                for xx in x0..<x1 {
+                    let i = 3 * (yy * w + xx)
+                    p[i] = c.r; p[i + 1] = c.g; p[i + 2] = c.b
+                }
+            }
+        }
     }
 
     /// Outline of the rectangle, `lineWidth` pixels thick, drawn inside its bounds.
@@ -103,23 +113,42 @@ public struct RGBImage: Equatable, Sendable {
         guard x0.isFinite, y0.isFinite, x1.isFinite, y1.isFinite, lw > 0 else { return }
         let hw = lw / 2
         let pad = hw + 1
-        let minX = max(0, Int((min(x0, x1) - pad).rounded(.down)))
-        let maxX = min(width - 1, Int(max(-1, min(Double(width), (max(x0, x1) + pad).rounded(.up)))))
-        let minY = max(0, Int((min(y0, y1) - pad).rounded(.down)))
-        let maxY = min(height - 1, Int(max(-1, min(Double(height), (max(y0, y1) + pad).rounded(.up)))))
+        let minX = clampToInt(min(x0, x1) - pad, 0, width - 1)
+        let maxX = clampToInt((max(x0, x1) + pad).rounded(.up), -1, width - 1)
+        let minY = clampToInt(min(y0, y1) - pad, 0, height - 1)
+        let maxY = clampToInt((max(y0, y1) + pad).rounded(.up), -1, height - 1)
         guard minX <= maxX, minY <= maxY else { return }
         let dx = x1 - x0, dy = y1 - y0
         let len2 = dx * dx + dy * dy
-        for py in minY...maxY {
+        func plot(_ px: Int, _ py: Int) {
+            let cx = Double(px) + 0.5, cy = Double(py) + 0.5
+            var t = len2 > 0 ? ((cx - x0) * dx + (cy - y0) * dy) / len2 : 0
+            t = min(1, max(0, t))
+            let ex = cx - (x0 + t * dx), ey = cy - (y0 + t * dy)
+            let d = (ex * ex + ey * ey).squareRoot()
+            let cov = antialiased ? min(1, max(0, hw + 0.5 - d)) : (d <= hw ? 1 : 0)
+            if cov > 0 { blendPixel(x: px, y: py, c, alpha: cov * alpha) }
+        }
+        // Walk the major axis and test only a narrow band of pixels around the line.
+        let len = len2.squareRoot()
+        if abs(dx) >= abs(dy) && abs(dx) > 1e-9 {
+            let ext = pad * len / abs(dx) + 1
             for px in minX...maxX {
-                let cx = Double(px) + 0.5, cy = Double(py) + 0.5
-                var t = len2 > 0 ? ((cx - x0) * dx + (cy - y0) * dy) / len2 : 0
-                t = min(1, max(0, t))
-                let ex = cx - (x0 + t * dx), ey = cy - (y0 + t * dy)
-                let d = (ex * ex + ey * ey).squareRoot()
-                let cov = antialiased ? min(1, max(0, hw + 0.5 - d)) : (d <= hw ? 1 : 0)
-                if cov > 0 { blendPixel(x: px, y: py, c, alpha: cov * alpha) }
+                let cx = min(max(x0, x1), max(min(x0, x1), Double(px) + 0.5))
+                let yc = y0 + (cx - x0) * dy / dx
+                let lo = clampToInt(yc - ext, minY, maxY + 1), hi = clampToInt((yc + ext).rounded(.up), minY - 1, maxY)
+                if lo <= hi { for py in lo...hi { plot(px, py) } }
             }
+        } else if abs(dy) > 1e-9 {
+            let ext = pad * len / abs(dy) + 1
+            for py in minY...maxY {
+                let cy = min(max(y0, y1), max(min(y0, y1), Double(py) + 0.5))
+                let xc = x0 + (cy - y0) * dx / dy
+                let lo = clampToInt(xc - ext, minX, maxX + 1), hi = clampToInt((xc + ext).rounded(.up), minX - 1, maxX)
+                if lo <= hi { for px in lo...hi { plot(px, py) } }
+            }
+        } else {
+            for py in minY...maxY { for px in minX...maxX { plot(px, py) } }
         }
     }
 
@@ -172,4 +201,14 @@ public struct RGBImage: Equatable, Sendable {
     public func png() -> [UInt8] {
         PNG.encode(width: width, height: height, channels: 3, pixels: pixels)
     }
+}
+
+/// `floor(v)` clamped to [lo, hi] without trapping on huge or non-finite values.
+@inline(__always)
+func clampToInt(_ v: Double, _ lo: Int, _ hi: Int) -> Int {
+    guard !v.isNaN else { return lo }
+    let f = v.rounded(.down)
+    if f <= Double(lo) { return lo }
+    if f >= Double(hi) { return hi }
+    return Int(f)
 }

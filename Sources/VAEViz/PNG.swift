@@ -80,40 +80,50 @@ public enum PNG {
     /// (signed) residuals — the standard libpng heuristic.
     static func filterRows(width: Int, height: Int, bpp: Int, pixels: [UInt8]) -> [UInt8] {
         let stride = width * bpp
-        var raw = [UInt8]()
-        raw.reserveCapacity(height * (stride + 1))
-        var candidate = [UInt8](repeating: 0, count: stride)
-        var best = [UInt8](repeating: 0, count: stride)
-        for y in 0..<height {
-            let rowStart = y * stride
-            var bestCost = Int.max
-            var bestType: UInt8 = 0
-            for type in UInt8(0)...4 {
-                var cost = 0
-                for i in 0..<stride {
-                    let x = pixels[rowStart + i]
-                    let a = i >= bpp ? pixels[rowStart + i - bpp] : 0
-                    let b = y > 0 ? pixels[rowStart - stride + i] : 0
-                    let c = (y > 0 && i >= bpp) ? pixels[rowStart - stride + i - bpp] : 0
-                    let v: UInt8
-                    switch type {
-                    case 0: v = x
-                    case 1: v = x &- a
-                    case 2: v = x &- b
-                    case 3: v = x &- UInt8((Int(a) + Int(b)) / 2)
-                    default: v = x &- paeth(a, b, c)
+        var raw = [UInt8](repeating: 0, count: height * (stride + 1))
+        @inline(__always) func cost(_ v: UInt8) -> Int { v < 128 ? Int(v) : 256 - Int(v) }
+        pixels.withUnsafeBufferPointer { px in
+            raw.withUnsafeMutableBufferPointer { out in
+                for y in 0..<height {
+                    let row = y * stride, up = row - stride
+                    // Pass 1: cost of all five filters at once.
+                    var c0 = 0, c1 = 0, c2 = 0, c3 = 0, c4 = 0
+                    for i in 0..<stride {
+                        let x = px[row + i]
+                        let a = i >= bpp ? px[row + i - bpp] : 0
+                        let b = y > 0 ? px[up + i] : 0
+                        let c = (y > 0 && i >= bpp) ? px[up + i - bpp] : 0
+                        c0 &+= cost(x)
+                        c1 &+= cost(x &- a)
+                        c2 &+= cost(x &- b)
+                        c3 &+= cost(x &- UInt8((UInt16(a) + UInt16(b)) >> 1))
+                        c4 &+= cost(x &- paeth(a, b, c))
                     }
-                    candidate[i] = v
-                    cost += v < 128 ? Int(v) : 256 - Int(v)
-                }
-                if cost < bestCost {
-                    bestCost = cost
-                    bestType = type
-                    swap(&candidate, &best)
+                    var type: UInt8 = 0
+                    var best = c0
+                    for (t, cst) in [(UInt8(1), c1), (2, c2), (3, c3), (4, c4)] where cst < best {
+                        best = cst; type = t
+                    }
+                    // Pass 2: write the chosen filter.
+                    let dst = y * (stride + 1)
+                    out[dst] = type
+                    for i in 0..<stride {
+                        let x = px[row + i]
+                        let a = i >= bpp ? px[row + i - bpp] : 0
+                        let b = y > 0 ? px[up + i] : 0
+                        let c = (y > 0 && i >= bpp) ? px[up + i - bpp] : 0
+                        let v: UInt8
+                        switch type {
+                        case 0: v = x
+                        case 1: v = x &- a
+                        case 2: v = x &- b
+                        case 3: v = x &- UInt8((UInt16(a) + UInt16(b)) >> 1)
+                        default: v = x &- paeth(a, b, c)
+                        }
+                        out[dst + 1 + i] = v
+                    }
                 }
             }
-            raw.append(bestType)
-            raw.append(contentsOf: best)
         }
         return raw
     }

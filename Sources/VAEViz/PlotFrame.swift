@@ -28,7 +28,7 @@ struct PlotFrame {
          x: AxisScale, y: AxisScale, legend: [LegendEntry]) {
         self.width = max(1, width)
         self.height = max(1, height)
-        let s = max(1, Int((Double(min(self.width, self.height)) / 300).rounded()))
+        let s = max(1, Int((Double(min(self.width, self.height)) / 270).rounded()))
         self.s = s
         self.x = x
         self.y = y
@@ -79,17 +79,25 @@ struct PlotFrame {
         c.ops.append(.rect(x: 0, y: 0, w: Double(width), h: Double(height), fill: .white, stroke: nil, strokeWidth: 0))
         let tickLen = Double(4 * s)
         let cap = Double(BitmapFont.capHeight * s)
+        // Tick labels that would overlap the previous one are skipped (grid lines stay).
+        var lastRight = -Double.infinity
         for (t, label) in zip(x.ticks, x.labels) {
             let xx = snap(px(t))
             c.ops.append(.line(x0: xx, y0: top, x1: xx, y1: bottom, color: Self.gridColor, width: 1))
             c.ops.append(.line(x0: xx, y0: bottom, x1: xx, y1: bottom + tickLen, color: Self.axisColor, width: 1))
+            let w = CanvasMetrics.width(label, s)
+            guard xx - w / 2 > lastRight + Double(4 * s) else { continue }
+            lastRight = xx + w / 2
             c.ops.append(.text(label, x: xx, y: bottom + tickLen + Double(3 * s) + cap / 2, scale: s,
                                anchor: .middle, color: Self.mutedInk, vertical: false, bold: false))
         }
+        var lastTop = Double.infinity
         for (t, label) in zip(y.ticks, y.labels) {
             let yy = snap(py(t))
             c.ops.append(.line(x0: left, y0: yy, x1: right, y1: yy, color: Self.gridColor, width: 1))
             c.ops.append(.line(x0: left - tickLen, y0: yy, x1: left, y1: yy, color: Self.axisColor, width: 1))
+            guard yy + cap / 2 < lastTop - Double(2 * s) else { continue }
+            lastTop = yy - cap / 2
             c.ops.append(.text(label, x: left - tickLen - Double(3 * s), y: yy, scale: s,
                                anchor: .end, color: Self.mutedInk, vertical: false, bold: false))
         }
@@ -104,7 +112,12 @@ struct PlotFrame {
         }
         if !title.isEmpty {
             let ts = s + 1
-            c.ops.append(.text(title, x: (left + right) / 2, y: pad + Double(BitmapFont.capHeight * ts) / 2,
+            // Centred over the plot area, but kept inside the image when possible.
+            let tw = CanvasMetrics.width(title, ts)
+            var cx = (left + right) / 2
+            cx = min(cx, Double(width) - pad - tw / 2)
+            cx = max(cx, pad + tw / 2)
+            c.ops.append(.text(title, x: cx, y: pad + Double(BitmapFont.capHeight * ts) / 2,
                                scale: ts, anchor: .middle, color: Self.ink, vertical: false, bold: true))
         }
     }

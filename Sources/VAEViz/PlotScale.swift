@@ -60,29 +60,73 @@ struct AxisScale {
         return AxisScale(lo: lo, hi: hi, ticks: ticks, labels: ticks.map { format($0, step: step, maxAbs: maxAbs) })
     }
 
-    /// Base-10 logarithmic axis over the positive finite `values`.
+    /// Base-10 logarithmic axis over the positive finite `values`. The domain is snapped to
+    /// "nice" values (1, 2, 5 × 10^k; 1…9 × 10^k when the data spans about one decade).
     static func logarithmic(_ values: [Double]) -> AxisScale {
         var mn = Double.infinity, mx = -Double.infinity
         for v in values where v.isFinite && v > 0 { mn = min(mn, v); mx = max(mx, v) }
         if mn > mx { mn = 1; mx = 10 }
-        let lo = Foundation.log10(mn).rounded(.down)
-        var hi = Foundation.log10(mx).rounded(.up)
-        if hi <= lo { hi = lo + 1 }
-        var ticks: [Double] = []
-        let stride = max(1, ((hi - lo) / 8).rounded(.up))
-        var k = lo
-        while k <= hi {
-            ticks.append(Foundation.pow(10, k))
-            if hi - lo <= 2 && k < hi {
-                ticks.append(2 * Foundation.pow(10, k))
-                ticks.append(5 * Foundation.pow(10, k))
+        if mn == mx { mn /= 2; mx *= 2 }
+        func p10(_ k: Double) -> Double { Foundation.pow(10, k) }
+        func floorNice(_ v: Double, _ ms: [Double]) -> Double {
+            let k = Foundation.log10(v).rounded(.down)
+            for m in ms.reversed() where m * p10(k) <= v * (1 + 1e-12) { return m * p10(k) }
+            return p10(k)
+        }
+        func ceilNice(_ v: Double, _ ms: [Double]) -> Double {
+            let k = Foundation.log10(v).rounded(.down)
+            for m in ms + [10] where m * p10(k) >= v * (1 - 1e-12) { return m * p10(k) }
+            return p10(k + 1)
+        }
+        var mults: [Double] = [1, 2, 5]
+        var lo = floorNice(mn, mults), hi = ceilNice(mx, mults)
+        var decades = Foundation.log10(hi / lo)
+        var stride = 1.0
+        if decades <= 1.2 {
+            // About one decade: linear nice ticks read better than sparse 1-2-5 ticks.
+            let lin = linear([mn, mx], target: 10)
+            let pos = zip(lin.ticks, lin.labels).filter { $0.0 > 0 }
+            if lin.lo > 0 && pos.count >= 3 {
+                return AxisScale(lo: Foundation.log10(lin.lo), hi: Foundation.log10(lin.hi),
+                                 ticks: pos.map(\.0), labels: pos.map(\.1), log: true)
             }
-            k += stride
+            mults = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+            lo = floorNice(mn, mults); hi = ceilNice(mx, mults)
+        } else if decades > 3 {
+            mults = [1]
+            lo = p10(Foundation.log10(mn).rounded(.down)); hi = p10(Foundation.log10(mx).rounded(.up))
+            decades = Foundation.log10(hi / lo).rounded()
+            stride = max(1, (decades / 8).rounded(.up))
+        }
+        guard lo > 0, hi.isFinite, hi > lo else {
+            return AxisScale(lo: Foundation.log10(mn), hi: Foundation.log10(mx), ticks: [mn, mx],
+                             labels: [fmtSig(mn), fmtSig(mx)], log: true)
+        }
+        var ticks: [Double] = []
+        let k0 = Foundation.log10(lo).rounded(.down), k1 = Foundation.log10(hi).rounded(.down)
+        var k = k0
+        while k <= k1 {
+            if ((k - k0) / stride).rounded() == (k - k0) / stride {
+                for m in mults {
+                    let t = m * p10(k)
+                    if t >= lo * (1 - 1e-9) && t <= hi * (1 + 1e-9) { ticks.append(t) }
+                }
+            }
+            k += 1
         }
         let labels = ticks.map { t -> String in
             (t >= 1e-3 && t < 1e5) ? fmtSig(t) : cleanExponent(String(format: "%.0e", t))
         }
-        return AxisScale(lo: lo, hi: hi, ticks: ticks, labels: labels, log: true)
+        return AxisScale(lo: Foundation.log10(lo), hi: Foundation.log10(hi), ticks: ticks, labels: labels, log: true)
+    }
+
+    /// Linear axis with `fraction` of the data range added on both sides before rounding.
+    static func padded(_ values: [Double], fraction: Double) -> AxisScale {
+        var mn = Double.infinity, mx = -Double.infinity
+        for v in values where v.isFinite { mn = min(mn, v); mx = max(mx, v) }
+        guard mn < mx, (mx - mn).isFinite else { return linear(values) }
+        let pad = (mx - mn) * fraction
+        return linear([mn - pad, mx + pad])
     }
 
     /// Heckbert's "nice number": 1, 2, 5 or 10 times a power of ten.

@@ -31,8 +31,8 @@ public struct ScatterPlot: Sendable {
 
     func canvas(width: Int, height: Int) -> PlotCanvas {
         let good = points.filter { $0.x.isFinite && $0.y.isFinite }
-        let xScale = AxisScale.linear(good.map(\.x))
-        let yScale = AxisScale.linear(good.map(\.y))
+        let xScale = AxisScale.padded(good.map(\.x), fraction: 0.02)
+        let yScale = AxisScale.padded(good.map(\.y), fraction: 0.02)
         let classes = Array(Set(good.map(\.cls))).sorted()
         var legend: [PlotFrame.LegendEntry] = []
         if classes.count > 1 || !classNames.isEmpty {

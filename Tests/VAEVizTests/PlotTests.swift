@@ -1,0 +1,145 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import XCTest
+@testable import VAEViz
+
+final class PlotTests: XCTestCase {
+    func lossChart() -> LineChart {
+        var chart = LineChart(title: "Training loss", xLabel: "epoch", yLabel: "negative ELBO (nats)")
+        let train = (1...40).map { e -> Double in 95 + 120 * exp(-Double(e) / 6) + Double(e % 3) }
+        let val = (1...40).map { e -> Double in 100 + 115 * exp(-Double(e) / 7) }
+        chart.addSeries("train", values: train)
+        chart.addSeries("validation", values: val)
+        return chart
+    }
+
+    func latentScatter(n: Int = 1500) -> ScatterPlot {
+        var pts: [(x: Double, y: Double, cls: Int)] = []
+        let noise = pseudoRandomBytes(2 * n, seed: 3)
+        for i in 0..<n {
+            let c = i % 10
+            let angle = Double(c) / 10 * 2 * Double.pi
+            let r = 2.0 + Double(noise[2 * i]) / 128
+            pts.append((r * cos(angle) + Double(noise[2 * i + 1]) / 200 - 0.6, r * sin(angle) * 0.8, c))
+        }
+        return ScatterPlot(title: "Latent space (test set means)", xLabel: "z1", yLabel: "z2", points: pts,
+                           classNames: (0...9).map { "digit \($0)" })
+    }
+
+    func parseXML(_ s: String, file: StaticString = #filePath, line: UInt = #line) {
+        let parser = XMLParser(data: Data(s.utf8))
+        let ok = parser.parse()
+        XCTAssertTrue(ok, "SVG is not well-formed XML: \(String(describing: parser.parserError))", file: file, line: line)
+    }
+
+    func assertNotBlank(_ png: [UInt8], width: Int, height: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        let d = try PNG.decode(png)
+        XCTAssertEqual(d.width, width, file: file, line: line)
+        XCTAssertEqual(d.height, height, file: file, line: line)
+        let nonWhite = stride(from: 0, to: d.pixels.count, by: d.channels).filter { d.pixels[$0] < 250 }.count
+        XCTAssertGreaterThan(nonWhite, width * height / 200, "image looks blank", file: file, line: line)
+    }
+
+    func testLineChartSVG() {
+        let svg = lossChart().svg(width: 800, height: 500)
+        dump("line.svg", svg)
+        parseXML(svg)
+        XCTAssertTrue(svg.hasPrefix("<svg"))
+        for s in ["train", "validation", "Training loss", "epoch", "negative ELBO (nats)", ">20<", ">40<"] {
+            XCTAssertTrue(svg.contains(s), "missing \(s)")
+        }
+        XCTAssertTrue(svg.contains("<polyline"))
+    }
+
+    func testLineChartPNG() throws {
+        let png = lossChart().png(width: 800, height: 500)
+        dump("line.png", png)
+        try assertNotBlank(png, width: 800, height: 500)
+        var log = lossChart()
+        log.logY = true
+        log.title = "Training loss (log scale)"
+        dump("line-log.png", log.png(width: 640, height: 400))
+        try assertNotBlank(log.png(width: 640, height: 400), width: 640, height: 400)
+    }
+
+    func testScatterPlot() throws {
+        let plot = latentScatter()
+        let svg = plot.svg(width: 700, height: 600)
+        dump("scatter.svg", svg)
+        parseXML(svg)
+        for i in 0...9 { XCTAssertTrue(svg.contains("digit \(i)")) }
+        let png = plot.png(width: 700, height: 600)
+        dump("scatter.png", png)
+        try assertNotBlank(png, width: 700, height: 600)
+        // Colours come from the tab10 palette.
+        XCTAssertTrue(svg.contains(Palette.tab10[3].hexString))
+    }
+
+    func testEdgeCases() throws {
+        let cases: [(String, LineChart)] = [
+            ("empty", LineChart(title: "Nothing yet")),
+            ("empty-series", LineChart(title: "Empty", series: [("a", []), ("b", [])])),
+            ("one-point", LineChart(title: "One", series: [("loss", [(x: 1, y: 3.5)])])),
+            ("flat", LineChart(title: "Flat", series: [("c", (0..<5).map { (x: Double($0), y: 2.0) })])),
+            ("nonfinite", LineChart(title: "Non-finite values", xLabel: "x", yLabel: "y", series: [
+                ("s", [(x: 0, y: 1), (x: 1, y: .nan), (x: 2, y: 3), (x: 3, y: .infinity), (x: .nan, y: 1),
+                       (x: 5, y: 2), (x: 6, y: 2.5)]),
+            ])),
+            ("tiny", LineChart(series: [("s", [(x: 0, y: 1e-9), (x: 1, y: 3e-9)])])),
+            ("huge", LineChart(series: [("s", [(x: 0, y: -1e300), (x: 1, y: 1e300)])])),
+            ("log-nonpositive", LineChart(series: [("s", [(x: 0, y: 0), (x: 1, y: -1)])], logY: true)),
+        ]
+        for (name, chart) in cases {
+            let svg = chart.svg(width: 400, height: 300)
+            parseXML(svg)
+            XCTAssertFalse(svg.contains("nan"), name)
+            XCTAssertFalse(svg.contains("inf"), name)
+            let png = chart.png(width: 400, height: 300)
+            let d = try PNG.decode(png)
+            XCTAssertEqual(d.width, 400, name)
+            if name == "nonfinite" || name == "one-point" { dump("edge-\(name).png", png) }
+        }
+        // Tiny and degenerate canvas sizes do not trap.
+        for (w, h) in [(1, 1), (10, 10), (0, 0), (60, 2000)] {
+            _ = lossChart().png(width: w, height: h)
+            _ = latentScatter(n: 20).png(width: w, height: h)
+        }
+        let scatterCases = [
+            ScatterPlot(),
+            ScatterPlot(points: [(x: 1, y: 1, cls: 0)]),
+            ScatterPlot(points: [(x: .nan, y: 1, cls: 0), (x: 2, y: 2, cls: -3), (x: 2, y: 2, cls: 42)]),
+        ]
+        for p in scatterCases {
+            parseXML(p.svg(width: 300, height: 300))
+            XCTAssertEqual(try PNG.decode(p.png(width: 300, height: 300)).height, 300)
+        }
+    }
+
+    func testTextIsEscapedInSVG() {
+        let chart = LineChart(title: "a < b & \"c\"", xLabel: "<x>", series: [("<script>", [(x: 0, y: 0), (x: 1, y: 1)])])
+        let svg = chart.svg(width: 400, height: 300)
+        parseXML(svg)
+        XCTAssertFalse(svg.contains("<script>"))
+        XCTAssertTrue(svg.contains("&lt;script&gt;"))
+    }
+
+    func testNiceTicks() {
+        let a = AxisScale.linear([0.13, 9.7])
+        XCTAssertEqual(a.lo, 0)
+        XCTAssertEqual(a.hi, 10)
+        XCTAssertEqual(a.labels, ["0", "2", "4", "6", "8", "10"])
+        let b = AxisScale.linear([0.1, 0.35])
+        XCTAssertEqual(b.labels, ["0.1", "0.2", "0.3", "0.4"])
+        let c = AxisScale.linear([5, 5])
+        XCTAssertLessThan(c.lo, 5)
+        XCTAssertGreaterThan(c.hi, 5)
+        let d = AxisScale.linear([])
+        XCTAssertEqual(d.lo, 0)
+        XCTAssertEqual(d.hi, 1)
+        XCTAssertEqual(AxisScale.linear([0, 2e7]).labels.last, "2.0e7")
+        XCTAssertFalse(AxisScale.linear([-1, 1]).labels.contains("-0"))
+        XCTAssertEqual(AxisScale.logarithmic([0.5, 2000]).labels, ["0.1", "1", "10", "100", "1000", "1e4"])
+    }
+}
