@@ -96,21 +96,7 @@ public enum AtomicFile {
         // Regular files report their size; pipes and /proc files report 0 and are read in chunks.
         var result = [UInt8](repeating: 0, count: size)
         var filled = 0
-        while true {
-            if filled == result.count {
-                // Probe for more data than fstat promised (file growing, or a special file).
-                if result.count >= maxBytes {
-                    var probe: UInt8 = 0
-                    let extra = Glibc_read(fd, &probe, 1)
-                    if extra < 0 && errno == EINTR { continue }
-                    if extra > 0 {
-                        throw VAEError("cannot read \(path): it is more than the \(FormatText.bytes(maxBytes)) allowed for this kind of file — is it the right file?")
-                    }
-                    break
-                }
-                let grow = min(max(result.count, 64 * 1024), maxBytes - result.count)
-                result.append(contentsOf: repeatElement(0, count: grow))
-            }
+        while filled < result.count {
             let got = result.withUnsafeMutableBytes { buffer in
                 Glibc_read(fd, buffer.baseAddress! + filled, min(buffer.count - filled, 1 << 30))
             }
@@ -120,6 +106,23 @@ public enum AtomicFile {
             }
             if got == 0 { break }
             filled += got
+        }
+        if filled == result.count {
+            // More than fstat promised (a growing file, or a special file): read on in bounded chunks.
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let got = chunk.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress!, $0.count) }
+                if got < 0 {
+                    if errno == EINTR { continue }
+                    throw VAEError("cannot read \(path): \(VAEError.errnoText(errno))")
+                }
+                if got == 0 { break }
+                if got > maxBytes - result.count {
+                    throw VAEError("cannot read \(path): it is more than the \(FormatText.bytes(maxBytes)) allowed for this kind of file — is it the right file?")
+                }
+                result.append(contentsOf: chunk[0..<got])
+                filled += got
+            }
         }
         if filled < result.count { result.removeSubrange(filled...) }
         return result

@@ -1,0 +1,106 @@
+import Foundation
+import XCTest
+@testable import VAEKit
+
+final class FormatsTestsAtomicFile: XCTestCase {
+    func contents(_ dir: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+    }
+
+    func testWriteReplaceAndNoTempFilesLeft() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let path = dir + "/model.safetensors"
+        try AtomicFile.write([1, 2, 3], to: path)
+        XCTAssertEqual(try AtomicFile.readAll(path: path, maxBytes: 100), [1, 2, 3])
+        let big = FormatsFixture.bytes(count: 3_000_000, seed: 4)
+        try AtomicFile.write(big, to: path)
+        XCTAssertEqual(try AtomicFile.readAll(path: path, maxBytes: 1 << 30), big)
+        try AtomicFile.write("héllo\n", to: dir + "/notes.txt")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/notes.txt", encoding: .utf8), "héllo\n")
+        try AtomicFile.write([], to: dir + "/empty")
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/empty", maxBytes: 0), [])
+        XCTAssertEqual(try contents(dir), ["empty", "model.safetensors", "notes.txt"])
+    }
+
+    func testRelativePath() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let previous = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir))
+        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        try AtomicFile.write([9], to: "plain.bin")
+        try AtomicFile.write([8], to: "./dotted.bin")
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/plain.bin", maxBytes: 1), [9])
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/dotted.bin", maxBytes: 1), [8])
+        XCTAssertEqual(try contents(dir), ["dotted.bin", "plain.bin"])
+    }
+
+    func testMissingDirectory() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let path = dir + "/runs/x/model.safetensors"
+        FormatsFixture.assertVAEError(["cannot write \(path)", "No such file or directory", "does not exist"]) {
+            try AtomicFile.write([1], to: path)
+        }
+        XCTAssertEqual(try contents(dir), [])
+    }
+
+    func testDirectoryUnderARegularFile() throws {
+        // Tests run as root, so permissions cannot make a directory unwritable; a path below a file can.
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try FormatsFixture.writeFile([1], dir + "/file")
+        FormatsFixture.assertVAEError(["cannot write \(dir)/file/x", "Not a directory"]) {
+            try AtomicFile.write([1], to: dir + "/file/x")
+        }
+        FormatsFixture.assertVAEError(["cannot write /etc/hostname/x", "Not a directory"]) {
+            try AtomicFile.write([1], to: "/etc/hostname/x")
+        }
+    }
+
+    func testFailedReplaceLeavesOldFileIntact() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        // The target is a non-empty directory: the temp file is written, the rename fails.
+        let target = dir + "/model.safetensors"
+        try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+        try FormatsFixture.writeFile([7, 7, 7], target + "/keep")
+        FormatsFixture.assertVAEError(["cannot write \(target)", "(the previous file is untouched)"]) {
+            try AtomicFile.write([1, 2], to: target)
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: target + "/keep", maxBytes: 10), [7, 7, 7])
+        XCTAssertEqual(try contents(dir), ["model.safetensors"], "the temporary file was removed")
+    }
+
+    func testFullDiskIfAvailable() throws {
+        // /dev/full fails every write with ENOSPC, but it is not in a directory we may create files in;
+        // so this checks the error text path on a real ENOSPC only where a tiny tmpfs is mounted.
+        guard FileManager.default.fileExists(atPath: "/dev/full") else { throw XCTSkip("no /dev/full") }
+        let fd = open("/dev/full", O_WRONLY)
+        guard fd >= 0 else { throw XCTSkip("cannot open /dev/full") }
+        defer { close(fd) }
+        let result = [UInt8](repeating: 1, count: 10).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, 10) }
+        XCTAssertEqual(result, -1)
+        XCTAssertEqual(VAEError.errnoText(ENOSPC), "No space left on device")
+    }
+
+    func testReadAllErrors() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        FormatsFixture.assertVAEError(["cannot read \(dir)/nope", "No such file or directory"]) {
+            try AtomicFile.readAll(path: dir + "/nope", maxBytes: 10)
+        }
+        FormatsFixture.assertVAEError(["cannot read \(dir)", "is a directory"]) { try AtomicFile.readAll(path: dir, maxBytes: 10) }
+        try FormatsFixture.writeFile([UInt8](repeating: 0, count: 11), dir + "/eleven")
+        FormatsFixture.assertVAEError(["11 bytes", "more than the 10 bytes allowed"]) {
+            try AtomicFile.readAll(path: dir + "/eleven", maxBytes: 10)
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/eleven", maxBytes: 11).count, 11)
+        // A file whose size fstat does not know (procfs) is read in chunks, still bounded.
+        XCTAssertFalse(try AtomicFile.readAll(path: "/proc/self/status", maxBytes: 1 << 20).isEmpty)
+        FormatsFixture.assertVAEError(["more than the 10 bytes allowed"]) {
+            try AtomicFile.readAll(path: "/proc/self/status", maxBytes: 10)
+        }
+    }
+
+    func testErrorMessagesAreOneLine() {
+        XCTAssertEqual(VAEError("a\nb").message, "a b")
+        XCTAssertEqual("\(VAEError("x"))", "x")
+        XCTAssertEqual(VAEError("x").localizedDescription, "x")
+    }
+}
