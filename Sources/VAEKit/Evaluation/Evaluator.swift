@@ -1,0 +1,103 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VAECore
+
+/// Mean loss terms over a set, nats per image.
+public struct LossTerms: Codable, Equatable, Sendable {
+    public var recon: Double
+    public var kl: Double
+    public var loss: Double { recon + kl }
+}
+
+public struct ELBOResult: Codable, Equatable, Sendable {
+    /// Negative ELBO terms with one z ~ q(z|x) per image.
+    public var sample: LossTerms
+    /// The same with z = μ (the decoder's reconstruction of the mean code).
+    public var mean: LossTerms
+    public var count: Int
+}
+
+/// Test-set measures of a trained VAE.
+public enum Evaluator {
+    /// Negative ELBO (one sample and z = μ) over `set`, in batches.
+    public static func elbo(_ model: VAE, _ set: ImageSet, batchSize: Int = 1000, rng: inout RNG) -> ELBOResult {
+        var rs = 0.0, rm = 0.0, kl = 0.0
+        let k = model.latent
+        var start = 0
+        while start < set.count {
+            let end = min(set.count, start + batchSize)
+            let x = BatchLoader.tensor(set, range: start..<end)
+            let eps = Tensor(shape: [end - start, k])
+            rng.fillNormal(eps.pointer, count: eps.count)
+            let s = model.loss(x: x, eps: eps)
+            let m = model.loss(x: x, eps: nil)
+            rs += s.recon
+            rm += m.recon
+            kl += s.kl
+            start = end
+        }
+        let n = Double(max(set.count, 1))
+        return ELBOResult(sample: LossTerms(recon: rs / n, kl: kl / n), mean: LossTerms(recon: rm / n, kl: kl / n),
+                          count: set.count)
+    }
+
+    /// The importance-weighted estimate of −log p(x) (Burda et al. 2015) for each image of `x`:
+    ///   log wⱼ = log p(x|zⱼ) + log N(zⱼ; 0, I) − log N(zⱼ; μ, σ²),  zⱼ ~ q(z|x), j = 1…k
+    ///   −log p(x) ≈ −(logsumexpⱼ log wⱼ − log k)
+    /// `noise(image, j, eps)` fills ε for sample j of image `image` (K values); by default ε
+    /// comes from `rng`. Decodes up to `chunk` samples at a time.
+    public static func iwae(_ model: VAE, x: Tensor, k: Int, chunk: Int = 1000, rng: inout RNG,
+                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
+        precondition(k >= 1)
+        let n = x.shape[0], kz = model.latent, d = model.inputSize
+        let log2pi = log(2 * Double.pi)
+        let h = model.encodeRaw(x).copy()
+        var result = [Double](repeating: 0, count: n)
+        let rows = max(1, min(k, chunk))
+        let z = Tensor(shape: [rows, kz])
+        let eps = Tensor(shape: [rows, kz])
+        var nll = [Double](repeating: 0, count: rows)
+        var logw = [Double](repeating: 0, count: k)
+        for i in 0..<n {
+            let mu = h.pointer + i * 2 * kz, lv = mu + kz
+            var j0 = 0
+            while j0 < k {
+                let m = min(rows, k - j0)
+                for r in 0..<m {
+                    let e = eps.pointer + r * kz
+                    if let noise { noise(i, j0 + r, e) } else { rng.fillNormal(e, count: kz) }
+                    let zr = z.pointer + r * kz
+                    for j in 0..<kz { zr[j] = mu[j] + expf(0.5 * lv[j]) * e[j] }
+                }
+                let logits = model.decodeLogits(z.prefixView(shape: [m, kz]))
+                nll.withUnsafeMutableBufferPointer { np in
+                    model.negLogLikelihood(logits: logits, x: x.pointer + i * d, xRowStride: 0, out: np.baseAddress!)
+                }
+                for r in 0..<m {
+                    let e = eps.pointer + r * kz, zr = z.pointer + r * kz
+                    var lp = 0.0, lq = 0.0
+                    for j in 0..<kz {
+                        let zj = Double(zr[j]), ej = Double(e[j])
+                        lp += zj * zj
+                        lq += ej * ej + Double(lv[j])
+                    }
+                    logw[j0 + r] = -nll[r] - 0.5 * (lp + Double(kz) * log2pi) + 0.5 * (lq + Double(kz) * log2pi)
+                }
+                j0 += m
+            }
+            result[i] = -(logSumExp(logw) - log(Double(k)))
+        }
+        return result
+    }
+
+    /// log Σ exp(aᵢ), stable for any magnitudes.
+    public static func logSumExp(_ a: [Double]) -> Double {
+        guard let mx = a.max(), mx.isFinite else { return a.max() ?? -.infinity }
+        var s = 0.0
+        for v in a { s += exp(v - mx) }
+        return mx + log(s)
+    }
+}

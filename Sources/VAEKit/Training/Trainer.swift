@@ -1,0 +1,184 @@
+import Foundation
+import VAECore
+
+/// How to train (everything that is not the model's shape).
+public struct TrainingOptions: Codable, Equatable, Sendable {
+    public var epochs: Int = 10
+    public var batchSize: Int = 128
+    public var learningRate: Double = 1e-3
+    public var seed: UInt64 = 1
+    /// Dynamic binarization: pixels re-drawn as Bernoulli(intensity) at every batch.
+    public var binarize: Bool = false
+    /// Adam's L2 weight decay (PyTorch `weight_decay`).
+    public var weightDecay: Double = 0
+    /// Clip the global gradient norm to this value (nil = no clipping).
+    public var clipNorm: Double? = nil
+    /// Evaluate on at most this many test images after each epoch (nil = all).
+    public var testLimit: Int? = nil
+
+    public init() {}
+
+    public func validate() throws {
+        guard epochs >= 0 && epochs <= 100_000 else { throw VAEError("epochs \(epochs) must be between 0 and 100000") }
+        guard batchSize >= 1 && batchSize <= 65536 else { throw VAEError("batch size \(batchSize) must be between 1 and 65536") }
+        guard learningRate > 0 && learningRate.isFinite else { throw VAEError("learning rate \(learningRate) must be a positive number") }
+        guard weightDecay >= 0 else { throw VAEError("weight decay must be ≥ 0") }
+        if let c = clipNorm, !(c > 0) { throw VAEError("clip norm \(c) must be > 0") }
+    }
+}
+
+/// One epoch's numbers, one line of `metrics.jsonl`. Losses are in nats per image;
+/// `*_loss` is the negative ELBO (reconstruction + KL, β not applied) with one z sample,
+/// `test_loss_mu` the same with z = μ.
+public struct EpochMetrics: Codable, Equatable, Sendable {
+    public var epoch: Int
+    public var train_loss: Double
+    public var train_recon: Double
+    public var train_kl: Double
+    public var test_loss: Double
+    public var test_recon: Double
+    public var test_kl: Double
+    public var test_loss_mu: Double
+    public var kl_weight: Double
+    public var seconds: Double
+    public var images_per_second: Double
+}
+
+/// Where training stands; saved in every checkpoint so that a run resumes exactly.
+public struct TrainingState: Codable, Equatable, Sendable {
+    /// Epochs fully done.
+    public var epoch: Int = 0
+    /// Batches done in the epoch that is under way (0 at an epoch boundary).
+    public var batchInEpoch: Int = 0
+    public var adamStep: Int = 0
+    /// The noise generator (ε and binarization) as saved words.
+    public var rng: [UInt64] = []
+    /// Sums of the epoch under way (for its metrics line when it ends).
+    public var partialRecon: Double = 0
+    public var partialKL: Double = 0
+    public var partialCount: Int = 0
+    public var partialSeconds: Double = 0
+}
+
+public enum TrainingEvent: Sendable {
+    /// After every batch: mean loss so far in this epoch, throughput of this epoch so far.
+    case batch(epoch: Int, batch: Int, batches: Int, loss: Double, imagesPerSecond: Double)
+    case epochEnd(EpochMetrics)
+}
+
+/// Trains a VAE with Adam on a data set: per epoch a seeded shuffle, mini-batches, test
+/// evaluation. Stops cleanly (after the batch under way) when `shouldStop()` says so, and
+/// with an error naming the epoch and batch at the first non-finite loss (before the
+/// update, so the weights stay the last good ones).
+public final class Trainer {
+    public let model: VAE
+    public let optimizer: Adam
+    public let options: TrainingOptions
+    public let data: Dataset
+    public private(set) var state: TrainingState
+    private var rng: RNG
+    private var xBuf = Workspace(), epsBuf = Workspace()
+
+    public init(model: VAE, data: Dataset, options: TrainingOptions) throws {
+        try options.validate()
+        guard data.train.pixelsPerImage == model.inputSize,
+              [data.train.channels, data.train.height, data.train.width] == model.config.inputShape else {
+            throw VAEError("the data's images are \(data.train.channels)×\(data.train.height)×\(data.train.width) but the model expects \(model.config.inputShape.map(String.init).joined(separator: "×")); train a new model for this data set")
+        }
+        guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
+        self.model = model
+        self.data = data
+        self.options = options
+        optimizer = Adam(model.store, learningRate: Float(options.learningRate), weightDecay: Float(options.weightDecay))
+        rng = RNG(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x5EED)
+        state = TrainingState()
+        state.rng = rng.savedState
+    }
+
+    /// Continues from a checkpoint's state (weights and Adam moments already loaded).
+    public func restore(_ s: TrainingState) throws {
+        guard let r = RNG(savedState: s.rng) else { throw VAEError("the checkpoint's random-number state is invalid; start a new run") }
+        rng = r
+        state = s
+    }
+
+    public var batchesPerEpoch: Int { (data.train.count + options.batchSize - 1) / options.batchSize }
+    public var isFinished: Bool { state.epoch >= options.epochs }
+
+    /// The shuffle of epoch `e` comes from its own generator: no state to save for it.
+    static func permutation(seed: UInt64, epoch: Int, count: Int) -> [Int32] {
+        var r = RNG(seed: seed ^ (UInt64(epoch) &* 0xD1B5_4A32_D192_ED03))
+        return r.permutation(count)
+    }
+
+    public enum EpochOutcome { case finished(EpochMetrics), interrupted }
+
+    /// Runs (the rest of) the next epoch.
+    public func runEpoch(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> EpochOutcome {
+        let epoch = state.epoch + 1
+        let n = data.train.count, bsz = options.batchSize, d = model.inputSize, k = model.latent
+        let perm = Trainer.permutation(seed: options.seed, epoch: epoch, count: n)
+        let batches = batchesPerEpoch
+        let w = model.config.klWeight(epoch: epoch)
+        let start = Date()
+        var imagesThisRun = 0
+        for bi in state.batchInEpoch..<batches {
+            let lo = bi * bsz, hi = min(n, lo + bsz), b = hi - lo
+            let x = xBuf.view([b, d]), eps = epsBuf.view([b, k])
+            perm.withUnsafeBufferPointer { p in
+                BatchLoader.fill(data.train, indices: UnsafeBufferPointer(rebasing: p[lo..<hi]), into: x,
+                                 binarize: options.binarize, rng: &rng)
+            }
+            rng.fillNormal(eps.pointer, count: b * k)
+            model.store.zeroGrad()
+            let loss = model.trainStep(x: x, eps: eps, klWeight: w)
+            guard loss.recon.isFinite && loss.kl.isFinite else {
+                throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
+            }
+            if let c = options.clipNorm { model.store.clipGradNorm(c) }
+            optimizer.update()
+            state.adamStep = optimizer.step
+            state.partialRecon += loss.recon
+            state.partialKL += loss.kl
+            state.partialCount += b
+            state.batchInEpoch = bi + 1
+            state.rng = rng.savedState
+            imagesThisRun += b
+            let elapsed = Date().timeIntervalSince(start)
+            events(.batch(epoch: epoch, batch: bi + 1, batches: batches,
+                          loss: (state.partialRecon + state.partialKL) / Double(state.partialCount),
+                          imagesPerSecond: elapsed > 0 ? Double(imagesThisRun) / elapsed : 0))
+            if bi + 1 < batches && shouldStop() {
+                state.partialSeconds += Date().timeIntervalSince(start)
+                return .interrupted
+            }
+        }
+        let seconds = state.partialSeconds + Date().timeIntervalSince(start)
+        let test = evaluateTest(epoch: epoch)
+        let count = Double(state.partialCount)
+        let m = EpochMetrics(epoch: epoch,
+                             train_loss: (state.partialRecon + state.partialKL) / count,
+                             train_recon: state.partialRecon / count, train_kl: state.partialKL / count,
+                             test_loss: test.sample.recon + test.sample.kl, test_recon: test.sample.recon,
+                             test_kl: test.sample.kl, test_loss_mu: test.mean.recon + test.mean.kl,
+                             kl_weight: w, seconds: seconds,
+                             images_per_second: seconds > 0 ? count / seconds : 0)
+        state.epoch = epoch
+        state.batchInEpoch = 0
+        state.partialRecon = 0
+        state.partialKL = 0
+        state.partialCount = 0
+        state.partialSeconds = 0
+        events(.epochEnd(m))
+        return .finished(m)
+    }
+
+    /// Test-set negative ELBO after `epoch`, with noise from a generator of its own so that
+    /// evaluating never changes the training stream.
+    func evaluateTest(epoch: Int) -> ELBOResult {
+        var set = data.test
+        if let lim = options.testLimit { set = set.prefix(min(lim, set.count)) }
+        var r = RNG(seed: options.seed ^ 0x7E57 ^ (UInt64(epoch) << 20))
+        return Evaluator.elbo(model, set, rng: &r)
+    }
+}
