@@ -69,8 +69,8 @@ const char *vk_cpu_features(void) {
 
 // ---------------------------------------------------------------- per-thread buffers
 typedef struct {
-    float *a, *b;
-    size_t acap, bcap;   // in floats
+    float *a, *b, *s;           // A block, B block, shared operand (caller only)
+    size_t acap, bcap, scap;    // in floats
 } vk_buffers;
 
 static pthread_key_t g_buf_key;
@@ -81,6 +81,7 @@ static void free_buffers(void *p) {
     if (!b) return;
     free(b->a);
     free(b->b);
+    free(b->s);
     free(b);
 }
 static void make_key(void) { pthread_key_create(&g_buf_key, free_buffers); }
@@ -155,7 +156,35 @@ static void edge_tile(const gemm_job *j, long kc, const float *Ap, const float *
         for (int c = 0; c < nr; c++) C[(long)i * j->ldc + c] = tmp[i * NR + c];
 }
 
-// Computes rows [m0, m1) x cols [n0, n1) of C, all of K.
+// Runs the register tiles of one (mc x nc) block for one K block: Ap holds ceil(mc/MR)
+// packed A panels, Bp ceil(nc/NR) packed B panels (both of depth kc); C at the block origin.
+static void macro_kernel(const gemm_job *j, int kc, const float *Ap, int mc, const float *Bp,
+                         int nc, float *C, float beta, const float *bias, int relu) {
+    const vk_kernel *k = j->kern;
+    const int MR = k->mr, NR = k->nr;
+    for (int jr = 0; jr < nc; jr += NR) {
+        int nr = imin(NR, nc - jr);
+        const float *bp = Bp + (long)jr * kc;
+        const float *bb = bias ? bias + jr : NULL;
+        for (int ir = 0; ir < mc; ir += MR) {
+            int mr = imin(MR, mc - ir);
+            float *Cij = C + (long)ir * j->ldc + jr;
+            const float *ap = Ap + (long)ir * kc;
+            if (mr == MR && nr == NR) k->ukr(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu);
+            else edge_tile(j, kc, ap, bp, Cij, mr, nr, beta, bb, relu);
+        }
+    }
+}
+
+static inline const float *a_at(const gemm_job *j, int i, int p) {
+    return j->transA ? j->A + (long)p * j->lda + i : j->A + (long)i * j->lda + p;
+}
+static inline const float *b_at(const gemm_job *j, int p, int c) {
+    return j->transB ? j->B + (long)c * j->ldb + p : j->B + (long)p * j->ldb + c;
+}
+
+// Computes rows [m0, m1) x cols [n0, n1) of C, all of K, packing both operands itself.
+// Every element goes through the same K blocks and the same kernel whatever the split.
 static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
     const vk_kernel *k = j->kern;
     const int MR = k->mr, NR = k->nr;
@@ -176,31 +205,15 @@ static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
         int nc = imin(NC, n1 - jc);
         for (int pc = 0; pc < j->K; pc += kcb) {
             int kc = imin(kcb, j->K - pc);
-            const float *Bs = j->transB ? j->B + (long)jc * j->ldb + pc : j->B + (long)pc * j->ldb + jc;
-            k->pack_b(j->transB, Bs, j->ldb, kc, nc, Bp);
+            k->pack_b(j->transB, b_at(j, pc, jc), j->ldb, kc, nc, Bp);
             float beta = pc == 0 ? j->beta : 1.0f;
             int last = pc + kc >= j->K;
-            const float *bias = last ? j->bias : NULL;
+            const float *bias = last && j->bias ? j->bias + jc : NULL;
             int relu = last ? j->relu : 0;
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = imin(MC, m1 - ic);
-                const float *As = j->transA ? j->A + (long)pc * j->lda + ic : j->A + (long)ic * j->lda + pc;
-                k->pack_a(j->transA, As, j->lda, mc, kc, Ap);
-                for (int jr = 0; jr < nc; jr += NR) {
-                    int nr = imin(NR, nc - jr);
-                    const float *bp = Bp + (long)jr * kc;
-                    const float *bb = bias ? bias + jc + jr : NULL;
-                    for (int ir = 0; ir < mc; ir += MR) {
-                        int mr = imin(MR, mc - ir);
-                        float *Cij = j->C + (long)(ic + ir) * j->ldc + jc + jr;
-                        const float *ap = Ap + (long)ir * kc;
-                        if (mr == MR && nr == NR) {
-                            k->ukr(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu);
-                        } else {
-                            edge_tile(j, kc, ap, bp, Cij, mr, nr, beta, bb, relu);
-                        }
-                    }
-                }
+                k->pack_a(j->transA, a_at(j, ic, pc), j->lda, mc, kc, Ap);
+                macro_kernel(j, kc, Ap, mc, Bp, nc, j->C + (long)ic * j->ldc + jc, beta, bias, relu);
             }
         }
     }
@@ -213,6 +226,107 @@ static void gemm_task(void *ctx, int t) {
     int mt0 = (int)((long)j->mtiles * im / j->pm), mt1 = (int)((long)j->mtiles * (im + 1) / j->pm);
     int nt0 = (int)((long)j->ntiles * in / j->pn), nt1 = (int)((long)j->ntiles * (in + 1) / j->pn);
     gemm_block(j, mt0 * MR, imin(mt1 * MR, j->M), nt0 * NR, imin(nt1 * NR, j->N));
+}
+
+// ---- shared-operand mode: one operand (all of K) is packed once into `shared` by all
+// threads, then the other dimension is cut into chunks that threads claim dynamically (good
+// balance on a busy machine, no duplicated packing). Layout of shared A: K block b (starting
+// at pc) at shared + mround * pc, its panel of rows [i, i+MR) at + i * kc. Same for B.
+typedef struct {
+    const gemm_job *j;
+    float *shared;
+    int share_a;        // 1: A shared, chunks over N; 0: B shared, chunks over M
+    int round;          // M (or N) rounded up to the tile
+    int nkb;            // number of K blocks
+    int groups;         // packing tasks per K block
+    int chunk;          // chunk length (multiple of the tile) in the other dimension
+    int nchunks;
+} shared_job;
+
+static void shared_pack_task(void *ctx, int t) {
+    const shared_job *s = (const shared_job *)ctx;
+    const gemm_job *j = s->j;
+    int b = t / s->groups, g = t % s->groups;
+    int pc = b * j->kcb, kc = imin(j->kcb, j->K - pc);
+    int T = s->share_a ? j->kern->mr : j->kern->nr;
+    int tiles = s->round / T;
+    int i0 = (int)((long)tiles * g / s->groups) * T, i1 = (int)((long)tiles * (g + 1) / s->groups) * T;
+    int len = (s->share_a ? j->M : j->N);
+    if (i1 > len) i1 = len;
+    if (i0 >= i1) return;
+    float *dst = s->shared + (long)s->round * pc + (long)i0 * kc;
+    if (s->share_a) j->kern->pack_a(j->transA, a_at(j, i0, pc), j->lda, i1 - i0, kc, dst);
+    else j->kern->pack_b(j->transB, b_at(j, pc, i0), j->ldb, kc, i1 - i0, dst);
+}
+
+static void shared_compute_task(void *ctx, int t) {
+    const shared_job *s = (const shared_job *)ctx;
+    const gemm_job *j = s->j;
+    int len = s->share_a ? j->N : j->M;
+    int c0 = t * s->chunk, c1 = imin(c0 + s->chunk, len);
+    if (c0 >= c1) return;
+    int kcb = j->kcb;
+    vk_buffers *buf = thread_buffers((size_t)s->chunk * kcb, (size_t)s->chunk * kcb);
+    if (!buf) abort();
+    for (int pc = 0; pc < j->K; pc += kcb) {
+        int kc = imin(kcb, j->K - pc);
+        float beta = pc == 0 ? j->beta : 1.0f;
+        int last = pc + kc >= j->K;
+        int relu = last ? j->relu : 0;
+        const float *sh = s->shared + (long)s->round * pc;
+        if (s->share_a) {
+            j->kern->pack_b(j->transB, b_at(j, pc, c0), j->ldb, kc, c1 - c0, buf->b);
+            const float *bias = last && j->bias ? j->bias + c0 : NULL;
+            macro_kernel(j, kc, sh, j->M, buf->b, c1 - c0, j->C + c0, beta, bias, relu);
+        } else {
+            j->kern->pack_a(j->transA, a_at(j, c0, pc), j->lda, c1 - c0, kc, buf->a);
+            const float *bias = last && j->bias ? j->bias : NULL;
+            macro_kernel(j, kc, buf->a, c1 - c0, sh, j->N, j->C + (long)c0 * j->ldc, beta, bias, relu);
+        }
+    }
+}
+
+#define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
+
+// Returns 1 if the product was done in shared-operand mode.
+static int try_shared(const gemm_job *j, int nthreads) {
+    if (g_block_override) return 0;
+    const int MR = j->kern->mr, NR = j->kern->nr;
+    long mround = (long)j->mtiles * MR, nround = (long)j->ntiles * NR;
+    int a_fits = mround * j->K <= VK_SHARED_MAX && mround <= 2 * j->mc;
+    int b_fits = nround * j->K <= VK_SHARED_MAX;
+    shared_job s;
+    if (a_fits && (j->N >= j->M || !b_fits)) s.share_a = 1;
+    else if (b_fits) s.share_a = 0;
+    else return 0;
+    s.j = j;
+    s.round = (int)(s.share_a ? mround : nround);
+    s.nkb = (j->K + j->kcb - 1) / j->kcb;
+    s.groups = nthreads;
+    int T = s.share_a ? NR : MR;
+    int tiles = s.share_a ? j->ntiles : j->mtiles;
+    // About 4 chunks per thread, each at least 2 tiles (and 8 rows of A tiles).
+    int per = (tiles + 4 * nthreads - 1) / (4 * nthreads);
+    int minper = s.share_a ? 2 : (48 + MR - 1) / MR;
+    if (per < minper) per = minper;
+    s.chunk = per * T;
+    s.nchunks = (tiles + per - 1) / per;
+    vk_buffers *own = thread_buffers(0, 0);   // caller's buffers
+    if (!own) abort();
+    size_t need = (size_t)s.round * j->K;
+    if (need > own->scap || !own->s) {
+        free(own->s);
+        own->s = NULL;
+        own->scap = 0;
+        void *p = NULL;
+        if (posix_memalign(&p, 64, (need + 64) * sizeof(float)) != 0) return 0;
+        own->s = (float *)p;
+        own->scap = need + 64;
+    }
+    s.shared = own->s;
+    vk_parallel(s.nkb * s.groups, shared_pack_task, &s);
+    vk_parallel(s.nchunks, shared_compute_task, &s);
+    return 1;
 }
 
 // Choose the thread grid pm x pn minimising a simple cost: per-thread tile work plus packing.
@@ -229,7 +343,7 @@ static void choose_split(gemm_job *j, int nthreads) {
         if (pm > j->mtiles || pn > j->ntiles) continue;
         double mp = (double)((j->mtiles + pm - 1) / pm) * MR;
         double np = (double)((j->ntiles + pn - 1) / pn) * NR;
-        double cost = mp * np + 8.0 * (mp + np);
+        double cost = mp * np + 6.0 * (mp + np);
         if (best < 0 || cost < best) { best = cost; j->pm = pm; j->pn = pn; }
     }
     if (best < 0) {  // too few tiles for a full grid: split the longer tile dimension
@@ -280,8 +394,10 @@ static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alp
     j.nc = g_block_nc ? (g_block_nc + NR - 1) / NR * NR : j.kern->nc;
     j.mtiles = (M + j.kern->mr - 1) / j.kern->mr;
     j.ntiles = (N + j.kern->nr - 1) / j.kern->nr;
-    choose_split(&j, vk_get_num_threads());
+    int nthreads = vk_get_num_threads();
+    choose_split(&j, nthreads);
     int ntasks = j.pm * j.pn;
+    if (ntasks > 1 && try_shared(&j, nthreads)) return;
     if (ntasks == 1) gemm_task(&j, 0);
     else vk_parallel(ntasks, gemm_task, &j);
 }

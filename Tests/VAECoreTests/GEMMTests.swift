@@ -155,8 +155,12 @@ final class GEMMTests: XCTestCase {
         let t = Case(transA: false, transB: true, m: 61, n: 150, k: 300, alpha: 0.5, beta: 0.25,
                      bias: true, relu: true)
         let t2 = Case(transA: true, transB: false, m: 200, n: 70, k: 190)
-        for level in stride(from: GEMM.forceKernelLevel(3), through: 1, by: -1) {
+        // Default blocks (shared-operand mode when parallel), then small blocks (static 2-D
+        // split of C, several cache blocks per thread).
+        for (level, blocks) in stride(from: GEMM.forceKernelLevel(3), through: 1, by: -1).flatMap({ [($0, 0), ($0, 1)] }) {
             GEMM.forceKernelLevel(level)
+            GEMM.setBlocking(kc: blocks * 64, mc: blocks * 24, nc: blocks * 64)
+            defer { GEMM.setBlocking(kc: 0, mc: 0, nc: 0) }
             var ref: [[Float]] = []
             for threads in [1, 2, 3, 4] {
                 ThreadPool.threadCount = threads
