@@ -1,0 +1,205 @@
+import Foundation
+import VAECore
+
+public enum SwiftVAE {
+    public static let version = "0.1.0"
+}
+
+/// What a run folder's `config.json` holds: the model, how it was trained, on what, and
+/// where training stands. Human-readable; the checkpoint's own metadata is authoritative for
+/// resuming (it is written atomically together with the weights).
+public struct RunConfig: Codable, Equatable, Sendable {
+    public struct DataInfo: Codable, Equatable, Sendable {
+        public var name: String
+        public var directory: String
+        public var trainCount: Int
+        public var testCount: Int
+        public var shape: [Int]
+        public var classNames: [String]
+        public init(_ d: Dataset) {
+            name = d.name
+            directory = d.directory
+            trainCount = d.train.count
+            testCount = d.test.count
+            shape = [d.train.channels, d.train.height, d.train.width]
+            classNames = d.classNames
+        }
+    }
+
+    public var format: String = "swiftvae-run-1"
+    public var version: String = SwiftVAE.version
+    public var model: VAEConfig
+    public var training: TrainingOptions
+    public var data: DataInfo?
+    public var state: TrainingState
+    public var parameterCount: Int
+
+    public init(model: VAEConfig, training: TrainingOptions, data: DataInfo?, state: TrainingState, parameterCount: Int) {
+        self.model = model
+        self.training = training
+        self.data = data
+        self.state = state
+        self.parameterCount = parameterCount
+    }
+
+    public func json() -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try! enc.encode(self), as: UTF8.self) + "\n"
+    }
+
+    public static func parse(_ bytes: [UInt8], source: String) throws -> RunConfig {
+        do {
+            return try JSONDecoder().decode(RunConfig.self, from: Data(bytes))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw VAEError("\(source): missing field \"\(key.stringValue)\"; the file is not a SwiftVAE run config or is damaged")
+        } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
+            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw VAEError("\(source): field \"\(path)\" has the wrong type; the file is damaged")
+        } catch let DecodingError.dataCorrupted(ctx) {
+            let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            throw VAEError("\(source): not valid JSON\(path.isEmpty ? "" : " at \"\(path)\""); the file is damaged")
+        } catch {
+            throw VAEError("\(source): cannot read the run config (\(error))")
+        }
+    }
+}
+
+/// A run folder on disk: `model.safetensors` (weights, Adam moments, training state) and
+/// `config.json`.
+///
+/// Tensor names: every parameter under its state-dict name (`encoder.1.weight`, …, PyTorch
+/// layouts: Linear [out, in], Conv2d [out, in, kh, kw], ConvTranspose2d [in, out, kh, kw]);
+/// Adam's moments as `optimizer.exp_avg.<name>` and `optimizer.exp_avg_sq.<name>`.
+/// `__metadata__`: `format`, `version`, `config` (VAEConfig JSON), `training` (TrainingOptions
+/// JSON), `state` (TrainingState JSON).
+public enum Checkpoint {
+    public static let weightsFile = "model.safetensors"
+    public static let configFile = "config.json"
+    static let format = "swiftvae-checkpoint-1"
+
+    /// Writes the checkpoint atomically (weights first, then config.json), creating `dir`.
+    public static func save(model: VAE, optimizer: Adam?, options: TrainingOptions, state: TrainingState,
+                            data: RunConfig.DataInfo?, to dir: String) throws {
+        try makeDirectory(dir)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        func json<T: Encodable>(_ v: T) -> String { String(decoding: try! enc.encode(v), as: UTF8.self) }
+        var list: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)] = []
+        for p in model.store.parameters {
+            list.append((p.name, p.shape, UnsafeBufferPointer(start: p.value.pointer, count: p.count)))
+        }
+        if let opt = optimizer {
+            var off = 0
+            for p in model.store.parameters {
+                list.append(("optimizer.exp_avg." + p.name, p.shape, UnsafeBufferPointer(start: opt.m.pointer + off, count: p.count)))
+                list.append(("optimizer.exp_avg_sq." + p.name, p.shape, UnsafeBufferPointer(start: opt.v.pointer + off, count: p.count)))
+                off += p.count
+            }
+        }
+        let meta = ["format": format, "version": SwiftVAE.version, "config": json(model.config),
+                    "training": json(options), "state": json(state)]
+        let bytes = SafeTensorsFile.serialize(tensors: list, metadata: meta)
+        try AtomicFile.write(bytes, to: dir + "/" + weightsFile)
+        let rc = RunConfig(model: model.config, training: options, data: data, state: state, parameterCount: model.parameterCount)
+        try AtomicFile.write(rc.json(), to: dir + "/" + configFile)
+    }
+
+    /// A loaded run: the model with its weights, and what is needed to resume it.
+    public struct Loaded {
+        public let model: VAE
+        public let options: TrainingOptions
+        public let state: TrainingState
+        public let config: RunConfig?
+        /// Adam moments in parameter-buffer order, when the checkpoint has them.
+        public let adamM: [Float]?
+        public let adamV: [Float]?
+    }
+
+    /// Loads a run folder (or a path to its `model.safetensors`), validating everything.
+    public static func load(_ path: String) throws -> Loaded {
+        var dir = path
+        if path.hasSuffix(".safetensors") { dir = (path as NSString).deletingLastPathComponent; if dir.isEmpty { dir = "." } }
+        guard AtomicFile.isDirectory(dir) else {
+            throw VAEError("\(path) is not a run folder (no such directory); pass the folder that `vae train --out` wrote")
+        }
+        let weightsPath = path.hasSuffix(".safetensors") ? path : dir + "/" + weightsFile
+        guard AtomicFile.exists(weightsPath) else {
+            throw VAEError("\(dir) has no \(weightsFile); it is not a SwiftVAE run folder (train one with `vae train --out \(dir)`)")
+        }
+        let file = try SafeTensorsFile.read(path: weightsPath)
+        let src = weightsPath
+        func meta<T: Decodable>(_ key: String, _ type: T.Type) throws -> T {
+            guard let s = file.metadata[key] else {
+                throw VAEError("\(src): metadata has no \"\(key)\"; the file was not written by SwiftVAE")
+            }
+            do { return try JSONDecoder().decode(T.self, from: Data(s.utf8)) } catch {
+                throw VAEError("\(src): metadata \"\(key)\" is not valid; the file is damaged")
+            }
+        }
+        guard file.metadata["format"] == format else {
+            throw VAEError("\(src): not a SwiftVAE checkpoint (format \"\(file.metadata["format"] ?? "none")\", expected \"\(format)\")")
+        }
+        let cfg = try meta("config", VAEConfig.self)
+        let options = try meta("training", TrainingOptions.self)
+        let state = try meta("state", TrainingState.self)
+        do { try cfg.validate() } catch let e as VAEError { throw VAEError("\(src): \(e.message)") }
+        var runConfig: RunConfig? = nil
+        let cfgPath = dir + "/" + configFile
+        if AtomicFile.exists(cfgPath) {
+            let rc = try RunConfig.parse(try AtomicFile.readAll(path: cfgPath, maxBytes: 1 << 20), source: cfgPath)
+            guard rc.model == cfg else {
+                throw VAEError("\(cfgPath) describes a different model than \(weightsFile) (\(rc.model.architecture.rawValue), latent \(rc.model.latent) vs \(cfg.architecture.rawValue), latent \(cfg.latent)); the folder mixes two runs")
+            }
+            runConfig = rc
+        }
+        let model = try VAE(config: cfg, seed: 0)
+        var expected = Set<String>()
+        for p in model.store.parameters {
+            expected.insert(p.name)
+            guard let t = file.tensors[p.name] else {
+                throw VAEError("\(src) has no tensor \"\(p.name)\" that a \(cfg.architecture.rawValue) model with latent \(cfg.latent) and hidden \(cfg.hidden) needs; the weights and the config do not match")
+            }
+            guard t.shape == p.shape else {
+                throw VAEError("\(src): tensor \"\(p.name)\" has shape \(t.shape) but the config needs \(p.shape); the weights and the config do not match")
+            }
+            t.data.withUnsafeBufferPointer { p.value.pointer.update(from: $0.baseAddress!, count: p.count) }
+        }
+        var m: [Float]? = nil, v: [Float]? = nil
+        if file.tensors.keys.contains(where: { $0.hasPrefix("optimizer.") }) {
+            var mm: [Float] = [], vv: [Float] = []
+            for p in model.store.parameters {
+                for (prefix, into) in [("optimizer.exp_avg.", 0), ("optimizer.exp_avg_sq.", 1)] {
+                    let name = prefix + p.name
+                    expected.insert(name)
+                    guard let t = file.tensors[name], t.shape == p.shape else {
+                        throw VAEError("\(src): optimizer state \"\(name)\" is missing or has the wrong shape; the checkpoint is damaged")
+                    }
+                    if into == 0 { mm += t.data } else { vv += t.data }
+                }
+            }
+            m = mm
+            v = vv
+        }
+        if let extra = file.tensors.keys.first(where: { !expected.contains($0) }) {
+            throw VAEError("\(src) has a tensor \"\(extra)\" that the config's model does not have; the weights and the config do not match")
+        }
+        for p in model.store.parameters where !p.value.array.allSatisfy({ $0.isFinite }) {
+            throw VAEError("\(src): tensor \"\(p.name)\" holds NaN or infinite values; the checkpoint is damaged")
+        }
+        return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v)
+    }
+
+    static func makeDirectory(_ dir: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
+            guard isDir.boolValue else { throw VAEError("\(dir) exists and is not a folder; choose another --out") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        } catch {
+            throw VAEError("cannot create the run folder \(dir): \((error as NSError).localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import VAECore
+
+/// A training run bound to its folder: trains epoch by epoch, and after each epoch (and when
+/// stopped) writes the checkpoint and `metrics.jsonl` atomically, so that a killed run loses
+/// at most the epoch under way and `resume` continues exactly where the checkpoint stands.
+public final class TrainingRun {
+    public static let metricsFile = "metrics.jsonl"
+
+    public let directory: String
+    public let trainer: Trainer
+    public private(set) var metrics: [EpochMetrics]
+    public var model: VAE { trainer.model }
+
+    init(directory: String, trainer: Trainer, metrics: [EpochMetrics]) {
+        self.directory = directory
+        self.trainer = trainer
+        self.metrics = metrics
+    }
+
+    /// A new run: a fresh model initialised from `options.seed`.
+    public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset) throws -> TrainingRun {
+        let model = try VAE(config: config, seed: options.seed)
+        let trainer = try Trainer(model: model, data: data, options: options)
+        let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
+        try run.save()
+        return run
+    }
+
+    /// Continues the run in `directory`. `epochs` may raise the total number of epochs.
+    public static func resume(directory: String, data: Dataset, epochs: Int? = nil) throws -> TrainingRun {
+        let loaded = try Checkpoint.load(directory)
+        var options = loaded.options
+        if let e = epochs { options.epochs = e }
+        let trainer = try Trainer(model: loaded.model, data: data, options: options)
+        if let m = loaded.adamM, let v = loaded.adamV {
+            m.withUnsafeBufferPointer { mp in
+                v.withUnsafeBufferPointer { vp in trainer.optimizer.restore(step: loaded.state.adamStep, m: mp, v: vp) }
+            }
+        } else if loaded.state.adamStep > 0 {
+            throw VAEError("\(directory)/\(Checkpoint.weightsFile) has no optimizer state, so training cannot resume exactly; start a new run")
+        }
+        try trainer.restore(loaded.state)
+        var metrics = try readMetrics(directory + "/" + metricsFile)
+        metrics = metrics.filter { $0.epoch <= loaded.state.epoch }
+        return TrainingRun(directory: directory, trainer: trainer, metrics: metrics)
+    }
+
+    public enum Outcome: Equatable { case finished, interrupted }
+
+    /// Trains until `options.epochs` are done or `shouldStop()` (checked after every batch).
+    public func run(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> Outcome {
+        while !trainer.isFinished {
+            switch try trainer.runEpoch(shouldStop: shouldStop, events: events) {
+            case .finished(let m):
+                metrics.append(m)
+                try save()
+            case .interrupted:
+                try save()
+                return .interrupted
+            }
+            if shouldStop() && !trainer.isFinished { return .interrupted }
+        }
+        return .finished
+    }
+
+    /// Writes the checkpoint, config.json and metrics.jsonl (each atomically).
+    public func save() throws {
+        try Checkpoint.save(model: trainer.model, optimizer: trainer.optimizer, options: trainer.options,
+                            state: trainer.state, data: RunConfig.DataInfo(trainer.data), to: directory)
+        try AtomicFile.write(TrainingRun.metricsText(metrics), to: directory + "/" + TrainingRun.metricsFile)
+    }
+
+    public static func metricsText(_ metrics: [EpochMetrics]) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        return metrics.map { String(decoding: try! enc.encode($0), as: UTF8.self) + "\n" }.joined()
+    }
+
+    /// Reads `metrics.jsonl` (one JSON object per line); a missing file is an empty history.
+    public static func readMetrics(_ path: String) throws -> [EpochMetrics] {
+        guard AtomicFile.exists(path) else { return [] }
+        let bytes = try AtomicFile.readAll(path: path, maxBytes: 64 << 20)
+        return try parseMetrics(bytes, source: path)
+    }
+
+    public static func parseMetrics(_ bytes: [UInt8], source: String) throws -> [EpochMetrics] {
+        var out: [EpochMetrics] = []
+        let dec = JSONDecoder()
+        for (i, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
+            guard let m = try? dec.decode(EpochMetrics.self, from: Data(line)) else {
+                throw VAEError("\(source): line \(i + 1) is not a valid metrics record; the file is damaged (delete the line, or the file, to continue)")
+            }
+            out.append(m)
+        }
+        return out
+    }
+}

@@ -1,0 +1,227 @@
+import Foundation
+import XCTest
+@testable import VAECore
+@testable import VAEKit
+
+/// A small synthetic data set: blurry random blobs, 8×8, labelled by brightness.
+func tinyDataset(train: Int = 200, test: Int = 50, side: Int = 8, channels: Int = 1, seed: UInt64 = 3) -> Dataset {
+    var rng = RNG(seed: seed)
+    func make(_ n: Int) -> ImageSet {
+        var px = [UInt8](), labels = [UInt8]()
+        for _ in 0..<n {
+            let cx = rng.uniform(0, Float(side)), cy = rng.uniform(0, Float(side)), r = rng.uniform(1.5, 3)
+            for _ in 0..<channels {
+                for y in 0..<side {
+                    for x in 0..<side {
+                        let d = ((Float(x) - cx) * (Float(x) - cx) + (Float(y) - cy) * (Float(y) - cy)).squareRoot()
+                        px.append(UInt8(max(0, min(255, 255 * (1 - d / r)))))
+                    }
+                }
+            }
+            labels.append(UInt8(min(9, Int(cx))))
+        }
+        return ImageSet(images: px, labels: labels, count: n, channels: channels, height: side, width: side)
+    }
+    return Dataset(name: "tiny", directory: "(generated)", train: make(train), test: make(test),
+                   classNames: (0..<10).map(String.init))
+}
+
+func tempDir(_ tag: String) -> String {
+    let d = NSTemporaryDirectory() + "swiftvae-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+final class TrainingTests: XCTestCase {
+    var options: TrainingOptions {
+        var o = TrainingOptions()
+        o.epochs = 4
+        o.batchSize = 32
+        o.seed = 11
+        return o
+    }
+    let config = VAEConfig(architecture: .mlp, inputShape: [1, 8, 8], latent: 3, hidden: [16])
+
+    func testLossDecreases() throws {
+        let data = tinyDataset()
+        let run = try TrainingRun.start(directory: tempDir("dec"), model: config, options: options, data: data)
+        XCTAssertEqual(try run.run(), .finished)
+        XCTAssertEqual(run.metrics.count, 4)
+        XCTAssertLessThan(run.metrics.last!.train_loss, run.metrics.first!.train_loss)
+        for m in run.metrics {
+            XCTAssertEqual(m.train_loss, m.train_recon + m.train_kl, accuracy: 1e-6)
+            XCTAssertTrue(m.test_loss.isFinite && m.test_loss > 0)
+            XCTAssertGreaterThan(m.train_kl, 0)
+        }
+    }
+
+    /// 2 epochs, stop, resume for 2 more == 4 straight, bit for bit.
+    func testResumeIsExact() throws {
+        let data = tinyDataset()
+        let straight = try TrainingRun.start(directory: tempDir("straight"), model: config, options: options, data: data)
+        _ = try straight.run()
+
+        let dir = tempDir("resumed")
+        var two = options
+        two.epochs = 2
+        let first = try TrainingRun.start(directory: dir, model: config, options: two, data: data)
+        _ = try first.run()
+        let resumed = try TrainingRun.resume(directory: dir, data: data, epochs: 4)
+        XCTAssertEqual(resumed.metrics.count, 2)
+        _ = try resumed.run()
+        XCTAssertEqual(straight.model.store.parameters.map { $0.value.array }, resumed.model.store.parameters.map { $0.value.array })
+        XCTAssertEqual(straight.metrics.map { $0.train_loss }, resumed.metrics.map { $0.train_loss })
+        XCTAssertEqual(straight.metrics.map { $0.test_loss }, resumed.metrics.map { $0.test_loss })
+        // and from disk
+        let reloaded = try Checkpoint.load(dir)
+        XCTAssertEqual(reloaded.model.store.parameters.map { $0.value.array }, straight.model.store.parameters.map { $0.value.array })
+        XCTAssertEqual(try TrainingRun.readMetrics(dir + "/metrics.jsonl").count, 4)
+    }
+
+    /// Stopping in the middle of an epoch (Ctrl-C) and resuming is exact too.
+    func testMidEpochInterruptResumesExactly() throws {
+        let data = tinyDataset()
+        let straight = try TrainingRun.start(directory: tempDir("s2"), model: config, options: options, data: data)
+        _ = try straight.run()
+        let dir = tempDir("mid")
+        let run = try TrainingRun.start(directory: dir, model: config, options: options, data: data)
+        var batches = 0
+        let outcome = try run.run(shouldStop: { batches >= 10 }, events: { if case .batch = $0 { batches += 1 } })
+        XCTAssertEqual(outcome, .interrupted)
+        XCTAssertEqual(run.trainer.state.epoch, 1)
+        XCTAssertEqual(run.trainer.state.batchInEpoch, 3)   // 7 batches per epoch
+        let resumed = try TrainingRun.resume(directory: dir, data: data)
+        _ = try resumed.run()
+        XCTAssertEqual(straight.model.store.parameters.map { $0.value.array }, resumed.model.store.parameters.map { $0.value.array })
+        XCTAssertEqual(straight.metrics.map { $0.train_loss }, resumed.metrics.map { $0.train_loss })
+    }
+
+    func testSameSeedSameNumbersAcrossThreadCounts() throws {
+        let data = tinyDataset()
+        func train(threads: Int) throws -> [Float] {
+            let saved = ThreadPool.threadCount
+            defer { ThreadPool.threadCount = saved }
+            ThreadPool.threadCount = threads
+            var o = options
+            o.epochs = 1
+            let run = try TrainingRun.start(directory: tempDir("thr"), model: config, options: o, data: data)
+            _ = try run.run()
+            return run.model.store.parameters.flatMap { $0.value.array }
+        }
+        XCTAssertEqual(try train(threads: 1), try train(threads: 2))
+    }
+
+    func testDivergenceStopsWithEpochAndBatchAndKeepsCheckpoint() throws {
+        let data = tinyDataset()
+        var o = options
+        o.learningRate = 1e12
+        let dir = tempDir("nan")
+        let run = try TrainingRun.start(directory: dir, model: config, options: o, data: data)
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/model.safetensors"))
+        XCTAssertThrowsError(try run.run()) { e in
+            let msg = "\(e)"
+            XCTAssertTrue(msg.contains("epoch 1, batch"), msg)
+            XCTAssertTrue(msg.contains("--lr"), msg)
+        }
+        let after = try Data(contentsOf: URL(fileURLWithPath: dir + "/model.safetensors"))
+        XCTAssertEqual(before, after)
+        XCTAssertNoThrow(try Checkpoint.load(dir))
+    }
+
+    func testKLWarmupAndBeta() {
+        var c = config
+        c.beta = 4
+        c.warmupEpochs = 4
+        XCTAssertEqual(c.klWeight(epoch: 1), 1)
+        XCTAssertEqual(c.klWeight(epoch: 4), 4)
+        XCTAssertEqual(c.klWeight(epoch: 9), 4)
+        c.warmupEpochs = 0
+        XCTAssertEqual(c.klWeight(epoch: 1), 4)
+    }
+
+    func testConvModelTrainsOnRGB() throws {
+        let data = tinyDataset(train: 64, test: 16, side: 8, channels: 3)
+        let cfg = VAEConfig(architecture: .conv, inputShape: [3, 8, 8], latent: 2, hidden: [8], likelihood: .gaussian)
+        var o = options
+        o.epochs = 2
+        let run = try TrainingRun.start(directory: tempDir("conv"), model: cfg, options: o, data: data)
+        _ = try run.run()
+        XCTAssertTrue(run.metrics.allSatisfy { $0.test_loss.isFinite })
+        let names = run.model.store.parameters.map(\.name)
+        XCTAssertEqual(names.first, "encoder.1.weight")
+        XCTAssertTrue(names.contains("decoder.7.weight"), "\(names)")
+    }
+
+    func testWrongImageSizeIsAClearError() throws {
+        let data = tinyDataset()
+        let cfg = VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 2)
+        XCTAssertThrowsError(try TrainingRun.start(directory: tempDir("size"), model: cfg, options: options, data: data)) { e in
+            XCTAssertTrue("\(e)".contains("1×8×8"), "\(e)")
+        }
+        XCTAssertThrowsError(try VAE(config: VAEConfig(architecture: .conv, inputShape: [1, 10, 10], latent: 2))) { e in
+            XCTAssertTrue("\(e)".contains("divisible by 4"), "\(e)")
+        }
+    }
+}
+
+final class CheckpointTests: XCTestCase {
+    let config = VAEConfig(architecture: .mlp, inputShape: [1, 8, 8], latent: 3, hidden: [16])
+
+    func saved() throws -> (String, VAE) {
+        let dir = tempDir("ckpt")
+        let model = try VAE(config: config, seed: 5)
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: TrainingState(), data: nil, to: dir)
+        return (dir, model)
+    }
+
+    func testRoundTrip() throws {
+        let (dir, model) = try saved()
+        let l = try Checkpoint.load(dir)
+        XCTAssertEqual(l.model.config, config)
+        XCTAssertEqual(l.model.store.parameters.map { $0.value.array }, model.store.parameters.map { $0.value.array })
+        XCTAssertNil(l.adamM)
+        let names = try SafeTensorsFile.read(path: dir + "/model.safetensors").names
+        XCTAssertEqual(names, ["encoder.1.weight", "encoder.1.bias", "encoder.3.weight", "encoder.3.bias",
+                               "decoder.0.weight", "decoder.0.bias", "decoder.2.weight", "decoder.2.bias"])
+    }
+
+    func testConfigThatDoesNotMatchWeightsIsRejected() throws {
+        let (dir, _) = try saved()
+        // A config.json naming another architecture
+        var rc = try RunConfig.parse(try AtomicFile.readAll(path: dir + "/config.json", maxBytes: 1 << 20), source: "c")
+        rc.model.latent = 7
+        try AtomicFile.write(rc.json(), to: dir + "/config.json")
+        XCTAssertThrowsError(try Checkpoint.load(dir)) { XCTAssertTrue("\($0)".contains("different model"), "\($0)") }
+
+        // Weights whose shapes differ from the metadata config
+        let (dir2, _) = try saved()
+        var f = try SafeTensorsFile.read(path: dir2 + "/model.safetensors")
+        var c = config
+        c.hidden = [17]
+        f.metadata["config"] = String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        try f.write(to: dir2 + "/model.safetensors")
+        try FileManager.default.removeItem(atPath: dir2 + "/config.json")
+        XCTAssertThrowsError(try Checkpoint.load(dir2)) { XCTAssertTrue("\($0)".contains("has shape"), "\($0)") }
+    }
+
+    func testNotARunFolder() {
+        XCTAssertThrowsError(try Checkpoint.load("/nonexistent/run")) { XCTAssertTrue("\($0)".contains("not a run folder"), "\($0)") }
+        let d = tempDir("empty")
+        XCTAssertThrowsError(try Checkpoint.load(d)) { XCTAssertTrue("\($0)".contains("no model.safetensors"), "\($0)") }
+    }
+
+    func testTruncatedCheckpointIsAClearError() throws {
+        let (dir, _) = try saved()
+        let path = dir + "/model.safetensors"
+        let bytes = try AtomicFile.readAll(path: path, maxBytes: 1 << 24)
+        try AtomicFile.write(Array(bytes.prefix(bytes.count / 2)), to: path)
+        XCTAssertThrowsError(try Checkpoint.load(dir))
+    }
+
+    func testDamagedMetricsLine() {
+        XCTAssertThrowsError(try TrainingRun.parseMetrics(Array("{\"epoch\":1}\n".utf8), source: "m")) {
+            XCTAssertTrue("\($0)".contains("line 1"), "\($0)")
+        }
+        XCTAssertEqual(try TrainingRun.parseMetrics([], source: "m").count, 0)
+    }
+}
