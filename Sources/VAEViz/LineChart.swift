@@ -42,7 +42,7 @@ public struct LineChart: Sendable {
         let good = series.map { $0.points.filter(usable) }
         let xs = good.flatMap { $0.map(\.x) }, ys = good.flatMap { $0.map(\.y) }
         let xScale = AxisScale.linear(xs)
-        let yScale = logY ? AxisScale.logarithmic(ys) : AxisScale.linear(ys)
+        let yScale = logY ? AxisScale.logarithmic(ys) : AxisScale.padded(ys, fraction: 0.02)
         var legend: [PlotFrame.LegendEntry] = []
         let showLegend = series.count > 1 || series.contains { !$0.name.isEmpty }
         if showLegend {
