@@ -120,13 +120,17 @@ struct AxisScale {
         return AxisScale(lo: Foundation.log10(lo), hi: Foundation.log10(hi), ticks: ticks, labels: labels, log: true)
     }
 
-    /// Linear axis with `fraction` of the data range added on both sides before rounding.
+    /// Linear axis whose domain extends at least `fraction` of the data range beyond the data,
+    /// so points never sit on the frame; ticks stay at the nice values inside the domain.
     static func padded(_ values: [Double], fraction: Double) -> AxisScale {
         var mn = Double.infinity, mx = -Double.infinity
         for v in values where v.isFinite { mn = min(mn, v); mx = max(mx, v) }
-        guard mn < mx, (mx - mn).isFinite else { return linear(values) }
+        var scale = linear(values)
+        guard mn < mx, (mx - mn).isFinite else { return scale }
         let pad = (mx - mn) * fraction
-        return linear([mn - pad, mx + pad])
+        scale.lo = min(scale.lo, mn - pad)
+        scale.hi = max(scale.hi, mx + pad)
+        return scale
     }
 
     /// Heckbert's "nice number": 1, 2, 5 or 10 times a power of ten.
