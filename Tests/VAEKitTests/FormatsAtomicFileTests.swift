@@ -22,11 +22,22 @@ final class FormatsTestsAtomicFile: XCTestCase {
         XCTAssertEqual(try contents(dir), ["empty", "model.safetensors", "notes.txt"])
     }
 
+    func testReplacingKeepsPermissions() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let path = dir + "/secret.json"
+        try AtomicFile.write("{}", to: path)
+        XCTAssertEqual(chmod(path, 0o600), 0)
+        try AtomicFile.write("{\"a\": 1}", to: path)
+        let attributes = try FileManager.default.attributesOfItem(atPath: path)
+        XCTAssertEqual((attributes[.posixPermissions] as? NSNumber)?.intValue, 0o600)
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), "{\"a\": 1}")
+    }
+
     func testRelativePath() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)
         let previous = FileManager.default.currentDirectoryPath
         XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir))
-        defer { FileManager.default.changeCurrentDirectoryPath(previous) }
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(previous) }
         try AtomicFile.write([9], to: "plain.bin")
         try AtomicFile.write([8], to: "./dotted.bin")
         XCTAssertEqual(try AtomicFile.readAll(path: dir + "/plain.bin", maxBytes: 1), [9])
@@ -75,8 +86,10 @@ final class FormatsTestsAtomicFile: XCTestCase {
         let fd = open("/dev/full", O_WRONLY)
         guard fd >= 0 else { throw XCTSkip("cannot open /dev/full") }
         defer { close(fd) }
+        #if canImport(Glibc)
         let result = [UInt8](repeating: 1, count: 10).withUnsafeBytes { Glibc.write(fd, $0.baseAddress, 10) }
         XCTAssertEqual(result, -1)
+        #endif
         XCTAssertEqual(VAEError.errnoText(ENOSPC), "No space left on device")
     }
 

@@ -44,6 +44,11 @@ public enum AtomicFile {
             if fdOpen { close(fd) }
             if !keepTemp { unlink(tempPath) }
         }
+        // Replacing a file keeps its permission bits (a private 0600 file stays private).
+        var previous = stat()
+        if existed && stat(path, &previous) == 0 && (previous.st_mode & S_IFMT) == S_IFREG {
+            _ = fchmod(fd, previous.st_mode & 0o7777)
+        }
 
         var written = 0
         let writeError: Int32? = bytes.withUnsafeBytes { buffer -> Int32? in

@@ -226,9 +226,9 @@ public struct Dataset: Sendable {
                         throw VAEError("\(source): record \(index) has label \(label); CIFAR-10 labels are 0...9 — is it the CIFAR-10 binary version, and is the file intact?")
                     }
                     labels[index] = label
-                    let from = index * record + 1
-                    let to = index * (record - 1)
-                    for offset in 0..<(record - 1) { out[to + offset] = input[from + offset] }
+                    // Pixels are already CHW (1024 R, 1024 G, 1024 B): copy them as they are.
+                    let from = input.baseAddress! + index * record + 1
+                    (out.baseAddress! + index * (record - 1)).update(from: from, count: record - 1)
                 }
             }
         }

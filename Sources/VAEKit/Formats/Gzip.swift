@@ -26,7 +26,7 @@ public enum Gzip {
         defer { inflateEnd(&stream) }
 
         var output: [UInt8] = []
-        output.reserveCapacity(min(limit, max(data.count, 1) &* 4))
+        output.reserveCapacity(data.count > limit / 4 ? limit : data.count * 4)
         let chunkSize = 256 * 1024
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         var members = 1
@@ -81,7 +81,8 @@ public enum Gzip {
                     if stream.avail_in == 0 && position >= input.count {
                         throw VAEError.format(source, "is truncated: the compressed stream ends early after \(FormatText.bytes(input.count)) (decompressed \(FormatText.bytes(output.count)) so far) — re-download the file")
                     }
-                    continue
+                    if stream.avail_in == 0 { continue }  // refill at the top of the loop
+                    throw VAEError.format(source, "zlib made no progress while decompressing — the file is corrupt")
                 case Z_NEED_DICT:
                     throw VAEError.format(source, "is a zlib stream that needs a preset dictionary; that is not supported")
                 case Z_DATA_ERROR:

@@ -41,7 +41,7 @@ enum MiniJSON {
     static let maxValues = 2_000_000
 
     /// Parses one JSON value, allowing only whitespace after it.
-    static func parse(_ bytes: [UInt8]) throws(Failure) -> Value {
+    static func parse(_ bytes: [UInt8]) throws -> Value {
         var parser = Parser(bytes: bytes)
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
@@ -81,7 +81,7 @@ enum MiniJSON {
             Failure(message: "\(what) at byte \(position)")
         }
 
-        mutating func parseValue(depth: Int) throws(Failure) -> Value {
+        mutating func parseValue(depth: Int) throws -> Value {
             values += 1
             guard values <= MiniJSON.maxValues else {
                 throw fail("more than \(MiniJSON.maxValues) JSON values")
@@ -109,7 +109,7 @@ enum MiniJSON {
             }
         }
 
-        mutating func expectLiteral(_ literal: String) throws(Failure) {
+        mutating func expectLiteral(_ literal: String) throws {
             for byte in literal.utf8 {
                 guard position < bytes.count, bytes[position] == byte else {
                     throw fail("invalid literal, expected '\(literal)'")
@@ -118,7 +118,7 @@ enum MiniJSON {
             }
         }
 
-        mutating func parseObject(depth: Int) throws(Failure) -> Value {
+        mutating func parseObject(depth: Int) throws -> Value {
             position += 1  // {
             var members: [Member] = []
             var seen = Set<String>()
@@ -154,7 +154,7 @@ enum MiniJSON {
             }
         }
 
-        mutating func parseArray(depth: Int) throws(Failure) -> Value {
+        mutating func parseArray(depth: Int) throws -> Value {
             position += 1  // [
             var elements: [Value] = []
             skipWhitespace()
@@ -173,7 +173,7 @@ enum MiniJSON {
             }
         }
 
-        mutating func parseNumber() throws(Failure) -> Value {
+        mutating func parseNumber() throws -> Value {
             let start = position
             func digits(_ parser: inout Parser) -> Int {
                 let from = parser.position
@@ -205,7 +205,7 @@ enum MiniJSON {
         }
 
         /// Parses a string at `position` (which holds the opening quote). The caller has validated UTF-8.
-        mutating func parseString() throws(Failure) -> String {
+        mutating func parseString() throws -> String {
             position += 1  // "
             var out: [UInt8] = []
             while true {
@@ -257,7 +257,7 @@ enum MiniJSON {
             }
         }
 
-        mutating func parseHex4() throws(Failure) -> UInt32 {
+        mutating func parseHex4() throws -> UInt32 {
             guard position + 4 <= bytes.count else { throw fail("incomplete \\u escape") }
             var value: UInt32 = 0
             for _ in 0..<4 {

@@ -68,7 +68,8 @@ public struct SafeTensorsFile: Sendable {
         }
         let headerEnd = 8 + Int(headerLength)
         let headerBytes = Array(bytes[8..<headerEnd])
-        guard String(validating: headerBytes, as: UTF8.self) != nil else {
+        // Valid UTF-8 decodes without replacement characters, so it re-encodes to the same bytes.
+        guard String(decoding: headerBytes, as: UTF8.self).utf8.elementsEqual(headerBytes) else {
             throw bad("header is not valid UTF-8 — the file is corrupt or not a safetensors file")
         }
         guard headerBytes.first == UInt8(ascii: "{") else {
@@ -77,7 +78,7 @@ public struct SafeTensorsFile: Sendable {
         let json: MiniJSON.Value
         do {
             json = try MiniJSON.parse(headerBytes)
-        } catch {
+        } catch let error as MiniJSON.Failure {
             throw bad("header is not valid JSON: \(error.message)")
         }
         guard case .object(let members) = json else {
