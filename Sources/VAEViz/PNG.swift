@@ -36,8 +36,8 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
 public enum PNG {
     static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
 
-    /// Default cap on width*height accepted by `decode` (64 Mpx).
-    public static let defaultMaxPixels = 1 << 26
+    /// Default cap on width*height accepted by `decode` (16 Mpx, e.g. 4096×4096).
+    public static let defaultMaxPixels = 1 << 24
 
     /// Encodes an 8-bit, non-interlaced PNG.
     /// - Parameters:

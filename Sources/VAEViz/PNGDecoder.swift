@@ -94,35 +94,41 @@ extension PNG {
         guard status == Z_OK else { throw PNGError.compressedDataError(code: status) }
         defer { inflateEnd(&stream) }
 
-        // One spare byte lets us detect streams that decompress to more than expected.
-        var out = [UInt8](repeating: 0, count: expectedSize + 1)
+        // Output grows only as real data arrives, so a tiny file that merely *declares* a
+        // large image costs no large allocation; more than `expectedSize` bytes is an error.
+        var out: [UInt8] = []
+        out.reserveCapacity(min(expectedSize, 1 << 20))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var inputCopy = input
-        var produced = 0
+        status = Z_OK
         inputCopy.withUnsafeMutableBufferPointer { inBuf in
-            out.withUnsafeMutableBufferPointer { outBuf in
-                stream.next_in = inBuf.baseAddress
-                stream.avail_in = uInt(inBuf.count)
-                stream.next_out = outBuf.baseAddress
-                stream.avail_out = uInt(outBuf.count)
-                status = CZlib.inflate(&stream, Z_NO_FLUSH)
-                produced = outBuf.count - Int(stream.avail_out)
+            stream.next_in = inBuf.baseAddress
+            stream.avail_in = uInt(inBuf.count)
+            while status == Z_OK && out.count <= expectedSize {
+                let produced = chunk.withUnsafeMutableBufferPointer { buf -> Int in
+                    stream.next_out = buf.baseAddress
+                    stream.avail_out = uInt(buf.count)
+                    status = CZlib.inflate(&stream, Z_NO_FLUSH)
+                    return buf.count - Int(stream.avail_out)
+                }
+                out.append(contentsOf: chunk[0..<produced])
+                if produced == 0 && status == Z_OK { status = Z_BUF_ERROR }  // no progress
             }
+        }
+        if out.count > expectedSize {
+            throw PNGError.imageDataSize(expected: expectedSize, actual: out.count)
         }
         switch status {
         case Z_STREAM_END:
-            guard produced == expectedSize else {
-                throw PNGError.imageDataSize(expected: expectedSize, actual: produced)
+            guard out.count == expectedSize else {
+                throw PNGError.imageDataSize(expected: expectedSize, actual: out.count)
             }
+            return out
         case Z_OK, Z_BUF_ERROR:
-            if produced > expectedSize {
-                throw PNGError.imageDataSize(expected: expectedSize, actual: produced)
-            }
             throw PNGError.truncated  // input ended before the end of the zlib stream
         default:
             throw PNGError.compressedDataError(code: status)
         }
-        out.removeLast()
-        return out
     }
 
     static func unfilter(_ raw: [UInt8], width: Int, height: Int, bpp: Int) throws -> [UInt8] {

@@ -176,6 +176,19 @@ final class PNGTests: XCTestCase {
         XCTAssertThrowsError(try PNG.decode(makePNG(width: 4000, height: 4000, colorType: 0, raw: [0, 1, 2])))
     }
 
+    func testDecompressionBombIsCutShort() {
+        // ~16 MB of zeros compresses to ~16 KB; declared image is 10x10, so decode must stop early.
+        let bomb = PNG.zlibCompress([UInt8](repeating: 0, count: 16 << 20))
+        XCTAssertLessThan(bomb.count, 100_000)
+        XCTAssertThrowsError(try PNG.decode(makePNG(width: 10, height: 10, colorType: 0, raw: [], idat: bomb))) {
+            guard case .imageDataSize(let expected, let actual)? = $0 as? PNGError else {
+                return XCTFail("unexpected error \($0)")
+            }
+            XCTAssertEqual(expected, 110)
+            XCTAssertLessThan(actual, 1 << 17)
+        }
+    }
+
     func testBadFilterByteThrows() {
         var raw = referenceFilter([1, 2, 3, 4, 5, 6], width: 3, height: 2, bpp: 1, types: [0, 0])
         raw[4] = 9  // filter byte of row 1
@@ -223,14 +236,14 @@ final class PNGTests: XCTestCase {
     // MARK: helpers
 
     func makePNG(width: Int, height: Int, colorType: UInt8, raw: [UInt8], bitDepth: UInt8 = 8,
-                 interlace: UInt8 = 0) -> [UInt8] {
+                 interlace: UInt8 = 0, idat: [UInt8]? = nil) -> [UInt8] {
         var png = PNG.signature
         var ihdr: [UInt8] = []
         PNG.appendBE32(&ihdr, UInt32(truncatingIfNeeded: width))
         PNG.appendBE32(&ihdr, UInt32(truncatingIfNeeded: height))
         ihdr += [bitDepth, colorType, 0, 0, interlace]
         PNG.appendChunk(&png, "IHDR", ihdr)
-        PNG.appendChunk(&png, "IDAT", PNG.zlibCompress(raw))
+        PNG.appendChunk(&png, "IDAT", idat ?? PNG.zlibCompress(raw))
         PNG.appendChunk(&png, "IEND", [])
         return png
     }
