@@ -171,6 +171,7 @@ static void macro_kernel(const gemm_job *j, int kc, const float *Ap, int mc, con
             float *Cij = C + (long)ir * j->ldc + jr;
             const float *ap = Ap + (long)ir * kc;
             if (mr == MR && nr == NR) k->ukr(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu);
+            else if (k->ukr_edge) k->ukr_edge(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu, mr, nr);
             else edge_tile(j, kc, ap, bp, Cij, mr, nr, beta, bb, relu);
         }
     }

@@ -37,7 +37,7 @@ static void ukr_portable_4x16(long kc, const float *A, const float *B, float *C,
 #include "pack_tmpl.h"
 
 static const vk_kernel k_portable = {
-    1, P_MR, P_NR, 256, 128, 4096, ukr_portable_4x16, pack_a_portable, pack_b_portable,
+    1, P_MR, P_NR, 256, 128, 4096, ukr_portable_4x16, NULL, pack_a_portable, pack_b_portable,
     "portable C 4x16 tile",
 };
 

@@ -8,6 +8,10 @@
 // bias == NULL: no bias (else NR values). relu != 0: max(x, 0).
 typedef void (*vk_ukr_fn)(long kc, const float *Ap, const float *Bp, float *C, long ldc,
                           float alpha, float beta, const float *bias, int relu);
+// Edge tile: only mr rows (<= MR) and nr columns (<= NR) of C are read/written; same
+// per-element arithmetic as the full tile.
+typedef void (*vk_ukr_edge_fn)(long kc, const float *Ap, const float *Bp, float *C, long ldc,
+                               float alpha, float beta, const float *bias, int relu, int mr, int nr);
 // Pack the m x k block of op(A) starting at A (already offset) into ceil(m/MR) panels of
 // MR x k (zero-padded rows).
 typedef void (*vk_pack_a_fn)(int trans, const float *A, long lda, int m, int k, float *dst);
@@ -19,6 +23,7 @@ typedef struct {
     int mr, nr;         // register tile
     int kc, mc, nc;     // cache blocks (mc multiple of mr, nc multiple of nr)
     vk_ukr_fn ukr;
+    vk_ukr_edge_fn ukr_edge;    // NULL: edges go through a temporary full tile
     vk_pack_a_fn pack_a;
     vk_pack_b_fn pack_b;
     const char *name;
