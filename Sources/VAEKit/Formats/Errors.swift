@@ -22,9 +22,12 @@ public struct VAEError: Error, CustomStringConvertible, LocalizedError, Equatabl
 }
 
 extension VAEError {
-    /// An error about an input file or buffer: `"<source>: <problem>"`.
+    /// An error about an input file or buffer: `"<source>: <problem>"`, or `"<source> <problem>"`
+    /// when the problem reads as a sentence about the source ("is truncated", "has 3 bytes of ...").
     public static func format(_ source: String, _ problem: String) -> VAEError {
-        VAEError("\(source): \(problem)")
+        let verbs = ["is ", "has ", "declares ", "decompresses ", "holds "]
+        let separator = verbs.contains(where: problem.hasPrefix) ? " " : ": "
+        return VAEError(source + separator + problem)
     }
 
     /// Text for the current `errno` (or a given one), e.g. "No such file or directory".

@@ -53,7 +53,7 @@ public enum Gzip {
                 let produced = chunkSize - Int(stream.avail_out)
                 if produced > 0 {
                     if produced > limit - output.count {
-                        throw VAEError.format(source, "decompresses to more than \(FormatText.bytes(limit)), the most this format can hold — the file is corrupt or not what it claims to be (a gzip bomb?)")
+                        throw VAEError.format(source, "decompresses to more than \(FormatText.bytes(limit)), the limit for this file — it is corrupt, not what it claims to be, or a gzip bomb")
                     }
                     output.append(contentsOf: chunk[0..<produced])
                 }

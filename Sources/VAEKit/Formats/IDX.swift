@@ -41,7 +41,7 @@ public enum IDX {
         }
         let magic = readBigEndian32(bytes, at: 0)
         if bytes[0] == 0x1f && bytes[1] == 0x8b {
-            throw VAEError("\(source) is not an \(what) (magic \(FormatText.hex32(magic)))\(expectedText) — is it still gzip-compressed twice? Decompress it once more, e.g. `gunzip -c \(source) > \(source).tmp && mv \(source).tmp \(source)`")
+            throw VAEError("\(source) is not an \(what) (magic \(FormatText.hex32(magic)))\(expectedText) — is it still gzip-compressed twice? Remove one layer with gunzip and try again")
         }
         guard bytes[0] == 0 && bytes[1] == 0 else {
             throw VAEError("\(source) is not an \(what) (magic \(FormatText.hex32(magic)))\(expectedText) — is it the right file?")
