@@ -35,20 +35,23 @@ struct PlotFrame {
         self.title = title
         self.xLabel = xLabel
         self.yLabel = yLabel
-        var entries = legend
-        if entries.count > Self.maxLegendEntries {
-            let more = entries.count - (Self.maxLegendEntries - 1)
-            entries = Array(entries.prefix(Self.maxLegendEntries - 1))
-            entries.append(LegendEntry(name: "... \(more) more", color: Self.mutedInk, kind: .marker))
-        }
-        self.legend = entries
-
         let pad = Double(8 * s)
         let cap = Double(BitmapFont.capHeight * s)
         let tickLen = Double(4 * s)
         let titleScale = s + 1
         var top = pad + cap / 2
         if !title.isEmpty { top += Double(BitmapFont.capHeight * titleScale) + pad }
+
+        // As many legend rows as fit between the plot top and the image bottom.
+        let fit = Int((Double(self.height) - top - pad - Double(6 * s)) / Self.legendRowHeight(s))
+        let maxEntries = max(2, min(Self.maxLegendEntries, fit))
+        var entries = legend
+        if entries.count > maxEntries {
+            let more = entries.count - (maxEntries - 1)
+            entries = Array(entries.prefix(maxEntries - 1))
+            entries.append(LegendEntry(name: "... \(more) more", color: Self.mutedInk, kind: .marker))
+        }
+        self.legend = entries
         let yTickW = y.labels.map { CanvasMetrics.width($0, s) }.max() ?? 0
         var left = pad + yTickW + tickLen + Double(3 * s)
         if !yLabel.isEmpty { left += cap + pad }
@@ -67,6 +70,8 @@ struct PlotFrame {
         self.right = w - right
         self.bottom = h - bottom
     }
+
+    static func legendRowHeight(_ s: Int) -> Double { Double(BitmapFont.glyphHeight * s + 5 * s) }
 
     func px(_ v: Double) -> Double { left + x.fraction(v) * (right - left) }
     func py(_ v: Double) -> Double { bottom - y.fraction(v) * (bottom - top) }
@@ -111,7 +116,14 @@ struct PlotFrame {
                                anchor: .middle, color: Self.ink, vertical: true, bold: false))
         }
         if !title.isEmpty {
-            let ts = s + 1
+            // Shrink, then truncate, a title that is wider than the image.
+            let room = Double(width) - 2 * pad
+            var ts = s + 1
+            var title = self.title
+            if CanvasMetrics.width(title, ts) > room { ts = s }
+            while CanvasMetrics.width(title, ts) > room && title.count > 4 {
+                title = String(title.dropLast(4)) + "..."
+            }
             // Centred over the plot area, but kept inside the image when possible.
             let tw = CanvasMetrics.width(title, ts)
             var cx = (left + right) / 2
@@ -128,7 +140,7 @@ struct PlotFrame {
         c.ops.append(.rect(x: l, y: t, w: r - l, h: b - t, fill: nil, stroke: Self.axisColor, strokeWidth: 1))
         guard !legend.isEmpty else { return }
         let pad = Double(8 * s)
-        let rowH = Double(BitmapFont.glyphHeight * s + 5 * s)
+        let rowH = Self.legendRowHeight(s)
         let boxX = right + pad
         let boxW = legendWidth(legend, s: s)
         let boxH = Double(legend.count) * rowH + Double(6 * s)

@@ -117,6 +117,17 @@ final class PlotTests: XCTestCase {
         }
     }
 
+    func testCrowdedSmallPlot() throws {
+        var pts: [(x: Double, y: Double, cls: Int)] = []
+        for i in 0..<400 { pts.append((Double(i % 37) * 1e6, Double(i % 23) * 1e-5, i % 20)) }
+        let plot = ScatterPlot(title: "A rather long title for such a small plot, really", xLabel: "x (big)",
+                               yLabel: "y (tiny)", points: pts)
+        let png = plot.png(width: 400, height: 300)
+        dump("edge-crowded.png", png)
+        try assertNotBlank(png, width: 400, height: 300)
+        parseXML(plot.svg(width: 400, height: 300))
+    }
+
     func testTextIsEscapedInSVG() {
         let chart = LineChart(title: "a < b & \"c\"", xLabel: "<x>", series: [("<script>", [(x: 0, y: 0), (x: 1, y: 1)])])
         let svg = chart.svg(width: 400, height: 300)
