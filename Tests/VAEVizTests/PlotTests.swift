@@ -60,8 +60,9 @@ final class PlotTests: XCTestCase {
         var log = lossChart()
         log.logY = true
         log.title = "Training loss (log scale)"
-        dump("line-log.png", log.png(width: 640, height: 400))
-        try assertNotBlank(log.png(width: 640, height: 400), width: 640, height: 400)
+        let logPNG = log.png(width: 640, height: 400)
+        dump("line-log.png", logPNG)
+        try assertNotBlank(logPNG, width: 640, height: 400)
     }
 
     func testScatterPlot() throws {
@@ -96,13 +97,14 @@ final class PlotTests: XCTestCase {
             parseXML(svg)
             XCTAssertFalse(svg.contains("nan"), name)
             XCTAssertFalse(svg.contains("inf"), name)
-            let png = chart.png(width: 400, height: 300)
+            let looked = name == "nonfinite" || name == "one-point"
+            let png = chart.png(width: looked ? 400 : 200, height: looked ? 300 : 150)
             let d = try PNG.decode(png)
-            XCTAssertEqual(d.width, 400, name)
+            XCTAssertEqual(d.width, looked ? 400 : 200, name)
             if name == "nonfinite" || name == "one-point" { dump("edge-\(name).png", png) }
         }
         // Tiny and degenerate canvas sizes do not trap.
-        for (w, h) in [(1, 1), (10, 10), (0, 0), (60, 2000)] {
+        for (w, h) in [(1, 1), (10, 10), (0, 0), (40, 900)] {
             _ = lossChart().png(width: w, height: h)
             _ = latentScatter(n: 20).png(width: w, height: h)
         }
@@ -113,7 +115,7 @@ final class PlotTests: XCTestCase {
         ]
         for p in scatterCases {
             parseXML(p.svg(width: 300, height: 300))
-            XCTAssertEqual(try PNG.decode(p.png(width: 300, height: 300)).height, 300)
+            XCTAssertEqual(try PNG.decode(p.png(width: 200, height: 200)).height, 200)
         }
     }
 
