@@ -240,7 +240,7 @@ typedef struct {
     int round;          // M (or N) rounded up to the tile
     int nkb;            // number of K blocks
     int groups;         // packing tasks per K block
-    int chunk;          // chunk length (multiple of the tile) in the other dimension
+    int chunk;          // longest chunk (multiple of the tile) in the other dimension
     int nchunks;
 } shared_job;
 
@@ -264,7 +264,10 @@ static void shared_compute_task(void *ctx, int t) {
     const shared_job *s = (const shared_job *)ctx;
     const gemm_job *j = s->j;
     int len = s->share_a ? j->N : j->M;
-    int c0 = t * s->chunk, c1 = imin(c0 + s->chunk, len);
+    int T = s->share_a ? j->kern->nr : j->kern->mr;
+    int tiles = s->share_a ? j->ntiles : j->mtiles;
+    int c0 = (int)((long)tiles * t / s->nchunks) * T;
+    int c1 = imin((int)((long)tiles * (t + 1) / s->nchunks) * T, len);
     if (c0 >= c1) return;
     int kcb = j->kcb;
     vk_buffers *buf = thread_buffers((size_t)s->chunk * kcb, (size_t)s->chunk * kcb);
@@ -306,12 +309,12 @@ static int try_shared(const gemm_job *j, int nthreads) {
     s.groups = nthreads;
     int T = s.share_a ? NR : MR;
     int tiles = s.share_a ? j->ntiles : j->mtiles;
-    // About 4 chunks per thread, each at least 2 tiles (and 8 rows of A tiles).
-    int per = (tiles + 4 * nthreads - 1) / (4 * nthreads);
-    int minper = s.share_a ? 2 : (48 + MR - 1) / MR;
-    if (per < minper) per = minper;
-    s.chunk = per * T;
-    s.nchunks = (tiles + per - 1) / per;
+    // About 4 chunks per thread (even tile counts per chunk), each at least 2 tiles.
+    int nch = 4 * nthreads;
+    if (nch > tiles / 2) nch = tiles / 2;
+    if (nch < nthreads) nch = imin(nthreads, tiles);
+    s.nchunks = nch;
+    s.chunk = (tiles + nch - 1) / nch * T;   // largest chunk, for the buffer size
     vk_buffers *own = thread_buffers(0, 0);   // caller's buffers
     if (!own) abort();
     size_t need = (size_t)s.round * j->K;

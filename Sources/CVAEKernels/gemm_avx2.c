@@ -106,7 +106,7 @@ static void ukr_avx2_edge(long kc, const float *A, const float *B, float *C, lon
 #include "pack_x86.h"
 
 static const vk_kernel k_avx2 = {
-    2, 6, 16, 256, 144, 4096, ukr_avx2_6x16, ukr_avx2_edge, pack_a_avx2, pack_b_avx2,
+    2, 6, 16, 400, 144, 4096, ukr_avx2_6x16, ukr_avx2_edge, pack_a_avx2, pack_b_avx2,
     "avx2+fma 6x16 tile",
 };
 
