@@ -151,6 +151,18 @@ final class FormatsTestsSafeTensors: XCTestCase {
         }
     }
 
+    func testRandomJSONishHeadersNeverCrash() {
+        let alphabet = Array(#"{}[]:,"\ -0123456789.eE+truefalsnul_metadatadtypeshapeF32data_offsetsu00"#.utf8)
+        for seed in 0..<3000 {
+            let noise = FormatsFixture.bytes(count: 1 + seed % 120, seed: UInt64(seed) &* 7919)
+            let header = [UInt8(ascii: "{")] + noise.map { alphabet[Int($0) % alphabet.count] }
+            let bytes = withUnsafeBytes(of: UInt64(header.count).littleEndian, Array.init) + header + floats([1, 2])
+            XCTAssertThrowsError(try SafeTensorsFile.parse(bytes)) { error in
+                XCTAssertTrue(error is VAEError, "\(error)")
+            }
+        }
+    }
+
     /// An independent reader: Python's standard library parses what SwiftVAE wrote.
     func testPythonReadsWhatWeWrite() throws {
         let python = "/usr/bin/python3"
