@@ -174,6 +174,7 @@ static void ensure_init(void) {
 }
 
 void vk_set_num_threads(int n) {
+    if (t_in_pool) return;   // called from inside a task: the pool is busy (would deadlock)
     if (n < 1) n = 1;
     if (n > VK_MAX_THREADS) n = VK_MAX_THREADS;
     ensure_init();
