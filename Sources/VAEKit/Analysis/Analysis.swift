@@ -1,0 +1,165 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VAECore
+
+/// What a trained VAE is used for: codes, pictures of the latent space, anomaly scores,
+/// denoising. Images are returned as [count, D] tensors of values in [0, 1].
+public enum Analysis {
+    /// Latent means μ(x) of images `range` of a set, [count, K].
+    public static func latentMeans(_ model: VAE, _ set: ImageSet, limit: Int? = nil, batch: Int = 1000) -> Tensor {
+        let n = min(set.count, limit ?? set.count), k = model.latent
+        let out = Tensor(shape: [n, k])
+        var start = 0
+        while start < n {
+            let end = min(n, start + batch)
+            let h = model.encodeRaw(BatchLoader.tensor(set, range: start..<end))
+            for r in 0..<(end - start) { (out.pointer + (start + r) * k).update(from: h.pointer + r * 2 * k, count: k) }
+            start = end
+        }
+        return out
+    }
+
+    /// Decoded images along the straight line between the latent means of `a` and `b`
+    /// (both [1, D]), `steps` images including both ends.
+    public static func interpolate(_ model: VAE, from a: Tensor, to b: Tensor, steps: Int) -> Tensor {
+        precondition(steps >= 2)
+        let k = model.latent
+        let ma = model.encode(a).mu, mb = model.encode(b).mu
+        let z = Tensor(shape: [steps, k])
+        for s in 0..<steps {
+            let t = Float(s) / Float(steps - 1)
+            for j in 0..<k { z[s * k + j] = (1 - t) * ma[j] + t * mb[j] }
+        }
+        return model.decode(z)
+    }
+
+    /// Decodes a regular grid over latent dimensions `dims` (the others 0), from −range to
+    /// +range; row 0 is the top (largest second coordinate). [grid², D]
+    public static func manifold(_ model: VAE, grid: Int, range: Double, dims: (Int, Int) = (0, 1)) -> Tensor {
+        let k = model.latent
+        let z = Tensor(shape: [grid * grid, k])
+        for r in 0..<grid {
+            for c in 0..<grid {
+                let fx = grid == 1 ? 0 : -range + 2 * range * Double(c) / Double(grid - 1)
+                let fy = grid == 1 ? 0 : range - 2 * range * Double(r) / Double(grid - 1)
+                let row = (r * grid + c) * k
+                z[row + dims.0] = Float(fx)
+                if k > 1 { z[row + dims.1] = Float(fy) }
+            }
+        }
+        return model.decode(z)
+    }
+
+    /// Samples from the model: z ~ N(0, I), decoded. [count, D]
+    public static func sample(_ model: VAE, count: Int, rng: inout RNG) -> Tensor {
+        let z = Tensor(shape: [count, model.latent])
+        rng.fillNormal(z.pointer, count: z.count)
+        return model.decode(z)
+    }
+
+    /// Projects points [n, K] to 2-D: the first two principal components (K > 2), or the
+    /// points themselves (K ≤ 2). Returns the projection and the fraction of variance kept.
+    public static func project2D(_ points: Tensor) -> (xy: [(Double, Double)], explained: Double) {
+        let n = points.shape[0], k = points.shape[1]
+        if k == 1 { return ((0..<n).map { (Double(points[$0]), 0) }, 1) }
+        if k == 2 { return ((0..<n).map { (Double(points[2 * $0]), Double(points[2 * $0 + 1])) }, 1) }
+        var mean = [Double](repeating: 0, count: k)
+        for i in 0..<n { for j in 0..<k { mean[j] += Double(points[i * k + j]) } }
+        for j in 0..<k { mean[j] /= Double(max(n, 1)) }
+        var cov = [Double](repeating: 0, count: k * k)
+        for i in 0..<n {
+            for a in 0..<k {
+                let da = Double(points[i * k + a]) - mean[a]
+                for b in 0..<k { cov[a * k + b] += da * (Double(points[i * k + b]) - mean[b]) }
+            }
+        }
+        let trace = (0..<k).reduce(0.0) { $0 + cov[$1 * k + $1] }
+        // Two leading eigenvectors by power iteration with deflation
+        var vecs: [[Double]] = []
+        var kept = 0.0
+        var c = cov
+        for comp in 0..<2 {
+            var v = [Double](repeating: 0, count: k)
+            for j in 0..<k { v[j] = 0.01 * Double(j + 1) }
+            v[comp] += 1
+            var lambda = 0.0
+            for _ in 0..<500 {
+                var w = [Double](repeating: 0, count: k)
+                for a in 0..<k { for b in 0..<k { w[a] += c[a * k + b] * v[b] } }
+                let norm = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
+                if norm == 0 { break }
+                lambda = norm
+                v = w.map { $0 / norm }
+            }
+            vecs.append(v)
+            kept += lambda
+            for a in 0..<k { for b in 0..<k { c[a * k + b] -= lambda * v[a] * v[b] } }
+        }
+        let xy = (0..<n).map { i -> (Double, Double) in
+            var p = (0.0, 0.0)
+            for j in 0..<k {
+                let d = Double(points[i * k + j]) - mean[j]
+                p.0 += d * vecs[0][j]
+                p.1 += d * vecs[1][j]
+            }
+            return p
+        }
+        return (xy, trace > 0 ? kept / trace : 1)
+    }
+
+    /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
+    public static func anomalyScores(_ model: VAE, _ set: ImageSet, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
+        var scores = [Double](repeating: 0, count: set.count)
+        var start = 0
+        while start < set.count {
+            let end = min(set.count, start + batch)
+            let x = BatchLoader.tensor(set, range: start..<end)
+            let eps = Tensor(shape: [end - start, model.latent])
+            for _ in 0..<samples {
+                rng.fillNormal(eps.pointer, count: eps.count)
+                let (r, kl) = model.perExampleLoss(x: x, eps: eps)
+                for i in 0..<(end - start) { scores[start + i] += (r[i] + kl[i]) / Double(samples) }
+            }
+            start = end
+        }
+        return scores
+    }
+
+    /// Area under the ROC curve of `scores` for telling `positive` examples from the rest
+    /// (the Mann–Whitney statistic; ties count one half). nil when a class is empty.
+    public static func rocAUC(scores: [Double], positive: [Bool]) -> Double? {
+        precondition(scores.count == positive.count)
+        let order = scores.indices.sorted { scores[$0] < scores[$1] }
+        let nPos = positive.filter { $0 }.count, nNeg = scores.count - nPos
+        guard nPos > 0 && nNeg > 0 else { return nil }
+        var rankSum = 0.0
+        var i = 0
+        while i < order.count {
+            var j = i
+            while j + 1 < order.count && scores[order[j + 1]] == scores[order[i]] { j += 1 }
+            let rank = Double(i + j) / 2 + 1
+            for t in i...j where positive[order[t]] { rankSum += rank }
+            i = j + 1
+        }
+        return (rankSum - Double(nPos) * Double(nPos + 1) / 2) / (Double(nPos) * Double(nNeg))
+    }
+
+    /// Adds Gaussian noise of standard deviation `noise` (clipped to [0, 1]) and reconstructs.
+    public static func denoise(_ model: VAE, clean: Tensor, noise: Double, rng: inout RNG) -> (noisy: Tensor, denoised: Tensor) {
+        let noisy = clean.copy()
+        for i in 0..<noisy.count { noisy[i] = min(1, max(0, noisy[i] + Float(noise) * rng.normal())) }
+        return (noisy, model.reconstruct(noisy))
+    }
+
+    /// Peak signal-to-noise ratio in dB for values in [0, 1].
+    public static func psnr(_ a: Tensor, _ b: Tensor) -> Double {
+        precondition(a.count == b.count)
+        var s = 0.0
+        for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); s += d * d }
+        let mse = s / Double(max(a.count, 1))
+        return mse > 0 ? 10 * log10(1 / mse) : .infinity
+    }
+}

@@ -1,0 +1,122 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Training throughput (images/s, GFLOP/s, peak memory); --kernels: the GEMM table.",
+        discussion: "Build with -c release for meaningful numbers. The last line of stdout is one JSON object."
+    )
+    @Flag(help: "Benchmark the matrix-multiply kernels instead of training.") var kernels = false
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "Architecture: mlp or conv.") var model: VAEConfig.Architecture = .mlp
+    @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv).") var latent: Int?
+    @Option(help: "Hidden width(s), comma-separated.") var hidden: String?
+    @Option(help: "Epochs to time.") var epochs = 1
+    @Option(help: "Batch size.") var batch = 128
+    @Flag(help: "Use random images of MNIST's shape instead of data.") var random = false
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be between 1 and 1000") }
+        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        if kernels { return runKernels() }
+        let data: Dataset
+        if random {
+            data = Bench.randomData()
+        } else {
+            do { data = try dataOptions.load() } catch {
+                Console.note("no data found: using random images of MNIST's shape")
+                data = Bench.randomData()
+            }
+        }
+        let widths = try hidden.map { h in
+            try h.split(separator: ",").map { s -> Int in
+                guard let v = Int(s), v > 0 else { throw ValidationError("--hidden takes positive widths, e.g. 400") }
+                return v
+            }
+        }
+        let cfg = VAEConfig(architecture: model, inputShape: [data.train.channels, data.train.height, data.train.width],
+                            latent: latent ?? (model == .mlp ? 20 : 2), hidden: widths)
+        let vae = try VAE(config: cfg, seed: 1)
+        var o = TrainingOptions()
+        o.epochs = epochs
+        o.batchSize = batch
+        o.testLimit = 100
+        let trainer = try Trainer(model: vae, data: data, options: o)
+        let t0 = Date()
+        var first: Double?
+        var metrics: [EpochMetrics] = []
+        for _ in 0..<epochs {
+            if case .finished(let m) = try trainer.runEpoch(events: { e in
+                if first == nil, case .batch = e { first = Date().timeIntervalSince(t0) }
+            }) {
+                metrics.append(m)
+                print(ProgressDisplay.epochLine(m, total: epochs))
+            }
+        }
+        let images = Double(data.train.count * metrics.count)
+        let seconds = metrics.reduce(0) { $0 + $1.seconds }
+        let ips = images / seconds
+        let flops = Bench.trainingFLOPsPerImage(vae)
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let result: [String: Any] = [
+            "images_per_second": ips.rounded(),
+            "gflops": (ips * flops / 1e9 * 10).rounded() / 10,
+            "mflop_per_image": (flops / 1e6 * 100).rounded() / 100,
+            "peak_rss_mib": (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10,
+            "model": model.rawValue, "latent": cfg.latent, "hidden": cfg.hidden, "batch": batch,
+            "threads": ThreadPool.threadCount, "epochs": epochs, "data": data.name, "train_images": data.train.count,
+            "first_batch_seconds": ((first ?? 0) * 1000).rounded() / 1000,
+            "final_train_loss": metrics.last.map { ($0.train_loss * 100).rounded() / 100 } ?? 0,
+            "gemm": GEMM.description,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+    }
+
+    func runKernels() {
+        let threads = ThreadPool.threadCount
+        let rows = KernelBenchmark.run(threads: threads > 1 ? [1, threads] : [1], includeBLAS: GEMM.isOpenBLASAvailable)
+        print(KernelBenchmark.format(rows))
+        let entries: [[String: Any]] = rows.map {
+            ["name": $0.name, "backend": $0.backend, "threads": $0.threads, "gflops": ($0.gflops * 10).rounded() / 10]
+        }
+        let json = try! JSONSerialization.data(withJSONObject: ["kernels": entries, "gemm": GEMM.description], options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+    }
+
+    /// FLOPs of one training step per image: forward products (2 per multiply-add) and, for
+    /// the backward pass, twice that (weight and input gradients).
+    static func trainingFLOPsPerImage(_ vae: VAE) -> Double {
+        var total = 0.0
+        func walk(_ seq: Sequential, input: [Int]) {
+            var shape = input
+            for layer in seq.layers {
+                let out = layer.outputShape(for: shape)
+                if let d = layer as? Dense { total += 2 * Double(d.inFeatures * d.outFeatures) }
+                if let c = layer as? Conv2D { total += 2 * Double(out.reduce(1, *) * c.inChannels * c.kernelSize * c.kernelSize) }
+                if let t = layer as? ConvTranspose2D { total += 2 * Double(shape.reduce(1, *) * t.outChannels * t.kernelSize * t.kernelSize) }
+                shape = out
+            }
+        }
+        walk(vae.encoder, input: vae.config.inputShape)
+        walk(vae.decoder, input: [vae.latent])
+        return 3 * total
+    }
+
+    static func randomData() -> Dataset {
+        var rng = RNG(seed: 1)
+        func set(_ n: Int) -> ImageSet {
+            ImageSet(images: (0..<(n * 784)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }, labels: [UInt8](repeating: 0, count: n),
+                     count: n, channels: 1, height: 28, width: 28)
+        }
+        return Dataset(name: "random", directory: "(random)", train: set(60000), test: set(100), classNames: ["random"])
+    }
+}

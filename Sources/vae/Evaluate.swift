@@ -1,0 +1,50 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Test-set negative ELBO (one sample and z = μ), reconstruction, KL and the IWAE estimate of −log p(x), as one JSON object."
+    )
+    @OptionGroup var runArg: RunArgument
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "Importance samples for the IWAE bound (0 to skip).") var iwae = 100
+    @Option(help: "Use the first N test images (default: all for the ELBO, 1000 for IWAE).") var limit: Int?
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard (0...1_000_000).contains(iwae) else { throw ValidationError("--iwae must be between 0 and 1000000") }
+        if let l = limit, l < 1 { throw ValidationError("--limit must be ≥ 1") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let loaded = try runArg.load()
+        let data = try runArg.testSet(loaded, dataOptions)
+        let set = data.test.prefix(min(limit ?? data.test.count, data.test.count))
+        var rng = RNG(seed: seed)
+        let t0 = Date()
+        let e = Evaluator.elbo(loaded.model, set, rng: &rng)
+        var out: [String: Any] = [
+            "run": runArg.run, "data": data.name, "count": set.count,
+            "loss": e.sample.loss, "recon": e.sample.recon, "kl": e.sample.kl,
+            "loss_mu": e.mean.loss, "recon_mu": e.mean.recon,
+            "elbo_seconds": Date().timeIntervalSince(t0),
+        ]
+        if iwae > 0 {
+            let n = min(limit ?? 1000, data.test.count)
+            let t1 = Date()
+            let x = BatchLoader.tensor(data.test, range: 0..<n)
+            var r = RNG(seed: seed &+ 1)
+            let nll = Evaluator.iwae(loaded.model, x: x, k: iwae, rng: &r)
+            out["iwae_nll"] = nll.reduce(0, +) / Double(n)
+            out["iwae_k"] = iwae
+            out["iwae_count"] = n
+            out["iwae_seconds"] = Date().timeIntervalSince(t1)
+        }
+        let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+    }
+}

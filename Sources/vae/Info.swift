@@ -1,0 +1,35 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The compute backend and threads; for a run folder, its config and last metrics.")
+    @Argument(help: ArgumentHelp("A run folder (optional).", valueName: "run")) var folder: String?
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func run() throws {
+        threadOptions.apply()
+        print("SwiftVAE \(SwiftVAE.version)")
+        print("GEMM:        \(GEMM.description)")
+        print("kernel:      level \(GEMM.kernelLevel) (\(["", "portable C", "AVX2+FMA", "AVX-512"][min(3, max(0, GEMM.kernelLevel))]))")
+        print("CPU:         \(GEMM.cpuFeatures)")
+        print("threads:     \(ThreadPool.threadCount)")
+        print("OpenBLAS:    \(GEMM.isOpenBLASAvailable ? "available (select with VAE_GEMM=blas)" : "not found (optional: apt-get install libopenblas0-pthread)")")
+        guard let run = folder else { return }
+        let loaded = try Checkpoint.load(run)
+        let c = loaded.model.config
+        print("")
+        print("run:         \(run)")
+        print("model:       \(c.architecture.rawValue), input \(c.inputShape.map(String.init).joined(separator: "×")), latent \(c.latent), hidden \(c.hidden.map(String.init).joined(separator: ",")), \(loaded.model.parameterCount) parameters")
+        print("likelihood:  \(c.likelihood.rawValue)\(c.likelihood == .gaussian ? " (σ = \(c.gaussianSigma))" : ""), β \(c.beta), warm-up \(c.warmupEpochs) epochs")
+        let o = loaded.options
+        print("training:    \(loaded.state.epoch) of \(o.epochs) epochs\(loaded.state.batchInEpoch > 0 ? " (+\(loaded.state.batchInEpoch) batches)" : ""), batch \(o.batchSize), lr \(o.learningRate), seed \(o.seed)\(o.binarize ? ", binarized" : "")")
+        if let d = loaded.config?.data { print("data:        \(d.name) (\(d.directory)), \(d.trainCount) train, \(d.testCount) test") }
+        let metrics = try TrainingRun.readMetrics(run + "/" + TrainingRun.metricsFile)
+        if let m = metrics.last {
+            print(String(format: "last epoch:  %d: train %.2f, test %.2f (z=μ %.2f), recon %.2f, KL %.2f nats/image, %.1f s, %.0f images/s",
+                          m.epoch, m.train_loss, m.test_loss, m.test_loss_mu, m.test_recon, m.test_kl, m.seconds, m.images_per_second))
+        }
+    }
+}

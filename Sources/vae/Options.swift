@@ -1,0 +1,100 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+import VAEViz
+
+/// Where the images come from: --data, then $VAE_DATA, then Debian's Fashion-MNIST, then the
+/// small sample that ships with SwiftVAE.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder with MNIST-style IDX files (.gz or not) or CIFAR-10 binary batches.", valueName: "dir"))
+    var data: String?
+
+    static let debianFashionMNIST = "/usr/share/datasets/fashion-mnist"
+
+    /// The shipped sample: next to the working directory or the executable (.build/…/vae).
+    static func shippedSample() -> String? {
+        var candidates = [FileManager.default.currentDirectoryPath + "/data/fashion-mnist-sample"]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.path + "/data/fashion-mnist-sample")
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/train-images-idx3-ubyte.gz") }
+    }
+
+    /// Resolves and loads the data set, saying which one is used (on stderr).
+    func load(fallback: String? = nil, quiet: Bool = false) throws -> Dataset {
+        let dir: String
+        var why = ""
+        if let d = data {
+            dir = d
+        } else if let env = ProcessInfo.processInfo.environment["VAE_DATA"], !env.isEmpty {
+            dir = env
+            why = " ($VAE_DATA)"
+        } else if let f = fallback, FileManager.default.fileExists(atPath: f) {
+            dir = f
+            why = " (the run's data)"
+        } else if FileManager.default.fileExists(atPath: DataOptions.debianFashionMNIST) {
+            dir = DataOptions.debianFashionMNIST
+        } else if let s = DataOptions.shippedSample() {
+            dir = s
+            why = " (the small sample shipped with SwiftVAE; for the full set: apt-get install dataset-fashion-mnist, or --data DIR)"
+        } else {
+            throw VAEError("no data found: pass --data DIR (a folder with train-images-idx3-ubyte[.gz] …), set VAE_DATA, or apt-get install dataset-fashion-mnist")
+        }
+        let d = try Dataset.load(directory: dir)
+        if !quiet {
+            Console.note("data: \(d.name) from \(dir)\(why): \(d.train.count) train, \(d.test.count) test images, \(d.train.channels)×\(d.train.height)×\(d.train.width)")
+        }
+        return d
+    }
+}
+
+struct ThreadOptions: ParsableArguments {
+    @Option(name: .long, help: "Threads for the kernels (default: all cores, or $VAE_THREADS).")
+    var threads: Int?
+
+    func validate() throws {
+        if let t = threads, !(1...64).contains(t) { throw ValidationError("--threads must be between 1 and 64") }
+    }
+
+    func apply() {
+        if let t = threads { ThreadPool.threadCount = t }
+    }
+}
+
+/// A run folder argument, loaded with its model.
+struct RunArgument: ParsableArguments {
+    @Argument(help: ArgumentHelp("A run folder written by `vae train`.", valueName: "run"))
+    var run: String
+
+    func load() throws -> Checkpoint.Loaded { try Checkpoint.load(run) }
+
+    /// The run's test images: from --data if given, else the folder the run was trained on.
+    func testSet(_ loaded: Checkpoint.Loaded, _ data: DataOptions) throws -> Dataset {
+        let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true)
+        let shape = [d.test.channels, d.test.height, d.test.width]
+        guard shape == loaded.model.config.inputShape else {
+            throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")
+        }
+        guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test images") }
+        return d
+    }
+
+    /// `--out` or RUN/<name>
+    func output(_ out: String?, default name: String) -> String { out ?? (run + "/" + name) }
+}
+
+/// Image-grid helpers shared by the picture commands.
+enum Pictures {
+    static func grid(_ images: Tensor, shape: [Int], columns: Int, scale: Int = 2) -> [UInt8] {
+        ImageGrid.png(flat: images.array, count: images.shape[0], channels: shape[0], height: shape[1], width: shape[2],
+                      columns: columns, border: 1, scale: scale)
+    }
+
+    static func write(_ png: [UInt8], to path: String) throws {
+        try AtomicFile.write(png, to: path)
+        print("wrote \(path)")
+    }
+}

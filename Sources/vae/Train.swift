@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+extension VAEConfig.Architecture: ExpressibleByArgument {}
+extension VAEConfig.Likelihood: ExpressibleByArgument {}
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a VAE and write a run folder (model, config, metrics, report).",
+        discussion: "With no flags: an mlp VAE (latent 20) on Fashion-MNIST, or on the sample that ships with SwiftVAE."
+    )
+
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "Architecture: mlp or conv.") var model: VAEConfig.Architecture = .mlp
+    @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv).") var latent: Int?
+    @Option(help: ArgumentHelp("Hidden widths, comma-separated (mlp, default 400) or the dense width (conv, default 16).", valueName: "h[,h…]"))
+    var hidden: String?
+    @Option(help: "Epochs (the total, also when resuming).") var epochs: Int?
+    @Option(help: "Batch size.") var batch: Int?
+    @Option(help: "Adam's learning rate.") var lr: Double?
+    @Option(help: "Weight of the KL term (β-VAE).") var beta: Double = 1
+    @Option(help: "Epochs of linear KL warm-up from 0 to β.") var warmup: Int = 0
+    @Option(help: "bernoulli (BCE) or gaussian (MSE with fixed σ).") var likelihood: VAEConfig.Likelihood = .bernoulli
+    @Option(help: "σ of the gaussian likelihood.") var sigma: Double = 0.1
+    @Flag(help: "Dynamic binarization: pixels re-drawn as Bernoulli(intensity) every batch.") var binarize = false
+    @Option(help: "Random seed (initialisation, shuffling, noise).") var seed: UInt64?
+    @Option(help: "Clip the global gradient norm.") var clip: Double?
+    @Option(name: .customLong("weight-decay"), help: "Adam L2 weight decay.") var weightDecay: Double?
+    @Option(name: .customLong("test-limit"), help: "Evaluate on at most N test images per epoch.") var testLimit: Int?
+    @OptionGroup var threadOptions: ThreadOptions
+    @Option(help: ArgumentHelp("Run folder (default runs/<date-time>).", valueName: "run")) var out: String?
+    @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Flag(name: .customLong("no-report"), help: "Skip the pictures and report.html.") var noReport = false
+
+    func validate() throws {
+        if resume && out == nil { throw ValidationError("--resume needs --out RUN, the run folder to continue") }
+        if let l = latent, !(1...4096).contains(l) { throw ValidationError("--latent must be between 1 and 4096") }
+        if let e = epochs, e < 0 { throw ValidationError("--epochs must be ≥ 0") }
+        if let b = batch, b < 1 { throw ValidationError("--batch must be ≥ 1") }
+        if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0") }
+        if !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
+        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        _ = try hiddenSizes()
+    }
+
+    func hiddenSizes() throws -> [Int]? {
+        guard let hidden else { return nil }
+        let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
+            throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 512,256")
+        }
+        return parts.map { $0! }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let run: TrainingRun
+        let data: Dataset
+        if resume {
+            let dir = out!
+            let rc = try? Checkpoint.load(dir).config
+            data = try dataOptions.load(fallback: rc?.data?.directory)
+            run = try TrainingRun.resume(directory: dir, data: data, epochs: epochs)
+            Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
+        } else {
+            data = try dataOptions.load()
+            let dir = out ?? Train.defaultRunFolder()
+            if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
+                throw VAEError("\(dir) already holds a run; continue it with --resume or choose another --out")
+            }
+            let cfg = VAEConfig(architecture: model, inputShape: [data.train.channels, data.train.height, data.train.width],
+                                latent: latent ?? (model == .mlp ? 20 : 2), hidden: try hiddenSizes(),
+                                likelihood: likelihood, gaussianSigma: sigma, beta: beta, warmupEpochs: warmup)
+            var o = TrainingOptions()
+            o.epochs = epochs ?? 10
+            o.batchSize = batch ?? 128
+            o.learningRate = lr ?? 1e-3
+            o.seed = seed ?? 1
+            o.binarize = binarize
+            o.clipNorm = clip
+            o.weightDecay = weightDecay ?? 0
+            o.testLimit = testLimit
+            run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data)
+            Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(ThreadPool.threadCount) threads)")
+        }
+        let progress = ProgressDisplay(totalEpochs: run.trainer.options.epochs)
+        progress.batchImages = run.trainer.options.batchSize
+        Interrupt.install()
+        let outcome = try run.run(shouldStop: { Interrupt.isRequested }, events: progress.handle)
+        progress.clear()
+        if !noReport && !run.metrics.isEmpty {
+            let path = try RunReport.write(directory: run.directory, model: run.model, metrics: run.metrics,
+                                           options: run.trainer.options, data: data, seed: run.trainer.options.seed)
+            print("report: \(path)")
+        }
+        if outcome == .interrupted {
+            Console.note("stopped at epoch \(run.trainer.state.epoch + 1), batch \(run.trainer.state.batchInEpoch); checkpoint saved. Resume with: vae train --resume --out \(run.directory)")
+            throw ExitCode(130)
+        }
+        if let m = run.metrics.last {
+            print(String(format: "done: %d epochs, test loss %.2f nats/image (z=μ %.2f); model in %@", m.epoch, m.test_loss, m.test_loss_mu, run.directory))
+        }
+    }
+
+    static func defaultRunFolder() -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyyMMdd-HHmmss"
+        f.locale = Locale(identifier: "en_US_POSIX")
+        return "runs/" + f.string(from: Date())
+    }
+}

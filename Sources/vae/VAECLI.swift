@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import VAEKit
+
+@main
+struct VAECLI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vae",
+        abstract: "Train, explore and show variational autoencoders.",
+        discussion: """
+        Start with `vae train`: it finds data (--data, $VAE_DATA, /usr/share/datasets/fashion-mnist, \
+        or the sample that ships with SwiftVAE), trains, and writes a run folder with the model, \
+        its metrics and an HTML report. Every other command takes that run folder.
+        """,
+        version: SwiftVAE.version,
+        subcommands: [Train.self, Sample.self, Reconstruct.self, Interpolate.self, Manifold.self, Latent.self,
+                      Anomaly.self, Denoise.self, Evaluate.self, Info.self, Bench.self]
+    )
+
+    /// Errors become one line on stderr: exit 1 for a user's mistake or a failed operation,
+    /// 2 for a usage error, 0 for --help and --version.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as VAEError {
+            Console.error(error.message)
+            Foundation.exit(1)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                print(fullMessage(for: error))
+                Foundation.exit(0)
+            }
+            if code == .validationFailure {
+                Console.error("\(message(for: error)) (see 'vae --help' or 'vae <command> --help')")
+                Foundation.exit(2)
+            }
+            Console.error(message(for: error))
+            Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
+        }
+    }
+}
+
+enum Console {
+    static func error(_ message: String) {
+        let line = message.replacingOccurrences(of: "\n", with: " ")
+        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+    }
+
+    static func note(_ message: String) {
+        FileHandle.standardError.write(Data("\(message)\n".utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }
+}
