@@ -184,6 +184,12 @@ static inline const float *b_at(const gemm_job *j, int p, int c) {
     return j->transB ? j->B + (long)c * j->ldb + p : j->B + (long)p * j->ldb + c;
 }
 
+// Whether an A block of all `mround` rows (one K block deep) may replace the MC block: up to
+// 1.5 x MC rows, or 320 KB (half of a typical L2).
+static inline int mround_fits_l2(const gemm_job *j, int mround) {
+    return mround <= j->mc + j->mc / 2 || (long)mround * j->kcb <= 80 * 1024;
+}
+
 // Computes rows [m0, m1) x cols [n0, n1) of C, all of K, packing both operands itself.
 // Every element goes through the same K blocks and the same kernel whatever the split.
 static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
@@ -194,7 +200,7 @@ static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
     // Small M: one A block covers all rows (packed once per K block).
     int MC = j->mc;
     int mround = (mlen + MR - 1) / MR * MR;
-    if (mround <= 2 * MC && !g_block_override) MC = mround;
+    if (mround_fits_l2(j, mround) && !g_block_override) MC = mround;
     int NC = j->nc;
     int kcb = j->kcb;
     size_t na = (size_t)MC * kcb;
@@ -297,7 +303,7 @@ static int try_shared(const gemm_job *j, int nthreads) {
     if (g_block_override) return 0;
     const int MR = j->kern->mr, NR = j->kern->nr;
     long mround = (long)j->mtiles * MR, nround = (long)j->ntiles * NR;
-    int a_fits = mround * j->K <= VK_SHARED_MAX && mround <= 2 * j->mc;
+    int a_fits = mround * j->K <= VK_SHARED_MAX && mround_fits_l2(j, (int)mround);
     int b_fits = nround * j->K <= VK_SHARED_MAX;
     shared_job s;
     if (a_fits && (j->N >= j->M || !b_fits)) s.share_a = 1;

@@ -35,7 +35,7 @@ static _Atomic(void *) g_ctx = NULL;
 static atomic_int g_ntasks = 0;
 static atomic_int g_done = 0;
 static atomic_int g_sleepers = 0;
-static long g_spin_ns = 2000000;            // 2 ms of spinning before sleeping
+static long g_spin_ns = 250000;             // 0.25 ms of spinning before sleeping (VAE_SPIN_US)
 static int g_ncpu = 1;                      // online CPUs: yield while spinning when oversubscribed
 
 static _Thread_local int t_in_pool = 0;     // set inside tasks: nested vk_parallel runs inline
