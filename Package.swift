@@ -36,6 +36,6 @@ let package = Package(
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore"]),
         .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VAEVizTests", dependencies: ["VAEViz"]),
-        .testTarget(name: "CLITests", dependencies: ["VAEViz"]),
+        .testTarget(name: "CLITests", dependencies: ["VAEViz", "VAEKit"]),
     ]
 )

@@ -29,6 +29,8 @@ struct Train: ParsableCommand {
     @Option(help: "Clip the global gradient norm.") var clip: Double?
     @Option(name: .customLong("weight-decay"), help: "Adam L2 weight decay.") var weightDecay: Double?
     @Option(name: .customLong("test-limit"), help: "Evaluate on at most N test images per epoch.") var testLimit: Int?
+    @Option(help: ArgumentHelp("Train only on images with these labels (e.g. the normal classes for `vae anomaly`).", valueName: "c[,c…]"))
+    var classes: String?
     @OptionGroup var threadOptions: ThreadOptions
     @Option(help: ArgumentHelp("Run folder (default runs/<date-time>).", valueName: "run")) var out: String?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
@@ -43,6 +45,7 @@ struct Train: ParsableCommand {
         if !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
         if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
         _ = try hiddenSizes()
+        _ = try Anomaly.parseClasses(classes)
     }
 
     func hiddenSizes() throws -> [Int]? {
@@ -82,7 +85,9 @@ struct Train: ParsableCommand {
             o.clipNorm = clip
             o.weightDecay = weightDecay ?? 0
             o.testLimit = testLimit
+            o.classes = try Anomaly.parseClasses(classes).map { $0.sorted() }
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data)
+            if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(ThreadPool.threadCount) threads)")
         }
         let progress = ProgressDisplay(totalEpochs: run.trainer.options.epochs)

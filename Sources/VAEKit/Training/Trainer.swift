@@ -15,6 +15,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var clipNorm: Double? = nil
     /// Evaluate on at most this many test images after each epoch (nil = all).
     public var testLimit: Int? = nil
+    /// Train only on images with these labels (nil = all).
+    public var classes: [Int]? = nil
 
     public init() {}
 
@@ -81,6 +83,13 @@ public final class Trainer {
 
     public init(model: VAE, data: Dataset, options: TrainingOptions) throws {
         try options.validate()
+        var data = data
+        if let c = options.classes {
+            data.train = data.train.filtered(classes: Set(c))
+            guard data.train.count > 0 else {
+                throw VAEError("no training images in \(data.directory) have the labels \(c.map(String.init).joined(separator: ","))")
+            }
+        }
         guard data.train.pixelsPerImage == model.inputSize,
               [data.train.channels, data.train.height, data.train.width] == model.config.inputShape else {
             throw VAEError("the data's images are \(data.train.channels)×\(data.train.height)×\(data.train.width) but the model expects \(model.config.inputShape.map(String.init).joined(separator: "×")); train a new model for this data set")

@@ -1,0 +1,89 @@
+import Foundation
+import XCTest
+import VAEKit
+
+/// Runs the `vae` executable that `swift build` put next to the test bundle.
+enum CLI {
+    static var binary: String {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        if let exe = Bundle.main.executableURL { dir = exe.deletingLastPathComponent() }
+        for candidate in [dir.path + "/vae", dir.deletingLastPathComponent().path + "/vae"] where FileManager.default.isExecutableFile(atPath: candidate) {
+            return candidate
+        }
+        return dir.path + "/vae"
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    @discardableResult
+    static func run(_ args: [String], env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        let p = try start(args, env: env)
+        return finish(p)
+    }
+
+    static func start(_ args: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw XCTSkip("the vae executable was not found at \(binary); build it first with swift build")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        e["VAE_DATA"] = nil
+        for (k, v) in env { e[k] = v }
+        p.environment = e
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        return (p, out, err)
+    }
+
+    static func finish(_ h: (Process, Pipe, Pipe)) -> Result {
+        let (p, out, err) = h
+        // read before waiting so that a full pipe cannot block the child
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+}
+
+/// A tiny IDX data set (Fashion-MNIST sample images when the repo has them, else blobs).
+enum TinyData {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    static func make(train: Int = 256, test: Int = 64, side: Int = 28) throws -> String {
+        let dir = NSTemporaryDirectory() + "vae-cli-data-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var pixels: [UInt8] = [], labels: [UInt8] = []
+        if side == 28, let d = try? Dataset.load(directory: root + "/data/fashion-mnist-sample") {
+            pixels = Array(d.train.images.prefix((train + test) * 784))
+            labels = Array(d.train.labels.prefix(train + test))
+        } else {
+            for i in 0..<(train + test) {
+                for y in 0..<side { for x in 0..<side { pixels.append(UInt8((x * 7 + y * 3 + i * 13) % 256)) } }
+                labels.append(UInt8(i % 10))
+            }
+        }
+        let n = side * side
+        func write(_ name: String, _ bytes: [UInt8]) throws { try AtomicFile.write(bytes, to: dir + "/" + name) }
+        try write("train-images-idx3-ubyte", try IDX.encodeImages(Array(pixels[0..<(train * n)]), count: train, rows: side, cols: side))
+        try write("train-labels-idx1-ubyte", IDX.encodeLabels(Array(labels[0..<train])))
+        try write("t10k-images-idx3-ubyte.gz", Gzip.compress(try IDX.encodeImages(Array(pixels[(train * n)...]), count: test, rows: side, cols: side)))
+        try write("t10k-labels-idx1-ubyte.gz", Gzip.compress(IDX.encodeLabels(Array(labels[train...]))))
+        return dir
+    }
+}
+
+func tempRunDir(_ tag: String) -> String {
+    NSTemporaryDirectory() + "vae-cli-\(tag)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+}

@@ -1,0 +1,203 @@
+import Foundation
+import XCTest
+import VAEKit
+import VAEViz
+
+/// End-to-end: the `vae` executable on a tiny model, checking what it writes.
+final class CLITests: XCTestCase {
+    nonisolated(unsafe) static var data = ""
+    nonisolated(unsafe) static var run = ""
+    nonisolated(unsafe) static var trainResult: CLI.Result?
+
+    override class func setUp() {
+        super.setUp()
+        guard let d = try? TinyData.make() else { return }
+        data = d
+        run = tempRunDir("run")
+        trainResult = try? CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "32",
+                                    "--batch", "64", "--seed", "3", "--out", run])
+    }
+
+    func trained() throws -> String {
+        guard let r = CLITests.trainResult else { throw XCTSkip("vae executable not available") }
+        XCTAssertEqual(r.status, 0, "train failed: \(r.stderr)")
+        return CLITests.run
+    }
+
+    func decodePNG(_ path: String, file: StaticString = #filePath, line: UInt = #line) throws -> (width: Int, height: Int, channels: Int, pixels: [UInt8]) {
+        let bytes = try AtomicFile.readAll(path: path, maxBytes: 1 << 26)
+        let img = try PNG.decode(bytes)
+        XCTAssertGreaterThan(img.width, 10, file: file, line: line)
+        XCTAssertGreaterThan(Set(img.pixels).count, 2, "\(path) looks blank", file: file, line: line)
+        return img
+    }
+
+    func testTrainWritesARunFolder() throws {
+        let run = try trained()
+        let r = CLITests.trainResult!
+        XCTAssertTrue(r.stderr.contains("data: "), r.stderr)
+        XCTAssertTrue(r.stdout.contains("epoch 2/2"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("report: "), r.stdout)
+        for f in ["model.safetensors", "config.json", "metrics.jsonl", "report.html", "samples.png", "reconstructions.png",
+                  "manifold.png", "latent.png", "latent.svg", "loss.png", "loss.svg", "interpolation.png"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + f), "missing \(f)")
+        }
+        let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        for (i, l) in lines.enumerated() {
+            let o = try JSONSerialization.jsonObject(with: Data(l.utf8)) as! [String: Any]
+            for k in ["epoch", "train_loss", "train_recon", "train_kl", "test_loss", "test_recon", "test_kl", "test_loss_mu", "seconds", "images_per_second"] {
+                XCTAssertNotNil(o[k], "metrics lack \(k)")
+            }
+            XCTAssertEqual(o["epoch"] as? Int, i + 1)
+            let loss = o["test_loss"] as! Double
+            XCTAssertTrue(loss > 50 && loss < 1000, "test loss \(loss) out of range")
+        }
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json"))) as! [String: Any]
+        XCTAssertEqual((cfg["model"] as! [String: Any])["latent"] as? Int, 2)
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        for s in ["Loss curves", "Metrics", "Samples", "Reconstructions", "Latent manifold", "Latent space", "Interpolation", "data:image/png;base64,"] {
+            XCTAssertTrue(html.contains(s), "report lacks \(s)")
+        }
+        for f in ["samples.png", "reconstructions.png", "manifold.png", "latent.png", "loss.png", "interpolation.png"] {
+            _ = try decodePNG(run + "/" + f)
+        }
+    }
+
+    func testPictureCommands() throws {
+        let run = try trained()
+        let out = tempRunDir("pics")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let cases: [([String], String)] = [
+            (["sample", run, "--count", "16", "--out", out + "/s.png"], "s.png"),
+            (["reconstruct", run, "--count", "8", "--out", out + "/r.png"], "r.png"),
+            (["interpolate", run, "--from", "0", "--to", "5", "--steps", "6", "--out", out + "/i.png"], "i.png"),
+            (["manifold", run, "--grid", "5", "--range", "1.5", "--out", out + "/m.png"], "m.png"),
+            (["latent", run, "--out", out + "/l.png"], "l.png"),
+        ]
+        for (args, file) in cases {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 0, "\(args[0]): \(r.stderr)")
+            XCTAssertTrue(r.stdout.contains("wrote"), r.stdout)
+            _ = try decodePNG(out + "/" + file)
+        }
+        // 16 samples in a 4×4 grid of 56-pixel tiles (scale 2) with 1-pixel borders
+        let s = try decodePNG(out + "/s.png")
+        XCTAssertEqual(s.width, 4 * 56 + 5)
+        XCTAssertEqual(try decodePNG(out + "/m.png").width, 5 * 56 + 6)
+        let svg = try String(contentsOfFile: out + "/l.svg", encoding: .utf8)
+        XCTAssertTrue(svg.contains("<svg") && svg.contains("Trouser") || svg.contains("<svg"), "latent SVG")
+    }
+
+    func testEvaluatePrintsJSON() throws {
+        let run = try trained()
+        let r = try CLI.run(["evaluate", run, "--iwae", "20", "--limit", "32"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let o = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        let loss = o["loss"] as! Double, iw = o["iwae_nll"] as! Double, kl = o["kl"] as! Double
+        XCTAssertTrue(loss > 50 && loss < 1000)
+        XCTAssertGreaterThan(kl, 0)
+        // the IWAE bound is tighter than the one-sample ELBO on average (allow noise)
+        XCTAssertLessThan(iw, loss + 5)
+        XCTAssertEqual(o["iwae_k"] as? Int, 20)
+    }
+
+    func testAnomalyAndDenoise() throws {
+        let run = try trained()
+        let out = tempRunDir("anom")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let a = try CLI.run(["anomaly", run, "--normal", "0,1,2,3,4", "--out", out + "/a.png"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let aucLine = a.stdout.split(separator: "\n").first { $0.hasPrefix("ROC-AUC") }
+        XCTAssertNotNil(aucLine, a.stdout)
+        if let l = aucLine, let v = Double(l.split(separator: ":")[1].split(separator: " ")[0]) {
+            XCTAssertTrue(v >= 0 && v <= 1)
+        }
+        _ = try decodePNG(out + "/a.png")
+        let d = try CLI.run(["denoise", run, "--noise", "0.3", "--count", "5", "--out", out + "/d.png"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        XCTAssertTrue(d.stdout.contains("PSNR"), d.stdout)
+        let img = try decodePNG(out + "/d.png")
+        XCTAssertEqual(img.height, 3 * 56 + 4)
+    }
+
+    func testInfoAndBench() throws {
+        let run = try trained()
+        let i = try CLI.run(["info", run])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        for s in ["GEMM:", "threads:", "latent 2", "last epoch:"] { XCTAssertTrue(i.stdout.contains(s), "info lacks \(s): \(i.stdout)") }
+        let b = try CLI.run(["bench", "--data", CLITests.data, "--epochs", "1", "--batch", "32", "--hidden", "16"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let last = b.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let o = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        for k in ["images_per_second", "gflops", "peak_rss_mib", "model", "batch", "threads"] { XCTAssertNotNil(o[k], "bench lacks \(k)") }
+        XCTAssertGreaterThan(o["images_per_second"] as! Double, 0)
+        XCTAssertGreaterThan(o["peak_rss_mib"] as! Double, 1)
+    }
+
+    func testResumeContinues() throws {
+        let dir = tempRunDir("resume")
+        let data = try TinyData.make(train: 128, test: 32)
+        var r = try CLI.run(["train", "--data", data, "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(["train", "--data", data, "--epochs", "1", "--out", dir])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("--resume"), r.stderr)
+        r = try CLI.run(["train", "--resume", "--epochs", "2", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming"), r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").count, 2)
+    }
+
+    /// Ctrl-C: stops after the batch under way, saves a checkpoint, says how to resume, exits 130.
+    func testSIGINTSavesACheckpoint() throws {
+        let dir = tempRunDir("sigint")
+        let data = try TinyData.make(train: 256, test: 32)
+        let h = try CLI.start(["train", "--data", data, "--epochs", "500", "--hidden", "64", "--batch", "16", "--no-report", "--out", dir])
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        kill(h.0.processIdentifier, SIGINT)
+        let r = CLI.finish(h)
+        XCTAssertEqual(r.status, 130, r.stderr)
+        XCTAssertTrue(r.stderr.contains("vae train --resume --out"), r.stderr)
+        let loaded = try Checkpoint.load(dir)
+        XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved")
+    }
+
+    func testBadInputIsOneLineAndTheRightExitCode() throws {
+        _ = try trained()
+        func check(_ args: [String], _ code: Int32, _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, code, "\(args): \(r.stderr)", file: file, line: line)
+            // exactly one error line, the last one (an informational "data: …" line may precede it)
+            let lines = r.stderr.split(separator: "\n")
+            XCTAssertEqual(lines.filter { $0.hasPrefix("error: ") }.count, 1, "\(args): \(r.stderr)", file: file, line: line)
+            XCTAssertTrue(lines.last?.hasPrefix("error: ") ?? false, r.stderr, file: file, line: line)
+            XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)", file: file, line: line)
+        }
+        try check(["train", "--bogus"], 2, "--bogus")
+        try check(["frobnicate"], 2, "frobnicate")
+        try check(["sample", "/nonexistent/run"], 1, "not a run folder")
+        let empty = tempRunDir("empty")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        try check(["sample", empty], 1, "no model.safetensors")
+        try check(["train", "--data", empty, "--out", tempRunDir("x")], 1, empty)
+        try check(["interpolate", CLITests.run, "--from", "0", "--to", "99999"], 1, "out of range")
+        try check(["train", "--latent", "0"], 2, "--latent")
+        let odd = try TinyData.make(train: 16, test: 8, side: 30)
+        let oddRun = tempRunDir("odd")
+        try check(["train", "--data", odd, "--model", "conv", "--out", oddRun], 1, "divisible by 4")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: oddRun), "a failed start must not leave a run folder")
+        try check(["reconstruct", CLITests.run, "--data", odd], 1, "30×30")
+        // nothing half-written
+        XCTAssertFalse(FileManager.default.fileExists(atPath: empty + "/samples.png"))
+    }
+
+    func testHelpExitsZero() throws {
+        let r = try CLI.run(["--help"])
+        XCTAssertEqual(r.status, 0)
+        XCTAssertTrue(r.stdout.contains("train"), r.stdout)
+    }
+}
