@@ -319,6 +319,10 @@ static int try_shared(const gemm_job *j, int nthreads) {
     int nch = 4 * nthreads;
     if (nch > tiles / 2) nch = tiles / 2;
     if (nch < nthreads) nch = imin(nthreads, tiles);
+    // Bound the chunk: A chunks to one MC block (stays in L2), B chunks to 1024 columns.
+    int maxper = s.share_a ? 1024 / NR : j->mc / MR;
+    if (maxper < 1) maxper = 1;
+    if ((tiles + nch - 1) / nch > maxper) nch = (tiles + maxper - 1) / maxper;
     s.nchunks = nch;
     s.chunk = (tiles + nch - 1) / nch * T;   // largest chunk, for the buffer size
     vk_buffers *own = thread_buffers(0, 0);   // caller's buffers
