@@ -33,6 +33,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // Parser fuzz targets (libFuzzer build: fuzz/run.sh); a plain build is a reproducer.
+        .executableTarget(name: "vae-fuzz", dependencies: ["VAEKit", "VAEViz"]),
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore"]),
         .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VAEVizTests", dependencies: ["VAEViz"]),

@@ -1,0 +1,208 @@
+// Fuzz targets for every SwiftVAE parser (issue 6).
+//
+// Built normally (`swift build`), this is a reproducer: `vae-fuzz TARGET FILE...` runs each file
+// through the target and reports what the parser said. Built with libFuzzer (see fuzz/run.sh:
+// `-sanitize=fuzzer,address -DFUZZING -parse-as-library`), `LLVMFuzzerTestOneInput` runs the
+// target named by the FUZZ_TARGET environment variable.
+//
+// The contract checked: a parser either returns a value or throws its error type (`VAEError`,
+// `PNGError`); it never traps, hangs or over-allocates (libFuzzer's -timeout / -malloc_limit_mb).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VAEKit
+import VAEViz
+
+enum FuzzTargets {
+    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "config", "metrics", "png", "dataset"]
+
+    /// Output cap for gzip: well under libFuzzer's 64 MiB malloc limit.
+    static let gzipLimit = 16 << 20
+
+    /// Runs one input through `target`. Returns a short description of the outcome.
+    /// Throwing anything but the parser's own error type is a bug: it traps, so the fuzzer sees it.
+    @discardableResult
+    static func run(_ target: String, _ bytes: [UInt8]) -> String {
+        do {
+            switch target {
+            case "idx":
+                // One target for all three entry points: the first byte chooses.
+                let choice = bytes.first ?? 0
+                let rest = Array(bytes.dropFirst())
+                switch choice % 3 {
+                case 0: let a = try IDX.parse(rest); return "IDX dims \(a.dims)"
+                case 1: let i = try IDX.parseImages(rest); return "IDX images \(i.count)×\(i.rows)×\(i.cols)"
+                default: return "IDX labels \(try IDX.parseLabels(rest).count)"
+                }
+            case "idx-images":
+                let i = try IDX.parseImages(bytes); return "IDX images \(i.count)×\(i.rows)×\(i.cols)"
+            case "idx-labels":
+                return "IDX labels \(try IDX.parseLabels(bytes).count)"
+            case "gzip":
+                // As the data set loader does it: decompress (bounded), then parse as IDX.
+                let raw = try Gzip.decompress(bytes, maxOutput: gzipLimit, source: "fuzz.gz")
+                if let a = try? IDX.parse(raw) { return "gzip → IDX dims \(a.dims)" }
+                return "gzip → \(raw.count) bytes"
+            case "cifar":
+                let (images, labels) = try Dataset.parseCIFARBatch(bytes, source: "fuzz.bin")
+                return "CIFAR \(labels.count) records, \(images.count) pixels"
+            case "safetensors":
+                let file = try SafeTensorsFile.parse(bytes, source: "fuzz.safetensors")
+                // Round trip: what was read must serialize and read back the same.
+                let again = try SafeTensorsFile.parse(file.serialized(), source: "round trip")
+                guard again.tensors.count == file.tensors.count else { fatalError("safetensors round trip lost tensors") }
+                return "safetensors \(file.names.count) tensors, \(file.metadata.count) metadata"
+            case "config":
+                let config = try RunConfig.parse(bytes, source: "config.json")
+                // What a resume does with it next.
+                try? config.model.validate()
+                try? config.training.validate()
+                return "config \(config.model.architecture.rawValue) latent \(config.model.latent)"
+            case "metrics":
+                return "metrics \(try TrainingRun.parseMetrics(bytes, source: "metrics.jsonl").count) lines"
+            case "png":
+                let image = try PNG.decode(bytes)
+                return "PNG \(image.width)×\(image.height)×\(image.channels)"
+            case "dataset":
+                return try DatasetFolder.load(bytes)
+            default:
+                fatalError("unknown fuzz target \(target); one of \(names.joined(separator: ", "))")
+            }
+        } catch let error as VAEError {
+            return "VAEError: \(error.message)"
+        } catch let error as PNGError {
+            return "PNGError: \(error)"
+        } catch {
+            fatalError("\(target): unexpected error type \(type(of: error)): \(error)")
+        }
+    }
+}
+
+/// The `dataset` target: the input is split into the four IDX files of an MNIST-style folder
+/// (at the bytes "\n--\n"), written to a scratch folder, and loaded with `Dataset.load`.
+/// A file whose first byte is 0x1f is written as is (usually gzip, as the loader detects it).
+enum DatasetFolder {
+    nonisolated(unsafe) static var directory: String? = nil
+    static let files = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"]
+
+    static func scratch() -> String {
+        if let directory { return directory }
+        var template = Array("/tmp/vae-fuzz-dataset-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        precondition(made != nil, "cannot create a scratch folder")
+        let path = String(cString: made!)
+        directory = path
+        return path
+    }
+
+    static func load(_ bytes: [UInt8]) throws -> String {
+        let dir = scratch()
+        let separator: [UInt8] = Array("\n--\n".utf8)
+        var parts: [[UInt8]] = []
+        var start = 0, index = 0
+        while index + separator.count <= bytes.count && parts.count < 3 {
+            if bytes[index..<(index + separator.count)].elementsEqual(separator) {
+                parts.append(Array(bytes[start..<index]))
+                index += separator.count
+                start = index
+            } else {
+                index += 1
+            }
+        }
+        parts.append(Array(bytes[start...]))
+        for (i, name) in files.enumerated() {
+            unlink(dir + "/" + name)
+            unlink(dir + "/" + name + ".gz")
+            guard i < parts.count else { continue }  // a missing file is one more thing to report
+            let path = dir + "/" + name + (parts[i].first == 0x1f ? ".gz" : "")
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            precondition(fd >= 0, "cannot write \(path)")
+            var written = 0
+            parts[i].withUnsafeBytes { raw in
+                while written < raw.count {
+                    let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                    precondition(n > 0, "write failed")
+                    written += n
+                }
+            }
+            close(fd)
+        }
+        let data = try Dataset.load(directory: dir)
+        return "dataset \(data.name): \(data.train.count) train, \(data.test.count) test, \(data.train.height)×\(data.train.width)"
+    }
+}
+
+#if FUZZING
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    let bytes = size == 0 || data == nil ? [] : Array(UnsafeBufferPointer(start: data, count: size))
+    FuzzTargets.run(FuzzSelection.target, bytes)
+    return 0
+}
+
+// SwiftPM links executables with `--defsym main=vae_fuzz_main` (the module's entry point), which
+// keeps libFuzzer's own `main` out; this entry point hands control to libFuzzer's driver instead.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(
+    _ argc: UnsafeMutablePointer<CInt>,
+    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+) -> CInt
+
+@_cdecl("vae_fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var count = argc
+    var vector = argv
+    _ = FuzzSelection.target  // fail early on a bad FUZZ_TARGET
+    return LLVMFuzzerRunDriver(&count, &vector, fuzzTestOneInput)
+}
+
+enum FuzzSelection {
+    static let target: String = {
+        guard let value = getenv("FUZZ_TARGET") else {
+            fatalError("set FUZZ_TARGET to one of \(FuzzTargets.names.joined(separator: ", "))")
+        }
+        let name = String(cString: value)
+        guard FuzzTargets.names.contains(name) else {
+            fatalError("FUZZ_TARGET=\(name) is not one of \(FuzzTargets.names.joined(separator: ", "))")
+        }
+        return name
+    }()
+}
+#else
+func printError(_ text: String) {
+    var bytes = Array(text.utf8)
+    _ = write(2, &bytes, bytes.count)
+}
+
+/// Reproducer: vae-fuzz TARGET FILE...
+@main
+enum Replay {
+    static func main() {
+        let arguments = CommandLine.arguments
+        if arguments.count < 3 || !FuzzTargets.names.contains(arguments[1]) {
+            let usage = "usage: vae-fuzz TARGET FILE...  (TARGET: \(FuzzTargets.names.joined(separator: ", ")))\n"
+            printError(usage)
+            exit(2)
+        }
+        for path in arguments.dropFirst(2) {
+            guard let file = fopen(path, "rb") else {
+                printError("cannot open \(path)\n")
+                exit(1)
+            }
+            var bytes: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = fread(&buffer, 1, buffer.count, file)
+                if n <= 0 { break }
+                bytes += buffer[0..<n]
+            }
+            fclose(file)
+            print("\(path): \(FuzzTargets.run(arguments[1], bytes))")
+        }
+    }
+}
+#endif

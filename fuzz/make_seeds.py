@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""Writes the small valid seed inputs of the fuzz targets to fuzz/seeds/<target>/ (standard library only).
+
+Run from anywhere: python3 fuzz/make_seeds.py [OUTDIR]. The output is deterministic; it is committed,
+so running this again should change nothing.
+"""
+import gzip, json, os, random, struct, sys, zlib
+
+out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "seeds")
+rng = random.Random(6)
+
+
+def put(target, name, data):
+    d = os.path.join(out, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def idx(dims, data):
+    return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", x) for x in dims) + bytes(data)
+
+
+def gz(data):
+    return gzip.compress(data, compresslevel=6, mtime=0)
+
+
+images = idx([2, 4, 4], [rng.randrange(256) for _ in range(32)])
+labels = idx([2], [3, 7])
+vector = idx([5], [0, 1, 2, 3, 4])
+matrix = idx([2, 3], [9, 8, 7, 6, 5, 4])
+
+# idx: the first byte picks parse (0), parseImages (1) or parseLabels (2).
+put("idx", "array", b"\x00" + matrix)
+put("idx", "images", b"\x01" + images)
+put("idx", "labels", b"\x02" + labels)
+put("idx", "empty-images", b"\x01" + idx([0, 28, 28], []))
+
+# gzip: decompressed and parsed as IDX.
+put("gzip", "images.gz", gz(images))
+put("gzip", "two-members.gz", gz(labels[:5]) + gz(labels[5:]))
+put("gzip", "stored.gz", gzip.compress(vector, compresslevel=0, mtime=0))
+put("gzip", "zlib", zlib.compress(matrix))
+
+# cifar: records of 1 label byte + 3072 pixels.
+def record(label):
+    return bytes([label]) + bytes(rng.randrange(256) for _ in range(3072))
+put("cifar", "one-record", record(3))
+put("cifar", "two-records", record(0) + record(9))
+
+
+# safetensors
+def safetensors(tensors, metadata=None, dtype="F32"):
+    header, body = {}, b""
+    for name, shape, values in tensors:
+        fmt = "<%d%s" % (len(values), "f" if dtype == "F32" else "d")
+        raw = struct.pack(fmt, *values)
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(body), len(body) + len(raw)]}
+        body += raw
+    if metadata is not None:
+        header["__metadata__"] = metadata
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + body
+
+put("safetensors", "two-tensors", safetensors(
+    [("encoder.0.weight", [2, 3], [0.5, -1, 2, 0, 1e-3, 7]), ("encoder.0.bias", [2], [1, -1])],
+    {"format": "swiftvae-checkpoint-1", "version": "0.1.0"}))
+put("safetensors", "f64-scalar", safetensors([("x", [], [3.25]), ("e", [0], [])], dtype="F64"))
+put("safetensors", "empty", safetensors([]))
+put("safetensors", "escapes", safetensors([("a\u00e9\\n\"", [1, 1], [1.0])], {"k\u2603": "v\t"}))
+
+# config.json: as `vae train` writes it (pretty) and compact.
+config = {
+    "data": {"classNames": ["T-shirt/top", "Trouser"], "directory": "data/fashion-mnist-sample", "name": "fashion-mnist",
+             "shape": [1, 28, 28], "testCount": 1000, "trainCount": 5000},
+    "format": "swiftvae-run-1",
+    "model": {"architecture": "mlp", "beta": 1, "gaussianSigma": 0.1, "hidden": [16], "inputShape": [1, 28, 28],
+              "latent": 2, "likelihood": "bernoulli", "warmupEpochs": 0},
+    "parameterCount": 26004,
+    "state": {"adamStep": 158, "batchInEpoch": 0, "epoch": 2, "partialCount": 0, "partialKL": 0, "partialRecon": 0,
+              "partialSeconds": 0, "rng": [11455067768297419815, 12262014200532656629, 6944905757421434612, 0]},
+    "training": {"batchSize": 64, "binarize": False, "epochs": 2, "learningRate": 0.001, "seed": 1, "weightDecay": 0,
+                 "clipNorm": 5.0, "testLimit": 100, "classes": [0, 1]},
+    "version": "0.1.0",
+}
+put("config", "config.json", json.dumps(config, indent=2, sort_keys=True).encode() + b"\n")
+config2 = dict(config)
+config2.pop("data")
+config2["model"] = dict(config["model"], architecture="conv", likelihood="gaussian", hidden=[16])
+put("config", "conv-no-data.json", json.dumps(config2, separators=(",", ":")).encode())
+
+# metrics.jsonl
+def metrics(epoch):
+    return json.dumps({"epoch": epoch, "images_per_second": 2408.9, "kl_weight": 1, "seconds": 2.07,
+                       "test_kl": 12.1, "test_loss": 431.8, "test_loss_mu": 431.6, "test_recon": 419.7,
+                       "train_kl": 4.88, "train_loss": 503.05, "train_recon": 498.1}, sort_keys=True,
+                      separators=(",", ":"))
+put("metrics", "two-lines.jsonl", (metrics(1) + "\n" + metrics(2) + "\n").encode())
+put("metrics", "blank-lines.jsonl", ("\n" + metrics(3) + "\r\n \n").encode())
+
+
+# png: 8-bit gray / gray+alpha / RGB / RGBA, every filter type.
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+
+def png(width, height, color, channels, filters):
+    raw = b""
+    for y in range(height):
+        raw += bytes([filters[y % len(filters)]]) + bytes(rng.randrange(256) for _ in range(width * channels))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, color, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"tEXt", b"k\x00v")
+            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+put("png", "gray.png", png(3, 5, 0, 1, [0, 1, 2, 3, 4]))
+put("png", "gray-alpha.png", png(2, 2, 4, 2, [4, 3]))
+put("png", "rgb.png", png(4, 3, 2, 3, [1, 2, 4]))
+put("png", "rgba.png", png(2, 3, 6, 4, [3, 0, 4]))
+
+# dataset: the four IDX files of a folder, joined by "\n--\n"; a part starting 0x1f is gzip.
+sep = b"\n--\n"
+test_images = idx([1, 4, 4], [17] * 16)
+test_labels = idx([1], [1])
+put("dataset", "plain", sep.join([images, labels, test_images, test_labels]))
+put("dataset", "gzip", sep.join([gz(images), gz(labels), test_images, gz(test_labels)]))
