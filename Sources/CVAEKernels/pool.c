@@ -1,7 +1,8 @@
 // Persistent thread pool: workers spin briefly on a job generation counter, then sleep on a
 // condition variable. The calling thread takes part in every job. Tasks are claimed with a
-// compare-and-swap on a 64-bit word (generation << 32 | next task), so a late worker can never
-// claim a task of a newer job with the function pointer of an older one.
+// compare-and-swap on a 64-bit word (generation << 32 | next task); the caller closes the word
+// (next = 0xffffffff) when a job ends, before it writes the next job's descriptor, so a late
+// worker can never claim a task with a mix of two jobs' function, context and task count.
 #include "vk_internal.h"
 #include <pthread.h>
 #include <stdatomic.h>
@@ -60,10 +61,10 @@ static int run_tasks(unsigned gen, vk_task_fn fn, void *ctx, int ntasks) {
     for (;;) {
         unsigned long long cur = atomic_load(&g_claim);
         if ((unsigned)(cur >> 32) != gen) break;
-        int next = (int)(cur & 0xffffffffu);
-        if (next >= ntasks) break;
+        unsigned next = (unsigned)(cur & 0xffffffffu);
+        if (next >= (unsigned)ntasks) break;   // done, or closed (0xffffffff)
         if (!atomic_compare_exchange_weak(&g_claim, &cur, cur + 1)) continue;
-        fn(ctx, next);
+        fn(ctx, (int)next);
         count++;
     }
     return count;
@@ -222,5 +223,8 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
         cpu_relax();
         if (++spins > 4096) { sched_yield(); spins = 0; }  // oversubscribed (threads > cores)
     }
+    // Close the job before the next one rewrites fn/ctx/ntasks: a late worker that read this
+    // generation but the next job's descriptor can then never claim a task.
+    atomic_store(&g_claim, ((unsigned long long)gen << 32) | 0xffffffffull);
     pthread_mutex_unlock(&g_dispatch_lock);
 }

@@ -204,6 +204,31 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    func testThreadPoolEveryTaskOnce() {
+        // Back-to-back jobs with changing task counts, while another thread resizes the pool:
+        // each task must run exactly once.
+        ThreadPool.threadCount = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        let slots = UnsafeMutablePointer<Int32>.allocate(capacity: 64)
+        defer { slots.deallocate() }
+        let resizer = Thread {
+            for r in 0..<40 {
+                ThreadPool.threadCount = 1 + r % 4
+                Thread.sleep(forTimeInterval: 0.001)
+            }
+        }
+        resizer.start()
+        defer { while !resizer.isFinished { Thread.sleep(forTimeInterval: 0.001) } }
+        for it in 0..<40_000 {
+            let n = 1 + (it * 7) % 40
+            slots.initialize(repeating: 0, count: 64)
+            ThreadPool.parallel(tasks: n) { t in slots[t] += 1 }
+            for t in 0..<64 where slots[t] != (t < n ? 1 : 0) {
+                XCTFail("iteration \(it): task \(t) of \(n) ran \(slots[t]) times")
+                return
+            }
+        }
+    }
+
     func testDescriptions() {
         XCTAssertFalse(GEMM.cpuFeatures.isEmpty)
         XCTAssert(GEMM.description.hasPrefix("built-in"), GEMM.description)
