@@ -161,9 +161,27 @@ static int default_threads(void) {
     return (int)n;
 }
 
+// In a forked child only the forking thread exists: forget the workers (their memory is
+// leaked) and start a fresh pool on first use.
+static void child_after_fork(void) {
+    pthread_mutex_init(&g_config_lock, NULL);
+    pthread_mutex_init(&g_dispatch_lock, NULL);
+    pthread_mutex_init(&g_sleep_lock, NULL);
+    pthread_cond_init(&g_sleep_cond, NULL);
+    g_nworkers = 0;
+    atomic_store(&g_sleepers, 0);
+    atomic_store(&g_nthreads, 0);
+    t_in_pool = 0;
+}
+
 static void ensure_init(void) {
     if (atomic_load(&g_nthreads) != 0) return;
     pthread_mutex_lock(&g_config_lock);
+    static int atfork_done = 0;
+    if (!atfork_done) {
+        pthread_atfork(NULL, NULL, child_after_fork);
+        atfork_done = 1;
+    }
     if (atomic_load(&g_nthreads) == 0) {
         const char *spin = getenv("VAE_SPIN_US");
         if (spin && *spin) g_spin_ns = atol(spin) * 1000L;
