@@ -1,0 +1,225 @@
+import Foundation
+import XCTest
+@testable import VAEKit
+
+/// Hostile checkpoints loaded the way every command loads them, through `Checkpoint.load(dir)`:
+/// each must be one clear error that names the file and the problem — never a crash, never a
+/// model with garbage in it. (Parser-level cases are in FormatsSafeTensorsTests.testHostileHeaders.)
+final class HostileCheckpointTests: XCTestCase {
+    let config = VAEConfig(architecture: .mlp, inputShape: [1, 8, 8], latent: 3, hidden: [16])
+
+    /// A valid run folder (weights with Adam moments, config.json) to spoil.
+    func runFolder() throws -> String {
+        let dir = try FormatsFixture.makeTempDirectory(self, name: "hostile-ckpt")
+        let model = try VAE(config: config, seed: 5)
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: TrainingState(), data: nil, to: dir)
+        XCTAssertNoThrow(try Checkpoint.load(dir))
+        return dir
+    }
+
+    var weightsPath: (String) -> String { { $0 + "/model.safetensors" } }
+
+    /// The header (as a mutable JSON dictionary) and the data buffer of the folder's weights.
+    func split(_ dir: String) throws -> (header: [String: Any], body: [UInt8]) {
+        let bytes = try AtomicFile.readAll(path: weightsPath(dir), maxBytes: 1 << 26)
+        var length = 0
+        for index in 0..<8 { length |= Int(bytes[index]) << (8 * index) }
+        let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as! [String: Any]
+        return (header, Array(bytes[(8 + length)...]))
+    }
+
+    /// Writes header + body as the folder's weights, with a correct header length.
+    func join(_ header: [String: Any], _ body: [UInt8], to dir: String) throws {
+        let json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        var bytes: [UInt8] = []
+        for index in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: UInt64(json.count) >> (8 * UInt64(index)))) }
+        bytes += Array(json) + body
+        try FormatsFixture.writeFile(bytes, weightsPath(dir))
+    }
+
+    /// Rewrites one tensor's header entry.
+    func edit(_ dir: String, tensor: String, _ change: (inout [String: Any]) -> Void) throws {
+        var (header, body) = try split(dir)
+        var entry = header[tensor] as! [String: Any]
+        change(&entry)
+        header[tensor] = entry
+        try join(header, body, to: dir)
+    }
+
+    func offsets(_ header: [String: Any], _ name: String) -> [Int] {
+        (header[name] as! [String: Any])["data_offsets"] as! [Int]
+    }
+
+    func assertLoadFails(_ dir: String, _ fragments: [String], file: StaticString = #filePath, line: UInt = #line) {
+        FormatsFixture.assertVAEError(fragments, file: file, line: line) { try Checkpoint.load(dir) }
+    }
+
+    func testHeaderLength2To63() throws {
+        let dir = try runFolder()
+        var bytes = try AtomicFile.readAll(path: weightsPath(dir), maxBytes: 1 << 26)
+        bytes.replaceSubrange(0..<8, with: [0, 0, 0, 0, 0, 0, 0, 0x80])
+        try FormatsFixture.writeFile(bytes, weightsPath(dir))
+        assertLoadFails(dir, [weightsPath(dir), "declares a 9223372036854775808-byte header", "100 MB limit", "corrupt"])
+    }
+
+    func testHeaderLengthPastTheEnd() throws {
+        let dir = try runFolder()
+        var bytes = try AtomicFile.readAll(path: weightsPath(dir), maxBytes: 1 << 26)
+        let declared = bytes.count + 1
+        for index in 0..<8 { bytes[index] = UInt8(truncatingIfNeeded: declared >> (8 * index)) }
+        try FormatsFixture.writeFile(bytes, weightsPath(dir))
+        assertLoadFails(dir, [weightsPath(dir), "-byte header but only", "truncated"])
+    }
+
+    func testOffsetsPastTheEndOfTheFile() throws {
+        // A truncated file: the last tensor's data_offsets point past the end.
+        let dir = try runFolder()
+        let (header, body) = try split(dir)
+        try join(header, Array(body.dropLast(4)), to: dir)
+        assertLoadFails(dir, [weightsPath(dir), "tensor \"decoder.2.bias\"", "run past the end", "truncated"])
+
+        // Offsets far beyond any file.
+        let dir2 = try runFolder()
+        try edit(dir2, tensor: "encoder.1.bias") { $0["data_offsets"] = [Int.max - 64, Int.max] }
+        assertLoadFails(dir2, ["tensor \"encoder.1.bias\"", "data_offsets [9223372036854775743, 9223372036854775807] run past the end"])
+    }
+
+    func testOverlappingTensors() throws {
+        let dir = try runFolder()
+        let (header, _) = try split(dir)
+        // encoder.1.bias (16 floats) moved to start inside encoder.1.weight.
+        let weight = offsets(header, "encoder.1.weight")
+        try edit(dir, tensor: "encoder.1.bias") { $0["data_offsets"] = [weight[0] + 8, weight[0] + 8 + 64] }
+        assertLoadFails(dir, [weightsPath(dir), "overlap", "\"encoder.1.bias\"", "corrupt"])
+    }
+
+    func testShapeWhoseElementCountOverflows() throws {
+        let dir = try runFolder()
+        try edit(dir, tensor: "encoder.1.weight") { $0["shape"] = [4_294_967_296, 4_294_967_296] }
+        assertLoadFails(dir, [weightsPath(dir), "tensor \"encoder.1.weight\"", "element count", "overflows"])
+
+        let dir2 = try runFolder()
+        try edit(dir2, tensor: "encoder.1.weight") { $0["shape"] = [1 << 62, 2] }
+        assertLoadFails(dir2, ["tensor \"encoder.1.weight\"", "overflow"])
+    }
+
+    func testDtypeThatDoesNotMatchTheByteLength() throws {
+        // F64 on bytes written as F32: the shape needs twice the bytes the offsets hold.
+        let dir = try runFolder()
+        try edit(dir, tensor: "encoder.1.bias") { $0["dtype"] = "F64" }
+        assertLoadFails(dir, [weightsPath(dir), "tensor \"encoder.1.bias\"", "shape [16] of F64 needs 128 bytes", "hold 64 bytes"])
+
+        // A shape that does not match the bytes.
+        let dir2 = try runFolder()
+        try edit(dir2, tensor: "encoder.1.bias") { $0["shape"] = [17] }
+        assertLoadFails(dir2, ["tensor \"encoder.1.bias\"", "shape [17] of F32 needs 68 bytes", "hold 64 bytes"])
+
+        // A half-precision checkpoint is named as such, with what to do.
+        let dir3 = try runFolder()
+        try edit(dir3, tensor: "encoder.1.bias") { $0["dtype"] = "F16"; $0["shape"] = [32] }
+        assertLoadFails(dir3, ["tensor \"encoder.1.bias\" has dtype F16", "F32 only", "convert"])
+    }
+
+    func testConfigJSONNamingAnotherArchitecture() throws {
+        let dir = try runFolder()
+        var rc = try RunConfig.parse(try AtomicFile.readAll(path: dir + "/config.json", maxBytes: 1 << 20), source: "config.json")
+        rc.model = VAEConfig(architecture: .conv, inputShape: [1, 8, 8], latent: 3, hidden: [16])
+        try AtomicFile.write(rc.json(), to: dir + "/config.json")
+        assertLoadFails(dir, [dir + "/config.json", "describes a different model", "conv", "mlp", "mixes two runs"])
+    }
+
+    func testMetadataConfigWhoseShapesDifferFromTheWeights() throws {
+        // The checkpoint's own config says conv; its tensors are an mlp's.
+        let dir = try runFolder()
+        var (header, body) = try split(dir)
+        var meta = header["__metadata__"] as! [String: String]
+        let conv = VAEConfig(architecture: .conv, inputShape: [1, 8, 8], latent: 3, hidden: [16])
+        meta["config"] = String(decoding: try JSONEncoder().encode(conv), as: UTF8.self)
+        header["__metadata__"] = meta
+        try join(header, body, to: dir)
+        try FileManager.default.removeItem(atPath: dir + "/config.json")
+        assertLoadFails(dir, [weightsPath(dir), "the weights and the config do not match"])
+
+        // Latent 4 instead of 3: the shapes are named.
+        let dir2 = try runFolder()
+        (header, body) = try split(dir2)
+        meta = header["__metadata__"] as! [String: String]
+        var other = config
+        other.latent = 4
+        meta["config"] = String(decoding: try JSONEncoder().encode(other), as: UTF8.self)
+        header["__metadata__"] = meta
+        try join(header, body, to: dir2)
+        try FileManager.default.removeItem(atPath: dir2 + "/config.json")
+        assertLoadFails(dir2, ["tensor \"encoder.3.weight\" has shape [6, 16] but the config needs [8, 16]",
+                               "the weights and the config do not match"])
+    }
+
+    func testMissingExtraAndNonFiniteTensors() throws {
+        let dir = try runFolder()
+        var (header, body) = try split(dir)
+        // Drop the last tensor (decoder.2.bias: the last 64 floats' bytes).
+        let last = offsets(header, "decoder.2.bias")
+        header["decoder.2.bias"] = nil
+        body.removeSubrange(last[0]..<last[1])
+        try join(header, body, to: dir)
+        assertLoadFails(dir, [weightsPath(dir), "has no tensor \"decoder.2.bias\"", "do not match"])
+
+        let dir2 = try runFolder()
+        (header, body) = try split(dir2)
+        header["extra"] = ["dtype": "F32", "shape": [1], "data_offsets": [body.count, body.count + 4]] as [String: Any]
+        try join(header, body + [0, 0, 0, 0], to: dir2)
+        assertLoadFails(dir2, ["has a tensor \"extra\" that the config's model does not have"])
+
+        let dir3 = try runFolder()
+        (header, body) = try split(dir3)
+        let bias = offsets(header, "encoder.1.bias")
+        body.replaceSubrange(bias[0]..<(bias[0] + 4), with: withUnsafeBytes(of: Float.nan.bitPattern.littleEndian, Array.init))
+        try join(header, body, to: dir3)
+        assertLoadFails(dir3, ["tensor \"encoder.1.bias\" holds NaN or infinite values", "damaged"])
+    }
+
+    func testMetadataThatIsNotSwiftVAEs() throws {
+        let dir = try runFolder()
+        var (header, body) = try split(dir)
+        var meta = header["__metadata__"] as! [String: String]
+        meta["format"] = "pt"
+        header["__metadata__"] = meta
+        try join(header, body, to: dir)
+        assertLoadFails(dir, ["not a SwiftVAE checkpoint", "format \"pt\""])
+
+        let dir2 = try runFolder()
+        (header, body) = try split(dir2)
+        meta = header["__metadata__"] as! [String: String]
+        meta["state"] = "{\"epoch\": \"three\"}"
+        header["__metadata__"] = meta
+        try join(header, body, to: dir2)
+        assertLoadFails(dir2, ["metadata \"state\" is not valid"])
+
+        let dir3 = try runFolder()
+        (header, body) = try split(dir3)
+        meta = header["__metadata__"] as! [String: String]
+        meta["config"] = "{\"architecture\":\"mlp\",\"inputShape\":[1,8,8],\"latent\":-1,\"hidden\":[16],\"likelihood\":\"bernoulli\",\"gaussianSigma\":0.1,\"beta\":1,\"warmupEpochs\":0}"
+        header["__metadata__"] = meta
+        try join(header, body, to: dir3)
+        assertLoadFails(dir3, [weightsPath(dir3), "latent size -1"])
+    }
+
+    func testTruncatedAndEmptyWeights() throws {
+        let dir = try runFolder()
+        let bytes = try AtomicFile.readAll(path: weightsPath(dir), maxBytes: 1 << 26)
+        for keep in [0, 5, 8, 100, bytes.count / 2, bytes.count - 1] {
+            try FormatsFixture.writeFile(Array(bytes.prefix(keep)), weightsPath(dir))
+            FormatsFixture.assertVAEError([weightsPath(dir)]) { try Checkpoint.load(dir) }
+        }
+        try FormatsFixture.writeFile([], weightsPath(dir))
+        assertLoadFails(dir, ["too short", "truncated or empty"])
+    }
+
+    func testDamagedConfigJSON() throws {
+        let dir = try runFolder()
+        try FormatsFixture.writeFile(Array("{\"model\": [".utf8), dir + "/config.json")
+        assertLoadFails(dir, [dir + "/config.json", "damaged"])
+        try FormatsFixture.writeFile(Array("{}".utf8), dir + "/config.json")
+        assertLoadFails(dir, [dir + "/config.json", "missing field"])
+    }
+}
