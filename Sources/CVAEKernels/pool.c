@@ -24,6 +24,8 @@ static pthread_mutex_t g_config_lock = PTHREAD_MUTEX_INITIALIZER; // thread coun
 static pthread_mutex_t g_dispatch_lock = PTHREAD_MUTEX_INITIALIZER; // one job at a time
 static pthread_mutex_t g_sleep_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_sleep_cond = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t g_done_lock = PTHREAD_MUTEX_INITIALIZER;  // caller waiting for the end
+static pthread_cond_t g_done_cond = PTHREAD_COND_INITIALIZER;
 
 static atomic_int g_nthreads = 0;           // 0 = not initialised yet
 static vk_worker *g_workers[VK_MAX_THREADS];
@@ -36,6 +38,8 @@ static _Atomic(void *) g_ctx = NULL;
 static atomic_int g_ntasks = 0;
 static atomic_int g_done = 0;
 static atomic_int g_sleepers = 0;
+static atomic_int g_caller_waiting = 0;     // the caller sleeps on g_done_cond
+static long g_wait_spin_ns = 100000;        // caller spins 0.1 ms for the last tasks, then sleeps
 static long g_spin_ns = 250000;             // 0.25 ms of spinning before sleeping (VAE_SPIN_US)
 static int g_ncpu = 1;                      // online CPUs: yield while spinning when oversubscribed
 
@@ -103,7 +107,11 @@ static void *worker_main(void *arg) {
         void *ctx = atomic_load(&g_ctx);
         int ntasks = atomic_load(&g_ntasks);
         int n = run_tasks(gen, fn, ctx, ntasks);
-        if (n) atomic_fetch_add(&g_done, n);
+        if (n && atomic_fetch_add(&g_done, n) + n >= ntasks && atomic_load(&g_caller_waiting)) {
+            pthread_mutex_lock(&g_done_lock);
+            pthread_cond_broadcast(&g_done_cond);
+            pthread_mutex_unlock(&g_done_lock);
+        }
     }
     return NULL;
 }
@@ -168,6 +176,9 @@ static void child_after_fork(void) {
     pthread_mutex_init(&g_dispatch_lock, NULL);
     pthread_mutex_init(&g_sleep_lock, NULL);
     pthread_cond_init(&g_sleep_cond, NULL);
+    pthread_mutex_init(&g_done_lock, NULL);
+    pthread_cond_init(&g_done_cond, NULL);
+    atomic_store(&g_caller_waiting, 0);
     g_nworkers = 0;
     atomic_store(&g_sleepers, 0);
     atomic_store(&g_nthreads, 0);
@@ -185,6 +196,8 @@ static void ensure_init(void) {
     if (atomic_load(&g_nthreads) == 0) {
         const char *spin = getenv("VAE_SPIN_US");
         if (spin && *spin) g_spin_ns = atol(spin) * 1000L;
+        const char *wspin = getenv("VAE_WAIT_SPIN_US");
+        if (wspin && *wspin) g_wait_spin_ns = atol(wspin) * 1000L;
         pthread_mutex_lock(&g_dispatch_lock);
         resize_pool(default_threads());
         pthread_mutex_unlock(&g_dispatch_lock);
@@ -236,10 +249,22 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
     int mine = run_tasks(gen, fn, ctx, ntasks);
     t_in_pool = 0;
     if (mine) atomic_fetch_add(&g_done, mine);
+    // Wait for tasks still running on workers: spin briefly, then sleep (on a busy machine a
+    // spinning caller would take CPU time from the very worker it waits for).
     int spins = 0;
+    long start = 0;
     while (atomic_load_explicit(&g_done, memory_order_acquire) < ntasks) {
         cpu_relax();
-        if (++spins > 4096) { sched_yield(); spins = 0; }  // oversubscribed (threads > cores)
+        if (++spins < 64) continue;
+        spins = 0;
+        long t = now_ns();
+        if (start == 0) start = t;
+        if (t - start < g_wait_spin_ns) continue;
+        atomic_store(&g_caller_waiting, 1);
+        pthread_mutex_lock(&g_done_lock);
+        while (atomic_load(&g_done) < ntasks) pthread_cond_wait(&g_done_cond, &g_done_lock);
+        pthread_mutex_unlock(&g_done_lock);
+        atomic_store(&g_caller_waiting, 0);
     }
     // Close the job before the next one rewrites fn/ctx/ntasks: a late worker that read this
     // generation but the next job's descriptor can then never claim a task.
