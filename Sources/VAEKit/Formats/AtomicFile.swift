@@ -76,6 +76,33 @@ public enum AtomicFile {
         syncDirectory(directory)
     }
 
+    /// Removes the temporary files (`.NAME.tmp-PID-RANDOM`) that a killed `write` left in `directory`:
+    /// those of processes that no longer exist. A missing directory is not an error. Returns how many
+    /// were removed.
+    @discardableResult
+    public static func removeStaleTemporaries(in directory: String) -> Int {
+        guard let dir = opendir(directory) else { return 0 }
+        defer { closedir(dir) }
+        var removed = 0
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            // .NAME.tmp-PID-RANDOM: the part after the last ".tmp-" is PID-RANDOM.
+            let parts = name.split(separator: ".tmp-", omittingEmptySubsequences: false)
+            guard name.hasPrefix("."), parts.count >= 2, let tail = parts.last else { continue }
+            let fields = tail.split(separator: "-", omittingEmptySubsequences: false)
+            guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, !fields[1].isEmpty else { continue }
+            // A live process (ours included) may be writing it; ESRCH means its writer is gone.
+            guard pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = (directory.hasSuffix("/") ? directory : directory + "/") + name
+            var info = stat()
+            guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if unlink(path) == 0 { removed += 1 }
+        }
+        return removed
+    }
+
     /// Reads a whole regular file, refusing files over `maxBytes`. Never allocates more than the file
     /// holds (or `maxBytes`, whichever is less).
     public static func readAll(path: String, maxBytes: Int) throws -> [UInt8] {

@@ -20,6 +20,7 @@ public final class TrainingRun {
 
     /// A new run: a fresh model initialised from `options.seed`.
     public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset) throws -> TrainingRun {
+        AtomicFile.removeStaleTemporaries(in: directory)
         let model = try VAE(config: config, seed: options.seed)
         let trainer = try Trainer(model: model, data: data, options: options)
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
@@ -29,6 +30,7 @@ public final class TrainingRun {
 
     /// Continues the run in `directory`. `epochs` may raise the total number of epochs.
     public static func resume(directory: String, data: Dataset, epochs: Int? = nil) throws -> TrainingRun {
+        AtomicFile.removeStaleTemporaries(in: directory)  // left by a killed run's writes
         let loaded = try Checkpoint.load(directory)
         var options = loaded.options
         if let e = epochs { options.epochs = e }
@@ -64,11 +66,14 @@ public final class TrainingRun {
         return .finished
     }
 
-    /// Writes the checkpoint, config.json and metrics.jsonl (each atomically).
+    /// Writes metrics.jsonl, then the checkpoint and config.json (each atomically). In this order a
+    /// kill between the writes leaves metrics one epoch ahead of the checkpoint, which `resume` drops
+    /// (and the re-run epoch writes again); the other order would lose the epoch's line for good.
     public func save() throws {
+        try Checkpoint.makeDirectory(directory)
+        try AtomicFile.write(TrainingRun.metricsText(metrics), to: directory + "/" + TrainingRun.metricsFile)
         try Checkpoint.save(model: trainer.model, optimizer: trainer.optimizer, options: trainer.options,
                             state: trainer.state, data: RunConfig.DataInfo(trainer.data), to: directory)
-        try AtomicFile.write(TrainingRun.metricsText(metrics), to: directory + "/" + TrainingRun.metricsFile)
     }
 
     public static func metricsText(_ metrics: [EpochMetrics]) -> String {

@@ -1,0 +1,109 @@
+import Foundation
+import XCTest
+import VAEKit
+
+/// Faults seen from the command line: divergence, a full disk, SIGKILL. (The long SIGKILL test,
+/// 20 kills against an uninterrupted run, is scripts/kill-test.sh.)
+final class HardeningCLITests: XCTestCase {
+    func testDivergenceExitsOneNamingEpochAndBatchAndKeepsTheCheckpoint() throws {
+        let data = try TinyData.make(train: 128, test: 32)
+        let dir = tempRunDir("diverge")
+        let r = try CLI.run(["train", "--data", data, "--lr", "1e12", "--epochs", "3", "--hidden", "16", "--latent", "2",
+                             "--batch", "32", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+        XCTAssertEqual(errors.count, 1, r.stderr)
+        let message = String(errors.first ?? "")
+        XCTAssertTrue(message.contains("training diverged at epoch 1, batch "), message)
+        XCTAssertTrue(message.contains("--lr"), message)
+        XCTAssertTrue(message.contains("last good checkpoint is kept"), message)
+        // The run folder's checkpoint (written at the start) still loads.
+        let info = try CLI.run(["info", dir])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("training:    0 of 3 epochs"), info.stdout)
+    }
+
+    func testFullDiskExitsOneAndKeepsTheCheckpoint() throws {
+        let base = tempRunDir("tinydisk")
+        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        guard DiskFaultTests.sh("mount -t tmpfs -o size=2m tmpfs '\(base)'") == 0 else {
+            throw XCTSkip("cannot mount a tmpfs here (needs root / CAP_SYS_ADMIN)")
+        }
+        defer { DiskFaultTests.sh("umount '\(base)'") }
+        let data = try TinyData.make(train: 128, test: 32)
+        let dir = base + "/run"
+        var r = try CLI.run(["train", "--data", data, "--epochs", "1", "--hidden", "16", "--latent", "2", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let before = try AtomicFile.readAll(path: dir + "/model.safetensors", maxBytes: 1 << 26)
+        // Fill the disk, then ask for one more epoch.
+        DiskFaultTests.sh("dd if=/dev/zero of='\(base)/filler' bs=4k")
+        r = try CLI.run(["train", "--resume", "--epochs", "2", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: cannot write \(dir)/"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("No space left on device"), r.stderr)
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/model.safetensors", maxBytes: 1 << 26), before)
+        XCTAssertEqual(try CLI.run(["info", dir]).status, 0)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }, [])
+        // With space again, the same command finishes the run.
+        try FileManager.default.removeItem(atPath: base + "/filler")
+        r = try CLI.run(["train", "--resume", "--epochs", "2", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 2)
+    }
+
+    /// The short SIGKILL test: 3 kills at random moments; each time the checkpoint loads, and
+    /// resuming ends with the weights of an uninterrupted run, bit for bit.
+    func testSIGKILLThenResumeGivesTheSameWeights() throws {
+        let data = try TinyData.make(train: 256, test: 32)
+        let args = ["--data", data, "--hidden", "32", "--latent", "2", "--batch", "64", "--seed", "5", "--no-report"]
+        let epochs = "12"
+        let reference = tempRunDir("kill-ref")
+        let started = Date()
+        let r = try CLI.run(["train"] + args + ["--epochs", epochs, "--out", reference])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let duration = Date().timeIntervalSince(started)
+
+        let dir = tempRunDir("kill")
+        var generator = SystemRandomNumberGenerator()
+        var lastEpoch = -1
+        for kill in 1...3 {
+            let resume = FileManager.default.fileExists(atPath: dir + "/model.safetensors")
+            let h = try CLI.start(resume ? ["train", "--resume", "--no-report", "--out", dir]
+                                         : ["train"] + args + ["--epochs", epochs, "--out", dir])
+            usleep(UInt32(Double.random(in: 0.1...0.5, using: &generator) * duration * 1e6))
+            Foundation.kill(h.0.processIdentifier, SIGKILL)
+            let result = CLI.finish(h)
+            guard result.status != 0 else { break }  // it finished first
+            guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
+                XCTAssertEqual(lastEpoch, -1, "kill \(kill): the checkpoint vanished")
+                continue
+            }
+            let loaded = try Checkpoint.load(dir)  // never torn
+            XCTAssertGreaterThanOrEqual(loaded.state.epoch, lastEpoch, "kill \(kill): the checkpoint went back")
+            XCTAssertEqual(loaded.state.batchInEpoch, 0)
+            lastEpoch = loaded.state.epoch
+        }
+        let resume = FileManager.default.fileExists(atPath: dir + "/model.safetensors")
+        let final = try CLI.run(resume ? ["train", "--resume", "--no-report", "--out", dir]
+                                       : ["train"] + args + ["--epochs", epochs, "--out", dir])
+        XCTAssertEqual(final.status, 0, final.stderr)
+        let a = try SafeTensorsFile.read(path: reference + "/model.safetensors")
+        let b = try SafeTensorsFile.read(path: dir + "/model.safetensors")
+        XCTAssertEqual(a.names, b.names)
+        XCTAssertTrue(a.tensors == b.tensors, "the resumed run's weights differ from the uninterrupted run's")
+        XCTAssertEqual(try TrainingRun.readMetrics(dir + "/metrics.jsonl").map(\.epoch), Array(1...12))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.contains(".tmp-") }, [])
+    }
+}
+
+enum DiskFaultTests {
+    @discardableResult
+    static func sh(_ command: String) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command + " >/dev/null 2>&1"]
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
