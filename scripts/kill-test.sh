@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# SIGKILL test: kills `vae train` at N random moments (some during checkpoint writes) and checks
+# SIGKILL test: kills `vae train` N times — half at random moments, half as soon as a checkpoint
+# write has begun (its temporary file exists) — and checks
 # that the run folder always holds a loadable checkpoint — the previous good one or the new one,
 # never a torn file — and that resuming reaches bit-identical final weights to an uninterrupted run.
 #
@@ -72,13 +73,24 @@ while [ $kills -lt "$N" ]; do
         "$VAE" train "${ARGS[@]}" --epochs "$EPOCHS" --out "$RUN" > "$WORK/last.log" 2>&1 &
     fi
     pid=$!
-    # A random moment within start-up plus about three epochs.
-    delay=$(echo "($RANDOM / 32767) * ($STARTUP + 3 * $EPOCH_TIME)" | bc -l)
-    sleep "$delay"
+    t_start=$(date +%s.%N)
+    if [ $((kills % 2)) -eq 1 ]; then
+        # Every other kill aims at a checkpoint write: it waits for this process's temporary
+        # model.safetensors to appear (a tight loop of bash built-ins) and kills at once.
+        deadline=$((SECONDS + 30))
+        while kill -0 "$pid" 2> /dev/null && [ $SECONDS -lt $deadline ]; do
+            compgen -G "$RUN/.model.safetensors.tmp-$pid-*" > /dev/null && break
+        done
+    else
+        # A random moment within start-up plus about three epochs.
+        sleep "$(echo "($RANDOM / 32767) * ($STARTUP + 3 * $EPOCH_TIME)" | bc -l)"
+    fi
     if kill -KILL "$pid" 2> /dev/null; then
+        delay=$(echo "$(date +%s.%N) - $t_start" | bc -l)
         wait "$pid" 2> /dev/null || true
         kills=$((kills + 1))
     else
+        delay=0
         wait "$pid" && status=0 || status=$?
         if [ $status -ne 0 ]; then fail "vae train exited $status without being killed: $(tail -2 "$WORK/last.log")"; break; fi
         echo "the run finished before kill $((kills + 1)); stopping the kills here"
