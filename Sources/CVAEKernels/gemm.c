@@ -296,11 +296,17 @@ static void shared_compute_task(void *ctx, int t) {
     }
 }
 
+static int g_parallel_pack = -1;     // VAE_PARALLEL_PACK=1: pack the shared operand in parallel
+
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
 
 // Returns 1 if the product was done in shared-operand mode.
 static int try_shared(const gemm_job *j, int nthreads) {
     if (g_block_override) return 0;
+    if (g_parallel_pack < 0) {
+        const char *e = getenv("VAE_PARALLEL_PACK");
+        g_parallel_pack = e && *e == '1';
+    }
     const int MR = j->kern->mr, NR = j->kern->nr;
     long mround = (long)j->mtiles * MR, nround = (long)j->ntiles * NR;
     int a_fits = mround * j->K <= VK_SHARED_MAX && mround_fits_l2(j, (int)mround);
@@ -312,7 +318,7 @@ static int try_shared(const gemm_job *j, int nthreads) {
     s.j = j;
     s.round = (int)(s.share_a ? mround : nround);
     s.nkb = (j->K + j->kcb - 1) / j->kcb;
-    s.groups = nthreads;
+    s.groups = g_parallel_pack ? nthreads : 1;
     int T = s.share_a ? NR : MR;
     int tiles = s.share_a ? j->ntiles : j->mtiles;
     // About 4 chunks per thread (even tile counts per chunk), each at least 2 tiles.
@@ -338,7 +344,10 @@ static int try_shared(const gemm_job *j, int nthreads) {
         own->scap = need + 64;
     }
     s.shared = own->s;
-    vk_parallel(s.nkb * s.groups, shared_pack_task, &s);
+    // The shared operand is small (packing it is ~1-2% of the work): the caller packs it alone,
+    // which saves a synchronisation (costly when a worker is descheduled on a busy machine).
+    if (g_parallel_pack) vk_parallel(s.nkb * s.groups, shared_pack_task, &s);
+    else for (int t = 0; t < s.nkb * s.groups; t++) shared_pack_task(&s, t);
     vk_parallel(s.nchunks, shared_compute_task, &s);
     return 1;
 }
