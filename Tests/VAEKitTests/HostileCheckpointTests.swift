@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+@testable import VAECore
 @testable import VAEKit
 
 /// Hostile checkpoints loaded the way every command loads them, through `Checkpoint.load(dir)`:
@@ -221,5 +222,90 @@ final class HostileCheckpointTests: XCTestCase {
         assertLoadFails(dir, [dir + "/config.json", "damaged"])
         try FormatsFixture.writeFile(Array("{}".utf8), dir + "/config.json")
         assertLoadFails(dir, [dir + "/config.json", "missing field"])
+    }
+
+    // MARK: Found while hardening: these crashed `vae info` / `vae train --resume` before the fix
+
+    /// Rewrites one metadata entry (a JSON string) of the folder's weights; config.json is removed.
+    func setMetadata(_ dir: String, _ key: String, _ json: String) throws {
+        var (header, body) = try split(dir)
+        var meta = header["__metadata__"] as! [String: String]
+        meta[key] = json
+        header["__metadata__"] = meta
+        try join(header, body, to: dir)
+        try? FileManager.default.removeItem(atPath: dir + "/config.json")
+    }
+
+    func configJSON(_ architecture: String = "mlp", inputShape: String = "[1,8,8]", latent: Int = 3, hidden: String = "[16]") -> String {
+        "{\"architecture\":\"\(architecture)\",\"inputShape\":\(inputShape),\"latent\":\(latent),\"hidden\":\(hidden),\"likelihood\":\"bernoulli\",\"gaussianSigma\":0.1,\"beta\":1,\"warmupEpochs\":0}"
+    }
+
+    /// A tiny file whose config describes a gigantic model: refused before the model is built
+    /// (it used to trap: "out of memory allocating 2621440000000000 bytes", or an overflow in
+    /// the input size).
+    func testConfigDescribingAGiganticModelIsRefusedBeforeAllocating() throws {
+        let cases: [(String, [String])] = [
+            (configJSON(inputShape: "[1,100000,100000]", hidden: "[65536]"), ["parameters, but the file holds only", "mlp model", "do not match"]),
+            (configJSON(inputShape: "[1073741824,1073741824,1073741824]"), ["more parameters than can be counted", "do not match"]),
+            (configJSON(latent: 4096, hidden: "[" + Array(repeating: "65536", count: 40).joined(separator: ",") + "]"), ["parameters", "do not match"]),
+            (configJSON("conv", inputShape: "[1048576,1048576,4]", hidden: "[65536]"), ["conv model", "do not match"]),
+            (configJSON(inputShape: "[4611686018427387904,2,1]"), ["more parameters than can be counted"]),
+        ]
+        for (json, fragments) in cases {
+            let dir = try runFolder()
+            try setMetadata(dir, "config", json)
+            assertLoadFails(dir, [weightsPath(dir), "the config describes a"] + fragments)
+        }
+    }
+
+    /// The size check uses the same layer sizes as the model itself.
+    func testParameterCountWithoutBuildingMatchesTheModel() throws {
+        let configs = [
+            config,
+            VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 20, hidden: [400]),
+            VAEConfig(architecture: .mlp, inputShape: [3, 5, 7], latent: 2, hidden: [64, 32, 16]),
+            VAEConfig(architecture: .conv, inputShape: [1, 28, 28], latent: 2, hidden: [16]),
+            VAEConfig(architecture: .conv, inputShape: [3, 32, 32], latent: 8, hidden: [64]),
+            VAEConfig(architecture: .conv, inputShape: [2, 8, 12], latent: 1, hidden: [1]),
+        ]
+        for c in configs {
+            XCTAssertEqual(Checkpoint.parameterCount(c), try VAE(config: c).parameterCount, "\(c)")
+        }
+    }
+
+    /// A training state that cannot be resumed: a clear error on load (these trapped in training:
+    /// a negative epoch in UInt64(epoch), a batch past the epoch's end in a reversed range).
+    func testHostileTrainingStateIsRefused() throws {
+        let base = try JSONEncoder().encode(TrainingState())
+        let cases: [(String, Any, String)] = [
+            ("epoch", -3, "epoch -3"), ("epoch", 1_000_000_000_000, "epoch 1000000000000"),
+            ("batchInEpoch", -2, "batch -2"), ("adamStep", -5, "optimizer step -5"), ("partialCount", -1, "image count -1"),
+        ]
+        for (key, value, fragment) in cases {
+            var state = try JSONSerialization.jsonObject(with: base) as! [String: Any]
+            state[key] = value
+            let dir = try runFolder()
+            try setMetadata(dir, "state", String(decoding: try JSONSerialization.data(withJSONObject: state), as: UTF8.self))
+            assertLoadFails(dir, [weightsPath(dir), "metadata \"state\" is not valid", fragment])
+        }
+        let dir = try runFolder()
+        try setMetadata(dir, "training", "{\"epochs\":1,\"batchSize\":0,\"learningRate\":0.001,\"seed\":1,\"binarize\":false,\"weightDecay\":0}")
+        assertLoadFails(dir, [weightsPath(dir), "training options", "batch size 0"])
+    }
+
+    func testResumeAtABatchPastTheEpochsEndIsAClearError() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self, name: "hostile-resume")
+        var options = TrainingOptions()
+        options.epochs = 2
+        options.batchSize = 32
+        let data = tinyDataset()  // 200 images: 7 batches of 32
+        _ = try TrainingRun.start(directory: dir, model: config, options: options, data: data)
+        var state = TrainingState()
+        state.batchInEpoch = 1_000_000
+        state.rng = RNG(seed: 1).savedState
+        try setMetadata(dir, "state", String(decoding: try JSONEncoder().encode(state), as: UTF8.self))
+        FormatsFixture.assertVAEError(["stopped at batch 1000000 of an epoch", "7 batches per epoch"]) {
+            try TrainingRun.resume(directory: dir, data: data)
+        }
     }
 }

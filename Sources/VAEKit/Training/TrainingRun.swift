@@ -43,6 +43,9 @@ public final class TrainingRun {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) has no optimizer state, so training cannot resume exactly; start a new run")
         }
         try trainer.restore(loaded.state)
+        guard loaded.state.batchInEpoch < trainer.batchesPerEpoch else {
+            throw VAEError("\(directory)/\(Checkpoint.weightsFile) stopped at batch \(loaded.state.batchInEpoch) of an epoch, but the data has \(trainer.batchesPerEpoch) batches per epoch; resume with the data set the run was trained on")
+        }
         var metrics = try readMetrics(directory + "/" + metricsFile)
         metrics = metrics.filter { $0.epoch <= loaded.state.epoch }
         return TrainingRun(directory: directory, trainer: trainer, metrics: metrics)
