@@ -123,3 +123,30 @@ test_images = idx([1, 4, 4], [17] * 16)
 test_labels = idx([1], [1])
 put("dataset", "plain", sep.join([images, labels, test_images, test_labels]))
 put("dataset", "gzip", sep.join([gz(images), gz(labels), test_images, gz(test_labels)]))
+
+# checkpoint: a whole model.safetensors as `vae train` writes it, for Checkpoint.load: a tiny mlp
+# (input 1×2×2, hidden 2, latent 1), with and without Adam's moments.
+def checkpoint(with_adam, epoch):
+    shapes = [("encoder.1.weight", [2, 4]), ("encoder.1.bias", [2]), ("encoder.3.weight", [2, 2]), ("encoder.3.bias", [2]),
+              ("decoder.0.weight", [2, 1]), ("decoder.0.bias", [2]), ("decoder.2.weight", [4, 2]), ("decoder.2.bias", [4])]
+    def values(shape):
+        n = 1
+        for d in shape:
+            n *= d
+        return [round(rng.uniform(-1, 1), 3) for _ in range(n)]
+    tensors = [(name, shape, values(shape)) for name, shape in shapes]
+    if with_adam:
+        for name, shape in shapes:
+            tensors.append(("optimizer.exp_avg." + name, shape, values(shape)))
+            tensors.append(("optimizer.exp_avg_sq." + name, shape, [abs(v) for v in values(shape)]))
+    model = {"architecture": "mlp", "beta": 1, "gaussianSigma": 0.1, "hidden": [2], "inputShape": [1, 2, 2], "latent": 1,
+             "likelihood": "bernoulli", "warmupEpochs": 0}
+    training = {"batchSize": 64, "binarize": False, "epochs": 3, "learningRate": 0.001, "seed": 1, "weightDecay": 0}
+    state = {"adamStep": 10 * epoch if with_adam else 0, "batchInEpoch": 0, "epoch": epoch, "partialCount": 0, "partialKL": 0,
+             "partialRecon": 0, "partialSeconds": 0, "rng": [1, 2, 3, 4, 0]}
+    dump = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))
+    return safetensors(tensors, {"format": "swiftvae-checkpoint-1", "version": "0.1.0", "config": dump(model),
+                                 "training": dump(training), "state": dump(state)})
+
+put("checkpoint", "adam.safetensors", checkpoint(True, 2))
+put("checkpoint", "weights-only.safetensors", checkpoint(False, 0))

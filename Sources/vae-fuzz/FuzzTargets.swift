@@ -17,7 +17,7 @@ import VAEKit
 import VAEViz
 
 enum FuzzTargets {
-    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "config", "metrics", "png", "dataset"]
+    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "dataset"]
 
     /// Output cap for gzip: well under libFuzzer's 64 MiB malloc limit.
     static let gzipLimit = 16 << 20
@@ -55,6 +55,13 @@ enum FuzzTargets {
                 let again = try SafeTensorsFile.parse(file.serialized(), source: "round trip")
                 guard again.tensors.count == file.tensors.count else { fatalError("safetensors round trip lost tensors") }
                 return "safetensors \(file.names.count) tensors, \(file.metadata.count) metadata"
+            case "checkpoint":
+                // A whole model.safetensors through Checkpoint.load: metadata, config, sizes, state.
+                let dir = DatasetFolder.scratch()
+                for name in DatasetFolder.files { unlink(dir + "/" + name); unlink(dir + "/" + name + ".gz") }
+                try DatasetFolder.writeFile(bytes, to: dir + "/" + Checkpoint.weightsFile)
+                let loaded = try Checkpoint.load(dir)
+                return "checkpoint \(loaded.model.config.architecture.rawValue), \(loaded.model.parameterCount) parameters, epoch \(loaded.state.epoch)"
             case "config":
                 let config = try RunConfig.parse(bytes, source: "config.json")
                 // What a resume does with it next.
@@ -98,6 +105,29 @@ enum DatasetFolder {
         return path
     }
 
+    /// Removes the scratch folder (the reproducer calls this before it exits).
+    static func cleanUp() {
+        guard let dir = directory else { return }
+        for name in files { unlink(dir + "/" + name); unlink(dir + "/" + name + ".gz") }
+        unlink(dir + "/" + Checkpoint.weightsFile)
+        rmdir(dir)
+        directory = nil
+    }
+
+    static func writeFile(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        precondition(fd >= 0, "cannot write \(path)")
+        defer { close(fd) }
+        var written = 0
+        bytes.withUnsafeBytes { raw in
+            while written < raw.count {
+                let n = write(fd, raw.baseAddress! + written, raw.count - written)
+                precondition(n > 0, "write failed")
+                written += n
+            }
+        }
+    }
+
     static func load(_ bytes: [UInt8]) throws -> String {
         let dir = scratch()
         let separator: [UInt8] = Array("\n--\n".utf8)
@@ -117,19 +147,9 @@ enum DatasetFolder {
             unlink(dir + "/" + name)
             unlink(dir + "/" + name + ".gz")
             guard i < parts.count else { continue }  // a missing file is one more thing to report
-            let path = dir + "/" + name + (parts[i].first == 0x1f ? ".gz" : "")
-            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            precondition(fd >= 0, "cannot write \(path)")
-            var written = 0
-            parts[i].withUnsafeBytes { raw in
-                while written < raw.count {
-                    let n = write(fd, raw.baseAddress! + written, raw.count - written)
-                    precondition(n > 0, "write failed")
-                    written += n
-                }
-            }
-            close(fd)
+            try writeFile(parts[i], to: dir + "/" + name + (parts[i].first == 0x1f ? ".gz" : ""))
         }
+        unlink(dir + "/" + Checkpoint.weightsFile)
         let data = try Dataset.load(directory: dir)
         return "dataset \(data.name): \(data.train.count) train, \(data.test.count) test, \(data.train.height)×\(data.train.width)"
     }
@@ -203,6 +223,7 @@ enum Replay {
             fclose(file)
             print("\(path): \(FuzzTargets.run(arguments[1], bytes))")
         }
+        DatasetFolder.cleanUp()
     }
 }
 #endif

@@ -67,7 +67,9 @@ struct Anomaly: ParsableCommand {
         let d = set.pixelsPerImage
         let x = Tensor(shape: [n, d])
         for (r, i) in order.prefix(n).enumerated() {
-            (x.pointer + r * d).update(from: BatchLoader.tensor(set, range: i..<(i + 1)).pointer, count: d)
+            // Keep the image tensor alive while its memory is read (ASan: use after free otherwise).
+            let image = BatchLoader.tensor(set, range: i..<(i + 1))
+            withExtendedLifetime(image) { (x.pointer + r * d).update(from: image.pointer, count: d) }
         }
         try Pictures.write(Pictures.grid(x, shape: loaded.model.config.inputShape, columns: 8, scale: Figures.scale(for: loaded.model.config.inputShape)),
                            to: runArg.output(out, default: "anomalies.png"))

@@ -182,6 +182,21 @@ final class ParserFuzzTests: XCTestCase {
         }
     }
 
+    /// Whole checkpoints through Checkpoint.load (metadata, config, model size, state, shapes).
+    func testCheckpointLoad() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self, name: "fuzz-checkpoint")
+        let model = try VAE(config: VAEConfig(architecture: .mlp, inputShape: [1, 2, 2], latent: 1, hidden: [2]), seed: 3)
+        var state = TrainingState()
+        state.rng = [1, 2, 3, 4, 0]
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: state, data: nil, to: dir)
+        try FileManager.default.removeItem(atPath: dir + "/config.json")
+        let seed = try AtomicFile.readAll(path: dir + "/model.safetensors", maxBytes: 1 << 20)
+        ParserFuzzTests.fuzz("Checkpoint.load", seeds: [seed], iterations: 3000, seed: 9) { bytes in
+            try FormatsFixture.writeFile(bytes, dir + "/model.safetensors")
+            _ = try Checkpoint.load(dir)
+        }
+    }
+
     /// The committed libFuzzer seeds (fuzz/seeds) parse as they should.
     func testCommittedFuzzSeedsParse() throws {
         let root = FormatsFixture.packageRoot.path + "/fuzz/seeds"
@@ -196,5 +211,10 @@ final class ParserFuzzTests: XCTestCase {
         for bytes in try files("metrics") { XCTAssertNoThrow(try TrainingRun.parseMetrics(bytes, source: "metrics.jsonl")) }
         for bytes in try files("cifar") { XCTAssertNoThrow(try Dataset.parseCIFARBatch(bytes, source: "batch.bin")) }
         for bytes in try files("gzip") { XCTAssertNoThrow(try IDX.parse(try Gzip.decompress(bytes, maxOutput: 1 << 20))) }
+        let dir = try FormatsFixture.makeTempDirectory(self, name: "fuzz-seeds")
+        for bytes in try files("checkpoint") {
+            try FormatsFixture.writeFile(bytes, dir + "/model.safetensors")
+            XCTAssertNoThrow(try Checkpoint.load(dir))
+        }
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+@testable import VAEKit
+
+/// Inputs that once crashed a SwiftVAE reader, committed under fuzz/regressions/<target>/ (the
+/// target names of Sources/vae-fuzz). Each must now be refused with a `VAEError`.
+///
+/// fuzz/regressions/checkpoint/ (found while hardening Checkpoint.load, issue 6):
+/// - giant-config-*.safetensors: a few hundred bytes whose metadata config describes a model of
+///   up to 10^15 parameters (or one whose input size overflows Int); building the model trapped
+///   ("out of memory allocating 2621440000000000 bytes", or an arithmetic overflow).
+/// - state-negative-*.safetensors: a training state with a negative epoch, batch or optimizer
+///   step; resuming trapped in `UInt64(epoch)` or in a reversed range of batches.
+final class FuzzRegressionTests: XCTestCase {
+    static let root = FormatsFixture.packageRoot.path + "/fuzz/regressions"
+
+    func inputs(_ target: String) throws -> [(name: String, bytes: [UInt8])] {
+        let dir = FuzzRegressionTests.root + "/" + target
+        guard AtomicFile.isDirectory(dir) else { return [] }
+        return try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map {
+            ($0, try AtomicFile.readAll(path: dir + "/" + $0, maxBytes: 1 << 20))
+        }
+    }
+
+    func check(_ target: String, _ parse: ([UInt8]) throws -> Void) throws -> Int {
+        let found = try inputs(target)
+        for (name, bytes) in found {
+            FormatsFixture.assertVAEError([]) {
+                do { try parse(bytes) } catch let error as VAEError {
+                    print("\(target)/\(name): \(error.message.prefix(160))")
+                    throw error
+                }
+            }
+        }
+        return found.count
+    }
+
+    func testCommittedCrashersAreRefused() throws {
+        guard AtomicFile.isDirectory(FuzzRegressionTests.root) else { throw XCTSkip("no fuzz/regressions") }
+        var count = 0
+        count += try check("idx") { _ = try IDX.parse(Array($0.dropFirst())) }
+        count += try check("gzip") { _ = try IDX.parse(try Gzip.decompress($0, maxOutput: 16 << 20)) }
+        count += try check("cifar") { _ = try Dataset.parseCIFARBatch($0, source: "batch.bin") }
+        count += try check("safetensors") { _ = try SafeTensorsFile.parse($0) }
+        count += try check("config") { _ = try RunConfig.parse($0, source: "config.json") }
+        count += try check("metrics") { _ = try TrainingRun.parseMetrics($0, source: "metrics.jsonl") }
+        let dir = try FormatsFixture.makeTempDirectory(self, name: "fuzz-regression")
+        count += try check("checkpoint") { bytes in
+            try FormatsFixture.writeFile(bytes, dir + "/model.safetensors")
+            _ = try Checkpoint.load(dir)
+        }
+        XCTAssertGreaterThanOrEqual(count, 7)
+    }
+}
