@@ -41,6 +41,7 @@ static atomic_int g_sleepers = 0;
 static atomic_int g_caller_waiting = 0;     // the caller sleeps on g_done_cond
 static int g_yield = 1;                     // sched_yield while spinning (VAE_SPIN_YIELD=0: no)
 static int g_spin_chunk = 64;               // pauses between clock/yield checks
+static long g_yield_after_ns = 50000;       // spin this long before yielding (VAE_YIELD_AFTER_US)
 static long g_wait_spin_ns = 100000;        // caller spins 0.1 ms for the last tasks, then sleeps
 static long g_spin_ns = 250000;             // 0.25 ms of spinning before sleeping (VAE_SPIN_US)
 static int g_ncpu = 1;                      // online CPUs: yield while spinning when oversubscribed
@@ -88,10 +89,12 @@ static void *worker_main(void *arg) {
             cpu_relax();
             if (++spins == g_spin_chunk) {
                 spins = 0;
-                // Let other runnable threads (e.g. our own caller, on a busy machine) go first.
-                if (g_yield || atomic_load(&g_nthreads) > g_ncpu) sched_yield();
                 long t = now_ns();
                 if (start == 0) start = t;
+                // After a while without work, let other runnable threads (e.g. our own caller
+                // on a busy machine) go first.
+                if ((g_yield && t - start > g_yield_after_ns) || atomic_load(&g_nthreads) > g_ncpu)
+                    sched_yield();
                 else if (t - start > g_spin_ns) {
                     pthread_mutex_lock(&g_sleep_lock);
                     atomic_fetch_add(&g_sleepers, 1);
@@ -200,7 +203,9 @@ static void ensure_init(void) {
         const char *spin = getenv("VAE_SPIN_US");
         if (spin && *spin) g_spin_ns = atol(spin) * 1000L;
         const char *yield = getenv("VAE_SPIN_YIELD");
-        if (yield && *yield == '0') { g_yield = 0; g_spin_chunk = 256; }
+        if (yield && *yield == '0') g_yield = 0;
+        const char *ya = getenv("VAE_YIELD_AFTER_US");
+        if (ya && *ya) g_yield_after_ns = atol(ya) * 1000L;
         const char *wspin = getenv("VAE_WAIT_SPIN_US");
         if (wspin && *wspin) g_wait_spin_ns = atol(wspin) * 1000L;
         pthread_mutex_lock(&g_dispatch_lock);
@@ -262,9 +267,9 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
         cpu_relax();
         if (++spins < 64) continue;
         spins = 0;
-        if (g_yield) sched_yield();
         long t = now_ns();
         if (start == 0) start = t;
+        if (g_yield && t - start > g_yield_after_ns) sched_yield();
         if (t - start < g_wait_spin_ns) continue;
         atomic_store(&g_caller_waiting, 1);
         pthread_mutex_lock(&g_done_lock);
