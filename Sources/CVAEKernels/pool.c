@@ -95,7 +95,7 @@ static void *worker_main(void *arg) {
                 // on a busy machine) go first.
                 if ((g_yield && t - start > g_yield_after_ns) || atomic_load(&g_nthreads) > g_ncpu)
                     sched_yield();
-                else if (t - start > g_spin_ns) {
+                if (t - start > g_spin_ns) {
                     pthread_mutex_lock(&g_sleep_lock);
                     atomic_fetch_add(&g_sleepers, 1);
                     while (atomic_load(&g_gen) == seen && !atomic_load(&w->stop))

@@ -229,6 +229,27 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    func testIdleWorkersSleep() {
+        // After a job, workers spin briefly and then sleep: an idle process burns no CPU.
+        ThreadPool.threadCount = max(2, ProcessInfo.processInfo.activeProcessorCount)
+        ThreadPool.parallel(tasks: 8) { _ in }
+        Thread.sleep(forTimeInterval: 0.02)
+        func cpuSeconds() -> Double {
+            var u = rusage()
+            #if os(Linux)
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            #else
+            getrusage(RUSAGE_SELF, &u)
+            #endif
+            return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6
+                + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
+        }
+        let c0 = cpuSeconds()
+        Thread.sleep(forTimeInterval: 0.2)
+        let used = cpuSeconds() - c0
+        XCTAssertLessThan(used, 0.05, "idle pool used \(used) s of CPU in 0.2 s")
+    }
+
     func testDescriptions() {
         XCTAssertFalse(GEMM.cpuFeatures.isEmpty)
         XCTAssert(GEMM.description.hasPrefix("built-in"), GEMM.description)
