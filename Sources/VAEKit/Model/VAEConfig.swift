@@ -9,7 +9,8 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     public var inputShape: [Int]
     public var latent: Int
     /// MLP: widths of the hidden layers (encoder order; the decoder mirrors them).
-    /// conv: width of the dense layer between the convolutions and the latent code.
+    /// conv: width of the dense layer between the convolutions and the latent code
+    /// (default 16 for one channel, 256 for RGB such as CIFAR-10's 32×32×3).
     public var hidden: [Int]
     public var likelihood: Likelihood
     /// Fixed standard deviation of the Gaussian likelihood p(x|z) = N(x; x̂, σ²I).
@@ -25,7 +26,8 @@ public struct VAEConfig: Codable, Equatable, Sendable {
         self.architecture = architecture
         self.inputShape = inputShape
         self.latent = latent
-        self.hidden = hidden ?? (architecture == .mlp ? [400] : [16])
+        // conv: a 16-wide bottleneck for 28×28 grayscale (the classic Keras example), 256 for colour
+        self.hidden = hidden ?? (architecture == .mlp ? [400] : [inputShape.first == 3 ? 256 : 16])
         self.likelihood = likelihood
         self.gaussianSigma = gaussianSigma
         self.beta = beta
