@@ -195,6 +195,30 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: empty + "/samples.png"))
     }
 
+    /// CIFAR-10 binary batches (written here) through the conv architecture's 32×32×3 variant.
+    func testCIFARConvRun() throws {
+        _ = try trained()
+        let dir = tempRunDir("cifar-data")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (b, name) in ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"].enumerated() {
+            var bytes: [UInt8] = []
+            for r in 0..<6 {
+                bytes.append(UInt8((b + r) % 10))
+                for c in 0..<3 { for p in 0..<1024 { bytes.append(UInt8((p * (c + 1) + r * 31 + b) % 256)) } }
+            }
+            try AtomicFile.write(bytes, to: dir + "/" + name + ".bin")
+        }
+        let run = tempRunDir("cifar-run")
+        let r = try CLI.run(["train", "--data", dir, "--model", "conv", "--epochs", "1", "--batch", "8", "--hidden", "8", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("30 train, 6 test images, 3×32×32"), r.stderr)
+        let s = try CLI.run(["sample", run, "--count", "4", "--out", run + "/s.png"])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let img = try decodePNG(run + "/s.png")
+        XCTAssertEqual(img.channels, 3)
+        XCTAssertEqual(img.width, 2 * 64 + 3)
+    }
+
     func testHelpExitsZero() throws {
         let r = try CLI.run(["--help"])
         XCTAssertEqual(r.status, 0)
