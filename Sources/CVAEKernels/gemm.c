@@ -44,18 +44,28 @@ static const vk_kernel *kernel_for(int level) {
     return vk_kernel_portable();
 }
 
+// Start-up self-check: before a SIMD kernel is first used, it computes a few small products
+// with odd shapes, every transpose form and β ≠ 0, against a plain double-precision loop. A
+// kernel that disagrees (a miscompiled or untested code path on some CPU) is never used: the
+// next lower level is taken and vk_gemm_description() says so.
+static pthread_once_t g_check_once = PTHREAD_ONCE_INIT;
+static _Atomic int g_checking = 0;
+static char g_check_note[96];
+static void self_check(void);
+
 static const vk_kernel *current_kernel(void) {
     pthread_once(&g_detect_once, detect);
+    if (!atomic_load(&g_checking)) pthread_once(&g_check_once, self_check);
     return kernel_for(atomic_load(&g_level));
 }
 
 int vk_kernel_level(void) {
-    pthread_once(&g_detect_once, detect);
+    (void)current_kernel();
     return atomic_load(&g_level);
 }
 
 int vk_force_kernel_level(int level) {
-    pthread_once(&g_detect_once, detect);
+    (void)current_kernel();
     if (level < 1) level = 1;
     if (level > g_max_level) level = g_max_level;
     atomic_store(&g_level, level);
@@ -425,6 +435,51 @@ static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alp
     else vk_parallel(ntasks, gemm_task, &j);
 }
 
+static void self_check(void) {
+    atomic_store(&g_checking, 1);
+    g_check_note[0] = 0;
+    enum { M = 13, N = 37, K = 19 };
+    float A[M * K], B[K * N], C[M * N], C0[M * N], bias[N];
+    unsigned x = 12345u;
+    for (int i = 0; i < M * K; i++) { x = x * 1664525u + 1013904223u; A[i] = (float)((x >> 9) % 2001) / 1000.0f - 1.0f; }
+    for (int i = 0; i < K * N; i++) { x = x * 1664525u + 1013904223u; B[i] = (float)((x >> 9) % 2001) / 1000.0f - 1.0f; }
+    for (int i = 0; i < M * N; i++) { x = x * 1664525u + 1013904223u; C0[i] = (float)((x >> 9) % 2001) / 1000.0f - 1.0f; }
+    for (int i = 0; i < N; i++) bias[i] = 0.01f * (float)i - 0.1f;
+    int level = g_max_level;
+    while (level >= 2) {
+        atomic_store(&g_level, level);
+        int ok = 1;
+        for (int form = 0; form < 4 && ok; form++) {
+            int ta = form & 1, tb = form >> 1;
+            // The same values read through the transposed layouts: A as K×M, B as N×K.
+            float At[M * K], Bt[K * N];
+            for (int i = 0; i < M; i++) for (int p = 0; p < K; p++) At[p * M + i] = A[i * K + p];
+            for (int p = 0; p < K; p++) for (int c = 0; c < N; c++) Bt[c * K + p] = B[p * N + c];
+            memcpy(C, C0, sizeof C);
+            builtin_sgemm(ta, tb, M, N, K, 0.75f, ta ? At : A, ta ? M : K, tb ? Bt : B, tb ? K : N,
+                          0.5f, C, N, form == 3 ? bias : NULL, form == 3 ? VK_ACT_RELU : VK_ACT_NONE);
+            for (int i = 0; i < M && ok; i++) {
+                for (int c = 0; c < N; c++) {
+                    double ref = 0;
+                    for (int p = 0; p < K; p++) ref += (double)A[i * K + p] * (double)B[p * N + c];
+                    ref = 0.75 * ref + 0.5 * (double)C0[i * N + c];
+                    if (form == 3) { ref += bias[c]; if (ref < 0) ref = 0; }
+                    double err = (double)C[i * N + c] - ref;
+                    if (err < 0) err = -err;
+                    if (!(err <= 1e-4 * (1.0 + (ref < 0 ? -ref : ref)))) { ok = 0; break; }
+                }
+            }
+        }
+        if (ok) break;
+        snprintf(g_check_note, sizeof g_check_note, "; the level-%d kernel failed its self-check and is not used", level);
+        level--;
+    }
+    if (level < 1) level = 1;
+    g_max_level = level;
+    atomic_store(&g_level, level);
+    atomic_store(&g_checking, 0);
+}
+
 // ---------------------------------------------------------------- backend + public API
 static _Atomic int g_backend = -1;   // -1: not chosen yet
 static char g_desc[512];
@@ -459,9 +514,9 @@ const char *vk_gemm_description(void) {
         snprintf(g_desc, sizeof g_desc, "%s", vk_blas_description());
     } else {
         const vk_kernel *k = current_kernel();
-        snprintf(g_desc, sizeof g_desc, "built-in %s (level %d, KC=%d MC=%d NC=%d), %d thread%s",
+        snprintf(g_desc, sizeof g_desc, "built-in %s (level %d, KC=%d MC=%d NC=%d), %d thread%s%s",
                  k->name, k->level, k->kc, k->mc, k->nc, vk_get_num_threads(),
-                 vk_get_num_threads() == 1 ? "" : "s");
+                 vk_get_num_threads() == 1 ? "" : "s", g_check_note);
     }
     pthread_mutex_unlock(&g_desc_lock);
     return g_desc;

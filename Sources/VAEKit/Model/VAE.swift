@@ -82,6 +82,7 @@ public final class VAE {
     }
 
     /// Per-example (−log p(x|z), KL) for a batch; `eps == nil` uses z = μ.
+    @discardableResult
     public func perExampleLoss(x: Tensor, eps: Tensor?) -> (recon: [Double], kl: [Double]) {
         let b = x.shape[0], k = latent, d = inputSize
         ensure(rows: b)
