@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CVAEKernels
 
 /// Element-wise passes used by the layers. Plain loops over raw pointers; every reduction
 /// runs in a fixed order so results do not depend on the thread count.
@@ -13,12 +14,32 @@ public enum Elementwise {
         for i in 0..<count { dx[i] = y[i] > 0 ? dy[i] : 0 }
     }
 
+    /// dx = dy where y > 0, else 0, and acc[j] += Σ_i dx[i, j] (one fused pass in C; rows summed
+    /// in order, so the result is the same for any thread count).
+    public static func reluBackwardColumnSums(dy: UnsafePointer<Float>, y: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                                              rows: Int, cols: Int, into acc: UnsafeMutablePointer<Float>) {
+        vk_relu_backward_colsum(dy, y, dx, Int32(rows), Int32(cols), acc)
+    }
+
     /// acc[j] += Σ_i m[i, j]   (row by row: a fixed summation order)
     public static func addColumnSums(_ m: UnsafePointer<Float>, rows: Int, cols: Int, into acc: UnsafeMutablePointer<Float>) {
-        for i in 0..<rows {
-            let row = m + i * cols
-            for j in 0..<cols { acc[j] += row[j] }
-        }
+        vk_relu_backward_colsum(m, nil, nil, Int32(rows), Int32(cols), acc)
+    }
+
+    /// −log p(x|z) per row from logits (Bernoulli, or Gaussian with fixed σ on σ(ℓ)) and, if
+    /// `grad` is given, gradScale·∂/∂ℓ; see `vk_nll_logits`.
+    public static func negLogLikelihoodFromLogits(gaussian: Bool, sigma: Double, logits: UnsafePointer<Float>,
+                                                  x: UnsafePointer<Float>, xRowStride: Int, rows: Int, cols: Int,
+                                                  out: UnsafeMutablePointer<Double>,
+                                                  grad: UnsafeMutablePointer<Float>?, gradScale: Float) {
+        vk_nll_logits(gaussian ? Int32(VK_NLL_GAUSSIAN) : Int32(VK_NLL_BERNOULLI), logits, x, xRowStride,
+                      Int32(rows), Int32(cols), sigma, gradScale, grad, out)
+    }
+
+    /// dst row r = bytes of image idx[r] / 255 (float division, as PyTorch's x / 255.0).
+    public static func gatherScaleBytes(_ src: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, rows: Int,
+                                        rowSize: Int, into dst: UnsafeMutablePointer<Float>) {
+        vk_gather_scale_u8(src, indices, Int32(rows), Int32(rowSize), dst)
     }
 
     /// Numerically stable logistic function.

@@ -53,6 +53,31 @@ int  vk_force_kernel_level(int level);
 // code on small shapes (rounded up to multiples of the tile); 0, 0, 0 restores the defaults.
 void vk_gemm_set_blocking(int kc, int mc, int nc);
 
+// ---------------------------------------------------------------- element-wise (elementwise.c)
+// Fused passes with the same run-time choice (AVX2+FMA / portable) as the GEMM kernels; both
+// variants give bit-identical results, and no result depends on the thread count.
+
+// Adam (PyTorch's formula) over n contiguous parameters, one pass:
+//   g' = g + wd*p;  m = b1*m + (1-b1)*g';  v = b2*v + (1-b2)*g'*g'
+//   p = p - step_size*m / (sqrt(v)/bc2_sqrt + eps)
+void vk_adam_update(long n, float *p, const float *g, float *m, float *v,
+                    float step_size, float bc2_sqrt, float beta1, float beta2, float eps, float weight_decay);
+
+// −log p(x|z) per row from decoder logits [rows, cols]; row r of x at x + r*x_row_stride
+// (stride 0 broadcasts one image). kind 0: Bernoulli (Σ softplus(l) − x·l, gradient σ(l) − x);
+// kind 1: Gaussian with fixed sigma on σ(l) (adds cols·½·log(2πσ²)). grad (may be NULL)
+// receives grad_scale·∂/∂l. out_row[r] = the row's sum (float lanes, summed in double).
+enum { VK_NLL_BERNOULLI = 0, VK_NLL_GAUSSIAN = 1 };
+void vk_nll_logits(int kind, const float *logits, const float *x, long x_row_stride, int rows, int cols,
+                   double sigma, float grad_scale, float *grad, double *out_row);
+
+// dx = (y > 0 ? dy : 0) and col_acc[c] += Σ_rows dx[r, c] (rows in order). y == NULL: no ReLU,
+// col_acc[c] += Σ_rows dy[r, c] and dx is not written.
+void vk_relu_backward_colsum(const float *dy, const float *y, float *dx, int rows, int cols, float *col_acc);
+
+// dst[r, :] = src[idx[r]*d ...] / 255 in float, for r < rows.
+void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst);
+
 #ifdef __cplusplus
 }
 #endif

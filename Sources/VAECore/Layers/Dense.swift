@@ -62,9 +62,11 @@ public final class Dense: Layer {
         var g = dy
         if activation == .relu {
             g = dpre.view([batch, outFeatures])
-            Elementwise.reluBackward(dy: dy.pointer, y: output.pointer, dx: g.pointer, count: batch * outFeatures)
+            Elementwise.reluBackwardColumnSums(dy: dy.pointer, y: output.pointer, dx: g.pointer,
+                                               rows: batch, cols: outFeatures, into: bias.grad.pointer)
+        } else {
+            Elementwise.addColumnSums(g.pointer, rows: batch, cols: outFeatures, into: bias.grad.pointer)
         }
-        Elementwise.addColumnSums(g.pointer, rows: batch, cols: outFeatures, into: bias.grad.pointer)
         GEMM.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: batch,
                    a: g.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
                    beta: 1, c: weight.grad.pointer, ldc: inFeatures)

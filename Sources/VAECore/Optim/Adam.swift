@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CVAEKernels
 
 /// Adam (Kingma & Ba) with bias correction, written as PyTorch's `torch.optim.Adam` computes it
 /// so that trajectories can be compared step by step:
@@ -45,21 +46,9 @@ public final class Adam {
         let bc2 = 1 - pow(Double(beta2), Double(step))
         let stepSize = Float(Double(learningRate) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
-        let b1 = beta1, b2 = beta2, eps = epsilon, wd = weightDecay
-        let p = store.values.pointer, g = store.grads.pointer, mp = m.pointer, vp = v.pointer
-        let n = store.count
-        let chunk = 16_384
-        ThreadPool.parallel(tasks: (n + chunk - 1) / chunk) { t in
-            let lo = t * chunk, hi = min(n, lo + chunk)
-            for i in lo..<hi {
-                var gi = g[i]
-                if wd != 0 { gi += wd * p[i] }
-                let mi = b1 * mp[i] + (1 - b1) * gi
-                let vi = b2 * vp[i] + (1 - b2) * gi * gi
-                mp[i] = mi
-                vp[i] = vi
-                p[i] -= stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
-            }
-        }
+        // One fused pass in C (AVX2 or portable, chosen at run time), split over the pool in
+        // fixed chunks: element-wise, so the result does not depend on the thread count.
+        vk_adam_update(store.count, store.values.pointer, store.grads.pointer, m.pointer, v.pointer,
+                       stepSize, bc2Sqrt, beta1, beta2, epsilon, weightDecay)
     }
 }

@@ -23,32 +23,11 @@ enum LikelihoodMath {
                                  logits: UnsafePointer<Float>, x: UnsafePointer<Float>, xRowStride: Int,
                                  rows: Int, cols: Int, out: UnsafeMutablePointer<Double>,
                                  grad: UnsafeMutablePointer<Float>?, gradScale: Float) {
-        let inv2s2 = Float(1 / (2 * sigma * sigma))
-        let invS2 = Float(1 / (sigma * sigma))
-        let constant = Double(cols) * 0.5 * log(2 * Double.pi * sigma * sigma)
-        ThreadPool.parallel(tasks: rows) { r in
-            let l = logits + r * cols
-            let t = x + r * xRowStride
-            let g = grad.map { $0 + r * cols }
-            var acc: Float = 0
-            switch likelihood {
-            case .bernoulli:
-                for j in 0..<cols {
-                    let lj = l[j]
-                    acc += max(lj, 0) - lj * t[j] + log1pf(expf(-abs(lj)))
-                    if let g { g[j] = gradScale * (Elementwise.sigmoid(lj) - t[j]) }
-                }
-                out[r] = Double(acc)
-            case .gaussian:
-                for j in 0..<cols {
-                    let p = Elementwise.sigmoid(l[j])
-                    let d = p - t[j]
-                    acc += d * d * inv2s2
-                    if let g { g[j] = gradScale * d * invS2 * p * (1 - p) }
-                }
-                out[r] = Double(acc) + constant
-            }
-        }
+        // One fused pass in C: vectorised exp/log (AVX2 or portable, bit-identical), rows split
+        // over the pool, each row's sum in a fixed order.
+        Elementwise.negLogLikelihoodFromLogits(gaussian: likelihood == .gaussian, sigma: sigma, logits: logits,
+                                               x: x, xRowStride: xRowStride, rows: rows, cols: cols, out: out,
+                                               grad: grad, gradScale: gradScale)
     }
 }
 

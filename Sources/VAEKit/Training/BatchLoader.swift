@@ -14,6 +14,13 @@ public enum BatchLoader {
         let d = set.pixelsPerImage
         precondition(x.count >= indices.count * d, "batch tensor too small")
         let dst = x.pointer
+        if !binarize {
+            set.images.withUnsafeBufferPointer { img in
+                Elementwise.gatherScaleBytes(img.baseAddress!, indices: indices.baseAddress!, rows: indices.count,
+                                             rowSize: d, into: dst)
+            }
+            return
+        }
         set.images.withUnsafeBufferPointer { img in
             scale.withUnsafeBufferPointer { lut in
                 for (r, idx) in indices.enumerated() {

@@ -1,0 +1,534 @@
+// Fused element-wise kernels (Adam, Bernoulli / Gaussian NLL from logits with gradient, ReLU
+// backward + bias column sums, byte → [0, 1] scaling) with a run-time choice between AVX2 and
+// portable C, like the GEMM kernels.
+//
+// Both variants perform exactly the same IEEE operations in the same order (no FMA
+// contraction, 8 "lanes" emulated by the portable code), so their results are bit-identical.
+// Reductions never depend on the thread count: rows are split across threads, and each
+// row's sum runs in one fixed order; column sums run over rows in order.
+#include "vk_internal.h"
+#include <math.h>
+#include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+#define VK_AVX2_TARGET __attribute__((target("avx2,fma")))
+
+static inline int use_avx2(void) {
+#if defined(__x86_64__)
+    return vk_kernel_level() >= 2;
+#else
+    return 0;
+#endif
+}
+
+// Work below this many elements runs on the calling thread alone.
+#define VK_EW_PARALLEL_MIN 65536
+
+static inline int ew_tasks(long n, long per_task_min) {
+    int nt = vk_get_num_threads();
+    if (nt <= 1 || n < VK_EW_PARALLEL_MIN) return 1;
+    long t = n / per_task_min;
+    if (t < 1) t = 1;
+    if (t > nt) t = nt;
+    return (int)t;
+}
+
+// ================================================================ scalar math (portable)
+// exp and log after Cephes' expf / logf, written with the same operations as the AVX2 code.
+#define EXP_HI 88.3762626647949f
+#define EXP_LO -87.3365447504f
+#define LOG2EF 1.44269504088896341f
+#define C1 0.693359375f
+#define C2 -2.12194440e-4f
+#define SQRTHF 0.707106781186547524f
+
+static inline float bits_f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+static inline uint32_t f_bits(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+
+static inline float s_exp(float x) {
+    x = x > EXP_HI ? EXP_HI : x;
+    x = x < EXP_LO ? EXP_LO : x;
+    float fx = floorf(x * LOG2EF + 0.5f);
+    x = x - fx * C1;
+    x = x - fx * C2;
+    float z = x * x;
+    float y = 1.9875691500E-4f;
+    y = y * x + 1.3981999507E-3f;
+    y = y * x + 8.3334519073E-3f;
+    y = y * x + 4.1665795894E-2f;
+    y = y * x + 1.6666665459E-1f;
+    y = y * x + 5.0000001201E-1f;
+    y = y * z + x;
+    y = y + 1.0f;
+    float pw = bits_f((uint32_t)((int)fx + 127) << 23);
+    return y * pw;
+}
+
+// log of a positive normal float.
+static inline float s_log(float x) {
+    uint32_t u = f_bits(x);
+    float e = (float)((int)(u >> 23) - 126);
+    float m = bits_f((u & 0x007fffffu) | 0x3f000000u);   // [0.5, 1)
+    float t;
+    if (m < SQRTHF) { e = e - 1.0f; t = m + m; } else { t = m; }
+    x = t - 1.0f;
+    float z = x * x;
+    float y = 7.0376836292E-2f;
+    y = y * x + -1.1514610310E-1f;
+    y = y * x + 1.1676998740E-1f;
+    y = y * x + -1.2420140846E-1f;
+    y = y * x + 1.4249322787E-1f;
+    y = y * x + -1.6668057665E-1f;
+    y = y * x + 2.0000714765E-1f;
+    y = y * x + -2.4999993993E-1f;
+    y = y * x + 3.3333331174E-1f;
+    y = y * x;
+    y = y * z;
+    y = y + e * C2;
+    y = y + -0.5f * z;
+    x = x + y;
+    x = x + e * C1;
+    return x;
+}
+
+// Bernoulli terms of one element: loss = max(l,0) − l·t + log1p(e), e = exp(−|l|);
+// σ(l) = 1/(1+e) for l ≥ 0, e/(1+e) below.  log1p(e) = log(u) + (e − (u−1))/u with u = 1+e.
+static inline void s_bce(float l, float t, float *loss, float *sig) {
+    float a = fabsf(l);
+    float e = s_exp(-a);
+    float u = 1.0f + e;
+    float r = 1.0f / u;
+    float lp = s_log(u) + (e - (u - 1.0f)) * r;
+    float mx = l > 0.0f ? l : 0.0f;
+    *loss = (mx - l * t) + lp;
+    *sig = l >= 0.0f ? r : e * r;
+}
+
+// ================================================================ AVX2 math
+#if defined(__x86_64__)
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline __m256 v_exp(__m256 x) {
+    x = _mm256_min_ps(x, _mm256_set1_ps(EXP_HI));
+    x = _mm256_max_ps(x, _mm256_set1_ps(EXP_LO));
+    __m256 fx = _mm256_floor_ps(_mm256_add_ps(_mm256_mul_ps(x, _mm256_set1_ps(LOG2EF)), _mm256_set1_ps(0.5f)));
+    x = _mm256_sub_ps(x, _mm256_mul_ps(fx, _mm256_set1_ps(C1)));
+    x = _mm256_sub_ps(x, _mm256_mul_ps(fx, _mm256_set1_ps(C2)));
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 y = _mm256_set1_ps(1.9875691500E-4f);
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.3981999507E-3f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(8.3334519073E-3f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(4.1665795894E-2f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.6666665459E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(5.0000001201E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, z), x);
+    y = _mm256_add_ps(y, _mm256_set1_ps(1.0f));
+    __m256i n = _mm256_cvttps_epi32(fx);   // fx is integral: exact
+    __m256 pw = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n, _mm256_set1_epi32(127)), 23));
+    return _mm256_mul_ps(y, pw);
+}
+
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline __m256 v_log(__m256 x) {
+    __m256i u = _mm256_castps_si256(x);
+    __m256 e = _mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_srli_epi32(u, 23), _mm256_set1_epi32(126)));
+    __m256 m = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(u, _mm256_set1_epi32(0x007fffff)),
+                                                   _mm256_set1_epi32(0x3f000000)));
+    __m256 lt = _mm256_cmp_ps(m, _mm256_set1_ps(SQRTHF), _CMP_LT_OQ);
+    e = _mm256_sub_ps(e, _mm256_and_ps(lt, _mm256_set1_ps(1.0f)));
+    __m256 t = _mm256_blendv_ps(m, _mm256_add_ps(m, m), lt);
+    x = _mm256_sub_ps(t, _mm256_set1_ps(1.0f));
+    __m256 z = _mm256_mul_ps(x, x);
+    __m256 y = _mm256_set1_ps(7.0376836292E-2f);
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(-1.1514610310E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.1676998740E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(-1.2420140846E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(1.4249322787E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(-1.6668057665E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(2.0000714765E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(-2.4999993993E-1f));
+    y = _mm256_add_ps(_mm256_mul_ps(y, x), _mm256_set1_ps(3.3333331174E-1f));
+    y = _mm256_mul_ps(y, x);
+    y = _mm256_mul_ps(y, z);
+    y = _mm256_add_ps(y, _mm256_mul_ps(e, _mm256_set1_ps(C2)));
+    y = _mm256_add_ps(y, _mm256_mul_ps(_mm256_set1_ps(-0.5f), z));
+    x = _mm256_add_ps(x, y);
+    x = _mm256_add_ps(x, _mm256_mul_ps(e, _mm256_set1_ps(C1)));
+    return x;
+}
+
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline void v_bce(__m256 l, __m256 t, __m256 *loss, __m256 *sig) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), l);
+    __m256 e = v_exp(_mm256_sub_ps(zero, a));
+    __m256 u = _mm256_add_ps(one, e);
+    __m256 r = _mm256_div_ps(one, u);
+    __m256 lp = _mm256_add_ps(v_log(u), _mm256_mul_ps(_mm256_sub_ps(e, _mm256_sub_ps(u, one)), r));
+    __m256 mx = _mm256_and_ps(_mm256_cmp_ps(l, zero, _CMP_GT_OQ), l);
+    *loss = _mm256_add_ps(_mm256_sub_ps(mx, _mm256_mul_ps(l, t)), lp);
+    *sig = _mm256_blendv_ps(_mm256_mul_ps(e, r), r, _mm256_cmp_ps(l, zero, _CMP_GE_OQ));
+}
+
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline __m256i tail_mask(int n) {   // first n (0..8) lanes set
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), idx);
+}
+
+// Sum of 8 lanes, in double, in lane order (the portable code does the same).
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline double v_lanesum(__m256 acc) {
+    float l[8];
+    _mm256_storeu_ps(l, acc);
+    double s = 0;
+    for (int i = 0; i < 8; i++) s += (double)l[i];
+    return s;
+}
+#endif
+
+// ================================================================ Adam
+typedef struct {
+    float *p; const float *g; float *m; float *v;
+    long n, chunk;
+    float step_size, bc2_sqrt, b1, b2, eps, wd;
+} adam_job;
+
+static void adam_range_portable(const adam_job *j, long lo, long hi) {
+    const float b1 = j->b1, b2 = j->b2, c1 = 1.0f - j->b1, c2 = 1.0f - j->b2;
+    for (long i = lo; i < hi; i++) {
+        float gi = j->g[i];
+        if (j->wd != 0.0f) gi = gi + j->wd * j->p[i];
+        float mi = b1 * j->m[i] + c1 * gi;
+        float vi = b2 * j->v[i] + c2 * gi * gi;
+        j->m[i] = mi;
+        j->v[i] = vi;
+        j->p[i] = j->p[i] - j->step_size * mi / (sqrtf(vi) / j->bc2_sqrt + j->eps);
+    }
+}
+
+#if defined(__x86_64__)
+VK_AVX2_TARGET
+static void adam_range_avx2(const adam_job *j, long lo, long hi) {
+    const __m256 b1 = _mm256_set1_ps(j->b1), b2 = _mm256_set1_ps(j->b2);
+    const __m256 c1 = _mm256_set1_ps(1.0f - j->b1), c2 = _mm256_set1_ps(1.0f - j->b2);
+    const __m256 ss = _mm256_set1_ps(j->step_size), bc = _mm256_set1_ps(j->bc2_sqrt);
+    const __m256 eps = _mm256_set1_ps(j->eps), wd = _mm256_set1_ps(j->wd);
+    const int has_wd = j->wd != 0.0f;
+    float *p = j->p, *m = j->m, *v = j->v;
+    const float *g = j->g;
+    long i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        __m256 pi = _mm256_loadu_ps(p + i);
+        __m256 gi = _mm256_loadu_ps(g + i);
+        if (has_wd) gi = _mm256_add_ps(gi, _mm256_mul_ps(wd, pi));
+        __m256 mi = _mm256_add_ps(_mm256_mul_ps(b1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(c1, gi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc), eps);
+        _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, _mm256_div_ps(_mm256_mul_ps(ss, mi), den)));
+    }
+    if (i < hi) adam_range_portable(j, i, hi);
+}
+#endif
+
+static void adam_task(void *ctx, int t) {
+    const adam_job *j = (const adam_job *)ctx;
+    long lo = (long)t * j->chunk, hi = lo + j->chunk;
+    if (hi > j->n) hi = j->n;
+    if (lo >= hi) return;
+#if defined(__x86_64__)
+    if (use_avx2()) { adam_range_avx2(j, lo, hi); return; }
+#endif
+    adam_range_portable(j, lo, hi);
+}
+
+void vk_adam_update(long n, float *p, const float *g, float *m, float *v,
+                    float step_size, float bc2_sqrt, float beta1, float beta2, float eps, float weight_decay) {
+    if (n <= 0) return;
+    adam_job j = { p, g, m, v, n, 0, step_size, bc2_sqrt, beta1, beta2, eps, weight_decay };
+    int nt = ew_tasks(n, 32768);
+    // Equal chunks (multiples of 16 floats), one per thread: element-wise, so any split gives
+    // the same result.
+    long chunk = (n + nt - 1) / nt;
+    chunk = (chunk + 15) / 16 * 16;
+    j.chunk = chunk;
+    int tasks = (int)((n + chunk - 1) / chunk);
+    if (tasks <= 1) adam_task(&j, 0);
+    else vk_parallel(tasks, adam_task, &j);
+}
+
+// ================================================================ NLL from logits
+typedef struct {
+    int kind;                    // 0 Bernoulli, 1 Gaussian
+    const float *logits, *x;
+    long x_stride;
+    int rows, cols, rows_per_task;
+    float grad_scale, inv2s2, invs2;
+    float *grad;                 // may be NULL
+    double *out;
+} nll_job;
+
+static void nll_row_portable(const nll_job *j, int r) {
+    const float *l = j->logits + (long)r * j->cols;
+    const float *t = j->x + (long)r * j->x_stride;
+    float *g = j->grad ? j->grad + (long)r * j->cols : NULL;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const float gs = j->grad_scale;
+    for (int c = 0; c < j->cols; c++) {
+        float loss, gv;
+        if (j->kind == 0) {
+            float sig;
+            s_bce(l[c], t[c], &loss, &sig);
+            gv = gs * (sig - t[c]);
+        } else {
+            float a = fabsf(l[c]);
+            float e = s_exp(-a);
+            float rr = 1.0f / (1.0f + e);
+            float p = l[c] >= 0.0f ? rr : e * rr;
+            float d = p - t[c];
+            loss = d * d * j->inv2s2;
+            gv = gs * d * j->invs2 * p * (1.0f - p);
+        }
+        acc[c & 7] = acc[c & 7] + loss;
+        if (g) g[c] = gv;
+    }
+    double s = 0;
+    for (int i = 0; i < 8; i++) s += (double)acc[i];
+    j->out[r] = s;
+}
+
+#if defined(__x86_64__)
+VK_AVX2_TARGET
+static void nll_row_avx2(const nll_job *j, int r) {
+    const float *l = j->logits + (long)r * j->cols;
+    const float *t = j->x + (long)r * j->x_stride;
+    float *g = j->grad ? j->grad + (long)r * j->cols : NULL;
+    const __m256 gs = _mm256_set1_ps(j->grad_scale);
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    const __m256 i2 = _mm256_set1_ps(j->inv2s2), is2 = _mm256_set1_ps(j->invs2);
+    __m256 acc = _mm256_setzero_ps();
+    const int n = j->cols;
+    for (int c = 0; c < n; c += 8) {
+        int left = n - c;
+        __m256i mask = tail_mask(left < 8 ? left : 8);
+        __m256 lv, tv;
+        if (left >= 8) { lv = _mm256_loadu_ps(l + c); tv = _mm256_loadu_ps(t + c); }
+        else { lv = _mm256_maskload_ps(l + c, mask); tv = _mm256_maskload_ps(t + c, mask); }
+        __m256 loss, gv;
+        if (j->kind == 0) {
+            __m256 sig;
+            v_bce(lv, tv, &loss, &sig);
+            gv = _mm256_mul_ps(gs, _mm256_sub_ps(sig, tv));
+        } else {
+            __m256 a = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), lv);
+            __m256 e = v_exp(_mm256_sub_ps(zero, a));
+            __m256 rr = _mm256_div_ps(one, _mm256_add_ps(one, e));
+            __m256 p = _mm256_blendv_ps(_mm256_mul_ps(e, rr), rr, _mm256_cmp_ps(lv, zero, _CMP_GE_OQ));
+            __m256 d = _mm256_sub_ps(p, tv);
+            loss = _mm256_mul_ps(_mm256_mul_ps(d, d), i2);
+            gv = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(gs, d), is2), p), _mm256_sub_ps(one, p));
+        }
+        if (left >= 8) {
+            acc = _mm256_add_ps(acc, loss);
+            if (g) _mm256_storeu_ps(g + c, gv);
+        } else {
+            acc = _mm256_blendv_ps(acc, _mm256_add_ps(acc, loss), _mm256_castsi256_ps(mask));
+            if (g) _mm256_maskstore_ps(g + c, mask, gv);
+        }
+    }
+    j->out[r] = v_lanesum(acc);
+}
+#endif
+
+static void nll_task(void *ctx, int t) {
+    const nll_job *j = (const nll_job *)ctx;
+    int r0 = t * j->rows_per_task, r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+#if defined(__x86_64__)
+    if (use_avx2()) { for (int r = r0; r < r1; r++) nll_row_avx2(j, r); return; }
+#endif
+    for (int r = r0; r < r1; r++) nll_row_portable(j, r);
+}
+
+void vk_nll_logits(int kind, const float *logits, const float *x, long x_row_stride, int rows, int cols,
+                   double sigma, float grad_scale, float *grad, double *out_row) {
+    if (rows <= 0) return;
+    nll_job j;
+    j.kind = kind;
+    j.logits = logits; j.x = x; j.x_stride = x_row_stride;
+    j.rows = rows; j.cols = cols;
+    j.grad_scale = grad_scale;
+    double s = sigma;
+    j.inv2s2 = (float)(1.0 / (2.0 * s * s));
+    j.invs2 = (float)(1.0 / (s * s));
+    j.grad = grad;
+    j.out = out_row;
+    int nt = ew_tasks((long)rows * cols, 16384);
+    if (nt > rows) nt = rows;
+    j.rows_per_task = (rows + nt - 1) / nt;
+    int tasks = (rows + j.rows_per_task - 1) / j.rows_per_task;
+    if (tasks <= 1) nll_task(&j, 0);
+    else vk_parallel(tasks, nll_task, &j);
+    if (kind == 1) {
+        double constant = (double)cols * 0.5 * log(2.0 * M_PI * s * s);
+        for (int r = 0; r < rows; r++) out_row[r] += constant;
+    }
+}
+
+// ================================================================ ReLU backward + column sums
+typedef struct {
+    const float *dy, *y;         // y == NULL: no ReLU (dx unused, sums of dy)
+    float *dx, *acc;
+    int rows, cols, cols_per_task;
+} colsum_job;
+
+static void colsum_range_portable(const colsum_job *j, int c0, int c1) {
+    for (int i = 0; i < j->rows; i++) {
+        const float *d = j->dy + (long)i * j->cols;
+        if (j->y) {
+            const float *y = j->y + (long)i * j->cols;
+            float *o = j->dx + (long)i * j->cols;
+            for (int c = c0; c < c1; c++) {
+                float v = y[c] > 0.0f ? d[c] : 0.0f;
+                o[c] = v;
+                j->acc[c] = j->acc[c] + v;
+            }
+        } else {
+            for (int c = c0; c < c1; c++) j->acc[c] = j->acc[c] + d[c];
+        }
+    }
+}
+
+#if defined(__x86_64__)
+// Columns in blocks of 32 (4 vectors held in registers over all rows).
+VK_AVX2_TARGET
+static void colsum_range_avx2(const colsum_job *j, int c0, int c1) {
+    const __m256 zero = _mm256_setzero_ps();
+    int c = c0;
+    for (; c + 32 <= c1; c += 32) {
+        __m256 a0 = _mm256_loadu_ps(j->acc + c), a1 = _mm256_loadu_ps(j->acc + c + 8);
+        __m256 a2 = _mm256_loadu_ps(j->acc + c + 16), a3 = _mm256_loadu_ps(j->acc + c + 24);
+        for (int i = 0; i < j->rows; i++) {
+            const float *d = j->dy + (long)i * j->cols + c;
+            __m256 d0 = _mm256_loadu_ps(d), d1 = _mm256_loadu_ps(d + 8);
+            __m256 d2 = _mm256_loadu_ps(d + 16), d3 = _mm256_loadu_ps(d + 24);
+            if (j->y) {
+                const float *y = j->y + (long)i * j->cols + c;
+                float *o = j->dx + (long)i * j->cols + c;
+                d0 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y), zero, _CMP_GT_OQ), d0);
+                d1 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y + 8), zero, _CMP_GT_OQ), d1);
+                d2 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y + 16), zero, _CMP_GT_OQ), d2);
+                d3 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(y + 24), zero, _CMP_GT_OQ), d3);
+                _mm256_storeu_ps(o, d0); _mm256_storeu_ps(o + 8, d1);
+                _mm256_storeu_ps(o + 16, d2); _mm256_storeu_ps(o + 24, d3);
+            }
+            a0 = _mm256_add_ps(a0, d0); a1 = _mm256_add_ps(a1, d1);
+            a2 = _mm256_add_ps(a2, d2); a3 = _mm256_add_ps(a3, d3);
+        }
+        _mm256_storeu_ps(j->acc + c, a0); _mm256_storeu_ps(j->acc + c + 8, a1);
+        _mm256_storeu_ps(j->acc + c + 16, a2); _mm256_storeu_ps(j->acc + c + 24, a3);
+    }
+    for (; c + 8 <= c1; c += 8) {
+        __m256 a0 = _mm256_loadu_ps(j->acc + c);
+        for (int i = 0; i < j->rows; i++) {
+            __m256 d0 = _mm256_loadu_ps(j->dy + (long)i * j->cols + c);
+            if (j->y) {
+                d0 = _mm256_and_ps(_mm256_cmp_ps(_mm256_loadu_ps(j->y + (long)i * j->cols + c), zero, _CMP_GT_OQ), d0);
+                _mm256_storeu_ps(j->dx + (long)i * j->cols + c, d0);
+            }
+            a0 = _mm256_add_ps(a0, d0);
+        }
+        _mm256_storeu_ps(j->acc + c, a0);
+    }
+    if (c < c1) colsum_range_portable(j, c, c1);
+}
+#endif
+
+static void colsum_task(void *ctx, int t) {
+    const colsum_job *j = (const colsum_job *)ctx;
+    int c0 = t * j->cols_per_task, c1 = c0 + j->cols_per_task;
+    if (c1 > j->cols) c1 = j->cols;
+    if (c0 >= c1) return;
+#if defined(__x86_64__)
+    if (use_avx2()) { colsum_range_avx2(j, c0, c1); return; }
+#endif
+    colsum_range_portable(j, c0, c1);
+}
+
+void vk_relu_backward_colsum(const float *dy, const float *y, float *dx, int rows, int cols, float *col_acc) {
+    if (rows <= 0 || cols <= 0) return;
+    colsum_job j = { dy, y, dx, col_acc, rows, cols, cols };
+    int nt = ew_tasks((long)rows * cols, 32768);
+    if (nt > 1) {
+        int per = (cols + nt - 1) / nt;
+        per = (per + 31) / 32 * 32;
+        j.cols_per_task = per;
+    }
+    int tasks = (cols + j.cols_per_task - 1) / j.cols_per_task;
+    if (tasks <= 1) colsum_task(&j, 0);
+    else vk_parallel(tasks, colsum_task, &j);
+}
+
+// ================================================================ bytes → [0, 1]
+// dst[r, :] = src[idx[r], :] / 255 (a float division, as PyTorch's x / 255.0 in float32).
+typedef struct {
+    const uint8_t *src;
+    const int32_t *idx;
+    float *dst;
+    int rows, d, rows_per_task;
+} scale_job;
+
+static void scale_rows_portable(const scale_job *j, int r0, int r1) {
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *s = j->src + (long)j->idx[r] * j->d;
+        float *o = j->dst + (long)r * j->d;
+        for (int c = 0; c < j->d; c++) o[c] = (float)s[c] / 255.0f;
+    }
+}
+
+#if defined(__x86_64__)
+VK_AVX2_TARGET
+static void scale_rows_avx2(const scale_job *j, int r0, int r1) {
+    const __m256 k = _mm256_set1_ps(255.0f);
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *s = j->src + (long)j->idx[r] * j->d;
+        float *o = j->dst + (long)r * j->d;
+        int c = 0;
+        for (; c + 8 <= j->d; c += 8) {
+            __m128i b = _mm_loadl_epi64((const __m128i *)(s + c));
+            __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b));
+            _mm256_storeu_ps(o + c, _mm256_div_ps(f, k));
+        }
+        for (; c < j->d; c++) o[c] = (float)s[c] / 255.0f;
+    }
+}
+#endif
+
+static void scale_task(void *ctx, int t) {
+    const scale_job *j = (const scale_job *)ctx;
+    int r0 = t * j->rows_per_task, r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+#if defined(__x86_64__)
+    if (use_avx2()) { scale_rows_avx2(j, r0, r1); return; }
+#endif
+    scale_rows_portable(j, r0, r1);
+}
+
+void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst) {
+    if (rows <= 0) return;
+    scale_job j = { src, idx, dst, rows, d, rows };
+    int nt = ew_tasks((long)rows * d, 32768);
+    if (nt > 1) j.rows_per_task = (rows + nt - 1) / nt;
+    int tasks = (rows + j.rows_per_task - 1) / j.rows_per_task;
+    if (tasks <= 1) scale_task(&j, 0);
+    else vk_parallel(tasks, scale_task, &j);
+}

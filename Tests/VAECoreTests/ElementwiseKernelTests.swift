@@ -1,0 +1,194 @@
+import XCTest
+import CVAEKernels
+@testable import VAECore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fused element-wise C kernels: accurate against a float64 reference, the AVX2 and
+/// portable variants bit-identical, and no result depending on the thread count.
+final class ElementwiseKernelTests: XCTestCase {
+    /// Runs `body` at every kernel level this CPU has (portable first) and returns its results.
+    func atEveryLevel<T>(_ body: () -> T) -> [T] {
+        let top = GEMM.kernelLevel
+        defer { GEMM.forceKernelLevel(top) }
+        var out: [T] = []
+        for level in 1...top {
+            GEMM.forceKernelLevel(level)
+            out.append(body())
+        }
+        return out
+    }
+
+    func withThreads<T>(_ n: Int, _ body: () -> T) -> T {
+        let saved = ThreadPool.threadCount
+        defer { ThreadPool.threadCount = saved }
+        ThreadPool.threadCount = n
+        return body()
+    }
+
+    func logitsAndTargets(rows: Int, cols: Int, seed: UInt64, binary: Bool) -> ([Float], [Float]) {
+        var rng = RNG(seed: seed)
+        var l = [Float](repeating: 0, count: rows * cols), x = l
+        for i in 0..<l.count {
+            // Mostly moderate logits, some extreme ones (saturation, underflow of exp).
+            let u = rng.uniform()
+            l[i] = u < 0.05 ? rng.uniform(-120, 120) : rng.uniform(-12, 12)
+            x[i] = binary ? (rng.uniform() < 0.5 ? 1 : 0) : rng.uniform()
+        }
+        return (l, x)
+    }
+
+    func nll(gaussian: Bool, _ l: [Float], _ x: [Float], rows: Int, cols: Int, xStride: Int) -> ([Double], [Float]) {
+        var out = [Double](repeating: 0, count: rows)
+        var g = [Float](repeating: 0, count: rows * cols)
+        l.withUnsafeBufferPointer { lp in
+            x.withUnsafeBufferPointer { xp in
+                out.withUnsafeMutableBufferPointer { op in
+                    g.withUnsafeMutableBufferPointer { gp in
+                        Elementwise.negLogLikelihoodFromLogits(gaussian: gaussian, sigma: 0.1, logits: lp.baseAddress!,
+                                                               x: xp.baseAddress!, xRowStride: xStride, rows: rows, cols: cols,
+                                                               out: op.baseAddress!, grad: gp.baseAddress!, gradScale: 0.25)
+                    }
+                }
+            }
+        }
+        return (out, g)
+    }
+
+    func testBernoulliNLLAccurateAndIdenticalAcrossLevelsAndThreads() {
+        for cols in [784, 13, 8, 1] {
+            let rows = cols == 784 ? 300 : 7
+            let (l, x) = logitsAndTargets(rows: rows, cols: cols, seed: UInt64(cols), binary: cols == 13)
+            let results = atEveryLevel { nll(gaussian: false, l, x, rows: rows, cols: cols, xStride: cols) }
+            for r in results.dropFirst() {
+                XCTAssertEqual(r.0, results[0].0, "row sums differ between kernel levels (cols \(cols))")
+                XCTAssertEqual(r.1, results[0].1, "gradients differ between kernel levels (cols \(cols))")
+            }
+            for t in [1, 2, 3] {
+                let r = withThreads(t) { nll(gaussian: false, l, x, rows: rows, cols: cols, xStride: cols) }
+                XCTAssertEqual(r.0, results[0].0, "row sums differ with \(t) threads")
+                XCTAssertEqual(r.1, results[0].1, "gradients differ with \(t) threads")
+            }
+            let (out, g) = results[0]
+            for row in 0..<rows {
+                var ref = 0.0
+                for j in 0..<cols {
+                    let lj = Double(l[row * cols + j]), xj = Double(x[row * cols + j])
+                    ref += max(lj, 0) - lj * xj + log1p(exp(-Swift.abs(lj)))
+                    let sig = 1 / (1 + exp(-lj))
+                    let gr = 0.25 * (sig - xj)
+                    // σ(ℓ) − x cancels: float σ (≤ 1.5 ulp of 1) bounds the absolute error.
+                    XCTAssertEqual(Double(g[row * cols + j]), gr, accuracy: 1e-6 * Swift.abs(gr) + 0.25 * 2e-7, "gradient at \(row),\(j), logit \(lj)")
+                }
+                XCTAssertEqual(out[row], ref, accuracy: 2e-6 * Swift.abs(ref) + 1e-6, "row \(row) of \(cols)")
+            }
+        }
+    }
+
+    func testGaussianNLLAndBroadcastRow() {
+        let rows = 50, cols = 784
+        let (l, x) = logitsAndTargets(rows: rows, cols: cols, seed: 9, binary: false)
+        let results = atEveryLevel { nll(gaussian: true, l, x, rows: rows, cols: cols, xStride: cols) }
+        for r in results.dropFirst() { XCTAssertEqual(r.0, results[0].0); XCTAssertEqual(r.1, results[0].1) }
+        let c = Double(cols) * 0.5 * log(2 * Double.pi * 0.01)
+        for row in 0..<rows {
+            var ref = c
+            for j in 0..<cols {
+                let p = 1 / (1 + exp(-Double(l[row * cols + j])))
+                let d = p - Double(x[row * cols + j])
+                ref += d * d / 0.02
+            }
+            XCTAssertEqual(results[0].0[row], ref, accuracy: 2e-6 * Swift.abs(ref) + 1e-4)
+        }
+        // Stride 0: every row against the first image equals the rows done one by one.
+        let (b, _) = nll(gaussian: false, l, Array(x[0..<cols]), rows: rows, cols: cols, xStride: 0)
+        for row in [0, 17, 49] {
+            let (one, _) = nll(gaussian: false, Array(l[(row * cols)..<((row + 1) * cols)]), Array(x[0..<cols]), rows: 1, cols: cols, xStride: cols)
+            XCTAssertEqual(b[row], one[0])
+        }
+    }
+
+    func adamRun(_ n: Int, wd: Float) -> [Float] {
+        var rng = RNG(seed: 3)
+        let p = Buffer(count: n), g = Buffer(count: n), m = Buffer(count: n), v = Buffer(count: n)
+        for i in 0..<n { p.pointer[i] = rng.uniform(-1, 1); m.pointer[i] = rng.uniform(-0.1, 0.1); v.pointer[i] = rng.uniform(0, 0.01) }
+        for s in 1...3 {
+            for i in 0..<n { g.pointer[i] = rng.uniform(-1, 1) }
+            let bc1 = 1 - pow(0.9, Double(s)), bc2 = 1 - pow(0.999, Double(s))
+            vk_adam_update(n, p.pointer, g.pointer, m.pointer, v.pointer, Float(1e-3 / bc1), Float(bc2.squareRoot()), 0.9, 0.999, 1e-8, wd)
+        }
+        return Array(UnsafeBufferPointer(start: p.pointer, count: n)) + Array(UnsafeBufferPointer(start: m.pointer, count: n))
+            + Array(UnsafeBufferPointer(start: v.pointer, count: n))
+    }
+
+    /// The fused Adam pass gives exactly what the plain scalar formula gives (same IEEE
+    /// operations), at every level and thread count.
+    func testAdamMatchesScalarFormulaExactly() {
+        for (n, wd) in [(100_003, Float(0)), (1000, Float(0.01)), (7, Float(0))] {
+            var rng = RNG(seed: 3)
+            var p = [Float](repeating: 0, count: n), m = p, v = p, g = p
+            for i in 0..<n { p[i] = rng.uniform(-1, 1); m[i] = rng.uniform(-0.1, 0.1); v[i] = rng.uniform(0, 0.01) }
+            for s in 1...3 {
+                for i in 0..<n { g[i] = rng.uniform(-1, 1) }
+                let bc1 = 1 - pow(0.9, Double(s)), bc2 = 1 - pow(0.999, Double(s))
+                let step = Float(1e-3 / bc1), bc = Float(bc2.squareRoot())
+                let b1: Float = 0.9, b2: Float = 0.999
+                for i in 0..<n {
+                    var gi = g[i]
+                    if wd != 0 { gi += wd * p[i] }
+                    let mi = b1 * m[i] + (1 - b1) * gi
+                    let vi = b2 * v[i] + (1 - b2) * gi * gi
+                    m[i] = mi; v[i] = vi
+                    p[i] -= step * mi / (vi.squareRoot() / bc + 1e-8)
+                }
+            }
+            let want = p + m + v
+            for r in atEveryLevel({ adamRun(n, wd: wd) }) { XCTAssertEqual(r, want, "n \(n)") }
+            for t in [1, 2, 3] { XCTAssertEqual(withThreads(t) { adamRun(n, wd: wd) }, want, "\(t) threads") }
+        }
+    }
+
+    func testReluBackwardColumnSums() {
+        for (rows, cols) in [(128, 400), (300, 784), (5, 37), (64, 40)] {
+            var rng = RNG(seed: UInt64(rows * cols))
+            let dy = (0..<(rows * cols)).map { _ in rng.uniform(-1, 1) }
+            let y = (0..<(rows * cols)).map { _ in rng.uniform() < 0.5 ? 0 : rng.uniform(0, 2) }
+            let acc0 = (0..<cols).map { _ in rng.uniform(-1, 1) }
+            var wantDx = [Float](repeating: 0, count: rows * cols), wantAcc = acc0, wantPlain = acc0
+            for i in 0..<rows {
+                for j in 0..<cols {
+                    let v = y[i * cols + j] > 0 ? dy[i * cols + j] : 0
+                    wantDx[i * cols + j] = v
+                    wantAcc[j] += v
+                    wantPlain[j] += dy[i * cols + j]
+                }
+            }
+            func run() -> ([Float], [Float], [Float]) {
+                var dx = [Float](repeating: 9, count: rows * cols), acc = acc0, plain = acc0
+                Elementwise.reluBackwardColumnSums(dy: dy, y: y, dx: &dx, rows: rows, cols: cols, into: &acc)
+                Elementwise.addColumnSums(dy, rows: rows, cols: cols, into: &plain)
+                return (dx, acc, plain)
+            }
+            for r in atEveryLevel(run) + [1, 2, 3].map({ withThreads($0, run) }) {
+                XCTAssertEqual(r.0, wantDx)
+                XCTAssertEqual(r.1, wantAcc)
+                XCTAssertEqual(r.2, wantPlain)
+            }
+        }
+    }
+
+    func testGatherScaleBytes() {
+        let d = 29, n = 40
+        let src = (0..<(n * d)).map { UInt8(truncatingIfNeeded: $0 * 7) }
+        let idx: [Int32] = [3, 0, 39, 3, 17]
+        func run() -> [Float] {
+            var out = [Float](repeating: -1, count: idx.count * d)
+            Elementwise.gatherScaleBytes(src, indices: idx, rows: idx.count, rowSize: d, into: &out)
+            return out
+        }
+        var want: [Float] = []
+        for i in idx { for j in 0..<d { want.append(Float(src[Int(i) * d + j]) / 255) } }
+        for r in atEveryLevel(run) { XCTAssertEqual(r, want) }
+    }
+}
