@@ -60,14 +60,19 @@ struct Bench: ParsableCommand {
                 print(ProgressDisplay.epochLine(m, total: epochs))
             }
         }
-        let images = Double(data.train.count * metrics.count)
-        let seconds = metrics.reduce(0) { $0 + $1.seconds }
-        let ips = images / seconds
+        // With 2 or more epochs the first one (warm-up: page faults, buffer sizing, CPU
+        // frequency) is not counted: images/s is the median of the later epochs.
+        let perEpoch = metrics.map { $0.images_per_second }
+        let timed = perEpoch.count >= 2 ? Array(perEpoch.dropFirst()) : perEpoch
+        let sorted = timed.sorted()
+        let ips = sorted.isEmpty ? 0 : (sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+                                        : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2)
         let flops = Bench.trainingFLOPsPerImage(vae)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let result: [String: Any] = [
             "images_per_second": ips.rounded(),
+            "epoch_images_per_second": perEpoch.map { $0.rounded() },
             "gflops": (ips * flops / 1e9 * 10).rounded() / 10,
             "mflop_per_image": (flops / 1e6 * 100).rounded() / 100,
             "peak_rss_mib": (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10,
