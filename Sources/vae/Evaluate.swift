@@ -12,6 +12,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Importance samples for the IWAE bound (0 to skip).") var iwae = 100
     @Option(help: "Use the first N test images (default: all for the ELBO, 1000 for IWAE).") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Binarize the test images once (fixed seed), as for a model trained with --binarize; default: as the run was trained.", valueName: "true|false"))
+    var binarize: Bool?
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -23,20 +25,22 @@ struct Evaluate: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)
-        let set = data.test.prefix(min(limit ?? data.test.count, data.test.count))
+        let binary = binarize ?? loaded.options.binarize
+        let test = binary ? data.test.binarized(seed: Trainer.testBinarizationSeed) : data.test
+        let set = test.prefix(min(limit ?? test.count, test.count))
         var rng = RNG(seed: seed)
         let t0 = Date()
         let e = Evaluator.elbo(loaded.model, set, rng: &rng)
         var out: [String: Any] = [
-            "run": runArg.run, "data": data.name, "count": set.count,
+            "run": runArg.run, "data": data.name, "count": set.count, "binarized": binary,
             "loss": e.sample.loss, "recon": e.sample.recon, "kl": e.sample.kl,
             "loss_mu": e.mean.loss, "recon_mu": e.mean.recon,
             "elbo_seconds": Date().timeIntervalSince(t0),
         ]
         if iwae > 0 {
-            let n = min(limit ?? 1000, data.test.count)
+            let n = min(limit ?? 1000, test.count)
             let t1 = Date()
-            let x = BatchLoader.tensor(data.test, range: 0..<n)
+            let x = BatchLoader.tensor(test, range: 0..<n)
             var r = RNG(seed: seed &+ 1)
             let nll = Evaluator.iwae(loaded.model, x: x, k: iwae, rng: &r)
             out["iwae_nll"] = nll.reduce(0, +) / Double(n)

@@ -128,6 +128,30 @@ final class TrainingTests: XCTestCase {
         XCTAssertNoThrow(try Checkpoint.load(dir))
     }
 
+    func testBinarization() throws {
+        let data = tinyDataset()
+        let b1 = data.test.binarized(seed: 4), b2 = data.test.binarized(seed: 4)
+        XCTAssertEqual(b1.images, b2.images)
+        XCTAssertTrue(b1.images.allSatisfy { $0 == 0 || $0 == 255 })
+        // about as many ones as the mean intensity says
+        let mean = data.test.images.reduce(0.0) { $0 + Double($1) / 255 } / Double(data.test.images.count)
+        let ones = Double(b1.images.filter { $0 == 255 }.count) / Double(b1.images.count)
+        XCTAssertEqual(ones, mean, accuracy: 0.02)
+        // dynamic binarization draws new pixels at every batch, from the seed
+        var o = options
+        o.binarize = true
+        o.epochs = 1
+        let a = try TrainingRun.start(directory: tempDir("bin-a"), model: config, options: o, data: data)
+        let b = try TrainingRun.start(directory: tempDir("bin-b"), model: config, options: o, data: data)
+        _ = try a.run(); _ = try b.run()
+        XCTAssertEqual(a.metrics.map(\.train_loss), b.metrics.map(\.train_loss))
+        XCTAssertNotEqual(a.metrics.first!.train_loss, try {
+            let c = try TrainingRun.start(directory: tempDir("bin-c"), model: config, options: { var p = o; p.binarize = false; return p }(), data: data)
+            _ = try c.run()
+            return c.metrics.first!.train_loss
+        }())
+    }
+
     func testKLWarmupAndBeta() {
         var c = config
         c.beta = 4

@@ -1,3 +1,5 @@
+import VAECore
+
 extension ImageSet {
     /// The images whose label is in `classes` (for training on "normal" data only).
     public func filtered(classes: Set<Int>) -> ImageSet {
@@ -9,5 +11,15 @@ extension ImageSet {
             lb.append(labels[i])
         }
         return ImageSet(images: px, labels: lb, count: lb.count, channels: channels, height: height, width: width)
+    }
+}
+
+extension ImageSet {
+    /// A fixed binarization: each pixel becomes 255 with probability v/255, drawn from
+    /// `RNG(seed:)` (the evaluation protocol for models trained with dynamic binarization).
+    public func binarized(seed: UInt64) -> ImageSet {
+        var rng = RNG(seed: seed)
+        let px = images.map { v -> UInt8 in rng.uniform() < BatchLoader.scale[Int(v)] ? 255 : 0 }
+        return ImageSet(images: px, labels: labels, count: count, channels: channels, height: height, width: width)
     }
 }

@@ -80,6 +80,9 @@ public final class Trainer {
     public private(set) var state: TrainingState
     private var rng: RNG
     private var xBuf = Workspace(), epsBuf = Workspace()
+    /// With dynamic binarization the test set is binarized once, with a fixed seed.
+    private var binarizedTest: ImageSet?
+    public static let testBinarizationSeed: UInt64 = 0xB1_7A_12
 
     public init(model: VAE, data: Dataset, options: TrainingOptions) throws {
         try options.validate()
@@ -187,6 +190,10 @@ public final class Trainer {
     func evaluateTest(epoch: Int) -> ELBOResult {
         var set = data.test
         if let lim = options.testLimit { set = set.prefix(min(lim, set.count)) }
+        if options.binarize {
+            if binarizedTest == nil { binarizedTest = set.binarized(seed: Trainer.testBinarizationSeed) }
+            set = binarizedTest!
+        }
         var r = RNG(seed: options.seed ^ 0x7E57 ^ (UInt64(epoch) << 20))
         return Evaluator.elbo(model, set, rng: &r)
     }
