@@ -78,6 +78,21 @@ void vk_relu_backward_colsum(const float *dy, const float *y, float *dx, int row
 // dst[r, :] = src[idx[r]*d ...] / 255 in float, for r < rows.
 void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst);
 
+// ---------------------------------------------------------------- convolution helpers (conv.c)
+// cols [C*kh*kw, n*gh*gw]: cols[(c*kh + i)*kw + j, img*P + gy*gw + gx] = image[img, c, gy*s-p+i, gx*s-p+j]
+void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
+               int stride, int pad, float *cols);
+// images = Σ of the cols entries im2col would read from there (overwritten), then
+// act(images + bias[c]) if bias != NULL or relu != 0.
+void vk_col2im(const float *cols, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
+               int stride, int pad, float *images, const float *bias, int relu);
+// dst[c, img*p + i] = src[img, c, i] (· [relu_out > 0]); bias_grad[c] += Σ (may be NULL).
+void vk_to_channel_major(const float *src, int n, int c, int p, const float *relu_out, float *dst, float *bias_grad);
+// dst[img, c, i] = act(src[c, img*p + i] + bias[c]) (bias may be NULL).
+void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias, int relu, float *dst);
+// NCHW: dx = (y > 0 ? dy : 0) (y NULL: dx = dy) and bias_grad[c] += Σ over images and positions.
+void vk_relu_backward_chansum(const float *dy, const float *y, float *dx, int n, int c, int p, float *bias_grad);
+
 #ifdef __cplusplus
 }
 #endif

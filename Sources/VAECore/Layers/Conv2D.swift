@@ -1,3 +1,5 @@
+import CVAEKernels
+
 /// 2-D convolution, NCHW, PyTorch's `nn.Conv2d` layout: W [out, in, kh, kw], b [out].
 /// Computed as im2col + one GEMM over the whole batch, with an optional fused ReLU.
 ///
@@ -14,6 +16,7 @@ public final class Conv2D: Layer {
     private var batch = 0
     private var inputShape: [Int] = []
     private var output = noGradient
+    private var input = noGradient
     private var cols = Workspace(), ycm = Workspace(), out = Workspace(), dx = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
@@ -62,14 +65,19 @@ public final class Conv2D: Layer {
         geometry = g
         batch = n
         inputShape = x.shape
+        input = x
         let np = n * g.positions
-        let c = cols.view([g.patchSize, np])
-        Im2Col.im2col(x.pointer, count: n, g, into: c.pointer)
-        // Y[o, n·P] = W[o, K] · cols[K, n·P]
+        let gs = Im2Col.groupSize(g, batch: n)
+        let c = cols.view([g.patchSize, gs * g.positions])
+        // Y[o, n·P] = W[o, K] · cols[K, n·P], group by group (cols of one group only)
         let yc = ycm.view([outChannels, np])
-        GEMM.sgemm(transA: false, transB: false, m: outChannels, n: np, k: g.patchSize,
-                   a: weight.value.pointer, lda: g.patchSize, b: c.pointer, ldb: np,
-                   beta: 0, c: yc.pointer, ldc: np)
+        for g0 in Swift.stride(from: 0, to: n, by: gs) {
+            let m = min(gs, n - g0)
+            Im2Col.im2col(x.pointer + g0 * g.imageSize, count: m, g, into: c.pointer)
+            GEMM.sgemm(transA: false, transB: false, m: outChannels, n: m * g.positions, k: g.patchSize,
+                       a: weight.value.pointer, lda: g.patchSize, b: c.pointer, ldb: m * g.positions,
+                       beta: 0, c: yc.pointer + g0 * g.positions, ldc: np)
+        }
         let y = out.view([n, outChannels, g.gridH, g.gridW])
         ChannelMajor.toBatchMajor(yc.pointer, n: n, c: outChannels, p: g.positions, bias: bias.value.pointer,
                                   relu: activation == .relu, into: y.pointer)
@@ -86,17 +94,25 @@ public final class Conv2D: Layer {
         ChannelMajor.toChannelMajor(dy.pointer, n: n, c: outChannels, p: g.positions,
                                     reluOutput: activation == .relu ? UnsafePointer(output.pointer) : nil,
                                     into: gc.pointer, biasGrad: bias.grad.pointer)
-        let c = cols.view([g.patchSize, np])
-        GEMM.sgemm(transA: false, transB: true, m: outChannels, n: g.patchSize, k: np,
-                   a: gc.pointer, lda: np, b: c.pointer, ldb: np,
-                   beta: 1, c: weight.grad.pointer, ldc: g.patchSize)
+        // Group by group: cols again (im2col), dW += G_g · cols_gᵀ (groups in order), and
+        // dx_g = col2im(Wᵀ · G_g) reusing the same buffer.
+        let gs = Im2Col.groupSize(g, batch: n)
+        let c = cols.view([g.patchSize, gs * g.positions])
+        let d = needsInputGradient ? dx.view(inputShape) : noGradient
+        for g0 in Swift.stride(from: 0, to: n, by: gs) {
+            let m = min(gs, n - g0), w = m * g.positions
+            let gcg = gc.pointer + g0 * g.positions
+            Im2Col.im2col(input.pointer + g0 * g.imageSize, count: m, g, into: c.pointer)
+            GEMM.sgemm(transA: false, transB: true, m: outChannels, n: g.patchSize, k: w,
+                       a: gcg, lda: np, b: c.pointer, ldb: w,
+                       beta: 1, c: weight.grad.pointer, ldc: g.patchSize)
+            guard needsInputGradient else { continue }
+            GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: w, k: outChannels,
+                       a: weight.value.pointer, lda: g.patchSize, b: gcg, ldb: np,
+                       beta: 0, c: c.pointer, ldc: w)
+            Im2Col.col2im(c.pointer, count: m, g, into: d.pointer + g0 * g.imageSize)
+        }
         guard needsInputGradient else { return noGradient }
-        // cols is no longer needed: reuse it for dcols
-        GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: np, k: outChannels,
-                   a: weight.value.pointer, lda: g.patchSize, b: gc.pointer, ldb: np,
-                   beta: 0, c: c.pointer, ldc: np)
-        let d = dx.view(inputShape)
-        Im2Col.col2im(c.pointer, count: n, g, into: d.pointer)
         return d
     }
 }
@@ -107,39 +123,13 @@ enum ChannelMajor {
     /// dst[n, c, p] = act(src[c, n·P + p] + bias[c])
     static func toBatchMajor(_ src: UnsafePointer<Float>, n: Int, c: Int, p: Int, bias: UnsafePointer<Float>?,
                              relu: Bool, into dst: UnsafeMutablePointer<Float>) {
-        ThreadPool.parallel(tasks: n) { img in
-            for ch in 0..<c {
-                let s = src + ch * n * p + img * p
-                let d = dst + (img * c + ch) * p
-                let b = bias?[ch] ?? 0
-                if relu {
-                    for i in 0..<p { let v = s[i] + b; d[i] = v > 0 ? v : 0 }
-                } else {
-                    for i in 0..<p { d[i] = s[i] + b }
-                }
-            }
-        }
+        vk_to_batch_major(src, Int32(n), Int32(c), Int32(p), bias, relu ? 1 : 0, dst)
     }
 
     /// dst[c, n·P + p] = src[n, c, p] · (reluOutput[n, c, p] > 0 when given);
     /// biasGrad[c] += Σ_{n,p} dst[c, n·P + p]  (summed per channel in a fixed order)
     static func toChannelMajor(_ src: UnsafePointer<Float>, n: Int, c: Int, p: Int, reluOutput: UnsafePointer<Float>?,
                                into dst: UnsafeMutablePointer<Float>, biasGrad: UnsafeMutablePointer<Float>?) {
-        ThreadPool.parallel(tasks: c) { ch in
-            var sum: Float = 0
-            for img in 0..<n {
-                let s = src + (img * c + ch) * p
-                let d = dst + ch * n * p + img * p
-                if let r = reluOutput.map({ $0 + (img * c + ch) * p }) {
-                    for i in 0..<p { d[i] = r[i] > 0 ? s[i] : 0 }
-                } else {
-                    d.update(from: s, count: p)
-                }
-                var part: Float = 0
-                for i in 0..<p { part += d[i] }
-                sum += part
-            }
-            biasGrad?[ch] += sum
-        }
+        vk_to_channel_major(src, Int32(n), Int32(c), Int32(p), reluOutput, dst, biasGrad)
     }
 }

@@ -1,3 +1,5 @@
+import CVAEKernels
+
 /// Transposed 2-D convolution, NCHW, PyTorch's `nn.ConvTranspose2d` layout:
 /// W [in, out, kh, kw], b [out]; OH = (H − 1)·s − 2p + kh + output_padding.
 /// Computed as one GEMM over the batch (cols = Wᵀ · X) and col2im, with an optional fused ReLU.
@@ -70,25 +72,18 @@ public final class ConvTranspose2D: Layer {
         let xc = xcm.view([inChannels, np])
         ChannelMajor.toChannelMajor(x.pointer, n: n, c: inChannels, p: g.positions, reluOutput: nil,
                                     into: xc.pointer, biasGrad: nil)
-        let c = cols.view([g.patchSize, np])
-        GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: np, k: inChannels,
-                   a: weight.value.pointer, lda: g.patchSize, b: xc.pointer, ldb: np,
-                   beta: 0, c: c.pointer, ldc: np)
+        // Group by group: cols_g = Wᵀ · X_g, then col2im with the bias and ReLU applied per
+        // image while it is in cache (cols of one group only).
+        let gs = Im2Col.groupSize(g, batch: n)
+        let c = cols.view([g.patchSize, gs * g.positions])
         let y = out.view([n, outChannels, g.imageH, g.imageW])
-        Im2Col.col2im(c.pointer, count: n, g, into: y.pointer)
-        let plane = g.imageH * g.imageW
-        let relu = activation == .relu
-        let yp = y.pointer, bp = bias.value.pointer
-        ThreadPool.parallel(tasks: n) { img in
-            for ch in 0..<self.outChannels {
-                let d = yp + (img * self.outChannels + ch) * plane
-                let b = bp[ch]
-                if relu {
-                    for i in 0..<plane { let v = d[i] + b; d[i] = v > 0 ? v : 0 }
-                } else {
-                    for i in 0..<plane { d[i] += b }
-                }
-            }
+        for g0 in Swift.stride(from: 0, to: n, by: gs) {
+            let m = min(gs, n - g0), w = m * g.positions
+            GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: w, k: inChannels,
+                       a: weight.value.pointer, lda: g.patchSize, b: xc.pointer + g0 * g.positions, ldb: np,
+                       beta: 0, c: c.pointer, ldc: w)
+            Im2Col.col2im(c.pointer, count: m, g, into: y.pointer + g0 * g.imageSize,
+                          bias: bias.value.pointer, relu: activation == .relu)
         }
         output = y
         return y
@@ -100,34 +95,29 @@ public final class ConvTranspose2D: Layer {
         let n = batch, np = n * g.positions
         let plane = g.imageH * g.imageW
         precondition(dy.count == n * outChannels * plane, "ConvTranspose2D.backward got \(dy.shape)")
+        // g = dy ⊙ act'(y) and the bias gradient (per channel, images in order) in one pass
         var grad = dy
-        if activation == .relu {
-            grad = gcm.view(dy.shape)
-            Elementwise.reluBackward(dy: dy.pointer, y: output.pointer, dx: grad.pointer, count: dy.count)
-        }
-        // bias gradient: per channel, images in order
-        let gp = grad.pointer, bg = bias.grad.pointer
-        for ch in 0..<outChannels {
-            var s: Float = 0
-            for img in 0..<n {
-                let p = gp + (img * outChannels + ch) * plane
-                var part: Float = 0
-                for i in 0..<plane { part += p[i] }
-                s += part
-            }
-            bg[ch] += s
-        }
-        let c = cols.view([g.patchSize, np])
-        Im2Col.im2col(grad.pointer, count: n, g, into: c.pointer)
+        if activation == .relu { grad = gcm.view(dy.shape) }
+        vk_relu_backward_chansum(dy.pointer, activation == .relu ? output.pointer : nil, grad.pointer,
+                                 Int32(n), Int32(outChannels), Int32(plane), bias.grad.pointer)
+        // Group by group: dcols_g = im2col(G_g);  dW += X_g · dcols_gᵀ (groups in order);
+        // dX_g [in, g·P] = W [in, K] · dcols_g, into xcm's columns of the group
+        let gs = Im2Col.groupSize(g, batch: n)
+        let c = cols.view([g.patchSize, gs * g.positions])
         let xc = xcm.view([inChannels, np])
-        GEMM.sgemm(transA: false, transB: true, m: inChannels, n: g.patchSize, k: np,
-                   a: xc.pointer, lda: np, b: c.pointer, ldb: np,
-                   beta: 1, c: weight.grad.pointer, ldc: g.patchSize)
+        for g0 in Swift.stride(from: 0, to: n, by: gs) {
+            let m = min(gs, n - g0), w = m * g.positions
+            Im2Col.im2col(grad.pointer + g0 * g.imageSize, count: m, g, into: c.pointer)
+            GEMM.sgemm(transA: false, transB: true, m: inChannels, n: g.patchSize, k: w,
+                       a: xc.pointer + g0 * g.positions, lda: np, b: c.pointer, ldb: w,
+                       beta: 1, c: weight.grad.pointer, ldc: g.patchSize)
+            guard needsInputGradient else { continue }
+            // X_g is no longer needed once dW has used it: dX_g overwrites it in place
+            GEMM.sgemm(transA: false, transB: false, m: inChannels, n: w, k: g.patchSize,
+                       a: weight.value.pointer, lda: g.patchSize, b: c.pointer, ldb: w,
+                       beta: 0, c: xc.pointer + g0 * g.positions, ldc: np)
+        }
         guard needsInputGradient else { return noGradient }
-        // dX [in, n·P] = W [in, K] · dcols [K, n·P], reusing xcm
-        GEMM.sgemm(transA: false, transB: false, m: inChannels, n: np, k: g.patchSize,
-                   a: weight.value.pointer, lda: g.patchSize, b: c.pointer, ldb: np,
-                   beta: 0, c: xc.pointer, ldc: np)
         let d = dx.view(inputShape)
         ChannelMajor.toBatchMajor(xc.pointer, n: n, c: inChannels, p: g.positions, bias: nil, relu: false, into: d.pointer)
         return d

@@ -1,3 +1,5 @@
+import CVAEKernels
+
 /// Geometry shared by convolution and transposed convolution: an image of `channels ×
 /// imageH × imageW` seen through a `kernelH × kernelW` window at `gridH × gridW` positions,
 /// `stride` apart, with `padding` zeros around the image.
@@ -18,69 +20,25 @@ public struct ConvGeometry: Sendable, Equatable {
 /// cols[(c·kh + i)·kw + j, n·P + gy·gridW + gx] = image[n, c, gy·s − p + i, gx·s − p + j].
 /// Work is split over images, each image written by exactly one task.
 public enum Im2Col {
-    /// images: [n, channels, imageH, imageW] → cols: [patchSize, n · positions]
-    public static func im2col(_ images: UnsafePointer<Float>, count n: Int, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
-        let ld = n * g.positions
-        ThreadPool.parallel(tasks: n) { img in
-            let src = images + img * g.imageSize
-            for c in 0..<g.channels {
-                for i in 0..<g.kernelH {
-                    for j in 0..<g.kernelW {
-                        let row = (c * g.kernelH + i) * g.kernelW + j
-                        let dst = cols + row * ld + img * g.positions
-                        let plane = src + c * g.imageH * g.imageW
-                        for gy in 0..<g.gridH {
-                            let y = gy * g.stride - g.padding + i
-                            let out = dst + gy * g.gridW
-                            if y < 0 || y >= g.imageH {
-                                out.update(repeating: 0, count: g.gridW)
-                                continue
-                            }
-                            let line = plane + y * g.imageW
-                            if g.stride == 1 {
-                                for gx in 0..<g.gridW {
-                                    let x = gx - g.padding + j
-                                    out[gx] = (x >= 0 && x < g.imageW) ? line[x] : 0
-                                }
-                            } else {
-                                for gx in 0..<g.gridW {
-                                    let x = gx * g.stride - g.padding + j
-                                    out[gx] = (x >= 0 && x < g.imageW) ? line[x] : 0
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    /// Images per group when a layer runs im2col / col2im and its GEMMs group by group: the
+    /// group's column matrix (patchSize × group·positions) stays near 1 MB, in cache, instead
+    /// of one matrix for the whole batch (tens of MB for the decoder's transposed convolutions).
+    /// Depends on the shapes only (never on the thread count): results are reproducible.
+    public static func groupSize(_ g: ConvGeometry, batch n: Int) -> Int {
+        max(1, min(n, 262_144 / max(1, g.patchSize * g.positions)))
     }
 
-    /// images[n, c, y, x] = Σ of the cols entries that im2col would read from there.
-    /// Overwrites `images` (zeroes each image first).
-    public static func col2im(_ cols: UnsafePointer<Float>, count n: Int, _ g: ConvGeometry, into images: UnsafeMutablePointer<Float>) {
-        let ld = n * g.positions
-        ThreadPool.parallel(tasks: n) { img in
-            let dstImage = images + img * g.imageSize
-            dstImage.update(repeating: 0, count: g.imageSize)
-            for c in 0..<g.channels {
-                let plane = dstImage + c * g.imageH * g.imageW
-                for i in 0..<g.kernelH {
-                    for j in 0..<g.kernelW {
-                        let row = (c * g.kernelH + i) * g.kernelW + j
-                        let src = cols + row * ld + img * g.positions
-                        for gy in 0..<g.gridH {
-                            let y = gy * g.stride - g.padding + i
-                            if y < 0 || y >= g.imageH { continue }
-                            let line = plane + y * g.imageW
-                            let inp = src + gy * g.gridW
-                            for gx in 0..<g.gridW {
-                                let x = gx * g.stride - g.padding + j
-                                if x >= 0 && x < g.imageW { line[x] += inp[gx] }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    /// images: [n, channels, imageH, imageW] → cols: [patchSize, n · positions] (C kernel).
+    public static func im2col(_ images: UnsafePointer<Float>, count n: Int, _ g: ConvGeometry, into cols: UnsafeMutablePointer<Float>) {
+        vk_im2col(images, Int32(n), Int32(g.channels), Int32(g.imageH), Int32(g.imageW), Int32(g.gridH), Int32(g.gridW),
+                  Int32(g.kernelH), Int32(g.kernelW), Int32(g.stride), Int32(g.padding), cols)
+    }
+
+    /// images[n, c, y, x] = Σ of the cols entries that im2col would read from there, then
+    /// act(· + bias[c]) when `bias` or `relu` is given. Overwrites `images`.
+    public static func col2im(_ cols: UnsafePointer<Float>, count n: Int, _ g: ConvGeometry, into images: UnsafeMutablePointer<Float>,
+                              bias: UnsafePointer<Float>? = nil, relu: Bool = false) {
+        vk_col2im(cols, Int32(n), Int32(g.channels), Int32(g.imageH), Int32(g.imageW), Int32(g.gridH), Int32(g.gridW),
+                  Int32(g.kernelH), Int32(g.kernelW), Int32(g.stride), Int32(g.padding), images, bias, relu ? 1 : 0)
     }
 }
