@@ -77,7 +77,13 @@ public final class Trainer {
     public let optimizer: Adam
     public let options: TrainingOptions
     public let data: Dataset
-    public private(set) var state: TrainingState
+    /// Where training stands (the generator's words are read on demand, not saved per batch).
+    public var state: TrainingState {
+        var s = st
+        s.rng = rng.savedState
+        return s
+    }
+    private var st: TrainingState
     private var rng: RNG
     private var xBuf = Workspace(), epsBuf = Workspace()
     /// With dynamic binarization the test set is binarized once, with a fixed seed.
@@ -103,19 +109,18 @@ public final class Trainer {
         self.options = options
         optimizer = Adam(model.store, learningRate: Float(options.learningRate), weightDecay: Float(options.weightDecay))
         rng = RNG(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x5EED)
-        state = TrainingState()
-        state.rng = rng.savedState
+        st = TrainingState()
     }
 
     /// Continues from a checkpoint's state (weights and Adam moments already loaded).
     public func restore(_ s: TrainingState) throws {
         guard let r = RNG(savedState: s.rng) else { throw VAEError("the checkpoint's random-number state is invalid; start a new run") }
         rng = r
-        state = s
+        st = s
     }
 
     public var batchesPerEpoch: Int { (data.train.count + options.batchSize - 1) / options.batchSize }
-    public var isFinished: Bool { state.epoch >= options.epochs }
+    public var isFinished: Bool { st.epoch >= options.epochs }
 
     /// The shuffle of epoch `e` comes from its own generator: no state to save for it.
     static func permutation(seed: UInt64, epoch: Int, count: Int) -> [Int32] {
@@ -127,14 +132,14 @@ public final class Trainer {
 
     /// Runs (the rest of) the next epoch.
     public func runEpoch(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> EpochOutcome {
-        let epoch = state.epoch + 1
+        let epoch = st.epoch + 1
         let n = data.train.count, bsz = options.batchSize, d = model.inputSize, k = model.latent
         let perm = Trainer.permutation(seed: options.seed, epoch: epoch, count: n)
         let batches = batchesPerEpoch
         let w = model.config.klWeight(epoch: epoch)
         let start = Date()
         var imagesThisRun = 0
-        for bi in state.batchInEpoch..<batches {
+        for bi in st.batchInEpoch..<batches {
             let lo = bi * bsz, hi = min(n, lo + bsz), b = hi - lo
             let x = xBuf.view([b, d]), eps = epsBuf.view([b, k])
             perm.withUnsafeBufferPointer { p in
@@ -149,38 +154,37 @@ public final class Trainer {
             }
             if let c = options.clipNorm { model.store.clipGradNorm(c) }
             optimizer.update()
-            state.adamStep = optimizer.step
-            state.partialRecon += loss.recon
-            state.partialKL += loss.kl
-            state.partialCount += b
-            state.batchInEpoch = bi + 1
-            state.rng = rng.savedState
+            st.adamStep = optimizer.step
+            st.partialRecon += loss.recon
+            st.partialKL += loss.kl
+            st.partialCount += b
+            st.batchInEpoch = bi + 1
             imagesThisRun += b
             let elapsed = Date().timeIntervalSince(start)
             events(.batch(epoch: epoch, batch: bi + 1, batches: batches,
-                          loss: (state.partialRecon + state.partialKL) / Double(state.partialCount),
+                          loss: (st.partialRecon + st.partialKL) / Double(st.partialCount),
                           imagesPerSecond: elapsed > 0 ? Double(imagesThisRun) / elapsed : 0))
             if bi + 1 < batches && shouldStop() {
-                state.partialSeconds += Date().timeIntervalSince(start)
+                st.partialSeconds += Date().timeIntervalSince(start)
                 return .interrupted
             }
         }
-        let seconds = state.partialSeconds + Date().timeIntervalSince(start)
+        let seconds = st.partialSeconds + Date().timeIntervalSince(start)
         let test = evaluateTest(epoch: epoch)
-        let count = Double(state.partialCount)
+        let count = Double(st.partialCount)
         let m = EpochMetrics(epoch: epoch,
-                             train_loss: (state.partialRecon + state.partialKL) / count,
-                             train_recon: state.partialRecon / count, train_kl: state.partialKL / count,
+                             train_loss: (st.partialRecon + st.partialKL) / count,
+                             train_recon: st.partialRecon / count, train_kl: st.partialKL / count,
                              test_loss: test.sample.recon + test.sample.kl, test_recon: test.sample.recon,
                              test_kl: test.sample.kl, test_loss_mu: test.mean.recon + test.mean.kl,
                              kl_weight: w, seconds: seconds,
                              images_per_second: seconds > 0 ? count / seconds : 0)
-        state.epoch = epoch
-        state.batchInEpoch = 0
-        state.partialRecon = 0
-        state.partialKL = 0
-        state.partialCount = 0
-        state.partialSeconds = 0
+        st.epoch = epoch
+        st.batchInEpoch = 0
+        st.partialRecon = 0
+        st.partialKL = 0
+        st.partialCount = 0
+        st.partialSeconds = 0
         events(.epochEnd(m))
         return .finished(m)
     }
