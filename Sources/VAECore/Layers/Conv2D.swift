@@ -4,7 +4,7 @@ import CVAEKernels
 /// Computed as im2col + one GEMM over the whole batch, with an optional fused ReLU.
 ///
 /// y[n, o] = act(b[o] + Σ_c W[o, c] ⋆ x[n, c])   OH = (H + 2p − kh) / s + 1
-public final class Conv2D: Layer {
+public final class Conv2D: WeightAndBiasLayer {
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Int, stride: Int, padding: Int
     public let activation: Dense.Activation
@@ -30,13 +30,6 @@ public final class Conv2D: Layer {
         self.activation = activation
         weight = Parameter(name: "weight", shape: [outChannels, inChannels, kernelSize, kernelSize])
         bias = Parameter(name: "bias", shape: [outChannels])
-    }
-
-    public var parameters: [Parameter] { [weight, bias] }
-
-    public func nameParameters(prefix: String) {
-        weight.name = prefix + ".weight"
-        bias.name = prefix + ".bias"
     }
 
     public func initialize(using rng: inout RNG) {

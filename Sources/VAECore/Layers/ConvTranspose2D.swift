@@ -3,7 +3,7 @@ import CVAEKernels
 /// Transposed 2-D convolution, NCHW, PyTorch's `nn.ConvTranspose2d` layout:
 /// W [in, out, kh, kw], b [out]; OH = (H − 1)·s − 2p + kh + output_padding.
 /// Computed as one GEMM over the batch (cols = Wᵀ · X) and col2im, with an optional fused ReLU.
-public final class ConvTranspose2D: Layer {
+public final class ConvTranspose2D: WeightAndBiasLayer {
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Int, stride: Int, padding: Int, outputPadding: Int
     public let activation: Dense.Activation
@@ -31,13 +31,6 @@ public final class ConvTranspose2D: Layer {
         self.activation = activation
         weight = Parameter(name: "weight", shape: [inChannels, outChannels, kernelSize, kernelSize])
         bias = Parameter(name: "bias", shape: [outChannels])
-    }
-
-    public var parameters: [Parameter] { [weight, bias] }
-
-    public func nameParameters(prefix: String) {
-        weight.name = prefix + ".weight"
-        bias.name = prefix + ".bias"
     }
 
     /// PyTorch computes fan_in of a ConvTranspose2d weight [in, out, k, k] as out·k·k.

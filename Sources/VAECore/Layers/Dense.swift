@@ -1,7 +1,7 @@
 /// Fully connected layer, PyTorch's `nn.Linear` layout, with an optional fused ReLU.
 ///
 /// Shapes: x [batch, in], W [out, in], b [out], y [batch, out].
-public final class Dense: Layer {
+public final class Dense: WeightAndBiasLayer {
     public enum Activation: String, Sendable { case none, relu }
 
     public let inFeatures: Int
@@ -23,13 +23,6 @@ public final class Dense: Layer {
         self.activation = activation
         weight = Parameter(name: "weight", shape: [outFeatures, inFeatures])
         bias = Parameter(name: "bias", shape: [outFeatures])
-    }
-
-    public var parameters: [Parameter] { [weight, bias] }
-
-    public func nameParameters(prefix: String) {
-        weight.name = prefix + ".weight"
-        bias.name = prefix + ".bias"
     }
 
     public func outputShape(for inputShape: [Int]) -> [Int] {

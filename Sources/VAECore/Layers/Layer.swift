@@ -25,6 +25,22 @@ extension Layer {
     public func nameParameters(prefix: String) {}
 }
 
+/// A layer whose parameters are one weight and one bias (Dense, Conv2D, ConvTranspose2D),
+/// named `<prefix>.weight` and `<prefix>.bias` as in a PyTorch state dict.
+public protocol WeightAndBiasLayer: Layer {
+    var weight: Parameter { get }
+    var bias: Parameter { get }
+}
+
+extension WeightAndBiasLayer {
+    public var parameters: [Parameter] { [weight, bias] }
+
+    public func nameParameters(prefix: String) {
+        weight.name = prefix + ".weight"
+        bias.name = prefix + ".bias"
+    }
+}
+
 /// Kaiming-uniform with a = √5 (PyTorch's default for Linear and Conv weights):
 /// bound = gain·√(3/fan_in) with gain = √(2/(1+a²)) = √(1/3), i.e. bound = 1/√fan_in.
 /// Biases: uniform ±1/√fan_in.
