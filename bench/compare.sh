@@ -34,8 +34,11 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-TORCH_PY=${TORCH_PY:-/work/.venv-torch/bin/python}
-JAX_PY=${JAX_PY:-/work/.venv-jax/bin/python}
+# The peers live in virtual environments beside the repo's sources (ignored by git):
+#   python3 -m venv --system-site-packages .venv-torch && .venv-torch/bin/pip install torch
+#   python3 -m venv --system-site-packages .venv-jax && .venv-jax/bin/pip install jax optax
+TORCH_PY=${TORCH_PY:-.venv-torch/bin/python}
+JAX_PY=${JAX_PY:-.venv-jax/bin/python}
 DATA=${DATA:-/usr/share/datasets/fashion-mnist}
 if [ -z "${VAE:-}" ]; then
     swift build -c release --scratch-path .build-perf >/dev/null
