@@ -144,18 +144,5 @@ extension ReportPage {
     public static func escapeHTML(_ s: String) -> String { htmlEscape(s) }
 }
 
-func htmlEscape(_ s: String) -> String {
-    var out = ""
-    out.reserveCapacity(s.utf8.count)
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "&": out += "&amp;"
-        case "<": out += "&lt;"
-        case ">": out += "&gt;"
-        case "\"": out += "&quot;"
-        case "'": out += "&#39;"
-        default: out.unicodeScalars.append(ch)
-        }
-    }
-    return out
-}
+/// HTML text and attribute values need exactly what XML needs.
+func htmlEscape(_ s: String) -> String { xmlEscape(s) }

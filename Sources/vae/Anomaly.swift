@@ -66,10 +66,9 @@ struct Anomaly: ParsableCommand {
         let n = min(top, set.count)
         let d = set.pixelsPerImage
         let x = Tensor(shape: [n, d])
-        for (r, i) in order.prefix(n).enumerated() {
-            // Keep the image tensor alive while its memory is read (ASan: use after free otherwise).
-            let image = BatchLoader.tensor(set, range: i..<(i + 1))
-            withExtendedLifetime(image) { (x.pointer + r * d).update(from: image.pointer, count: d) }
+        var unused = RNG(seed: 0)
+        order.prefix(n).map { Int32($0) }.withUnsafeBufferPointer {
+            BatchLoader.fill(set, indices: $0, into: x, rng: &unused)
         }
         try Pictures.write(Pictures.grid(x, shape: loaded.model.config.inputShape, columns: 8, scale: Figures.scale(for: loaded.model.config.inputShape)),
                            to: runArg.output(out, default: "anomalies.png"))

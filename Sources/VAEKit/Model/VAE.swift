@@ -17,7 +17,7 @@ public final class VAE {
     /// Every parameter, encoder first, in one contiguous buffer.
     public let store: ParameterStore
 
-    private var zBuf = Workspace(), dhBuf = Workspace(), gradBuf = Workspace(), probBuf = Workspace()
+    private var zBuf = Workspace(), dhBuf = Workspace(), gradBuf = Workspace()
     private var recon: [Double] = []
     private var kl: [Double] = []
 
