@@ -32,6 +32,7 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Train only on images with these labels (e.g. the normal classes for `vae anomaly`).", valueName: "c[,c…]"))
     var classes: String?
     @OptionGroup var threadOptions: ThreadOptions
+    @OptionGroup(title: "Under mpirun (data-parallel training)") var mpiOptions: MPIOptions
     @Option(help: ArgumentHelp("Run folder (default runs/<date-time>).", valueName: "run")) var out: String?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
     @Flag(name: .customLong("no-report"), help: "Skip the pictures and report.html.") var noReport = false
@@ -59,13 +60,17 @@ struct Train: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        let comm = try MPIJob.join()  // started by mpirun: one rank of a data-parallel job
+        let mpi = comm.map { ($0, mpiOptions.settings) }
+        let leader = comm?.isLeader ?? true
         let run: TrainingRun
         let data: Dataset
         if resume {
             let dir = out!
             let rc = try? Checkpoint.load(dir).config
             data = try dataOptions.load(fallback: rc?.data?.directory)
-            run = try TrainingRun.resume(directory: dir, data: data, epochs: epochs)
+            MPIJob.runFolder = dir
+            run = try TrainingRun.resume(directory: dir, data: data, epochs: epochs, mpi: mpi)
             Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
         } else {
             data = try dataOptions.load()
@@ -73,6 +78,8 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
                 throw VAEError("\(dir) already holds a run; continue it with --resume or choose another --out")
             }
+            try comm?.barrier()  // MPI: every rank has checked before rank 0 writes
+            MPIJob.runFolder = dir
             let cfg = VAEConfig(architecture: model, inputShape: [data.train.channels, data.train.height, data.train.width],
                                 latent: latent ?? (model == .mlp ? 20 : 2), hidden: try hiddenSizes(),
                                 likelihood: likelihood, gaussianSigma: sigma, beta: beta, warmupEpochs: warmup)
@@ -86,16 +93,21 @@ struct Train: ParsableCommand {
             o.weightDecay = weightDecay ?? 0
             o.testLimit = testLimit
             o.classes = try Anomaly.parseClasses(classes).map { $0.sorted() }
-            run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data)
+            run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
-            Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(ThreadPool.threadCount) threads)")
+            Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
         }
-        let progress = ProgressDisplay(totalEpochs: run.trainer.options.epochs)
+        let progress = ProgressDisplay(totalEpochs: run.trainer.options.epochs, live: Console.stderrIsTerminal && leader)
         progress.batchImages = run.trainer.options.batchSize
         Interrupt.install()
-        let outcome = try run.run(shouldStop: { Interrupt.isRequested }, events: progress.handle)
+        run.trainer.parallel?.localStop = { Interrupt.isRequested }
+        let stop = run.trainer.parallel.map { p in { p.stopRequested } } ?? { Interrupt.isRequested }  // MPI: the ranks agree
+        let outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
         progress.clear()
-        if !noReport && !run.metrics.isEmpty {
+        if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
+            Console.note(String(format: "mpi: %d ranks, %d gradient buckets, %.3f s waiting for the gradient sum after the backward", p.size, p.bucketCount, p.reduceWaitSeconds))
+        }
+        if leader && !noReport && !run.metrics.isEmpty {  // MPI: rank 0 writes
             let path = try RunReport.write(directory: run.directory, model: run.model, metrics: run.metrics,
                                            options: run.trainer.options, data: data, seed: run.trainer.options.seed)
             print("report: \(path)")
@@ -104,7 +116,7 @@ struct Train: ParsableCommand {
             Console.note("stopped at epoch \(run.trainer.state.epoch + 1), batch \(run.trainer.state.batchInEpoch); checkpoint saved. Resume with: vae train --resume --out \(run.directory)")
             throw ExitCode(130)
         }
-        if let m = run.metrics.last {
+        if leader, let m = run.metrics.last {
             print(String(format: "done: %d epochs, test loss %.2f nats/image (z=μ %.2f); model in %@", m.epoch, m.test_loss, m.test_loss_mu, run.directory))
         }
     }

@@ -23,10 +23,13 @@ struct VAECLI: ParsableCommand {
         do {
             var command = try parseAsRoot()
             try command.run()
+            MPIJob.finish()
         } catch let error as VAEError {
+            if MPIJob.comm != nil { MPIJob.fail(error.message, code: 1) }  // ends every rank
             Console.error(error.message)
             Foundation.exit(1)
         } catch let error as ExitCode {
+            MPIJob.finish()  // every rank stops together (the ranks agree on a stop)
             Foundation.exit(error.rawValue)
         } catch {
             let code = exitCode(for: error)
@@ -45,12 +48,16 @@ struct VAECLI: ParsableCommand {
 }
 
 enum Console {
+    /// Set on MPI ranks other than 0: no notes (errors are always printed).
+    nonisolated(unsafe) static var quiet = false
+
     static func error(_ message: String) {
         let line = message.replacingOccurrences(of: "\n", with: " ")
         FileHandle.standardError.write(Data("error: \(line)\n".utf8))
     }
 
     static func note(_ message: String) {
+        if quiet { return }
         FileHandle.standardError.write(Data("\(message)\n".utf8))
     }
 

@@ -93,6 +93,28 @@ void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias,
 // NCHW: dx = (y > 0 ? dy : 0) (y NULL: dx = dy) and bias_grad[c] += Σ over images and positions.
 void vk_relu_backward_chansum(const float *dy, const float *y, float *dx, int n, int c, int p, float *bias_grad);
 
+// ---------------------------------------------------------------- Open MPI (mpi.c)
+// libmpi.so.40 loaded at run time with dlopen (nothing links against MPI). vk_mpi_load tries
+// path (may be NULL), then $VAE_MPI_LIB, then libmpi.so.40; 0 on success, -1 (see
+// vk_mpi_load_error) if not found. The other calls return 0 or an MPI error code (-1: not
+// loaded). Communicators are small integers: 0 is MPI_COMM_WORLD, vk_mpi_comm_dup makes more
+// (collectives in flight on different communicators may complete in any order). Only bytes
+// move: the all-to-all sends bytes_per_rank to every rank; requests are completed by polling
+// vk_mpi_test (which drives progress). MPI is called from one thread only (FUNNELED).
+int  vk_mpi_load(const char *path);
+const char *vk_mpi_load_error(void);
+const char *vk_mpi_library_version(void);   // "Open MPI v4.1.4 via libmpi.so.40"
+int  vk_mpi_init(int *rank, int *size);     // errors are returned, not fatal
+int  vk_mpi_comm_dup(int *comm);
+int  vk_mpi_finalize(void);
+void vk_mpi_abort(int code);                // ends every rank of the job; does not return
+int  vk_mpi_ibcast(void *buf, int bytes, int root, int comm, void **req);
+int  vk_mpi_iallgather(const void *send, int bytes, void *recv, int comm, void **req);
+int  vk_mpi_ialltoall(const void *send, int bytes_per_rank, void *recv, int comm, void **req);
+int  vk_mpi_ibarrier(int comm, void **req);
+int  vk_mpi_test(void **req, int *done);
+const char *vk_mpi_error_string(int code);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,6 +3,10 @@
 public final class Sequential: Layer {
     public let layers: [Layer]
 
+    /// Called after each layer's backward, when that layer's parameter gradients are final
+    /// (data-parallel training starts reducing them while the earlier layers' backward runs).
+    public var onBackward: ((Layer) -> Void)?
+
     public init(_ layers: [Layer]) { self.layers = layers }
     public convenience init(_ layers: Layer...) { self.init(layers) }
 
@@ -35,6 +39,7 @@ public final class Sequential: Layer {
         var g = dy
         for l in layers.reversed() {
             g = l.backward(g)
+            onBackward?(l)
         }
         return g
     }

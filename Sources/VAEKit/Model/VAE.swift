@@ -49,8 +49,10 @@ public final class VAE {
     ///   - x: [B, D] targets in [0, 1]
     ///   - eps: [B, K] standard-normal noise for the reparameterization
     ///   - klWeight: w in L = recon + w·KL
-    public func trainStep(x: Tensor, eps: Tensor, klWeight: Double) -> BatchLoss {
-        let b = x.shape[0], k = latent, d = inputSize
+    ///   - batchRows: the B that the loss is averaged over (default: x's rows); data-parallel
+    ///     training passes the global batch, so that the ranks' gradients sum to the whole batch's
+    public func trainStep(x: Tensor, eps: Tensor, klWeight: Double, batchRows: Int? = nil) -> BatchLoss {
+        let b = x.shape[0], k = latent, d = inputSize, scaleRows = batchRows ?? b
         precondition(x.count == b * d && eps.count == b * k, "trainStep: x \(x.shape), eps \(eps.shape)")
         ensure(rows: b)
         let h = encoder.forward(x)
@@ -63,12 +65,12 @@ public final class VAE {
         recon.withUnsafeMutableBufferPointer { rp in
             LikelihoodMath.negLogLikelihood(config.likelihood, sigma: config.gaussianSigma, logits: logits.pointer,
                                             x: x.pointer, xRowStride: d, rows: b, cols: d, out: rp.baseAddress!,
-                                            grad: dl.pointer, gradScale: 1 / Float(b))
+                                            grad: dl.pointer, gradScale: 1 / Float(scaleRows))
         }
         let dz = decoder.backward(dl)
         let dh = dhBuf.view([b, 2 * k])
         Posterior.backward(h: h.pointer, eps: eps.pointer, dz: dz.pointer, rows: b, latent: k,
-                           klScale: Float(klWeight / Double(b)), dh: dh.pointer)
+                           klScale: Float(klWeight / Double(scaleRows)), dh: dh.pointer)
         _ = encoder.backward(dh)
         return BatchLoss(recon: sum(recon, b), kl: sum(kl, b), count: b)
     }

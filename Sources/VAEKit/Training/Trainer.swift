@@ -84,6 +84,9 @@ public final class Trainer {
         return s
     }
     private var st: TrainingState
+    /// MPI: data-parallel training over the ranks of a job (Distributed/DataParallel.swift);
+    /// nil in one process.
+    public var parallel: DataParallel?
     private var rng: RNG
     private var xBuf = Workspace(), epsBuf = Workspace()
     /// With dynamic binarization the test set is binarized once, with a fixed seed.
@@ -141,14 +144,18 @@ public final class Trainer {
         var imagesThisRun = 0
         for bi in st.batchInEpoch..<batches {
             let lo = bi * bsz, hi = min(n, lo + bsz), b = hi - lo
-            let x = xBuf.view([b, d]), eps = epsBuf.view([b, k])
+            let mine = parallel?.share(of: b) ?? 0..<b  // MPI: this rank's rows of the batch
+            let x = xBuf.view([mine.count, d]), eps = epsBuf.view([b, k])
             perm.withUnsafeBufferPointer { p in
-                BatchLoader.fill(data.train, indices: UnsafeBufferPointer(rebasing: p[lo..<hi]), into: x,
+                BatchLoader.fill(data.train, indices: UnsafeBufferPointer(rebasing: p[lo..<hi]), rows: mine, into: x,
                                  binarize: options.binarize, rng: &rng)
             }
             rng.fillNormal(eps.pointer, count: b * k)
             model.store.zeroGrad()
-            let loss = model.trainStep(x: x, eps: eps, klWeight: w)
+            parallel?.beginStep()
+            var loss = mine.isEmpty ? VAE.BatchLoss(recon: 0, kl: 0, count: 0)
+                : model.trainStep(x: x, eps: eps.rows(mine), klWeight: w, batchRows: b)
+            if let parallel { loss = try parallel.finishStep(loss) }  // MPI: Σ gradients and losses over ranks
             guard loss.recon.isFinite && loss.kl.isFinite else {
                 throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
             }
@@ -170,7 +177,7 @@ public final class Trainer {
             }
         }
         let seconds = st.partialSeconds + Date().timeIntervalSince(start)
-        let test = evaluateTest(epoch: epoch)
+        let test = try evaluateTest(epoch: epoch)
         let count = Double(st.partialCount)
         let m = EpochMetrics(epoch: epoch,
                              train_loss: (st.partialRecon + st.partialKL) / count,
@@ -191,7 +198,7 @@ public final class Trainer {
 
     /// Test-set negative ELBO after `epoch`, with noise from a generator of its own so that
     /// evaluating never changes the training stream.
-    func evaluateTest(epoch: Int) -> ELBOResult {
+    func evaluateTest(epoch: Int) throws -> ELBOResult {
         var set = data.test
         if let lim = options.testLimit { set = set.prefix(min(lim, set.count)) }
         if options.binarize {
@@ -199,6 +206,7 @@ public final class Trainer {
             set = binarizedTest!
         }
         var r = RNG(seed: options.seed ^ 0x7E57 ^ (UInt64(epoch) << 20))
+        if let parallel { return try parallel.elbo(model, set, rng: &r) }  // MPI: sharded
         return Evaluator.elbo(model, set, rng: &r)
     }
 }

@@ -19,18 +19,22 @@ public final class TrainingRun {
     }
 
     /// A new run: a fresh model initialised from `options.seed`.
-    public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset) throws -> TrainingRun {
-        AtomicFile.removeStaleTemporaries(in: directory)
+    /// With `mpi` (under mpirun) the run trains on every rank of the job; only rank 0 writes.
+    public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset,
+                             mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
+        if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
         let model = try VAE(config: config, seed: options.seed)
         let trainer = try Trainer(model: model, data: data, options: options)
+        try trainer.joinMPI(mpi)
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
         try run.save()
         return run
     }
 
     /// Continues the run in `directory`. `epochs` may raise the total number of epochs.
-    public static func resume(directory: String, data: Dataset, epochs: Int? = nil) throws -> TrainingRun {
-        AtomicFile.removeStaleTemporaries(in: directory)  // left by a killed run's writes
+    public static func resume(directory: String, data: Dataset, epochs: Int? = nil,
+                              mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
+        if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }  // left by a killed run's writes
         let loaded = try Checkpoint.load(directory)
         var options = loaded.options
         if let e = epochs { options.epochs = e }
@@ -46,6 +50,7 @@ public final class TrainingRun {
         guard loaded.state.batchInEpoch < trainer.batchesPerEpoch else {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) stopped at batch \(loaded.state.batchInEpoch) of an epoch, but the data has \(trainer.batchesPerEpoch) batches per epoch; resume with the data set the run was trained on")
         }
+        try trainer.joinMPI(mpi)
         var metrics = try readMetrics(directory + "/" + metricsFile)
         metrics = metrics.filter { $0.epoch <= loaded.state.epoch }
         return TrainingRun(directory: directory, trainer: trainer, metrics: metrics)
@@ -73,6 +78,7 @@ public final class TrainingRun {
     /// kill between the writes leaves metrics one epoch ahead of the checkpoint, which `resume` drops
     /// (and the re-run epoch writes again); the other order would lose the epoch's line for good.
     public func save() throws {
+        guard trainer.parallel?.isWriter ?? true else { return }  // MPI: rank 0 writes, the others nothing
         try Checkpoint.makeDirectory(directory)
         try AtomicFile.write(TrainingRun.metricsText(metrics), to: directory + "/" + TrainingRun.metricsFile)
         try Checkpoint.save(model: trainer.model, optimizer: trainer.optimizer, options: trainer.options,

@@ -1,0 +1,143 @@
+import VAECore
+
+/// Data-parallel training on the ranks of an MPI job. Each step every rank:
+///   - builds the one-process global batch order and noise (the shuffle, the binarization
+///     draws and ε are drawn over the whole batch, so the generator stays in step with a
+///     single process) and keeps its own rows, `share(of:)`;
+///   - computes the gradients of its rows with the loss averaged over the *global* batch,
+///     so that their sum over the ranks is the one-process gradient (up to rounding order);
+///   - sums the gradients over the ranks with `GradientReducer` (fixed order, bit-identical
+///     on every rank, overlapped with the backward), and the loss sums likewise;
+///   - applies the same Adam step as every other rank.
+/// Test evaluation is split over the ranks the same way and its sums reduced in rank order.
+public final class DataParallel {
+    public struct Settings: Sendable {
+        /// Bucket size of the gradient all-reduce (PyTorch DDP's first bucket is 1 MiB).
+        public var bucketBytes: Int = 1 << 20
+        /// Reduce buckets while the backward runs (false: all after the backward).
+        public var overlap: Bool = true
+        public init() {}
+    }
+
+    public let comm: Communicator
+    public let settings: Settings
+    let reducer: GradientReducer
+    /// Asked at every step on every rank (e.g. Ctrl-C); training stops when any rank says so.
+    public var localStop: () -> Bool = { false }
+    /// The ranks' agreed answer, the same on every rank (updated at every step).
+    public private(set) var stopRequested = false
+
+    public var rank: Int { comm.rank }
+    public var size: Int { comm.size }
+    /// Only rank 0 writes files.
+    public var isWriter: Bool { comm.isLeader }
+    public var bucketCount: Int { reducer.bucketCount }
+    /// Seconds the ranks waited, after their backward, for the gradient sum.
+    public var reduceWaitSeconds: Double { reducer.waitSeconds }
+
+    public init(comm: Communicator, model: VAE, settings: Settings = Settings()) throws {
+        self.comm = comm
+        self.settings = settings
+        reducer = try GradientReducer(comm: comm, store: model.store, bucketBytes: max(4, settings.bucketBytes),
+                                      overlap: settings.overlap)
+        let r = reducer
+        model.encoder.onBackward = { r.ready($0.parameters) }
+        model.decoder.onBackward = { r.ready($0.parameters) }
+    }
+
+    /// This rank's rows of `count`: an even split, the first `count % N` ranks one row more.
+    public func share(of count: Int) -> Range<Int> {
+        let q = count / size, r = count % size
+        let lo = rank * q + min(rank, r)
+        return lo..<(lo + q + (rank < r ? 1 : 0))
+    }
+
+    /// Call after zeroing the gradients, before this rank's forward and backward.
+    public func beginStep() { reducer.begin() }
+
+    /// Waits for the gradient sum and returns the loss sums over all ranks (rank order).
+    public func finishStep(_ local: VAE.BatchLoss) throws -> VAE.BatchLoss {
+        try reducer.finish()
+        let all = try comm.allgather([local.recon, local.kl, Double(local.count), localStop() ? 1 : 0])
+        var out = VAE.BatchLoss(recon: 0, kl: 0, count: 0)
+        var stop = false
+        // Σ over ranks in rank order
+        for v in all {
+            out.recon += v[0]
+            out.kl += v[1]
+            out.count += Int(v[2])
+            stop = stop || v[3] != 0
+        }
+        stopRequested = stop
+        return out
+    }
+
+    /// The one-process `Evaluator.elbo` with the images split over the ranks: each rank takes
+    /// its share of the set and the ε the single process would draw for those images.
+    public func elbo(_ model: VAE, _ set: ImageSet, batchSize: Int = 1000, rng: inout RNG) throws -> ELBOResult {
+        let mine = share(of: set.count), k = model.latent
+        var r = rng
+        r.skipNormals(mine.lowerBound * k)
+        var rs = 0.0, rm = 0.0, kl = 0.0
+        var start = mine.lowerBound
+        while start < mine.upperBound {
+            let end = min(mine.upperBound, start + batchSize)
+            let x = BatchLoader.tensor(set, range: start..<end)
+            let eps = Tensor(shape: [end - start, k])
+            r.fillNormal(eps.pointer, count: eps.count)
+            let s = model.loss(x: x, eps: eps), m = model.loss(x: x, eps: nil)
+            rs += s.recon
+            rm += m.recon
+            kl += s.kl
+            start = end
+        }
+        rng.skipNormals(set.count * k)  // where the one-process evaluation leaves it
+        var sums = [0.0, 0.0, 0.0]
+        // Σ over ranks in rank order
+        for v in try comm.allgather([rs, rm, kl]) { for i in 0..<3 { sums[i] += v[i] } }
+        let n = Double(max(set.count, 1))
+        return ELBOResult(sample: LossTerms(recon: sums[0] / n, kl: sums[2] / n),
+                          mean: LossTerms(recon: sums[1] / n, kl: sums[2] / n), count: set.count)
+    }
+
+    /// Checks that every rank starts from rank 0's weights, optimizer state, training state and
+    /// data (a hash of each, compared over the ranks).
+    public func checkSameStart(_ trainer: Trainer) throws {
+        var h = FNV64()
+        let s = trainer.model.store
+        h.add(UnsafeRawBufferPointer(start: s.values.pointer, count: s.count * 4))
+        h.add(UnsafeRawBufferPointer(start: trainer.optimizer.m.pointer, count: s.count * 4))
+        h.add(UnsafeRawBufferPointer(start: trainer.optimizer.v.pointer, count: s.count * 4))
+        let st = trainer.state
+        for w in st.rng + [UInt64(st.epoch), UInt64(st.batchInEpoch), UInt64(st.adamStep),
+                           UInt64(trainer.data.train.count), UInt64(trainer.data.test.count)] { h.add(w) }
+        var d = FNV64()
+        trainer.data.train.images.withUnsafeBytes { d.add(UnsafeRawBufferPointer(rebasing: $0.prefix(1 << 20))) }
+        let all = try comm.allgather([h.value, d.value])
+        for (r, v) in all.enumerated() where v != all[0] {
+            let what = v[1] != all[0][1] ? "training data" : "model, optimizer or training state"
+            throw VAEError("rank \(r) of \(size) has another \(what) than rank 0; every rank must read the same run folder and data (a shared file system, or copies at the same paths)")
+        }
+    }
+}
+
+/// FNV-1a, 64 bits.
+struct FNV64 {
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        for b in bytes { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
+    }
+    mutating func add(_ w: UInt64) {
+        withUnsafeBytes(of: w.littleEndian) { add($0) }
+    }
+}
+
+extension Trainer {
+    /// Makes this trainer one rank of a data-parallel job (nothing with nil), after checking
+    /// that every rank starts from the same state.
+    func joinMPI(_ mpi: (Communicator, DataParallel.Settings)?) throws {
+        guard let (comm, settings) = mpi else { return }
+        parallel = try DataParallel(comm: comm, model: model, settings: settings)
+        try parallel!.checkSameStart(self)
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import VAEKit
+
+/// `mpirun -np N vae train …`: the flags of data-parallel training.
+struct MPIOptions: ParsableArguments {
+    @Option(name: .customLong("bucket-kb"), help: ArgumentHelp("Under mpirun: size of a gradient all-reduce bucket, in KiB.", valueName: "KiB"))
+    var bucketKB: Int = 1024
+    @Flag(name: .customLong("no-overlap"), help: "Under mpirun: sum the gradients after the backward instead of during it.")
+    var noOverlap = false
+
+    func validate() throws {
+        if !(1...(1 << 21)).contains(bucketKB) { throw ValidationError("--bucket-kb must be between 1 and 2097152") }
+    }
+
+    var settings: DataParallel.Settings {
+        var s = DataParallel.Settings()
+        s.bucketBytes = bucketKB << 10
+        s.overlap = !noOverlap
+        return s
+    }
+}
+
+/// This process's MPI job, when it was started by mpirun.
+enum MPIJob {
+    nonisolated(unsafe) private(set) static var comm: Communicator?
+    nonisolated(unsafe) private static var termSource: DispatchSourceSignal?
+    /// The run folder, for the message when the job is stopped from outside.
+    nonisolated(unsafe) static var runFolder: String?
+
+    /// Joins the job if mpirun started this process; only rank 0 then prints notes.
+    static func join() throws -> Communicator? {
+        guard let c = try Communicator.joinIfLaunched() else { return nil }
+        comm = c
+        Console.quiet = !c.isLeader
+        // mpirun ends the job with SIGTERM when a rank dies or mpirun is interrupted: say so.
+        signal(SIGTERM, SIG_IGN)
+        let s = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
+        s.setEventHandler {
+            let kept = runFolder.map { "; the last checkpoint in \($0) is kept (continue with: vae train --resume --out \($0))" } ?? ""
+            FileHandle.standardError.write(Data("error: rank \(c.rank) of \(c.size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted)\(kept)\n".utf8))
+            _exit(143)
+        }
+        s.resume()
+        termSource = s
+        return c
+    }
+
+    /// A clean end of the job (every rank reaches it).
+    static func finish() {
+        comm?.finalize()
+    }
+
+    /// A failed rank: one line on stderr, then the whole job ends. Ranks other than 0 wait a
+    /// moment first, so that an error every rank meets is printed once (rank 0's abort ends
+    /// them before they print).
+    static func fail(_ message: String, code: Int32) -> Never {
+        guard let c = comm else { Foundation.exit(code) }
+        if !c.isLeader { usleep(1_000_000) }
+        FileHandle.standardError.write(Data("error: \(c.size > 1 ? "rank \(c.rank) of \(c.size): " : "")\(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+        c.abort(code: code)
+    }
+}
