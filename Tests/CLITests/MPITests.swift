@@ -1,0 +1,139 @@
+import Foundation
+import XCTest
+import VAEKit
+
+/// `mpirun -np 2 vae train` on a tiny model: the same losses as one process, bit-identical
+/// repeats, resume with any number of ranks, and a killed rank that ends the job.
+/// Skipped when Open MPI is absent (apt-get install openmpi-bin).
+final class MPITests: XCTestCase {
+    nonisolated(unsafe) static var data = ""
+
+    override class func setUp() {
+        super.setUp()
+        data = (try? TinyData.make(train: 256, test: 64)) ?? ""
+    }
+
+    /// A small model; batch 33 splits unevenly (17 + 16 rows, the last batch 13 + 12).
+    func args(_ out: String, epochs: Int = 3, extra: [String] = []) -> [String] {
+        ["train", "--data", MPITests.data, "--epochs", String(epochs), "--latent", "4", "--hidden", "32", "--batch", "33",
+         "--seed", "5", "--threads", "1", "--no-report", "--out", out] + extra
+    }
+
+    func weights(_ run: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")) }
+
+    func testTwoRanksMatchOneProcess() throws {
+        _ = try MPIRun.require()
+        // binarized: the ranks must also draw the one-process noise for their rows
+        let one = tempRunDir("mpi-one"), two = tempRunDir("mpi-two")
+        let r1 = try CLI.run(args(one, extra: ["--binarize"]))
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        let r2 = try MPIRun.run(args(two, extra: ["--binarize"]))
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("2 MPI ranks × 1 threads"), r2.stderr)
+        // rank 0 alone prints and writes
+        XCTAssertEqual(r2.stdout.components(separatedBy: "epoch 1/3").count, 2, r2.stdout)
+        XCTAssertEqual(r2.stderr.components(separatedBy: "run folder:").count, 2, r2.stderr)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: two)),
+                       ["model.safetensors", "config.json", "metrics.jsonl"])
+        let m1 = try metricsWithoutTimes(one), m2 = try metricsWithoutTimes(two)
+        XCTAssertEqual(m1.count, 3)
+        XCTAssertEqual(m2.count, 3)
+        for (a, b) in zip(m1, m2) {
+            for key in ["test_loss", "test_loss_mu", "train_loss"] {
+                let x = a[key]!, y = b[key]!
+                XCTAssertLessThan(abs(x - y) / x, 0.005, "epoch \(a["epoch"]!): \(key) \(x) (1 process) vs \(y) (2 ranks)")
+            }
+        }
+        // the same batches and noise, only the order of the gradient sums differs: on this tiny
+        // run the losses agree to ~1e-9 (a rank drawing the wrong binarization noise: ~3e-4)
+        for (a, b) in zip(m1, m2) {
+            for key in ["test_loss", "train_loss"] { XCTAssertLessThan(abs(a[key]! - b[key]!) / a[key]!, 1e-5, key) }
+        }
+    }
+
+    func testTwoRankRunsAreBitIdentical() throws {
+        _ = try MPIRun.require()
+        let a = tempRunDir("mpi-a"), b = tempRunDir("mpi-b")
+        for run in [a, b] {
+            let r = try MPIRun.run(args(run, epochs: 2, extra: ["--bucket-kb", "4"]))  // several buckets
+            XCTAssertEqual(r.status, 0, r.stderr)
+        }
+        XCTAssertEqual(try weights(a), try weights(b), "two identical 2-rank runs wrote different weights")
+        XCTAssertEqual(try metricsWithoutTimes(a), try metricsWithoutTimes(b))
+        // the overlap changes when buckets are summed, never what they sum to
+        let c = tempRunDir("mpi-c")
+        let r = try MPIRun.run(args(c, epochs: 2, extra: ["--bucket-kb", "4", "--no-overlap"]))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try weights(a), try weights(c))
+    }
+
+    func testResumeWithAnyNumberOfRanks() throws {
+        _ = try MPIRun.require()
+        let straight = tempRunDir("mpi-straight"), split = tempRunDir("mpi-split"), plain = tempRunDir("mpi-plain")
+        XCTAssertEqual(try MPIRun.run(args(straight, epochs: 3)).status, 0)
+        // 2 ranks: 1 epoch, then --resume to 3 under mpirun: exactly the straight run
+        XCTAssertEqual(try MPIRun.run(args(split, epochs: 1)).status, 0)
+        let r = try MPIRun.run(["train", "--resume", "--out", split, "--data", MPITests.data, "--epochs", "3", "--threads", "1", "--no-report"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(split) at epoch 1"), r.stderr)
+        XCTAssertEqual(try weights(straight), try weights(split), "a resumed 2-rank run differs from a straight one")
+        XCTAssertEqual(try metricsWithoutTimes(straight), try metricsWithoutTimes(split))
+        // a checkpoint of 2 ranks continues in a plain process, and that one under 2 ranks again
+        XCTAssertEqual(try MPIRun.run(args(plain, epochs: 1)).status, 0)
+        let p = try CLI.run(["train", "--resume", "--out", plain, "--data", MPITests.data, "--epochs", "2", "--threads", "1", "--no-report"])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        let q = try MPIRun.run(["train", "--resume", "--out", plain, "--data", MPITests.data, "--epochs", "3", "--threads", "1", "--no-report"])
+        XCTAssertEqual(q.status, 0, q.stderr)
+        let m = try metricsWithoutTimes(plain)
+        XCTAssertEqual(m.map { $0["epoch"]! }, [1, 2, 3])
+        XCTAssertLessThan(abs(m[2]["test_loss"]! - (try metricsWithoutTimes(straight))[2]["test_loss"]!) / m[2]["test_loss"]!, 0.005)
+    }
+
+    func testKilledRankEndsTheJob() throws {
+        _ = try MPIRun.require()
+        let run = tempRunDir("mpi-kill")
+        let h = try MPIRun.start(ranks: 2, args(run, epochs: 10_000))
+        let (p, _, _) = h
+        // wait for the first checkpoint with a finished epoch
+        let deadline = Date().addingTimeInterval(60)
+        func epochs() -> Int { ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
+        while epochs() < 1 && Date() < deadline && p.isRunning {
+            usleep(50_000)
+        }
+        XCTAssertTrue(p.isRunning, "the job ended before the test could kill a rank")
+        let ranks = MPIRun.ranks(of: p.processIdentifier)
+        guard let victim = ranks[1] else { p.terminate(); return XCTFail("rank 1's pid not found among mpirun's children: \(ranks)") }
+        let killed = Date()
+        kill(victim, SIGKILL)
+        let r = CLI.finish(h)
+        let took = Date().timeIntervalSince(killed)
+        XCTAssertLessThan(took, 15, "the job took \(took) s to end after a rank was killed")
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("error: rank 0 of 2:"), r.stderr)
+        // the last checkpoint is whole and continues
+        let loaded = try Checkpoint.load(run)
+        XCTAssertGreaterThanOrEqual(loaded.state.epoch, 1)
+        let c = try CLI.run(["train", "--resume", "--out", run, "--data", MPITests.data, "--epochs", String(loaded.state.epoch + 1),
+                             "--threads", "1", "--no-report"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+    }
+
+    func testMissingLibraryUnderMPIRunIsOneLine() throws {
+        let r = try CLI.run(["train", "--data", MPITests.data, "--epochs", "1", "--out", tempRunDir("mpi-nolib")],
+                            env: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0", "VAE_MPI_LIB": "/nonexistent/libmpi.so.40"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertTrue(r.stderr.hasPrefix("error: this process was started by mpirun"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("openmpi-bin"), r.stderr)
+    }
+
+    func testInfoSaysWhetherMPIWasFound() throws {
+        let r = try CLI.run(["info"])
+        XCTAssertEqual(r.status, 0)
+        let line = r.stdout.split(separator: "\n").first { $0.hasPrefix("MPI:") }
+        XCTAssertNotNil(line, r.stdout)
+        if MPIRun.mpirun != nil { XCTAssertTrue(line!.contains("Open MPI"), String(line!)) }
+        let missing = try CLI.run(["info"], env: ["VAE_MPI_LIB": "/nonexistent/libmpi.so.40"])
+        XCTAssertTrue(missing.stdout.contains("MPI:         not found"), missing.stdout)
+    }
+}
