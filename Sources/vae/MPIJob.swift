@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import VAEKit
 
@@ -25,25 +24,30 @@ struct MPIOptions: ParsableArguments {
 /// This process's MPI job, when it was started by mpirun.
 enum MPIJob {
     nonisolated(unsafe) private(set) static var comm: Communicator?
-    nonisolated(unsafe) private static var termSource: DispatchSourceSignal?
     /// The run folder, for the message when the job is stopped from outside.
-    nonisolated(unsafe) static var runFolder: String?
+    nonisolated(unsafe) static var runFolder: String? {
+        didSet { if let c = comm { setStopMessage(rank: c.rank, size: c.size) } }
+    }
+
+    private static func setStopMessage(rank: Int, size: Int) {
+        let kept = runFolder.map { "; the last checkpoint in \($0) is kept (continue with: vae train --resume --out \($0))" } ?? ""
+        let old = mpiStopMessage
+        mpiStopMessage = strdup("error: rank \(rank) of \(size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted)\(kept)\n")
+        free(old)
+    }
 
     /// Joins the job if mpirun started this process; only rank 0 then prints notes.
     static func join() throws -> Communicator? {
         guard let c = try Communicator.joinIfLaunched() else { return nil }
         comm = c
         Console.quiet = !c.isLeader
-        // mpirun ends the job with SIGTERM when a rank dies or mpirun is interrupted: say so.
-        signal(SIGTERM, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGTERM, queue: .global())
-        s.setEventHandler {
-            let kept = runFolder.map { "; the last checkpoint in \($0) is kept (continue with: vae train --resume --out \($0))" } ?? ""
-            FileHandle.standardError.write(Data("error: rank \(c.rank) of \(c.size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted)\(kept)\n".utf8))
+        // mpirun ends the job with SIGTERM when a rank dies or mpirun is interrupted (SIGKILL
+        // follows a second later): say so at once, from the signal handler itself.
+        setStopMessage(rank: c.rank, size: c.size)
+        signal(SIGTERM) { _ in
+            if let m = mpiStopMessage { _ = write(2, m, strlen(m)) }
             _exit(143)
         }
-        s.resume()
-        termSource = s
         return c
     }
 
@@ -58,7 +62,11 @@ enum MPIJob {
     static func fail(_ message: String, code: Int32) -> Never {
         guard let c = comm else { Foundation.exit(code) }
         if !c.isLeader { usleep(1_000_000) }
-        FileHandle.standardError.write(Data("error: \(c.size > 1 ? "rank \(c.rank) of \(c.size): " : "")\(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+        let prefix = c.size > 1 && !message.hasPrefix("rank ") ? "rank \(c.rank) of \(c.size): " : ""
+        FileHandle.standardError.write(Data("error: \(prefix)\(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
         c.abort(code: code)
     }
 }
+
+/// The line the SIGTERM handler writes (prepared beforehand: a handler may not allocate).
+nonisolated(unsafe) private var mpiStopMessage: UnsafeMutablePointer<CChar>? = nil
