@@ -44,6 +44,12 @@ enum MPIJob {
         // mpirun ends the job with SIGTERM when a rank dies or mpirun is interrupted (SIGKILL
         // follows a second later): say so at once, from the signal handler itself.
         setStopMessage(rank: c.rank, size: c.size)
+        // A write to a dead rank's socket must fail with EPIPE (an MPI error), not kill this one.
+        signal(SIGPIPE, SIG_IGN)
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGTERM)
+        sigprocmask(SIG_UNBLOCK, &set, nil)  // a launcher may hand it down blocked
         signal(SIGTERM) { _ in
             if let m = mpiStopMessage { _ = write(2, m, strlen(m)) }
             _exit(143)
