@@ -16,7 +16,7 @@ struct Info: ParsableCommand {
         print("CPU:         \(GEMM.cpuFeatures)")
         print("threads:     \(ThreadPool.threadCount)")
         print("OpenBLAS:    \(GEMM.isOpenBLASAvailable ? "available (select with VAE_GEMM=blas)" : "not found (optional: apt-get install libopenblas0-pthread)")")
-        print("MPI:         \(Communicator.libraryDescription.map { "\($0) (train on N processes: mpirun -np N vae train …)" } ?? "not found (optional: \(Communicator.packageHint))")")
+        print("MPI:         \(Communicator.libraryDescription.map { "\($0) (train on N processes: mpirun -np N vae train …)" } ?? "not found (optional, to train on N processes: \(Communicator.packageHint))")")
         guard let run = folder else { return }
         let loaded = try Checkpoint.load(run)
         let c = loaded.model.config

@@ -5,7 +5,7 @@ import VAEKit
 /// `mpirun -np N vae train …`: the flags of data-parallel training.
 struct MPIOptions: ParsableArguments {
     @Option(name: .customLong("bucket-kb"), help: ArgumentHelp("Under mpirun: size of a gradient all-reduce bucket, in KiB.", valueName: "KiB"))
-    var bucketKB: Int = 1024
+    var bucketKB: Int = 256
     @Flag(name: .customLong("no-overlap"), help: "Under mpirun: sum the gradients after the backward instead of during it.")
     var noOverlap = false
 

@@ -18,7 +18,7 @@ public final class Communicator {
     public var isLeader: Bool { rank == 0 }
 
     /// The Debian packages that provide Open MPI.
-    public static let packageHint = "apt-get install openmpi-bin (Debian's Open MPI, with libopenmpi3)"
+    public static let packageHint = "apt-get install openmpi-bin, which brings Debian's libopenmpi3"
 
     /// Set by the environment `mpirun` gives its processes.
     public static var launchedByMPI: Bool {
@@ -106,13 +106,20 @@ public final class Communicator {
         return r.isDone
     }
 
-    /// Polls until `r` completes: spins briefly, then sleeps 20 µs between polls so that a
-    /// waiting rank leaves the cores to the ranks still computing.
+    /// Polls until `r` completes.
     public func wait(_ r: Request) throws {
-        var spins = 0
-        while try !test(r) {
-            spins += 1
-            if spins > 200 { usleep(20) }
+        try Communicator.poll { try test(r) }
+    }
+
+    /// Calls `done` until it returns true: for 20 ms with only `sched_yield` between calls
+    /// (a sleep would hand the core to another process for a whole time slice, several ms,
+    /// at every message of a step), then with 100 µs sleeps, for a peer that is slow.
+    static func poll(_ done: () throws -> Bool) throws {
+        let start = monotonicSeconds()
+        var n = 0
+        while try !done() {
+            n += 1
+            if n & 63 == 0 && monotonicSeconds() - start > 0.02 { usleep(100) } else { sched_yield() }
         }
     }
 

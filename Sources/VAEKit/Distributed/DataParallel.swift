@@ -12,8 +12,8 @@ import VAECore
 /// Test evaluation is split over the ranks the same way and its sums reduced in rank order.
 public final class DataParallel {
     public struct Settings: Sendable {
-        /// Bucket size of the gradient all-reduce (PyTorch DDP's first bucket is 1 MiB).
-        public var bucketBytes: Int = 1 << 20
+        /// Bucket size of the gradient all-reduce: small enough that a model of a few MB has several.
+        public var bucketBytes: Int = 256 << 10
         /// Reduce buckets while the backward runs (false: all after the backward).
         public var overlap: Bool = true
         public init() {}

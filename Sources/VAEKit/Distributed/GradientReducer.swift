@@ -110,11 +110,7 @@ final class GradientReducer {
         for i in buckets.indices { buckets[i].pending = 0 }
         try startReady()
         let t0 = monotonicSeconds()
-        var spins = 0
-        while try !poll() {
-            spins += 1
-            if spins > 200 { usleep(20) }
-        }
+        try Communicator.poll { try poll() }
         waitSeconds += monotonicSeconds() - t0
     }
 
