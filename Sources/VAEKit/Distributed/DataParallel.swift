@@ -1,9 +1,9 @@
 import VAECore
 
 /// Data-parallel training on the ranks of an MPI job. Each step every rank:
-///   - builds the one-process global batch order and noise (the shuffle, the binarization
-///     draws and ε are drawn over the whole batch, so the generator stays in step with a
-///     single process) and keeps its own rows, `share(of:)`;
+///   - builds the whole one-process batch and noise (the shuffle, the binarization draws
+///     and ε, so the generator stays in step with a single process) and trains on its own
+///     rows of it, `share(of:)`;
 ///   - computes the gradients of its rows with the loss averaged over the *global* batch,
 ///     so that their sum over the ranks is the one-process gradient (up to rounding order);
 ///   - sums the gradients over the ranks with `GradientReducer` (fixed order, bit-identical
@@ -34,6 +34,8 @@ public final class DataParallel {
     public var bucketCount: Int { reducer.bucketCount }
     /// Seconds the ranks waited, after their backward, for the gradient sum.
     public var reduceWaitSeconds: Double { reducer.waitSeconds }
+    /// The share of the gradient values whose sum was complete when the backward ended.
+    public var overlappedFraction: Double { Double(reducer.reducedDuringBackward) / Double(max(reducer.reducedTotal, 1)) }
 
     public init(comm: Communicator, model: VAE, settings: Settings = Settings()) throws {
         self.comm = comm

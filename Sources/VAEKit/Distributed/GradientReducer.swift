@@ -39,6 +39,8 @@ final class GradientReducer {
     private var active = false
     /// Seconds spent waiting for the reduction after the backward ended (per run).
     private(set) var waitSeconds = 0.0
+    /// Gradient values summed over the ranks before the backward ended, and all of them (per run).
+    private(set) var reducedDuringBackward = 0, reducedTotal = 0
 
     init(comm: Communicator, store: ParameterStore, bucketBytes: Int, overlap: Bool) throws {
         self.comm = comm
@@ -107,6 +109,11 @@ final class GradientReducer {
         guard active else { return }
         active = false
         if let failure { self.failure = nil; throw failure }
+        try poll()
+        for b in buckets {
+            if b.done { reducedDuringBackward += b.hi - b.lo }
+            reducedTotal += b.hi - b.lo
+        }
         for i in buckets.indices { buckets[i].pending = 0 }
         try startReady()
         let t0 = monotonicSeconds()

@@ -144,17 +144,17 @@ public final class Trainer {
         var imagesThisRun = 0
         for bi in st.batchInEpoch..<batches {
             let lo = bi * bsz, hi = min(n, lo + bsz), b = hi - lo
-            let mine = parallel?.share(of: b) ?? 0..<b  // MPI: this rank's rows of the batch
-            let x = xBuf.view([mine.count, d]), eps = epsBuf.view([b, k])
+            let x = xBuf.view([b, d]), eps = epsBuf.view([b, k])
             perm.withUnsafeBufferPointer { p in
-                BatchLoader.fill(data.train, indices: UnsafeBufferPointer(rebasing: p[lo..<hi]), rows: mine, into: x,
+                BatchLoader.fill(data.train, indices: UnsafeBufferPointer(rebasing: p[lo..<hi]), into: x,
                                  binarize: options.binarize, rng: &rng)
             }
             rng.fillNormal(eps.pointer, count: b * k)
             model.store.zeroGrad()
             parallel?.beginStep()
+            let mine = parallel?.share(of: b) ?? 0..<b  // MPI: this rank's rows of the (whole) batch
             var loss = mine.isEmpty ? VAE.BatchLoss(recon: 0, kl: 0, count: 0)
-                : model.trainStep(x: x, eps: eps.rows(mine), klWeight: w, batchRows: b)
+                : model.trainStep(x: x.rows(mine), eps: eps.rows(mine), klWeight: w, batchRows: b)
             if let parallel { loss = try parallel.finishStep(loss) }  // MPI: Σ gradients and losses over ranks
             guard loss.recon.isFinite && loss.kl.isFinite else {
                 throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
