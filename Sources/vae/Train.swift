@@ -74,7 +74,12 @@ struct Train: ParsableCommand {
             Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
         } else {
             data = try dataOptions.load()
-            let dir = out ?? Train.defaultRunFolder()
+            var dir = out ?? Train.defaultRunFolder()
+            if let comm {  // MPI: rank 0's folder (the default name comes from its clock)
+                var bytes = Array(dir.utf8)
+                try comm.broadcast(&bytes)
+                dir = String(decoding: bytes, as: UTF8.self)
+            }
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
                 throw VAEError("\(dir) already holds a run; continue it with --resume or choose another --out")
             }
