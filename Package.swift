@@ -15,6 +15,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     ],
     targets: [
         .target(
@@ -23,9 +24,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
-        .target(name: "VAECore", dependencies: ["CVAEKernels"]),
-        .target(name: "VAEKit", dependencies: ["VAECore", "CZlib"]),
-        .target(name: "VAEViz", dependencies: ["CZlib"]),
+        .target(name: "VAECore", dependencies: ["CVAEKernels", .product(name: "RealModule", package: "swift-numerics")]),
+        .target(name: "VAEKit", dependencies: ["VAECore", "CZlib", .product(name: "RealModule", package: "swift-numerics")]),
+        .target(name: "VAEViz", dependencies: ["CZlib", .product(name: "RealModule", package: "swift-numerics")]),
         .executableTarget(
             name: "vae",
             dependencies: [

@@ -151,7 +151,7 @@ enum DatasetFolder {
         }
         unlink(dir + "/" + Checkpoint.weightsFile)
         let data = try Dataset.load(directory: dir)
-        return "dataset \(data.name): \(data.train.count) train, \(data.test.count) test, \(data.train.height)×\(data.train.width)"
+        return "dataset \(data.name): \(data.train.count) train, \(data.test.count) test, \(data.train.itemShape)"
     }
 }
 

@@ -37,21 +37,21 @@ struct Anomaly: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)
-        let set = data.test.prefix(min(limit ?? data.test.count, data.test.count))
+        let set = data.test.first(limit ?? data.test.count)
         var rng = RNG(seed: seed)
         let scores = Analysis.anomalyScores(loaded.model, set, samples: samples, rng: &rng)
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let name: (Int) -> String = { i in
-            guard !set.labels.isEmpty else { return "-" }
-            let l = Int(set.labels[i])
+            guard set.hasLabels else { return "-" }
+            let l = set.label(i)
             return l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)"
         }
         let sorted = scores.sorted()
         print(String(format: "scored %d images of %@: negative ELBO median %.2f, 95th percentile %.2f, max %.2f nats",
                      scores.count, data.name, sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 95 / 100)], sorted.last!))
         if let normalSet = try Anomaly.parseClasses(normal) {
-            guard !set.labels.isEmpty else { throw VAEError("--normal needs labels, and \(data.directory) has none") }
-            let positive = (0..<set.count).map { !normalSet.contains(Int(set.labels[$0])) }
+            guard set.hasLabels else { throw VAEError("--normal needs labels, and \(data.directory) has none") }
+            let positive = (0..<set.count).map { !normalSet.contains(set.label($0)) }
             if let auc = Analysis.rocAUC(scores: scores, positive: positive) {
                 print(String(format: "ROC-AUC (anomalous = labels not in %@): %.4f  (%d normal, %d anomalous)",
                              normal!, auc, positive.filter { !$0 }.count, positive.filter { $0 }.count))
@@ -64,11 +64,10 @@ struct Anomaly: ParsableCommand {
             print(String(format: "%4d  %5d  %-15@ %8.2f", r + 1, i, name(i) as NSString, scores[i]))
         }
         let n = min(top, set.count)
-        let d = set.pixelsPerImage
-        let x = Tensor(shape: [n, d])
+        let x = Tensor(shape: [n, set.featureCount])
         var unused = RNG(seed: 0)
         order.prefix(n).map { Int32($0) }.withUnsafeBufferPointer {
-            BatchLoader.fill(set, indices: $0, into: x, rng: &unused)
+            set.fill($0, x: x, mask: nil, binarize: false, rng: &unused)
         }
         try Pictures.write(Pictures.grid(x, shape: loaded.model.config.inputShape, columns: 8, scale: Figures.scale(for: loaded.model.config.inputShape)),
                            to: runArg.output(out, default: "anomalies.png"))

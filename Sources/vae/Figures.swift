@@ -16,10 +16,11 @@ enum Figures {
     }
 
     /// Pairs of rows: test images, and under them their reconstructions.
-    static func reconstructions(_ model: VAE, _ set: ImageSet, count: Int, columns: Int = 10) -> [UInt8] {
+    static func reconstructions(_ model: VAE, _ set: any DataSource, count: Int, columns: Int = 10) -> [UInt8] {
         let n = min(count, set.count)
-        let x = BatchLoader.tensor(set, range: 0..<n)
-        let r = model.reconstruct(x)
+        let batch = model.conditioned(set.batch(0..<n))
+        let x = batch.x
+        let r = model.reconstruct(x, condition: batch.condition)
         let d = model.inputSize
         let rows = (n + columns - 1) / columns
         let out = Tensor(shape: [rows * 2 * columns, d])
@@ -32,7 +33,7 @@ enum Figures {
         return Pictures.grid(out, shape: model.config.inputShape, columns: columns, scale: scale(for: model.config.inputShape))
     }
 
-    static func interpolation(_ model: VAE, _ set: ImageSet, from i: Int, to j: Int, steps: Int) -> [UInt8] {
+    static func interpolation(_ model: VAE, _ set: any DataSource, from i: Int, to j: Int, steps: Int) -> [UInt8] {
         let a = BatchLoader.tensor(set, range: i..<(i + 1)), b = BatchLoader.tensor(set, range: j..<(j + 1))
         let line = Analysis.interpolate(model, from: a, to: b, steps: steps)
         let d = model.inputSize
@@ -54,8 +55,8 @@ enum Figures {
         let mu = Analysis.latentMeans(model, data.test, limit: limit)
         let (xy, explained) = Analysis.project2D(mu)
         let n = mu.shape[0]
-        let labels = data.test.labels
-        let points = (0..<n).map { i in (x: xy[i].0, y: xy[i].1, cls: labels.isEmpty ? 0 : Int(labels[i])) }
+        let labels = data.test.labelArray
+        let points = (0..<n).map { i in (x: xy[i].0, y: xy[i].1, cls: labels.isEmpty ? 0 : labels[i]) }
         let pca = model.latent > 2
         let plot = ScatterPlot(title: pca ? "Latent means (PCA of \(model.latent) dimensions)" : "Latent means",
                                xLabel: pca ? "principal component 1" : "z₁", yLabel: pca ? "principal component 2" : "z₂",
@@ -74,9 +75,9 @@ enum Figures {
     }
 
     /// Two test images of different classes (for the interpolation), else 0 and 1.
-    static func interpolationPair(_ set: ImageSet) -> (Int, Int) {
+    static func interpolationPair(_ set: any DataSource) -> (Int, Int) {
         guard set.count > 1 else { return (0, 0) }
-        if !set.labels.isEmpty, let j = (1..<set.count).first(where: { set.labels[$0] != set.labels[0] }) { return (0, j) }
+        if set.hasLabels, let j = (1..<set.count).first(where: { set.label($0) != set.label(0) }) { return (0, j) }
         return (0, 1)
     }
 }

@@ -45,7 +45,7 @@ struct DataOptions: ParsableArguments {
         }
         let d = try Dataset.load(directory: dir)
         if !quiet {
-            Console.note("data: \(d.name) from \(dir)\(why): \(d.train.count) train, \(d.test.count) test images, \(d.train.channels)×\(d.train.height)×\(d.train.width)")
+            Console.note("data: \(d.name) from \(dir)\(why): \(d.train.count) train, \(d.test.count) test images, \(d.itemShape.map(String.init).joined(separator: "×"))")
         }
         return d
     }
@@ -74,7 +74,7 @@ struct RunArgument: ParsableArguments {
     /// The run's test images: from --data if given, else the folder the run was trained on.
     func testSet(_ loaded: Checkpoint.Loaded, _ data: DataOptions) throws -> Dataset {
         let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true)
-        let shape = [d.test.channels, d.test.height, d.test.width]
+        let shape = d.test.itemShape
         guard shape == loaded.model.config.inputShape else {
             throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")
         }

@@ -73,7 +73,7 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
                 throw VAEError("\(dir) already holds a run; continue it with --resume or choose another --out")
             }
-            let cfg = VAEConfig(architecture: model, inputShape: [data.train.channels, data.train.height, data.train.width],
+            let cfg = VAEConfig(architecture: model, inputShape: data.itemShape,
                                 latent: latent ?? (model == .mlp ? 20 : 2), hidden: try hiddenSizes(),
                                 likelihood: likelihood, gaussianSigma: sigma, beta: beta, warmupEpochs: warmup)
             var o = TrainingOptions()

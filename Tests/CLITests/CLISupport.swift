@@ -66,8 +66,8 @@ enum TinyData {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var pixels: [UInt8] = [], labels: [UInt8] = []
         if side == 28, let d = try? Dataset.load(directory: root + "/data/fashion-mnist-sample") {
-            pixels = Array(d.train.images.prefix((train + test) * 784))
-            labels = Array(d.train.labels.prefix(train + test))
+            pixels = Array(d.trainImages.images.prefix((train + test) * 784))
+            labels = Array(d.trainImages.labels.prefix(train + test))
         } else {
             for i in 0..<(train + test) {
                 for y in 0..<side { for x in 0..<side { pixels.append(UInt8((x * 7 + y * 3 + i * 13) % 256)) } }

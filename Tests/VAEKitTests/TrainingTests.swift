@@ -130,11 +130,11 @@ final class TrainingTests: XCTestCase {
 
     func testBinarization() throws {
         let data = tinyDataset()
-        let b1 = data.test.binarized(seed: 4), b2 = data.test.binarized(seed: 4)
+        let b1 = data.test.binarized(seed: 4).asImages, b2 = data.test.binarized(seed: 4).asImages
         XCTAssertEqual(b1.images, b2.images)
         XCTAssertTrue(b1.images.allSatisfy { $0 == 0 || $0 == 255 })
         // about as many ones as the mean intensity says
-        let mean = data.test.images.reduce(0.0) { $0 + Double($1) / 255 } / Double(data.test.images.count)
+        let mean = data.testImages.images.reduce(0.0) { $0 + Double($1) / 255 } / Double(data.testImages.images.count)
         let ones = Double(b1.images.filter { $0 == 255 }.count) / Double(b1.images.count)
         XCTAssertEqual(ones, mean, accuracy: 0.02)
         // dynamic binarization draws new pixels at every batch, from the seed

@@ -1,21 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VAECore
+import RealModule
 
 /// What a trained VAE is used for: codes, pictures of the latent space, anomaly scores,
 /// denoising. Images are returned as [count, D] tensors of values in [0, 1].
 public enum Analysis {
     /// Latent means μ(x) of images `range` of a set, [count, K].
-    public static func latentMeans(_ model: VAE, _ set: ImageSet, limit: Int? = nil, batch: Int = 1000) -> Tensor {
+    public static func latentMeans(_ model: VAE, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) -> Tensor {
         let n = min(set.count, limit ?? set.count), k = model.latent
         let out = Tensor(shape: [n, k])
         var start = 0
         while start < n {
             let end = min(n, start + batch)
-            let h = model.encodeRaw(BatchLoader.tensor(set, range: start..<end))
+            let b = model.conditioned(set.batch(start..<end))
+            let h = model.encodeRaw(b.x, condition: b.condition)
             for r in 0..<(end - start) { (out.pointer + (start + r) * k).update(from: h.pointer + r * 2 * k, count: k) }
             start = end
         }
@@ -111,16 +108,17 @@ public enum Analysis {
     }
 
     /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
-    public static func anomalyScores(_ model: VAE, _ set: ImageSet, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
+    /// A conditional model scores each item under its own label.
+    public static func anomalyScores(_ model: VAE, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
         var scores = [Double](repeating: 0, count: set.count)
         var start = 0
         while start < set.count {
             let end = min(set.count, start + batch)
-            let x = BatchLoader.tensor(set, range: start..<end)
+            let b = model.conditioned(set.batch(start..<end))
             let eps = Tensor(shape: [end - start, model.latent])
             for _ in 0..<samples {
                 rng.fillNormal(eps.pointer, count: eps.count)
-                let (r, kl) = model.perExampleLoss(x: x, eps: eps)
+                let (r, kl) = model.perExampleLoss(b, eps: eps)
                 for i in 0..<(end - start) { scores[start + i] += (r[i] + kl[i]) / Double(samples) }
             }
             start = end
@@ -160,6 +158,6 @@ public enum Analysis {
         var s = 0.0
         for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); s += d * d }
         let mse = s / Double(max(a.count, 1))
-        return mse > 0 ? 10 * log10(1 / mse) : .infinity
+        return mse > 0 ? 10 * Double.log10(1 / mse) : .infinity
     }
 }

@@ -45,12 +45,15 @@ public struct Dataset: Sendable {
     /// "mnist", "fashion-mnist", "cifar10" or the folder name.
     public var name: String
     public var directory: String
-    public var train: ImageSet
-    public var test: ImageSet
+    public var train: any DataSource
+    public var test: any DataSource
     /// One name per class (10 for the known sets).
     public var classNames: [String]
 
-    public init(name: String, directory: String, train: ImageSet, test: ImageSet, classNames: [String]) {
+    /// One item's shape [C, H, W].
+    public var itemShape: [Int] { train.itemShape }
+
+    public init(name: String, directory: String, train: any DataSource, test: any DataSource, classNames: [String]) {
         self.name = name
         self.directory = directory
         self.train = train
