@@ -1,5 +1,10 @@
 import VAECore
 
+extension VAEConfig {
+    /// The network shapes SwiftVAE builds (`--model`).
+    public enum Architecture: String, Codable, Sendable, CaseIterable { case mlp, conv }
+}
+
 /// The one description of each architecture: encoder and decoder as named `Sequential`s, from
 /// which the parameter count, the checkpoint's PyTorch names and shapes, and the FLOPs of what
 /// runs all follow (`Sequential(name:input:_:)`). Building allocates no parameter storage.

@@ -1,13 +1,6 @@
 /// Everything that defines a VAE's shape and objective. Stored as `config.json` in a run
 /// folder and inside the checkpoint's metadata.
 public struct VAEConfig: Codable, Equatable, Sendable {
-    public enum Architecture: String, Codable, Sendable, CaseIterable { case mlp, conv }
-    /// The likelihood of a whole image (when `groups` is nil). Gaussian means are σ(o).
-    public enum Likelihood: String, Codable, Sendable, CaseIterable {
-        case bernoulli, gaussian
-        case gaussianLearned = "gaussian-learned"
-    }
-
     public var architecture: Architecture
     /// One example's shape [channels, height, width] (a table row of D columns: [1, 1, D]).
     public var inputShape: [Int]
@@ -109,29 +102,5 @@ public struct VAEConfig: Codable, Equatable, Sendable {
             guard hidden.count == 1 else { throw VAEError("the conv architecture takes one dense width (--hidden N), got \(hidden)") }
             guard groups == nil else { throw VAEError("the conv architecture is for images; use --model mlp for tables") }
         }
-    }
-}
-
-/// The likelihood of a group of adjacent columns of a table row.
-public struct FeatureGroup: Codable, Equatable, Sendable {
-    public enum Kind: String, Codable, Sendable {
-        /// Values in [0, 1], logits out.
-        case bernoulli
-        /// Numbers (standardised), N(o, σ²) with the config's fixed σ.
-        case gaussian
-        /// Numbers (standardised), N(o, σⱼ²) with a learned σ per column.
-        case gaussianLearned = "gaussian-learned"
-        /// One categorical variable: `width` one-hot columns, softmax over `width` logits.
-        case categorical
-    }
-    public var kind: Kind
-    public var width: Int
-    /// The column(s) it stands for, for reports.
-    public var name: String
-
-    public init(kind: Kind, width: Int, name: String = "") {
-        self.kind = kind
-        self.width = width
-        self.name = name
     }
 }
