@@ -17,6 +17,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var testLimit: Int? = nil
     /// Train only on images with these labels (nil = all).
     public var classes: [Int]? = nil
+    /// Denoising VAE: the encoder sees a corrupted copy of each batch (nil = the clean batch).
+    public var corrupt: Corruption? = nil
 
     public init() {}
 
@@ -85,7 +87,7 @@ public final class Trainer {
     }
     private var st: TrainingState
     private var rng: RNG
-    private var xBuf = Workspace(), epsBuf = Workspace(), maskBuf = Workspace(), condBuf = Workspace()
+    private var xBuf = Workspace(), epsBuf = Workspace(), maskBuf = Workspace(), condBuf = Workspace(), inputBuf = Workspace()
     /// With dynamic binarization the test set is binarized once, with a fixed seed.
     private var binarizedTest: (any DataSource)?
     public static let testBinarizationSeed: UInt64 = 0xB1_7A_12
@@ -158,6 +160,11 @@ public final class Trainer {
                     batch.condition = Batch.oneHot(idx.map { Int32(data.train.label(Int($0))) }, classes: classes,
                                                    into: condBuf.view([b, classes]))
                 }
+            }
+            if let c = options.corrupt {
+                let input = inputBuf.view([b, d])
+                c.apply(x.pointer, count: b * d, into: input.pointer, rng: &rng)
+                batch.input = input
             }
             rng.fillNormal(eps.pointer, count: b * k)
             model.store.zeroGrad()
