@@ -1,3 +1,4 @@
+// POSIX (clock_gettime, getenv), not maths (maths comes from RealModule).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
