@@ -17,6 +17,7 @@
 typedef struct {
     pthread_t tid;
     int index;              // 1 ... nthreads-1 (0 is the caller)
+    unsigned start_gen;     // the generation when it was created: it runs every later job
     atomic_int stop;
 } vk_worker;
 
@@ -82,7 +83,9 @@ static int run_tasks(unsigned gen, vk_task_fn fn, void *ctx, int ntasks) {
 static void *worker_main(void *arg) {
     vk_worker *w = (vk_worker *)arg;
     t_in_pool = 1;
-    unsigned seen = atomic_load(&g_gen);
+    // Not the generation at thread start: a job published between pthread_create and now
+    // would be missed.
+    unsigned seen = w->start_gen;
     for (;;) {
         // Spin, then sleep, until a new generation appears or we are told to stop.
         long start = 0;
@@ -138,6 +141,7 @@ static void resize_pool(int n) {
         vk_worker *w = (vk_worker *)calloc(1, sizeof(vk_worker));
         if (!w) break;
         w->index = g_nworkers + 1;
+        w->start_gen = atomic_load(&g_gen);   // no job runs now (we hold g_dispatch_lock)
         atomic_store(&w->stop, 0);
         pthread_attr_t attr;
         pthread_attr_init(&attr);
