@@ -8,6 +8,7 @@
 // The contract checked: a parser either returns a value or throws its error type (`VAEError`,
 // `PNGError`); it never traps, hangs or over-allocates (libFuzzer's -timeout / -malloc_limit_mb).
 
+// POSIX (fopen, getenv, exit, …), not maths.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

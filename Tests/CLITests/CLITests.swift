@@ -7,20 +7,23 @@ import VAEViz
 final class CLITests: XCTestCase {
     nonisolated(unsafe) static var data = ""
     nonisolated(unsafe) static var run = ""
-    nonisolated(unsafe) static var trainResult: CLI.Result?
+    nonisolated(unsafe) static var trainResult: Result<CLI.Result, Error>?
 
     override class func setUp() {
         super.setUp()
-        guard let d = try? TinyData.make() else { return }
-        data = d
-        run = tempRunDir("run")
-        trainResult = try? CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "32",
-                                    "--batch", "64", "--seed", "3", "--out", run])
+        trainResult = Result {
+            data = try TinyData.make()
+            run = tempRunDir("run")
+            return try CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "32",
+                                "--batch", "64", "--seed", "3", "--out", run])
+        }
     }
 
+    /// The shared run folder; a setup error (no data, no executable) or a failed `train` fails
+    /// the calling test.
     func trained() throws -> String {
-        guard let r = CLITests.trainResult else { throw XCTSkip("vae executable not available") }
-        XCTAssertEqual(r.status, 0, "train failed: \(r.stderr)")
+        let r = try XCTUnwrap(CLITests.trainResult).get()
+        guard r.status == 0 else { throw CLISetupError("vae train exited \(r.status): \(r.stderr)") }
         return CLITests.run
     }
 
@@ -34,7 +37,7 @@ final class CLITests: XCTestCase {
 
     func testTrainWritesARunFolder() throws {
         let run = try trained()
-        let r = CLITests.trainResult!
+        let r = try CLITests.trainResult!.get()
         XCTAssertTrue(r.stderr.contains("data: "), r.stderr)
         XCTAssertTrue(r.stdout.contains("epoch 2/2"), r.stdout)
         XCTAssertTrue(r.stdout.contains("report: "), r.stdout)
@@ -134,6 +137,17 @@ final class CLITests: XCTestCase {
         for k in ["images_per_second", "gflops", "peak_rss_mib", "model", "batch", "threads"] { XCTAssertNotNil(o[k], "bench lacks \(k)") }
         XCTAssertGreaterThan(o["images_per_second"] as! Double, 0)
         XCTAssertGreaterThan(o["peak_rss_mib"] as! Double, 1)
+    }
+
+    /// A bad tuning value: one warning line naming the variable and the range; the command works.
+    func testBadEnvironmentSwitchWarnsOnceAndUsesTheDefault() throws {
+        let r = try CLI.run(["info"], env: ["VAE_SPIN_US": "fast", "VAE_THREADS": "0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let warnings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: ") }
+        XCTAssertEqual(warnings.count, 2, r.stderr)
+        XCTAssertEqual(warnings.first, "warning: VAE_SPIN_US=fast ignored: expected an integer from 0 to 1000000; using 250")
+        XCTAssertTrue(warnings.last?.hasPrefix("warning: VAE_THREADS=0 ignored: expected an integer from 1 to 64; using ") == true, r.stderr)
+        XCTAssertTrue(r.stdout.contains("threads:"), r.stdout)
     }
 
     func testResumeContinues() throws {

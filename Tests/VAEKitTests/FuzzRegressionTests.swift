@@ -36,7 +36,10 @@ final class FuzzRegressionTests: XCTestCase {
     }
 
     func testCommittedCrashersAreRefused() throws {
-        guard AtomicFile.isDirectory(FuzzRegressionTests.root) else { throw XCTSkip("no fuzz/regressions") }
+        // Committed with the package: missing is a failure.
+        guard AtomicFile.isDirectory(FuzzRegressionTests.root) else {
+            throw Fixture.Missing(description: "no \(FuzzRegressionTests.root) (committed with the package)")
+        }
         var count = 0
         count += try check("idx") { _ = try IDX.parse(Array($0.dropFirst())) }
         count += try check("gzip") { _ = try IDX.parse(try Gzip.decompress($0, maxOutput: 16 << 20)) }

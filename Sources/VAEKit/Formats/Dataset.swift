@@ -1,3 +1,4 @@
+// POSIX (realpath, free), not maths (maths comes from RealModule).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
