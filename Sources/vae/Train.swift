@@ -28,6 +28,11 @@ struct Train: ParsableCommand {
     @Option(help: "σ of the gaussian likelihood (default 0.1).") var sigma: Double?
     @Option(help: "Hidden activation of the mlp: relu (default) or tanh.") var activation: VAEConfig.HiddenActivation?
     @Flag(help: "Dynamic binarization: pixels re-drawn as Bernoulli(intensity) every batch.") var binarize = false
+    @Flag(help: "A conditional VAE: the label's one-hot is an input of the encoder and the decoder (needs labels).")
+    var conditional = false
+    @Option(help: ArgumentHelp("A denoising VAE: the encoder sees a corrupted copy, redrawn every batch; the loss compares with the clean images.",
+                               valueName: "gaussian:σ|saltpepper:p|mask:p"))
+    var corrupt: String?
     @Option(help: "Random seed (initialisation, shuffling, noise).") var seed: UInt64?
     @Option(help: "Clip the global gradient norm.") var clip: Double?
     @Option(name: .customLong("weight-decay"), help: "Adam L2 weight decay.") var weightDecay: Double?
@@ -54,13 +59,15 @@ struct Train: ParsableCommand {
                 ("--model", model != nil), ("--latent", latent != nil), ("--hidden", hidden != nil), ("--beta", beta != nil),
                 ("--warmup", warmup != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
                 ("--activation", activation != nil), ("--binarize", binarize), ("--seed", seed != nil),
-                ("--classes", classes != nil), ("--batch", batch != nil), ("--no-report", false),
+                ("--classes", classes != nil), ("--batch", batch != nil),
+                ("--conditional", conditional), ("--corrupt", corrupt != nil), ("--no-report", false),
             ]
             if let (flag, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(flag) cannot change when resuming: it is part of the run in \(out ?? "RUN"); resume without it, or start a new run with another --out (resume honours --epochs, --lr, --clip, --weight-decay, --test-limit, --threads)")
             }
         }
         _ = try hiddenSizes()
+        if let corrupt { do { _ = try Corruption(parsing: corrupt) } catch let e as VAEError { throw ValidationError(e.message) } }
         _ = try Anomaly.parseClasses(classes)
     }
 
@@ -99,7 +106,11 @@ struct Train: ParsableCommand {
             let cfg = VAEConfig(architecture: arch, inputShape: data.itemShape,
                                 latent: latent ?? (arch == .mlp ? 20 : 2), hidden: try hiddenSizes(),
                                 likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
-                                warmupEpochs: warmup ?? 0, activation: activation ?? .relu)
+                                warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
+                                activation: activation ?? .relu)
+            if conditional && !data.train.hasLabels {
+                throw VAEError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
+            }
             var o = TrainingOptions()
             o.epochs = epochs ?? 10
             o.batchSize = batch ?? 128
@@ -110,6 +121,7 @@ struct Train: ParsableCommand {
             o.weightDecay = weightDecay ?? 0
             o.testLimit = testLimit
             o.classes = try Anomaly.parseClasses(classes).map { $0.sorted() }
+            o.corrupt = try corrupt.map { try Corruption(parsing: $0) }
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data)
             if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(ThreadPool.threadCount) threads)")
