@@ -122,7 +122,33 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(d.status, 0, d.stderr)
         XCTAssertTrue(d.stdout.contains("PSNR"), d.stdout)
         let img = try decodePNG(out + "/d.png")
-        XCTAssertEqual(img.height, 3 * 56 + 4)
+        XCTAssertEqual(img.height, 4 * 56 + 5)   // clean, noisy, median filter, VAE
+        // scores as CSV, IWAE scores, and a threshold from the training scores
+        let csv = out + "/scores.csv"
+        let s = try CLI.run(["anomaly", run, "--iwae", "5", "--threshold-quantile", "0.9", "--limit", "40", "--out", csv])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        XCTAssertTrue(s.stdout.contains("IWAE-5"), s.stdout)
+        XCTAssertTrue(s.stdout.contains("quantile of"), s.stdout)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "id,label,score,flagged")
+        XCTAssertEqual(rows.count, 41)
+        let cells = rows[1].split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(cells.count, 4)
+        XCTAssertNotNil(Double(cells[2]))
+        XCTAssertTrue(["0", "1"].contains(cells[3]))
+    }
+
+    func testEncodeWritesLatentsCSV() throws {
+        let run = try trained()
+        let csv = tempRunDir("enc") + ".csv"
+        let r = try CLI.run(["encode", run, "--out", csv])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "split,id,label,mu1,mu2,sigma1,sigma2")
+        XCTAssertGreaterThan(rows.count, 10)
+        let cells = rows[1].split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(cells[0], "test")
+        XCTAssertGreaterThan(Double(cells[6])!, 0)   // σ > 0
     }
 
     func testInfoAndBench() throws {

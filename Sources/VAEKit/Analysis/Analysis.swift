@@ -207,3 +207,19 @@ extension Analysis {
         return noisy
     }
 }
+
+extension Analysis {
+    /// Anomaly score of each item by the importance-weighted estimate of −log p(x) with `k`
+    /// samples (a conditional model: under the item's own label).
+    public static func iwaeScores(_ model: VAE, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
+        var scores: [Double] = []
+        scores.reserveCapacity(set.count)
+        var start = 0
+        while start < set.count {
+            let end = min(set.count, start + batch)
+            scores += Evaluator.iwae(model, model.conditioned(set.batch(start..<end)), k: k, rng: &rng)
+            start = end
+        }
+        return scores
+    }
+}

@@ -13,6 +13,8 @@ public protocol DataSource: Sendable {
     var hasLabels: Bool { get }
     /// The class of item `i` (0-based); only when `hasLabels`.
     func label(_ i: Int) -> Int
+    /// What names item `i` for a user: its file path, its data row number, or its index.
+    func itemID(_ i: Int) -> String
     /// Whether some entries are missing (then batches carry a mask).
     var hasMissing: Bool { get }
     /// Fills rows of `x` ([n, D]) with the items at `indices`, and `mask` (1 observed, 0 missing;
@@ -58,6 +60,8 @@ extension DataSource {
 
 extension ImageSet: DataSource {
     public var itemShape: [Int] { [channels, height, width] }
+    /// The image's index in the set (0-based, in file order).
+    public func itemID(_ i: Int) -> String { String(i) }
     public var hasLabels: Bool { !labels.isEmpty }
     public func label(_ i: Int) -> Int { Int(labels[i]) }
     public var hasMissing: Bool { false }

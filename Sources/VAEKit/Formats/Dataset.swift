@@ -53,6 +53,8 @@ public struct Dataset: Sendable {
 
     /// One item's shape [C, H, W].
     public var itemShape: [Int] { train.itemShape }
+    /// Whether the items are images (pictures can be drawn of them); a table is not.
+    public var isImages: Bool { train is ImageSet }
 
     public init(name: String, directory: String, train: any DataSource, test: any DataSource, classNames: [String]) {
         self.name = name
