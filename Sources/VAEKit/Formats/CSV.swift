@@ -49,6 +49,8 @@ public struct CSVTable: Sendable {
     /// "\r\n" when the header line ended in CRLF, else "\n".
     public var lineEnding: String
     public var hasBOM: Bool
+    /// False when the last line has no line break.
+    public var endsWithLineBreak = true
     /// The class names of a scikit-learn layout file's `target` column (value i → name i).
     public var targetNames: [String]?
 
@@ -178,9 +180,11 @@ struct CSVParser {
                 seen[name] = index
             }
         }
-        return CSVTable(source: source, bytes: bytes, headerSpans: headerSpans, names: names, spans: spans,
+        var table = CSVTable(source: source, bytes: bytes, headerSpans: headerSpans, names: names, spans: spans,
                         rowLines: rowLines, columnCount: columnCount, delimiter: delimiter, lineEnding: lineEnding,
                         hasBOM: hasBOM, targetNames: sklearn.map { _ in Array(headerTexts.dropFirst(2)) })
+        table.endsWithLineBreak = bytes.last == CSVParser.lf || bytes.last == CSVParser.cr
+        return table
     }
 
     func text(_ span: CSVTable.Span) -> String {
