@@ -2,7 +2,7 @@
 ///
 /// Reading: quoted fields may hold the delimiter, `""` (a quote) and line breaks; records end in
 /// CRLF, LF or CR; a UTF-8 byte-order mark is skipped; blank lines are skipped; the delimiter is
-/// `,`, `;` or tab, detected from the header line (the one occurring most often outside quotes;
+/// `,`, `;` or tab, detected from the header line (the first non-blank line; the one occurring most often outside quotes;
 /// `,` when none does). Refused with a one-line error naming the file, line and column: ragged
 /// rows, an unclosed quote, text after a closing quote, a NUL byte or invalid UTF-8 (a binary
 /// file), more than `maxColumns` columns, an empty file, a header without data rows.
@@ -211,6 +211,8 @@ struct CSVParser {
         var counts = [0, 0, 0]
         var inQuotes = false
         var index = pos
+        // the header is the first line that is not blank
+        while index < bytes.count && (bytes[index] == CSVParser.lf || bytes[index] == CSVParser.cr) { index += 1 }
         // count each candidate outside quotes until the first line break outside quotes
         while index < bytes.count {
             let c = bytes[index]
