@@ -76,9 +76,21 @@ enum TableCell: Equatable {
         return .number(value, decimals: decimals)
     }
 
-    /// strtod over a validated number (the C locale's '.' is the only decimal point it sees).
+    /// strtod over a validated number (the C locale's '.' is the only decimal point it sees). When a
+    /// byte that cannot continue a number follows the cell (a space, delimiter, line break, quote),
+    /// strtod reads the file's bytes in place; otherwise a NUL-terminated copy.
     static func parseDouble(_ bytes: UnsafeBufferPointer<UInt8>, _ r: Range<Int>) -> Double {
-        withUnsafeTemporaryAllocation(of: CChar.self, capacity: r.count + 1) { buffer in
+        if r.upperBound < bytes.count, let base = bytes.baseAddress {
+            let next = bytes[r.upperBound]
+            let continues = (next >= 48 && next <= 57) || ((next | 0x20) >= 97 && (next | 0x20) <= 122) || next == 46 || next == 43 || next == 45 || next == 95
+            if !continues {
+                var end: UnsafeMutablePointer<CChar>? = nil
+                let raw = UnsafeRawPointer(base)
+                let value = strtod(raw.advanced(by: r.lowerBound).assumingMemoryBound(to: CChar.self), &end)
+                if let end, UnsafeRawPointer(end) == raw.advanced(by: r.upperBound) { return value }
+            }
+        }
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: r.count + 1) { buffer in
             for (k, i) in r.enumerated() { buffer[k] = CChar(bitPattern: bytes[i]) }
             buffer[r.count] = 0
             return strtod(buffer.baseAddress!, nil)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Options of `TableEncoder.fit` (`--label`, `--ignore`, `--test-fraction`, `--seed`).
 public struct TableOptions: Sendable {
     /// The class column, kept out of the features.
@@ -9,7 +11,8 @@ public struct TableOptions: Sendable {
     public var testFraction = 0.2
     public var seed: UInt64 = 1
     /// A text column with more levels than this is refused (an id or a name, not a category);
-    /// also refused: more than 20 levels and more than half as many levels as values.
+    /// also refused: more than 20 levels and more than half as many levels as values, or 10 or
+    /// more values all different.
     public var maxLevels = 1000
     public init() {}
 }
@@ -155,14 +158,14 @@ public enum TableEncoder {
             }
             let observed = numbers + texts + nonFinite
             guard observed > 0 else {
-                throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values, every cell is missing — drop it with --ignore \(name)")
+                throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values, every cell is missing — drop it with --ignore \(shell(name))")
             }
             if texts == 0 {
                 if let row = firstNonFinite {
                     throw VAEError("\(table.location(row: row, column: c)): '\(table.string(row, c))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
                 }
                 guard trainCount > 0 else {
-                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values in the training rows — drop it with --ignore \(name)")
+                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values in the training rows — drop it with --ignore \(shell(name))")
                 }
                 let mean = sum / Double(trainCount)
                 var squares = 0.0
@@ -182,13 +185,14 @@ public enum TableEncoder {
                 levels.insert(String(decoding: bytes[TableCell.trimmed(bytes, span)], as: UTF8.self))
                 if levels.count > maxLevels { break }
             }
-            if levels.count > maxLevels || (levels.count > 20 && levels.count * 2 > observed) {
+            // an id or a name: too many levels, or more than half the values distinct, or all of them
+            if levels.count > maxLevels || (levels.count > 20 && levels.count * 2 > observed) || (observed >= 10 && levels.count == observed) {
                 let many = levels.count > maxLevels ? "more than \(FormatText.grouped(maxLevels))" : "\(levels.count)"
                 var hint = ""
                 if numbers > texts, let row = firstText {
                     hint = "; it holds numbers but also '\(table.string(row, c))' on line \(table.rowLines[row]) — make such cells empty (missing) to read it as numbers, or"
                 }
-                throw VAEError("\(table.source) column \(c + 1) ('\(name)') is text with \(many) distinct values in \(observed) rows — too many for categories (an id or a name?)\(hint.isEmpty ? ";" : hint) drop it with --ignore \(name)\(table.columnCount == 1 && name.contains(" ") ? " (or is the file separated by spaces? SwiftVAE reads ',', ';' or tab)" : "")")
+                throw VAEError("\(table.source) column \(c + 1) ('\(name)') is text with \(many) distinct values in \(observed) rows — too many for categories (an id or a name?)\(hint.isEmpty ? ";" : hint) drop it with --ignore \(shell(name))\(table.columnCount == 1 && name.contains(" ") ? " (or is the file separated by spaces? SwiftVAE reads ',', ';' or tab)" : "")")
             }
             let sortedLevels = TableSchema.sorted(Array(levels))
             return TableSchema.Column(name: name, kind: .categorical(levels: sortedLevels), offset: 0, width: sortedLevels.count)
@@ -258,6 +262,12 @@ public enum TableEncoder {
             }
         }
         return TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
+    }
+
+    /// A column name as a shell word: quoted when it holds anything but letters, digits, `_.-`.
+    static func shell(_ name: String) -> String {
+        let plain = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0) }
+        return plain ? name : "'" + name.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// "a, b, c" — at most `limit` names, then "… (N in all)".
