@@ -24,7 +24,9 @@ public enum CSVWriter {
         }
         for (k, span) in table.headerSpans.enumerated() {
             if k > 0 { out.append(table.delimiter) }
-            cell(span)
+            // A first name starting with U+FEFF would read back as a byte-order mark: quote it.
+            let text = table.bytes[Int(span.start)..<Int(span.start + span.length)]
+            put(text, quoted: table.wasQuoted(span) || (k == 0 && out.isEmpty && text.starts(with: [0xEF, 0xBB, 0xBF])))
         }
         for row in 0..<table.rowCount {
             out += lineEnding
