@@ -79,6 +79,16 @@ final class FormatsTableTests: XCTestCase {
         XCTAssertEqual(std, 0.5)
     }
 
+    func testConstantColumnAndLoadFromFile() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try FormatsFixture.writeFile(Array("a,b\n5,x\n5,y\n5,x\n".utf8), dir + "/c.csv")
+        let (table, e) = try TableEncoder.load(path: dir + "/c.csv", options: options(testFraction: 0))
+        XCTAssertEqual(table.rowCount, 3)
+        XCTAssertEqual(e.schema.columns[0].kind, .numeric(mean: 5, std: 1), "std 0 is stored as 1")
+        XCTAssertEqual(Array(e.train.x.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)), [0, 0, 0])
+        FormatsFixture.assertVAEError(["c.csv has no column 'k'"]) { try TableEncoder.load(path: dir + "/c.csv", options: options(label: "k")) }
+    }
+
     func testSplitIsSeededAndDeterministic() {
         let a = TableSplitRule.split(rows: 100, testFraction: 0.2, seed: 7)
         XCTAssertEqual(a.test.count, 20)

@@ -44,6 +44,12 @@ public enum UnseenLevels: String, Sendable, Codable {
 public enum TableEncoder {
     static let maxDecimals = 12
 
+    /// Reads a CSV file and fits a schema on it: what `vae train --data FILE.csv` does.
+    public static func load(path: String, options: TableOptions, csv: CSVTable.Options = CSVTable.Options()) throws -> (table: CSVTable, encoded: EncodedTable) {
+        let table = try CSVTable.read(path: path, options: csv)
+        return (table, try fit(table, options: options))
+    }
+
     public static func fit(_ table: CSVTable, options: TableOptions) throws -> EncodedTable {
         let source = table.source
         func index(of name: String, flag: String) throws -> Int {
