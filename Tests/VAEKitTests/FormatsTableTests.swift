@@ -155,6 +155,10 @@ final class FormatsTableTests: XCTestCase {
                 try TableEncoder.fit(try table("a,b\n1,2\nx,\(bad)\ny,4\n"), options: options())
             }
         }
+        let long = String(repeating: "9", count: 400) + "e999"
+        FormatsFixture.assertVAEError(["line 2, column 1 ('a')", "'" + String(repeating: "9", count: 40) + "…' is not a finite number"]) {
+            try TableEncoder.fit(try table("a\n\(long)\n"), options: options())
+        }
         FormatsFixture.assertVAEError(["column 2 ('b') has no values", "--ignore b"]) {
             try TableEncoder.fit(try table("a,b\n1,\n2,NA\n"), options: options())
         }

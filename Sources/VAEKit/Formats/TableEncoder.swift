@@ -168,7 +168,7 @@ public enum TableEncoder {
             }
             if texts == 0 {
                 if let row = firstNonFinite {
-                    throw VAEError("\(table.location(row: row, column: c)): '\(table.string(row, c))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
+                    throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
                 }
                 guard trainCount > 0 else {
                     throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values in the training rows — drop it with --ignore \(shell(name))")
@@ -196,7 +196,7 @@ public enum TableEncoder {
                 let many = levels.count > maxLevels ? "more than \(FormatText.grouped(maxLevels))" : "\(levels.count)"
                 var hint = ""
                 if numbers > texts, let row = firstText {
-                    hint = "; it holds numbers but also '\(table.string(row, c))' on line \(table.rowLines[row]) — make such cells empty (missing) to read it as numbers, or"
+                    hint = "; it holds numbers but also '\(shown(table.string(row, c)))' on line \(table.rowLines[row]) — make such cells empty (missing) to read it as numbers, or"
                 }
                 throw VAEError("\(table.source) column \(c + 1) ('\(name)') is text with \(many) distinct values in \(observed) rows — too many for categories (an id or a name?)\(hint.isEmpty ? ";" : hint) drop it with --ignore \(shell(name))\(table.columnCount == 1 && name.contains(" ") ? " (or is the file separated by spaces? SwiftVAE reads ',', ';' or tab)" : "")")
             }
@@ -234,9 +234,9 @@ public enum TableEncoder {
                             x[i * width + column.offset] = Float((v - mean) / std)
                             mask[i * width + column.offset] = 1
                         case .nonFinite:
-                            throw VAEError("\(table.location(row: row, column: c)): '\(table.string(row, c))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
+                            throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
                         case .text:
-                            throw VAEError("\(table.location(row: row, column: c)): '\(table.string(row, c))' is not a number, and the column is numeric in the model — write a number, or leave the cell empty for missing")
+                            throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a number, and the column is numeric in the model — write a number, or leave the cell empty for missing")
                         }
                     }
                 case .categorical(let levels):
@@ -248,7 +248,7 @@ public enum TableEncoder {
                         let value = trimmed(span)
                         guard let k = levelIndex[value] else {
                             if unseen == .missing { continue }
-                            throw VAEError("\(table.location(row: row, column: c)): '\(value)' is not one of the \(levels.count) categories the model knows (\(listed(levels, limit: 10))) — fix the cell, or read unseen categories as missing")
+                            throw VAEError("\(table.location(row: row, column: c)): '\(shown(value))' is not one of the \(levels.count) categories the model knows (\(listed(levels, limit: 10))) — fix the cell, or read unseen categories as missing")
                         }
                         x[i * width + column.offset + k] = 1
                         for j in column.range { mask[i * width + j] = 1 }
@@ -261,13 +261,19 @@ public enum TableEncoder {
                     if TableCell.classify(bytes, span) == .missing { continue }
                     let value = trimmed(span)
                     guard let k = classOf[value] else {
-                        throw VAEError("\(table.location(row: row, column: l)): '\(value)' is not one of the classes of '\(label.name)' the model knows (\(listed(label.values, limit: 10)))")
+                        throw VAEError("\(table.location(row: row, column: l)): '\(shown(value))' is not one of the classes of '\(label.name)' the model knows (\(listed(label.values, limit: 10)))")
                     }
                     labels![i] = k
                 }
             }
         }
         return TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
+    }
+
+    /// A cell's text for a message: control characters as '?', at most 40 characters.
+    static func shown(_ text: String) -> String {
+        let clean = String(String.UnicodeScalarView(text.unicodeScalars.prefix(41).map { $0.value < 32 || $0.value == 127 ? "?" : $0 }))
+        return clean.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(clean.unicodeScalars.prefix(40))) + "…" : clean
     }
 
     /// A column name as a shell word: quoted when it holds anything but letters, digits, `_.-`.
