@@ -89,6 +89,13 @@ final class FormatsTableTests: XCTestCase {
         FormatsFixture.assertVAEError(["c.csv has no column 'k'"]) { try TableEncoder.load(path: dir + "/c.csv", options: options(label: "k")) }
     }
 
+    func testRowNumberColumnIsNoted() throws {
+        let text = ",v\n" + (0..<12).map { "\($0),\($0 % 3)\n" }.joined()
+        let e = try TableEncoder.fit(try table(text), options: options())
+        XCTAssertTrue(e.notes.contains { $0.contains("column 1 ('column 1') counts the rows (0, 1, …)") && $0.contains("--ignore 'column 1'") }, "\(e.notes)")
+        XCTAssertFalse(e.notes.contains { $0.contains("('v')") })
+    }
+
     func testSplitIsSeededAndDeterministic() {
         let a = TableSplitRule.split(rows: 100, testFraction: 0.2, seed: 7)
         XCTAssertEqual(a.test.count, 20)

@@ -115,7 +115,7 @@ public enum TableEncoder {
         var columns: [TableSchema.Column] = []
         var offset = 0
         for c in features {
-            var column = try typeColumn(table, c, inTrain: inTrain, maxLevels: options.maxLevels)
+            var column = try typeColumn(table, c, inTrain: inTrain, maxLevels: options.maxLevels, notes: &notes)
             column.offset = offset
             guard column.width <= TableSchema.maxWidth - offset else {
                 throw VAEError("\(source): the encoded table would have more than \(FormatText.grouped(TableSchema.maxWidth)) columns (categories count one column per level) — --ignore some columns")
@@ -139,21 +139,26 @@ public enum TableEncoder {
     }
 
     /// The schema column of feature `c`: its kind (from all rows) and statistics (training rows).
-    static func typeColumn(_ table: CSVTable, _ c: Int, inTrain: [Bool], maxLevels: Int) throws -> TableSchema.Column {
+    static func typeColumn(_ table: CSVTable, _ c: Int, inTrain: [Bool], maxLevels: Int, notes: inout [String]) throws -> TableSchema.Column {
         let name = table.names[c]
         return try table.bytes.withUnsafeBufferPointer { bytes -> TableSchema.Column in
             var numbers = 0, texts = 0, nonFinite = 0
             var firstText: Int? = nil, firstNonFinite: Int? = nil
             var decimals: Int? = 0
-            // Σ v and Σ (v − mean)² over the training rows, two passes in Double
-            var sum = 0.0, trainCount = 0
+            // the training rows' values, for Σ v and Σ (v − mean)² (two passes in Double)
+            var trainValues: [Double] = []
+            trainValues.reserveCapacity(table.rowCount)
+            // a row number: 1, 2, 3, … (or from any start), no cell missing
+            var previous: Double? = nil, counts = true
             for row in 0..<table.rowCount {
                 switch TableCell.classify(bytes, table.span(row, c)) {
-                case .missing: break
+                case .missing: counts = false
                 case .number(let v, let d):
                     numbers += 1
                     decimals = d.flatMap { d in decimals.map { max($0, d) } }
-                    if inTrain[row] { sum += v; trainCount += 1 }
+                    if inTrain[row] { trainValues.append(v) }
+                    counts = counts && (previous.map { v == $0 + 1 } ?? (v == v.rounded()))
+                    previous = v
                 case .nonFinite:
                     nonFinite += 1
                     if firstNonFinite == nil { firstNonFinite = row }
@@ -170,15 +175,16 @@ public enum TableEncoder {
                 if let row = firstNonFinite {
                     throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
                 }
-                guard trainCount > 0 else {
+                guard !trainValues.isEmpty else {
                     throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values in the training rows — drop it with --ignore \(shell(name))")
                 }
-                let mean = sum / Double(trainCount)
-                var squares = 0.0
-                for row in 0..<table.rowCount where inTrain[row] {
-                    if case .number(let v, _) = TableCell.classify(bytes, table.span(row, c)) { squares += (v - mean) * (v - mean) }
+                let mean = trainValues.reduce(0, +) / Double(trainValues.count)
+                // population variance: Σ (v − mean)² / n
+                let squares = trainValues.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+                var std = (squares / Double(trainValues.count)).squareRoot()
+                if counts && table.rowCount >= 10 {
+                    notes.append("\(table.source) column \(c + 1) ('\(name)') counts the rows (\(shown(table.string(0, c))), \(shown(table.string(1, c))), …) — a row number is no feature; drop it with --ignore \(shell(name))")
                 }
-                var std = (squares / Double(trainCount)).squareRoot()
                 if !(std > 0) || !std.isFinite { std = 1 }
                 return TableSchema.Column(name: name, kind: .numeric(mean: mean, std: std), offset: 0, width: 1,
                                           decimals: decimals.map { min($0, maxDecimals) })

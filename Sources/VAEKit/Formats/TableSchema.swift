@@ -108,9 +108,9 @@ public enum TableValue: Equatable, Sendable {
 }
 
 extension TableSchema {
-    /// One encoded row (e.g. the decoder's mean: standardised numbers, per-category probabilities)
-    /// in the user's units: v·std + mean for a number, the most probable level (the first on ties)
-    /// for a category.
+    /// One encoded row (e.g. the decoder's mean: standardised numbers, per-category probabilities —
+    /// or logits, the argmax is the same) in the user's units: v·std + mean for a number, the most
+    /// probable level (the first on ties) for a category.
     public func decode(_ row: UnsafeBufferPointer<Float>) -> [TableValue] {
         precondition(row.count == width, "decode: a row of \(row.count) values for a schema of width \(width)")
         return columns.map { column in
