@@ -282,6 +282,11 @@ final class FormatsTableTests: XCTestCase {
         FormatsFixture.assertVAEError(["line 2, column 1 ('size')", "'1e999' is not a finite number"]) {
             try TableEncoder.apply(e.schema, to: try table("size,colour\n1e999,red\n"))
         }
+        var tiny = e.schema
+        tiny.columns[0].kind = .numeric(mean: 0, std: 1e-30)
+        FormatsFixture.assertVAEError(["line 2, column 1 ('size')", "3e38 is too far from the training values"]) {
+            try TableEncoder.apply(tiny, to: try table("size,colour\n3e38,red\n"))
+        }
         FormatsFixture.assertVAEError(["line 2, column 3 ('kind')", "'bird' is not one of the classes"]) {
             try TableEncoder.apply(e.schema, to: try table("size,colour,kind\n1,red,bird\n"))
         }

@@ -237,7 +237,11 @@ public enum TableEncoder {
                         switch TableCell.classify(bytes, table.span(row, c)) {
                         case .missing: continue
                         case .number(let v, _):
-                            x[i * width + column.offset] = Float((v - mean) / std)
+                            let z = Float((v - mean) / std)
+                            guard z.isFinite else {
+                                throw VAEError("\(table.location(row: row, column: c)): \(shown(table.string(row, c))) is too far from the training values of '\(column.name)' (mean \(mean), std \(std)) to standardise in 32 bits — check the cell")
+                            }
+                            x[i * width + column.offset] = z
                             mask[i * width + column.offset] = 1
                         case .nonFinite:
                             throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
