@@ -150,3 +150,10 @@ def checkpoint(with_adam, epoch):
 
 put("checkpoint", "adam.safetensors", checkpoint(True, 2))
 put("checkpoint", "weights-only.safetensors", checkpoint(False, 0))
+
+# csv: tables for the CSV reader and the table encoder (the first byte's low bit picks a --label).
+put("csv", "mixed.csv", b"id,size,colour,kind\nr1,1.5,red,cat\nr2,,\"blue\",dog\nr3,NA,?,cat\n\"r,4\",2.25e1,green,dog\n")
+put("csv", "quoted-crlf.csv", b"\xef\xbb\xbfa;b;c\r\n\"x\"\"y\";\"two\r\nlines\";3\r\n4;5;nan\r\n")
+put("csv", "tabs.tsv", b"a\tb\n1\t2\n3\t4\n\n5\t\n")
+put("csv", "sklearn.csv", b"3,2,setosa,versicolor\n5.1,3.5,0\n4.9,3.0,1\n6.0,2.2,1\n")
+put("csv", "numbers.csv", b"x,y,z\n" + b"".join(b"%d,%.3f,%s\n" % (i, rng.uniform(-5, 5), [b"a", b"b", b"c"][i % 3]) for i in range(30)))

@@ -18,7 +18,7 @@ import VAEKit
 import VAEViz
 
 enum FuzzTargets {
-    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "dataset"]
+    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "dataset", "csv"]
 
     /// Output cap for gzip: well under libFuzzer's 64 MiB malloc limit.
     static let gzipLimit = 16 << 20
@@ -76,6 +76,8 @@ enum FuzzTargets {
                 return "PNG \(image.width)×\(image.height)×\(image.channels)"
             case "dataset":
                 return try DatasetFolder.load(bytes)
+            case "csv":
+                return try CSVFuzz.run(bytes)
             default:
                 fatalError("unknown fuzz target \(target); one of \(names.joined(separator: ", "))")
             }
@@ -86,6 +88,38 @@ enum FuzzTargets {
         } catch {
             fatalError("\(target): unexpected error type \(type(of: error)): \(error)")
         }
+    }
+}
+
+/// The `csv` target: parse a table, write it back and parse that again (the cells must survive),
+/// then type and encode it (the last column as the label when the first byte is odd), apply the
+/// schema to the file again, decode a row and write the imputed file's bytes.
+enum CSVFuzz {
+    static func run(_ bytes: [UInt8]) throws -> String {
+        var options = CSVTable.Options()
+        options.maxColumns = 512
+        let table = try CSVTable.parse(bytes, source: "fuzz.csv", options: options)
+        let again = try CSVTable.parse(CSVWriter.serialize(table), source: "round trip", options: options)
+        guard again.rowCount == table.rowCount, again.columnCount == table.columnCount else {
+            fatalError("CSV round trip changed the shape: \(table.rowCount)×\(table.columnCount) → \(again.rowCount)×\(again.columnCount)")
+        }
+        for row in 0..<table.rowCount {
+            for column in 0..<table.columnCount where again.string(row, column) != table.string(row, column) {
+                fatalError("CSV round trip changed row \(row + 1), column \(column + 1)")
+            }
+        }
+        var tableOptions = TableOptions()
+        tableOptions.maxLevels = 64
+        if (bytes.first ?? 0) & 1 == 1, table.columnCount > 1 { tableOptions.label = table.names.last }
+        let encoded = try TableEncoder.fit(table, options: tableOptions)
+        try encoded.schema.validate()
+        let all = try TableEncoder.apply(encoded.schema, to: table, unseenLevels: .missing)
+        guard all.count == table.rowCount, all.x.allSatisfy({ $0.isFinite }) else { fatalError("CSV apply: bad rows") }
+        if all.count > 0 {
+            _ = encoded.schema.decode(Array(all.x[0..<all.width]))
+        }
+        let (_, filled) = try CSVWriter.imputed(table, schema: encoded.schema, ids: all.ids, means: all.x)
+        return "csv \(table.rowCount)×\(table.columnCount), width \(encoded.schema.width), \(filled) filled"
     }
 }
 
