@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "VAECore", targets: ["VAECore"]),
         .library(name: "VAEKit", targets: ["VAEKit"]),
         .library(name: "VAEViz", targets: ["VAEViz"]),
+        .library(name: "VAEImageIO", targets: ["VAEImageIO"]),
         .executable(name: "vae", targets: ["vae"]),
     ],
     dependencies: [
@@ -23,9 +24,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
+        // libturbojpeg through dlopen (like OpenBLAS): builds and runs without it.
+        .target(name: "CTurboJPEG", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .target(name: "VAECore", dependencies: ["CVAEKernels"]),
-        .target(name: "VAEKit", dependencies: ["VAECore", "CZlib"]),
-        .target(name: "VAEViz", dependencies: ["CZlib"]),
+        // Image file codecs (PNG with system zlib, JPEG with libturbojpeg), shared by VAEKit's
+        // image-folder loader and VAEViz's pictures.
+        .target(name: "VAEImageIO", dependencies: ["CZlib", "CTurboJPEG"]),
+        .target(name: "VAEKit", dependencies: ["VAECore", "CZlib", "VAEImageIO"]),
+        .target(name: "VAEViz", dependencies: ["CZlib", "VAEImageIO"]),
         .executableTarget(
             name: "vae",
             dependencies: [
@@ -37,7 +43,7 @@ let package = Package(
         .executableTarget(name: "vae-fuzz", dependencies: ["VAEKit", "VAEViz"]),
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore"]),
         .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VAEVizTests", dependencies: ["VAEViz"]),
+        .testTarget(name: "VAEVizTests", dependencies: ["VAEViz", "VAEImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["VAEViz", "VAEKit"]),
     ]
 )

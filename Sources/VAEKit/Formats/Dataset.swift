@@ -8,8 +8,9 @@ import Darwin
 
 /// A set of same-sized images with optional labels.
 public struct ImageSet: Sendable {
-    /// count × (channels·height·width) bytes; each image CHW, row-major, raw 0...255.
-    public var images: [UInt8]
+    /// count × (channels·height·width) bytes; each image CHW, row-major, raw 0...255. In memory, or
+    /// memory-mapped from an image-folder cache (`Pixels`).
+    public var images: Pixels
     /// `count` labels, or empty when the set has no labels.
     public var labels: [UInt8]
     public var count: Int
@@ -17,6 +18,10 @@ public struct ImageSet: Sendable {
     public var pixelsPerImage: Int { channels * height * width }
 
     public init(images: [UInt8], labels: [UInt8], count: Int, channels: Int, height: Int, width: Int) {
+        self.init(pixels: Pixels(images), labels: labels, count: count, channels: channels, height: height, width: width)
+    }
+
+    public init(pixels images: Pixels, labels: [UInt8], count: Int, channels: Int, height: Int, width: Int) {
         precondition(count >= 0 && channels >= 0 && height >= 0 && width >= 0, "ImageSet sizes must not be negative")
         precondition(count == 0 || images.count / count == channels * height * width && images.count % count == 0,
                      "ImageSet: \(images.count) bytes are not \(count) images of \(channels)×\(height)×\(width)")
@@ -33,7 +38,7 @@ public struct ImageSet: Sendable {
     public func prefix(_ n: Int) -> ImageSet {
         let kept = min(max(n, 0), count)
         if kept == count { return self }
-        return ImageSet(images: Array(images[0..<(kept * pixelsPerImage)]),
+        return ImageSet(pixels: images.bytes(0..<(kept * pixelsPerImage)),
                         labels: labels.isEmpty ? [] : Array(labels[0..<kept]),
                         count: kept, channels: channels, height: height, width: width)
     }
