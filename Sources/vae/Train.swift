@@ -64,7 +64,7 @@ struct Train: ParsableCommand {
         if resume {
             let dir = out!
             let rc = try? Checkpoint.load(dir).config
-            data = try dataOptions.load(fallback: rc?.data?.directory)
+            data = try dataOptions.load(fallback: rc?.data?.directory, stored: rc?.data?.imageOptions)
             run = try TrainingRun.resume(directory: dir, data: data, epochs: epochs)
             Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
         } else {

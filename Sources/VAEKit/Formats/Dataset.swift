@@ -52,8 +52,11 @@ public struct Dataset: Sendable {
     public var directory: String
     public var train: ImageSet
     public var test: ImageSet
-    /// One name per class (10 for the known sets).
+    /// One name per class (10 for the known sets; the class folders' names for an image folder,
+    /// none for a flat one).
     public var classNames: [String]
+    /// How an image folder was read (nil for IDX and CIFAR-10).
+    public var imageFolder: ImageFolderInfo? = nil
 
     public init(name: String, directory: String, train: ImageSet, test: ImageSet, classNames: [String]) {
         self.name = name
@@ -80,8 +83,9 @@ public struct Dataset: Sendable {
     static let cifarFiles = (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
     static let cifarRecordBytes = 1 + 3 * 32 * 32
 
-    /// Loads the dataset in `directory`, detecting its format from the file names.
-    public static func load(directory: String) throws -> Dataset {
+    /// Loads the dataset in `directory`, detecting its format from the file names: IDX, CIFAR-10,
+    /// else a folder of PNG/JPEG images (`ImageFolder`, read with `imageOptions`).
+    public static func load(directory: String, imageOptions: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         guard AtomicFile.exists(directory) else {
             throw VAEError("data directory \(directory) does not exist — pass --data DIR with a folder of MNIST/Fashion-MNIST IDX files or CIFAR-10 .bin batches (`apt-get install dataset-fashion-mnist` puts one in /usr/share/datasets/fashion-mnist)")
         }
@@ -107,7 +111,10 @@ public struct Dataset: Sendable {
                 return try loadCIFAR10(directory: directory, folder: folder)
             }
         }
-        throw VAEError("\(directory) holds no dataset: looked for \(idxFiles.map { "\($0)[.gz]" }.joined(separator: ", ")) (MNIST/Fashion-MNIST) and \(cifarFiles.joined(separator: ", ")) (CIFAR-10, also in cifar-10-batches-bin/) — pass --data DIR with such a folder, or `apt-get install dataset-fashion-mnist` and use --data /usr/share/datasets/fashion-mnist")
+        if ImageFolderScan.looksLikeImageFolder(directory) {
+            return try ImageFolder.load(directory: directory, options: imageOptions)
+        }
+        throw VAEError("\(directory) holds no dataset: looked for .png/.jpg images (flat, in class subfolders, or in train/ and test/), \(idxFiles.map { "\($0)[.gz]" }.joined(separator: ", ")) (MNIST/Fashion-MNIST) and \(cifarFiles.joined(separator: ", ")) (CIFAR-10, also in cifar-10-batches-bin/) — pass --data DIR with such a folder, or `apt-get install dataset-fashion-mnist` and use --data /usr/share/datasets/fashion-mnist")
     }
 
     // MARK: IDX

@@ -1,0 +1,207 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VAECore
+import VAEImageIO
+
+/// How an image folder was read: the options, the files skipped (`--skip-bad-files`), the cache.
+public struct ImageFolderInfo: Sendable {
+    public var options: ImageFolderOptions
+    /// "path: what is wrong", one per skipped file.
+    public var skipped: [String]
+    /// The cache file the pixels are mapped from ("" when it could not be kept).
+    public var cacheFile: String
+    /// True when the folder was not decoded again but read from `cacheFile`.
+    public var fromCache: Bool
+}
+
+/// A folder of PNG / JPEG images as a `Dataset` (see `ImageFolderScan` for the layout). Decoded
+/// once into a cache file that later loads memory-map.
+public enum ImageFolder {
+    static let formatVersion = "1"
+
+    public static func load(directory: String, options: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
+        try options.validate()
+        let scan = try ImageFolderScan(directory: directory)
+        var (train, test) = scan.hasOwnSplit ? (scan.train, scan.test) : split(scan.train, fraction: options.testFraction)
+        // Test images in a seeded shuffled order, so the first ones (pictures, --test-limit) mix classes.
+        var rng = RNG(seed: ImageFolderOptions.splitSeed ^ 0x7E57)
+        shuffle(&test, &rng)
+
+        let name = Dataset.folderName(resolved(directory))
+        let key = cacheKey(directory: directory, options: options, scan: scan, train: train, test: test)
+        let hash = ImageFolderCache.hash(key)
+        let folderHash = String(ImageFolderCache.hash(resolved(directory)).prefix(12))
+        let cacheDir = options.cacheDirectory ?? ImageFolderCache.defaultDirectory()
+        let fileName = "\(folderHash)-\(hash).\(ImageFolderCache.fileExtension)"
+        if let dir = cacheDir, let (meta, file) = ImageFolderCache.open(dir + "/" + fileName, key: key) {
+            var data = ImageFolderCache.dataset(meta, file, name: name, directory: directory)
+            data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + fileName, fromCache: true)
+            return data
+        }
+
+        // Where to decode to: the cache folder, else a temporary file that is unlinked once mapped.
+        var target: String
+        var keep = true
+        if let dir = cacheDir, ImageFolderCache.makeDirectories(dir), access(dir, W_OK) == 0 {
+            AtomicFile.removeStaleTemporaries(in: dir)
+            target = dir + "/" + fileName
+        } else {
+            let tmp = ProcessInfo_tmp()
+            target = tmp + "/swiftvae-\(getpid())-" + fileName
+            keep = false
+        }
+        var skipped: [String] = []
+        let shape = try outputShape(&train, &test, options: options, skipped: &skipped)
+        let writer = try ImageFolderCache.Writer(path: target)
+        var trainLabels: [UInt8] = [], testLabels: [UInt8] = []
+        try decodeAll(&train, shape: shape, options: options, writer: writer, labels: &trainLabels, skipped: &skipped)
+        try decodeAll(&test, shape: shape, options: options, writer: writer, labels: &testLabels, skipped: &skipped)
+        guard !train.isEmpty else { throw VAEError("\(directory): no training image could be read (\(skipped.count) skipped)") }
+        let meta = ImageFolderCache.Meta(key: key, directory: resolved(directory), trainCount: train.count, testCount: test.count,
+                                         channels: shape.channels, height: shape.height, width: shape.width,
+                                         classNames: scan.classNames, labelled: !scan.classNames.isEmpty, skipped: skipped)
+        try writer.finish(meta: meta, trainLabels: trainLabels, testLabels: testLabels)
+        guard let (m, file) = ImageFolderCache.open(target, key: key) else {
+            throw VAEError("cannot read back the image cache \(target) just written — is the disk full?")
+        }
+        if keep {
+            removeOtherCaches(in: AtomicFile.split(target).directory, prefix: folderHash + "-", keeping: fileName)
+        } else {
+            unlink(target)  // the mapping stays valid
+        }
+        var data = ImageFolderCache.dataset(m, file, name: name, directory: directory)
+        data.imageFolder = ImageFolderInfo(options: options, skipped: skipped, cacheFile: keep ? target : "", fromCache: false)
+        return data
+    }
+
+    /// Each class's items (in path order) shuffled with the split seed; round(fraction·n) of them
+    /// go to the test set, at least one image of a class staying in training.
+    static func split(_ items: [ImageFolderScan.Item], fraction: Double) -> ([ImageFolderScan.Item], [ImageFolderScan.Item]) {
+        var byLabel: [Int: [ImageFolderScan.Item]] = [:]
+        for item in items { byLabel[item.label, default: []].append(item) }
+        var rng = RNG(seed: ImageFolderOptions.splitSeed)
+        var train: [ImageFolderScan.Item] = [], test: [ImageFolderScan.Item] = []
+        for label in byLabel.keys.sorted() {
+            var group = byLabel[label]!
+            shuffle(&group, &rng)
+            let k = min(Int((fraction * Double(group.count)).rounded()), group.count - 1)
+            test += group[0..<max(0, k)]
+            train += group[max(0, k)...]
+        }
+        train.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        return (train, test)
+    }
+
+    /// Fisher–Yates: for i from the end, swap i with a uniform j ≤ i.
+    static func shuffle<T>(_ a: inout [T], _ rng: inout RNG) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.int(below: i + 1)) }
+    }
+
+    /// Everything the decoded pixels depend on: the folder, each file (path, size, mtime, label,
+    /// split) and the options.
+    static func cacheKey(directory: String, options: ImageFolderOptions, scan: ImageFolderScan,
+                         train: [ImageFolderScan.Item], test: [ImageFolderScan.Item]) -> String {
+        var key = "swiftvae-image-folder \(formatVersion)\n\(resolved(directory))\n"
+        key += "size \(options.imageSize.map { "\($0)" } ?? "native") channels \(options.channels.map(String.init) ?? "auto") skip \(options.skipBadFiles)\n"
+        key += "classes \(scan.classNames.joined(separator: "/"))\n"
+        for (tag, items) in [("train", train), ("test", test)] {
+            key += "\(tag) \(items.count)\n"
+            for i in items { key += "\(i.path)\t\(i.size)\t\(i.mtime)\t\(i.label)\n" }
+        }
+        return key
+    }
+
+    static func resolved(_ directory: String) -> String {
+        guard let r = realpath(directory, nil) else { return directory }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    static func ProcessInfo_tmp() -> String {
+        if let t = getenv("TMPDIR"), t.pointee != 0 { return String(cString: t) }
+        return "/tmp"
+    }
+
+    /// Removes the older caches of the same folder (other options or file lists).
+    static func removeOtherCaches(in directory: String, prefix: String, keeping: String) {
+        guard let listing = try? ImageFolderScan.list(directory) else { return }
+        for f in listing.files where f.name.hasPrefix(prefix) && f.name.hasSuffix("." + ImageFolderCache.fileExtension) && f.name != keeping {
+            unlink(directory + "/" + f.name)
+        }
+    }
+
+    struct Shape { var channels: Int, height: Int, width: Int }
+
+    /// Reads every header: the output shape (from the options, else the images, which must then
+    /// agree in size) and channels (gray only when every image is gray). Bad files are skipped
+    /// (`--skip-bad-files`) or stop the load.
+    static func outputShape(_ train: inout [ImageFolderScan.Item], _ test: inout [ImageFolderScan.Item],
+                            options: ImageFolderOptions, skipped: inout [String]) throws -> Shape {
+        var first: (path: String, width: Int, height: Int)?
+        var anyColor = false
+        func check(_ items: inout [ImageFolderScan.Item]) throws {
+            var kept: [ImageFolderScan.Item] = []
+            kept.reserveCapacity(items.count)
+            for item in items {
+                let header: ImageFile.Header
+                do {
+                    header = try ImageFile.header(try ImageFile.read(item.path), path: item.path)
+                } catch let e as VAEError {
+                    guard options.skipBadFiles, !e.message.contains(JPEG.package) else { throw e }
+                    skipped.append(e.message)
+                    continue
+                }
+                anyColor = anyColor || header.isColor
+                if let f = first {
+                    if options.imageSize == nil && (f.width != header.width || f.height != header.height) {
+                        throw VAEError("the images differ in size: \(f.path) is \(f.width)×\(f.height), \(item.path) is \(header.width)×\(header.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(min(f.width, f.height))")
+                    }
+                } else {
+                    first = (item.path, header.width, header.height)
+                }
+                kept.append(item)
+            }
+            items = kept
+        }
+        try check(&train)
+        try check(&test)
+        guard let f = first else { throw VAEError("no image in the folder could be read (\(skipped.count) skipped)") }
+        let size = options.imageSize ?? [f.height, f.width]
+        guard size[0] <= ImageFolderOptions.maxSide, size[1] <= ImageFolderOptions.maxSide else {
+            throw VAEError("the images are \(f.width)×\(f.height); over \(ImageFolderOptions.maxSide) pixels a side — pass --image-size N to make them smaller")
+        }
+        return Shape(channels: options.channels ?? (anyColor ? 3 : 1), height: size[0], width: size[1])
+    }
+
+    /// Decodes, converts and resizes `items` in order, appending their pixels to `writer`.
+    static func decodeAll(_ items: inout [ImageFolderScan.Item], shape: Shape, options: ImageFolderOptions,
+                          writer: ImageFolderCache.Writer, labels: inout [UInt8], skipped: inout [String]) throws {
+        let d = shape.channels * shape.height * shape.width
+        var out = [UInt8](repeating: 0, count: d)
+        var kept: [ImageFolderScan.Item] = []
+        for item in items {
+            let image: ImageFile.Decoded
+            do {
+                image = try ImageFile.decode(try ImageFile.read(item.path), path: item.path, channels: shape.channels)
+            } catch let e as VAEError {
+                guard options.skipBadFiles, !e.message.contains(JPEG.package) else { throw e }
+                skipped.append(e.message)
+                continue
+            }
+            image.pixels.withUnsafeBufferPointer { px in
+                out.withUnsafeMutableBufferPointer { o in
+                    ImageResize.convert(px, width: image.width, height: image.height, channels: image.channels,
+                                        outChannels: shape.channels, outHeight: shape.height, outWidth: shape.width, into: o.baseAddress!)
+                }
+            }
+            try out.withUnsafeBufferPointer { try writer.append($0) }
+            if item.label >= 0 { labels.append(UInt8(item.label)) }
+            kept.append(item)
+        }
+        items = kept
+    }
+}
