@@ -43,6 +43,7 @@ let package = Package(
         .executableTarget(name: "vae-fuzz", dependencies: ["VAEKit", "VAEViz"]),
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore"]),
         .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VAEImageIOTests", dependencies: ["VAEImageIO", "CZlib"]),
         .testTarget(name: "VAEVizTests", dependencies: ["VAEViz", "VAEImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["VAEViz", "VAEKit"]),
     ]
