@@ -42,7 +42,7 @@ let package = Package(
         // Parser fuzz targets (libFuzzer build: fuzz/run.sh); a plain build is a reproducer.
         .executableTarget(name: "vae-fuzz", dependencies: ["VAEKit", "VAEViz"]),
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore"]),
-        .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore", "VAEImageIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VAEImageIOTests", dependencies: ["VAEImageIO", "CZlib"]),
         .testTarget(name: "VAEVizTests", dependencies: ["VAEViz", "VAEImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["VAEViz", "VAEKit"]),

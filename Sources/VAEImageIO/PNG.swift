@@ -24,7 +24,7 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingHeader: return "first chunk is not IHDR"
         case .invalidHeader(let m): return "invalid IHDR: \(m)"
         case .unsupported(let m): return "unsupported PNG feature: \(m)"
-        case .tooLarge(let w, let h): return "declares \(w)x\(h) pixels, over the decoder's limit of \(PNG.defaultMaxPixels >> 20) Mi pixels (corrupt header or decompression bomb?)"
+        case .tooLarge(let w, let h): return "declares \(w)x\(h) pixels, over the decoder's pixel limit (corrupt header or decompression bomb?)"
         case .missingImageData: return "no IDAT chunk"
         case .compressedDataError(let c): return "zlib error \(c) in image data"
         case .imageDataSize(let e, let a): return "image data has \(a) bytes, expected \(e)"
