@@ -30,13 +30,13 @@ enum ImageFile {
     }
 
     /// Decodes a PNG or JPEG. `channels` picks JPEG's output (1 gray, 3 RGB); PNG gives its own.
-    static func decode(_ bytes: [UInt8], path: String, channels: Int) throws -> Decoded {
+    static func decode(_ bytes: [UInt8], path: String, channels: Int, maxPixels: Int = ImageFolderOptions.maxSourcePixels) throws -> Decoded {
         do {
             if JPEG.looksLikeJPEG(bytes) {
-                let d = try JPEG.decode(bytes, channels: channels, maxPixels: ImageFolderOptions.maxSourcePixels)
+                let d = try JPEG.decode(bytes, channels: channels, maxPixels: maxPixels)
                 return Decoded(width: d.width, height: d.height, channels: d.channels, pixels: d.pixels)
             }
-            let d = try PNG.decodeImage(try pngBytes(bytes, path: path), maxPixels: ImageFolderOptions.maxSourcePixels)
+            let d = try PNG.decodeImage(try pngBytes(bytes, path: path), maxPixels: maxPixels)
             return Decoded(width: d.width, height: d.height, channels: d.channels, pixels: d.pixels)
         } catch { throw wrap(error, path) }
     }

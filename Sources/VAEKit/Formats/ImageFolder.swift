@@ -77,6 +77,23 @@ public enum ImageFolder {
         return data
     }
 
+    /// One image file's bytes as the folder loader reads them: PNG or JPEG (told apart by their
+    /// first bytes), converted to `channels` (1 or 3), resized and centre-cropped to height×width.
+    /// Returns CHW bytes; a problem is a `VAEError` naming `source`.
+    public static func decode(_ bytes: [UInt8], source: String, channels: Int, height: Int, width: Int,
+                              maxPixels: Int = ImageFolderOptions.maxSourcePixels) throws -> [UInt8] {
+        precondition((channels == 1 || channels == 3) && height > 0 && width > 0, "ImageFolder.decode: bad output shape")
+        let image = try ImageFile.decode(bytes, path: source, channels: channels, maxPixels: maxPixels)
+        var out = [UInt8](repeating: 0, count: channels * height * width)
+        image.pixels.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { o in
+                ImageResize.convert(px, width: image.width, height: image.height, channels: image.channels,
+                                    outChannels: channels, outHeight: height, outWidth: width, into: o.baseAddress!)
+            }
+        }
+        return out
+    }
+
     /// Each class's items (in path order) shuffled with the split seed; round(fraction·n) of them
     /// go to the test set, at least one image of a class staying in training.
     static func split(_ items: [ImageFolderScan.Item], fraction: Double) -> ([ImageFolderScan.Item], [ImageFolderScan.Item]) {
