@@ -4,7 +4,8 @@
     scripts/idx-to-image-folder.py IDX_DIR OUT_DIR [--format png|jpg] [--limit N]
 
 OUT_DIR/train/<label>/<index>.png and OUT_DIR/test/<label>/<index>.png: the same split as the
-IDX files. 8-bit gray PNGs (zlib, filter 0); --format jpg needs Pillow. Run by hand, not by CI.
+IDX files. 8-bit gray PNGs (zlib, filter 0), or JPEGs (quality 95) through libturbojpeg.so.0's
+tjCompress2 via ctypes (apt-get install libturbojpeg0). Run by hand, not by CI.
 """
 import gzip, os, struct, sys, zlib
 
@@ -30,6 +31,27 @@ def png(w, h, pixels):
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
             + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
 
+_tj = None
+
+def jpeg(w, h, pixels, quality=95):
+    import ctypes
+    global _tj
+    if _tj is None:
+        _tj = ctypes.CDLL("libturbojpeg.so.0")
+        _tj.tjInitCompress.restype = ctypes.c_void_p
+        _tj.tjCompress2.argtypes = [ctypes.c_void_p, ctypes.c_char_p] + [ctypes.c_int] * 4 + [
+            ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte)), ctypes.POINTER(ctypes.c_ulong)] + [ctypes.c_int] * 3
+        _tj.tjDestroy.argtypes = [ctypes.c_void_p]
+        _tj.tjFree.argtypes = [ctypes.POINTER(ctypes.c_ubyte)]
+    handle = _tj.tjInitCompress()
+    buf, size = ctypes.POINTER(ctypes.c_ubyte)(), ctypes.c_ulong(0)
+    # TJPF_GRAY = 6, TJSAMP_GRAY = 3, TJFLAG_ACCURATEDCT = 4096
+    assert _tj.tjCompress2(handle, bytes(pixels), w, 0, h, 6, ctypes.byref(buf), ctypes.byref(size), 3, quality, 4096) == 0
+    data = ctypes.string_at(buf, size.value)
+    _tj.tjFree(buf)
+    _tj.tjDestroy(handle)
+    return data
+
 def main():
     args = sys.argv[1:]
     fmt = "png"
@@ -52,8 +74,8 @@ def main():
                 with open(path, "wb") as f:
                     f.write(png(w, h, img))
             else:
-                from PIL import Image
-                Image.frombytes("L", (w, h), img).save(path, quality=95)
+                with open(path, "wb") as f:
+                    f.write(jpeg(w, h, img))
     print(f"wrote {out}")
 
 main()
