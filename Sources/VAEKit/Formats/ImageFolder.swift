@@ -153,6 +153,31 @@ public enum ImageFolder {
 
     struct Shape { var channels: Int, height: Int, width: Int }
 
+    /// Runs `work(i)` for every item, `chunk` at a time across the thread pool, then `use(i, result)`
+    /// in item order on the calling thread (so output stays in order and deterministic).
+    static func inChunks<R>(_ count: Int, chunk: Int = 256, _ work: (Int) -> R, _ use: (Int, R) throws -> Void) rethrows {
+        var results = [R?](repeating: nil, count: chunk)
+        for start in stride(from: 0, to: count, by: chunk) {
+            let n = min(chunk, count - start)
+            results.withUnsafeMutableBufferPointer { buf in
+                let base = buf.baseAddress!
+                // Task t takes items t, t + T, …: each result slot is written by one task only.
+                let tasks = min(n, ThreadPool.threadCount * 4)
+                ThreadPool.parallel(tasks: tasks) { t in
+                    for k in stride(from: t, to: n, by: tasks) { base[k] = work(start + k) }
+                }
+            }
+            for k in 0..<n { try use(start + k, results[k]!) }
+        }
+    }
+
+    /// A bad file is skipped (with --skip-bad-files) or stops the load; a missing JPEG library
+    /// always stops it.
+    static func handle(_ error: VAEError, _ options: ImageFolderOptions, _ skipped: inout [String]) throws {
+        guard options.skipBadFiles, !error.message.contains(JPEG.package) else { throw error }
+        skipped.append(error.message)
+    }
+
     /// Reads every header: the output shape (from the options, else the images, which must then
     /// agree in size) and channels (gray only when every image is gray). Bad files are skipped
     /// (`--skip-bad-files`) or stop the load.
@@ -163,24 +188,25 @@ public enum ImageFolder {
         func check(_ items: inout [ImageFolderScan.Item]) throws {
             var kept: [ImageFolderScan.Item] = []
             kept.reserveCapacity(items.count)
-            for item in items {
+            let all = items
+            try inChunks(all.count, { i -> Result<ImageFile.Header, VAEError> in
+                do { return .success(try ImageFile.header(try ImageFile.read(all[i].path), path: all[i].path)) }
+                catch let e as VAEError { return .failure(e) } catch { return .failure(VAEError("\(all[i].path): \(error)")) }
+            }) { i, result in
                 let header: ImageFile.Header
-                do {
-                    header = try ImageFile.header(try ImageFile.read(item.path), path: item.path)
-                } catch let e as VAEError {
-                    guard options.skipBadFiles, !e.message.contains(JPEG.package) else { throw e }
-                    skipped.append(e.message)
-                    continue
+                switch result {
+                case .failure(let e): try handle(e, options, &skipped); return
+                case .success(let h): header = h
                 }
                 anyColor = anyColor || header.isColor
                 if let f = first {
                     if options.imageSize == nil && (f.width != header.width || f.height != header.height) {
-                        throw VAEError("the images differ in size: \(f.path) is \(f.width)×\(f.height), \(item.path) is \(header.width)×\(header.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(min(f.width, f.height))")
+                        throw VAEError("the images differ in size: \(f.path) is \(f.width)×\(f.height), \(all[i].path) is \(header.width)×\(header.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(min(f.width, f.height))")
                     }
                 } else {
-                    first = (item.path, header.width, header.height)
+                    first = (all[i].path, header.width, header.height)
                 }
-                kept.append(item)
+                kept.append(all[i])
             }
             items = kept
         }
@@ -194,30 +220,25 @@ public enum ImageFolder {
         return Shape(channels: options.channels ?? (anyColor ? 3 : 1), height: size[0], width: size[1])
     }
 
-    /// Decodes, converts and resizes `items` in order, appending their pixels to `writer`.
+    /// Decodes, converts and resizes `items` (in parallel, chunk by chunk), appending their pixels
+    /// to `writer` in order.
     static func decodeAll(_ items: inout [ImageFolderScan.Item], shape: Shape, options: ImageFolderOptions,
                           writer: ImageFolderCache.Writer, labels: inout [UInt8], skipped: inout [String]) throws {
-        let d = shape.channels * shape.height * shape.width
-        var out = [UInt8](repeating: 0, count: d)
         var kept: [ImageFolderScan.Item] = []
-        for item in items {
-            let image: ImageFile.Decoded
+        let all = items
+        try inChunks(all.count, { i -> Result<[UInt8], VAEError> in
             do {
-                image = try ImageFile.decode(try ImageFile.read(item.path), path: item.path, channels: shape.channels)
-            } catch let e as VAEError {
-                guard options.skipBadFiles, !e.message.contains(JPEG.package) else { throw e }
-                skipped.append(e.message)
-                continue
+                return .success(try decode(try ImageFile.read(all[i].path), source: all[i].path, channels: shape.channels,
+                                           height: shape.height, width: shape.width))
+            } catch let e as VAEError { return .failure(e) } catch { return .failure(VAEError("\(all[i].path): \(error)")) }
+        }) { i, result in
+            switch result {
+            case .failure(let e): try handle(e, options, &skipped)
+            case .success(let pixels):
+                try pixels.withUnsafeBufferPointer { try writer.append($0) }
+                if all[i].label >= 0 { labels.append(UInt8(all[i].label)) }
+                kept.append(all[i])
             }
-            image.pixels.withUnsafeBufferPointer { px in
-                out.withUnsafeMutableBufferPointer { o in
-                    ImageResize.convert(px, width: image.width, height: image.height, channels: image.channels,
-                                        outChannels: shape.channels, outHeight: shape.height, outWidth: shape.width, into: o.baseAddress!)
-                }
-            }
-            try out.withUnsafeBufferPointer { try writer.append($0) }
-            if item.label >= 0 { labels.append(UInt8(item.label)) }
-            kept.append(item)
         }
         items = kept
     }
