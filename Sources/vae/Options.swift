@@ -25,7 +25,7 @@ struct DataOptions: ParsableArguments {
     func validate() throws {
         if let s = imageSize { do { _ = try ImageFolderOptions.parseSize(s) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
-        if let f = testFraction, !(f >= 0 && f < 1) { throw ValidationError("--test-fraction must be at least 0 and less than 1") }
+        if let f = testFraction, !(f > 0 && f < 1) { throw ValidationError("--test-fraction must be more than 0 and less than 1, e.g. 0.1") }
     }
 
     /// The image-folder options: those given on the command line, else the run's stored ones.

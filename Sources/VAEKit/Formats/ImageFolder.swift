@@ -95,7 +95,8 @@ public enum ImageFolder {
     }
 
     /// Each class's items (in path order) shuffled with the split seed; round(fraction·n) of them
-    /// go to the test set, at least one image of a class staying in training.
+    /// (at least 1 when fraction > 0) go to the test set, at least one image of a class staying in
+    /// training.
     static func split(_ items: [ImageFolderScan.Item], fraction: Double) -> ([ImageFolderScan.Item], [ImageFolderScan.Item]) {
         var byLabel: [Int: [ImageFolderScan.Item]] = [:]
         for item in items { byLabel[item.label, default: []].append(item) }
@@ -104,7 +105,8 @@ public enum ImageFolder {
         for label in byLabel.keys.sorted() {
             var group = byLabel[label]!
             shuffle(&group, &rng)
-            let k = min(Int((fraction * Double(group.count)).rounded()), group.count - 1)
+            // round(fraction·n), but at least one when fraction > 0, and never the whole class.
+            let k = min(max(Int((fraction * Double(group.count)).rounded()), fraction > 0 ? 1 : 0), group.count - 1)
             test += group[0..<max(0, k)]
             train += group[max(0, k)...]
         }
