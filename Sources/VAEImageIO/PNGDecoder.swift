@@ -160,7 +160,7 @@ extension PNG {
         // (a decompression bomb stops one 64 KiB chunk past the size its header promised).
         var out: [UInt8] = []
         out.reserveCapacity(min(expectedSize, 1 << 20))
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var chunk = [UInt8](repeating: 0, count: min(1 << 16, max(expectedSize + 1, 1024)))
         var inputCopy = input
         status = Z_OK
         inputCopy.withUnsafeMutableBufferPointer { inBuf in

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import VAEImageIO
 
 /// One image file of a folder: its kind from its first bytes (not its name), its header, its
@@ -14,8 +19,28 @@ enum ImageFile {
         var pixels: [UInt8]
     }
 
+    /// The whole file (at most `ImageFolderOptions.maxFileBytes`): one open, fstat and read.
     static func read(_ path: String) throws -> [UInt8] {
-        try AtomicFile.readAll(path: path, maxBytes: ImageFolderOptions.maxFileBytes)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VAEError("cannot read \(path): \(VAEError.errnoText())") }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw VAEError("cannot read \(path): \(VAEError.errnoText())") }
+        let size = Int(info.st_size)
+        guard size <= ImageFolderOptions.maxFileBytes else {
+            throw VAEError("\(path) is \(FormatText.bytes(size)), more than the \(FormatText.bytes(ImageFolderOptions.maxFileBytes)) allowed for an image — is it an image?")
+        }
+        var bytes = [UInt8](repeating: 0, count: size)
+        var filled = 0
+        while filled < size {
+            let n = bytes.withUnsafeMutableBytes { systemRead(fd, $0.baseAddress! + filled, size - filled) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw VAEError("cannot read \(path): \(VAEError.errnoText())") }
+            if n == 0 { break }  // the file shrank: decode what is there (a truncated image is reported as such)
+            filled += n
+        }
+        if filled < size { bytes.removeSubrange(filled...) }
+        return bytes
     }
 
     static func header(_ bytes: [UInt8], path: String) throws -> Header {
@@ -61,4 +86,13 @@ enum ImageFile {
         default: return VAEError("\(path): \(error)")
         }
     }
+}
+
+@inline(__always)
+private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
+    #if canImport(Glibc)
+    return Glibc.read(fd, buffer, count)
+    #else
+    return Darwin.read(fd, buffer, count)
+    #endif
 }

@@ -6,6 +6,15 @@ enum ImageResize {
     /// Returns `outChannels`×`outHeight`×`outWidth` bytes, CHW, written to `into` from `at`.
     static func convert(_ pixels: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
                         outChannels: Int, outHeight: Int, outWidth: Int, into out: UnsafeMutablePointer<UInt8>) {
+        if width == outWidth && height == outHeight && channels == outChannels {
+            // Same size, same channels (gray or RGB, no alpha): HWC → CHW only.
+            for y in 0..<height {
+                for x in 0..<width {
+                    for c in 0..<channels { out[(c * height + y) * width + x] = pixels[(y * width + x) * channels + c] }
+                }
+            }
+            return
+        }
         let (rh, rw) = resizedSize(height: height, width: width, outHeight: outHeight, outWidth: outWidth)
         let top = cropOffset(rh, outHeight), left = cropOffset(rw, outWidth)
         let xw = AxisWeights(input: width, resized: rw, first: left, count: outWidth)
