@@ -276,4 +276,28 @@ final class ImageFolderTests: XCTestCase {
         let meanError = zip(d.train.images.array, expected).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(expected.count)
         XCTAssertLessThan(meanError, 2.0)
     }
+
+    /// Short in-process fuzzing of the folder loader's decode path (PNG of several kinds, and JPEG
+    /// when libturbojpeg is present): every mutated input decodes or throws a `VAEError`.
+    func testMutatedImagesNeverCrash() throws {
+        var seeds = [PNG.encode(width: 6, height: 5, channels: 4, pixels: FormatsFixture.bytes(count: 120, seed: 3)),
+                     PNG.encode(width: 7, height: 3, channels: 1, pixels: FormatsFixture.bytes(count: 21, seed: 4))]
+        if JPEG.isAvailable {
+            seeds.append(try JPEG.encode(width: 16, height: 8, channels: 3, pixels: FormatsFixture.bytes(count: 384, seed: 5)))
+            seeds.append(try JPEG.encode(width: 8, height: 8, channels: 1, pixels: FormatsFixture.bytes(count: 64, seed: 6)))
+        }
+        var mutator = ParserFuzzTests.Mutator(seed: 77)
+        var decoded = 0
+        for i in 0..<3000 {
+            let bytes = mutator.mutate(seeds[i % seeds.count])
+            do {
+                let px = try ImageFolder.decode(bytes, source: "m.img", channels: 1 + 2 * (i & 1), height: 4, width: 5, maxPixels: 1 << 20)
+                XCTAssertEqual(px.count, (1 + 2 * (i & 1)) * 20)
+                decoded += 1
+            } catch let e as VAEError {
+                XCTAssertTrue(e.message.hasPrefix("m.img"), e.message)
+            }
+        }
+        XCTAssertGreaterThan(decoded, 0)
+    }
 }
