@@ -72,7 +72,7 @@ enum ImageFile {
         if bytes.count >= 8 && bytes[0..<8].elementsEqual([137, 80, 78, 71, 13, 10, 26, 10]) { return bytes }
         let head = bytes.prefix(64)
         let text = head.allSatisfy { $0 == 9 || $0 == 10 || $0 == 13 || (32...126).contains($0) }
-        let what = text ? "text" : "starts with " + head.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
+        let what = text ? "text" : "starts with " + head.prefix(4).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
         throw VAEError("\(path) is neither PNG nor JPEG (\(what)) — remove it, or pass --skip-bad-files")
     }
 

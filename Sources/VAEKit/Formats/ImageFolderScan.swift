@@ -30,19 +30,12 @@ struct ImageFolderScan {
         return extensions.contains(name[name.index(after: dot)...].lowercased())
     }
 
-    /// True when `directory` (or a class folder in it, or train/test) holds a .png/.jpg/.jpeg file.
-    static func looksLikeImageFolder(_ directory: String) -> Bool {
-        guard let top = try? list(directory) else { return false }
-        if top.files.contains(where: { isImageName($0.name) }) { return true }
-        for d in top.directories {
-            if let sub = try? list(Dataset.join(directory, d)), sub.files.contains(where: { isImageName($0.name) }) { return true }
-            if d == "train" || d == "test", let sub = try? list(Dataset.join(directory, d)) {
-                for c in sub.directories where (try? list(Dataset.join(Dataset.join(directory, d), c)))?.files.contains(where: { isImageName($0.name) }) == true {
-                    return true
-                }
-            }
-        }
-        return false
+    /// True when `directory` or a folder under it (up to 3 levels: train/class/sub) holds a
+    /// .png/.jpg/.jpeg file.
+    static func looksLikeImageFolder(_ directory: String, depth: Int = 0) -> Bool {
+        guard depth <= 3, let listing = try? list(directory) else { return false }
+        if listing.files.contains(where: { isImageName($0.name) }) { return true }
+        return listing.directories.contains { looksLikeImageFolder(Dataset.join(directory, $0), depth: depth + 1) }
     }
 
     init(directory: String) throws {
