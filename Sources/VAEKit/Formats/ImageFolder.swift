@@ -36,7 +36,7 @@ public enum ImageFolder {
         let folderHash = String(ImageFolderCache.hash(resolved(directory)).prefix(12))
         let cacheDir = options.cacheDirectory ?? ImageFolderCache.defaultDirectory()
         let fileName = "\(folderHash)-\(hash).\(ImageFolderCache.fileExtension)"
-        if let dir = cacheDir, let (meta, file) = ImageFolderCache.open(dir + "/" + fileName, key: key) {
+        if let dir = cacheDir, let (meta, file) = ImageFolderCache.open(dir + "/" + fileName, key: hash) {
             var data = ImageFolderCache.dataset(meta, file, name: name, directory: directory)
             data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + fileName, fromCache: true)
             return data
@@ -60,11 +60,11 @@ public enum ImageFolder {
         try decodeAll(&train, shape: shape, options: options, writer: writer, labels: &trainLabels, skipped: &skipped)
         try decodeAll(&test, shape: shape, options: options, writer: writer, labels: &testLabels, skipped: &skipped)
         guard !train.isEmpty else { throw VAEError("\(directory): no training image could be read (\(skipped.count) skipped)") }
-        let meta = ImageFolderCache.Meta(key: key, directory: resolved(directory), trainCount: train.count, testCount: test.count,
+        let meta = ImageFolderCache.Meta(key: hash, directory: resolved(directory), trainCount: train.count, testCount: test.count,
                                          channels: shape.channels, height: shape.height, width: shape.width,
                                          classNames: scan.classNames, labelled: !scan.classNames.isEmpty, skipped: skipped)
         try writer.finish(meta: meta, trainLabels: trainLabels, testLabels: testLabels)
-        guard let (m, file) = ImageFolderCache.open(target, key: key) else {
+        guard let (m, file) = ImageFolderCache.open(target, key: hash) else {
             throw VAEError("cannot read back the image cache \(target) just written — is the disk full?")
         }
         if keep {

@@ -13,6 +13,7 @@ enum ImageFolderCache {
 
     struct Meta: Codable, Equatable {
         var format = "swiftvae-image-cache-1"
+        /// The 128-bit hash of the key (folder, files, sizes, mtimes, labels, split, options).
         var key: String
         var directory: String
         var trainCount: Int, testCount: Int
@@ -31,7 +32,7 @@ enum ImageFolderCache {
         return nil
     }
 
-    /// Opens a cache file; nil when it is missing, damaged or for another key.
+    /// Opens a cache file; nil when it is missing, damaged or for another key (hash).
     static func open(_ path: String, key: String) -> (Meta, MappedFile)? {
         guard AtomicFile.exists(path), let file = try? MappedFile(path: path), file.length >= pixelOffset else { return nil }
         let bytes = UnsafeRawBufferPointer(start: file.base, count: file.length)

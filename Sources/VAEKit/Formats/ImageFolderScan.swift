@@ -127,7 +127,8 @@ struct ImageFolderScan {
             }
             if name.hasPrefix(".") { continue }
             var info = stat()
-            guard stat(Dataset.join(directory, name), &info) == 0 else { continue }  // a dangling link
+            // Relative to the open folder: no walk of the whole path per file.
+            guard fstatat(dirfd(dir), name, &info, 0) == 0 else { continue }  // a dangling link
             switch info.st_mode & S_IFMT {
             case S_IFDIR: out.directories.append(name)
             case S_IFREG: out.files.append((name, Int(info.st_size), modificationNanoseconds(info)))
