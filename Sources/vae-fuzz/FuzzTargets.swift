@@ -18,7 +18,7 @@ import VAEKit
 import VAEViz
 
 enum FuzzTargets {
-    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "dataset", "csv"]
+    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "jpeg", "image", "dataset", "csv"]
 
     /// Output cap for gzip: well under libFuzzer's 64 MiB malloc limit.
     static let gzipLimit = 16 << 20
@@ -72,8 +72,24 @@ enum FuzzTargets {
             case "metrics":
                 return "metrics \(try TrainingRun.parseMetrics(bytes, source: "metrics.jsonl").count) lines"
             case "png":
-                let image = try PNG.decode(bytes)
+                // Every colour type, bit depth and Adam7; the header alone must agree with the decode.
+                let image = try PNG.decodeImage(bytes)
+                let header = try PNG.header(bytes)
+                guard header.width == image.width, header.height == image.height else { fatalError("PNG header and decode disagree") }
                 return "PNG \(image.width)×\(image.height)×\(image.channels)"
+            case "jpeg":
+                // libturbojpeg (dlopen); the pixel cap keeps the output under the fuzzer's malloc limit.
+                guard JPEG.isAvailable else { fatalError("the jpeg target needs libturbojpeg.so.0 (apt-get install libturbojpeg0)") }
+                let image = try JPEG.decode(bytes, maxPixels: 1 << 22)
+                guard image.pixels.count == image.width * image.height * image.channels else { fatalError("JPEG size mismatch") }
+                return "JPEG \(image.width)×\(image.height)×\(image.channels)"
+            case "image":
+                // The image-folder path: PNG or JPEG by content, channels converted, resized and cropped.
+                // The first byte picks the output: gray or RGB, 1...32 pixels a side.
+                let choice = Int(bytes.first ?? 0)
+                let pixels = try ImageFolder.decode(Array(bytes.dropFirst()), source: "fuzz.img", channels: choice & 1 == 0 ? 1 : 3,
+                                                    height: 1 + (choice >> 1) % 32, width: 1 + (choice >> 3) % 32, maxPixels: 1 << 22)
+                return "image \(pixels.count) bytes"
             case "dataset":
                 return try DatasetFolder.load(bytes)
             case "csv":
@@ -85,6 +101,8 @@ enum FuzzTargets {
             return "VAEError: \(error.message)"
         } catch let error as PNGError {
             return "PNGError: \(error)"
+        } catch let error as JPEGError {
+            return "JPEGError: \(error)"
         } catch {
             fatalError("\(target): unexpected error type \(type(of: error)): \(error)")
         }

@@ -87,7 +87,7 @@ struct Train: ParsableCommand {
         if resume {
             let dir = out!
             let loaded = try Checkpoint.load(dir)
-            data = try dataOptions.load(fallback: loaded.config?.data?.directory)
+            data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions)
             var changes = TrainingRun.ResumeChanges()
             changes.epochs = epochs
             changes.learningRate = lr

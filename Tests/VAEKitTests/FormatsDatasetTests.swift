@@ -32,13 +32,13 @@ final class FormatsTestsDataset: XCTestCase {
             XCTAssertEqual(set.testImages.count, 4)
             XCTAssertEqual([set.trainImages.channels, set.trainImages.height, set.trainImages.width], [1, 3, 2])
             XCTAssertEqual(set.trainImages.pixelsPerImage, 6)
-            XCTAssertEqual(set.trainImages.images, train)
-            XCTAssertEqual(set.testImages.images, test)
+            XCTAssertEqual(set.trainImages.images.array, train)
+            XCTAssertEqual(set.testImages.images.array, test)
             XCTAssertEqual(set.trainImages.labels, [0, 1, 2, 3, 4, 5])
             XCTAssertEqual(set.testImages.labels, [9, 8, 7, 6])
             let first = set.trainImages.prefix(2)
             XCTAssertEqual(first.count, 2)
-            XCTAssertEqual(first.images, Array(train.prefix(12)))
+            XCTAssertEqual(first.images.array, Array(train.prefix(12)))
             XCTAssertEqual(first.labels, [0, 1])
             XCTAssertEqual(set.trainImages.prefix(100).count, 6)
             XCTAssertEqual(set.trainImages.prefix(-1).images, [])
@@ -50,7 +50,7 @@ final class FormatsTestsDataset: XCTestCase {
         let (train, _) = try writeIDXSet(dir, gzip: false)
         let path = dir + "/train-images-idx3-ubyte"
         try FormatsFixture.writeFile(Gzip.compress(try AtomicFile.readAll(path: path, maxBytes: 1 << 20)), path)
-        XCTAssertEqual(try Dataset.load(directory: dir).trainImages.images, train)
+        XCTAssertEqual(try Dataset.load(directory: dir).trainImages.images.array, train)
     }
 
     func testNameDetection() throws {
@@ -128,7 +128,7 @@ final class FormatsTestsDataset: XCTestCase {
         XCTAssertEqual(set.trainImages.labels, (0..<15).map { UInt8($0 % 10) })
         XCTAssertEqual(set.testImages.labels, [5, 6, 7])
         // Image 4 = data_batch_2.bin record 1: R plane 11, G plane 12, B plane = pixel index (CHW kept).
-        let image = Array(set.trainImages.images[(4 * 3072)..<(5 * 3072)])
+        let image = Array(set.trainImages.images.array[(4 * 3072)..<(5 * 3072)])
         XCTAssertEqual(image[0], 11)
         XCTAssertEqual(image[1023], 11)
         XCTAssertEqual(image[1024], 12)
@@ -220,8 +220,8 @@ final class FormatsTestsDataset: XCTestCase {
         let full = "/usr/share/datasets/fashion-mnist"
         if FileManager.default.fileExists(atPath: full) {
             let all = try Dataset.load(directory: full).testImages
-            XCTAssertEqual(set.trainImages.images, Array(all.images[0..<(5000 * 784)]))
-            XCTAssertEqual(set.testImages.images, Array(all.images[(5000 * 784)..<(6000 * 784)]))
+            XCTAssertEqual(set.trainImages.images.array, Array(all.images.array[0..<(5000 * 784)]))
+            XCTAssertEqual(set.testImages.images.array, Array(all.images.array[(5000 * 784)..<(6000 * 784)]))
             XCTAssertEqual(set.testImages.labels, Array(all.labels[5000..<6000]))
         }
     }

@@ -16,6 +16,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var testCount: Int
         public var shape: [Int]
         public var classNames: [String]
+        /// How an image folder was read (--image-size, --channels, …); nil for IDX and CIFAR-10.
+        public var imageOptions: ImageFolderOptions?
         public init(_ d: Dataset) {
             name = d.name
             directory = d.directory
@@ -23,6 +25,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             testCount = d.test.count
             shape = d.train.itemShape
             classNames = d.classNames
+            imageOptions = d.imageFolder?.options
         }
     }
 
