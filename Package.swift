@@ -11,10 +11,12 @@ let package = Package(
         .library(name: "VAECore", targets: ["VAECore"]),
         .library(name: "VAEKit", targets: ["VAEKit"]),
         .library(name: "VAEViz", targets: ["VAEViz"]),
+        .library(name: "VAEImageIO", targets: ["VAEImageIO"]),
         .executable(name: "vae", targets: ["vae"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
     ],
     targets: [
         .target(
@@ -23,9 +25,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("pthread"), .linkedLibrary("dl", .when(platforms: [.linux]))]
         ),
         .target(name: "CZlib", linkerSettings: [.linkedLibrary("z")]),
-        .target(name: "VAECore", dependencies: ["CVAEKernels"]),
-        .target(name: "VAEKit", dependencies: ["VAECore", "CZlib"]),
-        .target(name: "VAEViz", dependencies: ["CZlib"]),
+        // libturbojpeg through dlopen (like OpenBLAS): builds and runs without it.
+        .target(name: "CTurboJPEG", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        .target(name: "VAECore", dependencies: ["CVAEKernels", .product(name: "RealModule", package: "swift-numerics")]),
+        // Image file codecs (PNG with system zlib, JPEG with libturbojpeg), shared by VAEKit's
+        // image-folder loader and VAEViz's pictures.
+        .target(name: "VAEImageIO", dependencies: ["CZlib", "CTurboJPEG"]),
+        .target(name: "VAEKit", dependencies: ["VAECore", "CZlib", "VAEImageIO", .product(name: "RealModule", package: "swift-numerics")]),
+        .target(name: "VAEViz", dependencies: ["CZlib", "VAEImageIO", .product(name: "RealModule", package: "swift-numerics")]),
         .executableTarget(
             name: "vae",
             dependencies: [
@@ -36,8 +43,9 @@ let package = Package(
         // Parser fuzz targets (libFuzzer build: fuzz/run.sh); a plain build is a reproducer.
         .executableTarget(name: "vae-fuzz", dependencies: ["VAEKit", "VAEViz"]),
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore"]),
-        .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "VAEVizTests", dependencies: ["VAEViz"]),
+        .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore", "VAEImageIO"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "VAEImageIOTests", dependencies: ["VAEImageIO", "CZlib"]),
+        .testTarget(name: "VAEVizTests", dependencies: ["VAEViz", "VAEImageIO"]),
         .testTarget(name: "CLITests", dependencies: ["VAEViz", "VAEKit"]),
     ]
 )

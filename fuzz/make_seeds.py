@@ -150,3 +150,92 @@ def checkpoint(with_adam, epoch):
 
 put("checkpoint", "adam.safetensors", checkpoint(True, 2))
 put("checkpoint", "weights-only.safetensors", checkpoint(False, 0))
+
+# csv: tables for the CSV reader and the table encoder (the first byte's low bit picks a --label).
+put("csv", "mixed.csv", b"id,size,colour,kind\nr1,1.5,red,cat\nr2,,\"blue\",dog\nr3,NA,?,cat\n\"r,4\",2.25e1,green,dog\n")
+put("csv", "quoted-crlf.csv", b"\xef\xbb\xbfa;b;c\r\n\"x\"\"y\";\"two\r\nlines\";3\r\n4;5;nan\r\n")
+put("csv", "tabs.tsv", b"a\tb\n1\t2\n3\t4\n\n5\t\n")
+put("csv", "sklearn.csv", b"3,2,setosa,versicolor\n5.1,3.5,0\n4.9,3.0,1\n6.0,2.2,1\n")
+put("csv", "numbers.csv", b"x,y,z\n" + b"".join(b"%d,%.3f,%s\n" % (i, rng.uniform(-5, 5), [b"a", b"b", b"c"][i % 3]) for i in range(30)))
+
+# png (more): every colour type and bit depth, palette + tRNS, Adam7 (a separate generator, so the
+# seeds above stay as they were).
+prng = random.Random(10)
+
+def png_any(width, height, color, depth, interlace, plte=None, trns=None):
+    spp = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[color]
+    top = (len(plte) // 3) if plte else (1 << depth)
+    px = [[[prng.randrange(top) for _ in range(spp)] for _ in range(width)] for _ in range(height)]
+    passes = [(0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2)] if interlace else [(0, 0, 1, 1)]
+    raw = b""
+    for x0, y0, dx, dy in passes:
+        xs, ys = range(x0, width, dx), range(y0, height, dy)
+        if not xs or not ys:
+            continue
+        for y in ys:
+            bits = [v for x in xs for v in px[y][x]]
+            row = bytearray((len(bits) * depth + 7) // 8)
+            for k, v in enumerate(bits):
+                if depth == 16:
+                    row[2 * k:2 * k + 2] = struct.pack(">H", v)
+                elif depth == 8:
+                    row[k] = v
+                else:
+                    row[k * depth // 8] |= v << (8 - depth - (k * depth) % 8)
+            raw += b"\x00" + bytes(row)
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 1 if interlace else 0)
+    body = chunk(b"IHDR", ihdr)
+    if plte:
+        body += chunk(b"PLTE", plte)
+    if trns:
+        body += chunk(b"tRNS", trns)
+    return b"\x89PNG\r\n\x1a\n" + body + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+
+put("png", "gray1-adam7.png", png_any(9, 7, 0, 1, True))
+put("png", "gray2.png", png_any(5, 3, 0, 2, False))
+put("png", "gray4-trns.png", png_any(6, 4, 0, 4, True, trns=b"\x00\x03"))
+put("png", "gray16.png", png_any(3, 3, 0, 16, False))
+put("png", "rgb16-adam7.png", png_any(5, 9, 2, 16, True))
+put("png", "rgb8-trns.png", png_any(4, 2, 2, 8, False, trns=b"\x00\x01\x00\x02\x00\x03"))
+put("png", "palette2-trns.png", png_any(7, 5, 3, 2, True, plte=bytes(range(12)), trns=b"\x10\x80"))
+put("png", "palette8.png", png_any(4, 4, 3, 8, False, plte=bytes(prng.randrange(256) for _ in range(30))))
+put("png", "gray-alpha16.png", png_any(3, 2, 4, 16, True))
+put("png", "rgba16.png", png_any(2, 2, 6, 16, False))
+
+
+# jpeg: written with libturbojpeg's tjCompress2 through ctypes (skipped when it is not installed).
+def jpeg_seeds():
+    import ctypes
+    try:
+        tj = ctypes.CDLL("libturbojpeg.so.0")
+    except OSError:
+        print("libturbojpeg.so.0 not found: no jpeg seeds (apt-get install libturbojpeg0)")
+        return
+    tj.tjInitCompress.restype = ctypes.c_void_p
+    tj.tjCompress2.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
+                               ctypes.POINTER(ctypes.POINTER(ctypes.c_ubyte)), ctypes.POINTER(ctypes.c_ulong),
+                               ctypes.c_int, ctypes.c_int, ctypes.c_int]
+    tj.tjDestroy.argtypes = [ctypes.c_void_p]
+    tj.tjFree.argtypes = [ctypes.POINTER(ctypes.c_ubyte)]
+    jr = random.Random(11)
+    # (name, width, height, pixel format 0 RGB / 6 gray, subsampling 0 444 / 2 420 / 3 gray, flags: 16384 progressive)
+    for name, w, h, pf, ss, flags in [("gray.jpg", 16, 16, 6, 3, 0), ("rgb444.jpg", 17, 9, 0, 0, 0),
+                                      ("rgb420.jpg", 24, 16, 0, 2, 0), ("progressive.jpg", 16, 24, 0, 2, 16384)]:
+        ch = 1 if pf == 6 else 3
+        src = bytes((x * 9 + y * 5 + jr.randrange(40)) % 256 for y in range(h) for x in range(w) for _ in range(ch))
+        handle = tj.tjInitCompress()
+        buf, size = ctypes.POINTER(ctypes.c_ubyte)(), ctypes.c_ulong(0)
+        if tj.tjCompress2(handle, src, w, 0, h, pf, ctypes.byref(buf), ctypes.byref(size), ss, 75, flags) == 0:
+            put("jpeg", name, ctypes.string_at(buf, size.value))
+        tj.tjFree(buf)
+        tj.tjDestroy(handle)
+
+jpeg_seeds()
+
+
+# image: the folder loader's path; one leading byte picks the output shape, then a PNG or JPEG seed.
+for target in ("png", "jpeg"):
+    d = os.path.join(out, target)
+    for k, name in enumerate(sorted(os.listdir(d)) if os.path.isdir(d) else []):
+        with open(os.path.join(d, name), "rb") as f:
+            put("image", name, bytes([(k * 37 + 5) % 256]) + f.read())

@@ -4,7 +4,7 @@
 #   fuzz/run.sh [BUDGET] [TARGET...]
 #
 # BUDGET: executions per target (default 1000000), or seconds per target with an "s" suffix (60s).
-# TARGET: idx gzip cifar safetensors checkpoint config metrics png dataset (default: all of them).
+# TARGET: idx gzip cifar safetensors checkpoint config metrics png jpeg image dataset csv (default: all of them).
 # JOBS=2: targets run in parallel. Each run: -timeout=1 (no input may take a second),
 # -malloc_limit_mb=64 (no single allocation over 64 MiB), -rss_limit_mb=2048, AddressSanitizer.
 # Corpora grow in fuzz/corpus-TARGET/ (not committed; seeds in fuzz/seeds/TARGET/, from
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 BUDGET=${1:-1000000}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(idx gzip cifar safetensors checkpoint config metrics png dataset)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(idx gzip cifar safetensors checkpoint config metrics png jpeg image dataset csv)
 JOBS=${JOBS:-2}
 SCRATCH=.build-fuzz
 
@@ -36,8 +36,9 @@ run_one() {
     local t=$1
     local maxlen=8192 dict=()
     case $t in
-        cifar) maxlen=16384 ;;
+        cifar|jpeg|image) maxlen=16384 ;;
         safetensors|checkpoint|config|metrics) dict=(-dict=fuzz/json.dict) ;;
+        csv) dict=(-dict=fuzz/csv.dict) ;;
     esac
     mkdir -p "fuzz/corpus-$t"
     FUZZ_TARGET=$t "$BIN" "fuzz/corpus-$t" "fuzz/seeds/$t" "${LIMIT[@]}" "${dict[@]}" \

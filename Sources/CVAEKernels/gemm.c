@@ -245,8 +245,8 @@ static void gemm_task(void *ctx, int t) {
     gemm_block(j, mt0 * MR, imin(mt1 * MR, j->M), nt0 * NR, imin(nt1 * NR, j->N));
 }
 
-// ---- shared-operand mode: one operand (all of K) is packed once into `shared` by all
-// threads, then the other dimension is cut into chunks that threads claim dynamically (good
+// ---- shared-operand mode: one operand (all of K) is packed once into `shared` by the
+// caller, then the other dimension is cut into chunks that threads claim dynamically (good
 // balance on a busy machine, no duplicated packing). Layout of shared A: K block b (starting
 // at pc) at shared + mround * pc, its panel of rows [i, i+MR) at + i * kc. Same for B.
 typedef struct {
@@ -255,25 +255,18 @@ typedef struct {
     int share_a;        // 1: A shared, chunks over N; 0: B shared, chunks over M
     int round;          // M (or N) rounded up to the tile
     int nkb;            // number of K blocks
-    int groups;         // packing tasks per K block
     int chunk;          // longest chunk (multiple of the tile) in the other dimension
     int nchunks;
 } shared_job;
 
-static void shared_pack_task(void *ctx, int t) {
-    const shared_job *s = (const shared_job *)ctx;
+// Packs K block b of the shared operand (all of its rows, or columns).
+static void shared_pack_block(const shared_job *s, int b) {
     const gemm_job *j = s->j;
-    int b = t / s->groups, g = t % s->groups;
     int pc = b * j->kcb, kc = imin(j->kcb, j->K - pc);
-    int T = s->share_a ? j->kern->mr : j->kern->nr;
-    int tiles = s->round / T;
-    int i0 = (int)((long)tiles * g / s->groups) * T, i1 = (int)((long)tiles * (g + 1) / s->groups) * T;
     int len = (s->share_a ? j->M : j->N);
-    if (i1 > len) i1 = len;
-    if (i0 >= i1) return;
-    float *dst = s->shared + (long)s->round * pc + (long)i0 * kc;
-    if (s->share_a) j->kern->pack_a(j->transA, a_at(j, i0, pc), j->lda, i1 - i0, kc, dst);
-    else j->kern->pack_b(j->transB, b_at(j, pc, i0), j->ldb, kc, i1 - i0, dst);
+    float *dst = s->shared + (long)s->round * pc;
+    if (s->share_a) j->kern->pack_a(j->transA, a_at(j, 0, pc), j->lda, len, kc, dst);
+    else j->kern->pack_b(j->transB, b_at(j, pc, 0), j->ldb, kc, len, dst);
 }
 
 static void shared_compute_task(void *ctx, int t) {
@@ -306,17 +299,11 @@ static void shared_compute_task(void *ctx, int t) {
     }
 }
 
-static int g_parallel_pack = -1;     // VAE_PARALLEL_PACK=1: pack the shared operand in parallel
-
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
 
 // Returns 1 if the product was done in shared-operand mode.
 static int try_shared(const gemm_job *j, int nthreads) {
     if (g_block_override) return 0;
-    if (g_parallel_pack < 0) {
-        const char *e = getenv("VAE_PARALLEL_PACK");
-        g_parallel_pack = e && *e == '1';
-    }
     const int MR = j->kern->mr, NR = j->kern->nr;
     long mround = (long)j->mtiles * MR, nround = (long)j->ntiles * NR;
     int a_fits = mround * j->K <= VK_SHARED_MAX && mround_fits_l2(j, (int)mround);
@@ -328,7 +315,6 @@ static int try_shared(const gemm_job *j, int nthreads) {
     s.j = j;
     s.round = (int)(s.share_a ? mround : nround);
     s.nkb = (j->K + j->kcb - 1) / j->kcb;
-    s.groups = g_parallel_pack ? nthreads : 1;
     int T = s.share_a ? NR : MR;
     int tiles = s.share_a ? j->ntiles : j->mtiles;
     // About 4 chunks per thread (even tile counts per chunk), each at least 2 tiles.
@@ -356,8 +342,7 @@ static int try_shared(const gemm_job *j, int nthreads) {
     s.shared = own->s;
     // The shared operand is small (packing it is ~1-2% of the work): the caller packs it alone,
     // which saves a synchronisation (costly when a worker is descheduled on a busy machine).
-    if (g_parallel_pack) vk_parallel(s.nkb * s.groups, shared_pack_task, &s);
-    else for (int t = 0; t < s.nkb * s.groups; t++) shared_pack_task(&s, t);
+    for (int b = 0; b < s.nkb; b++) shared_pack_block(&s, b);
     vk_parallel(s.nchunks, shared_compute_task, &s);
     return 1;
 }

@@ -17,6 +17,7 @@
 typedef struct {
     pthread_t tid;
     int index;              // 1 ... nthreads-1 (0 is the caller)
+    unsigned start_gen;     // the generation when it was created: it runs every later job
     atomic_int stop;
 } vk_worker;
 
@@ -39,11 +40,13 @@ static atomic_int g_ntasks = 0;
 static atomic_int g_done = 0;
 static atomic_int g_sleepers = 0;
 static atomic_int g_caller_waiting = 0;     // the caller sleeps on g_done_cond
-static int g_yield = 1;                     // sched_yield while spinning (VAE_SPIN_YIELD=0: no)
 static int g_spin_chunk = 64;               // pauses between clock/yield checks
+// Tuning knobs (README, "Tuning"), read once at first use with checked parsing.
 static long g_yield_after_ns = 50000;       // spin this long before yielding (VAE_YIELD_AFTER_US)
-static long g_wait_spin_ns = 100000;        // caller spins 0.1 ms for the last tasks, then sleeps
+static long g_wait_spin_ns = 100000;        // caller spins 0.1 ms for the last tasks, then sleeps (VAE_WAIT_SPIN_US)
 static long g_spin_ns = 250000;             // 0.25 ms of spinning before sleeping (VAE_SPIN_US)
+static atomic_llong g_jobs_split = 0;       // jobs handed to the workers (more than one task)
+static atomic_llong g_jobs_shared = 0;      // of those, jobs where a worker ran at least one task
 static int g_ncpu = 1;                      // online CPUs: yield while spinning when oversubscribed
 
 static _Thread_local int t_in_pool = 0;     // set inside tasks: nested vk_parallel runs inline
@@ -80,7 +83,9 @@ static int run_tasks(unsigned gen, vk_task_fn fn, void *ctx, int ntasks) {
 static void *worker_main(void *arg) {
     vk_worker *w = (vk_worker *)arg;
     t_in_pool = 1;
-    unsigned seen = atomic_load(&g_gen);
+    // Not the generation at thread start: a job published between pthread_create and now
+    // would be missed.
+    unsigned seen = w->start_gen;
     for (;;) {
         // Spin, then sleep, until a new generation appears or we are told to stop.
         long start = 0;
@@ -93,7 +98,7 @@ static void *worker_main(void *arg) {
                 if (start == 0) start = t;
                 // After a while without work, let other runnable threads (e.g. our own caller
                 // on a busy machine) go first.
-                if ((g_yield && t - start > g_yield_after_ns) || atomic_load(&g_nthreads) > g_ncpu)
+                if (t - start > g_yield_after_ns || atomic_load(&g_nthreads) > g_ncpu)
                     sched_yield();
                 if (t - start > g_spin_ns) {
                     pthread_mutex_lock(&g_sleep_lock);
@@ -136,6 +141,7 @@ static void resize_pool(int n) {
         vk_worker *w = (vk_worker *)calloc(1, sizeof(vk_worker));
         if (!w) break;
         w->index = g_nworkers + 1;
+        w->start_gen = atomic_load(&g_gen);   // no job runs now (we hold g_dispatch_lock)
         atomic_store(&w->stop, 0);
         pthread_attr_t attr;
         pthread_attr_init(&attr);
@@ -160,19 +166,13 @@ static void resize_pool(int n) {
     atomic_store(&g_nthreads, g_nworkers + 1);
 }
 
+// VAE_THREADS if set (1 ... 64), else the online CPUs (at most 64).
 static int default_threads(void) {
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    g_ncpu = ncpu < 1 ? 1 : (int)ncpu;
-    const char *env = getenv("VAE_THREADS");
-    if (env && *env) {
-        int v = atoi(env);
-        if (v >= 1) return v > VK_MAX_THREADS ? VK_MAX_THREADS : v;
-    }
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
     g_ncpu = (int)n;
     if (n > VK_MAX_THREADS) n = VK_MAX_THREADS;
-    return (int)n;
+    return (int)vk_env_long("VAE_THREADS", 1, VK_MAX_THREADS, n);
 }
 
 // In a forked child only the forking thread exists: forget the workers (their memory is
@@ -200,14 +200,10 @@ static void ensure_init(void) {
         atfork_done = 1;
     }
     if (atomic_load(&g_nthreads) == 0) {
-        const char *spin = getenv("VAE_SPIN_US");
-        if (spin && *spin) g_spin_ns = atol(spin) * 1000L;
-        const char *yield = getenv("VAE_SPIN_YIELD");
-        if (yield && *yield == '0') g_yield = 0;
-        const char *ya = getenv("VAE_YIELD_AFTER_US");
-        if (ya && *ya) g_yield_after_ns = atol(ya) * 1000L;
-        const char *wspin = getenv("VAE_WAIT_SPIN_US");
-        if (wspin && *wspin) g_wait_spin_ns = atol(wspin) * 1000L;
+        // Microseconds, 0 ... 1 s.
+        g_spin_ns = vk_env_long("VAE_SPIN_US", 0, 1000000, g_spin_ns / 1000) * 1000L;
+        g_yield_after_ns = vk_env_long("VAE_YIELD_AFTER_US", 0, 1000000, g_yield_after_ns / 1000) * 1000L;
+        g_wait_spin_ns = vk_env_long("VAE_WAIT_SPIN_US", 0, 1000000, g_wait_spin_ns / 1000) * 1000L;
         pthread_mutex_lock(&g_dispatch_lock);
         resize_pool(default_threads());
         pthread_mutex_unlock(&g_dispatch_lock);
@@ -254,11 +250,13 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
     atomic_store(&g_done, 0);
     atomic_store(&g_claim, (unsigned long long)gen << 32);
     atomic_store(&g_gen, gen);     // publish (seq_cst)
+    atomic_fetch_add_explicit(&g_jobs_split, 1, memory_order_relaxed);
     wake_all();
     t_in_pool = 1;
     int mine = run_tasks(gen, fn, ctx, ntasks);
     t_in_pool = 0;
     if (mine) atomic_fetch_add(&g_done, mine);
+    if (mine < ntasks) atomic_fetch_add_explicit(&g_jobs_shared, 1, memory_order_relaxed);
     // Wait for tasks still running on workers: spin briefly, then sleep (on a busy machine a
     // spinning caller would take CPU time from the very worker it waits for).
     int spins = 0;
@@ -269,7 +267,7 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
         spins = 0;
         long t = now_ns();
         if (start == 0) start = t;
-        if (g_yield && t - start > g_yield_after_ns) sched_yield();
+        if (t - start > g_yield_after_ns) sched_yield();
         if (t - start < g_wait_spin_ns) continue;
         atomic_store(&g_caller_waiting, 1);
         pthread_mutex_lock(&g_done_lock);
@@ -281,4 +279,9 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
     // generation but the next job's descriptor can then never claim a task.
     atomic_store(&g_claim, ((unsigned long long)gen << 32) | 0xffffffffull);
     pthread_mutex_unlock(&g_dispatch_lock);
+}
+
+void vk_pool_counters(long long *split, long long *shared) {
+    if (split) *split = atomic_load(&g_jobs_split);
+    if (shared) *shared = atomic_load(&g_jobs_shared);
 }

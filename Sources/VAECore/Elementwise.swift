@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 import CVAEKernels
 
 /// Element-wise passes used by the layers. Plain loops over raw pointers; every reduction
@@ -45,8 +41,8 @@ public enum Elementwise {
     /// Numerically stable logistic function.
     @inline(__always)
     public static func sigmoid(_ x: Float) -> Float {
-        if x >= 0 { return 1 / (1 + expf(-x)) }
-        let e = expf(x)
+        if x >= 0 { return 1 / (1 + Float.exp(-x)) }
+        let e = Float.exp(x)
         return e / (1 + e)
     }
 }

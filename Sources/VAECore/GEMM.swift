@@ -78,6 +78,15 @@ public enum ThreadPool {
         set { vk_set_num_threads(Int32(clamping: newValue)) }
     }
 
+    /// Jobs since start that were split into several tasks and handed to the workers, and of
+    /// those, the jobs in which a worker ran at least one task (so more than one thread ran it).
+    /// Single-threaded work (one thread, small sizes, nested calls) adds to neither.
+    public static var jobCounts: (split: Int, ranOnSeveralThreads: Int) {
+        var split: Int64 = 0, shared: Int64 = 0
+        vk_pool_counters(&split, &shared)
+        return (Int(split), Int(shared))
+    }
+
     /// Runs `body(t)` for t in 0..<tasks across the pool and returns when all have finished.
     /// Calls made from inside a task (or while another thread uses the pool) run inline.
     public static func parallel(tasks: Int, _ body: (Int) -> Void) {

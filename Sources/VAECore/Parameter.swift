@@ -7,25 +7,37 @@ public final class Parameter {
     public var name: String
     public let shape: [Int]
     public let count: Int
-    public private(set) var value: Tensor
-    public private(set) var grad: Tensor
+    /// Storage is allocated on first use (or when a `ParameterStore` takes the parameter), so
+    /// that a model can be described — names, shapes, parameter count — without allocating it.
+    private var storedValue: Tensor?
+    private var storedGrad: Tensor?
+    public var value: Tensor {
+        if let v = storedValue { return v }
+        let v = Tensor(shape: shape)
+        storedValue = v
+        return v
+    }
+    public var grad: Tensor {
+        if let g = storedGrad { return g }
+        let g = Tensor(shape: shape)
+        storedGrad = g
+        return g
+    }
 
     public init(name: String, shape: [Int]) {
         self.name = name
         self.shape = shape
         self.count = Tensor.elementCount(shape)
-        self.value = Tensor(shape: shape)
-        self.grad = Tensor(shape: shape)
     }
 
     /// Re-point value and gradient into shared storage, keeping the current values.
     func rebind(values: Buffer, grads: Buffer, offset: Int) {
         let v = Tensor(buffer: values, offset: offset, shape: shape)
-        v.pointer.update(from: value.pointer, count: count)
+        if let old = storedValue { v.pointer.update(from: old.pointer, count: count) }
         let g = Tensor(buffer: grads, offset: offset, shape: shape)
-        g.pointer.update(from: grad.pointer, count: count)
-        value = v
-        grad = g
+        if let old = storedGrad { g.pointer.update(from: old.pointer, count: count) }
+        storedValue = v
+        storedGrad = g
     }
 }
 

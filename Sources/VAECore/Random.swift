@@ -1,3 +1,5 @@
+import RealModule
+
 /// xoshiro256** seeded through SplitMix64: fast, small state, reproducible on every platform.
 /// The state can be saved and restored (checkpoints resume the exact stream).
 public struct RNG: Sendable {
@@ -71,10 +73,10 @@ public struct RNG: Sendable {
         // u1 in (0, 1]: never log(0)
         let u1 = (Double(next() >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)
         let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-        let r = (-2 * _log(u1)).squareRoot()
+        let r = (-2 * Double.log(u1)).squareRoot()
         let a = 2 * Double.pi * u2
-        spare = Float(r * _sin(a))
-        return Float(r * _cos(a))
+        spare = Float(r * Double.sin(a))
+        return Float(r * Double.cos(a))
     }
 
     public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int) {
@@ -97,14 +99,3 @@ public struct RNG: Sendable {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-@inline(__always) func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) func _sin(_ x: Double) -> Double { Glibc.sin(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Glibc.cos(x) }
-#else
-import Darwin
-@inline(__always) func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) func _sin(_ x: Double) -> Double { Darwin.sin(x) }
-@inline(__always) func _cos(_ x: Double) -> Double { Darwin.cos(x) }
-#endif

@@ -1,3 +1,4 @@
+// POSIX (posix_memalign, free, memset), not maths (maths comes from RealModule).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -8,6 +8,7 @@
 // The contract checked: a parser either returns a value or throws its error type (`VAEError`,
 // `PNGError`); it never traps, hangs or over-allocates (libFuzzer's -timeout / -malloc_limit_mb).
 
+// POSIX (fopen, getenv, exit, …), not maths.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -17,7 +18,7 @@ import VAEKit
 import VAEViz
 
 enum FuzzTargets {
-    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "dataset"]
+    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "jpeg", "image", "dataset", "csv"]
 
     /// Output cap for gzip: well under libFuzzer's 64 MiB malloc limit.
     static let gzipLimit = 16 << 20
@@ -71,10 +72,28 @@ enum FuzzTargets {
             case "metrics":
                 return "metrics \(try TrainingRun.parseMetrics(bytes, source: "metrics.jsonl").count) lines"
             case "png":
-                let image = try PNG.decode(bytes)
+                // Every colour type, bit depth and Adam7; the header alone must agree with the decode.
+                let image = try PNG.decodeImage(bytes)
+                let header = try PNG.header(bytes)
+                guard header.width == image.width, header.height == image.height else { fatalError("PNG header and decode disagree") }
                 return "PNG \(image.width)×\(image.height)×\(image.channels)"
+            case "jpeg":
+                // libturbojpeg (dlopen); the pixel cap keeps the output under the fuzzer's malloc limit.
+                guard JPEG.isAvailable else { fatalError("the jpeg target needs libturbojpeg.so.0 (apt-get install libturbojpeg0)") }
+                let image = try JPEG.decode(bytes, maxPixels: 1 << 22)
+                guard image.pixels.count == image.width * image.height * image.channels else { fatalError("JPEG size mismatch") }
+                return "JPEG \(image.width)×\(image.height)×\(image.channels)"
+            case "image":
+                // The image-folder path: PNG or JPEG by content, channels converted, resized and cropped.
+                // The first byte picks the output: gray or RGB, 1...32 pixels a side.
+                let choice = Int(bytes.first ?? 0)
+                let pixels = try ImageFolder.decode(Array(bytes.dropFirst()), source: "fuzz.img", channels: choice & 1 == 0 ? 1 : 3,
+                                                    height: 1 + (choice >> 1) % 32, width: 1 + (choice >> 3) % 32, maxPixels: 1 << 22)
+                return "image \(pixels.count) bytes"
             case "dataset":
                 return try DatasetFolder.load(bytes)
+            case "csv":
+                return try CSVFuzz.run(bytes)
             default:
                 fatalError("unknown fuzz target \(target); one of \(names.joined(separator: ", "))")
             }
@@ -82,9 +101,43 @@ enum FuzzTargets {
             return "VAEError: \(error.message)"
         } catch let error as PNGError {
             return "PNGError: \(error)"
+        } catch let error as JPEGError {
+            return "JPEGError: \(error)"
         } catch {
             fatalError("\(target): unexpected error type \(type(of: error)): \(error)")
         }
+    }
+}
+
+/// The `csv` target: parse a table, write it back and parse that again (the cells must survive),
+/// then type and encode it (the last column as the label when the first byte is odd), apply the
+/// schema to the file again, decode a row and write the imputed file's bytes.
+enum CSVFuzz {
+    static func run(_ bytes: [UInt8]) throws -> String {
+        var options = CSVTable.Options()
+        options.maxColumns = 512
+        let table = try CSVTable.parse(bytes, source: "fuzz.csv", options: options)
+        let again = try CSVTable.parse(CSVWriter.serialize(table), source: "round trip", options: options)
+        guard again.rowCount == table.rowCount, again.columnCount == table.columnCount else {
+            fatalError("CSV round trip changed the shape: \(table.rowCount)×\(table.columnCount) → \(again.rowCount)×\(again.columnCount)")
+        }
+        for row in 0..<table.rowCount {
+            for column in 0..<table.columnCount where again.string(row, column) != table.string(row, column) {
+                fatalError("CSV round trip changed row \(row + 1), column \(column + 1)")
+            }
+        }
+        var tableOptions = TableOptions()
+        tableOptions.maxLevels = 64
+        if (bytes.first ?? 0) & 1 == 1, table.columnCount > 1 { tableOptions.label = table.names.last }
+        let encoded = try TableEncoder.fit(table, options: tableOptions)
+        try encoded.schema.validate()
+        let all = try TableEncoder.apply(encoded.schema, to: table, unseenLevels: .missing)
+        guard all.count == table.rowCount, all.x.allSatisfy({ $0.isFinite }) else { fatalError("CSV apply: bad rows") }
+        if all.count > 0 {
+            _ = encoded.schema.decode(Array(all.x[0..<all.width]))
+        }
+        let (_, filled) = try CSVWriter.imputed(table, schema: encoded.schema, ids: all.ids, means: all.x)
+        return "csv \(table.rowCount)×\(table.columnCount), width \(encoded.schema.width), \(filled) filled"
     }
 }
 
@@ -151,7 +204,7 @@ enum DatasetFolder {
         }
         unlink(dir + "/" + Checkpoint.weightsFile)
         let data = try Dataset.load(directory: dir)
-        return "dataset \(data.name): \(data.train.count) train, \(data.test.count) test, \(data.train.height)×\(data.train.width)"
+        return "dataset \(data.name): \(data.train.count) train, \(data.test.count) test, \(data.train.itemShape)"
     }
 }
 

@@ -15,12 +15,19 @@ struct Anomaly: ParsableCommand {
     @Option(help: "Score at most N test images.") var limit: Int?
     @Option(help: "Most anomalous images to list and draw.") var top = 32
     @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: ArgumentHelp("Output PNG of the most anomalous images (default RUN/anomalies.png).", valueName: "file.png")) var out: String?
+    @Option(help: ArgumentHelp("Score by the importance-weighted estimate of −log p(x) with K samples instead of the negative ELBO.", valueName: "K"))
+    var iwae: Int?
+    @Option(name: .customLong("threshold-quantile"), help: ArgumentHelp("Flag items scoring above this quantile of the training items' scores (e.g. 0.99).", valueName: "Q"))
+    var thresholdQuantile: Double?
+    @Option(help: ArgumentHelp("A .csv file: every item's id, label, score (nats) and flag; a .png file: the most anomalous images (default RUN/anomalies.png).", valueName: "file.csv|file.png"))
+    var out: String?
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         guard (1...1000).contains(samples) else { throw ValidationError("--samples must be between 1 and 1000") }
         guard top >= 1 else { throw ValidationError("--top must be ≥ 1") }
+        if let iwae { guard (1...100_000).contains(iwae) else { throw ValidationError("--iwae must be between 1 and 100000") } }
+        if let q = thresholdQuantile { guard q > 0 && q < 1 else { throw ValidationError("--threshold-quantile must be between 0 and 1 (e.g. 0.99)") } }
         _ = try Anomaly.parseClasses(normal)
     }
 
@@ -37,21 +44,48 @@ struct Anomaly: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)
-        let set = data.test.prefix(min(limit ?? data.test.count, data.test.count))
+        let set = data.test.first(limit ?? data.test.count)
         var rng = RNG(seed: seed)
-        let scores = Analysis.anomalyScores(loaded.model, set, samples: samples, rng: &rng)
+        let score = { (s: any DataSource, r: inout RNG) -> [Double] in
+            if let k = iwae { return Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
+            return Analysis.anomalyScores(loaded.model, s, samples: samples, rng: &r)
+        }
+        let scores = score(set, &rng)
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let name: (Int) -> String = { i in
-            guard !set.labels.isEmpty else { return "-" }
-            let l = Int(set.labels[i])
+            guard set.hasLabels else { return "-" }
+            let l = set.label(i)
             return l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)"
         }
         let sorted = scores.sorted()
-        print(String(format: "scored %d images of %@: negative ELBO median %.2f, 95th percentile %.2f, max %.2f nats",
-                     scores.count, data.name, sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 95 / 100)], sorted.last!))
+        let what = iwae.map { "IWAE-\($0) −log p(x)" } ?? "negative ELBO"
+        print(String(format: "scored %d items of %@ by %@: median %.2f, 95th percentile %.2f, max %.2f nats",
+                     scores.count, data.name, what, sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 95 / 100)], sorted.last!))
+        var threshold: Double? = nil
+        if let q = thresholdQuantile {
+            var trainSet = data.train.first(20_000)
+            if let c = loaded.options.classes { trainSet = trainSet.filtered(classes: Set(c)) }
+            var r2 = RNG(seed: seed ^ 0x7A)
+            let train = score(trainSet, &r2).sorted()
+            let t = train[min(train.count - 1, Int((Double(train.count) * q).rounded(.down)))]
+            threshold = t
+            print(String(format: "threshold: %.2f nats (the %.4g quantile of %d training items); %d of %d items above it",
+                         t, q, train.count, scores.filter { $0 > t }.count, scores.count))
+        }
+        if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {
+            var lines = ["id,label,score" + (threshold == nil ? "" : ",flagged")]
+            for i in 0..<set.count {
+                var f = [CSVText.quote(set.itemID(i)), set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "",
+                         String(format: "%.4f", scores[i])]
+                if let t = threshold { f.append(scores[i] > t ? "1" : "0") }
+                lines.append(f.joined(separator: ","))
+            }
+            try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: scoresOut)
+            print("wrote \(scoresOut)")
+        }
         if let normalSet = try Anomaly.parseClasses(normal) {
-            guard !set.labels.isEmpty else { throw VAEError("--normal needs labels, and \(data.directory) has none") }
-            let positive = (0..<set.count).map { !normalSet.contains(Int(set.labels[$0])) }
+            guard set.hasLabels else { throw VAEError("--normal needs labels, and \(data.directory) has none") }
+            let positive = (0..<set.count).map { !normalSet.contains(set.label($0)) }
             if let auc = Analysis.rocAUC(scores: scores, positive: positive) {
                 print(String(format: "ROC-AUC (anomalous = labels not in %@): %.4f  (%d normal, %d anomalous)",
                              normal!, auc, positive.filter { !$0 }.count, positive.filter { $0 }.count))
@@ -59,55 +93,18 @@ struct Anomaly: ParsableCommand {
                 Console.note("note: ROC-AUC needs both normal and anomalous images among the scored ones")
             }
         }
-        print("rank  index  label            score")
+        print("rank  id          label            score")
         for (r, i) in order.prefix(min(top, 10)).enumerated() {
-            print(String(format: "%4d  %5d  %-15@ %8.2f", r + 1, i, name(i) as NSString, scores[i]))
+            print(String(format: "%4d  %-10@  %-15@ %8.2f", r + 1, set.itemID(i) as NSString, name(i) as NSString, scores[i]))
         }
+        guard data.isImages else { return }   // a table has no picture of its rows
         let n = min(top, set.count)
-        let d = set.pixelsPerImage
-        let x = Tensor(shape: [n, d])
+        let x = Tensor(shape: [n, set.featureCount])
         var unused = RNG(seed: 0)
         order.prefix(n).map { Int32($0) }.withUnsafeBufferPointer {
-            BatchLoader.fill(set, indices: $0, into: x, rng: &unused)
+            set.fill($0, x: x, mask: nil, binarize: false, rng: &unused)
         }
         try Pictures.write(Pictures.grid(x, shape: loaded.model.config.inputShape, columns: 8, scale: Figures.scale(for: loaded.model.config.inputShape)),
-                           to: runArg.output(out, default: "anomalies.png"))
-    }
-}
-
-struct Denoise: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Add Gaussian noise to test images and reconstruct them; prints PSNR before and after.")
-    @OptionGroup var runArg: RunArgument
-    @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Standard deviation of the noise (pixels in [0, 1], clipped).") var noise = 0.3
-    @Option(help: "Images in the picture.") var count = 10
-    @Option(help: "Images over which PSNR is averaged.") var limit = 1000
-    @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: ArgumentHelp("Output PNG (default RUN/denoise.png).", valueName: "file.png")) var out: String?
-    @OptionGroup var threadOptions: ThreadOptions
-
-    func validate() throws {
-        guard noise >= 0 && noise <= 10 else { throw ValidationError("--noise must be between 0 and 10") }
-        guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
-        guard limit >= 1 else { throw ValidationError("--limit must be ≥ 1") }
-    }
-
-    func run() throws {
-        threadOptions.apply()
-        let loaded = try runArg.load()
-        let data = try runArg.testSet(loaded, dataOptions)
-        let n = min(limit, data.test.count)
-        var rng = RNG(seed: seed)
-        let clean = BatchLoader.tensor(data.test, range: 0..<n)
-        let (noisy, denoised) = Analysis.denoise(loaded.model, clean: clean, noise: noise, rng: &rng)
-        let before = Analysis.psnr(clean, noisy), after = Analysis.psnr(clean, denoised)
-        print(String(format: "PSNR over %d test images, noise σ = %.2f: noisy %.2f dB → denoised %.2f dB (%+.2f dB)", n, noise, before, after, after - before))
-        let c = min(count, n), d = clean.rowSize
-        let grid = Tensor(shape: [3 * c, d])
-        for (row, t) in [clean, noisy, denoised].enumerated() {
-            (grid.pointer + row * c * d).update(from: t.pointer, count: c * d)
-        }
-        try Pictures.write(Pictures.grid(grid, shape: loaded.model.config.inputShape, columns: c, scale: Figures.scale(for: loaded.model.config.inputShape)),
-                           to: runArg.output(out, default: "denoise.png"))
+                           to: out.map { $0.lowercased().hasSuffix(".csv") ? nil : $0 }.flatMap { $0 } ?? runArg.output(nil, default: "anomalies.png"))
     }
 }

@@ -41,7 +41,7 @@ struct Bench: ParsableCommand {
                 return v
             }
         }
-        let cfg = VAEConfig(architecture: model, inputShape: [data.train.channels, data.train.height, data.train.width],
+        let cfg = VAEConfig(architecture: model, inputShape: data.itemShape,
                             latent: latent ?? (model == .mlp ? 20 : 2), hidden: widths)
         let vae = try VAE(config: cfg, seed: 1)
         var o = TrainingOptions()
@@ -97,24 +97,9 @@ struct Bench: ParsableCommand {
         print(String(decoding: json, as: UTF8.self))
     }
 
-    /// FLOPs of one training step per image: forward products (2 per multiply-add) and, for
-    /// the backward pass, twice that (weight and input gradients).
-    static func trainingFLOPsPerImage(_ vae: VAE) -> Double {
-        var total = 0.0
-        func walk(_ seq: Sequential, input: [Int]) {
-            var shape = input
-            for layer in seq.layers {
-                let out = layer.outputShape(for: shape)
-                if let d = layer as? Dense { total += 2 * Double(d.inFeatures * d.outFeatures) }
-                if let c = layer as? Conv2D { total += 2 * Double(out.reduce(1, *) * c.inChannels * c.kernelSize * c.kernelSize) }
-                if let t = layer as? ConvTranspose2D { total += 2 * Double(shape.reduce(1, *) * t.outChannels * t.kernelSize * t.kernelSize) }
-                shape = out
-            }
-        }
-        walk(vae.encoder, input: vae.config.inputShape)
-        walk(vae.decoder, input: [vae.latent])
-        return 3 * total
-    }
+    /// Matrix-product FLOPs of one training step per image, from the model's description of
+    /// what runs (no input gradient for the first layer).
+    static func trainingFLOPsPerImage(_ vae: VAE) -> Double { vae.trainingFLOPsPerExample }
 
     static func randomData() -> Dataset {
         var rng = RNG(seed: 1)

@@ -27,7 +27,7 @@ struct Evaluate: ParsableCommand {
         let data = try runArg.testSet(loaded, dataOptions)
         let binary = binarize ?? loaded.options.binarize
         let test = binary ? data.test.binarized(seed: Trainer.testBinarizationSeed) : data.test
-        let set = test.prefix(min(limit ?? test.count, test.count))
+        let set = test.first(limit ?? test.count)
         var rng = RNG(seed: seed)
         let t0 = Date()
         let e = Evaluator.elbo(loaded.model, set, rng: &rng)

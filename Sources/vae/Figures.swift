@@ -9,6 +9,7 @@ enum Figures {
 
     /// `count` samples z ~ N(0, I), decoded, in a grid.
     static func samples(_ model: VAE, count: Int, seed: UInt64) -> [UInt8] {
+        if model.isConditional { return conditionalGrid(model, perClass: 10, seed: seed) }
         var rng = RNG(seed: seed)
         let x = Analysis.sample(model, count: count, rng: &rng)
         let shape = model.config.inputShape
@@ -16,37 +17,66 @@ enum Figures {
     }
 
     /// Pairs of rows: test images, and under them their reconstructions.
-    static func reconstructions(_ model: VAE, _ set: ImageSet, count: Int, columns: Int = 10) -> [UInt8] {
+    static func reconstructions(_ model: VAE, _ set: any DataSource, count: Int, columns: Int = 10) -> [UInt8] {
         let n = min(count, set.count)
-        let x = BatchLoader.tensor(set, range: 0..<n)
-        let r = model.reconstruct(x)
-        let d = model.inputSize
+        let batch = model.conditioned(set.batch(0..<n))
+        return pairs(batch.x, model.reconstruct(batch.x, condition: batch.condition), shape: model.config.inputShape,
+                     count: n, columns: columns)
+    }
+
+    /// Rows of `a` with the matching rows of `b` under them, `columns` per row.
+    static func pairs(_ a: Tensor, _ b: Tensor, shape: [Int], count n: Int, columns: Int = 10) -> [UInt8] {
+        let d = a.rowSize
         let rows = (n + columns - 1) / columns
         let out = Tensor(shape: [rows * 2 * columns, d])
         out.fill(1)   // empty tiles show as white
         for i in 0..<n {
             let row = i / columns, col = i % columns
-            (out.pointer + ((2 * row) * columns + col) * d).update(from: x.pointer + i * d, count: d)
-            (out.pointer + ((2 * row + 1) * columns + col) * d).update(from: r.pointer + i * d, count: d)
+            (out.pointer + ((2 * row) * columns + col) * d).update(from: a.pointer + i * d, count: d)
+            (out.pointer + ((2 * row + 1) * columns + col) * d).update(from: b.pointer + i * d, count: d)
         }
-        return Pictures.grid(out, shape: model.config.inputShape, columns: columns, scale: scale(for: model.config.inputShape))
+        return Pictures.grid(out, shape: shape, columns: columns, scale: scale(for: shape))
     }
 
-    static func interpolation(_ model: VAE, _ set: ImageSet, from i: Int, to j: Int, steps: Int) -> [UInt8] {
-        let a = BatchLoader.tensor(set, range: i..<(i + 1)), b = BatchLoader.tensor(set, range: j..<(j + 1))
-        let line = Analysis.interpolate(model, from: a, to: b, steps: steps)
+    /// The two test images framing `steps` decodings of the line between their latent means
+    /// ([steps + 2, D]). A conditional model encodes each under its own label and decodes under
+    /// `decodeClass` (default: the first image's label).
+    static func interpolationLine(_ model: VAE, _ set: any DataSource, from i: Int, to j: Int, steps: Int,
+                                  decodeClass: Int? = nil) -> Tensor {
+        let a = model.conditioned(set.batch(i..<(i + 1))), b = model.conditioned(set.batch(j..<(j + 1)))
+        let ma = model.encode(a.x, condition: a.condition).mu, mb = model.encode(b.x, condition: b.condition).mu
+        let k = model.latent
+        let z = Tensor(shape: [steps, k])
+        for s in 0..<steps {
+            let t = Float(s) / Float(steps - 1)
+            for q in 0..<k { z[s * k + q] = (1 - t) * ma[q] + t * mb[q] }
+        }
+        let cls = decodeClass ?? a.labels.map { Int($0[0]) }
+        let line = model.decode(z, condition: ClassChoice.condition(cls, count: steps, model: model))
         let d = model.inputSize
-        // the real end points framing the decoded line
         let out = Tensor(shape: [steps + 2, d])
-        out.pointer.update(from: a.pointer, count: d)
+        out.pointer.update(from: a.x.pointer, count: d)
         (out.pointer + d).update(from: line.pointer, count: steps * d)
-        (out.pointer + (steps + 1) * d).update(from: b.pointer, count: d)
+        (out.pointer + (steps + 1) * d).update(from: b.x.pointer, count: d)
+        return out
+    }
+
+    static func interpolation(_ model: VAE, _ set: any DataSource, from i: Int, to j: Int, steps: Int) -> [UInt8] {
+        let out = interpolationLine(model, set, from: i, to: j, steps: steps)
         return Pictures.grid(out, shape: model.config.inputShape, columns: steps + 2, scale: 2 * scale(for: model.config.inputShape))
     }
 
-    static func manifold(_ model: VAE, grid: Int, range: Double) -> [UInt8] {
-        let x = Analysis.manifold(model, grid: grid, range: range)
+    static func manifold(_ model: VAE, grid: Int, range: Double, decodeClass: Int? = nil) -> [UInt8] {
+        let x = Analysis.manifold(model, grid: grid, range: range,
+                                  condition: ClassChoice.condition(decodeClass, count: grid * grid, model: model))
         return Pictures.grid(x, shape: model.config.inputShape, columns: grid, scale: scale(for: model.config.inputShape))
+    }
+
+    /// One row per class of a conditional model: `perClass` samples each.
+    static func conditionalGrid(_ model: VAE, perClass: Int, seed: UInt64) -> [UInt8] {
+        var rng = RNG(seed: seed)
+        let x = Analysis.sample(model, classes: Array(0..<model.config.conditionSize), perClass: perClass, rng: &rng)
+        return Pictures.grid(x, shape: model.config.inputShape, columns: perClass, scale: scale(for: model.config.inputShape))
     }
 
     /// Scatter of latent means coloured by label (PCA to 2-D when latent > 2).
@@ -54,8 +84,8 @@ enum Figures {
         let mu = Analysis.latentMeans(model, data.test, limit: limit)
         let (xy, explained) = Analysis.project2D(mu)
         let n = mu.shape[0]
-        let labels = data.test.labels
-        let points = (0..<n).map { i in (x: xy[i].0, y: xy[i].1, cls: labels.isEmpty ? 0 : Int(labels[i])) }
+        let labels = data.test.labelArray
+        let points = (0..<n).map { i in (x: xy[i].0, y: xy[i].1, cls: labels.isEmpty ? 0 : labels[i]) }
         let pca = model.latent > 2
         let plot = ScatterPlot(title: pca ? "Latent means (PCA of \(model.latent) dimensions)" : "Latent means",
                                xLabel: pca ? "principal component 1" : "z₁", yLabel: pca ? "principal component 2" : "z₂",
@@ -74,9 +104,9 @@ enum Figures {
     }
 
     /// Two test images of different classes (for the interpolation), else 0 and 1.
-    static func interpolationPair(_ set: ImageSet) -> (Int, Int) {
+    static func interpolationPair(_ set: any DataSource) -> (Int, Int) {
         guard set.count > 1 else { return (0, 0) }
-        if !set.labels.isEmpty, let j = (1..<set.count).first(where: { set.labels[$0] != set.labels[0] }) { return (0, j) }
+        if set.hasLabels, let j = (1..<set.count).first(where: { set.label($0) != set.label(0) }) { return (0, j) }
         return (0, 1)
     }
 }

@@ -7,8 +7,36 @@ import VAEViz
 /// Where the images come from: --data, then $VAE_DATA, then Debian's Fashion-MNIST, then the
 /// small sample that ships with SwiftVAE.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Folder with MNIST-style IDX files (.gz or not) or CIFAR-10 binary batches.", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Folder with MNIST-style IDX files (.gz or not), CIFAR-10 binary batches, or PNG/JPEG images (class subfolders give labels; train/ and test/ used when present).", valueName: "dir"))
     var data: String?
+
+    @Option(name: .long, help: ArgumentHelp("Image folders: resize the shorter side to N, then crop the centre to N×N (or H×W).", valueName: "N|HxW"))
+    var imageSize: String?
+
+    @Option(name: .long, help: ArgumentHelp("Image folders: 1 (gray) or 3 (RGB); default 1 if every image is gray, else 3. Alpha is composited on black.", valueName: "1|3"))
+    var channels: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Image folders without train/ and test/: the share of each class held out for testing (seeded, the same every run; default 0.1).", valueName: "f"))
+    var testFraction: Double?
+
+    @Flag(name: .long, help: "Image folders: skip unreadable images (counted and named in the log) instead of stopping.")
+    var skipBadFiles = false
+
+    func validate() throws {
+        if let s = imageSize { do { _ = try ImageFolderOptions.parseSize(s) } catch let e as VAEError { throw ValidationError(e.message) } }
+        if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
+        if let f = testFraction, !(f > 0 && f < 1) { throw ValidationError("--test-fraction must be more than 0 and less than 1, e.g. 0.1") }
+    }
+
+    /// The image-folder options: those given on the command line, else the run's stored ones.
+    func imageOptions(stored: ImageFolderOptions? = nil) throws -> ImageFolderOptions {
+        var o = stored ?? ImageFolderOptions()
+        if let s = imageSize { o.imageSize = try ImageFolderOptions.parseSize(s) }
+        if let c = channels { o.channels = c }
+        if let f = testFraction { o.testFraction = f }
+        if skipBadFiles { o.skipBadFiles = true }
+        return o
+    }
 
     static let debianFashionMNIST = "/usr/share/datasets/fashion-mnist"
 
@@ -24,7 +52,8 @@ struct DataOptions: ParsableArguments {
     }
 
     /// Resolves and loads the data set, saying which one is used (on stderr).
-    func load(fallback: String? = nil, quiet: Bool = false) throws -> Dataset {
+    /// `stored`: the image-folder options of the run being continued or analysed.
+    func load(fallback: String? = nil, quiet: Bool = false, stored: ImageFolderOptions? = nil) throws -> Dataset {
         let dir: String
         var why = ""
         if let d = data {
@@ -43,9 +72,23 @@ struct DataOptions: ParsableArguments {
         } else {
             throw VAEError("no data found: pass --data DIR (a folder with train-images-idx3-ubyte[.gz] …), set VAE_DATA, or apt-get install dataset-fashion-mnist")
         }
-        let d = try Dataset.load(directory: dir)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let d = try Dataset.load(directory: dir, imageOptions: imageOptions(stored: stored))
+        if let info = d.imageFolder {
+            // Skipped files are always reported, quiet or not.
+            if !info.skipped.isEmpty {
+                Console.note("skipped \(info.skipped.count) bad image file\(info.skipped.count == 1 ? "" : "s") (--skip-bad-files):")
+                for line in info.skipped { Console.note("  \(line)") }
+            }
+            if !quiet {
+                let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+                let how = info.fromCache ? "read from the cache" : "decoded"
+                Console.note("images \(how) in \(String(format: "%.2f", seconds)) s\(info.cacheFile.isEmpty ? "" : " (cache: \(info.cacheFile))")")
+            }
+        }
         if !quiet {
-            Console.note("data: \(d.name) from \(dir)\(why): \(d.train.count) train, \(d.test.count) test images, \(d.train.channels)×\(d.train.height)×\(d.train.width)")
+            let classes = d.imageFolder != nil ? (d.classNames.isEmpty ? ", no labels" : ", \(d.classNames.count) classes") : ""
+            Console.note("data: \(d.name) from \(dir)\(why): \(d.train.count) train, \(d.test.count) test images, \(d.itemShape.map(String.init).joined(separator: "×"))\(classes)")
         }
         return d
     }
@@ -73,8 +116,8 @@ struct RunArgument: ParsableArguments {
 
     /// The run's test images: from --data if given, else the folder the run was trained on.
     func testSet(_ loaded: Checkpoint.Loaded, _ data: DataOptions) throws -> Dataset {
-        let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true)
-        let shape = [d.test.channels, d.test.height, d.test.width]
+        let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true, stored: loaded.config?.data?.imageOptions)
+        let shape = d.test.itemShape
         guard shape == loaded.model.config.inputShape else {
             throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")
         }

@@ -1,32 +1,62 @@
 import ArgumentParser
+import Foundation
 import VAECore
 import VAEKit
 
 struct Sample: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Draw z ~ N(0, I) and decode: a grid of new images.")
+    static let configuration = CommandConfiguration(
+        abstract: "Draw z ~ N(0, I) and decode: a grid of new images.",
+        discussion: "A conditional model samples the class given with --class, or every class (one row each) without it.")
     @OptionGroup var runArg: RunArgument
-    @Option(help: "Number of images.") var count = 64
+    @Option(help: "Number of images (per class for a conditional model without --class).") var count: Int?
+    @Option(name: .customLong("class"), help: ArgumentHelp("The class to sample (conditional models): a name or an index.", valueName: "name|index"))
+    var cls: String?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Output PNG (default RUN/samples.png).", valueName: "file.png")) var out: String?
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per image into this folder.", valueName: "dir"))
+    var outDir: String?
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
+        if let count { guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") } }
     }
 
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        try Pictures.write(Figures.samples(loaded.model, count: count, seed: seed), to: runArg.output(out, default: "samples.png"))
+        let model = loaded.model
+        let shape = model.config.inputShape
+        var rng = RNG(seed: seed)
+        let images: Tensor, columns: Int
+        if model.isConditional {
+            let names = loaded.config?.data?.classNames ?? []
+            let classes = try cls.map { [try ClassChoice.resolve($0, model: model, classNames: names)] }
+                ?? Array(0..<model.config.conditionSize)
+            let per = count ?? (classes.count == 1 ? 64 : 10)
+            images = Analysis.sample(model, classes: classes, perClass: per, rng: &rng)
+            columns = classes.count == 1 ? Int(Double(per).squareRoot().rounded(.up)) : per
+            if classes.count > 1 { Console.note("one row per class: \(classes.map { $0 < names.count ? names[$0] : String($0) }.joined(separator: ", "))") }
+        } else {
+            if cls != nil { throw VAEError("--class needs a conditional model; train one with `vae train --conditional`") }
+            let n = count ?? 64
+            images = Analysis.sample(model, count: n, rng: &rng)
+            columns = Int(Double(n).squareRoot().rounded(.up))
+        }
+        try Pictures.write(Pictures.grid(images, shape: shape, columns: columns, scale: Figures.scale(for: shape)),
+                           to: runArg.output(out, default: "samples.png"))
+        if let outDir { try ImageInputs.writeEach(images, shape: shape, names: ImageInputs.numbered("sample", images.shape[0]), to: outDir) }
     }
 }
 
 struct Reconstruct: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Test images and their reconstructions, side by side.")
+    static let configuration = CommandConfiguration(abstract: "Test images (or --images DIR) and their reconstructions, side by side.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
+    @Option(help: ArgumentHelp("Reconstruct the PNGs of this folder instead of test images.", valueName: "dir")) var images: String?
     @Option(help: "Number of test images.") var count = 30
     @Option(help: ArgumentHelp("Output PNG (default RUN/reconstructions.png).", valueName: "file.png")) var out: String?
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per reconstruction into this folder.", valueName: "dir"))
+    var outDir: String?
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -36,9 +66,22 @@ struct Reconstruct: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        let data = try runArg.testSet(loaded, dataOptions)
-        try Pictures.write(Figures.reconstructions(loaded.model, data.test, count: count),
-                           to: runArg.output(out, default: "reconstructions.png"))
+        let model = loaded.model, shape = model.config.inputShape
+        let x: Tensor, names: [String], condition: Tensor?
+        if let images {
+            if model.isConditional { throw VAEError("a conditional model reconstructs labelled data: use the test set (--data) rather than --images") }
+            (names, x) = try ImageInputs.load(images, shape: shape)
+            condition = nil
+        } else {
+            let data = try runArg.testSet(loaded, dataOptions)
+            let n = min(count, data.test.count)
+            let batch = model.conditioned(data.test.batch(0..<n))
+            (x, condition) = (batch.x, batch.condition)
+            names = ImageInputs.numbered("test", n)
+        }
+        let r = model.reconstruct(x, condition: condition)
+        try Pictures.write(Figures.pairs(x, r, shape: shape, count: min(count, x.shape[0])), to: runArg.output(out, default: "reconstructions.png"))
+        if let outDir { try ImageInputs.writeEach(r, shape: shape, names: names, to: outDir) }
     }
 }
 
@@ -49,7 +92,11 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Index of the first test image.") var from: Int
     @Option(help: "Index of the second test image.") var to: Int
     @Option(help: "Decoded steps between them.") var steps = 10
+    @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default: the first image's label).", valueName: "name|index"))
+    var cls: String?
     @Option(help: ArgumentHelp("Output PNG (default RUN/interpolation.png).", valueName: "file.png")) var out: String?
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per step into this folder.", valueName: "dir"))
+    var outDir: String?
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -59,12 +106,18 @@ struct Interpolate: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
+        let model = loaded.model
         let data = try runArg.testSet(loaded, dataOptions)
         for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.test.count).contains(i) {
             throw VAEError("\(flag) \(i) is out of range: the test set has \(data.test.count) images (0…\(data.test.count - 1))")
         }
-        try Pictures.write(Figures.interpolation(loaded.model, data.test, from: from, to: to, steps: steps),
+        var decodeClass: Int? = nil
+        if let cls { decodeClass = try ClassChoice.resolve(cls, model: model, classNames: data.classNames) }
+        let line = Figures.interpolationLine(model, data.test, from: from, to: to, steps: steps, decodeClass: decodeClass)
+        let shape = model.config.inputShape
+        try Pictures.write(Pictures.grid(line, shape: shape, columns: steps + 2, scale: 2 * Figures.scale(for: shape)),
                            to: runArg.output(out, default: "interpolation.png"))
+        if let outDir { try ImageInputs.writeEach(line, shape: shape, names: ImageInputs.numbered("step", line.shape[0]), to: outDir) }
     }
 }
 
@@ -73,6 +126,8 @@ struct Manifold: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @Option(help: "Images per side.") var grid = 15
     @Option(help: "The grid spans [-range, range] in each dimension.") var range = 2.0
+    @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default 0).", valueName: "name|index"))
+    var cls: String?
     @Option(help: ArgumentHelp("Output PNG (default RUN/manifold.png).", valueName: "file.png")) var out: String?
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -84,9 +139,13 @@ struct Manifold: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        if loaded.model.latent > 2 {
-            Console.note("note: latent has \(loaded.model.latent) dimensions; the grid spans z₁ and z₂ with the others at 0")
+        let model = loaded.model
+        if model.latent > 2 {
+            Console.note("note: latent has \(model.latent) dimensions; the grid spans z₁ and z₂ with the others at 0")
         }
-        try Pictures.write(Figures.manifold(loaded.model, grid: grid, range: range), to: runArg.output(out, default: "manifold.png"))
+        var c: Int? = nil
+        if let cls { c = try ClassChoice.resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? []) }
+        else if model.isConditional { Console.note("note: a conditional model; decoding class 0 (choose with --class)") }
+        try Pictures.write(Figures.manifold(model, grid: grid, range: range, decodeClass: c), to: runArg.output(out, default: "manifold.png"))
     }
 }

@@ -5,6 +5,7 @@ import VAEKit
 
 extension VAEConfig.Architecture: ExpressibleByArgument {}
 extension VAEConfig.Likelihood: ExpressibleByArgument {}
+extension VAEConfig.HiddenActivation: ExpressibleByArgument {}
 
 struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -13,18 +14,25 @@ struct Train: ParsableCommand {
     )
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Architecture: mlp or conv.") var model: VAEConfig.Architecture = .mlp
+    @Option(help: "Architecture: mlp or conv.") var model: VAEConfig.Architecture?
     @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv).") var latent: Int?
     @Option(help: ArgumentHelp("Hidden widths, comma-separated (mlp, default 400) or the dense width (conv, default 16).", valueName: "h[,h…]"))
     var hidden: String?
     @Option(help: "Epochs (the total, also when resuming).") var epochs: Int?
     @Option(help: "Batch size.") var batch: Int?
     @Option(help: "Adam's learning rate.") var lr: Double?
-    @Option(help: "Weight of the KL term (β-VAE).") var beta: Double = 1
-    @Option(help: "Epochs of linear KL warm-up from 0 to β.") var warmup: Int = 0
-    @Option(help: "bernoulli (BCE) or gaussian (MSE with fixed σ).") var likelihood: VAEConfig.Likelihood = .bernoulli
-    @Option(help: "σ of the gaussian likelihood.") var sigma: Double = 0.1
+    @Option(help: "Weight of the KL term (β-VAE; default 1).") var beta: Double?
+    @Option(help: "Epochs of linear KL warm-up from 0 to β (default 0).") var warmup: Int?
+    @Option(help: "bernoulli (BCE, default), gaussian (fixed σ) or gaussian-learned (a learned σ per pixel).")
+    var likelihood: VAEConfig.Likelihood?
+    @Option(help: "σ of the gaussian likelihood (default 0.1).") var sigma: Double?
+    @Option(help: "Hidden activation of the mlp: relu (default) or tanh.") var activation: VAEConfig.HiddenActivation?
     @Flag(help: "Dynamic binarization: pixels re-drawn as Bernoulli(intensity) every batch.") var binarize = false
+    @Flag(help: "A conditional VAE: the label's one-hot is an input of the encoder and the decoder (needs labels).")
+    var conditional = false
+    @Option(help: ArgumentHelp("A denoising VAE: the encoder sees a corrupted copy, redrawn every batch; the loss compares with the clean images.",
+                               valueName: "gaussian:σ|saltpepper:p|mask:p"))
+    var corrupt: String?
     @Option(help: "Random seed (initialisation, shuffling, noise).") var seed: UInt64?
     @Option(help: "Clip the global gradient norm.") var clip: Double?
     @Option(name: .customLong("weight-decay"), help: "Adam L2 weight decay.") var weightDecay: Double?
@@ -43,9 +51,24 @@ struct Train: ParsableCommand {
         if let e = epochs, e < 0 { throw ValidationError("--epochs must be ≥ 0") }
         if let b = batch, b < 1 { throw ValidationError("--batch must be ≥ 1") }
         if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0") }
-        if !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
-        if warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        if let beta, !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
+        if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        if let sigma, !(sigma > 0) { throw ValidationError("--sigma must be > 0") }
+        if resume {
+            // What defines the model, its data or its random streams is fixed for a run.
+            let fixed: [(String, Bool)] = [
+                ("--model", model != nil), ("--latent", latent != nil), ("--hidden", hidden != nil), ("--beta", beta != nil),
+                ("--warmup", warmup != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
+                ("--activation", activation != nil), ("--binarize", binarize), ("--seed", seed != nil),
+                ("--classes", classes != nil), ("--batch", batch != nil),
+                ("--conditional", conditional), ("--corrupt", corrupt != nil), ("--no-report", false),
+            ]
+            if let (flag, _) = fixed.first(where: { $0.1 }) {
+                throw ValidationError("\(flag) cannot change when resuming: it is part of the run in \(out ?? "RUN"); resume without it, or start a new run with another --out (resume honours --epochs, --lr, --clip, --weight-decay, --test-limit, --threads)")
+            }
+        }
         _ = try hiddenSizes()
+        if let corrupt { do { _ = try Corruption(parsing: corrupt) } catch let e as VAEError { throw ValidationError(e.message) } }
         _ = try Anomaly.parseClasses(classes)
     }
 
@@ -67,10 +90,16 @@ struct Train: ParsableCommand {
         let data: Dataset
         if resume {
             let dir = out!
-            let rc = try? Checkpoint.load(dir).config
-            data = try dataOptions.load(fallback: rc?.data?.directory)
+            let loaded = try Checkpoint.load(dir)
+            data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions)
+            var changes = TrainingRun.ResumeChanges()
+            changes.epochs = epochs
+            changes.learningRate = lr
+            changes.clipNorm = clip
+            changes.weightDecay = weightDecay
+            changes.testLimit = testLimit
             MPIJob.runFolder = dir
-            run = try TrainingRun.resume(directory: dir, data: data, epochs: epochs, mpi: mpi)
+            run = try TrainingRun.resume(directory: dir, loaded: loaded, data: data, changes: changes, mpi: mpi)
             Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
         } else {
             data = try dataOptions.load()
@@ -85,9 +114,15 @@ struct Train: ParsableCommand {
             }
             try comm?.barrier()  // MPI: every rank has checked before rank 0 writes
             MPIJob.runFolder = dir
-            let cfg = VAEConfig(architecture: model, inputShape: [data.train.channels, data.train.height, data.train.width],
-                                latent: latent ?? (model == .mlp ? 20 : 2), hidden: try hiddenSizes(),
-                                likelihood: likelihood, gaussianSigma: sigma, beta: beta, warmupEpochs: warmup)
+            let arch = model ?? .mlp
+            let cfg = VAEConfig(architecture: arch, inputShape: data.itemShape,
+                                latent: latent ?? (arch == .mlp ? 20 : 2), hidden: try hiddenSizes(),
+                                likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
+                                warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
+                                activation: activation ?? .relu)
+            if conditional && !data.train.hasLabels {
+                throw VAEError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
+            }
             var o = TrainingOptions()
             o.epochs = epochs ?? 10
             o.batchSize = batch ?? 128
@@ -98,6 +133,7 @@ struct Train: ParsableCommand {
             o.weightDecay = weightDecay ?? 0
             o.testLimit = testLimit
             o.classes = try Anomaly.parseClasses(classes).map { $0.sorted() }
+            o.corrupt = try corrupt.map { try Corruption(parsing: $0) }
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")

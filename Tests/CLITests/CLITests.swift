@@ -7,20 +7,23 @@ import VAEViz
 final class CLITests: XCTestCase {
     nonisolated(unsafe) static var data = ""
     nonisolated(unsafe) static var run = ""
-    nonisolated(unsafe) static var trainResult: CLI.Result?
+    nonisolated(unsafe) static var trainResult: Result<CLI.Result, Error>?
 
     override class func setUp() {
         super.setUp()
-        guard let d = try? TinyData.make() else { return }
-        data = d
-        run = tempRunDir("run")
-        trainResult = try? CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "32",
-                                    "--batch", "64", "--seed", "3", "--out", run])
+        trainResult = Result {
+            data = try TinyData.make()
+            run = tempRunDir("run")
+            return try CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "32",
+                                "--batch", "64", "--seed", "3", "--out", run])
+        }
     }
 
+    /// The shared run folder; a setup error (no data, no executable) or a failed `train` fails
+    /// the calling test.
     func trained() throws -> String {
-        guard let r = CLITests.trainResult else { throw XCTSkip("vae executable not available") }
-        XCTAssertEqual(r.status, 0, "train failed: \(r.stderr)")
+        let r = try XCTUnwrap(CLITests.trainResult).get()
+        guard r.status == 0 else { throw CLISetupError("vae train exited \(r.status): \(r.stderr)") }
         return CLITests.run
     }
 
@@ -34,7 +37,7 @@ final class CLITests: XCTestCase {
 
     func testTrainWritesARunFolder() throws {
         let run = try trained()
-        let r = CLITests.trainResult!
+        let r = try CLITests.trainResult!.get()
         XCTAssertTrue(r.stderr.contains("data: "), r.stderr)
         XCTAssertTrue(r.stdout.contains("epoch 2/2"), r.stdout)
         XCTAssertTrue(r.stdout.contains("report: "), r.stdout)
@@ -119,7 +122,33 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(d.status, 0, d.stderr)
         XCTAssertTrue(d.stdout.contains("PSNR"), d.stdout)
         let img = try decodePNG(out + "/d.png")
-        XCTAssertEqual(img.height, 3 * 56 + 4)
+        XCTAssertEqual(img.height, 4 * 56 + 5)   // clean, noisy, median filter, VAE
+        // scores as CSV, IWAE scores, and a threshold from the training scores
+        let csv = out + "/scores.csv"
+        let s = try CLI.run(["anomaly", run, "--iwae", "5", "--threshold-quantile", "0.9", "--limit", "40", "--out", csv])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        XCTAssertTrue(s.stdout.contains("IWAE-5"), s.stdout)
+        XCTAssertTrue(s.stdout.contains("quantile of"), s.stdout)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "id,label,score,flagged")
+        XCTAssertEqual(rows.count, 41)
+        let cells = rows[1].split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(cells.count, 4)
+        XCTAssertNotNil(Double(cells[2]))
+        XCTAssertTrue(["0", "1"].contains(cells[3]))
+    }
+
+    func testEncodeWritesLatentsCSV() throws {
+        let run = try trained()
+        let csv = tempRunDir("enc") + ".csv"
+        let r = try CLI.run(["encode", run, "--out", csv])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.first, "split,id,label,mu1,mu2,sigma1,sigma2")
+        XCTAssertGreaterThan(rows.count, 10)
+        let cells = rows[1].split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(cells[0], "test")
+        XCTAssertGreaterThan(Double(cells[6])!, 0)   // σ > 0
     }
 
     func testInfoAndBench() throws {
@@ -134,6 +163,17 @@ final class CLITests: XCTestCase {
         for k in ["images_per_second", "gflops", "peak_rss_mib", "model", "batch", "threads"] { XCTAssertNotNil(o[k], "bench lacks \(k)") }
         XCTAssertGreaterThan(o["images_per_second"] as! Double, 0)
         XCTAssertGreaterThan(o["peak_rss_mib"] as! Double, 1)
+    }
+
+    /// A bad tuning value: one warning line naming the variable and the range; the command works.
+    func testBadEnvironmentSwitchWarnsOnceAndUsesTheDefault() throws {
+        let r = try CLI.run(["info"], env: ["VAE_SPIN_US": "fast", "VAE_THREADS": "0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let warnings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: ") }
+        XCTAssertEqual(warnings.count, 2, r.stderr)
+        XCTAssertEqual(warnings.first, "warning: VAE_SPIN_US=fast ignored: expected an integer from 0 to 1000000; using 250")
+        XCTAssertTrue(warnings.last?.hasPrefix("warning: VAE_THREADS=0 ignored: expected an integer from 1 to 64; using ") == true, r.stderr)
+        XCTAssertTrue(r.stdout.contains("threads:"), r.stdout)
     }
 
     func testResumeContinues() throws {

@@ -102,7 +102,10 @@ enum DiskFaultTests {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command + " >/dev/null 2>&1"]
-        guard (try? process.run()) != nil else { return -1 }
+        do { try process.run() } catch {
+            XCTFail("cannot run /bin/sh: \(error)")
+            return -1
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }

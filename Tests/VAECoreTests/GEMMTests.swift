@@ -177,6 +177,26 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// The pool's counters: a job split over 2 threads counts once (nested calls run inline and do
+    /// not count), and its slow tasks are shared with the worker; with 1 thread nothing is split.
+    func testThreadPoolJobCounts() {
+        let saved = ThreadPool.threadCount
+        defer { ThreadPool.threadCount = saved }
+        ThreadPool.threadCount = 1
+        var before = ThreadPool.jobCounts
+        ThreadPool.parallel(tasks: 8) { _ in }
+        XCTAssertEqual(ThreadPool.jobCounts.split, before.split)
+        ThreadPool.threadCount = 2
+        before = ThreadPool.jobCounts
+        ThreadPool.parallel(tasks: 20) { _ in
+            ThreadPool.parallel(tasks: 4) { _ in }
+            usleep(5000)
+        }
+        let after = ThreadPool.jobCounts
+        XCTAssertEqual(after.split - before.split, 1)
+        XCTAssertEqual(after.ranOnSeveralThreads - before.ranOnSeveralThreads, 1, "100 ms of tasks all ran on the caller")
+    }
+
     func testThreadPoolParallel() {
         for threads in [1, 2, 3] {
             ThreadPool.threadCount = threads

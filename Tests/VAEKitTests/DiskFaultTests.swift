@@ -22,7 +22,10 @@ final class DiskFaultTests: XCTestCase {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command + " 2>/dev/null"]
-        guard (try? process.run()) != nil else { return -1 }
+        do { try process.run() } catch {
+            XCTFail("cannot run /bin/sh: \(error)")
+            return -1
+        }
         process.waitUntilExit()
         return process.terminationStatus
     }

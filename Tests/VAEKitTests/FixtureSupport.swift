@@ -1,13 +1,29 @@
 import Foundation
 import XCTest
+@testable import VAEKit
 
 /// Reads the PyTorch oracle files (copied from ../shared/fixtures into the test bundle).
 enum Fixture {
+    struct Missing: Error, CustomStringConvertible { var description: String }
+
+    /// The project's shared folder beside the package (absent in a fresh clone).
+    static var shared: String { FormatsFixture.packageRoot.appendingPathComponent("../shared").standardized.path }
+
+    /// A fixture missing from the bundle fails the test when ../shared is present (the copy
+    /// was lost) and skips only in a fresh clone without it. A bundle copy that differs from
+    /// ../shared/fixtures (stale) fails too.
     static func load(_ name: String) throws -> [String: Any] {
+        let original = shared + "/fixtures/\(name).json"
         guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures") else {
-            throw XCTSkip("fixture \(name).json is missing from the test bundle")
+            guard AtomicFile.isDirectory(shared) else {
+                throw XCTSkip("fixture \(name).json is missing and \(shared) is absent: PyTorch parity not checked")
+            }
+            throw Missing(description: "fixture \(name).json is missing from Tests/VAEKitTests/Fixtures; copy it from \(original)")
         }
         let data = try Data(contentsOf: url)
+        if FileManager.default.fileExists(atPath: original), try Data(contentsOf: URL(fileURLWithPath: original)) != data {
+            throw Missing(description: "fixture \(name).json in Tests/VAEKitTests/Fixtures differs from \(original); copy it again")
+        }
         guard let obj = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw NSError(domain: "fixture", code: 1)
         }

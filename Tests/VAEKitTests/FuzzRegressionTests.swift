@@ -36,7 +36,10 @@ final class FuzzRegressionTests: XCTestCase {
     }
 
     func testCommittedCrashersAreRefused() throws {
-        guard AtomicFile.isDirectory(FuzzRegressionTests.root) else { throw XCTSkip("no fuzz/regressions") }
+        // Committed with the package: missing is a failure.
+        guard AtomicFile.isDirectory(FuzzRegressionTests.root) else {
+            throw Fixture.Missing(description: "no \(FuzzRegressionTests.root) (committed with the package)")
+        }
         var count = 0
         count += try check("idx") { _ = try IDX.parse(Array($0.dropFirst())) }
         count += try check("gzip") { _ = try IDX.parse(try Gzip.decompress($0, maxOutput: 16 << 20)) }
@@ -44,6 +47,10 @@ final class FuzzRegressionTests: XCTestCase {
         count += try check("safetensors") { _ = try SafeTensorsFile.parse($0) }
         count += try check("config") { _ = try RunConfig.parse($0, source: "config.json") }
         count += try check("metrics") { _ = try TrainingRun.parseMetrics($0, source: "metrics.jsonl") }
+        // Image targets: through the image-folder decode (PNG or JPEG by content, then resize).
+        count += try check("png") { _ = try ImageFolder.decode($0, source: "fuzz.png", channels: 3, height: 8, width: 8) }
+        count += try check("jpeg") { _ = try ImageFolder.decode($0, source: "fuzz.jpg", channels: 3, height: 8, width: 8) }
+        count += try check("image") { _ = try ImageFolder.decode(Array($0.dropFirst()), source: "fuzz.img", channels: 1, height: 8, width: 8) }
         let dir = try FormatsFixture.makeTempDirectory(self, name: "fuzz-regression")
         count += try check("checkpoint") { bytes in
             try FormatsFixture.writeFile(bytes, dir + "/model.safetensors")

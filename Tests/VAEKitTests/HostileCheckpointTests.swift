@@ -244,17 +244,22 @@ final class HostileCheckpointTests: XCTestCase {
     /// (it used to trap: "out of memory allocating 2621440000000000 bytes", or an overflow in
     /// the input size).
     func testConfigDescribingAGiganticModelIsRefusedBeforeAllocating() throws {
-        let cases: [(String, [String])] = [
-            (configJSON(inputShape: "[1,100000,100000]", hidden: "[65536]"), ["parameters, but the file holds only", "mlp model", "do not match"]),
-            (configJSON(inputShape: "[1073741824,1073741824,1073741824]"), ["more parameters than can be counted", "do not match"]),
+        // Within the config's bounds but far bigger than the file's weights.
+        let tooBig: [(String, [String])] = [
+            (configJSON(inputShape: "[1,4096,4096]", hidden: "[65536]"), ["parameters, but the file holds only", "mlp model", "do not match"]),
             (configJSON(latent: 4096, hidden: "[" + Array(repeating: "65536", count: 40).joined(separator: ",") + "]"), ["parameters", "do not match"]),
-            (configJSON("conv", inputShape: "[1048576,1048576,4]", hidden: "[65536]"), ["conv model", "do not match"]),
-            (configJSON(inputShape: "[4611686018427387904,2,1]"), ["more parameters than can be counted"]),
+            (configJSON("conv", inputShape: "[1,4096,4096]", hidden: "[65536]"), ["conv model", "do not match"]),
         ]
-        for (json, fragments) in cases {
+        for (json, fragments) in tooBig {
             let dir = try runFolder()
             try setMetadata(dir, "config", json)
             assertLoadFails(dir, [weightsPath(dir), "the config describes a"] + fragments)
+        }
+        // Outside the bounds (sizes that overflowed the count before): refused by the config check.
+        for shape in ["[1,100000,100000]", "[1073741824,1073741824,1073741824]", "[1048576,1048576,4]", "[4611686018427387904,2,1]"] {
+            let dir = try runFolder()
+            try setMetadata(dir, "config", configJSON(inputShape: shape))
+            assertLoadFails(dir, [weightsPath(dir), "input shape", "at most 4096 channels and 2^26 values"])
         }
     }
 
@@ -267,9 +272,13 @@ final class HostileCheckpointTests: XCTestCase {
             VAEConfig(architecture: .conv, inputShape: [1, 28, 28], latent: 2, hidden: [16]),
             VAEConfig(architecture: .conv, inputShape: [3, 32, 32], latent: 8, hidden: [64]),
             VAEConfig(architecture: .conv, inputShape: [2, 8, 12], latent: 1, hidden: [1]),
+            VAEConfig(architecture: .conv, inputShape: [3, 64, 64], latent: 8, hidden: [64], conditionSize: 10),
+            VAEConfig(architecture: .mlp, inputShape: [1, 1, 9], latent: 2, hidden: [8],
+                      groups: [FeatureGroup(kind: .gaussianLearned, width: 4), FeatureGroup(kind: .categorical, width: 5)],
+                      activation: .tanh),
         ]
         for c in configs {
-            XCTAssertEqual(Checkpoint.parameterCount(c), try VAE(config: c).parameterCount, "\(c)")
+            XCTAssertEqual(try Checkpoint.parameterCount(c), try VAE(config: c).parameterCount, "\(c)")
         }
     }
 

@@ -200,7 +200,8 @@ final class ParserFuzzTests: XCTestCase {
     /// The committed libFuzzer seeds (fuzz/seeds) parse as they should.
     func testCommittedFuzzSeedsParse() throws {
         let root = FormatsFixture.packageRoot.path + "/fuzz/seeds"
-        guard FileManager.default.fileExists(atPath: root) else { throw XCTSkip("no fuzz/seeds") }
+        // Committed with the package: missing is a failure.
+        guard FileManager.default.fileExists(atPath: root) else { throw Fixture.Missing(description: "no \(root) (committed with the package)") }
         func files(_ target: String) throws -> [[UInt8]] {
             try FileManager.default.contentsOfDirectory(atPath: root + "/" + target).sorted().map {
                 try AtomicFile.readAll(path: root + "/" + target + "/" + $0, maxBytes: 1 << 20)

@@ -96,19 +96,35 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(straight.metrics.map { $0.train_loss }, resumed.metrics.map { $0.train_loss })
     }
 
+    /// A model big enough that its GEMMs (≥ 5 MFLOP) and element-wise passes (≥ 65536 values:
+    /// the loss, ReLU backward, Adam) are split across threads; the pool's counters show that the
+    /// 2-thread run really ran jobs on both threads, and the 1-thread run on one.
     func testSameSeedSameNumbersAcrossThreadCounts() throws {
-        let data = tinyDataset()
-        func train(threads: Int) throws -> [Float] {
+        let data = tinyDataset(train: 128, test: 128, side: 28)
+        let model = VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 8, hidden: [512])
+        func train(threads: Int) throws -> (parameters: [Float], split: Int, ranOnSeveralThreads: Int) {
             let saved = ThreadPool.threadCount
             defer { ThreadPool.threadCount = saved }
             ThreadPool.threadCount = threads
+            XCTAssertEqual(ThreadPool.threadCount, threads)
             var o = options
             o.epochs = 1
-            let run = try TrainingRun.start(directory: tempDir("thr"), model: config, options: o, data: data)
+            o.batchSize = 128
+            let before = ThreadPool.jobCounts
+            let run = try TrainingRun.start(directory: tempDir("thr"), model: model, options: o, data: data)
             _ = try run.run()
-            return run.model.store.parameters.flatMap { $0.value.array }
+            let after = ThreadPool.jobCounts
+            return (run.model.store.parameters.flatMap { $0.value.array },
+                    after.split - before.split, after.ranOnSeveralThreads - before.ranOnSeveralThreads)
         }
-        XCTAssertEqual(try train(threads: 1), try train(threads: 2))
+        let one = try train(threads: 1), two = try train(threads: 2)
+        XCTAssertEqual(one.split, 0, "the 1-thread run handed jobs to workers")
+        XCTAssertGreaterThanOrEqual(two.split, 10, "the 2-thread run split too few jobs across threads")
+        if ProcessInfo.processInfo.activeProcessorCount >= 2 {
+            XCTAssertGreaterThan(two.ranOnSeveralThreads, 0, "no job of the 2-thread run ran on the worker thread")
+        }
+        XCTAssertEqual(one.parameters.count, two.parameters.count)
+        XCTAssertTrue(one.parameters == two.parameters, "1 and 2 threads give different weights")
     }
 
     func testDivergenceStopsWithEpochAndBatchAndKeepsCheckpoint() throws {
@@ -130,11 +146,11 @@ final class TrainingTests: XCTestCase {
 
     func testBinarization() throws {
         let data = tinyDataset()
-        let b1 = data.test.binarized(seed: 4), b2 = data.test.binarized(seed: 4)
+        let b1 = data.test.binarized(seed: 4).asImages, b2 = data.test.binarized(seed: 4).asImages
         XCTAssertEqual(b1.images, b2.images)
         XCTAssertTrue(b1.images.allSatisfy { $0 == 0 || $0 == 255 })
         // about as many ones as the mean intensity says
-        let mean = data.test.images.reduce(0.0) { $0 + Double($1) / 255 } / Double(data.test.images.count)
+        let mean = data.testImages.images.reduce(0.0) { $0 + Double($1) / 255 } / Double(data.testImages.images.count)
         let ones = Double(b1.images.filter { $0 == 255 }.count) / Double(b1.images.count)
         XCTAssertEqual(ones, mean, accuracy: 0.02)
         // dynamic binarization draws new pixels at every batch, from the seed

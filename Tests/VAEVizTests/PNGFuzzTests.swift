@@ -2,6 +2,7 @@ import CZlib
 import Foundation
 import XCTest
 @testable import VAEViz
+@testable import VAEImageIO
 
 /// The short, in-process version of the PNG fuzzing in fuzz/run.sh: seeded random mutations of
 /// valid PNGs; in half of them the chunk CRCs are repaired afterwards so that the mutations reach

@@ -2,6 +2,7 @@ import CZlib
 import Foundation
 import XCTest
 @testable import VAEViz
+@testable import VAEImageIO
 
 final class PNGTests: XCTestCase {
     let sizes: [(Int, Int)] = [(1, 1), (3, 5), (5, 3), (257, 3), (16, 16)]

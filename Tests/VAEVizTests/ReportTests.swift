@@ -35,9 +35,10 @@ final class ReportTests: XCTestCase {
         XCTAssertEqual(ReportPage.escapeHTML("<&>\"'"), "&lt;&amp;&gt;&quot;&#39;")
     }
 
-    /// A realistic sample page for looking at (written only when VAEVIZ_DUMP is set).
+    /// A realistic sample page, written to a file and checked: its sections in order, the
+    /// metrics, and the embedded PNGs decode at the chart's and the grid's sizes. (Also written
+    /// to $VAEVIZ_DUMP for a human to look at, when that is set.)
     func testSampleReport() throws {
-        guard ProcessInfo.processInfo.environment["VAEVIZ_DUMP"] != nil else { return }
         var page = ReportPage(title: "VAE on MNIST — run 2026-11-21", subtitle: "vae train --latent 2 --epochs 40")
         page.addKeyValues("Run configuration", [
             ("dataset", "mnist (60000 train / 10000 test)"), ("model", "MLP 784-512-256-2"),
@@ -69,6 +70,38 @@ final class ReportTests: XCTestCase {
         page.addImage("Samples", png: ImageGrid.png(flat: flat, count: 32, channels: 1, height: 28, width: 28,
                                                     columns: 8, scale: 2),
                       caption: "Decoder means for z ~ N(0, I).", pixelated: true)
-        dump("report.html", page.html())
+        let html = page.html()
+        dump("report.html", html)
+
+        let dir = NSTemporaryDirectory() + "vaeviz-report-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try html.write(toFile: dir + "/report.html", atomically: true, encoding: .utf8)
+        let read = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        XCTAssertEqual(read, html)
+        XCTAssertTrue(read.hasPrefix("<!DOCTYPE html>"))
+        var at = read.startIndex
+        for heading in ["Run configuration", "Metrics", "Loss curves (SVG)", "Loss curves (PNG)", "Samples"] {
+            let r = try XCTUnwrap(read.range(of: "<h2>\(heading)</h2>", range: at..<read.endIndex), "missing or out of order: \(heading)")
+            at = r.upperBound
+        }
+        for s in ["VAE on MNIST — run 2026-11-21", "MLP 784-512-256-2", "runs/2026-11-21T11-00-00/checkpoint.safetensors",
+                  "<th>train ELBO</th>", "<td>190.00</td>", "<td>150.00</td>", "<td>5.67</td>", "Lower is better.", "<svg"] {
+            XCTAssertTrue(read.contains(s), "missing \(s)")
+        }
+        XCTAssertEqual(read.components(separatedBy: "<td>12.30</td>").count - 1, 5, "one metrics row per epoch")
+        // The embedded PNGs: the raster chart, then the 8×4 grid of 2×-scaled 28×28 tiles.
+        var sizes: [[Int]] = []
+        var rest = read[...]
+        while let r = rest.range(of: "data:image/png;base64,") {
+            let end = try XCTUnwrap(rest[r.upperBound...].firstIndex(of: "\""))
+            let bytes = try XCTUnwrap(Data(base64Encoded: String(rest[r.upperBound..<end])))
+            let img = try PNG.decode([UInt8](bytes))
+            sizes.append([img.width, img.height])
+            rest = rest[end...]
+        }
+        let grid = ImageGrid.size(count: 32, height: 28, width: 28, columns: 8, scale: 2)
+        XCTAssertEqual(sizes, [[800, 450], [grid.width, grid.height]])
+        XCTAssertEqual([grid.width, grid.height], [8 * 56 + 9, 4 * 56 + 5])
     }
 }

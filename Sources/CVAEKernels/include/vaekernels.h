@@ -16,6 +16,17 @@ void vk_set_num_threads(int n);          // 1 ... 64; creates/destroys workers a
 int  vk_get_num_threads(void);
 typedef void (*vk_task_fn)(void *ctx, int task);
 void vk_parallel(int ntasks, vk_task_fn fn, void *ctx);
+// Jobs since start: handed to the workers (split into several tasks), and of those, jobs
+// where a worker ran at least one task (so the job really ran on more than one thread).
+void vk_pool_counters(long long *split, long long *shared);
+
+// ---------------------------------------------------------------- environment (env.c)
+// The integer in `text` if it is a decimal in [lo, hi]; else `fallback`, and (when text is
+// set) a one-line warning naming `name` and the range in `warning` (else warning is "").
+long vk_parse_env_long(const char *name, const char *text, long lo, long hi, long fallback,
+                       char *warning, size_t warning_capacity);
+// vk_parse_env_long on getenv(name), printing the warning (if any) on stderr.
+long vk_env_long(const char *name, long lo, long hi, long fallback);
 
 // ---------------------------------------------------------------- GEMM
 // Row-major.  C[M,N] = alpha * op(A)[M,K] * op(B)[K,N] + beta * C

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 
 /// Element-wise activation layers. Each keeps its output (ReLU, Sigmoid, Tanh) or its input
 /// (LeakyReLU) for the backward pass.
@@ -43,7 +39,7 @@ public final class Activation: Layer {
         case .sigmoid:
             for i in 0..<n { yp[i] = Elementwise.sigmoid(xp[i]) }
         case .tanh:
-            for i in 0..<n { yp[i] = tanhf(xp[i]) }
+            for i in 0..<n { yp[i] = Float.tanh(xp[i]) }
         }
         output = y
         return y

@@ -52,6 +52,14 @@ public final class Conv2D: WeightAndBiasLayer {
         return [outChannels, g.gridH, g.gridW]
     }
 
+    public var fusedActivation: Dense.Activation { activation }
+
+    /// W · cols: out·(in·k²) multiply-adds at each output position.
+    public func flops(inputShape: [Int]) -> LayerFLOPs {
+        let g = geometry(for: inputShape)
+        return .product(outChannels * g.patchSize * g.positions)
+    }
+
     public func forward(_ x: Tensor) -> Tensor {
         let n = x.shape[0]
         let g = geometry(for: Array(x.shape.dropFirst()))

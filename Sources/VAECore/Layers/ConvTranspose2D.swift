@@ -54,6 +54,14 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         return [outChannels, g.imageH, g.imageW]
     }
 
+    public var fusedActivation: Dense.Activation { activation }
+
+    /// Wᵀ · X: (out·k²)·in multiply-adds at each input position.
+    public func flops(inputShape: [Int]) -> LayerFLOPs {
+        let g = geometry(for: inputShape)
+        return .product(g.patchSize * inChannels * g.positions)
+    }
+
     /// X [in, n·P] (channel-major);  cols = Wᵀ · X;  y = act(col2im(cols) + b)
     public func forward(_ x: Tensor) -> Tensor {
         let n = x.shape[0]

@@ -34,6 +34,11 @@ public final class Dense: WeightAndBiasLayer {
         pytorchDefaultInit(weight: weight, bias: bias, fanIn: inFeatures, rng: &rng)
     }
 
+    public var fusedActivation: Activation { activation }
+
+    /// x Wᵀ: in·out multiply-adds; dW and dx the same again.
+    public func flops(inputShape: [Int]) -> LayerFLOPs { .product(inFeatures * outFeatures) }
+
     /// y = act(x Wᵀ + b)   (bias and ReLU fused into the GEMM's epilogue)
     public func forward(_ x: Tensor) -> Tensor {
         let batch = x.shape[0]

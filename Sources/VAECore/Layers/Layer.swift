@@ -17,12 +17,39 @@ public protocol Layer: AnyObject {
     var needsInputGradient: Bool { get set }
     /// Gives every parameter a state-dict name under `prefix` (e.g. "encoder.0").
     func nameParameters(prefix: String)
+    /// How many modules of a PyTorch `nn.Sequential` this layer stands for: 2 for a layer with
+    /// a fused activation (Linear + ReLU), 1 otherwise, 0 for a functional step that has no
+    /// module of its own (the conditioning concatenation).
+    var moduleCount: Int { get }
+    /// FLOPs per example (2 per multiply-add) of what this layer runs, for one example's
+    /// `inputShape`.
+    func flops(inputShape: [Int]) -> LayerFLOPs
 }
 
 extension Layer {
     public var parameters: [Parameter] { [] }
     public func initialize(using rng: inout RNG) {}
     public func nameParameters(prefix: String) {}
+    public var moduleCount: Int { 1 }
+    public func flops(inputShape: [Int]) -> LayerFLOPs { LayerFLOPs() }
+}
+
+/// The matrix-product FLOPs of one layer per example: the forward pass, the weight gradient,
+/// and the input gradient (which the first layer with parameters never computes).
+public struct LayerFLOPs: Sendable, Equatable {
+    public var forward: Double = 0
+    public var weightGradient: Double = 0
+    public var inputGradient: Double = 0
+    public init(forward: Double = 0, weightGradient: Double = 0, inputGradient: Double = 0) {
+        self.forward = forward
+        self.weightGradient = weightGradient
+        self.inputGradient = inputGradient
+    }
+    /// A product with `macs` multiply-adds per example: the same count again for each gradient.
+    public static func product(_ macs: Int) -> LayerFLOPs {
+        let f = 2 * Double(macs)
+        return LayerFLOPs(forward: f, weightGradient: f, inputGradient: f)
+    }
 }
 
 /// A layer whose parameters are one weight and one bias (Dense, Conv2D, ConvTranspose2D),
@@ -30,10 +57,13 @@ extension Layer {
 public protocol WeightAndBiasLayer: Layer {
     var weight: Parameter { get }
     var bias: Parameter { get }
+    /// The activation fused into the layer (a module of its own in PyTorch).
+    var fusedActivation: Dense.Activation { get }
 }
 
 extension WeightAndBiasLayer {
     public var parameters: [Parameter] { [weight, bias] }
+    public var moduleCount: Int { fusedActivation == .none ? 1 : 2 }
 
     public func nameParameters(prefix: String) {
         weight.name = prefix + ".weight"

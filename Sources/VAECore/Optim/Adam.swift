@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RealModule
 import CVAEKernels
 
 /// Adam (Kingma & Ba) with bias correction, written as PyTorch's `torch.optim.Adam` computes it
@@ -42,8 +38,8 @@ public final class Adam {
 
     public func update() {
         step += 1
-        let bc1 = 1 - pow(Double(beta1), Double(step))
-        let bc2 = 1 - pow(Double(beta2), Double(step))
+        let bc1 = 1 - Double.pow(Double(beta1), Double(step))
+        let bc2 = 1 - Double.pow(Double(beta2), Double(step))
         let stepSize = Float(Double(learningRate) / bc1)
         let bc2Sqrt = Float(bc2.squareRoot())
         // One fused pass in C (AVX2 or portable, chosen at run time), split over the pool in

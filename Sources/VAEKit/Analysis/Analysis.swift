@@ -1,21 +1,18 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VAECore
+import RealModule
 
 /// What a trained VAE is used for: codes, pictures of the latent space, anomaly scores,
 /// denoising. Images are returned as [count, D] tensors of values in [0, 1].
 public enum Analysis {
     /// Latent means μ(x) of images `range` of a set, [count, K].
-    public static func latentMeans(_ model: VAE, _ set: ImageSet, limit: Int? = nil, batch: Int = 1000) -> Tensor {
+    public static func latentMeans(_ model: VAE, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) -> Tensor {
         let n = min(set.count, limit ?? set.count), k = model.latent
         let out = Tensor(shape: [n, k])
         var start = 0
         while start < n {
             let end = min(n, start + batch)
-            let h = model.encodeRaw(BatchLoader.tensor(set, range: start..<end))
+            let b = model.conditioned(set.batch(start..<end))
+            let h = model.encodeRaw(b.x, condition: b.condition)
             for r in 0..<(end - start) { (out.pointer + (start + r) * k).update(from: h.pointer + r * 2 * k, count: k) }
             start = end
         }
@@ -38,7 +35,7 @@ public enum Analysis {
 
     /// Decodes a regular grid over latent dimensions `dims` (the others 0), from −range to
     /// +range; row 0 is the top (largest second coordinate). [grid², D]
-    public static func manifold(_ model: VAE, grid: Int, range: Double, dims: (Int, Int) = (0, 1)) -> Tensor {
+    public static func manifold(_ model: VAE, grid: Int, range: Double, dims: (Int, Int) = (0, 1), condition: Tensor? = nil) -> Tensor {
         let k = model.latent
         let z = Tensor(shape: [grid * grid, k])
         for r in 0..<grid {
@@ -50,7 +47,7 @@ public enum Analysis {
                 if k > 1 { z[row + dims.1] = Float(fy) }
             }
         }
-        return model.decode(z)
+        return model.decode(z, condition: condition)
     }
 
     /// Samples from the model: z ~ N(0, I), decoded. [count, D]
@@ -111,16 +108,17 @@ public enum Analysis {
     }
 
     /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
-    public static func anomalyScores(_ model: VAE, _ set: ImageSet, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
+    /// A conditional model scores each item under its own label.
+    public static func anomalyScores(_ model: VAE, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
         var scores = [Double](repeating: 0, count: set.count)
         var start = 0
         while start < set.count {
             let end = min(set.count, start + batch)
-            let x = BatchLoader.tensor(set, range: start..<end)
+            let b = model.conditioned(set.batch(start..<end))
             let eps = Tensor(shape: [end - start, model.latent])
             for _ in 0..<samples {
                 rng.fillNormal(eps.pointer, count: eps.count)
-                let (r, kl) = model.perExampleLoss(x: x, eps: eps)
+                let (r, kl) = model.perExampleLoss(b, eps: eps)
                 for i in 0..<(end - start) { scores[start + i] += (r[i] + kl[i]) / Double(samples) }
             }
             start = end
@@ -160,6 +158,68 @@ public enum Analysis {
         var s = 0.0
         for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); s += d * d }
         let mse = s / Double(max(a.count, 1))
-        return mse > 0 ? 10 * log10(1 / mse) : .infinity
+        return mse > 0 ? 10 * Double.log10(1 / mse) : .infinity
+    }
+}
+
+extension Analysis {
+    /// Samples of a conditional model for each class in `classes`: `perClass` draws z ~ N(0, I)
+    /// each, decoded under that class's one-hot. [classes.count·perClass, D], class by class.
+    public static func sample(_ model: VAE, classes: [Int], perClass: Int, rng: inout RNG) -> Tensor {
+        let labels = classes.flatMap { Array(repeating: Int32($0), count: perClass) }
+        let z = Tensor(shape: [labels.count, model.latent])
+        rng.fillNormal(z.pointer, count: z.count)
+        return model.decode(z, condition: Batch.oneHot(labels, classes: model.config.conditionSize))
+    }
+
+    /// 3×3 median filter per channel of [count, C·H·W] images of shape [C, H, W] (edges replicated):
+    /// the classic baseline a denoiser must beat.
+    public static func medianFilter3x3(_ images: Tensor, shape: [Int]) -> Tensor {
+        let c = shape[0], h = shape[1], w = shape[2], n = images.shape[0], plane = h * w
+        let out = Tensor(shape: images.shape)
+        var window = [Float](repeating: 0, count: 9)
+        for i in 0..<n {
+            for ch in 0..<c {
+                let src = images.pointer + i * c * plane + ch * plane, dst = out.pointer + i * c * plane + ch * plane
+                for y in 0..<h {
+                    for x in 0..<w {
+                        var k = 0
+                        for dy in -1...1 {
+                            for dx in -1...1 {
+                                let yy = min(h - 1, max(0, y + dy)), xx = min(w - 1, max(0, x + dx))
+                                window[k] = src[yy * w + xx]
+                                k += 1
+                            }
+                        }
+                        window.sort()
+                        dst[y * w + x] = window[4]
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// x + N(0, σ²) clipped to [0, 1]: the noisy copy `vae denoise` cleans.
+    public static func addNoise(_ clean: Tensor, sigma: Double, rng: inout RNG) -> Tensor {
+        let noisy = Tensor(shape: clean.shape)
+        Corruption.gaussian(sigma).apply(clean.pointer, count: clean.count, into: noisy.pointer, rng: &rng)
+        return noisy
+    }
+}
+
+extension Analysis {
+    /// Anomaly score of each item by the importance-weighted estimate of −log p(x) with `k`
+    /// samples (a conditional model: under the item's own label).
+    public static func iwaeScores(_ model: VAE, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
+        var scores: [Double] = []
+        scores.reserveCapacity(set.count)
+        var start = 0
+        while start < set.count {
+            let end = min(set.count, start + batch)
+            scores += Evaluator.iwae(model, model.conditioned(set.batch(start..<end)), k: k, rng: &rng)
+            start = end
+        }
+        return scores
     }
 }

@@ -16,13 +16,16 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var testCount: Int
         public var shape: [Int]
         public var classNames: [String]
+        /// How an image folder was read (--image-size, --channels, …); nil for IDX and CIFAR-10.
+        public var imageOptions: ImageFolderOptions?
         public init(_ d: Dataset) {
             name = d.name
             directory = d.directory
             trainCount = d.train.count
             testCount = d.test.count
-            shape = [d.train.channels, d.train.height, d.train.width]
+            shape = d.train.itemShape
             classNames = d.classNames
+            imageOptions = d.imageFolder?.options
         }
     }
 
@@ -150,7 +153,7 @@ public enum Checkpoint {
         // much bigger than the weights in the file is a mismatch, and could ask for terabytes. Small
         // models are built, so that the checks below name the tensor that does not match.
         let stored = file.tensors.lazy.filter { !$0.key.hasPrefix("optimizer.") }.reduce(0) { $0 + $1.value.data.count }
-        let needed = parameterCount(cfg)
+        let needed = try parameterCount(cfg)
         guard let needed, needed <= max(stored, 1 << 22) else {
             let size = needed.map { "\(FormatText.grouped($0)) parameters" } ?? "more parameters than can be counted"
             throw VAEError("\(src): the config describes a \(cfg.architecture.rawValue) model (input \(cfg.inputShape), latent \(cfg.latent), hidden \(cfg.hidden)) with \(size), but the file holds only \(FormatText.grouped(stored)) weights; the weights and the config do not match")
@@ -201,48 +204,10 @@ public enum Checkpoint {
         return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v)
     }
 
-    /// The parameter count of `config`'s model, computed without building it (the layer sizes of
-    /// `Architectures`); nil when it overflows `Int`. Call after `config.validate()`.
-    static func parameterCount(_ config: VAEConfig) -> Int? {
-        var total = 0
-        func dense(_ inputs: Int?, _ outputs: Int?) -> Bool {
-            guard let inputs, let outputs else { return false }
-            let (weights, o1) = inputs.multipliedReportingOverflow(by: outputs)
-            let (layer, o2) = weights.addingReportingOverflow(outputs)
-            let (sum, o3) = total.addingReportingOverflow(layer)
-            total = sum
-            return !(o1 || o2 || o3)
-        }
-        func times(_ a: Int, _ b: Int) -> Int? {
-            let (product, overflow) = a.multipliedReportingOverflow(by: b)
-            return overflow ? nil : product
-        }
-        let inputShape = config.inputShape
-        guard inputShape.count == 3 else { return nil }
-        guard let inputSize = times(inputShape[0], inputShape[1]).flatMap({ times($0, inputShape[2]) }) else { return nil }
-        let latent = config.latent
-        switch config.architecture {
-        case .mlp:
-            var width = inputSize
-            for h in config.hidden {
-                guard dense(width, h) else { return nil }
-                width = h
-            }
-            guard dense(width, times(2, latent)) else { return nil }
-            width = latent
-            for h in config.hidden.reversed() {
-                guard dense(width, h) else { return nil }
-                width = h
-            }
-            guard dense(width, inputSize) else { return nil }
-        case .conv:
-            // A k×k convolution from `a` to `b` channels has a·b·k² weights and b biases.
-            let channels = inputShape[0], hidden = config.hidden.first ?? 1
-            guard let flat = times(64, inputShape[1] / 4).flatMap({ times($0, inputShape[2] / 4) }) else { return nil }
-            guard dense(times(channels, 9), 32), dense(32 * 9, 64), dense(flat, hidden), dense(hidden, times(2, latent)),
-                  dense(latent, flat), dense(64 * 9, 64), dense(64 * 9, 32), dense(32 * 9, channels) else { return nil }
-        }
-        return total
+    /// The parameter count of `config`'s model, from its description (no storage allocated);
+    /// nil when it overflows `Int`. Call after `config.validate()`.
+    static func parameterCount(_ config: VAEConfig) throws -> Int? {
+        try VAE.describe(config).parameterCount
     }
 
     /// A training state that `resume` can continue from (counts not negative, sums finite).

@@ -42,10 +42,21 @@ public final class DataParallel {
         self.settings = settings
         reducer = try GradientReducer(comm: comm, store: model.store, bucketBytes: max(4, settings.bucketBytes),
                                       overlap: settings.overlap)
-        let r = reducer
+        let r = reducer, likelihoodParameters = model.likelihood.parameters
         model.encoder.onBackward = { r.ready($0.parameters) }
-        model.decoder.onBackward = { r.ready($0.parameters) }
+        model.decoder.onBackward = { [unowned self] layer in
+            // The likelihood's parameters (learned σ, after the decoder's in the store) got their
+            // gradients from the loss, before the decoder's backward: final at its first layer.
+            if likelihoodPending {
+                likelihoodPending = false
+                r.ready(likelihoodParameters)
+            }
+            r.ready(layer.parameters)
+        }
     }
+
+    /// Whether this step's likelihood parameters are still to be marked final.
+    private var likelihoodPending = false
 
     /// This rank's rows of `count`: an even split, the first `count % N` ranks one row more.
     public func share(of count: Int) -> Range<Int> {
@@ -55,7 +66,10 @@ public final class DataParallel {
     }
 
     /// Call after zeroing the gradients, before this rank's forward and backward.
-    public func beginStep() { reducer.begin() }
+    public func beginStep() {
+        reducer.begin()
+        likelihoodPending = true
+    }
 
     /// Waits for the gradient sum and returns the loss sums over all ranks (rank order).
     public func finishStep(_ local: VAE.BatchLoss) throws -> VAE.BatchLoss {
@@ -74,9 +88,9 @@ public final class DataParallel {
         return out
     }
 
-    /// The one-process `Evaluator.elbo` with the images split over the ranks: each rank takes
-    /// its share of the set and the ε the single process would draw for those images.
-    public func elbo(_ model: VAE, _ set: ImageSet, batchSize: Int = 1000, rng: inout RNG) throws -> ELBOResult {
+    /// The one-process `Evaluator.elbo` with the items split over the ranks: each rank takes
+    /// its share of the set and the ε the single process would draw for those items.
+    public func elbo(_ model: VAE, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) throws -> ELBOResult {
         let mine = share(of: set.count), k = model.latent
         var r = rng
         r.skipNormals(mine.lowerBound * k)
@@ -84,10 +98,10 @@ public final class DataParallel {
         var start = mine.lowerBound
         while start < mine.upperBound {
             let end = min(mine.upperBound, start + batchSize)
-            let x = BatchLoader.tensor(set, range: start..<end)
+            let batch = model.conditioned(set.batch(start..<end))
             let eps = Tensor(shape: [end - start, k])
             r.fillNormal(eps.pointer, count: eps.count)
-            let s = model.loss(x: x, eps: eps), m = model.loss(x: x, eps: nil)
+            let s = model.loss(batch, eps: eps), m = model.loss(batch, eps: nil)
             rs += s.recon
             rm += m.recon
             kl += s.kl
@@ -113,8 +127,15 @@ public final class DataParallel {
         let st = trainer.state
         for w in st.rng + [UInt64(st.epoch), UInt64(st.batchInEpoch), UInt64(st.adamStep),
                            UInt64(trainer.data.train.count), UInt64(trainer.data.test.count)] { h.add(w) }
+        // the data: its sizes, shape and the values of its first items (up to 1 MiB), as the trainer reads them
+        let train = trainer.data.train
         var d = FNV64()
-        trainer.data.train.images.withUnsafeBytes { d.add(UnsafeRawBufferPointer(rebasing: $0.prefix(1 << 20))) }
+        for w in [train.count, trainer.data.test.count] + train.itemShape { d.add(UInt64(w)) }
+        let first = train.batch(0..<min(train.count, max(1, (1 << 18) / max(train.featureCount, 1))))
+        for t in [first.x] + (first.mask.map { [$0] } ?? []) {
+            d.add(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
+        }
+        for l in first.labels ?? [] { d.add(UInt64(bitPattern: Int64(l))) }
         let all = try comm.allgather([h.value, d.value])
         for (r, v) in all.enumerated() where v != all[0] {
             let what = v[1] != all[0][1] ? "training data" : "model, optimizer or training state"

@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VAECore
+import RealModule
 
 /// Mean loss terms over a set, nats per image.
 public struct LossTerms: Codable, Equatable, Sendable {
@@ -23,17 +19,17 @@ public struct ELBOResult: Codable, Equatable, Sendable {
 /// Test-set measures of a trained VAE.
 public enum Evaluator {
     /// Negative ELBO (one sample and z = μ) over `set`, in batches.
-    public static func elbo(_ model: VAE, _ set: ImageSet, batchSize: Int = 1000, rng: inout RNG) -> ELBOResult {
+    public static func elbo(_ model: VAE, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) -> ELBOResult {
         var rs = 0.0, rm = 0.0, kl = 0.0
         let k = model.latent
         var start = 0
         while start < set.count {
             let end = min(set.count, start + batchSize)
-            let x = BatchLoader.tensor(set, range: start..<end)
+            let batch = model.conditioned(set.batch(start..<end))
             let eps = Tensor(shape: [end - start, k])
             rng.fillNormal(eps.pointer, count: eps.count)
-            let s = model.loss(x: x, eps: eps)
-            let m = model.loss(x: x, eps: nil)
+            let s = model.loss(batch, eps: eps)
+            let m = model.loss(batch, eps: nil)
             rs += s.recon
             rm += m.recon
             kl += s.kl
@@ -51,30 +47,41 @@ public enum Evaluator {
     /// comes from `rng`. Decodes up to `chunk` samples at a time.
     public static func iwae(_ model: VAE, x: Tensor, k: Int, chunk: Int = 1000, rng: inout RNG,
                             noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
+        iwae(model, Batch(x: x), k: k, chunk: chunk, rng: &rng, noise: noise)
+    }
+
+    /// The same for a batch with a mask (missing entries left out of p(x|z)) and/or a condition.
+    public static func iwae(_ model: VAE, _ batch: Batch, k: Int, chunk: Int = 1000, rng: inout RNG,
+                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
         precondition(k >= 1)
-        let n = x.shape[0], kz = model.latent, d = model.inputSize
-        let log2pi = log(2 * Double.pi)
-        let h = model.encodeRaw(x).copy()
+        let x = batch.x
+        let n = x.shape[0], kz = model.latent, d = model.inputSize, l = model.config.conditionSize
+        let log2pi = Double.log(2 * Double.pi)
+        let h = model.encodeRaw(batch.input ?? x, condition: batch.condition).copy()
         var result = [Double](repeating: 0, count: n)
         let rows = max(1, min(k, chunk))
         let z = Tensor(shape: [rows, kz])
         let eps = Tensor(shape: [rows, kz])
+        let cond = l > 0 ? Tensor(shape: [rows, l]) : nil
         var nll = [Double](repeating: 0, count: rows)
         var logw = [Double](repeating: 0, count: k)
         for i in 0..<n {
             let mu = h.pointer + i * 2 * kz, lv = mu + kz
+            if let cond, let c = batch.condition {
+                for r in 0..<rows { (cond.pointer + r * l).update(from: c.pointer + i * l, count: l) }
+            }
             var j0 = 0
             while j0 < k {
                 let m = min(rows, k - j0)
                 for r in 0..<m {
                     let e = eps.pointer + r * kz
                     if let noise { noise(i, j0 + r, e) } else { rng.fillNormal(e, count: kz) }
-                    let zr = z.pointer + r * kz
-                    for j in 0..<kz { zr[j] = mu[j] + expf(0.5 * lv[j]) * e[j] }
+                    Posterior.reparameterize(mu: mu, logVariance: lv, eps: e, latent: kz, z: z.pointer + r * kz)
                 }
-                let logits = model.decodeLogits(z.prefixView(shape: [m, kz]))
+                let outputs = model.decodeLogits(z.prefixView(shape: [m, kz]), condition: cond?.prefixView(shape: [m, l]))
                 nll.withUnsafeMutableBufferPointer { np in
-                    model.negLogLikelihood(logits: logits, x: x.pointer + i * d, xRowStride: 0, out: np.baseAddress!)
+                    model.negLogLikelihood(outputs: outputs, x: x.pointer + i * d, xRowStride: 0,
+                                           mask: batch.mask.map { UnsafePointer($0.pointer + i * d) }, out: np.baseAddress!)
                 }
                 for r in 0..<m {
                     let e = eps.pointer + r * kz, zr = z.pointer + r * kz
@@ -88,7 +95,7 @@ public enum Evaluator {
                 }
                 j0 += m
             }
-            result[i] = -(logSumExp(logw) - log(Double(k)))
+            result[i] = -(logSumExp(logw) - Double.log(Double(k)))
         }
         return result
     }
@@ -97,7 +104,7 @@ public enum Evaluator {
     public static func logSumExp(_ a: [Double]) -> Double {
         guard let mx = a.max(), mx.isFinite else { return a.max() ?? -.infinity }
         var s = 0.0
-        for v in a { s += exp(v - mx) }
-        return mx + log(s)
+        for v in a { s += Double.exp(v - mx) }
+        return mx + Double.log(s)
     }
 }

@@ -1,3 +1,4 @@
+// POSIX (open, read, write, fsync, rename, unlink, …), not maths (maths comes from RealModule).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

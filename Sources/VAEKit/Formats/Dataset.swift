@@ -1,3 +1,4 @@
+// POSIX (realpath, free), not maths (maths comes from RealModule).
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -8,8 +9,9 @@ import Darwin
 
 /// A set of same-sized images with optional labels.
 public struct ImageSet: Sendable {
-    /// count × (channels·height·width) bytes; each image CHW, row-major, raw 0...255.
-    public var images: [UInt8]
+    /// count × (channels·height·width) bytes; each image CHW, row-major, raw 0...255. In memory, or
+    /// memory-mapped from an image-folder cache (`Pixels`).
+    public var images: Pixels
     /// `count` labels, or empty when the set has no labels.
     public var labels: [UInt8]
     public var count: Int
@@ -17,6 +19,10 @@ public struct ImageSet: Sendable {
     public var pixelsPerImage: Int { channels * height * width }
 
     public init(images: [UInt8], labels: [UInt8], count: Int, channels: Int, height: Int, width: Int) {
+        self.init(pixels: Pixels(images), labels: labels, count: count, channels: channels, height: height, width: width)
+    }
+
+    public init(pixels images: Pixels, labels: [UInt8], count: Int, channels: Int, height: Int, width: Int) {
         precondition(count >= 0 && channels >= 0 && height >= 0 && width >= 0, "ImageSet sizes must not be negative")
         precondition(count == 0 || images.count / count == channels * height * width && images.count % count == 0,
                      "ImageSet: \(images.count) bytes are not \(count) images of \(channels)×\(height)×\(width)")
@@ -33,7 +39,7 @@ public struct ImageSet: Sendable {
     public func prefix(_ n: Int) -> ImageSet {
         let kept = min(max(n, 0), count)
         if kept == count { return self }
-        return ImageSet(images: Array(images[0..<(kept * pixelsPerImage)]),
+        return ImageSet(pixels: images.bytes(0..<(kept * pixelsPerImage)),
                         labels: labels.isEmpty ? [] : Array(labels[0..<kept]),
                         count: kept, channels: channels, height: height, width: width)
     }
@@ -45,12 +51,20 @@ public struct Dataset: Sendable {
     /// "mnist", "fashion-mnist", "cifar10" or the folder name.
     public var name: String
     public var directory: String
-    public var train: ImageSet
-    public var test: ImageSet
-    /// One name per class (10 for the known sets).
+    public var train: any DataSource
+    public var test: any DataSource
+    /// One name per class (10 for the known sets; the class folders' names for an image folder,
+    /// none for a flat one).
     public var classNames: [String]
+    /// How an image folder was read (nil for IDX and CIFAR-10).
+    public var imageFolder: ImageFolderInfo? = nil
 
-    public init(name: String, directory: String, train: ImageSet, test: ImageSet, classNames: [String]) {
+    /// One item's shape [C, H, W].
+    public var itemShape: [Int] { train.itemShape }
+    /// Whether the items are images (pictures can be drawn of them); a table is not.
+    public var isImages: Bool { train is ImageSet }
+
+    public init(name: String, directory: String, train: any DataSource, test: any DataSource, classNames: [String]) {
         self.name = name
         self.directory = directory
         self.train = train
@@ -75,8 +89,9 @@ public struct Dataset: Sendable {
     static let cifarFiles = (1...5).map { "data_batch_\($0).bin" } + ["test_batch.bin"]
     static let cifarRecordBytes = 1 + 3 * 32 * 32
 
-    /// Loads the dataset in `directory`, detecting its format from the file names.
-    public static func load(directory: String) throws -> Dataset {
+    /// Loads the dataset in `directory`, detecting its format from the file names: IDX, CIFAR-10,
+    /// else a folder of PNG/JPEG images (`ImageFolder`, read with `imageOptions`).
+    public static func load(directory: String, imageOptions: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         guard AtomicFile.exists(directory) else {
             throw VAEError("data directory \(directory) does not exist — pass --data DIR with a folder of MNIST/Fashion-MNIST IDX files or CIFAR-10 .bin batches (`apt-get install dataset-fashion-mnist` puts one in /usr/share/datasets/fashion-mnist)")
         }
@@ -102,7 +117,10 @@ public struct Dataset: Sendable {
                 return try loadCIFAR10(directory: directory, folder: folder)
             }
         }
-        throw VAEError("\(directory) holds no dataset: looked for \(idxFiles.map { "\($0)[.gz]" }.joined(separator: ", ")) (MNIST/Fashion-MNIST) and \(cifarFiles.joined(separator: ", ")) (CIFAR-10, also in cifar-10-batches-bin/) — pass --data DIR with such a folder, or `apt-get install dataset-fashion-mnist` and use --data /usr/share/datasets/fashion-mnist")
+        if ImageFolderScan.looksLikeImageFolder(directory) {
+            return try ImageFolder.load(directory: directory, options: imageOptions)
+        }
+        throw VAEError("\(directory) holds no dataset: looked for .png/.jpg images (flat, in class subfolders, or in train/ and test/), \(idxFiles.map { "\($0)[.gz]" }.joined(separator: ", ")) (MNIST/Fashion-MNIST) and \(cifarFiles.joined(separator: ", ")) (CIFAR-10, also in cifar-10-batches-bin/) — pass --data DIR with such a folder, or `apt-get install dataset-fashion-mnist` and use --data /usr/share/datasets/fashion-mnist")
     }
 
     // MARK: IDX

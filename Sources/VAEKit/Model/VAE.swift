@@ -1,41 +1,77 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import VAECore
+import RealModule
 
-/// A variational autoencoder: encoder → (μ, log σ²) → z = μ + σ·ε → decoder → logits.
+/// A variational autoencoder: encoder → (μ, log σ²) → z = μ + σ·ε → decoder → p(x | z).
 ///
 /// The loss of a batch is the negative ELBO in nats per example:
 ///   L = (1/B) Σᵢ [ −log p(xᵢ | zᵢ) + w · KL(q(z|xᵢ) ‖ N(0, I)) ]
-/// with the reconstruction term summed over pixels and the KL summed over latent dimensions.
+/// with the reconstruction term summed over the observed features and the KL summed over latent
+/// dimensions. A conditional VAE gives encoder and decoder a condition c as well.
 public final class VAE {
     public let config: VAEConfig
     public let encoder: Sequential
     public let decoder: Sequential
-    /// Every parameter, encoder first, in one contiguous buffer.
+    public let likelihood: Likelihood
+    /// Every parameter — encoder, decoder, then the likelihood's — in one contiguous buffer.
     public let store: ParameterStore
+    private let conditionInputs: [ConcatCondition]
 
-    private var zBuf = Workspace(), dhBuf = Workspace(), gradBuf = Workspace()
+    private var zBuf = Workspace(), dhBuf = Workspace(), gradBuf = Workspace(), meanBuf = Workspace()
     private var recon: [Double] = []
     private var kl: [Double] = []
 
     /// Builds the networks and initialises them as PyTorch would (kaiming-uniform, a = √5),
     /// drawing from `RNG(seed:)`.
     public init(config: VAEConfig, seed: UInt64 = 0) throws {
-        try config.validate()
+        let d = try VAE.describe(config)
         self.config = config
-        (encoder, decoder) = Architectures.build(config)
-        store = ParameterStore(encoder.parameters + decoder.parameters)
+        encoder = d.encoder
+        decoder = d.decoder
+        likelihood = d.likelihood
+        conditionInputs = d.conditionInputs
+        store = ParameterStore(encoder.parameters + decoder.parameters + likelihood.parameters)
         var rng = RNG(seed: seed)
         encoder.initialize(using: &rng)
         decoder.initialize(using: &rng)
     }
 
+    /// The model's description — layers, names, shapes — without allocating its parameters.
+    public struct Description {
+        public let encoder: Sequential
+        public let decoder: Sequential
+        public let likelihood: Likelihood
+        let conditionInputs: [ConcatCondition]
+
+        public var parameters: [Parameter] { encoder.parameters + decoder.parameters + likelihood.parameters }
+        /// nil when the count overflows.
+        public var parameterCount: Int? {
+            guard let e = encoder.parameterCount, let d = decoder.parameterCount else { return nil }
+            let l = likelihood.parameters.reduce(0) { $0 + $1.count }
+            let (s1, o1) = e.addingReportingOverflow(d)
+            let (s2, o2) = s1.addingReportingOverflow(l)
+            return o1 || o2 ? nil : s2
+        }
+    }
+
+    public static func describe(_ config: VAEConfig) throws -> Description {
+        try config.validate()
+        let likelihood = Likelihoods.make(config)
+        likelihood.nameParameters(prefix: "likelihood")
+        let n = Architectures.build(config, outputWidth: likelihood.outputWidth)
+        return Description(encoder: n.encoder, decoder: n.decoder, likelihood: likelihood, conditionInputs: n.conditionInputs)
+    }
+
     public var latent: Int { config.latent }
     public var inputSize: Int { config.inputSize }
     public var parameterCount: Int { store.count }
+    public var isConditional: Bool { config.conditionSize > 0 }
+
+    /// Matrix-product FLOPs per example of one training step (forward and backward of both
+    /// networks), from what actually runs.
+    public var trainingFLOPsPerExample: Double {
+        let e = encoder.flops(inputShape: config.inputShape), d = decoder.flops(inputShape: [latent])
+        return e.forward + e.weightGradient + e.inputGradient + d.forward + d.weightGradient + d.inputGradient
+    }
 
     /// Sums over a batch of the two loss terms, in nats.
     public struct BatchLoss: Sendable {
@@ -44,68 +80,104 @@ public final class VAE {
         public var count: Int
     }
 
+    /// The batch with its condition set from its labels, for a conditional model (each item
+    /// under its own label); unchanged otherwise.
+    public func conditioned(_ batch: Batch) -> Batch {
+        guard isConditional, batch.condition == nil else { return batch }
+        var b = batch
+        guard let labels = batch.labels else { preconditionFailure("a conditional VAE needs labels for every batch") }
+        b.condition = Batch.oneHot(labels, classes: config.conditionSize)
+        return b
+    }
+
+    private func setCondition(_ c: Tensor?, rows: Int) {
+        guard isConditional else { return }
+        guard let c else { preconditionFailure("a conditional VAE needs a condition for every batch") }
+        precondition(c.count == rows * config.conditionSize, "condition \(c.shape) for \(rows) rows")
+        for l in conditionInputs { l.condition = c }
+    }
+
     /// Forward and backward for one batch; *accumulates* gradients (zero them first).
     /// - Parameters:
-    ///   - x: [B, D] targets in [0, 1]
     ///   - eps: [B, K] standard-normal noise for the reparameterization
     ///   - klWeight: w in L = recon + w·KL
-    ///   - batchRows: the B that the loss is averaged over (default: x's rows); data-parallel
-    ///     training passes the global batch, so that the ranks' gradients sum to the whole batch's
-    public func trainStep(x: Tensor, eps: Tensor, klWeight: Double, batchRows: Int? = nil) -> BatchLoss {
-        let b = x.shape[0], k = latent, d = inputSize, scaleRows = batchRows ?? b
+    ///   - gradScale: the factor of the summed loss's gradient (default 1/B, the batch mean;
+    ///     data-parallel training passes 1/global batch)
+    public func trainStep(_ batch: Batch, eps: Tensor, klWeight: Double, gradScale: Float? = nil) -> BatchLoss {
+        let x = batch.x
+        let b = x.shape[0], k = latent, d = inputSize
         precondition(x.count == b * d && eps.count == b * k, "trainStep: x \(x.shape), eps \(eps.shape)")
+        let scale = gradScale ?? 1 / Float(b)
         ensure(rows: b)
-        let h = encoder.forward(x)
+        setCondition(batch.condition, rows: b)
+        let h = encoder.forward(batch.input ?? x)
         let z = zBuf.view([b, k])
         kl.withUnsafeMutableBufferPointer { klp in
             Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: k, z: z.pointer, kl: klp.baseAddress)
         }
-        let logits = decoder.forward(z)
-        let dl = gradBuf.view([b, d])
-        recon.withUnsafeMutableBufferPointer { rp in
-            LikelihoodMath.negLogLikelihood(config.likelihood, sigma: config.gaussianSigma, logits: logits.pointer,
-                                            x: x.pointer, xRowStride: d, rows: b, cols: d, out: rp.baseAddress!,
-                                            grad: dl.pointer, gradScale: 1 / Float(scaleRows))
-        }
+        let out = decoder.forward(z)
+        let dl = gradBuf.view([b, likelihood.outputWidth])
+        nll(out: out, batch.x, mask: batch.mask, xStride: d, grad: dl, gradScale: scale)
         let dz = decoder.backward(dl)
         let dh = dhBuf.view([b, 2 * k])
         Posterior.backward(h: h.pointer, eps: eps.pointer, dz: dz.pointer, rows: b, latent: k,
-                           klScale: Float(klWeight / Double(scaleRows)), dh: dh.pointer)
+                           klScale: Float(klWeight) * scale, dh: dh.pointer)
         _ = encoder.backward(dh)
         return BatchLoss(recon: sum(recon, b), kl: sum(kl, b), count: b)
     }
 
+    /// Forward and backward for a batch of images (no mask, no condition).
+    public func trainStep(x: Tensor, eps: Tensor, klWeight: Double) -> BatchLoss {
+        trainStep(Batch(x: x), eps: eps, klWeight: klWeight)
+    }
+
+    /// recon[0..<B] = −log p(x | out) per row; grad when given.
+    private func nll(out: Tensor, _ x: Tensor, mask: Tensor?, xStride: Int, grad: Tensor?, gradScale: Float) {
+        let b = out.shape[0]
+        for i in 0..<b { recon[i] = 0 }
+        recon.withUnsafeMutableBufferPointer { rp in
+            likelihood.negLogLikelihood(LikelihoodArguments(
+                rows: b, out: out.pointer, outStride: likelihood.outputWidth, x: x.pointer, xStride: xStride,
+                mask: mask.map { UnsafePointer($0.pointer) }, maskStride: inputSize, nll: rp.baseAddress!,
+                grad: grad?.pointer, gradStride: likelihood.outputWidth, gradScale: gradScale))
+        }
+    }
+
     /// Loss terms without gradients. `eps == nil` uses z = μ.
-    public func loss(x: Tensor, eps: Tensor?) -> BatchLoss {
-        let b = x.shape[0]
-        ensure(rows: b)
-        perExampleLoss(x: x, eps: eps)
+    public func loss(_ batch: Batch, eps: Tensor?) -> BatchLoss {
+        let b = batch.count
+        perExampleLoss(batch, eps: eps)
         return BatchLoss(recon: sum(recon, b), kl: sum(kl, b), count: b)
     }
 
+    public func loss(x: Tensor, eps: Tensor?) -> BatchLoss { loss(Batch(x: x), eps: eps) }
+
     /// Per-example (−log p(x|z), KL) for a batch; `eps == nil` uses z = μ.
     @discardableResult
-    public func perExampleLoss(x: Tensor, eps: Tensor?) -> (recon: [Double], kl: [Double]) {
-        let b = x.shape[0], k = latent, d = inputSize
+    public func perExampleLoss(_ batch: Batch, eps: Tensor?) -> (recon: [Double], kl: [Double]) {
+        let x = batch.x
+        let b = x.shape[0], k = latent
         ensure(rows: b)
-        let h = encoder.forward(x)
+        setCondition(batch.condition, rows: b)
+        let h = encoder.forward(batch.input ?? x)
         let z = zBuf.view([b, k])
         kl.withUnsafeMutableBufferPointer { klp in
             Posterior.sample(h: h.pointer, eps: eps?.pointer, rows: b, latent: k, z: z.pointer, kl: klp.baseAddress)
         }
-        let logits = decoder.forward(z)
-        recon.withUnsafeMutableBufferPointer { rp in
-            LikelihoodMath.negLogLikelihood(config.likelihood, sigma: config.gaussianSigma, logits: logits.pointer,
-                                            x: x.pointer, xRowStride: d, rows: b, cols: d, out: rp.baseAddress!,
-                                            grad: nil, gradScale: 0)
-        }
+        let out = decoder.forward(z)
+        nll(out: out, x, mask: batch.mask, xStride: inputSize, grad: nil, gradScale: 0)
         return (Array(recon[0..<b]), Array(kl[0..<b]))
     }
 
+    @discardableResult
+    public func perExampleLoss(x: Tensor, eps: Tensor?) -> (recon: [Double], kl: [Double]) {
+        perExampleLoss(Batch(x: x), eps: eps)
+    }
+
     /// Encoder output for a batch: μ and log σ², each [B, K] (copies).
-    public func encode(_ x: Tensor) -> (mu: Tensor, logvar: Tensor) {
+    public func encode(_ x: Tensor, condition: Tensor? = nil) -> (mu: Tensor, logvar: Tensor) {
         let b = x.shape[0], k = latent
-        let h = encoder.forward(x)
+        let h = encodeRaw(x, condition: condition)
         let mu = Tensor(shape: [b, k]), lv = Tensor(shape: [b, k])
         for r in 0..<b {
             (mu.pointer + r * k).update(from: h.pointer + r * 2 * k, count: k)
@@ -115,27 +187,51 @@ public final class VAE {
     }
 
     /// Raw encoder output [B, 2K] (μ | log σ²), a view valid until the next encoder call.
-    public func encodeRaw(_ x: Tensor) -> Tensor { encoder.forward(x) }
+    public func encodeRaw(_ x: Tensor, condition: Tensor? = nil) -> Tensor {
+        setCondition(condition, rows: x.shape[0])
+        return encoder.forward(x)
+    }
 
-    /// Decoder logits [B, D], a view valid until the next decoder call.
-    public func decodeLogits(_ z: Tensor) -> Tensor { decoder.forward(z) }
+    /// Raw decoder outputs [B, outputWidth] (logits for Bernoulli), a view valid until the next
+    /// decoder call.
+    public func decodeLogits(_ z: Tensor, condition: Tensor? = nil) -> Tensor {
+        setCondition(condition, rows: z.shape[0])
+        return decoder.forward(z)
+    }
 
-    /// Decoded images: x̂ = σ(logits), [B, D] in [0, 1] (a new tensor).
-    public func decode(_ z: Tensor) -> Tensor {
-        let logits = decoder.forward(z)
-        let out = Tensor(shape: logits.shape)
-        for i in 0..<logits.count { out[i] = Elementwise.sigmoid(logits[i]) }
-        return out
+    /// The likelihood's mean for each z: pixel intensities in [0, 1] for images, standardised
+    /// numbers and class probabilities for tables. [B, D] (a new tensor).
+    public func decode(_ z: Tensor, condition: Tensor? = nil) -> Tensor {
+        let out = decodeLogits(z, condition: condition)
+        let b = z.shape[0]
+        let m = Tensor(shape: [b, inputSize])
+        likelihood.mean(out.pointer, outStride: likelihood.outputWidth, rows: b, into: m.pointer, stride: inputSize)
+        return m
+    }
+
+    /// One draw x ~ p(x | z) for each z. [B, D]
+    public func decodeSample(_ z: Tensor, condition: Tensor? = nil, rng: inout RNG) -> Tensor {
+        let out = decodeLogits(z, condition: condition)
+        let b = z.shape[0]
+        let s = Tensor(shape: [b, inputSize])
+        likelihood.sample(out.pointer, outStride: likelihood.outputWidth, rows: b, into: s.pointer, stride: inputSize, rng: &rng)
+        return s
     }
 
     /// Reconstructions x̂ = decode(μ(x)).
-    public func reconstruct(_ x: Tensor) -> Tensor { decode(encode(x).mu) }
+    public func reconstruct(_ x: Tensor, condition: Tensor? = nil) -> Tensor {
+        decode(encode(x, condition: condition).mu, condition: condition)
+    }
 
-    /// −log p(x|z) for rows of logits against one image or a batch (used by the IWAE bound).
-    func negLogLikelihood(logits: Tensor, x: UnsafePointer<Float>, xRowStride: Int, out: UnsafeMutablePointer<Double>) {
-        LikelihoodMath.negLogLikelihood(config.likelihood, sigma: config.gaussianSigma, logits: logits.pointer,
-                                        x: x, xRowStride: xRowStride, rows: logits.shape[0], cols: inputSize,
-                                        out: out, grad: nil, gradScale: 0)
+    /// −log p(x|o) for rows of decoder outputs against one row (xRowStride 0) or a batch (used by
+    /// the IWAE bound).
+    func negLogLikelihood(outputs: Tensor, x: UnsafePointer<Float>, xRowStride: Int, mask: UnsafePointer<Float>? = nil,
+                          out: UnsafeMutablePointer<Double>) {
+        let rows = outputs.shape[0]
+        for r in 0..<rows { out[r] = 0 }
+        likelihood.negLogLikelihood(LikelihoodArguments(
+            rows: rows, out: outputs.pointer, outStride: likelihood.outputWidth, x: x, xStride: xRowStride,
+            mask: mask, maskStride: xRowStride, nll: out))
     }
 
     private func ensure(rows: Int) {

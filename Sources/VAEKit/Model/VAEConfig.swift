@@ -1,11 +1,8 @@
 /// Everything that defines a VAE's shape and objective. Stored as `config.json` in a run
 /// folder and inside the checkpoint's metadata.
 public struct VAEConfig: Codable, Equatable, Sendable {
-    public enum Architecture: String, Codable, Sendable, CaseIterable { case mlp, conv }
-    public enum Likelihood: String, Codable, Sendable, CaseIterable { case bernoulli, gaussian }
-
     public var architecture: Architecture
-    /// One example's shape [channels, height, width].
+    /// One example's shape [channels, height, width] (a table row of D columns: [1, 1, D]).
     public var inputShape: [Int]
     public var latent: Int
     /// MLP: widths of the hidden layers (encoder order; the decoder mirrors them).
@@ -19,10 +16,19 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     public var beta: Double
     /// Epochs over which the KL weight rises linearly from 0 to β (0 = no warm-up).
     public var warmupEpochs: Int
+    /// A likelihood per column group (tables); nil = `likelihood` over the whole input.
+    public var groups: [FeatureGroup]?
+    /// Width of the conditioning input (the number of classes of a conditional VAE; 0 = none).
+    public var conditionSize: Int
+    /// Hidden activation of the mlp: relu (default) or tanh (Burda et al. 2015).
+    public var activation: HiddenActivation
+
+    public enum HiddenActivation: String, Codable, Sendable, CaseIterable { case relu, tanh }
 
     public init(architecture: Architecture = .mlp, inputShape: [Int] = [1, 28, 28], latent: Int = 20,
                 hidden: [Int]? = nil, likelihood: Likelihood = .bernoulli, gaussianSigma: Double = 0.1,
-                beta: Double = 1, warmupEpochs: Int = 0) {
+                beta: Double = 1, warmupEpochs: Int = 0, groups: [FeatureGroup]? = nil, conditionSize: Int = 0,
+                activation: HiddenActivation = .relu) {
         self.architecture = architecture
         self.inputShape = inputShape
         self.latent = latent
@@ -32,6 +38,30 @@ public struct VAEConfig: Codable, Equatable, Sendable {
         self.gaussianSigma = gaussianSigma
         self.beta = beta
         self.warmupEpochs = warmupEpochs
+        self.groups = groups
+        self.conditionSize = conditionSize
+        self.activation = activation
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case architecture, inputShape, latent, hidden, likelihood, gaussianSigma, beta, warmupEpochs, groups,
+             conditionSize, activation
+    }
+
+    /// Fields added after 0.1 are optional, so that 0.1 checkpoints load unchanged.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        architecture = try c.decode(Architecture.self, forKey: .architecture)
+        inputShape = try c.decode([Int].self, forKey: .inputShape)
+        latent = try c.decode(Int.self, forKey: .latent)
+        hidden = try c.decode([Int].self, forKey: .hidden)
+        likelihood = try c.decode(Likelihood.self, forKey: .likelihood)
+        gaussianSigma = try c.decode(Double.self, forKey: .gaussianSigma)
+        beta = try c.decode(Double.self, forKey: .beta)
+        warmupEpochs = try c.decode(Int.self, forKey: .warmupEpochs)
+        groups = try c.decodeIfPresent([FeatureGroup].self, forKey: .groups)
+        conditionSize = try c.decodeIfPresent(Int.self, forKey: .conditionSize) ?? 0
+        activation = try c.decodeIfPresent(HiddenActivation.self, forKey: .activation) ?? .relu
     }
 
     public var inputSize: Int { inputShape.reduce(1, *) }
@@ -44,21 +74,33 @@ public struct VAEConfig: Codable, Equatable, Sendable {
 
     /// Checks that the numbers make sense; the message says what to change.
     public func validate() throws {
-        guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 }) else {
-            throw VAEError("input shape \(inputShape) must be [channels, height, width] with positive sizes")
+        guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }),
+              inputShape[0] <= 4096, inputShape.reduce(1, *) <= 1 << 26 else {
+            throw VAEError("input shape \(inputShape) must be [channels, height, width] with positive sizes (at most 4096 channels and 2^26 values)")
         }
         guard latent >= 1 && latent <= 4096 else { throw VAEError("latent size \(latent) must be between 1 and 4096") }
-        guard !hidden.isEmpty, hidden.allSatisfy({ $0 >= 1 && $0 <= 65536 }) else {
-            throw VAEError("hidden sizes \(hidden) must be between 1 and 65536")
+        guard !hidden.isEmpty, hidden.count <= 64, hidden.allSatisfy({ $0 >= 1 && $0 <= 65536 }) else {
+            throw VAEError("hidden sizes \(hidden) must be between 1 and 65536 (at most 64 layers)")
         }
         guard beta >= 0 && beta.isFinite else { throw VAEError("beta \(beta) must be a finite number ≥ 0") }
         guard warmupEpochs >= 0 else { throw VAEError("warm-up epochs \(warmupEpochs) must be ≥ 0") }
         guard gaussianSigma > 0 && gaussianSigma.isFinite else { throw VAEError("gaussian sigma \(gaussianSigma) must be > 0") }
+        guard (0...65536).contains(conditionSize) else { throw VAEError("condition size \(conditionSize) must be between 0 and 65536") }
+        if let groups {
+            guard !groups.isEmpty, groups.allSatisfy({ $0.width >= 1 }) else {
+                throw VAEError("the likelihood's column groups must each cover at least one column")
+            }
+            let covered = groups.reduce(0) { $0 + $1.width }
+            guard covered == inputSize else {
+                throw VAEError("the likelihood's column groups cover \(covered) columns but the input has \(inputSize)")
+            }
+        }
         if architecture == .conv {
-            guard inputShape[1] % 4 == 0 && inputShape[2] % 4 == 0 && inputShape[1] >= 4 && inputShape[2] >= 4 else {
-                throw VAEError("the conv architecture needs image sides divisible by 4 (e.g. 28×28 or 32×32), got \(inputShape[1])×\(inputShape[2]); use --model mlp for other sizes")
+            guard ConvLayout.stages(height: inputShape[1], width: inputShape[2]) != nil else {
+                throw VAEError("the conv architecture needs images of at least 4×4 pixels whose sides are divisible by 4, got \(inputShape[1])×\(inputShape[2]); use --image-size (e.g. 28, 32 or 64) or --model mlp")
             }
             guard hidden.count == 1 else { throw VAEError("the conv architecture takes one dense width (--hidden N), got \(hidden)") }
+            guard groups == nil else { throw VAEError("the conv architecture is for images; use --model mlp for tables") }
         }
     }
 }

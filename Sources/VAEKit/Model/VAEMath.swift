@@ -46,11 +46,13 @@ public enum VAEMath {
     /// Gaussian with fixed σ on x̂ = sigmoid(ℓ).
     public static func negLogLikelihood(_ likelihood: VAEConfig.Likelihood, logits: [Float], x: [Float], sigma: Double = 0.1) -> Double {
         precondition(logits.count == x.count)
+        let config = VAEConfig(inputShape: [1, 1, x.count], likelihood: likelihood, gaussianSigma: sigma)
+        let lik = Likelihoods.make(config)
         var out = 0.0
         logits.withUnsafeBufferPointer { lp in
             x.withUnsafeBufferPointer { xp in
-                LikelihoodMath.negLogLikelihood(likelihood, sigma: sigma, logits: lp.baseAddress!, x: xp.baseAddress!,
-                                                xRowStride: x.count, rows: 1, cols: x.count, out: &out, grad: nil, gradScale: 0)
+                lik.negLogLikelihood(LikelihoodArguments(rows: 1, out: lp.baseAddress!, outStride: x.count,
+                                                         x: xp.baseAddress!, xStride: x.count, nll: &out))
             }
         }
         return out

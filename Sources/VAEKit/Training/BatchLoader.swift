@@ -36,12 +36,6 @@ public enum BatchLoader {
         }
     }
 
-    /// Images `range` of `set` in order, scaled to [0, 1], as a new [count, D] tensor.
-    public static func tensor(_ set: ImageSet, range: Range<Int>) -> Tensor {
-        let x = Tensor(shape: [range.count, set.pixelsPerImage])
-        var rng = RNG(seed: 0)
-        let idx = range.map { Int32($0) }
-        idx.withUnsafeBufferPointer { fill(set, indices: $0, into: x, rng: &rng) }
-        return x
-    }
+    /// Items `range` of `set` in order, as a new [count, D] tensor (missing entries 0).
+    public static func tensor(_ set: any DataSource, range: Range<Int>) -> Tensor { set.batch(range).x }
 }

@@ -17,6 +17,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var testLimit: Int? = nil
     /// Train only on images with these labels (nil = all).
     public var classes: [Int]? = nil
+    /// Denoising VAE: the encoder sees a corrupted copy of each batch (nil = the clean batch).
+    public var corrupt: Corruption? = nil
 
     public init() {}
 
@@ -88,9 +90,9 @@ public final class Trainer {
     /// nil in one process.
     public var parallel: DataParallel?
     private var rng: RNG
-    private var xBuf = Workspace(), epsBuf = Workspace()
+    private var xBuf = Workspace(), epsBuf = Workspace(), maskBuf = Workspace(), condBuf = Workspace(), inputBuf = Workspace()
     /// With dynamic binarization the test set is binarized once, with a fixed seed.
-    private var binarizedTest: ImageSet?
+    private var binarizedTest: (any DataSource)?
     public static let testBinarizationSeed: UInt64 = 0xB1_7A_12
 
     public init(model: VAE, data: Dataset, options: TrainingOptions) throws {
@@ -102,9 +104,16 @@ public final class Trainer {
                 throw VAEError("no training images in \(data.directory) have the labels \(c.map(String.init).joined(separator: ","))")
             }
         }
-        guard data.train.pixelsPerImage == model.inputSize,
-              [data.train.channels, data.train.height, data.train.width] == model.config.inputShape else {
-            throw VAEError("the data's images are \(data.train.channels)×\(data.train.height)×\(data.train.width) but the model expects \(model.config.inputShape.map(String.init).joined(separator: "×")); train a new model for this data set")
+        guard data.train.itemShape == model.config.inputShape else {
+            throw VAEError("the data's items are \(data.train.itemShape.map(String.init).joined(separator: "×")) but the model expects \(model.config.inputShape.map(String.init).joined(separator: "×")); train a new model for this data set")
+        }
+        if model.isConditional {
+            guard data.train.hasLabels else {
+                throw VAEError("a conditional VAE needs labels, and the training data in \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
+            }
+            guard data.classNames.count <= model.config.conditionSize else {
+                throw VAEError("the data has \(data.classNames.count) classes but the conditional model was built for \(model.config.conditionSize)")
+            }
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
         self.model = model
@@ -137,6 +146,7 @@ public final class Trainer {
     public func runEpoch(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> EpochOutcome {
         let epoch = st.epoch + 1
         let n = data.train.count, bsz = options.batchSize, d = model.inputSize, k = model.latent
+        let classes = model.config.conditionSize
         let perm = Trainer.permutation(seed: options.seed, epoch: epoch, count: n)
         let batches = batchesPerEpoch
         let w = model.config.klWeight(epoch: epoch)
@@ -145,16 +155,26 @@ public final class Trainer {
         for bi in st.batchInEpoch..<batches {
             let lo = bi * bsz, hi = min(n, lo + bsz), b = hi - lo
             let x = xBuf.view([b, d]), eps = epsBuf.view([b, k])
+            var batch = Batch(x: x, mask: data.train.hasMissing ? maskBuf.view([b, d]) : nil)
             perm.withUnsafeBufferPointer { p in
-                BatchLoader.fill(data.train, indices: UnsafeBufferPointer(rebasing: p[lo..<hi]), into: x,
-                                 binarize: options.binarize, rng: &rng)
+                let idx = UnsafeBufferPointer(rebasing: p[lo..<hi])
+                data.train.fill(idx, x: x, mask: batch.mask, binarize: options.binarize, rng: &rng)
+                if classes > 0 {
+                    batch.condition = Batch.oneHot(idx.map { Int32(data.train.label(Int($0))) }, classes: classes,
+                                                   into: condBuf.view([b, classes]))
+                }
+            }
+            if let c = options.corrupt {
+                let input = inputBuf.view([b, d])
+                c.apply(x.pointer, count: b * d, into: input.pointer, rng: &rng)
+                batch.input = input
             }
             rng.fillNormal(eps.pointer, count: b * k)
             model.store.zeroGrad()
             parallel?.beginStep()
             let mine = parallel?.share(of: b) ?? 0..<b  // MPI: this rank's rows of the (whole) batch
             var loss = mine.isEmpty ? VAE.BatchLoss(recon: 0, kl: 0, count: 0)
-                : model.trainStep(x: x.rows(mine), eps: eps.rows(mine), klWeight: w, batchRows: b)
+                : model.trainStep(batch.rows(mine), eps: eps.rows(mine), klWeight: w, gradScale: 1 / Float(b))
             if let parallel { loss = try parallel.finishStep(loss) }  // MPI: Σ gradients and losses over ranks
             guard loss.recon.isFinite && loss.kl.isFinite else {
                 throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
@@ -200,7 +220,7 @@ public final class Trainer {
     /// evaluating never changes the training stream.
     func evaluateTest(epoch: Int) throws -> ELBOResult {
         var set = data.test
-        if let lim = options.testLimit { set = set.prefix(min(lim, set.count)) }
+        if let lim = options.testLimit { set = set.first(lim) }
         if options.binarize {
             if binarizedTest == nil { binarizedTest = set.binarized(seed: Trainer.testBinarizationSeed) }
             set = binarizedTest!

@@ -31,13 +31,36 @@ public final class TrainingRun {
         return run
     }
 
+    /// What may change when a run is resumed: how long, and how the optimizer steps. What defines
+    /// the model, its data and its random streams (architecture, β, batch size, seed, …) may not.
+    public struct ResumeChanges: Sendable {
+        public var epochs: Int?
+        public var learningRate: Double?
+        public var clipNorm: Double?
+        public var weightDecay: Double?
+        public var testLimit: Int?
+        public init() {}
+    }
+
     /// Continues the run in `directory`. `epochs` may raise the total number of epochs.
+    /// With `mpi` (under mpirun) the run continues on every rank of the job; only rank 0 writes.
     public static func resume(directory: String, data: Dataset, epochs: Int? = nil,
                               mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
+        var changes = ResumeChanges()
+        changes.epochs = epochs
+        return try resume(directory: directory, loaded: Checkpoint.load(directory), data: data, changes: changes, mpi: mpi)
+    }
+
+    /// Continues the run in `directory` from its checkpoint, already `loaded`, with `changes`.
+    public static func resume(directory: String, loaded: Checkpoint.Loaded, data: Dataset, changes: ResumeChanges,
+                              mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }  // left by a killed run's writes
-        let loaded = try Checkpoint.load(directory)
         var options = loaded.options
-        if let e = epochs { options.epochs = e }
+        if let e = changes.epochs { options.epochs = e }
+        if let lr = changes.learningRate { options.learningRate = lr }
+        if let c = changes.clipNorm { options.clipNorm = c }
+        if let w = changes.weightDecay { options.weightDecay = w }
+        if let t = changes.testLimit { options.testLimit = t }
         let trainer = try Trainer(model: loaded.model, data: data, options: options)
         if let m = loaded.adamM, let v = loaded.adamV {
             m.withUnsafeBufferPointer { mp in

@@ -2,6 +2,7 @@ import CZlib
 
 /// Errors thrown by `PNG.decode`. Decoding never traps on malformed input; it throws one of these.
 public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
+    case empty
     case invalidSignature
     case truncated
     case badChunkCRC(chunk: String)
@@ -16,13 +17,14 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .invalidSignature: return "not a PNG file (bad signature)"
+        case .empty: return "is empty (0 bytes)"
+        case .invalidSignature: return "not a PNG file (it does not start with the PNG signature)"
         case .truncated: return "PNG data is truncated"
         case .badChunkCRC(let c): return "CRC mismatch in chunk \(c)"
         case .missingHeader: return "first chunk is not IHDR"
         case .invalidHeader(let m): return "invalid IHDR: \(m)"
         case .unsupported(let m): return "unsupported PNG feature: \(m)"
-        case .tooLarge(let w, let h): return "image too large: \(w)x\(h)"
+        case .tooLarge(let w, let h): return "declares \(w)x\(h) pixels, over the decoder's pixel limit (corrupt header or decompression bomb?)"
         case .missingImageData: return "no IDAT chunk"
         case .compressedDataError(let c): return "zlib error \(c) in image data"
         case .imageDataSize(let e, let a): return "image data has \(a) bytes, expected \(e)"
@@ -31,8 +33,8 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 }
 
-/// Minimal, dependency-free (besides system zlib) PNG encoder/decoder for 8-bit
-/// grayscale, gray+alpha, RGB and RGBA images.
+/// Dependency-free (besides system zlib) PNG codec: encodes 8-bit gray, gray+alpha, RGB and RGBA;
+/// decodes every standard PNG (see `PNGDecoder.swift`).
 public enum PNG {
     static let signature: [UInt8] = [137, 80, 78, 71, 13, 10, 26, 10]
 

@@ -1,0 +1,349 @@
+/// A CSV table in memory (RFC 4180): a header row, then data rows with as many fields each.
+///
+/// Reading: quoted fields may hold the delimiter, `""` (a quote) and line breaks; records end in
+/// CRLF, LF or CR; a UTF-8 byte-order mark is skipped; blank lines are skipped; the delimiter is
+/// `,`, `;` or tab, detected from the header line (the first non-blank line; the one occurring most often outside quotes;
+/// `,` when none does). Refused with a one-line error naming the file, line and column: ragged
+/// rows, an unclosed quote, text after a closing quote, a NUL byte or invalid UTF-8 (a binary
+/// file), more than `maxColumns` columns, an empty file, a header without data rows.
+///
+/// Memory: the file's bytes (quoted fields are unescaped in place) plus 8 bytes per cell and 4 per
+/// row; the file may hold at most `maxFileBytes` (512 MiB by default) and `maxCells` cells.
+///
+/// The scikit-learn layout (`sklearn/datasets/data/iris.csv`: a first line "150,4,setosa,…" =
+/// rows, features, class names, then rows of features and an integer class) is detected: its
+/// columns are named `feature_1` … `feature_F`, `target`, and `targetNames` holds the class names.
+public struct CSVTable: Sendable {
+    /// A cell: `length` unescaped bytes at `start` in `bytes`.
+    public struct Span: Sendable, Equatable {
+        public var start: UInt32
+        public var length: UInt32
+    }
+
+    public struct Options: Sendable {
+        /// `,`, `;` or `\t`; nil detects it from the header line.
+        public var delimiter: UInt8? = nil
+        public var maxFileBytes = 512 << 20
+        public var maxColumns = CSVTable.defaultMaxColumns
+        public var maxCells = 1 << 28
+        public init() {}
+    }
+
+    public static let defaultMaxColumns = 65_536
+
+    /// The file name used in messages.
+    public var source: String
+    /// The file's bytes, quoted fields unescaped in place: read cells through `spans`.
+    public var bytes: [UInt8]
+    /// The header's cells (its raw text, for writing the file back).
+    public var headerSpans: [Span]
+    /// Column names: the header's fields with spaces trimmed; an empty one is "column N".
+    public var names: [String]
+    /// rowCount × columnCount cells, row-major.
+    public var spans: [Span]
+    /// The 1-based line on which each data row starts.
+    public var rowLines: [UInt32]
+    public var columnCount: Int
+    public var rowCount: Int { rowLines.count }
+    public var delimiter: UInt8
+    /// "\r\n" when the header line ended in CRLF, else "\n".
+    public var lineEnding: String
+    public var hasBOM: Bool
+    /// False when the last line has no line break.
+    public var endsWithLineBreak = true
+    /// The class names of a scikit-learn layout file's `target` column (value i → name i).
+    public var targetNames: [String]?
+
+    public func span(_ row: Int, _ column: Int) -> Span { spans[row * columnCount + column] }
+
+    /// The unescaped text of a cell.
+    public func string(_ row: Int, _ column: Int) -> String {
+        text(span(row, column))
+    }
+
+    public func text(_ span: Span) -> String {
+        String(decoding: bytes[Int(span.start)..<Int(span.start + span.length)], as: UTF8.self)
+    }
+
+    /// True when the cell was written between quotes in the file.
+    public func wasQuoted(_ span: Span) -> Bool {
+        // an unquoted cell follows a delimiter, a line break or the start; a quoted one its quote
+        span.start > 0 && bytes[Int(span.start) - 1] == UInt8(ascii: "\"")
+    }
+
+    /// "data.csv line 7, column 3 ('price')"
+    public func location(row: Int, column: Int) -> String {
+        "\(source) line \(rowLines[row]), column \(column + 1) ('\(names[column])')"
+    }
+
+    /// Reads and parses a CSV file.
+    public static func read(path: String, options: Options = Options()) throws -> CSVTable {
+        let bytes = try AtomicFile.readAll(path: path, maxBytes: options.maxFileBytes)
+        return try parse(bytes, source: path, options: options)
+    }
+
+    /// Parses CSV bytes; `source` names them in messages.
+    public static func parse(_ input: [UInt8], source: String, options: Options = Options()) throws -> CSVTable {
+        guard input.count <= options.maxFileBytes, input.count < Int(UInt32.max) else {
+            throw VAEError.format(source, "is \(FormatText.bytes(input.count)), more than the \(FormatText.bytes(options.maxFileBytes)) a CSV table may hold")
+        }
+        var parser = CSVParser(bytes: input, source: source, options: options)
+        return try parser.run()
+    }
+}
+
+/// The tokenizer behind `CSVTable.parse`: one pass over the bytes, unescaping quoted fields in place.
+struct CSVParser {
+    var bytes: [UInt8]
+    let source: String
+    let options: CSVTable.Options
+    var pos = 0
+    var line: UInt32 = 1
+    var delimiter: UInt8 = UInt8(ascii: ",")
+
+    static let quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
+
+    init(bytes: [UInt8], source: String, options: CSVTable.Options) {
+        self.bytes = bytes
+        self.source = source
+        self.options = options
+    }
+
+    func fail(_ line: UInt32, _ column: Int?, _ problem: String) -> VAEError {
+        let place = column.map { "line \(line), column \($0 + 1)" } ?? "line \(line)"
+        return VAEError("\(source) \(place): \(problem)")
+    }
+
+    mutating func run() throws -> CSVTable {
+        let hasBOM = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
+        pos = hasBOM ? 3 : 0
+        delimiter = options.delimiter ?? detectDelimiter()
+        var record: [CSVTable.Span] = []
+        var recordLine: UInt32 = 0
+        guard try next(&record, &recordLine) else {
+            throw VAEError.format(source, "is empty — a CSV table needs a header row of column names and at least one data row")
+        }
+        let headerSpans = record
+        let headerLine = recordLine
+        let lineEnding = headerEndsInCRLF() ? "\r\n" : "\n"
+        var spans: [CSVTable.Span] = []
+        var rowLines: [UInt32] = []
+        guard try next(&record, &recordLine) else {
+            throw fail(headerLine, nil, "the header row is the only row — the table has no data rows")
+        }
+        // The scikit-learn layout: "n_samples,n_features,class names…", then rows of n_features + 1.
+        let headerTexts = headerSpans.map { text($0) }
+        var sklearn: (rows: Int, features: Int)? = nil
+        if headerTexts.count >= 2, let n = plainInt(headerTexts[0]), let f = plainInt(headerTexts[1]),
+           f + 1 == record.count, f + 1 != headerTexts.count || headerTexts.dropFirst(2).allSatisfy({ plainInt($0) == nil }) {
+            sklearn = (n, f)
+        }
+        let columnCount = sklearn.map { $0.features + 1 } ?? headerSpans.count
+        func missingName(_ index: Int) -> String {
+            if sklearn != nil { return index == columnCount - 1 ? "'target'" : "'feature_\(index + 1)'" }
+            return "'" + CSVParser.trim(headerTexts[index]) + "'"
+        }
+        repeat {
+            guard record.count == columnCount else {
+                let what = sklearn == nil ? "the header (line \(headerLine))" : "the scikit-learn header (line \(headerLine)) declares"
+                if record.count > columnCount {
+                    throw fail(recordLine, columnCount, "\(record.count) fields, but \(what) has \(columnCount) — a field holding '\(printable(delimiter))' must be quoted (\"a\(printable(delimiter))b\")")
+                }
+                throw fail(recordLine, record.count, "\(record.count) fields, but \(what) has \(columnCount): \(missingName(record.count)) and after are missing")
+            }
+            guard spans.count + record.count <= options.maxCells else {
+                throw fail(recordLine, nil, "the table has more than \(FormatText.grouped(options.maxCells)) cells, the most SwiftVAE reads — split the file or drop columns")
+            }
+            spans += record
+            rowLines.append(recordLine)
+        } while try next(&record, &recordLine)
+        if let s = sklearn, s.rows != rowLines.count {
+            // Column names that happen to start with two integers: read them as names.
+            guard headerTexts.count == columnCount else {
+                throw fail(headerLine, nil, "looks like a scikit-learn header (\(s.rows) rows, \(s.features) features) but the file has \(rowLines.count) data rows — give the file a header row of column names")
+            }
+            sklearn = nil
+        }
+        var names: [String]
+        if let s = sklearn {
+            names = (0..<s.features).map { "feature_\($0 + 1)" } + ["target"]
+        } else {
+            names = headerTexts.enumerated().map { index, name in
+                let trimmed = CSVParser.trim(name)
+                return trimmed.isEmpty ? "column \(index + 1)" : trimmed
+            }
+            var seen: [String: Int] = [:]
+            for (index, name) in names.enumerated() {
+                if let first = seen[name] {
+                    throw fail(headerLine, index, "the header names two columns '\(name)' (columns \(first + 1) and \(index + 1)) — rename one")
+                }
+                seen[name] = index
+            }
+        }
+        var table = CSVTable(source: source, bytes: bytes, headerSpans: headerSpans, names: names, spans: spans,
+                        rowLines: rowLines, columnCount: columnCount, delimiter: delimiter, lineEnding: lineEnding,
+                        hasBOM: hasBOM, targetNames: sklearn.map { _ in Array(headerTexts.dropFirst(2)) })
+        table.endsWithLineBreak = bytes.last == CSVParser.lf || bytes.last == CSVParser.cr
+        return table
+    }
+
+    func text(_ span: CSVTable.Span) -> String {
+        String(decoding: bytes[Int(span.start)..<Int(span.start + span.length)], as: UTF8.self)
+    }
+
+    func plainInt(_ text: String) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= 12, text.utf8.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        return Int(text)
+    }
+
+    func printable(_ byte: UInt8) -> String { byte == 9 ? "\\t" : String(UnicodeScalar(byte)) }
+
+    static func trim(_ text: String) -> String {
+        var scalars = Substring(text)
+        while let first = scalars.first, first == " " || first == "\t" { scalars.removeFirst() }
+        while let last = scalars.last, last == " " || last == "\t" { scalars.removeLast() }
+        return String(scalars)
+    }
+
+    /// The delimiter occurring most often outside quotes on the first line (`,` on ties or none).
+    func detectDelimiter() -> UInt8 {
+        let candidates: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), 9]
+        var counts = [0, 0, 0]
+        var inQuotes = false
+        var index = pos
+        // the header is the first line that is not blank
+        while index < bytes.count && (bytes[index] == CSVParser.lf || bytes[index] == CSVParser.cr) { index += 1 }
+        // count each candidate outside quotes until the first line break outside quotes
+        while index < bytes.count {
+            let c = bytes[index]
+            if c == CSVParser.quote { inQuotes.toggle() }
+            else if !inQuotes && (c == CSVParser.lf || c == CSVParser.cr) { break }
+            else if !inQuotes, let k = candidates.firstIndex(of: c) { counts[k] += 1 }
+            index += 1
+        }
+        let best = counts.indices.max { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 < $1) }!
+        return counts[best] > 0 && counts[best] > counts[0] ? candidates[best] : candidates[0]
+    }
+
+    func headerEndsInCRLF() -> Bool {
+        // the header was just read: pos is past its line break
+        pos >= 2 && bytes[pos - 2] == CSVParser.cr && bytes[pos - 1] == CSVParser.lf
+    }
+
+    /// Reads the next non-blank record into `record`; false at the end of the input.
+    mutating func next(_ record: inout [CSVTable.Span], _ recordLine: inout UInt32) throws -> Bool {
+        let n = bytes.count
+        while pos < n {
+            record.removeAll(keepingCapacity: true)
+            recordLine = line
+            var blank = true
+            fields: while true {
+                guard record.count < options.maxColumns else {
+                    throw fail(line, record.count, "more than \(FormatText.grouped(options.maxColumns)) columns, the most SwiftVAE reads — is this a table? (drop columns, or check the delimiter)")
+                }
+                let column = record.count
+                var span: CSVTable.Span
+                if pos < n && bytes[pos] == CSVParser.quote {
+                    blank = false
+                    span = try quotedField(column)
+                    if pos < n && bytes[pos] != delimiter && bytes[pos] != CSVParser.lf && bytes[pos] != CSVParser.cr {
+                        throw fail(line, column, "text after the closing quote of a quoted field — a quote inside a quoted field is written twice (\"\")")
+                    }
+                } else {
+                    let start = pos
+                    while pos < n {
+                        let c = bytes[pos]
+                        if c == delimiter || c == CSVParser.lf || c == CSVParser.cr { break }
+                        if c == 0 { throw binary(column) }
+                        pos += 1
+                    }
+                    span = CSVTable.Span(start: UInt32(start), length: UInt32(pos - start))
+                    if pos > start { blank = false }
+                }
+                try validateUTF8(span, column)
+                record.append(span)
+                if pos < n && bytes[pos] == delimiter {
+                    pos += 1
+                    blank = false
+                    continue fields
+                }
+                // the end of the record: CRLF, LF, CR or the end of the input
+                if pos < n {
+                    if bytes[pos] == CSVParser.cr && pos + 1 < n && bytes[pos + 1] == CSVParser.lf { pos += 1 }
+                    pos += 1
+                    line += 1
+                }
+                break fields
+            }
+            if !blank { return true }
+        }
+        return false
+    }
+
+    func binary(_ column: Int) -> VAEError {
+        fail(line, column, "a NUL byte — this is a binary file, not a CSV text table")
+    }
+
+    /// A quoted field from the opening quote at `pos`; unescapes `""` in place.
+    mutating func quotedField(_ column: Int) throws -> CSVTable.Span {
+        let openLine = line
+        pos += 1
+        let start = pos
+        var write = pos
+        let n = bytes.count
+        while true {
+            guard pos < n else {
+                throw fail(openLine, column, "a quoted field opened here is never closed — close it with \" (a quote inside a quoted field is written \"\")")
+            }
+            let c = bytes[pos]
+            if c == CSVParser.quote {
+                if pos + 1 < n && bytes[pos + 1] == CSVParser.quote {
+                    bytes[write] = CSVParser.quote
+                    write += 1
+                    pos += 2
+                    continue
+                }
+                pos += 1
+                return CSVTable.Span(start: UInt32(start), length: UInt32(write - start))
+            }
+            if c == 0 { throw binary(column) }
+            if c == CSVParser.lf || (c == CSVParser.cr && !(pos + 1 < n && bytes[pos + 1] == CSVParser.lf)) { line += 1 }
+            bytes[write] = c
+            write += 1
+            pos += 1
+        }
+    }
+
+    /// Checks that a cell is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF).
+    func validateUTF8(_ span: CSVTable.Span, _ column: Int) throws {
+        var i = Int(span.start)
+        let end = i + Int(span.length)
+        while i < end {
+            let b = bytes[i]
+            if b < 0x80 { i += 1; continue }
+            var need = 0
+            var lower: UInt8 = 0x80, upper: UInt8 = 0xBF
+            switch b {
+            case 0xC2...0xDF: need = 1
+            case 0xE0: need = 2; lower = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: need = 2
+            case 0xED: need = 2; upper = 0x9F
+            case 0xF0: need = 3; lower = 0x90
+            case 0xF1...0xF3: need = 3
+            case 0xF4: need = 3; upper = 0x8F
+            default: throw invalidUTF8(b, column)
+            }
+            guard i + need < end else { throw invalidUTF8(b, column) }
+            for k in 1...need {
+                let c = bytes[i + k]
+                if c < (k == 1 ? lower : 0x80) || c > (k == 1 ? upper : 0xBF) { throw invalidUTF8(c, column) }
+            }
+            i += need + 1
+        }
+    }
+
+    func invalidUTF8(_ byte: UInt8, _ column: Int) -> VAEError {
+        let hex = String(byte, radix: 16, uppercase: true)
+        return fail(line, column, "invalid UTF-8 (byte 0x\(hex.count == 1 ? "0" : "")\(hex)) — is this a binary or compressed file? Save the table as UTF-8 text")
+    }
+}

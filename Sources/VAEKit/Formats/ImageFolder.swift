@@ -1,0 +1,247 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import VAECore
+import VAEImageIO
+
+/// How an image folder was read: the options, the files skipped (`--skip-bad-files`), the cache.
+public struct ImageFolderInfo: Sendable {
+    public var options: ImageFolderOptions
+    /// "path: what is wrong", one per skipped file.
+    public var skipped: [String]
+    /// The cache file the pixels are mapped from ("" when it could not be kept).
+    public var cacheFile: String
+    /// True when the folder was not decoded again but read from `cacheFile`.
+    public var fromCache: Bool
+}
+
+/// A folder of PNG / JPEG images as a `Dataset` (see `ImageFolderScan` for the layout). Decoded
+/// once into a cache file that later loads memory-map.
+public enum ImageFolder {
+    static let formatVersion = "1"
+
+    public static func load(directory: String, options: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
+        try options.validate()
+        let scan = try ImageFolderScan(directory: directory)
+        var (train, test) = scan.hasOwnSplit ? (scan.train, scan.test) : split(scan.train, fraction: options.testFraction)
+        // Test images in a seeded shuffled order, so the first ones (pictures, --test-limit) mix classes.
+        var rng = RNG(seed: ImageFolderOptions.splitSeed ^ 0x7E57)
+        shuffle(&test, &rng)
+
+        let name = Dataset.folderName(resolved(directory))
+        let key = cacheKey(directory: directory, options: options, scan: scan, train: train, test: test)
+        let hash = ImageFolderCache.hash(key)
+        let folderHash = String(ImageFolderCache.hash(resolved(directory)).prefix(12))
+        let cacheDir = options.cacheDirectory ?? ImageFolderCache.defaultDirectory()
+        let fileName = "\(folderHash)-\(hash).\(ImageFolderCache.fileExtension)"
+        if let dir = cacheDir, let (meta, file) = ImageFolderCache.open(dir + "/" + fileName, key: hash) {
+            var data = ImageFolderCache.dataset(meta, file, name: name, directory: directory)
+            data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + fileName, fromCache: true)
+            return data
+        }
+
+        // Where to decode to: the cache folder, else a temporary file that is unlinked once mapped.
+        var target: String
+        var keep = true
+        if let dir = cacheDir, ImageFolderCache.makeDirectories(dir), access(dir, W_OK) == 0 {
+            AtomicFile.removeStaleTemporaries(in: dir)
+            target = dir + "/" + fileName
+        } else {
+            let tmp = ProcessInfo_tmp()
+            target = tmp + "/swiftvae-\(getpid())-" + fileName
+            keep = false
+        }
+        var skipped: [String] = []
+        let shape = try outputShape(&train, &test, options: options, skipped: &skipped)
+        let writer = try ImageFolderCache.Writer(path: target)
+        var trainLabels: [UInt8] = [], testLabels: [UInt8] = []
+        try decodeAll(&train, shape: shape, options: options, writer: writer, labels: &trainLabels, skipped: &skipped)
+        try decodeAll(&test, shape: shape, options: options, writer: writer, labels: &testLabels, skipped: &skipped)
+        guard !train.isEmpty else { throw VAEError("\(directory): no training image could be read (\(skipped.count) skipped)") }
+        let meta = ImageFolderCache.Meta(key: hash, directory: resolved(directory), trainCount: train.count, testCount: test.count,
+                                         channels: shape.channels, height: shape.height, width: shape.width,
+                                         classNames: scan.classNames, labelled: !scan.classNames.isEmpty, skipped: skipped)
+        try writer.finish(meta: meta, trainLabels: trainLabels, testLabels: testLabels)
+        guard let (m, file) = ImageFolderCache.open(target, key: hash) else {
+            throw VAEError("cannot read back the image cache \(target) just written — is the disk full?")
+        }
+        if keep {
+            removeOtherCaches(in: AtomicFile.split(target).directory, prefix: folderHash + "-", keeping: fileName)
+        } else {
+            unlink(target)  // the mapping stays valid
+        }
+        var data = ImageFolderCache.dataset(m, file, name: name, directory: directory)
+        data.imageFolder = ImageFolderInfo(options: options, skipped: skipped, cacheFile: keep ? target : "", fromCache: false)
+        return data
+    }
+
+    /// One image file's bytes as the folder loader reads them: PNG or JPEG (told apart by their
+    /// first bytes), converted to `channels` (1 or 3), resized and centre-cropped to height×width.
+    /// Returns CHW bytes; a problem is a `VAEError` naming `source`.
+    public static func decode(_ bytes: [UInt8], source: String, channels: Int, height: Int, width: Int,
+                              maxPixels: Int = ImageFolderOptions.maxSourcePixels) throws -> [UInt8] {
+        precondition((channels == 1 || channels == 3) && height > 0 && width > 0, "ImageFolder.decode: bad output shape")
+        let image = try ImageFile.decode(bytes, path: source, channels: channels, maxPixels: maxPixels)
+        var out = [UInt8](repeating: 0, count: channels * height * width)
+        image.pixels.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { o in
+                ImageResize.convert(px, width: image.width, height: image.height, channels: image.channels,
+                                    outChannels: channels, outHeight: height, outWidth: width, into: o.baseAddress!)
+            }
+        }
+        return out
+    }
+
+    /// Each class's items (in path order) shuffled with the split seed; round(fraction·n) of them
+    /// (at least 1 when fraction > 0) go to the test set, at least one image of a class staying in
+    /// training.
+    static func split(_ items: [ImageFolderScan.Item], fraction: Double) -> ([ImageFolderScan.Item], [ImageFolderScan.Item]) {
+        var byLabel: [Int: [ImageFolderScan.Item]] = [:]
+        for item in items { byLabel[item.label, default: []].append(item) }
+        var rng = RNG(seed: ImageFolderOptions.splitSeed)
+        var train: [ImageFolderScan.Item] = [], test: [ImageFolderScan.Item] = []
+        for label in byLabel.keys.sorted() {
+            var group = byLabel[label]!
+            shuffle(&group, &rng)
+            // round(fraction·n), but at least one when fraction > 0, and never the whole class.
+            let k = min(max(Int((fraction * Double(group.count)).rounded()), fraction > 0 ? 1 : 0), group.count - 1)
+            test += group[0..<max(0, k)]
+            train += group[max(0, k)...]
+        }
+        train.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        return (train, test)
+    }
+
+    /// Fisher–Yates: for i from the end, swap i with a uniform j ≤ i.
+    static func shuffle<T>(_ a: inout [T], _ rng: inout RNG) {
+        guard a.count > 1 else { return }
+        for i in stride(from: a.count - 1, to: 0, by: -1) { a.swapAt(i, rng.int(below: i + 1)) }
+    }
+
+    /// Everything the decoded pixels depend on: the folder, each file (path, size, mtime, label,
+    /// split) and the options.
+    static func cacheKey(directory: String, options: ImageFolderOptions, scan: ImageFolderScan,
+                         train: [ImageFolderScan.Item], test: [ImageFolderScan.Item]) -> String {
+        var key = "swiftvae-image-folder \(formatVersion)\n\(resolved(directory))\n"
+        key += "size \(options.imageSize.map { "\($0)" } ?? "native") channels \(options.channels.map(String.init) ?? "auto") skip \(options.skipBadFiles)\n"
+        key += "classes \(scan.classNames.joined(separator: "/"))\n"
+        for (tag, items) in [("train", train), ("test", test)] {
+            key += "\(tag) \(items.count)\n"
+            for i in items { key += "\(i.path)\t\(i.size)\t\(i.mtime)\t\(i.label)\n" }
+        }
+        return key
+    }
+
+    static func resolved(_ directory: String) -> String {
+        guard let r = realpath(directory, nil) else { return directory }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
+    static func ProcessInfo_tmp() -> String {
+        if let t = getenv("TMPDIR"), t.pointee != 0 { return String(cString: t) }
+        return "/tmp"
+    }
+
+    /// Removes the older caches of the same folder (other options or file lists).
+    static func removeOtherCaches(in directory: String, prefix: String, keeping: String) {
+        guard let listing = try? ImageFolderScan.list(directory) else { return }
+        for f in listing.files where f.name.hasPrefix(prefix) && f.name.hasSuffix("." + ImageFolderCache.fileExtension) && f.name != keeping {
+            unlink(directory + "/" + f.name)
+        }
+    }
+
+    struct Shape { var channels: Int, height: Int, width: Int }
+
+    /// Runs `work(i)` for every item, `chunk` at a time across the thread pool, then `use(i, result)`
+    /// in item order on the calling thread (so output stays in order and deterministic).
+    static func inChunks<R>(_ count: Int, chunk: Int = 256, _ work: (Int) -> R, _ use: (Int, R) throws -> Void) rethrows {
+        var results = [R?](repeating: nil, count: chunk)
+        for start in stride(from: 0, to: count, by: chunk) {
+            let n = min(chunk, count - start)
+            results.withUnsafeMutableBufferPointer { buf in
+                let base = buf.baseAddress!
+                // Task t takes items t, t + T, …: each result slot is written by one task only.
+                let tasks = min(n, ThreadPool.threadCount * 4)
+                ThreadPool.parallel(tasks: tasks) { t in
+                    for k in stride(from: t, to: n, by: tasks) { base[k] = work(start + k) }
+                }
+            }
+            for k in 0..<n { try use(start + k, results[k]!) }
+        }
+    }
+
+    /// A bad file is skipped (with --skip-bad-files) or stops the load; a missing JPEG library
+    /// always stops it.
+    static func handle(_ error: VAEError, _ options: ImageFolderOptions, _ skipped: inout [String]) throws {
+        guard options.skipBadFiles, !error.message.contains(JPEG.package) else { throw error }
+        skipped.append(error.message)
+    }
+
+    /// Reads every header: the output shape (from the options, else the images, which must then
+    /// agree in size) and channels (gray only when every image is gray). Bad files are skipped
+    /// (`--skip-bad-files`) or stop the load.
+    static func outputShape(_ train: inout [ImageFolderScan.Item], _ test: inout [ImageFolderScan.Item],
+                            options: ImageFolderOptions, skipped: inout [String]) throws -> Shape {
+        var first: (path: String, width: Int, height: Int)?
+        var anyColor = false
+        func check(_ items: inout [ImageFolderScan.Item]) throws {
+            var kept: [ImageFolderScan.Item] = []
+            kept.reserveCapacity(items.count)
+            let all = items
+            try inChunks(all.count, { i -> Result<ImageFile.Header, VAEError> in
+                do { return .success(try ImageFile.header(try ImageFile.read(all[i].path), path: all[i].path)) }
+                catch let e as VAEError { return .failure(e) } catch { return .failure(VAEError("\(all[i].path): \(error)")) }
+            }) { i, result in
+                let header: ImageFile.Header
+                switch result {
+                case .failure(let e): try handle(e, options, &skipped); return
+                case .success(let h): header = h
+                }
+                anyColor = anyColor || header.isColor
+                if let f = first {
+                    if options.imageSize == nil && (f.width != header.width || f.height != header.height) {
+                        throw VAEError("the images differ in size: \(f.path) is \(f.width)×\(f.height), \(all[i].path) is \(header.width)×\(header.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(min(f.width, f.height))")
+                    }
+                } else {
+                    first = (all[i].path, header.width, header.height)
+                }
+                kept.append(all[i])
+            }
+            items = kept
+        }
+        try check(&train)
+        try check(&test)
+        guard let f = first else { throw VAEError("no image in the folder could be read (\(skipped.count) skipped)") }
+        let size = options.imageSize ?? [f.height, f.width]
+        guard size[0] <= ImageFolderOptions.maxSide, size[1] <= ImageFolderOptions.maxSide else {
+            throw VAEError("the images are \(f.width)×\(f.height); over \(ImageFolderOptions.maxSide) pixels a side — pass --image-size N to make them smaller")
+        }
+        return Shape(channels: options.channels ?? (anyColor ? 3 : 1), height: size[0], width: size[1])
+    }
+
+    /// Decodes, converts and resizes `items` (in parallel, chunk by chunk), appending their pixels
+    /// to `writer` in order.
+    static func decodeAll(_ items: inout [ImageFolderScan.Item], shape: Shape, options: ImageFolderOptions,
+                          writer: ImageFolderCache.Writer, labels: inout [UInt8], skipped: inout [String]) throws {
+        var kept: [ImageFolderScan.Item] = []
+        let all = items
+        try inChunks(all.count, { i -> Result<[UInt8], VAEError> in
+            do {
+                return .success(try decode(try ImageFile.read(all[i].path), source: all[i].path, channels: shape.channels,
+                                           height: shape.height, width: shape.width))
+            } catch let e as VAEError { return .failure(e) } catch { return .failure(VAEError("\(all[i].path): \(error)")) }
+        }) { i, result in
+            switch result {
+            case .failure(let e): try handle(e, options, &skipped)
+            case .success(let pixels):
+                try pixels.withUnsafeBufferPointer { try writer.append($0) }
+                if all[i].label >= 0 { labels.append(UInt8(all[i].label)) }
+                kept.append(all[i])
+            }
+        }
+        items = kept
+    }
+}

@@ -1,0 +1,55 @@
+/// How a folder of images becomes a data set (`vae … --image-size --channels --test-fraction
+/// --skip-bad-files`). Stored in a run's config so later commands reload the folder the same way.
+public struct ImageFolderOptions: Codable, Equatable, Sendable {
+    /// Output size [height, width]: the shorter side is resized, then the centre cropped
+    /// (torchvision's Resize + CenterCrop). nil: every image must already have the same size.
+    public var imageSize: [Int]?
+    /// 1 (gray) or 3 (RGB). nil: 1 when every image is gray, else 3.
+    public var channels: Int?
+    /// The share of each class held out as the test set when the folder has no train/ and test/.
+    public var testFraction: Double = 0.1
+    /// Skip unreadable images (named in the log) instead of stopping at the first.
+    public var skipBadFiles: Bool = false
+    /// Where decoded folders are cached; nil: $XDG_CACHE_HOME/swiftvae or ~/.cache/swiftvae.
+    /// Not stored in a run's config.
+    public var cacheDirectory: String?
+
+    enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles }
+
+    public init(imageSize: [Int]? = nil, channels: Int? = nil, testFraction: Double = 0.1,
+                skipBadFiles: Bool = false, cacheDirectory: String? = nil) {
+        self.imageSize = imageSize
+        self.channels = channels
+        self.testFraction = testFraction
+        self.skipBadFiles = skipBadFiles
+        self.cacheDirectory = cacheDirectory
+    }
+
+    /// The seed of the --test-fraction split: fixed, so every run and command sees the same split.
+    public static let splitSeed: UInt64 = 0x1_5EED_F01D
+
+    /// Largest accepted image side after resizing, and largest source image (pixels).
+    public static let maxSide = 4096
+    public static let maxSourcePixels = 1 << 26
+    /// Largest image file read.
+    public static let maxFileBytes = 256 << 20
+
+    /// Parses `N` or `HxW` (e.g. "64", "32x48").
+    public static func parseSize(_ text: String) throws -> [Int] {
+        let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+        guard (1...2).contains(parts.count), parts.allSatisfy({ $0 != nil && $0! >= 1 && $0! <= maxSide }) else {
+            throw VAEError("--image-size \(text) is not N or HxW with sides 1...\(maxSide) (e.g. 28, 64 or 32x48)")
+        }
+        return parts.count == 1 ? [parts[0]!, parts[0]!] : [parts[0]!, parts[1]!]
+    }
+
+    public func validate() throws {
+        if let s = imageSize, s.count != 2 || !s.allSatisfy({ (1...ImageFolderOptions.maxSide).contains($0) }) {
+            throw VAEError("image size \(s) must be [height, width] with sides 1...\(ImageFolderOptions.maxSide)")
+        }
+        if let c = channels, c != 1 && c != 3 { throw VAEError("--channels must be 1 or 3, not \(c)") }
+        guard testFraction >= 0 && testFraction < 1 else {
+            throw VAEError("--test-fraction must be at least 0 and less than 1, not \(testFraction)")
+        }
+    }
+}

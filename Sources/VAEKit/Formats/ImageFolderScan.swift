@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The files of an image folder and what they mean, as torchvision's `ImageFolder`: class
+/// subfolders (sorted names → labels 0, 1, …) or a flat folder (no labels); `train/` and `test/`
+/// subfolders when both are present.
+struct ImageFolderScan {
+    struct Item {
+        var path: String
+        var size: Int
+        var mtime: Int  // nanoseconds
+        var label: Int  // -1 without labels
+    }
+    var train: [Item] = []
+    /// Items from test/ (empty when the folder has no train/test split of its own).
+    var test: [Item] = []
+    var hasOwnSplit = false
+    var classNames: [String] = []
+
+    static let extensions: Set<String> = ["png", "jpg", "jpeg"]
+    static let maxDepth = 16
+
+    static func isImageName(_ name: String) -> Bool {
+        guard let dot = name.lastIndex(of: "."), !name.hasPrefix(".") else { return false }
+        return extensions.contains(name[name.index(after: dot)...].lowercased())
+    }
+
+    /// True when `directory` or a folder under it (up to 3 levels: train/class/sub) holds a
+    /// .png/.jpg/.jpeg file.
+    static func looksLikeImageFolder(_ directory: String, depth: Int = 0) -> Bool {
+        guard depth <= 3, let listing = try? list(directory) else { return false }
+        if listing.files.contains(where: { isImageName($0.name) }) { return true }
+        return listing.directories.contains { looksLikeImageFolder(Dataset.join(directory, $0), depth: depth + 1) }
+    }
+
+    init(directory: String) throws {
+        let top = try ImageFolderScan.list(directory)
+        if top.directories.contains("train") && top.directories.contains("test") {
+            let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil)
+            let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, "test"), classNames: trainClasses)
+            guard !trainItems.isEmpty else { throw VAEError("\(directory)/train holds no .png/.jpg/.jpeg images") }
+            guard !testItems.isEmpty else { throw VAEError("\(directory)/test holds no .png/.jpg/.jpeg images") }
+            train = trainItems; test = testItems; classNames = trainClasses; hasOwnSplit = true
+        } else {
+            (train, classNames) = try ImageFolderScan.part(directory, classNames: nil)
+            guard !train.isEmpty else {
+                throw VAEError("\(directory) holds no .png/.jpg/.jpeg images, neither directly nor in class subfolders")
+            }
+        }
+    }
+
+    /// One folder: class subfolders (labels from `classNames` if given, else from the sorted
+    /// subfolder names) or flat.
+    static func part(_ directory: String, classNames given: [String]?) throws -> ([Item], [String]) {
+        let top = try list(directory)
+        let images = top.files.filter { isImageName($0.name) }
+        var classes: [(name: String, items: [Item])] = []
+        for d in top.directories {
+            var items: [Item] = []
+            try collect(Dataset.join(directory, d), depth: 1, into: &items)
+            if !items.isEmpty { classes.append((d, items)) }
+        }
+        if classes.isEmpty {
+            if let given, !given.isEmpty {
+                throw VAEError("\(directory) has no class subfolders, but train/ has \(given.count) classes — give test/ the same class folders")
+            }
+            return (images.map { Item(path: Dataset.join(directory, $0.name), size: $0.size, mtime: $0.mtime, label: -1) }, [])
+        }
+        if let first = images.first {
+            throw VAEError("\(directory) mixes images (\(first.name)) with class subfolders (\(classes[0].name)/) — move the loose images into a class folder, or out of the folder")
+        }
+        if given == [] {
+            throw VAEError("\(directory) has class subfolders but train/ has none — use the same layout in train/ and test/")
+        }
+        let names = given ?? classes.map(\.name)
+        guard names.count <= 256 else {
+            throw VAEError("\(directory) has \(names.count) class folders; SwiftVAE supports up to 256 classes")
+        }
+        var items: [Item] = []
+        for c in classes {
+            guard let label = names.firstIndex(of: c.name) else {
+                throw VAEError("\(directory)/\(c.name) is not a class in train/ (\(names.prefix(5).joined(separator: ", "))\(names.count > 5 ? ", …" : "")) — test/ classes must also be in train/")
+            }
+            items += c.items.map { var i = $0; i.label = label; return i }
+        }
+        return (items, names)
+    }
+
+    /// Every image file under `directory`, recursively, in sorted order.
+    static func collect(_ directory: String, depth: Int, into items: inout [Item]) throws {
+        guard depth <= maxDepth else { throw VAEError("\(directory) is nested more than \(maxDepth) folders deep — is there a symbolic-link loop?") }
+        let entries = try list(directory)
+        for f in entries.files where isImageName(f.name) {
+            items.append(Item(path: Dataset.join(directory, f.name), size: f.size, mtime: f.mtime, label: -1))
+        }
+        for d in entries.directories { try collect(Dataset.join(directory, d), depth: depth + 1, into: &items) }
+    }
+
+    static func modificationNanoseconds(_ info: stat) -> Int {
+        #if canImport(Darwin)
+        return Int(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int(info.st_mtimespec.tv_nsec)
+        #else
+        return Int(info.st_mtim.tv_sec) * 1_000_000_000 + Int(info.st_mtim.tv_nsec)
+        #endif
+    }
+
+    struct Listing {
+        var files: [(name: String, size: Int, mtime: Int)] = []
+        var directories: [String] = []
+    }
+
+    /// Non-hidden entries of a folder, sorted by byte order of their names (symbolic links followed).
+    static func list(_ directory: String) throws -> Listing {
+        guard let dir = opendir(directory) else {
+            throw VAEError("cannot read the folder \(directory): \(VAEError.errnoText())")
+        }
+        defer { closedir(dir) }
+        var out = Listing()
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            if name.hasPrefix(".") { continue }
+            var info = stat()
+            // Relative to the open folder: no walk of the whole path per file.
+            guard fstatat(dirfd(dir), name, &info, 0) == 0 else { continue }  // a dangling link
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR: out.directories.append(name)
+            case S_IFREG: out.files.append((name, Int(info.st_size), modificationNanoseconds(info)))
+            default: continue
+            }
+        }
+        out.files.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        out.directories.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        return out
+    }
+}

@@ -1,0 +1,300 @@
+import Foundation
+
+/// Options of `TableEncoder.fit` (`--label`, `--ignore`, `--test-fraction`, `--seed`).
+public struct TableOptions: Sendable {
+    /// The class column, kept out of the features.
+    public var label: String? = nil
+    /// Columns to drop.
+    public var ignore: [String] = []
+    /// The share of rows held out for testing (default 0.2: a small table needs enough test rows
+    /// for a stable ROC-AUC).
+    public var testFraction = 0.2
+    public var seed: UInt64 = 1
+    /// A text column with more levels than this is refused (an id or a name, not a category);
+    /// also refused: more than 20 levels and more than half as many levels as values, or 10 or
+    /// more values all different.
+    public var maxLevels = 1000
+    public init() {}
+}
+
+/// A table read with a schema fitted on it.
+public struct EncodedTable: Sendable {
+    public var schema: TableSchema
+    public var train: TableSplit
+    public var test: TableSplit
+    /// Things the user should be told (rows dropped for a missing label, a detected layout).
+    public var notes: [String]
+}
+
+/// What to do with a category level a stored schema has not seen.
+public enum UnseenLevels: String, Sendable, Codable {
+    /// A one-line error naming the cell, its value and the known levels.
+    case error
+    /// The cell is read as missing (masked, and filled by `impute`).
+    case missing
+}
+
+/// Types the columns of a CSV table, fits the schema on the training rows and encodes rows.
+///
+/// Types come from all rows: a column whose non-missing cells are all finite numbers is numeric,
+/// any other is categorical with its sorted distinct (trimmed) values as levels — levels are a
+/// vocabulary, not fitted statistics, so a level seen only in the test rows still has its column.
+/// Means and standard deviations (population, as scikit-learn's StandardScaler) come from the
+/// training rows only. Rows whose `--label` cell is missing are dropped (and counted in `notes`).
+public enum TableEncoder {
+    static let maxDecimals = 12
+
+    /// Reads a CSV file and fits a schema on it: what `vae train --data FILE.csv` does.
+    public static func load(path: String, options: TableOptions, csv: CSVTable.Options = CSVTable.Options()) throws -> (table: CSVTable, encoded: EncodedTable) {
+        let table = try CSVTable.read(path: path, options: csv)
+        return (table, try fit(table, options: options))
+    }
+
+    public static func fit(_ table: CSVTable, options: TableOptions) throws -> EncodedTable {
+        let source = table.source
+        func index(of name: String, flag: String) throws -> Int {
+            guard let found = table.names.firstIndex(of: name) else {
+                throw VAEError("\(flag) \(name): \(source) has no column '\(name)'; its columns: \(listed(table.names))")
+            }
+            return found
+        }
+        let labelIndex = try options.label.map { try index(of: $0, flag: "--label") }
+        var ignored = Set<Int>()
+        for name in options.ignore { ignored.insert(try index(of: name, flag: "--ignore")) }
+        if let l = labelIndex, ignored.contains(l) {
+            throw VAEError("--label \(table.names[l]) is also in --ignore — a column is either the class or dropped")
+        }
+        let features = (0..<table.columnCount).filter { $0 != labelIndex && !ignored.contains($0) }
+        guard !features.isEmpty else {
+            throw VAEError("\(source): no feature columns are left after --label and --ignore; its columns: \(listed(table.names))")
+        }
+        var notes: [String] = []
+        if let names = table.targetNames {
+            notes.append("\(source): scikit-learn layout (line 1 = \(table.rowCount) rows, \(table.columnCount - 1) features, class names \(names.joined(separator: ", "))): columns named feature_1 … feature_\(table.columnCount - 1), target")
+        }
+
+        // The label: class values, and the rows kept (those with a label).
+        var kept = Array(0..<table.rowCount)
+        var label: TableSchema.Label? = nil
+        var labelOfRow: [String] = []
+        if let l = labelIndex {
+            labelOfRow = table.bytes.withUnsafeBufferPointer { bytes in
+                (0..<table.rowCount).map { row -> String in
+                    let span = table.span(row, l)
+                    if TableCell.classify(bytes, span) == .missing { return "" }
+                    return String(decoding: bytes[TableCell.trimmed(bytes, span)], as: UTF8.self)
+                }
+            }
+            let dropped = kept.filter { labelOfRow[$0].isEmpty }
+            kept = kept.filter { !labelOfRow[$0].isEmpty }
+            guard !kept.isEmpty else { throw VAEError("--label \(table.names[l]): every cell of that column in \(source) is missing") }
+            if !dropped.isEmpty {
+                let lines = dropped.prefix(5).map { String(table.rowLines[$0]) }.joined(separator: ", ")
+                notes.append("\(source): \(dropped.count) rows with no '\(table.names[l])' were left out (line \(lines)\(dropped.count > 5 ? ", …" : ""))")
+            }
+            let values = TableSchema.sorted(Array(Set(kept.map { labelOfRow[$0] })))
+            if values.count > options.maxLevels || (values.count > 20 && values.count * 2 > kept.count) {
+                throw VAEError("--label \(table.names[l]): the column has \(values.count) distinct values in \(kept.count) rows — too many for classes; choose a column of classes")
+            }
+            var names = values
+            if let targetNames = table.targetNames, l == table.columnCount - 1 {
+                names = values.map { v in Int(v).flatMap { $0 >= 0 && $0 < targetNames.count ? targetNames[$0] : nil } ?? v }
+            }
+            label = TableSchema.Label(name: table.names[l], values: values, classNames: names)
+        }
+
+        let (trainPositions, testPositions) = TableSplitRule.split(rows: kept.count, testFraction: options.testFraction, seed: options.seed)
+        let trainRows = trainPositions.map { kept[$0] }
+        let testRows = testPositions.map { kept[$0] }
+        let inTrain = { () -> [Bool] in
+            var flags = [Bool](repeating: false, count: table.rowCount)
+            for row in trainRows { flags[row] = true }
+            return flags
+        }()
+
+        var columns: [TableSchema.Column] = []
+        var offset = 0
+        for c in features {
+            var column = try typeColumn(table, c, inTrain: inTrain, maxLevels: options.maxLevels, notes: &notes)
+            column.offset = offset
+            guard column.width <= TableSchema.maxWidth - offset else {
+                throw VAEError("\(source): the encoded table would have more than \(FormatText.grouped(TableSchema.maxWidth)) columns (categories count one column per level) — --ignore some columns")
+            }
+            offset += column.width
+            columns.append(column)
+        }
+        let schema = TableSchema(columns: columns, label: label, ignored: ignored.sorted().map { table.names[$0] })
+        let train = try encode(table, schema: schema, rows: trainRows, unseen: .error)
+        let test = try encode(table, schema: schema, rows: testRows, unseen: .error)
+        return EncodedTable(schema: schema, train: train, test: test, notes: notes)
+    }
+
+    /// Reads a new file with a stored schema: every row, no split. The feature columns must all be
+    /// there (in any order; other columns are left alone); the label column is optional.
+    public static func apply(_ schema: TableSchema, to table: CSVTable, unseenLevels: UnseenLevels = .error) throws -> TableSplit {
+        for column in schema.columns where !table.names.contains(column.name) {
+            throw VAEError("\(table.source) has no column '\(column.name)', which the model was trained with; its columns: \(listed(table.names))")
+        }
+        return try encode(table, schema: schema, rows: Array(0..<table.rowCount), unseen: unseenLevels)
+    }
+
+    /// The schema column of feature `c`: its kind (from all rows) and statistics (training rows).
+    static func typeColumn(_ table: CSVTable, _ c: Int, inTrain: [Bool], maxLevels: Int, notes: inout [String]) throws -> TableSchema.Column {
+        let name = table.names[c]
+        return try table.bytes.withUnsafeBufferPointer { bytes -> TableSchema.Column in
+            var numbers = 0, texts = 0, nonFinite = 0
+            var firstText: Int? = nil, firstNonFinite: Int? = nil
+            var decimals: Int? = 0
+            // the training rows' values, for Σ v and Σ (v − mean)² (two passes in Double)
+            var trainValues: [Double] = []
+            trainValues.reserveCapacity(table.rowCount)
+            // a row number: 1, 2, 3, … (or from any start), no cell missing
+            var previous: Double? = nil, counts = true
+            for row in 0..<table.rowCount {
+                switch TableCell.classify(bytes, table.span(row, c)) {
+                case .missing: counts = false
+                case .number(let v, let d):
+                    numbers += 1
+                    decimals = d.flatMap { d in decimals.map { max($0, d) } }
+                    if inTrain[row] { trainValues.append(v) }
+                    counts = counts && (previous.map { v == $0 + 1 } ?? (v == v.rounded()))
+                    previous = v
+                case .nonFinite:
+                    nonFinite += 1
+                    if firstNonFinite == nil { firstNonFinite = row }
+                case .text:
+                    texts += 1
+                    if firstText == nil { firstText = row }
+                }
+            }
+            let observed = numbers + texts + nonFinite
+            guard observed > 0 else {
+                throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values, every cell is missing — drop it with --ignore \(shell(name))")
+            }
+            if texts == 0 {
+                if let row = firstNonFinite {
+                    throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
+                }
+                guard !trainValues.isEmpty else {
+                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values in the training rows — drop it with --ignore \(shell(name))")
+                }
+                let mean = trainValues.reduce(0, +) / Double(trainValues.count)
+                // population variance: Σ (v − mean)² / n
+                let squares = trainValues.reduce(0) { $0 + ($1 - mean) * ($1 - mean) }
+                var std = (squares / Double(trainValues.count)).squareRoot()
+                if counts && table.rowCount >= 10 {
+                    notes.append("\(table.source) column \(c + 1) ('\(name)') counts the rows (\(shown(table.string(0, c))), \(shown(table.string(1, c))), …) — a row number is no feature; drop it with --ignore \(shell(name))")
+                }
+                if !(std > 0) || !std.isFinite { std = 1 }
+                return TableSchema.Column(name: name, kind: .numeric(mean: mean, std: std), offset: 0, width: 1,
+                                          decimals: decimals.map { min($0, maxDecimals) })
+            }
+            // Categorical: the distinct trimmed values, counted up to the limit.
+            var levels = Set<String>()
+            for row in 0..<table.rowCount {
+                let span = table.span(row, c)
+                if TableCell.classify(bytes, span) == .missing { continue }
+                levels.insert(String(decoding: bytes[TableCell.trimmed(bytes, span)], as: UTF8.self))
+                if levels.count > maxLevels { break }
+            }
+            // an id or a name: too many levels, or more than half the values distinct, or all of them
+            if levels.count > maxLevels || (levels.count > 20 && levels.count * 2 > observed) || (observed >= 10 && levels.count == observed) {
+                let many = levels.count > maxLevels ? "more than \(FormatText.grouped(maxLevels))" : "\(levels.count)"
+                var hint = ""
+                if numbers > texts, let row = firstText {
+                    hint = "; it holds numbers but also '\(shown(table.string(row, c)))' on line \(table.rowLines[row]) — make such cells empty (missing) to read it as numbers, or"
+                }
+                throw VAEError("\(table.source) column \(c + 1) ('\(name)') is text with \(many) distinct values in \(observed) rows — too many for categories (an id or a name?)\(hint.isEmpty ? ";" : hint) drop it with --ignore \(shell(name))\(table.columnCount == 1 && name.contains(" ") ? " (or is the file separated by spaces? SwiftVAE reads ',', ';' or tab)" : "")")
+            }
+            let sortedLevels = TableSchema.sorted(Array(levels))
+            return TableSchema.Column(name: name, kind: .categorical(levels: sortedLevels), offset: 0, width: sortedLevels.count)
+        }
+    }
+
+    /// Encodes `rows` of `table` with `schema` (columns found by name).
+    static func encode(_ table: CSVTable, schema: TableSchema, rows: [Int], unseen: UnseenLevels) throws -> TableSplit {
+        let width = schema.width
+        let total = rows.count.multipliedReportingOverflow(by: width)
+        guard !total.overflow, total.partialValue <= 1 << 30 else {
+            throw VAEError("\(table.source): \(rows.count) rows × \(width) encoded columns is more than SwiftVAE holds in memory at once — use fewer rows or columns")
+        }
+        var x = [Float](repeating: 0, count: total.partialValue)
+        var mask = [UInt8](repeating: 0, count: total.partialValue)
+        let indexOf = Dictionary(uniqueKeysWithValues: table.names.enumerated().map { ($1, $0) })
+        let labelIndex = schema.label.flatMap { indexOf[$0.name] }
+        let classOf = schema.label.map { Dictionary(uniqueKeysWithValues: $0.values.enumerated().map { ($1, Int32($0)) }) } ?? [:]
+        var labels: [Int32]? = labelIndex == nil ? nil : [Int32](repeating: -1, count: rows.count)
+        try table.bytes.withUnsafeBufferPointer { bytes in
+            func trimmed(_ span: CSVTable.Span) -> String {
+                String(decoding: bytes[TableCell.trimmed(bytes, span)], as: UTF8.self)
+            }
+            for column in schema.columns {
+                let c = indexOf[column.name]!
+                switch column.kind {
+                case .numeric(let mean, let std):
+                    // x = (v − mean) / std where observed
+                    for (i, row) in rows.enumerated() {
+                        switch TableCell.classify(bytes, table.span(row, c)) {
+                        case .missing: continue
+                        case .number(let v, _):
+                            let z = Float((v - mean) / std)
+                            guard z.isFinite else {
+                                throw VAEError("\(table.location(row: row, column: c)): \(shown(table.string(row, c))) is too far from the training values of '\(column.name)' (mean \(mean), std \(std)) to standardise in 32 bits — check the cell")
+                            }
+                            x[i * width + column.offset] = z
+                            mask[i * width + column.offset] = 1
+                        case .nonFinite:
+                            throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
+                        case .text:
+                            throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a number, and the column is numeric in the model — write a number, or leave the cell empty for missing")
+                        }
+                    }
+                case .categorical(let levels):
+                    let levelIndex = Dictionary(uniqueKeysWithValues: levels.enumerated().map { ($1, $0) })
+                    // one-hot: x[level] = 1, mask = 1 over the K columns
+                    for (i, row) in rows.enumerated() {
+                        let span = table.span(row, c)
+                        if TableCell.classify(bytes, span) == .missing { continue }
+                        let value = trimmed(span)
+                        guard let k = levelIndex[value] else {
+                            if unseen == .missing { continue }
+                            throw VAEError("\(table.location(row: row, column: c)): '\(shown(value))' is not one of the \(levels.count) categories the model knows (\(listed(levels, limit: 10))) — fix the cell, or read unseen categories as missing")
+                        }
+                        x[i * width + column.offset + k] = 1
+                        for j in column.range { mask[i * width + j] = 1 }
+                    }
+                }
+            }
+            if let l = labelIndex, let label = schema.label {
+                for (i, row) in rows.enumerated() {
+                    let span = table.span(row, l)
+                    if TableCell.classify(bytes, span) == .missing { continue }
+                    let value = trimmed(span)
+                    guard let k = classOf[value] else {
+                        throw VAEError("\(table.location(row: row, column: l)): '\(shown(value))' is not one of the classes of '\(label.name)' the model knows (\(listed(label.values, limit: 10)))")
+                    }
+                    labels![i] = k
+                }
+            }
+        }
+        return TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
+    }
+
+    /// A cell's text for a message: control characters as '?', at most 40 characters.
+    static func shown(_ text: String) -> String {
+        let clean = String(String.UnicodeScalarView(text.unicodeScalars.prefix(41).map { $0.value < 32 || $0.value == 127 ? "?" : $0 }))
+        return clean.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(clean.unicodeScalars.prefix(40))) + "…" : clean
+    }
+
+    /// A column name as a shell word: quoted when it holds anything but letters, digits, `_.-`.
+    static func shell(_ name: String) -> String {
+        let plain = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0) }
+        return plain ? name : "'" + name.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    }
+
+    /// "a, b, c" — at most `limit` names, then "… (N in all)".
+    static func listed(_ names: [String], limit: Int = 30) -> String {
+        let shown = names.prefix(limit).map { "'\($0)'" }.joined(separator: ", ")
+        return names.count > limit ? shown + ", … (\(names.count) in all)" : shown
+    }
+}

@@ -1,0 +1,57 @@
+extension VAEConfig {
+    /// The likelihood of a whole image (when `groups` is nil). Gaussian means are σ(o).
+    public enum Likelihood: String, Codable, Sendable, CaseIterable {
+        case bernoulli, gaussian
+        case gaussianLearned = "gaussian-learned"
+    }
+}
+
+/// The likelihood of a group of adjacent columns of a table row.
+public struct FeatureGroup: Codable, Equatable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        /// Values in [0, 1], logits out.
+        case bernoulli
+        /// Numbers (standardised), N(o, σ²) with the config's fixed σ.
+        case gaussian
+        /// Numbers (standardised), N(o, σⱼ²) with a learned σ per column.
+        case gaussianLearned = "gaussian-learned"
+        /// One categorical variable: `width` one-hot columns, softmax over `width` logits.
+        case categorical
+    }
+    public var kind: Kind
+    public var width: Int
+    /// The column(s) it stands for, for reports.
+    public var name: String
+
+    public init(kind: Kind, width: Int, name: String = "") {
+        self.kind = kind
+        self.width = width
+        self.name = name
+    }
+}
+
+/// The likelihood a config describes: one over the whole image (Gaussian means σ(o)), or one
+/// per column group of a table row (Gaussian means o, the standardised value).
+///
+/// A new likelihood is a new `Likelihood` type in this folder and a case here.
+enum Likelihoods {
+    static func make(_ c: VAEConfig) -> Likelihood {
+        guard let groups = c.groups else {
+            let d = c.inputSize
+            switch c.likelihood {
+            case .bernoulli: return BernoulliLikelihood(width: d)
+            case .gaussian: return GaussianLikelihood(width: d, sigma: c.gaussianSigma, link: .sigmoid)
+            case .gaussianLearned: return GaussianLikelihood(learnedWidth: d, link: .sigmoid)
+            }
+        }
+        let parts: [Likelihood] = groups.map { g in
+            switch g.kind {
+            case .bernoulli: return BernoulliLikelihood(width: g.width)
+            case .gaussian: return GaussianLikelihood(width: g.width, sigma: c.gaussianSigma, link: .identity)
+            case .gaussianLearned: return GaussianLikelihood(learnedWidth: g.width, link: .identity)
+            case .categorical: return CategoricalLikelihood(levels: g.width)
+            }
+        }
+        return parts.count == 1 ? parts[0] : MixedLikelihood(parts)
+    }
+}

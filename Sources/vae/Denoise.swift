@@ -1,0 +1,62 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Denoise: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Clean noisy images: a folder (--images DIR) or noisy copies of test images, with PSNR against a 3×3 median filter.",
+        discussion: "Train the model for it with `vae train --corrupt gaussian:0.3` (a denoising VAE); a VAE trained on clean images only is a weak denoiser.")
+    @OptionGroup var runArg: RunArgument
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: ArgumentHelp("Denoise the PNGs of this folder (no clean truth: no PSNR).", valueName: "dir")) var images: String?
+    @Option(help: "Standard deviation of the noise added to test images (pixels in [0, 1], clipped).") var noise = 0.3
+    @Option(help: "Images in the picture.") var count = 10
+    @Option(help: "Test images over which PSNR is averaged.") var limit = 1000
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Output PNG (default RUN/denoise.png).", valueName: "file.png")) var out: String?
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per denoised image into this folder.", valueName: "dir"))
+    var outDir: String?
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard noise >= 0 && noise <= 10 else { throw ValidationError("--noise must be between 0 and 10") }
+        guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
+        guard limit >= 1 else { throw ValidationError("--limit must be ≥ 1") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let loaded = try runArg.load()
+        let model = loaded.model, shape = model.config.inputShape
+        if let images {
+            if model.isConditional { throw VAEError("a conditional model needs each image's label: denoise the labelled test set (--data) instead") }
+            let (names, noisy) = try ImageInputs.load(images, shape: shape)
+            let denoised = model.reconstruct(noisy)
+            let c = min(count, noisy.shape[0])
+            try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: runArg.output(out, default: "denoise.png"))
+            try ImageInputs.writeEach(denoised, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "denoised"))
+            return
+        }
+        let data = try runArg.testSet(loaded, dataOptions)
+        let n = min(limit, data.test.count)
+        var rng = RNG(seed: seed)
+        let batch = model.conditioned(data.test.batch(0..<n))
+        let clean = batch.x
+        let noisy = Analysis.addNoise(clean, sigma: noise, rng: &rng)
+        let denoised = model.reconstruct(noisy, condition: batch.condition)
+        let median = Analysis.medianFilter3x3(noisy, shape: shape)
+        let before = Analysis.psnr(clean, noisy), after = Analysis.psnr(clean, denoised), med = Analysis.psnr(clean, median)
+        print(String(format: "PSNR over %d test images, noise σ = %.2f: noisy %.2f dB → VAE %.2f dB (%+.2f dB); 3×3 median filter %.2f dB",
+                     n, noise, before, after, after - before, med))
+        let c = min(count, n), d = clean.rowSize
+        let grid = Tensor(shape: [4 * c, d])
+        for (row, t) in [clean, noisy, median, denoised].enumerated() {
+            (grid.pointer + row * c * d).update(from: t.pointer, count: c * d)
+        }
+        Console.note("rows: clean, noisy, median filter, VAE")
+        try Pictures.write(Pictures.grid(grid, shape: shape, columns: c, scale: Figures.scale(for: shape)),
+                           to: runArg.output(out, default: "denoise.png"))
+        if let outDir { try ImageInputs.writeEach(denoised.rows(0..<c), shape: shape, names: ImageInputs.numbered("denoised", c), to: outDir) }
+    }
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Encode: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the latent code of every item: one CSV row per item with its id, its label and μ, σ per latent dimension.",
+        discussion: "The items are the test split of --data (or of the run's data); --split train or all for the others.")
+    @OptionGroup var runArg: RunArgument
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: "train, test (default) or all.") var split = "test"
+    @Option(help: ArgumentHelp("Output CSV (default RUN/latents.csv).", valueName: "file.csv")) var out: String?
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard ["train", "test", "all"].contains(split) else { throw ValidationError("--split must be train, test or all") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let loaded = try runArg.load()
+        let model = loaded.model
+        let data = try runArg.testSet(loaded, dataOptions)
+        let sets: [(String, any DataSource)] = split == "all" ? [("train", data.train), ("test", data.test)]
+            : [(split, split == "train" ? data.train : data.test)]
+        let k = model.latent
+        var lines = ["split,id,label," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
+                     + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")]
+        for (name, set) in sets {
+            var start = 0
+            while start < set.count {
+                let end = min(set.count, start + 1000)
+                let b = model.conditioned(set.batch(start..<end))
+                let (mu, lv) = model.encode(b.x, condition: b.condition)
+                for r in 0..<(end - start) {
+                    let i = start + r
+                    var f = [name, CSVText.quote(set.itemID(i)), set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""]
+                    for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
+                    for j in 0..<k { f.append(CSVText.number(Float.exp(0.5 * lv[r * k + j]))) }
+                    lines.append(f.joined(separator: ","))
+                }
+                start = end
+            }
+        }
+        let path = runArg.output(out, default: "latents.csv")
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+        print("wrote \(path) (\(lines.count - 1) items, latent \(k))")
+    }
+
+    static func className(_ l: Int, _ names: [String]) -> String { l < names.count ? names[l] : String(l) }
+}
+
+/// Cells of the CSV files SwiftVAE writes (RFC 4180 quoting).
+enum CSVText {
+    static func quote(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// Shortest round-tripping text of a Float.
+    static func number(_ v: Float) -> String { "\(v)" }
+    static func number(_ v: Double) -> String { String(format: "%.6g", v) }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Inpaint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fill the missing pixels of images (white in the mask) by pseudo-Gibbs sampling.",
+        discussion: """
+        On a folder: vae inpaint RUN --images DIR --mask MASK.png --out-dir OUT (or --masks DIR with one mask per image, \
+        same file names). On the test set: --mask center|top|bottom|left|right|random:P, with PSNR on the missing pixels \
+        against filling them with the mean training image and a single encode-decode pass.
+        --fill mean (default) averages several chains: the best guess in squared error; --fill sample is one chain's \
+        completion: one plausible, sharp image.
+        """)
+    @OptionGroup var runArg: RunArgument
+    @OptionGroup var dataOptions: DataOptions
+    @Option(help: ArgumentHelp("Inpaint the PNGs of this folder.", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("A mask PNG (white = missing) or center|top|bottom|left|right|random:P.", valueName: "mask"))
+    var mask: String?
+    @Option(help: ArgumentHelp("A folder of mask PNGs named as the images.", valueName: "dir")) var masks: String?
+    @Option(help: "mean (several chains averaged), sample (one chain) or single-pass (one encode-decode).")
+    var fill: String = "mean"
+    @Option(help: "Pseudo-Gibbs iterations per chain.") var iterations = 50
+    @Option(help: "Chains averaged by --fill mean.") var chains = 8
+    @Option(help: "Test images inpainted (test-set mode).") var limit = 1000
+    @Option(help: "Images in the picture.") var count = 10
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("Output PNG (default RUN/inpaint.png).", valueName: "file.png")) var out: String?
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("One PNG per inpainted image.", valueName: "dir")) var outDir: String?
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard Inpainting.Fill(rawValue: fill) != nil else { throw ValidationError("--fill must be mean, sample or single-pass") }
+        guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
+        guard (1...1000).contains(chains) else { throw ValidationError("--chains must be between 1 and 1000") }
+        guard limit >= 1, (1...1000).contains(count) else { throw ValidationError("--limit must be ≥ 1 and --count between 1 and 1000") }
+        if (mask == nil) == (masks == nil) { throw ValidationError("give exactly one of --mask or --masks") }
+        if masks != nil && images == nil { throw ValidationError("--masks DIR goes with --images DIR") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let loaded = try runArg.load()
+        let model = loaded.model, shape = model.config.inputShape, d = model.inputSize
+        let method = Inpainting.Fill(rawValue: fill)!
+        var rng = RNG(seed: seed)
+        if let images {
+            if model.isConditional { throw VAEError("a conditional model needs each image's label: inpaint the labelled test set (--data) instead") }
+            let (names, x) = try ImageInputs.load(images, shape: shape)
+            let observed = Tensor(shape: x.shape)
+            for (i, name) in names.enumerated() {
+                let m: [Float]
+                if let masks { m = try ImageInputs.mask(masks + "/" + name, shape: shape) }
+                else if let mask, mask.lowercased().hasSuffix(".png") { m = try ImageInputs.mask(mask, shape: shape) }
+                else { m = try InpaintingMask(parsing: mask!).make(count: 1, shape: shape, rng: &rng).array }
+                (observed.pointer + i * d).update(from: m, count: d)
+            }
+            let filled = Inpainting.fill(model, x: x, observed: observed, method: method, iterations: iterations, chains: chains, rng: &rng)
+            try Pictures.write(Figures.pairs(Inpaint.shown(x, observed), filled, shape: shape, count: min(count, x.shape[0])),
+                               to: runArg.output(out, default: "inpaint.png"))
+            try ImageInputs.writeEach(filled, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "inpainted"))
+            return
+        }
+        guard let mask, !mask.lowercased().hasSuffix(".png") || AtomicFile.exists(mask) else {
+            throw VAEError("mask file \(mask ?? "") does not exist")
+        }
+        let data = try runArg.testSet(loaded, dataOptions)
+        let n = min(limit, data.test.count)
+        let batch = model.conditioned(data.test.batch(0..<n))
+        let observed: Tensor
+        if mask.lowercased().hasSuffix(".png") {
+            let m = try ImageInputs.mask(mask, shape: shape)
+            observed = Tensor(shape: [n, d])
+            for i in 0..<n { (observed.pointer + i * d).update(from: m, count: d) }
+        } else {
+            observed = try InpaintingMask(parsing: mask).make(count: n, shape: shape, rng: &rng)
+        }
+        // Baseline: the missing pixels from the mean training image.
+        let meanImage = Inpaint.meanImage(data.train)
+        let meanFill = Tensor(shape: [n, d])
+        for i in 0..<n { for j in 0..<d { meanFill[i * d + j] = observed[i * d + j] != 0 ? batch.x[i * d + j] : meanImage[j] } }
+        let single = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .singlePass, rng: &rng)
+        let filled = method == .singlePass ? single
+            : Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: method,
+                              iterations: iterations, chains: chains, rng: &rng)
+        let p = { (t: Tensor) in Inpainting.psnrOnMissing(batch.x, t, observed: observed) }
+        print(String(format: "PSNR on the missing pixels of %d test images (mask %@): mean training image %.2f dB, single encode-decode %.2f dB, pseudo-Gibbs --fill %@ %.2f dB",
+                     n, mask, p(meanFill), p(single), fill, p(filled)))
+        let c = min(count, n)
+        let grid = Tensor(shape: [3 * c, d])
+        for (row, t) in [batch.x, Inpaint.shown(batch.x, observed), filled].enumerated() {
+            (grid.pointer + row * c * d).update(from: t.pointer, count: c * d)
+        }
+        Console.note("rows: test images, what the model sees (missing pixels grey), inpainted")
+        try Pictures.write(Pictures.grid(grid, shape: shape, columns: c, scale: Figures.scale(for: shape)),
+                           to: runArg.output(out, default: "inpaint.png"))
+        if let outDir { try ImageInputs.writeEach(filled.rows(0..<c), shape: shape, names: ImageInputs.numbered("inpainted", c), to: outDir) }
+    }
+
+    /// The images with missing pixels shown mid-grey.
+    static func shown(_ x: Tensor, _ observed: Tensor) -> Tensor {
+        let t = Tensor(shape: x.shape)
+        for i in 0..<x.count { t[i] = observed[i] != 0 ? x[i] : 0.5 }
+        return t
+    }
+
+    /// The mean of a set's items, [D].
+    static func meanImage(_ set: any DataSource) -> [Float] {
+        let d = set.featureCount
+        var acc = [Double](repeating: 0, count: d)
+        var start = 0
+        while start < set.count {
+            let end = min(set.count, start + 1000)
+            let x = set.batch(start..<end).x
+            for i in 0..<x.count { acc[i % d] += Double(x[i]) }
+            start = end
+        }
+        return acc.map { Float($0 / Double(max(set.count, 1))) }
+    }
+}

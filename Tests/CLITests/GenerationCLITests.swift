@@ -1,0 +1,126 @@
+import Foundation
+import XCTest
+import VAEKit
+import VAEViz
+
+/// Conditional sampling, inpainting and denoising end to end on tiny models: the files they
+/// write and the numbers they print.
+final class GenerationCLITests: XCTestCase {
+    nonisolated(unsafe) static var data = ""
+    nonisolated(unsafe) static var conditional = ""
+    nonisolated(unsafe) static var denoising = ""
+    nonisolated(unsafe) static var setupError: Error?
+
+    override class func setUp() {
+        super.setUp()
+        do {
+            data = try TinyData.make(train: 256, test: 64, side: 28)
+            conditional = tempRunDir("cvae")
+            denoising = tempRunDir("dvae")
+            for (run, extra) in [(conditional, ["--conditional"]), (denoising, ["--corrupt", "gaussian:0.3"])] {
+                let r = try CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "32", "--batch", "64",
+                                     "--seed", "3", "--out", run, "--no-report"] + extra)
+                guard r.status == 0 else { throw VAEError("train \(extra) failed: \(r.stderr)") }
+            }
+        } catch { setupError = error }
+    }
+
+    func ready() throws {
+        if let e = GenerationCLITests.setupError { throw e }
+    }
+
+    func pngs(in dir: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".png") }.sorted()
+    }
+
+    func testConditionalModelStoresItsConditionAndSamplesByClass() throws {
+        try ready()
+        let loaded = try Checkpoint.load(GenerationCLITests.conditional)
+        XCTAssertEqual(loaded.model.config.conditionSize, 10)
+        let out = tempRunDir("cls")
+        let r = try CLI.run(["sample", GenerationCLITests.conditional, "--class", "7", "--count", "5", "--out", out + ".png", "--out-dir", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try pngs(in: out), (1...5).map { String(format: "sample-%04d.png", $0) })
+        let one = try PNG.decode(try AtomicFile.readAll(path: out + "/sample-0001.png", maxBytes: 1 << 20))
+        XCTAssertEqual([one.width, one.height], [28, 28])
+        // without --class: one row per class, 10 classes × 10
+        let grid = tempRunDir("grid") + ".png"
+        let g = try CLI.run(["sample", GenerationCLITests.conditional, "--out", grid])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stderr.contains("one row per class"), g.stderr)
+        let img = try PNG.decode(try AtomicFile.readAll(path: grid, maxBytes: 1 << 24))
+        XCTAssertEqual(img.width, img.height)   // 10 × 10 tiles
+        // a bad class is one line naming the classes
+        let bad = try CLI.run(["sample", GenerationCLITests.conditional, "--class", "banana"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("is not a class of this model"), bad.stderr)
+        // --class on an unconditional model
+        let plain = try CLI.run(["sample", GenerationCLITests.denoising, "--class", "1"])
+        XCTAssertEqual(plain.status, 1)
+        XCTAssertTrue(plain.stderr.contains("--conditional"), plain.stderr)
+        // manifold and interpolation take --class
+        for args in [["manifold", GenerationCLITests.conditional, "--class", "3", "--grid", "4"],
+                     ["interpolate", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--from", "0", "--to", "1", "--class", "2"]] {
+            let m = try CLI.run(args + ["--out", tempRunDir("m") + ".png"])
+            XCTAssertEqual(m.status, 0, m.stderr)
+        }
+    }
+
+    func testInpaintTestSetPrintsPSNRAgainstBaselines() throws {
+        try ready()
+        let out = tempRunDir("inpaint")
+        let r = try CLI.run(["inpaint", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--mask", "bottom",
+                             "--limit", "16", "--iterations", "4", "--chains", "2", "--out", out + ".png", "--out-dir", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("PSNR on the missing pixels of 16 test images (mask bottom): mean training image"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("single encode-decode"), r.stdout)
+        XCTAssertEqual(try pngs(in: out).count, 10)
+    }
+
+    func testInpaintFolderKeepsObservedPixelsAndFileNames() throws {
+        try ready()
+        // two 28×28 test images as PNG files, and a mask whose left half is white (missing)
+        let dir = tempRunDir("imgs"), outDir = tempRunDir("filled")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let set = try Dataset.load(directory: GenerationCLITests.data).test
+        let x = set.batch(0..<2).x
+        for (i, name) in ["a.png", "b.png"].enumerated() {
+            let png = ImageGrid.png(flat: Array(x.array[(i * 784)..<((i + 1) * 784)]), count: 1, channels: 1, height: 28, width: 28,
+                                    columns: 1, border: 0, scale: 1)
+            try AtomicFile.write(png, to: dir + "/" + name)
+        }
+        var mask = [Float](repeating: 0, count: 784)
+        for y in 0..<28 { for c in 0..<14 { mask[y * 28 + c] = 1 } }
+        try AtomicFile.write(ImageGrid.png(flat: mask, count: 1, channels: 1, height: 28, width: 28, columns: 1, border: 0, scale: 1),
+                             to: dir + "-mask.png")
+        let r = try CLI.run(["inpaint", GenerationCLITests.denoising, "--images", dir, "--mask", dir + "-mask.png",
+                             "--fill", "sample", "--iterations", "3", "--out-dir", outDir, "--out", outDir + ".png"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try pngs(in: outDir), ["a.png", "b.png"])
+        let inPNG = try PNG.decode(try AtomicFile.readAll(path: dir + "/a.png", maxBytes: 1 << 20))
+        let outPNG = try PNG.decode(try AtomicFile.readAll(path: outDir + "/a.png", maxBytes: 1 << 20))
+        for y in 0..<28 {
+            for c in 14..<28 { XCTAssertEqual(inPNG.pixels[y * 28 + c], outPNG.pixels[y * 28 + c], "observed pixel (\(y), \(c)) changed") }
+        }
+        // a missing mask file is one line
+        let bad = try CLI.run(["inpaint", GenerationCLITests.denoising, "--images", dir, "--mask", dir + "-nope.png"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+    }
+
+    func testDenoisePrintsPSNRNextToTheMedianFilter() throws {
+        try ready()
+        let out = tempRunDir("den")
+        let r = try CLI.run(["denoise", GenerationCLITests.denoising, "--data", GenerationCLITests.data, "--noise", "0.3",
+                             "--limit", "32", "--out", out + ".png", "--out-dir", out])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("3×3 median filter"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("noise σ = 0.30"), r.stdout)
+        XCTAssertEqual(try pngs(in: out).count, 10)
+        let opts = try Checkpoint.load(GenerationCLITests.denoising).options
+        XCTAssertEqual(opts.corrupt, .gaussian(0.3))
+        let bad = try CLI.run(["train", "--data", GenerationCLITests.data, "--corrupt", "blur:3", "--out", tempRunDir("x")])
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("gaussian, saltpepper or mask"), bad.stderr)
+    }
+}

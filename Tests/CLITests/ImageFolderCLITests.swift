@@ -1,0 +1,80 @@
+import Foundation
+import XCTest
+import VAEKit
+import VAEViz
+
+/// `vae … --data DIR` on a folder of PNGs the test writes: train, reload with the stored options,
+/// size and bad-file errors.
+final class ImageFolderCLITests: XCTestCase {
+    /// 3 classes of RGB images of two sizes; colour by class, a gradient by index.
+    func makeFolder() throws -> String {
+        let dir = NSTemporaryDirectory() + "vae-cli-images-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        for (k, name) in ["red", "green", "blue"].enumerated() {
+            try FileManager.default.createDirectory(atPath: "\(dir)/\(name)", withIntermediateDirectories: true)
+            for i in 0..<20 {
+                let (w, h) = i % 2 == 0 ? (20, 16) : (24, 24)
+                var px: [UInt8] = []
+                for y in 0..<h { for x in 0..<w { for c in 0..<3 { px.append(UInt8(c == k ? 150 + (x + y + i) % 100 : (x * y) % 40)) } } }
+                try Data(PNG.encode(width: w, height: h, channels: 3, pixels: px)).write(to: URL(fileURLWithPath: "\(dir)/\(name)/\(i).png"))
+            }
+        }
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir) }
+        return dir
+    }
+
+    func testTrainAndReloadAnImageFolder() throws {
+        let dir = try makeFolder()
+        let cache = dir + "-cache"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        let env = ["XDG_CACHE_HOME": cache]
+        let run = dir + "-run"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: run) }
+
+        let sizes = try CLI.run(["train", "--data", dir, "--epochs", "1", "--out", run], env: env)
+        XCTAssertEqual(sizes.status, 1, sizes.stderr)
+        XCTAssertTrue(sizes.stderr.contains("--image-size"), sizes.stderr)
+        XCTAssertEqual(sizes.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }.count, 1, sizes.stderr)
+
+        let r = try CLI.run(["train", "--data", dir, "--image-size", "12", "--epochs", "1", "--latent", "2", "--hidden", "16",
+                             "--batch", "16", "--seed", "1", "--out", run, "--no-report"], env: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("3×12×12, 3 classes"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("images decoded"), r.stderr)
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/config.json"))) as! [String: Any]
+        let data = cfg["data"] as! [String: Any]
+        XCTAssertEqual(data["classNames"] as? [String], ["blue", "green", "red"])
+        XCTAssertEqual((data["imageOptions"] as? [String: Any])?["imageSize"] as? [Int], [12, 12])
+
+        // Later commands reload the folder the same way (from the cache) without repeating the options.
+        let s = try CLI.run(["reconstruct", run, "--count", "4", "--out", run + "/r.png"], env: env)
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let png = try PNG.decode(try AtomicFile.readAll(path: run + "/r.png", maxBytes: 1 << 24))
+        XCTAssertEqual(png.channels, 3)
+    }
+
+    func testBadFilesAndBadOptions() throws {
+        let dir = try makeFolder()
+        let cache = dir + "-cache"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        let env = ["XDG_CACHE_HOME": cache]
+        try Data("just text".utf8).write(to: URL(fileURLWithPath: dir + "/green/notes.png"))
+        let run = dir + "-run"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: run) }
+        let common = ["train", "--data", dir, "--image-size", "8", "--epochs", "1", "--hidden", "8", "--latent", "2", "--out", run, "--no-report"]
+
+        let bad = try CLI.run(common, env: env)
+        XCTAssertEqual(bad.status, 1, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains(dir + "/green/notes.png is neither PNG nor JPEG (text)"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--skip-bad-files"), bad.stderr)
+
+        let skip = try CLI.run(common + ["--skip-bad-files"], env: env)
+        XCTAssertEqual(skip.status, 0, skip.stderr)
+        XCTAssertTrue(skip.stderr.contains("skipped 1 bad image file"), skip.stderr)
+        XCTAssertTrue(skip.stderr.contains("notes.png"), skip.stderr)
+
+        for args in [["--channels", "2"], ["--image-size", "0"], ["--image-size", "12x"], ["--test-fraction", "1"]] {
+            let r = try CLI.run(["train", "--data", dir] + args, env: env)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+        }
+    }
+}

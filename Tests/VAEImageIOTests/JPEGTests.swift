@@ -1,0 +1,60 @@
+import XCTest
+@testable import VAEImageIO
+
+/// JPEG through libturbojpeg: files the test writes with the same library's tjCompress2.
+final class JPEGTests: XCTestCase {
+    func requireLibrary() throws {
+        guard JPEG.isAvailable else { throw XCTSkip("libturbojpeg.so.0 not installed (apt-get install libturbojpeg0)") }
+    }
+
+    /// A smooth pattern (JPEG is lossy: smooth images come back within a few levels).
+    func pattern(_ w: Int, _ h: Int, _ c: Int) -> [UInt8] {
+        (0..<(w * h * c)).map { i in
+            let p = i / c, x = p % w, y = p / w, ch = i % c
+            return UInt8((x * 200 / w + y * 50 / h + ch * 20) % 256)
+        }
+    }
+
+    func testRoundTripGrayAndRGB() throws {
+        try requireLibrary()
+        for c in [1, 3] {
+            let (w, h) = (37, 23)
+            let px = pattern(w, h, c)
+            let jpeg = try JPEG.encode(width: w, height: h, channels: c, pixels: px, quality: 100)
+            XCTAssertTrue(JPEG.looksLikeJPEG(jpeg))
+            let header = try JPEG.header(jpeg)
+            XCTAssertEqual([header.width, header.height, header.components], [w, h, c])
+            let d = try JPEG.decode(jpeg)
+            XCTAssertEqual([d.width, d.height, d.channels], [w, h, c])
+            let maxError = zip(d.pixels, px).map { abs(Int($0) - Int($1)) }.max()!
+            XCTAssertLessThanOrEqual(maxError, 4, "channels \(c)")
+            // Gray output from an RGB file, RGB from a gray one.
+            XCTAssertEqual(try JPEG.decode(jpeg, channels: 4 - c).pixels.count, w * h * (4 - c))
+        }
+    }
+
+    func testBadJPEGsThrow() throws {
+        try requireLibrary()
+        let jpeg = try JPEG.encode(width: 64, height: 64, channels: 3, pixels: pattern(64, 64, 3))
+        // Truncated streams: an error (libjpeg's "premature end" warning counts), never a crash.
+        for n in [3, 20, 200, jpeg.count / 2, jpeg.count - 2] {
+            XCTAssertThrowsError(try JPEG.decode(Array(jpeg.prefix(n))), "prefix \(n)")
+        }
+        XCTAssertThrowsError(try JPEG.decode([])) { XCTAssertEqual($0 as? JPEGError, .empty) }
+        XCTAssertThrowsError(try JPEG.decode([0xFF, 0xD8, 0xFF] + [UInt8](repeating: 7, count: 100)))
+        // A 65000×65000 frame header: refused before decoding.
+        var huge = jpeg
+        if let sof = (0..<(huge.count - 8)).first(where: { huge[$0] == 0xFF && huge[$0 + 1] == 0xC0 }) {
+            huge[sof + 5] = 0xFD; huge[sof + 6] = 0xE8; huge[sof + 7] = 0xFD; huge[sof + 8] = 0xE8
+            XCTAssertThrowsError(try JPEG.decode(huge)) {
+                XCTAssertEqual($0 as? JPEGError, .tooLarge(width: 65000, height: 65000, limit: PNG.defaultMaxPixels))
+            }
+        } else {
+            XCTFail("no SOF0 marker in the encoded JPEG")
+        }
+    }
+
+    func testMissingLibraryMessageNamesThePackage() {
+        XCTAssertTrue(JPEGError.libraryMissing.description.contains("apt-get install libturbojpeg0"))
+    }
+}

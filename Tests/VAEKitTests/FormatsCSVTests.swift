@@ -1,0 +1,135 @@
+import Foundation
+import XCTest
+@testable import VAEKit
+
+/// The CSV reader on files the tests write: RFC 4180 quoting, line endings, delimiters, and every
+/// kind of bad input with its one-line message.
+final class FormatsCSVTests: XCTestCase {
+    func parse(_ text: String, _ options: CSVTable.Options = CSVTable.Options()) throws -> CSVTable {
+        try CSVTable.parse(Array(text.utf8), source: "t.csv", options: options)
+    }
+
+    func cells(_ t: CSVTable) -> [[String]] {
+        (0..<t.rowCount).map { r in (0..<t.columnCount).map { t.string(r, $0) } }
+    }
+
+    func testQuotedFieldsWithCommasQuotesAndNewlines() throws {
+        let t = try parse("name,note,n\n\"Smith, J\",\"said \"\"hi\"\"\",1\n\"two\nlines\",\"\",2\nplain,x\"y,3\n")
+        XCTAssertEqual(t.names, ["name", "note", "n"])
+        XCTAssertEqual(cells(t), [["Smith, J", "said \"hi\"", "1"], ["two\nlines", "", "2"], ["plain", "x\"y", "3"]])
+        XCTAssertEqual(t.rowLines, [2, 3, 5], "a row starts on the line after a quoted line break")
+        XCTAssertTrue(t.wasQuoted(t.span(0, 0)))
+        XCTAssertFalse(t.wasQuoted(t.span(2, 0)))
+    }
+
+    func testCRLFBOMAndNoFinalNewline() throws {
+        let t = try CSVTable.parse([0xEF, 0xBB, 0xBF] + Array("a,b\r\n1,2\r\n\r\n3,4".utf8), source: "t.csv")
+        XCTAssertTrue(t.hasBOM)
+        XCTAssertEqual(t.names, ["a", "b"], "the byte-order mark is not part of the first name")
+        XCTAssertEqual(cells(t), [["1", "2"], ["3", "4"]], "blank lines are skipped")
+        XCTAssertEqual(t.lineEnding, "\r\n")
+        XCTAssertFalse(t.endsWithLineBreak)
+        XCTAssertEqual(t.rowLines, [2, 4])
+        let cr = try parse("a,b\r1,2\r3,4\r")
+        XCTAssertEqual(cells(cr), [["1", "2"], ["3", "4"]], "old Mac line breaks")
+    }
+
+    func testDelimiterDetection() throws {
+        XCTAssertEqual(cells(try parse("a;b;c\n1,5;2;3\n")), [["1,5", "2", "3"]])
+        XCTAssertEqual(try parse("a;b;c\n1;2;3\n").delimiter, UInt8(ascii: ";"))
+        XCTAssertEqual(cells(try parse("a\tb\n1\t2\n")), [["1", "2"]])
+        XCTAssertEqual(try parse("\"x;y\",b\n1,2\n").delimiter, UInt8(ascii: ","), "quoted delimiters do not count")
+        XCTAssertEqual(try parse("only\n1\n2\n").columnCount, 1)
+        var forced = CSVTable.Options()
+        forced.delimiter = UInt8(ascii: ";")
+        XCTAssertEqual(cells(try parse("a,b;c\n1,2;3\n", forced)), [["1,2", "3"]])
+    }
+
+    func testHeaderNames() throws {
+        let t = try parse(" a ,,c\n1,2,3\n")
+        XCTAssertEqual(t.names, ["a", "column 2", "c"], "trimmed; an empty name is named by its position")
+        FormatsFixture.assertVAEError(["t.csv line 1, column 3", "two columns 'a'", "rename one"]) { try parse("a,b,a\n1,2,3\n") }
+    }
+
+    func testScikitLearnLayout() throws {
+        let t = try parse("3,2,setosa,versicolor\n5.1,3.5,0\n4.9,3.0,1\n6.0,2.2,1\n")
+        XCTAssertEqual(t.names, ["feature_1", "feature_2", "target"])
+        XCTAssertEqual(t.targetNames, ["setosa", "versicolor"])
+        XCTAssertEqual(t.rowCount, 3)
+        // Names that only look like it (two integers, but not the row count) stay names.
+        let plain = try parse("2,4,x\n1,2,3\n")
+        XCTAssertEqual(plain.names, ["2", "4", "x"])
+        XCTAssertNil(plain.targetNames)
+    }
+
+    // MARK: Bad input: one line naming the file, the line and the column
+
+    func testRaggedRows() {
+        FormatsFixture.assertVAEError(["t.csv line 3, column 4", "4 fields, but the header (line 1) has 3", "must be quoted"]) {
+            try parse("a,b,c\n1,2,3\n4,5,6,7\n")
+        }
+        FormatsFixture.assertVAEError(["t.csv line 2, column 3", "2 fields", "'c' and after are missing"]) {
+            try parse("a,b,c\n1,2\n")
+        }
+    }
+
+    func testUnclosedQuote() {
+        FormatsFixture.assertVAEError(["t.csv line 3, column 2", "never closed"]) {
+            try parse("a,b\n1,2\n3,\"four\n5,6\n")
+        }
+        FormatsFixture.assertVAEError(["t.csv line 2, column 1", "text after the closing quote"]) {
+            try parse("a,b\n\"x\"y,2\n")
+        }
+    }
+
+    func testBinaryFiles() {
+        FormatsFixture.assertVAEError(["t.csv line 2, column 2", "NUL byte", "binary"]) {
+            try CSVTable.parse(Array("a,b\n1,2\u{0}3\n".utf8), source: "t.csv")
+        }
+        FormatsFixture.assertVAEError(["t.csv line 1, column 1", "NUL byte"], { try CSVTable.parse(Gzip.compress(Array("a\n1\n".utf8)), source: "t.csv") })
+        FormatsFixture.assertVAEError(["t.csv line 1, column 1", "invalid UTF-8 (byte 0x8B)", "compressed"]) {
+            try CSVTable.parse([0x1F, 0x8B, 0x08, 0x0A, 0x31, 0x0A], source: "t.csv")
+        }
+        FormatsFixture.assertVAEError(["t.csv line 2, column 2", "invalid UTF-8 (byte 0xC0)"]) {
+            try CSVTable.parse(Array("a,b\n1,".utf8) + [0xC0, 0xAF] + Array("\n".utf8), source: "t.csv")
+        }
+        // A truncated multi-byte sequence at the end of a cell.
+        FormatsFixture.assertVAEError(["t.csv line 2, column 1", "invalid UTF-8 (byte 0xE2)"]) {
+            try CSVTable.parse(Array("a,b\n".utf8) + [0xE2, 0x82] + Array(",1\n".utf8), source: "t.csv")
+        }
+        XCTAssertEqual(try parse("name,x\nZoë €,1\n").string(0, 0), "Zoë €")
+    }
+
+    func testColumnLimit() {
+        let header = (0..<100_001).map { "c\($0)" }.joined(separator: ",")
+        FormatsFixture.assertVAEError(["t.csv line 1, column 65537", "more than 65,536 columns"]) {
+            try parse(header + "\n" + header + "\n")
+        }
+        var small = CSVTable.Options()
+        small.maxColumns = 3
+        FormatsFixture.assertVAEError(["line 2, column 4"]) { try parse("a,b,c\n1,2,3,4\n", small) }
+    }
+
+    func testEmptyAndHeaderOnly() {
+        FormatsFixture.assertVAEError(["t.csv is empty", "header row"]) { try parse("") }
+        FormatsFixture.assertVAEError(["t.csv is empty"]) { try parse("\n\r\n\n") }
+        FormatsFixture.assertVAEError(["t.csv is empty"]) { try CSVTable.parse([0xEF, 0xBB, 0xBF], source: "t.csv") }
+        FormatsFixture.assertVAEError(["t.csv line 1", "no data rows"]) { try parse("a,b,c\n") }
+        FormatsFixture.assertVAEError(["t.csv line 1", "no data rows"]) { try parse("a,b,c\n\n\n") }
+    }
+
+    func testFileLimitsAndMissingFile() throws {
+        var tiny = CSVTable.Options()
+        tiny.maxFileBytes = 10
+        FormatsFixture.assertVAEError(["t.csv is 12 bytes", "more than the 10 bytes"]) { try parse("a,b\n1,2\n3,4\n", tiny) }
+        var few = CSVTable.Options()
+        few.maxCells = 4
+        FormatsFixture.assertVAEError(["t.csv line 4", "more than 4 cells"]) { try parse("a,b\n1,2\n3,4\n5,6\n", few) }
+        FormatsFixture.assertVAEError(["cannot read /nonexistent/t.csv", "check the path"]) {
+            try CSVTable.read(path: "/nonexistent/t.csv")
+        }
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try FormatsFixture.writeFile(Array("x,y\n1,2\n".utf8), dir + "/ok.csv")
+        XCTAssertEqual(cells(try CSVTable.read(path: dir + "/ok.csv")), [["1", "2"]])
+    }
+}

@@ -1,0 +1,294 @@
+import Foundation
+import XCTest
+@testable import VAEKit
+
+/// Typing, encoding, schema, split and imputation writing of CSV tables, on tables the tests write.
+final class FormatsTableTests: XCTestCase {
+    func table(_ text: String) throws -> CSVTable {
+        try CSVTable.parse(Array(text.utf8), source: "t.csv")
+    }
+
+    func options(label: String? = nil, ignore: [String] = [], testFraction: Double = 0.25, seed: UInt64 = 3) -> TableOptions {
+        var o = TableOptions()
+        o.label = label
+        o.ignore = ignore
+        o.testFraction = testFraction
+        o.seed = seed
+        return o
+    }
+
+    /// 8 rows: id (text, unique), size (numeric), colour (3 levels, one missing), kind (label).
+    static let sizes: [Double] = [1.5, 2, 2.5, 4, 10, -3, 0.25, 7]
+    static let colours = ["red", "blue", "", "green", "red", "NA", "blue", " red "]
+    static var sample: String {
+        var text = "id,size,colour,kind\n"
+        for i in 0..<8 {
+            text += "row\(i),\(sizes[i]),\(colours[i]),\(i % 2 == 0 ? "cat" : "dog")\n"
+        }
+        return text
+    }
+
+    func testTypingStandardisationFromTrainOnlyAndOneHot() throws {
+        let t = try table(FormatsTableTests.sample)
+        let encoded = try TableEncoder.fit(t, options: options(label: "kind", ignore: ["id"]))
+        let schema = encoded.schema
+        XCTAssertEqual(schema.columns.map(\.name), ["size", "colour"])
+        XCTAssertEqual(schema.ignored, ["id"])
+        XCTAssertEqual(schema.width, 4)
+        XCTAssertEqual(schema.label?.values, ["cat", "dog"])
+        XCTAssertEqual(schema.columns[1].kind, .categorical(levels: ["blue", "green", "red"]), "sorted, trimmed levels")
+        XCTAssertEqual(schema.columns[1].range, 1..<4)
+        XCTAssertEqual(encoded.train.count + encoded.test.count, 8)
+        XCTAssertEqual(encoded.test.count, 2, "round(8 × 0.25)")
+        XCTAssertEqual(Set(encoded.train.ids).intersection(encoded.test.ids), [])
+        XCTAssertEqual(encoded.train.ids, encoded.train.ids.sorted(), "file order within a split")
+
+        // mean and population std of the training rows' sizes, computed here
+        let trainSizes = encoded.train.ids.map { FormatsTableTests.sizes[Int($0) - 1] }
+        let mean = trainSizes.reduce(0, +) / Double(trainSizes.count)
+        let std = (trainSizes.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(trainSizes.count)).squareRoot()
+        guard case .numeric(let m, let s) = schema.columns[0].kind else { return XCTFail("size is not numeric") }
+        XCTAssertEqual(m, mean, accuracy: 1e-12)
+        XCTAssertEqual(s, std, accuracy: 1e-12)
+        let allMean = FormatsTableTests.sizes.reduce(0, +) / 8
+        XCTAssertNotEqual(m, allMean, accuracy: 1e-9, "the test rows must not enter the statistics")
+
+        for split in [encoded.train, encoded.test] {
+            for (i, id) in split.ids.enumerated() {
+                let row = Int(id) - 1
+                let x = Array(split.x[(i * 4)..<(i * 4 + 4)]), mask = Array(split.mask[(i * 4)..<(i * 4 + 4)])
+                XCTAssertEqual(Double(x[0]), (FormatsTableTests.sizes[row] - mean) / std, accuracy: 1e-5)
+                XCTAssertEqual(mask[0], 1)
+                let colour = FormatsTableTests.colours[row].trimmingCharacters(in: .whitespaces)
+                let expected: [Float] = colour == "blue" ? [1, 0, 0] : colour == "green" ? [0, 1, 0] : colour == "red" ? [0, 0, 1] : [0, 0, 0]
+                XCTAssertEqual(Array(x[1...]), expected, "row \(id)")
+                XCTAssertEqual(Array(mask[1...]), ["", "NA"].contains(colour) ? [0, 0, 0] : [1, 1, 1], "row \(id): a missing category is masked in all K columns")
+                XCTAssertEqual(split.labels?[i], Int32(row % 2))
+            }
+        }
+        XCTAssertEqual(encoded.train.maskedCount + encoded.test.maskedCount, 6, "two missing colours × 3 columns")
+    }
+
+    func testMissingCellsAreMaskedNeverZero() throws {
+        let t = try table("a,b\n1,x\n,y\nNA,x\n nan ,y\n?,x\n0,y\n")
+        let e = try TableEncoder.fit(t, options: options(testFraction: 0))
+        XCTAssertEqual(e.test.count, 0)
+        XCTAssertEqual(e.train.mask.enumerated().filter { $0.offset % 3 == 0 }.map(\.element), [1, 0, 0, 0, 0, 1])
+        guard case .numeric(let mean, let std) = e.schema.columns[0].kind else { return XCTFail() }
+        XCTAssertEqual(mean, 0.5, "only 1 and 0 are observed")
+        XCTAssertEqual(std, 0.5)
+    }
+
+    func testConstantColumnAndLoadFromFile() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try FormatsFixture.writeFile(Array("a,b\n5,x\n5,y\n5,x\n".utf8), dir + "/c.csv")
+        let (table, e) = try TableEncoder.load(path: dir + "/c.csv", options: options(testFraction: 0))
+        XCTAssertEqual(table.rowCount, 3)
+        XCTAssertEqual(e.schema.columns[0].kind, .numeric(mean: 5, std: 1), "std 0 is stored as 1")
+        XCTAssertEqual(Array(e.train.x.enumerated().filter { $0.offset % 3 == 0 }.map(\.element)), [0, 0, 0])
+        FormatsFixture.assertVAEError(["c.csv has no column 'k'"]) { try TableEncoder.load(path: dir + "/c.csv", options: options(label: "k")) }
+    }
+
+    func testRowNumberColumnIsNoted() throws {
+        let text = ",v\n" + (0..<12).map { "\($0),\($0 % 3)\n" }.joined()
+        let e = try TableEncoder.fit(try table(text), options: options())
+        XCTAssertTrue(e.notes.contains { $0.contains("column 1 ('column 1') counts the rows (0, 1, …)") && $0.contains("--ignore 'column 1'") }, "\(e.notes)")
+        XCTAssertFalse(e.notes.contains { $0.contains("('v')") })
+    }
+
+    func testSplitIsSeededAndDeterministic() {
+        let a = TableSplitRule.split(rows: 100, testFraction: 0.2, seed: 7)
+        XCTAssertEqual(a.test.count, 20)
+        XCTAssertEqual(Set(a.train + a.test), Set(0..<100))
+        XCTAssertEqual(a.train, TableSplitRule.split(rows: 100, testFraction: 0.2, seed: 7).train)
+        XCTAssertNotEqual(a.test, TableSplitRule.split(rows: 100, testFraction: 0.2, seed: 8).test)
+        XCTAssertEqual(TableSplitRule.split(rows: 3, testFraction: 0.01, seed: 1).test.count, 1, "at least one test row")
+        XCTAssertEqual(TableSplitRule.split(rows: 1, testFraction: 0.5, seed: 1).test.count, 0, "at least one training row")
+        XCTAssertEqual(TableSplitRule.split(rows: 5, testFraction: 1, seed: 1).train.count, 1)
+    }
+
+    /// The split written by an independent implementation: scripts/tables_peers.py's
+    /// `swiftvae_split(10, 0.2, 1)` and `swiftvae_split(569, 0.2, 42)` (Python integers).
+    func testSplitMatchesThePythonPort() {
+        XCTAssertEqual(TableSplitRule.split(rows: 10, testFraction: 0.2, seed: 1).test, FormatsTableTests.pythonTest10)
+        XCTAssertEqual(Array(TableSplitRule.split(rows: 569, testFraction: 0.2, seed: 42).test.prefix(12)), FormatsTableTests.pythonTest569)
+    }
+    static let pythonTest10 = [3, 6]
+    static let pythonTest569 = [2, 5, 6, 9, 12, 28, 29, 30, 33, 40, 49, 54]
+
+    func testLabelAndIgnoreErrors() throws {
+        let t = try table(FormatsTableTests.sample)
+        FormatsFixture.assertVAEError(["--label kinds", "t.csv has no column 'kinds'", "'id', 'size', 'colour', 'kind'"]) {
+            try TableEncoder.fit(t, options: options(label: "kinds", ignore: ["id"]))
+        }
+        FormatsFixture.assertVAEError(["--ignore ID", "no column 'ID'", "'id', 'size'"]) {
+            try TableEncoder.fit(t, options: options(ignore: ["ID"]))
+        }
+        FormatsFixture.assertVAEError(["--label kind is also in --ignore"]) {
+            try TableEncoder.fit(t, options: options(label: "kind", ignore: ["id", "kind"]))
+        }
+        FormatsFixture.assertVAEError(["no feature columns"]) {
+            try TableEncoder.fit(t, options: options(label: "kind", ignore: ["id", "size", "colour"]))
+        }
+    }
+
+    func testIdColumnIsRefusedWithIgnoreHint() throws {
+        var text = "name,v\n"
+        for i in 0..<40 { text += "person\(i),\(i)\n" }
+        FormatsFixture.assertVAEError(["t.csv column 1 ('name') is text with 40 distinct values in 40 rows", "--ignore name"]) {
+            try TableEncoder.fit(try table(text), options: options())
+        }
+        FormatsFixture.assertVAEError(["('Chins Situps Jumps') is text with 12 distinct values in 12 rows", "separated by spaces"]) {
+            try TableEncoder.fit(try table("Chins Situps Jumps\n" + (0..<12).map { "\($0) 1\($0) 5\($0)\n" }.joined()), options: options())
+        }
+        var o = options()
+        o.maxLevels = 5
+        var few = "c,v\n"
+        for i in 0..<100 { few += "l\(i % 7),\(i)\n" }
+        FormatsFixture.assertVAEError(["('c') is text with more than 5 distinct values"]) { try TableEncoder.fit(try table(few), options: o) }
+        // 7 levels in 100 rows is a category
+        XCTAssertEqual(try TableEncoder.fit(try table(few), options: options()).schema.width, 8)
+        // a numeric column with a stray word points at the word
+        var stray = "v,w\n"
+        for i in 0..<50 { stray += "\(i == 7 ? "unknown" : String(i)),1\n" }
+        FormatsFixture.assertVAEError(["('v') is text", "'unknown' on line 9", "empty (missing)", "--ignore v"]) {
+            try TableEncoder.fit(try table(stray), options: options())
+        }
+    }
+
+    func testNonFiniteNumbersAreRefused() throws {
+        for bad in ["inf", "-Infinity", "1e999", "3.5e38", "-4e38"] {
+            FormatsFixture.assertVAEError(["t.csv line 3, column 2 ('b')", "'\(bad)' is not a finite number"]) {
+                try TableEncoder.fit(try table("a,b\n1,2\nx,\(bad)\ny,4\n"), options: options())
+            }
+        }
+        let long = String(repeating: "9", count: 400) + "e999"
+        FormatsFixture.assertVAEError(["line 2, column 1 ('a')", "'" + String(repeating: "9", count: 40) + "…' is not a finite number"]) {
+            try TableEncoder.fit(try table("a\n\(long)\n"), options: options())
+        }
+        FormatsFixture.assertVAEError(["column 2 ('b') has no values", "--ignore b"]) {
+            try TableEncoder.fit(try table("a,b\n1,\n2,NA\n"), options: options())
+        }
+    }
+
+    func testLabelRowsMissingAreDroppedAndCounted() throws {
+        let e = try TableEncoder.fit(try table("v,k\n1,a\n2,\n3,b\n4,NA\n5,a\n"), options: options(label: "k", testFraction: 0))
+        XCTAssertEqual(e.train.ids, [1, 3, 5])
+        XCTAssertEqual(e.train.labels, [0, 1, 0])
+        XCTAssertTrue(e.notes.contains { $0.contains("2 rows with no 'k' were left out (line 3, 5)") }, "\(e.notes)")
+        // numeric labels sort as numbers
+        let n = try TableEncoder.fit(try table("v,k\n1,10\n2,9\n3,2\n"), options: options(label: "k", testFraction: 0))
+        XCTAssertEqual(n.schema.label?.values, ["2", "9", "10"])
+    }
+
+    func testScikitLearnTargetNames() throws {
+        let e = try TableEncoder.fit(try table("4,2,setosa,versicolor\n5.1,3.5,0\n4.9,3.0,1\n6.0,2.2,1\n5.0,3.1,0\n"),
+                                     options: options(label: "target"))
+        XCTAssertEqual(e.schema.classNames, ["setosa", "versicolor"])
+        XCTAssertEqual(e.schema.columns.map(\.name), ["feature_1", "feature_2"])
+    }
+
+    func testSchemaCodableAndValidated() throws {
+        let e = try TableEncoder.fit(try table(FormatsTableTests.sample), options: options(label: "kind", ignore: ["id"]))
+        let json = try JSONEncoder().encode(e.schema)
+        let back = try JSONDecoder().decode(TableSchema.self, from: json)
+        XCTAssertEqual(back, e.schema)
+        XCTAssertNoThrow(try back.validate())
+        var broken = back
+        broken.columns[0].kind = .numeric(mean: 0, std: 0)
+        FormatsFixture.assertVAEError(["config.json: the table schema has bad statistics for 'size'"]) { try broken.validate() }
+        broken = back
+        broken.columns[1].offset = 2
+        FormatsFixture.assertVAEError(["puts column 'colour' at 2, not 1"]) { try broken.validate() }
+        broken = back
+        broken.width = 9
+        FormatsFixture.assertVAEError(["says width 9"]) { try broken.validate() }
+    }
+
+    func testDecodeToUserUnits() throws {
+        let schema = TableSchema(columns: [
+            .init(name: "n", kind: .numeric(mean: 10, std: 2), offset: 0, width: 1, decimals: 1),
+            .init(name: "c", kind: .categorical(levels: ["a", "b", "c"]), offset: 1, width: 3),
+        ], label: nil, ignored: [])
+        XCTAssertEqual(schema.decode([1.5, 0.2, 0.5, 0.3]), [.number(13), .category("b")])
+        XCTAssertEqual(schema.decode([-0.25, 0.4, 0.2, 0.4]), [.number(9.5), .category("a")], "ties: the first level")
+        XCTAssertEqual(schema.format(.number(13.04), column: schema.columns[0]), "13.0")
+        XCTAssertEqual(schema.format(.number(-0.04), column: schema.columns[0]), "0.0")
+        var exact = schema.columns[0]
+        exact.decimals = nil
+        XCTAssertEqual(schema.format(.number(1e-7), column: exact), "1e-07")
+        XCTAssertEqual(schema.format(.number(12), column: exact), "12")
+    }
+
+    // MARK: Writing back
+
+    func testWriterRoundTripsTheFileByteForByte() throws {
+        let texts = ["a,b,c\n1,\"x, y\",\"q\"\"uote\"\n2,,\"multi\nline\"\n",
+                     "\u{FEFF}a;b\r\n1,5;\"x\"\r\n2;3\r\n",
+                     "a\tb\n\"1\"\t2"]
+        for text in texts {
+            let t = try table(text)
+            XCTAssertEqual(String(decoding: CSVWriter.serialize(t), as: UTF8.self), text)
+        }
+    }
+
+    func testImputedCellsFilledObservedUnchanged() throws {
+        let text = "id,size,colour,kind\nr1,1.50,red,cat\nr2,,\"blue\",dog\nr3,  NA ,,cat\n\"r,4\",2.25,?,dog\n"
+        let t = try table(text)
+        let e = try TableEncoder.fit(t, options: options(label: "kind", ignore: ["id"], testFraction: 0))
+        guard case .numeric(let mean, let std) = e.schema.columns[0].kind else { return XCTFail() }
+        XCTAssertEqual(e.schema.columns[0].decimals, 2)
+        // "means" for the 4 rows: standardised size, then probabilities over (blue, red)
+        let wanted = [3.0, 4.126, 5.0, -1.0]
+        var means: [Float] = []
+        for (i, v) in wanted.enumerated() { means += [Float((v - mean) / std), i % 2 == 0 ? 0.9 : 0.1, i % 2 == 0 ? 0.1 : 0.9] }
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let filled = try CSVWriter.writeImputed(t, schema: e.schema, ids: e.train.ids, means: means, to: dir + "/filled.csv")
+        XCTAssertEqual(filled, 4)
+        let out = String(decoding: try AtomicFile.readAll(path: dir + "/filled.csv", maxBytes: 1 << 20), as: UTF8.self)
+        XCTAssertEqual(out, "id,size,colour,kind\nr1,1.50,red,cat\nr2,4.13,\"blue\",dog\nr3,5.00,blue,cat\n\"r,4\",2.25,red,dog\n")
+        let back = try TableEncoder.apply(e.schema, to: try table(out))
+        XCTAssertEqual(back.maskedCount, 0)
+    }
+
+    // MARK: A stored schema on a new file
+
+    func testApplySchemaToNewFile() throws {
+        let e = try TableEncoder.fit(try table(FormatsTableTests.sample), options: options(label: "kind", ignore: ["id"]))
+        // other column order, an extra column, no label column
+        let fresh = try table("extra,colour,size\nq,green,2\nq,,4\n")
+        let split = try TableEncoder.apply(e.schema, to: fresh)
+        XCTAssertEqual(split.ids, [1, 2])
+        XCTAssertNil(split.labels)
+        guard case .numeric(let mean, let std) = e.schema.columns[0].kind else { return XCTFail() }
+        XCTAssertEqual(split.x[0], Float((2 - mean) / std), accuracy: 1e-6)
+        XCTAssertEqual(Array(split.x[1..<4]), [0, 1, 0])
+        XCTAssertEqual(Array(split.mask[5..<8]), [0, 0, 0])
+        // labels, with a missing one
+        let labelled = try TableEncoder.apply(e.schema, to: try table("size,colour,kind\n1,red,dog\n2,red,\n"))
+        XCTAssertEqual(labelled.labels, [1, -1])
+
+        FormatsFixture.assertVAEError(["new.csv has no column 'colour', which the model was trained with", "'size', 'kind'"]) {
+            try TableEncoder.apply(e.schema, to: try CSVTable.parse(Array("size,kind\n1,cat\n".utf8), source: "new.csv"))
+        }
+        FormatsFixture.assertVAEError(["t.csv line 3, column 2 ('colour')", "'purple' is not one of the 3 categories", "'blue', 'green', 'red'"]) {
+            try TableEncoder.apply(e.schema, to: try table("size,colour\n1,red\n2,purple\n"))
+        }
+        let unseen = try TableEncoder.apply(e.schema, to: try table("size,colour\n1,red\n2,purple\n"), unseenLevels: .missing)
+        XCTAssertEqual(Array(unseen.mask[5..<8]), [0, 0, 0])
+        FormatsFixture.assertVAEError(["t.csv line 2, column 1 ('size')", "'big' is not a number", "numeric in the model"]) {
+            try TableEncoder.apply(e.schema, to: try table("size,colour\nbig,red\n"))
+        }
+        FormatsFixture.assertVAEError(["line 2, column 1 ('size')", "'1e999' is not a finite number"]) {
+            try TableEncoder.apply(e.schema, to: try table("size,colour\n1e999,red\n"))
+        }
+        var tiny = e.schema
+        tiny.columns[0].kind = .numeric(mean: 0, std: 1e-30)
+        FormatsFixture.assertVAEError(["line 2, column 1 ('size')", "3e38 is too far from the training values"]) {
+            try TableEncoder.apply(tiny, to: try table("size,colour\n3e38,red\n"))
+        }
+        FormatsFixture.assertVAEError(["line 2, column 3 ('kind')", "'bird' is not one of the classes"]) {
+            try TableEncoder.apply(e.schema, to: try table("size,colour,kind\n1,red,bird\n"))
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import XCTest
+@testable import VAEKit
+
+final class GenerationTests: XCTestCase {
+    func testCorruptionParsingAndDeterminism() throws {
+        XCTAssertEqual(try Corruption(parsing: "gaussian:0.3"), .gaussian(0.3))
+        XCTAssertEqual(try Corruption(parsing: "saltpepper:0.1"), .saltPepper(0.1))
+        XCTAssertEqual(try Corruption(parsing: "mask:0.5"), .mask(0.5))
+        for bad in ["gaussian", "mask:1.5", "blur:1", "gaussian:-1", "gaussian:nan"] {
+            XCTAssertThrowsError(try Corruption(parsing: bad), bad)
+        }
+        let x = Tensor(shape: [200]); x.fill(0.5)
+        for c in [Corruption.gaussian(0.3), .saltPepper(0.2), .mask(0.4)] {
+            var r1 = RNG(seed: 1), r2 = RNG(seed: 1)
+            let a = Tensor(shape: [200]), b = Tensor(shape: [200])
+            c.apply(x.pointer, count: 200, into: a.pointer, rng: &r1)
+            c.apply(x.pointer, count: 200, into: b.pointer, rng: &r2)
+            XCTAssertEqual(a.array, b.array)
+            XCTAssertTrue(a.array.allSatisfy { (0...1).contains($0) })
+            XCTAssertNotEqual(a.array, x.array)
+        }
+        // mask:p zeroes about p of the values
+        var r = RNG(seed: 2)
+        let big = Tensor(shape: [10_000]); big.fill(1)
+        let m = Tensor(shape: [10_000])
+        Corruption.mask(0.4).apply(big.pointer, count: 10_000, into: m.pointer, rng: &r)
+        XCTAssertEqual(Double(m.array.filter { $0 == 0 }.count) / 10_000, 0.4, accuracy: 0.02)
+    }
+
+    func testMasks() throws {
+        var rng = RNG(seed: 3)
+        let shape = [2, 4, 6]
+        let bottom = try InpaintingMask(parsing: "bottom").make(count: 1, shape: shape, rng: &rng)
+        XCTAssertEqual(bottom.array.filter { $0 == 0 }.count, 2 * 2 * 6)
+        XCTAssertEqual(bottom[0], 1)
+        XCTAssertEqual(bottom[2 * 6], 0)              // row 2 of channel 0
+        XCTAssertEqual(bottom[24 + 3 * 6 + 5], 0)     // channel 1, last pixel
+        let center = try InpaintingMask(parsing: "center").make(count: 1, shape: [1, 8, 8], rng: &rng)
+        XCTAssertEqual(center.array.filter { $0 == 0 }.count, 16)
+        let random = try InpaintingMask(parsing: "random:0.5").make(count: 1, shape: [1, 100, 100], rng: &rng)
+        XCTAssertEqual(Double(random.array.filter { $0 == 0 }.count) / 10_000, 0.5, accuracy: 0.03)
+        XCTAssertThrowsError(try InpaintingMask(parsing: "random:2"))
+        XCTAssertThrowsError(try InpaintingMask(parsing: "middle"))
+    }
+
+    func testInpaintingKeepsObservedPixelsForEveryMethod() throws {
+        let data = tinyDataset()
+        let model = try VAE(config: VAEConfig(inputShape: [1, 8, 8], latent: 2, hidden: [16]), seed: 1)
+        let x = data.test.batch(0..<5).x
+        var rng = RNG(seed: 4)
+        let observed = try InpaintingMask(parsing: "top").make(count: 5, shape: [1, 8, 8], rng: &rng)
+        for method in Inpainting.Fill.allCases {
+            let f = Inpainting.fill(model, x: x, observed: observed, method: method, iterations: 3, chains: 2, rng: &rng)
+            for i in 0..<x.count where observed[i] != 0 { XCTAssertEqual(f[i], x[i]) }
+            XCTAssertTrue(f.array.allSatisfy { (0...1).contains($0) })
+            XCTAssertTrue(Inpainting.psnrOnMissing(x, f, observed: observed).isFinite)
+        }
+    }
+
+    func testMedianFilter() {
+        // an isolated bright pixel disappears, a constant image stays
+        let img = Tensor(shape: [1, 25])
+        img[12] = 1
+        XCTAssertEqual(Analysis.medianFilter3x3(img, shape: [1, 5, 5]).array, [Float](repeating: 0, count: 25))
+        let flat = Tensor(shape: [1, 25]); flat.fill(0.3)
+        XCTAssertEqual(Analysis.medianFilter3x3(flat, shape: [1, 5, 5]).array, flat.array)
+    }
+
+    /// A conditional model learns to use its condition: on data whose image is fixed by the label,
+    /// decoding the same z under two labels gives those labels' images.
+    func testConditionalDecoderFollowsTheLabel() throws {
+        // label 0: left half bright; label 1: right half bright
+        var px: [UInt8] = [], lb: [UInt8] = []
+        for i in 0..<400 {
+            let l = i % 2
+            for _ in 0..<4 { for c in 0..<4 { px.append((c < 2) == (l == 0) ? 250 : 5) } }
+            lb.append(UInt8(l))
+        }
+        let set = ImageSet(images: px, labels: lb, count: 400, channels: 1, height: 4, width: 4)
+        let data = Dataset(name: "halves", directory: "(memory)", train: set, test: set.first(20), classNames: ["left", "right"])
+        let model = try VAE(config: VAEConfig(inputShape: [1, 4, 4], latent: 2, hidden: [16], conditionSize: 2), seed: 2)
+        var o = TrainingOptions()
+        o.epochs = 15
+        o.batchSize = 20
+        o.learningRate = 3e-3
+        let trainer = try Trainer(model: model, data: data, options: o)
+        while !trainer.isFinished { _ = try trainer.runEpoch() }
+        let z = Tensor(shape: [2, 2])
+        let x = model.decode(z, condition: Batch.oneHot([0, 1], classes: 2))
+        XCTAssertGreaterThan(x[0], 0.8)        // label 0, left pixel
+        XCTAssertLessThan(x[3], 0.2)           // label 0, right pixel
+        XCTAssertLessThan(x[16 + 0], 0.2)      // label 1, left pixel
+        XCTAssertGreaterThan(x[16 + 3], 0.8)   // label 1, right pixel
+    }
+}

@@ -1,0 +1,303 @@
+import Foundation
+import XCTest
+@testable import VAEImageIO
+@testable import VAEKit
+
+/// Image folders on files the tests write: layouts, split, resize, cache, bad files.
+final class ImageFolderTests: XCTestCase {
+    var cache = ""
+
+    override func setUpWithError() throws {
+        cache = try FormatsFixture.makeTempDirectory(self, name: "vaekit-image-cache")
+    }
+
+    func options(_ o: ImageFolderOptions = ImageFolderOptions()) -> ImageFolderOptions {
+        var o = o
+        o.cacheDirectory = cache
+        return o
+    }
+
+    func writePNG(_ path: String, width: Int, height: Int, channels: Int, pixels: [UInt8]) throws {
+        try FileManager.default.createDirectory(atPath: AtomicFile.split(path).directory, withIntermediateDirectories: true)
+        try FormatsFixture.writeFile(PNG.encode(width: width, height: height, channels: channels, pixels: pixels), path)
+    }
+
+    /// The first `count` images of the shipped Fashion-MNIST sample (IDX), or a skip on a bare checkout.
+    func idxDigits(_ count: Int) throws -> ImageSet {
+        let dir = FormatsFixture.packageRoot.path + "/data/fashion-mnist-sample"
+        guard AtomicFile.isDirectory(dir) else { throw XCTSkip("data/fashion-mnist-sample is absent") }
+        return try Dataset.load(directory: dir).trainImages.prefix(count)
+    }
+
+    /// IDX images written as train/<label>/<index>.png and test/<label>/<index>.png load back to the
+    /// same pixels and labels (training set in label-then-file order, test set as a multiset).
+    func testClassFoldersFromIDXWithTrainAndTest() throws {
+        let set = try idxDigits(120)
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for i in 0..<120 {
+            let part = i < 100 ? "train" : "test"
+            try writePNG("\(dir)/\(part)/\(set.labels[i])/\(String(format: "%04d", i)).png", width: 28, height: 28, channels: 1,
+                         pixels: Array(set.images[(i * 784)..<((i + 1) * 784)]))
+        }
+        let data = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual(data.classNames, (0..<10).map(String.init))
+        XCTAssertEqual([data.train.count, data.test.count], [100, 20])
+        XCTAssertEqual([data.trainImages.channels, data.trainImages.height, data.trainImages.width], [1, 28, 28])
+        XCTAssertTrue(data.trainImages.images.isMapped)
+        let trainOrder = (0..<100).sorted { (set.labels[$0], $0) < (set.labels[$1], $1) }
+        XCTAssertEqual(data.trainImages.labels, trainOrder.map { set.labels[$0] })
+        XCTAssertEqual(data.trainImages.images.array, trainOrder.flatMap { Array(set.images[($0 * 784)..<(($0 + 1) * 784)]) })
+        func pairs(_ s: ImageSet, _ range: Range<Int>) -> [String] {
+            range.map { "\(s.labels[$0]) \(Array(s.images[($0 * 784)..<(($0 + 1) * 784)]))" }.sorted()
+        }
+        let testSet = ImageSet(pixels: set.images.bytes((100 * 784)..<(120 * 784)), labels: Array(set.labels[100...]),
+                               count: 20, channels: 1, height: 28, width: 28)
+        XCTAssertEqual(pairs(data.testImages, 0..<20), pairs(testSet, 0..<20))
+        XCTAssertEqual(data.imageFolder?.fromCache, false)
+        XCTAssertEqual(data.name, AtomicFile.split(dir).name)
+    }
+
+    func testClassNamesAreSortedFolderNamesAndFlatFoldersHaveNoLabels() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for (k, name) in ["zebra", "apple", "Mango"].enumerated() {
+            for i in 0..<4 { try writePNG("\(dir)/\(name)/\(i).png", width: 2, height: 2, channels: 1, pixels: [UInt8](repeating: UInt8(k * 50 + i), count: 4)) }
+        }
+        var o = options()
+        o.testFraction = 0.25
+        let data = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(data.classNames, ["Mango", "apple", "zebra"])  // byte order, as Python's sorted()
+        XCTAssertEqual([data.train.count, data.test.count], [9, 3])
+        XCTAssertEqual(data.trainImages.labels, [0, 0, 0, 1, 1, 1, 2, 2, 2])
+        XCTAssertEqual(data.testImages.labels.sorted(), [0, 1, 2])  // one per class
+        // Label = the folder: pixel value k·50 + i came from folder k of the write order above.
+        let folderOf: [UInt8: Int] = [0: 2, 1: 1, 2: 0]  // label → write index k (zebra 0, apple 1, Mango 2)
+        for s in [data.trainImages, data.testImages] {
+            for j in 0..<s.count { XCTAssertEqual(Int(s.images[j * 4]) / 50, folderOf[s.labels[j]]!) }
+        }
+
+        let flat = try FormatsFixture.makeTempDirectory(self)
+        for i in 0..<20 { try writePNG("\(flat)/img\(i).png", width: 3, height: 1, channels: 3, pixels: [UInt8(i), 0, 0, 0, 0, 0, 0, 0, 0]) }
+        try FormatsFixture.writeFile(Array("notes".utf8), flat + "/README.txt")  // not an image name: ignored
+        let f = try Dataset.load(directory: flat, imageOptions: options())
+        XCTAssertEqual(f.classNames, [])
+        XCTAssertEqual(f.trainImages.labels, [])
+        XCTAssertEqual([f.train.count, f.test.count, f.trainImages.channels], [18, 2, 3])
+    }
+
+    /// The seeded split is the same on every load (cache or not), and changes with the fraction.
+    func testTestFractionIsDeterministic() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for i in 0..<50 { try writePNG("\(dir)/c\(i % 2)/\(i).png", width: 1, height: 1, channels: 1, pixels: [UInt8(i)]) }
+        var o = options()
+        o.testFraction = 0.2
+        let a = try Dataset.load(directory: dir, imageOptions: o)
+        let otherCache = try FormatsFixture.makeTempDirectory(self, name: "vaekit-image-cache2")
+        o.cacheDirectory = otherCache
+        let b = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(b.imageFolder?.fromCache, false)
+        XCTAssertEqual(a.testImages.images.array, b.testImages.images.array)
+        XCTAssertEqual(a.trainImages.images.array, b.trainImages.images.array)
+        XCTAssertEqual(a.test.count, 10)
+        XCTAssertEqual(Set(a.testImages.images.array + a.trainImages.images.array).count, 50)
+        o.testFraction = 0.4
+        let c = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(c.test.count, 20)
+        XCTAssertTrue(Set(a.testImages.images.array).isSubset(of: Set(c.testImages.images.array)))  // the same shuffle, a longer prefix
+        XCTAssertNotEqual(c.testImages.images.array, a.testImages.images.array)
+    }
+
+    /// Resize + centre crop against hand-computed values.
+    func testResizeAndCropOnKnownPatterns() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        // 6 wide × 4 high, pixel = 10·x + 40·y. --image-size 2: shorter side 4 → 2 (width 6 → 3),
+        // area average of 2×2 blocks: 10·(2i + ½) + 40·(2j + ½) = 20i + 80j + 25; centre crop of
+        // width 3 → 2 starts at round(0.5) = 0.
+        let pattern: [UInt8] = (0..<24).map { (p: Int) -> UInt8 in UInt8(10 * (p % 6) + 40 * (p / 6)) }
+        try writePNG(dir + "/a.png", width: 6, height: 4, channels: 1, pixels: pattern)
+        var o = options()
+        o.imageSize = [2, 2]
+        o.testFraction = 0
+        let d = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(d.trainImages.images.array, [25, 45, 105, 125])
+
+        // Enlarging 2×1 → 4 wide (bilinear, half-pixel centres): [0, 100] → [0, 25, 75, 100]; the
+        // height 1 → 2 repeats the row. --image-size 2x4.
+        let up = try FormatsFixture.makeTempDirectory(self)
+        try writePNG(up + "/b.png", width: 2, height: 1, channels: 1, pixels: [0, 100])
+        o.imageSize = [2, 4]
+        XCTAssertEqual(try Dataset.load(directory: up, imageOptions: o).trainImages.images.array, [0, 25, 75, 100, 0, 25, 75, 100])
+
+        // Colour: RGBA composited on black, then gray = 0.299 R + 0.587 G + 0.114 B.
+        let rgba = try FormatsFixture.makeTempDirectory(self)
+        try writePNG(rgba + "/c.png", width: 2, height: 1, channels: 4, pixels: [200, 100, 50, 255, 200, 100, 50, 128])
+        o.imageSize = nil
+        let colour = try Dataset.load(directory: rgba, imageOptions: o)
+        XCTAssertEqual(colour.trainImages.channels, 3)
+        // CHW: R plane, G plane, B plane; the second pixel is scaled by 128/255.
+        XCTAssertEqual(colour.trainImages.images.array, [200, 100, 100, 50, 50, 25])
+        o.channels = 1
+        let gray = try Dataset.load(directory: rgba, imageOptions: o)
+        let g = 0.299 * 200 + 0.587 * 100 + 0.114 * 50
+        XCTAssertEqual(gray.trainImages.images.array, [UInt8(g + 0.5), UInt8(g * 128 / 255 + 0.5)])
+    }
+
+    func testDifferentSizesNeedImageSize() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try writePNG(dir + "/a.png", width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 1, count: 16))
+        try writePNG(dir + "/b.png", width: 5, height: 3, channels: 1, pixels: [UInt8](repeating: 2, count: 15))
+        FormatsFixture.assertVAEError(["a.png is 4×4", "b.png is 5×3", "--image-size"]) {
+            _ = try Dataset.load(directory: dir, imageOptions: self.options())
+        }
+        var o = options()
+        o.imageSize = [3, 3]
+        o.testFraction = 0
+        let d = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual([d.train.count, d.trainImages.height, d.trainImages.width], [2, 3, 3])
+    }
+
+    func testCacheHitMissAndInvalidation() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for i in 0..<10 { try writePNG("\(dir)/x/\(i).png", width: 3, height: 3, channels: 1, pixels: [UInt8](repeating: UInt8(i), count: 9)) }
+        let first = try Dataset.load(directory: dir, imageOptions: options())
+        let second = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual(first.imageFolder?.fromCache, false)
+        XCTAssertEqual(second.imageFolder?.fromCache, true)
+        XCTAssertEqual(first.trainImages.images, second.trainImages.images)
+        XCTAssertEqual(first.testImages.images, second.testImages.images)
+        XCTAssertEqual(first.trainImages.labels, second.trainImages.labels)
+        let caches = try FileManager.default.contentsOfDirectory(atPath: cache)
+        XCTAssertEqual(caches.count, 1, "one cache file, no temporaries: \(caches)")
+
+        // A rewritten file (new mtime and content) is a miss and gives the new pixels.
+        try writePNG("\(dir)/x/3.png", width: 3, height: 3, channels: 1, pixels: [UInt8](repeating: 99, count: 9))
+        var t = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, "\(dir)/x/3.png", &t, 0), 0)
+        let third = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual(third.imageFolder?.fromCache, false)
+        XCTAssertTrue((third.trainImages.images.array + third.testImages.images.array).contains(99))
+        // Other options: a miss; the older cache of the folder is replaced, not kept beside it.
+        var o = options()
+        o.imageSize = [2, 2]
+        XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: o).imageFolder?.fromCache, false)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cache).count, 1)
+        // A damaged cache file is rebuilt, not trusted.
+        let path = cache + "/" + (try FileManager.default.contentsOfDirectory(atPath: cache))[0]
+        try FormatsFixture.writeFile(Array("garbage".utf8), path)
+        let rebuilt = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(rebuilt.imageFolder?.fromCache, false)
+        XCTAssertEqual(rebuilt.train.count + rebuilt.test.count, 10)
+    }
+
+    /// Each bad file is one line naming it; --skip-bad-files skips and lists them.
+    func testBadFiles() throws {
+        let good = PNG.encode(width: 2, height: 2, channels: 1, pixels: [1, 2, 3, 4])
+        var huge = PNG.signature
+        PNG.appendChunk(&huge, "IHDR", [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0, 8, 0, 0, 0, 0])
+        PNG.appendChunk(&huge, "IDAT", [0])
+        PNG.appendChunk(&huge, "IEND", [])
+        var bomb = PNG.signature
+        PNG.appendChunk(&bomb, "IHDR", [0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0])
+        PNG.appendChunk(&bomb, "IDAT", PNG.zlibCompress([UInt8](repeating: 0, count: 32 << 20)))
+        PNG.appendChunk(&bomb, "IEND", [])
+        var corrupt = good
+        corrupt[good.count - 20] ^= 0xFF
+        let cases: [(String, [UInt8], String)] = [
+            ("text.png", Array("this is not an image\n".utf8), "neither PNG nor JPEG (text)"),
+            ("empty.png", [], "is empty"),
+            ("truncated.png", Array(good.prefix(good.count - 15)), "truncated"),
+            ("corrupt.png", corrupt, "CRC"),
+            ("huge.png", huge, "100000x100000"),
+            ("bomb.png", bomb, "image data has"),
+            ("fake.jpg", [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], JPEG.isAvailable ? "not a valid JPEG" : "libturbojpeg0"),
+        ]
+        for (name, bytes, fragment) in cases {
+            let dir = try FormatsFixture.makeTempDirectory(self)
+            for i in 0..<3 { try FormatsFixture.writeFile(good, "\(dir)/ok\(i).png") }
+            try FormatsFixture.writeFile(bytes, "\(dir)/\(name)")
+            FormatsFixture.assertVAEError([dir + "/" + name, fragment]) {
+                _ = try Dataset.load(directory: dir, imageOptions: self.options())
+            }
+            var o = options()
+            o.skipBadFiles = true
+            if name == "fake.jpg" && !JPEG.isAvailable {
+                // A missing library is not a bad file: it stops the load even with --skip-bad-files.
+                FormatsFixture.assertVAEError(["apt-get install libturbojpeg0"]) { _ = try Dataset.load(directory: dir, imageOptions: o) }
+                continue
+            }
+            let d = try Dataset.load(directory: dir, imageOptions: o)
+            XCTAssertEqual(d.train.count + d.test.count, 3, name)
+            XCTAssertEqual(d.imageFolder?.skipped.count, 1, name)
+            XCTAssertTrue(d.imageFolder?.skipped.first?.contains(name) == true, name)
+            XCTAssertFalse(d.imageFolder?.skipped.first?.contains("\n") ?? true)
+            // The skip list survives a cache hit.
+            XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: o).imageFolder?.skipped, d.imageFolder?.skipped)
+        }
+    }
+
+    func testLayoutErrors() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let png = PNG.encode(width: 1, height: 1, channels: 1, pixels: [7])
+        try FileManager.default.createDirectory(atPath: dir + "/cats", withIntermediateDirectories: true)
+        try FormatsFixture.writeFile(png, dir + "/cats/a.png")
+        try FormatsFixture.writeFile(png, dir + "/loose.png")
+        FormatsFixture.assertVAEError(["mixes images", "loose.png"]) { _ = try Dataset.load(directory: dir, imageOptions: self.options()) }
+
+        let split = try FormatsFixture.makeTempDirectory(self)
+        for (part, cls) in [("train", "cat"), ("test", "dog")] {
+            try FileManager.default.createDirectory(atPath: "\(split)/\(part)/\(cls)", withIntermediateDirectories: true)
+            try FormatsFixture.writeFile(png, "\(split)/\(part)/\(cls)/a.png")
+        }
+        FormatsFixture.assertVAEError(["dog is not a class in train/"]) { _ = try Dataset.load(directory: split, imageOptions: self.options()) }
+        FormatsFixture.assertVAEError(["--test-fraction"]) {
+            var o = self.options()
+            o.testFraction = 1
+            _ = try Dataset.load(directory: dir + "/cats", imageOptions: o)
+        }
+    }
+
+    /// JPEG class folders (written with libturbojpeg's own encoder) load close to their PNG twins.
+    func testJPEGFolder() throws {
+        guard JPEG.isAvailable else { throw XCTSkip("libturbojpeg.so.0 not installed (apt-get install libturbojpeg0)") }
+        let set = try idxDigits(40)
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for i in 0..<40 {
+            let px = Array(set.images[(i * 784)..<((i + 1) * 784)])
+            try FileManager.default.createDirectory(atPath: "\(dir)/train/\(set.labels[i])", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: "\(dir)/test/\(set.labels[i])", withIntermediateDirectories: true)
+            try FormatsFixture.writeFile(try JPEG.encode(width: 28, height: 28, channels: 1, pixels: px, quality: 100),
+                                         "\(dir)/train/\(set.labels[i])/\(String(format: "%03d", i)).jpg")
+        }
+        try FormatsFixture.writeFile(try JPEG.encode(width: 28, height: 28, channels: 1, pixels: Array(set.images[0..<784])),
+                                     "\(dir)/test/\(set.labels[0])/0.jpg")
+        let d = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual([d.train.count, d.trainImages.channels], [40, 1])
+        let order = (0..<40).sorted { (set.labels[$0], $0) < (set.labels[$1], $1) }
+        let expected = order.flatMap { Array(set.images[($0 * 784)..<(($0 + 1) * 784)]) }
+        let meanError = zip(d.trainImages.images.array, expected).map { abs(Double($0) - Double($1)) }.reduce(0, +) / Double(expected.count)
+        XCTAssertLessThan(meanError, 2.0)
+    }
+
+    /// Short in-process fuzzing of the folder loader's decode path (PNG of several kinds, and JPEG
+    /// when libturbojpeg is present): every mutated input decodes or throws a `VAEError`.
+    func testMutatedImagesNeverCrash() throws {
+        var seeds = [PNG.encode(width: 6, height: 5, channels: 4, pixels: FormatsFixture.bytes(count: 120, seed: 3)),
+                     PNG.encode(width: 7, height: 3, channels: 1, pixels: FormatsFixture.bytes(count: 21, seed: 4))]
+        if JPEG.isAvailable {
+            seeds.append(try JPEG.encode(width: 16, height: 8, channels: 3, pixels: FormatsFixture.bytes(count: 384, seed: 5)))
+            seeds.append(try JPEG.encode(width: 8, height: 8, channels: 1, pixels: FormatsFixture.bytes(count: 64, seed: 6)))
+        }
+        var mutator = ParserFuzzTests.Mutator(seed: 77)
+        var decoded = 0
+        for i in 0..<3000 {
+            let bytes = mutator.mutate(seeds[i % seeds.count])
+            do {
+                let px = try ImageFolder.decode(bytes, source: "m.img", channels: 1 + 2 * (i & 1), height: 4, width: 5, maxPixels: 1 << 20)
+                XCTAssertEqual(px.count, (1 + 2 * (i & 1)) * 20)
+                decoded += 1
+            } catch let e as VAEError {
+                XCTAssertTrue(e.message.hasPrefix("m.img"), e.message)
+            }
+        }
+        XCTAssertGreaterThan(decoded, 0)
+    }
+}

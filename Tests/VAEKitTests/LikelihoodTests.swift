@@ -1,0 +1,161 @@
+import XCTest
+@testable import VAECore
+@testable import VAEKit
+
+/// Every likelihood against finite differences of its own loss, the fused C kernels against the
+/// plain Swift references, and masks that really remove entries.
+final class LikelihoodTests: XCTestCase {
+    func randomArray(_ n: Int, _ rng: inout RNG, scale: Float = 1) -> [Float] { (0..<n).map { _ in scale * rng.normal() } }
+
+    /// −log p summed over rows (Double) and the gradient w.r.t. the outputs.
+    func evaluate(_ l: Likelihood, o: [Float], x: [Float], mask: [Float]?, rows: Int) -> (Double, [Float]) {
+        var nll = [Double](repeating: 0, count: rows)
+        var g = [Float](repeating: 0, count: o.count)
+        o.withUnsafeBufferPointer { op in
+            x.withUnsafeBufferPointer { xp in
+                g.withUnsafeMutableBufferPointer { gp in
+                    nll.withUnsafeMutableBufferPointer { np in
+                        let m = mask.map { Array($0) } ?? []
+                        m.withUnsafeBufferPointer { mp in
+                            l.negLogLikelihood(LikelihoodArguments(
+                                rows: rows, out: op.baseAddress!, outStride: l.outputWidth, x: xp.baseAddress!, xStride: l.width,
+                                mask: mask == nil ? nil : mp.baseAddress!, maskStride: l.width, nll: np.baseAddress!,
+                                grad: gp.baseAddress!, gradStride: l.outputWidth, gradScale: 1))
+                        }
+                    }
+                }
+            }
+        }
+        return (nll.reduce(0, +), g)
+    }
+
+    func checkGradient(_ l: Likelihood, x: [Float], mask: [Float]?, rows: Int, seed: UInt64, file: StaticString = #filePath, line: UInt = #line) {
+        var rng = RNG(seed: seed)
+        let o = randomArray(rows * l.outputWidth, &rng)
+        for p in l.parameters { for i in 0..<p.count { p.value[i] = 0.3 * rng.normal() }; p.grad.zero() }
+        let (_, g) = evaluate(l, o: o, x: x, mask: mask, rows: rows)
+        let h: Float = 1e-2
+        for i in 0..<o.count {
+            var a = o, b = o
+            a[i] += h
+            b[i] -= h
+            let fd = (evaluate(l, o: a, x: x, mask: mask, rows: rows).0 - evaluate(l, o: b, x: x, mask: mask, rows: rows).0) / Double(2 * h)
+            XCTAssertEqual(Double(g[i]), fd, accuracy: 2e-3 + 2e-3 * abs(fd), "output \(i)", file: file, line: line)
+        }
+        // parameters (learned σ): gradient accumulated by one evaluation vs finite differences
+        for p in l.parameters {
+            p.grad.zero()
+            _ = evaluate(l, o: o, x: x, mask: mask, rows: rows)
+            let analytic = p.grad.array
+            for j in 0..<p.count {
+                let v = p.value[j]
+                p.value[j] = v + h
+                let up = evaluate(l, o: o, x: x, mask: mask, rows: rows).0
+                p.value[j] = v - h
+                let down = evaluate(l, o: o, x: x, mask: mask, rows: rows).0
+                p.value[j] = v
+                let fd = (up - down) / Double(2 * h)
+                XCTAssertEqual(Double(analytic[j]), fd, accuracy: 2e-3 + 2e-3 * abs(fd), "\(p.name)[\(j)]", file: file, line: line)
+            }
+        }
+    }
+
+    func testGradientsAgainstFiniteDifferences() {
+        var rng = RNG(seed: 5)
+        let rows = 3, w = 5
+        let unit = (0..<(rows * w)).map { _ in rng.uniform() }
+        let numbers = randomArray(rows * w, &rng)
+        var mask = (0..<(rows * w)).map { _ in Float(rng.uniform() < 0.7 ? 1 : 0) }
+        mask[0] = 0
+        for m in [nil, mask] {
+            checkGradient(BernoulliLikelihood(width: w), x: unit, mask: m, rows: rows, seed: 1)
+            checkGradient(GaussianLikelihood(width: w, sigma: 0.5, link: .sigmoid), x: unit, mask: m, rows: rows, seed: 2)
+            checkGradient(GaussianLikelihood(width: w, sigma: 0.7, link: .identity), x: numbers, mask: m, rows: rows, seed: 3)
+            checkGradient(GaussianLikelihood(learnedWidth: w, link: .identity), x: numbers, mask: m, rows: rows, seed: 4)
+            checkGradient(GaussianLikelihood(learnedWidth: w, link: .sigmoid), x: unit, mask: m, rows: rows, seed: 5)
+        }
+        // categorical: one-hot rows (row 1 missing)
+        let k = 4
+        var onehot = [Float](repeating: 0, count: rows * k)
+        for r in 0..<rows { onehot[r * k + (r * 3) % k] = 1 }
+        checkGradient(CategoricalLikelihood(levels: k), x: onehot, mask: nil, rows: rows, seed: 6)
+        let cmask: [Float] = [1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
+        checkGradient(CategoricalLikelihood(levels: k), x: onehot, mask: cmask, rows: rows, seed: 7)
+    }
+
+    func testCategoricalIsANormalisedDistribution() {
+        // Σ over the K classes of p(class) = 1, and −log p of the one-hot is −log softmax.
+        let l = CategoricalLikelihood(levels: 3)
+        let o: [Float] = [0.5, -1, 2]
+        var total = 0.0
+        for c in 0..<3 {
+            var x: [Float] = [0, 0, 0]
+            x[c] = 1
+            total += Foundation.exp(-evaluate(l, o: o, x: x, mask: nil, rows: 1).0)
+        }
+        XCTAssertEqual(total, 1, accuracy: 1e-6)
+    }
+
+    func testMixedIsTheSumOfItsParts() {
+        var rng = RNG(seed: 9)
+        let g = GaussianLikelihood(learnedWidth: 2, link: .identity), c = CategoricalLikelihood(levels: 3)
+        let mixed = MixedLikelihood([g, c])
+        mixed.nameParameters(prefix: "likelihood")
+        XCTAssertEqual(g.logSigma?.name, "likelihood.0.log_sigma")
+        XCTAssertEqual(mixed.width, 5)
+        let rows = 2
+        let o = randomArray(rows * 5, &rng)
+        let x: [Float] = [0.3, -1.2, 0, 1, 0, 2.0, 0.1, 1, 0, 0]
+        let (total, grad) = evaluate(mixed, o: o, x: x, mask: nil, rows: rows)
+        let gPart = evaluate(g, o: [o[0], o[1], o[5], o[6]], x: [x[0], x[1], x[5], x[6]], mask: nil, rows: rows)
+        let cPart = evaluate(c, o: [o[2], o[3], o[4], o[7], o[8], o[9]], x: [x[2], x[3], x[4], x[7], x[8], x[9]], mask: nil, rows: rows)
+        XCTAssertEqual(total, gPart.0 + cPart.0, accuracy: 1e-9)
+        XCTAssertEqual(grad[3], cPart.1[1])
+        XCTAssertEqual(grad[6], gPart.1[3])
+    }
+
+    /// The fused C kernels (whole rows, no mask) agree with the plain Swift references.
+    func testFusedKernelsMatchReferences() {
+        var rng = RNG(seed: 11)
+        let rows = 37, w = 101
+        let o = randomArray(rows * w, &rng, scale: 4)
+        let x = (0..<(rows * w)).map { _ in rng.uniform() }
+        for (l, ref) in [(BernoulliLikelihood(width: w) as Likelihood, { (a: LikelihoodArguments) in BernoulliLikelihood(width: w).reference(a) }),
+                         (GaussianLikelihood(width: w, sigma: 0.1, link: .sigmoid), { (a: LikelihoodArguments) in
+                             GaussianLikelihood(width: w, sigma: 0.1, link: .sigmoid).reference(a) })] {
+            var fused = [Double](repeating: 0, count: rows), plain = fused
+            var gf = [Float](repeating: 0, count: rows * w), gp = gf
+            o.withUnsafeBufferPointer { op in
+                x.withUnsafeBufferPointer { xp in
+                    let args = { (n: UnsafeMutablePointer<Double>, g: UnsafeMutablePointer<Float>) in
+                        LikelihoodArguments(rows: rows, out: op.baseAddress!, outStride: w, x: xp.baseAddress!, xStride: w,
+                                            nll: n, grad: g, gradStride: w, gradScale: 0.25)
+                    }
+                    fused.withUnsafeMutableBufferPointer { n in gf.withUnsafeMutableBufferPointer { g in l.negLogLikelihood(args(n.baseAddress!, g.baseAddress!)) } }
+                    plain.withUnsafeMutableBufferPointer { n in gp.withUnsafeMutableBufferPointer { g in ref(args(n.baseAddress!, g.baseAddress!)) } }
+                }
+            }
+            for r in 0..<rows { XCTAssertEqual(fused[r], plain[r], accuracy: 1e-4 * max(1, abs(plain[r]))) }
+            for i in 0..<(rows * w) { XCTAssertEqual(gf[i], gp[i], accuracy: 1e-6) }
+        }
+    }
+
+    /// A missing entry changes nothing: not the loss, whatever x holds there, nor any gradient.
+    func testMaskedEntriesContributeNothing() {
+        var rng = RNG(seed: 12)
+        let w = 6
+        let o = randomArray(w, &rng)
+        let mask: [Float] = [1, 0, 1, 1, 0, 1]
+        var x1 = randomArray(w, &rng), x2 = x1
+        x1[1] = 5; x2[1] = -7; x2[4] = 100
+        for l: Likelihood in [BernoulliLikelihood(width: w), GaussianLikelihood(learnedWidth: w, link: .identity),
+                              GaussianLikelihood(width: w, sigma: 1, link: .identity)] {
+            let a = evaluate(l, o: o, x: x1, mask: mask, rows: 1), b = evaluate(l, o: o, x: x2, mask: mask, rows: 1)
+            XCTAssertEqual(a.0, b.0)
+            XCTAssertEqual(a.1[1], 0)
+            XCTAssertEqual(a.1[4], 0)
+            let full = evaluate(l, o: o, x: x1, mask: nil, rows: 1)
+            XCTAssertNotEqual(full.0, a.0)
+        }
+    }
+}
