@@ -38,7 +38,7 @@ enum ReportExtras {
         var rng = RNG(seed: seed &+ 7)
         let nll = Evaluator.iwae(model, x: BatchLoader.tensor(test, range: 0..<n), k: iwaeSamples, rng: &rng)
         let mean = nll.reduce(0, +) / Double(n)
-        return [("IWAE −log p(x)", String(format: "%.2f nats per image: importance-weighted estimate (k = %d samples of q(z|x)) on the first %d test images; an upper bound on −log p(x), tighter than the ELBO (`vae evaluate --iwae K` for more images)", mean, iwaeSamples, n))]
+        return [("IWAE −log p(x)", String(format: "%.2f nats per image (importance-weighted, k = %d, first %d test images; an upper bound on −log p(x))", mean, iwaeSamples, n))]
     }
 
     /// Test images scored for the anomaly section (all of them for small decoders).
