@@ -67,6 +67,13 @@ final class BrowserReportTests: XCTestCase {
         XCTAssertEqual(obj["latent"] as? Int, latent, file: file, line: line)
         XCTAssertEqual(obj["shape"] as? [Int], loaded.model.config.inputShape, file: file, line: line)
         XCTAssertEqual(obj["sliders"] as? Int, min(latent, 64), file: file, line: line)
+        // the controls: arrow key, drag, slider and interpolation slider change z and the pictures
+        let ui = try XCTUnwrap(obj["ui"] as? [String: Any], "no UI result", file: file, line: line)
+        for key in ["keyMoves", "dragMoves", "sliderSets", "paintedMatches"] {
+            XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
+        }
+        XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
+        XCTAssertTrue((ui["hoverCaption"] as? String ?? "").hasPrefix("test image "), "\(ui)", file: file, line: line)
         let results = try XCTUnwrap(obj["results"] as? [[Double]], file: file, line: line)
         XCTAssertEqual(results.count, zs.count, file: file, line: line)
         let d = loaded.model.inputSize

@@ -278,7 +278,8 @@ enum ExplorerScript {
     var dragging = false;
     pad.addEventListener('pointerdown', function (ev) {
       dragging = true;
-      pad.setPointerCapture(ev.pointerId);
+      // capture keeps the drag going outside the pad; best effort (an unknown pointer id throws)
+      try { pad.setPointerCapture(ev.pointerId); } catch (e) { /* dragging still works inside the pad */ }
       z = moveTo(z, fromEvent(ev)); syncSliders(); showHover(nearest(ev)); schedule();
       ev.preventDefault();
     });
@@ -335,6 +336,30 @@ enum ExplorerScript {
     if (N > 0) showHover(Math.min(meta.start, N - 1));
     interpolate();
     render();
+
+    // drives the controls as a reader would and reports what changed (for the self-test)
+    api.exerciseUI = function () {
+      var r = {}, before = z.slice(), rect = pad.getBoundingClientRect();
+      pad.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+      r.keyMoves = project(z)[0] > project(before)[0] + 1e-9;
+      var at = function (fx, fy) { return { clientX: rect.left + fx * rect.width, clientY: rect.top + fy * rect.height, pointerId: 1, bubbles: true }; };
+      pad.dispatchEvent(new PointerEvent('pointerdown', at(0.25, 0.75)));
+      pad.dispatchEvent(new PointerEvent('pointermove', at(0.75, 0.25)));
+      pad.dispatchEvent(new PointerEvent('pointerup', at(0.75, 0.25)));
+      var p = project(z);
+      r.dragMoves = Math.abs(p[0] - (lo[0] + 0.75 * (hi[0] - lo[0]))) < 1e-6 && (NA < 2 || Math.abs(p[1] - (hi[1] - 0.25 * (hi[1] - lo[1]))) < 1e-6);
+      sliders[0].value = 1.25; sliders[0].dispatchEvent(new Event('input', { bubbles: true }));
+      r.sliderSets = Math.abs(z[0] - 1.25) < 1e-9;
+      render();
+      // the painted canvas is decode(z) in 8 bits
+      var img = out.getContext('2d').getImageData(0, 0, WD, H).data, px = decode(z), worst = 0;
+      for (var q = 0; q < H * WD; q++) worst = Math.max(worst, Math.abs(img[4 * q] - Math.round(255 * px[q])));
+      r.paintedMatches = worst <= 1;
+      tr.value = 1; tr.dispatchEvent(new Event('input', { bubbles: true }));
+      r.interpolationLabel = tv.textContent;
+      r.hoverCaption = el('vx-hxcap').textContent;
+      return r;
+    };
   }
 
   try { setupExplorer(); } catch (e) { errors.push('explorer: ' + e); }
@@ -347,8 +372,9 @@ enum ExplorerScript {
     var res;
     try {
       var zs = JSON.parse(decodeURIComponent(h.slice(10)));
-      res = { latent: K, shape: [C, H, WD], readyMs: api.readyMs, sliders: document.querySelectorAll('#vx-sliders input').length,
+      res = { latent: K, shape: [C, H, WD], readyMs: api.readyMs, loadMs: performance.now(), sliders: document.querySelectorAll('#vx-sliders input').length,
               results: zs.map(function (z) { return Array.prototype.slice.call(decode(z)); }) };
+      res.ui = api.exerciseUI ? api.exerciseUI() : null;
     } catch (e) { res = { error: String(e) }; }
     res.errors = errors;
     var pre = document.createElement('pre');
