@@ -207,10 +207,10 @@ enum ExplorerScript {
         c.beginPath(); c.arc(q[0], q[1], 3, 0, 2 * Math.PI); c.fill();
       }
       c.globalAlpha = 1;
-      c.fillStyle = '#57606a'; c.font = '14px sans-serif';
+      c.fillStyle = '#57606a'; c.font = '20px sans-serif';
       var xn = K > 2 ? 'principal direction 1' : 'z₁', yn = K > 2 ? 'principal direction 2' : 'z₂';
-      c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 6, S - 8);
-      if (NA > 1) { c.save(); c.translate(16, 6 + c.measureText('↑ ' + yn).width); c.rotate(-Math.PI / 2); c.fillText(yn + ' →', 0, 0); c.restore(); }
+      c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 8, S - 10);
+      if (NA > 1) { c.save(); c.translate(22, 8 + c.measureText('↑ ' + yn).width); c.rotate(-Math.PI / 2); c.fillText(yn + ' →', 0, 0); c.restore(); }
     })();
 
     var hovered = -1;
