@@ -7,13 +7,10 @@ import VAEViz
 /// description and one weight array, and a few test images with their latent means.
 enum ReportExplorer {
     /// How the decoder's output becomes the pixel means the page shows: the one place the page
-    /// learns it. Today both likelihoods have mean σ(logits) (VAE.decode); a likelihood with
-    /// another mean function maps to another `DecoderDescription.Output` here.
-    static func output(for config: VAEConfig) -> DecoderDescription.Output {
-        switch config.likelihood {
-        case .bernoulli, .gaussian: return .sigmoid
-        }
-    }
+    /// learns it. Every image likelihood's mean is σ(o) today (VAE.decode: Bernoulli, and the
+    /// Gaussians whose mean is σ(o)); a likelihood with another mean function (a table column's
+    /// identity link) maps to another `DecoderDescription.Output` here.
+    static func output(for config: VAEConfig) -> DecoderDescription.Output { .sigmoid }
 
     /// Walks `model.decoder.layers` (Dense with optional fused ReLU, Reshape/Flatten,
     /// ConvTranspose2D with optional fused ReLU, Activation) into a description and the weights.
@@ -59,15 +56,15 @@ enum ReportExplorer {
     static func data(_ model: VAE, _ data: Dataset, interpolation: (Int, Int), limit: Int = 500) throws -> ExplorerData {
         let (desc, weights) = try describeDecoder(model)
         let set = data.test
-        let d = set.pixelsPerImage, k = model.latent
+        let d = model.inputSize, k = model.latent
         // at most ~400 kB of image bytes
         let n = min(set.count, limit, max(50, 400_000 / max(d, 1)))
         let mu = Analysis.latentMeans(model, set, limit: n)
         let muArray = Array(UnsafeBufferPointer(start: mu.pointer, count: n * k))
-        let labels = set.labels.isEmpty ? [] : set.labels.prefix(n).map { Int($0) }
+        let labels = ReportDataAccess.labels(set, n)
         let (origin, axes, explained) = padAxes(muArray, n: n, k: k)
         let clampPair = (min(interpolation.0, max(n - 1, 0)), min(interpolation.1, max(n - 1, 0)))
-        return ExplorerData(decoder: desc, weights: weights, images: Array(set.images.prefix(n * d)), count: n, labels: labels,
+        return ExplorerData(decoder: desc, weights: weights, images: ReportDataAccess.bytes(set, n, featureCount: d), count: n, labels: labels,
                             classNames: data.classNames, testIndices: Array(0..<n), mu: muArray, padOrigin: origin,
                             padAxes: axes, explained: explained, interpolation: clampPair, start: 0)
     }

@@ -49,23 +49,21 @@ enum ReportExtras {
     /// Scores, ROC and the top anomalies of a run trained on `normal` labels only.
     static func addAnomalies(_ page: inout ReportPage, _ model: VAE, _ data: Dataset, normal: [Int], seed: UInt64,
                              files: inout [(String, [UInt8])]) throws {
-        guard !data.test.labels.isEmpty else { return }
-        let set = data.test.prefix(anomalyImages(model, available: data.test.count))
+        let set = ReportDataAccess.first(data.test, anomalyImages(model, available: data.test.count))
+        let labels = ReportDataAccess.labels(set, set.count)
+        guard !labels.isEmpty else { return }
         var rng = RNG(seed: seed &+ 11)
         let scores = Analysis.anomalyScores(model, set, rng: &rng)
         let normalSet = Set(normal)
-        let anomalous = (0..<set.count).map { !normalSet.contains(Int(set.labels[$0])) }
+        let anomalous = labels.map { !normalSet.contains($0) }
         let auc = Analysis.rocAUC(scores: scores, positive: anomalous)
         let name: (Int) -> String = { l in l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)" }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let top = Array(order.prefix(32))
-        let d = set.pixelsPerImage
-        let x = Tensor(shape: [top.count, d])
-        var unused = RNG(seed: 0)
-        top.map { Int32($0) }.withUnsafeBufferPointer { BatchLoader.fill(set, indices: $0, into: x, rng: &unused) }
+        let x = ReportDataAccess.gather(set, top, featureCount: model.inputSize)
         let png = Pictures.grid(x, shape: model.config.inputShape, columns: 8, scale: Figures.scale(for: model.config.inputShape))
         files.append(("anomalies.png", png))
-        let rows = top.enumerated().map { r, i in [String(r + 1), String(i), name(Int(set.labels[i])), String(format: "%.2f", scores[i])] }
+        let rows = top.enumerated().map { r, i in [String(r + 1), String(i), name(labels[i]), String(format: "%.2f", scores[i])] }
         let normalName = "labels " + normal.map { name($0) }.joined(separator: ", ")
         try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: normalName, auc: auc, topPNG: png, topRows: rows))
     }
