@@ -32,7 +32,7 @@ enum ReportExtras {
     }
 
     /// One summary row: the mean IWAE estimate of −log p(x) (k = 100) over the first test images.
-    static func iwaeSummary(_ model: VAE, _ test: ImageSet, seed: UInt64) -> [(String, String)] {
+    static func iwaeSummary(_ model: VAE, _ test: ReportDataAccess.Items, seed: UInt64) -> [(String, String)] {
         let n = iwaeImages(model, available: test.count)
         guard n > 0 else { return [] }
         var rng = RNG(seed: seed &+ 7)
