@@ -10,12 +10,18 @@ public struct ReportPage: Sendable {
         case image(title: String, png: [UInt8], caption: String, pixelated: Bool)
         case svg(title: String, svg: String, caption: String)
         case paragraph(title: String, text: String)
+        /// Markup built by this module (e.g. the explorer), inserted as given.
+        case html(title: String, body: String)
     }
 
     public var title: String
     /// Optional line under the title (e.g. a timestamp or command line).
     public var subtitle: String
     var blocks: [Block] = []
+    /// Extra CSS and scripts of this module's interactive sections (the scripts go at the end
+    /// of the body, so they run before the load event).
+    var styles: [String] = []
+    var scripts: [String] = []
 
     public init(title: String, subtitle: String = "") {
         self.title = title
@@ -53,7 +59,7 @@ public struct ReportPage: Sendable {
     public func html() -> String {
         var h = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         h += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        h += "<title>\(htmlEscape(title))</title>\n<style>\n\(Self.css)</style>\n</head>\n<body>\n<main>\n"
+        h += "<title>\(htmlEscape(title))</title>\n<style>\n\(Self.css)\(styles.joined())</style>\n</head>\n<body>\n<main>\n"
         h += "<h1>\(htmlEscape(title))</h1>\n"
         if !subtitle.isEmpty { h += "<p class=\"subtitle\">\(htmlEscape(subtitle))</p>\n" }
         for block in blocks {
@@ -95,10 +101,15 @@ public struct ReportPage: Sendable {
                 for para in text.components(separatedBy: "\n\n") where !para.isEmpty {
                     h += "<p>\(htmlEscape(para))</p>\n"
                 }
+            case let .html(title, body):
+                h += heading(title)
+                h += body
             }
             h += "</section>\n"
         }
-        h += "</main>\n</body>\n</html>\n"
+        h += "</main>\n"
+        for script in scripts { h += script }
+        h += "</body>\n</html>\n"
         return h
     }
 

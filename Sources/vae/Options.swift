@@ -22,6 +22,12 @@ struct DataOptions: ParsableArguments {
     @Flag(name: .long, help: "Image folders: skip unreadable images (counted and named in the log) instead of stopping.")
     var skipBadFiles = false
 
+    @Option(name: .long, help: ArgumentHelp("CSV tables: the class column (kept out of the features; used for --classes, ROC-AUC, colours, --conditional).", valueName: "column"))
+    var label: String?
+
+    @Option(name: .long, help: ArgumentHelp("CSV tables: columns to leave out, comma-separated (ids, names, free text).", valueName: "column[,column…]"))
+    var ignore: String?
+
     func validate() throws {
         if let s = imageSize { do { _ = try ImageFolderOptions.parseSize(s) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
@@ -36,6 +42,29 @@ struct DataOptions: ParsableArguments {
         if let f = testFraction { o.testFraction = f }
         if skipBadFiles { o.skipBadFiles = true }
         return o
+    }
+
+    /// A CSV table: fitted here (`vae train`), or read with a run's stored schema.
+    func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?) throws -> Dataset {
+        if imageSize != nil || channels != nil || skipBadFiles { throw VAEError("--image-size, --channels and --skip-bad-files are for image folders; \(path) is a file") }
+        let d: Dataset
+        if let stored {
+            if label != nil || ignore != nil { throw VAEError("--label and --ignore are fixed by the run's table; drop them") }
+            d = try Dataset.loadTable(path: path, stored: stored, trainedOn: trainedOn)
+        } else {
+            var o = TableOptions()
+            o.label = label
+            o.ignore = ignore.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
+            if let f = testFraction { o.testFraction = f }
+            d = try Dataset.loadTable(path: path, options: o)
+        }
+        for n in d.notes { Console.note("note: \(n)") }
+        if !quiet {
+            let t = d.table!.schema
+            let numeric = t.columns.filter(\.isNumeric).count
+            Console.note("data: table \(path)\(why): \(d.train.count) train, \(d.test.count) test rows; \(numeric) numeric and \(t.columns.count - numeric) text columns (\(t.width) encoded)\(t.label.map { ", label \($0.name) with \(d.classNames.count) classes" } ?? "")")
+        }
+        return d
     }
 
     static let debianFashionMNIST = "/usr/share/datasets/fashion-mnist"
@@ -53,7 +82,7 @@ struct DataOptions: ParsableArguments {
 
     /// Resolves and loads the data set, saying which one is used (on stderr).
     /// `stored`: the image-folder options of the run being continued or analysed.
-    func load(fallback: String? = nil, quiet: Bool = false, stored: ImageFolderOptions? = nil) throws -> Dataset {
+    func load(fallback: String? = nil, quiet: Bool = false, stored: ImageFolderOptions? = nil, table: TableInfo? = nil) throws -> Dataset {
         let dir: String
         var why = ""
         if let d = data {
@@ -72,6 +101,10 @@ struct DataOptions: ParsableArguments {
         } else {
             throw VAEError("no data found: pass --data DIR (a folder with train-images-idx3-ubyte[.gz] …), set VAE_DATA, or apt-get install dataset-fashion-mnist")
         }
+        if AtomicFile.exists(dir) && !AtomicFile.isDirectory(dir) {
+            return try loadTable(dir, why: why, quiet: quiet, stored: table, trainedOn: fallback)
+        }
+        if label != nil || ignore != nil { throw VAEError("--label and --ignore are for CSV tables; \(dir) is a folder") }
         let started = DispatchTime.now().uptimeNanoseconds
         let d = try Dataset.load(directory: dir, imageOptions: imageOptions(stored: stored))
         if let info = d.imageFolder {
@@ -116,7 +149,8 @@ struct RunArgument: ParsableArguments {
 
     /// The run's test images: from --data if given, else the folder the run was trained on.
     func testSet(_ loaded: Checkpoint.Loaded, _ data: DataOptions) throws -> Dataset {
-        let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true, stored: loaded.config?.data?.imageOptions)
+        let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true, stored: loaded.config?.data?.imageOptions,
+                              table: loaded.table)
         let shape = d.test.itemShape
         guard shape == loaded.model.config.inputShape else {
             throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")

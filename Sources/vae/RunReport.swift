@@ -25,7 +25,14 @@ enum RunReport {
             ("threads", "\(ThreadPool.threadCount)"),
             ("SwiftVAE", SwiftVAE.version),
         ]
-        page.addKeyValues("Run", pairs)
+        page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, data.test, seed: seed))
+
+        let (a, b) = Figures.interpolationPair(data.test)
+        do {
+            try page.addExplorer(try ReportExplorer.data(model, data, interpolation: (a, b)))
+        } catch {
+            page.addParagraph("Explore the latent space", "The live explorer is not available for this model: \(error)")
+        }
 
         if !metrics.isEmpty {
             let loss = Figures.lossChart(metrics)
@@ -58,10 +65,13 @@ enum RunReport {
         files.append(("latent.svg", Array(scatter.svg.utf8)))
         page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + ", coloured by label.")
 
-        let (a, b) = Figures.interpolationPair(data.test)
         let interp = Figures.interpolation(model, data.test, from: a, to: b, steps: 10)
         files.append(("interpolation.png", interp))
         page.addImage("Interpolation", png: interp, caption: "Test images \(a) and \(b) (ends) and 10 decodings of the straight line between their latent means.", pixelated: true)
+
+        if let classes = options.classes {
+            try ReportExtras.addAnomalies(&page, model, data, normal: classes, seed: seed, files: &files)
+        }
 
         for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
         let path = dir + "/report.html"

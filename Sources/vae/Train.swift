@@ -91,7 +91,8 @@ struct Train: ParsableCommand {
         if resume {
             let dir = out!
             let loaded = try Checkpoint.load(dir)
-            data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions)
+            data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions,
+                                       table: loaded.table)
             var changes = TrainingRun.ResumeChanges()
             changes.epochs = epochs
             changes.learningRate = lr
@@ -115,17 +116,38 @@ struct Train: ParsableCommand {
             try comm?.barrier()  // MPI: every rank has checked before rank 0 writes
             MPIJob.runFolder = dir
             let arch = model ?? .mlp
-            let cfg = VAEConfig(architecture: arch, inputShape: data.itemShape,
+            var cfg = VAEConfig(architecture: arch, inputShape: data.itemShape,
                                 latent: latent ?? (arch == .mlp ? 20 : 2), hidden: try hiddenSizes(),
                                 likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
                                 warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
                                 activation: activation ?? .relu)
+            var batchSize = batch ?? 128, epochCount = epochs ?? 10
+            if let table = data.table {
+                // A table: an mlp over the encoded row; Gaussian (learned σ by default) for the numbers,
+                // categorical for the text columns; sizes and epochs that suit a few hundred rows too.
+                guard arch == .mlp else { throw VAEError("tables train with --model mlp (the conv model is for images)") }
+                guard !binarize else { throw VAEError("--binarize is for images; a table's numbers are standardised, not intensities") }
+                let numeric: FeatureGroup.Kind
+                switch likelihood ?? .gaussianLearned {
+                case .gaussian: numeric = .gaussian
+                case .gaussianLearned: numeric = .gaussianLearned
+                case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian or gaussian-learned (the default)")
+                }
+                cfg.groups = table.groups(numeric: numeric)
+                cfg.gaussianSigma = sigma ?? 1
+                cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
+                if hidden == nil { cfg.hidden = [128] }
+                batchSize = batch ?? min(128, data.train.count)
+                // at least 2,000 optimizer steps (a 300-row table gets hundreds of epochs)
+                let perEpoch = (data.train.count + batchSize - 1) / batchSize
+                epochCount = epochs ?? max(10, (2000 + perEpoch - 1) / perEpoch)
+            }
             if conditional && !data.train.hasLabels {
                 throw VAEError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
             }
             var o = TrainingOptions()
-            o.epochs = epochs ?? 10
-            o.batchSize = batch ?? 128
+            o.epochs = epochCount
+            o.batchSize = batchSize
             o.learningRate = lr ?? 1e-3
             o.seed = seed ?? 1
             o.binarize = binarize

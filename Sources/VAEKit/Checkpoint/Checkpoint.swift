@@ -18,6 +18,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var classNames: [String]
         /// How an image folder was read (--image-size, --channels, …); nil for IDX and CIFAR-10.
         public var imageOptions: ImageFolderOptions?
+        /// How a CSV table was read: its schema and split (nil for images).
+        public var table: TableInfo?
         public init(_ d: Dataset) {
             name = d.name
             directory = d.directory
@@ -26,6 +28,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             shape = d.train.itemShape
             classNames = d.classNames
             imageOptions = d.imageFolder?.options
+            table = d.table
         }
     }
 
@@ -100,8 +103,10 @@ public enum Checkpoint {
                 off += p.count
             }
         }
-        let meta = ["format": format, "version": SwiftVAE.version, "config": json(model.config),
+        var meta = ["format": format, "version": SwiftVAE.version, "config": json(model.config),
                     "training": json(options), "state": json(state)]
+        // A table's schema travels with the weights: without it no new row can be encoded.
+        if let t = data?.table { meta["table"] = json(t) }
         let bytes = SafeTensorsFile.serialize(tensors: list, metadata: meta)
         try AtomicFile.write(bytes, to: dir + "/" + weightsFile)
         let rc = RunConfig(model: model.config, training: options, data: data, state: state, parameterCount: model.parameterCount)
@@ -117,6 +122,8 @@ public enum Checkpoint {
         /// Adam moments in parameter-buffer order, when the checkpoint has them.
         public let adamM: [Float]?
         public let adamV: [Float]?
+        /// How the run's CSV table is read (nil for images).
+        public let table: TableInfo?
     }
 
     /// Loads a run folder (or a path to its `model.safetensors`), validating everything.
@@ -201,7 +208,16 @@ public enum Checkpoint {
         for p in model.store.parameters where !p.value.array.allSatisfy({ $0.isFinite }) {
             throw VAEError("\(src): tensor \"\(p.name)\" holds NaN or infinite values; the checkpoint is damaged")
         }
-        return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v)
+        var table: TableInfo? = nil
+        if file.metadata["table"] != nil {
+            let t = try meta("table", TableInfo.self)
+            try t.schema.validate(source: src)
+            guard t.schema.width == cfg.inputSize else {
+                throw VAEError("\(src): the table schema has \(t.schema.width) encoded columns but the model takes \(cfg.inputSize); the checkpoint is damaged")
+            }
+            table = t
+        }
+        return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v, table: table)
     }
 
     /// The parameter count of `config`'s model, from its description (no storage allocated);

@@ -58,6 +58,10 @@ public struct Dataset: Sendable {
     public var classNames: [String]
     /// How an image folder was read (nil for IDX and CIFAR-10).
     public var imageFolder: ImageFolderInfo? = nil
+    /// How a CSV table was read (nil for images).
+    public var table: TableInfo? = nil
+    /// Things the user should be told about the data (rows dropped, a layout detected).
+    public var notes: [String] = []
 
     /// One item's shape [C, H, W].
     public var itemShape: [Int] { train.itemShape }

@@ -1,0 +1,109 @@
+import Foundation
+import VAECore
+
+/// A CSV table's rows as a data source: standardised numbers and one-hot categories, with a mask
+/// of the observed cells (missing cells add nothing to the loss) and the `--label` column as the
+/// class. Item ids are the 1-based data row numbers of the file.
+extension TableSplit: DataSource {
+    public var itemShape: [Int] { [1, 1, width] }
+    public var hasLabels: Bool { labels != nil }
+    /// −1 for a row whose label cell is missing (read with a stored schema).
+    public func label(_ i: Int) -> Int { Int(labels![i]) }
+    public func itemID(_ i: Int) -> String { String(ids[i]) }
+    public var hasMissing: Bool { mask.contains(0) }
+
+    /// Rows at `indices` (values are already 0 where missing; tables are never binarized).
+    public func fill(_ indices: UnsafeBufferPointer<Int32>, x: Tensor, mask m: Tensor?, binarize: Bool, rng: inout RNG) {
+        let w = width
+        let dst = x.pointer
+        self.x.withUnsafeBufferPointer { src in
+            for (r, i) in indices.enumerated() { (dst + r * w).update(from: src.baseAddress! + Int(i) * w, count: w) }
+        }
+        guard let m else { return }
+        for (r, i) in indices.enumerated() {
+            for j in 0..<w { m[r * w + j] = Float(mask[Int(i) * w + j]) }
+        }
+    }
+
+    public func subset(_ indices: [Int]) -> any DataSource {
+        let w = width
+        var xs = [Float](), ms = [UInt8](), ls = [Int32](), ids = [Int32]()
+        xs.reserveCapacity(indices.count * w)
+        for i in indices {
+            xs.append(contentsOf: x[(i * w)..<((i + 1) * w)])
+            ms.append(contentsOf: mask[(i * w)..<((i + 1) * w)])
+            if let labels { ls.append(labels[i]) }
+            ids.append(self.ids[i])
+        }
+        return TableSplit(count: indices.count, width: w, x: xs, mask: ms, labels: labels == nil ? nil : ls, ids: ids)
+    }
+
+    public func binarized(seed: UInt64) -> any DataSource { self }
+}
+
+/// How a run read its table: the schema fitted on the training rows and the split, stored in the
+/// run so that later commands read the same file — or a new one — the same way.
+public struct TableInfo: Codable, Equatable, Sendable {
+    public var schema: TableSchema
+    public var testFraction: Double
+    public var seed: UInt64
+
+    public init(schema: TableSchema, testFraction: Double, seed: UInt64) {
+        self.schema = schema
+        self.testFraction = testFraction
+        self.seed = seed
+    }
+
+    /// The likelihood of each column group: Gaussian (fixed or learned σ) over runs of numeric
+    /// columns, one categorical per text column.
+    public func groups(numeric kind: FeatureGroup.Kind) -> [FeatureGroup] {
+        var out: [FeatureGroup] = []
+        for c in schema.columns {
+            if c.isNumeric, let last = out.last, last.kind == kind {
+                out[out.count - 1].width += 1
+                out[out.count - 1].name += "," + c.name
+            } else {
+                out.append(FeatureGroup(kind: c.isNumeric ? kind : .categorical, width: c.width, name: c.name))
+            }
+        }
+        return out
+    }
+}
+
+extension Dataset {
+    /// A CSV table: `--label`, `--ignore`, a seeded split (`TableOptions`), the schema fitted on
+    /// the training rows.
+    public static func loadTable(path: String, options: TableOptions) throws -> Dataset {
+        let (_, encoded) = try TableEncoder.load(path: path, options: options)
+        guard encoded.train.count > 0 else { throw VAEError("\(path) has no rows to train on") }
+        var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: encoded.train, test: encoded.test,
+                        classNames: encoded.schema.classNames)
+        d.table = TableInfo(schema: encoded.schema, testFraction: options.testFraction, seed: options.seed)
+        d.notes = encoded.notes
+        return d
+    }
+
+    /// A table read with a run's stored schema: the run's own file is split as in training (and
+    /// must still give the same schema); any other file is all test rows, encoded with the schema
+    /// (unknown category levels are read as missing).
+    public static func loadTable(path: String, stored: TableInfo, trainedOn: String?) throws -> Dataset {
+        if path == trainedOn {
+            var o = TableOptions()
+            o.label = stored.schema.label?.name
+            o.ignore = stored.schema.ignored
+            o.testFraction = stored.testFraction
+            o.seed = stored.seed
+            let d = try loadTable(path: path, options: o)
+            guard d.table?.schema == stored.schema else {
+                throw VAEError("\(path) has changed since the model was trained on it (its columns or statistics differ); pass the file as new data with a copy under another name, or train again")
+            }
+            return d
+        }
+        let table = try CSVTable.read(path: path)
+        let rows = try TableEncoder.apply(stored.schema, to: table, unseenLevels: .missing)
+        var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: rows, test: rows,
+                        classNames: stored.schema.classNames)
+        d.table = stored
+        return d
+    }
+}

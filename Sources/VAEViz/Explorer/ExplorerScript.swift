@@ -1,0 +1,413 @@
+/// The explorer's script and style, as string resources (no external file, no network).
+///
+/// Page API (documented in the README):
+///   window.swiftvae.decode(z)  → Float32Array of C·H·W pixel means in [0, 1] (C×H×W order);
+///                                synchronous; z is an array of `latent` numbers
+///   window.swiftvae.latent     → the latent dimension
+///   window.swiftvae.shape      → [C, H, W]
+/// Opening the page as `report.html#selftest=<URL-encoded JSON array of z>` appends
+/// `<pre id="swiftvae-selftest">` holding {"results": [decode(z)…], …} once the page has loaded
+/// (the browser test reads it with `chromium --headless --dump-dom`).
+enum ExplorerScript {
+    static let js = #"""
+(function () {
+  'use strict';
+  var t0 = performance.now();
+  var errors = [];
+  window.addEventListener('error', function (e) { errors.push(String(e.message || e)); });
+  function el(id) { return document.getElementById(id); }
+  function bytes(id) {
+    var bin = atob(el(id).textContent.replace(/\s+/g, ''));
+    var n = bin.length, u = new Uint8Array(n);
+    for (var i = 0; i < n; i++) u[i] = bin.charCodeAt(i);
+    return u;
+  }
+  var meta = JSON.parse(el('swiftvae-meta').textContent);
+  var spec = meta.decoder;
+  var W = new Float32Array(bytes('swiftvae-weights').buffer);
+  var IMG = bytes('swiftvae-images');
+  var MU = new Float32Array(bytes('swiftvae-mu').buffer);
+  var K = spec.latent, C = spec.shape[0], H = spec.shape[1], WD = spec.shape[2], D = C * H * WD;
+  if (W.length !== spec.weightCount) throw new Error('swiftvae: ' + W.length + ' weights, expected ' + spec.weightCount);
+
+  // ---------------------------------------------------------------- the forward pass
+  function prod(s) { return s.reduce(function (a, b) { return a * b; }, 1); }
+  // per-example shape before and after each layer, computed once
+  var plan = [];
+  (function () {
+    var shape = [K];
+    spec.layers.forEach(function (L) {
+      var before = shape;
+      if (L.op === 'dense') shape = [L.outputs];
+      else if (L.op === 'reshape') shape = L.shape.slice();
+      else if (L.op === 'flatten') shape = [prod(shape)];
+      else if (L.op === 'conv_transpose2d') {
+        // OH = (H − 1)·s − 2p + k + output_padding
+        shape = [L.outputs,
+                 (shape[1] - 1) * L.stride - 2 * L.padding + L.kernel + L.outputPadding,
+                 (shape[2] - 1) * L.stride - 2 * L.padding + L.kernel + L.outputPadding];
+      } else if (L.op !== 'activation') throw new Error('swiftvae: unknown layer ' + L.op);
+      plan.push({ L: L, input: before, output: shape });
+    });
+    if (prod(shape) !== D) throw new Error('swiftvae: the decoder ends in ' + shape + ', not ' + spec.shape);
+  })();
+
+  // y = W x + b with W [out, in]; then ReLU when fused
+  function dense(x, L) {
+    var n = L.inputs, m = L.outputs, y = new Float64Array(m);
+    for (var o = 0; o < m; o++) {
+      var s = W[L.biasOffset + o], r = L.weightOffset + o * n;
+      for (var i = 0; i < n; i++) s += W[r + i] * x[i];
+      y[o] = (L.relu && s < 0) ? 0 : s;
+    }
+    return y;
+  }
+
+  // y[oc, iy·s − p + ky, ix·s − p + kx] += x[ic, iy, ix] · W[ic, oc, ky, kx];  y += b[oc]; ReLU when fused
+  function convTranspose(x, L, ins, outs) {
+    var ci = ins[0], h = ins[1], w = ins[2], co = outs[0], oh = outs[1], ow = outs[2];
+    var k = L.kernel, st = L.stride, p = L.padding, plane = oh * ow;
+    var y = new Float64Array(co * plane);
+    for (var c = 0; c < ci; c++) for (var iy = 0; iy < h; iy++) for (var ix = 0; ix < w; ix++) {
+      var v = x[(c * h + iy) * w + ix];
+      if (v === 0) continue;
+      for (var o = 0; o < co; o++) {
+        var wb = L.weightOffset + (c * co + o) * k * k, yb = o * plane;
+        for (var ky = 0; ky < k; ky++) {
+          var oy = iy * st - p + ky;
+          if (oy < 0 || oy >= oh) continue;
+          for (var kx = 0; kx < k; kx++) {
+            var ox = ix * st - p + kx;
+            if (ox < 0 || ox >= ow) continue;
+            y[yb + oy * ow + ox] += v * W[wb + ky * k + kx];
+          }
+        }
+      }
+    }
+    for (var q = 0; q < co; q++) {
+      var bv = W[L.biasOffset + q];
+      for (var j = q * plane, e = j + plane; j < e; j++) { var t = y[j] + bv; y[j] = (L.relu && t < 0) ? 0 : t; }
+    }
+    return y;
+  }
+
+  function activation(x, L) {
+    var n = x.length, i;
+    if (L.kind === 'relu') { for (i = 0; i < n; i++) if (x[i] < 0) x[i] = 0; }
+    else if (L.kind === 'leaky_relu') { for (i = 0; i < n; i++) if (x[i] < 0) x[i] *= L.slope; }
+    else if (L.kind === 'sigmoid') { for (i = 0; i < n; i++) x[i] = 1 / (1 + Math.exp(-x[i])); }
+    else if (L.kind === 'tanh') { for (i = 0; i < n; i++) x[i] = Math.tanh(x[i]); }
+    else throw new Error('swiftvae: unknown activation ' + L.kind);
+    return x;
+  }
+
+  // The ONE place where the decoder's last output becomes pixel means (DecoderDescription.Output).
+  function outputMean(y) {
+    var out = new Float32Array(y.length), i;
+    if (spec.output === 'sigmoid') { for (i = 0; i < y.length; i++) out[i] = 1 / (1 + Math.exp(-y[i])); }
+    else if (spec.output === 'identity') { for (i = 0; i < y.length; i++) out[i] = Math.min(1, Math.max(0, y[i])); }
+    else throw new Error('swiftvae: unknown output ' + spec.output);
+    return out;
+  }
+
+  function decode(z) {
+    if (!z || z.length !== K) throw new Error('swiftvae.decode: z needs ' + K + ' numbers');
+    var x = new Float64Array(K);
+    for (var i = 0; i < K; i++) x[i] = +z[i];
+    for (var j = 0; j < plan.length; j++) {
+      var P = plan[j], L = P.L;
+      if (L.op === 'dense') x = dense(x, L);
+      else if (L.op === 'conv_transpose2d') x = convTranspose(x, L, P.input, P.output);
+      else if (L.op === 'activation') x = activation(x, L);
+    }
+    return outputMean(x);
+  }
+
+  function muOf(i) { return Array.prototype.slice.call(MU, i * K, (i + 1) * K); }
+  function imageOf(i) {
+    var f = new Float32Array(D);
+    for (var j = 0; j < D; j++) f[j] = IMG[i * D + j] / 255;
+    return f;
+  }
+
+  var api = { decode: decode, latent: K, shape: [C, H, WD], count: meta.count, mu: muOf, image: imageOf, errors: errors };
+  window.swiftvae = api;
+
+  // ---------------------------------------------------------------- the explorer
+  function setupExplorer() {
+    var N = meta.count, labels = meta.labels, names = meta.classNames;
+    var origin = meta.padOrigin, axes = meta.padAxes, NA = axes.length;
+    var palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+    function colour(i) { return labels.length ? palette[labels[i] % 10] : palette[0]; }
+    function fmt(v) { return (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(2); }
+    function clampIndex(v) { v = Math.round(+v); return isFinite(v) ? Math.min(N - 1, Math.max(0, v)) : 0; }
+    function describe(i) {
+      var s = 'test image ' + meta.testIndices[i];
+      if (labels.length) s += ' · ' + (labels[i] < names.length ? names[labels[i]] : 'label ' + labels[i]);
+      return s;
+    }
+
+    // pixels (C×H×W in [0, 1]) into a canvas of the image's own size; CSS scales it up
+    function paint(canvas, px) {
+      canvas.width = WD; canvas.height = H;
+      var ctx = canvas.getContext('2d'), im = ctx.createImageData(WD, H), d = im.data, plane = H * WD;
+      for (var p = 0; p < plane; p++) {
+        var r = px[p], g = C === 3 ? px[plane + p] : r, b = C === 3 ? px[2 * plane + p] : r;
+        d[4 * p] = Math.round(255 * Math.min(1, Math.max(0, r)));
+        d[4 * p + 1] = Math.round(255 * Math.min(1, Math.max(0, g)));
+        d[4 * p + 2] = Math.round(255 * Math.min(1, Math.max(0, b)));
+        d[4 * p + 3] = 255;
+      }
+      ctx.putImageData(im, 0, 0);
+    }
+
+    // pad coordinates of z: a_d = (z − origin)·axis_d
+    function project(z) {
+      var a = [0, 0];
+      for (var d = 0; d < NA; d++) { var s = 0; for (var j = 0; j < K; j++) s += (z[j] - origin[j]) * axes[d][j]; a[d] = s; }
+      return a;
+    }
+    // z + Σ_d (p_d − a_d(z))·axis_d: moves z within the pad's plane only (orthonormal axes)
+    function moveTo(z, p) {
+      var cur = project(z), out = z.slice();
+      for (var d = 0; d < NA; d++) { var delta = p[d] - cur[d]; for (var j = 0; j < K; j++) out[j] += delta * axes[d][j]; }
+      return out;
+    }
+
+    var z = N > 0 ? muOf(Math.min(meta.start, N - 1)) : new Array(K).fill(0);
+    var pts = [];
+    for (var i = 0; i < N; i++) pts.push(project(muOf(i)));
+    // the pad's range: the points' extent, at least ±2.5, padded by 8%
+    var lo = [-2.5, -2.5], hi = [2.5, 2.5];
+    pts.forEach(function (p) { for (var d = 0; d < 2; d++) { if (isFinite(p[d])) { lo[d] = Math.min(lo[d], p[d]); hi[d] = Math.max(hi[d], p[d]); } } });
+    for (var d = 0; d < 2; d++) { var m = 0.08 * (hi[d] - lo[d]); lo[d] -= m; hi[d] += m; }
+
+    var pad = el('vx-pad'), out = el('vx-out'), hx = el('vx-hx'), hr = el('vx-hr');
+    var S = pad.width;
+    function toCanvas(p) { return [(p[0] - lo[0]) / (hi[0] - lo[0]) * S, (hi[1] - p[1]) / (hi[1] - lo[1]) * S]; }
+    function fromEvent(ev) {
+      var r = pad.getBoundingClientRect();
+      var fx = (ev.clientX - r.left) / r.width, fy = (ev.clientY - r.top) / r.height;
+      return [lo[0] + fx * (hi[0] - lo[0]), hi[1] - fy * (hi[1] - lo[1])];
+    }
+
+    // the scatter, drawn once
+    var base = document.createElement('canvas');
+    base.width = S; base.height = S;
+    (function () {
+      var c = base.getContext('2d');
+      c.fillStyle = '#fff'; c.fillRect(0, 0, S, S);
+      c.strokeStyle = '#d0d7de'; c.lineWidth = 1;
+      var o = toCanvas([0, 0]);
+      c.beginPath(); c.moveTo(0, o[1]); c.lineTo(S, o[1]); c.moveTo(o[0], 0); c.lineTo(o[0], S); c.stroke();
+      c.globalAlpha = 0.75;
+      for (var i = 0; i < N; i++) {
+        var q = toCanvas(pts[i]);
+        c.fillStyle = colour(i);
+        c.beginPath(); c.arc(q[0], q[1], 3, 0, 2 * Math.PI); c.fill();
+      }
+      c.globalAlpha = 1;
+      c.fillStyle = '#57606a'; c.font = '20px sans-serif';
+      var xn = K > 2 ? 'principal direction 1' : 'z₁', yn = K > 2 ? 'principal direction 2' : 'z₂';
+      c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 8, S - 10);
+      if (NA > 1) { c.save(); c.translate(22, 8 + c.measureText('↑ ' + yn).width); c.rotate(-Math.PI / 2); c.fillText(yn + ' →', 0, 0); c.restore(); }
+    })();
+
+    var hovered = -1;
+    function drawPad() {
+      var c = pad.getContext('2d');
+      c.drawImage(base, 0, 0);
+      if (hovered >= 0) {
+        var hq = toCanvas(pts[hovered]);
+        c.strokeStyle = '#000'; c.lineWidth = 2;
+        c.beginPath(); c.arc(hq[0], hq[1], 7, 0, 2 * Math.PI); c.stroke();
+      }
+      var q = toCanvas(project(z));
+      c.lineWidth = 5; c.strokeStyle = '#fff';
+      c.beginPath(); c.moveTo(q[0] - 11, q[1]); c.lineTo(q[0] + 11, q[1]); c.moveTo(q[0], q[1] - 11); c.lineTo(q[0], q[1] + 11); c.stroke();
+      c.lineWidth = 2; c.strokeStyle = '#cf222e';
+      c.beginPath(); c.moveTo(q[0] - 10, q[1]); c.lineTo(q[0] + 10, q[1]); c.moveTo(q[0], q[1] - 10); c.lineTo(q[0], q[1] + 10); c.stroke();
+    }
+
+    // sliders, one per dimension (the first 64 when there are more)
+    var box = el('vx-sliders'), sliders = [], outputs = [], SL = Math.min(K, 64);
+    var lim = 4;
+    for (i = 0; i < MU.length; i++) if (isFinite(MU[i])) lim = Math.max(lim, Math.ceil(Math.abs(MU[i])));
+    for (var j = 0; j < SL; j++) {
+      var lab = document.createElement('label');
+      var name = document.createElement('span'); name.textContent = 'z' + (j + 1);
+      var inp = document.createElement('input');
+      inp.type = 'range'; inp.min = -lim; inp.max = lim; inp.step = 0.01;
+      inp.setAttribute('aria-label', 'latent dimension ' + (j + 1));
+      var o = document.createElement('output');
+      inp.addEventListener('input', (function (j) { return function () { z[j] = +this.value; outputs[j].textContent = fmt(z[j]); schedule(); }; })(j));
+      lab.appendChild(name); lab.appendChild(inp); lab.appendChild(o); box.appendChild(lab);
+      sliders.push(inp); outputs.push(o);
+    }
+    if (K > SL) { var note = document.createElement('p'); note.textContent = 'The first ' + SL + ' of ' + K + ' dimensions have sliders; the pad moves all of them.'; box.appendChild(note); }
+    function syncSliders() { for (var j = 0; j < SL; j++) { sliders[j].value = z[j]; outputs[j].textContent = fmt(z[j]); } }
+
+    var zline = el('vx-z');
+    function render() {
+      pending = false;
+      paint(out, decode(z));
+      drawPad();
+      zline.textContent = 'z = (' + z.slice(0, 8).map(function (v) { return v.toFixed(2); }).join(', ') + (K > 8 ? ', …' : '') + ')';
+    }
+    var pending = false;
+    function schedule() { if (!pending) { pending = true; requestAnimationFrame(render); } }
+
+    function showHover(i) {
+      if (i === hovered || i < 0) return;
+      hovered = i;
+      paint(hx, imageOf(i));
+      paint(hr, decode(muOf(i)));
+      el('vx-hxcap').textContent = describe(i);
+      schedule();
+    }
+    function nearest(ev) {
+      var r = pad.getBoundingClientRect(), sx = S / r.width;
+      var cx = (ev.clientX - r.left) * sx, cy = (ev.clientY - r.top) * sx, best = -1, bd = Math.pow(12 * sx, 2);
+      for (var i = 0; i < N; i++) {
+        var q = toCanvas(pts[i]), dd = (q[0] - cx) * (q[0] - cx) + (q[1] - cy) * (q[1] - cy);
+        if (dd < bd) { bd = dd; best = i; }
+      }
+      return best;
+    }
+
+    var dragging = false;
+    pad.addEventListener('pointerdown', function (ev) {
+      dragging = true;
+      // capture keeps the drag going outside the pad; best effort (an unknown pointer id throws)
+      try { pad.setPointerCapture(ev.pointerId); } catch (e) { /* dragging still works inside the pad */ }
+      z = moveTo(z, fromEvent(ev)); syncSliders(); showHover(nearest(ev)); schedule();
+      ev.preventDefault();
+    });
+    pad.addEventListener('pointermove', function (ev) {
+      if (dragging) { z = moveTo(z, fromEvent(ev)); syncSliders(); schedule(); }
+      showHover(nearest(ev));
+    });
+    function stop() { dragging = false; }
+    pad.addEventListener('pointerup', stop);
+    pad.addEventListener('pointercancel', stop);
+    pad.addEventListener('keydown', function (ev) {
+      var step = ev.shiftKey ? 0.1 : 0.02, p = project(z);
+      if (ev.key === 'ArrowLeft') p[0] -= step * (hi[0] - lo[0]);
+      else if (ev.key === 'ArrowRight') p[0] += step * (hi[0] - lo[0]);
+      else if (ev.key === 'ArrowUp' && NA > 1) p[1] += step * (hi[1] - lo[1]);
+      else if (ev.key === 'ArrowDown' && NA > 1) p[1] -= step * (hi[1] - lo[1]);
+      else return;
+      z = moveTo(z, p); syncSliders(); schedule();
+      ev.preventDefault();
+    });
+
+    var start = el('vx-start');
+    start.addEventListener('change', function () {
+      if (N === 0) return;
+      var i = clampIndex(start.value); start.value = i;
+      z = muOf(i); syncSliders(); showHover(i); schedule();
+    });
+
+    // legend of the classes shown
+    var legend = el('vx-legend'), seen = {};
+    labels.forEach(function (l) { seen[l] = true; });
+    Object.keys(seen).map(Number).sort(function (a, b) { return a - b; }).forEach(function (l) {
+      var li = document.createElement('li'), sw = document.createElement('span');
+      sw.className = 'vx-sw'; sw.style.background = palette[l % 10];
+      li.appendChild(sw); li.appendChild(document.createTextNode(l < names.length ? names[l] : 'label ' + l));
+      legend.appendChild(li);
+    });
+
+    // interpolation between two test images' latent means
+    var ia = el('vx-ia'), ib = el('vx-ib'), tr = el('vx-t'), tv = el('vx-tv');
+    function interpolate() {
+      if (N === 0) return;
+      var a = clampIndex(ia.value), b = clampIndex(ib.value), t = +tr.value;
+      var ma = muOf(a), mb = muOf(b), zt = new Array(K);
+      for (var j = 0; j < K; j++) zt[j] = (1 - t) * ma[j] + t * mb[j];
+      paint(el('vx-a'), imageOf(a)); paint(el('vx-b'), imageOf(b)); paint(el('vx-mid'), decode(zt));
+      el('vx-acap').textContent = describe(a); el('vx-bcap').textContent = describe(b);
+      tv.textContent = t.toFixed(2);
+    }
+    [ia, ib].forEach(function (e) { e.addEventListener('change', function () { e.value = clampIndex(e.value); interpolate(); }); });
+    tr.addEventListener('input', interpolate);
+
+    syncSliders();
+    if (N > 0) showHover(Math.min(meta.start, N - 1));
+    interpolate();
+    render();
+
+    // drives the controls as a reader would and reports what changed (for the self-test)
+    api.exerciseUI = function () {
+      var r = {}, before = z.slice(), rect = pad.getBoundingClientRect();
+      pad.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+      r.keyMoves = project(z)[0] > project(before)[0] + 1e-9;
+      var at = function (fx, fy) { return { clientX: rect.left + fx * rect.width, clientY: rect.top + fy * rect.height, pointerId: 1, bubbles: true }; };
+      pad.dispatchEvent(new PointerEvent('pointerdown', at(0.25, 0.75)));
+      pad.dispatchEvent(new PointerEvent('pointermove', at(0.75, 0.25)));
+      pad.dispatchEvent(new PointerEvent('pointerup', at(0.75, 0.25)));
+      var p = project(z);
+      r.dragMoves = Math.abs(p[0] - (lo[0] + 0.75 * (hi[0] - lo[0]))) < 1e-6 && (NA < 2 || Math.abs(p[1] - (hi[1] - 0.25 * (hi[1] - lo[1]))) < 1e-6);
+      sliders[0].value = 1.25; sliders[0].dispatchEvent(new Event('input', { bubbles: true }));
+      r.sliderSets = Math.abs(z[0] - 1.25) < 1e-9;
+      render();
+      // the painted canvas is decode(z) in 8 bits
+      var img = out.getContext('2d').getImageData(0, 0, WD, H).data, px = decode(z), worst = 0;
+      for (var q = 0; q < H * WD; q++) worst = Math.max(worst, Math.abs(img[4 * q] - Math.round(255 * px[q])));
+      r.paintedMatches = worst <= 1;
+      tr.value = 1; tr.dispatchEvent(new Event('input', { bubbles: true }));
+      r.interpolationLabel = tv.textContent;
+      r.hoverCaption = el('vx-hxcap').textContent;
+      return r;
+    };
+  }
+
+  try { setupExplorer(); } catch (e) { errors.push('explorer: ' + e); }
+  api.readyMs = performance.now() - t0;
+
+  // report.html#selftest=<URL-encoded JSON array of z>: decode them and write the results into the page
+  window.addEventListener('load', function () {
+    var h = location.hash;
+    if (h.indexOf('#selftest=') !== 0) return;
+    var res;
+    try {
+      var zs = JSON.parse(decodeURIComponent(h.slice(10)));
+      res = { latent: K, shape: [C, H, WD], readyMs: api.readyMs, loadMs: performance.now(), sliders: document.querySelectorAll('#vx-sliders input').length,
+              results: zs.map(function (z) { return Array.prototype.slice.call(decode(z)); }) };
+      res.ui = api.exerciseUI ? api.exerciseUI() : null;
+    } catch (e) { res = { error: String(e) }; }
+    res.errors = errors;
+    var pre = document.createElement('pre');
+    pre.id = 'swiftvae-selftest'; pre.hidden = true;
+    pre.textContent = JSON.stringify(res);
+    document.body.appendChild(pre);
+  });
+})();
+
+"""#
+
+    static let css = """
+    .vx-grid { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
+    .vx-padbox { flex: 1 1 300px; max-width: 520px; }
+    #vx-pad { display: block; width: 100%; height: auto; aspect-ratio: 1; touch-action: none; cursor: crosshair;
+      border: 1px solid #d0d7de; border-radius: 6px; }
+    #vx-pad:focus-visible, .vx input:focus-visible { outline: 3px solid #0969da; outline-offset: 2px; }
+    .vx-hint { color: #57606a; font-size: 13px; margin-top: 6px; }
+    .vx-legend { list-style: none; padding: 0; margin: 4px 0 0; display: flex; flex-wrap: wrap; gap: 2px 14px; font-size: 13px; }
+    .vx-sw { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 5px; }
+    .vx-side { flex: 1 1 260px; }
+    .vx figure { display: inline-block; margin: 0 12px 8px 0; vertical-align: top; }
+    canvas.vx-img { display: block; width: 112px; height: auto; image-rendering: pixelated; border: 1px solid #d0d7de; background: #000; }
+    canvas.vx-big { width: 224px; }
+    .vx-z { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; color: #57606a; word-break: break-all; }
+    .vx h3 { font-size: 15px; margin: 16px 0 8px; }
+    .vx-sliders { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 2px 20px; }
+    .vx-sliders label, .vx-tl { display: flex; align-items: center; gap: 8px; font-size: 13px; }
+    .vx-sliders label span { width: 2.6em; color: #57606a; }
+    .vx-sliders input[type=range], .vx-tl input { flex: 1; min-width: 0; }
+    .vx-tl { max-width: 520px; }
+    .vx output { width: 3.6em; text-align: right; font-variant-numeric: tabular-nums; font-size: 13px; }
+    .vx input[type=number] { width: 6em; font: inherit; }
+
+    """
+}

@@ -1,0 +1,123 @@
+import Foundation
+import VAECore
+import VAEKit
+import VAEViz
+
+/// The plain data behind the report's live explorer: the decoder, walked layer by layer into a
+/// description and one weight array, and a few test images with their latent means.
+enum ReportExplorer {
+    /// How the decoder's output becomes the pixel means the page shows: the one place the page
+    /// learns it. Every image likelihood's mean is σ(o) today (VAE.decode: Bernoulli, and the
+    /// Gaussians whose mean is σ(o)); a likelihood with another mean function (a table column's
+    /// identity link) maps to another `DecoderDescription.Output` here.
+    static func output(for config: VAEConfig) -> DecoderDescription.Output { .sigmoid }
+
+    /// Walks `model.decoder.layers` (Dense with optional fused ReLU, Reshape/Flatten,
+    /// ConvTranspose2D with optional fused ReLU, Activation) into a description and the weights.
+    static func describeDecoder(_ model: VAE) throws -> (DecoderDescription, [Float]) {
+        var weights: [Float] = []
+        var layers: [DecoderDescription.Layer] = []
+        func append(_ p: Parameter) -> Int {
+            let offset = weights.count
+            weights.append(contentsOf: UnsafeBufferPointer(start: p.value.pointer, count: p.count))
+            return offset
+        }
+        for (i, layer) in model.decoder.layers.enumerated() {
+            switch layer {
+            case let d as Dense:
+                let w = append(d.weight), b = append(d.bias)
+                layers.append(.dense(inputs: d.inFeatures, outputs: d.outFeatures, relu: d.activation == .relu, weightOffset: w, biasOffset: b))
+            case let r as Reshape:
+                layers.append(r.target.map { .reshape($0) } ?? .flatten)
+            case let c as ConvTranspose2D:
+                let w = append(c.weight), b = append(c.bias)
+                layers.append(.convTranspose2D(inputs: c.inChannels, outputs: c.outChannels, kernel: c.kernelSize, stride: c.stride,
+                                               padding: c.padding, outputPadding: c.outputPadding, relu: c.activation == .relu,
+                                               weightOffset: w, biasOffset: b))
+            case let a as Activation:
+                switch a.kind {
+                case .relu: layers.append(.activation("relu"))
+                case .leakyReLU(let s): layers.append(.activation("leaky_relu", slope: s))
+                case .sigmoid: layers.append(.activation("sigmoid"))
+                case .tanh: layers.append(.activation("tanh"))
+                }
+            default:
+                throw VAEError("the report's page cannot run decoder layer \(i) (\(type(of: layer)))")
+            }
+        }
+        let desc = DecoderDescription(latent: model.latent, shape: model.config.inputShape, layers: layers,
+                                      output: output(for: model.config), weightCount: weights.count)
+        if let p = desc.problem() { throw VAEError("the report's decoder description is inconsistent: \(p)") }
+        return (desc, weights)
+    }
+
+    /// The explorer's data: the first `limit` test images (fewer for large images, so that the page
+    /// stays small), their latent means, and the pad's axes (PCA of the means when latent > 2).
+    static func data(_ model: VAE, _ data: Dataset, interpolation: (Int, Int), limit: Int = 500) throws -> ExplorerData {
+        let (desc, weights) = try describeDecoder(model)
+        let set = data.test
+        let d = model.inputSize, k = model.latent
+        // at most ~400 kB of image bytes
+        let n = min(set.count, limit, max(50, 400_000 / max(d, 1)))
+        let mu = Analysis.latentMeans(model, set, limit: n)
+        let muArray = Array(UnsafeBufferPointer(start: mu.pointer, count: n * k))
+        let labels = ReportDataAccess.labels(set, n)
+        let (origin, axes, explained) = padAxes(muArray, n: n, k: k)
+        let clampPair = (min(interpolation.0, max(n - 1, 0)), min(interpolation.1, max(n - 1, 0)))
+        return ExplorerData(decoder: desc, weights: weights, images: ReportDataAccess.bytes(set, n, featureCount: d), count: n, labels: labels,
+                            classNames: data.classNames, testIndices: Array(0..<n), mu: muArray, padOrigin: origin,
+                            padAxes: axes, explained: explained, interpolation: clampPair, start: 0)
+    }
+
+    /// latent ≤ 2: origin 0 and the unit vectors. latent > 2: the mean of the points and the two
+    /// leading eigenvectors of their covariance (power iteration with deflation), with the
+    /// fraction of the variance they keep.
+    static func padAxes(_ x: [Float], n: Int, k: Int) -> (origin: [Float], axes: [[Float]], explained: Double) {
+        if k <= 2 {
+            let axes = (0..<k).map { a in (0..<k).map { $0 == a ? Float(1) : 0 } }
+            return ([Float](repeating: 0, count: k), axes, 1)
+        }
+        var mean = [Double](repeating: 0, count: k)
+        // mean_j = (1/n) Σᵢ x_ij
+        for i in 0..<n { for j in 0..<k { mean[j] += Double(x[i * k + j]) } }
+        for j in 0..<k { mean[j] /= Double(max(n, 1)) }
+        var cov = [Double](repeating: 0, count: k * k)
+        // cov_ab = Σᵢ (x_ia − mean_a)(x_ib − mean_b)
+        for i in 0..<n {
+            for a in 0..<k {
+                let da = Double(x[i * k + a]) - mean[a]
+                for b in 0..<k { cov[a * k + b] += da * (Double(x[i * k + b]) - mean[b]) }
+            }
+        }
+        let trace = (0..<k).reduce(0.0) { $0 + cov[$1 * k + $1] }
+        var axes: [[Double]] = []
+        var kept = 0.0
+        for comp in 0..<2 {
+            var v = (0..<k).map { j in j == comp ? 1.0 : 0.01 * Double(j + 1) }
+            var lambda = 0.0
+            // v ← C v / ‖C v‖ (deflated C: the earlier axes removed)
+            for _ in 0..<1000 {
+                var w = [Double](repeating: 0, count: k)
+                for a in 0..<k { for b in 0..<k { w[a] += cov[a * k + b] * v[b] } }
+                for u in axes {
+                    let dot = zip(u, w).reduce(0.0) { $0 + $1.0 * $1.1 }
+                    for j in 0..<k { w[j] -= dot * u[j] }
+                }
+                let norm = w.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+                if !(norm > 0) { break }
+                lambda = norm
+                v = w.map { $0 / norm }
+            }
+            // an axis orthogonal to the earlier ones even when the covariance is degenerate
+            for u in axes {
+                let dot = zip(u, v).reduce(0.0) { $0 + $1.0 * $1.1 }
+                for j in 0..<k { v[j] -= dot * u[j] }
+            }
+            let norm = v.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+            v = norm > 0 ? v.map { $0 / norm } : (0..<k).map { $0 == comp ? 1 : 0 }
+            axes.append(v)
+            kept += lambda
+        }
+        return (mean.map { Float($0) }, axes.map { $0.map { Float($0) } }, trace > 0 ? min(1, kept / trace) : 1)
+    }
+}

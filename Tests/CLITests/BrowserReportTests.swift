@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+import VAECore
+import VAEKit
+
+/// Opens report.html in a real browser (headless Chromium) and checks that the page's
+/// JavaScript decoder gives the Swift decoder's pixel means (within 1e-4) for a few z, for an
+/// mlp with latent 2, an mlp with latent > 2 and a conv model. Skips when Chromium is absent
+/// (Debian: apt-get install chromium; .ci/run installs it).
+final class BrowserReportTests: XCTestCase {
+    static func chromium() -> String? {
+        let env = ProcessInfo.processInfo.environment["CHROMIUM"].map { [$0] } ?? []
+        return (env + ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"])
+            .first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// `chromium --headless --dump-dom` of `url`, killed after `timeout` seconds.
+    static func dumpDOM(_ browser: String, url: String, timeout: TimeInterval = 90) throws -> String {
+        let profile = NSTemporaryDirectory() + "vae-chromium-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: profile) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: browser)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--user-data-dir=" + profile,
+                       "--virtual-time-budget=10000", "--dump-dom", url]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let timer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: timer)
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        timer.cancel()
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func check(model: String, latent: Int, hidden: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let browser = Self.chromium() else { throw XCTSkip("Chromium is not installed (apt-get install chromium)") }
+        let data = try TinyData.make()
+        let run = tempRunDir("browser-\(model)-\(latent)")
+        defer { try? FileManager.default.removeItem(atPath: run); try? FileManager.default.removeItem(atPath: data) }
+        let r = try CLI.run(["train", "--data", data, "--model", model, "--epochs", "1", "--latent", String(latent),
+                             "--hidden", hidden, "--batch", "64", "--seed", "5", "--out", run])
+        XCTAssertEqual(r.status, 0, "train failed: \(r.stderr)", file: file, line: line)
+        let loaded = try Checkpoint.load(run)
+
+        // z: the origin, a fixed pattern, and a far point
+        let zs: [[Float]] = [
+            [Float](repeating: 0, count: latent),
+            (0..<latent).map { Float($0 % 3) - 1 + 0.25 * Float($0) },
+            (0..<latent).map { $0 % 2 == 0 ? 2.5 : -1.75 },
+        ]
+        let expected = loaded.model.decode(Tensor(shape: [zs.count, latent], data: zs.flatMap { $0 }))
+        let json = "[" + zs.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ",") + "]"
+        let hash = json.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let dom = try Self.dumpDOM(browser, url: URL(fileURLWithPath: run + "/report.html").absoluteString + "#selftest=" + hash)
+
+        let open = "<pre id=\"swiftvae-selftest\" hidden=\"\">"
+        guard let start = dom.range(of: open), let end = dom.range(of: "</pre>", range: start.upperBound..<dom.endIndex) else {
+            return XCTFail("the page wrote no self-test result; DOM starts: \(dom.prefix(300))", file: file, line: line)
+        }
+        let text = String(dom[start.upperBound..<end.lowerBound])
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&amp;", with: "&")
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], file: file, line: line)
+        XCTAssertNil(obj["error"], "page error: \(obj["error"] ?? "")", file: file, line: line)
+        XCTAssertEqual((obj["errors"] as? [Any])?.count, 0, "script errors: \(obj["errors"] ?? "")", file: file, line: line)
+        XCTAssertEqual(obj["latent"] as? Int, latent, file: file, line: line)
+        XCTAssertEqual(obj["shape"] as? [Int], loaded.model.config.inputShape, file: file, line: line)
+        XCTAssertEqual(obj["sliders"] as? Int, min(latent, 64), file: file, line: line)
+        // the controls: arrow key, drag, slider and interpolation slider change z and the pictures
+        let ui = try XCTUnwrap(obj["ui"] as? [String: Any], "no UI result", file: file, line: line)
+        for key in ["keyMoves", "dragMoves", "sliderSets", "paintedMatches"] {
+            XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
+        }
+        XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
+        XCTAssertTrue((ui["hoverCaption"] as? String ?? "").hasPrefix("test image "), "\(ui)", file: file, line: line)
+        let results = try XCTUnwrap(obj["results"] as? [[Double]], file: file, line: line)
+        XCTAssertEqual(results.count, zs.count, file: file, line: line)
+        let d = loaded.model.inputSize
+        var worst = 0.0
+        for (i, row) in results.enumerated() {
+            XCTAssertEqual(row.count, d, file: file, line: line)
+            // |x̂_page − x̂_swift| per pixel
+            for j in 0..<min(d, row.count) { worst = max(worst, abs(row[j] - Double(expected[i * d + j]))) }
+        }
+        XCTAssertLessThanOrEqual(worst, 1e-4, "page decode differs from Swift's by \(worst)", file: file, line: line)
+        // the decoded images are not trivially constant
+        XCTAssertGreaterThan(Set(results[1].map { ($0 * 1000).rounded() }).count, 10, file: file, line: line)
+        print("browser check \(model) latent \(latent): max |page − swift| = \(worst), page ready in \(obj["readyMs"] ?? "?") ms")
+    }
+
+    func testMLPLatent2() throws { try check(model: "mlp", latent: 2, hidden: "32") }
+    func testMLPLatent5() throws { try check(model: "mlp", latent: 5, hidden: "48,24") }
+    func testConv() throws { try check(model: "conv", latent: 3, hidden: "16") }
+}

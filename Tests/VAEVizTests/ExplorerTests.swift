@@ -1,0 +1,107 @@
+import Foundation
+import XCTest
+@testable import VAEViz
+
+final class ExplorerTests: XCTestCase {
+    /// latent 2 → dense 2→3 (ReLU) → dense 3→4 → reshape [1, 2, 2]
+    func tinyData(count: Int = 3) -> ExplorerData {
+        let layers: [DecoderDescription.Layer] = [
+            .dense(inputs: 2, outputs: 3, relu: true, weightOffset: 0, biasOffset: 6),
+            .dense(inputs: 3, outputs: 4, relu: false, weightOffset: 9, biasOffset: 21),
+            .reshape([1, 2, 2]),
+        ]
+        let desc = DecoderDescription(latent: 2, shape: [1, 2, 2], layers: layers, output: .sigmoid, weightCount: 25)
+        return ExplorerData(decoder: desc, weights: (0..<25).map { Float($0) / 10 }, images: [UInt8](repeating: 7, count: count * 4),
+                            count: count, labels: [0, 1, 0].prefix(count).map { $0 }, classNames: ["a</script>", "b"],
+                            testIndices: Array(0..<count), mu: [Float](repeating: 0.5, count: count * 2),
+                            padOrigin: [0, 0], padAxes: [[1, 0], [0, 1]], explained: 1, interpolation: (0, 1), start: 0)
+    }
+
+    func testDescriptionChecksShapesAndRanges() {
+        XCTAssertNil(tinyData().problem())
+        var d = tinyData()
+        d.decoder.layers[1].inputs = 4
+        XCTAssertNotNil(d.decoder.problem())
+        d = tinyData()
+        d.decoder.layers[1].biasOffset = 22   // 22 + 4 > 25
+        XCTAssertNotNil(d.decoder.problem())
+        d = tinyData()
+        d.decoder.layers[2] = .reshape([1, 3, 1])
+        XCTAssertNotNil(d.decoder.problem())
+        d = tinyData()
+        d.weights.removeLast()
+        XCTAssertNotNil(d.problem())
+        d = tinyData()
+        d.mu.removeLast()
+        XCTAssertNotNil(d.problem())
+        // OH = (H − 1)·s − 2p + k + op: 7 → 14 for k 3, s 2, p 1, op 1
+        let ct = DecoderDescription(latent: 1, shape: [2, 14, 14], layers: [
+            .dense(inputs: 1, outputs: 49, relu: true, weightOffset: 0, biasOffset: 49), .reshape([1, 7, 7]),
+            .convTranspose2D(inputs: 1, outputs: 2, kernel: 3, stride: 2, padding: 1, outputPadding: 1, relu: false,
+                             weightOffset: 98, biasOffset: 116), .flatten, .activation("tanh"),
+        ], output: .identity, weightCount: 118)
+        XCTAssertNil(ct.problem())
+    }
+
+    func testPageEmbedsAPIWeightsAndEscapesText() throws {
+        var page = ReportPage(title: "t")
+        let data = tinyData()
+        try page.addExplorer(data)
+        let html = page.html()
+        for s in ["window.swiftvae = api", "id=\"vx-pad\"", "tabindex=\"0\"", "aria-label=", "id=\"vx-t\"", "#selftest=", "outputMean"] {
+            XCTAssertTrue(html.contains(s), "missing \(s)")
+        }
+        XCTAssertFalse(html.contains("a</script>"), "class names must not close the script element")
+        XCTAssertFalse(html.contains("http://") || html.contains("https://"), "the page must not load anything")
+        // the weights decode back from base64 to the same float32 values
+        let open = "id=\"swiftvae-weights\">"
+        let start = try XCTUnwrap(html.range(of: open)).upperBound
+        let end = try XCTUnwrap(html[start...].range(of: "</script>")).lowerBound
+        let bytes = try XCTUnwrap(Data(base64Encoded: String(html[start..<end])))
+        let floats = bytes.withUnsafeBytes { raw in (0..<25).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) } }
+        XCTAssertEqual(floats, data.weights)
+        // the metadata is valid JSON with the description
+        let mopen = "id=\"swiftvae-meta\">"
+        let ms = try XCTUnwrap(html.range(of: mopen)).upperBound
+        let me = try XCTUnwrap(html[ms...].range(of: "</script>")).lowerBound
+        let meta = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(html[ms..<me].replacingOccurrences(of: "<\\/", with: "</").utf8)) as? [String: Any])
+        let dec = try XCTUnwrap(meta["decoder"] as? [String: Any])
+        XCTAssertEqual(dec["latent"] as? Int, 2)
+        XCTAssertEqual(dec["output"] as? String, "sigmoid")
+        XCTAssertEqual((dec["layers"] as? [Any])?.count, 3)
+        XCTAssertEqual(meta["classNames"] as? [String], ["a</script>", "b"])
+    }
+
+    func testInconsistentDataIsAnErrorNotAPage() {
+        var page = ReportPage(title: "t")
+        var d = tinyData()
+        d.start = 5
+        XCTAssertThrowsError(try page.addExplorer(d))
+        XCTAssertFalse(page.html().contains("swiftvae-meta"))
+    }
+
+    func testAnomalySectionAndHooks() throws {
+        var page = ReportPage(title: "t")
+        // perfectly separated scores: ROC goes (0,0) → (0,1) → (1,1)
+        let scores: [Double] = [1, 2, 3, 10, 11, 12]
+        let anomalous = [false, false, false, true, true, true]
+        let roc = ReportPage.roc(scores, anomalous)
+        XCTAssertEqual(roc.series[0].points.map(\.x), [0, 0, 0, 0, 1 / 3, 2 / 3, 1])
+        XCTAssertEqual(roc.series[0].points.map(\.y), [0, 1 / 3, 2 / 3, 1, 1, 1, 1])
+        let hist = ReportPage.histogram(scores, anomalous, bins: 4)
+        XCTAssertEqual(hist.series.count, 2)
+        // each group's shares sum to 1 (two points per bin)
+        for s in hist.series { XCTAssertEqual(stride(from: 0, to: s.points.count, by: 2).reduce(0.0) { $0 + s.points[$1].y }, 1, accuracy: 1e-12) }
+        try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: "labels 0 <x>", auc: 1, topPNG: [], topRows: [["1", "5", "9", "12.00"]]))
+        XCTAssertThrowsError(try page.addAnomalyScores(.init(scores: [1], anomalous: [], normalName: "", auc: nil, topPNG: [], topRows: [])))
+        try page.addColumnErrors(columns: ["age", "income"], errors: [0.5, 0.25])
+        XCTAssertThrowsError(try page.addColumnErrors(columns: ["age"], errors: []))
+        let png = ImageGrid.png(images: [[0, 1, 0.5, 0.2]], channels: 1, height: 2, width: 2, columns: 1)
+        page.addConditionalGrid(png: png, rowNames: ["zero", "one"])
+        page.addImageStrips("Denoising", strips: [("clean", png), ("noisy", png), ("denoised", png)])
+        let html = page.html()
+        for s in ["ROC-AUC 1.0000", "labels 0 &lt;x&gt;", "<td>income</td>", "<td>0.25</td>", "Conditional samples", "row 2: one", "<h2>Denoising</h2>", "noisy", "ROC curve"] {
+            XCTAssertTrue(html.contains(s), "missing \(s)")
+        }
+    }
+}
