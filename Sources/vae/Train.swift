@@ -168,7 +168,7 @@ struct Train: ParsableCommand {
         let outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
         progress.clear()
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
-            Console.note(String(format: "mpi: %d ranks, %d gradient buckets, %.3f s waiting for the gradient sum after the backward, %.0f%% of it summed during the backward", p.size, p.bucketCount, p.reduceWaitSeconds, 100 * p.overlappedFraction))
+            Console.note(String(format: "mpi: %d ranks, %d gradient buckets, %.3f s waiting for the gradient sum after the backward, %.0f%% of it summed during the backward, %.0f%% of the buckets started during it", p.size, p.bucketCount, p.reduceWaitSeconds, 100 * p.overlappedFraction, 100 * p.startedDuringBackwardFraction))
         }
         if leader && !noReport && !run.metrics.isEmpty {  // MPI: rank 0 writes
             let path = try RunReport.write(directory: run.directory, model: run.model, metrics: run.metrics,

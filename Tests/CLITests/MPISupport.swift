@@ -20,8 +20,9 @@ enum MPIRun {
         return m
     }
 
-    static func arguments(ranks: Int, _ args: [String]) -> [String] {
-        ["--oversubscribe", "-np", String(ranks), "--mca", "btl", "tcp,self", "--allow-run-as-root", CLI.binary] + args
+    static func arguments(ranks: Int, _ args: [String], exporting names: [String] = []) -> [String] {
+        ["--oversubscribe", "-np", String(ranks), "--mca", "btl", "tcp,self", "--allow-run-as-root"]
+            + names.sorted().flatMap { ["-x", $0] } + [CLI.binary] + args
     }
 
     /// Environment that lets mpirun run as root (CI containers) and keeps the job on loopback.
@@ -29,14 +30,16 @@ enum MPIRun {
                               "OMPI_MCA_btl_tcp_if_include": "lo", "OMPI_MCA_oob_tcp_if_include": "lo",
                               "OMPI_MCA_rmaps_base_oversubscribe": "1"]
 
-    static func start(ranks: Int, _ args: [String]) throws -> (Process, Pipe, Pipe) {
+    /// `env`: extra variables for every rank (passed on with mpirun's -x).
+    static func start(ranks: Int, _ args: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let m = try require()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: m)
-        p.arguments = arguments(ranks: ranks, args)
+        p.arguments = arguments(ranks: ranks, args, exporting: Array(env.keys))
         var e = ProcessInfo.processInfo.environment
         e["VAE_DATA"] = nil
         for (k, v) in environment { e[k] = v }
+        for (k, v) in env { e[k] = v }
         p.environment = e
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
@@ -45,8 +48,8 @@ enum MPIRun {
         return (p, out, err)
     }
 
-    static func run(ranks: Int = 2, _ args: [String]) throws -> CLI.Result {
-        CLI.finish(try start(ranks: ranks, args))
+    static func run(ranks: Int = 2, _ args: [String], env: [String: String] = [:]) throws -> CLI.Result {
+        CLI.finish(try start(ranks: ranks, args, env: env))
     }
 
     /// The pids of the processes mpirun `parent` started, by their MPI rank.

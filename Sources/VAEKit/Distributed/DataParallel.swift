@@ -36,6 +36,9 @@ public final class DataParallel {
     public var reduceWaitSeconds: Double { reducer.waitSeconds }
     /// The share of the gradient values whose sum was complete when the backward ended.
     public var overlappedFraction: Double { Double(reducer.reducedDuringBackward) / Double(max(reducer.reducedTotal, 1)) }
+    /// The share of the buckets whose reduction started while the backward still ran (1 with
+    /// overlap: a bucket starts as soon as its parameters' gradients are final).
+    public var startedDuringBackwardFraction: Double { Double(reducer.startedDuringBackward) / Double(max(reducer.startedTotal, 1)) }
 
     public init(comm: Communicator, model: VAE, settings: Settings = Settings()) throws {
         self.comm = comm

@@ -41,6 +41,8 @@ final class GradientReducer {
     private(set) var waitSeconds = 0.0
     /// Gradient values summed over the ranks before the backward ended, and all of them (per run).
     private(set) var reducedDuringBackward = 0, reducedTotal = 0
+    /// Buckets whose reduction started before the backward ended, and all of them (per run).
+    private(set) var startedDuringBackward = 0, startedTotal = 0
 
     init(comm: Communicator, store: ParameterStore, bucketBytes: Int, overlap: Bool) throws {
         self.comm = comm
@@ -114,6 +116,8 @@ final class GradientReducer {
             if b.done { reducedDuringBackward += b.hi - b.lo }
             reducedTotal += b.hi - b.lo
         }
+        startedDuringBackward += nextScatter
+        startedTotal += buckets.count
         for i in buckets.indices { buckets[i].pending = 0 }
         try startReady()
         let t0 = monotonicSeconds()
