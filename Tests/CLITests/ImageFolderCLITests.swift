@@ -67,6 +67,11 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains(dir + "/green/notes.png is neither PNG nor JPEG (text)"), bad.stderr)
         XCTAssertTrue(bad.stderr.contains("--skip-bad-files"), bad.stderr)
 
+        // bench with an explicit --data that cannot be read stops too (no silent random images).
+        let bench = try CLI.run(["bench", "--data", dir, "--image-size", "8"], env: env)
+        XCTAssertEqual(bench.status, 1, bench.stderr)
+        XCTAssertTrue(bench.stderr.contains("notes.png"), bench.stderr)
+
         let skip = try CLI.run(common + ["--skip-bad-files"], env: env)
         XCTAssertEqual(skip.status, 0, skip.stderr)
         XCTAssertTrue(skip.stderr.contains("skipped 1 bad image file"), skip.stderr)
