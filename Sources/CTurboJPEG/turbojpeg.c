@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef void *tjhandle;
@@ -28,9 +29,16 @@ static void load(void) {
     static const char *names[] = {"libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib",
                                   "libturbojpeg.dylib"};
     void *h = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++) {
-        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-        if (h) g_libname = names[i];
+    // VAE_TURBOJPEG=PATH loads that file instead (a path that does not exist: as if not installed).
+    const char *forced = getenv("VAE_TURBOJPEG");
+    if (forced && *forced) {
+        h = dlopen(forced, RTLD_NOW | RTLD_LOCAL);
+        if (h) g_libname = forced;
+    } else {
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++) {
+            h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+            if (h) g_libname = names[i];
+        }
     }
     if (!h) return;
     p_initDecompress = (tjhandle (*)(void))dlsym(h, "tjInitDecompress");

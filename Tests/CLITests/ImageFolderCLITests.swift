@@ -82,4 +82,24 @@ final class ImageFolderCLITests: XCTestCase {
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
         }
     }
+
+    /// Without libturbojpeg (simulated with VAE_TURBOJPEG=/nonexistent), a JPEG is one line that
+    /// names the package, even with --skip-bad-files; PNG folders still work.
+    func testJPEGWithoutTheLibrary() throws {
+        let dir = try makeFolder()
+        let cache = dir + "-cache"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        // A JPEG's first bytes are enough: the library is needed to read its header.
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] + Array("JFIF".utf8)).write(to: URL(fileURLWithPath: dir + "/red/photo.jpg"))
+        let env = ["XDG_CACHE_HOME": cache, "VAE_TURBOJPEG": "/nonexistent/libturbojpeg.so.0"]
+        for extra in [[], ["--skip-bad-files"]] {
+            let r = try CLI.run(["train", "--data", dir, "--image-size", "8", "--epochs", "1", "--out", dir + "-run"] + extra, env: env)
+            XCTAssertEqual(r.status, 1, r.stderr)
+            let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+            XCTAssertEqual(errors.count, 1, r.stderr)
+            XCTAssertTrue(errors.first?.contains(dir + "/red/photo.jpg") == true, r.stderr)
+            XCTAssertTrue(errors.first?.contains("apt-get install libturbojpeg0") == true, r.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "-run"))
+    }
 }
