@@ -4,11 +4,12 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef void *tjhandle;
 enum { TJPF_RGB = 0, TJPF_GRAY = 6, TJSAMP_444 = 0, TJSAMP_GRAY = 3, TJCS_GRAY = 2, TJCS_CMYK = 3,
-       TJCS_YCCK = 4, TJFLAG_ACCURATEDCT = 4096, TJFLAG_LIMITSCANS = 32768 };
+       TJCS_YCCK = 4, TJFLAG_ACCURATEDCT = 4096, TJFLAG_STOPONWARNING = 8192, TJFLAG_LIMITSCANS = 32768 };
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static int g_ok;
@@ -28,9 +29,16 @@ static void load(void) {
     static const char *names[] = {"libturbojpeg.so.0", "libturbojpeg.so", "libturbojpeg.0.dylib",
                                   "libturbojpeg.dylib"};
     void *h = NULL;
-    for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++) {
-        h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
-        if (h) g_libname = names[i];
+    // VAE_TURBOJPEG=PATH loads that file instead (a path that does not exist: as if not installed).
+    const char *forced = getenv("VAE_TURBOJPEG");
+    if (forced && *forced) {
+        h = dlopen(forced, RTLD_NOW | RTLD_LOCAL);
+        if (h) g_libname = forced;
+    } else {
+        for (size_t i = 0; i < sizeof names / sizeof names[0] && !h; i++) {
+            h = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+            if (h) g_libname = names[i];
+        }
     }
     if (!h) return;
     p_initDecompress = (tjhandle (*)(void))dlsym(h, "tjInitDecompress");
@@ -77,8 +85,10 @@ int vae_tj_decode(const unsigned char *jpeg, unsigned long size, unsigned char *
     tjhandle h = p_initDecompress();
     if (!h) { snprintf(err, (size_t)errlen, "cannot create a TurboJPEG decompressor"); return -2; }
     // LIMITSCANS: a progressive JPEG with more than 500 scans (a CPU bomb) is an error.
+    // STOPONWARNING: a truncated or corrupt stream stops at once instead of being decoded to the
+    // end as gray (a tiny file declaring a huge image then costs no decoding time).
     int rc = p_decompress2(h, jpeg, size, dst, width, 0, height, channels == 1 ? TJPF_GRAY : TJPF_RGB,
-                           TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS);
+                           TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING);
     // Warnings (a truncated or corrupt stream that libjpeg patches over) count as errors too.
     if (rc != 0) message(h, "corrupt JPEG data", err, errlen);
     p_destroy(h);

@@ -30,7 +30,8 @@ struct Bench: ParsableCommand {
         if random {
             data = Bench.randomData()
         } else {
-            do { data = try dataOptions.load() } catch {
+            // An explicit --data that cannot be read is an error, not a silent switch to random images.
+            do { data = try dataOptions.load() } catch where dataOptions.data == nil {
                 Console.note("no data found: using random images of MNIST's shape")
                 data = Bench.randomData()
             }

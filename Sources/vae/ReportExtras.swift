@@ -60,11 +60,70 @@ enum ReportExtras {
         let name: (Int) -> String = { l in l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)" }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let top = Array(order.prefix(32))
-        let x = ReportDataAccess.gather(set, top, featureCount: model.inputSize)
-        let png = Pictures.grid(x, shape: model.config.inputShape, columns: 8, scale: Figures.scale(for: model.config.inputShape))
-        files.append(("anomalies.png", png))
-        let rows = top.enumerated().map { r, i in [String(r + 1), String(i), name(labels[i]), String(format: "%.2f", scores[i])] }
+        var png: [UInt8] = []
+        if data.isImages {
+            let x = ReportDataAccess.gather(set, top, featureCount: model.inputSize)
+            png = Pictures.grid(x, shape: model.config.inputShape, columns: 8, scale: Figures.scale(for: model.config.inputShape))
+            files.append(("anomalies.png", png))
+        }
+        let rows = top.enumerated().map { r, i in [String(r + 1), set.itemID(i), name(labels[i]), String(format: "%.2f", scores[i])] }
         let normalName = "labels " + normal.map { name($0) }.joined(separator: ", ")
         try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: normalName, auc: auc, topPNG: png, topRows: rows))
+    }
+
+    /// One row per class of a conditional model.
+    static func addConditionalGrid(_ page: inout ReportPage, _ model: VAE, classNames: [String], seed: UInt64,
+                                   files: inout [(String, [UInt8])]) {
+        let png = Figures.conditionalGrid(model, perClass: 10, seed: seed)
+        files.append(("conditional.png", png))
+        let names = (0..<model.config.conditionSize).map { $0 < classNames.count ? classNames[$0] : String($0) }
+        page.addConditionalGrid(png: png, rowNames: names)
+    }
+
+    /// Denoising (a model trained with --corrupt): test images, their noisy copies, the median
+    /// filter and the VAE, with PSNRs; inpainting: the bottom half filled by pseudo-Gibbs.
+    static func addRestorationStrips(_ page: inout ReportPage, _ model: VAE, _ data: Dataset, corrupt: Corruption?, seed: UInt64,
+                                     files: inout [(String, [UInt8])]) {
+        let shape = model.config.inputShape
+        let n = min(10, data.test.count), scored = min(200, data.test.count)
+        let batch = model.conditioned(data.test.batch(0..<scored))
+        var rng = RNG(seed: seed &+ 23)
+        func strip(_ t: Tensor) -> [UInt8] { Pictures.grid(t.rows(0..<n), shape: shape, columns: n, scale: Figures.scale(for: shape)) }
+        if let corrupt {
+            let noisy = Tensor(shape: batch.x.shape)
+            corrupt.apply(batch.x.pointer, count: batch.x.count, into: noisy.pointer, rng: &rng)
+            let denoised = model.reconstruct(noisy, condition: batch.condition)
+            let median = Analysis.medianFilter3x3(noisy, shape: shape)
+            let p = { (t: Tensor) in String(format: "%.2f dB", Analysis.psnr(batch.x, t)) }
+            let strips = [("clean test images", strip(batch.x)), ("corrupted (\(corrupt)): \(p(noisy))", strip(noisy)),
+                          ("3×3 median filter: \(p(median))", strip(median)), ("denoised by the VAE: \(p(denoised))", strip(denoised))]
+            for (i, s) in strips.enumerated() { files.append(("denoise-\(i).png", s.1)) }
+            page.addImageStrips("Denoising", strips: strips.map { (label: $0.0, png: $0.1) },
+                                caption: "PSNR over the first \(scored) test images, against the clean images.")
+        }
+        var maskRNG = RNG(seed: seed &+ 29)
+        let observed = InpaintingMask.bottom.make(count: scored, shape: shape, rng: &maskRNG)
+        let filled = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .mean,
+                                     iterations: 20, chains: 4, rng: &rng)
+        let shown = Tensor(shape: batch.x.shape)
+        for i in 0..<shown.count { shown[i] = observed[i] != 0 ? batch.x[i] : 0.5 }
+        let psnr = Inpainting.psnrOnMissing(batch.x, filled, observed: observed)
+        let strips = [("bottom half missing", strip(shown)), (String(format: "filled in (pseudo-Gibbs, mean of 4 chains): %.2f dB on the missing pixels", psnr), strip(filled)),
+                      ("original", strip(batch.x))]
+        for (i, s) in strips.enumerated() { files.append(("inpaint-\(i).png", s.1)) }
+        page.addImageStrips("Inpainting", strips: strips.map { (label: $0.0, png: $0.1) },
+                            caption: "PSNR over the missing pixels of the first \(scored) test images (`vae inpaint` compares with the mean training image).")
+    }
+
+    /// A table's reconstruction error per column in the user's units: RMSE for a number, the
+    /// share of wrong categories for a text column (test rows, observed cells only, z = μ).
+    static func addColumnErrors(_ page: inout ReportPage, _ model: VAE, _ data: Dataset) throws {
+        guard let schema = data.table?.schema else { return }
+        let set = data.test.first(5000)
+        let batch = model.conditioned(set.batch(0..<set.count))
+        let recon = model.reconstruct(batch.x, condition: batch.condition)
+        let errors = TableErrors.perColumn(schema: schema, x: batch.x, mask: batch.mask, reconstruction: recon)
+        try page.addColumnErrors(columns: schema.columns.map { c in c.isNumeric ? c.name + " (RMSE)" : c.name + " (error rate)" },
+                                 errors: errors, measure: "error in the column's units")
     }
 }

@@ -16,7 +16,7 @@ enum RunReport {
         let pairs: [(String, String)] = [
             ("data", "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test, \(cfg.inputShape.map(String.init).joined(separator: "×"))"),
             ("model", "\(cfg.architecture.rawValue), latent \(cfg.latent), hidden \(cfg.hidden.map(String.init).joined(separator: ",")), \(model.parameterCount) parameters"),
-            ("likelihood", cfg.likelihood == .bernoulli ? "Bernoulli (BCE from logits)" : "Gaussian, σ = \(cfg.gaussianSigma)"),
+            ("likelihood", RunReport.likelihoodText(cfg)),
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs"),
             ("optimizer", "Adam, lr \(options.learningRate), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
             ("epochs", "\(metrics.count) of \(options.epochs)"),
@@ -27,6 +27,11 @@ enum RunReport {
         ]
         page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, data.test, seed: seed))
 
+        if !data.isImages {
+            // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.
+            try ReportExtras.addColumnErrors(&page, model, data)
+            return try finishTable(&page, dir: dir, model: model, metrics: metrics, options: options, data: data, seed: seed, files: &files)
+        }
         let (a, b) = Figures.interpolationPair(data.test)
         do {
             try page.addExplorer(try ReportExplorer.data(model, data, interpolation: (a, b)))
@@ -69,6 +74,10 @@ enum RunReport {
         files.append(("interpolation.png", interp))
         page.addImage("Interpolation", png: interp, caption: "Test images \(a) and \(b) (ends) and 10 decodings of the straight line between their latent means.", pixelated: true)
 
+        if model.isConditional {
+            ReportExtras.addConditionalGrid(&page, model, classNames: data.classNames, seed: seed, files: &files)
+        }
+        ReportExtras.addRestorationStrips(&page, model, data, corrupt: options.corrupt, seed: seed, files: &files)
         if let classes = options.classes {
             try ReportExtras.addAnomalies(&page, model, data, normal: classes, seed: seed, files: &files)
         }
@@ -77,6 +86,52 @@ enum RunReport {
         let path = dir + "/report.html"
         try AtomicFile.write(page.html(), to: path)
         return path
+    }
+
+    /// The rest of a table run's page: loss curves, the latent scatter, anomaly scores.
+    static func finishTable(_ page: inout ReportPage, dir: String, model: VAE, metrics: [EpochMetrics], options: TrainingOptions,
+                            data: Dataset, seed: UInt64, files: inout [(String, [UInt8])]) throws -> String {
+        if !metrics.isEmpty {
+            let loss = Figures.lossChart(metrics)
+            files.append(("loss.png", loss.png))
+            page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per row (reconstruction + KL, β not applied).")
+        }
+        let scatter = Figures.latentScatter(model, data, limit: 5000)
+        files.append(("latent.png", scatter.png))
+        page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + ", coloured by label.")
+        if data.test.hasLabels {
+            // every class but the largest counts as "normal" only when training was restricted
+            let normal = options.classes ?? []
+            if !normal.isEmpty { try ReportExtras.addAnomalies(&page, model, data, normal: normal, seed: seed, files: &files) }
+        }
+        var rng = RNG(seed: seed &+ 31)
+        let scores = Analysis.anomalyScores(model, data.test.first(5000), rng: &rng)
+        var hist = LineChart(title: "Anomaly scores of the test rows", xLabel: "negative ELBO (nats)", yLabel: "rows")
+        hist.addSeries("test rows", points: Histogram.steps(scores, bins: 30))
+        files.append(("scores.png", hist.png()))
+        page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (`vae anomaly RUN --out scores.csv` writes them per row).")
+        for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
+        let path = dir + "/report.html"
+        try AtomicFile.write(page.html(), to: path)
+        return path
+    }
+
+    static func likelihoodText(_ cfg: VAEConfig) -> String {
+        if let groups = cfg.groups {
+            return groups.map { g in
+                switch g.kind {
+                case .categorical: return "categorical(\(g.width)) for \(g.name)"
+                case .gaussianLearned: return "Gaussian with learned σ for \(g.name)"
+                case .gaussian: return "Gaussian σ = \(cfg.gaussianSigma) for \(g.name)"
+                case .bernoulli: return "Bernoulli for \(g.name)"
+                }
+            }.joined(separator: "; ")
+        }
+        switch cfg.likelihood {
+        case .bernoulli: return "Bernoulli (BCE from logits)"
+        case .gaussian: return "Gaussian, σ = \(cfg.gaussianSigma)"
+        case .gaussianLearned: return "Gaussian with a learned σ per pixel"
+        }
     }
 
     private static func f(_ v: Double) -> String { String(format: "%.2f", v) }

@@ -67,6 +67,11 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains(dir + "/green/notes.png is neither PNG nor JPEG (text)"), bad.stderr)
         XCTAssertTrue(bad.stderr.contains("--skip-bad-files"), bad.stderr)
 
+        // bench with an explicit --data that cannot be read stops too (no silent random images).
+        let bench = try CLI.run(["bench", "--data", dir, "--image-size", "8"], env: env)
+        XCTAssertEqual(bench.status, 1, bench.stderr)
+        XCTAssertTrue(bench.stderr.contains("notes.png"), bench.stderr)
+
         let skip = try CLI.run(common + ["--skip-bad-files"], env: env)
         XCTAssertEqual(skip.status, 0, skip.stderr)
         XCTAssertTrue(skip.stderr.contains("skipped 1 bad image file"), skip.stderr)
@@ -76,5 +81,25 @@ final class ImageFolderCLITests: XCTestCase {
             let r = try CLI.run(["train", "--data", dir] + args, env: env)
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
         }
+    }
+
+    /// Without libturbojpeg (simulated with VAE_TURBOJPEG=/nonexistent), a JPEG is one line that
+    /// names the package, even with --skip-bad-files; PNG folders still work.
+    func testJPEGWithoutTheLibrary() throws {
+        let dir = try makeFolder()
+        let cache = dir + "-cache"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        // A JPEG's first bytes are enough: the library is needed to read its header.
+        try Data([0xFF, 0xD8, 0xFF, 0xE0, 0, 16] + Array("JFIF".utf8)).write(to: URL(fileURLWithPath: dir + "/red/photo.jpg"))
+        let env = ["XDG_CACHE_HOME": cache, "VAE_TURBOJPEG": "/nonexistent/libturbojpeg.so.0"]
+        for extra in [[], ["--skip-bad-files"]] {
+            let r = try CLI.run(["train", "--data", dir, "--image-size", "8", "--epochs", "1", "--out", dir + "-run"] + extra, env: env)
+            XCTAssertEqual(r.status, 1, r.stderr)
+            let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+            XCTAssertEqual(errors.count, 1, r.stderr)
+            XCTAssertTrue(errors.first?.contains(dir + "/red/photo.jpg") == true, r.stderr)
+            XCTAssertTrue(errors.first?.contains("apt-get install libturbojpeg0") == true, r.stderr)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "-run"))
     }
 }

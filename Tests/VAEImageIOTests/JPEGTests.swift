@@ -49,6 +49,10 @@ final class JPEGTests: XCTestCase {
             XCTAssertThrowsError(try JPEG.decode(huge)) {
                 XCTAssertEqual($0 as? JPEGError, .tooLarge(width: 65000, height: 65000, limit: PNG.defaultMaxPixels))
             }
+            // 3000×3000 declared by a 64×64 file: within the limit, refused at the first missing data.
+            huge[sof + 5] = 0x0B; huge[sof + 6] = 0xB8; huge[sof + 7] = 0x0B; huge[sof + 8] = 0xB8
+            XCTAssertEqual(try JPEG.header(huge).width, 3000)
+            XCTAssertThrowsError(try JPEG.decode(huge)) { XCTAssertTrue("\($0)".contains("not a valid JPEG"), "\($0)") }
         } else {
             XCTFail("no SOF0 marker in the encoded JPEG")
         }

@@ -18,18 +18,23 @@ public enum Inpainting {
     ///   - x: [B, D] images (values at missing pixels are ignored)
     ///   - observed: [B, D] 1 = observed, 0 = missing
     /// - Returns: [B, D] with observed pixels unchanged and missing ones filled.
+    /// - Parameter start: the first value of the missing entries (0.5 for pixels); nil keeps x's
+    ///   values there (a table's encoded rows: 0, the standardised mean, as the encoder saw in training).
     public static func fill(_ model: VAE, x: Tensor, observed: Tensor, condition: Tensor? = nil, method: Fill,
-                            iterations: Int = 50, chains: Int = 8, rng: inout RNG) -> Tensor {
+                            iterations: Int = 50, chains: Int = 8, start initial: Float? = 0.5, rng: inout RNG) -> Tensor {
         let b = x.shape[0], d = model.inputSize, k = model.latent
         precondition(observed.count == b * d && x.count == b * d)
         let out = Tensor(shape: [b, d])
         func clamp(_ fillFrom: Tensor, into t: Tensor) {
             for i in 0..<(b * d) { t[i] = observed[i] != 0 ? x[i] : fillFrom[i] }
         }
+        func startState() -> Tensor {
+            let t = Tensor(shape: [b, d])
+            if let initial { t.fill(initial); clamp(t, into: t) } else { t.pointer.update(from: x.pointer, count: b * d) }
+            return t
+        }
         if method == .singlePass {
-            let start = Tensor(shape: [b, d])
-            start.fill(0.5)
-            clamp(start, into: start)
+            let start = startState()
             clamp(model.reconstruct(start, condition: condition), into: out)
             return out
         }
@@ -38,9 +43,7 @@ public enum Inpainting {
         var averaged = 0
         let eps = Tensor(shape: [b, k])
         for _ in 0..<nChains {
-            let state = Tensor(shape: [b, d])
-            state.fill(0.5)
-            clamp(state, into: state)
+            let state = startState()
             var last = state
             for t in 0..<max(1, iterations) {
                 let h = model.encodeRaw(state, condition: condition)

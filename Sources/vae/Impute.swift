@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Impute: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fill the missing cells of a CSV table (empty, NA, NaN, ?) in the user's units; every observed cell is written back unchanged.",
+        discussion: """
+        The model must have been trained on a table (vae train --data FILE.csv). Missing cells are filled by the same \
+        pseudo-Gibbs method as `vae inpaint`: z ~ q(z | row), the decoder's mean for the missing cells, repeated; the \
+        mean over --chains chains (numbers: the mean; categories: the most probable level). Category levels the model \
+        has not seen are treated as missing.
+        """)
+    @OptionGroup var runArg: RunArgument
+    @Option(help: ArgumentHelp("The CSV file with missing cells.", valueName: "file.csv")) var data: String
+    @Option(help: ArgumentHelp("Where to write the filled table.", valueName: "file.csv")) var out: String
+    @Option(help: "Pseudo-Gibbs iterations per chain.") var iterations = 30
+    @Option(help: "Chains averaged.") var chains = 8
+    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func validate() throws {
+        guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
+        guard (1...1000).contains(chains) else { throw ValidationError("--chains must be between 1 and 1000") }
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let loaded = try runArg.load()
+        guard let info = loaded.table else {
+            throw VAEError("\(runArg.run) was trained on images; vae impute fills tables (use vae inpaint for images)")
+        }
+        let model = loaded.model
+        let table = try CSVTable.read(path: data)
+        let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)
+        guard rows.count > 0 else { throw VAEError("\(data) has no data rows") }
+        let w = rows.width
+        var means = [Float](repeating: 0, count: rows.count * w)
+        var rng = RNG(seed: seed)
+        var start = 0
+        while start < rows.count {
+            let end = min(rows.count, start + 1000)
+            let batch = model.conditioned(rows.batch(start..<end))
+            let observed = batch.mask ?? { let t = Tensor(shape: batch.x.shape); t.fill(1); return t }()
+            let filled = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .mean,
+                                         iterations: iterations, chains: chains, start: nil, rng: &rng)
+            means.withUnsafeMutableBufferPointer { (m: inout UnsafeMutableBufferPointer<Float>) in
+                (m.baseAddress! + start * w).update(from: filled.pointer, count: (end - start) * w)
+            }
+            start = end
+        }
+        let count = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
+        print("filled \(count) missing cells of \(rows.count) rows; wrote \(out)")
+    }
+}
