@@ -67,13 +67,6 @@ final class FormatsTableTests: XCTestCase {
             }
         }
         XCTAssertEqual(encoded.train.maskedCount + encoded.test.maskedCount, 6, "two missing colours × 3 columns")
-        // a subset keeps rows, masks, labels and ids together
-        let sub = encoded.train.subset([2, 0])
-        XCTAssertEqual(sub.ids, [encoded.train.ids[2], encoded.train.ids[0]])
-        XCTAssertEqual(sub.x, Array(encoded.train.x[8..<12] + encoded.train.x[0..<4]))
-        XCTAssertEqual(sub.mask, Array(encoded.train.mask[8..<12] + encoded.train.mask[0..<4]))
-        XCTAssertEqual(sub.labels, [encoded.train.labels![2], encoded.train.labels![0]])
-        XCTAssertTrue(encoded.train.hasMissing || encoded.test.hasMissing)
     }
 
     func testMissingCellsAreMaskedNeverZero() throws {

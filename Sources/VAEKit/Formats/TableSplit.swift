@@ -2,21 +2,19 @@ import VAECore
 
 /// Encoded rows of a table: what a data source hands the model.
 public struct TableSplit: Sendable, Equatable {
-    public let count: Int
+    public var count: Int
     /// Encoded columns per row (the schema's width).
-    public let width: Int
+    public var width: Int
     /// count × width, row-major: standardised numbers, one-hot categories, 0 where missing.
-    public let x: [Float]
+    public var x: [Float]
     /// count × width: 1 where the cell was observed, 0 where it was missing (all K one-hot
     /// columns of a missing category are 0).
-    public let mask: [UInt8]
+    public var mask: [UInt8]
     /// The class of each row (an index into the schema's classes), nil without `--label`; -1 for a
     /// row whose label cell is missing (only in files read with a stored schema).
-    public let labels: [Int32]?
+    public var labels: [Int32]?
     /// The 1-based data row number of each row in its file (the header is not counted).
-    public let ids: [Int32]
-    /// Whether some entry is masked out.
-    public let hasMissing: Bool
+    public var ids: [Int32]
 
     public init(count: Int, width: Int, x: [Float], mask: [UInt8], labels: [Int32]?, ids: [Int32]) {
         precondition(x.count == count * width && mask.count == count * width && ids.count == count)
@@ -27,20 +25,6 @@ public struct TableSplit: Sendable, Equatable {
         self.mask = mask
         self.labels = labels
         self.ids = ids
-        self.hasMissing = mask.contains(0)
-    }
-
-    /// The rows at `indices` (0-based positions in this split), in that order.
-    public func subset(_ indices: [Int]) -> TableSplit {
-        var xs = [Float](), ms = [UInt8]()
-        xs.reserveCapacity(indices.count * width)
-        ms.reserveCapacity(indices.count * width)
-        for i in indices {
-            xs += x[(i * width)..<((i + 1) * width)]
-            ms += mask[(i * width)..<((i + 1) * width)]
-        }
-        return TableSplit(count: indices.count, width: width, x: xs, mask: ms,
-                          labels: labels.map { l in indices.map { l[$0] } }, ids: indices.map { ids[$0] })
     }
 
     /// How many encoded entries are masked out.
