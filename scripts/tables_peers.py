@@ -27,6 +27,11 @@ accuracy over emptied categorical cells (argmax of the imputed one-hot).
 """
 import argparse, csv, io, json, math, os, re, sys
 
+# One BLAS thread: on a small, shared machine several threads per process made IterativeImputer
+# take minutes instead of seconds (and one thread keeps the numbers reproducible).
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 MASK64 = (1 << 64) - 1
 MISSING = {"", "na", "nan", "?"}
 NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
