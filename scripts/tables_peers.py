@@ -145,6 +145,8 @@ def main():
     ap.add_argument("--missing-fraction", type=float, default=0.2)
     ap.add_argument("--missing-seed", type=int, default=1)
     ap.add_argument("--out", default="tables-peers")
+    ap.add_argument("--score", action="append", default=[], metavar="FILLED.csv",
+                    help="also score these filled copies of OUT/emptied.csv (e.g. `vae impute RUN --data OUT/emptied.csv --out F`)")
     a = ap.parse_args()
 
     import numpy as np
@@ -273,6 +275,10 @@ def main():
     result["mean_fill"] = score(np.where(np.isnan(x_all), np.nan_to_num(np.nanmean(x_fit, axis=0)), x_all))
     result["knn5"] = score(KNNImputer(n_neighbors=5).fit(x_fit).transform(x_all))
     result["iterative"] = score(IterativeImputer(random_state=a.seed, max_iter=10).fit(x_fit).transform(x_all))
+    for path in a.score:
+        # a filled file is read like the original, encoded with the emptied file's statistics
+        _, filled_rows, _, _, _ = read_table(path)
+        result["scored " + path] = score(encode(every, filled_rows, stats_e))
     result["files"] = {k: os.path.join(a.out, k + ".csv") for k in ("emptied", "truth", "split")}
     print(json.dumps(result, indent=1))
 

@@ -136,11 +136,12 @@ struct Train: ParsableCommand {
                 cfg.groups = table.groups(numeric: numeric)
                 cfg.gaussianSigma = sigma ?? 1
                 cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
-                if hidden == nil { cfg.hidden = [128] }
+                // small tables overfit a wide network: 64 units below 5,000 rows
+                if hidden == nil { cfg.hidden = [data.train.count < 5000 ? 64 : 128] }
                 batchSize = batch ?? min(128, data.train.count)
-                // at least 2,000 optimizer steps (a 300-row table gets hundreds of epochs)
+                // at least 500 optimizer steps (a 500-row table gets about 125 epochs)
                 let perEpoch = (data.train.count + batchSize - 1) / batchSize
-                epochCount = epochs ?? max(10, (2000 + perEpoch - 1) / perEpoch)
+                epochCount = epochs ?? max(10, (500 + perEpoch - 1) / perEpoch)
             }
             if conditional && !data.train.hasLabels {
                 throw VAEError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
