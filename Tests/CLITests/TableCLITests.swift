@@ -1,0 +1,93 @@
+import Foundation
+import XCTest
+import VAEKit
+
+/// A CSV table end to end: train, encode, anomaly scores, imputation — files the test writes.
+final class TableCLITests: XCTestCase {
+    /// 240 rows: x, y = 2x + noise, a colour that follows x, a kind label; every 7th x and every
+    /// 11th colour missing.
+    func writeTable() throws -> (path: String, lines: [String]) {
+        var rng = RNG(seed: 5)
+        var lines = ["id,x,y,colour,kind"]
+        for i in 0..<240 {
+            let x = Double(rng.normal()) * 3 + 10
+            let y = 2 * x + Double(rng.normal()) * 0.5
+            let colour = x > 11 ? "red" : (x > 9 ? "green" : "blue")
+            let kind = i % 3 == 0 ? "odd" : "even"
+            lines.append("r\(i),\(i % 7 == 3 ? "" : String(format: "%.2f", x)),\(String(format: "%.3f", y)),\(i % 11 == 5 ? "NA" : colour),\(kind)")
+        }
+        let path = tempRunDir("table") + ".csv"
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+        return (path, lines)
+    }
+
+    func testTrainEncodeAnomalyImpute() throws {
+        let (path, lines) = try writeTable()
+        let run = tempRunDir("tablerun")
+        let t = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--epochs", "5", "--out", run])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stderr.contains("2 numeric and 1 text columns (5 encoded), label kind with 2 classes"), t.stderr)
+        let loaded = try Checkpoint.load(run)
+        XCTAssertEqual(loaded.model.config.groups, [FeatureGroup(kind: .gaussianLearned, width: 2, name: "x,y"),
+                                                   FeatureGroup(kind: .categorical, width: 3, name: "colour")])
+        XCTAssertEqual(loaded.table?.schema.columns.map(\.name), ["x", "y", "colour"])
+        let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(report.contains("Reconstruction error per column"), "the table report has no column errors")
+        XCTAssertTrue(report.contains("x (RMSE)"))
+
+        // encode: one row per test row, ids are the file's data row numbers
+        let enc = run + "/latents.csv"
+        let e = try CLI.run(["encode", run, "--out", enc])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let rows = try String(contentsOfFile: enc, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count - 1, 48)   // 20% of 240
+        let firstID = Int(rows[1].split(separator: ",")[1])!
+        XCTAssertTrue((1...240).contains(firstID))
+        XCTAssertTrue(["odd", "even"].contains(String(rows[1].split(separator: ",")[2])))
+
+        // anomaly scores: the run's own file gives its test rows; another file all its rows (stored schema)
+        let scores = run + "/scores.csv"
+        let a = try CLI.run(["anomaly", run, "--data", path, "--normal", "0", "--out", scores])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stdout.contains("ROC-AUC"), a.stdout)
+        XCTAssertEqual(try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").count, 49)
+        let copy = tempRunDir("new") + ".csv"
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let n = try CLI.run(["anomaly", run, "--data", copy, "--out", scores])
+        XCTAssertEqual(n.status, 0, n.stderr)
+        XCTAssertEqual(try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").count, 241)
+
+        // impute: missing cells filled in the user's units, every other cell unchanged
+        let filled = run + "/filled.csv"
+        let i = try CLI.run(["impute", run, "--data", path, "--out", filled, "--iterations", "5", "--chains", "2"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        XCTAssertTrue(i.stdout.contains("filled 56 missing cells of 240 rows"), i.stdout)   // 35 x + 21 colour
+        let out = try String(contentsOfFile: filled, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(out.count, lines.count + 1)
+        for (k, line) in lines.enumerated() {
+            let before = line.split(separator: ",", omittingEmptySubsequences: false), after = out[k].split(separator: ",", omittingEmptySubsequences: false)
+            XCTAssertEqual(before.count, after.count)
+            for c in 0..<before.count where !(before[c].isEmpty || before[c] == "NA") {
+                XCTAssertEqual(before[c], after[c], "row \(k) column \(c) changed")
+            }
+            if k > 0 && before[1].isEmpty {
+                let x = try XCTUnwrap(Double(after[1]), "x of row \(k) not filled: \(after[1])")
+                XCTAssertTrue((-10...30).contains(x), "x = \(x)")
+            }
+            if k > 0 && before[3] == "NA" { XCTAssertTrue(["red", "green", "blue"].contains(after[3]), "colour \(after[3])") }
+        }
+    }
+
+    func testTableErrorsAreOneLine() throws {
+        let (path, _) = try writeTable()
+        for (args, fragment) in [(["--label", "nope"], "has no column 'nope'"),
+                                 (["--label", "kind", "--model", "conv", "--ignore", "id"], "tables train with --model mlp"),
+                                 (["--label", "kind", "--binarize", "--ignore", "id"], "--binarize is for images"),
+                                 (["--label", "kind"], "--ignore")] {
+            let r = try CLI.run(["train", "--data", path, "--out", tempRunDir("bad"), "--epochs", "1"] + args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(fragment), "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }.count, 1, r.stderr)
+        }
+    }
+}
