@@ -1,18 +1,26 @@
 import VAECore
 import RealModule
 
-/// Fills the missing pixels of images given the observed ones.
+/// Fills the missing pixels of images (or cells of table rows) given the observed ones.
 ///
-/// The method is pseudo-Gibbs sampling (Rezende, Mohamed & Wierstra 2014, §5.3): start the
-/// missing pixels at 0.5, then repeat  z ~ q(z | x_t),  x̂ = mean of p(x | z),  x_{t+1} =
-/// observed pixels clamped, missing pixels ← x̂. The chain's states approach draws from
-/// p(x_missing | x_observed).
-/// - `.mean` runs `chains` chains and averages x̂ over the chains and the second half of the
-///   iterations: an estimate of E[x_missing | x_observed], the best guess in squared error.
-/// - `.sample` runs one chain and returns its last x̂: one plausible, sharp completion.
-/// - `.singlePass` is one encode–decode with z = μ (the baseline it is compared with).
+/// `.mean` and `.sample` use importance resampling (Mattei & Frellsen 2019): a few pseudo-Gibbs
+/// iterations give a first guess x̃ of the missing pixels; then z_j ~ q(z | x̃), weighted by
+/// p(x_observed | z_j) p(z_j) / q(z_j | x̃) — the likelihood of the observed pixels only.
+/// - `.mean`: Σ w_j·mean(x | z_j), an estimate of E[x_missing | x_observed], the best guess in
+///   squared error;
+/// - `.sample`: the decoder's mean at one z drawn by the weights: one plausible, sharp completion.
+/// The two baselines they are compared with:
+/// - `.gibbs`: pseudo-Gibbs sampling alone (Rezende, Mohamed & Wierstra 2014, §5.3): start the
+///   missing pixels at 0.5, repeat z ~ q(z | x_t), missing ← mean of p(x | z), observed clamped;
+///   the states of the second half of the iterations of `chains` chains averaged;
+/// - `.singlePass`: one encode–decode with z = μ.
 public enum Inpainting {
-    public enum Fill: String, Sendable, CaseIterable { case mean, sample, singlePass = "single-pass" }
+    public enum Fill: String, Sendable, CaseIterable {
+        case mean, sample
+        /// pseudo-Gibbs alone: the mean of the chains' states (no importance weights)
+        case gibbs
+        case singlePass = "single-pass"
+    }
 
     /// - Parameters:
     ///   - x: [B, D] images (values at missing pixels are ignored)
@@ -33,12 +41,19 @@ public enum Inpainting {
             if let initial { t.fill(initial); clamp(t, into: t) } else { t.pointer.update(from: x.pointer, count: b * d) }
             return t
         }
+        if method == .mean || method == .sample {
+            // a pseudo-Gibbs state as the proposal's input, then importance resampling
+            let state = fill(model, x: x, observed: observed, condition: condition, method: .gibbs,
+                             iterations: max(1, iterations / 5), chains: 1, start: initial, rng: &rng)
+            return importanceFill(model, x: x, observed: observed, proposalInput: state, condition: condition,
+                                  samples: max(chains * iterations, 64), draw: method == .sample, rng: &rng)
+        }
         if method == .singlePass {
             let start = startState()
             clamp(model.reconstruct(start, condition: condition), into: out)
             return out
         }
-        let nChains = method == .sample ? 1 : max(1, chains)
+        let nChains = max(1, chains)
         let acc = Tensor(shape: [b, d])
         var averaged = 0
         let eps = Tensor(shape: [b, k])
@@ -52,16 +67,79 @@ public enum Inpainting {
                 Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: k, z: z.pointer, kl: nil)
                 last = model.decode(z, condition: condition)
                 clamp(last, into: state)
-                if method == .mean && t >= iterations / 2 {
+                if t >= iterations / 2 {
                     for i in 0..<(b * d) { acc[i] += last[i] }
                     averaged += 1
                 }
             }
-            if method == .sample { clamp(last, into: out); return out }
         }
         let m = Tensor(shape: [b, d])
         for i in 0..<(b * d) { m[i] = acc[i] / Float(max(averaged, 1)) }
         clamp(m, into: out)
+        return out
+    }
+
+    /// Importance resampling (Mattei & Frellsen 2019): z_j ~ q(z | x̃) for j = 1…K, with x̃ the
+    /// observed pixels and a first guess of the missing ones; weights
+    ///   w_j ∝ p(x_observed | z_j) p(z_j) / q(z_j | x̃)
+    /// (the likelihood over the observed pixels only). The missing pixels are Σ w_j·mean(x | z_j)
+    /// — E[x_missing | x_observed] under the model — or, with `draw`, the mean of p(x | z) at one
+    /// z drawn by the weights: one plausible completion.
+    static func importanceFill(_ model: VAE, x: Tensor, observed: Tensor, proposalInput: Tensor, condition: Tensor?,
+                               samples k: Int, draw: Bool, rng: inout RNG) -> Tensor {
+        let b = x.shape[0], d = model.inputSize, kz = model.latent, l = model.config.conditionSize
+        let h = model.encodeRaw(proposalInput, condition: condition).copy()
+        let out = Tensor(shape: [b, d])
+        let chunk = min(k, 500)
+        let z = Tensor(shape: [chunk, kz]), eps = Tensor(shape: [chunk, kz])
+        let cond = l > 0 ? Tensor(shape: [chunk, l]) : nil
+        var nll = [Double](repeating: 0, count: chunk)
+        let log2pi = Double.log(2 * Double.pi)
+        for i in 0..<b {
+            let mu = h.pointer + i * 2 * kz, lv = mu + kz
+            if let cond, let c = condition { for r in 0..<chunk { (cond.pointer + r * l).update(from: c.pointer + i * l, count: l) } }
+            var logw: [Double] = [], means: [[Float]] = []
+            var j0 = 0
+            while j0 < k {
+                let m = min(chunk, k - j0)
+                rng.fillNormal(eps.pointer, count: m * kz)
+                for r in 0..<m {
+                    Posterior.reparameterize(mu: mu, logVariance: lv, eps: eps.pointer + r * kz, latent: kz, z: z.pointer + r * kz)
+                }
+                let zs = z.prefixView(shape: [m, kz]), cs = cond?.prefixView(shape: [m, l])
+                let outputs = model.decodeLogits(zs, condition: cs)
+                nll.withUnsafeMutableBufferPointer { np in
+                    model.negLogLikelihood(outputs: outputs, x: x.pointer + i * d, xRowStride: 0,
+                                           mask: UnsafePointer(observed.pointer + i * d), out: np.baseAddress!)
+                }
+                let decoded = model.decode(zs, condition: cs)
+                for r in 0..<m {
+                    var lp = 0.0, lq = 0.0
+                    for j in 0..<kz {
+                        let zj = Double(z[r * kz + j]), ej = Double(eps[r * kz + j])
+                        lp += zj * zj
+                        lq += ej * ej + Double(lv[j])
+                    }
+                    logw.append(-nll[r] - 0.5 * (lp + Double(kz) * log2pi) + 0.5 * (lq + Double(kz) * log2pi))
+                    means.append(Array(UnsafeBufferPointer(start: decoded.pointer + r * d, count: d)))
+                }
+                j0 += m
+            }
+            let mx = logw.max() ?? 0
+            var w = logw.map { Double.exp($0 - mx) }
+            let total = w.reduce(0, +)
+            w = w.map { $0 / total }
+            let row = out.pointer + i * d
+            if draw {
+                var u = Double(rng.uniform()), pick = w.count - 1
+                for (j, wj) in w.enumerated() { u -= wj; if u < 0 { pick = j; break } }
+                for p in 0..<d { row[p] = means[pick][p] }
+            } else {
+                for p in 0..<d { row[p] = 0 }
+                for (j, wj) in w.enumerated() { for p in 0..<d { row[p] += Float(wj) * means[j][p] } }
+            }
+            for p in 0..<d where observed[i * d + p] != 0 { row[p] = x[i * d + p] }
+        }
         return out
     }
 
