@@ -7,9 +7,10 @@ struct Impute: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fill the missing cells of a CSV table (empty, NA, NaN, ?) in the user's units; every observed cell is written back unchanged.",
         discussion: """
-        The model must have been trained on a table (vae train --data FILE.csv). Missing cells are filled by the same \
-        pseudo-Gibbs method as `vae inpaint`: z ~ q(z | row), the decoder's mean for the missing cells, repeated; the \
-        mean over --chains chains (numbers: the mean; categories: the most probable level). Category levels the model \
+        The model must have been trained on a table (vae train --data FILE.csv). Missing cells are filled by importance \
+        resampling (`vae inpaint --fill importance`): a short pseudo-Gibbs chain gives a first guess; z is drawn around its \
+        code and weighted by the likelihood of the observed cells; the weighted mean of the decoder's means fills the \
+        missing cells (numbers: the mean; categories: the most probable level). Category levels the model \
         has not seen are treated as missing.
         """)
     @OptionGroup var runArg: RunArgument
@@ -43,7 +44,7 @@ struct Impute: ParsableCommand {
             let end = min(rows.count, start + 1000)
             let batch = model.conditioned(rows.batch(start..<end))
             let observed = batch.mask ?? { let t = Tensor(shape: batch.x.shape); t.fill(1); return t }()
-            let filled = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .mean,
+            let filled = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .importance,
                                          iterations: iterations, chains: chains, start: nil, rng: &rng)
             means.withUnsafeMutableBufferPointer { (m: inout UnsafeMutableBufferPointer<Float>) in
                 (m.baseAddress! + start * w).update(from: filled.pointer, count: (end - start) * w)

@@ -5,14 +5,14 @@ import VAEKit
 
 struct Inpaint: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fill the missing pixels of images (white in the mask) by importance resampling.",
+        abstract: "Fill the missing pixels of images (white in the mask) by pseudo-Gibbs sampling.",
         discussion: """
         On a folder: vae inpaint RUN --images DIR --mask MASK.png --out-dir OUT (or --masks DIR with one mask per image, \
         same file names). On the test set: --mask center|top|bottom|left|right|random:P, with PSNR on the missing pixels \
         against filling them with the mean training image and a single encode-decode pass.
-        --fill mean (default) is the importance-weighted mean E[x_missing | x_observed]: the best guess in squared error; \
-        --fill sample decodes one z drawn by the weights: one plausible, sharp image. --fill gibbs (pseudo-Gibbs sampling alone) \
-        and --fill single-pass (one encode-decode) are the baselines.
+        --fill mean (default) averages the states of several pseudo-Gibbs chains, an estimate of E[x_missing | x_observed]: \
+        the best guess in squared error; --fill sample is one chain's last state: one plausible, sharp image. \
+        --fill importance (importance resampling) and --fill single-pass (one encode-decode) are the alternatives it is compared with.
         """)
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
@@ -20,10 +20,10 @@ struct Inpaint: ParsableCommand {
     @Option(help: ArgumentHelp("A mask PNG (white = missing) or center|top|bottom|left|right|random:P.", valueName: "mask"))
     var mask: String?
     @Option(help: ArgumentHelp("A folder of mask PNGs named as the images.", valueName: "dir")) var masks: String?
-    @Option(help: "mean (importance-weighted), sample (one weighted draw), gibbs (pseudo-Gibbs chains) or single-pass (one encode-decode).")
+    @Option(help: "mean (pseudo-Gibbs chains averaged), sample (one chain), importance (importance resampling) or single-pass (one encode-decode).")
     var fill: String = "mean"
-    @Option(help: "Pseudo-Gibbs iterations per chain (importance samples: chains × iterations).") var iterations = 50
-    @Option(help: "Pseudo-Gibbs chains (importance samples: chains × iterations).") var chains = 8
+    @Option(help: "Pseudo-Gibbs iterations per chain (--fill importance: chains × iterations samples).") var iterations = 50
+    @Option(help: "Pseudo-Gibbs chains averaged by --fill mean (--fill importance: chains × iterations samples).") var chains = 8
     @Option(help: "Test images inpainted (test-set mode).") var limit = 1000
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -32,7 +32,7 @@ struct Inpaint: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard Inpainting.Fill(rawValue: fill) != nil else { throw ValidationError("--fill must be mean, sample, gibbs or single-pass") }
+        guard Inpainting.Fill(rawValue: fill) != nil else { throw ValidationError("--fill must be mean, sample, importance or single-pass") }
         guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
         guard (1...1000).contains(chains) else { throw ValidationError("--chains must be between 1 and 1000") }
         guard limit >= 1, (1...1000).contains(count) else { throw ValidationError("--limit must be ≥ 1 and --count between 1 and 1000") }
@@ -82,13 +82,13 @@ struct Inpaint: ParsableCommand {
         let meanFill = Tensor(shape: [n, d])
         for i in 0..<n { for j in 0..<d { meanFill[i * d + j] = observed[i * d + j] != 0 ? batch.x[i * d + j] : meanImage[j] } }
         let single = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .singlePass, rng: &rng)
-        let gibbs = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .gibbs,
+        let gibbs = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .mean,
                                     iterations: iterations, chains: chains, rng: &rng)
-        let filled = method == .singlePass ? single : method == .gibbs ? gibbs
+        let filled = method == .singlePass ? single : method == .mean ? gibbs
             : Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: method,
                               iterations: iterations, chains: chains, rng: &rng)
         let p = { (t: Tensor) in Inpainting.psnrOnMissing(batch.x, t, observed: observed) }
-        print(String(format: "PSNR on the missing pixels of %d test images (mask %@): mean training image %.2f dB, single encode-decode %.2f dB, pseudo-Gibbs %.2f dB, --fill %@ %.2f dB",
+        print(String(format: "PSNR on the missing pixels of %d test images (mask %@): mean training image %.2f dB, single encode-decode %.2f dB, pseudo-Gibbs mean %.2f dB, --fill %@ %.2f dB",
                      n, mask, p(meanFill), p(single), p(gibbs), fill, p(filled)))
         let c = min(count, n)
         let grid = Tensor(shape: [3 * c, d])

@@ -74,7 +74,7 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("PSNR on the missing pixels of 16 test images (mask bottom): mean training image"), r.stdout)
         XCTAssertTrue(r.stdout.contains("single encode-decode"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("pseudo-Gibbs"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("pseudo-Gibbs mean"), r.stdout)
         XCTAssertEqual(try pngs(in: out).count, 10)
     }
 

@@ -3,22 +3,24 @@ import RealModule
 
 /// Fills the missing pixels of images (or cells of table rows) given the observed ones.
 ///
-/// `.mean` and `.sample` use importance resampling (Mattei & Frellsen 2019): a few pseudo-Gibbs
-/// iterations give a first guess x̃ of the missing pixels; then z_j ~ q(z | x̃), weighted by
-/// p(x_observed | z_j) p(z_j) / q(z_j | x̃) — the likelihood of the observed pixels only.
-/// - `.mean`: Σ w_j·mean(x | z_j), an estimate of E[x_missing | x_observed], the best guess in
-///   squared error;
-/// - `.sample`: the decoder's mean at one z drawn by the weights: one plausible, sharp completion.
-/// The two baselines they are compared with:
-/// - `.gibbs`: pseudo-Gibbs sampling alone (Rezende, Mohamed & Wierstra 2014, §5.3): start the
-///   missing pixels at 0.5, repeat z ~ q(z | x_t), missing ← mean of p(x | z), observed clamped;
-///   the states of the second half of the iterations of `chains` chains averaged;
-/// - `.singlePass`: one encode–decode with z = μ.
+/// Pseudo-Gibbs sampling (Rezende, Mohamed & Wierstra 2014, §5.3): start the missing pixels at 0.5
+/// (a table's cells at their encoded value, 0), then repeat z ~ q(z | x_t), missing ← the mean of
+/// p(x | z), observed pixels clamped. The chain's states approach draws from p(x_missing | x_observed).
+/// - `.mean` averages the second half of the iterations of `chains` chains: an estimate of
+///   E[x_missing | x_observed], the best guess in squared error;
+/// - `.sample` is one chain's last state: one plausible, sharp completion;
+/// - `.importance`: importance resampling (Mattei & Frellsen 2019) from a short pseudo-Gibbs
+///   chain's state x̃: z_j ~ a proposal twice as wide as q(z | x̃), weights
+///   p(x_observed | z_j) p(z_j) / proposal(z_j), the weighted mean of the decoder's means;
+/// - `.singlePass`: one encode–decode with z = μ (the baseline).
 public enum Inpainting {
     public enum Fill: String, Sendable, CaseIterable {
-        case mean, sample
-        /// pseudo-Gibbs alone: the mean of the chains' states (no importance weights)
-        case gibbs
+        /// pseudo-Gibbs: the mean of the chains' states
+        case mean
+        /// pseudo-Gibbs: one chain's last state
+        case sample
+        /// importance resampling from a pseudo-Gibbs first guess: the weighted mean
+        case importance
         case singlePass = "single-pass"
     }
 
@@ -41,19 +43,19 @@ public enum Inpainting {
             if let initial { t.fill(initial); clamp(t, into: t) } else { t.pointer.update(from: x.pointer, count: b * d) }
             return t
         }
-        if method == .mean || method == .sample {
+        if method == .importance {
             // a pseudo-Gibbs state as the proposal's input, then importance resampling
-            let state = fill(model, x: x, observed: observed, condition: condition, method: .gibbs,
+            let state = fill(model, x: x, observed: observed, condition: condition, method: .sample,
                              iterations: max(1, iterations / 5), chains: 1, start: initial, rng: &rng)
             return importanceFill(model, x: x, observed: observed, proposalInput: state, condition: condition,
-                                  samples: max(chains * iterations, 64), draw: method == .sample, rng: &rng)
+                                  samples: max(chains * iterations, 64), draw: false, rng: &rng)
         }
         if method == .singlePass {
             let start = startState()
             clamp(model.reconstruct(start, condition: condition), into: out)
             return out
         }
-        let nChains = max(1, chains)
+        let nChains = method == .sample ? 1 : max(1, chains)
         let acc = Tensor(shape: [b, d])
         var averaged = 0
         let eps = Tensor(shape: [b, k])
@@ -67,11 +69,12 @@ public enum Inpainting {
                 Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: k, z: z.pointer, kl: nil)
                 last = model.decode(z, condition: condition)
                 clamp(last, into: state)
-                if t >= iterations / 2 {
+                if method == .mean && t >= iterations / 2 {
                     for i in 0..<(b * d) { acc[i] += last[i] }
                     averaged += 1
                 }
             }
+            if method == .sample { clamp(last, into: out); return out }
         }
         let m = Tensor(shape: [b, d])
         for i in 0..<(b * d) { m[i] = acc[i] / Float(max(averaged, 1)) }
@@ -79,7 +82,7 @@ public enum Inpainting {
         return out
     }
 
-    /// Importance resampling (Mattei & Frellsen 2019): z_j ~ q(z | x̃) for j = 1…K, with x̃ the
+    /// Importance resampling (Mattei & Frellsen 2019): z_j ~ (q(z | x̃) widened) for j = 1…K, with x̃ the
     /// observed pixels and a first guess of the missing ones; weights
     ///   w_j ∝ p(x_observed | z_j) p(z_j) / q(z_j | x̃)
     /// (the likelihood over the observed pixels only). The missing pixels are Σ w_j·mean(x | z_j)
@@ -89,6 +92,8 @@ public enum Inpainting {
                                samples k: Int, draw: Bool, rng: inout RNG) -> Tensor {
         let b = x.shape[0], d = model.inputSize, kz = model.latent, l = model.config.conditionSize
         let h = model.encodeRaw(proposalInput, condition: condition).copy()
+        // a proposal twice as wide as q(z | x̃): the posterior given part of an image is wider
+        for i in 0..<b { for j in 0..<kz { h[i * 2 * kz + kz + j] += Float.log(4) } }
         let out = Tensor(shape: [b, d])
         let chunk = min(k, 500)
         let z = Tensor(shape: [chunk, kz]), eps = Tensor(shape: [chunk, kz])
