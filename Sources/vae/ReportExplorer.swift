@@ -73,51 +73,7 @@ enum ReportExplorer {
     /// leading eigenvectors of their covariance (power iteration with deflation), with the
     /// fraction of the variance they keep.
     static func padAxes(_ x: [Float], n: Int, k: Int) -> (origin: [Float], axes: [[Float]], explained: Double) {
-        if k <= 2 {
-            let axes = (0..<k).map { a in (0..<k).map { $0 == a ? Float(1) : 0 } }
-            return ([Float](repeating: 0, count: k), axes, 1)
-        }
-        var mean = [Double](repeating: 0, count: k)
-        // mean_j = (1/n) Σᵢ x_ij
-        for i in 0..<n { for j in 0..<k { mean[j] += Double(x[i * k + j]) } }
-        for j in 0..<k { mean[j] /= Double(max(n, 1)) }
-        var cov = [Double](repeating: 0, count: k * k)
-        // cov_ab = Σᵢ (x_ia − mean_a)(x_ib − mean_b)
-        for i in 0..<n {
-            for a in 0..<k {
-                let da = Double(x[i * k + a]) - mean[a]
-                for b in 0..<k { cov[a * k + b] += da * (Double(x[i * k + b]) - mean[b]) }
-            }
-        }
-        let trace = (0..<k).reduce(0.0) { $0 + cov[$1 * k + $1] }
-        var axes: [[Double]] = []
-        var kept = 0.0
-        for comp in 0..<2 {
-            var v = (0..<k).map { j in j == comp ? 1.0 : 0.01 * Double(j + 1) }
-            var lambda = 0.0
-            // v ← C v / ‖C v‖ (deflated C: the earlier axes removed)
-            for _ in 0..<1000 {
-                var w = [Double](repeating: 0, count: k)
-                for a in 0..<k { for b in 0..<k { w[a] += cov[a * k + b] * v[b] } }
-                for u in axes {
-                    let dot = zip(u, w).reduce(0.0) { $0 + $1.0 * $1.1 }
-                    for j in 0..<k { w[j] -= dot * u[j] }
-                }
-                let norm = w.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
-                if !(norm > 0) { break }
-                lambda = norm
-                v = w.map { $0 / norm }
-            }
-            // an axis orthogonal to the earlier ones even when the covariance is degenerate
-            for u in axes {
-                let dot = zip(u, v).reduce(0.0) { $0 + $1.0 * $1.1 }
-                for j in 0..<k { v[j] -= dot * u[j] }
-            }
-            let norm = v.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
-            v = norm > 0 ? v.map { $0 / norm } : (0..<k).map { $0 == comp ? 1 : 0 }
-            axes.append(v)
-            kept += lambda
-        }
-        return (mean.map { Float($0) }, axes.map { $0.map { Float($0) } }, trace > 0 ? min(1, kept / trace) : 1)
+        let (mean, axes, explained) = Analysis.principalAxes(Tensor(shape: [n, k], data: Array(x.prefix(n * k))))
+        return (mean.map { Float($0) }, axes.map { $0.map { Float($0) } }, explained)
     }
 }

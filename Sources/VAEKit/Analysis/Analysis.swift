@@ -57,16 +57,21 @@ public enum Analysis {
         return model.decode(z)
     }
 
-    /// Projects points [n, K] to 2-D: the first two principal components (K > 2), or the
-    /// points themselves (K ≤ 2). Returns the projection and the fraction of variance kept.
-    public static func project2D(_ points: Tensor) -> (xy: [(Double, Double)], explained: Double) {
+    /// The mean of points [n, K] and their first two principal axes (K > 2; the coordinate axes
+    /// for K ≤ 2), with the fraction of the variance the axes keep. Power iteration on the
+    /// covariance, deflated by the earlier axes; an axis stays orthogonal to the earlier ones
+    /// even when the covariance is degenerate.
+    public static func principalAxes(_ points: Tensor) -> (mean: [Double], axes: [[Double]], explained: Double) {
         let n = points.shape[0], k = points.shape[1]
-        if k == 1 { return ((0..<n).map { (Double(points[$0]), 0) }, 1) }
-        if k == 2 { return ((0..<n).map { (Double(points[2 * $0]), Double(points[2 * $0 + 1])) }, 1) }
+        if k <= 2 {
+            return ([Double](repeating: 0, count: k), (0..<k).map { a in (0..<k).map { $0 == a ? 1.0 : 0 } }, 1)
+        }
         var mean = [Double](repeating: 0, count: k)
+        // mean_j = (1/n) Σᵢ x_ij
         for i in 0..<n { for j in 0..<k { mean[j] += Double(points[i * k + j]) } }
         for j in 0..<k { mean[j] /= Double(max(n, 1)) }
         var cov = [Double](repeating: 0, count: k * k)
+        // cov_ab = Σᵢ (x_ia − mean_a)(x_ib − mean_b)
         for i in 0..<n {
             for a in 0..<k {
                 let da = Double(points[i * k + a]) - mean[a]
@@ -74,37 +79,53 @@ public enum Analysis {
             }
         }
         let trace = (0..<k).reduce(0.0) { $0 + cov[$1 * k + $1] }
-        // Two leading eigenvectors by power iteration with deflation
-        var vecs: [[Double]] = []
+        var axes: [[Double]] = []
         var kept = 0.0
-        var c = cov
         for comp in 0..<2 {
-            var v = [Double](repeating: 0, count: k)
-            for j in 0..<k { v[j] = 0.01 * Double(j + 1) }
-            v[comp] += 1
+            var v = (0..<k).map { j in j == comp ? 1.0 : 0.01 * Double(j + 1) }
             var lambda = 0.0
-            for _ in 0..<500 {
+            // v ← C v / ‖C v‖ (deflated C: the earlier axes removed)
+            for _ in 0..<1000 {
                 var w = [Double](repeating: 0, count: k)
-                for a in 0..<k { for b in 0..<k { w[a] += c[a * k + b] * v[b] } }
-                let norm = w.reduce(0) { $0 + $1 * $1 }.squareRoot()
-                if norm == 0 { break }
+                for a in 0..<k { for b in 0..<k { w[a] += cov[a * k + b] * v[b] } }
+                for u in axes {
+                    let dot = zip(u, w).reduce(0.0) { $0 + $1.0 * $1.1 }
+                    for j in 0..<k { w[j] -= dot * u[j] }
+                }
+                let norm = w.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+                if !(norm > 0) { break }
                 lambda = norm
                 v = w.map { $0 / norm }
             }
-            vecs.append(v)
+            for u in axes {
+                let dot = zip(u, v).reduce(0.0) { $0 + $1.0 * $1.1 }
+                for j in 0..<k { v[j] -= dot * u[j] }
+            }
+            let norm = v.reduce(0.0) { $0 + $1 * $1 }.squareRoot()
+            v = norm > 0 ? v.map { $0 / norm } : (0..<k).map { $0 == comp ? 1 : 0 }
+            axes.append(v)
             kept += lambda
-            for a in 0..<k { for b in 0..<k { c[a * k + b] -= lambda * v[a] * v[b] } }
         }
+        return (mean, axes, trace > 0 ? min(1, kept / trace) : 1)
+    }
+
+    /// Projects points [n, K] to 2-D: the first two principal components (K > 2), or the
+    /// points themselves (K ≤ 2). Returns the projection and the fraction of variance kept.
+    public static func project2D(_ points: Tensor) -> (xy: [(Double, Double)], explained: Double) {
+        let n = points.shape[0], k = points.shape[1]
+        if k == 1 { return ((0..<n).map { (Double(points[$0]), 0) }, 1) }
+        if k == 2 { return ((0..<n).map { (Double(points[2 * $0]), Double(points[2 * $0 + 1])) }, 1) }
+        let (mean, axes, explained) = principalAxes(points)
         let xy = (0..<n).map { i -> (Double, Double) in
             var p = (0.0, 0.0)
             for j in 0..<k {
                 let d = Double(points[i * k + j]) - mean[j]
-                p.0 += d * vecs[0][j]
-                p.1 += d * vecs[1][j]
+                p.0 += d * axes[0][j]
+                p.1 += d * axes[1][j]
             }
             return p
         }
-        return (xy, trace > 0 ? kept / trace : 1)
+        return (xy, explained)
     }
 
     /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
