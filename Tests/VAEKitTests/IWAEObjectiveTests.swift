@@ -134,6 +134,25 @@ final class IWAEObjectiveTests: XCTestCase {
         for i in 0..<b { XCTAssertLessThan(lk[i], mean[i] - 1e-6, "image \(i)") }
     }
 
+    /// The training objective and the evaluator's IWAE estimate agree on the same noise
+    /// (masks and conditions included).
+    func testTrainingBoundEqualsTheEvaluatorsEstimate() throws {
+        for c in Self.cases {
+            let vae = try VAE(config: c.config, seed: 13)
+            var rng = RNG(seed: 14)
+            let batch = vae.conditioned(makeBatch(c.config, masked: c.masked, rng: &rng))
+            let b = batch.count, kz = vae.latent, k = 6
+            let eps = Tensor(shape: [b, k * kz])
+            rng.fillNormal(eps.pointer, count: eps.count)
+            let got = IWAEObjective(model: vae, samples: k).negativeBound(batch, eps: eps)
+            var r = RNG(seed: 0)
+            let expected = Evaluator.iwae(vae, batch, k: k, chunk: 4, rng: &r) { image, j, e in
+                for t in 0..<kz { e[t] = eps[(image * k + j) * kz + t] }
+            }
+            for i in 0..<b { XCTAssertEqual(got[i], expected[i], accuracy: 1e-4 * abs(expected[i]) + 1e-5, "\(c.name) image \(i)") }
+        }
+    }
+
     var iwaeOptions: TrainingOptions {
         var o = TrainingOptions()
         o.epochs = 4
