@@ -43,10 +43,15 @@ struct Evaluate: ParsableCommand {
             let x = BatchLoader.tensor(test, range: 0..<n)
             var r = RNG(seed: seed &+ 1)
             let nll = Evaluator.iwae(loaded.model, x: x, k: iwae, rng: &r)
-            out["iwae_nll"] = nll.reduce(0, +) / Double(n)
+            let est = MeanEstimate(nll)
+            out["iwae_nll"] = est.mean
+            out["iwae_sem"] = est.standardError
             out["iwae_k"] = iwae
             out["iwae_count"] = n
             out["iwae_seconds"] = Date().timeIntervalSince(t1)
+            Console.note(String(format: "IWAE k = %d on %d test images%@: −log p(x) ≈ %.2f ± %.2f nats (standard error), %.0f s",
+                                iwae, n, binary ? " (binarized, seed Trainer.testBinarizationSeed)" : "", est.mean, est.standardError,
+                                Date().timeIntervalSince(t1)))
         }
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))

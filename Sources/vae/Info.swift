@@ -26,6 +26,7 @@ struct Info: ParsableCommand {
         print("likelihood:  \(c.likelihood.rawValue)\(c.likelihood == .gaussian ? " (σ = \(c.gaussianSigma))" : ""), β \(c.beta), warm-up \(c.warmupEpochs) epochs")
         let o = loaded.options
         print("training:    \(loaded.state.epoch) of \(o.epochs) epochs\(loaded.state.batchInEpoch > 0 ? " (+\(loaded.state.batchInEpoch) batches)" : ""), batch \(o.batchSize), lr \(o.learningRate), seed \(o.seed)\(o.binarize ? ", binarized" : "")")
+        print("recipe:      \(Train.describe(o))")
         if let d = loaded.config?.data { print("data:        \(d.name) (\(d.directory)), \(d.trainCount) train, \(d.testCount) test") }
         let metrics = try TrainingRun.readMetrics(run + "/" + TrainingRun.metricsFile)
         if let m = metrics.last {

@@ -46,7 +46,11 @@ final class ProgressDisplay {
     }
 
     static func epochLine(_ m: EpochMetrics, total: Int) -> String {
-        String(format: "epoch %d/%d  train %.2f (recon %.2f + KL %.2f)  test %.2f (z=μ %.2f)  %.1f s  %@ img/s",
+        if let k = m.train_iwae_k {
+            return String(format: "epoch %d/%d  train −L_%d %.2f  test −ELBO %.2f (z=μ %.2f)  %.1f s  %@ img/s",
+                          m.epoch, total, k, m.train_loss, m.test_loss, m.test_loss_mu, m.seconds, grouped(m.images_per_second))
+        }
+        return String(format: "epoch %d/%d  train %.2f (recon %.2f + KL %.2f)  test %.2f (z=μ %.2f)  %.1f s  %@ img/s",
                m.epoch, total, m.train_loss, m.train_recon, m.train_kl, m.test_loss, m.test_loss_mu, m.seconds,
                grouped(m.images_per_second))
     }

@@ -39,6 +39,15 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("test-limit"), help: "Evaluate on at most N test images per epoch.") var testLimit: Int?
     @Option(help: ArgumentHelp("Train only on images with these labels (e.g. the normal classes for `vae anomaly`).", valueName: "c[,c…]"))
     var classes: String?
+    // Objective, optimizer and recipe (issue 15; Presets.swift)
+    @Option(help: "Training objective: elbo (default) or iwae (the importance-weighted bound, --k samples).")
+    var objective: TrainingObjective?
+    @Option(name: .customLong("k"), help: "Importance samples per image of --objective iwae (default 1).") var k: Int?
+    @Option(name: .customLong("adam-eps"), help: "Adam's ε (default 1e-8).") var adamEps: Double?
+    @Option(name: .customLong("lr-schedule"), help: "constant (default) or burda2015: --lr·10^(−i/7) for 3^i epochs, i = 0…7.")
+    var lrSchedule: ScheduleChoice?
+    @Option(help: ArgumentHelp("A named recipe whose settings apply to every flag not given: burda2015-vae, burda2015-iwae5, burda2015-iwae50 (see the README).", valueName: "name"))
+    var preset: TrainPreset?
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup(title: "Under mpirun (data-parallel training)") var mpiOptions: MPIOptions
     @Option(help: ArgumentHelp("Run folder (default runs/<date-time>).", valueName: "run")) var out: String?
@@ -54,6 +63,8 @@ struct Train: ParsableCommand {
         if let beta, !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
         if let sigma, !(sigma > 0) { throw ValidationError("--sigma must be > 0") }
+        if let k, !(1...100_000).contains(k) { throw ValidationError("--k must be between 1 and 100000") }
+        if let e = adamEps, !(e > 0 && e < 1) { throw ValidationError("--adam-eps must be between 0 and 1") }
         if resume {
             // What defines the model, its data or its random streams is fixed for a run.
             let fixed: [(String, Bool)] = [
@@ -62,6 +73,8 @@ struct Train: ParsableCommand {
                 ("--activation", activation != nil), ("--binarize", binarize), ("--seed", seed != nil),
                 ("--classes", classes != nil), ("--batch", batch != nil),
                 ("--conditional", conditional), ("--corrupt", corrupt != nil), ("--no-report", false),
+                ("--objective", objective != nil), ("--k", k != nil), ("--adam-eps", adamEps != nil),
+                ("--lr-schedule", lrSchedule != nil), ("--preset", preset != nil),
             ]
             if let (flag, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(flag) cannot change when resuming: it is part of the run in \(out ?? "RUN"); resume without it, or start a new run with another --out (resume honours --epochs, --lr, --clip, --weight-decay, --test-limit, --threads)")
@@ -82,6 +95,10 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        try (preset.map { $0.apply(to: self) } ?? self).train()
+    }
+
+    func train() throws {
         threadOptions.apply()
         let comm = try MPIJob.join()  // started by mpirun: one rank of a data-parallel job
         let mpi = comm.map { ($0, mpiOptions.settings) }
@@ -157,6 +174,11 @@ struct Train: ParsableCommand {
             o.testLimit = testLimit
             o.classes = try Anomaly.parseClasses(classes).map { $0.sorted() }
             o.corrupt = try corrupt.map { try Corruption(parsing: $0) }
+            o.objective = objective
+            o.samples = k
+            o.adamEpsilon = adamEps
+            o.learningRateSchedule = lrSchedule?.schedule
+            if let p = preset { Console.note("preset \(p.rawValue): \(Train.describe(o))") }
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
@@ -183,6 +205,13 @@ struct Train: ParsableCommand {
         if leader, let m = run.metrics.last {
             print(String(format: "done: %d epochs, test loss %.2f nats/image (z=μ %.2f); model in %@", m.epoch, m.test_loss, m.test_loss_mu, run.directory))
         }
+    }
+
+    /// The training recipe in one line.
+    static func describe(_ o: TrainingOptions) -> String {
+        let obj = o.trainingObjective == .iwae ? "IWAE k = \(o.importanceSamples)" : "ELBO"
+        let lr = o.learningRateSchedule == nil ? "lr \(o.learningRate)" : "lr \(o.learningRate)·10^(−i/7) for 3^i epochs"
+        return "\(obj), \(o.epochs) epochs, batch \(o.batchSize), \(lr), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")"
     }
 
     static func defaultRunFolder() -> String {

@@ -19,6 +19,15 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var classes: [Int]? = nil
     /// Denoising VAE: the encoder sees a corrupted copy of each batch (nil = the clean batch).
     public var corrupt: Corruption? = nil
+    // Added for issue 15 (optional so that older runs load): see Objective.swift.
+    /// What training maximises (nil = the ELBO).
+    public var objective: TrainingObjective? = nil
+    /// Importance samples K of the IWAE objective (nil = 1).
+    public var samples: Int? = nil
+    /// Adam's ε (nil = 1e-8).
+    public var adamEpsilon: Double? = nil
+    /// Learning rate per epoch as factors of `learningRate` (nil = constant).
+    public var learningRateSchedule: LearningRateSchedule? = nil
 
     public init() {}
 
@@ -28,6 +37,7 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         guard learningRate > 0 && learningRate.isFinite else { throw VAEError("learning rate \(learningRate) must be a positive number") }
         guard weightDecay >= 0 else { throw VAEError("weight decay must be ≥ 0") }
         if let c = clipNorm, !(c > 0) { throw VAEError("clip norm \(c) must be > 0") }
+        try validateObjective()
     }
 }
 
@@ -46,6 +56,11 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var kl_weight: Double
     public var seconds: Double
     public var images_per_second: Double
+    /// The learning rate of the epoch (absent in older runs).
+    public var learning_rate: Double? = nil
+    /// With `--objective iwae`: K, and `train_loss` is −L_K (train_recon the mean −log p(x|zⱼ),
+    /// train_kl the rest).
+    public var train_iwae_k: Int? = nil
 }
 
 /// Where training stands; saved in every checkpoint so that a run resumes exactly.
@@ -93,6 +108,8 @@ public final class Trainer {
     private var xBuf = Workspace(), epsBuf = Workspace(), maskBuf = Workspace(), condBuf = Workspace(), inputBuf = Workspace()
     /// With dynamic binarization the test set is binarized once, with a fixed seed.
     private var binarizedTest: (any DataSource)?
+    /// The IWAE objective's buffers when `options.objective == .iwae`.
+    private let iwae: IWAEObjective?
     public static let testBinarizationSeed: UInt64 = 0xB1_7A_12
 
     public init(model: VAE, data: Dataset, options: TrainingOptions) throws {
@@ -116,10 +133,15 @@ public final class Trainer {
             }
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
+        if options.trainingObjective == .iwae && (model.config.beta != 1 || model.config.warmupEpochs != 0) {
+            throw VAEError("--objective iwae trains the bound itself: it takes no --beta or --warmup (β = 1, no warm-up)")
+        }
         self.model = model
         self.data = data
         self.options = options
-        optimizer = Adam(model.store, learningRate: Float(options.learningRate), weightDecay: Float(options.weightDecay))
+        optimizer = Adam(model.store, learningRate: Float(options.learningRate), epsilon: Float(options.adamEpsilonValue),
+                         weightDecay: Float(options.weightDecay))
+        iwae = options.trainingObjective == .iwae ? IWAEObjective(model: model, samples: options.importanceSamples) : nil
         rng = RNG(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x5EED)
         st = TrainingState()
     }
@@ -150,11 +172,13 @@ public final class Trainer {
         let perm = Trainer.permutation(seed: options.seed, epoch: epoch, count: n)
         let batches = batchesPerEpoch
         let w = model.config.klWeight(epoch: epoch)
+        let lr = options.learningRate(epoch: epoch), samples = options.importanceSamples
+        optimizer.learningRate = Float(lr)
         let start = Date()
         var imagesThisRun = 0
         for bi in st.batchInEpoch..<batches {
             let lo = bi * bsz, hi = min(n, lo + bsz), b = hi - lo
-            let x = xBuf.view([b, d]), eps = epsBuf.view([b, k])
+            let x = xBuf.view([b, d]), eps = epsBuf.view([b, samples * k])
             var batch = Batch(x: x, mask: data.train.hasMissing ? maskBuf.view([b, d]) : nil)
             perm.withUnsafeBufferPointer { p in
                 let idx = UnsafeBufferPointer(rebasing: p[lo..<hi])
@@ -169,12 +193,13 @@ public final class Trainer {
                 c.apply(x.pointer, count: b * d, into: input.pointer, rng: &rng)
                 batch.input = input
             }
-            rng.fillNormal(eps.pointer, count: b * k)
+            rng.fillNormal(eps.pointer, count: eps.count)
             model.store.zeroGrad()
             parallel?.beginStep()
             let mine = parallel?.share(of: b) ?? 0..<b  // MPI: this rank's rows of the (whole) batch
             var loss = mine.isEmpty ? VAE.BatchLoss(recon: 0, kl: 0, count: 0)
-                : model.trainStep(batch.rows(mine), eps: eps.rows(mine), klWeight: w, gradScale: 1 / Float(b))
+                : iwae?.trainStep(batch.rows(mine), eps: eps.rows(mine), gradScale: 1 / Float(b))
+                    ?? model.trainStep(batch.rows(mine), eps: eps.rows(mine), klWeight: w, gradScale: 1 / Float(b))
             if let parallel { loss = try parallel.finishStep(loss) }  // MPI: Σ gradients and losses over ranks
             guard loss.recon.isFinite && loss.kl.isFinite else {
                 throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
@@ -205,7 +230,8 @@ public final class Trainer {
                              test_loss: test.sample.recon + test.sample.kl, test_recon: test.sample.recon,
                              test_kl: test.sample.kl, test_loss_mu: test.mean.recon + test.mean.kl,
                              kl_weight: w, seconds: seconds,
-                             images_per_second: seconds > 0 ? count / seconds : 0)
+                             images_per_second: seconds > 0 ? count / seconds : 0,
+                             learning_rate: lr, train_iwae_k: iwae?.samples)
         st.epoch = epoch
         st.batchInEpoch = 0
         st.partialRecon = 0

@@ -1,0 +1,42 @@
+import ArgumentParser
+import VAEKit
+
+extension TrainingObjective: ExpressibleByArgument {}
+
+/// `--lr-schedule`: constant, or the stages of Burda et al. (2015).
+enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable {
+    case constant, burda2015
+
+    var schedule: LearningRateSchedule? { self == .burda2015 ? .burda2015 : nil }
+}
+
+/// Named training recipes: defaults that explicit flags override.
+enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
+    /// Burda, Grosse & Salakhutdinov (2015), Table 1, one stochastic layer on MNIST: 784-200-200-50
+    /// with tanh hidden units, a Bernoulli decoder, Adam (ε = 1e-4), batch 20, dynamic
+    /// binarization, lr 0.001·10^(−i/7) for 3^i epochs (i = 0…7, 3,280 epochs); the VAE (k = 1)
+    /// or the IWAE bound with k = 5 or 50.
+    case burda2015VAE = "burda2015-vae", burda2015IWAE5 = "burda2015-iwae5", burda2015IWAE50 = "burda2015-iwae50"
+
+    /// `train` with the preset's values in every option the user left unset.
+    func apply(to train: Train) -> Train {
+        var t = train
+        t.model = t.model ?? .mlp
+        t.latent = t.latent ?? 50
+        t.hidden = t.hidden ?? "200,200"
+        t.activation = t.activation ?? .tanh
+        t.likelihood = t.likelihood ?? .bernoulli
+        t.binarize = true
+        t.batch = t.batch ?? 20
+        t.lr = t.lr ?? 1e-3
+        t.adamEps = t.adamEps ?? 1e-4
+        t.lrSchedule = t.lrSchedule ?? .burda2015
+        t.epochs = t.epochs ?? LearningRateSchedule.burda2015.totalEpochs
+        switch self {
+        case .burda2015VAE: t.objective = t.objective ?? .elbo
+        case .burda2015IWAE5: t.objective = t.objective ?? .iwae; t.k = t.k ?? 5
+        case .burda2015IWAE50: t.objective = t.objective ?? .iwae; t.k = t.k ?? 50
+        }
+        return t
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import XCTest
+import VAEKit
+
+/// `vae train --objective iwae --k K`, the learning-rate schedule, Adam ε, the Burda et al. presets
+/// (defaults that flags override, fixed on resume) and `vae evaluate`'s standard error.
+final class IWAECLITests: XCTestCase {
+    func metrics(_ dir: String) throws -> [[String: Any]] {
+        try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+        }
+    }
+
+    func training(_ dir: String) throws -> [String: Any] {
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        return cfg["training"] as! [String: Any]
+    }
+
+    func testIWAETrainingScheduleAndResume() throws {
+        let data = try TinyData.make(train: 128, test: 32)
+        let dir = tempRunDir("iwae")
+        var r = try CLI.run(["train", "--data", data, "--objective", "iwae", "--k", "3", "--lr-schedule", "burda2015", "--adam-eps", "1e-4",
+                             "--epochs", "2", "--hidden", "8", "--latent", "2", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("train −L_3"), r.stdout)
+        var t = try training(dir)
+        XCTAssertEqual(t["objective"] as? String, "iwae")
+        XCTAssertEqual(t["samples"] as? Int, 3)
+        XCTAssertEqual(t["adamEpsilon"] as? Double, 1e-4)
+        XCTAssertEqual((t["learningRateSchedule"] as? [String: Any])?["epochs"] as? [Int], [1, 3, 9, 27, 81, 243, 729, 2187])
+        r = try CLI.run(["train", "--resume", "--k", "5", "--out", dir])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--k cannot change"), r.stderr)
+        r = try CLI.run(["train", "--resume", "--epochs", "5", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let m = try metrics(dir)
+        XCTAssertEqual(m.map { $0["train_iwae_k"] as? Int }, [3, 3, 3, 3, 3])
+        let lr = m.map { $0["learning_rate"] as! Double }
+        let expected = [1e-3, 1e-3 * pow(10, -1.0 / 7), 1e-3 * pow(10, -1.0 / 7), 1e-3 * pow(10, -1.0 / 7), 1e-3 * pow(10, -2.0 / 7)]
+        for (a, b) in zip(lr, expected) { XCTAssertEqual(a, b, accuracy: 1e-15) }
+        t = try training(dir)
+        XCTAssertEqual(t["samples"] as? Int, 3)
+    }
+
+    func testPresetSetsTheRecipeAndFlagsOverrideIt() throws {
+        let data = try TinyData.make(train: 64, test: 16)
+        let dir = tempRunDir("preset")
+        var r = try CLI.run(["train", "--data", data, "--preset", "burda2015-iwae5", "--epochs", "1", "--hidden", "8", "--latent", "3",
+                             "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("preset burda2015-iwae5: IWAE k = 5"), r.stderr)
+        let cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        let model = cfg["model"] as! [String: Any]
+        XCTAssertEqual(model["hidden"] as? [Int], [8])        // the flag
+        XCTAssertEqual(model["latent"] as? Int, 3)           // the flag
+        XCTAssertEqual(model["activation"] as? String, "tanh")
+        XCTAssertEqual(model["likelihood"] as? String, "bernoulli")
+        let t = try training(dir)
+        XCTAssertEqual(t["objective"] as? String, "iwae")
+        XCTAssertEqual(t["samples"] as? Int, 5)
+        XCTAssertEqual(t["batchSize"] as? Int, 20)
+        XCTAssertEqual(t["binarize"] as? Bool, true)
+        XCTAssertEqual(t["adamEpsilon"] as? Double, 1e-4)
+        XCTAssertEqual(t["epochs"] as? Int, 1)
+        XCTAssertNotNil(t["learningRateSchedule"])
+        r = try CLI.run(["train", "--resume", "--preset", "burda2015-vae", "--out", dir])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--preset cannot change"), r.stderr)
+        r = try CLI.run(["evaluate", dir, "--iwae", "10", "--limit", "16"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").last ?? "").utf8)) as! [String: Any]
+        let sem = o["iwae_sem"] as! Double
+        XCTAssertTrue(sem > 0 && sem < 100, "standard error \(sem)")
+        XCTAssertTrue(r.stderr.contains("IWAE k = 10 on 16 test images"), r.stderr)
+        XCTAssertEqual(o["binarized"] as? Bool, true)
+    }
+
+    func testBadObjectiveFlags() throws {
+        let data = try TinyData.make(train: 32, test: 8)
+        var r = try CLI.run(["train", "--data", data, "--k", "3", "--epochs", "1", "--out", tempRunDir("k")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("--k is the number of importance samples of --objective iwae"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }.count, 1)
+        r = try CLI.run(["train", "--data", data, "--objective", "iwae", "--beta", "0.5", "--epochs", "1", "--out", tempRunDir("b")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("no --beta or --warmup"), r.stderr)
+        r = try CLI.run(["train", "--data", data, "--objective", "bogus", "--out", tempRunDir("o")])
+        XCTAssertEqual(r.status, 2)
+        r = try CLI.run(["train", "--data", data, "--adam-eps", "0", "--out", tempRunDir("e")])
+        XCTAssertEqual(r.status, 2)
+    }
+}
