@@ -40,9 +40,10 @@ struct Evaluate: ParsableCommand {
         if iwae > 0 {
             let n = min(limit ?? 1000, test.count)
             let t1 = Date()
-            let x = BatchLoader.tensor(test, range: 0..<n)
+            // the batch carries a table's mask and a conditional model's labels
+            let batch = loaded.model.conditioned(test.batch(0..<n))
             var r = RNG(seed: seed &+ 1)
-            let nll = Evaluator.iwae(loaded.model, x: x, k: iwae, rng: &r)
+            let nll = Evaluator.iwae(loaded.model, batch, k: iwae, rng: &r)
             let est = MeanEstimate(nll)
             out["iwae_nll"] = est.mean
             out["iwae_sem"] = est.standardError

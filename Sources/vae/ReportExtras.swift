@@ -36,7 +36,7 @@ enum ReportExtras {
         let n = iwaeImages(model, available: test.count)
         guard n > 0 else { return [] }
         var rng = RNG(seed: seed &+ 7)
-        let nll = Evaluator.iwae(model, x: BatchLoader.tensor(test, range: 0..<n), k: iwaeSamples, rng: &rng)
+        let nll = Evaluator.iwae(model, model.conditioned(test.batch(0..<n)), k: iwaeSamples, rng: &rng)
         let mean = nll.reduce(0, +) / Double(n)
         return [("IWAE −log p(x)", String(format: "%.2f nats per image (importance-weighted, k = %d, first %d test images; an upper bound on −log p(x))", mean, iwaeSamples, n))]
     }

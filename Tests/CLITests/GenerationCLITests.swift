@@ -58,6 +58,10 @@ final class GenerationCLITests: XCTestCase {
         let plain = try CLI.run(["sample", GenerationCLITests.denoising, "--class", "1"])
         XCTAssertEqual(plain.status, 1)
         XCTAssertTrue(plain.stderr.contains("--conditional"), plain.stderr)
+        // the IWAE estimate of a conditional model scores each image under its own label
+        let ev = try CLI.run(["evaluate", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--iwae", "5", "--limit", "8"])
+        XCTAssertEqual(ev.status, 0, ev.stderr)
+        XCTAssertTrue(ev.stdout.contains("iwae_nll"), ev.stdout)
         // manifold and interpolation take --class
         for args in [["manifold", GenerationCLITests.conditional, "--class", "3", "--grid", "4"],
                      ["interpolate", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--from", "0", "--to", "1", "--class", "2"]] {
