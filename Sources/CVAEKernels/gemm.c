@@ -138,6 +138,7 @@ typedef struct {
     long lda, ldb, ldc;
     const float *bias;
     int relu;
+    const vk_adam_args *adam; // non-NULL: Adam on each final tile (vk_sgemm_adam)
     int kcb;                 // K block (depends on K and kernel only)
     int mc, nc;              // M and N cache blocks (multiples of mr, nr)
     int pm, pn;              // thread grid
@@ -166,10 +167,20 @@ static void edge_tile(const gemm_job *j, long kc, const float *Ap, const float *
         for (int c = 0; c < nr; c++) C[(long)i * j->ldc + c] = tmp[i * NR + c];
 }
 
+// Adam on the final tile at Cij (mr x nr, in L1 now): p, m, v at the same offset from their
+// base as Cij from C.
+static void adam_tile(const gemm_job *j, const vk_adam_args *a, const float *Cij, int mr, int nr) {
+    long off = Cij - j->C;
+    vk_adam_args t = *a;
+    t.p += off; t.m += off; t.v += off;
+    vk_adam_rows_at_level(j->kern->level, &t, Cij, mr, nr, j->ldc);
+}
+
 // Runs the register tiles of one (mc x nc) block for one K block: Ap holds ceil(mc/MR)
 // packed A panels, Bp ceil(nc/NR) packed B panels (both of depth kc); C at the block origin.
 static void macro_kernel(const gemm_job *j, int kc, const float *Ap, int mc, const float *Bp,
-                         int nc, float *C, float beta, const float *bias, int relu) {
+                         int nc, float *C, float beta, const float *bias, int relu, int last) {
+    const vk_adam_args *adam = last ? j->adam : NULL;
     const vk_kernel *k = j->kern;
     const int MR = k->mr, NR = k->nr;
     for (int jr = 0; jr < nc; jr += NR) {
@@ -183,6 +194,7 @@ static void macro_kernel(const gemm_job *j, int kc, const float *Ap, int mc, con
             if (mr == MR && nr == NR) k->ukr(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu);
             else if (k->ukr_edge) k->ukr_edge(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu, mr, nr);
             else edge_tile(j, kc, ap, bp, Cij, mr, nr, beta, bb, relu);
+            if (adam) adam_tile(j, adam, Cij, mr, nr);
         }
     }
 }
@@ -230,7 +242,7 @@ static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = imin(MC, m1 - ic);
                 k->pack_a(j->transA, a_at(j, ic, pc), j->lda, mc, kc, Ap);
-                macro_kernel(j, kc, Ap, mc, Bp, nc, j->C + (long)ic * j->ldc + jc, beta, bias, relu);
+                macro_kernel(j, kc, Ap, mc, Bp, nc, j->C + (long)ic * j->ldc + jc, beta, bias, relu, last);
             }
         }
     }
@@ -290,11 +302,11 @@ static void shared_compute_task(void *ctx, int t) {
         if (s->share_a) {
             j->kern->pack_b(j->transB, b_at(j, pc, c0), j->ldb, kc, c1 - c0, buf->b);
             const float *bias = last && j->bias ? j->bias + c0 : NULL;
-            macro_kernel(j, kc, sh, j->M, buf->b, c1 - c0, j->C + c0, beta, bias, relu);
+            macro_kernel(j, kc, sh, j->M, buf->b, c1 - c0, j->C + c0, beta, bias, relu, last);
         } else {
             j->kern->pack_a(j->transA, a_at(j, c0, pc), j->lda, c1 - c0, kc, buf->a);
             const float *bias = last && j->bias ? j->bias : NULL;
-            macro_kernel(j, kc, buf->a, c1 - c0, sh, j->N, j->C + (long)c0 * j->ldc, beta, bias, relu);
+            macro_kernel(j, kc, buf->a, c1 - c0, sh, j->N, j->C + (long)c0 * j->ldc, beta, bias, relu, last);
         }
     }
 }
@@ -347,12 +359,21 @@ static int try_shared(const gemm_job *j, int nthreads) {
     return 1;
 }
 
+// Products below this many FLOPs run on the calling thread alone (VAE_GEMM_SPLIT_KFLOP, in
+// thousands; README, "Tuning").
+static double g_split_min_flops = 5e6;
+static pthread_once_t g_split_once = PTHREAD_ONCE_INIT;
+static void read_split_env(void) {
+    g_split_min_flops = 1000.0 * (double)vk_env_long("VAE_GEMM_SPLIT_KFLOP", 0, 1000000000L, 5000);
+}
+
 // Choose the thread grid pm x pn minimising a simple cost: per-thread tile work plus packing.
 static void choose_split(gemm_job *j, int nthreads) {
     j->pm = 1;
     j->pn = 1;
     double flops = 2.0 * j->M * j->N * (double)j->K;
-    if (nthreads <= 1 || flops < 5e6) return;
+    pthread_once(&g_split_once, read_split_env);
+    if (nthreads <= 1 || flops < g_split_min_flops) return;
     const int MR = j->kern->mr, NR = j->kern->nr;
     double best = -1;
     for (int pm = 1; pm <= nthreads; pm++) {
@@ -394,8 +415,9 @@ static void scale_only(int M, int N, float beta, float *C, int ldc, const float 
 
 static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alpha,
                           const float *A, int lda, const float *B, int ldb, float beta,
-                          float *C, int ldc, const float *bias, int act) {
+                          float *C, int ldc, const float *bias, int act, const vk_adam_args *adam) {
     gemm_job j;
+    j.adam = adam;
     j.kern = current_kernel();
     j.transA = transA; j.transB = transB;
     j.M = M; j.N = N; j.K = K;
@@ -442,7 +464,7 @@ static void self_check(void) {
             for (int p = 0; p < K; p++) for (int c = 0; c < N; c++) Bt[c * K + p] = B[p * N + c];
             memcpy(C, C0, sizeof C);
             builtin_sgemm(ta, tb, M, N, K, 0.75f, ta ? At : A, ta ? M : K, tb ? Bt : B, tb ? K : N,
-                          0.5f, C, N, form == 3 ? bias : NULL, form == 3 ? VK_ACT_RELU : VK_ACT_NONE);
+                          0.5f, C, N, form == 3 ? bias : NULL, form == 3 ? VK_ACT_RELU : VK_ACT_NONE, NULL);
             for (int i = 0; i < M && ok; i++) {
                 for (int c = 0; c < N; c++) {
                     double ref = 0;
@@ -520,7 +542,19 @@ void vk_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha,
         vk_epilogue_pass(M, N, C, ldc, bias, act);
         return;
     }
-    builtin_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
+    builtin_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, NULL);
+}
+
+void vk_sgemm_adam(int transA, int transB, int M, int N, int K, float alpha,
+                   const float *A, int lda, const float *B, int ldb,
+                   float beta, float *C, int ldc, const vk_adam_args *adam) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f || backend() == 1) {
+        vk_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        vk_adam_rows(adam, C, M, N, ldc);
+        return;
+    }
+    builtin_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, VK_ACT_NONE, adam);
 }
 
 void vk_sgemm(int transA, int transB, int M, int N, int K, float alpha,

@@ -167,13 +167,19 @@ public final class Trainer {
                 batch.input = input
             }
             rng.fillNormal(eps.pointer, count: b * k)
-            model.store.zeroGrad()
-            let loss = model.trainStep(batch, eps: eps, klWeight: w)
+            // Without clipping, Adam runs inside the backward pass (FusedAdamStep): same numbers
+            let fused = options.clipNorm == nil && Trainer.fusedAdam ? optimizer.beginFusedStep() : nil
+            if fused == nil { model.store.zeroGrad() }
+            let loss = model.trainStep(batch, eps: eps, klWeight: w, update: fused)
             guard loss.recon.isFinite && loss.kl.isFinite else {
                 throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
             }
-            if let c = options.clipNorm { model.store.clipGradNorm(c) }
-            optimizer.update()
+            if fused != nil {
+                optimizer.commitFusedStep()
+            } else {
+                if let c = options.clipNorm { model.store.clipGradNorm(c) }
+                optimizer.update()
+            }
             st.adamStep = optimizer.step
             st.partialRecon += loss.recon
             st.partialKL += loss.kl
