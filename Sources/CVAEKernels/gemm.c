@@ -167,20 +167,20 @@ static void edge_tile(const gemm_job *j, long kc, const float *Ap, const float *
         for (int c = 0; c < nr; c++) C[(long)i * j->ldc + c] = tmp[i * NR + c];
 }
 
-// Adam on the final tile at Cij (mr x nr, in L1 now): p, m, v at the same offset from their
-// base as Cij from C.
-static void adam_tile(const gemm_job *j, const vk_adam_args *a, const float *Cij, int mr, int nr) {
+// Adam on the final block of C at Cij (rows x cols, just computed by this thread and still in
+// its L2): p, m, v at the same offset from their base as Cij from C.
+static void adam_block(const gemm_job *j, const float *Cij, int rows, int cols) {
+    if (!j->adam || rows <= 0 || cols <= 0) return;
     long off = Cij - j->C;
-    vk_adam_args t = *a;
+    vk_adam_args t = *j->adam;
     t.p += off; t.m += off; t.v += off;
-    vk_adam_rows_at_level(j->kern->level, &t, Cij, mr, nr, j->ldc);
+    vk_adam_rows_at_level(j->kern->level, &t, Cij, rows, cols, j->ldc);
 }
 
 // Runs the register tiles of one (mc x nc) block for one K block: Ap holds ceil(mc/MR)
 // packed A panels, Bp ceil(nc/NR) packed B panels (both of depth kc); C at the block origin.
 static void macro_kernel(const gemm_job *j, int kc, const float *Ap, int mc, const float *Bp,
-                         int nc, float *C, float beta, const float *bias, int relu, int last) {
-    const vk_adam_args *adam = last ? j->adam : NULL;
+                         int nc, float *C, float beta, const float *bias, int relu) {
     const vk_kernel *k = j->kern;
     const int MR = k->mr, NR = k->nr;
     for (int jr = 0; jr < nc; jr += NR) {
@@ -194,7 +194,6 @@ static void macro_kernel(const gemm_job *j, int kc, const float *Ap, int mc, con
             if (mr == MR && nr == NR) k->ukr(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu);
             else if (k->ukr_edge) k->ukr_edge(kc, ap, bp, Cij, j->ldc, j->alpha, beta, bb, relu, mr, nr);
             else edge_tile(j, kc, ap, bp, Cij, mr, nr, beta, bb, relu);
-            if (adam) adam_tile(j, adam, Cij, mr, nr);
         }
     }
 }
@@ -242,10 +241,11 @@ static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = imin(MC, m1 - ic);
                 k->pack_a(j->transA, a_at(j, ic, pc), j->lda, mc, kc, Ap);
-                macro_kernel(j, kc, Ap, mc, Bp, nc, j->C + (long)ic * j->ldc + jc, beta, bias, relu, last);
+                macro_kernel(j, kc, Ap, mc, Bp, nc, j->C + (long)ic * j->ldc + jc, beta, bias, relu);
             }
         }
     }
+    adam_block(j, j->C + (long)m0 * j->ldc + n0, mlen, nlen);
 }
 
 static void gemm_task(void *ctx, int t) {
@@ -302,13 +302,15 @@ static void shared_compute_task(void *ctx, int t) {
         if (s->share_a) {
             j->kern->pack_b(j->transB, b_at(j, pc, c0), j->ldb, kc, c1 - c0, buf->b);
             const float *bias = last && j->bias ? j->bias + c0 : NULL;
-            macro_kernel(j, kc, sh, j->M, buf->b, c1 - c0, j->C + c0, beta, bias, relu, last);
+            macro_kernel(j, kc, sh, j->M, buf->b, c1 - c0, j->C + c0, beta, bias, relu);
         } else {
             j->kern->pack_a(j->transA, a_at(j, c0, pc), j->lda, c1 - c0, kc, buf->a);
             const float *bias = last && j->bias ? j->bias : NULL;
-            macro_kernel(j, kc, buf->a, c1 - c0, sh, j->N, j->C + (long)c0 * j->ldc, beta, bias, relu, last);
+            macro_kernel(j, kc, buf->a, c1 - c0, sh, j->N, j->C + (long)c0 * j->ldc, beta, bias, relu);
         }
     }
+    if (s->share_a) adam_block(j, j->C + c0, j->M, c1 - c0);
+    else adam_block(j, j->C + (long)c0 * j->ldc, c1 - c0, j->N);
 }
 
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
@@ -321,7 +323,9 @@ static int try_shared(const gemm_job *j, int nthreads) {
     int a_fits = mround * j->K <= VK_SHARED_MAX && mround_fits_l2(j, (int)mround);
     int b_fits = nround * j->K <= VK_SHARED_MAX;
     shared_job s;
-    if (a_fits && (j->N >= j->M || !b_fits)) s.share_a = 1;
+    // With Adam fused, chunks of whole rows of C (B shared) give it contiguous p, m, v.
+    if (j->adam && b_fits) s.share_a = 0;
+    else if (a_fits && (j->N >= j->M || !b_fits)) s.share_a = 1;
     else if (b_fits) s.share_a = 0;
     else return 0;
     s.j = j;
