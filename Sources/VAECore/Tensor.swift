@@ -14,30 +14,15 @@ public final class Buffer: @unchecked Sendable {
         precondition(count >= 0, "negative buffer size")
         var raw: UnsafeMutableRawPointer?
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
-        // Buffers of 2 MiB and more (parameters, Adam's moments, big activations) on huge pages
-        // where the kernel offers them on request: fewer TLB misses in the streaming passes.
-        let huge = Buffer.hugePages && bytes >= Buffer.hugePageSize
-        let alignment = huge ? Buffer.hugePageSize : 64
-        let allocated = (bytes + alignment - 1) & ~(alignment - 1)
-        guard posix_memalign(&raw, alignment, allocated) == 0, let raw else {
+        guard posix_memalign(&raw, 64, (bytes + 63) & ~63) == 0, let raw else {
             fatalError("out of memory allocating \(bytes) bytes")
         }
-        #if os(Linux)
-        if huge { _ = madvise(raw, allocated, 14) }   // MADV_HUGEPAGE
-        #endif
         memset(raw, 0, bytes)
         self.pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         self.count = count
     }
 
     deinit { free(pointer) }
-
-    static let hugePageSize = 2 << 20
-    #if os(Linux)
-    static let hugePages = true
-    #else
-    static let hugePages = false
-    #endif
 }
 
 /// A row-major, contiguous view of Float storage with a shape.
