@@ -12,6 +12,24 @@
 
 static inline int ceil_div_pos(int a, int s) { return a <= 0 ? 0 : (a + s - 1) / s; }
 
+// Each task body is compiled three times — portable, AVX2, AVX-512 — and the variant of the
+// kernel level in use runs (vk_force_kernel_level reaches it, as for the GEMM). The bodies are
+// copies, adds and fixed-order 8-lane sums with no contraction: every variant gives the same bits.
+#if defined(__x86_64__)
+#define VK_LEVELS(name)                                                                             \
+    static void name##_portable(void *ctx, int t) { name##_body(ctx, t); }                         \
+    __attribute__((target("avx2"))) static void name##_avx2(void *ctx, int t) { name##_body(ctx, t); } \
+    __attribute__((target("avx512f,avx2"))) static void name##_avx512(void *ctx, int t) { name##_body(ctx, t); }
+#define VK_PICK(name) pick_level(name##_portable, name##_avx2, name##_avx512)
+static vk_task_fn pick_level(vk_task_fn portable, vk_task_fn avx2, vk_task_fn avx512) {
+    int level = vk_kernel_level();
+    return level >= 3 ? avx512 : level == 2 ? avx2 : portable;
+}
+#else
+#define VK_LEVELS(name) static void name##_portable(void *ctx, int t) { name##_body(ctx, t); }
+#define VK_PICK(name) name##_portable
+#endif
+
 typedef struct {
     const float *src;
     float *dst;
@@ -30,7 +48,7 @@ static inline void gx_range(const geo_job *g, int j, int *gx0, int *gx1) {
     *gx1 = b;
 }
 
-static void im2col_task(void *ctx, int img) {
+__attribute__((always_inline)) static inline void im2col_task_body(void *ctx, int img) {
     const geo_job *g = (const geo_job *)ctx;
     const long P = (long)g->gh * g->gw, ld = (long)g->n * P;
     const float *src = g->src + (long)img * g->channels * g->H * g->W;
@@ -62,13 +80,15 @@ static void im2col_task(void *ctx, int img) {
     }
 }
 
+VK_LEVELS(im2col_task)
+
 void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
                int stride, int pad, float *cols) {
     geo_job g = { images, cols, n, channels, H, W, gh, gw, kh, kw, stride, pad, NULL, 0 };
-    vk_parallel(n, im2col_task, &g);
+    vk_parallel(n, VK_PICK(im2col_task), &g);
 }
 
-static void col2im_task(void *ctx, int img) {
+__attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img) {
     const geo_job *g = (const geo_job *)ctx;
     const long P = (long)g->gh * g->gw, ld = (long)g->n * P, plane_size = (long)g->H * g->W;
     float *dst = g->dst + (long)img * g->channels * plane_size;
@@ -107,10 +127,12 @@ static void col2im_task(void *ctx, int img) {
     }
 }
 
+VK_LEVELS(col2im_task)
+
 void vk_col2im(const float *cols, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
                int stride, int pad, float *images, const float *bias, int relu) {
     geo_job g = { cols, images, n, channels, H, W, gh, gw, kh, kw, stride, pad, bias, relu };
-    vk_parallel(n, col2im_task, &g);
+    vk_parallel(n, VK_PICK(col2im_task), &g);
 }
 
 // ---------------------------------------------------------------- layouts
@@ -134,7 +156,7 @@ static inline float sum8(const float *d, int p) {
 
 // dst[ch, img*P + i] = src[img, ch, i] (masked by relu_out > 0); bias_grad[ch] += Σ (per image
 // in order). One task per channel.
-static void to_cm_task(void *ctx, int ch) {
+__attribute__((always_inline)) static inline void to_cm_task_body(void *ctx, int ch) {
     const layout_job *j = (const layout_job *)ctx;
     const long p = j->p;
     float s = 0.0f;
@@ -152,13 +174,15 @@ static void to_cm_task(void *ctx, int ch) {
     if (j->bias_grad) j->bias_grad[ch] = j->bias_grad[ch] + s;
 }
 
+VK_LEVELS(to_cm_task)
+
 void vk_to_channel_major(const float *src, int n, int c, int p, const float *relu_out, float *dst, float *bias_grad) {
     layout_job j = { src, relu_out, NULL, dst, bias_grad, n, c, p, 0 };
-    vk_parallel(c, to_cm_task, &j);
+    vk_parallel(c, VK_PICK(to_cm_task), &j);
 }
 
 // dst[img, ch, i] = act(src[ch, img*P + i] + bias[ch]). One task per image.
-static void to_bm_task(void *ctx, int img) {
+__attribute__((always_inline)) static inline void to_bm_task_body(void *ctx, int img) {
     const layout_job *j = (const layout_job *)ctx;
     const long p = j->p;
     for (int ch = 0; ch < j->c; ch++) {
@@ -175,14 +199,16 @@ static void to_bm_task(void *ctx, int img) {
     }
 }
 
+VK_LEVELS(to_bm_task)
+
 void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias, int relu, float *dst) {
     layout_job j = { src, NULL, bias, dst, NULL, n, c, p, relu };
-    vk_parallel(n, to_bm_task, &j);
+    vk_parallel(n, VK_PICK(to_bm_task), &j);
 }
 
 // NCHW in place of layout: dx[img, ch, i] = (y > 0 ? dy : 0) (y may be NULL: dx = dy, or no
 // write when dx == dy) and bias_grad[ch] += Σ over images in order. One task per channel.
-static void chansum_task(void *ctx, int ch) {
+__attribute__((always_inline)) static inline void chansum_task_body(void *ctx, int ch) {
     const layout_job *j = (const layout_job *)ctx;
     const long p = j->p;
     float s = 0.0f;
@@ -201,7 +227,9 @@ static void chansum_task(void *ctx, int ch) {
     j->bias_grad[ch] = j->bias_grad[ch] + s;
 }
 
+VK_LEVELS(chansum_task)
+
 void vk_relu_backward_chansum(const float *dy, const float *y, float *dx, int n, int c, int p, float *bias_grad) {
     layout_job j = { dy, y, NULL, dx, bias_grad, n, c, p, 0 };
-    vk_parallel(c, chansum_task, &j);
+    vk_parallel(c, VK_PICK(chansum_task), &j);
 }

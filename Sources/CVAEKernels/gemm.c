@@ -138,6 +138,7 @@ typedef struct {
     long lda, ldb, ldc;
     const float *bias;
     int relu;
+    const vk_adam_args *adam; // non-NULL: Adam on each final tile (vk_sgemm_adam)
     int kcb;                 // K block (depends on K and kernel only)
     int mc, nc;              // M and N cache blocks (multiples of mr, nr)
     int pm, pn;              // thread grid
@@ -164,6 +165,16 @@ static void edge_tile(const gemm_job *j, long kc, const float *Ap, const float *
     k->ukr(kc, Ap, Bp, tmp, NR, j->alpha, beta, bias ? tb : NULL, relu);
     for (int i = 0; i < mr; i++)
         for (int c = 0; c < nr; c++) C[(long)i * j->ldc + c] = tmp[i * NR + c];
+}
+
+// Adam on the final block of C at Cij (rows x cols, just computed by this thread and still in
+// its L2): p, m, v at the same offset from their base as Cij from C.
+static void adam_block(const gemm_job *j, const float *Cij, int rows, int cols) {
+    if (!j->adam || rows <= 0 || cols <= 0) return;
+    long off = Cij - j->C;
+    vk_adam_args t = *j->adam;
+    t.p += off; t.m += off; t.v += off;
+    vk_adam_rows_at_level(j->kern->level, &t, Cij, rows, cols, j->ldc);
 }
 
 // Runs the register tiles of one (mc x nc) block for one K block: Ap holds ceil(mc/MR)
@@ -234,6 +245,7 @@ static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
             }
         }
     }
+    adam_block(j, j->C + (long)m0 * j->ldc + n0, mlen, nlen);
 }
 
 static void gemm_task(void *ctx, int t) {
@@ -297,6 +309,8 @@ static void shared_compute_task(void *ctx, int t) {
             macro_kernel(j, kc, buf->a, c1 - c0, sh, j->N, j->C + (long)c0 * j->ldc, beta, bias, relu);
         }
     }
+    if (s->share_a) adam_block(j, j->C + c0, j->M, c1 - c0);
+    else adam_block(j, j->C + (long)c0 * j->ldc, c1 - c0, j->N);
 }
 
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
@@ -309,7 +323,9 @@ static int try_shared(const gemm_job *j, int nthreads) {
     int a_fits = mround * j->K <= VK_SHARED_MAX && mround_fits_l2(j, (int)mround);
     int b_fits = nround * j->K <= VK_SHARED_MAX;
     shared_job s;
-    if (a_fits && (j->N >= j->M || !b_fits)) s.share_a = 1;
+    // With Adam fused, chunks of whole rows of C (B shared) give it contiguous p, m, v.
+    if (j->adam && b_fits) s.share_a = 0;
+    else if (a_fits && (j->N >= j->M || !b_fits)) s.share_a = 1;
     else if (b_fits) s.share_a = 0;
     else return 0;
     s.j = j;
@@ -347,12 +363,21 @@ static int try_shared(const gemm_job *j, int nthreads) {
     return 1;
 }
 
+// Products below this many FLOPs run on the calling thread alone (VAE_GEMM_SPLIT_KFLOP, in
+// thousands; README, "Tuning").
+static double g_split_min_flops = 5e6;
+static pthread_once_t g_split_once = PTHREAD_ONCE_INIT;
+static void read_split_env(void) {
+    g_split_min_flops = 1000.0 * (double)vk_env_long("VAE_GEMM_SPLIT_KFLOP", 0, 1000000000L, 5000);
+}
+
 // Choose the thread grid pm x pn minimising a simple cost: per-thread tile work plus packing.
 static void choose_split(gemm_job *j, int nthreads) {
     j->pm = 1;
     j->pn = 1;
     double flops = 2.0 * j->M * j->N * (double)j->K;
-    if (nthreads <= 1 || flops < 5e6) return;
+    pthread_once(&g_split_once, read_split_env);
+    if (nthreads <= 1 || flops < g_split_min_flops) return;
     const int MR = j->kern->mr, NR = j->kern->nr;
     double best = -1;
     for (int pm = 1; pm <= nthreads; pm++) {
@@ -394,8 +419,9 @@ static void scale_only(int M, int N, float beta, float *C, int ldc, const float 
 
 static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alpha,
                           const float *A, int lda, const float *B, int ldb, float beta,
-                          float *C, int ldc, const float *bias, int act) {
+                          float *C, int ldc, const float *bias, int act, const vk_adam_args *adam) {
     gemm_job j;
+    j.adam = adam;
     j.kern = current_kernel();
     j.transA = transA; j.transB = transB;
     j.M = M; j.N = N; j.K = K;
@@ -442,7 +468,7 @@ static void self_check(void) {
             for (int p = 0; p < K; p++) for (int c = 0; c < N; c++) Bt[c * K + p] = B[p * N + c];
             memcpy(C, C0, sizeof C);
             builtin_sgemm(ta, tb, M, N, K, 0.75f, ta ? At : A, ta ? M : K, tb ? Bt : B, tb ? K : N,
-                          0.5f, C, N, form == 3 ? bias : NULL, form == 3 ? VK_ACT_RELU : VK_ACT_NONE);
+                          0.5f, C, N, form == 3 ? bias : NULL, form == 3 ? VK_ACT_RELU : VK_ACT_NONE, NULL);
             for (int i = 0; i < M && ok; i++) {
                 for (int c = 0; c < N; c++) {
                     double ref = 0;
@@ -520,7 +546,19 @@ void vk_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha,
         vk_epilogue_pass(M, N, C, ldc, bias, act);
         return;
     }
-    builtin_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
+    builtin_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, NULL);
+}
+
+void vk_sgemm_adam(int transA, int transB, int M, int N, int K, float alpha,
+                   const float *A, int lda, const float *B, int ldb,
+                   float beta, float *C, int ldc, const vk_adam_args *adam) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0 || alpha == 0.0f || backend() == 1) {
+        vk_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        vk_adam_rows(adam, C, M, N, ldc);
+        return;
+    }
+    builtin_sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, VK_ACT_NONE, adam);
 }
 
 void vk_sgemm(int transA, int transB, int M, int N, int K, float alpha,

@@ -45,6 +45,9 @@ int vk_blas_sgemm(int transA, int transB, int M, int N, int K, float alpha,
                   float beta, float *C, int ldc);
 const char *vk_blas_description(void);
 
+// vk_adam_rows with the kernel level already known (the GEMM's, for its fused epilogue).
+void vk_adam_rows_at_level(int level, const vk_adam_args *a, const float *g, int rows, int cols, long ld);
+
 // Epilogue pass: C = act(C + bias) (used by the BLAS backend and degenerate shapes).
 void vk_epilogue_pass(int M, int N, float *C, int ldc, const float *bias, int act);
 #endif

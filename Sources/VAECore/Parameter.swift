@@ -9,6 +9,9 @@ public final class Parameter {
     public let count: Int
     /// Storage is allocated on first use (or when a `ParameterStore` takes the parameter), so
     /// that a model can be described — names, shapes, parameter count — without allocating it.
+    /// Where value and gradient start in their `ParameterStore`'s buffers (nil before a store
+    /// takes the parameter); the optimizer's moments use the same offsets.
+    public private(set) var storeOffset: Int?
     private var storedValue: Tensor?
     private var storedGrad: Tensor?
     public var value: Tensor {
@@ -38,6 +41,7 @@ public final class Parameter {
         if let old = storedGrad { g.pointer.update(from: old.pointer, count: count) }
         storedValue = v
         storedGrad = g
+        storeOffset = offset
     }
 }
 

@@ -47,6 +47,20 @@ void vk_sgemm_ex(int transA, int transB, int M, int N, int K, float alpha,
                  const float *A, int lda, const float *B, int ldb,
                  float beta, float *C, int ldc, const float *bias, int act);
 
+// Adam fused into a gradient product (the gradient's last pass): after C = alpha·op(A)op(B) +
+// beta·C is final, Adam (as vk_adam_update) updates p, m, v — matrices shaped like C with the
+// same row stride ldc — from C, tile by tile while the tile is in cache. Element-wise: the
+// result is bit-identical to vk_sgemm then vk_adam_update over the same elements.
+typedef struct {
+    float *p, *m, *v;
+    float step_size, bc2_sqrt, beta1, beta2, eps, weight_decay;
+} vk_adam_args;
+void vk_sgemm_adam(int transA, int transB, int M, int N, int K, float alpha,
+                   const float *A, int lda, const float *B, int ldb,
+                   float beta, float *C, int ldc, const vk_adam_args *adam);
+// Adam over rows x cols elements (row stride ld) of g / adam's matrices (same layout).
+void vk_adam_rows(const vk_adam_args *adam, const float *g, int rows, int cols, long ld);
+
 // Backend selection: 0 = built-in (default), 1 = OpenBLAS via dlopen("libopenblas.so.0").
 // vk_gemm_select_backend returns 0 on success, -1 if the backend is not available.
 // The environment variable VAE_GEMM=blas selects OpenBLAS at first use.

@@ -1,3 +1,5 @@
+import CVAEKernels
+
 /// Fully connected layer, PyTorch's `nn.Linear` layout, with an optional fused ReLU.
 ///
 /// Shapes: x [batch, in], W [out, in], b [out], y [batch, out].
@@ -55,6 +57,30 @@ public final class Dense: WeightAndBiasLayer {
 
     /// g = dy ⊙ act'(y);  db += Σ_batch g;  dW += gᵀ x;  dx = g W
     public func backward(_ dy: Tensor) -> Tensor {
+        let g = preActivationGradient(dy)
+        GEMM.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: g.shape[0],
+                   a: g.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
+                   beta: 1, c: weight.grad.pointer, ldc: inFeatures)
+        return inputGradient(g)
+    }
+
+    /// Fused step: db = Σ_batch g then Adam on b;  dx = g W (old W);  dW = gᵀ x with Adam on
+    /// W in the GEMM's epilogue, tile by tile.
+    public func backward(_ dy: Tensor, update: FusedAdamStep?) -> Tensor {
+        guard let update else { return backward(dy) }
+        bias.grad.zero()
+        let g = preActivationGradient(dy)
+        update.apply(bias)
+        let dxT = inputGradient(g)
+        var a = update.arguments(for: weight)
+        vk_sgemm_adam(1, 0, Int32(outFeatures), Int32(inFeatures), Int32(g.shape[0]), 1,
+                      g.pointer, Int32(outFeatures), input.pointer, Int32(inFeatures),
+                      0, weight.grad.pointer, Int32(inFeatures), &a)
+        return dxT
+    }
+
+    /// g = dy ⊙ act'(y), and db += Σ_batch g
+    private func preActivationGradient(_ dy: Tensor) -> Tensor {
         let batch = dy.shape[0]
         precondition(batch == input.shape[0] && dy.rowSize == outFeatures, "Dense.backward got \(dy.shape)")
         var g = dy
@@ -65,10 +91,13 @@ public final class Dense: WeightAndBiasLayer {
         } else {
             Elementwise.addColumnSums(g.pointer, rows: batch, cols: outFeatures, into: bias.grad.pointer)
         }
-        GEMM.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: batch,
-                   a: g.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
-                   beta: 1, c: weight.grad.pointer, ldc: inFeatures)
+        return g
+    }
+
+    /// dx = g W (empty when no input gradient is needed)
+    private func inputGradient(_ g: Tensor) -> Tensor {
         guard needsInputGradient else { return noGradient }
+        let batch = g.shape[0]
         let dxT = dx.view([batch, inFeatures]).reshaped(input.shape)
         GEMM.sgemm(transA: false, transB: false, m: batch, n: inFeatures, k: outFeatures,
                    a: g.pointer, lda: outFeatures, b: weight.value.pointer, ldb: inFeatures,

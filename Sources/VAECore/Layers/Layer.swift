@@ -12,6 +12,10 @@ public protocol Layer: AnyObject {
     func initialize(using rng: inout RNG)
     func forward(_ x: Tensor) -> Tensor
     func backward(_ dy: Tensor) -> Tensor
+    /// `backward` with the optimizer step fused in (when `update` is given): the layer's own
+    /// gradients are overwritten rather than accumulated, and its parameters are updated
+    /// once their gradients are final (after it has used the old values).
+    func backward(_ dy: Tensor, update: FusedAdamStep?) -> Tensor
     /// When false, `backward` may skip computing dL/dx (first layer of a network) and
     /// returns an empty tensor.
     var needsInputGradient: Bool { get set }
@@ -32,6 +36,16 @@ extension Layer {
     public func nameParameters(prefix: String) {}
     public var moduleCount: Int { 1 }
     public func flops(inputShape: [Int]) -> LayerFLOPs { LayerFLOPs() }
+
+    /// Zero the layer's gradients, `backward`, then Adam on each parameter.
+    public func backward(_ dy: Tensor, update: FusedAdamStep?) -> Tensor {
+        guard let update else { return backward(dy) }
+        let ps = parameters
+        for p in ps { p.grad.zero() }
+        let g = backward(dy)
+        for p in ps { update.apply(p) }
+        return g
+    }
 }
 
 /// The matrix-product FLOPs of one layer per example: the forward pass, the weight gradient,

@@ -98,9 +98,13 @@ public final class Sequential: Layer {
     }
 
     public func backward(_ dy: Tensor) -> Tensor {
+        backward(dy, update: nil)
+    }
+
+    public func backward(_ dy: Tensor, update: FusedAdamStep?) -> Tensor {
         var g = dy
         for l in layers.reversed() {
-            g = l.backward(g)
+            g = l.backward(g, update: update)
             onBackward?(l)
         }
         return g

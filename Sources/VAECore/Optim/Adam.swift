@@ -38,13 +38,29 @@ public final class Adam {
 
     public func update() {
         step += 1
-        let bc1 = 1 - Double.pow(Double(beta1), Double(step))
-        let bc2 = 1 - Double.pow(Double(beta2), Double(step))
-        let stepSize = Float(Double(learningRate) / bc1)
-        let bc2Sqrt = Float(bc2.squareRoot())
-        // One fused pass in C (AVX2 or portable, chosen at run time), split over the pool in
-        // fixed chunks: element-wise, so the result does not depend on the thread count.
+        let (stepSize, bc2Sqrt) = constants(step: step)
+        // One fused pass in C (AVX-512, AVX2 or portable, chosen at run time), split over the
+        // pool in fixed chunks: element-wise, so the result does not depend on the thread count.
         vk_adam_update(store.count, store.values.pointer, store.grads.pointer, m.pointer, v.pointer,
                        stepSize, bc2Sqrt, beta1, beta2, epsilon, weightDecay)
     }
+
+    /// lr / (1 − β1ᵗ) and √(1 − β2ᵗ) for step t.
+    func constants(step t: Int) -> (stepSize: Float, bc2Sqrt: Float) {
+        let bc1 = 1 - Double.pow(Double(beta1), Double(t))
+        let bc2 = 1 - Double.pow(Double(beta2), Double(t))
+        return (Float(Double(learningRate) / bc1), Float(bc2.squareRoot()))
+    }
+
+    /// The next step, to be applied inside the backward pass, parameter by parameter, as each
+    /// gradient becomes final (`Layer.backward(_:update:)`); `commitFusedStep()` then counts it.
+    /// Same numbers as zeroing the gradients, a backward pass and `update()`.
+    public func beginFusedStep() -> FusedAdamStep {
+        let (stepSize, bc2Sqrt) = constants(step: step + 1)
+        return FusedAdamStep(store: store, m: m, v: v, stepSize: stepSize, bc2Sqrt: bc2Sqrt,
+                             beta1: beta1, beta2: beta2, epsilon: epsilon, weightDecay: weightDecay)
+    }
+
+    /// Counts a step begun with `beginFusedStep()` once every parameter has been updated.
+    public func commitFusedStep() { step += 1 }
 }

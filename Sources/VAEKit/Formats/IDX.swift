@@ -32,7 +32,10 @@ public enum IDX {
 
     /// Parses an unsigned-byte IDX array of `expectedDims` dimensions (any if nil).
     /// `source` names the input in error messages (usually the file path); `what` is e.g. "IDX image file".
-    public static func parse(_ bytes: [UInt8], expectedDims: Int? = nil, source: String = "IDX data",
+    /// The bytes are consumed: when the caller hands over its only reference (a freshly read
+    /// file), the header is removed in place and the data keeps the file's storage — no second
+    /// copy of a 47 MB image file is made (peak memory while loading).
+    public static func parse(_ bytes: consuming [UInt8], expectedDims: Int? = nil, source: String = "IDX data",
                              what: String = "IDX file") throws -> Array {
         let expectedMagic = expectedDims.map { UInt32(0x0800) | UInt32(truncatingIfNeeded: $0) }
         let expectedText = expectedMagic.map { "; expected \(FormatText.hex32($0))" } ?? ""
@@ -78,18 +81,20 @@ public enum IDX {
         if available > elements {
             throw VAEError.format(source, "has \(FormatText.bytes(available - elements)) of trailing data: dimensions \(dimsText(dims)) need \(FormatText.bytes(elements)) but \(FormatText.bytes(available)) follow the header — is it the right file, or two files joined?")
         }
-        return Array(dims: dims, data: Swift.Array(bytes[headerSize...]))
+        var data = consume bytes
+        data.removeFirst(headerSize)   // in place when `data` is the only reference
+        return Array(dims: dims, data: data)
     }
 
     /// Parses an IDX3 image file (magic 0x00000803, dimensions [count, rows, cols]).
-    public static func parseImages(_ bytes: [UInt8], source: String = "IDX image data") throws -> Images {
-        let array = try parse(bytes, expectedDims: 3, source: source, what: "IDX image file")
+    public static func parseImages(_ bytes: consuming [UInt8], source: String = "IDX image data") throws -> Images {
+        let array = try parse(consume bytes, expectedDims: 3, source: source, what: "IDX image file")
         return Images(count: array.dims[0], rows: array.dims[1], cols: array.dims[2], pixels: array.data)
     }
 
     /// Parses an IDX1 label file (magic 0x00000801, dimensions [count]).
-    public static func parseLabels(_ bytes: [UInt8], source: String = "IDX label data") throws -> [UInt8] {
-        try parse(bytes, expectedDims: 1, source: source, what: "IDX label file").data
+    public static func parseLabels(_ bytes: consuming [UInt8], source: String = "IDX label data") throws -> [UInt8] {
+        try parse(consume bytes, expectedDims: 1, source: source, what: "IDX label file").data
     }
 
     /// Serializes an unsigned-byte IDX array. Returns nil when the dimensions do not fit the

@@ -103,7 +103,11 @@ public final class VAE {
     ///   - klWeight: w in L = recon + w·KL
     ///   - gradScale: the factor of the summed loss's gradient (default 1/B, the batch mean;
     ///     data-parallel training passes 1/global batch)
-    public func trainStep(_ batch: Batch, eps: Tensor, klWeight: Double, gradScale: Float? = nil) -> BatchLoss {
+    ///   - update: an Adam step to apply during the backward pass (`Adam.beginFusedStep()`):
+    ///     gradients are then overwritten, not accumulated, and nothing is updated when the loss
+    ///     is not finite (no backward pass then)
+    public func trainStep(_ batch: Batch, eps: Tensor, klWeight: Double, gradScale: Float? = nil,
+                          update: FusedAdamStep? = nil) -> BatchLoss {
         let x = batch.x
         let b = x.shape[0], k = latent, d = inputSize
         precondition(x.count == b * d && eps.count == b * k, "trainStep: x \(x.shape), eps \(eps.shape)")
@@ -117,13 +121,19 @@ public final class VAE {
         }
         let out = decoder.forward(z)
         let dl = gradBuf.view([b, likelihood.outputWidth])
+        if update != nil { for p in likelihood.parameters { p.grad.zero() } }
         nll(out: out, batch.x, mask: batch.mask, xStride: d, grad: dl, gradScale: scale)
-        let dz = decoder.backward(dl)
+        let loss = BatchLoss(recon: sum(recon, b), kl: sum(kl, b), count: b)
+        if let update {
+            guard loss.recon.isFinite && loss.kl.isFinite else { return loss }
+            for p in likelihood.parameters { update.apply(p) }
+        }
+        let dz = decoder.backward(dl, update: update)
         let dh = dhBuf.view([b, 2 * k])
         Posterior.backward(h: h.pointer, eps: eps.pointer, dz: dz.pointer, rows: b, latent: k,
                            klScale: Float(klWeight) * scale, dh: dh.pointer)
-        _ = encoder.backward(dh)
-        return BatchLoss(recon: sum(recon, b), kl: sum(kl, b), count: b)
+        _ = encoder.backward(dh, update: update)
+        return loss
     }
 
     /// Forward and backward for a batch of images (no mask, no condition).

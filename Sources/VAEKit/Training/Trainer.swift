@@ -194,18 +194,26 @@ public final class Trainer {
                 batch.input = input
             }
             rng.fillNormal(eps.pointer, count: eps.count)
-            model.store.zeroGrad()
+            // Without clipping, in one process, with the ELBO: Adam runs inside the backward pass
+            // (FusedAdamStep), with the same numbers. MPI must sum the gradients before the step.
+            let fused = options.clipNorm == nil && Trainer.fusedAdam && parallel == nil && iwae == nil
+                ? optimizer.beginFusedStep() : nil
+            if fused == nil { model.store.zeroGrad() }
             parallel?.beginStep()
             let mine = parallel?.share(of: b) ?? 0..<b  // MPI: this rank's rows of the (whole) batch
             var loss = mine.isEmpty ? VAE.BatchLoss(recon: 0, kl: 0, count: 0)
                 : iwae?.trainStep(batch.rows(mine), eps: eps.rows(mine), gradScale: 1 / Float(b))
-                    ?? model.trainStep(batch.rows(mine), eps: eps.rows(mine), klWeight: w, gradScale: 1 / Float(b))
+                    ?? model.trainStep(batch.rows(mine), eps: eps.rows(mine), klWeight: w, gradScale: 1 / Float(b), update: fused)
             if let parallel { loss = try parallel.finishStep(loss) }  // MPI: Σ gradients and losses over ranks
             guard loss.recon.isFinite && loss.kl.isFinite else {
                 throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
             }
-            if let c = options.clipNorm { model.store.clipGradNorm(c) }
-            optimizer.update()
+            if fused != nil {
+                optimizer.commitFusedStep()
+            } else {
+                if let c = options.clipNorm { model.store.clipGradNorm(c) }
+                optimizer.update()
+            }
             st.adamStep = optimizer.step
             st.partialRecon += loss.recon
             st.partialKL += loss.kl
