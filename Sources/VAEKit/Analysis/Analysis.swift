@@ -168,8 +168,7 @@ public enum Analysis {
 
     /// Adds Gaussian noise of standard deviation `noise` (clipped to [0, 1]) and reconstructs.
     public static func denoise(_ model: VAE, clean: Tensor, noise: Double, rng: inout RNG) -> (noisy: Tensor, denoised: Tensor) {
-        let noisy = clean.copy()
-        for i in 0..<noisy.count { noisy[i] = min(1, max(0, noisy[i] + Float(noise) * rng.normal())) }
+        let noisy = addNoise(clean, sigma: noise, rng: &rng)
         return (noisy, model.reconstruct(noisy))
     }
 

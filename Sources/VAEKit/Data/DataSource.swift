@@ -15,7 +15,8 @@ public protocol DataSource: Sendable {
     func label(_ i: Int) -> Int
     /// What names item `i` for a user: its file path, its data row number, or its index.
     func itemID(_ i: Int) -> String
-    /// Whether some entries are missing (then batches carry a mask).
+    /// Whether batches carry a mask of the observed entries (a table: always, so that asking
+    /// costs nothing; images: never).
     var hasMissing: Bool { get }
     /// Fills rows of `x` ([n, D]) with the items at `indices`, and `mask` (1 observed, 0 missing;
     /// x is 0 where missing) when given. With `binarize`, values in [0, 1] are redrawn as

@@ -7,13 +7,14 @@ import RealModule
 public final class BernoulliLikelihood: Likelihood {
     public let width: Int
     public var outputWidth: Int { width }
+    private let fused = FusedNLL()
 
     public init(width: Int) { self.width = width }
 
     public func negLogLikelihood(_ a: LikelihoodArguments) {
         if a.mask == nil && a.outStride == width && (a.grad == nil || a.gradStride == width) {
             // The fused C kernel (vectorised, rows over the pool), held to `reference` by the tests.
-            FusedNLL.run(gaussian: false, sigma: 0, a, width: width)
+            fused.run(gaussian: false, sigma: 0, a, width: width)
             return
         }
         reference(a)
@@ -48,14 +49,18 @@ public final class BernoulliLikelihood: Likelihood {
     }
 }
 
-/// The fused C pass for a whole-row Bernoulli or sigmoid-Gaussian likelihood without a mask.
-enum FusedNLL {
-    static func run(gaussian: Bool, sigma: Double, _ a: LikelihoodArguments, width: Int) {
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: max(a.rows, 1))
-        defer { scratch.deallocate() }
-        Elementwise.negLogLikelihoodFromLogits(gaussian: gaussian, sigma: sigma, logits: a.out, x: a.x,
-                                               xRowStride: a.xStride, rows: a.rows, cols: width, out: scratch,
-                                               grad: a.grad, gradScale: a.gradScale)
-        for r in 0..<a.rows { a.nll[r] += scratch[r] }
+/// The fused C pass for a whole-row Bernoulli or sigmoid-Gaussian likelihood without a mask. Its
+/// per-row scratch grows to the largest batch and is reused (no allocation per batch).
+final class FusedNLL {
+    private var scratch: [Double] = []
+
+    func run(gaussian: Bool, sigma: Double, _ a: LikelihoodArguments, width: Int) {
+        if scratch.count < a.rows { scratch = [Double](repeating: 0, count: a.rows) }
+        scratch.withUnsafeMutableBufferPointer { s in
+            Elementwise.negLogLikelihoodFromLogits(gaussian: gaussian, sigma: sigma, logits: a.out, x: a.x,
+                                                   xRowStride: a.xStride, rows: a.rows, cols: width, out: s.baseAddress!,
+                                                   grad: a.grad, gradScale: a.gradScale)
+            for r in 0..<a.rows { a.nll[r] += s[r] }
+        }
     }
 }

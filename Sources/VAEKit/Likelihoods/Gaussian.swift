@@ -14,6 +14,7 @@ public final class GaussianLikelihood: Likelihood {
     /// log σ per feature when learned, initialised to 0 (σ = 1).
     public let logSigma: Parameter?
     static let logSigmaRange: ClosedRange<Float> = -7...5
+    private let fused = FusedNLL()
 
     public init(width: Int, sigma: Double, link: MeanLink) {
         self.width = width
@@ -35,7 +36,7 @@ public final class GaussianLikelihood: Likelihood {
 
     public func negLogLikelihood(_ a: LikelihoodArguments) {
         if let sigma, link == .sigmoid, a.mask == nil, a.outStride == width, a.grad == nil || a.gradStride == width {
-            FusedNLL.run(gaussian: true, sigma: sigma, a, width: width)
+            fused.run(gaussian: true, sigma: sigma, a, width: width)
             return
         }
         reference(a)
