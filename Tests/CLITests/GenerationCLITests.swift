@@ -9,6 +9,7 @@ final class GenerationCLITests: XCTestCase {
     nonisolated(unsafe) static var data = ""
     nonisolated(unsafe) static var conditional = ""
     nonisolated(unsafe) static var denoising = ""
+    nonisolated(unsafe) static var boxed = ""
     nonisolated(unsafe) static var setupError: Error?
 
     override class func setUp() {
@@ -17,7 +18,9 @@ final class GenerationCLITests: XCTestCase {
             data = try TinyData.make(train: 256, test: 64, side: 28)
             conditional = tempRunDir("cvae")
             denoising = tempRunDir("dvae")
-            for (run, extra) in [(conditional, ["--conditional"]), (denoising, ["--corrupt", "gaussian:0.3"])] {
+            boxed = tempRunDir("boxvae")
+            for (run, extra) in [(conditional, ["--conditional"]), (denoising, ["--corrupt", "gaussian:0.3"]),
+                                 (boxed, ["--corrupt", "box:0.5"])] {
                 let r = try CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "32", "--batch", "64",
                                      "--seed", "3", "--out", run, "--no-report"] + extra)
                 guard r.status == 0 else { throw VAEError("train \(extra) failed: \(r.stderr)") }
@@ -79,7 +82,17 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("PSNR on the missing pixels of 16 test images (mask bottom): mean training image"), r.stdout)
         XCTAssertTrue(r.stdout.contains("single encode-decode"), r.stdout)
         XCTAssertTrue(r.stdout.contains("pseudo-Gibbs mean"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("--fill mean"), r.stdout)
         XCTAssertEqual(try pngs(in: out).count, 10)
+        // a model trained on whole images is told about --corrupt box; one trained with it is not
+        XCTAssertTrue(r.stderr.contains("--corrupt box:0.5"), r.stderr)
+        let b = try CLI.run(["inpaint", GenerationCLITests.boxed, "--data", GenerationCLITests.data, "--mask", "center",
+                             "--limit", "16", "--iterations", "4", "--chains", "2", "--fill", "pseudo-gibbs",
+                             "--out", tempRunDir("inpaint-box") + ".png"])
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertTrue(b.stdout.contains("--fill pseudo-gibbs"), b.stdout)
+        XCTAssertFalse(b.stderr.contains("--corrupt box"), b.stderr)
+        XCTAssertEqual(try Checkpoint.load(GenerationCLITests.boxed).options.corrupt, .box(0.5))
     }
 
     func testInpaintFolderKeepsObservedPixelsAndFileNames() throws {
@@ -126,6 +139,6 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertEqual(opts.corrupt, .gaussian(0.3))
         let bad = try CLI.run(["train", "--data", GenerationCLITests.data, "--corrupt", "blur:3", "--out", tempRunDir("x")])
         XCTAssertEqual(bad.status, 2)
-        XCTAssertTrue(bad.stderr.contains("gaussian, saltpepper or mask"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("gaussian, saltpepper, mask or box"), bad.stderr)
     }
 }

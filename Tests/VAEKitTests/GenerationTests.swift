@@ -13,8 +13,8 @@ final class GenerationTests: XCTestCase {
         for c in [Corruption.gaussian(0.3), .saltPepper(0.2), .mask(0.4)] {
             var r1 = RNG(seed: 1), r2 = RNG(seed: 1)
             let a = Tensor(shape: [200]), b = Tensor(shape: [200])
-            c.apply(x.pointer, count: 200, into: a.pointer, rng: &r1)
-            c.apply(x.pointer, count: 200, into: b.pointer, rng: &r2)
+            c.apply(x.pointer, count: 200, shape: [200], into: a.pointer, rng: &r1)
+            c.apply(x.pointer, count: 200, shape: [200], into: b.pointer, rng: &r2)
             XCTAssertEqual(a.array, b.array)
             XCTAssertTrue(a.array.allSatisfy { (0...1).contains($0) })
             XCTAssertNotEqual(a.array, x.array)
@@ -23,8 +23,79 @@ final class GenerationTests: XCTestCase {
         var r = RNG(seed: 2)
         let big = Tensor(shape: [10_000]); big.fill(1)
         let m = Tensor(shape: [10_000])
-        Corruption.mask(0.4).apply(big.pointer, count: 10_000, into: m.pointer, rng: &r)
+        Corruption.mask(0.4).apply(big.pointer, count: 10_000, shape: [10_000], into: m.pointer, rng: &r)
         XCTAssertEqual(Double(m.array.filter { $0 == 0 }.count) / 10_000, 0.4, accuracy: 0.02)
+    }
+
+    /// box:p hides one rectangle (each side ¼ to all of the image's, every channel) in about p of
+    /// the images, and nothing else.
+    func testBoxCorruptionHidesOneRectanglePerImage() throws {
+        XCTAssertEqual(try Corruption(parsing: "box:0.5"), .box(0.5))
+        XCTAssertThrowsError(try Corruption(parsing: "box:2"))
+        XCTAssertTrue(Corruption.box(0.5).hidesWithZero && Corruption.mask(0.5).hidesWithZero)
+        XCTAssertFalse(Corruption.gaussian(0.3).hidesWithZero)
+        let (c, h, w, n) = (2, 12, 9, 400), d = 2 * 12 * 9
+        let x = Tensor(shape: [n * d]); x.fill(1)
+        let out = Tensor(shape: [n * d])
+        var rng = RNG(seed: 7)
+        Corruption.box(0.5).apply(x.pointer, count: n * d, shape: [c, h, w], into: out.pointer, rng: &rng)
+        var hidden = 0
+        for item in 0..<n {
+            let img = Array(out.array[(item * d)..<((item + 1) * d)])
+            let zeros = img.indices.filter { img[$0] == 0 }
+            if zeros.isEmpty { continue }
+            hidden += 1
+            let ys = Set(zeros.map { ($0 % (h * w)) / w }), xs = Set(zeros.map { $0 % w })
+            // a full rectangle, the same in both channels, sides at least a quarter
+            XCTAssertEqual(zeros.count, c * ys.count * xs.count)
+            XCTAssertEqual(ys.max()! - ys.min()! + 1, ys.count)
+            XCTAssertEqual(xs.max()! - xs.min()! + 1, xs.count)
+            XCTAssertGreaterThanOrEqual(ys.count, 3)
+            XCTAssertGreaterThanOrEqual(xs.count, 3)
+        }
+        XCTAssertEqual(Double(hidden) / Double(n), 0.5, accuracy: 0.08)
+        XCTAssertEqual(Inpainting.start(trainedWith: .box(0.5)), 0)
+        XCTAssertEqual(Inpainting.start(trainedWith: nil), 0.5)
+    }
+
+    /// Metropolis-within-Gibbs targets the model's own conditional: with one latent dimension,
+    /// E[x_missing | x_observed] = ∫ mean(x_missing | z) p(x_observed | z) p(z) dz / p(x_observed)
+    /// computed on a fine grid of z must match the chains' average, for a model whose encoder
+    /// (untrained, a poor proposal) knows nothing of the data.
+    func testMetropolisWithinGibbsMatchesTheExactConditional() throws {
+        let model = try VAE(config: VAEConfig(inputShape: [1, 2, 3], latent: 1, hidden: [8]), seed: 5)
+        // larger decoder weights so that the observed pixels tell a lot about z
+        for p in model.decoder.parameters { for i in 0..<p.value.count { p.value[i] *= 3 } }
+        let d = 6, b = 3
+        let x = Tensor(shape: [b, d]), observed = Tensor(shape: [b, d])
+        let rows: [[Float]] = [[1, 1, 0, 0, 0, 0], [0, 1, 1, 0, 0, 0], [0, 0, 1, 0, 0, 0]]
+        for r in 0..<b { for j in 0..<d { x[r * d + j] = rows[r][j]; observed[r * d + j] = j < 3 ? 1 : 0 } }
+        // exact: a grid over z ∈ [−8, 8]
+        let g = 4001, zs = Tensor(shape: [g, 1])
+        for i in 0..<g { zs[i] = -8 + 16 * Float(i) / Float(g - 1) }
+        let means = model.decode(zs)
+        let outputs = model.decodeLogits(zs).copy()
+        var exact = [[Double]](repeating: [Double](repeating: 0, count: d), count: b)
+        for r in 0..<b {
+            var nll = [Double](repeating: 0, count: g)
+            nll.withUnsafeMutableBufferPointer { np in
+                model.negLogLikelihood(outputs: outputs, x: x.pointer + r * d, xRowStride: 0,
+                                       mask: UnsafePointer(observed.pointer + r * d), out: np.baseAddress!)
+            }
+            let logw = (0..<g).map { -nll[$0] - 0.5 * Double(zs[$0] * zs[$0]) }
+            let mx = logw.max()!
+            let w = logw.map { Foundation.exp($0 - mx) }, total = w.reduce(0, +)
+            for j in 3..<d { exact[r][j] = (0..<g).reduce(0.0) { $0 + w[$1] * Double(means[$1 * d + j]) } / total }
+        }
+        var rng = RNG(seed: 11)
+        let mwg = Inpainting.fill(model, x: x, observed: observed, method: .mean, iterations: 4000, chains: 4, rng: &rng)
+        var worst = 0.0
+        for r in 0..<b { for j in 3..<d { worst = max(worst, abs(Double(mwg[r * d + j]) - exact[r][j])) } }
+        XCTAssertLessThan(worst, 0.02, "Metropolis-within-Gibbs strays from the exact conditional mean")
+        // and the exact answer is not trivial: it differs from the unconditional mean of the pixels
+        var spread = 0.0
+        for j in 3..<d { spread = max(spread, abs(exact[0][j] - exact[2][j])) }
+        XCTAssertGreaterThan(spread, 0.05)
     }
 
     func testMasks() throws {

@@ -223,7 +223,7 @@ extension Analysis {
     /// x + N(0, σ²) clipped to [0, 1]: the noisy copy `vae denoise` cleans.
     public static func addNoise(_ clean: Tensor, sigma: Double, rng: inout RNG) -> Tensor {
         let noisy = Tensor(shape: clean.shape)
-        Corruption.gaussian(sigma).apply(clean.pointer, count: clean.count, into: noisy.pointer, rng: &rng)
+        Corruption.gaussian(sigma).apply(clean.pointer, count: clean.count, shape: [clean.count], into: noisy.pointer, rng: &rng)
         return noisy
     }
 }

@@ -2,7 +2,7 @@ import VAECore
 
 /// How a denoising VAE corrupts the encoder's input (Im et al. 2017): the loss still compares
 /// the decoder's output with the clean x. Redrawn for every batch from the training generator.
-/// Written `gaussian:σ`, `saltpepper:p` or `mask:p` (`--corrupt`).
+/// Written `gaussian:σ`, `saltpepper:p`, `mask:p` or `box:p` (`--corrupt`).
 public enum Corruption: Equatable, Sendable, Codable, CustomStringConvertible {
     /// x + N(0, σ²), clipped to [0, 1]
     case gaussian(Double)
@@ -10,17 +10,22 @@ public enum Corruption: Equatable, Sendable, Codable, CustomStringConvertible {
     case saltPepper(Double)
     /// each value set to 0 with probability p
     case mask(Double)
+    /// with probability p, a random rectangle of the image (each side ¼ to all of the image's,
+    /// anywhere, every channel) set to 0 — a model for inpainting: its encoder learns to read
+    /// images with a hole (`vae inpaint` then starts the missing pixels at 0, as in training)
+    case box(Double)
 
     public init(parsing text: String) throws {
         let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, let v = Double(parts[1]), v.isFinite, v >= 0 else {
-            throw VAEError("corruption \"\(text)\" is not one of gaussian:σ, saltpepper:p, mask:p (e.g. gaussian:0.3)")
+            throw VAEError("corruption \"\(text)\" is not one of gaussian:σ, saltpepper:p, mask:p, box:p (e.g. gaussian:0.3)")
         }
         switch parts[0].lowercased() {
         case "gaussian": self = .gaussian(v)
         case "saltpepper", "salt-pepper", "sp": self = .saltPepper(v)
         case "mask": self = .mask(v)
-        default: throw VAEError("corruption \"\(parts[0])\" is not gaussian, saltpepper or mask (e.g. --corrupt gaussian:0.3)")
+        case "box": self = .box(v)
+        default: throw VAEError("corruption \"\(parts[0])\" is not gaussian, saltpepper, mask or box (e.g. --corrupt gaussian:0.3)")
         }
         if case .gaussian = self {} else if v > 1 {
             throw VAEError("the probability in --corrupt \(text) must be between 0 and 1")
@@ -32,6 +37,7 @@ public enum Corruption: Equatable, Sendable, Codable, CustomStringConvertible {
         case .gaussian(let s): return "gaussian:\(s)"
         case .saltPepper(let p): return "saltpepper:\(p)"
         case .mask(let p): return "mask:\(p)"
+        case .box(let p): return "box:\(p)"
         }
     }
 
@@ -45,8 +51,18 @@ public enum Corruption: Equatable, Sendable, Codable, CustomStringConvertible {
         try c.encode(description)
     }
 
-    /// out = corrupt(x), n values, drawn from `rng` in order.
-    public func apply(_ x: UnsafePointer<Float>, count n: Int, into out: UnsafeMutablePointer<Float>, rng: inout RNG) {
+    /// Whether the encoder saw missing values as 0 in training (`vae inpaint` starts holes at 0 then).
+    public var hidesWithZero: Bool {
+        switch self {
+        case .mask, .box: return true
+        case .gaussian, .saltPepper: return false
+        }
+    }
+
+    /// out = corrupt(x), n values, drawn from `rng` in order; `shape` is one item's [C, H, W]
+    /// (`box` needs it; a table row is [D], one line).
+    public func apply(_ x: UnsafePointer<Float>, count n: Int, shape: [Int], into out: UnsafeMutablePointer<Float>,
+                      rng: inout RNG) {
         switch self {
         case .gaussian(let s):
             let sd = Float(s)
@@ -58,6 +74,26 @@ public enum Corruption: Equatable, Sendable, Codable, CustomStringConvertible {
             }
         case .mask(let p):
             for i in 0..<n { out[i] = Double(rng.uniform()) < p ? 0 : x[i] }
+        case .box(let p):
+            out.update(from: x, count: n)
+            let c = shape.count == 3 ? shape[0] : 1, h = shape.count == 3 ? shape[1] : 1, w = shape.last ?? n
+            let d = c * h * w
+            guard d > 0 else { return }
+            func side(_ len: Int, _ rng: inout RNG) -> (start: Int, length: Int) {
+                let lo = max(1, (len + 3) / 4)
+                let length = lo + Int(rng.uniform() * Float(len - lo + 1)) % (len - lo + 1)
+                let start = Int(rng.uniform() * Float(len - length + 1)) % (len - length + 1)
+                return (start, length)
+            }
+            for item in 0..<(n / d) where Double(rng.uniform()) < p {
+                let (y0, bh) = side(h, &rng), (x0, bw) = side(w, &rng)
+                for ch in 0..<c {
+                    for y in y0..<(y0 + bh) {
+                        let row = out + item * d + ch * h * w + y * w
+                        for xx in x0..<(x0 + bw) { row[xx] = 0 }
+                    }
+                }
+            }
         }
     }
 }

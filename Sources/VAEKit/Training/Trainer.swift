@@ -190,7 +190,7 @@ public final class Trainer {
             }
             if let c = options.corrupt {
                 let input = inputBuf.view([b, d])
-                c.apply(x.pointer, count: b * d, into: input.pointer, rng: &rng)
+                c.apply(x.pointer, count: b * d, shape: data.train.itemShape, into: input.pointer, rng: &rng)
                 batch.input = input
             }
             rng.fillNormal(eps.pointer, count: eps.count)
