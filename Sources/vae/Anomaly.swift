@@ -28,16 +28,37 @@ struct Anomaly: ParsableCommand {
         guard top >= 1 else { throw ValidationError("--top must be ≥ 1") }
         if let iwae { guard (1...100_000).contains(iwae) else { throw ValidationError("--iwae must be between 1 and 100000") } }
         if let q = thresholdQuantile { guard q > 0 && q < 1 else { throw ValidationError("--threshold-quantile must be between 0 and 1 (e.g. 0.99)") } }
-        _ = try Anomaly.parseClasses(normal)
+        try Anomaly.checkClassList(normal, option: "--normal")
     }
 
-    static func parseClasses(_ s: String?) throws -> Set<Int>? {
-        guard let s else { return nil }
-        let parts = s.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !parts.isEmpty, parts.allSatisfy({ $0 != nil && $0! >= 0 && $0! < 256 }) else {
-            throw ValidationError("class lists are labels 0…255 separated by commas, e.g. --normal 0,1")
+    /// The syntax of a class list (`--classes`, `--normal`), before the data's class names are known.
+    static func checkClassList(_ s: String?, option: String) throws {
+        guard let s else { return }
+        let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parts.isEmpty, parts.allSatisfy({ !$0.isEmpty }) else {
+            throw ValidationError("\(option) takes class names or indices separated by commas, e.g. \(option) 0,1 or \(option) cat,dog")
         }
-        return Set(parts.map { $0! })
+    }
+
+    /// `--classes`/`--normal`: class names (as in the legend: folder names, a table's label values)
+    /// or indices, separated by commas. A name wins over an index, so that a table whose labels are
+    /// the numbers 1, 2, 3 is addressed by its own values.
+    static func parseClasses(_ s: String?, classNames: [String], option: String) throws -> Set<Int>? {
+        guard let s else { return nil }
+        try checkClassList(s, option: option)
+        var out = Set<Int>()
+        for token in s.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            if let i = classNames.firstIndex(of: token) ?? classNames.firstIndex(where: { $0.lowercased() == token.lowercased() }) {
+                out.insert(i)
+            } else if let i = Int(token), i >= 0, i < (classNames.isEmpty ? 256 : classNames.count) {
+                out.insert(i)
+            } else {
+                let known = classNames.isEmpty ? "the data has no class names"
+                    : "its classes are " + classNames.enumerated().prefix(30).map { "\($0.offset) \($0.element)" }.joined(separator: ", ")
+                throw VAEError("\(option): \"\(token)\" is not a class of the data; \(known)")
+            }
+        }
+        return out
     }
 
     func run() throws {
@@ -45,6 +66,7 @@ struct Anomaly: ParsableCommand {
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)
         let set = data.test.first(limit ?? data.test.count)
+        let normalSet = try Anomaly.parseClasses(normal, classNames: data.classNames, option: "--normal")
         var rng = RNG(seed: seed)
         let score = { (s: any DataSource, r: inout RNG) -> [Double] in
             if let k = iwae { return Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
@@ -83,7 +105,7 @@ struct Anomaly: ParsableCommand {
             try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: scoresOut)
             print("wrote \(scoresOut)")
         }
-        if let normalSet = try Anomaly.parseClasses(normal) {
+        if let normalSet {
             guard set.hasLabels else { throw VAEError("--normal needs labels, and \(data.directory) has none") }
             let positive = (0..<set.count).map { !normalSet.contains(set.label($0)) }
             if let auc = Analysis.rocAUC(scores: scores, positive: positive) {

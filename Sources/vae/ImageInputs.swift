@@ -91,11 +91,14 @@ enum ClassChoice {
             throw VAEError("--class needs a conditional model; train one with `vae train --conditional`")
         }
         let n = model.config.conditionSize
+        // a name wins over an index (as for --classes and --normal)
+        if let i = classNames.firstIndex(of: text) ?? classNames.firstIndex(where: { $0.lowercased() == text.lowercased() }), i < n {
+            return i
+        }
         if let i = Int(text) {
             guard (0..<n).contains(i) else { throw VAEError("--class \(i) is out of range: the model knows classes 0…\(n - 1)") }
             return i
         }
-        if let i = classNames.firstIndex(where: { $0.lowercased() == text.lowercased() }), i < n { return i }
         throw VAEError("--class \"\(text)\" is not a class of this model; its classes are \(classNames.prefix(n).joined(separator: ", "))")
     }
 

@@ -82,7 +82,7 @@ struct Train: ParsableCommand {
         }
         _ = try hiddenSizes()
         if let corrupt { do { _ = try Corruption(parsing: corrupt) } catch let e as VAEError { throw ValidationError(e.message) } }
-        _ = try Anomaly.parseClasses(classes)
+        try Anomaly.checkClassList(classes, option: "--classes")
     }
 
     func hiddenSizes() throws -> [Int]? {
@@ -172,7 +172,7 @@ struct Train: ParsableCommand {
             o.clipNorm = clip
             o.weightDecay = weightDecay ?? 0
             o.testLimit = testLimit
-            o.classes = try Anomaly.parseClasses(classes).map { $0.sorted() }
+            o.classes = try Anomaly.parseClasses(classes, classNames: data.classNames, option: "--classes").map { $0.sorted() }
             o.corrupt = try corrupt.map { try Corruption(parsing: $0) }
             o.objective = objective
             o.samples = k

@@ -50,6 +50,16 @@ final class TableCLITests: XCTestCase {
         let a = try CLI.run(["anomaly", run, "--data", path, "--normal", "0", "--out", scores])
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertTrue(a.stdout.contains("ROC-AUC"), a.stdout)
+        // classes by name (the label's values, as in the legend) give the same numbers as by index
+        let byName = try CLI.run(["anomaly", run, "--data", path, "--normal", "even", "--out", scores])
+        XCTAssertEqual(byName.status, 0, byName.stderr)
+        let auc = { (s: String) in s.split(separator: "\n").first { $0.hasPrefix("ROC-AUC") }?.split(separator: ":").last }
+        XCTAssertNotNil(auc(a.stdout))
+        XCTAssertEqual(auc(byName.stdout), auc(a.stdout))
+        let unknown = try CLI.run(["anomaly", run, "--data", path, "--normal", "even,banana"])
+        XCTAssertEqual(unknown.status, 1)
+        XCTAssertTrue(unknown.stderr.contains("\"banana\" is not a class of the data; its classes are 0 even, 1 odd"), unknown.stderr)
+        XCTAssertEqual(unknown.stderr.split(separator: "\n").count, 1, unknown.stderr)
         XCTAssertEqual(try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").count, 49)
         let copy = tempRunDir("new") + ".csv"
         try FileManager.default.copyItem(atPath: path, toPath: copy)
