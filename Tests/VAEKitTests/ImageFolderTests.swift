@@ -188,6 +188,23 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(rebuilt.train.count + rebuilt.test.count, 10)
     }
 
+    /// A mapped cache larger than half the memory budget is read without read-ahead (else a folder
+    /// larger than memory thrashes); a smaller one is fetched ahead. The budget is the smaller of
+    /// MemAvailable and the control group's limit, and positive.
+    func testMappedCacheAdviceFollowsTheMemoryBudget() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let path = dir + "/blob"
+        try FormatsFixture.writeFile([UInt8](repeating: 7, count: 64 * 1024), path)
+        let file = try MappedFile(path: path)
+        XCTAssertTrue(file.adviseForRandomReads(budget: 64 * 1024))
+        XCTAssertFalse(file.adviseForRandomReads(budget: 1 << 30))
+        let budget = MemoryBudget.availableBytes()
+        XCTAssertGreaterThan(budget, 0)
+        let text = try String(contentsOfFile: "/proc/meminfo", encoding: .utf8)
+        let total = try XCTUnwrap(text.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") })?.split(separator: " ").dropFirst().first)
+        XCTAssertLessThanOrEqual(budget, try XCTUnwrap(Int(total)) * 1024, "more than the machine's memory")
+    }
+
     /// Each bad file is one line naming it; --skip-bad-files skips and lists them.
     func testBadFiles() throws {
         let good = PNG.encode(width: 2, height: 2, channels: 1, pixels: [1, 2, 3, 4])

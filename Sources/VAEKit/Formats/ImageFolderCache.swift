@@ -51,6 +51,7 @@ enum ImageFolderCache {
     /// The data set a cache file holds (pixels mapped, labels copied).
     static func dataset(_ meta: Meta, _ file: MappedFile, name: String, directory: String) -> Dataset {
         let d = meta.pixelsPerImage
+        file.adviseForRandomReads()
         let labelsAt = pixelOffset + (meta.trainCount + meta.testCount) * d
         func labels(_ from: Int, _ count: Int) -> [UInt8] {
             meta.labelled ? Array(UnsafeBufferPointer(start: file.base.assumingMemoryBound(to: UInt8.self) + from, count: count)) : []

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -98,4 +99,50 @@ final class MappedFile: @unchecked Sendable {
     }
 
     deinit { munmap(base, length) }
+
+    /// Tells the kernel how the pages will be read. Training reads images at random: when the file
+    /// is larger than half the memory this process may use, read-ahead would pull in neighbours that
+    /// are evicted before they are used (a folder larger than memory then thrashes), so read-ahead
+    /// is turned off (`MADV_RANDOM`); otherwise the whole file is fetched ahead (`MADV_WILLNEED`).
+    /// Returns whether it chose random access.
+    @discardableResult
+    func adviseForRandomReads(budget: Int = MemoryBudget.availableBytes()) -> Bool {
+        let random = length > budget / 2
+        _ = madvise(base, length, random ? MADV_RANDOM : MADV_WILLNEED)
+        return random
+    }
+}
+
+/// How much memory this process may use: the smaller of the kernel's estimate of available memory
+/// (`MemAvailable` in /proc/meminfo) and the memory limit of its control group (v1 or v2), if any.
+enum MemoryBudget {
+    static func availableBytes() -> Int {
+        var budget = Int.max
+        if let info = read("/proc/meminfo"),
+           let line = info.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
+           let kb = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) {
+            budget = kb * 1024
+        }
+        for line in (read("/proc/self/cgroup") ?? "").split(separator: "\n") {
+            // v1: "4:memory:/path"; v2: "0::/path"
+            let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard parts.count == 3 else { continue }
+            let path = String(parts[2])
+            let limitFile: String
+            if parts[1].split(separator: ",").contains("memory") {
+                limitFile = "/sys/fs/cgroup/memory" + path + "/memory.limit_in_bytes"
+            } else if parts[1].isEmpty {
+                limitFile = "/sys/fs/cgroup" + path + "/memory.max"
+            } else { continue }
+            if let text = read(limitFile), let limit = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), limit > 0 {
+                budget = min(budget, limit)
+            }
+        }
+        return budget
+    }
+
+    private static func read(_ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
 }
