@@ -26,11 +26,11 @@ with gzip.open(sys.argv[1], "rt") as f, open(sys.argv[2], "w") as out:
         out.write(",".join(v) + "\n")
 EOF
 auc() { grep -o "ROC-AUC.*" | sed -E 's/.*\): ([0-9.]+).*/\1/'; }
-echo "| table | normal | IsolationForest | SwiftVAE −ELBO (seeds $SEEDS) | SwiftVAE IWAE-200 |"
+echo "| table | normal | IsolationForest (seed 1; seeds 2–6) | SwiftVAE −ELBO (seeds $SEEDS) | SwiftVAE IWAE-200 |"
 echo "| --- | --- | --- | --- | --- |"
 while read -r name file normal; do
     forest=$(python3 scripts/tables_peers.py "$file" --label target --normal "$normal" --out "$OUT/$name-peers" \
-        | python3 -c "import json, sys; print(json.load(sys.stdin)['isolation_forest_roc_auc'])")
+        | python3 -c "import json, sys; d = json.load(sys.stdin); print(d['isolation_forest_roc_auc'], '(other forest seeds', ' '.join(map(str, d['isolation_forest_roc_auc_other_seeds'])) + ')')")
     elbo=""; iwae=""
     for s in $SEEDS; do
         run="$OUT/$name-$s"
