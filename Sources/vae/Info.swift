@@ -14,6 +14,7 @@ struct Info: ParsableCommand {
         print("GEMM:        \(GEMM.description)")
         print("kernel:      level \(GEMM.kernelLevel) (\(["", "portable C", "AVX2+FMA", "AVX-512"][min(3, max(0, GEMM.kernelLevel))]))")
         print("CPU:         \(GEMM.cpuFeatures)")
+        print("CPU model:   \(CPUModel.description)")
         print("threads:     \(ThreadPool.threadCount)")
         print("OpenBLAS:    \(GEMM.isOpenBLASAvailable ? "available (select with VAE_GEMM=blas)" : "not found (optional: apt-get install libopenblas0-pthread)")")
         print("MPI:         \(Communicator.libraryDescription.map { "\($0) (train on N processes: mpirun -np N vae train …)" } ?? "not found (optional, to train on N processes: \(Communicator.packageHint))")")

@@ -17,7 +17,7 @@ extension KernelBenchmark {
             let fill = String(repeating: " ", count: max(0, w - s.count))
             return left ? s + fill : fill + s
         }
-        var out = "GFLOP/s (median), " + GEMM.cpuFeatures + "\n"
+        var out = "GFLOP/s (median), " + GEMM.cpuFeatures + ", " + CPUModel.description + "\n"
         out += pad("product", nameWidth, left: true) + columns.map { pad($0, colWidth) }.joined() + "\n"
         for name in names {
             var line = pad(name, nameWidth, left: true)
