@@ -13,11 +13,14 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Image folders: resize the shorter side to N, then crop the centre to N×N (or H×W).", valueName: "N|HxW"))
     var imageSize: String?
 
-    @Option(name: .long, help: ArgumentHelp("Image folders: 1 (gray) or 3 (RGB); default 1 if every image is gray, else 3. Alpha is composited on black.", valueName: "1|3"))
+    @Option(name: .long, help: ArgumentHelp("Image folders: 1 (gray) or 3 (RGB); default 1 if every image is gray, else 3. Alpha is composited on --background (black).", valueName: "1|3"))
     var channels: Int?
 
     @Option(name: .long, help: ArgumentHelp("Image folders without train/ and test/: the share of each class held out for testing (seeded, the same every run; default 0.1).", valueName: "f"))
     var testFraction: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Image folders: what transparent pixels are composited on: black (the default), white or a gray level 0…255.", valueName: "black|white|N"))
+    var background: String?
 
     @Flag(name: .long, help: "Image folders: skip unreadable images (counted and named in the log) instead of stopping.")
     var skipBadFiles = false
@@ -31,6 +34,7 @@ struct DataOptions: ParsableArguments {
     func validate() throws {
         if let s = imageSize { do { _ = try ImageFolderOptions.parseSize(s) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
+        if let b = background { do { _ = try ImageFolderOptions.parseBackground(b) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let f = testFraction, !(f > 0 && f < 1) { throw ValidationError("--test-fraction must be more than 0 and less than 1, e.g. 0.1") }
     }
 
@@ -41,12 +45,15 @@ struct DataOptions: ParsableArguments {
         if let c = channels { o.channels = c }
         if let f = testFraction { o.testFraction = f }
         if skipBadFiles { o.skipBadFiles = true }
+        if let b = background { o.background = try ImageFolderOptions.parseBackground(b) }
         return o
     }
 
     /// A CSV table: fitted here (`vae train`), or read with a run's stored schema.
     func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?) throws -> Dataset {
-        if imageSize != nil || channels != nil || skipBadFiles { throw VAEError("--image-size, --channels and --skip-bad-files are for image folders; \(path) is a file") }
+        if imageSize != nil || channels != nil || skipBadFiles || background != nil {
+            throw VAEError("--image-size, --channels, --background and --skip-bad-files are for image folders; \(path) is a file")
+        }
         let d: Dataset
         if let stored {
             if label != nil || ignore != nil { throw VAEError("--label and --ignore are fixed by the run's table; drop them") }

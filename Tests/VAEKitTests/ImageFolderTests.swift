@@ -188,6 +188,33 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(rebuilt.train.count + rebuilt.test.count, 10)
     }
 
+    /// Transparent pixels are composited on --background (black by default, as before: the cache
+    /// key of a black background is unchanged); runs stored without the field read as black.
+    func testBackgroundForTransparentPixels() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        // 2×1 RGBA: a fully transparent orange pixel, then black at half opacity
+        let pixels: [UInt8] = [200, 100, 50, 0, 0, 0, 0, 128]
+        for i in 0..<4 { try writePNG("\(dir)/a/\(i).png", width: 2, height: 1, channels: 4, pixels: pixels) }
+        var o = options(ImageFolderOptions(channels: 3, testFraction: 0.25))
+        let black = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(Array(black.trainImages.images.array.prefix(6)), [0, 0, 0, 0, 0, 0])   // CHW: R R G G B B
+        o.background = try ImageFolderOptions.parseBackground("white")
+        let white = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(white.imageFolder?.fromCache, false, "another background is another cache")
+        // 255·(1 − 128/255) = 127
+        XCTAssertEqual(Array(white.trainImages.images.array.prefix(6)), [255, 127, 255, 127, 255, 127])
+        o.background = 0
+        XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: o).imageFolder?.fromCache, false)
+        o.background = nil
+        XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: o).imageFolder?.fromCache, true,
+                       "black by default and black given share a cache")
+        XCTAssertEqual(try ImageFolderOptions.parseBackground("black"), 0)
+        XCTAssertEqual(try ImageFolderOptions.parseBackground("128"), 128)
+        for bad in ["grey", "256", "-1"] { XCTAssertThrowsError(try ImageFolderOptions.parseBackground(bad), bad) }
+        let old = try JSONDecoder().decode(ImageFolderOptions.self, from: Data(#"{"testFraction":0.1,"skipBadFiles":false}"#.utf8))
+        XCTAssertNil(old.background)
+    }
+
     /// A mapped cache larger than half the memory budget is read without read-ahead (else a folder
     /// larger than memory thrashes); a smaller one is fetched ahead. The budget is the smaller of
     /// MemAvailable and the control group's limit, and positive.

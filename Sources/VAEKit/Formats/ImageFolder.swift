@@ -81,14 +81,15 @@ public enum ImageFolder {
     /// first bytes), converted to `channels` (1 or 3), resized and centre-cropped to height×width.
     /// Returns CHW bytes; a problem is a `VAEError` naming `source`.
     public static func decode(_ bytes: [UInt8], source: String, channels: Int, height: Int, width: Int,
-                              maxPixels: Int = ImageFolderOptions.maxSourcePixels) throws -> [UInt8] {
+                              maxPixels: Int = ImageFolderOptions.maxSourcePixels, background: UInt8 = 0) throws -> [UInt8] {
         precondition((channels == 1 || channels == 3) && height > 0 && width > 0, "ImageFolder.decode: bad output shape")
         let image = try ImageFile.decode(bytes, path: source, channels: channels, maxPixels: maxPixels)
         var out = [UInt8](repeating: 0, count: channels * height * width)
         image.pixels.withUnsafeBufferPointer { px in
             out.withUnsafeMutableBufferPointer { o in
                 ImageResize.convert(px, width: image.width, height: image.height, channels: image.channels,
-                                    outChannels: channels, outHeight: height, outWidth: width, into: o.baseAddress!)
+                                    outChannels: channels, outHeight: height, outWidth: width, background: background,
+                                    into: o.baseAddress!)
             }
         }
         return out
@@ -126,6 +127,7 @@ public enum ImageFolder {
                          train: [ImageFolderScan.Item], test: [ImageFolderScan.Item]) -> String {
         var key = "swiftvae-image-folder \(formatVersion)\n\(resolved(directory))\n"
         key += "size \(options.imageSize.map { "\($0)" } ?? "native") channels \(options.channels.map(String.init) ?? "auto") skip \(options.skipBadFiles)\n"
+        if let b = options.background, b != 0 { key += "background \(b)\n" }   // black keeps the older caches valid
         key += "classes \(scan.classNames.joined(separator: "/"))\n"
         for (tag, items) in [("train", train), ("test", test)] {
             key += "\(tag) \(items.count)\n"
@@ -231,7 +233,8 @@ public enum ImageFolder {
         try inChunks(all.count, { i -> Result<[UInt8], VAEError> in
             do {
                 return .success(try decode(try ImageFile.read(all[i].path), source: all[i].path, channels: shape.channels,
-                                           height: shape.height, width: shape.width))
+                                           height: shape.height, width: shape.width,
+                                           background: UInt8(clamping: options.background ?? 0)))
             } catch let e as VAEError { return .failure(e) } catch { return .failure(VAEError("\(all[i].path): \(error)")) }
         }) { i, result in
             switch result {

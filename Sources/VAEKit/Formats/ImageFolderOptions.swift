@@ -10,11 +10,13 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
     public var testFraction: Double = 0.1
     /// Skip unreadable images (named in the log) instead of stopping at the first.
     public var skipBadFiles: Bool = false
+    /// The gray level (0…255) transparent pixels are composited on; nil: 0, black.
+    public var background: Int?
     /// Where decoded folders are cached; nil: $XDG_CACHE_HOME/swiftvae or ~/.cache/swiftvae.
     /// Not stored in a run's config.
     public var cacheDirectory: String?
 
-    enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles }
+    enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles, background }
 
     public init(imageSize: [Int]? = nil, channels: Int? = nil, testFraction: Double = 0.1,
                 skipBadFiles: Bool = false, cacheDirectory: String? = nil) {
@@ -34,6 +36,19 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
     /// Largest image file read.
     public static let maxFileBytes = 256 << 20
 
+    /// Parses `black`, `white` or a gray level 0…255 (`--background`).
+    public static func parseBackground(_ text: String) throws -> Int {
+        switch text.lowercased() {
+        case "black": return 0
+        case "white": return 255
+        default:
+            guard let v = Int(text), (0...255).contains(v) else {
+                throw VAEError("--background \(text) is not black, white or a gray level 0…255")
+            }
+            return v
+        }
+    }
+
     /// Parses `N` or `HxW` (e.g. "64", "32x48").
     public static func parseSize(_ text: String) throws -> [Int] {
         let parts = text.lowercased().split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
@@ -48,6 +63,7 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
             throw VAEError("image size \(s) must be [height, width] with sides 1...\(ImageFolderOptions.maxSide)")
         }
         if let c = channels, c != 1 && c != 3 { throw VAEError("--channels must be 1 or 3, not \(c)") }
+        if let b = background, !(0...255).contains(b) { throw VAEError("the background must be a gray level 0…255, not \(b)") }
         guard testFraction >= 0 && testFraction < 1 else {
             throw VAEError("--test-fraction must be at least 0 and less than 1, not \(testFraction)")
         }

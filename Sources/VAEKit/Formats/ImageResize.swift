@@ -1,11 +1,12 @@
 /// Decoded images to the data set's shape: channels converted (gray ↔ RGB, alpha composited on
-/// black), the shorter side resized and the centre cropped as torchvision's Resize + CenterCrop —
+/// a gray background, black by default), the shorter side resized and the centre cropped as torchvision's Resize + CenterCrop —
 /// area-averaging when shrinking, bilinear (half-pixel centres) when enlarging.
 enum ImageResize {
     /// `pixels`: `height`×`width`×`channels` interleaved (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA).
     /// Returns `outChannels`×`outHeight`×`outWidth` bytes, CHW, written to `into` from `at`.
     static func convert(_ pixels: UnsafeBufferPointer<UInt8>, width: Int, height: Int, channels: Int,
-                        outChannels: Int, outHeight: Int, outWidth: Int, into out: UnsafeMutablePointer<UInt8>) {
+                        outChannels: Int, outHeight: Int, outWidth: Int, background: UInt8 = 0,
+                        into out: UnsafeMutablePointer<UInt8>) {
         if width == outWidth && height == outHeight && channels == outChannels {
             // Same size, same channels (gray or RGB, no alpha): HWC → CHW only.
             for y in 0..<height {
@@ -24,7 +25,7 @@ enum ImageResize {
         var line = [Float](repeating: 0, count: outChannels * width)
         for y in 0..<height {
             convertRow(pixels.baseAddress! + y * width * channels, width: width, channels: channels,
-                       outChannels: outChannels, into: &line)
+                       outChannels: outChannels, background: Float(background), into: &line)
             for c in 0..<outChannels {
                 let dst = (c * height + y) * outWidth
                 for x in 0..<outWidth { rows[dst + x] = xw.apply(x, line, base: c * width) }
@@ -43,9 +44,11 @@ enum ImageResize {
         }
     }
 
-    /// One row to `outChannels` planes of floats 0…255: alpha premultiplied (composited on black);
+    /// One row to `outChannels` planes of floats 0…255: alpha composited on `background`
+    /// (v·α + background·(1 − α); black: premultiplied);
     /// gray = 0.299 R + 0.587 G + 0.114 B (ITU-R 601, as PIL's convert("L")); gray → RGB repeats it.
-    static func convertRow(_ src: UnsafePointer<UInt8>, width: Int, channels: Int, outChannels: Int, into line: inout [Float]) {
+    static func convertRow(_ src: UnsafePointer<UInt8>, width: Int, channels: Int, outChannels: Int, background: Float = 0,
+                           into line: inout [Float]) {
         let hasAlpha = channels == 2 || channels == 4
         let colour = channels >= 3
         for x in 0..<width {
@@ -53,9 +56,9 @@ enum ImageResize {
             let alpha: Float = hasAlpha ? Float(p[channels - 1]) / 255 : 1
             if outChannels == 1 {
                 let g = colour ? 0.299 * Float(p[0]) + 0.587 * Float(p[1]) + 0.114 * Float(p[2]) : Float(p[0])
-                line[x] = g * alpha
+                line[x] = g * alpha + background * (1 - alpha)
             } else {
-                for c in 0..<3 { line[c * width + x] = Float(p[colour ? c : 0]) * alpha }
+                for c in 0..<3 { line[c * width + x] = Float(p[colour ? c : 0]) * alpha + background * (1 - alpha) }
             }
         }
     }
