@@ -34,6 +34,8 @@ enum ReportExplorer {
                 layers.append(.convTranspose2D(inputs: c.inChannels, outputs: c.outChannels, kernel: c.kernelSize, stride: c.stride,
                                                padding: c.padding, outputPadding: c.outputPadding, relu: c.activation == .relu,
                                                weightOffset: w, biasOffset: b))
+            case let c as ConcatCondition:
+                layers.append(.concatCondition(width: c.width))
             case let a as Activation:
                 switch a.kind {
                 case .relu: layers.append(.activation("relu"))

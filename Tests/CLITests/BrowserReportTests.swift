@@ -5,7 +5,8 @@ import VAEKit
 
 /// Opens report.html in a real browser (headless Chromium) and checks that the page's
 /// JavaScript decoder gives the Swift decoder's pixel means (within 1e-4) for a few z, for an
-/// mlp with latent 2, an mlp with latent > 2 and a conv model. Skips when Chromium is absent
+/// mlp with latent 2, an mlp with latent > 2, a conv model and conditional mlp and conv models (class 0
+/// by default; the page's class menu redraws as another class). Skips when Chromium is absent
 /// (Debian: apt-get install chromium; .ci/run installs it).
 final class BrowserReportTests: XCTestCase {
     static func chromium() -> String? {
@@ -34,13 +35,13 @@ final class BrowserReportTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
-    func check(model: String, latent: Int, hidden: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    func check(model: String, latent: Int, hidden: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
         guard let browser = Self.chromium() else { throw XCTSkip("Chromium is not installed (apt-get install chromium)") }
         let data = try TinyData.make()
         let run = tempRunDir("browser-\(model)-\(latent)")
         defer { try? FileManager.default.removeItem(atPath: run); try? FileManager.default.removeItem(atPath: data) }
         let r = try CLI.run(["train", "--data", data, "--model", model, "--epochs", "1", "--latent", String(latent),
-                             "--hidden", hidden, "--batch", "64", "--seed", "5", "--out", run])
+                             "--hidden", hidden, "--batch", "64", "--seed", "5", "--out", run] + extra)
         XCTAssertEqual(r.status, 0, "train failed: \(r.stderr)", file: file, line: line)
         let loaded = try Checkpoint.load(run)
 
@@ -50,7 +51,13 @@ final class BrowserReportTests: XCTestCase {
             (0..<latent).map { Float($0 % 3) - 1 + 0.25 * Float($0) },
             (0..<latent).map { $0 % 2 == 0 ? 2.5 : -1.75 },
         ]
-        let expected = loaded.model.decode(Tensor(shape: [zs.count, latent], data: zs.flatMap { $0 }))
+        // a conditional model decodes as class 0 unless told otherwise
+        let classes = loaded.model.config.conditionSize
+        let condition = classes > 0 ? Batch.oneHot([Int32](repeating: 0, count: zs.count), classes: classes,
+                                                   into: Tensor(shape: [zs.count, classes])) : nil
+        let expected = loaded.model.decode(Tensor(shape: [zs.count, latent], data: zs.flatMap { $0 }), condition: condition)
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertFalse(html.contains("not available"), "the explorer fell back to a note", file: file, line: line)
         let json = "[" + zs.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ",") + "]"
         let hash = json.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
         let dom = try Self.dumpDOM(browser, url: URL(fileURLWithPath: run + "/report.html").absoluteString + "#selftest=" + hash)
@@ -65,6 +72,7 @@ final class BrowserReportTests: XCTestCase {
         XCTAssertNil(obj["error"], "page error: \(obj["error"] ?? "")", file: file, line: line)
         XCTAssertEqual((obj["errors"] as? [Any])?.count, 0, "script errors: \(obj["errors"] ?? "")", file: file, line: line)
         XCTAssertEqual(obj["latent"] as? Int, latent, file: file, line: line)
+        XCTAssertEqual(obj["classes"] as? Int, classes, file: file, line: line)
         XCTAssertEqual(obj["shape"] as? [Int], loaded.model.config.inputShape, file: file, line: line)
         XCTAssertEqual(obj["sliders"] as? Int, min(latent, 64), file: file, line: line)
         // the controls: arrow key, drag, slider and interpolation slider change z and the pictures
@@ -73,6 +81,7 @@ final class BrowserReportTests: XCTestCase {
             XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
         }
         XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
+        if classes > 1 { XCTAssertEqual(ui["classMenu"] as? Bool, true, "the class menu: \(ui)", file: file, line: line) }
         XCTAssertTrue((ui["hoverCaption"] as? String ?? "").hasPrefix("test image "), "\(ui)", file: file, line: line)
         let results = try XCTUnwrap(obj["results"] as? [[Double]], file: file, line: line)
         XCTAssertEqual(results.count, zs.count, file: file, line: line)
@@ -92,4 +101,6 @@ final class BrowserReportTests: XCTestCase {
     func testMLPLatent2() throws { try check(model: "mlp", latent: 2, hidden: "32") }
     func testMLPLatent5() throws { try check(model: "mlp", latent: 5, hidden: "48,24") }
     func testConv() throws { try check(model: "conv", latent: 3, hidden: "16") }
+    func testConditionalMLP() throws { try check(model: "mlp", latent: 3, hidden: "32", extra: ["--conditional"]) }
+    func testConditionalConv() throws { try check(model: "conv", latent: 2, hidden: "16", extra: ["--conditional"]) }
 }

@@ -41,6 +41,15 @@ final class ExplorerTests: XCTestCase {
                              weightOffset: 98, biasOffset: 116), .flatten, .activation("tanh"),
         ], output: .identity, weightCount: 118)
         XCTAssertNil(ct.problem())
+        // a conditional decoder: [z | one-hot of 3 classes] into the first dense layer
+        var cond = DecoderDescription(latent: 2, shape: [1, 2, 2], layers: [
+            .concatCondition(width: 3), .dense(inputs: 5, outputs: 4, relu: false, weightOffset: 0, biasOffset: 20),
+        ], output: .sigmoid, weightCount: 24)
+        XCTAssertNil(cond.problem())
+        cond.layers[0] = .concatCondition(width: 2)   // 4 inputs, the dense layer takes 5
+        XCTAssertNotNil(cond.problem())
+        cond.layers = [.reshape([2, 1, 1]), .concatCondition(width: 3)]   // only after a flat input
+        XCTAssertNotNil(cond.problem())
     }
 
     func testPageEmbedsAPIWeightsAndEscapesText() throws {

@@ -4,7 +4,8 @@
 /// Built by walking the model's decoder (the `vae` target does that); VAEViz does not know
 /// VAEKit. The page's JavaScript forward pass reads the JSON form of this description.
 public struct DecoderDescription: Codable, Sendable, Equatable {
-    /// One layer. `op` is "dense", "reshape", "flatten", "conv_transpose2d" or "activation".
+    /// One layer. `op` is "dense", "reshape", "flatten", "conv_transpose2d", "activation" or
+    /// "concat_condition" (a conditional model's one-hot class, `inputs` wide, appended to a flat input).
     public struct Layer: Codable, Sendable, Equatable {
         public var op: String
         /// dense: in/out features; conv_transpose2d: in/out channels
@@ -47,6 +48,13 @@ public struct DecoderDescription: Codable, Sendable, Equatable {
             var l = Layer(op: "conv_transpose2d")
             (l.inputs, l.outputs, l.kernel, l.stride, l.padding, l.outputPadding) = (inputs, outputs, kernel, stride, padding, outputPadding)
             (l.relu, l.weightOffset, l.biasOffset) = (relu, weightOffset, biasOffset)
+            return l
+        }
+
+        /// A conditional decoder's input: [x | one-hot of the class], `width` classes.
+        public static func concatCondition(width: Int) -> Layer {
+            var l = Layer(op: "concat_condition")
+            l.inputs = width
             return l
         }
 
@@ -107,6 +115,9 @@ public struct DecoderDescription: Codable, Sendable, Equatable {
                 guard inside(l.weightOffset, a * b * k * k), inside(l.biasOffset, b) else { return "layer \(i) (conv_transpose2d) weights out of range" }
                 // OH = (H − 1)·s − 2p + k + output_padding
                 shape = [b, (shape[1] - 1) * s - 2 * p + k + op, (shape[2] - 1) * s - 2 * p + k + op]
+            case "concat_condition":
+                guard let w = l.inputs, w > 0, shape.count == 1 else { return "layer \(i) (concat_condition) does not take \(shape)" }
+                shape = [shape[0] + w]
             case "activation":
                 guard ["relu", "leaky_relu", "sigmoid", "tanh"].contains(l.kind ?? "") else { return "layer \(i): unknown activation \(l.kind ?? "nil")" }
             default:

@@ -1,8 +1,10 @@
 /// The explorer's script and style, as string resources (no external file, no network).
 ///
 /// Page API (documented in the README):
-///   window.swiftvae.decode(z)  → Float32Array of C·H·W pixel means in [0, 1] (C×H×W order);
-///                                synchronous; z is an array of `latent` numbers
+///   window.swiftvae.decode(z[, k]) → Float32Array of C·H·W pixel means in [0, 1] (C×H×W order);
+///                                synchronous; z is an array of `latent` numbers; k, for a
+///                                conditional model, the class (default: the one chosen on the page, 0)
+///   window.swiftvae.classes    → a conditional model's number of classes (0 otherwise)
 ///   window.swiftvae.latent     → the latent dimension
 ///   window.swiftvae.shape      → [C, H, W]
 /// Opening the page as `report.html#selftest=<URL-encoded JSON array of z>` appends
@@ -33,7 +35,7 @@ enum ExplorerScript {
   // ---------------------------------------------------------------- the forward pass
   function prod(s) { return s.reduce(function (a, b) { return a * b; }, 1); }
   // per-example shape before and after each layer, computed once
-  var plan = [];
+  var plan = [], CW = 0, chosenClass = 0;
   (function () {
     var shape = [K];
     spec.layers.forEach(function (L) {
@@ -41,6 +43,7 @@ enum ExplorerScript {
       if (L.op === 'dense') shape = [L.outputs];
       else if (L.op === 'reshape') shape = L.shape.slice();
       else if (L.op === 'flatten') shape = [prod(shape)];
+      else if (L.op === 'concat_condition') { CW = L.inputs; shape = [prod(shape) + L.inputs]; }
       else if (L.op === 'conv_transpose2d') {
         // OH = (H − 1)·s − 2p + k + output_padding
         shape = [L.outputs,
@@ -110,13 +113,24 @@ enum ExplorerScript {
     return out;
   }
 
-  function decode(z) {
+  // [x | one-hot of class k]
+  function concatCondition(x, L, k) {
+    var y = new Float64Array(x.length + L.inputs);
+    y.set(x);
+    if (k >= 0 && k < L.inputs) y[x.length + k] = 1;
+    return y;
+  }
+
+  function decode(z, k) {
     if (!z || z.length !== K) throw new Error('swiftvae.decode: z needs ' + K + ' numbers');
+    var cls = k === undefined ? chosenClass : Math.round(+k);
+    if (CW > 0 && !(cls >= 0 && cls < CW)) throw new Error('swiftvae.decode: the class is 0…' + (CW - 1));
     var x = new Float64Array(K);
     for (var i = 0; i < K; i++) x[i] = +z[i];
     for (var j = 0; j < plan.length; j++) {
       var P = plan[j], L = P.L;
       if (L.op === 'dense') x = dense(x, L);
+      else if (L.op === 'concat_condition') x = concatCondition(x, L, cls);
       else if (L.op === 'conv_transpose2d') x = convTranspose(x, L, P.input, P.output);
       else if (L.op === 'activation') x = activation(x, L);
     }
@@ -130,7 +144,7 @@ enum ExplorerScript {
     return f;
   }
 
-  var api = { decode: decode, latent: K, shape: [C, H, WD], count: meta.count, mu: muOf, image: imageOf, errors: errors };
+  var api = { decode: decode, latent: K, classes: CW, shape: [C, H, WD], count: meta.count, mu: muOf, image: imageOf, errors: errors };
   window.swiftvae = api;
 
   // ---------------------------------------------------------------- the explorer
@@ -257,11 +271,26 @@ enum ExplorerScript {
     var pending = false;
     function schedule() { if (!pending) { pending = true; requestAnimationFrame(render); } }
 
+    // a conditional model's class: a menu above the sliders; a test image's reconstruction uses its own label
+    function ownClass(i) { return CW > 0 && labels.length && labels[i] < CW ? labels[i] : undefined; }
+    if (CW > 0) {
+      var cp = document.createElement('p'), cl = document.createElement('label'), sel = document.createElement('select');
+      sel.id = 'vx-class';
+      for (var ci = 0; ci < CW; ci++) {
+        var opt = document.createElement('option');
+        opt.value = ci; opt.textContent = ci < names.length ? names[ci] : 'class ' + ci;
+        sel.appendChild(opt);
+      }
+      sel.addEventListener('change', function () { chosenClass = +sel.value; schedule(); interpolate(); });
+      cl.appendChild(document.createTextNode('Decode as class ')); cl.appendChild(sel); cp.appendChild(cl);
+      box.parentNode.insertBefore(cp, box.previousElementSibling);
+    }
+
     function showHover(i) {
       if (i === hovered || i < 0) return;
       hovered = i;
       paint(hx, imageOf(i));
-      paint(hr, decode(muOf(i)));
+      paint(hr, decode(muOf(i), ownClass(i)));
       el('vx-hxcap').textContent = describe(i);
       schedule();
     }
@@ -358,6 +387,16 @@ enum ExplorerScript {
       tr.value = 1; tr.dispatchEvent(new Event('input', { bubbles: true }));
       r.interpolationLabel = tv.textContent;
       r.hoverCaption = el('vx-hxcap').textContent;
+      if (CW > 1) {
+        // the class menu redraws the pad's picture as the chosen class
+        var menu = el('vx-class'), zc = z.slice();
+        menu.value = 1; menu.dispatchEvent(new Event('change', { bubbles: true }));
+        render();
+        var img1 = out.getContext('2d').getImageData(0, 0, WD, H).data, want = decode(zc, 1), bad = 0;
+        for (var u = 0; u < H * WD; u++) bad = Math.max(bad, Math.abs(img1[4 * u] - Math.round(255 * want[u])));
+        r.classMenu = bad <= 1 && chosenClass === 1;
+        menu.value = 0; menu.dispatchEvent(new Event('change', { bubbles: true }));
+      }
       return r;
     };
   }
@@ -372,7 +411,7 @@ enum ExplorerScript {
     var res;
     try {
       var zs = JSON.parse(decodeURIComponent(h.slice(10)));
-      res = { latent: K, shape: [C, H, WD], readyMs: api.readyMs, loadMs: performance.now(), sliders: document.querySelectorAll('#vx-sliders input').length,
+      res = { latent: K, classes: CW, shape: [C, H, WD], readyMs: api.readyMs, loadMs: performance.now(), sliders: document.querySelectorAll('#vx-sliders input').length,
               results: zs.map(function (z) { return Array.prototype.slice.call(decode(z)); }) };
       res.ui = api.exerciseUI ? api.exerciseUI() : null;
     } catch (e) { res = { error: String(e) }; }
