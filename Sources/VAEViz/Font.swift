@@ -1,5 +1,6 @@
 /// A tiny embedded 5×7 bitmap font (with 2-row descenders) for labelling raster images.
-/// Characters outside printable ASCII are drawn as '?'.
+/// Characters outside printable ASCII are drawn as '?', except μ (the labels' z = μ) and the
+/// minus sign − (drawn as '-').
 public enum BitmapFont {
     /// Glyph cell width in font pixels, including 1 column of spacing.
     public static let advance = 6
@@ -17,7 +18,10 @@ public enum BitmapFont {
 
     /// Rows of the glyph for `ch` (9 entries, bit 4 = leftmost column).
     static func glyph(_ ch: Character) -> ArraySlice<UInt8> {
+        // μ (Greek mu) and µ (micro sign): a 'u' whose left stem descends
+        if ch == "\u{03BC}" || ch == "\u{00B5}" { return [0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x1D, 0x10, 0x10][...] }
         var code = 63  // '?'
+        if ch == "\u{2212}" { code = 45 }   // − as '-'
         if let a = ch.asciiValue, a >= 32, a <= 126 { code = Int(a) }
         let start = (code - 32) * glyphHeight
         return glyphData[start..<(start + glyphHeight)]

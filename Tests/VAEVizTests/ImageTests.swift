@@ -47,6 +47,11 @@ final class ImageTests: XCTestCase {
             XCTAssertTrue(g.allSatisfy { $0 < 32 }, "glyph \(code) wider than 5 columns")
         }
         XCTAssertEqual(BitmapFont.glyph("é"), BitmapFont.glyph("?"))
+        // the legends' z = μ and the minus sign have glyphs of their own
+        XCTAssertNotEqual(BitmapFont.glyph("μ"), BitmapFont.glyph("?"))
+        XCTAssertEqual(BitmapFont.glyph("μ").count, BitmapFont.glyphHeight)
+        XCTAssertEqual(BitmapFont.glyph("µ"), BitmapFont.glyph("μ"))
+        XCTAssertEqual(BitmapFont.glyph("−"), BitmapFont.glyph("-"))
         var img = RGBImage(width: 6 * 32 * 2 + 8, height: 3 * 12 * 2 + 30)
         let all = String((32...126).map { Character(UnicodeScalar(UInt8($0))) })
         for (i, start) in stride(from: 0, to: all.count, by: 32).enumerated() {
