@@ -48,9 +48,7 @@ struct Anomaly: ParsableCommand {
         try checkClassList(s, option: option)
         var out = Set<Int>()
         for token in s.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
-            if let i = classNames.firstIndex(of: token) ?? classNames.firstIndex(where: { $0.lowercased() == token.lowercased() }) {
-                out.insert(i)
-            } else if let i = Int(token), i >= 0, i < (classNames.isEmpty ? 256 : classNames.count) {
+            if let i = ClassChoice.index(of: token, classNames: classNames, count: classNames.isEmpty ? 256 : classNames.count) {
                 out.insert(i)
             } else {
                 let known = classNames.isEmpty ? "the data has no class names"

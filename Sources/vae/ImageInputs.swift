@@ -86,15 +86,22 @@ enum ImageInputs {
 
 /// `--class NAME|INDEX` of a conditional model.
 enum ClassChoice {
+    /// A class named (exactly, else ignoring case) or numbered by `token`, among `count` classes; a
+    /// name wins over an index, so a table whose labels are 1, 2, 3 is addressed by its values.
+    /// (`--class`, `--classes`, `--normal`.)
+    static func index(of token: String, classNames: [String], count: Int) -> Int? {
+        if let i = classNames.firstIndex(of: token) ?? classNames.firstIndex(where: { $0.lowercased() == token.lowercased() }),
+           i < count { return i }
+        if let i = Int(token), (0..<count).contains(i) { return i }
+        return nil
+    }
+
     static func resolve(_ text: String, model: VAE, classNames: [String]) throws -> Int {
         guard model.isConditional else {
             throw VAEError("--class needs a conditional model; train one with `vae train --conditional`")
         }
         let n = model.config.conditionSize
-        // a name wins over an index (as for --classes and --normal)
-        if let i = classNames.firstIndex(of: text) ?? classNames.firstIndex(where: { $0.lowercased() == text.lowercased() }), i < n {
-            return i
-        }
+        if let i = index(of: text, classNames: classNames, count: n) { return i }
         if let i = Int(text) {
             guard (0..<n).contains(i) else { throw VAEError("--class \(i) is out of range: the model knows classes 0…\(n - 1)") }
             return i

@@ -136,7 +136,7 @@ public enum Inpainting {
             Posterior.sample(h: h0.pointer, eps: eps.pointer, rows: b, latent: kz, z: z.pointer, kl: nil)
             current.pointer.update(from: model.decodeLogits(z, condition: condition).pointer, count: b * ow)
             for t in 0..<steps {
-                let h = model.encodeRaw(state, condition: condition).copy()
+                let h = model.encodeRaw(state, condition: condition)   // a view; only the decoder runs before it is read
                 rng.fillNormal(eps.pointer, count: b * kz)
                 Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: kz, z: zp.pointer, kl: nil)
                 let proposed = model.decodeLogits(zp, condition: condition)
