@@ -4,6 +4,7 @@
 // compiler vectorises them); work is split over images (each image written by one task) or
 // over channels (each channel's sum in one fixed order), never depending on the thread count.
 #include "vk_internal.h"
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__clang__)
@@ -38,96 +39,229 @@ typedef struct {
     int relu;
 } geo_job;
 
-// Valid grid columns [gx0, gx1) for kernel column j: 0 <= gx*s - p + j < W.
-static inline void gx_range(const geo_job *g, int j, int *gx0, int *gx1) {
-    int a = ceil_div_pos(g->pad - j, g->stride);
-    int b = ceil_div_pos(g->W + g->pad - j, g->stride);
-    if (b > g->gw) b = g->gw;
-    if (a > b) a = b;
-    *gx0 = a;
-    *gx1 = b;
+// Both directions go through one channel of the image at a time, staged as "phase planes":
+// the zero-padded plane (padded coordinates yp = y + pad, xp = x + pad, yp < Hp, xp < Wp, the
+// extent that the windows reach) split into stride × stride planes by (yp mod s, xp mod s),
+// each SH × SW. Window tap (i, j) at grid position (gy, gx) reads padded (gy·s + i, gx·s + j)
+// = phase (i mod s, j mod s) at (gy + i/s, gx + j/s): for every tap, a grid row is a
+// contiguous run of gw floats of one phase plane, copied (im2col) or added (col2im) with whole
+// vectors, with no bounds tests. The padding and the stride are paid once per pixel, when the
+// plane is split (im2col) or merged (col2im), instead of once per tap.
+typedef struct {
+    int Hp, Wp, SH, SW, s;
+} phase_geo;
+
+static inline phase_geo phase_geometry(const geo_job *g) {
+    phase_geo q;
+    q.s = g->stride;
+    q.Hp = (g->gh - 1) * g->stride + g->kh;
+    q.Wp = (g->gw - 1) * g->stride + g->kw;
+    q.SH = (q.Hp + q.s - 1) / q.s;
+    q.SW = (q.Wp + q.s - 1) / q.s;
+    return q;
 }
 
-__attribute__((always_inline)) static inline void im2col_task_body(void *ctx, int img) {
-    const geo_job *g = (const geo_job *)ctx;
-    const long P = (long)g->gh * g->gw, ld = (long)g->n * P;
-    const float *src = g->src + (long)img * g->channels * g->H * g->W;
-    for (int c = 0; c < g->channels; c++) {
-        const float *plane = src + (long)c * g->H * g->W;
-        for (int i = 0; i < g->kh; i++) {
-            for (int j = 0; j < g->kw; j++) {
-                long row = ((long)c * g->kh + i) * g->kw + j;
-                float *dst = g->dst + row * ld + (long)img * P;
-                int gx0, gx1;
-                gx_range(g, j, &gx0, &gx1);
-                for (int gy = 0; gy < g->gh; gy++) {
-                    int y = gy * g->stride - g->pad + i;
-                    float *out = dst + (long)gy * g->gw;
-                    if (y < 0 || y >= g->H) { memset(out, 0, sizeof(float) * g->gw); continue; }
-                    const float *line = plane + (long)y * g->W - g->pad + j;
-                    for (int gx = 0; gx < gx0; gx++) out[gx] = 0.0f;
-                    if (g->stride == 1) {
-                        memcpy(out + gx0, line + gx0, sizeof(float) * (gx1 - gx0));
-                    } else if (g->stride == 2) {
-                        for (int gx = gx0; gx < gx1; gx++) out[gx] = line[2 * gx];
-                    } else {
-                        for (int gx = gx0; gx < gx1; gx++) out[gx] = line[(long)gx * g->stride];
-                    }
-                    for (int gx = gx1; gx < g->gw; gx++) out[gx] = 0.0f;
+static inline long phase_floats(const geo_job *g) {
+    phase_geo q = phase_geometry(g);
+    return (long)q.s * q.s * q.SH * q.SW;
+}
+
+// Short contiguous runs (gw floats, often 7, 14 or 28): whole vectors at the SIMD levels, a
+// plain loop otherwise. Copies and single adds: the same bits at every level. Masked stores are
+// slow on AMD cores, so neither uses one:
+// - copy: `room` floats may be written from d (the rest of the destination's block, whose
+//   later runs rewrite what a whole vector wrote past this run); the source may be read up to a
+//   whole vector past the run (the phase planes carry VK_PHASE_SLACK floats of slack);
+// - add: the destination is read and rewritten whole vectors wide, the lanes past the run
+//   unchanged (mask-merged); the source is read with a masked load (no fault past its end).
+#define VK_PHASE_SLACK 16
+static inline __attribute__((always_inline)) void run_copy_portable(float *d, const float *s, int n, long room) {
+    (void)room;
+    for (int k = 0; k < n; k++) d[k] = s[k];
+}
+static inline __attribute__((always_inline)) void run_add_portable(float *d, const float *s, int n) {
+    for (int k = 0; k < n; k++) d[k] = d[k] + s[k];
+}
+#if defined(__x86_64__)
+#include <immintrin.h>
+static const int32_t vk_mask8[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
+__attribute__((target("avx2"), always_inline)) static inline void run_copy_avx2(float *d, const float *s, int n, long room) {
+    int k = 0;
+    for (; k + 8 <= n; k += 8) _mm256_storeu_ps(d + k, _mm256_loadu_ps(s + k));
+    if (k < n && k + 8 <= room) _mm256_storeu_ps(d + k, _mm256_loadu_ps(s + k));
+    else for (; k < n; k++) d[k] = s[k];
+}
+__attribute__((target("avx2"), always_inline)) static inline void run_add_avx2(float *d, const float *s, int n) {
+    int k = 0;
+    for (; k + 8 <= n; k += 8) _mm256_storeu_ps(d + k, _mm256_add_ps(_mm256_loadu_ps(d + k), _mm256_loadu_ps(s + k)));
+    if (k < n) {
+        __m256i m = _mm256_loadu_si256((const __m256i *)(vk_mask8 + 8 - (n - k)));
+        __m256 dv = _mm256_loadu_ps(d + k);
+        __m256 sum = _mm256_add_ps(dv, _mm256_maskload_ps(s + k, m));
+        _mm256_storeu_ps(d + k, _mm256_blendv_ps(dv, sum, _mm256_castsi256_ps(m)));
+    }
+}
+__attribute__((target("avx512f,avx2"), always_inline)) static inline void run_copy_avx512(float *d, const float *s, int n, long room) {
+    int k = 0;
+    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(d + k, _mm512_loadu_ps(s + k));
+    if (k < n && k + 16 <= room) _mm512_storeu_ps(d + k, _mm512_loadu_ps(s + k));
+    else if (k < n) {
+        if (k + 8 <= n) { _mm256_storeu_ps(d + k, _mm256_loadu_ps(s + k)); k += 8; }
+        for (; k < n; k++) d[k] = s[k];
+    }
+}
+__attribute__((target("avx512f,avx2"), always_inline)) static inline void run_add_avx512(float *d, const float *s, int n) {
+    int k = 0;
+    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(d + k, _mm512_add_ps(_mm512_loadu_ps(d + k), _mm512_loadu_ps(s + k)));
+    if (k < n) {
+        __mmask16 m = (__mmask16)((1u << (n - k)) - 1u);
+        __m512 dv = _mm512_loadu_ps(d + k);
+        _mm512_storeu_ps(d + k, _mm512_mask_add_ps(dv, m, dv, _mm512_maskz_loadu_ps(m, s + k)));
+    }
+}
+#endif
+
+typedef void (*vk_copy_fn)(float *, const float *, int, long);
+typedef void (*vk_add_fn)(float *, const float *, int);
+
+// Splits channel plane `plane` (H × W) into the phase planes at `ph` (zeros where the padded
+// plane is outside the image).
+static inline __attribute__((always_inline)) void phase_split(const geo_job *g, const phase_geo *q,
+                                                              const float *plane, float *ph) {
+    const int s = q->s, p = g->pad;
+    for (int a = 0; a < s; a++) {
+        for (int b = 0; b < s; b++) {
+            float *sub = ph + (long)(a * s + b) * q->SH * q->SW;
+            // columns v of this phase that are inside the image: 0 <= v·s + b − p < W
+            int v0 = ceil_div_pos(p - b, s), v1 = ceil_div_pos(g->W + p - b, s);
+            int vmax = (q->Wp - b + s - 1) / s;   // columns with xp < Wp
+            if (v1 > vmax) v1 = vmax;
+            if (v0 > v1) v0 = v1;
+            for (int u = 0; u < q->SH; u++) {
+                int yp = u * s + a;
+                float *out = sub + (long)u * q->SW;
+                int y = yp - p;
+                if (yp >= q->Hp || y < 0 || y >= g->H) {
+                    for (int v = 0; v < vmax; v++) out[v] = 0.0f;
+                    continue;
                 }
+                const float *line = plane + (long)y * g->W + b - p;
+                for (int v = 0; v < v0; v++) out[v] = 0.0f;
+                if (s == 1) {
+                    for (int v = v0; v < v1; v++) out[v] = line[v];
+                } else if (s == 2) {
+                    for (int v = v0; v < v1; v++) out[v] = line[2 * v];
+                } else {
+                    for (int v = v0; v < v1; v++) out[v] = line[(long)v * s];
+                }
+                for (int v = v1; v < vmax; v++) out[v] = 0.0f;
             }
         }
     }
 }
 
-VK_LEVELS(im2col_task)
+__attribute__((always_inline)) static inline void im2col_task_body(void *ctx, int img, float *ph, vk_copy_fn copy) {
+    const geo_job *g = (const geo_job *)ctx;
+    const phase_geo q = phase_geometry(g);
+    const long P = (long)g->gh * g->gw, ld = (long)g->n * P;
+    const float *src = g->src + (long)img * g->channels * g->H * g->W;
+    for (int c = 0; c < g->channels; c++) {
+        phase_split(g, &q, src + (long)c * g->H * g->W, ph);
+        for (int i = 0; i < g->kh; i++) {
+            for (int j = 0; j < g->kw; j++) {
+                long row = ((long)c * g->kh + i) * g->kw + j;
+                float *dst = g->dst + row * ld + (long)img * P;
+                const float *sub = ph + (long)((i % q.s) * q.s + j % q.s) * q.SH * q.SW
+                                 + (long)(i / q.s) * q.SW + j / q.s;
+                for (int gy = 0; gy < g->gh; gy++)
+                    copy(dst + (long)gy * g->gw, sub + (long)gy * q.SW, g->gw, P - (long)gy * g->gw);
+            }
+        }
+    }
+}
+
+// Adds the taps of channel c into the phase planes (zeroed first), in tap order (i, j): each
+// pixel's sum runs over its taps in that order, starting from 0.
+__attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_add_fn add) {
+    const geo_job *g = (const geo_job *)ctx;
+    const phase_geo q = phase_geometry(g);
+    const int s = q.s, p = g->pad;
+    const long P = (long)g->gh * g->gw, ld = (long)g->n * P, plane_size = (long)g->H * g->W;
+    const long nph = (long)s * s * q.SH * q.SW;
+    float *dst = g->dst + (long)img * g->channels * plane_size;
+    for (int c = 0; c < g->channels; c++) {
+        memset(ph, 0, sizeof(float) * nph);
+        for (int i = 0; i < g->kh; i++) {
+            for (int j = 0; j < g->kw; j++) {
+                long row = ((long)c * g->kh + i) * g->kw + j;
+                const float *in = g->src + row * ld + (long)img * P;
+                float *sub = ph + (long)((i % s) * s + j % s) * q.SH * q.SW + (long)(i / s) * q.SW + j / s;
+                for (int gy = 0; gy < g->gh; gy++) add(sub + (long)gy * q.SW, in + (long)gy * g->gw, g->gw);
+            }
+        }
+        // merge the phases back into the plane, with the bias and ReLU
+        float *plane = dst + (long)c * plane_size;
+        const float b = g->bias ? g->bias[c] : 0.0f;
+        const int has_bias = g->bias != NULL, relu = g->relu;
+        for (int y = 0; y < g->H; y++) {
+            float *line = plane + (long)y * g->W;
+            int yp = y + p;
+            if (yp >= q.Hp) {
+                for (int x = 0; x < g->W; x++) line[x] = 0.0f;
+            } else {
+                const float *prow = ph + (long)(yp % s) * s * q.SH * q.SW + (long)(yp / s) * q.SW;
+                for (int bph = 0; bph < s; bph++) {
+                    const float *sub = prow + (long)bph * q.SH * q.SW;
+                    // x = v·s + bph − p in [0, W), xp = v·s + bph < Wp
+                    int v0 = ceil_div_pos(p - bph, s), v1 = ceil_div_pos(g->W + p - bph, s);
+                    int vmax = (q.Wp - bph + s - 1) / s;
+                    int vc = v1 < vmax ? v1 : vmax;
+                    if (v0 > vc) vc = v0;
+                    float *out = line + bph - p;
+                    if (s == 2) {
+                        for (int v = v0; v < vc; v++) out[2 * v] = sub[v];
+                        for (int v = vc; v < v1; v++) out[2 * v] = 0.0f;
+                    } else {
+                        for (int v = v0; v < vc; v++) out[(long)v * s] = sub[v];
+                        for (int v = vc; v < v1; v++) out[(long)v * s] = 0.0f;
+                    }
+                }
+            }
+            if (relu) {
+                for (int x = 0; x < g->W; x++) { float v = line[x] + b; line[x] = v > 0.0f ? v : 0.0f; }
+            } else if (has_bias) {
+                for (int x = 0; x < g->W; x++) line[x] = line[x] + b;
+            }
+        }
+    }
+}
+
+// The phase planes of one channel live on the stack of the task (a few KB for the VAE's
+// images), or on the heap for large images.
+#define VK_PHASE_STACK 16384
+#define VK_GEO_VARIANT(name, op, level, attr)                                                      \
+    attr static void name##_task_##level(void *ctx, int t) {                                       \
+        long need = phase_floats((const geo_job *)ctx) + VK_PHASE_SLACK;                           \
+        float stackbuf[VK_PHASE_STACK] __attribute__((aligned(64)));                               \
+        float *ph = need <= VK_PHASE_STACK ? stackbuf : (float *)malloc(sizeof(float) * need);     \
+        if (!ph) abort();                                                                          \
+        name##_task_body(ctx, t, ph, run_##op##_##level);                                          \
+        if (ph != stackbuf) free(ph);                                                              \
+    }
+VK_GEO_VARIANT(im2col, copy, portable, )
+VK_GEO_VARIANT(col2im, add, portable, )
+#if defined(__x86_64__)
+VK_GEO_VARIANT(im2col, copy, avx2, __attribute__((target("avx2"))))
+VK_GEO_VARIANT(col2im, add, avx2, __attribute__((target("avx2"))))
+VK_GEO_VARIANT(im2col, copy, avx512, __attribute__((target("avx512f,avx2"))))
+VK_GEO_VARIANT(col2im, add, avx512, __attribute__((target("avx512f,avx2"))))
+#endif
 
 void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
                int stride, int pad, float *cols) {
     geo_job g = { images, cols, n, channels, H, W, gh, gw, kh, kw, stride, pad, NULL, 0 };
     vk_parallel(n, VK_PICK(im2col_task), &g);
 }
-
-__attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img) {
-    const geo_job *g = (const geo_job *)ctx;
-    const long P = (long)g->gh * g->gw, ld = (long)g->n * P, plane_size = (long)g->H * g->W;
-    float *dst = g->dst + (long)img * g->channels * plane_size;
-    memset(dst, 0, sizeof(float) * g->channels * plane_size);
-    for (int c = 0; c < g->channels; c++) {
-        float *plane = dst + (long)c * plane_size;
-        for (int i = 0; i < g->kh; i++) {
-            for (int j = 0; j < g->kw; j++) {
-                long row = ((long)c * g->kh + i) * g->kw + j;
-                const float *src = g->src + row * ld + (long)img * P;
-                int gx0, gx1;
-                gx_range(g, j, &gx0, &gx1);
-                for (int gy = 0; gy < g->gh; gy++) {
-                    int y = gy * g->stride - g->pad + i;
-                    if (y < 0 || y >= g->H) continue;
-                    float *line = plane + (long)y * g->W - g->pad + j;
-                    const float *in = src + (long)gy * g->gw;
-                    if (g->stride == 1) {
-                        for (int gx = gx0; gx < gx1; gx++) line[gx] = line[gx] + in[gx];
-                    } else if (g->stride == 2) {
-                        for (int gx = gx0; gx < gx1; gx++) line[2 * gx] = line[2 * gx] + in[gx];
-                    } else {
-                        for (int gx = gx0; gx < gx1; gx++) line[(long)gx * g->stride] = line[(long)gx * g->stride] + in[gx];
-                    }
-                }
-            }
-        }
-        if (g->bias || g->relu) {   // epilogue while the plane is in cache
-            float b = g->bias ? g->bias[c] : 0.0f;
-            if (g->relu) {
-                for (long t = 0; t < plane_size; t++) { float v = plane[t] + b; plane[t] = v > 0.0f ? v : 0.0f; }
-            } else {
-                for (long t = 0; t < plane_size; t++) plane[t] = plane[t] + b;
-            }
-        }
-    }
-}
-
-VK_LEVELS(col2im_task)
 
 void vk_col2im(const float *cols, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
                int stride, int pad, float *images, const float *bias, int relu) {
@@ -233,3 +367,29 @@ void vk_relu_backward_chansum(const float *dy, const float *y, float *dx, int n,
     layout_job j = { dy, y, NULL, dx, bias_grad, n, c, p, 0 };
     vk_parallel(c, VK_PICK(chansum_task), &j);
 }
+
+// ---------------------------------------------------------------- partial sums
+typedef struct {
+    float *dst;
+    const float *parts;
+    int nparts;
+    long len, chunk;
+} parts_job;
+
+__attribute__((always_inline)) static inline void sum_parts_task_body(void *ctx, int t) {
+    const parts_job *j = (const parts_job *)ctx;
+    long e0 = (long)t * j->chunk, e1 = e0 + j->chunk < j->len ? e0 + j->chunk : j->len;
+    for (int q = 0; q < j->nparts; q++) {
+        const float *src = j->parts + (long)q * j->len;
+        for (long e = e0; e < e1; e++) j->dst[e] = j->dst[e] + src[e];
+    }
+}
+
+VK_LEVELS(sum_parts_task)
+
+void vk_sum_parts(float *dst, const float *parts, int nparts, long len) {
+    if (nparts <= 0 || len <= 0) return;
+    parts_job j = { dst, parts, nparts, len, 4096 };
+    vk_parallel((int)((len + j.chunk - 1) / j.chunk), VK_PICK(sum_parts_task), &j);
+}
+

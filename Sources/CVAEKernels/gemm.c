@@ -78,9 +78,12 @@ const char *vk_cpu_features(void) {
 }
 
 // ---------------------------------------------------------------- per-thread buffers
+#define VK_SCRATCH_SLOTS 2
 typedef struct {
     float *a, *b, *s;           // A block, B block, shared operand (caller only)
     size_t acap, bcap, scap;    // in floats
+    float *scratch[VK_SCRATCH_SLOTS];   // vk_thread_scratch
+    size_t scratch_cap[VK_SCRATCH_SLOTS];
 } vk_buffers;
 
 static pthread_key_t g_buf_key;
@@ -92,6 +95,7 @@ static void free_buffers(void *p) {
     free(b->a);
     free(b->b);
     free(b->s);
+    for (int i = 0; i < VK_SCRATCH_SLOTS; i++) free(b->scratch[i]);
     free(b);
 }
 static void make_key(void) { pthread_key_create(&g_buf_key, free_buffers); }
@@ -118,6 +122,15 @@ static vk_buffers *thread_buffers(size_t na, size_t nb) {
     b->b = grow(b->b, &b->bcap, nb);
     if (!b->a || !b->b) return NULL;
     return b;
+}
+
+float *vk_thread_scratch(int slot, long floats) {
+    if (slot < 0 || slot >= VK_SCRATCH_SLOTS || floats < 0) abort();
+    vk_buffers *b = thread_buffers(0, 0);
+    if (!b) abort();
+    b->scratch[slot] = grow(b->scratch[slot], &b->scratch_cap[slot], (size_t)floats);
+    if (!b->scratch[slot]) abort();
+    return b->scratch[slot];
 }
 
 // ---------------------------------------------------------------- blocked product
@@ -438,7 +451,9 @@ static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alp
     j.nc = g_block_nc ? (g_block_nc + NR - 1) / NR * NR : j.kern->nc;
     j.mtiles = (M + j.kern->mr - 1) / j.kern->mr;
     j.ntiles = (N + j.kern->nr - 1) / j.kern->nr;
-    int nthreads = vk_get_num_threads();
+    // Inside a pool task (a layer that runs its groups in parallel) the product is this
+    // thread's alone: no split to run inline, no duplicated packing. Same bits either way.
+    int nthreads = vk_in_pool_task() ? 1 : vk_get_num_threads();
     choose_split(&j, nthreads);
     int ntasks = j.pm * j.pn;
     if (ntasks > 1 && try_shared(&j, nthreads)) return;

@@ -228,6 +228,8 @@ int vk_get_num_threads(void) {
     return atomic_load(&g_nthreads);
 }
 
+int vk_in_pool_task(void) { return t_in_pool; }
+
 void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
     if (ntasks <= 0) return;
     ensure_init();

@@ -38,6 +38,9 @@ const vk_kernel *vk_kernel_avx2(void);
 const vk_kernel *vk_kernel_avx512(void);
 #endif
 
+// 1 while the calling thread runs a pool task (nested vk_parallel calls run inline).
+int vk_in_pool_task(void);
+
 // OpenBLAS backend (blas.c)
 int vk_blas_load(void);                 // 0 on success
 int vk_blas_sgemm(int transA, int transB, int M, int N, int K, float alpha,

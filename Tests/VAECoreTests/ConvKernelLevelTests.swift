@@ -56,4 +56,64 @@ final class ConvKernelLevelTests: XCTestCase {
             XCTAssertEqual(cols[((ch * k + i) * k + j) * ld + im * gh * gw + gy * gw + gx], want)
         } } } } } }
     }
+
+    /// im2col and col2im (with bias and ReLU) against their definitions over a sweep of shapes:
+    /// strides 1–3, padding 0–2, kernels 1–5, odd and even sides, grids that leave the image's
+    /// last rows and columns untouched (a transposed convolution's output padding), and
+    /// channel planes larger than the kernels' stack buffer; at every kernel level.
+    func testIm2ColAndCol2ImMatchDefinitionsOverShapes() {
+        let top = GEMM.kernelLevel
+        defer { GEMM.forceKernelLevel(top) }
+        var rng = RNG(seed: 9)
+        var cases: [(c: Int, h: Int, w: Int, k: Int, s: Int, p: Int, gh: Int, gw: Int)] = []
+        for s in 1...3 { for p in 0...2 { for k in 1...5 where p < k {
+            for (h, w) in [(5, 7), (8, 8), (13, 6)] where h + 2 * p >= k && w + 2 * p >= k {
+                let gh = (h + 2 * p - k) / s + 1, gw = (w + 2 * p - k) / s + 1
+                cases.append((2, h, w, k, s, p, gh, gw))
+                // transposed-convolution geometry: the output image seen at the input's grid, with
+                // output padding (an extra row and column that no window may reach)
+                let oh = (gh - 1) * s - 2 * p + k + (s > 1 ? 1 : 0), ow = (gw - 1) * s - 2 * p + k + (s > 1 ? 1 : 0)
+                if oh > 0 && ow > 0 { cases.append((3, oh, ow, k, s, p, gh, gw)) }
+            }
+        } } }
+        cases.append((1, 140, 131, 3, 2, 1, 70, 66))   // 140·131 > 16,384 floats: heap buffer
+        for level in 1...top {
+            GEMM.forceKernelLevel(level)
+            for t in cases {
+                let n = 2, pos = t.gh * t.gw
+                let img = (0..<(n * t.c * t.h * t.w)).map { _ in rng.uniform(-1, 1) }
+                let rows = t.c * t.k * t.k, ld = n * pos
+                var cols = [Float](repeating: .nan, count: rows * ld)
+                vk_im2col(img, Int32(n), Int32(t.c), Int32(t.h), Int32(t.w), Int32(t.gh), Int32(t.gw), Int32(t.k), Int32(t.k),
+                          Int32(t.s), Int32(t.p), &cols)
+                var want = [Float](repeating: 0, count: rows * ld)
+                var sums = [Float](repeating: 0, count: img.count)
+                let src = (0..<(rows * ld)).map { _ in rng.uniform(-1, 1) }
+                for im in 0..<n { for ch in 0..<t.c { for i in 0..<t.k { for j in 0..<t.k {
+                    let row = (ch * t.k + i) * t.k + j
+                    for gy in 0..<t.gh { for gx in 0..<t.gw {
+                        let y = gy * t.s - t.p + i, x = gx * t.s - t.p + j
+                        let inside = y >= 0 && y < t.h && x >= 0 && x < t.w
+                        let at = ((im * t.c + ch) * t.h + y) * t.w + x
+                        if inside {
+                            want[row * ld + im * pos + gy * t.gw + gx] = img[at]
+                            sums[at] = sums[at] + src[row * ld + im * pos + gy * t.gw + gx]
+                        }
+                    } }
+                } } } }
+                XCTAssertTrue(cols == want, "im2col differs at level \(level) for \(t)")
+                let bias = (0..<t.c).map { _ in rng.uniform(-0.5, 0.5) }
+                for relu in [false, true] {
+                    var back = [Float](repeating: .nan, count: img.count)
+                    vk_col2im(src, Int32(n), Int32(t.c), Int32(t.h), Int32(t.w), Int32(t.gh), Int32(t.gw), Int32(t.k), Int32(t.k),
+                              Int32(t.s), Int32(t.p), &back, bias, relu ? 1 : 0)
+                    let expect = sums.indices.map { e -> Float in
+                        let v = sums[e] + bias[(e / (t.h * t.w)) % t.c]
+                        return relu ? (v > 0 ? v : 0) : v
+                    }
+                    XCTAssertTrue(back == expect, "col2im differs at level \(level) for \(t), relu \(relu)")
+                }
+            }
+        }
+    }
 }

@@ -121,6 +121,53 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(run(threads: 1), run(threads: 3))
     }
 
+    /// Shapes large enough that a batch of 20 runs as 3 groups of images (9, 9, 2), each on its
+    /// own thread with its own weight-gradient part: the same bits for 1, 2 and 3 threads, and
+    /// the batch's weight and bias gradients equal to the sum of 20 one-image passes.
+    func testConvGroupsAcrossThreadsAndAgainstOneImageAtATime() {
+        let n = 20
+        var rng = RNG(seed: 8)
+        let x = Tensor(shape: [n, 16, 28, 28]); rng.fillNormal(x.pointer, count: x.count)
+        let dy = Tensor(shape: [n, 16, 28, 28]); rng.fillNormal(dy.pointer, count: dy.count)
+        func layers() -> (Conv2D, ConvTranspose2D) {
+            var r = RNG(seed: 5)
+            let c = Conv2D(16, 32, kernelSize: 3, stride: 2, padding: 1, activation: .relu)
+            let t = ConvTranspose2D(32, 16, kernelSize: 3, stride: 2, padding: 1, outputPadding: 1, activation: .relu)
+            c.initialize(using: &r); t.initialize(using: &r)
+            return (c, t)
+        }
+        XCTAssertEqual(ConvGroups(Conv2D(16, 32, kernelSize: 3, stride: 2, padding: 1).geometry(for: [16, 28, 28]), batch: n).count, 3)
+        func run(threads: Int, images: Range<Int>) -> [Float] {
+            let saved = ThreadPool.threadCount
+            defer { ThreadPool.threadCount = saved }
+            ThreadPool.threadCount = threads
+            let (c, t) = layers()
+            let m = images.count, per = 16 * 28 * 28
+            let xs = Tensor(shape: [m, 16, 28, 28]), dys = Tensor(shape: [m, 16, 28, 28])
+            xs.pointer.update(from: x.pointer + images.lowerBound * per, count: m * per)
+            dys.pointer.update(from: dy.pointer + images.lowerBound * per, count: m * per)
+            let y = t.forward(c.forward(xs))
+            let dx = c.backward(t.backward(dys))
+            return y.array + dx.array + c.weight.grad.array + t.weight.grad.array + c.bias.grad.array + t.bias.grad.array
+        }
+        let one = run(threads: 1, images: 0..<n)
+        XCTAssertEqual(one, run(threads: 2, images: 0..<n))
+        XCTAssertEqual(one, run(threads: 3, images: 0..<n))
+        // gradients of the parameters: the batch's against the sum over one-image batches
+        let (c, t) = layers()
+        let sizes = [c.weight.value.count, t.weight.value.count, c.bias.value.count, t.bias.value.count]
+        var sum = [Double](repeating: 0, count: sizes.reduce(0, +))
+        for i in 0..<n {
+            let r = run(threads: 1, images: i..<(i + 1))
+            let tail = r.suffix(sum.count)
+            for (k, v) in tail.enumerated() { sum[k] += Double(v) }
+        }
+        let batch = one.suffix(sum.count)
+        for (k, v) in batch.enumerated() {
+            XCTAssertEqual(Double(v), sum[k], accuracy: 1e-4 * max(1, abs(sum[k])), "gradient entry \(k)")
+        }
+    }
+
     func testPyTorchDefaultInitBounds() {
         var rng = RNG(seed: 3)
         let d = Dense(100, 50)

@@ -104,6 +104,12 @@ void vk_relu_backward_colsum(const float *dy, const float *y, float *dx, int row
 void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst);
 
 // ---------------------------------------------------------------- convolution helpers (conv.c)
+// This thread's scratch buffer number `slot` (0 or 1), at least `floats` long (64-byte aligned,
+// contents unspecified, valid until this thread asks for the same slot again).
+float *vk_thread_scratch(int slot, long floats);
+// dst[e] = (…((dst[e] + parts[0·len + e]) + parts[1·len + e]) …) + parts[(nparts−1)·len + e]:
+// per-group partial sums added in group order, whatever the thread count.
+void vk_sum_parts(float *dst, const float *parts, int nparts, long len);
 // cols [C*kh*kw, n*gh*gw]: cols[(c*kh + i)*kw + j, img*P + gy*gw + gx] = image[img, c, gy*s-p+i, gx*s-p+j]
 void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
                int stride, int pad, float *cols);

@@ -1,7 +1,8 @@
 import CVAEKernels
 
 /// 2-D convolution, NCHW, PyTorch's `nn.Conv2d` layout: W [out, in, kh, kw], b [out].
-/// Computed as im2col + one GEMM over the whole batch, with an optional fused ReLU.
+/// Computed as im2col + GEMM, group of images by group, the groups spread over the threads
+/// (`ConvGroups`), with an optional fused ReLU.
 ///
 /// y[n, o] = act(b[o] + Σ_c W[o, c] ⋆ x[n, c])   OH = (H + 2p − kh) / s + 1
 public final class Conv2D: WeightAndBiasLayer {
@@ -17,7 +18,7 @@ public final class Conv2D: WeightAndBiasLayer {
     private var inputShape: [Int] = []
     private var output = noGradient
     private var input = noGradient
-    private var cols = Workspace(), ycm = Workspace(), out = Workspace(), dx = Workspace()
+    private var ycm = Workspace(), out = Workspace(), dx = Workspace(), parts = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 activation: Dense.Activation = .none) {
@@ -67,21 +68,20 @@ public final class Conv2D: WeightAndBiasLayer {
         batch = n
         inputShape = x.shape
         input = x
-        let np = n * g.positions
-        let gs = Im2Col.groupSize(g, batch: n)
-        let c = cols.view([g.patchSize, gs * g.positions])
-        // Y[o, n·P] = W[o, K] · cols[K, n·P], group by group (cols of one group only)
-        let yc = ycm.view([outChannels, np])
-        for g0 in Swift.stride(from: 0, to: n, by: gs) {
-            let m = min(gs, n - g0)
-            Im2Col.im2col(x.pointer + g0 * g.imageSize, count: m, g, into: c.pointer)
-            GEMM.sgemm(transA: false, transB: false, m: outChannels, n: m * g.positions, k: g.patchSize,
-                       a: weight.value.pointer, lda: g.patchSize, b: c.pointer, ldb: m * g.positions,
-                       beta: 0, c: yc.pointer + g0 * g.positions, ldc: np)
-        }
+        // Per group: cols = im2col(x_g);  Y_g [o, g·P] = W · cols;  y_g = act(Y_g + b) as NCHW
+        let groups = ConvGroups(g, batch: n)
         let y = out.view([n, outChannels, g.gridH, g.gridW])
-        ChannelMajor.toBatchMajor(yc.pointer, n: n, c: outChannels, p: g.positions, bias: bias.value.pointer,
-                                  relu: activation == .relu, into: y.pointer)
+        let xp = x.pointer, wp = weight.value.pointer, bp = bias.value.pointer, yp = y.pointer
+        let outC = outChannels, relu = activation == .relu
+        groups.run { g0, m in
+            let w = m * g.positions
+            let c = vk_thread_scratch(0, g.patchSize * w)!, yc = vk_thread_scratch(1, outC * w)!
+            Im2Col.im2col(xp + g0 * g.imageSize, count: m, g, into: c)
+            GEMM.sgemm(transA: false, transB: false, m: outC, n: w, k: g.patchSize,
+                       a: wp, lda: g.patchSize, b: c, ldb: w, beta: 0, c: yc, ldc: w)
+            ChannelMajor.toBatchMajor(yc, n: m, c: outC, p: g.positions, bias: bp, relu: relu,
+                                      into: yp + g0 * outC * g.positions)
+        }
         output = y
         return y
     }
@@ -95,24 +95,28 @@ public final class Conv2D: WeightAndBiasLayer {
         ChannelMajor.toChannelMajor(dy.pointer, n: n, c: outChannels, p: g.positions,
                                     reluOutput: activation == .relu ? UnsafePointer(output.pointer) : nil,
                                     into: gc.pointer, biasGrad: bias.grad.pointer)
-        // Group by group: cols again (im2col), dW += G_g · cols_gᵀ (groups in order), and
-        // dx_g = col2im(Wᵀ · G_g) reusing the same buffer.
-        let gs = Im2Col.groupSize(g, batch: n)
-        let c = cols.view([g.patchSize, gs * g.positions])
+        // Per group: cols again (im2col); dW_g = G_g · cols_gᵀ (added to dW in group order
+        // afterwards); dx_g = col2im(Wᵀ · G_g) reusing the same buffer.
+        let groups = ConvGroups(g, batch: n)
         let d = needsInputGradient ? dx.view(inputShape) : noGradient
-        for g0 in Swift.stride(from: 0, to: n, by: gs) {
-            let m = min(gs, n - g0), w = m * g.positions
-            let gcg = gc.pointer + g0 * g.positions
-            Im2Col.im2col(input.pointer + g0 * g.imageSize, count: m, g, into: c.pointer)
-            GEMM.sgemm(transA: false, transB: true, m: outChannels, n: g.patchSize, k: w,
-                       a: gcg, lda: np, b: c.pointer, ldb: w,
-                       beta: 1, c: weight.grad.pointer, ldc: g.patchSize)
-            guard needsInputGradient else { continue }
-            GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: w, k: outChannels,
-                       a: weight.value.pointer, lda: g.patchSize, b: gcg, ldb: np,
-                       beta: 0, c: c.pointer, ldc: w)
-            Im2Col.col2im(c.pointer, count: m, g, into: d.pointer + g0 * g.imageSize)
+        let dw = parts.view([groups.count, outChannels * g.patchSize])
+        let xp = input.pointer, gp = gc.pointer, wp = weight.value.pointer, dwp = dw.pointer, dp = d.pointer
+        let outC = outChannels, wantDx = needsInputGradient
+        groups.run { g0, m in
+            let w = m * g.positions
+            let gcg = gp + g0 * g.positions
+            let c = vk_thread_scratch(0, g.patchSize * w)!
+            Im2Col.im2col(xp + g0 * g.imageSize, count: m, g, into: c)
+            GEMM.sgemm(transA: false, transB: true, m: outC, n: g.patchSize, k: w,
+                       a: gcg, lda: np, b: c, ldb: w,
+                       beta: 0, c: dwp + groups.index(of: g0) * outC * g.patchSize, ldc: g.patchSize)
+            guard wantDx else { return }
+            GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: w, k: outC,
+                       a: wp, lda: g.patchSize, b: gcg, ldb: np,
+                       beta: 0, c: c, ldc: w)
+            Im2Col.col2im(c, count: m, g, into: dp + g0 * g.imageSize)
         }
+        vk_sum_parts(weight.grad.pointer, dw.pointer, Int32(groups.count), outChannels * g.patchSize)
         guard needsInputGradient else { return noGradient }
         return d
     }

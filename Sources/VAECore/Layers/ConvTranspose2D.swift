@@ -2,7 +2,8 @@ import CVAEKernels
 
 /// Transposed 2-D convolution, NCHW, PyTorch's `nn.ConvTranspose2d` layout:
 /// W [in, out, kh, kw], b [out]; OH = (H − 1)·s − 2p + kh + output_padding.
-/// Computed as one GEMM over the batch (cols = Wᵀ · X) and col2im, with an optional fused ReLU.
+/// Computed as GEMM (cols = Wᵀ · X) and col2im, group of images by group, the groups spread
+/// over the threads (`ConvGroups`), with an optional fused ReLU.
 public final class ConvTranspose2D: WeightAndBiasLayer {
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Int, stride: Int, padding: Int, outputPadding: Int
@@ -16,7 +17,7 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
     private var batch = 0
     private var inputShape: [Int] = []
     private var output = noGradient
-    private var xcm = Workspace(), cols = Workspace(), out = Workspace(), gcm = Workspace(), dx = Workspace()
+    private var xcm = Workspace(), out = Workspace(), gcm = Workspace(), dx = Workspace(), parts = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, activation: Dense.Activation = .none) {
@@ -73,18 +74,19 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         let xc = xcm.view([inChannels, np])
         ChannelMajor.toChannelMajor(x.pointer, n: n, c: inChannels, p: g.positions, reluOutput: nil,
                                     into: xc.pointer, biasGrad: nil)
-        // Group by group: cols_g = Wᵀ · X_g, then col2im with the bias and ReLU applied per
-        // image while it is in cache (cols of one group only).
-        let gs = Im2Col.groupSize(g, batch: n)
-        let c = cols.view([g.patchSize, gs * g.positions])
+        // Per group: cols_g = Wᵀ · X_g, then col2im with the bias and ReLU applied per image
+        // while it is in cache
+        let groups = ConvGroups(g, batch: n)
         let y = out.view([n, outChannels, g.imageH, g.imageW])
-        for g0 in Swift.stride(from: 0, to: n, by: gs) {
-            let m = min(gs, n - g0), w = m * g.positions
-            GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: w, k: inChannels,
-                       a: weight.value.pointer, lda: g.patchSize, b: xc.pointer + g0 * g.positions, ldb: np,
-                       beta: 0, c: c.pointer, ldc: w)
-            Im2Col.col2im(c.pointer, count: m, g, into: y.pointer + g0 * g.imageSize,
-                          bias: bias.value.pointer, relu: activation == .relu)
+        let xp = xc.pointer, wp = weight.value.pointer, bp = bias.value.pointer, yp = y.pointer
+        let inC = inChannels, relu = activation == .relu
+        groups.run { g0, m in
+            let w = m * g.positions
+            let c = vk_thread_scratch(0, g.patchSize * w)!
+            GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: w, k: inC,
+                       a: wp, lda: g.patchSize, b: xp + g0 * g.positions, ldb: np,
+                       beta: 0, c: c, ldc: w)
+            Im2Col.col2im(c, count: m, g, into: yp + g0 * g.imageSize, bias: bp, relu: relu)
         }
         output = y
         return y
@@ -101,23 +103,27 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         if activation == .relu { grad = gcm.view(dy.shape) }
         vk_relu_backward_chansum(dy.pointer, activation == .relu ? output.pointer : nil, grad.pointer,
                                  Int32(n), Int32(outChannels), Int32(plane), bias.grad.pointer)
-        // Group by group: dcols_g = im2col(G_g);  dW += X_g · dcols_gᵀ (groups in order);
-        // dX_g [in, g·P] = W [in, K] · dcols_g, into xcm's columns of the group
-        let gs = Im2Col.groupSize(g, batch: n)
-        let c = cols.view([g.patchSize, gs * g.positions])
+        // Per group: dcols_g = im2col(G_g);  dW_g = X_g · dcols_gᵀ (added to dW in group order
+        // afterwards);  dX_g [in, g·P] = W [in, K] · dcols_g, into xcm's columns of the group
+        let groups = ConvGroups(g, batch: n)
         let xc = xcm.view([inChannels, np])
-        for g0 in Swift.stride(from: 0, to: n, by: gs) {
-            let m = min(gs, n - g0), w = m * g.positions
-            Im2Col.im2col(grad.pointer + g0 * g.imageSize, count: m, g, into: c.pointer)
-            GEMM.sgemm(transA: false, transB: true, m: inChannels, n: g.patchSize, k: w,
-                       a: xc.pointer + g0 * g.positions, lda: np, b: c.pointer, ldb: w,
-                       beta: 1, c: weight.grad.pointer, ldc: g.patchSize)
-            guard needsInputGradient else { continue }
-            // X_g is no longer needed once dW has used it: dX_g overwrites it in place
-            GEMM.sgemm(transA: false, transB: false, m: inChannels, n: w, k: g.patchSize,
-                       a: weight.value.pointer, lda: g.patchSize, b: c.pointer, ldb: w,
-                       beta: 0, c: xc.pointer + g0 * g.positions, ldc: np)
+        let dw = parts.view([groups.count, inChannels * g.patchSize])
+        let gp = grad.pointer, xp = xc.pointer, wp = weight.value.pointer, dwp = dw.pointer
+        let inC = inChannels, wantDx = needsInputGradient
+        groups.run { g0, m in
+            let w = m * g.positions
+            let c = vk_thread_scratch(0, g.patchSize * w)!
+            Im2Col.im2col(gp + g0 * g.imageSize, count: m, g, into: c)
+            GEMM.sgemm(transA: false, transB: true, m: inC, n: g.patchSize, k: w,
+                       a: xp + g0 * g.positions, lda: np, b: c, ldb: w,
+                       beta: 0, c: dwp + groups.index(of: g0) * inC * g.patchSize, ldc: g.patchSize)
+            guard wantDx else { return }
+            // X_g is no longer needed once dW_g has used it: dX_g overwrites it in place
+            GEMM.sgemm(transA: false, transB: false, m: inC, n: w, k: g.patchSize,
+                       a: wp, lda: g.patchSize, b: c, ldb: w,
+                       beta: 0, c: xp + g0 * g.positions, ldc: np)
         }
+        vk_sum_parts(weight.grad.pointer, dw.pointer, Int32(groups.count), inChannels * g.patchSize)
         guard needsInputGradient else { return noGradient }
         let d = dx.view(inputShape)
         ChannelMajor.toBatchMajor(xc.pointer, n: n, c: inChannels, p: g.positions, bias: nil, relu: false, into: d.pointer)

@@ -42,3 +42,28 @@ public enum Im2Col {
                   Int32(g.kernelH), Int32(g.kernelW), Int32(g.stride), Int32(g.padding), images, bias, relu ? 1 : 0)
     }
 }
+
+/// A batch cut into groups of images for a convolution layer: each group's im2col/col2im and
+/// GEMMs run on one thread with its own scratch buffers (`vk_thread_scratch`), the groups spread
+/// over the pool in one fork-join per pass. The groups depend on the shapes only, and a weight
+/// gradient is summed per group and then over the groups in order: the same bits for any
+/// thread count.
+public struct ConvGroups {
+    public let size: Int, batch: Int
+    public init(_ g: ConvGeometry, batch n: Int) {
+        size = Im2Col.groupSize(g, batch: n)
+        batch = n
+    }
+    public var count: Int { (batch + size - 1) / size }
+    /// Index of the group that starts at image `first`.
+    public func index(of first: Int) -> Int { first / size }
+    /// body(first image, image count) for every group, across the threads.
+    public func run(_ body: (Int, Int) -> Void) {
+        let size = size, batch = batch
+        ThreadPool.parallel(tasks: count) { t in
+            let g0 = t * size
+            body(g0, min(size, batch - g0))
+        }
+    }
+}
+
