@@ -31,6 +31,14 @@ static void detect(void) {
     size_t n = strlen(g_features);
     while (n > 0 && g_features[n - 1] == ' ') g_features[--n] = 0;
     if (n == 0) snprintf(g_features, sizeof g_features, "baseline");
+    // VAE_CPU=avx2|portable (README, "Environment"): use at most that instruction set, e.g. to
+    // measure the AVX2 kernels on an AVX-512 machine. Anything else: one warning line, ignored.
+    const char *cap = getenv("VAE_CPU");
+    if (cap && *cap) {
+        int want = strcmp(cap, "avx512") == 0 ? 3 : strcmp(cap, "avx2") == 0 ? 2 : strcmp(cap, "portable") == 0 ? 1 : 0;
+        if (want == 0) fprintf(stderr, "warning: VAE_CPU=%.40s ignored: expected avx512, avx2 or portable\n", cap);
+        else if (want < level) level = want;
+    }
     g_max_level = level;
     atomic_store(&g_level, level);
 }

@@ -176,6 +176,21 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("threads:"), r.stdout)
     }
 
+    /// VAE_CPU caps the kernels' instruction set (the portable level exists on every CPU); an
+    /// unknown value is one warning line and is ignored.
+    func testCPUCapSelectsTheKernelLevel() throws {
+        let r = try CLI.run(["info"], env: ["VAE_CPU": "portable"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("(level 1,"), r.stdout)
+        let bad = try CLI.run(["info"], env: ["VAE_CPU": "sse9"])
+        XCTAssertEqual(bad.status, 0, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("warning: VAE_CPU=sse9 ignored: expected avx512, avx2 or portable"), bad.stderr)
+        let plain = try CLI.run(["info"])
+        func gemmLine(_ s: String) -> String? { s.split(separator: "\n").first { $0.hasPrefix("GEMM:") }.map(String.init) }
+        XCTAssertNotNil(gemmLine(plain.stdout), plain.stdout)
+        XCTAssertEqual(gemmLine(bad.stdout), gemmLine(plain.stdout))
+    }
+
     func testResumeContinues() throws {
         let dir = tempRunDir("resume")
         let data = try TinyData.make(train: 128, test: 32)
