@@ -66,40 +66,24 @@ static inline long phase_floats(const geo_job *g) {
     return (long)q.s * q.s * q.SH * q.SW;
 }
 
-// Short contiguous runs (gw floats, often 7, 14 or 28): whole vectors at the SIMD levels, a
-// plain loop otherwise. Copies and single adds: the same bits at every level. Masked stores are
-// slow on AMD cores, so neither uses one:
-// - copy: `room` floats may be written from d (the rest of the destination's block, whose
-//   later runs rewrite what a whole vector wrote past this run); the source may be read up to a
-//   whole vector past the run (the phase planes carry VK_PHASE_SLACK floats of slack);
-// - add: the destination is read and rewritten whole vectors wide, the lanes past the run
-//   unchanged (mask-merged); the source is read with a masked load (no fault past its end).
+// im2col's short contiguous runs (gw floats, often 7, 14 or 28): whole vectors at the SIMD
+// levels, a plain loop otherwise; copies: the same bits at every level. Masked stores are slow
+// on AMD cores, so none is used: `room` floats may be written from d (the rest of the
+// destination's block, whose later runs rewrite what a whole vector wrote past this run); the
+// source may be read up to a whole vector past the run (the phase planes carry VK_PHASE_SLACK
+// floats of slack).
 #define VK_PHASE_SLACK 16
 static inline __attribute__((always_inline)) void run_copy_portable(float *d, const float *s, int n, long room) {
     (void)room;
     for (int k = 0; k < n; k++) d[k] = s[k];
 }
-static inline __attribute__((always_inline)) void run_add_portable(float *d, const float *s, int n) {
-    for (int k = 0; k < n; k++) d[k] = d[k] + s[k];
-}
 #if defined(__x86_64__)
 #include <immintrin.h>
-static const int32_t vk_mask8[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
 __attribute__((target("avx2"), always_inline)) static inline void run_copy_avx2(float *d, const float *s, int n, long room) {
     int k = 0;
     for (; k + 8 <= n; k += 8) _mm256_storeu_ps(d + k, _mm256_loadu_ps(s + k));
     if (k < n && k + 8 <= room) _mm256_storeu_ps(d + k, _mm256_loadu_ps(s + k));
     else for (; k < n; k++) d[k] = s[k];
-}
-__attribute__((target("avx2"), always_inline)) static inline void run_add_avx2(float *d, const float *s, int n) {
-    int k = 0;
-    for (; k + 8 <= n; k += 8) _mm256_storeu_ps(d + k, _mm256_add_ps(_mm256_loadu_ps(d + k), _mm256_loadu_ps(s + k)));
-    if (k < n) {
-        __m256i m = _mm256_loadu_si256((const __m256i *)(vk_mask8 + 8 - (n - k)));
-        __m256 dv = _mm256_loadu_ps(d + k);
-        __m256 sum = _mm256_add_ps(dv, _mm256_maskload_ps(s + k, m));
-        _mm256_storeu_ps(d + k, _mm256_blendv_ps(dv, sum, _mm256_castsi256_ps(m)));
-    }
 }
 __attribute__((target("avx512f,avx2"), always_inline)) static inline void run_copy_avx512(float *d, const float *s, int n, long room) {
     int k = 0;
@@ -110,19 +94,63 @@ __attribute__((target("avx512f,avx2"), always_inline)) static inline void run_co
         for (; k < n; k++) d[k] = s[k];
     }
 }
-__attribute__((target("avx512f,avx2"), always_inline)) static inline void run_add_avx512(float *d, const float *s, int n) {
-    int k = 0;
-    for (; k + 16 <= n; k += 16) _mm512_storeu_ps(d + k, _mm512_add_ps(_mm512_loadu_ps(d + k), _mm512_loadu_ps(s + k)));
-    if (k < n) {
-        __mmask16 m = (__mmask16)((1u << (n - k)) - 1u);
-        __m512 dv = _mm512_loadu_ps(d + k);
-        _mm512_storeu_ps(d + k, _mm512_mask_add_ps(dv, m, dv, _mm512_maskz_loadu_ps(m, s + k)));
+#endif
+
+// One row of a phase plane for col2im: d[v] (v < width) = Σ over the taps t, in order, of
+// src[t][v − off[t]] where 0 ≤ v − off[t] < gw, starting from 0 (or from d[v] when `init`).
+// The sum stays in registers: one store per vector instead of a read-modify-write per tap (whose
+// loads, overlapping the previous row's stores, stall store forwarding). Lanes a tap does not
+// reach are left as they are (masked add): the same bits as adding tap by tap. The SIMD levels
+// write up to a whole vector past `width` (slack, or a later row's place).
+static inline __attribute__((always_inline)) void run_accum_portable(float *d, const float *const *src, const int *off,
+                                                                   int nt, int gw, int width, int init) {
+    for (int v = 0; v < width; v++) {
+        float acc = init ? d[v] : 0.0f;
+        for (int t = 0; t < nt; t++) {
+            int x = v - off[t];
+            if (x >= 0 && x < gw) acc = acc + src[t][x];
+        }
+        d[v] = acc;
+    }
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2"), always_inline)) static inline void run_accum_avx2(float *d, const float *const *src, const int *off,
+                                                                              int nt, int gw, int width, int init) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int v0 = 0; v0 < width; v0 += 8) {
+        __m256 acc = init ? _mm256_loadu_ps(d + v0) : _mm256_setzero_ps();
+        for (int t = 0; t < nt; t++) {
+            int lo = off[t] - v0, hi = lo + gw;
+            if (lo < 0) lo = 0;
+            if (hi > 8) hi = 8;
+            if (lo >= hi) continue;
+            __m256i m = _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(lo - 1)),
+                                         _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lane));
+            __m256 x = _mm256_maskload_ps(src[t] + (v0 - off[t]), m);
+            acc = _mm256_blendv_ps(acc, _mm256_add_ps(acc, x), _mm256_castsi256_ps(m));
+        }
+        _mm256_storeu_ps(d + v0, acc);
+    }
+}
+__attribute__((target("avx512f,avx2"), always_inline)) static inline void run_accum_avx512(float *d, const float *const *src, const int *off,
+                                                                                        int nt, int gw, int width, int init) {
+    for (int v0 = 0; v0 < width; v0 += 16) {
+        __m512 acc = init ? _mm512_loadu_ps(d + v0) : _mm512_setzero_ps();
+        for (int t = 0; t < nt; t++) {
+            int lo = off[t] - v0, hi = lo + gw;
+            if (lo < 0) lo = 0;
+            if (hi > 16) hi = 16;
+            if (lo >= hi) continue;
+            __mmask16 m = (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+            acc = _mm512_mask_add_ps(acc, m, acc, _mm512_maskz_loadu_ps(m, src[t] + (v0 - off[t])));
+        }
+        _mm512_storeu_ps(d + v0, acc);
     }
 }
 #endif
 
 typedef void (*vk_copy_fn)(float *, const float *, int, long);
-typedef void (*vk_add_fn)(float *, const float *, int);
+typedef void (*vk_accum_fn)(float *, const float *const *, const int *, int, int, int, int);
 
 // Splits channel plane `plane` (H × W) into the phase planes at `ph` (zeros where the padded
 // plane is outside the image).
@@ -182,21 +210,40 @@ __attribute__((always_inline)) static inline void im2col_task_body(void *ctx, in
 
 // Adds the taps of channel c into the phase planes (zeroed first), in tap order (i, j): each
 // pixel's sum runs over its taps in that order, starting from 0.
-__attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_add_fn add) {
+#define VK_TAPS_MAX 64
+__attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_accum_fn accum) {
     const geo_job *g = (const geo_job *)ctx;
     const phase_geo q = phase_geometry(g);
     const int s = q.s, p = g->pad;
     const long P = (long)g->gh * g->gw, ld = (long)g->n * P, plane_size = (long)g->H * g->W;
-    const long nph = (long)s * s * q.SH * q.SW;
     float *dst = g->dst + (long)img * g->channels * plane_size;
+    const float *srcs[VK_TAPS_MAX];
+    int offs[VK_TAPS_MAX];
     for (int c = 0; c < g->channels; c++) {
-        memset(ph, 0, sizeof(float) * nph);
-        for (int i = 0; i < g->kh; i++) {
-            for (int j = 0; j < g->kw; j++) {
-                long row = ((long)c * g->kh + i) * g->kw + j;
-                const float *in = g->src + row * ld + (long)img * P;
-                float *sub = ph + (long)((i % s) * s + j % s) * q.SH * q.SW + (long)(i / s) * q.SW + j / s;
-                for (int gy = 0; gy < g->gh; gy++) add(sub + (long)gy * q.SW, in + (long)gy * g->gw, g->gw);
+        // phase planes in order (a row's vector may run into the next plane, written later)
+        for (int a = 0; a < s; a++) {
+            for (int bph = 0; bph < s; bph++) {
+                float *sub = ph + (long)(a * s + bph) * q.SH * q.SW;
+                for (int u = 0; u < q.SH; u++) {
+                    // the taps (i, j) of this phase, in order, whose grid row gy = u − i/s exists;
+                    // more than VK_TAPS_MAX taps (kernels above 8×8): in batches, continuing the sum
+                    int nt = 0, started = 0;
+                    for (int i = a; i < g->kh; i += s) {
+                        int gy = u - i / s;
+                        if (gy < 0 || gy >= g->gh) continue;
+                        for (int j = bph; j < g->kw; j += s) {
+                            long row = ((long)c * g->kh + i) * g->kw + j;
+                            srcs[nt] = g->src + row * ld + (long)img * P + (long)gy * g->gw;
+                            offs[nt] = j / s;
+                            if (++nt == VK_TAPS_MAX) {
+                                accum(sub + (long)u * q.SW, srcs, offs, nt, g->gw, q.SW, started);
+                                started = 1;
+                                nt = 0;
+                            }
+                        }
+                    }
+                    if (nt > 0 || !started) accum(sub + (long)u * q.SW, srcs, offs, nt, g->gw, q.SW, started);
+                }
             }
         }
         // merge the phases back into the plane, with the bias and ReLU
@@ -249,12 +296,12 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
         if (ph != stackbuf) free(ph);                                                              \
     }
 VK_GEO_VARIANT(im2col, copy, portable, )
-VK_GEO_VARIANT(col2im, add, portable, )
+VK_GEO_VARIANT(col2im, accum, portable, )
 #if defined(__x86_64__)
 VK_GEO_VARIANT(im2col, copy, avx2, __attribute__((target("avx2"))))
-VK_GEO_VARIANT(col2im, add, avx2, __attribute__((target("avx2"))))
+VK_GEO_VARIANT(col2im, accum, avx2, __attribute__((target("avx2"))))
 VK_GEO_VARIANT(im2col, copy, avx512, __attribute__((target("avx512f,avx2"))))
-VK_GEO_VARIANT(col2im, add, avx512, __attribute__((target("avx512f,avx2"))))
+VK_GEO_VARIANT(col2im, accum, avx512, __attribute__((target("avx512f,avx2"))))
 #endif
 
 void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,

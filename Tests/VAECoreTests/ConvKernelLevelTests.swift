@@ -59,8 +59,8 @@ final class ConvKernelLevelTests: XCTestCase {
 
     /// im2col and col2im (with bias and ReLU) against their definitions over a sweep of shapes:
     /// strides 1–3, padding 0–2, kernels 1–5, odd and even sides, grids that leave the image's
-    /// last rows and columns untouched (a transposed convolution's output padding), and
-    /// channel planes larger than the kernels' stack buffer; at every kernel level.
+    /// last rows and columns untouched (a transposed convolution's output padding), channel
+    /// planes larger than the kernels' stack buffer and a 9×9 kernel; at every kernel level.
     func testIm2ColAndCol2ImMatchDefinitionsOverShapes() {
         let top = GEMM.kernelLevel
         defer { GEMM.forceKernelLevel(top) }
@@ -77,6 +77,7 @@ final class ConvKernelLevelTests: XCTestCase {
             }
         } } }
         cases.append((1, 140, 131, 3, 2, 1, 70, 66))   // 140·131 > 16,384 floats: heap buffer
+        cases.append((2, 12, 11, 9, 1, 4, 12, 11))     // 81 taps in one phase: col2im sums in batches of 64
         for level in 1...top {
             GEMM.forceKernelLevel(level)
             for t in cases {
