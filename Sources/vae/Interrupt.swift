@@ -2,25 +2,34 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Ctrl-C during training: the first SIGINT asks training to stop after the batch under
-/// way (a checkpoint is then written); a second one quits at once (exit 130; every file
-/// SwiftVAE writes is replaced atomically, so nothing is left half-written).
+/// Ctrl-C or SIGTERM during training: the first signal asks training to stop after the batch
+/// under way (a checkpoint is then written); a second one quits at once (exit 128 + the signal;
+/// every file SwiftVAE writes is replaced atomically, so nothing is left half-written).
+/// SIGTERM is what a batch scheduler sends before it kills a job, and what mpirun sends every
+/// rank when it is interrupted itself: the ranks then agree on the batch to stop after (the stop
+/// request travels with the gradient sum) and rank 0 saves the checkpoint.
 enum Interrupt {
-    private static let requested = Atomic<Bool>(false)
-    nonisolated(unsafe) private static var source: DispatchSourceSignal?
+    private static let requested = Atomic<Int32>(0)   // the first signal, 0 if none
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
 
-    static var isRequested: Bool { requested.load(ordering: .relaxed) }
+    static var isRequested: Bool { requested.load(ordering: .relaxed) != 0 }
+    /// 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM).
+    static var exitCode: Int32 { 128 + max(requested.load(ordering: .relaxed), SIGINT) }
 
     static func install() {
-        signal(SIGINT, SIG_IGN)
-        let s = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        s.setEventHandler {
-            if requested.exchange(true, ordering: .relaxed) {
-                _exit(130)
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler {
+                if requested.compareExchange(expected: 0, desired: sig, ordering: .relaxed).exchanged {
+                    let what = sig == SIGINT ? "interrupted" : "terminated (SIGTERM)"
+                    FileHandle.standardError.write(Data("\n\(what): stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)\n".utf8))
+                } else {
+                    _exit(128 + sig)
+                }
             }
-            FileHandle.standardError.write(Data("\ninterrupted: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)\n".utf8))
+            s.resume()
+            sources.append(s)
         }
-        s.resume()
-        source = s
     }
 }

@@ -200,7 +200,7 @@ struct Train: ParsableCommand {
         }
         if outcome == .interrupted {
             Console.note("stopped at epoch \(run.trainer.state.epoch + 1), batch \(run.trainer.state.batchInEpoch); checkpoint saved. Resume with: vae train --resume --out \(run.directory)")
-            throw ExitCode(130)
+            throw ExitCode(Interrupt.exitCode)
         }
         if leader, let m = run.metrics.last {
             print(String(format: "done: %d epochs, test loss %.2f nats/image (z=μ %.2f); model in %@", m.epoch, m.test_loss, m.test_loss_mu, run.directory))

@@ -221,6 +221,23 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved")
     }
 
+    /// SIGTERM (a batch scheduler's warning before it kills a job): the same graceful stop, exit 143.
+    func testSIGTERMSavesACheckpoint() throws {
+        let dir = tempRunDir("sigterm")
+        let data = try TinyData.make(train: 256, test: 32)
+        let h = try CLI.start(["train", "--data", data, "--epochs", "500", "--hidden", "64", "--batch", "16", "--no-report", "--out", dir])
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        kill(h.0.processIdentifier, SIGTERM)
+        let r = CLI.finish(h)
+        XCTAssertEqual(r.status, 143, r.stderr)
+        XCTAssertTrue(r.stderr.contains("terminated (SIGTERM)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("vae train --resume --out"), r.stderr)
+        let loaded = try Checkpoint.load(dir)
+        XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved")
+    }
+
     func testBadInputIsOneLineAndTheRightExitCode() throws {
         _ = try trained()
         func check(_ args: [String], _ code: Int32, _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -89,6 +89,30 @@ final class MPITests: XCTestCase {
         XCTAssertLessThan(abs(m[2]["test_loss"]! - (try metricsWithoutTimes(straight))[2]["test_loss"]!) / m[2]["test_loss"]!, 0.005)
     }
 
+    /// Ctrl-C on mpirun: mpirun sends every rank SIGTERM; the ranks agree on the batch to stop
+    /// after, rank 0 saves the checkpoint, and the run continues from it.
+    func testCtrlCOnMPIRunSavesACheckpoint() throws {
+        _ = try MPIRun.require()
+        let run = tempRunDir("mpi-sigint")
+        let h = try MPIRun.start(ranks: 2, args(run, epochs: 10_000))
+        let (p, _, _) = h
+        let deadline = Date().addingTimeInterval(60)
+        func epochs() -> Int { ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
+        while epochs() < 1 && Date() < deadline && p.isRunning { usleep(50_000) }
+        XCTAssertTrue(p.isRunning, "the job ended before the test could interrupt it")
+        usleep(200_000)
+        kill(p.processIdentifier, SIGINT)
+        let r = CLI.finish(h)
+        XCTAssertTrue(r.stderr.contains("terminated (SIGTERM): stopping after this batch"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        XCTAssertTrue(r.stderr.contains("checkpoint saved. Resume with: vae train --resume --out"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        let loaded = try Checkpoint.load(run)
+        XCTAssertGreaterThanOrEqual(loaded.state.epoch, 1)
+        XCTAssertTrue(loaded.state.epoch > epochs() - 1 || loaded.state.batchInEpoch > 0, "the checkpoint is not the stop's")
+        let c = try CLI.run(["train", "--resume", "--out", run, "--data", MPITests.data, "--epochs", String(loaded.state.epoch + 1),
+                             "--threads", "1", "--no-report"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+    }
+
     func testKilledRankEndsTheJob() throws {
         _ = try MPIRun.require()
         let run = tempRunDir("mpi-kill")
