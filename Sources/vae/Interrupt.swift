@@ -10,7 +10,15 @@ import Synchronization
 /// request travels with the gradient sum) and rank 0 saves the checkpoint.
 enum Interrupt {
     private static let requested = Atomic<Int32>(0)   // the first signal, 0 if none
+    private static let batches = Atomic<Int>(0)
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+    /// Under mpirun, SIGTERM also means that another rank died: then no batch can finish (the
+    /// ranks cannot agree on a stop), and if none has within half a second of the signal this
+    /// runs instead (it says so and exits). Set before `install`.
+    nonisolated(unsafe) static var whenStuck: (@Sendable () -> Never)?
+
+    /// Called after every batch (the stop check): the sign that the job is still moving.
+    static func batchDone() { batches.add(1, ordering: .relaxed) }
 
     static var isRequested: Bool { requested.load(ordering: .relaxed) != 0 }
     /// 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM).
@@ -24,6 +32,12 @@ enum Interrupt {
                 if requested.compareExchange(expected: 0, desired: sig, ordering: .relaxed).exchanged {
                     let what = sig == SIGINT ? "interrupted" : "terminated (SIGTERM)"
                     FileHandle.standardError.write(Data("\n\(what): stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)\n".utf8))
+                    if sig == SIGTERM, let stuck = whenStuck {
+                        let seen = batches.load(ordering: .relaxed)
+                        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) {
+                            if batches.load(ordering: .relaxed) == seen { stuck() }
+                        }
+                    }
                 } else {
                     _exit(128 + sig)
                 }

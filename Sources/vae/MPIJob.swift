@@ -50,11 +50,15 @@ enum MPIJob {
         sigemptyset(&set)
         sigaddset(&set, SIGTERM)
         sigprocmask(SIG_UNBLOCK, &set, nil)  // a launcher may hand it down blocked
-        signal(SIGTERM) { _ in
-            if let m = mpiStopMessage { _ = write(2, m, strlen(m)) }
-            _exit(143)
-        }
+        signal(SIGTERM) { _ in MPIJob.stoppedByMPIRun() }
         return c
+    }
+
+    /// Says that mpirun stopped the job (and where the last checkpoint is) and exits 143 at once.
+    /// Safe in a signal handler (one write of a prepared line).
+    static func stoppedByMPIRun() -> Never {
+        if let m = mpiStopMessage { _ = write(2, m, strlen(m)) }
+        _exit(143)
     }
 
     /// A clean end of the job (every rank reaches it).

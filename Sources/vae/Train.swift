@@ -185,9 +185,10 @@ struct Train: ParsableCommand {
         }
         let progress = ProgressDisplay(totalEpochs: run.trainer.options.epochs, live: Console.stderrIsTerminal && leader)
         progress.batchImages = run.trainer.options.batchSize
+        if MPIJob.comm != nil { Interrupt.whenStuck = MPIJob.stoppedByMPIRun }
         Interrupt.install()
         run.trainer.parallel?.localStop = { Interrupt.isRequested }
-        let stop = run.trainer.parallel.map { p in { p.stopRequested } } ?? { Interrupt.isRequested }  // MPI: the ranks agree
+        let stop = run.trainer.parallel.map { p in { Interrupt.batchDone(); return p.stopRequested } } ?? { Interrupt.isRequested }  // MPI: the ranks agree
         let outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
         progress.clear()
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
