@@ -743,3 +743,80 @@ void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d,
     if (tasks <= 1) scale_task(&j, 0);
     else vk_parallel(tasks, scale_task, &j);
 }
+
+// ================================================================ tanh
+// Cephes' tanhf: |x| < 0.625: x + x·z·P(z), z = x²; |x| ≥ 9: ±1 (within 0.52 ulp of tanh there);
+// otherwise 1 − 2/(exp(2|x|) + 1) with the sign of x. Within 1.25 ulp of the exact value (measured on
+// 3.6 million floats in [−10, 10] with every exponent, in the tests); NaN stays NaN. The AVX2 code (used at
+// the AVX-512 level too) performs the same operations: the same bits as the portable code.
+#define TANH_SMALL 0.625f
+#define TANH_ONE 9.0f
+static inline float s_tanh(float x) {
+    float a = fabsf(x);
+    float z = x * x;
+    float p = -5.70498872745E-3f;
+    p = p * z + 2.06390887954E-2f;
+    p = p * z + -5.37397155531E-2f;
+    p = p * z + 1.33314422036E-1f;
+    p = p * z + -3.33332819422E-1f;
+    float small = (p * z) * x + x;
+    float e = s_exp(a + a);
+    float big = 1.0f - 2.0f / (e + 1.0f);
+    big = x < 0.0f ? -big : big;
+    float one = x < 0.0f ? -1.0f : 1.0f;
+    return a < TANH_SMALL ? small : (a >= TANH_ONE ? one : big);
+}
+
+#if defined(__x86_64__)
+VK_AVX2_TARGET
+static void tanh_range_avx2(const float *x, float *y, long lo, long hi) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), onev = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    long i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        __m256 a = _mm256_andnot_ps(sign, v);
+        __m256 z = _mm256_mul_ps(v, v);
+        __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
+        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(2.06390887954E-2f));
+        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-5.37397155531E-2f));
+        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036E-1f));
+        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-3.33332819422E-1f));
+        __m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), v), v);
+        __m256 e = v_exp(_mm256_add_ps(a, a));
+        __m256 big = _mm256_sub_ps(onev, _mm256_div_ps(two, _mm256_add_ps(e, onev)));
+        __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+        big = _mm256_blendv_ps(big, _mm256_sub_ps(_mm256_setzero_ps(), big), neg);
+        __m256 one = _mm256_blendv_ps(onev, _mm256_set1_ps(-1.0f), neg);
+        __m256 r = _mm256_blendv_ps(big, one, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_ONE), _CMP_GE_OQ));
+        r = _mm256_blendv_ps(r, small, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_SMALL), _CMP_LT_OQ));
+        _mm256_storeu_ps(y + i, r);
+    }
+    for (; i < hi; i++) y[i] = s_tanh(x[i]);
+}
+#endif
+
+typedef struct {
+    const float *x;
+    float *y;
+    long n, per;
+} tanh_job;
+
+static void tanh_task(void *ctx, int t) {
+    const tanh_job *j = (const tanh_job *)ctx;
+    long lo = (long)t * j->per, hi = lo + j->per < j->n ? lo + j->per : j->n;
+#if defined(__x86_64__)
+    if (use_avx2()) { tanh_range_avx2(j->x, j->y, lo, hi); return; }
+#endif
+    for (long i = lo; i < hi; i++) j->y[i] = s_tanh(j->x[i]);
+}
+
+void vk_tanh(const float *x, float *y, long n) {
+    if (n <= 0) return;
+    tanh_job j = { x, y, n, n };
+    int nt = ew_tasks(n, 32768);
+    if (nt > 1) j.per = (n + nt - 1) / nt;
+    int tasks = (int)((n + j.per - 1) / j.per);
+    if (tasks <= 1) tanh_task(&j, 0);
+    else vk_parallel(tasks, tanh_task, &j);
+}
+

@@ -100,6 +100,9 @@ void vk_nll_logits(int kind, const float *logits, const float *x, long x_row_str
 // col_acc[c] += Σ_rows dy[r, c] and dx is not written.
 void vk_relu_backward_colsum(const float *dy, const float *y, float *dx, int rows, int cols, float *col_acc);
 
+// y[i] = tanh(x[i]) (Cephes tanhf, within 1.25 ulp; the same bits at every kernel level).
+void vk_tanh(const float *x, float *y, long n);
+
 // dst[r, :] = src[idx[r]*d ...] / 255 in float, for r < rows.
 void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst);
 

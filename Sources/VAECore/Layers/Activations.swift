@@ -39,7 +39,7 @@ public final class Activation: Layer {
         case .sigmoid:
             for i in 0..<n { yp[i] = Elementwise.sigmoid(xp[i]) }
         case .tanh:
-            for i in 0..<n { yp[i] = Float.tanh(xp[i]) }
+            Elementwise.tanh(xp, into: yp, count: n)
         }
         output = y
         return y
