@@ -207,35 +207,28 @@ final class CLITests: XCTestCase {
 
     /// Ctrl-C: stops after the batch under way, saves a checkpoint, says how to resume, exits 130.
     func testSIGINTSavesACheckpoint() throws {
-        let dir = tempRunDir("sigint")
-        let data = try TinyData.make(train: 256, test: 32)
-        let h = try CLI.start(["train", "--data", data, "--epochs", "500", "--hidden", "64", "--batch", "16", "--no-report", "--out", dir])
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
-        usleep(300_000)
-        kill(h.0.processIdentifier, SIGINT)
-        let r = CLI.finish(h)
-        XCTAssertEqual(r.status, 130, r.stderr)
-        XCTAssertTrue(r.stderr.contains("vae train --resume --out"), r.stderr)
-        let loaded = try Checkpoint.load(dir)
-        XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved")
+        try checkGracefulStop(SIGINT, status: 130, says: "interrupted: stopping after this batch")
     }
 
     /// SIGTERM (a batch scheduler's warning before it kills a job): the same graceful stop, exit 143.
     func testSIGTERMSavesACheckpoint() throws {
-        let dir = tempRunDir("sigterm")
+        try checkGracefulStop(SIGTERM, status: 143, says: "terminated (SIGTERM): stopping after this batch")
+    }
+
+    func checkGracefulStop(_ sig: Int32, status: Int32, says: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let dir = tempRunDir("signal-\(sig)")
         let data = try TinyData.make(train: 256, test: 32)
         let h = try CLI.start(["train", "--data", data, "--epochs", "500", "--hidden", "64", "--batch", "16", "--no-report", "--out", dir])
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
         usleep(300_000)
-        kill(h.0.processIdentifier, SIGTERM)
+        kill(h.0.processIdentifier, sig)
         let r = CLI.finish(h)
-        XCTAssertEqual(r.status, 143, r.stderr)
-        XCTAssertTrue(r.stderr.contains("terminated (SIGTERM)"), r.stderr)
-        XCTAssertTrue(r.stderr.contains("vae train --resume --out"), r.stderr)
+        XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains(says), r.stderr, file: file, line: line)
+        XCTAssertTrue(r.stderr.contains("vae train --resume --out"), r.stderr, file: file, line: line)
         let loaded = try Checkpoint.load(dir)
-        XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved")
+        XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved", file: file, line: line)
     }
 
     func testBadInputIsOneLineAndTheRightExitCode() throws {
