@@ -37,6 +37,9 @@ struct Evaluate: ParsableCommand {
             "loss_mu": e.mean.loss, "recon_mu": e.mean.recon,
             "elbo_seconds": Date().timeIntervalSince(t0),
         ]
+        let active = Evaluator.activeUnits(loaded.model, set)
+        out["active_units"] = active.count
+        Console.note("active units (variance of μ over the \(set.count) test items > 0.01, Burda et al. 2015): \(active.count) of \(loaded.model.latent)")
         if iwae > 0 {
             let n = min(limit ?? 1000, test.count)
             let t1 = Date()

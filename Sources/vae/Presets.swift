@@ -2,6 +2,7 @@ import ArgumentParser
 import VAEKit
 
 extension TrainingObjective: ExpressibleByArgument {}
+extension WeightInit: ExpressibleByArgument {}
 
 /// `--lr-schedule`: constant, or the stages of Burda et al. (2015).
 enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable {

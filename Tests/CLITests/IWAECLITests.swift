@@ -73,6 +73,38 @@ final class IWAECLITests: XCTestCase {
         XCTAssertTrue(sem > 0 && sem < 100, "standard error \(sem)")
         XCTAssertTrue(r.stderr.contains("IWAE k = 10 on 16 test images"), r.stderr)
         XCTAssertEqual(o["binarized"] as? Bool, true)
+        let active = try XCTUnwrap(o["active_units"] as? Int)
+        XCTAssertTrue((0...3).contains(active), "\(active) active units of 3")
+        XCTAssertTrue(r.stderr.contains("active units (variance of μ over the 16 test items > 0.01"), r.stderr)
+    }
+
+    /// `--init glorot --output-bias-from-data`: in config.json, in the checkpoint's weights, fixed on
+    /// resume; a table or the conv model is an error before anything is written.
+    func testInitFlags() throws {
+        let data = try TinyData.make(train: 64, test: 16)
+        let dir = tempRunDir("init")
+        var r = try CLI.run(["train", "--data", data, "--init", "glorot", "--output-bias-from-data", "--epochs", "0",
+                             "--hidden", "8", "--latent", "3", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let t = try training(dir)
+        XCTAssertEqual(t["weightInit"] as? String, "glorot")
+        XCTAssertEqual(t["outputBiasFromData"] as? Bool, true)
+        let model = try Checkpoint.load(dir).model
+        let w = try XCTUnwrap(model.store.parameter(named: "encoder.1.weight"))  // 784 → 8
+        let bound = Float((6.0 / 792).squareRoot())
+        XCTAssertTrue((0..<w.count).allSatisfy { abs(w.value.pointer[$0]) <= bound })
+        XCTAssertGreaterThan((0..<w.count).map { abs(w.value.pointer[$0]) }.max()!, 0.95 * bound)
+        let b = try XCTUnwrap(model.store.parameter(named: "decoder.2.bias"))  // one per pixel
+        XCTAssertEqual(b.count, 784)
+        XCTAssertEqual(b.value.pointer[0], Float(log(0.001 / 0.999)), accuracy: 1e-5)  // a corner: always 0
+        r = try CLI.run(["train", "--resume", "--init", "pytorch", "--out", dir])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.stderr.contains("--init cannot change"), r.stderr)
+        let conv = tempRunDir("initconv")
+        r = try CLI.run(["train", "--data", data, "--model", "conv", "--output-bias-from-data", "--epochs", "1", "--out", conv])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("--output-bias-from-data needs --model mlp"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: conv + "/model.safetensors"))
     }
 
     func testBadObjectiveFlags() throws {

@@ -40,6 +40,32 @@ public enum Evaluator {
                           count: set.count)
     }
 
+    /// Active latent units (Burda et al. 2015, §5.2): dimension u is active when the variance
+    /// over `set` of its posterior mean, Cov_x(E_q(u|x)[u]), exceeds `threshold` (10⁻²). Returns
+    /// the count and each dimension's variance (over the items, divided by their count).
+    public static func activeUnits(_ model: VAE, _ set: any DataSource, threshold: Double = 0.01,
+                                   batchSize: Int = 1000) -> (count: Int, variances: [Double]) {
+        let k = model.latent
+        var sum = [Double](repeating: 0, count: k), sumSq = [Double](repeating: 0, count: k)
+        var start = 0
+        while start < set.count {
+            let end = min(set.count, start + batchSize)
+            let batch = model.conditioned(set.batch(start..<end))
+            let h = model.encodeRaw(batch.input ?? batch.x, condition: batch.condition)
+            for r in 0..<(end - start) {
+                for u in 0..<k {
+                    let m = Double(h.pointer[r * 2 * k + u])  // μ: the first half of a row
+                    sum[u] += m
+                    sumSq[u] += m * m
+                }
+            }
+            start = end
+        }
+        let n = Double(max(set.count, 1))
+        let variances = (0..<k).map { max(sumSq[$0] / n - (sum[$0] / n) * (sum[$0] / n), 0) }
+        return (variances.filter { $0 > threshold }.count, variances)
+    }
+
     /// The importance-weighted estimate of −log p(x) (Burda et al. 2015) for each image of `x`:
     ///   log wⱼ = log p(x|zⱼ) + log N(zⱼ; 0, I) − log N(zⱼ; μ, σ²),  zⱼ ~ q(z|x), j = 1…k
     ///   −log p(x) ≈ −(logsumexpⱼ log wⱼ − log k)

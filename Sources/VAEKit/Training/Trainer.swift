@@ -28,6 +28,10 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var adamEpsilon: Double? = nil
     /// Learning rate per epoch as factors of `learningRate` (nil = constant).
     public var learningRateSchedule: LearningRateSchedule? = nil
+    /// How a new run's weights start (nil = PyTorch's defaults); see Initialization.swift.
+    public var weightInit: WeightInit? = nil
+    /// Start the decoder's output bias at the logit of the training images' mean (nil = no).
+    public var outputBiasFromData: Bool? = nil
 
     public init() {}
 

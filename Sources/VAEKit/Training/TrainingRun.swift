@@ -25,6 +25,8 @@ public final class TrainingRun {
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
         let model = try VAE(config: config, seed: options.seed)
         let trainer = try Trainer(model: model, data: data, options: options)
+        if options.weightInit == .glorot { model.initializeGlorot(seed: options.seed) }
+        if options.outputBiasFromData == true { try model.setOutputBiasFromData(trainer.data.train) }  // the classes trained on
         try trainer.joinMPI(mpi)
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
         try run.save()
