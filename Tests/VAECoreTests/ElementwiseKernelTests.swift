@@ -181,7 +181,7 @@ final class ElementwiseKernelTests: XCTestCase {
     func testGatherScaleBytes() {
         let d = 29, n = 40
         let src = (0..<(n * d)).map { UInt8(truncatingIfNeeded: $0 * 7) }
-        let idx: [Int32] = [3, 0, 39, 3, 17]
+        let idx: [Int32] = [3, 0, 39, 3, 17] + (0..<40).map { Int32($0) }  // all 256 byte values (7 is odd)
         func run() -> [Float] {
             var out = [Float](repeating: -1, count: idx.count * d)
             Elementwise.gatherScaleBytes(src, indices: idx, rows: idx.count, rowSize: d, into: &out)
