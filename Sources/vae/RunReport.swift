@@ -43,7 +43,10 @@ enum RunReport {
             let loss = Figures.lossChart(metrics)
             files.append(("loss.png", loss.png))
             files.append(("loss.svg", Array(loss.svg.utf8)))
-            page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per image (reconstruction + KL, β not applied).")
+            let k = metrics.last?.train_iwae_k ?? 1
+            page.addSVG("Loss curves", svg: loss.svg, caption: k > 1
+                ? "Training: the negative importance-weighted bound −L_\(k) (IWAE, k = \(k) samples per image); test: the negative ELBO with one z and with z = μ (reconstruction + KL). Nats per image."
+                : "Negative ELBO in nats per image (reconstruction + KL, β not applied).")
             let rows = metrics.map { m in
                 [String(m.epoch), f(m.train_loss), f(m.train_recon), f(m.train_kl), f(m.test_loss), f(m.test_loss_mu),
                  f(m.test_recon), f(m.test_kl), String(format: "%.1f", m.seconds), ProgressDisplay.grouped(m.images_per_second)]

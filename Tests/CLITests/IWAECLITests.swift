@@ -107,6 +107,18 @@ final class IWAECLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: conv + "/model.safetensors"))
     }
 
+    /// An IWAE run's report names its training curve the IWAE bound, not the ELBO.
+    func testIWAEReportNamesTheBound() throws {
+        let data = try TinyData.make(train: 64, test: 16)
+        let dir = tempRunDir("iwaereport")
+        let r = try CLI.run(["train", "--data", data, "--objective", "iwae", "--k", "4", "--epochs", "1", "--hidden", "8", "--latent", "2", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("the negative importance-weighted bound −L_4 (IWAE, k = 4 samples per image)"))
+        let svg = try String(contentsOfFile: dir + "/loss.svg", encoding: .utf8)
+        XCTAssertTrue(svg.contains("train (IWAE bound, k = 4)"), "legend")
+    }
+
     func testBadObjectiveFlags() throws {
         let data = try TinyData.make(train: 32, test: 8)
         var r = try CLI.run(["train", "--data", data, "--k", "3", "--epochs", "1", "--out", tempRunDir("k")])
