@@ -290,6 +290,7 @@ typedef struct {
     int nkb;            // number of K blocks
     int chunk;          // longest chunk (multiple of the tile) in the other dimension
     int nchunks;
+    int pack_parts;     // the shared operand is packed in nkb × pack_parts tasks
 } shared_job;
 
 // Packs K block b of the shared operand (all of its rows, or columns).
@@ -300,6 +301,22 @@ static void shared_pack_block(const shared_job *s, int b) {
     float *dst = s->shared + (long)s->round * pc;
     if (s->share_a) j->kern->pack_a(j->transA, a_at(j, 0, pc), j->lda, len, kc, dst);
     else j->kern->pack_b(j->transB, b_at(j, pc, 0), j->ldb, kc, len, dst);
+}
+
+// Task t packs part (t mod pack_parts) of K block (t / pack_parts) of the shared operand: a range
+// of whole panels, written where the serial packing puts them (panel at column/row i: + i * kc).
+static void shared_pack_task(void *ctx, int t) {
+    const shared_job *s = (const shared_job *)ctx;
+    const gemm_job *j = s->j;
+    int parts = s->pack_parts, b = t / parts, p = t % parts;
+    int T = s->share_a ? j->kern->mr : j->kern->nr;
+    int tiles = s->share_a ? j->mtiles : j->ntiles, len = s->share_a ? j->M : j->N;
+    int c0 = (int)((long)tiles * p / parts) * T, c1 = imin((int)((long)tiles * (p + 1) / parts) * T, len);
+    if (c0 >= c1) return;
+    int pc = b * j->kcb, kc = imin(j->kcb, j->K - pc);
+    float *dst = s->shared + (long)s->round * pc + (long)c0 * kc;
+    if (s->share_a) j->kern->pack_a(j->transA, a_at(j, c0, pc), j->lda, c1 - c0, kc, dst);
+    else j->kern->pack_b(j->transB, b_at(j, pc, c0), j->ldb, kc, c1 - c0, dst);
 }
 
 static void shared_compute_task(void *ctx, int t) {
@@ -335,6 +352,7 @@ static void shared_compute_task(void *ctx, int t) {
 }
 
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
+#define VK_SHARED_PARALLEL_PACK (64 * 1024)   // floats: shared operands this large are packed in parallel
 
 // Returns 1 if the product was done in shared-operand mode.
 static int try_shared(const gemm_job *j, int nthreads) {
@@ -377,9 +395,16 @@ static int try_shared(const gemm_job *j, int nthreads) {
         own->scap = need + 64;
     }
     s.shared = own->s;
-    // The shared operand is small (packing it is ~1-2% of the work): the caller packs it alone,
-    // which saves a synchronisation (costly when a worker is descheduled on a busy machine).
-    for (int b = 0; b < s.nkb; b++) shared_pack_block(&s, b);
+    // A large shared operand (a layer's weights in the forward product) is packed by all threads
+    // (tasks claimed dynamically: a descheduled worker costs nothing), a small one by the caller
+    // alone, saving a synchronisation. Packing moves data only: the same bits either way.
+    if ((long)s.round * j->K >= VK_SHARED_PARALLEL_PACK) {
+        int tiles_own = s.share_a ? j->mtiles : j->ntiles;
+        s.pack_parts = imin(2 * nthreads, tiles_own);
+        vk_parallel(s.nkb * s.pack_parts, shared_pack_task, &s);
+    } else {
+        for (int b = 0; b < s.nkb; b++) shared_pack_block(&s, b);
+    }
     vk_parallel(s.nchunks, shared_compute_task, &s);
     return 1;
 }

@@ -157,6 +157,10 @@ final class GEMMTests: XCTestCase {
         let t = Case(transA: false, transB: true, m: 61, n: 150, k: 300, alpha: 0.5, beta: 0.25,
                      bias: true, relu: true)
         let t2 = Case(transA: true, transB: false, m: 200, n: 70, k: 190)
+        // Shared operands over 64 Ki floats are packed by all threads, panel ranges of every K block:
+        // B shared (320 × 600, three K blocks, a 12-wide edge panel), then A shared (104 × 700).
+        let t3 = Case(transA: false, transB: true, m: 100, n: 300, k: 600, beta: 0.5, bias: true)
+        let t4 = Case(transA: true, transB: false, m: 100, n: 1200, k: 700)
         // Default blocks (shared-operand mode when parallel), then small blocks (static 2-D
         // split of C, several cache blocks per thread).
         for (level, blocks) in stride(from: GEMM.forceKernelLevel(3), through: 1, by: -1).flatMap({ [($0, 0), ($0, 1)] }) {
@@ -167,7 +171,8 @@ final class GEMMTests: XCTestCase {
             for threads in [1, 2, 3, 4] {
                 ThreadPool.threadCount = threads
                 XCTAssertEqual(ThreadPool.threadCount, threads)
-                let c = [run(t, seed: 7, check: threads == 1), run(t2, seed: 9, check: threads == 1)]
+                let c = [run(t, seed: 7, check: threads == 1), run(t2, seed: 9, check: threads == 1),
+                         run(t3, seed: 11, check: threads == 1), run(t4, seed: 13, check: threads == 1)]
                 if ref.isEmpty { ref = c; continue }
                 for (x, y) in zip(ref, c) {
                     XCTAssert(x.map(\.bitPattern) == y.map(\.bitPattern),
