@@ -28,9 +28,11 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var adamEpsilon: Double? = nil
     /// Learning rate per epoch as factors of `learningRate` (nil = constant).
     public var learningRateSchedule: LearningRateSchedule? = nil
-    /// How a new run's weights start (nil = PyTorch's defaults); see Initialization.swift.
+    /// How a new run's weights start (nil = PyTorch's defaults); applied by `TrainingRun.start`
+    /// (see Initialization.swift), which is how every new run begins.
     public var weightInit: WeightInit? = nil
-    /// Start the decoder's output bias at the logit of the training images' mean (nil = no).
+    /// Start the decoder's output bias at the logit of the training images' mean (nil = no); also
+    /// applied by `TrainingRun.start`.
     public var outputBiasFromData: Bool? = nil
 
     public init() {}
