@@ -16,7 +16,9 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
     /// Burda, Grosse & Salakhutdinov (2015), Table 1, one stochastic layer on MNIST: 784-200-200-50
     /// with tanh hidden units, a Bernoulli decoder, Adam (ε = 1e-4), batch 20, dynamic
     /// binarization, lr 0.001·10^(−i/7) for 3^i epochs (i = 0…7, 3,280 epochs); the VAE (k = 1)
-    /// or the IWAE bound with k = 5 or 50.
+    /// or the IWAE bound with k = 5 or 50. The model starts as their code starts it
+    /// (github.com/yburda/iwae): Glorot-uniform weights, zero biases, and (mlp) the output bias at
+    /// the logit of the training images' mean.
     case burda2015VAE = "burda2015-vae", burda2015IWAE5 = "burda2015-iwae5", burda2015IWAE50 = "burda2015-iwae50"
 
     /// `train` with the preset's values in every option the user left unset.
@@ -33,6 +35,8 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
         t.adamEps = t.adamEps ?? 1e-4
         t.lrSchedule = t.lrSchedule ?? .burda2015
         t.epochs = t.epochs ?? LearningRateSchedule.burda2015.totalEpochs
+        t.weightInit = t.weightInit ?? .glorot
+        t.outputBiasFromData = t.outputBiasFromData ?? (t.model == .mlp)
         switch self {
         case .burda2015VAE: t.objective = t.objective ?? .elbo
         case .burda2015IWAE5: t.objective = t.objective ?? .iwae; t.k = t.k ?? 5

@@ -46,10 +46,11 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("adam-eps"), help: "Adam's ε (default 1e-8).") var adamEps: Double?
     @Option(name: .customLong("lr-schedule"), help: "constant (default) or burda2015: --lr·10^(−i/7) for 3^i epochs, i = 0…7.")
     var lrSchedule: ScheduleChoice?
-    @Option(name: .customLong("init"), help: "How the weights start: pytorch (default: kaiming-uniform, as nn.Linear) or glorot (uniform ±√(6/(fan_in+fan_out)), zero biases).")
+    @Option(name: .customLong("init"), help: "How the weights start: pytorch (default; a burda2015 preset: glorot): kaiming-uniform, as nn.Linear; or glorot: uniform ±√(6/(fan_in+fan_out)), zero biases.")
     var weightInit: WeightInit?
-    @Flag(name: .customLong("output-bias-from-data"), help: "Start the decoder's output bias at the logit of the training images' mean (mlp, images).")
-    var outputBiasFromData = false
+    @Flag(name: .customLong("output-bias-from-data"), inversion: .prefixedNo,
+          help: "Start the decoder's output bias at the logit of the training images' mean (mlp, images; off by default, on in a burda2015 preset).")
+    var outputBiasFromData: Bool?
     @Option(help: ArgumentHelp("A named recipe whose settings apply to every flag not given: burda2015-vae, burda2015-iwae5, burda2015-iwae50 (see the README).", valueName: "name"))
     var preset: TrainPreset?
     @OptionGroup var threadOptions: ThreadOptions
@@ -79,7 +80,7 @@ struct Train: ParsableCommand {
                 ("--conditional", conditional), ("--corrupt", corrupt != nil), ("--no-report", false),
                 ("--objective", objective != nil), ("--k", k != nil), ("--adam-eps", adamEps != nil),
                 ("--lr-schedule", lrSchedule != nil), ("--preset", preset != nil), ("--init", weightInit != nil),
-                ("--output-bias-from-data", outputBiasFromData),
+                (outputBiasFromData == false ? "--no-output-bias-from-data" : "--output-bias-from-data", outputBiasFromData != nil),
             ]
             if let (flag, _) = fixed.first(where: { $0.1 }) {
                 throw ValidationError("\(flag) cannot change when resuming: it is part of the run in \(out ?? "RUN"); resume without it, or start a new run with another --out (resume honours --epochs, --lr, --clip, --weight-decay, --test-limit, --threads)")
@@ -184,7 +185,7 @@ struct Train: ParsableCommand {
             o.adamEpsilon = adamEps
             o.learningRateSchedule = lrSchedule?.schedule
             o.weightInit = weightInit
-            o.outputBiasFromData = outputBiasFromData ? true : nil
+            o.outputBiasFromData = outputBiasFromData == true ? true : nil
             if let p = preset { Console.note("preset \(p.rawValue): \(Train.describe(o))") }
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
