@@ -49,6 +49,41 @@ struct DataOptions: ParsableArguments {
         return o
     }
 
+    /// `--label` and `--ignore` are fixed by a run's table: given again with the run's values they are
+    /// accepted (the command line the run was started with), other values are refused.
+    func checkTableFlags(_ schema: TableSchema) throws {
+        if let label, label != schema.label?.name {
+            throw VAEError("--label is fixed by the run's table: it has \(schema.label.map { "label \($0.name)" } ?? "no label"), this command line gives \(label); give the run's value or drop the flag")
+        }
+        if let ignore {
+            let given = ignore.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            if Set(given) != Set(schema.ignored) {
+                throw VAEError("--ignore is fixed by the run's table: it ignores \(schema.ignored.isEmpty ? "no column" : schema.ignored.joined(separator: ",")), this command line gives \(given.joined(separator: ",")); give the run's value or drop the flag")
+            }
+        }
+    }
+
+    /// `vae train --resume`: how the data is read is part of the run. Image-folder flags given with
+    /// the run's values are accepted, other values refused (a table's --label and --ignore: `checkTableFlags`).
+    func checkResume(_ loaded: Checkpoint.Loaded) throws {
+        if let t = loaded.table, let f = testFraction, f != t.testFraction {
+            throw ValidationError("--test-fraction cannot change when resuming: the run's table holds out \(t.testFraction), this command line gives \(f); give the run's value or drop the flag")
+        }
+        guard let stored = loaded.config?.data?.imageOptions else { return }
+        let given = try imageOptions(stored: stored)
+        func text<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "the default" }
+        let flags: [(String, String, String)] = [
+            ("--image-size", text(stored.imageSize.map { $0.map(String.init).joined(separator: "x") }), text(given.imageSize.map { $0.map(String.init).joined(separator: "x") })),
+            ("--channels", text(stored.channels), text(given.channels)),
+            ("--test-fraction", "\(stored.testFraction)", "\(given.testFraction)"),
+            ("--skip-bad-files", stored.skipBadFiles ? "on" : "off", given.skipBadFiles ? "on" : "off"),
+            ("--background", text(stored.background), text(given.background)),
+        ]
+        if let (flag, was, now) = flags.first(where: { $0.1 != $0.2 }) {
+            throw ValidationError("\(flag) cannot change when resuming: the run's images were read with \(was), this command line gives \(now); give the run's value or drop the flag")
+        }
+    }
+
     /// A CSV table: fitted here (`vae train`), or read with a run's stored schema.
     func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?) throws -> Dataset {
         if imageSize != nil || channels != nil || skipBadFiles || background != nil {
@@ -56,7 +91,7 @@ struct DataOptions: ParsableArguments {
         }
         let d: Dataset
         if let stored {
-            if label != nil || ignore != nil { throw VAEError("--label and --ignore are fixed by the run's table; drop them") }
+            try checkTableFlags(stored.schema)
             d = try Dataset.loadTable(path: path, stored: stored, trainedOn: trainedOn)
         } else {
             var o = TableOptions()

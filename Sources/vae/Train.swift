@@ -70,22 +70,6 @@ struct Train: ParsableCommand {
         if let sigma, !(sigma > 0) { throw ValidationError("--sigma must be > 0") }
         if let k, !(1...100_000).contains(k) { throw ValidationError("--k must be between 1 and 100000") }
         if let e = adamEps, !(e > 0 && e < 1) { throw ValidationError("--adam-eps must be between 0 and 1") }
-        if resume {
-            // What defines the model, its data or its random streams is fixed for a run.
-            let fixed: [(String, Bool)] = [
-                ("--model", model != nil), ("--latent", latent != nil), ("--hidden", hidden != nil), ("--beta", beta != nil),
-                ("--warmup", warmup != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
-                ("--activation", activation != nil), ("--binarize", binarize), ("--seed", seed != nil),
-                ("--classes", classes != nil), ("--batch", batch != nil),
-                ("--conditional", conditional), ("--corrupt", corrupt != nil), ("--no-report", false),
-                ("--objective", objective != nil), ("--k", k != nil), ("--adam-eps", adamEps != nil),
-                ("--lr-schedule", lrSchedule != nil), ("--preset", preset != nil), ("--init", weightInit != nil),
-                (outputBiasFromData == false ? "--no-output-bias-from-data" : "--output-bias-from-data", outputBiasFromData != nil),
-            ]
-            if let (flag, _) = fixed.first(where: { $0.1 }) {
-                throw ValidationError("\(flag) cannot change when resuming: it is part of the run in \(out ?? "RUN"); resume without it, or start a new run with another --out (resume honours --epochs, --lr, --clip, --weight-decay, --test-limit, --threads)")
-            }
-        }
         _ = try hiddenSizes()
         if let corrupt { do { _ = try Corruption(parsing: corrupt) } catch let e as VAEError { throw ValidationError(e.message) } }
         try Anomaly.checkClassList(classes, option: "--classes")
@@ -101,19 +85,27 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try (preset.map { $0.apply(to: self) } ?? self).train()
+        try (preset.map { $0.apply(to: self) } ?? self).train(raw: self)
     }
 
-    func train() throws {
+    /// `raw`: the command line as given, before a preset filled it in.
+    func train(raw: Train) throws {
         threadOptions.apply()
+        // --resume: a run to continue, or (a job killed before its first save) nothing yet. Decided
+        // before the MPI ranks join, so that every rank looks before any rank writes.
+        var resuming: Checkpoint.Loaded?
+        if resume, case .run(let loaded) = try Train.resumeTarget(out!) {
+            try checkResume(loaded, raw: raw)
+            resuming = loaded
+        }
         let comm = try MPIJob.join()  // started by mpirun: one rank of a data-parallel job
         let mpi = comm.map { ($0, mpiOptions.settings) }
         let leader = comm?.isLeader ?? true
         let run: TrainingRun
         let data: Dataset
-        if resume {
+        if let loaded = resuming {
             let dir = out!
-            let loaded = try Checkpoint.load(dir)
+            try dataOptions.checkResume(loaded)
             data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions,
                                        table: loaded.table)
             var changes = TrainingRun.ResumeChanges()
@@ -126,6 +118,7 @@ struct Train: ParsableCommand {
             run = try TrainingRun.resume(directory: dir, loaded: loaded, data: data, changes: changes, mpi: mpi)
             Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
         } else {
+            if resume { Console.note("no checkpoint in \(out!) yet: starting the run there (the same command continues it later)") }
             data = try dataOptions.load()
             var dir = out ?? Train.defaultRunFolder()
             if let comm {  // MPI: rank 0's folder (the default name comes from its clock)

@@ -73,12 +73,18 @@ final class IWAECLITests: XCTestCase {
         let ownT = try training(own)
         XCTAssertEqual(ownT["weightInit"] as? String, "pytorch")
         XCTAssertNil(ownT["outputBiasFromData"])
-        r = try CLI.run(["train", "--resume", "--no-output-bias-from-data", "--out", own])
+        r = try CLI.run(["train", "--resume", "--output-bias-from-data", "--out", own])
         XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.stderr.contains("--no-output-bias-from-data cannot change"), r.stderr)
-        r = try CLI.run(["train", "--resume", "--preset", "burda2015-vae", "--out", dir])
+        XCTAssertTrue(r.stderr.contains("--output-bias-from-data cannot change when resuming: the run in \(own) has off, this command line gives on"), r.stderr)
+        // another preset changes the objective: refused, naming where the value came from
+        r = try CLI.run(["train", "--resume", "--preset", "burda2015-vae", "--hidden", "8", "--latent", "3", "--out", dir])
         XCTAssertEqual(r.status, 2)
-        XCTAssertTrue(r.stderr.contains("--preset cannot change"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--objective cannot change when resuming: the run in \(dir) has iwae, --preset burda2015-vae gives elbo"), r.stderr)
+        // the line the run was started with is accepted (epoch 1 of 1 is done: nothing to train)
+        r = try CLI.run(["train", "--data", data, "--preset", "burda2015-iwae5", "--epochs", "1", "--hidden", "8", "--latent", "3",
+                         "--no-report", "--out", dir, "--resume"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(dir) at epoch 1 of 1"), r.stderr)
         r = try CLI.run(["evaluate", dir, "--iwae", "10", "--limit", "16"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let o = try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").last ?? "").utf8)) as! [String: Any]

@@ -6,16 +6,19 @@ import VAEKit
 /// repeats, resume with any number of ranks, and a killed rank that ends the job.
 /// Skipped when Open MPI is absent (apt-get install openmpi-bin).
 final class MPITests: XCTestCase {
-    nonisolated(unsafe) static var data = ""
+    nonisolated(unsafe) static var made: String?
 
-    override class func setUp() {
-        super.setUp()
-        data = (try? TinyData.make(train: 256, test: 64)) ?? ""
+    /// The tests' data set, written once (a failure to write it fails the test that asked).
+    static func data() throws -> String {
+        if let made { return made }
+        let d = try TinyData.make(train: 256, test: 64)
+        made = d
+        return d
     }
 
     /// A small model; batch 33 splits unevenly (17 + 16 rows, the last batch 13 + 12).
-    func args(_ out: String, epochs: Int = 3, extra: [String] = []) -> [String] {
-        ["train", "--data", MPITests.data, "--epochs", String(epochs), "--latent", "4", "--hidden", "32", "--batch", "33",
+    func args(_ out: String, epochs: Int = 3, extra: [String] = []) throws -> [String] {
+        ["train", "--data", try MPITests.data(), "--epochs", String(epochs), "--latent", "4", "--hidden", "32", "--batch", "33",
          "--seed", "5", "--threads", "1", "--no-report", "--out", out] + extra
     }
 
@@ -73,20 +76,39 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(try MPIRun.run(args(straight, epochs: 3)).status, 0)
         // 2 ranks: 1 epoch, then --resume to 3 under mpirun: exactly the straight run
         XCTAssertEqual(try MPIRun.run(args(split, epochs: 1)).status, 0)
-        let r = try MPIRun.run(["train", "--resume", "--out", split, "--data", MPITests.data, "--epochs", "3", "--threads", "1", "--no-report"])
+        let r = try MPIRun.run(["train", "--resume", "--out", split, "--data", try MPITests.data(), "--epochs", "3", "--threads", "1", "--no-report"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("resuming \(split) at epoch 1"), r.stderr)
         XCTAssertEqual(try weights(straight), try weights(split), "a resumed 2-rank run differs from a straight one")
         XCTAssertEqual(try metricsWithoutTimes(straight), try metricsWithoutTimes(split))
         // a checkpoint of 2 ranks continues in a plain process, and that one under 2 ranks again
         XCTAssertEqual(try MPIRun.run(args(plain, epochs: 1)).status, 0)
-        let p = try CLI.run(["train", "--resume", "--out", plain, "--data", MPITests.data, "--epochs", "2", "--threads", "1", "--no-report"])
+        let p = try CLI.run(["train", "--resume", "--out", plain, "--data", try MPITests.data(), "--epochs", "2", "--threads", "1", "--no-report"])
         XCTAssertEqual(p.status, 0, p.stderr)
-        let q = try MPIRun.run(["train", "--resume", "--out", plain, "--data", MPITests.data, "--epochs", "3", "--threads", "1", "--no-report"])
+        let q = try MPIRun.run(["train", "--resume", "--out", plain, "--data", try MPITests.data(), "--epochs", "3", "--threads", "1", "--no-report"])
         XCTAssertEqual(q.status, 0, q.stderr)
         let m = try metricsWithoutTimes(plain)
         XCTAssertEqual(m.map { $0["epoch"]! }, [1, 2, 3])
         XCTAssertLessThan(abs(m[2]["test_loss"]! - (try metricsWithoutTimes(straight))[2]["test_loss"]!) / m[2]["test_loss"]!, 0.005)
+    }
+
+    /// The line a requeued job re-runs under mpirun: `--resume` with the same flags starts the run
+    /// when there is no checkpoint yet, continues it when there is one, and refuses a changed value.
+    func testTheSameLineUnderMPIRunStartsThenContinues() throws {
+        _ = try MPIRun.require()
+        let run = tempRunDir("mpi-sameline"), straight = tempRunDir("mpi-sameline-straight")
+        var r = try MPIRun.run(try args(run, epochs: 1, extra: ["--resume"]))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("no checkpoint in \(run) yet: starting the run there"), r.stderr)
+        r = try MPIRun.run(try args(run, epochs: 2, extra: ["--resume"]))
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(run) at epoch 1 of 2"), r.stderr)
+        XCTAssertEqual(try MPIRun.run(try args(straight, epochs: 2)).status, 0)
+        XCTAssertEqual(try weights(straight), try weights(run), "the run resumed with its own line under mpirun differs from a straight one")
+        r = try MPIRun.run(try args(run, epochs: 3, extra: ["--resume", "--beta", "2"]))
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--beta cannot change when resuming: the run in \(run) has 1.0, this command line gives 2.0"), r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).state.epoch, 2)
     }
 
     /// Ctrl-C on mpirun: mpirun sends every rank SIGTERM; the ranks agree on the batch to stop
@@ -108,7 +130,7 @@ final class MPITests: XCTestCase {
         let loaded = try Checkpoint.load(run)
         XCTAssertGreaterThanOrEqual(loaded.state.epoch, 1)
         XCTAssertTrue(loaded.state.epoch > epochs() - 1 || loaded.state.batchInEpoch > 0, "the checkpoint is not the stop's")
-        let c = try CLI.run(["train", "--resume", "--out", run, "--data", MPITests.data, "--epochs", String(loaded.state.epoch + 1),
+        let c = try CLI.run(["train", "--resume", "--out", run, "--data", try MPITests.data(), "--epochs", String(loaded.state.epoch + 1),
                              "--threads", "1", "--no-report"])
         XCTAssertEqual(c.status, 0, c.stderr)
     }
@@ -127,23 +149,27 @@ final class MPITests: XCTestCase {
         XCTAssertTrue(p.isRunning, "the job ended before the test could kill a rank")
         let ranks = MPIRun.ranks(of: p.processIdentifier)
         guard let victim = ranks[1] else { p.terminate(); return XCTFail("rank 1's pid not found among mpirun's children: \(ranks)") }
-        let killed = Date()
         kill(victim, SIGKILL)
+        // The mechanism, not its speed: the job ends by itself (rank 0 sees the lost peer and
+        // aborts). The watchdog only keeps a broken build from hanging the suite.
+        let watchdog = Date().addingTimeInterval(300)
+        while p.isRunning && Date() < watchdog { usleep(100_000) }
+        let endedByItself = !p.isRunning
+        if !endedByItself { p.terminate() }
         let r = CLI.finish(h)
-        let took = Date().timeIntervalSince(killed)
-        XCTAssertLessThan(took, 15, "the job took \(took) s to end after a rank was killed")
+        XCTAssertTrue(endedByItself, "the job did not end within 300 s after a rank was killed")
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("error: rank 0 of 2:"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
         // the last checkpoint is whole and continues
         let loaded = try Checkpoint.load(run)
         XCTAssertGreaterThanOrEqual(loaded.state.epoch, 1)
-        let c = try CLI.run(["train", "--resume", "--out", run, "--data", MPITests.data, "--epochs", String(loaded.state.epoch + 1),
+        let c = try CLI.run(["train", "--resume", "--out", run, "--data", try MPITests.data(), "--epochs", String(loaded.state.epoch + 1),
                              "--threads", "1", "--no-report"])
         XCTAssertEqual(c.status, 0, c.stderr)
     }
 
     func testMissingLibraryUnderMPIRunIsOneLine() throws {
-        let r = try CLI.run(["train", "--data", MPITests.data, "--epochs", "1", "--out", tempRunDir("mpi-nolib")],
+        let r = try CLI.run(["train", "--data", try MPITests.data(), "--epochs", "1", "--out", tempRunDir("mpi-nolib")],
                             env: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0", "VAE_MPI_LIB": "/nonexistent/libmpi.so.40"])
         XCTAssertEqual(r.status, 1)
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)

@@ -2,7 +2,8 @@ import Foundation
 import XCTest
 import VAEKit
 
-/// `vae train --resume`: what can change is honoured, what cannot is refused in one line.
+/// `vae train --resume`: what can change is honoured, what cannot is refused in one line; the
+/// command line a run was started with is accepted again; a folder with no checkpoint yet starts it.
 final class ResumeCLITests: XCTestCase {
     func testResumeHonoursLearningRateAndEpochsAndRefusesTheRest() throws {
         let data = try TinyData.make(train: 128, test: 32, side: 8)
@@ -11,12 +12,19 @@ final class ResumeCLITests: XCTestCase {
                                  "--out", run, "--no-report"])
         XCTAssertEqual(first.status, 0, first.stderr)
 
-        for (flag, value) in [("--beta", "2"), ("--batch", "32"), ("--latent", "3"), ("--seed", "9"), ("--likelihood", "gaussian")] {
-            let r = try CLI.run(["train", "--data", data, "--resume", "--out", run, flag, value])
+        // flag, a changed value, the run's value as the message names it
+        for (flag, value, stored) in [("--beta", "2", "1.0"), ("--batch", "32", "64"), ("--latent", "3", "2"), ("--seed", "9", "1"),
+                                      ("--likelihood", "gaussian", "bernoulli"), ("--hidden", "16,8", "16"), ("--model", "conv", "mlp"),
+                                      ("--binarize", nil, "off"), ("--k", "2", "1"), ("--init", "glorot", "pytorch")] {
+            let r = try CLI.run(["train", "--data", data, "--resume", "--out", run, flag] + (value.map { [$0] } ?? []))
             XCTAssertEqual(r.status, 2, "\(flag): \(r.stderr)")   // a usage error
-            XCTAssertTrue(r.stderr.contains("\(flag) cannot change when resuming"), r.stderr)
-            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.contains("cannot change") }.count, 1)
+            let lines = r.stderr.split(separator: "\n").filter { $0.contains("cannot change") }
+            XCTAssertEqual(lines.count, 1, r.stderr)
+            let given = value ?? "on"
+            XCTAssertTrue(r.stderr.contains("\(flag) cannot change when resuming: the run in \(run) has \(stored), this command line gives \(given)"),
+                          r.stderr)
         }
+        XCTAssertEqual(try Checkpoint.load(run).state.epoch, 1, "a refused resume trained")
 
         let r = try CLI.run(["train", "--data", data, "--resume", "--out", run, "--epochs", "2", "--lr", "0.0005", "--clip", "5",
                              "--no-report"])
@@ -26,5 +34,84 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(loaded.options.learningRate, 0.0005)
         XCTAssertEqual(loaded.options.clipNorm, 5)
         XCTAssertEqual(loaded.options.batchSize, 64)
+    }
+
+    /// The line a job script re-runs: every run-defining flag given again with its value, plus
+    /// `--resume`. It continues the run, exactly as an uninterrupted run would have gone.
+    func testTheSameCommandLineContinuesTheRun() throws {
+        let data = try TinyData.make(train: 128, test: 32, side: 8)
+        let line = ["train", "--data", data, "--model", "mlp", "--hidden", "16,8", "--latent", "2", "--batch", "32", "--seed", "7",
+                    "--beta", "1", "--warmup", "2", "--likelihood", "bernoulli", "--activation", "relu", "--binarize",
+                    "--classes", "0,1,2,3,4", "--corrupt", "mask:0.25", "--objective", "elbo", "--adam-eps", "1e-8",
+                    "--lr-schedule", "constant", "--init", "pytorch", "--no-output-bias-from-data", "--no-report"]
+        let run = tempRunDir("sameline"), straight = tempRunDir("sameline-straight")
+        var r = try CLI.run(line + ["--epochs", "1", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(line + ["--epochs", "3", "--out", run, "--resume"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(run) at epoch 1 of 3"), r.stderr)
+        r = try CLI.run(line + ["--epochs", "3", "--out", run, "--resume"])   // done: nothing more to train
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(line + ["--epochs", "3", "--out", straight])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).state.epoch, 3)
+        let a = try SafeTensorsFile.read(path: run + "/model.safetensors")
+        let b = try SafeTensorsFile.read(path: straight + "/model.safetensors")
+        XCTAssertTrue(a.tensors == b.tensors, "the run resumed with its own command line differs from a straight run")
+    }
+
+    /// A job killed before its first checkpoint leaves nothing (or an empty folder): `--resume`
+    /// starts the run there. A folder that holds something else is still refused.
+    func testResumeWithNoCheckpointYetStartsTheRun() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let args = ["train", "--data", data, "--latent", "2", "--hidden", "8", "--no-report", "--resume"]
+        let absent = tempRunDir("nothingyet")
+        var r = try CLI.run(args + ["--epochs", "1", "--out", absent])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("no checkpoint in \(absent) yet: starting the run there"), r.stderr)
+        XCTAssertEqual(try Checkpoint.load(absent).state.epoch, 1)
+        r = try CLI.run(args + ["--epochs", "2", "--out", absent])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(absent) at epoch 1 of 2"), r.stderr)
+        XCTAssertEqual(try Checkpoint.load(absent).state.epoch, 2)
+
+        // an empty folder, and one with what a first save killed between its writes leaves
+        let empty = tempRunDir("emptyfolder")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        try AtomicFile.write("", to: empty + "/metrics.jsonl")
+        r = try CLI.run(args + ["--epochs", "1", "--out", empty])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(empty).state.epoch, 1)
+
+        let foreign = tempRunDir("notarun")
+        try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
+        try AtomicFile.write("my notes\n", to: foreign + "/notes.txt")
+        r = try CLI.run(args + ["--epochs", "1", "--out", foreign])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: --resume: \(foreign) holds notes.txt but no checkpoint (model.safetensors), so it is not a SwiftVAE run"),
+                      r.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: foreign), ["notes.txt"])
+    }
+
+    /// A table's --label and --ignore are part of the run: given again with its values they are accepted.
+    func testTableRunResumesWithItsLabelAndIgnore() throws {
+        var lines = ["id,x,y,kind"]
+        var rng = RNG(seed: 3)
+        for i in 0..<80 { lines.append("r\(i),\(rng.normal()),\(rng.normal()),\(i % 2 == 0 ? "a" : "b")") }
+        let csv = tempRunDir("resumetable") + ".csv"
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: csv)
+        let run = tempRunDir("resumetablerun")
+        let line = ["train", "--data", csv, "--label", "kind", "--ignore", "id", "--no-report", "--out", run]
+        var r = try CLI.run(line + ["--epochs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(line + ["--epochs", "2", "--resume", "--likelihood", "gaussian-learned"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).state.epoch, 2)
+        r = try CLI.run(["train", "--data", csv, "--label", "x", "--no-report", "--out", run, "--resume", "--epochs", "3"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--label is fixed by the run's table: it has label kind, this command line gives x"), r.stderr)
+        r = try CLI.run(line + ["--epochs", "3", "--resume", "--likelihood", "gaussian"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--likelihood cannot change when resuming: the run in \(run) has gaussian-learned, this command line gives gaussian"), r.stderr)
     }
 }
