@@ -59,12 +59,45 @@ struct Anomaly: ParsableCommand {
         return out
     }
 
+    /// The labels of the scored items against the classes of the run's training data, by name
+    /// (a new image folder numbers its own class folders; a table appends labels it never saw).
+    struct Labels {
+        /// Labels of scored items that the training data did not have, with their counts, by count.
+        var unseen: [(name: String, count: Int)] = []
+        /// The classes the model trained on (`--classes`, else all), as indices into the data's
+        /// classes, when some scored item has another label; nil otherwise.
+        var trainedClassesIfOthersScored: Set<Int>?
+
+        init(set: any DataSource, data: Dataset, loaded: Checkpoint.Loaded) {
+            guard set.hasLabels, let known = RunArgument.trainingClassNames(loaded) else { return }
+            let trainedNames = Set((loaded.options.classes ?? Array(known.indices)).compactMap { $0 < known.count ? known[$0] : nil })
+            let trained = Set(data.classNames.indices.filter { trainedNames.contains(data.classNames[$0]) })
+            var counts: [Int: Int] = [:]
+            var others = false
+            for i in 0..<set.count {
+                let l = set.label(i)
+                guard l >= 0 else { continue }
+                if !trained.contains(l) { others = true }
+                if l >= data.classNames.count || !known.contains(data.classNames[l]) { counts[l, default: 0] += 1 }
+            }
+            unseen = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { (Encode.className($0.key, data.classNames), $0.value) }
+            if others { trainedClassesIfOthersScored = trained }
+        }
+    }
+
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)
         let set = data.test.first(limit ?? data.test.count)
-        let normalSet = try Anomaly.parseClasses(normal, classNames: data.classNames, option: "--normal")
+        let labels = Anomaly.Labels(set: set, data: data, loaded: loaded)
+        if !labels.unseen.isEmpty {
+            let n = labels.unseen.reduce(0) { $0 + $1.count }
+            print("\(n) of \(set.count) items have labels the model never saw (they count as not normal): "
+                  + labels.unseen.prefix(20).map { "\($0.name) (\($0.count))" }.joined(separator: ", ") + (labels.unseen.count > 20 ? ", … (\(labels.unseen.count) labels)" : ""))
+        }
+        // --normal, else (when some scored items are of other classes) the classes the model trained on
+        let normalSet = try Anomaly.parseClasses(normal, classNames: data.classNames, option: "--normal") ?? labels.trainedClassesIfOthersScored
         var rng = RNG(seed: seed)
         let score = { (s: any DataSource, r: inout RNG) -> [Double] in
             if let k = iwae { return Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
@@ -105,13 +138,18 @@ struct Anomaly: ParsableCommand {
         }
         if let normalSet {
             guard set.hasLabels else { throw VAEError("--normal needs labels, and \(data.directory) has none") }
-            let positive = (0..<set.count).map { !normalSet.contains(set.label($0)) }
-            if let auc = Analysis.rocAUC(scores: scores, positive: positive) {
-                print(String(format: "ROC-AUC (anomalous = labels not in %@): %.4f  (%d normal, %d anomalous)",
-                             normal!, auc, positive.filter { !$0 }.count, positive.filter { $0 }.count))
+            // items whose label cell is missing (-1) have no side in the ROC-AUC
+            let labelled = (0..<set.count).filter { set.label($0) >= 0 }
+            let positive = labelled.map { !normalSet.contains(set.label($0)) }
+            let normalText = normal.map { "labels not in \($0)" }
+                ?? "labels the model did not train on; normal: " + normalSet.sorted().map { Encode.className($0, data.classNames) }.joined(separator: ",")
+            if let auc = Analysis.rocAUC(scores: labelled.map { scores[$0] }, positive: positive) {
+                print(String(format: "ROC-AUC (anomalous = %@): %.4f  (%d normal, %d anomalous)",
+                             normalText, auc, positive.filter { !$0 }.count, positive.filter { $0 }.count))
             } else {
                 Console.note("note: ROC-AUC needs both normal and anomalous images among the scored ones")
             }
+            if labelled.count < set.count { Console.note("note: \(set.count - labelled.count) items without a label are left out of the ROC-AUC") }
         }
         print("rank  id          label            score")
         for (r, i) in order.prefix(min(top, 10)).enumerated() {

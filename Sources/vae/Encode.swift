@@ -48,7 +48,8 @@ struct Encode: ParsableCommand {
         print("wrote \(path) (\(lines.count - 1) items, latent \(k))")
     }
 
-    static func className(_ l: Int, _ names: [String]) -> String { l < names.count ? names[l] : String(l) }
+    /// A label's name; "" for a row whose label is missing (-1).
+    static func className(_ l: Int, _ names: [String]) -> String { l < 0 ? "" : (l < names.count ? names[l] : String(l)) }
 }
 
 /// Cells of the CSV files SwiftVAE writes (RFC 4180 quoting).

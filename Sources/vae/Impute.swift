@@ -36,6 +36,7 @@ struct Impute: ParsableCommand {
         let table = try CSVTable.read(path: data)
         let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)
         guard rows.count > 0 else { throw VAEError("\(data) has no data rows") }
+        try RunArgument.checkConditionClasses(loaded, info.schema.classNames + rows.unseenClasses, source: data)
         let w = rows.width
         var means = [Float](repeating: 0, count: rows.count * w)
         var rng = RNG(seed: seed)

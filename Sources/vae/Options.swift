@@ -198,7 +198,29 @@ struct RunArgument: ParsableArguments {
             throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")
         }
         guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test images") }
+        try RunArgument.checkConditionClasses(loaded, d.classNames, source: d.directory)
         return d
+    }
+
+    /// The class names of the data the run was trained on (nil when the run does not say).
+    static func trainingClassNames(_ loaded: Checkpoint.Loaded) -> [String]? {
+        loaded.config?.data?.classNames ?? loaded.table?.schema.classNames
+    }
+
+    /// A conditional model takes the class as an input (a one-hot over the classes it trained on),
+    /// so it can only read data whose classes are those, at the same positions.
+    static func checkConditionClasses(_ loaded: Checkpoint.Loaded, _ classNames: [String], source: String) throws {
+        let model = loaded.model
+        guard model.isConditional else { return }
+        let known = trainingClassNames(loaded) ?? (0..<model.config.conditionSize).map(String.init)
+        let unseen = classNames.filter { !known.contains($0) }
+        if !unseen.isEmpty {
+            throw VAEError("\(source) has labels the model never saw (\(TableEncoder.listed(unseen, limit: 10))); this model is conditional — the label is one of its inputs, a one-hot over the \(known.count) classes it trained on — so it cannot read them: score new classes with a model trained without --conditional")
+        }
+        guard classNames.count <= model.config.conditionSize,
+              classNames.enumerated().allSatisfy({ $0.offset < known.count && known[$0.offset] == $0.element }) else {
+            throw VAEError("\(source) has the classes \(TableEncoder.listed(classNames, limit: 10)), not the run's \(TableEncoder.listed(known, limit: 10)) in the same order; this model is conditional (the class is one of its inputs), so give it data with the run's classes")
+        }
     }
 
     /// `--out` or RUN/<name>

@@ -37,7 +37,9 @@ extension TableSplit: DataSource {
             if let labels { ls.append(labels[i]) }
             ids.append(self.ids[i])
         }
-        return TableSplit(count: indices.count, width: w, x: xs, mask: ms, labels: labels == nil ? nil : ls, ids: ids)
+        var out = TableSplit(count: indices.count, width: w, x: xs, mask: ms, labels: labels == nil ? nil : ls, ids: ids)
+        out.unseenClasses = unseenClasses  // the label numbers keep their meaning
+        return out
     }
 
     public func binarized(seed: UInt64) -> any DataSource { self }
@@ -87,7 +89,8 @@ extension Dataset {
 
     /// A table read with a run's stored schema: the run's own file is split as in training (and
     /// must still give the same schema); any other file is all test rows, encoded with the schema
-    /// (unknown category levels are read as missing).
+    /// (unknown category levels are read as missing; label values the schema does not know are
+    /// classes after the known ones, `classNames` ends with them).
     public static func loadTable(path: String, stored: TableInfo, trainedOn: String?) throws -> Dataset {
         if path == trainedOn {
             var o = TableOptions()
@@ -104,7 +107,7 @@ extension Dataset {
         let table = try CSVTable.read(path: path)
         let rows = try TableEncoder.apply(stored.schema, to: table, unseenLevels: .missing)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: rows, test: rows,
-                        classNames: stored.schema.classNames)
+                        classNames: stored.schema.classNames + rows.unseenClasses)
         d.table = stored
         return d
     }

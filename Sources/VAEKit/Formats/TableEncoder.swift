@@ -222,7 +222,8 @@ public enum TableEncoder {
         var mask = [UInt8](repeating: 0, count: total.partialValue)
         let indexOf = Dictionary(uniqueKeysWithValues: table.names.enumerated().map { ($1, $0) })
         let labelIndex = schema.label.flatMap { indexOf[$0.name] }
-        let classOf = schema.label.map { Dictionary(uniqueKeysWithValues: $0.values.enumerated().map { ($1, Int32($0)) }) } ?? [:]
+        var classOf = schema.label.map { Dictionary(uniqueKeysWithValues: $0.values.enumerated().map { ($1, Int32($0)) }) } ?? [:]
+        var unseenClasses: [String] = []
         var labels: [Int32]? = labelIndex == nil ? nil : [Int32](repeating: -1, count: rows.count)
         try table.bytes.withUnsafeBufferPointer { bytes in
             func trimmed(_ span: CSVTable.Span) -> String {
@@ -266,19 +267,33 @@ public enum TableEncoder {
                 }
             }
             if let l = labelIndex, let label = schema.label {
+                // A label the schema does not know is a class of its own after the known ones (new
+                // rows to score may well be of a class the model never saw); the label is no input.
                 for (i, row) in rows.enumerated() {
                     let span = table.span(row, l)
                     if TableCell.classify(bytes, span) == .missing { continue }
                     let value = trimmed(span)
-                    guard let k = classOf[value] else {
-                        throw VAEError("\(table.location(row: row, column: l)): '\(shown(value))' is not one of the classes of '\(label.name)' the model knows (\(listed(label.values, limit: 10)))")
+                    if let k = classOf[value] {
+                        labels![i] = k
+                    } else {
+                        guard unseenClasses.count < maxUnseenClasses else {
+                            throw VAEError("\(table.location(row: row, column: l)): '\(shown(value))' is one of more than \(maxUnseenClasses) values of '\(label.name)' that the model never saw — is it the class column?")
+                        }
+                        let k = Int32(label.values.count + unseenClasses.count)
+                        classOf[value] = k
+                        unseenClasses.append(value)
+                        labels![i] = k
                     }
-                    labels![i] = k
                 }
             }
         }
-        return TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
+        var split = TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
+        split.unseenClasses = unseenClasses
+        return split
     }
+
+    /// At most this many label values a stored schema does not know, in one file.
+    static let maxUnseenClasses = 1000
 
     /// A cell's text for a message: control characters as '?', at most 40 characters.
     static func shown(_ text: String) -> String {
@@ -293,7 +308,7 @@ public enum TableEncoder {
     }
 
     /// "a, b, c" — at most `limit` names, then "… (N in all)".
-    static func listed(_ names: [String], limit: Int = 30) -> String {
+    public static func listed(_ names: [String], limit: Int = 30) -> String {
         let shown = names.prefix(limit).map { "'\($0)'" }.joined(separator: ", ")
         return names.count > limit ? shown + ", … (\(names.count) in all)" : shown
     }

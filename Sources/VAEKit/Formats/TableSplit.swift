@@ -15,6 +15,9 @@ public struct TableSplit: Sendable, Equatable {
     public var labels: [Int32]?
     /// The 1-based data row number of each row in its file (the header is not counted).
     public var ids: [Int32]
+    /// Label values the schema does not know, in order of first appearance (only in files read
+    /// with a stored schema): a row with the j-th of them has the label `classCount + j`.
+    public var unseenClasses: [String] = []
 
     public init(count: Int, width: Int, x: [Float], mask: [UInt8], labels: [Int32]?, ids: [Int32]) {
         precondition(x.count == count * width && mask.count == count * width && ids.count == count)
