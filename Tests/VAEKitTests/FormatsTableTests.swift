@@ -287,8 +287,11 @@ final class FormatsTableTests: XCTestCase {
         FormatsFixture.assertVAEError(["line 2, column 1 ('size')", "3e38 is too far from the training values"]) {
             try TableEncoder.apply(tiny, to: try table("size,colour\n3e38,red\n"))
         }
-        FormatsFixture.assertVAEError(["line 2, column 3 ('kind')", "'bird' is not one of the classes"]) {
-            try TableEncoder.apply(e.schema, to: try table("size,colour,kind\n1,red,bird\n"))
-        }
+        // a label value the schema does not know is a class after the known ones (rows to score)
+        let known = e.schema.classNames.count
+        let birds = try TableEncoder.apply(e.schema, to: try table("size,colour,kind\n1,red,bird\n2,red,fish\n3,red,bird\n"))
+        XCTAssertEqual(birds.unseenClasses, ["bird", "fish"])
+        XCTAssertEqual(birds.labels, [Int32(known), Int32(known + 1), Int32(known)])
+        XCTAssertEqual((birds.subset([1]) as! TableSplit).unseenClasses, ["bird", "fish"])
     }
 }
