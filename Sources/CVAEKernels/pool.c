@@ -283,6 +283,10 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx) {
     pthread_mutex_unlock(&g_dispatch_lock);
 }
 
+int vk_pool_sleeping_workers(void) {
+    return atomic_load(&g_sleepers);
+}
+
 void vk_pool_counters(long long *split, long long *shared) {
     if (split) *split = atomic_load(&g_jobs_split);
     if (shared) *shared = atomic_load(&g_jobs_shared);

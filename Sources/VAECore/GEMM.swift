@@ -87,6 +87,10 @@ public enum ThreadPool {
         return (Int(split), Int(shared))
     }
 
+    /// Workers asleep right now (an idle pool's workers spin for VAE_SPIN_US, then sleep on a
+    /// condition variable and use no CPU until the next job wakes them).
+    public static var sleepingWorkers: Int { Int(vk_pool_sleeping_workers()) }
+
     /// Runs `body(t)` for t in 0..<tasks across the pool and returns when all have finished.
     /// Calls made from inside a task (or while another thread uses the pool) run inline.
     public static func parallel(tasks: Int, _ body: (Int) -> Void) {

@@ -51,29 +51,34 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 2)
     }
 
-    /// The short SIGKILL test: 3 kills at random moments; each time the checkpoint loads, and
-    /// resuming ends with the weights of an uninterrupted run, bit for bit.
+    /// The short SIGKILL test: 3 kills at seeded moments; each kill lands (the process dies of
+    /// SIGKILL), the checkpoint then loads and never goes back, and resuming ends with the weights
+    /// of an uninterrupted run, bit for bit. Each moment is a seeded share of the time the rest of
+    /// the run takes (measured on the uninterrupted run), so the run cannot finish first.
     func testSIGKILLThenResumeGivesTheSameWeights() throws {
         let data = try TinyData.make(train: 256, test: 32)
-        let args = ["--data", data, "--hidden", "32", "--latent", "2", "--batch", "64", "--seed", "5", "--no-report"]
-        let epochs = "12"
+        let epochs = 12
+        // the line a requeued job re-runs: with --resume from the start (no checkpoint yet: it starts)
+        let line = ["train", "--data", data, "--hidden", "32", "--latent", "2", "--batch", "64", "--seed", "5", "--no-report",
+                    "--epochs", String(epochs)]
         let reference = tempRunDir("kill-ref")
         let started = Date()
-        let r = try CLI.run(["train"] + args + ["--epochs", epochs, "--out", reference])
+        let r = try CLI.run(line + ["--out", reference])
         XCTAssertEqual(r.status, 0, r.stderr)
         let duration = Date().timeIntervalSince(started)
 
         let dir = tempRunDir("kill")
-        var generator = SystemRandomNumberGenerator()
+        var rng = RNG(seed: 2024)
         var lastEpoch = -1
         for kill in 1...3 {
-            let resume = FileManager.default.fileExists(atPath: dir + "/model.safetensors")
-            let h = try CLI.start(resume ? ["train", "--resume", "--no-report", "--out", dir]
-                                         : ["train"] + args + ["--epochs", epochs, "--out", dir])
-            usleep(UInt32(Double.random(in: 0.1...0.5, using: &generator) * duration * 1e6))
+            let done = max(0, lastEpoch)
+            let rest = duration * Double(epochs - done) / Double(epochs)
+            let h = try CLI.start(line + ["--out", dir, "--resume"])
+            usleep(UInt32((0.1 + 0.4 * Double(rng.uniform())) * rest * 1e6))
             Foundation.kill(h.0.processIdentifier, SIGKILL)
             let result = CLI.finish(h)
-            guard result.status != 0 else { break }  // it finished first
+            XCTAssertEqual(h.0.terminationReason, .uncaughtSignal, "kill \(kill) did not land: the run ended with status \(result.status)")
+            XCTAssertEqual(result.status, SIGKILL, "kill \(kill): \(result.stderr)")
             guard FileManager.default.fileExists(atPath: dir + "/model.safetensors") else {
                 XCTAssertEqual(lastEpoch, -1, "kill \(kill): the checkpoint vanished")
                 continue
@@ -83,9 +88,8 @@ final class HardeningCLITests: XCTestCase {
             XCTAssertEqual(loaded.state.batchInEpoch, 0)
             lastEpoch = loaded.state.epoch
         }
-        let resume = FileManager.default.fileExists(atPath: dir + "/model.safetensors")
-        let final = try CLI.run(resume ? ["train", "--resume", "--no-report", "--out", dir]
-                                       : ["train"] + args + ["--epochs", epochs, "--out", dir])
+        XCTAssertLessThan(lastEpoch, epochs, "the kills left nothing to resume")
+        let final = try CLI.run(line + ["--out", dir, "--resume"])
         XCTAssertEqual(final.status, 0, final.stderr)
         let a = try SafeTensorsFile.read(path: reference + "/model.safetensors")
         let b = try SafeTensorsFile.read(path: dir + "/model.safetensors")

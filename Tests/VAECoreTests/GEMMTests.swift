@@ -255,24 +255,20 @@ final class GEMMTests: XCTestCase {
     }
 
     func testIdleWorkersSleep() {
-        // After a job, workers spin briefly and then sleep: an idle process burns no CPU.
+        // After a job, workers spin briefly and then sleep on the condition variable: an idle
+        // process burns no CPU. The mechanism is checked, not the CPU time (bench/ measures that):
+        // every worker is found asleep, and a new job wakes them and runs on several threads.
         ThreadPool.threadCount = max(2, ProcessInfo.processInfo.activeProcessorCount)
-        ThreadPool.parallel(tasks: 8) { _ in }
-        Thread.sleep(forTimeInterval: 0.02)
-        func cpuSeconds() -> Double {
-            var u = rusage()
-            #if os(Linux)
-            getrusage(RUSAGE_SELF.rawValue, &u)
-            #else
-            getrusage(RUSAGE_SELF, &u)
-            #endif
-            return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) * 1e-6
-                + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) * 1e-6
+        let workers = ThreadPool.threadCount - 1
+        for round in 0..<2 {
+            let before = ThreadPool.jobCounts.split
+            ThreadPool.parallel(tasks: 64) { _ in usleep(200) }
+            XCTAssertEqual(ThreadPool.jobCounts.split, before + 1, "round \(round): the job was not handed to the workers")
+            // They spin for 0.25 ms by default; a loaded machine may delay them, so wait (up to 60 s).
+            let deadline = Date().addingTimeInterval(60)
+            while ThreadPool.sleepingWorkers < workers && Date() < deadline { usleep(1000) }
+            XCTAssertEqual(ThreadPool.sleepingWorkers, workers, "round \(round): idle workers still spinning")
         }
-        let c0 = cpuSeconds()
-        Thread.sleep(forTimeInterval: 0.2)
-        let used = cpuSeconds() - c0
-        XCTAssertLessThan(used, 0.05, "idle pool used \(used) s of CPU in 0.2 s")
     }
 
     func testDescriptions() {

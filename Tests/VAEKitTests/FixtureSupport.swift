@@ -9,16 +9,12 @@ enum Fixture {
     /// The project's shared folder beside the package (absent in a fresh clone).
     static var shared: String { FormatsFixture.packageRoot.appendingPathComponent("../shared").standardized.path }
 
-    /// A fixture missing from the bundle fails the test when ../shared is present (the copy
-    /// was lost) and skips only in a fresh clone without it. A bundle copy that differs from
-    /// ../shared/fixtures (stale) fails too.
+    /// The fixtures are committed with the package: one missing from the bundle fails the test.
+    /// A bundle copy that differs from ../shared/fixtures (stale) fails too.
     static func load(_ name: String) throws -> [String: Any] {
         let original = shared + "/fixtures/\(name).json"
         guard let url = Bundle.module.url(forResource: name, withExtension: "json", subdirectory: "Fixtures") else {
-            guard AtomicFile.isDirectory(shared) else {
-                throw XCTSkip("fixture \(name).json is missing and \(shared) is absent: PyTorch parity not checked")
-            }
-            throw Missing(description: "fixture \(name).json is missing from Tests/VAEKitTests/Fixtures; copy it from \(original)")
+            throw Missing(description: "fixture \(name).json is missing from Tests/VAEKitTests/Fixtures, where it is committed; copy it from ../shared/fixtures")
         }
         let data = try Data(contentsOf: url)
         if FileManager.default.fileExists(atPath: original), try Data(contentsOf: URL(fileURLWithPath: original)) != data {

@@ -58,13 +58,16 @@ final class FormatsTestsGzip: XCTestCase {
         FormatsFixture.assertVAEError(["corrupt"]) { try Gzip.decompress(Array("plain text!".utf8), maxOutput: 100) }
         // Trailing garbage after a valid member.
         FormatsFixture.assertVAEError(["trailing"]) { try Gzip.decompress(Gzip.compress([1, 2, 3]) + [7, 7], maxOutput: 100) }
-        // Random flips anywhere never crash.
+        // Random flips anywhere decompress or are rejected with a VAEError (the CRC catches them).
         let original = Gzip.compress(FormatsFixture.bytes(count: 5000, seed: 9))
+        var rejected = 0, tried = 0
         for index in stride(from: 0, to: original.count, by: 7) {
             var damaged = original
             damaged[index] ^= 0x5A
-            _ = try? Gzip.decompress(damaged, maxOutput: 10_000)
+            tried += 1
+            if !FormatsFixture.parsesOrRejects("flip at \(index)", { _ = try Gzip.decompress(damaged, maxOutput: 10_000) }) { rejected += 1 }
         }
+        XCTAssertGreaterThan(rejected, tried / 2, "most flips must be caught")
     }
 
     func testBombLimit() throws {

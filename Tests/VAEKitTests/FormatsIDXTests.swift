@@ -73,15 +73,23 @@ final class FormatsTestsIDX: XCTestCase {
         XCTAssertEqual(try IDX.parseImages(empty).count, 0)
     }
 
-    func testRandomBytesNeverCrash() {
+    /// Corrupted files parse or are rejected with a `VAEError` that says why; nothing else.
+    func testRandomBytesParseOrThrowAVAEError() {
         let valid = try! IDX.encodeImages(FormatsFixture.bytes(count: 12, seed: 2), count: 3, rows: 2, cols: 2)
+        var rejected = 0, parsed = 0
+        func check(_ seed: Int, _ parse: () throws -> Void) {
+            if FormatsFixture.parsesOrRejects("seed \(seed)", parse) { parsed += 1 } else { rejected += 1 }
+        }
         for seed in 0..<2000 {
             var bytes = valid
             let noise = FormatsFixture.bytes(count: 3, seed: UInt64(seed))
             bytes[Int(noise[0]) % bytes.count] = noise[1]
             bytes = Array(bytes.prefix(Int(noise[2]) % (bytes.count + 4)))
-            _ = try? IDX.parseImages(bytes)
-            _ = try? IDX.parseLabels(bytes)
+            check(seed) { _ = try IDX.parseImages(bytes) }
+            check(seed) { _ = try IDX.parseLabels(bytes) }
         }
+        // both outcomes happen: the inputs reach past the first check
+        XCTAssertGreaterThan(rejected, 1000)
+        XCTAssertGreaterThan(parsed, 0)
     }
 }

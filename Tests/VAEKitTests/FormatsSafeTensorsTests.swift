@@ -137,18 +137,20 @@ final class FormatsTestsSafeTensors: XCTestCase {
         FormatsFixture.assertVAEError(["over the 100 MB limit"]) { try SafeTensorsFile.parse(bytes) }
     }
 
-    func testRandomCorruptionNeverCrashes() {
+    func testRandomCorruptionParsesOrThrowsAVAEError() {
         let valid = SafeTensorsFile.serialize(
             tensors: [(name: "a", shape: [2, 3], data: [1, 2, 3, 4, 5, 6]), (name: "b", shape: [1], data: [7])],
             metadata: ["k": "v"])
+        var rejected = 0
         for seed in 0..<3000 {
             var bytes = valid
             let noise = FormatsFixture.bytes(count: 4, seed: UInt64(seed))
             bytes[Int(noise[0]) % bytes.count] = noise[1]
             if seed % 3 == 0 { bytes[Int(noise[2]) % bytes.count] = noise[3] }
             if seed % 5 == 0 { bytes = Array(bytes.prefix(Int(noise[2]) % bytes.count)) }
-            _ = try? SafeTensorsFile.parse(bytes)
+            if !FormatsFixture.parsesOrRejects("seed \(seed)", { _ = try SafeTensorsFile.parse(bytes) }) { rejected += 1 }
         }
+        XCTAssertGreaterThan(rejected, 0)
     }
 
     func testRandomJSONishHeadersNeverCrash() {

@@ -4,6 +4,22 @@ import XCTest
 
 /// Helpers shared by the Formats* tests.
 enum FormatsFixture {
+    /// Runs a parser on hostile input: it returns, or throws a `VAEError` with a message; anything
+    /// else fails the test. Returns whether it returned (callers check that both outcomes occur).
+    @discardableResult
+    static func parsesOrRejects(_ what: @autoclosure () -> String, file: StaticString = #filePath, line: UInt = #line,
+                                _ body: () throws -> Void) -> Bool {
+        do {
+            try body()
+            return true
+        } catch let e as VAEError {
+            XCTAssertFalse(e.message.isEmpty, "\(what()): a VAEError without a message", file: file, line: line)
+        } catch {
+            XCTFail("\(what()): threw \(type(of: error)), not a VAEError: \(error)", file: file, line: line)
+        }
+        return false
+    }
+
     /// The package root, found from this file's path (Tests/VAEKitTests/FormatsTestSupport.swift).
     static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -216,13 +216,24 @@ final class PNGTests: XCTestCase {
             let junk = PNG.signature + pseudoRandomBytes(Int(seed) * 3, seed: UInt64(seed))
             XCTAssertThrowsError(try PNG.decode(junk))
         }
-        // Single-byte corruptions of a valid file either decode or throw; they never trap.
+        // Single-byte corruptions of a valid file either decode or throw a PNGError that says
+        // why; they never trap or throw anything else. (Every chunk has a CRC, so a flipped byte
+        // is caught: only the bytes no check covers, if any, decode.)
         let good = PNG.encode(width: 5, height: 4, channels: 3, pixels: gradientPixels(width: 5, height: 4, channels: 3))
+        var rejected = 0
         for i in 8..<good.count {
             var bad = good
             bad[i] = ~bad[i]
-            _ = try? PNG.decode(bad)
+            do {
+                _ = try PNG.decode(bad)
+            } catch let e as PNGError {
+                XCTAssertFalse(String(describing: e).isEmpty, "byte \(i): a PNGError without a message")
+                rejected += 1
+            } catch {
+                XCTFail("byte \(i): threw \(type(of: error)), not a PNGError: \(error)")
+            }
         }
+        XCTAssertEqual(rejected, good.count - 8, "a corrupted byte decoded without an error")
     }
 
     func testAncillaryChunksAreSkipped() throws {

@@ -19,6 +19,8 @@ void vk_parallel(int ntasks, vk_task_fn fn, void *ctx);
 // Jobs since start: handed to the workers (split into several tasks), and of those, jobs
 // where a worker ran at least one task (so the job really ran on more than one thread).
 void vk_pool_counters(long long *split, long long *shared);
+// Workers asleep on the pool's condition variable now (after spinning idle for VAE_SPIN_US).
+int  vk_pool_sleeping_workers(void);
 
 // ---------------------------------------------------------------- environment (env.c)
 // The integer in `text` if it is a decimal in [lo, hi]; else `fallback`, and (when text is
