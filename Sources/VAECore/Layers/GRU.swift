@@ -1,0 +1,268 @@
+import Foundation
+
+/// The lengths of a batch of sequences in the packed, time-major layout of PyTorch's
+/// `PackedSequence`: the batch is sorted by length (longest first), and step t holds the rows
+/// 0 ..< `batchSizes[t]` — the sequences still running. A packed tensor has one row per real
+/// token (Σ lengths rows), step after step, so no work is spent on padding.
+public struct PackedLayout: Equatable, Sendable {
+    /// Sequence lengths, non-increasing, each ≥ 1.
+    public let lengths: [Int]
+    /// Rows of step t: `batchSizes[t]` = how many lengths exceed t (non-increasing).
+    public let batchSizes: [Int]
+    /// First packed row of step t.
+    public let offsets: [Int]
+    /// Σ lengths: the packed rows.
+    public let rows: Int
+
+    public var batch: Int { lengths.count }
+    public var steps: Int { batchSizes.count }
+
+    public init(lengths: [Int]) {
+        precondition(!lengths.isEmpty && lengths.allSatisfy { $0 >= 1 }, "PackedLayout: lengths must be ≥ 1")
+        precondition(zip(lengths, lengths.dropFirst()).allSatisfy { $0 >= $1 }, "PackedLayout: lengths must be sorted longest first")
+        self.lengths = lengths
+        var sizes: [Int] = [], offsets: [Int] = [], off = 0
+        for t in 0..<lengths[0] {
+            var b = lengths.count
+            while b > 0 && lengths[b - 1] <= t { b -= 1 }
+            sizes.append(b)
+            offsets.append(off)
+            off += b
+        }
+        batchSizes = sizes
+        self.offsets = offsets
+        rows = off
+    }
+
+    /// The packed row of sequence `i` at step `t` (t < lengths[i]).
+    @inline(__always) public func row(_ i: Int, _ t: Int) -> Int { offsets[t] + i }
+}
+
+/// A multi-layer gated recurrent unit, `torch.nn.GRU`'s maths, parameter names and layouts:
+///
+///     r = σ(W_ir x + b_ir + W_hr h + b_hr)
+///     z = σ(W_iz x + b_iz + W_hz h + b_hz)
+///     n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+///     h' = (1 − z) ⊙ n + z ⊙ h
+///
+/// `weight_ih_l{k}` [3H, in], `weight_hh_l{k}` [3H, H], `bias_ih_l{k}`, `bias_hh_l{k}` [3H], gates in
+/// the order r, z, n. Sequences are packed (`PackedLayout`): the input projection of every step of
+/// a layer is one matrix product, each step one product with W_hh, and the backward pass through
+/// time is exact. Two entry points, as a recurrent layer needs: `forward` runs whole sequences
+/// (training), `step` advances one token (sampling).
+public final class GRU {
+    public let inputSize: Int
+    public let hiddenSize: Int
+    public let layers: Int
+    public private(set) var parameters: [Parameter] = []
+    /// When false, `backward` skips dL/dx of the first layer (its input is data).
+    public var needsInputGradient = true
+
+    private struct LayerState {
+        let wih, whh, bih, bhh: Parameter
+        var input = noGradient      // [N, in]   the layer's input (the caller's x, or the layer below's output)
+        var gi = Workspace()        // [N, 3H]   x W_ihᵀ + b_ih, then the gates r, z, n
+        var hn = Workspace()        // [N, H]    W_hn h + b_hn
+        var hprev = Workspace()     // [N, H]    the state each step started from
+        var out = Workspace()       // [N, H]    h' of every step
+        var dgi = Workspace()       // [N, 3H]   d(pre-activations) of the input side
+        var dgh = Workspace()       // [N, 3H]   d(pre-activations) of the hidden side
+        var dx = Workspace()        // [N, in]
+    }
+    private var state: [LayerState] = []
+    private var h = Workspace()        // [B, H] running state
+    private var gh = Workspace()       // [B, 3H] one step's h W_hhᵀ + b_hh
+    private var dh = Workspace()       // [B, H] running dL/dh
+    private var hN = Workspace()       // [layers, B, H]
+    private var dh0 = Workspace()      // [layers, B, H]
+    private var layout: PackedLayout?
+
+    public init(inputSize: Int, hiddenSize: Int, layers: Int = 1) {
+        precondition(inputSize >= 1 && hiddenSize >= 1 && layers >= 1)
+        self.inputSize = inputSize
+        self.hiddenSize = hiddenSize
+        self.layers = layers
+        for k in 0..<layers {
+            let inK = k == 0 ? inputSize : hiddenSize
+            let s = LayerState(wih: Parameter(name: "weight_ih_l\(k)", shape: [3 * hiddenSize, inK]),
+                               whh: Parameter(name: "weight_hh_l\(k)", shape: [3 * hiddenSize, hiddenSize]),
+                               bih: Parameter(name: "bias_ih_l\(k)", shape: [3 * hiddenSize]),
+                               bhh: Parameter(name: "bias_hh_l\(k)", shape: [3 * hiddenSize]))
+            state.append(s)
+            parameters += [s.wih, s.whh, s.bih, s.bhh]
+        }
+    }
+
+    /// `prefix.weight_ih_l0`, … as in a PyTorch state dict.
+    public func nameParameters(prefix: String) {
+        for (k, s) in state.enumerated() {
+            s.wih.name = "\(prefix).weight_ih_l\(k)"
+            s.whh.name = "\(prefix).weight_hh_l\(k)"
+            s.bih.name = "\(prefix).bias_ih_l\(k)"
+            s.bhh.name = "\(prefix).bias_hh_l\(k)"
+        }
+    }
+
+    /// PyTorch's default: every weight and bias uniform in ±1/√H.
+    public func initialize(using rng: inout RNG) {
+        let bound = Float(1 / Double(hiddenSize).squareRoot())
+        for p in parameters { rng.fillUniform(p.value.pointer, count: p.count, -bound, bound) }
+    }
+
+    /// Multiply-adds per token of the forward pass (the gate arithmetic not counted).
+    public var macsPerToken: Int {
+        (0..<layers).reduce(0) { $0 + 3 * hiddenSize * (($1 == 0 ? inputSize : hiddenSize) + hiddenSize) }
+    }
+
+    /// Runs the packed sequences `x` [N, in] (N = layout.rows) from `h0` [layers, B, H] (nil: zeros).
+    /// Returns the top layer's output [N, H] (packed) and each sequence's final state [layers, B, H]
+    /// (after its own last token). Views of buffers the layer owns: valid until its next call.
+    public func forward(_ x: Tensor, layout: PackedLayout, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
+        let H = hiddenSize, B = layout.batch, N = layout.rows
+        precondition(x.count == N * inputSize, "GRU.forward: input \(x.shape) for \(N) packed rows of \(inputSize)")
+        precondition(h0 == nil || h0!.count == layers * B * H, "GRU.forward: h0 \(h0!.shape) for \(layers)×\(B)×\(H)")
+        self.layout = layout
+        let finals = hN.view([layers, B, H])
+        var below = x
+        for k in 0..<layers {
+            let inK = k == 0 ? inputSize : H
+            let input = below
+            state[k].input = below
+            let gi = state[k].gi.view([N, 3 * H]), hn = state[k].hn.view([N, H])
+            let hprev = state[k].hprev.view([N, H]), out = state[k].out.view([N, H])
+            let wih = state[k].wih, whh = state[k].whh, bhh = state[k].bhh
+            // every step's input side at once: gi = x W_ihᵀ + b_ih
+            GEMM.sgemm(transA: false, transB: true, m: N, n: 3 * H, k: inK, a: input.pointer, lda: inK,
+                       b: wih.value.pointer, ldb: inK, beta: 0, c: gi.pointer, ldc: 3 * H, bias: state[k].bih.value.pointer)
+            let hcur = h.view([B, H])
+            if let h0 { hcur.pointer.update(from: h0.pointer + k * B * H, count: B * H) } else { hcur.zero() }
+            let ghT = gh.view([B, 3 * H])
+            for t in 0..<layout.steps {
+                let b = layout.batchSizes[t], off = layout.offsets[t]
+                GEMM.sgemm(transA: false, transB: true, m: b, n: 3 * H, k: H, a: hcur.pointer, lda: H,
+                           b: whh.value.pointer, ldb: H, beta: 0, c: ghT.pointer, ldc: 3 * H, bias: bhh.value.pointer)
+                (hprev.pointer + off * H).update(from: hcur.pointer, count: b * H)
+                GRU.gatesForward(gi: gi.pointer + off * 3 * H, gh: ghT.pointer, h: hcur.pointer, hn: hn.pointer + off * H,
+                                 rows: b, hidden: H)
+                (out.pointer + off * H).update(from: hcur.pointer, count: b * H)
+            }
+            (finals.pointer + k * B * H).update(from: hcur.pointer, count: B * H)
+            below = out
+        }
+        return (below, finals)
+    }
+
+    /// r, z, n and h' for `rows` rows: gi holds x W_ihᵀ + b_ih and is overwritten with (r, z, n);
+    /// gh = h W_hhᵀ + b_hh; h is updated in place; hn keeps W_hn h + b_hn for the backward pass.
+    @inline(__always)
+    static func gatesForward(gi: UnsafeMutablePointer<Float>, gh: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
+                             hn: UnsafeMutablePointer<Float>, rows: Int, hidden H: Int) {
+        for i in 0..<rows {
+            let g = gi + i * 3 * H, q = gh + i * 3 * H, hi = h + i * H, hni = hn + i * H
+            for j in 0..<H {
+                let r = 1 / (1 + expf(-(g[j] + q[j])))
+                let z = 1 / (1 + expf(-(g[H + j] + q[H + j])))
+                let n = tanhf(g[2 * H + j] + r * q[2 * H + j])
+                hni[j] = q[2 * H + j]
+                g[j] = r
+                g[H + j] = z
+                g[2 * H + j] = n
+                hi[j] = (1 - z) * n + z * hi[j]
+            }
+        }
+    }
+
+    /// Backward through time. `dOutput` [N, H] is dL/d(top layer's output) (nil: 0), `dhN`
+    /// [layers, B, H] dL/d(final states) (nil: 0). *Accumulates* into the parameters' gradients;
+    /// returns dL/dx [N, in] (empty when `needsInputGradient` is false) and dL/dh0 [layers, B, H].
+    public func backward(dOutput: Tensor?, dhN: Tensor?) -> (dx: Tensor, dh0: Tensor) {
+        guard let layout else { preconditionFailure("GRU.backward before forward") }
+        let H = hiddenSize, B = layout.batch, N = layout.rows
+        let dInit = dh0.view([layers, B, H])
+        var dAbove: Tensor? = dOutput
+        var dxOut = Tensor(shape: [0])
+        for k in stride(from: layers - 1, through: 0, by: -1) {
+            let inK = k == 0 ? inputSize : H
+            let gates = state[k].gi.view([N, 3 * H]), hn = state[k].hn.view([N, H])
+            let hprev = state[k].hprev.view([N, H]), input = state[k].input
+            let dgi = state[k].dgi.view([N, 3 * H]), dgh = state[k].dgh.view([N, 3 * H])
+            let whh = state[k].whh
+            let dhCur = dh.view([B, H])
+            if let dhN { dhCur.pointer.update(from: dhN.pointer + k * B * H, count: B * H) } else { dhCur.zero() }
+            for t in stride(from: layout.steps - 1, through: 0, by: -1) {
+                let b = layout.batchSizes[t], off = layout.offsets[t]
+                if let dAbove { GRU.add(dAbove.pointer + off * H, into: dhCur.pointer, count: b * H) }
+                GRU.gatesBackward(dh: dhCur.pointer, gates: gates.pointer + off * 3 * H, hn: hn.pointer + off * H,
+                                  hprev: hprev.pointer + off * H, dgi: dgi.pointer + off * 3 * H, dgh: dgh.pointer + off * 3 * H,
+                                  rows: b, hidden: H)
+                // dh_prev = dh ⊙ z (set above) + dGh W_hh
+                GEMM.sgemm(transA: false, transB: false, m: b, n: H, k: 3 * H, a: dgh.pointer + off * 3 * H, lda: 3 * H,
+                           b: whh.value.pointer, ldb: H, beta: 1, c: dhCur.pointer, ldc: H)
+            }
+            (dInit.pointer + k * B * H).update(from: dhCur.pointer, count: B * H)
+            // weight gradients over all steps at once: dW_hh += dGhᵀ h_prev, dW_ih += dGiᵀ x
+            GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: H, k: N, a: dgh.pointer, lda: 3 * H,
+                       b: hprev.pointer, ldb: H, beta: 1, c: whh.grad.pointer, ldc: H)
+            GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: inK, k: N, a: dgi.pointer, lda: 3 * H,
+                       b: input.pointer, ldb: inK, beta: 1, c: state[k].wih.grad.pointer, ldc: inK)
+            Elementwise.addColumnSums(dgh.pointer, rows: N, cols: 3 * H, into: state[k].bhh.grad.pointer)
+            Elementwise.addColumnSums(dgi.pointer, rows: N, cols: 3 * H, into: state[k].bih.grad.pointer)
+            if k == 0 && !needsInputGradient { break }
+            // dx = dGi W_ih
+            let dx = state[k].dx.view([N, inK])
+            GEMM.sgemm(transA: false, transB: false, m: N, n: inK, k: 3 * H, a: dgi.pointer, lda: 3 * H,
+                       b: state[k].wih.value.pointer, ldb: inK, beta: 0, c: dx.pointer, ldc: inK)
+            dAbove = dx
+            if k == 0 { dxOut = dx }
+        }
+        return (dxOut, dInit)
+    }
+
+    @inline(__always)
+    static func add(_ a: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { b[i] += a[i] }
+    }
+
+    /// For `rows` rows: from dh = dL/dh', the gates (r, z, n), W_hn h + b_hn and h:
+    /// dn = dh(1 − z), dz = dh(h − n), da_n = dn(1 − n²), dr = da_n (W_hn h + b_hn),
+    /// dGi = (dr r(1 − r), dz z(1 − z), da_n), dGh = (same, same, da_n r); dh ← dh z.
+    @inline(__always)
+    static func gatesBackward(dh: UnsafeMutablePointer<Float>, gates: UnsafePointer<Float>, hn: UnsafePointer<Float>,
+                              hprev: UnsafePointer<Float>, dgi: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>,
+                              rows: Int, hidden H: Int) {
+        for i in 0..<rows {
+            let g = gates + i * 3 * H, q = hn + i * H, hp = hprev + i * H, d = dh + i * H
+            let a = dgi + i * 3 * H, c = dgh + i * 3 * H
+            for j in 0..<H {
+                let r = g[j], z = g[H + j], n = g[2 * H + j], dhj = d[j]
+                let dan = dhj * (1 - z) * (1 - n * n)
+                let dar = dan * q[j] * r * (1 - r)
+                let daz = dhj * (hp[j] - n) * z * (1 - z)
+                a[j] = dar; a[H + j] = daz; a[2 * H + j] = dan
+                c[j] = dar; c[H + j] = daz; c[2 * H + j] = dan * r
+                d[j] = dhj * z
+            }
+        }
+    }
+
+    /// One step for sampling: `x` [B, in] and `state` [layers, B, H], updated in place.
+    /// Returns the top layer's new state [B, H] (a view of `state`). Keeps nothing for `backward`.
+    public func step(_ x: Tensor, state st: Tensor) -> Tensor {
+        let H = hiddenSize
+        let B = x.shape[0]
+        precondition(x.count == B * inputSize && st.count == layers * B * H, "GRU.step: x \(x.shape), state \(st.shape)")
+        var below = x
+        for k in 0..<layers {
+            let inK = k == 0 ? inputSize : H
+            let gi = state[k].dgi.view([B, 3 * H]), ghT = gh.view([B, 3 * H]), hn = state[k].dgh.view([B, H])
+            GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * H, k: inK, a: below.pointer, lda: inK,
+                       b: state[k].wih.value.pointer, ldb: inK, beta: 0, c: gi.pointer, ldc: 3 * H, bias: state[k].bih.value.pointer)
+            let hk = Tensor(buffer: st.buffer, offset: st.offset + k * B * H, shape: [B, H])
+            GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * H, k: H, a: hk.pointer, lda: H,
+                       b: state[k].whh.value.pointer, ldb: H, beta: 0, c: ghT.pointer, ldc: 3 * H, bias: state[k].bhh.value.pointer)
+            GRU.gatesForward(gi: gi.pointer, gh: ghT.pointer, h: hk.pointer, hn: hn.pointer, rows: B, hidden: H)
+            below = hk
+        }
+        return below
+    }
+}
