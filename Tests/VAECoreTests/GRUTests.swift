@@ -98,4 +98,55 @@ final class GRUTests: XCTestCase {
         }
         for i in 0..<hN.count { XCTAssertEqual(state[i], hN[i], accuracy: 1e-6) }
     }
+
+    /// Token input (a gather of W_ih's columns plus a per-sequence constant) is the dense input
+    /// [one-hot, constant] exactly: outputs, states, every gradient, dL/dconstant; and `step`.
+    func testTokenInputEqualsOneHotInput() {
+        let V = 5, C = 3, H = 4
+        let a = GRU(inputSize: V + C, hiddenSize: H, layers: 2), b = GRU(inputSize: V + C, hiddenSize: H, layers: 2)
+        var rng = RNG(seed: 12)
+        a.initialize(using: &rng)
+        for (p, q) in zip(a.parameters, b.parameters) { q.value.pointer.update(from: p.value.pointer, count: p.count) }
+        let layout = PackedLayout(lengths: [4, 3, 1])
+        let tokens = (0..<layout.rows).map { _ in Int32(rng.int(below: V)) }
+        let constant = Tensor(shape: [3, C]), h0 = Tensor(shape: [2, 3, H])
+        rng.fillNormal(constant.pointer, count: constant.count)
+        rng.fillNormal(h0.pointer, count: h0.count)
+        let dense = Tensor(shape: [layout.rows, V + C])
+        for t in 0..<layout.steps {
+            for i in 0..<layout.batchSizes[t] {
+                let r = layout.row(i, t)
+                dense[r * (V + C) + Int(tokens[r])] = 1
+                for c in 0..<C { dense[r * (V + C) + V + c] = constant[i * C + c] }
+            }
+        }
+        let (oa, ha) = a.forward(tokens: tokens, vocabulary: V, constant: constant, layout: layout, h0: h0)
+        let outA = oa.array, hA = ha.array
+        let (ob, hb) = b.forward(dense, layout: layout, h0: h0)
+        for i in 0..<outA.count { XCTAssertEqual(outA[i], ob[i], accuracy: 1e-5) }
+        for i in 0..<hA.count { XCTAssertEqual(hA[i], hb[i], accuracy: 1e-5) }
+        let dOut = Tensor(shape: [layout.rows, H]), dhN = Tensor(shape: [2, 3, H])
+        rng.fillNormal(dOut.pointer, count: dOut.count)
+        rng.fillNormal(dhN.pointer, count: dhN.count)
+        for p in a.parameters + b.parameters { p.grad.zero() }
+        let ga = a.backwardAll(dOutput: dOut, dhN: dhN)
+        let gb = b.backwardAll(dOutput: dOut, dhN: dhN)
+        for (p, q) in zip(a.parameters, b.parameters) {
+            for i in 0..<p.count { XCTAssertEqual(p.grad[i], q.grad[i], accuracy: 1e-4, "\(p.name)[\(i)]") }
+        }
+        for i in 0..<ga.dh0.count { XCTAssertEqual(ga.dh0[i], gb.dh0[i], accuracy: 1e-4) }
+        let dc = try! XCTUnwrap(ga.dConstant)
+        for i in 0..<3 {
+            for c in 0..<C {
+                var sum: Float = 0  // dL/dconstant = Σ over the sequence's steps of dx's constant columns
+                for t in 0..<layout.lengths[i] { sum += gb.dx[layout.row(i, t) * (V + C) + V + c] }
+                XCTAssertEqual(dc[i * C + c], sum, accuracy: 1e-4)
+            }
+        }
+        // step with tokens: the first step of every sequence
+        let st = h0.copy()
+        let top = a.step(tokens: Array(tokens[0..<3]), vocabulary: V, constant: constant, state: st)
+        let (o1, _) = b.forward(dense.rows(0..<3), layout: PackedLayout(lengths: [1, 1, 1]), h0: h0)
+        for i in 0..<(3 * H) { XCTAssertEqual(top[i], o1[i], accuracy: 1e-5) }
+    }
 }

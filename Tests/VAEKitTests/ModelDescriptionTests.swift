@@ -16,7 +16,7 @@ final class ModelDescriptionTests: XCTestCase {
     }
 
     func testFirstLayerWithParametersSkipsItsInputGradient() throws {
-        for arch in VAEConfig.Architecture.allCases {
+        for arch in [VAEConfig.Architecture.mlp, .conv] {  // the feed-forward kinds (gru: SequenceVAE)
             let vae = try VAE(config: VAEConfig(architecture: arch, inputShape: [1, 8, 8], latent: 2, hidden: [8]))
             let firstWithParameters = vae.encoder.layers.firstIndex { !$0.parameters.isEmpty }!
             for (i, l) in vae.encoder.layers.enumerated() {

@@ -76,6 +76,11 @@ public final class GRU {
     private var hN = Workspace()       // [layers, B, H]
     private var dh0 = Workspace()      // [layers, B, H]
     private var layout: PackedLayout?
+    /// How layer 0 was fed in the last `forward`: a dense input, or token ids (a one-hot input
+    /// read as a gather of W_ih's columns) with an optional per-sequence part of the input.
+    private var tokenInput: (tokens: [Int32], vocabulary: Int, constant: Tensor?)?
+    private var sums = Workspace()     // [B, 3H] per-sequence Σ_t dGi (token input with a constant part)
+    private var dConstant = Workspace() // [B, C]
 
     public init(inputSize: Int, hiddenSize: Int, layers: Int = 1) {
         precondition(inputSize >= 1 && hiddenSize >= 1 && layers >= 1)
@@ -118,8 +123,26 @@ public final class GRU {
     /// Returns the top layer's output [N, H] (packed) and each sequence's final state [layers, B, H]
     /// (after its own last token). Views of buffers the layer owns: valid until its next call.
     public func forward(_ x: Tensor, layout: PackedLayout, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
+        precondition(x.count == layout.rows * inputSize, "GRU.forward: input \(x.shape) for \(layout.rows) packed rows of \(inputSize)")
+        tokenInput = nil
+        return run(x, layout: layout, h0: h0)
+    }
+
+    /// `forward` with layer 0's input the one-hot of packed token ids (values < `vocabulary`),
+    /// joined by `constant` [B, C] — the same C values at every step of sequence i (the
+    /// decoder's z) — so that inputSize = vocabulary + C. The one-hot part is a gather of W_ih's
+    /// columns and the constant part one product per sequence, not per step.
+    public func forward(tokens: [Int32], vocabulary: Int, constant: Tensor? = nil, layout: PackedLayout,
+                        h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
+        precondition(tokens.count == layout.rows, "GRU.forward: \(tokens.count) tokens for \(layout.rows) packed rows")
+        precondition(vocabulary + (constant?.rowSize ?? 0) == inputSize && (constant == nil || constant!.shape[0] == layout.batch),
+                     "GRU.forward: vocabulary \(vocabulary) + constant \(constant?.shape ?? []) for input size \(inputSize)")
+        tokenInput = (tokens, vocabulary, constant)
+        return run(noGradient, layout: layout, h0: h0)
+    }
+
+    private func run(_ x: Tensor, layout: PackedLayout, h0: Tensor?) -> (output: Tensor, hN: Tensor) {
         let H = hiddenSize, B = layout.batch, N = layout.rows
-        precondition(x.count == N * inputSize, "GRU.forward: input \(x.shape) for \(N) packed rows of \(inputSize)")
         precondition(h0 == nil || h0!.count == layers * B * H, "GRU.forward: h0 \(h0!.shape) for \(layers)×\(B)×\(H)")
         self.layout = layout
         let finals = hN.view([layers, B, H])
@@ -131,9 +154,13 @@ public final class GRU {
             let gi = state[k].gi.view([N, 3 * H]), hn = state[k].hn.view([N, H])
             let hprev = state[k].hprev.view([N, H]), out = state[k].out.view([N, H])
             let wih = state[k].wih, whh = state[k].whh, bhh = state[k].bhh
-            // every step's input side at once: gi = x W_ihᵀ + b_ih
-            GEMM.sgemm(transA: false, transB: true, m: N, n: 3 * H, k: inK, a: input.pointer, lda: inK,
-                       b: wih.value.pointer, ldb: inK, beta: 0, c: gi.pointer, ldc: 3 * H, bias: state[k].bih.value.pointer)
+            if k == 0, let t = tokenInput {
+                gatherInputProjection(t.tokens, vocabulary: t.vocabulary, constant: t.constant, layout: layout, into: gi)
+            } else {
+                // every step's input side at once: gi = x W_ihᵀ + b_ih
+                GEMM.sgemm(transA: false, transB: true, m: N, n: 3 * H, k: inK, a: input.pointer, lda: inK,
+                           b: wih.value.pointer, ldb: inK, beta: 0, c: gi.pointer, ldc: 3 * H, bias: state[k].bih.value.pointer)
+            }
             let hcur = h.view([B, H])
             if let h0 { hcur.pointer.update(from: h0.pointer + k * B * H, count: B * H) } else { hcur.zero() }
             let ghT = gh.view([B, 3 * H])
@@ -150,6 +177,28 @@ public final class GRU {
             below = out
         }
         return (below, finals)
+    }
+
+    /// gi[row(i, t)] = W_ih[:, token] + W_ih[:, V…] cᵢ + b_ih, with W_ih[:, V…] cᵢ one product per sequence.
+    private func gatherInputProjection(_ tokens: [Int32], vocabulary V: Int, constant: Tensor?, layout: PackedLayout, into gi: Tensor) {
+        let H3 = 3 * hiddenSize, inK = inputSize, B = layout.batch
+        let w = state[0].wih.value.pointer, bias = state[0].bih.value.pointer
+        let perSeq = gh.view([B, H3])  // scratch until the recurrence uses it
+        if let c = constant {
+            let C = c.rowSize
+            GEMM.sgemm(transA: false, transB: true, m: B, n: H3, k: C, a: c.pointer, lda: C,
+                       b: w + V, ldb: inK, beta: 0, c: perSeq.pointer, ldc: H3, bias: bias)
+        } else {
+            for i in 0..<B { (perSeq.pointer + i * H3).update(from: bias, count: H3) }
+        }
+        for t in 0..<layout.steps {
+            let off = layout.offsets[t]
+            for i in 0..<layout.batchSizes[t] {
+                let row = gi.pointer + (off + i) * H3, tok = Int(tokens[off + i]), base = perSeq.pointer + i * H3
+                precondition(tok >= 0 && tok < V, "GRU: token \(tok) outside the vocabulary of \(V)")
+                for j in 0..<H3 { row[j] = base[j] + w[j * inK + tok] }
+            }
+        }
     }
 
     /// r, z, n and h' for `rows` rows: gi holds x W_ihᵀ + b_ih and is overwritten with (r, z, n);
@@ -176,11 +225,25 @@ public final class GRU {
     /// [layers, B, H] dL/d(final states) (nil: 0). *Accumulates* into the parameters' gradients;
     /// returns dL/dx [N, in] (empty when `needsInputGradient` is false) and dL/dh0 [layers, B, H].
     public func backward(dOutput: Tensor?, dhN: Tensor?) -> (dx: Tensor, dh0: Tensor) {
+        let g = backwardAll(dOutput: dOutput, dhN: dhN)
+        return (g.dx, g.dh0)
+    }
+
+    /// The gradients `backward` gives, and for a token input with a constant part dL/dconstant [B, C].
+    public struct Gradients {
+        public var dx: Tensor
+        public var dh0: Tensor
+        public var dConstant: Tensor?
+    }
+
+    /// `backward` for either kind of input (see `forward(tokens:…)`).
+    public func backwardAll(dOutput: Tensor?, dhN: Tensor?) -> Gradients {
         guard let layout else { preconditionFailure("GRU.backward before forward") }
         let H = hiddenSize, B = layout.batch, N = layout.rows
         let dInit = dh0.view([layers, B, H])
         var dAbove: Tensor? = dOutput
-        var dxOut = Tensor(shape: [0])
+        var dxOut = noGradient
+        var dConstantOut: Tensor?
         for k in stride(from: layers - 1, through: 0, by: -1) {
             let inK = k == 0 ? inputSize : H
             let gates = state[k].gi.view([N, 3 * H]), hn = state[k].hn.view([N, H])
@@ -203,10 +266,14 @@ public final class GRU {
             // weight gradients over all steps at once: dW_hh += dGhᵀ h_prev, dW_ih += dGiᵀ x
             GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: H, k: N, a: dgh.pointer, lda: 3 * H,
                        b: hprev.pointer, ldb: H, beta: 1, c: whh.grad.pointer, ldc: H)
-            GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: inK, k: N, a: dgi.pointer, lda: 3 * H,
-                       b: input.pointer, ldb: inK, beta: 1, c: state[k].wih.grad.pointer, ldc: inK)
             Elementwise.addColumnSums(dgh.pointer, rows: N, cols: 3 * H, into: state[k].bhh.grad.pointer)
             Elementwise.addColumnSums(dgi.pointer, rows: N, cols: 3 * H, into: state[k].bih.grad.pointer)
+            if k == 0, let t = tokenInput {
+                dConstantOut = tokenInputBackward(t.tokens, vocabulary: t.vocabulary, constant: t.constant, layout: layout, dgi: dgi)
+                break
+            }
+            GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: inK, k: N, a: dgi.pointer, lda: 3 * H,
+                       b: input.pointer, ldb: inK, beta: 1, c: state[k].wih.grad.pointer, ldc: inK)
             if k == 0 && !needsInputGradient { break }
             // dx = dGi W_ih
             let dx = state[k].dx.view([N, inK])
@@ -215,7 +282,32 @@ public final class GRU {
             dAbove = dx
             if k == 0 { dxOut = dx }
         }
-        return (dxOut, dInit)
+        return Gradients(dx: dxOut, dh0: dInit, dConstant: dConstantOut)
+    }
+
+    /// dW_ih[:, token] += dGi[row];  Sᵢ = Σ_t dGi[row(i, t)];  dW_ih[:, V…] += Sᵀ C;  dC = S W_ih[:, V…]
+    private func tokenInputBackward(_ tokens: [Int32], vocabulary V: Int, constant: Tensor?, layout: PackedLayout,
+                                    dgi: Tensor) -> Tensor? {
+        let H3 = 3 * hiddenSize, inK = inputSize, B = layout.batch
+        let dw = state[0].wih.grad.pointer
+        for r in 0..<layout.rows {
+            let g = dgi.pointer + r * H3, tok = Int(tokens[r])
+            for j in 0..<H3 { dw[j * inK + tok] += g[j] }
+        }
+        guard let c = constant else { return nil }
+        let C = c.rowSize
+        let S = sums.view([B, H3])
+        S.zero()
+        for t in 0..<layout.steps {
+            let off = layout.offsets[t]
+            GRU.add(dgi.pointer + off * H3, into: S.pointer, count: layout.batchSizes[t] * H3)
+        }
+        GEMM.sgemm(transA: true, transB: false, m: H3, n: C, k: B, a: S.pointer, lda: H3, b: c.pointer, ldb: C,
+                   beta: 1, c: dw + V, ldc: inK)
+        let dc = dConstant.view([B, C])
+        GEMM.sgemm(transA: false, transB: false, m: B, n: C, k: H3, a: S.pointer, lda: H3, b: state[0].wih.value.pointer + V,
+                   ldb: inK, beta: 0, c: dc.pointer, ldc: C)
+        return dc
     }
 
     @inline(__always)
@@ -248,15 +340,38 @@ public final class GRU {
     /// One step for sampling: `x` [B, in] and `state` [layers, B, H], updated in place.
     /// Returns the top layer's new state [B, H] (a view of `state`). Keeps nothing for `backward`.
     public func step(_ x: Tensor, state st: Tensor) -> Tensor {
-        let H = hiddenSize
         let B = x.shape[0]
-        precondition(x.count == B * inputSize && st.count == layers * B * H, "GRU.step: x \(x.shape), state \(st.shape)")
-        var below = x
+        precondition(x.count == B * inputSize, "GRU.step: x \(x.shape)")
+        return stepLayers(batch: B, state: st) { gi in
+            GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * hiddenSize, k: inputSize, a: x.pointer, lda: inputSize,
+                       b: state[0].wih.value.pointer, ldb: inputSize, beta: 0, c: gi.pointer, ldc: 3 * hiddenSize,
+                       bias: state[0].bih.value.pointer)
+        }
+    }
+
+    /// `step` with the one-hot of `tokens` [B] joined by `constant` [B, C] as the input (see
+    /// `forward(tokens:…)`).
+    public func step(tokens: [Int32], vocabulary: Int, constant: Tensor? = nil, state st: Tensor) -> Tensor {
+        let B = tokens.count
+        return stepLayers(batch: B, state: st) { gi in
+            gatherInputProjection(tokens, vocabulary: vocabulary, constant: constant,
+                                  layout: PackedLayout(lengths: [Int](repeating: 1, count: B)), into: gi)
+        }
+    }
+
+    private func stepLayers(batch B: Int, state st: Tensor, layer0: (Tensor) -> Void) -> Tensor {
+        let H = hiddenSize
+        precondition(st.count == layers * B * H, "GRU.step: state \(st.shape) for \(layers)×\(B)×\(H)")
+        var below = noGradient
         for k in 0..<layers {
-            let inK = k == 0 ? inputSize : H
-            let gi = state[k].dgi.view([B, 3 * H]), ghT = gh.view([B, 3 * H]), hn = state[k].dgh.view([B, H])
-            GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * H, k: inK, a: below.pointer, lda: inK,
-                       b: state[k].wih.value.pointer, ldb: inK, beta: 0, c: gi.pointer, ldc: 3 * H, bias: state[k].bih.value.pointer)
+            let gi = state[k].dgi.view([B, 3 * H]), hn = state[k].dgh.view([B, H])
+            if k == 0 {
+                layer0(gi)
+            } else {
+                GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * H, k: H, a: below.pointer, lda: H,
+                           b: state[k].wih.value.pointer, ldb: H, beta: 0, c: gi.pointer, ldc: 3 * H, bias: state[k].bih.value.pointer)
+            }
+            let ghT = gh.view([B, 3 * H])
             let hk = Tensor(buffer: st.buffer, offset: st.offset + k * B * H, shape: [B, H])
             GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * H, k: H, a: hk.pointer, lda: H,
                        b: state[k].whh.value.pointer, ldb: H, beta: 0, c: ghT.pointer, ldc: 3 * H, bias: state[k].bhh.value.pointer)

@@ -14,6 +14,8 @@ public struct Batch {
     public var condition: Tensor?
     /// [B, D] the encoder's input when it differs from x (a denoising VAE's corrupted copy).
     public var input: Tensor?
+    /// [B, D] a sequence model's decoder inputs when they differ from x (word dropout).
+    public var decoderInput: Tensor?
 
     public init(x: Tensor, mask: Tensor? = nil, labels: [Int32]? = nil, condition: Tensor? = nil, input: Tensor? = nil) {
         self.x = x
@@ -38,7 +40,9 @@ extension Batch {
     /// Rows `range` of every part (views of x, mask, condition and input; a slice of labels):
     /// an MPI rank's share of the whole batch.
     public func rows(_ range: Range<Int>) -> Batch {
-        Batch(x: x.rows(range), mask: mask?.rows(range), labels: labels.map { Array($0[range]) },
-              condition: condition?.rows(range), input: input?.rows(range))
+        var b = Batch(x: x.rows(range), mask: mask?.rows(range), labels: labels.map { Array($0[range]) },
+                      condition: condition?.rows(range), input: input?.rows(range))
+        b.decoderInput = decoderInput?.rows(range)
+        return b
     }
 }

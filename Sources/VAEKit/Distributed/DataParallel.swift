@@ -75,10 +75,10 @@ public final class DataParallel {
     }
 
     /// Waits for the gradient sum and returns the loss sums over all ranks (rank order).
-    public func finishStep(_ local: VAE.BatchLoss) throws -> VAE.BatchLoss {
+    public func finishStep(_ local: BatchLoss) throws -> BatchLoss {
         try reducer.finish()
         let all = try comm.allgather([local.recon, local.kl, Double(local.count), localStop() ? 1 : 0])
-        var out = VAE.BatchLoss(recon: 0, kl: 0, count: 0)
+        var out = BatchLoss(recon: 0, kl: 0, count: 0)
         var stop = false
         // Σ over ranks in rank order
         for v in all {
@@ -93,30 +93,16 @@ public final class DataParallel {
 
     /// The one-process `Evaluator.elbo` with the items split over the ranks: each rank takes
     /// its share of the set and the ε the single process would draw for those items.
-    public func elbo(_ model: VAE, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) throws -> ELBOResult {
+    public func elbo(_ model: any LatentVariableModel, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) throws -> ELBOResult {
         let mine = share(of: set.count), k = model.latent
         var r = rng
         r.skipNormals(mine.lowerBound * k)
-        var rs = 0.0, rm = 0.0, kl = 0.0
-        var start = mine.lowerBound
-        while start < mine.upperBound {
-            let end = min(mine.upperBound, start + batchSize)
-            let batch = model.conditioned(set.batch(start..<end))
-            let eps = Tensor(shape: [end - start, k])
-            r.fillNormal(eps.pointer, count: eps.count)
-            let s = model.loss(batch, eps: eps), m = model.loss(batch, eps: nil)
-            rs += s.recon
-            rm += m.recon
-            kl += s.kl
-            start = end
-        }
+        let s = Evaluator.elboSums(model, set, items: mine, batchSize: batchSize, rng: &r)
         rng.skipNormals(set.count * k)  // where the one-process evaluation leaves it
         var sums = [0.0, 0.0, 0.0]
         // Σ over ranks in rank order
-        for v in try comm.allgather([rs, rm, kl]) { for i in 0..<3 { sums[i] += v[i] } }
-        let n = Double(max(set.count, 1))
-        return ELBOResult(sample: LossTerms(recon: sums[0] / n, kl: sums[2] / n),
-                          mean: LossTerms(recon: sums[1] / n, kl: sums[2] / n), count: set.count)
+        for v in try comm.allgather([s.sample, s.mean, s.kl]) { for i in 0..<3 { sums[i] += v[i] } }
+        return Evaluator.elboResult(sums: (sums[0], sums[1], sums[2]), count: set.count)
     }
 
     /// Checks that every rank starts from rank 0's weights, optimizer state, training state and

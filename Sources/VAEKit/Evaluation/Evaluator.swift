@@ -16,15 +16,24 @@ public struct ELBOResult: Codable, Equatable, Sendable {
     public var count: Int
 }
 
-/// Test-set measures of a trained VAE.
+/// Test-set measures of a trained model (any kind: `LatentVariableModel`).
 public enum Evaluator {
     /// Negative ELBO (one sample and z = μ) over `set`, in batches.
-    public static func elbo(_ model: VAE, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) -> ELBOResult {
+    public static func elbo(_ model: any LatentVariableModel, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) -> ELBOResult {
+        let s = elboSums(model, set, items: 0..<set.count, batchSize: batchSize, rng: &rng)
+        return elboResult(sums: s, count: set.count)
+    }
+
+    /// Sums over `items` of `set` of −log p(x|z) with one z ~ q, with z = μ, and of the KL; ε in
+    /// item order from `rng` (so that a share of the items, as an MPI rank takes, draws the ε
+    /// the whole set would draw for them once `rng` skipped the items before).
+    static func elboSums(_ model: any LatentVariableModel, _ set: any DataSource, items: Range<Int>, batchSize: Int,
+                         rng: inout RNG) -> (sample: Double, mean: Double, kl: Double) {
         var rs = 0.0, rm = 0.0, kl = 0.0
         let k = model.latent
-        var start = 0
-        while start < set.count {
-            let end = min(set.count, start + batchSize)
+        var start = items.lowerBound
+        while start < items.upperBound {
+            let end = min(items.upperBound, start + batchSize)
             let batch = model.conditioned(set.batch(start..<end))
             let eps = Tensor(shape: [end - start, k])
             rng.fillNormal(eps.pointer, count: eps.count)
@@ -35,23 +44,26 @@ public enum Evaluator {
             kl += s.kl
             start = end
         }
-        let n = Double(max(set.count, 1))
-        return ELBOResult(sample: LossTerms(recon: rs / n, kl: kl / n), mean: LossTerms(recon: rm / n, kl: kl / n),
-                          count: set.count)
+        return (rs, rm, kl)
+    }
+
+    static func elboResult(sums s: (sample: Double, mean: Double, kl: Double), count: Int) -> ELBOResult {
+        let n = Double(max(count, 1))
+        return ELBOResult(sample: LossTerms(recon: s.sample / n, kl: s.kl / n), mean: LossTerms(recon: s.mean / n, kl: s.kl / n),
+                          count: count)
     }
 
     /// Active latent units (Burda et al. 2015, §5.2): dimension u is active when the variance
     /// over `set` of its posterior mean, Cov_x(E_q(u|x)[u]), exceeds `threshold` (10⁻²). Returns
     /// the count and each dimension's variance (over the items, divided by their count).
-    public static func activeUnits(_ model: VAE, _ set: any DataSource, threshold: Double = 0.01,
+    public static func activeUnits(_ model: any LatentVariableModel, _ set: any DataSource, threshold: Double = 0.01,
                                    batchSize: Int = 1000) -> (count: Int, variances: [Double]) {
         let k = model.latent
         var sum = [Double](repeating: 0, count: k), sumSq = [Double](repeating: 0, count: k)
         var start = 0
         while start < set.count {
             let end = min(set.count, start + batchSize)
-            let batch = model.conditioned(set.batch(start..<end))
-            let h = model.encodeRaw(batch.input ?? batch.x, condition: batch.condition)
+            let h = model.encodeRaw(model.conditioned(set.batch(start..<end)))
             for r in 0..<(end - start) {
                 for u in 0..<k {
                     let m = Double(h.pointer[r * 2 * k + u])  // μ: the first half of a row
@@ -66,36 +78,46 @@ public enum Evaluator {
         return (variances.filter { $0 > threshold }.count, variances)
     }
 
+    /// log w = log p(x|z) + log N(z; 0, I) − log N(z; μ, σ²) for z = μ + σ·ε:
+    ///   = −nll − ½‖z‖² + ½‖ε‖² + ½ Σ log σ²     (the log 2π terms cancel)
+    /// The one definition the IWAE estimate (`iwae`) and the IWAE training objective share.
+    @inline(__always)
+    public static func logImportanceWeight(nll: Double, z: UnsafePointer<Float>, eps: UnsafePointer<Float>,
+                                           logVariance: UnsafePointer<Float>, latent k: Int) -> Double {
+        var zz = 0.0, ee = 0.0, lv = 0.0
+        for t in 0..<k {
+            zz += Double(z[t]) * Double(z[t])
+            ee += Double(eps[t]) * Double(eps[t])
+            lv += Double(logVariance[t])
+        }
+        return -nll - 0.5 * zz + 0.5 * ee + 0.5 * lv
+    }
+
     /// The importance-weighted estimate of −log p(x) (Burda et al. 2015) for each image of `x`:
     ///   log wⱼ = log p(x|zⱼ) + log N(zⱼ; 0, I) − log N(zⱼ; μ, σ²),  zⱼ ~ q(z|x), j = 1…k
     ///   −log p(x) ≈ −(logsumexpⱼ log wⱼ − log k)
     /// `noise(image, j, eps)` fills ε for sample j of image `image` (K values); by default ε
     /// comes from `rng`. Decodes up to `chunk` samples at a time.
-    public static func iwae(_ model: VAE, x: Tensor, k: Int, chunk: Int = 1000, rng: inout RNG,
+    public static func iwae(_ model: any LatentVariableModel, x: Tensor, k: Int, chunk: Int = 1000, rng: inout RNG,
                             noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
         iwae(model, Batch(x: x), k: k, chunk: chunk, rng: &rng, noise: noise)
     }
 
     /// The same for a batch with a mask (missing entries left out of p(x|z)) and/or a condition.
-    public static func iwae(_ model: VAE, _ batch: Batch, k: Int, chunk: Int = 1000, rng: inout RNG,
+    public static func iwae(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int = 1000, rng: inout RNG,
                             noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
         precondition(k >= 1)
-        let x = batch.x
-        let n = x.shape[0], kz = model.latent, d = model.inputSize, l = model.config.conditionSize
-        let log2pi = Double.log(2 * Double.pi)
-        let h = model.encodeRaw(batch.input ?? x, condition: batch.condition).copy()
+        let n = batch.count, kz = model.latent
+        let h = model.encodeRaw(batch).copy()
         var result = [Double](repeating: 0, count: n)
         let rows = max(1, min(k, chunk))
         let z = Tensor(shape: [rows, kz])
         let eps = Tensor(shape: [rows, kz])
-        let cond = l > 0 ? Tensor(shape: [rows, l]) : nil
         var nll = [Double](repeating: 0, count: rows)
         var logw = [Double](repeating: 0, count: k)
         for i in 0..<n {
             let mu = h.pointer + i * 2 * kz, lv = mu + kz
-            if let cond, let c = batch.condition {
-                for r in 0..<rows { (cond.pointer + r * l).update(from: c.pointer + i * l, count: l) }
-            }
+            let item = batch.rows(i..<(i + 1))
             var j0 = 0
             while j0 < k {
                 let m = min(rows, k - j0)
@@ -104,20 +126,12 @@ public enum Evaluator {
                     if let noise { noise(i, j0 + r, e) } else { rng.fillNormal(e, count: kz) }
                     Posterior.reparameterize(mu: mu, logVariance: lv, eps: e, latent: kz, z: z.pointer + r * kz)
                 }
-                let outputs = model.decodeLogits(z.prefixView(shape: [m, kz]), condition: cond?.prefixView(shape: [m, l]))
                 nll.withUnsafeMutableBufferPointer { np in
-                    model.negLogLikelihood(outputs: outputs, x: x.pointer + i * d, xRowStride: 0,
-                                           mask: batch.mask.map { UnsafePointer($0.pointer + i * d) }, out: np.baseAddress!)
+                    model.negLogLikelihood(item, z: z.prefixView(shape: [m, kz]), samples: m, into: np.baseAddress!)
                 }
                 for r in 0..<m {
-                    let e = eps.pointer + r * kz, zr = z.pointer + r * kz
-                    var lp = 0.0, lq = 0.0
-                    for j in 0..<kz {
-                        let zj = Double(zr[j]), ej = Double(e[j])
-                        lp += zj * zj
-                        lq += ej * ej + Double(lv[j])
-                    }
-                    logw[j0 + r] = -nll[r] - 0.5 * (lp + Double(kz) * log2pi) + 0.5 * (lq + Double(kz) * log2pi)
+                    logw[j0 + r] = logImportanceWeight(nll: nll[r], z: z.pointer + r * kz, eps: eps.pointer + r * kz,
+                                                       logVariance: lv, latent: kz)
                 }
                 j0 += m
             }

@@ -2,7 +2,7 @@ import VAECore
 
 extension VAEConfig {
     /// The network shapes SwiftVAE builds (`--model`).
-    public enum Architecture: String, Codable, Sendable, CaseIterable { case mlp, conv }
+    public enum Architecture: String, Codable, Sendable, CaseIterable { case mlp, conv, gru }
 }
 
 /// The one description of each architecture: encoder and decoder as named `Sequential`s, from
@@ -33,6 +33,7 @@ public enum Architectures {
         switch config.architecture {
         case .mlp: (enc, dec) = mlp(config, outputWidth: outputWidth)
         case .conv: (enc, dec) = conv(config)
+        case .gru: preconditionFailure("a gru model is a SequenceVAE, not built from layers here")
         }
         // c joins the encoder after its first layer (Flatten for mlp, Reshape for conv) and z at once
         if let encIn { enc.insert(encIn, at: 1) }

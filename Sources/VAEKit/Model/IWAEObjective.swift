@@ -29,7 +29,7 @@ public final class IWAEObjective {
     /// `gradScale` as in `VAE.trainStep` (default 1/B). Returns recon = Σᵢ mean −log p(xᵢ|zᵢⱼ)
     /// and kl = Σᵢ (−Lᵢ) − recon, so that recon + kl = −Σᵢ Lᵢ.
     @discardableResult
-    public func trainStep(_ batch: Batch, eps: Tensor, gradScale: Float? = nil) -> VAE.BatchLoss {
+    public func trainStep(_ batch: Batch, eps: Tensor, gradScale: Float? = nil) -> BatchLoss {
         let b = batch.count
         forward(batch, eps: eps, gradients: true, scale: Double(gradScale ?? 1 / Float(b)))
         return loss(rows: b)
@@ -42,7 +42,7 @@ public final class IWAEObjective {
     }
 
     /// The loss terms of the last forward pass (see `trainStep`).
-    private func loss(rows b: Int) -> VAE.BatchLoss {
+    private func loss(rows b: Int) -> BatchLoss {
         var recon = 0.0, total = 0.0
         for i in 0..<b {
             var s = 0.0
@@ -50,7 +50,7 @@ public final class IWAEObjective {
             recon += s / Double(samples)
             total -= bound[i]
         }
-        return VAE.BatchLoss(recon: recon, kl: total - recon, count: b)
+        return BatchLoss(recon: recon, kl: total - recon, count: b)
     }
 
     private func forward(_ input: Batch, eps: Tensor, gradients: Bool, scale: Double) {
@@ -98,18 +98,11 @@ public final class IWAEObjective {
         // log wᵢⱼ, then per image Lᵢ = logsumexpⱼ log wᵢⱼ − log K and w̃ᵢⱼ = exp(log wᵢⱼ − logsumexp)
         for i in 0..<b {
             let lv = h.pointer + i * 2 * kz + kz
-            var half = 0.0
-            for t in 0..<kz { half += Double(lv[t]) }
             var mx = -Double.infinity
             for j in 0..<k {
                 let r = i * k + j
-                let zr = z.pointer + r * kz, e = eps.pointer + r * kz
-                var zz = 0.0, ee = 0.0
-                for t in 0..<kz {
-                    zz += Double(zr[t]) * Double(zr[t])
-                    ee += Double(e[t]) * Double(e[t])
-                }
-                logw[r] = -nll[r] - 0.5 * zz + 0.5 * ee + 0.5 * half
+                logw[r] = Evaluator.logImportanceWeight(nll: nll[r], z: z.pointer + r * kz, eps: eps.pointer + r * kz,
+                                                        logVariance: lv, latent: kz)
                 mx = max(mx, logw[r])
             }
             var s = 0.0

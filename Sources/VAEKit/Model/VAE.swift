@@ -7,7 +7,7 @@ import RealModule
 ///   L = (1/B) Σᵢ [ −log p(xᵢ | zᵢ) + w · KL(q(z|xᵢ) ‖ N(0, I)) ]
 /// with the reconstruction term summed over the observed features and the KL summed over latent
 /// dimensions. A conditional VAE gives encoder and decoder a condition c as well.
-public final class VAE {
+public final class VAE: LatentVariableModel {
     public let config: VAEConfig
     public let encoder: Sequential
     public let decoder: Sequential
@@ -16,7 +16,7 @@ public final class VAE {
     public let store: ParameterStore
     private let conditionInputs: [ConcatCondition]
 
-    private var zBuf = Workspace(), dhBuf = Workspace(), gradBuf = Workspace(), meanBuf = Workspace()
+    private var zBuf = Workspace(), dhBuf = Workspace(), gradBuf = Workspace(), meanBuf = Workspace(), condBuf = Workspace()
     private var recon: [Double] = []
     private var kl: [Double] = []
 
@@ -55,6 +55,7 @@ public final class VAE {
 
     public static func describe(_ config: VAEConfig) throws -> Description {
         try config.validate()
+        guard config.architecture != .gru else { throw VAEError("a gru model is a sequence VAE (SequenceVAE), not a feed-forward VAE") }
         let likelihood = Likelihoods.make(config)
         likelihood.nameParameters(prefix: "likelihood")
         let n = Architectures.build(config, outputWidth: likelihood.outputWidth)
@@ -73,12 +74,7 @@ public final class VAE {
         return e.forward + e.weightGradient + e.inputGradient + d.forward + d.weightGradient + d.inputGradient
     }
 
-    /// Sums over a batch of the two loss terms, in nats.
-    public struct BatchLoss: Sendable {
-        public var recon: Double
-        public var kl: Double
-        public var count: Int
-    }
+    public typealias BatchLoss = VAEKit.BatchLoss
 
     /// The batch with its condition set from its labels, for a conditional model (each item
     /// under its own label); unchanged otherwise.
@@ -112,14 +108,7 @@ public final class VAE {
         let b = x.shape[0], k = latent, d = inputSize
         precondition(x.count == b * d && eps.count == b * k, "trainStep: x \(x.shape), eps \(eps.shape)")
         let scale = gradScale ?? 1 / Float(b)
-        ensure(rows: b)
-        setCondition(batch.condition, rows: b)
-        let h = encoder.forward(batch.input ?? x)
-        let z = zBuf.view([b, k])
-        kl.withUnsafeMutableBufferPointer { klp in
-            Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: k, z: z.pointer, kl: klp.baseAddress)
-        }
-        let out = decoder.forward(z)
+        let (h, out) = forwardPass(batch, eps: eps)
         let dl = gradBuf.view([b, likelihood.outputWidth])
         if update != nil { for p in likelihood.parameters { p.grad.zero() } }
         nll(out: out, batch.x, mask: batch.mask, xStride: d, grad: dl, gradScale: scale)
@@ -165,18 +154,24 @@ public final class VAE {
     /// Per-example (−log p(x|z), KL) for a batch; `eps == nil` uses z = μ.
     @discardableResult
     public func perExampleLoss(_ batch: Batch, eps: Tensor?) -> (recon: [Double], kl: [Double]) {
-        let x = batch.x
-        let b = x.shape[0], k = latent
+        let b = batch.count
+        let (_, out) = forwardPass(batch, eps: eps)
+        nll(out: out, batch.x, mask: batch.mask, xStride: inputSize, grad: nil, gradScale: 0)
+        return (Array(recon[0..<b]), Array(kl[0..<b]))
+    }
+
+    /// The forward pass shared by training and evaluation: encoder output h [B, 2K], KL per row
+    /// into `kl`, z = μ + σ·ε (μ when `eps` is nil) and the decoder's outputs.
+    private func forwardPass(_ batch: Batch, eps: Tensor?) -> (h: Tensor, out: Tensor) {
+        let b = batch.count, k = latent
         ensure(rows: b)
         setCondition(batch.condition, rows: b)
-        let h = encoder.forward(batch.input ?? x)
+        let h = encoder.forward(batch.input ?? batch.x)
         let z = zBuf.view([b, k])
         kl.withUnsafeMutableBufferPointer { klp in
             Posterior.sample(h: h.pointer, eps: eps?.pointer, rows: b, latent: k, z: z.pointer, kl: klp.baseAddress)
         }
-        let out = decoder.forward(z)
-        nll(out: out, x, mask: batch.mask, xStride: inputSize, grad: nil, gradScale: 0)
-        return (Array(recon[0..<b]), Array(kl[0..<b]))
+        return (h, decoder.forward(z))
     }
 
     @discardableResult
@@ -194,6 +189,28 @@ public final class VAE {
             (lv.pointer + r * k).update(from: h.pointer + r * 2 * k + k, count: k)
         }
         return (mu, lv)
+    }
+
+    /// Raw encoder output [B, 2K] (μ | log σ²) for a batch (its `input` when set, else x).
+    public func encodeRaw(_ batch: Batch) -> Tensor { encodeRaw(batch.input ?? batch.x, condition: batch.condition) }
+
+    /// −log p(xᵢ | z_r) for the rows r = i·samples + j of z (each item's condition repeated).
+    public func negLogLikelihood(_ batch: Batch, z: Tensor, samples: Int, into nll: UnsafeMutablePointer<Double>) {
+        let b = batch.count, d = inputSize, l = config.conditionSize, n = b * samples
+        var cond: Tensor?
+        if let c = batch.condition {
+            let t = condBuf.view([n, l])
+            for r in 0..<n { (t.pointer + r * l).update(from: c.pointer + (r / samples) * l, count: l) }
+            cond = t
+        }
+        let out = decodeLogits(z, condition: cond)
+        let ow = likelihood.outputWidth
+        for r in 0..<n { nll[r] = 0 }
+        for i in 0..<b {
+            likelihood.negLogLikelihood(LikelihoodArguments(
+                rows: samples, out: out.pointer + i * samples * ow, outStride: ow, x: batch.x.pointer + i * d, xStride: 0,
+                mask: batch.mask.map { UnsafePointer($0.pointer + i * d) }, maskStride: 0, nll: nll + i * samples))
+        }
     }
 
     /// Raw encoder output [B, 2K] (μ | log σ²), a view valid until the next encoder call.

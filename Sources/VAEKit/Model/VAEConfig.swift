@@ -22,6 +22,8 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     public var conditionSize: Int
     /// Hidden activation of the mlp: relu (default) or tanh (Burda et al. 2015).
     public var activation: HiddenActivation
+    /// The sequence model's vocabulary and networks (architecture gru; nil otherwise).
+    public var sequence: SequenceConfig?
 
     public enum HiddenActivation: String, Codable, Sendable, CaseIterable { case relu, tanh }
 
@@ -45,7 +47,7 @@ public struct VAEConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case architecture, inputShape, latent, hidden, likelihood, gaussianSigma, beta, warmupEpochs, groups,
-             conditionSize, activation
+             conditionSize, activation, sequence
     }
 
     /// Fields added after 0.1 are optional, so that 0.1 checkpoints load unchanged.
@@ -62,6 +64,15 @@ public struct VAEConfig: Codable, Equatable, Sendable {
         groups = try c.decodeIfPresent([FeatureGroup].self, forKey: .groups)
         conditionSize = try c.decodeIfPresent(Int.self, forKey: .conditionSize) ?? 0
         activation = try c.decodeIfPresent(HiddenActivation.self, forKey: .activation) ?? .relu
+        sequence = try c.decodeIfPresent(SequenceConfig.self, forKey: .sequence)
+    }
+
+    /// A sequence VAE's config: items of at most `sequence.maxLength` tokens, stored as token ids
+    /// between <bos> and <eos> (`inputShape` [1, 1, maxLength + 2]).
+    public init(sequence: SequenceConfig, latent: Int, beta: Double = 1, warmupEpochs: Int = 0) {
+        self.init(architecture: .gru, inputShape: [1, 1, sequence.maxLength + 2], latent: latent,
+                  hidden: [sequence.encoderHidden], beta: beta, warmupEpochs: warmupEpochs)
+        self.sequence = sequence
     }
 
     public var inputSize: Int { inputShape.reduce(1, *) }
@@ -94,6 +105,16 @@ public struct VAEConfig: Codable, Equatable, Sendable {
             guard covered == inputSize else {
                 throw VAEError("the likelihood's column groups cover \(covered) columns but the input has \(inputSize)")
             }
+        }
+        if architecture == .gru {
+            guard let sequence else { throw VAEError("a gru model needs its sequence settings (vocabulary, sizes)") }
+            try sequence.validate()
+            guard inputShape == [1, 1, sequence.maxLength + 2] else {
+                throw VAEError("a gru model's input shape must be [1, 1, max length + 2], got \(inputShape)")
+            }
+            guard groups == nil, conditionSize == 0 else { throw VAEError("a gru model has no column groups and no condition") }
+        } else if sequence != nil {
+            throw VAEError("sequence settings belong to a gru model, not \(architecture.rawValue)")
         }
         if architecture == .conv {
             guard ConvLayout.stages(height: inputShape[1], width: inputShape[2]) != nil else {

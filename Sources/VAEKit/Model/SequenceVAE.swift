@@ -1,0 +1,355 @@
+import VAECore
+import RealModule
+
+/// A VAE over sequences of tokens (Bowman et al. 2016; the MOSES VAE's shape):
+///
+///     encoder: GRU over the one-hot tokens <bos> … <eos>; its top state after the last token
+///              → Linear → (μ, log σ²)
+///     z = μ + σ·ε
+///     decoder: h₀ = Linear(z) (every layer); a GRU fed [one-hot token t, z] at every step
+///              (teacher forcing); Linear → logits of token t + 1; a categorical per position,
+///              nothing after <eos>
+///
+/// The negative ELBO of an item is Σ_t −log p(x_{t+1} | x_≤t, z) + KL, in nats. Items come in a
+/// `Batch` as token ids (x: [B, maxLength + 2], <bos> … <eos> then <pad>); inside, each batch is
+/// sorted by length and packed (`PackedLayout`), so it costs its real tokens. Parameters carry
+/// PyTorch's names: `encoder.gru.weight_ih_l0`, `encoder.head.weight`, `decoder.h0.weight`,
+/// `decoder.gru.*`, `decoder.out.weight`.
+public final class SequenceVAE: LatentVariableModel {
+    public let config: VAEConfig
+    public let sequence: SequenceConfig
+    public let store: ParameterStore
+    public var isConditional: Bool { false }
+    public let encoderGRU: GRU
+    public let head: Dense
+    public let decoderInit: Dense
+    public let decoderGRU: GRU
+    public let output: Dense
+    public var vocabularySize: Int { sequence.vocabulary.count }
+
+    private var h = Workspace(), z = Workspace(), dh = Workspace(), dlogits = Workspace(), encGrad = Workspace()
+    private var h0 = Workspace(), dh0 = Workspace()
+    private var recon: [Double] = [], kl: [Double] = []
+
+    public init(config: VAEConfig, seed: UInt64 = 0) throws {
+        try config.validate()
+        guard config.architecture == .gru, let s = config.sequence else { throw VAEError("SequenceVAE needs a gru config") }
+        self.config = config
+        sequence = s
+        let V = s.vocabulary.count, K = config.latent
+        encoderGRU = GRU(inputSize: V, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
+        head = Dense(s.encoderHidden, 2 * K)
+        decoderInit = Dense(K, s.decoderHidden)
+        decoderGRU = GRU(inputSize: V + K, hiddenSize: s.decoderHidden, layers: s.decoderLayers)
+        output = Dense(s.decoderHidden, V)
+        encoderGRU.nameParameters(prefix: "encoder.gru")
+        head.nameParameters(prefix: "encoder.head")
+        decoderInit.nameParameters(prefix: "decoder.h0")
+        decoderGRU.nameParameters(prefix: "decoder.gru")
+        output.nameParameters(prefix: "decoder.out")
+        encoderGRU.needsInputGradient = false
+        decoderGRU.needsInputGradient = false
+        store = ParameterStore(encoderGRU.parameters + head.parameters + decoderInit.parameters + decoderGRU.parameters + output.parameters)
+        var rng = RNG(seed: seed)
+        encoderGRU.initialize(using: &rng)
+        head.initialize(using: &rng)
+        decoderInit.initialize(using: &rng)
+        decoderGRU.initialize(using: &rng)
+        output.initialize(using: &rng)
+    }
+
+    /// The parameter count of a gru config, from the sizes alone.
+    public static func parameterCount(_ config: VAEConfig) -> Int? {
+        guard let s = config.sequence else { return nil }
+        let V = s.vocabulary.count, K = config.latent
+        func gru(_ input: Int, _ hidden: Int, _ layers: Int) -> Int {
+            (0..<layers).reduce(0) { $0 + 3 * hidden * (($1 == 0 ? input : hidden) + hidden + 2) }
+        }
+        return gru(V, s.encoderHidden, s.encoderLayers) + (s.encoderHidden + 1) * 2 * K + (K + 1) * s.decoderHidden
+            + gru(V + K, s.decoderHidden, s.decoderLayers) + (s.decoderHidden + 1) * V
+    }
+
+    /// Matrix-product FLOPs of one training step for an item of the longest length (the one-hot
+    /// input products are gathers and not counted).
+    public var trainingFLOPsPerExample: Double {
+        let s = sequence, K = Double(config.latent), V = Double(vocabularySize)
+        let He = Double(s.encoderHidden), Hd = Double(s.decoderHidden)
+        let enc = 3 * He * He * Double(s.encoderLayers) + 3 * He * He * Double(s.encoderLayers - 1)
+        let dec = 3 * Hd * Hd * Double(s.decoderLayers) + 3 * Hd * Hd * Double(s.decoderLayers - 1) + Hd * V
+        let perToken = 2 * 3 * (enc + dec)  // forward and the two gradients
+        return perToken * Double(s.maxLength + 1) + 2 * 3 * (He * 2 * K + 2 * K * Hd)
+    }
+
+    public func conditioned(_ batch: Batch) -> Batch { batch }
+
+    // MARK: Batches of token ids
+
+    /// A batch's items sorted longest first, and their tokens packed for the encoder (<bos> …
+    /// <eos>) and the decoder (inputs <bos> … last token, targets first token … <eos>).
+    struct Packed {
+        /// Batch row of the i-th longest item.
+        var order: [Int]
+        var encoder: PackedLayout
+        var encoderTokens: [Int32]
+        var decoder: PackedLayout
+        var decoderInputs: [Int32]
+        var targets: [Int32]
+    }
+
+    /// The token ids of row r of x (up to and including <eos>).
+    func tokens(_ x: Tensor, row r: Int) -> [Int32] {
+        let w = x.rowSize, p = x.pointer + r * w
+        var out: [Int32] = []
+        for t in 0..<w {
+            let id = Int32(p[t])
+            out.append(id)
+            if id == Vocabulary.eos { break }
+        }
+        precondition(out.count >= 2 && out[0] == Vocabulary.bos && out.last == Vocabulary.eos,
+                     "SequenceVAE: row \(r) is not <bos> … <eos>")
+        return out
+    }
+
+    /// `repeats` copies of each row (rows i·repeats + j), sorted and packed; `dropout` replaces
+    /// decoder inputs after <bos> by <unk> (from `batch.decoderInput` when set).
+    func pack(_ batch: Batch, repeats: Int = 1) -> Packed {
+        let b = batch.count
+        var items: [[Int32]] = []
+        var inputs: [[Int32]] = []
+        for r in 0..<b {
+            let t = tokens(batch.x, row: r)
+            let d = batch.decoderInput.map { tokens($0, row: r) } ?? t
+            for _ in 0..<repeats {
+                items.append(t)
+                inputs.append(d)
+            }
+        }
+        let order = items.indices.sorted { items[$0].count != items[$1].count ? items[$0].count > items[$1].count : $0 < $1 }
+        let enc = PackedLayout(lengths: order.map { items[$0].count })
+        let dec = PackedLayout(lengths: order.map { items[$0].count - 1 })
+        var et = [Int32](repeating: 0, count: enc.rows), di = [Int32](repeating: 0, count: dec.rows), tg = di
+        for (i, o) in order.enumerated() {
+            let seq = items[o], inp = inputs[o]
+            for t in 0..<seq.count { et[enc.row(i, t)] = seq[t] }
+            for t in 0..<(seq.count - 1) {
+                di[dec.row(i, t)] = inp[t]
+                tg[dec.row(i, t)] = seq[t + 1]
+            }
+        }
+        return Packed(order: order, encoder: enc, encoderTokens: et, decoder: dec, decoderInputs: di, targets: tg)
+    }
+
+    // MARK: The model's passes
+
+    /// Encoder output [B, 2K] in the packed (sorted) order.
+    private func encodeSorted(_ p: Packed) -> Tensor {
+        let (_, hN) = encoderGRU.forward(tokens: p.encoderTokens, vocabulary: vocabularySize, layout: p.encoder)
+        let B = p.order.count, He = sequence.encoderHidden
+        let L = sequence.encoderLayers
+        let top = hN.reshaped([L * B, He]).rows(((L - 1) * B)..<(L * B))
+        return head.forward(top)
+    }
+
+    /// Decoder logits [N, V] for z [B, K] (sorted order) and the packed inputs.
+    private func decodeSorted(_ p: Packed, z: Tensor) -> Tensor {
+        let B = p.order.count, Hd = sequence.decoderHidden, L = sequence.decoderLayers
+        let init1 = decoderInit.forward(z)
+        let start = h0.view([L, B, Hd])
+        for l in 0..<L { (start.pointer + l * B * Hd).update(from: init1.pointer, count: B * Hd) }
+        let (out, _) = decoderGRU.forward(tokens: p.decoderInputs, vocabulary: vocabularySize, constant: z, layout: p.decoder, h0: start)
+        return output.forward(out)
+    }
+
+    /// Σ over each item's positions of −log softmax(logits)[target] into `nll` (sorted order),
+    /// and with `gradScale` the gradient (softmax − one-hot)·scale into `grad`.
+    private func crossEntropy(_ logits: Tensor, _ p: Packed, nll: inout [Double], grad: Tensor?, gradScale: Float) {
+        let V = vocabularySize
+        for i in 0..<p.order.count { nll[i] = 0 }
+        var e = [Double](repeating: 0, count: V)
+        for t in 0..<p.decoder.steps {
+            for i in 0..<p.decoder.batchSizes[t] {
+                let r = p.decoder.row(i, t), o = logits.pointer + r * V, target = Int(p.targets[r])
+                var mx = o[0]
+                for j in 1..<V { mx = max(mx, o[j]) }
+                var s = 0.0
+                for j in 0..<V { e[j] = Double.exp(Double(o[j] - mx)); s += e[j] }
+                nll[i] += Double(mx) + Double.log(s) - Double(o[target])
+                if let grad {
+                    let g = grad.pointer + r * V
+                    for j in 0..<V { g[j] = gradScale * Float(e[j] / s) }
+                    g[target] -= gradScale
+                }
+            }
+        }
+    }
+
+    private func ensure(_ n: Int) {
+        if recon.count < n { recon = [Double](repeating: 0, count: n); kl = recon }
+    }
+
+    /// Rows of `t` ([n, w], batch order) in the sorted order of `p` (repeated `repeats` times).
+    private func sorted(_ t: Tensor, _ p: Packed, into w: inout Workspace) -> Tensor {
+        let cols = t.rowSize
+        let out = w.view([p.order.count, cols])
+        for (i, o) in p.order.enumerated() { (out.pointer + i * cols).update(from: t.pointer + o * cols, count: cols) }
+        return out
+    }
+
+    public func trainStep(_ batch: Batch, eps: Tensor, klWeight: Double, gradScale: Float? = nil,
+                          update: FusedAdamStep? = nil) -> BatchLoss {
+        let b = batch.count, K = latent
+        precondition(eps.count == b * K, "SequenceVAE.trainStep: eps \(eps.shape) for \(b) items")
+        let scale = gradScale ?? 1 / Float(b)
+        if update != nil { store.zeroGrad() }
+        let p = pack(batch)
+        ensure(b)
+        let hs = encodeSorted(p)
+        var epsWork = Workspace()
+        let es = sorted(eps, p, into: &epsWork)
+        let zs = z.view([b, K])
+        kl.withUnsafeMutableBufferPointer { klp in
+            Posterior.sample(h: hs.pointer, eps: es.pointer, rows: b, latent: K, z: zs.pointer, kl: klp.baseAddress)
+        }
+        let logits = decodeSorted(p, z: zs)
+        let g = dlogits.view([p.decoder.rows, vocabularySize])
+        crossEntropy(logits, p, nll: &recon, grad: g, gradScale: scale)
+        let loss = BatchLoss(recon: recon[0..<b].reduce(0, +), kl: kl[0..<b].reduce(0, +), count: b)
+        if update != nil && !(loss.recon.isFinite && loss.kl.isFinite) { return loss }
+        // decoder: logits → GRU → (h₀, z)
+        let dOut = output.backward(g)
+        let gg = decoderGRU.backwardAll(dOutput: dOut, dhN: nil)
+        let Hd = sequence.decoderHidden, L = sequence.decoderLayers
+        let dInit = dh0.view([b, Hd])
+        dInit.pointer.update(from: gg.dh0.pointer, count: b * Hd)
+        if L > 1 { for l in 1..<L { SequenceVAE.add(gg.dh0.pointer + l * b * Hd, into: dInit.pointer, count: b * Hd) } }
+        let dz = decoderInit.backward(dInit)
+        if let dc = gg.dConstant { SequenceVAE.add(dc.pointer, into: dz.pointer, count: b * K) }
+        // posterior and encoder
+        let dhs = dh.view([b, 2 * K])
+        Posterior.backward(h: hs.pointer, eps: es.pointer, dz: dz.pointer, rows: b, latent: K, klScale: Float(klWeight) * scale,
+                           dh: dhs.pointer)
+        let dTop = head.backward(dhs)
+        let He = sequence.encoderHidden, Le = sequence.encoderLayers
+        let dhN = encGrad.view([Le, b, He])
+        dhN.zero()
+        (dhN.pointer + (Le - 1) * b * He).update(from: dTop.pointer, count: b * He)
+        _ = encoderGRU.backwardAll(dOutput: nil, dhN: dhN)
+        if let update { for q in store.parameters { update.apply(q) } }
+        return loss
+    }
+
+    @discardableResult
+    public func perExampleLoss(_ batch: Batch, eps: Tensor?) -> (recon: [Double], kl: [Double]) {
+        let b = batch.count, K = latent
+        let p = pack(batch)
+        ensure(b)
+        let hs = encodeSorted(p)
+        var epsWork = Workspace()
+        let es = eps.map { sorted($0, p, into: &epsWork) }
+        let zs = z.view([b, K])
+        kl.withUnsafeMutableBufferPointer { klp in
+            Posterior.sample(h: hs.pointer, eps: es?.pointer, rows: b, latent: K, z: zs.pointer, kl: klp.baseAddress)
+        }
+        let logits = decodeSorted(p, z: zs)
+        crossEntropy(logits, p, nll: &recon, grad: nil, gradScale: 0)
+        var r = [Double](repeating: 0, count: b), k = r
+        for (i, o) in p.order.enumerated() { r[o] = recon[i]; k[o] = kl[i] }
+        return (r, k)
+    }
+
+    public func encodeRaw(_ batch: Batch) -> Tensor {
+        let p = pack(batch)
+        let hs = encodeSorted(p)
+        let K2 = 2 * latent
+        let out = h.view([batch.count, K2])
+        for (i, o) in p.order.enumerated() { (out.pointer + o * K2).update(from: hs.pointer + i * K2, count: K2) }
+        return out
+    }
+
+    public func negLogLikelihood(_ batch: Batch, z zIn: Tensor, samples: Int, into nll: UnsafeMutablePointer<Double>) {
+        let p = pack(batch, repeats: samples)
+        let n = p.order.count
+        var zWork = Workspace()
+        let zs = sorted(zIn, p, into: &zWork)
+        ensure(n)
+        let logits = decodeSorted(p, z: zs)
+        crossEntropy(logits, p, nll: &recon, grad: nil, gradScale: 0)
+        for (i, o) in p.order.enumerated() { nll[o] = recon[i] }
+    }
+
+    /// Word dropout (Bowman et al. 2016): the decoder's inputs after <bos> become <unk> with
+    /// probability `wordDropout`, drawn per token from `rng` (row by row).
+    public func prepareTrainingBatch(_ batch: inout Batch, rng: inout RNG) {
+        let p = Float(sequence.wordDropout)
+        guard p > 0 else { return }
+        let x = batch.x, w = x.rowSize
+        let d = Tensor(shape: x.shape)
+        d.pointer.update(from: x.pointer, count: x.count)
+        for r in 0..<batch.count {
+            let row = d.pointer + r * w
+            for t in 1..<w {
+                if Int32(row[t]) == Vocabulary.eos || Int32(row[t]) == Vocabulary.pad { break }
+                if rng.uniform() < p { row[t] = Float(Vocabulary.unk) }
+            }
+        }
+        batch.decoderInput = d
+    }
+
+    // MARK: Generation
+
+    /// Decodes each z [B, K] into tokens (without <bos> and <eos>), at most `maxLength` tokens:
+    /// `greedy` takes the most likely token, else one is drawn from softmax(logits / temperature).
+    /// <bos>, <pad> and <unk> are never produced.
+    public func generate(_ zIn: Tensor, temperature: Double = 1, greedy: Bool = false, maxLength: Int? = nil,
+                         rng: inout RNG) -> [[Int32]] {
+        let B = zIn.shape[0], V = vocabularySize
+        let Hd = sequence.decoderHidden, L = sequence.decoderLayers
+        let zc = zIn.copy()
+        let start = decoderInit.forward(zc)
+        let state = Tensor(shape: [L, B, Hd])
+        for l in 0..<L { (state.pointer + l * B * Hd).update(from: start.pointer, count: B * Hd) }
+        var tokens = [Int32](repeating: Vocabulary.bos, count: B)
+        var out = [[Int32]](repeating: [], count: B)
+        var done = [Bool](repeating: false, count: B)
+        let limit = min(maxLength ?? sequence.maxLength, sequence.maxLength)
+        var p = [Double](repeating: 0, count: V)
+        for _ in 0...limit {
+            let top = decoderGRU.step(tokens: tokens, vocabulary: V, constant: zc, state: state)
+            let logits = output.forward(top)
+            for i in 0..<B where !done[i] {
+                let o = logits.pointer + i * V
+                var pick = Int(Vocabulary.eos)
+                if greedy {
+                    var best = -Float.infinity
+                    for j in 0..<V where !Vocabulary.neverGenerated(j) && o[j] > best { best = o[j]; pick = j }
+                } else {
+                    var mx = -Double.infinity
+                    for j in 0..<V where !Vocabulary.neverGenerated(j) { mx = max(mx, Double(o[j]) / temperature) }
+                    var s = 0.0
+                    for j in 0..<V {
+                        p[j] = Vocabulary.neverGenerated(j) ? 0 : Double.exp(Double(o[j]) / temperature - mx)
+                        s += p[j]
+                    }
+                    var u = Double(rng.uniform()) * s
+                    for j in 0..<V where p[j] > 0 {
+                        pick = j
+                        u -= p[j]
+                        if u < 0 { break }
+                    }
+                }
+                if pick == Int(Vocabulary.eos) || out[i].count == limit {
+                    done[i] = true
+                } else {
+                    out[i].append(Int32(pick))
+                }
+                tokens[i] = Int32(pick)
+            }
+            if done.allSatisfy({ $0 }) { break }
+        }
+        return out
+    }
+
+    static func add(_ a: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { b[i] += a[i] }
+    }
+}
