@@ -3,7 +3,7 @@ import PackageDescription
 
 // No unsafe flags anywhere: VAEKit must stay usable as a versioned dependency.
 // Speed comes from the C micro-kernels in CVAEKernels, which pick AVX-512 / AVX2 / portable
-// code at run time (see README, "Design").
+// code at run time (see docs/design.md).
 let package = Package(
     name: "SwiftVAE",
     platforms: [.macOS(.v13)],
@@ -17,6 +17,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-numerics", from: "1.0.0"),
+        // `swift package generate-documentation --target VAEKit` (the DocC catalog in
+        // Sources/VAEKit/VAEKit.docc); a command plugin only, no target depends on it.
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         .target(
