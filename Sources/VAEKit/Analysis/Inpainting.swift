@@ -21,6 +21,8 @@ import RealModule
 /// `--corrupt box:p` (holes hidden as 0 during training, the loss on the whole image) learns
 /// q(z | x_observed) and inpaints far better (`start(trainedWith:)` then starts holes at 0).
 public enum Inpainting {
+    /// How ``fill(_:x:observed:condition:method:iterations:chains:start:rng:)`` fills the missing
+    /// entries (`vae inpaint --fill`).
     public enum Fill: String, Sendable, CaseIterable {
         /// Metropolis-within-Gibbs: the mean of the chains' decoder means
         case mean
@@ -30,6 +32,7 @@ public enum Inpainting {
         case sample
         /// importance resampling from a pseudo-Gibbs first guess: the weighted mean
         case importance
+        /// one encode–decode with z = μ (the baseline)
         case singlePass = "single-pass"
     }
 
@@ -39,12 +42,21 @@ public enum Inpainting {
         corruption?.hidesWithZero == true ? 0 : 0.5
     }
 
+    /// Fills the missing entries of `x` with `method`.
+    ///
     /// - Parameters:
+    ///   - model: the trained VAE
     ///   - x: [B, D] images (values at missing pixels are ignored)
     ///   - observed: [B, D] 1 = observed, 0 = missing
+    ///   - condition: [B, L] each item's one-hot class, for a conditional model
+    ///   - method: how to fill (see ``Fill``)
+    ///   - iterations: steps per chain (`.importance` draws max(chains × iterations, 64) samples)
+    ///   - chains: chains averaged by `.mean` and `.pseudoGibbs`
+    ///   - initial: the first value of the missing entries (`start:`; 0.5 for pixels); nil keeps
+    ///     x's values there (a table's encoded rows: 0, the standardised mean, as the encoder saw
+    ///     in training)
+    ///   - rng: the random-number generator of the chains
     /// - Returns: [B, D] with observed pixels unchanged and missing ones filled.
-    /// - Parameter start: the first value of the missing entries (0.5 for pixels); nil keeps x's
-    ///   values there (a table's encoded rows: 0, the standardised mean, as the encoder saw in training).
     public static func fill(_ model: VAE, x: Tensor, observed: Tensor, condition: Tensor? = nil, method: Fill,
                             iterations: Int = 50, chains: Int = 8, start initial: Float? = 0.5, rng: inout RNG) -> Tensor {
         let b = x.shape[0], d = model.inputSize, k = model.latent

@@ -20,6 +20,7 @@ public struct CSVTable: Sendable {
         public var length: UInt32
     }
 
+    /// How to read a file: the delimiter, and the limits past which a file is refused.
     public struct Options: Sendable {
         /// `,`, `;` or `\t`; nil detects it from the header line.
         public var delimiter: UInt8? = nil

@@ -11,11 +11,14 @@ import Foundation
 ///   (softmax) likelihood over the K columns.
 /// A missing cell is 0 in every one of its encoded columns, with mask 0 there.
 public struct TableSchema: Codable, Equatable, Sendable {
+    /// A feature column's type, with what encoding it needs: the training rows' mean and
+    /// standard deviation, or the sorted category levels.
     public enum Kind: Codable, Equatable, Sendable {
         case numeric(mean: Double, std: Double)
         case categorical(levels: [String])
     }
 
+    /// One feature column of the file and the encoded columns it owns.
     public struct Column: Codable, Equatable, Sendable {
         public var name: String
         public var kind: Kind

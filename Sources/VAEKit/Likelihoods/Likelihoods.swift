@@ -8,6 +8,7 @@ extension VAEConfig {
 
 /// The likelihood of a group of adjacent columns of a table row.
 public struct FeatureGroup: Codable, Equatable, Sendable {
+    /// The likelihood of the group's columns.
     public enum Kind: String, Codable, Sendable {
         /// Values in [0, 1], logits out.
         case bernoulli

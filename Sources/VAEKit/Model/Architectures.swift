@@ -18,6 +18,8 @@ extension VAEConfig {
 ///
 /// A new architecture is one more case here: a function returning its two layer lists.
 public enum Architectures {
+    /// What ``build(_:outputWidth:)`` returns: the encoder and the decoder of one config, and
+    /// the layers that take a conditional model's one-hot class.
     public struct Networks {
         public let encoder: Sequential
         public let decoder: Sequential
