@@ -32,7 +32,7 @@ struct Encode: ParsableCommand {
             while start < set.count {
                 let end = min(set.count, start + 1000)
                 let b = model.conditioned(set.batch(start..<end))
-                let (mu, lv) = model.encode(b.x, condition: b.condition)
+                let (mu, lv) = model.encode(b)
                 for r in 0..<(end - start) {
                     let i = start + r
                     var f = [name, CSVText.quote(set.itemID(i)), set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""]

@@ -80,7 +80,7 @@ enum Figures {
     }
 
     /// Scatter of latent means coloured by label (PCA to 2-D when latent > 2).
-    static func latentScatter(_ model: VAE, _ data: Dataset, limit: Int) -> (svg: String, png: [UInt8], note: String) {
+    static func latentScatter(_ model: any LatentVariableModel, _ data: Dataset, limit: Int) -> (svg: String, png: [UInt8], note: String) {
         let mu = Analysis.latentMeans(model, data.test, limit: limit)
         let (xy, explained) = Analysis.project2D(mu)
         let n = mu.shape[0]
@@ -90,8 +90,8 @@ enum Figures {
         let plot = ScatterPlot(title: pca ? "Latent means (PCA of \(model.latent) dimensions)" : "Latent means",
                                xLabel: pca ? "principal component 1" : "z₁", yLabel: pca ? "principal component 2" : "z₂",
                                points: points, classNames: labels.isEmpty ? ["all"] : data.classNames)
-        let note = pca ? String(format: "%d test images; the two components keep %.0f%% of the variance", n, 100 * explained)
-                       : "\(n) test images"
+        let note = pca ? String(format: "%d test items; the two components keep %.0f%% of the variance", n, 100 * explained)
+                       : "\(n) test items"
         return (plot.svg(), plot.png(), note)
     }
 

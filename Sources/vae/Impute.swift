@@ -32,7 +32,7 @@ struct Impute: ParsableCommand {
         guard let info = loaded.table else {
             throw VAEError("\(runArg.run) was trained on images; vae impute fills tables (use vae inpaint for images)")
         }
-        let model = loaded.model
+        let model = try loaded.feedForward("vae impute")
         let table = try CSVTable.read(path: data)
         let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)
         guard rows.count > 0 else { throw VAEError("\(data) has no data rows") }

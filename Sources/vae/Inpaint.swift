@@ -46,7 +46,7 @@ struct Inpaint: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = loaded.model, shape = model.config.inputShape, d = model.inputSize
+        let model = try loaded.feedForward("vae inpaint"), shape = model.config.inputShape, d = model.inputSize
         let method = Inpainting.Fill(rawValue: fill)!
         let start = Inpainting.start(trainedWith: loaded.options.corrupt)
         var rng = RNG(seed: seed)

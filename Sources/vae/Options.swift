@@ -31,6 +31,9 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("CSV tables: columns to leave out, comma-separated (ids, names, free text).", valueName: "column[,column…]"))
     var ignore: String?
 
+    @Option(name: .customLong("text-column"), help: ArgumentHelp("Sequences in a CSV file: the column that holds the items (MOSES: SMILES).", valueName: "column"))
+    var textColumn: String?
+
     func validate() throws {
         if let s = imageSize { do { _ = try ImageFolderOptions.parseSize(s) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
@@ -191,6 +194,11 @@ struct RunArgument: ParsableArguments {
 
     /// The run's test images: from --data if given, else the folder the run was trained on.
     func testSet(_ loaded: Checkpoint.Loaded, _ data: DataOptions) throws -> Dataset {
+        if loaded.model.config.sequence != nil {
+            let d = try data.loadSequences(for: loaded)
+            guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test items") }
+            return d
+        }
         let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true, stored: loaded.config?.data?.imageOptions,
                               table: loaded.table)
         let shape = d.test.itemShape

@@ -20,10 +20,28 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
     /// (github.com/yburda/iwae): Glorot-uniform weights, zero biases, and (mlp) the output bias at
     /// the logit of the training images' mean.
     case burda2015VAE = "burda2015-vae", burda2015IWAE5 = "burda2015-iwae5", burda2015IWAE50 = "burda2015-iwae50"
+    /// MOSES's VAE (Polykovskiy et al. 2020, moses/vae/config.py): characters, encoder GRU 1×256,
+    /// decoder GRU 3×512 fed [token, z], latent 128, KL weight rising linearly 0 → 0.05 over the
+    /// epochs, Adam 3e-4, batch 512, gradient-norm clip 50, 100 epochs.
+    case mosesVAE = "moses-vae"
 
     /// `train` with the preset's values in every option the user left unset.
     func apply(to train: Train) -> Train {
         var t = train
+        if self == .mosesVAE {
+            t.model = t.model ?? .gru
+            t.sequenceOptions.tokens = t.sequenceOptions.tokens ?? .characters
+            t.sequenceOptions.encoder = t.sequenceOptions.encoder ?? "1x256"
+            t.sequenceOptions.decoder = t.sequenceOptions.decoder ?? "3x512"
+            t.latent = t.latent ?? 128
+            t.beta = t.beta ?? 0.05
+            t.epochs = t.epochs ?? 100
+            t.warmup = t.warmup ?? t.epochs
+            t.lr = t.lr ?? 3e-4
+            t.batch = t.batch ?? 512
+            t.clip = t.clip ?? 50
+            return t
+        }
         t.model = t.model ?? .mlp
         t.latent = t.latent ?? 50
         t.hidden = t.hidden ?? "200,200"
@@ -41,6 +59,7 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
         case .burda2015VAE: t.objective = t.objective ?? .elbo
         case .burda2015IWAE5: t.objective = t.objective ?? .iwae; t.k = t.k ?? 5
         case .burda2015IWAE50: t.objective = t.objective ?? .iwae; t.k = t.k ?? 50
+        case .mosesVAE: break
         }
         return t
     }

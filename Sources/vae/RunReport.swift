@@ -6,8 +6,12 @@ import VAEViz
 /// Writes a run's pictures and its one-page `report.html` (PNGs beside it as files and
 /// embedded in the page, so the page stands alone).
 enum RunReport {
-    static func write(directory dir: String, model: VAE, metrics: [EpochMetrics], options: TrainingOptions,
+    static func write(directory dir: String, model: any LatentVariableModel, metrics: [EpochMetrics], options: TrainingOptions,
                       data: Dataset, seed: UInt64) throws -> String {
+        guard let model = model as? VAE else {
+            guard let seq = model as? SequenceVAE else { throw VAEError("no report for a \(model.config.architecture.rawValue) model") }
+            return try SequenceReport.write(directory: dir, model: seq, metrics: metrics, options: options, data: data, seed: seed)
+        }
         let cfg = model.config
         var page = ReportPage(title: "SwiftVAE run \((dir as NSString).lastPathComponent)",
                               subtitle: "\(cfg.architecture.rawValue) VAE on \(data.name), written \(ISO8601DateFormatter().string(from: Date()))")

@@ -5,26 +5,32 @@ import VAEKit
 
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw z ~ N(0, I) and decode: a grid of new images.",
+        abstract: "Draw z ~ N(0, I) and decode: a grid of new images, or (a sequence run) new items, one per line.",
         discussion: "A conditional model samples the class given with --class, or every class (one row each) without it.")
     @OptionGroup var runArg: RunArgument
     @Option(help: "Number of images (per class for a conditional model without --class).") var count: Int?
     @Option(name: .customLong("class"), help: ArgumentHelp("The class to sample (conditional models): a name or an index.", valueName: "name|index"))
     var cls: String?
     @Option(help: "Random seed.") var seed: UInt64 = 1
-    @Option(help: ArgumentHelp("Output PNG (default RUN/samples.png).", valueName: "file.png")) var out: String?
+    @Option(help: ArgumentHelp("Output PNG (default RUN/samples.png); a sequence run: a text file, one item per line (default: stdout).", valueName: "file"))
+    var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per image into this folder.", valueName: "dir"))
     var outDir: String?
+    @Option(help: "Sequence runs: the softmax temperature of each drawn token (default 1).") var temperature: Double = 1
+    @Flag(help: "Sequence runs: take the most likely token at every step instead of drawing one.") var greedy = false
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let count { guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") } }
+        if let count { guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000") } }
+        guard temperature > 0 && temperature <= 100 else { throw ValidationError("--temperature must be above 0 (and at most 100)") }
     }
 
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = loaded.model
+        if let seq = loaded.model as? SequenceVAE { return try runSequence(seq) }
+        if let count, count > 10_000 { throw VAEError("--count is at most 10000 for images") }
+        let model = try loaded.feedForward("vae sample")
         let shape = model.config.inputShape
         var rng = RNG(seed: seed)
         let images: Tensor, columns: Int
@@ -53,8 +59,11 @@ struct Reconstruct: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
     @Option(help: ArgumentHelp("Reconstruct the PNGs of this folder instead of test images.", valueName: "dir")) var images: String?
+    @Option(parsing: .upToNextOption, help: ArgumentHelp("Sequence runs: reconstruct these items instead of test items.", valueName: "item"))
+    var items: [String] = []
     @Option(help: "Number of test images.") var count = 30
-    @Option(help: ArgumentHelp("Output PNG (default RUN/reconstructions.png).", valueName: "file.png")) var out: String?
+    @Option(help: ArgumentHelp("Output PNG (default RUN/reconstructions.png); a sequence run: a text file (default: stdout).", valueName: "file"))
+    var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per reconstruction into this folder.", valueName: "dir"))
     var outDir: String?
     @OptionGroup var threadOptions: ThreadOptions
@@ -66,7 +75,9 @@ struct Reconstruct: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = loaded.model, shape = model.config.inputShape
+        if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
+        if !items.isEmpty { throw VAEError("--items is for sequence runs; give an image run --images DIR") }
+        let model = try loaded.feedForward("vae reconstruct"), shape = model.config.inputShape
         let x: Tensor, names: [String], condition: Tensor?
         if let images {
             if model.isConditional { throw VAEError("a conditional model reconstructs labelled data: use the test set (--data) rather than --images") }
@@ -89,8 +100,10 @@ struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Decode the straight line between the latent means of two test images.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Index of the first test image.") var from: Int
-    @Option(help: "Index of the second test image.") var to: Int
+    @Option(help: ArgumentHelp("Index of the first test image (a sequence run: a test item's index, or the item itself).", valueName: "index|item"))
+    var from: String
+    @Option(help: ArgumentHelp("Index of the second test image (a sequence run: an index or the item).", valueName: "index|item"))
+    var to: String
     @Option(help: "Decoded steps between them.") var steps = 10
     @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default: the first image's label).", valueName: "name|index"))
     var cls: String?
@@ -106,7 +119,9 @@ struct Interpolate: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = loaded.model
+        if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
+        let model = try loaded.feedForward("vae interpolate")
+        guard let from = Int(from), let to = Int(to) else { throw VAEError("--from and --to take test image indices, e.g. --from 0 --to 7") }
         let data = try runArg.testSet(loaded, dataOptions)
         for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.test.count).contains(i) {
             throw VAEError("\(flag) \(i) is out of range: the test set has \(data.test.count) images (0…\(data.test.count - 1))")
@@ -139,7 +154,7 @@ struct Manifold: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = loaded.model
+        let model = try loaded.feedForward("vae manifold")
         if model.latent > 2 {
             Console.note("note: latent has \(model.latent) dimensions; the grid spans z₁ and z₂ with the others at 0")
         }

@@ -14,7 +14,7 @@ struct Train: ParsableCommand {
     )
 
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Architecture: mlp or conv.") var model: VAEConfig.Architecture?
+    @Option(help: "Architecture: mlp, conv, or gru (a sequence VAE over lines of text or SMILES).") var model: VAEConfig.Architecture?
     @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv).") var latent: Int?
     @Option(help: ArgumentHelp("Hidden widths, comma-separated (mlp, default 400) or the dense width (conv, default 16).", valueName: "h[,h…]"))
     var hidden: String?
@@ -51,8 +51,9 @@ struct Train: ParsableCommand {
     @Flag(name: .customLong("output-bias-from-data"), inversion: .prefixedNo,
           help: "Start the decoder's output bias at the logit of the training images' mean (mlp, images; off by default, on in a burda2015 preset).")
     var outputBiasFromData: Bool?
-    @Option(help: ArgumentHelp("A named recipe whose settings apply to every flag not given: burda2015-vae, burda2015-iwae5, burda2015-iwae50 (see the README).", valueName: "name"))
+    @Option(help: ArgumentHelp("A named recipe whose settings apply to every flag not given: burda2015-vae, burda2015-iwae5, burda2015-iwae50, moses-vae (see the README).", valueName: "name"))
     var preset: TrainPreset?
+    @OptionGroup(title: "Sequences (--model gru)") var sequenceOptions: SequenceTrainOptions
     @OptionGroup var threadOptions: ThreadOptions
     @OptionGroup(title: "Under mpirun (data-parallel training)") var mpiOptions: MPIOptions
     @Option(help: ArgumentHelp("Run folder (default runs/<date-time>).", valueName: "run")) var out: String?
@@ -106,8 +107,12 @@ struct Train: ParsableCommand {
         if let loaded = resuming {
             let dir = out!
             try dataOptions.checkResume(loaded)
-            data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions,
-                                       table: loaded.table)
+            if let seq = loaded.model.config.sequence {
+                data = try dataOptions.trainingSequences(for: loaded, seq)
+            } else {
+                data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions,
+                                           table: loaded.table)
+            }
             var changes = TrainingRun.ResumeChanges()
             changes.epochs = epochs
             changes.learningRate = lr
@@ -119,7 +124,15 @@ struct Train: ParsableCommand {
             Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
         } else {
             if resume { Console.note("no checkpoint in \(out!) yet: starting the run there (the same command continues it later)") }
-            data = try dataOptions.load()
+            var vocabulary: [String] = []
+            if model == .gru {
+                (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions)
+            } else {
+                if sequenceOptions.given || dataOptions.textColumn != nil {
+                    throw VAEError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout and --text-column are for sequences: add --model gru")
+                }
+                data = try dataOptions.load()
+            }
             var dir = out ?? Train.defaultRunFolder()
             if let comm {  // MPI: rank 0's folder (the default name comes from its clock)
                 var bytes = Array(dir.utf8)
@@ -138,6 +151,14 @@ struct Train: ParsableCommand {
                                 warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
                                 activation: activation ?? .relu)
             var batchSize = batch ?? 128, epochCount = epochs ?? 10
+            if arch == .gru {
+                let given: [(String, Bool)] = [("--hidden", hidden != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
+                                               ("--activation", activation != nil), ("--binarize", binarize), ("--conditional", conditional),
+                                               ("--corrupt", corrupt != nil), ("--classes", classes != nil)]
+                if let (flag, _) = given.first(where: { $0.1 }) { throw VAEError("\(flag) is not for --model gru (a sequence VAE)") }
+                cfg = VAEConfig(sequence: try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!), latent: latent ?? 64,
+                                beta: beta ?? 1, warmupEpochs: warmup ?? 0)
+            }
             if let table = data.table {
                 // A table: an mlp over the encoded row; Gaussian (learned σ by default) for the numbers,
                 // categorical for the text columns; sizes and epochs that suit a few hundred rows too.

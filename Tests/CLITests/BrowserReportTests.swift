@@ -55,7 +55,7 @@ final class BrowserReportTests: XCTestCase {
         let classes = loaded.model.config.conditionSize
         let condition = classes > 0 ? Batch.oneHot([Int32](repeating: 0, count: zs.count), classes: classes,
                                                    into: Tensor(shape: [zs.count, classes])) : nil
-        let expected = loaded.model.decode(Tensor(shape: [zs.count, latent], data: zs.flatMap { $0 }), condition: condition)
+        let expected = try loaded.feedForward("the explorer test").decode(Tensor(shape: [zs.count, latent], data: zs.flatMap { $0 }), condition: condition)
         let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         XCTAssertFalse(html.contains("not available"), "the explorer fell back to a note", file: file, line: line)
         let json = "[" + zs.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ",") + "]"
@@ -85,7 +85,7 @@ final class BrowserReportTests: XCTestCase {
         XCTAssertTrue((ui["hoverCaption"] as? String ?? "").hasPrefix("test image "), "\(ui)", file: file, line: line)
         let results = try XCTUnwrap(obj["results"] as? [[Double]], file: file, line: line)
         XCTAssertEqual(results.count, zs.count, file: file, line: line)
-        let d = loaded.model.inputSize
+        let d = loaded.model.config.inputSize
         var worst = 0.0
         for (i, row) in results.enumerated() {
             XCTAssertEqual(row.count, d, file: file, line: line)

@@ -55,7 +55,7 @@ final class MPIDataSourceTests: XCTestCase {
         XCTAssertEqual(r1.status, 0, r1.stderr)
         let loaded = try Checkpoint.load(one)
         XCTAssertNotNil(loaded.table, "the run did not read the CSV as a table")
-        XCTAssertFalse(loaded.model.likelihood.parameters.isEmpty, "the table model has no learned σ in the store")
+        XCTAssertFalse(try loaded.feedForward("the test").likelihood.parameters.isEmpty, "the table model has no learned σ in the store")
         // small buckets: the first holds the likelihood's σ and must still start during the backward
         let r2 = try MPIRun.run(args(two, ["--bucket-kb", "1"]), env: ["VAE_MPI_STATS": "1"])
         XCTAssertEqual(r2.status, 0, r2.stderr)

@@ -5,14 +5,14 @@ import RealModule
 /// denoising. Images are returned as [count, D] tensors of values in [0, 1].
 public enum Analysis {
     /// Latent means μ(x) of images `range` of a set, [count, K].
-    public static func latentMeans(_ model: VAE, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) -> Tensor {
+    public static func latentMeans(_ model: any LatentVariableModel, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) -> Tensor {
         let n = min(set.count, limit ?? set.count), k = model.latent
         let out = Tensor(shape: [n, k])
         var start = 0
         while start < n {
             let end = min(n, start + batch)
             let b = model.conditioned(set.batch(start..<end))
-            let h = model.encodeRaw(b.x, condition: b.condition)
+            let h = model.encodeRaw(Batch(x: b.x, condition: b.condition))
             for r in 0..<(end - start) { (out.pointer + (start + r) * k).update(from: h.pointer + r * 2 * k, count: k) }
             start = end
         }
@@ -130,7 +130,7 @@ public enum Analysis {
 
     /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
     /// A conditional model scores each item under its own label.
-    public static func anomalyScores(_ model: VAE, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
+    public static func anomalyScores(_ model: any LatentVariableModel, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
         var scores = [Double](repeating: 0, count: set.count)
         var start = 0
         while start < set.count {
@@ -231,7 +231,7 @@ extension Analysis {
 extension Analysis {
     /// Anomaly score of each item by the importance-weighted estimate of −log p(x) with `k`
     /// samples (a conditional model: under the item's own label).
-    public static func iwaeScores(_ model: VAE, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
+    public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
         var scores: [Double] = []
         scores.reserveCapacity(set.count)
         var start = 0

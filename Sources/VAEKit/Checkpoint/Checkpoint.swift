@@ -20,6 +20,8 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var imageOptions: ImageFolderOptions?
         /// How a CSV table was read: its schema and split (nil for images).
         public var table: TableInfo?
+        /// How a file of sequences was read: tokens, lengths, the test file or split (nil otherwise).
+        public var sequence: SequenceOptions?
         public init(_ d: Dataset) {
             name = d.name
             directory = d.directory
@@ -29,6 +31,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             classNames = d.classNames
             imageOptions = d.imageFolder?.options
             table = d.table
+            sequence = d.sequence
         }
     }
 
@@ -85,7 +88,7 @@ public enum Checkpoint {
     static let format = "swiftvae-checkpoint-1"
 
     /// Writes the checkpoint atomically (weights first, then config.json), creating `dir`.
-    public static func save(model: VAE, optimizer: Adam?, options: TrainingOptions, state: TrainingState,
+    public static func save(model: any LatentVariableModel, optimizer: Adam?, options: TrainingOptions, state: TrainingState,
                             data: RunConfig.DataInfo?, to dir: String) throws {
         try makeDirectory(dir)
         let enc = JSONEncoder()
@@ -115,7 +118,7 @@ public enum Checkpoint {
 
     /// A loaded run: the model with its weights, and what is needed to resume it.
     public struct Loaded {
-        public let model: VAE
+        public let model: any LatentVariableModel
         public let options: TrainingOptions
         public let state: TrainingState
         public let config: RunConfig?
@@ -124,6 +127,15 @@ public enum Checkpoint {
         public let adamV: [Float]?
         /// How the run's CSV table is read (nil for images).
         public let table: TableInfo?
+
+        /// The model as a feed-forward VAE (mlp or conv), for what works on images and tables;
+        /// a sequence model is an error that names `what`.
+        public func feedForward(_ what: String) throws -> VAE {
+            guard let vae = model as? VAE else {
+                throw VAEError("\(what) works on image and table models (mlp, conv); this run is a \(model.config.architecture.rawValue) sequence model")
+            }
+            return vae
+        }
     }
 
     /// Loads a run folder (or a path to its `model.safetensors`), validating everything.
@@ -174,7 +186,7 @@ public enum Checkpoint {
             }
             runConfig = rc
         }
-        let model = try VAE(config: cfg, seed: 0)
+        let model = try Models.make(cfg, seed: 0)
         var expected = Set<String>()
         for p in model.store.parameters {
             expected.insert(p.name)
@@ -223,7 +235,7 @@ public enum Checkpoint {
     /// The parameter count of `config`'s model, from its description (no storage allocated);
     /// nil when it overflows `Int`. Call after `config.validate()`.
     static func parameterCount(_ config: VAEConfig) throws -> Int? {
-        try VAE.describe(config).parameterCount
+        try Models.parameterCount(config)
     }
 
     /// A training state that `resume` can continue from (counts not negative, sums finite).

@@ -40,11 +40,14 @@ public final class DataParallel {
     /// overlap: a bucket starts as soon as its parameters' gradients are final).
     public var startedDuringBackwardFraction: Double { Double(reducer.startedDuringBackward) / Double(max(reducer.startedTotal, 1)) }
 
-    public init(comm: Communicator, model: VAE, settings: Settings = Settings()) throws {
+    public init(comm: Communicator, model: any LatentVariableModel, settings: Settings = Settings()) throws {
         self.comm = comm
         self.settings = settings
         reducer = try GradientReducer(comm: comm, store: model.store, bucketBytes: max(4, settings.bucketBytes),
                                       overlap: settings.overlap)
+        // The feed-forward VAE says layer by layer when gradients are final, so that their sums
+        // start during the backward; for other kinds the sums start when the backward ends.
+        guard let model = model as? VAE else { return }
         let r = reducer, likelihoodParameters = model.likelihood.parameters
         model.encoder.onBackward = { r.ready($0.parameters) }
         model.decoder.onBackward = { [unowned self] layer in

@@ -60,6 +60,8 @@ public struct Dataset: Sendable {
     public var imageFolder: ImageFolderInfo? = nil
     /// How a CSV table was read (nil for images).
     public var table: TableInfo? = nil
+    /// How a file of sequences was read for training (nil otherwise).
+    public var sequence: SequenceOptions? = nil
     /// Things the user should be told about the data (rows dropped, a layout detected).
     public var notes: [String] = []
 

@@ -96,7 +96,7 @@ public enum TrainingEvent: Sendable {
 /// with an error naming the epoch and batch at the first non-finite loss (before the
 /// update, so the weights stay the last good ones).
 public final class Trainer {
-    public let model: VAE
+    public let model: any LatentVariableModel
     public let optimizer: Adam
     public let options: TrainingOptions
     public let data: Dataset
@@ -118,7 +118,7 @@ public final class Trainer {
     private let iwae: IWAEObjective?
     public static let testBinarizationSeed: UInt64 = 0xB1_7A_12
 
-    public init(model: VAE, data: Dataset, options: TrainingOptions) throws {
+    public init(model: any LatentVariableModel, data: Dataset, options: TrainingOptions) throws {
         try options.validate()
         var data = data
         if let c = options.classes {
@@ -147,7 +147,14 @@ public final class Trainer {
         self.options = options
         optimizer = Adam(model.store, learningRate: Float(options.learningRate), epsilon: Float(options.adamEpsilonValue),
                          weightDecay: Float(options.weightDecay))
-        iwae = options.trainingObjective == .iwae ? IWAEObjective(model: model, samples: options.importanceSamples) : nil
+        if options.trainingObjective == .iwae {
+            guard let vae = model as? VAE else {
+                throw VAEError("--objective iwae trains the mlp and conv models; a \(model.config.architecture.rawValue) model trains the ELBO (vae evaluate --iwae K gives its importance-weighted estimate)")
+            }
+            iwae = IWAEObjective(model: vae, samples: options.importanceSamples)
+        } else {
+            iwae = nil
+        }
         rng = RNG(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x5EED)
         st = TrainingState()
     }
@@ -173,7 +180,7 @@ public final class Trainer {
     /// Runs (the rest of) the next epoch.
     public func runEpoch(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> EpochOutcome {
         let epoch = st.epoch + 1
-        let n = data.train.count, bsz = options.batchSize, d = model.inputSize, k = model.latent
+        let n = data.train.count, bsz = options.batchSize, d = model.config.inputSize, k = model.latent
         let classes = model.config.conditionSize
         let perm = Trainer.permutation(seed: options.seed, epoch: epoch, count: n)
         let batches = batchesPerEpoch
@@ -199,6 +206,7 @@ public final class Trainer {
                 c.apply(x.pointer, count: b * d, shape: data.train.itemShape, into: input.pointer, rng: &rng)
                 batch.input = input
             }
+            model.prepareTrainingBatch(&batch, rng: &rng)  // the sequence VAE's word dropout; nothing for the others
             rng.fillNormal(eps.pointer, count: eps.count)
             // Without clipping, in one process, with the ELBO: Adam runs inside the backward pass
             // (FusedAdamStep), with the same numbers. MPI must sum the gradients before the step.
@@ -207,7 +215,7 @@ public final class Trainer {
             if fused == nil { model.store.zeroGrad() }
             parallel?.beginStep()
             let mine = parallel?.share(of: b) ?? 0..<b  // MPI: this rank's rows of the (whole) batch
-            var loss = mine.isEmpty ? VAE.BatchLoss(recon: 0, kl: 0, count: 0)
+            var loss = mine.isEmpty ? BatchLoss(recon: 0, kl: 0, count: 0)
                 : iwae?.trainStep(batch.rows(mine), eps: eps.rows(mine), gradScale: 1 / Float(b))
                     ?? model.trainStep(batch.rows(mine), eps: eps.rows(mine), klWeight: w, gradScale: 1 / Float(b), update: fused)
             if let parallel { loss = try parallel.finishStep(loss) }  // MPI: Σ gradients and losses over ranks

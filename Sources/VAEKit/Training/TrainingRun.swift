@@ -10,7 +10,7 @@ public final class TrainingRun {
     public let directory: String
     public let trainer: Trainer
     public private(set) var metrics: [EpochMetrics]
-    public var model: VAE { trainer.model }
+    public var model: any LatentVariableModel { trainer.model }
 
     init(directory: String, trainer: Trainer, metrics: [EpochMetrics]) {
         self.directory = directory
@@ -23,10 +23,15 @@ public final class TrainingRun {
     public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset,
                              mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
-        let model = try VAE(config: config, seed: options.seed)
+        let model = try Models.make(config, seed: options.seed)
         let trainer = try Trainer(model: model, data: data, options: options)
-        if options.weightInit == .glorot { model.initializeGlorot(seed: options.seed) }
-        if options.outputBiasFromData == true { try model.setOutputBiasFromData(trainer.data.train) }  // the classes trained on
+        if options.weightInit == .glorot || options.outputBiasFromData == true {
+            guard let vae = model as? VAE else {
+                throw VAEError("--init glorot and --output-bias-from-data are for the mlp and conv models, not \(config.architecture.rawValue)")
+            }
+            if options.weightInit == .glorot { vae.initializeGlorot(seed: options.seed) }
+            if options.outputBiasFromData == true { try vae.setOutputBiasFromData(trainer.data.train) }  // the classes trained on
+        }
         try trainer.joinMPI(mpi)
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
         try run.save()

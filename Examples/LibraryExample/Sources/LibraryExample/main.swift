@@ -13,8 +13,9 @@ _ = try run.run(events: { event in
 })
 
 let loaded = try Checkpoint.load("runs/library-example")
+let model = try loaded.feedForward("sampling images")                     // a VAE (a gru run: SequenceVAE)
 var rng = RNG(seed: 1)
-let images = Analysis.sample(loaded.model, count: 16, rng: &rng)          // [16, 784] in [0, 1]
+let images = Analysis.sample(model, count: 16, rng: &rng)                 // [16, 784] in [0, 1]
 let test = data.test.batch(0..<100)
-let nll = Evaluator.iwae(loaded.model, test, k: 100, rng: &rng)
+let nll = Evaluator.iwae(model, test, k: 100, rng: &rng)
 print("samples", images.shape, "IWAE −log p(x) of 100 test images:", nll.reduce(0, +) / Double(nll.count))

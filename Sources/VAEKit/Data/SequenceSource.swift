@@ -1,0 +1,242 @@
+import Foundation
+import VAECore
+
+/// Items of text, one per line — sentences, SMILES — as token ids. Stored as one flat array of
+/// 16-bit ids with offsets, so memory grows with the tokens, not with lines × the longest line.
+/// An item fills a batch row as <bos>, its tokens, <eos>, then <pad> (as Float ids) to
+/// `maxLength + 2` columns; `SequenceVAE` reads them back.
+public struct SequenceSource: DataSource {
+    /// Token ids (without <bos>/<eos>) of every item, back to back.
+    let ids: [UInt16]
+    /// Where item i starts in `ids`; `starts[count]` is the end.
+    let starts: [Int]
+    /// 1-based line of each item in its file (the header of a CSV is line 1).
+    let lines: [Int32]
+    public let maxLength: Int
+
+    public init(ids: [UInt16], starts: [Int], lines: [Int32], maxLength: Int) {
+        precondition(starts.count == lines.count + 1 && starts.last == ids.count)
+        self.ids = ids
+        self.starts = starts
+        self.lines = lines
+        self.maxLength = maxLength
+    }
+
+    public var count: Int { lines.count }
+    public var itemShape: [Int] { [1, 1, maxLength + 2] }
+    public var hasLabels: Bool { false }
+    public func label(_ i: Int) -> Int { 0 }
+    public func itemID(_ i: Int) -> String { String(lines[i]) }
+    public var hasMissing: Bool { false }
+    /// The tokens of item i.
+    public func tokens(_ i: Int) -> ArraySlice<UInt16> { ids[starts[i]..<starts[i + 1]] }
+    /// Tokens in all items.
+    public var tokenCount: Int { ids.count }
+
+    public func fill(_ indices: UnsafeBufferPointer<Int32>, x: Tensor, mask: Tensor?, binarize: Bool, rng: inout RNG) {
+        let w = maxLength + 2
+        precondition(x.count == indices.count * w, "SequenceSource.fill: x \(x.shape) for \(indices.count) items of \(w)")
+        for (r, i) in indices.enumerated() {
+            let row = x.pointer + r * w
+            row[0] = Float(Vocabulary.bos)
+            var t = 1
+            for id in tokens(Int(i)) { row[t] = Float(id); t += 1 }
+            row[t] = Float(Vocabulary.eos)
+            t += 1
+            while t < w { row[t] = Float(Vocabulary.pad); t += 1 }
+        }
+    }
+
+    public func subset(_ indices: [Int]) -> any DataSource {
+        var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
+        for i in indices {
+            ids += tokens(i)
+            starts.append(ids.count)
+            lines.append(self.lines[i])
+        }
+        return SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: maxLength)
+    }
+
+    public func binarized(seed: UInt64) -> any DataSource { self }
+}
+
+/// How `vae train` reads a file of sequences.
+public struct SequenceOptions: Codable, Equatable, Sendable {
+    public var tokenizer: SequenceConfig.Tokenizer = .characters
+    /// Items with more tokens are skipped (and counted).
+    public var maxLength = 100
+    /// The vocabulary keeps the most frequent tokens up to this many (others read as <unk>).
+    public var maxVocabulary = 10_000
+    /// A CSV file's column that holds the items (nil: one item per line).
+    public var textColumn: String?
+    /// A separate test file (nil: a seeded split of the training file).
+    public var testFile: String?
+    public var testFraction = 0.1
+    public var seed: UInt64 = 1
+    public init() {}
+
+    public static let maxVocabularyLimit = 65_000
+}
+
+extension Dataset {
+    /// Lines of at most this many bytes are read; longer ones are refused (a binary file, or no items).
+    static let maxLineBytes = 1 << 20
+
+    /// The raw items (strings with their line numbers) of a text, SMILES or CSV file, plain or gzip.
+    static func readItems(path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
+        var bytes = try AtomicFile.readAll(path: path, maxBytes: 4 << 30)
+        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: path) }
+        guard !bytes.isEmpty else { throw VAEError("\(path) is empty; give a file with one item per line") }
+        if bytes.prefix(1 << 16).contains(0) {
+            throw VAEError("\(path) holds NUL bytes: it is a binary file, not text with one item per line")
+        }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            // name the first line that is not UTF-8
+            var line = 1, start = 0
+            for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") {
+                if String(validating: bytes[start..<i], as: UTF8.self) == nil { break }
+                line += 1
+                start = i + 1
+            }
+            throw VAEError("\(path) line \(line) is not valid UTF-8 text; convert the file to UTF-8 (e.g. iconv -t UTF-8)")
+        }
+        var out: [(Int32, Substring)] = []
+        var column: Int? = nil
+        var lineNumber: Int32 = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            guard raw.utf8.count <= maxLineBytes else {
+                throw VAEError("\(path) line \(lineNumber) is \(FormatText.bytes(raw.utf8.count)) long — no item is that long; is it a text file with one item per line?")
+            }
+            var line = raw
+            if line.hasSuffix("\r") { line = line.dropLast() }
+            if let name = textColumn {
+                let fields = csvFields(line)
+                if column == nil {
+                    guard let c = fields.firstIndex(where: { $0 == name }) else {
+                        throw VAEError("\(path) has no column '\(name)' in its header (line 1: \(fields.prefix(10).map { "'\($0)'" }.joined(separator: ", "))); give --text-column one of those")
+                    }
+                    column = c
+                    continue
+                }
+                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                guard column! < fields.count else {
+                    throw VAEError("\(path) line \(lineNumber) has \(fields.count) fields, and column '\(name)' is field \(column! + 1)")
+                }
+                out.append((lineNumber, fields[column!]))
+            } else {
+                let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
+                if trimmed.isEmpty { continue }
+                out.append((lineNumber, line))
+            }
+        }
+        guard !out.isEmpty else { throw VAEError("\(path) has no items (every line is empty\(textColumn == nil ? "" : " or the header"))") }
+        return out
+    }
+
+    /// The fields of one CSV line (commas; "quoted" fields with "" for a quote; no line breaks inside).
+    static func csvFields(_ line: Substring) -> [Substring] {
+        guard line.contains("\"") else { return line.split(separator: ",", omittingEmptySubsequences: false) }
+        var out: [Substring] = [], field = "", quoted = false
+        var i = line.startIndex
+        while i < line.endIndex {
+            let c = line[i]
+            if quoted {
+                if c == "\"" {
+                    let n = line.index(after: i)
+                    if n < line.endIndex && line[n] == "\"" { field.append("\""); i = n } else { quoted = false }
+                } else { field.append(c) }
+            } else if c == "\"" {
+                quoted = true
+            } else if c == "," {
+                out.append(Substring(field)); field = ""
+            } else { field.append(c) }
+            i = line.index(after: i)
+        }
+        out.append(Substring(field))
+        return out
+    }
+
+    /// Tokenizes items with `vocabulary` (nil: build it from these items, most frequent first up to
+    /// `options.maxVocabulary`). Items over `maxLength` tokens are skipped; returns the source, the
+    /// vocabulary, and the counts of skipped items and of <unk> tokens.
+    static func encodeItems(_ items: [(line: Int32, text: Substring)], options: SequenceOptions, vocabulary: [String]?,
+                            source: String) throws -> (SequenceSource, [String], skipped: Int, unknown: Int) {
+        var kept: [(Int32, [Substring])] = []
+        var skipped = 0
+        // a token is at least one byte: longer lines are over the limit without tokenizing them
+        let byteLimit = options.maxLength * 64
+        for (line, text) in items {
+            if text.utf8.count > byteLimit { skipped += 1; continue }
+            let toks = Vocabulary.tokenize(text, options.tokenizer)
+            if toks.isEmpty { continue }
+            if toks.count > options.maxLength { skipped += 1; continue }
+            kept.append((line, toks))
+        }
+        guard !kept.isEmpty else {
+            throw VAEError("\(source): all \(items.count) items are longer than --max-length \(options.maxLength) tokens; raise --max-length")
+        }
+        var vocab = vocabulary ?? []
+        if vocabulary == nil {
+            var counts: [Substring: Int] = [:]
+            for (_, toks) in kept { for t in toks { counts[t, default: 0] += 1 } }
+            let ranked = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+            vocab = Vocabulary.specials + ranked.prefix(min(options.maxVocabulary, SequenceOptions.maxVocabularyLimit)).map { String($0.key) }
+        }
+        var index: [Substring: UInt16] = [:]
+        for (i, t) in vocab.enumerated() where i >= Vocabulary.specials.count { index[Substring(t)] = UInt16(i) }
+        var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
+        var unknown = 0
+        ids.reserveCapacity(kept.reduce(0) { $0 + $1.1.count })
+        for (line, toks) in kept {
+            for t in toks {
+                if let id = index[t] { ids.append(id) } else { ids.append(UInt16(Vocabulary.unk)); unknown += 1 }
+            }
+            starts.append(ids.count)
+            lines.append(line)
+        }
+        return (SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength), vocab, skipped, unknown)
+    }
+
+    /// A file of sequences for training: its vocabulary, a test file or a seeded split.
+    public static func loadSequences(path: String, options: SequenceOptions) throws -> (Dataset, vocabulary: [String]) {
+        let items = try readItems(path: path, textColumn: options.textColumn)
+        var trainItems = items, testItems: [(line: Int32, text: Substring)] = []
+        if let test = options.testFile {
+            testItems = try readItems(path: test, textColumn: options.textColumn)
+        } else {
+            let (trainPos, testPos) = TableSplitRule.split(rows: items.count, testFraction: options.testFraction, seed: options.seed)
+            trainItems = trainPos.map { items[$0] }
+            testItems = testPos.map { items[$0] }
+        }
+        let (train, vocab, skipped, _) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
+        let (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
+                                                              source: options.testFile ?? path + " (its test split)")
+        var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: train, test: test, classNames: [])
+        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: unknown, options: options)
+        d.sequence = options
+        return (d, vocab)
+    }
+
+    /// A file read with a run's vocabulary (every item is a test item): unseen tokens become <unk>
+    /// and are counted in `notes`, items over the run's longest length are skipped and counted.
+    public static func loadSequences(path: String, config: SequenceConfig, textColumn: String?) throws -> Dataset {
+        var o = SequenceOptions()
+        o.tokenizer = config.tokenizer
+        o.maxLength = config.maxLength
+        let items = try readItems(path: path, textColumn: textColumn)
+        let (set, _, skipped, unknown) = try encodeItems(items, options: o, vocabulary: config.vocabulary, source: path)
+        var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: set, test: set, classNames: [])
+        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: 0, unknown: unknown, options: o)
+        return d
+    }
+
+    static func sequenceNotes(path: String, skipped: Int, testSkipped: Int, unknown: Int, options: SequenceOptions) -> [String] {
+        var notes: [String] = []
+        if skipped + testSkipped > 0 {
+            notes.append("\(path): \(skipped + testSkipped) items longer than --max-length \(options.maxLength) tokens were skipped")
+        }
+        if unknown > 0 { notes.append("\(unknown) tokens are not in the vocabulary and read as <unk>") }
+        return notes
+    }
+}

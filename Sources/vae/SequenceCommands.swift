@@ -1,0 +1,109 @@
+import Foundation
+import VAECore
+import VAEKit
+
+// The commands on a sequence run (`vae train --model gru`): items are lines of text, so what an
+// image run draws as a picture is printed, one item per line.
+
+extension Sample {
+    /// z ~ N(0, I), decoded by sampling at --temperature (or --greedy); printed or written to --out.
+    func runSequence(_ model: SequenceVAE) throws {
+        if cls != nil { throw VAEError("--class is for conditional image and table models") }
+        if outDir != nil { throw VAEError("--out-dir writes images; a sequence run's samples go to stdout or --out FILE") }
+        let n = count ?? 10
+        let items = SequenceText.samples(model, count: n, temperature: temperature, greedy: greedy, seed: seed)
+        let text = items.joined(separator: "\n") + "\n"
+        if let out {
+            try AtomicFile.write(text, to: out)
+            print("wrote \(out) (\(n) items)")
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+extension Reconstruct {
+    /// Test items (or --items) and their greedy decodings from z = μ, tab-separated.
+    func runSequence(_ loaded: Checkpoint.Loaded, _ model: SequenceVAE) throws {
+        if images != nil || outDir != nil { throw VAEError("--images and --out-dir are for image runs; give a sequence run --items or --data") }
+        let source: any DataSource
+        var texts: [String]
+        if !items.isEmpty {
+            let (set, unknown) = try SequenceText.encode(items, model)
+            if unknown > 0 { Console.note("note: \(unknown) tokens of the given items are not in the vocabulary and read as <unk>") }
+            source = set
+            texts = items
+        } else {
+            let data = try runArg.testSet(loaded, dataOptions)
+            source = data.test.first(count)
+            texts = (0..<source.count).map { SequenceText.item(source, $0, model.sequence) }
+        }
+        let mu = model.encode(source.batch(0..<source.count)).mu
+        let decoded = SequenceText.decode(model, mu)
+        var lines = ["item\treconstruction"]
+        for i in 0..<texts.count { lines.append("\(texts[i])\t\(decoded[i])") }
+        let same = (0..<texts.count).filter { texts[$0] == decoded[$0] }.count
+        let text = lines.joined(separator: "\n") + "\n"
+        if let out {
+            try AtomicFile.write(text, to: out)
+            print("wrote \(out)")
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+        Console.note("\(same) of \(texts.count) items decode back exactly (greedy, z = μ)")
+    }
+}
+
+extension Interpolate {
+    /// Bowman et al.'s homotopy between two items (given as text, or as test-item indices).
+    func runSequence(_ loaded: Checkpoint.Loaded, _ model: SequenceVAE) throws {
+        if cls != nil || outDir != nil { throw VAEError("--class and --out-dir are for image runs") }
+        var ends: [String] = []
+        for (flag, v) in [("--from", from), ("--to", to)] {
+            if let i = Int(v) {
+                let data = try runArg.testSet(loaded, dataOptions)
+                guard (0..<data.test.count).contains(i) else {
+                    throw VAEError("\(flag) \(i) is out of range: the test set has \(data.test.count) items (0…\(data.test.count - 1)); or give the item itself")
+                }
+                ends.append(SequenceText.item(data.test, i, model.sequence))
+            } else {
+                ends.append(v)
+            }
+        }
+        let (set, _) = try SequenceText.encode(ends, model)
+        let mu = model.encode(set.batch(0..<2)).mu
+        let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: steps + 2)
+        let text = line.joined(separator: "\n") + "\n"
+        if let out {
+            try AtomicFile.write(text, to: out)
+            print("wrote \(out)")
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+extension SequenceText {
+    /// Items given on the command line, tokenized with the run's vocabulary; items longer than
+    /// the run's longest are an error naming them.
+    static func encode(_ items: [String], _ model: SequenceVAE) throws -> (SequenceSource, unknown: Int) {
+        let s = model.sequence
+        var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
+        var index: [Substring: UInt16] = [:]
+        for (i, t) in s.vocabulary.enumerated() where i >= Vocabulary.specials.count { index[Substring(t)] = UInt16(i) }
+        var unknown = 0
+        for (n, item) in items.enumerated() {
+            let toks = Vocabulary.tokenize(Substring(item), s.tokenizer)
+            guard !toks.isEmpty else { throw VAEError("item \(n + 1) is empty") }
+            guard toks.count <= s.maxLength else {
+                throw VAEError("item \(n + 1) ('\(item.prefix(40))…') has \(toks.count) tokens; the model reads at most \(s.maxLength)")
+            }
+            for t in toks {
+                if let id = index[t] { ids.append(id) } else { ids.append(UInt16(Vocabulary.unk)); unknown += 1 }
+            }
+            starts.append(ids.count)
+            lines.append(Int32(n + 1))
+        }
+        return (SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: s.maxLength), unknown)
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import VAEKit
+
+extension SequenceConfig.Tokenizer: ExpressibleByArgument {}
+
+/// `vae train --model gru`: how lines become tokens, and the two GRUs.
+struct SequenceTrainOptions: ParsableArguments {
+    @Option(help: "Sequences: how a line becomes tokens: characters (default), words or smiles.") var tokens: SequenceConfig.Tokenizer?
+    @Option(name: .customLong("max-length"), help: "Sequences: items with more tokens are skipped and counted (default 100).") var maxLength: Int?
+    @Option(name: .customLong("max-vocab"), help: "Sequences: keep the N most frequent tokens; the rest read as <unk> (default 10000).") var maxVocab: Int?
+    @Option(name: .customLong("test"), help: ArgumentHelp("Sequences: a file of test items (default: a seeded tenth of --data).", valueName: "file"))
+    var testFile: String?
+    @Option(help: ArgumentHelp("Sequences: the encoder GRU, layers×width (default 1x256).", valueName: "LxH")) var encoder: String?
+    @Option(help: ArgumentHelp("Sequences: the decoder GRU, layers×width (default 1x512).", valueName: "LxH")) var decoder: String?
+    @Option(name: .customLong("word-dropout"), help: "Sequences: the probability that a decoder input token becomes <unk> (Bowman et al. 2016; default 0).")
+    var wordDropout: Double?
+
+    func validate() throws {
+        if let m = maxLength, !(1...100_000).contains(m) { throw ValidationError("--max-length must be between 1 and 100000") }
+        if let v = maxVocab, !(1...SequenceOptions.maxVocabularyLimit).contains(v) {
+            throw ValidationError("--max-vocab must be between 1 and \(SequenceOptions.maxVocabularyLimit)")
+        }
+        if let p = wordDropout, !(p >= 0 && p < 1) { throw ValidationError("--word-dropout must be at least 0 and below 1") }
+        _ = try SequenceTrainOptions.shape(encoder, "--encoder")
+        _ = try SequenceTrainOptions.shape(decoder, "--decoder")
+    }
+
+    /// Whether any sequence flag was given (they need --model gru).
+    var given: Bool { tokens != nil || maxLength != nil || maxVocab != nil || testFile != nil || encoder != nil || decoder != nil || wordDropout != nil }
+
+    /// "3x512" → (3, 512).
+    static func shape(_ s: String?, _ flag: String) throws -> (layers: Int, width: Int)? {
+        guard let s else { return nil }
+        let parts = s.lowercased().split(separator: "x").map { Int($0) }
+        guard parts.count == 2, let l = parts[0], let w = parts[1], (1...16).contains(l), (1...8192).contains(w) else {
+            throw ValidationError("\(flag) takes layers×width, e.g. 1x256 or 3x512 (1–16 layers, width 1–8192)")
+        }
+        return (l, w)
+    }
+
+    /// The reading options for `path`.
+    func reading(textColumn: String?) -> SequenceOptions {
+        var o = SequenceOptions()
+        o.tokenizer = tokens ?? .characters
+        o.maxLength = maxLength ?? 100
+        o.maxVocabulary = maxVocab ?? 10_000
+        o.textColumn = textColumn
+        o.testFile = testFile
+        return o
+    }
+
+    /// The model's sequence settings for a vocabulary.
+    func config(vocabulary: [String], reading o: SequenceOptions) throws -> SequenceConfig {
+        let e = try SequenceTrainOptions.shape(encoder, "--encoder") ?? (1, 256)
+        let d = try SequenceTrainOptions.shape(decoder, "--decoder") ?? (1, 512)
+        return SequenceConfig(tokenizer: o.tokenizer, vocabulary: vocabulary, maxLength: o.maxLength, encoderHidden: e.width,
+                              encoderLayers: e.layers, decoderHidden: d.width, decoderLayers: d.layers, wordDropout: wordDropout ?? 0)
+    }
+}
+
+extension DataOptions {
+    /// The shipped sample of MOSES SMILES (data/moses-sample.smi.gz), next to the working directory or the executable.
+    static func shippedSequenceSample() -> String? {
+        var candidates = [FileManager.default.currentDirectoryPath + "/data/moses-sample.smi.gz"]
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(dir.path + "/data/moses-sample.smi.gz")
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+
+    /// A file of sequences for training (`--data`, else the shipped SMILES sample).
+    func loadSequencesForTraining(_ seq: SequenceTrainOptions) throws -> (Dataset, vocabulary: [String]) {
+        if imageSize != nil || channels != nil || skipBadFiles || background != nil || label != nil || ignore != nil {
+            throw VAEError("--image-size, --channels, --background, --skip-bad-files, --label and --ignore are not for sequences")
+        }
+        guard let path = data ?? DataOptions.shippedSequenceSample() else {
+            throw VAEError("--model gru needs --data FILE: one item per line (.txt, .smi, plain or .gz) or a CSV with --text-column")
+        }
+        var o = seq.reading(textColumn: textColumn)
+        if let f = testFraction { o.testFraction = f }
+        let (d, vocab) = try Dataset.loadSequences(path: path, options: o)
+        for n in d.notes { Console.note("note: \(n)") }
+        let tokens = (d.train as? SequenceSource)?.tokenCount ?? 0
+        Console.note("data: \(path)\(data == nil ? " (the MOSES sample shipped with SwiftVAE)" : ""): \(d.train.count) train, \(d.test.count) test items, \(ProgressDisplay.grouped(Double(tokens))) train tokens, a vocabulary of \(vocab.count) (\(o.tokenizer.rawValue))")
+        return (d, vocab)
+    }
+
+    /// The items a sequence run reads: --data with the run's vocabulary, else the run's test items
+    /// (its test file, or the same split of its training file).
+    func loadSequences(for loaded: Checkpoint.Loaded) throws -> Dataset {
+        guard let seq = loaded.model.config.sequence else { throw VAEError("not a sequence run") }
+        let stored = loaded.config?.data?.sequence
+        let column = textColumn ?? stored?.textColumn
+        if let path = data ?? stored?.testFile {
+            let d = try Dataset.loadSequences(path: path, config: seq, textColumn: column)
+            for n in d.notes { Console.note("note: \(n)") }
+            return d
+        }
+        guard let stored, let path = loaded.config?.data?.directory else {
+            throw VAEError("the run does not say which file it was trained on; pass --data FILE")
+        }
+        let (d, vocab) = try Dataset.loadSequences(path: path, options: stored)
+        guard vocab == seq.vocabulary else {
+            throw VAEError("\(path) has changed since the model was trained on it (its vocabulary differs); pass --data FILE")
+        }
+        return d
+    }
+}
+
+extension DataOptions {
+    /// `vae train --resume` of a sequence run: its training file (or --data) read as training read
+    /// it; the vocabulary must come out the same.
+    func trainingSequences(for loaded: Checkpoint.Loaded, _ seq: SequenceConfig) throws -> Dataset {
+        guard let stored = loaded.config?.data?.sequence, let path = data ?? loaded.config?.data?.directory else {
+            throw VAEError("the run does not say how its sequences were read; start a new run")
+        }
+        let (d, vocab) = try Dataset.loadSequences(path: path, options: stored)
+        guard vocab == seq.vocabulary else {
+            throw VAEError("\(path) gives another vocabulary than the run's (the file changed?); resume with the file the run was trained on")
+        }
+        return d
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import VAECore
+import VAEKit
+import VAEViz
+
+/// What the sequence commands share: items as text, decoding, the run's data.
+enum SequenceText {
+    /// The text of item i of a sequence source.
+    static func item(_ set: any DataSource, _ i: Int, _ config: SequenceConfig) -> String {
+        guard let s = set as? SequenceSource else { return set.itemID(i) }
+        return Vocabulary.text(s.tokens(i).map { Int32($0) }, config)
+    }
+
+    /// The latent means of items `range` of `set`.
+    static func means(_ model: SequenceVAE, _ set: any DataSource, _ items: [Int]) -> Tensor {
+        let x = set.subset(items).batch(0..<items.count)
+        return model.encode(x).mu
+    }
+
+    /// Greedy decodings of rows of z as text.
+    static func decode(_ model: SequenceVAE, _ z: Tensor, greedy: Bool = true, temperature: Double = 1, seed: UInt64 = 1) -> [String] {
+        var rng = RNG(seed: seed)
+        return model.generate(z, temperature: temperature, greedy: greedy, rng: &rng).map { Vocabulary.text($0, model.sequence) }
+    }
+
+    /// `count` draws z ~ N(0, I), decoded by sampling at `temperature` (or greedily).
+    static func samples(_ model: SequenceVAE, count: Int, temperature: Double, greedy: Bool, seed: UInt64) -> [String] {
+        var rng = RNG(seed: seed)
+        let z = Tensor(shape: [count, model.latent])
+        rng.fillNormal(z.pointer, count: z.count)
+        return model.generate(z, temperature: temperature, greedy: greedy, rng: &rng).map { Vocabulary.text($0, model.sequence) }
+    }
+
+    /// Bowman et al.'s homotopy: greedy decodings along the line between two latent means.
+    static func interpolation(_ model: SequenceVAE, from a: Tensor, to b: Tensor, steps: Int) -> [String] {
+        let k = model.latent
+        let z = Tensor(shape: [steps, k])
+        for s in 0..<steps {
+            let t = steps == 1 ? 0 : Float(s) / Float(steps - 1)
+            for j in 0..<k { z[s * k + j] = (1 - t) * a[j] + t * b[j] }
+        }
+        return decode(model, z)
+    }
+}
+
+/// The report of a sequence run: the run, loss and KL curves (a collapsed posterior shows as a KL
+/// near 0), samples, reconstructions and an interpolation as text, the latent scatter.
+enum SequenceReport {
+    static func write(directory dir: String, model: SequenceVAE, metrics: [EpochMetrics], options: TrainingOptions,
+                      data: Dataset, seed: UInt64) throws -> String {
+        let cfg = model.config, s = model.sequence
+        var page = ReportPage(title: "SwiftVAE run \((dir as NSString).lastPathComponent)",
+                              subtitle: "sequence VAE on \(data.name), written \(ISO8601DateFormatter().string(from: Date()))")
+        var files: [(String, [UInt8])] = []
+        func f(_ v: Double) -> String { String(format: "%.3f", v) }
+        page.addKeyValues("Run", [
+            ("data", "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test items of at most \(s.maxLength) tokens"),
+            ("tokens", "\(s.tokenizer.rawValue), a vocabulary of \(s.vocabulary.count) (with <bos> <eos> <pad> <unk>)"),
+            ("model", "GRU encoder \(s.encoderLayers)×\(s.encoderHidden), latent \(cfg.latent), GRU decoder \(s.decoderLayers)×\(s.decoderHidden) fed [token, z], \(model.parameterCount) parameters"),
+            ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")"),
+            ("word dropout", "\(s.wordDropout)"),
+            ("optimizer", "Adam, lr \(options.learningRate), batch \(options.batchSize)\(options.clipNorm.map { ", clip \($0)" } ?? "")"),
+            ("epochs", "\(metrics.count) of \(options.epochs)"),
+            ("seed", "\(options.seed)"),
+            ("SwiftVAE", SwiftVAE.version),
+        ])
+        if !metrics.isEmpty {
+            let loss = Figures.lossChart(metrics)
+            files.append(("loss.png", loss.png))
+            page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per item (reconstruction + KL, the KL weight not applied).")
+            var klChart = LineChart(title: "KL(q(z|x) ‖ p(z)) per item", xLabel: "epoch", yLabel: "nats")
+            klChart.addSeries("train", points: metrics.map { (x: Double($0.epoch), y: $0.train_kl) })
+            klChart.addSeries("test", points: metrics.map { (x: Double($0.epoch), y: $0.test_kl) })
+            files.append(("kl.png", klChart.png()))
+            page.addSVG("KL term", svg: klChart.svg(), caption: "A KL near 0 means the posterior collapsed: the decoder ignores z (raise --word-dropout, lower β or lengthen the warm-up).")
+            page.addTable("Metrics", columns: ["epoch", "train loss", "train KL", "test loss", "test recon", "test KL", "KL weight", "seconds", "items/s"],
+                          rows: metrics.map { m in [String(m.epoch), f(m.train_loss), f(m.train_kl), f(m.test_loss), f(m.test_recon), f(m.test_kl),
+                                                    f(m.kl_weight), String(format: "%.1f", m.seconds), ProgressDisplay.grouped(m.images_per_second)] })
+        }
+        let samples = SequenceText.samples(model, count: 20, temperature: 1, greedy: false, seed: seed)
+        page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling"], rows: samples.enumerated().map { [String($0.offset + 1), $0.element] })
+        let n = min(10, data.test.count)
+        if n > 0 {
+            let mu = SequenceText.means(model, data.test, Array(0..<n))
+            let recon = SequenceText.decode(model, mu)
+            page.addTable("Reconstructions", columns: ["test item", "greedy decoding of z = μ"],
+                          rows: (0..<n).map { [SequenceText.item(data.test, $0, s), recon[$0]] })
+        }
+        if data.test.count > 1 {
+            let mu = SequenceText.means(model, data.test, [0, 1])
+            let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: 8)
+            page.addTable("Interpolation", columns: ["step", "greedy decoding"],
+                          rows: [["from", SequenceText.item(data.test, 0, s)]] + line.enumerated().map { [String($0.offset), $0.element] }
+                            + [["to", SequenceText.item(data.test, 1, s)]])
+        }
+        let scatter = Figures.latentScatter(model, data, limit: 5000)
+        files.append(("latent.png", scatter.png))
+        page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + ".")
+        for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
+        let path = dir + "/report.html"
+        try AtomicFile.write(page.html(), to: path)
+        return path
+    }
+}
