@@ -106,6 +106,7 @@ struct Anomaly: ParsableCommand {
         let scores = score(set, &rng)
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let name: (Int) -> String = { i in
+            if let seq = loaded.model.config.sequence { return SequenceText.item(set, i, seq) }
             guard set.hasLabels else { return "-" }
             let l = set.label(i)
             return l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)"
@@ -125,10 +126,13 @@ struct Anomaly: ParsableCommand {
             print(String(format: "threshold: %.2f nats (the %.4g quantile of %d training items); %d of %d items above it",
                          t, q, train.count, scores.filter { $0 > t }.count, scores.count))
         }
+        let seq = loaded.model.config.sequence  // a sequence run: the item's text instead of a label
         if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {
-            var lines = ["id,label,score" + (threshold == nil ? "" : ",flagged")]
+            var lines = ["id,\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")]
             for i in 0..<set.count {
-                var f = [CSVText.quote(set.itemID(i)), set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "",
+                var f = [CSVText.quote(set.itemID(i)),
+                         seq.map { CSVText.quote(SequenceText.item(set, i, $0)) }
+                            ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""),
                          String(format: "%.4f", scores[i])]
                 if let t = threshold { f.append(scores[i] > t ? "1" : "0") }
                 lines.append(f.joined(separator: ","))
@@ -151,7 +155,7 @@ struct Anomaly: ParsableCommand {
             }
             if labelled.count < set.count { Console.note("note: \(set.count - labelled.count) items without a label are left out of the ROC-AUC") }
         }
-        print("rank  id          label            score")
+        print("rank  id          \(loaded.model.config.sequence == nil ? "label" : "item ")            score")
         for (r, i) in order.prefix(min(top, 10)).enumerated() {
             print(String(format: "%4d  %-10@  %-15@ %8.2f", r + 1, set.itemID(i) as NSString, name(i) as NSString, scores[i]))
         }

@@ -25,7 +25,8 @@ struct Encode: ParsableCommand {
         let sets: [(String, any DataSource)] = split == "all" ? [("train", data.train), ("test", data.test)]
             : [(split, split == "train" ? data.train : data.test)]
         let k = model.latent
-        var lines = ["split,id,label," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
+        let seq = model.config.sequence  // a sequence run: the item's text instead of a label
+        var lines = ["split,id,\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
                      + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")]
         for (name, set) in sets {
             var start = 0
@@ -35,7 +36,9 @@ struct Encode: ParsableCommand {
                 let (mu, lv) = model.encode(b)
                 for r in 0..<(end - start) {
                     let i = start + r
-                    var f = [name, CSVText.quote(set.itemID(i)), set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""]
+                    var f = [name, CSVText.quote(set.itemID(i)),
+                             seq.map { CSVText.quote(SequenceText.item(set, i, $0)) }
+                                ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
                     for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
                     for j in 0..<k { f.append(CSVText.number(Float.exp(0.5 * lv[r * k + j]))) }
                     lines.append(f.joined(separator: ","))

@@ -37,6 +37,13 @@ struct Evaluate: ParsableCommand {
             "loss_mu": e.mean.loss, "recon_mu": e.mean.recon,
             "elbo_seconds": Date().timeIntervalSince(t0),
         ]
+        // sequences: per predicted token (each item's tokens and its <eos>), and the perplexity
+        func predicted(_ s: any DataSource) -> Int? { (s as? SequenceSource).map { $0.tokenCount + $0.count } }
+        if let tokens = predicted(set) {
+            out["tokens"] = tokens
+            out["loss_per_token"] = e.sample.loss * Double(set.count) / Double(tokens)
+            out["recon_per_token"] = e.sample.recon * Double(set.count) / Double(tokens)
+        }
         let active = Evaluator.activeUnits(loaded.model, set)
         out["active_units"] = active.count
         Console.note("active units (variance of μ over the \(set.count) test items > 0.01, Burda et al. 2015): \(active.count) of \(loaded.model.latent)")
@@ -53,7 +60,13 @@ struct Evaluate: ParsableCommand {
             out["iwae_k"] = iwae
             out["iwae_count"] = n
             out["iwae_seconds"] = Date().timeIntervalSince(t1)
-            Console.note(String(format: "IWAE k = %d on %d test images%@: −log p(x) ≈ %.2f ± %.2f nats (standard error), %.0f s",
+            if let tokens = predicted(test.first(n)) {
+                let perToken = nll.reduce(0, +) / Double(tokens)
+                out["iwae_nll_per_token"] = perToken
+                out["perplexity"] = Foundation.exp(perToken)
+                Console.note(String(format: "per token (%d predicted, <eos> included): −log p ≈ %.4f nats, perplexity %.2f", tokens, perToken, Foundation.exp(perToken)))
+            }
+            Console.note(String(format: "IWAE k = %d on %d test \(data.isImages ? "images" : "items")%@: −log p(x) ≈ %.2f ± %.2f nats (standard error), %.0f s",
                                 iwae, n, binary ? " (binarized, seed Trainer.testBinarizationSeed)" : "", est.mean, est.standardError,
                                 Date().timeIntervalSince(t1)))
         }

@@ -41,7 +41,7 @@ extension Train {
     /// The first run-defining flag given with a value other than the run's, as
     /// (flag, the run's value, the given value); nil when every given value is the run's.
     /// `self` has a preset's values filled in already.
-    func resumeMismatch(_ cfg: VAEConfig, _ o: TrainingOptions, classNames: [String]) throws -> (flag: String, stored: String, given: String)? {
+    func resumeMismatch(_ cfg: VAEConfig, _ o: TrainingOptions, classNames: [String], reading: SequenceOptions? = nil) throws -> (flag: String, stored: String, given: String)? {
         var checks: [(flag: String, given: String?, stored: String?)] = []
         func add(_ flag: String, _ given: String?, _ stored: String?) { checks.append((flag, given, stored)) }
         func list<T>(_ a: [T]) -> String { a.map { "\($0)" }.joined(separator: ",") }
@@ -72,6 +72,19 @@ extension Train {
         if let on = outputBiasFromData {
             add(on ? "--output-bias-from-data" : "--no-output-bias-from-data", on ? "on" : "off", o.outputBiasFromData == true ? "on" : "off")
         }
+        if let s = cfg.sequence {  // a sequence run: its tokens and networks, and how its file was read
+            let q = sequenceOptions
+            add("--tokens", q.tokens?.rawValue, s.tokenizer.rawValue)
+            add("--max-length", q.maxLength.map(String.init), String(s.maxLength))
+            add("--encoder", try SequenceTrainOptions.shape(q.encoder, "--encoder").map { "\($0.layers)x\($0.width)" }, "\(s.encoderLayers)x\(s.encoderHidden)")
+            add("--decoder", try SequenceTrainOptions.shape(q.decoder, "--decoder").map { "\($0.layers)x\($0.width)" }, "\(s.decoderLayers)x\(s.decoderHidden)")
+            add("--word-dropout", q.wordDropout.map { "\($0)" }, "\(s.wordDropout)")
+            add("--max-vocab", q.maxVocab.map(String.init), reading.map { String($0.maxVocabulary) })
+            add("--test", q.testFile, reading.map { $0.testFile ?? "none (a split of --data)" })
+            add("--text-column", dataOptions.textColumn, reading.map { $0.textColumn ?? "none (one item per line)" })
+        } else if sequenceOptions.given {
+            throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder and --word-dropout are for sequence runs; \(out ?? "the run") is a \(cfg.architecture.rawValue) run")
+        }
         for c in checks {
             if let given = c.given, let stored = c.stored, given != stored { return (c.flag, stored, given) }
         }
@@ -96,8 +109,9 @@ extension Train {
     /// preset filled it in, so that the message can say where a value came from.
     func checkResume(_ loaded: Checkpoint.Loaded, raw: Train) throws {
         let cfg = loaded.model.config
-        guard let m = try resumeMismatch(cfg, loaded.options, classNames: loaded.config?.data?.classNames ?? []) else { return }
-        let fromPreset = try preset != nil && raw.resumeMismatch(cfg, loaded.options, classNames: loaded.config?.data?.classNames ?? [])?.flag != m.flag
+        let names = loaded.config?.data?.classNames ?? [], reading = loaded.config?.data?.sequence
+        guard let m = try resumeMismatch(cfg, loaded.options, classNames: names, reading: reading) else { return }
+        let fromPreset = try preset != nil && raw.resumeMismatch(cfg, loaded.options, classNames: names, reading: reading)?.flag != m.flag
         let source = fromPreset ? "--preset \(preset!.rawValue) gives" : "this command line gives"
         throw ValidationError("\(m.flag) cannot change when resuming: the run in \(out ?? "RUN") has \(m.stored), \(source) \(m.given); give the run's value or drop the flag, or start a new run with another --out (resume honours --epochs, --lr, --clip, --weight-decay, --test-limit, --threads)")
     }

@@ -174,7 +174,7 @@ extension Dataset {
             kept.append((line, toks))
         }
         guard !kept.isEmpty else {
-            throw VAEError("\(source): all \(items.count) items are longer than --max-length \(options.maxLength) tokens; raise --max-length")
+            throw VAEError("\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
         }
         var vocab = vocabulary ?? []
         if vocabulary == nil {

@@ -1,0 +1,141 @@
+import Foundation
+import XCTest
+import VAEKit
+
+/// `vae train --model gru` and the commands on a sequence run, on files the tests write and on
+/// the shipped MOSES sample; bad input gets one line and a non-zero exit.
+final class SequenceCLITests: XCTestCase {
+    /// Short sentences of a few words, seeded.
+    static func sentences(_ n: Int, seed: UInt64 = 3) -> [String] {
+        let subjects = ["the cat", "a dog", "my friend", "the old man", "a bird", "the child"]
+        let verbs = ["sees", "likes", "finds", "follows", "hears"]
+        let objects = ["the moon", "a tree", "the river", "an apple", "the house", "a song"]
+        var rng = RNG(seed: seed)
+        return (0..<n).map { _ in
+            "\(subjects[rng.int(below: subjects.count)]) \(verbs[rng.int(below: verbs.count)]) \(objects[rng.int(below: objects.count)]) ."
+        }
+    }
+
+    func write(_ lines: [String], _ name: String) throws -> String {
+        let path = tempRunDir(name) + ".txt"
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+        return path
+    }
+
+    func testTrainAndUseASequenceRun() throws {
+        let path = try write(SequenceCLITests.sentences(300), "sentences")
+        let run = tempRunDir("gru")
+        let line = ["train", "--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x16", "--decoder", "1x24",
+                    "--latent", "4", "--batch", "32", "--word-dropout", "0.25", "--seed", "2", "--out", run]
+        var r = try CLI.run(line + ["--epochs", "2"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("270 train, 30 test items"), r.stderr)
+        let loaded = try Checkpoint.load(run)
+        XCTAssertTrue(loaded.model is SequenceVAE)
+        XCTAssertEqual(loaded.model.config.sequence?.tokenizer, .words)
+        XCTAssertTrue(loaded.model.config.sequence!.vocabulary.contains("river"))
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        for section in ["Samples", "Reconstructions", "Interpolation", "KL term", "Latent space"] {
+            XCTAssertTrue(html.contains(section), "the report has no \(section)")
+        }
+        // the same line with --resume continues (and a changed network is refused)
+        r = try CLI.run(line + ["--epochs", "3", "--resume"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).state.epoch, 3)
+        r = try CLI.run(line.map { $0 == "1x24" ? "2x24" : $0 } + ["--epochs", "4", "--resume"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--decoder cannot change when resuming: the run in \(run) has 1x24, this command line gives 2x24"), r.stderr)
+
+        r = try CLI.run(["sample", run, "--count", "7", "--seed", "4"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let samples = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        XCTAssertEqual(samples.count, 7, r.stdout)
+        let vocabulary = Set(loaded.model.config.sequence!.vocabulary)
+        for s in samples { for w in s.split(separator: " ") { XCTAssertTrue(vocabulary.contains(String(w)), "'\(w)' is not a token of the run") } }
+        XCTAssertEqual(try CLI.run(["sample", run, "--count", "7", "--seed", "4"]).stdout, r.stdout, "the same seed gives other samples")
+        let file = run + "/samples.txt"
+        r = try CLI.run(["sample", run, "--count", "5", "--greedy", "--out", file])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n").count, 5)
+
+        r = try CLI.run(["reconstruct", run, "--items", "the cat sees the moon .", "a zebra sees a tree ."])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("item\treconstruction\nthe cat sees the moon .\t"), r.stdout)
+        XCTAssertTrue(r.stderr.contains("1 tokens of the given items are not in the vocabulary"), r.stderr)
+
+        r = try CLI.run(["interpolate", run, "--from", "the cat sees the moon .", "--to", "a dog hears a song .", "--steps", "4"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 6, r.stdout)
+
+        r = try CLI.run(["encode", run, "--out", run + "/z.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let rows = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(rows[0].hasPrefix("split,id,item,mu1,mu2,mu3,mu4,sigma1"), String(rows[0]))
+        XCTAssertEqual(rows.count, 31)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n")
+        let first = rows[1].split(separator: ",")
+        XCTAssertEqual(String(lines[Int(first[1])! - 1]), String(first[2]), "the item is not the file's line")
+
+        r = try CLI.run(["evaluate", run, "--iwae", "8"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let o = try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").last ?? "").utf8)) as! [String: Any]
+        let perplexity = try XCTUnwrap(o["perplexity"] as? Double)
+        XCTAssertTrue(perplexity > 1 && perplexity < Double(vocabulary.count), "perplexity \(perplexity)")
+        let tokens = try XCTUnwrap(o["tokens"] as? Int)   // 6 or 7 tokens and <eos> per sentence
+        XCTAssertTrue((30 * 7...30 * 8).contains(tokens), "\(tokens) predicted tokens")
+        XCTAssertNotNil(o["active_units"])
+
+        r = try CLI.run(["anomaly", run, "--data", try write(["the cat sees the moon .", "moon moon moon the the the river river ."], "odd"),
+                         "--out", run + "/s.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let scored = try String(contentsOfFile: run + "/s.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(scored[0], "id,item,score")
+        let a = Double(scored[1].split(separator: ",")[2])!, b = Double(scored[2].split(separator: ",")[2])!
+        XCTAssertGreaterThan(b, a, "the scrambled line is not the more unusual one")
+    }
+
+    /// The shipped MOSES sample trains with --model gru alone (SMILES tokens here).
+    func testTheShippedSMILESSampleTrains() throws {
+        let run = tempRunDir("moses")
+        let r = try CLI.run(["train", "--model", "gru", "--data", TinyData.root + "/data/moses-sample.smi.gz", "--tokens", "smiles",
+                             "--max-length", "40", "--encoder", "1x8", "--decoder", "1x8", "--latent", "2", "--epochs", "1",
+                             "--test-limit", "200", "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("items longer than --max-length 40 tokens were skipped"), r.stderr)
+        let vocabulary = try Checkpoint.load(run).model.config.sequence!.vocabulary
+        XCTAssertTrue(vocabulary.contains("Cl") && vocabulary.contains("[nH]"), "\(vocabulary)")
+    }
+
+    func testBadSequenceInputIsOneLine() throws {
+        let small = ["--model", "gru", "--encoder", "1x4", "--decoder", "1x4", "--latent", "2", "--epochs", "1", "--no-report"]
+        func refuse(_ bytes: [UInt8], _ expected: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+            let path = tempRunDir("badseq") + ".txt"
+            try AtomicFile.write(bytes, to: path)
+            let r = try CLI.run(["train", "--data", path] + small + extra + ["--out", tempRunDir("badseqrun")])
+            XCTAssertEqual(r.status, 1, r.stderr, file: file, line: line)
+            let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error: ") }
+            XCTAssertEqual(errors.count, 1, r.stderr, file: file, line: line)
+            XCTAssertTrue(r.stderr.contains(expected), r.stderr, file: file, line: line)
+        }
+        try refuse([], "is empty")
+        try refuse(Array("\n\n  \n".utf8), "has no items")
+        try refuse([0x7F, 0x45, 0x4C, 0x46, 0, 0, 1, 2] + Array("abc\n".utf8), "holds NUL bytes: it is a binary file")
+        try refuse(Array("good line\nanother\n".utf8) + [0xC3, 0x28] + Array("\n".utf8), "line 3 is not valid UTF-8")
+        try refuse(Array("short\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20) + [10], "line 2 is 2,097,152 bytes long")
+        try refuse(Array("aaaaaaaaaa\nbbbbbbbbbbbb\n".utf8), "no item has at most --max-length 5 tokens", extra: ["--max-length", "5"])
+        try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"])
+        // a huge vocabulary is bounded: 20,000 distinct words, the 50 most frequent kept
+        let words = (0..<20_000).map { "w\($0)" }
+        let path = tempRunDir("vocab") + ".txt"
+        try AtomicFile.write(stride(from: 0, to: words.count, by: 10).map { words[$0..<($0 + 10)].joined(separator: " ") }.joined(separator: "\n") + "\n", to: path)
+        let run = tempRunDir("vocabrun")
+        let r = try CLI.run(["train", "--data", path, "--tokens", "words", "--max-vocab", "50"] + small + ["--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).model.config.sequence?.vocabulary.count, 54)
+        XCTAssertTrue(r.stderr.contains("tokens are not in the vocabulary and read as <unk>"), r.stderr)
+        // flags of sequences without --model gru
+        let t = try CLI.run(["train", "--data", path, "--tokens", "words", "--out", tempRunDir("nogru")])
+        XCTAssertEqual(t.status, 1)
+        XCTAssertTrue(t.stderr.contains("are for sequences: add --model gru"), t.stderr)
+    }
+}
