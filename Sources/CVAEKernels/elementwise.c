@@ -844,3 +844,148 @@ void vk_tanh(const float *x, float *y, long n) {
     else vk_parallel(tasks, tanh_task, &j);
 }
 
+
+// ================================================================ GRU gates (VAECore/Layers/GRU.swift)
+// Forward, per element j of a row (gi holds x W_ihᵀ + b_ih and becomes r, z, n; gh = h W_hhᵀ + b_hh):
+//   r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n), hn = gh_n, h ← (1 − z)·n + z·h
+// Backward, from dh = dL/dh' (h the state the step started from):
+//   da_n = dh(1 − z)(1 − n²), da_r = da_n·hn·r(1 − r), da_z = dh(h − n)·z(1 − z)
+//   dGi = (da_r, da_z, da_n), dGh = (da_r, da_z, da_n·r), dh ← dh·z
+// Rows are split across threads; every element is computed alone, so the bits never depend on
+// the thread count, and the AVX2 and portable code perform the same operations.
+static inline float s_sigmoid(float x) { return 1.0f / (1.0f + s_exp(-x)); }
+
+static void gru_fwd_scalar(float *gi, const float *gh, float *h, float *hn, long H, long j0) {
+    for (long j = j0; j < H; j++) {
+        float r = s_sigmoid(gi[j] + gh[j]);
+        float z = s_sigmoid(gi[H + j] + gh[H + j]);
+        float n = s_tanh(gi[2 * H + j] + r * gh[2 * H + j]);
+        hn[j] = gh[2 * H + j];
+        gi[j] = r;
+        gi[H + j] = z;
+        gi[2 * H + j] = n;
+        h[j] = (1.0f - z) * n + z * h[j];
+    }
+}
+
+static void gru_bwd_scalar(float *dh, const float *g, const float *hn, const float *hp, float *a, float *c, long H, long j0) {
+    for (long j = j0; j < H; j++) {
+        float r = g[j], z = g[H + j], n = g[2 * H + j], d = dh[j];
+        float dan = (d * (1.0f - z)) * (1.0f - n * n);
+        float dar = ((dan * hn[j]) * r) * (1.0f - r);
+        float daz = ((d * (hp[j] - n)) * z) * (1.0f - z);
+        a[j] = dar; a[H + j] = daz; a[2 * H + j] = dan;
+        c[j] = dar; c[H + j] = daz; c[2 * H + j] = dan * r;
+        dh[j] = d * z;
+    }
+}
+
+#if defined(__x86_64__)
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline __m256 v_tanh(__m256 v) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), onev = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    __m256 a = _mm256_andnot_ps(sign, v);
+    __m256 z = _mm256_mul_ps(v, v);
+    __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(2.06390887954E-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-5.37397155531E-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036E-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-3.33332819422E-1f));
+    __m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), v), v);
+    __m256 e = v_exp(_mm256_add_ps(a, a));
+    __m256 big = _mm256_sub_ps(onev, _mm256_div_ps(two, _mm256_add_ps(e, onev)));
+    __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+    big = _mm256_blendv_ps(big, _mm256_sub_ps(_mm256_setzero_ps(), big), neg);
+    __m256 one = _mm256_blendv_ps(onev, _mm256_set1_ps(-1.0f), neg);
+    __m256 r = _mm256_blendv_ps(big, one, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_ONE), _CMP_GE_OQ));
+    return _mm256_blendv_ps(r, small, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_SMALL), _CMP_LT_OQ));
+}
+
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline __m256 v_sigmoid(__m256 x) {
+    const __m256 onev = _mm256_set1_ps(1.0f);
+    return _mm256_div_ps(onev, _mm256_add_ps(onev, v_exp(_mm256_xor_ps(x, _mm256_set1_ps(-0.0f)))));
+}
+
+VK_AVX2_TARGET
+static void gru_fwd_avx2(float *gi, const float *gh, float *h, float *hn, long H) {
+    const __m256 onev = _mm256_set1_ps(1.0f);
+    long j = 0;
+    for (; j + 8 <= H; j += 8) {
+        __m256 r = v_sigmoid(_mm256_add_ps(_mm256_loadu_ps(gi + j), _mm256_loadu_ps(gh + j)));
+        __m256 z = v_sigmoid(_mm256_add_ps(_mm256_loadu_ps(gi + H + j), _mm256_loadu_ps(gh + H + j)));
+        __m256 q = _mm256_loadu_ps(gh + 2 * H + j);
+        __m256 n = v_tanh(_mm256_add_ps(_mm256_loadu_ps(gi + 2 * H + j), _mm256_mul_ps(r, q)));
+        _mm256_storeu_ps(hn + j, q);
+        _mm256_storeu_ps(gi + j, r);
+        _mm256_storeu_ps(gi + H + j, z);
+        _mm256_storeu_ps(gi + 2 * H + j, n);
+        __m256 hv = _mm256_loadu_ps(h + j);
+        _mm256_storeu_ps(h + j, _mm256_add_ps(_mm256_mul_ps(_mm256_sub_ps(onev, z), n), _mm256_mul_ps(z, hv)));
+    }
+    gru_fwd_scalar(gi, gh, h, hn, H, j);
+}
+
+VK_AVX2_TARGET
+static void gru_bwd_avx2(float *dh, const float *g, const float *hn, const float *hp, float *a, float *c, long H) {
+    const __m256 onev = _mm256_set1_ps(1.0f);
+    long j = 0;
+    for (; j + 8 <= H; j += 8) {
+        __m256 r = _mm256_loadu_ps(g + j), z = _mm256_loadu_ps(g + H + j), n = _mm256_loadu_ps(g + 2 * H + j);
+        __m256 d = _mm256_loadu_ps(dh + j);
+        __m256 dan = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(onev, z)), _mm256_sub_ps(onev, _mm256_mul_ps(n, n)));
+        __m256 dar = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dan, _mm256_loadu_ps(hn + j)), r), _mm256_sub_ps(onev, r));
+        __m256 daz = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(_mm256_loadu_ps(hp + j), n)), z), _mm256_sub_ps(onev, z));
+        _mm256_storeu_ps(a + j, dar); _mm256_storeu_ps(a + H + j, daz); _mm256_storeu_ps(a + 2 * H + j, dan);
+        _mm256_storeu_ps(c + j, dar); _mm256_storeu_ps(c + H + j, daz); _mm256_storeu_ps(c + 2 * H + j, _mm256_mul_ps(dan, r));
+        _mm256_storeu_ps(dh + j, _mm256_mul_ps(d, z));
+    }
+    gru_bwd_scalar(dh, g, hn, hp, a, c, H, j);
+}
+#endif
+
+typedef struct {
+    float *gi, *h, *hn, *dgi, *dgh;
+    const float *gh, *gates, *hnc, *hp;
+    long rows, H, per;
+    int backward;
+} gru_job;
+
+static void gru_task(void *ctx, int t) {
+    const gru_job *j = (const gru_job *)ctx;
+    long lo = (long)t * j->per, hi = lo + j->per < j->rows ? lo + j->per : j->rows;
+    long H = j->H, H3 = 3 * H;
+    for (long i = lo; i < hi; i++) {
+        if (j->backward) {
+#if defined(__x86_64__)
+            if (use_avx2()) { gru_bwd_avx2(j->h + i * H, j->gates + i * H3, j->hnc + i * H, j->hp + i * H, j->dgi + i * H3, j->dgh + i * H3, H); continue; }
+#endif
+            gru_bwd_scalar(j->h + i * H, j->gates + i * H3, j->hnc + i * H, j->hp + i * H, j->dgi + i * H3, j->dgh + i * H3, H, 0);
+        } else {
+#if defined(__x86_64__)
+            if (use_avx2()) { gru_fwd_avx2(j->gi + i * H3, j->gh + i * H3, j->h + i * H, j->hn + i * H, H); continue; }
+#endif
+            gru_fwd_scalar(j->gi + i * H3, j->gh + i * H3, j->h + i * H, j->hn + i * H, H, 0);
+        }
+    }
+}
+
+static void gru_run(gru_job *j) {
+    if (j->rows <= 0) return;
+    int nt = ew_tasks(j->rows * j->H * 3, 16384);
+    j->per = nt > 1 ? (j->rows + nt - 1) / nt : j->rows;
+    int tasks = (int)((j->rows + j->per - 1) / j->per);
+    if (tasks <= 1) gru_task(j, 0);
+    else vk_parallel(tasks, gru_task, j);
+}
+
+void vk_gru_gates_forward(float *gi, const float *gh, float *h, float *hn, long rows, long hidden) {
+    gru_job j = { .gi = gi, .gh = gh, .h = h, .hn = hn, .rows = rows, .H = hidden, .backward = 0 };
+    gru_run(&j);
+}
+
+void vk_gru_gates_backward(float *dh, const float *gates, const float *hn, const float *hprev, float *dgi, float *dgh,
+                           long rows, long hidden) {
+    gru_job j = { .h = dh, .gates = gates, .hnc = hn, .hp = hprev, .dgi = dgi, .dgh = dgh, .rows = rows, .H = hidden, .backward = 1 };
+    gru_run(&j);
+}

@@ -10,22 +10,27 @@ struct Bench: ParsableCommand {
     )
     @Flag(help: "Benchmark the matrix-multiply kernels instead of training.") var kernels = false
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "Architecture: mlp or conv.") var model: VAEConfig.Architecture = .mlp
+    @Option(help: "Architecture: mlp, conv or gru (a sequence VAE: --data FILE of items).") var model: VAEConfig.Architecture = .mlp
     @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv).") var latent: Int?
     @Option(help: "Hidden width(s), comma-separated.") var hidden: String?
     @Option(help: "Epochs to time.") var epochs = 1
-    @Option(help: "Batch size.") var batch = 128
+    @Option(help: "Batch size (default 128; moses-vae: 512).") var batch: Int?
     @Flag(help: "Use random images of MNIST's shape instead of data.") var random = false
+    @OptionGroup(title: "Sequences (--model gru)") var sequenceOptions: SequenceTrainOptions
+    @Option(help: "gru: the MOSES VAE's shape and batch (moses-vae: encoder 1x256, decoder 3x512, latent 128, batch 512).")
+    var preset: TrainPreset?
+    @Option(help: "gru: training steps to time, after 2 untimed ones.") var batches = 20
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
         guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be between 1 and 1000") }
-        guard batch >= 1 else { throw ValidationError("--batch must be ≥ 1") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be ≥ 1") }
     }
 
     func run() throws {
         threadOptions.apply()
         if kernels { return runKernels() }
+        if model == .gru || preset == .mosesVAE { return try runSequence() }
         let data: Dataset
         if random {
             data = Bench.randomData()
@@ -47,7 +52,7 @@ struct Bench: ParsableCommand {
         let vae = try VAE(config: cfg, seed: 1)
         var o = TrainingOptions()
         o.epochs = epochs
-        o.batchSize = batch
+        o.batchSize = batch ?? 128
         o.testLimit = 100
         let trainer = try Trainer(model: vae, data: data, options: o)
         let t0 = Date()
@@ -77,7 +82,7 @@ struct Bench: ParsableCommand {
             "gflops": (ips * flops / 1e9 * 10).rounded() / 10,
             "mflop_per_image": (flops / 1e6 * 100).rounded() / 100,
             "peak_rss_mib": (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10,
-            "model": model.rawValue, "latent": cfg.latent, "hidden": cfg.hidden, "batch": batch,
+            "model": model.rawValue, "latent": cfg.latent, "hidden": cfg.hidden, "batch": batch ?? 128,
             "threads": ThreadPool.threadCount, "epochs": epochs, "data": data.name, "train_images": data.train.count,
             "first_batch_seconds": ((first ?? 0) * 1000).rounded() / 1000,
             "final_train_loss": metrics.last.map { ($0.train_loss * 100).rounded() / 100 } ?? 0,
@@ -109,5 +114,71 @@ struct Bench: ParsableCommand {
                      count: n, channels: 1, height: 28, width: 28)
         }
         return Dataset(name: "random", directory: "(random)", train: set(60000), test: set(100), classNames: ["random"])
+    }
+}
+
+extension Bench {
+    /// Training steps of a sequence VAE on batches of real items: items/s and tokens/s (the
+    /// tokens each step predicts, <eos> included), Adam and clipping as in training.
+    func runSequence() throws {
+        var seq = sequenceOptions
+        var latentSize = latent ?? 64, batchSize = batch ?? 128, clip: Double? = nil
+        if preset == .mosesVAE {
+            seq.tokens = seq.tokens ?? .characters
+            seq.encoder = seq.encoder ?? "1x256"
+            seq.decoder = seq.decoder ?? "3x512"
+            latentSize = latent ?? 128
+            batchSize = batch ?? 512
+            clip = 50
+        } else if preset != nil {
+            throw ValidationError("--preset for vae bench is moses-vae")
+        }
+        guard (1...100_000).contains(batches) else { throw ValidationError("--batches must be between 1 and 100000") }
+        let (data, vocabulary) = try dataOptions.loadSequencesForTraining(seq)
+        let cfg = VAEConfig(sequence: try seq.config(vocabulary: vocabulary, reading: data.sequence!), latent: latentSize)
+        let model = try SequenceVAE(config: cfg, seed: 1)
+        let adam = Adam(model.store, learningRate: 3e-4)
+        let train = data.train
+        let n = train.count, w = cfg.inputSize, k = cfg.latent
+        var rng = RNG(seed: 7)
+        let perm = rng.permutation(n)
+        let x = Tensor(shape: [batchSize, w]), eps = Tensor(shape: [batchSize, k])
+        var items = 0, tokens = 0
+        var seconds = 0.0
+        var lastLoss = 0.0
+        for step in 0..<(batches + 2) {
+            let lo = (step * batchSize) % max(1, n - batchSize + 1)
+            let b = min(batchSize, n - lo)
+            let xb = x.prefixView(shape: [b, w]), eb = eps.prefixView(shape: [b, k])
+            perm[lo..<(lo + b)].withUnsafeBufferPointer { train.fill($0, x: xb, mask: nil, binarize: false, rng: &rng) }
+            rng.fillNormal(eb.pointer, count: eb.count)
+            var batch = Batch(x: xb)
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            model.prepareTrainingBatch(&batch, rng: &rng)
+            model.store.zeroGrad()
+            let loss = model.trainStep(batch, eps: eb, klWeight: 0.05, gradScale: nil, update: nil)
+            if let clip { model.store.clipGradNorm(clip) }
+            adam.update()
+            let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
+            lastLoss = (loss.recon + loss.kl) / Double(b)
+            if step >= 2 {
+                seconds += dt
+                items += b
+                for r in 0..<b { for t in 1..<w where xb[r * w + t] != Float(Vocabulary.pad) { tokens += 1 } }
+            }
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let s = cfg.sequence!
+        let result: [String: Any] = [
+            "items_per_second": (Double(items) / seconds).rounded(),
+            "tokens_per_second": (Double(tokens) / seconds).rounded(),
+            "model": "gru", "encoder": "\(s.encoderLayers)x\(s.encoderHidden)", "decoder": "\(s.decoderLayers)x\(s.decoderHidden)",
+            "latent": k, "vocabulary": s.vocabulary.count, "batch": batchSize, "batches": batches,
+            "threads": ThreadPool.threadCount, "data": data.name, "loss": (lastLoss * 100).rounded() / 100,
+            "peak_rss_mib": (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10, "gemm": GEMM.description,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
     }
 }

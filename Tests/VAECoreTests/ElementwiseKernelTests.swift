@@ -229,5 +229,35 @@ final class ElementwiseKernelTests: XCTestCase {
         XCTAssertEqual(small[2], -1)
         XCTAssertEqual(small[3], Float(Foundation.tanh(5.0)), accuracy: Float(Foundation.tanh(5.0)).ulp * 2)
     }
-}
 
+    /// The GRU gate kernels: the same bits at every kernel level and thread count, and the
+    /// formulas of GRU.swift's doc comment to float rounding.
+    func testGRUGatesTheSameAtEveryLevelAndThreadCount() {
+        let rows = 300, H = 37  // odd width: vector body and scalar tail
+        var rng = RNG(seed: 8)
+        func random(_ n: Int, _ s: Float = 2) -> [Float] { (0..<n).map { _ in s * rng.normal() } }
+        let gi0 = random(rows * 3 * H), gh = random(rows * 3 * H), h0 = random(rows * H, 1), dh0 = random(rows * H, 1)
+        func run() -> [Float] {
+            var gi = gi0, h = h0, hn = [Float](repeating: 0, count: rows * H)
+            vk_gru_gates_forward(&gi, gh, &h, &hn, rows, H)
+            var dh = dh0, dgi = [Float](repeating: 0, count: rows * 3 * H), dgh = dgi
+            vk_gru_gates_backward(&dh, gi, hn, h0, &dgi, &dgh, rows, H)
+            return gi + h + hn + dh + dgi + dgh
+        }
+        let levels = atEveryLevel(run)
+        for r in levels.dropFirst() { XCTAssertEqual(r, levels[0], "the GRU gates differ between kernel levels") }
+        for t in [1, 2, 3] { XCTAssertEqual(withThreads(t, run), levels[0], "\(t) threads") }
+        // the formulas, in Double
+        let out = levels[0]
+        for i in [0, 17, rows * H - 1] {
+            let row = i / H, j = i % H, b = row * 3 * H
+            func sig(_ x: Float) -> Double { 1 / (1 + Foundation.exp(-Double(x))) }
+            let r = sig(gi0[b + j] + gh[b + j]), z = sig(gi0[b + H + j] + gh[b + H + j])
+            let n = Foundation.tanh(Double(gi0[b + 2 * H + j]) + r * Double(gh[b + 2 * H + j]))
+            XCTAssertEqual(Double(out[b + j]), r, accuracy: 1e-6)
+            XCTAssertEqual(Double(out[rows * 3 * H + i]), (1 - z) * n + z * Double(h0[i]), accuracy: 1e-5)
+            let dan = Double(dh0[i]) * (1 - z) * (1 - n * n)
+            XCTAssertEqual(Double(out[rows * 3 * H + 3 * rows * H + b + 2 * H + j]), dan, accuracy: 1e-5)
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import CVAEKernels
 import Foundation
 
 /// The lengths of a batch of sequences in the packed, time-major layout of PyTorch's
@@ -203,22 +204,11 @@ public final class GRU {
 
     /// r, z, n and h' for `rows` rows: gi holds x W_ihᵀ + b_ih and is overwritten with (r, z, n);
     /// gh = h W_hhᵀ + b_hh; h is updated in place; hn keeps W_hn h + b_hn for the backward pass.
+    /// (The C kernel `vk_gru_gates_forward`: vectorised, rows over the threads.)
     @inline(__always)
     static func gatesForward(gi: UnsafeMutablePointer<Float>, gh: UnsafePointer<Float>, h: UnsafeMutablePointer<Float>,
                              hn: UnsafeMutablePointer<Float>, rows: Int, hidden H: Int) {
-        for i in 0..<rows {
-            let g = gi + i * 3 * H, q = gh + i * 3 * H, hi = h + i * H, hni = hn + i * H
-            for j in 0..<H {
-                let r = 1 / (1 + expf(-(g[j] + q[j])))
-                let z = 1 / (1 + expf(-(g[H + j] + q[H + j])))
-                let n = tanhf(g[2 * H + j] + r * q[2 * H + j])
-                hni[j] = q[2 * H + j]
-                g[j] = r
-                g[H + j] = z
-                g[2 * H + j] = n
-                hi[j] = (1 - z) * n + z * hi[j]
-            }
-        }
+        vk_gru_gates_forward(gi, gh, h, hn, rows, H)
     }
 
     /// Backward through time. `dOutput` [N, H] is dL/d(top layer's output) (nil: 0), `dhN`
@@ -318,23 +308,12 @@ public final class GRU {
     /// For `rows` rows: from dh = dL/dh', the gates (r, z, n), W_hn h + b_hn and h:
     /// dn = dh(1 − z), dz = dh(h − n), da_n = dn(1 − n²), dr = da_n (W_hn h + b_hn),
     /// dGi = (dr r(1 − r), dz z(1 − z), da_n), dGh = (same, same, da_n r); dh ← dh z.
+    /// (The C kernel `vk_gru_gates_backward`.)
     @inline(__always)
     static func gatesBackward(dh: UnsafeMutablePointer<Float>, gates: UnsafePointer<Float>, hn: UnsafePointer<Float>,
                               hprev: UnsafePointer<Float>, dgi: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>,
                               rows: Int, hidden H: Int) {
-        for i in 0..<rows {
-            let g = gates + i * 3 * H, q = hn + i * H, hp = hprev + i * H, d = dh + i * H
-            let a = dgi + i * 3 * H, c = dgh + i * 3 * H
-            for j in 0..<H {
-                let r = g[j], z = g[H + j], n = g[2 * H + j], dhj = d[j]
-                let dan = dhj * (1 - z) * (1 - n * n)
-                let dar = dan * q[j] * r * (1 - r)
-                let daz = dhj * (hp[j] - n) * z * (1 - z)
-                a[j] = dar; a[H + j] = daz; a[2 * H + j] = dan
-                c[j] = dar; c[H + j] = daz; c[2 * H + j] = dan * r
-                d[j] = dhj * z
-            }
-        }
+        vk_gru_gates_backward(dh, gates, hn, hprev, dgi, dgh, rows, H)
     }
 
     /// One step for sampling: `x` [B, in] and `state` [layers, B, H], updated in place.
