@@ -162,38 +162,37 @@ extension Dataset {
     /// vocabulary, and the counts of skipped items and of <unk> tokens.
     static func encodeItems(_ items: [(line: Int32, text: Substring)], options: SequenceOptions, vocabulary: [String]?,
                             source: String) throws -> (SequenceSource, [String], skipped: Int, unknown: Int) {
-        var kept: [(Int32, [Substring])] = []
-        var skipped = 0
         // a token is at least one byte: longer lines are over the limit without tokenizing them
         let byteLimit = options.maxLength * 64
-        for (line, text) in items {
-            if text.utf8.count > byteLimit { skipped += 1; continue }
-            let toks = Vocabulary.tokenize(text, options.tokenizer)
-            if toks.isEmpty { continue }
-            if toks.count > options.maxLength { skipped += 1; continue }
-            kept.append((line, toks))
-        }
-        guard !kept.isEmpty else {
-            throw VAEError("\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
+        // Two passes over the items, tokenizing each time (no array of every item's tokens is
+        // ever held: memory stays with the text and the 16-bit ids).
+        func tokens(_ text: Substring) -> [Substring]? {
+            if text.utf8.count > byteLimit { return nil }
+            let t = Vocabulary.tokenize(text, options.tokenizer)
+            return t.count > options.maxLength ? nil : t
         }
         var vocab = vocabulary ?? []
         if vocabulary == nil {
             var counts: [Substring: Int] = [:]
-            for (_, toks) in kept { for t in toks { counts[t, default: 0] += 1 } }
+            for (_, text) in items { for t in tokens(text) ?? [] { counts[t, default: 0] += 1 } }
             let ranked = counts.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
             vocab = Vocabulary.specials + ranked.prefix(min(options.maxVocabulary, SequenceOptions.maxVocabularyLimit)).map { String($0.key) }
         }
         var index: [Substring: UInt16] = [:]
         for (i, t) in vocab.enumerated() where i >= Vocabulary.specials.count { index[Substring(t)] = UInt16(i) }
         var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
-        var unknown = 0
-        ids.reserveCapacity(kept.reduce(0) { $0 + $1.1.count })
-        for (line, toks) in kept {
+        var unknown = 0, skipped = 0
+        for (line, text) in items {
+            guard let toks = tokens(text) else { skipped += 1; continue }
+            if toks.isEmpty { continue }
             for t in toks {
                 if let id = index[t] { ids.append(id) } else { ids.append(UInt16(Vocabulary.unk)); unknown += 1 }
             }
             starts.append(ids.count)
             lines.append(line)
+        }
+        guard !lines.isEmpty else {
+            throw VAEError("\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
         }
         return (SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength), vocab, skipped, unknown)
     }
