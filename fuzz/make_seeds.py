@@ -239,3 +239,10 @@ for target in ("png", "jpeg"):
     for k, name in enumerate(sorted(os.listdir(d)) if os.path.isdir(d) else []):
         with open(os.path.join(d, name), "rb") as f:
             put("image", name, bytes([(k * 37 + 5) % 256]) + f.read())
+
+
+# sequences: one leading byte picks the tokenizer ((b >> 1) % 3: characters, words, smiles), the
+# longest item (1 + b >> 3 tokens) and a CSV column 'SMILES' (odd b); then the file's text.
+put("sequences", "smiles.txt", bytes([0xFA]) + b"CCO\nc1ccccc1\nCC(=O)[nH]Cl\n")
+put("sequences", "csv.txt", bytes([0xFD]) + b'SMILES,id\nCCO,1\n"C,C",2\n')
+put("sequences", "words.txt", bytes([0xF8]) + b"the cat sees the moon .\nit's a dog!\n")

@@ -18,7 +18,7 @@ import VAEKit
 import VAEViz
 
 enum FuzzTargets {
-    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "jpeg", "image", "dataset", "csv"]
+    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "jpeg", "image", "dataset", "csv", "sequences"]
 
     /// Output cap for gzip: well under libFuzzer's 64 MiB malloc limit.
     static let gzipLimit = 16 << 20
@@ -94,6 +94,16 @@ enum FuzzTargets {
                 return try DatasetFolder.load(bytes)
             case "csv":
                 return try CSVFuzz.run(bytes)
+            case "sequences":
+                // one item per line (or a CSV column when the first byte is odd), tokenized three ways
+                guard let first = bytes.first else { return "empty" }
+                let items = try Dataset.parseItems(Array(bytes.dropFirst()), source: "fuzz.txt", textColumn: first & 1 == 1 ? "SMILES" : nil)
+                var o = SequenceOptions()
+                o.tokenizer = SequenceConfig.Tokenizer.allCases[Int(first >> 1) % 3]
+                o.maxLength = 1 + Int(first >> 3)
+                o.maxVocabulary = 50
+                let (set, vocab, skipped, unknown) = try Dataset.encodeItems(items, options: o, vocabulary: nil, source: "fuzz.txt")
+                return "sequences \(set.count) items, \(vocab.count) tokens, \(skipped) skipped, \(unknown) unknown"
             default:
                 fatalError("unknown fuzz target \(target); one of \(names.joined(separator: ", "))")
             }

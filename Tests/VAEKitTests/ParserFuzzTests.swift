@@ -220,4 +220,23 @@ final class ParserFuzzTests: XCTestCase {
             XCTAssertNoThrow(try Checkpoint.load(dir))
         }
     }
+
+    /// Files of sequences: one item per line or a CSV column, tokenized as characters, words and
+    /// SMILES with a bounded vocabulary; every mutation parses or is refused with a VAEError.
+    func testSequences() throws {
+        let seeds = try CSVFuzzTests.files(FormatsFixture.packageRoot.path + "/fuzz/seeds/sequences").map(\.1)
+        guard !seeds.isEmpty else { return }  // files() has failed the test
+        let parsed = ParserFuzzTests.fuzz("sequences", seeds: seeds, iterations: 3000, seed: 26) { bytes in
+            guard let first = bytes.first else { throw VAEError("empty") }
+            let items = try Dataset.parseItems(Array(bytes.dropFirst()), source: "fuzz.txt", textColumn: first & 1 == 1 ? "SMILES" : nil)
+            var o = SequenceOptions()
+            o.tokenizer = SequenceConfig.Tokenizer.allCases[Int(first >> 1) % 3]
+            o.maxLength = 1 + Int(first >> 3)
+            o.maxVocabulary = 50
+            let (set, vocab, _, _) = try Dataset.encodeItems(items, options: o, vocabulary: nil, source: "fuzz.txt")
+            XCTAssertLessThanOrEqual(vocab.count, 54)
+            XCTAssertTrue((0..<set.count).allSatisfy { set.tokens($0).count <= o.maxLength && set.tokens($0).allSatisfy { Int($0) < vocab.count } })
+        }
+        XCTAssertGreaterThan(parsed, 100, "the mutations should not all be refused")
+    }
 }

@@ -84,7 +84,12 @@ extension Dataset {
 
     /// The raw items (strings with their line numbers) of a text, SMILES or CSV file, plain or gzip.
     static func readItems(path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
-        var bytes = try AtomicFile.readAll(path: path, maxBytes: 4 << 30)
+        try parseItems(try AtomicFile.readAll(path: path, maxBytes: 4 << 30), source: path, textColumn: textColumn)
+    }
+
+    /// The items of a file's bytes (gzip or not); `source` names it in messages.
+    public static func parseItems(_ input: [UInt8], source path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
+        var bytes = input
         if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: path) }
         guard !bytes.isEmpty else { throw VAEError("\(path) is empty; give a file with one item per line") }
         if bytes.prefix(1 << 16).contains(0) {
@@ -160,7 +165,7 @@ extension Dataset {
     /// Tokenizes items with `vocabulary` (nil: build it from these items, most frequent first up to
     /// `options.maxVocabulary`). Items over `maxLength` tokens are skipped; returns the source, the
     /// vocabulary, and the counts of skipped items and of <unk> tokens.
-    static func encodeItems(_ items: [(line: Int32, text: Substring)], options: SequenceOptions, vocabulary: [String]?,
+    public static func encodeItems(_ items: [(line: Int32, text: Substring)], options: SequenceOptions, vocabulary: [String]?,
                             source: String) throws -> (SequenceSource, [String], skipped: Int, unknown: Int) {
         // a token is at least one byte: longer lines are over the limit without tokenizing them
         let byteLimit = options.maxLength * 64
