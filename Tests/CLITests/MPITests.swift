@@ -92,6 +92,27 @@ final class MPITests: XCTestCase {
         XCTAssertLessThan(abs(m[2]["test_loss"]! - (try metricsWithoutTimes(straight))[2]["test_loss"]!) / m[2]["test_loss"]!, 0.005)
     }
 
+    /// A sequence VAE (--model gru, word dropout) trains data-parallel too: 2 ranks give the
+    /// one-process losses (the same batches, ε and dropout draws; only the order of the sums differs).
+    func testSequenceRunOnTwoRanksMatchesOneProcess() throws {
+        _ = try MPIRun.require()
+        let text = tempRunDir("mpi-seq") + ".txt"
+        try AtomicFile.write(SequenceCLITests.sentences(200).joined(separator: "\n") + "\n", to: text)
+        let line = ["train", "--model", "gru", "--data", text, "--tokens", "words", "--encoder", "1x12", "--decoder", "2x12", "--latent", "3",
+                    "--word-dropout", "0.2", "--batch", "33", "--epochs", "2", "--threads", "1", "--no-report"]
+        let one = tempRunDir("mpi-seq-one"), two = tempRunDir("mpi-seq-two")
+        let r1 = try CLI.run(line + ["--out", one])
+        XCTAssertEqual(r1.status, 0, r1.stderr)
+        let r2 = try MPIRun.run(line + ["--out", two])
+        XCTAssertEqual(r2.status, 0, r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("2 MPI ranks × 1 threads"), r2.stderr)
+        let m1 = try metricsWithoutTimes(one), m2 = try metricsWithoutTimes(two)
+        XCTAssertEqual(m1.count, 2)
+        for (a, b) in zip(m1, m2) {
+            for key in ["test_loss", "train_loss", "train_kl"] { XCTAssertLessThan(abs(a[key]! - b[key]!) / max(abs(a[key]!), 1e-9), 1e-4, key) }
+        }
+    }
+
     /// The line a requeued job re-runs under mpirun: `--resume` with the same flags starts the run
     /// when there is no checkpoint yet, continues it when there is one, and refuses a changed value.
     func testTheSameLineUnderMPIRunStartsThenContinues() throws {
