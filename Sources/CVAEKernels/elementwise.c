@@ -848,9 +848,10 @@ void vk_tanh(const float *x, float *y, long n) {
 // ================================================================ GRU gates (VAECore/Layers/GRU.swift)
 // Forward, per element j of a row (gi holds x W_ihᵀ + b_ih and becomes r, z, n; gh = h W_hhᵀ + b_hh):
 //   r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r·gh_n), hn = gh_n, h ← (1 − z)·n + z·h
-// Backward, from dh = dL/dh' (h the state the step started from):
+// Backward, from dh = dL/dh' (h the state the step started from), in place:
 //   da_n = dh(1 − z)(1 − n²), da_r = da_n·hn·r(1 − r), da_z = dh(h − n)·z(1 − z)
-//   dGi = (da_r, da_z, da_n), dGh = (da_r, da_z, da_n·r), dh ← dh·z
+//   gates ← dGh = (da_r, da_z, da_n·r), hn ← da_n, dh ← dh·z
+// (dGi, the input side's gradient, is (da_r, da_z, da_n): its first two thirds are dGh's.)
 // Rows are split across threads; every element is computed alone, so the bits never depend on
 // the thread count, and the AVX2 and portable code perform the same operations.
 static inline float s_sigmoid(float x) { return 1.0f / (1.0f + s_exp(-x)); }
@@ -868,14 +869,14 @@ static void gru_fwd_scalar(float *gi, const float *gh, float *h, float *hn, long
     }
 }
 
-static void gru_bwd_scalar(float *dh, const float *g, const float *hn, const float *hp, float *a, float *c, long H, long j0) {
+static void gru_bwd_scalar(float *dh, float *g, float *hn, const float *hp, long H, long j0) {
     for (long j = j0; j < H; j++) {
         float r = g[j], z = g[H + j], n = g[2 * H + j], d = dh[j];
         float dan = (d * (1.0f - z)) * (1.0f - n * n);
         float dar = ((dan * hn[j]) * r) * (1.0f - r);
         float daz = ((d * (hp[j] - n)) * z) * (1.0f - z);
-        a[j] = dar; a[H + j] = daz; a[2 * H + j] = dan;
-        c[j] = dar; c[H + j] = daz; c[2 * H + j] = dan * r;
+        g[j] = dar; g[H + j] = daz; g[2 * H + j] = dan * r;
+        hn[j] = dan;
         dh[j] = d * z;
     }
 }
@@ -927,7 +928,7 @@ static void gru_fwd_avx2(float *gi, const float *gh, float *h, float *hn, long H
 }
 
 VK_AVX2_TARGET
-static void gru_bwd_avx2(float *dh, const float *g, const float *hn, const float *hp, float *a, float *c, long H) {
+static void gru_bwd_avx2(float *dh, float *g, float *hn, const float *hp, long H) {
     const __m256 onev = _mm256_set1_ps(1.0f);
     long j = 0;
     for (; j + 8 <= H; j += 8) {
@@ -936,17 +937,17 @@ static void gru_bwd_avx2(float *dh, const float *g, const float *hn, const float
         __m256 dan = _mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(onev, z)), _mm256_sub_ps(onev, _mm256_mul_ps(n, n)));
         __m256 dar = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(dan, _mm256_loadu_ps(hn + j)), r), _mm256_sub_ps(onev, r));
         __m256 daz = _mm256_mul_ps(_mm256_mul_ps(_mm256_mul_ps(d, _mm256_sub_ps(_mm256_loadu_ps(hp + j), n)), z), _mm256_sub_ps(onev, z));
-        _mm256_storeu_ps(a + j, dar); _mm256_storeu_ps(a + H + j, daz); _mm256_storeu_ps(a + 2 * H + j, dan);
-        _mm256_storeu_ps(c + j, dar); _mm256_storeu_ps(c + H + j, daz); _mm256_storeu_ps(c + 2 * H + j, _mm256_mul_ps(dan, r));
+        _mm256_storeu_ps(g + j, dar); _mm256_storeu_ps(g + H + j, daz); _mm256_storeu_ps(g + 2 * H + j, _mm256_mul_ps(dan, r));
+        _mm256_storeu_ps(hn + j, dan);
         _mm256_storeu_ps(dh + j, _mm256_mul_ps(d, z));
     }
-    gru_bwd_scalar(dh, g, hn, hp, a, c, H, j);
+    gru_bwd_scalar(dh, g, hn, hp, H, j);
 }
 #endif
 
 typedef struct {
-    float *gi, *h, *hn, *dgi, *dgh;
-    const float *gh, *gates, *hnc, *hp;
+    float *gi, *h, *hn;
+    const float *gh, *hp;
     long rows, H, per;
     int backward;
 } gru_job;
@@ -958,9 +959,9 @@ static void gru_task(void *ctx, int t) {
     for (long i = lo; i < hi; i++) {
         if (j->backward) {
 #if defined(__x86_64__)
-            if (use_avx2()) { gru_bwd_avx2(j->h + i * H, j->gates + i * H3, j->hnc + i * H, j->hp + i * H, j->dgi + i * H3, j->dgh + i * H3, H); continue; }
+            if (use_avx2()) { gru_bwd_avx2(j->h + i * H, j->gi + i * H3, j->hn + i * H, j->hp + i * H, H); continue; }
 #endif
-            gru_bwd_scalar(j->h + i * H, j->gates + i * H3, j->hnc + i * H, j->hp + i * H, j->dgi + i * H3, j->dgh + i * H3, H, 0);
+            gru_bwd_scalar(j->h + i * H, j->gi + i * H3, j->hn + i * H, j->hp + i * H, H, 0);
         } else {
 #if defined(__x86_64__)
             if (use_avx2()) { gru_fwd_avx2(j->gi + i * H3, j->gh + i * H3, j->h + i * H, j->hn + i * H, H); continue; }
@@ -984,8 +985,7 @@ void vk_gru_gates_forward(float *gi, const float *gh, float *h, float *hn, long 
     gru_run(&j);
 }
 
-void vk_gru_gates_backward(float *dh, const float *gates, const float *hn, const float *hprev, float *dgi, float *dgh,
-                           long rows, long hidden) {
-    gru_job j = { .h = dh, .gates = gates, .hnc = hn, .hp = hprev, .dgi = dgi, .dgh = dgh, .rows = rows, .H = hidden, .backward = 1 };
+void vk_gru_gates_backward(float *dh, float *gates, float *hn, const float *hprev, long rows, long hidden) {
+    gru_job j = { .h = dh, .gi = gates, .hn = hn, .hp = hprev, .rows = rows, .H = hidden, .backward = 1 };
     gru_run(&j);
 }

@@ -240,9 +240,10 @@ final class ElementwiseKernelTests: XCTestCase {
         func run() -> [Float] {
             var gi = gi0, h = h0, hn = [Float](repeating: 0, count: rows * H)
             vk_gru_gates_forward(&gi, gh, &h, &hn, rows, H)
-            var dh = dh0, dgi = [Float](repeating: 0, count: rows * 3 * H), dgh = dgi
-            vk_gru_gates_backward(&dh, gi, hn, h0, &dgi, &dgh, rows, H)
-            return gi + h + hn + dh + dgi + dgh
+            let forward = gi + h + hn
+            var dh = dh0
+            vk_gru_gates_backward(&dh, &gi, &hn, h0, rows, H)   // in place: gi → dGh, hn → da_n
+            return forward + dh + gi + hn
         }
         let levels = atEveryLevel(run)
         for r in levels.dropFirst() { XCTAssertEqual(r, levels[0], "the GRU gates differ between kernel levels") }
@@ -257,7 +258,9 @@ final class ElementwiseKernelTests: XCTestCase {
             XCTAssertEqual(Double(out[b + j]), r, accuracy: 1e-6)
             XCTAssertEqual(Double(out[rows * 3 * H + i]), (1 - z) * n + z * Double(h0[i]), accuracy: 1e-5)
             let dan = Double(dh0[i]) * (1 - z) * (1 - n * n)
-            XCTAssertEqual(Double(out[rows * 3 * H + 3 * rows * H + b + 2 * H + j]), dan, accuracy: 1e-5)
+            let back = rows * 3 * H + 2 * rows * H + rows * H   // forward (gi, h, hn), then dh
+            XCTAssertEqual(Double(out[back + b + 2 * H + j]), dan * r, accuracy: 1e-5)   // dGh's n part
+            XCTAssertEqual(Double(out[back + rows * 3 * H + i]), dan, accuracy: 1e-5)     // da_n
         }
     }
 }

@@ -105,11 +105,11 @@ void vk_relu_backward_colsum(const float *dy, const float *y, float *dx, int row
 // y[i] = tanh(x[i]) (Cephes tanhf, within 1.25 ulp; the same bits at every kernel level).
 void vk_tanh(const float *x, float *y, long n);
 // GRU gates of `rows` rows of width H (see GRU.swift): forward turns gi (x W_ihᵀ + b_ih) into
-// (r, z, n), keeps W_hn h + b_hn in hn and updates h; backward turns dh into the gradients of the
-// gates' pre-activations (dgi, dgh) and dh·z. The same bits at every kernel level and thread count.
+// (r, z, n), keeps W_hn h + b_hn in hn and updates h; backward, in place, turns the gates into the
+// hidden side's pre-activation gradients dGh = (da_r, da_z, da_n·r), hn into da_n and dh into dh·z.
+// The same bits at every kernel level and thread count.
 void vk_gru_gates_forward(float *gi, const float *gh, float *h, float *hn, long rows, long hidden);
-void vk_gru_gates_backward(float *dh, const float *gates, const float *hn, const float *hprev, float *dgi, float *dgh,
-                           long rows, long hidden);
+void vk_gru_gates_backward(float *dh, float *gates, float *hn, const float *hprev, long rows, long hidden);
 
 // dst[r, :] = src[idx[r]*d ...] / 255 in float, for r < rows.
 void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst);

@@ -66,8 +66,8 @@ public final class GRU {
         var hn = Workspace()        // [N, H]    W_hn h + b_hn
         var hprev = Workspace()     // [N, H]    the state each step started from
         var out = Workspace()       // [N, H]    h' of every step
-        var dgi = Workspace()       // [N, 3H]   d(pre-activations) of the input side
-        var dgh = Workspace()       // [N, 3H]   d(pre-activations) of the hidden side
+        var stepGates = Workspace() // [B, 3H]   `step`'s gates
+        var stepHn = Workspace()    // [B, H]    `step`'s W_hn h + b_hn
         var dx = Workspace()        // [N, in]
     }
     private var state: [LayerState] = []
@@ -80,7 +80,7 @@ public final class GRU {
     /// How layer 0 was fed in the last `forward`: a dense input, or token ids (a one-hot input
     /// read as a gather of W_ih's columns) with an optional per-sequence part of the input.
     private var tokenInput: (tokens: [Int32], vocabulary: Int, constant: Tensor?)?
-    private var sums = Workspace()     // [B, 3H] per-sequence Σ_t dGi (token input with a constant part)
+    private var sums = Workspace()     // [B, 3H] per-sequence Σ_t dGi (token input with a constant part); column sums
     private var dConstant = Workspace() // [B, C]
 
     public init(inputSize: Int, hiddenSize: Int, layers: Int = 1) {
@@ -236,53 +236,63 @@ public final class GRU {
         var dConstantOut: Tensor?
         for k in stride(from: layers - 1, through: 0, by: -1) {
             let inK = k == 0 ? inputSize : H
-            let gates = state[k].gi.view([N, 3 * H]), hn = state[k].hn.view([N, H])
+            // the forward's buffers become the gradients, step by step: gates → dGh, hn → da_n
+            let dGh = state[k].gi.view([N, 3 * H]), dan = state[k].hn.view([N, H])
             let hprev = state[k].hprev.view([N, H]), input = state[k].input
-            let dgi = state[k].dgi.view([N, 3 * H]), dgh = state[k].dgh.view([N, 3 * H])
-            let whh = state[k].whh
+            let whh = state[k].whh, wih = state[k].wih
             let dhCur = dh.view([B, H])
             if let dhN { dhCur.pointer.update(from: dhN.pointer + k * B * H, count: B * H) } else { dhCur.zero() }
             for t in stride(from: layout.steps - 1, through: 0, by: -1) {
                 let b = layout.batchSizes[t], off = layout.offsets[t]
                 if let dAbove { GRU.add(dAbove.pointer + off * H, into: dhCur.pointer, count: b * H) }
-                GRU.gatesBackward(dh: dhCur.pointer, gates: gates.pointer + off * 3 * H, hn: hn.pointer + off * H,
-                                  hprev: hprev.pointer + off * H, dgi: dgi.pointer + off * 3 * H, dgh: dgh.pointer + off * 3 * H,
-                                  rows: b, hidden: H)
+                GRU.gatesBackward(dh: dhCur.pointer, gates: dGh.pointer + off * 3 * H, hn: dan.pointer + off * H,
+                                  hprev: hprev.pointer + off * H, rows: b, hidden: H)
                 // dh_prev = dh ⊙ z (set above) + dGh W_hh
-                GEMM.sgemm(transA: false, transB: false, m: b, n: H, k: 3 * H, a: dgh.pointer + off * 3 * H, lda: 3 * H,
+                GEMM.sgemm(transA: false, transB: false, m: b, n: H, k: 3 * H, a: dGh.pointer + off * 3 * H, lda: 3 * H,
                            b: whh.value.pointer, ldb: H, beta: 1, c: dhCur.pointer, ldc: H)
             }
             (dInit.pointer + k * B * H).update(from: dhCur.pointer, count: B * H)
-            // weight gradients over all steps at once: dW_hh += dGhᵀ h_prev, dW_ih += dGiᵀ x
-            GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: H, k: N, a: dgh.pointer, lda: 3 * H,
+            // over all steps at once: dW_hh += dGhᵀ h_prev; db_hh += Σ dGh; the input side's
+            // dGi = (dGh_r, dGh_z, da_n): db_ih += Σ dGi, dW_ih += dGiᵀ x, dx = dGi W_ih
+            GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: H, k: N, a: dGh.pointer, lda: 3 * H,
                        b: hprev.pointer, ldb: H, beta: 1, c: whh.grad.pointer, ldc: H)
-            Elementwise.addColumnSums(dgh.pointer, rows: N, cols: 3 * H, into: state[k].bhh.grad.pointer)
-            Elementwise.addColumnSums(dgi.pointer, rows: N, cols: 3 * H, into: state[k].bih.grad.pointer)
+            let colSums = sums.view([3 * H])
+            colSums.zero()
+            Elementwise.addColumnSums(dGh.pointer, rows: N, cols: 3 * H, into: colSums.pointer)
+            GRU.add(colSums.pointer, into: state[k].bhh.grad.pointer, count: 3 * H)
+            GRU.add(colSums.pointer, into: state[k].bih.grad.pointer, count: 2 * H)
+            Elementwise.addColumnSums(dan.pointer, rows: N, cols: H, into: state[k].bih.grad.pointer + 2 * H)
             if k == 0, let t = tokenInput {
-                dConstantOut = tokenInputBackward(t.tokens, vocabulary: t.vocabulary, constant: t.constant, layout: layout, dgi: dgi)
+                dConstantOut = tokenInputBackward(t.tokens, vocabulary: t.vocabulary, constant: t.constant, layout: layout,
+                                                  dGh: dGh, dan: dan)
                 break
             }
-            GEMM.sgemm(transA: true, transB: false, m: 3 * H, n: inK, k: N, a: dgi.pointer, lda: 3 * H,
-                       b: input.pointer, ldb: inK, beta: 1, c: state[k].wih.grad.pointer, ldc: inK)
+            GEMM.sgemm(transA: true, transB: false, m: 2 * H, n: inK, k: N, a: dGh.pointer, lda: 3 * H,
+                       b: input.pointer, ldb: inK, beta: 1, c: wih.grad.pointer, ldc: inK)
+            GEMM.sgemm(transA: true, transB: false, m: H, n: inK, k: N, a: dan.pointer, lda: H,
+                       b: input.pointer, ldb: inK, beta: 1, c: wih.grad.pointer + 2 * H * inK, ldc: inK)
             if k == 0 && !needsInputGradient { break }
-            // dx = dGi W_ih
             let dx = state[k].dx.view([N, inK])
-            GEMM.sgemm(transA: false, transB: false, m: N, n: inK, k: 3 * H, a: dgi.pointer, lda: 3 * H,
-                       b: state[k].wih.value.pointer, ldb: inK, beta: 0, c: dx.pointer, ldc: inK)
+            GEMM.sgemm(transA: false, transB: false, m: N, n: inK, k: 2 * H, a: dGh.pointer, lda: 3 * H,
+                       b: wih.value.pointer, ldb: inK, beta: 0, c: dx.pointer, ldc: inK)
+            GEMM.sgemm(transA: false, transB: false, m: N, n: inK, k: H, a: dan.pointer, lda: H,
+                       b: wih.value.pointer + 2 * H * inK, ldb: inK, beta: 1, c: dx.pointer, ldc: inK)
             dAbove = dx
             if k == 0 { dxOut = dx }
         }
         return Gradients(dx: dxOut, dh0: dInit, dConstant: dConstantOut)
     }
 
-    /// dW_ih[:, token] += dGi[row];  Sᵢ = Σ_t dGi[row(i, t)];  dW_ih[:, V…] += Sᵀ C;  dC = S W_ih[:, V…]
+    /// dGi = (dGh_r, dGh_z, da_n):  dW_ih[:, token] += dGi[row];  Sᵢ = Σ_t dGi[row(i, t)];
+    /// dW_ih[:, V…] += Sᵀ C;  dC = S W_ih[:, V…]
     private func tokenInputBackward(_ tokens: [Int32], vocabulary V: Int, constant: Tensor?, layout: PackedLayout,
-                                    dgi: Tensor) -> Tensor? {
-        let H3 = 3 * hiddenSize, inK = inputSize, B = layout.batch
+                                    dGh: Tensor, dan: Tensor) -> Tensor? {
+        let H = hiddenSize, H3 = 3 * H, inK = inputSize, B = layout.batch
         let dw = state[0].wih.grad.pointer
         for r in 0..<layout.rows {
-            let g = dgi.pointer + r * H3, tok = Int(tokens[r])
-            for j in 0..<H3 { dw[j * inK + tok] += g[j] }
+            let g = dGh.pointer + r * H3, n = dan.pointer + r * H, tok = Int(tokens[r])
+            for j in 0..<(2 * H) { dw[j * inK + tok] += g[j] }
+            for j in 0..<H { dw[(2 * H + j) * inK + tok] += n[j] }
         }
         guard let c = constant else { return nil }
         let C = c.rowSize
@@ -290,7 +300,11 @@ public final class GRU {
         S.zero()
         for t in 0..<layout.steps {
             let off = layout.offsets[t]
-            GRU.add(dgi.pointer + off * H3, into: S.pointer, count: layout.batchSizes[t] * H3)
+            for i in 0..<layout.batchSizes[t] {
+                let srow = S.pointer + i * H3
+                GRU.add(dGh.pointer + (off + i) * H3, into: srow, count: 2 * H)
+                GRU.add(dan.pointer + (off + i) * H, into: srow + 2 * H, count: H)
+            }
         }
         GEMM.sgemm(transA: true, transB: false, m: H3, n: C, k: B, a: S.pointer, lda: H3, b: c.pointer, ldb: C,
                    beta: 1, c: dw + V, ldc: inK)
@@ -305,15 +319,14 @@ public final class GRU {
         for i in 0..<count { b[i] += a[i] }
     }
 
-    /// For `rows` rows: from dh = dL/dh', the gates (r, z, n), W_hn h + b_hn and h:
-    /// dn = dh(1 − z), dz = dh(h − n), da_n = dn(1 − n²), dr = da_n (W_hn h + b_hn),
-    /// dGi = (dr r(1 − r), dz z(1 − z), da_n), dGh = (same, same, da_n r); dh ← dh z.
-    /// (The C kernel `vk_gru_gates_backward`.)
+    /// For `rows` rows, in place (the C kernel `vk_gru_gates_backward`): from dh = dL/dh', the
+    /// gates (r, z, n), hn = W_hn h + b_hn and h:  da_n = dh(1 − z)(1 − n²),
+    /// da_r = da_n·hn·r(1 − r), da_z = dh(h − n)·z(1 − z);  gates ← dGh = (da_r, da_z, da_n·r),
+    /// hn ← da_n, dh ← dh·z. The input side's dGi is (da_r, da_z, da_n).
     @inline(__always)
-    static func gatesBackward(dh: UnsafeMutablePointer<Float>, gates: UnsafePointer<Float>, hn: UnsafePointer<Float>,
-                              hprev: UnsafePointer<Float>, dgi: UnsafeMutablePointer<Float>, dgh: UnsafeMutablePointer<Float>,
-                              rows: Int, hidden H: Int) {
-        vk_gru_gates_backward(dh, gates, hn, hprev, dgi, dgh, rows, H)
+    static func gatesBackward(dh: UnsafeMutablePointer<Float>, gates: UnsafeMutablePointer<Float>, hn: UnsafeMutablePointer<Float>,
+                              hprev: UnsafePointer<Float>, rows: Int, hidden H: Int) {
+        vk_gru_gates_backward(dh, gates, hn, hprev, rows, H)
     }
 
     /// One step for sampling: `x` [B, in] and `state` [layers, B, H], updated in place.
@@ -343,7 +356,7 @@ public final class GRU {
         precondition(st.count == layers * B * H, "GRU.step: state \(st.shape) for \(layers)×\(B)×\(H)")
         var below = noGradient
         for k in 0..<layers {
-            let gi = state[k].dgi.view([B, 3 * H]), hn = state[k].dgh.view([B, H])
+            let gi = state[k].stepGates.view([B, 3 * H]), hn = state[k].stepHn.view([B, H])
             if k == 0 {
                 layer0(gi)
             } else {
