@@ -57,3 +57,44 @@ final class SequenceVAEParityTests: XCTestCase {
         for i in 0..<3 { for j in 0..<2 { XCTAssertEqual(nll[i * 2 + j], r[i], accuracy: 1e-4 * r[i]) } }
     }
 }
+
+/// The whole sequence VAE with 2-layer GRUs (the PyTorch fixture has one layer): every parameter's
+/// gradient of the negative ELBO (fixed ε) against central finite differences in Double sums.
+final class SequenceVAEGradientTests: XCTestCase {
+    func testTwoLayerGradientsAgainstFiniteDifferences() throws {
+        let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b", "c", "d"], maxLength: 6,
+                                 encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2)
+        let m = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 3), seed: 3)
+        // items of lengths 6, 2, 4 and 1 (tokens 4…7), padded
+        let items: [[Float]] = [[4, 5, 6, 7, 4, 5], [7, 7], [5, 4, 6, 6], [6]]
+        let x = Tensor(shape: [4, 8])
+        for (r, it) in items.enumerated() {
+            let row = [Float(Vocabulary.bos)] + it + [Float(Vocabulary.eos)]
+            for c in 0..<8 { x[r * 8 + c] = c < row.count ? row[c] : Float(Vocabulary.pad) }
+        }
+        var rng = RNG(seed: 5)
+        let eps = Tensor(shape: [4, 3])
+        rng.fillNormal(eps.pointer, count: eps.count)
+        let w = 0.7
+        func loss() -> Double {
+            let (r, k) = m.perExampleLoss(Batch(x: x), eps: eps)
+            return zip(r, k).reduce(0) { $0 + $1.0 + w * $1.1 } / 4
+        }
+        m.store.zeroGrad()
+        _ = m.trainStep(Batch(x: x), eps: eps, klWeight: w, gradScale: nil, update: nil)
+        let h: Float = 1e-2
+        var compared = 0
+        for p in m.store.parameters {
+            for i in Swift.stride(from: 0, to: p.count, by: max(1, p.count / 12)) {
+                let old = p.value[i]
+                p.value[i] = old + h; let lp = loss()
+                p.value[i] = old - h; let lm = loss()
+                p.value[i] = old
+                let num = (lp - lm) / (2 * Double(h))
+                XCTAssertEqual(Double(p.grad[i]), num, accuracy: 2e-3 + 1e-2 * abs(num), "\(p.name)[\(i)]")
+                compared += 1
+            }
+        }
+        XCTAssertGreaterThan(compared, 100)
+    }
+}
