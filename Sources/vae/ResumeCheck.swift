@@ -79,6 +79,7 @@ extension Train {
             add("--encoder", try SequenceTrainOptions.shape(q.encoder, "--encoder").map { "\($0.layers)x\($0.width)" }, "\(s.encoderLayers)x\(s.encoderHidden)")
             add("--decoder", try SequenceTrainOptions.shape(q.decoder, "--decoder").map { "\($0.layers)x\($0.width)" }, "\(s.decoderLayers)x\(s.decoderHidden)")
             add("--word-dropout", q.wordDropout.map { "\($0)" }, "\(s.wordDropout)")
+            add("--bidirectional", q.bidirectional ? "on" : nil, s.bidirectional ? "on" : "off")
             add("--max-vocab", q.maxVocab.map(String.init), reading.map { String($0.maxVocabulary) })
             add("--test", q.testFile, reading.map { $0.testFile ?? "none (a split of --data)" })
             add("--text-column", dataOptions.textColumn, reading.map { $0.textColumn ?? "none (one item per line)" })

@@ -15,6 +15,7 @@ struct SequenceTrainOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Sequences: the decoder GRU, layers×width (default 1x512).", valueName: "LxH")) var decoder: String?
     @Option(name: .customLong("word-dropout"), help: "Sequences: the probability that a decoder input token becomes <unk> (Bowman et al. 2016; default 0).")
     var wordDropout: Double?
+    @Flag(help: "Sequences: a bidirectional encoder GRU (reads each item both ways).") var bidirectional = false
 
     func validate() throws {
         if let m = maxLength, !(1...100_000).contains(m) { throw ValidationError("--max-length must be between 1 and 100000") }
@@ -27,7 +28,7 @@ struct SequenceTrainOptions: ParsableArguments {
     }
 
     /// Whether any sequence flag was given (they need --model gru).
-    var given: Bool { tokens != nil || maxLength != nil || maxVocab != nil || testFile != nil || encoder != nil || decoder != nil || wordDropout != nil }
+    var given: Bool { tokens != nil || maxLength != nil || maxVocab != nil || testFile != nil || encoder != nil || decoder != nil || wordDropout != nil || bidirectional }
 
     /// "3x512" → (3, 512).
     static func shape(_ s: String?, _ flag: String) throws -> (layers: Int, width: Int)? {
@@ -55,7 +56,8 @@ struct SequenceTrainOptions: ParsableArguments {
         let e = try SequenceTrainOptions.shape(encoder, "--encoder") ?? (1, 256)
         let d = try SequenceTrainOptions.shape(decoder, "--decoder") ?? (1, 512)
         return SequenceConfig(tokenizer: o.tokenizer, vocabulary: vocabulary, maxLength: o.maxLength, encoderHidden: e.width,
-                              encoderLayers: e.layers, decoderHidden: d.width, decoderLayers: d.layers, wordDropout: wordDropout ?? 0)
+                              encoderLayers: e.layers, decoderHidden: d.width, decoderLayers: d.layers, wordDropout: wordDropout ?? 0,
+                              bidirectional: bidirectional)
     }
 }
 

@@ -98,12 +98,15 @@ final class SequenceCLITests: XCTestCase {
     func testTheShippedSMILESSampleTrains() throws {
         let run = tempRunDir("moses")
         let r = try CLI.run(["train", "--model", "gru", "--data", TinyData.root + "/data/moses-sample.smi.gz", "--tokens", "smiles",
-                             "--max-length", "40", "--encoder", "1x8", "--decoder", "1x8", "--latent", "2", "--epochs", "1",
+                             "--max-length", "40", "--encoder", "2x8", "--bidirectional", "--decoder", "1x8", "--latent", "2", "--epochs", "1",
                              "--test-limit", "200", "--no-report", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("items longer than --max-length 40 tokens were skipped"), r.stderr)
-        let vocabulary = try Checkpoint.load(run).model.config.sequence!.vocabulary
+        let loaded = try Checkpoint.load(run)
+        let vocabulary = loaded.model.config.sequence!.vocabulary
         XCTAssertTrue(vocabulary.contains("Cl") && vocabulary.contains("[nH]"), "\(vocabulary)")
+        XCTAssertEqual(loaded.model.config.sequence?.bidirectional, true)
+        XCTAssertNotNil(loaded.model.store.parameter(named: "encoder.gru.weight_hh_l1_reverse"))
     }
 
     func testBadSequenceInputIsOneLine() throws {

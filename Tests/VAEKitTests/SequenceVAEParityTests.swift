@@ -62,8 +62,26 @@ final class SequenceVAEParityTests: XCTestCase {
 /// gradient of the negative ELBO (fixed ε) against central finite differences in Double sums.
 final class SequenceVAEGradientTests: XCTestCase {
     func testTwoLayerGradientsAgainstFiniteDifferences() throws {
+        for bidirectional in [false, true] { try check(bidirectional: bidirectional) }
+    }
+
+    /// A bidirectional encoder has PyTorch's names and shapes, and as many parameters as the count says.
+    func testBidirectionalEncoderNames() throws {
+        let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b"], maxLength: 4,
+                                 encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 1, bidirectional: true)
+        let cfg = VAEConfig(sequence: seq, latent: 3)
+        let m = try SequenceVAE(config: cfg, seed: 1)
+        let shapes = Dictionary(uniqueKeysWithValues: m.store.parameters.map { ($0.name, $0.shape) })
+        XCTAssertEqual(shapes["encoder.gru.weight_ih_l0_reverse"], [15, 6])
+        XCTAssertEqual(shapes["encoder.gru.weight_ih_l1"], [15, 10])
+        XCTAssertEqual(shapes["encoder.gru.bias_hh_l1_reverse"], [15])
+        XCTAssertEqual(shapes["encoder.head.weight"], [6, 10])
+        XCTAssertEqual(SequenceVAE.parameterCount(cfg), m.store.count)
+    }
+
+    func check(bidirectional: Bool) throws {
         let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b", "c", "d"], maxLength: 6,
-                                 encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2)
+                                 encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2, bidirectional: bidirectional)
         let m = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 3), seed: 3)
         // items of lengths 6, 2, 4 and 1 (tokens 4…7), padded
         let items: [[Float]] = [[4, 5, 6, 7, 4, 5], [7, 7], [5, 4, 6, 6], [6]]
@@ -91,7 +109,7 @@ final class SequenceVAEGradientTests: XCTestCase {
                 p.value[i] = old - h; let lm = loss()
                 p.value[i] = old
                 let num = (lp - lm) / (2 * Double(h))
-                XCTAssertEqual(Double(p.grad[i]), num, accuracy: 2e-3 + 1e-2 * abs(num), "\(p.name)[\(i)]")
+                XCTAssertEqual(Double(p.grad[i]), num, accuracy: 2e-3 + 1e-2 * abs(num), "bidirectional \(bidirectional): \(p.name)[\(i)]")
                 compared += 1
             }
         }

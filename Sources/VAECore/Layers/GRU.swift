@@ -100,12 +100,17 @@ public final class GRU {
     }
 
     /// `prefix.weight_ih_l0`, … as in a PyTorch state dict.
-    public func nameParameters(prefix: String) {
+    public func nameParameters(prefix: String) { nameParameters(prefix: prefix, firstLayer: 0, suffix: "") }
+
+    /// Names for a layer of a bigger stack: `prefix.weight_ih_l{firstLayer + k}{suffix}` (a
+    /// bidirectional GRU's reverse direction has the suffix `_reverse`, as in PyTorch).
+    public func nameParameters(prefix: String, firstLayer: Int, suffix: String) {
         for (k, s) in state.enumerated() {
-            s.wih.name = "\(prefix).weight_ih_l\(k)"
-            s.whh.name = "\(prefix).weight_hh_l\(k)"
-            s.bih.name = "\(prefix).bias_ih_l\(k)"
-            s.bhh.name = "\(prefix).bias_hh_l\(k)"
+            let l = firstLayer + k
+            s.wih.name = "\(prefix).weight_ih_l\(l)\(suffix)"
+            s.whh.name = "\(prefix).weight_hh_l\(l)\(suffix)"
+            s.bih.name = "\(prefix).bias_ih_l\(l)\(suffix)"
+            s.bhh.name = "\(prefix).bias_hh_l\(l)\(suffix)"
         }
     }
 

@@ -24,9 +24,12 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
     /// Bowman et al. (2016): the probability that a decoder input token (after <bos>) is
     /// replaced by <unk> during training.
     public var wordDropout: Double
+    /// The encoder reads each item both ways (PyTorch's bidirectional GRU); μ and log σ² come
+    /// from both directions' final states.
+    public var bidirectional: Bool = false
 
     public init(tokenizer: Tokenizer, vocabulary: [String], maxLength: Int, encoderHidden: Int = 256, encoderLayers: Int = 1,
-                decoderHidden: Int = 512, decoderLayers: Int = 1, wordDropout: Double = 0) {
+                decoderHidden: Int = 512, decoderLayers: Int = 1, wordDropout: Double = 0, bidirectional: Bool = false) {
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary
         self.maxLength = maxLength
@@ -35,6 +38,24 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         self.decoderHidden = decoderHidden
         self.decoderLayers = decoderLayers
         self.wordDropout = wordDropout
+        self.bidirectional = bidirectional
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case tokenizer, vocabulary, maxLength, encoderHidden, encoderLayers, decoderHidden, decoderLayers, wordDropout, bidirectional
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tokenizer = try c.decode(Tokenizer.self, forKey: .tokenizer)
+        vocabulary = try c.decode([String].self, forKey: .vocabulary)
+        maxLength = try c.decode(Int.self, forKey: .maxLength)
+        encoderHidden = try c.decode(Int.self, forKey: .encoderHidden)
+        encoderLayers = try c.decode(Int.self, forKey: .encoderLayers)
+        decoderHidden = try c.decode(Int.self, forKey: .decoderHidden)
+        decoderLayers = try c.decode(Int.self, forKey: .decoderLayers)
+        wordDropout = try c.decode(Double.self, forKey: .wordDropout)
+        bidirectional = try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false
     }
 
     public func validate() throws {

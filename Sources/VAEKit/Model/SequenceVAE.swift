@@ -20,7 +20,9 @@ public final class SequenceVAE: LatentVariableModel {
     public let sequence: SequenceConfig
     public let store: ParameterStore
     public var isConditional: Bool { false }
-    public let encoderGRU: GRU
+    /// The encoder: one GRU stack reading forward, or both ways (`sequence.bidirectional`).
+    public let encoderGRU: GRU?
+    public let encoderBidirectional: BidirectionalGRU?
     public let head: Dense
     public let decoderInit: Dense
     public let decoderGRU: GRU
@@ -37,21 +39,30 @@ public final class SequenceVAE: LatentVariableModel {
         self.config = config
         sequence = s
         let V = s.vocabulary.count, K = config.latent
-        encoderGRU = GRU(inputSize: V, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
-        head = Dense(s.encoderHidden, 2 * K)
+        if s.bidirectional {
+            encoderGRU = nil
+            encoderBidirectional = BidirectionalGRU(vocabulary: V, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
+        } else {
+            encoderGRU = GRU(inputSize: V, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
+            encoderBidirectional = nil
+        }
+        let encoderParameters = encoderGRU?.parameters ?? encoderBidirectional!.parameters
+        head = Dense(s.encoderHidden * (s.bidirectional ? 2 : 1), 2 * K)
         decoderInit = Dense(K, s.decoderHidden)
         decoderGRU = GRU(inputSize: V + K, hiddenSize: s.decoderHidden, layers: s.decoderLayers)
         output = Dense(s.decoderHidden, V)
-        encoderGRU.nameParameters(prefix: "encoder.gru")
+        encoderGRU?.nameParameters(prefix: "encoder.gru")
+        encoderBidirectional?.nameParameters(prefix: "encoder.gru")
         head.nameParameters(prefix: "encoder.head")
         decoderInit.nameParameters(prefix: "decoder.h0")
         decoderGRU.nameParameters(prefix: "decoder.gru")
         output.nameParameters(prefix: "decoder.out")
-        encoderGRU.needsInputGradient = false
+        encoderGRU?.needsInputGradient = false
         decoderGRU.needsInputGradient = false
-        store = ParameterStore(encoderGRU.parameters + head.parameters + decoderInit.parameters + decoderGRU.parameters + output.parameters)
+        store = ParameterStore(encoderParameters + head.parameters + decoderInit.parameters + decoderGRU.parameters + output.parameters)
         var rng = RNG(seed: seed)
-        encoderGRU.initialize(using: &rng)
+        encoderGRU?.initialize(using: &rng)
+        encoderBidirectional?.initialize(using: &rng)
         head.initialize(using: &rng)
         decoderInit.initialize(using: &rng)
         decoderGRU.initialize(using: &rng)
@@ -65,7 +76,11 @@ public final class SequenceVAE: LatentVariableModel {
         func gru(_ input: Int, _ hidden: Int, _ layers: Int) -> Int {
             (0..<layers).reduce(0) { $0 + 3 * hidden * (($1 == 0 ? input : hidden) + hidden + 2) }
         }
-        return gru(V, s.encoderHidden, s.encoderLayers) + (s.encoderHidden + 1) * 2 * K + (K + 1) * s.decoderHidden
+        let directions = s.bidirectional ? 2 : 1
+        let encoder = s.bidirectional
+            ? 2 * (0..<s.encoderLayers).reduce(0) { $0 + 3 * s.encoderHidden * (($1 == 0 ? V : 2 * s.encoderHidden) + s.encoderHidden + 2) }
+            : gru(V, s.encoderHidden, s.encoderLayers)
+        return encoder + (directions * s.encoderHidden + 1) * 2 * K + (K + 1) * s.decoderHidden
             + gru(V + K, s.decoderHidden, s.decoderLayers) + (s.decoderHidden + 1) * V
     }
 
@@ -76,7 +91,7 @@ public final class SequenceVAE: LatentVariableModel {
         let He = Double(s.encoderHidden), Hd = Double(s.decoderHidden)
         let enc = 3 * He * He * Double(s.encoderLayers) + 3 * He * He * Double(s.encoderLayers - 1)
         let dec = 3 * Hd * Hd * Double(s.decoderLayers) + 3 * Hd * Hd * Double(s.decoderLayers - 1) + Hd * V
-        let perToken = 2 * 3 * (enc + dec)  // forward and the two gradients
+        let perToken = 2 * 3 * (enc * (s.bidirectional ? 2 : 1) + dec)  // forward and the two gradients
         return perToken * Double(s.maxLength + 1) + 2 * 3 * (He * 2 * K + 2 * K * Hd)
     }
 
@@ -143,7 +158,8 @@ public final class SequenceVAE: LatentVariableModel {
 
     /// Encoder output [B, 2K] in the packed (sorted) order.
     private func encodeSorted(_ p: Packed) -> Tensor {
-        let (_, hN) = encoderGRU.forward(tokens: p.encoderTokens, vocabulary: vocabularySize, layout: p.encoder)
+        if let bi = encoderBidirectional { return head.forward(bi.forward(tokens: p.encoderTokens, layout: p.encoder)) }
+        let (_, hN) = encoderGRU!.forward(tokens: p.encoderTokens, vocabulary: vocabularySize, layout: p.encoder)
         let B = p.order.count, He = sequence.encoderHidden
         let L = sequence.encoderLayers
         let top = hN.reshaped([L * B, He]).rows(((L - 1) * B)..<(L * B))
@@ -229,11 +245,15 @@ public final class SequenceVAE: LatentVariableModel {
         Posterior.backward(h: hs.pointer, eps: es.pointer, dz: dz.pointer, rows: b, latent: K, klScale: Float(klWeight) * scale,
                            dh: dhs.pointer)
         let dTop = head.backward(dhs)
-        let He = sequence.encoderHidden, Le = sequence.encoderLayers
-        let dhN = encGrad.view([Le, b, He])
-        dhN.zero()
-        (dhN.pointer + (Le - 1) * b * He).update(from: dTop.pointer, count: b * He)
-        _ = encoderGRU.backwardAll(dOutput: nil, dhN: dhN)
+        if let bi = encoderBidirectional {
+            bi.backward(dTop)
+        } else {
+            let He = sequence.encoderHidden, Le = sequence.encoderLayers
+            let dhN = encGrad.view([Le, b, He])
+            dhN.zero()
+            (dhN.pointer + (Le - 1) * b * He).update(from: dTop.pointer, count: b * He)
+            _ = encoderGRU!.backwardAll(dOutput: nil, dhN: dhN)
+        }
         if let update { for q in store.parameters { update.apply(q) } }
         return loss
     }
