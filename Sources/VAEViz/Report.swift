@@ -80,7 +80,11 @@ public struct ReportPage: Sendable {
                 }
                 h += "<tbody>\n"
                 for row in rows {
-                    h += "<tr>" + row.map { "<td>\(htmlEscape($0))</td>" }.joined() + "</tr>\n"
+                    // numbers right-aligned; text (items, molecules) left, in a fixed-width font
+                    h += "<tr>" + row.map { cell in
+                        let numeric = cell.isEmpty || Double(cell.replacingOccurrences(of: ",", with: "")) != nil
+                        return numeric ? "<td>\(htmlEscape(cell))</td>" : "<td class=\"text\">\(htmlEscape(cell))</td>"
+                    }.joined() + "</tr>\n"
                 }
                 h += "</tbody>\n</table></div>\n"
             case let .image(title, png, caption, pixelated):
@@ -139,6 +143,8 @@ public struct ReportPage: Sendable {
       word-break: break-all; }
     table.metrics thead th { background: #f6f8fa; border-bottom: 2px solid #d0d7de; }
     table.metrics td { text-align: right; }
+    table.metrics td.text { text-align: left; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+      font-size: 13px; word-break: break-all; }
     table.metrics tbody tr:nth-child(even) { background: #fafbfc; }
     .scroll { overflow-x: auto; }
     figure { margin: 0; }

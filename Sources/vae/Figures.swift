@@ -95,10 +95,10 @@ enum Figures {
         return (plot.svg(), plot.png(), note)
     }
 
-    static func lossChart(_ metrics: [EpochMetrics]) -> (svg: String, png: [UInt8]) {
+    static func lossChart(_ metrics: [EpochMetrics], per unit: String = "image") -> (svg: String, png: [UInt8]) {
         // An IWAE run's training loss is its bound −L_k, not the negative ELBO
         let k = metrics.last?.train_iwae_k ?? 1
-        var chart = LineChart(title: k > 1 ? "Training bound −L_\(k) and test negative ELBO per image" : "Negative ELBO per image",
+        var chart = LineChart(title: k > 1 ? "Training bound −L_\(k) and test negative ELBO per \(unit)" : "Negative ELBO per \(unit)",
                               xLabel: "epoch", yLabel: "nats")
         chart.addSeries(k > 1 ? "train (IWAE bound, k = \(k))" : "train", points: metrics.map { (x: Double($0.epoch), y: $0.train_loss) })
         chart.addSeries("test (one z)", points: metrics.map { (x: Double($0.epoch), y: $0.test_loss) })

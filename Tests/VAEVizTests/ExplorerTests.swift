@@ -109,7 +109,7 @@ final class ExplorerTests: XCTestCase {
         page.addConditionalGrid(png: png, rowNames: ["zero", "one"])
         page.addImageStrips("Denoising", strips: [("clean", png), ("noisy", png), ("denoised", png)])
         let html = page.html()
-        for s in ["ROC-AUC 1.0000", "labels 0 &lt;x&gt;", "<td>income</td>", "<td>0.25</td>", "Conditional samples", "row 2: one", "<h2>Denoising</h2>", "noisy", "ROC curve"] {
+        for s in ["ROC-AUC 1.0000", "labels 0 &lt;x&gt;", "<td class=\"text\">income</td>", "<td>0.25</td>", "Conditional samples", "row 2: one", "<h2>Denoising</h2>", "noisy", "ROC curve"] {
             XCTAssertTrue(html.contains(s), "missing \(s)")
         }
     }
