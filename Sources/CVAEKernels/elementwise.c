@@ -792,29 +792,30 @@ static inline float s_tanh(float x) {
 }
 
 #if defined(__x86_64__)
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline __m256 v_tanh(__m256 v) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), onev = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    __m256 a = _mm256_andnot_ps(sign, v);
+    __m256 z = _mm256_mul_ps(v, v);
+    __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(2.06390887954E-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-5.37397155531E-2f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036E-1f));
+    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-3.33332819422E-1f));
+    __m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), v), v);
+    __m256 e = v_exp(_mm256_add_ps(a, a));
+    __m256 big = _mm256_sub_ps(onev, _mm256_div_ps(two, _mm256_add_ps(e, onev)));
+    __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
+    big = _mm256_blendv_ps(big, _mm256_sub_ps(_mm256_setzero_ps(), big), neg);
+    __m256 one = _mm256_blendv_ps(onev, _mm256_set1_ps(-1.0f), neg);
+    __m256 r = _mm256_blendv_ps(big, one, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_ONE), _CMP_GE_OQ));
+    return _mm256_blendv_ps(r, small, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_SMALL), _CMP_LT_OQ));
+}
+
 VK_AVX2_TARGET
 static void tanh_range_avx2(const float *x, float *y, long lo, long hi) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), onev = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
     long i = lo;
-    for (; i + 8 <= hi; i += 8) {
-        __m256 v = _mm256_loadu_ps(x + i);
-        __m256 a = _mm256_andnot_ps(sign, v);
-        __m256 z = _mm256_mul_ps(v, v);
-        __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
-        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(2.06390887954E-2f));
-        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-5.37397155531E-2f));
-        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036E-1f));
-        p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-3.33332819422E-1f));
-        __m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), v), v);
-        __m256 e = v_exp(_mm256_add_ps(a, a));
-        __m256 big = _mm256_sub_ps(onev, _mm256_div_ps(two, _mm256_add_ps(e, onev)));
-        __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
-        big = _mm256_blendv_ps(big, _mm256_sub_ps(_mm256_setzero_ps(), big), neg);
-        __m256 one = _mm256_blendv_ps(onev, _mm256_set1_ps(-1.0f), neg);
-        __m256 r = _mm256_blendv_ps(big, one, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_ONE), _CMP_GE_OQ));
-        r = _mm256_blendv_ps(r, small, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_SMALL), _CMP_LT_OQ));
-        _mm256_storeu_ps(y + i, r);
-    }
+    for (; i + 8 <= hi; i += 8) _mm256_storeu_ps(y + i, v_tanh(_mm256_loadu_ps(x + i)));
     for (; i < hi; i++) y[i] = s_tanh(x[i]);
 }
 #endif
@@ -882,26 +883,6 @@ static void gru_bwd_scalar(float *dh, float *g, float *hn, const float *hp, long
 }
 
 #if defined(__x86_64__)
-VK_AVX2_TARGET __attribute__((always_inline))
-static inline __m256 v_tanh(__m256 v) {
-    const __m256 sign = _mm256_set1_ps(-0.0f), onev = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
-    __m256 a = _mm256_andnot_ps(sign, v);
-    __m256 z = _mm256_mul_ps(v, v);
-    __m256 p = _mm256_set1_ps(-5.70498872745E-3f);
-    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(2.06390887954E-2f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-5.37397155531E-2f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(1.33314422036E-1f));
-    p = _mm256_add_ps(_mm256_mul_ps(p, z), _mm256_set1_ps(-3.33332819422E-1f));
-    __m256 small = _mm256_add_ps(_mm256_mul_ps(_mm256_mul_ps(p, z), v), v);
-    __m256 e = v_exp(_mm256_add_ps(a, a));
-    __m256 big = _mm256_sub_ps(onev, _mm256_div_ps(two, _mm256_add_ps(e, onev)));
-    __m256 neg = _mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_LT_OQ);
-    big = _mm256_blendv_ps(big, _mm256_sub_ps(_mm256_setzero_ps(), big), neg);
-    __m256 one = _mm256_blendv_ps(onev, _mm256_set1_ps(-1.0f), neg);
-    __m256 r = _mm256_blendv_ps(big, one, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_ONE), _CMP_GE_OQ));
-    return _mm256_blendv_ps(r, small, _mm256_cmp_ps(a, _mm256_set1_ps(TANH_SMALL), _CMP_LT_OQ));
-}
-
 VK_AVX2_TARGET __attribute__((always_inline))
 static inline __m256 v_sigmoid(__m256 x) {
     const __m256 onev = _mm256_set1_ps(1.0f);
