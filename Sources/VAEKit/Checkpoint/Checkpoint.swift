@@ -1,6 +1,7 @@
 import Foundation
 import VAECore
 
+/// The package's version, written into every checkpoint and config.
 public enum SwiftVAE {
     public static let version = "0.1.0"
 }
@@ -9,6 +10,7 @@ public enum SwiftVAE {
 /// where training stands. Human-readable; the checkpoint's own metadata is authoritative for
 /// resuming (it is written atomically together with the weights).
 public struct RunConfig: Codable, Equatable, Sendable {
+    /// What the run was trained on: where the data came from, its sizes and classes, and how it was read.
     public struct DataInfo: Codable, Equatable, Sendable {
         public var name: String
         public var directory: String

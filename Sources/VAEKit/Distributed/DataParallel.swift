@@ -11,6 +11,7 @@ import VAECore
 ///   - applies the same Adam step as every other rank.
 /// Test evaluation is split over the ranks the same way and its sums reduced in rank order.
 public final class DataParallel {
+    /// How the gradient sums are cut and overlapped with the backward pass.
     public struct Settings: Sendable {
         /// Bucket size of the gradient all-reduce: small enough that a model of a few MB has several.
         public var bucketBytes: Int = 256 << 10

@@ -8,6 +8,7 @@ public struct LossTerms: Codable, Equatable, Sendable {
     public var loss: Double { recon + kl }
 }
 
+/// The negative ELBO of a set and its two terms, per item in nats, with one z ~ q(z|x) and with z = μ.
 public struct ELBOResult: Codable, Equatable, Sendable {
     /// Negative ELBO terms with one z ~ q(z|x) per image.
     public var sample: LossTerms

@@ -74,6 +74,7 @@ public final class VAE: LatentVariableModel {
         return e.forward + e.weightGradient + e.inputGradient + d.forward + d.weightGradient + d.inputGradient
     }
 
+    /// The loss sums of a batch (kept under this name for code written against earlier versions).
     public typealias BatchLoss = VAEKit.BatchLoss
 
     /// The batch with its condition set from its labels, for a conditional model (each item
@@ -95,6 +96,7 @@ public final class VAE: LatentVariableModel {
 
     /// Forward and backward for one batch; *accumulates* gradients (zero them first).
     /// - Parameters:
+    ///   - batch: the items (x, and a mask, condition or corrupted input when the data has them)
     ///   - eps: [B, K] standard-normal noise for the reparameterization
     ///   - klWeight: w in L = recon + w·KL
     ///   - gradScale: the factor of the summed loss's gradient (default 1/B, the batch mean;

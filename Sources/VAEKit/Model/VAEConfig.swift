@@ -25,6 +25,7 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     /// The sequence model's vocabulary and networks (architecture gru; nil otherwise).
     public var sequence: SequenceConfig?
 
+    /// The nonlinearity between an mlp's hidden layers.
     public enum HiddenActivation: String, Codable, Sendable, CaseIterable { case relu, tanh }
 
     public init(architecture: Architecture = .mlp, inputShape: [Int] = [1, 28, 28], latent: Int = 20,

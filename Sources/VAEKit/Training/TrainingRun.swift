@@ -86,6 +86,7 @@ public final class TrainingRun {
         return TrainingRun(directory: directory, trainer: trainer, metrics: metrics)
     }
 
+    /// How `run` ended: every epoch done, or stopped (the checkpoint saved).
     public enum Outcome: Equatable { case finished, interrupted }
 
     /// Trains until `options.epochs` are done or `shouldStop()` (checked after every batch).
