@@ -67,6 +67,9 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     /// With `--objective iwae`: K, and `train_loss` is −L_K (train_recon the mean −log p(x|zⱼ),
     /// train_kl the rest).
     public var train_iwae_k: Int? = nil
+    /// The share of samples from the prior that are valid items (a SMILES run: valid molecules),
+    /// when the run measures it (`Trainer.sampleCheck`).
+    public var sample_valid: Double? = nil
 }
 
 /// Where training stands; saved in every checkpoint so that a run resumes exactly.
@@ -85,6 +88,7 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var partialSeconds: Double = 0
 }
 
+/// What training reports while it runs (for a progress display).
 public enum TrainingEvent: Sendable {
     /// After every batch: mean loss so far in this epoch, throughput of this epoch so far.
     case batch(epoch: Int, batch: Int, batches: Int, loss: Double, imagesPerSecond: Double)
@@ -116,6 +120,9 @@ public final class Trainer {
     private var binarizedTest: (any DataSource)?
     /// The IWAE objective's buffers when `options.objective == .iwae`.
     private let iwae: IWAEObjective?
+    /// Measured after every epoch into `EpochMetrics.sample_valid` (e.g. the share of valid
+    /// molecules among samples); it must draw from its own seeded generator, never the trainer's.
+    public var sampleCheck: ((any LatentVariableModel, _ epoch: Int) -> Double)?
     public static let testBinarizationSeed: UInt64 = 0xB1_7A_12
 
     public init(model: any LatentVariableModel, data: Dataset, options: TrainingOptions) throws {
@@ -175,6 +182,7 @@ public final class Trainer {
         return r.permutation(count)
     }
 
+    /// How `runEpoch` ended: the epoch's metrics, or stopped after a batch (`shouldStop`).
     public enum EpochOutcome { case finished(EpochMetrics), interrupted }
 
     /// Runs (the rest of) the next epoch.
@@ -253,7 +261,7 @@ public final class Trainer {
                              test_kl: test.sample.kl, test_loss_mu: test.mean.recon + test.mean.kl,
                              kl_weight: w, seconds: seconds,
                              images_per_second: seconds > 0 ? count / seconds : 0,
-                             learning_rate: lr, train_iwae_k: iwae?.samples)
+                             learning_rate: lr, train_iwae_k: iwae?.samples, sample_valid: sampleCheck?(model, epoch))
         st.epoch = epoch
         st.batchInEpoch = 0
         st.partialRecon = 0
