@@ -18,6 +18,8 @@ struct Sample: ParsableCommand {
     var outDir: String?
     @Option(help: "Sequence runs: the softmax temperature of each drawn token (default 1).") var temperature: Double = 1
     @Flag(help: "Sequence runs: take the most likely token at every step instead of drawing one.") var greedy = false
+    @Flag(name: .customLong("valid-only"), help: "SMILES runs: write only the samples that are valid molecules (the share is always reported).")
+    var validOnly = false
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {

@@ -11,14 +11,16 @@ extension Sample {
         if cls != nil { throw VAEError("--class is for conditional image and table models") }
         if outDir != nil { throw VAEError("--out-dir writes images; a sequence run's samples go to stdout or --out FILE") }
         let n = count ?? 10
-        let items = SequenceText.samples(model, count: n, temperature: temperature, greedy: greedy, seed: seed)
-        let text = items.joined(separator: "\n") + "\n"
-        if let out {
-            try AtomicFile.write(text, to: out)
-            print("wrote \(out) (\(n) items)")
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+        var items = SequenceText.samples(model, count: n, temperature: temperature, greedy: greedy, seed: seed)
+        if model.sequence.molecules {
+            let valid = items.filter { SMILES.isValid($0) }
+            Console.note(String(format: "valid molecules: %d of %d (%.1f%%)", valid.count, n, 100 * Double(valid.count) / Double(n))
+                         + (validOnly ? "; writing the valid ones" : ""))
+            if validOnly { items = valid }
+        } else if validOnly {
+            throw VAEError("--valid-only is for SMILES runs (molecules); this run's items are text")
         }
+        try SequenceText.emit(items, to: out)
     }
 }
 
@@ -43,13 +45,7 @@ extension Reconstruct {
         var lines = ["item\treconstruction"]
         for i in 0..<texts.count { lines.append("\(texts[i])\t\(decoded[i])") }
         let same = (0..<texts.count).filter { texts[$0] == decoded[$0] }.count
-        let text = lines.joined(separator: "\n") + "\n"
-        if let out {
-            try AtomicFile.write(text, to: out)
-            print("wrote \(out)")
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        try SequenceText.emit(lines, to: out)
         Console.note("\(same) of \(texts.count) items decode back exactly (greedy, z = μ)")
     }
 }
@@ -73,17 +69,22 @@ extension Interpolate {
         let (set, _) = try SequenceText.encode(ends, model)
         let mu = model.encode(set.batch(0..<2)).mu
         let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: steps + 2)
-        let text = line.joined(separator: "\n") + "\n"
-        if let out {
-            try AtomicFile.write(text, to: out)
-            print("wrote \(out)")
-        } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
-        }
+        try SequenceText.emit(line, to: out)
     }
 }
 
 extension SequenceText {
+    /// Lines to `out` (atomically, saying so), else to stdout.
+    static func emit(_ lines: [String], to out: String?) throws {
+        let text = lines.isEmpty ? "" : lines.joined(separator: "\n") + "\n"
+        if let out {
+            try AtomicFile.write(text, to: out)
+            print("wrote \(out) (\(lines.count) lines)")
+        } else {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+
     /// Items given on the command line, tokenized with the run's vocabulary; items longer than
     /// the run's longest are an error naming them.
     static func encode(_ items: [String], _ model: SequenceVAE) throws -> (SequenceSource, unknown: Int) {

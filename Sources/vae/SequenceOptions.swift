@@ -126,3 +126,23 @@ extension DataOptions {
         return d
     }
 }
+
+/// SMILES runs: which runs are molecules, and the validity of samples.
+enum Molecules {
+    /// Whether the training items are SMILES: SMILES tokens, a column named SMILES, or nine in ten
+    /// of the first 1,000 items valid molecules.
+    static func detect(_ data: Dataset, _ seq: SequenceConfig, textColumn: String?) -> Bool {
+        if seq.tokenizer == .smiles || textColumn?.uppercased() == "SMILES" { return true }
+        guard seq.tokenizer == .characters else { return false }
+        let n = min(1000, data.train.count)
+        guard n > 0 else { return false }
+        let valid = (0..<n).filter { SMILES.isValid(SequenceText.item(data.train, $0, seq)) }.count
+        return valid * 10 >= n * 9
+    }
+
+    /// The share of `count` prior samples (seeded) that are valid molecules.
+    static func validShare(_ model: SequenceVAE, count: Int, seed: UInt64) -> Double {
+        let samples = SequenceText.samples(model, count: count, temperature: 1, greedy: false, seed: seed)
+        return Double(samples.filter { SMILES.isValid($0) }.count) / Double(max(count, 1))
+    }
+}

@@ -65,7 +65,7 @@ enum SequenceReport {
             ("SwiftVAE", SwiftVAE.version),
         ])
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics)
+            let loss = Figures.lossChart(metrics, per: "item")
             files.append(("loss.png", loss.png))
             page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per item (reconstruction + KL, the KL weight not applied).")
             var klChart = LineChart(title: "KL(q(z|x) ‖ p(z)) per item", xLabel: "epoch", yLabel: "nats")
@@ -73,12 +73,23 @@ enum SequenceReport {
             klChart.addSeries("test", points: metrics.map { (x: Double($0.epoch), y: $0.test_kl) })
             files.append(("kl.png", klChart.png()))
             page.addSVG("KL term", svg: klChart.svg(), caption: "A KL near 0 means the posterior collapsed: the decoder ignores z (raise --word-dropout, lower β or lengthen the warm-up).")
+            if metrics.contains(where: { $0.sample_valid != nil }) {
+                var valid = LineChart(title: "Valid molecules among 1,000 samples from the prior", xLabel: "epoch", yLabel: "share valid")
+                valid.addSeries("valid SMILES", points: metrics.compactMap { m in m.sample_valid.map { (x: Double(m.epoch), y: $0) } })
+                files.append(("validity.png", valid.png()))
+                page.addSVG("Validity", svg: valid.svg(), caption: "After every epoch, 1,000 z ~ N(0, I) decoded by sampling and checked by SwiftVAE's SMILES checker (syntax, rings, branches, elements, valences, kekulization; docs/smiles-validity.md).")
+            }
             page.addTable("Metrics", columns: ["epoch", "train loss", "train KL", "test loss", "test recon", "test KL", "KL weight", "seconds", "items/s"],
                           rows: metrics.map { m in [String(m.epoch), f(m.train_loss), f(m.train_kl), f(m.test_loss), f(m.test_recon), f(m.test_kl),
                                                     f(m.kl_weight), String(format: "%.1f", m.seconds), ProgressDisplay.grouped(m.images_per_second)] })
         }
         let samples = SequenceText.samples(model, count: 20, temperature: 1, greedy: false, seed: seed)
-        page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling"], rows: samples.enumerated().map { [String($0.offset + 1), $0.element] })
+        if s.molecules {
+            page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling", "valid molecule"],
+                          rows: samples.enumerated().map { [String($0.offset + 1), $0.element, SMILES.diagnose($0.element).map { "no: \($0)" } ?? "yes"] })
+        } else {
+            page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling"], rows: samples.enumerated().map { [String($0.offset + 1), $0.element] })
+        }
         let n = min(10, data.test.count)
         if n > 0 {
             let mu = SequenceText.means(model, data.test, Array(0..<n))

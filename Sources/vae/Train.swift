@@ -58,6 +58,8 @@ struct Train: ParsableCommand {
     @OptionGroup(title: "Under mpirun (data-parallel training)") var mpiOptions: MPIOptions
     @Option(help: ArgumentHelp("Run folder (default runs/<date-time>).", valueName: "run")) var out: String?
     @Flag(help: "Continue the run in --out from its last checkpoint.") var resume = false
+    @Option(name: .customLong("checkpoint-minutes"), help: "Also save a checkpoint every N minutes within an epoch (default 30; 0: at epoch ends only).")
+    var checkpointMinutes: Double?
     @Flag(name: .customLong("no-report"), help: "Skip the pictures and report.html.") var noReport = false
 
     func validate() throws {
@@ -70,6 +72,7 @@ struct Train: ParsableCommand {
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
         if let sigma, !(sigma > 0) { throw ValidationError("--sigma must be > 0") }
         if let k, !(1...100_000).contains(k) { throw ValidationError("--k must be between 1 and 100000") }
+        if let m = checkpointMinutes, !(m >= 0 && m <= 100_000) { throw ValidationError("--checkpoint-minutes must be between 0 and 100000") }
         if let e = adamEps, !(e > 0 && e < 1) { throw ValidationError("--adam-eps must be between 0 and 1") }
         _ = try hiddenSizes()
         if let corrupt { do { _ = try Corruption(parsing: corrupt) } catch let e as VAEError { throw ValidationError(e.message) } }
@@ -156,8 +159,10 @@ struct Train: ParsableCommand {
                                                ("--activation", activation != nil), ("--binarize", binarize), ("--conditional", conditional),
                                                ("--corrupt", corrupt != nil), ("--classes", classes != nil)]
                 if let (flag, _) = given.first(where: { $0.1 }) { throw VAEError("\(flag) is not for --model gru (a sequence VAE)") }
-                cfg = VAEConfig(sequence: try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!), latent: latent ?? 64,
-                                beta: beta ?? 1, warmupEpochs: warmup ?? 0)
+                var seq = try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!)
+                seq.molecules = Molecules.detect(data, seq, textColumn: dataOptions.textColumn)
+                if seq.molecules { Console.note("the items are SMILES: samples are checked for valid molecules after every epoch") }
+                cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)
             }
             if let table = data.table {
                 // A table: an mlp over the encoded row; Gaussian (learned σ by default) for the numbers,
@@ -205,13 +210,30 @@ struct Train: ParsableCommand {
             if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
         }
+        if let seq = run.model as? SequenceVAE, seq.sequence.molecules {
+            // the share of valid molecules among 1,000 prior samples, after every epoch (its own seed)
+            run.trainer.sampleCheck = { _, epoch in Molecules.validShare(seq, count: 1000, seed: 0x5A17 &+ UInt64(epoch)) }
+        }
         let progress = ProgressDisplay(totalEpochs: run.trainer.options.epochs, live: Console.stderrIsTerminal && leader)
         progress.batchImages = run.trainer.options.batchSize
         if MPIJob.comm != nil { Interrupt.whenStuck = MPIJob.stoppedByMPIRun }
         Interrupt.install()
-        run.trainer.parallel?.localStop = { Interrupt.isRequested }
-        let stop = run.trainer.parallel.map { p in { Interrupt.batchDone(); return p.stopRequested } } ?? { Interrupt.isRequested }  // MPI: the ranks agree
-        let outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
+        // A checkpoint every --checkpoint-minutes within an epoch: the run stops after a batch (the
+        // same way Ctrl-C stops it), saves, and goes on in this process — the same numbers as
+        // without the stop.
+        let every = (checkpointMinutes ?? 30) * 60
+        var due = Date().addingTimeInterval(every)
+        let checkpointDue = { every > 0 && Date() >= due }
+        run.trainer.parallel?.localStop = { Interrupt.isRequested || checkpointDue() }
+        let stop = run.trainer.parallel.map { p in { Interrupt.batchDone(); return p.stopRequested } }  // MPI: the ranks agree
+            ?? { Interrupt.isRequested || checkpointDue() }
+        var outcome: TrainingRun.Outcome
+        while true {
+            outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
+            guard outcome == .interrupted && !Interrupt.isRequested else { break }
+            due = Date().addingTimeInterval(every)
+            if leader { Console.note("checkpoint saved at epoch \(run.trainer.state.epoch + 1), batch \(run.trainer.state.batchInEpoch)") }
+        }
         progress.clear()
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
             Console.note(String(format: "mpi: %d ranks, %d gradient buckets, %.3f s waiting for the gradient sum after the backward, %.0f%% of it summed during the backward, %.0f%% of the buckets started during it", p.size, p.bucketCount, p.reduceWaitSeconds, 100 * p.overlappedFraction, 100 * p.startedDuringBackwardFraction))

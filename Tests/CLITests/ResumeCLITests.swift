@@ -114,4 +114,22 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("--likelihood cannot change when resuming: the run in \(run) has gaussian-learned, this command line gives gaussian"), r.stderr)
     }
+
+    /// --checkpoint-minutes: checkpoints within epochs, and the run goes on to the same weights as
+    /// a run that saved at epoch ends only.
+    func testCheckpointsWithinEpochsChangeNothing() throws {
+        let data = try TinyData.make(train: 512, test: 32, side: 8)
+        let line = ["train", "--data", data, "--latent", "2", "--hidden", "16", "--batch", "16", "--epochs", "2", "--no-report"]
+        let often = tempRunDir("often"), never = tempRunDir("never")
+        var r = try CLI.run(line + ["--checkpoint-minutes", "0.00001", "--out", often])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("checkpoint saved at epoch 1, batch "), r.stderr)
+        r = try CLI.run(line + ["--checkpoint-minutes", "0", "--out", never])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("checkpoint saved"), r.stderr)
+        let a = try SafeTensorsFile.read(path: often + "/model.safetensors"), b = try SafeTensorsFile.read(path: never + "/model.safetensors")
+        XCTAssertTrue(a.tensors == b.tensors, "checkpoints within epochs changed the run")
+        XCTAssertEqual(try TrainingRun.readMetrics(often + "/metrics.jsonl").map(\.test_loss),
+                       try TrainingRun.readMetrics(never + "/metrics.jsonl").map(\.test_loss))
+    }
 }

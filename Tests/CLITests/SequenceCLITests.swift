@@ -53,6 +53,9 @@ final class SequenceCLITests: XCTestCase {
         let vocabulary = Set(loaded.model.config.sequence!.vocabulary)
         for s in samples { for w in s.split(separator: " ") { XCTAssertTrue(vocabulary.contains(String(w)), "'\(w)' is not a token of the run") } }
         XCTAssertEqual(try CLI.run(["sample", run, "--count", "7", "--seed", "4"]).stdout, r.stdout, "the same seed gives other samples")
+        let notMolecules = try CLI.run(["sample", run, "--valid-only"])
+        XCTAssertEqual(notMolecules.status, 1)
+        XCTAssertTrue(notMolecules.stderr.contains("--valid-only is for SMILES runs"), notMolecules.stderr)
         let file = run + "/samples.txt"
         r = try CLI.run(["sample", run, "--count", "5", "--greedy", "--out", file])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -107,6 +110,19 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(vocabulary.contains("Cl") && vocabulary.contains("[nH]"), "\(vocabulary)")
         XCTAssertEqual(loaded.model.config.sequence?.bidirectional, true)
         XCTAssertNotNil(loaded.model.store.parameter(named: "encoder.gru.weight_hh_l1_reverse"))
+        // a SMILES run: the share of valid molecules among prior samples after every epoch, and in vae sample
+        XCTAssertTrue(r.stderr.contains("the items are SMILES"), r.stderr)
+        XCTAssertEqual(loaded.model.config.sequence?.molecules, true)
+        let valid = try XCTUnwrap(try TrainingRun.readMetrics(run + "/metrics.jsonl").last?.sample_valid)
+        XCTAssertTrue((0...1).contains(valid))
+        let out = run + "/valid.smi"
+        let s = try CLI.run(["sample", run, "--count", "40", "--valid-only", "--out", out])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let line = try XCTUnwrap(s.stderr.split(separator: "\n").first { $0.hasPrefix("valid molecules: ") }, s.stderr)
+        let kept = Int(line.split(separator: " ")[2])!
+        let written = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(written.count, kept)
+        XCTAssertTrue(written.allSatisfy { SMILES.isValid(String($0)) })
     }
 
     func testBadSequenceInputIsOneLine() throws {

@@ -27,6 +27,8 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
     /// The encoder reads each item both ways (PyTorch's bidirectional GRU); μ and log σ² come
     /// from both directions' final states.
     public var bidirectional: Bool = false
+    /// The items are SMILES strings (molecules): samples are checked for validity.
+    public var molecules: Bool = false
 
     public init(tokenizer: Tokenizer, vocabulary: [String], maxLength: Int, encoderHidden: Int = 256, encoderLayers: Int = 1,
                 decoderHidden: Int = 512, decoderLayers: Int = 1, wordDropout: Double = 0, bidirectional: Bool = false) {
@@ -43,6 +45,7 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case tokenizer, vocabulary, maxLength, encoderHidden, encoderLayers, decoderHidden, decoderLayers, wordDropout, bidirectional
+        case molecules
     }
 
     public init(from decoder: Decoder) throws {
@@ -56,6 +59,7 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         decoderLayers = try c.decode(Int.self, forKey: .decoderLayers)
         wordDropout = try c.decode(Double.self, forKey: .wordDropout)
         bidirectional = try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false
+        molecules = try c.decodeIfPresent(Bool.self, forKey: .molecules) ?? false
     }
 
     public func validate() throws {
