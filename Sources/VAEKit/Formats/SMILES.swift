@@ -37,7 +37,7 @@
 ///
 /// Approximations (not met in drug-like molecules): a dummy atom `*` in an aromatic ring uses the
 /// SMILES order where RDKit uses its ring-traversal order; when an over-valent atom has single bonds
-/// to several metals, the first is made dative where RDKit uses canonical ranks; RDKit gives up
+/// to several metals, degree and atomic number stand in for RDKit's canonical ranks; RDKit gives up
 /// kekulizing after 100 backtracking steps where the matching always finds an answer.
 ///
 /// Everything else follows RDKit 2026.09 (Code/GraphMol/SmilesParse, Atom.cpp, MolOps.cpp,
@@ -727,15 +727,22 @@ extension SMILES {
                 return maxV > 0 && (ev > maxV || (ev == maxV && atom.aromatic && totalDegree == 4))
             }
             guard atoms.indices.contains(where: isMetal) else { return }
-            for index in atoms.indices where ![1, 2, 9, 10].contains(atoms[index].z) && hypervalent(index) {
+            // RDKit visits atoms in canonical-rank order and, among metals with the fewest dative bonds,
+            // picks the highest rank; its ranks order atoms first by degree, then by atomic number,
+            // which stands in for them here.
+            func rank(_ x: Int) -> (Int, Int, Int) { (adjacency[x].count, atoms[x].z, x) }
+            for index in atoms.indices.sorted(by: { rank($0) < rank($1) })
+                where ![1, 2, 9, 10].contains(atoms[index].z) && hypervalent(index) {
                 var best: Int? = nil
-                var bestDatives = Int.max
+                var bestKey = (Int.max, 0, 0, 0)
                 for b in adjacency[index] where bonds[b].order == .single && isMetal(bonds[b].other(index)) {
                     let metal = bonds[b].other(index)
                     let datives = adjacency[metal].filter { bonds[$0].order == .dative }.count
-                    if datives < bestDatives {
+                    let (degree, z, position) = rank(metal)
+                    let key = (datives, -degree, -z, position)
+                    if key < bestKey {
                         best = b
-                        bestDatives = datives
+                        bestKey = key
                     }
                 }
                 if let b = best {
