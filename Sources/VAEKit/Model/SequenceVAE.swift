@@ -31,6 +31,8 @@ public final class SequenceVAE: LatentVariableModel {
 
     private var h = Workspace(), z = Workspace(), dh = Workspace(), dlogits = Workspace(), encGrad = Workspace()
     private var h0 = Workspace(), dh0 = Workspace()
+    /// ε or z rows in the packed (sorted) order, and the word-dropped decoder inputs: reused every batch.
+    private var sortedRows = Workspace(), dropped = Workspace()
     private var recon: [Double] = [], kl: [Double] = []
 
     public init(config: VAEConfig, seed: UInt64 = 0) throws {
@@ -220,8 +222,7 @@ public final class SequenceVAE: LatentVariableModel {
         let p = pack(batch)
         ensure(b)
         let hs = encodeSorted(p)
-        var epsWork = Workspace()
-        let es = sorted(eps, p, into: &epsWork)
+        let es = sorted(eps, p, into: &sortedRows)
         let zs = z.view([b, K])
         kl.withUnsafeMutableBufferPointer { klp in
             Posterior.sample(h: hs.pointer, eps: es.pointer, rows: b, latent: K, z: zs.pointer, kl: klp.baseAddress)
@@ -264,8 +265,7 @@ public final class SequenceVAE: LatentVariableModel {
         let p = pack(batch)
         ensure(b)
         let hs = encodeSorted(p)
-        var epsWork = Workspace()
-        let es = eps.map { sorted($0, p, into: &epsWork) }
+        let es = eps.map { sorted($0, p, into: &sortedRows) }
         let zs = z.view([b, K])
         kl.withUnsafeMutableBufferPointer { klp in
             Posterior.sample(h: hs.pointer, eps: es?.pointer, rows: b, latent: K, z: zs.pointer, kl: klp.baseAddress)
@@ -289,8 +289,7 @@ public final class SequenceVAE: LatentVariableModel {
     public func negLogLikelihood(_ batch: Batch, z zIn: Tensor, samples: Int, into nll: UnsafeMutablePointer<Double>) {
         let p = pack(batch, repeats: samples)
         let n = p.order.count
-        var zWork = Workspace()
-        let zs = sorted(zIn, p, into: &zWork)
+        let zs = sorted(zIn, p, into: &sortedRows)
         ensure(n)
         let logits = decodeSorted(p, z: zs)
         crossEntropy(logits, p, nll: &recon, grad: nil, gradScale: 0)
@@ -303,7 +302,7 @@ public final class SequenceVAE: LatentVariableModel {
         let p = Float(sequence.wordDropout)
         guard p > 0 else { return }
         let x = batch.x, w = x.rowSize
-        let d = Tensor(shape: x.shape)
+        let d = dropped.view(x.shape)
         d.pointer.update(from: x.pointer, count: x.count)
         for r in 0..<batch.count {
             let row = d.pointer + r * w
