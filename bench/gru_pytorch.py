@@ -135,6 +135,8 @@ def run(cfg, items, V, args):
         "molecules_per_second": round(n_items / seconds, 1),
         "tokens_per_second": round(n_tokens / seconds),
         "median_step_seconds": round(times[len(times) // 2], 4),
+        # the fastest timed step: the least disturbed by other work on the machine
+        "best_step_molecules_per_second": round(B / times[0], 1),
         "loss": round(float(loss.detach()), 2),
         "threads": torch.get_num_threads(), "torch": torch.__version__,
         # CPU seconds of this process per wall second of the timed steps (≈ threads when the
