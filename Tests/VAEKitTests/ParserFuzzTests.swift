@@ -239,4 +239,13 @@ final class ParserFuzzTests: XCTestCase {
         }
         XCTAssertGreaterThan(parsed, 100, "the mutations should not all be refused")
     }
+
+    /// Windows line ends ("\r\n", one Character in Swift) separate items as "\n" does.
+    func testSequenceLinesWithCRLF() throws {
+        let items = try Dataset.parseItems(Array("CCO\r\nc1ccccc1\r\n\r\nCl\r\n".utf8), source: "crlf.smi", textColumn: nil)
+        XCTAssertEqual(items.map { String($0.text) }, ["CCO", "c1ccccc1", "Cl"])
+        XCTAssertEqual(items.map(\.line), [1, 2, 4])
+        let csv = try Dataset.parseItems(Array("SMILES,id\r\nCCO,1\r\nCN,2\r\n".utf8), source: "crlf.csv", textColumn: "SMILES")
+        XCTAssertEqual(csv.map { String($0.text) }, ["CCO", "CN"])
+    }
 }

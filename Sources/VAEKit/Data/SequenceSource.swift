@@ -108,7 +108,8 @@ extension Dataset {
         var out: [(Int32, Substring)] = []
         var column: Int? = nil
         var lineNumber: Int32 = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // "\r\n" is one Character in Swift: split on both line ends (Windows files are lines too)
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
             guard raw.utf8.count <= maxLineBytes else {
                 throw VAEError("\(path) line \(lineNumber) is \(FormatText.bytes(raw.utf8.count)) long — no item is that long; is it a text file with one item per line?")
