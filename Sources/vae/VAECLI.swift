@@ -14,7 +14,8 @@ struct VAECLI: ParsableCommand {
         """,
         version: SwiftVAE.version,
         subcommands: [Train.self, Sample.self, Reconstruct.self, Interpolate.self, Manifold.self, Latent.self,
-                      Encode.self, Anomaly.self, Impute.self, Denoise.self, Inpaint.self, Evaluate.self, Info.self, Bench.self]
+                      Encode.self, Anomaly.self, Impute.self, Denoise.self, Inpaint.self, Evaluate.self, Info.self, Bench.self,
+                      SMILESCheck.self]
     )
 
     /// Errors become one line on stderr: exit 1 for a user's mistake or a failed operation,

@@ -157,4 +157,21 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(t.status, 1)
         XCTAssertTrue(t.stderr.contains("are for sequences: add --model gru"), t.stderr)
     }
+
+    /// `vae smiles FILE`: the share of valid molecules, the problem classes, a TSV per line.
+    func testSMILESCommand() throws {
+        let path = tempRunDir("smiles") + ".smi.gz"
+        try AtomicFile.write(Gzip.compress(Array("CCO\nc1ccccc1\nC1CC\nc1cccc1\nC(C)(C)(C)(C)C\n".utf8)), to: path)
+        let tsv = tempRunDir("smiles") + ".tsv"
+        let r = try CLI.run(["smiles", path, "--out", tsv])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("2 of 5 lines are valid molecules (40.00%)"), r.stdout)
+        for kind in ["ring closure: 1", "kekulization: 1", "valence: 1"] { XCTAssertTrue(r.stdout.contains(kind), r.stdout) }
+        let rows = try String(contentsOfFile: tsv, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        XCTAssertEqual(rows.map { String($0[1]) }, ["1", "1", "0", "0", "0"])
+        XCTAssertEqual(String(rows[2][3]), "unclosed ring 1")
+        let missing = try CLI.run(["smiles", "/nonexistent.smi"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+    }
 }

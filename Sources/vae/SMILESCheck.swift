@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import VAEKit
+
+/// `vae smiles FILE`: which lines of a file are valid molecules, and why the others are not.
+struct SMILESCheck: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "smiles",
+        abstract: "Check a file of SMILES (one per line, plain or gzip): the share of valid molecules, and why the others are not.",
+        discussion: "The checks of RDKit's MolFromSmiles: syntax, ring closures, branches, elements, valences, kekulization, aromatic atoms outside rings (docs/smiles-validity.md)."
+    )
+    @Argument(help: ArgumentHelp("A file of SMILES, one per line (.smi, .txt, plain or .gz).", valueName: "file")) var file: String
+    @Option(help: ArgumentHelp("Write a TSV line per input line: the string, 1 or 0, the problem class, the message.", valueName: "file.tsv"))
+    var out: String?
+
+    func run() throws {
+        var bytes = try AtomicFile.readAll(path: file, maxBytes: 4 << 30)
+        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: file) }
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw VAEError("\(file) is not UTF-8 text; give a file of SMILES, one per line")
+        }
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+        if lines.last?.isEmpty == true { lines.removeLast() }
+        var rows: [String] = [], valid = 0
+        var kinds: [String: Int] = [:]
+        rows.reserveCapacity(out == nil ? 0 : lines.count)
+        for line in lines {
+            let s = String(line)
+            if let p = SMILES.diagnose(s) {
+                kinds[p.kind.rawValue, default: 0] += 1
+                if out != nil { rows.append("\(s)\t0\t\(p.kind.rawValue)\t\(p.message)") }
+            } else {
+                valid += 1
+                if out != nil { rows.append("\(s)\t1\t\t") }
+            }
+        }
+        print(String(format: "%d of %d lines are valid molecules (%.2f%%)", valid, lines.count, 100 * Double(valid) / Double(max(lines.count, 1))))
+        for (k, n) in kinds.sorted(by: { $0.value > $1.value }) { print("  \(k): \(n)") }
+        if let out {
+            try AtomicFile.write(rows.joined(separator: "\n") + (rows.isEmpty ? "" : "\n"), to: out)
+            print("wrote \(out)")
+        }
+    }
+}
