@@ -104,11 +104,7 @@ extension DataOptions {
         guard let stored, let path = loaded.config?.data?.directory else {
             throw VAEError("the run does not say which file it was trained on; pass --data FILE")
         }
-        let (d, vocab) = try Dataset.loadSequences(path: path, options: stored)
-        guard vocab == seq.vocabulary else {
-            throw VAEError("\(path) has changed since the model was trained on it (its vocabulary differs); pass --data FILE")
-        }
-        return d
+        return try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)
     }
 }
 
@@ -119,11 +115,7 @@ extension DataOptions {
         guard let stored = loaded.config?.data?.sequence, let path = data ?? loaded.config?.data?.directory else {
             throw VAEError("the run does not say how its sequences were read; start a new run")
         }
-        let (d, vocab) = try Dataset.loadSequences(path: path, options: stored)
-        guard vocab == seq.vocabulary else {
-            throw VAEError("\(path) gives another vocabulary than the run's (the file changed?); resume with the file the run was trained on")
-        }
-        return d
+        return try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)
     }
 }
 

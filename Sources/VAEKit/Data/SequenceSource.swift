@@ -223,6 +223,16 @@ extension Dataset {
         return (d, vocab)
     }
 
+    /// A run's training file read again as training read it (to resume, or for its test split);
+    /// the vocabulary must come out as the run's, else the file has changed.
+    public static func reloadSequences(path: String, options: SequenceOptions, vocabulary: [String]) throws -> Dataset {
+        let (d, vocab) = try loadSequences(path: path, options: options)
+        guard vocab == vocabulary else {
+            throw VAEError("\(path) gives another vocabulary than the run's (has the file changed since training?); pass the file the run was trained on")
+        }
+        return d
+    }
+
     /// A file read with a run's vocabulary (every item is a test item): unseen tokens become <unk>
     /// and are counted in `notes`, items over the run's longest length are skipped and counted.
     public static func loadSequences(path: String, config: SequenceConfig, textColumn: String?) throws -> Dataset {
