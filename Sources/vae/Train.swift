@@ -248,7 +248,8 @@ struct Train: ParsableCommand {
             throw ExitCode(Interrupt.exitCode)
         }
         if leader, let m = run.metrics.last {
-            print(String(format: "done: %d epochs, test loss %.2f nats/image (z=μ %.2f); model in %@", m.epoch, m.test_loss, m.test_loss_mu, run.directory))
+            print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f); model in %@", m.epoch, m.test_loss,
+                         data.isImages ? "image" : "item", m.test_loss_mu, run.directory))
         }
     }
 
