@@ -116,13 +116,19 @@ struct DataOptions: ParsableArguments {
 
     /// The shipped sample: next to the working directory or the executable (.build/…/vae).
     static func shippedSample() -> String? {
-        var candidates = [FileManager.default.currentDirectoryPath + "/data/fashion-mnist-sample"]
+        shipped("data/fashion-mnist-sample", holding: "/train-images-idx3-ubyte.gz")
+    }
+
+    /// `relative` (a path in the package) next to the working directory or the executable, when
+    /// `relative + holding` exists there.
+    static func shipped(_ relative: String, holding: String = "") -> String? {
+        var candidates = [FileManager.default.currentDirectoryPath + "/" + relative]
         var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 {
-            candidates.append(dir.path + "/data/fashion-mnist-sample")
+            candidates.append(dir.path + "/" + relative)
             dir = dir.deletingLastPathComponent()
         }
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/train-images-idx3-ubyte.gz") }
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + holding) }
     }
 
     /// Resolves and loads the data set, saying which one is used (on stderr).

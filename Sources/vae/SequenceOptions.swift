@@ -63,15 +63,7 @@ struct SequenceTrainOptions: ParsableArguments {
 
 extension DataOptions {
     /// The shipped sample of MOSES SMILES (data/moses-sample.smi.gz), next to the working directory or the executable.
-    static func shippedSequenceSample() -> String? {
-        var candidates = [FileManager.default.currentDirectoryPath + "/data/moses-sample.smi.gz"]
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            candidates.append(dir.path + "/data/moses-sample.smi.gz")
-            dir = dir.deletingLastPathComponent()
-        }
-        return candidates.first { FileManager.default.fileExists(atPath: $0) }
-    }
+    static func shippedSequenceSample() -> String? { shipped("data/moses-sample.smi.gz") }
 
     /// A file of sequences for training (`--data`, else the shipped SMILES sample).
     func loadSequencesForTraining(_ seq: SequenceTrainOptions) throws -> (Dataset, vocabulary: [String]) {
