@@ -5,13 +5,14 @@ import VAEKit
 
 struct Inpaint: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fill the missing pixels of images (white in the mask) by Metropolis-within-Gibbs sampling.",
+        abstract: "Fill the missing pixels of images (white in the mask) by Metropolis–Hastings sampling of the latent code.",
         discussion: """
         On a folder: vae inpaint RUN --images DIR --mask MASK.png --out-dir OUT (or --masks DIR with one mask per image, \
         same file names). On the test set: --mask center|top|bottom|left|right|random:P, with PSNR on the missing pixels \
         against filling them with the mean training image, a single encode-decode pass and pseudo-Gibbs sampling.
-        --fill mean (default) averages the decoder's means along Metropolis-within-Gibbs chains (Mattei & Frellsen 2018), \
-        an estimate of E[x_missing | x_observed]: the best guess in squared error; --fill sample is one pseudo-Gibbs \
+        --fill mean (default) averages the decoder's means along Metropolis–Hastings chains on z whose stationary law is \
+        p(z | x_observed) (after Mattei & Frellsen 2018), an estimate of E[x_missing | x_observed]: the best guess in \
+        squared error; holes start at the model's own mean image (--start). --fill sample is one pseudo-Gibbs \
         chain's last state: one plausible, sharp image. --fill pseudo-gibbs, importance (importance resampling) and \
         single-pass (one encode-decode) are the alternatives it is compared with.
         A model trained with --corrupt box:0.5 (images with a hole in, the whole image in the loss) inpaints far \
@@ -23,10 +24,12 @@ struct Inpaint: ParsableCommand {
     @Option(help: ArgumentHelp("A mask PNG (white = missing) or center|top|bottom|left|right|random:P.", valueName: "mask"))
     var mask: String?
     @Option(help: ArgumentHelp("A folder of mask PNGs named as the images.", valueName: "dir")) var masks: String?
-    @Option(help: "mean (Metropolis-within-Gibbs chains averaged), sample (one pseudo-Gibbs chain), pseudo-gibbs (its chains averaged), importance (importance resampling) or single-pass (one encode-decode).")
+    @Option(help: "mean (Metropolis–Hastings chains averaged), sample (one pseudo-Gibbs chain), pseudo-gibbs (its chains averaged), importance (importance resampling) or single-pass (one encode-decode).")
     var fill: String = "mean"
-    @Option(help: "Steps per chain (--fill importance: chains × iterations samples).") var iterations = 50
+    @Option(help: "Steps per chain (--fill importance: chains × iterations samples).") var iterations = 100
     @Option(help: "Chains averaged by --fill mean and pseudo-gibbs (--fill importance: chains × iterations samples).") var chains = 8
+    @Option(help: ArgumentHelp("Where the missing pixels start: model-mean (the model's mean image; the default for a model trained on whole images), zero (the default after --corrupt mask|box) or a value in [0, 1].", valueName: "start"))
+    var start: String?
     @Option(help: "Test images inpainted (test-set mode).") var limit = 1000
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -41,6 +44,9 @@ struct Inpaint: ParsableCommand {
         guard limit >= 1, (1...1000).contains(count) else { throw ValidationError("--limit must be ≥ 1 and --count between 1 and 1000") }
         if (mask == nil) == (masks == nil) { throw ValidationError("give exactly one of --mask or --masks") }
         if masks != nil && images == nil { throw ValidationError("--masks DIR goes with --images DIR") }
+        if let start, start != "model-mean", start != "zero", !(Float(start).map { (0...1).contains($0) } ?? false) {
+            throw ValidationError("--start must be model-mean, zero or a value in [0, 1], not \"\(start)\"")
+        }
     }
 
     func run() throws {
@@ -48,7 +54,13 @@ struct Inpaint: ParsableCommand {
         let loaded = try runArg.load()
         let model = try loaded.feedForward("vae inpaint"), shape = model.config.inputShape, d = model.inputSize
         let method = Inpainting.Fill(rawValue: fill)!
-        let start = Inpainting.start(trainedWith: loaded.options.corrupt)
+        let start: [Float]
+        switch self.start {
+        case nil: start = Inpainting.start(for: model, trainedWith: loaded.options.corrupt)
+        case "model-mean": start = Inpainting.modelMean(model)
+        case "zero": start = [Float](repeating: 0, count: d)
+        case let v?: start = [Float](repeating: Float(v)!, count: d)
+        }
         var rng = RNG(seed: seed)
         if let images {
             if model.isConditional { throw VAEError("a conditional model needs each image's label: inpaint the labelled test set (--data) instead") }
@@ -95,7 +107,7 @@ struct Inpaint: ParsableCommand {
                               iterations: iterations, chains: chains, start: start, rng: &rng)
         let p = { (t: Tensor) in Inpainting.psnrOnMissing(batch.x, t, observed: observed) }
         if loaded.options.corrupt?.hidesWithZero != true {
-            Console.note("this model was trained on whole images; one trained with --corrupt box:0.5 inpaints far better (MNIST, bottom half missing: 13.8 dB against 11.7 dB for the mean training image)")
+            Console.note("this model was trained on whole images; one trained with --corrupt box:0.5 usually inpaints better (docs/generation.md)")
         }
         print(String(format: "PSNR on the missing pixels of %d test images (mask %@): mean training image %.2f dB, single encode-decode %.2f dB, pseudo-Gibbs mean %.2f dB, --fill %@ %.2f dB",
                      n, mask, p(meanFill), p(single), p(gibbs), fill, p(filled)))

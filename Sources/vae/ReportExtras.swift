@@ -104,11 +104,11 @@ enum ReportExtras {
         var maskRNG = RNG(seed: seed &+ 29)
         let observed = InpaintingMask.bottom.make(count: scored, shape: shape, rng: &maskRNG)
         let filled = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .mean,
-                                     iterations: 20, chains: 4, start: Inpainting.start(trainedWith: corrupt), rng: &rng)
+                                     iterations: 20, chains: 4, start: Inpainting.start(for: model, trainedWith: corrupt), rng: &rng)
         let shown = Tensor(shape: batch.x.shape)
         for i in 0..<shown.count { shown[i] = observed[i] != 0 ? batch.x[i] : 0.5 }
         let psnr = Inpainting.psnrOnMissing(batch.x, filled, observed: observed)
-        let strips = [("bottom half missing", strip(shown)), (String(format: "filled in (Metropolis-within-Gibbs, mean of 4 chains): %.2f dB on the missing pixels", psnr), strip(filled)),
+        let strips = [("bottom half missing", strip(shown)), (String(format: "filled in (Metropolis–Hastings on z, mean of 4 chains): %.2f dB on the missing pixels", psnr), strip(filled)),
                       ("original", strip(batch.x))]
         for (i, s) in strips.enumerated() { files.append(("inpaint-\(i).png", s.1)) }
         page.addImageStrips("Inpainting", strips: strips.map { (label: $0.0, png: $0.1) },

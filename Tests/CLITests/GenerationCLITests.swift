@@ -93,6 +93,15 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertTrue(b.stdout.contains("--fill pseudo-gibbs"), b.stdout)
         XCTAssertFalse(b.stderr.contains("--corrupt box"), b.stderr)
         XCTAssertEqual(try Checkpoint.load(GenerationCLITests.boxed).options.corrupt, .box(0.5))
+        // where the holes start: named, a value, or refused in one line
+        let z = try CLI.run(["inpaint", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--mask", "top",
+                             "--limit", "8", "--iterations", "2", "--chains", "1", "--start", "zero",
+                             "--out", tempRunDir("inpaint-zero") + ".png"])
+        XCTAssertEqual(z.status, 0, z.stderr)
+        let bad = try CLI.run(["inpaint", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--mask", "top",
+                               "--start", "1.5"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--start must be model-mean, zero or a value in [0, 1]"), bad.stderr)
     }
 
     func testInpaintFolderKeepsObservedPixelsAndFileNames() throws {

@@ -54,15 +54,36 @@ final class GenerationTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(xs.count, 3)
         }
         XCTAssertEqual(Double(hidden) / Double(n), 0.5, accuracy: 0.08)
-        XCTAssertEqual(Inpainting.start(trainedWith: .box(0.5)), 0)
-        XCTAssertEqual(Inpainting.start(trainedWith: nil), 0.5)
     }
 
-    /// Metropolis-within-Gibbs targets the model's own conditional: with one latent dimension,
+    /// Holes start at 0 for a model trained with holes hidden as 0, else at the model's own mean
+    /// image, which after training is close to the mean training image (closer than any constant).
+    func testInpaintingStartsAtTheModelsMeanImage() throws {
+        let data = tinyDataset(train: 400, seed: 9)
+        let model = try VAE(config: VAEConfig(inputShape: [1, 8, 8], latent: 2, hidden: [32]), seed: 3)
+        XCTAssertEqual(Inpainting.start(for: model, trainedWith: .box(0.5)), [Float](repeating: 0, count: 64))
+        var o = TrainingOptions()
+        o.epochs = 20
+        o.batchSize = 20
+        o.learningRate = 3e-3
+        let trainer = try Trainer(model: model, data: data, options: o)
+        while !trainer.isFinished { _ = try trainer.runEpoch() }
+        let start = Inpainting.start(for: model, trainedWith: nil)
+        XCTAssertEqual(start, Inpainting.modelMean(model), "the same seeded draws every time")
+        let x = data.train.batch(0..<data.train.count).x
+        var mean = [Double](repeating: 0, count: 64)
+        for i in 0..<x.count { mean[i % 64] += Double(x[i]) / Double(data.train.count) }
+        let mse = { (v: [Double]) in zip(v, mean).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / 64 }
+        let average = mean.reduce(0, +) / 64
+        XCTAssertLessThan(mse(start.map(Double.init)), 0.25 * mse([Double](repeating: average, count: 64)),
+                          "the model's mean image should be far closer to the training mean than a constant")
+    }
+
+    /// The Metropolis–Hastings chain on z targets the model's own conditional: with one latent dimension,
     /// E[x_missing | x_observed] = ∫ mean(x_missing | z) p(x_observed | z) p(z) dz / p(x_observed)
     /// computed on a fine grid of z must match the chains' average, for a model whose encoder
     /// (untrained, a poor proposal) knows nothing of the data.
-    func testMetropolisWithinGibbsMatchesTheExactConditional() throws {
+    func testMetropolisChainMatchesTheExactConditional() throws {
         let model = try VAE(config: VAEConfig(inputShape: [1, 2, 3], latent: 1, hidden: [8]), seed: 5)
         // larger decoder weights so that the observed pixels tell a lot about z
         for p in model.decoder.parameters { for i in 0..<p.value.count { p.value[i] *= 3 } }
@@ -88,10 +109,10 @@ final class GenerationTests: XCTestCase {
             for j in 3..<d { exact[r][j] = (0..<g).reduce(0.0) { $0 + w[$1] * Double(means[$1 * d + j]) } / total }
         }
         var rng = RNG(seed: 11)
-        let mwg = Inpainting.fill(model, x: x, observed: observed, method: .mean, iterations: 4000, chains: 4, rng: &rng)
+        let mwg = Inpainting.fill(model, x: x, observed: observed, method: .mean, iterations: 4000, chains: 4, start: [0.5, 0.5, 0.5, 0.5, 0.5, 0.5], rng: &rng)
         var worst = 0.0
         for r in 0..<b { for j in 3..<d { worst = max(worst, abs(Double(mwg[r * d + j]) - exact[r][j])) } }
-        XCTAssertLessThan(worst, 0.02, "Metropolis-within-Gibbs strays from the exact conditional mean")
+        XCTAssertLessThan(worst, 0.02, "the Metropolis–Hastings chain strays from the exact conditional mean")
         // and the exact answer is not trivial: it differs from the unconditional mean of the pixels
         var spread = 0.0
         for j in 3..<d { spread = max(spread, abs(exact[0][j] - exact[2][j])) }
@@ -121,7 +142,8 @@ final class GenerationTests: XCTestCase {
         var rng = RNG(seed: 4)
         let observed = try InpaintingMask(parsing: "top").make(count: 5, shape: [1, 8, 8], rng: &rng)
         for method in Inpainting.Fill.allCases {
-            let f = Inpainting.fill(model, x: x, observed: observed, method: method, iterations: 3, chains: 2, rng: &rng)
+            let f = Inpainting.fill(model, x: x, observed: observed, method: method, iterations: 3, chains: 2,
+                                       start: Inpainting.start(for: model, trainedWith: nil), rng: &rng)
             for i in 0..<x.count where observed[i] != 0 { XCTAssertEqual(f[i], x[i]) }
             XCTAssertTrue(f.array.allSatisfy { (0...1).contains($0) })
             XCTAssertTrue(Inpainting.psnrOnMissing(x, f, observed: observed).isFinite)
