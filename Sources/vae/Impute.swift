@@ -16,12 +16,15 @@ struct Impute: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @Option(help: ArgumentHelp("The CSV file with missing cells.", valueName: "file.csv")) var data: String
     @Option(help: ArgumentHelp("Where to write the filled table.", valueName: "file.csv")) var out: String
-    @Option(help: "Pseudo-Gibbs iterations per chain.") var iterations = 30
+    @Option(help: "importance (importance resampling, the default) or mean (Metropolis–Hastings chains on z averaged, as vae inpaint --fill mean).")
+    var fill = "importance"
+    @Option(help: "Pseudo-Gibbs iterations per chain (--fill mean: Metropolis–Hastings steps).") var iterations = 30
     @Option(help: "Chains averaged.") var chains = 8
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
+        guard fill == "importance" || fill == "mean" else { throw ValidationError("--fill must be importance or mean") }
         guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
         guard (1...1000).contains(chains) else { throw ValidationError("--chains must be between 1 and 1000") }
     }
@@ -45,7 +48,7 @@ struct Impute: ParsableCommand {
             let end = min(rows.count, start + 1000)
             let batch = model.conditioned(rows.batch(start..<end))
             let observed = batch.mask ?? { let t = Tensor(shape: batch.x.shape); t.fill(1); return t }()
-            let filled = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .importance,
+            let filled = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: fill == "mean" ? .mean : .importance,
                                          iterations: iterations, chains: chains, start: nil, rng: &rng)
             means.withUnsafeMutableBufferPointer { (m: inout UnsafeMutableBufferPointer<Float>) in
                 (m.baseAddress! + start * w).update(from: filled.pointer, count: (end - start) * w)

@@ -99,6 +99,7 @@ extension Train {
             switch g.kind {
             case .gaussian: return .gaussian
             case .gaussianLearned: return .gaussianLearned
+            case .gaussianHeteroscedastic: return .gaussianHeteroscedastic
             case .bernoulli: return .bernoulli
             case .categorical: continue
             }

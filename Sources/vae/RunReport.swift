@@ -129,6 +129,7 @@ enum RunReport {
                 switch g.kind {
                 case .categorical: return "categorical(\(g.width)) for \(g.name)"
                 case .gaussianLearned: return "Gaussian with learned σ for \(g.name)"
+                case .gaussianHeteroscedastic: return "Gaussian with σ from the decoder for \(g.name)"
                 case .gaussian: return "Gaussian σ = \(cfg.gaussianSigma) for \(g.name)"
                 case .bernoulli: return "Bernoulli for \(g.name)"
                 }
@@ -138,6 +139,7 @@ enum RunReport {
         case .bernoulli: return "Bernoulli (BCE from logits)"
         case .gaussian: return "Gaussian, σ = \(cfg.gaussianSigma)"
         case .gaussianLearned: return "Gaussian with a learned σ per pixel"
+        case .gaussianHeteroscedastic: return "Gaussian with σ per pixel from the decoder"
         }
     }
 

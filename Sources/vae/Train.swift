@@ -23,7 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Adam's learning rate.") var lr: Double?
     @Option(help: "Weight of the KL term (β-VAE; default 1).") var beta: Double?
     @Option(help: "Epochs of linear KL warm-up from 0 to β (default 0).") var warmup: Int?
-    @Option(help: "bernoulli (BCE, default), gaussian (fixed σ) or gaussian-learned (a learned σ per pixel).")
+    @Option(help: "bernoulli (BCE, default for images), gaussian (fixed σ), gaussian-learned (a learned σ per pixel or column) or gaussian-heteroscedastic (σ per pixel or cell from the decoder; mlp; the default for a table's numbers).")
     var likelihood: VAEConfig.Likelihood?
     @Option(help: "σ of the gaussian likelihood (default 0.1).") var sigma: Double?
     @Option(help: "Hidden activation of the mlp: relu (default) or tanh.") var activation: VAEConfig.HiddenActivation?
@@ -170,10 +170,11 @@ struct Train: ParsableCommand {
                 guard arch == .mlp else { throw VAEError("tables train with --model mlp (the conv model is for images)") }
                 guard !binarize else { throw VAEError("--binarize is for images; a table's numbers are standardised, not intensities") }
                 let numeric: FeatureGroup.Kind
-                switch likelihood ?? .gaussianLearned {
+                switch likelihood ?? .gaussianHeteroscedastic {
                 case .gaussian: numeric = .gaussian
                 case .gaussianLearned: numeric = .gaussianLearned
-                case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian or gaussian-learned (the default)")
+                case .gaussianHeteroscedastic: numeric = .gaussianHeteroscedastic
+                case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned or gaussian-heteroscedastic (the default)")
                 }
                 cfg.groups = table.groups(numeric: numeric)
                 cfg.gaussianSigma = sigma ?? 1

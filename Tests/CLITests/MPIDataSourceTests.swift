@@ -48,7 +48,7 @@ final class MPIDataSourceTests: XCTestCase {
         // batch 33 splits unevenly over 2 ranks; 160 training rows
         func args(_ out: String, _ extra: [String] = []) -> [String] {
             ["train", "--data", csv, "--label", "kind", "--epochs", "3", "--batch", "33", "--hidden", "32", "--latent", "2",
-             "--seed", "5", "--threads", "1", "--no-report", "--out", out] + extra
+             "--seed", "5", "--threads", "1", "--no-report", "--likelihood", "gaussian-learned", "--out", out] + extra
         }
         let one = tempRunDir("mpi-t1"), two = tempRunDir("mpi-t2"), twoSerial = tempRunDir("mpi-t3")
         let r1 = try CLI.run(args(one))

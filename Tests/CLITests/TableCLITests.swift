@@ -28,7 +28,7 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(t.status, 0, t.stderr)
         XCTAssertTrue(t.stderr.contains("2 numeric and 1 text columns (5 encoded), label kind with 2 classes"), t.stderr)
         let loaded = try Checkpoint.load(run)
-        XCTAssertEqual(loaded.model.config.groups, [FeatureGroup(kind: .gaussianLearned, width: 2, name: "x,y"),
+        XCTAssertEqual(loaded.model.config.groups, [FeatureGroup(kind: .gaussianHeteroscedastic, width: 2, name: "x,y"),
                                                    FeatureGroup(kind: .categorical, width: 3, name: "colour")])
         XCTAssertEqual(loaded.table?.schema.columns.map(\.name), ["x", "y", "colour"])
         let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)

@@ -73,6 +73,8 @@ final class LikelihoodTests: XCTestCase {
             checkGradient(GaussianLikelihood(width: w, sigma: 0.7, link: .identity), x: numbers, mask: m, rows: rows, seed: 3)
             checkGradient(GaussianLikelihood(learnedWidth: w, link: .identity), x: numbers, mask: m, rows: rows, seed: 4)
             checkGradient(GaussianLikelihood(learnedWidth: w, link: .sigmoid), x: unit, mask: m, rows: rows, seed: 5)
+            checkGradient(HeteroscedasticGaussianLikelihood(width: w, link: .identity), x: numbers, mask: m, rows: rows, seed: 8)
+            checkGradient(HeteroscedasticGaussianLikelihood(width: w, link: .sigmoid), x: unit, mask: m, rows: rows, seed: 9)
         }
         // categorical: one-hot rows (row 1 missing)
         let k = 4
@@ -81,6 +83,18 @@ final class LikelihoodTests: XCTestCase {
         checkGradient(CategoricalLikelihood(levels: k), x: onehot, mask: nil, rows: rows, seed: 6)
         let cmask: [Float] = [1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1]
         checkGradient(CategoricalLikelihood(levels: k), x: onehot, mask: cmask, rows: rows, seed: 7)
+    }
+
+    /// The heteroscedastic Gaussian is N(x; μ, σ²) with σ = exp(clamp(o_s, −5, 5)) per cell: its
+    /// −log p is the textbook density's, and outside the clamp σ stops moving and so does the gradient.
+    func testHeteroscedasticGaussianIsTheNormalDensityWithItsClamp() {
+        let l = HeteroscedasticGaussianLikelihood(width: 2, link: .identity)
+        let o: [Float] = [0.5, -1, 0.3, 7], x: [Float] = [1.5, -1.25]
+        let (nll, g) = evaluate(l, o: o, x: x, mask: nil, rows: 1)
+        func normal(_ x: Double, _ mu: Double, _ sd: Double) -> Double { -Foundation.log(Foundation.exp(-0.5 * pow((x - mu) / sd, 2)) / (sd * (2 * Double.pi).squareRoot())) }
+        XCTAssertEqual(nll, normal(1.5, 0.5, Foundation.exp(0.3)) + normal(-1.25, -1, Foundation.exp(5)), accuracy: 1e-6)
+        XCTAssertEqual(g[3], 0, "log σ clamped at 5: no gradient")
+        XCTAssertNotEqual(g[2], 0)
     }
 
     func testCategoricalIsANormalisedDistribution() {
@@ -149,11 +163,14 @@ final class LikelihoodTests: XCTestCase {
         var x1 = randomArray(w, &rng), x2 = x1
         x1[1] = 5; x2[1] = -7; x2[4] = 100
         for l: Likelihood in [BernoulliLikelihood(width: w), GaussianLikelihood(learnedWidth: w, link: .identity),
-                              GaussianLikelihood(width: w, sigma: 1, link: .identity)] {
+                              GaussianLikelihood(width: w, sigma: 1, link: .identity),
+                              HeteroscedasticGaussianLikelihood(width: w, link: .identity)] {
+            let o = l.outputWidth == w ? o : o + randomArray(w, &rng)
             let a = evaluate(l, o: o, x: x1, mask: mask, rows: 1), b = evaluate(l, o: o, x: x2, mask: mask, rows: 1)
             XCTAssertEqual(a.0, b.0)
             XCTAssertEqual(a.1[1], 0)
             XCTAssertEqual(a.1[4], 0)
+            if l.outputWidth == 2 * w { XCTAssertEqual(a.1[w + 1], 0); XCTAssertEqual(a.1[w + 4], 0) }
             let full = evaluate(l, o: o, x: x1, mask: nil, rows: 1)
             XCTAssertNotEqual(full.0, a.0)
         }

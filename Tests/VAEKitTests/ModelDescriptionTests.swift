@@ -92,7 +92,13 @@ final class ModelDescriptionTests: XCTestCase {
                               conditionSize: 2, activation: .tanh)
         let conv = VAEConfig(architecture: .conv, inputShape: [1, 4, 4], latent: 2, hidden: [3], likelihood: .gaussianLearned,
                              conditionSize: 2)
-        for (config, masked) in [(table, true), (conv, false)] {
+        let hetero = VAEConfig(architecture: .mlp, inputShape: [1, 1, 6], latent: 2, hidden: [5],
+                               groups: [FeatureGroup(kind: .gaussianHeteroscedastic, width: 4), FeatureGroup(kind: .categorical, width: 2)],
+                               activation: .tanh)
+        XCTAssertEqual(try VAE(config: hetero, seed: 1).likelihood.outputWidth, 4 * 2 + 2)
+        XCTAssertThrowsError(try VAEConfig(architecture: .conv, inputShape: [1, 4, 4], latent: 2, hidden: [3],
+                                           likelihood: .gaussianHeteroscedastic).validate())
+        for (config, masked) in [(table, true), (conv, false), (hetero, true)] {
             let vae = try VAE(config: config, seed: 3)
             var rng = RNG(seed: 4)
             let b = 3, d = config.inputSize

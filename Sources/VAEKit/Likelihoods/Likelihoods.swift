@@ -3,6 +3,8 @@ extension VAEConfig {
     public enum Likelihood: String, Codable, Sendable, CaseIterable {
         case bernoulli, gaussian
         case gaussianLearned = "gaussian-learned"
+        /// σ per pixel and item from the decoder (mlp only)
+        case gaussianHeteroscedastic = "gaussian-heteroscedastic"
     }
 }
 
@@ -16,6 +18,8 @@ public struct FeatureGroup: Codable, Equatable, Sendable {
         case gaussian
         /// Numbers (standardised), N(o, σⱼ²) with a learned σ per column.
         case gaussianLearned = "gaussian-learned"
+        /// Numbers (standardised), N(o_μ, σ²) with log σ = o_s from the decoder: a σ per cell.
+        case gaussianHeteroscedastic = "gaussian-heteroscedastic"
         /// One categorical variable: `width` one-hot columns, softmax over `width` logits.
         case categorical
     }
@@ -43,6 +47,7 @@ enum Likelihoods {
             case .bernoulli: return BernoulliLikelihood(width: d)
             case .gaussian: return GaussianLikelihood(width: d, sigma: c.gaussianSigma, link: .sigmoid)
             case .gaussianLearned: return GaussianLikelihood(learnedWidth: d, link: .sigmoid)
+            case .gaussianHeteroscedastic: return HeteroscedasticGaussianLikelihood(width: d, link: .sigmoid)
             }
         }
         let parts: [Likelihood] = groups.map { g in
@@ -50,6 +55,7 @@ enum Likelihoods {
             case .bernoulli: return BernoulliLikelihood(width: g.width)
             case .gaussian: return GaussianLikelihood(width: g.width, sigma: c.gaussianSigma, link: .identity)
             case .gaussianLearned: return GaussianLikelihood(learnedWidth: g.width, link: .identity)
+            case .gaussianHeteroscedastic: return HeteroscedasticGaussianLikelihood(width: g.width, link: .identity)
             case .categorical: return CategoricalLikelihood(levels: g.width)
             }
         }

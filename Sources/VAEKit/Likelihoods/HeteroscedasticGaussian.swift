@@ -1,0 +1,65 @@
+import VAECore
+import RealModule
+
+/// p(x | o) = N(x; μ, σ²) per feature with both from the decoder: μ = link(o_μ) and
+/// log σ = clamp(o_s, −5, 5), so that every item gets its own σ per feature (a heteroscedastic
+/// Gaussian). The decoder's outputs of a row are [o_μ (width) | o_s (width)].
+///   −log p = Σ (x − μ)² / (2σ²) + log σ + ½ log 2π,
+///   ∂/∂o_μ = (μ − x)/σ² · dμ/do,   ∂/∂o_s = 1 − (x − μ)²/σ² (0 outside the clamp, as torch.clamp).
+///
+/// A σ that follows z lets the model say which cells of an item it is unsure of — what a table's
+/// anomaly score and imputation need: a cell the model predicts loosely costs little when it is
+/// off, one it predicts tightly costs much. The clamp keeps a cell from claiming near-certainty
+/// (σ ≥ e⁻⁵ ≈ 0.007 of a standardised column).
+public final class HeteroscedasticGaussianLikelihood: Likelihood {
+    public let width: Int
+    public var outputWidth: Int { 2 * width }
+    public let link: MeanLink
+    public static let logSigmaRange: ClosedRange<Float> = -5...5
+
+    public init(width: Int, link: MeanLink) {
+        self.width = width
+        self.link = link
+    }
+
+    public func negLogLikelihood(_ a: LikelihoodArguments) {
+        let halfLog2Pi = 0.5 * Double.log(2 * Double.pi)
+        let lo = Self.logSigmaRange.lowerBound, hi = Self.logSigmaRange.upperBound
+        for r in 0..<a.rows {
+            let o = a.out + r * a.outStride, x = a.x + r * a.xStride, m = a.mask.map { $0 + r * a.maskStride }
+            let g = a.grad.map { $0 + r * a.gradStride }
+            var s = 0.0
+            for j in 0..<width {
+                if let m, m[j] == 0 { g?[j] = 0; g?[width + j] = 0; continue }
+                let raw = o[width + j], ls = min(max(raw, lo), hi)
+                let inv = Double.exp(-2 * Double(ls))      // 1/σ²
+                let mu = link.apply(o[j])
+                let d = Double(mu) - Double(x[j])
+                s += 0.5 * d * d * inv + Double(ls) + halfLog2Pi
+                if let g {
+                    g[j] = a.gradScale * Float(d * inv) * link.derivative(mean: mu)
+                    g[width + j] = (raw < lo || raw > hi) ? 0 : a.gradScale * Float(1 - d * d * inv)
+                }
+            }
+            a.nll[r] += s
+        }
+    }
+
+    public func mean(_ o: UnsafePointer<Float>, outStride: Int, rows: Int, into m: UnsafeMutablePointer<Float>, stride: Int) {
+        for r in 0..<rows { for j in 0..<width { m[r * stride + j] = link.apply(o[r * outStride + j]) } }
+    }
+
+    public func sample(_ o: UnsafePointer<Float>, outStride: Int, rows: Int, into s: UnsafeMutablePointer<Float>, stride: Int,
+                       rng: inout RNG) {
+        let lo = Self.logSigmaRange.lowerBound, hi = Self.logSigmaRange.upperBound
+        for r in 0..<rows {
+            let row = o + r * outStride
+            for j in 0..<width {
+                let sd = Float.exp(min(max(row[width + j], lo), hi))
+                var v = link.apply(row[j]) + sd * rng.normal()
+                if link == .sigmoid { v = min(1, max(0, v)) }
+                s[r * stride + j] = v
+            }
+        }
+    }
+}
