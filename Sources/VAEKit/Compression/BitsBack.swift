@@ -1,0 +1,259 @@
+import VAECore
+
+/// Lossless compression of images with a trained VAE by bits-back coding with ANS (Townsend, Bird
+/// & Barber 2019, "Practical lossless compression with latent variables using bits back coding").
+///
+/// One image costs about −ELBO bits: to send x, the sender *pops* a latent z from the stack with
+/// the posterior q(z | x) (taking back ≈ −log₂ q(z|x) bits that were already there), pushes x with
+/// p(x | z), then pushes z with the prior p(z). The receiver pops z with the prior, pops x with
+/// p(x | z), and pushes z back with q(z | x) — returning the bits the sender took. Images are
+/// chained: each one's bits back come from the images before it; the first takes them from the
+/// archive's initial bits (seeded words, counted in the size and checked on the way back).
+///
+/// - Latents are discretised per dimension into 2^latentBits buckets of equal prior mass, so the
+///   prior is uniform over bucket indices; z is the bucket's median. The posterior is the mass of
+///   N(μ, σ²) on each bucket, as integer frequencies of 2^posteriorBits, every bucket at least 1.
+/// - The likelihood's probabilities are integer frequencies of 2^likelihoodBits, at least 1 each.
+/// - Every probability comes from ``PortableNetwork`` and ``PortableMath``: the same bits on any
+///   machine, so an archive decodes anywhere.
+public struct BitsBackCodec {
+    public static let magic: [UInt8] = Array("SVAEBBA1".utf8)
+    public static let version: UInt32 = 1
+    public let encoder: PortableNetwork, decoder: PortableNetwork
+    public let latent: Int, shape: [Int]
+    public var pixels: Int { shape.reduce(1, *) }
+    public let latentBits = 8, posteriorBits = 24, likelihoodBits = 24
+    /// Hash of the networks' weights: an archive names the model it needs.
+    public let modelHash: UInt64
+    let centres: [Double], edges: [Double]
+
+    public init(model: VAE) throws {
+        let c = model.config
+        guard c.architecture == .mlp else { throw VAEError("compression needs an mlp model (this one is \(c.architecture.rawValue))") }
+        guard c.conditionSize == 0 else { throw VAEError("compression needs an unconditional model (this one takes a class)") }
+        guard c.groups == nil, c.likelihood == .bernoulli else {
+            throw VAEError("compression codes binary images with a Bernoulli model; this model's likelihood is \(c.likelihood.rawValue)")
+        }
+        encoder = try PortableNetwork(model.encoder, what: "the encoder")
+        decoder = try PortableNetwork(model.decoder, what: "the decoder")
+        latent = c.latent
+        shape = c.inputShape
+        guard encoder.inputs == shape.reduce(1, *), encoder.outputs == 2 * latent, decoder.inputs == latent,
+              decoder.outputs == shape.reduce(1, *) else { throw VAEError("compression: the networks' widths do not match the config") }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        encoder.hash(into: &h)
+        decoder.hash(into: &h)
+        modelHash = h
+        let n = 1 << latentBits
+        centres = (0..<n).map { PortableMath.normalQuantile((Double($0) + 0.5) / Double(n)) }
+        edges = [-Double.infinity] + (1..<n).map { PortableMath.normalQuantile(Double($0) / Double(n)) } + [Double.infinity]
+    }
+
+    /// The posterior's cumulative integer frequencies over the buckets of one dimension: n + 1
+    /// values from 0 to 2^posteriorBits, strictly increasing.
+    func posteriorCDF(mu: Double, sigma: Double) -> [UInt32] {
+        let n = 1 << latentBits
+        let room = Double((1 << posteriorBits) - n)
+        var cdf = [UInt32](repeating: 0, count: n + 1)
+        var previous = 0.0
+        for i in 0...n {
+            var c: Double
+            if i == 0 { c = 0 } else if i == n { c = 1 } else {
+                let t = (edges[i] - mu) / sigma
+                c = t < -12 ? 0 : t > 12 ? 1 : PortableMath.normalCDF(t)
+            }
+            c = min(1, max(c, previous))
+            previous = c
+            cdf[i] = UInt32((c * room).rounded(.down)) + UInt32(i)
+        }
+        return cdf
+    }
+
+    /// The encoder's (μ, σ) of one image.
+    func posterior(_ x: [Double]) -> (mu: [Double], sigma: [Double]) {
+        let h = encoder(x)
+        return (Array(h[0..<latent]), (0..<latent).map { PortableMath.exp(0.5 * h[latent + $0]) })
+    }
+
+    /// The frequency of a 1 for each pixel given the latent bucket indices.
+    func likelihood(_ z: [Int]) -> [UInt32] {
+        let logits = decoder(z.map { centres[$0] })
+        let total = Double(1 << likelihoodBits)
+        return logits.map { UInt32(min(total - 1, max(1, (PortableMath.sigmoid($0) * total).rounded()))) }
+    }
+
+    /// The n-th initial word of an archive with `seed` (splitmix64).
+    static func initialWord(seed: UInt64, _ n: Int) -> UInt32 {
+        var z = seed &+ UInt64(n + 1) &* 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return UInt32(truncatingIfNeeded: z ^ (z >> 31))
+    }
+
+    /// What `compress` reports.
+    public struct Stats: Sendable {
+        public var images: Int, dimensions: Int
+        /// The archive's size in bytes, header and all.
+        public var bytes: Int
+        /// Initial bits borrowed for the first images' bits back (32 per word).
+        public var initialBits: Int
+        public var bitsPerDimension: Double { Double(8 * bytes) / Double(dimensions) }
+        public var initialBitsPerDimension: Double { Double(initialBits) / Double(dimensions) }
+    }
+
+    /// Compresses `count` binary images (pixels 0 or 255, `pixels` per image) into an archive.
+    public func compress(_ images: [UInt8], count: Int, seed: UInt64 = 0x5EED,
+                         progress: ((Int) -> Void)? = nil) throws -> (archive: [UInt8], stats: Stats) {
+        let d = pixels, n = 1 << latentBits, one = UInt32(1 << likelihoodBits)
+        guard images.count == count * d else { throw VAEError("compress: \(images.count) pixels are not \(count) images of \(d)") }
+        if let bad = images.firstIndex(where: { $0 != 0 && $0 != 255 }) {
+            throw VAEError("image \(bad / d + 1), pixel \(bad % d) is \(images[bad]): this model codes binary images (0 or 255); binarize them first (vae compress --binarize draws them as vae evaluate does)")
+        }
+        var stack = RANSStack(borrow: { BitsBackCodec.initialWord(seed: seed, $0) })
+        for item in 0..<count {
+            let x = (0..<d).map { images[item * d + $0] == 255 ? 1.0 : 0.0 }
+            let (mu, sigma) = posterior(x)
+            // bits back: z ~ q(z | x) popped from the stack, dimension 0 first
+            var z = [Int](repeating: 0, count: latent)
+            for k in 0..<latent {
+                let cdf = posteriorCDF(mu: mu[k], sigma: sigma[k])
+                let s = stack.peek(scaleBits: posteriorBits)
+                var lo = 0, hi = n          // the bucket i with cdf[i] ≤ s < cdf[i + 1]
+                while hi - lo > 1 { let mid = (lo + hi) / 2; if cdf[mid] <= s { lo = mid } else { hi = mid } }
+                stack.pop(start: cdf[lo], freq: cdf[lo + 1] - cdf[lo], scaleBits: posteriorBits)
+                z[k] = lo
+            }
+            let f1 = likelihood(z)
+            for p in 0..<d {
+                if images[item * d + p] == 255 { stack.push(start: one - f1[p], freq: f1[p], scaleBits: likelihoodBits) }
+                else { stack.push(start: 0, freq: one - f1[p], scaleBits: likelihoodBits) }
+            }
+            for k in 0..<latent { stack.push(start: UInt32(z[k]), freq: 1, scaleBits: latentBits) }
+            progress?(item + 1)
+        }
+        var w = ArchiveWriter()
+        w.bytes += BitsBackCodec.magic
+        w.u32(BitsBackCodec.version)
+        w.u64(modelHash)
+        w.u8(0)   // kind: binary images, Bernoulli
+        w.u8(UInt8(latentBits)); w.u8(UInt8(posteriorBits)); w.u8(UInt8(likelihoodBits))
+        w.u32(UInt32(count))
+        for s in shape { w.u32(UInt32(s)) }
+        w.u64(seed)
+        w.u32(UInt32(stack.borrowed))
+        w.u64(stack.state)
+        w.u32(UInt32(stack.words.count))
+        for word in stack.words { w.u32(word) }
+        w.u64(ArchiveWriter.checksum(w.bytes))
+        let stats = Stats(images: count, dimensions: count * d, bytes: w.bytes.count, initialBits: 32 * stack.borrowed)
+        return (w.bytes, stats)
+    }
+
+    /// The images of an archive, pixels 0 or 255, in the order they were compressed.
+    public func decompress(_ archive: [UInt8], source: String, progress: ((Int) -> Void)? = nil) throws -> (images: [UInt8], count: Int) {
+        var r = ArchiveReader(bytes: archive, source: source)
+        guard archive.count >= 8, Array(archive[0..<8]) == BitsBackCodec.magic else {
+            throw VAEError("\(source) is not a SwiftVAE compressed archive (no SVAEBBA1 header)")
+        }
+        r.offset = 8
+        let version = try r.u32()
+        guard version <= BitsBackCodec.version else {
+            throw VAEError("\(source) is archive format version \(version); this SwiftVAE reads up to version \(BitsBackCodec.version): update SwiftVAE")
+        }
+        guard archive.count >= 8 + 8 else { throw VAEError("\(source) is truncated: it ends inside its header") }
+        let stored = archive.suffix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << UInt64(8 * $1.offset)) }
+        guard ArchiveWriter.checksum(Array(archive.dropLast(8))) == stored else {
+            throw VAEError("\(source) is damaged or truncated: its checksum does not match (the file was cut short or altered)")
+        }
+        let hash = try r.u64()
+        guard hash == modelHash else {
+            throw VAEError("\(source) was compressed with another model (model hash \(String(hash, radix: 16)), this run's is \(String(modelHash, radix: 16))): decompress with the run that compressed it")
+        }
+        let kind = try r.u8(), lb = try r.u8(), pb = try r.u8(), kb = try r.u8()
+        guard kind == 0, Int(lb) == latentBits, Int(pb) == posteriorBits, Int(kb) == likelihoodBits else {
+            throw VAEError("\(source) uses coder settings this SwiftVAE does not read (kind \(kind), bits \(lb)/\(pb)/\(kb))")
+        }
+        let count = Int(try r.u32())
+        let dims = [Int(try r.u32()), Int(try r.u32()), Int(try r.u32())]
+        guard dims == shape else { throw VAEError("\(source) holds images of shape \(dims); the model's are \(shape)") }
+        let seed = try r.u64(), borrowed = Int(try r.u32()), state = try r.u64(), nWords = Int(try r.u32())
+        guard nWords <= (archive.count - r.offset) / 4 else { throw VAEError("\(source) is truncated: it promises \(nWords) words") }
+        guard count <= (nWords * 32 + 64) || count <= 1 << 24 else { throw VAEError("\(source): implausible image count \(count)") }
+        var words = [UInt32](); words.reserveCapacity(nWords)
+        for _ in 0..<nWords { words.append(try r.u32()) }
+        guard r.offset == archive.count - 8 else { throw VAEError("\(source) has \(archive.count - 8 - r.offset) bytes after its words") }
+        let d = pixels, one = UInt32(1 << likelihoodBits)
+        guard count <= 100_000_000 / max(d, 1) else { throw VAEError("\(source): \(count) images are more than this decoder holds in memory") }
+        var stack = RANSStack(state: state, words: words, borrow: { _ in 0 })
+        var out = [UInt8](repeating: 0, count: count * d)
+        for (done, item) in (0..<count).reversed().enumerated() {
+            var z = [Int](repeating: 0, count: latent)
+            for k in (0..<latent).reversed() {
+                let s = stack.peek(scaleBits: latentBits)
+                stack.pop(start: s, freq: 1, scaleBits: latentBits)
+                z[k] = Int(s)
+            }
+            let f1 = likelihood(z)
+            var x = [Double](repeating: 0, count: d)
+            for p in (0..<d).reversed() {
+                let s = stack.peek(scaleBits: likelihoodBits)
+                if s >= one - f1[p] {
+                    stack.pop(start: one - f1[p], freq: f1[p], scaleBits: likelihoodBits)
+                    x[p] = 1
+                    out[item * d + p] = 255
+                } else {
+                    stack.pop(start: 0, freq: one - f1[p], scaleBits: likelihoodBits)
+                }
+            }
+            let (mu, sigma) = posterior(x)
+            for k in (0..<latent).reversed() {
+                let cdf = posteriorCDF(mu: mu[k], sigma: sigma[k])
+                stack.push(start: cdf[z[k]], freq: cdf[z[k] + 1] - cdf[z[k]], scaleBits: posteriorBits)
+            }
+            progress?(done + 1)
+        }
+        // what is left must be the initial bits and the initial state: else the model or the coder differs
+        let expected = (0..<borrowed).reversed().map { BitsBackCodec.initialWord(seed: seed, $0) }
+        guard stack.borrowed == 0, stack.state == RANSStack.lower, stack.words == expected else {
+            throw VAEError("\(source) did not decode to its initial bits: the archive is inconsistent with this model (wrong pixels were not written)")
+        }
+        return (out, count)
+    }
+}
+
+struct ArchiveWriter {
+    var bytes: [UInt8] = []
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u32(_ v: UInt32) { for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(8 * k))) } }
+    mutating func u64(_ v: UInt64) { for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * k))) } }
+    /// FNV-1a 64 of the bytes.
+    static func checksum(_ b: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
+        return h
+    }
+}
+
+struct ArchiveReader {
+    let bytes: [UInt8], source: String
+    var offset = 0
+    mutating func u8() throws -> UInt8 {
+        guard offset < bytes.count else { throw VAEError("\(source) is truncated at byte \(offset)") }
+        offset += 1
+        return bytes[offset - 1]
+    }
+    mutating func u32() throws -> UInt32 {
+        guard offset + 4 <= bytes.count else { throw VAEError("\(source) is truncated at byte \(offset)") }
+        var v: UInt32 = 0
+        for k in 0..<4 { v |= UInt32(bytes[offset + k]) << UInt32(8 * k) }
+        offset += 4
+        return v
+    }
+    mutating func u64() throws -> UInt64 {
+        guard offset + 8 <= bytes.count else { throw VAEError("\(source) is truncated at byte \(offset)") }
+        var v: UInt64 = 0
+        for k in 0..<8 { v |= UInt64(bytes[offset + k]) << UInt64(8 * k) }
+        offset += 8
+        return v
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+import VAEKit
+
+/// vae compress / decompress end to end: the IDX comes back byte for byte, an archive written at
+/// one kernel level decodes at every other, and bad input is one line.
+final class CompressionCLITests: XCTestCase {
+    func testArchivesRoundTripAtEveryKernelLevel() throws {
+        let data = try TinyData.make(train: 256, test: 64, side: 28)
+        let run = tempRunDir("bbrun")
+        let t = try CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "4", "--hidden", "32", "--batch", "64",
+                             "--binarize", "--seed", "3", "--out", run, "--no-report"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let archive = tempRunDir("bb") + ".bba"
+        let c = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--binarize", "--out", archive],
+                            env: ["VAE_CPU": "portable"])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertTrue(c.stdout.contains("compressed 64 images"), c.stdout)
+        XCTAssertTrue(c.stdout.contains("bits/dim (initial bits"), c.stdout)
+        var outputs: [[UInt8]] = []
+        for level in ["portable", "avx2", "native"] {
+            let out = tempRunDir("bb-\(level)") + ".idx"
+            let d = try CLI.run(["decompress", run, archive, "--out", out], env: level == "native" ? [:] : ["VAE_CPU": level])
+            XCTAssertEqual(d.status, 0, "\(level): \(d.stderr)")
+            outputs.append(try AtomicFile.readAll(path: out, maxBytes: 1 << 24))
+        }
+        XCTAssertEqual(outputs[0], outputs[1])
+        XCTAssertEqual(outputs[0], outputs[2])
+        let images = try IDX.parseImages(outputs[0])
+        XCTAssertEqual(images.count, 64)
+        XCTAssertTrue(images.pixels.allSatisfy { $0 == 0 || $0 == 255 })
+        // the decompressed file compressed again (already binary) gives the same archive: the pixels are the ones compressed
+        let again = tempRunDir("bb2") + ".bba"
+        let c2 = try CLI.run(["compress", run, "--data", try writeTemp(outputs[0]), "--out", again],
+                             env: ["VAE_CPU": "avx2"])
+        XCTAssertEqual(c2.status, 0, c2.stderr)
+        XCTAssertEqual(try AtomicFile.readAll(path: again, maxBytes: 1 << 24), try AtomicFile.readAll(path: archive, maxBytes: 1 << 24))
+        // gray pixels without --binarize, a damaged archive, a missing one: one line each, non-zero exit
+        let gray = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--out", again + "x"])
+        XCTAssertNotEqual(gray.status, 0)
+        XCTAssertTrue(gray.stderr.contains("--binarize"), gray.stderr)
+        XCTAssertFalse(AtomicFile.exists(again + "x"), "a refused compress left a file")
+        var bytes = try AtomicFile.readAll(path: archive, maxBytes: 1 << 24)
+        bytes.removeLast(3)
+        let cut = tempRunDir("cut") + ".bba"
+        try AtomicFile.write(bytes, to: cut)
+        for (file, fragment) in [(cut, "damaged or truncated"), (cut + ".nope", "does not exist")] {
+            let out = tempRunDir("never") + ".idx"
+            let r = try CLI.run(["decompress", run, file, "--out", out])
+            XCTAssertNotEqual(r.status, 0)
+            XCTAssertTrue(r.stderr.contains(fragment), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+            XCTAssertFalse(AtomicFile.exists(out))
+        }
+    }
+
+    func writeTemp(_ bytes: [UInt8]) throws -> String {
+        let p = tempRunDir("idx") + ".idx"
+        try AtomicFile.write(bytes, to: p)
+        return p
+    }
+}
