@@ -5,12 +5,13 @@ import VAEKit
 
 struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Compress binary images losslessly with a trained VAE (bits-back coding with ANS).",
+        abstract: "Compress images losslessly with a trained VAE (bits-back coding with ANS).",
         discussion: """
         An image costs about the model's −ELBO in bits (Townsend et al. 2019, BB-ANS); the archive decodes on any \
         machine with the same run (vae decompress), whatever its CPU or thread count. --data takes an IDX image file \
-        (.gz or plain) of binary pixels (0 or 255); --binarize draws them from the intensities as vae evaluate does \
-        for a model trained with --binarize. Prints bits per dimension, the share that is the initial bits, and images/s.
+        (.gz or plain). A Bernoulli model codes binary pixels (0 or 255; --binarize draws them from the intensities as \
+        vae evaluate does for a model trained with --binarize); a --likelihood beta-binomial or discretized-logistic model \
+        codes 8-bit pixels as they are. Prints bits per dimension, the share that is the initial bits, and images/s.
         """)
     @OptionGroup var runArg: RunArgument
     @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz).", valueName: "file")) var data: String
@@ -29,6 +30,9 @@ struct Compress: ParsableCommand {
         var images = try CompressIO.readIDX(data)
         guard [1, images.rows, images.cols] == codec.shape else {
             throw VAEError("\(data) holds \(images.rows)×\(images.cols) images; the model takes \(codec.shape.map(String.init).joined(separator: "×"))")
+        }
+        if binarize && codec.kind != .binary {
+            throw VAEError("--binarize is for a Bernoulli model; this one codes 8-bit pixels as they are")
         }
         if binarize {
             var rng = RNG(seed: Trainer.testBinarizationSeed)

@@ -44,6 +44,15 @@ struct Evaluate: ParsableCommand {
             out["loss_per_token"] = e.sample.loss * Double(set.count) / Double(tokens)
             out["recon_per_token"] = e.sample.recon * Double(set.count) / Double(tokens)
         }
+        // a discrete likelihood of images is a code length: bits per dimension (what vae compress approaches)
+        let cfg = loaded.model.config
+        let discrete = cfg.groups == nil && cfg.architecture != .gru
+            && ((cfg.likelihood == .bernoulli && binary) || cfg.likelihood == .betaBinomial || cfg.likelihood == .discretizedLogistic)
+        let dims = Double(cfg.inputSize) * Foundation.log(2)
+        if discrete {
+            out["bits_per_dim"] = e.sample.loss / dims
+            Console.note(String(format: "−ELBO %.2f nats per image = %.4f bits per dimension", e.sample.loss, e.sample.loss / dims))
+        }
         let active = Evaluator.activeUnits(loaded.model, set)
         out["active_units"] = active.count
         Console.note("active units (variance of μ over the \(set.count) test items > 0.01, Burda et al. 2015): \(active.count) of \(loaded.model.latent)")
@@ -60,6 +69,7 @@ struct Evaluate: ParsableCommand {
             out["iwae_k"] = iwae
             out["iwae_count"] = n
             out["iwae_seconds"] = Date().timeIntervalSince(t1)
+            if discrete { out["iwae_bits_per_dim"] = est.mean / dims }
             if let tokens = predicted(test.first(n)) {
                 let perToken = nll.reduce(0, +) / Double(tokens)
                 out["iwae_nll_per_token"] = perToken

@@ -140,6 +140,8 @@ enum RunReport {
         case .gaussian: return "Gaussian, σ = \(cfg.gaussianSigma)"
         case .gaussianLearned: return "Gaussian with a learned σ per pixel"
         case .gaussianHeteroscedastic: return "Gaussian with σ per pixel from the decoder"
+        case .discretizedLogistic: return "discretised logistic over the 256 levels of each pixel"
+        case .betaBinomial: return "beta-binomial over the 256 levels of each pixel"
         }
     }
 

@@ -23,7 +23,7 @@ struct Train: ParsableCommand {
     @Option(help: "Adam's learning rate.") var lr: Double?
     @Option(help: "Weight of the KL term (β-VAE; default 1).") var beta: Double?
     @Option(help: "Epochs of linear KL warm-up from 0 to β (default 0).") var warmup: Int?
-    @Option(help: "bernoulli (BCE, default for images), gaussian (fixed σ), gaussian-learned (a learned σ per pixel or column) or gaussian-heteroscedastic (σ per pixel or cell from the decoder; mlp; the default for a table's numbers).")
+    @Option(help: "bernoulli (BCE, default for images), gaussian (fixed σ), gaussian-learned (a learned σ per pixel or column) or gaussian-heteroscedastic (σ per pixel or cell from the decoder; mlp; the default for a table's numbers) or discretized-logistic / beta-binomial (the 256 levels of 8-bit pixels; mlp).")
     var likelihood: VAEConfig.Likelihood?
     @Option(help: "σ of the gaussian likelihood (default 0.1).") var sigma: Double?
     @Option(help: "Hidden activation of the mlp: relu (default) or tanh.") var activation: VAEConfig.HiddenActivation?
@@ -174,6 +174,7 @@ struct Train: ParsableCommand {
                 case .gaussian: numeric = .gaussian
                 case .gaussianLearned: numeric = .gaussianLearned
                 case .gaussianHeteroscedastic: numeric = .gaussianHeteroscedastic
+                case .discretizedLogistic, .betaBinomial: throw VAEError("--likelihood \(likelihood!.rawValue) is for 8-bit images; a table's numbers are gaussian, gaussian-learned or gaussian-heteroscedastic (the default)")
                 case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned or gaussian-heteroscedastic (the default)")
                 }
                 cfg.groups = table.groups(numeric: numeric)

@@ -54,6 +54,29 @@ final class CompressionCLITests: XCTestCase {
         }
     }
 
+    /// 8-bit images with a beta-binomial model: the IDX file comes back byte for byte, and
+    /// `vae evaluate` gives the −ELBO in bits per dimension beside the archive's.
+    func testEightBitImagesComeBackByteForByte() throws {
+        let data = try TinyData.make(train: 256, test: 64, side: 28)
+        let run = tempRunDir("bb8")
+        let t = try CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "4", "--hidden", "32", "--batch", "64",
+                             "--likelihood", "beta-binomial", "--seed", "3", "--out", run, "--no-report"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let archive = tempRunDir("bb8") + ".bba", out = tempRunDir("bb8") + ".idx"
+        let c = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--out", archive])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let d = try CLI.run(["decompress", run, archive, "--out", out], env: ["VAE_CPU": "portable"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        let original = try Gzip.decompress(try AtomicFile.readAll(path: data + "/t10k-images-idx3-ubyte.gz", maxBytes: 1 << 24), maxOutput: 1 << 24)
+        XCTAssertEqual(try AtomicFile.readAll(path: out, maxBytes: 1 << 24), original, "the IDX file did not come back byte for byte")
+        let e = try CLI.run(["evaluate", run])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("\"bits_per_dim\""), e.stdout)
+        let b = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--binarize", "--out", archive + "2"])
+        XCTAssertNotEqual(b.status, 0)
+        XCTAssertTrue(b.stderr.contains("8-bit pixels as they are"), b.stderr)
+    }
+
     func writeTemp(_ bytes: [UInt8]) throws -> String {
         let p = tempRunDir("idx") + ".idx"
         try AtomicFile.write(bytes, to: p)

@@ -75,6 +75,11 @@ final class LikelihoodTests: XCTestCase {
             checkGradient(GaussianLikelihood(learnedWidth: w, link: .sigmoid), x: unit, mask: m, rows: rows, seed: 5)
             checkGradient(HeteroscedasticGaussianLikelihood(width: w, link: .identity), x: numbers, mask: m, rows: rows, seed: 8)
             checkGradient(HeteroscedasticGaussianLikelihood(width: w, link: .sigmoid), x: unit, mask: m, rows: rows, seed: 9)
+            // 8-bit levels, the first and the last among them
+            var levels = unit.map { ($0 * 255).rounded() / 255 }
+            levels[1] = 0; levels[2] = 1
+            checkGradient(DiscretizedLogisticLikelihood(width: w), x: levels, mask: m, rows: rows, seed: 10)
+            checkGradient(BetaBinomialLikelihood(width: w), x: levels, mask: m, rows: rows, seed: 11)
         }
         // categorical: one-hot rows (row 1 missing)
         let k = 4
@@ -95,6 +100,46 @@ final class LikelihoodTests: XCTestCase {
         XCTAssertEqual(nll, normal(1.5, 0.5, Foundation.exp(0.3)) + normal(-1.25, -1, Foundation.exp(5)), accuracy: 1e-6)
         XCTAssertEqual(g[3], 0, "log σ clamped at 5: no gradient")
         XCTAssertNotEqual(g[2], 0)
+    }
+
+    /// The discretised logistic is a distribution over the 256 levels (the masses sum to 1), and in
+    /// a far tail, where the difference of two CDFs underflows, it follows the density and its gradient.
+    func testDiscretizedLogisticIsANormalisedDistribution() {
+        let l = DiscretizedLogisticLikelihood(width: 1)
+        for (mu, logScale) in [(Float(0.3), Float(-3)), (0.0, -6.5), (1.2, 0), (0.5, 2.9)] {
+            var total = 0.0
+            for k in 0..<256 { total += Foundation.exp(-evaluate(l, o: [mu, logScale], x: [Float(k) / 255], mask: nil, rows: 1).0) }
+            XCTAssertEqual(total, 1, accuracy: 1e-6, "μ \(mu), log s \(logScale)")
+        }
+        // a level 100 scales away from μ: finite, and its gradient matches finite differences
+        let x = Double(40) / 255, mu = 0.9, ls = -6.0
+        let t = DiscretizedLogisticLikelihood.term(x: x, mu: mu, logScale: ls)
+        XCTAssertTrue(t.nll.isFinite && t.nll > 100)
+        let h = 1e-4
+        let fdMu = (DiscretizedLogisticLikelihood.term(x: x, mu: mu + h, logScale: ls).nll
+                    - DiscretizedLogisticLikelihood.term(x: x, mu: mu - h, logScale: ls).nll) / (2 * h)
+        let fdLs = (DiscretizedLogisticLikelihood.term(x: x, mu: mu, logScale: ls + h).nll
+                    - DiscretizedLogisticLikelihood.term(x: x, mu: mu, logScale: ls - h).nll) / (2 * h)
+        XCTAssertEqual(t.dMu, fdMu, accuracy: 1e-4 * abs(fdMu))
+        XCTAssertEqual(t.dLogScale, fdLs, accuracy: 1e-4 * abs(fdLs))
+    }
+
+    /// The beta-binomial's −log P (from log Γ) and the codec's masses (from the ratio recurrence)
+    /// are one distribution, summing to 1, U-shaped for α, β < 1.
+    func testBetaBinomialMassesAgreeWithItsLogGammaForm() {
+        for (a, b) in [(0.3, 0.2), (2.0, 5.0), (0.001, 1000.0), (800.0, 900.0)] {
+            let p = BetaBinomialLikelihood.masses(a: a, b: b)
+            XCTAssertEqual(p.reduce(0, +), 1, accuracy: 1e-12)
+            for k in [0, 1, 100, 254, 255] {
+                let viaLogGamma = Foundation.exp(-BetaBinomialLikelihood.term(level: Double(k), a: a, b: b).nll)
+                XCTAssertEqual(p[k], viaLogGamma, accuracy: 1e-9 + 1e-7 * viaLogGamma, "α \(a), β \(b), k \(k)")
+            }
+        }
+        let u = BetaBinomialLikelihood.masses(a: 0.3, b: 0.2)
+        XCTAssertGreaterThan(u[0], u[128])
+        XCTAssertGreaterThan(u[255], u[128])
+        XCTAssertEqual(BetaBinomialLikelihood.digamma(1), -0.5772156649015329, accuracy: 1e-10)    // −γ
+        XCTAssertEqual(BetaBinomialLikelihood.digamma(0.25), -0.5772156649015329 - Double.pi / 2 - 3 * log(2), accuracy: 1e-10)
     }
 
     func testCategoricalIsANormalisedDistribution() {

@@ -21,6 +21,13 @@ public struct BitsBackCodec {
     public static let version: UInt32 = 1
     public let encoder: PortableNetwork, decoder: PortableNetwork
     public let latent: Int, shape: [Int]
+    /// What a pixel is: 0 or 255 (a Bernoulli model) or one of 256 levels (a discretised logistic
+    /// or a beta-binomial model).
+    public enum Pixels: UInt8, Sendable {
+        case binary = 0, logistic256 = 1, betaBinomial256 = 2
+        var name: String { self == .binary ? "binary" : "8-bit" }
+    }
+    public let kind: Pixels
     public var pixels: Int { shape.reduce(1, *) }
     public let latentBits = 8, posteriorBits = 24, likelihoodBits = 24
     /// Hash of the networks' weights: an archive names the model it needs.
@@ -31,15 +38,19 @@ public struct BitsBackCodec {
         let c = model.config
         guard c.architecture == .mlp else { throw VAEError("compression needs an mlp model (this one is \(c.architecture.rawValue))") }
         guard c.conditionSize == 0 else { throw VAEError("compression needs an unconditional model (this one takes a class)") }
-        guard c.groups == nil, c.likelihood == .bernoulli else {
-            throw VAEError("compression codes binary images with a Bernoulli model; this model's likelihood is \(c.likelihood.rawValue)")
+        switch (c.groups, c.likelihood) {
+        case (nil, .bernoulli): kind = .binary
+        case (nil, .discretizedLogistic): kind = .logistic256
+        case (nil, .betaBinomial): kind = .betaBinomial256
+        default:
+            throw VAEError("compression codes binary images with a Bernoulli model and 8-bit ones with a discretized-logistic or beta-binomial model; this model's likelihood is \(c.groups == nil ? c.likelihood.rawValue : "a table's")")
         }
         encoder = try PortableNetwork(model.encoder, what: "the encoder")
         decoder = try PortableNetwork(model.decoder, what: "the decoder")
         latent = c.latent
         shape = c.inputShape
         guard encoder.inputs == shape.reduce(1, *), encoder.outputs == 2 * latent, decoder.inputs == latent,
-              decoder.outputs == shape.reduce(1, *) else { throw VAEError("compression: the networks' widths do not match the config") }
+              decoder.outputs == (kind == .binary ? 1 : 2) * shape.reduce(1, *) else { throw VAEError("compression: the networks' widths do not match the config") }
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         encoder.hash(into: &h)
         decoder.hash(into: &h)
@@ -75,12 +86,46 @@ public struct BitsBackCodec {
         return (Array(h[0..<latent]), (0..<latent).map { PortableMath.exp(0.5 * h[latent + $0]) })
     }
 
-    /// The frequency of a 1 for each pixel given the latent bucket indices.
-    func likelihood(_ z: [Int]) -> [UInt32] {
-        let logits = decoder(z.map { centres[$0] })
+    /// The decoder's outputs at the latent bucket indices.
+    func decoded(_ z: [Int]) -> [Double] { decoder(z.map { centres[$0] }) }
+
+    /// Binary pixels: the frequency of a 1 from the logit.
+    func frequencyOfOne(_ logit: Double) -> UInt32 {
         let total = Double(1 << likelihoodBits)
-        return logits.map { UInt32(min(total - 1, max(1, (PortableMath.sigmoid($0) * total).rounded()))) }
+        return UInt32(min(total - 1, max(1, (PortableMath.sigmoid(logit) * total).rounded())))
     }
+
+    /// 8-bit pixels: the cumulative frequency below level k (0 ≤ k ≤ 256) of the discretised
+    /// logistic (μ, log s): strictly increasing in k, 0 at 0 and 2^likelihoodBits at 256.
+    func levelCDF(_ k: Int, mu: Double, inverseScale: Double) -> UInt32 {
+        if k == 0 { return 0 }
+        if k == 256 { return UInt32(1 << likelihoodBits) }
+        let t = ((Double(k) - 0.5) / 255 - mu) * inverseScale
+        let c = t < -30 ? 0 : t > 30 ? 1 : PortableMath.sigmoid(t)
+        return UInt32((c * Double((1 << likelihoodBits) - 256)).rounded(.down)) + UInt32(k)
+    }
+
+    /// 8-bit pixels of a beta-binomial model: the 257 cumulative frequencies from (o_α, o_β).
+    func betaBinomialCDF(_ rawA: Double, _ rawB: Double) -> [UInt32] {
+        let r = BetaBinomialLikelihood.logParameterRange, lo = Double(r.lowerBound), hi = Double(r.upperBound)
+        let p = BetaBinomialLikelihood.masses(a: PortableMath.exp(min(max(rawA, lo), hi)), b: PortableMath.exp(min(max(rawB, lo), hi)))
+        let room = Double((1 << likelihoodBits) - 256)
+        var cdf = [UInt32](repeating: 0, count: 257), cum = 0.0
+        for k in 0..<256 {
+            cdf[k] = UInt32((min(cum, 1) * room).rounded(.down)) + UInt32(k)
+            cum += p[k]
+        }
+        cdf[256] = UInt32(1 << likelihoodBits)
+        return cdf
+    }
+
+    func inverseScale(_ raw: Double) -> Double {
+        let r = DiscretizedLogisticLikelihood.logScaleRange
+        return PortableMath.exp(-min(max(raw, Double(r.lowerBound)), Double(r.upperBound)))
+    }
+
+    /// The encoder's input for a pixel value.
+    @inline(__always) func input(_ v: UInt8) -> Double { kind == .binary ? (v == 255 ? 1 : 0) : Double(Float(v) / 255) }
 
     /// The n-th initial word of an archive with `seed` (splitmix64).
     static func initialWord(seed: UInt64, _ n: Int) -> UInt32 {
@@ -101,17 +146,17 @@ public struct BitsBackCodec {
         public var initialBitsPerDimension: Double { Double(initialBits) / Double(dimensions) }
     }
 
-    /// Compresses `count` binary images (pixels 0 or 255, `pixels` per image) into an archive.
+    /// Compresses `count` images (`pixels` values per image; 0 or 255 for a binary model) into an archive.
     public func compress(_ images: [UInt8], count: Int, seed: UInt64 = 0x5EED,
                          progress: ((Int) -> Void)? = nil) throws -> (archive: [UInt8], stats: Stats) {
         let d = pixels, n = 1 << latentBits, one = UInt32(1 << likelihoodBits)
         guard images.count == count * d else { throw VAEError("compress: \(images.count) pixels are not \(count) images of \(d)") }
-        if let bad = images.firstIndex(where: { $0 != 0 && $0 != 255 }) {
+        if kind == .binary, let bad = images.firstIndex(where: { $0 != 0 && $0 != 255 }) {
             throw VAEError("image \(bad / d + 1), pixel \(bad % d) is \(images[bad]): this model codes binary images (0 or 255); binarize them first (vae compress --binarize draws them as vae evaluate does)")
         }
         var stack = RANSStack(borrow: { BitsBackCodec.initialWord(seed: seed, $0) })
         for item in 0..<count {
-            let x = (0..<d).map { images[item * d + $0] == 255 ? 1.0 : 0.0 }
+            let x = (0..<d).map { input(images[item * d + $0]) }
             let (mu, sigma) = posterior(x)
             // bits back: z ~ q(z | x) popped from the stack, dimension 0 first
             var z = [Int](repeating: 0, count: latent)
@@ -123,10 +168,21 @@ public struct BitsBackCodec {
                 stack.pop(start: cdf[lo], freq: cdf[lo + 1] - cdf[lo], scaleBits: posteriorBits)
                 z[k] = lo
             }
-            let f1 = likelihood(z)
+            let o = decoded(z)
             for p in 0..<d {
-                if images[item * d + p] == 255 { stack.push(start: one - f1[p], freq: f1[p], scaleBits: likelihoodBits) }
-                else { stack.push(start: 0, freq: one - f1[p], scaleBits: likelihoodBits) }
+                let v = images[item * d + p]
+                if kind == .binary {
+                    let f1 = frequencyOfOne(o[p])
+                    if v == 255 { stack.push(start: one - f1, freq: f1, scaleBits: likelihoodBits) }
+                    else { stack.push(start: 0, freq: one - f1, scaleBits: likelihoodBits) }
+                } else if kind == .betaBinomial256 {
+                    let cdf = betaBinomialCDF(o[p], o[d + p])
+                    stack.push(start: cdf[Int(v)], freq: cdf[Int(v) + 1] - cdf[Int(v)], scaleBits: likelihoodBits)
+                } else {
+                    let inv = inverseScale(o[d + p])
+                    let lo = levelCDF(Int(v), mu: o[p], inverseScale: inv), hi = levelCDF(Int(v) + 1, mu: o[p], inverseScale: inv)
+                    stack.push(start: lo, freq: hi - lo, scaleBits: likelihoodBits)
+                }
             }
             for k in 0..<latent { stack.push(start: UInt32(z[k]), freq: 1, scaleBits: latentBits) }
             progress?(item + 1)
@@ -135,7 +191,7 @@ public struct BitsBackCodec {
         w.bytes += BitsBackCodec.magic
         w.u32(BitsBackCodec.version)
         w.u64(modelHash)
-        w.u8(0)   // kind: binary images, Bernoulli
+        w.u8(kind.rawValue)
         w.u8(UInt8(latentBits)); w.u8(UInt8(posteriorBits)); w.u8(UInt8(likelihoodBits))
         w.u32(UInt32(count))
         for s in shape { w.u32(UInt32(s)) }
@@ -149,7 +205,7 @@ public struct BitsBackCodec {
         return (w.bytes, stats)
     }
 
-    /// The images of an archive, pixels 0 or 255, in the order they were compressed.
+    /// The images of an archive, in the order they were compressed.
     public func decompress(_ archive: [UInt8], source: String, progress: ((Int) -> Void)? = nil) throws -> (images: [UInt8], count: Int) {
         var r = ArchiveReader(bytes: archive, source: source)
         guard archive.count >= 8, Array(archive[0..<8]) == BitsBackCodec.magic else {
@@ -169,9 +225,12 @@ public struct BitsBackCodec {
         guard hash == modelHash else {
             throw VAEError("\(source) was compressed with another model (model hash \(String(hash, radix: 16)), this run's is \(String(modelHash, radix: 16))): decompress with the run that compressed it")
         }
-        let kind = try r.u8(), lb = try r.u8(), pb = try r.u8(), kb = try r.u8()
-        guard kind == 0, Int(lb) == latentBits, Int(pb) == posteriorBits, Int(kb) == likelihoodBits else {
-            throw VAEError("\(source) uses coder settings this SwiftVAE does not read (kind \(kind), bits \(lb)/\(pb)/\(kb))")
+        let storedKind = try r.u8(), lb = try r.u8(), pb = try r.u8(), kb = try r.u8()
+        guard storedKind == kind.rawValue else {
+            throw VAEError("\(source) was coded with another likelihood (\(Pixels(rawValue: storedKind)?.name ?? "unknown") images, kind \(storedKind)); this run's model codes \(kind.name) ones (kind \(kind.rawValue))")
+        }
+        guard Int(lb) == latentBits, Int(pb) == posteriorBits, Int(kb) == likelihoodBits else {
+            throw VAEError("\(source) uses coder settings this SwiftVAE does not read (kind \(storedKind), bits \(lb)/\(pb)/\(kb))")
         }
         let count = Int(try r.u32())
         let dims = [Int(try r.u32()), Int(try r.u32()), Int(try r.u32())]
@@ -193,17 +252,33 @@ public struct BitsBackCodec {
                 stack.pop(start: s, freq: 1, scaleBits: latentBits)
                 z[k] = Int(s)
             }
-            let f1 = likelihood(z)
+            let o = decoded(z)
             var x = [Double](repeating: 0, count: d)
             for p in (0..<d).reversed() {
                 let s = stack.peek(scaleBits: likelihoodBits)
-                if s >= one - f1[p] {
-                    stack.pop(start: one - f1[p], freq: f1[p], scaleBits: likelihoodBits)
-                    x[p] = 1
-                    out[item * d + p] = 255
+                if kind == .binary {
+                    let f1 = frequencyOfOne(o[p])
+                    if s >= one - f1 {
+                        stack.pop(start: one - f1, freq: f1, scaleBits: likelihoodBits)
+                        out[item * d + p] = 255
+                    } else {
+                        stack.pop(start: 0, freq: one - f1, scaleBits: likelihoodBits)
+                    }
+                } else if kind == .betaBinomial256 {
+                    let cdf = betaBinomialCDF(o[p], o[d + p])
+                    var lo = 0, hi = 256
+                    while hi - lo > 1 { let mid = (lo + hi) / 2; if cdf[mid] <= s { lo = mid } else { hi = mid } }
+                    stack.pop(start: cdf[lo], freq: cdf[lo + 1] - cdf[lo], scaleBits: likelihoodBits)
+                    out[item * d + p] = UInt8(lo)
                 } else {
-                    stack.pop(start: 0, freq: one - f1[p], scaleBits: likelihoodBits)
+                    let inv = inverseScale(o[d + p])
+                    var lo = 0, hi = 256     // the level k with cdf(k) ≤ s < cdf(k + 1)
+                    while hi - lo > 1 { let mid = (lo + hi) / 2; if levelCDF(mid, mu: o[p], inverseScale: inv) <= s { lo = mid } else { hi = mid } }
+                    let a = levelCDF(lo, mu: o[p], inverseScale: inv), b = levelCDF(lo + 1, mu: o[p], inverseScale: inv)
+                    stack.pop(start: a, freq: b - a, scaleBits: likelihoodBits)
+                    out[item * d + p] = UInt8(lo)
                 }
+                x[p] = input(out[item * d + p])
             }
             let (mu, sigma) = posterior(x)
             for k in (0..<latent).reversed() {

@@ -5,6 +5,10 @@ extension VAEConfig {
         case gaussianLearned = "gaussian-learned"
         /// σ per pixel and item from the decoder (mlp only)
         case gaussianHeteroscedastic = "gaussian-heteroscedastic"
+        /// the 256 levels of 8-bit pixels, a discretised logistic per pixel (mlp)
+        case discretizedLogistic = "discretized-logistic"
+        /// the 256 levels of 8-bit pixels, beta-binomial per pixel (mlp; BB-ANS's choice)
+        case betaBinomial = "beta-binomial"
     }
 }
 
@@ -48,6 +52,8 @@ enum Likelihoods {
             case .gaussian: return GaussianLikelihood(width: d, sigma: c.gaussianSigma, link: .sigmoid)
             case .gaussianLearned: return GaussianLikelihood(learnedWidth: d, link: .sigmoid)
             case .gaussianHeteroscedastic: return HeteroscedasticGaussianLikelihood(width: d, link: .sigmoid)
+            case .discretizedLogistic: return DiscretizedLogisticLikelihood(width: d)
+            case .betaBinomial: return BetaBinomialLikelihood(width: d)
             }
         }
         let parts: [Likelihood] = groups.map { g in

@@ -98,8 +98,8 @@ public struct VAEConfig: Codable, Equatable, Sendable {
         guard warmupEpochs >= 0 else { throw VAEError("warm-up epochs \(warmupEpochs) must be ≥ 0") }
         guard gaussianSigma > 0 && gaussianSigma.isFinite else { throw VAEError("gaussian sigma \(gaussianSigma) must be > 0") }
         guard (0...65536).contains(conditionSize) else { throw VAEError("condition size \(conditionSize) must be between 0 and 65536") }
-        if architecture == .conv && groups == nil && likelihood == .gaussianHeteroscedastic {
-            throw VAEError("the gaussian-heteroscedastic likelihood (a σ per pixel from the decoder) needs --model mlp; the conv decoder gives one output per pixel")
+        if architecture == .conv && groups == nil && (likelihood == .gaussianHeteroscedastic || likelihood == .discretizedLogistic || likelihood == .betaBinomial) {
+            throw VAEError("the \(likelihood.rawValue) likelihood (two decoder outputs per pixel) needs --model mlp; the conv decoder gives one output per pixel")
         }
         if let groups {
             guard !groups.isEmpty, groups.allSatisfy({ $0.width >= 1 }) else {
