@@ -246,3 +246,9 @@ for target in ("png", "jpeg"):
 put("sequences", "smiles.txt", bytes([0xFA]) + b"CCO\nc1ccccc1\nCC(=O)[nH]Cl\n")
 put("sequences", "csv.txt", bytes([0xFD]) + b'SMILES,id\nCCO,1\n"C,C",2\n')
 put("sequences", "words.txt", bytes([0xF8]) + b"the cat sees the moon .\nit's a dog!\n")
+# archive: an even first byte gives the bytes to `vae decompress`'s decoder as an archive; an odd one
+# XORs them into a valid archive of a small model and reseals its checksum (the decoder meets altered
+# content): all zeros is the valid archive itself
+put("archive", "valid.bin", bytes([1]) + bytes(24))
+put("archive", "header.bin", bytes([0]) + b"SVAEBBA1" + bytes([1, 0, 0, 0]) + bytes(40))
+put("archive", "count.bin", bytes([1]) + bytes(29) + bytes([0xFF, 0xFF]))

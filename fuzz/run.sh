@@ -4,7 +4,7 @@
 #   fuzz/run.sh [BUDGET] [TARGET...]
 #
 # BUDGET: executions per target (default 1000000), or seconds per target with an "s" suffix (60s).
-# TARGET: idx gzip cifar safetensors checkpoint config metrics png jpeg image dataset csv sequences (default: all of them).
+# TARGET: idx gzip cifar safetensors checkpoint config metrics png jpeg image dataset csv sequences archive (default: all of them).
 # JOBS=2: targets run in parallel. Each run: -timeout=1 (no input may take a second),
 # -malloc_limit_mb=64 (no single allocation over 64 MiB), -rss_limit_mb=2048, AddressSanitizer.
 # Corpora grow in fuzz/corpus-TARGET/ (not committed; seeds in fuzz/seeds/TARGET/, from
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 BUDGET=${1:-1000000}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(idx gzip cifar safetensors checkpoint config metrics png jpeg image dataset csv sequences)
+[ ${#TARGETS[@]} -eq 0 ] && TARGETS=(idx gzip cifar safetensors checkpoint config metrics png jpeg image dataset csv sequences archive)
 JOBS=${JOBS:-2}
 SCRATCH=.build-fuzz
 

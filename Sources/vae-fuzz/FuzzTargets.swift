@@ -18,7 +18,16 @@ import VAEKit
 import VAEViz
 
 enum FuzzTargets {
-    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "jpeg", "image", "dataset", "csv", "sequences"]
+    static let names = ["idx", "idx-images", "idx-labels", "gzip", "cifar", "safetensors", "checkpoint", "config", "metrics", "png", "jpeg", "image", "dataset", "csv", "sequences", "archive"]
+
+    /// A small Bernoulli model's codec and an archive of 3 of its images (the "archive" target).
+    static func archiveCodec() throws -> BitsBackCodec {
+        try BitsBackCodec(model: VAE(config: VAEConfig(inputShape: [1, 4, 4], latent: 2, hidden: [8]), seed: 1))
+    }
+    static func validArchive(_ codec: BitsBackCodec) throws -> [UInt8] {
+        let px: [UInt8] = (0..<48).map { $0 % 3 == 0 ? 255 : 0 }
+        return try codec.compress(px, count: 3).archive
+    }
 
     /// Output cap for gzip: well under libFuzzer's 64 MiB malloc limit.
     static let gzipLimit = 16 << 20
@@ -104,6 +113,19 @@ enum FuzzTargets {
                 o.maxVocabulary = 50
                 let (set, vocab, skipped, unknown) = try Dataset.encodeItems(items, options: o, vocabulary: nil, source: "fuzz.txt")
                 return "sequences \(set.count) items, \(vocab.count) tokens, \(skipped) skipped, \(unknown) unknown"
+            case "archive":
+                // first byte even: the bytes are an archive; odd: XORed into a valid archive of a small
+                // model and resealed, so that the decoder itself meets altered content
+                guard let first = bytes.first else { return "empty" }
+                let codec = try FuzzTargets.archiveCodec()
+                var archive = Array(bytes.dropFirst())
+                if first & 1 == 1 {
+                    var valid = try FuzzTargets.validArchive(codec)
+                    for (i, b) in archive.enumerated() where i < valid.count - 8 { valid[i] ^= b }
+                    archive = BitsBackCodec.resealed(valid)
+                }
+                let (_, count) = try codec.decompress(archive, source: "fuzz.bba")
+                return "archive of \(count) images"
             default:
                 fatalError("unknown fuzz target \(target); one of \(names.joined(separator: ", "))")
             }

@@ -173,6 +173,21 @@ final class CompressionTests: XCTestCase {
             XCTAssertThrowsError(try codec.decompress(b, source: "x"))
             XCTAssertThrowsError(try codec.decompress(Array(archive.prefix(i)), source: "x"))
         }
+        // altered content under a valid checksum (what a checksum cannot catch): refused, never decoded
+        // into other pixels — the decoder must run out of bits or miss its initial bits
+        var refusedCount = 0
+        for trial in 0..<300 {
+            var b = archive
+            for _ in 0..<(1 + trial % 3) {
+                let i = 12 + Int(rng.uniform() * Float(b.count - 20))
+                b[i] ^= UInt8(1 + Int(rng.uniform() * 254))
+            }
+            do {
+                let (back, _) = try codec.decompress(BitsBackCodec.resealed(b), source: "x")
+                XCTAssertEqual(back, images, "an altered archive decoded into other pixels")
+            } catch { refusedCount += 1 }
+        }
+        XCTAssertGreaterThan(refusedCount, 290)
         // pixels that are not binary are refused with the fix
         var gray = images; gray[7] = 128
         XCTAssertThrowsError(try codec.compress(gray, count: 40)) { e in XCTAssertTrue("\(e)".contains("--binarize"), "\(e)") }

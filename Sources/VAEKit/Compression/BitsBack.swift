@@ -237,7 +237,12 @@ public struct BitsBackCodec {
         guard dims == shape else { throw VAEError("\(source) holds images of shape \(dims); the model's are \(shape)") }
         let seed = try r.u64(), borrowed = Int(try r.u32()), state = try r.u64(), nWords = Int(try r.u32())
         guard nWords <= (archive.count - r.offset) / 4 else { throw VAEError("\(source) is truncated: it promises \(nWords) words") }
-        guard count <= (nWords * 32 + 64) || count <= 1 << 24 else { throw VAEError("\(source): implausible image count \(count)") }
+        // bounds for what a damaged-and-resealed or crafted archive could ask: an image costs far
+        // more than half a bit, and decoding never holds more than the archive plus one image's latents
+        guard count <= 64 * (nWords + 2) else {
+            throw VAEError("\(source) claims \(count) images in \(nWords) words (under half a bit each): the archive is inconsistent")
+        }
+        let maxWords = nWords + latent * posteriorBits / 32 + 64
         var words = [UInt32](); words.reserveCapacity(nWords)
         for _ in 0..<nWords { words.append(try r.u32()) }
         guard r.offset == archive.count - 8 else { throw VAEError("\(source) has \(archive.count - 8 - r.offset) bytes after its words") }
@@ -285,14 +290,31 @@ public struct BitsBackCodec {
                 let cdf = posteriorCDF(mu: mu[k], sigma: sigma[k])
                 stack.push(start: cdf[z[k]], freq: cdf[z[k] + 1] - cdf[z[k]], scaleBits: posteriorBits)
             }
+            // a valid archive never runs dry: decoding retraces the compression's stacks
+            guard stack.borrowed == 0, stack.words.count <= maxWords else {
+                throw VAEError("\(source) ran out of bits at image \(item + 1): the archive is inconsistent with this model (wrong pixels were not written)")
+            }
             progress?(done + 1)
         }
         // what is left must be the initial bits and the initial state: else the model or the coder differs
-        let expected = (0..<borrowed).reversed().map { BitsBackCodec.initialWord(seed: seed, $0) }
-        guard stack.borrowed == 0, stack.state == RANSStack.lower, stack.words == expected else {
+        let initialBitsBack = stack.words.count == borrowed
+            && stack.words.enumerated().allSatisfy { $0.element == BitsBackCodec.initialWord(seed: seed, borrowed - 1 - $0.offset) }
+        guard stack.borrowed == 0, stack.state == RANSStack.lower, initialBitsBack else {
             throw VAEError("\(source) did not decode to its initial bits: the archive is inconsistent with this model (wrong pixels were not written)")
         }
         return (out, count)
+    }
+}
+
+extension BitsBackCodec {
+    /// Rewrites an archive's checksum after its other bytes were changed (for tests and fuzzing:
+    /// the decoder must still refuse the altered content).
+    public static func resealed(_ archive: [UInt8]) -> [UInt8] {
+        guard archive.count >= 8 else { return archive }
+        var b = Array(archive.dropLast(8))
+        let h = ArchiveWriter.checksum(b)
+        for k in 0..<8 { b.append(UInt8(truncatingIfNeeded: h >> UInt64(8 * k))) }
+        return b
     }
 }
 
