@@ -72,6 +72,17 @@ final class CompressionCLITests: XCTestCase {
         let e = try CLI.run(["evaluate", run])
         XCTAssertEqual(e.status, 0, e.stderr)
         XCTAssertTrue(e.stdout.contains("\"bits_per_dim\""), e.stdout)
+        // an exported copy (no Adam moments) is a third of the size and codes the very same archive
+        let exported = tempRunDir("bb8-export")
+        let x = try CLI.run(["export", run, "--out", exported])
+        XCTAssertEqual(x.status, 0, x.stderr)
+        let full = try AtomicFile.readAll(path: run + "/model.safetensors", maxBytes: 1 << 26).count
+        let small = try AtomicFile.readAll(path: exported + "/model.safetensors", maxBytes: 1 << 26).count
+        XCTAssertLessThan(small, full / 2)
+        let c3 = try CLI.run(["compress", exported, "--data", data + "/t10k-images-idx3-ubyte.gz", "--out", archive + "3"])
+        XCTAssertEqual(c3.status, 0, c3.stderr)
+        XCTAssertEqual(try AtomicFile.readAll(path: archive + "3", maxBytes: 1 << 24), try AtomicFile.readAll(path: archive, maxBytes: 1 << 24))
+        XCTAssertNotEqual(try CLI.run(["export", run, "--out", exported]).status, 0, "export over a run")
         let b = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--binarize", "--out", archive + "2"])
         XCTAssertNotEqual(b.status, 0)
         XCTAssertTrue(b.stderr.contains("8-bit pixels as they are"), b.stderr)

@@ -1,0 +1,29 @@
+import ArgumentParser
+import Foundation
+import VAECore
+import VAEKit
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Copy a run without its optimizer state: a third of the size, to share or ship.",
+        discussion: """
+        Writes OUT/model.safetensors (the weights, the run's config and state, a table's schema; no Adam moments), \
+        OUT/config.json, and copies metrics.jsonl and report.html when the run has them. The copy samples, \
+        reconstructs, evaluates, encodes and compresses as the run does; --resume on it continues with fresh \
+        Adam moments, so it does not reproduce the uninterrupted run exactly.
+        """)
+    @OptionGroup var runArg: RunArgument
+    @Option(help: ArgumentHelp("The folder to write (must not hold a run).", valueName: "dir")) var out: String
+
+    func run() throws {
+        let loaded = try runArg.load()
+        if AtomicFile.exists(out + "/" + Checkpoint.weightsFile) { throw VAEError("\(out) already holds a run; choose another --out") }
+        try Checkpoint.save(model: loaded.model, optimizer: nil, options: loaded.options, state: loaded.state,
+                            data: loaded.config?.data, to: out)
+        for file in ["metrics.jsonl", "report.html"] where AtomicFile.exists(runArg.run + "/" + file) {
+            try AtomicFile.write(try AtomicFile.readAll(path: runArg.run + "/" + file, maxBytes: 1 << 30), to: out + "/" + file)
+        }
+        let size = try FileManager.default.attributesOfItem(atPath: out + "/" + Checkpoint.weightsFile)[.size] as? Int ?? 0
+        print("exported \(runArg.run) to \(out): weights only, \(size) bytes")
+    }
+}
