@@ -124,7 +124,7 @@ enum FuzzTargets {
                     for (i, b) in archive.enumerated() where i < valid.count - 8 { valid[i] ^= b }
                     archive = BitsBackCodec.resealed(valid)
                 }
-                let (_, count) = try codec.decompress(archive, source: "fuzz.bba")
+                let (_, count, _) = try codec.decompress(archive, source: "fuzz.bba")
                 return "archive of \(count) images"
             default:
                 fatalError("unknown fuzz target \(target); one of \(names.joined(separator: ", "))")

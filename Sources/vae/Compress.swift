@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VAECore
 import VAEKit
+import VAEImageIO
 
 struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,7 +15,8 @@ struct Compress: ParsableCommand {
         codes 8-bit pixels as they are. Prints bits per dimension, the share that is the initial bits, and images/s.
         """)
     @OptionGroup var runArg: RunArgument
-    @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz).", valueName: "file")) var data: String
+    @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz).", valueName: "file")) var data: String?
+    @Option(help: ArgumentHelp("A folder of 8-bit gray PNGs of the model's size (their names are stored).", valueName: "dir")) var images: String?
     @Option(help: ArgumentHelp("The archive to write.", valueName: "file")) var out: String
     @Flag(help: "Binarize the images first, pixel ~ Bernoulli(intensity), with vae evaluate's seed (the whole file, in order).")
     var binarize = false
@@ -22,14 +24,21 @@ struct Compress: ParsableCommand {
 
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
+        if (data == nil) == (images == nil) { throw ValidationError("give exactly one of --data FILE.idx or --images DIR") }
     }
 
     func run() throws {
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: loaded.feedForward("vae compress"))
-        var images = try CompressIO.readIDX(data)
-        guard [1, images.rows, images.cols] == codec.shape else {
-            throw VAEError("\(data) holds \(images.rows)×\(images.cols) images; the model takes \(codec.shape.map(String.init).joined(separator: "×"))")
+        var names: [String] = []
+        var images: IDX.Images
+        if let data {
+            images = try CompressIO.readIDX(data)
+            guard [1, images.rows, images.cols] == codec.shape else {
+                throw VAEError("\(data) holds \(images.rows)×\(images.cols) images; the model takes \(codec.shape.map(String.init).joined(separator: "×"))")
+            }
+        } else {
+            (names, images) = try CompressIO.readPNGs(self.images!, shape: codec.shape)
         }
         if binarize && codec.kind != .binary {
             throw VAEError("--binarize is for a Bernoulli model; this one codes 8-bit pixels as they are")
@@ -41,7 +50,8 @@ struct Compress: ParsableCommand {
         let n = min(limit ?? images.count, images.count), d = codec.pixels
         let start = Date()
         let progress = Progress(total: n, label: "compressing")
-        let (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, progress: { progress.update($0) })
+        let (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
+                                                  progress: { progress.update($0) })
         progress.finish()
         try AtomicFile.write(archive, to: out)
         let seconds = Date().timeIntervalSince(start)
@@ -57,7 +67,13 @@ struct Decompress: ParsableCommand {
         discussion: "Needs the run that compressed it (the archive names its model's hash); a damaged, truncated or foreign file is refused, never decoded into wrong pixels.")
     @OptionGroup var runArg: RunArgument
     @Argument(help: ArgumentHelp("The archive.", valueName: "archive")) var archive: String
-    @Option(help: ArgumentHelp("The IDX image file to write (uncompressed).", valueName: "file")) var out: String
+    @Option(help: ArgumentHelp("The IDX image file to write (uncompressed).", valueName: "file")) var out: String?
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("A folder to write one gray PNG per image into (the stored names, else image-0001.png …).", valueName: "dir"))
+    var outDir: String?
+
+    func validate() throws {
+        if (out == nil) == (outDir == nil) { throw ValidationError("give exactly one of --out FILE.idx or --out-dir DIR") }
+    }
 
     func run() throws {
         let loaded = try runArg.load()
@@ -66,10 +82,23 @@ struct Decompress: ParsableCommand {
         let bytes = try AtomicFile.readAll(path: archive, maxBytes: 1 << 31)
         let start = Date()
         let progress = Progress(total: nil, label: "decompressing")
-        let (pixels, count) = try codec.decompress(bytes, source: archive, progress: { progress.update($0) })
+        let (pixels, count, names) = try codec.decompress(bytes, source: archive, progress: { progress.update($0) })
         progress.finish()
-        try AtomicFile.write(try IDX.encodeImages(pixels, count: count, rows: codec.shape[1], cols: codec.shape[2]), to: out)
-        print(String(format: "decompressed %d images into %@; %.0f images/s", count, out, Double(count) / max(Date().timeIntervalSince(start), 1e-9)))
+        let target: String
+        if let out {
+            try AtomicFile.write(try IDX.encodeImages(pixels, count: count, rows: codec.shape[1], cols: codec.shape[2]), to: out)
+            target = out
+        } else {
+            let dir = outDir!, d = codec.pixels
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let files = names.isEmpty ? (0..<count).map { String(format: "image-%05d.png", $0 + 1) } : names
+            for (i, name) in files.enumerated() {
+                let png = PNG.encode(width: codec.shape[2], height: codec.shape[1], channels: 1, pixels: Array(pixels[(i * d)..<((i + 1) * d)]))
+                try AtomicFile.write(png, to: dir + "/" + name)
+            }
+            target = dir
+        }
+        print(String(format: "decompressed %d images into %@; %.0f images/s", count, target, Double(count) / max(Date().timeIntervalSince(start), 1e-9)))
     }
 }
 
@@ -88,6 +117,29 @@ final class Progress {
 }
 
 enum CompressIO {
+    /// The PNGs of a folder as one 8-bit gray plane each, exactly as stored: no conversion, so
+    /// that decompression gives the same pixels back.
+    static func readPNGs(_ dir: String, shape: [Int]) throws -> ([String], IDX.Images) {
+        let names = try ImageInputs.files(in: dir)
+        guard shape[0] == 1 else { throw VAEError("vae compress codes gray images; this model takes \(shape[0]) channels") }
+        var pixels: [UInt8] = []
+        for name in names {
+            let path = dir + "/" + name
+            let img: (width: Int, height: Int, channels: Int, pixels: [UInt8])
+            do { img = try PNG.decode(try AtomicFile.readAll(path: path, maxBytes: 64 << 20)) } catch let e as VAEError { throw e } catch {
+                throw VAEError("\(path): not a readable PNG (\(error))")
+            }
+            guard img.width == shape[2], img.height == shape[1] else {
+                throw VAEError("\(path) is \(img.width)×\(img.height); the model takes \(shape[2])×\(shape[1]) images")
+            }
+            guard img.channels == 1 else {
+                throw VAEError("\(path) has \(img.channels) channels; vae compress codes 8-bit gray PNGs exactly (convert it to gray first)")
+            }
+            pixels += img.pixels
+        }
+        return (names, try IDX.parseImages(try IDX.encodeImages(pixels, count: names.count, rows: shape[1], cols: shape[2])))
+    }
+
     static func readIDX(_ path: String) throws -> IDX.Images {
         guard AtomicFile.exists(path) else { throw VAEError("image file \(path) does not exist") }
         var bytes = try AtomicFile.readAll(path: path, maxBytes: 1 << 31)

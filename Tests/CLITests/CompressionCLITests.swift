@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import VAEKit
+import VAEImageIO
 
 /// vae compress / decompress end to end: the IDX comes back byte for byte, an archive written at
 /// one kernel level decodes at every other, and bad input is one line.
@@ -72,6 +73,29 @@ final class CompressionCLITests: XCTestCase {
         let e = try CLI.run(["evaluate", run])
         XCTAssertEqual(e.status, 0, e.stderr)
         XCTAssertTrue(e.stdout.contains("\"bits_per_dim\""), e.stdout)
+        // a folder of gray PNGs comes back with the same names and pixels; an RGB one is refused
+        let pngDir = tempRunDir("bb8-png"), outDir = tempRunDir("bb8-png-out")
+        try FileManager.default.createDirectory(atPath: pngDir, withIntermediateDirectories: true)
+        let names = ["seven.png", "b 2.png", "ünïcode.png"]
+        for (i, name) in names.enumerated() {
+            try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 1, pixels: Array(original[(16 + i * 784)..<(16 + (i + 1) * 784)])),
+                                 to: pngDir + "/" + name)
+        }
+        let cp = try CLI.run(["compress", run, "--images", pngDir, "--out", archive + "p"])
+        XCTAssertEqual(cp.status, 0, cp.stderr)
+        let dp = try CLI.run(["decompress", run, archive + "p", "--out-dir", outDir])
+        XCTAssertEqual(dp.status, 0, dp.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outDir).sorted(), names.sorted())
+        for name in names {
+            let a = try PNG.decode(try AtomicFile.readAll(path: pngDir + "/" + name, maxBytes: 1 << 20))
+            let b = try PNG.decode(try AtomicFile.readAll(path: outDir + "/" + name, maxBytes: 1 << 20))
+            XCTAssertEqual(a.pixels, b.pixels, name)
+            XCTAssertEqual(b.channels, 1)
+        }
+        try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 3, pixels: [UInt8](repeating: 9, count: 3 * 784)), to: pngDir + "/rgb.png")
+        let rgb = try CLI.run(["compress", run, "--images", pngDir, "--out", archive + "q"])
+        XCTAssertNotEqual(rgb.status, 0)
+        XCTAssertTrue(rgb.stderr.contains("rgb.png has 3 channels"), rgb.stderr)
         // an exported copy (no Adam moments) is a third of the size and codes the very same archive
         let exported = tempRunDir("bb8-export")
         let x = try CLI.run(["export", run, "--out", exported])

@@ -92,7 +92,7 @@ final class CompressionTests: XCTestCase {
         let codec = try tinyCodec()
         let images = binaryImages(300)
         let (archive, stats) = try codec.compress(images, count: 300)
-        let (back, count) = try codec.decompress(archive, source: "test archive")
+        let (back, count, _) = try codec.decompress(archive, source: "test archive")
         XCTAssertEqual(count, 300)
         XCTAssertEqual(back, images, "the pixels did not come back exactly")
         XCTAssertGreaterThan(stats.initialBits, 0)
@@ -125,7 +125,7 @@ final class CompressionTests: XCTestCase {
             let codec = try BitsBackCodec(model: model)
             XCTAssertNotEqual(codec.kind, .binary)
             let (archive, stats) = try codec.compress(images, count: 60)
-            let (back, _) = try codec.decompress(archive, source: "8-bit")
+            let (back, _, _) = try codec.decompress(archive, source: "8-bit")
             XCTAssertEqual(back, images, "\(likelihood): levels changed")
             let x = Tensor(shape: [60, 36])
             for i in 0..<x.count { x[i] = Float(images[i]) / 255 }
@@ -183,7 +183,7 @@ final class CompressionTests: XCTestCase {
                 b[i] ^= UInt8(1 + Int(rng.uniform() * 254))
             }
             do {
-                let (back, _) = try codec.decompress(BitsBackCodec.resealed(b), source: "x")
+                let (back, _, _) = try codec.decompress(BitsBackCodec.resealed(b), source: "x")
                 XCTAssertEqual(back, images, "an altered archive decoded into other pixels")
             } catch { refusedCount += 1 }
         }

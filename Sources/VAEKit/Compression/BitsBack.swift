@@ -147,8 +147,11 @@ public struct BitsBackCodec {
     }
 
     /// Compresses `count` images (`pixels` values per image; 0 or 255 for a binary model) into an archive.
-    public func compress(_ images: [UInt8], count: Int, seed: UInt64 = 0x5EED,
+    /// `names` (one per image, or none) are stored so that a folder of PNGs comes back with its file names.
+    public func compress(_ images: [UInt8], count: Int, names: [String] = [], seed: UInt64 = 0x5EED,
                          progress: ((Int) -> Void)? = nil) throws -> (archive: [UInt8], stats: Stats) {
+        guard names.isEmpty || names.count == count else { throw VAEError("compress: \(names.count) names for \(count) images") }
+        for name in names { try BitsBackCodec.checkName(name, source: "compress") }
         let d = pixels, n = 1 << latentBits, one = UInt32(1 << likelihoodBits)
         guard images.count == count * d else { throw VAEError("compress: \(images.count) pixels are not \(count) images of \(d)") }
         if kind == .binary, let bad = images.firstIndex(where: { $0 != 0 && $0 != 255 }) {
@@ -200,13 +203,15 @@ public struct BitsBackCodec {
         w.u64(stack.state)
         w.u32(UInt32(stack.words.count))
         for word in stack.words { w.u32(word) }
+        w.u32(UInt32(names.count))
+        for name in names { let u = Array(name.utf8); w.u8(UInt8(u.count)); w.bytes += u }
         w.u64(ArchiveWriter.checksum(w.bytes))
         let stats = Stats(images: count, dimensions: count * d, bytes: w.bytes.count, initialBits: 32 * stack.borrowed)
         return (w.bytes, stats)
     }
 
     /// The images of an archive, in the order they were compressed.
-    public func decompress(_ archive: [UInt8], source: String, progress: ((Int) -> Void)? = nil) throws -> (images: [UInt8], count: Int) {
+    public func decompress(_ archive: [UInt8], source: String, progress: ((Int) -> Void)? = nil) throws -> (images: [UInt8], count: Int, names: [String]) {
         var r = ArchiveReader(bytes: archive, source: source)
         guard archive.count >= 8, Array(archive[0..<8]) == BitsBackCodec.magic else {
             throw VAEError("\(source) is not a SwiftVAE compressed archive (no SVAEBBA1 header)")
@@ -245,7 +250,20 @@ public struct BitsBackCodec {
         let maxWords = nWords + latent * posteriorBits / 32 + 64
         var words = [UInt32](); words.reserveCapacity(nWords)
         for _ in 0..<nWords { words.append(try r.u32()) }
-        guard r.offset == archive.count - 8 else { throw VAEError("\(source) has \(archive.count - 8 - r.offset) bytes after its words") }
+        let nameCount = Int(try r.u32())
+        guard nameCount == 0 || nameCount == count else { throw VAEError("\(source) names \(nameCount) files for \(count) images") }
+        var names: [String] = []
+        for _ in 0..<nameCount {
+            let n = Int(try r.u8())
+            guard r.offset + n <= archive.count - 8 else { throw VAEError("\(source) is truncated in its file names") }
+            guard let name = String(validating: archive[r.offset..<(r.offset + n)], as: UTF8.self) else {
+                throw VAEError("\(source) has a file name that is not UTF-8")
+            }
+            try BitsBackCodec.checkName(name, source: source)
+            names.append(name)
+            r.offset += n
+        }
+        guard r.offset == archive.count - 8 else { throw VAEError("\(source) has \(archive.count - 8 - r.offset) bytes after its file names") }
         let d = pixels, one = UInt32(1 << likelihoodBits)
         guard count <= 100_000_000 / max(d, 1) else { throw VAEError("\(source): \(count) images are more than this decoder holds in memory") }
         var stack = RANSStack(state: state, words: words, borrow: { _ in 0 })
@@ -302,7 +320,15 @@ public struct BitsBackCodec {
         guard stack.borrowed == 0, stack.state == RANSStack.lower, initialBitsBack else {
             throw VAEError("\(source) did not decode to its initial bits: the archive is inconsistent with this model (wrong pixels were not written)")
         }
-        return (out, count)
+        return (out, count, names)
+    }
+
+    /// A stored file name: a plain name of 1–255 bytes, no folder, not hidden.
+    static func checkName(_ name: String, source: String) throws {
+        let n = name.utf8.count
+        guard (1...255).contains(n), !name.contains("/"), !name.contains("\\"), !name.hasPrefix("."), !name.contains("\0") else {
+            throw VAEError("\(source): \"\(name)\" is not a plain file name (1–255 bytes, no folder, not starting with a dot)")
+        }
     }
 }
 
