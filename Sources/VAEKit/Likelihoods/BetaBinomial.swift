@@ -40,24 +40,10 @@ public final class BetaBinomialLikelihood: Likelihood {
     }
 
     public func negLogLikelihood(_ args: LikelihoodArguments) {
-        let lo = Self.logParameterRange.lowerBound, hi = Self.logParameterRange.upperBound
-        for r in 0..<args.rows {
-            let o = args.out + r * args.outStride, x = args.x + r * args.xStride, m = args.mask.map { $0 + r * args.maskStride }
-            let g = args.grad.map { $0 + r * args.gradStride }
-            var s = 0.0
-            for j in 0..<width {
-                if let m, m[j] == 0 { g?[j] = 0; g?[width + j] = 0; continue }
-                let ra = o[j], rb = o[width + j]
-                let a = Double.exp(Double(min(max(ra, lo), hi))), b = Double.exp(Double(min(max(rb, lo), hi)))
-                let k = (Double(x[j]) * Self.n).rounded()
-                let t = Self.term(level: min(max(k, 0), Self.n), a: a, b: b)
-                s += t.nll
-                if let g {
-                    g[j] = (ra < lo || ra > hi) ? 0 : args.gradScale * Float(t.dA)
-                    g[width + j] = (rb < lo || rb > hi) ? 0 : args.gradScale * Float(t.dB)
-                }
-            }
-            args.nll[r] += s
+        PairedOutputs.negLogLikelihood(args, width: width, first: Self.logParameterRange, second: Self.logParameterRange) { x, la, lb in
+            let k = min(max((Double(x) * Self.n).rounded(), 0), Self.n)
+            let t = Self.term(level: k, a: Double.exp(Double(la)), b: Double.exp(Double(lb)))
+            return (t.nll, t.dA, t.dB)
         }
     }
 

@@ -46,22 +46,9 @@ public final class DiscretizedLogisticLikelihood: Likelihood {
     }
 
     public func negLogLikelihood(_ a: LikelihoodArguments) {
-        let lo = Self.logScaleRange.lowerBound, hi = Self.logScaleRange.upperBound
-        for r in 0..<a.rows {
-            let o = a.out + r * a.outStride, x = a.x + r * a.xStride, m = a.mask.map { $0 + r * a.maskStride }
-            let g = a.grad.map { $0 + r * a.gradStride }
-            var s = 0.0
-            for j in 0..<width {
-                if let m, m[j] == 0 { g?[j] = 0; g?[width + j] = 0; continue }
-                let raw = o[width + j], ls = min(max(raw, lo), hi)
-                let t = Self.term(x: Double(x[j]), mu: Double(o[j]), logScale: Double(ls))
-                s += t.nll
-                if let g {
-                    g[j] = a.gradScale * Float(t.dMu)
-                    g[width + j] = (raw < lo || raw > hi) ? 0 : a.gradScale * Float(t.dLogScale)
-                }
-            }
-            a.nll[r] += s
+        PairedOutputs.negLogLikelihood(a, width: width, first: nil, second: Self.logScaleRange) { x, mu, ls in
+            let t = Self.term(x: Double(x), mu: Double(mu), logScale: Double(ls))
+            return (t.nll, t.dMu, t.dLogScale)
         }
     }
 

@@ -23,25 +23,12 @@ public final class HeteroscedasticGaussianLikelihood: Likelihood {
     }
 
     public func negLogLikelihood(_ a: LikelihoodArguments) {
-        let halfLog2Pi = 0.5 * Double.log(2 * Double.pi)
-        let lo = Self.logSigmaRange.lowerBound, hi = Self.logSigmaRange.upperBound
-        for r in 0..<a.rows {
-            let o = a.out + r * a.outStride, x = a.x + r * a.xStride, m = a.mask.map { $0 + r * a.maskStride }
-            let g = a.grad.map { $0 + r * a.gradStride }
-            var s = 0.0
-            for j in 0..<width {
-                if let m, m[j] == 0 { g?[j] = 0; g?[width + j] = 0; continue }
-                let raw = o[width + j], ls = min(max(raw, lo), hi)
-                let inv = Double.exp(-2 * Double(ls))      // 1/σ²
-                let mu = link.apply(o[j])
-                let d = Double(mu) - Double(x[j])
-                s += 0.5 * d * d * inv + Double(ls) + halfLog2Pi
-                if let g {
-                    g[j] = a.gradScale * Float(d * inv) * link.derivative(mean: mu)
-                    g[width + j] = (raw < lo || raw > hi) ? 0 : a.gradScale * Float(1 - d * d * inv)
-                }
-            }
-            a.nll[r] += s
+        let halfLog2Pi = 0.5 * Double.log(2 * Double.pi), link = link
+        PairedOutputs.negLogLikelihood(a, width: width, first: nil, second: Self.logSigmaRange) { x, o, ls in
+            let inv = Double.exp(-2 * Double(ls))      // 1/σ²
+            let mu = link.apply(o)
+            let d = Double(mu) - Double(x)
+            return (0.5 * d * d * inv + Double(ls) + halfLog2Pi, d * inv * Double(link.derivative(mean: mu)), 1 - d * d * inv)
         }
     }
 
