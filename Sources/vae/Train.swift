@@ -177,7 +177,7 @@ struct Train: ParsableCommand {
                 case .discretizedLogistic, .betaBinomial: throw VAEError("--likelihood \(likelihood!.rawValue) is for 8-bit images; a table's numbers are gaussian, gaussian-learned or gaussian-heteroscedastic (the default)")
                 case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned or gaussian-heteroscedastic (the default)")
                 }
-                cfg.groups = table.groups(numeric: numeric)
+                cfg.groups = TableData.resolutionFloors(table.groups(numeric: numeric), train: data.train)
                 cfg.gaussianSigma = sigma ?? 1
                 cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
                 // small tables overfit a wide network: 64 units below 5,000 rows

@@ -28,8 +28,20 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(t.status, 0, t.stderr)
         XCTAssertTrue(t.stderr.contains("2 numeric and 1 text columns (5 encoded), label kind with 2 classes"), t.stderr)
         let loaded = try Checkpoint.load(run)
-        XCTAssertEqual(loaded.model.config.groups, [FeatureGroup(kind: .gaussianHeteroscedastic, width: 2, name: "x,y"),
-                                                   FeatureGroup(kind: .categorical, width: 3, name: "colour")])
+        let groups = try XCTUnwrap(loaded.model.config.groups)
+        XCTAssertEqual(groups.map(\.kind), [.gaussianHeteroscedastic, .categorical])
+        XCTAssertEqual(groups.map(\.width), [2, 3])
+        XCTAssertEqual(groups.map(\.name), ["x,y", "colour"])
+        // x is written with 2 decimals (dense enough that two values differ by one step): its smallest σ is
+        // the step's, step/√12, standardised; y's 3 decimals are sparser — its floor is at least its step's
+        // and far below e⁻⁵, so it changes nothing
+        let floors = try XCTUnwrap(groups[0].logSigmaFloor)
+        let schema = try XCTUnwrap(loaded.table).schema
+        guard case .numeric(_, let sx) = schema.columns[0].kind, case .numeric(_, let sy) = schema.columns[1].kind else { return XCTFail("not numeric") }
+        XCTAssertEqual(Double(floors[0]), Foundation.log(0.01 / sx / 12.0.squareRoot()), accuracy: 0.05)
+        XCTAssertGreaterThanOrEqual(Double(floors[1]), Foundation.log(0.001 / sy / 12.0.squareRoot()) - 0.05)
+        XCTAssertLessThan(floors[1], -5)
+        XCTAssertNil(groups[1].logSigmaFloor)
         XCTAssertEqual(loaded.table?.schema.columns.map(\.name), ["x", "y", "colour"])
         let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         XCTAssertTrue(report.contains("Reconstruction error per column"), "the table report has no column errors")

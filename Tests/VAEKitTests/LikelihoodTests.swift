@@ -100,6 +100,12 @@ final class LikelihoodTests: XCTestCase {
         XCTAssertEqual(nll, normal(1.5, 0.5, Foundation.exp(0.3)) + normal(-1.25, -1, Foundation.exp(5)), accuracy: 1e-6)
         XCTAssertEqual(g[3], 0, "log σ clamped at 5: no gradient")
         XCTAssertNotEqual(g[2], 0)
+        // a column's own floor (a value recorded in steps): log σ = −3 is read as the floor −1
+        let floored = HeteroscedasticGaussianLikelihood(width: 2, link: .identity, logSigmaFloor: [-1, -9])
+        let (nf, gf) = evaluate(floored, o: [0.5, -1, -3, -3], x: x, mask: nil, rows: 1)
+        XCTAssertEqual(nf, normal(1.5, 0.5, Foundation.exp(-1)) + normal(-1.25, -1, Foundation.exp(-3)), accuracy: 1e-6)
+        XCTAssertEqual(gf[2], 0, "below the column's floor: no gradient")
+        XCTAssertNotEqual(gf[3], 0, "the floor −9 is below the range: −5 holds, −3 is free")
     }
 
     /// The discretised logistic is a distribution over the 256 levels (the masses sum to 1), and in

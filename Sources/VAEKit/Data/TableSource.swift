@@ -112,3 +112,34 @@ extension Dataset {
         return d
     }
 }
+
+/// What the training rows of a table say about its likelihood.
+public enum TableData {
+    /// For each group of numeric columns with a σ per cell: the smallest log σ of each column,
+    /// log(step/√12) with `step` the smallest gap between two distinct observed values of the
+    /// column among the training rows (standardised units) — the σ of a value known only to its
+    /// step. Columns of measurements with many decimals get far below e⁻⁵ and change nothing.
+    public static func resolutionFloors(_ groups: [FeatureGroup], train: any DataSource) -> [FeatureGroup] {
+        let n = train.count
+        guard n > 1 else { return groups }
+        let batch = train.batch(0..<n), d = train.featureCount
+        var out = groups, offset = 0
+        for (gi, g) in groups.enumerated() {
+            defer { offset += g.width }
+            guard g.kind == .gaussianHeteroscedastic else { continue }
+            var floors: [Float] = []
+            for j in offset..<(offset + g.width) {
+                var values: [Float] = []
+                for r in 0..<n where batch.mask.map({ $0[r * d + j] != 0 }) ?? true { values.append(batch.x[r * d + j]) }
+                values.sort()
+                var step = Float.infinity
+                for i in 1..<max(values.count, 1) where values[i] > values[i - 1] { step = min(step, values[i] - values[i - 1]) }
+                floors.append(step.isFinite ? Float.log(step / 12.0.squareRoot().float) : -5)
+            }
+            out[gi].logSigmaFloor = floors
+        }
+        return out
+    }
+}
+
+private extension Double { var float: Float { Float(self) } }

@@ -17,14 +17,19 @@ public final class HeteroscedasticGaussianLikelihood: Likelihood {
     public let link: MeanLink
     public static let logSigmaRange: ClosedRange<Float> = -5...5
 
-    public init(width: Int, link: MeanLink) {
+    /// The smallest log σ per feature (nil: the range's −5 everywhere).
+    public let logSigmaFloor: [Float]?
+
+    public init(width: Int, link: MeanLink, logSigmaFloor: [Float]? = nil) {
+        precondition(logSigmaFloor == nil || logSigmaFloor!.count == width)
         self.width = width
         self.link = link
+        self.logSigmaFloor = logSigmaFloor?.map { min(max($0, Self.logSigmaRange.lowerBound), Self.logSigmaRange.upperBound) }
     }
 
     public func negLogLikelihood(_ a: LikelihoodArguments) {
         let halfLog2Pi = 0.5 * Double.log(2 * Double.pi), link = link
-        PairedOutputs.negLogLikelihood(a, width: width, first: nil, second: Self.logSigmaRange) { x, o, ls in
+        PairedOutputs.negLogLikelihood(a, width: width, first: nil, second: Self.logSigmaRange, secondLower: logSigmaFloor) { x, o, ls in
             let inv = Double.exp(-2 * Double(ls))      // 1/σ²
             let mu = link.apply(o)
             let d = Double(mu) - Double(x)
@@ -42,7 +47,7 @@ public final class HeteroscedasticGaussianLikelihood: Likelihood {
         for r in 0..<rows {
             let row = o + r * outStride
             for j in 0..<width {
-                let sd = Float.exp(min(max(row[width + j], lo), hi))
+                let sd = Float.exp(min(max(row[width + j], logSigmaFloor?[j] ?? lo), hi))
                 var v = link.apply(row[j]) + sd * rng.normal()
                 if link == .sigmoid { v = min(1, max(0, v)) }
                 s[r * stride + j] = v

@@ -31,6 +31,10 @@ public struct FeatureGroup: Codable, Equatable, Sendable {
     public var width: Int
     /// The column(s) it stands for, for reports.
     public var name: String
+    /// gaussian-heteroscedastic: the smallest log σ per column (nil: −5 for all). A column whose
+    /// values come in steps (integers, one decimal) gets the step's σ, step/√12: a density over
+    /// values recorded at a resolution cannot be sharper than it (`TableData.resolutionFloors`).
+    public var logSigmaFloor: [Float]?
 
     public init(kind: Kind, width: Int, name: String = "") {
         self.kind = kind
@@ -61,7 +65,7 @@ enum Likelihoods {
             case .bernoulli: return BernoulliLikelihood(width: g.width)
             case .gaussian: return GaussianLikelihood(width: g.width, sigma: c.gaussianSigma, link: .identity)
             case .gaussianLearned: return GaussianLikelihood(learnedWidth: g.width, link: .identity)
-            case .gaussianHeteroscedastic: return HeteroscedasticGaussianLikelihood(width: g.width, link: .identity)
+            case .gaussianHeteroscedastic: return HeteroscedasticGaussianLikelihood(width: g.width, link: .identity, logSigmaFloor: g.logSigmaFloor)
             case .categorical: return CategoricalLikelihood(levels: g.width)
             }
         }

@@ -6,7 +6,9 @@ import VAECore
 /// torch.clamp would (no gradient outside), and `cell` gives one feature's −log p and its
 /// derivatives with respect to the two clamped outputs.
 enum PairedOutputs {
+    /// `secondLower` replaces the second output's lower bound feature by feature.
     static func negLogLikelihood(_ a: LikelihoodArguments, width: Int, first: ClosedRange<Float>?, second: ClosedRange<Float>?,
+                                 secondLower: [Float]? = nil,
                                  cell: (_ x: Float, _ o1: Float, _ o2: Float) -> (nll: Double, d1: Double, d2: Double)) {
         @inline(__always) func clamp(_ v: Float, _ r: ClosedRange<Float>?) -> (Float, Bool) {
             guard let r else { return (v, true) }
@@ -18,7 +20,8 @@ enum PairedOutputs {
             var s = 0.0
             for j in 0..<width {
                 if let m, m[j] == 0 { g?[j] = 0; g?[width + j] = 0; continue }
-                let (o1, free1) = clamp(o[j], first), (o2, free2) = clamp(o[width + j], second)
+                let (o1, free1) = clamp(o[j], first)
+                let (o2, free2) = clamp(o[width + j], secondLower.map { $0[j]...max($0[j], second!.upperBound) } ?? second)
                 let t = cell(x[j], o1, o2)
                 s += t.nll
                 if let g {
