@@ -98,6 +98,14 @@ final class ModelDescriptionTests: XCTestCase {
         XCTAssertEqual(try VAE(config: hetero, seed: 1).likelihood.outputWidth, 4 * 2 + 2)
         XCTAssertThrowsError(try VAEConfig(architecture: .conv, inputShape: [1, 4, 4], latent: 2, hidden: [3],
                                            likelihood: .gaussianHeteroscedastic).validate())
+        // a stored σ floor must match its group (a hostile config.json is refused, never trapped on)
+        var bad = hetero
+        bad.groups![0].logSigmaFloor = [-1, -2]
+        XCTAssertThrowsError(try bad.validate()) { XCTAssertTrue("\($0)".contains("2 σ floors for 4"), "\($0)") }
+        bad.groups![0].logSigmaFloor = [-1, -2, .nan, 0]
+        XCTAssertThrowsError(try bad.validate())
+        bad.groups![0].logSigmaFloor = [-1, -2, -3, 0]
+        XCTAssertNoThrow(try bad.validate())
         for (config, masked) in [(table, true), (conv, false), (hetero, true)] {
             let vae = try VAE(config: config, seed: 3)
             var rng = RNG(seed: 4)

@@ -109,6 +109,11 @@ public struct VAEConfig: Codable, Equatable, Sendable {
             guard covered == inputSize else {
                 throw VAEError("the likelihood's column groups cover \(covered) columns but the input has \(inputSize)")
             }
+            for g in groups where g.logSigmaFloor != nil {
+                guard g.kind == .gaussianHeteroscedastic, g.logSigmaFloor!.count == g.width, g.logSigmaFloor!.allSatisfy({ !$0.isNaN }) else {
+                    throw VAEError("the likelihood's group \"\(g.name)\" has \(g.logSigmaFloor!.count) σ floors for \(g.width) \(g.kind.rawValue) columns")
+                }
+            }
         }
         if architecture == .gru {
             guard let sequence else { throw VAEError("a gru model needs its sequence settings (vocabulary, sizes)") }
