@@ -347,8 +347,9 @@ extension BitsBackCodec {
 struct ArchiveWriter {
     var bytes: [UInt8] = []
     mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u32(_ v: UInt32) { for k in 0..<4 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt32(8 * k))) } }
-    mutating func u64(_ v: UInt64) { for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(8 * k))) } }
+    mutating func u32(_ v: UInt32) { little(v) }
+    mutating func u64(_ v: UInt64) { little(v) }
+    mutating func little<T: FixedWidthInteger>(_ v: T) { for k in 0..<(T.bitWidth / 8) { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * k))) } }
     /// FNV-1a 64 of the bytes.
     static func checksum(_ b: [UInt8]) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -360,23 +361,16 @@ struct ArchiveWriter {
 struct ArchiveReader {
     let bytes: [UInt8], source: String
     var offset = 0
-    mutating func u8() throws -> UInt8 {
-        guard offset < bytes.count else { throw VAEError("\(source) is truncated at byte \(offset)") }
-        offset += 1
-        return bytes[offset - 1]
-    }
-    mutating func u32() throws -> UInt32 {
-        guard offset + 4 <= bytes.count else { throw VAEError("\(source) is truncated at byte \(offset)") }
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[offset + k]) << UInt32(8 * k) }
-        offset += 4
-        return v
-    }
-    mutating func u64() throws -> UInt64 {
-        guard offset + 8 <= bytes.count else { throw VAEError("\(source) is truncated at byte \(offset)") }
-        var v: UInt64 = 0
-        for k in 0..<8 { v |= UInt64(bytes[offset + k]) << UInt64(8 * k) }
-        offset += 8
+    mutating func u8() throws -> UInt8 { try little(UInt8.self) }
+    mutating func u32() throws -> UInt32 { try little(UInt32.self) }
+    mutating func u64() throws -> UInt64 { try little(UInt64.self) }
+    /// A little-endian integer of T's width.
+    mutating func little<T: FixedWidthInteger & UnsignedInteger>(_: T.Type) throws -> T {
+        let n = T.bitWidth / 8
+        guard offset + n <= bytes.count else { throw VAEError("\(source) is truncated at byte \(offset)") }
+        var v: T = 0
+        for k in 0..<n { v |= T(bytes[offset + k]) << T(8 * k) }
+        offset += n
         return v
     }
 }
