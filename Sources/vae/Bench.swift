@@ -63,7 +63,7 @@ struct Bench: ParsableCommand {
                 if first == nil, case .batch = e { first = Date().timeIntervalSince(t0) }
             }) {
                 metrics.append(m)
-                print(ProgressDisplay.epochLine(m, total: epochs))
+                print(ProgressDisplay.epochLine(m, total: epochs, unit: ProgressDisplay.rateUnit(trainer.model)))
             }
         }
         // With 2 or more epochs the first one (warm-up: page faults, buffer sizing, CPU

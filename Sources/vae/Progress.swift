@@ -24,19 +24,26 @@ final class ProgressDisplay {
             let filled = batches > 0 ? width * batch / batches : width
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
             let eta = ips > 0 ? Double((batches - batch) * batchImages) / ips : .nan
-            let line = String(format: "epoch %d/%d %@ %d/%d  loss %.2f  %@ img/s  ETA %@",
-                              epoch, totalEpochs, bar, batch, batches, loss, ProgressDisplay.grouped(ips), ProgressDisplay.clock(eta))
+            let line = String(format: "epoch %d/%d %@ %d/%d  loss %.2f  %@ %@  ETA %@",
+                              epoch, totalEpochs, bar, batch, batches, loss, ProgressDisplay.grouped(ips), rateUnit, ProgressDisplay.clock(eta))
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
             drawn = true
         case .epochEnd(let m):
             clear()
-            print(ProgressDisplay.epochLine(m, total: totalEpochs))
+            print(ProgressDisplay.epochLine(m, total: totalEpochs, unit: rateUnit))
             fflush(nil)
         }
     }
 
     /// Images per batch, for the ETA (set by the caller).
     var batchImages = 128
+    /// What the throughput counts: "img/s", or "items/s" for sequences, "rows/s" for tables.
+    var rateUnit = "img/s"
+
+    /// The throughput unit of a run's items.
+    static func rateUnit(_ model: any LatentVariableModel) -> String {
+        model is SequenceVAE ? "items/s" : model.config.groups != nil ? "rows/s" : "img/s"
+    }
 
     func clear() {
         if drawn {
@@ -45,14 +52,14 @@ final class ProgressDisplay {
         }
     }
 
-    static func epochLine(_ m: EpochMetrics, total: Int) -> String {
+    static func epochLine(_ m: EpochMetrics, total: Int, unit: String = "img/s") -> String {
         if let k = m.train_iwae_k {
-            return String(format: "epoch %d/%d  train −L_%d %.2f  test −ELBO %.2f (z=μ %.2f)  %.1f s  %@ img/s",
-                          m.epoch, total, k, m.train_loss, m.test_loss, m.test_loss_mu, m.seconds, grouped(m.images_per_second))
+            return String(format: "epoch %d/%d  train −L_%d %.2f  test −ELBO %.2f (z=μ %.2f)  %.1f s  %@ %@",
+                          m.epoch, total, k, m.train_loss, m.test_loss, m.test_loss_mu, m.seconds, grouped(m.images_per_second), unit)
         }
-        return String(format: "epoch %d/%d  train %.2f (recon %.2f + KL %.2f)  test %.2f (z=μ %.2f)  %.1f s  %@ img/s",
+        return String(format: "epoch %d/%d  train %.2f (recon %.2f + KL %.2f)  test %.2f (z=μ %.2f)  %.1f s  %@ %@",
                m.epoch, total, m.train_loss, m.train_recon, m.train_kl, m.test_loss, m.test_loss_mu, m.seconds,
-               grouped(m.images_per_second)) + (m.sample_valid.map { String(format: "  valid %.1f%%", 100 * $0) } ?? "")
+               grouped(m.images_per_second), unit) + (m.sample_valid.map { String(format: "  valid %.1f%%", 100 * $0) } ?? "")
     }
 
     static func grouped(_ v: Double) -> String {

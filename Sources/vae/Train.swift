@@ -218,6 +218,7 @@ struct Train: ParsableCommand {
         }
         let progress = ProgressDisplay(totalEpochs: run.trainer.options.epochs, live: Console.stderrIsTerminal && leader)
         progress.batchImages = run.trainer.options.batchSize
+        progress.rateUnit = ProgressDisplay.rateUnit(run.model)
         if MPIJob.comm != nil { Interrupt.whenStuck = MPIJob.stoppedByMPIRun }
         Interrupt.install()
         // A checkpoint every --checkpoint-minutes within an epoch: the run stops after a batch (the

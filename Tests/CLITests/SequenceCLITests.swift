@@ -105,6 +105,7 @@ final class SequenceCLITests: XCTestCase {
                              "--test-limit", "200", "--no-report", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("items longer than --max-length 40 tokens were skipped"), r.stderr)
+        XCTAssertTrue(r.stdout.contains(" items/s") && !r.stdout.contains("img/s"), "a sequence run counts items: \(r.stdout)")
         let loaded = try Checkpoint.load(run)
         let vocabulary = loaded.model.config.sequence!.vocabulary
         XCTAssertTrue(vocabulary.contains("Cl") && vocabulary.contains("[nH]"), "\(vocabulary)")

@@ -27,6 +27,7 @@ final class TableCLITests: XCTestCase {
         let t = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--epochs", "5", "--out", run])
         XCTAssertEqual(t.status, 0, t.stderr)
         XCTAssertTrue(t.stderr.contains("2 numeric and 1 text columns (5 encoded), label kind with 2 classes"), t.stderr)
+        XCTAssertTrue(t.stdout.contains(" rows/s"), "a table run counts rows: \(t.stdout)")
         let loaded = try Checkpoint.load(run)
         let groups = try XCTUnwrap(loaded.model.config.groups)
         XCTAssertEqual(groups.map(\.kind), [.gaussianHeteroscedastic, .categorical])
