@@ -105,7 +105,7 @@ struct Decompress: ParsableCommand {
 /// "compressing 1,234/10,000" on a terminal's stderr, redrawn at most every ½ s; silent otherwise.
 final class Progress {
     let total: Int?, label: String
-    let live = isatty(2) != 0
+    let live = Console.stderrIsTerminal
     var last = Date.distantPast
     init(total: Int?, label: String) { self.total = total; self.label = label }
     func update(_ done: Int) {
@@ -137,13 +137,11 @@ enum CompressIO {
             }
             pixels += img.pixels
         }
-        return (names, try IDX.parseImages(try IDX.encodeImages(pixels, count: names.count, rows: shape[1], cols: shape[2])))
+        return (names, IDX.Images(count: names.count, rows: shape[1], cols: shape[2], pixels: pixels))
     }
 
     static func readIDX(_ path: String) throws -> IDX.Images {
         guard AtomicFile.exists(path) else { throw VAEError("image file \(path) does not exist") }
-        var bytes = try AtomicFile.readAll(path: path, maxBytes: 1 << 31)
-        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 1 << 31, source: path) }
-        return try IDX.parseImages(bytes, source: path)
+        return try IDX.parseImages(Dataset.readMaybeGzip(path), source: path)
     }
 }

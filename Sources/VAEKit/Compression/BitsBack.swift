@@ -51,10 +51,10 @@ public struct BitsBackCodec {
         shape = c.inputShape
         guard encoder.inputs == shape.reduce(1, *), encoder.outputs == 2 * latent, decoder.inputs == latent,
               decoder.outputs == (kind == .binary ? 1 : 2) * shape.reduce(1, *) else { throw VAEError("compression: the networks' widths do not match the config") }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h = FNV64()
         encoder.hash(into: &h)
         decoder.hash(into: &h)
-        modelHash = h
+        modelHash = h.value
         let n = 1 << latentBits
         centres = (0..<n).map { PortableMath.normalQuantile((Double($0) + 0.5) / Double(n)) }
         edges = [-Double.infinity] + (1..<n).map { PortableMath.normalQuantile(Double($0) / Double(n)) } + [Double.infinity]
@@ -352,9 +352,9 @@ struct ArchiveWriter {
     mutating func little<T: FixedWidthInteger>(_ v: T) { for k in 0..<(T.bitWidth / 8) { bytes.append(UInt8(truncatingIfNeeded: v >> (8 * k))) } }
     /// FNV-1a 64 of the bytes.
     static func checksum(_ b: [UInt8]) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
-        return h
+        var h = FNV64()
+        b.withUnsafeBytes { h.add($0) }
+        return h.value
     }
 }
 

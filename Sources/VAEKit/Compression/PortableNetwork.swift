@@ -76,8 +76,8 @@ public struct PortableNetwork: Sendable {
     }
 
     /// FNV-1a 64 over the stages' shapes and the bits of every weight: the model an archive needs.
-    func hash(into h: inout UInt64) {
-        func add(_ w: UInt64) { for k in 0..<8 { h = (h ^ ((w >> UInt64(8 * k)) & 0xff)) &* 0x100_0000_01b3 } }
+    func hash(into h: inout FNV64) {
+        func add(_ w: UInt64) { h.add(w) }
         for stage in stages {
             switch stage {
             case let .dense(weight, bias, n, m, relu):

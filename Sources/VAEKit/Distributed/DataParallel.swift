@@ -137,17 +137,6 @@ public final class DataParallel {
     }
 }
 
-/// FNV-1a, 64 bits.
-struct FNV64 {
-    var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    mutating func add(_ bytes: UnsafeRawBufferPointer) {
-        for b in bytes { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
-    }
-    mutating func add(_ w: UInt64) {
-        withUnsafeBytes(of: w.littleEndian) { add($0) }
-    }
-}
-
 extension Trainer {
     /// Makes this trainer one rank of a data-parallel job (nothing with nil), after checking
     /// that every rank starts from the same state.

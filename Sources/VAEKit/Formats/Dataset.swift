@@ -140,7 +140,7 @@ public struct Dataset: Sendable {
     }
 
     /// Reads a dataset file, decompressing it when it starts with the gzip magic (whatever its name).
-    static func readMaybeGzip(_ path: String) throws -> [UInt8] {
+    public static func readMaybeGzip(_ path: String) throws -> [UInt8] {
         let raw = try AtomicFile.readAll(path: path, maxBytes: maxFileBytes)
         guard Gzip.isGzip(raw) else { return raw }
         return try Gzip.decompress(raw, maxOutput: maxFileBytes, source: path)

@@ -23,6 +23,13 @@ public enum IDX {
         public var rows: Int
         public var cols: Int
         public var pixels: [UInt8]
+        public init(count: Int, rows: Int, cols: Int, pixels: [UInt8]) {
+            precondition(pixels.count == count * rows * cols)
+            self.count = count
+            self.rows = rows
+            self.cols = cols
+            self.pixels = pixels
+        }
     }
 
     static let typeNames: [UInt8: String] = [
