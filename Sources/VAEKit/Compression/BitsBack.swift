@@ -60,12 +60,18 @@ public struct BitsBackCodec {
         edges = [-Double.infinity] + (1..<n).map { PortableMath.normalQuantile(Double($0) / Double(n)) } + [Double.infinity]
     }
 
-    /// The posterior's cumulative integer frequencies over the buckets of one dimension: n + 1
-    /// values from 0 to 2^posteriorBits, strictly increasing.
-    func posteriorCDF(mu: Double, sigma: Double) -> [UInt32] {
+    /// Buffers reused for every latent dimension and pixel of a compress or decompress call.
+    struct Scratch {
+        var posterior: [UInt32], levels = [UInt32](repeating: 0, count: 257), masses = [Double](repeating: 0, count: 256)
+        init(latentBits: Int) { posterior = [UInt32](repeating: 0, count: (1 << latentBits) + 1) }
+    }
+
+    /// The posterior's cumulative integer frequencies over the buckets of one dimension, into `cdf`:
+    /// n + 1 values from 0 to 2^posteriorBits, strictly increasing.
+    func posteriorCDF(mu: Double, sigma: Double, into cdf: inout [UInt32]) {
         let n = 1 << latentBits
         let room = Double((1 << posteriorBits) - n)
-        var cdf = [UInt32](repeating: 0, count: n + 1)
+        precondition(cdf.count == n + 1)
         var previous = 0.0
         for i in 0...n {
             var c: Double
@@ -77,7 +83,6 @@ public struct BitsBackCodec {
             previous = c
             cdf[i] = UInt32((c * room).rounded(.down)) + UInt32(i)
         }
-        return cdf
     }
 
     /// The encoder's (μ, σ) of one image.
@@ -105,18 +110,19 @@ public struct BitsBackCodec {
         return UInt32((c * Double((1 << likelihoodBits) - 256)).rounded(.down)) + UInt32(k)
     }
 
-    /// 8-bit pixels of a beta-binomial model: the 257 cumulative frequencies from (o_α, o_β).
-    func betaBinomialCDF(_ rawA: Double, _ rawB: Double) -> [UInt32] {
+    /// 8-bit pixels of a beta-binomial model: the 257 cumulative frequencies from (o_α, o_β),
+    /// into `scratch.levels`.
+    func betaBinomialCDF(_ rawA: Double, _ rawB: Double, _ scratch: inout Scratch) {
         let r = BetaBinomialLikelihood.logParameterRange, lo = Double(r.lowerBound), hi = Double(r.upperBound)
-        let p = BetaBinomialLikelihood.masses(a: PortableMath.exp(min(max(rawA, lo), hi)), b: PortableMath.exp(min(max(rawB, lo), hi)))
+        BetaBinomialLikelihood.masses(a: PortableMath.exp(min(max(rawA, lo), hi)), b: PortableMath.exp(min(max(rawB, lo), hi)),
+                                      into: &scratch.masses)
         let room = Double((1 << likelihoodBits) - 256)
-        var cdf = [UInt32](repeating: 0, count: 257), cum = 0.0
+        var cum = 0.0
         for k in 0..<256 {
-            cdf[k] = UInt32((min(cum, 1) * room).rounded(.down)) + UInt32(k)
-            cum += p[k]
+            scratch.levels[k] = UInt32((min(cum, 1) * room).rounded(.down)) + UInt32(k)
+            cum += scratch.masses[k]
         }
-        cdf[256] = UInt32(1 << likelihoodBits)
-        return cdf
+        scratch.levels[256] = UInt32(1 << likelihoodBits)
     }
 
     func inverseScale(_ raw: Double) -> Double {
@@ -158,13 +164,15 @@ public struct BitsBackCodec {
             throw VAEError("image \(bad / d + 1), pixel \(bad % d) is \(images[bad]): this model codes binary images (0 or 255); binarize them first (vae compress --binarize draws them as vae evaluate does)")
         }
         var stack = RANSStack(borrow: { BitsBackCodec.initialWord(seed: seed, $0) })
+        var scratch = Scratch(latentBits: latentBits)
         for item in 0..<count {
             let x = (0..<d).map { input(images[item * d + $0]) }
             let (mu, sigma) = posterior(x)
             // bits back: z ~ q(z | x) popped from the stack, dimension 0 first
             var z = [Int](repeating: 0, count: latent)
             for k in 0..<latent {
-                let cdf = posteriorCDF(mu: mu[k], sigma: sigma[k])
+                posteriorCDF(mu: mu[k], sigma: sigma[k], into: &scratch.posterior)
+                let cdf = scratch.posterior
                 let s = stack.peek(scaleBits: posteriorBits)
                 var lo = 0, hi = n          // the bucket i with cdf[i] ≤ s < cdf[i + 1]
                 while hi - lo > 1 { let mid = (lo + hi) / 2; if cdf[mid] <= s { lo = mid } else { hi = mid } }
@@ -179,7 +187,8 @@ public struct BitsBackCodec {
                     if v == 255 { stack.push(start: one - f1, freq: f1, scaleBits: likelihoodBits) }
                     else { stack.push(start: 0, freq: one - f1, scaleBits: likelihoodBits) }
                 } else if kind == .betaBinomial256 {
-                    let cdf = betaBinomialCDF(o[p], o[d + p])
+                    betaBinomialCDF(o[p], o[d + p], &scratch)
+                    let cdf = scratch.levels
                     stack.push(start: cdf[Int(v)], freq: cdf[Int(v) + 1] - cdf[Int(v)], scaleBits: likelihoodBits)
                 } else {
                     let inv = inverseScale(o[d + p])
@@ -267,6 +276,7 @@ public struct BitsBackCodec {
         let d = pixels, one = UInt32(1 << likelihoodBits)
         guard count <= 100_000_000 / max(d, 1) else { throw VAEError("\(source): \(count) images are more than this decoder holds in memory") }
         var stack = RANSStack(state: state, words: words, borrow: { _ in 0 })
+        var scratch = Scratch(latentBits: latentBits)
         var out = [UInt8](repeating: 0, count: count * d)
         for (done, item) in (0..<count).reversed().enumerated() {
             var z = [Int](repeating: 0, count: latent)
@@ -288,7 +298,8 @@ public struct BitsBackCodec {
                         stack.pop(start: 0, freq: one - f1, scaleBits: likelihoodBits)
                     }
                 } else if kind == .betaBinomial256 {
-                    let cdf = betaBinomialCDF(o[p], o[d + p])
+                    betaBinomialCDF(o[p], o[d + p], &scratch)
+                    let cdf = scratch.levels
                     var lo = 0, hi = 256
                     while hi - lo > 1 { let mid = (lo + hi) / 2; if cdf[mid] <= s { lo = mid } else { hi = mid } }
                     stack.pop(start: cdf[lo], freq: cdf[lo + 1] - cdf[lo], scaleBits: likelihoodBits)
@@ -305,7 +316,8 @@ public struct BitsBackCodec {
             }
             let (mu, sigma) = posterior(x)
             for k in (0..<latent).reversed() {
-                let cdf = posteriorCDF(mu: mu[k], sigma: sigma[k])
+                posteriorCDF(mu: mu[k], sigma: sigma[k], into: &scratch.posterior)
+                let cdf = scratch.posterior
                 stack.push(start: cdf[z[k]], freq: cdf[z[k] + 1] - cdf[z[k]], scaleBits: posteriorBits)
             }
             // a valid archive never runs dry: decoding retraces the compression's stacks

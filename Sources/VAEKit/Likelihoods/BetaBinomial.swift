@@ -78,6 +78,13 @@ public final class BetaBinomialLikelihood: Likelihood {
     /// only +, ×, ÷ in a fixed order, so the same bits on every machine (the codec uses it).
     public static func masses(a: Double, b: Double) -> [Double] {
         var p = [Double](repeating: 0, count: 256)
+        masses(a: a, b: b, into: &p)
+        return p
+    }
+
+    /// `masses(a:b:)` into a buffer of 256 (the codec's, reused for every pixel).
+    public static func masses(a: Double, b: Double, into p: inout [Double]) {
+        precondition(p.count == 256)
         var v = 1.0, total = 0.0
         for k in 0..<256 {
             p[k] = v
@@ -92,6 +99,5 @@ public final class BetaBinomialLikelihood: Likelihood {
         }
         for k in 0..<256 { total += p[k] }
         for k in 0..<256 { p[k] = p[k] / total }
-        return p
     }
 }
