@@ -17,7 +17,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Batch size (default 128; moses-vae: 512).") var batch: Int?
     @Flag(help: "Use random images of MNIST's shape instead of data.") var random = false
     @OptionGroup(title: "Sequences (--model gru)") var sequenceOptions: SequenceTrainOptions
-    @Option(help: "gru: the MOSES VAE's shape and batch (moses-vae: encoder 1x256, decoder 3x512, latent 128, batch 512).")
+    @Option(help: "gru: the MOSES VAE's shape and batch (moses-vae: encoder 1x256, decoder 3x512, latent 128, batch 512; moses-cpu: decoder 1x512, batch 128).")
     var preset: TrainPreset?
     @Option(help: "gru: training steps to time, after 2 untimed ones.") var batches = 20
     @OptionGroup var threadOptions: ThreadOptions
@@ -30,7 +30,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         if kernels { return runKernels() }
-        if model == .gru || preset == .mosesVAE { return try runSequence() }
+        if model == .gru || preset == .mosesVAE || preset == .mosesCPU { return try runSequence() }
         let data: Dataset
         if random {
             data = Bench.randomData()
@@ -130,8 +130,15 @@ extension Bench {
             latentSize = latent ?? 128
             batchSize = batch ?? 512
             clip = 50
+        } else if preset == .mosesCPU {
+            seq.tokens = seq.tokens ?? .characters
+            seq.encoder = seq.encoder ?? "1x256"
+            seq.decoder = seq.decoder ?? "1x512"
+            latentSize = latent ?? 128
+            batchSize = batch ?? 128
+            clip = 50
         } else if preset != nil {
-            throw ValidationError("--preset for vae bench is moses-vae")
+            throw ValidationError("--preset for vae bench is moses-vae or moses-cpu")
         }
         guard (1...100_000).contains(batches) else { throw ValidationError("--batches must be between 1 and 100000") }
         let (data, vocabulary) = try dataOptions.loadSequencesForTraining(seq)

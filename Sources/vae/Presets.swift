@@ -4,11 +4,23 @@ import VAEKit
 extension TrainingObjective: ExpressibleByArgument {}
 extension WeightInit: ExpressibleByArgument {}
 
-/// `--lr-schedule`: constant, or the stages of Burda et al. (2015).
+/// `--lr-schedule`: constant, the stages of Burda et al. (2015), or the moses-cpu preset's.
 enum ScheduleChoice: String, ExpressibleByArgument, CaseIterable {
     case constant, burda2015
+    case mosesCPU = "moses-cpu"
 
-    var schedule: LearningRateSchedule? { self == .burda2015 ? .burda2015 : nil }
+    var schedule: LearningRateSchedule? {
+        switch self {
+        case .constant: return nil
+        case .burda2015: return .burda2015
+        case .mosesCPU: return .mosesCPU
+        }
+    }
+}
+
+extension LearningRateSchedule {
+    /// The moses-cpu preset's: 8 epochs at --lr, 6 at 0.3×, 6 at 0.1× (20 epochs).
+    static let mosesCPU = LearningRateSchedule(epochs: [8, 6, 6], factors: [1, 0.3, 0.1])
 }
 
 /// Named training recipes: defaults that explicit flags override.
@@ -24,6 +36,12 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
     /// decoder GRU 3×512 fed [token, z], latent 128, KL weight rising linearly 0 → 0.05 over the
     /// epochs, Adam 3e-4, batch 512, gradient-norm clip 50, 100 epochs.
     case mosesVAE = "moses-vae"
+    /// MOSES's VAE made to fit two CPU cores and 24 hours (issue 27): the same encoder and latent,
+    /// a one-layer decoder GRU of 512 (a third of the 3×512's cost per molecule), batch 128 and
+    /// Adam 1e-3 (more updates per molecule seen), lowered in stages (moses-cpu schedule: 8 epochs
+    /// at 1e-3, 6 at 3e-4, 6 at 1e-4), the KL weight at 1 after one epoch at ½ (prior samples that
+    /// decode like training molecules), clip 50, 10,000 test molecules per epoch. See models/moses-cpu.
+    case mosesCPU = "moses-cpu"
 
     /// `train` with the preset's values in every option the user left unset.
     func apply(to train: Train) -> Train {
@@ -40,6 +58,22 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
             t.lr = t.lr ?? 3e-4
             t.batch = t.batch ?? 512
             t.clip = t.clip ?? 50
+            return t
+        }
+        if self == .mosesCPU {
+            t.model = t.model ?? .gru
+            t.sequenceOptions.tokens = t.sequenceOptions.tokens ?? .characters
+            t.sequenceOptions.encoder = t.sequenceOptions.encoder ?? "1x256"
+            t.sequenceOptions.decoder = t.sequenceOptions.decoder ?? "1x512"
+            t.latent = t.latent ?? 128
+            t.beta = t.beta ?? 1
+            t.warmup = t.warmup ?? 2
+            t.lr = t.lr ?? 1e-3
+            t.lrSchedule = t.lrSchedule ?? .mosesCPU
+            t.epochs = t.epochs ?? LearningRateSchedule.mosesCPU.totalEpochs
+            t.batch = t.batch ?? 128
+            t.clip = t.clip ?? 50
+            t.testLimit = t.testLimit ?? 10_000
             return t
         }
         t.model = t.model ?? .mlp
@@ -59,7 +93,7 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
         case .burda2015VAE: t.objective = t.objective ?? .elbo
         case .burda2015IWAE5: t.objective = t.objective ?? .iwae; t.k = t.k ?? 5
         case .burda2015IWAE50: t.objective = t.objective ?? .iwae; t.k = t.k ?? 50
-        case .mosesVAE: break
+        case .mosesVAE, .mosesCPU: break
         }
         return t
     }

@@ -44,14 +44,14 @@ struct Train: ParsableCommand {
     var objective: TrainingObjective?
     @Option(name: .customLong("k"), help: "Importance samples per image of --objective iwae (default 1).") var k: Int?
     @Option(name: .customLong("adam-eps"), help: "Adam's ε (default 1e-8).") var adamEps: Double?
-    @Option(name: .customLong("lr-schedule"), help: "constant (default) or burda2015: --lr·10^(−i/7) for 3^i epochs, i = 0…7.")
+    @Option(name: .customLong("lr-schedule"), help: "constant (default), burda2015: --lr·10^(−i/7) for 3^i epochs, i = 0…7, or moses-cpu: --lr for 8 epochs, 0.3× for 6, 0.1× for 6.")
     var lrSchedule: ScheduleChoice?
     @Option(name: .customLong("init"), help: "How the weights start: pytorch (default; a burda2015 preset: glorot): kaiming-uniform, as nn.Linear; or glorot: uniform ±√(6/(fan_in+fan_out)), zero biases.")
     var weightInit: WeightInit?
     @Flag(name: .customLong("output-bias-from-data"), inversion: .prefixedNo,
           help: "Start the decoder's output bias at the logit of the training images' mean (mlp, images; off by default, on in a burda2015 preset).")
     var outputBiasFromData: Bool?
-    @Option(help: ArgumentHelp("A named recipe whose settings apply to every flag not given: burda2015-vae, burda2015-iwae5, burda2015-iwae50, moses-vae (see the README).", valueName: "name"))
+    @Option(help: ArgumentHelp("A named recipe whose settings apply to every flag not given: burda2015-vae, burda2015-iwae5, burda2015-iwae50, moses-vae, moses-cpu (see the README).", valueName: "name"))
     var preset: TrainPreset?
     @OptionGroup(title: "Sequences (--model gru)") var sequenceOptions: SequenceTrainOptions
     @OptionGroup var threadOptions: ThreadOptions
@@ -259,7 +259,12 @@ struct Train: ParsableCommand {
     /// The training recipe in one line.
     static func describe(_ o: TrainingOptions) -> String {
         let obj = o.trainingObjective == .iwae ? "IWAE k = \(o.importanceSamples)" : "ELBO"
-        let lr = o.learningRateSchedule == nil ? "lr \(o.learningRate)" : "lr \(o.learningRate)·10^(−i/7) for 3^i epochs"
+        let lr: String
+        switch o.learningRateSchedule {
+        case nil: lr = "lr \(o.learningRate)"
+        case .burda2015?: lr = "lr \(o.learningRate)·10^(−i/7) for 3^i epochs"
+        case let s?: lr = "lr \(o.learningRate)" + zip(s.epochs, s.factors).map { " ×\($0.1) for \($0.0)" }.joined(separator: ",") + " epochs"
+        }
         return "\(obj), \(o.epochs) epochs, batch \(o.batchSize), \(lr), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")\(o.weightInit == .glorot ? ", Glorot-uniform init" : "")\(o.outputBiasFromData == true ? ", output bias at the data mean's logit" : "")"
     }
 

@@ -126,6 +126,29 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(written.allSatisfy { SMILES.isValid(String($0)) })
     }
 
+    /// --preset moses-cpu fills in its recipe (issue 27) where the command line is silent: KL weight 1
+    /// after one epoch at ½, the staged learning rate, batch 128, clip 50, 10,000 test items.
+    func testMosesCPUPreset() throws {
+        let run = tempRunDir("mosescpu")
+        let r = try CLI.run(["train", "--preset", "moses-cpu", "--data", TinyData.root + "/data/moses-sample.smi.gz",
+                             "--encoder", "1x8", "--decoder", "1x8", "--latent", "3", "--epochs", "1", "--batch", "64",
+                             "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("preset moses-cpu: ELBO, 1 epochs, batch 64, lr 0.001 ×1.0 for 8, ×0.3 for 6, ×0.1 for 6 epochs"), r.stderr)
+        let loaded = try Checkpoint.load(run)
+        let cfg = loaded.model.config, o = loaded.options
+        XCTAssertEqual(cfg.architecture, .gru)
+        XCTAssertEqual(cfg.sequence?.tokenizer, .characters)
+        XCTAssertEqual(cfg.beta, 1)
+        XCTAssertEqual(cfg.warmupEpochs, 2)
+        XCTAssertEqual(cfg.klWeight(epoch: 1), 0.5)
+        XCTAssertEqual(o.clipNorm, 50)
+        XCTAssertEqual(o.testLimit, 10_000)
+        XCTAssertEqual(o.learningRate(epoch: 8), 1e-3)
+        XCTAssertEqual(o.learningRate(epoch: 9), 3e-4, accuracy: 1e-15)
+        XCTAssertEqual(o.learningRate(epoch: 20), 1e-4, accuracy: 1e-15)
+    }
+
     func testBadSequenceInputIsOneLine() throws {
         let small = ["--model", "gru", "--encoder", "1x4", "--decoder", "1x4", "--latent", "2", "--epochs", "1", "--no-report"]
         func refuse(_ bytes: [UInt8], _ expected: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
