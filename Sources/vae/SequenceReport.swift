@@ -107,9 +107,56 @@ enum SequenceReport {
         let scatter = Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
         page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + ".")
+        if let explorer = try SequenceReport.explorerData(model, data) {
+            try page.addSequenceExplorer(explorer)
+        } else {
+            page.addParagraph("Explore the latent space", "The live explorer is left out: the decoder's \(SequenceReport.decoderWeightCount(model)) weights "
+                              + "would make the page over \(SequenceReport.explorerWeightLimit * 4 / 1_000_000) MB (the limit is \(SequenceReport.explorerWeightLimit) weights). "
+                              + "`vae interpolate` and `vae sample` decode from the command line.")
+        }
         for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
         let path = dir + "/report.html"
         try AtomicFile.write(page.html(), to: path)
         return path
+    }
+
+    /// At most this many decoder weights go into the page (20 MB as float32; MOSES's shape with a
+    /// one-layer decoder of 512 has 1.1 M, a 10,000-word vocabulary with 256 units 10 M).
+    static let explorerWeightLimit = 5_000_000
+
+    static func decoderWeightCount(_ model: SequenceVAE) -> Int {
+        let s = model.sequence
+        return SequenceExplorerData.weightCount(vocabulary: model.vocabularySize, latent: model.latent, hidden: s.decoderHidden, layers: s.decoderLayers)
+    }
+
+    /// The live explorer's data: the decoder's weights in the page's order, the first test items
+    /// (at most 300) with their tokens and latent means, and the pad's axes. nil when the
+    /// decoder is over `explorerWeightLimit`.
+    static func explorerData(_ model: SequenceVAE, _ data: Dataset, limit: Int = 300) throws -> SequenceExplorerData? {
+        let s = model.sequence, K = model.latent
+        guard decoderWeightCount(model) <= explorerWeightLimit else { return nil }
+        var weights: [Float] = []
+        weights.reserveCapacity(decoderWeightCount(model))
+        func append(_ name: String) throws {
+            guard let p = model.store.parameter(named: name) else { throw VAEError("the report's explorer: no parameter \(name) in the model") }
+            weights.append(contentsOf: UnsafeBufferPointer(start: p.value.pointer, count: p.count))
+        }
+        try append("decoder.h0.weight"); try append("decoder.h0.bias")
+        for l in 0..<s.decoderLayers {
+            for part in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] { try append("decoder.gru.\(part)_l\(l)") }
+        }
+        try append("decoder.out.weight"); try append("decoder.out.bias")
+        let set = data.test
+        let n = min(set.count, limit)
+        let texts = (0..<n).map { SequenceText.item(set, $0, s) }
+        let tokens: [[Int]] = (0..<n).map { i in (set as? SequenceSource).map { $0.tokens(i).map { Int($0) } } ?? [] }
+        let mu = n > 0 ? SequenceText.means(model, set, Array(0..<n)) : Tensor(shape: [0, K])
+        let muArray = Array(UnsafeBufferPointer(start: mu.pointer, count: n * K))
+        let (origin, axes, explained) = n >= 2 ? ReportExplorer.padAxes(muArray, n: n, k: K)
+            : ([Float](repeating: 0, count: K), (0..<min(K, 2)).map { a in (0..<K).map { Float($0 == a ? 1 : 0) } }, 1)
+        let pair = (0, n > 1 ? 1 : 0)
+        return SequenceExplorerData(vocabulary: s.vocabulary, joiner: s.tokenizer == .words ? " " : "", latent: K, hidden: s.decoderHidden,
+                                    layers: s.decoderLayers, maxLength: s.maxLength, weights: weights, items: texts, itemTokens: tokens,
+                                    mu: muArray, padOrigin: origin, padAxes: axes, explained: explained, interpolation: pair)
     }
 }

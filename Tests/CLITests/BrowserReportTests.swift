@@ -103,4 +103,79 @@ final class BrowserReportTests: XCTestCase {
     func testConv() throws { try check(model: "conv", latent: 3, hidden: "16") }
     func testConditionalMLP() throws { try check(model: "mlp", latent: 3, hidden: "32", extra: ["--conditional"]) }
     func testConditionalConv() throws { try check(model: "conv", latent: 2, hidden: "16", extra: ["--conditional"]) }
+
+    /// A sequence run's report: the page's GRU decoder (JavaScript) gives Swift's greedy decodings
+    /// of a few z token for token, and the test items' −log p(x | z = μ) within 1e-3 nats; the pad,
+    /// keys and interpolation slider rewrite the text.
+    func checkSequence(tokens: String, decoder: String, latent: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let browser = Self.chromium() else { throw XCTSkip("Chromium is not installed (apt-get install chromium)") }
+        let path = tempRunDir("browser-seq-data") + ".txt"
+        try AtomicFile.write(SequenceCLITests.sentences(400).joined(separator: "\n") + "\n", to: path)
+        let run = tempRunDir("browser-seq-\(tokens)")
+        defer { try? FileManager.default.removeItem(atPath: run); try? FileManager.default.removeItem(atPath: path) }
+        let r = try CLI.run(["train", "--model", "gru", "--data", path, "--tokens", tokens, "--encoder", "1x16", "--decoder", decoder,
+                             "--latent", String(latent), "--epochs", "3", "--batch", "32", "--lr", "3e-3", "--seed", "4", "--out", run])
+        XCTAssertEqual(r.status, 0, "train failed: \(r.stderr)", file: file, line: line)
+        let model = try XCTUnwrap(try Checkpoint.load(run).model as? SequenceVAE, file: file, line: line)
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("sx-out"), "no sequence explorer in the report", file: file, line: line)
+
+        // the test items the page carries, read back from its metadata
+        let open = "<script type=\"application/json\" id=\"swiftvae-meta\">"
+        let m0 = try XCTUnwrap(html.range(of: open), file: file, line: line)
+        let m1 = try XCTUnwrap(html.range(of: "</script>", range: m0.upperBound..<html.endIndex), file: file, line: line)
+        let meta = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(html[m0.upperBound..<m1.lowerBound].utf8)) as? [String: Any])
+        let itemTokens = try XCTUnwrap(meta["itemTokens"] as? [[Int]], file: file, line: line)
+        let n = min(3, itemTokens.count)
+        XCTAssertEqual(n, 3, file: file, line: line)
+        var ids: [UInt16] = [], starts = [0]
+        for t in itemTokens.prefix(n) { ids += t.map { UInt16($0) }; starts.append(ids.count) }
+        let items = SequenceSource(ids: ids, starts: starts, lines: (0..<n).map { Int32($0 + 1) }, maxLength: model.sequence.maxLength)
+        let batch = items.batch(0..<n)
+        let mu = model.encode(batch).mu
+        var expectedNLL = [Double](repeating: 0, count: n)
+        model.negLogLikelihood(batch, z: mu, samples: 1, into: &expectedNLL)
+
+        // z: the origin, a pattern, a far point and the first item's mean
+        let zs: [[Float]] = [
+            [Float](repeating: 0, count: latent),
+            (0..<latent).map { Float($0 % 3) - 1 + 0.25 * Float($0) },
+            (0..<latent).map { $0 % 2 == 0 ? 2.5 : -1.75 },
+            Array(UnsafeBufferPointer(start: mu.pointer, count: latent)),
+        ]
+        var rng = RNG(seed: 1)
+        let expected = model.generate(Tensor(shape: [zs.count, latent], data: zs.flatMap { $0 }), greedy: true, rng: &rng)
+        let json = "[" + zs.map { "[" + $0.map { "\($0)" }.joined(separator: ",") + "]" }.joined(separator: ",") + "]"
+        let dom = try Self.dumpDOM(browser, url: URL(fileURLWithPath: run + "/report.html").absoluteString + "#selftest=" + json.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
+        let pre = "<pre id=\"swiftvae-selftest\" hidden=\"\">"
+        guard let a = dom.range(of: pre), let b = dom.range(of: "</pre>", range: a.upperBound..<dom.endIndex) else {
+            return XCTFail("the page wrote no self-test result; DOM starts: \(dom.prefix(300))", file: file, line: line)
+        }
+        let text = String(dom[a.upperBound..<b.lowerBound]).replacingOccurrences(of: "&quot;", with: "\"")
+            .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">").replacingOccurrences(of: "&amp;", with: "&")
+        let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], file: file, line: line)
+        XCTAssertNil(obj["error"], "page error: \(obj["error"] ?? "")", file: file, line: line)
+        XCTAssertEqual((obj["errors"] as? [Any])?.count, 0, "script errors: \(obj["errors"] ?? "")", file: file, line: line)
+        XCTAssertEqual(obj["latent"] as? Int, latent, file: file, line: line)
+        let pageTokens = try XCTUnwrap(obj["tokens"] as? [[Int]], file: file, line: line)
+        XCTAssertEqual(pageTokens, expected.map { $0.map { Int($0) } }, "the page's greedy decodings differ from Swift's", file: file, line: line)
+        let texts = try XCTUnwrap(obj["texts"] as? [String], file: file, line: line)
+        XCTAssertEqual(texts, expected.map { Vocabulary.text($0, model.sequence) }, file: file, line: line)
+        XCTAssertTrue(texts.contains { !$0.isEmpty }, "every decoding is empty: \(texts)", file: file, line: line)
+        let nll = try XCTUnwrap(obj["nll"] as? [Double], file: file, line: line)
+        XCTAssertEqual(nll.count, n, file: file, line: line)
+        for (page, swift) in zip(nll, expectedNLL) {
+            XCTAssertEqual(page, swift, accuracy: 1e-3, "−log p(x | μ): page \(page), Swift \(swift)", file: file, line: line)
+        }
+        let ui = try XCTUnwrap(obj["ui"] as? [String: Any], "no UI result", file: file, line: line)
+        for key in ["keyMoves", "dragMoves", "shownMatches", "interpolationEnd"] {
+            XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
+        }
+        XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
+        XCTAssertEqual(ui["hoverCaption"] as? String, "test item 0", file: file, line: line)
+        print("browser check gru \(tokens) \(decoder): decodings equal, max |nll page − swift| = \(zip(nll, expectedNLL).map { abs($0 - $1) }.max() ?? 0), \(obj["decodeMs"] ?? "?") ms per decoding")
+    }
+
+    func testSequenceCharactersTwoLayers() throws { try checkSequence(tokens: "characters", decoder: "2x24", latent: 5) }
+    func testSequenceWordsLatent2() throws { try checkSequence(tokens: "words", decoder: "1x32", latent: 2) }
 }
