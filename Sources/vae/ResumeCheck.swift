@@ -51,6 +51,7 @@ extension Train {
         add("--hidden", try hiddenSizes().map(list), list(cfg.hidden))
         add("--beta", beta.map { "\($0)" }, "\(cfg.beta)")
         add("--warmup", warmup.map(String.init), String(cfg.warmupEpochs))
+        add("--free-bits", freeBits.map { "\($0)" }, "\(cfg.freeBitsValue)")
         add("--likelihood", likelihood?.rawValue, Train.storedLikelihood(cfg)?.rawValue)
         add("--sigma", sigma.map { "\($0)" }, "\(cfg.gaussianSigma)")
         add("--activation", activation?.rawValue, cfg.activation.rawValue)

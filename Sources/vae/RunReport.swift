@@ -21,7 +21,7 @@ enum RunReport {
             ("data", "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test, \(cfg.inputShape.map(String.init).joined(separator: "×"))"),
             ("model", "\(cfg.architecture.rawValue), latent \(cfg.latent), hidden \(cfg.hidden.map(String.init).joined(separator: ",")), \(model.parameterCount) parameters"),
             ("likelihood", RunReport.likelihoodText(cfg)),
-            ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs"),
+            ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("optimizer", "Adam, lr \(options.learningRate), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
             ("epochs", "\(metrics.count) of \(options.epochs)"),
             ("binarized", options.binarize ? "yes (dynamic)" : "no"),

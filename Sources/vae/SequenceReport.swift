@@ -57,7 +57,7 @@ enum SequenceReport {
             ("data", "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test items of at most \(s.maxLength) tokens"),
             ("tokens", "\(s.tokenizer.rawValue), a vocabulary of \(s.vocabulary.count) (with <bos> <eos> <pad> <unk>)"),
             ("model", "GRU encoder \(s.encoderLayers)×\(s.encoderHidden)\(s.bidirectional ? " (bidirectional)" : ""), latent \(cfg.latent), GRU decoder \(s.decoderLayers)×\(s.decoderHidden) fed [token, z], \(model.parameterCount) parameters"),
-            ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")"),
+            ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")\(cfg.freeBitsValue > 0 ? "; free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("word dropout", "\(s.wordDropout)"),
             ("optimizer", "Adam, lr \(options.learningRate), batch \(options.batchSize)\(options.clipNorm.map { ", clip \($0)" } ?? "")"),
             ("epochs", "\(metrics.count) of \(options.epochs)"),

@@ -23,6 +23,8 @@ struct Train: ParsableCommand {
     @Option(help: "Adam's learning rate.") var lr: Double?
     @Option(help: "Weight of the KL term (β-VAE; default 1).") var beta: Double?
     @Option(help: "Epochs of linear KL warm-up from 0 to β (default 0).") var warmup: Int?
+    @Option(name: .customLong("free-bits"), help: ArgumentHelp("Free bits: nats of KL per item that cost nothing in training (the term is max(KL, λ) per item), so the posterior cannot collapse below λ (default 0).", valueName: "λ"))
+    var freeBits: Double?
     @Option(help: "bernoulli (BCE, default for images), gaussian (fixed σ), gaussian-learned (a learned σ per pixel or column) or gaussian-heteroscedastic (σ per pixel or cell from the decoder; mlp; the default for a table's numbers) or discretized-logistic / beta-binomial (the 256 levels of 8-bit pixels; mlp).")
     var likelihood: VAEConfig.Likelihood?
     @Option(help: "σ of the gaussian likelihood (default 0.1).") var sigma: Double?
@@ -70,6 +72,7 @@ struct Train: ParsableCommand {
         if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0") }
         if let beta, !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        if let freeBits, !(freeBits >= 0 && freeBits <= 1e6) { throw ValidationError("--free-bits must be between 0 and 1000000 nats") }
         if let sigma, !(sigma > 0) { throw ValidationError("--sigma must be > 0") }
         if let k, !(1...100_000).contains(k) { throw ValidationError("--k must be between 1 and 100000") }
         if let m = checkpointMinutes, !(m >= 0 && m <= 100_000) { throw ValidationError("--checkpoint-minutes must be between 0 and 100000") }
@@ -186,6 +189,10 @@ struct Train: ParsableCommand {
                 // at least 500 optimizer steps (a 500-row table gets about 125 epochs)
                 let perEpoch = (data.train.count + batchSize - 1) / batchSize
                 epochCount = epochs ?? max(10, (500 + perEpoch - 1) / perEpoch)
+            }
+            if let f = freeBits, f > 0 {
+                if objective == .iwae { throw VAEError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself") }
+                cfg.freeBits = f
             }
             if conditional && !data.train.hasLabels {
                 throw VAEError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")

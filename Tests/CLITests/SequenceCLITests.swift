@@ -149,6 +149,28 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(o.learningRate(epoch: 20), 1e-4, accuracy: 1e-15)
     }
 
+    /// --free-bits λ is stored with the run, shown in the report, kept on resume, and refused with
+    /// the IWAE objective.
+    func testFreeBits() throws {
+        let path = try write(SequenceCLITests.sentences(200), "freebits")
+        let run = tempRunDir("freebits")
+        let line = ["train", "--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
+                    "--latent", "3", "--batch", "32", "--free-bits", "2.5", "--out", run]
+        var r = try CLI.run(line + ["--epochs", "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).model.config.freeBits, 2.5)
+        XCTAssertTrue(try String(contentsOfFile: run + "/report.html", encoding: .utf8).contains("free bits 2.5 nats per item"))
+        r = try CLI.run(["train", "--resume", "--out", run, "--epochs", "2", "--free-bits", "1"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--free-bits cannot change when resuming"), r.stderr)
+        r = try CLI.run(["train", "--resume", "--out", run, "--epochs", "2", "--no-report"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(["train", "--data", path, "--tokens", "words", "--model", "gru", "--free-bits", "1", "--objective", "iwae",
+                         "--epochs", "1", "--out", tempRunDir("freebitsiwae")])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--free-bits changes the ELBO's KL term"), r.stderr)
+    }
+
     func testBadSequenceInputIsOneLine() throws {
         let small = ["--model", "gru", "--encoder", "1x4", "--decoder", "1x4", "--latent", "2", "--epochs", "1", "--no-report"]
         func refuse(_ bytes: [UInt8], _ expected: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {

@@ -37,12 +37,21 @@ enum Posterior {
     /// dh = [∂L/∂μ | ∂L/∂log σ²] for L = s·Σ(recon + w·KL), given dz = ∂L/∂z from the decoder
     /// (already scaled by s) and klScale = s·w:  ∂μ = dz + klScale·μ;
     /// ∂lv = dz·ε·½σ + klScale·½(σ² − 1)
+    ///
+    /// Free bits (Kingma et al. 2016, per item): with `freeBits` λ > 0 an item whose KL (`kl[r]`,
+    /// as `sample` computed it) is below λ nats gets no KL gradient — the term is max(KL, λ) — so
+    /// the encoder may use up to λ nats per item without cost, and the posterior cannot collapse
+    /// below it. Per item, not per batch, so the gradient is the same for any split of a batch
+    /// over threads or ranks.
     static func backward(h: UnsafePointer<Float>, eps: UnsafePointer<Float>, dz: UnsafePointer<Float>,
-                         rows: Int, latent k: Int, klScale: Float, dh: UnsafeMutablePointer<Float>) {
+                         rows: Int, latent k: Int, klScale klScaleIn: Float, dh: UnsafeMutablePointer<Float>,
+                         kl: UnsafePointer<Double>? = nil, freeBits: Double = 0) {
+        precondition(freeBits <= 0 || kl != nil, "free bits need each item's KL")
         for r in 0..<rows {
             let mu = h + r * 2 * k, lv = mu + k
             let e = eps + r * k, d = dz + r * k
             let dmu = dh + r * 2 * k, dlv = dmu + k
+            let klScale = freeBits > 0 && kl![r] < freeBits ? 0 : klScaleIn
             for j in 0..<k {
                 let s = sigma(logVariance: lv[j])
                 dmu[j] = d[j] + klScale * mu[j]

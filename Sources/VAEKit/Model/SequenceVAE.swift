@@ -243,8 +243,10 @@ public final class SequenceVAE: LatentVariableModel {
         if let dc = gg.dConstant { SequenceVAE.add(dc.pointer, into: dz.pointer, count: b * K) }
         // posterior and encoder
         let dhs = dh.view([b, 2 * K])
-        Posterior.backward(h: hs.pointer, eps: es.pointer, dz: dz.pointer, rows: b, latent: K, klScale: Float(klWeight) * scale,
-                           dh: dhs.pointer)
+        kl.withUnsafeBufferPointer { klp in
+            Posterior.backward(h: hs.pointer, eps: es.pointer, dz: dz.pointer, rows: b, latent: K, klScale: Float(klWeight) * scale,
+                               dh: dhs.pointer, kl: klp.baseAddress, freeBits: config.freeBitsValue)
+        }
         let dTop = head.backward(dhs)
         if let bi = encoderBidirectional {
             bi.backward(dTop)

@@ -121,8 +121,10 @@ public final class VAE: LatentVariableModel {
         }
         let dz = decoder.backward(dl, update: update)
         let dh = dhBuf.view([b, 2 * k])
-        Posterior.backward(h: h.pointer, eps: eps.pointer, dz: dz.pointer, rows: b, latent: k,
-                           klScale: Float(klWeight) * scale, dh: dh.pointer)
+        kl.withUnsafeBufferPointer { klp in
+            Posterior.backward(h: h.pointer, eps: eps.pointer, dz: dz.pointer, rows: b, latent: k,
+                               klScale: Float(klWeight) * scale, dh: dh.pointer, kl: klp.baseAddress, freeBits: config.freeBitsValue)
+        }
         _ = encoder.backward(dh, update: update)
         return loss
     }

@@ -24,6 +24,9 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     public var activation: HiddenActivation
     /// The sequence model's vocabulary and networks (architecture gru; nil otherwise).
     public var sequence: SequenceConfig?
+    /// Free bits: nats of KL per item that cost nothing in training (the KL term is
+    /// max(KL, λ) per item; nil or 0: none). Keeps a posterior from collapsing.
+    public var freeBits: Double?
 
     /// The nonlinearity between an mlp's hidden layers.
     public enum HiddenActivation: String, Codable, Sendable, CaseIterable { case relu, tanh }
@@ -48,7 +51,7 @@ public struct VAEConfig: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case architecture, inputShape, latent, hidden, likelihood, gaussianSigma, beta, warmupEpochs, groups,
-             conditionSize, activation, sequence
+             conditionSize, activation, sequence, freeBits
     }
 
     /// Fields added after 0.1 are optional, so that 0.1 checkpoints load unchanged.
@@ -66,7 +69,11 @@ public struct VAEConfig: Codable, Equatable, Sendable {
         conditionSize = try c.decodeIfPresent(Int.self, forKey: .conditionSize) ?? 0
         activation = try c.decodeIfPresent(HiddenActivation.self, forKey: .activation) ?? .relu
         sequence = try c.decodeIfPresent(SequenceConfig.self, forKey: .sequence)
+        freeBits = try c.decodeIfPresent(Double.self, forKey: .freeBits)
     }
+
+    /// The free bits in effect (0 when none).
+    public var freeBitsValue: Double { freeBits ?? 0 }
 
     /// A sequence VAE's config: items of at most `sequence.maxLength` tokens, stored as token ids
     /// between <bos> and <eos> (`inputShape` [1, 1, maxLength + 2]).
@@ -96,6 +103,7 @@ public struct VAEConfig: Codable, Equatable, Sendable {
         }
         guard beta >= 0 && beta.isFinite else { throw VAEError("beta \(beta) must be a finite number ≥ 0") }
         guard warmupEpochs >= 0 else { throw VAEError("warm-up epochs \(warmupEpochs) must be ≥ 0") }
+        if let f = freeBits, !(f >= 0 && f <= 1e6) { throw VAEError("free bits \(f) must be a number of nats between 0 and 1000000") }
         guard gaussianSigma > 0 && gaussianSigma.isFinite else { throw VAEError("gaussian sigma \(gaussianSigma) must be > 0") }
         guard (0...65536).contains(conditionSize) else { throw VAEError("condition size \(conditionSize) must be between 0 and 65536") }
         if architecture == .conv && groups == nil && (likelihood == .gaussianHeteroscedastic || likelihood == .discretizedLogistic || likelihood == .betaBinomial) {

@@ -146,6 +146,9 @@ public final class Trainer {
             }
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
+        if options.trainingObjective == .iwae && model.config.freeBitsValue > 0 {
+            throw VAEError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself")
+        }
         if options.trainingObjective == .iwae && (model.config.beta != 1 || model.config.warmupEpochs != 0) {
             throw VAEError("--objective iwae trains the bound itself: it takes no --beta or --warmup (β = 1, no warm-up)")
         }
