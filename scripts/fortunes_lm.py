@@ -2,7 +2,11 @@
 """A plain GRU language model, the baseline for the sequence VAE (docs/text-comparison.md).
 
     python3 scripts/fortunes_lm.py --run RUN --train train.txt --test test.txt \
-        --hidden 256 --epochs E --lr 1e-3 --batch 128 [--limit 1000] [--seed 1] [--threads 1]
+        --hidden 256 --epochs E --lr 1e-3 --batch 128 [--limit 1000] [--seed 1] [--threads 1] [--valid valid.txt]
+
+With --valid, every epoch is also scored on the validation file and the model of the epoch with
+the lowest validation NLL is the one reported on the test file (early stopping, as the VAE's
+epoch is chosen in scripts/text_comparison.sh).
 
 The same vocabulary as the SwiftVAE run (the `config` JSON in RUN/model.safetensors' metadata,
 `sequence.vocabulary`; ids 0 <bos> 1 <eos> 2 <pad> 3 <unk>, unknown words -> <unk>), the same
@@ -102,12 +106,15 @@ def main():
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--valid")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     vocab = vocabulary(a.run)
     index = {w: i for i, w in enumerate(vocab) if i >= 4}
     train, test = read(a.train, index), read(a.test, index, a.limit)
+    valid = read(a.valid, index) if a.valid else None
+    best = None  # (valid NLL, epoch, state)
     model = LM(len(vocab), a.hidden)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=a.lr)
     rng = random.Random(a.seed)
@@ -124,11 +131,20 @@ def main():
             opt.step()
             total += loss.item() * len(items)
         per_item, per_token, _ = evaluate(model, test)
+        v = evaluate(model, valid)[0] if valid else None
         print(f"epoch {epoch}: train {total / len(train):.3f} nats/sentence, test {per_item:.3f} "
-              f"({per_token:.4f}/token), {time.time() - start:.0f} s", file=sys.stderr, flush=True)
+              f"({per_token:.4f}/token)" + (f", valid {v:.3f}" if v is not None else "") +
+              f", {time.time() - start:.0f} s", file=sys.stderr, flush=True)
+        if v is not None and (best is None or v < best[0]):
+            best = (v, epoch, {k: t.clone() for k, t in model.state_dict().items()})
+    chosen = a.epochs
+    if best is not None:
+        model.load_state_dict(best[2])
+        chosen = best[1]
     per_item, per_token, tokens = evaluate(model, test)
     print(json.dumps({"nll": per_item, "nll_per_token": per_token, "perplexity": math.exp(per_token),
                       "tokens": tokens, "items": len(test), "vocabulary": len(vocab), "epochs": a.epochs,
+                      "chosen_epoch": chosen, "valid_nll": best[0] if best else None,
                       "seconds": round(time.time() - start, 1),
                       "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)}))
 
