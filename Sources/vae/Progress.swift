@@ -60,6 +60,7 @@ final class ProgressDisplay {
         return String(format: "epoch %d/%d  train %.2f (recon %.2f + KL %.2f)  test %.2f (z=μ %.2f)  %.1f s  %@ %@",
                m.epoch, total, m.train_loss, m.train_recon, m.train_kl, m.test_loss, m.test_loss_mu, m.seconds,
                grouped(m.images_per_second), unit) + (m.sample_valid.map { String(format: "  valid %.1f%%", 100 * $0) } ?? "")
+            + (m.validation_loss.map { String(format: "  validation %.2f", $0) } ?? "")
     }
 
     static func grouped(_ v: Double) -> String {

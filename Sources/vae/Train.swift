@@ -39,6 +39,10 @@ struct Train: ParsableCommand {
     @Option(help: "Clip the global gradient norm.") var clip: Double?
     @Option(name: .customLong("weight-decay"), help: "Adam L2 weight decay.") var weightDecay: Double?
     @Option(name: .customLong("test-limit"), help: "Evaluate on at most N test images per epoch.") var testLimit: Int?
+    @Option(name: .customLong("validation-fraction"), help: ArgumentHelp("Early stopping: hold out this share of the training items, score them after every epoch and keep the best epoch's model (default 0: off).", valueName: "f"))
+    var validationFraction: Double?
+    @Option(help: ArgumentHelp("Early stopping: stop after N epochs without a better validation score (tables: the epochs of 250 steps, at least 20; else: train all --epochs).", valueName: "N"))
+    var patience: Int?
     @Option(help: ArgumentHelp("Train only on images with these labels (e.g. the normal classes for `vae anomaly`).", valueName: "c[,c…]"))
     var classes: String?
     // Objective, optimizer and recipe (issue 15; Presets.swift)
@@ -72,6 +76,8 @@ struct Train: ParsableCommand {
         if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0") }
         if let beta, !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        if let f = validationFraction, !(f >= 0 && f <= 0.5) { throw ValidationError("--validation-fraction must be between 0 (off) and 0.5") }
+        if let p = patience, p < 1 { throw ValidationError("--patience must be ≥ 1 epoch") }
         if let freeBits, !(freeBits >= 0 && freeBits <= 1e6) { throw ValidationError("--free-bits must be between 0 and 1000000 nats") }
         if let sigma, !(sigma > 0) { throw ValidationError("--sigma must be > 0") }
         if let k, !(1...100_000).contains(k) { throw ValidationError("--k must be between 1 and 100000") }
@@ -157,6 +163,7 @@ struct Train: ParsableCommand {
                                 warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
                                 activation: activation ?? .relu)
             var batchSize = batch ?? 128, epochCount = epochs ?? 10
+            var validationShare: Double? = nil, patienceEpochs: Int? = nil
             if arch == .gru {
                 let given: [(String, Bool)] = [("--hidden", hidden != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
                                                ("--activation", activation != nil), ("--binarize", binarize), ("--conditional", conditional),
@@ -183,12 +190,30 @@ struct Train: ParsableCommand {
                 cfg.groups = TableData.resolutionFloors(table.groups(numeric: numeric), train: data.train)
                 cfg.gaussianSigma = sigma ?? 1
                 cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
+                // the rows trained on: those of --classes, less the early-stopping hold-out
+                let chosen = try Anomaly.parseClasses(classes, classNames: data.classNames, option: "--classes")
+                var rows = chosen.map { data.train.filtered(classes: $0).count } ?? data.train.count
+                // early stopping only when asked for (measured on scikit-learn's tables it lost to a
+                // fixed length: the hold-out of a table of a few dozen rows is too small to judge by)
+                let fraction = validationFraction ?? 0
+                if fraction > 0 {
+                    validationShare = fraction
+                    rows -= min(rows, max(1, Int((Double(rows) * fraction).rounded())))
+                }
                 // small tables overfit a wide network: 64 units below 5,000 rows
-                if hidden == nil { cfg.hidden = [data.train.count < 5000 ? 64 : 128] }
-                batchSize = batch ?? min(128, data.train.count)
-                // at least 500 optimizer steps (a 500-row table gets about 125 epochs)
-                let perEpoch = (data.train.count + batchSize - 1) / batchSize
-                epochCount = epochs ?? max(10, (500 + perEpoch - 1) / perEpoch)
+                if hidden == nil { cfg.hidden = [rows < 5000 ? 64 : 128] }
+                batchSize = batch ?? max(1, min(128, rows))
+                // at least 2,000 optimizer steps (a 500-row table gets 500 epochs); with early
+                // stopping 250 steps (at least 20 epochs) without a better validation score end it
+                let perEpoch = max(1, (rows + batchSize - 1) / batchSize)
+                epochCount = epochs ?? max(10, (2000 + perEpoch - 1) / perEpoch)
+                if fraction > 0 { patienceEpochs = patience ?? max(20, (250 + perEpoch - 1) / perEpoch) }
+            } else if let f = validationFraction, f > 0 {
+                validationShare = f
+                patienceEpochs = patience
+            }
+            if patience != nil && validationShare == nil {
+                throw VAEError("--patience needs a validation share to score (--validation-fraction f)")
             }
             if let f = freeBits, f > 0 {
                 if objective == .iwae { throw VAEError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself") }
@@ -214,9 +239,11 @@ struct Train: ParsableCommand {
             o.learningRateSchedule = lrSchedule?.schedule
             o.weightInit = weightInit
             o.outputBiasFromData = outputBiasFromData == true ? true : nil
+            o.validationFraction = validationShare
+            o.patience = patienceEpochs
             if let p = preset { Console.note("preset \(p.rawValue): \(Train.describe(o))") }
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
-            if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) images") }
+            if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) \(data.isImages ? "images" : data.table != nil ? "rows" : "items")") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
         }
         if let seq = run.model as? SequenceVAE, seq.sequence.molecules {
@@ -258,6 +285,12 @@ struct Train: ParsableCommand {
             throw ExitCode(Interrupt.exitCode)
         }
         if leader, let m = run.metrics.last {
+            let st = run.trainer.state
+            if let b = st.bestEpoch, let v = st.bestValidation, let held = run.trainer.validation {
+                Console.note(String(format: "early stopping: %@ held-out items scored every epoch; the best (%.2f nats/item) was epoch %d, and the model kept is that epoch's%@",
+                                    ProgressDisplay.grouped(Double(held.count)), v, b,
+                                    st.stoppedEarly == true ? " (stopped after \(m.epoch - b) epochs without a better score)" : ""))
+            }
             print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f); model in %@", m.epoch, m.test_loss,
                          data.isImages ? "image" : "item", m.test_loss_mu, run.directory))
         }

@@ -33,15 +33,16 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(groups.map(\.kind), [.gaussianHeteroscedastic, .categorical])
         XCTAssertEqual(groups.map(\.width), [2, 3])
         XCTAssertEqual(groups.map(\.name), ["x,y", "colour"])
-        // x is written with 2 decimals (dense enough that two values differ by one step): its smallest σ is
-        // the step's, step/√12, standardised; y's 3 decimals are sparser — its floor is at least its step's
-        // and far below e⁻⁵, so it changes nothing
+        // each column's smallest σ is the larger of its recording step's (step/√12, standardised) and
+        // 1/√n for the n = 192 training rows: x (2 decimals) and y (3 decimals) have steps far finer
+        // than 1/√192, so both floors are −½ log 192
         let floors = try XCTUnwrap(groups[0].logSigmaFloor)
         let schema = try XCTUnwrap(loaded.table).schema
         guard case .numeric(_, let sx) = schema.columns[0].kind, case .numeric(_, let sy) = schema.columns[1].kind else { return XCTFail("not numeric") }
-        XCTAssertEqual(Double(floors[0]), Foundation.log(0.01 / sx / 12.0.squareRoot()), accuracy: 0.05)
-        XCTAssertGreaterThanOrEqual(Double(floors[1]), Foundation.log(0.001 / sy / 12.0.squareRoot()) - 0.05)
-        XCTAssertLessThan(floors[1], -5)
+        XCTAssertLessThan(Foundation.log(0.01 / sx / 12.0.squareRoot()), -3)
+        XCTAssertLessThan(Foundation.log(0.001 / sy / 12.0.squareRoot()), -3)
+        XCTAssertEqual(Double(floors[0]), -0.5 * Foundation.log(192.0), accuracy: 1e-5)
+        XCTAssertEqual(Double(floors[1]), -0.5 * Foundation.log(192.0), accuracy: 1e-5)
         XCTAssertNil(groups[1].logSigmaFloor)
         XCTAssertEqual(loaded.table?.schema.columns.map(\.name), ["x", "y", "colour"])
         let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
@@ -99,6 +100,36 @@ final class TableCLITests: XCTestCase {
             }
             if k > 0 && before[3] == "NA" { XCTAssertTrue(["red", "green", "blue"].contains(after[3]), "colour \(after[3])") }
         }
+    }
+
+    /// A table trains at least 2,000 optimizer steps by default, counted on the rows it trains on
+    /// (those of --classes, less an early-stopping hold-out), with a batch of at most those rows;
+    /// --validation-fraction keeps the best epoch's model and says so.
+    func testTableTrainingLengthAndEarlyStopping() throws {
+        let (path, _) = try writeTable()
+        let run = tempRunDir("tablelength")
+        var r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--classes", "odd", "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let loaded = try Checkpoint.load(run)
+        let line = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("training on labels") }, r.stderr)
+        let rows = try XCTUnwrap(Int(line.split(separator: ":").last!.split(separator: " ").first!))
+        XCTAssertTrue((50...80).contains(rows), "\(rows) odd training rows")
+        XCTAssertEqual(loaded.options.batchSize, rows)                  // one step per epoch
+        XCTAssertEqual(loaded.options.epochs, 2000)
+        XCTAssertNil(loaded.options.validationFraction)                 // early stopping is asked for, not a default
+        let es = tempRunDir("tableearly")
+        r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--validation-fraction", "0.2", "--patience", "5",
+                         "--lr", "0.01", "--no-report", "--out", es])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("early stopping: 38 held-out items scored every epoch; the best ("), r.stderr)   // 20% of 192
+        XCTAssertTrue(r.stderr.contains("without a better score)"), r.stderr)
+        let o = try Checkpoint.load(es).options
+        XCTAssertEqual(o.validationFraction, 0.2)
+        XCTAssertEqual(o.patience, 5)
+        XCTAssertEqual(o.batchSize, 128)
+        r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--patience", "5", "--epochs", "1", "--out", tempRunDir("patienceonly")])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("--patience needs a validation share"), r.stderr)
     }
 
     func testTableErrorsAreOneLine() throws {

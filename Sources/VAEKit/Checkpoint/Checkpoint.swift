@@ -90,8 +90,10 @@ public enum Checkpoint {
     static let format = "swiftvae-checkpoint-1"
 
     /// Writes the checkpoint atomically (weights first, then config.json), creating `dir`.
+    /// `best`: with early stopping under way, the best epoch's weights (parameter-buffer order),
+    /// stored as `best.<name>`.
     public static func save(model: any LatentVariableModel, optimizer: Adam?, options: TrainingOptions, state: TrainingState,
-                            data: RunConfig.DataInfo?, to dir: String) throws {
+                            data: RunConfig.DataInfo?, best: [Float]? = nil, to dir: String) throws {
         try makeDirectory(dir)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
@@ -108,11 +110,21 @@ public enum Checkpoint {
                 off += p.count
             }
         }
+        // the best epoch's weights live in a buffer of their own for the length of the write
+        let bestBuffer = best.map { Tensor(shape: [$0.count], data: $0) }
+        if let b = bestBuffer {
+            precondition(b.count == model.store.count, "Checkpoint.save: best weights of the wrong size")
+            var off = 0
+            for p in model.store.parameters {
+                list.append(("best." + p.name, p.shape, UnsafeBufferPointer(start: b.pointer + off, count: p.count)))
+                off += p.count
+            }
+        }
         var meta = ["format": format, "version": SwiftVAE.version, "config": json(model.config),
                     "training": json(options), "state": json(state)]
         // A table's schema travels with the weights: without it no new row can be encoded.
         if let t = data?.table { meta["table"] = json(t) }
-        let bytes = SafeTensorsFile.serialize(tensors: list, metadata: meta)
+        let bytes = withExtendedLifetime(bestBuffer) { SafeTensorsFile.serialize(tensors: list, metadata: meta) }
         try AtomicFile.write(bytes, to: dir + "/" + weightsFile)
         let rc = RunConfig(model: model.config, training: options, data: data, state: state, parameterCount: model.parameterCount)
         try AtomicFile.write(rc.json(), to: dir + "/" + configFile)
@@ -127,6 +139,8 @@ public enum Checkpoint {
         /// Adam moments in parameter-buffer order, when the checkpoint has them.
         public let adamM: [Float]?
         public let adamV: [Float]?
+        /// Early stopping under way: the best epoch's weights in parameter-buffer order.
+        public let bestWeights: [Float]?
         /// How the run's CSV table is read (nil for images).
         public let table: TableInfo?
 
@@ -216,6 +230,19 @@ public enum Checkpoint {
             m = mm
             v = vv
         }
+        var best: [Float]? = nil
+        if file.tensors.keys.contains(where: { $0.hasPrefix("best.") }) {
+            var bb: [Float] = []
+            for p in model.store.parameters {
+                let name = "best." + p.name
+                expected.insert(name)
+                guard let t = file.tensors[name], t.shape == p.shape, t.data.allSatisfy({ $0.isFinite }) else {
+                    throw VAEError("\(src): the best epoch's weights \"\(name)\" are missing, have the wrong shape or are not finite; the checkpoint is damaged")
+                }
+                bb += t.data
+            }
+            best = bb
+        }
         if let extra = file.tensors.keys.first(where: { !expected.contains($0) }) {
             throw VAEError("\(src) has a tensor \"\(extra)\" that the config's model does not have; the weights and the config do not match")
         }
@@ -231,7 +258,7 @@ public enum Checkpoint {
             }
             table = t
         }
-        return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v, table: table)
+        return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v, bestWeights: best, table: table)
     }
 
     /// The parameter count of `config`'s model, from its description (no storage allocated);

@@ -115,10 +115,15 @@ extension Dataset {
 
 /// What the training rows of a table say about its likelihood.
 public enum TableData {
-    /// For each group of numeric columns with a σ per cell: the smallest log σ of each column,
-    /// log(step/√12) with `step` the smallest gap between two distinct observed values of the
-    /// column among the training rows (standardised units) — the σ of a value known only to its
-    /// step. Columns of measurements with many decimals get far below e⁻⁵ and change nothing.
+    /// For each group of numeric columns with a σ per cell: the smallest log σ of each column, the
+    /// larger of two resolutions (standardised units, so the column's own spread is 1):
+    /// - log(step/√12), `step` the smallest gap between two distinct observed values of the
+    ///   column among the training rows — the σ of a value known only to its step;
+    /// - log(1/√n), n the training rows — about the standard error of the column's mean: a
+    ///   spread finer than n rows can resolve. Without it a table of a few dozen rows is learned
+    ///   by heart (σ → 0 on every training row) within a few thousand steps, and a new row's
+    ///   −ELBO measures distance to the nearest memorised row (scikit-learn's wine, 62 rows,
+    ///   anomaly ROC-AUC 0.884 → 0.924 over 5 seeds; 455 rows of breast_cancer unchanged).
     public static func resolutionFloors(_ groups: [FeatureGroup], train: any DataSource) -> [FeatureGroup] {
         let n = train.count
         guard n > 1 else { return groups }
@@ -134,7 +139,8 @@ public enum TableData {
                 values.sort()
                 var step = Float.infinity
                 for i in 1..<max(values.count, 1) where values[i] > values[i - 1] { step = min(step, values[i] - values[i - 1]) }
-                floors.append(step.isFinite ? Float.log(step / 12.0.squareRoot().float) : -5)
+                let stepFloor = step.isFinite ? Float.log(step / 12.0.squareRoot().float) : -5
+                floors.append(max(stepFloor, -0.5 * Float.log(Float(n))))
             }
             out[gi].logSigmaFloor = floors
         }

@@ -34,6 +34,12 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     /// Start the decoder's output bias at the logit of the training images' mean (nil = no); also
     /// applied by `TrainingRun.start`.
     public var outputBiasFromData: Bool? = nil
+    /// Early stopping: this share of the training items is held out (seeded) and scored after
+    /// every epoch; training stops once `patience` epochs pass without a better score, and the
+    /// model of the best epoch is the one kept (nil = no hold-out; the default for tables).
+    public var validationFraction: Double? = nil
+    /// Epochs without a better validation score before training stops (nil: never stops early).
+    public var patience: Int? = nil
 
     public init() {}
 
@@ -43,6 +49,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         guard learningRate > 0 && learningRate.isFinite else { throw VAEError("learning rate \(learningRate) must be a positive number") }
         guard weightDecay >= 0 else { throw VAEError("weight decay must be ≥ 0") }
         if let c = clipNorm, !(c > 0) { throw VAEError("clip norm \(c) must be > 0") }
+        if let f = validationFraction, !(f > 0 && f <= 0.5) { throw VAEError("the validation share \(f) must be above 0 and at most 0.5") }
+        if let p = patience, !(1...1_000_000).contains(p) { throw VAEError("patience \(p) must be between 1 and 1000000 epochs") }
+        if patience != nil && validationFraction == nil { throw VAEError("patience needs a validation share to score (--validation-fraction)") }
         try validateObjective()
     }
 }
@@ -70,6 +79,8 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     /// The share of samples from the prior that are valid items (a SMILES run: valid molecules),
     /// when the run measures it (`Trainer.sampleCheck`).
     public var sample_valid: Double? = nil
+    /// With early stopping: the held-out training items' negative ELBO (mean over 10 fixed draws).
+    public var validation_loss: Double? = nil
 }
 
 /// Where training stands; saved in every checkpoint so that a run resumes exactly.
@@ -86,6 +97,11 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var partialKL: Double = 0
     public var partialCount: Int = 0
     public var partialSeconds: Double = 0
+    /// Early stopping: the best validation score so far and its epoch (the checkpoint keeps that
+    /// epoch's weights as `best.<name>`), and whether training stopped for want of improvement.
+    public var bestEpoch: Int? = nil
+    public var bestValidation: Double? = nil
+    public var stoppedEarly: Bool? = nil
 }
 
 /// What training reports while it runs (for a progress display).
@@ -124,6 +140,9 @@ public final class Trainer {
     /// molecules among samples); it must draw from its own seeded generator, never the trainer's.
     public var sampleCheck: ((any LatentVariableModel, _ epoch: Int) -> Double)?
     public static let testBinarizationSeed: UInt64 = 0xB1_7A_12
+    /// Early stopping: the held-out training items, and the weights of the best epoch so far.
+    public let validation: (any DataSource)?
+    public private(set) var bestWeights: [Float]?
 
     public init(model: any LatentVariableModel, data: Dataset, options: TrainingOptions) throws {
         try options.validate()
@@ -146,6 +165,16 @@ public final class Trainer {
             }
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
+        if let f = options.validationFraction {
+            let (rest, held) = Trainer.holdOut(count: data.train.count, fraction: f, seed: options.seed)
+            guard !rest.isEmpty && !held.isEmpty else {
+                throw VAEError("\(data.train.count) training items are too few to hold out a share of \(f) for early stopping; train without it (--validation-fraction 0)")
+            }
+            validation = data.train.subset(held)
+            data.train = data.train.subset(rest)
+        } else {
+            validation = nil
+        }
         if options.trainingObjective == .iwae && model.config.freeBitsValue > 0 {
             throw VAEError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself")
         }
@@ -169,15 +198,40 @@ public final class Trainer {
         st = TrainingState()
     }
 
-    /// Continues from a checkpoint's state (weights and Adam moments already loaded).
-    public func restore(_ s: TrainingState) throws {
+    /// Continues from a checkpoint's state (weights and Adam moments already loaded, and with early
+    /// stopping the best epoch's weights).
+    public func restore(_ s: TrainingState, bestWeights best: [Float]? = nil) throws {
         guard let r = RNG(savedState: s.rng) else { throw VAEError("the checkpoint's random-number state is invalid; start a new run") }
+        if let best, best.count != model.store.count { throw VAEError("the checkpoint's best weights do not fit the model; the file is damaged") }
         rng = r
         st = s
+        bestWeights = best
     }
 
     public var batchesPerEpoch: Int { (data.train.count + options.batchSize - 1) / options.batchSize }
-    public var isFinished: Bool { st.epoch >= options.epochs }
+    public var isFinished: Bool { st.epoch >= options.epochs || st.stoppedEarly == true }
+
+    /// The items held out for early stopping: a seeded `fraction` of `count` (at least one),
+    /// and the rest, each in increasing order.
+    static func holdOut(count n: Int, fraction f: Double, seed: UInt64) -> (rest: [Int], held: [Int]) {
+        var r = RNG(seed: seed ^ 0x7A11_DA7E)
+        let perm = r.permutation(n).map { Int($0) }
+        let m = min(n, max(1, Int((Double(n) * f).rounded())))
+        return (perm[m...].sorted(), perm[..<m].sorted())
+    }
+
+    /// The validation items' negative ELBO, averaged over 10 draws of z per item from a generator
+    /// seeded the same way every epoch (so that epochs compare on the same noise).
+    func validationLoss() -> Double? {
+        guard let v = validation else { return nil }
+        var r = RNG(seed: options.seed ^ 0x0DD_BA11)
+        var total = 0.0
+        for _ in 0..<10 {
+            let e = Evaluator.elbo(model, v, rng: &r)
+            total += e.sample.recon + e.sample.kl
+        }
+        return total / 10
+    }
 
     /// The shuffle of epoch `e` comes from its own generator: no state to save for it.
     static func permutation(seed: UInt64, epoch: Int, count: Int) -> [Int32] {
@@ -264,8 +318,22 @@ public final class Trainer {
                              test_kl: test.sample.kl, test_loss_mu: test.mean.recon + test.mean.kl,
                              kl_weight: w, seconds: seconds,
                              images_per_second: seconds > 0 ? count / seconds : 0,
-                             learning_rate: lr, train_iwae_k: iwae?.samples, sample_valid: sampleCheck?(model, epoch))
+                             learning_rate: lr, train_iwae_k: iwae?.samples, sample_valid: sampleCheck?(model, epoch),
+                             validation_loss: validationLoss())
         st.epoch = epoch
+        if let v = m.validation_loss {
+            if st.bestValidation.map({ v < $0 }) ?? true {
+                st.bestValidation = v
+                st.bestEpoch = epoch
+                bestWeights = Array(UnsafeBufferPointer(start: model.store.values.pointer, count: model.store.count))
+            } else if let p = options.patience, let b = st.bestEpoch, epoch - b >= p {
+                st.stoppedEarly = true
+            }
+            // done: the model is the best epoch's
+            if isFinished, let w = bestWeights, st.bestEpoch != epoch {
+                w.withUnsafeBufferPointer { model.store.values.pointer.update(from: $0.baseAddress!, count: w.count) }
+            }
+        }
         st.batchInEpoch = 0
         st.partialRecon = 0
         st.partialKL = 0

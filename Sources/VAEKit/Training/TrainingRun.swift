@@ -76,7 +76,10 @@ public final class TrainingRun {
         } else if loaded.state.adamStep > 0 {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) has no optimizer state, so training cannot resume exactly; start a new run")
         }
-        try trainer.restore(loaded.state)
+        if loaded.state.bestEpoch != nil && loaded.bestWeights == nil && !(loaded.state.epoch >= options.epochs || loaded.state.stoppedEarly == true) {
+            throw VAEError("\(directory)/\(Checkpoint.weightsFile) is early-stopping but holds no best weights; the checkpoint is damaged")
+        }
+        try trainer.restore(loaded.state, bestWeights: loaded.bestWeights)
         guard loaded.state.batchInEpoch < trainer.batchesPerEpoch else {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) stopped at batch \(loaded.state.batchInEpoch) of an epoch, but the data has \(trainer.batchesPerEpoch) batches per epoch; resume with the data set the run was trained on")
         }
@@ -113,7 +116,8 @@ public final class TrainingRun {
         try Checkpoint.makeDirectory(directory)
         try AtomicFile.write(TrainingRun.metricsText(metrics), to: directory + "/" + TrainingRun.metricsFile)
         try Checkpoint.save(model: trainer.model, optimizer: trainer.optimizer, options: trainer.options,
-                            state: trainer.state, data: RunConfig.DataInfo(trainer.data), to: directory)
+                            state: trainer.state, data: RunConfig.DataInfo(trainer.data),
+                            best: trainer.isFinished ? nil : trainer.bestWeights, to: directory)
     }
 
     public static func metricsText(_ metrics: [EpochMetrics]) -> String {
