@@ -30,7 +30,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         if kernels { return runKernels() }
-        if model == .gru || preset == .mosesVAE || preset == .mosesCPU { return try runSequence() }
+        if model == .gru || preset?.sequenceRecipe != nil { return try runSequence() }
         let data: Dataset
         if random {
             data = Bench.randomData()
@@ -123,22 +123,14 @@ extension Bench {
     func runSequence() throws {
         var seq = sequenceOptions
         var latentSize = latent ?? 64, batchSize = batch ?? 128, clip: Double? = nil
-        if preset == .mosesVAE {
+        if let p = preset {
+            guard let r = p.sequenceRecipe else { throw ValidationError("--preset for vae bench is moses-vae or moses-cpu") }
             seq.tokens = seq.tokens ?? .characters
-            seq.encoder = seq.encoder ?? "1x256"
-            seq.decoder = seq.decoder ?? "3x512"
-            latentSize = latent ?? 128
-            batchSize = batch ?? 512
-            clip = 50
-        } else if preset == .mosesCPU {
-            seq.tokens = seq.tokens ?? .characters
-            seq.encoder = seq.encoder ?? "1x256"
-            seq.decoder = seq.decoder ?? "1x512"
-            latentSize = latent ?? 128
-            batchSize = batch ?? 128
-            clip = 50
-        } else if preset != nil {
-            throw ValidationError("--preset for vae bench is moses-vae or moses-cpu")
+            seq.encoder = seq.encoder ?? r.encoder
+            seq.decoder = seq.decoder ?? r.decoder
+            latentSize = latent ?? r.latent
+            batchSize = batch ?? r.batch
+            clip = r.clip
         }
         guard (1...100_000).contains(batches) else { throw ValidationError("--batches must be between 1 and 100000") }
         let (data, vocabulary) = try dataOptions.loadSequencesForTraining(seq)

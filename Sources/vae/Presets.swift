@@ -43,37 +43,46 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
     /// decode like training molecules), clip 50, 10,000 test molecules per epoch. See models/moses-cpu.
     case mosesCPU = "moses-cpu"
 
+    /// A sequence preset's values (what `vae train` and `vae bench` share); nil for the image presets.
+    struct SequenceRecipe {
+        var encoder: String, decoder: String, latent: Int, batch: Int, clip: Double
+        var beta: Double, learningRate: Double, schedule: ScheduleChoice?, epochs: Int
+        /// Epochs of KL warm-up (nil: all of them).
+        var warmup: Int?
+        var testLimit: Int?
+    }
+
+    var sequenceRecipe: SequenceRecipe? {
+        switch self {
+        case .mosesVAE:
+            return SequenceRecipe(encoder: "1x256", decoder: "3x512", latent: 128, batch: 512, clip: 50, beta: 0.05,
+                                  learningRate: 3e-4, schedule: nil, epochs: 100, warmup: nil, testLimit: nil)
+        case .mosesCPU:
+            return SequenceRecipe(encoder: "1x256", decoder: "1x512", latent: 128, batch: 128, clip: 50, beta: 1,
+                                  learningRate: 1e-3, schedule: .mosesCPU, epochs: LearningRateSchedule.mosesCPU.totalEpochs,
+                                  warmup: 2, testLimit: 10_000)
+        default:
+            return nil
+        }
+    }
+
     /// `train` with the preset's values in every option the user left unset.
     func apply(to train: Train) -> Train {
         var t = train
-        if self == .mosesVAE {
+        if let r = sequenceRecipe {
             t.model = t.model ?? .gru
             t.sequenceOptions.tokens = t.sequenceOptions.tokens ?? .characters
-            t.sequenceOptions.encoder = t.sequenceOptions.encoder ?? "1x256"
-            t.sequenceOptions.decoder = t.sequenceOptions.decoder ?? "3x512"
-            t.latent = t.latent ?? 128
-            t.beta = t.beta ?? 0.05
-            t.epochs = t.epochs ?? 100
-            t.warmup = t.warmup ?? t.epochs
-            t.lr = t.lr ?? 3e-4
-            t.batch = t.batch ?? 512
-            t.clip = t.clip ?? 50
-            return t
-        }
-        if self == .mosesCPU {
-            t.model = t.model ?? .gru
-            t.sequenceOptions.tokens = t.sequenceOptions.tokens ?? .characters
-            t.sequenceOptions.encoder = t.sequenceOptions.encoder ?? "1x256"
-            t.sequenceOptions.decoder = t.sequenceOptions.decoder ?? "1x512"
-            t.latent = t.latent ?? 128
-            t.beta = t.beta ?? 1
-            t.warmup = t.warmup ?? 2
-            t.lr = t.lr ?? 1e-3
-            t.lrSchedule = t.lrSchedule ?? .mosesCPU
-            t.epochs = t.epochs ?? LearningRateSchedule.mosesCPU.totalEpochs
-            t.batch = t.batch ?? 128
-            t.clip = t.clip ?? 50
-            t.testLimit = t.testLimit ?? 10_000
+            t.sequenceOptions.encoder = t.sequenceOptions.encoder ?? r.encoder
+            t.sequenceOptions.decoder = t.sequenceOptions.decoder ?? r.decoder
+            t.latent = t.latent ?? r.latent
+            t.beta = t.beta ?? r.beta
+            t.lr = t.lr ?? r.learningRate
+            t.lrSchedule = t.lrSchedule ?? r.schedule
+            t.epochs = t.epochs ?? r.epochs
+            t.warmup = t.warmup ?? r.warmup ?? t.epochs   // moses-vae: over all the epochs
+            t.batch = t.batch ?? r.batch
+            t.clip = t.clip ?? r.clip
+            t.testLimit = t.testLimit ?? r.testLimit
             return t
         }
         t.model = t.model ?? .mlp

@@ -11,8 +11,12 @@
 /// `<pre id="swiftvae-selftest">` holding {"results": [decode(z)…], …} once the page has loaded
 /// (the browser test reads it with `chromium --headless --dump-dom`).
 enum ExplorerScript {
-    static let js = #"""
-(function () {
+    static let js = "(function () {\n" + shared + body + "})();\n"
+
+    /// What both explorers' scripts (images, sequences) start with, inside their own function
+    /// scope: error capture, element and base64 helpers, the 2-D pad over the test items' latent
+    /// means (`makePad`) and the `#selftest=` writer (`selfTest`).
+    static let shared = #"""
   'use strict';
   var t0 = performance.now();
   var errors = [];
@@ -24,6 +28,146 @@ enum ExplorerScript {
     for (var i = 0; i < n; i++) u[i] = bin.charCodeAt(i);
     return u;
   }
+
+  // The 2-D pad: the test items' latent means projected on two orthonormal axes (z₁, z₂, or the
+  // first two principal directions), drawn once; the current z as a cross. Dragging and the arrow
+  // keys move z within the pad's plane only (o.setZ), hovering finds the nearest item (o.onHover).
+  // o: { canvas, K, N, origin, axes, mu(i), colour(i), getZ(), setZ(z), onHover(i) }
+  function makePad(o) {
+    var K = o.K, N = o.N, origin = o.origin, axes = o.axes, NA = axes.length;
+    // pad coordinates of z: a_d = (z − origin)·axis_d
+    function project(z) {
+      var a = [0, 0];
+      for (var d = 0; d < NA; d++) { var s = 0; for (var j = 0; j < K; j++) s += (z[j] - origin[j]) * axes[d][j]; a[d] = s; }
+      return a;
+    }
+    // z + Σ_d (p_d − a_d(z))·axis_d: moves z within the pad's plane only (orthonormal axes)
+    function moveTo(z, p) {
+      var cur = project(z), out = z.slice();
+      for (var d = 0; d < NA; d++) { var delta = p[d] - cur[d]; for (var j = 0; j < K; j++) out[j] += delta * axes[d][j]; }
+      return out;
+    }
+    var pts = [];
+    for (var i = 0; i < N; i++) pts.push(project(o.mu(i)));
+    // the pad's range: the points' extent, at least ±2.5, padded by 8%
+    var lo = [-2.5, -2.5], hi = [2.5, 2.5];
+    pts.forEach(function (p) { for (var d = 0; d < 2; d++) { if (isFinite(p[d])) { lo[d] = Math.min(lo[d], p[d]); hi[d] = Math.max(hi[d], p[d]); } } });
+    for (var d = 0; d < 2; d++) { var m = 0.08 * (hi[d] - lo[d]); lo[d] -= m; hi[d] += m; }
+    var pad = o.canvas, S = pad.width;
+    function toCanvas(p) { return [(p[0] - lo[0]) / (hi[0] - lo[0]) * S, (hi[1] - p[1]) / (hi[1] - lo[1]) * S]; }
+    function fromEvent(ev) {
+      var r = pad.getBoundingClientRect();
+      var fx = (ev.clientX - r.left) / r.width, fy = (ev.clientY - r.top) / r.height;
+      return [lo[0] + fx * (hi[0] - lo[0]), hi[1] - fy * (hi[1] - lo[1])];
+    }
+    // the scatter, drawn once
+    var base = document.createElement('canvas');
+    base.width = S; base.height = S;
+    (function () {
+      var c = base.getContext('2d');
+      c.fillStyle = '#fff'; c.fillRect(0, 0, S, S);
+      c.strokeStyle = '#d0d7de'; c.lineWidth = 1;
+      var z0 = toCanvas([0, 0]);
+      c.beginPath(); c.moveTo(0, z0[1]); c.lineTo(S, z0[1]); c.moveTo(z0[0], 0); c.lineTo(z0[0], S); c.stroke();
+      c.globalAlpha = 0.75;
+      for (var i = 0; i < N; i++) {
+        var q = toCanvas(pts[i]);
+        c.fillStyle = o.colour(i);
+        c.beginPath(); c.arc(q[0], q[1], 3, 0, 2 * Math.PI); c.fill();
+      }
+      c.globalAlpha = 1;
+      c.fillStyle = '#57606a'; c.font = '20px sans-serif';
+      var xn = K > 2 ? 'principal direction 1' : 'z₁', yn = K > 2 ? 'principal direction 2' : 'z₂';
+      c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 8, S - 10);
+      if (NA > 1) { c.save(); c.translate(22, 8 + c.measureText('↑ ' + yn).width); c.rotate(-Math.PI / 2); c.fillText(yn + ' →', 0, 0); c.restore(); }
+    })();
+    var hovered = -1;
+    function draw() {
+      var c = pad.getContext('2d');
+      c.drawImage(base, 0, 0);
+      if (hovered >= 0) {
+        var hq = toCanvas(pts[hovered]);
+        c.strokeStyle = '#000'; c.lineWidth = 2;
+        c.beginPath(); c.arc(hq[0], hq[1], 7, 0, 2 * Math.PI); c.stroke();
+      }
+      var q = toCanvas(project(o.getZ()));
+      c.lineWidth = 5; c.strokeStyle = '#fff';
+      c.beginPath(); c.moveTo(q[0] - 11, q[1]); c.lineTo(q[0] + 11, q[1]); c.moveTo(q[0], q[1] - 11); c.lineTo(q[0], q[1] + 11); c.stroke();
+      c.lineWidth = 2; c.strokeStyle = '#cf222e';
+      c.beginPath(); c.moveTo(q[0] - 10, q[1]); c.lineTo(q[0] + 10, q[1]); c.moveTo(q[0], q[1] - 10); c.lineTo(q[0], q[1] + 10); c.stroke();
+    }
+    function nearest(ev) {
+      var r = pad.getBoundingClientRect(), sx = S / r.width;
+      var cx = (ev.clientX - r.left) * sx, cy = (ev.clientY - r.top) * sx, best = -1, bd = Math.pow(12 * sx, 2);
+      for (var i = 0; i < N; i++) {
+        var q = toCanvas(pts[i]), dd = (q[0] - cx) * (q[0] - cx) + (q[1] - cy) * (q[1] - cy);
+        if (dd < bd) { bd = dd; best = i; }
+      }
+      return best;
+    }
+    var dragging = false;
+    pad.addEventListener('pointerdown', function (ev) {
+      dragging = true;
+      // capture keeps the drag going outside the pad; best effort (an unknown pointer id throws)
+      try { pad.setPointerCapture(ev.pointerId); } catch (e) { /* dragging still works inside the pad */ }
+      o.setZ(moveTo(o.getZ(), fromEvent(ev))); o.onHover(nearest(ev));
+      ev.preventDefault();
+    });
+    pad.addEventListener('pointermove', function (ev) {
+      if (dragging) o.setZ(moveTo(o.getZ(), fromEvent(ev)));
+      o.onHover(nearest(ev));
+    });
+    function stop() { dragging = false; }
+    pad.addEventListener('pointerup', stop);
+    pad.addEventListener('pointercancel', stop);
+    pad.addEventListener('keydown', function (ev) {
+      var step = ev.shiftKey ? 0.1 : 0.02, p = project(o.getZ());
+      if (ev.key === 'ArrowLeft') p[0] -= step * (hi[0] - lo[0]);
+      else if (ev.key === 'ArrowRight') p[0] += step * (hi[0] - lo[0]);
+      else if (ev.key === 'ArrowUp' && NA > 1) p[1] += step * (hi[1] - lo[1]);
+      else if (ev.key === 'ArrowDown' && NA > 1) p[1] -= step * (hi[1] - lo[1]);
+      else return;
+      o.setZ(moveTo(o.getZ(), p));
+      ev.preventDefault();
+    });
+    // the pad as a reader drives it (for the self-tests): a right-arrow key, then a drag from
+    // (0.25, 0.75) to (toX, toY) of its width and height; whether z followed each
+    function exercise(toX, toY) {
+      var r = {}, before = o.getZ().slice(), rect = pad.getBoundingClientRect();
+      pad.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
+      r.keyMoves = project(o.getZ())[0] > project(before)[0] + 1e-9;
+      var at = function (fx, fy) { return { clientX: rect.left + fx * rect.width, clientY: rect.top + fy * rect.height, pointerId: 1, bubbles: true }; };
+      pad.dispatchEvent(new PointerEvent('pointerdown', at(0.25, 0.75)));
+      pad.dispatchEvent(new PointerEvent('pointermove', at(toX, toY)));
+      pad.dispatchEvent(new PointerEvent('pointerup', at(toX, toY)));
+      var p = project(o.getZ());
+      r.dragMoves = Math.abs(p[0] - (lo[0] + toX * (hi[0] - lo[0]))) < 1e-6 && (NA < 2 || Math.abs(p[1] - (hi[1] - toY * (hi[1] - lo[1]))) < 1e-6);
+      return r;
+    }
+    return { project: project, draw: draw, exercise: exercise,
+             hovered: function () { return hovered; }, setHovered: function (i) { hovered = i; } };
+  }
+
+  // report.html#selftest=<URL-encoded JSON>: once the page has loaded, run(parsed JSON) and write
+  // its result (with the script errors) into <pre id="swiftvae-selftest">
+  function selfTest(run) {
+    window.addEventListener('load', function () {
+      var h = location.hash;
+      if (h.indexOf('#selftest=') !== 0) return;
+      var res;
+      try { res = run(JSON.parse(decodeURIComponent(h.slice(10)))); } catch (e) { res = { error: String(e) }; }
+      res.errors = errors;
+      var pre = document.createElement('pre');
+      pre.id = 'swiftvae-selftest'; pre.hidden = true;
+      pre.textContent = JSON.stringify(res);
+      document.body.appendChild(pre);
+    });
+  }
+
+"""#
+
+    /// The image explorer's own part.
+    static let body = #"""
   var meta = JSON.parse(el('swiftvae-meta').textContent);
   var spec = meta.decoder;
   var W = new Float32Array(bytes('swiftvae-weights').buffer);
@@ -150,7 +294,7 @@ enum ExplorerScript {
   // ---------------------------------------------------------------- the explorer
   function setupExplorer() {
     var N = meta.count, labels = meta.labels, names = meta.classNames;
-    var origin = meta.padOrigin, axes = meta.padAxes, NA = axes.length;
+    var origin = meta.padOrigin, axes = meta.padAxes;
     var palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
     function colour(i) { return labels.length ? palette[labels[i] % 10] : palette[0]; }
     function fmt(v) { return (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(2); }
@@ -175,78 +319,17 @@ enum ExplorerScript {
       ctx.putImageData(im, 0, 0);
     }
 
-    // pad coordinates of z: a_d = (z − origin)·axis_d
-    function project(z) {
-      var a = [0, 0];
-      for (var d = 0; d < NA; d++) { var s = 0; for (var j = 0; j < K; j++) s += (z[j] - origin[j]) * axes[d][j]; a[d] = s; }
-      return a;
-    }
-    // z + Σ_d (p_d − a_d(z))·axis_d: moves z within the pad's plane only (orthonormal axes)
-    function moveTo(z, p) {
-      var cur = project(z), out = z.slice();
-      for (var d = 0; d < NA; d++) { var delta = p[d] - cur[d]; for (var j = 0; j < K; j++) out[j] += delta * axes[d][j]; }
-      return out;
-    }
-
     var z = N > 0 ? muOf(Math.min(meta.start, N - 1)) : new Array(K).fill(0);
-    var pts = [];
-    for (var i = 0; i < N; i++) pts.push(project(muOf(i)));
-    // the pad's range: the points' extent, at least ±2.5, padded by 8%
-    var lo = [-2.5, -2.5], hi = [2.5, 2.5];
-    pts.forEach(function (p) { for (var d = 0; d < 2; d++) { if (isFinite(p[d])) { lo[d] = Math.min(lo[d], p[d]); hi[d] = Math.max(hi[d], p[d]); } } });
-    for (var d = 0; d < 2; d++) { var m = 0.08 * (hi[d] - lo[d]); lo[d] -= m; hi[d] += m; }
-
     var pad = el('vx-pad'), out = el('vx-out'), hx = el('vx-hx'), hr = el('vx-hr');
-    var S = pad.width;
-    function toCanvas(p) { return [(p[0] - lo[0]) / (hi[0] - lo[0]) * S, (hi[1] - p[1]) / (hi[1] - lo[1]) * S]; }
-    function fromEvent(ev) {
-      var r = pad.getBoundingClientRect();
-      var fx = (ev.clientX - r.left) / r.width, fy = (ev.clientY - r.top) / r.height;
-      return [lo[0] + fx * (hi[0] - lo[0]), hi[1] - fy * (hi[1] - lo[1])];
-    }
-
-    // the scatter, drawn once
-    var base = document.createElement('canvas');
-    base.width = S; base.height = S;
-    (function () {
-      var c = base.getContext('2d');
-      c.fillStyle = '#fff'; c.fillRect(0, 0, S, S);
-      c.strokeStyle = '#d0d7de'; c.lineWidth = 1;
-      var o = toCanvas([0, 0]);
-      c.beginPath(); c.moveTo(0, o[1]); c.lineTo(S, o[1]); c.moveTo(o[0], 0); c.lineTo(o[0], S); c.stroke();
-      c.globalAlpha = 0.75;
-      for (var i = 0; i < N; i++) {
-        var q = toCanvas(pts[i]);
-        c.fillStyle = colour(i);
-        c.beginPath(); c.arc(q[0], q[1], 3, 0, 2 * Math.PI); c.fill();
-      }
-      c.globalAlpha = 1;
-      c.fillStyle = '#57606a'; c.font = '20px sans-serif';
-      var xn = K > 2 ? 'principal direction 1' : 'z₁', yn = K > 2 ? 'principal direction 2' : 'z₂';
-      c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 8, S - 10);
-      if (NA > 1) { c.save(); c.translate(22, 8 + c.measureText('↑ ' + yn).width); c.rotate(-Math.PI / 2); c.fillText(yn + ' →', 0, 0); c.restore(); }
-    })();
-
-    var hovered = -1;
-    function drawPad() {
-      var c = pad.getContext('2d');
-      c.drawImage(base, 0, 0);
-      if (hovered >= 0) {
-        var hq = toCanvas(pts[hovered]);
-        c.strokeStyle = '#000'; c.lineWidth = 2;
-        c.beginPath(); c.arc(hq[0], hq[1], 7, 0, 2 * Math.PI); c.stroke();
-      }
-      var q = toCanvas(project(z));
-      c.lineWidth = 5; c.strokeStyle = '#fff';
-      c.beginPath(); c.moveTo(q[0] - 11, q[1]); c.lineTo(q[0] + 11, q[1]); c.moveTo(q[0], q[1] - 11); c.lineTo(q[0], q[1] + 11); c.stroke();
-      c.lineWidth = 2; c.strokeStyle = '#cf222e';
-      c.beginPath(); c.moveTo(q[0] - 10, q[1]); c.lineTo(q[0] + 10, q[1]); c.moveTo(q[0], q[1] - 10); c.lineTo(q[0], q[1] + 10); c.stroke();
-    }
+    var padCtl = makePad({ canvas: pad, K: K, N: N, origin: origin, axes: axes, mu: muOf, colour: colour,
+                           getZ: function () { return z; },
+                           setZ: function (nz) { z = nz; syncSliders(); schedule(); },
+                           onHover: function (i) { showHover(i); } });
 
     // sliders, one per dimension (the first 64 when there are more)
     var box = el('vx-sliders'), sliders = [], outputs = [], SL = Math.min(K, 64);
     var lim = 4;
-    for (i = 0; i < MU.length; i++) if (isFinite(MU[i])) lim = Math.max(lim, Math.ceil(Math.abs(MU[i])));
+    for (var i = 0; i < MU.length; i++) if (isFinite(MU[i])) lim = Math.max(lim, Math.ceil(Math.abs(MU[i])));
     for (var j = 0; j < SL; j++) {
       var lab = document.createElement('label');
       var name = document.createElement('span'); name.textContent = 'z' + (j + 1);
@@ -265,7 +348,7 @@ enum ExplorerScript {
     function render() {
       pending = false;
       paint(out, decode(z));
-      drawPad();
+      padCtl.draw();
       zline.textContent = 'z = (' + z.slice(0, 8).map(function (v) { return v.toFixed(2); }).join(', ') + (K > 8 ? ', …' : '') + ')';
     }
     var pending = false;
@@ -287,49 +370,13 @@ enum ExplorerScript {
     }
 
     function showHover(i) {
-      if (i === hovered || i < 0) return;
-      hovered = i;
+      if (i === padCtl.hovered() || i < 0) return;
+      padCtl.setHovered(i);
       paint(hx, imageOf(i));
       paint(hr, decode(muOf(i), ownClass(i)));
       el('vx-hxcap').textContent = describe(i);
       schedule();
     }
-    function nearest(ev) {
-      var r = pad.getBoundingClientRect(), sx = S / r.width;
-      var cx = (ev.clientX - r.left) * sx, cy = (ev.clientY - r.top) * sx, best = -1, bd = Math.pow(12 * sx, 2);
-      for (var i = 0; i < N; i++) {
-        var q = toCanvas(pts[i]), dd = (q[0] - cx) * (q[0] - cx) + (q[1] - cy) * (q[1] - cy);
-        if (dd < bd) { bd = dd; best = i; }
-      }
-      return best;
-    }
-
-    var dragging = false;
-    pad.addEventListener('pointerdown', function (ev) {
-      dragging = true;
-      // capture keeps the drag going outside the pad; best effort (an unknown pointer id throws)
-      try { pad.setPointerCapture(ev.pointerId); } catch (e) { /* dragging still works inside the pad */ }
-      z = moveTo(z, fromEvent(ev)); syncSliders(); showHover(nearest(ev)); schedule();
-      ev.preventDefault();
-    });
-    pad.addEventListener('pointermove', function (ev) {
-      if (dragging) { z = moveTo(z, fromEvent(ev)); syncSliders(); schedule(); }
-      showHover(nearest(ev));
-    });
-    function stop() { dragging = false; }
-    pad.addEventListener('pointerup', stop);
-    pad.addEventListener('pointercancel', stop);
-    pad.addEventListener('keydown', function (ev) {
-      var step = ev.shiftKey ? 0.1 : 0.02, p = project(z);
-      if (ev.key === 'ArrowLeft') p[0] -= step * (hi[0] - lo[0]);
-      else if (ev.key === 'ArrowRight') p[0] += step * (hi[0] - lo[0]);
-      else if (ev.key === 'ArrowUp' && NA > 1) p[1] += step * (hi[1] - lo[1]);
-      else if (ev.key === 'ArrowDown' && NA > 1) p[1] -= step * (hi[1] - lo[1]);
-      else return;
-      z = moveTo(z, p); syncSliders(); schedule();
-      ev.preventDefault();
-    });
-
     var start = el('vx-start');
     start.addEventListener('change', function () {
       if (N === 0) return;
@@ -368,15 +415,7 @@ enum ExplorerScript {
 
     // drives the controls as a reader would and reports what changed (for the self-test)
     api.exerciseUI = function () {
-      var r = {}, before = z.slice(), rect = pad.getBoundingClientRect();
-      pad.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
-      r.keyMoves = project(z)[0] > project(before)[0] + 1e-9;
-      var at = function (fx, fy) { return { clientX: rect.left + fx * rect.width, clientY: rect.top + fy * rect.height, pointerId: 1, bubbles: true }; };
-      pad.dispatchEvent(new PointerEvent('pointerdown', at(0.25, 0.75)));
-      pad.dispatchEvent(new PointerEvent('pointermove', at(0.75, 0.25)));
-      pad.dispatchEvent(new PointerEvent('pointerup', at(0.75, 0.25)));
-      var p = project(z);
-      r.dragMoves = Math.abs(p[0] - (lo[0] + 0.75 * (hi[0] - lo[0]))) < 1e-6 && (NA < 2 || Math.abs(p[1] - (hi[1] - 0.25 * (hi[1] - lo[1]))) < 1e-6);
+      var r = padCtl.exercise(0.75, 0.25);
       sliders[0].value = 1.25; sliders[0].dispatchEvent(new Event('input', { bubbles: true }));
       r.sliderSets = Math.abs(z[0] - 1.25) < 1e-9;
       render();
@@ -405,24 +444,13 @@ enum ExplorerScript {
   api.readyMs = performance.now() - t0;
 
   // report.html#selftest=<URL-encoded JSON array of z>: decode them and write the results into the page
-  window.addEventListener('load', function () {
-    var h = location.hash;
-    if (h.indexOf('#selftest=') !== 0) return;
-    var res;
-    try {
-      var zs = JSON.parse(decodeURIComponent(h.slice(10)));
-      res = { latent: K, classes: CW, shape: [C, H, WD], readyMs: api.readyMs, loadMs: performance.now(), sliders: document.querySelectorAll('#vx-sliders input').length,
-              results: zs.map(function (z) { return Array.prototype.slice.call(decode(z)); }) };
-      res.ui = api.exerciseUI ? api.exerciseUI() : null;
-    } catch (e) { res = { error: String(e) }; }
-    res.errors = errors;
-    var pre = document.createElement('pre');
-    pre.id = 'swiftvae-selftest'; pre.hidden = true;
-    pre.textContent = JSON.stringify(res);
-    document.body.appendChild(pre);
+  selfTest(function (zs) {
+    var res = { latent: K, classes: CW, shape: [C, H, WD], readyMs: api.readyMs, loadMs: performance.now(),
+                sliders: document.querySelectorAll('#vx-sliders input').length,
+                results: zs.map(function (z) { return Array.prototype.slice.call(decode(z)); }) };
+    res.ui = api.exerciseUI ? api.exerciseUI() : null;
+    return res;
   });
-})();
-
 """#
 
     static let css = """

@@ -18,18 +18,13 @@ extension ReportPage {
         let k = data.decoder.latent
         let pca = k > 2
         let last = max(0, data.count - 1)
-        let axesText = pca ? String(format: "the first two principal directions of the test means (%.0f%% of their variance)", 100 * data.explained)
-                           : (k == 2 ? "z₁ (across) and z₂ (up)" : "z₁")
+        let axesText = ReportPage.padAxesText(latent: k, explained: data.explained)
         var h = "<div class=\"vx\" id=\"swiftvae-explorer\">\n"
         h += "<p>The decoder runs in this page (float32 weights, a JavaScript forward pass): every picture below is decoded live. "
         h += "The pad shows \(data.count) test images by their latent means over \(htmlEscape(axesText)); "
         h += "drag on it to move z, hover a point to see that test image beside its reconstruction.</p>\n"
         h += "<div class=\"vx-grid\">\n<div class=\"vx-padbox\">\n"
-        h += "<canvas id=\"vx-pad\" width=\"480\" height=\"480\" tabindex=\"0\" role=\"application\" aria-roledescription=\"2-D pad\" "
-        h += "aria-label=\"Latent pad over \(htmlEscape(axesText))\" aria-describedby=\"vx-padhint\"></canvas>\n"
-        h += "<p id=\"vx-padhint\" class=\"vx-hint\">Drag, or focus the pad and use the arrow keys (with Shift: larger steps). "
-        h += pca ? "Moving on the pad changes z only along the two principal directions; the sliders set each dimension.</p>\n"
-                 : "The cross is the current z.</p>\n"
+        h += ReportPage.padHTML(axesText: axesText, pcaHint: pca ? "Moving on the pad changes z only along the two principal directions; the sliders set each dimension." : nil)
         h += "<ul class=\"vx-legend\" id=\"vx-legend\" aria-label=\"classes\"></ul>\n</div>\n"
         h += "<div class=\"vx-side\">\n"
         h += "<figure class=\"vx-main\"><canvas id=\"vx-out\" class=\"vx-img vx-big\" role=\"img\" aria-label=\"The image decoded from the current z\"></canvas>"
@@ -63,5 +58,21 @@ extension ReportPage {
         s += "<script type=\"application/octet-stream\" id=\"swiftvae-mu\">\(ExplorerData.base64(data.mu))</script>\n"
         s += "<script>\n\(ExplorerScript.js)</script>\n"
         scripts.append(s)
+    }
+
+    /// What the pad's axes are, in words.
+    static func padAxesText(latent k: Int, explained: Double) -> String {
+        k > 2 ? String(format: "the first two principal directions of the test means (%.0f%% of their variance)", 100 * explained)
+              : (k == 2 ? "z₁ (across) and z₂ (up)" : "z₁")
+    }
+
+    /// The pad's canvas and its hint (both explorers); `pcaHint` replaces "The cross is the current z."
+    /// when the pad shows principal directions.
+    static func padHTML(axesText: String, pcaHint: String?) -> String {
+        var h = "<canvas id=\"vx-pad\" width=\"480\" height=\"480\" tabindex=\"0\" role=\"application\" aria-roledescription=\"2-D pad\" "
+        h += "aria-label=\"Latent pad over \(htmlEscape(axesText))\" aria-describedby=\"vx-padhint\"></canvas>\n"
+        h += "<p id=\"vx-padhint\" class=\"vx-hint\">Drag, or focus the pad and use the arrow keys (with Shift: larger steps). "
+        h += (pcaHint ?? "The cross is the current z.") + "</p>\n"
+        return h
     }
 }

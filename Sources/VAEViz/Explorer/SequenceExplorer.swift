@@ -100,17 +100,13 @@ extension ReportPage {
         if let p = data.problem() { throw ReportError("sequence explorer: \(p)") }
         let meta = try data.metaJSON()
         let k = data.latent, n = data.items.count, last = max(0, n - 1)
-        let axesText = k > 2 ? String(format: "the first two principal directions of the test means (%.0f%% of their variance)", 100 * data.explained)
-                             : (k == 2 ? "z₁ (across) and z₂ (up)" : "z₁")
+        let axesText = ReportPage.padAxesText(latent: k, explained: data.explained)
         var h = "<div class=\"vx sx\" id=\"swiftvae-explorer\">\n"
         h += "<p>The decoder GRU runs in this page (float32 weights, a JavaScript step per token): the text beside the pad is the greedy "
         h += "decoding of the current z, rewritten as z moves. The pad shows \(n) test items by their latent means over \(htmlEscape(axesText)); "
         h += "hover a point to see the item and its reconstruction.</p>\n"
         h += "<div class=\"vx-grid\">\n<div class=\"vx-padbox\">\n"
-        h += "<canvas id=\"vx-pad\" width=\"480\" height=\"480\" tabindex=\"0\" role=\"application\" aria-roledescription=\"2-D pad\" "
-        h += "aria-label=\"Latent pad over \(htmlEscape(axesText))\" aria-describedby=\"vx-padhint\"></canvas>\n"
-        h += "<p id=\"vx-padhint\" class=\"vx-hint\">Drag, or focus the pad and use the arrow keys (with Shift: larger steps). "
-        h += k > 2 ? "The pad moves z along the two principal directions only.</p>\n" : "The cross is the current z.</p>\n"
+        h += ReportPage.padHTML(axesText: axesText, pcaHint: k > 2 ? "The pad moves z along the two principal directions only." : nil)
         h += "</div>\n<div class=\"vx-side\">\n"
         h += "<p class=\"sx-label\">greedy decoding of the current z</p><p class=\"sx-text sx-big\" id=\"sx-out\" aria-live=\"polite\"></p>\n"
         h += "<p class=\"sx-label\" id=\"sx-hcap\">hovered test item</p><p class=\"sx-text\" id=\"sx-hx\"></p>\n"

@@ -10,19 +10,9 @@
 /// `<pre id="swiftvae-selftest">` with {"texts": [decodeText(z)…], "tokens": […], "nll": [nll of
 /// the first test items at their means], "ui": {…}} once the page has loaded.
 enum SequenceExplorerScript {
-    static let js = #"""
-(function () {
-  'use strict';
-  var t0 = performance.now();
-  var errors = [];
-  window.addEventListener('error', function (e) { errors.push(String(e.message || e)); });
-  function el(id) { return document.getElementById(id); }
-  function bytes(id) {
-    var bin = atob(el(id).textContent.replace(/\s+/g, ''));
-    var n = bin.length, u = new Uint8Array(n);
-    for (var i = 0; i < n; i++) u[i] = bin.charCodeAt(i);
-    return u;
-  }
+    static let js = "(function () {\n" + ExplorerScript.shared + body + "})();\n"
+
+    static let body = #"""
   var meta = JSON.parse(el('swiftvae-meta').textContent);
   var W = new Float32Array(bytes('swiftvae-weights').buffer);
   var MU = new Float32Array(bytes('swiftvae-mu').buffer);
@@ -142,109 +132,31 @@ enum SequenceExplorerScript {
 
   // ---------------------------------------------------------------- the explorer
   function setupExplorer() {
-    var origin = meta.padOrigin, axes = meta.padAxes, NA = axes.length;
+    var origin = meta.padOrigin, axes = meta.padAxes;
     function clampIndex(v) { v = Math.round(+v); return isFinite(v) ? Math.min(N - 1, Math.max(0, v)) : 0; }
-    function project(z) {
-      var a = [0, 0];
-      for (var d = 0; d < NA; d++) { var s = 0; for (var j = 0; j < K; j++) s += (z[j] - origin[j]) * axes[d][j]; a[d] = s; }
-      return a;
-    }
-    function moveTo(z, p) {
-      var cur = project(z), out = z.slice();
-      for (var d = 0; d < NA; d++) { var delta = p[d] - cur[d]; for (var j = 0; j < K; j++) out[j] += delta * axes[d][j]; }
-      return out;
-    }
     var z = N > 0 ? muOf(0) : new Array(K).fill(0);
-    var pts = [];
-    for (var i = 0; i < N; i++) pts.push(project(muOf(i)));
-    var lo = [-2.5, -2.5], hi = [2.5, 2.5];
-    pts.forEach(function (p) { for (var d = 0; d < 2; d++) { if (isFinite(p[d])) { lo[d] = Math.min(lo[d], p[d]); hi[d] = Math.max(hi[d], p[d]); } } });
-    for (var d = 0; d < 2; d++) { var m = 0.08 * (hi[d] - lo[d]); lo[d] -= m; hi[d] += m; }
-    var pad = el('vx-pad'), S = pad.width;
-    function toCanvas(p) { return [(p[0] - lo[0]) / (hi[0] - lo[0]) * S, (hi[1] - p[1]) / (hi[1] - lo[1]) * S]; }
-    function fromEvent(ev) {
-      var r = pad.getBoundingClientRect();
-      return [lo[0] + (ev.clientX - r.left) / r.width * (hi[0] - lo[0]), hi[1] - (ev.clientY - r.top) / r.height * (hi[1] - lo[1])];
-    }
-    var base = document.createElement('canvas');
-    base.width = S; base.height = S;
-    (function () {
-      var c = base.getContext('2d');
-      c.fillStyle = '#fff'; c.fillRect(0, 0, S, S);
-      c.strokeStyle = '#d0d7de'; c.lineWidth = 1;
-      var o = toCanvas([0, 0]);
-      c.beginPath(); c.moveTo(0, o[1]); c.lineTo(S, o[1]); c.moveTo(o[0], 0); c.lineTo(o[0], S); c.stroke();
-      c.globalAlpha = 0.6; c.fillStyle = '#1f77b4';
-      for (var i = 0; i < N; i++) { var q = toCanvas(pts[i]); c.beginPath(); c.arc(q[0], q[1], 3, 0, 2 * Math.PI); c.fill(); }
-      c.globalAlpha = 1; c.fillStyle = '#57606a'; c.font = '20px sans-serif';
-      var xn = K > 2 ? 'principal direction 1' : 'z₁', yn = K > 2 ? 'principal direction 2' : 'z₂';
-      c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 8, S - 10);
-      if (NA > 1) { c.save(); c.translate(22, 8 + c.measureText('↑ ' + yn).width); c.rotate(-Math.PI / 2); c.fillText(yn + ' →', 0, 0); c.restore(); }
-    })();
-    var hovered = -1;
-    function drawPad() {
-      var c = pad.getContext('2d');
-      c.drawImage(base, 0, 0);
-      if (hovered >= 0) {
-        var hq = toCanvas(pts[hovered]);
-        c.strokeStyle = '#000'; c.lineWidth = 2; c.beginPath(); c.arc(hq[0], hq[1], 7, 0, 2 * Math.PI); c.stroke();
-      }
-      var q = toCanvas(project(z));
-      c.lineWidth = 5; c.strokeStyle = '#fff';
-      c.beginPath(); c.moveTo(q[0] - 11, q[1]); c.lineTo(q[0] + 11, q[1]); c.moveTo(q[0], q[1] - 11); c.lineTo(q[0], q[1] + 11); c.stroke();
-      c.lineWidth = 2; c.strokeStyle = '#cf222e';
-      c.beginPath(); c.moveTo(q[0] - 10, q[1]); c.lineTo(q[0] + 10, q[1]); c.moveTo(q[0], q[1] - 10); c.lineTo(q[0], q[1] + 10); c.stroke();
-    }
+    var padCtl = makePad({ canvas: el('vx-pad'), K: K, N: N, origin: origin, axes: axes, mu: muOf,
+                           colour: function () { return '#1f77b4'; },
+                           getZ: function () { return z; },
+                           setZ: function (nz) { z = nz; schedule(); },
+                           onHover: function (i) { showHover(i); } });
     var outText = el('sx-out'), zline = el('vx-z');
     function render() {
       pending = false;
       outText.textContent = decodeText(z);
-      drawPad();
+      padCtl.draw();
       zline.textContent = 'z = (' + z.slice(0, 8).map(function (v) { return v.toFixed(2); }).join(', ') + (K > 8 ? ', …' : '') + ')';
     }
     var pending = false;
     function schedule() { if (!pending) { pending = true; requestAnimationFrame(render); } }
     function showHover(i) {
-      if (i === hovered || i < 0) return;
-      hovered = i;
+      if (i === padCtl.hovered() || i < 0) return;
+      padCtl.setHovered(i);
       el('sx-hx').textContent = meta.items[i];
       el('sx-hr').textContent = decodeText(muOf(i));
       el('sx-hcap').textContent = 'test item ' + i;
       schedule();
     }
-    function nearest(ev) {
-      var r = pad.getBoundingClientRect(), sx = S / r.width;
-      var cx = (ev.clientX - r.left) * sx, cy = (ev.clientY - r.top) * sx, best = -1, bd = Math.pow(12 * sx, 2);
-      for (var i = 0; i < N; i++) {
-        var q = toCanvas(pts[i]), dd = (q[0] - cx) * (q[0] - cx) + (q[1] - cy) * (q[1] - cy);
-        if (dd < bd) { bd = dd; best = i; }
-      }
-      return best;
-    }
-    var dragging = false;
-    pad.addEventListener('pointerdown', function (ev) {
-      dragging = true;
-      try { pad.setPointerCapture(ev.pointerId); } catch (e) { /* dragging still works inside the pad */ }
-      z = moveTo(z, fromEvent(ev)); showHover(nearest(ev)); schedule();
-      ev.preventDefault();
-    });
-    pad.addEventListener('pointermove', function (ev) {
-      if (dragging) { z = moveTo(z, fromEvent(ev)); schedule(); }
-      showHover(nearest(ev));
-    });
-    function stop() { dragging = false; }
-    pad.addEventListener('pointerup', stop);
-    pad.addEventListener('pointercancel', stop);
-    pad.addEventListener('keydown', function (ev) {
-      var stepSize = ev.shiftKey ? 0.1 : 0.02, p = project(z);
-      if (ev.key === 'ArrowLeft') p[0] -= stepSize * (hi[0] - lo[0]);
-      else if (ev.key === 'ArrowRight') p[0] += stepSize * (hi[0] - lo[0]);
-      else if (ev.key === 'ArrowUp' && NA > 1) p[1] += stepSize * (hi[1] - lo[1]);
-      else if (ev.key === 'ArrowDown' && NA > 1) p[1] -= stepSize * (hi[1] - lo[1]);
-      else return;
-      z = moveTo(z, p); schedule();
-      ev.preventDefault();
-    });
     var ia = el('vx-ia'), ib = el('vx-ib'), tr = el('vx-t'), tv = el('vx-tv');
     function interpolate() {
       if (N === 0) return;
@@ -263,15 +175,7 @@ enum SequenceExplorerScript {
 
     // drives the controls as a reader would and reports what changed (for the self-test)
     api.exerciseUI = function () {
-      var r = {}, before = z.slice(), rect = pad.getBoundingClientRect();
-      pad.dispatchEvent(new KeyboardEvent('keydown', { key: 'ArrowRight', bubbles: true }));
-      r.keyMoves = project(z)[0] > project(before)[0] + 1e-9;
-      var at = function (fx, fy) { return { clientX: rect.left + fx * rect.width, clientY: rect.top + fy * rect.height, pointerId: 1, bubbles: true }; };
-      pad.dispatchEvent(new PointerEvent('pointerdown', at(0.25, 0.75)));
-      pad.dispatchEvent(new PointerEvent('pointermove', at(0.9, 0.1)));
-      pad.dispatchEvent(new PointerEvent('pointerup', at(0.9, 0.1)));
-      var p = project(z);
-      r.dragMoves = Math.abs(p[0] - (lo[0] + 0.9 * (hi[0] - lo[0]))) < 1e-6;
+      var r = padCtl.exercise(0.9, 0.1);
       render();
       r.shownMatches = outText.textContent === decodeText(z);
       r.shown = outText.textContent;
@@ -286,29 +190,17 @@ enum SequenceExplorerScript {
   try { setupExplorer(); } catch (e) { errors.push('explorer: ' + e); }
   api.readyMs = performance.now() - t0;
 
-  window.addEventListener('load', function () {
-    var h = location.hash;
-    if (h.indexOf('#selftest=') !== 0) return;
-    var res;
-    try {
-      var zs = JSON.parse(decodeURIComponent(h.slice(10)));
-      var t1 = performance.now();
-      res = { latent: K, vocabulary: V, count: N, readyMs: api.readyMs,
-              tokens: zs.map(decodeTokens), texts: zs.map(decodeText) };
-      res.decodeMs = (performance.now() - t1) / Math.max(1, zs.length);
-      // the first test items' −log p(x | z = μ), their tokens found again from the vocabulary
-      res.nll = [];
-      for (var i = 0; i < Math.min(3, N); i++) res.nll.push(nll(muOf(i), meta.itemTokens[i]));
-      res.ui = api.exerciseUI ? api.exerciseUI() : null;
-    } catch (e) { res = { error: String(e) }; }
-    res.errors = errors;
-    var pre = document.createElement('pre');
-    pre.id = 'swiftvae-selftest'; pre.hidden = true;
-    pre.textContent = JSON.stringify(res);
-    document.body.appendChild(pre);
+  // report.html#selftest=<URL-encoded JSON array of z>: greedy decodings, the first test items'
+  // −log p(x | μ) and the controls driven as a reader would
+  selfTest(function (zs) {
+    var t1 = performance.now();
+    var res = { latent: K, vocabulary: V, count: N, readyMs: api.readyMs, tokens: zs.map(decodeTokens), texts: zs.map(decodeText) };
+    res.decodeMs = (performance.now() - t1) / Math.max(1, zs.length);
+    res.nll = [];
+    for (var i = 0; i < Math.min(3, N); i++) res.nll.push(nll(muOf(i), meta.itemTokens[i]));
+    res.ui = api.exerciseUI ? api.exerciseUI() : null;
+    return res;
   });
-})();
-
 """#
 
     static let css = """
