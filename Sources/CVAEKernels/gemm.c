@@ -164,6 +164,8 @@ typedef struct {
     int mc, nc;              // M and N cache blocks (multiples of mr, nr)
     int pm, pn;              // thread grid
     int mtiles, ntiles;
+    const float *packedB;    // non-NULL: op(B) packed already (vk_packed_b), all K blocks
+    long pnround;            // its N rounded up to the tile (K block at packedB + pnround * pc)
 } gemm_job;
 
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -254,7 +256,10 @@ static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
         int nc = imin(NC, n1 - jc);
         for (int pc = 0; pc < j->K; pc += kcb) {
             int kc = imin(kcb, j->K - pc);
-            k->pack_b(j->transB, b_at(j, pc, jc), j->ldb, kc, nc, Bp);
+            // a pre-packed B holds these panels already, where packing would put them
+            const float *Bpk = Bp;
+            if (j->packedB) Bpk = j->packedB + j->pnround * pc + (long)jc * kc;
+            else k->pack_b(j->transB, b_at(j, pc, jc), j->ldb, kc, nc, Bp);
             float beta = pc == 0 ? j->beta : 1.0f;
             int last = pc + kc >= j->K;
             const float *bias = last && j->bias ? j->bias + jc : NULL;
@@ -262,7 +267,7 @@ static void gemm_block(const gemm_job *j, int m0, int m1, int n0, int n1) {
             for (int ic = m0; ic < m1; ic += MC) {
                 int mc = imin(MC, m1 - ic);
                 k->pack_a(j->transA, a_at(j, ic, pc), j->lda, mc, kc, Ap);
-                macro_kernel(j, kc, Ap, mc, Bp, nc, j->C + (long)ic * j->ldc + jc, beta, bias, relu);
+                macro_kernel(j, kc, Ap, mc, Bpk, nc, j->C + (long)ic * j->ldc + jc, beta, bias, relu);
             }
         }
     }
@@ -338,9 +343,11 @@ static void shared_compute_task(void *ctx, int t) {
         int relu = last ? j->relu : 0;
         const float *sh = s->shared + (long)s->round * pc;
         if (s->share_a) {
-            j->kern->pack_b(j->transB, b_at(j, pc, c0), j->ldb, kc, c1 - c0, buf->b);
+            const float *bp = buf->b;
+            if (j->packedB) bp = j->packedB + j->pnround * pc + (long)c0 * kc;
+            else j->kern->pack_b(j->transB, b_at(j, pc, c0), j->ldb, kc, c1 - c0, buf->b);
             const float *bias = last && j->bias ? j->bias + c0 : NULL;
-            macro_kernel(j, kc, sh, j->M, buf->b, c1 - c0, j->C + c0, beta, bias, relu);
+            macro_kernel(j, kc, sh, j->M, bp, c1 - c0, j->C + c0, beta, bias, relu);
         } else {
             j->kern->pack_a(j->transA, a_at(j, c0, pc), j->lda, c1 - c0, kc, buf->a);
             const float *bias = last && j->bias ? j->bias : NULL;
@@ -395,6 +402,11 @@ static int try_shared(const gemm_job *j, int nthreads) {
         own->scap = need + 64;
     }
     s.shared = own->s;
+    if (!s.share_a && j->packedB) {   // B shared and packed already: its layout is this one
+        s.shared = (float *)j->packedB;
+        vk_parallel(s.nchunks, shared_compute_task, &s);
+        return 1;
+    }
     // A large shared operand (a layer's weights in the forward product) is packed by all threads
     // (tasks claimed dynamically: a descheduled worker costs nothing), a small one by the caller
     // alone, saving a synchronisation. Packing moves data only: the same bits either way.
@@ -463,11 +475,30 @@ static void scale_only(int M, int N, float beta, float *C, int ldc, const float 
     vk_epilogue_pass(M, N, C, ldc, bias, act);
 }
 
+static int k_block(const vk_kernel *k, int K) {
+    int KC = g_block_kc ? g_block_kc : k->kc;
+    int nkb = (K + KC - 1) / KC;
+    return (K + nkb - 1) / nkb;
+}
+
+static void builtin_sgemm_packed(int transA, int transB, int M, int N, int K, float alpha,
+                                 const float *A, int lda, const float *B, int ldb, float beta,
+                                 float *C, int ldc, const float *bias, int act, const vk_adam_args *adam,
+                                 const float *packedB);
+
 static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alpha,
                           const float *A, int lda, const float *B, int ldb, float beta,
                           float *C, int ldc, const float *bias, int act, const vk_adam_args *adam) {
+    builtin_sgemm_packed(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, adam, NULL);
+}
+
+static void builtin_sgemm_packed(int transA, int transB, int M, int N, int K, float alpha,
+                                 const float *A, int lda, const float *B, int ldb, float beta,
+                                 float *C, int ldc, const float *bias, int act, const vk_adam_args *adam,
+                                 const float *packedB) {
     gemm_job j;
     j.adam = adam;
+    j.packedB = packedB;
     j.kern = current_kernel();
     j.transA = transA; j.transB = transB;
     j.M = M; j.N = N; j.K = K;
@@ -476,14 +507,13 @@ static void builtin_sgemm(int transA, int transB, int M, int N, int K, float alp
     j.lda = lda; j.ldb = ldb; j.ldc = ldc;
     j.bias = bias;
     j.relu = act == VK_ACT_RELU;
-    int KC = g_block_kc ? g_block_kc : j.kern->kc;
-    int nkb = (K + KC - 1) / KC;
-    j.kcb = (K + nkb - 1) / nkb;
+    j.kcb = k_block(j.kern, K);
     int MR = j.kern->mr, NR = j.kern->nr;
     j.mc = g_block_mc ? (g_block_mc + MR - 1) / MR * MR : j.kern->mc;
     j.nc = g_block_nc ? (g_block_nc + NR - 1) / NR * NR : j.kern->nc;
     j.mtiles = (M + j.kern->mr - 1) / j.kern->mr;
     j.ntiles = (N + j.kern->nr - 1) / j.kern->nr;
+    j.pnround = (long)j.ntiles * NR;
     // Inside a pool task (a layer that runs its groups in parallel) the product is this
     // thread's alone: no split to run inline, no duplicated packing. Same bits either way.
     int nthreads = vk_in_pool_task() ? 1 : vk_get_num_threads();
@@ -613,4 +643,51 @@ void vk_sgemm(int transA, int transB, int M, int N, int K, float alpha,
               const float *A, int lda, const float *B, int ldb,
               float beta, float *C, int ldc) {
     vk_sgemm_ex(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, VK_ACT_NONE);
+}
+
+// ---------------------------------------------------------------- pre-packed B
+// op(B) packed once for the built-in kernel in use, in the layout of a shared B operand (K block
+// at pc: + nround * pc; its panel of columns [c, c + NR): + c * kc), so that products with the
+// same B (a recurrent weight, step after step) skip packing it. Packing moves data only: every
+// product gives the bits of vk_sgemm_ex.
+struct vk_packed_b {
+    int level, kcb, N, K, transB;
+    float *data;
+};
+
+vk_packed_b *vk_packed_b_create(int transB, int N, int K, const float *B, int ldb) {
+    if (N <= 0 || K <= 0 || backend() == 1 || g_block_override) return NULL;
+    const vk_kernel *k = current_kernel();
+    int kcb = k_block(k, K);
+    long nround = (long)(N + k->nr - 1) / k->nr * k->nr;
+    vk_packed_b *p = (vk_packed_b *)calloc(1, sizeof *p);
+    void *mem = NULL;
+    if (!p || posix_memalign(&mem, 64, (size_t)(nround * K + 64) * sizeof(float)) != 0) { free(p); return NULL; }
+    p->level = k->level; p->kcb = kcb; p->N = N; p->K = K; p->transB = transB;
+    p->data = (float *)mem;
+    for (int pc = 0; pc < K; pc += kcb) {
+        int kc = imin(kcb, K - pc);
+        const float *src = transB ? B + pc : B + (long)pc * ldb;
+        k->pack_b(transB, src, ldb, kc, N, p->data + nround * pc);
+    }
+    return p;
+}
+
+void vk_packed_b_free(vk_packed_b *p) {
+    if (!p) return;
+    free(p->data);
+    free(p);
+}
+
+void vk_sgemm_packed_b(int transA, int transB, int M, int N, int K, float alpha,
+                       const float *A, int lda, const vk_packed_b *P, const float *B, int ldb,
+                       float beta, float *C, int ldc, const float *bias, int act) {
+    // packed for another kernel, blocking or shape (or no packing at all): the plain product
+    if (!P || M <= 0 || K <= 0 || alpha == 0.0f || backend() == 1 || g_block_override ||
+        P->level != current_kernel()->level || P->kcb != k_block(current_kernel(), K) ||
+        P->N != N || P->K != K || P->transB != transB) {
+        vk_sgemm_ex(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act);
+        return;
+    }
+    builtin_sgemm_packed(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, bias, act, NULL, P->data);
 }

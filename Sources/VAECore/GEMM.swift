@@ -30,6 +30,46 @@ public enum GEMM {
                     relu ? 1 : 0)  // VK_ACT_RELU : VK_ACT_NONE
     }
 
+    /// op(B) packed once for many products with the same B — a recurrent weight read at every
+    /// step — so that those products skip packing it. Valid while `b` holds the same values
+    /// and stays where it is; the products give the bits of `sgemm` with `b` (and fall back to
+    /// it when the packing no longer fits the kernel level or blocking in force).
+    public final class PackedB {
+        let handle: OpaquePointer?
+        public let transB: Bool
+        public let n: Int, k: Int
+        let b: UnsafePointer<Float>
+        let ldb: Int
+
+        public init(transB: Bool, n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int) {
+            precondition(n >= 0 && k >= 0 && n <= Int(Int32.max) && k <= Int(Int32.max) && ldb <= Int(Int32.max), "GEMM.PackedB: bad size")
+            precondition(ldb >= max(1, transB ? k : n), "GEMM.PackedB: ldb too small")
+            self.transB = transB
+            self.n = n
+            self.k = k
+            self.b = b
+            self.ldb = ldb
+            handle = vk_packed_b_create(transB ? 1 : 0, Int32(n), Int32(k), b, Int32(ldb))
+        }
+
+        /// Whether B was packed (false: the products run as plain `sgemm`, e.g. under OpenBLAS).
+        public var isPacked: Bool { handle != nil }
+
+        deinit { vk_packed_b_free(handle) }
+    }
+
+    /// `sgemm` with B packed already: C[m, n] = act(alpha · op(A) · op(B) + beta · C + bias).
+    public static func sgemm(
+        transA: Bool, m: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, packed p: PackedB,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>? = nil, relu: Bool = false
+    ) {
+        precondition(m >= 0 && m <= Int(Int32.max), "GEMM: bad m")
+        precondition(lda >= max(1, transA ? m : p.k), "GEMM: lda too small")
+        precondition(ldc >= max(1, p.n) && ldc <= Int(Int32.max) && lda <= Int(Int32.max), "GEMM: ldc too small")
+        vk_sgemm_packed_b(transA ? 1 : 0, p.transB ? 1 : 0, Int32(m), Int32(p.n), Int32(p.k), alpha, a, Int32(lda),
+                          p.handle, p.b, Int32(p.ldb), beta, c, Int32(ldc), bias, relu ? 1 : 0)
+    }
+
     /// Human-readable description of what runs, e.g. "built-in avx2+fma 6x16 tile ...".
     public static var description: String { String(cString: vk_gemm_description()) }
 

@@ -63,6 +63,16 @@ void vk_sgemm_adam(int transA, int transB, int M, int N, int K, float alpha,
 // Adam over rows x cols elements (row stride ld) of g / adam's matrices (same layout).
 void vk_adam_rows(const vk_adam_args *adam, const float *g, int rows, int cols, long ld);
 
+// op(B) (K x N) packed once for many products with the same B (a recurrent weight): NULL when
+// the built-in kernels are not in use. vk_sgemm_packed_b gives the bits of vk_sgemm_ex (B and
+// ldb are used instead when the packing does not fit the kernel, blocking or shape in force).
+typedef struct vk_packed_b vk_packed_b;
+vk_packed_b *vk_packed_b_create(int transB, int N, int K, const float *B, int ldb);
+void vk_packed_b_free(vk_packed_b *p);
+void vk_sgemm_packed_b(int transA, int transB, int M, int N, int K, float alpha,
+                       const float *A, int lda, const vk_packed_b *packed, const float *B, int ldb,
+                       float beta, float *C, int ldc, const float *bias, int act);
+
 // Backend selection: 0 = built-in (default), 1 = OpenBLAS via dlopen("libopenblas.so.0").
 // vk_gemm_select_backend returns 0 on success, -1 if the backend is not available.
 // The environment variable VAE_GEMM=blas selects OpenBLAS at first use.

@@ -170,10 +170,12 @@ public final class GRU {
             let hcur = h.view([B, H])
             if let h0 { hcur.pointer.update(from: h0.pointer + k * B * H, count: B * H) } else { hcur.zero() }
             let ghT = gh.view([B, 3 * H])
+            // W_hh is read at every step: packed once for all of them
+            let packedWhh = GEMM.PackedB(transB: true, n: 3 * H, k: H, b: whh.value.pointer, ldb: H)
             for t in 0..<layout.steps {
                 let b = layout.batchSizes[t], off = layout.offsets[t]
-                GEMM.sgemm(transA: false, transB: true, m: b, n: 3 * H, k: H, a: hcur.pointer, lda: H,
-                           b: whh.value.pointer, ldb: H, beta: 0, c: ghT.pointer, ldc: 3 * H, bias: bhh.value.pointer)
+                GEMM.sgemm(transA: false, m: b, a: hcur.pointer, lda: H, packed: packedWhh, beta: 0, c: ghT.pointer, ldc: 3 * H,
+                           bias: bhh.value.pointer)
                 (hprev.pointer + off * H).update(from: hcur.pointer, count: b * H)
                 GRU.gatesForward(gi: gi.pointer + off * 3 * H, gh: ghT.pointer, h: hcur.pointer, hn: hn.pointer + off * H,
                                  rows: b, hidden: H)
@@ -247,14 +249,15 @@ public final class GRU {
             let whh = state[k].whh, wih = state[k].wih
             let dhCur = dh.view([B, H])
             if let dhN { dhCur.pointer.update(from: dhN.pointer + k * B * H, count: B * H) } else { dhCur.zero() }
+            let packedWhh = GEMM.PackedB(transB: false, n: H, k: 3 * H, b: whh.value.pointer, ldb: H)
             for t in stride(from: layout.steps - 1, through: 0, by: -1) {
                 let b = layout.batchSizes[t], off = layout.offsets[t]
                 if let dAbove { GRU.add(dAbove.pointer + off * H, into: dhCur.pointer, count: b * H) }
                 GRU.gatesBackward(dh: dhCur.pointer, gates: dGh.pointer + off * 3 * H, hn: dan.pointer + off * H,
                                   hprev: hprev.pointer + off * H, rows: b, hidden: H)
                 // dh_prev = dh ⊙ z (set above) + dGh W_hh
-                GEMM.sgemm(transA: false, transB: false, m: b, n: H, k: 3 * H, a: dGh.pointer + off * 3 * H, lda: 3 * H,
-                           b: whh.value.pointer, ldb: H, beta: 1, c: dhCur.pointer, ldc: H)
+                GEMM.sgemm(transA: false, m: b, a: dGh.pointer + off * 3 * H, lda: 3 * H, packed: packedWhh, beta: 1,
+                           c: dhCur.pointer, ldc: H)
             }
             (dInit.pointer + k * B * H).update(from: dhCur.pointer, count: B * H)
             // over all steps at once: dW_hh += dGhᵀ h_prev; db_hh += Σ dGh; the input side's
