@@ -148,6 +148,13 @@ enum ExplorerScript {
              hovered: function () { return hovered; }, setHovered: function (i) { hovered = i; } };
   }
 
+  // (1 − t)·a + t·b, a point on the line between two latent means
+  function mix(a, b, t) {
+    var z = new Array(a.length);
+    for (var j = 0; j < a.length; j++) z[j] = (1 - t) * a[j] + t * b[j];
+    return z;
+  }
+
   // report.html#selftest=<URL-encoded JSON>: once the page has loaded, run(parsed JSON) and write
   // its result (with the script errors) into <pre id="swiftvae-selftest">
   function selfTest(run) {
@@ -399,9 +406,7 @@ enum ExplorerScript {
     function interpolate() {
       if (N === 0) return;
       var a = clampIndex(ia.value), b = clampIndex(ib.value), t = +tr.value;
-      var ma = muOf(a), mb = muOf(b), zt = new Array(K);
-      for (var j = 0; j < K; j++) zt[j] = (1 - t) * ma[j] + t * mb[j];
-      paint(el('vx-a'), imageOf(a)); paint(el('vx-b'), imageOf(b)); paint(el('vx-mid'), decode(zt));
+      paint(el('vx-a'), imageOf(a)); paint(el('vx-b'), imageOf(b)); paint(el('vx-mid'), decode(mix(muOf(a), muOf(b), t)));
       el('vx-acap').textContent = describe(a); el('vx-bcap').textContent = describe(b);
       tv.textContent = t.toFixed(2);
     }

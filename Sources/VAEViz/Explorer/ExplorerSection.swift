@@ -38,10 +38,7 @@ extension ReportPage {
         h += "</div>\n</div>\n"
         h += "<h3>z, one slider per dimension</h3>\n<div class=\"vx-sliders\" id=\"vx-sliders\"></div>\n"
         h += "<h3>Interpolation</h3>\n<div class=\"vx-interp\">\n"
-        h += "<p><label>from test image <input type=\"number\" id=\"vx-ia\" min=\"0\" max=\"\(last)\" value=\"\(data.interpolation.0)\"></label> "
-        h += "<label>to test image <input type=\"number\" id=\"vx-ib\" min=\"0\" max=\"\(last)\" value=\"\(data.interpolation.1)\"></label></p>\n"
-        h += "<p><label class=\"vx-tl\">t <input type=\"range\" id=\"vx-t\" min=\"0\" max=\"1\" step=\"0.01\" value=\"0.5\" "
-        h += "aria-label=\"Position on the straight line between the two latent means, 0 to 1\"> <output id=\"vx-tv\">0.50</output></label></p>\n"
+        h += ReportPage.interpolationControls(noun: "image", last: last, pair: data.interpolation)
         h += "<div class=\"vx-row\">"
         h += "<figure><canvas id=\"vx-a\" class=\"vx-img\" role=\"img\" aria-label=\"First test image\"></canvas><figcaption id=\"vx-acap\">from</figcaption></figure>"
         h += "<figure><canvas id=\"vx-mid\" class=\"vx-img\" role=\"img\" aria-label=\"Decoded from (1 − t)·μ(from) + t·μ(to)\"></canvas><figcaption>decoded (1 − t)·μ₁ + t·μ₂</figcaption></figure>"
@@ -73,6 +70,15 @@ extension ReportPage {
         h += "aria-label=\"Latent pad over \(htmlEscape(axesText))\" aria-describedby=\"vx-padhint\"></canvas>\n"
         h += "<p id=\"vx-padhint\" class=\"vx-hint\">Drag, or focus the pad and use the arrow keys (with Shift: larger steps). "
         h += (pcaHint ?? "The cross is the current z.") + "</p>\n"
+        return h
+    }
+
+    /// The interpolation's two test-item fields and its t slider (both explorers).
+    static func interpolationControls(noun: String, last: Int, pair: (Int, Int)) -> String {
+        var h = "<p><label>from test \(noun) <input type=\"number\" id=\"vx-ia\" min=\"0\" max=\"\(last)\" value=\"\(pair.0)\"></label> "
+        h += "<label>to test \(noun) <input type=\"number\" id=\"vx-ib\" min=\"0\" max=\"\(last)\" value=\"\(pair.1)\"></label></p>\n"
+        h += "<p><label class=\"vx-tl\">t <input type=\"range\" id=\"vx-t\" min=\"0\" max=\"1\" step=\"0.01\" value=\"0.5\" "
+        h += "aria-label=\"Position on the straight line between the two latent means, 0 to 1\"> <output id=\"vx-tv\">0.50</output></label></p>\n"
         return h
     }
 }

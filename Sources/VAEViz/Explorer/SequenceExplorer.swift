@@ -114,10 +114,7 @@ extension ReportPage {
         h += "<p class=\"vx-z\" id=\"vx-z\" aria-live=\"off\"></p>\n"
         h += "</div>\n</div>\n"
         h += "<h3>Interpolation (Bowman et al.'s homotopy)</h3>\n<div class=\"vx-interp\">\n"
-        h += "<p><label>from test item <input type=\"number\" id=\"vx-ia\" min=\"0\" max=\"\(last)\" value=\"\(data.interpolation.0)\"></label> "
-        h += "<label>to test item <input type=\"number\" id=\"vx-ib\" min=\"0\" max=\"\(last)\" value=\"\(data.interpolation.1)\"></label></p>\n"
-        h += "<p><label class=\"vx-tl\">t <input type=\"range\" id=\"vx-t\" min=\"0\" max=\"1\" step=\"0.01\" value=\"0.5\" "
-        h += "aria-label=\"Position on the straight line between the two latent means, 0 to 1\"> <output id=\"vx-tv\">0.50</output></label></p>\n"
+        h += ReportPage.interpolationControls(noun: "item", last: last, pair: data.interpolation)
         h += "<table class=\"sx-interp\"><tr><th>from</th><td class=\"sx-text\" id=\"sx-a\"></td></tr>"
         h += "<tr><th>(1 − t)·μ₁ + t·μ₂</th><td class=\"sx-text\" id=\"sx-mid\"></td></tr>"
         h += "<tr><th>to</th><td class=\"sx-text\" id=\"sx-b\"></td></tr></table>\n</div>\n"

@@ -161,10 +161,8 @@ enum SequenceExplorerScript {
     function interpolate() {
       if (N === 0) return;
       var a = clampIndex(ia.value), b = clampIndex(ib.value), t = +tr.value;
-      var ma = muOf(a), mb = muOf(b), zt = new Array(K);
-      for (var j = 0; j < K; j++) zt[j] = (1 - t) * ma[j] + t * mb[j];
       el('sx-a').textContent = meta.items[a]; el('sx-b').textContent = meta.items[b];
-      el('sx-mid').textContent = decodeText(zt);
+      el('sx-mid').textContent = decodeText(mix(muOf(a), muOf(b), t));
       tv.textContent = t.toFixed(2);
     }
     [ia, ib].forEach(function (e) { e.addEventListener('change', function () { e.value = clampIndex(e.value); interpolate(); }); });
