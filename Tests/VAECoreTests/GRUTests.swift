@@ -149,4 +149,29 @@ final class GRUTests: XCTestCase {
         let (o1, _) = b.forward(dense.rows(0..<3), layout: PackedLayout(lengths: [1, 1, 1]), h0: h0)
         for i in 0..<(3 * H) { XCTAssertEqual(top[i], o1[i], accuracy: 1e-5) }
     }
+
+    /// A small vocabulary read by many rows goes through W_ih's token columns copied as rows (gather
+    /// forward, gradient scatter backward): the same bits as reading the columns in place.
+    func testTokenColumnsAsRowsGiveTheSameBits() {
+        let V = 3, C = 2, H = 5
+        func run(_ asRows: Bool) -> [[Float]] {
+            GRU.tokenColumnsAsRows = asRows
+            defer { GRU.tokenColumnsAsRows = true }
+            let g = GRU(inputSize: V + C, hiddenSize: H, layers: 2)
+            var rng = RNG(seed: 21)
+            g.initialize(using: &rng)
+            let layout = PackedLayout(lengths: [9, 7, 6, 3])   // 25 rows ≥ 4·V: copied as rows
+            XCTAssertEqual(GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows), asRows)
+            let tokens = (0..<layout.rows).map { _ in Int32(rng.int(below: V)) }
+            let constant = Tensor(shape: [4, C]), dOut = Tensor(shape: [layout.rows, H])
+            rng.fillNormal(constant.pointer, count: constant.count)
+            rng.fillNormal(dOut.pointer, count: dOut.count)
+            for p in g.parameters { p.grad.zero() }
+            let (out, hN) = g.forward(tokens: tokens, vocabulary: V, constant: constant, layout: layout, h0: nil)
+            let grads = g.backwardAll(dOutput: dOut, dhN: nil)
+            return [out.array, hN.array, grads.dConstant!.array] + g.parameters.map { $0.grad.array }
+        }
+        let rows = run(true), columns = run(false)
+        for (a, b) in zip(rows, columns) { XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern)) }
+    }
 }

@@ -82,6 +82,7 @@ public final class GRU {
     private var tokenInput: (tokens: [Int32], vocabulary: Int, constant: Tensor?)?
     private var sums = Workspace()     // [B, 3H] per-sequence Σ_t dGi (token input with a constant part); column sums
     private var dConstant = Workspace() // [B, C]
+    private var tokenColumns = Workspace() // [V, 3H] W_ih's (or its gradient's) token columns as rows
 
     public init(inputSize: Int, hiddenSize: Int, layers: Int = 1) {
         precondition(inputSize >= 1 && hiddenSize >= 1 && layers >= 1)
@@ -199,15 +200,33 @@ public final class GRU {
         } else {
             for i in 0..<B { (perSeq.pointer + i * H3).update(from: bias, count: H3) }
         }
+        // A small vocabulary read by many rows (characters, SMILES): its columns of W_ih are laid
+        // out as rows first, so that each row's gather is contiguous. The same additions either way.
+        let transposed = GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows)
+        let wT = tokenColumns.view([transposed ? V * H3 : 1])
+        if transposed { for tok in 0..<V { for j in 0..<H3 { wT[tok * H3 + j] = w[j * inK + tok] } } }
         for t in 0..<layout.steps {
             let off = layout.offsets[t]
             for i in 0..<layout.batchSizes[t] {
                 let row = gi.pointer + (off + i) * H3, tok = Int(tokens[off + i]), base = perSeq.pointer + i * H3
                 precondition(tok >= 0 && tok < V, "GRU: token \(tok) outside the vocabulary of \(V)")
-                for j in 0..<H3 { row[j] = base[j] + w[j * inK + tok] }
+                if transposed {
+                    let col = wT.pointer + tok * H3
+                    for j in 0..<H3 { row[j] = base[j] + col[j] }
+                } else {
+                    for j in 0..<H3 { row[j] = base[j] + w[j * inK + tok] }
+                }
             }
         }
     }
+
+    /// Whether the token columns of W_ih (and of its gradient) are worth copying into rows for a
+    /// batch: when the batch has many more rows than the vocabulary has tokens.
+    @inline(__always) static func readsTokenColumnsAsRows(vocabulary V: Int, rows: Int) -> Bool {
+        tokenColumnsAsRows && 4 * V <= rows
+    }
+    /// Tests turn the copy off to compare the two ways bit for bit.
+    nonisolated(unsafe) static var tokenColumnsAsRows = true
 
     /// r, z, n and h' for `rows` rows: gi holds x W_ihᵀ + b_ih and is overwritten with (r, z, n);
     /// gh = h W_hhᵀ + b_hh; h is updated in place; hn keeps W_hn h + b_hn for the backward pass.
@@ -297,10 +316,22 @@ public final class GRU {
                                     dGh: Tensor, dan: Tensor) -> Tensor? {
         let H = hiddenSize, H3 = 3 * H, inK = inputSize, B = layout.batch
         let dw = state[0].wih.grad.pointer
-        for r in 0..<layout.rows {
-            let g = dGh.pointer + r * H3, n = dan.pointer + r * H, tok = Int(tokens[r])
-            for j in 0..<(2 * H) { dw[j * inK + tok] += g[j] }
-            for j in 0..<H { dw[(2 * H + j) * inK + tok] += n[j] }
+        if GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows) {
+            // the gradient's token columns as rows, accumulated row by row in the same order, then back
+            let dT = tokenColumns.view([V * H3])
+            for tok in 0..<V { for j in 0..<H3 { dT[tok * H3 + j] = dw[j * inK + tok] } }
+            for r in 0..<layout.rows {
+                let g = dGh.pointer + r * H3, n = dan.pointer + r * H, col = dT.pointer + Int(tokens[r]) * H3
+                for j in 0..<(2 * H) { col[j] += g[j] }
+                for j in 0..<H { col[2 * H + j] += n[j] }
+            }
+            for tok in 0..<V { for j in 0..<H3 { dw[j * inK + tok] = dT[tok * H3 + j] } }
+        } else {
+            for r in 0..<layout.rows {
+                let g = dGh.pointer + r * H3, n = dan.pointer + r * H, tok = Int(tokens[r])
+                for j in 0..<(2 * H) { dw[j * inK + tok] += g[j] }
+                for j in 0..<H { dw[(2 * H + j) * inK + tok] += n[j] }
+            }
         }
         guard let c = constant else { return nil }
         let C = c.rowSize
