@@ -162,6 +162,7 @@ struct Train: ParsableCommand {
                                 likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
                                 warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
                                 activation: activation ?? .relu)
+            let chosenClasses = try Anomaly.parseClasses(classes, classNames: data.classNames, option: "--classes")
             var batchSize = batch ?? 128, epochCount = epochs ?? 10
             var validationShare: Double? = nil, patienceEpochs: Int? = nil
             if arch == .gru {
@@ -191,14 +192,13 @@ struct Train: ParsableCommand {
                 cfg.gaussianSigma = sigma ?? 1
                 cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
                 // the rows trained on: those of --classes, less the early-stopping hold-out
-                let chosen = try Anomaly.parseClasses(classes, classNames: data.classNames, option: "--classes")
-                var rows = chosen.map { data.train.filtered(classes: $0).count } ?? data.train.count
+                var rows = chosenClasses.map { data.train.filtered(classes: $0).count } ?? data.train.count
                 // early stopping only when asked for (measured on scikit-learn's tables it lost to a
                 // fixed length: the hold-out of a table of a few dozen rows is too small to judge by)
                 let fraction = validationFraction ?? 0
                 if fraction > 0 {
                     validationShare = fraction
-                    rows -= min(rows, max(1, Int((Double(rows) * fraction).rounded())))
+                    rows -= Trainer.holdOutCount(count: rows, fraction: fraction)
                 }
                 // small tables overfit a wide network: 64 units below 5,000 rows
                 if hidden == nil { cfg.hidden = [rows < 5000 ? 64 : 128] }
@@ -231,7 +231,7 @@ struct Train: ParsableCommand {
             o.clipNorm = clip
             o.weightDecay = weightDecay ?? 0
             o.testLimit = testLimit
-            o.classes = try Anomaly.parseClasses(classes, classNames: data.classNames, option: "--classes").map { $0.sorted() }
+            o.classes = chosenClasses.map { $0.sorted() }
             o.corrupt = try corrupt.map { try Corruption(parsing: $0) }
             o.objective = objective
             o.samples = k

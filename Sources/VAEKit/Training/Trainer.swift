@@ -211,12 +211,15 @@ public final class Trainer {
     public var batchesPerEpoch: Int { (data.train.count + options.batchSize - 1) / options.batchSize }
     public var isFinished: Bool { st.epoch >= options.epochs || st.stoppedEarly == true }
 
+    /// How many of `count` training items early stopping holds out: `fraction` of them, at least one.
+    public static func holdOutCount(count n: Int, fraction f: Double) -> Int { min(n, max(1, Int((Double(n) * f).rounded()))) }
+
     /// The items held out for early stopping: a seeded `fraction` of `count` (at least one),
     /// and the rest, each in increasing order.
     static func holdOut(count n: Int, fraction f: Double, seed: UInt64) -> (rest: [Int], held: [Int]) {
         var r = RNG(seed: seed ^ 0x7A11_DA7E)
         let perm = r.permutation(n).map { Int($0) }
-        let m = min(n, max(1, Int((Double(n) * f).rounded())))
+        let m = holdOutCount(count: n, fraction: f)
         return (perm[m...].sorted(), perm[..<m].sorted())
     }
 
