@@ -25,7 +25,7 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs of linear KL warm-up from 0 to β (default 0).") var warmup: Int?
     @Option(name: .customLong("free-bits"), help: ArgumentHelp("Free bits: nats of KL per item that cost nothing in training (the term is max(KL, λ) per item), so the posterior cannot collapse below λ (default 0).", valueName: "λ"))
     var freeBits: Double?
-    @Option(help: "bernoulli (BCE, default for images), gaussian (fixed σ), gaussian-learned (a learned σ per pixel or column) or gaussian-heteroscedastic (σ per pixel or cell from the decoder; mlp; the default for a table's numbers) or discretized-logistic / beta-binomial (the 256 levels of 8-bit pixels; mlp).")
+    @Option(help: "bernoulli (BCE, default for images), gaussian (fixed σ), gaussian-learned (a learned σ per pixel or column) or gaussian-heteroscedastic (σ per pixel or cell from the decoder; mlp; the default for a table's numbers, gaussian-learned under 100 rows) or discretized-logistic / beta-binomial (the 256 levels of 8-bit pixels; mlp).")
     var likelihood: VAEConfig.Likelihood?
     @Option(help: "σ of the gaussian likelihood (default 0.1).") var sigma: Double?
     @Option(help: "Hidden activation of the mlp: relu (default) or tanh.") var activation: VAEConfig.HiddenActivation?
@@ -176,21 +176,11 @@ struct Train: ParsableCommand {
                 cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)
             }
             if let table = data.table {
-                // A table: an mlp over the encoded row; Gaussian (learned σ by default) for the numbers,
-                // categorical for the text columns; sizes and epochs that suit a few hundred rows too.
+                // A table: an mlp over the encoded row; Gaussian for the numbers (a σ per cell, or per
+                // column for a few dozen rows), categorical for the text columns; sizes and epochs that
+                // suit a few hundred rows too.
                 guard arch == .mlp else { throw VAEError("tables train with --model mlp (the conv model is for images)") }
                 guard !binarize else { throw VAEError("--binarize is for images; a table's numbers are standardised, not intensities") }
-                let numeric: FeatureGroup.Kind
-                switch likelihood ?? .gaussianHeteroscedastic {
-                case .gaussian: numeric = .gaussian
-                case .gaussianLearned: numeric = .gaussianLearned
-                case .gaussianHeteroscedastic: numeric = .gaussianHeteroscedastic
-                case .discretizedLogistic, .betaBinomial: throw VAEError("--likelihood \(likelihood!.rawValue) is for 8-bit images; a table's numbers are gaussian, gaussian-learned or gaussian-heteroscedastic (the default)")
-                case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned or gaussian-heteroscedastic (the default)")
-                }
-                cfg.groups = TableData.resolutionFloors(table.groups(numeric: numeric), train: data.train)
-                cfg.gaussianSigma = sigma ?? 1
-                cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
                 // the rows trained on: those of --classes, less the early-stopping hold-out
                 var rows = chosenClasses.map { data.train.filtered(classes: $0).count } ?? data.train.count
                 // early stopping only when asked for (measured on scikit-learn's tables it lost to a
@@ -200,9 +190,29 @@ struct Train: ParsableCommand {
                     validationShare = fraction
                     rows -= Trainer.holdOutCount(count: rows, fraction: fraction)
                 }
+                // A σ per cell doubles what the decoder must learn; from fewer than 100 rows it learns
+                // the rows by heart (wine's 62: held-out rows of the normal class scored like anomalies).
+                // There one σ per column, and batches of 16 rather than one batch of the whole table.
+                let small = rows < TableDefaults.fewRows
+                let numeric: FeatureGroup.Kind
+                switch likelihood ?? (small ? .gaussianLearned : .gaussianHeteroscedastic) {
+                case .gaussian: numeric = .gaussian
+                case .gaussianLearned: numeric = .gaussianLearned
+                case .gaussianHeteroscedastic: numeric = .gaussianHeteroscedastic
+                case .discretizedLogistic, .betaBinomial: throw VAEError("--likelihood \(likelihood!.rawValue) is for 8-bit images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
+                case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
+                }
+                if small && (likelihood == nil || batch == nil) {
+                    let chosen = [likelihood == nil ? "one σ per column (--likelihood gaussian-learned)" : nil,
+                                  batch == nil ? "batches of \(min(TableDefaults.fewRowsBatch, max(1, rows)))" : nil].compactMap { $0 }
+                    Console.note("\(rows) rows to train on (under \(TableDefaults.fewRows)): \(chosen.joined(separator: " and "))")
+                }
+                cfg.groups = TableData.resolutionFloors(table.groups(numeric: numeric), train: data.train)
+                cfg.gaussianSigma = sigma ?? 1
+                cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
                 // small tables overfit a wide network: 64 units below 5,000 rows
                 if hidden == nil { cfg.hidden = [rows < 5000 ? 64 : 128] }
-                batchSize = batch ?? max(1, min(128, rows))
+                batchSize = batch ?? (small ? min(TableDefaults.fewRowsBatch, max(1, rows)) : max(1, min(128, rows)))
                 // at least 2,000 optimizer steps (a 500-row table gets 500 epochs); with early
                 // stopping 250 steps (at least 20 epochs) without a better validation score end it
                 let perEpoch = max(1, (rows + batchSize - 1) / batchSize)
@@ -314,4 +324,13 @@ struct Train: ParsableCommand {
         f.locale = Locale(identifier: "en_US_POSIX")
         return "runs/" + f.string(from: Date())
     }
+}
+
+/// The defaults a table gets that depend on how many rows it trains on.
+enum TableDefaults {
+    /// Below this many training rows a table gets one σ per column and small batches: measured on
+    /// scikit-learn's wine (62 rows) and iris (40), a σ per cell and one batch of the whole table
+    /// learned the rows by heart (docs/tables.md).
+    static let fewRows = 100
+    static let fewRowsBatch = 16
 }

@@ -104,7 +104,8 @@ final class ResumeCLITests: XCTestCase {
         let line = ["train", "--data", csv, "--label", "kind", "--ignore", "id", "--no-report", "--out", run]
         var r = try CLI.run(line + ["--epochs", "1"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        r = try CLI.run(line + ["--epochs", "2", "--resume", "--likelihood", "gaussian-heteroscedastic"])
+        // 64 training rows: the default for so few is one σ per column, and resume knows it
+        r = try CLI.run(line + ["--epochs", "2", "--resume", "--likelihood", "gaussian-learned"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Checkpoint.load(run).state.epoch, 2)
         r = try CLI.run(["train", "--data", csv, "--label", "x", "--no-report", "--out", run, "--resume", "--epochs", "3"])
@@ -112,7 +113,7 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--label is fixed by the run's table: it has label kind, this command line gives x"), r.stderr)
         r = try CLI.run(line + ["--epochs", "3", "--resume", "--likelihood", "gaussian"])
         XCTAssertEqual(r.status, 2, r.stderr)
-        XCTAssertTrue(r.stderr.contains("--likelihood cannot change when resuming: the run in \(run) has gaussian-heteroscedastic, this command line gives gaussian"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--likelihood cannot change when resuming: the run in \(run) has gaussian-learned, this command line gives gaussian"), r.stderr)
     }
 
     /// --checkpoint-minutes: checkpoints within epochs, and the run goes on to the same weights as

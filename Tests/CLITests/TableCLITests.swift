@@ -114,8 +114,20 @@ final class TableCLITests: XCTestCase {
         let line = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("training on labels") }, r.stderr)
         let rows = try XCTUnwrap(Int(line.split(separator: ":").last!.split(separator: " ").first!))
         XCTAssertTrue((50...80).contains(rows), "\(rows) odd training rows")
-        XCTAssertEqual(loaded.options.batchSize, rows)                  // one step per epoch
-        XCTAssertEqual(loaded.options.epochs, 2000)
+        // under 100 rows: one σ per column and batches of 16, still at least 2,000 steps
+        XCTAssertEqual(loaded.options.batchSize, 16)
+        XCTAssertEqual(loaded.options.epochs, (2000 + (rows + 15) / 16 - 1) / ((rows + 15) / 16))
+        XCTAssertTrue(loaded.model.config.groups!.filter { $0.kind != .categorical }.allSatisfy { $0.kind == .gaussianLearned })
+        XCTAssertTrue(r.stderr.contains("rows to train on (under 100): one σ per column (--likelihood gaussian-learned) and batches of 16"), r.stderr)
+        // asked for, the σ per cell and the whole-table batch are what the user gets
+        let asked = tempRunDir("tablelengthasked")
+        r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--classes", "odd", "--likelihood", "gaussian-heteroscedastic",
+                         "--batch", "\(rows)", "--epochs", "2", "--no-report", "--out", asked])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let a = try Checkpoint.load(asked)
+        XCTAssertEqual(a.options.batchSize, rows)
+        XCTAssertTrue(a.model.config.groups!.filter { $0.kind != .categorical }.allSatisfy { $0.kind == .gaussianHeteroscedastic })
+        XCTAssertFalse(r.stderr.contains("rows to train on (under"), r.stderr)
         XCTAssertNil(loaded.options.validationFraction)                 // early stopping is asked for, not a default
         let es = tempRunDir("tableearly")
         r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--validation-fraction", "0.2", "--patience", "5",
@@ -126,7 +138,8 @@ final class TableCLITests: XCTestCase {
         let o = try Checkpoint.load(es).options
         XCTAssertEqual(o.validationFraction, 0.2)
         XCTAssertEqual(o.patience, 5)
-        XCTAssertEqual(o.batchSize, 128)
+        XCTAssertEqual(o.batchSize, 128)                                 // 154 rows: from 100 on, a σ per cell and batches up to 128
+        XCTAssertTrue(try Checkpoint.load(es).model.config.groups!.filter { $0.kind != .categorical }.allSatisfy { $0.kind == .gaussianHeteroscedastic })
         r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--patience", "5", "--epochs", "1", "--out", tempRunDir("patienceonly")])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("--patience needs a validation share"), r.stderr)
