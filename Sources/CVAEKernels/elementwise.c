@@ -209,8 +209,16 @@ typedef struct {
     float step_size, bc2_sqrt, b1, b2, eps, wd;
 } adam_job;
 
+// PyTorch's step p -= lr/bc1 · m / (√v/√bc2 + ε) with both sides multiplied by √bc2:
+// p -= (lr/bc1·√bc2) · m / (√v + ε·√bc2) — one division per parameter instead of two (beside the
+// square root, on Intel's divider the cost of the update). The two scalars are rounded once per
+// call, the same at every level and for any split.
+static inline float adam_scaled_step(const adam_job *j) { return j->step_size * j->bc2_sqrt; }
+static inline float adam_scaled_eps(const adam_job *j) { return j->eps * j->bc2_sqrt; }
+
 static void adam_range_portable(const adam_job *j, long lo, long hi) {
     const float b1 = j->b1, b2 = j->b2, c1 = 1.0f - j->b1, c2 = 1.0f - j->b2;
+    const float ss = adam_scaled_step(j), eps = adam_scaled_eps(j);
     for (long i = lo; i < hi; i++) {
         float gi = j->g[i];
         if (j->wd != 0.0f) gi = gi + j->wd * j->p[i];
@@ -218,7 +226,7 @@ static void adam_range_portable(const adam_job *j, long lo, long hi) {
         float vi = b2 * j->v[i] + c2 * gi * gi;
         j->m[i] = mi;
         j->v[i] = vi;
-        j->p[i] = j->p[i] - j->step_size * mi / (sqrtf(vi) / j->bc2_sqrt + j->eps);
+        j->p[i] = j->p[i] - ss * mi / (sqrtf(vi) + eps);
     }
 }
 
@@ -227,8 +235,8 @@ VK_AVX2_TARGET
 static void adam_range_avx2(const adam_job *j, long lo, long hi) {
     const __m256 b1 = _mm256_set1_ps(j->b1), b2 = _mm256_set1_ps(j->b2);
     const __m256 c1 = _mm256_set1_ps(1.0f - j->b1), c2 = _mm256_set1_ps(1.0f - j->b2);
-    const __m256 ss = _mm256_set1_ps(j->step_size), bc = _mm256_set1_ps(j->bc2_sqrt);
-    const __m256 eps = _mm256_set1_ps(j->eps), wd = _mm256_set1_ps(j->wd);
+    const __m256 ss = _mm256_set1_ps(adam_scaled_step(j)), eps = _mm256_set1_ps(adam_scaled_eps(j));
+    const __m256 wd = _mm256_set1_ps(j->wd);
     const int has_wd = j->wd != 0.0f;
     float *p = j->p, *m = j->m, *v = j->v;
     const float *g = j->g;
@@ -241,7 +249,7 @@ static void adam_range_avx2(const adam_job *j, long lo, long hi) {
         __m256 vi = _mm256_add_ps(_mm256_mul_ps(b2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
         _mm256_storeu_ps(m + i, mi);
         _mm256_storeu_ps(v + i, vi);
-        __m256 den = _mm256_add_ps(_mm256_div_ps(_mm256_sqrt_ps(vi), bc), eps);
+        __m256 den = _mm256_add_ps(_mm256_sqrt_ps(vi), eps);
         _mm256_storeu_ps(p + i, _mm256_sub_ps(pi, _mm256_div_ps(_mm256_mul_ps(ss, mi), den)));
     }
     if (i < hi) adam_range_portable(j, i, hi);
@@ -322,8 +330,8 @@ VK_AVX512_TARGET
 static void adam_range_avx512(const adam_job *j, long lo, long hi) {
     const __m512 b1 = _mm512_set1_ps(j->b1), b2 = _mm512_set1_ps(j->b2);
     const __m512 c1 = _mm512_set1_ps(1.0f - j->b1), c2 = _mm512_set1_ps(1.0f - j->b2);
-    const __m512 ss = _mm512_set1_ps(j->step_size), bc = _mm512_set1_ps(j->bc2_sqrt);
-    const __m512 eps = _mm512_set1_ps(j->eps), wd = _mm512_set1_ps(j->wd);
+    const __m512 ss = _mm512_set1_ps(adam_scaled_step(j)), eps = _mm512_set1_ps(adam_scaled_eps(j));
+    const __m512 wd = _mm512_set1_ps(j->wd);
     const int has_wd = j->wd != 0.0f;
     float *p = j->p, *m = j->m, *v = j->v;
     const float *g = j->g;
@@ -336,7 +344,7 @@ static void adam_range_avx512(const adam_job *j, long lo, long hi) {
         __m512 vi = _mm512_add_ps(_mm512_mul_ps(b2, _mm512_loadu_ps(v + i)), _mm512_mul_ps(_mm512_mul_ps(c2, gi), gi));
         _mm512_storeu_ps(m + i, mi);
         _mm512_storeu_ps(v + i, vi);
-        __m512 den = _mm512_add_ps(_mm512_div_ps(_mm512_sqrt_ps(vi), bc), eps);
+        __m512 den = _mm512_add_ps(_mm512_sqrt_ps(vi), eps);
         _mm512_storeu_ps(p + i, _mm512_sub_ps(pi, _mm512_div_ps(_mm512_mul_ps(ss, mi), den)));
     }
     if (i < hi) adam_range_portable(j, i, hi);

@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CVAEKernels
 
 /// One measured product of `KernelBenchmark.run`.
 public struct KernelBenchRow: Sendable {
@@ -122,6 +123,46 @@ public enum KernelBenchmark {
             }
         }
         return rows
+    }
+}
+
+extension KernelBenchmark {
+    /// The fused Adam update's median time per parameter, in nanoseconds, over `count` parameters
+    /// (651,264 by default: the h400 mlp VAE's weights) on `threads` threads: at batch 32 it is a
+    /// fixed cost of every step beside products of a few hundred microseconds.
+    public static func adamNanosecondsPerParameter(count: Int = 651_264, threads: Int, reps: Int = 21) -> Double {
+        let saved = ThreadPool.threadCount
+        defer { ThreadPool.threadCount = saved }
+        ThreadPool.threadCount = threads
+        var seed: UInt32 = 777
+        func rnd() -> Float {
+            seed = seed &* 1664525 &+ 1013904223
+            return Float(seed >> 8) / Float(1 << 24) - 0.5
+        }
+        var p = (0..<count).map { _ in rnd() }, m = (0..<count).map { _ in rnd() * 0.01 }
+        var v = (0..<count).map { _ in abs(rnd()) * 1e-4 }
+        let g = (0..<count).map { _ in rnd() * 0.1 }
+        var times: [Double] = []
+        p.withUnsafeMutableBufferPointer { pp in
+            m.withUnsafeMutableBufferPointer { pm in
+                v.withUnsafeMutableBufferPointer { pv in
+                    g.withUnsafeBufferPointer { pg in
+                        func once() {
+                            vk_adam_update(count, pp.baseAddress!, pg.baseAddress!, pm.baseAddress!, pv.baseAddress!,
+                                           1e-3, 0.5, 0.9, 0.999, 1e-8, 0)
+                        }
+                        for _ in 0..<5 { once() }
+                        for _ in 0..<reps {
+                            let s = now()
+                            for _ in 0..<10 { once() }
+                            times.append((now() - s) / 10)
+                        }
+                    }
+                }
+            }
+        }
+        times.sort()
+        return times[times.count / 2] / Double(count) * 1e9
     }
 }
 

@@ -96,10 +96,15 @@ struct Bench: ParsableCommand {
         let threads = ThreadPool.threadCount
         let rows = KernelBenchmark.run(threads: threads > 1 ? [1, threads] : [1], includeBLAS: GEMM.isOpenBLASAvailable)
         print(KernelBenchmark.format(rows))
+        let adam = (threads > 1 ? [1, threads] : [1]).map { t in (t, KernelBenchmark.adamNanosecondsPerParameter(threads: t)) }
+        print("Adam update, 651,264 parameters (the h400 mlp): " + adam.map { t, ns in
+            "\(t) thread\(t == 1 ? "" : "s") \(KernelBenchmark.format1(ns * 651_264 / 1000)) µs (\((ns * 1000).rounded() / 1000) ns/parameter)"
+        }.joined(separator: ", "))
         let entries: [[String: Any]] = rows.map {
             ["name": $0.name, "backend": $0.backend, "threads": $0.threads, "gflops": ($0.gflops * 10).rounded() / 10]
         }
-        let json = try! JSONSerialization.data(withJSONObject: ["kernels": entries, "gemm": GEMM.description], options: [.sortedKeys])
+        let adamEntries: [[String: Any]] = adam.map { ["threads": $0.0, "ns_per_parameter": ($0.1 * 1000).rounded() / 1000] }
+        let json = try! JSONSerialization.data(withJSONObject: ["kernels": entries, "adam": adamEntries, "gemm": GEMM.description], options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
     }
 
