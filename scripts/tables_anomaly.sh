@@ -2,7 +2,7 @@
 # Anomaly detection on scikit-learn's real tables: SwiftVAE's ROC-AUC next to IsolationForest's on
 # the very same split (scripts/tables_peers.py). Run by hand, never by CI; needs scikit-learn.
 #
-#   scripts/tables_anomaly.sh [OUT=runs/tables-anomaly] [SEEDS="1 2 3"]
+#   scripts/tables_anomaly.sh [OUT=runs/tables-anomaly] [SEEDS="1 2 3 4 5"]
 #
 # For each table and choice of normal classes: the model trains on the training rows of the normal
 # classes (`--classes`), then `vae anomaly --normal` scores the test rows (negative ELBO averaged over
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${1:-runs/tables-anomaly}
-SEEDS=${2:-1 2 3}
+SEEDS=${2:-1 2 3 4 5}
 if [ -z "${VAE:-}" ]; then swift build -c release --product vae >/dev/null; fi
 vae=${VAE:-.build/release/vae}
 SK=$(python3 -c "import os, sklearn; print(os.path.join(os.path.dirname(sklearn.__file__), 'datasets', 'data'))")
