@@ -238,7 +238,9 @@ final class ElementwiseKernelTests: XCTestCase {
         let rows = 300, H = 37  // odd width: vector body and scalar tail
         var rng = RNG(seed: 8)
         func random(_ n: Int, _ s: Float = 2) -> [Float] { (0..<n).map { _ in s * rng.normal() } }
-        let gi0 = random(rows * 3 * H), gh = random(rows * 3 * H), h0 = random(rows * H, 1), dh0 = random(rows * H, 1)
+        // every third pre-activation wide (tanh's |x| ≥ 9 branch, saturated sigmoids), the rest ±2
+        let gi0 = random(rows * 3 * H).enumerated().map { $0.offset % 3 == 0 ? 5 * $0.element : $0.element }
+        let gh = random(rows * 3 * H), h0 = random(rows * H, 1), dh0 = random(rows * H, 1)
         func run() -> [Float] {
             var gi = gi0, h = h0, hn = [Float](repeating: 0, count: rows * H)
             vk_gru_gates_forward(&gi, gh, &h, &hn, rows, H)
