@@ -329,7 +329,7 @@ struct Train: ParsableCommand {
 /// The defaults a table gets that depend on how many rows it trains on.
 enum TableDefaults {
     /// Below this many training rows a table gets one σ per column and small batches: measured on
-    /// scikit-learn's wine (62 rows) and iris (40), a σ per cell and one batch of the whole table
+    /// scikit-learn's wine (62 rows) and iris (42), a σ per cell and one batch of the whole table
     /// learned the rows by heart (docs/tables.md).
     static let fewRows = 100
     static let fewRowsBatch = 16
