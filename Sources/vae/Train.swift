@@ -194,6 +194,7 @@ struct Train: ParsableCommand {
                 // the rows by heart (wine's 62: held-out rows of the normal class scored like anomalies).
                 // There one σ per column, and batches of 16 rather than one batch of the whole table.
                 let small = rows < TableDefaults.fewRows
+                let smallBatch = min(TableDefaults.fewRowsBatch, max(1, rows))
                 let numeric: FeatureGroup.Kind
                 switch likelihood ?? (small ? .gaussianLearned : .gaussianHeteroscedastic) {
                 case .gaussian: numeric = .gaussian
@@ -204,7 +205,7 @@ struct Train: ParsableCommand {
                 }
                 if small && (likelihood == nil || batch == nil) {
                     let chosen = [likelihood == nil ? "one σ per column (--likelihood gaussian-learned)" : nil,
-                                  batch == nil ? "batches of \(min(TableDefaults.fewRowsBatch, max(1, rows)))" : nil].compactMap { $0 }
+                                  batch == nil ? "batches of \(smallBatch)" : nil].compactMap { $0 }
                     Console.note("\(rows) rows to train on (under \(TableDefaults.fewRows)): \(chosen.joined(separator: " and "))")
                 }
                 cfg.groups = TableData.resolutionFloors(table.groups(numeric: numeric), train: data.train)
@@ -212,7 +213,7 @@ struct Train: ParsableCommand {
                 cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
                 // small tables overfit a wide network: 64 units below 5,000 rows
                 if hidden == nil { cfg.hidden = [rows < 5000 ? 64 : 128] }
-                batchSize = batch ?? (small ? min(TableDefaults.fewRowsBatch, max(1, rows)) : max(1, min(128, rows)))
+                batchSize = batch ?? (small ? smallBatch : max(1, min(128, rows)))
                 // at least 2,000 optimizer steps (a 500-row table gets 500 epochs); with early
                 // stopping 250 steps (at least 20 epochs) without a better validation score end it
                 let perEpoch = max(1, (rows + batchSize - 1) / batchSize)
