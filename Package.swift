@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "VAECoreTests", dependencies: ["VAECore"]),
         .testTarget(name: "VAEKitTests", dependencies: ["VAEKit", "VAECore", "VAEImageIO"], resources: [.copy("Fixtures")]),
         .testTarget(name: "VAEImageIOTests", dependencies: ["VAEImageIO", "CZlib"]),
-        .testTarget(name: "VAEVizTests", dependencies: ["VAEViz", "VAEImageIO"]),
+        .testTarget(name: "VAEVizTests", dependencies: ["VAEViz", "VAEImageIO", "CZlib"]),
         .testTarget(name: "CLITests", dependencies: ["VAEViz", "VAEKit"]),
     ]
 )

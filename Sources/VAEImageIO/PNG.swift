@@ -172,7 +172,8 @@ public enum PNG {
         appendBE32(&out, crc(out[start...]))
     }
 
-    static func zlibCompress(_ input: [UInt8]) -> [UInt8] {
+    /// zlib's format (RFC 1950) at level 6, as in a PNG's IDAT chunk.
+    public static func zlibCompress(_ input: [UInt8]) -> [UInt8] {
         var destLen = compressBound(uLong(input.count))
         var dest = [UInt8](repeating: 0, count: Int(destLen))
         let status = input.withUnsafeBufferPointer { src in

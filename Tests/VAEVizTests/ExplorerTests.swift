@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import VAEViz
+import CZlib
 
 final class ExplorerTests: XCTestCase {
     /// latent 2 → dense 2→3 (ReLU) → dense 3→4 → reshape [1, 2, 2]
@@ -111,6 +112,33 @@ final class ExplorerTests: XCTestCase {
         let html = page.html()
         for s in ["ROC-AUC 1.0000", "labels 0 &lt;x&gt;", "<td class=\"text\">income</td>", "<td>0.25</td>", "Conditional samples", "row 2: one", "<h2>Denoising</h2>", "noisy", "ROC curve"] {
             XCTAssertTrue(html.contains(s), "missing \(s)")
+        }
+    }
+}
+
+/// The sequence explorer's weights travel as zlib-compressed byte planes; the page inflates them.
+final class PackedFloatsTests: XCTestCase {
+    func testPackedFloatsRoundTripBitForBit() throws {
+        var values: [Float] = [0, -0.0, 1, -1, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
+                               Float(bitPattern: 0x7FC0_1234)]   // a NaN with a payload
+        var seed: UInt64 = 7
+        for _ in 0..<10_000 {
+            seed = seed &* 6364136223846793005 &+ 1442695040888963407
+            values.append(Float(Int64(bitPattern: seed >> 11) % 2_000_001 - 1_000_000) * 1e-7)   // weights of a trained layer's size
+        }
+        let packed = try XCTUnwrap(Data(base64Encoded: ExplorerData.packedBase64(values)))
+        XCTAssertLessThan(packed.count, 4 * values.count, "the exponent plane should compress")
+        var out = [UInt8](repeating: 0, count: 4 * values.count)
+        var outLen = uLong(out.count)
+        let status = packed.withUnsafeBytes { src in
+            uncompress(&out, &outLen, src.bindMemory(to: UInt8.self).baseAddress, uLong(packed.count))
+        }
+        XCTAssertEqual(status, Z_OK)
+        XCTAssertEqual(Int(outLen), 4 * values.count)
+        let n = values.count
+        for (i, v) in values.enumerated() {
+            let bits = UInt32(out[i]) | UInt32(out[n + i]) << 8 | UInt32(out[2 * n + i]) << 16 | UInt32(out[3 * n + i]) << 24
+            XCTAssertEqual(bits, v.bitPattern, "value \(i)")
         }
     }
 }

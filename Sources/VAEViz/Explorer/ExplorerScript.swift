@@ -14,7 +14,7 @@ enum ExplorerScript {
     static let js = "(function () {\n" + shared + body + "})();\n"
 
     /// What both explorers' scripts (images, sequences) start with, inside their own function
-    /// scope: error capture, element and base64 helpers, the 2-D pad over the test items' latent
+    /// scope: error capture, element, base64 and float-block helpers, the 2-D pad over the test items' latent
     /// means (`makePad`) and the `#selftest=` writer (`selfTest`).
     static let shared = #"""
   'use strict';
@@ -27,6 +27,18 @@ enum ExplorerScript {
     var n = bin.length, u = new Uint8Array(n);
     for (var i = 0; i < n; i++) u[i] = bin.charCodeAt(i);
     return u;
+  }
+  // A float32 block, to done(Float32Array): plain little-endian bytes, or (data-encoding
+  // "zlib-byteplanes") the four byte planes zlib-compressed, inflated by the browser.
+  function floats(id, done) {
+    var e = el(id), u = bytes(id);
+    if (e.getAttribute('data-encoding') !== 'zlib-byteplanes') { done(new Float32Array(u.buffer)); return; }
+    if (typeof DecompressionStream === 'undefined') { errors.push('swiftvae: this browser has no DecompressionStream to unpack the weights'); return; }
+    new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).arrayBuffer().then(function (buf) {
+      var p = new Uint8Array(buf), n = p.length >> 2, out = new Uint8Array(4 * n);
+      for (var i = 0; i < n; i++) { out[4 * i] = p[i]; out[4 * i + 1] = p[n + i]; out[4 * i + 2] = p[2 * n + i]; out[4 * i + 3] = p[3 * n + i]; }
+      done(new Float32Array(out.buffer));
+    }).catch(function (err) { errors.push('swiftvae: ' + err); });
   }
 
   // The 2-D pad: the test items' latent means projected on two orthonormal axes (z₁, z₂, or the
@@ -158,7 +170,7 @@ enum ExplorerScript {
   // report.html#selftest=<URL-encoded JSON>: once the page has loaded, run(parsed JSON) and write
   // its result (with the script errors) into <pre id="swiftvae-selftest">
   function selfTest(run) {
-    window.addEventListener('load', function () {
+    function go() {
       var h = location.hash;
       if (h.indexOf('#selftest=') !== 0) return;
       var res;
@@ -168,7 +180,9 @@ enum ExplorerScript {
       pre.id = 'swiftvae-selftest'; pre.hidden = true;
       pre.textContent = JSON.stringify(res);
       document.body.appendChild(pre);
-    });
+    }
+    // a script that waited for its weights may start after the page's load event
+    if (document.readyState === 'complete') go(); else window.addEventListener('load', go);
   }
 
 """#

@@ -123,7 +123,7 @@ extension ReportPage {
         styles.append(ExplorerScript.css)
         styles.append(SequenceExplorerScript.css)
         var s = "<script type=\"application/json\" id=\"swiftvae-meta\">\(meta)</script>\n"
-        s += "<script type=\"application/octet-stream\" id=\"swiftvae-weights\">\(ExplorerData.base64(data.weights))</script>\n"
+        s += "<script type=\"application/octet-stream\" id=\"swiftvae-weights\" data-encoding=\"\(ExplorerData.packedEncoding)\">\(ExplorerData.packedBase64(data.weights))</script>\n"
         s += "<script type=\"application/octet-stream\" id=\"swiftvae-mu\">\(ExplorerData.base64(data.mu))</script>\n"
         s += "<script>\n\(SequenceExplorerScript.js)</script>\n"
         scripts.append(s)

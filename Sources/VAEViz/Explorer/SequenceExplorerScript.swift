@@ -10,11 +10,11 @@
 /// `<pre id="swiftvae-selftest">` with {"texts": [decodeText(z)…], "tokens": […], "nll": [nll of
 /// the first test items at their means], "ui": {…}} once the page has loaded.
 enum SequenceExplorerScript {
-    static let js = "(function () {\n" + ExplorerScript.shared + body + "})();\n"
+    static let js = "(function () {\n" + ExplorerScript.shared
+        + "floats('swiftvae-weights', function (W) {\n" + body + "});\n})();\n"
 
     static let body = #"""
   var meta = JSON.parse(el('swiftvae-meta').textContent);
-  var W = new Float32Array(bytes('swiftvae-weights').buffer);
   var MU = new Float32Array(bytes('swiftvae-mu').buffer);
   var VOC = meta.vocabulary, V = VOC.length, K = meta.latent, H = meta.hidden, NL = meta.layers;
   var BOS = 0, EOS = 1, PAD = 2, UNK = 3;
