@@ -10,7 +10,9 @@
 # 20 epochs are done it samples 30,000 molecules (`vae sample RUN --count 30000 --seed 1`) and
 # writes RUN/metrics-moses.json with scripts/moses_metrics.py (Python with RDKit, by hand:
 # pip install rdkit). VAE=path/to/vae picks the binary (default .build/release/vae);
-# NICE=19 trains at a low priority beside other work.
+# NICE=19 trains at a low priority beside other work. EXPORT=models/moses-cpu then ships the
+# finished model there: weights without Adam's moments (`vae export`), config, metrics, report and
+# the 30,000-sample metrics (the folder's README stays).
 set -eu
 RUN=${1:-runs/moses-cpu}
 M=${2:-../shared/data/moses}
@@ -31,3 +33,12 @@ awk '{ s += $3 } END { printf "training wall time so far: %.2f h\n", s / 3600 }'
 "$B" sample "$RUN" --count 30000 --seed 1 --out "$RUN/samples-30000.smi"
 python3 scripts/moses_metrics.py --samples "$RUN/samples-30000.smi" --train "$M/train.csv.gz" \
     --vae "$B" --json "$RUN/metrics-moses.json"
+if [ -n "${EXPORT:-}" ]; then
+    tmp=$(mktemp -d)
+    "$B" export "$RUN" --out "$tmp/model"
+    mkdir -p "$EXPORT"
+    cp "$tmp/model/"* "$RUN/metrics-moses.json" "$EXPORT/"
+    if [ -f "$RUN/walltime.log" ]; then cp "$RUN/walltime.log" "$EXPORT/"; fi
+    rm -rf "$tmp"
+    echo "shipped $RUN in $EXPORT: $(ls "$EXPORT" | tr '\n' ' ')"
+fi
