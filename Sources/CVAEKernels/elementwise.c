@@ -39,15 +39,19 @@ static inline int use_avx2(void) {
 
 // Work below this many elements runs on the calling thread alone.
 #define VK_EW_PARALLEL_MIN 65536
+// The same for work with an exp, a log and a division per element (the likelihoods from logits),
+// ten times dearer per element than a copy or an add: a batch of 32 images of 784 pixels splits.
+#define VK_EW_PARALLEL_MIN_TRANSCENDENTAL 8192
 
-static inline int ew_tasks(long n, long per_task_min) {
+static inline int ew_tasks_from(long n, long per_task_min, long parallel_min) {
     int nt = vk_get_num_threads();
-    if (nt <= 1 || n < VK_EW_PARALLEL_MIN) return 1;
+    if (nt <= 1 || n < parallel_min) return 1;
     long t = n / per_task_min;
     if (t < 1) t = 1;
     if (t > nt) t = nt;
     return (int)t;
 }
+static inline int ew_tasks(long n, long per_task_min) { return ew_tasks_from(n, per_task_min, VK_EW_PARALLEL_MIN); }
 
 // ================================================================ scalar math (portable)
 // exp and log after Cephes' expf / logf, written with the same operations as the AVX2 code.
@@ -548,7 +552,7 @@ void vk_nll_logits(int kind, const float *logits, const float *x, long x_row_str
     j.invs2 = (float)(1.0 / (s * s));
     j.grad = grad;
     j.out = out_row;
-    int nt = ew_tasks((long)rows * cols, 16384);
+    int nt = ew_tasks_from((long)rows * cols, 8192, VK_EW_PARALLEL_MIN_TRANSCENDENTAL);
     if (nt > rows) nt = rows;
     j.rows_per_task = (rows + nt - 1) / nt;
     int tasks = (rows + j.rows_per_task - 1) / j.rows_per_task;

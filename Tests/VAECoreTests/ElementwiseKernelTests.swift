@@ -57,9 +57,9 @@ final class ElementwiseKernelTests: XCTestCase {
     }
 
     func testBernoulliNLLAccurateAndIdenticalAcrossLevelsAndThreads() {
-        for cols in [784, 13, 8, 1] {
-            let rows = cols == 784 ? 300 : 7
-            let (l, x) = logitsAndTargets(rows: rows, cols: cols, seed: UInt64(cols), binary: cols == 13)
+        // 32 × 784: a batch of 32 images, split over the threads since the split starts at 8,192 values
+        for (rows, cols) in [(300, 784), (32, 784), (7, 13), (7, 8), (7, 1)] {
+            let (l, x) = logitsAndTargets(rows: rows, cols: cols, seed: UInt64(cols + rows), binary: cols == 13)
             let results = atEveryLevel { nll(gaussian: false, l, x, rows: rows, cols: cols, xStride: cols) }
             for r in results.dropFirst() {
                 XCTAssertEqual(r.0, results[0].0, "row sums differ between kernel levels (cols \(cols))")
