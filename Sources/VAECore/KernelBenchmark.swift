@@ -51,15 +51,21 @@ public enum KernelBenchmark {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
+    /// Uniform values in [−0.5, 0.5) from a seeded linear congruential generator: the operands
+    /// of the benchmarks, the same on every run.
+    static func uniforms(seed: UInt32) -> () -> Float {
+        var state = seed
+        return {
+            state = state &* 1664525 &+ 1013904223
+            return Float(state >> 8) / Float(1 << 24) - 0.5
+        }
+    }
+
     /// Median GFLOP/s of `reps` timed repetitions (each at least ~2 ms of work) after warm-up.
     static func measure(_ p: Product, reps: Int = 21) -> Double {
         let rowsA = p.transA ? p.k : p.m, colsA = p.transA ? p.m : p.k
         let rowsB = p.transB ? p.n : p.k, colsB = p.transB ? p.k : p.n
-        var seed: UInt32 = 12345
-        func rnd() -> Float {
-            seed = seed &* 1664525 &+ 1013904223
-            return Float(seed >> 8) / Float(1 << 24) - 0.5
-        }
+        let rnd = uniforms(seed: 12345)
         let a = (0..<(rowsA * colsA)).map { _ in rnd() }
         let b = (0..<(rowsB * colsB)).map { _ in rnd() }
         var c = [Float](repeating: 0, count: p.m * p.n)
@@ -134,11 +140,7 @@ extension KernelBenchmark {
         let saved = ThreadPool.threadCount
         defer { ThreadPool.threadCount = saved }
         ThreadPool.threadCount = threads
-        var seed: UInt32 = 777
-        func rnd() -> Float {
-            seed = seed &* 1664525 &+ 1013904223
-            return Float(seed >> 8) / Float(1 << 24) - 0.5
-        }
+        let rnd = uniforms(seed: 777)
         var p = (0..<count).map { _ in rnd() }, m = (0..<count).map { _ in rnd() * 0.01 }
         var v = (0..<count).map { _ in abs(rnd()) * 1e-4 }
         let g = (0..<count).map { _ in rnd() * 0.1 }

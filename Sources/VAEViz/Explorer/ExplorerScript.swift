@@ -29,10 +29,10 @@ enum ExplorerScript {
     return u;
   }
   // A float32 block, to done(Float32Array): plain little-endian bytes, or (data-encoding
-  // "zlib-byteplanes") the four byte planes zlib-compressed, inflated by the browser.
+  // "\#(ExplorerData.packedEncoding)") the four byte planes zlib-compressed, inflated by the browser.
   function floats(id, done) {
     var e = el(id), u = bytes(id);
-    if (e.getAttribute('data-encoding') !== 'zlib-byteplanes') { done(new Float32Array(u.buffer)); return; }
+    if (e.getAttribute('data-encoding') !== '\#(ExplorerData.packedEncoding)') { done(new Float32Array(u.buffer)); return; }
     if (typeof DecompressionStream === 'undefined') { errors.push('swiftvae: this browser has no DecompressionStream to unpack the weights'); return; }
     new Response(new Blob([u]).stream().pipeThrough(new DecompressionStream('deflate'))).arrayBuffer().then(function (buf) {
       var p = new Uint8Array(buf), n = p.length >> 2, out = new Uint8Array(4 * n);
