@@ -133,7 +133,7 @@ struct Train: ParsableCommand {
             changes.testLimit = testLimit
             MPIJob.runFolder = dir
             run = try TrainingRun.resume(directory: dir, loaded: loaded, data: data, changes: changes, mpi: mpi)
-            Console.note("resuming \(dir) at epoch \(run.trainer.state.epoch)\(run.trainer.state.batchInEpoch > 0 ? ", batch \(run.trainer.state.batchInEpoch)" : "") of \(run.trainer.options.epochs)")
+            Console.note("resuming \(dir) \(run.trainer.state.position(of: run.trainer.options.epochs))")
         } else {
             if resume { Console.note("no checkpoint in \(out!) yet: starting the run there (the same command continues it later)") }
             var vocabulary: [String] = []
@@ -280,7 +280,7 @@ struct Train: ParsableCommand {
             outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
             guard outcome == .interrupted && !Interrupt.isRequested else { break }
             due = Date().addingTimeInterval(every)
-            if leader { Console.note("checkpoint saved at epoch \(run.trainer.state.epoch + 1), batch \(run.trainer.state.batchInEpoch)") }
+            if leader { Console.note("checkpoint saved \(run.trainer.state.position(of: run.trainer.options.epochs))") }
         }
         progress.clear()
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
@@ -292,7 +292,7 @@ struct Train: ParsableCommand {
             print("report: \(path)")
         }
         if outcome == .interrupted {
-            Console.note("stopped at epoch \(run.trainer.state.epoch + 1), batch \(run.trainer.state.batchInEpoch); checkpoint saved. Resume with: vae train --resume --out \(run.directory)")
+            Console.note("stopped \(run.trainer.state.position(of: run.trainer.options.epochs)); checkpoint saved. Resume with: vae train --resume --out \(run.directory)")
             throw ExitCode(Interrupt.exitCode)
         }
         if leader, let m = run.metrics.last {

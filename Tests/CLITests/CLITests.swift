@@ -229,6 +229,15 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("vae train --resume --out"), r.stderr, file: file, line: line)
         let loaded = try Checkpoint.load(dir)
         XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved", file: file, line: line)
+        // the stop and the resume count the epochs alike ("in epoch 5 of 500, at batch 7" both times)
+        let said = loaded.state.position(of: 500)
+        XCTAssertTrue(r.stderr.contains("stopped \(said); checkpoint saved."), r.stderr, file: file, line: line)
+        guard sig == SIGINT else { return }
+        // resumed to the end of the epoch under way, it says where it starts the same way
+        let end = loaded.state.epoch + 1
+        let again = try CLI.run(["train", "--resume", "--out", dir, "--epochs", String(end), "--no-report"])
+        XCTAssertEqual(again.status, 0, again.stderr, file: file, line: line)
+        XCTAssertTrue(again.stderr.contains("resuming \(dir) \(loaded.state.position(of: end))"), again.stderr, file: file, line: line)
     }
 
     func testBadInputIsOneLineAndTheRightExitCode() throws {

@@ -84,7 +84,7 @@ final class IWAECLITests: XCTestCase {
         r = try CLI.run(["train", "--data", data, "--preset", "burda2015-iwae5", "--epochs", "1", "--hidden", "8", "--latent", "3",
                          "--no-report", "--out", dir, "--resume"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("resuming \(dir) at epoch 1 of 1"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(dir) after epoch 1 of 1"), r.stderr)
         r = try CLI.run(["evaluate", dir, "--iwae", "10", "--limit", "16"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let o = try JSONSerialization.jsonObject(with: Data((r.stdout.split(separator: "\n").last ?? "").utf8)) as! [String: Any]

@@ -78,7 +78,7 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(try MPIRun.run(args(split, epochs: 1)).status, 0)
         let r = try MPIRun.run(["train", "--resume", "--out", split, "--data", try MPITests.data(), "--epochs", "3", "--threads", "1", "--no-report"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("resuming \(split) at epoch 1"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(split) after epoch 1 of 3"), r.stderr)
         XCTAssertEqual(try weights(straight), try weights(split), "a resumed 2-rank run differs from a straight one")
         XCTAssertEqual(try metricsWithoutTimes(straight), try metricsWithoutTimes(split))
         // a checkpoint of 2 ranks continues in a plain process, and that one under 2 ranks again
@@ -123,7 +123,7 @@ final class MPITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("no checkpoint in \(run) yet: starting the run there"), r.stderr)
         r = try MPIRun.run(try args(run, epochs: 2, extra: ["--resume"]))
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("resuming \(run) at epoch 1 of 2"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(run) after epoch 1 of 2"), r.stderr)
         XCTAssertEqual(try MPIRun.run(try args(straight, epochs: 2)).status, 0)
         XCTAssertEqual(try weights(straight), try weights(run), "the run resumed with its own line under mpirun differs from a straight one")
         r = try MPIRun.run(try args(run, epochs: 3, extra: ["--resume", "--beta", "2"]))

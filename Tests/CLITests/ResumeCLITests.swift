@@ -49,7 +49,7 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         r = try CLI.run(line + ["--epochs", "3", "--out", run, "--resume"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("resuming \(run) at epoch 1 of 3"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(run) after epoch 1 of 3"), r.stderr)
         r = try CLI.run(line + ["--epochs", "3", "--out", run, "--resume"])   // done: nothing more to train
         XCTAssertEqual(r.status, 0, r.stderr)
         r = try CLI.run(line + ["--epochs", "3", "--out", straight])
@@ -72,7 +72,7 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(try Checkpoint.load(absent).state.epoch, 1)
         r = try CLI.run(args + ["--epochs", "2", "--out", absent])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("resuming \(absent) at epoch 1 of 2"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("resuming \(absent) after epoch 1 of 2"), r.stderr)
         XCTAssertEqual(try Checkpoint.load(absent).state.epoch, 2)
 
         // an empty folder, and one with what a first save killed between its writes leaves
@@ -124,7 +124,7 @@ final class ResumeCLITests: XCTestCase {
         let often = tempRunDir("often"), never = tempRunDir("never")
         var r = try CLI.run(line + ["--checkpoint-minutes", "0.00001", "--out", often])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("checkpoint saved at epoch 1, batch "), r.stderr)
+        XCTAssertTrue(r.stderr.contains("checkpoint saved in epoch 1 of 2, at batch "), r.stderr)
         r = try CLI.run(line + ["--checkpoint-minutes", "0", "--out", never])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse(r.stderr.contains("checkpoint saved"), r.stderr)

@@ -33,6 +33,16 @@ func tempDir(_ tag: String) -> String {
 }
 
 final class TrainingTests: XCTestCase {
+    /// The words of "stopped …", "checkpoint saved …" and "resuming …": epochs counted from 1.
+    func testPositionCountsTheEpochUnderWay() {
+        var s = TrainingState()
+        s.epoch = 4
+        s.batchInEpoch = 1191
+        XCTAssertEqual(s.position(of: 20), "in epoch 5 of 20, at batch 1191")
+        s.batchInEpoch = 0
+        XCTAssertEqual(s.position(of: 20), "after epoch 4 of 20")
+    }
+
     var options: TrainingOptions {
         var o = TrainingOptions()
         o.epochs = 4
