@@ -359,7 +359,7 @@ static void shared_compute_task(void *ctx, int t) {
 }
 
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
-#define VK_SHARED_PARALLEL_PACK (16 * 1024)   // floats: shared operands this large are packed in parallel
+#define VK_SHARED_PARALLEL_PACK (8 * 1024)   // floats: shared operands this large are packed in parallel
 
 // Returns 1 if the product was done in shared-operand mode.
 static int try_shared(const gemm_job *j, int nthreads) {
@@ -422,12 +422,13 @@ static int try_shared(const gemm_job *j, int nthreads) {
 }
 
 // Products below this many FLOPs run on the calling thread alone (VAE_GEMM_SPLIT_KFLOP, in
-// thousands; README, "Tuning"). 1.5 MFLOP: at h400 batch 128 the latent layers' products (2–4
-// MFLOP) ran on one thread while the other waited, 12% of the step (docs/benchmarks.md).
-static double g_split_min_flops = 1.5e6;
+// thousands; README, "Tuning"). 0.5 MFLOP: at h400 batch 128 the latent layers' products (2–4
+// MFLOP) ran on one thread while the other waited, 12% of the step, and at batch 32 (0.5–1
+// MFLOP) 4% (docs/benchmarks.md).
+static double g_split_min_flops = 0.5e6;
 static pthread_once_t g_split_once = PTHREAD_ONCE_INIT;
 static void read_split_env(void) {
-    g_split_min_flops = 1000.0 * (double)vk_env_long("VAE_GEMM_SPLIT_KFLOP", 0, 1000000000L, 1500);
+    g_split_min_flops = 1000.0 * (double)vk_env_long("VAE_GEMM_SPLIT_KFLOP", 0, 1000000000L, 500);
 }
 
 // Choose the thread grid pm x pn minimising a simple cost: per-thread tile work plus packing.
