@@ -208,79 +208,124 @@ __attribute__((always_inline)) static inline void im2col_task_body(void *ctx, in
     }
 }
 
-// Adds the taps of channel c into the phase planes (zeroed first), in tap order (i, j): each
-// pixel's sum runs over its taps in that order, starting from 0.
+// Adds the taps of channel c into the phase planes, in tap order (i, j): each pixel's sum runs
+// over its taps in that order, starting from 0. Which taps reach a row u of phase (a, b), and
+// where their grid rows sit in the column matrix, depends on the geometry only: the lists are
+// made once per image, then serve every channel (a channel adds its rows' offset).
 #define VK_TAPS_MAX 64
+#define VK_TAP_LIST_STACK 1024
+typedef struct {
+    long rel;   // (i·kw + j)·ld + gy·gw: the tap's grid row, from the channel's first row
+    int off;    // j / s: the tap's column shift in the phase plane
+} vk_tap;
+
+// The value act(t + b) that col2im stores (mode 2: ReLU after the bias; 1: the bias; 0: t).
+static inline __attribute__((always_inline)) float col2im_out(float t, float b, int mode) {
+    if (mode == 2) { float v = t + b; return v > 0.0f ? v : 0.0f; }
+    return mode == 1 ? t + b : t;
+}
+
 __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_accum_fn accum) {
     const geo_job *g = (const geo_job *)ctx;
     const phase_geo q = phase_geometry(g);
     const int s = q.s, p = g->pad;
     const long P = (long)g->gh * g->gw, ld = (long)g->n * P, plane_size = (long)g->H * g->W;
     float *dst = g->dst + (long)img * g->channels * plane_size;
-    const float *srcs[VK_TAPS_MAX];
-    int offs[VK_TAPS_MAX];
-    for (int c = 0; c < g->channels; c++) {
-        // phase planes in order (a row's vector may run into the next plane, written later)
-        for (int a = 0; a < s; a++) {
-            for (int bph = 0; bph < s; bph++) {
-                float *sub = ph + (long)(a * s + bph) * q.SH * q.SW;
-                for (int u = 0; u < q.SH; u++) {
-                    // the taps (i, j) of this phase, in order, whose grid row gy = u − i/s exists;
-                    // more than VK_TAPS_MAX taps (kernels above 8×8): in batches, continuing the sum
-                    int nt = 0, started = 0;
-                    for (int i = a; i < g->kh; i += s) {
-                        int gy = u - i / s;
-                        if (gy < 0 || gy >= g->gh) continue;
-                        for (int j = bph; j < g->kw; j += s) {
-                            long row = ((long)c * g->kh + i) * g->kw + j;
-                            srcs[nt] = g->src + row * ld + (long)img * P + (long)gy * g->gw;
-                            offs[nt] = j / s;
-                            if (++nt == VK_TAPS_MAX) {
-                                accum(sub + (long)u * q.SW, srcs, offs, nt, g->gw, q.SW, started);
-                                started = 1;
-                                nt = 0;
-                            }
-                        }
+    // the tap lists of every (phase, row): start[r] .. start[r + 1] in taps, r = (a·s + b)·SH + u
+    const int rows_all = s * s * q.SH;
+    const long cap = (long)q.SH * g->kh * g->kw;   // each tap reaches each phase row at most once
+    vk_tap tap_stack[VK_TAP_LIST_STACK];
+    int start_stack[VK_TAP_LIST_STACK + 1];
+    vk_tap *taps = cap <= VK_TAP_LIST_STACK ? tap_stack : (vk_tap *)malloc(sizeof(vk_tap) * (size_t)cap);
+    int *start = rows_all < VK_TAP_LIST_STACK ? start_stack : (int *)malloc(sizeof(int) * (size_t)(rows_all + 1));
+    if (!taps || !start) abort();
+    int nt_all = 0;
+    for (int a = 0; a < s; a++) {
+        for (int bph = 0; bph < s; bph++) {
+            for (int u = 0; u < q.SH; u++) {
+                start[(a * s + bph) * q.SH + u] = nt_all;
+                for (int i = a; i < g->kh; i += s) {
+                    int gy = u - i / s;
+                    if (gy < 0 || gy >= g->gh) continue;
+                    for (int j = bph; j < g->kw; j += s) {
+                        taps[nt_all].rel = ((long)i * g->kw + j) * ld + (long)img * P + (long)gy * g->gw;
+                        taps[nt_all].off = j / s;
+                        nt_all++;
                     }
-                    if (nt > 0 || !started) accum(sub + (long)u * q.SW, srcs, offs, nt, g->gw, q.SW, started);
                 }
             }
         }
-        // merge the phases back into the plane, with the bias and ReLU
+    }
+    start[rows_all] = nt_all;
+    // the merge's columns per phase b: x = v·s + b − p in [0, W) for v in [v0, v1), of which
+    // [v0, vc) lie in the padded plane (xp < Wp) and the rest are zero
+    int mv_stack[3 * 16];
+    int *mv = s <= 16 ? mv_stack : (int *)malloc(sizeof(int) * 3 * (size_t)s);
+    if (!mv) abort();
+    for (int bph = 0; bph < s; bph++) {
+        int v0 = ceil_div_pos(p - bph, s), v1 = ceil_div_pos(g->W + p - bph, s);
+        int vmax = (q.Wp - bph + s - 1) / s;
+        int vc = v1 < vmax ? v1 : vmax;
+        if (v0 > vc) vc = v0;
+        mv[3 * bph] = v0; mv[3 * bph + 1] = v1; mv[3 * bph + 2] = vc;
+    }
+    const long chan_rows = (long)g->kh * g->kw * ld;
+    const float *srcs[VK_TAPS_MAX];
+    int offs[VK_TAPS_MAX];
+    for (int c = 0; c < g->channels; c++) {
+        const float *base = g->src + (long)c * chan_rows;
+        // phase planes in order (a row's vector may run into the next plane, written later)
+        for (int r = 0; r < rows_all; r++) {
+            float *row = ph + (long)r * q.SW;   // plane r / SH, its row r mod SH
+            int t0 = start[r], t1 = start[r + 1], started = 0;
+            // more than VK_TAPS_MAX taps (kernels above 8×8): in batches, continuing the sum
+            do {
+                int nt = t1 - t0 < VK_TAPS_MAX ? t1 - t0 : VK_TAPS_MAX;
+                for (int t = 0; t < nt; t++) { srcs[t] = base + taps[t0 + t].rel; offs[t] = taps[t0 + t].off; }
+                accum(row, srcs, offs, nt, g->gw, q.SW, started);
+                started = 1;
+                t0 += nt;
+            } while (t0 < t1);
+        }
+        // merge the phases back into the plane with the bias and ReLU, each pixel stored once
+        // (a separate pass over the line would read vectors that straddle the merge's scalar
+        // stores, which the store buffer cannot forward)
         float *plane = dst + (long)c * plane_size;
         const float b = g->bias ? g->bias[c] : 0.0f;
-        const int has_bias = g->bias != NULL, relu = g->relu;
+        const int mode = g->relu ? 2 : g->bias ? 1 : 0;
+        const float zero = col2im_out(0.0f, b, mode);
         for (int y = 0; y < g->H; y++) {
             float *line = plane + (long)y * g->W;
             int yp = y + p;
             if (yp >= q.Hp) {
-                for (int x = 0; x < g->W; x++) line[x] = 0.0f;
-            } else {
-                const float *prow = ph + (long)(yp % s) * s * q.SH * q.SW + (long)(yp / s) * q.SW;
-                for (int bph = 0; bph < s; bph++) {
-                    const float *sub = prow + (long)bph * q.SH * q.SW;
-                    // x = v·s + bph − p in [0, W), xp = v·s + bph < Wp
-                    int v0 = ceil_div_pos(p - bph, s), v1 = ceil_div_pos(g->W + p - bph, s);
-                    int vmax = (q.Wp - bph + s - 1) / s;
-                    int vc = v1 < vmax ? v1 : vmax;
-                    if (v0 > vc) vc = v0;
-                    float *out = line + bph - p;
-                    if (s == 2) {
-                        for (int v = v0; v < vc; v++) out[2 * v] = sub[v];
-                        for (int v = vc; v < v1; v++) out[2 * v] = 0.0f;
-                    } else {
-                        for (int v = v0; v < vc; v++) out[(long)v * s] = sub[v];
-                        for (int v = vc; v < v1; v++) out[(long)v * s] = 0.0f;
-                    }
-                }
+                for (int x = 0; x < g->W; x++) line[x] = zero;
+                continue;
             }
-            if (relu) {
-                for (int x = 0; x < g->W; x++) { float v = line[x] + b; line[x] = v > 0.0f ? v : 0.0f; }
-            } else if (has_bias) {
-                for (int x = 0; x < g->W; x++) line[x] = line[x] + b;
+            const float *prow = ph + (long)(yp % s) * s * q.SH * q.SW + (long)(yp / s) * q.SW;
+            for (int bph = 0; bph < s; bph++) {
+                const float *sub = prow + (long)bph * q.SH * q.SW;
+                const int v0 = mv[3 * bph], v1 = mv[3 * bph + 1], vc = mv[3 * bph + 2];
+                float *out = line + bph - p;
+                if (s == 1) {
+                    if (mode == 2) for (int v = v0; v < vc; v++) out[v] = col2im_out(sub[v], b, 2);
+                    else if (mode == 1) for (int v = v0; v < vc; v++) out[v] = col2im_out(sub[v], b, 1);
+                    else for (int v = v0; v < vc; v++) out[v] = sub[v];
+                    for (int v = vc; v < v1; v++) out[v] = zero;
+                } else if (s == 2) {
+                    if (mode == 2) for (int v = v0; v < vc; v++) out[2 * v] = col2im_out(sub[v], b, 2);
+                    else if (mode == 1) for (int v = v0; v < vc; v++) out[2 * v] = col2im_out(sub[v], b, 1);
+                    else for (int v = v0; v < vc; v++) out[2 * v] = sub[v];
+                    for (int v = vc; v < v1; v++) out[2 * v] = zero;
+                } else {
+                    for (int v = v0; v < vc; v++) out[(long)v * s] = col2im_out(sub[v], b, mode);
+                    for (int v = vc; v < v1; v++) out[(long)v * s] = zero;
+                }
             }
         }
     }
+    if (taps != tap_stack) free(taps);
+    if (start != start_stack) free(start);
+    if (mv != mv_stack) free(mv);
 }
 
 // The phase planes of one channel live on the stack of the task (a few KB for the VAE's

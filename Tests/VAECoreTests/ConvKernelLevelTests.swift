@@ -104,15 +104,15 @@ final class ConvKernelLevelTests: XCTestCase {
                 } } } }
                 XCTAssertTrue(cols == want, "im2col differs at level \(level) for \(t)")
                 let bias = (0..<t.c).map { _ in rng.uniform(-0.5, 0.5) }
-                for relu in [false, true] {
+                for (withBias, relu) in [(true, false), (true, true), (false, false), (false, true)] {
                     var back = [Float](repeating: .nan, count: img.count)
                     vk_col2im(src, Int32(n), Int32(t.c), Int32(t.h), Int32(t.w), Int32(t.gh), Int32(t.gw), Int32(t.k), Int32(t.k),
-                              Int32(t.s), Int32(t.p), &back, bias, relu ? 1 : 0)
+                              Int32(t.s), Int32(t.p), &back, withBias ? bias : nil, relu ? 1 : 0)
                     let expect = sums.indices.map { e -> Float in
-                        let v = sums[e] + bias[(e / (t.h * t.w)) % t.c]
+                        let v = withBias ? sums[e] + bias[(e / (t.h * t.w)) % t.c] : sums[e]
                         return relu ? (v > 0 ? v : 0) : v
                     }
-                    XCTAssertTrue(back == expect, "col2im differs at level \(level) for \(t), relu \(relu)")
+                    XCTAssertTrue(back == expect, "col2im differs at level \(level) for \(t), bias \(withBias), relu \(relu)")
                 }
             }
         }
