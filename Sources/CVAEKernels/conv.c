@@ -149,13 +149,57 @@ __attribute__((target("avx512f,avx2"), always_inline)) static inline void run_ac
 }
 #endif
 
+// A phase row of a stride-2 split: out[v] = line[2·v] for v < n. The SIMD levels read only
+// line[0 .. 2·n − 2] (masked loads) and write whole vectors from out: up to a vector past n
+// (the split's later writes or the phase planes' slack take it).
+static inline __attribute__((always_inline)) void run_evens_portable(float *out, const float *line, int n) {
+    for (int v = 0; v < n; v++) out[v] = line[2 * v];
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2"), always_inline)) static inline void run_evens_avx2(float *out, const float *line, int n) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int v = 0; v < n; v += 8) {
+        int reach = 2 * (n - v) - 1;   // floats of line + 2v to read
+        __m256 lo, hi;
+        if (reach >= 16) {
+            lo = _mm256_loadu_ps(line + 2 * v);
+            hi = _mm256_loadu_ps(line + 2 * v + 8);
+        } else {
+            lo = _mm256_maskload_ps(line + 2 * v, _mm256_cmpgt_epi32(_mm256_set1_epi32(reach), lane));
+            hi = _mm256_maskload_ps(line + 2 * v + 8, _mm256_cmpgt_epi32(_mm256_set1_epi32(reach - 8), lane));
+        }
+        // [lo0 lo2 hi0 hi2 lo4 lo6 hi4 hi6] → [lo0 lo2 lo4 lo6 hi0 hi2 hi4 hi6]
+        __m256 e = _mm256_shuffle_ps(lo, hi, 0x88);
+        _mm256_storeu_ps(out + v, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(e), 0xD8)));
+    }
+}
+__attribute__((target("avx512f,avx2"), always_inline)) static inline void run_evens_avx512(float *out, const float *line, int n) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int v = 0; v < n; v += 16) {
+        int reach = 2 * (n - v) - 1;
+        __m512 lo, hi;
+        if (reach >= 32) {
+            lo = _mm512_loadu_ps(line + 2 * v);
+            hi = _mm512_loadu_ps(line + 2 * v + 16);
+        } else {
+            __mmask16 mlo = reach >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << reach) - 1u);
+            __mmask16 mhi = reach > 16 ? (__mmask16)((1u << (reach - 16)) - 1u) : (__mmask16)0;
+            lo = _mm512_maskz_loadu_ps(mlo, line + 2 * v);
+            hi = _mm512_maskz_loadu_ps(mhi, line + 2 * v + 16);
+        }
+        _mm512_storeu_ps(out + v, _mm512_permutex2var_ps(lo, even, hi));
+    }
+}
+#endif
+
 typedef void (*vk_copy_fn)(float *, const float *, int, long);
 typedef void (*vk_accum_fn)(float *, const float *const *, const int *, int, int, int, int);
+typedef void (*vk_evens_fn)(float *, const float *, int);
 
 // Splits channel plane `plane` (H × W) into the phase planes at `ph` (zeros where the padded
 // plane is outside the image).
 static inline __attribute__((always_inline)) void phase_split(const geo_job *g, const phase_geo *q,
-                                                              const float *plane, float *ph) {
+                                                              const float *plane, float *ph, vk_evens_fn evens) {
     const int s = q->s, p = g->pad;
     for (int a = 0; a < s; a++) {
         for (int b = 0; b < s; b++) {
@@ -178,7 +222,7 @@ static inline __attribute__((always_inline)) void phase_split(const geo_job *g, 
                 if (s == 1) {
                     for (int v = v0; v < v1; v++) out[v] = line[v];
                 } else if (s == 2) {
-                    for (int v = v0; v < v1; v++) out[v] = line[2 * v];
+                    if (v1 > v0) evens(out + v0, line + 2 * v0, v1 - v0);   // may write past v1: zeroed next
                 } else {
                     for (int v = v0; v < v1; v++) out[v] = line[(long)v * s];
                 }
@@ -188,13 +232,14 @@ static inline __attribute__((always_inline)) void phase_split(const geo_job *g, 
     }
 }
 
-__attribute__((always_inline)) static inline void im2col_task_body(void *ctx, int img, float *ph, vk_copy_fn copy) {
+__attribute__((always_inline)) static inline void im2col_task_body(void *ctx, int img, float *ph, vk_copy_fn copy,
+                                                                   vk_evens_fn evens) {
     const geo_job *g = (const geo_job *)ctx;
     const phase_geo q = phase_geometry(g);
     const long P = (long)g->gh * g->gw, ld = (long)g->n * P;
     const float *src = g->src + (long)img * g->channels * g->H * g->W;
     for (int c = 0; c < g->channels; c++) {
-        phase_split(g, &q, src + (long)c * g->H * g->W, ph);
+        phase_split(g, &q, src + (long)c * g->H * g->W, ph, evens);
         for (int i = 0; i < g->kh; i++) {
             for (int j = 0; j < g->kw; j++) {
                 long row = ((long)c * g->kh + i) * g->kw + j;
@@ -331,22 +376,22 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
 // The phase planes of one channel live on the stack of the task (a few KB for the VAE's
 // images), or on the heap for large images.
 #define VK_PHASE_STACK 16384
-#define VK_GEO_VARIANT(name, op, level, attr)                                                      \
+#define VK_GEO_VARIANT(name, level, attr, ...)                                                     \
     attr static void name##_task_##level(void *ctx, int t) {                                       \
         long need = phase_floats((const geo_job *)ctx) + VK_PHASE_SLACK;                           \
         float stackbuf[VK_PHASE_STACK] __attribute__((aligned(64)));                               \
         float *ph = need <= VK_PHASE_STACK ? stackbuf : (float *)malloc(sizeof(float) * need);     \
         if (!ph) abort();                                                                          \
-        name##_task_body(ctx, t, ph, run_##op##_##level);                                          \
+        name##_task_body(ctx, t, ph, __VA_ARGS__);                                                 \
         if (ph != stackbuf) free(ph);                                                              \
     }
-VK_GEO_VARIANT(im2col, copy, portable, )
-VK_GEO_VARIANT(col2im, accum, portable, )
+VK_GEO_VARIANT(im2col, portable, , run_copy_portable, run_evens_portable)
+VK_GEO_VARIANT(col2im, portable, , run_accum_portable)
 #if defined(__x86_64__)
-VK_GEO_VARIANT(im2col, copy, avx2, __attribute__((target("avx2"))))
-VK_GEO_VARIANT(col2im, accum, avx2, __attribute__((target("avx2"))))
-VK_GEO_VARIANT(im2col, copy, avx512, __attribute__((target("avx512f,avx2"))))
-VK_GEO_VARIANT(col2im, accum, avx512, __attribute__((target("avx512f,avx2"))))
+VK_GEO_VARIANT(im2col, avx2, __attribute__((target("avx2"))), run_copy_avx2, run_evens_avx2)
+VK_GEO_VARIANT(col2im, avx2, __attribute__((target("avx2"))), run_accum_avx2)
+VK_GEO_VARIANT(im2col, avx512, __attribute__((target("avx512f,avx2"))), run_copy_avx512, run_evens_avx512)
+VK_GEO_VARIANT(col2im, avx512, __attribute__((target("avx512f,avx2"))), run_accum_avx512)
 #endif
 
 void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
