@@ -192,7 +192,64 @@ __attribute__((target("avx512f,avx2"), always_inline)) static inline void run_ev
 }
 #endif
 
+// A line of a stride-2 col2im merge: line[x] = act(sub[(x + p) mod 2][(x + p) / 2] + b) for x < W,
+// both phases' rows inside the padded plane. Each pixel is stored once; the value is the one
+// col2im_out gives (ReLU as max(v, 0) with v first: NaN and −0 give +0, as `v > 0 ? v : 0`).
+// The SIMD levels read up to a vector past either row (phase-plane slack) and store only [0, W).
+static inline __attribute__((always_inline)) float merge_out(float t, float b, int mode) {
+    if (mode == 2) { float v = t + b; return v > 0.0f ? v : 0.0f; }
+    return mode == 1 ? t + b : t;
+}
+static inline __attribute__((always_inline)) void run_merge2_portable(float *line, const float *sub0, const float *sub1,
+                                                                    int W, int p, float b, int mode) {
+    for (int x = 0; x < W; x++) {
+        int xp = x + p;
+        line[x] = merge_out((xp & 1 ? sub1 : sub0)[xp >> 1], b, mode);
+    }
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2"), always_inline)) static inline void run_merge2_avx2(float *line, const float *sub0, const float *sub1,
+                                                                               int W, int p, float b, int mode) {
+    const __m256 bv = _mm256_set1_ps(b), zero = _mm256_setzero_ps();
+    for (int x0 = 0; x0 < W; x0 += 8) {
+        int xp = x0 + p, v = xp >> 1;
+        // lanes alternate phases, starting with phase xp mod 2
+        __m128 e = _mm_loadu_ps((xp & 1 ? sub1 : sub0) + v);
+        __m128 o = _mm_loadu_ps((xp & 1 ? sub0 + 1 : sub1) + v);
+        __m256 t = _mm256_setr_m128(_mm_unpacklo_ps(e, o), _mm_unpackhi_ps(e, o));
+        if (mode == 2) t = _mm256_max_ps(_mm256_add_ps(t, bv), zero);
+        else if (mode == 1) t = _mm256_add_ps(t, bv);
+        if (x0 + 8 <= W) _mm256_storeu_ps(line + x0, t);
+        else {
+            float tmp[8];
+            _mm256_storeu_ps(tmp, t);
+            for (int k = 0; x0 + k < W; k++) line[x0 + k] = tmp[k];
+        }
+    }
+}
+__attribute__((target("avx512f,avx2"), always_inline)) static inline void run_merge2_avx512(float *line, const float *sub0, const float *sub1,
+                                                                                         int W, int p, float b, int mode) {
+    const __m512i mix = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512 bv = _mm512_set1_ps(b), zero = _mm512_setzero_ps();
+    for (int x0 = 0; x0 < W; x0 += 16) {
+        int xp = x0 + p, v = xp >> 1;
+        __m512 e = _mm512_castps256_ps512(_mm256_loadu_ps((xp & 1 ? sub1 : sub0) + v));
+        __m512 o = _mm512_castps256_ps512(_mm256_loadu_ps((xp & 1 ? sub0 + 1 : sub1) + v));
+        __m512 t = _mm512_permutex2var_ps(e, mix, o);
+        if (mode == 2) t = _mm512_max_ps(_mm512_add_ps(t, bv), zero);
+        else if (mode == 1) t = _mm512_add_ps(t, bv);
+        if (x0 + 16 <= W) _mm512_storeu_ps(line + x0, t);
+        else {
+            float tmp[16];
+            _mm512_storeu_ps(tmp, t);
+            for (int k = 0; x0 + k < W; k++) line[x0 + k] = tmp[k];
+        }
+    }
+}
+#endif
+
 typedef void (*vk_copy_fn)(float *, const float *, int, long);
+typedef void (*vk_merge2_fn)(float *, const float *, const float *, int, int, float, int);
 typedef void (*vk_accum_fn)(float *, const float *const *, const int *, int, int, int, int);
 typedef void (*vk_evens_fn)(float *, const float *, int);
 
@@ -270,7 +327,8 @@ static inline __attribute__((always_inline)) float col2im_out(float t, float b, 
     return mode == 1 ? t + b : t;
 }
 
-__attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_accum_fn accum) {
+__attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_accum_fn accum,
+                                                                   vk_merge2_fn merge2) {
     const geo_job *g = (const geo_job *)ctx;
     const phase_geo q = phase_geometry(g);
     const int s = q.s, p = g->pad;
@@ -314,6 +372,10 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
         if (v0 > vc) vc = v0;
         mv[3 * bph] = v0; mv[3 * bph + 1] = v1; mv[3 * bph + 2] = vc;
     }
+    // stride 2 with both phases' columns all inside the padded plane: the merge interleaves them
+    int merge_whole = s == 2;
+    for (int bph = 0; bph < s && merge_whole; bph++)
+        if (mv[3 * bph + 2] != mv[3 * bph + 1]) merge_whole = 0;
     const long chan_rows = (long)g->kh * g->kw * ld;
     const float *srcs[VK_TAPS_MAX];
     int offs[VK_TAPS_MAX];
@@ -347,6 +409,10 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
                 continue;
             }
             const float *prow = ph + (long)(yp % s) * s * q.SH * q.SW + (long)(yp / s) * q.SW;
+            if (merge_whole) {   // stride 2, every column inside the padded plane: one pass
+                merge2(line, prow, prow + (long)q.SH * q.SW, g->W, p, b, mode);
+                continue;
+            }
             for (int bph = 0; bph < s; bph++) {
                 const float *sub = prow + (long)bph * q.SH * q.SW;
                 const int v0 = mv[3 * bph], v1 = mv[3 * bph + 1], vc = mv[3 * bph + 2];
@@ -386,12 +452,12 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
         if (ph != stackbuf) free(ph);                                                              \
     }
 VK_GEO_VARIANT(im2col, portable, , run_copy_portable, run_evens_portable)
-VK_GEO_VARIANT(col2im, portable, , run_accum_portable)
+VK_GEO_VARIANT(col2im, portable, , run_accum_portable, run_merge2_portable)
 #if defined(__x86_64__)
 VK_GEO_VARIANT(im2col, avx2, __attribute__((target("avx2"))), run_copy_avx2, run_evens_avx2)
-VK_GEO_VARIANT(col2im, avx2, __attribute__((target("avx2"))), run_accum_avx2)
+VK_GEO_VARIANT(col2im, avx2, __attribute__((target("avx2"))), run_accum_avx2, run_merge2_avx2)
 VK_GEO_VARIANT(im2col, avx512, __attribute__((target("avx512f,avx2"))), run_copy_avx512, run_evens_avx512)
-VK_GEO_VARIANT(col2im, avx512, __attribute__((target("avx512f,avx2"))), run_accum_avx512)
+VK_GEO_VARIANT(col2im, avx512, __attribute__((target("avx512f,avx2"))), run_accum_avx512, run_merge2_avx512)
 #endif
 
 void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
