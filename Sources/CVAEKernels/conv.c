@@ -196,7 +196,8 @@ __attribute__((target("avx512f,avx2"), always_inline)) static inline void run_ev
 // both phases' rows inside the padded plane. Each pixel is stored once; the value is the one
 // col2im_out gives (ReLU as max(v, 0) with v first: NaN and −0 give +0, as `v > 0 ? v : 0`).
 // The SIMD levels read up to a vector past either row (phase-plane slack) and store only [0, W).
-static inline __attribute__((always_inline)) float merge_out(float t, float b, int mode) {
+// The value act(t + b) that col2im stores (mode 2: ReLU after the bias; 1: the bias; 0: t).
+static inline __attribute__((always_inline)) float col2im_out(float t, float b, int mode) {
     if (mode == 2) { float v = t + b; return v > 0.0f ? v : 0.0f; }
     return mode == 1 ? t + b : t;
 }
@@ -204,7 +205,7 @@ static inline __attribute__((always_inline)) void run_merge2_portable(float *lin
                                                                     int W, int p, float b, int mode) {
     for (int x = 0; x < W; x++) {
         int xp = x + p;
-        line[x] = merge_out((xp & 1 ? sub1 : sub0)[xp >> 1], b, mode);
+        line[x] = col2im_out((xp & 1 ? sub1 : sub0)[xp >> 1], b, mode);
     }
 }
 #if defined(__x86_64__)
@@ -320,12 +321,6 @@ typedef struct {
     long rel;   // (i·kw + j)·ld + gy·gw: the tap's grid row, from the channel's first row
     int off;    // j / s: the tap's column shift in the phase plane
 } vk_tap;
-
-// The value act(t + b) that col2im stores (mode 2: ReLU after the bias; 1: the bias; 0: t).
-static inline __attribute__((always_inline)) float col2im_out(float t, float b, int mode) {
-    if (mode == 2) { float v = t + b; return v > 0.0f ? v : 0.0f; }
-    return mode == 1 ? t + b : t;
-}
 
 __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_accum_fn accum,
                                                                    vk_merge2_fn merge2) {
