@@ -192,15 +192,16 @@ __attribute__((target("avx512f,avx2"), always_inline)) static inline void run_ev
 }
 #endif
 
-// A line of a stride-2 col2im merge: line[x] = act(sub[(x + p) mod 2][(x + p) / 2] + b) for x < W,
-// both phases' rows inside the padded plane. Each pixel is stored once; the value is the one
-// col2im_out gives (ReLU as max(v, 0) with v first: NaN and −0 give +0, as `v > 0 ? v : 0`).
-// The SIMD levels read up to a vector past either row (phase-plane slack) and store only [0, W).
 // The value act(t + b) that col2im stores (mode 2: ReLU after the bias; 1: the bias; 0: t).
 static inline __attribute__((always_inline)) float col2im_out(float t, float b, int mode) {
     if (mode == 2) { float v = t + b; return v > 0.0f ? v : 0.0f; }
     return mode == 1 ? t + b : t;
 }
+
+// A line of a stride-2 col2im merge: line[x] = act(sub[(x + p) mod 2][(x + p) / 2] + b) for x < W,
+// both phases' rows inside the padded plane. Each pixel is stored once; the value is the one
+// col2im_out gives (ReLU as max(v, 0) with v first: NaN and −0 give +0, as `v > 0 ? v : 0`).
+// The SIMD levels read up to a vector past either row (phase-plane slack) and store only [0, W).
 static inline __attribute__((always_inline)) void run_merge2_portable(float *line, const float *sub0, const float *sub1,
                                                                     int W, int p, float b, int mode) {
     for (int x = 0; x < W; x++) {
@@ -318,9 +319,20 @@ __attribute__((always_inline)) static inline void im2col_task_body(void *ctx, in
 #define VK_TAPS_MAX 64
 #define VK_TAP_LIST_STACK 1024
 typedef struct {
-    long rel;   // (i·kw + j)·ld + gy·gw: the tap's grid row, from the channel's first row
+    long rel;   // (i·kw + j)·ld + gy·gw: the tap's grid row, from the image's first column of the channel's first row
     int off;    // j / s: the tap's column shift in the phase plane
 } vk_tap;
+
+// The merge's columns of phase b: x = v·s + b − p in [0, W) for v in [v0, v1), of which
+// [v0, vc) lie in the padded plane (xp < Wp) and the rest are zero.
+static inline void merge_columns(const geo_job *g, const phase_geo *q, int b, int *v0, int *v1, int *vc) {
+    const int s = q->s, p = g->pad;
+    *v0 = ceil_div_pos(p - b, s);
+    *v1 = ceil_div_pos(g->W + p - b, s);
+    int vmax = (q->Wp - b + s - 1) / s;
+    *vc = *v1 < vmax ? *v1 : vmax;
+    if (*v0 > *vc) *vc = *v0;
+}
 
 __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, int img, float *ph, vk_accum_fn accum,
                                                                    vk_merge2_fn merge2) {
@@ -346,7 +358,7 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
                     int gy = u - i / s;
                     if (gy < 0 || gy >= g->gh) continue;
                     for (int j = bph; j < g->kw; j += s) {
-                        taps[nt_all].rel = ((long)i * g->kw + j) * ld + (long)img * P + (long)gy * g->gw;
+                        taps[nt_all].rel = ((long)i * g->kw + j) * ld + (long)gy * g->gw;
                         taps[nt_all].off = j / s;
                         nt_all++;
                     }
@@ -355,27 +367,18 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
         }
     }
     start[rows_all] = nt_all;
-    // the merge's columns per phase b: x = v·s + b − p in [0, W) for v in [v0, v1), of which
-    // [v0, vc) lie in the padded plane (xp < Wp) and the rest are zero
-    int mv_stack[3 * 16];
-    int *mv = s <= 16 ? mv_stack : (int *)malloc(sizeof(int) * 3 * (size_t)s);
-    if (!mv) abort();
-    for (int bph = 0; bph < s; bph++) {
-        int v0 = ceil_div_pos(p - bph, s), v1 = ceil_div_pos(g->W + p - bph, s);
-        int vmax = (q.Wp - bph + s - 1) / s;
-        int vc = v1 < vmax ? v1 : vmax;
-        if (v0 > vc) vc = v0;
-        mv[3 * bph] = v0; mv[3 * bph + 1] = v1; mv[3 * bph + 2] = vc;
-    }
     // stride 2 with both phases' columns all inside the padded plane: the merge interleaves them
     int merge_whole = s == 2;
-    for (int bph = 0; bph < s && merge_whole; bph++)
-        if (mv[3 * bph + 2] != mv[3 * bph + 1]) merge_whole = 0;
+    for (int bph = 0; bph < s && merge_whole; bph++) {
+        int v0, v1, vc;
+        merge_columns(g, &q, bph, &v0, &v1, &vc);
+        if (vc != v1) merge_whole = 0;
+    }
     const long chan_rows = (long)g->kh * g->kw * ld;
     const float *srcs[VK_TAPS_MAX];
     int offs[VK_TAPS_MAX];
     for (int c = 0; c < g->channels; c++) {
-        const float *base = g->src + (long)c * chan_rows;
+        const float *base = g->src + (long)c * chan_rows + (long)img * P;
         // phase planes in order (a row's vector may run into the next plane, written later)
         for (int r = 0; r < rows_all; r++) {
             float *row = ph + (long)r * q.SW;   // plane r / SH, its row r mod SH
@@ -410,28 +413,16 @@ __attribute__((always_inline)) static inline void col2im_task_body(void *ctx, in
             }
             for (int bph = 0; bph < s; bph++) {
                 const float *sub = prow + (long)bph * q.SH * q.SW;
-                const int v0 = mv[3 * bph], v1 = mv[3 * bph + 1], vc = mv[3 * bph + 2];
+                int v0, v1, vc;
+                merge_columns(g, &q, bph, &v0, &v1, &vc);
                 float *out = line + bph - p;
-                if (s == 1) {
-                    if (mode == 2) for (int v = v0; v < vc; v++) out[v] = col2im_out(sub[v], b, 2);
-                    else if (mode == 1) for (int v = v0; v < vc; v++) out[v] = col2im_out(sub[v], b, 1);
-                    else for (int v = v0; v < vc; v++) out[v] = sub[v];
-                    for (int v = vc; v < v1; v++) out[v] = zero;
-                } else if (s == 2) {
-                    if (mode == 2) for (int v = v0; v < vc; v++) out[2 * v] = col2im_out(sub[v], b, 2);
-                    else if (mode == 1) for (int v = v0; v < vc; v++) out[2 * v] = col2im_out(sub[v], b, 1);
-                    else for (int v = v0; v < vc; v++) out[2 * v] = sub[v];
-                    for (int v = vc; v < v1; v++) out[2 * v] = zero;
-                } else {
-                    for (int v = v0; v < vc; v++) out[(long)v * s] = col2im_out(sub[v], b, mode);
-                    for (int v = vc; v < v1; v++) out[(long)v * s] = zero;
-                }
+                for (int v = v0; v < vc; v++) out[(long)v * s] = col2im_out(sub[v], b, mode);
+                for (int v = vc; v < v1; v++) out[(long)v * s] = zero;
             }
         }
     }
     if (taps != tap_stack) free(taps);
     if (start != start_stack) free(start);
-    if (mv != mv_stack) free(mv);
 }
 
 // The phase planes of one channel live on the stack of the task (a few KB for the VAE's

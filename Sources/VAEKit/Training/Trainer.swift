@@ -83,15 +83,6 @@ public struct EpochMetrics: Codable, Equatable, Sendable {
     public var validation_loss: Double? = nil
 }
 
-extension TrainingState {
-    /// Where a run stands, in words that count epochs from 1 as the progress display does:
-    /// "in epoch 5 of 20, at batch 1191" (4 epochs done), or at an epoch's end "after epoch 4 of 20".
-    public func position(of totalEpochs: Int) -> String {
-        batchInEpoch > 0 ? "in epoch \(epoch + 1) of \(totalEpochs), at batch \(batchInEpoch)"
-                         : "after epoch \(epoch) of \(totalEpochs)"
-    }
-}
-
 /// Where training stands; saved in every checkpoint so that a run resumes exactly.
 public struct TrainingState: Codable, Equatable, Sendable {
     /// Epochs fully done.
@@ -111,6 +102,15 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var bestEpoch: Int? = nil
     public var bestValidation: Double? = nil
     public var stoppedEarly: Bool? = nil
+}
+
+extension TrainingState {
+    /// Where a run stands, in words that count epochs from 1 as the progress display does:
+    /// "in epoch 5 of 20, at batch 1191" (4 epochs done), or at an epoch's end "after epoch 4 of 20".
+    public func position(of totalEpochs: Int) -> String {
+        batchInEpoch > 0 ? "in epoch \(epoch + 1) of \(totalEpochs), at batch \(batchInEpoch)"
+                         : "after epoch \(epoch) of \(totalEpochs)"
+    }
 }
 
 /// What training reports while it runs (for a progress display).
