@@ -1,3 +1,4 @@
+import CVAEKernels
 import RealModule
 
 /// xoshiro256** seeded through SplitMix64: fast, small state, reproducible on every platform.
@@ -79,8 +80,27 @@ public struct RNG: Sendable {
         return Float(r * Double.cos(a))
     }
 
+    /// `count` normals, the same values as `count` calls of `normal()`: the uniforms are drawn here
+    /// in order, the transform of each pair (a log, a sine and a cosine) runs in C on the kernel
+    /// threads — pairs are independent, so the bits do not depend on the split.
     public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { p[i] = normal() }
+        var i = 0
+        if count > 0, let s = spare { p[0] = s; spare = nil; i = 1 }
+        if count - i < 64 {
+            while i < count { p[i] = normal(); i += 1 }
+            return
+        }
+        let chunk = 32_768   // even: only the last chunk can leave a spare
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: chunk) { raw in
+            let words = raw.baseAddress!
+            while i < count {
+                let n = min(chunk, count - i)
+                for w in 0..<(n + 1) / 2 * 2 { words[w] = next() }
+                let s = vk_box_muller(words, p + i, n)
+                if n % 2 == 1 { spare = s }
+                i += n
+            }
+        }
     }
 
     public mutating func fillUniform(_ p: UnsafeMutablePointer<Float>, count: Int, _ lo: Float, _ hi: Float) {

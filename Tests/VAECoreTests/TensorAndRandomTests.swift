@@ -56,6 +56,29 @@ final class TensorAndRandomTests: XCTestCase {
         XCTAssertTrue(us.allSatisfy { $0 >= 0 && $0 < 1 })
     }
 
+    /// fillNormal transforms the pairs in C over the kernel threads: the same bits as one
+    /// normal() at a time, for every count (odd ones leave the same spare), a spare carried in, a
+    /// count over one chunk of uniforms, and 1–3 threads.
+    func testFillNormalMatchesNormalOneAtATime() {
+        let saved = ThreadPool.threadCount
+        defer { ThreadPool.threadCount = saved }
+        for threads in [1, 2, 3] {
+            ThreadPool.threadCount = threads
+            for (seed, counts) in [(UInt64(3), [0, 1, 63, 64, 65, 511, 512, 513, 10_240]),
+                                   (UInt64(4), [70_001, 2, 3]), (UInt64(5), [1, 700, 1, 701, 5])] {
+                var a = RNG(seed: seed), b = RNG(seed: seed)
+                for n in counts {
+                    let want = (0..<n).map { _ in a.normal() }
+                    var got = [Float](repeating: .nan, count: n)
+                    got.withUnsafeMutableBufferPointer { if n > 0 { b.fillNormal($0.baseAddress!, count: n) } }
+                    XCTAssertEqual(got.map(\.bitPattern), want.map(\.bitPattern), "seed \(seed), count \(n), \(threads) threads")
+                    XCTAssertEqual(a.savedState, b.savedState, "state after count \(n)")
+                }
+                XCTAssertEqual(a.normal().bitPattern, b.normal().bitPattern)
+            }
+        }
+    }
+
     func testPermutation() {
         var r = RNG(seed: 1)
         let p = r.permutation(1000)
