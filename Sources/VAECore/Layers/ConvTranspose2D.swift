@@ -72,15 +72,17 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         inputShape = x.shape
         let np = n * g.positions
         let xc = xcm.view([inChannels, np])
-        ChannelMajor.toChannelMajor(x.pointer, n: n, c: inChannels, p: g.positions, reluOutput: nil,
-                                    into: xc.pointer, biasGrad: nil)
-        // Per group: cols_g = Wᵀ · X_g, then col2im with the bias and ReLU applied per image
-        // while it is in cache
+        // Per group: X_g channel-major into xcm's columns of the group (kept for the backward
+        // pass; copied by the group's thread, so the product reads it from its cache), cols_g =
+        // Wᵀ · X_g, then col2im with the bias and ReLU applied per image while it is in cache
         let groups = ConvGroups(g, batch: n)
         let y = out.view([n, outChannels, g.imageH, g.imageW])
-        let xp = xc.pointer, wp = weight.value.pointer, bp = bias.value.pointer, yp = y.pointer
-        let inC = inChannels, relu = activation == .relu
+        let xp = xc.pointer, wp = weight.value.pointer, bp = bias.value.pointer, yp = y.pointer, xin = x.pointer
+        let inC = inChannels, relu = activation == .relu, P = g.positions
         groups.run { g0, m in
+            for c in 0..<inC {
+                for i in g0..<(g0 + m) { (xp + c * np + i * P).update(from: xin + (i * inC + c) * P, count: P) }
+            }
             let w = m * g.positions
             let c = vk_thread_scratch(0, g.patchSize * w)!
             GEMM.sgemm(transA: true, transB: false, m: g.patchSize, n: w, k: inC,
@@ -109,7 +111,9 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         let xc = xcm.view([inChannels, np])
         let dw = parts.view([groups.count, inChannels * g.patchSize])
         let gp = grad.pointer, xp = xc.pointer, wp = weight.value.pointer, dwp = dw.pointer
-        let inC = inChannels, wantDx = needsInputGradient
+        let inC = inChannels, wantDx = needsInputGradient, P = g.positions
+        let d = needsInputGradient ? dx.view(inputShape) : noGradient
+        let dp = d.pointer
         groups.run { g0, m in
             let w = m * g.positions
             let c = vk_thread_scratch(0, g.patchSize * w)!
@@ -122,11 +126,12 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
             GEMM.sgemm(transA: false, transB: false, m: inC, n: w, k: g.patchSize,
                        a: wp, lda: g.patchSize, b: c, ldb: w,
                        beta: 0, c: xp + g0 * g.positions, ldc: np)
+            // dX_g back to the batch's layout while it is in this thread's cache
+            for i in g0..<(g0 + m) {
+                for ch in 0..<inC { (dp + (i * inC + ch) * P).update(from: xp + ch * np + i * P, count: P) }
+            }
         }
         vk_sum_parts(weight.grad.pointer, dw.pointer, Int32(groups.count), inChannels * g.patchSize)
-        guard needsInputGradient else { return noGradient }
-        let d = dx.view(inputShape)
-        ChannelMajor.toBatchMajor(xc.pointer, n: n, c: inChannels, p: g.positions, bias: nil, relu: false, into: d.pointer)
         return d
     }
 }
