@@ -485,33 +485,6 @@ static inline float sum8(const float *d, int p) {
     return s;
 }
 
-// dst[ch, img*P + i] = src[img, ch, i] (masked by relu_out > 0); bias_grad[ch] += Σ (per image
-// in order). One task per channel.
-__attribute__((always_inline)) static inline void to_cm_task_body(void *ctx, int ch) {
-    const layout_job *j = (const layout_job *)ctx;
-    const long p = j->p;
-    float s = 0.0f;
-    for (int img = 0; img < j->n; img++) {
-        const float *src = j->src + ((long)img * j->c + ch) * p;
-        float *d = j->dst + (long)ch * j->n * p + (long)img * p;
-        if (j->relu_out) {
-            const float *r = j->relu_out + ((long)img * j->c + ch) * p;
-            for (long i = 0; i < p; i++) d[i] = r[i] > 0.0f ? src[i] : 0.0f;
-        } else {
-            memcpy(d, src, sizeof(float) * p);
-        }
-        if (j->bias_grad) s = s + sum8(d, (int)p);
-    }
-    if (j->bias_grad) j->bias_grad[ch] = j->bias_grad[ch] + s;
-}
-
-VK_LEVELS(to_cm_task)
-
-void vk_to_channel_major(const float *src, int n, int c, int p, const float *relu_out, float *dst, float *bias_grad) {
-    layout_job j = { src, relu_out, NULL, dst, bias_grad, n, c, p, 0 };
-    vk_parallel(c, VK_PICK(to_cm_task), &j);
-}
-
 // dst[img, ch, i] = act(src[ch, img*P + i] + bias[ch]). One task per image.
 __attribute__((always_inline)) static inline void to_bm_task_body(void *ctx, int img) {
     const layout_job *j = (const layout_job *)ctx;
@@ -537,32 +510,59 @@ void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias,
     vk_parallel(n, VK_PICK(to_bm_task), &j);
 }
 
-// NCHW in place of layout: dx[img, ch, i] = (y > 0 ? dy : 0) (y may be NULL: dx = dy, or no
-// write when dx == dy) and bias_grad[ch] += Σ over images in order. One task per channel.
-__attribute__((always_inline)) static inline void chansum_task_body(void *ctx, int ch) {
-    const layout_job *j = (const layout_job *)ctx;
-    const long p = j->p;
-    float s = 0.0f;
-    for (int img = 0; img < j->n; img++) {
-        long off = ((long)img * j->c + ch) * p;
-        const float *src = j->src + off;
-        float *d = j->dst + off;
-        if (j->relu_out) {
-            const float *r = j->relu_out + off;
-            for (long i = 0; i < p; i++) d[i] = r[i] > 0.0f ? src[i] : 0.0f;
-        } else if (d != src) {
-            memcpy(d, src, sizeof(float) * p);
+// Images [img0, img1) of an NCHW batch on the calling thread (a conv layer's group): g = dy where
+// y > 0 (y NULL: g = dy; dst == dy then writes nothing), stored channel-major (dst_ld > 0: at
+// dst + ch·dst_ld + img·p) or NCHW (dst_ld == 0), and sums[img·c + ch] = sum8 of the image's
+// channel; vk_add_image_sums adds those per channel in image order: the bias gradient in an order
+// that does not depend on how the images are grouped or on the thread count.
+__attribute__((always_inline)) static inline void relu_grad_images_body(const float *dy, const float *y, int img0, int img1,
+                                                                        int c, int p, float *dst, long dst_ld, float *sums) {
+    for (int img = img0; img < img1; img++) {
+        for (int ch = 0; ch < c; ch++) {
+            long off = ((long)img * c + ch) * p;
+            const float *src = dy + off;
+            float *d = dst_ld > 0 ? dst + (long)ch * dst_ld + (long)img * p : dst + off;
+            if (y) {
+                const float *r = y + off;
+                for (long i = 0; i < p; i++) d[i] = r[i] > 0.0f ? src[i] : 0.0f;
+            } else if (d != src) {
+                memcpy(d, src, sizeof(float) * p);
+            }
+            sums[(long)img * c + ch] = sum8(d, p);
         }
-        s = s + sum8(d, (int)p);
     }
-    j->bias_grad[ch] = j->bias_grad[ch] + s;
+}
+static void relu_grad_images_portable(const float *dy, const float *y, int img0, int img1, int c, int p, float *dst,
+                                      long dst_ld, float *sums) {
+    relu_grad_images_body(dy, y, img0, img1, c, p, dst, dst_ld, sums);
+}
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) static void relu_grad_images_avx2(const float *dy, const float *y, int img0, int img1, int c,
+                                                                   int p, float *dst, long dst_ld, float *sums) {
+    relu_grad_images_body(dy, y, img0, img1, c, p, dst, dst_ld, sums);
+}
+__attribute__((target("avx512f,avx2"))) static void relu_grad_images_avx512(const float *dy, const float *y, int img0, int img1,
+                                                                             int c, int p, float *dst, long dst_ld, float *sums) {
+    relu_grad_images_body(dy, y, img0, img1, c, p, dst, dst_ld, sums);
+}
+#endif
+
+void vk_relu_grad_images(const float *dy, const float *y, int img0, int img1, int c, int p, float *dst, long dst_ld,
+                         float *sums) {
+#if defined(__x86_64__)
+    int level = vk_kernel_level();
+    if (level >= 3) { relu_grad_images_avx512(dy, y, img0, img1, c, p, dst, dst_ld, sums); return; }
+    if (level == 2) { relu_grad_images_avx2(dy, y, img0, img1, c, p, dst, dst_ld, sums); return; }
+#endif
+    relu_grad_images_portable(dy, y, img0, img1, c, p, dst, dst_ld, sums);
 }
 
-VK_LEVELS(chansum_task)
-
-void vk_relu_backward_chansum(const float *dy, const float *y, float *dx, int n, int c, int p, float *bias_grad) {
-    layout_job j = { dy, y, NULL, dx, bias_grad, n, c, p, 0 };
-    vk_parallel(c, VK_PICK(chansum_task), &j);
+void vk_add_image_sums(const float *sums, int n, int c, float *bias_grad) {
+    for (int ch = 0; ch < c; ch++) {
+        float s = 0.0f;
+        for (int img = 0; img < n; img++) s = s + sums[(long)img * c + ch];
+        bias_grad[ch] = bias_grad[ch] + s;
+    }
 }
 
 // ---------------------------------------------------------------- partial sums

@@ -26,10 +26,59 @@ final class ConvKernelLevelTests: XCTestCase {
         let plane = h * w
         var cm = [Float](repeating: 0, count: img.count), bm = cm, dx = cm
         var bg1 = [Float](repeating: 0.25, count: c), bg2 = bg1
-        vk_to_channel_major(img, Int32(n), Int32(c), Int32(plane), back, &cm, &bg1)
+        var sums1 = [Float](repeating: 0, count: n * c), sums2 = sums1
+        // channel-major in two groups (images 0 and 1–2), NCHW in one
+        vk_relu_grad_images(img, back, 0, 1, Int32(c), Int32(plane), &cm, n * plane, &sums1)
+        vk_relu_grad_images(img, back, 1, Int32(n), Int32(c), Int32(plane), &cm, n * plane, &sums1)
+        vk_add_image_sums(sums1, Int32(n), Int32(c), &bg1)
         vk_to_batch_major(cm, Int32(n), Int32(c), Int32(plane), bias, 1, &bm)
-        vk_relu_backward_chansum(img, back, &dx, Int32(n), Int32(c), Int32(plane), &bg2)
+        vk_relu_grad_images(img, back, 0, Int32(n), Int32(c), Int32(plane), &dx, 0, &sums2)
+        vk_add_image_sums(sums2, Int32(n), Int32(c), &bg2)
         return colsBuf + back + cm + bg1 + bm + dx + bg2
+    }
+
+    /// G = dy ⊙ [y > 0] for groups of images, channel-major or NCHW, and the bias gradient from
+    /// the per-image sums, against their definitions: sums of 8 lanes (element i into lane
+    /// i mod 8), the lanes added in order, the images' sums added in image order.
+    func testReluGradImagesMatchDefinition() {
+        let n = 4, c = 3, p = 29
+        var rng = RNG(seed: 17)
+        let dy = (0..<(n * c * p)).map { _ in rng.uniform(-1, 1) }
+        let y = (0..<(n * c * p)).map { _ in rng.uniform(-1, 1) }
+        var cm = [Float](repeating: .nan, count: dy.count), nchw = cm
+        var sums = [Float](repeating: .nan, count: n * c), sumsB = sums
+        for (a, b) in [(0, 1), (1, 3), (3, 4)] {
+            vk_relu_grad_images(dy, y, Int32(a), Int32(b), Int32(c), Int32(p), &cm, n * p, &sums)
+        }
+        vk_relu_grad_images(dy, y, 0, Int32(n), Int32(c), Int32(p), &nchw, 0, &sumsB)
+        var bias = [Float](repeating: 0.5, count: c)
+        vk_add_image_sums(sums, Int32(n), Int32(c), &bias)
+        for ch in 0..<c {
+            var total: Float = 0
+            for img in 0..<n {
+                var lanes = [Float](repeating: 0, count: 8)
+                for i in 0..<p {
+                    let k = (img * c + ch) * p + i
+                    let g: Float = y[k] > 0 ? dy[k] : 0
+                    XCTAssertEqual(cm[ch * n * p + img * p + i], g)
+                    XCTAssertEqual(nchw[k], g)
+                    lanes[i % 8] = lanes[i % 8] + g
+                }
+                let s = lanes.reduce(Float(0)) { $0 + $1 }
+                XCTAssertEqual(sums[img * c + ch], s)
+                XCTAssertEqual(sumsB[img * c + ch], s)
+                total = total + s
+            }
+            XCTAssertEqual(bias[ch], 0.5 + total)
+        }
+        // no y and dst == dy: nothing written, the sums of dy itself
+        var same = dy
+        var sumsC = [Float](repeating: .nan, count: n * c)
+        same.withUnsafeMutableBufferPointer { b in
+            vk_relu_grad_images(b.baseAddress!, nil, 0, Int32(n), Int32(c), Int32(p), b.baseAddress!, 0, &sumsC)
+        }
+        XCTAssertEqual(same, dy)
+        XCTAssertFalse(sumsC.contains { $0.isNaN })
     }
 
     func testConvHelpersBitIdenticalAtEveryKernelLevel() {

@@ -142,12 +142,17 @@ void vk_im2col(const float *images, int n, int channels, int H, int W, int gh, i
 // act(images + bias[c]) if bias != NULL or relu != 0.
 void vk_col2im(const float *cols, int n, int channels, int H, int W, int gh, int gw, int kh, int kw,
                int stride, int pad, float *images, const float *bias, int relu);
-// dst[c, img*p + i] = src[img, c, i] (· [relu_out > 0]); bias_grad[c] += Σ (may be NULL).
-void vk_to_channel_major(const float *src, int n, int c, int p, const float *relu_out, float *dst, float *bias_grad);
 // dst[img, c, i] = act(src[c, img*p + i] + bias[c]) (bias may be NULL).
 void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias, int relu, float *dst);
-// NCHW: dx = (y > 0 ? dy : 0) (y NULL: dx = dy) and bias_grad[c] += Σ over images and positions.
-void vk_relu_backward_chansum(const float *dy, const float *y, float *dx, int n, int c, int p, float *bias_grad);
+// A conv layer's G = dy ⊙ [y > 0] for one group of images, on the calling thread: images
+// [img0, img1) of the NCHW dy (masked by y > 0 when y is given, else copied; dst == dy with no y
+// writes nothing) into dst — channel-major at dst + c·dst_ld + img·p when dst_ld > 0, else NCHW —
+// and each image's channel sums (8 lanes in a fixed order) into sums[img·c + ch].
+// vk_add_image_sums(sums, n, c, bias_grad) then adds bias_grad[ch] += Σ over images in order: the
+// bias gradient, the same bits however the images were grouped over the threads.
+void vk_relu_grad_images(const float *dy, const float *y, int img0, int img1, int c, int p, float *dst, long dst_ld,
+                         float *sums);
+void vk_add_image_sums(const float *sums, int n, int c, float *bias_grad);
 
 // ---------------------------------------------------------------- Open MPI (mpi.c)
 // libmpi.so.40 loaded at run time with dlopen (nothing links against MPI). vk_mpi_load tries

@@ -18,7 +18,7 @@ public final class Conv2D: WeightAndBiasLayer {
     private var inputShape: [Int] = []
     private var output = noGradient
     private var input = noGradient
-    private var ycm = Workspace(), out = Workspace(), dx = Workspace(), parts = Workspace()
+    private var ycm = Workspace(), out = Workspace(), dx = Workspace(), parts = Workspace(), sums = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 activation: Dense.Activation = .none) {
@@ -92,19 +92,22 @@ public final class Conv2D: WeightAndBiasLayer {
         let n = batch, np = n * g.positions
         precondition(dy.count == n * outChannels * g.positions, "Conv2D.backward got \(dy.shape)")
         let gc = ycm.view([outChannels, np])
-        ChannelMajor.toChannelMajor(dy.pointer, n: n, c: outChannels, p: g.positions,
-                                    reluOutput: activation == .relu ? UnsafePointer(output.pointer) : nil,
-                                    into: gc.pointer, biasGrad: bias.grad.pointer)
-        // Per group: cols again (im2col); dW_g = G_g · cols_gᵀ (added to dW in group order
-        // afterwards); dx_g = col2im(Wᵀ · G_g) reusing the same buffer.
+        // Per group: G_g = dy_g ⊙ act'(y_g) channel-major into gc's columns of the group, with
+        // each image's channel sums (the bias gradient, added in image order afterwards); cols
+        // again (im2col); dW_g = G_g · cols_gᵀ (added to dW in group order afterwards);
+        // dx_g = col2im(Wᵀ · G_g) reusing the same buffer.
         let groups = ConvGroups(g, batch: n)
         let d = needsInputGradient ? dx.view(inputShape) : noGradient
         let dw = parts.view([groups.count, outChannels * g.patchSize])
+        let sm = sums.view([n, outChannels])
         let xp = input.pointer, gp = gc.pointer, wp = weight.value.pointer, dwp = dw.pointer, dp = d.pointer
+        let dyp = dy.pointer, yp: UnsafePointer<Float>? = activation == .relu ? UnsafePointer(output.pointer) : nil
+        let smp = sm.pointer
         let outC = outChannels, wantDx = needsInputGradient
         groups.run { g0, m in
             let w = m * g.positions
             let gcg = gp + g0 * g.positions
+            vk_relu_grad_images(dyp, yp, Int32(g0), Int32(g0 + m), Int32(outC), Int32(g.positions), gp, np, smp)
             let c = vk_thread_scratch(0, g.patchSize * w)!
             Im2Col.im2col(xp + g0 * g.imageSize, count: m, g, into: c)
             GEMM.sgemm(transA: false, transB: true, m: outC, n: g.patchSize, k: w,
@@ -117,24 +120,18 @@ public final class Conv2D: WeightAndBiasLayer {
             Im2Col.col2im(c, count: m, g, into: dp + g0 * g.imageSize)
         }
         vk_sum_parts(weight.grad.pointer, dw.pointer, Int32(groups.count), outChannels * g.patchSize)
+        vk_add_image_sums(smp, Int32(n), Int32(outChannels), bias.grad.pointer)
         guard needsInputGradient else { return noGradient }
         return d
     }
 }
 
-/// Layout changes between NCHW and channel-major [C, N·P], fused with the bias, the ReLU
-/// and its derivative, and the bias gradient.
+/// From channel-major [C, N·P] back to NCHW, fused with the bias and the ReLU (the other way,
+/// fused with the ReLU's derivative and the bias gradient, is `vk_relu_grad_images`, per group).
 enum ChannelMajor {
     /// dst[n, c, p] = act(src[c, n·P + p] + bias[c])
     static func toBatchMajor(_ src: UnsafePointer<Float>, n: Int, c: Int, p: Int, bias: UnsafePointer<Float>?,
                              relu: Bool, into dst: UnsafeMutablePointer<Float>) {
         vk_to_batch_major(src, Int32(n), Int32(c), Int32(p), bias, relu ? 1 : 0, dst)
-    }
-
-    /// dst[c, n·P + p] = src[n, c, p] · (reluOutput[n, c, p] > 0 when given);
-    /// biasGrad[c] += Σ_{n,p} dst[c, n·P + p]  (summed per channel in a fixed order)
-    static func toChannelMajor(_ src: UnsafePointer<Float>, n: Int, c: Int, p: Int, reluOutput: UnsafePointer<Float>?,
-                               into dst: UnsafeMutablePointer<Float>, biasGrad: UnsafeMutablePointer<Float>?) {
-        vk_to_channel_major(src, Int32(n), Int32(c), Int32(p), reluOutput, dst, biasGrad)
     }
 }

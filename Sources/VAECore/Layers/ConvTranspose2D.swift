@@ -17,7 +17,8 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
     private var batch = 0
     private var inputShape: [Int] = []
     private var output = noGradient
-    private var xcm = Workspace(), out = Workspace(), gcm = Workspace(), dx = Workspace(), parts = Workspace()
+    private var xcm = Workspace(), out = Workspace(), gcm = Workspace(), dx = Workspace(), parts = Workspace(),
+        sums = Workspace()
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, activation: Dense.Activation = .none) {
@@ -100,13 +101,14 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         let n = batch, np = n * g.positions
         let plane = g.imageH * g.imageW
         precondition(dy.count == n * outChannels * plane, "ConvTranspose2D.backward got \(dy.shape)")
-        // g = dy ⊙ act'(y) and the bias gradient (per channel, images in order) in one pass
+        // Per group: G_g = dy_g ⊙ act'(y_g) with each image's channel sums (the bias gradient,
+        // added in image order afterwards);  dcols_g = im2col(G_g);  dW_g = X_g · dcols_gᵀ (added
+        // to dW in group order afterwards);  dX_g [in, g·P] = W [in, K] · dcols_g, into xcm's
+        // columns of the group, then back to the batch's layout
         var grad = dy
         if activation == .relu { grad = gcm.view(dy.shape) }
-        vk_relu_backward_chansum(dy.pointer, activation == .relu ? output.pointer : nil, grad.pointer,
-                                 Int32(n), Int32(outChannels), Int32(plane), bias.grad.pointer)
-        // Per group: dcols_g = im2col(G_g);  dW_g = X_g · dcols_gᵀ (added to dW in group order
-        // afterwards);  dX_g [in, g·P] = W [in, K] · dcols_g, into xcm's columns of the group
+        let dyp = dy.pointer, yo: UnsafePointer<Float>? = activation == .relu ? UnsafePointer(output.pointer) : nil
+        let smp = sums.view([n, outChannels]).pointer, outC = outChannels
         let groups = ConvGroups(g, batch: n)
         let xc = xcm.view([inChannels, np])
         let dw = parts.view([groups.count, inChannels * g.patchSize])
@@ -117,6 +119,7 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         groups.run { g0, m in
             let w = m * g.positions
             let c = vk_thread_scratch(0, g.patchSize * w)!
+            vk_relu_grad_images(dyp, yo, Int32(g0), Int32(g0 + m), Int32(outC), Int32(plane), gp, 0, smp)
             Im2Col.im2col(gp + g0 * g.imageSize, count: m, g, into: c)
             GEMM.sgemm(transA: false, transB: true, m: inC, n: g.patchSize, k: w,
                        a: xp + g0 * g.positions, lda: np, b: c, ldb: w,
@@ -132,6 +135,7 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
             }
         }
         vk_sum_parts(weight.grad.pointer, dw.pointer, Int32(groups.count), inChannels * g.patchSize)
+        vk_add_image_sums(smp, Int32(n), Int32(outChannels), bias.grad.pointer)
         return d
     }
 }
