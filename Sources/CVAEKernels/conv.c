@@ -468,8 +468,8 @@ void vk_col2im(const float *cols, int n, int channels, int H, int W, int gh, int
 
 // ---------------------------------------------------------------- layouts
 typedef struct {
-    const float *src, *relu_out, *bias;
-    float *dst, *bias_grad;
+    const float *src, *bias;
+    float *dst;
     int n, c, p, relu;
 } layout_job;
 
@@ -506,7 +506,7 @@ __attribute__((always_inline)) static inline void to_bm_task_body(void *ctx, int
 VK_LEVELS(to_bm_task)
 
 void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias, int relu, float *dst) {
-    layout_job j = { src, NULL, bias, dst, NULL, n, c, p, relu };
+    layout_job j = { src, bias, dst, n, c, p, relu };
     vk_parallel(n, VK_PICK(to_bm_task), &j);
 }
 

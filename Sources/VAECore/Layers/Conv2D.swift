@@ -99,10 +99,9 @@ public final class Conv2D: WeightAndBiasLayer {
         let groups = ConvGroups(g, batch: n)
         let d = needsInputGradient ? dx.view(inputShape) : noGradient
         let dw = parts.view([groups.count, outChannels * g.patchSize])
-        let sm = sums.view([n, outChannels])
         let xp = input.pointer, gp = gc.pointer, wp = weight.value.pointer, dwp = dw.pointer, dp = d.pointer
         let dyp = dy.pointer, yp: UnsafePointer<Float>? = activation == .relu ? UnsafePointer(output.pointer) : nil
-        let smp = sm.pointer
+        let smp = sums.view([n, outChannels]).pointer
         let outC = outChannels, wantDx = needsInputGradient
         groups.run { g0, m in
             let w = m * g.positions
