@@ -174,4 +174,35 @@ final class GRUTests: XCTestCase {
         let rows = run(true), columns = run(false)
         for (a, b) in zip(rows, columns) { XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern)) }
     }
+
+    /// The token gather, the gradient's scatter into W_ih's token columns and the per-sequence sums
+    /// split their columns over the threads from 65,536 elements: the same bits for 1–3 threads,
+    /// with the columns copied as rows or read in place.
+    func testTokenInputSameBitsForAnyThreadCount() {
+        let V = 6, C = 4, H = 64
+        let lengths = (0..<40).map { 14 - $0 / 4 }   // 40 sequences, 434 rows: 434 × 192 ≥ 65,536
+        XCTAssertGreaterThanOrEqual(PackedLayout(lengths: lengths).rows * 3 * H, 65_536)
+        func run(threads: Int, asRows: Bool) -> [[UInt32]] {
+            let saved = ThreadPool.threadCount
+            defer { ThreadPool.threadCount = saved; GRU.tokenColumnsAsRows = true }
+            ThreadPool.threadCount = threads
+            GRU.tokenColumnsAsRows = asRows
+            let g = GRU(inputSize: V + C, hiddenSize: H, layers: 2)
+            var rng = RNG(seed: 31)
+            g.initialize(using: &rng)
+            let layout = PackedLayout(lengths: lengths)
+            let tokens = (0..<layout.rows).map { _ in Int32(rng.int(below: V)) }
+            let constant = Tensor(shape: [lengths.count, C]), dOut = Tensor(shape: [layout.rows, H])
+            rng.fillNormal(constant.pointer, count: constant.count)
+            rng.fillNormal(dOut.pointer, count: dOut.count)
+            for p in g.parameters { rng.fillNormal(p.grad.pointer, count: p.count) }   // accumulates onto
+            let (out, hN) = g.forward(tokens: tokens, vocabulary: V, constant: constant, layout: layout, h0: nil)
+            let grads = g.backwardAll(dOutput: dOut, dhN: nil)
+            return ([out.array, hN.array, grads.dConstant!.array] + g.parameters.map { $0.grad.array }).map { $0.map(\.bitPattern) }
+        }
+        for asRows in [true, false] {
+            let want = run(threads: 1, asRows: asRows)
+            for t in [2, 3] { XCTAssertEqual(run(threads: t, asRows: asRows), want, "\(t) threads, columns as rows: \(asRows)") }
+        }
+    }
 }
