@@ -784,8 +784,8 @@ void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d,
 }
 
 // ================================================================ Box–Muller
-// RNG.normal()'s transform of 64-bit uniforms into normals, in double with the C library's log,
-// sin and cos (the functions Swift's Double.log/sin/cos call): pair k of raw words gives out[2k]
+// RNG's transform of 64-bit uniforms into normals (RNG.normal and RNG.fillNormal both call it),
+// in double with the C library's log, sin and cos: pair k of raw words gives out[2k]
 // = r·cos(a) and out[2k+1] = r·sin(a), rounded to float. Pairs are independent, so any split over
 // threads gives the same bits as the one-at-a-time loop (the draws were 2% of an h400 batch-512
 // step, on the calling thread alone).

@@ -131,6 +131,27 @@ public enum ThreadPool {
     /// condition variable and use no CPU until the next job wakes them).
     public static var sleepingWorkers: Int { Int(vk_pool_sleeping_workers()) }
 
+    /// The length of each range when 0..<count is cut into one contiguous range per thread
+    /// (a multiple of `align`, the last range shorter), or nil when the work (`work` elements)
+    /// is below `minWork` or there is one thread: then the caller's thread does it all.
+    public static func rangeLength(_ count: Int, work: Int, minWork: Int, align: Int = 1) -> Int? {
+        let threads = threadCount
+        guard threads > 1, count > 1, work >= minWork else { return nil }
+        let per = ((count + threads - 1) / threads + align - 1) / align * align
+        return per < count ? per : nil
+    }
+
+    /// Runs `body` over contiguous ranges covering 0..<count, one per thread when `rangeLength`
+    /// splits, else once over all of it. For loops whose every element's operations, in their
+    /// order, do not depend on the split: the same bits for any thread count.
+    public static func forEachRange(_ count: Int, work: Int, minWork: Int, align: Int = 1, _ body: (Range<Int>) -> Void) {
+        guard let per = rangeLength(count, work: work, minWork: minWork, align: align) else {
+            if count > 0 { body(0..<count) }
+            return
+        }
+        parallel(tasks: (count + per - 1) / per) { t in body(t * per ..< min(count, (t + 1) * per)) }
+    }
+
     /// Runs `body(t)` for t in 0..<tasks across the pool and returns when all have finished.
     /// Calls made from inside a task (or while another thread uses the pool) run inline.
     public static func parallel(tasks: Int, _ body: (Int) -> Void) {

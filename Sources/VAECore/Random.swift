@@ -1,5 +1,4 @@
 import CVAEKernels
-import RealModule
 
 /// xoshiro256** seeded through SplitMix64: fast, small state, reproducible on every platform.
 /// The state can be saved and restored (checkpoints resume the exact stream).
@@ -68,16 +67,14 @@ public struct RNG: Sendable {
         return Int(m.high)
     }
 
-    /// Standard normal (Box–Muller in Double, both values of each pair used).
+    /// Standard normal (Box–Muller in double, both values of each pair used: the cosine's now,
+    /// the sine's at the next call; the transform is `vk_box_muller`'s, shared with `fillNormal`).
     public mutating func normal() -> Float {
         if let s = spare { spare = nil; return s }
-        // u1 in (0, 1]: never log(0)
-        let u1 = (Double(next() >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)
-        let u2 = Double(next() >> 11) * (1.0 / 9_007_199_254_740_992.0)
-        let r = (-2 * Double.log(u1)).squareRoot()
-        let a = 2 * Double.pi * u2
-        spare = Float(r * Double.sin(a))
-        return Float(r * Double.cos(a))
+        var words = (next(), next())
+        var out: Float = 0
+        spare = withUnsafeMutableBytes(of: &words) { vk_box_muller($0.baseAddress!.assumingMemoryBound(to: UInt64.self), &out, 1) }
+        return out
     }
 
     /// `count` normals, the same values as `count` calls of `normal()`: the uniforms are drawn here
@@ -86,17 +83,15 @@ public struct RNG: Sendable {
     public mutating func fillNormal(_ p: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         if count > 0, let s = spare { p[0] = s; spare = nil; i = 1 }
-        if count - i < 64 {
-            while i < count { p[i] = normal(); i += 1 }
-            return
-        }
         let chunk = 32_768   // even: only the last chunk can leave a spare
-        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: chunk) { raw in
-            let words = raw.baseAddress!
+        let words = min(chunk, (count - i + 1) / 2 * 2)
+        guard words > 0 else { return }
+        withUnsafeTemporaryAllocation(of: UInt64.self, capacity: words) { raw in
+            let w = raw.baseAddress!
             while i < count {
                 let n = min(chunk, count - i)
-                for w in 0..<(n + 1) / 2 * 2 { words[w] = next() }
-                let s = vk_box_muller(words, p + i, n)
+                for k in 0..<(n + 1) / 2 * 2 { w[k] = next() }
+                let s = vk_box_muller(w, p + i, n)
                 if n % 2 == 1 { spare = s }
                 i += n
             }

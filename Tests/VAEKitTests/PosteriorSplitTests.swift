@@ -24,12 +24,12 @@ final class PosteriorSplitTests: XCTestCase {
         defer { ThreadPool.threadCount = saved }
         for (rows, k, fb) in [(512, 20, 0.0), (127, 32, 30.0), (3, 1024, 0.0), (4, 3, 0.0)] {
             ThreadPool.threadCount = 1
-            XCTAssertNil(Posterior.rowsPerTask(rows: rows, latent: k))
+            XCTAssertNil(ThreadPool.rangeLength(rows, work: rows * k, minWork: Posterior.splitFrom))
             let want = run(rows: rows, latent: k, freeBits: fb)
             for t in [2, 3] {
                 ThreadPool.threadCount = t
-                if rows * k >= 2048 {
-                    XCTAssertNotNil(Posterior.rowsPerTask(rows: rows, latent: k), "\(rows) x \(k) should split")
+                if rows * k >= Posterior.splitFrom {
+                    XCTAssertNotNil(ThreadPool.rangeLength(rows, work: rows * k, minWork: Posterior.splitFrom), "\(rows) x \(k) should split")
                 }
                 XCTAssertEqual(run(rows: rows, latent: k, freeBits: fb), want, "\(rows) x \(k), free bits \(fb), \(t) threads")
             }

@@ -123,7 +123,7 @@ void vk_gru_gates_backward(float *dh, float *gates, float *hn, const float *hpre
 
 // dst[r, :] = src[idx[r]*d ...] / 255 in float, for r < rows.
 void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst);
-// Box–Muller as RNG.normal(): n normals from the 64-bit words raw[0 ..< 2·ceil(n/2)] (pair k:
+// Box–Muller (RNG.normal and RNG.fillNormal): n normals from the 64-bit words raw[0 ..< 2·ceil(n/2)] (pair k:
 // out[2k] = r·cos a, out[2k+1] = r·sin a, r = √(−2 log u1), a = 2π u2); for odd n returns the
 // unused sine of the last pair (the RNG's spare), else 0. Threads split pairs: the same bits.
 float vk_box_muller(const uint64_t *raw, float *out, long n);

@@ -209,34 +209,35 @@ public final class GRU {
             precondition(tok >= 0 && tok < V, "GRU: token \(tok) outside the vocabulary of \(V)")
         }
         let wTp = wT.pointer, gp = gi.pointer, bp = perSeq.pointer
-        GRU.forEachColumnRange(H3, rows: layout.rows + (transposed ? V : 0)) { j0, j1 in
-            if transposed { for tok in 0..<V { for j in j0..<j1 { wTp[tok * H3 + j] = w[j * inK + tok] } } }
+        GRU.forEachColumnRange(H3, rows: layout.rows + (transposed ? V : 0)) { cols in
+            if transposed { for tok in 0..<V { for j in cols { wTp[tok * H3 + j] = w[j * inK + tok] } } }
             for t in 0..<layout.steps {
                 let off = layout.offsets[t]
                 for i in 0..<layout.batchSizes[t] {
                     let row = gp + (off + i) * H3, tok = Int(tokens[off + i]), base = bp + i * H3
                     if transposed {
                         let col = wTp + tok * H3
-                        for j in j0..<j1 { row[j] = base[j] + col[j] }
+                        for j in cols { row[j] = base[j] + col[j] }
                     } else {
-                        for j in j0..<j1 { row[j] = base[j] + w[j * inK + tok] }
+                        for j in cols { row[j] = base[j] + w[j * inK + tok] }
                     }
                 }
             }
         }
     }
 
-    /// Runs body over column ranges [j0, j1) of 0..<width (multiples of 16 but the last), split over
-    /// the kernel threads when rows × width is large: for the row-by-row loops over a batch's
-    /// packed rows (gathers and accumulations along the token columns) whose every element's
-    /// operations, in their order, do not depend on the split — the same bits for any thread count.
-    /// From 65,536 elements: at MOSES's shape these loops ran on one thread while the other waited.
-    static func forEachColumnRange(_ width: Int, rows: Int, _ body: (Int, Int) -> Void) {
-        let threads = ThreadPool.threadCount
-        guard threads > 1, rows * width >= 65_536, width >= 32 else { body(0, width); return }
-        let per = ((width + threads - 1) / threads + 15) / 16 * 16
-        let tasks = (width + per - 1) / per
-        ThreadPool.parallel(tasks: tasks) { t in body(t * per, min(width, (t + 1) * per)) }
+    /// Runs body over ranges of the columns 0..<width (multiples of 16 floats), split over the
+    /// threads from 65,536 elements: the row-by-row loops over a batch's packed rows (gathers and
+    /// accumulations along the token columns) ran on one thread at MOSES's shape while the other
+    /// waited. Each element's additions keep their order: the same bits for any thread count.
+    static func forEachColumnRange(_ width: Int, rows: Int, _ body: (Range<Int>) -> Void) {
+        ThreadPool.forEachRange(width, work: rows * width, minWork: 65_536, align: 16, body)
+    }
+
+    /// Columns [r.lowerBound, g) of a range r of dGi's 3H columns lie in dGh (the first 2H), and
+    /// [n, r.upperBound) in dan (the last H, at column − 2H).
+    @inline(__always) static func gateSplit(_ r: Range<Int>, hidden H: Int) -> (g: Int, n: Int) {
+        (max(r.lowerBound, min(r.upperBound, 2 * H)), min(r.upperBound, max(r.lowerBound, 2 * H)))
     }
 
     /// Whether the token columns of W_ih (and of its gradient) are worth copying into rows for a
@@ -335,27 +336,28 @@ public final class GRU {
                                     dGh: Tensor, dan: Tensor) -> Tensor? {
         let H = hiddenSize, H3 = 3 * H, inK = inputSize, B = layout.batch
         let dw = state[0].wih.grad.pointer
-        // dGi's column j: dGh's for j < 2H, dan's column j − 2H after
+        // dGi's columns: dGh's first 2H, then dan's H (gateSplit)
         let gh = dGh.pointer, an = dan.pointer
-        @inline(__always) func dgi(_ r: Int, _ j: Int) -> Float { j < 2 * H ? gh[r * H3 + j] : an[r * H + j - 2 * H] }
         if GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows) {
             // the gradient's token columns as rows, accumulated row by row in the same order, then back
             let dT = tokenColumns.view([V * H3]).pointer
-            GRU.forEachColumnRange(H3, rows: layout.rows + 2 * V) { j0, j1 in
-                for tok in 0..<V { for j in j0..<j1 { dT[tok * H3 + j] = dw[j * inK + tok] } }
-                let (g1, n0) = (max(j0, min(j1, 2 * H)), min(j1, max(j0, 2 * H)))   // [j0, g1) of dGh, [n0, j1) of dan
+            GRU.forEachColumnRange(H3, rows: layout.rows + 2 * V) { cols in
+                let (g1, n0) = GRU.gateSplit(cols, hidden: H)
+                for tok in 0..<V { for j in cols { dT[tok * H3 + j] = dw[j * inK + tok] } }
                 for r in 0..<layout.rows {
                     let col = dT + Int(tokens[r]) * H3
-                    for j in j0..<g1 { col[j] += gh[r * H3 + j] }
-                    for j in n0..<j1 { col[j] += an[r * H + j - 2 * H] }
+                    for j in cols.lowerBound..<g1 { col[j] += gh[r * H3 + j] }
+                    for j in n0..<cols.upperBound { col[j] += an[r * H + j - 2 * H] }
                 }
-                for tok in 0..<V { for j in j0..<j1 { dw[j * inK + tok] = dT[tok * H3 + j] } }
+                for tok in 0..<V { for j in cols { dw[j * inK + tok] = dT[tok * H3 + j] } }
             }
         } else {
-            GRU.forEachColumnRange(H3, rows: layout.rows) { j0, j1 in
+            GRU.forEachColumnRange(H3, rows: layout.rows) { cols in
+                let (g1, n0) = GRU.gateSplit(cols, hidden: H)
                 for r in 0..<layout.rows {
                     let tok = Int(tokens[r])
-                    for j in j0..<j1 { dw[j * inK + tok] += dgi(r, j) }
+                    for j in cols.lowerBound..<g1 { dw[j * inK + tok] += gh[r * H3 + j] }
+                    for j in n0..<cols.upperBound { dw[j * inK + tok] += an[r * H + j - 2 * H] }
                 }
             }
         }
@@ -364,14 +366,14 @@ public final class GRU {
         let S = sums.view([B, H3])
         S.zero()
         let sp = S.pointer
-        GRU.forEachColumnRange(H3, rows: layout.rows) { j0, j1 in
-            let (g1, n0) = (max(j0, min(j1, 2 * H)), min(j1, max(j0, 2 * H)))
+        GRU.forEachColumnRange(H3, rows: layout.rows) { cols in
+            let (g1, n0) = GRU.gateSplit(cols, hidden: H)
             for t in 0..<layout.steps {
                 let off = layout.offsets[t]
                 for i in 0..<layout.batchSizes[t] {
                     let srow = sp + i * H3, r = off + i
-                    for j in j0..<g1 { srow[j] += gh[r * H3 + j] }
-                    for j in n0..<j1 { srow[j] += an[r * H + j - 2 * H] }
+                    for j in cols.lowerBound..<g1 { srow[j] += gh[r * H3 + j] }
+                    for j in n0..<cols.upperBound { srow[j] += an[r * H + j - 2 * H] }
                 }
             }
         }

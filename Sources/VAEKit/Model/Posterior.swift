@@ -18,21 +18,14 @@ enum Posterior {
         }
     }
 
-    /// Rows per task when a batch's rows are split over the kernel threads (each row's numbers
-    /// are computed alike on any thread: the same bits for any split), or nil to stay on the
-    /// calling thread. From 2,048 values: exp of each log σ² (twice in the forward pass, once in
-    /// the backward) on one thread was ~1.5% of an h400 batch-512 step while the other waited.
-    static func rowsPerTask(rows: Int, latent k: Int) -> Int? {
-        let threads = ThreadPool.threadCount
-        guard threads > 1, rows > 1, rows * k >= 2048 else { return nil }
-        return (rows + min(threads, rows) - 1) / min(threads, rows)
-    }
-
-    /// Runs body over 0..<rows in contiguous ranges, split over the threads when large enough.
+    /// Runs body over 0..<rows in contiguous ranges, split over the kernel threads from 2,048
+    /// values (each row's numbers are computed alike on any thread: the same bits for any split):
+    /// exp of each log σ² (twice in the forward pass, once in the backward) on one thread was
+    /// ~1.5% of an h400 batch-512 step while the other waited.
     static func forEachRowRange(rows: Int, latent k: Int, _ body: (Range<Int>) -> Void) {
-        guard let per = rowsPerTask(rows: rows, latent: k) else { body(0..<rows); return }
-        ThreadPool.parallel(tasks: (rows + per - 1) / per) { t in body(t * per ..< min(rows, (t + 1) * per)) }
+        ThreadPool.forEachRange(rows, work: rows * k, minWork: splitFrom, body)
     }
+    static let splitFrom = 2048
 
     /// h: encoder output [rows, 2K] (μ | log σ²);  z = μ + σ·ε;
     /// kl[r] = ½ Σ (μ² + σ² − log σ² − 1)
