@@ -105,6 +105,10 @@ static void ukr_avx512_edge(long kc, const float *A, const float *B, float *C, l
 #define VK_PACK_A_NAME pack_a_avx512
 #define VK_PACK_B_NAME pack_b_avx512
 #define VK_TARGET VK_AVX512_TARGET
+// Row-sweep packing of operands up to 1,024 wide: h400 batch 512 mlp +1–3% on Zen 4 (9 of 9
+// alternating rounds); not at the AVX2 level (6x16 tile: 1–2% slower there) nor for the conv
+// model's wider im2col operands (no gain). docs/benchmarks.md.
+#define VK_PACK_ROW_SWEEP 1024
 #include "pack_x86.h"
 
 static const vk_kernel k_avx512 = {

@@ -2,6 +2,8 @@
 // by gemm_avx2.c and gemm_avx512.c with their own tile size and target attribute.
 // Requires: VK_MR (<= 8), VK_NR (multiple of 8), VK_PACK_A_NAME, VK_PACK_B_NAME, VK_TARGET.
 // Only full 8-value strips are vectorised; edges (rows beyond m/n, k % 8) are scalar.
+// VK_PACK_ROW_SWEEP (optional, a length): the contiguous forms of op(A) and op(B) up to that
+// many rows (columns) wide are packed row by row of the source (see VK_PACK_B_NAME).
 
 #ifndef VK_PACK_X86_HELPERS
 #define VK_PACK_X86_HELPERS
@@ -46,6 +48,30 @@ static inline void vk_tr8x8(const float *const *src, long p0, float *dst, long d
 
 VK_TARGET
 static void VK_PACK_A_NAME(int trans, const float *A, long lda, int m, int k, float *dst) {
+#ifdef VK_PACK_ROW_SWEEP
+    if (trans && m >= 2 * VK_MR && m <= VK_PACK_ROW_SWEEP) {
+        // op(A)(i, p) = A[p * lda + i]: row p of A read once, front to back, its full panels'
+        // MR values stored to each panel (as pack B does); a last partial panel below.
+        int full = m / VK_MR;
+        for (int p = 0; p < k; p++) {
+            const float *sp = A + (long)p * lda;
+            float *d = dst + (long)p * VK_MR;
+            for (int t = 0; t < full; t++) {
+#if VK_MR == 8
+                _mm256_storeu_ps(d, _mm256_loadu_ps(sp));
+#else
+                for (int r = 0; r < VK_MR; r++) d[r] = sp[r];
+#endif
+                sp += VK_MR;
+                d += (long)VK_MR * k;
+            }
+        }
+        if (full * VK_MR == m) return;
+        A += full * VK_MR;
+        dst += (long)full * VK_MR * k;
+        m -= full * VK_MR;
+    }
+#endif
     for (int i0 = 0; i0 < m; i0 += VK_MR) {
         int mr = m - i0 < VK_MR ? m - i0 : VK_MR;
         if (!trans) {
@@ -88,6 +114,28 @@ static void VK_PACK_A_NAME(int trans, const float *A, long lda, int m, int k, fl
 
 VK_TARGET
 static void VK_PACK_B_NAME(int trans, const float *B, long ldb, int k, int n, float *dst) {
+#ifdef VK_PACK_ROW_SWEEP
+    if (!trans && n >= 2 * VK_NR && n <= VK_PACK_ROW_SWEEP) {
+        // op(B)(p, j) = B[p * ldb + j]: row p of B read once, front to back, its full panels'
+        // NR values stored to each panel (one sequential read stream instead of one per panel);
+        // a last partial panel below.
+        int full = n / VK_NR;
+        for (int p = 0; p < k; p++) {
+            const float *sp = B + (long)p * ldb;
+            float *d = dst + (long)p * VK_NR;
+            for (int t = 0; t < full; t++) {
+                for (int c = 0; c < VK_NR; c += 8)
+                    _mm256_store_ps(d + c, _mm256_loadu_ps(sp + c));
+                sp += VK_NR;
+                d += (long)VK_NR * k;
+            }
+        }
+        if (full * VK_NR == n) return;
+        B += full * VK_NR;
+        dst += (long)full * VK_NR * k;
+        n -= full * VK_NR;
+    }
+#endif
     for (int j0 = 0; j0 < n; j0 += VK_NR) {
         int nr = n - j0 < VK_NR ? n - j0 : VK_NR;
         if (!trans) {

@@ -78,9 +78,10 @@ final class GEMMTests: XCTestCase {
         return c
     }
 
+    // (24, 96, 10): whole panels only at every tile (8x32, 6x16), no partial edge after them
     static let shapes: [(Int, Int, Int)] = [
         (1, 1, 1), (7, 13, 5), (1, 37, 19), (23, 1, 11), (1, 1, 300), (6, 16, 4),
-        (8, 32, 9), (9, 33, 17), (17, 50, 3), (65, 70, 260),
+        (8, 32, 9), (9, 33, 17), (17, 50, 3), (65, 70, 260), (24, 96, 10),
     ]
 
     func checkAllShapesAndForms() {
