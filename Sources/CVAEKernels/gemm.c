@@ -359,6 +359,11 @@ static void shared_compute_task(void *ctx, int t) {
 }
 
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
+// A shared B up to 4 MB when the split would otherwise pack 1.5 MB or more on every thread and
+// each chunk has 64 rows or more to compute per pass over B (streamed from L3): the h1024 batch-512
+// products (B of 1.6–3.2 MB, 64–128 rows per chunk) packed once, that mlp +2–3% on Zen 4; with 50
+// rows per chunk (h400 batch 512, dW = gᵀx, B = x of 1.6 MB) the streaming cost more: 1.5% slower.
+#define VK_SHARED_MAX_B (1024 * 1024)
 #define VK_SHARED_PARALLEL_PACK (8 * 1024)   // floats: shared operands this large are packed in parallel
 
 // Returns 1 if the product was done in shared-operand mode.
@@ -367,7 +372,12 @@ static int try_shared(const gemm_job *j, int nthreads) {
     const int MR = j->kern->mr, NR = j->kern->nr;
     long mround = (long)j->mtiles * MR, nround = (long)j->ntiles * NR;
     int a_fits = mround * j->K <= VK_SHARED_MAX && mround_fits_l2(j, (int)mround);
-    int b_fits = nround * j->K <= VK_SHARED_MAX;
+    // the operand that the pm x pn split would pack on every thread (all of A when it splits N)
+    long duplicated = j->pn > 1 ? mround * j->K : j->pm > 1 ? nround * j->K : 0;
+    // a large shared B is streamed from L3 once per chunk of rows (about 4 per thread)
+    int rows_per_chunk = j->M / (4 * nthreads);
+    int b_fits = nround * j->K <= VK_SHARED_MAX
+              || (nround * j->K <= VK_SHARED_MAX_B && duplicated >= VK_SHARED_MAX && rows_per_chunk >= 64);
     shared_job s;
     // With Adam fused, chunks of whole rows of C (B shared) give it contiguous p, m, v.
     if (j->adam && b_fits) s.share_a = 0;

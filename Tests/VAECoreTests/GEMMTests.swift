@@ -183,6 +183,20 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// A shared B between 1.5 and 4 MB, taken only when the 2-thread split would pack 1.5 MB or more
+    /// on both threads (here all of A): the same bits as one thread's blocked product.
+    func testLargeSharedBSameBitsAsOneThread() {
+        let saved = ThreadPool.threadCount
+        defer { ThreadPool.threadCount = saved }
+        let t = Case(transA: false, transB: true, m: 976, n: 1000, k: 420, bias: true)
+        ThreadPool.threadCount = 1
+        let one = run(t, seed: 5, check: false)
+        ThreadPool.threadCount = 2
+        let two = run(t, seed: 5, check: false)
+        XCTAssert(one.map(\.bitPattern) == two.map(\.bitPattern), "2 threads differ from 1 thread")
+        XCTAssert(one.contains { $0 != 0 })
+    }
+
     /// The pool's counters: a job split over 2 threads counts once (nested calls run inline and do
     /// not count), and its slow tasks are shared with the worker; with 1 thread nothing is split.
     func testThreadPoolJobCounts() {
