@@ -44,28 +44,34 @@ static inline void vk_tr8x8(const float *const *src, long p0, float *dst, long d
         }
     }
 }
+
+// `panels` whole panels, `width` values wide (8, 16 or 32, or 6), from the contiguous form: row p
+// of the source gives the panels' row p, panel t at dst + t * width * k (the packed layout).
+__attribute__((target("avx2,fma"), always_inline))
+static inline void vk_pack_rows(const float *src, long ld, int k, int panels, const int width, float *dst) {
+    for (int p = 0; p < k; p++) {
+        const float *s = src + (long)p * ld;
+        float *d = dst + (long)p * width;
+        for (int t = 0; t < panels; t++) {
+            if (width % 8 == 0) {
+                for (int c = 0; c < width; c += 8) _mm256_storeu_ps(d + c, _mm256_loadu_ps(s + c));
+            } else {
+                for (int c = 0; c < width; c++) d[c] = s[c];
+            }
+            s += width;
+            d += (long)width * k;
+        }
+    }
+}
 #endif
 
 VK_TARGET
 static void VK_PACK_A_NAME(int trans, const float *A, long lda, int m, int k, float *dst) {
 #ifdef VK_PACK_ROW_SWEEP
     if (trans && m >= 2 * VK_MR && m <= VK_PACK_ROW_SWEEP) {
-        // op(A)(i, p) = A[p * lda + i]: row p of A read once, front to back, its full panels'
-        // MR values stored to each panel (as pack B does); a last partial panel below.
+        // op(A)(i, p) = A[p * lda + i]: by rows of A, as pack B's contiguous form
         int full = m / VK_MR;
-        for (int p = 0; p < k; p++) {
-            const float *sp = A + (long)p * lda;
-            float *d = dst + (long)p * VK_MR;
-            for (int t = 0; t < full; t++) {
-#if VK_MR == 8
-                _mm256_storeu_ps(d, _mm256_loadu_ps(sp));
-#else
-                for (int r = 0; r < VK_MR; r++) d[r] = sp[r];
-#endif
-                sp += VK_MR;
-                d += (long)VK_MR * k;
-            }
-        }
+        vk_pack_rows(A, lda, k, full, VK_MR, dst);
         if (full * VK_MR == m) return;
         A += full * VK_MR;
         dst += (long)full * VK_MR * k;
@@ -116,20 +122,10 @@ VK_TARGET
 static void VK_PACK_B_NAME(int trans, const float *B, long ldb, int k, int n, float *dst) {
 #ifdef VK_PACK_ROW_SWEEP
     if (!trans && n >= 2 * VK_NR && n <= VK_PACK_ROW_SWEEP) {
-        // op(B)(p, j) = B[p * ldb + j]: row p of B read once, front to back, its full panels'
-        // NR values stored to each panel (one sequential read stream instead of one per panel);
-        // a last partial panel below.
+        // op(B)(p, j) = B[p * ldb + j]: row p of B read once, front to back (one read stream
+        // instead of one per panel); a last partial panel below
         int full = n / VK_NR;
-        for (int p = 0; p < k; p++) {
-            const float *sp = B + (long)p * ldb;
-            float *d = dst + (long)p * VK_NR;
-            for (int t = 0; t < full; t++) {
-                for (int c = 0; c < VK_NR; c += 8)
-                    _mm256_store_ps(d + c, _mm256_loadu_ps(sp + c));
-                sp += VK_NR;
-                d += (long)VK_NR * k;
-            }
-        }
+        vk_pack_rows(B, ldb, k, full, VK_NR, dst);
         if (full * VK_NR == n) return;
         B += full * VK_NR;
         dst += (long)full * VK_NR * k;
