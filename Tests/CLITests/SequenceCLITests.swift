@@ -134,7 +134,7 @@ final class SequenceCLITests: XCTestCase {
                              "--encoder", "1x8", "--decoder", "1x8", "--latent", "3", "--epochs", "1", "--batch", "64",
                              "--no-report", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("preset moses-cpu: ELBO, 1 epochs, batch 64, lr 0.001 ×1.0 for 3, ×0.3 for 8, ×0.1 for 9 epochs"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("preset moses-cpu: ELBO, 1 epochs, batch 64, lr 0.001 ×1.0 for 3, ×0.3 for 5, ×0.1 for 12 epochs"), r.stderr)
         let loaded = try Checkpoint.load(run)
         let cfg = loaded.model.config, o = loaded.options
         XCTAssertEqual(cfg.architecture, .gru)
@@ -146,8 +146,8 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(o.testLimit, 10_000)
         XCTAssertEqual(o.learningRate(epoch: 3), 1e-3)
         XCTAssertEqual(o.learningRate(epoch: 4), 3e-4, accuracy: 1e-15)
-        XCTAssertEqual(o.learningRate(epoch: 11), 3e-4, accuracy: 1e-15)
-        XCTAssertEqual(o.learningRate(epoch: 12), 1e-4, accuracy: 1e-15)
+        XCTAssertEqual(o.learningRate(epoch: 8), 3e-4, accuracy: 1e-15)
+        XCTAssertEqual(o.learningRate(epoch: 9), 1e-4, accuracy: 1e-15)
         XCTAssertEqual(o.learningRate(epoch: 20), 1e-4, accuracy: 1e-15)
     }
 
