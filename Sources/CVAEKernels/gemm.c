@@ -361,7 +361,7 @@ static void shared_compute_task(void *ctx, int t) {
 #define VK_SHARED_MAX (384 * 1024)   // floats (1.5 MB): the shared operand stays in L2/L3
 // A shared B up to 4 MB when the split would otherwise pack 1.5 MB or more on every thread and
 // each chunk has 64 rows or more to compute per pass over B (streamed from L3): the h1024 batch-512
-// products (B of 1.6–3.2 MB, 64–128 rows per chunk) packed once, that mlp +2–3% on Zen 4; with 50
+// products (B of 1.6–3.2 MB, 64–128 rows per chunk) packed once, that mlp +1.7% on Zen 4; with 50
 // rows per chunk (h400 batch 512, dW = gᵀx, B = x of 1.6 MB) the streaming cost more: 1.5% slower.
 #define VK_SHARED_MAX_B (1024 * 1024)
 #define VK_SHARED_PARALLEL_PACK (8 * 1024)   // floats: shared operands this large are packed in parallel
