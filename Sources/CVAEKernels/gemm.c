@@ -365,6 +365,7 @@ static void shared_compute_task(void *ctx, int t) {
 // rows per chunk (h400 batch 512, dW = gᵀx, B = x of 1.6 MB) the streaming cost more: 1.5% slower.
 #define VK_SHARED_MAX_B (1024 * 1024)
 #define VK_SHARED_PARALLEL_PACK (8 * 1024)   // floats: shared operands this large are packed in parallel
+#define VK_CHUNKS_PER_THREAD 4   // shared-operand mode: chunks of the other dimension per thread
 
 // Returns 1 if the product was done in shared-operand mode.
 static int try_shared(const gemm_job *j, int nthreads) {
@@ -374,8 +375,8 @@ static int try_shared(const gemm_job *j, int nthreads) {
     int a_fits = mround * j->K <= VK_SHARED_MAX && mround_fits_l2(j, (int)mround);
     // the operand that the pm x pn split would pack on every thread (all of A when it splits N)
     long duplicated = j->pn > 1 ? mround * j->K : j->pm > 1 ? nround * j->K : 0;
-    // a large shared B is streamed from L3 once per chunk of rows (about 4 per thread)
-    int rows_per_chunk = j->M / (4 * nthreads);
+    // a large shared B is streamed from L3 once per chunk of rows
+    int rows_per_chunk = j->M / (VK_CHUNKS_PER_THREAD * nthreads);
     int b_fits = nround * j->K <= VK_SHARED_MAX
               || (nround * j->K <= VK_SHARED_MAX_B && duplicated >= VK_SHARED_MAX && rows_per_chunk >= 64);
     shared_job s;
@@ -389,8 +390,8 @@ static int try_shared(const gemm_job *j, int nthreads) {
     s.nkb = (j->K + j->kcb - 1) / j->kcb;
     int T = s.share_a ? NR : MR;
     int tiles = s.share_a ? j->ntiles : j->mtiles;
-    // About 4 chunks per thread (even tile counts per chunk), each at least 2 tiles.
-    int nch = 4 * nthreads;
+    // VK_CHUNKS_PER_THREAD chunks per thread (even tile counts per chunk), each at least 2 tiles.
+    int nch = VK_CHUNKS_PER_THREAD * nthreads;
     if (nch > tiles / 2) nch = tiles / 2;
     if (nch < nthreads) nch = imin(nthreads, tiles);
     // Bound the chunk: A chunks to one MC block (stays in L2), B chunks to 1024 columns.

@@ -45,13 +45,16 @@ static inline void vk_tr8x8(const float *const *src, long p0, float *dst, long d
     }
 }
 
-// `panels` whole panels, `width` values wide (8, 16 or 32, or 6), from the contiguous form: row p
-// of the source gives the panels' row p, panel t at dst + t * width * k (the packed layout).
+// The whole panels, `width` values wide (8, 16 or 32, or 6), of the first *len columns of the
+// contiguous form, row by row of the source (row p gives every panel's row p; panel t at
+// dst + t * width * k, the packed layout); then *src, *dst and *len are advanced past them.
+// Returns 1 when nothing is left (no partial panel).
 __attribute__((target("avx2,fma"), always_inline))
-static inline void vk_pack_rows(const float *src, long ld, int k, int panels, const int width, float *dst) {
+static inline int vk_pack_rows(const float **src, long ld, int k, int *len, const int width, float **dst) {
+    int panels = *len / width;
     for (int p = 0; p < k; p++) {
-        const float *s = src + (long)p * ld;
-        float *d = dst + (long)p * width;
+        const float *s = *src + (long)p * ld;
+        float *d = *dst + (long)p * width;
         for (int t = 0; t < panels; t++) {
             if (width % 8 == 0) {
                 for (int c = 0; c < width; c += 8) _mm256_storeu_ps(d + c, _mm256_loadu_ps(s + c));
@@ -62,21 +65,18 @@ static inline void vk_pack_rows(const float *src, long ld, int k, int panels, co
             d += (long)width * k;
         }
     }
+    *src += panels * width;
+    *dst += (long)panels * width * k;
+    *len -= panels * width;
+    return *len == 0;
 }
 #endif
 
 VK_TARGET
 static void VK_PACK_A_NAME(int trans, const float *A, long lda, int m, int k, float *dst) {
 #ifdef VK_PACK_ROW_SWEEP
-    if (trans && m >= 2 * VK_MR && m <= VK_PACK_ROW_SWEEP) {
-        // op(A)(i, p) = A[p * lda + i]: by rows of A, as pack B's contiguous form
-        int full = m / VK_MR;
-        vk_pack_rows(A, lda, k, full, VK_MR, dst);
-        if (full * VK_MR == m) return;
-        A += full * VK_MR;
-        dst += (long)full * VK_MR * k;
-        m -= full * VK_MR;
-    }
+    // op(A)(i, p) = A[p * lda + i]: by rows of A, as pack B's contiguous form
+    if (trans && m >= 2 * VK_MR && m <= VK_PACK_ROW_SWEEP && vk_pack_rows(&A, lda, k, &m, VK_MR, &dst)) return;
 #endif
     for (int i0 = 0; i0 < m; i0 += VK_MR) {
         int mr = m - i0 < VK_MR ? m - i0 : VK_MR;
@@ -121,16 +121,9 @@ static void VK_PACK_A_NAME(int trans, const float *A, long lda, int m, int k, fl
 VK_TARGET
 static void VK_PACK_B_NAME(int trans, const float *B, long ldb, int k, int n, float *dst) {
 #ifdef VK_PACK_ROW_SWEEP
-    if (!trans && n >= 2 * VK_NR && n <= VK_PACK_ROW_SWEEP) {
-        // op(B)(p, j) = B[p * ldb + j]: row p of B read once, front to back (one read stream
-        // instead of one per panel); a last partial panel below
-        int full = n / VK_NR;
-        vk_pack_rows(B, ldb, k, full, VK_NR, dst);
-        if (full * VK_NR == n) return;
-        B += full * VK_NR;
-        dst += (long)full * VK_NR * k;
-        n -= full * VK_NR;
-    }
+    // op(B)(p, j) = B[p * ldb + j]: row p of B read once, front to back (one read stream instead
+    // of one per panel); a last partial panel below
+    if (!trans && n >= 2 * VK_NR && n <= VK_PACK_ROW_SWEEP && vk_pack_rows(&B, ldb, k, &n, VK_NR, &dst)) return;
 #endif
     for (int j0 = 0; j0 < n; j0 += VK_NR) {
         int nr = n - j0 < VK_NR ? n - j0 : VK_NR;
