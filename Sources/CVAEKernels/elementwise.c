@@ -360,11 +360,14 @@ static void adam_task(void *ctx, int t) {
     long lo = (long)t * j->chunk, hi = lo + j->chunk;
     if (hi > j->n) hi = j->n;
     if (lo >= hi) return;
+    unsigned fp = vk_flush_subnormals_begin();
 #if defined(__x86_64__)
-    if (use_avx512()) { adam_range_avx512(j, lo, hi); return; }
-    if (use_avx2()) { adam_range_avx2(j, lo, hi); return; }
+    if (use_avx512()) adam_range_avx512(j, lo, hi);
+    else if (use_avx2()) adam_range_avx2(j, lo, hi);
+    else
 #endif
     adam_range_portable(j, lo, hi);
+    vk_flush_subnormals_end(fp);
 }
 
 void vk_adam_update(long n, float *p, const float *g, float *m, float *v,
@@ -383,6 +386,7 @@ void vk_adam_update(long n, float *p, const float *g, float *m, float *v,
 }
 
 void vk_adam_rows_at_level(int level, const vk_adam_args *a, const float *g, int rows, int cols, long ld) {
+    unsigned fp = vk_flush_subnormals_begin();
     for (int r = 0; r < rows; r++) {
         long o = (long)r * ld;
         adam_job j = { a->p + o, g + o, a->m + o, a->v + o, cols, cols, a->step_size, a->bc2_sqrt,
@@ -394,6 +398,7 @@ void vk_adam_rows_at_level(int level, const vk_adam_args *a, const float *g, int
         (void)level;
         adam_range_portable(&j, 0, cols);
     }
+    vk_flush_subnormals_end(fp);
 }
 
 void vk_adam_rows(const vk_adam_args *a, const float *g, int rows, int cols, long ld) {

@@ -151,6 +151,58 @@ final class ElementwiseKernelTests: XCTestCase {
         }
     }
 
+    /// Adam flushes subnormals to zero (kernels' `vk_flush_subnormals_begin`): a moment that
+    /// decays below FLT_MIN becomes 0, a subnormal moment read in counts as 0 — on every level,
+    /// thread count, and in the GEMM's fused epilogue — and the caller's floating-point mode is
+    /// left as it was. (Without the flush, m = 0.9 · 1.2e-38 would be a subnormal.)
+    func testAdamFlushesSubnormalMoments() {
+        let n = 1003   // vector lanes and a scalar tail
+        func step(fused: Bool) -> (p: [Float], m: [Float], v: [Float]) {
+            var p = (0..<n).map { Float($0 % 7) * 0.25 - 0.5 }
+            var m = [Float](repeating: 1.2e-38, count: n)       // normal; 0.9·m is subnormal
+            var v = [Float](repeating: 3e-39, count: n)         // subnormal already
+            m[0] = 0.25; v[0] = 0.01                            // an ordinary parameter too
+            var g = [Float](repeating: 0, count: n)
+            g[0] = 0.5
+            p.withUnsafeMutableBufferPointer { pp in
+                m.withUnsafeMutableBufferPointer { pm in
+                    v.withUnsafeMutableBufferPointer { pv in
+                        g.withUnsafeMutableBufferPointer { pg in
+                            if fused {
+                                // C = 1·(zero A)(zero B) + 1·C = the gradient, Adam in the tiles' epilogue
+                                let zeros = [Float](repeating: 0, count: n)
+                                var args = vk_adam_args(p: pp.baseAddress, m: pm.baseAddress, v: pv.baseAddress,
+                                                        step_size: 1e-3, bc2_sqrt: 1, beta1: 0.9, beta2: 0.999,
+                                                        eps: 1e-8, weight_decay: 0)
+                                vk_sgemm_adam(0, 0, 1, Int32(n), 1, 1, zeros, 1, zeros, Int32(n), 1, pg.baseAddress, Int32(n), &args)
+                            } else {
+                                vk_adam_update(n, pp.baseAddress, pg.baseAddress, pm.baseAddress, pv.baseAddress, 1e-3, 1, 0.9, 0.999, 1e-8, 0)
+                            }
+                        }
+                    }
+                }
+            }
+            return (p, m, v)
+        }
+        let p0 = (0..<n).map { Float($0 % 7) * 0.25 - 0.5 }
+        let b1: Float = 0.9, b2: Float = 0.999, g0: Float = 0.5
+        let m0 = b1 * 0.25 + (1 - b1) * g0, v0 = b2 * 0.01 + (1 - b2) * g0 * g0
+        let want0 = p0[0] - Float(1e-3) * m0 / (v0.squareRoot() + 1e-8)
+        let runs = atEveryLevel { step(fused: false) } + atEveryLevel { step(fused: true) }
+            + [1, 2].map { t in withThreads(t) { step(fused: false) } }
+        for r in runs {
+            XCTAssertEqual(r.m[0], m0); XCTAssertEqual(r.v[0], v0); XCTAssertEqual(r.p[0], want0)
+            XCTAssertEqual(r.m[1...].filter { $0 != 0 }.count, 0, "moments left nonzero (subnormal)")
+            XCTAssertEqual(r.v[1...].filter { $0 != 0 }.count, 0, "second moments left nonzero (subnormal)")
+            XCTAssertEqual(zip(r.p, p0).dropFirst().filter { $0 != $1 }.count, 0, "parameters moved")
+        }
+        // The caller's mode is restored: its own arithmetic still makes subnormals.
+        XCTAssertEqual(halve(Float.leastNormalMagnitude), Float.leastNormalMagnitude / 2)
+        XCTAssertNotEqual(halve(Float.leastNormalMagnitude), 0)
+    }
+
+    @inline(never) func halve(_ x: Float) -> Float { x * [Float(0.5)].randomElement()! }
+
     func testReluBackwardColumnSums() {
         for (rows, cols) in [(128, 400), (300, 784), (5, 37), (64, 40)] {
             var rng = RNG(seed: UInt64(rows * cols))
