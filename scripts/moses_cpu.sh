@@ -13,11 +13,35 @@
 # NICE=19 trains at a low priority beside other work. EXPORT=models/moses-cpu then ships the
 # finished model there: weights without Adam's moments (`vae export`), config, metrics, report and
 # the 30,000-sample metrics (the folder's README stays).
+#
+# PARK=models/moses-cpu/run-state carries an unfinished run from one machine to the next through
+# git: when training stops, the checkpoint (16.8 MB with Adam's moments) is split there into
+# parts under 6 MB with their SHA-256 sums, beside the run's config, metrics and wall-time log;
+# when RUN has no checkpoint yet, the parts are joined back (sums checked) and training resumes
+# exactly where it stopped.
 set -eu
 RUN=${1:-runs/moses-cpu}
 M=${2:-../shared/data/moses}
 B=${VAE:-.build/release/vae}
 N=${NICE:-0}
+if [ -n "${PARK:-}" ] && [ ! -f "$RUN/model.safetensors" ] && [ -f "$PARK/SHA256SUMS" ]; then
+    mkdir -p "$RUN"
+    (cd "$PARK" && sha256sum --quiet -c SHA256SUMS) || { echo "error: $PARK: a part does not match SHA256SUMS; fetch the folder again (git checkout -- $PARK)" >&2; exit 1; }
+    cat "$PARK"/model.safetensors.part-* > "$RUN/model.safetensors.tmp" && mv "$RUN/model.safetensors.tmp" "$RUN/model.safetensors"
+    for f in config.json metrics.jsonl walltime.log; do if [ -f "$PARK/$f" ]; then cp "$PARK/$f" "$RUN/"; fi; done
+    echo "unparked $PARK into $RUN"
+fi
+park() {
+    [ -n "${PARK:-}" ] && [ -f "$RUN/model.safetensors" ] || return 0
+    tmp="$PARK.tmp.$$"
+    rm -rf "$tmp" && mkdir -p "$tmp"
+    split -b 5000000 -d -a 2 "$RUN/model.safetensors" "$tmp/model.safetensors.part-"
+    for f in config.json metrics.jsonl walltime.log; do if [ -f "$RUN/$f" ]; then cp "$RUN/$f" "$tmp/"; fi; done
+    (cd "$tmp" && sha256sum model.safetensors.part-* > SHA256SUMS)
+    rm -rf "$PARK.old" && if [ -d "$PARK" ]; then mv "$PARK" "$PARK.old"; fi
+    mv "$tmp" "$PARK" && rm -rf "$PARK.old"
+    echo "parked $RUN in $PARK (commit it to carry the run to the next machine)"
+}
 start=$(date +%s)
 status=0
 if [ -f "$RUN/model.safetensors" ]; then
@@ -29,7 +53,7 @@ fi
 end=$(date +%s)
 [ -d "$RUN" ] && echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) trained $((end - start)) s" >> "$RUN/walltime.log"
 awk '{ s += $3 } END { printf "training wall time so far: %.2f h\n", s / 3600 }' "$RUN/walltime.log"
-[ "$status" -eq 0 ] || exit "$status"   # stopped: run this script again to continue
+if [ "$status" -ne 0 ]; then park; exit "$status"; fi   # stopped: run this script again to continue
 "$B" sample "$RUN" --count 30000 --seed 1 --out "$RUN/samples-30000.smi"
 python3 scripts/moses_metrics.py --samples "$RUN/samples-30000.smi" --train "$M/train.csv.gz" \
     --vae "$B" --json "$RUN/metrics-moses.json"
