@@ -114,4 +114,20 @@ for lab in labels:
     rj = f"{o / j:.2f}" if o and j else "—"
     rss = " / ".join(f"{v:.0f}" if v else "—" for v in (med(lab, s, "peak_rss_mib")[0] for s in stacks))
     print(f"| {lab} | {f(o)} | {f(t)} | {f(j)} | {rt} | {rj} | {rss} | {n}/{nt}/{nj} |")
+# The same ratios round by round: each SwiftVAE run against the peer's run of the same round,
+# seconds apart. On a machine whose speed drifts (a VM's modes), these pairs are steadier than
+# the ratio of the two medians above.
+def runs(label, stack):
+    return [r["run"]["images_per_second"] for r in rows if r["label"] == label and r["stack"] == stack]
+print()
+print("| config | × PyTorch per round | × JAX per round |")
+print("| --- | --- | --- |")
+for lab in labels:
+    o = runs(lab, "swiftvae")
+    cells = []
+    for peer in ("pytorch", "jax"):
+        p = runs(lab, peer)
+        q = [a / b for a, b in zip(o, p)]
+        cells.append("—" if not q else " ".join(f"{x:.2f}" for x in q) + f" (median {statistics.median(q):.2f})")
+    print(f"| {lab} | {cells[0]} | {cells[1]} |")
 EOF
