@@ -24,11 +24,12 @@ RUN=${1:-runs/moses-cpu}
 M=${2:-../shared/data/moses}
 B=${VAE:-.build/release/vae}
 N=${NICE:-0}
+KEEP="config.json metrics.jsonl walltime.log"   # parked beside the checkpoint's parts
 if [ -n "${PARK:-}" ] && [ ! -f "$RUN/model.safetensors" ] && [ -f "$PARK/SHA256SUMS" ]; then
     mkdir -p "$RUN"
     (cd "$PARK" && sha256sum --quiet -c SHA256SUMS) || { echo "error: $PARK: a part does not match SHA256SUMS; fetch the folder again (git checkout -- $PARK)" >&2; exit 1; }
     cat "$PARK"/model.safetensors.part-* > "$RUN/model.safetensors.tmp" && mv "$RUN/model.safetensors.tmp" "$RUN/model.safetensors"
-    for f in config.json metrics.jsonl walltime.log; do if [ -f "$PARK/$f" ]; then cp "$PARK/$f" "$RUN/"; fi; done
+    for f in $KEEP; do if [ -f "$PARK/$f" ]; then cp "$PARK/$f" "$RUN/"; fi; done
     echo "unparked $PARK into $RUN"
 fi
 park() {
@@ -36,7 +37,7 @@ park() {
     tmp="$PARK.tmp.$$"
     rm -rf "$tmp" && mkdir -p "$tmp"
     split -b 5000000 -d -a 2 "$RUN/model.safetensors" "$tmp/model.safetensors.part-"
-    for f in config.json metrics.jsonl walltime.log; do if [ -f "$RUN/$f" ]; then cp "$RUN/$f" "$tmp/"; fi; done
+    for f in $KEEP; do if [ -f "$RUN/$f" ]; then cp "$RUN/$f" "$tmp/"; fi; done
     (cd "$tmp" && sha256sum model.safetensors.part-* > SHA256SUMS)
     rm -rf "$PARK.old" && if [ -d "$PARK" ]; then mv "$PARK" "$PARK.old"; fi
     mv "$tmp" "$PARK" && rm -rf "$PARK.old"

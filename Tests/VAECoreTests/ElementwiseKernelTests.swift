@@ -157,8 +157,9 @@ final class ElementwiseKernelTests: XCTestCase {
     /// left as it was. (Without the flush, m = 0.9 · 1.2e-38 would be a subnormal.)
     func testAdamFlushesSubnormalMoments() {
         let n = 1003   // vector lanes and a scalar tail
+        let p0 = (0..<n).map { Float($0 % 7) * 0.25 - 0.5 }
         func step(fused: Bool) -> (p: [Float], m: [Float], v: [Float]) {
-            var p = (0..<n).map { Float($0 % 7) * 0.25 - 0.5 }
+            var p = p0
             var m = [Float](repeating: 1.2e-38, count: n)       // normal; 0.9·m is subnormal
             var v = [Float](repeating: 3e-39, count: n)         // subnormal already
             m[0] = 0.25; v[0] = 0.01                            // an ordinary parameter too
@@ -184,7 +185,6 @@ final class ElementwiseKernelTests: XCTestCase {
             }
             return (p, m, v)
         }
-        let p0 = (0..<n).map { Float($0 % 7) * 0.25 - 0.5 }
         let b1: Float = 0.9, b2: Float = 0.999, g0: Float = 0.5
         let m0 = b1 * 0.25 + (1 - b1) * g0, v0 = b2 * 0.01 + (1 - b2) * g0 * g0
         let want0 = p0[0] - Float(1e-3) * m0 / (v0.squareRoot() + 1e-8)
