@@ -590,3 +590,199 @@ void vk_sum_parts(float *dst, const float *parts, int nparts, long len) {
     vk_parallel((int)((len + j.chunk - 1) / j.chunk), VK_PICK(sum_parts_task), &j);
 }
 
+
+// ---------------------------------------------------------------- direct stride-1 transposed convolution
+// A stride-1 ConvTranspose2D with few output channels (the conv decoder's last layer: 32 → 1 or
+// 3 channels, 3×3) as a GEMM has operands 9·C rows, 9·C columns or 9·C deep, which an 8×32 tile
+// serves poorly, plus a column matrix written and read each way. Here each image is staged into
+// zero-bordered planes (rows padded to whole 16-float chunks) and every sum runs over whole rows:
+//   y[co, oy, ox]  = act(b[co] + Σ_ci Σ_t Σ_u W[ci, co, t, u] · xp[ci, oy + k−1−t, ox + k−1−u])
+//   dx[ci, iy, ix] = Σ_co Σ_t Σ_u W[ci, co, t, u] · gp[co, iy + t, ix + u]
+//   dW[ci, co, t, u] = Σ_img Σ_oy Σ_ox gp[co, oy + p, ox + p] · xp[ci, oy + k−1−t, ox + k−1−u]
+// with xp[ci, r, c] = x[ci, r − q, c − q] (q = k − 1 − p) and gp[co, r, c] = G[co, r − p, c − p],
+// zero outside. Each pixel's sum runs in the order written (ci, t, u or co, t, u), and dW's in
+// 16 lanes (ox mod 16) summed in order at the end of each group of images: element-wise
+// operations with no contraction, so every kernel level and thread count gives the same bits.
+// Rows of output summed together (independent add chains; every pixel's order is unchanged).
+#define CT1_ROWS 4
+
+typedef struct {
+    const float *x, *dy, *y, *w, *bias;
+    float *out, *dx, *dw_parts, *sums;
+    int n, cin, cout, H, W, k, pad, relu, group;
+    int OH, OW, OW16, W16, XR, XS, GR, GS;
+} convt1_job;
+
+static void convt1_geometry(convt1_job *j) {
+    j->OH = j->H + j->k - 1 - 2 * j->pad;
+    j->OW = j->W + j->k - 1 - 2 * j->pad;
+    j->OW16 = (j->OW + 15) & ~15;
+    j->W16 = (j->W + 15) & ~15;
+    j->XR = j->OH + j->k - 1 + CT1_ROWS - 1;
+    j->XS = j->OW16 + j->k - 1;
+    j->GR = j->H + j->k - 1 + CT1_ROWS - 1;
+    j->GS = (j->W16 > j->OW16 ? j->W16 : j->OW16) + j->k - 1;
+}
+
+static inline long convt1_xp_floats(const convt1_job *j) { return (long)j->cin * j->XR * j->XS; }
+static inline long convt1_gp_floats(const convt1_job *j) { return (long)j->cout * j->GR * j->GS; }
+
+// Image img's x into xp's interior (the border stays as zeroed at the task's start).
+static inline __attribute__((always_inline)) void convt1_stage_x(const convt1_job *j, int img, float *xp) {
+    int q = j->k - 1 - j->pad;
+    for (int ci = 0; ci < j->cin; ci++)
+        for (int iy = 0; iy < j->H; iy++) {
+            const float *s = j->x + (((long)img * j->cin + ci) * j->H + iy) * j->W;
+            float *d = xp + ((long)ci * j->XR + iy + q) * j->XS + q;
+            for (int ix = 0; ix < j->W; ix++) d[ix] = s[ix];
+        }
+}
+
+__attribute__((always_inline)) static inline void convt1_forward_images(const convt1_job *j, int img0, int img1, const int k) {
+    float *xp = vk_thread_scratch(0, convt1_xp_floats(j));
+    memset(xp, 0, sizeof(float) * (size_t)convt1_xp_floats(j));
+    for (int img = img0; img < img1; img++) {
+        convt1_stage_x(j, img, xp);
+        for (int co = 0; co < j->cout; co++) {
+            float b = j->bias ? j->bias[co] : 0.0f;
+            for (int oy = 0; oy < j->OH; oy += CT1_ROWS)
+                for (int v0 = 0; v0 < j->OW16; v0 += 16) {
+                    float a[CT1_ROWS][16];
+                    for (int rr = 0; rr < CT1_ROWS; rr++)
+                        for (int l = 0; l < 16; l++) a[rr][l] = 0.0f;
+                    for (int ci = 0; ci < j->cin; ci++) {
+                        const float *wt = j->w + ((long)ci * j->cout + co) * k * k;
+                        const float *base = xp + ((long)ci * j->XR + oy + k - 1) * j->XS + k - 1 + v0;
+                        for (int tt = 0; tt < k; tt++)
+                            for (int u = 0; u < k; u++) {
+                                float wv = wt[tt * k + u];
+                                const float *r = base - (long)tt * j->XS - u;
+                                for (int rr = 0; rr < CT1_ROWS; rr++)
+                                    for (int l = 0; l < 16; l++) a[rr][l] = a[rr][l] + wv * r[(long)rr * j->XS + l];
+                            }
+                    }
+                    for (int rr = 0; rr < CT1_ROWS && oy + rr < j->OH; rr++) {
+                        float *d = j->out + (((long)img * j->cout + co) * j->OH + oy + rr) * j->OW + v0;
+                        int n = j->OW - v0 < 16 ? j->OW - v0 : 16;
+                        for (int l = 0; l < n; l++) {
+                            float s = a[rr][l] + b;
+                            d[l] = j->relu && !(s > 0.0f) ? 0.0f : s;
+                        }
+                    }
+                }
+        }
+    }
+}
+
+__attribute__((always_inline)) static inline void convt1_forward_task_body(void *ctx, int t) {
+    const convt1_job *j = (const convt1_job *)ctx;
+    int img0 = t * j->group, img1 = img0 + j->group < j->n ? img0 + j->group : j->n;
+    if (j->k == 3) convt1_forward_images(j, img0, img1, 3);
+    else convt1_forward_images(j, img0, img1, j->k);
+}
+
+__attribute__((always_inline)) static inline void convt1_backward_images(const convt1_job *j, int t, int img0, int img1, const int k) {
+    int p = j->pad;
+    long kk = (long)k * k, nw = (long)j->cin * j->cout * kk;
+    float *xp = vk_thread_scratch(0, convt1_xp_floats(j) + convt1_gp_floats(j) + nw * 16);
+    float *gp = xp + convt1_xp_floats(j), *lanes = gp + convt1_gp_floats(j);
+    memset(xp, 0, sizeof(float) * (size_t)(convt1_xp_floats(j) + convt1_gp_floats(j) + nw * 16));
+    for (int img = img0; img < img1; img++) {
+        // G = dy ⊙ [y > 0] into gp's interior, with each channel's sum (row by row, in order)
+        for (int co = 0; co < j->cout; co++) {
+            float s = 0.0f;
+            for (int oy = 0; oy < j->OH; oy++) {
+                long o = (((long)img * j->cout + co) * j->OH + oy) * j->OW;
+                float *d = gp + ((long)co * j->GR + oy + p) * j->GS + p;
+                for (int ox = 0; ox < j->OW; ox++) {
+                    float g = j->dy[o + ox];
+                    if (j->y && !(j->y[o + ox] > 0.0f)) g = 0.0f;
+                    d[ox] = g;
+                }
+                for (int ox = 0; ox < j->OW; ox++) s = s + d[ox];
+            }
+            j->sums[(long)img * j->cout + co] = s;
+        }
+        convt1_stage_x(j, img, xp);
+        // dW's lanes: lanes[e·16 + l] += Σ over the rows of gp · xp at columns ≡ l (mod 16), the
+        // k·k taps of one (ci, co) together (independent add chains)
+        for (int ci = 0; ci < j->cin; ci++)
+            for (int co = 0; co < j->cout; co++) {
+                float *L = lanes + (((long)ci * j->cout + co) * kk) * 16;
+                float a[kk][16];
+                for (long e = 0; e < kk; e++)
+                    for (int l = 0; l < 16; l++) a[e][l] = L[e * 16 + l];
+                for (int oy = 0; oy < j->OH; oy++)
+                    for (int v0 = 0; v0 < j->OW16; v0 += 16) {
+                        const float *g = gp + ((long)co * j->GR + oy + p) * j->GS + p + v0;
+                        const float *xr = xp + ((long)ci * j->XR + oy + k - 1) * j->XS + k - 1 + v0;
+                        for (int tt = 0; tt < k; tt++)
+                            for (int u = 0; u < k; u++) {
+                                const float *r = xr - (long)tt * j->XS - u;
+                                for (int l = 0; l < 16; l++) a[tt * k + u][l] = a[tt * k + u][l] + g[l] * r[l];
+                            }
+                    }
+                for (long e = 0; e < kk; e++)
+                    for (int l = 0; l < 16; l++) L[e * 16 + l] = a[e][l];
+            }
+        if (!j->dx) continue;
+        for (int ci = 0; ci < j->cin; ci++)
+            for (int iy = 0; iy < j->H; iy += CT1_ROWS)
+                for (int v0 = 0; v0 < j->W16; v0 += 16) {
+                    float a[CT1_ROWS][16];
+                    for (int rr = 0; rr < CT1_ROWS; rr++)
+                        for (int l = 0; l < 16; l++) a[rr][l] = 0.0f;
+                    for (int co = 0; co < j->cout; co++) {
+                        const float *wt = j->w + ((long)ci * j->cout + co) * k * k;
+                        const float *base = gp + ((long)co * j->GR + iy) * j->GS + v0;
+                        for (int tt = 0; tt < k; tt++)
+                            for (int u = 0; u < k; u++) {
+                                float wv = wt[tt * k + u];
+                                const float *r = base + (long)tt * j->GS + u;
+                                for (int rr = 0; rr < CT1_ROWS; rr++)
+                                    for (int l = 0; l < 16; l++) a[rr][l] = a[rr][l] + wv * r[(long)rr * j->GS + l];
+                            }
+                    }
+                    for (int rr = 0; rr < CT1_ROWS && iy + rr < j->H; rr++) {
+                        float *d = j->dx + (((long)img * j->cin + ci) * j->H + iy + rr) * j->W + v0;
+                        int n = j->W - v0 < 16 ? j->W - v0 : 16;
+                        for (int l = 0; l < n; l++) d[l] = a[rr][l];
+                    }
+                }
+    }
+    float *part = j->dw_parts + (long)t * nw;
+    for (long e = 0; e < nw; e++) {
+        const float *L = lanes + e * 16;
+        float s = L[0];
+        for (int l = 1; l < 16; l++) s = s + L[l];
+        part[e] = s;
+    }
+}
+
+__attribute__((always_inline)) static inline void convt1_backward_task_body(void *ctx, int t) {
+    const convt1_job *j = (const convt1_job *)ctx;
+    int img0 = t * j->group, img1 = img0 + j->group < j->n ? img0 + j->group : j->n;
+    if (j->k == 3) convt1_backward_images(j, t, img0, img1, 3);
+    else convt1_backward_images(j, t, img0, img1, j->k);
+}
+
+VK_LEVELS(convt1_forward_task)
+VK_LEVELS(convt1_backward_task)
+
+void vk_convt1_forward(const float *x, int n, int cin, int cout, int H, int W, int k, int pad, const float *w,
+                       const float *bias, int relu, int group, float *y) {
+    convt1_job j = { 0 };
+    j.x = x; j.w = w; j.bias = bias; j.out = y;
+    j.n = n; j.cin = cin; j.cout = cout; j.H = H; j.W = W; j.k = k; j.pad = pad; j.relu = relu; j.group = group;
+    convt1_geometry(&j);
+    vk_parallel((n + group - 1) / group, VK_PICK(convt1_forward_task), &j);
+}
+
+void vk_convt1_backward(const float *x, const float *dy, const float *y, int n, int cin, int cout, int H, int W, int k,
+                        int pad, const float *w, int group, float *dx, float *dw_parts, float *sums) {
+    convt1_job j = { 0 };
+    j.x = x; j.dy = dy; j.y = y; j.w = w; j.dx = dx; j.dw_parts = dw_parts; j.sums = sums;
+    j.n = n; j.cin = cin; j.cout = cout; j.H = H; j.W = W; j.k = k; j.pad = pad; j.group = group;
+    convt1_geometry(&j);
+    vk_parallel((n + group - 1) / group, VK_PICK(convt1_backward_task), &j);
+}

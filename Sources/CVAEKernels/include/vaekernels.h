@@ -153,6 +153,17 @@ void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias,
 void vk_relu_grad_images(const float *dy, const float *y, int img0, int img1, int c, int p, float *dst, long dst_ld,
                          float *sums);
 void vk_add_image_sums(const float *sums, int n, int c, float *bias_grad);
+// A stride-1 transposed convolution computed directly, without a column matrix (for few output
+// channels): x [n, cin, H, W], w [cin, cout, k, k], y [n, cout, OH, OW], OH = H + k − 1 − 2·pad
+// (pad ≤ k − 1); images in tasks of `group` (fixed by the caller, never by the thread count).
+// y = act(convT(x) + bias) (bias may be NULL; relu: max(·, 0)).
+void vk_convt1_forward(const float *x, int n, int cin, int cout, int H, int W, int k, int pad, const float *w,
+                       const float *bias, int relu, int group, float *y);
+// Its backward: G = dy (⊙ [y > 0] when y != NULL); dx = the input gradient (skipped when NULL);
+// dw_parts[g·cin·cout·k·k + e] = group g's weight gradient (add them in group order with
+// vk_sum_parts); sums[img·cout + co] = Σ G of each image and channel (vk_add_image_sums).
+void vk_convt1_backward(const float *x, const float *dy, const float *y, int n, int cin, int cout, int H, int W, int k,
+                        int pad, const float *w, int group, float *dx, float *dw_parts, float *sums);
 
 // ---------------------------------------------------------------- Open MPI (mpi.c)
 // libmpi.so.40 loaded at run time with dlopen (nothing links against MPI). vk_mpi_load tries

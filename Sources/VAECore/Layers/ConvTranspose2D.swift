@@ -3,7 +3,9 @@ import CVAEKernels
 /// Transposed 2-D convolution, NCHW, PyTorch's `nn.ConvTranspose2d` layout:
 /// W [in, out, kh, kw], b [out]; OH = (H − 1)·s − 2p + kh + output_padding.
 /// Computed as GEMM (cols = Wᵀ · X) and col2im, group of images by group, the groups spread
-/// over the threads (`ConvGroups`), with an optional fused ReLU.
+/// over the threads (`ConvGroups`), with an optional fused ReLU — or, for stride 1 and at most
+/// `directMaxOutChannels` output channels (the conv decoder's last layer), directly
+/// (`vk_convt1_forward`/`_backward`): there the GEMM's operands would be 9·C wide or deep.
 public final class ConvTranspose2D: WeightAndBiasLayer {
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Int, stride: Int, padding: Int, outputPadding: Int
@@ -17,8 +19,18 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
     private var batch = 0
     private var inputShape: [Int] = []
     private var output = noGradient
+    private var input = noGradient
     private var xcm = Workspace(), out = Workspace(), gcm = Workspace(), dx = Workspace(), parts = Workspace(),
         sums = Workspace()
+
+    /// Output channels up to which a stride-1 layer is computed directly, without a GEMM.
+    public static let directMaxOutChannels = 4
+    /// Images per task of the direct path (fixed: the weight gradient is summed per group).
+    static let directGroup = 8
+    /// Whether this layer runs the direct kernels.
+    public var isDirect: Bool {
+        stride == 1 && outputPadding == 0 && padding <= kernelSize - 1 && outChannels <= Self.directMaxOutChannels
+    }
 
     public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int = 0,
                 outputPadding: Int = 0, activation: Dense.Activation = .none) {
@@ -71,6 +83,7 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         geometry = g
         batch = n
         inputShape = x.shape
+        if isDirect { return forwardDirect(x, g) }
         let np = n * g.positions
         let xc = xcm.view([inChannels, np])
         // Per group: X_g channel-major into xcm's columns of the group (kept for the backward
@@ -101,6 +114,7 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         let n = batch, np = n * g.positions
         let plane = g.imageH * g.imageW
         precondition(dy.count == n * outChannels * plane, "ConvTranspose2D.backward got \(dy.shape)")
+        if isDirect { return backwardDirect(dy, g) }
         // Per group: G_g = dy_g ⊙ act'(y_g) with each image's channel sums (the bias gradient,
         // added in image order afterwards);  dcols_g = im2col(G_g);  dW_g = X_g · dcols_gᵀ (added
         // to dW in group order afterwards);  dX_g [in, g·P] = W [in, K] · dcols_g, into xcm's
@@ -136,6 +150,31 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
         }
         vk_sum_parts(weight.grad.pointer, dw.pointer, Int32(groups.count), inChannels * g.patchSize)
         vk_add_image_sums(smp, Int32(n), Int32(outChannels), bias.grad.pointer)
+        return d
+    }
+
+    private func forwardDirect(_ x: Tensor, _ g: ConvGeometry) -> Tensor {
+        let n = x.shape[0]
+        let y = out.view([n, outChannels, g.imageH, g.imageW])
+        vk_convt1_forward(x.pointer, Int32(n), Int32(inChannels), Int32(outChannels), Int32(g.gridH), Int32(g.gridW),
+                          Int32(kernelSize), Int32(padding), weight.value.pointer, bias.value.pointer,
+                          activation == .relu ? 1 : 0, Int32(Self.directGroup), y.pointer)
+        input = x   // read by the backward pass, as Dense keeps its input
+        output = y
+        return y
+    }
+
+    private func backwardDirect(_ dy: Tensor, _ g: ConvGeometry) -> Tensor {
+        let n = batch, group = Self.directGroup, tasks = (n + group - 1) / group
+        let dw = parts.view([tasks, weight.value.count])
+        let sm = sums.view([n, outChannels])
+        let d = needsInputGradient ? dx.view(inputShape) : noGradient
+        vk_convt1_backward(input.pointer, dy.pointer, activation == .relu ? UnsafePointer(output.pointer) : nil,
+                           Int32(n), Int32(inChannels), Int32(outChannels), Int32(g.gridH), Int32(g.gridW),
+                           Int32(kernelSize), Int32(padding), weight.value.pointer, Int32(group),
+                           needsInputGradient ? d.pointer : nil, dw.pointer, sm.pointer)
+        vk_sum_parts(weight.grad.pointer, dw.pointer, Int32(tasks), weight.value.count)
+        vk_add_image_sums(sm.pointer, Int32(n), Int32(outChannels), bias.grad.pointer)
         return d
     }
 }
