@@ -336,47 +336,43 @@ public final class GRU {
                                     dGh: Tensor, dan: Tensor) -> Tensor? {
         let H = hiddenSize, H3 = 3 * H, inK = inputSize, B = layout.batch
         let dw = state[0].wih.grad.pointer
-        // dGi's columns: dGh's first 2H, then dan's H (gateSplit)
+        // dGi's columns: dGh's first 2H, then dan's H (gateSplit). One pass over the packed rows
+        // (step by step; the rows of a step are contiguous, so r ascends) adds each row to its
+        // token's column of dW_ih and, with a constant input, to its sequence's row of S = Σ_t dGi:
+        // each element's additions in the same order as two separate passes, read once.
         let gh = dGh.pointer, an = dan.pointer
-        if GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows) {
-            // the gradient's token columns as rows, accumulated row by row in the same order, then back
-            let dT = tokenColumns.view([V * H3]).pointer
-            GRU.forEachColumnRange(H3, rows: layout.rows + 2 * V) { cols in
-                let (g1, n0) = GRU.gateSplit(cols, hidden: H)
-                for tok in 0..<V { for j in cols { dT[tok * H3 + j] = dw[j * inK + tok] } }
-                for r in 0..<layout.rows {
-                    let col = dT + Int(tokens[r]) * H3
-                    for j in cols.lowerBound..<g1 { col[j] += gh[r * H3 + j] }
-                    for j in n0..<cols.upperBound { col[j] += an[r * H + j - 2 * H] }
-                }
-                for tok in 0..<V { for j in cols { dw[j * inK + tok] = dT[tok * H3 + j] } }
-            }
-        } else {
-            GRU.forEachColumnRange(H3, rows: layout.rows) { cols in
-                let (g1, n0) = GRU.gateSplit(cols, hidden: H)
-                for r in 0..<layout.rows {
-                    let tok = Int(tokens[r])
-                    for j in cols.lowerBound..<g1 { dw[j * inK + tok] += gh[r * H3 + j] }
-                    for j in n0..<cols.upperBound { dw[j * inK + tok] += an[r * H + j - 2 * H] }
-                }
-            }
-        }
-        guard let c = constant else { return nil }
-        let C = c.rowSize
-        let S = sums.view([B, H3])
-        S.zero()
-        let sp = S.pointer
-        GRU.forEachColumnRange(H3, rows: layout.rows) { cols in
+        let transposed = GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows)
+        let dT = tokenColumns.view([transposed ? V * H3 : 1]).pointer
+        let S = sums.view([constant == nil ? 1 : B, H3])
+        if constant != nil { S.zero() }
+        let sp: UnsafeMutablePointer<Float>? = constant == nil ? nil : S.pointer
+        GRU.forEachColumnRange(H3, rows: layout.rows * (sp == nil ? 1 : 2) + (transposed ? 2 * V : 0)) { cols in
             let (g1, n0) = GRU.gateSplit(cols, hidden: H)
+            // the gradient's token columns as rows, accumulated row by row in the same order, then back
+            if transposed { for tok in 0..<V { for j in cols { dT[tok * H3 + j] = dw[j * inK + tok] } } }
             for t in 0..<layout.steps {
                 let off = layout.offsets[t]
                 for i in 0..<layout.batchSizes[t] {
-                    let srow = sp + i * H3, r = off + i
-                    for j in cols.lowerBound..<g1 { srow[j] += gh[r * H3 + j] }
-                    for j in n0..<cols.upperBound { srow[j] += an[r * H + j - 2 * H] }
+                    let r = off + i, tok = Int(tokens[r])
+                    if transposed {
+                        let col = dT + tok * H3
+                        for j in cols.lowerBound..<g1 { col[j] += gh[r * H3 + j] }
+                        for j in n0..<cols.upperBound { col[j] += an[r * H + j - 2 * H] }
+                    } else {
+                        for j in cols.lowerBound..<g1 { dw[j * inK + tok] += gh[r * H3 + j] }
+                        for j in n0..<cols.upperBound { dw[j * inK + tok] += an[r * H + j - 2 * H] }
+                    }
+                    if let sp {
+                        let srow = sp + i * H3
+                        for j in cols.lowerBound..<g1 { srow[j] += gh[r * H3 + j] }
+                        for j in n0..<cols.upperBound { srow[j] += an[r * H + j - 2 * H] }
+                    }
                 }
             }
+            if transposed { for tok in 0..<V { for j in cols { dw[j * inK + tok] = dT[tok * H3 + j] } } }
         }
+        guard let c = constant else { return nil }
+        let C = c.rowSize
         GEMM.sgemm(transA: true, transB: false, m: H3, n: C, k: B, a: S.pointer, lda: H3, b: c.pointer, ldb: C,
                    beta: 1, c: dw + V, ldc: inK)
         let dc = dConstant.view([B, C])
