@@ -3,9 +3,9 @@ import CVAEKernels
 /// Transposed 2-D convolution, NCHW, PyTorch's `nn.ConvTranspose2d` layout:
 /// W [in, out, kh, kw], b [out]; OH = (H − 1)·s − 2p + kh + output_padding.
 /// Computed as GEMM (cols = Wᵀ · X) and col2im, group of images by group, the groups spread
-/// over the threads (`ConvGroups`), with an optional fused ReLU — or, for stride 1 and at most
-/// `directMaxOutChannels` output channels (the conv decoder's last layer), directly
-/// (`vk_convt1_forward`/`_backward`): there the GEMM's operands would be 9·C wide or deep.
+/// over the threads (`ConvGroups`), with an optional fused ReLU — or, for stride 1 and one output
+/// channel (a grayscale conv decoder's last layer), directly (`vk_convt1_forward`/`_backward`):
+/// there the GEMM's operands would be 9 rows, 9 columns or 9 deep.
 public final class ConvTranspose2D: WeightAndBiasLayer {
     public let inChannels: Int, outChannels: Int
     public let kernelSize: Int, stride: Int, padding: Int, outputPadding: Int
@@ -23,8 +23,11 @@ public final class ConvTranspose2D: WeightAndBiasLayer {
     private var xcm = Workspace(), out = Workspace(), gcm = Workspace(), dx = Workspace(), parts = Workspace(),
         sums = Workspace()
 
-    /// Output channels up to which a stride-1 layer is computed directly, without a GEMM.
-    public static let directMaxOutChannels = 4
+    /// Output channels up to which a stride-1 layer is computed directly, without a GEMM: 1, a
+    /// grayscale decoder's last layer (7–13% faster conv steps on an Intel Xeon). For 3 (RGB) the
+    /// GEMM's 27-row operands fit its tile well enough, and the direct kernel, with 3 × the sums per
+    /// pixel, was not faster (docs/benchmarks.md). Tests raise it to run the kernel with more channels.
+    nonisolated(unsafe) static var directMaxOutChannels = 1
     /// Images per task of the direct path (fixed: the weight gradient is summed per group).
     static let directGroup = 8
     /// Whether this layer runs the direct kernels.
