@@ -592,9 +592,9 @@ void vk_sum_parts(float *dst, const float *parts, int nparts, long len) {
 
 
 // ---------------------------------------------------------------- direct stride-1 transposed convolution
-// A stride-1 ConvTranspose2D with few output channels (the conv decoder's last layer: 32 → 1 or
-// 3 channels, 3×3) as a GEMM has operands 9·C rows, 9·C columns or 9·C deep, which an 8×32 tile
-// serves poorly, plus a column matrix written and read each way. Here each image is staged into
+// A stride-1 ConvTranspose2D with one output channel (a grayscale conv decoder's last layer: 32 →
+// 1 channel, 3×3; the kernel itself takes any count) as a GEMM has operands 9 rows, 9 columns or
+// 9 deep, which an 8×32 tile serves poorly, plus a column matrix written and read each way. Here each image is staged into
 // zero-bordered planes (rows padded to whole 16-float chunks) and every sum runs over whole rows:
 //   y[co, oy, ox]  = act(b[co] + Σ_ci Σ_t Σ_u W[ci, co, t, u] · xp[ci, oy + k−1−t, ox + k−1−u])
 //   dx[ci, iy, ix] = Σ_co Σ_t Σ_u W[ci, co, t, u] · gp[co, iy + t, ix + u]

@@ -153,8 +153,8 @@ void vk_to_batch_major(const float *src, int n, int c, int p, const float *bias,
 void vk_relu_grad_images(const float *dy, const float *y, int img0, int img1, int c, int p, float *dst, long dst_ld,
                          float *sums);
 void vk_add_image_sums(const float *sums, int n, int c, float *bias_grad);
-// A stride-1 transposed convolution computed directly, without a column matrix (for few output
-// channels): x [n, cin, H, W], w [cin, cout, k, k], y [n, cout, OH, OW], OH = H + k − 1 − 2·pad
+// A stride-1 transposed convolution computed directly, without a column matrix (ConvTranspose2D
+// uses it for one output channel; any count works): x [n, cin, H, W], w [cin, cout, k, k], y [n, cout, OH, OW], OH = H + k − 1 − 2·pad
 // (pad ≤ k − 1); images in tasks of `group` (fixed by the caller, never by the thread count).
 // y = act(convT(x) + bias) (bias may be NULL; relu: max(·, 0)).
 void vk_convt1_forward(const float *x, int n, int cin, int cout, int H, int W, int k, int pad, const float *w,

@@ -341,20 +341,19 @@ public final class GRU {
         // token's column of dW_ih and, with a constant input, to its sequence's row of S = Σ_t dGi:
         // each element's additions in the same order as two separate passes, read once.
         let gh = dGh.pointer, an = dan.pointer
-        let transposed = GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows)
-        let dT = tokenColumns.view([transposed ? V * H3 : 1]).pointer
-        let S = sums.view([constant == nil ? 1 : B, H3])
-        if constant != nil { S.zero() }
-        let sp: UnsafeMutablePointer<Float>? = constant == nil ? nil : S.pointer
-        GRU.forEachColumnRange(H3, rows: layout.rows * (sp == nil ? 1 : 2) + (transposed ? 2 * V : 0)) { cols in
+        // the gradient's token columns as rows (when worth it), accumulated in the same order, then back
+        let dT = GRU.readsTokenColumnsAsRows(vocabulary: V, rows: layout.rows) ? tokenColumns.view([V * H3]).pointer : nil
+        let S = constant.map { _ in sums.view([B, H3]) }
+        S?.zero()
+        let sp = S?.pointer
+        GRU.forEachColumnRange(H3, rows: layout.rows * (sp == nil ? 1 : 2) + (dT == nil ? 0 : 2 * V)) { cols in
             let (g1, n0) = GRU.gateSplit(cols, hidden: H)
-            // the gradient's token columns as rows, accumulated row by row in the same order, then back
-            if transposed { for tok in 0..<V { for j in cols { dT[tok * H3 + j] = dw[j * inK + tok] } } }
+            if let dT { for tok in 0..<V { for j in cols { dT[tok * H3 + j] = dw[j * inK + tok] } } }
             for t in 0..<layout.steps {
                 let off = layout.offsets[t]
                 for i in 0..<layout.batchSizes[t] {
                     let r = off + i, tok = Int(tokens[r])
-                    if transposed {
+                    if let dT {
                         let col = dT + tok * H3
                         for j in cols.lowerBound..<g1 { col[j] += gh[r * H3 + j] }
                         for j in n0..<cols.upperBound { col[j] += an[r * H + j - 2 * H] }
@@ -369,9 +368,9 @@ public final class GRU {
                     }
                 }
             }
-            if transposed { for tok in 0..<V { for j in cols { dw[j * inK + tok] = dT[tok * H3 + j] } } }
+            if let dT { for tok in 0..<V { for j in cols { dw[j * inK + tok] = dT[tok * H3 + j] } } }
         }
-        guard let c = constant else { return nil }
+        guard let c = constant, let S else { return nil }
         let C = c.rowSize
         GEMM.sgemm(transA: true, transB: false, m: H3, n: C, k: B, a: S.pointer, lda: H3, b: c.pointer, ldb: C,
                    beta: 1, c: dw + V, ldc: inK)
