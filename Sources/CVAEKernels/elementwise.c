@@ -1105,3 +1105,80 @@ void vk_gru_gates_backward(float *dh, float *gates, float *hn, const float *hpre
     gru_job j = { .h = dh, .gi = gates, .hn = hn, .hp = hprev, .rows = rows, .H = hidden, .backward = 1 };
     gru_run(&j);
 }
+
+// ================================================================ GRU token rows (one-hot inputs)
+// The contiguous row operations of GRU.swift's token inputs, on the columns [c0, c1) of 3H-wide
+// rows; the caller splits the columns over the threads. Element-wise adds, each element's in row
+// order: the same bits at every kernel level and thread count as the scalar loops they replace.
+
+// d[j] = a[j] + b[j] (b == NULL: d[j] += a[j]) for j < n.
+#if defined(__x86_64__)
+__attribute__((target("avx512f")))
+static void rows_add_avx512(float *d, const float *a, const float *b, long n) {
+    long j = 0;
+    for (; j + 16 <= n; j += 16) {
+        __m512 s = _mm512_add_ps(b ? _mm512_loadu_ps(b + j) : _mm512_loadu_ps(d + j), _mm512_loadu_ps(a + j));
+        _mm512_storeu_ps(d + j, s);
+    }
+    if (j < n) {
+        __mmask16 m = (__mmask16)((1u << (n - j)) - 1u);
+        __m512 s = _mm512_add_ps(b ? _mm512_maskz_loadu_ps(m, b + j) : _mm512_maskz_loadu_ps(m, d + j), _mm512_maskz_loadu_ps(m, a + j));
+        _mm512_mask_storeu_ps(d + j, m, s);
+    }
+}
+VK_AVX2_TARGET
+static void rows_add_avx2(float *d, const float *a, const float *b, long n) {
+    long j = 0;
+    for (; j + 8 <= n; j += 8) {
+        __m256 s = _mm256_add_ps(b ? _mm256_loadu_ps(b + j) : _mm256_loadu_ps(d + j), _mm256_loadu_ps(a + j));
+        _mm256_storeu_ps(d + j, s);
+    }
+    for (; j < n; j++) d[j] = (b ? b[j] : d[j]) + a[j];
+}
+#endif
+static void rows_add(float *d, const float *a, const float *b, long n) {
+    if (n <= 0) return;
+#if defined(__x86_64__)
+    if (use_avx512()) { rows_add_avx512(d, a, b, n); return; }
+    if (use_avx2()) { rows_add_avx2(d, a, b, n); return; }
+#endif
+    for (long j = 0; j < n; j++) d[j] = (b ? b[j] : d[j]) + a[j];
+}
+
+void vk_gru_token_rows_forward(float *gi, const float *base, const float *wT, long width,
+                               const int32_t *tokens, const long *offsets, const long *batch_sizes, long steps,
+                               long c0, long c1) {
+    for (long t = 0; t < steps; t++) {
+        long off = offsets[t];
+        for (long i = 0; i < batch_sizes[t]; i++) {
+            long r = off + i;
+            // row = per-sequence part + the token's column of W_ih (in that order: the same sum)
+            rows_add(gi + r * width + c0, wT + (long)tokens[r] * width + c0, base + i * width + c0, c1 - c0);
+        }
+    }
+}
+
+void vk_gru_token_rows_backward(const float *gh, const float *an, long hidden,
+                                const int32_t *tokens, const long *offsets, const long *batch_sizes, long steps,
+                                long c0, long c1, float *dT, float *S) {
+    const long H = hidden, H3 = 3 * hidden;
+    long g1 = c1 < 2 * H ? c1 : 2 * H;  if (g1 < c0) g1 = c0;   // [c0, g1) in gh
+    long n0 = c0 > 2 * H ? c0 : 2 * H;  if (n0 > c1) n0 = c1;   // [n0, c1) in an, at column − 2H
+    for (long t = 0; t < steps; t++) {
+        long off = offsets[t];
+        for (long i = 0; i < batch_sizes[t]; i++) {
+            long r = off + i;
+            const float *g = gh + r * H3, *a = an + r * H - 2 * H;
+            if (dT) {
+                float *col = dT + (long)tokens[r] * H3;
+                rows_add(col + c0, g + c0, NULL, g1 - c0);
+                rows_add(col + n0, a + n0, NULL, c1 - n0);
+            }
+            if (S) {
+                float *srow = S + i * H3;
+                rows_add(srow + c0, g + c0, NULL, g1 - c0);
+                rows_add(srow + n0, a + n0, NULL, c1 - n0);
+            }
+        }
+    }
+}

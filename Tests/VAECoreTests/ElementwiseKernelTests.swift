@@ -319,4 +319,53 @@ final class ElementwiseKernelTests: XCTestCase {
             XCTAssertEqual(Double(out[back + rows * 3 * H + i]), dan, accuracy: 1e-5)     // da_n
         }
     }
+
+    /// The GRU's token rows (vk_gru_token_rows_forward / _backward): exactly the scalar loops they
+    /// replace (each element one add per row, rows in order), at every kernel level, for column
+    /// ranges that start and end inside 16-lane vectors and across the gate split at 2H.
+    func testGRUTokenRowsAreTheScalarLoopsAtEveryLevel() {
+        let H = 13, H3 = 3 * H, V = 5
+        let layout = PackedLayout(lengths: [6, 5, 5, 2])
+        var rng = RNG(seed: 77)
+        let tokens = (0..<layout.rows).map { _ in Int32(rng.int(below: V)) }
+        let base = (0..<(layout.batch * H3)).map { _ in rng.uniform(-1, 1) }
+        let wT = (0..<(V * H3)).map { _ in rng.uniform(-1, 1) }
+        let gh = (0..<(layout.rows * H3)).map { _ in rng.uniform(-1, 1) }
+        let an = (0..<(layout.rows * H)).map { _ in rng.uniform(-1, 1) }
+        let dT0 = (0..<(V * H3)).map { _ in rng.uniform(-1, 1) }
+        let S0 = (0..<(layout.batch * H3)).map { _ in rng.uniform(-1, 1) }
+        for cols in [0..<H3, 3..<20, 17..<H3, 26..<27, 5..<5] {
+            var wantGi = [Float](repeating: 7, count: layout.rows * H3)
+            var wantT = dT0, wantS = S0
+            for t in 0..<layout.steps {
+                for i in 0..<layout.batchSizes[t] {
+                    let r = layout.offsets[t] + i, tok = Int(tokens[r])
+                    for j in cols {
+                        wantGi[r * H3 + j] = base[i * H3 + j] + wT[tok * H3 + j]
+                        let g = j < 2 * H ? gh[r * H3 + j] : an[r * H + j - 2 * H]
+                        wantT[tok * H3 + j] += g
+                        wantS[i * H3 + j] += g
+                    }
+                }
+            }
+            let results = atEveryLevel { () -> [[Float]] in
+                var gi = [Float](repeating: 7, count: layout.rows * H3), dT = dT0, S = S0, onlyS = S0
+                layout.offsets.withUnsafeBufferPointer { o in layout.batchSizes.withUnsafeBufferPointer { b in
+                    vk_gru_token_rows_forward(&gi, base, wT, H3, tokens, o.baseAddress, b.baseAddress, layout.steps,
+                                              cols.lowerBound, cols.upperBound)
+                    vk_gru_token_rows_backward(gh, an, H, tokens, o.baseAddress, b.baseAddress, layout.steps,
+                                               cols.lowerBound, cols.upperBound, &dT, &S)
+                    vk_gru_token_rows_backward(gh, an, H, tokens, o.baseAddress, b.baseAddress, layout.steps,
+                                               cols.lowerBound, cols.upperBound, nil, &onlyS)
+                } }
+                return [gi, dT, S, onlyS]
+            }
+            for (level, r) in results.enumerated() {
+                XCTAssertEqual(r[0].map(\.bitPattern), wantGi.map(\.bitPattern), "forward, columns \(cols), level \(level + 1)")
+                XCTAssertEqual(r[1].map(\.bitPattern), wantT.map(\.bitPattern), "token rows, columns \(cols), level \(level + 1)")
+                XCTAssertEqual(r[2].map(\.bitPattern), wantS.map(\.bitPattern), "sums, columns \(cols), level \(level + 1)")
+                XCTAssertEqual(r[3].map(\.bitPattern), wantS.map(\.bitPattern), "sums alone, columns \(cols), level \(level + 1)")
+            }
+        }
+    }
 }

@@ -120,6 +120,17 @@ void vk_tanh(const float *x, float *y, long n);
 // The same bits at every kernel level and thread count.
 void vk_gru_gates_forward(float *gi, const float *gh, float *h, float *hn, long rows, long hidden);
 void vk_gru_gates_backward(float *dh, float *gates, float *hn, const float *hprev, long rows, long hidden);
+// The token-input rows of a GRU layer (PackedLayout: `steps` steps, step t at packed row
+// offsets[t], batch_sizes[t] rows), on the columns [c0, c1) of `width`-wide rows. Forward:
+// gi[r] = base[i] + wT[tokens[r]] (row r = offsets[t] + i). Backward (width 3H, dGi's columns
+// [0, 2H) in gh's rows, [2H, 3H) in an's H-wide rows): dT[tokens[r]] += dGi[r] (dT != NULL) and
+// S[i] += dGi[r] (S != NULL), rows in order. Element-wise: the same bits at every level.
+void vk_gru_token_rows_forward(float *gi, const float *base, const float *wT, long width,
+                               const int32_t *tokens, const long *offsets, const long *batch_sizes, long steps,
+                               long c0, long c1);
+void vk_gru_token_rows_backward(const float *gh, const float *an, long hidden,
+                                const int32_t *tokens, const long *offsets, const long *batch_sizes, long steps,
+                                long c0, long c1, float *dT, float *S);
 
 // dst[r, :] = src[idx[r]*d ...] / 255 in float, for r < rows.
 void vk_gather_scale_u8(const uint8_t *src, const int32_t *idx, int rows, int d, float *dst);

@@ -37,6 +37,11 @@ public struct PackedLayout: Equatable, Sendable {
 
     /// The packed row of sequence `i` at step `t` (t < lengths[i]).
     @inline(__always) public func row(_ i: Int, _ t: Int) -> Int { offsets[t] + i }
+
+    /// `offsets` and `batchSizes` as pointers (for the C kernels).
+    @inline(__always) func withSteps<R>(_ body: (UnsafePointer<Int>, UnsafePointer<Int>) -> R) -> R {
+        offsets.withUnsafeBufferPointer { o in batchSizes.withUnsafeBufferPointer { b in body(o.baseAddress!, b.baseAddress!) } }
+    }
 }
 
 /// A multi-layer gated recurrent unit, `torch.nn.GRU`'s maths, parameter names and layouts:
@@ -210,17 +215,19 @@ public final class GRU {
         }
         let wTp = wT.pointer, gp = gi.pointer, bp = perSeq.pointer
         GRU.forEachColumnRange(H3, rows: layout.rows + (transposed ? V : 0)) { cols in
-            if transposed { for tok in 0..<V { for j in cols { wTp[tok * H3 + j] = w[j * inK + tok] } } }
+            if transposed {
+                for tok in 0..<V { for j in cols { wTp[tok * H3 + j] = w[j * inK + tok] } }
+                // each row = its sequence's part + its token's row, vectorised (vk_gru_token_rows_forward)
+                tokens.withUnsafeBufferPointer { tk in layout.withSteps { off, bs in
+                    vk_gru_token_rows_forward(gp, bp, wTp, H3, tk.baseAddress, off, bs, layout.steps, cols.lowerBound, cols.upperBound)
+                } }
+                return
+            }
             for t in 0..<layout.steps {
                 let off = layout.offsets[t]
                 for i in 0..<layout.batchSizes[t] {
                     let row = gp + (off + i) * H3, tok = Int(tokens[off + i]), base = bp + i * H3
-                    if transposed {
-                        let col = wTp + tok * H3
-                        for j in cols { row[j] = base[j] + col[j] }
-                    } else {
-                        for j in cols { row[j] = base[j] + w[j * inK + tok] }
-                    }
+                    for j in cols { row[j] = base[j] + w[j * inK + tok] }
                 }
             }
         }
@@ -347,28 +354,27 @@ public final class GRU {
         S?.zero()
         let sp = S?.pointer
         GRU.forEachColumnRange(H3, rows: layout.rows * (sp == nil ? 1 : 2) + (dT == nil ? 0 : 2 * V)) { cols in
-            let (g1, n0) = GRU.gateSplit(cols, hidden: H)
             if let dT { for tok in 0..<V { for j in cols { dT[tok * H3 + j] = dw[j * inK + tok] } } }
-            for t in 0..<layout.steps {
-                let off = layout.offsets[t]
-                for i in 0..<layout.batchSizes[t] {
-                    let r = off + i, tok = Int(tokens[r])
-                    if let dT {
-                        let col = dT + tok * H3
-                        for j in cols.lowerBound..<g1 { col[j] += gh[r * H3 + j] }
-                        for j in n0..<cols.upperBound { col[j] += an[r * H + j - 2 * H] }
-                    } else {
+            // the contiguous rows (token rows, per-sequence sums), vectorised: vk_gru_token_rows_backward
+            if dT != nil || sp != nil {
+                tokens.withUnsafeBufferPointer { tk in layout.withSteps { off, bs in
+                    vk_gru_token_rows_backward(gh, an, H, tk.baseAddress, off, bs, layout.steps, cols.lowerBound, cols.upperBound, dT, sp)
+                } }
+            }
+            if let dT {
+                for tok in 0..<V { for j in cols { dw[j * inK + tok] = dT[tok * H3 + j] } }
+            } else {
+                // a large vocabulary: the token columns of dW_ih in place (strided)
+                let (g1, n0) = GRU.gateSplit(cols, hidden: H)
+                for t in 0..<layout.steps {
+                    let off = layout.offsets[t]
+                    for i in 0..<layout.batchSizes[t] {
+                        let r = off + i, tok = Int(tokens[r])
                         for j in cols.lowerBound..<g1 { dw[j * inK + tok] += gh[r * H3 + j] }
                         for j in n0..<cols.upperBound { dw[j * inK + tok] += an[r * H + j - 2 * H] }
                     }
-                    if let sp {
-                        let srow = sp + i * H3
-                        for j in cols.lowerBound..<g1 { srow[j] += gh[r * H3 + j] }
-                        for j in n0..<cols.upperBound { srow[j] += an[r * H + j - 2 * H] }
-                    }
                 }
             }
-            if let dT { for tok in 0..<V { for j in cols { dw[j * inK + tok] = dT[tok * H3 + j] } } }
         }
         guard let c = constant, let S else { return nil }
         let C = c.rowSize
