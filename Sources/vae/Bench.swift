@@ -20,6 +20,7 @@ struct Bench: ParsableCommand {
     @Option(help: "gru: the MOSES VAE's shape and batch (moses-vae: encoder 1x256, decoder 3x512, latent 128, batch 512; moses-cpu: decoder 1x512, batch 128).")
     var preset: TrainPreset?
     @Option(help: "gru: training steps to time, after 2 untimed ones.") var batches = 20
+    @Option(help: "Random seed (initialisation, batch order, noise; default 1) — for comparing the loss of two builds.") var seed: UInt64 = 1
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -49,8 +50,9 @@ struct Bench: ParsableCommand {
         }
         let cfg = VAEConfig(architecture: model, inputShape: data.itemShape,
                             latent: latent ?? (model == .mlp ? 20 : 2), hidden: widths)
-        let vae = try VAE(config: cfg, seed: 1)
+        let vae = try VAE(config: cfg, seed: seed)
         var o = TrainingOptions()
+        o.seed = seed
         o.epochs = epochs
         o.batchSize = batch ?? 128
         o.testLimit = 100
@@ -86,7 +88,7 @@ struct Bench: ParsableCommand {
             "threads": ThreadPool.threadCount, "epochs": epochs, "data": data.name, "train_images": data.train.count,
             "first_batch_seconds": ((first ?? 0) * 1000).rounded() / 1000,
             "final_train_loss": metrics.last.map { ($0.train_loss * 100).rounded() / 100 } ?? 0,
-            "gemm": GEMM.description,
+            "gemm": GEMM.description, "seed": seed,
         ]
         let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
@@ -140,11 +142,11 @@ extension Bench {
         guard (1...100_000).contains(batches) else { throw ValidationError("--batches must be between 1 and 100000") }
         let (data, vocabulary) = try dataOptions.loadSequencesForTraining(seq)
         let cfg = VAEConfig(sequence: try seq.config(vocabulary: vocabulary, reading: data.sequence!), latent: latentSize)
-        let model = try SequenceVAE(config: cfg, seed: 1)
+        let model = try SequenceVAE(config: cfg, seed: seed)
         let adam = Adam(model.store, learningRate: 3e-4)
         let train = data.train
         let n = train.count, w = cfg.inputSize, k = cfg.latent
-        var rng = RNG(seed: 7)
+        var rng = RNG(seed: seed &+ 6)   // 7 for the default seed, as before the option
         let perm = rng.permutation(n)
         let x = Tensor(shape: [batchSize, w]), eps = Tensor(shape: [batchSize, k])
         var items = 0, tokens = 0
@@ -180,7 +182,7 @@ extension Bench {
             "model": "gru", "encoder": "\(s.encoderLayers)x\(s.encoderHidden)", "decoder": "\(s.decoderLayers)x\(s.decoderHidden)",
             "latent": k, "vocabulary": s.vocabulary.count, "batch": batchSize, "batches": batches,
             "threads": ThreadPool.threadCount, "data": data.name, "loss": (lastLoss * 100).rounded() / 100,
-            "peak_rss_mib": (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10, "gemm": GEMM.description,
+            "peak_rss_mib": (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10, "gemm": GEMM.description, "seed": seed,
         ]
         let json = try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))

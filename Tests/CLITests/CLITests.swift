@@ -163,6 +163,18 @@ final class CLITests: XCTestCase {
         for k in ["images_per_second", "gflops", "peak_rss_mib", "model", "batch", "threads"] { XCTAssertNotNil(o[k], "bench lacks \(k)") }
         XCTAssertGreaterThan(o["images_per_second"] as! Double, 0)
         XCTAssertGreaterThan(o["peak_rss_mib"] as! Double, 1)
+        // --seed: the same seed gives the same loss, another seed another one (default 1)
+        func loss(_ extra: [String]) throws -> Double {
+            let r = try CLI.run(["bench", "--data", CLITests.data, "--epochs", "1", "--batch", "32", "--hidden", "16"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+            return (try JSONSerialization.jsonObject(with: Data(line.utf8)) as! [String: Any])["final_train_loss"] as! Double
+        }
+        let one = o["final_train_loss"] as! Double
+        XCTAssertEqual(try loss(["--seed", "1"]), one)
+        let two = try loss(["--seed", "2"])
+        XCTAssertEqual(try loss(["--seed", "2"]), two)
+        XCTAssertNotEqual(two, one)
     }
 
     /// A bad tuning value: one warning line naming the variable and the range; the command works.
