@@ -1113,7 +1113,7 @@ void vk_gru_gates_backward(float *dh, float *gates, float *hn, const float *hpre
 
 // d[j] = a[j] + b[j] (b == NULL: d[j] += a[j]) for j < n.
 #if defined(__x86_64__)
-__attribute__((target("avx512f")))
+VK_AVX512_TARGET
 static void rows_add_avx512(float *d, const float *a, const float *b, long n) {
     long j = 0;
     for (; j + 16 <= n; j += 16) {
@@ -1152,7 +1152,7 @@ void vk_gru_token_rows_forward(float *gi, const float *base, const float *wT, lo
         long off = offsets[t];
         for (long i = 0; i < batch_sizes[t]; i++) {
             long r = off + i;
-            // row = per-sequence part + the token's column of W_ih (in that order: the same sum)
+            // row = its sequence's part + its token's row of W_ih (the scalar loop's one add)
             rows_add(gi + r * width + c0, wT + (long)tokens[r] * width + c0, base + i * width + c0, c1 - c0);
         }
     }
