@@ -13,7 +13,7 @@
 # NICE=19 trains at a low priority beside other work. EXPORT=models/moses-cpu then ships the
 # finished model there: weights without Adam's moments (`vae export`), config, metrics, report and
 # the 30,000-sample metrics (the folder's README stays). EPOCHS=N trains to N epochs instead of
-# the preset's 20: a run that stopped or finished goes on (after epoch 20 at the last stage's rate).
+# the preset's 20, a new run or one that stopped or finished (after epoch 20 at the last stage's rate).
 #
 # PARK=models/moses-cpu/run-state carries an unfinished run from one machine to the next through
 # git: when training stops, the checkpoint (16.8 MB with Adam's moments) is split there into
@@ -50,7 +50,7 @@ if [ -f "$RUN/model.safetensors" ]; then
     nice -n "$N" "$B" train --resume --out "$RUN" ${EPOCHS:+--epochs "$EPOCHS"} || status=$?
 else
     nice -n "$N" "$B" train --preset moses-cpu --data "$M/train.csv.gz" --text-column SMILES \
-        --test "$M/test.csv.gz" --out "$RUN" || status=$?
+        --test "$M/test.csv.gz" --out "$RUN" ${EPOCHS:+--epochs "$EPOCHS"} || status=$?
 fi
 end=$(date +%s)
 [ -d "$RUN" ] && echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) trained $((end - start)) s" >> "$RUN/walltime.log"
