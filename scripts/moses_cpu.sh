@@ -11,8 +11,9 @@
 # writes RUN/metrics-moses.json with scripts/moses_metrics.py (Python with RDKit, by hand:
 # pip install rdkit). VAE=path/to/vae picks the binary (default .build/release/vae);
 # NICE=19 trains at a low priority beside other work. EXPORT=models/moses-cpu then ships the
-# finished model there: weights without Adam's moments (`vae export`), config, metrics, report and
-# the 30,000-sample metrics (the folder's README stays). EPOCHS=N trains to N epochs instead of
+# finished model there: weights without Adam's moments (`vae export`), config, metrics, report, its
+# curves and the 30,000-sample metrics (the folder's README stays); run again with EXPORT on a run that is
+# trained and scored, it only ships it. EPOCHS=N trains to N epochs instead of
 # the preset's 20, a new run or one that stopped or finished (after epoch 20 at the last stage's rate).
 #
 # PARK=models/moses-cpu/run-state carries an unfinished run from one machine to the next through
@@ -46,25 +47,33 @@ park() {
 }
 start=$(date +%s)
 status=0
-if [ -f "$RUN/model.safetensors" ]; then
+if [ -f "$RUN/metrics-moses.json" ] && [ "$RUN/metrics-moses.json" -nt "$RUN/model.safetensors" ] && [ -z "${EPOCHS:-}" ]; then
+    finished=1   # scored after its last epoch: nothing to train or sample again (EXPORT still ships it)
+elif [ -f "$RUN/model.safetensors" ]; then
     nice -n "$N" "$B" train --resume --out "$RUN" ${EPOCHS:+--epochs "$EPOCHS"} || status=$?
 else
     nice -n "$N" "$B" train --preset moses-cpu --data "$M/train.csv.gz" --text-column SMILES \
         --test "$M/test.csv.gz" --out "$RUN" ${EPOCHS:+--epochs "$EPOCHS"} || status=$?
 fi
 end=$(date +%s)
-[ -d "$RUN" ] && echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) trained $((end - start)) s" >> "$RUN/walltime.log"
-awk '{ s += $3 } END { printf "training wall time so far: %.2f h\n", s / 3600 }' "$RUN/walltime.log"
-if [ "$status" -ne 0 ]; then park; exit "$status"; fi   # stopped: run this script again to continue
-"$B" sample "$RUN" --count 30000 --seed 1 --out "$RUN/samples-30000.smi"
-python3 scripts/moses_metrics.py --samples "$RUN/samples-30000.smi" --train "$M/train.csv.gz" \
-    --vae "$B" --json "$RUN/metrics-moses.json"
+if [ -z "${finished:-}" ]; then
+    [ -d "$RUN" ] && echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) trained $((end - start)) s" >> "$RUN/walltime.log"
+    awk '{ s += $3 } END { printf "training wall time so far: %.2f h\n", s / 3600 }' "$RUN/walltime.log"
+    if [ "$status" -ne 0 ]; then park; exit "$status"; fi   # stopped: run this script again to continue
+    "$B" sample "$RUN" --count 30000 --seed 1 --out "$RUN/samples-30000.smi"
+    python3 scripts/moses_metrics.py --samples "$RUN/samples-30000.smi" --train "$M/train.csv.gz" \
+        --vae "$B" --json "$RUN/metrics-moses.json"
+else
+    echo "$RUN is trained and scored ($RUN/metrics-moses.json); EPOCHS=N trains it further"
+fi
 if [ -n "${EXPORT:-}" ]; then
     tmp=$(mktemp -d)
     "$B" export "$RUN" --out "$tmp/model"
     mkdir -p "$EXPORT"
     cp "$tmp/model/"* "$RUN/metrics-moses.json" "$EXPORT/"
-    if [ -f "$RUN/walltime.log" ]; then cp "$RUN/walltime.log" "$EXPORT/"; fi
+    for f in walltime.log loss.png kl.png validity.png latent.png; do   # the log and the report's curves
+        if [ -f "$RUN/$f" ]; then cp "$RUN/$f" "$EXPORT/"; fi
+    done
     rm -rf "$tmp"
     echo "shipped $RUN in $EXPORT: $(ls "$EXPORT" | tr '\n' ' ')"
 fi
