@@ -22,7 +22,7 @@ enum RunReport {
             ("model", "\(cfg.architecture.rawValue), latent \(cfg.latent), hidden \(cfg.hidden.map(String.init).joined(separator: ",")), \(model.parameterCount) parameters"),
             ("likelihood", RunReport.likelihoodText(cfg)),
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
-            ("optimizer", "Adam, lr \(options.learningRate), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
+            ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
             ("epochs", "\(metrics.count) of \(options.epochs)"),
             ("binarized", options.binarize ? "yes (dynamic)" : "no"),
             ("seed", "\(options.seed)"),

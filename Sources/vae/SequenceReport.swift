@@ -59,7 +59,7 @@ enum SequenceReport {
             ("model", "GRU encoder \(s.encoderLayers)×\(s.encoderHidden)\(s.bidirectional ? " (bidirectional)" : ""), latent \(cfg.latent), GRU decoder \(s.decoderLayers)×\(s.decoderHidden) fed [token, z], \(model.parameterCount) parameters"),
             ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")\(cfg.freeBitsValue > 0 ? "; free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("word dropout", "\(s.wordDropout)"),
-            ("optimizer", "Adam, lr \(options.learningRate), batch \(options.batchSize)\(options.clipNorm.map { ", clip \($0)" } ?? "")"),
+            ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.clipNorm.map { ", clip \($0)" } ?? "")"),
             ("epochs", "\(metrics.count) of \(options.epochs)"),
             ("seed", "\(options.seed)"),
             ("SwiftVAE", SwiftVAE.version),

@@ -307,16 +307,19 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// The learning rate and its schedule: "lr 0.001 ×1.0 for 3, ×0.3 for 5, ×0.1 for 12 epochs".
+    static func learningRateText(_ o: TrainingOptions) -> String {
+        switch o.learningRateSchedule {
+        case nil: return "lr \(o.learningRate)"
+        case .burda2015?: return "lr \(o.learningRate)·10^(−i/7) for 3^i epochs"
+        case let s?: return "lr \(o.learningRate)" + zip(s.epochs, s.factors).map { " ×\($0.1) for \($0.0)" }.joined(separator: ",") + " epochs"
+        }
+    }
+
     /// The training recipe in one line.
     static func describe(_ o: TrainingOptions) -> String {
         let obj = o.trainingObjective == .iwae ? "IWAE k = \(o.importanceSamples)" : "ELBO"
-        let lr: String
-        switch o.learningRateSchedule {
-        case nil: lr = "lr \(o.learningRate)"
-        case .burda2015?: lr = "lr \(o.learningRate)·10^(−i/7) for 3^i epochs"
-        case let s?: lr = "lr \(o.learningRate)" + zip(s.epochs, s.factors).map { " ×\($0.1) for \($0.0)" }.joined(separator: ",") + " epochs"
-        }
-        return "\(obj), \(o.epochs) epochs, batch \(o.batchSize), \(lr), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")\(o.weightInit == .glorot ? ", Glorot-uniform init" : "")\(o.outputBiasFromData == true ? ", output bias at the data mean's logit" : "")"
+        return "\(obj), \(o.epochs) epochs, batch \(o.batchSize), \(learningRateText(o)), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")\(o.weightInit == .glorot ? ", Glorot-uniform init" : "")\(o.outputBiasFromData == true ? ", output bias at the data mean's logit" : "")"
     }
 
     static func defaultRunFolder() -> String {

@@ -20,9 +20,11 @@ final class IWAECLITests: XCTestCase {
         let data = try TinyData.make(train: 128, test: 32)
         let dir = tempRunDir("iwae")
         var r = try CLI.run(["train", "--data", data, "--objective", "iwae", "--k", "3", "--lr-schedule", "burda2015", "--adam-eps", "1e-4",
-                             "--epochs", "2", "--hidden", "8", "--latent", "2", "--no-report", "--out", dir])
+                             "--epochs", "2", "--hidden", "8", "--latent", "2", "--out", dir])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("train −L_3"), r.stdout)
+        let report = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        XCTAssertTrue(report.contains("Adam, lr 0.001·10^(−i/7) for 3^i epochs, batch 128"), "the report's summary lacks the schedule")
         var t = try training(dir)
         XCTAssertEqual(t["objective"] as? String, "iwae")
         XCTAssertEqual(t["samples"] as? Int, 3)

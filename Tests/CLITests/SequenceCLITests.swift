@@ -132,9 +132,12 @@ final class SequenceCLITests: XCTestCase {
         let run = tempRunDir("mosescpu")
         let r = try CLI.run(["train", "--preset", "moses-cpu", "--data", TinyData.root + "/data/moses-sample.smi.gz",
                              "--encoder", "1x8", "--decoder", "1x8", "--latent", "3", "--epochs", "1", "--batch", "64",
-                             "--no-report", "--out", run])
+                             "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("preset moses-cpu: ELBO, 1 epochs, batch 64, lr 0.001 ×1.0 for 3, ×0.3 for 5, ×0.1 for 12 epochs"), r.stderr)
+        // the report's summary states the schedule, not only the first stage's rate
+        let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(report.contains("Adam, lr 0.001 ×1.0 for 3, ×0.3 for 5, ×0.1 for 12 epochs, batch 64, clip 50.0"))
         let loaded = try Checkpoint.load(run)
         let cfg = loaded.model.config, o = loaded.options
         XCTAssertEqual(cfg.architecture, .gru)
