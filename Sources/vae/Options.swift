@@ -141,7 +141,9 @@ struct DataOptions: ParsableArguments {
         } else if let env = ProcessInfo.processInfo.environment["VAE_DATA"], !env.isEmpty {
             dir = env
             why = " ($VAE_DATA)"
-        } else if let f = fallback, FileManager.default.fileExists(atPath: f) {
+        } else if let f = fallback {
+            // the run's data, never another data set in its place
+            try DataOptions.requireRecorded(f, "data", pass: "--data DIR (or FILE.csv) with the data it was trained on")
             dir = f
             why = " (the run's data)"
         } else if FileManager.default.fileExists(atPath: DataOptions.debianFashionMNIST) {

@@ -5,6 +5,27 @@ import VAEKit
 /// Faults seen from the command line: divergence, a full disk, SIGKILL. (The long SIGKILL test,
 /// 20 kills against an uninterrupted run, is scripts/kill-test.sh.)
 final class HardeningCLITests: XCTestCase {
+    /// A run whose recorded data folder is gone (moved, another machine, a shipped model run from
+    /// elsewhere) is never evaluated or resumed on some other data set found by default: one line
+    /// names the path and what to pass.
+    func testRecordedDataMissingIsAnErrorNotAnotherDataSet() throws {
+        let data = try TinyData.make(train: 128, test: 32)
+        let dir = tempRunDir("gone")
+        var r = try CLI.run(["train", "--data", data, "--epochs", "1", "--hidden", "8", "--latent", "2", "--batch", "32",
+                             "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let moved = data + "-moved"
+        try FileManager.default.moveItem(atPath: data, toPath: moved)
+        for args in [["evaluate", dir], ["reconstruct", dir, "--out", dir + "/r.png"], ["train", "--resume", "--epochs", "2", "--out", dir]] {
+            r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stderr, "error: the run's data \(data) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or pass --data DIR (or FILE.csv) with the data it was trained on\n", "\(args)")
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r.png"))
+        r = try CLI.run(["evaluate", dir, "--data", moved])
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
     func testDivergenceExitsOneNamingEpochAndBatchAndKeepsTheCheckpoint() throws {
         let data = try TinyData.make(train: 128, test: 32)
         let dir = tempRunDir("diverge")

@@ -126,6 +126,26 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(written.allSatisfy { SMILES.isValid(String($0)) })
     }
 
+    /// A run whose recorded test file is not where it was (another folder, another machine: a
+    /// shipped model) says so in one line and how to go on; --data then reads other items.
+    func testRecordedTestFileMissing() throws {
+        let train = try write(SequenceCLITests.sentences(200), "rec-train")
+        let test = try write(SequenceCLITests.sentences(40, seed: 9), "rec-test")
+        let run = tempRunDir("rec")
+        var r = try CLI.run(["train", "--model", "gru", "--data", train, "--test", test, "--tokens", "words", "--encoder", "1x8",
+                             "--decoder", "1x8", "--latent", "3", "--batch", "32", "--epochs", "1", "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try CLI.run(["evaluate", run]).status, 0)
+        try FileManager.default.removeItem(atPath: test)
+        r = try CLI.run(["evaluate", run])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("the run's test file \(test) is not here"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("pass --data FILE"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        r = try CLI.run(["evaluate", run, "--data", train])
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
     /// --preset moses-cpu fills in its recipe (issue 27) where the command line is silent: KL weight 1
     /// after one epoch at ½, the staged learning rate, batch 128, clip 50, 10,000 test items.
     func testMosesCPUPreset() throws {
