@@ -131,6 +131,14 @@ struct DataOptions: ParsableArguments {
         return candidates.first { FileManager.default.fileExists(atPath: $0 + holding) }
     }
 
+    /// A path the run recorded when it trained (relative to the folder it trained in) must be
+    /// there — never another data set in its place; else one line that says where the path came
+    /// from and what to pass instead.
+    static func requireRecorded(_ path: String, _ what: String, pass: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        throw VAEError("the run's \(what) \(path) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or pass \(pass)")
+    }
+
     /// Resolves and loads the data set, saying which one is used (on stderr).
     /// `stored`: the image-folder options of the run being continued or analysed.
     func load(fallback: String? = nil, quiet: Bool = false, stored: ImageFolderOptions? = nil, table: TableInfo? = nil) throws -> Dataset {
@@ -142,7 +150,6 @@ struct DataOptions: ParsableArguments {
             dir = env
             why = " ($VAE_DATA)"
         } else if let f = fallback {
-            // the run's data, never another data set in its place
             try DataOptions.requireRecorded(f, "data", pass: "--data DIR (or FILE.csv) with the data it was trained on")
             dir = f
             why = " (the run's data)"

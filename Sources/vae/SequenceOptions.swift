@@ -82,6 +82,8 @@ extension DataOptions {
         return (d, vocab)
     }
 
+    static let passItems = "--data FILE with the items to read"
+
     /// The items a sequence run reads: --data with the run's vocabulary, else the run's test items
     /// (its test file, or the same split of its training file).
     func loadSequences(for loaded: Checkpoint.Loaded) throws -> Dataset {
@@ -89,7 +91,7 @@ extension DataOptions {
         let stored = loaded.config?.data?.sequence
         let column = textColumn ?? stored?.textColumn
         if let path = data ?? stored?.testFile {
-            if data == nil { try Self.requireRecorded(path, "test file", pass: "--data FILE with the items to read") }
+            if data == nil { try Self.requireRecorded(path, "test file", pass: Self.passItems) }
             let d = try Dataset.loadSequences(path: path, config: seq, textColumn: column)
             for n in d.notes { Console.note("note: \(n)") }
             return d
@@ -97,15 +99,8 @@ extension DataOptions {
         guard let stored, let path = loaded.config?.data?.directory else {
             throw VAEError("the run does not say which file it was trained on; pass --data FILE")
         }
-        try Self.requireRecorded(path, "training file (its test items are a split of it)", pass: "--data FILE with the items to read")
+        try Self.requireRecorded(path, "training file (its test items are a split of it)", pass: Self.passItems)
         return try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)
-    }
-
-    /// A path the run recorded when it trained (relative to the folder it trained in) must be
-    /// there; else one line that says where it came from and what to pass instead.
-    static func requireRecorded(_ path: String, _ what: String, pass: String) throws {
-        guard !FileManager.default.fileExists(atPath: path) else { return }
-        throw VAEError("the run's \(what) \(path) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or pass \(pass)")
     }
 }
 

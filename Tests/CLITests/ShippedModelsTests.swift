@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import VAEKit
 
 /// The trained models that ship in `models/` work without training: `vae sample models/NAME` on a
 /// fresh clone, as the README promises.
@@ -16,8 +17,7 @@ final class ShippedModelsTests: XCTestCase {
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? fm.removeItem(atPath: dir) }
         for name in names {
-            let config = try String(contentsOfFile: Self.models + "/\(name)/config.json", encoding: .utf8)
-            let sequence = config.contains("\"sequence\"")
+            let sequence = try Checkpoint.load(Self.models + "/\(name)").model.config.sequence != nil
             let out = dir + "/\(name)" + (sequence ? ".txt" : ".png")
             let r = try CLI.run(["sample", Self.models + "/\(name)", "--count", "4", "--out", out])
             XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
