@@ -1,8 +1,9 @@
 import Foundation
 
-/// The processor this runs on, from /proc/cpuinfo: its name, family and model, and for AMD the
-/// micro-architecture they stand for — the machines differ in what their AVX-512 can do (Zen 4
-/// executes a 512-bit FMA as two 256-bit halves, Zen 5 at full width), so measurements name it.
+/// The processor this runs on, from /proc/cpuinfo: its name, family and model, and the
+/// micro-architecture they stand for (AMD's Zen generations; Intel's AVX-512 server and recent
+/// client cores) — the machines differ in what their AVX-512 can do (Zen 4 executes a 512-bit
+/// FMA as two 256-bit halves, Zen 5 and Intel's Xeons at full width), so measurements name it.
 public enum CPUModel {
     /// e.g. "AMD EPYC (family 25, model 17: Zen 4)"; "unknown" when /proc/cpuinfo is not readable.
     public static var description: String {
@@ -26,6 +27,7 @@ public enum CPUModel {
         }
         var text = "\(name) (family \(family), model \(model)"
         if fields["vendor_id"] == "AuthenticAMD", let arch = amdArchitecture(family: family, model: model) { text += ": \(arch)" }
+        if fields["vendor_id"] == "GenuineIntel", let arch = intelArchitecture(family: family, model: model) { text += ": \(arch)" }
         return text + ")"
     }
 
@@ -39,6 +41,23 @@ public enum CPUModel {
             default: return "Zen 3"
             }
         case 0x1A: return "Zen 5"
+        default: return nil
+        }
+    }
+
+    /// Intel's family-6 models of the AVX-512 server cores and the recent client cores (the
+    /// Linux kernel's arch/x86/include/asm/intel-family.h). A VM's "Intel Xeon Processor" says
+    /// no more than that; the model tells Sapphire from Emerald Rapids.
+    static func intelArchitecture(family: Int, model: Int) -> String? {
+        guard family == 6 else { return nil }
+        switch model {
+        case 0x55: return "Skylake-SP / Cascade Lake"
+        case 0x6A, 0x6C: return "Ice Lake-SP"
+        case 0x8F: return "Sapphire Rapids"
+        case 0xCF: return "Emerald Rapids"
+        case 0xAD, 0xAE: return "Granite Rapids"
+        case 0x97, 0x9A: return "Alder Lake"
+        case 0xB7, 0xBA, 0xBF: return "Raptor Lake"
         default: return nil
         }
     }

@@ -1,7 +1,7 @@
 import XCTest
 @testable import VAECore
 
-/// The CPU line of `vae info`: parsed from /proc/cpuinfo text, AMD families named.
+/// The CPU line of `vae info`: parsed from /proc/cpuinfo text, AMD families and Intel models named.
 final class CPUModelTests: XCTestCase {
     func cpuinfo(vendor: String, family: Int, model: Int, name: String) -> String {
         """
@@ -34,7 +34,12 @@ final class CPUModelTests: XCTestCase {
 
     func testOtherVendorsAndBrokenText() {
         XCTAssertEqual(CPUModel.describe(cpuinfo: cpuinfo(vendor: "GenuineIntel", family: 6, model: 143, name: "Intel Xeon")),
-                       "Intel Xeon (family 6, model 143)")
+                       "Intel Xeon (family 6, model 143: Sapphire Rapids)")
+        XCTAssertEqual(CPUModel.describe(cpuinfo: cpuinfo(vendor: "GenuineIntel", family: 6, model: 207,
+                                                          name: "Intel(R) Xeon(R) Processor")),
+                       "Intel(R) Xeon(R) Processor (family 6, model 207: Emerald Rapids)")
+        XCTAssertEqual(CPUModel.describe(cpuinfo: cpuinfo(vendor: "GenuineIntel", family: 6, model: 1, name: "Intel Xeon")),
+                       "Intel Xeon (family 6, model 1)")
         XCTAssertEqual(CPUModel.describe(cpuinfo: "model name : Something\n"), "Something")
         XCTAssertEqual(CPUModel.describe(cpuinfo: ""), "unknown")
         XCTAssertFalse(CPUModel.description.isEmpty)
