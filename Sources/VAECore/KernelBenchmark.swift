@@ -17,6 +17,8 @@ public struct KernelBenchRow: Sendable {
     public var backend: String
     public var threads: Int
     public var gflops: Double
+    /// One product's median time, in seconds.
+    public var seconds: Double { 2.0 * Double(m) * Double(n) * Double(k) / (gflops * 1e9) }
 
     public init(name: String, m: Int, n: Int, k: Int, transA: Bool, transB: Bool,
                 backend: String, threads: Int, gflops: Double) {
@@ -26,12 +28,36 @@ public struct KernelBenchRow: Sendable {
     }
 }
 
-/// GFLOP/s of the GEMM products of a 784-400-20 MLP VAE at batch 128 (and 1024³).
+/// GFLOP/s of GEMM products: by default a fixed table (products of a 784-400-20 MLP VAE's shapes
+/// at batch 128, and 1024³); `mlpStepProducts` gives the products of one training step of an
+/// mlp VAE of any shape.
 public enum KernelBenchmark {
-    struct Product {
-        var name: String
-        var transA: Bool, transB: Bool
-        var m: Int, n: Int, k: Int
+    public struct Product: Sendable {
+        public var name: String
+        public var transA: Bool, transB: Bool
+        public var m: Int, n: Int, k: Int
+    }
+
+    /// The products one training step of an mlp VAE runs (the `Dense` layers' three products, as
+    /// `Dense` calls them: y = x·Wᵀ, dW = dyᵀ·x, dx = dy·W with W [out, in]): the encoder
+    /// input → hidden… → 2·latent (μ and log σ²), the decoder latent → …hidden → input; no input
+    /// gradient for the encoder's first layer. Names: layer, product, shapes.
+    public static func mlpStepProducts(input: Int, hidden: [Int], latent: Int, batch b: Int) -> [Product] {
+        let encoder = [input] + hidden + [2 * latent]
+        let decoder = [latent] + hidden.reversed() + [input]
+        var forward: [Product] = [], backward: [[Product]] = []
+        for (label, widths) in [("enc", encoder), ("dec", decoder)] {
+            for l in 0..<(widths.count - 1) {
+                let i = widths[l], o = widths[l + 1], layer = "\(label)\(l + 1)"
+                forward.append(Product(name: "\(layer) y=x·Wᵀ (\(b)x\(i))·(\(o)x\(i))ᵀ", transA: false, transB: true, m: b, n: o, k: i))
+                var grads = [Product(name: "\(layer) dW=dyᵀ·x (\(b)x\(o))ᵀ·(\(b)x\(i))", transA: true, transB: false, m: o, n: i, k: b)]
+                if !(label == "enc" && l == 0) {
+                    grads.append(Product(name: "\(layer) dx=dy·W (\(b)x\(o))·(\(o)x\(i))", transA: false, transB: false, m: b, n: i, k: o))
+                }
+                backward.append(grads)
+            }
+        }
+        return forward + backward.reversed().flatMap { $0 }   // the backward pass from the last layer
     }
 
     static let products: [Product] = [
@@ -100,7 +126,8 @@ public enum KernelBenchmark {
 
     /// Measures every product for each thread count, with the built-in backend and, if
     /// `includeBLAS` and it can be loaded, OpenBLAS. Restores the backend and thread count.
-    public static func run(threads: [Int], includeBLAS: Bool) -> [KernelBenchRow] {
+    public static func run(threads: [Int], includeBLAS: Bool, products: [Product]? = nil) -> [KernelBenchRow] {
+        let products = products ?? KernelBenchmark.products
         let savedThreads = ThreadPool.threadCount
         let savedBackend = GEMM.backend
         defer {

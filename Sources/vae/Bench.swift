@@ -30,7 +30,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        if kernels { return runKernels() }
+        if kernels { return try runKernels() }
         if model == .gru || preset?.sequenceRecipe != nil { return try runSequence() }
         let data: Dataset
         if random {
@@ -42,12 +42,7 @@ struct Bench: ParsableCommand {
                 data = Bench.randomData()
             }
         }
-        let widths = try hidden.map { h in
-            try h.split(separator: ",").map { s -> Int in
-                guard let v = Int(s), v > 0 else { throw ValidationError("--hidden takes positive widths, e.g. 400") }
-                return v
-            }
-        }
+        let widths = try hiddenWidths()
         let cfg = VAEConfig(architecture: model, inputShape: data.itemShape,
                             latent: latent ?? (model == .mlp ? 20 : 2), hidden: widths)
         let vae = try VAE(config: cfg, seed: seed)
@@ -94,10 +89,34 @@ struct Bench: ParsableCommand {
         print(String(decoding: json, as: UTF8.self))
     }
 
-    func runKernels() {
+    func runKernels() throws {
         let threads = ThreadPool.threadCount
-        let rows = KernelBenchmark.run(threads: threads > 1 ? [1, threads] : [1], includeBLAS: GEMM.isOpenBLASAvailable)
+        // --hidden, --batch or --latent: the products of one training step of that mlp VAE
+        // (784 inputs, Fashion-MNIST's shape); else the fixed table.
+        var step: [KernelBenchmark.Product]?
+        var stepText = ""
+        if hidden != nil || batch != nil || latent != nil {
+            guard model == .mlp else { throw ValidationError("--kernels with --hidden, --batch or --latent times an mlp VAE's step: use --model mlp") }
+            let widths = try hiddenWidths() ?? [400]
+            let z = latent ?? 20, b = batch ?? 128
+            step = KernelBenchmark.mlpStepProducts(input: 784, hidden: widths, latent: z, batch: b)
+            stepText = "784-\(widths.map(String.init).joined(separator: "-"))-\(z) mlp, batch \(b)"
+        }
+        let rows = KernelBenchmark.run(threads: threads > 1 ? [1, threads] : [1], includeBLAS: GEMM.isOpenBLASAvailable,
+                                       products: step)
         print(KernelBenchmark.format(rows))
+        var stepEntries: [[String: Any]] = []
+        if step != nil {
+            for column in KernelBenchmark.columns(rows) {
+                let part = rows.filter { "\($0.backend), \($0.threads)T" == column }
+                let seconds = part.reduce(0) { $0 + $1.seconds }
+                let flops = part.reduce(0.0) { $0 + 2.0 * Double($1.m) * Double($1.n) * Double($1.k) }
+                print("one training step's products (\(stepText)), \(column): \(KernelBenchmark.format1(seconds * 1e6)) µs, "
+                      + "\(KernelBenchmark.format1(flops / seconds / 1e9)) GFLOP/s")
+                stepEntries.append(["backend": part[0].backend, "threads": part[0].threads,
+                                    "microseconds": (seconds * 1e7).rounded() / 10, "gflops": (flops / seconds / 1e8).rounded() / 10])
+            }
+        }
         let adam = (threads > 1 ? [1, threads] : [1]).map { t in (t, KernelBenchmark.adamNanosecondsPerParameter(threads: t)) }
         print("Adam update, 651,264 parameters (the h400 mlp): " + adam.map { t, ns in
             "\(t) thread\(t == 1 ? "" : "s") \(KernelBenchmark.format1(ns * 651_264 / 1000)) µs (\((ns * 1000).rounded() / 1000) ns/parameter)"
@@ -106,8 +125,20 @@ struct Bench: ParsableCommand {
             ["name": $0.name, "backend": $0.backend, "threads": $0.threads, "gflops": ($0.gflops * 10).rounded() / 10]
         }
         let adamEntries: [[String: Any]] = adam.map { ["threads": $0.0, "ns_per_parameter": ($0.1 * 1000).rounded() / 1000] }
-        let json = try! JSONSerialization.data(withJSONObject: ["kernels": entries, "adam": adamEntries, "gemm": GEMM.description], options: [.sortedKeys])
+        var object: [String: Any] = ["kernels": entries, "adam": adamEntries, "gemm": GEMM.description]
+        if step != nil { object["step"] = stepEntries; object["step_model"] = stepText }
+        let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
+    }
+
+    /// --hidden's widths (nil when not given).
+    func hiddenWidths() throws -> [Int]? {
+        try hidden.map { h in
+            try h.split(separator: ",", omittingEmptySubsequences: false).map { s -> Int in
+                guard let v = Int(s), v > 0 else { throw ValidationError("--hidden takes positive widths, e.g. 400 or 512,256") }
+                return v
+            }
+        }
     }
 
     /// Matrix-product FLOPs of one training step per image, from the model's description of

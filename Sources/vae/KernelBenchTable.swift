@@ -2,13 +2,19 @@ import VAECore
 
 // The table of `vae bench --kernels` (VAECore only measures).
 extension KernelBenchmark {
-    /// A plain-text table: one line per product, one column per (backend, threads).
-    static func format(_ rows: [KernelBenchRow]) -> String {
+    /// The table's columns: "backend, threads T", in the rows' order.
+    static func columns(_ rows: [KernelBenchRow]) -> [String] {
         var columns: [String] = []
         for r in rows {
             let key = "\(r.backend), \(r.threads)T"
             if !columns.contains(key) { columns.append(key) }
         }
+        return columns
+    }
+
+    /// A plain-text table: one line per product, one column per (backend, threads).
+    static func format(_ rows: [KernelBenchRow]) -> String {
+        let columns = self.columns(rows)
         var names: [String] = []
         for r in rows where !names.contains(r.name) { names.append(r.name) }
         let nameWidth = max(24, (names.map(\.count).max() ?? 0) + 2)

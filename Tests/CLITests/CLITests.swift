@@ -177,6 +177,26 @@ final class CLITests: XCTestCase {
         XCTAssertNotEqual(two, one)
     }
 
+    /// `bench --kernels` with a model's shape times the products of one training step of it (and
+    /// says what they add up to); another architecture is an error, not a silently different table.
+    func testBenchKernelsForAModelsStep() throws {
+        let r = try CLI.run(["bench", "--kernels", "--hidden", "16", "--batch", "8", "--latent", "2"], env: ["VAE_THREADS": "1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("enc1 y=x·Wᵀ (8x784)·(16x784)ᵀ"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("one training step's products (784-16-2 mlp, batch 8)"), r.stdout)
+        let last = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        let o = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
+        let step = try XCTUnwrap(o["step"] as? [[String: Any]])
+        let kernels = try XCTUnwrap(o["kernels"] as? [[String: Any]])
+        XCTAssertFalse(step.isEmpty)
+        XCTAssertEqual(kernels.count, 11 * step.count)   // 4 layers: 4 forward, 4 dW, 3 dx per column
+        for s in step { XCTAssertGreaterThan(s["microseconds"] as! Double, 0) }
+        XCTAssertEqual(o["step_model"] as? String, "784-16-2 mlp, batch 8")
+        let bad = try CLI.run(["bench", "--kernels", "--model", "conv", "--batch", "8"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--model mlp"), bad.stderr)
+    }
+
     /// A bad tuning value: one warning line naming the variable and the range; the command works.
     func testBadEnvironmentSwitchWarnsOnceAndUsesTheDefault() throws {
         let r = try CLI.run(["info"], env: ["VAE_SPIN_US": "fast", "VAE_THREADS": "0"])

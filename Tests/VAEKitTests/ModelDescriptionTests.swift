@@ -15,6 +15,25 @@ final class ModelDescriptionTests: XCTestCase {
         XCTAssertLessThanOrEqual(vae.trainingFLOPsPerExample, 3.4e6)
     }
 
+    /// `vae bench --kernels --hidden … --batch …` times the products one training step runs:
+    /// their FLOPs are the model's own count, for one and for two hidden layers.
+    func testKernelBenchStepProductsAreTheStepsProducts() throws {
+        for (hidden, batch) in [([400], 128), ([1024], 512), ([512, 256], 32)] {
+            let vae = try VAE(config: VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 20, hidden: hidden))
+            let products = KernelBenchmark.mlpStepProducts(input: 784, hidden: hidden, latent: 20, batch: batch)
+            let flops = products.reduce(0.0) { $0 + 2.0 * Double($1.m) * Double($1.n) * Double($1.k) }
+            XCTAssertEqual(flops, vae.trainingFLOPsPerExample * Double(batch), "\(hidden) batch \(batch)")
+            // forward, weight gradient of every layer; input gradient of all but the encoder's first
+            let layers = 2 * (hidden.count + 1)
+            XCTAssertEqual(products.count, 3 * layers - 1)
+            XCTAssertEqual(Set(products.map(\.name)).count, products.count)
+        }
+        let h400 = KernelBenchmark.mlpStepProducts(input: 784, hidden: [400], latent: 20, batch: 128)
+        XCTAssertEqual(h400.first?.name, "enc1 y=x·Wᵀ (128x784)·(400x784)ᵀ")
+        XCTAssertEqual(h400.last?.name, "enc1 dW=dyᵀ·x (128x400)ᵀ·(128x784)")
+        XCTAssertEqual(h400.filter { $0.name.hasPrefix("enc1") }.count, 2)  // no input gradient
+    }
+
     func testFirstLayerWithParametersSkipsItsInputGradient() throws {
         for arch in [VAEConfig.Architecture.mlp, .conv] {  // the feed-forward kinds (gru: SequenceVAE)
             let vae = try VAE(config: VAEConfig(architecture: arch, inputShape: [1, 8, 8], latent: 2, hidden: [8]))
