@@ -16,7 +16,7 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Image folders: 1 (gray) or 3 (RGB); default 1 if every image is gray, else 3. Alpha is composited on --background (black).", valueName: "1|3"))
     var channels: Int?
 
-    @Option(name: .long, help: ArgumentHelp("Image folders without train/ and test/: the share of each class held out for testing (seeded, the same every run; default 0.1).", valueName: "f"))
+    @Option(name: .long, help: ArgumentHelp("The share held out for testing when the data has no test split of its own (image folders without train/ and test/: of each class; CSV tables; sequence files without --test) — seeded, the same every run; default 0.1, tables 0.2.", valueName: "f"))
     var testFraction: Double?
 
     @Option(name: .long, help: ArgumentHelp("Image folders: what transparent pixels are composited on: black (the default), white or a gray level 0…255.", valueName: "black|white|N"))

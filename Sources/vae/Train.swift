@@ -253,6 +253,7 @@ struct Train: ParsableCommand {
             o.validationFraction = validationShare
             o.patience = patienceEpochs
             if let p = preset { Console.note("preset \(p.rawValue): \(Train.describe(o))") }
+            try Train.requireBothSplits(data, classes: o.classes)
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) \(data.isImages ? "images" : data.table != nil ? "rows" : "items")") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
@@ -337,4 +338,26 @@ enum TableDefaults {
     /// learned the rows by heart (docs/tables.md).
     static let fewRows = 100
     static let fewRowsBatch = 16
+}
+
+extension Train {
+    /// A run trains on the training split and scores the test split after every epoch: neither may
+    /// be empty (a one-image folder, a one-row table, or --classes with no test item gave a "test
+    /// 0.00" and then a crash in the report). Checked before the run folder is made.
+    static func requireBothSplits(_ data: Dataset, classes: [Int]?) throws {
+        let train = classes.map { data.train.filtered(classes: Set($0)).count } ?? data.train.count
+        let test = classes.map { data.test.filtered(classes: Set($0)).count } ?? data.test.count
+        guard train == 0 || test == 0 else { return }
+        let unit = data.isImages ? "images" : data.table != nil ? "rows" : "items"
+        let chosen = classes == nil ? "" : " of the --classes chosen"
+        let fix: String
+        if train == 0 {
+            fix = "nothing to train on; give more data"
+        } else if data.table != nil || !data.isImages {
+            fix = "too few to hold out a test set: give more data or a larger --test-fraction"
+        } else {
+            fix = "too few to hold out a test set: give more images, a test/ folder beside train/, or a larger --test-fraction"
+        }
+        throw VAEError("\(data.directory): \(train) train and \(test) test \(unit)\(chosen) — \(fix)")
+    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import VAEKit
+import VAEViz
 
 /// Faults seen from the command line: divergence, a full disk, SIGKILL. (The long SIGKILL test,
 /// 20 kills against an uninterrupted run, is scripts/kill-test.sh.)
@@ -24,6 +25,28 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r.png"))
         r = try CLI.run(["evaluate", dir, "--data", moved])
         XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    /// Data too small to hold out a test set (one image in a folder, one table row) is one line
+    /// naming the folder and what to do, exit 1 and no run folder — it was "test 0.00" and then a
+    /// crash with a backtrace in the report's image strips.
+    func testNoTestItemsIsAnErrorBeforeTheRunFolder() throws {
+        let dir = tempRunDir("one-image")
+        try FileManager.default.createDirectory(atPath: dir + "/a", withIntermediateDirectories: true)
+        let px = [UInt8](repeating: 128, count: 28 * 28)
+        try Data(PNG.encode(width: 28, height: 28, channels: 1, pixels: px)).write(to: URL(fileURLWithPath: dir + "/a/0.png"))
+        let out = tempRunDir("one-image-run")
+        var r = try CLI.run(["train", "--data", dir, "--epochs", "1", "--hidden", "8", "--latent", "2", "--out", out])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: \(dir): 1 train and 0 test images — too few to hold out a test set"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("Fatal error") || r.stderr.contains("precondition"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let table = dir + "/one-row.csv"
+        try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: table))
+        r = try CLI.run(["train", "--data", table, "--epochs", "1", "--out", out])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 train and 0 test rows"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     func testDivergenceExitsOneNamingEpochAndBatchAndKeepsTheCheckpoint() throws {
