@@ -47,6 +47,12 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("1 train and 0 test rows"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
+        let smiles = dir + "/one.smi"
+        try Data("CCO\n".utf8).write(to: URL(fileURLWithPath: smiles))
+        r = try CLI.run(["train", "--model", "gru", "--data", smiles, "--epochs", "1", "--out", out])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(smiles): 1 train and 0 test items — too few to hold out a test set"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
     func testDivergenceExitsOneNamingEpochAndBatchAndKeepsTheCheckpoint() throws {

@@ -198,6 +198,7 @@ extension Dataset {
             lines.append(line)
         }
         guard !lines.isEmpty else {
+            if items.isEmpty { throw VAEError("\(source): no items (an empty file?)") }
             throw VAEError("\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
         }
         return (SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength), vocab, skipped, unknown)
@@ -213,6 +214,9 @@ extension Dataset {
             let (trainPos, testPos) = TableSplitRule.split(rows: items.count, testFraction: options.testFraction, seed: options.seed)
             trainItems = trainPos.map { items[$0] }
             testItems = testPos.map { items[$0] }
+            if testItems.isEmpty && !items.isEmpty {
+                throw VAEError("\(path): \(trainItems.count) train and 0 test items — too few to hold out a test set: give more data, a --test file, or a larger --test-fraction")
+            }
         }
         let (train, vocab, skipped, _) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
         let (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
