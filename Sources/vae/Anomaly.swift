@@ -105,8 +105,9 @@ struct Anomaly: ParsableCommand {
         }
         let scores = score(set, &rng)
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) }
         let name: (Int) -> String = { i in
-            if let seq = loaded.model.config.sequence { return SequenceText.item(set, i, seq) }
+            if let texts { return texts[i] }
             guard set.hasLabels else { return "-" }
             let l = set.label(i)
             return l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)"
@@ -131,7 +132,7 @@ struct Anomaly: ParsableCommand {
             var lines = ["id,\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")]
             for i in 0..<set.count {
                 var f = [CSVText.quote(set.itemID(i)),
-                         seq.map { CSVText.quote(SequenceText.item(set, i, $0)) }
+                         texts.map { CSVText.quote($0[i]) }
                             ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""),
                          String(format: "%.4f", scores[i])]
                 if let t = threshold { f.append(scores[i] > t ? "1" : "0") }

@@ -29,6 +29,7 @@ struct Encode: ParsableCommand {
         var lines = ["split,id,\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
                      + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")]
         for (name, set) in sets {
+            let texts = try seq.map { try SequenceText.texts(set, $0) }
             var start = 0
             while start < set.count {
                 let end = min(set.count, start + 1000)
@@ -37,7 +38,7 @@ struct Encode: ParsableCommand {
                 for r in 0..<(end - start) {
                     let i = start + r
                     var f = [name, CSVText.quote(set.itemID(i)),
-                             seq.map { CSVText.quote(SequenceText.item(set, i, $0)) }
+                             texts.map { CSVText.quote($0[i]) }
                                 ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
                     for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
                     for j in 0..<k { f.append(CSVText.number(Float.exp(0.5 * lv[r * k + j]))) }

@@ -11,6 +11,13 @@ enum SequenceText {
         return Vocabulary.text(s.tokens(i).map { Int32($0) }, config)
     }
 
+    /// Every item's own text, as its file has it (`SequenceSource.originalTexts`: a token the
+    /// run's vocabulary lacks stays itself, not <unk>); for a source without a file, the tokens.
+    static func texts(_ set: any DataSource, _ config: SequenceConfig) throws -> [String] {
+        if let s = set as? SequenceSource, let texts = try s.originalTexts() { return texts }
+        return (0..<set.count).map { item(set, $0, config) }
+    }
+
     /// The latent means of items `range` of `set`.
     static func means(_ model: SequenceVAE, _ set: any DataSource, _ items: [Int]) -> Tensor {
         let x = set.subset(items).batch(0..<items.count)

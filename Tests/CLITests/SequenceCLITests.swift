@@ -95,6 +95,20 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(scored[0], "id,item,score")
         let a = Double(scored[1].split(separator: ",")[2])!, b = Double(scored[2].split(separator: ",")[2])!
         XCTAssertGreaterThan(b, a, "the scrambled line is not the more unusual one")
+
+        // words the vocabulary lacks: the CSVs hold the item as its file has it, not "<unk>"
+        let unseen = try write(["the zebra sees the moon .", "quokka quokka ."], "unseen")
+        r = try CLI.run(["anomaly", run, "--data", unseen, "--out", run + "/u.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("quokka quokka ."), r.stdout)
+        var csv = try String(contentsOfFile: run + "/u.csv", encoding: .utf8)
+        XCTAssertTrue(csv.contains("1,the zebra sees the moon .,") && csv.contains("2,quokka quokka .,"), csv)
+        XCTAssertFalse(csv.contains("<unk>"), csv)
+        r = try CLI.run(["encode", run, "--data", unseen, "--out", run + "/u-z.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        csv = try String(contentsOfFile: run + "/u-z.csv", encoding: .utf8)
+        XCTAssertTrue(csv.contains("test,2,quokka quokka .,"), csv)
+        XCTAssertFalse(csv.contains("<unk>"), csv)
     }
 
     /// The shipped MOSES sample trains with --model gru alone (SMILES tokens here).

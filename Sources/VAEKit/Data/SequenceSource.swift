@@ -13,6 +13,14 @@ public struct SequenceSource: DataSource {
     /// 1-based line of each item in its file (the header of a CSV is line 1).
     let lines: [Int32]
     public let maxLength: Int
+    /// The file (and CSV column) the items were read from, for their own text (`originalTexts`).
+    public var origin: Origin?
+
+    public struct Origin: Sendable, Equatable {
+        public var path: String
+        public var textColumn: String?
+        public init(path: String, textColumn: String?) { self.path = path; self.textColumn = textColumn }
+    }
 
     public init(ids: [UInt16], starts: [Int], lines: [Int32], maxLength: Int) {
         precondition(starts.count == lines.count + 1 && starts.last == ids.count)
@@ -54,7 +62,28 @@ public struct SequenceSource: DataSource {
             starts.append(ids.count)
             lines.append(self.lines[i])
         }
-        return SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: maxLength)
+        var s = SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: maxLength)
+        s.origin = origin
+        return s
+    }
+
+    /// Each item's text as its file has it — not its tokens decoded, where a token outside the
+    /// vocabulary reads <unk> (the unusual items an anomaly score points at are often those). The
+    /// file is read again and the items found by their line; nil without an `origin`.
+    public func originalTexts() throws -> [String]? {
+        guard let origin else { return nil }
+        let wanted = Set(lines)
+        var byLine: [Int32: String] = [:]
+        byLine.reserveCapacity(wanted.count)
+        for (line, text) in try Dataset.readItems(path: origin.path, textColumn: origin.textColumn) where wanted.contains(line) {
+            byLine[line] = String(text)
+        }
+        return try lines.map { line in
+            guard let text = byLine[line] else {
+                throw VAEError("\(origin.path) has changed since it was read: its line \(line) is no longer an item")
+            }
+            return text
+        }
     }
 
     public func binarized(seed: UInt64) -> any DataSource { self }
@@ -218,9 +247,11 @@ extension Dataset {
                 throw VAEError("\(path): \(trainItems.count) train and 0 test items — too few to hold out a test set: give more data, a --test file, or a larger --test-fraction")
             }
         }
-        let (train, vocab, skipped, _) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
-        let (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
+        var (train, vocab, skipped, _) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
+        var (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
                                                               source: options.testFile ?? path + " (its test split)")
+        train.origin = SequenceSource.Origin(path: path, textColumn: options.textColumn)
+        test.origin = SequenceSource.Origin(path: options.testFile ?? path, textColumn: options.textColumn)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: train, test: test, classNames: [])
         d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: unknown, options: options)
         d.sequence = options
@@ -244,7 +275,8 @@ extension Dataset {
         o.tokenizer = config.tokenizer
         o.maxLength = config.maxLength
         let items = try readItems(path: path, textColumn: textColumn)
-        let (set, _, skipped, unknown) = try encodeItems(items, options: o, vocabulary: config.vocabulary, source: path)
+        var (set, _, skipped, unknown) = try encodeItems(items, options: o, vocabulary: config.vocabulary, source: path)
+        set.origin = SequenceSource.Origin(path: path, textColumn: textColumn)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: set, test: set, classNames: [])
         d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: 0, unknown: unknown, options: o)
         return d
