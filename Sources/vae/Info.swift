@@ -23,16 +23,27 @@ struct Info: ParsableCommand {
         let c = loaded.model.config
         print("")
         print("run:         \(run)")
-        print("model:       \(c.architecture.rawValue), input \(c.inputShape.map(String.init).joined(separator: "×")), latent \(c.latent), hidden \(c.hidden.map(String.init).joined(separator: ",")), \(loaded.model.parameterCount) parameters")
-        print("likelihood:  \(c.likelihood.rawValue)\(c.likelihood == .gaussian ? " (σ = \(c.gaussianSigma))" : ""), β \(c.beta), warm-up \(c.warmupEpochs) epochs")
+        if let q = c.sequence {
+            // a sequence VAE: GRUs over tokens, a categorical over the vocabulary per token
+            print("model:       gru sequence VAE, encoder \(q.encoderLayers)x\(q.encoderHidden)\(q.bidirectional ? " bidirectional" : ""), decoder \(q.decoderLayers)x\(q.decoderHidden), latent \(c.latent), \(loaded.model.parameterCount) parameters")
+            print("tokens:      \(q.tokenizer.rawValue), vocabulary \(q.vocabulary.count) (with <pad> <bos> <eos> <unk>), at most \(q.maxLength) per item\(q.molecules ? ", SMILES" : "")\(q.wordDropout > 0 ? ", word dropout \(q.wordDropout)" : "")")
+            print("likelihood:  categorical per token, β \(c.beta), warm-up \(c.warmupEpochs) epochs\(c.freeBits.map { $0 > 0 ? ", free bits \($0)" : "" } ?? "")")
+        } else {
+            print("model:       \(c.architecture.rawValue), input \(c.inputShape.map(String.init).joined(separator: "×")), latent \(c.latent), hidden \(c.hidden.map(String.init).joined(separator: ",")), \(loaded.model.parameterCount) parameters")
+            print("likelihood:  \(c.groups != nil ? "per column (the table's numbers and categories)" : c.likelihood.rawValue)\(c.likelihood == .gaussian && c.groups == nil ? " (σ = \(c.gaussianSigma))" : ""), β \(c.beta), warm-up \(c.warmupEpochs) epochs")
+        }
         let o = loaded.options
         print("training:    \(loaded.state.epoch) of \(o.epochs) epochs\(loaded.state.batchInEpoch > 0 ? " (+\(loaded.state.batchInEpoch) batches)" : ""), batch \(o.batchSize), lr \(o.learningRate), seed \(o.seed)\(o.binarize ? ", binarized" : "")")
         print("recipe:      \(Train.describe(o))")
         if let d = loaded.config?.data { print("data:        \(d.name) (\(d.directory)), \(d.trainCount) train, \(d.testCount) test") }
         let metrics = try TrainingRun.readMetrics(run + "/" + TrainingRun.metricsFile)
         if let m = metrics.last {
-            print(String(format: "last epoch:  %d: train %.2f, test %.2f (z=μ %.2f), recon %.2f, KL %.2f nats/image, %.1f s, %.0f images/s",
-                          m.epoch, m.train_loss, m.test_loss, m.test_loss_mu, m.test_recon, m.test_kl, m.seconds, m.images_per_second))
+            // per image, per table row or per sequence item
+            let unit = ProgressDisplay.rateUnit(loaded.model)
+            let item = unit == "items/s" ? "item" : unit == "rows/s" ? "row" : "image"
+            print(String(format: "last epoch:  %d: train %.2f, test %.2f (z=μ %.2f), recon %.2f, KL %.2f nats/",
+                          m.epoch, m.train_loss, m.test_loss, m.test_loss_mu, m.test_recon, m.test_kl)
+                  + item + String(format: ", %.1f s, %.0f ", m.seconds, m.images_per_second) + (unit == "img/s" ? "images/s" : unit))
         }
     }
 }

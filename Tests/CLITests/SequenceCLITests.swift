@@ -70,6 +70,15 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 6, r.stdout)
 
+        // info tells a sequence run as one: its GRUs, tokens, likelihood and units
+        r = try CLI.run(["info", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for s in ["model:       gru sequence VAE, encoder 1x16, decoder 1x24, latent 4", "tokens:      words, vocabulary \(loaded.model.config.sequence!.vocabulary.count)",
+                  "likelihood:  categorical per token", "nats/item", "items/s"] {
+            XCTAssertTrue(r.stdout.contains(s), "info lacks \(s): \(r.stdout)")
+        }
+        XCTAssertFalse(r.stdout.contains("bernoulli") || r.stdout.contains("image"), r.stdout)
+
         r = try CLI.run(["encode", run, "--out", run + "/z.csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let rows = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n")
