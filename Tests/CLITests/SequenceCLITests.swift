@@ -221,8 +221,9 @@ final class SequenceCLITests: XCTestCase {
 
     func testBadSequenceInputIsOneLine() throws {
         let small = ["--model", "gru", "--encoder", "1x4", "--decoder", "1x4", "--latent", "2", "--epochs", "1", "--no-report"]
-        func refuse(_ bytes: [UInt8], _ expected: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
-            let path = tempRunDir("badseq") + ".txt"
+        func refuse(_ bytes: [UInt8], _ expected: String, extra: [String] = [], suffix: String = ".txt",
+                    file: StaticString = #filePath, line: UInt = #line) throws {
+            let path = tempRunDir("badseq") + suffix
             try AtomicFile.write(bytes, to: path)
             let r = try CLI.run(["train", "--data", path] + small + extra + ["--out", tempRunDir("badseqrun")])
             XCTAssertEqual(r.status, 1, r.stderr, file: file, line: line)
@@ -237,6 +238,9 @@ final class SequenceCLITests: XCTestCase {
         try refuse(Array("short\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20) + [10], "line 2 is 2,097,152 bytes long")
         try refuse(Array("aaaaaaaaaa\nbbbbbbbbbbbb\n".utf8), "no item has at most --max-length 5 tokens", extra: ["--max-length", "5"])
         try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"])
+        // a CSV without --text-column: its header and other fields would be read as items
+        try refuse(Array("SMILES,SPLIT\nCCO,train\nCCN,test\n".utf8), "is a CSV table: pass --text-column with the column that holds the items (its header: 'SMILES', 'SPLIT')",
+                   suffix: ".csv")
         // a huge vocabulary is bounded: 20,000 distinct words, the 50 most frequent kept
         let words = (0..<20_000).map { "w\($0)" }
         let path = tempRunDir("vocab") + ".txt"

@@ -134,6 +134,14 @@ extension Dataset {
             }
             throw VAEError("\(path) line \(line) is not valid UTF-8 text; convert the file to UTF-8 (e.g. iconv -t UTF-8)")
         }
+        // A CSV's lines are records, not items: without --text-column its header and every
+        // other field would be read as text of the items.
+        let name = path.lowercased()
+        if textColumn == nil && (name.hasSuffix(".csv") || name.hasSuffix(".csv.gz")) {
+            let header = csvFields(text.prefix { $0 != "\n" && $0 != "\r\n" })
+            let shown = header.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (header.count > 10 ? ", …" : "")
+            throw VAEError("\(path) is a CSV table: pass --text-column with the column that holds the items (its header: \(shown))")
+        }
         var out: [(Int32, Substring)] = []
         var column: Int? = nil
         var lineNumber: Int32 = 0
