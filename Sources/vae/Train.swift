@@ -18,7 +18,7 @@ struct Train: ParsableCommand {
     @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv).") var latent: Int?
     @Option(help: ArgumentHelp("Hidden widths, comma-separated (mlp, default 400) or the dense width (conv, default 16).", valueName: "h[,h…]"))
     var hidden: String?
-    @Option(help: "Epochs (the total, also when resuming).") var epochs: Int?
+    @Option(help: "Epochs (the total, also when resuming; 0: write the initialised, untrained model only).") var epochs: Int?
     @Option(help: "Batch size.") var batch: Int?
     @Option(help: "Adam's learning rate.") var lr: Double?
     @Option(help: "Weight of the KL term (β-VAE; default 1).") var beta: Double?
@@ -305,6 +305,9 @@ struct Train: ParsableCommand {
             }
             print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f); model in %@", m.epoch, m.test_loss,
                          data.isImages ? "image" : "item", m.test_loss_mu, run.directory))
+        } else if leader && run.trainer.options.epochs == 0 {
+            // --epochs 0 writes the run's initialised model (to inspect the init, or time start-up)
+            print("done: no epoch trained (--epochs 0): \(run.directory) holds the initialised model; train it with vae train --resume --epochs N --out \(run.directory)")
         }
     }
 
