@@ -255,7 +255,7 @@ struct Train: ParsableCommand {
             if let p = preset { Console.note("preset \(p.rawValue): \(Train.describe(o))") }
             try Train.requireBothSplits(data, classes: o.classes)
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
-            if let c = o.classes { Console.note("training on labels \(c.map(String.init).joined(separator: ",")) only: \(run.trainer.data.train.count) \(data.isImages ? "images" : data.table != nil ? "rows" : "items")") }
+            if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.isImages ? "images" : data.table != nil ? "rows" : "items")") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
         }
         if let seq = run.model as? SequenceVAE, seq.sequence.molecules {

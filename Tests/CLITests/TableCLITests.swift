@@ -111,7 +111,8 @@ final class TableCLITests: XCTestCase {
         var r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--classes", "odd", "--no-report", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         let loaded = try Checkpoint.load(run)
-        let line = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("training on labels") }, r.stderr)
+        // the classes by the names given, not by their indices
+        let line = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("training on classes odd only: ") }, r.stderr)
         let rows = try XCTUnwrap(Int(line.split(separator: ":").last!.split(separator: " ").first!))
         XCTAssertTrue((50...80).contains(rows), "\(rows) odd training rows")
         // under 100 rows: one σ per column and batches of 16, still at least 2,000 steps
