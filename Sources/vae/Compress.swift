@@ -41,7 +41,7 @@ struct Compress: ParsableCommand {
             (names, images) = try CompressIO.readPNGs(self.images!, shape: codec.shape)
         }
         if binarize && codec.kind != .binary {
-            throw VAEError("--binarize is for a Bernoulli model; this one codes 8-bit pixels as they are")
+            throw ValidationError("--binarize is for a Bernoulli model; this one codes 8-bit pixels as they are")
         }
         if binarize {
             var rng = RNG(seed: Trainer.testBinarizationSeed)

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import VAECore
 import VAEKit
@@ -98,15 +99,15 @@ enum ClassChoice {
 
     static func resolve(_ text: String, model: VAE, classNames: [String]) throws -> Int {
         guard model.isConditional else {
-            throw VAEError("--class needs a conditional model; train one with `vae train --conditional`")
+            throw ValidationError("--class needs a conditional model; train one with `vae train --conditional`")
         }
         let n = model.config.conditionSize
         if let i = index(of: text, classNames: classNames, count: n) { return i }
         if let i = Int(text) {
-            guard (0..<n).contains(i) else { throw VAEError("--class \(i) is out of range: the model knows classes 0…\(n - 1)") }
+            guard (0..<n).contains(i) else { throw ValidationError("--class \(i) is out of range: the model knows classes 0…\(n - 1)") }
             return i
         }
-        throw VAEError("--class \"\(text)\" is not a class of this model; its classes are \(classNames.prefix(n).joined(separator: ", "))")
+        throw ValidationError("--class \"\(text)\" is not a class of this model; its classes are \(classNames.prefix(n).joined(separator: ", "))")
     }
 
     /// The condition for `count` items of class `cls` (nil for an unconditional model).

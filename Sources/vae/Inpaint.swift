@@ -44,6 +44,10 @@ struct Inpaint: ParsableCommand {
         guard limit >= 1, (1...1000).contains(count) else { throw ValidationError("--limit must be ≥ 1 and --count between 1 and 1000") }
         if (mask == nil) == (masks == nil) { throw ValidationError("give exactly one of --mask or --masks") }
         if masks != nil && images == nil { throw ValidationError("--masks DIR goes with --images DIR") }
+        // a built-in mask's spelling is checked before anything is read (a usage error, exit 2)
+        if let mask, !mask.lowercased().hasSuffix(".png") {
+            do { _ = try InpaintingMask(parsing: mask) } catch let e as VAEError { throw ValidationError(e.message) }
+        }
         if let start, start != "model-mean", start != "zero", !(Float(start).map { (0...1).contains($0) } ?? false) {
             throw ValidationError("--start must be model-mean, zero or a value in [0, 1], not \"\(start)\"")
         }

@@ -56,12 +56,12 @@ struct DataOptions: ParsableArguments {
     /// accepted (the command line the run was started with), other values are refused.
     func checkTableFlags(_ schema: TableSchema) throws {
         if let label, label != schema.label?.name {
-            throw VAEError("--label is fixed by the run's table: it has \(schema.label.map { "label \($0.name)" } ?? "no label"), this command line gives \(label); give the run's value or drop the flag")
+            throw ValidationError("--label is fixed by the run's table: it has \(schema.label.map { "label \($0.name)" } ?? "no label"), this command line gives \(label); give the run's value or drop the flag")
         }
         if let ignore {
             let given = ignore.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             if Set(given) != Set(schema.ignored) {
-                throw VAEError("--ignore is fixed by the run's table: it ignores \(schema.ignored.isEmpty ? "no column" : schema.ignored.joined(separator: ",")), this command line gives \(given.joined(separator: ",")); give the run's value or drop the flag")
+                throw ValidationError("--ignore is fixed by the run's table: it ignores \(schema.ignored.isEmpty ? "no column" : schema.ignored.joined(separator: ",")), this command line gives \(given.joined(separator: ",")); give the run's value or drop the flag")
             }
         }
     }

@@ -31,7 +31,7 @@ struct Sample: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(seq) }
-        if let count, count > 10_000 { throw VAEError("--count is at most 10000 for images") }
+        if let count, count > 10_000 { throw ValidationError("--count is at most 10000 for images") }
         let model = try loaded.feedForward("vae sample")
         let shape = model.config.inputShape
         var rng = RNG(seed: seed)
@@ -45,7 +45,7 @@ struct Sample: ParsableCommand {
             columns = classes.count == 1 ? Int(Double(per).squareRoot().rounded(.up)) : per
             if classes.count > 1 { Console.note("one row per class: \(classes.map { $0 < names.count ? names[$0] : String($0) }.joined(separator: ", "))") }
         } else {
-            if cls != nil { throw VAEError("--class needs a conditional model; train one with `vae train --conditional`") }
+            if cls != nil { throw ValidationError("--class needs a conditional model; train one with `vae train --conditional`") }
             let n = count ?? 64
             images = Analysis.sample(model, count: n, rng: &rng)
             columns = Int(Double(n).squareRoot().rounded(.up))
@@ -78,7 +78,7 @@ struct Reconstruct: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
-        if !items.isEmpty { throw VAEError("--items is for sequence runs; give an image run --images DIR") }
+        if !items.isEmpty { throw ValidationError("--items is for sequence runs; give an image run --images DIR") }
         let model = try loaded.feedForward("vae reconstruct"), shape = model.config.inputShape
         let x: Tensor, names: [String], condition: Tensor?
         if let images {
@@ -123,7 +123,7 @@ struct Interpolate: ParsableCommand {
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
         let model = try loaded.feedForward("vae interpolate")
-        guard let from = Int(from), let to = Int(to) else { throw VAEError("--from and --to take test image indices, e.g. --from 0 --to 7") }
+        guard let from = Int(from), let to = Int(to) else { throw ValidationError("--from and --to take test image indices, e.g. --from 0 --to 7") }
         let data = try runArg.testSet(loaded, dataOptions)
         for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.test.count).contains(i) {
             throw VAEError("\(flag) \(i) is out of range: the test set has \(data.test.count) images (0…\(data.test.count - 1))")

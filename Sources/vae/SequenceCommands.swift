@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import VAECore
 import VAEKit
@@ -8,8 +9,8 @@ import VAEKit
 extension Sample {
     /// z ~ N(0, I), decoded by sampling at --temperature (or --greedy); printed or written to --out.
     func runSequence(_ model: SequenceVAE) throws {
-        if cls != nil { throw VAEError("--class is for conditional image and table models") }
-        if outDir != nil { throw VAEError("--out-dir writes images; a sequence run's samples go to stdout or --out FILE") }
+        if cls != nil { throw ValidationError("--class is for conditional image and table models") }
+        if outDir != nil { throw ValidationError("--out-dir writes images; a sequence run's samples go to stdout or --out FILE") }
         let n = count ?? 10
         var items = SequenceText.samples(model, count: n, temperature: temperature, greedy: greedy, seed: seed)
         if model.sequence.molecules {
@@ -18,7 +19,7 @@ extension Sample {
                          + (validOnly ? "; writing the valid ones" : ""))
             if validOnly { items = valid }
         } else if validOnly {
-            throw VAEError("--valid-only is for SMILES runs (molecules); this run's items are text")
+            throw ValidationError("--valid-only is for SMILES runs (molecules); this run's items are text")
         }
         try SequenceText.emit(items, to: out)
     }
@@ -27,7 +28,7 @@ extension Sample {
 extension Reconstruct {
     /// Test items (or --items) and their greedy decodings from z = μ, tab-separated.
     func runSequence(_ loaded: Checkpoint.Loaded, _ model: SequenceVAE) throws {
-        if images != nil || outDir != nil { throw VAEError("--images and --out-dir are for image runs; give a sequence run --items or --data") }
+        if images != nil || outDir != nil { throw ValidationError("--images and --out-dir are for image runs; give a sequence run --items or --data") }
         let source: any DataSource
         var texts: [String]
         if !items.isEmpty {
@@ -53,7 +54,7 @@ extension Reconstruct {
 extension Interpolate {
     /// Bowman et al.'s homotopy between two items (given as text, or as test-item indices).
     func runSequence(_ loaded: Checkpoint.Loaded, _ model: SequenceVAE) throws {
-        if cls != nil || outDir != nil { throw VAEError("--class and --out-dir are for image runs") }
+        if cls != nil || outDir != nil { throw ValidationError("--class and --out-dir are for image runs") }
         var ends: [String] = []
         for (flag, v) in [("--from", from), ("--to", to)] {
             if let i = Int(v) {

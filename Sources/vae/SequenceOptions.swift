@@ -68,10 +68,10 @@ extension DataOptions {
     /// A file of sequences for training (`--data`, else the shipped SMILES sample).
     func loadSequencesForTraining(_ seq: SequenceTrainOptions) throws -> (Dataset, vocabulary: [String]) {
         if imageSize != nil || channels != nil || skipBadFiles || background != nil || label != nil || ignore != nil {
-            throw VAEError("--image-size, --channels, --background, --skip-bad-files, --label and --ignore are not for sequences")
+            throw ValidationError("--image-size, --channels, --background, --skip-bad-files, --label and --ignore are not for sequences")
         }
         guard let path = data ?? DataOptions.shippedSequenceSample() else {
-            throw VAEError("--model gru needs --data FILE: one item per line (.txt, .smi, plain or .gz) or a CSV with --text-column")
+            throw ValidationError("--model gru needs --data FILE: one item per line (.txt, .smi, plain or .gz) or a CSV with --text-column")
         }
         var o = seq.reading(textColumn: textColumn)
         if let f = testFraction { o.testFraction = f }

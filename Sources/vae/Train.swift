@@ -141,7 +141,7 @@ struct Train: ParsableCommand {
                 (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions)
             } else {
                 if sequenceOptions.given || dataOptions.textColumn != nil {
-                    throw VAEError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout and --text-column are for sequences: add --model gru")
+                    throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout and --text-column are for sequences: add --model gru")
                 }
                 data = try dataOptions.load()
             }
@@ -224,10 +224,10 @@ struct Train: ParsableCommand {
                 patienceEpochs = patience
             }
             if patience != nil && validationShare == nil {
-                throw VAEError("--patience needs a validation share to score (--validation-fraction f)")
+                throw ValidationError("--patience needs a validation share to score (--validation-fraction f)")
             }
             if let f = freeBits, f > 0 {
-                if objective == .iwae { throw VAEError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself") }
+                if objective == .iwae { throw ValidationError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself") }
                 cfg.freeBits = f
             }
             if conditional && !data.train.hasLabels {

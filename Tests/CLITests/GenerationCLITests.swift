@@ -53,13 +53,13 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertTrue(g.stderr.contains("one row per class"), g.stderr)
         let img = try PNG.decode(try AtomicFile.readAll(path: grid, maxBytes: 1 << 24))
         XCTAssertEqual(img.width, img.height)   // 10 × 10 tiles
-        // a bad class is one line naming the classes
+        // a bad class is one line naming the classes; a usage error (exit 2), like other option values
         let bad = try CLI.run(["sample", GenerationCLITests.conditional, "--class", "banana"])
-        XCTAssertEqual(bad.status, 1)
+        XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("is not a class of this model"), bad.stderr)
         // --class on an unconditional model
         let plain = try CLI.run(["sample", GenerationCLITests.denoising, "--class", "1"])
-        XCTAssertEqual(plain.status, 1)
+        XCTAssertEqual(plain.status, 2)
         XCTAssertTrue(plain.stderr.contains("--conditional"), plain.stderr)
         // the IWAE estimate of a conditional model scores each image under its own label
         let ev = try CLI.run(["evaluate", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--iwae", "5", "--limit", "8"])
@@ -102,6 +102,12 @@ final class GenerationCLITests: XCTestCase {
                                "--start", "1.5"])
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--start must be model-mean, zero or a value in [0, 1]"), bad.stderr)
+        // a misspelt built-in mask is a usage error before anything is read
+        for m in ["diagonal", "random:2"] {
+            let r = try CLI.run(["inpaint", GenerationCLITests.conditional, "--mask", m])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("mask \"\(m)\" is not center, top, bottom, left, right or random:P"), r.stderr)
+        }
     }
 
     func testInpaintFolderKeepsObservedPixelsAndFileNames() throws {
