@@ -22,7 +22,7 @@ struct VAECLI: ParsableCommand {
     /// 2 for a usage error, 0 for --help and --version.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()
             MPIJob.finish()
         } catch let error as VAEError {
@@ -45,6 +45,32 @@ struct VAECLI: ParsableCommand {
             Console.error(message(for: error))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// `--lr -1` as `--lr=-1`: a value that is a negative number would otherwise read as an option
+    /// ("Missing value for '--lr <lr>'"), and the option's own check never says what is wrong with it
+    /// ("--lr must be > 0"). No option name starts with a digit, so nothing else is changed.
+    static func joiningNegativeValues(_ args: [String]) -> [String] {
+        var out: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            if a.hasPrefix("--"), a.count > 2, !a.contains("="), i + 1 < args.count, isNegativeNumber(args[i + 1]) {
+                out.append(a + "=" + args[i + 1])
+                i += 2
+            } else {
+                out.append(a)
+                i += 1
+            }
+        }
+        return out
+    }
+
+    static func isNegativeNumber(_ s: String) -> Bool {
+        guard s.hasPrefix("-"), s.count > 1 else { return false }
+        let rest = s.dropFirst()
+        guard let first = rest.first, first.isNumber || first == "." else { return false }
+        return Double(rest) != nil || rest.split(separator: ",").allSatisfy { Double($0) != nil }
     }
 }
 

@@ -197,6 +197,19 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--model mlp"), bad.stderr)
     }
 
+    /// A negative number after an option is its value, so the option's own check answers
+    /// ("--lr must be > 0"), not "Missing value for '--lr <lr>'" as if none were given.
+    func testNegativeOptionValuesAreValuesAndRefusedByTheirCheck() throws {
+        for (args, expected) in [(["train", "--lr", "-1", "--epochs", "1"], "--lr must be > 0"),
+                                 (["sample", "nowhere", "--count", "-3"], "--count must be between 1 and"),
+                                 (["denoise", "nowhere", "--noise", "-.5"], "--noise must be between 0 and 10")] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains(expected), r.stderr)
+            XCTAssertFalse(r.stderr.contains("Missing value"), r.stderr)
+        }
+    }
+
     /// A bad tuning value: one warning line naming the variable and the range; the command works.
     func testBadEnvironmentSwitchWarnsOnceAndUsesTheDefault() throws {
         let r = try CLI.run(["info"], env: ["VAE_SPIN_US": "fast", "VAE_THREADS": "0"])
