@@ -218,6 +218,12 @@ struct RunArgument: ParsableArguments {
                               table: loaded.table)
         let shape = d.test.itemShape
         guard shape == loaded.model.config.inputShape else {
+            let expected = loaded.model.config.inputShape.map(String.init).joined(separator: "×")
+            // the flags given that shape the images: they, not the data, are what conflicts
+            let flags = [data.imageSize.map { "--image-size \($0)" }, data.channels.map { "--channels \($0)" }].compactMap { $0 }
+            if !flags.isEmpty {
+                throw ValidationError("\(flags.joined(separator: " and ")) make\(flags.count == 1 ? "s" : "") \(shape.map(String.init).joined(separator: "×")) images, and the model in \(run) expects \(expected): drop \(flags.count == 1 ? "the flag" : "them") (the run reads its images as it was trained) or give the run's values")
+            }
             throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")
         }
         guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test images") }

@@ -32,8 +32,8 @@ struct Train: ParsableCommand {
     @Flag(help: "Dynamic binarization: pixels re-drawn as Bernoulli(intensity) every batch.") var binarize = false
     @Flag(help: "A conditional VAE: the label's one-hot is an input of the encoder and the decoder (needs labels).")
     var conditional = false
-    @Option(help: ArgumentHelp("A denoising VAE: the encoder sees a corrupted copy, redrawn every batch; the loss compares with the clean images.",
-                               valueName: "gaussian:σ|saltpepper:p|mask:p"))
+    @Option(help: ArgumentHelp("A denoising VAE: the encoder sees a corrupted copy, redrawn every batch; the loss compares with the clean images (mask: pixels missing at random; box: a missing rectangle, for inpainting).",
+                               valueName: "gaussian:σ|saltpepper:p|mask:p|box:p"))
     var corrupt: String?
     @Option(help: "Random seed (initialisation, shuffling, noise).") var seed: UInt64?
     @Option(help: "Clip the global gradient norm.") var clip: Double?

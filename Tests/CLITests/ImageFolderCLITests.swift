@@ -50,6 +50,10 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertEqual(s.status, 0, s.stderr)
         let png = try PNG.decode(try AtomicFile.readAll(path: run + "/r.png", maxBytes: 1 << 24))
         XCTAssertEqual(png.channels, 3)
+        // another --image-size is named as the conflict (a usage error), not the data set
+        let other = try CLI.run(["anomaly", run, "--image-size", "16"], env: env)
+        XCTAssertEqual(other.status, 2, other.stderr)
+        XCTAssertTrue(other.stderr.contains("--image-size 16 makes 3×16×16 images, and the model in \(run) expects 3×12×12"), other.stderr)
     }
 
     func testBadFilesAndBadOptions() throws {
