@@ -86,6 +86,7 @@ struct Anomaly: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)

@@ -26,6 +26,7 @@ struct Denoise: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = try loaded.feedForward("vae denoise"), shape = model.config.inputShape

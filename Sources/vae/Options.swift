@@ -256,6 +256,18 @@ struct RunArgument: ParsableArguments {
     func output(_ out: String?, default name: String) -> String { out ?? (run + "/" + name) }
 }
 
+/// Output files: a --out whose folder is not there is refused before any work (a long scoring
+/// run that then cannot write its result loses the work).
+enum OutputFile {
+    static func requireFolder(_ path: String?, option: String = "--out") throws {
+        guard let path else { return }
+        let folder = (path as NSString).deletingLastPathComponent
+        var isDir: ObjCBool = false
+        if folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) && isDir.boolValue) { return }
+        throw VAEError("cannot write \(option) \(path): the folder \(folder) does not exist; create it first (mkdir -p \(folder)) or write elsewhere")
+    }
+}
+
 /// Image-grid helpers shared by the picture commands.
 enum Pictures {
     static func grid(_ images: Tensor, shape: [Int], columns: Int, scale: Int = 2) -> [UInt8] {

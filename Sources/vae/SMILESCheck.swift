@@ -14,6 +14,7 @@ struct SMILESCheck: ParsableCommand {
     var out: String?
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         var bytes = try AtomicFile.readAll(path: file, maxBytes: 4 << 30)
         if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: file) }
         guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -55,6 +55,18 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
+    /// An --out in a folder that is not there is refused before the work, not after it.
+    func testOutputInAMissingFolderIsRefusedFirst() throws {
+        let missing = tempRunDir("missing-folder") + "/sub"
+        for args in [["smiles", TinyData.root + "/data/moses-sample.smi.gz", "--out", missing + "/v.tsv"],
+                     ["anomaly", TinyData.root + "/models/bb-fashion", "--out", missing + "/a.csv"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("the folder \(missing) does not exist; create it first"), r.stderr)
+            XCTAssertEqual(r.stdout, "", "work was done before the refusal: \(r.stdout)")
+        }
+    }
+
     func testDivergenceExitsOneNamingEpochAndBatchAndKeepsTheCheckpoint() throws {
         let data = try TinyData.make(train: 128, test: 32)
         let dir = tempRunDir("diverge")
