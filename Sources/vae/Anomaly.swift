@@ -116,7 +116,7 @@ struct Anomaly: ParsableCommand {
         let sorted = scores.sorted()
         let what = iwae.map { "IWAE-\($0) −log p(x)" } ?? "negative ELBO"
         print(String(format: "scored %d items of %@ by %@: median %.2f, 95th percentile %.2f, max %.2f nats",
-                     scores.count, data.name, what, sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 95 / 100)], sorted.last!))
+                     scores.count, data.name, what, Anomaly.quantile(sorted, 0.5), Anomaly.quantile(sorted, 0.95), sorted.last!))
         var threshold: Double? = nil
         if let q = thresholdQuantile {
             var trainSet = data.train.first(20_000)
@@ -170,5 +170,17 @@ struct Anomaly: ParsableCommand {
         }
         try Pictures.write(Pictures.grid(x, shape: loaded.model.config.inputShape, columns: 8, scale: Figures.scale(for: loaded.model.config.inputShape)),
                            to: out.map { $0.lowercased().hasSuffix(".csv") ? nil : $0 }.flatMap { $0 } ?? runArg.output(nil, default: "anomalies.png"))
+    }
+}
+
+extension Anomaly {
+    /// The p-quantile of ascending values, interpolated between the two nearest (NumPy's default):
+    /// the median of 2 items is their mean, not the larger one.
+    static func quantile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let x = Double(sorted.count - 1) * p
+        let i = min(Int(x), sorted.count - 1)
+        guard i + 1 < sorted.count else { return sorted[i] }
+        return sorted[i] + (x - Double(i)) * (sorted[i + 1] - sorted[i])
     }
 }
