@@ -187,6 +187,8 @@ enum DatasetFolder {
         precondition(made != nil, "cannot create a scratch folder")
         let path = String(cString: made!)
         directory = path
+        // libFuzzer ends a timed run with exit(): remove the folder then too (it was left behind)
+        atexit { DatasetFolder.cleanUp() }
         return path
     }
 
