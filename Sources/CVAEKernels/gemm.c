@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 // ---------------------------------------------------------------- kernel selection
 static int g_max_level = 0;          // best level the CPU supports
@@ -364,6 +365,27 @@ static void shared_compute_task(void *ctx, int t) {
 // products (B of 1.6–3.2 MB, 64–128 rows per chunk) packed once, that mlp +1.7% on Zen 4; with 50
 // rows per chunk (h400 batch 512, dW = gᵀx, B = x of 1.6 MB) the streaming cost more: 1.5% slower.
 #define VK_SHARED_MAX_B (1024 * 1024)
+// ... but only on cores whose L2 is under 2 MB (Zen 3's 512 KB, Zen 4's and Zen 5's 1 MB): with
+// Intel's 2 MB a thread's half of such a B stays in its own L2 across every row block, and the
+// split that packs it per thread was faster — h1024 batch 512 on the Intel Xeon (Emerald Rapids),
+// the two ways alternating ABBA in 4 groups: +0.3, +3.9, +3.2, +2.2% (docs/benchmarks.md). Where B
+// is packed changes no sum: the same bits either way. VAE_L2_KB overrides the size read.
+#define VK_LARGE_SHARED_B_L2_BELOW (2048L * 1024)
+static long g_l2_bytes = -1;
+static pthread_once_t g_l2_once = PTHREAD_ONCE_INIT;
+static void read_l2(void) {
+    long kb = vk_env_long("VAE_L2_KB", 0, 1L << 20, 0);
+    if (kb > 0) { g_l2_bytes = kb * 1024; return; }
+    long b = 0;
+#ifdef _SC_LEVEL2_CACHE_SIZE
+    b = sysconf(_SC_LEVEL2_CACHE_SIZE);
+#endif
+    g_l2_bytes = b > 0 ? b : 0;   // unknown: as a small L2 (the large shared B, as before)
+}
+long vk_l2_cache_bytes(void) {
+    pthread_once(&g_l2_once, read_l2);
+    return g_l2_bytes;
+}
 #define VK_SHARED_PARALLEL_PACK (8 * 1024)   // floats: shared operands this large are packed in parallel
 #define VK_CHUNKS_PER_THREAD 4   // shared-operand mode: chunks of the other dimension per thread
 
@@ -378,7 +400,8 @@ static int try_shared(const gemm_job *j, int nthreads) {
     // a large shared B is streamed from L3 once per chunk of rows
     int rows_per_chunk = j->M / (VK_CHUNKS_PER_THREAD * nthreads);
     int b_fits = nround * j->K <= VK_SHARED_MAX
-              || (nround * j->K <= VK_SHARED_MAX_B && duplicated >= VK_SHARED_MAX && rows_per_chunk >= 64);
+              || (nround * j->K <= VK_SHARED_MAX_B && duplicated >= VK_SHARED_MAX && rows_per_chunk >= 64
+                  && vk_l2_cache_bytes() < VK_LARGE_SHARED_B_L2_BELOW);
     shared_job s;
     // With Adam fused, chunks of whole rows of C (B shared) give it contiguous p, m, v.
     if (j->adam && b_fits) s.share_a = 0;
@@ -616,8 +639,11 @@ const char *vk_gemm_description(void) {
         snprintf(g_desc, sizeof g_desc, "%s", vk_blas_description());
     } else {
         const vk_kernel *k = current_kernel();
-        snprintf(g_desc, sizeof g_desc, "built-in %s (level %d, KC=%d MC=%d NC=%d), %d thread%s%s",
-                 k->name, k->level, k->kc, k->mc, k->nc, vk_get_num_threads(),
+        long l2 = vk_l2_cache_bytes();
+        char l2text[48] = "";
+        if (l2 > 0) snprintf(l2text, sizeof l2text, ", L2 %ld KB", l2 / 1024);
+        snprintf(g_desc, sizeof g_desc, "built-in %s (level %d, KC=%d MC=%d NC=%d%s), %d thread%s%s",
+                 k->name, k->level, k->kc, k->mc, k->nc, l2text, vk_get_num_threads(),
                  vk_get_num_threads() == 1 ? "" : "s", g_check_note);
     }
     pthread_mutex_unlock(&g_desc_lock);

@@ -210,6 +210,25 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// Where the GEMM packs a large B depends on the L2 size (a thread's half in its own 2 MB L2, or
+    /// once for both threads under 2 MB): a training step of h1024 at batch 512 on two threads takes
+    /// both ways, and they give the same weights byte for byte.
+    func testL2SizeChoosesWherePackingGoesNotTheBits() throws {
+        let data = try TinyData.make(train: 512, test: 32)
+        var weights: [Data] = []
+        for kb in ["1024", "4096"] {
+            let env = ["VAE_THREADS": "2", "VAE_L2_KB": kb]
+            let info = try CLI.run(["info"], env: env)
+            XCTAssertTrue(info.stdout.contains("L2 \(kb) KB") || info.stdout.contains("OpenBLAS ("), info.stdout)
+            let run = tempRunDir("l2-\(kb)")
+            let r = try CLI.run(["train", "--data", data, "--hidden", "1024", "--batch", "512", "--epochs", "1",
+                                 "--test-limit", "32", "--no-report", "--out", run], env: env)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            weights.append(try Data(contentsOf: URL(fileURLWithPath: run + "/" + Checkpoint.weightsFile)))
+        }
+        XCTAssertEqual(weights[0], weights[1], "the L2 size changed the numbers")
+    }
+
     /// A bad tuning value: one warning line naming the variable and the range; the command works.
     func testBadEnvironmentSwitchWarnsOnceAndUsesTheDefault() throws {
         let r = try CLI.run(["info"], env: ["VAE_SPIN_US": "fast", "VAE_THREADS": "0"])

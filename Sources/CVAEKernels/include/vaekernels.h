@@ -22,6 +22,10 @@ void vk_pool_counters(long long *split, long long *shared);
 // Workers asleep on the pool's condition variable now (after spinning idle for VAE_SPIN_US).
 int  vk_pool_sleeping_workers(void);
 
+// The level-2 cache per core in bytes (sysconf; VAE_L2_KB overrides; 0 if unknown): the GEMM's
+// choice of where a large B operand is packed depends on it (never the bits).
+long vk_l2_cache_bytes(void);
+
 // ---------------------------------------------------------------- environment (env.c)
 // The integer in `text` if it is a decimal in [lo, hi]; else `fallback`, and (when text is
 // set) a one-line warning naming `name` and the range in `warning` (else warning is "").
