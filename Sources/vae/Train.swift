@@ -304,7 +304,7 @@ struct Train: ParsableCommand {
                                     st.stoppedEarly == true ? " (stopped after \(m.epoch - b) epochs without a better score)" : ""))
             }
             print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f); model in %@", m.epoch, m.test_loss,
-                         data.isImages ? "image" : "item", m.test_loss_mu, run.directory))
+                         data.isImages ? "image" : data.table != nil ? "row" : "item", m.test_loss_mu, run.directory))
         } else if leader && run.trainer.options.epochs == 0 {
             // --epochs 0 writes the run's initialised model (to inspect the init, or time start-up)
             print("done: no epoch trained (--epochs 0): \(run.directory) holds the initialised model; train it with vae train --resume --epochs N --out \(run.directory)")

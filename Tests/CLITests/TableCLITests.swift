@@ -110,6 +110,7 @@ final class TableCLITests: XCTestCase {
         let run = tempRunDir("tablelength")
         var r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--classes", "odd", "--no-report", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains(" nats/row (z=μ "), r.stdout)   // a table's loss is per row, as vae info says
         let loaded = try Checkpoint.load(run)
         // the classes by the names given, not by their indices
         let line = try XCTUnwrap(r.stderr.split(separator: "\n").first { $0.hasPrefix("training on classes odd only: ") }, r.stderr)
