@@ -368,8 +368,9 @@ static void shared_compute_task(void *ctx, int t) {
 // ... but only on cores whose L2 is under 2 MB (Zen 3's 512 KB, Zen 4's and Zen 5's 1 MB): with
 // Intel's 2 MB a thread's half of such a B stays in its own L2 across every row block, and the
 // split that packs it per thread was faster — h1024 batch 512 on the Intel Xeon (Emerald Rapids),
-// the two ways alternating ABBA in 4 groups: +0.3, +3.9, +3.2, +2.2% (docs/benchmarks.md). Where B
-// is packed changes no sum: the same bits either way. VAE_L2_KB overrides the size read.
+// the two ways alternating ABBA: +0.3 to +4.0% in 8 of 8 groups (two builds, then one binary with
+// VAE_L2_KB; docs/benchmarks.md). Where B is packed changes no sum: the same bits either way.
+// VAE_L2_KB overrides the size read.
 #define VK_LARGE_SHARED_B_L2_BELOW (2048L * 1024)
 static long g_l2_bytes = -1;
 static pthread_once_t g_l2_once = PTHREAD_ONCE_INIT;
