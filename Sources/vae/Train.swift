@@ -50,7 +50,7 @@ struct Train: ParsableCommand {
     var objective: TrainingObjective?
     @Option(name: .customLong("k"), help: "Importance samples per image of --objective iwae (default 1).") var k: Int?
     @Option(name: .customLong("adam-eps"), help: "Adam's ε (default 1e-8).") var adamEps: Double?
-    @Option(name: .customLong("lr-schedule"), help: "constant (default), burda2015: --lr·10^(−i/7) for 3^i epochs, i = 0…7, or moses-cpu: --lr for 3 epochs, 0.3× for 8, 0.1× for 9.")
+    @Option(name: .customLong("lr-schedule"), help: "constant (default), burda2015: --lr·10^(−i/7) for 3^i epochs, i = 0…7, or moses-cpu: --lr for 3 epochs, 0.3× for the next 5, 0.1× from epoch 9 on (12 epochs in the preset's 20).")
     var lrSchedule: ScheduleChoice?
     @Option(name: .customLong("init"), help: "How the weights start: pytorch (default; a burda2015 preset: glorot): kaiming-uniform, as nn.Linear; or glorot: uniform ±√(6/(fan_in+fan_out)), zero biases.")
     var weightInit: WeightInit?
