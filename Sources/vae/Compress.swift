@@ -28,6 +28,7 @@ struct Compress: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: loaded.feedForward("vae compress"))
         var names: [String] = []
@@ -76,6 +77,7 @@ struct Decompress: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: loaded.feedForward("vae decompress"))
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }

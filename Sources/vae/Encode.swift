@@ -18,6 +18,7 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = loaded.model

@@ -54,6 +54,7 @@ struct Inpaint: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = try loaded.feedForward("vae inpaint"), shape = model.config.inputShape, d = model.inputSize

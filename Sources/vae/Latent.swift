@@ -15,6 +15,7 @@ struct Latent: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)

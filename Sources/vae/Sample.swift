@@ -28,6 +28,7 @@ struct Sample: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(seq) }
@@ -75,6 +76,7 @@ struct Reconstruct: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
@@ -119,6 +121,7 @@ struct Interpolate: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
@@ -154,6 +157,7 @@ struct Manifold: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = try loaded.feedForward("vae manifold")

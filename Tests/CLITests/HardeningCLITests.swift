@@ -55,11 +55,14 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out))
     }
 
-    /// An --out in a folder that is not there is refused before the work, not after it.
+    /// An --out in a folder that is not there is refused before the work, not after it (every
+    /// command with --out but train, whose --out is the run folder it makes).
     func testOutputInAMissingFolderIsRefusedFirst() throws {
         let missing = tempRunDir("missing-folder") + "/sub"
         for args in [["smiles", TinyData.root + "/data/moses-sample.smi.gz", "--out", missing + "/v.tsv"],
-                     ["anomaly", TinyData.root + "/models/bb-fashion", "--out", missing + "/a.csv"]] {
+                     ["anomaly", TinyData.root + "/models/bb-fashion", "--out", missing + "/a.csv"],
+                     ["sample", TinyData.root + "/models/bb-fashion", "--out", missing + "/s.png"],
+                     ["encode", TinyData.root + "/models/bb-fashion", "--out", missing + "/z.csv"]] {
             let r = try CLI.run(args)
             XCTAssertEqual(r.status, 1, r.stderr)
             XCTAssertTrue(r.stderr.contains("the folder \(missing) does not exist; create it first"), r.stderr)
