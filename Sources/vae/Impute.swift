@@ -30,6 +30,7 @@ struct Impute: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         guard let info = loaded.table else {
