@@ -39,11 +39,10 @@ struct Info: ParsableCommand {
         let metrics = try TrainingRun.readMetrics(run + "/" + TrainingRun.metricsFile)
         if let m = metrics.last {
             // per image, per table row or per sequence item
-            let unit = ProgressDisplay.rateUnit(loaded.model)
-            let item = unit == "items/s" ? "item" : unit == "rows/s" ? "row" : "image"
+            let item = ProgressDisplay.itemNoun(loaded.model)
             print(String(format: "last epoch:  %d: train %.2f, test %.2f (z=μ %.2f), recon %.2f, KL %.2f nats/",
                           m.epoch, m.train_loss, m.test_loss, m.test_loss_mu, m.test_recon, m.test_kl)
-                  + item + String(format: ", %.1f s, %.0f ", m.seconds, m.images_per_second) + (unit == "img/s" ? "images/s" : unit))
+                  + item + String(format: ", %.1f s, %.0f ", m.seconds, m.images_per_second) + item + "s/s")
         }
     }
 }

@@ -40,9 +40,15 @@ final class ProgressDisplay {
     /// What the throughput counts: "img/s", or "items/s" for sequences, "rows/s" for tables.
     var rateUnit = "img/s"
 
+    /// What one of a run's items is: "image", "row" (a table) or "item" (a sequence).
+    static func itemNoun(_ model: any LatentVariableModel) -> String {
+        model is SequenceVAE ? "item" : model.config.groups != nil ? "row" : "image"
+    }
+
     /// The throughput unit of a run's items.
     static func rateUnit(_ model: any LatentVariableModel) -> String {
-        model is SequenceVAE ? "items/s" : model.config.groups != nil ? "rows/s" : "img/s"
+        let noun = itemNoun(model)
+        return noun == "image" ? "img/s" : noun + "s/s"
     }
 
     func clear() {

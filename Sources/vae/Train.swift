@@ -255,7 +255,7 @@ struct Train: ParsableCommand {
             if let p = preset { Console.note("preset \(p.rawValue): \(Train.describe(o))") }
             try Train.requireBothSplits(data, classes: o.classes)
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
-            if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.isImages ? "images" : data.table != nil ? "rows" : "items")") }
+            if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
         }
         if let seq = run.model as? SequenceVAE, seq.sequence.molecules {
@@ -304,7 +304,7 @@ struct Train: ParsableCommand {
                                     st.stoppedEarly == true ? " (stopped after \(m.epoch - b) epochs without a better score)" : ""))
             }
             print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f); model in %@", m.epoch, m.test_loss,
-                         data.isImages ? "image" : data.table != nil ? "row" : "item", m.test_loss_mu, run.directory))
+                         data.itemNoun, m.test_loss_mu, run.directory))
         } else if leader && run.trainer.options.epochs == 0 {
             // --epochs 0 writes the run's initialised model (to inspect the init, or time start-up)
             print("done: no epoch trained (--epochs 0): \(run.directory) holds the initialised model; train it with vae train --resume --epochs N --out \(run.directory)")
@@ -351,7 +351,7 @@ extension Train {
         let train = classes.map { data.train.filtered(classes: Set($0)).count } ?? data.train.count
         let test = classes.map { data.test.filtered(classes: Set($0)).count } ?? data.test.count
         guard train == 0 || test == 0 else { return }
-        let unit = data.isImages ? "images" : data.table != nil ? "rows" : "items"
+        let unit = data.itemNoun + "s"
         let chosen = classes == nil ? "" : " of the --classes chosen"
         let fix: String
         if train == 0 {
@@ -363,4 +363,9 @@ extension Train {
         }
         throw VAEError("\(data.directory): \(train) train and \(test) test \(unit)\(chosen) — \(fix)")
     }
+}
+
+extension Dataset {
+    /// What one of the data's items is, in messages: "image", "row" (a table) or "item".
+    var itemNoun: String { isImages ? "image" : table != nil ? "row" : "item" }
 }
