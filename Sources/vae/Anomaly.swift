@@ -85,6 +85,37 @@ struct Anomaly: ParsableCommand {
         }
     }
 
+    /// Rows of cells as lines of text, each column as wide as its widest cell (two spaces between).
+    static func columns(_ rows: [[String]], rightAligned: Set<Int>) -> String {
+        let n = rows.map(\.count).max() ?? 0
+        let widths = (0..<n).map { c in rows.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { (c, cell) in
+                let fill = String(repeating: " ", count: widths[c] - cell.count)
+                return rightAligned.contains(c) ? fill + cell : (c == row.count - 1 ? cell : cell + fill)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n")
+    }
+
+    /// The run's training items, which --threshold-quantile reads its threshold from — also when
+    /// --data (or $VAE_DATA) gives other data: a new file's or folder's own items would flag about
+    /// 1 − q of whatever it holds.
+    func runTrainingSet(_ data: Dataset, _ loaded: Checkpoint.Loaded) throws -> any DataSource {
+        guard let recorded = loaded.config?.data?.recordedPath else { return data.train }
+        let own = data.table != nil ? !data.isNewTable
+            : data.directory == recorded || AtomicFile.sameFile(data.directory, recorded)
+        if own { return data.train }
+        guard AtomicFile.exists(recorded) else {
+            throw VAEError("--threshold-quantile reads its threshold from the run's training data, and the run's data \(recorded) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or leave out --threshold-quantile")
+        }
+        if let seq = loaded.model.config.sequence, let stored = loaded.config?.data?.sequence {
+            return try Dataset.reloadSequences(path: recorded, options: stored, vocabulary: seq.vocabulary).train
+        }
+        var o = dataOptions
+        o.data = recorded
+        return try runArg.testSet(loaded, o).train
+    }
+
     func run() throws {
         try OutputFile.requireFolder(out)
         threadOptions.apply()
@@ -92,6 +123,7 @@ struct Anomaly: ParsableCommand {
         let data = try runArg.testSet(loaded, dataOptions)
         let set = data.test.first(limit ?? data.test.count)
         let labels = Anomaly.Labels(set: set, data: data, loaded: loaded)
+        let thresholdSet = try thresholdQuantile.map { _ in try runTrainingSet(data, loaded) }   // before the work
         if !labels.unseen.isEmpty {
             let n = labels.unseen.reduce(0) { $0 + $1.count }
             print("\(n) of \(set.count) items have labels the model never saw (they count as not normal): "
@@ -109,9 +141,8 @@ struct Anomaly: ParsableCommand {
         let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) }
         let name: (Int) -> String = { i in
             if let texts { return texts[i] }
-            guard set.hasLabels else { return "-" }
-            let l = set.label(i)
-            return l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)"
+            guard set.hasLabels, set.label(i) >= 0 else { return "-" }   // -1: the row's label cell is empty
+            return Encode.className(set.label(i), data.classNames)
         }
         let sorted = scores.sorted()
         let what = iwae.map { "IWAE-\($0) −log p(x)" } ?? "negative ELBO"
@@ -119,7 +150,7 @@ struct Anomaly: ParsableCommand {
                      scores.count, data.name, what, Anomaly.quantile(sorted, 0.5), Anomaly.quantile(sorted, 0.95), sorted.last!))
         var threshold: Double? = nil
         if let q = thresholdQuantile {
-            var trainSet = data.train.first(20_000)
+            var trainSet = thresholdSet!.first(20_000)
             if let c = loaded.options.classes { trainSet = trainSet.filtered(classes: Set(c)) }
             var r2 = RNG(seed: seed ^ 0x7A)
             let train = score(trainSet, &r2).sorted()
@@ -157,10 +188,11 @@ struct Anomaly: ParsableCommand {
             }
             if labelled.count < set.count { Console.note("note: \(set.count - labelled.count) items without a label are left out of the ROC-AUC") }
         }
-        print("rank  id          \(loaded.model.config.sequence == nil ? "label" : "item ")            score")
-        for (r, i) in order.prefix(min(top, 10)).enumerated() {
-            print(String(format: "%4d  %-10@  %-15@ %8.2f", r + 1, set.itemID(i) as NSString, name(i) as NSString, scores[i]))
-        }
+        // Columns padded here: Foundation's %-10@ pads nothing on Linux.
+        let shown = Array(order.prefix(min(top, 10)))
+        let rows = shown.enumerated().map { (r, i) in ["\(r + 1)", set.itemID(i), name(i), String(format: "%.2f", scores[i])] }
+        print(Anomaly.columns([["rank", "id", loaded.model.config.sequence == nil ? "label" : "item", "score"]] + rows,
+                              rightAligned: [0, 3]))
         guard data.isImages else { return }   // a table has no picture of its rows
         let n = min(top, set.count)
         let x = Tensor(shape: [n, set.featureCount])

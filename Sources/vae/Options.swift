@@ -214,7 +214,7 @@ struct RunArgument: ParsableArguments {
             guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test items") }
             return d
         }
-        let d = try data.load(fallback: loaded.config?.data?.directory, quiet: true, stored: loaded.config?.data?.imageOptions,
+        let d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
                               table: loaded.table)
         let shape = d.test.itemShape
         guard shape == loaded.model.config.inputShape else {

@@ -96,7 +96,7 @@ extension DataOptions {
             for n in d.notes { Console.note("note: \(n)") }
             return d
         }
-        guard let stored, let path = loaded.config?.data?.directory else {
+        guard let stored, let path = loaded.config?.data?.recordedPath else {
             throw VAEError("the run does not say which file it was trained on; pass --data FILE")
         }
         try Self.requireRecorded(path, "training file (its test items are a split of it)", pass: Self.passItems)
@@ -108,7 +108,7 @@ extension DataOptions {
     /// `vae train --resume` of a sequence run: its training file (or --data) read as training read
     /// it; the vocabulary must come out the same.
     func trainingSequences(for loaded: Checkpoint.Loaded, _ seq: SequenceConfig) throws -> Dataset {
-        guard let stored = loaded.config?.data?.sequence, let path = data ?? loaded.config?.data?.directory else {
+        guard let stored = loaded.config?.data?.sequence, let path = data ?? loaded.config?.data?.recordedPath else {
             throw VAEError("the run does not say how its sequences were read; start a new run")
         }
         return try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)

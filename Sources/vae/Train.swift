@@ -122,7 +122,7 @@ struct Train: ParsableCommand {
             if let seq = loaded.model.config.sequence {
                 data = try dataOptions.trainingSequences(for: loaded, seq)
             } else {
-                data = try dataOptions.load(fallback: loaded.config?.data?.directory, stored: loaded.config?.data?.imageOptions,
+                data = try dataOptions.load(fallback: loaded.config?.data?.recordedPath, stored: loaded.config?.data?.imageOptions,
                                            table: loaded.table)
             }
             var changes = TrainingRun.ResumeChanges()

@@ -20,12 +20,12 @@ enum CLI {
     }
 
     @discardableResult
-    static func run(_ args: [String], env: [String: String] = [:], file: StaticString = #filePath, line: UInt = #line) throws -> Result {
-        let p = try start(args, env: env)
+    static func run(_ args: [String], env: [String: String] = [:], cwd: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Result {
+        let p = try start(args, env: env, cwd: cwd)
         return finish(p)
     }
 
-    static func start(_ args: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+    static func start(_ args: [String], env: [String: String] = [:], cwd: String? = nil) throws -> (Process, Pipe, Pipe) {
         // `swift test` builds it with the tests: its absence is a failed build, not a skip.
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw CLISetupError("the vae executable was not found at \(binary); build it first with swift build")
@@ -33,6 +33,7 @@ enum CLI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = args
+        if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
         var e = ProcessInfo.processInfo.environment
         e["VAE_DATA"] = nil
         for (k, v) in env { e[k] = v }

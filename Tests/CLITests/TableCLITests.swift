@@ -102,6 +102,43 @@ final class TableCLITests: XCTestCase {
         }
     }
 
+    /// The run's own file by another path (absolute, `./`, from another folder) is still split as in
+    /// training; the threshold of --threshold-quantile comes from the run's training rows also when
+    /// --data is a new file; a scored row without a label has no class (it crashed the ranking).
+    func testRunsOwnFileByAnyPathAndTheThresholdFromItsTrainingRows() throws {
+        let (path, lines) = try writeTable()
+        let home = tempRunDir("tablehome"), elsewhere = tempRunDir("elsewhere")
+        for d in [home, elsewhere] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try FileManager.default.copyItem(atPath: path, toPath: home + "/t.csv")
+        let t = try CLI.run(["train", "--data", "t.csv", "--label", "kind", "--ignore", "id", "--epochs", "1", "--out", "run", "--no-report"], cwd: home)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let scored = { (r: CLI.Result) in r.stdout.split(separator: "\n").first { $0.hasPrefix("scored ") }.map(String.init) ?? r.stdout }
+        for (args, cwd) in [(["anomaly", "run", "--data", "./t.csv"], home),
+                            (["anomaly", home + "/run", "--data", home + "/t.csv"], elsewhere),
+                            (["anomaly", home + "/run"], elsewhere)] {   // the recorded "t.csv" is not in `elsewhere`
+            let a = try CLI.run(args, cwd: cwd)
+            XCTAssertEqual(a.status, 0, a.stderr)
+            XCTAssertTrue(scored(a).hasPrefix("scored 48 items of t.csv"), "\(args) from \(cwd): \(scored(a))")
+        }
+        // a new file of 20 rows, the last without a label: its threshold is the training rows' quantile
+        var new = Array(lines.prefix(20))
+        new.append("r999,10.00,90.000,green,")   // y far from 2x: the top score, no label
+        try AtomicFile.write(new.joined(separator: "\n") + "\n", to: elsewhere + "/new.csv")
+        let q = try CLI.run(["anomaly", home + "/run", "--data", "new.csv", "--threshold-quantile", "0.9", "--top", "40"], cwd: elsewhere)
+        XCTAssertEqual(q.status, 0, q.stderr)
+        XCTAssertTrue(q.stdout.contains("(the 0.9 quantile of 192 training items)"), q.stdout)
+        let table = q.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }
+        XCTAssertEqual(table.count, 11, q.stdout)   // the header and the top 10
+        XCTAssertEqual(Set(table.map { $0.count }).count, 1, "the columns line up: \(table)")
+        XCTAssertTrue(table.contains { $0.contains("  -  ") }, "the row without a label: \(table)")
+        // with the run's file gone from both of its paths, no threshold can be read: one line, before the work
+        try FileManager.default.removeItem(atPath: home + "/t.csv")
+        let gone = try CLI.run(["anomaly", home + "/run", "--data", "new.csv", "--threshold-quantile", "0.9"], cwd: elsewhere)
+        XCTAssertEqual(gone.status, 1)
+        XCTAssertTrue(gone.stderr.contains("--threshold-quantile reads its threshold from the run's training data, and the run's data t.csv is not here"), gone.stderr)
+        XCTAssertFalse(gone.stdout.contains("scored"), gone.stdout)
+    }
+
     /// A table trains at least 2,000 optimizer steps by default, counted on the rows it trains on
     /// (those of --classes, less an early-stopping hold-out), with a batch of at most those rows;
     /// --validation-fraction keeps the best epoch's model and says so.

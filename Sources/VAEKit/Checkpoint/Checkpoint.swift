@@ -24,9 +24,23 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var table: TableInfo?
         /// How a file of sequences was read: tokens, lengths, the test file or split (nil otherwise).
         public var sequence: SequenceOptions?
+        /// `directory` made absolute (links resolved) when the run trained; nil in runs of before.
+        public var absolutePath: String?
+
+        /// Where the run's data is: `directory` as recorded (relative to the folder the run trained
+        /// in) when it leads somewhere from here, else the absolute path recorded beside it when
+        /// that does — the same place, so the same data, from any folder — else `directory`, for the
+        /// message that says it is missing.
+        public var recordedPath: String {
+            if AtomicFile.exists(directory) { return directory }
+            if let a = absolutePath, AtomicFile.exists(a) { return a }
+            return directory
+        }
+
         public init(_ d: Dataset) {
             name = d.name
             directory = d.directory
+            absolutePath = AtomicFile.realPath(d.directory)
             trainCount = d.train.count
             testCount = d.test.count
             shape = d.train.itemShape

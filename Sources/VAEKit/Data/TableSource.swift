@@ -91,13 +91,17 @@ extension Dataset {
     /// must still give the same schema); any other file is all test rows, encoded with the schema
     /// (unknown category levels are read as missing; label values the schema does not know are
     /// classes after the known ones, `classNames` ends with them).
+    ///
+    /// The run's own file is the file at `trainedOn` under any path (`./t.csv`, an absolute path, a
+    /// link): scoring it as new data would mix its training rows into the test rows. A copy is
+    /// another file.
     public static func loadTable(path: String, stored: TableInfo, trainedOn: String?) throws -> Dataset {
-        if path == trainedOn {
-            var o = TableOptions()
-            o.label = stored.schema.label?.name
-            o.ignore = stored.schema.ignored
-            o.testFraction = stored.testFraction
-            o.seed = stored.seed
+        var o = TableOptions()
+        o.label = stored.schema.label?.name
+        o.ignore = stored.schema.ignored
+        o.testFraction = stored.testFraction
+        o.seed = stored.seed
+        if let t = trainedOn, path == t || AtomicFile.sameFile(path, t) {
             let d = try loadTable(path: path, options: o)
             guard d.table?.schema == stored.schema else {
                 throw VAEError("\(path) has changed since the model was trained on it (its columns or statistics differ); pass the file as new data with a copy under another name, or train again")
@@ -109,6 +113,7 @@ extension Dataset {
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: rows, test: rows,
                         classNames: stored.schema.classNames + rows.unseenClasses)
         d.table = stored
+        d.isNewTable = true
         return d
     }
 }

@@ -166,6 +166,20 @@ public enum AtomicFile {
         access(path, F_OK) == 0
     }
 
+    /// True when both paths exist and name the same file (device and inode: `./a` and `a`, an
+    /// absolute path, a link).
+    public static func sameFile(_ a: String, _ b: String) -> Bool {
+        var x = stat(), y = stat()
+        return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
+    }
+
+    /// The absolute path of an existing file or folder, links resolved; nil when it does not exist.
+    public static func realPath(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
+    }
+
     /// True when `path` is an existing directory.
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()

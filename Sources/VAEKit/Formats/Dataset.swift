@@ -64,6 +64,9 @@ public struct Dataset: Sendable {
     public var sequence: SequenceOptions? = nil
     /// Things the user should be told about the data (rows dropped, a layout detected).
     public var notes: [String] = []
+    /// A table read with a run's schema that is not the file the run trained on: every row is a
+    /// test row, and `train` holds the same rows (not the run's training rows).
+    public var isNewTable = false
 
     /// One item's shape [C, H, W].
     public var itemShape: [Int] { train.itemShape }
