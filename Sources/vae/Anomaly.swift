@@ -212,7 +212,9 @@ extension Anomaly {
         guard !sorted.isEmpty else { return .nan }
         let x = Double(sorted.count - 1) * p
         let i = min(Int(x), sorted.count - 1)
-        guard i + 1 < sorted.count else { return sorted[i] }
-        return sorted[i] + (x - Double(i)) * (sorted[i + 1] - sorted[i])
+        let f = x - Double(i)
+        guard i + 1 < sorted.count, f > 0 else { return sorted[i] }
+        if sorted[i + 1] == .infinity { return .infinity }   // not ∞ − ∞ = NaN on two infinite scores
+        return sorted[i] + f * (sorted[i + 1] - sorted[i])
     }
 }

@@ -56,7 +56,10 @@ struct Impute: ParsableCommand {
             }
             start = end
         }
-        let count = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
+        let (count, unfilled) = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
         print("filled \(count) missing cells of \(rows.count) rows; wrote \(out)")
+        if !unfilled.isEmpty {
+            Console.note("note: \(unfilled.count) row\(unfilled.count == 1 ? "" : "s") left with \(unfilled.count == 1 ? "its" : "their") missing cells empty: the model's fill is not a number there, because other values of the row are far outside the training rows' range (check them): line\(unfilled.count == 1 ? "" : "s") \(unfilled.prefix(20).map(String.init).joined(separator: ", "))\(unfilled.count > 20 ? ", …" : "")")
+        }
     }
 }

@@ -32,8 +32,13 @@ final class ProgressDisplay {
             clear()
             print(ProgressDisplay.epochLine(m, total: totalEpochs, unit: rateUnit))
             fflush(nil)
+            if !m.test_loss.isFinite && !toldNonFinite {
+                toldNonFinite = true
+                Console.note("note: the test loss is not finite: some test \(rateUnit.hasPrefix("rows") ? "row's" : "item's") loss overflows 32-bit floats\(rateUnit.hasPrefix("rows") ? " — a value far outside the training rows' range (a typing or unit error?)" : ""); `vae anomaly RUN` ranks such items first (score inf)")
+            }
         }
     }
+    private var toldNonFinite = false
 
     /// Images per batch, for the ETA (set by the caller).
     var batchImages = 128

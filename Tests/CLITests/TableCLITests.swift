@@ -139,6 +139,53 @@ final class TableCLITests: XCTestCase {
         XCTAssertFalse(gone.stdout.contains("scored"), gone.stdout)
     }
 
+    /// A value far outside the training rows' range overflows the model's 32-bit numbers: a test
+    /// row's loss is inf (written to metrics.jsonl as "inf"; it crashed the run's save), anomaly
+    /// ranks such a row first (NaN ranked it last), impute leaves its cells empty and says so (it
+    /// wrote "-nan"); an unseen category is filled like a missing cell, as docs/tables.md says.
+    func testExtremeValuesAndUnseenLevels() throws {
+        let (path, lines) = try writeTable()
+        let clean = tempRunDir("tableclean")
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--epochs", "1", "--out", clean, "--no-report"]).status, 0)
+        let enc = try CLI.run(["encode", clean, "--out", clean + "/z.csv"])
+        XCTAssertEqual(enc.status, 0, enc.stderr)
+        let firstTest = try XCTUnwrap(Int(try String(contentsOfFile: clean + "/z.csv", encoding: .utf8).split(separator: "\n")[1].split(separator: ",")[1]))
+        var extreme = lines
+        var cells = extreme[firstTest].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        cells[2] = "1e22"   // y of a test row (the split depends on the row count and the seed only)
+        extreme[firstTest] = cells.joined(separator: ",")
+        let path2 = tempRunDir("extreme") + ".csv"
+        try AtomicFile.write(extreme.joined(separator: "\n") + "\n", to: path2)
+        let run = tempRunDir("tableinf")
+        let t = try CLI.run(["train", "--data", path2, "--label", "kind", "--ignore", "id", "--epochs", "2", "--out", run, "--no-report"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stdout.contains("test inf"), t.stdout)
+        XCTAssertTrue(t.stderr.contains("note: the test loss is not finite"), t.stderr)
+        XCTAssertTrue(try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).contains("\"test_loss\":\"inf\""))
+        let info = try CLI.run(["info", run])   // reads metrics.jsonl back
+        XCTAssertEqual(info.status, 0, info.stderr)
+        XCTAssertTrue(info.stdout.contains("test inf"), info.stdout)
+        let a = try CLI.run(["anomaly", run])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let top = a.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }.dropFirst().first.map(String.init) ?? ""
+        XCTAssertTrue(top.hasPrefix("   1  \(firstTest)  ") && top.hasSuffix("inf"), a.stdout)
+
+        // impute on the clean run: an unseen colour gets a known one, a missing x a number; a row with
+        // y = 1e22 gets a number or (where the model's numbers overflow) stays empty, named in a note
+        let newFile = tempRunDir("impute") + ".csv"
+        try AtomicFile.write("id,x,y,colour,kind\nn1,,1e22,red,odd\nn2,10.00,20.000,purple,even\nn3,,20.000,green,odd\n", to: newFile)
+        let out = tempRunDir("filled") + ".csv"
+        let i = try CLI.run(["impute", clean, "--data", newFile, "--out", out, "--iterations", "3", "--chains", "2"])
+        XCTAssertEqual(i.status, 0, i.stderr)
+        let rows = try String(contentsOfFile: out, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertTrue(rows[1][1].isEmpty ? i.stderr.contains("note: 1 row left with its missing cells empty") && i.stderr.contains("line 2")
+                                         : Double(rows[1][1])?.isFinite == true, "\(rows[1]) \(i.stderr)")
+        XCTAssertTrue(i.stdout.contains("filled \(rows[1][1].isEmpty ? 2 : 3) missing cells of 3 rows"), i.stdout)
+        XCTAssertTrue(["red", "green", "blue"].contains(rows[2][3]), "\(rows[2])")
+        XCTAssertNotNil(Double(rows[3][1]), "\(rows[3])")
+        XCTAssertFalse(rows.joined().joined().contains("nan"))
+    }
+
     /// A table trains at least 2,000 optimizer steps by default, counted on the rows it trains on
     /// (those of --classes, less an early-stopping hold-out), with a batch of at most those rows;
     /// --validation-fraction keeps the best epoch's model and says so.

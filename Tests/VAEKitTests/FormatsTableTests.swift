@@ -232,6 +232,23 @@ final class FormatsTableTests: XCTestCase {
         }
     }
 
+    /// A category level the schema does not know is filled like a missing cell (docs/tables.md); a
+    /// row whose model values are not finite keeps its cells as they are, and its line is returned.
+    func testImputedUnseenLevelsFilledNonFiniteRowsLeft() throws {
+        let t = try table("id,size,colour\nr1,1.5,red\nr2,2.5,blue\nr3,3.5,red\nr4,4.5,blue\n")
+        let e = try TableEncoder.fit(t, options: options(label: nil, ignore: ["id"], testFraction: 0))
+        let new = try table("id,size,colour\nn1,,purple\nn2,,red\nn3,2.0,\n")
+        let rows = try TableEncoder.apply(e.schema, to: new, unseenLevels: .missing)
+        guard case .categorical(let levels) = e.schema.columns[1].kind else { return XCTFail() }
+        XCTAssertEqual(levels, ["blue", "red"])
+        // size standardised 0 (the mean, 3.0) and red for n1; NaN for n2 (its size); n3's colour blue
+        let means: [Float] = [0, 0.2, 0.8,  .nan, 0.9, 0.1,  0, 0.7, 0.3]
+        let r = try CSVWriter.imputed(new, schema: e.schema, ids: rows.ids, means: means)
+        XCTAssertEqual(String(decoding: r.bytes, as: UTF8.self), "id,size,colour\nn1,3.0,red\nn2,,red\nn3,2.0,blue\n")
+        XCTAssertEqual(r.filled, 3)
+        XCTAssertEqual(r.unfilledLines, [3])
+    }
+
     func testImputedCellsFilledObservedUnchanged() throws {
         let text = "id,size,colour,kind\nr1,1.50,red,cat\nr2,,\"blue\",dog\nr3,  NA ,,cat\n\"r,4\",2.25,?,dog\n"
         let t = try table(text)
@@ -244,7 +261,8 @@ final class FormatsTableTests: XCTestCase {
         for (i, v) in wanted.enumerated() { means += [Float((v - mean) / std), i % 2 == 0 ? 0.9 : 0.1, i % 2 == 0 ? 0.1 : 0.9] }
         let dir = try FormatsFixture.makeTempDirectory(self)
         let filled = try CSVWriter.writeImputed(t, schema: e.schema, ids: e.train.ids, means: means, to: dir + "/filled.csv")
-        XCTAssertEqual(filled, 4)
+        XCTAssertEqual(filled.filled, 4)
+        XCTAssertEqual(filled.unfilledLines, [])
         let out = String(decoding: try AtomicFile.readAll(path: dir + "/filled.csv", maxBytes: 1 << 20), as: UTF8.self)
         XCTAssertEqual(out, "id,size,colour,kind\nr1,1.50,red,cat\nr2,4.13,\"blue\",dog\nr3,5.00,blue,cat\n\"r,4\",2.25,red,dog\n")
         let back = try TableEncoder.apply(e.schema, to: try table(out))

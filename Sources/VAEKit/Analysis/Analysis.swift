@@ -144,8 +144,13 @@ public enum Analysis {
             }
             start = end
         }
-        return scores
+        return scores.map(Analysis.overflowIsInfinite)
     }
+
+    /// An item whose loss overflows 32-bit floats (a value far outside the training data's range
+    /// drives σ or the likelihood's terms to infinity, and ∞ − ∞ is NaN) scores +∞: the model cannot
+    /// explain it at all. NaN would sort anywhere and be flagged by no threshold.
+    public static func overflowIsInfinite(_ score: Double) -> Double { score.isNaN ? .infinity : score }
 
     /// Area under the ROC curve of `scores` for telling `positive` examples from the rest
     /// (the Mann–Whitney statistic; ties count one half). nil when a class is empty.
@@ -240,6 +245,6 @@ extension Analysis {
             scores += Evaluator.iwae(model, model.conditioned(set.batch(start..<end)), k: k, rng: &rng)
             start = end
         }
-        return scores
+        return scores.map(Analysis.overflowIsInfinite)
     }
 }

@@ -52,13 +52,20 @@ public enum CSVWriter {
     /// user's units (`TableSchema.decode`, `format`); every other cell as read. Returns how many
     /// cells were filled.
     @discardableResult
-    public static func writeImputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float], to path: String) throws -> Int {
-        let (bytes, filled) = try imputed(table, schema: schema, ids: ids, means: means)
-        try AtomicFile.write(bytes, to: path)
-        return filled
+    /// Writes the table with its missing cells filled (see `imputed`); returns the cells filled and
+    /// the file lines of the rows left unfilled.
+    public static func writeImputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float], to path: String) throws -> (filled: Int, unfilledLines: [Int]) {
+        let r = try imputed(table, schema: schema, ids: ids, means: means)
+        try AtomicFile.write(r.bytes, to: path)
+        return (r.filled, r.unfilledLines)
     }
 
-    public static func imputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float]) throws -> (bytes: [UInt8], filled: Int) {
+    /// The table's bytes with each cell to fill — missing, or a category level the schema does not
+    /// know (read as missing, so the model fills it) — replaced by the decoded value of `means`
+    /// (row i of `ids` at i·width). A cell whose encoded values are not finite (the model could not
+    /// fill its row: its other values are so far outside the training rows' range that the model's
+    /// numbers overflow 32-bit floats) is left as it is, and its row's file line returned.
+    public static func imputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float]) throws -> (bytes: [UInt8], filled: Int, unfilledLines: [Int]) {
         guard means.count == ids.count * schema.width else {
             throw VAEError("impute: \(means.count) values for \(ids.count) rows of \(schema.width) encoded columns")
         }
@@ -68,20 +75,30 @@ public enum CSVWriter {
             guard id >= 1, Int(id) <= table.rowCount else { throw VAEError("impute: row \(id) is not a data row of \(table.source)") }
             positionOfRow[Int(id) - 1] = i
         }
-        var columnOfIndex = [Int: (column: TableSchema.Column, index: Int)]()
+        var columnOfIndex = [Int: (column: TableSchema.Column, index: Int, levels: Set<String>?)]()
         for (index, column) in schema.columns.enumerated() {
             guard let c = table.names.firstIndex(of: column.name) else {
                 throw VAEError("\(table.source) has no column '\(column.name)', which the model was trained with")
             }
-            columnOfIndex[c] = (column, index)
+            var levels: Set<String>? = nil
+            if case .categorical(let l) = column.kind { levels = Set(l) }
+            columnOfIndex[c] = (column, index, levels)
         }
         var decoded: [Int: [TableValue]] = [:]
         var filled = 0
+        var unfilled = Set<Int>()
         let bytes = table.bytes.withUnsafeBufferPointer { raw in
             serialize(table) { row, c in
-                guard let (column, index) = columnOfIndex[c], positionOfRow[row] >= 0,
-                      TableCell.classify(raw, table.span(row, c)) == .missing else { return nil }
+                guard let (column, index, levels) = columnOfIndex[c], positionOfRow[row] >= 0 else { return nil }
+                let span = table.span(row, c)
+                let missing = TableCell.classify(raw, span) == .missing
+                    || levels.map { !$0.contains(String(decoding: raw[TableCell.trimmed(raw, span)], as: UTF8.self)) } == true
+                guard missing else { return nil }
                 let position = positionOfRow[row]
+                guard column.range.allSatisfy({ means[position * schema.width + $0].isFinite }) else {
+                    unfilled.insert(row)
+                    return nil
+                }
                 if decoded[position] == nil {
                     decoded[position] = means.withUnsafeBufferPointer {
                         schema.decode(UnsafeBufferPointer(rebasing: $0[(position * schema.width)..<((position + 1) * schema.width)]))
@@ -91,6 +108,6 @@ public enum CSVWriter {
                 return schema.format(decoded[position]![index], column: column)
             }
         }
-        return (bytes, filled)
+        return (bytes, filled, unfilled.sorted().map { Int(table.rowLines[$0]) })
     }
 }

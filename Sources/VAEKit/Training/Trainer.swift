@@ -321,7 +321,10 @@ public final class Trainer {
             }
         }
         let seconds = st.partialSeconds + Date().timeIntervalSince(start)
-        let test = try evaluateTest(epoch: epoch)
+        // NaN here is a test item whose loss overflowed (∞ − ∞; the training loss is finite, or the
+        // step would have stopped): read as the overflow it is, +∞, as anomaly scores are.
+        var test = try evaluateTest(epoch: epoch)
+        for k in [\ELBOResult.sample.recon, \.sample.kl, \.mean.recon, \.mean.kl] { test[keyPath: k] = Analysis.overflowIsInfinite(test[keyPath: k]) }
         let count = Double(st.partialCount)
         let m = EpochMetrics(epoch: epoch,
                              train_loss: (st.partialRecon + st.partialKL) / count,

@@ -120,9 +120,14 @@ public final class TrainingRun {
                             best: trainer.isFinished ? nil : trainer.bestWeights, to: directory)
     }
 
+    /// A loss that overflowed 32-bit floats (a test row far outside the training rows' range) is
+    /// written as the string "inf" (or "-inf", "nan"): JSON has no number for it.
+    static let nonFinite = (positive: "inf", negative: "-inf", nan: "nan")
+
     public static func metricsText(_ metrics: [EpochMetrics]) -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite.positive, negativeInfinity: nonFinite.negative, nan: nonFinite.nan)
         return metrics.map { String(decoding: try! enc.encode($0), as: UTF8.self) + "\n" }.joined()
     }
 
@@ -136,6 +141,7 @@ public final class TrainingRun {
     public static func parseMetrics(_ bytes: [UInt8], source: String) throws -> [EpochMetrics] {
         var out: [EpochMetrics] = []
         let dec = JSONDecoder()
+        dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: nonFinite.positive, negativeInfinity: nonFinite.negative, nan: nonFinite.nan)
         for (i, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             guard let m = try? dec.decode(EpochMetrics.self, from: Data(line)) else {
