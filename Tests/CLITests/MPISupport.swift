@@ -32,10 +32,23 @@ enum MPIRun {
 
     /// `env`: extra variables for every rank (passed on with mpirun's -x).
     static func start(ranks: Int, _ args: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
+        try start(mpirunArguments: arguments(ranks: ranks, args, exporting: Array(env.keys)), env: env)
+    }
+
+    /// One rank with `first`, one with `second` (mpirun's `A : B` form).
+    static func runTwoCommandLines(_ first: [String], _ second: [String]) throws -> CLI.Result {
+        let h = try start(mpirunArguments: arguments(ranks: 1, first) + [":", "-np", "1", CLI.binary] + second)
+        // a job that hangs fails the test instead of holding up the suite
+        let p = h.0
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) { if p.isRunning { p.terminate() } }
+        return CLI.finish(h)
+    }
+
+    static func start(mpirunArguments: [String], env: [String: String] = [:]) throws -> (Process, Pipe, Pipe) {
         let m = try require()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: m)
-        p.arguments = arguments(ranks: ranks, args, exporting: Array(env.keys))
+        p.arguments = mpirunArguments
         var e = ProcessInfo.processInfo.environment
         e["VAE_DATA"] = nil
         for (k, v) in environment { e[k] = v }

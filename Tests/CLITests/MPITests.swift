@@ -189,6 +189,26 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(c.status, 0, c.stderr)
     }
 
+    /// Ranks started with other training options (mpirun's `A : B`) stop at the start with one line
+    /// naming the option: other --epochs left rank 1 waiting for rank 0 for ever, other --lr trained
+    /// silently.
+    func testRanksWithOtherOptionsStopAtTheStart() throws {
+        _ = try MPIRun.require()
+        for (flag, a, b, name) in [("--epochs", "1", "2", "epochs"), ("--lr", "0.001", "0.01", "learningRate"), ("--batch", "33", "64", "batchSize")] {
+            let run = tempRunDir("mpi-mpmd")
+            var first = try args(run), second = try args(run)
+            for (list, value) in [(0, a), (1, b)] {
+                if let i = (list == 0 ? first : second).firstIndex(of: flag) {
+                    if list == 0 { first[i + 1] = value } else { second[i + 1] = value }
+                } else if list == 0 { first += [flag, value] } else { second += [flag, value] }
+            }
+            let r = try MPIRun.runTwoCommandLines(first, second)
+            XCTAssertNotEqual(r.status, 0, "\(flag): \(r.stdout)")
+            XCTAssertTrue(r.stderr.contains("rank 1 of 2 has another value of '\(name)' than rank 0; every rank must run the same command line"), "\(flag): \(r.stderr)")
+            XCTAssertFalse(r.stdout.contains("epoch 1/"), "\(flag): trained \(r.stdout)")
+        }
+    }
+
     func testMissingLibraryUnderMPIRunIsOneLine() throws {
         let r = try CLI.run(["train", "--data", try MPITests.data(), "--epochs", "1", "--out", tempRunDir("mpi-nolib")],
                             env: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0", "VAE_MPI_LIB": "/nonexistent/libmpi.so.40"])

@@ -129,10 +129,26 @@ public final class DataParallel {
             d.add(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
         }
         for l in first.labels ?? [] { d.add(UInt64(bitPattern: Int64(l))) }
-        let all = try comm.allgather([h.value, d.value])
+        // the training options and the job's settings, one hash each (a rank that trains for other
+        // epochs or batches than the others waits for them at a collective they never reach)
+        let named = DataParallel.fields(trainer.options, prefix: "") + DataParallel.fields(settings, prefix: "MPI ")
+        let all = try comm.allgather([h.value, d.value] + named.map(\.hash))
         for (r, v) in all.enumerated() where v != all[0] {
+            if let i = (0..<named.count).first(where: { v[2 + $0] != all[0][2 + $0] }) {
+                throw VAEError("rank \(r) of \(size) has another value of '\(named[i].name)' than rank 0; every rank must run the same command line")
+            }
             let what = v[1] != all[0][1] ? "training data" : "model, optimizer or training state"
             throw VAEError("rank \(r) of \(size) has another \(what) than rank 0; every rank must read the same run folder and data (a shared file system, or copies at the same paths)")
+        }
+    }
+
+    /// Each stored property of `value` (nil ones too, so that every rank has the same list) with a
+    /// hash of its description: the same binary describes equal values alike.
+    static func fields(_ value: Any, prefix: String) -> [(name: String, hash: UInt64)] {
+        Mirror(reflecting: value).children.enumerated().map { (i, child) in
+            var h = FNV64()
+            Array(String(describing: child.value).utf8).withUnsafeBytes { h.add($0) }
+            return (prefix + (child.label ?? "field \(i)"), h.value)
         }
     }
 }
