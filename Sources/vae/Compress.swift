@@ -78,6 +78,9 @@ struct Decompress: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        if let dir = outDir, AtomicFile.exists(dir), !AtomicFile.isDirectory(dir) {
+            throw VAEError("--out-dir \(dir) is a file, not a folder: give a folder (it is made if missing)")
+        }
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: loaded.feedForward("vae decompress"))
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }
@@ -92,8 +95,17 @@ struct Decompress: ParsableCommand {
             target = out
         } else {
             let dir = outDir!, d = codec.pixels
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             let files = names.isEmpty ? (0..<count).map { String(format: "image-%05d.png", $0 + 1) } : names
+            // every name checked before the first file is written: no half-decoded folder
+            if let twice = Dictionary(grouping: files, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
+                throw VAEError("\(archive) names the image \(twice) twice; the archive is damaged (nothing was written)")
+            }
+            if let blocked = files.first(where: { AtomicFile.isDirectory(dir + "/" + $0) }) {
+                throw VAEError("cannot write \(dir)/\(blocked): a folder of that name is in the way (nothing was written)")
+            }
+            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+                throw VAEError("cannot make the folder \(dir): a part of its path is a file, or the place is not writable")
+            }
             for (i, name) in files.enumerated() {
                 let png = PNG.encode(width: codec.shape[2], height: codec.shape[1], channels: 1, pixels: Array(pixels[(i * d)..<((i + 1) * d)]))
                 try AtomicFile.write(png, to: dir + "/" + name)
@@ -128,8 +140,20 @@ enum CompressIO {
         for name in names {
             let path = dir + "/" + name
             let img: (width: Int, height: Int, channels: Int, pixels: [UInt8])
-            do { img = try PNG.decode(try AtomicFile.readAll(path: path, maxBytes: 64 << 20)) } catch let e as VAEError { throw e } catch {
+            let header: PNGHeader
+            do {
+                let bytes = try AtomicFile.readAll(path: path, maxBytes: 64 << 20)
+                header = try PNG.header(bytes)
+                img = try PNG.decode(bytes)
+            } catch let e as VAEError { throw e } catch {
                 throw VAEError("\(path): not a readable PNG (\(error))")
+            }
+            // the decoder gives 8 bits per sample: a 16-bit file would come back without its low 8 bits
+            guard header.bitDepth <= 8 else {
+                throw VAEError("\(path) has 16 bits per sample; vae compress codes 8-bit gray PNGs exactly and would lose the low 8 bits (convert it to 8 bits first)")
+            }
+            guard !(header.colorType == 0 && img.channels != 1) else {
+                throw VAEError("\(path) is gray with a transparent gray level (a tRNS chunk); vae compress codes opaque gray pixels only (remove the transparency first)")
             }
             guard img.width == shape[2], img.height == shape[1] else {
                 throw VAEError("\(path) is \(img.width)×\(img.height); the model takes \(shape[2])×\(shape[1]) images")

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import VAEKit
-import VAEImageIO
+@testable import VAEImageIO
 
 /// vae compress / decompress end to end: the IDX comes back byte for byte, an archive written at
 /// one kernel level decodes at every other, and bad input is one line.
@@ -92,6 +92,30 @@ final class CompressionCLITests: XCTestCase {
             XCTAssertEqual(a.pixels, b.pixels, name)
             XCTAssertEqual(b.channels, 1)
         }
+        // decompress --out-dir: a file in the folder's place, or a folder in a file's place, is one
+        // line before anything is written
+        let blocked = tempRunDir("bb8-blocked")
+        try FileManager.default.createDirectory(atPath: blocked + "/" + names[1], withIntermediateDirectories: true)
+        let db = try CLI.run(["decompress", run, archive + "p", "--out-dir", blocked])
+        XCTAssertEqual(db.status, 1)
+        XCTAssertTrue(db.stderr.contains("cannot write \(blocked)/\(names[1]): a folder of that name is in the way (nothing was written)"), db.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: blocked), [names[1]])
+        let df = try CLI.run(["decompress", run, archive + "p", "--out-dir", archive])
+        XCTAssertEqual(df.status, 1)
+        XCTAssertEqual(df.stderr, "error: --out-dir \(archive) is a file, not a folder: give a folder (it is made if missing)\n")
+        // a 16-bit gray PNG would lose its low byte, a gray one with a transparent level its transparency: refused
+        let deep = tempRunDir("bb8-16")
+        try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+        try AtomicFile.write(CompressionCLITests.grayPNG(side: 28, bitDepth: 16, trns: nil), to: deep + "/deep.png")
+        let c16 = try CLI.run(["compress", run, "--images", deep, "--out", archive + "16"])
+        XCTAssertEqual(c16.status, 1)
+        XCTAssertTrue(c16.stderr.contains("deep.png has 16 bits per sample"), c16.stderr)
+        XCTAssertFalse(AtomicFile.exists(archive + "16"))
+        try FileManager.default.removeItem(atPath: deep + "/deep.png")
+        try AtomicFile.write(CompressionCLITests.grayPNG(side: 28, bitDepth: 8, trns: [0, 7]), to: deep + "/key.png")
+        let ct = try CLI.run(["compress", run, "--images", deep, "--out", archive + "16"])
+        XCTAssertEqual(ct.status, 1)
+        XCTAssertTrue(ct.stderr.contains("key.png is gray with a transparent gray level"), ct.stderr)
         try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 3, pixels: [UInt8](repeating: 9, count: 3 * 784)), to: pngDir + "/rgb.png")
         let rgb = try CLI.run(["compress", run, "--images", pngDir, "--out", archive + "q"])
         XCTAssertNotEqual(rgb.status, 0)
@@ -110,6 +134,26 @@ final class CompressionCLITests: XCTestCase {
         let b = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--binarize", "--out", archive + "2"])
         XCTAssertNotEqual(b.status, 0)
         XCTAssertTrue(b.stderr.contains("8-bit pixels as they are"), b.stderr)
+    }
+
+    /// A gray PNG (filter 0, not interlaced) of varied samples at 8 or 16 bits, with an optional tRNS chunk.
+    static func grayPNG(side: Int, bitDepth: Int, trns: [UInt8]?) -> [UInt8] {
+        var raw: [UInt8] = []
+        for y in 0..<side {
+            raw.append(0)
+            for x in 0..<side {
+                let v = (y * 977 + x * 131) & 0xffff
+                raw += bitDepth == 16 ? [UInt8(v >> 8), UInt8(v & 255)] : [UInt8(v & 255)]
+            }
+        }
+        var png = PNG.signature, ihdr: [UInt8] = []
+        PNG.appendBE32(&ihdr, UInt32(side)); PNG.appendBE32(&ihdr, UInt32(side))
+        ihdr += [UInt8(bitDepth), 0, 0, 0, 0]
+        PNG.appendChunk(&png, "IHDR", ihdr)
+        if let trns { PNG.appendChunk(&png, "tRNS", trns) }
+        PNG.appendChunk(&png, "IDAT", PNG.zlibCompress(raw))
+        PNG.appendChunk(&png, "IEND", [])
+        return png
     }
 
     func writeTemp(_ bytes: [UInt8]) throws -> String {
