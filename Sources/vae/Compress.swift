@@ -29,8 +29,9 @@ struct Compress: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        if let data, AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the archive to another file") }
         let loaded = try runArg.load()
-        let codec = try BitsBackCodec(model: loaded.feedForward("vae compress"))
+        let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae compress"))
         var names: [String] = []
         var images: IDX.Images
         if let data {
@@ -51,8 +52,13 @@ struct Compress: ParsableCommand {
         let n = min(limit ?? images.count, images.count), d = codec.pixels
         let start = Date()
         let progress = Progress(total: n, label: "compressing")
-        let (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
+        let (archive, stats): ([UInt8], BitsBackCodec.Stats)
+        do {
+            (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
                                                   progress: { progress.update($0) })
+        } catch let e as VAEError {
+            throw VAEError("\(data ?? self.images!): \(e.message)")   // which file the image and pixel are of
+        }
         progress.finish()
         try AtomicFile.write(archive, to: out)
         let seconds = Date().timeIntervalSince(start)
@@ -81,8 +87,9 @@ struct Decompress: ParsableCommand {
         if let dir = outDir, AtomicFile.exists(dir), !AtomicFile.isDirectory(dir) {
             throw VAEError("--out-dir \(dir) is a file, not a folder: give a folder (it is made if missing)")
         }
+        if let out, AtomicFile.sameFile(out, archive) { throw VAEError("--out \(out) is the archive itself: write the images to another file") }
         let loaded = try runArg.load()
-        let codec = try BitsBackCodec(model: loaded.feedForward("vae decompress"))
+        let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae decompress"))
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }
         let bytes = try AtomicFile.readAll(path: archive, maxBytes: 1 << 31)
         let start = Date()
@@ -131,6 +138,14 @@ final class Progress {
 }
 
 enum CompressIO {
+    /// The run's model when bits-back coding can use it: an mlp (image or table models of other
+    /// kinds are named as such, not as "a sequence model").
+    static func model(_ loaded: Checkpoint.Loaded, _ what: String) throws -> VAE {
+        let architecture = loaded.model.config.architecture
+        guard architecture == .mlp else { throw VAEError("\(what) works on mlp models; this run is a \(architecture.rawValue) model") }
+        return try loaded.feedForward(what)
+    }
+
     /// The PNGs of a folder as one 8-bit gray plane each, exactly as stored: no conversion, so
     /// that decompression gives the same pixels back.
     static func readPNGs(_ dir: String, shape: [Int]) throws -> ([String], IDX.Images) {

@@ -13,7 +13,7 @@ enum ImageInputs {
     static func files(in dir: String) throws -> [String] {
         guard AtomicFile.isDirectory(dir) else { throw VAEError("\(dir) is not a folder of images; pass --images DIR with PNG files") }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-            .filter { extensions.contains(($0 as NSString).pathExtension.lowercased()) }
+            .filter { !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased()) }   // hidden files are not the user's images
             .sorted()
         guard !names.isEmpty else { throw VAEError("\(dir) has no .png files") }
         return names
