@@ -81,6 +81,7 @@ final class CompressionCLITests: XCTestCase {
             try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 1, pixels: Array(original[(16 + i * 784)..<(16 + (i + 1) * 784)])),
                                  to: pngDir + "/" + name)
         }
+        try AtomicFile.write([1, 2, 3], to: pngDir + "/.hidden.png")   // not the user's image: skipped
         let cp = try CLI.run(["compress", run, "--images", pngDir, "--out", archive + "p"])
         XCTAssertEqual(cp.status, 0, cp.stderr)
         let dp = try CLI.run(["decompress", run, archive + "p", "--out-dir", outDir])
@@ -92,6 +93,15 @@ final class CompressionCLITests: XCTestCase {
             XCTAssertEqual(a.pixels, b.pixels, name)
             XCTAssertEqual(b.channels, 1)
         }
+        // --out naming the input (or the archive) would replace it: refused
+        let idxCopy = try writeTemp(original)
+        let same = try CLI.run(["compress", run, "--data", idxCopy, "--out", idxCopy])
+        XCTAssertEqual(same.status, 1)
+        XCTAssertTrue(same.stderr.contains("is the input file"), same.stderr)
+        XCTAssertEqual(try AtomicFile.readAll(path: idxCopy, maxBytes: 1 << 24), original)
+        let sameArchive = try CLI.run(["decompress", run, archive + "p", "--out", archive + "p"])
+        XCTAssertEqual(sameArchive.status, 1)
+        XCTAssertTrue(sameArchive.stderr.contains("is the archive itself"), sameArchive.stderr)
         // decompress --out-dir: a file in the folder's place, or a folder in a file's place, is one
         // line before anything is written
         let blocked = tempRunDir("bb8-blocked")
