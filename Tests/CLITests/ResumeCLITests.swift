@@ -60,6 +60,24 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertTrue(a.tensors == b.tensors, "the run resumed with its own command line differs from a straight run")
     }
 
+    /// A finished run with a validation set keeps the best epoch's weights: when that epoch was the
+    /// last, more epochs continue it exactly (it was refused as "damaged").
+    func testFinishedValidationRunExtends() throws {
+        let data = try TinyData.make(train: 256, test: 32, side: 8)
+        let line = ["train", "--data", data, "--hidden", "16", "--latent", "2", "--batch", "32", "--seed", "3",
+                    "--validation-fraction", "0.25", "--lr", "0.003", "--no-report"]
+        let run = tempRunDir("valext"), straight = tempRunDir("valext-straight")
+        var r = try CLI.run(line + ["--epochs", "2", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("was epoch 2"), "the test needs the last epoch to be the best: \(r.stderr)")
+        r = try CLI.run(line + ["--epochs", "3", "--out", run, "--resume"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(line + ["--epochs", "3", "--out", straight])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")),
+                       try Data(contentsOf: URL(fileURLWithPath: straight + "/model.safetensors")))
+    }
+
     /// A job killed before its first checkpoint leaves nothing (or an empty folder): `--resume`
     /// starts the run there. A folder that holds something else is still refused.
     func testResumeWithNoCheckpointYetStartsTheRun() throws {

@@ -76,10 +76,16 @@ public final class TrainingRun {
         } else if loaded.state.adamStep > 0 {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) has no optimizer state, so training cannot resume exactly; start a new run")
         }
-        if loaded.state.bestEpoch != nil && loaded.bestWeights == nil && !(loaded.state.epoch >= options.epochs || loaded.state.stoppedEarly == true) {
-            throw VAEError("\(directory)/\(Checkpoint.weightsFile) is early-stopping but holds no best weights; the checkpoint is damaged")
+        var best = loaded.bestWeights
+        if let b = loaded.state.bestEpoch, best == nil && !(loaded.state.epoch >= options.epochs || loaded.state.stoppedEarly == true) {
+            // A finished run with a validation set keeps only the best epoch's weights. When that
+            // was the last epoch they are the last weights too, and more epochs continue exactly.
+            guard b == loaded.state.epoch else {
+                throw VAEError("\(directory) finished with the best validation epoch's weights (epoch \(b) of \(loaded.state.epoch)), not the last epoch's, so it cannot continue exactly to more epochs; start a new run with the --epochs you want")
+            }
+            best = Array(UnsafeBufferPointer(start: loaded.model.store.values.pointer, count: loaded.model.store.count))
         }
-        try trainer.restore(loaded.state, bestWeights: loaded.bestWeights)
+        try trainer.restore(loaded.state, bestWeights: best)
         guard loaded.state.batchInEpoch < trainer.batchesPerEpoch else {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) stopped at batch \(loaded.state.batchInEpoch) of an epoch, but the data has \(trainer.batchesPerEpoch) batches per epoch; resume with the data set the run was trained on")
         }
