@@ -6,11 +6,19 @@ import VAEViz
 /// The plain data behind the report's live explorer: the decoder, walked layer by layer into a
 /// description and one weight array, and a few test images with their latent means.
 enum ReportExplorer {
-    /// How the decoder's output becomes the pixel means the page shows: the one place the page
-    /// learns it. Every image likelihood's mean is σ(o) today (VAE.decode: Bernoulli, and the
-    /// Gaussians whose mean is σ(o)); a likelihood with another mean function (a table column's
-    /// identity link) maps to another `DecoderDescription.Output` here.
-    static func output(for config: VAEConfig) -> DecoderDescription.Output { .sigmoid }
+    /// How the decoder's output becomes the pixel means the page shows (each likelihood's `mean`):
+    /// the one place the page learns it.
+    static func output(for likelihood: Likelihood) -> DecoderDescription.Output {
+        switch likelihood {
+        case let g as GaussianLikelihood: return g.link == .sigmoid ? .sigmoid : .identity
+        case let h as HeteroscedasticGaussianLikelihood: return h.link == .sigmoid ? .sigmoidOfFirstHalf : .identityOfFirstHalf
+        case is DiscretizedLogisticLikelihood: return .identityOfFirstHalf
+        case is BetaBinomialLikelihood:
+            precondition(BetaBinomialLikelihood.logParameterRange == -7...7, "the page's script clamps log α and log β to ±7")
+            return .betaBinomialHalves
+        default: return .sigmoid   // Bernoulli: σ(logits)
+        }
+    }
 
     /// Walks `model.decoder.layers` (Dense with optional fused ReLU, Reshape/Flatten,
     /// ConvTranspose2D with optional fused ReLU, Activation) into a description and the weights.
@@ -48,7 +56,7 @@ enum ReportExplorer {
             }
         }
         let desc = DecoderDescription(latent: model.latent, shape: model.config.inputShape, layers: layers,
-                                      output: output(for: model.config), weightCount: weights.count)
+                                      output: output(for: model.likelihood), weightCount: weights.count)
         if let p = desc.problem() { throw VAEError("the report's decoder description is inconsistent: \(p)") }
         return (desc, weights)
     }

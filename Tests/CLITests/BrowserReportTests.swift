@@ -103,6 +103,10 @@ final class BrowserReportTests: XCTestCase {
     func testConv() throws { try check(model: "conv", latent: 3, hidden: "16") }
     func testConditionalMLP() throws { try check(model: "mlp", latent: 3, hidden: "32", extra: ["--conditional"]) }
     func testConditionalConv() throws { try check(model: "conv", latent: 2, hidden: "16", extra: ["--conditional"]) }
+    // likelihoods with two decoder outputs per pixel: the page takes the mean from them as Swift does
+    func testBetaBinomial() throws { try check(model: "mlp", latent: 2, hidden: "32", extra: ["--likelihood", "beta-binomial"]) }
+    func testDiscretizedLogistic() throws { try check(model: "mlp", latent: 3, hidden: "32", extra: ["--likelihood", "discretized-logistic"]) }
+    func testHeteroscedastic() throws { try check(model: "mlp", latent: 2, hidden: "24", extra: ["--likelihood", "gaussian-heteroscedastic"]) }
 
     /// A sequence run's report: the page's GRU decoder (JavaScript) gives Swift's greedy decodings
     /// of a few z token for token, and the test items' −log p(x | z = μ) within 1e-3 nats; the pad,

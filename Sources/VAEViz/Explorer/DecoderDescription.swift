@@ -70,10 +70,21 @@ public struct DecoderDescription: Codable, Sendable, Equatable {
     /// What turns the last layer's output into pixel means in [0, 1]. The page applies it in one
     /// function (`outputMean` in the script); a new likelihood adds a case here and there.
     public enum Output: String, Codable, Sendable {
-        /// σ(ℓ): the mean of a Bernoulli with logits ℓ (and of today's Gaussian, whose mean is σ(ℓ))
+        /// σ(ℓ): the mean of a Bernoulli with logits ℓ (and of a Gaussian whose mean is σ(ℓ))
         case sigmoid
         /// the output is the mean, clipped to [0, 1] for display
         case identity
+        /// Two outputs per value, [first (D) | second (D)], the mean from the first: σ of it (a
+        /// Gaussian with a σ per pixel and the sigmoid mean), or itself clipped to [0, 1] (the
+        /// discretised logistic's μ).
+        case sigmoidOfFirstHalf = "sigmoid_of_first_half"
+        case identityOfFirstHalf = "identity_of_first_half"
+        /// Two outputs per value, log α and log β, each clamped to [−7, 7]: the beta-binomial's
+        /// mean α / (α + β) = σ(log α − log β).
+        case betaBinomialHalves = "beta_binomial_halves"
+
+        /// Decoder outputs per pixel value.
+        public var outputsPerValue: Int { self == .sigmoid || self == .identity ? 1 : 2 }
     }
 
     public var latent: Int
@@ -124,6 +135,8 @@ public struct DecoderDescription: Codable, Sendable, Equatable {
                 return "layer \(i): unknown op \(l.op)"
             }
         }
-        return count(shape) == count(self.shape) ? nil : "the layers end in \(shape), not \(self.shape)"
+        let wanted = output.outputsPerValue * count(self.shape)
+        return count(shape) == wanted ? nil
+            : "the layers end in \(shape), not \(output.outputsPerValue == 1 ? "\(self.shape)" : "\(wanted) values (\(output.outputsPerValue) per value of \(self.shape))")"
     }
 }

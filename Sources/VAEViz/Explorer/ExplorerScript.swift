@@ -217,7 +217,8 @@ enum ExplorerScript {
       } else if (L.op !== 'activation') throw new Error('swiftvae: unknown layer ' + L.op);
       plan.push({ L: L, input: before, output: shape });
     });
-    if (prod(shape) !== D) throw new Error('swiftvae: the decoder ends in ' + shape + ', not ' + spec.shape);
+    var per = /_halves$|_first_half$/.test(spec.output) ? 2 : 1;   // DecoderDescription.Output.outputsPerValue
+    if (prod(shape) !== per * D) throw new Error('swiftvae: the decoder ends in ' + shape + ', not ' + per + ' × ' + spec.shape);
   })();
 
   // y = W x + b with W [out, in]; then ReLU when fused
@@ -270,10 +271,13 @@ enum ExplorerScript {
   }
 
   // The ONE place where the decoder's last output becomes pixel means (DecoderDescription.Output).
+  // Paired outputs are [first (D) | second (D)].
   function outputMean(y) {
-    var out = new Float32Array(y.length), i;
-    if (spec.output === 'sigmoid') { for (i = 0; i < y.length; i++) out[i] = 1 / (1 + Math.exp(-y[i])); }
-    else if (spec.output === 'identity') { for (i = 0; i < y.length; i++) out[i] = Math.min(1, Math.max(0, y[i])); }
+    var out = new Float32Array(D), i;
+    function clamp7(v) { return Math.min(7, Math.max(-7, v)); }
+    if (spec.output === 'sigmoid' || spec.output === 'sigmoid_of_first_half') { for (i = 0; i < D; i++) out[i] = 1 / (1 + Math.exp(-y[i])); }
+    else if (spec.output === 'identity' || spec.output === 'identity_of_first_half') { for (i = 0; i < D; i++) out[i] = Math.min(1, Math.max(0, y[i])); }
+    else if (spec.output === 'beta_binomial_halves') { for (i = 0; i < D; i++) out[i] = 1 / (1 + Math.exp(clamp7(y[D + i]) - clamp7(y[i]))); }
     else throw new Error('swiftvae: unknown output ' + spec.output);
     return out;
   }
