@@ -8,7 +8,7 @@
 #include <string.h>
 
 typedef void *tjhandle;
-enum { TJPF_RGB = 0, TJPF_GRAY = 6, TJSAMP_444 = 0, TJSAMP_GRAY = 3, TJCS_GRAY = 2, TJCS_CMYK = 3,
+enum { TJPF_RGB = 0, TJPF_GRAY = 6, TJPF_CMYK = 11, TJSAMP_444 = 0, TJSAMP_GRAY = 3, TJCS_GRAY = 2, TJCS_CMYK = 3,
        TJCS_YCCK = 4, TJFLAG_ACCURATEDCT = 4096, TJFLAG_STOPONWARNING = 8192, TJFLAG_LIMITSCANS = 32768 };
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -87,8 +87,34 @@ int vae_tj_decode(const unsigned char *jpeg, unsigned long size, unsigned char *
     // LIMITSCANS: a progressive JPEG with more than 500 scans (a CPU bomb) is an error.
     // STOPONWARNING: a truncated or corrupt stream stops at once instead of being decoded to the
     // end as gray (a tiny file declaring a huge image then costs no decoding time).
-    int rc = p_decompress2(h, jpeg, size, dst, width, 0, height, channels == 1 ? TJPF_GRAY : TJPF_RGB,
-                           TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING);
+    const int flags = TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS | TJFLAG_STOPONWARNING;
+    int w = 0, hh = 0, subsamp = 0, colorspace = 0;
+    int rc = p_header3(h, jpeg, size, &w, &hh, &subsamp, &colorspace);
+    if (rc == 0 && (colorspace == TJCS_CMYK || colorspace == TJCS_YCCK)) {
+        // TurboJPEG converts CMYK to nothing else: decode to CMYK and convert here, as Pillow and
+        // libvips do without a colour profile. Adobe's files (an APP14 "Adobe" marker) store the
+        // inks inverted (0 = full ink): R = C·K/255; others R = (255 − C)(255 − K)/255.
+        unsigned char *cmyk = malloc((size_t)width * (size_t)height * 4);
+        if (!cmyk) { p_destroy(h); snprintf(err, (size_t)errlen, "out of memory"); return -2; }
+        rc = p_decompress2(h, jpeg, size, cmyk, width, 0, height, TJPF_CMYK, flags);
+        if (rc == 0) {
+            int adobe = 0;
+            for (unsigned long i = 2; i + 9 < size && !adobe; i++)
+                if (jpeg[i] == 0xFF && jpeg[i + 1] == 0xEE && memcmp(jpeg + i + 4, "Adobe", 5) == 0) adobe = 1;
+            for (long p = 0; p < (long)width * height; p++) {
+                int c[3], k = cmyk[4 * p + 3];
+                for (int j = 0; j < 3; j++) {
+                    int v = cmyk[4 * p + j];
+                    c[j] = adobe ? (v * k + 127) / 255 : ((255 - v) * (255 - k) + 127) / 255;
+                }
+                if (channels == 1) dst[p] = (unsigned char)((299 * c[0] + 587 * c[1] + 114 * c[2] + 500) / 1000);
+                else for (int j = 0; j < 3; j++) dst[3 * p + j] = (unsigned char)c[j];
+            }
+        }
+        free(cmyk);
+    } else if (rc == 0) {
+        rc = p_decompress2(h, jpeg, size, dst, width, 0, height, channels == 1 ? TJPF_GRAY : TJPF_RGB, flags);
+    }
     // Warnings (a truncated or corrupt stream that libjpeg patches over) count as errors too.
     if (rc != 0) message(h, "corrupt JPEG data", err, errlen);
     p_destroy(h);

@@ -33,6 +33,26 @@ final class JPEGTests: XCTestCase {
         }
     }
 
+    /// A CMYK JPEG as Pillow writes one (Adobe APP14, inverted inks; 16×16, R = 16x, G = 16y, B = 200
+    /// converted to CMYK): decoded to RGB as Pillow's own conversion gives it (it was refused as
+    /// "Unsupported color conversion request").
+    func testCMYKJPEGDecodesToRGB() throws {
+        try requireLibrary()
+        let jpeg = [UInt8](Data(base64Encoded: "/9j/7gAOQWRvYmUAZAAAAAAA/9sAQwABAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB/8AAFAgAEAAQBEMRAE0RAFkRAEsRAP/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/aAA4EQwBNAFkASwAAPwD+b/8A4Jt/8wD/ALdv/Za/m/8A+Hbf/UA/8lv/ALGv6QK/v4r/AEAP+Cbf/MA/7dv/AGWj/h23/wBQD/yW/wDsaKK/z/8A/gm3/wAwD/t2/wDZa/0AP+Hbf/UA/wDJb/7Giiv9AD/gm3/zAP8At2/9lo/4dt/9QD/yW/8AsaKK/9k=")!)
+        XCTAssertEqual(try JPEG.header(jpeg).components, 4)
+        let d = try JPEG.decode(jpeg)
+        XCTAssertEqual([d.width, d.height, d.channels], [16, 16, 3])
+        // Pillow 9's Image.open(...).convert("RGB") at (y, x)
+        let pillow: [((Int, Int), [Int])] = [((0, 0), [0, 0, 200]), ((3, 7), [112, 48, 200]), ((8, 15), [240, 128, 200]),
+                                             ((15, 15), [240, 240, 200]), ((12, 2), [32, 192, 200])]
+        for ((y, x), rgb) in pillow {
+            let got = (0..<3).map { Int(d.pixels[(y * 16 + x) * 3 + $0]) }
+            XCTAssertTrue(zip(got, rgb).allSatisfy { abs($0 - $1) <= 3 }, "(\(y), \(x)): \(got), Pillow \(rgb)")
+        }
+        let gray = try JPEG.decode(jpeg, channels: 1)
+        XCTAssertEqual(Int(gray.pixels[3 * 16 + 7]), (299 * 112 + 587 * 48 + 114 * 200 + 500) / 1000, accuracy: 3)
+    }
+
     func testBadJPEGsThrow() throws {
         try requireLibrary()
         let jpeg = try JPEG.encode(width: 64, height: 64, channels: 3, pixels: pattern(64, 64, 3))
