@@ -232,6 +232,19 @@ final class FormatsTableTests: XCTestCase {
         }
     }
 
+    /// A gzip-compressed CSV (scikit-learn's digits.csv.gz) reads as the plain file does; it was
+    /// "a NUL byte — this is a binary file".
+    func testGzippedCSVReadsAsThePlainFile() throws {
+        let text = "a,b,c\n1,\"x, y\",3\n2,,4\n"
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try AtomicFile.write(Array(text.utf8), to: dir + "/t.csv")
+        try AtomicFile.write(Gzip.compress(Array(text.utf8)), to: dir + "/t.csv.gz")
+        let plain = try CSVTable.read(path: dir + "/t.csv"), gz = try CSVTable.read(path: dir + "/t.csv.gz")
+        XCTAssertEqual(gz.bytes, plain.bytes)
+        XCTAssertEqual(gz.names, plain.names)
+        XCTAssertEqual(gz.rowCount, 2)
+    }
+
     /// A category level the schema does not know is filled like a missing cell (docs/tables.md); a
     /// row whose model values are not finite keeps its cells as they are, and its line is returned.
     func testImputedUnseenLevelsFilledNonFiniteRowsLeft() throws {

@@ -77,9 +77,10 @@ public struct CSVTable: Sendable {
         "\(source) line \(rowLines[row]), column \(column + 1) ('\(names[column])')"
     }
 
-    /// Reads and parses a CSV file.
+    /// Reads and parses a CSV file, gzip-compressed or not (scikit-learn ships `digits.csv.gz`).
     public static func read(path: String, options: Options = Options()) throws -> CSVTable {
-        let bytes = try AtomicFile.readAll(path: path, maxBytes: options.maxFileBytes)
+        var bytes = try AtomicFile.readAll(path: path, maxBytes: options.maxFileBytes)
+        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: options.maxFileBytes, source: path) }
         return try parse(bytes, source: path, options: options)
     }
 
