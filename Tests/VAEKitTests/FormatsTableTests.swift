@@ -232,6 +232,18 @@ final class FormatsTableTests: XCTestCase {
         }
     }
 
+    /// Numbers written with a decimal comma (a ';' file from a European spreadsheet) are named as
+    /// such — with few distinct values they became categories silently, with many the message said
+    /// "an id or a name? drop it".
+    func testDecimalCommaIsNamed() throws {
+        for values in [["1,5", "2,5", "1,5", "2,5"], (0..<40).map { "\($0),\($0 % 7)5" }] {
+            let text = "x;k\n" + values.enumerated().map { "\($1);\($0 % 2 == 0 ? "a" : "b")" }.joined(separator: "\n") + "\n"
+            XCTAssertThrowsError(try TableEncoder.fit(try table(text), options: options(label: "k"))) { e in
+                XCTAssertTrue("\(e)".contains("column 1 ('x') holds numbers with a decimal comma ('"), "\(e)")
+            }
+        }
+    }
+
     /// A gzip-compressed CSV (scikit-learn's digits.csv.gz) reads as the plain file does; it was
     /// "a NUL byte — this is a binary file".
     func testGzippedCSVReadsAsThePlainFile() throws {

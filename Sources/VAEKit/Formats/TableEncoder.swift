@@ -197,6 +197,15 @@ public enum TableEncoder {
                 levels.insert(String(decoding: bytes[TableCell.trimmed(bytes, span)], as: UTF8.self))
                 if levels.count > maxLevels { break }
             }
+            // "6,29" in a ';'-separated file: a decimal comma, which no numeric parse takes
+            let decimalComma = levels.filter { v in
+                let parts = v.split(separator: ",", omittingEmptySubsequences: false)
+                return parts.count == 2 && !parts[1].isEmpty && parts[1].allSatisfy(\.isNumber)
+                    && !parts[0].isEmpty && parts[0].drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber)
+            }
+            if decimalComma.count * 10 >= levels.count * 9, let example = decimalComma.min() {
+                throw VAEError("\(table.source) column \(c + 1) ('\(name)') holds numbers with a decimal comma ('\(shown(example))'); SwiftVAE reads a decimal point — write them as '\(example.replacingOccurrences(of: ",", with: "."))' (e.g. LibreOffice: export with '.' as the decimal separator)")
+            }
             // an id or a name: too many levels, or more than half the values distinct, or all of them
             if levels.count > maxLevels || (levels.count > 20 && levels.count * 2 > observed) || (observed >= 10 && levels.count == observed) {
                 let many = levels.count > maxLevels ? "more than \(FormatText.grouped(maxLevels))" : "\(levels.count)"
