@@ -244,6 +244,17 @@ final class FormatsTableTests: XCTestCase {
         }
     }
 
+    /// A first line of numbers is read as the header, and a note says so (a headerless file lost its
+    /// first row silently); so does a scikit-learn first line whose row count does not match.
+    func testNumericHeaderIsNoted() throws {
+        let plain = try TableEncoder.fit(try table("1.5,2,3\n4,5,6\n7,8,9\n1,2,3\n"), options: options(testFraction: 0))
+        XCTAssertTrue(plain.notes.contains { $0.contains("its first line (1.5,2,3) is all numbers, read as the column names") }, "\(plain.notes)")
+        let cut = try TableEncoder.fit(try table("150,2,setosa\n1.5,2.5,0\n2.5,3.5,1\n3.5,1.5,0\n"), options: options(testFraction: 0))
+        XCTAssertTrue(cut.notes.contains { $0.contains("line 1 looks like scikit-learn's layout (150 rows, 2 features) but the file has 3 rows") }, "\(cut.notes)")
+        let named = try TableEncoder.fit(try table("a,b,c\n4,5,6\n7,8,9\n"), options: options(testFraction: 0))
+        XCTAssertEqual(named.notes, [])
+    }
+
     /// A gzip-compressed CSV (scikit-learn's digits.csv.gz) reads as the plain file does; it was
     /// "a NUL byte — this is a binary file".
     func testGzippedCSVReadsAsThePlainFile() throws {

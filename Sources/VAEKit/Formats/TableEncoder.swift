@@ -71,6 +71,10 @@ public enum TableEncoder {
         var notes: [String] = []
         if let names = table.targetNames {
             notes.append("\(source): scikit-learn layout (line 1 = \(table.rowCount) rows, \(table.columnCount - 1) features, class names \(names.joined(separator: ", "))): columns named feature_1 … feature_\(table.columnCount - 1), target")
+        } else if table.names.count >= 2, let n = Int(table.names[0]), let f = Int(table.names[1]), f + 1 == table.columnCount {
+            notes.append("\(source): line 1 looks like scikit-learn's layout (\(n) rows, \(f) features) but the file has \(table.rowCount) rows, so it is read as column names ('\(table.names[0])', '\(table.names[1])', …)")
+        } else if table.names.allSatisfy({ Double($0) != nil }) {
+            notes.append("\(source): its first line (\(table.names.prefix(4).joined(separator: ","))\(table.names.count > 4 ? ",…" : "")) is all numbers, read as the column names — if the file has no header row, add one (else its first row is not trained on)")
         }
 
         // The label: class values, and the rows kept (those with a label).
