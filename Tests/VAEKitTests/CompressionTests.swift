@@ -159,6 +159,8 @@ final class CompressionTests: XCTestCase {
         refused(flipped, "checksum")
         var future = archive; future[8] = 2
         refused(future, "version 2")
+        var zero = archive; zero[8] = 0
+        refused(zero, "format version 0, which no SwiftVAE writes")
         refused(Array("hello world, not an archive".utf8), "not a SwiftVAE compressed archive")
         // another model (other weights) is named as such
         XCTAssertThrowsError(try tinyCodec(seed: 99).decompress(archive, source: "a.bba")) { e in

@@ -227,6 +227,7 @@ public struct BitsBackCodec {
         }
         r.offset = 8
         let version = try r.u32()
+        guard version >= 1 else { throw VAEError("\(source) claims archive format version 0, which no SwiftVAE writes: the archive is damaged") }
         guard version <= BitsBackCodec.version else {
             throw VAEError("\(source) is archive format version \(version); this SwiftVAE reads up to version \(BitsBackCodec.version): update SwiftVAE")
         }
