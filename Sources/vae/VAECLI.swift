@@ -14,7 +14,7 @@ struct VAECLI: ParsableCommand {
         """,
         version: SwiftVAE.version,
         subcommands: [Train.self, Sample.self, Reconstruct.self, Interpolate.self, Manifold.self, Latent.self,
-                      Encode.self, Anomaly.self, Impute.self, Denoise.self, Inpaint.self, Compress.self, Decompress.self, Export.self, Evaluate.self, Info.self, Bench.self,
+                      Encode.self, Anomaly.self, Impute.self, Denoise.self, Inpaint.self, Compress.self, Decompress.self, Export.self, Evaluate.self, Report.self, Info.self, Bench.self,
                       SMILESCheck.self]
     )
 

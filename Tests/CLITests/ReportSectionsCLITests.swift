@@ -5,6 +5,32 @@ import VAEKit
 /// The report's sections that depend on the run: the IWAE summary row, the explorer, and the
 /// anomaly section of a run trained with --classes.
 final class ReportSectionsCLITests: XCTestCase {
+    /// `vae report RUN` writes the page a run trained with --no-report lacks (and rewrites an old
+    /// one), from the checkpoint, metrics.jsonl and the run's data; an exported run too.
+    func testReportCommandWritesTheRunsPage() throws {
+        let data = try TinyData.make()
+        let run = tempRunDir("report-again"), exported = tempRunDir("report-exported")
+        defer { for p in [run, exported, data] { try? FileManager.default.removeItem(atPath: p) } }
+        let t = try CLI.run(["train", "--data", data, "--epochs", "2", "--latent", "2", "--hidden", "24",
+                             "--likelihood", "beta-binomial", "--out", run, "--no-report"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertFalse(AtomicFile.exists(run + "/report.html"))
+        XCTAssertEqual(try CLI.run(["export", run, "--out", exported]).status, 0)
+        for folder in [run, exported] {
+            let r = try CLI.run(["report", folder])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(r.stdout, "report: \(folder)/report.html\n")
+            let html = try String(contentsOfFile: folder + "/report.html", encoding: .utf8)
+            XCTAssertTrue(html.contains("swiftvae-weights") || html.contains("window.swiftvae"), "no explorer in \(folder)")
+            XCTAssertFalse(html.contains("not available"), folder)
+            XCTAssertTrue(html.contains("2 of 2"), "the epochs row")
+        }
+        try AtomicFile.write("", to: run + "/metrics.jsonl")
+        let empty = try CLI.run(["report", run])
+        XCTAssertEqual(empty.status, 1)
+        XCTAssertTrue(empty.stderr.contains("holds no finished epoch"), empty.stderr)
+    }
+
     func testClassesRunReportHasAnomalySectionExplorerAndIWAE() throws {
         let data = try TinyData.make()
         let run = tempRunDir("report-classes")

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import VAEKit
+
+/// `vae report RUN`: the run's report written again by this SwiftVAE, from its checkpoint, its
+/// metrics.jsonl and its data — what `vae train` writes at its end.
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a run's report.html (and its pictures) again: after an update of SwiftVAE, for a run trained with --no-report, or for an exported one.")
+    @OptionGroup var runArg: RunArgument
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var threadOptions: ThreadOptions
+
+    func run() throws {
+        threadOptions.apply()
+        let loaded = try runArg.load()
+        let metrics = try TrainingRun.readMetrics(runArg.run + "/" + TrainingRun.metricsFile)
+        guard !metrics.isEmpty else {
+            throw VAEError("\(runArg.run)/\(TrainingRun.metricsFile) holds no finished epoch: there is nothing to report yet")
+        }
+        let data = try runArg.testSet(loaded, dataOptions)
+        let path = try RunReport.write(directory: runArg.run, model: loaded.model, metrics: metrics, options: loaded.options,
+                                       data: data, seed: loaded.options.seed)
+        print("report: \(path)")
+    }
+}
