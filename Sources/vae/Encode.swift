@@ -23,8 +23,9 @@ struct Encode: ParsableCommand {
         let loaded = try runArg.load()
         let model = loaded.model
         let data = try runArg.testSet(loaded, dataOptions)
-        let sets: [(String, any DataSource)] = split == "all" ? [("train", data.train), ("test", data.test)]
-            : [(split, split == "train" ? data.train : data.test)]
+        let train = { try runArg.trainSplit(data, loaded, dataOptions) }
+        let sets: [(String, any DataSource)] = split == "all" ? [("train", try train()), ("test", data.test)]
+            : [(split, split == "train" ? try train() : data.test)]
         let k = model.latent
         let seq = model.config.sequence  // a sequence run: the item's text instead of a label
         var lines = ["split,id,\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","

@@ -231,6 +231,17 @@ struct RunArgument: ParsableArguments {
         return d
     }
 
+    /// The training split that goes with `testSet`'s test items: the given data's own, except for a
+    /// sequence run trained with `--test FILE` read without --data, whose test items come from that
+    /// file and whose training items from the training file (the test file's own "train" is its
+    /// test items again).
+    func trainSplit(_ data: Dataset, _ loaded: Checkpoint.Loaded, _ options: DataOptions) throws -> any DataSource {
+        guard options.data == nil, let seq = loaded.model.config.sequence, let stored = loaded.config?.data?.sequence,
+              stored.testFile != nil, let path = loaded.config?.data?.recordedPath else { return data.train }
+        try DataOptions.requireRecorded(path, "training file", pass: "--data FILE")
+        return try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary).train
+    }
+
     /// The class names of the data the run was trained on (nil when the run does not say).
     static func trainingClassNames(_ loaded: Checkpoint.Loaded) -> [String]? {
         loaded.config?.data?.classNames ?? loaded.table?.schema.classNames

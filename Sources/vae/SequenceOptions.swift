@@ -48,6 +48,7 @@ struct SequenceTrainOptions: ParsableArguments {
         o.maxVocabulary = maxVocab ?? 10_000
         o.textColumn = textColumn
         o.testFile = testFile
+        o.testFileAbsolutePath = testFile.flatMap(AtomicFile.realPath)
         return o
     }
 
@@ -84,13 +85,23 @@ extension DataOptions {
 
     static let passItems = "--data FILE with the items to read"
 
+    /// A file named .csv or .tsv (gzip or not): read by column; anything else one item per line.
+    static func looksLikeCSV(_ path: String) -> Bool {
+        var name = path.lowercased()
+        if name.hasSuffix(".gz") { name.removeLast(3) }
+        return name.hasSuffix(".csv") || name.hasSuffix(".tsv")
+    }
+
     /// The items a sequence run reads: --data with the run's vocabulary, else the run's test items
     /// (its test file, or the same split of its training file).
     func loadSequences(for loaded: Checkpoint.Loaded) throws -> Dataset {
         guard let seq = loaded.model.config.sequence else { throw VAEError("not a sequence run") }
         let stored = loaded.config?.data?.sequence
-        let column = textColumn ?? stored?.textColumn
-        if let path = data ?? stored?.testFile {
+        // the run's CSV column, for its own files and other CSVs; a new .smi or .txt file is one item per line
+        let column = textColumn ?? stored?.textColumn.flatMap { c in
+            data.map { DataOptions.looksLikeCSV($0) } ?? true ? c : nil
+        }
+        if let path = data ?? stored?.resolvedTestFile {
             if data == nil { try Self.requireRecorded(path, "test file", pass: Self.passItems) }
             let d = try Dataset.loadSequences(path: path, config: seq, textColumn: column)
             for n in d.notes { Console.note("note: \(n)") }

@@ -174,6 +174,33 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// A run trained on a CSV column with a relative --test file, used from another folder: its
+    /// test file is found by the absolute path recorded beside the relative one (it was "not here"),
+    /// `encode --split train` writes the training items (it wrote the test file's), and a new
+    /// one-per-line file is read by line, not by the run's CSV column (it was "no column 'text'").
+    func testRelativeTestFileTrainSplitAndPlainNewFile() throws {
+        let home = tempRunDir("seqhome"), elsewhere = tempRunDir("seqelsewhere")
+        for d in [home, elsewhere] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        let csv = { (lines: [String]) in "id,text\n" + lines.enumerated().map { "\($0),\($1)" }.joined(separator: "\n") + "\n" }
+        try AtomicFile.write(csv(SequenceCLITests.sentences(120)), to: home + "/train.csv")
+        try AtomicFile.write(csv(SequenceCLITests.sentences(20, seed: 9)), to: home + "/test.csv")
+        let t = try CLI.run(["train", "--model", "gru", "--data", "train.csv", "--text-column", "text", "--test", "test.csv",
+                             "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8", "--latent", "3", "--batch", "32",
+                             "--epochs", "1", "--no-report", "--out", "run"], cwd: home)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let e = try CLI.run(["evaluate", home + "/run", "--iwae", "0"], cwd: elsewhere)
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let enc = try CLI.run(["encode", home + "/run", "--split", "all", "--out", "z.csv"], cwd: elsewhere)
+        XCTAssertEqual(enc.status, 0, enc.stderr)
+        let rows = try String(contentsOfFile: elsewhere + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.filter { $0.hasPrefix("train,") }.count, 120)
+        XCTAssertEqual(rows.filter { $0.hasPrefix("test,") }.count, 20)
+        try AtomicFile.write(SequenceCLITests.sentences(5, seed: 4).joined(separator: "\n") + "\n", to: elsewhere + "/new.txt")
+        let a = try CLI.run(["anomaly", home + "/run", "--data", "new.txt"], cwd: elsewhere)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stdout.hasPrefix("scored 5 items of new.txt"), a.stdout)
+    }
+
     /// --preset moses-cpu fills in its recipe (issue 27) where the command line is silent: KL weight 1
     /// after one epoch at ½, the staged learning rate, batch 128, clip 50, 10,000 test items.
     func testMosesCPUPreset() throws {

@@ -98,8 +98,18 @@ public struct SequenceOptions: Codable, Equatable, Sendable {
     public var maxVocabulary = 10_000
     /// A CSV file's column that holds the items (nil: one item per line).
     public var textColumn: String?
-    /// A separate test file (nil: a seeded split of the training file).
+    /// A separate test file (nil: a seeded split of the training file), as given.
     public var testFile: String?
+    /// `testFile` made absolute (links resolved) when the run trained; nil in runs of before.
+    public var testFileAbsolutePath: String?
+    /// The test file from here: as given when that leads to it, else its absolute path when that
+    /// does (a run used from another folder), else as given (for the message that it is missing).
+    public var resolvedTestFile: String? {
+        guard let t = testFile else { return nil }
+        if AtomicFile.exists(t) { return t }
+        if let a = testFileAbsolutePath, AtomicFile.exists(a) { return a }
+        return t
+    }
     public var testFraction = 0.1
     public var seed: UInt64 = 1
     public init() {}
@@ -245,7 +255,7 @@ extension Dataset {
     public static func loadSequences(path: String, options: SequenceOptions) throws -> (Dataset, vocabulary: [String]) {
         let items = try readItems(path: path, textColumn: options.textColumn)
         var trainItems = items, testItems: [(line: Int32, text: Substring)] = []
-        if let test = options.testFile {
+        if let test = options.resolvedTestFile {
             testItems = try readItems(path: test, textColumn: options.textColumn)
         } else {
             let (trainPos, testPos) = TableSplitRule.split(rows: items.count, testFraction: options.testFraction, seed: options.seed)
@@ -257,9 +267,9 @@ extension Dataset {
         }
         var (train, vocab, skipped, _) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
         var (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
-                                                              source: options.testFile ?? path + " (its test split)")
+                                                              source: options.resolvedTestFile ?? path + " (its test split)")
         train.origin = SequenceSource.Origin(path: path, textColumn: options.textColumn)
-        test.origin = SequenceSource.Origin(path: options.testFile ?? path, textColumn: options.textColumn)
+        test.origin = SequenceSource.Origin(path: options.resolvedTestFile ?? path, textColumn: options.textColumn)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: train, test: test, classNames: [])
         d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: unknown, options: options)
         d.sequence = options
