@@ -80,6 +80,8 @@ struct Evaluate: ParsableCommand {
                                 iwae, n, binary ? " (binarized, seed Trainer.testBinarizationSeed)" : "", est.mean, est.standardError,
                                 Date().timeIntervalSince(t1)))
         }
+        // a number JSON cannot hold (one item's standard error, an overflowed loss) is null
+        for (key, value) in out { if let d = value as? Double, !d.isFinite { out[key] = NSNull() } }
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
     }
