@@ -84,9 +84,7 @@ struct Decompress: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
-        if let dir = outDir, AtomicFile.exists(dir), !AtomicFile.isDirectory(dir) {
-            throw VAEError("--out-dir \(dir) is a file, not a folder: give a folder (it is made if missing)")
-        }
+        try OutputFile.requireOutDir(outDir)
         if let out, AtomicFile.sameFile(out, archive) { throw VAEError("--out \(out) is the archive itself: write the images to another file") }
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae decompress"))

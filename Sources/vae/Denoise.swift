@@ -27,6 +27,7 @@ struct Denoise: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        try OutputFile.requireOutDir(outDir)
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = try loaded.feedForward("vae denoise"), shape = model.config.inputShape

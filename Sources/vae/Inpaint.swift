@@ -55,6 +55,7 @@ struct Inpaint: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        try OutputFile.requireOutDir(outDir)
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = try loaded.feedForward("vae inpaint"), shape = model.config.inputShape, d = model.inputSize

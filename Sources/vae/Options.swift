@@ -270,6 +270,12 @@ struct RunArgument: ParsableArguments {
 /// Output files: a --out whose folder is not there is refused before any work (a long scoring
 /// run that then cannot write its result loses the work).
 enum OutputFile {
+    /// --out-dir (made if missing) must not be a file: checked before any work or any --out file.
+    static func requireOutDir(_ dir: String?) throws {
+        guard let dir, AtomicFile.exists(dir), !AtomicFile.isDirectory(dir) else { return }
+        throw VAEError("--out-dir \(dir) is a file, not a folder: give a folder (it is made if missing)")
+    }
+
     static func requireFolder(_ path: String?, option: String = "--out") throws {
         guard let path else { return }
         let folder = (path as NSString).deletingLastPathComponent

@@ -29,6 +29,7 @@ struct Sample: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        try OutputFile.requireOutDir(outDir)
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(seq) }
@@ -77,6 +78,7 @@ struct Reconstruct: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        try OutputFile.requireOutDir(outDir)
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
@@ -122,6 +124,7 @@ struct Interpolate: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        try OutputFile.requireOutDir(outDir)
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }

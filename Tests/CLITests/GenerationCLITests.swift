@@ -36,6 +36,23 @@ final class GenerationCLITests: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".png") }.sorted()
     }
 
+    /// --out-dir naming a file is one line before any work: it was a raw Foundation error after the
+    /// --out picture had been written.
+    func testOutDirThatIsAFileIsRefusedFirst() throws {
+        try ready()
+        let dir = tempRunDir("outdir-file")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try AtomicFile.write("x", to: dir + "/afile")
+        for command in [["sample", GenerationCLITests.denoising], ["reconstruct", GenerationCLITests.denoising],
+                        ["interpolate", GenerationCLITests.denoising, "--from", "0", "--to", "1"], ["denoise", GenerationCLITests.denoising],
+                        ["inpaint", GenerationCLITests.boxed, "--mask", "bottom"]] {
+            let r = try CLI.run(command + ["--out", dir + "/pic.png", "--out-dir", dir + "/afile"])
+            XCTAssertEqual(r.status, 1, "\(command[0]): \(r.stderr)")
+            XCTAssertEqual(r.stderr, "error: --out-dir \(dir)/afile is a file, not a folder: give a folder (it is made if missing)\n", command[0])
+            XCTAssertFalse(AtomicFile.exists(dir + "/pic.png"), command[0])
+        }
+    }
+
     func testConditionalModelStoresItsConditionAndSamplesByClass() throws {
         try ready()
         let loaded = try Checkpoint.load(GenerationCLITests.conditional)
