@@ -120,6 +120,10 @@ struct Anomaly: ParsableCommand {
         try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
+        let pictureless = loaded.model.config.sequence != nil ? "sequence" : loaded.table != nil ? "table" : nil
+        if let kind = pictureless, let o = out, !o.lowercased().hasSuffix(".csv") {   // it wrote nothing
+            throw ValidationError("--out \(o): a \(kind) run's scores go to a .csv file; the picture of the top items is for image runs")
+        }
         let data = try runArg.testSet(loaded, dataOptions)
         let set = data.test.first(limit ?? data.test.count)
         let labels = Anomaly.Labels(set: set, data: data, loaded: loaded)

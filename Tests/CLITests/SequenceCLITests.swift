@@ -203,6 +203,9 @@ final class SequenceCLITests: XCTestCase {
         let a = try CLI.run(["anomaly", home + "/run", "--data", "new.txt"], cwd: elsewhere)
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertTrue(a.stdout.hasPrefix("scored 5 items of new.txt"), a.stdout)
+        let png = try CLI.run(["anomaly", home + "/run", "--data", "new.txt", "--out", "top.png"], cwd: elsewhere)   // wrote nothing
+        XCTAssertEqual(png.status, 2)
+        XCTAssertTrue(png.stderr.contains("a sequence run's scores go to a .csv file"), png.stderr)
     }
 
     /// --preset moses-cpu fills in its recipe (issue 27) where the command line is silent: KL weight 1
