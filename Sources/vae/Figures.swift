@@ -68,7 +68,7 @@ enum Figures {
 
     static func manifold(_ model: VAE, grid: Int, range: Double, decodeClass: Int? = nil) -> [UInt8] {
         let x = Analysis.manifold(model, grid: grid, range: range,
-                                  condition: ClassChoice.condition(decodeClass, count: grid * grid, model: model))
+                                  condition: ClassChoice.condition(decodeClass, count: (model.latent > 1 ? grid : 1) * grid, model: model))
         return Pictures.grid(x, shape: model.config.inputShape, columns: grid, scale: scale(for: model.config.inputShape))
     }
 

@@ -166,6 +166,8 @@ struct Manifold: ParsableCommand {
         let model = try loaded.feedForward("vae manifold")
         if model.latent > 2 {
             Console.note("note: latent has \(model.latent) dimensions; the grid spans z₁ and z₂ with the others at 0")
+        } else if model.latent == 1 {
+            Console.note("note: latent has 1 dimension: one row of \(grid) images over z₁")
         }
         var c: Int? = nil
         if let cls { c = try ClassChoice.resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? []) }

@@ -2,6 +2,18 @@ import XCTest
 @testable import VAEKit
 
 final class GenerationTests: XCTestCase {
+    /// The manifold grid: grid × grid images over z₁, z₂; one row over z₁ for a latent of one
+    /// dimension (it drew grid identical rows).
+    func testManifoldGridAndOneDimensionalStrip() throws {
+        for (latent, images) in [(2, 16), (3, 16), (1, 4)] {
+            let model = try VAE(config: VAEConfig(inputShape: [1, 5, 5], latent: latent, hidden: [8]), seed: 1)
+            let x = Analysis.manifold(model, grid: 4, range: 2)
+            XCTAssertEqual(x.shape, [images, 25], "latent \(latent)")
+            // the first and the fourth image (z₁ = −2 and +2 in the first row) differ
+            XCTAssertNotEqual(Array(UnsafeBufferPointer(start: x.pointer, count: 25)), Array(UnsafeBufferPointer(start: x.pointer + 75, count: 25)))
+        }
+    }
+
     func testCorruptionParsingAndDeterminism() throws {
         XCTAssertEqual(try Corruption(parsing: "gaussian:0.3"), .gaussian(0.3))
         XCTAssertEqual(try Corruption(parsing: "saltpepper:0.1"), .saltPepper(0.1))

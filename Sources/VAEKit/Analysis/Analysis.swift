@@ -35,10 +35,12 @@ public enum Analysis {
 
     /// Decodes a regular grid over latent dimensions `dims` (the others 0), from −range to
     /// +range; row 0 is the top (largest second coordinate). [grid², D]
+    /// A latent of one dimension has no z₂: one row of `grid` images over z₁.
     public static func manifold(_ model: VAE, grid: Int, range: Double, dims: (Int, Int) = (0, 1), condition: Tensor? = nil) -> Tensor {
         let k = model.latent
-        let z = Tensor(shape: [grid * grid, k])
-        for r in 0..<grid {
+        let rows = k > 1 ? grid : 1
+        let z = Tensor(shape: [rows * grid, k])
+        for r in 0..<rows {
             for c in 0..<grid {
                 let fx = grid == 1 ? 0 : -range + 2 * range * Double(c) / Double(grid - 1)
                 let fy = grid == 1 ? 0 : range - 2 * range * Double(r) / Double(grid - 1)
