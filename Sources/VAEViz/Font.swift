@@ -1,6 +1,6 @@
 /// A tiny embedded 5×7 bitmap font (with 2-row descenders) for labelling raster images.
-/// Characters outside printable ASCII are drawn as '?', except μ (the labels' z = μ) and the
-/// minus sign − (drawn as '-').
+/// Characters outside printable ASCII are drawn as '?', except μ (the labels' z = μ), the
+/// minus sign − (drawn as '-') and the subscript digits ₀…₉ (lowered digits).
 public enum BitmapFont {
     /// Glyph cell width in font pixels, including 1 column of spacing.
     public static let advance = 6
@@ -20,6 +20,11 @@ public enum BitmapFont {
     static func glyph(_ ch: Character) -> ArraySlice<UInt8> {
         // μ (Greek mu) and µ (micro sign): a 'u' whose left stem descends
         if ch == "\u{03BC}" || ch == "\u{00B5}" { return [0x00, 0x00, 0x11, 0x11, 0x11, 0x13, 0x1D, 0x10, 0x10][...] }
+        // subscript digits ₀…₉ (the axes' z₁, z₂): the digit lowered two rows, into the descender
+        if let u = ch.unicodeScalars.first?.value, ch.unicodeScalars.count == 1, (0x2080...0x2089).contains(u) {
+            let digit = glyph(Character(Unicode.Scalar(UInt8(48 + u - 0x2080))))
+            return ([0, 0] + Array(digit.prefix(glyphHeight - 2)))[...]
+        }
         var code = 63  // '?'
         if ch == "\u{2212}" { code = 45 }   // − as '-'
         if let a = ch.asciiValue, a >= 32, a <= 126 { code = Int(a) }

@@ -52,6 +52,10 @@ final class ImageTests: XCTestCase {
         XCTAssertEqual(BitmapFont.glyph("μ").count, BitmapFont.glyphHeight)
         XCTAssertEqual(BitmapFont.glyph("µ"), BitmapFont.glyph("μ"))
         XCTAssertEqual(BitmapFont.glyph("−"), BitmapFont.glyph("-"))
+        // the axes' z₁, z₂: lowered digits (they were '?')
+        XCTAssertEqual(Array(BitmapFont.glyph("₁")), [0, 0] + Array(BitmapFont.glyph("1").prefix(7)))
+        XCTAssertEqual(BitmapFont.glyph("₀").count, BitmapFont.glyphHeight)
+        XCTAssertNotEqual(BitmapFont.glyph("₉"), BitmapFont.glyph("?"))
         var img = RGBImage(width: 6 * 32 * 2 + 8, height: 3 * 12 * 2 + 30)
         let all = String((32...126).map { Character(UnicodeScalar(UInt8($0))) })
         for (i, start) in stride(from: 0, to: all.count, by: 32).enumerated() {
