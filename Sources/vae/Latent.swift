@@ -22,7 +22,7 @@ struct Latent: ParsableCommand {
         let s = Figures.latentScatter(try loaded.feedForward("vae latent"), data, limit: limit)
         let png = runArg.output(out, default: "latent.png")
         try Pictures.write(s.png, to: png)
-        let svg = (png.hasSuffix(".png") ? String(png.dropLast(4)) : png) + ".svg"
+        let svg = (png.lowercased().hasSuffix(".png") ? String(png.dropLast(4)) : png) + ".svg"
         try AtomicFile.write(s.svg, to: svg)
         print("wrote \(svg)")
     }

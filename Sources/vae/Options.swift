@@ -293,6 +293,10 @@ enum Pictures {
     }
 
     static func write(_ png: [UInt8], to path: String) throws {
+        // a picture under another name (x.csv, x.jpg) would be PNG bytes that no reader expects
+        guard path.lowercased().hasSuffix(".png") else {
+            throw ValidationError("\(path): pictures are written as PNG; give a file name ending in .png")
+        }
         try AtomicFile.write(png, to: path)
         print("wrote \(path)")
     }

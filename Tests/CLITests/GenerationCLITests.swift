@@ -51,6 +51,11 @@ final class GenerationCLITests: XCTestCase {
             XCTAssertEqual(r.stderr, "error: --out-dir \(dir)/afile is a file, not a folder: give a folder (it is made if missing)\n", command[0])
             XCTAssertFalse(AtomicFile.exists(dir + "/pic.png"), command[0])
         }
+        // a picture under another name would be PNG bytes that no reader of .csv or .jpg expects
+        let csv = try CLI.run(["sample", GenerationCLITests.denoising, "--out", dir + "/pic.csv"])
+        XCTAssertEqual(csv.status, 2)
+        XCTAssertTrue(csv.stderr.contains("pictures are written as PNG"), csv.stderr)
+        XCTAssertFalse(AtomicFile.exists(dir + "/pic.csv"))
     }
 
     func testConditionalModelStoresItsConditionAndSamplesByClass() throws {
