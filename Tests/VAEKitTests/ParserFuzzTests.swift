@@ -248,4 +248,16 @@ final class ParserFuzzTests: XCTestCase {
         let csv = try Dataset.parseItems(Array("SMILES,id\r\nCCO,1\r\nCN,2\r\n".utf8), source: "crlf.csv", textColumn: "SMILES")
         XCTAssertEqual(csv.map { String($0.text) }, ["CCO", "CN"])
     }
+
+    /// A quoted CSV field may hold line breaks (RFC 4180, as Python's csv.writer writes them): one
+    /// item, at the line where its record starts (it was split into two items at the break).
+    func testSequenceCSVFieldWithLineBreaks() throws {
+        let text = "id,text\n1,\"line one\nline two, \"\"quoted\"\"\"\n2,plain\r\n3,\"a\r\nb\"\n"
+        let items = try Dataset.parseItems(Array(text.utf8), source: "t.csv", textColumn: "text")
+        XCTAssertEqual(items.map { String($0.text) }, ["line one\nline two, \"quoted\"", "plain", "a\r\nb"])
+        XCTAssertEqual(items.map(\.line), [2, 4, 5])
+        XCTAssertThrowsError(try Dataset.parseItems(Array("id,text\n1,\"never closed\n2,x\n".utf8), source: "t.csv", textColumn: "text")) { e in
+            XCTAssertTrue("\(e)".contains("t.csv line 2: a quoted field is never closed"), "\(e)")
+        }
+    }
 }

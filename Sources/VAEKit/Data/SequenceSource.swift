@@ -155,6 +155,8 @@ extension Dataset {
         var out: [(Int32, Substring)] = []
         var column: Int? = nil
         var lineNumber: Int32 = 0
+        // a CSV record whose quoted field holds line breaks: where it starts, and its line
+        var open: (start: String.Index, line: Int32)? = nil
         // "\r\n" is one Character in Swift: split on both line ends (Windows files are lines too)
         for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
@@ -164,7 +166,18 @@ extension Dataset {
             var line = raw
             if line.hasSuffix("\r") { line = line.dropLast() }
             if let name = textColumn {
-                let fields = csvFields(line)
+                // RFC 4180: a quoted field may hold line breaks; the record goes on while a quote is open
+                let record = open.map { text[$0.start..<line.endIndex] } ?? line
+                guard record.utf8.count <= maxLineBytes else {
+                    throw VAEError("\(path) line \(open?.line ?? lineNumber): a record of \(FormatText.bytes(record.utf8.count)) — is a quote left open?")
+                }
+                if record.utf8.reduce(0, { $0 + ($1 == UInt8(ascii: "\"") ? 1 : 0) }) % 2 == 1 {
+                    if open == nil { open = (raw.startIndex, lineNumber) }
+                    continue
+                }
+                let recordLine = open?.line ?? lineNumber
+                open = nil
+                let fields = csvFields(record)
                 if column == nil {
                     guard let c = fields.firstIndex(where: { $0 == name }) else {
                         throw VAEError("\(path) has no column '\(name)' in its header (line 1: \(fields.prefix(10).map { "'\($0)'" }.joined(separator: ", "))); give --text-column one of those")
@@ -172,17 +185,18 @@ extension Dataset {
                     column = c
                     continue
                 }
-                if line.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+                if record.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
                 guard column! < fields.count else {
-                    throw VAEError("\(path) line \(lineNumber) has \(fields.count) fields, and column '\(name)' is field \(column! + 1)")
+                    throw VAEError("\(path) line \(recordLine) has \(fields.count) fields, and column '\(name)' is field \(column! + 1)")
                 }
-                out.append((lineNumber, fields[column!]))
+                out.append((recordLine, fields[column!]))
             } else {
                 let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
                 if trimmed.isEmpty { continue }
                 out.append((lineNumber, line))
             }
         }
+        if let o = open { throw VAEError("\(path) line \(o.line): a quoted field is never closed; close its quote (a quote inside a field is written \"\")") }
         guard !out.isEmpty else { throw VAEError("\(path) has no items (every line is empty\(textColumn == nil ? "" : " or the header"))") }
         return out
     }
