@@ -249,6 +249,26 @@ final class ParserFuzzTests: XCTestCase {
         XCTAssertEqual(csv.map { String($0.text) }, ["CCO", "CN"])
     }
 
+    /// The notes of a training read: skipped long items counted against the file that held them (a
+    /// --test file's were put on the training file), <unk> tokens of the training items counted too.
+    func testSequenceNotesNameTheirFiles() throws {
+        let dir = NSTemporaryDirectory() + "vae-seqnotes-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AtomicFile.write("ab\nabc\nabcdefgh\nba\n", to: dir + "/train.txt")
+        try AtomicFile.write("ab\nabcdefghij\nabcdefghijk\n", to: dir + "/test.txt")
+        var o = SequenceOptions()
+        o.maxLength = 5
+        o.maxVocabulary = 2
+        o.testFile = dir + "/test.txt"
+        let (d, vocab) = try Dataset.loadSequences(path: dir + "/train.txt", options: o)
+        XCTAssertEqual(vocab.count - 4, 2, "\(vocab)")   // the specials, then a and b
+        XCTAssertTrue(d.notes.contains("\(dir)/train.txt: 1 items longer than --max-length 5 tokens were skipped"), "\(d.notes)")
+        XCTAssertTrue(d.notes.contains("\(dir)/test.txt: 2 items longer than --max-length 5 tokens were skipped"), "\(d.notes)")
+        // "c" in train's "abc" and nothing in test's "ab": one <unk>
+        XCTAssertTrue(d.notes.contains("1 tokens are not in the vocabulary and read as <unk>"), "\(d.notes)")
+    }
+
     /// A quoted CSV field may hold line breaks (RFC 4180, as Python's csv.writer writes them): one
     /// item, at the line where its record starts (it was split into two items at the break).
     func testSequenceCSVFieldWithLineBreaks() throws {

@@ -279,13 +279,13 @@ extension Dataset {
                 throw VAEError("\(path): \(trainItems.count) train and 0 test items — too few to hold out a test set: give more data, a --test file, or a larger --test-fraction")
             }
         }
-        var (train, vocab, skipped, _) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
+        var (train, vocab, skipped, trainUnknown) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
         var (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
                                                               source: options.resolvedTestFile ?? path + " (its test split)")
         train.origin = SequenceSource.Origin(path: path, textColumn: options.textColumn)
         test.origin = SequenceSource.Origin(path: options.resolvedTestFile ?? path, textColumn: options.textColumn)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: train, test: test, classNames: [])
-        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: unknown, options: options)
+        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: trainUnknown + unknown, options: options)
         d.sequence = options
         return (d, vocab)
     }
@@ -316,8 +316,11 @@ extension Dataset {
 
     static func sequenceNotes(path: String, skipped: Int, testSkipped: Int, unknown: Int, options: SequenceOptions) -> [String] {
         var notes: [String] = []
-        if skipped + testSkipped > 0 {
-            notes.append("\(path): \(skipped + testSkipped) items longer than --max-length \(options.maxLength) tokens were skipped")
+        // each file named with its own count (a --test file's were put on the training file)
+        let testSource = options.resolvedTestFile ?? path + " (its test split)"
+        let counts = options.resolvedTestFile == nil ? [(path, skipped + testSkipped)] : [(path, skipped), (testSource, testSkipped)]
+        for (file, n) in counts where n > 0 {
+            notes.append("\(file): \(n) items longer than --max-length \(options.maxLength) tokens were skipped")
         }
         if unknown > 0 { notes.append("\(unknown) tokens are not in the vocabulary and read as <unk>") }
         return notes
