@@ -24,6 +24,9 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
+        if binarize != nil && loaded.model.config.sequence != nil {   // it was ignored
+            throw ValidationError("--binarize is for image runs; \(runArg.run) is a sequence run")
+        }
         let data = try runArg.testSet(loaded, dataOptions)
         let binary = binarize ?? loaded.options.binarize
         let test = binary ? data.test.binarized(seed: Trainer.testBinarizationSeed) : data.test

@@ -16,7 +16,7 @@ struct Sample: ParsableCommand {
     var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per image into this folder.", valueName: "dir"))
     var outDir: String?
-    @Option(help: "Sequence runs: the softmax temperature of each drawn token (default 1).") var temperature: Double = 1
+    @Option(help: "Sequence runs: the softmax temperature of each drawn token (default 1).") var temperature: Double?
     @Flag(help: "Sequence runs: take the most likely token at every step instead of drawing one.") var greedy = false
     @Flag(name: .customLong("valid-only"), help: "SMILES runs: write only the samples that are valid molecules (the share is always reported).")
     var validOnly = false
@@ -24,7 +24,7 @@ struct Sample: ParsableCommand {
 
     func validate() throws {
         if let count { guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000") } }
-        guard temperature > 0 && temperature <= 100 else { throw ValidationError("--temperature must be above 0 (and at most 100)") }
+        if let t = temperature { guard t > 0 && t <= 100 else { throw ValidationError("--temperature must be above 0 (and at most 100)") } }
     }
 
     func run() throws {
@@ -33,6 +33,9 @@ struct Sample: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(seq) }
+        if temperature != nil || greedy || validOnly {   // they were ignored
+            throw ValidationError("--temperature, --greedy and --valid-only are for sequence runs; \(runArg.run) is an image run")
+        }
         if let count, count > 10_000 { throw ValidationError("--count is at most 10000 for images") }
         let model = try loaded.feedForward("vae sample")
         let shape = model.config.inputShape

@@ -96,6 +96,12 @@ extension DataOptions {
     /// (its test file, or the same split of its training file).
     func loadSequences(for loaded: Checkpoint.Loaded) throws -> Dataset {
         guard let seq = loaded.model.config.sequence else { throw VAEError("not a sequence run") }
+        // image-folder and table flags would be ignored here
+        let foreign = [(imageSize != nil, "--image-size"), (channels != nil, "--channels"), (background != nil, "--background"),
+                       (skipBadFiles, "--skip-bad-files"), (label != nil, "--label"), (ignore != nil, "--ignore")].filter(\.0).map(\.1)
+        if !foreign.isEmpty {
+            throw ValidationError("\(foreign.joined(separator: ", ")) \(foreign.count == 1 ? "is" : "are") for image folders and tables; this is a sequence run")
+        }
         let stored = loaded.config?.data?.sequence
         // the run's CSV column, for its own files and other CSVs; a new .smi or .txt file is one item per line
         let column = textColumn ?? stored?.textColumn.flatMap { c in

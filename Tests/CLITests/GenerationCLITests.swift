@@ -56,6 +56,10 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertEqual(csv.status, 2)
         XCTAssertTrue(csv.stderr.contains("pictures are written as PNG"), csv.stderr)
         XCTAssertFalse(AtomicFile.exists(dir + "/pic.csv"))
+        // the sequence runs' sampling flags were ignored on an image run
+        let greedy = try CLI.run(["sample", GenerationCLITests.denoising, "--greedy", "--out", dir + "/pic.png"])
+        XCTAssertEqual(greedy.status, 2)
+        XCTAssertTrue(greedy.stderr.contains("--temperature, --greedy and --valid-only are for sequence runs"), greedy.stderr)
     }
 
     func testConditionalModelStoresItsConditionAndSamplesByClass() throws {

@@ -203,6 +203,11 @@ final class SequenceCLITests: XCTestCase {
         let a = try CLI.run(["anomaly", home + "/run", "--data", "new.txt"], cwd: elsewhere)
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertTrue(a.stdout.hasPrefix("scored 5 items of new.txt"), a.stdout)
+        // flags for image folders, tables or image runs were ignored on a sequence run
+        for args in [["encode", home + "/run", "--label", "foo", "--out", "z2.csv"], ["evaluate", home + "/run", "--binarize", "true"]] {
+            let r = try CLI.run(args, cwd: elsewhere)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+        }
         let png = try CLI.run(["anomaly", home + "/run", "--data", "new.txt", "--out", "top.png"], cwd: elsewhere)   // wrote nothing
         XCTAssertEqual(png.status, 2)
         XCTAssertTrue(png.stderr.contains("a sequence run's scores go to a .csv file"), png.stderr)
