@@ -126,6 +126,9 @@ struct Anomaly: ParsableCommand {
         }
         let data = try runArg.testSet(loaded, dataOptions)
         let set = data.test.first(limit ?? data.test.count)
+        if normal != nil && !set.hasLabels {   // before the scoring, not after
+            throw ValidationError("--normal needs labels, and \(data.directory) has none")
+        }
         let labels = Anomaly.Labels(set: set, data: data, loaded: loaded)
         let thresholdSet = try thresholdQuantile.map { _ in try runTrainingSet(data, loaded) }   // before the work
         if !labels.unseen.isEmpty {

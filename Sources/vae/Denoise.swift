@@ -20,7 +20,8 @@ struct Denoise: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard noise >= 0 && noise <= 10 else { throw ValidationError("--noise must be between 0 and 10") }
+        // 0 is no noise: no PSNR to measure ("inf dB"); --images denoises a folder as it is
+        guard noise > 0 && noise <= 10 else { throw ValidationError("--noise must be above 0 (and at most 10); to denoise images as they are, give --images DIR") }
         guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
         guard limit >= 1 else { throw ValidationError("--limit must be ≥ 1") }
     }

@@ -75,6 +75,9 @@ extension DataOptions {
             throw ValidationError("--model gru needs --data FILE: one item per line (.txt, .smi, plain or .gz) or a CSV with --text-column")
         }
         var o = seq.reading(textColumn: textColumn)
+        if testFraction != nil && o.testFile != nil {   // it was ignored
+            throw ValidationError("--test-fraction splits --data when there is no --test file; give one of them")
+        }
         if let f = testFraction { o.testFraction = f }
         let (d, vocab) = try Dataset.loadSequences(path: path, options: o)
         for n in d.notes { Console.note("note: \(n)") }

@@ -56,6 +56,8 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertEqual(csv.status, 2)
         XCTAssertTrue(csv.stderr.contains("pictures are written as PNG"), csv.stderr)
         XCTAssertFalse(AtomicFile.exists(dir + "/pic.csv"))
+        // no noise, no PSNR ("inf dB")
+        XCTAssertEqual(try CLI.run(["denoise", GenerationCLITests.denoising, "--noise", "0", "--out", dir + "/pic.png"]).status, 2)
         // the sequence runs' sampling flags were ignored on an image run
         let greedy = try CLI.run(["sample", GenerationCLITests.denoising, "--greedy", "--out", dir + "/pic.png"])
         XCTAssertEqual(greedy.status, 2)

@@ -204,7 +204,10 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertTrue(a.stdout.hasPrefix("scored 5 items of new.txt"), a.stdout)
         // flags for image folders, tables or image runs were ignored on a sequence run
-        for args in [["encode", home + "/run", "--label", "foo", "--out", "z2.csv"], ["evaluate", home + "/run", "--binarize", "true"]] {
+        for args in [["encode", home + "/run", "--label", "foo", "--out", "z2.csv"], ["evaluate", home + "/run", "--binarize", "true"],
+                     ["anomaly", home + "/run", "--normal", "0"],   // no labels: said after scoring, exit 1
+                     ["train", "--model", "gru", "--data", home + "/train.csv", "--text-column", "text", "--test", home + "/test.csv",
+                      "--test-fraction", "0.5", "--out", "ignored"]] {
             let r = try CLI.run(args, cwd: elsewhere)
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
         }

@@ -276,7 +276,7 @@ extension Dataset {
             trainItems = trainPos.map { items[$0] }
             testItems = testPos.map { items[$0] }
             if testItems.isEmpty && !items.isEmpty {
-                throw VAEError("\(path): \(trainItems.count) train and 0 test items — too few to hold out a test set: give more data, a --test file, or a larger --test-fraction")
+                throw VAEError("\(path): \(trainItems.count) train and 0 test items — too few to hold out a test set: give more data, a --test file\(items.count >= 2 ? ", or a larger --test-fraction" : "")")
             }
         }
         var (train, vocab, skipped, trainUnknown) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
