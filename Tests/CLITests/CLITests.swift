@@ -202,7 +202,7 @@ final class CLITests: XCTestCase {
     func testNegativeOptionValuesAreValuesAndRefusedByTheirCheck() throws {
         for (args, expected) in [(["train", "--lr", "-1", "--epochs", "1"], "--lr must be > 0"),
                                  (["sample", "nowhere", "--count", "-3"], "--count must be between 1 and"),
-                                 (["denoise", "nowhere", "--noise", "-.5"], "--noise must be between 0 and 10")] {
+                                 (["denoise", "nowhere", "--noise", "-.5"], "--noise must be above 0")] {
             let r = try CLI.run(args)
             XCTAssertEqual(r.status, 2, r.stderr)
             XCTAssertTrue(r.stderr.contains(expected), r.stderr)
