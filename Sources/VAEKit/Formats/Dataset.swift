@@ -1,12 +1,3 @@
-// POSIX (realpath, free), not maths (maths comes from RealModule).
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// A set of same-sized images with optional labels.
 public struct ImageSet: Sendable {
     /// count × (channels·height·width) bytes; each image CHW, row-major, raw 0...255. In memory, or
@@ -193,10 +184,7 @@ public struct Dataset: Sendable {
     /// the folder's name. A relative path such as "." is resolved first.
     static func idxNameAndClasses(_ directory: String) -> (String, [String]) {
         var candidates = [directory]
-        if let resolved = realpath(directory, nil) {
-            candidates.append(String(cString: resolved))
-            free(resolved)
-        }
+        if let resolved = AtomicFile.realPath(directory) { candidates.append(resolved) }
         let lowered = candidates.map { $0.lowercased() }
         if lowered.contains(where: { $0.contains("fashion") }) { return ("fashion-mnist", fashionMNISTClassNames) }
         if lowered.contains(where: { $0.contains("mnist") }) { return ("mnist", mnistClassNames) }

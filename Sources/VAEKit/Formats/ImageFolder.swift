@@ -136,11 +136,7 @@ public enum ImageFolder {
         return key
     }
 
-    static func resolved(_ directory: String) -> String {
-        guard let r = realpath(directory, nil) else { return directory }
-        defer { free(r) }
-        return String(cString: r)
-    }
+    static func resolved(_ directory: String) -> String { AtomicFile.realPath(directory) ?? directory }
 
     static func ProcessInfo_tmp() -> String {
         if let t = getenv("TMPDIR"), t.pointee != 0 { return String(cString: t) }
