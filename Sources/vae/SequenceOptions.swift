@@ -88,12 +88,6 @@ extension DataOptions {
 
     static let passItems = "--data FILE with the items to read"
 
-    /// A file named .csv or .tsv (gzip or not): read by column; anything else one item per line.
-    static func looksLikeCSV(_ path: String) -> Bool {
-        var name = path.lowercased()
-        if name.hasSuffix(".gz") { name.removeLast(3) }
-        return name.hasSuffix(".csv") || name.hasSuffix(".tsv")
-    }
 
     /// The items a sequence run reads: --data with the run's vocabulary, else the run's test items
     /// (its test file, or the same split of its training file).
@@ -108,7 +102,7 @@ extension DataOptions {
         let stored = loaded.config?.data?.sequence
         // the run's CSV column, for its own files and other CSVs; a new .smi or .txt file is one item per line
         let column = textColumn ?? stored?.textColumn.flatMap { c in
-            data.map { DataOptions.looksLikeCSV($0) } ?? true ? c : nil
+            data.map { Dataset.looksLikeCSV($0) } ?? true ? c : nil
         }
         if let path = data ?? stored?.resolvedTestFile {
             if data == nil { try Self.requireRecorded(path, "test file", pass: Self.passItems) }

@@ -121,6 +121,12 @@ extension Dataset {
     /// Lines of at most this many bytes are read; longer ones are refused (a binary file, or no items).
     static let maxLineBytes = 1 << 20
 
+    /// A file named .csv (gzip or not): a table, read by column; anything else is one item per line.
+    public static func looksLikeCSV(_ path: String) -> Bool {
+        let name = path.lowercased()
+        return name.hasSuffix(".csv") || name.hasSuffix(".csv.gz")
+    }
+
     /// The raw items (strings with their line numbers) of a text, SMILES or CSV file, plain or gzip.
     static func readItems(path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
         try parseItems(try AtomicFile.readAll(path: path, maxBytes: 4 << 30), source: path, textColumn: textColumn)
@@ -146,8 +152,7 @@ extension Dataset {
         }
         // A CSV's lines are records, not items: without --text-column its header and every
         // other field would be read as text of the items.
-        let name = path.lowercased()
-        if textColumn == nil && (name.hasSuffix(".csv") || name.hasSuffix(".csv.gz")) {
+        if textColumn == nil && looksLikeCSV(path) {
             let header = csvFields(text.prefix { $0 != "\n" && $0 != "\r\n" })
             let shown = header.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (header.count > 10 ? ", …" : "")
             throw VAEError("\(path) is a CSV table: pass --text-column with the column that holds the items (its header: \(shown))")
