@@ -25,7 +25,9 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard (1...1000).contains(epochs) else { throw ValidationError("--epochs must be between 1 and 1000") }
-        if let batch, batch < 1 { throw ValidationError("--batch must be ≥ 1") }
+        if let batch, !(1...65536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
+        // --kernels builds its products from these without a model's checks (--latent 0 crashed the GEMM)
+        if let latent, !(1...4096).contains(latent) { throw ValidationError("--latent must be between 1 and 4096") }
     }
 
     func run() throws {

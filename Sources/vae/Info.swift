@@ -43,6 +43,11 @@ struct Info: ParsableCommand {
             print(String(format: "last epoch:  %d: train %.2f, test %.2f (z=μ %.2f), recon %.2f, KL %.2f nats/",
                           m.epoch, m.train_loss, m.test_loss, m.test_loss_mu, m.test_recon, m.test_kl)
                   + item + String(format: ", %.1f s, %.0f ", m.seconds, m.images_per_second) + item + "s/s")
+            // early stopping keeps the best validation epoch's model, which need not be the last
+            if let b = loaded.state.bestEpoch, b != m.epoch, let k = metrics.last(where: { $0.epoch == b }) {
+                print(String(format: "model kept:  epoch %d's (the best validation score%@): test %.2f (z=μ %.2f)",
+                             b, loaded.state.bestValidation.map { String(format: ", %.2f", $0) } ?? "", k.test_loss, k.test_loss_mu))
+            }
         }
     }
 }

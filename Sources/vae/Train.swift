@@ -72,14 +72,17 @@ struct Train: ParsableCommand {
         if resume && out == nil { throw ValidationError("--resume needs --out RUN, the run folder to continue") }
         if let l = latent, !(1...4096).contains(l) { throw ValidationError("--latent must be between 1 and 4096") }
         if let e = epochs, e < 0 { throw ValidationError("--epochs must be ≥ 0") }
-        if let b = batch, b < 1 { throw ValidationError("--batch must be ≥ 1") }
-        if let lr, !(lr > 0) { throw ValidationError("--lr must be > 0") }
-        if let beta, !(beta >= 0) { throw ValidationError("--beta must be ≥ 0") }
+        if let b = batch, !(1...65536).contains(b) { throw ValidationError("--batch must be between 1 and 65536") }
+        if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be > 0 (and finite)") }
+        if let beta, !(beta >= 0 && beta.isFinite) { throw ValidationError("--beta must be ≥ 0 (and finite)") }
+        // infinite values crashed the checkpoint's JSON; others were refused only after the data was read (exit 1)
+        if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be > 0 (and finite)") }
+        if let w = weightDecay, !(w >= 0 && w.isFinite) { throw ValidationError("--weight-decay must be ≥ 0 (and finite)") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
         if let f = validationFraction, !(f >= 0 && f <= 0.5) { throw ValidationError("--validation-fraction must be between 0 (off) and 0.5") }
         if let p = patience, p < 1 { throw ValidationError("--patience must be ≥ 1 epoch") }
         if let freeBits, !(freeBits >= 0 && freeBits <= 1e6) { throw ValidationError("--free-bits must be between 0 and 1000000 nats") }
-        if let sigma, !(sigma > 0) { throw ValidationError("--sigma must be > 0") }
+        if let sigma, !(sigma > 0 && sigma.isFinite) { throw ValidationError("--sigma must be > 0 (and finite)") }
         if let k, !(1...100_000).contains(k) { throw ValidationError("--k must be between 1 and 100000") }
         if let m = checkpointMinutes, !(m >= 0 && m <= 100_000) { throw ValidationError("--checkpoint-minutes must be between 0 and 100000") }
         if let e = adamEps, !(e > 0 && e < 1) { throw ValidationError("--adam-eps must be between 0 and 1") }
@@ -94,6 +97,7 @@ struct Train: ParsableCommand {
         guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 512,256")
         }
+        guard parts.allSatisfy({ $0! <= 65536 }) else { throw ValidationError("--hidden widths must be between 1 and 65536") }
         return parts.map { $0! }
     }
 
@@ -303,8 +307,10 @@ struct Train: ParsableCommand {
                                     ProgressDisplay.grouped(Double(held.count)), v, b,
                                     st.stoppedEarly == true ? " (stopped after \(m.epoch - b) epochs without a better score)" : ""))
             }
-            print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f); model in %@", m.epoch, m.test_loss,
-                         data.itemNoun, m.test_loss_mu, run.directory))
+            // the model kept is the best epoch's: its test loss, not the last epoch's
+            let kept = st.bestEpoch.flatMap { b in run.metrics.last { $0.epoch == b } } ?? m
+            print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f)%@; model in %@", m.epoch, kept.test_loss,
+                         data.itemNoun, kept.test_loss_mu, kept.epoch == m.epoch ? "" : " of epoch \(kept.epoch), the model kept", run.directory))
         } else if leader && run.trainer.options.epochs == 0 {
             // --epochs 0 writes the run's initialised model (to inspect the init, or time start-up)
             print("done: no epoch trained (--epochs 0): \(run.directory) holds the initialised model; train it with vae train --resume --epochs N --out \(run.directory)")

@@ -197,6 +197,30 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(bad.stderr.contains("--model mlp"), bad.stderr)
     }
 
+    /// Values that crashed (infinite --clip/--weight-decay in the checkpoint's JSON, --latent 0 in
+    /// bench --kernels) or were refused only after reading the data are usage errors before any work;
+    /// a model too big for the machine's memory is one line before any allocation (it crashed).
+    func testOutOfRangeTrainingValuesAreUsageErrors() throws {
+        for (args, expected) in [(["train", "--clip", "inf"], "--clip must be > 0 (and finite)"),
+                                 (["train", "--weight-decay", "inf"], "--weight-decay must be ≥ 0 (and finite)"),
+                                 (["train", "--lr", "inf"], "--lr must be > 0 (and finite)"),
+                                 (["train", "--batch", "100000000"], "--batch must be between 1 and 65536"),
+                                 (["train", "--hidden", "10000000"], "--hidden widths must be between 1 and 65536"),
+                                 (["bench", "--kernels", "--latent", "0"], "--latent must be between 1 and 4096")] {
+            let run = tempRunDir("range")
+            let r = try CLI.run(args + (args[0] == "train" ? ["--epochs", "1", "--out", run] : []))
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(args): \(r.stderr)")
+            XCTAssertFalse(AtomicFile.exists(run), "\(args) left a run folder")
+        }
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("toobig")
+        let big = try CLI.run(["train", "--data", data, "--hidden", "65536,65536,65536,65536,65536,65536", "--epochs", "1", "--out", run])   // 344 GB
+        XCTAssertEqual(big.status, 1)
+        XCTAssertTrue(big.stderr.contains("more than this machine's"), big.stderr)
+        XCTAssertFalse(AtomicFile.exists(run + "/model.safetensors"))
+    }
+
     /// A negative number after an option is its value, so the option's own check answers
     /// ("--lr must be > 0"), not "Missing value for '--lr <lr>'" as if none were given.
     func testNegativeOptionValuesAreValuesAndRefusedByTheirCheck() throws {

@@ -78,6 +78,24 @@ final class ResumeCLITests: XCTestCase {
                        try Data(contentsOf: URL(fileURLWithPath: straight + "/model.safetensors")))
     }
 
+    /// Early stopping that ends after a worse epoch keeps the best epoch's model: the done line and
+    /// `vae info` give that model's test loss (they gave the last epoch's).
+    func testEarlyStoppingReportsTheKeptModel() throws {
+        let data = try TinyData.make(train: 512, test: 64, side: 8)
+        let run = tempRunDir("kept")
+        let r = try CLI.run(["train", "--data", data, "--hidden", "64", "--latent", "2", "--batch", "8", "--lr", "0.03", "--seed", "2",
+                             "--validation-fraction", "0.5", "--patience", "2", "--epochs", "30", "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let loaded = try Checkpoint.load(run)
+        let best = try XCTUnwrap(loaded.state.bestEpoch)
+        XCTAssertLessThan(best, loaded.state.epoch, "the test needs a last epoch worse than the best: \(r.stdout)")
+        let metrics = try TrainingRun.readMetrics(run + "/metrics.jsonl")
+        let kept = try XCTUnwrap(metrics.first { $0.epoch == best })
+        XCTAssertTrue(r.stdout.contains(String(format: "test loss %.2f", kept.test_loss) + " nats/image (z=μ " + String(format: "%.2f", kept.test_loss_mu) + ") of epoch \(best), the model kept"), r.stdout)
+        let info = try CLI.run(["info", run])
+        XCTAssertTrue(info.stdout.contains("model kept:  epoch \(best)'s"), info.stdout)
+    }
+
     /// A job killed before its first checkpoint leaves nothing (or an empty folder): `--resume`
     /// starts the run there. A folder that holds something else is still refused.
     func testResumeWithNoCheckpointYetStartsTheRun() throws {

@@ -18,11 +18,29 @@ public final class TrainingRun {
         self.metrics = metrics
     }
 
+    /// A run that cannot fit in this machine's memory is one line before anything is allocated (a
+    /// failed allocation is a crash): the parameters with their gradient and Adam's two moments
+    /// (16 bytes each), and a batch's activations — every item, times the importance samples of
+    /// IWAE, through each layer's width, kept for the backward pass (a rough floor, not a bound).
+    static func checkMemory(_ config: VAEConfig, _ options: TrainingOptions) throws {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, pageSize > 0 else { return }
+        let physical = Double(pages) * Double(pageSize)
+        let params = (try Models.parameterCount(config)).map(Double.init) ?? .infinity
+        let rows = Double(options.batchSize) * Double(max(options.samples ?? 1, 1))
+        let widths = Double(config.hidden.reduce(0, +) + config.inputSize + config.latent)
+        let needed = 16 * params + 4 * 4 * rows * widths
+        guard needed > physical else { return }
+        let gb = { (b: Double) in b.isFinite ? String(format: "%.1f GB", b / 1e9) : "more than can be counted" }
+        throw VAEError("this run needs at least \(gb(needed)) (\(params.isFinite ? FormatText.grouped(Int(params)) : "uncountably many") parameters with their gradients and Adam's moments, and a batch of \(FormatText.grouped(Int(rows))) rows through widths \(config.hidden)), more than this machine's \(gb(physical)) of memory: lower --hidden, --batch or --k")
+    }
+
     /// A new run: a fresh model initialised from `options.seed`.
     /// With `mpi` (under mpirun) the run trains on every rank of the job; only rank 0 writes.
     public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset,
                              mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
+        try checkMemory(config, options)
         let model = try Models.make(config, seed: options.seed)
         let trainer = try Trainer(model: model, data: data, options: options)
         if options.weightInit == .glorot || options.outputBiasFromData == true {
