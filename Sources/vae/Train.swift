@@ -166,6 +166,9 @@ struct Train: ParsableCommand {
                                 likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
                                 warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
                                 activation: activation ?? .relu)
+            if classes != nil && !data.train.hasLabels {   // it trained on every item, after a note naming the classes
+                throw ValidationError("--classes needs labels, and \(data.directory) has none (a flat folder, or a table without --label)")
+            }
             let chosenClasses = try Anomaly.parseClasses(classes, classNames: data.classNames, option: "--classes")
             var batchSize = batch ?? 128, epochCount = epochs ?? 10
             var validationShare: Double? = nil, patienceEpochs: Int? = nil

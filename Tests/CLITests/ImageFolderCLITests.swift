@@ -89,6 +89,18 @@ final class ImageFolderCLITests: XCTestCase {
 
     /// Without libturbojpeg (simulated with VAE_TURBOJPEG=/nonexistent), a JPEG is one line that
     /// names the package, even with --skip-bad-files; PNG folders still work.
+    /// --classes on a folder without class folders trained on every image after a note naming the
+    /// classes; now a usage error before the run folder.
+    func testClassesNeedLabels() throws {
+        let dir = try makeFolder() + "/red"   // a flat folder of 20 images
+        let run = tempRunDir("flat-classes")
+        let r = try CLI.run(["train", "--data", dir, "--image-size", "16", "--classes", "1", "--epochs", "1", "--out", run],
+                            env: ["XDG_CACHE_HOME": NSTemporaryDirectory() + "vae-cli-cache-\(getpid())"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--classes needs labels"), r.stderr)
+        XCTAssertFalse(AtomicFile.exists(run))
+    }
+
     func testJPEGWithoutTheLibrary() throws {
         let dir = try makeFolder()
         let cache = dir + "-cache"
