@@ -616,6 +616,9 @@ static int backend(void) {
     if (b >= 0) return b;
     const char *env = getenv("VAE_GEMM");
     int want = (env && (strcmp(env, "blas") == 0 || strcmp(env, "openblas") == 0)) ? 1 : 0;
+    // one warning line for a value that is neither (it was ignored in silence), as the other switches
+    if (env && env[0] && !want && strcmp(env, "builtin") != 0)
+        fprintf(stderr, "warning: VAE_GEMM=%s is not blas or builtin; using the built-in kernels\n", env);
     if (want == 1 && vk_blas_load() != 0) want = 0;
     int expected = -1;
     atomic_compare_exchange_strong(&g_backend, &expected, want);
