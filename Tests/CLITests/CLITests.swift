@@ -262,6 +262,15 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(warnings.first, "warning: VAE_SPIN_US=fast ignored: expected an integer from 0 to 1000000; using 250")
         XCTAssertTrue(warnings.last?.hasPrefix("warning: VAE_THREADS=0 ignored: expected an integer from 1 to 64; using ") == true, r.stderr)
         XCTAssertTrue(r.stdout.contains("threads:"), r.stdout)
+        // VAE_GEMM and VAE_FUSED_ADAM took any value in silence
+        let gemm = try CLI.run(["info"], env: ["VAE_GEMM": "bogus"])
+        XCTAssertTrue(gemm.stderr.contains("warning: VAE_GEMM=bogus is not blas or builtin; using the built-in kernels"), gemm.stderr)
+        XCTAssertTrue(gemm.stdout.contains("built-in"), gemm.stdout)
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let adam = try CLI.run(["train", "--data", data, "--epochs", "1", "--hidden", "8", "--no-report", "--out", tempRunDir("fused")],
+                               env: ["VAE_FUSED_ADAM": "abc"])
+        XCTAssertEqual(adam.status, 0, adam.stderr)
+        XCTAssertTrue(adam.stderr.contains("warning: VAE_FUSED_ADAM=abc is not 0 or 1; using 1"), adam.stderr)
     }
 
     /// VAE_CPU caps the kernels' instruction set (the portable level exists on every CPU); an
