@@ -161,6 +161,10 @@ struct Train: ParsableCommand {
             try comm?.barrier()  // MPI: every rank has checked before rank 0 writes
             MPIJob.runFolder = dir
             let arch = model ?? .mlp
+            // recorded in config.json and used by nothing (the conv net's activations are ReLU; only
+            // the fixed-σ Gaussian has a --sigma): refused instead of ignored
+            if activation != nil && arch != .mlp { throw ValidationError("--activation is for --model mlp; the \(arch.rawValue) model's activations are fixed") }
+            if sigma != nil && likelihood != .gaussian { throw ValidationError("--sigma is the fixed σ of --likelihood gaussian") }
             var cfg = VAEConfig(architecture: arch, inputShape: data.itemShape,
                                 latent: latent ?? (arch == .mlp ? 20 : 2), hidden: try hiddenSizes(),
                                 likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,

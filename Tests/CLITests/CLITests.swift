@@ -206,7 +206,10 @@ final class CLITests: XCTestCase {
                                  (["train", "--lr", "inf"], "--lr must be > 0 (and finite)"),
                                  (["train", "--batch", "100000000"], "--batch must be between 1 and 65536"),
                                  (["train", "--hidden", "10000000"], "--hidden widths must be between 1 and 65536"),
-                                 (["bench", "--kernels", "--latent", "0"], "--latent must be between 1 and 4096")] {
+                                 (["bench", "--kernels", "--latent", "0"], "--latent must be between 1 and 4096"),
+                                 // recorded and used by nothing
+                                 (["train", "--model", "conv", "--activation", "tanh"], "--activation is for --model mlp"),
+                                 (["train", "--sigma", "0.2"], "--sigma is the fixed σ of --likelihood gaussian")] {
             let run = tempRunDir("range")
             let r = try CLI.run(args + (args[0] == "train" ? ["--epochs", "1", "--out", run] : []))
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
