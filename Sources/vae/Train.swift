@@ -165,6 +165,9 @@ struct Train: ParsableCommand {
             // the fixed-σ Gaussian has a --sigma): refused instead of ignored
             if activation != nil && arch != .mlp { throw ValidationError("--activation is for --model mlp; the \(arch.rawValue) model's activations are fixed") }
             if sigma != nil && likelihood != .gaussian { throw ValidationError("--sigma is the fixed σ of --likelihood gaussian") }
+            if outputBiasFromData == true && arch != .mlp {
+                throw ValidationError("--output-bias-from-data needs --model mlp (a transposed convolution has one bias per channel, not per pixel)")
+            }
             var cfg = VAEConfig(architecture: arch, inputShape: data.itemShape,
                                 latent: latent ?? (arch == .mlp ? 20 : 2), hidden: try hiddenSizes(),
                                 likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
@@ -264,6 +267,13 @@ struct Train: ParsableCommand {
             o.validationFraction = validationShare
             o.patience = patienceEpochs
             if let p = preset { Console.note("preset \(p.rawValue): \(Train.describe(o))") }
+            // The model and training settings come from the command line: what they refuse is a usage
+            // error (exit 2, the README's rule), before anything is built — as the flags' own checks.
+            do {
+                try cfg.validate()
+                try o.validate()
+                try Trainer.checkObjective(o, cfg)
+            } catch let e as VAEError { throw ValidationError(e.message) }
             try Train.requireBothSplits(data, classes: o.classes)
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }

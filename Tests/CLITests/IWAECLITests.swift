@@ -124,7 +124,7 @@ final class IWAECLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--init cannot change"), r.stderr)
         let conv = tempRunDir("initconv")
         r = try CLI.run(["train", "--data", data, "--model", "conv", "--output-bias-from-data", "--epochs", "1", "--out", conv])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)   // a usage error: options that do not go together
         XCTAssertTrue(r.stderr.contains("--output-bias-from-data needs --model mlp"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: conv + "/model.safetensors"))
     }
@@ -144,11 +144,11 @@ final class IWAECLITests: XCTestCase {
     func testBadObjectiveFlags() throws {
         let data = try TinyData.make(train: 32, test: 8)
         var r = try CLI.run(["train", "--data", data, "--k", "3", "--epochs", "1", "--out", tempRunDir("k")])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)   // usage errors, before anything is built
         XCTAssertTrue(r.stderr.contains("--k is the number of importance samples of --objective iwae"), r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }.count, 1)
         r = try CLI.run(["train", "--data", data, "--objective", "iwae", "--beta", "0.5", "--epochs", "1", "--out", tempRunDir("b")])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("no --beta or --warmup"), r.stderr)
         r = try CLI.run(["train", "--data", data, "--objective", "bogus", "--out", tempRunDir("o")])
         XCTAssertEqual(r.status, 2)

@@ -56,6 +56,18 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     }
 }
 
+extension Trainer {
+    /// The IWAE objective trains its bound as it is: no free bits, β or warm-up in its KL term.
+    public static func checkObjective(_ options: TrainingOptions, _ config: VAEConfig) throws {
+        if options.trainingObjective == .iwae && config.freeBitsValue > 0 {
+            throw VAEError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself")
+        }
+        if options.trainingObjective == .iwae && (config.beta != 1 || config.warmupEpochs != 0) {
+            throw VAEError("--objective iwae trains the bound itself: it takes no --beta or --warmup (β = 1, no warm-up)")
+        }
+    }
+}
+
 /// One epoch's numbers, one line of `metrics.jsonl`. Losses are in nats per image;
 /// `*_loss` is the negative ELBO (reconstruction + KL, β not applied) with one z sample,
 /// `test_loss_mu` the same with z = μ.
@@ -184,12 +196,7 @@ public final class Trainer {
         } else {
             validation = nil
         }
-        if options.trainingObjective == .iwae && model.config.freeBitsValue > 0 {
-            throw VAEError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself")
-        }
-        if options.trainingObjective == .iwae && (model.config.beta != 1 || model.config.warmupEpochs != 0) {
-            throw VAEError("--objective iwae trains the bound itself: it takes no --beta or --warmup (β = 1, no warm-up)")
-        }
+        try Trainer.checkObjective(options, model.config)
         self.model = model
         self.data = data
         self.options = options
