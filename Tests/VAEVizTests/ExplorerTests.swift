@@ -18,6 +18,13 @@ final class ExplorerTests: XCTestCase {
                             padOrigin: [0, 0], padAxes: [[1, 0], [0, 1]], explained: 1, interpolation: (0, 1), start: 0)
     }
 
+    /// The page's script knows every output kind, with the same number of outputs per value.
+    func testScriptKnowsEveryOutput() {
+        for o in DecoderDescription.Output.allCases {
+            XCTAssertTrue(ExplorerScript.js.contains("\(o.rawValue): \(o.outputsPerValue)"), o.rawValue)
+        }
+    }
+
     func testDescriptionChecksShapesAndRanges() {
         XCTAssertNil(tinyData().problem())
         var d = tinyData()

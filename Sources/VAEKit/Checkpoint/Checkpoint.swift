@@ -31,11 +31,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
         /// in) when it leads somewhere from here, else the absolute path recorded beside it when
         /// that does — the same place, so the same data, from any folder — else `directory`, for the
         /// message that says it is missing.
-        public var recordedPath: String {
-            if AtomicFile.exists(directory) { return directory }
-            if let a = absolutePath, AtomicFile.exists(a) { return a }
-            return directory
-        }
+        public var recordedPath: String { AtomicFile.resolve(directory, absolute: absolutePath) }
 
         public init(_ d: Dataset) {
             name = d.name

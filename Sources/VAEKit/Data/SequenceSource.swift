@@ -104,12 +104,7 @@ public struct SequenceOptions: Codable, Equatable, Sendable {
     public var testFileAbsolutePath: String?
     /// The test file from here: as given when that leads to it, else its absolute path when that
     /// does (a run used from another folder), else as given (for the message that it is missing).
-    public var resolvedTestFile: String? {
-        guard let t = testFile else { return nil }
-        if AtomicFile.exists(t) { return t }
-        if let a = testFileAbsolutePath, AtomicFile.exists(a) { return a }
-        return t
-    }
+    public var resolvedTestFile: String? { testFile.map { AtomicFile.resolve($0, absolute: testFileAbsolutePath) } }
     public var testFraction = 0.1
     public var seed: UInt64 = 1
     public init() {}

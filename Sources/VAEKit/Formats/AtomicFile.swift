@@ -173,6 +173,15 @@ public enum AtomicFile {
         return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
+    /// A path a run recorded, from here: as given when that leads somewhere, else the absolute path
+    /// recorded beside it when that does (the run used from another folder), else as given — for
+    /// the message that says it is missing.
+    public static func resolve(_ given: String, absolute: String?) -> String {
+        if exists(given) { return given }
+        if let a = absolute, exists(a) { return a }
+        return given
+    }
+
     /// The absolute path of an existing file or folder, links resolved; nil when it does not exist.
     public static func realPath(_ path: String) -> String? {
         guard let p = realpath(path, nil) else { return nil }

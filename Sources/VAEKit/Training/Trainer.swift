@@ -47,8 +47,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         guard epochs >= 0 && epochs <= 100_000 else { throw VAEError("epochs \(epochs) must be between 0 and 100000") }
         guard batchSize >= 1 && batchSize <= 65536 else { throw VAEError("batch size \(batchSize) must be between 1 and 65536") }
         guard learningRate > 0 && learningRate.isFinite else { throw VAEError("learning rate \(learningRate) must be a positive number") }
-        guard weightDecay >= 0 else { throw VAEError("weight decay must be ≥ 0") }
-        if let c = clipNorm, !(c > 0) { throw VAEError("clip norm \(c) must be > 0") }
+        // finite too: an infinite value cannot be written to the checkpoint's JSON
+        guard weightDecay >= 0 && weightDecay.isFinite else { throw VAEError("weight decay must be ≥ 0 (and finite)") }
+        if let c = clipNorm, !(c > 0 && c.isFinite) { throw VAEError("clip norm \(c) must be > 0 (and finite)") }
         if let f = validationFraction, !(f > 0 && f <= 0.5) { throw VAEError("the validation share \(f) must be above 0 and at most 0.5") }
         if let p = patience, !(1...1_000_000).contains(p) { throw VAEError("patience \(p) must be between 1 and 1000000 epochs") }
         if patience != nil && validationFraction == nil { throw VAEError("patience needs a validation share to score (--validation-fraction)") }

@@ -69,7 +69,7 @@ public struct DecoderDescription: Codable, Sendable, Equatable {
 
     /// What turns the last layer's output into pixel means in [0, 1]. The page applies it in one
     /// function (`outputMean` in the script); a new likelihood adds a case here and there.
-    public enum Output: String, Codable, Sendable {
+    public enum Output: String, Codable, Sendable, CaseIterable {
         /// σ(ℓ): the mean of a Bernoulli with logits ℓ (and of a Gaussian whose mean is σ(ℓ))
         case sigmoid
         /// the output is the mean, clipped to [0, 1] for display

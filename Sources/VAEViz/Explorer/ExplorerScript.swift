@@ -200,6 +200,8 @@ enum ExplorerScript {
   // ---------------------------------------------------------------- the forward pass
   function prod(s) { return s.reduce(function (a, b) { return a * b; }, 1); }
   // per-example shape before and after each layer, computed once
+  // decoder outputs per pixel value of each DecoderDescription.Output (its outputsPerValue)
+  var PER_VALUE = { sigmoid: 1, identity: 1, sigmoid_of_first_half: 2, identity_of_first_half: 2, beta_binomial_halves: 2 };
   var plan = [], CW = 0, chosenClass = 0;
   (function () {
     var shape = [K];
@@ -217,7 +219,8 @@ enum ExplorerScript {
       } else if (L.op !== 'activation') throw new Error('swiftvae: unknown layer ' + L.op);
       plan.push({ L: L, input: before, output: shape });
     });
-    var per = /_halves$|_first_half$/.test(spec.output) ? 2 : 1;   // DecoderDescription.Output.outputsPerValue
+    var per = PER_VALUE[spec.output];
+    if (!per) throw new Error('swiftvae: unknown output ' + spec.output);
     if (prod(shape) !== per * D) throw new Error('swiftvae: the decoder ends in ' + shape + ', not ' + per + ' × ' + spec.shape);
   })();
 
