@@ -7,9 +7,10 @@ import VAEViz
 enum Figures {
     static func scale(for shape: [Int]) -> Int { shape[1] <= 32 ? 2 : 1 }
 
-    /// `count` samples z ~ N(0, I), decoded, in a grid.
-    static func samples(_ model: VAE, count: Int, seed: UInt64) -> [UInt8] {
-        if model.isConditional { return conditionalGrid(model, perClass: 10, seed: seed) }
+    /// `count` samples z ~ N(0, I), decoded, in a grid (a conditional model: a row per class of
+    /// `classes`, the ones it was trained on; nil = all).
+    static func samples(_ model: VAE, count: Int, seed: UInt64, classes: [Int]? = nil) -> [UInt8] {
+        if model.isConditional { return conditionalGrid(model, perClass: 10, seed: seed, classes: classes) }
         var rng = RNG(seed: seed)
         let x = Analysis.sample(model, count: count, rng: &rng)
         let shape = model.config.inputShape
@@ -72,10 +73,10 @@ enum Figures {
         return Pictures.grid(x, shape: model.config.inputShape, columns: grid, scale: scale(for: model.config.inputShape))
     }
 
-    /// One row per class of a conditional model: `perClass` samples each.
-    static func conditionalGrid(_ model: VAE, perClass: Int, seed: UInt64) -> [UInt8] {
+    /// One row per class of a conditional model (of `classes`; nil = all): `perClass` samples each.
+    static func conditionalGrid(_ model: VAE, perClass: Int, seed: UInt64, classes: [Int]? = nil) -> [UInt8] {
         var rng = RNG(seed: seed)
-        let x = Analysis.sample(model, classes: Array(0..<model.config.conditionSize), perClass: perClass, rng: &rng)
+        let x = Analysis.sample(model, classes: classes ?? Array(0..<model.config.conditionSize), perClass: perClass, rng: &rng)
         return Pictures.grid(x, shape: model.config.inputShape, columns: perClass, scale: scale(for: model.config.inputShape))
     }
 

@@ -97,17 +97,26 @@ enum ClassChoice {
         return nil
     }
 
-    static func resolve(_ text: String, model: VAE, classNames: [String]) throws -> Int {
+    /// `trained`: the classes the run trained on (`vae train --classes`; nil = all) — the
+    /// condition of any other class was never seen, so decoding it is refused.
+    static func resolve(_ text: String, model: VAE, classNames: [String], trained: [Int]? = nil) throws -> Int {
         guard model.isConditional else {
             throw ValidationError("--class needs a conditional model; train one with `vae train --conditional`")
         }
         let n = model.config.conditionSize
-        if let i = index(of: text, classNames: classNames, count: n) { return i }
-        if let i = Int(text) {
+        let name = { (i: Int) in i < classNames.count ? classNames[i] : String(i) }
+        var found = index(of: text, classNames: classNames, count: n)
+        if found == nil, let i = Int(text) {
             guard (0..<n).contains(i) else { throw ValidationError("--class \(i) is out of range: the model knows classes 0…\(n - 1)") }
-            return i
+            found = i
         }
-        throw ValidationError("--class \"\(text)\" is not a class of this model; its classes are \(classNames.prefix(n).joined(separator: ", "))")
+        guard let i = found else {
+            throw ValidationError("--class \"\(text)\" is not a class of this model; its classes are \(classNames.prefix(n).joined(separator: ", "))")
+        }
+        if let trained, !trained.contains(i) {
+            throw ValidationError("--class \(text): the run was trained on classes \(trained.map(name).joined(separator: ", ")) only (vae train --classes), so the model never saw class \(name(i))")
+        }
+        return i
     }
 
     /// The condition for `count` items of class `cls` (nil for an unconditional model).

@@ -72,11 +72,11 @@ enum ReportExtras {
     }
 
     /// One row per class of a conditional model.
-    static func addConditionalGrid(_ page: inout ReportPage, _ model: VAE, classNames: [String], seed: UInt64,
+    static func addConditionalGrid(_ page: inout ReportPage, _ model: VAE, classNames: [String], trained: [Int]?, seed: UInt64,
                                    files: inout [(String, [UInt8])]) {
-        let png = Figures.conditionalGrid(model, perClass: 10, seed: seed)
+        let png = Figures.conditionalGrid(model, perClass: 10, seed: seed, classes: trained)
         files.append(("conditional.png", png))
-        let names = (0..<model.config.conditionSize).map { $0 < classNames.count ? classNames[$0] : String($0) }
+        let names = (trained ?? Array(0..<model.config.conditionSize)).map { $0 < classNames.count ? classNames[$0] : String($0) }
         page.addConditionalGrid(png: png, rowNames: names)
     }
 

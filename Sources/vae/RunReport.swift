@@ -38,7 +38,9 @@ enum RunReport {
         }
         let (a, b) = Figures.interpolationPair(data.test)
         do {
-            try page.addExplorer(try ReportExplorer.data(model, data, interpolation: (a, b)))
+            var explorer = try ReportExplorer.data(model, data, interpolation: (a, b))
+            if model.isConditional { explorer.trainedClasses = options.classes ?? [] }
+            try page.addExplorer(explorer)
         } catch {
             page.addParagraph("Explore the latent space", "The live explorer is not available for this model: \(error)")
         }
@@ -59,7 +61,7 @@ enum RunReport {
                                                "test recon", "test KL", "seconds", "images/s"], rows: rows)
         }
 
-        let samples = Figures.samples(model, count: 64, seed: seed)
+        let samples = Figures.samples(model, count: 64, seed: seed, classes: options.classes)
         files.append(("samples.png", samples))
         page.addImage("Samples", png: samples, caption: "64 draws z ~ N(0, I), decoded (means of p(x|z)).", pixelated: true)
 
@@ -82,7 +84,7 @@ enum RunReport {
         page.addImage("Interpolation", png: interp, caption: "Test images \(a) and \(b) (ends) and 10 decodings of the straight line between their latent means.", pixelated: true)
 
         if model.isConditional {
-            ReportExtras.addConditionalGrid(&page, model, classNames: data.classNames, seed: seed, files: &files)
+            ReportExtras.addConditionalGrid(&page, model, classNames: data.classNames, trained: options.classes, seed: seed, files: &files)
         }
         ReportExtras.addRestorationStrips(&page, model, data, corrupt: options.corrupt, seed: seed, files: &files)
         if let classes = options.classes {

@@ -43,8 +43,9 @@ struct Sample: ParsableCommand {
         let images: Tensor, columns: Int
         if model.isConditional {
             let names = loaded.config?.data?.classNames ?? []
-            let classes = try cls.map { [try ClassChoice.resolve($0, model: model, classNames: names)] }
-                ?? Array(0..<model.config.conditionSize)
+            let trained = loaded.options.classes
+            let classes = try cls.map { [try ClassChoice.resolve($0, model: model, classNames: names, trained: trained)] }
+                ?? trained ?? Array(0..<model.config.conditionSize)
             let per = count ?? (classes.count == 1 ? 64 : 10)
             images = Analysis.sample(model, classes: classes, perClass: per, rng: &rng)
             columns = classes.count == 1 ? Int(Double(per).squareRoot().rounded(.up)) : per
@@ -135,10 +136,10 @@ struct Interpolate: ParsableCommand {
         guard let from = Int(from), let to = Int(to) else { throw ValidationError("--from and --to take test image indices, e.g. --from 0 --to 7") }
         let data = try runArg.testSet(loaded, dataOptions)
         for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.test.count).contains(i) {
-            throw VAEError("\(flag) \(i) is out of range: the test set has \(data.test.count) images (0…\(data.test.count - 1))")
+            throw ValidationError("\(flag) \(i) is out of range: the test set has \(data.test.count) images (0…\(data.test.count - 1))")
         }
         var decodeClass: Int? = nil
-        if let cls { decodeClass = try ClassChoice.resolve(cls, model: model, classNames: data.classNames) }
+        if let cls { decodeClass = try ClassChoice.resolve(cls, model: model, classNames: data.classNames, trained: loaded.options.classes) }
         let line = Figures.interpolationLine(model, data.test, from: from, to: to, steps: steps, decodeClass: decodeClass)
         let shape = model.config.inputShape
         try Pictures.write(Pictures.grid(line, shape: shape, columns: steps + 2, scale: 2 * Figures.scale(for: shape)),
@@ -173,7 +174,7 @@ struct Manifold: ParsableCommand {
             Console.note("note: latent has 1 dimension: one row of \(grid) images over z₁")
         }
         var c: Int? = nil
-        if let cls { c = try ClassChoice.resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? []) }
+        if let cls { c = try ClassChoice.resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? [], trained: loaded.options.classes) }
         else if model.isConditional { Console.note("note: a conditional model; decoding class 0 (choose with --class)") }
         try Pictures.write(Figures.manifold(model, grid: grid, range: range, decodeClass: c), to: runArg.output(out, default: "manifold.png"))
     }

@@ -60,7 +60,7 @@ extension Interpolate {
             if let i = Int(v) {
                 let data = try runArg.testSet(loaded, dataOptions)
                 guard (0..<data.test.count).contains(i) else {
-                    throw VAEError("\(flag) \(i) is out of range: the test set has \(data.test.count) items (0…\(data.test.count - 1)); or give the item itself")
+                    throw ValidationError("\(flag) \(i) is out of range: the test set has \(data.test.count) items (0…\(data.test.count - 1)); or give the item itself")
                 }
                 ends.append(SequenceText.item(data.test, i, model.sequence))
             } else {

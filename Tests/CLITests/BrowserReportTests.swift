@@ -35,7 +35,9 @@ final class BrowserReportTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
-    func check(model: String, latent: Int, hidden: String, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `trained`: the classes of `--classes` (the page's menu offers those only, the first chosen).
+    func check(model: String, latent: Int, hidden: String, extra: [String] = [], trained: [Int]? = nil,
+               file: StaticString = #filePath, line: UInt = #line) throws {
         guard let browser = Self.chromium() else { throw XCTSkip("Chromium is not installed (apt-get install chromium)") }
         let data = try TinyData.make()
         let run = tempRunDir("browser-\(model)-\(latent)")
@@ -51,9 +53,10 @@ final class BrowserReportTests: XCTestCase {
             (0..<latent).map { Float($0 % 3) - 1 + 0.25 * Float($0) },
             (0..<latent).map { $0 % 2 == 0 ? 2.5 : -1.75 },
         ]
-        // a conditional model decodes as class 0 unless told otherwise
+        // a conditional model decodes as class 0 (the first it was trained on) unless told otherwise
         let classes = loaded.model.config.conditionSize
-        let condition = classes > 0 ? Batch.oneHot([Int32](repeating: 0, count: zs.count), classes: classes,
+        let first = Int32(trained?.first ?? 0)
+        let condition = classes > 0 ? Batch.oneHot([Int32](repeating: first, count: zs.count), classes: classes,
                                                    into: Tensor(shape: [zs.count, classes])) : nil
         let expected = try loaded.feedForward("the explorer test").decode(Tensor(shape: [zs.count, latent], data: zs.flatMap { $0 }), condition: condition)
         let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
@@ -81,7 +84,10 @@ final class BrowserReportTests: XCTestCase {
             XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
         }
         XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
-        if classes > 1 { XCTAssertEqual(ui["classMenu"] as? Bool, true, "the class menu: \(ui)", file: file, line: line) }
+        if classes > 1 {
+            XCTAssertEqual(ui["classMenu"] as? Bool, true, "the class menu: \(ui)", file: file, line: line)
+            XCTAssertEqual(ui["menuClasses"] as? [Int], trained ?? Array(0..<classes), "the class menu's classes", file: file, line: line)
+        }
         XCTAssertTrue((ui["hoverCaption"] as? String ?? "").hasPrefix("test image "), "\(ui)", file: file, line: line)
         let results = try XCTUnwrap(obj["results"] as? [[Double]], file: file, line: line)
         XCTAssertEqual(results.count, zs.count, file: file, line: line)
@@ -102,6 +108,8 @@ final class BrowserReportTests: XCTestCase {
     func testMLPLatent5() throws { try check(model: "mlp", latent: 5, hidden: "48,24") }
     func testConv() throws { try check(model: "conv", latent: 3, hidden: "16") }
     func testConditionalMLP() throws { try check(model: "mlp", latent: 3, hidden: "32", extra: ["--conditional"]) }
+    // trained on two classes: the menu offers those two, and the page starts on the first
+    func testConditionalSomeClasses() throws { try check(model: "mlp", latent: 2, hidden: "32", extra: ["--conditional", "--classes", "1,2"], trained: [1, 2]) }
     func testConditionalConv() throws { try check(model: "conv", latent: 2, hidden: "16", extra: ["--conditional"]) }
     // likelihoods with two decoder outputs per pixel: the page takes the mean from them as Swift does
     func testBetaBinomial() throws { try check(model: "mlp", latent: 2, hidden: "32", extra: ["--likelihood", "beta-binomial"]) }

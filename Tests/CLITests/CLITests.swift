@@ -358,7 +358,7 @@ final class CLITests: XCTestCase {
         try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
         try check(["sample", empty], 1, "no model.safetensors")
         try check(["train", "--data", empty, "--out", tempRunDir("x")], 1, empty)
-        try check(["interpolate", CLITests.run, "--from", "0", "--to", "99999"], 1, "out of range")
+        try check(["interpolate", CLITests.run, "--from", "0", "--to", "99999"], 2, "out of range")
         try check(["train", "--latent", "0"], 2, "--latent")
         let odd = try TinyData.make(train: 16, test: 8, side: 30)
         let oddRun = tempRunDir("odd")

@@ -101,6 +101,35 @@ final class GenerationCLITests: XCTestCase {
         }
     }
 
+    /// A conditional model trained on some classes (`--classes`) never saw the others' condition:
+    /// sampling, the manifold and interpolation refuse them (exit 2, naming the trained classes),
+    /// and sampling without --class gives a row per trained class only.
+    func testConditionalModelTrainedOnSomeClassesOffersOnlyThose() throws {
+        try ready()
+        let run = tempRunDir("cvae-some")
+        defer { try? FileManager.default.removeItem(atPath: run) }
+        let t = try CLI.run(["train", "--data", GenerationCLITests.data, "--epochs", "1", "--latent", "2", "--hidden", "16", "--batch", "32",
+                             "--conditional", "--classes", "1,2", "--out", run])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let g = try CLI.run(["sample", run, "--out", run + "/rows.png"])
+        XCTAssertEqual(g.status, 0, g.stderr)
+        XCTAssertTrue(g.stderr.contains("one row per class: 1, 2"), g.stderr)
+        let img = try PNG.decode(try AtomicFile.readAll(path: run + "/rows.png", maxBytes: 1 << 24))
+        XCTAssertLessThan(img.height * 4, img.width)   // 2 rows of 10
+        let ok = try CLI.run(["sample", run, "--class", "2", "--count", "4", "--out", run + "/p.png"])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        for args in [["sample", run, "--class", "7"], ["manifold", run, "--class", "0", "--grid", "3"],
+                     ["interpolate", run, "--data", GenerationCLITests.data, "--from", "0", "--to", "1", "--class", "9"]] {
+            let r = try CLI.run(args + ["--out", run + "/x.png"])
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("trained on classes 1, 2 only"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/x.png"))
+        }
+        // the report's class-conditional grid has the two trained rows
+        let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("\"trainedClasses\":[1,2]"), "the explorer's menu classes")
+    }
+
     func testInpaintTestSetPrintsPSNRAgainstBaselines() throws {
         try ready()
         let out = tempRunDir("inpaint")

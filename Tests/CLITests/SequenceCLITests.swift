@@ -69,6 +69,10 @@ final class SequenceCLITests: XCTestCase {
         r = try CLI.run(["interpolate", run, "--from", "the cat sees the moon .", "--to", "a dog hears a song .", "--steps", "4"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 6, r.stdout)
+        // a test-item index past the end is a usage error (exit 2) naming the flag and the range
+        r = try CLI.run(["interpolate", run, "--from", "0", "--to", "999999"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--to 999999 is out of range"), r.stderr)
 
         // info tells a sequence run as one: its GRUs, tokens, likelihood and units
         r = try CLI.run(["info", run])

@@ -28,6 +28,9 @@ public struct ExplorerData: Sendable {
     public var interpolation: (Int, Int)
     /// the image whose μ the sliders start at
     public var start: Int
+    /// A conditional model trained on some classes only (`vae train --classes`): those, the only
+    /// ones the page's class menu offers (empty: every class).
+    public var trainedClasses: [Int] = []
 
     public init(decoder: DecoderDescription, weights: [Float], images: [UInt8], count: Int, labels: [Int],
                 classNames: [String], testIndices: [Int], mu: [Float], padOrigin: [Float], padAxes: [[Float]],
@@ -72,12 +75,13 @@ public struct ExplorerData: Sendable {
         var explained: Double
         var interpolation: [Int]
         var start: Int
+        var trainedClasses: [Int]
     }
 
     func metaJSON() throws -> String {
         let meta = Meta(decoder: decoder, count: count, labels: labels, classNames: classNames, testIndices: testIndices,
                         padOrigin: padOrigin, padAxes: padAxes, explained: explained,
-                        interpolation: [interpolation.0, interpolation.1], start: start)
+                        interpolation: [interpolation.0, interpolation.1], start: start, trainedClasses: trainedClasses)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         // "</" is escaped so that the JSON can sit inside a <script> element

@@ -202,7 +202,7 @@ enum ExplorerScript {
   // per-example shape before and after each layer, computed once
   // decoder outputs per pixel value of each DecoderDescription.Output (its outputsPerValue)
   var PER_VALUE = { sigmoid: 1, identity: 1, sigmoid_of_first_half: 2, identity_of_first_half: 2, beta_binomial_halves: 2 };
-  var plan = [], CW = 0, chosenClass = 0;
+  var plan = [], CW = 0, chosenClass = 0, menuClasses = [];
   (function () {
     var shape = [K];
     spec.layers.forEach(function (L) {
@@ -316,6 +316,10 @@ enum ExplorerScript {
     return f;
   }
 
+  // the classes a conditional model was trained on (all when not restricted): the menu's, the first chosen
+  menuClasses = (meta.trainedClasses || []).filter(function (c) { return c >= 0 && c < CW; });
+  if (!menuClasses.length) for (var mc = 0; mc < CW; mc++) menuClasses.push(mc);
+  if (CW > 0) chosenClass = menuClasses[0];
   var api = { decode: decode, latent: K, classes: CW, shape: [C, H, WD], count: meta.count, mu: muOf, image: imageOf, errors: errors };
   window.swiftvae = api;
 
@@ -387,11 +391,11 @@ enum ExplorerScript {
     if (CW > 0) {
       var cp = document.createElement('p'), cl = document.createElement('label'), sel = document.createElement('select');
       sel.id = 'vx-class';
-      for (var ci = 0; ci < CW; ci++) {
+      menuClasses.forEach(function (ci) {
         var opt = document.createElement('option');
         opt.value = ci; opt.textContent = ci < names.length ? names[ci] : 'class ' + ci;
         sel.appendChild(opt);
-      }
+      });
       sel.addEventListener('change', function () { chosenClass = +sel.value; schedule(); interpolate(); });
       cl.appendChild(document.createTextNode('Decode as class ')); cl.appendChild(sel); cp.appendChild(cl);
       box.parentNode.insertBefore(cp, box.previousElementSibling);
@@ -452,15 +456,16 @@ enum ExplorerScript {
       tr.value = 1; tr.dispatchEvent(new Event('input', { bubbles: true }));
       r.interpolationLabel = tv.textContent;
       r.hoverCaption = el('vx-hxcap').textContent;
-      if (CW > 1) {
+      r.menuClasses = menuClasses.slice();
+      if (menuClasses.length > 1) {
         // the class menu redraws the pad's picture as the chosen class
-        var menu = el('vx-class'), zc = z.slice();
-        menu.value = 1; menu.dispatchEvent(new Event('change', { bubbles: true }));
+        var menu = el('vx-class'), zc = z.slice(), c1 = menuClasses[1];
+        menu.value = c1; menu.dispatchEvent(new Event('change', { bubbles: true }));
         render();
-        var img1 = out.getContext('2d').getImageData(0, 0, WD, H).data, want = decode(zc, 1), bad = 0;
+        var img1 = out.getContext('2d').getImageData(0, 0, WD, H).data, want = decode(zc, c1), bad = 0;
         for (var u = 0; u < H * WD; u++) bad = Math.max(bad, Math.abs(img1[4 * u] - Math.round(255 * want[u])));
-        r.classMenu = bad <= 1 && chosenClass === 1;
-        menu.value = 0; menu.dispatchEvent(new Event('change', { bubbles: true }));
+        r.classMenu = bad <= 1 && chosenClass === c1;
+        menu.value = menuClasses[0]; menu.dispatchEvent(new Event('change', { bubbles: true }));
       }
       return r;
     };
