@@ -297,6 +297,32 @@ final class ImageFolderTests: XCTestCase {
             o.testFraction = 1
             _ = try Dataset.load(directory: dir + "/cats", imageOptions: o)
         }
+
+        // an image that is a symbolic link to a missing file is named, not silently left out
+        let linked = try FormatsFixture.makeTempDirectory(self)
+        try FileManager.default.createDirectory(atPath: linked + "/cats", withIntermediateDirectories: true)
+        try FormatsFixture.writeFile(png, linked + "/cats/a.png")
+        XCTAssertEqual(symlink(linked + "/gone.png", linked + "/cats/b.png"), 0)
+        FormatsFixture.assertVAEError(["cats/b.png", "symbolic link to a missing file", "remove it"]) {
+            _ = try Dataset.load(directory: linked, imageOptions: self.options())
+        }
+        // a non-image dangling link is no image: ignored
+        unlink(linked + "/cats/b.png")
+        XCTAssertEqual(symlink(linked + "/gone.txt", linked + "/cats/notes.txt"), 0)
+        XCTAssertEqual(try Dataset.load(directory: linked, imageOptions: self.options()).trainImages.count, 1)
+
+        // an image whose name is not UTF-8 cannot be named back to the system: refused, asking to rename it
+        let latin1 = try FormatsFixture.makeTempDirectory(self)
+        try FileManager.default.createDirectory(atPath: latin1 + "/cats", withIntermediateDirectories: true)
+        try FormatsFixture.writeFile(png, latin1 + "/cats/a.png")
+        let badName = Array((latin1 + "/cats/caf").utf8) + [0xE9] + Array(".png".utf8)
+        let fd = open(badName.map { CChar(bitPattern: $0) } + [0], O_CREAT | O_WRONLY, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        _ = png.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        FormatsFixture.assertVAEError(["not valid UTF-8", "rename it"]) {
+            _ = try Dataset.load(directory: latin1, imageOptions: self.options())
+        }
     }
 
     /// JPEG class folders (written with libturbojpeg's own encoder) load close to their PNG twins.

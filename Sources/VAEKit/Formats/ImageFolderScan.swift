@@ -39,7 +39,7 @@ struct ImageFolderScan {
     }
 
     init(directory: String) throws {
-        let top = try ImageFolderScan.list(directory)
+        let top = try ImageFolderScan.list(directory).checked()
         if top.directories.contains("train") && top.directories.contains("test") {
             let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil)
             let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, "test"), classNames: trainClasses)
@@ -57,7 +57,7 @@ struct ImageFolderScan {
     /// One folder: class subfolders (labels from `classNames` if given, else from the sorted
     /// subfolder names) or flat.
     static func part(_ directory: String, classNames given: [String]?) throws -> ([Item], [String]) {
-        let top = try list(directory)
+        let top = try list(directory).checked()
         let images = top.files.filter { isImageName($0.name) }
         var classes: [(name: String, items: [Item])] = []
         for d in top.directories {
@@ -94,7 +94,7 @@ struct ImageFolderScan {
     /// Every image file under `directory`, recursively, in sorted order.
     static func collect(_ directory: String, depth: Int, into items: inout [Item]) throws {
         guard depth <= maxDepth else { throw VAEError("\(directory) is nested more than \(maxDepth) folders deep — is there a symbolic-link loop?") }
-        let entries = try list(directory)
+        let entries = try list(directory).checked()
         for f in entries.files where isImageName(f.name) {
             items.append(Item(path: Dataset.join(directory, f.name), size: f.size, mtime: f.mtime, label: -1))
         }
@@ -112,6 +112,14 @@ struct ImageFolderScan {
     struct Listing {
         var files: [(name: String, size: Int, mtime: Int)] = []
         var directories: [String] = []
+        /// An image (or folder) that cannot be used as listed — a symbolic link to a missing file,
+        /// a name that is not UTF-8 — as one line; scanning for images refuses the folder.
+        var problem: String? = nil
+
+        func checked() throws -> Listing {
+            if let problem { throw VAEError(problem) }
+            return self
+        }
     }
 
     /// Non-hidden entries of a folder, sorted by byte order of their names (symbolic links followed).
@@ -122,14 +130,25 @@ struct ImageFolderScan {
         defer { closedir(dir) }
         var out = Listing()
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix(while: { $0 != 0 })) }
+            let name = String(decoding: bytes, as: UTF8.self)
             if name.hasPrefix(".") { continue }
             var info = stat()
             // Relative to the open folder: no walk of the whole path per file.
-            guard fstatat(dirfd(dir), name, &info, 0) == 0 else { continue }  // a dangling link
-            switch info.st_mode & S_IFMT {
+            guard fstatat(dirfd(dir), bytes.map { CChar(bitPattern: $0) } + [0], &info, 0) == 0 else {
+                if isImageName(name) && out.problem == nil {
+                    out.problem = "\(Dataset.join(directory, name)): \(VAEError.errnoText()) (a symbolic link to a missing file?) — remove it or restore what it points to"
+                }
+                continue
+            }
+            let kind = info.st_mode & S_IFMT
+            if String(validating: bytes, as: UTF8.self) == nil, kind == S_IFDIR || (kind == S_IFREG && isImageName(name)) {
+                if out.problem == nil {
+                    out.problem = "\(directory) holds \(kind == S_IFDIR ? "a folder" : "an image") whose name is not valid UTF-8 (\(name)) — rename it"
+                }
+                continue
+            }
+            switch kind {
             case S_IFDIR: out.directories.append(name)
             case S_IFREG: out.files.append((name, Int(info.st_size), modificationNanoseconds(info)))
             default: continue
