@@ -212,6 +212,54 @@ final class TrainingTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("divisible by 4"), "\(e)")
         }
     }
+
+    /// What the command line refuses, the library refuses too, before training: test items of
+    /// another shape, an empty test set, classes of unlabelled data, labels past a conditional
+    /// model's classes, and a folder that holds a run already (unless replacing it).
+    func testLibraryRefusesWhatTheCommandLineRefuses() throws {
+        let cfg = VAEConfig(architecture: .mlp, inputShape: [1, 8, 8], latent: 2, hidden: [8])
+        func refused(_ data: Dataset, _ o: TrainingOptions? = nil, _ c: VAEConfig? = nil, _ words: String) {
+            XCTAssertThrowsError(try TrainingRun.start(directory: tempDir("lib"), model: c ?? cfg, options: o ?? options, data: data)) { e in
+                XCTAssertTrue("\(e)".contains(words), "\(e)")
+            }
+        }
+        var d = tinyDataset()
+        d.test = tinyDataset(side: 4).test
+        refused(d, nil, nil, "the test items are 1×4×4 but the training items 1×8×8")
+        d = tinyDataset()
+        d.test = d.test.first(0)
+        refused(d, nil, nil, "the test set in (generated) has no items")
+        let plain = tinyDataset()
+        var bare = plain.train as! ImageSet
+        bare.labels = []
+        let unlabelled = Dataset(name: "u", directory: "(u)", train: bare, test: plain.test, classNames: [])
+        var some = options
+        some.classes = [3]
+        refused(unlabelled, some, nil, "needs labels")
+        var two = cfg
+        two.conditionSize = 2
+        var d2 = tinyDataset()
+        d2.classNames = ["a", "b"]   // the blobs' labels go up to 7
+        refused(d2, nil, two, "has label")
+
+        let dir = tempDir("twice")
+        _ = try TrainingRun.start(directory: dir, model: cfg, options: options, data: tinyDataset())
+        XCTAssertThrowsError(try TrainingRun.start(directory: dir, model: cfg, options: options, data: tinyDataset())) { e in
+            XCTAssertTrue("\(e)".contains("already holds a run"), "\(e)")
+        }
+        XCTAssertNoThrow(try TrainingRun.start(directory: dir, model: cfg, options: options, data: tinyDataset(), replacing: true))
+    }
+
+    /// A conditional model's IWAE estimate takes a batch as the data gives it: the condition comes
+    /// from the labels, as for the ELBO.
+    func testIWAEConditionsOnLabelsItself() throws {
+        var cfg = VAEConfig(architecture: .mlp, inputShape: [1, 8, 8], latent: 2, hidden: [8])
+        cfg.conditionSize = 10
+        let model = try VAE(config: cfg, seed: 2)
+        let batch = tinyDataset().test.batch(0..<4)
+        var r1 = RNG(seed: 9), r2 = RNG(seed: 9)
+        XCTAssertEqual(Evaluator.iwae(model, batch, k: 3, rng: &r1), Evaluator.iwae(model, model.conditioned(batch), k: 3, rng: &r2))
+    }
 }
 
 final class CheckpointTests: XCTestCase {

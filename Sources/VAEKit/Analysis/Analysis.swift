@@ -4,9 +4,11 @@ import RealModule
 /// What a trained VAE is used for: codes, pictures of the latent space, anomaly scores,
 /// denoising. Images are returned as [count, D] tensors of values in [0, 1].
 public enum Analysis {
-    /// Latent means μ(x) of images `range` of a set, [count, K].
+    /// Latent means μ(x) of the first `limit` items of a set (all when nil), [count, K]; a
+    /// conditional model encodes each item under its own label.
     public static func latentMeans(_ model: any LatentVariableModel, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) -> Tensor {
-        let n = min(set.count, limit ?? set.count), k = model.latent
+        precondition(batch > 0, "Analysis.latentMeans: batch must be positive, got \(batch)")
+        let n = max(0, min(set.count, limit ?? set.count)), k = model.latent
         let out = Tensor(shape: [n, k])
         var start = 0
         while start < n {
@@ -22,7 +24,7 @@ public enum Analysis {
     /// Decoded images along the straight line between the latent means of `a` and `b`
     /// (both [1, D]), `steps` images including both ends.
     public static func interpolate(_ model: VAE, from a: Tensor, to b: Tensor, steps: Int) -> Tensor {
-        precondition(steps >= 2)
+        precondition(steps >= 2, "Analysis.interpolate: steps must be at least 2 (both ends), got \(steps)")
         let k = model.latent
         let ma = model.encode(a).mu, mb = model.encode(b).mu
         let z = Tensor(shape: [steps, k])
@@ -38,6 +40,9 @@ public enum Analysis {
     /// A latent of one dimension has no z₂: one row of `grid` images over z₁.
     public static func manifold(_ model: VAE, grid: Int, range: Double, dims: (Int, Int) = (0, 1), condition: Tensor? = nil) -> Tensor {
         let k = model.latent
+        precondition(grid >= 1, "Analysis.manifold: grid must be positive, got \(grid)")
+        precondition((0..<k).contains(dims.0) && (k == 1 || ((0..<k).contains(dims.1) && dims.1 != dims.0)),
+                     "Analysis.manifold: dims \(dims) must be two different latent dimensions of 0…\(k - 1)")
         let rows = k > 1 ? grid : 1
         let z = Tensor(shape: [rows * grid, k])
         for r in 0..<rows {
@@ -52,8 +57,11 @@ public enum Analysis {
         return model.decode(z, condition: condition)
     }
 
-    /// Samples from the model: z ~ N(0, I), decoded. [count, D]
+    /// Samples from the model: z ~ N(0, I), decoded. [count, D] (a conditional model: use
+    /// `sample(_:classes:perClass:rng:)`, which says of which class.)
     public static func sample(_ model: VAE, count: Int, rng: inout RNG) -> Tensor {
+        precondition(count >= 0, "Analysis.sample: count must not be negative, got \(count)")
+        precondition(!model.isConditional, "Analysis.sample: a conditional model samples a class; use sample(_:classes:perClass:rng:)")
         let z = Tensor(shape: [count, model.latent])
         rng.fillNormal(z.pointer, count: z.count)
         return model.decode(z)
@@ -133,6 +141,7 @@ public enum Analysis {
     /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
     /// A conditional model scores each item under its own label.
     public static func anomalyScores(_ model: any LatentVariableModel, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
+        precondition(batch > 0 && samples > 0, "Analysis.anomalyScores: batch and samples must be positive")
         var scores = [Double](repeating: 0, count: set.count)
         var start = 0
         while start < set.count {
@@ -239,6 +248,7 @@ extension Analysis {
     /// Anomaly score of each item by the importance-weighted estimate of −log p(x) with `k`
     /// samples (a conditional model: under the item's own label).
     public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
+        precondition(batch > 0, "Analysis.iwaeScores: batch must be positive, got \(batch)")
         var scores: [Double] = []
         scores.reserveCapacity(set.count)
         var start = 0

@@ -155,7 +155,8 @@ public enum Checkpoint {
         public let table: TableInfo?
 
         /// The model as a feed-forward VAE (mlp or conv), for what works on images and tables;
-        /// a sequence model is an error that names `what`.
+        /// a sequence model is an error. `what` only words that error: what the caller wanted to
+        /// do ("sampling images" → "sampling images works on image and table models …").
         public func feedForward(_ what: String) throws -> VAE {
             guard let vae = model as? VAE else {
                 throw VAEError("\(what) works on image and table models (mlp, conv); this run is a \(model.config.architecture.rawValue) sequence model")

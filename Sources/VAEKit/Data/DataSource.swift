@@ -49,7 +49,10 @@ extension DataSource {
     }
 
     /// Items `range` in order as one batch: x, the mask when entries are missing, the labels.
+    /// `range` must lie within 0..<count (as an array's subscript).
     public func batch(_ range: Range<Int>) -> Batch {
+        precondition(range.lowerBound >= 0 && range.upperBound <= count,
+                     "DataSource.batch: items \(range) are not all among the set's \(count) (0..<\(count))")
         let x = Tensor(shape: [range.count, featureCount])
         let mask = hasMissing ? Tensor(shape: [range.count, featureCount]) : nil
         var rng = RNG(seed: 0)

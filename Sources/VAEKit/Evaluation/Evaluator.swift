@@ -30,6 +30,7 @@ public enum Evaluator {
     /// the whole set would draw for them once `rng` skipped the items before).
     static func elboSums(_ model: any LatentVariableModel, _ set: any DataSource, items: Range<Int>, batchSize: Int,
                          rng: inout RNG) -> (sample: Double, mean: Double, kl: Double) {
+        precondition(batchSize > 0, "Evaluator.elbo: batchSize must be positive, got \(batchSize)")
         var rs = 0.0, rm = 0.0, kl = 0.0
         let k = model.latent
         var start = items.lowerBound
@@ -59,6 +60,7 @@ public enum Evaluator {
     /// the count and each dimension's variance (over the items, divided by their count).
     public static func activeUnits(_ model: any LatentVariableModel, _ set: any DataSource, threshold: Double = 0.01,
                                    batchSize: Int = 1000) -> (count: Int, variances: [Double]) {
+        precondition(batchSize > 0, "Evaluator.activeUnits: batchSize must be positive, got \(batchSize)")
         let k = model.latent
         var sum = [Double](repeating: 0, count: k), sumSq = [Double](repeating: 0, count: k)
         var start = 0
@@ -107,7 +109,8 @@ public enum Evaluator {
     /// The same for a batch with a mask (missing entries left out of p(x|z)) and/or a condition.
     public static func iwae(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int = 1000, rng: inout RNG,
                             noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
-        precondition(k >= 1)
+        precondition(k >= 1, "Evaluator.iwae: k (importance samples) must be at least 1, got \(k)")
+        let batch = model.conditioned(batch)   // a conditional model: each item under its own label
         let n = batch.count, kz = model.latent
         let h = model.encodeRaw(batch).copy()
         var result = [Double](repeating: 0, count: n)

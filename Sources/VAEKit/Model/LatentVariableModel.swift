@@ -1,8 +1,12 @@
 import VAECore
 
 /// Sums over a batch of the two terms of the negative ELBO, in nats.
+/// Loss terms of a batch, **summed** over its `count` items (nats): divide by `count` for the
+/// per-item negative ELBO the trainer reports.
 public struct BatchLoss: Sendable {
+    /// Σᵢ −log p(xᵢ | zᵢ)
     public var recon: Double
+    /// Σᵢ KL(q(z|xᵢ) ‖ N(0, I))
     public var kl: Double
     public var count: Int
     public init(recon: Double, kl: Double, count: Int) {

@@ -3,10 +3,12 @@ import RealModule
 
 /// A variational autoencoder: encoder → (μ, log σ²) → z = μ + σ·ε → decoder → p(x | z).
 ///
-/// The loss of a batch is the negative ELBO in nats per example:
+/// Training minimises the negative ELBO in nats per example:
 ///   L = (1/B) Σᵢ [ −log p(xᵢ | zᵢ) + w · KL(q(z|xᵢ) ‖ N(0, I)) ]
 /// with the reconstruction term summed over the observed features and the KL summed over latent
-/// dimensions. A conditional VAE gives encoder and decoder a condition c as well.
+/// dimensions (`loss(_:eps:)` returns the two sums over the batch, `BatchLoss`). A conditional
+/// VAE gives encoder and decoder a condition c as well: pass batches through `conditioned(_:)`
+/// (the condition from each item's label) before `loss`, `encode` or `trainStep`.
 public final class VAE: LatentVariableModel {
     public let config: VAEConfig
     public let encoder: Sequential
@@ -89,7 +91,7 @@ public final class VAE: LatentVariableModel {
 
     private func setCondition(_ c: Tensor?, rows: Int) {
         guard isConditional else { return }
-        guard let c else { preconditionFailure("a conditional VAE needs a condition for every batch") }
+        guard let c else { preconditionFailure("a conditional VAE needs a condition for every batch: pass it through model.conditioned(batch) (from its labels), or give Batch.condition") }
         precondition(c.count == rows * config.conditionSize, "condition \(c.shape) for \(rows) rows")
         for l in conditionInputs { l.condition = c }
     }
@@ -146,7 +148,7 @@ public final class VAE: LatentVariableModel {
         }
     }
 
-    /// Loss terms without gradients. `eps == nil` uses z = μ.
+    /// Loss terms without gradients, summed over the batch (`BatchLoss`). `eps == nil` uses z = μ.
     public func loss(_ batch: Batch, eps: Tensor?) -> BatchLoss {
         let b = batch.count
         perExampleLoss(batch, eps: eps)

@@ -115,6 +115,11 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var bestEpoch: Int? = nil
     public var bestValidation: Double? = nil
     public var stoppedEarly: Bool? = nil
+
+    /// Before the first step: what `Checkpoint.save` records for a model saved outside a trainer.
+    /// `Checkpoint.load` reads such a folder's model; it holds no random stream, so it is not a run
+    /// to resume.
+    public init() {}
 }
 
 extension TrainingState {
@@ -170,6 +175,9 @@ public final class Trainer {
         try options.validate()
         var data = data
         if let c = options.classes {
+            guard data.train.hasLabels else {
+                throw VAEError("training on some classes (classes \(c.map(String.init).joined(separator: ","))) needs labels, and the training data in \(data.directory) has none")
+            }
             data.train = data.train.filtered(classes: Set(c))
             guard data.train.count > 0 else {
                 throw VAEError("no training images in \(data.directory) have the labels \(c.map(String.init).joined(separator: ","))")
@@ -178,12 +186,22 @@ public final class Trainer {
         guard data.train.itemShape == model.config.inputShape else {
             throw VAEError("the data's items are \(data.train.itemShape.map(String.init).joined(separator: "×")) but the model expects \(model.config.inputShape.map(String.init).joined(separator: "×")); train a new model for this data set")
         }
+        guard data.test.itemShape == data.train.itemShape else {
+            throw VAEError("the test items are \(data.test.itemShape.map(String.init).joined(separator: "×")) but the training items \(data.train.itemShape.map(String.init).joined(separator: "×")); give both splits the same shape")
+        }
+        guard data.test.count > 0 else { throw VAEError("the test set in \(data.directory) has no items; every epoch is scored on it — hold some out") }
         if model.isConditional {
             guard data.train.hasLabels else {
                 throw VAEError("a conditional VAE needs labels, and the training data in \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
             }
             guard data.classNames.count <= model.config.conditionSize else {
                 throw VAEError("the data has \(data.classNames.count) classes but the conditional model was built for \(model.config.conditionSize)")
+            }
+            // a label past the one-hot's width would be an all-zero condition, silently
+            for (name, set) in [("training", data.train), ("test", data.test)] where set.hasLabels {
+                if let i = (0..<set.count).first(where: { !(0..<model.config.conditionSize).contains(set.label($0)) }) {
+                    throw VAEError("\(name) item \(set.itemID(i)) has label \(set.label(i)), but the conditional model was built for classes 0…\(model.config.conditionSize - 1)")
+                }
             }
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }

@@ -37,8 +37,13 @@ public final class TrainingRun {
 
     /// A new run: a fresh model initialised from `options.seed`.
     /// With `mpi` (under mpirun) the run trains on every rank of the job; only rank 0 writes.
+    /// A folder that holds a run already is refused (continue it with `resume`), unless
+    /// `replacing` says to start over there.
     public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset,
-                             mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
+                             mpi: (Communicator, DataParallel.Settings)? = nil, replacing: Bool = false) throws -> TrainingRun {
+        if !replacing && AtomicFile.exists(directory + "/" + Checkpoint.weightsFile) {
+            throw VAEError("\(directory) already holds a run; continue it with TrainingRun.resume, or start over with replacing: true")
+        }
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
         try checkMemory(config, options)
         let model = try Models.make(config, seed: options.seed)

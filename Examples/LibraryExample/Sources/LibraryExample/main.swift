@@ -16,6 +16,6 @@ let loaded = try Checkpoint.load("runs/library-example")
 let model = try loaded.feedForward("sampling images")                     // a VAE (a gru run: SequenceVAE)
 var rng = RNG(seed: 1)
 let images = Analysis.sample(model, count: 16, rng: &rng)                 // [16, 784] in [0, 1]
-let test = data.test.batch(0..<100)
+let test = data.test.batch(0..<min(100, data.test.count))   // a range past the set traps, as an array index
 let nll = Evaluator.iwae(model, test, k: 100, rng: &rng)
-print("samples", images.shape, "IWAE −log p(x) of 100 test images:", nll.reduce(0, +) / Double(nll.count))
+print("samples", images.shape, "IWAE −log p(x) of \(test.count) test images:", nll.reduce(0, +) / Double(nll.count))
