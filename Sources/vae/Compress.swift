@@ -84,11 +84,16 @@ struct Decompress: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
-        try OutputFile.requireOutDir(outDir)
+        try OutputFile.requireOutDir(outDir, create: false)   // made once the archive has decoded
         if let out, AtomicFile.sameFile(out, archive) { throw VAEError("--out \(out) is the archive itself: write the images to another file") }
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae decompress"))
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }
+        // the magic first: another kind of file is refused before it is read
+        let magic = AtomicFile.isPipe(archive) ? BitsBackCodec.magic : try AtomicFile.readPrefix(path: archive, count: 8)
+        guard magic == BitsBackCodec.magic else {
+            throw VAEError("\(archive) is not a SwiftVAE compressed archive (no SVAEBBA1 header)")
+        }
         let bytes = try AtomicFile.readAll(path: archive, maxBytes: 1 << 31)
         let start = Date()
         let progress = Progress(total: nil, label: "decompressing")
@@ -108,9 +113,7 @@ struct Decompress: ParsableCommand {
             if let blocked = files.first(where: { AtomicFile.isDirectory(dir + "/" + $0) }) {
                 throw VAEError("cannot write \(dir)/\(blocked): a folder of that name is in the way (nothing was written)")
             }
-            do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-                throw VAEError("cannot make the folder \(dir): a part of its path is a file, or the place is not writable")
-            }
+            try AtomicFile.makeFolders(dir, what: "--out-dir")
             for (i, name) in files.enumerated() {
                 let png = PNG.encode(width: codec.shape[2], height: codec.shape[1], channels: 1, pixels: Array(pixels[(i * d)..<((i + 1) * d)]))
                 try AtomicFile.write(png, to: dir + "/" + name)

@@ -68,7 +68,7 @@ enum ImageInputs {
     /// Writes one PNG per row of `images` into `dir` (created), named `names[i]` (".png" added
     /// when missing), each written atomically.
     static func writeEach(_ images: Tensor, shape: [Int], names: [String], to dir: String) throws {
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try AtomicFile.makeFolders(dir, what: "--out-dir")
         let d = shape.reduce(1, *)
         for (i, name) in names.enumerated() {
             let png = ImageGrid.png(flat: Array(UnsafeBufferPointer(start: images.pointer + i * d, count: d)), count: 1,

@@ -270,17 +270,34 @@ struct RunArgument: ParsableArguments {
 /// Output files: a --out whose folder is not there is refused before any work (a long scoring
 /// run that then cannot write its result loses the work).
 enum OutputFile {
-    /// --out-dir (made if missing) must not be a file: checked before any work or any --out file.
-    static func requireOutDir(_ dir: String?) throws {
-        guard let dir, AtomicFile.exists(dir), !AtomicFile.isDirectory(dir) else { return }
-        throw VAEError("--out-dir \(dir) is a file, not a folder: give a folder (it is made if missing)")
+    /// --out-dir is made (with its parents) before any work or any --out file: a path that cannot
+    /// be a folder is one line then.
+    /// `create: false` only checks the path (a command that writes nothing when its input is bad).
+    static func requireOutDir(_ dir: String?, create: Bool = true) throws {
+        guard let dir else { return }
+        if create { try AtomicFile.makeFolders(dir, what: "--out-dir") } else { try AtomicFile.checkFolderPath(dir, what: "--out-dir") }
+    }
+
+    /// The folder part of a path ("" when it has none: the current folder). Not NSString's
+    /// deletingLastPathComponent, which traps on one-character paths in swift-corelibs-foundation.
+    static func parentFolder(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "" }
+        return slash == p.startIndex ? "/" : String(p[..<slash])
     }
 
     static func requireFolder(_ path: String?, option: String = "--out") throws {
         guard let path else { return }
-        let folder = (path as NSString).deletingLastPathComponent
-        var isDir: ObjCBool = false
-        if folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isDir) && isDir.boolValue) { return }
+        if path.isEmpty { throw ValidationError("\(option) is empty: give a file name") }
+        if AtomicFile.isDirectory(path) {
+            throw ValidationError("\(option) \(path) is a folder: give a file name (one inside it: \(path.hasSuffix("/") ? path : path + "/")NAME)")
+        }
+        let folder = parentFolder(path)
+        if folder.isEmpty || AtomicFile.isDirectory(folder) { return }
+        if AtomicFile.exists(folder) {
+            throw VAEError("cannot write \(option) \(path): \(folder) is a file, not a folder; write elsewhere")
+        }
         throw VAEError("cannot write \(option) \(path): the folder \(folder) does not exist; create it first (mkdir -p \(folder)) or write elsewhere")
     }
 }

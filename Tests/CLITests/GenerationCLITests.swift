@@ -51,6 +51,22 @@ final class GenerationCLITests: XCTestCase {
             XCTAssertEqual(r.stderr, "error: --out-dir \(dir)/afile is a file, not a folder: give a folder (it is made if missing)\n", command[0])
             XCTAssertFalse(AtomicFile.exists(dir + "/pic.png"), command[0])
         }
+        // an --out-dir under a file (one part of its path a file) is the same line, naming the part
+        let under = try CLI.run(["sample", GenerationCLITests.denoising, "--out", dir + "/pic.png", "--out-dir", dir + "/afile/sub"])
+        XCTAssertEqual(under.status, 1)
+        XCTAssertEqual(under.stderr, "error: --out-dir \(dir)/afile is a file, not a folder: give a folder (it is made if missing)\n")
+        // one-character names were a crash (Foundation's deletingLastPathComponent); a folder is no file name
+        let cwd = tempRunDir("onechar")
+        try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)
+        let enc = try CLI.run(["encode", GenerationCLITests.denoising, "--out", "a"], cwd: cwd)
+        XCTAssertEqual(enc.status, 0, enc.stderr)
+        XCTAssertTrue(AtomicFile.exists(cwd + "/a"))
+        let dot = try CLI.run(["sample", GenerationCLITests.denoising, "--out", "."], cwd: cwd)
+        XCTAssertEqual(dot.status, 2)
+        XCTAssertTrue(dot.stderr.contains("--out . is a folder: give a file name"), dot.stderr)
+        let inFile = try CLI.run(["encode", GenerationCLITests.denoising, "--out", dir + "/afile/x.csv"])
+        XCTAssertEqual(inFile.status, 1)
+        XCTAssertTrue(inFile.stderr.contains("\(dir)/afile is a file, not a folder"), inFile.stderr)
         // a picture under another name would be PNG bytes that no reader of .csv or .jpg expects
         let csv = try CLI.run(["sample", GenerationCLITests.denoising, "--out", dir + "/pic.csv"])
         XCTAssertEqual(csv.status, 2)

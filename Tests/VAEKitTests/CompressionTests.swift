@@ -157,10 +157,19 @@ final class CompressionTests: XCTestCase {
         refused(Array(archive.prefix(5)), "not a SwiftVAE compressed archive")
         var flipped = archive; flipped[archive.count / 2] ^= 0x10
         refused(flipped, "checksum")
+        // the version field is read once the checksum holds: flipped alone it is damage (a newer
+        // format is named as a possibility), sealed with a new checksum it is the version
+        func resealed(_ b: [UInt8]) -> [UInt8] {
+            let body = Array(b.dropLast(8)), c = ArchiveWriter.checksum(body)
+            return body + (0..<8).map { UInt8(truncatingIfNeeded: c >> UInt64(8 * $0)) }
+        }
         var future = archive; future[8] = 2
-        refused(future, "version 2")
+        refused(future, "damaged or truncated: its checksum does not match")
+        refused(future, "or it is format version 2 of a newer SwiftVAE")
+        refused(resealed(future), "is archive format version 2; this SwiftVAE reads up to version 1: update SwiftVAE")
         var zero = archive; zero[8] = 0
-        refused(zero, "format version 0, which no SwiftVAE writes")
+        refused(zero, "checksum does not match")
+        refused(resealed(zero), "format version 0, which no SwiftVAE writes")
         refused(Array("hello world, not an archive".utf8), "not a SwiftVAE compressed archive")
         // another model (other weights) is named as such
         XCTAssertThrowsError(try tinyCodec(seed: 99).decompress(archive, source: "a.bba")) { e in

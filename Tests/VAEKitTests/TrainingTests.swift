@@ -320,6 +320,23 @@ final class CheckpointTests: XCTestCase {
         let bytes = try AtomicFile.readAll(path: path, maxBytes: 1 << 24)
         try AtomicFile.write(Array(bytes.prefix(bytes.count / 2)), to: path)
         XCTAssertThrowsError(try Checkpoint.load(dir))
+        // a file far longer than its header declares is refused from the header, before its data
+        // is read (a 4 GB file took 4 GB of memory to be refused)
+        try AtomicFile.write(bytes, to: path)
+        XCTAssertEqual(truncate(path, 1 << 30), 0)
+        XCTAssertThrowsError(try SafeTensorsFile.read(path: path)) { e in
+            XCTAssertTrue("\(e)".contains("of the data buffer belong to no tensor"), "\(e)")
+        }
+        // a device that never ends: the header says how much to read, and no more is
+        unlink(path)
+        XCTAssertEqual(symlink("/dev/zero", path), 0)
+        XCTAssertThrowsError(try SafeTensorsFile.read(path: path)) { e in XCTAssertTrue("\(e)".contains("header does not start with"), "\(e)") }
+        // a pipe holding a whole file (its size unknown ahead) reads as the file
+        unlink(path)
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        let writer = Thread { if let h = FileHandle(forWritingAtPath: path) { h.write(Data(bytes)); h.closeFile() } }
+        writer.start()
+        XCTAssertEqual(try SafeTensorsFile.read(path: path).names.count, 8)
     }
 
     func testDamagedMetricsLine() {

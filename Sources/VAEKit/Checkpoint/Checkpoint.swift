@@ -168,7 +168,7 @@ public enum Checkpoint {
     /// Loads a run folder (or a path to its `model.safetensors`), validating everything.
     public static func load(_ path: String) throws -> Loaded {
         var dir = path
-        if path.hasSuffix(".safetensors") { dir = (path as NSString).deletingLastPathComponent; if dir.isEmpty { dir = "." } }
+        if path.hasSuffix(".safetensors") { dir = AtomicFile.split(path).directory }
         guard AtomicFile.isDirectory(dir) else {
             throw VAEError("\(path) is not a run folder (no such directory); pass the folder that `vae train --out` wrote")
         }
@@ -296,15 +296,7 @@ public enum Checkpoint {
     }
 
     static func makeDirectory(_ dir: String) throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw VAEError("\(dir) exists and is not a folder; choose another --out") }
-            return
-        }
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        } catch {
-            throw VAEError("cannot create the run folder \(dir): \((error as NSError).localizedDescription)")
-        }
+        if AtomicFile.exists(dir) && !AtomicFile.isDirectory(dir) { throw VAEError("\(dir) exists and is not a folder; choose another --out") }
+        try AtomicFile.makeFolders(dir, what: "the run folder")
     }
 }

@@ -227,14 +227,16 @@ public struct BitsBackCodec {
         }
         r.offset = 8
         let version = try r.u32()
+        guard archive.count >= 8 + 8 else { throw VAEError("\(source) is truncated: it ends inside its header") }
+        // the checksum before the version: a damaged version field is damage, not a newer format
+        let stored = archive.suffix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << UInt64(8 * $1.offset)) }
+        guard ArchiveWriter.checksum(Array(archive.dropLast(8))) == stored else {
+            let newer = version > BitsBackCodec.version ? " (or it is format version \(version) of a newer SwiftVAE, which this one cannot check)" : ""
+            throw VAEError("\(source) is damaged or truncated: its checksum does not match (the file was cut short or altered)\(newer)")
+        }
         guard version >= 1 else { throw VAEError("\(source) claims archive format version 0, which no SwiftVAE writes: the archive is damaged") }
         guard version <= BitsBackCodec.version else {
             throw VAEError("\(source) is archive format version \(version); this SwiftVAE reads up to version \(BitsBackCodec.version): update SwiftVAE")
-        }
-        guard archive.count >= 8 + 8 else { throw VAEError("\(source) is truncated: it ends inside its header") }
-        let stored = archive.suffix(8).enumerated().reduce(UInt64(0)) { $0 | (UInt64($1.element) << UInt64(8 * $1.offset)) }
-        guard ArchiveWriter.checksum(Array(archive.dropLast(8))) == stored else {
-            throw VAEError("\(source) is damaged or truncated: its checksum does not match (the file was cut short or altered)")
         }
         let hash = try r.u64()
         guard hash == modelHash else {

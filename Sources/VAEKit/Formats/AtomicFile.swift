@@ -104,6 +104,47 @@ public enum AtomicFile {
         return removed
     }
 
+    /// The first `count` bytes of a file (fewer when it is shorter): a format's header, read
+    /// before deciding how much of the file to read.
+    public static func readPrefix(path: String, count: Int) throws -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let code = errno
+            throw VAEError("cannot read \(path): \(VAEError.errnoText(code))\(code == ENOENT ? " — check the path" : "")")
+        }
+        defer { close(fd) }
+        var info = stat()
+        if fstat(fd, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw VAEError("cannot read \(path): it is a directory, not a file")
+        }
+        var result = [UInt8](repeating: 0, count: max(0, count))
+        var filled = 0
+        while filled < result.count {
+            let got = result.withUnsafeMutableBytes { Glibc_read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if got < 0 {
+                if errno == EINTR { continue }
+                throw VAEError("cannot read \(path): \(VAEError.errnoText(errno))")
+            }
+            if got == 0 { break }
+            filled += got
+        }
+        result.removeSubrange(filled...)
+        return result
+    }
+
+    /// True when `path` is a named pipe (FIFO).
+    public static func isPipe(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO
+    }
+
+    /// The size of a regular file (nil for a pipe, a device or a missing file).
+    public static func regularFileSize(_ path: String) -> Int? {
+        var info = stat()
+        guard stat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Int(clamping: info.st_size)
+    }
+
     /// Reads a whole regular file, refusing files over `maxBytes`. Never allocates more than the file
     /// holds (or `maxBytes`, whichever is less).
     public static func readAll(path: String, maxBytes: Int) throws -> [UInt8] {
@@ -187,6 +228,34 @@ public enum AtomicFile {
         guard let p = realpath(path, nil) else { return nil }
         defer { free(p) }
         return String(cString: p)
+    }
+
+    /// `mkdir -p`: the folder and any missing parents; one line naming the part in the way
+    /// (`what`: "--out-dir", "the run folder") when it cannot.
+    public static func makeFolders(_ path: String, what: String) throws {
+        if isDirectory(path) { return }
+        guard !path.isEmpty else { throw VAEError("\(what) is empty: give a folder") }
+        if exists(path) { throw VAEError("\(what) \(path) is a file, not a folder: give a folder (it is made if missing)") }
+        let parent = split(path).directory
+        if parent != path && !isDirectory(parent) { try makeFolders(parent, what: what) }
+        if mkdir(path, 0o755) != 0 && !(errno == EEXIST && isDirectory(path)) {
+            throw VAEError("cannot make \(what) \(path): \(VAEError.errnoText(errno))")
+        }
+    }
+
+    /// Whether `makeFolders` could make `path` as far as the paths go (no file in the way; the
+    /// first existing part a folder), without making anything.
+    public static func checkFolderPath(_ path: String, what: String) throws {
+        guard !path.isEmpty else { throw VAEError("\(what) is empty: give a folder") }
+        var p = path
+        while !exists(p) {
+            let parent = split(p).directory
+            if parent == p { return }
+            p = parent
+        }
+        guard isDirectory(p) else {
+            throw VAEError("\(what) \(p == path ? path : path + ": " + p) is a file, not a folder: give a folder (it is made if missing)")
+        }
     }
 
     /// True when `path` is an existing directory.

@@ -38,8 +38,26 @@ public struct SafeTensorsFile: Sendable {
 
     // MARK: Reading
 
+    /// Reads and checks a file. Its length and header come first: a header that does not
+    /// describe the file (a file truncated, appended to, or not safetensors at all) is refused
+    /// before the data is read, and no more data is read than the header declares.
     public static func read(path: String) throws -> SafeTensorsFile {
-        let bytes = try AtomicFile.readAll(path: path, maxBytes: maxFileBytes)
+        var limit = maxFileBytes
+        // (a pipe is read once, as a whole: its start cannot be read twice)
+        let head = AtomicFile.isPipe(path) ? [] : try AtomicFile.readPrefix(path: path, count: 8)
+        if head.count == 8 {
+            var n: UInt64 = 0
+            for index in 0..<8 { n |= UInt64(head[index]) << (8 * UInt64(index)) }
+            if n <= UInt64(maxHeaderBytes) {
+                let prefix = try AtomicFile.readPrefix(path: path, count: 8 + Int(n))
+                if prefix.count == 8 + Int(n) {
+                    let size = AtomicFile.regularFileSize(path)
+                    let header = try parse(prefix, source: path, headerOnly: size.map { $0 - prefix.count } ?? -1)
+                    limit = min(limit, prefix.count + header.dataBytes)
+                }
+            }
+        }
+        let bytes = try AtomicFile.readAll(path: path, maxBytes: limit)
         return try parse(bytes, source: path)
     }
 
@@ -49,6 +67,13 @@ public struct SafeTensorsFile: Sendable {
 
     /// Parses safetensors bytes; `source` names the input (usually the path) in error messages.
     public static func parse(_ bytes: [UInt8], source: String) throws -> SafeTensorsFile {
+        try parse(bytes, source: source, headerOnly: nil).file
+    }
+
+    /// `headerOnly`: `bytes` are the length and the header alone, and the data buffer that follows
+    /// in the file has that many bytes (negative: unknown, a pipe) — the header is checked against
+    /// it and no tensor is read. Returns the bytes of data the header declares.
+    static func parse(_ bytes: [UInt8], source: String, headerOnly dataInFile: Int?) throws -> (file: SafeTensorsFile, dataBytes: Int) {
         func bad(_ problem: String) -> VAEError { VAEError.format(source, problem) }
 
         guard bytes.count >= 8 else {
@@ -85,7 +110,8 @@ public struct SafeTensorsFile: Sendable {
             throw bad("header is \(json.kind), not a JSON object")
         }
 
-        let bufferLength = bytes.count - headerEnd
+        let bufferLength = dataInFile ?? (bytes.count - headerEnd)
+        let knownLength = bufferLength >= 0
         var metadata: [String: String] = [:]
         struct Entry {
             var name: String
@@ -166,7 +192,7 @@ public struct SafeTensorsFile: Sendable {
             guard begin <= end else {
                 throw bad("tensor \"\(name)\": data_offsets [\(begin), \(end)] end before they begin")
             }
-            guard end <= bufferLength else {
+            guard end <= bufferLength || !knownLength else {
                 throw bad("tensor \"\(name)\": data_offsets [\(begin), \(end)] run past the end of the \(FormatText.bytes(bufferLength)) data buffer — the file is truncated")
             }
             guard end - begin == byteCount else {
@@ -189,10 +215,12 @@ public struct SafeTensorsFile: Sendable {
             covered = entry.end
             previous = entry.name
         }
+        if !knownLength { return (SafeTensorsFile(tensors: [:], names: [], metadata: metadata), covered) }
         if covered != bufferLength {
             throw bad("the last \(FormatText.bytes(bufferLength - covered)) of the data buffer belong to no tensor; the safetensors format forbids unused bytes — the file is corrupt or was appended to")
         }
 
+        if dataInFile != nil { return (SafeTensorsFile(tensors: [:], names: [], metadata: metadata), covered) }
         var tensors: [String: SafeTensor] = [:]
         tensors.reserveCapacity(entries.count)
         bytes.withUnsafeBytes { raw in
@@ -221,7 +249,7 @@ public struct SafeTensorsFile: Sendable {
                 tensors[entry.name] = SafeTensor(shape: entry.shape, data: values)
             }
         }
-        return SafeTensorsFile(tensors: tensors, names: ordered.map(\.name), metadata: metadata)
+        return (SafeTensorsFile(tensors: tensors, names: ordered.map(\.name), metadata: metadata), covered)
     }
 
     static func describe(_ value: MiniJSON.Value) -> String {
