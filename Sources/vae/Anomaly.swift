@@ -52,8 +52,9 @@ struct Anomaly: ParsableCommand {
                 out.insert(i)
             } else {
                 let known = classNames.isEmpty ? "the data has no class names"
-                    : "its classes are " + classNames.enumerated().prefix(30).map { "\($0.offset) \($0.element)" }.joined(separator: ", ")
-                throw VAEError("\(option): \"\(token)\" is not a class of the data; \(known)")
+                    : "its classes are " + classNames.enumerated().prefix(30).map { $0.element == String($0.offset) ? $0.element : "\($0.offset) \($0.element)" }.joined(separator: ", ")
+                // an option's value: a usage error (exit 2), as --class
+                throw ValidationError("\(option): \"\(token)\" is not a class of the data; \(known)")
             }
         }
         return out
@@ -123,6 +124,9 @@ struct Anomaly: ParsableCommand {
         let pictureless = loaded.model.config.sequence != nil ? "sequence" : loaded.table != nil ? "table" : nil
         if let kind = pictureless, let o = out, !o.lowercased().hasSuffix(".csv") {   // it wrote nothing
             throw ValidationError("--out \(o): a \(kind) run's scores go to a .csv file; the picture of the top items is for image runs")
+        }
+        if let o = out, !o.lowercased().hasSuffix(".csv"), !o.lowercased().hasSuffix(".png") {   // before the scoring, not after
+            throw ValidationError("--out \(o): give a .csv file (every item's score) or a .png file (the most anomalous images)")
         }
         let data = try runArg.testSet(loaded, dataOptions)
         let set = data.test.first(limit ?? data.test.count)

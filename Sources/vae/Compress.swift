@@ -30,6 +30,10 @@ struct Compress: ParsableCommand {
     func run() throws {
         try OutputFile.requireFolder(out)
         if let data, AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the archive to another file") }
+        if let images, AtomicFile.isDirectory(images), AtomicFile.exists(out),
+           let input = try ImageInputs.files(in: images).first(where: { AtomicFile.sameFile(out, images + "/" + $0) }) {
+            throw VAEError("--out \(out) is the input image \(images)/\(input): write the archive to another file")
+        }
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae compress"))
         var names: [String] = []

@@ -31,7 +31,7 @@ struct Denoise: ParsableCommand {
         try OutputFile.requireOutDir(outDir)
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = try loaded.feedForward("vae denoise"), shape = model.config.inputShape
+        let model = try loaded.imageModel("vae denoise", out: out), shape = model.config.inputShape
         if let images {
             if model.isConditional { throw VAEError("a conditional model needs each image's label: denoise the labelled test set (--data) instead") }
             let (names, noisy) = try ImageInputs.load(images, shape: shape)

@@ -32,8 +32,17 @@ struct Impute: ParsableCommand {
     func run() throws {
         try OutputFile.requireFolder(out)
         threadOptions.apply()
+        // the filled table goes to a new file: the input, or the run's own training table, overwritten
+        // would be lost (the run could no longer read its data)
+        if AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the filled table to another file") }
         let loaded = try runArg.load()
+        if let recorded = loaded.config?.data?.recordedPath, AtomicFile.sameFile(out, recorded) {
+            throw VAEError("--out \(out) is the table \(runArg.run) was trained on: write the filled table to another file")
+        }
         guard let info = loaded.table else {
+            if loaded.model is SequenceVAE {
+                throw VAEError("\(runArg.run) is a sequence run; vae impute fills the missing cells of tables")
+            }
             throw VAEError("\(runArg.run) was trained on images; vae impute fills tables (use vae inpaint for images)")
         }
         let model = try loaded.feedForward("vae impute")

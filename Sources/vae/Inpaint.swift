@@ -58,7 +58,7 @@ struct Inpaint: ParsableCommand {
         try OutputFile.requireOutDir(outDir)
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = try loaded.feedForward("vae inpaint"), shape = model.config.inputShape, d = model.inputSize
+        let model = try loaded.imageModel("vae inpaint", out: out), shape = model.config.inputShape, d = model.inputSize
         let method = Inpainting.Fill(rawValue: fill)!
         let start: [Float]
         switch self.start {

@@ -16,6 +16,7 @@ struct Latent: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
+        if let out, !out.lowercased().hasSuffix(".png") { throw ValidationError("\(out): the scatter is written as PNG (an SVG beside it); give a file name ending in .png") }
         threadOptions.apply()
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)

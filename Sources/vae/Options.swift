@@ -302,6 +302,21 @@ enum OutputFile {
     }
 }
 
+extension Checkpoint.Loaded {
+    /// The model of an image run, for a command that draws images (`what`: "vae sample"): a
+    /// table or sequence run is refused, and so is an --out that is not a .png — before any work.
+    func imageModel(_ what: String, out: String? = nil) throws -> VAE {
+        if table != nil {
+            throw ValidationError("\(what) draws images, and this is a table run (its rows are no pictures): vae impute fills a table's missing cells, vae encode gives its latents, vae anomaly scores its rows")
+        }
+        let model = try feedForward(what)
+        if let out, !out.lowercased().hasSuffix(".png") {
+            throw ValidationError("\(out): pictures are written as PNG; give a file name ending in .png")
+        }
+        return model
+    }
+}
+
 /// Image-grid helpers shared by the picture commands.
 enum Pictures {
     static func grid(_ images: Tensor, shape: [Int], columns: Int, scale: Int = 2) -> [UInt8] {

@@ -57,7 +57,7 @@ enum ReportExtras {
         let normalSet = Set(normal)
         let anomalous = labels.map { !normalSet.contains($0) }
         let auc = Analysis.rocAUC(scores: scores, positive: anomalous)
-        let name: (Int) -> String = { l in l < data.classNames.count ? "\(l) \(data.classNames[l])" : "\(l)" }
+        let name: (Int) -> String = { l in l < data.classNames.count && data.classNames[l] != String(l) ? "\(l) \(data.classNames[l])" : "\(l)" }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let top = Array(order.prefix(32))
         var png: [UInt8] = []

@@ -37,7 +37,7 @@ struct Sample: ParsableCommand {
             throw ValidationError("--temperature, --greedy and --valid-only are for sequence runs; \(runArg.run) is an image run")
         }
         if let count, count > 10_000 { throw ValidationError("--count is at most 10000 for images") }
-        let model = try loaded.feedForward("vae sample")
+        let model = try loaded.imageModel("vae sample", out: out)
         let shape = model.config.inputShape
         var rng = RNG(seed: seed)
         let images: Tensor, columns: Int
@@ -87,7 +87,7 @@ struct Reconstruct: ParsableCommand {
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
         if !items.isEmpty { throw ValidationError("--items is for sequence runs; give an image run --images DIR") }
-        let model = try loaded.feedForward("vae reconstruct"), shape = model.config.inputShape
+        let model = try loaded.imageModel("vae reconstruct", out: out), shape = model.config.inputShape
         let x: Tensor, names: [String], condition: Tensor?
         if let images {
             if model.isConditional { throw VAEError("a conditional model reconstructs labelled data: use the test set (--data) rather than --images") }
@@ -132,7 +132,7 @@ struct Interpolate: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
-        let model = try loaded.feedForward("vae interpolate")
+        let model = try loaded.imageModel("vae interpolate", out: out)
         guard let from = Int(from), let to = Int(to) else { throw ValidationError("--from and --to take test image indices, e.g. --from 0 --to 7") }
         let data = try runArg.testSet(loaded, dataOptions)
         for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.test.count).contains(i) {
@@ -167,7 +167,7 @@ struct Manifold: ParsableCommand {
         try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
-        let model = try loaded.feedForward("vae manifold")
+        let model = try loaded.imageModel("vae manifold", out: out)
         if model.latent > 2 {
             Console.note("note: latent has \(model.latent) dimensions; the grid spans z₁ and z₂ with the others at 0")
         } else if model.latent == 1 {

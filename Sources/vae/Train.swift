@@ -158,6 +158,11 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
                 throw VAEError("\(dir) already holds a run; continue it with --resume or choose another --out")
             }
+            // the run's pictures inside the data folder would become data (a loose image, a new class)
+            if AtomicFile.isDirectory(data.directory), let root = AtomicFile.realPath(data.directory),
+               let target = AtomicFile.absolutePath(dir), target == root || target.hasPrefix(root == "/" ? "/" : root + "/") {
+                throw ValidationError("--out \(dir) is inside the data folder \(data.directory): the run's pictures would become data; write the run elsewhere")
+            }
             try comm?.barrier()  // MPI: every rank has checked before rank 0 writes
             MPIJob.runFolder = dir
             let arch = model ?? .mlp

@@ -93,6 +93,17 @@ final class CompressionCLITests: XCTestCase {
             XCTAssertEqual(a.pixels, b.pixels, name)
             XCTAssertEqual(b.channels, 1)
         }
+        // --out naming one of the input images would replace it: refused, the image untouched
+        let seven = try AtomicFile.readAll(path: pngDir + "/seven.png", maxBytes: 1 << 20)
+        let onto = try CLI.run(["compress", run, "--images", pngDir, "--out", pngDir + "/seven.png"])
+        XCTAssertEqual(onto.status, 1)
+        XCTAssertTrue(onto.stderr.contains("is the input image"), onto.stderr)
+        XCTAssertEqual(try AtomicFile.readAll(path: pngDir + "/seven.png", maxBytes: 1 << 20), seven)
+        // a run written inside the folder it trains on would turn its pictures into data
+        let inside = try CLI.run(["train", "--data", pngDir, "--epochs", "1", "--out", pngDir + "/run"])
+        XCTAssertEqual(inside.status, 2, inside.stderr)
+        XCTAssertTrue(inside.stderr.contains("is inside the data folder"), inside.stderr)
+        XCTAssertFalse(AtomicFile.exists(pngDir + "/run"))
         // --out naming the input (or the archive) would replace it: refused
         let idxCopy = try writeTemp(original)
         let same = try CLI.run(["compress", run, "--data", idxCopy, "--out", idxCopy])

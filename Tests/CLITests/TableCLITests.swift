@@ -71,7 +71,7 @@ final class TableCLITests: XCTestCase {
         XCTAssertNotNil(auc(a.stdout))
         XCTAssertEqual(auc(byName.stdout), auc(a.stdout))
         let unknown = try CLI.run(["anomaly", run, "--data", path, "--normal", "even,banana"])
-        XCTAssertEqual(unknown.status, 1)
+        XCTAssertEqual(unknown.status, 2)
         XCTAssertTrue(unknown.stderr.contains("\"banana\" is not a class of the data; its classes are 0 even, 1 odd"), unknown.stderr)
         XCTAssertEqual(unknown.stderr.split(separator: "\n").count, 1, unknown.stderr)
         XCTAssertEqual(try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").count, 49)
@@ -80,6 +80,27 @@ final class TableCLITests: XCTestCase {
         let n = try CLI.run(["anomaly", run, "--data", copy, "--out", scores])
         XCTAssertEqual(n.status, 0, n.stderr)
         XCTAssertEqual(try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").count, 241)
+
+        // the input (or the run's own table) is never the output: it would be overwritten
+        for target in [path, copy] {
+            let over = try CLI.run(["impute", run, "--data", copy, "--out", target, "--iterations", "1"])
+            XCTAssertEqual(over.status, 1, over.stderr)
+            XCTAssertTrue(over.stderr.contains(target == path ? "is the table \(run) was trained on" : "is the input file"), over.stderr)
+        }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), lines.joined(separator: "\n") + "\n")
+        // the picture commands draw images: a table run is refused before any work, as is a
+        // picture under another name
+        for args in [["sample", run], ["reconstruct", run], ["manifold", run], ["interpolate", run, "--from", "0", "--to", "1"],
+                     ["denoise", run], ["inpaint", run, "--mask", "top"]] {
+            let r = try CLI.run(args + ["--out", run + "/pic.png"])
+            XCTAssertEqual(r.status, 2, "\(args[0]): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("draws images, and this is a table run"), r.stderr)
+        }
+        XCTAssertFalse(AtomicFile.exists(run + "/pic.png"))
+        let txt = try CLI.run(["anomaly", run, "--out", run + "/scores.txt"])
+        XCTAssertEqual(txt.status, 2)
+        XCTAssertTrue(txt.stderr.contains("scores go to a .csv file"), txt.stderr)
+        XCTAssertEqual(txt.stdout, "", "scored before refusing the file name")
 
         // impute: missing cells filled in the user's units, every other cell unchanged
         let filled = run + "/filled.csv"

@@ -258,6 +258,15 @@ public enum AtomicFile {
         }
     }
 
+    /// The absolute path of `path`, links resolved as far as it exists (the missing rest appended
+    /// as given); nil when not even its first folder exists.
+    public static func absolutePath(_ path: String) -> String? {
+        if let real = realPath(path) { return real }
+        let (parent, name) = split(path)
+        guard parent != path, let base = absolutePath(parent) else { return nil }
+        return (base == "/" ? "" : base) + "/" + name
+    }
+
     /// True when `path` is an existing directory.
     public static func isDirectory(_ path: String) -> Bool {
         var info = stat()
