@@ -239,7 +239,7 @@ public enum AtomicFile {
         let parent = split(path).directory
         if parent != path && !isDirectory(parent) { try makeFolders(parent, what: what) }
         if mkdir(path, 0o755) != 0 && !(errno == EEXIST && isDirectory(path)) {
-            throw VAEError("cannot make \(what) \(path): \(VAEError.errnoText(errno))")
+            throw VAEError("cannot create \(what) \(path): \(VAEError.errnoText(errno))")
         }
     }
 
