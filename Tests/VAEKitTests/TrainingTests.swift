@@ -283,6 +283,29 @@ final class CheckpointTests: XCTestCase {
                                "decoder.0.weight", "decoder.0.bias", "decoder.2.weight", "decoder.2.bias"])
     }
 
+    /// Adam's moments are checked as the weights are: a NaN in the first or a negative value in
+    /// the second is a damaged checkpoint (it was a divergence, blamed on the learning rate).
+    func testDamagedOptimizerStateIsRefused() throws {
+        let dir = tempDir("adam")
+        var o = TrainingOptions()
+        o.epochs = 1
+        o.batchSize = 50
+        _ = try TrainingRun.start(directory: dir, model: config, options: o, data: tinyDataset()).run()
+        let path = dir + "/model.safetensors"
+        let good = try SafeTensorsFile.read(path: path)
+        for (name, value, words) in [("optimizer.exp_avg.decoder.2.bias", Float.nan, "NaN or infinite"),
+                                     ("optimizer.exp_avg_sq.encoder.1.weight", -1, "negative")] {
+            var f = good
+            f.tensors[name]!.data[0] = value
+            try f.write(to: path)
+            XCTAssertThrowsError(try Checkpoint.load(dir)) { e in
+                XCTAssertTrue("\(e)".contains("optimizer state \"\(name)\" holds") && "\(e)".contains(words), "\(e)")
+            }
+        }
+        try good.write(to: path)
+        XCTAssertNoThrow(try Checkpoint.load(dir))
+    }
+
     func testConfigThatDoesNotMatchWeightsIsRejected() throws {
         let (dir, _) = try saved()
         // A config.json naming another architecture

@@ -238,6 +238,11 @@ public enum Checkpoint {
                     guard let t = file.tensors[name], t.shape == p.shape else {
                         throw VAEError("\(src): optimizer state \"\(name)\" is missing or has the wrong shape; the checkpoint is damaged")
                     }
+                    // Adam's moments: finite, and the second (a mean of squares) never negative — else
+                    // the first step of a resumed run diverges, blamed on the learning rate
+                    guard t.data.allSatisfy({ $0.isFinite && (into == 0 || $0 >= 0) }) else {
+                        throw VAEError("\(src): optimizer state \"\(name)\" holds \(into == 0 ? "NaN or infinite values" : "NaN, infinite or negative values"); the checkpoint is damaged")
+                    }
                     if into == 0 { mm += t.data } else { vv += t.data }
                 }
             }
