@@ -21,6 +21,24 @@ final class TableCLITests: XCTestCase {
         return (path, lines)
     }
 
+    /// A wide table's run describes its 4,000 columns in more than a megabyte of config.json: it
+    /// reads back (it was written, then refused by every command as too large).
+    func testWideTableRunReadsBack() throws {
+        var rng = RNG(seed: 2)
+        let n = 4000
+        var lines = [(0..<n).map { "column_\($0)" }.joined(separator: ",")]
+        for _ in 0..<30 { lines.append((0..<n).map { _ in String(format: "%.4f", rng.uniform()) }.joined(separator: ",")) }
+        let path = tempRunDir("wide") + ".csv", run = tempRunDir("widerun")
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+        let t = try CLI.run(["train", "--data", path, "--epochs", "1", "--out", run, "--no-report"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertGreaterThan(try AtomicFile.readAll(path: run + "/config.json", maxBytes: 1 << 26).count, 1 << 20)
+        let info = try CLI.run(["info", run])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        let resume = try CLI.run(["train", "--data", path, "--epochs", "2", "--out", run, "--no-report", "--resume"])
+        XCTAssertEqual(resume.status, 0, resume.stderr)
+    }
+
     func testTrainEncodeAnomalyImpute() throws {
         let (path, lines) = try writeTable()
         let run = tempRunDir("tablerun")

@@ -135,6 +135,12 @@ public enum Checkpoint {
         // A table's schema travels with the weights: without it no new row can be encoded.
         if let t = data?.table { meta["table"] = json(t) }
         let bytes = withExtendedLifetime(bestBuffer) { SafeTensorsFile.serialize(tensors: list, metadata: meta) }
+        // what no reader would take back (the safetensors header's limit, config.json's too) is
+        // refused here, not written as a run that no command can read
+        let header = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
+        guard header <= SafeTensorsFile.maxHeaderBytes else {
+            throw VAEError("the run's description (its vocabulary or its table's text values) takes \(FormatText.bytes(header)), over the \(FormatText.bytes(SafeTensorsFile.maxHeaderBytes)) a checkpoint may hold: leave free-text columns out (--ignore) or keep fewer tokens (--max-vocab)")
+        }
         try AtomicFile.write(bytes, to: dir + "/" + weightsFile)
         let rc = RunConfig(model: model.config, training: options, data: data, state: state, parameterCount: model.parameterCount)
         try AtomicFile.write(rc.json(), to: dir + "/" + configFile)
@@ -210,7 +216,7 @@ public enum Checkpoint {
         var runConfig: RunConfig? = nil
         let cfgPath = dir + "/" + configFile
         if AtomicFile.exists(cfgPath) {
-            let rc = try RunConfig.parse(try AtomicFile.readAll(path: cfgPath, maxBytes: 1 << 20), source: cfgPath)
+            let rc = try RunConfig.parse(try AtomicFile.readAll(path: cfgPath, maxBytes: SafeTensorsFile.maxHeaderBytes), source: cfgPath)
             guard rc.model == cfg else {
                 throw VAEError("\(cfgPath) describes a different model than \(weightsFile) (\(rc.model.architecture.rawValue), latent \(rc.model.latent) vs \(cfg.architecture.rawValue), latent \(cfg.latent)); the folder mixes two runs")
             }
