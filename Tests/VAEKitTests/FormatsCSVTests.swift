@@ -40,6 +40,10 @@ final class FormatsCSVTests: XCTestCase {
         XCTAssertEqual(cells(try parse("a\tb\n1\t2\n")), [["1", "2"]])
         XCTAssertEqual(try parse("\"x;y\",b\n1,2\n").delimiter, UInt8(ascii: ","), "quoted delimiters do not count")
         XCTAssertEqual(try parse("only\n1\n2\n").columnCount, 1)
+        // space-separated columns are no table of one text column (it trained on them silently)
+        FormatsFixture.assertVAEError(["t.csv line 1", "looks space-separated", "tr -s"]) { try parse("a b c\n1 2 3\n4 5 6\n") }
+        // one text column of phrases is one column
+        XCTAssertEqual(try parse("full name\nAda\nAlan Turing\n").columnCount, 1)
         var forced = CSVTable.Options()
         forced.delimiter = UInt8(ascii: ";")
         XCTAssertEqual(cells(try parse("a,b;c\n1,2;3\n", forced)), [["1,2", "3"]])

@@ -135,6 +135,15 @@ struct CSVParser {
         }
         // The scikit-learn layout: "n_samples,n_features,class names…", then rows of n_features + 1.
         let headerTexts = headerSpans.map { text($0) }
+        // One column whose header and first row both split on spaces into the same several words:
+        // a space-separated file, not a table of one text column
+        if options.delimiter == nil, headerTexts.count == 1, record.count == 1 {
+            let words = { (t: String) in t.split(whereSeparator: { $0 == " " }).count }
+            let n = words(headerTexts[0])
+            if n >= 2 && words(text(record[0])) == n {
+                throw fail(headerLine, nil, "looks space-separated (\(n) names on the header line, no comma, semicolon or tab) — SwiftVAE reads comma-, semicolon- or tab-separated tables; convert it, e.g. tr -s ' ' ',' < FILE > FILE.csv")
+            }
+        }
         var sklearn: (rows: Int, features: Int)? = nil
         if headerTexts.count >= 2, let n = plainInt(headerTexts[0]), let f = plainInt(headerTexts[1]),
            f + 1 == record.count, f + 1 != headerTexts.count || headerTexts.dropFirst(2).allSatisfy({ plainInt($0) == nil }) {
