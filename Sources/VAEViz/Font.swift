@@ -1,6 +1,8 @@
 /// A tiny embedded 5×7 bitmap font (with 2-row descenders) for labelling raster images.
 /// Characters outside printable ASCII are drawn as '?', except μ (the labels' z = μ), the
-/// minus sign − (drawn as '-') and the subscript digits ₀…₉ (lowered digits).
+/// minus sign − (drawn as '-'), the subscript digits ₀…₉ (lowered digits), ‖ (the KL's), and
+/// letters with accents, drawn as their base letter (é as e: a class folder "café" reads
+/// "cafe"; the SVG beside each PNG has the text exactly).
 public enum BitmapFont {
     /// Glyph cell width in font pixels, including 1 column of spacing.
     public static let advance = 6
@@ -25,9 +27,13 @@ public enum BitmapFont {
             let digit = glyph(Character(Unicode.Scalar(UInt8(48 + u - 0x2080))))
             return ([0, 0] + Array(digit.prefix(glyphHeight - 2)))[...]
         }
+        if ch == "\u{2016}" { return [0x0A, 0x0A, 0x0A, 0x0A, 0x0A, 0x0A, 0x0A, 0x0A, 0x00][...] }   // ‖
         var code = 63  // '?'
         if ch == "\u{2212}" { code = 45 }   // − as '-'
         if let a = ch.asciiValue, a >= 32, a <= 126 { code = Int(a) }
+        // an accented letter (é, ñ, Å): its canonical decomposition's base letter
+        else if let base = String(ch).decomposedStringWithCanonicalMapping.unicodeScalars.first,
+                base.isASCII, base.value >= 65, (base.value <= 90 || (97...122).contains(base.value)) { code = Int(base.value) }
         let start = (code - 32) * glyphHeight
         return glyphData[start..<(start + glyphHeight)]
     }

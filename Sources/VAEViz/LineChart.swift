@@ -7,6 +7,8 @@ public struct LineChart: Sendable {
     public var series: [(name: String, points: [(x: Double, y: Double)])]
     /// Logarithmic y axis (non-positive values are then skipped like NaN).
     public var logY: Bool
+    /// x takes whole numbers (epochs): ticks at whole steps only (3 epochs read 1.2, 1.4, …).
+    public var integerX = false
 
     public init(title: String = "", xLabel: String = "", yLabel: String = "",
                 series: [(name: String, points: [(x: Double, y: Double)])] = [], logY: Bool = false) {
@@ -41,7 +43,7 @@ public struct LineChart: Sendable {
     func canvas(width: Int, height: Int) -> PlotCanvas {
         let good = series.map { $0.points.filter(usable) }
         let xs = good.flatMap { $0.map(\.x) }, ys = good.flatMap { $0.map(\.y) }
-        let xScale = AxisScale.linear(xs)
+        let xScale = AxisScale.linear(xs, integerStep: integerX)
         let yScale = logY ? AxisScale.logarithmic(ys) : AxisScale.padded(ys, fraction: 0.02)
         var legend: [PlotFrame.LegendEntry] = []
         let showLegend = series.count > 1 || series.contains { !$0.name.isEmpty }

@@ -45,7 +45,12 @@ struct PlotFrame {
         // As many legend rows as fit between the plot top and the image bottom.
         let fit = Int((Double(self.height) - top - pad - Double(6 * s)) / Self.legendRowHeight(s))
         let maxEntries = max(2, min(Self.maxLegendEntries, fit))
-        var entries = legend
+        // long names cut to fit (the plot keeps its width; the full names are the data's)
+        var entries = legend.map { e -> LegendEntry in
+            var e = e
+            if e.name.count > Self.maxLegendName { e.name = String(e.name.prefix(Self.maxLegendName - 3)) + "..." }
+            return e
+        }
         if entries.count > maxEntries {
             let more = entries.count - (maxEntries - 1)
             entries = Array(entries.prefix(maxEntries - 1))
@@ -71,6 +76,8 @@ struct PlotFrame {
         self.bottom = h - bottom
     }
 
+    /// Legend names longer than this many characters are cut (ending in "...").
+    static let maxLegendName = 28
     static func legendRowHeight(_ s: Int) -> Double { Double(BitmapFont.glyphHeight * s + 5 * s) }
 
     func px(_ v: Double) -> Double { left + x.fraction(v) * (right - left) }

@@ -29,7 +29,8 @@ struct AxisScale {
     }
 
     /// Linear axis covering `values` (non-finite values ignored) with about `target` ticks.
-    static func linear(_ values: [Double], target: Int = 6) -> AxisScale {
+    /// `integerStep`: ticks a whole number apart (at least 1).
+    static func linear(_ values: [Double], target: Int = 6, integerStep: Bool = false) -> AxisScale {
         var mn = Double.infinity, mx = -Double.infinity
         for v in values where v.isFinite { mn = min(mn, v); mx = max(mx, v) }
         if mn > mx { mn = 0; mx = 1 }
@@ -41,7 +42,8 @@ struct AxisScale {
         guard range.isFinite, range > 0 else {
             return AxisScale(lo: mn, hi: mx, ticks: [mn, mx], labels: [fmtSig(mn), fmtSig(mx)])
         }
-        let step = niceNumber(niceNumber(range, round: false) / Double(max(1, target - 1)), round: true)
+        var step = niceNumber(niceNumber(range, round: false) / Double(max(1, target - 1)), round: true)
+        if integerStep { step = max(1, step.rounded(.up)) }
         guard step.isFinite, step > 0, range / step < 1000 else {
             return AxisScale(lo: mn, hi: mx, ticks: [mn, mx], labels: [fmtSig(mn), fmtSig(mx)])
         }

@@ -101,6 +101,7 @@ enum Figures {
         let k = metrics.last?.train_iwae_k ?? 1
         var chart = LineChart(title: k > 1 ? "Training bound −L_\(k) and test negative ELBO per \(unit)" : "Negative ELBO per \(unit)",
                               xLabel: "epoch", yLabel: "nats")
+        chart.integerX = true
         chart.addSeries(k > 1 ? "train (IWAE bound, k = \(k))" : "train", points: metrics.map { (x: Double($0.epoch), y: $0.train_loss) })
         chart.addSeries("test (one z)", points: metrics.map { (x: Double($0.epoch), y: $0.test_loss) })
         chart.addSeries("test (z = μ)", points: metrics.map { (x: Double($0.epoch), y: $0.test_loss_mu) })

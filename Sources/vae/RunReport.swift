@@ -101,7 +101,7 @@ enum RunReport {
     static func finishTable(_ page: inout ReportPage, dir: String, model: VAE, metrics: [EpochMetrics], options: TrainingOptions,
                             data: Dataset, seed: UInt64, files: inout [(String, [UInt8])]) throws -> String {
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics)
+            let loss = Figures.lossChart(metrics, per: "row")
             files.append(("loss.png", loss.png))
             page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per row (reconstruction + KL, β not applied).")
         }

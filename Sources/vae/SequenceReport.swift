@@ -76,12 +76,14 @@ enum SequenceReport {
             files.append(("loss.png", loss.png))
             page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per item (reconstruction + KL, the KL weight not applied).")
             var klChart = LineChart(title: "KL(q(z|x) ‖ p(z)) per item", xLabel: "epoch", yLabel: "nats")
+            klChart.integerX = true
             klChart.addSeries("train", points: metrics.map { (x: Double($0.epoch), y: $0.train_kl) })
             klChart.addSeries("test", points: metrics.map { (x: Double($0.epoch), y: $0.test_kl) })
             files.append(("kl.png", klChart.png()))
             page.addSVG("KL term", svg: klChart.svg(), caption: "A KL near 0 means the posterior collapsed: the decoder ignores z (raise --word-dropout, lower β or lengthen the warm-up).")
             if metrics.contains(where: { $0.sample_valid != nil }) {
                 var valid = LineChart(title: "Valid molecules among 1,000 samples from the prior", xLabel: "epoch", yLabel: "share valid")
+                valid.integerX = true
                 valid.addSeries("valid SMILES", points: metrics.compactMap { m in m.sample_valid.map { (x: Double(m.epoch), y: $0) } })
                 files.append(("validity.png", valid.png()))
                 page.addSVG("Validity", svg: valid.svg(), caption: "After every epoch, 1,000 z ~ N(0, I) decoded by sampling and checked by SwiftVAE's SMILES checker (syntax, rings, branches, elements, valences, kekulization; docs/smiles-validity.md).")

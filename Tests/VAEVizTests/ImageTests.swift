@@ -46,7 +46,14 @@ final class ImageTests: XCTestCase {
             XCTAssertTrue(g.contains { $0 != 0 }, "glyph \(code) is empty")
             XCTAssertTrue(g.allSatisfy { $0 < 32 }, "glyph \(code) wider than 5 columns")
         }
-        XCTAssertEqual(BitmapFont.glyph("é"), BitmapFont.glyph("?"))
+        // accented letters as their base letter (a class "café" read "caf?"); other scripts '?'
+        XCTAssertEqual(BitmapFont.glyph("é"), BitmapFont.glyph("e"))
+        XCTAssertEqual(BitmapFont.glyph("Å"), BitmapFont.glyph("A"))
+        XCTAssertEqual(BitmapFont.glyph("猫"), BitmapFont.glyph("?"))
+        XCTAssertEqual(BitmapFont.glyph("Ω"), BitmapFont.glyph("?"))
+        // the KL's ‖ (every sequence run's KL chart read "KL(q(z|x) ? p(z))")
+        XCTAssertNotEqual(BitmapFont.glyph("‖"), BitmapFont.glyph("?"))
+        XCTAssertEqual(BitmapFont.glyph("‖").count, BitmapFont.glyphHeight)
         // the legends' z = μ and the minus sign have glyphs of their own
         XCTAssertNotEqual(BitmapFont.glyph("μ"), BitmapFont.glyph("?"))
         XCTAssertEqual(BitmapFont.glyph("μ").count, BitmapFont.glyphHeight)

@@ -76,6 +76,21 @@ final class PlotTests: XCTestCase {
         try assertNotBlank(png, width: 700, height: 600)
         // Colours come from the tab10 palette.
         XCTAssertTrue(svg.contains(Palette.tab10[3].hexString))
+        // a class name too long for the legend is cut, and the plot keeps its width (it ran past
+        // the image's edge)
+        let long = ScatterPlot(title: "t", xLabel: "z1", yLabel: "z2", points: [(0, 0, 0), (1, 1, 1)],
+                               classNames: ["an-extremely-long-class-name-to-test-legend", "b"])
+        let frame = PlotFrame(width: 700, height: 600, title: "t", xLabel: "z1", yLabel: "z2", x: AxisScale.linear([0, 1]),
+                              y: AxisScale.linear([0, 1]), legend: [.init(name: "an-extremely-long-class-name-to-test-legend", color: .init(hex: 0), kind: .marker)])
+        XCTAssertEqual(frame.legend[0].name, "an-extremely-long-class-n...")
+        XCTAssertTrue(long.svg(width: 700, height: 600).contains("an-extremely-long-class-n..."))
+    }
+
+    /// Epochs are whole numbers: three epochs' axis reads 1, 2, 3 (it read 1.2, 1.4, …).
+    func testIntegerXAxisHasWholeTicks() {
+        XCTAssertEqual(AxisScale.linear([1, 2, 3], integerStep: true).labels, ["1", "2", "3"])
+        XCTAssertTrue(AxisScale.linear([1, 2, 3]).labels.contains("1.5") || AxisScale.linear([1, 2, 3]).labels.contains("1.2"))
+        XCTAssertTrue(AxisScale.linear([1, 2000], integerStep: true).ticks.allSatisfy { $0 == $0.rounded() })
     }
 
     func testEdgeCases() throws {
