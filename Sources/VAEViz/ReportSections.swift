@@ -108,11 +108,15 @@ extension ReportPage {
 
     /// Strips of images, one picture per strip with its label (denoising: clean / noisy /
     /// denoised; inpainting: masked / filled in / original).
+    /// Pictures one under another, each with its label, in one section under one heading.
     public mutating func addImageStrips(_ title: String, strips: [(label: String, png: [UInt8])], caption: String = "") {
-        for (i, s) in strips.enumerated() {
-            addImage(i == 0 ? title : "", png: s.png, caption: s.label, pixelated: true)
+        var body = ""
+        for s in strips {
+            body += "<figure>\n<img src=\"data:image/png;base64,\(Data(s.png).base64EncodedString())\" alt=\"\(htmlEscape(s.label))\" class=\"pixelated\">\n"
+            body += "<figcaption>\(htmlEscape(s.label))</figcaption>\n</figure>\n"
         }
-        if !caption.isEmpty { addParagraph("", caption) }
+        if !caption.isEmpty { body += "<p>\(htmlEscape(caption))</p>\n" }
+        blocks.append(.html(title: title, body: body))
     }
 
     /// A table model's reconstruction error per column.

@@ -112,7 +112,7 @@ enum ReportExtras {
                       ("original", strip(batch.x))]
         for (i, s) in strips.enumerated() { files.append(("inpaint-\(i).png", s.1)) }
         page.addImageStrips("Inpainting", strips: strips.map { (label: $0.0, png: $0.1) },
-                            caption: "PSNR over the missing pixels of the first \(scored) test images (`vae inpaint` compares with the mean training image).")
+                            caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint RUN --mask bottom compares it with the mean training image, one encode-decode and pseudo-Gibbs.")
     }
 
     /// A table's reconstruction error per column in the user's units: RMSE for a number, the

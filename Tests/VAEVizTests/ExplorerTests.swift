@@ -115,8 +115,13 @@ final class ExplorerTests: XCTestCase {
         XCTAssertThrowsError(try page.addColumnErrors(columns: ["age"], errors: []))
         let png = ImageGrid.png(images: [[0, 1, 0.5, 0.2]], channels: 1, height: 2, width: 2, columns: 1)
         page.addConditionalGrid(png: png, rowNames: ["zero", "one"])
-        page.addImageStrips("Denoising", strips: [("clean", png), ("noisy", png), ("denoised", png)])
+        page.addImageStrips("Denoising", strips: [("clean", png), ("noisy", png), ("denoised", png)], caption: "PSNR <x>")
         let html = page.html()
+        // the strips are one section: one heading, three figures, the caption (they were four boxes)
+        let strips = String(html[html.range(of: "<h2>Denoising</h2>")!.lowerBound...].prefix { _ in true })
+        let section = String(strips[..<strips.range(of: "</section>")!.lowerBound])
+        XCTAssertEqual(section.components(separatedBy: "<figure>").count - 1, 3)
+        XCTAssertTrue(section.contains("<figcaption>noisy</figcaption>") && section.contains("<p>PSNR &lt;x&gt;</p>"), section)
         for s in ["ROC-AUC 1.0000", "labels 0 &lt;x&gt;", "<td class=\"text\">income</td>", "<td>0.25</td>", "Conditional samples", "row 2: one", "<h2>Denoising</h2>", "noisy", "ROC curve"] {
             XCTAssertTrue(html.contains(s), "missing \(s)")
         }
