@@ -19,7 +19,7 @@ struct Anomaly: ParsableCommand {
     var iwae: Int?
     @Option(name: .customLong("threshold-quantile"), help: ArgumentHelp("Flag items scoring above this quantile of the training items' scores (e.g. 0.99).", valueName: "Q"))
     var thresholdQuantile: Double?
-    @Option(help: ArgumentHelp("A .csv file: every item's id, label, score (nats) and flag; a .png file: the most anomalous images (default RUN/anomalies.png).", valueName: "file.csv|file.png"))
+    @Option(help: ArgumentHelp("A .csv file: every item's id, label, score (nats) and flag; a .png file: the most anomalous images (without --out: RUN/anomalies.png).", valueName: "file.csv|file.png"))
     var out: String?
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -205,6 +205,8 @@ struct Anomaly: ParsableCommand {
         print(Anomaly.columns([["rank", "id", loaded.model.config.sequence == nil ? "label" : "item", "score"]] + rows,
                               rightAligned: [0, 3]))
         guard data.isImages else { return }   // a table has no picture of its rows
+        // --out scores.csv asked for the scores: no picture written into the run besides
+        if let o = out, o.lowercased().hasSuffix(".csv") { return }
         let n = min(top, set.count)
         let x = Tensor(shape: [n, set.featureCount])
         var unused = RNG(seed: 0)
@@ -212,7 +214,7 @@ struct Anomaly: ParsableCommand {
             set.fill($0, x: x, mask: nil, binarize: false, rng: &unused)
         }
         try Pictures.write(Pictures.grid(x, shape: loaded.model.config.inputShape, columns: 8, scale: Figures.scale(for: loaded.model.config.inputShape)),
-                           to: out.map { $0.lowercased().hasSuffix(".csv") ? nil : $0 }.flatMap { $0 } ?? runArg.output(nil, default: "anomalies.png"))
+                           to: out ?? runArg.output(nil, default: "anomalies.png"))
     }
 }
 

@@ -15,7 +15,7 @@ struct Denoise: ParsableCommand {
     @Option(help: "Test images over which PSNR is averaged.") var limit = 1000
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Output PNG (default RUN/denoise.png).", valueName: "file.png")) var out: String?
-    @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per denoised image into this folder.", valueName: "dir"))
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per denoised image into this folder (with --images: RUN/denoised unless given).", valueName: "dir"))
     var outDir: String?
     @OptionGroup var threadOptions: ThreadOptions
 

@@ -34,7 +34,7 @@ struct Inpaint: ParsableCommand {
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Output PNG (default RUN/inpaint.png).", valueName: "file.png")) var out: String?
-    @Option(name: .customLong("out-dir"), help: ArgumentHelp("One PNG per inpainted image.", valueName: "dir")) var outDir: String?
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("One PNG per inpainted image (with --images: RUN/inpainted unless given).", valueName: "dir")) var outDir: String?
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {

@@ -129,6 +129,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(s.status, 0, s.stderr)
         XCTAssertTrue(s.stdout.contains("IWAE-5"), s.stdout)
         XCTAssertTrue(s.stdout.contains("quantile of"), s.stdout)
+        // the scores asked for, and no picture written into the run besides
+        XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/anomalies.png"))
         let rows = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.first, "id,label,score,flagged")
         XCTAssertEqual(rows.count, 41)
