@@ -147,6 +147,9 @@ struct DataOptions: ParsableArguments {
         if let d = data {
             dir = d
         } else if let env = ProcessInfo.processInfo.environment["VAE_DATA"], !env.isEmpty {
+            guard AtomicFile.exists(env) else {
+                throw VAEError("$VAE_DATA names \(env), which does not exist — set VAE_DATA to a data folder or table, unset it, or pass --data")
+            }
             dir = env
             why = " ($VAE_DATA)"
         } else if let f = fallback {

@@ -30,6 +30,13 @@ final class HardeningCLITests: XCTestCase {
     /// Data too small to hold out a test set (one image in a folder, one table row) is one line
     /// naming the folder and what to do, exit 1 and no run folder — it was "test 0.00" and then a
     /// crash with a backtrace in the report's image strips.
+    /// $VAE_DATA naming nothing is named as the culprit (the message spoke of --data only).
+    func testMissingVAEDataIsNamed() throws {
+        let r = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": "/nonexistent/data"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("$VAE_DATA names /nonexistent/data, which does not exist"), r.stderr)
+    }
+
     func testNoTestItemsIsAnErrorBeforeTheRunFolder() throws {
         let dir = tempRunDir("one-image")
         try FileManager.default.createDirectory(atPath: dir + "/a", withIntermediateDirectories: true)

@@ -273,6 +273,7 @@ final class ImageFolderTests: XCTestCase {
             XCTAssertEqual(d.imageFolder?.skipped.count, 1, name)
             XCTAssertTrue(d.imageFolder?.skipped.first?.contains(name) == true, name)
             XCTAssertFalse(d.imageFolder?.skipped.first?.contains("\n") ?? true)
+            XCTAssertFalse(d.imageFolder?.skipped.first?.contains("--skip-bad-files") ?? true, "the skip log advises what was done")
             // The skip list survives a cache hit.
             XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: o).imageFolder?.skipped, d.imageFolder?.skipped)
         }

@@ -175,7 +175,11 @@ public enum ImageFolder {
     /// always stops it.
     static func handle(_ error: VAEError, _ options: ImageFolderOptions, _ skipped: inout [String]) throws {
         guard options.skipBadFiles, !error.message.contains(JPEG.package) else { throw error }
-        skipped.append(error.message)
+        // the log says what was wrong; the advice to skip is already taken
+        var m = error.message
+        for hint in [" — remove it, or pass --skip-bad-files", " — is the file complete? (--skip-bad-files skips broken images)",
+                     " (--skip-bad-files skips broken images)"] where m.hasSuffix(hint) { m.removeLast(hint.count) }
+        skipped.append(m)
     }
 
     /// Reads every header: the output shape (from the options, else the images, which must then
