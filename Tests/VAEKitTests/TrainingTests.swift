@@ -313,6 +313,18 @@ final class CheckpointTests: XCTestCase {
         rc.model.latent = 7
         try AtomicFile.write(rc.json(), to: dir + "/config.json")
         XCTAssertThrowsError(try Checkpoint.load(dir)) { XCTAssertTrue("\($0)".contains("different model"), "\($0)") }
+        // the field that differs is named (two configs that print alike differed in β, activation, …)
+        rc.model.latent = config.latent
+        rc.model.beta = 0.5
+        try AtomicFile.write(rc.json(), to: dir + "/config.json")
+        XCTAssertThrowsError(try Checkpoint.load(dir)) { XCTAssertTrue("\($0)".contains("(beta: 0.5 in config.json, 1 in the weights' file)"), "\($0)") }
+        // valid JSON with a value of no known kind names the field, not "not valid JSON"
+        let text = try String(contentsOfFile: dir + "/config.json", encoding: .utf8).replacingOccurrences(of: "\"mlp\"", with: "\"transformer\"")
+        try AtomicFile.write(text, to: dir + "/config.json")
+        XCTAssertThrowsError(try Checkpoint.load(dir)) { e in
+            XCTAssertTrue("\(e)".contains("field \"model.architecture\" has a value SwiftVAE does not read"), "\(e)")
+            XCTAssertTrue("\(e)".contains("transformer"), "\(e)")
+        }
 
         // Weights whose shapes differ from the metadata config
         let (dir2, _) = try saved()

@@ -79,7 +79,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
             throw VAEError("\(source): field \"\(path)\" has the wrong type; the file is damaged")
         } catch let DecodingError.dataCorrupted(ctx) {
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            throw VAEError("\(source): not valid JSON\(path.isEmpty ? "" : " at \"\(path)\""); the file is damaged")
+            if path.isEmpty { throw VAEError("\(source): not valid JSON; the file is damaged") }
+            // valid JSON, a value out of its kind's range (an unknown activation, latent 4.5)
+            throw VAEError("\(source): field \"\(path)\" has a value SwiftVAE does not read (\(ctx.debugDescription)); the file is damaged or from another version")
         } catch {
             throw VAEError("\(source): cannot read the run config (\(error))")
         }
@@ -218,7 +220,7 @@ public enum Checkpoint {
         if AtomicFile.exists(cfgPath) {
             let rc = try RunConfig.parse(try AtomicFile.readAll(path: cfgPath, maxBytes: SafeTensorsFile.maxHeaderBytes), source: cfgPath)
             guard rc.model == cfg else {
-                throw VAEError("\(cfgPath) describes a different model than \(weightsFile) (\(rc.model.architecture.rawValue), latent \(rc.model.latent) vs \(cfg.architecture.rawValue), latent \(cfg.latent)); the folder mixes two runs")
+                throw VAEError("\(cfgPath) describes a different model than \(weightsFile) (\(Checkpoint.firstDifference(rc.model, cfg))); the folder mixes two runs, or one file was edited")
             }
             runConfig = rc
         }
@@ -304,6 +306,25 @@ public enum Checkpoint {
         guard state.partialRecon.isFinite, state.partialKL.isFinite, state.partialSeconds.isFinite else {
             throw bad("the sums of the epoch under way are not finite")
         }
+    }
+
+    /// The first field (in key order) where two configs differ, as "field: a vs b".
+    static func firstDifference(_ a: VAEConfig, _ b: VAEConfig) -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.sortedKeys]
+        func fields(_ c: VAEConfig) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: enc.encode(c))) as? [String: Any] ?? [:]
+        }
+        func text(_ v: Any?) -> String {
+            guard let v else { return "absent" }
+            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) { return String(decoding: d, as: UTF8.self) }
+            return "\(v)"
+        }
+        let x = fields(a), y = fields(b)
+        for key in Set(x.keys).union(y.keys).sorted() where text(x[key]) != text(y[key]) {
+            return "\(key): \(text(x[key]).prefix(60)) in config.json, \(text(y[key]).prefix(60)) in the weights' file"
+        }
+        return "\(a.architecture.rawValue), latent \(a.latent) vs \(b.architecture.rawValue), latent \(b.latent)"
     }
 
     static func makeDirectory(_ dir: String) throws {
