@@ -40,6 +40,9 @@ final class FormatsCSVTests: XCTestCase {
         XCTAssertEqual(cells(try parse("a\tb\n1\t2\n")), [["1", "2"]])
         XCTAssertEqual(try parse("\"x;y\",b\n1,2\n").delimiter, UInt8(ascii: ","), "quoted delimiters do not count")
         XCTAssertEqual(try parse("only\n1\n2\n").columnCount, 1)
+        // UTF-16 text is named as such, with the conversion (it read as "a binary file")
+        let utf16: [UInt8] = [0xFF, 0xFE] + Array("a,b\n1,2\n".utf16).flatMap { (u: UInt16) -> [UInt8] in [UInt8(u & 0xFF), UInt8(u >> 8)] }
+        FormatsFixture.assertVAEError(["UTF-16", "iconv"]) { _ = try CSVTable.parse(utf16, source: "t.csv") }
         // space-separated columns are no table of one text column (it trained on them silently)
         FormatsFixture.assertVAEError(["t.csv line 1", "looks space-separated", "tr -s"]) { try parse("a b c\n1 2 3\n4 5 6\n") }
         // one text column of phrases is one column

@@ -292,7 +292,14 @@ struct CSVParser {
     }
 
     func binary(_ column: Int) -> VAEError {
-        fail(line, column, "a NUL byte — this is a binary file, not a CSV text table")
+        // UTF-16 text (a spreadsheet's "Unicode text"): a byte-order mark, or every other byte NUL
+        let head = bytes.prefix(64)
+        let utf16 = (head.count >= 2 && ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF)))
+            || (head.count >= 8 && (stride(from: 1, to: head.count, by: 2).allSatisfy { head[$0] == 0 } || stride(from: 0, to: head.count, by: 2).allSatisfy { head[$0] == 0 }))
+        if utf16 {
+            return fail(line, column, "a NUL byte — the file is UTF-16 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8 FILE > FILE.csv)")
+        }
+        return fail(line, column, "a NUL byte — this is a binary file, not a CSV text table")
     }
 
     /// A quoted field from the opening quote at `pos`; unescapes `""` in place.
