@@ -79,13 +79,28 @@ enum Console {
     nonisolated(unsafe) static var quiet = false
 
     static func error(_ message: String) {
-        let line = message.replacingOccurrences(of: "\n", with: " ")
+        let line = visible(message.replacingOccurrences(of: "\n", with: " "))
         FileHandle.standardError.write(Data("error: \(line)\n".utf8))
     }
 
     static func note(_ message: String) {
         if quiet { return }
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(visible(message))\n".utf8))
+    }
+
+    /// Control characters that a data file put into a message (a column named with an escape
+    /// sequence, a bell) shown as \u{1B}, not sent to the terminal; line breaks and tabs stay.
+    static func visible(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { isHidden($0) }) else { return text }
+        var out = ""
+        for u in text.unicodeScalars {
+            if isHidden(u) { out += "\\u{" + String(u.value, radix: 16, uppercase: true) + "}" } else { out.unicodeScalars.append(u) }
+        }
+        return out
+    }
+
+    static func isHidden(_ u: Unicode.Scalar) -> Bool {
+        (u.value < 0x20 && u != "\n" && u != "\t") || (0x7F...0x9F).contains(u.value)
     }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 }

@@ -281,5 +281,12 @@ final class TableCLITests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(fragment), "\(args): \(r.stderr)")
             XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("error") }.count, 1, r.stderr)
         }
+        // a column name's control characters are shown, not sent to the terminal
+        let esc = tempRunDir("esc") + ".csv"
+        try AtomicFile.write("a\u{1B}[31m,b\u{7},kind\n1,2,x\n3,4,y\n", to: esc)
+        let r = try CLI.run(["train", "--data", esc, "--label", "zzz", "--epochs", "1", "--out", tempRunDir("bad")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("'a\\u{1B}[31m', 'b\\u{7}'"), r.stderr)
+        XCTAssertFalse(r.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 7 }, r.stderr)
     }
 }
