@@ -5,7 +5,7 @@ import VAEKit
 
 struct Anomaly: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Score test images by negative ELBO; with --normal, the ROC-AUC of telling the other classes from them.",
+        abstract: "Score test items (images, table rows, sequences) by negative ELBO or --iwae K; with --normal, the ROC-AUC of telling the other classes from them.",
         discussion: "Train on normal data only with `vae train --classes 0,1`, then `vae anomaly RUN --normal 0,1`."
     )
     @OptionGroup var runArg: RunArgument

@@ -74,7 +74,7 @@ struct Compress: ParsableCommand {
 
 struct Decompress: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Decompress an archive of vae compress: the images back exactly, as an IDX file.",
+        abstract: "Decompress an archive of vae compress: the images back exactly, as an IDX file or a folder of PNGs.",
         discussion: "Needs the run that compressed it (the archive names its model's hash); a damaged, truncated or foreign file is refused, never decoded into wrong pixels.")
     @OptionGroup var runArg: RunArgument
     @Argument(help: ArgumentHelp("The archive.", valueName: "archive")) var archive: String

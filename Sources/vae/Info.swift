@@ -36,7 +36,9 @@ struct Info: ParsableCommand {
         print("training:    \(loaded.state.epoch) of \(o.epochs) epochs\(loaded.state.batchInEpoch > 0 ? " (+\(loaded.state.batchInEpoch) batches)" : ""), batch \(o.batchSize), lr \(o.learningRate), seed \(o.seed)\(o.binarize ? ", binarized" : "")")
         print("recipe:      \(Train.describe(o))")
         if let d = loaded.config?.data { print("data:        \(d.name) (\(d.directory)), \(d.trainCount) train, \(d.testCount) test") }
-        let metrics = try TrainingRun.readMetrics(run + "/" + TrainingRun.metricsFile)
+        // a save cut short (a full disk) can leave metrics.jsonl an epoch ahead of the checkpoint:
+        // the run stands where its checkpoint does (resume drops the extra lines too)
+        let metrics = try TrainingRun.readMetrics(run + "/" + TrainingRun.metricsFile).filter { $0.epoch <= loaded.state.epoch }
         if let m = metrics.last {
             // per image, per table row or per sequence item
             let item = ProgressDisplay.itemNoun(loaded.model)

@@ -217,6 +217,10 @@ struct RunArgument: ParsableArguments {
             guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test items") }
             return d
         }
+        // a run that does not say what it trained on is not scored on whatever data is around
+        if loaded.config?.data == nil && data.data == nil && (ProcessInfo.processInfo.environment["VAE_DATA"] ?? "").isEmpty {
+            throw VAEError("\(run) does not record the data it was trained on (no \"data\" in its config.json): pass --data with it")
+        }
         let d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
                               table: loaded.table)
         let shape = d.test.itemShape

@@ -30,6 +30,19 @@ final class HardeningCLITests: XCTestCase {
     /// Data too small to hold out a test set (one image in a folder, one table row) is one line
     /// naming the folder and what to do, exit 1 and no run folder — it was "test 0.00" and then a
     /// crash with a backtrace in the report's image strips.
+    /// A run that does not record its data (saved by the library with data: nil, or its config's
+    /// "data" removed) is not scored on whatever data is around (it used Fashion-MNIST, silently).
+    func testRunWithoutRecordedDataNeedsData() throws {
+        let run = tempRunDir("nodata")
+        let model = try VAE(config: VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 2, hidden: [8]), seed: 1)
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: TrainingState(), data: nil, to: run)
+        let r = try CLI.run(["evaluate", run, "--limit", "10"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("does not record the data it was trained on"), r.stderr)
+        let data = try TinyData.make()
+        XCTAssertEqual(try CLI.run(["evaluate", run, "--data", data, "--limit", "10"]).status, 0)
+    }
+
     /// $VAE_DATA naming nothing is named as the culprit (the message spoke of --data only).
     func testMissingVAEDataIsNamed() throws {
         let r = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": "/nonexistent/data"])

@@ -138,7 +138,8 @@ final class FormatsTableTests: XCTestCase {
         FormatsFixture.assertVAEError(["t.csv column 1 ('name') is text with 40 distinct values in 40 rows", "--ignore name"]) {
             try TableEncoder.fit(try table(text), options: options())
         }
-        FormatsFixture.assertVAEError(["('Chins Situps Jumps') is text with 12 distinct values in 12 rows", "separated by spaces"]) {
+        // (the reader names a space-separated file before the encoder sees one text column)
+        FormatsFixture.assertVAEError(["looks space-separated (3 names on the header line"]) {
             try TableEncoder.fit(try table("Chins Situps Jumps\n" + (0..<12).map { "\($0) 1\($0) 5\($0)\n" }.joined()), options: options())
         }
         var o = options()
