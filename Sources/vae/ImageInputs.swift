@@ -16,6 +16,10 @@ enum ImageInputs {
             .filter { !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased()) }   // hidden files are not the user's images
             .sorted()
         guard !names.isEmpty else { throw VAEError("\(dir) has no .png files") }
+        // a name that is not UTF-8 comes back with U+FFFD in it, and no file has that name
+        if let bad = names.first(where: { $0.unicodeScalars.contains("\u{FFFD}") && !AtomicFile.exists(dir + "/" + $0) }) {
+            throw VAEError("\(dir) holds an image whose name is not valid UTF-8 (\(bad)) — rename it")
+        }
         return names
     }
 

@@ -146,6 +146,22 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertTrue(page.contains("\"trainedClasses\":[1,2]"), "the explorer's menu classes")
     }
 
+    /// A folder image whose name is not UTF-8 is named, with what to do (it read as a missing file).
+    func testImageNameNotUTF8IsNamed() throws {
+        try ready()
+        let dir = tempRunDir("latin1")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let png = PNG.encode(width: 28, height: 28, channels: 1, pixels: [UInt8](repeating: 9, count: 784))
+        let path = Array((dir + "/caf").utf8) + [0xE9] + Array(".png".utf8)
+        let fd = open(path.map { CChar(bitPattern: $0) } + [0], O_CREAT | O_WRONLY, 0o644)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        _ = png.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        let r = try CLI.run(["reconstruct", GenerationCLITests.denoising, "--images", dir, "--out", dir + ".png"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("whose name is not valid UTF-8") && r.stderr.contains("rename it"), r.stderr)
+    }
+
     func testInpaintTestSetPrintsPSNRAgainstBaselines() throws {
         try ready()
         let out = tempRunDir("inpaint")
