@@ -84,8 +84,13 @@ struct Evaluate: ParsableCommand {
                                 Date().timeIntervalSince(t1)))
         }
         // a number JSON cannot hold (one item's standard error, an overflowed loss) is null
+        let nan = ["loss", "iwae_nll"].filter { ((out[$0] as? Double)?.isNaN) == true }
         for (key, value) in out { if let d = value as? Double, !d.isFinite { out[key] = NSNull() } }
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
+        // no number at all is no result: a script must not take it for one
+        if !nan.isEmpty {
+            throw VAEError("\(nan.joined(separator: " and ")) is not a number on these items: the model's values overflow float32 (weights far too large: a damaged checkpoint, or training that diverged)")
+        }
     }
 }

@@ -43,6 +43,19 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run(["evaluate", run, "--data", data, "--limit", "10"]).status, 0)
     }
 
+    /// Weights so large that every value overflows: the JSON is printed (nulls) and the exit is 1
+    /// with one line saying why — it was exit 0, "−log p(x) ≈ -nan".
+    func testEvaluateOfAnOverflowingModelIsAnError() throws {
+        let run = tempRunDir("overflow")
+        let model = try VAE(config: VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 2, hidden: [8]), seed: 1)
+        for p in model.store.parameters where p.name.hasSuffix("weight") { for i in 0..<p.count { p.value.pointer[i] = i % 2 == 0 ? 1e30 : -1e30 } }
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: TrainingState(), data: nil, to: run)
+        let r = try CLI.run(["evaluate", run, "--data", try TinyData.make(), "--limit", "10", "--iwae", "2"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\"loss\":null"), r.stdout)
+        XCTAssertTrue(r.stderr.contains("is not a number on these items"), r.stderr)
+    }
+
     /// $VAE_DATA naming nothing is named as the culprit (the message spoke of --data only).
     func testMissingVAEDataIsNamed() throws {
         let r = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": "/nonexistent/data"])
