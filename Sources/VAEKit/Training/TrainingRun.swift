@@ -50,7 +50,8 @@ public final class TrainingRun {
     /// `replacing` says to start over there.
     public static func start(directory: String, model config: VAEConfig, options: TrainingOptions, data: Dataset,
                              mpi: (Communicator, DataParallel.Settings)? = nil, replacing: Bool = false) throws -> TrainingRun {
-        if !replacing && AtomicFile.exists(directory + "/" + Checkpoint.weightsFile) {
+        // (under MPI rank 0 alone: it writes the folder, and another rank could find its first save)
+        if !replacing && (mpi?.0.isLeader ?? true) && AtomicFile.exists(directory + "/" + Checkpoint.weightsFile) {
             throw VAEError("\(directory) already holds a run; continue it with TrainingRun.resume, or start over with replacing: true")
         }
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
