@@ -94,11 +94,19 @@ struct Decompress: ParsableCommand {
         let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae decompress"))
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }
         // the magic first: another kind of file is refused before it is read
-        let magic = AtomicFile.isPipe(archive) ? BitsBackCodec.magic : try AtomicFile.readPrefix(path: archive, count: 8)
-        guard magic == BitsBackCodec.magic else {
+        let head = AtomicFile.isPipe(archive) ? BitsBackCodec.magic : try AtomicFile.readPrefix(path: archive, count: BitsBackCodec.fixedHeaderBytes)
+        guard Array(head.prefix(8)) == BitsBackCodec.magic else {
             throw VAEError("\(archive) is not a SwiftVAE compressed archive (no SVAEBBA1 header)")
         }
-        let bytes = try AtomicFile.readAll(path: archive, maxBytes: 1 << 31)
+        // no more is read than the header can account for (a file padded to gigabytes was read whole)
+        var limit = 1 << 31
+        if let bound = BitsBackCodec.sizeBound(prefix: head) {
+            if let size = AtomicFile.regularFileSize(archive), size > bound {
+                throw VAEError("\(archive) is damaged: it is \(ProgressDisplay.grouped(Double(size))) bytes, more than the \(ProgressDisplay.grouped(Double(bound))) bytes its header can account for (the file was appended to or altered)")
+            }
+            limit = min(limit, bound)
+        }
+        let bytes = try AtomicFile.readAll(path: archive, maxBytes: limit)
         let start = Date()
         let progress = Progress(total: nil, label: "decompressing")
         let (pixels, count, names) = try codec.decompress(bytes, source: archive, progress: { progress.update($0) })

@@ -45,7 +45,11 @@ final class CompressionCLITests: XCTestCase {
         bytes.removeLast(3)
         let cut = tempRunDir("cut") + ".bba"
         try AtomicFile.write(bytes, to: cut)
-        for (file, fragment) in [(cut, "damaged or truncated"), (cut + ".nope", "does not exist")] {
+        // padded far past what its header accounts for: refused from the header, not read whole
+        let padded = tempRunDir("padded") + ".bba"
+        try AtomicFile.write(try AtomicFile.readAll(path: archive, maxBytes: 1 << 24), to: padded)
+        XCTAssertEqual(truncate(padded, 200 << 20), 0)
+        for (file, fragment) in [(cut, "damaged or truncated"), (cut + ".nope", "does not exist"), (padded, "its header can account for")] {
             let out = tempRunDir("never") + ".idx"
             let r = try CLI.run(["decompress", run, file, "--out", out])
             XCTAssertNotEqual(r.status, 0)

@@ -362,6 +362,10 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try SafeTensorsFile.read(path: path)) { e in
             XCTAssertTrue("\(e)".contains("of the data buffer belong to no tensor"), "\(e)")
         }
+        // a length no safetensors file has, on a large file: refused from its first 8 bytes
+        try AtomicFile.write([0xFF, 0xEE, 0xDD, 0xCC, 0xBB, 0xAA, 0x99, 0x88] + bytes.dropFirst(8), to: path)
+        XCTAssertEqual(truncate(path, 1 << 30), 0)
+        XCTAssertThrowsError(try SafeTensorsFile.read(path: path)) { e in XCTAssertTrue("\(e)".contains("over the 100 MB limit"), "\(e)") }
         // a device that never ends: the header says how much to read, and no more is
         unlink(path)
         XCTAssertEqual(symlink("/dev/zero", path), 0)

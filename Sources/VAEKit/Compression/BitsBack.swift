@@ -219,6 +219,19 @@ public struct BitsBackCodec {
         return (w.bytes, stats)
     }
 
+    /// The fixed part of an archive's header, in bytes (up to and including its word count).
+    public static let fixedHeaderBytes = 64
+
+    /// The most bytes an archive whose header starts `prefix` (`fixedHeaderBytes` of it) can
+    /// hold: its words, a file name of at most 255 bytes per image, the checksum. A file longer
+    /// than this was appended to (or is no archive) and need not be read to be refused.
+    public static func sizeBound(prefix: [UInt8]) -> Int? {
+        guard prefix.count >= fixedHeaderBytes, Array(prefix[0..<8]) == magic else { return nil }
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(prefix[at + $1]) << (8 * $1) } }
+        let count = u32(8 + 4 + 8 + 4), words = u32(60)
+        return fixedHeaderBytes + 4 * words + 4 + count * 256 + 8
+    }
+
     /// The images of an archive, in the order they were compressed.
     public func decompress(_ archive: [UInt8], source: String, progress: ((Int) -> Void)? = nil) throws -> (images: [UInt8], count: Int, names: [String]) {
         var r = ArchiveReader(bytes: archive, source: source)

@@ -48,13 +48,15 @@ public struct SafeTensorsFile: Sendable {
         if head.count == 8 {
             var n: UInt64 = 0
             for index in 0..<8 { n |= UInt64(head[index]) << (8 * UInt64(index)) }
-            if n <= UInt64(maxHeaderBytes) {
-                let prefix = try AtomicFile.readPrefix(path: path, count: 8 + Int(n))
-                if prefix.count == 8 + Int(n) {
-                    let size = AtomicFile.regularFileSize(path)
-                    let header = try parse(prefix, source: path, headerOnly: size.map { $0 - prefix.count } ?? -1)
-                    limit = min(limit, prefix.count + header.dataBytes)
-                }
+            // a length no safetensors file has (random bytes, another format): refused before the rest is read
+            guard n <= UInt64(maxHeaderBytes) else {
+                throw VAEError.format(path, "declares a \(n)-byte header, over the 100 MB limit of the safetensors format — this is not a safetensors file, or it is corrupt")
+            }
+            let prefix = try AtomicFile.readPrefix(path: path, count: 8 + Int(n))
+            if prefix.count == 8 + Int(n) {
+                let size = AtomicFile.regularFileSize(path)
+                let header = try parse(prefix, source: path, headerOnly: size.map { $0 - prefix.count } ?? -1)
+                limit = min(limit, prefix.count + header.dataBytes)
             }
         }
         let bytes = try AtomicFile.readAll(path: path, maxBytes: limit)
