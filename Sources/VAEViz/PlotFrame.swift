@@ -45,10 +45,16 @@ struct PlotFrame {
         // As many legend rows as fit between the plot top and the image bottom.
         let fit = Int((Double(self.height) - top - pad - Double(6 * s)) / Self.legendRowHeight(s))
         let maxEntries = max(2, min(Self.maxLegendEntries, fit))
-        // long names cut to fit (the plot keeps its width; the full names are the data's)
+        let yTickW = y.labels.map { CanvasMetrics.width($0, s) }.max() ?? 0
+        var left = pad + yTickW + tickLen + Double(3 * s)
+        if !yLabel.isEmpty { left += cap + pad }
+        // long names cut to fit beside a plot of at least a third of the width (the full names are the
+        // data's; a legend wider than that pushed the plot aside and ran off the image)
+        let room = Double(self.width) * 0.65 - left - 2 * pad - legendWidth([], s: s)
+        let fits = max(8, min(Self.maxLegendName, Int((room + Double(s)) / Double(BitmapFont.advance * s))))
         var entries = legend.map { e -> LegendEntry in
             var e = e
-            if e.name.count > Self.maxLegendName { e.name = String(e.name.prefix(Self.maxLegendName - 3)) + "..." }
+            if e.name.count > fits { e.name = String(e.name.prefix(fits - 3)) + "..." }
             return e
         }
         if entries.count > maxEntries {
@@ -57,9 +63,6 @@ struct PlotFrame {
             entries.append(LegendEntry(name: "... \(more) more", color: Self.mutedInk, kind: .marker))
         }
         self.legend = entries
-        let yTickW = y.labels.map { CanvasMetrics.width($0, s) }.max() ?? 0
-        var left = pad + yTickW + tickLen + Double(3 * s)
-        if !yLabel.isEmpty { left += cap + pad }
         var bottom = pad + cap + tickLen + Double(4 * s)
         if !xLabel.isEmpty { bottom += cap + pad }
         var right = pad + (CanvasMetrics.width(x.labels.last ?? "", s) / 2)

@@ -139,6 +139,14 @@ struct DataOptions: ParsableArguments {
         throw VAEError("the run's \(what) \(path) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or pass \(pass)")
     }
 
+    /// A run that does not say what it trained on is not scored on (or resumed with) whatever data
+    /// is around: --data or $VAE_DATA must then say it.
+    func requireRecordedOrGiven(_ loaded: Checkpoint.Loaded, run: String) throws {
+        if loaded.config?.data == nil && data == nil && (ProcessInfo.processInfo.environment["VAE_DATA"] ?? "").isEmpty {
+            throw VAEError("\(run) does not record the data it was trained on (no \"data\" in its config.json): pass --data with it")
+        }
+    }
+
     /// Resolves and loads the data set, saying which one is used (on stderr).
     /// `stored`: the image-folder options of the run being continued or analysed.
     func load(fallback: String? = nil, quiet: Bool = false, stored: ImageFolderOptions? = nil, table: TableInfo? = nil) throws -> Dataset {
@@ -217,10 +225,7 @@ struct RunArgument: ParsableArguments {
             guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test items") }
             return d
         }
-        // a run that does not say what it trained on is not scored on whatever data is around
-        if loaded.config?.data == nil && data.data == nil && (ProcessInfo.processInfo.environment["VAE_DATA"] ?? "").isEmpty {
-            throw VAEError("\(run) does not record the data it was trained on (no \"data\" in its config.json): pass --data with it")
-        }
+        try data.requireRecordedOrGiven(loaded, run: run)
         let d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
                               table: loaded.table)
         let shape = d.test.itemShape
@@ -315,6 +320,9 @@ extension Checkpoint.Loaded {
     func imageModel(_ what: String, out: String? = nil) throws -> VAE {
         if table != nil {
             throw ValidationError("\(what) draws images, and this is a table run (its rows are no pictures): vae impute fills a table's missing cells, vae encode gives its latents, vae anomaly scores its rows")
+        }
+        if model is SequenceVAE {
+            throw ValidationError("\(what) draws images, and this is a sequence run: vae sample, reconstruct and interpolate give its text, vae encode its latents")
         }
         let model = try feedForward(what)
         if let out, !out.lowercased().hasSuffix(".png") {

@@ -63,7 +63,10 @@ enum RunReport {
 
         let samples = Figures.samples(model, count: 64, seed: seed, classes: options.classes)
         files.append(("samples.png", samples))
-        page.addImage("Samples", png: samples, caption: "64 draws z ~ N(0, I), decoded (means of p(x|z)).", pixelated: true)
+        // a conditional model's samples are its per-class rows, the section "Conditional samples" below
+        if !model.isConditional {
+            page.addImage("Samples", png: samples, caption: "64 draws z ~ N(0, I), decoded (means of p(x|z)).", pixelated: true)
+        }
 
         let recon = Figures.reconstructions(model, data.test, count: 30)
         files.append(("reconstructions.png", recon))

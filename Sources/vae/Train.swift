@@ -126,6 +126,7 @@ struct Train: ParsableCommand {
             if let seq = loaded.model.config.sequence {
                 data = try dataOptions.trainingSequences(for: loaded, seq)
             } else {
+                try dataOptions.requireRecordedOrGiven(loaded, run: dir)
                 data = try dataOptions.load(fallback: loaded.config?.data?.recordedPath, stored: loaded.config?.data?.imageOptions,
                                            table: loaded.table)
             }

@@ -144,6 +144,9 @@ final class GenerationCLITests: XCTestCase {
         // the report's class-conditional grid has the two trained rows
         let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         XCTAssertTrue(page.contains("\"trainedClasses\":[1,2]"), "the explorer's menu classes")
+        // one section of per-class samples (a "Samples" section showed the same grid as "64 draws")
+        XCTAssertTrue(page.contains("Conditional samples"))
+        XCTAssertFalse(page.contains("<h2>Samples</h2>"))
     }
 
     /// A folder image whose name is not UTF-8 is named, with what to do (it read as a missing file).

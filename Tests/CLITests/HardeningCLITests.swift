@@ -41,6 +41,15 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("does not record the data it was trained on"), r.stderr)
         let data = try TinyData.make()
         XCTAssertEqual(try CLI.run(["evaluate", run, "--data", data, "--limit", "10"]).status, 0)
+        // nor resumed on it: a trained run whose config.json lost its "data"
+        let trained = tempRunDir("nodata-trained")
+        XCTAssertEqual(try CLI.run(["train", "--data", data, "--epochs", "1", "--hidden", "8", "--latent", "2", "--out", trained, "--no-report"]).status, 0)
+        var config = try JSONSerialization.jsonObject(with: Data(try AtomicFile.readAll(path: trained + "/config.json", maxBytes: 1 << 20))) as! [String: Any]
+        config["data"] = nil
+        try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: config)), to: trained + "/config.json")
+        let resumed = try CLI.run(["train", "--epochs", "2", "--hidden", "8", "--latent", "2", "--out", trained, "--no-report", "--resume"])
+        XCTAssertEqual(resumed.status, 1, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("does not record the data it was trained on"), resumed.stderr)
     }
 
     /// Weights so large that every value overflows: the JSON is printed (nulls) and the exit is 1
