@@ -9,6 +9,8 @@ public struct LineChart: Sendable {
     public var logY: Bool
     /// x takes whole numbers (epochs): ticks at whole steps only (3 epochs read 1.2, 1.4, …).
     public var integerX = false
+    /// The y axis reaches down (or up) to 0 (a share: how far from none it is).
+    public var yFromZero = false
 
     public init(title: String = "", xLabel: String = "", yLabel: String = "",
                 series: [(name: String, points: [(x: Double, y: Double)])] = [], logY: Bool = false) {
@@ -44,7 +46,7 @@ public struct LineChart: Sendable {
         let good = series.map { $0.points.filter(usable) }
         let xs = good.flatMap { $0.map(\.x) }, ys = good.flatMap { $0.map(\.y) }
         let xScale = AxisScale.linear(xs, integerStep: integerX)
-        let yScale = logY ? AxisScale.logarithmic(ys) : AxisScale.padded(ys, fraction: 0.02)
+        let yScale = logY ? AxisScale.logarithmic(ys) : AxisScale.padded(yFromZero ? ys + [0] : ys, fraction: 0.02)
         var legend: [PlotFrame.LegendEntry] = []
         let showLegend = series.count > 1 || series.contains { !$0.name.isEmpty }
         if showLegend {

@@ -34,6 +34,10 @@ struct AxisScale {
         var mn = Double.infinity, mx = -Double.infinity
         for v in values where v.isFinite { mn = min(mn, v); mx = max(mx, v) }
         if mn > mx { mn = 0; mx = 1 }
+        // one whole number (a single epoch): that tick alone, centred (it read 0 and 2, epochs there are not)
+        if integerStep && mn == mx && mn == mn.rounded() {
+            return AxisScale(lo: mn - 0.5, hi: mn + 0.5, ticks: [mn], labels: [fmtSig(mn)])
+        }
         if mn == mx {
             let pad = mn == 0 ? 1 : abs(mn) * 0.1
             mn -= pad; mx += pad

@@ -140,11 +140,11 @@ public struct ReportPage: Sendable {
     th, td { padding: 4px 12px; border-bottom: 1px solid #eaeef2; text-align: left; vertical-align: top; }
     table.kv th { color: #57606a; font-weight: 600; white-space: nowrap; }
     table.kv td { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px;
-      word-break: break-all; }
+      overflow-wrap: anywhere; }
     table.metrics thead th { background: #f6f8fa; border-bottom: 2px solid #d0d7de; }
     table.metrics td { text-align: right; }
     table.metrics td.text { text-align: left; font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
-      font-size: 13px; word-break: break-all; }
+      font-size: 13px; overflow-wrap: anywhere; }
     table.metrics tbody tr:nth-child(even) { background: #fafbfc; }
     .scroll { overflow-x: auto; }
     figure { margin: 0; }

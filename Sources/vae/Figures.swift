@@ -64,7 +64,7 @@ enum Figures {
 
     static func interpolation(_ model: VAE, _ set: any DataSource, from i: Int, to j: Int, steps: Int) -> [UInt8] {
         let out = interpolationLine(model, set, from: i, to: j, steps: steps)
-        return Pictures.grid(out, shape: model.config.inputShape, columns: steps + 2, scale: 2 * scale(for: model.config.inputShape))
+        return Pictures.grid(out, shape: model.config.inputShape, columns: steps + 2, scale: scale(for: model.config.inputShape))   // 2× (the page showed a 4× strip downscaled, its borders lost)
     }
 
     static func manifold(_ model: VAE, grid: Int, range: Double, decodeClass: Int? = nil) -> [UInt8] {

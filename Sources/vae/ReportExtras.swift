@@ -32,13 +32,13 @@ enum ReportExtras {
     }
 
     /// One summary row: the mean IWAE estimate of −log p(x) (k = 100) over the first test images.
-    static func iwaeSummary(_ model: VAE, _ test: ReportDataAccess.Items, seed: UInt64) -> [(String, String)] {
+    static func iwaeSummary(_ model: VAE, _ test: ReportDataAccess.Items, seed: UInt64, unit: String = "image") -> [(String, String)] {
         let n = iwaeImages(model, available: test.count)
         guard n > 0 else { return [] }
         var rng = RNG(seed: seed &+ 7)
         let nll = Evaluator.iwae(model, model.conditioned(test.batch(0..<n)), k: iwaeSamples, rng: &rng)
         let mean = nll.reduce(0, +) / Double(n)
-        return [("IWAE −log p(x)", String(format: "%.2f nats per image (importance-weighted, k = %d, first %d test images; an upper bound on −log p(x))", mean, iwaeSamples, n))]
+        return [("IWAE −log p(x)", String(format: "%.2f nats per \(unit) (importance-weighted, k = %d, first %d test \(unit)s; an upper bound on −log p(x))", mean, iwaeSamples, n))]
     }
 
     /// Test images scored for the anomaly section (all of them for small decoders).

@@ -17,19 +17,26 @@ enum RunReport {
                               subtitle: "\(cfg.architecture.rawValue) VAE on \(data.name), written \(ISO8601DateFormatter().string(from: Date()))")
         var files: [(String, [UInt8])] = []
 
-        let pairs: [(String, String)] = [
-            ("data", "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test, \(cfg.inputShape.map(String.init).joined(separator: "×"))"),
-            ("model", "\(cfg.architecture.rawValue), latent \(cfg.latent), hidden \(cfg.hidden.map(String.init).joined(separator: ",")), \(model.parameterCount) parameters"),
+        // what the run trained on and how, as it did: the classes kept, a table's columns, the condition, the corruption
+        let table = data.table != nil
+        let name = { (c: Int) in c < data.classNames.count ? data.classNames[c] : String(c) }
+        let trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train (classes \($0.map(name).joined(separator: ", ")) only), \(data.test.count) test (all classes)" }
+            ?? "\(data.train.count) train, \(data.test.count) test"
+        let shape = table ? "\(cfg.inputSize) encoded columns" : cfg.inputShape.map(String.init).joined(separator: "×")
+        var pairs: [(String, String)] = [
+            ("data", "\(data.name) (\(data.directory)): \(trained), \(shape)"),
+            ("model", "\(cfg.architecture.rawValue), latent \(cfg.latent), hidden \(cfg.hidden.map(String.init).joined(separator: ",")), \(model.parameterCount) parameters\(cfg.conditionSize > 0 ? ", conditional on the label (\(cfg.conditionSize) classes)" : "")"),
             ("likelihood", RunReport.likelihoodText(cfg)),
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
             ("epochs", "\(metrics.count) of \(options.epochs)"),
-            ("binarized", options.binarize ? "yes (dynamic)" : "no"),
             ("seed", "\(options.seed)"),
             ("threads", "\(ThreadPool.threadCount)"),
             ("SwiftVAE", SwiftVAE.version),
         ]
-        page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, data.test, seed: seed))
+        if !table { pairs.insert(("binarized", options.binarize ? "yes (dynamic)" : "no"), at: 6) }
+        if let c = options.corrupt { pairs.insert(("denoising", "the encoder sees each batch corrupted by \(c)"), at: 6) }
+        page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, data.test, seed: seed, unit: table ? "row" : "image"))
 
         if !data.isImages {
             // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.
@@ -80,7 +87,7 @@ enum RunReport {
         let scatter = Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
         files.append(("latent.svg", Array(scatter.svg.utf8)))
-        page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + ", coloured by label.")
+        page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + (data.test.hasLabels ? ", coloured by label." : " (the data has no labels)."))
 
         let interp = Figures.interpolation(model, data.test, from: a, to: b, steps: 10)
         files.append(("interpolation.png", interp))
@@ -110,7 +117,7 @@ enum RunReport {
         }
         let scatter = Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
-        page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + ", coloured by label.")
+        page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + (data.test.hasLabels ? ", coloured by label." : " (the data has no labels)."))
         if data.test.hasLabels {
             // every class but the largest counts as "normal" only when training was restricted
             let normal = options.classes ?? []
@@ -121,7 +128,7 @@ enum RunReport {
         var hist = LineChart(title: "Anomaly scores of the test rows", xLabel: "negative ELBO (nats)", yLabel: "rows")
         hist.addSeries("test rows", points: Histogram.steps(scores, bins: 30))
         files.append(("scores.png", hist.png()))
-        page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (`vae anomaly RUN --out scores.csv` writes them per row).")
+        page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (vae anomaly RUN --out scores.csv writes them per row).")
         for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
         let path = dir + "/report.html"
         try AtomicFile.write(page.html(), to: path)

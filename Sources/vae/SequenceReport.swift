@@ -82,9 +82,10 @@ enum SequenceReport {
             files.append(("kl.png", klChart.png()))
             page.addSVG("KL term", svg: klChart.svg(), caption: "A KL near 0 means the posterior collapsed: the decoder ignores z (raise --word-dropout, lower β or lengthen the warm-up).")
             if metrics.contains(where: { $0.sample_valid != nil }) {
-                var valid = LineChart(title: "Valid molecules among 1,000 samples from the prior", xLabel: "epoch", yLabel: "share valid")
+                var valid = LineChart(title: "Valid molecules among 1,000 samples from the prior", xLabel: "epoch", yLabel: "valid (%)")
                 valid.integerX = true
-                valid.addSeries("valid SMILES", points: metrics.compactMap { m in m.sample_valid.map { (x: Double(m.epoch), y: $0) } })
+                valid.yFromZero = true
+                valid.addSeries("valid SMILES", points: metrics.compactMap { m in m.sample_valid.map { (x: Double(m.epoch), y: 100 * $0) } })
                 files.append(("validity.png", valid.png()))
                 page.addSVG("Validity", svg: valid.svg(), caption: "After every epoch, 1,000 z ~ N(0, I) decoded by sampling and checked by SwiftVAE's SMILES checker (syntax, rings, branches, elements, valences, kekulization; docs/smiles-validity.md).")
             }
@@ -99,18 +100,20 @@ enum SequenceReport {
         } else {
             page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling"], rows: samples.enumerated().map { [String($0.offset + 1), $0.element] })
         }
+        // an empty decoding (<eos> first) is said, not left as a blank cell
+        func shown(_ t: String) -> String { t.isEmpty ? "(empty: <eos> first)" : t }
         let n = min(10, data.test.count)
         if n > 0 {
             let mu = SequenceText.means(model, data.test, Array(0..<n))
             let recon = SequenceText.decode(model, mu)
             page.addTable("Reconstructions", columns: ["test item", "greedy decoding of z = μ"],
-                          rows: (0..<n).map { [SequenceText.item(data.test, $0, s), recon[$0]] })
+                          rows: (0..<n).map { [SequenceText.item(data.test, $0, s), shown(recon[$0])] })
         }
         if data.test.count > 1 {
             let mu = SequenceText.means(model, data.test, [0, 1])
             let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: 8)
             page.addTable("Interpolation", columns: ["step", "greedy decoding"],
-                          rows: [["from", SequenceText.item(data.test, 0, s)]] + line.enumerated().map { [String($0.offset), $0.element] }
+                          rows: [["from", SequenceText.item(data.test, 0, s)]] + line.enumerated().map { [String($0.offset), shown($0.element)] }
                             + [["to", SequenceText.item(data.test, 1, s)]])
         }
         let scatter = Figures.latentScatter(model, data, limit: 5000)

@@ -94,6 +94,7 @@ final class PlotTests: XCTestCase {
         XCTAssertEqual(AxisScale.linear([1, 2, 3], integerStep: true).labels, ["1", "2", "3"])
         XCTAssertTrue(AxisScale.linear([1, 2, 3]).labels.contains("1.5") || AxisScale.linear([1, 2, 3]).labels.contains("1.2"))
         XCTAssertTrue(AxisScale.linear([1, 2000], integerStep: true).ticks.allSatisfy { $0 == $0.rounded() })
+        XCTAssertEqual(AxisScale.linear([1, 1], integerStep: true).labels, ["1"])
     }
 
     func testEdgeCases() throws {

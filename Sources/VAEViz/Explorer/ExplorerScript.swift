@@ -61,8 +61,10 @@ enum ExplorerScript {
     }
     var pts = [];
     for (var i = 0; i < N; i++) pts.push(project(o.mu(i)));
-    // the pad's range: the points' extent, at least ±2.5, padded by 8%
-    var lo = [-2.5, -2.5], hi = [2.5, 2.5];
+    // the pad's range: the points' extent, at least ±2.5 (the prior's bulk; o.minRange instead when
+    // given: a sequence model's means crowd near 0), padded by 8%
+    var r0 = o.minRange != null ? o.minRange : 2.5;
+    var lo = [-r0, -r0], hi = [r0, r0];
     pts.forEach(function (p) { for (var d = 0; d < 2; d++) { if (isFinite(p[d])) { lo[d] = Math.min(lo[d], p[d]); hi[d] = Math.max(hi[d], p[d]); } } });
     for (var d = 0; d < 2; d++) { var m = 0.08 * (hi[d] - lo[d]); lo[d] -= m; hi[d] += m; }
     var pad = o.canvas, S = pad.width;
@@ -396,6 +398,9 @@ enum ExplorerScript {
         opt.value = ci; opt.textContent = ci < names.length ? names[ci] : 'class ' + ci;
         sel.appendChild(opt);
       });
+      // the page opens on the start image: decoded as its own class when the menu has it
+      var own0 = N > 0 ? ownClass(Math.min(meta.start, N - 1)) : undefined;
+      if (own0 !== undefined && menuClasses.indexOf(own0) >= 0) { chosenClass = own0; sel.value = own0; }
       sel.addEventListener('change', function () { chosenClass = +sel.value; schedule(); interpolate(); });
       cl.appendChild(document.createTextNode('Decode as class ')); cl.appendChild(sel); cp.appendChild(cl);
       box.parentNode.insertBefore(cp, box.previousElementSibling);
@@ -457,15 +462,17 @@ enum ExplorerScript {
       r.interpolationLabel = tv.textContent;
       r.hoverCaption = el('vx-hxcap').textContent;
       r.menuClasses = menuClasses.slice();
+      r.openedClass = chosenClass;
       if (menuClasses.length > 1) {
-        // the class menu redraws the pad's picture as the chosen class
-        var menu = el('vx-class'), zc = z.slice(), c1 = menuClasses[1];
+        // the class menu redraws the pad's picture as the chosen class (another than the one open)
+        var menu = el('vx-class'), zc = z.slice(), before = chosenClass;
+        var c1 = menuClasses[0] === before ? menuClasses[1] : menuClasses[0];
         menu.value = c1; menu.dispatchEvent(new Event('change', { bubbles: true }));
         render();
         var img1 = out.getContext('2d').getImageData(0, 0, WD, H).data, want = decode(zc, c1), bad = 0;
         for (var u = 0; u < H * WD; u++) bad = Math.max(bad, Math.abs(img1[4 * u] - Math.round(255 * want[u])));
         r.classMenu = bad <= 1 && chosenClass === c1;
-        menu.value = menuClasses[0]; menu.dispatchEvent(new Event('change', { bubbles: true }));
+        menu.value = before; menu.dispatchEvent(new Event('change', { bubbles: true }));
       }
       return r;
     };
@@ -497,7 +504,7 @@ enum ExplorerScript {
     .vx figure { display: inline-block; margin: 0 12px 8px 0; vertical-align: top; }
     canvas.vx-img { display: block; width: 112px; height: auto; image-rendering: pixelated; border: 1px solid #d0d7de; background: #000; }
     canvas.vx-big { width: 224px; }
-    .vx-z { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; color: #57606a; word-break: break-all; }
+    .vx-z { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; color: #57606a; overflow-wrap: anywhere; }
     .vx h3 { font-size: 15px; margin: 16px 0 8px; }
     .vx-sliders { display: grid; grid-template-columns: repeat(auto-fill, minmax(230px, 1fr)); gap: 2px 20px; }
     .vx-sliders label, .vx-tl { display: flex; align-items: center; gap: 8px; font-size: 13px; }

@@ -135,7 +135,9 @@ enum SequenceExplorerScript {
     var origin = meta.padOrigin, axes = meta.padAxes;
     function clampIndex(v) { v = Math.round(+v); return isFinite(v) ? Math.min(N - 1, Math.max(0, v)) : 0; }
     var z = N > 0 ? muOf(0) : new Array(K).fill(0);
-    var padCtl = makePad({ canvas: el('vx-pad'), K: K, N: N, origin: origin, axes: axes, mu: muOf,
+    // an empty decoding (<eos> first) is said, not shown as a blank box
+    function shown(t) { return t.length ? t : '(empty: <eos> first)'; }
+    var padCtl = makePad({ canvas: el('vx-pad'), K: K, N: N, origin: origin, axes: axes, mu: muOf, minRange: 0.25,
                            colour: function () { return '#1f77b4'; },
                            getZ: function () { return z; },
                            setZ: function (nz) { z = nz; schedule(); },
@@ -143,7 +145,7 @@ enum SequenceExplorerScript {
     var outText = el('sx-out'), zline = el('vx-z');
     function render() {
       pending = false;
-      outText.textContent = decodeText(z);
+      outText.textContent = shown(decodeText(z));
       padCtl.draw();
       zline.textContent = 'z = (' + z.slice(0, 8).map(function (v) { return v.toFixed(2); }).join(', ') + (K > 8 ? ', …' : '') + ')';
     }
@@ -153,7 +155,7 @@ enum SequenceExplorerScript {
       if (i === padCtl.hovered() || i < 0) return;
       padCtl.setHovered(i);
       el('sx-hx').textContent = meta.items[i];
-      el('sx-hr').textContent = decodeText(muOf(i));
+      el('sx-hr').textContent = shown(decodeText(muOf(i)));
       el('sx-hcap').textContent = 'test item ' + i;
       schedule();
     }
@@ -162,7 +164,7 @@ enum SequenceExplorerScript {
       if (N === 0) return;
       var a = clampIndex(ia.value), b = clampIndex(ib.value), t = +tr.value;
       el('sx-a').textContent = meta.items[a]; el('sx-b').textContent = meta.items[b];
-      el('sx-mid').textContent = decodeText(mix(muOf(a), muOf(b), t));
+      el('sx-mid').textContent = shown(decodeText(mix(muOf(a), muOf(b), t)));
       tv.textContent = t.toFixed(2);
     }
     [ia, ib].forEach(function (e) { e.addEventListener('change', function () { e.value = clampIndex(e.value); interpolate(); }); });
@@ -202,7 +204,7 @@ enum SequenceExplorerScript {
 """#
 
     static let css = """
-    .sx-text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 14px; word-break: break-all;
+    .sx-text { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 14px; overflow-wrap: anywhere;
       white-space: pre-wrap; margin: 2px 0 12px; min-height: 1.4em; }
     .sx-big { font-size: 18px; padding: 8px 10px; border: 1px solid #d0d7de; border-radius: 6px; background: #f6f8fa; }
     .sx-label { color: #57606a; font-size: 13px; margin: 0; }
