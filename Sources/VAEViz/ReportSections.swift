@@ -38,12 +38,12 @@ extension ReportPage {
         let aucText = a.auc.map { String(format: "ROC-AUC %.4f", $0) } ?? "no ROC-AUC (one group is empty)"
         addParagraph("Anomaly scores", "The model was trained on \(a.normalName) only. Each of \(a.scores.count) test images is scored by its negative ELBO (nats; one z sample): \(nNorm) normal images, \(nAnom) of the other classes. \(aucText) for telling the other classes from the normal ones (0.5 is chance, 1 perfect).")
         let hist = Self.histogram(a.scores, a.anomalous)
-        addSVG("", svg: hist.svg(width: 800, height: 420), caption: "Share of each group per score bin (bins up to the 99th percentile; the rest in the last bin).")
+        addSVG("Score histogram", svg: hist.svg(width: 800, height: 420), caption: "Share of each group per score bin (bins up to the 99th percentile; the rest in the last bin).")
         if a.auc != nil {
-            addSVG("", svg: Self.roc(a.scores, a.anomalous).svg(width: 520, height: 480), caption: "ROC curve: true-positive rate (other classes flagged) against false-positive rate (normal images flagged) as the threshold falls; the diagonal is chance. \(aucText).")
+            addSVG("ROC curve", svg: Self.roc(a.scores, a.anomalous).svg(width: 520, height: 480), caption: "ROC curve: true-positive rate (other classes flagged) against false-positive rate (normal images flagged) as the threshold falls; the diagonal is chance. \(aucText).")
         }
         if !a.topPNG.isEmpty { addImage("Top anomalies", png: a.topPNG, caption: "The \(a.topRows.count) highest-scoring test images, most anomalous first, row by row.", pixelated: true) }
-        if !a.topRows.isEmpty { addTable("", columns: ["rank", "test image", "label", "score (nats)"], rows: Array(a.topRows.prefix(10))) }
+        if !a.topRows.isEmpty { addTable("The ten highest scores", columns: ["rank", "test image", "label", "score (nats)"], rows: Array(a.topRows.prefix(10))) }
     }
 
     /// Step curves of the share of each group per bin.
@@ -62,12 +62,14 @@ extension ReportPage {
                 total += 1
             }
             guard total > 0 else { continue }
-            var pts: [(x: Double, y: Double)] = []
+            // closed at both ends: the outline starts and ends on the axis
+            var pts: [(x: Double, y: Double)] = [(lo, 0)]
             for b in 0..<bins {
                 let y = counts[b] / total
                 pts.append((lo + Double(b) * width, y))
                 pts.append((lo + Double(b + 1) * width, y))
             }
+            pts.append((lo + Double(bins) * width, 0))
             chart.addSeries(name, points: pts)
         }
         return chart

@@ -39,12 +39,12 @@ enum Histogram {
         guard let lo = finite.min(), let hi = finite.max(), hi > lo else { return [(x: finite.first ?? 0, y: Double(finite.count))] }
         var counts = [Int](repeating: 0, count: bins)
         for v in finite { counts[min(bins - 1, Int((v - lo) / (hi - lo) * Double(bins)))] += 1 }
-        var pts: [(x: Double, y: Double)] = []
+        var pts: [(x: Double, y: Double)] = [(x: lo, y: 0)]   // the outline starts and ends on the axis
         for (b, c) in counts.enumerated() {
             let x0 = lo + (hi - lo) * Double(b) / Double(bins), x1 = lo + (hi - lo) * Double(b + 1) / Double(bins)
             pts.append((x: x0, y: Double(c)))
             pts.append((x: x1, y: Double(c)))
         }
-        return pts
+        return pts + [(x: hi, y: 0)]
     }
 }
