@@ -69,6 +69,10 @@ final class SequenceCLITests: XCTestCase {
         r = try CLI.run(["interpolate", run, "--from", "the cat sees the moon .", "--to", "a dog hears a song .", "--steps", "4"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.split(separator: "\n").count, 6, r.stdout)
+        // the latent scatter of a sequence run, as its report draws it (it was refused)
+        r = try CLI.run(["latent", run, "--out", run + "/l.png"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/l.svg"))
         // a test-item index past the end is a usage error (exit 2) naming the flag and the range
         r = try CLI.run(["interpolate", run, "--from", "0", "--to", "999999"])
         XCTAssertEqual(r.status, 2, r.stderr)
