@@ -45,6 +45,8 @@ enum ExplorerScript {
   // first two principal directions), drawn once; the current z as a cross. Dragging and the arrow
   // keys move z within the pad's plane only (o.setZ), hovering finds the nearest item (o.onHover).
   // o: { canvas, K, N, origin, axes, mu(i), colour(i), getZ(), setZ(z), onHover(i) }
+  // z₁, z₂, …, z₁₂: the index in subscript digits, as the pictures write it
+  function sub(n) { return String(n).replace(/[0-9]/g, function (d) { return String.fromCharCode(0x2080 + +d); }); }
   function makePad(o) {
     var K = o.K, N = o.N, origin = o.origin, axes = o.axes, NA = axes.length;
     // pad coordinates of z: a_d = (z − origin)·axis_d
@@ -366,7 +368,7 @@ enum ExplorerScript {
     for (var i = 0; i < MU.length; i++) if (isFinite(MU[i])) lim = Math.max(lim, Math.ceil(Math.abs(MU[i])));
     for (var j = 0; j < SL; j++) {
       var lab = document.createElement('label');
-      var name = document.createElement('span'); name.textContent = 'z' + (j + 1);
+      var name = document.createElement('span'); name.textContent = 'z' + sub(j + 1);
       var inp = document.createElement('input');
       inp.type = 'range'; inp.min = -lim; inp.max = lim; inp.step = 0.01;
       inp.setAttribute('aria-label', 'latent dimension ' + (j + 1));
