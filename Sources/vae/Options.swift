@@ -177,7 +177,12 @@ struct DataOptions: ParsableArguments {
         }
         if label != nil || ignore != nil { throw VAEError("--label and --ignore are for CSV tables; \(dir) is a folder") }
         let started = DispatchTime.now().uptimeNanoseconds
-        let d = try Dataset.load(directory: dir, imageOptions: imageOptions(stored: stored))
+        let d: Dataset
+        do {
+            d = try Dataset.load(directory: dir, imageOptions: imageOptions(stored: stored))
+        } catch let e as VAEError where why == " ($VAE_DATA)" {
+            throw VAEError("$VAE_DATA: \(e.message)")   // the folder came from the environment, not the command line
+        }
         if let info = d.imageFolder {
             // Skipped files are always reported, quiet or not.
             if !info.skipped.isEmpty {

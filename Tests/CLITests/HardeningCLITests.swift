@@ -70,6 +70,12 @@ final class HardeningCLITests: XCTestCase {
         let r = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": "/nonexistent/data"])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("$VAE_DATA names /nonexistent/data, which does not exist"), r.stderr)
+        // a folder that holds no data set: the message says where the folder came from
+        let empty = tempRunDir("emptydata")
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        let e = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": empty])
+        XCTAssertEqual(e.status, 1)
+        XCTAssertTrue(e.stderr.hasPrefix("error: $VAE_DATA: \(empty) holds no dataset"), e.stderr)
     }
 
     func testNoTestItemsIsAnErrorBeforeTheRunFolder() throws {
