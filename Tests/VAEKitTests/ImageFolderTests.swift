@@ -307,6 +307,12 @@ final class ImageFolderTests: XCTestCase {
         FormatsFixture.assertVAEError(["cats/b.png", "symbolic link to a missing file", "remove it"]) {
             _ = try Dataset.load(directory: linked, imageOptions: self.options())
         }
+        // --skip-bad-files leaves it out, and logs it with the other skipped files
+        var skipping = self.options()
+        skipping.skipBadFiles = true
+        let kept = try Dataset.load(directory: linked, imageOptions: skipping)
+        XCTAssertEqual(kept.trainImages.count, 1)
+        XCTAssertTrue(kept.imageFolder?.skipped.contains { $0.contains("cats/b.png") && $0.contains("missing file") } == true, "\(kept.imageFolder?.skipped ?? [])")
         // a non-image dangling link is no image: ignored
         unlink(linked + "/cats/b.png")
         XCTAssertEqual(symlink(linked + "/gone.txt", linked + "/cats/notes.txt"), 0)

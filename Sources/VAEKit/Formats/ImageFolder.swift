@@ -24,7 +24,7 @@ public enum ImageFolder {
 
     public static func load(directory: String, options: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         try options.validate()
-        let scan = try ImageFolderScan(directory: directory)
+        let scan = try ImageFolderScan(directory: directory, skipBad: options.skipBadFiles)
         var (train, test) = scan.hasOwnSplit ? (scan.train, scan.test) : split(scan.train, fraction: options.testFraction)
         // Test images in a seeded shuffled order, so the first ones (pictures, --test-limit) mix classes.
         var rng = RNG(seed: ImageFolderOptions.splitSeed ^ 0x7E57)
@@ -53,7 +53,7 @@ public enum ImageFolder {
             target = tmp + "/swiftvae-\(getpid())-" + fileName
             keep = false
         }
-        var skipped: [String] = []
+        var skipped: [String] = scan.skipped
         let shape = try outputShape(&train, &test, options: options, skipped: &skipped)
         let writer = try ImageFolderCache.Writer(path: target)
         var trainLabels: [UInt8] = [], testLabels: [UInt8] = []

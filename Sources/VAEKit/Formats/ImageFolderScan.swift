@@ -21,6 +21,9 @@ struct ImageFolderScan {
     var test: [Item] = []
     var hasOwnSplit = false
     var classNames: [String] = []
+    /// With `skipBad`: the images left out as unusable as listed (a link to a missing file, a
+    /// name that is not UTF-8), one line each.
+    var skipped: [String] = []
 
     static let extensions: Set<String> = ["png", "jpg", "jpeg"]
     static let maxDepth = 16
@@ -38,16 +41,20 @@ struct ImageFolderScan {
         return listing.directories.contains { looksLikeImageFolder(Dataset.join(directory, $0), depth: depth + 1) }
     }
 
-    init(directory: String) throws {
-        let top = try ImageFolderScan.list(directory).checked()
+    /// `skipBad` (`--skip-bad-files`): images unusable as listed are left out and logged in
+    /// `skipped`; otherwise the first is an error.
+    init(directory: String, skipBad: Bool = false) throws {
+        var log: [String]? = skipBad ? [] : nil
+        defer { skipped = log ?? [] }
+        let top = try ImageFolderScan.list(directory).checked(&log)
         if top.directories.contains("train") && top.directories.contains("test") {
-            let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil)
-            let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, "test"), classNames: trainClasses)
+            let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log)
+            let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, "test"), classNames: trainClasses, log: &log)
             guard !trainItems.isEmpty else { throw VAEError("\(directory)/train holds no .png/.jpg/.jpeg images") }
             guard !testItems.isEmpty else { throw VAEError("\(directory)/test holds no .png/.jpg/.jpeg images") }
             train = trainItems; test = testItems; classNames = trainClasses; hasOwnSplit = true
         } else {
-            (train, classNames) = try ImageFolderScan.part(directory, classNames: nil)
+            (train, classNames) = try ImageFolderScan.part(directory, classNames: nil, log: &log)
             guard !train.isEmpty else {
                 throw VAEError("\(directory) holds no .png/.jpg/.jpeg images, neither directly nor in class subfolders")
             }
@@ -56,13 +63,13 @@ struct ImageFolderScan {
 
     /// One folder: class subfolders (labels from `classNames` if given, else from the sorted
     /// subfolder names) or flat.
-    static func part(_ directory: String, classNames given: [String]?) throws -> ([Item], [String]) {
-        let top = try list(directory).checked()
+    static func part(_ directory: String, classNames given: [String]?, log: inout [String]?) throws -> ([Item], [String]) {
+        let top = try list(directory).checked(&log)
         let images = top.files.filter { isImageName($0.name) }
         var classes: [(name: String, items: [Item])] = []
         for d in top.directories {
             var items: [Item] = []
-            try collect(Dataset.join(directory, d), depth: 1, into: &items)
+            try collect(Dataset.join(directory, d), depth: 1, into: &items, log: &log)
             if !items.isEmpty { classes.append((d, items)) }
         }
         if classes.isEmpty {
@@ -92,13 +99,13 @@ struct ImageFolderScan {
     }
 
     /// Every image file under `directory`, recursively, in sorted order.
-    static func collect(_ directory: String, depth: Int, into items: inout [Item]) throws {
+    static func collect(_ directory: String, depth: Int, into items: inout [Item], log: inout [String]?) throws {
         guard depth <= maxDepth else { throw VAEError("\(directory) is nested more than \(maxDepth) folders deep — is there a symbolic-link loop?") }
-        let entries = try list(directory).checked()
+        let entries = try list(directory).checked(&log)
         for f in entries.files where isImageName(f.name) {
             items.append(Item(path: Dataset.join(directory, f.name), size: f.size, mtime: f.mtime, label: -1))
         }
-        for d in entries.directories { try collect(Dataset.join(directory, d), depth: depth + 1, into: &items) }
+        for d in entries.directories { try collect(Dataset.join(directory, d), depth: depth + 1, into: &items, log: &log) }
     }
 
     static func modificationNanoseconds(_ info: stat) -> Int {
@@ -112,12 +119,14 @@ struct ImageFolderScan {
     struct Listing {
         var files: [(name: String, size: Int, mtime: Int)] = []
         var directories: [String] = []
-        /// An image (or folder) that cannot be used as listed — a symbolic link to a missing file,
-        /// a name that is not UTF-8 — as one line; scanning for images refuses the folder.
-        var problem: String? = nil
+        /// Images (or folders) that cannot be used as listed — a symbolic link to a missing file,
+        /// a name that is not UTF-8 — one line each; scanning for images refuses the folder, or
+        /// with a log (--skip-bad-files) leaves them out and logs them.
+        var problems: [String] = []
 
-        func checked() throws -> Listing {
-            if let problem { throw VAEError(problem) }
+        func checked(_ log: inout [String]?) throws -> Listing {
+            if log == nil, let first = problems.first { throw VAEError(first) }
+            log?.append(contentsOf: problems)
             return self
         }
     }
@@ -136,16 +145,14 @@ struct ImageFolderScan {
             var info = stat()
             // Relative to the open folder: no walk of the whole path per file.
             guard fstatat(dirfd(dir), bytes.map { CChar(bitPattern: $0) } + [0], &info, 0) == 0 else {
-                if isImageName(name) && out.problem == nil {
-                    out.problem = "\(Dataset.join(directory, name)): \(VAEError.errnoText()) (a symbolic link to a missing file?) — remove it or restore what it points to"
+                if isImageName(name) {
+                    out.problems.append("\(Dataset.join(directory, name)): \(VAEError.errnoText()) (a symbolic link to a missing file?) — remove it or restore what it points to")
                 }
                 continue
             }
             let kind = info.st_mode & S_IFMT
             if String(validating: bytes, as: UTF8.self) == nil, kind == S_IFDIR || (kind == S_IFREG && isImageName(name)) {
-                if out.problem == nil {
-                    out.problem = "\(directory) holds \(kind == S_IFDIR ? "a folder" : "an image") whose name is not valid UTF-8 (\(name)) — rename it"
-                }
+                out.problems.append("\(directory) holds \(kind == S_IFDIR ? "a folder" : "an image") whose name is not valid UTF-8 (\(name)) — rename it")
                 continue
             }
             switch kind {
