@@ -149,6 +149,9 @@ public struct ReportPage: Sendable {
     .scroll { overflow-x: auto; }
     figure { margin: 0; }
     figure img, figure .svg svg { display: block; max-width: 100%; height: auto; }
+    /* a chart keeps readable text on a narrow screen: it scrolls sideways below 520 px */
+    figure .svg { overflow-x: auto; }
+    figure .svg svg { min-width: 520px; }
     img.pixelated { image-rendering: pixelated; image-rendering: crisp-edges; min-width: min(100%, 480px); }
     figcaption { color: #57606a; font-size: 13px; margin-top: 8px; }
     p { margin: 0 0 8px; }
