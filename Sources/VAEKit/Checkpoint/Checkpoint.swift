@@ -80,8 +80,17 @@ public struct RunConfig: Codable, Equatable, Sendable {
         } catch let DecodingError.dataCorrupted(ctx) {
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
             if path.isEmpty { throw VAEError("\(source): not valid JSON; the file is damaged") }
-            // valid JSON, a value out of its kind's range (an unknown activation, latent 4.5)
-            throw VAEError("\(source): field \"\(path)\" has a value SwiftVAE does not read (\(ctx.debugDescription)); the file is damaged or from another version")
+            // valid JSON, a value out of its kind's range (an unknown activation, latent 4.5): the
+            // values it may take, when the field is one of a few names
+            let key = ctx.codingPath.last?.stringValue ?? ""
+            let names: [String: [String]] = [
+                "architecture": VAEConfig.Architecture.allCases.map(\.rawValue), "activation": VAEConfig.HiddenActivation.allCases.map(\.rawValue),
+                "likelihood": VAEConfig.Likelihood.allCases.map(\.rawValue), "objective": TrainingObjective.allCases.map(\.rawValue),
+                "weightInit": WeightInit.allCases.map(\.rawValue), "tokenizer": SequenceConfig.Tokenizer.allCases.map(\.rawValue),
+            ]
+            let given = ctx.debugDescription.range(of: "invalid String value ").map { " \"" + ctx.debugDescription[$0.upperBound...] + "\"" } ?? ""
+            let allowed = names[key].map { ": it takes " + $0.joined(separator: ", ") } ?? " (\(ctx.debugDescription))"
+            throw VAEError("\(source): field \"\(path)\" has a value\(given) SwiftVAE does not read\(allowed); the file is damaged or from another version")
         } catch {
             throw VAEError("\(source): cannot read the run config (\(error))")
         }
