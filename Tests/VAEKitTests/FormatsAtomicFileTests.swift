@@ -22,6 +22,45 @@ final class FormatsTestsAtomicFile: XCTestCase {
         XCTAssertEqual(try contents(dir), ["empty", "model.safetensors", "notes.txt"])
     }
 
+    /// A symbolic link is followed (its target replaced, the link kept; a dangling link's target
+    /// made); a FIFO is written through (replacing it left its reader hanging).
+    func testLinksAndPipesAreWrittenThrough() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try AtomicFile.write("old", to: dir + "/target.txt")
+        XCTAssertEqual(symlink("target.txt", dir + "/link.csv"), 0)
+        try AtomicFile.write("new", to: dir + "/link.csv")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/target.txt", encoding: .utf8), "new")
+        var info = stat()
+        XCTAssertEqual(lstat(dir + "/link.csv", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFLNK, "the link was replaced by a file")
+        XCTAssertEqual(symlink("made.txt", dir + "/dangling.csv"), 0)
+        try AtomicFile.write("made", to: dir + "/dangling.csv")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/made.txt", encoding: .utf8), "made")
+        // two links naming each other: followed once (no endless loop); the file lands where a points
+        XCTAssertEqual(symlink("b", dir + "/a"), 0)
+        XCTAssertEqual(symlink("a", dir + "/b"), 0)
+        try AtomicFile.write("x", to: dir + "/a")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/a", encoding: .utf8), "x")
+        // a FIFO: its reader gets the bytes
+        XCTAssertEqual(mkfifo(dir + "/fifo", 0o600), 0)
+        final class Box: @unchecked Sendable { let lock = NSLock(); var data = Data() }
+        let got = Box()
+        let reader = Thread {
+            let d = FileHandle(forReadingAtPath: dir + "/fifo")!.readDataToEndOfFile()
+            got.lock.lock(); got.data = d; got.lock.unlock()
+        }
+        reader.start()
+        try AtomicFile.write("through", to: dir + "/fifo")
+        var text = ""
+        for _ in 0..<200 where text.isEmpty {
+            usleep(10_000)
+            got.lock.lock(); text = String(decoding: got.data, as: UTF8.self); got.lock.unlock()
+        }
+        XCTAssertEqual(text, "through")
+        XCTAssertEqual(stat(dir + "/fifo", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO)
+    }
+
     func testReplacingKeepsPermissions() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)
         let path = dir + "/secret.json"

@@ -18,7 +18,27 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: [UInt8], to path: String) throws {
+        try write(bytes, to: path, followLinks: true)
+    }
+
+    static func write(_ bytes: [UInt8], to path: String, followLinks: Bool) throws {
         guard !path.isEmpty else { throw VAEError("cannot write a file with an empty path") }
+        // A pipe, a terminal or another device (/dev/stdout, a FIFO) is written to as it is: it
+        // cannot be replaced by a renamed file. A symbolic link is followed: the file it names is
+        // replaced, the link stays (renaming over the link replaced the link itself).
+        var info = stat(), linkInfo = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG, (info.st_mode & S_IFMT) != S_IFDIR {
+            return try writeThrough(bytes, to: path)
+        }
+        if followLinks, lstat(path, &linkInfo) == 0, (linkInfo.st_mode & S_IFMT) == S_IFLNK {
+            if let target = realPath(path) { return try write(bytes, to: target, followLinks: false) }
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let n = readlink(path, &buffer, buffer.count - 1)
+            if n > 0 {
+                let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                return try write(bytes, to: link.hasPrefix("/") ? link : split(path).directory + "/" + link, followLinks: false)
+            }
+        }
         let (directory, name) = split(path)
         guard !name.isEmpty, name != ".", name != ".." else {
             throw VAEError("cannot write \(path): the path names a directory, not a file")
@@ -228,6 +248,22 @@ public enum AtomicFile {
         guard let p = realpath(path, nil) else { return nil }
         defer { free(p) }
         return String(cString: p)
+    }
+
+    /// Writes to a pipe or device in place (no temporary file: it cannot be renamed over).
+    static func writeThrough(_ bytes: [UInt8], to path: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw VAEError("cannot write \(path): \(VAEError.errnoText(errno))") }
+        defer { close(fd) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc_write(fd, $0.baseAddress! + written, min($0.count - written, 1 << 30)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw VAEError("cannot write \(path): \(VAEError.errnoText(errno))")
+            }
+            written += n
+        }
     }
 
     /// `mkdir -p`: the folder and any missing parents; one line naming the part in the way
