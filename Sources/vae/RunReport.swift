@@ -36,7 +36,11 @@ enum RunReport {
         ]
         if !table { pairs.insert(("binarized", options.binarize ? "yes (dynamic)" : "no"), at: 6) }
         if let c = options.corrupt { pairs.insert(("denoising", "the encoder sees each batch corrupted by \(c)"), at: 6) }
-        page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, data.test, seed: seed, unit: table ? "row" : "image"))
+        // scores of a --binarize run on the binary test images its test loss uses (as vae evaluate)
+        let scored = options.binarize ? data.test.binarized(seed: Trainer.testBinarizationSeed) : data.test
+        var scoredData = data
+        scoredData.test = scored
+        page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, scored, seed: seed, unit: table ? "row" : "image"))
 
         if !data.isImages {
             // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.
@@ -98,7 +102,7 @@ enum RunReport {
         }
         ReportExtras.addRestorationStrips(&page, model, data, corrupt: options.corrupt, seed: seed, files: &files)
         if let classes = options.classes {
-            try ReportExtras.addAnomalies(&page, model, data, normal: classes, seed: seed, files: &files)
+            try ReportExtras.addAnomalies(&page, model, scoredData, normal: classes, seed: seed, files: &files)
         }
 
         for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }

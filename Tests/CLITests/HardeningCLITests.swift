@@ -65,6 +65,25 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("is not a number on these items"), r.stderr)
     }
 
+    /// A --binarize run is scored on the binary test images its test loss uses (the fixed
+    /// binarization of vae evaluate): the CSV's scores are those of that set, not of the gray one.
+    func testBinarizedRunIsScoredOnBinaryImages() throws {
+        let data = try TinyData.make()
+        let run = tempRunDir("binrun")
+        XCTAssertEqual(try CLI.run(["train", "--data", data, "--binarize", "--epochs", "1", "--hidden", "16", "--latent", "2", "--out", run, "--no-report"]).status, 0)
+        let a = try CLI.run(["anomaly", run, "--limit", "16", "--seed", "3", "--out", run + "/s.csv"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let rows = try String(contentsOfFile: run + "/s.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        let scores = rows.map { Double($0.split(separator: ",")[2])! }
+        let model = try Checkpoint.load(run).model
+        let test = try Dataset.load(directory: data).test
+        var r1 = RNG(seed: 3), r2 = RNG(seed: 3)
+        let binary = Analysis.anomalyScores(model, test.binarized(seed: Trainer.testBinarizationSeed).first(16), rng: &r1)
+        let gray = Analysis.anomalyScores(model, test.first(16), rng: &r2)
+        XCTAssertNotEqual(binary, gray)
+        for (s, b) in zip(scores, binary) { XCTAssertEqual(s, b, accuracy: 0.01) }   // the CSV's two decimals
+    }
+
     /// $VAE_DATA naming nothing is named as the culprit (the message spoke of --data only).
     func testMissingVAEDataIsNamed() throws {
         let r = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": "/nonexistent/data"])
