@@ -159,6 +159,10 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
                 throw VAEError("\(dir) already holds a run; continue it with --resume or choose another --out")
             }
+            // a run's description without its weights (a recipe kept, a folder copied without them) is not overwritten
+            if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.configFile) {
+                throw VAEError("\(dir) holds a run's \(Checkpoint.configFile) (without its weights); choose another --out, or remove the folder to start over there")
+            }
             // the run's pictures inside the data folder would become data (a loose image, a new class)
             if AtomicFile.isDirectory(data.directory), let root = AtomicFile.realPath(data.directory),
                let target = AtomicFile.absolutePath(dir), target == root || target.hasPrefix(root == "/" ? "/" : root + "/") {

@@ -84,6 +84,19 @@ final class HardeningCLITests: XCTestCase {
         for (s, b) in zip(scores, binary) { XCTAssertEqual(s, b, accuracy: 0.01) }   // the CSV's two decimals
     }
 
+    /// A folder with a run's config.json but no weights (a recipe kept) is not trained over.
+    func testConfigWithoutWeightsIsNotOverwritten() throws {
+        let dir = tempRunDir("recipe")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try AtomicFile.write("{\"recipe\": true}\n", to: dir + "/config.json")
+        let r = try CLI.run(["train", "--data", try TinyData.make(), "--epochs", "1", "--out", dir])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("holds a run's config.json (without its weights)"), r.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/config.json", encoding: .utf8), "{\"recipe\": true}\n")
+        let info = try CLI.run(["info", dir])
+        XCTAssertFalse(info.stderr.contains("vae train --out"), "info advised training over it: \(info.stderr)")
+    }
+
     /// $VAE_DATA naming nothing is named as the culprit (the message spoke of --data only).
     func testMissingVAEDataIsNamed() throws {
         let r = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": "/nonexistent/data"])

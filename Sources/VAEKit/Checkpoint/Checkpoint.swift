@@ -192,7 +192,7 @@ public enum Checkpoint {
         let weightsPath = path.hasSuffix(".safetensors") ? path : dir + "/" + weightsFile
         guard AtomicFile.exists(weightsPath) else {
             if AtomicFile.exists(dir + "/" + configFile) {   // a run's folder without its weights (e.g. a model still in training)
-                throw VAEError("\(dir) has a \(configFile) but no \(weightsFile): the model's weights are not there (not yet written, or not copied with the folder); point at a folder that has them, or train with `vae train --out \(dir)`")
+                throw VAEError("\(dir) has a \(configFile) but no \(weightsFile): the model's weights are not there (not yet written, or not copied with the folder); point at a folder that has them")
             }
             throw VAEError("\(dir) has no \(weightsFile); it is not a SwiftVAE run folder (train one with `vae train --out \(dir)`)")
         }
