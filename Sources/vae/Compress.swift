@@ -79,7 +79,7 @@ struct Decompress: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @Argument(help: ArgumentHelp("The archive.", valueName: "archive")) var archive: String
     @Option(help: ArgumentHelp("The IDX image file to write (uncompressed).", valueName: "file")) var out: String?
-    @Option(name: .customLong("out-dir"), help: ArgumentHelp("A folder to write one gray PNG per image into (the stored names, else image-0001.png …).", valueName: "dir"))
+    @Option(name: .customLong("out-dir"), help: ArgumentHelp("A folder to write one gray PNG per image into (the stored names, else image-00001.png …).", valueName: "dir"))
     var outDir: String?
 
     func validate() throws {

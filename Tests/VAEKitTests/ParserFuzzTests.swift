@@ -247,6 +247,10 @@ final class ParserFuzzTests: XCTestCase {
         XCTAssertEqual(items.map(\.line), [1, 2, 4])
         let csv = try Dataset.parseItems(Array("SMILES,id\r\nCCO,1\r\nCN,2\r\n".utf8), source: "crlf.csv", textColumn: "SMILES")
         XCTAssertEqual(csv.map { String($0.text) }, ["CCO", "CN"])
+        // a UTF-8 byte-order mark is no part of the first column's name or the first item
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        XCTAssertEqual(try Dataset.parseItems(bom + Array("SMILES,id\nCCO,1\n".utf8), source: "bom.csv", textColumn: "SMILES").map { String($0.text) }, ["CCO"])
+        XCTAssertEqual(try Dataset.parseItems(bom + Array("CCO\nCN\n".utf8), source: "bom.smi", textColumn: nil).map { String($0.text) }, ["CCO", "CN"])
     }
 
     /// The notes of a training read: skipped long items counted against the file that held them (a

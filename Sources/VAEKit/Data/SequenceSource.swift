@@ -135,7 +135,7 @@ extension Dataset {
         if bytes.prefix(1 << 16).contains(0) {
             throw VAEError("\(path) holds NUL bytes: it is a binary file, not text with one item per line")
         }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
+        guard let decoded = String(validating: bytes, as: UTF8.self) else {
             // name the first line that is not UTF-8
             var line = 1, start = 0
             for (i, b) in bytes.enumerated() where b == UInt8(ascii: "\n") {
@@ -145,6 +145,8 @@ extension Dataset {
             }
             throw VAEError("\(path) line \(line) is not valid UTF-8 text; convert the file to UTF-8 (e.g. iconv -t UTF-8)")
         }
+        // a UTF-8 byte-order mark (a spreadsheet's "CSV UTF-8") is no part of the first line or column name
+        let text = decoded.hasPrefix("\u{FEFF}") ? String(decoded.dropFirst()) : decoded
         // A CSV's lines are records, not items: without --text-column its header and every
         // other field would be read as text of the items.
         if textColumn == nil && looksLikeCSV(path) {
