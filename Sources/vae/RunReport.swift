@@ -6,11 +6,13 @@ import VAEViz
 /// Writes a run's pictures and its one-page `report.html` (PNGs beside it as files and
 /// embedded in the page, so the page stands alone).
 enum RunReport {
+    /// `recorded`: what the run trained on, as it recorded it (`vae report`, whose data may be the
+    /// test file alone) — the page's data line says that rather than `data`'s counts.
     static func write(directory dir: String, model: any LatentVariableModel, metrics: [EpochMetrics], options: TrainingOptions,
-                      data: Dataset, seed: UInt64) throws -> String {
+                      data: Dataset, seed: UInt64, recorded: RunConfig.DataInfo? = nil) throws -> String {
         guard let model = model as? VAE else {
             guard let seq = model as? SequenceVAE else { throw VAEError("no report for a \(model.config.architecture.rawValue) model") }
-            return try SequenceReport.write(directory: dir, model: seq, metrics: metrics, options: options, data: data, seed: seed)
+            return try SequenceReport.write(directory: dir, model: seq, metrics: metrics, options: options, data: data, seed: seed, recorded: recorded)
         }
         let cfg = model.config
         var page = ReportPage(title: "SwiftVAE run \((dir as NSString).lastPathComponent)",

@@ -54,14 +54,15 @@ enum SequenceText {
 /// near 0), samples, reconstructions and an interpolation as text, the latent scatter.
 enum SequenceReport {
     static func write(directory dir: String, model: SequenceVAE, metrics: [EpochMetrics], options: TrainingOptions,
-                      data: Dataset, seed: UInt64) throws -> String {
+                      data: Dataset, seed: UInt64, recorded: RunConfig.DataInfo? = nil) throws -> String {
         let cfg = model.config, s = model.sequence
         var page = ReportPage(title: "SwiftVAE run \((dir as NSString).lastPathComponent)",
                               subtitle: "sequence VAE on \(data.name), written \(ISO8601DateFormatter().string(from: Date()))")
         var files: [(String, [UInt8])] = []
         func f(_ v: Double) -> String { String(format: "%.3f", v) }
         page.addKeyValues("Run", [
-            ("data", "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test items of at most \(s.maxLength) tokens"),
+            ("data", recorded.map { "\($0.name) (\($0.directory)): \($0.trainCount) train, \($0.testCount) test items of at most \(s.maxLength) tokens" }
+                ?? "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test items of at most \(s.maxLength) tokens"),
             ("tokens", "\(s.tokenizer.rawValue), a vocabulary of \(s.vocabulary.count) (with <bos> <eos> <pad> <unk>)"),
             ("model", "GRU encoder \(s.encoderLayers)×\(s.encoderHidden)\(s.bidirectional ? " (bidirectional)" : ""), latent \(cfg.latent), GRU decoder \(s.decoderLayers)×\(s.decoderHidden) fed [token, z], \(model.parameterCount) parameters"),
             ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")\(cfg.freeBitsValue > 0 ? "; free bits \(cfg.freeBitsValue) nats per item" : "")"),
