@@ -130,6 +130,10 @@ struct Train: ParsableCommand {
                 data = try dataOptions.load(fallback: loaded.config?.data?.recordedPath, stored: loaded.config?.data?.imageOptions,
                                            table: loaded.table)
             }
+            // a total below what is done would leave "after epoch 3 of 2" (and rewrite the report)
+            if let e = epochs, e < loaded.state.epoch {
+                throw ValidationError("--epochs \(e) is fewer than the \(loaded.state.epoch) epochs \(dir) has done; --epochs is the total: give \(loaded.state.epoch) or more")
+            }
             var changes = TrainingRun.ResumeChanges()
             changes.epochs = epochs
             changes.learningRate = lr

@@ -305,6 +305,10 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("resuming"), r.stderr)
         XCTAssertEqual(try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8).split(separator: "\n").count, 2)
+        // a total below what is done is a usage error (it said "after epoch 2 of 1" and went on)
+        r = try CLI.run(["train", "--resume", "--epochs", "1", "--no-report", "--out", dir])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--epochs 1 is fewer than the 2 epochs"), r.stderr)
     }
 
     /// Ctrl-C: stops after the batch under way, saves a checkpoint, says how to resume, exits 130.
