@@ -10,18 +10,16 @@ struct SMILESCheck: ParsableCommand {
         discussion: "The checks of RDKit's MolFromSmiles: syntax, ring closures, branches, elements, valences, kekulization, aromatic atoms outside rings (docs/smiles-validity.md)."
     )
     @Argument(help: ArgumentHelp("A file of SMILES, one per line (.smi, .txt, plain or .gz).", valueName: "file")) var file: String
-    @Option(help: ArgumentHelp("Write a TSV line per input line: the string, 1 or 0, the problem class, the message.", valueName: "file.tsv"))
+    @Option(help: ArgumentHelp("Write a TSV line per item: the string, 1 or 0, the problem class, the message.", valueName: "file.tsv"))
     var out: String?
+    @Option(name: .customLong("text-column"), help: ArgumentHelp("A CSV file: the column that holds the SMILES (MOSES: SMILES).", valueName: "column"))
+    var textColumn: String?
 
     func run() throws {
         try OutputFile.requireFolder(out)
-        var bytes = try AtomicFile.readAll(path: file, maxBytes: 4 << 30)
-        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: file) }
-        guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw VAEError("\(file) is not UTF-8 text; give a file of SMILES, one per line")
-        }
-        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
-        if lines.last?.isEmpty == true { lines.removeLast() }
+        // the sequence reader's rules: gzip, UTF-8 (a bad line named), a byte-order mark, a CSV's
+        // header and column (a CSV without --text-column is refused, not checked header and all)
+        let lines = try Dataset.readSequenceItems(path: file, textColumn: textColumn).map(\.text)
         var rows: [String] = [], valid = 0
         var kinds: [String: Int] = [:]
         rows.reserveCapacity(out == nil ? 0 : lines.count)

@@ -331,5 +331,17 @@ final class SequenceCLITests: XCTestCase {
         let missing = try CLI.run(["smiles", "/nonexistent.smi"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
+        // a CSV is read by its column, as training reads it (its header counted as a molecule), and
+        // an empty file is no result
+        let csv = tempRunDir("smiles") + ".csv"
+        try AtomicFile.write("SMILES,id\nCCO,1\nC1CC,2\n", to: csv)
+        XCTAssertEqual(try CLI.run(["smiles", csv]).status, 1)
+        let byColumn = try CLI.run(["smiles", csv, "--text-column", "SMILES"])
+        XCTAssertTrue(byColumn.stdout.hasPrefix("1 of 2 lines are valid molecules"), byColumn.stdout)
+        let empty = tempRunDir("smiles") + ".smi"
+        try AtomicFile.write("", to: empty)
+        let e = try CLI.run(["smiles", empty])
+        XCTAssertEqual(e.status, 1)
+        XCTAssertTrue(e.stderr.contains("is empty"), e.stderr)
     }
 }

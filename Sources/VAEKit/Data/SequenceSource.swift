@@ -123,6 +123,11 @@ extension Dataset {
     }
 
     /// The raw items (strings with their line numbers) of a text, SMILES or CSV file, plain or gzip.
+    /// The items of a file as training reads them (`vae smiles` checks them so).
+    public static func readSequenceItems(path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
+        try readItems(path: path, textColumn: textColumn)
+    }
+
     static func readItems(path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
         try parseItems(try AtomicFile.readAll(path: path, maxBytes: 4 << 30), source: path, textColumn: textColumn)
     }
