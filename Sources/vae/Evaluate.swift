@@ -79,8 +79,10 @@ struct Evaluate: ParsableCommand {
                 out["perplexity"] = Foundation.exp(perToken)
                 Console.note(String(format: "per token (%d predicted, <eos> included): −log p ≈ %.4f nats, perplexity %.2f", tokens, perToken, Foundation.exp(perToken)))
             }
-            Console.note(String(format: "IWAE k = %d on %d test \(data.isImages ? "images" : "items")%@: −log p(x) ≈ %.2f ± %.2f nats (standard error), %.0f s",
-                                iwae, n, binary ? " (binarized, seed Trainer.testBinarizationSeed)" : "", est.mean, est.standardError,
+            // one item has no standard error: said, not "± nan"
+            let spread = est.standardError.isFinite ? String(format: " ± %.2f nats (standard error)", est.standardError) : " nats (one item: no standard error)"
+            Console.note(String(format: "IWAE k = %d on %d test \(data.isImages ? "images" : "items")%@: −log p(x) ≈ %.2f%@, %.0f s",
+                                iwae, n, binary ? " (binarized, the fixed binarization of the test set)" : "", est.mean, spread,
                                 Date().timeIntervalSince(t1)))
         }
         // a number JSON cannot hold (one item's standard error, an overflowed loss) is null

@@ -202,6 +202,7 @@ final class SequenceCLITests: XCTestCase {
         let one = try CLI.run(["evaluate", home + "/run", "--limit", "1", "--iwae", "3"], cwd: elsewhere)
         XCTAssertEqual(one.status, 0, one.stderr)
         XCTAssertTrue(one.stdout.contains("\"iwae_sem\":null"), one.stdout)
+        XCTAssertTrue(one.stderr.contains("(one item: no standard error)") && !one.stderr.contains("nan"), one.stderr)
         // vae report's data line is what the run trained on (it said the test file: "20 train")
         let rep = try CLI.run(["report", home + "/run"], cwd: home)
         XCTAssertEqual(rep.status, 0, rep.stderr)
