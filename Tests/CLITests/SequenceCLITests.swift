@@ -298,6 +298,8 @@ final class SequenceCLITests: XCTestCase {
         try refuse(Array("good line\nanother\n".utf8) + [0xC3, 0x28] + Array("\n".utf8), "line 3 is not valid UTF-8")
         try refuse(Array("short\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20) + [10], "line 2 is 2,097,152 bytes long")
         try refuse(Array("aaaaaaaaaa\nbbbbbbbbbbbb\n".utf8), "no item has at most --max-length 5 tokens", extra: ["--max-length", "5"])
+        // one line, too long: its length is the problem, not the missing test split
+        try refuse(Array(String(repeating: "C", count: 500).utf8) + [10], "no item has at most --max-length 100 tokens")
         try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"])
         // a CSV without --text-column: its header and other fields would be read as items
         try refuse(Array("SMILES,SPLIT\nCCO,train\nCCN,test\n".utf8), "is a CSV table: pass --text-column with the column that holds the items (its header: 'SMILES', 'SPLIT')",

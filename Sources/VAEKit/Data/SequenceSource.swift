@@ -283,6 +283,8 @@ extension Dataset {
             trainItems = trainPos.map { items[$0] }
             testItems = testPos.map { items[$0] }
             if testItems.isEmpty && !items.isEmpty {
+                // the items' length first: a file whose lines are all too long needs --max-length, not more lines
+                _ = try encodeItems(items, options: options, vocabulary: nil, source: path)
                 throw VAEError("\(path): \(trainItems.count) train and 0 test items — too few to hold out a test set: give more data, a --test file\(items.count >= 2 ? ", or a larger --test-fraction" : "")")
             }
         }
