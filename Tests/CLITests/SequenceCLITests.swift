@@ -65,6 +65,11 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("item\treconstruction\nthe cat sees the moon .\t"), r.stdout)
         XCTAssertTrue(r.stderr.contains("1 tokens of the given items are not in the vocabulary"), r.stderr)
+        // an item with a line break stays one TSV row
+        r = try CLI.run(["reconstruct", run, "--items", "the cat\nsees the moon ."])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 2, r.stdout)
+        XCTAssertTrue(r.stdout.contains("the cat\\nsees the moon ."), r.stdout)
 
         r = try CLI.run(["interpolate", run, "--from", "the cat sees the moon .", "--to", "a dog hears a song .", "--steps", "4"])
         XCTAssertEqual(r.status, 0, r.stderr)
