@@ -132,7 +132,7 @@ struct Anomaly: ParsableCommand {
         // a model trained with --binarize is scored on the binary images its test loss uses (the
         // fixed binarization of vae evaluate); gray ones scored about 3–4 nats worse
         let binary = loaded.options.binarize
-        let set = (binary ? data.test.binarized(seed: Trainer.testBinarizationSeed) : data.test).first(limit ?? data.test.count)
+        let set = data.test.scored(binarize: binary).first(limit ?? data.test.count)
         if normal != nil && !set.hasLabels {   // before the scoring, not after
             throw ValidationError("--normal needs labels, and \(data.directory) has none")
         }
@@ -166,7 +166,7 @@ struct Anomaly: ParsableCommand {
         if let q = thresholdQuantile {
             var trainSet = thresholdSet!.first(20_000)
             if let c = loaded.options.classes { trainSet = trainSet.filtered(classes: Set(c)) }
-            if binary { trainSet = trainSet.binarized(seed: Trainer.testBinarizationSeed) }
+            trainSet = trainSet.scored(binarize: binary)
             var r2 = RNG(seed: seed ^ 0x7A)
             let train = score(trainSet, &r2).sorted()
             let t = train[min(train.count - 1, Int((Double(train.count) * q).rounded(.down)))]

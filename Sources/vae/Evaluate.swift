@@ -29,7 +29,7 @@ struct Evaluate: ParsableCommand {
         }
         let data = try runArg.testSet(loaded, dataOptions)
         let binary = binarize ?? loaded.options.binarize
-        let test = binary ? data.test.binarized(seed: Trainer.testBinarizationSeed) : data.test
+        let test = data.test.scored(binarize: binary)
         let set = test.first(limit ?? test.count)
         var rng = RNG(seed: seed)
         let t0 = Date()

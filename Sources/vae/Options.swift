@@ -295,23 +295,15 @@ enum OutputFile {
         if create { try AtomicFile.makeFolders(dir, what: "--out-dir") } else { try AtomicFile.checkFolderPath(dir, what: "--out-dir") }
     }
 
-    /// The folder part of a path ("" when it has none: the current folder). Not NSString's
-    /// deletingLastPathComponent, which traps on one-character paths in swift-corelibs-foundation.
-    static func parentFolder(_ path: String) -> String {
-        var p = Substring(path)
-        while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-        guard let slash = p.lastIndex(of: "/") else { return "" }
-        return slash == p.startIndex ? "/" : String(p[..<slash])
-    }
-
     static func requireFolder(_ path: String?, option: String = "--out") throws {
         guard let path else { return }
         if path.isEmpty { throw ValidationError("\(option) is empty: give a file name") }
         if AtomicFile.isDirectory(path) {
             throw ValidationError("\(option) \(path) is a folder: give a file name (one inside it: \(path.hasSuffix("/") ? path : path + "/")NAME)")
         }
-        let folder = parentFolder(path)
-        if folder.isEmpty || AtomicFile.isDirectory(folder) { return }
+        // (AtomicFile.split, not NSString's deletingLastPathComponent: that traps on one-character paths)
+        let folder = AtomicFile.split(path).directory
+        if AtomicFile.isDirectory(folder) { return }
         if AtomicFile.exists(folder) {
             throw VAEError("cannot write \(option) \(path): \(folder) is a file, not a folder; write elsewhere")
         }

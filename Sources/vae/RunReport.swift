@@ -25,21 +25,21 @@ enum RunReport {
         let trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train (classes \($0.map(name).joined(separator: ", ")) only), \(data.test.count) test (all classes)" }
             ?? "\(data.train.count) train, \(data.test.count) test"
         let shape = table ? "\(cfg.inputSize) encoded columns" : cfg.inputShape.map(String.init).joined(separator: "×")
-        var pairs: [(String, String)] = [
+        let pairs: [(String, String)] = [
             ("data", "\(data.name) (\(data.directory)): \(trained), \(shape)"),
             ("model", "\(cfg.architecture.rawValue), latent \(cfg.latent), hidden \(cfg.hidden.map(String.init).joined(separator: ",")), \(model.parameterCount) parameters\(cfg.conditionSize > 0 ? ", conditional on the label (\(cfg.conditionSize) classes)" : "")"),
             ("likelihood", RunReport.likelihoodText(cfg)),
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
             ("epochs", "\(metrics.count) of \(options.epochs)"),
+            options.corrupt.map { ("denoising", "the encoder sees each batch corrupted by \($0)") },
+            table ? nil : ("binarized", options.binarize ? "yes (dynamic)" : "no"),
             ("seed", "\(options.seed)"),
             ("threads", "\(ThreadPool.threadCount)"),
             ("SwiftVAE", SwiftVAE.version),
-        ]
-        if !table { pairs.insert(("binarized", options.binarize ? "yes (dynamic)" : "no"), at: 6) }
-        if let c = options.corrupt { pairs.insert(("denoising", "the encoder sees each batch corrupted by \(c)"), at: 6) }
+        ].compactMap { $0 }
         // scores of a --binarize run on the binary test images its test loss uses (as vae evaluate)
-        let scored = options.binarize ? data.test.binarized(seed: Trainer.testBinarizationSeed) : data.test
+        let scored = data.test.scored(binarize: options.binarize)
         var scoredData = data
         scoredData.test = scored
         page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, scored, seed: seed, unit: table ? "row" : "image"))

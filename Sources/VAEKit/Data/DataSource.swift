@@ -48,6 +48,13 @@ extension DataSource {
         return subset((0..<count).filter { classes.contains(label($0)) })
     }
 
+    /// The items as a model trained with `binarize` is scored on them (its test loss, `vae
+    /// evaluate`, anomaly scores, the report): the fixed binarization of
+    /// `Trainer.testBinarizationSeed`; the items themselves otherwise.
+    public func scored(binarize: Bool) -> any DataSource {
+        binarize ? binarized(seed: Trainer.testBinarizationSeed) : self
+    }
+
     /// Items `range` in order as one batch: x, the mask when entries are missing, the labels.
     /// `range` must lie within 0..<count (as an array's subscript).
     public func batch(_ range: Range<Int>) -> Batch {

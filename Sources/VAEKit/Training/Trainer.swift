@@ -390,7 +390,7 @@ public final class Trainer {
         var set = data.test
         if let lim = options.testLimit { set = set.first(lim) }
         if options.binarize {
-            if binarizedTest == nil { binarizedTest = set.binarized(seed: Trainer.testBinarizationSeed) }
+            if binarizedTest == nil { binarizedTest = set.scored(binarize: true) }
             set = binarizedTest!
         }
         var r = RNG(seed: options.seed ^ 0x7E57 ^ (UInt64(epoch) << 20))

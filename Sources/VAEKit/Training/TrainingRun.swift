@@ -11,9 +11,7 @@ public final class TrainingRun {
 
     public let directory: String
     public let trainer: Trainer
-    public private(set) var metrics: [EpochMetrics] {
-        didSet { if metrics.count < metricsLines.count || metrics.isEmpty { metricsLines = [] } }
-    }
+    public private(set) var metrics: [EpochMetrics]   // only ever appended to
     public var model: any LatentVariableModel { trainer.model }
     /// Seconds between saves at the ends of epochs (1; 0 saves every epoch).
     public var minimumSaveInterval: Double = 1
@@ -155,8 +153,7 @@ public final class TrainingRun {
     public func save() throws {
         guard trainer.parallel?.isWriter ?? true else { return }  // MPI: rank 0 writes, the others nothing
         try Checkpoint.makeDirectory(directory)
-        let enc = TrainingRun.metricsEncoder()
-        while metricsLines.count < metrics.count { metricsLines.append(String(decoding: try! enc.encode(metrics[metricsLines.count]), as: UTF8.self) + "\n") }
+        metricsLines += TrainingRun.metricsLines(metrics[metricsLines.count...])
         try AtomicFile.write(metricsLines.joined(), to: directory + "/" + TrainingRun.metricsFile)
         try Checkpoint.save(model: trainer.model, optimizer: trainer.optimizer, options: trainer.options,
                             state: trainer.state, data: RunConfig.DataInfo(trainer.data),
@@ -169,15 +166,15 @@ public final class TrainingRun {
     static let nonFinite = (positive: "inf", negative: "-inf", nan: "nan")
 
     public static func metricsText(_ metrics: [EpochMetrics]) -> String {
-        let enc = metricsEncoder()
-        return metrics.map { String(decoding: try! enc.encode($0), as: UTF8.self) + "\n" }.joined()
+        metricsLines(metrics[...]).joined()
     }
 
-    static func metricsEncoder() -> JSONEncoder {
+    /// One JSON line per epoch, "\n" included.
+    static func metricsLines(_ metrics: ArraySlice<EpochMetrics>) -> [String] {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: nonFinite.positive, negativeInfinity: nonFinite.negative, nan: nonFinite.nan)
-        return enc
+        return metrics.map { String(decoding: try! enc.encode($0), as: UTF8.self) + "\n" }
     }
 
     /// Reads `metrics.jsonl` (one JSON object per line); a missing file is an empty history.
