@@ -302,9 +302,15 @@ final class SequenceCLITests: XCTestCase {
         try refuse([0x7F, 0x45, 0x4C, 0x46, 0, 0, 1, 2] + Array("abc\n".utf8), "holds NUL bytes: it is a binary file")
         try refuse(Array("good line\nanother\n".utf8) + [0xC3, 0x28] + Array("\n".utf8), "line 3 is not valid UTF-8")
         try refuse(Array("short\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20) + [10], "line 2 is 2,097,152 bytes long")
-        try refuse(Array("aaaaaaaaaa\nbbbbbbbbbbbb\n".utf8), "no item has at most --max-length 5 tokens", extra: ["--max-length", "5"])
+        try refuse(Array("aaaaaaaaaa\nbbbbbbbbbbbb\n".utf8), "no item has at most --max-length 5 tokens (2 read)", extra: ["--max-length", "5"])
         // one line, too long: its length is the problem, not the missing test split
         try refuse(Array(String(repeating: "C", count: 500).utf8) + [10], "no item has at most --max-length 100 tokens")
+        // every training item too long, a test item short: the message counts the split and the file
+        let (_, testRows) = TableSplitRule.split(rows: 20, testFraction: 0.1, seed: 1)
+        let lines = (0..<20).map { testRows.contains($0) ? "ab" : String(repeating: "x", count: 12) }
+        try refuse(Array((lines.joined(separator: "\n") + "\n").utf8),
+                   "none of the \(20 - testRows.count) items of its training split has at most --max-length 5 tokens (20 read)",
+                   extra: ["--max-length", "5", "--seed", "1"])
         try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"])
         // a CSV without --text-column: its header and other fields would be read as items
         try refuse(Array("SMILES,SPLIT\nCCO,train\nCCN,test\n".utf8), "is a CSV table: pass --text-column with the column that holds the items (its header: 'SMILES', 'SPLIT')",

@@ -236,15 +236,9 @@ extension Dataset {
     /// vocabulary, and the counts of skipped items and of <unk> tokens.
     public static func encodeItems(_ items: [(line: Int32, text: Substring)], options: SequenceOptions, vocabulary: [String]?,
                             source: String) throws -> (SequenceSource, [String], skipped: Int, unknown: Int) {
-        // a token is at least one byte: longer lines are over the limit without tokenizing them
-        let byteLimit = options.maxLength * 64
         // Two passes over the items, tokenizing each time (no array of every item's tokens is
         // ever held: memory stays with the text and the 16-bit ids).
-        func tokens(_ text: Substring) -> [Substring]? {
-            if text.utf8.count > byteLimit { return nil }
-            let t = Vocabulary.tokenize(text, options.tokenizer)
-            return t.count > options.maxLength ? nil : t
-        }
+        func tokens(_ text: Substring) -> [Substring]? { fittingTokens(text, options: options) }
         var vocab = vocabulary ?? []
         if vocabulary == nil {
             var counts: [Substring: Int] = [:]
@@ -272,6 +266,14 @@ extension Dataset {
         return (SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength), vocab, skipped, unknown)
     }
 
+    /// The item's tokens, or nil when it has more than `options.maxLength`.
+    static func fittingTokens(_ text: Substring, options: SequenceOptions) -> [Substring]? {
+        // a token is at least one byte: longer lines are over the limit without tokenizing them
+        if text.utf8.count > options.maxLength * 64 { return nil }
+        let t = Vocabulary.tokenize(text, options.tokenizer)
+        return t.count > options.maxLength ? nil : t
+    }
+
     /// A file of sequences for training: its vocabulary, a test file or a seeded split.
     public static func loadSequences(path: String, options: SequenceOptions) throws -> (Dataset, vocabulary: [String]) {
         let items = try readItems(path: path, textColumn: options.textColumn)
@@ -287,6 +289,14 @@ extension Dataset {
                 _ = try encodeItems(items, options: options, vocabulary: nil, source: path)
                 throw VAEError("\(path): \(trainItems.count) train and 0 test items — too few to hold out a test set: give more data, a --test file\(items.count >= 2 ? ", or a larger --test-fraction" : "")")
             }
+        }
+        if options.resolvedTestFile == nil, !trainItems.isEmpty,
+           !trainItems.contains(where: { fittingTokens($0.text, options: options) != nil }) {
+            // counted over the file, not its training split; and if only test items fit, say so
+            let testFits = testItems.contains(where: { fittingTokens($0.text, options: options) != nil })
+            throw VAEError(testFits
+                ? "\(path): none of the \(trainItems.count) items of its training split has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length"
+                : "\(path): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
         }
         var (train, vocab, skipped, trainUnknown) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
         var (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
