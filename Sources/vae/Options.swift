@@ -299,7 +299,8 @@ enum OutputFile {
         guard let path else { return }
         if path.isEmpty { throw ValidationError("\(option) is empty: give a file name") }
         if AtomicFile.isDirectory(path) {
-            throw ValidationError("\(option) \(path) is a folder: give a file name (one inside it: \(path.hasSuffix("/") ? path : path + "/")NAME)")
+            // a file of the wrong kind: exit 1, as --out-dir's file that is no folder (README, "The vae tool")
+            throw VAEError("\(option) \(path) is a folder: give a file name (one inside it: \(path.hasSuffix("/") ? path : path + "/")NAME)")
         }
         // (AtomicFile.split, not NSString's deletingLastPathComponent: that traps on one-character paths)
         let folder = AtomicFile.split(path).directory

@@ -21,7 +21,9 @@ extension ReportPage {
         let axesText = ReportPage.padAxesText(latent: k, explained: data.explained)
         var h = "<div class=\"vx\" id=\"swiftvae-explorer\">\n"
         h += "<p>The decoder runs in this page (float32 weights, a JavaScript forward pass): every picture below is decoded live. "
-        h += "The pad shows \(data.count) test images by their latent means over \(htmlEscape(axesText)); "
+        // the first test images only (the page carries their pixels): their count and their PCA share
+        // differ from the latent scatter's, which draws more items without pictures
+        h += "The pad shows the first \(data.count) test images (the page carries their pixels) by their latent means over \(htmlEscape(axesText)); "
         h += "drag on it to move z, hover a point to see that test image beside its reconstruction.</p>\n"
         h += "<div class=\"vx-grid\">\n<div class=\"vx-padbox\">\n"
         h += ReportPage.padHTML(axesText: axesText, pcaHint: pca ? "Moving on the pad changes z only along the two principal directions; the sliders set each dimension." : nil)
@@ -59,7 +61,7 @@ extension ReportPage {
 
     /// What the pad's axes are, in words.
     static func padAxesText(latent k: Int, explained: Double) -> String {
-        k > 2 ? String(format: "the first two principal directions of the test means (%.0f%% of their variance)", 100 * explained)
+        k > 2 ? String(format: "the first two principal directions of these means (%.0f%% of their variance)", 100 * explained)
               : (k == 2 ? "z₁ (across) and z₂ (up)" : "z₁")
     }
 
