@@ -23,6 +23,10 @@ struct Impute: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @OptionGroup var threadOptions: ThreadOptions
 
+    /// Standard deviations from a column's training mean beyond which a value (observed, or a fill)
+    /// is taken as an error of the data, not something to impute from.
+    static let farOutside: Float = 1000
+
     func validate() throws {
         guard fill == "importance" || fill == "mean" else { throw ValidationError("--fill must be importance or mean") }
         guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
@@ -62,13 +66,25 @@ struct Impute: ParsableCommand {
                                          iterations: iterations, chains: chains, start: nil, rng: &rng)
             means.withUnsafeMutableBufferPointer { (m: inout UnsafeMutableBufferPointer<Float>) in
                 (m.baseAddress! + start * w).update(from: filled.pointer, count: (end - start) * w)
+                // A row with an observed value over `farOutside` standard deviations from its column's
+                // training mean (a typing or unit error, 1e22 in a column of about 5) drives the
+                // encoder as far out, and the fill follows (ReLU nets extrapolate linearly): finite
+                // but meaningless numbers. Such a row, or a fill as far out, is left unfilled (NaN).
+                for r in 0..<(end - start) {
+                    let row = m.baseAddress! + (start + r) * w
+                    let far = (0..<w).contains { j in
+                        (observed.pointer[r * w + j] > 0 && abs(batch.x.pointer[r * w + j]) > Impute.farOutside)
+                            || abs(row[j]) > Impute.farOutside
+                    }
+                    if far { row.update(repeating: .nan, count: w) }
+                }
             }
             start = end
         }
         let (count, unfilled) = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
         print("filled \(count) missing cells of \(rows.count) rows; wrote \(out)")
         if !unfilled.isEmpty {
-            Console.note("note: \(unfilled.count) row\(unfilled.count == 1 ? "" : "s") left with \(unfilled.count == 1 ? "its" : "their") missing cells empty: the model's fill is not a number there, because other values of the row are far outside the training rows' range (check them): line\(unfilled.count == 1 ? "" : "s") \(unfilled.prefix(20).map(String.init).joined(separator: ", "))\(unfilled.count > 20 ? ", …" : "")")
+            Console.note("note: \(unfilled.count) row\(unfilled.count == 1 ? "" : "s") left with \(unfilled.count == 1 ? "its" : "their") missing cells empty: other values of the row lie far outside the training rows' range (over 1,000 standard deviations from a column's mean, or beyond what 32-bit floats hold), so the model's fill would be meaningless; check them: line\(unfilled.count == 1 ? "" : "s") \(unfilled.prefix(20).map(String.init).joined(separator: ", "))\(unfilled.count > 20 ? ", …" : "")")
         }
     }
 }
