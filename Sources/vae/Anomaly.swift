@@ -176,9 +176,10 @@ struct Anomaly: ParsableCommand {
         }
         let seq = loaded.model.config.sequence  // a sequence run: the item's text instead of a label
         if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {
-            var lines = ["id,\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")]
+            let files = Encode.fileNames(set)   // an image folder's: each image's file, beside its index
+            var lines = ["id,\(files == nil ? "" : "file,")\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")]
             for i in 0..<set.count {
-                var f = [CSVText.quote(set.itemID(i)),
+                var f = [CSVText.quote(set.itemID(i))] + (files.map { [CSVText.quote($0[i])] } ?? []) + [
                          texts.map { CSVText.quote($0[i]) }
                             ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""),
                          String(format: "%.4f", scores[i])]
@@ -205,9 +206,12 @@ struct Anomaly: ParsableCommand {
         }
         // Columns padded here: Foundation's %-10@ pads nothing on Linux.
         let shown = Array(order.prefix(min(top, 10)))
-        let rows = shown.enumerated().map { (r, i) in ["\(r + 1)", set.itemID(i), name(i), String(format: "%.2f", scores[i])] }
-        print(Anomaly.columns([["rank", "id", loaded.model.config.sequence == nil ? "label" : "item", "score"]] + rows,
-                              rightAligned: [0, 3]))
+        let files = Encode.fileNames(set)
+        let rows = shown.enumerated().map { (r, i) in
+            ["\(r + 1)", set.itemID(i)] + (files.map { [Console.visible($0[i])] } ?? []) + [name(i), String(format: "%.2f", scores[i])]
+        }
+        print(Anomaly.columns([["rank", "id"] + (files == nil ? [] : ["file"]) + [loaded.model.config.sequence == nil ? "label" : "item", "score"]] + rows,
+                              rightAligned: [0, files == nil ? 3 : 4]))
         guard data.isImages else { return }   // a table has no picture of its rows
         // --out scores.csv asked for the scores: no picture written into the run besides
         if let o = out, o.lowercased().hasSuffix(".csv") { return }

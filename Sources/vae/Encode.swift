@@ -28,7 +28,9 @@ struct Encode: ParsableCommand {
             : [(split, split == "train" ? try train() : data.test)]
         let k = model.latent
         let seq = model.config.sequence  // a sequence run: the item's text instead of a label
-        var lines = ["split,id,\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
+        // an image folder's images are also named by their file (relative to the folder)
+        let files = sets.contains { Encode.fileNames($0.1) != nil }
+        var lines = ["split,id,\(files ? "file," : "")\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
                      + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")]
         for (name, set) in sets {
             let texts = try seq.map { try SequenceText.texts(set, $0) }
@@ -39,8 +41,9 @@ struct Encode: ParsableCommand {
                 let (mu, lv) = model.encode(b)
                 for r in 0..<(end - start) {
                     let i = start + r
-                    var f = [name, CSVText.quote(set.itemID(i)),
-                             texts.map { CSVText.quote($0[i]) }
+                    var f = [name, CSVText.quote(set.itemID(i))]
+                    if files { f.append(CSVText.quote(Encode.fileNames(set)?[i] ?? "")) }
+                    f += [texts.map { CSVText.quote($0[i]) }
                                 ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
                     for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
                     for j in 0..<k { f.append(CSVText.number(Float.exp(0.5 * lv[r * k + j]))) }
@@ -53,6 +56,9 @@ struct Encode: ParsableCommand {
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
         print("wrote \(path) (\(lines.count - 1) items, latent \(k))")
     }
+
+    /// An image folder's file names, one per item of `set` (nil for other data).
+    static func fileNames(_ set: any DataSource) -> [String]? { (set as? ImageSet)?.names }
 
     /// A label's name; "" for a row whose label is missing (-1).
     static func className(_ l: Int, _ names: [String]) -> String { l < 0 ? "" : (l < names.count ? names[l] : String(l)) }

@@ -7,15 +7,13 @@ import VAEViz
 /// Images a user hands to a command (`--images DIR`, `--mask FILE.png`, `--masks DIR`), and the
 /// per-image output of `--out-dir`.
 enum ImageInputs {
-    static let extensions: Set<String> = ["png"]
-
-    /// The image files of a folder, sorted by name.
+    /// The image files of a folder (PNG and JPEG, as training reads), sorted by name.
     static func files(in dir: String) throws -> [String] {
-        guard AtomicFile.isDirectory(dir) else { throw VAEError("\(dir) is not a folder of images; pass --images DIR with PNG files") }
+        guard AtomicFile.isDirectory(dir) else { throw VAEError("\(dir) is not a folder of images; pass --images DIR with PNG or JPEG files") }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-            .filter { !$0.hasPrefix(".") && extensions.contains(($0 as NSString).pathExtension.lowercased()) }   // hidden files are not the user's images
+            .filter { ImageFolder.isImageName($0) }   // hidden files are not the user's images
             .sorted()
-        guard !names.isEmpty else { throw VAEError("\(dir) has no .png files") }
+        guard !names.isEmpty else { throw VAEError("\(dir) has no image files (.png, .jpg, .jpeg)") }
         // a name that is not UTF-8 comes back with U+FFFD in it, and no file has that name
         if let bad = names.first(where: { $0.unicodeScalars.contains("\u{FFFD}") && !AtomicFile.exists(dir + "/" + $0) }) {
             throw VAEError("\(dir) holds an image whose name is not valid UTF-8 (\(bad)) — rename it")
@@ -23,46 +21,37 @@ enum ImageInputs {
         return names
     }
 
-    /// One PNG as [C·H·W] values in [0, 1] in the model's `shape` (gray and RGB are converted,
-    /// alpha is composited on black); other sizes are an error.
-    static func read(_ path: String, shape: [Int]) throws -> [Float] {
-        let bytes = try AtomicFile.readAll(path: path, maxBytes: 64 << 20)
-        let img: (width: Int, height: Int, channels: Int, pixels: [UInt8])
-        do { img = try PNG.decode(bytes) } catch { throw VAEError("\(path): not a readable PNG (\(error))") }
-        let c = shape[0], h = shape[1], w = shape[2]
-        guard img.width == w && img.height == h else {
-            throw VAEError("\(path) is \(img.width)×\(img.height) but the model takes \(w)×\(h) images; resize it to \(w)×\(h)")
-        }
-        var out = [Float](repeating: 0, count: c * h * w)
-        let ic = img.channels
-        for p in 0..<(h * w) {
-            let px = Array(img.pixels[(p * ic)..<((p + 1) * ic)]).map { Float($0) / 255 }
-            let alpha: Float = (ic == 2 || ic == 4) ? px[ic - 1] : 1
-            let rgb: [Float] = ic >= 3 ? [px[0], px[1], px[2]] : [px[0], px[0], px[0]]
-            if c == 1 {
-                out[p] = alpha * (ic >= 3 ? 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] : rgb[0])
-            } else {
-                for ch in 0..<c { out[ch * h * w + p] = alpha * rgb[min(ch, 2)] }
-            }
-        }
-        return out
+    /// One image as [C·H·W] values in [0, 1] in the model's `shape`, read as the run read its
+    /// training images (`options`: the run's stored image-folder options — its background, and
+    /// resizing when it was trained with --image-size; nil: black, the exact size).
+    static func read(_ path: String, shape: [Int], options: ImageFolderOptions?) throws -> [Float] {
+        let bytes = try ImageFolder.readFile(path, channels: shape[0], height: shape[1], width: shape[2], options: options)
+        return bytes.map { Float($0) / 255 }
     }
 
-    /// All PNGs of `dir` as a [N, D] tensor, with their file names.
-    static func load(_ dir: String, shape: [Int]) throws -> (names: [String], x: Tensor) {
+    /// All images of `dir` as a [N, D] tensor, with their file names.
+    static func load(_ dir: String, shape: [Int], options: ImageFolderOptions?) throws -> (names: [String], x: Tensor) {
         let names = try files(in: dir)
         let d = shape.reduce(1, *)
         let x = Tensor(shape: [names.count, d])
         for (i, n) in names.enumerated() {
-            let v = try read(dir + "/" + n, shape: shape)
+            let v = try read(dir + "/" + n, shape: shape, options: options)
             (x.pointer + i * d).update(from: v, count: d)
         }
         return (names, x)
     }
 
+    /// The run's image options for `--images`, after checking that the image flags given on this
+    /// command line (if any) are the run's: the model sees images read as it was trained.
+    static func options(_ loaded: Checkpoint.Loaded, _ flags: DataOptions) throws -> ImageFolderOptions? {
+        let stored = loaded.config?.data?.imageOptions
+        try flags.checkImageFlags(stored: stored)
+        return stored
+    }
+
     /// A mask PNG: white (≥ 0.5) pixels are missing. Returns observed flags [C·H·W].
     static func mask(_ path: String, shape: [Int]) throws -> [Float] {
-        let gray = try read(path, shape: [1, shape[1], shape[2]])
+        let gray = try read(path, shape: [1, shape[1], shape[2]], options: nil)
         let plane = shape[1] * shape[2]
         var out = [Float](repeating: 1, count: shape[0] * plane)
         for ch in 0..<shape[0] { for p in 0..<plane where gray[p] >= 0.5 { out[ch * plane + p] = 0 } }
@@ -77,10 +66,23 @@ enum ImageInputs {
         for (i, name) in names.enumerated() {
             let png = ImageGrid.png(flat: Array(UnsafeBufferPointer(start: images.pointer + i * d, count: d)), count: 1,
                                     channels: shape[0], height: shape[1], width: shape[2], columns: 1, border: 0, scale: 1)
-            let file = name.lowercased().hasSuffix(".png") ? name : name + ".png"
+            let file = outputName(name, among: names)
             try AtomicFile.write(png, to: dir + "/" + file)
         }
         print("wrote \(names.count) images to \(dir)")
+    }
+
+    /// The PNG written for input `name`: its name with .png for its extension (photo.jpg →
+    /// photo.png), or .png added when that would be another input's output (a.jpg beside a.png).
+    static func outputName(_ name: String, among names: [String]) -> String {
+        func stem(_ n: String) -> String {
+            guard let dot = n.lastIndex(of: "."), dot != n.startIndex else { return n }
+            return String(n[..<dot])
+        }
+        if name.lowercased().hasSuffix(".png") { return name }
+        let png = stem(name) + ".png"
+        let taken = names.contains { $0 != name && ($0 == png || ($0.lowercased().hasSuffix(".png") ? $0 : stem($0) + ".png") == png) }
+        return taken ? name + ".png" : png
     }
 
     /// "prefix-0001" … names for outputs that have no input file.

@@ -52,6 +52,24 @@ struct DataOptions: ParsableArguments {
         return o
     }
 
+    /// A run trained on an image folder read its images with its stored options: later commands
+    /// read theirs the same way. An image flag given with another value than the run's is refused
+    /// (the model would see images unlike its training ones). A run trained on IDX/CIFAR files
+    /// (`stored` nil) takes them, to read another folder into its shape.
+    func checkImageFlags(stored: ImageFolderOptions?) throws {
+        guard let stored else { return }
+        let given = try imageOptions(stored: stored)
+        func size(_ s: [Int]?) -> String { s.map { $0.map(String.init).joined(separator: "x") } ?? "none (the images' own size)" }
+        func shade(_ b: Int?) -> String { b.map { $0 == 0 ? "black" : $0 == 255 ? "white" : "gray \($0)" } ?? "black" }
+        var differ: [(String, String, String)] = []
+        if imageSize != nil, given.imageSize != stored.imageSize { differ.append(("--image-size", size(stored.imageSize), size(given.imageSize))) }
+        if channels != nil, given.channels != stored.channels, stored.channels != nil { differ.append(("--channels", "\(stored.channels!)", "\(given.channels!)")) }
+        if background != nil, (given.background ?? 0) != (stored.background ?? 0) { differ.append(("--background", shade(stored.background), shade(given.background))) }
+        if let (flag, was, now) = differ.first {
+            throw ValidationError("\(flag) is fixed by the run: it read its images with \(was), this command line gives \(now); give the run's value or drop the flag")
+        }
+    }
+
     /// `--label` and `--ignore` are fixed by a run's table: given again with the run's values they are
     /// accepted (the command line the run was started with), other values are refused.
     func checkTableFlags(_ schema: TableSchema) throws {
@@ -231,6 +249,7 @@ struct RunArgument: ParsableArguments {
             return d
         }
         try data.requireRecordedOrGiven(loaded, run: run)
+        try data.checkImageFlags(stored: loaded.config?.data?.imageOptions)
         let d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
                               table: loaded.table)
         let shape = d.test.itemShape

@@ -66,7 +66,10 @@ enum ReportExtras {
             png = Pictures.grid(x, shape: model.config.inputShape, columns: 8, scale: Figures.scale(for: model.config.inputShape))
             files.append(("anomalies.png", png))
         }
-        let rows = top.enumerated().map { r, i in [String(r + 1), set.itemID(i), name(labels[i]), String(format: "%.2f", scores[i])] }
+        let fileNames = Encode.fileNames(set)   // an image folder's image: its index and its file
+        let rows = top.enumerated().map { r, i in
+            [String(r + 1), fileNames.map { "\(set.itemID(i)) \($0[i])" } ?? set.itemID(i), name(labels[i]), String(format: "%.2f", scores[i])]
+        }
         let normalName = "labels " + normal.map { name($0) }.joined(separator: ", ")
         try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: normalName, auc: auc, topPNG: png, topRows: rows))
     }

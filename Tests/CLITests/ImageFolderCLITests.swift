@@ -53,7 +53,42 @@ final class ImageFolderCLITests: XCTestCase {
         // another --image-size is named as the conflict (a usage error), not the data set
         let other = try CLI.run(["anomaly", run, "--image-size", "16"], env: env)
         XCTAssertEqual(other.status, 2, other.stderr)
-        XCTAssertTrue(other.stderr.contains("--image-size 16 makes 3×16×16 images, and the model in \(run) expects 3×12×12"), other.stderr)
+        XCTAssertTrue(other.stderr.contains("--image-size is fixed by the run: it read its images with 12x12, this command line gives 16x16; give the run's value or drop the flag"), other.stderr)
+        // each image is named by its file as well as its index (before: an index into a shuffled test set)
+        let enc = try CLI.run(["encode", run, "--out", run + "/z.csv"], env: env)
+        XCTAssertEqual(enc.status, 0, enc.stderr)
+        let zLines = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(zLines[0].hasPrefix("split,id,file,label,mu1,"), String(zLines[0]))
+        for line in zLines.dropFirst() {
+            let f = line.split(separator: ",").map(String.init)
+            XCTAssertTrue(AtomicFile.exists(dir + "/" + f[2]) && f[2].hasPrefix(f[3] + "/"), String(line))   // the file, in its class's folder
+        }
+        let an = try CLI.run(["anomaly", run, "--out", run + "/s.csv"], env: env)
+        XCTAssertEqual(an.status, 0, an.stderr)
+        XCTAssertTrue(an.stdout.contains("rank  id  file"), an.stdout)
+        let sLines = try String(contentsOfFile: run + "/s.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(sLines[0], "id,file,label,score")
+        XCTAssertEqual(sLines[1].split(separator: ",")[1], zLines[1].split(separator: ",")[2])   // test item 0 in both
+
+        // so is another background: the model would see images unlike its training ones
+        let white = try CLI.run(["reconstruct", run, "--background", "white", "--out", run + "/w.png"], env: env)
+        XCTAssertEqual(white.status, 2, white.stderr)
+        XCTAssertTrue(white.stderr.contains("--background is fixed by the run: it read its images with black, this command line gives white"), white.stderr)
+        XCTAssertFalse(AtomicFile.exists(run + "/w.png"))
+
+        // --images DIR is read as the run read its folder: resized to 12×12 (before: "is 20×16 but the
+        // model takes 12×12"), the outputs named after the inputs
+        let own = dir + "-own"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: own) }
+        try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+        for name in ["red/0.png", "blue/1.png"] {
+            try FileManager.default.copyItem(atPath: dir + "/" + name, toPath: own + "/" + name.replacingOccurrences(of: "/", with: "-"))
+        }
+        let rec = try CLI.run(["reconstruct", run, "--images", own, "--out", run + "/own.png", "--out-dir", own + "/out"], env: env)
+        XCTAssertEqual(rec.status, 0, rec.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: own + "/out").sorted(), ["blue-1.png", "red-0.png"])
+        let one = try PNG.decode(try AtomicFile.readAll(path: own + "/out/red-0.png", maxBytes: 1 << 20))
+        XCTAssertEqual([one.width, one.height, one.channels], [12, 12, 3])
     }
 
     func testBadFilesAndBadOptions() throws {

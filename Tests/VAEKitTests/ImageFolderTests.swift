@@ -188,6 +188,31 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(rebuilt.train.count + rebuilt.test.count, 10)
     }
 
+    /// One file read as a run reads its folder (`vae reconstruct --images`): the stored background
+    /// and, with a stored --image-size, resizing; without one, another size is refused.
+    func testReadFileFollowsTheRunsOptions() throws {
+        let path = NSTemporaryDirectory() + "vae-readfile-\(getpid()).png"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
+        // 16×16 RGBA: fully transparent except an opaque red pixel block in the top-left quarter
+        var px = [UInt8](repeating: 0, count: 16 * 16 * 4)
+        for y in 0..<8 { for x in 0..<8 { let o = (y * 16 + x) * 4; px[o] = 255; px[o + 3] = 255 } }
+        try AtomicFile.write(PNG.encode(width: 16, height: 16, channels: 4, pixels: px), to: path)
+        var o = ImageFolderOptions(imageSize: [8, 8], channels: 3)
+        o.background = 255
+        let white = try ImageFolder.readFile(path, channels: 3, height: 8, width: 8, options: o)
+        XCTAssertEqual(white.count, 3 * 64)
+        // bottom-right quarter: transparent, so white in every channel; top-left: red
+        XCTAssertEqual(white[7 * 8 + 7], 255); XCTAssertEqual(white[64 + 7 * 8 + 7], 255); XCTAssertEqual(white[128 + 7 * 8 + 7], 255)
+        XCTAssertEqual(white[0], 255); XCTAssertEqual(white[64], 0); XCTAssertEqual(white[128], 0)
+        o.background = nil
+        let black = try ImageFolder.readFile(path, channels: 3, height: 8, width: 8, options: o)
+        XCTAssertEqual(black[7 * 8 + 7], 0)
+        XCTAssertThrowsError(try ImageFolder.readFile(path, channels: 3, height: 8, width: 8, options: nil)) {
+            XCTAssertTrue("\($0)".contains("is 16×16 but the model takes 8×8 images"), "\($0)")
+        }
+        XCTAssertEqual(try ImageFolder.readFile(path, channels: 1, height: 16, width: 16, options: nil).count, 256)
+    }
+
     /// Transparent pixels are composited on --background (black by default, as before: the cache
     /// key of a black background is unchanged); runs stored without the field read as black.
     func testBackgroundForTransparentPixels() throws {

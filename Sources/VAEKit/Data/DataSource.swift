@@ -91,12 +91,16 @@ extension ImageSet: DataSource {
             px.append(contentsOf: images[(i * d)..<((i + 1) * d)])
             if !labels.isEmpty { lb.append(labels[i]) }
         }
-        return ImageSet(images: px, labels: lb, count: indices.count, channels: channels, height: height, width: width)
+        var s = ImageSet(images: px, labels: lb, count: indices.count, channels: channels, height: height, width: width)
+        s.names = names.map { n in indices.map { n[$0] } }
+        return s
     }
 
     public func binarized(seed: UInt64) -> any DataSource {
         var rng = RNG(seed: seed)
         let px = images.map { v -> UInt8 in rng.uniform() < BatchLoader.scale[Int(v)] ? 255 : 0 }
-        return ImageSet(images: px, labels: labels, count: count, channels: channels, height: height, width: width)
+        var s = ImageSet(images: px, labels: labels, count: count, channels: channels, height: height, width: width)
+        s.names = names
+        return s
     }
 }

@@ -8,6 +8,9 @@ public struct ImageSet: Sendable {
     public var count: Int
     public var channels: Int, height: Int, width: Int
     public var pixelsPerImage: Int { channels * height * width }
+    /// An image folder's files, relative to the folder, one per image (nil for IDX and CIFAR-10):
+    /// what `vae encode` and `vae anomaly` name an image by, beside its index.
+    public var names: [String]? = nil
 
     public init(images: [UInt8], labels: [UInt8], count: Int, channels: Int, height: Int, width: Int) {
         self.init(pixels: Pixels(images), labels: labels, count: count, channels: channels, height: height, width: width)
@@ -30,9 +33,11 @@ public struct ImageSet: Sendable {
     public func prefix(_ n: Int) -> ImageSet {
         let kept = min(max(n, 0), count)
         if kept == count { return self }
-        return ImageSet(pixels: images.bytes(0..<(kept * pixelsPerImage)),
-                        labels: labels.isEmpty ? [] : Array(labels[0..<kept]),
-                        count: kept, channels: channels, height: height, width: width)
+        var s = ImageSet(pixels: images.bytes(0..<(kept * pixelsPerImage)),
+                         labels: labels.isEmpty ? [] : Array(labels[0..<kept]),
+                         count: kept, channels: channels, height: height, width: width)
+        s.names = names.map { Array($0[0..<kept]) }
+        return s
     }
 }
 

@@ -20,7 +20,7 @@ public struct ImageFolderInfo: Sendable {
 /// A folder of PNG / JPEG images as a `Dataset` (see `ImageFolderScan` for the layout). Decoded
 /// once into a cache file that later loads memory-map.
 public enum ImageFolder {
-    static let formatVersion = "1"
+    static let formatVersion = "2"   // 2: the files' names in the cache
 
     public static func load(directory: String, options: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         try options.validate()
@@ -62,7 +62,9 @@ public enum ImageFolder {
         guard !train.isEmpty else { throw VAEError("\(directory): no training image could be read (\(skipped.count) skipped)") }
         let meta = ImageFolderCache.Meta(key: hash, directory: resolved(directory), trainCount: train.count, testCount: test.count,
                                          channels: shape.channels, height: shape.height, width: shape.width,
-                                         classNames: scan.classNames, labelled: !scan.classNames.isEmpty, skipped: skipped)
+                                         classNames: scan.classNames, labelled: !scan.classNames.isEmpty, skipped: skipped,
+                                         trainFiles: train.map { relative($0.path, to: directory) },
+                                         testFiles: test.map { relative($0.path, to: directory) })
         try writer.finish(meta: meta, trainLabels: trainLabels, testLabels: testLabels)
         guard let (m, file) = ImageFolderCache.open(target, key: hash) else {
             throw VAEError("cannot read back the image cache \(target) just written — is the disk full?")
@@ -94,6 +96,27 @@ public enum ImageFolder {
         }
         return out
     }
+
+    /// One image file read as a run trained on a folder reads its images: PNG or JPEG, converted
+    /// to `channels`, transparent pixels on `options.background`, and — when the run was trained
+    /// with `--image-size` — resized and centre-cropped to height×width. Without it an image of
+    /// another size is an error naming the file (training refuses mixed sizes the same way).
+    /// `options` nil: a run trained on IDX/CIFAR files (black background, exact size). CHW bytes.
+    public static func readFile(_ path: String, channels: Int, height: Int, width: Int,
+                                options: ImageFolderOptions?) throws -> [UInt8] {
+        let bytes = try ImageFile.read(path)
+        if options?.imageSize == nil {
+            let h = try ImageFile.header(bytes, path: path)
+            guard h.width == width && h.height == height else {
+                throw VAEError("\(path) is \(h.width)×\(h.height) but the model takes \(width)×\(height) images; resize it to \(width)×\(height)")
+            }
+        }
+        return try decode(bytes, source: path, channels: channels, height: height, width: width,
+                          background: UInt8(clamping: options?.background ?? 0))
+    }
+
+    /// The image file extensions a folder is read with (PNG and JPEG).
+    public static func isImageName(_ name: String) -> Bool { ImageFolderScan.isImageName(name) }
 
     /// Each class's items (in path order) shuffled with the split seed; round(fraction·n) of them
     /// (at least 1 when fraction > 0) go to the test set, at least one image of a class staying in
@@ -134,6 +157,12 @@ public enum ImageFolder {
             for i in items { key += "\(i.path)\t\(i.size)\t\(i.mtime)\t\(i.label)\n" }
         }
         return key
+    }
+
+    /// `path` under `directory` without the folder's part (the name a user finds the file by).
+    static func relative(_ path: String, to directory: String) -> String {
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        return path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
     }
 
     static func resolved(_ directory: String) -> String { AtomicFile.realPath(directory) ?? directory }

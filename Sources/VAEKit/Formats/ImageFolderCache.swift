@@ -21,6 +21,9 @@ enum ImageFolderCache {
         var classNames: [String]
         var labelled: Bool
         var skipped: [String]
+        /// Each image's file, relative to the folder, in set order (`ImageSet.names`).
+        var trainFiles: [String]? = nil
+        var testFiles: [String]? = nil
         var pixelsPerImage: Int { channels * height * width }
     }
 
@@ -41,7 +44,9 @@ enum ImageFolderCache {
         let jsonLength = Int(clamping: bytes.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian)
         guard jsonOffset >= pixelOffset, jsonLength > 0, jsonOffset <= file.length, jsonLength <= file.length - jsonOffset,
               let meta = try? JSONDecoder().decode(Meta.self, from: Data(bytes[jsonOffset..<(jsonOffset + jsonLength)])),
-              meta.key == key, meta.trainCount >= 0, meta.testCount >= 0, meta.pixelsPerImage > 0 else { return nil }
+              meta.key == key, meta.trainCount >= 0, meta.testCount >= 0, meta.pixelsPerImage > 0,
+              meta.trainFiles.map({ $0.count == meta.trainCount }) != false,
+              meta.testFiles.map({ $0.count == meta.testCount }) != false else { return nil }
         let images = meta.trainCount + meta.testCount
         let (pixelBytes, overflow) = images.multipliedReportingOverflow(by: meta.pixelsPerImage)
         guard !overflow, pixelOffset + pixelBytes + (meta.labelled ? images : 0) == jsonOffset else { return nil }
@@ -56,12 +61,14 @@ enum ImageFolderCache {
         func labels(_ from: Int, _ count: Int) -> [UInt8] {
             meta.labelled ? Array(UnsafeBufferPointer(start: file.base.assumingMemoryBound(to: UInt8.self) + from, count: count)) : []
         }
-        let train = ImageSet(pixels: Pixels(mapped: file, offset: pixelOffset, count: meta.trainCount * d),
+        var train = ImageSet(pixels: Pixels(mapped: file, offset: pixelOffset, count: meta.trainCount * d),
                              labels: labels(labelsAt, meta.trainCount), count: meta.trainCount,
                              channels: meta.channels, height: meta.height, width: meta.width)
-        let test = ImageSet(pixels: Pixels(mapped: file, offset: pixelOffset + meta.trainCount * d, count: meta.testCount * d),
+        var test = ImageSet(pixels: Pixels(mapped: file, offset: pixelOffset + meta.trainCount * d, count: meta.testCount * d),
                             labels: labels(labelsAt + meta.trainCount, meta.testCount), count: meta.testCount,
                             channels: meta.channels, height: meta.height, width: meta.width)
+        train.names = meta.trainFiles
+        test.names = meta.testFiles
         return Dataset(name: name, directory: directory, train: train, test: test, classNames: meta.classNames)
     }
 
