@@ -89,8 +89,17 @@ public enum JPEGError: Error, Equatable, Sendable, CustomStringConvertible {
             return "is a JPEG, and reading JPEG needs libjpeg-turbo's libturbojpeg.so.0, which is not installed — apt-get install \(JPEG.package) (or convert the images to PNG)"
         case .empty: return "is empty (0 bytes)"
         case .tooLarge(let w, let h, let limit):
-            return "declares \(w)x\(h) pixels, over the decoder's limit of \(limit >> 20) Mi pixels (corrupt header or decompression bomb?)"
+            return ImageLimit.tooLarge(w, h, limit)
         case .invalid(let m): return "is not a valid JPEG: \(m)"
         }
+    }
+}
+
+/// The message of an image over the decoders' pixel limit: a real photo that large is to be
+/// downscaled, and a small file that declares it has a damaged header (or is a decompression bomb).
+enum ImageLimit {
+    static func tooLarge(_ w: Int, _ h: Int, _ limit: Int) -> String {
+        let mp = Double(w) * Double(h) / 1e6
+        return "declares \(w)×\(h) pixels (\(mp < 10 ? String(Double(Int(mp * 10)) / 10) : String(Int(mp.rounded()))) megapixels), more than the \(limit >> 20) Mi pixels (\(Int((Double(limit) / 1e6).rounded())) megapixels) an image may have: downscale it — or, if the file is small, its header is damaged"
     }
 }

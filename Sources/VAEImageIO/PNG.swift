@@ -9,7 +9,7 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingHeader
     case invalidHeader(String)
     case unsupported(String)
-    case tooLarge(width: Int, height: Int)
+    case tooLarge(width: Int, height: Int, limit: Int)
     case missingImageData
     case compressedDataError(code: Int32)
     case imageDataSize(expected: Int, actual: Int)
@@ -24,7 +24,7 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
         case .missingHeader: return "first chunk is not IHDR"
         case .invalidHeader(let m): return "invalid IHDR: \(m)"
         case .unsupported(let m): return "unsupported PNG feature: \(m)"
-        case .tooLarge(let w, let h): return "declares \(w)x\(h) pixels, over the decoder's pixel limit (corrupt header or decompression bomb?)"
+        case .tooLarge(let w, let h, let limit): return ImageLimit.tooLarge(w, h, limit)
         case .missingImageData: return "no IDAT chunk"
         case .compressedDataError(let c): return "zlib error \(c) in image data"
         case .imageDataSize(let e, let a): return "image data has \(a) bytes, expected \(e)"

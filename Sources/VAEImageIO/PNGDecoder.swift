@@ -141,9 +141,9 @@ extension PNG {
         }
         // Checked before any buffer is sized from the header: a 100000×100000 header is refused here.
         let (area, o1) = w.multipliedReportingOverflow(by: h)
-        guard !o1, area <= maxPixels else { throw PNGError.tooLarge(width: w, height: h) }
+        guard !o1, area <= maxPixels else { throw PNGError.tooLarge(width: w, height: h, limit: maxPixels) }
         let header = PNGHeader(width: w, height: h, bitDepth: bitDepth, colorType: colorType, interlaced: d[12] == 1)
-        guard header.inflatedSize + area * 4 <= Int(Int32.max) else { throw PNGError.tooLarge(width: w, height: h) }
+        guard header.inflatedSize + area * 4 <= Int(Int32.max) else { throw PNGError.tooLarge(width: w, height: h, limit: min(maxPixels, Int(Int32.max) / 4)) }
         return header
     }
 

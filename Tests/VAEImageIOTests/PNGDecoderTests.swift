@@ -93,8 +93,11 @@ final class PNGDecoderTests: XCTestCase {
         PNG.appendChunk(&png, "IHDR", [0, 1, 0x86, 0xA0, 0, 1, 0x86, 0xA0, 8, 0, 0, 0, 0])
         PNG.appendChunk(&png, "IDAT", PNG.zlibCompress([0, 0, 0]))
         PNG.appendChunk(&png, "IEND", [])
-        XCTAssertThrowsError(try PNG.header(png)) { XCTAssertEqual($0 as? PNGError, .tooLarge(width: 100_000, height: 100_000)) }
-        XCTAssertThrowsError(try PNG.decodeImage(png)) { XCTAssertEqual($0 as? PNGError, .tooLarge(width: 100_000, height: 100_000)) }
+        XCTAssertThrowsError(try PNG.header(png)) { XCTAssertEqual($0 as? PNGError, .tooLarge(width: 100_000, height: 100_000, limit: PNG.defaultMaxPixels)) }
+        // a real photo that large is to be downscaled: the message says so and gives the limit
+        XCTAssertEqual("\(PNGError.tooLarge(width: 9000, height: 8000, limit: 1 << 26))",
+                       "declares 9000×8000 pixels (72 megapixels), more than the 64 Mi pixels (67 megapixels) an image may have: downscale it — or, if the file is small, its header is damaged")
+        XCTAssertThrowsError(try PNG.decodeImage(png)) { XCTAssertEqual($0 as? PNGError, .tooLarge(width: 100_000, height: 100_000, limit: PNG.defaultMaxPixels)) }
         let zeros = [UInt8](repeating: 0, count: 64 << 20)  // 64 MiB of zeros compress to ~64 KiB
         var bomb = PNG.signature
         PNG.appendChunk(&bomb, "IHDR", [0, 0, 0, 16, 0, 0, 0, 16, 8, 0, 0, 0, 0])

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import VAEKit
+import VAEImageIO
 
 /// The CSV reader on files the tests write: RFC 4180 quoting, line endings, delimiters, and every
 /// kind of bad input with its one-line message.
@@ -105,6 +106,13 @@ final class FormatsCSVTests: XCTestCase {
             try CSVTable.parse(Array("a,b\n".utf8) + [0xE2, 0x82] + Array(",1\n".utf8), source: "t.csv")
         }
         XCTAssertEqual(try parse("name,x\nZoë €,1\n").string(0, 0), "Zoë €")
+        // an image given as the table: named as one, with the fix (not "invalid UTF-8 in line 1")
+        let png = NSTemporaryDirectory() + "vae-csv-image-\(getpid()).png"
+        defer { try? FileManager.default.removeItem(atPath: png) }
+        XCTAssertNoThrow(try AtomicFile.write(PNG.encode(width: 2, height: 2, channels: 1, pixels: [0, 1, 2, 3]), to: png))
+        FormatsFixture.assertVAEError(["is a PNG image, not a table: pass the folder that holds the images (--data DIR)"]) {
+            _ = try CSVTable.read(path: png)
+        }
     }
 
     func testColumnLimit() {

@@ -80,6 +80,10 @@ public struct CSVTable: Sendable {
     /// Reads and parses a CSV file, gzip-compressed or not (scikit-learn ships `digits.csv.gz`).
     public static func read(path: String, options: Options = Options()) throws -> CSVTable {
         var bytes = try AtomicFile.readAll(path: path, maxBytes: options.maxFileBytes)
+        // an image given as --data: say so, not "invalid UTF-8 in line 1"
+        if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) || bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
+            throw VAEError("\(path) is \(bytes[0] == 0x89 ? "a PNG" : "a JPEG") image, not a table: pass the folder that holds the images (--data DIR)")
+        }
         if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: options.maxFileBytes, source: path) }
         return try parse(bytes, source: path, options: options)
     }

@@ -80,6 +80,7 @@ enum ImageFile {
         switch error {
         case let e as VAEError: return e
         case let e as PNGError:
+            if case .tooLarge = e { return VAEError.format(path, "\(e) (--skip-bad-files skips it)") }
             return VAEError.format(path, "\(e)" + " — is the file complete? (--skip-bad-files skips broken images)")
         case let e as JPEGError:
             return e == .libraryMissing ? VAEError.format(path, "\(e)") : VAEError.format(path, "\(e) (--skip-bad-files skips broken images)")
