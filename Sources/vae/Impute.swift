@@ -45,9 +45,9 @@ struct Impute: ParsableCommand {
         }
         guard let info = loaded.table else {
             if loaded.model is SequenceVAE {
-                throw VAEError("\(runArg.run) is a sequence run; vae impute fills the missing cells of tables")
+                throw ValidationError("\(runArg.run) is a sequence run; vae impute fills the missing cells of tables")
             }
-            throw VAEError("\(runArg.run) was trained on images; vae impute fills tables (use vae inpaint for images)")
+            throw ValidationError("\(runArg.run) was trained on images; vae impute fills tables (use vae inpaint for images)")
         }
         let model = try loaded.feedForward("vae impute")
         let table = try CSVTable.read(path: data)

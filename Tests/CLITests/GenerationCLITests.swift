@@ -61,6 +61,10 @@ final class GenerationCLITests: XCTestCase {
         let enc = try CLI.run(["encode", GenerationCLITests.denoising, "--out", "a"], cwd: cwd)
         XCTAssertEqual(enc.status, 0, enc.stderr)
         XCTAssertTrue(AtomicFile.exists(cwd + "/a"))
+        // impute on an image run is a run that does not take the command: exit 2, as a picture command on a table run
+        let imp = try CLI.run(["impute", GenerationCLITests.denoising, "--data", cwd + "/a", "--out", cwd + "/b.csv"])
+        XCTAssertEqual(imp.status, 2, imp.stderr)
+        XCTAssertTrue(imp.stderr.contains("was trained on images; vae impute fills tables"), imp.stderr)
         let dot = try CLI.run(["sample", GenerationCLITests.denoising, "--out", "."], cwd: cwd)
         XCTAssertEqual(dot.status, 1, "a file of the wrong kind, as --out-dir's: exit 1")
         XCTAssertTrue(dot.stderr.contains("--out . is a folder: give a file name"), dot.stderr)
