@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import VAECore
 import VAEKit
+import VAEImageIO
 
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The compute backend and threads; for a run folder, its config and last metrics.")
@@ -17,6 +18,7 @@ struct Info: ParsableCommand {
         print("CPU model:   \(CPUModel.description)")
         print("threads:     \(ThreadPool.threadCount)")
         print("OpenBLAS:    \(GEMM.isOpenBLASAvailable ? "available (select with VAE_GEMM=blas)" : "not found (optional: apt-get install libopenblas0-pthread)")")
+        print("JPEG:        \(JPEG.isAvailable ? "\(JPEG.library) (image folders may hold .jpg)" : "not found (optional, to read .jpg images: apt-get install \(JPEG.package))")")
         print("MPI:         \(Communicator.libraryDescription.map { "\($0) (train on N processes: mpirun -np N vae train …)" } ?? "not found (optional, to train on N processes: \(Communicator.packageHint))")")
         guard let run = folder else { return }
         let loaded = try Checkpoint.load(run)

@@ -125,7 +125,7 @@ struct DataOptions: ParsableArguments {
         if !quiet {
             let t = d.table!.schema
             let numeric = t.columns.filter(\.isNumeric).count
-            Console.note("data: table \(path)\(why): \(d.train.count) train, \(d.test.count) test rows; \(numeric) numeric and \(t.columns.count - numeric) text columns (\(t.width) encoded)\(t.label.map { ", label \($0.name) with \(d.classNames.count) classes" } ?? "")")
+            Console.note("data: table \(path)\(why): \(d.train.count) train, \(d.test.count) test rows; \(numeric) numeric and \(t.columns.count - numeric) text columns (\(t.width) encoded)\(t.label.map { ", label \($0.name) with \(Console.counted(d.classNames.count, "class", plural: "classes"))" } ?? "")")
         }
         return d
     }
@@ -214,7 +214,7 @@ struct DataOptions: ParsableArguments {
             }
         }
         if !quiet {
-            let classes = d.imageFolder != nil ? (d.classNames.isEmpty ? ", no labels" : ", \(d.classNames.count) classes") : ""
+            let classes = d.imageFolder != nil ? (d.classNames.isEmpty ? ", no labels" : ", " + Console.counted(d.classNames.count, "class", plural: "classes")) : ""
             Console.note("data: \(d.name) from \(dir)\(why): \(d.train.count) train, \(d.test.count) test images, \(d.itemShape.map(String.init).joined(separator: "×"))\(classes)")
         }
         return d

@@ -336,11 +336,11 @@ struct Train: ParsableCommand {
             if let b = st.bestEpoch, let v = st.bestValidation, let held = run.trainer.validation {
                 Console.note(String(format: "early stopping: %@ held-out items scored every epoch; the best (%.2f nats/item) was epoch %d, and the model kept is that epoch's%@",
                                     ProgressDisplay.grouped(Double(held.count)), v, b,
-                                    st.stoppedEarly == true ? " (stopped after \(m.epoch - b) epochs without a better score)" : ""))
+                                    st.stoppedEarly == true ? " (stopped after \(Console.counted(m.epoch - b, "epoch")) without a better score)" : ""))
             }
             // the model kept is the best epoch's: its test loss, not the last epoch's
             let kept = st.bestEpoch.flatMap { b in run.metrics.last { $0.epoch == b } } ?? m
-            print(String(format: "done: %d epochs, test loss %.2f nats/%@ (z=μ %.2f)%@; model in %@", m.epoch, kept.test_loss,
+            print(String(format: "done: %@, test loss %.2f nats/%@ (z=μ %.2f)%@; model in %@", Console.counted(m.epoch, "epoch"), kept.test_loss,
                          data.itemNoun, kept.test_loss_mu, kept.epoch == m.epoch ? "" : " of epoch \(kept.epoch), the model kept", run.directory))
         } else if leader && run.trainer.options.epochs == 0 {
             // --epochs 0 writes the run's initialised model (to inspect the init, or time start-up)
@@ -360,7 +360,7 @@ struct Train: ParsableCommand {
     /// The training recipe in one line.
     static func describe(_ o: TrainingOptions) -> String {
         let obj = o.trainingObjective == .iwae ? "IWAE k = \(o.importanceSamples)" : "ELBO"
-        return "\(obj), \(o.epochs) epochs, batch \(o.batchSize), \(learningRateText(o)), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")\(o.weightInit == .glorot ? ", Glorot-uniform init" : "")\(o.outputBiasFromData == true ? ", output bias at the data mean's logit" : "")"
+        return "\(obj), \(Console.counted(o.epochs, "epoch")), batch \(o.batchSize), \(learningRateText(o)), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")\(o.weightInit == .glorot ? ", Glorot-uniform init" : "")\(o.outputBiasFromData == true ? ", output bias at the data mean's logit" : "")"
     }
 
     static func defaultRunFolder() -> String {

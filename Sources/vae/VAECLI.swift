@@ -75,6 +75,9 @@ struct VAECLI: ParsableCommand {
 }
 
 enum Console {
+    /// "1 epoch", "3 epochs": a count with its noun (plural by an s unless given).
+    static func counted(_ n: Int, _ noun: String, plural: String? = nil) -> String { "\(n) \(n == 1 ? noun : plural ?? noun + "s")" }
+
     /// Set on MPI ranks other than 0: no notes (errors are always printed).
     nonisolated(unsafe) static var quiet = false
 

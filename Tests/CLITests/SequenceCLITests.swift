@@ -243,7 +243,7 @@ final class SequenceCLITests: XCTestCase {
                              "--encoder", "1x8", "--decoder", "1x8", "--latent", "3", "--epochs", "1", "--batch", "64",
                              "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stderr.contains("preset moses-cpu: ELBO, 1 epochs, batch 64, lr 0.001 ×1.0 for 3, ×0.3 for 5, ×0.1 for 12 epochs"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("preset moses-cpu: ELBO, 1 epoch, batch 64, lr 0.001 ×1.0 for 3, ×0.3 for 5, ×0.1 for 12 epochs"), r.stderr)
         // the report's summary states the schedule, not only the first stage's rate
         let report = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         XCTAssertTrue(report.contains("Adam, lr 0.001 ×1.0 for 3, ×0.3 for 5, ×0.1 for 12 epochs, batch 64, clip 50.0"))

@@ -46,6 +46,11 @@ final class FormatsCSVTests: XCTestCase {
         FormatsFixture.assertVAEError(["UTF-16", "iconv"]) { _ = try CSVTable.parse(utf16, source: "t.csv") }
         // space-separated columns are no table of one text column (it trained on them silently)
         FormatsFixture.assertVAEError(["t.csv line 1", "looks space-separated", "tr -s"]) { try parse("a b c\n1 2 3\n4 5 6\n") }
+        // a gzipped one: the conversion starts with zcat (tr on gzip bytes converts nothing)
+        let gz = NSTemporaryDirectory() + "vae-csv-space-\(getpid()).csv.gz"
+        defer { try? FileManager.default.removeItem(atPath: gz) }
+        XCTAssertNoThrow(try AtomicFile.write(Gzip.compress(Array("a b c\n1 2 3\n4 5 6\n".utf8)), to: gz))
+        FormatsFixture.assertVAEError(["looks space-separated", "zcat FILE | tr -s ' ' ',' > FILE.csv"]) { _ = try CSVTable.read(path: gz) }
         // one text column of phrases is one column
         XCTAssertEqual(try parse("full name\nAda\nAlan Turing\n").columnCount, 1)
         var forced = CSVTable.Options()

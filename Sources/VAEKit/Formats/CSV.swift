@@ -27,6 +27,8 @@ public struct CSVTable: Sendable {
         public var maxFileBytes = 512 << 20
         public var maxColumns = CSVTable.defaultMaxColumns
         public var maxCells = 1 << 28
+        /// The bytes were a gzip file's (the conversion a message suggests starts with zcat).
+        var gzipped = false
         public init() {}
     }
 
@@ -84,7 +86,11 @@ public struct CSVTable: Sendable {
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47]) || bytes.starts(with: [0xFF, 0xD8, 0xFF]) {
             throw VAEError("\(path) is \(bytes[0] == 0x89 ? "a PNG" : "a JPEG") image, not a table: pass the folder that holds the images (--data DIR)")
         }
-        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: options.maxFileBytes, source: path) }
+        var options = options
+        if Gzip.isGzip(bytes) {
+            bytes = try Gzip.decompress(bytes, maxOutput: options.maxFileBytes, source: path)
+            options.gzipped = true
+        }
         return try parse(bytes, source: path, options: options)
     }
 
@@ -145,7 +151,7 @@ struct CSVParser {
             let words = { (t: String) in t.split(whereSeparator: { $0 == " " }).count }
             let n = words(headerTexts[0])
             if n >= 2 && words(text(record[0])) == n {
-                throw fail(headerLine, nil, "looks space-separated (\(n) names on the header line, no comma, semicolon or tab) — SwiftVAE reads comma-, semicolon- or tab-separated tables; convert it, e.g. tr -s ' ' ',' < FILE > FILE.csv")
+                throw fail(headerLine, nil, "looks space-separated (\(n) names on the header line, no comma, semicolon or tab) — SwiftVAE reads comma-, semicolon- or tab-separated tables; convert it, e.g. \(options.gzipped ? "zcat FILE | tr -s ' ' ','" : "tr -s ' ' ',' < FILE") > FILE.csv")
             }
         }
         var sklearn: (rows: Int, features: Int)? = nil
