@@ -87,7 +87,7 @@ final class FormatsTestsDataset: XCTestCase {
         FormatsFixture.assertVAEError(["holds no dataset", "train-images-idx3-ubyte", "data_batch_1.bin", "--data DIR", "apt-get install dataset-fashion-mnist"]) {
             try Dataset.load(directory: dir)
         }
-        FormatsFixture.assertVAEError(["does not exist", "--data DIR"]) { try Dataset.load(directory: dir + "/nope") }
+        FormatsFixture.assertVAEError(["does not exist", "--data with a folder of PNG/JPEG images", "or a CSV table"]) { try Dataset.load(directory: dir + "/nope") }
         try FormatsFixture.writeFile([1], dir + "/file")
         FormatsFixture.assertVAEError(["is a file, not a data directory"]) { try Dataset.load(directory: dir + "/file") }
     }

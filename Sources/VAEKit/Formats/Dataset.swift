@@ -98,7 +98,7 @@ public struct Dataset: Sendable {
     /// else a folder of PNG/JPEG images (`ImageFolder`, read with `imageOptions`).
     public static func load(directory: String, imageOptions: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         guard AtomicFile.exists(directory) else {
-            throw VAEError("data directory \(directory) does not exist — pass --data DIR with a folder of MNIST/Fashion-MNIST IDX files or CIFAR-10 .bin batches (`apt-get install dataset-fashion-mnist` puts one in /usr/share/datasets/fashion-mnist)")
+            throw VAEError("data directory \(directory) does not exist — pass --data with a folder of PNG/JPEG images (class subfolders for labels), of MNIST-style IDX files or CIFAR-10 .bin batches, or a CSV table or text file (`apt-get install dataset-fashion-mnist` puts Fashion-MNIST in /usr/share/datasets/fashion-mnist)")
         }
         guard AtomicFile.isDirectory(directory) else {
             throw VAEError("\(directory) is a file, not a data directory — pass --data DIR with the folder that holds the dataset files")
