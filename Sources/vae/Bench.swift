@@ -13,14 +13,17 @@ struct Bench: ParsableCommand {
     @Option(help: "Architecture: mlp, conv or gru (a sequence VAE: --data FILE of items).") var model: VAEConfig.Architecture = .mlp
     @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv).") var latent: Int?
     @Option(help: "Hidden width(s), comma-separated.") var hidden: String?
-    @Option(help: "Epochs to time.") var epochs = 1
+    @Option(name: .customLong("epochs"), help: "Epochs to time (mlp, conv; default 1).") var epochsGiven: Int?
+    var epochs: Int { epochsGiven ?? 1 }
     @Option(help: "Batch size (default 128; moses-vae: 512).") var batch: Int?
     @Flag(help: "Use random images of MNIST's shape instead of data.") var random = false
     @OptionGroup(title: "Sequences (--model gru)") var sequenceOptions: SequenceTrainOptions
     @Option(help: "gru: the MOSES VAE's shape and batch (moses-vae: encoder 1x256, decoder 3x512, latent 128, batch 512; moses-cpu: decoder 1x512, batch 128).")
     var preset: TrainPreset?
-    @Option(help: "gru: training steps to time, after 2 untimed ones.") var batches = 20
-    @Option(help: "Random seed (initialisation, batch order, noise; default 1) — for comparing the loss of two builds.") var seed: UInt64 = 1
+    @Option(name: .customLong("batches"), help: "gru: training steps to time, after 2 untimed ones (default 20).") var batchesGiven: Int?
+    var batches: Int { batchesGiven ?? 20 }
+    @Option(name: .customLong("seed"), help: "Random seed (initialisation, batch order, noise; default 1) — for comparing the loss of two builds.") var seedGiven: UInt64?
+    var seed: UInt64 { seedGiven ?? 1 }
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -28,6 +31,22 @@ struct Bench: ParsableCommand {
         if let batch, !(1...65536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
         // --kernels builds its products from these without a model's checks (--latent 0 crashed the GEMM)
         if let latent, !(1...4096).contains(latent) { throw ValidationError("--latent must be between 1 and 4096") }
+        // a flag that the chosen benchmark would not use is refused, not ignored
+        let sequence = model == .gru || preset?.sequenceRecipe != nil
+        let data = dataOptions.data != nil || dataOptions.textColumn != nil
+        let ignored: [(Bool, String)] = kernels
+            ? [(model != .mlp, "--model"), (epochsGiven != nil, "--epochs"), (random, "--random"), (data, "--data and --text-column"),
+               (preset != nil, "--preset"), (batchesGiven != nil, "--batches"), (seedGiven != nil, "--seed"),
+               (sequenceOptions.given, "the sequence options")]
+            : sequence
+            ? [(epochsGiven != nil, "--epochs (a sequence benchmark times --batches steps)"), (random, "--random"), (hidden != nil, "--hidden (the GRUs' sizes: --encoder, --decoder)")]
+            : [(batchesGiven != nil, "--batches (an mlp or conv benchmark times --epochs)"), (sequenceOptions.given || dataOptions.textColumn != nil, "the sequence options (add --model gru)"),
+               (random && dataOptions.data != nil, "--random with --data")]
+        let what = kernels ? "vae bench --kernels" : sequence ? "a sequence benchmark" : model == .mlp ? "an mlp benchmark" : "a conv benchmark"
+        if let (_, flag) = ignored.first(where: { $0.0 }) {
+            let plural = flag.hasPrefix("the ") || flag.contains(" and ")
+            throw ValidationError("\(flag) \(plural ? "are" : "is") not used by \(what); drop \(plural ? "them" : "it")")
+        }
     }
 
     func run() throws {

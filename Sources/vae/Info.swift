@@ -18,7 +18,7 @@ struct Info: ParsableCommand {
         print("CPU model:   \(CPUModel.description)")
         print("threads:     \(ThreadPool.threadCount)")
         print("OpenBLAS:    \(GEMM.isOpenBLASAvailable ? "available (select with VAE_GEMM=blas)" : "not found (optional: apt-get install libopenblas0-pthread)")")
-        print("JPEG:        \(JPEG.isAvailable ? "\(JPEG.library) (image folders may hold .jpg)" : "not found (optional, to read .jpg images: apt-get install \(JPEG.package))")")
+        print("JPEG:        \(JPEG.isAvailable ? "\(JPEG.library) (.jpg and .jpeg files are read)" : "not found (optional, to read .jpg files: apt-get install \(JPEG.package))")")
         print("MPI:         \(Communicator.libraryDescription.map { "\($0) (train on N processes: mpirun -np N vae train …)" } ?? "not found (optional, to train on N processes: \(Communicator.packageHint))")")
         guard let run = folder else { return }
         let loaded = try Checkpoint.load(run)

@@ -102,6 +102,8 @@ final class AnomalyNewClassesCLITests: XCTestCase {
         let aucLine = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("ROC-AUC") }, r.stdout)
         XCTAssertTrue(aucLine.contains("normal: dark"), String(aucLine))
         let rows = try String(contentsOfFile: run + "/s.csv", encoding: .utf8).split(separator: "\n").dropFirst()
-        XCTAssertEqual(Set(rows.map { String($0.split(separator: ",")[1]) }), ["bright", "dark"])
+        XCTAssertEqual(Set(rows.map { String($0.split(separator: ",")[2]) }), ["bright", "dark"])
+        // each image named by its file in the new folder, beside its index
+        XCTAssertTrue(rows.allSatisfy { r in let f = r.split(separator: ","); return f[1].hasPrefix(f[2] + "/") && AtomicFile.exists(base + "/new/" + f[1]) }, "\(rows)")
     }
 }

@@ -195,8 +195,18 @@ final class CLITests: XCTestCase {
         for s in step { XCTAssertGreaterThan(s["microseconds"] as! Double, 0) }
         XCTAssertEqual(o["step_model"] as? String, "784-16-2 mlp, batch 8")
         let bad = try CLI.run(["bench", "--kernels", "--model", "conv", "--batch", "8"])
-        XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("--model mlp"), bad.stderr)
+        XCTAssertEqual(bad.status, 2)
+        XCTAssertTrue(bad.stderr.contains("--model is not used by vae bench --kernels; drop it"), bad.stderr)
+        // a flag the chosen benchmark would not use is refused, not silently ignored
+        for (args, expected) in [(["--kernels", "--epochs", "3"], "--epochs is not used by vae bench --kernels"),
+                                 (["--kernels", "--seed", "2"], "--seed is not used by vae bench --kernels"),
+                                 (["--batches", "5"], "--batches (an mlp or conv benchmark times --epochs) is not used by an mlp benchmark"),
+                                 (["--model", "conv", "--max-length", "5"], "the sequence options (add --model gru) are not used by a conv benchmark"),
+                                 (["--model", "gru", "--epochs", "2"], "--epochs (a sequence benchmark times --batches steps) is not used by a sequence benchmark")] {
+            let r = try CLI.run(["bench"] + args)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(expected), "\(args): \(r.stderr)")
+        }
     }
 
     /// Values that crashed (infinite --clip/--weight-decay in the checkpoint's JSON, --latent 0 in

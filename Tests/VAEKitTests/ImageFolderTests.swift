@@ -275,7 +275,7 @@ final class ImageFolderTests: XCTestCase {
             ("empty.png", [], "is empty"),
             ("truncated.png", Array(good.prefix(good.count - 15)), "truncated"),
             ("corrupt.png", corrupt, "CRC"),
-            ("huge.png", huge, "100000x100000"),
+            ("huge.png", huge, "100000×100000"),
             ("bomb.png", bomb, "image data has"),
             ("fake.jpg", [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], JPEG.isAvailable ? "not a valid JPEG" : "libturbojpeg0"),
         ]

@@ -207,7 +207,7 @@ public enum ImageFolder {
         // the log says what was wrong; the advice to skip is already taken
         var m = error.message
         for hint in [" — remove it, or pass --skip-bad-files", " — is the file complete? (--skip-bad-files skips broken images)",
-                     " (--skip-bad-files skips broken images)"] where m.hasSuffix(hint) { m.removeLast(hint.count) }
+                     " (--skip-bad-files skips broken images)", " (--skip-bad-files skips it)"] where m.hasSuffix(hint) { m.removeLast(hint.count) }
         skipped.append(m)
     }
 
