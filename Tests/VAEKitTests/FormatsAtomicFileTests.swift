@@ -20,6 +20,16 @@ final class FormatsTestsAtomicFile: XCTestCase {
         try AtomicFile.write([], to: dir + "/empty")
         XCTAssertEqual(try AtomicFile.readAll(path: dir + "/empty", maxBytes: 0), [])
         XCTAssertEqual(try contents(dir), ["empty", "model.safetensors", "notes.txt"])
+        // names up to the 255 bytes Linux allows (the temporary name is cut to fit; it was not: 231+ failed)
+        for length in [230, 231, 250, 255] {
+            let name = String(repeating: "é", count: (length - 4) / 2) + String(repeating: "n", count: (length - 4) % 2) + ".png"
+            XCTAssertEqual(name.utf8.count, length)
+            try AtomicFile.write([UInt8(length & 0xFF)], to: dir + "/" + name)
+            XCTAssertEqual(try AtomicFile.readAll(path: dir + "/" + name, maxBytes: 10), [UInt8(length & 0xFF)])
+            try FileManager.default.removeItem(atPath: dir + "/" + name)
+        }
+        XCTAssertLessThanOrEqual(AtomicFile.temporaryName(for: String(repeating: "é", count: 127)).utf8.count, 255)
+        XCTAssertEqual(try contents(dir), ["empty", "model.safetensors", "notes.txt"])
     }
 
     /// A symbolic link is followed (its target replaced, the link kept; a dangling link's target

@@ -55,8 +55,7 @@ public enum AtomicFile {
         }
 
         let prefix = directory == "/" ? "/" : (directory == "." && !path.hasPrefix("./") ? "" : directory + "/")
-        let tempPath = prefix
-            + ".\(name).tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let tempPath = prefix + temporaryName(for: name)
         let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("", errno) }
         var fdOpen = true
@@ -95,6 +94,16 @@ public enum AtomicFile {
         if rename(tempPath, path) != 0 { throw failure("", errno) }
         keepTemp = true  // it is the target now
         syncDirectory(directory)
+    }
+
+    /// `.NAME.tmp-PID-RANDOM`, with NAME cut (at a character) so that the whole stays within the
+    /// 255 bytes a file name may have: a target name of 231–255 bytes is writable too.
+    static func temporaryName(for name: String) -> String {
+        let tail = ".tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+        let room = 255 - 1 - tail.utf8.count
+        var kept = Substring(name)
+        while kept.utf8.count > room { kept = kept.dropLast() }
+        return "." + kept + tail
     }
 
     /// Removes the temporary files (`.NAME.tmp-PID-RANDOM`) that a killed `write` left in `directory`:

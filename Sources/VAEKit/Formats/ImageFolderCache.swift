@@ -82,7 +82,7 @@ enum ImageFolderCache {
         init(path: String) throws {
             self.path = path
             let (directory, name) = AtomicFile.split(path)
-            tempPath = directory + "/." + name + ".tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
+            tempPath = directory + "/" + AtomicFile.temporaryName(for: name)
             fd = Foundation.open(tempPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw VAEError("cannot write the image cache \(tempPath): \(VAEError.errnoText())") }
             buffer.reserveCapacity(4 << 20)
