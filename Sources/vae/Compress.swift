@@ -31,7 +31,7 @@ struct Compress: ParsableCommand {
         try OutputFile.requireFolder(out)
         if let data, AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the archive to another file") }
         if let images, AtomicFile.isDirectory(images), AtomicFile.exists(out),
-           let input = try ImageInputs.files(in: images).first(where: { AtomicFile.sameFile(out, images + "/" + $0) }) {
+           let input = try ImageInputs.files(in: images, pngOnly: true).first(where: { AtomicFile.sameFile(out, images + "/" + $0) }) {
             throw VAEError("--out \(out) is the input image \(images)/\(input): write the archive to another file")
         }
         let loaded = try runArg.load()
@@ -40,6 +40,7 @@ struct Compress: ParsableCommand {
         var images: IDX.Images
         if let data {
             images = try CompressIO.readIDX(data)
+            guard images.count > 0 else { throw VAEError("\(data) holds no images: nothing to compress") }
             guard [1, images.rows, images.cols] == codec.shape else {
                 throw VAEError("\(data) holds \(images.rows)×\(images.cols) images; the model takes \(codec.shape.map(String.init).joined(separator: "×"))")
             }
@@ -61,13 +62,18 @@ struct Compress: ParsableCommand {
             (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
                                                   progress: { progress.update($0) })
         } catch let e as VAEError {
-            throw VAEError("\(data ?? self.images!): \(e.message)")   // which file the image and pixel are of
+            // which file the image and pixel are of: a folder's image by its name
+            if !names.isEmpty, e.message.hasPrefix("image "), let number = Int(e.message.dropFirst(6).prefix { $0.isNumber }),
+               (1...names.count).contains(number) {
+                throw VAEError("\(self.images!)/\(names[number - 1]): " + e.message.drop { $0 != "," }.dropFirst(2))
+            }
+            throw VAEError("\(data ?? self.images!): \(e.message)")
         }
         progress.finish()
         try AtomicFile.write(archive, to: out)
         let seconds = Date().timeIntervalSince(start)
-        print(String(format: "compressed %d images into %@: %d bytes, %.4f bits/dim (initial bits %.5f bits/dim, %.2f%% of it); %.0f images/s",
-                     n, out, stats.bytes, stats.bitsPerDimension, stats.initialBitsPerDimension,
+        print(String(format: "compressed %@ into %@: %d bytes, %.4f bits/dim (initial bits %.5f bits/dim, %.2f%% of it); %.0f images/s",
+                     Console.counted(n, "image"), out, stats.bytes, stats.bitsPerDimension, stats.initialBitsPerDimension,
                      100 * stats.initialBitsPerDimension / stats.bitsPerDimension, Double(n) / max(seconds, 1e-9)))
     }
 }
@@ -93,32 +99,28 @@ struct Decompress: ParsableCommand {
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae decompress"))
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }
-        // the magic first: another kind of file is refused before it is read
-        let head = AtomicFile.isPipe(archive) ? BitsBackCodec.magic : try AtomicFile.readPrefix(path: archive, count: BitsBackCodec.fixedHeaderBytes)
-        guard Array(head.prefix(8)) == BitsBackCodec.magic else {
-            throw VAEError("\(archive) is not a SwiftVAE compressed archive (no SVAEBBA1 header)")
-        }
-        // no more is read than the header can account for (a file padded to gigabytes was read whole)
-        var limit = 1 << 31
-        if let bound = BitsBackCodec.sizeBound(prefix: head) {
-            if let size = AtomicFile.regularFileSize(archive), size > bound {
-                throw VAEError("\(archive) is damaged: it is \(ProgressDisplay.grouped(Double(size))) bytes, more than the \(ProgressDisplay.grouped(Double(bound))) bytes its header can account for (the file was appended to or altered)")
-            }
-            limit = min(limit, bound)
-        }
-        let bytes = try AtomicFile.readAll(path: archive, maxBytes: limit)
+        let bytes = try Decompress.readArchive(archive)
         let start = Date()
         let progress = Progress(total: nil, label: "decompressing")
         let (pixels, count, names) = try codec.decompress(bytes, source: archive, progress: { progress.update($0) })
         progress.finish()
         let target: String
         if let out {
-            try AtomicFile.write(try IDX.encodeImages(pixels, count: count, rows: codec.shape[1], cols: codec.shape[2]), to: out)
+            let idx = try IDX.encodeImages(pixels, count: count, rows: codec.shape[1], cols: codec.shape[2])
+            // a .gz name is gzipped, as the IDX files MNIST ships (and every --data reads)
+            try AtomicFile.write(out.lowercased().hasSuffix(".gz") ? Gzip.compress(idx, level: 9) : idx, to: out)
             target = out
         } else {
             let dir = outDir!, d = codec.pixels
             let files = names.isEmpty ? (0..<count).map { String(format: "image-%05d.png", $0 + 1) } : names
             // every name checked before the first file is written: no half-decoded folder
+            if let link = files.first(where: { AtomicFile.isSymbolicLink(dir + "/" + $0) }) {
+                // a name from the archive must not write through a link to a file outside the folder
+                throw VAEError("cannot write \(dir)/\(link): it is a symbolic link, and the archive's images are written into \(dir) only; remove it or decompress into another folder (nothing was written)")
+            }
+            if let own = files.first(where: { AtomicFile.sameFile(dir + "/" + $0, archive) }) {
+                throw VAEError("cannot write \(dir)/\(own): it is the archive itself; decompress into another folder (nothing was written)")
+            }
             if let twice = Dictionary(grouping: files, by: { $0 }).first(where: { $0.value.count > 1 })?.key {
                 throw VAEError("\(archive) names the image \(twice) twice; the archive is damaged (nothing was written)")
             }
@@ -132,7 +134,45 @@ struct Decompress: ParsableCommand {
             }
             target = dir
         }
-        print(String(format: "decompressed %d images into %@; %.0f images/s", count, target, Double(count) / max(Date().timeIntervalSince(start), 1e-9)))
+        print(String(format: "decompressed %@ into %@; %.0f images/s", Console.counted(count, "image"), target, Double(count) / max(Date().timeIntervalSince(start), 1e-9)))
+    }
+}
+
+extension Decompress {
+    /// The archive's bytes, no more than its header can account for: a regular file is refused from
+    /// its size, a pipe or device read in chunks and refused as soon as it runs past the bound (a
+    /// stream of gigabytes took gigabytes of memory to refuse).
+    static func readArchive(_ archive: String) throws -> [UInt8] {
+        func damaged(_ size: String, _ bound: Int) -> VAEError {
+            VAEError("\(archive) is damaged: it is \(size) bytes, more than the \(ProgressDisplay.grouped(Double(bound))) bytes its header can account for (the file was appended to or altered)")
+        }
+        let notArchive = VAEError("\(archive) is not a SwiftVAE compressed archive (no SVAEBBA1 header)")
+        if let size = AtomicFile.regularFileSize(archive) {
+            // the magic first: another kind of file is refused before it is read
+            let head = try AtomicFile.readPrefix(path: archive, count: BitsBackCodec.fixedHeaderBytes)
+            guard Array(head.prefix(8)) == BitsBackCodec.magic else { throw notArchive }
+            var limit = 1 << 31
+            if let bound = BitsBackCodec.sizeBound(prefix: head) {
+                if size > bound { throw damaged(ProgressDisplay.grouped(Double(size)), bound) }
+                limit = bound
+            }
+            return try AtomicFile.readAll(path: archive, maxBytes: limit)
+        }
+        guard let handle = FileHandle(forReadingAtPath: archive) else { throw VAEError("cannot read \(archive): \(VAEError.errnoText())") }
+        defer { try? handle.close() }
+        var bytes: [UInt8] = []
+        func read(upTo total: Int) throws {
+            while bytes.count < total {
+                guard let chunk = try handle.read(upToCount: min(total - bytes.count, 1 << 20)), !chunk.isEmpty else { return }
+                bytes += chunk
+            }
+        }
+        try read(upTo: BitsBackCodec.fixedHeaderBytes)
+        guard Array(bytes.prefix(8)) == BitsBackCodec.magic else { throw notArchive }
+        let bound = BitsBackCodec.sizeBound(prefix: bytes) ?? (1 << 31)
+        try read(upTo: bound + 1)
+        if bytes.count > bound { throw damaged("over \(ProgressDisplay.grouped(Double(bound)))", bound) }
+        return bytes
     }
 }
 
@@ -162,7 +202,7 @@ enum CompressIO {
     /// The PNGs of a folder as one 8-bit gray plane each, exactly as stored: no conversion, so
     /// that decompression gives the same pixels back.
     static func readPNGs(_ dir: String, shape: [Int]) throws -> ([String], IDX.Images) {
-        let names = try ImageInputs.files(in: dir)
+        let names = try ImageInputs.files(in: dir, pngOnly: true)   // JPEG is lossy: no exact pixels to give back
         guard shape[0] == 1 else { throw VAEError("vae compress codes gray images; this model takes \(shape[0]) channels") }
         var pixels: [UInt8] = []
         for name in names {

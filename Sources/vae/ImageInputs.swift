@@ -7,13 +7,17 @@ import VAEViz
 /// Images a user hands to a command (`--images DIR`, `--mask FILE.png`, `--masks DIR`), and the
 /// per-image output of `--out-dir`.
 enum ImageInputs {
-    /// The image files of a folder (PNG and JPEG, as training reads), sorted by name.
-    static func files(in dir: String) throws -> [String] {
-        guard AtomicFile.isDirectory(dir) else { throw VAEError("\(dir) is not a folder of images; pass --images DIR with PNG or JPEG files") }
+    /// The image files of a folder (PNG and JPEG, as training reads; `pngOnly`: PNG), sorted by name.
+    static func files(in dir: String, pngOnly: Bool = false) throws -> [String] {
+        guard AtomicFile.isDirectory(dir) else { throw VAEError("\(dir) is not a folder of images; pass --images DIR with \(pngOnly ? "PNG" : "PNG or JPEG") files") }
         let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-            .filter { ImageFolder.isImageName($0) }   // hidden files are not the user's images
+            .filter { pngOnly ? !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") : ImageFolder.isImageName($0) }   // hidden files are not the user's images
             .sorted()
-        guard !names.isEmpty else { throw VAEError("\(dir) has no image files (.png, .jpg, .jpeg)") }
+        guard !names.isEmpty else { throw VAEError("\(dir) has no image files (\(pngOnly ? ".png" : ".png, .jpg, .jpeg"))") }
+        // a FIFO named like an image hung the read; a folder or device is no image either
+        if let odd = names.first(where: { AtomicFile.regularFileSize(dir + "/" + $0) == nil && AtomicFile.exists(dir + "/" + $0) }) {
+            throw VAEError("\(dir)/\(odd) is not a regular file (a folder, FIFO or device named like an image): move it out of \(dir)")
+        }
         // a name that is not UTF-8 comes back with U+FFFD in it, and no file has that name
         if let bad = names.first(where: { $0.unicodeScalars.contains("\u{FFFD}") && !AtomicFile.exists(dir + "/" + $0) }) {
             throw VAEError("\(dir) holds an image whose name is not valid UTF-8 (\(bad)) — rename it")

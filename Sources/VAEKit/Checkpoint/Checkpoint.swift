@@ -187,6 +187,9 @@ public enum Checkpoint {
         var dir = path
         if path.hasSuffix(".safetensors") { dir = AtomicFile.split(path).directory }
         guard AtomicFile.isDirectory(dir) else {
+            if AtomicFile.exists(dir) {   // e.g. vae decompress ARCHIVE RUN: the run comes first
+                throw VAEError("\(path) is a file, not a run folder; the run folder (what `vae train --out` wrote) is the command's first argument")
+            }
             throw VAEError("\(path) is not a run folder (no such directory); pass the folder that `vae train --out` wrote")
         }
         let weightsPath = path.hasSuffix(".safetensors") ? path : dir + "/" + weightsFile

@@ -222,6 +222,12 @@ public struct BitsBackCodec {
     /// The fixed part of an archive's header, in bytes (up to and including its word count).
     public static let fixedHeaderBytes = 64
 
+    /// A 64-bit hash as 16 hex digits (leading zeros kept).
+    static func hex16(_ v: UInt64) -> String {
+        let digits = String(v, radix: 16)
+        return String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+    }
+
     /// The most bytes an archive whose header starts `prefix` (`fixedHeaderBytes` of it) can
     /// hold: its words, a file name of at most 255 bytes per image, the checksum. A file longer
     /// than this was appended to (or is no archive) and need not be read to be refused.
@@ -253,7 +259,7 @@ public struct BitsBackCodec {
         }
         let hash = try r.u64()
         guard hash == modelHash else {
-            throw VAEError("\(source) was compressed with another model (model hash \(String(hash, radix: 16)), this run's is \(String(modelHash, radix: 16))): decompress with the run that compressed it")
+            throw VAEError("\(source) was compressed with another model (model hash \(BitsBackCodec.hex16(hash)), this run's is \(BitsBackCodec.hex16(modelHash))): decompress with the run that compressed it")
         }
         let storedKind = try r.u8(), lb = try r.u8(), pb = try r.u8(), kb = try r.u8()
         guard storedKind == kind.rawValue else {

@@ -167,6 +167,12 @@ public enum AtomicFile {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFIFO
     }
 
+    /// Whether `path` itself is a symbolic link (to anything, or dangling).
+    public static func isSymbolicLink(_ path: String) -> Bool {
+        var info = stat()
+        return lstat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFLNK
+    }
+
     /// The size of a regular file (nil for a pipe, a device or a missing file).
     public static func regularFileSize(_ path: String) -> Int? {
         var info = stat()
