@@ -20,6 +20,10 @@ enum Interrupt {
     /// Called after every batch (the stop check): the sign that the job is still moving.
     static func batchDone() { batches.add(1, ordering: .relaxed) }
 
+    private static let done = Atomic<Bool>(false)
+    /// Training has left its loop (saving, writing the report): the stuck-job check is off.
+    static func finishing() { done.store(true, ordering: .relaxed) }
+
     static var isRequested: Bool { requested.load(ordering: .relaxed) != 0 }
     /// 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM).
     static var exitCode: Int32 { 128 + max(requested.load(ordering: .relaxed), SIGINT) }
@@ -30,12 +34,16 @@ enum Interrupt {
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {
                 if requested.compareExchange(expected: 0, desired: sig, ordering: .relaxed).exchanged {
-                    let what = sig == SIGINT ? "interrupted" : "terminated (SIGTERM)"
-                    FileHandle.standardError.write(Data("\n\(what): stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)\n".utf8))
-                    if sig == SIGTERM, let stuck = whenStuck {
+                    // under mpirun the ranks stop together and rank 0 speaks for them
+                    if !Console.quiet {
+                        let what = sig == SIGINT ? "interrupted: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)"
+                                                 : "terminated (SIGTERM): stopping after this batch and saving a checkpoint (a second SIGTERM quits now)"
+                        FileHandle.standardError.write(Data("\n\(what)\n".utf8))
+                    }
+                    if sig == SIGTERM, let stuck = whenStuck, !done.load(ordering: .relaxed) {
                         let seen = batches.load(ordering: .relaxed)
                         DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) {
-                            if batches.load(ordering: .relaxed) == seen { stuck() }
+                            if batches.load(ordering: .relaxed) == seen && !done.load(ordering: .relaxed) { stuck() }
                         }
                     }
                 } else {

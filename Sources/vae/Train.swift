@@ -116,6 +116,15 @@ struct Train: ParsableCommand {
             resuming = loaded
         }
         let comm = try MPIJob.join()  // started by mpirun: one rank of a data-parallel job
+        if let comm {
+            // every rank must take the same path (resume, or start): one that resumes while another
+            // starts waits at a collective the other never reaches — a silent hang
+            let seen = try comm.allgather([Int32(resuming == nil ? 0 : 1)])
+            if let r = seen.indices.first(where: { seen[$0] != seen[0] }) {
+                let (with, without) = seen[0][0] == 1 ? (0, r) : (r, 0)
+                throw VAEError("rank \(with) of \(comm.size) sees a checkpoint in \(out ?? "--out") and rank \(without) does not: every rank must see the same run folder (a file system all ranks share, and the same --out)")
+            }
+        }
         let mpi = comm.map { ($0, mpiOptions.settings) }
         let leader = comm?.isLeader ?? true
         let run: TrainingRun
@@ -173,7 +182,6 @@ struct Train: ParsableCommand {
                 throw ValidationError("--out \(dir) is inside the data folder \(data.directory): the run's pictures would become data; write the run elsewhere")
             }
             try comm?.barrier()  // MPI: every rank has checked before rank 0 writes
-            MPIJob.runFolder = dir
             let arch = model ?? .mlp
             // recorded in config.json and used by nothing (the conv net's activations are ReLU; only
             // the fixed-σ Gaussian has a --sigma): refused instead of ignored
@@ -291,7 +299,8 @@ struct Train: ParsableCommand {
             try Train.requireBothSplits(data, classes: o.classes)
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }
-            Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(ThreadPool.threadCount) threads)")
+            MPIJob.runFolder = dir   // a checkpoint is there now: the message of a stopped job may point at it
+            Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(Console.counted(ThreadPool.threadCount, "thread")))")
         }
         if let seq = run.model as? SequenceVAE, seq.sequence.molecules {
             // the share of valid molecules among 1,000 prior samples, after every epoch (its own seed)
@@ -309,15 +318,18 @@ struct Train: ParsableCommand {
         var due = Date().addingTimeInterval(every)
         let checkpointDue = { every > 0 && Date() >= due }
         run.trainer.parallel?.localStop = { Interrupt.isRequested || checkpointDue() }
+        run.trainer.parallel?.localInterrupt = { Interrupt.isRequested }
         let stop = run.trainer.parallel.map { p in { Interrupt.batchDone(); return p.stopRequested } }  // MPI: the ranks agree
             ?? { Interrupt.isRequested || checkpointDue() }
         var outcome: TrainingRun.Outcome
         while true {
             outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
-            guard outcome == .interrupted && !Interrupt.isRequested else { break }
+            // an interrupt of any rank ends every rank (the one signalled is not the only one to stop)
+            guard outcome == .interrupted && !Interrupt.isRequested && run.trainer.parallel?.interruptRequested != true else { break }
             due = Date().addingTimeInterval(every)
             if leader { Console.note("checkpoint saved \(run.trainer.state.position(of: run.trainer.options.epochs))") }
         }
+        Interrupt.finishing()   // no batch follows: a signal now is no sign of a stuck job
         progress.clear()
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
             Console.note(String(format: "mpi: %d ranks, %d gradient buckets, %.3f s waiting for the gradient sum after the backward, %.0f%% of it summed during the backward, %.0f%% of the buckets started during it", p.size, p.bucketCount, p.reduceWaitSeconds, 100 * p.overlappedFraction, 100 * p.startedDuringBackwardFraction))

@@ -32,7 +32,7 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(r1.status, 0, r1.stderr)
         let r2 = try MPIRun.run(args(two, extra: ["--binarize"]))
         XCTAssertEqual(r2.status, 0, r2.stderr)
-        XCTAssertTrue(r2.stderr.contains("2 MPI ranks × 1 threads"), r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("2 MPI ranks × 1 thread)"), r2.stderr)
         // rank 0 alone prints and writes
         XCTAssertEqual(r2.stdout.components(separatedBy: "epoch 1/3").count, 2, r2.stdout)
         XCTAssertEqual(r2.stderr.components(separatedBy: "run folder:").count, 2, r2.stderr)
@@ -105,7 +105,7 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(r1.status, 0, r1.stderr)
         let r2 = try MPIRun.run(line + ["--out", two])
         XCTAssertEqual(r2.status, 0, r2.stderr)
-        XCTAssertTrue(r2.stderr.contains("2 MPI ranks × 1 threads"), r2.stderr)
+        XCTAssertTrue(r2.stderr.contains("2 MPI ranks × 1 thread)"), r2.stderr)
         let m1 = try metricsWithoutTimes(one), m2 = try metricsWithoutTimes(two)
         XCTAssertEqual(m1.count, 2)
         for (a, b) in zip(m1, m2) {
@@ -194,7 +194,7 @@ final class MPITests: XCTestCase {
     /// silently.
     func testRanksWithOtherOptionsStopAtTheStart() throws {
         _ = try MPIRun.require()
-        for (flag, a, b, name) in [("--epochs", "1", "2", "epochs"), ("--lr", "0.001", "0.01", "learningRate"), ("--batch", "33", "64", "batchSize")] {
+        for (flag, a, b, name) in [("--epochs", "1", "2", "--epochs (epochs)"), ("--lr", "0.001", "0.01", "--lr (learningRate)"), ("--batch", "33", "64", "--batch (batchSize)")] {
             let run = tempRunDir("mpi-mpmd")
             var first = try args(run), second = try args(run)
             for (list, value) in [(0, a), (1, b)] {
@@ -204,9 +204,49 @@ final class MPITests: XCTestCase {
             }
             let r = try MPIRun.runTwoCommandLines(first, second)
             XCTAssertNotEqual(r.status, 0, "\(flag): \(r.stdout)")
-            XCTAssertTrue(r.stderr.contains("rank 1 of 2 has another value of '\(name)' than rank 0; every rank must run the same command line"), "\(flag): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("rank 1 of 2 has another value of \(name) than rank 0; every rank must run the same command line"), "\(flag): \(r.stderr)")
             XCTAssertFalse(r.stdout.contains("epoch 1/"), "\(flag): trained \(r.stdout)")
         }
+    }
+
+    /// A SIGTERM that reaches one rank only (a scheduler's or a user's kill of one task) stops
+    /// every rank after the same batch, with a checkpoint: the others went on training and waited
+    /// for it at the next gradient sum, for ever.
+    func testSIGTERMToOneRankEndsTheJob() throws {
+        _ = try MPIRun.require()
+        let run = tempRunDir("mpi-term1")
+        let h = try MPIRun.start(ranks: 2, args(run, epochs: 10_000))
+        let (p, _, _) = h
+        let deadline = Date().addingTimeInterval(60)
+        func epochs() -> Int { ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
+        while epochs() < 1 && Date() < deadline && p.isRunning { usleep(50_000) }
+        XCTAssertTrue(p.isRunning, "the job ended before the test could signal a rank")
+        let ranks = MPIRun.ranks(of: p.processIdentifier)
+        guard let victim = ranks[1] else { p.terminate(); return XCTFail("rank 1's pid not found among mpirun's children: \(ranks)") }
+        kill(victim, SIGTERM)
+        let watchdog = Date().addingTimeInterval(120)
+        while p.isRunning && Date() < watchdog { usleep(100_000) }
+        let endedByItself = !p.isRunning
+        if !endedByItself { p.terminate() }
+        let r = CLI.finish(h)
+        XCTAssertTrue(endedByItself, "the job did not end within 120 s after one rank got SIGTERM: \(r.stderr.replacingOccurrences(of: "\n", with: " | "))")
+        XCTAssertTrue(r.stderr.contains("checkpoint saved. Resume with: vae train --resume --out"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        XCTAssertFalse(r.stderr.contains("stopped by mpirun"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        let loaded = try Checkpoint.load(run)
+        XCTAssertGreaterThanOrEqual(loaded.state.epoch, 1)
+    }
+
+    /// `mpirun … --resume` where one rank sees a checkpoint and another does not (a folder that is
+    /// not on a shared file system): one line naming the cause, not a silent hang.
+    func testRanksThatDisagreeOnTheCheckpointStop() throws {
+        _ = try MPIRun.require()
+        let run = tempRunDir("mpi-seen")
+        XCTAssertEqual(try CLI.run(try args(run, epochs: 1)).status, 0)
+        let first = try args(run, epochs: 2, extra: ["--resume"]), second = try args(tempRunDir("mpi-unseen"), epochs: 2, extra: ["--resume"])
+        let r = try MPIRun.runTwoCommandLines(first, second)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("rank 0 of 2 sees a checkpoint in \(run) and rank 1 does not: every rank must see the same run folder"),
+                      r.stderr.replacingOccurrences(of: "\n", with: " | "))
     }
 
     func testMissingLibraryUnderMPIRunIsOneLine() throws {

@@ -25,8 +25,14 @@ public final class DataParallel {
     let reducer: GradientReducer
     /// Asked at every step on every rank (e.g. Ctrl-C); training stops when any rank says so.
     public var localStop: () -> Bool = { false }
+    /// Asked with `localStop`: whether this rank's stop is an interrupt (Ctrl-C, SIGTERM) that
+    /// ends the process, rather than a periodic checkpoint after which training goes on.
+    public var localInterrupt: () -> Bool = { false }
     /// The ranks' agreed answer, the same on every rank (updated at every step).
     public private(set) var stopRequested = false
+    /// Whether some rank's stop was an interrupt: then every rank ends, not only the signalled one
+    /// (the others went on training and waited for it at the next gradient sum, forever).
+    public private(set) var interruptRequested = false
 
     public var rank: Int { comm.rank }
     public var size: Int { comm.size }
@@ -81,17 +87,20 @@ public final class DataParallel {
     /// Waits for the gradient sum and returns the loss sums over all ranks (rank order).
     public func finishStep(_ local: BatchLoss) throws -> BatchLoss {
         try reducer.finish()
-        let all = try comm.allgather([local.recon, local.kl, Double(local.count), localStop() ? 1 : 0])
+        let wants: Double = localInterrupt() ? 2 : localStop() ? 1 : 0
+        let all = try comm.allgather([local.recon, local.kl, Double(local.count), wants])
         var out = BatchLoss(recon: 0, kl: 0, count: 0)
-        var stop = false
+        var stop = false, interrupt = false
         // Σ over ranks in rank order
         for v in all {
             out.recon += v[0]
             out.kl += v[1]
             out.count += Int(v[2])
             stop = stop || v[3] != 0
+            interrupt = interrupt || v[3] == 2
         }
         stopRequested = stop
+        interruptRequested = interrupt
         return out
     }
 
@@ -135,12 +144,23 @@ public final class DataParallel {
         let all = try comm.allgather([h.value, d.value] + named.map(\.hash))
         for (r, v) in all.enumerated() where v != all[0] {
             if let i = (0..<named.count).first(where: { v[2 + $0] != all[0][2 + $0] }) {
-                throw VAEError("rank \(r) of \(size) has another value of '\(named[i].name)' than rank 0; every rank must run the same command line")
+                let name = named[i].name, flag = DataParallel.flagNames[name].map { "\($0) (\(name))" } ?? "'\(name)'"
+                throw VAEError("rank \(r) of \(size) has another value of \(flag) than rank 0; every rank must run the same command line")
             }
             let what = v[1] != all[0][1] ? "training data" : "model, optimizer or training state"
             throw VAEError("rank \(r) of \(size) has another \(what) than rank 0; every rank must read the same run folder and data (a shared file system, or copies at the same paths)")
         }
     }
+
+    /// The `vae train` flag behind each compared setting (the messages name flags, not fields).
+    static let flagNames: [String: String] = [
+        "epochs": "--epochs", "batchSize": "--batch", "learningRate": "--lr", "seed": "--seed", "binarize": "--binarize",
+        "weightDecay": "--weight-decay", "clipNorm": "--clip", "testLimit": "--test-limit", "classes": "--classes",
+        "corrupt": "--corrupt", "objective": "--objective", "samples": "--k", "adamEpsilon": "--adam-eps",
+        "learningRateSchedule": "--lr-schedule", "weightInit": "--init", "outputBiasFromData": "--output-bias-from-data",
+        "validationFraction": "--validation-fraction", "patience": "--patience",
+        "MPI bucketBytes": "--bucket-kb", "MPI overlap": "--no-overlap",
+    ]
 
     /// Each stored property of `value` (nil ones too, so that every rank has the same list) with a
     /// hash of its description: the same binary describes equal values alike.
