@@ -20,12 +20,11 @@ final class ProgressDisplay {
             let now = Date()
             guard batch == batches || now.timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = now
-            let width = 24
-            let filled = batches > 0 ? width * batch / batches : width
-            let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
             let eta = ips > 0 ? Double((batches - batch) * batchImages) / ips : .nan
-            let line = String(format: "epoch %d/%d %@ %d/%d  loss %.2f  %@ %@  ETA %@",
-                              epoch, totalEpochs, bar, batch, batches, loss, ProgressDisplay.grouped(ips), rateUnit, ProgressDisplay.clock(eta))
+            let line = ProgressDisplay.barLine(epoch: epoch, total: totalEpochs, batch: batch, batches: batches,
+                                               text: String(format: "%d/%d  loss %.2f  %@ %@  ETA %@", batch, batches, loss,
+                                                            ProgressDisplay.grouped(ips), rateUnit, ProgressDisplay.clock(eta)),
+                                               columns: ProgressDisplay.terminalColumns())
             FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
             drawn = true
         case .epochEnd(let m):
@@ -54,6 +53,29 @@ final class ProgressDisplay {
     static func rateUnit(_ model: any LatentVariableModel) -> String {
         let noun = itemNoun(model)
         return noun == "image" ? "img/s" : noun + "s/s"
+    }
+
+    /// "epoch 2/10 ████····· 816/3750  loss …": the bar (up to 24 cells) shrinks, then goes, and the
+    /// line is cut, so that it fits in `columns` − 1 — a line that wraps leaves a copy of itself on
+    /// the screen at every redraw (`\r` returns to the start of the last row only).
+    static func barLine(epoch: Int, total: Int, batch: Int, batches: Int, text: String, columns: Int) -> String {
+        let head = "epoch \(epoch)/\(total) "
+        let room = columns - 1 - head.count - text.count - 1
+        var line = head
+        if room >= 6 {
+            let width = min(24, room)
+            let filled = batches > 0 ? width * batch / batches : width
+            line += String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled) + " "
+        }
+        line += text
+        return line.count > columns - 1 ? String(line.prefix(max(columns - 1, 0))) : line
+    }
+
+    /// The terminal's width (stderr's), 80 when it cannot be read.
+    static func terminalColumns() -> Int {
+        var size = winsize()
+        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 0 { return Int(size.ws_col) }
+        return 80
     }
 
     func clear() {

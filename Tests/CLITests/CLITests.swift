@@ -35,6 +35,35 @@ final class CLITests: XCTestCase {
         return img
     }
 
+    /// The live progress bar on a terminal (a pseudo-terminal from util-linux's `script`) fits its
+    /// width: a line that wraps left a copy at every redraw on an 80-column window (the bar was 84
+    /// wide). TERM=dumb gets no escape sequences.
+    func testProgressBarFitsTheTerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("util-linux's script is not installed") }
+        let out = tempRunDir("pty")
+        func capture(columns: Int, term: String) throws -> String {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+            let line = "stty cols \(columns); TERM=\(term) '\(CLI.binary)' train --data '\(CLITests.data)' --epochs 2 --batch 8 --hidden 16 --latent 2 --no-report --out '\(out)-\(term)'"
+            p.arguments = ["-qec", line, "/dev/null"]
+            let pipe = Pipe()
+            p.standardOutput = pipe
+            p.standardInput = FileHandle.nullDevice
+            try p.run()
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            XCTAssertEqual(p.terminationStatus, 0)
+            return String(decoding: data, as: UTF8.self)
+        }
+        let raw = try capture(columns: 50, term: "xterm")
+        let bars = raw.components(separatedBy: "\r\u{1B}[2K").dropFirst()
+            .map { $0.split(separator: "\n", omittingEmptySubsequences: false)[0].split(separator: "\r", omittingEmptySubsequences: false)[0] }
+            .filter { $0.contains("ETA") }
+        XCTAssertFalse(bars.isEmpty, raw)
+        for bar in bars { XCTAssertLessThanOrEqual(bar.count, 49, String(bar)) }
+        XCTAssertFalse(try capture(columns: 80, term: "dumb").contains("\u{1B}"))
+    }
+
     func testTrainWritesARunFolder() throws {
         let run = try trained()
         let r = try CLITests.trainResult!.get()
