@@ -116,7 +116,10 @@ extension PNG {
             }
             if sawIEND { break }
         }
-        guard sawIEND, let hdr = header else { throw PNGError.truncated }
+        // A file that ends at a chunk boundary without IEND (a writer that never closed it) is read,
+        // as libpng and Pillow read it, when its image data inflates whole; cut inside a chunk or
+        // inside the zlib stream, it is truncated.
+        guard sawIEND || pos == bytes.count, let hdr = header else { throw PNGError.truncated }
         guard !idat.isEmpty else { throw PNGError.missingImageData }
         if hdr.colorType == 3 && palette.isEmpty { throw PNGError.invalidHeader("palette image without PLTE") }
 

@@ -155,6 +155,16 @@ final class PNGTests: XCTestCase {
         XCTAssertThrowsError(try PNG.decode([UInt8](repeating: 0, count: 100))) {
             XCTAssertEqual($0 as? PNGError, .invalidSignature)
         }
+        // without its IEND chunk alone (12 bytes) the image is whole: read, as libpng and Pillow do
+        XCTAssertEqual(try PNG.decode(Array(png.prefix(png.count - 12))).pixels, try PNG.decode(png).pixels)
+        // cut between two IDAT chunks (the zlib stream unfinished): truncated
+        let pixels = [UInt8](repeating: 7, count: 300 * 300)
+        var split = PNG.signature
+        let whole = PNG.encode(width: 300, height: 300, channels: 1, pixels: pixels)
+        let idat = chunks(whole).filter { $0.type == "IDAT" }.flatMap(\.data)
+        PNG.appendChunk(&split, "IHDR", chunks(whole)[0].data)
+        PNG.appendChunk(&split, "IDAT", Array(idat.prefix(idat.count / 2)))
+        XCTAssertThrowsError(try PNG.decode(split)) { XCTAssertEqual($0 as? PNGError, .truncated) }
     }
 
     func testBadCRCThrows() {
