@@ -226,10 +226,24 @@ enum CompressIO {
             guard img.width == shape[2], img.height == shape[1] else {
                 throw VAEError("\(path) is \(img.width)×\(img.height); the model takes \(shape[2])×\(shape[1]) images")
             }
-            guard img.channels == 1 else {
+            var gray = img.pixels
+            // a palette of gray entries only (R = G = B, opaque) holds gray pixels: taken as they are
+            if header.colorType == 3 && img.channels == 3 {
+                let rgb = img.pixels, n = img.width * img.height
+                var allGray = true
+                gray = [UInt8](repeating: 0, count: n)
+                for i in 0..<n {
+                    let r: UInt8 = rgb[3 * i], g: UInt8 = rgb[3 * i + 1], b: UInt8 = rgb[3 * i + 2]
+                    if r != g || r != b { allGray = false; break }
+                    gray[i] = r
+                }
+                if !allGray {
+                    throw VAEError("\(path) is a palette PNG with colours; vae compress codes 8-bit gray PNGs exactly (convert it to gray first)")
+                }
+            } else if img.channels != 1 {
                 throw VAEError("\(path) has \(img.channels) channels; vae compress codes 8-bit gray PNGs exactly (convert it to gray first)")
             }
-            pixels += img.pixels
+            pixels += gray
         }
         return (names, IDX.Images(count: names.count, rows: shape[1], cols: shape[2], pixels: pixels))
     }

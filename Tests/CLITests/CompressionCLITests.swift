@@ -206,6 +206,18 @@ final class CompressionCLITests: XCTestCase {
         let ct = try CLI.run(["compress", run, "--images", deep, "--out", archive + "16"])
         XCTAssertEqual(ct.status, 1)
         XCTAssertTrue(ct.stderr.contains("key.png is gray with a transparent gray level"), ct.stderr)
+        // a palette of gray entries holds gray pixels: coded exactly (it was refused as "3 channels"); a coloured one is not
+        let pal = tempRunDir("bb8-pal"), palOut = tempRunDir("bb8-pal-out")
+        try FileManager.default.createDirectory(atPath: pal, withIntermediateDirectories: true)
+        try AtomicFile.write(CompressionCLITests.palettePNG(side: 28, entries: [[0, 0, 0], [90, 90, 90], [255, 255, 255]]), to: pal + "/p.png")
+        XCTAssertEqual(try CLI.run(["compress", run, "--images", pal, "--out", archive + "pal"]).status, 0)
+        XCTAssertEqual(try CLI.run(["decompress", run, archive + "pal", "--out-dir", palOut]).status, 0)
+        XCTAssertEqual(try PNG.decode(try AtomicFile.readAll(path: palOut + "/p.png", maxBytes: 1 << 20)).pixels,
+                       (0..<784).map { [0, 90, 255][(($0 % 28) + ($0 / 28)) % 3] })
+        try AtomicFile.write(CompressionCLITests.palettePNG(side: 28, entries: [[0, 0, 0], [255, 0, 0]]), to: pal + "/p.png")
+        let colour = try CLI.run(["compress", run, "--images", pal, "--out", archive + "pal2"])
+        XCTAssertEqual(colour.status, 1)
+        XCTAssertTrue(colour.stderr.contains("p.png is a palette PNG with colours"), colour.stderr)
         try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 3, pixels: [UInt8](repeating: 9, count: 3 * 784)), to: pngDir + "/rgb.png")
         let rgb = try CLI.run(["compress", run, "--images", pngDir, "--out", archive + "q"])
         XCTAssertNotEqual(rgb.status, 0)
@@ -227,6 +239,20 @@ final class CompressionCLITests: XCTestCase {
     }
 
     /// A gray PNG (filter 0, not interlaced) of varied samples at 8 or 16 bits, with an optional tRNS chunk.
+    /// An 8-bit palette PNG: pixel (x, y) is entry (x + y) % entries.count of `entries` (RGB triples).
+    static func palettePNG(side: Int, entries: [[UInt8]]) -> [UInt8] {
+        var raw: [UInt8] = []
+        for y in 0..<side { raw.append(0); for x in 0..<side { raw.append(UInt8((x + y) % entries.count)) } }
+        var png = PNG.signature, ihdr: [UInt8] = []
+        PNG.appendBE32(&ihdr, UInt32(side)); PNG.appendBE32(&ihdr, UInt32(side))
+        ihdr += [8, 3, 0, 0, 0]
+        PNG.appendChunk(&png, "IHDR", ihdr)
+        PNG.appendChunk(&png, "PLTE", entries.flatMap { $0 })
+        PNG.appendChunk(&png, "IDAT", PNG.zlibCompress(raw))
+        PNG.appendChunk(&png, "IEND", [])
+        return png
+    }
+
     static func grayPNG(side: Int, bitDepth: Int, trns: [UInt8]?) -> [UInt8] {
         var raw: [UInt8] = []
         for y in 0..<side {
