@@ -7,7 +7,8 @@ import VAEViz
 /// Where the images come from: --data, then $VAE_DATA, then Debian's Fashion-MNIST, then the
 /// small sample that ships with SwiftVAE.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: ArgumentHelp("Folder with MNIST-style IDX files (.gz or not), CIFAR-10 binary batches, or PNG/JPEG images (class subfolders give labels; train/ and test/ used when present).", valueName: "dir"))
+    @Option(name: .long, help: ArgumentHelp("Folder with MNIST-style IDX files (.gz or not), CIFAR-10 binary batches, or PNG/JPEG images (class subfolders give labels; train/ and test/ used when present); or a CSV table or a file of text items (- reads standard input).", valueName: "dir|file"),
+            transform: { $0 == "-" ? "/dev/stdin" : $0 })
     var data: String?
 
     @Option(name: .long, help: ArgumentHelp("Image folders: resize the shorter side to N, then crop the centre to N×N (or H×W).", valueName: "N|HxW"))
@@ -153,6 +154,10 @@ struct DataOptions: ParsableArguments {
     /// there — never another data set in its place; else one line that says where the path came
     /// from and what to pass instead.
     static func requireRecorded(_ path: String, _ what: String, pass: String) throws {
+        // standard input or a pipe was read once, when the run trained: it is not the data now
+        if AtomicFile.exists(path) && AtomicFile.regularFileSize(path) == nil && !AtomicFile.isDirectory(path) {
+            throw VAEError("the run's \(what) was \(path == "/dev/stdin" ? "standard input" : path), which cannot be read again: pass \(pass)")
+        }
         guard !FileManager.default.fileExists(atPath: path) else { return }
         throw VAEError("the run's \(what) \(path) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or pass \(pass)")
     }

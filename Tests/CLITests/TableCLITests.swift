@@ -23,6 +23,29 @@ final class TableCLITests: XCTestCase {
 
     /// A wide table's run describes its 4,000 columns in more than a megabyte of config.json: it
     /// reads back (it was written, then refused by every command as too large).
+    /// `--data -` reads standard input; a run trained so records it, and a later command that would
+    /// read it again (it is gone) asks for --data instead of reading the terminal or nothing.
+    func testStandardInputAsData() throws {
+        let (path, _) = try writeTable()
+        let run = tempRunDir("stdin")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "exec \"$0\" train --data - --label kind --ignore id --epochs 1 --no-report --out \"$1\" < \"$2\"", CLI.binary, run, path]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, stderr)
+        XCTAssertTrue(stderr.contains("data: table /dev/stdin"), stderr)
+        let again = try CLI.run(["anomaly", run])
+        XCTAssertEqual(again.status, 1)
+        XCTAssertTrue(again.stderr.contains("the run's data was"), again.stderr)
+        XCTAssertTrue(again.stderr.contains("which cannot be read again: pass --data"), again.stderr)
+        XCTAssertEqual(try CLI.run(["anomaly", run, "--data", path]).status, 0)
+    }
+
     func testWideTableRunReadsBack() throws {
         var rng = RNG(seed: 2)
         let n = 4000
