@@ -312,6 +312,16 @@ final class SequenceCLITests: XCTestCase {
                    "none of the \(20 - testRows.count) items of its training split has at most --max-length 5 tokens (20 read)",
                    extra: ["--max-length", "5", "--seed", "1"])
         try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"])
+        try refuse(Array("id,text\n1,\"a\"b\n2,c\n".utf8), "line 2: text after the closing quote of a quoted field", extra: ["--text-column", "text"], suffix: ".csv")
+        // a quote inside an unquoted field is a character (RFC 4180, Python's csv, the table reader):
+        // it opened a "quoted field" that swallowed the next row, and half the items were lost
+        let items = try Dataset.readSequenceItems(path: try { () throws -> String in
+            let p = tempRunDir("midquote") + ".csv"
+            try AtomicFile.write("id,text\n" + (1...6).map { "\($0),ab\"c\($0)" }.joined(separator: "\n") + "\n7,\"q, \"\"r\"\"\"\n", to: p)
+            return p
+        }(), textColumn: "text")
+        XCTAssertEqual(items.map { String($0.text) }, (1...6).map { "ab\"c\($0)" } + ["q, \"r\""])
+        XCTAssertEqual(items.map(\.line), [2, 3, 4, 5, 6, 7, 8])
         // a CSV without --text-column: its header and other fields would be read as items
         try refuse(Array("SMILES,SPLIT\nCCO,train\nCCN,test\n".utf8), "is a CSV table: pass --text-column with the column that holds the items (its header: 'SMILES', 'SPLIT')",
                    suffix: ".csv")

@@ -178,13 +178,17 @@ extension Dataset {
                 guard record.utf8.count <= maxLineBytes else {
                     throw VAEError("\(path) line \(open?.line ?? lineNumber): a record of \(FormatText.bytes(record.utf8.count)) — is a quote left open?")
                 }
-                if record.utf8.reduce(0, { $0 + ($1 == UInt8(ascii: "\"") ? 1 : 0) }) % 2 == 1 {
+                let parsed = csvRecord(record)
+                if parsed.open {
                     if open == nil { open = (raw.startIndex, lineNumber) }
                     continue
                 }
                 let recordLine = open?.line ?? lineNumber
                 open = nil
-                let fields = csvFields(record)
+                if parsed.textAfterQuote {
+                    throw VAEError("\(path) line \(recordLine): text after the closing quote of a quoted field — a quote inside a quoted field is written twice (\"\")")
+                }
+                let fields = parsed.fields
                 if column == nil {
                     guard let c = fields.firstIndex(where: { $0 == name }) else {
                         throw VAEError("\(path) has no column '\(name)' in its header (line 1: \(fields.prefix(10).map { "'\($0)'" }.joined(separator: ", "))); give --text-column one of those")
@@ -208,28 +212,46 @@ extension Dataset {
         return out
     }
 
-    /// The fields of one CSV line (commas; "quoted" fields with "" for a quote; no line breaks inside).
-    static func csvFields(_ line: Substring) -> [Substring] {
-        guard line.contains("\"") else { return line.split(separator: ",", omittingEmptySubsequences: false) }
-        var out: [Substring] = [], field = "", quoted = false
-        var i = line.startIndex
-        while i < line.endIndex {
-            let c = line[i]
-            if quoted {
-                if c == "\"" {
-                    let n = line.index(after: i)
-                    if n < line.endIndex && line[n] == "\"" { field.append("\""); i = n } else { quoted = false }
-                } else { field.append(c) }
-            } else if c == "\"" {
-                quoted = true
-            } else if c == "," {
-                out.append(Substring(field)); field = ""
-            } else { field.append(c) }
-            i = line.index(after: i)
+    /// One CSV record's fields, read as the table reader reads them (RFC 4180): a quote opens a
+    /// quoted field only at the field's start — `ab"c` is three characters, as Python's csv reads
+    /// it — and `""` inside one is a quote. `open`: a quoted field runs past the end of `record`
+    /// (the record goes on on the next line); `textAfterQuote`: a quoted field is followed by more
+    /// than a comma or the end.
+    static func csvRecord(_ record: Substring) -> (fields: [Substring], open: Bool, textAfterQuote: Bool) {
+        if !record.utf8.contains(UInt8(ascii: "\"")) { return (record.split(separator: ",", omittingEmptySubsequences: false), false, false) }
+        var out: [Substring] = []
+        var i = record.startIndex
+        while true {
+            if i < record.endIndex && record[i] == "\"" {
+                var value = "", closed = false
+                var j = record.index(after: i)
+                while j < record.endIndex {
+                    let c = record[j]
+                    j = record.index(after: j)
+                    if c == "\"" {
+                        if j < record.endIndex && record[j] == "\"" { value.append("\""); j = record.index(after: j); continue }
+                        closed = true
+                        break
+                    }
+                    value.append(c)
+                }
+                guard closed else { return (out, true, false) }
+                out.append(Substring(value))
+                i = j
+                if i == record.endIndex { return (out, false, false) }
+                guard record[i] == "," else { return (out, false, true) }
+            } else {
+                let start = i
+                while i < record.endIndex && record[i] != "," { i = record.index(after: i) }
+                out.append(record[start..<i])
+                if i == record.endIndex { return (out, false, false) }
+            }
+            i = record.index(after: i)   // past the comma: another field follows, maybe empty
         }
-        out.append(Substring(field))
-        return out
     }
+
+    /// The fields of one CSV line (see `csvRecord`).
+    static func csvFields(_ line: Substring) -> [Substring] { csvRecord(line).fields }
 
     /// Tokenizes items with `vocabulary` (nil: build it from these items, most frequent first up to
     /// `options.maxVocabulary`). Items over `maxLength` tokens are skipped; returns the source, the
