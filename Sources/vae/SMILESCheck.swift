@@ -19,7 +19,8 @@ struct SMILESCheck: ParsableCommand {
         try OutputFile.requireFolder(out)
         // the sequence reader's rules: gzip, UTF-8 (a bad line named), a byte-order mark, a CSV's
         // header and column (a CSV without --text-column is refused, not checked header and all)
-        let lines = try Dataset.readSequenceItems(path: file, textColumn: textColumn).map(\.text)
+        // a blank line is an empty SMILES, invalid (as MOSES and `vae sample` count it): one TSV row per line
+        let lines = try Dataset.readSequenceItems(path: file, textColumn: textColumn, keepBlankLines: true).map(\.text)
         var rows: [String] = [], valid = 0
         var kinds: [String: Int] = [:]
         rows.reserveCapacity(out == nil ? 0 : lines.count)
@@ -27,10 +28,10 @@ struct SMILESCheck: ParsableCommand {
             let s = String(line)
             if let p = SMILES.diagnose(s) {
                 kinds[p.kind.rawValue, default: 0] += 1
-                if out != nil { rows.append("\(s)\t0\t\(p.kind.rawValue)\t\(p.message)") }
+                if out != nil { rows.append("\(SequenceText.tsvCell(s))\t0\t\(p.kind.rawValue)\t\(p.message)") }
             } else {
                 valid += 1
-                if out != nil { rows.append("\(s)\t1\t\t") }
+                if out != nil { rows.append("\(SequenceText.tsvCell(s))\t1\t\t") }
             }
         }
         print(String(format: "%d of %d lines are valid molecules (%.2f%%)", valid, lines.count, 100 * Double(valid) / Double(max(lines.count, 1))))

@@ -44,10 +44,7 @@ extension Reconstruct {
         let mu = model.encode(source.batch(0..<source.count)).mu
         let decoded = SequenceText.decode(model, mu)
         var lines = ["item\treconstruction"]
-        // a tab or line break inside an item would split its TSV row: written as \t, \n (a SMILES
-        // backslash, a stereo bond, stays as it is)
-        let cell = { (t: String) in t.replacingOccurrences(of: "\t", with: "\\t")
-            .replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n") }
+        let cell = SequenceText.tsvCell
         for i in 0..<texts.count { lines.append("\(cell(texts[i]))\t\(cell(decoded[i]))") }
         let same = (0..<texts.count).filter { texts[$0] == decoded[$0] }.count
         try SequenceText.emit(lines, to: out)

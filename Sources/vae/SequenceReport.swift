@@ -5,6 +5,12 @@ import VAEViz
 
 /// What the sequence commands share: items as text, decoding, the run's data.
 enum SequenceText {
+    /// An item as a TSV cell: a tab or line break inside it would split its row, so they are
+    /// written as \t, \r, \n (a SMILES backslash, a stereo bond, stays as it is).
+    static func tsvCell(_ t: String) -> String {
+        t.replacingOccurrences(of: "\t", with: "\\t").replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
     /// The text of item i of a sequence source.
     static func item(_ set: any DataSource, _ i: Int, _ config: SequenceConfig) -> String {
         guard let s = set as? SequenceSource else { return set.itemID(i) }

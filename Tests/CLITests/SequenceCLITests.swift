@@ -367,5 +367,16 @@ final class SequenceCLITests: XCTestCase {
         let e = try CLI.run(["smiles", empty])
         XCTAssertEqual(e.status, 1)
         XCTAssertTrue(e.stderr.contains("is empty"), e.stderr)
+        // a blank line is an empty SMILES, invalid, as `vae sample` and MOSES count it (it was left
+        // out: another share than the sampler's); a tab in a string is escaped in its TSV row
+        let blanks = tempRunDir("smiles") + ".smi"
+        try AtomicFile.write("CCO\n\nC\tC\nc1ccccc1\n", to: blanks)
+        let b = try CLI.run(["smiles", blanks, "--out", tsv])
+        XCTAssertTrue(b.stdout.hasPrefix("3 of 4 lines are valid molecules (75.00%)"), b.stdout)   // "C<tab>C": C and a name, as RDKit reads it
+        let bRows = try String(contentsOfFile: tsv, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        XCTAssertEqual(bRows.count, 4)
+        XCTAssertTrue(bRows.allSatisfy { $0.split(separator: "\t", omittingEmptySubsequences: false).count == 4 }, "\(bRows)")
+        XCTAssertEqual(bRows[1].split(separator: "\t", omittingEmptySubsequences: false)[3], "empty SMILES")
+        XCTAssertTrue(bRows[2].hasPrefix("C\\tC\t1"), String(bRows[2]))
     }
 }

@@ -124,16 +124,18 @@ extension Dataset {
 
     /// The raw items (strings with their line numbers) of a text, SMILES or CSV file, plain or gzip.
     /// The items of a file as training reads them (`vae smiles` checks them so).
-    public static func readSequenceItems(path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
-        try readItems(path: path, textColumn: textColumn)
+    /// `keepBlankLines`: a plain file's blank lines are items too (empty ones), as `vae smiles`
+    /// counts them; training skips them.
+    public static func readSequenceItems(path: String, textColumn: String?, keepBlankLines: Bool = false) throws -> [(line: Int32, text: Substring)] {
+        try readItems(path: path, textColumn: textColumn, keepBlankLines: keepBlankLines)
     }
 
-    static func readItems(path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
-        try parseItems(try AtomicFile.readAll(path: path, maxBytes: 4 << 30), source: path, textColumn: textColumn)
+    static func readItems(path: String, textColumn: String?, keepBlankLines: Bool = false) throws -> [(line: Int32, text: Substring)] {
+        try parseItems(try AtomicFile.readAll(path: path, maxBytes: 4 << 30), source: path, textColumn: textColumn, keepBlankLines: keepBlankLines)
     }
 
     /// The items of a file's bytes (gzip or not); `source` names it in messages.
-    public static func parseItems(_ input: [UInt8], source path: String, textColumn: String?) throws -> [(line: Int32, text: Substring)] {
+    public static func parseItems(_ input: [UInt8], source path: String, textColumn: String?, keepBlankLines: Bool = false) throws -> [(line: Int32, text: Substring)] {
         var bytes = input
         if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: path) }
         guard !bytes.isEmpty else { throw VAEError("\(path) is empty; give a file with one item per line") }
@@ -203,7 +205,11 @@ extension Dataset {
                 out.append((recordLine, fields[column!]))
             } else {
                 let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-                if trimmed.isEmpty { continue }
+                if trimmed.isEmpty {
+                    // the empty piece after a file's last line end is no line
+                    if keepBlankLines && !(raw.isEmpty && raw.endIndex == text.endIndex) { out.append((lineNumber, line)) }
+                    continue
+                }
                 out.append((lineNumber, line))
             }
         }
