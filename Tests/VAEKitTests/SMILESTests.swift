@@ -116,6 +116,8 @@ final class SMILESTests: XCTestCase {
             "C1CCCC/1",
             "c1ccccc1-c1ccccc1",
             "c1ccccc1c1ccccc1",                        // the link between the rings is single
+            // '~' on a ring-closure digit is no symbol for RDKit (they were "kekulization" errors)
+            "Cn1cncc~1", "c~1cc[nH]c1", "C1CC~1", "C=1CC~1", "CCn1c(SCC(=O)c2ccc(F)cc2)nnc~1C(C)C",
         ])
     }
 

@@ -368,7 +368,10 @@ extension SMILES {
                 if !existing.insert(key(x, y)).inserted {
                     throw Self.fail(.ringClosure, "ring bond \(closure.number) duplicates a bond")
                 }
-                let s1 = closure.first.symbol, s2 = closure.second.symbol
+                // RDKit reads '~' on a ring-closure digit as no symbol (C1CC~1 is C1CC1, c~1cc[nH]c1 is
+                // pyrrole); on a chain bond it is the "any" bond
+                let s1 = closure.first.symbol == .any ? nil : closure.first.symbol
+                let s2 = closure.second.symbol == .any ? nil : closure.second.symbol
                 if let s1, let s2, s1.orderClass != s2.orderClass {
                     throw Self.fail(.ringClosure, "ring bond \(closure.number) written '\(s1.text)' and '\(s2.text)'")
                 }
