@@ -108,6 +108,13 @@ struct Train: ParsableCommand {
     /// `raw`: the command line as given, before a preset filled it in.
     func train(raw: Train) throws {
         threadOptions.apply()
+        if model == .gru {
+            // the image and table flags a sequence VAE has no use for: a usage error, before any data is read
+            let given: [(String, Bool)] = [("--hidden", hidden != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
+                                           ("--activation", activation != nil), ("--binarize", binarize), ("--conditional", conditional),
+                                           ("--corrupt", corrupt != nil), ("--classes", classes != nil)]
+            if let (flag, _) = given.first(where: { $0.1 }) { throw ValidationError("\(flag) is not for --model gru (a sequence VAE)") }
+        }
         // --resume: a run to continue, or (a job killed before its first save) nothing yet. Decided
         // before the MPI ranks join, so that every rank looks before any rank writes.
         var resuming: Checkpoint.Loaded?
@@ -202,10 +209,6 @@ struct Train: ParsableCommand {
             var batchSize = batch ?? 128, epochCount = epochs ?? 10
             var validationShare: Double? = nil, patienceEpochs: Int? = nil
             if arch == .gru {
-                let given: [(String, Bool)] = [("--hidden", hidden != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
-                                               ("--activation", activation != nil), ("--binarize", binarize), ("--conditional", conditional),
-                                               ("--corrupt", corrupt != nil), ("--classes", classes != nil)]
-                if let (flag, _) = given.first(where: { $0.1 }) { throw VAEError("\(flag) is not for --model gru (a sequence VAE)") }
                 var seq = try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!)
                 seq.molecules = Molecules.detect(data, seq, textColumn: dataOptions.textColumn)
                 if seq.molecules { Console.note("the items are SMILES: samples are checked for valid molecules after every epoch") }

@@ -322,6 +322,12 @@ final class SequenceCLITests: XCTestCase {
         }(), textColumn: "text")
         XCTAssertEqual(items.map { String($0.text) }, (1...6).map { "ab\"c\($0)" } + ["q, \"r\""])
         XCTAssertEqual(items.map(\.line), [2, 3, 4, 5, 6, 7, 8])
+        // an image flag on a sequence run is a usage error before any data is read (it was exit 1, after)
+        for flag in [["--conditional"], ["--likelihood", "gaussian"]] {
+            let r = try CLI.run(["train", "--model", "gru", "--data", "/nonexistent.txt"] + flag + ["--out", tempRunDir("gruflag")])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("\(flag[0]) is not for --model gru"), r.stderr)
+        }
         // a CSV without --text-column: its header and other fields would be read as items
         try refuse(Array("SMILES,SPLIT\nCCO,train\nCCN,test\n".utf8), "is a CSV table: pass --text-column with the column that holds the items (its header: 'SMILES', 'SPLIT')",
                    suffix: ".csv")
