@@ -118,6 +118,9 @@ final class SMILESTests: XCTestCase {
             "c1ccccc1c1ccccc1",                        // the link between the rings is single
             // '~' on a ring-closure digit is no symbol for RDKit (they were "kekulization" errors)
             "Cn1cncc~1", "c~1cc[nH]c1", "C1CC~1", "C=1CC~1", "CCn1c(SCC(=O)c2ccc(F)cc2)nnc~1C(C)C",
+            // many ring systems in one line (their neighbour rings found through a bond index, not
+            // by comparing every pair of rings)
+            Array(repeating: "c1ccccc1", count: 500).joined(separator: ".") + ".c1ccc2cc3ccccc3cc2c1.c1cc2ccc3cccc4ccc(c1)c2c34",
         ])
     }
 
