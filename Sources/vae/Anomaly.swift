@@ -150,9 +150,21 @@ struct Anomaly: ParsableCommand {
             if let k = iwae { return Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
             return Analysis.anomalyScores(loaded.model, s, samples: samples, rng: &r)
         }
-        let scores = score(set, &rng)
+        // A sequence item longer than the model's --max-length cannot be read by it: the most unusual
+        // of all, scored inf (ranked first) after the items the model reads, not left out
+        let overLong = limit == nil ? ((data.test as? SequenceSource)?.overLong ?? []) : []
+        let scores = score(set, &rng) + overLong.map { _ in Double.infinity }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
-        let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) }
+        let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) + overLong.map(\.text) }
+        let itemID = { (i: Int) in i < set.count ? set.itemID(i) : String(overLong[i - set.count].line) }
+        // tokens outside the model's vocabulary read as <unk>, which may be cheap for it: counted per item
+        let unknown = (set as? SequenceSource).map { s in (0..<s.count).map { s.unknownCount($0) } }
+        if !overLong.isEmpty {
+            Console.note("note: \(Console.counted(overLong.count, "item")) longer than the model's --max-length (\((set as? SequenceSource)?.maxLength ?? 0) tokens) cannot be read by it: scored inf, ranked first")
+        }
+        if let unknown, case let n = unknown.filter({ $0 > 0 }).count, n > 0 {
+            Console.note("note: \(Console.counted(n, "item")) hold tokens outside the model's vocabulary, read as <unk> — their scores may understate how unusual they are (the unknown column of --out CSV counts them)")
+        }
         let name: (Int) -> String = { i in
             if let texts { return texts[i] }
             guard set.hasLabels, set.label(i) >= 0 else { return "-" }   // -1: the row's label cell is empty
@@ -177,13 +189,15 @@ struct Anomaly: ParsableCommand {
         let seq = loaded.model.config.sequence  // a sequence run: the item's text instead of a label
         if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {
             let files = Encode.fileNames(set)   // an image folder's: each image's file, beside its index
-            var lines = ["id,\(files == nil ? "" : "file,")\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")]
-            for i in 0..<set.count {
-                var f = [CSVText.quote(set.itemID(i))] + (files.map { [CSVText.quote($0[i])] } ?? []) + [
+            var lines = ["id,\(files == nil ? "" : "file,")\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")
+                         + (unknown == nil ? "" : ",unknown")]
+            for i in 0..<scores.count {
+                var f = [CSVText.quote(itemID(i))] + (files.map { [CSVText.quote($0[i])] } ?? []) + [
                          texts.map { CSVText.quote($0[i]) }
                             ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""),
                          String(format: "%.4f", scores[i])]
                 if let t = threshold { f.append(scores[i] > t ? "1" : "0") }
+                if let unknown { f.append(i < unknown.count ? String(unknown[i]) : "") }   // an over-long item is not tokenized
                 lines.append(f.joined(separator: ","))
             }
             try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: scoresOut)
@@ -207,8 +221,10 @@ struct Anomaly: ParsableCommand {
         // Columns padded here: Foundation's %-10@ pads nothing on Linux.
         let shown = Array(order.prefix(min(top, 10)))
         let files = Encode.fileNames(set)
+        // a long item is cut on the console (the CSV has it whole)
+        let shownName = { (i: Int) -> String in let t = name(i); return t.count > 60 ? String(t.prefix(59)) + "…" : t }
         let rows = shown.enumerated().map { (r, i) in
-            ["\(r + 1)", set.itemID(i)] + (files.map { [Console.visible($0[i])] } ?? []) + [name(i), String(format: "%.2f", scores[i])]
+            ["\(r + 1)", itemID(i)] + (files.map { [Console.visible($0[i])] } ?? []) + [shownName(i), String(format: "%.2f", scores[i])]
         }
         print(Anomaly.columns([["rank", "id"] + (files == nil ? [] : ["file"]) + [loaded.model.config.sequence == nil ? "label" : "item", "score"]] + rows,
                               rightAligned: [0, files == nil ? 3 : 4]))

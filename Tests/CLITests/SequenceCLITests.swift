@@ -114,7 +114,7 @@ final class SequenceCLITests: XCTestCase {
                          "--out", run + "/s.csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         let scored = try String(contentsOfFile: run + "/s.csv", encoding: .utf8).split(separator: "\n")
-        XCTAssertEqual(scored[0], "id,item,score")
+        XCTAssertEqual(scored[0], "id,item,score,unknown")
         let a = Double(scored[1].split(separator: ",")[2])!, b = Double(scored[2].split(separator: ",")[2])!
         XCTAssertGreaterThan(b, a, "the scrambled line is not the more unusual one")
 
@@ -131,6 +131,18 @@ final class SequenceCLITests: XCTestCase {
         var csv = try String(contentsOfFile: run + "/u.csv", encoding: .utf8)
         XCTAssertTrue(csv.contains("1,the zebra sees the moon .,") && csv.contains("2,quokka quokka .,"), csv)
         XCTAssertFalse(csv.contains("<unk>"), csv)
+        // each item's words outside the vocabulary are counted, and the scores said to understate them
+        XCTAssertTrue(csv.hasSuffix(",1\n2,quokka quokka .," + csv.split(separator: "\n")[2].split(separator: ",")[2] + ",2\n"), csv)
+        XCTAssertTrue(r.stderr.contains("2 items hold tokens outside the model's vocabulary"), r.stderr)
+        // an item longer than the model's --max-length cannot be read: scored inf, ranked first (it was left out)
+        let long = try write(["the cat sees the moon .", Array(repeating: "the", count: 200).joined(separator: " ")], "long")
+        r = try CLI.run(["anomaly", run, "--data", long, "--out", run + "/l.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let longRows = try String(contentsOfFile: run + "/l.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(longRows.count, 3)
+        XCTAssertTrue(longRows[2].hasPrefix("2,the the ") && longRows[2].hasSuffix(",inf,"), String(longRows[2]))
+        XCTAssertTrue(r.stdout.split(separator: "\n").contains { $0.hasPrefix("   1  2   the the") && $0.hasSuffix("inf") }, r.stdout)
+        XCTAssertTrue(r.stderr.contains("1 item longer than the model's --max-length"), r.stderr)
         r = try CLI.run(["encode", run, "--data", unseen, "--out", run + "/u-z.csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         csv = try String(contentsOfFile: run + "/u-z.csv", encoding: .utf8)

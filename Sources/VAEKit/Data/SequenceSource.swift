@@ -15,6 +15,9 @@ public struct SequenceSource: DataSource {
     public let maxLength: Int
     /// The file (and CSV column) the items were read from, for their own text (`originalTexts`).
     public var origin: Origin?
+    /// The items of the file that were left out for having more than `maxLength` tokens (line and
+    /// text): a model cannot read them, and `vae anomaly` scores them inf rather than dropping them.
+    public var overLong: [(line: Int32, text: String)] = []
 
     public struct Origin: Sendable, Equatable {
         public var path: String
@@ -40,6 +43,8 @@ public struct SequenceSource: DataSource {
     public func tokens(_ i: Int) -> ArraySlice<UInt16> { ids[starts[i]..<starts[i + 1]] }
     /// Tokens in all items.
     public var tokenCount: Int { ids.count }
+    /// Tokens of item i outside the vocabulary (read as <unk>).
+    public func unknownCount(_ i: Int) -> Int { tokens(i).reduce(0) { $0 + ($1 == UInt16(Vocabulary.unk) ? 1 : 0) } }
 
     public func fill(_ indices: UnsafeBufferPointer<Int32>, x: Tensor, mask: Tensor?, binarize: Bool, rng: inout RNG) {
         let w = maxLength + 2
@@ -278,8 +283,13 @@ extension Dataset {
         for (i, t) in vocab.enumerated() where i >= Vocabulary.specials.count { index[Substring(t)] = UInt16(i) }
         var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
         var unknown = 0, skipped = 0
+        var overLong: [(line: Int32, text: String)] = []
         for (line, text) in items {
-            guard let toks = tokens(text) else { skipped += 1; continue }
+            guard let toks = tokens(text) else {
+                skipped += 1
+                overLong.append((line, String(text)))
+                continue
+            }
             if toks.isEmpty { continue }
             for t in toks {
                 if let id = index[t] { ids.append(id) } else { ids.append(UInt16(Vocabulary.unk)); unknown += 1 }
@@ -291,7 +301,9 @@ extension Dataset {
             if items.isEmpty { throw VAEError("\(source): no items (an empty file?)") }
             throw VAEError("\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
         }
-        return (SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength), vocab, skipped, unknown)
+        var source = SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength)
+        source.overLong = overLong
+        return (source, vocab, skipped, unknown)
     }
 
     /// The item's tokens, or nil when it has more than `options.maxLength`.
@@ -367,9 +379,9 @@ extension Dataset {
         let testSource = options.resolvedTestFile ?? path + " (its test split)"
         let counts = options.resolvedTestFile == nil ? [(path, skipped + testSkipped)] : [(path, skipped), (testSource, testSkipped)]
         for (file, n) in counts where n > 0 {
-            notes.append("\(file): \(n) items longer than --max-length \(options.maxLength) tokens were skipped")
+            notes.append("\(file): \(n) item\(n == 1 ? "" : "s") longer than --max-length \(options.maxLength) tokens \(n == 1 ? "was" : "were") skipped")
         }
-        if unknown > 0 { notes.append("\(unknown) tokens are not in the vocabulary and read as <unk>") }
+        if unknown > 0 { notes.append("\(unknown) token\(unknown == 1 ? " is" : "s are") not in the vocabulary and read as <unk>") }
         return notes
     }
 }
