@@ -120,7 +120,12 @@ struct DataOptions: ParsableArguments {
             o.label = label
             o.ignore = ignore.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             if let f = testFraction { o.testFraction = f }
-            d = try Dataset.loadTable(path: path, options: o)
+            do {
+                d = try Dataset.loadTable(path: path, options: o)
+            } catch let e as VAEError where [".txt", ".smi", ".text", ".txt.gz", ".smi.gz"].contains(where: { path.lowercased().hasSuffix($0) }) {
+                // a file is read as a CSV table unless --model gru says it holds items, one per line
+                throw VAEError(e.message + " — if \(path) holds one item per line (text, SMILES), train a sequence VAE: add --model gru")
+            }
         }
         for n in d.notes { Console.note("note: \(n)") }
         if !quiet {

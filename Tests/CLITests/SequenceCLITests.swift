@@ -91,6 +91,7 @@ final class SequenceCLITests: XCTestCase {
             XCTAssertTrue(r.stdout.contains(s), "info lacks \(s): \(r.stdout)")
         }
         XCTAssertFalse(r.stdout.contains("bernoulli") || r.stdout.contains("image"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("(with <bos> <eos> <pad> <unk>)"), r.stdout)   // the stored order
 
         r = try CLI.run(["encode", run, "--out", run + "/z.csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -334,6 +335,12 @@ final class SequenceCLITests: XCTestCase {
         }(), textColumn: "text")
         XCTAssertEqual(items.map { String($0.text) }, (1...6).map { "ab\"c\($0)" } + ["q, \"r\""])
         XCTAssertEqual(items.map(\.line), [2, 3, 4, 5, 6, 7, 8])
+        // a text file without --model gru is read as a table; when that fails, the message says what to add
+        let text = tempRunDir("plain") + ".txt"
+        try AtomicFile.write("hello world, foo\nbar\n", to: text)
+        let t = try CLI.run(["train", "--data", text, "--out", tempRunDir("plainrun")])
+        XCTAssertEqual(t.status, 1)
+        XCTAssertTrue(t.stderr.contains("holds one item per line (text, SMILES), train a sequence VAE: add --model gru"), t.stderr)
         // an image flag on a sequence run is a usage error before any data is read (it was exit 1, after)
         for flag in [["--conditional"], ["--likelihood", "gaussian"]] {
             let r = try CLI.run(["train", "--model", "gru", "--data", "/nonexistent.txt"] + flag + ["--out", tempRunDir("gruflag")])
