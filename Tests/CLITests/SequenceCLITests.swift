@@ -338,9 +338,9 @@ final class SequenceCLITests: XCTestCase {
         // a text file without --model gru is read as a table; when that fails, the message says what to add
         let text = tempRunDir("plain") + ".txt"
         try AtomicFile.write("hello world, foo\nbar\n", to: text)
-        let t = try CLI.run(["train", "--data", text, "--out", tempRunDir("plainrun")])
-        XCTAssertEqual(t.status, 1)
-        XCTAssertTrue(t.stderr.contains("holds one item per line (text, SMILES), train a sequence VAE: add --model gru"), t.stderr)
+        let plain = try CLI.run(["train", "--data", text, "--out", tempRunDir("plainrun")])
+        XCTAssertEqual(plain.status, 1)
+        XCTAssertTrue(plain.stderr.contains("holds one item per line (text, SMILES), train a sequence VAE: add --model gru"), plain.stderr)
         // an image flag on a sequence run is a usage error before any data is read (it was exit 1, after)
         for flag in [["--conditional"], ["--likelihood", "gaussian"]] {
             let r = try CLI.run(["train", "--model", "gru", "--data", "/nonexistent.txt"] + flag + ["--out", tempRunDir("gruflag")])
