@@ -24,6 +24,26 @@ final class MPITests: XCTestCase {
 
     func weights(_ run: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: run + "/model.safetensors")) }
 
+    /// Epochs in a run's metrics.jsonl so far.
+    func epochs(_ run: String) -> Int { ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
+
+    /// A long 2-rank job, returned once it has finished its first epoch (within 60 s).
+    func startLongJob(_ run: String) throws -> (Process, Pipe, Pipe) {
+        let h = try MPIRun.start(ranks: 2, args(run, epochs: 10_000))
+        let deadline = Date().addingTimeInterval(60)
+        while epochs(run) < 1 && Date() < deadline && h.0.isRunning { usleep(50_000) }
+        XCTAssertTrue(h.0.isRunning, "the job ended before the test could stop it")
+        return h
+    }
+
+    /// Waits up to `seconds` for the job to end by itself (a broken build must not hang the suite).
+    func endsByItself(_ p: Process, within seconds: Double) -> Bool {
+        let watchdog = Date().addingTimeInterval(seconds)
+        while p.isRunning && Date() < watchdog { usleep(100_000) }
+        if p.isRunning { p.terminate(); return false }
+        return true
+    }
+
     func testTwoRanksMatchOneProcess() throws {
         _ = try MPIRun.require()
         // binarized: the ranks must also draw the one-process noise for their rows
@@ -137,12 +157,8 @@ final class MPITests: XCTestCase {
     func testCtrlCOnMPIRunSavesACheckpoint() throws {
         _ = try MPIRun.require()
         let run = tempRunDir("mpi-sigint")
-        let h = try MPIRun.start(ranks: 2, args(run, epochs: 10_000))
+        let h = try startLongJob(run)
         let (p, _, _) = h
-        let deadline = Date().addingTimeInterval(60)
-        func epochs() -> Int { ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
-        while epochs() < 1 && Date() < deadline && p.isRunning { usleep(50_000) }
-        XCTAssertTrue(p.isRunning, "the job ended before the test could interrupt it")
         usleep(200_000)
         kill(p.processIdentifier, SIGINT)
         let r = CLI.finish(h)
@@ -150,7 +166,7 @@ final class MPITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("checkpoint saved. Resume with: vae train --resume --out"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
         let loaded = try Checkpoint.load(run)
         XCTAssertGreaterThanOrEqual(loaded.state.epoch, 1)
-        XCTAssertTrue(loaded.state.epoch > epochs() - 1 || loaded.state.batchInEpoch > 0, "the checkpoint is not the stop's")
+        XCTAssertTrue(loaded.state.epoch > epochs(run) - 1 || loaded.state.batchInEpoch > 0, "the checkpoint is not the stop's")
         let c = try CLI.run(["train", "--resume", "--out", run, "--data", try MPITests.data(), "--epochs", String(loaded.state.epoch + 1),
                              "--threads", "1", "--no-report"])
         XCTAssertEqual(c.status, 0, c.stderr)
@@ -159,24 +175,13 @@ final class MPITests: XCTestCase {
     func testKilledRankEndsTheJob() throws {
         _ = try MPIRun.require()
         let run = tempRunDir("mpi-kill")
-        let h = try MPIRun.start(ranks: 2, args(run, epochs: 10_000))
+        let h = try startLongJob(run)   // past its first checkpoint with a finished epoch
         let (p, _, _) = h
-        // wait for the first checkpoint with a finished epoch
-        let deadline = Date().addingTimeInterval(60)
-        func epochs() -> Int { ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
-        while epochs() < 1 && Date() < deadline && p.isRunning {
-            usleep(50_000)
-        }
-        XCTAssertTrue(p.isRunning, "the job ended before the test could kill a rank")
         let ranks = MPIRun.ranks(of: p.processIdentifier)
         guard let victim = ranks[1] else { p.terminate(); return XCTFail("rank 1's pid not found among mpirun's children: \(ranks)") }
         kill(victim, SIGKILL)
-        // The mechanism, not its speed: the job ends by itself (rank 0 sees the lost peer and
-        // aborts). The watchdog only keeps a broken build from hanging the suite.
-        let watchdog = Date().addingTimeInterval(300)
-        while p.isRunning && Date() < watchdog { usleep(100_000) }
-        let endedByItself = !p.isRunning
-        if !endedByItself { p.terminate() }
+        // The mechanism, not its speed: the job ends by itself (rank 0 sees the lost peer and aborts).
+        let endedByItself = endsByItself(p, within: 300)
         let r = CLI.finish(h)
         XCTAssertTrue(endedByItself, "the job did not end within 300 s after a rank was killed")
         XCTAssertNotEqual(r.status, 0)
@@ -215,19 +220,12 @@ final class MPITests: XCTestCase {
     func testSIGTERMToOneRankEndsTheJob() throws {
         _ = try MPIRun.require()
         let run = tempRunDir("mpi-term1")
-        let h = try MPIRun.start(ranks: 2, args(run, epochs: 10_000))
+        let h = try startLongJob(run)
         let (p, _, _) = h
-        let deadline = Date().addingTimeInterval(60)
-        func epochs() -> Int { ((try? String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
-        while epochs() < 1 && Date() < deadline && p.isRunning { usleep(50_000) }
-        XCTAssertTrue(p.isRunning, "the job ended before the test could signal a rank")
         let ranks = MPIRun.ranks(of: p.processIdentifier)
         guard let victim = ranks[1] else { p.terminate(); return XCTFail("rank 1's pid not found among mpirun's children: \(ranks)") }
         kill(victim, SIGTERM)
-        let watchdog = Date().addingTimeInterval(120)
-        while p.isRunning && Date() < watchdog { usleep(100_000) }
-        let endedByItself = !p.isRunning
-        if !endedByItself { p.terminate() }
+        let endedByItself = endsByItself(p, within: 120)
         let r = CLI.finish(h)
         XCTAssertTrue(endedByItself, "the job did not end within 120 s after one rank got SIGTERM: \(r.stderr.replacingOccurrences(of: "\n", with: " | "))")
         XCTAssertTrue(r.stderr.contains("checkpoint saved. Resume with: vae train --resume --out"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
