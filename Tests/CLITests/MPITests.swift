@@ -36,6 +36,18 @@ final class MPITests: XCTestCase {
         return h
     }
 
+    /// Sends rank 1 of mpirun's job `p` the signal (false, and the job stopped, when it is not found).
+    func signalRank1(_ p: Process, _ sig: Int32) -> Bool {
+        let ranks = MPIRun.ranks(of: p.processIdentifier)
+        guard let rank1 = ranks[1] else {
+            p.terminate()
+            XCTFail("rank 1's pid not found among mpirun's children: \(ranks)")
+            return false
+        }
+        kill(rank1, sig)
+        return true
+    }
+
     /// Waits up to `seconds` for the job to end by itself (a broken build must not hang the suite).
     func endsByItself(_ p: Process, within seconds: Double) -> Bool {
         let watchdog = Date().addingTimeInterval(seconds)
@@ -177,9 +189,7 @@ final class MPITests: XCTestCase {
         let run = tempRunDir("mpi-kill")
         let h = try startLongJob(run)   // past its first checkpoint with a finished epoch
         let (p, _, _) = h
-        let ranks = MPIRun.ranks(of: p.processIdentifier)
-        guard let victim = ranks[1] else { p.terminate(); return XCTFail("rank 1's pid not found among mpirun's children: \(ranks)") }
-        kill(victim, SIGKILL)
+        guard signalRank1(p, SIGKILL) else { return }
         // The mechanism, not its speed: the job ends by itself (rank 0 sees the lost peer and aborts).
         let endedByItself = endsByItself(p, within: 300)
         let r = CLI.finish(h)
@@ -222,9 +232,7 @@ final class MPITests: XCTestCase {
         let run = tempRunDir("mpi-term1")
         let h = try startLongJob(run)
         let (p, _, _) = h
-        let ranks = MPIRun.ranks(of: p.processIdentifier)
-        guard let victim = ranks[1] else { p.terminate(); return XCTFail("rank 1's pid not found among mpirun's children: \(ranks)") }
-        kill(victim, SIGTERM)
+        guard signalRank1(p, SIGTERM) else { return }
         let endedByItself = endsByItself(p, within: 120)
         let r = CLI.finish(h)
         XCTAssertTrue(endedByItself, "the job did not end within 120 s after one rank got SIGTERM: \(r.stderr.replacingOccurrences(of: "\n", with: " | "))")
