@@ -325,7 +325,7 @@ final class SequenceCLITests: XCTestCase {
                    "none of the \(20 - testRows.count) items of its training split has at most --max-length 5 tokens (20 read)",
                    extra: ["--max-length", "5", "--seed", "1"])
         try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"])
-        try refuse(Array("id,text\n1,\"a\"b\n2,c\n".utf8), "line 2: text after the closing quote of a quoted field", extra: ["--text-column", "text"], suffix: ".csv")
+        try refuse(Array("id,text\n1,\"a\"b\n2,c\n".utf8), "line 2, column 2: text after the closing quote of a quoted field", extra: ["--text-column", "text"], suffix: ".csv")
         // a quote inside an unquoted field is a character (RFC 4180, Python's csv, the table reader):
         // it opened a "quoted field" that swallowed the next row, and half the items were lost
         let items = try Dataset.readSequenceItems(path: try { () throws -> String in

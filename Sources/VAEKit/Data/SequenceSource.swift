@@ -162,15 +162,14 @@ extension Dataset {
         // A CSV's lines are records, not items: without --text-column its header and every
         // other field would be read as text of the items.
         if textColumn == nil && looksLikeCSV(path) {
-            let header = csvFields(text.prefix { $0 != "\n" && $0 != "\r\n" })
+            // its header, read by the table reader (a file it cannot read says why)
+            let header = try CSVTable.parse(bytes, source: path).names
             let shown = header.prefix(10).map { "'\($0)'" }.joined(separator: ", ") + (header.count > 10 ? ", …" : "")
             throw VAEError("\(path) is a CSV table: pass --text-column with the column that holds the items (its header: \(shown))")
         }
+        if let name = textColumn { return try csvColumn(bytes, column: name, source: path) }
         var out: [(Int32, Substring)] = []
-        var column: Int? = nil
         var lineNumber: Int32 = 0
-        // a CSV record whose quoted field holds line breaks: where it starts, and its line
-        var open: (start: String.Index, line: Int32)? = nil
         // "\r\n" is one Character in Swift: split on both line ends (Windows files are lines too)
         for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
             lineNumber += 1
@@ -179,90 +178,51 @@ extension Dataset {
             }
             var line = raw
             if line.hasSuffix("\r") { line = line.dropLast() }
-            if let name = textColumn {
-                // RFC 4180: a quoted field may hold line breaks; the record goes on while a quote is open
-                let record = open.map { text[$0.start..<line.endIndex] } ?? line
-                guard record.utf8.count <= maxLineBytes else {
-                    throw VAEError("\(path) line \(open?.line ?? lineNumber): a record of \(FormatText.bytes(record.utf8.count)) — is a quote left open?")
-                }
-                let parsed = csvRecord(record)
-                if parsed.open {
-                    if open == nil { open = (raw.startIndex, lineNumber) }
-                    continue
-                }
-                let recordLine = open?.line ?? lineNumber
-                open = nil
-                if parsed.textAfterQuote {
-                    throw VAEError("\(path) line \(recordLine): text after the closing quote of a quoted field — a quote inside a quoted field is written twice (\"\")")
-                }
-                let fields = parsed.fields
-                if column == nil {
-                    guard let c = fields.firstIndex(where: { $0 == name }) else {
-                        throw VAEError("\(path) has no column '\(name)' in its header (line 1: \(fields.prefix(10).map { "'\($0)'" }.joined(separator: ", "))); give --text-column one of those")
-                    }
-                    column = c
-                    continue
-                }
-                if record.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
-                guard column! < fields.count else {
-                    throw VAEError("\(path) line \(recordLine) has \(fields.count) fields, and column '\(name)' is field \(column! + 1)")
-                }
-                out.append((recordLine, fields[column!]))
-            } else {
-                let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-                if trimmed.isEmpty {
-                    // the empty piece after a file's last line end is no line
-                    if keepBlankLines && !(raw.isEmpty && raw.endIndex == text.endIndex) { out.append((lineNumber, line)) }
-                    continue
-                }
-                out.append((lineNumber, line))
+            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
+            if trimmed.isEmpty {
+                // the empty piece after a file's last line end is no line
+                if keepBlankLines && !(raw.isEmpty && raw.endIndex == text.endIndex) { out.append((lineNumber, line)) }
+                continue
             }
+            out.append((lineNumber, line))
         }
-        if let o = open { throw VAEError("\(path) line \(o.line): a quoted field is never closed; close its quote (a quote inside a field is written \"\")") }
-        guard !out.isEmpty else { throw VAEError("\(path) has no items (every line is empty\(textColumn == nil ? "" : " or the header"))") }
+        guard !out.isEmpty else { throw VAEError("\(path) has no items (every line is empty)") }
         return out
     }
 
-    /// One CSV record's fields, read as the table reader reads them (RFC 4180): a quote opens a
-    /// quoted field only at the field's start — `ab"c` is three characters, as Python's csv reads
-    /// it — and `""` inside one is a quote. `open`: a quoted field runs past the end of `record`
-    /// (the record goes on on the next line); `textAfterQuote`: a quoted field is followed by more
-    /// than a comma or the end.
-    static func csvRecord(_ record: Substring) -> (fields: [Substring], open: Bool, textAfterQuote: Bool) {
-        if !record.utf8.contains(UInt8(ascii: "\"")) { return (record.split(separator: ",", omittingEmptySubsequences: false), false, false) }
-        var out: [Substring] = []
-        var i = record.startIndex
-        while true {
-            if i < record.endIndex && record[i] == "\"" {
-                var value = "", closed = false
-                var j = record.index(after: i)
-                while j < record.endIndex {
-                    let c = record[j]
-                    j = record.index(after: j)
-                    if c == "\"" {
-                        if j < record.endIndex && record[j] == "\"" { value.append("\""); j = record.index(after: j); continue }
-                        closed = true
-                        break
-                    }
-                    value.append(c)
-                }
-                guard closed else { return (out, true, false) }
-                out.append(Substring(value))
-                i = j
-                if i == record.endIndex { return (out, false, false) }
-                guard record[i] == "," else { return (out, false, true) }
-            } else {
-                let start = i
-                while i < record.endIndex && record[i] != "," { i = record.index(after: i) }
-                out.append(record[start..<i])
-                if i == record.endIndex { return (out, false, false) }
-            }
-            i = record.index(after: i)   // past the comma: another field follows, maybe empty
+    /// The cells of one column of a CSV file, with the line each record starts on: read by the
+    /// table reader (`CSVTable`: RFC 4180 quoting, line breaks inside quoted fields, `,` `;` or tab,
+    /// a byte-order mark, the same one-line errors), so that a file reads the same as items as
+    /// it does as a table. Records whose cell is blank are no items.
+    static func csvColumn(_ bytes: [UInt8], column name: String, source path: String) throws -> [(line: Int32, text: Substring)] {
+        var options = CSVTable.Options()
+        options.maxFileBytes = 4 << 30
+        options.maxCells = Int(Int32.max)
+        let table = try CSVTable.parse(bytes, source: path, options: options)
+        guard let c = table.names.firstIndex(of: name) else {
+            throw VAEError("\(path) has no column '\(name)' in its header (line 1: \(table.names.prefix(10).map { "'\($0)'" }.joined(separator: ", "))); give --text-column one of those")
         }
+        // one String of the cells, each item a Substring of it (no String per item)
+        var text = ""
+        var ends: [String.Index] = []
+        ends.reserveCapacity(table.rowCount)
+        for r in 0..<table.rowCount {
+            text += table.string(r, c)
+            ends.append(text.endIndex)
+        }
+        var out: [(line: Int32, text: Substring)] = []
+        out.reserveCapacity(table.rowCount)
+        var from = text.startIndex
+        for r in 0..<table.rowCount {
+            let cell = text[from..<ends[r]]
+            from = ends[r]
+            if cell.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
+            out.append((Int32(clamping: table.rowLines[r]), cell))
+        }
+        guard !out.isEmpty else { throw VAEError("\(path) has no items (column '\(name)' is empty in every row, or the file holds only its header)") }
+        return out
     }
 
-    /// The fields of one CSV line (see `csvRecord`).
-    static func csvFields(_ line: Substring) -> [Substring] { csvRecord(line).fields }
 
     /// Tokenizes items with `vocabulary` (nil: build it from these items, most frequent first up to
     /// `options.maxVocabulary`). Items over `maxLength` tokens are skipped; returns the source, the
