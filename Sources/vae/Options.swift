@@ -274,6 +274,24 @@ struct RunArgument: ParsableArguments {
         }
         guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test images") }
         try RunArgument.checkConditionClasses(loaded, d.classNames, source: d.directory)
+        return try RunArgument.trainedClassesOnly(d, conditional: loaded.model.isConditional, classes: loaded.options.classes)
+    }
+
+    /// A conditional model trained with --classes reads only those classes (the label is one of its
+    /// inputs, and it never saw the others' one-hots): the test items of the other classes are left
+    /// out, with a note. Other models keep every item (an anomaly detector scores the others).
+    static func trainedClassesOnly(_ data: Dataset, conditional: Bool, classes: [Int]?, quiet: Bool = false) throws -> Dataset {
+        guard conditional, let trained = classes, data.test.hasLabels else { return data }
+        var d = data
+        let before = d.test.count
+        d.test = d.test.filtered(classes: Set(trained))
+        let names = trained.map { Encode.className($0, data.classNames) }.joined(separator: ", ")
+        guard d.test.count > 0 else {
+            throw VAEError("\(data.directory) has no test items of the classes \(names) that the conditional model was trained on (vae train --classes)")
+        }
+        if d.test.count < before && !quiet {
+            Console.note("note: \(before - d.test.count) of \(before) test items are of classes the run did not train on, and are left out: a conditional model reads only the classes it trained on (\(names))")
+        }
         return d
     }
 

@@ -111,11 +111,11 @@ enum ReportExtras {
         let shown = Tensor(shape: batch.x.shape)
         for i in 0..<shown.count { shown[i] = observed[i] != 0 ? batch.x[i] : 0.5 }
         let psnr = Inpainting.psnrOnMissing(batch.x, filled, observed: observed)
-        let strips = [("bottom half missing", strip(shown)), (String(format: "filled in (Metropolis–Hastings on z, mean of 4 chains): %.2f dB on the missing pixels", psnr), strip(filled)),
+        let strips = [("bottom half missing", strip(shown)), (String(format: "filled in (Metropolis–Hastings on z, 20 steps, mean of 4 chains): %.2f dB on the missing pixels", psnr), strip(filled)),
                       ("original", strip(batch.x))]
         for (i, s) in strips.enumerated() { files.append(("inpaint-\(i).png", s.1)) }
         page.addImageStrips("Inpainting", strips: strips.map { (label: $0.0, png: $0.1) },
-                            caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint RUN --mask bottom compares it with the mean training image, one encode-decode and pseudo-Gibbs.")
+                            caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint RUN --mask bottom --limit \(scored) compares it with the mean training image, one encode-decode and pseudo-Gibbs, with longer chains by default (100 steps, 8 chains; --iterations 20 --chains 4 are the page's).")
     }
 
     /// A table's reconstruction error per column in the user's units: RMSE for a number, the

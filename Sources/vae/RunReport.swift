@@ -9,7 +9,9 @@ enum RunReport {
     /// `recorded`: what the run trained on, as it recorded it (`vae report`, whose data may be the
     /// test file alone) — the page's data line says that rather than `data`'s counts.
     static func write(directory dir: String, model: any LatentVariableModel, metrics: [EpochMetrics], options: TrainingOptions,
-                      data: Dataset, seed: UInt64, recorded: RunConfig.DataInfo? = nil) throws -> String {
+                      data all: Dataset, seed: UInt64, recorded: RunConfig.DataInfo? = nil) throws -> String {
+        // a conditional --classes model reads only its classes: the page shows their test items
+        let data = try RunArgument.trainedClassesOnly(all, conditional: (model as? VAE)?.isConditional ?? false, classes: options.classes, quiet: true)
         guard let model = model as? VAE else {
             guard let seq = model as? SequenceVAE else { throw VAEError("no report for a \(model.config.architecture.rawValue) model") }
             return try SequenceReport.write(directory: dir, model: seq, metrics: metrics, options: options, data: data, seed: seed, recorded: recorded)
@@ -22,7 +24,8 @@ enum RunReport {
         // what the run trained on and how, as it did: the classes kept, a table's columns, the condition, the corruption
         let table = data.table != nil
         let name = { (c: Int) in c < data.classNames.count ? data.classNames[c] : String(c) }
-        let trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train (classes \($0.map(name).joined(separator: ", ")) only), \(data.test.count) test (all classes)" }
+        let conditional = (model as? VAE)?.isConditional ?? false
+        let trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train (classes \($0.map(name).joined(separator: ", ")) only), \(data.test.count) test (\(conditional ? "those classes: a conditional model reads no others" : "all classes"))" }
             ?? "\(data.train.count) train, \(data.test.count) test"
         let shape = table ? "\(cfg.inputSize) encoded columns" : cfg.inputShape.map(String.init).joined(separator: "×")
         let pairs: [(String, String)] = [

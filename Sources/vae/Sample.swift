@@ -153,7 +153,7 @@ struct Manifold: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @Option(help: "Images per side.") var grid = 15
     @Option(help: "The grid spans [-range, range] in each dimension.") var range = 2.0
-    @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default 0).", valueName: "name|index"))
+    @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default: the first class the run trained on).", valueName: "name|index"))
     var cls: String?
     @Option(help: ArgumentHelp("Output PNG (default RUN/manifold.png).", valueName: "file.png")) var out: String?
     @OptionGroup var threadOptions: ThreadOptions
@@ -175,7 +175,12 @@ struct Manifold: ParsableCommand {
         }
         var c: Int? = nil
         if let cls { c = try ClassChoice.resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? [], trained: loaded.options.classes) }
-        else if model.isConditional { Console.note("note: a conditional model; decoding class 0 (choose with --class)") }
+        else if model.isConditional {
+            // the first class the run trained on (a --classes run never saw class 0's condition)
+            c = loaded.options.classes?.min() ?? 0
+            let names = loaded.config?.data?.classNames ?? []
+            Console.note("note: a conditional model; decoding class \(c! < names.count && names[c!] != String(c!) ? "\(c!) (\(names[c!]))" : String(c!)) (choose with --class)")
+        }
         try Pictures.write(Figures.manifold(model, grid: grid, range: range, decodeClass: c), to: runArg.output(out, default: "manifold.png"))
     }
 }

@@ -145,8 +145,30 @@ final class GenerationCLITests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("trained on classes 1, 2 only"), r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: run + "/x.png"))
         }
+        // without --class the manifold decodes a trained class (it decoded class 0, never trained)
+        let m = try CLI.run(["manifold", run, "--grid", "3", "--out", run + "/m.png"])
+        XCTAssertEqual(m.status, 0, m.stderr)
+        XCTAssertTrue(m.stderr.contains("decoding class 1 (choose with --class)"), m.stderr)
+        // the commands that read test items leave out the classes the model cannot read, and say so
+        // (they read all of them: reconstructions, scores and codes under never-trained one-hots)
+        let e = try CLI.run(["encode", run, "--data", GenerationCLITests.data, "--out", run + "/z.csv"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stderr.contains("test items are of classes the run did not train on, and are left out"), e.stderr)
+        let labels = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",")[2] }
+        XCTAssertFalse(labels.isEmpty)
+        XCTAssertEqual(Set(labels), ["1", "2"])
+        // and so does the run's test loss (metrics.jsonl's epochs): evaluate's z = μ loss is that of these items
+        let ev = try CLI.run(["evaluate", run, "--data", GenerationCLITests.data, "--iwae", "0"])
+        XCTAssertEqual(ev.status, 0, ev.stderr)
+        let evaluated = try JSONSerialization.jsonObject(with: Data((ev.stdout.split(separator: "\n").last ?? "").utf8)) as? [String: Any]
+        XCTAssertEqual(evaluated?["count"] as? Int, labels.count, ev.stdout)
+        // --mask random:0 leaves nothing to fill (it printed "inf dB" for every method)
+        let none = try CLI.run(["inpaint", run, "--data", GenerationCLITests.data, "--mask", "random:0"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("leaves no pixel missing"), none.stderr)
         // the report's class-conditional grid has the two trained rows
         let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("test (those classes: a conditional model reads no others)"))
         XCTAssertTrue(page.contains("\"trainedClasses\":[1,2]"), "the explorer's menu classes")
         // one section of per-class samples (a "Samples" section showed the same grid as "64 draws")
         XCTAssertTrue(page.contains("Conditional samples"))

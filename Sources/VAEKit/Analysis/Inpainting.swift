@@ -327,8 +327,10 @@ public enum InpaintingMask: Equatable, Sendable {
         default:
             let parts = s.split(separator: ":")
             guard parts.count == 2, parts[0].lowercased() == "random", let p = Double(parts[1]), (0...1).contains(p) else {
-                throw VAEError("mask \"\(s)\" is not center, top, bottom, left, right or random:P (0 ≤ P ≤ 1), or a PNG file")
+                throw VAEError("mask \"\(s)\" is not center, top, bottom, left, right or random:P (0 < P ≤ 1), or a PNG file")
             }
+            // no pixel missing: nothing to fill, and every PSNR on the missing pixels would be "inf dB"
+            guard p > 0 else { throw VAEError("mask \"\(s)\" leaves no pixel missing: give random:P with 0 < P ≤ 1") }
             self = .random(p)
         }
     }

@@ -15,7 +15,8 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var clipNorm: Double? = nil
     /// Evaluate on at most this many test images after each epoch (nil = all).
     public var testLimit: Int? = nil
-    /// Train only on images with these labels (nil = all).
+    /// Train only on images with these labels (nil = all); a conditional model is also tested on
+    /// these classes only (it cannot read the others).
     public var classes: [Int]? = nil
     /// Denoising VAE: the encoder sees a corrupted copy of each batch (nil = the clean batch).
     public var corrupt: Corruption? = nil
@@ -181,6 +182,14 @@ public final class Trainer {
             data.train = data.train.filtered(classes: Set(c))
             guard data.train.count > 0 else {
                 throw VAEError("no training images in \(data.directory) have the labels \(c.map(String.init).joined(separator: ","))")
+            }
+            // a conditional model reads only the classes it trains on (the label is one of its
+            // inputs): its test loss is theirs; another model's covers every class
+            if model.isConditional && data.test.hasLabels {
+                data.test = data.test.filtered(classes: Set(c))
+                guard data.test.count > 0 else {
+                    throw VAEError("no test items in \(data.directory) have the labels \(c.map(String.init).joined(separator: ",")), which the conditional model trains on")
+                }
             }
         }
         guard data.train.itemShape == model.config.inputShape else {
