@@ -101,7 +101,9 @@ struct Inpaint: ParsableCommand {
             observed = try InpaintingMask(parsing: mask).make(count: n, shape: shape, rng: &rng)
         }
         // Baseline: the missing pixels from the mean training image.
-        let meanImage = Inpaint.meanImage(data.train)
+        // (the images the model trained on: a --classes run's, those classes')
+        let trainedOn = loaded.options.classes.map { data.train.filtered(classes: Set($0)) } ?? data.train
+        let meanImage = Inpaint.meanImage(trainedOn)
         let meanFill = Tensor(shape: [n, d])
         for i in 0..<n { for j in 0..<d { meanFill[i * d + j] = observed[i * d + j] != 0 ? batch.x[i * d + j] : meanImage[j] } }
         let single = Inpainting.fill(model, x: batch.x, observed: observed, condition: batch.condition, method: .singlePass,
