@@ -13,7 +13,7 @@ struct Anomaly: ParsableCommand {
     @Option(help: ArgumentHelp("Labels that count as normal, comma-separated.", valueName: "c[,c…]")) var normal: String?
     @Option(help: "z samples averaged per score.") var samples = 1
     @Option(help: "Score at most N test images.") var limit: Int?
-    @Option(help: "Most anomalous images to list and draw.") var top = 32
+    @Option(help: "Most anomalous images to draw (the console lists the first 10 of them; --out scores.csv has every item).") var top = 32
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Score by the importance-weighted estimate of −log p(x) with K samples instead of the negative ELBO.", valueName: "K"))
     var iwae: Int?
@@ -159,11 +159,8 @@ struct Anomaly: ParsableCommand {
         let itemID = { (i: Int) in i < set.count ? set.itemID(i) : String(overLong[i - set.count].line) }
         // tokens outside the model's vocabulary read as <unk>, which may be cheap for it: counted per item
         let unknown = (set as? SequenceSource).map { s in (0..<s.count).map { s.unknownCount($0) } }
-        if !overLong.isEmpty {
-            Console.note("note: \(Console.counted(overLong.count, "item")) longer than the model's --max-length (\((set as? SequenceSource)?.maxLength ?? 0) tokens) cannot be read by it: scored inf, ranked first")
-        }
         if let unknown, case let n = unknown.filter({ $0 > 0 }).count, n > 0 {
-            Console.note("note: \(Console.counted(n, "item")) hold tokens outside the model's vocabulary, read as <unk> — their scores may understate how unusual they are (the unknown column of --out CSV counts them)")
+            Console.note("note: \(Console.counted(n, "item")) \(n == 1 ? "holds" : "hold") tokens outside the model's vocabulary, read as <unk> — their scores may understate how unusual they are (the unknown column of --out CSV counts them)")
         }
         let name: (Int) -> String = { i in
             if let texts { return texts[i] }
@@ -191,7 +188,9 @@ struct Anomaly: ParsableCommand {
             let files = Encode.fileNames(set)   // an image folder's: each image's file, beside its index
             var lines = ["id,\(files == nil ? "" : "file,")\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")
                          + (unknown == nil ? "" : ",unknown")]
-            for i in 0..<scores.count {
+            // a sequence run's items in file order (the over-long ones among them, by their line)
+            let rowOrder = seq == nil ? Array(0..<scores.count) : (0..<scores.count).sorted { (Int(itemID($0)) ?? 0) < (Int(itemID($1)) ?? 0) }
+            for i in rowOrder {
                 var f = [CSVText.quote(itemID(i))] + (files.map { [CSVText.quote($0[i])] } ?? []) + [
                          texts.map { CSVText.quote($0[i]) }
                             ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""),

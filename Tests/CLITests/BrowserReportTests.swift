@@ -54,9 +54,11 @@ final class BrowserReportTests: XCTestCase {
             (0..<latent).map { $0 % 2 == 0 ? 2.5 : -1.75 },
         ]
         // a conditional model decodes as the start image's own class (test image 0's label), or the
-        // first class of the menu when the model never saw that one, unless told otherwise
+        // first class of the menu when the model never saw that one, unless told otherwise; a model
+        // trained on some classes shows the test items of those classes only
         let classes = loaded.model.config.conditionSize
-        let own = try Dataset.load(directory: data).test.label(0)
+        let test = try Dataset.load(directory: data).test
+        let own = (trained.map { test.filtered(classes: Set($0)) } ?? test).label(0)
         let first = Int32((trained ?? Array(0..<max(classes, 1))).contains(own) ? own : (trained?.first ?? 0))
         let condition = classes > 0 ? Batch.oneHot([Int32](repeating: first, count: zs.count), classes: classes,
                                                    into: Tensor(shape: [zs.count, classes])) : nil

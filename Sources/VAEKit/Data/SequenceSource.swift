@@ -329,17 +329,20 @@ extension Dataset {
         var (set, _, skipped, unknown) = try encodeItems(items, options: o, vocabulary: config.vocabulary, source: path)
         set.origin = SequenceSource.Origin(path: path, textColumn: textColumn)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: set, test: set, classNames: [])
-        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: 0, unknown: unknown, options: o)
+        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: 0, unknown: unknown, options: o, forRun: true)
         return d
     }
 
-    static func sequenceNotes(path: String, skipped: Int, testSkipped: Int, unknown: Int, options: SequenceOptions) -> [String] {
+    /// `forRun`: the items are read for a trained run (its model cannot read a longer item at all).
+    static func sequenceNotes(path: String, skipped: Int, testSkipped: Int, unknown: Int, options: SequenceOptions, forRun: Bool = false) -> [String] {
         var notes: [String] = []
         // each file named with its own count (a --test file's were put on the training file)
         let testSource = options.resolvedTestFile ?? path + " (its test split)"
         let counts = options.resolvedTestFile == nil ? [(path, skipped + testSkipped)] : [(path, skipped), (testSource, testSkipped)]
         for (file, n) in counts where n > 0 {
-            notes.append("\(file): \(n) item\(n == 1 ? "" : "s") longer than --max-length \(options.maxLength) tokens \(n == 1 ? "was" : "were") skipped")
+            notes.append(forRun
+                ? "\(file): \(n) item\(n == 1 ? "" : "s") longer than the model's --max-length (\(options.maxLength) tokens) cannot be read by it: vae anomaly scores \(n == 1 ? "it" : "them") inf (ranked first), other commands leave \(n == 1 ? "it" : "them") out"
+                : "\(file): \(n) item\(n == 1 ? "" : "s") longer than --max-length \(options.maxLength) tokens \(n == 1 ? "was" : "were") skipped")
         }
         if unknown > 0 { notes.append("\(unknown) token\(unknown == 1 ? " is" : "s are") not in the vocabulary and read as <unk>") }
         return notes
