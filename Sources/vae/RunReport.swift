@@ -107,7 +107,12 @@ enum RunReport {
         }
         ReportExtras.addRestorationStrips(&page, model, data, corrupt: options.corrupt, seed: seed, files: &files)
         if let classes = options.classes {
-            try ReportExtras.addAnomalies(&page, model, scoredData, normal: classes, seed: seed, files: &files)
+            if model.isConditional {
+                // its test items are of the trained classes only: there is nothing to tell apart
+                page.addParagraph("Anomaly scores", "A conditional model reads only the classes it trained on (the label is one of its inputs), so it cannot score the others: train without --conditional to detect them.")
+            } else {
+                try ReportExtras.addAnomalies(&page, model, scoredData, normal: classes, seed: seed, files: &files)
+            }
         }
 
         for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
@@ -130,7 +135,7 @@ enum RunReport {
         if data.test.hasLabels {
             // every class but the largest counts as "normal" only when training was restricted
             let normal = options.classes ?? []
-            if !normal.isEmpty { try ReportExtras.addAnomalies(&page, model, data, normal: normal, seed: seed, files: &files) }
+            if !normal.isEmpty && !model.isConditional { try ReportExtras.addAnomalies(&page, model, data, normal: normal, seed: seed, files: &files) }
         }
         var rng = RNG(seed: seed &+ 31)
         let scores = Analysis.anomalyScores(model, data.test.first(5000), rng: &rng)

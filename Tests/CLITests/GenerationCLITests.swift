@@ -169,6 +169,7 @@ final class GenerationCLITests: XCTestCase {
         // the report's class-conditional grid has the two trained rows
         let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         XCTAssertTrue(page.contains("test (those classes: a conditional model reads no others)"))
+        XCTAssertTrue(page.contains("so it cannot score the others: train without --conditional to detect them"))   // no empty ROC section
         XCTAssertTrue(page.contains("\"trainedClasses\":[1,2]"), "the explorer's menu classes")
         // one section of per-class samples (a "Samples" section showed the same grid as "64 draws")
         XCTAssertTrue(page.contains("Conditional samples"))
