@@ -31,22 +31,24 @@ extension Reconstruct {
         if images != nil || outDir != nil { throw ValidationError("--images and --out-dir are for image runs; give a sequence run --items or --data") }
         let source: any DataSource
         var texts: [String]
+        var shown: [String]? = nil   // test items as their file has them (a token outside the vocabulary stays itself)
         if !items.isEmpty {
             let (set, unknown) = try SequenceText.encode(items, model)
-            if unknown > 0 { Console.note("note: \(unknown) tokens of the given items are not in the vocabulary and read as <unk>") }
+            if unknown > 0 { Console.note("note: \(unknown) token\(unknown == 1 ? " of the given items is" : "s of the given items are") not in the vocabulary and read as <unk>") }
             source = set
             texts = items
         } else {
             let data = try runArg.testSet(loaded, dataOptions)
             source = data.test.first(count)
             texts = (0..<source.count).map { SequenceText.item(source, $0, model.sequence) }
+            shown = try SequenceText.texts(source, model.sequence)
         }
         let mu = model.encode(source.batch(0..<source.count)).mu
         let decoded = SequenceText.decode(model, mu)
         var lines = ["item\treconstruction"]
         let cell = SequenceText.tsvCell
-        for i in 0..<texts.count { lines.append("\(cell(texts[i]))\t\(cell(decoded[i]))") }
-        let same = (0..<texts.count).filter { texts[$0] == decoded[$0] }.count
+        for i in 0..<texts.count { lines.append("\(cell(shown?[i] ?? texts[i]))\t\(cell(decoded[i]))") }
+        let same = (0..<texts.count).filter { texts[$0] == decoded[$0] }.count   // as tokens, the model's own terms
         try SequenceText.emit(lines, to: out)
         Console.note("\(same) of \(texts.count) items decode back exactly (greedy, z = μ)")
     }

@@ -64,7 +64,7 @@ final class SequenceCLITests: XCTestCase {
         r = try CLI.run(["reconstruct", run, "--items", "the cat sees the moon .", "a zebra sees a tree ."])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.hasPrefix("item\treconstruction\nthe cat sees the moon .\t"), r.stdout)
-        XCTAssertTrue(r.stderr.contains("1 tokens of the given items are not in the vocabulary"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("1 token of the given items is not in the vocabulary"), r.stderr)
         // an item with a line break stays one TSV row
         r = try CLI.run(["reconstruct", run, "--items", "the cat\nsees the moon ."])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -146,6 +146,10 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.split(separator: "\n").contains { $0.hasPrefix("   1  1   the the") && $0.hasSuffix("inf") }, r.stdout)
         XCTAssertTrue(r.stderr.contains("1 item longer than the model's --max-length (100 tokens) cannot be read by it: vae anomaly scores it inf (ranked first)"), r.stderr)
         XCTAssertFalse(r.stderr.contains("was skipped"), r.stderr)
+        // reconstruct shows a test item as its file has it, not its tokens with <unk>
+        r = try CLI.run(["reconstruct", run, "--data", unseen])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\nquokka quokka .\t"), r.stdout)
         r = try CLI.run(["encode", run, "--data", unseen, "--out", run + "/u-z.csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
         csv = try String(contentsOfFile: run + "/u-z.csv", encoding: .utf8)
