@@ -157,6 +157,7 @@ struct Anomaly: ParsableCommand {
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) + overLong.map(\.text) }
         let itemID = { (i: Int) in i < set.count ? set.itemID(i) : String(overLong[i - set.count].line) }
+        let files = Encode.fileNames(set)   // an image folder's: each image's file, beside its index
         // tokens outside the model's vocabulary read as <unk>, which may be cheap for it: counted per item
         let unknown = (set as? SequenceSource).map { s in (0..<s.count).map { s.unknownCount($0) } }
         if let unknown, case let n = unknown.filter({ $0 > 0 }).count, n > 0 {
@@ -185,7 +186,6 @@ struct Anomaly: ParsableCommand {
         }
         let seq = loaded.model.config.sequence  // a sequence run: the item's text instead of a label
         if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {
-            let files = Encode.fileNames(set)   // an image folder's: each image's file, beside its index
             var lines = ["id,\(files == nil ? "" : "file,")\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")
                          + (unknown == nil ? "" : ",unknown")]
             // a sequence run's items in file order (the over-long ones among them, by their line)
@@ -219,7 +219,6 @@ struct Anomaly: ParsableCommand {
         }
         // Columns padded here: Foundation's %-10@ pads nothing on Linux.
         let shown = Array(order.prefix(min(top, 10)))
-        let files = Encode.fileNames(set)
         // a long item is cut on the console (the CSV has it whole)
         let shownName = { (i: Int) -> String in let t = name(i); return t.count > 60 ? String(t.prefix(59)) + "…" : t }
         let rows = shown.enumerated().map { (r, i) in

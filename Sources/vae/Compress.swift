@@ -57,18 +57,8 @@ struct Compress: ParsableCommand {
         let n = min(limit ?? images.count, images.count), d = codec.pixels
         let start = Date()
         let progress = Progress(total: n, label: "compressing")
-        let (archive, stats): ([UInt8], BitsBackCodec.Stats)
-        do {
-            (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
-                                                  progress: { progress.update($0) })
-        } catch let e as VAEError {
-            // which file the image and pixel are of: a folder's image by its name
-            if !names.isEmpty, e.message.hasPrefix("image "), let number = Int(e.message.dropFirst(6).prefix { $0.isNumber }),
-               (1...names.count).contains(number) {
-                throw VAEError("\(self.images!)/\(names[number - 1]): " + e.message.drop { $0 != "," }.dropFirst(2))
-            }
-            throw VAEError("\(data ?? self.images!): \(e.message)")
-        }
+        let (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
+                                                  source: data ?? self.images!, progress: { progress.update($0) })
         progress.finish()
         try AtomicFile.write(archive, to: out)
         let seconds = Date().timeIntervalSince(start)

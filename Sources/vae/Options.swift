@@ -282,9 +282,8 @@ struct RunArgument: ParsableArguments {
     /// out, with a note. Other models keep every item (an anomaly detector scores the others).
     static func trainedClassesOnly(_ data: Dataset, conditional: Bool, classes: [Int]?, quiet: Bool = false) throws -> Dataset {
         guard conditional, let trained = classes, data.test.hasLabels else { return data }
-        var d = data
-        let before = d.test.count
-        d.test = d.test.filtered(classes: Set(trained))
+        let d = data.readable(conditional: conditional, classes: trained)
+        let before = data.test.count
         let names = trained.map { Encode.className($0, data.classNames) }.joined(separator: ", ")
         guard d.test.count > 0 else {
             throw VAEError("\(data.directory) has no test items of the classes \(names) that the conditional model was trained on (vae train --classes)")

@@ -154,14 +154,17 @@ public struct BitsBackCodec {
 
     /// Compresses `count` images (`pixels` values per image; 0 or 255 for a binary model) into an archive.
     /// `names` (one per image, or none) are stored so that a folder of PNGs comes back with its file names.
-    public func compress(_ images: [UInt8], count: Int, names: [String] = [], seed: UInt64 = 0x5EED,
+    /// `source`: the file the images came from, or the folder of the named ones, for messages (a
+    /// folder's image is named as its file there).
+    public func compress(_ images: [UInt8], count: Int, names: [String] = [], seed: UInt64 = 0x5EED, source: String = "compress",
                          progress: ((Int) -> Void)? = nil) throws -> (archive: [UInt8], stats: Stats) {
-        guard names.isEmpty || names.count == count else { throw VAEError("compress: \(names.count) names for \(count) images") }
-        for name in names { try BitsBackCodec.checkName(name, source: "compress") }
+        guard names.isEmpty || names.count == count else { throw VAEError("\(source): \(names.count) names for \(count) images") }
+        for name in names { try BitsBackCodec.checkName(name, source: source) }
         let d = pixels, n = 1 << latentBits, one = UInt32(1 << likelihoodBits)
-        guard images.count == count * d else { throw VAEError("compress: \(images.count) pixels are not \(count) images of \(d)") }
+        guard images.count == count * d else { throw VAEError("\(source): \(images.count) pixels are not \(count) images of \(d)") }
         if kind == .binary, let bad = images.firstIndex(where: { $0 != 0 && $0 != 255 }) {
-            throw VAEError("image \(bad / d + 1), pixel \(bad % d) is \(images[bad]): this model codes binary images (0 or 255); binarize them first (vae compress --binarize draws them as vae evaluate does)")
+            let which = names.isEmpty ? "\(source): image \(bad / d + 1)," : "\(source)/\(names[bad / d]):"
+            throw VAEError("\(which) pixel \(bad % d) is \(images[bad]): this model codes binary images (0 or 255); binarize them first (vae compress --binarize draws them as vae evaluate does)")
         }
         var stack = RANSStack(borrow: { BitsBackCodec.initialWord(seed: seed, $0) })
         var scratch = Scratch(latentBits: latentBits)

@@ -183,13 +183,10 @@ public final class Trainer {
             guard data.train.count > 0 else {
                 throw VAEError("no training images in \(data.directory) have the labels \(c.map(String.init).joined(separator: ","))")
             }
-            // a conditional model reads only the classes it trains on (the label is one of its
-            // inputs): its test loss is theirs; another model's covers every class
-            if model.isConditional && data.test.hasLabels {
-                data.test = data.test.filtered(classes: Set(c))
-                guard data.test.count > 0 else {
-                    throw VAEError("no test items in \(data.directory) have the labels \(c.map(String.init).joined(separator: ",")), which the conditional model trains on")
-                }
+            // a conditional model reads only the classes it trains on: its test loss is theirs
+            data = data.readable(conditional: model.isConditional, classes: c)
+            guard data.test.count > 0 || !model.isConditional else {
+                throw VAEError("no test items in \(data.directory) have the labels \(c.map(String.init).joined(separator: ",")), which the conditional model trains on")
             }
         }
         guard data.train.itemShape == model.config.inputShape else {
@@ -405,5 +402,17 @@ public final class Trainer {
         var r = RNG(seed: options.seed ^ 0x7E57 ^ (UInt64(epoch) << 20))
         if let parallel { return try parallel.elbo(model, set, rng: &r) }  // MPI: sharded
         return Evaluator.elbo(model, set, rng: &r)
+    }
+}
+
+extension Dataset {
+    /// The data as a model reads it: a conditional model trained on `classes` (the label is one of
+    /// its inputs, and it never saw the others' one-hots) reads the test items of those classes
+    /// only; any other model every item (an anomaly detector scores the others).
+    public func readable(conditional: Bool, classes: [Int]?) -> Dataset {
+        guard conditional, let classes, test.hasLabels else { return self }
+        var d = self
+        d.test = test.filtered(classes: Set(classes))
+        return d
     }
 }
