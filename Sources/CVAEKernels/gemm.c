@@ -688,6 +688,115 @@ void vk_sgemm(int transA, int transB, int M, int N, int K, float alpha,
     vk_sgemm_ex(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, NULL, VK_ACT_NONE);
 }
 
+// ---------------------------------------------------------------- sparse A
+// dW = gᵀ·x of a ReLU layer: g is zero wherever the unit was off (73–81% of an mlp's first hidden
+// layer on Fashion-MNIST). Where the level has a sparse product and A is mostly zeros: B packed
+// once as the dense product's shared B (by all threads), then rows of C in chunks over the
+// threads, each chunk with its lists and then its Adam. Otherwise the dense product. Same bits.
+typedef struct {
+    const vk_kernel *k;
+    int M, N, K, kcb, chunk;   // chunk: rows of C per task (a multiple of 8)
+    float alpha, beta;
+    const float *A, *B;
+    float *C;
+    long lda, ldb, ldc;
+    const vk_adam_args *adam;
+    float *packed;   // op(B) packed: K block at + nround·pc, panel at column c at + c·kc
+    long nround;     // N rounded up to the tile
+    int parts;       // B is packed in nkb × parts tasks
+} sparse_job;
+
+static void sparse_pack_task(void *ctx, int t) {
+    const sparse_job *s = (const sparse_job *)ctx;
+    int b = t / s->parts, q = t % s->parts, NR = s->k->nr;
+    int tiles = (int)(s->nround / NR);
+    int c0 = (int)((long)tiles * q / s->parts) * NR, c1 = imin((int)((long)tiles * (q + 1) / s->parts) * NR, s->N);
+    if (c0 >= c1) return;
+    int pc = b * s->kcb, kc = imin(s->kcb, s->K - pc);
+    s->k->pack_b(0, s->B + (long)pc * s->ldb + c0, s->ldb, kc, c1 - c0, s->packed + s->nround * pc + (long)c0 * kc);
+}
+
+static void sparse_task(void *ctx, int t) {
+    const sparse_job *s = (const sparse_job *)ctx;
+    int u0 = t * s->chunk, u1 = imin(s->M, u0 + s->chunk);
+    if (u0 >= u1) return;
+    long floats = (long)((u1 - u0 + 7) / 8) * s->kcb * (long)(sizeof(vk_sparse_step) / sizeof(float));
+    vk_sparse_step *steps = (vk_sparse_step *)vk_thread_scratch(1, floats);
+    s->k->sparse_tn(s->N, s->K, s->kcb, s->alpha, s->A, s->lda, s->packed, s->nround, s->beta, s->C, s->ldc,
+                    u0, u1, steps);
+    if (s->adam) {
+        vk_adam_args a = *s->adam;
+        long off = (long)u0 * s->ldc;
+        a.p += off; a.m += off; a.v += off;
+        vk_adam_rows_at_level(s->k->level, &a, s->C + off, u1 - u0, s->N, s->ldc);
+    }
+}
+
+// VAE_SPARSE_MIN_ZEROS (percent, README "Tuning"): the share of zeros in A's first rows from which
+// the sparse product is used; 101 never. 60: the decoder's hidden layer (48% zeros) stays dense.
+static _Atomic long g_sparse_min_zeros = 60;
+static pthread_once_t g_sparse_once = PTHREAD_ONCE_INIT;
+static void read_sparse_env(void) { g_sparse_min_zeros = vk_env_long("VAE_SPARSE_MIN_ZEROS", 0, 101, 60); }
+static _Atomic long g_sparse_products = 0;
+
+int vk_gemm_set_sparse_min_zeros(int percent) {
+    pthread_once(&g_sparse_once, read_sparse_env);
+    return (int)atomic_exchange(&g_sparse_min_zeros, percent < 0 ? 0 : percent > 101 ? 101 : percent);
+}
+long vk_gemm_sparse_products(void) { return atomic_load(&g_sparse_products); }
+
+void vk_sgemm_adam_sparse_a(int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc,
+                            const vk_adam_args *adam) {
+    if (M <= 0 || N <= 0) return;
+    const vk_kernel *k = backend() == 0 && K > 0 && alpha != 0.0f && !g_block_override ? current_kernel() : NULL;
+    pthread_once(&g_sparse_once, read_sparse_env);
+    long min_zeros = atomic_load(&g_sparse_min_zeros);
+    int sparse = k && k->sparse_tn && min_zeros <= 100 && K >= 16 && k_block(k, K) * 32L < (1L << 31);
+    if (sparse) {   // A's zeros, counted on its first rows
+        int rows = imin(K, 64);
+        long zeros = 0;
+        for (int p = 0; p < rows; p++) {
+            const float *a = A + (long)p * lda;
+            for (int i = 0; i < M; i++) zeros += a[i] == 0.0f;
+        }
+        sparse = zeros * 100 >= min_zeros * (long)rows * M;
+    }
+    if (!sparse) {
+        if (adam) vk_sgemm_adam(1, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, adam);
+        else vk_sgemm(1, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    atomic_fetch_add(&g_sparse_products, 1);
+    sparse_job s = { k, M, N, K, k_block(k, K), 8, alpha, beta, A, B, C, lda, ldb, ldc, adam, NULL, 0, 1 };
+    int nthreads = vk_in_pool_task() ? 1 : vk_get_num_threads();
+    s.nround = (long)(N + k->nr - 1) / k->nr * k->nr;
+    vk_buffers *own = thread_buffers(0, 0);   // the caller's shared-operand buffer
+    if (!own) abort();
+    size_t need = (size_t)s.nround * K;
+    if (need > own->scap || !own->s) {
+        free(own->s);
+        void *p = NULL;
+        if (posix_memalign(&p, 64, (need + 64) * sizeof(float)) != 0) abort();
+        own->s = (float *)p;
+        own->scap = need + 64;
+    }
+    s.packed = own->s;
+    int nkb = (K + s.kcb - 1) / s.kcb;
+    s.parts = imin(2 * nthreads, (int)(s.nround / k->nr));
+    int groups = (M + 7) / 8;
+    int tasks = imin(groups, nthreads * VK_CHUNKS_PER_THREAD);
+    s.chunk = (groups + tasks - 1) / tasks * 8;
+    tasks = (M + s.chunk - 1) / s.chunk;
+    if (nthreads > 1) {
+        vk_parallel(nkb * s.parts, sparse_pack_task, &s);
+        vk_parallel(tasks, sparse_task, &s);
+    } else {
+        for (int t = 0; t < nkb * s.parts; t++) sparse_pack_task(&s, t);
+        for (int t = 0; t < tasks; t++) sparse_task(&s, t);
+    }
+}
+
 // ---------------------------------------------------------------- pre-packed B
 // op(B) packed once for the built-in kernel in use, in the layout of a shared B operand (K block
 // at pc: + nround * pc; its panel of columns [c, c + NR): + c * kc), so that products with the

@@ -2,6 +2,7 @@
 #ifndef VK_INTERNAL_H
 #define VK_INTERNAL_H
 #include "vaekernels.h"
+#include <stdint.h>
 
 // Micro-kernel: C[MR x NR] = act(alpha * Ap·Bp + beta * C + bias), over kc steps of packed
 // panels (Ap: kc x MR, Bp: kc x NR, both contiguous). beta == 0: C is not read.
@@ -18,6 +19,17 @@ typedef void (*vk_pack_a_fn)(int trans, const float *A, long lda, int m, int k, 
 // Pack the k x n block of op(B) starting at B into ceil(n/NR) panels of k x NR (zero-padded).
 typedef void (*vk_pack_b_fn)(int trans, const float *B, long ldb, int k, int n, float *dst);
 
+// Rows [u0, u1) of C = alpha·Aᵀ·B + beta·C where A (K x M, row stride lda) is mostly zeros (a
+// ReLU layer's masked gradient) and B (K x N) is packed by the level's pack_b, K block at
+// B + ldb·pc: the rows of C in groups of 8, one list per row of A's non-zeros in K order (in
+// `steps`, kcb per group), every element summed over its list by FMA — the bits of the dense
+// kernel (K blocks of kcb, each summed from zero in K order, then alpha·sum + beta·C; a skipped
+// term is a zero, which changes no sum).
+typedef struct { int32_t off[8]; float val[8]; } vk_sparse_step;
+typedef void (*vk_sparse_tn_fn)(int N, int K, int kcb, float alpha, const float *A, long lda,
+                                const float *B, long ldb, float beta, float *C, long ldc,
+                                int u0, int u1, vk_sparse_step *steps);
+
 typedef struct {
     int level;          // 3 avx512, 2 avx2, 1 portable
     int mr, nr;         // register tile
@@ -27,6 +39,7 @@ typedef struct {
     vk_pack_a_fn pack_a;
     vk_pack_b_fn pack_b;
     const char *name;
+    vk_sparse_tn_fn sparse_tn;  // NULL: no sparse product at this level (vk_sgemm_adam_sparse_a runs the dense one)
 } vk_kernel;
 
 #define VK_MR_MAX 8

@@ -107,6 +107,17 @@ public enum GEMM {
     public static func setBlocking(kc: Int, mc: Int, nc: Int) {
         vk_gemm_set_blocking(Int32(clamping: kc), Int32(clamping: mc), Int32(clamping: nc))
     }
+
+    /// The share of zeros (percent) in a ReLU layer's gradient from which its weight gradient
+    /// skips them (VAE_SPARSE_MIN_ZEROS, default 60; 0 always where the kernel level can, 101
+    /// never). The same bits either way. Returns the previous value.
+    @discardableResult
+    public static func setSparseMinZeros(_ percent: Int) -> Int {
+        Int(vk_gemm_set_sparse_min_zeros(Int32(clamping: percent)))
+    }
+
+    /// Products so far that skipped A's zeros (`vk_sgemm_adam_sparse_a`).
+    public static var sparseProducts: Int { Int(vk_gemm_sparse_products()) }
 }
 
 /// The persistent worker pool of `CVAEKernels` (the calling thread takes part).

@@ -64,6 +64,17 @@ typedef struct {
 void vk_sgemm_adam(int transA, int transB, int M, int N, int K, float alpha,
                    const float *A, int lda, const float *B, int ldb,
                    float beta, float *C, int ldc, const vk_adam_args *adam);
+// vk_sgemm_adam(1, 0, …) (adam may be NULL: vk_sgemm(1, 0, …)) for an A that may be mostly
+// zeros (a ReLU layer's gradient in dW = gᵀx): where the kernel level has a sparse product and at
+// least VAE_SPARSE_MIN_ZEROS percent (60) of A's first rows are zeros, the zeros are skipped. The
+// same bits either way.
+void vk_sgemm_adam_sparse_a(int M, int N, int K, float alpha, const float *A, int lda,
+                            const float *B, int ldb, float beta, float *C, int ldc,
+                            const vk_adam_args *adam);
+// The threshold in percent (0: always where the level can, 101: never); returns the previous one.
+int vk_gemm_set_sparse_min_zeros(int percent);
+// How many products so far took the sparse path (for tests).
+long vk_gemm_sparse_products(void);
 // Adam over rows x cols elements (row stride ld) of g / adam's matrices (same layout).
 void vk_adam_rows(const vk_adam_args *adam, const float *g, int rows, int cols, long ld);
 

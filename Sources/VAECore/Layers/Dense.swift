@@ -58,9 +58,7 @@ public final class Dense: WeightAndBiasLayer {
     /// g = dy ⊙ act'(y);  db += Σ_batch g;  dW += gᵀ x;  dx = g W
     public func backward(_ dy: Tensor) -> Tensor {
         let g = preActivationGradient(dy)
-        GEMM.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: g.shape[0],
-                   a: g.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
-                   beta: 1, c: weight.grad.pointer, ldc: inFeatures)
+        weightGradient(g, beta: 1, adam: nil)
         return inputGradient(g)
     }
 
@@ -73,10 +71,24 @@ public final class Dense: WeightAndBiasLayer {
         update.apply(bias)
         let dxT = inputGradient(g)
         var a = update.arguments(for: weight)
-        vk_sgemm_adam(1, 0, Int32(outFeatures), Int32(inFeatures), Int32(g.shape[0]), 1,
-                      g.pointer, Int32(outFeatures), input.pointer, Int32(inFeatures),
-                      0, weight.grad.pointer, Int32(inFeatures), &a)
+        withUnsafePointer(to: &a) { weightGradient(g, beta: 0, adam: $0) }
         return dxT
+    }
+
+    /// dW = gᵀ x + beta·dW (then Adam on W when `adam` is given). A ReLU layer's g is zero
+    /// wherever its unit was off, and the product skips those zeros when they are most of g
+    /// (`vk_sgemm_adam_sparse_a`: the same bits as the dense product).
+    private func weightGradient(_ g: Tensor, beta: Float, adam: UnsafePointer<vk_adam_args>?) {
+        let m = Int32(outFeatures), n = Int32(inFeatures), k = Int32(g.shape[0])
+        if activation == .relu {
+            vk_sgemm_adam_sparse_a(m, n, k, 1, g.pointer, m, input.pointer, n, beta, weight.grad.pointer, n, adam)
+        } else if let adam {
+            vk_sgemm_adam(1, 0, m, n, k, 1, g.pointer, m, input.pointer, n, beta, weight.grad.pointer, n, adam)
+        } else {
+            GEMM.sgemm(transA: true, transB: false, m: outFeatures, n: inFeatures, k: g.shape[0],
+                       a: g.pointer, lda: outFeatures, b: input.pointer, ldb: inFeatures,
+                       beta: beta, c: weight.grad.pointer, ldc: inFeatures)
+        }
     }
 
     /// g = dy ⊙ act'(y), and db += Σ_batch g
