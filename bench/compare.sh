@@ -8,11 +8,13 @@
 #   bench/compare.sh --scaling             # + batch 32/128/512 × hidden 400/1024, all three stacks
 #   bench/compare.sh --conv                # + the conv VAE (latent 2) against PyTorch
 #   bench/compare.sh --rounds 5 --epochs 3 --threads 2
+#   VAE_BEFORE=/tmp/vae-old bench/compare.sh --peers "swiftvae-before swiftvae jax"   # before/after
 #
 # Every run times only its training loop; with epochs >= 2 the first epoch (warm-up, JIT
 # compile for JAX) is left out and the run's number is the median of the later epochs.
 # Environment: TORCH_PY, JAX_PY (python interpreters), VAE (the vae binary; default: a release
-# build in .build-perf), DATA (default /usr/share/datasets/fashion-mnist).
+# build in .build-perf), VAE_BEFORE (another vae binary, the peer "swiftvae-before": a change's
+# before and after in the same alternation), DATA (default /usr/share/datasets/fashion-mnist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +56,9 @@ run() {
     local label=$1 stack=$2 model=$3 batch=$4 hidden=$5 epochs=$6 line
     case "$stack" in
         swiftvae) line=$(VAE_THREADS=$THREADS "$VAE" bench --model "$model" --batch "$batch" --epochs "$epochs" \
+                         ${hidden:+--hidden $hidden} --data "$DATA" 2>/dev/null | tail -1) ;;
+        swiftvae-before) line=$(VAE_THREADS=$THREADS "${VAE_BEFORE:?VAE_BEFORE names the binary of swiftvae-before}" bench \
+                         --model "$model" --batch "$batch" --epochs "$epochs" \
                          ${hidden:+--hidden $hidden} --data "$DATA" 2>/dev/null | tail -1) ;;
         pytorch) line=$("$TORCH_PY" bench/peers/torch_mlp.py --model "$model" --batch "$batch" --epochs "$epochs" \
                          ${hidden:+--hidden $hidden} --threads "$THREADS" --data "$DATA" 2>/dev/null | tail -1) ;;
@@ -130,4 +135,14 @@ for lab in labels:
         q = [a / b for a, b in zip(o, p)]
         cells.append("—" if not q else " ".join(f"{x:.2f}" for x in q) + f" (median {statistics.median(q):.2f})")
     print(f"| {lab} | {cells[0]} | {cells[1]} |")
+if any(r["stack"] == "swiftvae-before" for r in rows):
+    print()
+    print("| config | SwiftVAE before images/s | after | after / before (medians) | after / before per round |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    for lab in labels:
+        b, a = runs(lab, "swiftvae-before"), runs(lab, "swiftvae")
+        if not b or not a: continue
+        q = [x / y for x, y in zip(a, b)]
+        print(f"| {lab} | {statistics.median(b):,.0f} | {statistics.median(a):,.0f} | "
+              f"{statistics.median(a) / statistics.median(b):.3f} | " + " ".join(f"{x:.2f}" for x in q) + " |")
 EOF

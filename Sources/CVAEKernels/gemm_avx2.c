@@ -98,6 +98,77 @@ static void ukr_avx2_edge(long kc, const float *A, const float *B, float *C, lon
 #undef MR
 #undef NR
 
+// ---- sparse A (vk_sparse_tn_fn), as at the AVX-512 level (gemm_avx512.c): B packed by
+// pack_b_avx2 (panels of 16 columns, row p at + 16p), the lists from sparse_x86.h, then 4 rows ×
+// 24 columns at a time (12 ymm accumulators of the 16 registers; per list entry three loads and a
+// broadcast feed three multiply–adds).
+#define VK_TARGET VK_AVX2_TARGET
+#include "sparse_x86.h"
+#undef VK_TARGET
+
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline void sparse_block_avx2(const int V, int groups, const int *lens, const int *perm,
+                                     const vk_sparse_step *steps, int kcb, int kc, const float *Bk,
+                                     float *C, long ldc, int jp, int cols, float alpha, float bt) {
+    const __m256 va = _mm256_set1_ps(alpha), vb = _mm256_set1_ps(bt);
+    const float *bq[3];
+    for (int q = 0; q < V; q++) { int c = jp + 8 * q; bq[q] = Bk + (long)(c / 16 * 16) * kc + c % 16; }
+    int last = cols - (V - 1) * 8;   // valid lanes of the last vector (1..8)
+    __m256i lm = _mm256_cmpgt_epi32(_mm256_set1_epi32(last), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    for (int g = 0; g < groups; g++) {
+        const vk_sparse_step *S = steps + (long)g * kcb;
+        int L = lens[g];
+        for (int h = 0; h < 8; h += 4) {
+            __m256 acc[4][3];
+            for (int r = 0; r < 4; r++)
+                for (int q = 0; q < V; q++) acc[r][q] = _mm256_setzero_ps();
+            for (int s = 0; s < L; s++)
+                for (int r = 0; r < 4; r++) {
+                    __m256 v = _mm256_broadcast_ss(&S[s].val[h + r]);
+                    int32_t off = S[s].off[h + r];
+                    for (int q = 0; q < V; q++)
+                        acc[r][q] = _mm256_fmadd_ps(v, _mm256_load_ps(bq[q] + off), acc[r][q]);
+                }
+            for (int r = 0; r < 4; r++) {
+                int row = perm[8 * g + h + r];
+                if (row < 0) continue;
+                float *c = C + (long)row * ldc + jp;
+                for (int q = 0; q < V; q++) {
+                    __m256 t = _mm256_mul_ps(va, acc[r][q]);
+                    if (q < V - 1 || last == 8) {
+                        if (bt != 0.0f) t = _mm256_fmadd_ps(vb, _mm256_loadu_ps(c + 8 * q), t);
+                        _mm256_storeu_ps(c + 8 * q, t);
+                    } else {
+                        if (bt != 0.0f) t = _mm256_fmadd_ps(vb, _mm256_maskload_ps(c + 8 * q, lm), t);
+                        _mm256_maskstore_ps(c + 8 * q, lm, t);
+                    }
+                }
+            }
+        }
+    }
+}
+
+VK_AVX2_TARGET
+static void sparse_tn_avx2(int N, int K, int kcb, float alpha, const float *A, long lda,
+                           const float *B, long ldb, float beta, float *C, long ldc,
+                           int u0, int u1, vk_sparse_step *steps) {
+    int U = u1 - u0, groups = (U + 7) / 8;
+    int cnt[U], grp[U], perm[groups * 8], lens[groups], bucket[kcb + 2];
+    for (int pc = 0; pc < K; pc += kcb) {
+        int kc = K - pc < kcb ? K - pc : kcb;
+        float bt = pc == 0 ? beta : 1.0f;
+        sparse_lists(A, lda, pc, kc, kcb, u0, U, 16, cnt, grp, perm, lens, bucket, steps);
+        const float *Bk = B + ldb * pc;
+        int jp = 0;
+        for (; jp + 24 <= N; jp += 24)
+            sparse_block_avx2(3, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, 24, alpha, bt);
+        int w = N - jp;
+        if (w > 16) sparse_block_avx2(3, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
+        else if (w > 8) sparse_block_avx2(2, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
+        else if (w > 0) sparse_block_avx2(1, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
+    }
+}
+
 #define VK_MR 6
 #define VK_NR 16
 #define VK_PACK_A_NAME pack_a_avx2
@@ -107,7 +178,7 @@ static void ukr_avx2_edge(long kc, const float *A, const float *B, float *C, lon
 
 static const vk_kernel k_avx2 = {
     2, 6, 16, 400, 144, 4096, ukr_avx2_6x16, ukr_avx2_edge, pack_a_avx2, pack_b_avx2,
-    "avx2+fma 6x16 tile",
+    "avx2+fma 6x16 tile", sparse_tn_avx2,
 };
 
 const vk_kernel *vk_kernel_avx2(void) { return &k_avx2; }

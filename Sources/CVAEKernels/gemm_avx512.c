@@ -103,15 +103,16 @@ static void ukr_avx512_edge(long kc, const float *A, const float *B, float *C, l
 
 // ---- sparse A (vk_sparse_tn_fn): C = alpha·Aᵀ·B + beta·C, rows [u0, u1), A mostly zeros, B
 // packed by pack_b_avx512 (K block at B + ldb·pc, panel of 32 columns at + c·kc, row p at + 32p,
-// zero-padded to whole panels). Per K block: each row's non-zeros are counted and the rows ordered
-// by their counts (a ReLU layer's units differ widely: some on for most images, many for few); every
-// 8 rows of that order form a group whose lists go in step — step s holds the s-th non-zero of each
-// row (A's value and the offset of its row of B), shorter lists padded with zeros at offset 0
-// (0·b adds nothing). Then 4 rows × 64 columns at a time (16 accumulators; per list entry two
-// loads and a broadcast feed four multiply–adds) over each group's steps. The order of the rows
-// changes no element's sum. Measured on Zen 4 (dW₁ of the mlp at batch 512, real ReLU gradients,
-// 73–81% zeros, 2 threads): 1,024 × 784 3,930 → 1,660 µs, 400 × 784 1,520 → 920 µs; 8 rows × 32
-// columns (three loads per two FMAs) 10% slower, 8 × 16 slower still, 2 × 128 no better.
+// zero-padded to whole panels); the lists of each K block from sparse_x86.h. Then 4 rows × 64
+// columns at a time (16 accumulators; per list entry two loads and a broadcast feed four
+// multiply–adds) over each group's steps. Measured on Zen 4 (dW₁ of the mlp at batch 512, real
+// ReLU gradients, 73–81% zeros, 2 threads): 1,024 × 784 3,930 → 1,660 µs, 400 × 784 1,520 → 920
+// µs; 8 rows × 32 columns (three loads per two FMAs) 10% slower, 8 × 16 slower still, 2 × 128 no
+// better.
+#define VK_TARGET VK_AVX512_TARGET
+#include "sparse_x86.h"
+#undef VK_TARGET
+
 VK_AVX512_TARGET __attribute__((always_inline))
 static inline void sparse_block(const int V, int groups, const int *lens, const int *perm,
                                 const vk_sparse_step *steps, int kcb, int kc, const float *bp,
@@ -158,49 +159,7 @@ static void sparse_tn_avx512(int N, int K, int kcb, float alpha, const float *A,
     for (int pc = 0; pc < K; pc += kcb) {
         int kc = K - pc < kcb ? K - pc : kcb;
         float bt = pc == 0 ? beta : 1.0f;
-        // each row's non-zeros counted, the rows ordered by count, most first (a counting sort)
-        for (int u = 0; u < U; u++) cnt[u] = 0;
-        const float *a = A + (long)pc * lda + u0;
-        for (int p = 0; p < kc; p++, a += lda)
-            for (int u = 0; u < U; u++) cnt[u] += a[u] != 0.0f;
-        for (int q = 0; q <= kc + 1; q++) bucket[q] = 0;
-        for (int u = 0; u < U; u++) bucket[kc - cnt[u] + 1]++;
-        for (int q = 1; q <= kc + 1; q++) bucket[q] += bucket[q - 1];
-        for (int u = 0; u < U; u++) perm[bucket[kc - cnt[u]]++] = u0 + u;
-        for (int q = U; q < groups * 8; q++) perm[q] = -1;
-        for (int q = 0; q < groups * 8; q++)
-            if (perm[q] >= 0) { grp[perm[q] - u0] = q; cnt[perm[q] - u0] = 0; }
-        // the lists in step: A's rows read once, front to back, each non-zero (a NaN too, as
-        // the dense product would carry it) appended to its row's list, at its group and lane
-        a = A + (long)pc * lda + u0;
-        for (int p = 0; p < kc; p++, a += lda) {
-            for (int u16 = 0; u16 < U; u16 += 16) {
-                int left = U - u16;
-                __mmask16 lm = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
-                __m512 v = _mm512_maskz_loadu_ps(lm, a + u16);
-                unsigned m = (unsigned)_mm512_mask_cmp_ps_mask(lm, v, _mm512_setzero_ps(), _CMP_NEQ_UQ);
-                while (m) {
-                    int u = u16 + __builtin_ctz(m);
-                    m &= m - 1;
-                    int q = grp[u];
-                    vk_sparse_step *e = steps + (long)(q >> 3) * kcb + cnt[u]++;
-                    e->off[q & 7] = p * 32;
-                    e->val[q & 7] = a[u];
-                }
-            }
-        }
-        for (int g = 0; g < groups; g++) {
-            vk_sparse_step *S = steps + (long)g * kcb;
-            int L = 0, n[8];
-            for (int r = 0; r < 8; r++) {
-                int u = perm[8 * g + r];
-                n[r] = u >= 0 ? cnt[u - u0] : 0;
-                L = n[r] > L ? n[r] : L;
-            }
-            for (int r = 0; r < 8; r++)
-                for (int q = n[r]; q < L; q++) { S[q].off[r] = 0; S[q].val[r] = 0.0f; }
-            lens[g] = L;
-        }
+        sparse_lists(A, lda, pc, kc, kcb, u0, U, 32, cnt, grp, perm, lens, bucket, steps);
         const float *Bk = B + ldb * pc;
         int jp = 0;
         for (; jp + 64 <= N; jp += 64)
