@@ -752,7 +752,7 @@ void vk_sgemm_adam_sparse_a(int M, int N, int K, float alpha, const float *A, in
     const vk_kernel *k = backend() == 0 && K > 0 && alpha != 0.0f && !g_block_override ? current_kernel() : NULL;
     pthread_once(&g_sparse_once, read_sparse_env);
     long min_zeros = atomic_load(&g_sparse_min_zeros);
-    int sparse = k && k->sparse_tn && min_zeros <= 100 && K >= 16 && k_block(k, K) * 32L < (1L << 31);
+    int sparse = k && k->sparse_tn && min_zeros <= 100;
     if (sparse) {   // A's zeros, counted on its first rows
         int rows = imin(K, 64);
         long zeros = 0;
@@ -784,9 +784,11 @@ void vk_sgemm_adam_sparse_a(int M, int N, int K, float alpha, const float *A, in
     s.packed = own->s;
     int nkb = (K + s.kcb - 1) / s.kcb;
     s.parts = imin(2 * nthreads, (int)(s.nround / k->nr));
+    // VK_CHUNKS_PER_THREAD chunks per thread, each at most 1,024 rows (its counts and order on
+    // the stack, its lists — 16 KB per 8 rows at kcb = 256 — in the thread's scratch)
     int groups = (M + 7) / 8;
     int tasks = imin(groups, nthreads * VK_CHUNKS_PER_THREAD);
-    s.chunk = (groups + tasks - 1) / tasks * 8;
+    s.chunk = imin((groups + tasks - 1) / tasks, 128) * 8;
     tasks = (M + s.chunk - 1) / s.chunk;
     if (nthreads > 1) {
         vk_parallel(nkb * s.parts, sparse_pack_task, &s);

@@ -69,6 +69,8 @@ final class SparseGEMMTests: XCTestCase {
             Shape(m: 24, n: 100, k: 257),
             Shape(m: 130, n: 49, k: 64),
             Shape(m: 8, n: 33, k: 31),
+            Shape(m: 4200, n: 3, k: 20),     // chunks capped at 1,024 rows
+            Shape(m: 5, n: 70, k: 3),        // a tiny batch
         ]
         let top = GEMM.kernelLevel, threads = ThreadPool.threadCount
         let old = GEMM.setSparseMinZeros(0)
