@@ -138,6 +138,20 @@ struct Bench: ParsableCommand {
                                     "microseconds": (seconds * 1e7).rounded() / 10, "gflops": (flops / seconds / 1e8).rounded() / 10])
             }
         }
+        var sparseEntries: [[String: Any]] = []
+        if step != nil {
+            let first = try hiddenWidths()?.first ?? 400, b = batch ?? 128
+            let sparse = (threads > 1 ? [1, threads] : [1]).map { t in (t, KernelBenchmark.sparseFirstLayer(units: first, inputs: 784, batch: b, threads: t)) }
+            let zeros = sparse[0].1.zeros
+            print("enc1 dW=dyᵀ·x skipping the ReLU layer's zeros (\(first)x784 from batch \(b), \(Int((zeros * 100).rounded()))% zeros, "
+                  + "units on at uneven rates as in training), dense → sparse: " + sparse.map { t, r in
+                      "\(t) thread\(t == 1 ? "" : "s") \(KernelBenchmark.format1(r.dense)) → \(KernelBenchmark.format1(r.sparse)) µs"
+                  }.joined(separator: ", ") + (GEMM.kernelLevel >= 2 ? "" : " (this kernel level has no sparse product)"))
+            sparseEntries = sparse.map { t, r in
+                ["threads": t, "dense_microseconds": (r.dense * 10).rounded() / 10, "sparse_microseconds": (r.sparse * 10).rounded() / 10,
+                 "zeros": (r.zeros * 1000).rounded() / 1000]
+            }
+        }
         let adam = (threads > 1 ? [1, threads] : [1]).map { t in (t, KernelBenchmark.adamNanosecondsPerParameter(threads: t)) }
         print("Adam update, 651,264 parameters (the h400 mlp): " + adam.map { t, ns in
             "\(t) thread\(t == 1 ? "" : "s") \(KernelBenchmark.format1(ns * 651_264 / 1000)) µs (\((ns * 1000).rounded() / 1000) ns/parameter)"
@@ -147,7 +161,7 @@ struct Bench: ParsableCommand {
         }
         let adamEntries: [[String: Any]] = adam.map { ["threads": $0.0, "ns_per_parameter": ($0.1 * 1000).rounded() / 1000] }
         var object: [String: Any] = ["kernels": entries, "adam": adamEntries, "gemm": GEMM.description]
-        if step != nil { object["step"] = stepEntries; object["step_model"] = stepText }
+        if step != nil { object["step"] = stepEntries; object["step_model"] = stepText; object["sparse_dw1"] = sparseEntries }
         let json = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
     }

@@ -223,6 +223,10 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(kernels.count, 11 * step.count)   // 4 layers: 4 forward, 4 dW, 3 dx per column
         for s in step { XCTAssertGreaterThan(s["microseconds"] as! Double, 0) }
         XCTAssertEqual(o["step_model"] as? String, "784-16-2 mlp, batch 8")
+        XCTAssertTrue(r.stdout.contains("enc1 dW=dyᵀ·x skipping the ReLU layer's zeros (16x784 from batch 8"), r.stdout)
+        let sparse = try XCTUnwrap(o["sparse_dw1"] as? [[String: Any]])
+        XCTAssertEqual(sparse.count, 1)
+        for s in sparse { XCTAssertGreaterThan(s["sparse_microseconds"] as! Double, 0); XCTAssertGreaterThan(s["zeros"] as! Double, 0.3) }
         let bad = try CLI.run(["bench", "--kernels", "--model", "conv", "--batch", "8"])
         XCTAssertEqual(bad.status, 2)
         XCTAssertTrue(bad.stderr.contains("--model is not used by vae bench --kernels; drop it"), bad.stderr)
