@@ -149,24 +149,23 @@ static inline void sparse_block_avx2(const int V, int groups, const int *lens, c
 }
 
 VK_AVX2_TARGET
+static void sparse_columns_avx2(int N, int groups, const int *lens, const int *perm,
+                                const vk_sparse_step *steps, int kcb, int kc, const float *Bk,
+                                float *C, long ldc, float alpha, float bt) {
+    int jp = 0;
+    for (; jp + 24 <= N; jp += 24)
+        sparse_block_avx2(3, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, 24, alpha, bt);
+    int w = N - jp;
+    if (w > 16) sparse_block_avx2(3, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
+    else if (w > 8) sparse_block_avx2(2, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
+    else if (w > 0) sparse_block_avx2(1, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
+}
+
+VK_AVX2_TARGET
 static void sparse_tn_avx2(int N, int K, int kcb, float alpha, const float *A, long lda,
                            const float *B, long ldb, float beta, float *C, long ldc,
                            int u0, int u1, vk_sparse_step *steps) {
-    int U = u1 - u0, groups = (U + 7) / 8;
-    int cnt[U], grp[U], perm[groups * 8], lens[groups], bucket[kcb + 2];
-    for (int pc = 0; pc < K; pc += kcb) {
-        int kc = K - pc < kcb ? K - pc : kcb;
-        float bt = pc == 0 ? beta : 1.0f;
-        sparse_lists(A, lda, pc, kc, kcb, u0, U, 16, cnt, grp, perm, lens, bucket, steps);
-        const float *Bk = B + ldb * pc;
-        int jp = 0;
-        for (; jp + 24 <= N; jp += 24)
-            sparse_block_avx2(3, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, 24, alpha, bt);
-        int w = N - jp;
-        if (w > 16) sparse_block_avx2(3, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
-        else if (w > 8) sparse_block_avx2(2, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
-        else if (w > 0) sparse_block_avx2(1, groups, lens, perm, steps, kcb, kc, Bk, C, ldc, jp, w, alpha, bt);
-    }
+    sparse_tn_run(N, K, kcb, alpha, A, lda, B, ldb, beta, C, ldc, u0, u1, steps, 16, sparse_columns_avx2);
 }
 
 #define VK_MR 6

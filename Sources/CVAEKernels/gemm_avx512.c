@@ -151,25 +151,24 @@ static inline void sparse_block(const int V, int groups, const int *lens, const 
 }
 
 VK_AVX512_TARGET
+static void sparse_columns_avx512(int N, int groups, const int *lens, const int *perm,
+                                  const vk_sparse_step *steps, int kcb, int kc, const float *Bk,
+                                  float *C, long ldc, float alpha, float bt) {
+    int jp = 0;
+    for (; jp + 64 <= N; jp += 64)
+        sparse_block(4, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, 64, alpha, bt);
+    int w = N - jp;
+    if (w > 48) sparse_block(4, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
+    else if (w > 32) sparse_block(3, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
+    else if (w > 16) sparse_block(2, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
+    else if (w > 0) sparse_block(1, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
+}
+
+VK_AVX512_TARGET
 static void sparse_tn_avx512(int N, int K, int kcb, float alpha, const float *A, long lda,
                              const float *B, long ldb, float beta, float *C, long ldc,
                              int u0, int u1, vk_sparse_step *steps) {
-    int U = u1 - u0, groups = (U + 7) / 8;
-    int cnt[U], grp[U], perm[groups * 8], lens[groups], bucket[kcb + 2];
-    for (int pc = 0; pc < K; pc += kcb) {
-        int kc = K - pc < kcb ? K - pc : kcb;
-        float bt = pc == 0 ? beta : 1.0f;
-        sparse_lists(A, lda, pc, kc, kcb, u0, U, 32, cnt, grp, perm, lens, bucket, steps);
-        const float *Bk = B + ldb * pc;
-        int jp = 0;
-        for (; jp + 64 <= N; jp += 64)
-            sparse_block(4, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, 64, alpha, bt);
-        int w = N - jp;
-        if (w > 48) sparse_block(4, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
-        else if (w > 32) sparse_block(3, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
-        else if (w > 16) sparse_block(2, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
-        else if (w > 0) sparse_block(1, groups, lens, perm, steps, kcb, kc, Bk + (long)jp * kc, C, ldc, jp, w, alpha, bt);
-    }
+    sparse_tn_run(N, K, kcb, alpha, A, lda, B, ldb, beta, C, ldc, u0, u1, steps, 32, sparse_columns_avx512);
 }
 
 #define VK_MR 8

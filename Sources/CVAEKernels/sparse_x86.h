@@ -58,3 +58,23 @@ static void sparse_lists(const float *A, long lda, int pc, int kc, int kcb, int 
         lens[g] = L;
     }
 }
+
+// All columns of C for one K block: the level's register blocks over the group's steps.
+typedef void (*sparse_columns_fn)(int N, int groups, const int *lens, const int *perm,
+                                  const vk_sparse_step *steps, int kcb, int kc, const float *Bk,
+                                  float *C, long ldc, float alpha, float bt);
+
+// The body of a level's vk_sparse_tn_fn: per K block, the lists, then `columns`; `nr` is the
+// level's packed panel width (B's row p at + nr·p in its panel).
+VK_TARGET
+static void sparse_tn_run(int N, int K, int kcb, float alpha, const float *A, long lda,
+                          const float *B, long ldb, float beta, float *C, long ldc,
+                          int u0, int u1, vk_sparse_step *steps, int nr, sparse_columns_fn columns) {
+    int U = u1 - u0, groups = (U + 7) / 8;
+    int cnt[U], grp[U], perm[groups * 8], lens[groups], bucket[kcb + 2];
+    for (int pc = 0; pc < K; pc += kcb) {
+        int kc = K - pc < kcb ? K - pc : kcb;
+        sparse_lists(A, lda, pc, kc, kcb, u0, U, nr, cnt, grp, perm, lens, bucket, steps);
+        columns(N, groups, lens, perm, steps, kcb, kc, B + ldb * pc, C, ldc, alpha, pc == 0 ? beta : 1.0f);
+    }
+}

@@ -16,37 +16,17 @@ final class FusedAdamTests: XCTestCase {
         let a = (0..<(rowsA * colsA)).map { _ in rng.uniform(-1, 1) }
         let b = (0..<(rowsB * colsB)).map { _ in rng.uniform(-1, 1) }
         let count = s.m * s.n
-        var c = (0..<count).map { _ in rng.uniform(-1, 1) }
-        var p = (0..<count).map { _ in rng.uniform(-1, 1) }
-        var m = (0..<count).map { _ in rng.uniform(-0.1, 0.1) }
-        var v = (0..<count).map { _ in rng.uniform(0, 0.01) }
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    p.withUnsafeMutableBufferPointer { pp in
-                        m.withUnsafeMutableBufferPointer { pm in
-                            v.withUnsafeMutableBufferPointer { pv in
-                                var args = vk_adam_args(p: pp.baseAddress, m: pm.baseAddress, v: pv.baseAddress,
-                                                        step_size: 1.3e-3, bc2_sqrt: 0.07, beta1: 0.9, beta2: 0.999,
-                                                        eps: 1e-8, weight_decay: 0.01)
-                                if fused {
-                                    vk_sgemm_adam(s.transA ? 1 : 0, s.transB ? 1 : 0, Int32(s.m), Int32(s.n), Int32(s.k), 0.5,
-                                                  pa.baseAddress, Int32(colsA), pb.baseAddress, Int32(colsB),
-                                                  beta, pc.baseAddress, Int32(s.n), &args)
-                                } else {
-                                    vk_sgemm(s.transA ? 1 : 0, s.transB ? 1 : 0, Int32(s.m), Int32(s.n), Int32(s.k), 0.5,
-                                             pa.baseAddress, Int32(colsA), pb.baseAddress, Int32(colsB),
-                                             beta, pc.baseAddress, Int32(s.n))
-                                    vk_adam_update(count, pp.baseAddress, pc.baseAddress, pm.baseAddress, pv.baseAddress,
-                                                   args.step_size, args.bc2_sqrt, args.beta1, args.beta2, args.eps, args.weight_decay)
-                                }
-                            }
-                        }
-                    }
-                }
+        return adamProduct(count: count, a: a, b: b, rng: &rng) { pa, pb, pc, args in
+            let (ta, tb): (Int32, Int32) = (s.transA ? 1 : 0, s.transB ? 1 : 0)
+            if fused {
+                vk_sgemm_adam(ta, tb, Int32(s.m), Int32(s.n), Int32(s.k), 0.5, pa, Int32(colsA), pb, Int32(colsB),
+                              beta, pc, Int32(s.n), args)
+            } else {
+                vk_sgemm(ta, tb, Int32(s.m), Int32(s.n), Int32(s.k), 0.5, pa, Int32(colsA), pb, Int32(colsB), beta, pc, Int32(s.n))
+                let t = args.pointee
+                vk_adam_update(count, t.p, pc, t.m, t.v, t.step_size, t.bc2_sqrt, t.beta1, t.beta2, t.eps, t.weight_decay)
             }
         }
-        return p + m + v + c
     }
 
     func testFusedGEMMAdamIsBitIdentical() {

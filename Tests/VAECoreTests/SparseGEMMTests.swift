@@ -28,35 +28,15 @@ final class SparseGEMMTests: XCTestCase {
         var rng = RNG(seed: seed)
         let a = sparseA(s, rng: &rng)
         let b = (0..<(s.k * s.n)).map { _ in rng.uniform(-1, 1) }
-        let count = s.m * s.n
-        var c = (0..<count).map { _ in rng.uniform(-1, 1) }
-        var p = (0..<count).map { _ in rng.uniform(-1, 1) }
-        var m = (0..<count).map { _ in rng.uniform(-0.1, 0.1) }
-        var v = (0..<count).map { _ in rng.uniform(0, 0.01) }
         let (mm, nn, kk) = (Int32(s.m), Int32(s.n), Int32(s.k))
-        a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    p.withUnsafeMutableBufferPointer { pp in
-                        m.withUnsafeMutableBufferPointer { pm in
-                            v.withUnsafeMutableBufferPointer { pv in
-                                var args = vk_adam_args(p: pp.baseAddress, m: pm.baseAddress, v: pv.baseAddress,
-                                                        step_size: 1.3e-3, bc2_sqrt: 0.07, beta1: 0.9, beta2: 0.999,
-                                                        eps: 1e-8, weight_decay: 0.01)
-                                let (A, B, C) = (pa.baseAddress, pb.baseAddress, pc.baseAddress)
-                                switch (sparse, adam) {
-                                case (true, true): vk_sgemm_adam_sparse_a(mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn, &args)
-                                case (true, false): vk_sgemm_adam_sparse_a(mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn, nil)
-                                case (false, true): vk_sgemm_adam(1, 0, mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn, &args)
-                                case (false, false): vk_sgemm(1, 0, mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn)
-                                }
-                            }
-                        }
-                    }
-                }
+        return adamProduct(count: s.m * s.n, a: a, b: b, rng: &rng) { A, B, C, args in
+            switch (sparse, adam) {
+            case (true, true): vk_sgemm_adam_sparse_a(mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn, args)
+            case (true, false): vk_sgemm_adam_sparse_a(mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn, nil)
+            case (false, true): vk_sgemm_adam(1, 0, mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn, args)
+            case (false, false): vk_sgemm(1, 0, mm, nn, kk, 0.5, A, mm, B, nn, beta, C, nn)
             }
         }
-        return p + m + v + c
     }
 
     func testSparseProductHasTheDenseBits() {
