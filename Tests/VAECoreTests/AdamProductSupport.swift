@@ -29,3 +29,23 @@ func adamProduct(count: Int, a: [Float], b: [Float], rng: inout RNG,
     }
     return p + m + v + c
 }
+
+/// One backward pass with its Adam update: inside the backward pass (fused), or after it.
+func backwardAndUpdate(_ net: Sequential, _ store: ParameterStore, _ adam: Adam, _ dy: Tensor, fused: Bool) {
+    if fused {
+        let step = adam.beginFusedStep()
+        _ = net.backward(dy, update: step)
+        adam.commitFusedStep()
+    } else {
+        store.zeroGrad()
+        _ = net.backward(dy)
+        adam.update()
+    }
+}
+
+/// The parameters, then Adam's m and v.
+func adamState(_ store: ParameterStore, _ adam: Adam) -> [Float] {
+    Array(UnsafeBufferPointer(start: store.values.pointer, count: store.count))
+        + Array(UnsafeBufferPointer(start: adam.m.pointer, count: store.count))
+        + Array(UnsafeBufferPointer(start: adam.v.pointer, count: store.count))
+}

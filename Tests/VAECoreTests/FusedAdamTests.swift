@@ -91,20 +91,10 @@ final class FusedAdamTests: XCTestCase {
                     let y = net.forward(x)
                     let dy = Tensor(shape: [batch, outCount])
                     for i in 0..<dy.count { dy[i] = y[i] - 0.5 }
-                    if fused {
-                        let step = adam.beginFusedStep()
-                        _ = net.backward(dy, update: step)
-                        adam.commitFusedStep()
-                    } else {
-                        store.zeroGrad()
-                        _ = net.backward(dy)
-                        adam.update()
-                    }
+                    backwardAndUpdate(net, store, adam, dy, fused: fused)
                 }
                 XCTAssertEqual(adam.step, 4)
-                results.append(Array(UnsafeBufferPointer(start: store.values.pointer, count: store.count))
-                               + Array(UnsafeBufferPointer(start: adam.m.pointer, count: store.count))
-                               + Array(UnsafeBufferPointer(start: adam.v.pointer, count: store.count)))
+                results.append(adamState(store, adam))
             }
             XCTAssertEqual(results[0], results[1], conv ? "conv" : "mlp")
         }

@@ -124,19 +124,9 @@ final class SparseGEMMTests: XCTestCase {
                     let y = net.forward(x)
                     let dy = Tensor(shape: [batch, 7])
                     for j in 0..<dy.count { dy[j] = y[j] - 0.5 }
-                    if fused {
-                        let step = adam.beginFusedStep()
-                        _ = net.backward(dy, update: step)
-                        adam.commitFusedStep()
-                    } else {
-                        store.zeroGrad()
-                        _ = net.backward(dy)
-                        adam.update()
-                    }
+                    backwardAndUpdate(net, store, adam, dy, fused: fused)
                 }
-                results.append(Array(UnsafeBufferPointer(start: store.values.pointer, count: store.count))
-                               + Array(UnsafeBufferPointer(start: adam.m.pointer, count: store.count))
-                               + Array(UnsafeBufferPointer(start: adam.v.pointer, count: store.count)))
+                results.append(adamState(store, adam))
             }
             XCTAssertEqual(results[0], results[1], fused ? "fused Adam" : "backward, then Adam")
         }
