@@ -100,8 +100,8 @@ static void ukr_avx2_edge(long kc, const float *A, const float *B, float *C, lon
 
 // ---- sparse A (vk_sparse_tn_fn), as at the AVX-512 level (gemm_avx512.c): B packed by
 // pack_b_avx2 (panels of 16 columns, row p at + 16p), the lists from sparse_x86.h, then 4 rows ×
-// 24 columns at a time (12 ymm accumulators of the 16 registers; per list entry three loads and a
-// broadcast feed three multiply–adds).
+// 24 columns at a time (12 ymm accumulators of the 16 registers; per list entry its offset, its
+// value broadcast and three vectors of B feed three multiply–adds).
 #define VK_TARGET VK_AVX2_TARGET
 #include "sparse_x86.h"
 #undef VK_TARGET
