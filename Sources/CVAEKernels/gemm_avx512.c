@@ -105,10 +105,10 @@ static void ukr_avx512_edge(long kc, const float *A, const float *B, float *C, l
 // packed by pack_b_avx512 (K block at B + ldb·pc, panel of 32 columns at + c·kc, row p at + 32p,
 // zero-padded to whole panels); the lists of each K block from sparse_x86.h. Then 4 rows × 64
 // columns at a time (16 accumulators; per list entry its offset, its value broadcast and four
-// vectors of B feed four multiply–adds: 1.5 loads each) over each group's steps. Measured on Zen 4 (dW₁ of the mlp at batch 512, real
-// ReLU gradients, 73–81% zeros, 2 threads): 1,024 × 784 3,930 → 1,660 µs, 400 × 784 1,520 → 920
-// µs; 8 rows × 32 columns (2 loads per FMA) 10% slower, 8 × 16 slower still, 2 × 128 no
-// better.
+// vectors of B feed four multiply–adds: 1.5 loads each) over each group's steps. Measured on
+// Zen 4 (dW₁ of the mlp at batch 512, real ReLU gradients, 73–81% zeros, 2 threads): 1,024 × 784
+// 3,930 → 1,660 µs, 400 × 784 1,520 → 920 µs; 8 rows × 32 columns (2 loads per FMA) 10% slower,
+// 8 × 16 slower still, 2 × 128 no better.
 #define VK_TARGET VK_AVX512_TARGET
 #include "sparse_x86.h"
 #undef VK_TARGET
