@@ -55,10 +55,10 @@ echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), 
 run() {
     local label=$1 stack=$2 model=$3 batch=$4 hidden=$5 epochs=$6 line
     case "$stack" in
-        swiftvae) line=$(VAE_THREADS=$THREADS "$VAE" bench --model "$model" --batch "$batch" --epochs "$epochs" \
-                         ${hidden:+--hidden $hidden} --data "$DATA" 2>/dev/null | tail -1) ;;
-        swiftvae-before) line=$(VAE_THREADS=$THREADS "${VAE_BEFORE:?VAE_BEFORE names the binary of swiftvae-before}" bench \
-                         --model "$model" --batch "$batch" --epochs "$epochs" \
+        swiftvae|swiftvae-before)
+            local bin=$VAE
+            [ "$stack" = swiftvae-before ] && bin=${VAE_BEFORE:?VAE_BEFORE names the binary of swiftvae-before}
+            line=$(VAE_THREADS=$THREADS "$bin" bench --model "$model" --batch "$batch" --epochs "$epochs" \
                          ${hidden:+--hidden $hidden} --data "$DATA" 2>/dev/null | tail -1) ;;
         pytorch) line=$("$TORCH_PY" bench/peers/torch_mlp.py --model "$model" --batch "$batch" --epochs "$epochs" \
                          ${hidden:+--hidden $hidden} --threads "$THREADS" --data "$DATA" 2>/dev/null | tail -1) ;;

@@ -426,16 +426,8 @@ static int try_shared(const gemm_job *j, int nthreads) {
     s.chunk = (tiles + nch - 1) / nch * T;   // largest chunk, for the buffer size
     vk_buffers *own = thread_buffers(0, 0);   // caller's buffers
     if (!own) abort();
-    size_t need = (size_t)s.round * j->K;
-    if (need > own->scap || !own->s) {
-        free(own->s);
-        own->s = NULL;
-        own->scap = 0;
-        void *p = NULL;
-        if (posix_memalign(&p, 64, (need + 64) * sizeof(float)) != 0) return 0;
-        own->s = (float *)p;
-        own->scap = need + 64;
-    }
+    own->s = grow(own->s, &own->scap, (size_t)s.round * j->K);
+    if (!own->s) return 0;
     s.shared = own->s;
     if (!s.share_a && j->packedB) {   // B shared and packed already: its layout is this one
         s.shared = (float *)j->packedB;
@@ -762,26 +754,18 @@ void vk_sgemm_adam_sparse_a(int M, int N, int K, float alpha, const float *A, in
         }
         sparse = zeros * 100 >= min_zeros * (long)rows * M;
     }
-    if (!sparse) {
+    // op(B) is packed into the caller's shared-operand buffer (as the dense product's shared B)
+    long nround = sparse ? (long)(N + k->nr - 1) / k->nr * k->nr : 0;
+    vk_buffers *own = sparse ? thread_buffers(0, 0) : NULL;
+    if (own) own->s = grow(own->s, &own->scap, (size_t)nround * K);
+    if (!own || !own->s) {
         if (adam) vk_sgemm_adam(1, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, adam);
         else vk_sgemm(1, 0, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     atomic_fetch_add(&g_sparse_products, 1);
-    sparse_job s = { k, M, N, K, k_block(k, K), 8, alpha, beta, A, B, C, lda, ldb, ldc, adam, NULL, 0, 1 };
+    sparse_job s = { k, M, N, K, k_block(k, K), 8, alpha, beta, A, B, C, lda, ldb, ldc, adam, own->s, nround, 1 };
     int nthreads = vk_in_pool_task() ? 1 : vk_get_num_threads();
-    s.nround = (long)(N + k->nr - 1) / k->nr * k->nr;
-    vk_buffers *own = thread_buffers(0, 0);   // the caller's shared-operand buffer
-    if (!own) abort();
-    size_t need = (size_t)s.nround * K;
-    if (need > own->scap || !own->s) {
-        free(own->s);
-        void *p = NULL;
-        if (posix_memalign(&p, 64, (need + 64) * sizeof(float)) != 0) abort();
-        own->s = (float *)p;
-        own->scap = need + 64;
-    }
-    s.packed = own->s;
     int nkb = (K + s.kcb - 1) / s.kcb;
     s.parts = imin(2 * nthreads, (int)(s.nround / k->nr));
     // VK_CHUNKS_PER_THREAD chunks per thread, each at most 1,024 rows (its counts and order on
