@@ -9,15 +9,24 @@ public struct RNG: Sendable {
 
     public init(seed: UInt64) {
         var sm = seed
-        func splitmix(_ x: inout UInt64) -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        state = (splitmix(&sm), splitmix(&sm), splitmix(&sm), splitmix(&sm))
+        state = (RNG.splitmix(&sm), RNG.splitmix(&sm), RNG.splitmix(&sm), RNG.splitmix(&sm))
         spare = nil
+    }
+
+    /// Stream `stream` of `seed`: one generator per item (a generated sequence's token draws), so
+    /// that an item's draws do not depend on how many other items are drawn beside it.
+    public init(seed: UInt64, stream: UInt64) {
+        var sm = seed ^ 0x6A09_E667_F3BC_C908   // √2's fraction: apart from RNG(seed:)'s sequence
+        var key = RNG.splitmix(&sm) &+ stream &* 0xD1B5_4A32_D192_ED03
+        self.init(seed: RNG.splitmix(&key))
+    }
+
+    private static func splitmix(_ x: inout UInt64) -> UInt64 {
+        x &+= 0x9E37_79B9_7F4A_7C15
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 
     /// The full state as 4 words plus the spare normal (for checkpoints).

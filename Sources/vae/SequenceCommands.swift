@@ -12,7 +12,7 @@ extension Sample {
         if cls != nil { throw ValidationError("--class is for conditional image and table models") }
         if outDir != nil { throw ValidationError("--out-dir writes images; a sequence run's samples go to stdout or --out FILE") }
         let n = count ?? 10
-        var items = SequenceText.samples(model, count: n, temperature: temperature ?? 1, greedy: greedy, seed: seed)
+        var items = SequenceText.samples(model, count: n, temperature: temperature ?? 1, greedy: greedy, seed: seed, progress: true)
         if model.sequence.molecules {
             let valid = items.filter { SMILES.isValid($0) }
             Console.note(String(format: "valid molecules: %d of %d (%.1f%%)", valid.count, n, 100 * Double(valid.count) / Double(n))

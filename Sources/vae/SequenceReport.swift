@@ -32,16 +32,17 @@ enum SequenceText {
 
     /// Greedy decodings of rows of z as text.
     static func decode(_ model: SequenceVAE, _ z: Tensor, greedy: Bool = true, temperature: Double = 1, seed: UInt64 = 1) -> [String] {
-        var rng = RNG(seed: seed)
-        return model.generate(z, temperature: temperature, greedy: greedy, rng: &rng).map { Vocabulary.text($0, model.sequence) }
+        model.decode(z, temperature: temperature, greedy: greedy, seed: seed).map { Vocabulary.text($0, model.sequence) }
     }
 
-    /// `count` draws z ~ N(0, I), decoded by sampling at `temperature` (or greedily).
-    static func samples(_ model: SequenceVAE, count: Int, temperature: Double, greedy: Bool, seed: UInt64) -> [String] {
-        var rng = RNG(seed: seed)
-        let z = Tensor(shape: [count, model.latent])
-        rng.fillNormal(z.pointer, count: z.count)
-        return model.generate(z, temperature: temperature, greedy: greedy, rng: &rng).map { Vocabulary.text($0, model.sequence) }
+    /// `count` draws z ~ N(0, I), decoded by sampling at `temperature` (or greedily), a chunk at a
+    /// time (`SequenceVAE.sample`: bounded memory; the first n items the same for any count), with
+    /// "sampling 3,072/100,000" on a terminal when `progress` is set.
+    static func samples(_ model: SequenceVAE, count: Int, temperature: Double, greedy: Bool, seed: UInt64, progress: Bool = false) -> [String] {
+        let shown = progress ? Progress(total: count, label: "sampling") : nil
+        defer { shown?.finish() }
+        return model.sample(count: count, temperature: temperature, greedy: greedy, seed: seed,
+                            progress: { shown?.update($0) }).map { Vocabulary.text($0, model.sequence) }
     }
 
     /// Bowman et al.'s homotopy: greedy decodings along the line between two latent means.

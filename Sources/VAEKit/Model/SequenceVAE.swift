@@ -318,12 +318,55 @@ public final class SequenceVAE: LatentVariableModel {
 
     // MARK: Generation
 
+    /// `count` items from the prior: z ~ N(0, I) drawn in item order from `RNG(seed:)`, each item's
+    /// tokens from its own stream (`generate`), decoded `chunk` items at a time — so memory is
+    /// bounded by the chunk, and the first n items are the same whatever `count` and `chunk` are.
+    /// `progress` gets the number of items done after each chunk.
+    public func sample(count: Int, temperature: Double = 1, greedy: Bool = false, seed: UInt64, chunk: Int = 1024,
+                       progress: (Int) -> Void = { _ in }) -> [[Int32]] {
+        precondition(count >= 0 && chunk > 0)
+        var rng = RNG(seed: seed)
+        var out: [[Int32]] = []
+        out.reserveCapacity(count)
+        var first = 0
+        while first < count {
+            let n = min(chunk, count - first)
+            let z = Tensor(shape: [n, latent])
+            rng.fillNormal(z.pointer, count: z.count)
+            out += generate(z, temperature: temperature, greedy: greedy, seed: seed, firstItem: first)
+            first += n
+            progress(first)
+        }
+        return out
+    }
+
+    /// `generate` over the rows of z [B, K], `chunk` rows at a time (memory bounded by the chunk;
+    /// the same tokens as one call).
+    public func decode(_ z: Tensor, temperature: Double = 1, greedy: Bool = true, seed: UInt64 = 1, chunk: Int = 1024) -> [[Int32]] {
+        precondition(chunk > 0)
+        let B = z.shape[0], K = z.shape[1]
+        var out: [[Int32]] = []
+        out.reserveCapacity(B)
+        var first = 0
+        while first < B {
+            let n = min(chunk, B - first)
+            let part = Tensor(shape: [n, K])
+            part.pointer.update(from: z.pointer + first * K, count: n * K)
+            out += generate(part, temperature: temperature, greedy: greedy, seed: seed, firstItem: first)
+            first += n
+        }
+        return out
+    }
+
     /// Decodes each z [B, K] into tokens (without <bos> and <eos>), at most `maxLength` tokens:
     /// `greedy` takes the most likely token, else one is drawn from softmax(logits / temperature).
-    /// <bos>, <pad> and <unk> are never produced.
+    /// <bos>, <pad> and <unk> are never produced. Row i draws from its own stream,
+    /// `RNG(seed: seed, stream: firstItem + i)`: an item's tokens depend on its z, the seed and its
+    /// index, not on the other rows decoded with it.
     public func generate(_ zIn: Tensor, temperature: Double = 1, greedy: Bool = false, maxLength: Int? = nil,
-                         rng: inout RNG) -> [[Int32]] {
+                         seed: UInt64 = 1, firstItem: Int = 0) -> [[Int32]] {
         let B = zIn.shape[0], V = vocabularySize
+        var rngs = greedy ? [] : (0..<B).map { RNG(seed: seed, stream: UInt64(firstItem + $0)) }
         let Hd = sequence.decoderHidden, L = sequence.decoderLayers
         let zc = zIn.copy()
         let start = decoderInit.forward(zc)
@@ -351,7 +394,7 @@ public final class SequenceVAE: LatentVariableModel {
                         p[j] = Vocabulary.neverGenerated(j) ? 0 : Double.exp(Double(o[j]) / temperature - mx)
                         s += p[j]
                     }
-                    var u = Double(rng.uniform()) * s
+                    var u = Double(rngs[i].uniform()) * s
                     for j in 0..<V where p[j] > 0 {
                         pick = j
                         u -= p[j]

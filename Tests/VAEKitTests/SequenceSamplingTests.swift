@@ -1,0 +1,57 @@
+import XCTest
+@testable import VAEKit
+import VAECore
+
+/// Sampling a sequence model: each item's tokens come from its own stream, and items are decoded a
+/// chunk at a time — so `vae sample --count 5` begins with `--count 3`'s items, and a million
+/// items take one chunk's memory.
+final class SequenceSamplingTests: XCTestCase {
+    func model() throws -> SequenceVAE {
+        let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b", "c", "d", "e"], maxLength: 12,
+                                 encoderHidden: 6, encoderLayers: 1, decoderHidden: 8, decoderLayers: 2)
+        return try SequenceVAE(config: VAEConfig(sequence: seq, latent: 3), seed: 1)
+    }
+
+    func testTheFirstItemsAreTheSameForAnyCountAndChunk() throws {
+        let m = try model()
+        var reported: [Int] = []
+        let all = m.sample(count: 7, temperature: 1.5, seed: 5)
+        let chunked = m.sample(count: 7, temperature: 1.5, seed: 5, chunk: 2, progress: { reported.append($0) })
+        XCTAssertEqual(chunked, all)
+        XCTAssertEqual(reported, [2, 4, 6, 7])
+        XCTAssertEqual(m.sample(count: 3, temperature: 1.5, seed: 5), Array(all.prefix(3)))
+        XCTAssertEqual(m.sample(count: 1, temperature: 1.5, seed: 5, chunk: 1), [all[0]])
+        // the draws are real: items differ from each other, and another seed gives other items
+        XCTAssertGreaterThan(Set(all).count, 3, "\(all)")
+        XCTAssertNotEqual(m.sample(count: 7, temperature: 1.5, seed: 6), all)
+        XCTAssertEqual(m.sample(count: 7, greedy: true, seed: 5, chunk: 3), m.sample(count: 7, greedy: true, seed: 5))
+    }
+
+    func testDecodeInChunksIsOneGenerate() throws {
+        let m = try model()
+        var rng = RNG(seed: 3)
+        let z = Tensor(shape: [5, 3])
+        rng.fillNormal(z.pointer, count: z.count)
+        for greedy in [true, false] {
+            let whole = m.generate(z, temperature: 2, greedy: greedy, seed: 4)
+            XCTAssertEqual(m.decode(z, temperature: 2, greedy: greedy, seed: 4, chunk: 2), whole)
+            // row i's draws are stream i's: decoding rows 3... alone, as items 3..., gives the same
+            let tail = Tensor(shape: [2, 3], data: Array(UnsafeBufferPointer(start: z.pointer + 9, count: 6)))
+            XCTAssertEqual(m.generate(tail, temperature: 2, greedy: greedy, seed: 4, firstItem: 3), Array(whole[3...]))
+        }
+    }
+
+    func testStreamsAreApart() {
+        var firsts = Set<UInt64>()
+        for s in 0..<1000 as Range<UInt64> {
+            var r = RNG(seed: 7, stream: s)
+            firsts.insert(r.next())
+        }
+        var plain = RNG(seed: 7)
+        firsts.insert(plain.next())
+        XCTAssertEqual(firsts.count, 1001)
+        var a = RNG(seed: 7, stream: 3), b = RNG(seed: 7, stream: 3), c = RNG(seed: 8, stream: 3)
+        XCTAssertEqual(a.next(), b.next())
+        XCTAssertNotEqual(a.next(), c.next())
+    }
+}
