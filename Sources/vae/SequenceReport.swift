@@ -26,8 +26,7 @@ enum SequenceText {
 
     /// The latent means of items `range` of `set`.
     static func means(_ model: SequenceVAE, _ set: any DataSource, _ items: [Int]) -> Tensor {
-        let x = set.subset(items).batch(0..<items.count)
-        return model.encode(x).mu
+        Analysis.latentMeans(model, set.subset(items))
     }
 
     /// Greedy decodings of rows of z as text.
