@@ -41,6 +41,22 @@ final class SequenceSamplingTests: XCTestCase {
         }
     }
 
+    /// Evaluation, IWAE and anomaly passes hold (items × (max length + 1) × vocabulary) logits: a
+    /// word vocabulary gets fewer items per pass, characters every requested item.
+    func testPassesBoundTheLogits() throws {
+        let small = try model()
+        XCTAssertEqual(small.itemsPerPass(1000), 1000)
+        let words = (0..<5000).map { "w\($0)" }
+        let seq = SequenceConfig(tokenizer: .words, vocabulary: Vocabulary.specials + words, maxLength: 99,
+                                 encoderHidden: 4, encoderLayers: 1, decoderHidden: 4, decoderLayers: 1)
+        let big = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 2), seed: 1)
+        let n = big.itemsPerPass(1000)
+        XCTAssertEqual(n, SequenceVAE.passLogits / (100 * 5004))   // 67
+        XCTAssertLessThanOrEqual(n * 100 * 5004, SequenceVAE.passLogits)
+        XCTAssertEqual(big.itemsPerPass(10), 10)
+        XCTAssertEqual(big.itemsPerPass(1), 1)
+    }
+
     func testStreamsAreApart() {
         var firsts = Set<UInt64>()
         for s in 0..<1000 as Range<UInt64> {

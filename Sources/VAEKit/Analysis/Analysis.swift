@@ -142,6 +142,7 @@ public enum Analysis {
     /// A conditional model scores each item under its own label.
     public static func anomalyScores(_ model: any LatentVariableModel, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
         precondition(batch > 0 && samples > 0, "Analysis.anomalyScores: batch and samples must be positive")
+        let batch = model.itemsPerPass(batch)
         var scores = [Double](repeating: 0, count: set.count)
         var start = 0
         while start < set.count {

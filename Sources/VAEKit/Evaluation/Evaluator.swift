@@ -31,6 +31,7 @@ public enum Evaluator {
     static func elboSums(_ model: any LatentVariableModel, _ set: any DataSource, items: Range<Int>, batchSize: Int,
                          rng: inout RNG) -> (sample: Double, mean: Double, kl: Double) {
         precondition(batchSize > 0, "Evaluator.elbo: batchSize must be positive, got \(batchSize)")
+        let batchSize = model.itemsPerPass(batchSize)
         var rs = 0.0, rm = 0.0, kl = 0.0
         let k = model.latent
         var start = items.lowerBound
@@ -114,7 +115,7 @@ public enum Evaluator {
         let n = batch.count, kz = model.latent
         let h = model.encodeRaw(batch).copy()
         var result = [Double](repeating: 0, count: n)
-        let rows = max(1, min(k, chunk))
+        let rows = max(1, min(k, model.itemsPerPass(chunk)))
         let z = Tensor(shape: [rows, kz])
         let eps = Tensor(shape: [rows, kz])
         var nll = [Double](repeating: 0, count: rows)

@@ -50,6 +50,10 @@ public protocol LatentVariableModel: AnyObject {
     func negLogLikelihood(_ batch: Batch, z: Tensor, samples: Int, into nll: UnsafeMutablePointer<Double>)
     /// Randomness a training batch gets beyond ε (the sequence VAE's word dropout); none by default.
     func prepareTrainingBatch(_ batch: inout Batch, rng: inout RNG)
+    /// How many items (or decoded z samples) one pass without gradients takes when `requested`
+    /// are asked for — evaluation, IWAE and anomaly scores work in passes of this size, so that
+    /// their memory stays bounded. `requested` by default; the sequence VAE bounds its logits.
+    func itemsPerPass(_ requested: Int) -> Int
 }
 
 extension LatentVariableModel {
@@ -57,6 +61,7 @@ extension LatentVariableModel {
     public var parameterCount: Int { store.count }
 
     public func prepareTrainingBatch(_ batch: inout Batch, rng: inout RNG) {}
+    public func itemsPerPass(_ requested: Int) -> Int { requested }
 
     /// Loss sums without gradients; `eps == nil` uses z = μ.
     public func loss(_ batch: Batch, eps: Tensor?) -> BatchLoss {

@@ -300,6 +300,14 @@ public final class SequenceVAE: LatentVariableModel {
 
     /// Word dropout (Bowman et al. 2016): the decoder's inputs after <bos> become <unk> with
     /// probability `wordDropout`, drawn per token from `rng` (row by row).
+    /// A pass's logits are (its items' tokens + <eos>) × the vocabulary floats, kept until the next
+    /// pass: items of at most `maxLength` tokens, about `passLogits` floats (128 MB) in all — 33
+    /// items for 10,000 words of up to 100, every requested item for characters or SMILES.
+    public func itemsPerPass(_ requested: Int) -> Int {
+        max(1, min(requested, SequenceVAE.passLogits / ((sequence.maxLength + 1) * max(vocabularySize, 1))))
+    }
+    public static let passLogits = 32 << 20
+
     public func prepareTrainingBatch(_ batch: inout Batch, rng: inout RNG) {
         let p = Float(sequence.wordDropout)
         guard p > 0 else { return }
