@@ -63,9 +63,13 @@ struct Evaluate: ParsableCommand {
             let n = min(limit ?? 1000, test.count)
             let t1 = Date()
             // the batch carries a table's mask and a conditional model's labels
-            let batch = loaded.model.conditioned(test.batch(0..<n))
+            // in passes of 1,000 items (bounded memory); ε in item order, as in one pass
             var r = RNG(seed: seed &+ 1)
-            let nll = Evaluator.iwae(loaded.model, batch, k: iwae, rng: &r)
+            var nll: [Double] = []
+            for start in stride(from: 0, to: n, by: 1000) {
+                let batch = loaded.model.conditioned(test.batch(start..<min(n, start + 1000)))
+                nll += Evaluator.iwae(loaded.model, batch, k: iwae, rng: &r)
+            }
             let est = MeanEstimate(nll)
             out["iwae_nll"] = est.mean
             out["iwae_sem"] = est.standardError

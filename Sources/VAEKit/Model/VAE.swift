@@ -185,16 +185,33 @@ public final class VAE: LatentVariableModel {
         perExampleLoss(Batch(x: x), eps: eps)
     }
 
-    /// Encoder output for a batch: μ and log σ², each [B, K] (copies).
+    /// Encoder output for a batch: μ and log σ², each [B, K] (copies; in passes of `passRows`).
     public func encode(_ x: Tensor, condition: Tensor? = nil) -> (mu: Tensor, logvar: Tensor) {
         let b = x.shape[0], k = latent
-        let h = encodeRaw(x, condition: condition)
         let mu = Tensor(shape: [b, k]), lv = Tensor(shape: [b, k])
-        for r in 0..<b {
-            (mu.pointer + r * k).update(from: h.pointer + r * 2 * k, count: k)
-            (lv.pointer + r * k).update(from: h.pointer + r * 2 * k + k, count: k)
+        VAE.inPasses(b) { rows in
+            let h = encodeRaw(x.rows(rows), condition: condition?.rows(rows))
+            for i in 0..<rows.count {
+                let r = rows.lowerBound + i
+                (mu.pointer + r * k).update(from: h.pointer + i * 2 * k, count: k)
+                (lv.pointer + r * k).update(from: h.pointer + i * 2 * k + k, count: k)
+            }
         }
         return (mu, lv)
+    }
+
+    /// Rows one pass of `encode`, `decode`, `decodeSample` and `reconstruct` takes: the layers'
+    /// buffers grow to the largest pass (a conv network's to about 240 KB per image), so a larger
+    /// call — 10,000 samples, a folder of images — runs in passes, each row as it would alone.
+    public static let passRows = 512
+
+    static func inPasses(_ rows: Int, _ body: (Range<Int>) -> Void) {
+        var start = 0
+        repeat {
+            let end = min(rows, start + passRows)
+            body(start..<end)
+            start = end
+        } while start < rows
     }
 
     /// Raw encoder output [B, 2K] (μ | log σ²) for a batch (its `input` when set, else x).
@@ -235,19 +252,23 @@ public final class VAE: LatentVariableModel {
     /// The likelihood's mean for each z: pixel intensities in [0, 1] for images, standardised
     /// numbers and class probabilities for tables. [B, D] (a new tensor).
     public func decode(_ z: Tensor, condition: Tensor? = nil) -> Tensor {
-        let out = decodeLogits(z, condition: condition)
-        let b = z.shape[0]
-        let m = Tensor(shape: [b, inputSize])
-        likelihood.mean(out.pointer, outStride: likelihood.outputWidth, rows: b, into: m.pointer, stride: inputSize)
+        let m = Tensor(shape: [z.shape[0], inputSize])
+        VAE.inPasses(z.shape[0]) { rows in
+            let out = decodeLogits(z.rows(rows), condition: condition?.rows(rows))
+            likelihood.mean(out.pointer, outStride: likelihood.outputWidth, rows: rows.count,
+                            into: m.pointer + rows.lowerBound * inputSize, stride: inputSize)
+        }
         return m
     }
 
     /// One draw x ~ p(x | z) for each z. [B, D]
     public func decodeSample(_ z: Tensor, condition: Tensor? = nil, rng: inout RNG) -> Tensor {
-        let out = decodeLogits(z, condition: condition)
-        let b = z.shape[0]
-        let s = Tensor(shape: [b, inputSize])
-        likelihood.sample(out.pointer, outStride: likelihood.outputWidth, rows: b, into: s.pointer, stride: inputSize, rng: &rng)
+        let s = Tensor(shape: [z.shape[0], inputSize])
+        VAE.inPasses(z.shape[0]) { rows in
+            let out = decodeLogits(z.rows(rows), condition: condition?.rows(rows))
+            likelihood.sample(out.pointer, outStride: likelihood.outputWidth, rows: rows.count,
+                              into: s.pointer + rows.lowerBound * inputSize, stride: inputSize, rng: &rng)
+        }
         return s
     }
 
