@@ -203,7 +203,9 @@ struct DataOptions: ParsableArguments {
         if AtomicFile.exists(dir) && !AtomicFile.isDirectory(dir) {
             return try loadTable(dir, why: why, quiet: quiet, stored: table, trainedOn: fallback)
         }
-        if label != nil || ignore != nil { throw VAEError("--label and --ignore are for CSV tables; \(dir) is a folder") }
+        if (label != nil || ignore != nil) && AtomicFile.isDirectory(dir) {
+            throw VAEError("--label and --ignore are for CSV tables; \(dir) is a folder")
+        }   // a path that does not exist is named as such by Dataset.load
         let started = DispatchTime.now().uptimeNanoseconds
         let d: Dataset
         do {

@@ -97,6 +97,20 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertFalse(info.stderr.contains("vae train --out"), "info advised training over it: \(info.stderr)")
     }
 
+    /// A missing table given with --label is named as missing, not as "a folder".
+    func testMissingTableWithLabelIsNamedMissing() throws {
+        let missing = tempRunDir("gone") + ".csv"
+        let r = try CLI.run(["train", "--data", missing, "--label", "target", "--epochs", "1", "--out", tempRunDir("gonerun")])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("\(missing) does not exist"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("is a folder"), r.stderr)
+        // a real folder with --label still gets that message
+        let dir = tempRunDir("afolder")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let f = try CLI.run(["train", "--data", dir, "--label", "target", "--epochs", "1", "--out", tempRunDir("gonerun")])
+        XCTAssertTrue(f.stderr.contains("--label and --ignore are for CSV tables; \(dir) is a folder"), f.stderr)
+    }
+
     /// $VAE_DATA naming nothing is named as the culprit (the message spoke of --data only).
     func testMissingVAEDataIsNamed() throws {
         let r = try CLI.run(["train", "--epochs", "1", "--out", tempRunDir("envdata")], env: ["VAE_DATA": "/nonexistent/data"])
