@@ -262,8 +262,13 @@ struct RunArgument: ParsableArguments {
         }
         try data.requireRecordedOrGiven(loaded, run: run)
         try data.checkImageFlags(stored: loaded.config?.data?.imageOptions)
-        let d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
+        var d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
                               table: loaded.table)
+        // an IDX folder that does not say which set it holds (a copy of Fashion-MNIST's files
+        // elsewhere): its labels are the run's classes by number, not classes the run never saw
+        if d.classNamesAreNumbers, let known = RunArgument.trainingClassNames(loaded), known.count == d.classNames.count {
+            d.classNames = known
+        }
         let shape = d.test.itemShape
         guard shape == loaded.model.config.inputShape else {
             let expected = loaded.model.config.inputShape.map(String.init).joined(separator: "×")

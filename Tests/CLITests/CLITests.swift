@@ -169,6 +169,25 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(["0", "1"].contains(cells[3]))
     }
 
+    /// A run trained on Fashion-MNIST (its class names) reads a copy of such IDX files in a folder
+    /// whose name does not say which set it is: the labels are its classes by number, not classes
+    /// it never saw.
+    func testUnnamedIDXCopyReadsAsTheRunsClasses() throws {
+        let plain = try TinyData.make()
+        let named = tempRunDir("fashion-copy")
+        try FileManager.default.copyItem(atPath: plain, toPath: named)
+        let run = tempRunDir("fashionrun")
+        let t = try CLI.run(["train", "--data", named, "--epochs", "1", "--hidden", "16", "--latent", "2", "--out", run, "--no-report"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let a = try CLI.run(["anomaly", run, "--data", plain, "--normal", "T-shirt/top,Trouser", "--limit", "40"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertFalse(a.stdout.contains("never saw"), a.stdout)
+        XCTAssertTrue(a.stdout.contains("ROC-AUC (anomalous = labels not in T-shirt/top,Trouser)"), a.stdout)
+        let plainAnomaly = try CLI.run(["anomaly", run, "--data", plain, "--limit", "40"])
+        XCTAssertFalse(plainAnomaly.stdout.contains("never saw"), plainAnomaly.stdout)
+        XCTAssertFalse(plainAnomaly.stderr.contains("ROC-AUC needs"), plainAnomaly.stderr)
+    }
+
     func testEncodeWritesLatentsCSV() throws {
         let run = try trained()
         let csv = tempRunDir("enc") + ".csv"

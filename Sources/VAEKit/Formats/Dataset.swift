@@ -63,6 +63,9 @@ public struct Dataset: Sendable {
     /// A table read with a run's schema that is not the file the run trained on: every row is a
     /// test row, and `train` holds the same rows (not the run's training rows).
     public var isNewTable = false
+    /// The class names are only the labels' numbers: an IDX folder whose path names neither
+    /// MNIST nor Fashion-MNIST (its labels may be a named set's, by index).
+    public var classNamesAreNumbers = false
 
     /// One item's shape [C, H, W].
     public var itemShape: [Int] { train.itemShape }
@@ -176,13 +179,15 @@ public struct Dataset: Sendable {
             let maxLabel = max(trainLabels.max() ?? 0, testLabels.max() ?? 0)
             if Int(maxLabel) >= names.count { names = (0...Int(maxLabel)).map(String.init) }
         }
-        return Dataset(
+        var d = Dataset(
             name: name, directory: directory,
             train: ImageSet(images: trainImages.pixels, labels: trainLabels, count: trainImages.count,
                             channels: 1, height: trainImages.rows, width: trainImages.cols),
             test: ImageSet(images: testImages.pixels, labels: testLabels, count: testImages.count,
                            channels: 1, height: testImages.rows, width: testImages.cols),
             classNames: names)
+        d.classNamesAreNumbers = name != "mnist" && name != "fashion-mnist"
+        return d
     }
 
     /// "fashion-mnist" if the folder's path mentions "fashion", "mnist" if it mentions "mnist", else
