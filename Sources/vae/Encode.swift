@@ -30,31 +30,38 @@ struct Encode: ParsableCommand {
         let seq = model.config.sequence  // a sequence run: the item's text instead of a label
         // an image folder's images are also named by their file (relative to the folder)
         let files = sets.contains { Encode.fileNames($0.1) != nil }
-        var lines = ["split,id,\(files ? "file," : "")\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
-                     + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")]
-        for (name, set) in sets {
-            let texts = try seq.map { try SequenceText.texts(set, $0) }
-            var start = 0
-            while start < set.count {
-                let end = min(set.count, start + 1000)
-                let b = model.conditioned(set.batch(start..<end))
-                let (mu, lv) = model.encode(b)
-                for r in 0..<(end - start) {
-                    let i = start + r
-                    var f = [name, CSVText.quote(set.itemID(i))]
-                    if files { f.append(CSVText.quote(Encode.fileNames(set)?[i] ?? "")) }
-                    f += [texts.map { CSVText.quote($0[i]) }
-                                ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
-                    for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
-                    for j in 0..<k { f.append(CSVText.number(Float.exp(0.5 * lv[r * k + j]))) }
-                    lines.append(f.joined(separator: ","))
+        let header = "split,id,\(files ? "file," : "")\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
+            + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")
+        let path = runArg.output(out, default: "latents.csv")
+        var items = 0
+        // written as it is encoded, 1,000 items at a time (the file is never held whole)
+        try AtomicFile.write(to: path) { emit in
+            try emit(Array((header + "\n").utf8))
+            for (name, set) in sets {
+                let texts = try seq.map { try SequenceText.texts(set, $0) }
+                var start = 0
+                while start < set.count {
+                    let end = min(set.count, start + 1000)
+                    let b = model.conditioned(set.batch(start..<end))
+                    let (mu, lv) = model.encode(b)
+                    var chunk = ""
+                    for r in 0..<(end - start) {
+                        let i = start + r
+                        var f = [name, CSVText.quote(set.itemID(i))]
+                        if files { f.append(CSVText.quote(Encode.fileNames(set)?[i] ?? "")) }
+                        f += [texts.map { CSVText.quote($0[i]) }
+                                    ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
+                        for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
+                        for j in 0..<k { f.append(CSVText.number(Float.exp(0.5 * lv[r * k + j]))) }
+                        chunk += f.joined(separator: ",") + "\n"
+                    }
+                    try emit(Array(chunk.utf8))
+                    items += end - start
+                    start = end
                 }
-                start = end
             }
         }
-        let path = runArg.output(out, default: "latents.csv")
-        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
-        print("wrote \(path) (\(lines.count - 1) items, latent \(k))")
+        print("wrote \(path) (\(items) items, latent \(k))")
     }
 
     /// An image folder's file names, one per item of `set` (nil for other data).

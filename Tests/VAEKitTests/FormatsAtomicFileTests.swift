@@ -32,6 +32,42 @@ final class FormatsTestsAtomicFile: XCTestCase {
         XCTAssertEqual(try contents(dir), ["empty", "model.safetensors", "notes.txt"])
     }
 
+    /// A file written in pieces: the pieces in order; a throw part-way leaves the old file as it
+    /// was and no temporary file behind; a FIFO gets the pieces too.
+    func testWriteInPieces() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let path = dir + "/latents.csv"
+        try AtomicFile.write(to: path) { emit in
+            try emit(Array("a,b\n".utf8))
+            for i in 0..<1000 { try emit(Array("\(i),\(i * i)\n".utf8)) }
+            try emit([])
+        }
+        let expected = "a,b\n" + (0..<1000).map { "\($0),\($0 * $0)\n" }.joined()
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), expected)
+        struct Stop: Error {}
+        XCTAssertThrowsError(try AtomicFile.write(to: path) { emit in
+            try emit(Array("half".utf8))
+            throw Stop()
+        }) { XCTAssertTrue($0 is Stop, "\($0)") }
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), expected)
+        XCTAssertEqual(try contents(dir), ["latents.csv"])
+        XCTAssertEqual(mkfifo(dir + "/fifo", 0o600), 0)
+        final class Box: @unchecked Sendable { let lock = NSLock(); var data = Data() }
+        let got = Box()
+        let reader = Thread {
+            let d = FileHandle(forReadingAtPath: dir + "/fifo")!.readDataToEndOfFile()
+            got.lock.lock(); got.data = d; got.lock.unlock()
+        }
+        reader.start()
+        try AtomicFile.write(to: dir + "/fifo") { emit in for w in ["in ", "pieces"] { try emit(Array(w.utf8)) } }
+        var text = ""
+        for _ in 0..<200 where text.isEmpty {
+            usleep(10_000)
+            got.lock.lock(); text = String(decoding: got.data, as: UTF8.self); got.lock.unlock()
+        }
+        XCTAssertEqual(text, "in pieces")
+    }
+
     /// A symbolic link is followed (its target replaced, the link kept; a dangling link's target
     /// made); a FIFO is written through (replacing it left its reader hanging).
     func testLinksAndPipesAreWrittenThrough() throws {

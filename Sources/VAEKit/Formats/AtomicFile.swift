@@ -18,25 +18,36 @@ public enum AtomicFile {
     }
 
     public static func write(_ bytes: [UInt8], to path: String) throws {
-        try write(bytes, to: path, followLinks: true)
+        try write(to: path, followLinks: true) { emit in try emit(bytes) }
+    }
+
+    /// The same for a file produced in pieces (every CSV line of 200,000 items, say): `produce`
+    /// hands each piece to `emit`, which writes it to the temporary file at once, so that the
+    /// whole file is never held in memory. A throw from `produce` leaves the target untouched.
+    public static func write(to path: String, _ produce: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
+        try write(to: path, followLinks: true, produce)
     }
 
     static func write(_ bytes: [UInt8], to path: String, followLinks: Bool) throws {
+        try write(to: path, followLinks: followLinks) { emit in try emit(bytes) }
+    }
+
+    static func write(to path: String, followLinks: Bool, _ produce: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
         guard !path.isEmpty else { throw VAEError("cannot write a file with an empty path") }
         // A pipe, a terminal or another device (/dev/stdout, a FIFO) is written to as it is: it
         // cannot be replaced by a renamed file. A symbolic link is followed: the file it names is
         // replaced, the link stays (renaming over the link replaced the link itself).
         var info = stat(), linkInfo = stat()
         if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG, (info.st_mode & S_IFMT) != S_IFDIR {
-            return try writeThrough(bytes, to: path)
+            return try writeThrough(to: path, produce)
         }
         if followLinks, lstat(path, &linkInfo) == 0, (linkInfo.st_mode & S_IFMT) == S_IFLNK {
-            if let target = realPath(path) { return try write(bytes, to: target, followLinks: false) }
+            if let target = realPath(path) { return try write(to: target, followLinks: false, produce) }
             var buffer = [CChar](repeating: 0, count: 4096)
             let n = readlink(path, &buffer, buffer.count - 1)
             if n > 0 {
                 let link = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                return try write(bytes, to: link.hasPrefix("/") ? link : split(path).directory + "/" + link, followLinks: false)
+                return try write(to: link.hasPrefix("/") ? link : split(path).directory + "/" + link, followLinks: false, produce)
             }
         }
         let (directory, name) = split(path)
@@ -70,22 +81,9 @@ public enum AtomicFile {
             _ = fchmod(fd, previous.st_mode & 0o7777)
         }
 
-        var written = 0
-        let writeError: Int32? = bytes.withUnsafeBytes { buffer -> Int32? in
-            guard let base = buffer.baseAddress else { return nil }
-            while written < buffer.count {
-                let chunk = min(buffer.count - written, 1 << 30)
-                let result = Glibc_write(fd, base + written, chunk)
-                if result < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                if result == 0 { return EIO }
-                written += result
-            }
-            return nil
+        try produce { bytes in
+            if let code = writeAll(fd, bytes) { throw failure("", code) }
         }
-        if let code = writeError { throw failure("", code) }
         while fsync(fd) != 0 {
             if errno != EINTR { throw failure("fsync failed: ", errno) }
         }
@@ -266,18 +264,31 @@ public enum AtomicFile {
     }
 
     /// Writes to a pipe or device in place (no temporary file: it cannot be renamed over).
-    static func writeThrough(_ bytes: [UInt8], to path: String) throws {
+    static func writeThrough(to path: String, _ produce: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
         let fd = open(path, O_WRONLY | O_CLOEXEC)
         guard fd >= 0 else { throw VAEError("cannot write \(path): \(VAEError.errnoText(errno))") }
         defer { close(fd) }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc_write(fd, $0.baseAddress! + written, min($0.count - written, 1 << 30)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw VAEError("cannot write \(path): \(VAEError.errnoText(errno))")
+        try produce { bytes in
+            if let code = writeAll(fd, bytes) { throw VAEError("cannot write \(path): \(VAEError.errnoText(code))") }
+        }
+    }
+
+    /// All of `bytes` to `fd` (in pieces of at most 1 GiB, again after EINTR); the errno of a
+    /// failure (EIO for a write that wrote nothing), nil when all were written.
+    private static func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Int32? {
+        bytes.withUnsafeBytes { buffer -> Int32? in
+            guard let base = buffer.baseAddress else { return nil }
+            var written = 0
+            while written < buffer.count {
+                let result = Glibc_write(fd, base + written, min(buffer.count - written, 1 << 30))
+                if result < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                if result == 0 { return EIO }
+                written += result
             }
-            written += n
+            return nil
         }
     }
 
