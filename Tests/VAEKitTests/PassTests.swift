@@ -36,6 +36,11 @@ final class PassTests: XCTestCase {
             XCTAssertEqual(a.array + b.array, drawn.array, "\(config.architecture) decodeSample")
             XCTAssertEqual(model.reconstruct(x, condition: c).array, model.decode(mu, condition: c).array)
             XCTAssertEqual(whole.shape, [n, 64])
+            let raw = model.encodeRawInPasses(x, condition: c), logits = model.decodeLogitsInPasses(z, condition: c)
+            for rows in [0..<2, (VAE.passRows - 1)..<(VAE.passRows + 1), (n - 2)..<n] {
+                XCTAssertEqual(raw.rows(rows).array, model.encodeRaw(x.rows(rows).copy(), condition: cond(rows)).array)
+                XCTAssertEqual(logits.rows(rows).array, model.decodeLogits(z.rows(rows).copy(), condition: cond(rows)).array)
+            }
         }
     }
 }

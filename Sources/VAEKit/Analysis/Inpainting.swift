@@ -124,7 +124,8 @@ public enum Inpainting {
             let state = startState()
             var last = state
             for t in 0..<max(1, iterations) {
-                let h = model.encodeRaw(state, condition: condition)
+                let h = model.encodeRawInPasses(state, condition: condition)
+                defer { withExtendedLifetime(h) {} }   // its pointer is read below: alive to the scope's end
                 let z = Tensor(shape: [b, k])
                 rng.fillNormal(eps.pointer, count: eps.count)
                 Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: k, z: z.pointer, kl: nil)
@@ -186,7 +187,8 @@ public enum Inpainting {
         /// decodes `zs`: the means into `m`, −log p(x_observed | z) into `n`, and the encoder's
         /// reading of the completion into `hs`
         func look(_ zs: Tensor, means m: Tensor, nll n: inout [Double], encoded hs: Tensor) {
-            let outputs = model.decodeLogits(zs, condition: condition)
+            let outputs = model.decodeLogitsInPasses(zs, condition: condition)
+            defer { withExtendedLifetime(outputs) {} }   // its pointer is read below: alive to the scope's end
             lik.mean(outputs.pointer, outStride: ow, rows: b, into: m.pointer, stride: d)
             for r in 0..<b { n[r] = 0 }
             n.withUnsafeMutableBufferPointer { np in
@@ -195,13 +197,15 @@ public enum Inpainting {
                                                          nll: np.baseAddress!))
             }
             for i in 0..<(b * d) { completion[i] = observed[i] != 0 ? x[i] : m[i] }
-            hs.pointer.update(from: model.encodeRaw(completion, condition: condition).pointer, count: b * 2 * kz)
+            let encoded = model.encodeRawInPasses(completion, condition: condition)
+            withExtendedLifetime(encoded) { hs.pointer.update(from: encoded.pointer, count: b * 2 * kz) }
             for r in 0..<b { for j in 0..<kz { hs[r * 2 * kz + kz + j] += widen } }
         }
         for _ in 0..<max(1, chains) {
             // the chain's first z: a draw from q(z | x̂₀), x̂₀ the observed pixels and the start values
             for i in 0..<(b * d) { completion[i] = observed[i] != 0 ? x[i] : (initial?[i % d] ?? x[i]) }
-            hp.pointer.update(from: model.encodeRaw(completion, condition: condition).pointer, count: b * 2 * kz)
+            let encoded = model.encodeRawInPasses(completion, condition: condition)
+            withExtendedLifetime(encoded) { hp.pointer.update(from: encoded.pointer, count: b * 2 * kz) }
             rng.fillNormal(eps.pointer, count: b * kz)
             Posterior.sample(h: hp.pointer, eps: eps.pointer, rows: b, latent: kz, z: z.pointer, kl: nil)
             look(z, means: mean, nll: &nll, encoded: h)
@@ -240,7 +244,8 @@ public enum Inpainting {
     static func importanceFill(_ model: VAE, x: Tensor, observed: Tensor, proposalInput: Tensor, condition: Tensor?,
                                samples k: Int, draw: Bool, rng: inout RNG) -> Tensor {
         let b = x.shape[0], d = model.inputSize, kz = model.latent, l = model.config.conditionSize
-        let h = model.encodeRaw(proposalInput, condition: condition).copy()
+        let h = model.encodeRawInPasses(proposalInput, condition: condition)
+        defer { withExtendedLifetime(h) {} }   // its pointer is read below: alive to the scope's end
         // a proposal twice as wide as q(z | x̃): the posterior given part of an image is wider
         for i in 0..<b { for j in 0..<kz { h[i * 2 * kz + kz + j] += Float.log(4) } }
         let out = Tensor(shape: [b, d])
@@ -261,7 +266,7 @@ public enum Inpainting {
                     Posterior.reparameterize(mu: mu, logVariance: lv, eps: eps.pointer + r * kz, latent: kz, z: z.pointer + r * kz)
                 }
                 let zs = z.prefixView(shape: [m, kz]), cs = cond?.prefixView(shape: [m, l])
-                let outputs = model.decodeLogits(zs, condition: cs)
+                let outputs = model.decodeLogitsInPasses(zs, condition: cs)
                 nll.withUnsafeMutableBufferPointer { np in
                     model.negLogLikelihood(outputs: outputs, x: x.pointer + i * d, xRowStride: 0,
                                            mask: UnsafePointer(observed.pointer + i * d), out: np.baseAddress!)

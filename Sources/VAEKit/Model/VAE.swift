@@ -200,6 +200,28 @@ public final class VAE: LatentVariableModel {
         return (mu, lv)
     }
 
+    /// `encodeRaw` for any number of rows, in passes: [B, 2K] (a new tensor, not a view).
+    public func encodeRawInPasses(_ x: Tensor, condition: Tensor? = nil) -> Tensor {
+        let w = 2 * latent
+        let out = Tensor(shape: [x.shape[0], w])
+        VAE.inPasses(x.shape[0]) { rows in
+            (out.pointer + rows.lowerBound * w).update(from: encodeRaw(x.rows(rows), condition: condition?.rows(rows)).pointer,
+                                                       count: rows.count * w)
+        }
+        return out
+    }
+
+    /// `decodeLogits` for any number of rows, in passes: [B, outputWidth] (a new tensor).
+    public func decodeLogitsInPasses(_ z: Tensor, condition: Tensor? = nil) -> Tensor {
+        let w = likelihood.outputWidth
+        let out = Tensor(shape: [z.shape[0], w])
+        VAE.inPasses(z.shape[0]) { rows in
+            (out.pointer + rows.lowerBound * w).update(from: decodeLogits(z.rows(rows), condition: condition?.rows(rows)).pointer,
+                                                       count: rows.count * w)
+        }
+        return out
+    }
+
     /// Rows one pass of `encode`, `decode`, `decodeSample` and `reconstruct` takes: the layers'
     /// buffers grow to the largest pass (a conv network's to about 240 KB per image), so a larger
     /// call — 10,000 samples, a folder of images — runs in passes, each row as it would alone.
