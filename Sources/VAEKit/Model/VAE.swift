@@ -205,8 +205,8 @@ public final class VAE: LatentVariableModel {
         let w = 2 * latent
         let out = Tensor(shape: [x.shape[0], w])
         VAE.inPasses(x.shape[0]) { rows in
-            (out.pointer + rows.lowerBound * w).update(from: encodeRaw(x.rows(rows), condition: condition?.rows(rows)).pointer,
-                                                       count: rows.count * w)
+            let h = encodeRaw(x.rows(rows), condition: condition?.rows(rows))
+            withExtendedLifetime(h) { (out.pointer + rows.lowerBound * w).update(from: h.pointer, count: rows.count * w) }
         }
         return out
     }
@@ -216,8 +216,8 @@ public final class VAE: LatentVariableModel {
         let w = likelihood.outputWidth
         let out = Tensor(shape: [z.shape[0], w])
         VAE.inPasses(z.shape[0]) { rows in
-            (out.pointer + rows.lowerBound * w).update(from: decodeLogits(z.rows(rows), condition: condition?.rows(rows)).pointer,
-                                                       count: rows.count * w)
+            let o = decodeLogits(z.rows(rows), condition: condition?.rows(rows))
+            withExtendedLifetime(o) { (out.pointer + rows.lowerBound * w).update(from: o.pointer, count: rows.count * w) }
         }
         return out
     }
