@@ -67,26 +67,31 @@ enum ImageInputs {
     static func writeEach(_ images: Tensor, shape: [Int], names: [String], to dir: String) throws {
         try AtomicFile.makeFolders(dir, what: "--out-dir")
         let d = shape.reduce(1, *)
-        for (i, name) in names.enumerated() {
+        for (i, file) in outputNames(names).enumerated() {
             let png = ImageGrid.png(flat: Array(UnsafeBufferPointer(start: images.pointer + i * d, count: d)), count: 1,
                                     channels: shape[0], height: shape[1], width: shape[2], columns: 1, border: 0, scale: 1)
-            let file = outputName(name, among: names)
             try AtomicFile.write(png, to: dir + "/" + file)
         }
         print("wrote \(names.count) images to \(dir)")
     }
 
-    /// The PNG written for input `name`: its name with .png for its extension (photo.jpg →
+    /// The PNG written for each input name: its name with .png for its extension (photo.jpg →
     /// photo.png), or .png added when that would be another input's output (a.jpg beside a.png).
-    static func outputName(_ name: String, among names: [String]) -> String {
+    /// One count per output name, so 60,000 names take a moment, not minutes (it compared every
+    /// name with every other).
+    static func outputNames(_ names: [String]) -> [String] {
         func stem(_ n: String) -> String {
             guard let dot = n.lastIndex(of: "."), dot != n.startIndex else { return n }
             return String(n[..<dot])
         }
-        if name.lowercased().hasSuffix(".png") { return name }
-        let png = stem(name) + ".png"
-        let taken = names.contains { $0 != name && ($0 == png || ($0.lowercased().hasSuffix(".png") ? $0 : stem($0) + ".png") == png) }
-        return taken ? name + ".png" : png
+        func isPNG(_ n: String) -> Bool { n.lowercased().hasSuffix(".png") }
+        var wanted: [String: Int] = [:]   // output name → how many distinct inputs would take it
+        for n in Set(names) { wanted[isPNG(n) ? n : stem(n) + ".png", default: 0] += 1 }
+        return names.map { name in
+            if isPNG(name) { return name }
+            let png = stem(name) + ".png"
+            return wanted[png, default: 0] > 1 ? name + ".png" : png
+        }
     }
 
     /// "prefix-0001" … names for outputs that have no input file.

@@ -84,9 +84,11 @@ final class ImageFolderCLITests: XCTestCase {
         for name in ["red/0.png", "blue/1.png"] {
             try FileManager.default.copyItem(atPath: dir + "/" + name, toPath: own + "/" + name.replacingOccurrences(of: "/", with: "-"))
         }
+        // a .jpg beside a .png of the same stem (the reader goes by the bytes) keeps its extension
+        try FileManager.default.copyItem(atPath: dir + "/red/0.png", toPath: own + "/red-0.jpg")
         let rec = try CLI.run(["reconstruct", run, "--images", own, "--out", run + "/own.png", "--out-dir", own + "/out"], env: env)
         XCTAssertEqual(rec.status, 0, rec.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: own + "/out").sorted(), ["blue-1.png", "red-0.png"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: own + "/out").sorted(), ["blue-1.png", "red-0.jpg.png", "red-0.png"])
         let one = try PNG.decode(try AtomicFile.readAll(path: own + "/out/red-0.png", maxBytes: 1 << 20))
         XCTAssertEqual([one.width, one.height, one.channels], [12, 12, 3])
     }
