@@ -38,6 +38,12 @@ final class SequenceSamplingTests: XCTestCase {
             // row i's draws are stream i's: decoding rows 3... alone, as items 3..., gives the same
             let tail = Tensor(shape: [2, 3], data: Array(UnsafeBufferPointer(start: z.pointer + 9, count: 6)))
             XCTAssertEqual(m.generate(tail, temperature: 2, greedy: greedy, seed: 4, firstItem: 3), Array(whole[3...]))
+            // rows that ended are dropped from the batch as it goes: each item as it decodes alone
+            for i in 0..<5 {
+                let one = Tensor(shape: [1, 3], data: Array(UnsafeBufferPointer(start: z.pointer + 3 * i, count: 3)))
+                XCTAssertEqual(m.generate(one, temperature: 2, greedy: greedy, seed: 4, firstItem: i), [whole[i]], "item \(i)")
+            }
+            XCTAssertGreaterThan(Set(whole.map(\.count)).count, 1, "the items end at different steps: \(whole)")
         }
     }
 

@@ -375,10 +375,15 @@ public final class SequenceVAE: LatentVariableModel {
                          seed: UInt64 = 1, firstItem: Int = 0) -> [[Int32]] {
         let B = zIn.shape[0], V = vocabularySize
         var rngs = greedy ? [] : (0..<B).map { RNG(seed: seed, stream: UInt64(firstItem + $0)) }
-        let Hd = sequence.decoderHidden, L = sequence.decoderLayers
-        let zc = zIn.copy()
+        let Hd = sequence.decoderHidden, L = sequence.decoderLayers, K = zIn.rowSize
+        // the rows still decoding: item rows[r] is row r of zc, state and tokens. Rows that ended
+        // are dropped once an eighth of them have (each row's numbers are its own in a product,
+        // so the items decode as they would in any batch) — a chunk no longer runs its finished
+        // items for as many steps as its longest one needs.
+        var rows = Array(0..<B)
+        var zc = zIn.copy()
         let start = decoderInit.forward(zc)
-        let state = Tensor(shape: [L, B, Hd])
+        var state = Tensor(shape: [L, B, Hd])
         for l in 0..<L { (state.pointer + l * B * Hd).update(from: start.pointer, count: B * Hd) }
         var tokens = [Int32](repeating: Vocabulary.bos, count: B)
         var out = [[Int32]](repeating: [], count: B)
@@ -388,8 +393,11 @@ public final class SequenceVAE: LatentVariableModel {
         for _ in 0...limit {
             let top = decoderGRU.step(tokens: tokens, vocabulary: V, constant: zc, state: state)
             let logits = output.forward(top)
-            for i in 0..<B where !done[i] {
-                let o = logits.pointer + i * V
+            var alive = 0
+            for r in 0..<rows.count {
+                let i = rows[r]
+                guard !done[i] else { continue }
+                let o = logits.pointer + r * V
                 var pick = Int(Vocabulary.eos)
                 if greedy {
                     var best = -Float.infinity
@@ -413,10 +421,23 @@ public final class SequenceVAE: LatentVariableModel {
                     done[i] = true
                 } else {
                     out[i].append(Int32(pick))
+                    alive += 1
                 }
-                tokens[i] = Int32(pick)
+                tokens[r] = Int32(pick)
             }
-            if done.allSatisfy({ $0 }) { break }
+            if alive == 0 { break }
+            if alive <= rows.count - max(1, rows.count / 8) {
+                let keep = (0..<rows.count).filter { !done[rows[$0]] }, n = keep.count, m = rows.count
+                let z2 = Tensor(shape: [n, K]), s2 = Tensor(shape: [L, n, Hd])
+                for (to, from) in keep.enumerated() {
+                    (z2.pointer + to * K).update(from: zc.pointer + from * K, count: K)
+                    for l in 0..<L { (s2.pointer + (l * n + to) * Hd).update(from: state.pointer + (l * m + from) * Hd, count: Hd) }
+                }
+                rows = keep.map { rows[$0] }
+                tokens = keep.map { tokens[$0] }
+                zc = z2
+                state = s2
+            }
         }
         return out
     }
