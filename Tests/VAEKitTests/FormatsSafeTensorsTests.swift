@@ -59,6 +59,26 @@ final class FormatsTestsSafeTensors: XCTestCase {
         }
     }
 
+    /// Written in pieces (a tensor over 1 Mi values spans several): the bytes `serialize` gives;
+    /// a header over the limit writes nothing.
+    func testWriteInPiecesIsSerialize() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let big = (0..<(1 << 20) + 5).map { Float($0 % 977) * 0.25 - 3 }, small: [Float] = [1, -2, .infinity, -0.0, 3.5, 7]
+        let expected = SafeTensorsFile.serialize(tensors: [("w", [1, big.count], big), ("b", [2, 3], small), ("e", [0], [])],
+                                                 metadata: ["format": "x", "config": "{\"a\": 1}"])
+        try big.withUnsafeBufferPointer { bp in
+            try small.withUnsafeBufferPointer { sp in
+                try SafeTensorsFile.write(tensors: [("w", [1, big.count], bp), ("b", [2, 3], sp), ("e", [0], UnsafeBufferPointer(start: nil, count: 0))],
+                                          metadata: ["format": "x", "config": "{\"a\": 1}"], to: dir + "/m.safetensors")
+                struct TooBig: Error {}
+                XCTAssertThrowsError(try SafeTensorsFile.write(tensors: [("b", [2, 3], sp)], to: dir + "/n.safetensors") { _ in throw TooBig() })
+            }
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/m.safetensors", maxBytes: 1 << 30), expected)
+        XCTAssertFalse(AtomicFile.exists(dir + "/n.safetensors"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), ["m.safetensors"])
+    }
+
     func testF64IsConvertedAndOtherDtypesNamed() throws {
         let doubles: [UInt8] = [1.25, -3.0].flatMap { (value: Double) in withUnsafeBytes(of: value.bitPattern.littleEndian, Array.init) }
         let f64 = file(header: #"{"d":{"dtype":"F64","shape":[2],"data_offsets":[0,16]}}"#, buffer: doubles)

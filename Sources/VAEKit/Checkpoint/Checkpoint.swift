@@ -145,14 +145,16 @@ public enum Checkpoint {
                     "training": json(options), "state": json(state)]
         // A table's schema travels with the weights: without it no new row can be encoded.
         if let t = data?.table { meta["table"] = json(t) }
-        let bytes = withExtendedLifetime(bestBuffer) { SafeTensorsFile.serialize(tensors: list, metadata: meta) }
-        // what no reader would take back (the safetensors header's limit, config.json's too) is
-        // refused here, not written as a run that no command can read
-        let header = (0..<8).reduce(0) { $0 | Int(bytes[$1]) << (8 * $1) }
-        guard header <= SafeTensorsFile.maxHeaderBytes else {
-            throw VAEError("the run's description (its vocabulary or its table's text values) takes \(FormatText.bytes(header)), over the \(FormatText.bytes(SafeTensorsFile.maxHeaderBytes)) a checkpoint may hold: leave free-text columns out (--ignore) or keep fewer tokens (--max-vocab)")
+        // written a piece at a time (the weights and Adam's moments are never copied whole); what
+        // no reader would take back (the safetensors header's limit, config.json's too) is refused
+        // before anything is written, not written as a run that no command can read
+        try withExtendedLifetime(bestBuffer) {
+            try SafeTensorsFile.write(tensors: list, metadata: meta, to: dir + "/" + weightsFile) { header in
+                guard header <= SafeTensorsFile.maxHeaderBytes else {
+                    throw VAEError("the run's description (its vocabulary or its table's text values) takes \(FormatText.bytes(header)), over the \(FormatText.bytes(SafeTensorsFile.maxHeaderBytes)) a checkpoint may hold: leave free-text columns out (--ignore) or keep fewer tokens (--max-vocab)")
+                }
+            }
         }
-        try AtomicFile.write(bytes, to: dir + "/" + weightsFile)
         let rc = RunConfig(model: model.config, training: options, data: data, state: state, parameterCount: model.parameterCount)
         try AtomicFile.write(rc.json(), to: dir + "/" + configFile)
     }

@@ -301,6 +301,39 @@ public struct SafeTensorsFile: Sendable {
 
     static func serialize(layout: [(name: String, shape: [Int], count: Int)], metadata: [String: String],
                           appendData: (Int, inout [UInt8]) -> Void) -> [UInt8] {
+        var out = head(layout: layout, metadata: metadata)
+        out.reserveCapacity(out.count + layout.reduce(0) { $0 + 4 * $1.count })
+        for index in layout.indices { appendData(index, &out) }
+        return out
+    }
+
+    /// Writes F32 tensors whose values live in buffers atomically to `path`, a piece at a time (the
+    /// header, then at most 1 Mi values per piece): the same bytes as `serialize`, without the whole
+    /// file in memory. `headerLimit` refuses, before anything is written, a header over it.
+    public static func write(tensors: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)],
+                             metadata: [String: String] = [:], to path: String,
+                             headerLimit: (Int) throws -> Void = { _ in }) throws {
+        let head = head(layout: tensors.map { ($0.name, $0.shape, $0.data.count) }, metadata: metadata)
+        try headerLimit(head.count - 8)
+        try AtomicFile.write(to: path) { emit in
+            try emit(head)
+            for t in tensors {
+                var start = 0
+                while start < t.data.count {
+                    let end = min(t.data.count, start + (1 << 20))
+                    var piece: [UInt8] = []
+                    piece.reserveCapacity(4 * (end - start))
+                    appendLittleEndian(UnsafeBufferPointer(rebasing: t.data[start..<end]), to: &piece)
+                    try emit(piece)
+                    start = end
+                }
+            }
+        }
+    }
+
+    /// The 8-byte little-endian header length and the JSON header (padded with spaces to a multiple
+    /// of 8): what precedes the tensors' data, which follows in `layout` order.
+    static func head(layout: [(name: String, shape: [Int], count: Int)], metadata: [String: String]) -> [UInt8] {
         var header: [UInt8] = [UInt8(ascii: "{")]
         var offset = 0
         var seen = Set<String>()
@@ -338,11 +371,10 @@ public struct SafeTensorsFile: Sendable {
         while header.count % 8 != 0 { header.append(UInt8(ascii: " ")) }
 
         var out: [UInt8] = []
-        out.reserveCapacity(8 + header.count + offset)
+        out.reserveCapacity(8 + header.count)
         let length = UInt64(header.count)
         for index in 0..<8 { out.append(UInt8(truncatingIfNeeded: length >> (8 * UInt64(index)))) }
         out += header
-        for index in layout.indices { appendData(index, &out) }
         return out
     }
 
