@@ -7,6 +7,25 @@ final class FormatsTestsAtomicFile: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
     }
 
+    /// Makes a FIFO at `path`, reads it on a thread while `write` runs, and returns what was read.
+    func readingFIFO(_ path: String, _ write: () throws -> Void) throws -> String {
+        XCTAssertEqual(mkfifo(path, 0o600), 0)
+        final class Box: @unchecked Sendable { let lock = NSLock(); var data = Data() }
+        let got = Box()
+        let reader = Thread {
+            let d = FileHandle(forReadingAtPath: path)!.readDataToEndOfFile()
+            got.lock.lock(); got.data = d; got.lock.unlock()
+        }
+        reader.start()
+        try write()
+        var text = ""
+        for _ in 0..<200 where text.isEmpty {
+            usleep(10_000)
+            got.lock.lock(); text = String(decoding: got.data, as: UTF8.self); got.lock.unlock()
+        }
+        return text
+    }
+
     func testWriteReplaceAndNoTempFilesLeft() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)
         let path = dir + "/model.safetensors"
@@ -51,21 +70,9 @@ final class FormatsTestsAtomicFile: XCTestCase {
         }) { XCTAssertTrue($0 is Stop, "\($0)") }
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), expected)
         XCTAssertEqual(try contents(dir), ["latents.csv"])
-        XCTAssertEqual(mkfifo(dir + "/fifo", 0o600), 0)
-        final class Box: @unchecked Sendable { let lock = NSLock(); var data = Data() }
-        let got = Box()
-        let reader = Thread {
-            let d = FileHandle(forReadingAtPath: dir + "/fifo")!.readDataToEndOfFile()
-            got.lock.lock(); got.data = d; got.lock.unlock()
-        }
-        reader.start()
-        try AtomicFile.write(to: dir + "/fifo") { emit in for w in ["in ", "pieces"] { try emit(Array(w.utf8)) } }
-        var text = ""
-        for _ in 0..<200 where text.isEmpty {
-            usleep(10_000)
-            got.lock.lock(); text = String(decoding: got.data, as: UTF8.self); got.lock.unlock()
-        }
-        XCTAssertEqual(text, "in pieces")
+        XCTAssertEqual(try readingFIFO(dir + "/fifo") {
+            try AtomicFile.write(to: dir + "/fifo") { emit in for w in ["in ", "pieces"] { try emit(Array(w.utf8)) } }
+        }, "in pieces")
     }
 
     /// A symbolic link is followed (its target replaced, the link kept; a dangling link's target
@@ -88,21 +95,7 @@ final class FormatsTestsAtomicFile: XCTestCase {
         try AtomicFile.write("x", to: dir + "/a")
         XCTAssertEqual(try String(contentsOfFile: dir + "/a", encoding: .utf8), "x")
         // a FIFO: its reader gets the bytes
-        XCTAssertEqual(mkfifo(dir + "/fifo", 0o600), 0)
-        final class Box: @unchecked Sendable { let lock = NSLock(); var data = Data() }
-        let got = Box()
-        let reader = Thread {
-            let d = FileHandle(forReadingAtPath: dir + "/fifo")!.readDataToEndOfFile()
-            got.lock.lock(); got.data = d; got.lock.unlock()
-        }
-        reader.start()
-        try AtomicFile.write("through", to: dir + "/fifo")
-        var text = ""
-        for _ in 0..<200 where text.isEmpty {
-            usleep(10_000)
-            got.lock.lock(); text = String(decoding: got.data, as: UTF8.self); got.lock.unlock()
-        }
-        XCTAssertEqual(text, "through")
+        XCTAssertEqual(try readingFIFO(dir + "/fifo") { try AtomicFile.write("through", to: dir + "/fifo") }, "through")
         XCTAssertEqual(stat(dir + "/fifo", &info), 0)
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO)
     }
