@@ -298,8 +298,6 @@ public final class SequenceVAE: LatentVariableModel {
         for (i, o) in p.order.enumerated() { nll[o] = recon[i] }
     }
 
-    /// Word dropout (Bowman et al. 2016): the decoder's inputs after <bos> become <unk> with
-    /// probability `wordDropout`, drawn per token from `rng` (row by row).
     /// A pass's logits are (its items' tokens + <eos>) × the vocabulary floats, kept until the next
     /// pass: items of at most `maxLength` tokens, about `passLogits` floats (128 MB) in all — 33
     /// items for 10,000 words of up to 100, every requested item for characters or SMILES.
@@ -308,6 +306,8 @@ public final class SequenceVAE: LatentVariableModel {
     }
     public static let passLogits = 32 << 20
 
+    /// Word dropout (Bowman et al. 2016): the decoder's inputs after <bos> become <unk> with
+    /// probability `wordDropout`, drawn per token from `rng` (row by row).
     public func prepareTrainingBatch(_ batch: inout Batch, rng: inout RNG) {
         let p = Float(sequence.wordDropout)
         guard p > 0 else { return }
