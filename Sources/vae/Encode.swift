@@ -24,8 +24,14 @@ struct Encode: ParsableCommand {
         let model = loaded.model
         let data = try runArg.testSet(loaded, dataOptions)
         let train = { try runArg.trainSplit(data, loaded, dataOptions) }
-        let sets: [(String, any DataSource)] = split == "all" ? [("train", try train()), ("test", data.test)]
-            : [(split, split == "train" ? try train() : data.test)]
+        // a file that is not the run's — a new table, or --data given to a sequence run — is read
+        // whole as test items: it has no training split (its items were written twice by --split all)
+        let unsplit = data.isNewTable || (model.config.sequence != nil && dataOptions.data != nil)
+        if unsplit && split == "train" {
+            throw ValidationError("--split train: \(data.directory) is not the data the run trained on, so its items are all test items; use --split test (or all)")
+        }
+        let sets: [(String, any DataSource)] = split == "all" && !unsplit ? [("train", try train()), ("test", data.test)]
+            : [(split == "all" ? "test" : split, split == "train" ? try train() : data.test)]
         let k = model.latent
         let seq = model.config.sequence  // a sequence run: the item's text instead of a label
         // an image folder's images are also named by their file (relative to the folder)

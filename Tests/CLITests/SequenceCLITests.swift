@@ -241,6 +241,15 @@ final class SequenceCLITests: XCTestCase {
         let a = try CLI.run(["anomaly", home + "/run", "--data", "new.txt"], cwd: elsewhere)
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertTrue(a.stdout.hasPrefix("scored 5 items of new.txt"), a.stdout)
+        // a new file has no training split: --split all writes its items once, as test items
+        let newAll = try CLI.run(["encode", home + "/run", "--data", "new.txt", "--split", "all", "--out", "z3.csv"], cwd: elsewhere)
+        XCTAssertEqual(newAll.status, 0, newAll.stderr)
+        let newRows = try String(contentsOfFile: elsewhere + "/z3.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(newRows.count, 5)
+        XCTAssertTrue(newRows.allSatisfy { $0.hasPrefix("test,") }, "\(newRows)")
+        let newTrain = try CLI.run(["encode", home + "/run", "--data", "new.txt", "--split", "train", "--out", "z4.csv"], cwd: elsewhere)
+        XCTAssertEqual(newTrain.status, 2, newTrain.stderr)
+        XCTAssertTrue(newTrain.stderr.contains("is not the data the run trained on"), newTrain.stderr)
         // flags for image folders, tables or image runs were ignored on a sequence run
         for args in [["encode", home + "/run", "--label", "foo", "--out", "z2.csv"], ["evaluate", home + "/run", "--binarize", "true"],
                      ["anomaly", home + "/run", "--normal", "0"],   // no labels: said after scoring, exit 1
