@@ -40,14 +40,14 @@ struct Encode: ParsableCommand {
             + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")
         let path = runArg.output(out, default: "latents.csv")
         var items = 0
-        // written as it is encoded, 1,000 items at a time (the file is never held whole)
+        // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
         try AtomicFile.write(to: path) { emit in
             try emit(Array((header + "\n").utf8))
             for (name, set) in sets {
                 let texts = try seq.map { try SequenceText.texts(set, $0) }
                 var start = 0
                 while start < set.count {
-                    let end = min(set.count, start + 1000)
+                    let end = min(set.count, start + model.itemsPerPass(1000))
                     let b = model.conditioned(set.batch(start..<end))
                     let (mu, lv) = model.encode(b)
                     var chunk = ""

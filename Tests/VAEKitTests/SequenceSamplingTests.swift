@@ -47,20 +47,24 @@ final class SequenceSamplingTests: XCTestCase {
         }
     }
 
-    /// Evaluation, IWAE and anomaly passes hold (items × (max length + 1) × vocabulary) logits: a
-    /// word vocabulary gets fewer items per pass, characters every requested item.
-    func testPassesBoundTheLogits() throws {
-        let small = try model()
+    /// Evaluation, IWAE and anomaly passes hold (items × (max length + 1) × (vocabulary + six rows
+    /// per GRU layer)) floats: a word vocabulary or wide GRUs get fewer items per pass.
+    func testPassesBoundTheLogitsAndStates() throws {
+        let small = try model()   // 9 tokens, GRUs of 6 and 2×8: (12 + 1) × (9 + 6 · 22) floats an item
         XCTAssertEqual(small.itemsPerPass(1000), 1000)
+        XCTAssertEqual(small.itemsPerPass(7), 7)
         let words = (0..<5000).map { "w\($0)" }
         let seq = SequenceConfig(tokenizer: .words, vocabulary: Vocabulary.specials + words, maxLength: 99,
                                  encoderHidden: 4, encoderLayers: 1, decoderHidden: 4, decoderLayers: 1)
         let big = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 2), seed: 1)
         let n = big.itemsPerPass(1000)
-        XCTAssertEqual(n, SequenceVAE.passLogits / (100 * 5004))   // 67
-        XCTAssertLessThanOrEqual(n * 100 * 5004, SequenceVAE.passLogits)
+        XCTAssertEqual(n, SequenceVAE.passFloats / (100 * (5004 + 6 * 8)))   // 132
         XCTAssertEqual(big.itemsPerPass(10), 10)
         XCTAssertEqual(big.itemsPerPass(1), 1)
+        let wide = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a"], maxLength: 99,
+                                  encoderHidden: 256, encoderLayers: 1, decoderHidden: 512, decoderLayers: 3, bidirectional: true)
+        let gru = try SequenceVAE(config: VAEConfig(sequence: wide, latent: 2), seed: 1)
+        XCTAssertEqual(gru.itemsPerPass(1000), SequenceVAE.passFloats / (100 * (5 + 6 * (3 * 512 + 2 * 256))))   // 54
     }
 
     func testStreamsAreApart() {

@@ -8,6 +8,7 @@ public enum Analysis {
     /// conditional model encodes each item under its own label.
     public static func latentMeans(_ model: any LatentVariableModel, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) -> Tensor {
         precondition(batch > 0, "Analysis.latentMeans: batch must be positive, got \(batch)")
+        let batch = model.itemsPerPass(batch)
         let n = max(0, min(set.count, limit ?? set.count)), k = model.latent
         let out = Tensor(shape: [n, k])
         var start = 0
@@ -250,6 +251,7 @@ extension Analysis {
     /// samples (a conditional model: under the item's own label).
     public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
         precondition(batch > 0, "Analysis.iwaeScores: batch must be positive, got \(batch)")
+        let batch = model.itemsPerPass(batch)
         var scores: [Double] = []
         scores.reserveCapacity(set.count)
         var start = 0

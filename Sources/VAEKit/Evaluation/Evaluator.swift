@@ -62,6 +62,7 @@ public enum Evaluator {
     public static func activeUnits(_ model: any LatentVariableModel, _ set: any DataSource, threshold: Double = 0.01,
                                    batchSize: Int = 1000) -> (count: Int, variances: [Double]) {
         precondition(batchSize > 0, "Evaluator.activeUnits: batchSize must be positive, got \(batchSize)")
+        let batchSize = model.itemsPerPass(batchSize)
         let k = model.latent
         var sum = [Double](repeating: 0, count: k), sumSq = [Double](repeating: 0, count: k)
         var start = 0

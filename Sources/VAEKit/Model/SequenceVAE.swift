@@ -298,13 +298,17 @@ public final class SequenceVAE: LatentVariableModel {
         for (i, o) in p.order.enumerated() { nll[o] = recon[i] }
     }
 
-    /// A pass's logits are (its items' tokens + <eos>) × the vocabulary floats, kept until the next
-    /// pass: items of at most `maxLength` tokens, about `passLogits` floats (128 MB) in all — 33
-    /// items for 10,000 words of up to 100, every requested item for characters or SMILES.
+    /// A pass keeps, per token of its items (at most `maxLength` + <eos>), the vocabulary's logits
+    /// and each GRU layer's six rows of gates and states: items of at most `maxLength` tokens take
+    /// about `passFloats` floats (256 MB) in all — 143 items for the 1×512 SMILES model, 45 for
+    /// 10,000 words, at most the requested number (real items are shorter than the longest).
     public func itemsPerPass(_ requested: Int) -> Int {
-        max(1, min(requested, SequenceVAE.passLogits / ((sequence.maxLength + 1) * max(vocabularySize, 1))))
+        let s = sequence
+        let perToken = max(vocabularySize, 1) + 6 * (s.decoderHidden * s.decoderLayers
+                                                     + s.encoderHidden * s.encoderLayers * (s.bidirectional ? 2 : 1))
+        return max(1, min(requested, SequenceVAE.passFloats / ((s.maxLength + 1) * perToken)))
     }
-    public static let passLogits = 32 << 20
+    public static let passFloats = 64 << 20
 
     /// Word dropout (Bowman et al. 2016): the decoder's inputs after <bos> become <unk> with
     /// probability `wordDropout`, drawn per token from `rng` (row by row).
