@@ -63,14 +63,8 @@ struct Evaluate: ParsableCommand {
             let n = min(limit ?? 1000, test.count)
             let t1 = Date()
             // the batch carries a table's mask and a conditional model's labels
-            // in passes of at most 1,000 items (bounded memory); ε in item order, as in one pass
-            var r = RNG(seed: seed &+ 1)
-            var nll: [Double] = []
-            let pass = loaded.model.itemsPerPass(1000)
-            for start in stride(from: 0, to: n, by: pass) {
-                let batch = loaded.model.conditioned(test.batch(start..<min(n, start + pass)))
-                nll += Evaluator.iwae(loaded.model, batch, k: iwae, rng: &r)
-            }
+            var r = RNG(seed: seed &+ 1)   // in passes (bounded memory); ε in item order, as in one pass
+            let nll = Evaluator.iwae(loaded.model, test.first(n), k: iwae, batch: 1000, rng: &r)
             let est = MeanEstimate(nll)
             out["iwae_nll"] = est.mean
             out["iwae_sem"] = est.standardError

@@ -251,15 +251,6 @@ extension Analysis {
     /// samples (a conditional model: under the item's own label).
     public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
         precondition(batch > 0, "Analysis.iwaeScores: batch must be positive, got \(batch)")
-        let batch = model.itemsPerPass(batch)
-        var scores: [Double] = []
-        scores.reserveCapacity(set.count)
-        var start = 0
-        while start < set.count {
-            let end = min(set.count, start + batch)
-            scores += Evaluator.iwae(model, model.conditioned(set.batch(start..<end)), k: k, rng: &rng)
-            start = end
-        }
-        return scores.map(Analysis.overflowIsInfinite)
+        return Evaluator.iwae(model, set, k: k, batch: batch, rng: &rng).map(Analysis.overflowIsInfinite)
     }
 }

@@ -108,6 +108,18 @@ public enum Evaluator {
         iwae(model, Batch(x: x), k: k, chunk: chunk, rng: &rng, noise: noise)
     }
 
+    /// `iwae` over every item of `set`, in passes of at most `batch` items (`itemsPerPass`):
+    /// ε in item order, as in one pass.
+    public static func iwae(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int, rng: inout RNG) -> [Double] {
+        let pass = model.itemsPerPass(batch)
+        var out: [Double] = []
+        out.reserveCapacity(set.count)
+        for start in stride(from: 0, to: set.count, by: pass) {
+            out += iwae(model, model.conditioned(set.batch(start..<min(set.count, start + pass))), k: k, rng: &rng)
+        }
+        return out
+    }
+
     /// The same for a batch with a mask (missing entries left out of p(x|z)) and/or a condition.
     public static func iwae(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int = 1000, rng: inout RNG,
                             noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {

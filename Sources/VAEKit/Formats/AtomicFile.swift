@@ -28,10 +28,6 @@ public enum AtomicFile {
         try write(to: path, followLinks: true, produce)
     }
 
-    static func write(_ bytes: [UInt8], to path: String, followLinks: Bool) throws {
-        try write(to: path, followLinks: followLinks) { emit in try emit(bytes) }
-    }
-
     static func write(to path: String, followLinks: Bool, _ produce: (_ emit: ([UInt8]) throws -> Void) throws -> Void) throws {
         guard !path.isEmpty else { throw VAEError("cannot write a file with an empty path") }
         // A pipe, a terminal or another device (/dev/stdout, a FIFO) is written to as it is: it

@@ -336,37 +336,29 @@ public final class SequenceVAE: LatentVariableModel {
     /// `progress` gets the number of items done after each chunk.
     public func sample(count: Int, temperature: Double = 1, greedy: Bool = false, seed: UInt64, chunk: Int = 1024,
                        progress: (Int) -> Void = { _ in }) -> [[Int32]] {
-        precondition(count >= 0 && chunk > 0)
         var rng = RNG(seed: seed)
-        var out: [[Int32]] = []
-        out.reserveCapacity(count)
-        var first = 0
-        while first < count {
-            let n = min(chunk, count - first)
-            let z = Tensor(shape: [n, latent])
+        return SequenceVAE.inChunks(count, chunk) { items in
+            let z = Tensor(shape: [items.count, latent])
             rng.fillNormal(z.pointer, count: z.count)
-            out += generate(z, temperature: temperature, greedy: greedy, seed: seed, firstItem: first)
-            first += n
-            progress(first)
+            defer { progress(items.upperBound) }
+            return generate(z, temperature: temperature, greedy: greedy, seed: seed, firstItem: items.lowerBound)
         }
-        return out
     }
 
     /// `generate` over the rows of z [B, K], `chunk` rows at a time (memory bounded by the chunk;
     /// the same tokens as one call).
     public func decode(_ z: Tensor, temperature: Double = 1, greedy: Bool = true, seed: UInt64 = 1, chunk: Int = 1024) -> [[Int32]] {
-        precondition(chunk > 0)
-        let B = z.shape[0], K = z.shape[1]
-        var out: [[Int32]] = []
-        out.reserveCapacity(B)
-        var first = 0
-        while first < B {
-            let n = min(chunk, B - first)
-            let part = Tensor(shape: [n, K])
-            part.pointer.update(from: z.pointer + first * K, count: n * K)
-            out += generate(part, temperature: temperature, greedy: greedy, seed: seed, firstItem: first)
-            first += n
+        SequenceVAE.inChunks(z.shape[0], chunk) { items in
+            generate(z.rows(items).copy(), temperature: temperature, greedy: greedy, seed: seed, firstItem: items.lowerBound)
         }
+    }
+
+    /// `part` of each run of at most `chunk` of `count` items, in order, joined.
+    private static func inChunks(_ count: Int, _ chunk: Int, _ part: (Range<Int>) -> [[Int32]]) -> [[Int32]] {
+        precondition(count >= 0 && chunk > 0)
+        var out: [[Int32]] = []
+        out.reserveCapacity(count)
+        for first in stride(from: 0, to: count, by: chunk) { out += part(first..<min(count, first + chunk)) }
         return out
     }
 

@@ -188,16 +188,13 @@ public final class VAE: LatentVariableModel {
     /// Encoder output for a batch: μ and log σ², each [B, K] (copies; in passes of `passRows`).
     public func encode(_ x: Tensor, condition: Tensor? = nil) -> (mu: Tensor, logvar: Tensor) {
         let b = x.shape[0], k = latent
+        let h = encodeRawInPasses(x, condition: condition)
         let mu = Tensor(shape: [b, k]), lv = Tensor(shape: [b, k])
-        VAE.inPasses(b) { rows in
-            let h = encodeRaw(x.rows(rows), condition: condition?.rows(rows))
-            for i in 0..<rows.count {
-                let r = rows.lowerBound + i
-                (mu.pointer + r * k).update(from: h.pointer + i * 2 * k, count: k)
-                (lv.pointer + r * k).update(from: h.pointer + i * 2 * k + k, count: k)
-            }
+        for r in 0..<b {
+            (mu.pointer + r * k).update(from: h.pointer + r * 2 * k, count: k)
+            (lv.pointer + r * k).update(from: h.pointer + r * 2 * k + k, count: k)
         }
-        return (mu, lv)
+        return withExtendedLifetime(h) { (mu, lv) }
     }
 
     /// `encodeRaw` for any number of rows, in passes: [B, 2K] (a new tensor, not a view).
