@@ -150,6 +150,58 @@ final class GRUTests: XCTestCase {
         for i in 0..<(3 * H) { XCTAssertEqual(top[i], o1[i], accuracy: 1e-5) }
     }
 
+    /// A dense input joined by a per-sequence constant (an embedded decoder input and z) gives what
+    /// the joined rows [x, constant] give: outputs, states, every gradient, dx's x columns, and
+    /// dL/dconstant = Σ over the sequence's steps of dx's constant columns; `step` likewise.
+    func testDenseInputWithConstantEqualsJoinedInput() {
+        let D = 3, C = 2, H = 4, W = D + C
+        let a = GRU(inputSize: W, hiddenSize: H, layers: 2), b = GRU(inputSize: W, hiddenSize: H, layers: 2)
+        var rng = RNG(seed: 13)
+        a.initialize(using: &rng)
+        for (p, q) in zip(a.parameters, b.parameters) { q.value.pointer.update(from: p.value.pointer, count: p.count) }
+        let layout = PackedLayout(lengths: [5, 3, 3, 1])
+        let x = Tensor(shape: [layout.rows, D]), constant = Tensor(shape: [4, C]), h0 = Tensor(shape: [2, 4, H])
+        for t in [x, constant, h0] { rng.fillNormal(t.pointer, count: t.count) }
+        let joined = Tensor(shape: [layout.rows, W])
+        for t in 0..<layout.steps {
+            for i in 0..<layout.batchSizes[t] {
+                let r = layout.row(i, t)
+                for j in 0..<D { joined[r * W + j] = x[r * D + j] }
+                for c in 0..<C { joined[r * W + D + c] = constant[i * C + c] }
+            }
+        }
+        let (oa, ha) = a.forward(x, constant: constant, layout: layout, h0: h0)
+        let outA = oa.array, hA = ha.array
+        let (ob, hb) = b.forward(joined, layout: layout, h0: h0)
+        for i in 0..<outA.count { XCTAssertEqual(outA[i], ob[i], accuracy: 1e-5) }
+        for i in 0..<hA.count { XCTAssertEqual(hA[i], hb[i], accuracy: 1e-5) }
+        let dOut = Tensor(shape: [layout.rows, H]), dhN = Tensor(shape: [2, 4, H])
+        rng.fillNormal(dOut.pointer, count: dOut.count)
+        rng.fillNormal(dhN.pointer, count: dhN.count)
+        for p in a.parameters + b.parameters { p.grad.zero() }
+        let ga = a.backwardAll(dOutput: dOut, dhN: dhN)
+        let gb = b.backwardAll(dOutput: dOut, dhN: dhN)
+        for (p, q) in zip(a.parameters, b.parameters) {
+            for i in 0..<p.count { XCTAssertEqual(p.grad[i], q.grad[i], accuracy: 1e-4, "\(p.name)[\(i)]") }
+        }
+        for i in 0..<ga.dh0.count { XCTAssertEqual(ga.dh0[i], gb.dh0[i], accuracy: 1e-4) }
+        XCTAssertEqual(ga.dx.shape, [layout.rows, D])
+        for r in 0..<layout.rows { for j in 0..<D { XCTAssertEqual(ga.dx[r * D + j], gb.dx[r * W + j], accuracy: 1e-4) } }
+        let dc = try! XCTUnwrap(ga.dConstant)
+        for i in 0..<4 {
+            for c in 0..<C {
+                var sum: Float = 0
+                for t in 0..<layout.lengths[i] { sum += gb.dx[layout.row(i, t) * W + D + c] }
+                XCTAssertEqual(dc[i * C + c], sum, accuracy: 1e-4)
+            }
+        }
+        // step: the first step of every sequence
+        let st = h0.copy()
+        let top = a.step(x.rows(0..<4), constant: constant, state: st)
+        let (o1, _) = b.forward(joined.rows(0..<4), layout: PackedLayout(lengths: [1, 1, 1, 1]), h0: h0)
+        for i in 0..<(4 * H) { XCTAssertEqual(top[i], o1[i], accuracy: 1e-5) }
+    }
+
     /// A small vocabulary read by many rows goes through W_ih's token columns copied as rows (gather
     /// forward, gradient scatter backward): the same bits as reading the columns in place.
     func testTokenColumnsAsRowsGiveTheSameBits() {
@@ -204,5 +256,56 @@ final class GRUTests: XCTestCase {
             let want = run(threads: 1, asRows: asRows)
             for t in [2, 3] { XCTAssertEqual(run(threads: t, asRows: asRows), want, "\(t) threads, columns as rows: \(asRows)") }
         }
+    }
+
+    /// A dense input with a constant part (the per-sequence sums split over the threads) and an
+    /// embedding table's gradient (columns over the threads): the same bits for 1–3 threads.
+    func testDenseConstantAndEmbeddingSameBitsForAnyThreadCount() {
+        let V = 9, D = 5, C = 4, H = 64
+        let lengths = (0..<40).map { 14 - $0 / 4 }
+        func run(threads: Int) -> [[UInt32]] {
+            let saved = ThreadPool.threadCount
+            defer { ThreadPool.threadCount = saved }
+            ThreadPool.threadCount = threads
+            let g = GRU(inputSize: D + C, hiddenSize: H, layers: 2), e = Embedding(vocabulary: V, dim: 96)
+            var rng = RNG(seed: 41)
+            g.initialize(using: &rng)
+            e.initialize(using: &rng)
+            let layout = PackedLayout(lengths: lengths)
+            let tokens = (0..<layout.rows).map { _ in Int32(rng.int(below: V)) }
+            var w = Workspace()
+            let x = e.gather(tokens, into: &w).copy()
+            let xin = Tensor(shape: [layout.rows, D])
+            for r in 0..<layout.rows { for j in 0..<D { xin[r * D + j] = x[r * 96 + j] } }
+            let constant = Tensor(shape: [lengths.count, C]), dOut = Tensor(shape: [layout.rows, H])
+            rng.fillNormal(constant.pointer, count: constant.count)
+            rng.fillNormal(dOut.pointer, count: dOut.count)
+            for p in g.parameters + e.parameters { rng.fillNormal(p.grad.pointer, count: p.count) }
+            let (out, hN) = g.forward(xin, constant: constant, layout: layout, h0: nil)
+            let grads = g.backwardAll(dOutput: dOut, dhN: nil)
+            let dTable = Tensor(shape: [layout.rows, 96])
+            rng.fillNormal(dTable.pointer, count: dTable.count)
+            XCTAssertGreaterThanOrEqual(2 * dTable.count, 65_536)   // the table's gradient is split
+            e.accumulateGradient(tokens + tokens, Tensor(shape: [2 * layout.rows, 96], data: dTable.array + dTable.array))
+            return ([out.array, hN.array, grads.dx.array, grads.dConstant!.array] + (g.parameters + e.parameters).map { $0.grad.array })
+                .map { $0.map(\.bitPattern) }
+        }
+        let want = run(threads: 1)
+        for t in [2, 3] { XCTAssertEqual(run(threads: t), want, "\(t) threads") }
+    }
+
+    /// `Embedding`: gather gives the table's rows; the gradient of a row read twice is the sum of
+    /// both reads' gradients added onto what was there.
+    func testEmbeddingGatherAndGradient() {
+        let e = Embedding(vocabulary: 4, dim: 3)
+        for i in 0..<12 { e.weight.value[i] = Float(i) }
+        var w = Workspace()
+        let out = e.gather([2, 0, 2], into: &w)
+        XCTAssertEqual(out.shape, [3, 3])
+        XCTAssertEqual(out.array, [6, 7, 8, 0, 1, 2, 6, 7, 8])
+        e.weight.grad.zero()
+        e.weight.grad[1] = 0.5
+        e.accumulateGradient([2, 0, 2], Tensor(shape: [3, 3], data: [1, 2, 3, 4, 5, 6, 10, 20, 30]))
+        XCTAssertEqual(e.weight.grad.array, [4, 5.5, 6, 0, 0, 0, 11, 22, 33, 0, 0, 0])
     }
 }

@@ -58,11 +58,71 @@ final class SequenceVAEParityTests: XCTestCase {
     }
 }
 
+/// A sequence VAE whose 2-layer GRUs read a learned token embedding, against PyTorch's float64
+/// step (`gru_vae_embedding_step.json`, written by scripts/make_sequence_embedding_fixture.py):
+/// μ, log σ², the loss terms and every gradient, the shared table's included.
+final class SequenceVAEEmbeddingParityTests: XCTestCase {
+    func testEmbeddingStepMatchesPyTorch() throws {
+        let c = try XCTUnwrap(try Fixture.load("gru_vae_embedding_step")["sequence_vae_embedding_step"] as? [String: Any])
+        let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b", "c"], maxLength: 5,
+                                 encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2, embedding: 4)
+        let m = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 3), seed: 1)
+        let params = c["params"] as! [String: Any]
+        XCTAssertEqual(Set(params.keys), Set(m.store.parameters.map(\.name)))
+        for p in m.store.parameters {
+            let t = Fixture.tensor(params[p.name])
+            XCTAssertEqual(t.shape, p.shape, p.name)
+            for i in 0..<p.count { p.value[i] = Float(t.data[i]) }
+        }
+        let tokens = (c["tokens"] as! [[Any]]).map { $0.map { ($0 as! NSNumber).floatValue } }
+        let x = Tensor(shape: [3, 7], data: tokens.flatMap { $0 })
+        let eps = Tensor(shape: [3, 3], data: Fixture.tensor(c["eps"]).data.map(Float.init))
+        m.store.zeroGrad()
+        let loss = m.trainStep(Batch(x: x), eps: eps, klWeight: 1, gradScale: 1.0 / 3, update: nil)
+        XCTAssertEqual(loss.recon / 3, c["recon"] as! Double, accuracy: 1e-5 * (c["recon"] as! Double))
+        XCTAssertEqual(loss.kl / 3, c["kl"] as! Double, accuracy: 1e-5 * max(1, c["kl"] as! Double))
+        let (mu, lv) = m.encode(Batch(x: x))
+        assertClose(mu.array, Fixture.tensor(c["mu"]).data, "mu")
+        assertClose(lv.array, Fixture.tensor(c["logvar"]).data, "logvar")
+        for p in m.store.parameters {
+            assertClose(p.grad.array, Fixture.tensor((c["grads"] as! [String: Any])[p.name]).data, rel: 1e-4, abs: 1e-6, "grad of \(p.name)")
+        }
+    }
+}
+
 /// The whole sequence VAE with 2-layer GRUs (the PyTorch fixture has one layer): every parameter's
 /// gradient of the negative ELBO (fixed ε) against central finite differences in Double sums.
 final class SequenceVAEGradientTests: XCTestCase {
     func testTwoLayerGradientsAgainstFiniteDifferences() throws {
         for bidirectional in [false, true] { try check(bidirectional: bidirectional) }
+    }
+
+    /// With a token embedding both GRUs read (shared by encoder and decoder): every gradient,
+    /// the table's included, one-way and bidirectional encoders.
+    func testEmbeddingGradientsAgainstFiniteDifferences() throws {
+        for bidirectional in [false, true] { try check(bidirectional: bidirectional, embedding: 3) }
+    }
+
+    /// An embedded model's parameters: the table first (`embedding.weight` [V, D]), the GRUs D wide
+    /// (the decoder's D + K), and as many as the count says.
+    func testEmbeddingNamesAndCount() throws {
+        for bidirectional in [false, true] {
+            let seq = SequenceConfig(tokenizer: .words, vocabulary: Vocabulary.specials + ["a", "b", "c"], maxLength: 4,
+                                     encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2, bidirectional: bidirectional,
+                                     embedding: 6)
+            let cfg = VAEConfig(sequence: seq, latent: 3)
+            let m = try SequenceVAE(config: cfg, seed: 1)
+            XCTAssertEqual(m.store.parameters.first?.name, "embedding.weight")
+            let shapes = Dictionary(uniqueKeysWithValues: m.store.parameters.map { ($0.name, $0.shape) })
+            XCTAssertEqual(shapes["embedding.weight"], [7, 6])
+            XCTAssertEqual(shapes["encoder.gru.weight_ih_l0"], [15, 6])
+            XCTAssertEqual(shapes["encoder.gru.weight_ih_l1"], [15, bidirectional ? 10 : 5])
+            XCTAssertEqual(shapes["decoder.gru.weight_ih_l0"], [12, 9])
+            XCTAssertEqual(SequenceVAE.parameterCount(cfg), m.store.count)
+        }
+        var bad = SequenceConfig(tokenizer: .words, vocabulary: Vocabulary.specials + ["a"], maxLength: 4)
+        bad.embedding = 8193
+        XCTAssertThrowsError(try bad.validate())
     }
 
     /// A bidirectional encoder has PyTorch's names and shapes, and as many parameters as the count says.
@@ -79,9 +139,10 @@ final class SequenceVAEGradientTests: XCTestCase {
         XCTAssertEqual(SequenceVAE.parameterCount(cfg), m.store.count)
     }
 
-    func check(bidirectional: Bool) throws {
+    func check(bidirectional: Bool, embedding: Int = 0) throws {
         let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b", "c", "d"], maxLength: 6,
-                                 encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2, bidirectional: bidirectional)
+                                 encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2, bidirectional: bidirectional,
+                                 embedding: embedding)
         let m = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 3), seed: 3)
         // items of lengths 6, 2, 4 and 1 (tokens 4…7), padded
         let items: [[Float]] = [[4, 5, 6, 7, 4, 5], [7, 7], [5, 4, 6, 6], [6]]
@@ -109,7 +170,7 @@ final class SequenceVAEGradientTests: XCTestCase {
                 p.value[i] = old - h; let lm = loss()
                 p.value[i] = old
                 let num = (lp - lm) / (2 * Double(h))
-                XCTAssertEqual(Double(p.grad[i]), num, accuracy: 2e-3 + 1e-2 * abs(num), "bidirectional \(bidirectional): \(p.name)[\(i)]")
+                XCTAssertEqual(Double(p.grad[i]), num, accuracy: 2e-3 + 1e-2 * abs(num), "bidirectional \(bidirectional), embedding \(embedding): \(p.name)[\(i)]")
                 compared += 1
             }
         }

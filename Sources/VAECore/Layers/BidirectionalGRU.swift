@@ -4,6 +4,8 @@
 /// [forward hₜ, backward hₜ] (2H). What it gives is each sequence's final states of the top
 /// layer, [forward after the last token, backward after the first] ([B, 2H]): an encoder.
 public final class BidirectionalGRU {
+    /// Layer 0's input: token ids of this vocabulary (`forward(tokens:…)`), or rows of this many
+    /// columns (`forward(_:layout:)`).
     public let vocabulary: Int
     public let hiddenSize: Int
     public let layers: Int
@@ -14,6 +16,9 @@ public final class BidirectionalGRU {
     private var joined: [Workspace]     // layer k + 1's input in time order, per layer
     private var joinedReversed: [Workspace]
     private var finals = Workspace(), dJoined = Workspace(), dForward = Workspace(), dBackward = Workspace()
+    private var inputReversed = Workspace(), dInput = Workspace()
+    /// Whether the last `forward` read dense rows (then `backward` gives their gradient).
+    private var denseInput = false
     private var layout: PackedLayout?
     /// reversed[r]: the packed row of the same sequence at the mirrored step (L − 1 − t).
     private var reversed: [Int] = []
@@ -45,15 +50,38 @@ public final class BidirectionalGRU {
 
     /// The top layer's final states [B, 2H] of the packed token sequences.
     public func forward(tokens: [Int32], layout: PackedLayout) -> Tensor {
+        prepare(layout)
+        denseInput = false
+        let backwardTokens = reversed.map { tokens[$0] }
+        return run(layout, forwardLayers[0].forward(tokens: tokens, vocabulary: vocabulary, layout: layout),
+                   backwardLayers[0].forward(tokens: backwardTokens, vocabulary: vocabulary, layout: layout))
+    }
+
+    /// The top layer's final states [B, 2H] of the packed rows x [N, vocabulary] (e.g. token
+    /// embeddings); `backward` then returns dL/dx.
+    public func forward(_ x: Tensor, layout: PackedLayout) -> Tensor {
+        precondition(x.count == layout.rows * vocabulary, "BidirectionalGRU.forward: input \(x.shape) for \(layout.rows) rows of \(vocabulary)")
+        prepare(layout)
+        denseInput = true
+        let D = vocabulary, xr = inputReversed.view([layout.rows, D])
+        for (r, m) in reversed.enumerated() { (xr.pointer + r * D).update(from: x.pointer + m * D, count: D) }
+        return run(layout, forwardLayers[0].forward(x, layout: layout), backwardLayers[0].forward(xr, layout: layout))
+    }
+
+    private func prepare(_ layout: PackedLayout) {
         self.layout = layout
-        let H = hiddenSize, N = layout.rows, B = layout.batch
+        let N = layout.rows
         reversed = [Int](repeating: 0, count: N)
         for t in 0..<layout.steps {
             for i in 0..<layout.batchSizes[t] { reversed[layout.row(i, t)] = layout.row(i, layout.lengths[i] - 1 - t) }
         }
-        let backwardTokens = reversed.map { tokens[$0] }
-        var (outF, hF) = forwardLayers[0].forward(tokens: tokens, vocabulary: vocabulary, layout: layout)
-        var (outB, hB) = backwardLayers[0].forward(tokens: backwardTokens, vocabulary: vocabulary, layout: layout)
+    }
+
+    /// Layers 1… over layer 0's two directions' outputs; the top layer's final states.
+    private func run(_ layout: PackedLayout, _ first: (output: Tensor, hN: Tensor), _ firstReversed: (output: Tensor, hN: Tensor)) -> Tensor {
+        let H = hiddenSize, N = layout.rows, B = layout.batch
+        var (outF, hF) = first
+        var (outB, hB) = firstReversed
         for k in 1..<max(layers, 1) where k < layers {
             // x[row(i, t)] = [forward out (i, t), backward out (i, L − 1 − t)]; the backward GRU reads it mirrored
             let x = joined[k].view([N, 2 * H]), xr = joinedReversed[k].view([N, 2 * H])
@@ -74,8 +102,10 @@ public final class BidirectionalGRU {
         return out
     }
 
-    /// From dL/d(final states) [B, 2H]: *accumulates* every parameter's gradient.
-    public func backward(_ dFinal: Tensor) {
+    /// From dL/d(final states) [B, 2H]: *accumulates* every parameter's gradient. After a dense
+    /// `forward`, returns dL/dx [N, vocabulary] (a view valid until the next call); else nil.
+    @discardableResult
+    public func backward(_ dFinal: Tensor) -> Tensor? {
         guard let layout else { preconditionFailure("BidirectionalGRU.backward before forward") }
         let H = hiddenSize, N = layout.rows, B = layout.batch
         let dhF = Tensor(shape: [1, B, H]), dhB = Tensor(shape: [1, B, H])
@@ -88,13 +118,10 @@ public final class BidirectionalGRU {
             let top = k == layers - 1
             let gf = forwardLayers[k].backwardAll(dOutput: dOutF, dhN: top ? dhF : nil)
             let gb = backwardLayers[k].backwardAll(dOutput: dOutB, dhN: top ? dhB : nil)
-            guard k > 0 else { break }
-            // dx (time order) = dx of the forward GRU + the backward GRU's dx mirrored back
-            let dx = dJoined.view([N, 2 * H])
-            for r in 0..<N {
-                let a = gf.dx.pointer + r * 2 * H, b = gb.dx.pointer + reversed[r] * 2 * H, d = dx.pointer + r * 2 * H
-                for j in 0..<(2 * H) { d[j] = a[j] + b[j] }
+            guard k > 0 else {
+                return denseInput ? mirroredSum(gf.dx, gb.dx, width: vocabulary, into: &dInput) : nil
             }
+            let dx = mirroredSum(gf.dx, gb.dx, width: 2 * H, into: &dJoined)
             // split: the forward outputs' part in time order, the backward outputs' part mirrored
             let f = dForward.view([N, H]), bw = dBackward.view([N, H])
             for r in 0..<N {
@@ -104,5 +131,16 @@ public final class BidirectionalGRU {
             dOutF = f
             dOutB = bw
         }
+        return nil   // not reached: layer 0 returns
+    }
+
+    /// dx in time order: the forward GRU's dx + the backward GRU's dx mirrored back.
+    private func mirroredSum(_ a: Tensor, _ b: Tensor, width w: Int, into buffer: inout Workspace) -> Tensor {
+        let N = reversed.count, dx = buffer.view([N, w])
+        for r in 0..<N {
+            let x = a.pointer + r * w, y = b.pointer + reversed[r] * w, d = dx.pointer + r * w
+            for j in 0..<w { d[j] = x[j] + y[j] }
+        }
+        return dx
     }
 }

@@ -85,6 +85,8 @@ public final class GRU {
     /// How layer 0 was fed in the last `forward`: a dense input, or token ids (a one-hot input
     /// read as a gather of W_ih's columns) with an optional per-sequence part of the input.
     private var tokenInput: (tokens: [Int32], vocabulary: Int, constant: Tensor?)?
+    /// A dense layer-0 input's per-sequence part (`forward(_:constant:…)`), for the backward pass.
+    private var denseConstant: Tensor?
     private var sums = Workspace()     // [B, 3H] per-sequence Σ_t dGi (token input with a constant part); column sums
     private var dConstant = Workspace() // [B, C]
     private var tokenColumns = Workspace() // [V, 3H] W_ih's (or its gradient's) token columns as rows
@@ -135,8 +137,18 @@ public final class GRU {
     /// Returns the top layer's output [N, H] (packed) and each sequence's final state [layers, B, H]
     /// (after its own last token). Views of buffers the layer owns: valid until its next call.
     public func forward(_ x: Tensor, layout: PackedLayout, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
-        precondition(x.count == layout.rows * inputSize, "GRU.forward: input \(x.shape) for \(layout.rows) packed rows of \(inputSize)")
+        forward(x, constant: nil, layout: layout, h0: h0)
+    }
+
+    /// `forward` with layer 0's input [x, constant]: x [N, D] packed rows, `constant` [B, C] the same
+    /// C values at every step of sequence i (the decoder's z; inputSize = D + C). The constant
+    /// part is one product per sequence, not per step. nil: x is the whole input.
+    public func forward(_ x: Tensor, constant: Tensor?, layout: PackedLayout, h0: Tensor? = nil) -> (output: Tensor, hN: Tensor) {
+        let C = constant?.rowSize ?? 0
+        precondition(C < inputSize && x.count == layout.rows * (inputSize - C) && (constant == nil || constant!.shape[0] == layout.batch),
+                     "GRU.forward: input \(x.shape) and constant \(constant?.shape ?? []) for \(layout.rows) packed rows of \(inputSize)")
         tokenInput = nil
+        denseConstant = constant
         return run(x, layout: layout, h0: h0)
     }
 
@@ -150,6 +162,7 @@ public final class GRU {
         precondition(vocabulary + (constant?.rowSize ?? 0) == inputSize && (constant == nil || constant!.shape[0] == layout.batch),
                      "GRU.forward: vocabulary \(vocabulary) + constant \(constant?.shape ?? []) for input size \(inputSize)")
         tokenInput = (tokens, vocabulary, constant)
+        denseConstant = nil
         return run(noGradient, layout: layout, h0: h0)
     }
 
@@ -168,6 +181,8 @@ public final class GRU {
             let wih = state[k].wih, whh = state[k].whh, bhh = state[k].bhh
             if k == 0, let t = tokenInput {
                 gatherInputProjection(t.tokens, vocabulary: t.vocabulary, constant: t.constant, layout: layout, into: gi)
+            } else if k == 0, let c = denseConstant {
+                denseInputProjection(input, constant: c, layout: layout, into: gi)
             } else {
                 // every step's input side at once: gi = x W_ihᵀ + b_ih
                 GEMM.sgemm(transA: false, transB: true, m: N, n: 3 * H, k: inK, a: input.pointer, lda: inK,
@@ -191,6 +206,22 @@ public final class GRU {
             below = out
         }
         return (below, finals)
+    }
+
+    /// gi[row(i, t)] = (W_ih[:, D…] cᵢ + b_ih) + W_ih[:, :D] x[row(i, t)]: each row starts as its
+    /// sequence's part (one product per sequence), then one product adds every row's x part.
+    private func denseInputProjection(_ x: Tensor, constant c: Tensor, layout: PackedLayout, into gi: Tensor) {
+        let H3 = 3 * hiddenSize, inK = inputSize, B = layout.batch, C = c.rowSize, D = inK - C
+        let w = state[0].wih.value.pointer
+        let perSeq = gh.view([B, H3])  // scratch until the recurrence uses it
+        GEMM.sgemm(transA: false, transB: true, m: B, n: H3, k: C, a: c.pointer, lda: C,
+                   b: w + D, ldb: inK, beta: 0, c: perSeq.pointer, ldc: H3, bias: state[0].bih.value.pointer)
+        for t in 0..<layout.steps {
+            let off = layout.offsets[t]
+            for i in 0..<layout.batchSizes[t] { (gi.pointer + (off + i) * H3).update(from: perSeq.pointer + i * H3, count: H3) }
+        }
+        GEMM.sgemm(transA: false, transB: true, m: layout.rows, n: H3, k: D, a: x.pointer, lda: D,
+                   b: w, ldb: inK, beta: 1, c: gi.pointer, ldc: H3)
     }
 
     /// gi[row(i, t)] = W_ih[:, token] + W_ih[:, V…] cᵢ + b_ih, with W_ih[:, V…] cᵢ one product per sequence.
@@ -321,16 +352,22 @@ public final class GRU {
                                                   dGh: dGh, dan: dan)
                 break
             }
-            GEMM.sgemm(transA: true, transB: false, m: 2 * H, n: inK, k: N, a: dGh.pointer, lda: 3 * H,
-                       b: input.pointer, ldb: inK, beta: 1, c: wih.grad.pointer, ldc: inK)
-            GEMM.sgemm(transA: true, transB: false, m: H, n: inK, k: N, a: dan.pointer, lda: H,
-                       b: input.pointer, ldb: inK, beta: 1, c: wih.grad.pointer + 2 * H * inK, ldc: inK)
+            // a dense input of D columns (the rest of layer 0's input a per-sequence constant)
+            let constant = k == 0 ? denseConstant : nil
+            let D = inK - (constant?.rowSize ?? 0)
+            GEMM.sgemm(transA: true, transB: false, m: 2 * H, n: D, k: N, a: dGh.pointer, lda: 3 * H,
+                       b: input.pointer, ldb: D, beta: 1, c: wih.grad.pointer, ldc: inK)
+            GEMM.sgemm(transA: true, transB: false, m: H, n: D, k: N, a: dan.pointer, lda: H,
+                       b: input.pointer, ldb: D, beta: 1, c: wih.grad.pointer + 2 * H * inK, ldc: inK)
+            if let constant {
+                dConstantOut = constantBackward(constant, columns: D, layout: layout, dGh: dGh, dan: dan)
+            }
             if k == 0 && !needsInputGradient { break }
-            let dx = state[k].dx.view([N, inK])
-            GEMM.sgemm(transA: false, transB: false, m: N, n: inK, k: 2 * H, a: dGh.pointer, lda: 3 * H,
-                       b: wih.value.pointer, ldb: inK, beta: 0, c: dx.pointer, ldc: inK)
-            GEMM.sgemm(transA: false, transB: false, m: N, n: inK, k: H, a: dan.pointer, lda: H,
-                       b: wih.value.pointer + 2 * H * inK, ldb: inK, beta: 1, c: dx.pointer, ldc: inK)
+            let dx = state[k].dx.view([N, D])
+            GEMM.sgemm(transA: false, transB: false, m: N, n: D, k: 2 * H, a: dGh.pointer, lda: 3 * H,
+                       b: wih.value.pointer, ldb: inK, beta: 0, c: dx.pointer, ldc: D)
+            GEMM.sgemm(transA: false, transB: false, m: N, n: D, k: H, a: dan.pointer, lda: H,
+                       b: wih.value.pointer + 2 * H * inK, ldb: inK, beta: 1, c: dx.pointer, ldc: D)
             dAbove = dx
             if k == 0 { dxOut = dx }
         }
@@ -386,6 +423,25 @@ public final class GRU {
         return dc
     }
 
+    /// A dense input's constant part: Sᵢ = Σ_t dGi[row(i, t)];  dW_ih[:, D…] += Sᵀ C;  dC = S W_ih[:, D…]
+    private func constantBackward(_ c: Tensor, columns D: Int, layout: PackedLayout, dGh: Tensor, dan: Tensor) -> Tensor {
+        let H = hiddenSize, H3 = 3 * H, inK = inputSize, B = layout.batch, C = c.rowSize
+        let S = sums.view([B, H3])
+        S.zero()
+        let sp = S.pointer, gh = dGh.pointer, an = dan.pointer
+        GRU.forEachColumnRange(H3, rows: layout.rows) { cols in
+            layout.withSteps { off, bs in
+                vk_gru_token_rows_backward(gh, an, H, nil, off, bs, layout.steps, cols.lowerBound, cols.upperBound, nil, sp)
+            }
+        }
+        GEMM.sgemm(transA: true, transB: false, m: H3, n: C, k: B, a: sp, lda: H3, b: c.pointer, ldb: C,
+                   beta: 1, c: state[0].wih.grad.pointer + D, ldc: inK)
+        let dc = dConstant.view([B, C])
+        GEMM.sgemm(transA: false, transB: false, m: B, n: C, k: H3, a: sp, lda: H3, b: state[0].wih.value.pointer + D,
+                   ldb: inK, beta: 0, c: dc.pointer, ldc: C)
+        return dc
+    }
+
     @inline(__always)
     static func add(_ a: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { b[i] += a[i] }
@@ -404,12 +460,22 @@ public final class GRU {
     /// One step for sampling: `x` [B, in] and `state` [layers, B, H], updated in place.
     /// Returns the top layer's new state [B, H] (a view of `state`). Keeps nothing for `backward`.
     public func step(_ x: Tensor, state st: Tensor) -> Tensor {
-        let B = x.shape[0]
-        precondition(x.count == B * inputSize, "GRU.step: x \(x.shape)")
+        step(x, constant: nil, state: st)
+    }
+
+    /// `step` with the input [x, constant] (see `forward(_:constant:…)`): x [B, D], constant [B, C].
+    public func step(_ x: Tensor, constant: Tensor?, state st: Tensor) -> Tensor {
+        let B = x.shape[0], C = constant?.rowSize ?? 0
+        precondition(x.count == B * (inputSize - C) && (constant == nil || constant!.shape[0] == B),
+                     "GRU.step: x \(x.shape) and constant \(constant?.shape ?? [])")
         return stepLayers(batch: B, state: st) { gi in
-            GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * hiddenSize, k: inputSize, a: x.pointer, lda: inputSize,
-                       b: state[0].wih.value.pointer, ldb: inputSize, beta: 0, c: gi.pointer, ldc: 3 * hiddenSize,
-                       bias: state[0].bih.value.pointer)
+            if let constant {
+                denseInputProjection(x, constant: constant, layout: PackedLayout(lengths: [Int](repeating: 1, count: B)), into: gi)
+            } else {
+                GEMM.sgemm(transA: false, transB: true, m: B, n: 3 * hiddenSize, k: inputSize, a: x.pointer, lda: inputSize,
+                           b: state[0].wih.value.pointer, ldb: inputSize, beta: 0, c: gi.pointer, ldc: 3 * hiddenSize,
+                           bias: state[0].bih.value.pointer)
+            }
         }
     }
 

@@ -29,9 +29,14 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
     public var bidirectional: Bool = false
     /// The items are SMILES strings (molecules): samples are checked for validity.
     public var molecules: Bool = false
+    /// The width of a learned token embedding that both GRUs read (`nn.Embedding`, shared, as in
+    /// MOSES's VAE); 0: the GRUs read one-hot tokens (MOSES's default; a small vocabulary). With
+    /// thousands of words the one-hot inputs make each GRU's input weights a vocabulary wide.
+    public var embedding: Int = 0
 
     public init(tokenizer: Tokenizer, vocabulary: [String], maxLength: Int, encoderHidden: Int = 256, encoderLayers: Int = 1,
-                decoderHidden: Int = 512, decoderLayers: Int = 1, wordDropout: Double = 0, bidirectional: Bool = false) {
+                decoderHidden: Int = 512, decoderLayers: Int = 1, wordDropout: Double = 0, bidirectional: Bool = false,
+                embedding: Int = 0) {
         self.tokenizer = tokenizer
         self.vocabulary = vocabulary
         self.maxLength = maxLength
@@ -41,11 +46,12 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         self.decoderLayers = decoderLayers
         self.wordDropout = wordDropout
         self.bidirectional = bidirectional
+        self.embedding = embedding
     }
 
     enum CodingKeys: String, CodingKey {
         case tokenizer, vocabulary, maxLength, encoderHidden, encoderLayers, decoderHidden, decoderLayers, wordDropout, bidirectional
-        case molecules
+        case molecules, embedding
     }
 
     public init(from decoder: Decoder) throws {
@@ -60,6 +66,23 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         wordDropout = try c.decode(Double.self, forKey: .wordDropout)
         bidirectional = try c.decodeIfPresent(Bool.self, forKey: .bidirectional) ?? false
         molecules = try c.decodeIfPresent(Bool.self, forKey: .molecules) ?? false
+        embedding = try c.decodeIfPresent(Int.self, forKey: .embedding) ?? 0
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tokenizer, forKey: .tokenizer)
+        try c.encode(vocabulary, forKey: .vocabulary)
+        try c.encode(maxLength, forKey: .maxLength)
+        try c.encode(encoderHidden, forKey: .encoderHidden)
+        try c.encode(encoderLayers, forKey: .encoderLayers)
+        try c.encode(decoderHidden, forKey: .decoderHidden)
+        try c.encode(decoderLayers, forKey: .decoderLayers)
+        try c.encode(wordDropout, forKey: .wordDropout)
+        try c.encode(bidirectional, forKey: .bidirectional)
+        try c.encode(molecules, forKey: .molecules)
+        // one-hot models' configs stay as they were (readable by earlier releases)
+        if embedding != 0 { try c.encode(embedding, forKey: .embedding) }
     }
 
     public func validate() throws {
@@ -75,6 +98,7 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         for (name, v) in [("encoder layers", encoderLayers), ("decoder layers", decoderLayers)] where !(1...16).contains(v) {
             throw VAEError("the \(name) \(v) must be between 1 and 16")
         }
+        guard (0...8192).contains(embedding) else { throw VAEError("the token embedding's width \(embedding) must be between 0 (one-hot tokens) and 8192") }
         guard wordDropout >= 0 && wordDropout < 1 else { throw VAEError("word dropout \(wordDropout) must be at least 0 and below 1") }
     }
 }

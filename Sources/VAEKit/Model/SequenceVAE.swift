@@ -10,6 +10,9 @@ import RealModule
 ///              (teacher forcing); Linear → logits of token t + 1; a categorical per position,
 ///              nothing after <eos>
 ///
+/// With `sequence.embedding` = D > 0 both GRUs read a learned D-wide vector per token instead of
+/// its one-hot (one table, `embedding.weight`, shared as MOSES's `x_emb` is).
+///
 /// The negative ELBO of an item is Σ_t −log p(x_{t+1} | x_≤t, z) + KL, in nats. Items come in a
 /// `Batch` as token ids (x: [B, maxLength + 2], <bos> … <eos> then <pad>); inside, each batch is
 /// sorted by length and packed (`PackedLayout`), so it costs its real tokens. Parameters carry
@@ -27,12 +30,16 @@ public final class SequenceVAE: LatentVariableModel {
     public let decoderInit: Dense
     public let decoderGRU: GRU
     public let output: Dense
+    /// The token vectors both GRUs read (nil: one-hot tokens).
+    public let embedding: Embedding?
     public var vocabularySize: Int { sequence.vocabulary.count }
 
     private var h = Workspace(), z = Workspace(), dh = Workspace(), dlogits = Workspace(), encGrad = Workspace()
     private var h0 = Workspace(), dh0 = Workspace()
     /// ε or z rows in the packed (sorted) order, and the word-dropped decoder inputs: reused every batch.
     private var sortedRows = Workspace(), dropped = Workspace()
+    /// The embedded encoder and decoder inputs, and one sampling step's.
+    private var encoderInput = Workspace(), decoderInput = Workspace(), stepInput = Workspace()
     private var recon: [Double] = [], kl: [Double] = []
 
     public init(config: VAEConfig, seed: UInt64 = 0) throws {
@@ -41,28 +48,33 @@ public final class SequenceVAE: LatentVariableModel {
         self.config = config
         sequence = s
         let V = s.vocabulary.count, K = config.latent
+        embedding = s.embedding > 0 ? Embedding(vocabulary: V, dim: s.embedding) : nil
+        let input = s.embedding > 0 ? s.embedding : V   // what a GRU reads per token
         if s.bidirectional {
             encoderGRU = nil
-            encoderBidirectional = BidirectionalGRU(vocabulary: V, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
+            encoderBidirectional = BidirectionalGRU(vocabulary: input, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
         } else {
-            encoderGRU = GRU(inputSize: V, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
+            encoderGRU = GRU(inputSize: input, hiddenSize: s.encoderHidden, layers: s.encoderLayers)
             encoderBidirectional = nil
         }
         let encoderParameters = encoderGRU?.parameters ?? encoderBidirectional!.parameters
         head = Dense(s.encoderHidden * (s.bidirectional ? 2 : 1), 2 * K)
         decoderInit = Dense(K, s.decoderHidden)
-        decoderGRU = GRU(inputSize: V + K, hiddenSize: s.decoderHidden, layers: s.decoderLayers)
+        decoderGRU = GRU(inputSize: input + K, hiddenSize: s.decoderHidden, layers: s.decoderLayers)
         output = Dense(s.decoderHidden, V)
+        embedding?.nameParameters(prefix: "embedding")
         encoderGRU?.nameParameters(prefix: "encoder.gru")
         encoderBidirectional?.nameParameters(prefix: "encoder.gru")
         head.nameParameters(prefix: "encoder.head")
         decoderInit.nameParameters(prefix: "decoder.h0")
         decoderGRU.nameParameters(prefix: "decoder.gru")
         output.nameParameters(prefix: "decoder.out")
-        encoderGRU?.needsInputGradient = false
-        decoderGRU.needsInputGradient = false
-        store = ParameterStore(encoderParameters + head.parameters + decoderInit.parameters + decoderGRU.parameters + output.parameters)
+        // one-hot inputs are data; embedded ones pass their gradient on to the table
+        encoderGRU?.needsInputGradient = embedding != nil
+        decoderGRU.needsInputGradient = embedding != nil
+        store = ParameterStore((embedding?.parameters ?? []) + encoderParameters + head.parameters + decoderInit.parameters + decoderGRU.parameters + output.parameters)
         var rng = RNG(seed: seed)
+        embedding?.initialize(using: &rng)
         encoderGRU?.initialize(using: &rng)
         encoderBidirectional?.initialize(using: &rng)
         head.initialize(using: &rng)
@@ -75,24 +87,25 @@ public final class SequenceVAE: LatentVariableModel {
     public static func parameterCount(_ config: VAEConfig) -> Int? {
         guard let s = config.sequence else { return nil }
         let V = s.vocabulary.count, K = config.latent
+        let input = s.embedding > 0 ? s.embedding : V
         func gru(_ input: Int, _ hidden: Int, _ layers: Int) -> Int {
             (0..<layers).reduce(0) { $0 + 3 * hidden * (($1 == 0 ? input : hidden) + hidden + 2) }
         }
         let directions = s.bidirectional ? 2 : 1
         let encoder = s.bidirectional
-            ? 2 * (0..<s.encoderLayers).reduce(0) { $0 + 3 * s.encoderHidden * (($1 == 0 ? V : 2 * s.encoderHidden) + s.encoderHidden + 2) }
-            : gru(V, s.encoderHidden, s.encoderLayers)
-        return encoder + (directions * s.encoderHidden + 1) * 2 * K + (K + 1) * s.decoderHidden
-            + gru(V + K, s.decoderHidden, s.decoderLayers) + (s.decoderHidden + 1) * V
+            ? 2 * (0..<s.encoderLayers).reduce(0) { $0 + 3 * s.encoderHidden * (($1 == 0 ? input : 2 * s.encoderHidden) + s.encoderHidden + 2) }
+            : gru(input, s.encoderHidden, s.encoderLayers)
+        return V * s.embedding + encoder + (directions * s.encoderHidden + 1) * 2 * K + (K + 1) * s.decoderHidden
+            + gru(input + K, s.decoderHidden, s.decoderLayers) + (s.decoderHidden + 1) * V
     }
 
     /// Matrix-product FLOPs of one training step for an item of the longest length (the one-hot
-    /// input products are gathers and not counted).
+    /// input products are gathers and not counted; an embedding's are).
     public var trainingFLOPsPerExample: Double {
-        let s = sequence, K = Double(config.latent), V = Double(vocabularySize)
+        let s = sequence, K = Double(config.latent), V = Double(vocabularySize), E = Double(s.embedding)
         let He = Double(s.encoderHidden), Hd = Double(s.decoderHidden)
-        let enc = 3 * He * He * Double(s.encoderLayers) + 3 * He * He * Double(s.encoderLayers - 1)
-        let dec = 3 * Hd * Hd * Double(s.decoderLayers) + 3 * Hd * Hd * Double(s.decoderLayers - 1) + Hd * V
+        let enc = 3 * He * He * Double(s.encoderLayers) + 3 * He * He * Double(s.encoderLayers - 1) + 3 * He * E
+        let dec = 3 * Hd * Hd * Double(s.decoderLayers) + 3 * Hd * Hd * Double(s.decoderLayers - 1) + Hd * V + 3 * Hd * E
         let perToken = 2 * 3 * (enc * (s.bidirectional ? 2 : 1) + dec)  // forward and the two gradients
         return perToken * Double(s.maxLength + 1) + 2 * 3 * (He * 2 * K + 2 * K * Hd)
     }
@@ -160,8 +173,12 @@ public final class SequenceVAE: LatentVariableModel {
 
     /// Encoder output [B, 2K] in the packed (sorted) order.
     private func encodeSorted(_ p: Packed) -> Tensor {
-        if let bi = encoderBidirectional { return head.forward(bi.forward(tokens: p.encoderTokens, layout: p.encoder)) }
-        let (_, hN) = encoderGRU!.forward(tokens: p.encoderTokens, vocabulary: vocabularySize, layout: p.encoder)
+        let x = embedding?.gather(p.encoderTokens, into: &encoderInput)
+        if let bi = encoderBidirectional {
+            return head.forward(x.map { bi.forward($0, layout: p.encoder) } ?? bi.forward(tokens: p.encoderTokens, layout: p.encoder))
+        }
+        let (_, hN) = x.map { encoderGRU!.forward($0, layout: p.encoder) }
+            ?? encoderGRU!.forward(tokens: p.encoderTokens, vocabulary: vocabularySize, layout: p.encoder)
         let B = p.order.count, He = sequence.encoderHidden
         let L = sequence.encoderLayers
         let top = hN.reshaped([L * B, He]).rows(((L - 1) * B)..<(L * B))
@@ -174,7 +191,8 @@ public final class SequenceVAE: LatentVariableModel {
         let init1 = decoderInit.forward(z)
         let start = h0.view([L, B, Hd])
         for l in 0..<L { (start.pointer + l * B * Hd).update(from: init1.pointer, count: B * Hd) }
-        let (out, _) = decoderGRU.forward(tokens: p.decoderInputs, vocabulary: vocabularySize, constant: z, layout: p.decoder, h0: start)
+        let (out, _) = embedding.map { decoderGRU.forward($0.gather(p.decoderInputs, into: &decoderInput), constant: z, layout: p.decoder, h0: start) }
+            ?? decoderGRU.forward(tokens: p.decoderInputs, vocabulary: vocabularySize, constant: z, layout: p.decoder, h0: start)
         return output.forward(out)
     }
 
@@ -235,6 +253,7 @@ public final class SequenceVAE: LatentVariableModel {
         // decoder: logits → GRU → (h₀, z)
         let dOut = output.backward(g)
         let gg = decoderGRU.backwardAll(dOutput: dOut, dhN: nil)
+        embedding?.accumulateGradient(p.decoderInputs, gg.dx)
         let Hd = sequence.decoderHidden, L = sequence.decoderLayers
         let dInit = dh0.view([b, Hd])
         dInit.pointer.update(from: gg.dh0.pointer, count: b * Hd)
@@ -249,13 +268,14 @@ public final class SequenceVAE: LatentVariableModel {
         }
         let dTop = head.backward(dhs)
         if let bi = encoderBidirectional {
-            bi.backward(dTop)
+            if let dx = bi.backward(dTop) { embedding?.accumulateGradient(p.encoderTokens, dx) }
         } else {
             let He = sequence.encoderHidden, Le = sequence.encoderLayers
             let dhN = encGrad.view([Le, b, He])
             dhN.zero()
             (dhN.pointer + (Le - 1) * b * He).update(from: dTop.pointer, count: b * He)
-            _ = encoderGRU!.backwardAll(dOutput: nil, dhN: dhN)
+            let ge = encoderGRU!.backwardAll(dOutput: nil, dhN: dhN)
+            embedding?.accumulateGradient(p.encoderTokens, ge.dx)
         }
         if let update { for q in store.parameters { update.apply(q) } }
         return loss
@@ -304,7 +324,7 @@ public final class SequenceVAE: LatentVariableModel {
     /// 10,000 words, at most the requested number (real items are shorter than the longest).
     public func itemsPerPass(_ requested: Int) -> Int {
         let s = sequence
-        let perToken = max(vocabularySize, 1) + 6 * (s.decoderHidden * s.decoderLayers
+        let perToken = max(vocabularySize, 1) + 2 * s.embedding + 6 * (s.decoderHidden * s.decoderLayers
                                                      + s.encoderHidden * s.encoderLayers * (s.bidirectional ? 2 : 1))
         return max(1, min(requested, SequenceVAE.passFloats / ((s.maxLength + 1) * perToken)))
     }
@@ -387,7 +407,8 @@ public final class SequenceVAE: LatentVariableModel {
         let limit = min(maxLength ?? sequence.maxLength, sequence.maxLength)
         var p = [Double](repeating: 0, count: V)
         for _ in 0...limit {
-            let top = decoderGRU.step(tokens: tokens, vocabulary: V, constant: zc, state: state)
+            let top = embedding.map { decoderGRU.step($0.gather(tokens, into: &stepInput), constant: zc, state: state) }
+                ?? decoderGRU.step(tokens: tokens, vocabulary: V, constant: zc, state: state)
             let logits = output.forward(top)
             var alive = 0
             for r in 0..<rows.count {
