@@ -201,23 +201,31 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    def __init__(self, V, H, L, K):
+    def __init__(self, V, I, H, L, K):
         super().__init__()
         self.h0 = nn.Linear(K, H)
-        self.gru = nn.GRU(V + K, H, L, batch_first=True)  # layer-0 input: [one-hot token, z]
+        self.gru = nn.GRU(I + K, H, L, batch_first=True)  # layer-0 input: [token (one-hot, I = V, or embedded), z]
         self.out = nn.Linear(H, V)
 
 
 class SequenceVAE(nn.Module):
-    def __init__(self, V, K, He, Le, Hd, Ld):
+    def __init__(self, V, K, He, Le, Hd, Ld, E=0):
         super().__init__()
         self.V, self.K = V, K
-        self.encoder = Encoder(V, He, Le, K)
-        self.decoder = Decoder(V, Hd, Ld, K)
+        if E:  # `--embedding E`: both GRUs read a learned E-wide vector per token (one table)
+            self.embedding = nn.Embedding(V, E)
+        self.encoder = Encoder(E or V, He, Le, K)
+        self.decoder = Decoder(V, E or V, Hd, Ld, K)
+
+    def tokens(self, x, dtype):
+        """The GRUs' input per token: its embedding, or its one-hot."""
+        if hasattr(self, "embedding"):
+            return self.embedding(x)
+        return F.one_hot(x, self.V).to(dtype)
 
     def encode(self, x, lengths):
         """x [B, T] ids <bos> … <eos> <pad>…, lengths: tokens incl. <bos>/<eos>. Returns μ, log σ²."""
-        onehot = F.one_hot(x, self.V).to(self.encoder.head.weight.dtype)
+        onehot = self.tokens(x, self.encoder.head.weight.dtype)
         packed = pack_padded_sequence(onehot, lengths, batch_first=True, enforce_sorted=False)
         _, hN = self.encoder.gru(packed)  # [L, B, H], in the batch's order
         h = self.encoder.head(hN[-1])
@@ -227,7 +235,7 @@ class SequenceVAE(nn.Module):
         """Σ_t cross-entropy of each item: inputs <bos> … last token, targets first token … <eos>."""
         inputs, targets = x[:, :-1], x[:, 1:]
         steps = lengths - 1
-        onehot = F.one_hot(inputs, self.V).to(z.dtype)
+        onehot = self.tokens(inputs, z.dtype)
         T = inputs.shape[1]
         inp = torch.cat([onehot, z.unsqueeze(1).expand(-1, T, -1)], dim=2)
         L = self.decoder.gru.num_layers
@@ -260,7 +268,10 @@ def load_run(run, dtype=torch.float64):
     expected = (config["latent"], seq["encoderHidden"], seq["encoderLayers"], seq["decoderHidden"], seq["decoderLayers"])
     if (K, He, Le, Hd, Ld) != expected:
         raise SystemExit(f"shapes give K, He, Le, Hd, Ld = {(K, He, Le, Hd, Ld)}, the config {expected}")
-    model = SequenceVAE(V, K, He, Le, Hd, Ld)
+    E = state["embedding.weight"].shape[1] if "embedding.weight" in state else 0
+    if E != seq.get("embedding", 0):
+        raise SystemExit(f"embedding.weight gives a width of {E}, the config {seq.get('embedding', 0)}")
+    model = SequenceVAE(V, K, He, Le, Hd, Ld, E)
     mine = set(model.state_dict())
     if mine != set(state):
         raise SystemExit(f"names differ: only in the checkpoint {sorted(set(state) - mine)}, only in the model {sorted(mine - set(state))}")

@@ -245,7 +245,7 @@ extension Bench {
         let result: [String: Any] = [
             "items_per_second": (Double(items) / seconds).rounded(),
             "tokens_per_second": (Double(tokens) / seconds).rounded(),
-            "model": "gru", "encoder": "\(s.encoderLayers)x\(s.encoderHidden)", "decoder": "\(s.decoderLayers)x\(s.decoderHidden)",
+            "model": "gru", "encoder": "\(s.encoderLayers)x\(s.encoderHidden)", "decoder": "\(s.decoderLayers)x\(s.decoderHidden)", "embedding": s.embedding,
             "latent": k, "vocabulary": s.vocabulary.count, "batch": batchSize, "batches": batches,
             "threads": ThreadPool.threadCount, "data": data.name, "loss": (lastLoss * 100).rounded() / 100,
             "peak_rss_mib": (Double(usage.ru_maxrss) / 1024 * 10).rounded() / 10, "gemm": GEMM.description, "seed": seed,

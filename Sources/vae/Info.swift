@@ -27,7 +27,7 @@ struct Info: ParsableCommand {
         print("run:         \(run)")
         if let q = c.sequence {
             // a sequence VAE: GRUs over tokens, a categorical over the vocabulary per token
-            print("model:       gru sequence VAE, encoder \(q.encoderLayers)x\(q.encoderHidden)\(q.bidirectional ? " bidirectional" : ""), decoder \(q.decoderLayers)x\(q.decoderHidden), latent \(c.latent), \(loaded.model.parameterCount) parameters")
+            print("model:       gru sequence VAE, encoder \(q.encoderLayers)x\(q.encoderHidden)\(q.bidirectional ? " bidirectional" : ""), decoder \(q.decoderLayers)x\(q.decoderHidden), latent \(c.latent), \(q.inputDescription), \(loaded.model.parameterCount) parameters")
             print("tokens:      \(q.tokenizer.rawValue), vocabulary \(q.vocabulary.count) (with \(Vocabulary.specials.joined(separator: " "))), at most \(q.maxLength) per item\(q.molecules ? ", SMILES" : "")\(q.wordDropout > 0 ? ", word dropout \(q.wordDropout)" : "")")
             print("likelihood:  categorical per token, β \(c.beta), warm-up \(c.warmupEpochs) epochs\(c.freeBits.map { $0 > 0 ? ", free bits \($0)" : "" } ?? "")")
         } else {

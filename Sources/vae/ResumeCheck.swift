@@ -81,11 +81,12 @@ extension Train {
             add("--decoder", try SequenceTrainOptions.shape(q.decoder, "--decoder").map { "\($0.layers)x\($0.width)" }, "\(s.decoderLayers)x\(s.decoderHidden)")
             add("--word-dropout", q.wordDropout.map { "\($0)" }, "\(s.wordDropout)")
             add("--bidirectional", q.bidirectional ? "on" : nil, s.bidirectional ? "on" : "off")
+            add("--embedding", q.embedding.map(String.init), String(s.embedding))
             add("--max-vocab", q.maxVocab.map(String.init), reading.map { String($0.maxVocabulary) })
             add("--test", q.testFile, reading.map { $0.testFile ?? "none (a split of --data)" })
             add("--text-column", dataOptions.textColumn, reading.map { $0.textColumn ?? "none (one item per line)" })
         } else if sequenceOptions.given {
-            throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder and --word-dropout are for sequence runs; \(out ?? "the run") is a \(cfg.architecture.rawValue) run")
+            throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout, --bidirectional and --embedding are for sequence runs; \(out ?? "the run") is a \(cfg.architecture.rawValue) run")
         }
         for c in checks {
             if let given = c.given, let stored = c.stored, given != stored { return (c.flag, stored, given) }

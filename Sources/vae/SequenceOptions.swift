@@ -16,6 +16,13 @@ struct SequenceTrainOptions: ParsableArguments {
     @Option(name: .customLong("word-dropout"), help: "Sequences: the probability that a decoder input token becomes <unk> (Bowman et al. 2016; default 0).")
     var wordDropout: Double?
     @Flag(help: "Sequences: a bidirectional encoder GRU (reads each item both ways).") var bidirectional = false
+    @Option(help: ArgumentHelp("Sequences: the GRUs read a learned token vector this wide (shared by encoder and decoder); 0: one-hot tokens (default: one-hot up to \(SequenceTrainOptions.oneHotVocabularyLimit) tokens, else \(SequenceTrainOptions.defaultEmbedding)).", valueName: "width"))
+    var embedding: Int?
+
+    /// Vocabularies up to this size are read one-hot unless --embedding says otherwise (MOSES's
+    /// SMILES: 30 tokens; characters of English text: about 100).
+    static let oneHotVocabularyLimit = 1000
+    static let defaultEmbedding = 256
 
     func validate() throws {
         if let m = maxLength, !(1...100_000).contains(m) { throw ValidationError("--max-length must be between 1 and 100000") }
@@ -23,12 +30,13 @@ struct SequenceTrainOptions: ParsableArguments {
             throw ValidationError("--max-vocab must be between 1 and \(SequenceOptions.maxVocabularyLimit)")
         }
         if let p = wordDropout, !(p >= 0 && p < 1) { throw ValidationError("--word-dropout must be at least 0 and below 1") }
+        if let e = embedding, !(0...8192).contains(e) { throw ValidationError("--embedding must be between 0 (one-hot tokens) and 8192") }
         _ = try SequenceTrainOptions.shape(encoder, "--encoder")
         _ = try SequenceTrainOptions.shape(decoder, "--decoder")
     }
 
     /// Whether any sequence flag was given (they need --model gru).
-    var given: Bool { tokens != nil || maxLength != nil || maxVocab != nil || testFile != nil || encoder != nil || decoder != nil || wordDropout != nil || bidirectional }
+    var given: Bool { tokens != nil || maxLength != nil || maxVocab != nil || testFile != nil || encoder != nil || decoder != nil || wordDropout != nil || bidirectional || embedding != nil }
 
     /// "3x512" → (3, 512).
     static func shape(_ s: String?, _ flag: String) throws -> (layers: Int, width: Int)? {
@@ -58,7 +66,12 @@ struct SequenceTrainOptions: ParsableArguments {
         let d = try SequenceTrainOptions.shape(decoder, "--decoder") ?? (1, 512)
         return SequenceConfig(tokenizer: o.tokenizer, vocabulary: vocabulary, maxLength: o.maxLength, encoderHidden: e.width,
                               encoderLayers: e.layers, decoderHidden: d.width, decoderLayers: d.layers, wordDropout: wordDropout ?? 0,
-                              bidirectional: bidirectional)
+                              bidirectional: bidirectional, embedding: embeddingWidth(vocabulary: vocabulary.count))
+    }
+
+    /// --embedding, else one-hot tokens for a small vocabulary and a learned vector for a large one.
+    func embeddingWidth(vocabulary: Int) -> Int {
+        embedding ?? (vocabulary <= SequenceTrainOptions.oneHotVocabularyLimit ? 0 : SequenceTrainOptions.defaultEmbedding)
     }
 }
 

@@ -70,7 +70,7 @@ enum SequenceReport {
             ("data", recorded.map { "\($0.name) (\($0.directory)): \($0.trainCount) train, \($0.testCount) test items of at most \(s.maxLength) tokens" }
                 ?? "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test items of at most \(s.maxLength) tokens"),
             ("tokens", "\(s.tokenizer.rawValue), a vocabulary of \(s.vocabulary.count) (with <bos> <eos> <pad> <unk>)"),
-            ("model", "GRU encoder \(s.encoderLayers)×\(s.encoderHidden)\(s.bidirectional ? " (bidirectional)" : ""), latent \(cfg.latent), GRU decoder \(s.decoderLayers)×\(s.decoderHidden) fed [token, z], \(model.parameterCount) parameters"),
+            ("model", "\(s.inputDescription.prefix(1).uppercased() + s.inputDescription.dropFirst()), GRU encoder \(s.encoderLayers)×\(s.encoderHidden)\(s.bidirectional ? " (bidirectional)" : ""), latent \(cfg.latent), GRU decoder \(s.decoderLayers)×\(s.decoderHidden) fed [token, z], \(model.parameterCount) parameters"),
             ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")\(cfg.freeBitsValue > 0 ? "; free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("word dropout", "\(s.wordDropout)"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.clipNorm.map { ", clip \($0)" } ?? "")"),
@@ -162,7 +162,13 @@ enum SequenceReport {
         }
         try append("decoder.h0.weight"); try append("decoder.h0.bias")
         for l in 0..<s.decoderLayers {
-            for part in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] { try append("decoder.gru.\(part)_l\(l)") }
+            for part in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
+                if l == 0 && part == "weight_ih", model.embedding != nil {
+                    weights += model.decoderOneHotInputWeights().array   // the page's decoder reads one-hot tokens
+                } else {
+                    try append("decoder.gru.\(part)_l\(l)")
+                }
+            }
         }
         try append("decoder.out.weight"); try append("decoder.out.bias")
         let set = data.test

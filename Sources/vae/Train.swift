@@ -166,7 +166,7 @@ struct Train: ParsableCommand {
                 (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions)
             } else {
                 if sequenceOptions.given || dataOptions.textColumn != nil {
-                    throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout and --text-column are for sequences: add --model gru")
+                    throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout, --bidirectional, --embedding and --text-column are for sequences: add --model gru")
                 }
                 data = try dataOptions.load()
             }
@@ -212,6 +212,9 @@ struct Train: ParsableCommand {
                 var seq = try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!)
                 seq.molecules = Molecules.detect(data, seq, textColumn: dataOptions.textColumn)
                 if seq.molecules { Console.note("the items are SMILES: samples are checked for valid molecules after every epoch") }
+                if sequenceOptions.embedding == nil && seq.embedding > 0 {
+                    Console.note("the GRUs read a \(seq.embedding)-wide learned vector per token (a vocabulary of \(vocabulary.count) is over \(SequenceTrainOptions.oneHotVocabularyLimit)); --embedding 0 reads one-hot tokens")
+                }
                 cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)
             }
             if let table = data.table {

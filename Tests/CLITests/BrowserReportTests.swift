@@ -124,14 +124,14 @@ final class BrowserReportTests: XCTestCase {
     /// A sequence run's report: the page's GRU decoder (JavaScript) gives Swift's greedy decodings
     /// of a few z token for token, and the test items' −log p(x | z = μ) within 1e-3 nats; the pad,
     /// keys and interpolation slider rewrite the text.
-    func checkSequence(tokens: String, decoder: String, latent: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    func checkSequence(tokens: String, decoder: String, latent: Int, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
         guard let browser = Self.chromium() else { throw XCTSkip("Chromium is not installed (apt-get install chromium)") }
         let path = tempRunDir("browser-seq-data") + ".txt"
         try AtomicFile.write(SequenceCLITests.sentences(400).joined(separator: "\n") + "\n", to: path)
         let run = tempRunDir("browser-seq-\(tokens)")
         defer { try? FileManager.default.removeItem(atPath: run); try? FileManager.default.removeItem(atPath: path) }
         let r = try CLI.run(["train", "--model", "gru", "--data", path, "--tokens", tokens, "--encoder", "1x16", "--decoder", decoder,
-                             "--latent", String(latent), "--epochs", "3", "--batch", "32", "--lr", "3e-3", "--seed", "4", "--out", run])
+                             "--latent", String(latent), "--epochs", "3", "--batch", "32", "--lr", "3e-3", "--seed", "4", "--out", run] + extra)
         XCTAssertEqual(r.status, 0, "train failed: \(r.stderr)", file: file, line: line)
         let model = try XCTUnwrap(try Checkpoint.load(run).model as? SequenceVAE, file: file, line: line)
         let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
@@ -194,4 +194,6 @@ final class BrowserReportTests: XCTestCase {
 
     func testSequenceCharactersTwoLayers() throws { try checkSequence(tokens: "characters", decoder: "2x24", latent: 5) }
     func testSequenceWordsLatent2() throws { try checkSequence(tokens: "words", decoder: "1x32", latent: 2) }
+    // a learned token embedding: the page runs the decoder with its one-hot equivalent weights
+    func testSequenceWordsEmbedding() throws { try checkSequence(tokens: "words", decoder: "2x24", latent: 3, extra: ["--embedding", "6"]) }
 }

@@ -293,6 +293,66 @@ final class SequenceCLITests: XCTestCase {
 
     /// --free-bits λ is stored with the run, shown in the report, kept on resume, and refused with
     /// the IWAE objective.
+    /// --embedding: a learned token vector both GRUs read. A vocabulary over 1,000 tokens gets one
+    /// by default (said in a note), a small one reads one-hot tokens; 0 forces one-hot; the width is
+    /// kept by resume, shown by info, and a changed one refused.
+    func testTokenEmbedding() throws {
+        // 1,500 distinct words in sentences of five
+        var rng = RNG(seed: 6)
+        let lines = (0..<600).map { _ in (0..<5).map { _ in "w\(rng.int(below: 1500))" }.joined(separator: " ") }
+        let path = try write(lines, "manywords")
+        let small = ["--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8", "--latent", "3",
+                     "--batch", "64", "--epochs", "1", "--no-report"]
+        let run = tempRunDir("embedded")
+        var r = try CLI.run(["train"] + small + ["--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the GRUs read a 256-wide learned vector per token"), r.stderr)
+        var m = try XCTUnwrap(try Checkpoint.load(run).model as? SequenceVAE)
+        let V = m.vocabularySize
+        XCTAssertGreaterThan(V, 1000)
+        XCTAssertEqual(m.sequence.embedding, 256)
+        XCTAssertEqual(m.store.parameter(named: "embedding.weight")?.shape, [V, 256])
+        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [24, 256 + 3])
+        r = try CLI.run(["info", run])
+        XCTAssertTrue(r.stdout.contains("latent 3, a 256-wide token embedding, "), r.stdout)
+        r = try CLI.run(["sample", run, "--count", "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 3, r.stdout)
+        // resume keeps the width; another one is refused
+        r = try CLI.run(["train", "--resume", "--out", run, "--epochs", "2", "--no-report"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try CLI.run(["train", "--resume", "--out", run, "--epochs", "3", "--embedding", "0"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--embedding cannot change when resuming: the run in \(run) has 256, this command line gives 0"), r.stderr)
+        // --embedding 0: one-hot tokens, each GRU's input weights a vocabulary wide
+        let oneHot = tempRunDir("onehot")
+        r = try CLI.run(["train"] + small + ["--embedding", "0", "--out", oneHot])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("learned vector"), r.stderr)
+        m = try XCTUnwrap(try Checkpoint.load(oneHot).model as? SequenceVAE)
+        XCTAssertNil(m.store.parameter(named: "embedding.weight"))
+        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [24, V + 3])
+        XCTAssertFalse(try String(contentsOfFile: oneHot + "/config.json", encoding: .utf8).contains("embedding"))
+        // a small vocabulary reads one-hot tokens unless told otherwise
+        let sentences = try write(SequenceCLITests.sentences(100), "fewwords")
+        let few = ["train", "--model", "gru", "--data", sentences, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
+                   "--latent", "3", "--epochs", "1", "--no-report"]
+        r = try CLI.run(few + ["--out", tempRunDir("few")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let fewRun = try XCTUnwrap(r.stdout.components(separatedBy: "model in ").last?.trimmingCharacters(in: .whitespacesAndNewlines))
+        XCTAssertEqual((try Checkpoint.load(fewRun).model as? SequenceVAE)?.sequence.embedding, 0)
+        let eight = tempRunDir("few8")
+        r = try CLI.run(few + ["--embedding", "8", "--out", eight])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual((try Checkpoint.load(eight).model as? SequenceVAE)?.sequence.embedding, 8)
+        r = try CLI.run(few + ["--embedding", "-1", "--out", tempRunDir("bad")])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--embedding must be between 0 (one-hot tokens) and 8192"), r.stderr)
+        r = try CLI.run(["train", "--model", "mlp", "--embedding", "8", "--epochs", "1", "--out", tempRunDir("mlpemb")])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--embedding and --text-column are for sequences"), r.stderr)
+    }
+
     func testFreeBits() throws {
         let path = try write(SequenceCLITests.sentences(200), "freebits")
         let run = tempRunDir("freebits")

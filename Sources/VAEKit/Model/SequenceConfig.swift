@@ -85,6 +85,9 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         if embedding != 0 { try c.encode(embedding, forKey: .embedding) }
     }
 
+    /// "one-hot tokens" or "a 256-wide token embedding".
+    public var inputDescription: String { embedding > 0 ? "a \(embedding)-wide token embedding" : "one-hot tokens" }
+
     public func validate() throws {
         guard vocabulary.count > Vocabulary.specials.count, vocabulary.count <= 1 << 20,
               Array(vocabulary.prefix(Vocabulary.specials.count)) == Vocabulary.specials else {
