@@ -569,6 +569,157 @@ void vk_nll_logits(int kind, const float *logits, const float *x, long x_row_str
     }
 }
 
+// ================================================================ softmax cross-entropy
+// One categorical per row of logits [rows, cols]: out[r] = max + log Σ_c exp(l_c − max) − l[target]
+// (the sum in 8 float lanes, lane = column mod 8, added in double), and with `grad`
+// grad[r, c] = scale·softmax(l)_c − scale·[c = target]. Each row alone: any thread split gives
+// the same bits, and every level the same operations (z_exp and v_exp are s_exp's).
+typedef struct {
+    const float *logits;
+    const int32_t *targets;
+    float *grad;                 // may be NULL
+    double *out;
+    int rows, cols, rows_per_task;
+    float scale;
+} xent_job;
+
+#if defined(__x86_64__)
+static void xent_scale_avx2(float *g, int n, float f);
+#endif
+
+// The row's last step: its loss, and its exps (in g) turned into the gradient.
+static void xent_finish(const xent_job *j, int r, const float *l, float mx, double s, float *g) {
+    int t = j->targets[r];
+    j->out[r] = (double)mx + log(s) - (double)l[t];
+    if (!g) return;
+    float f = (float)((double)j->scale / s);
+    int c = 0;
+#if defined(__x86_64__)
+    if (use_avx2()) { xent_scale_avx2(g, j->cols, f); c = j->cols; }
+#endif
+    for (; c < j->cols; c++) g[c] = g[c] * f;
+    g[t] = g[t] - j->scale;
+}
+
+static void xent_row_portable(const xent_job *j, int r) {
+    const int n = j->cols;
+    const float *l = j->logits + (long)r * n;
+    float *g = j->grad ? j->grad + (long)r * n : NULL;
+    float mx = l[0];
+    for (int c = 1; c < n; c++) mx = l[c] > mx ? l[c] : mx;
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int c = 0; c < n; c++) {
+        float e = s_exp(l[c] - mx);
+        acc[c & 7] = acc[c & 7] + e;
+        if (g) g[c] = e;
+    }
+    double s = 0;
+    for (int i = 0; i < 8; i++) s += (double)acc[i];
+    xent_finish(j, r, l, mx, s, g);
+}
+
+#if defined(__x86_64__)
+// Columns [c, n): their exps added to the 8-lane accumulator (lane = column mod 8) and kept in g.
+VK_AVX2_TARGET __attribute__((always_inline))
+static inline __m256 xent_span_avx2(const float *l, float *g, int c, int n, __m256 vmx, __m256 acc) {
+    for (; c < n; c += 8) {
+        int left = n - c;
+        __m256 e;
+        if (left >= 8) {
+            e = v_exp(_mm256_sub_ps(_mm256_loadu_ps(l + c), vmx));
+            if (g) _mm256_storeu_ps(g + c, e);
+        } else {
+            __m256i mask = tail_mask(left);
+            e = v_exp(_mm256_sub_ps(_mm256_maskload_ps(l + c, mask), vmx));
+            e = _mm256_and_ps(e, _mm256_castsi256_ps(mask));   // the lanes past the row add 0
+            if (g) _mm256_maskstore_ps(g + c, mask, e);
+        }
+        acc = _mm256_add_ps(acc, e);
+    }
+    return acc;
+}
+
+VK_AVX2_TARGET
+static float xent_max_avx2(const float *l, int n) {
+    float mx = l[0];
+    int c = 0;
+    if (n >= 8) {
+        __m256 m = _mm256_loadu_ps(l);
+        for (c = 8; c + 8 <= n; c += 8) m = _mm256_max_ps(m, _mm256_loadu_ps(l + c));
+        float v[8];
+        _mm256_storeu_ps(v, m);
+        for (int i = 0; i < 8; i++) mx = v[i] > mx ? v[i] : mx;
+    }
+    for (; c < n; c++) mx = l[c] > mx ? l[c] : mx;
+    return mx;
+}
+
+VK_AVX2_TARGET
+static void xent_scale_avx2(float *g, int n, float f) {
+    const __m256 vf = _mm256_set1_ps(f);
+    int c = 0;
+    for (; c + 8 <= n; c += 8) _mm256_storeu_ps(g + c, _mm256_mul_ps(_mm256_loadu_ps(g + c), vf));
+    for (; c < n; c++) g[c] = g[c] * f;
+}
+
+VK_AVX2_TARGET
+static void xent_row_avx2(const xent_job *j, int r) {
+    const int n = j->cols;
+    const float *l = j->logits + (long)r * n;
+    float *g = j->grad ? j->grad + (long)r * n : NULL;
+    float mx = xent_max_avx2(l, n);
+    double s = v_lanesum(xent_span_avx2(l, g, 0, n, _mm256_set1_ps(mx), _mm256_setzero_ps()));
+    xent_finish(j, r, l, mx, s, g);
+}
+
+__attribute__((target("avx512f,avx2,fma")))
+static void xent_row_avx512(const xent_job *j, int r) {
+    const int n = j->cols;
+    const float *l = j->logits + (long)r * n;
+    float *g = j->grad ? j->grad + (long)r * n : NULL;
+    float mx = xent_max_avx2(l, n);
+    const __m512 vmx = _mm512_set1_ps(mx);
+    __m256 acc = _mm256_setzero_ps();
+    int c = 0;
+    for (; c + 16 <= n; c += 16) {
+        __m512 e = z_exp(_mm512_sub_ps(_mm512_loadu_ps(l + c), vmx));
+        if (g) _mm512_storeu_ps(g + c, e);
+        // columns c … c+7, then c+8 … c+15, into the lanes: the AVX2 code's order
+        acc = _mm256_add_ps(acc, _mm512_castps512_ps256(e));
+        acc = _mm256_add_ps(acc, _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1)));
+    }
+    double s = v_lanesum(xent_span_avx2(l, g, c, n, _mm256_set1_ps(mx), acc));
+    xent_finish(j, r, l, mx, s, g);
+}
+#endif
+
+static void xent_task(void *ctx, int t) {
+    const xent_job *j = (const xent_job *)ctx;
+    int r0 = t * j->rows_per_task, r1 = r0 + j->rows_per_task;
+    if (r1 > j->rows) r1 = j->rows;
+#if defined(__x86_64__)
+    if (use_avx512()) { for (int r = r0; r < r1; r++) xent_row_avx512(j, r); return; }
+    if (use_avx2()) { for (int r = r0; r < r1; r++) xent_row_avx2(j, r); return; }
+#endif
+    for (int r = r0; r < r1; r++) xent_row_portable(j, r);
+}
+
+void vk_softmax_xent(const float *logits, const int32_t *targets, int rows, int cols, float scale, float *grad, double *out_row) {
+    if (rows <= 0 || cols <= 0) return;
+    xent_job j;
+    j.logits = logits; j.targets = targets; j.grad = grad; j.out = out_row;
+    j.rows = rows; j.cols = cols; j.scale = scale;
+    int nt = ew_tasks_from((long)rows * cols, 8192, VK_EW_PARALLEL_MIN_TRANSCENDENTAL);
+    if (nt > rows) nt = rows;
+    // more tasks than threads (claimed as they finish): rows of a sequence batch are many and short
+    int tasks = nt > 1 ? nt * 4 : 1;
+    if (tasks > rows) tasks = rows;
+    j.rows_per_task = (rows + tasks - 1) / tasks;
+    tasks = (rows + j.rows_per_task - 1) / j.rows_per_task;
+    if (tasks <= 1) xent_task(&j, 0);
+    else vk_parallel(tasks, xent_task, &j);
+}
+
 // ================================================================ ReLU backward + column sums
 typedef struct {
     const float *dy, *y;         // y == NULL: no ReLU (dx unused, sums of dy)

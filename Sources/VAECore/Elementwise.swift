@@ -32,6 +32,14 @@ public enum Elementwise {
                       Int32(rows), Int32(cols), sigma, gradScale, grad, out)
     }
 
+    /// −log softmax(row r of logits)[targets[r]] into out[r] and, if `grad` is given,
+    /// scale·(softmax − one-hot(target)) per row; see `vk_softmax_xent` (the same bits for any
+    /// thread count and kernel level).
+    public static func softmaxCrossEntropy(logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>, rows: Int, cols: Int,
+                                           out: UnsafeMutablePointer<Double>, grad: UnsafeMutablePointer<Float>?, scale: Float) {
+        vk_softmax_xent(logits, targets, Int32(rows), Int32(cols), scale, grad, out)
+    }
+
     /// dst row r = bytes of image idx[r] / 255 (float division, as PyTorch's x / 255.0).
     public static func gatherScaleBytes(_ src: UnsafePointer<UInt8>, indices: UnsafePointer<Int32>, rows: Int,
                                         rowSize: Int, into dst: UnsafeMutablePointer<Float>) {

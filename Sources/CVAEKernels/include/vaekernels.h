@@ -123,6 +123,12 @@ enum { VK_NLL_BERNOULLI = 0, VK_NLL_GAUSSIAN = 1 };
 void vk_nll_logits(int kind, const float *logits, const float *x, long x_row_stride, int rows, int cols,
                    double sigma, float grad_scale, float *grad, double *out_row);
 
+// Softmax cross-entropy per row of logits [rows, cols] with targets[r] in 0..<cols:
+// out_row[r] = −log softmax(l)[target] (the exps summed in float lanes, then in double); grad (may
+// be NULL) receives scale·(softmax(l) − one-hot(target)). The same bits for any thread count and
+// at every kernel level.
+void vk_softmax_xent(const float *logits, const int32_t *targets, int rows, int cols, float scale, float *grad, double *out_row);
+
 // dx = (y > 0 ? dy : 0) and col_acc[c] += Σ_rows dx[r, c] (rows in order). y == NULL: no ReLU,
 // col_acc[c] += Σ_rows dy[r, c] and dx is not written.
 void vk_relu_backward_colsum(const float *dy, const float *y, float *dx, int rows, int cols, float *col_acc);

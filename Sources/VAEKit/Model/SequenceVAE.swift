@@ -40,7 +40,7 @@ public final class SequenceVAE: LatentVariableModel {
     private var sortedRows = Workspace(), dropped = Workspace()
     /// The embedded encoder and decoder inputs, and one sampling step's.
     private var encoderInput = Workspace(), decoderInput = Workspace(), stepInput = Workspace()
-    private var recon: [Double] = [], kl: [Double] = []
+    private var recon: [Double] = [], kl: [Double] = [], rowLoss: [Double] = []
 
     public init(config: VAEConfig, seed: UInt64 = 0) throws {
         try config.validate()
@@ -199,23 +199,20 @@ public final class SequenceVAE: LatentVariableModel {
     /// Σ over each item's positions of −log softmax(logits)[target] into `nll` (sorted order),
     /// and with `gradScale` the gradient (softmax − one-hot)·scale into `grad`.
     private func crossEntropy(_ logits: Tensor, _ p: Packed, nll: inout [Double], grad: Tensor?, gradScale: Float) {
-        let V = vocabularySize
+        let V = vocabularySize, N = p.decoder.rows
         for i in 0..<p.order.count { nll[i] = 0 }
-        var e = [Double](repeating: 0, count: V)
-        for t in 0..<p.decoder.steps {
-            for i in 0..<p.decoder.batchSizes[t] {
-                let r = p.decoder.row(i, t), o = logits.pointer + r * V, target = Int(p.targets[r])
-                var mx = o[0]
-                for j in 1..<V { mx = max(mx, o[j]) }
-                var s = 0.0
-                for j in 0..<V { e[j] = Double.exp(Double(o[j] - mx)); s += e[j] }
-                nll[i] += Double(mx) + Double.log(s) - Double(o[target])
-                if let grad {
-                    let g = grad.pointer + r * V
-                    for j in 0..<V { g[j] = gradScale * Float(e[j] / s) }
-                    g[target] -= gradScale
-                }
+        // each packed row's −log softmax[target] (and gradient) at once, vectorised over the threads
+        if rowLoss.count < N { rowLoss = [Double](repeating: 0, count: N) }
+        for r in 0..<N { precondition(p.targets[r] >= 0 && Int(p.targets[r]) < V, "SequenceVAE: target \(p.targets[r]) outside the vocabulary") }
+        rowLoss.withUnsafeMutableBufferPointer { out in
+            p.targets.withUnsafeBufferPointer { tg in
+                Elementwise.softmaxCrossEntropy(logits: logits.pointer, targets: tg.baseAddress!, rows: N, cols: V,
+                                                out: out.baseAddress!, grad: grad?.pointer, scale: gradScale)
             }
+        }
+        // each item's positions in step order
+        for t in 0..<p.decoder.steps {
+            for i in 0..<p.decoder.batchSizes[t] { nll[i] += rowLoss[p.decoder.row(i, t)] }
         }
     }
 
