@@ -16,7 +16,7 @@ struct SequenceTrainOptions: ParsableArguments {
     @Option(name: .customLong("word-dropout"), help: "Sequences: the probability that a decoder input token becomes <unk> (Bowman et al. 2016; default 0).")
     var wordDropout: Double?
     @Flag(help: "Sequences: a bidirectional encoder GRU (reads each item both ways).") var bidirectional = false
-    @Option(help: ArgumentHelp("Sequences: the GRUs read a learned token vector this wide (shared by encoder and decoder); 0: one-hot tokens (default: one-hot up to \(SequenceTrainOptions.oneHotVocabularyLimit) tokens, else \(SequenceTrainOptions.defaultEmbedding)).", valueName: "width"))
+    @Option(help: ArgumentHelp("Sequences: the GRUs read a learned token vector this wide (shared by encoder and decoder); 0: one-hot tokens (default: \(SequenceTrainOptions.defaultEmbedding) for a vocabulary over \(SequenceTrainOptions.oneHotVocabularyLimit) tokens when that makes the model smaller, else one-hot).", valueName: "width"))
     var embedding: Int?
 
     /// Vocabularies up to this size are read one-hot unless --embedding says otherwise (MOSES's
@@ -66,12 +66,15 @@ struct SequenceTrainOptions: ParsableArguments {
         let d = try SequenceTrainOptions.shape(decoder, "--decoder") ?? (1, 512)
         return SequenceConfig(tokenizer: o.tokenizer, vocabulary: vocabulary, maxLength: o.maxLength, encoderHidden: e.width,
                               encoderLayers: e.layers, decoderHidden: d.width, decoderLayers: d.layers, wordDropout: wordDropout ?? 0,
-                              bidirectional: bidirectional, embedding: embeddingWidth(vocabulary: vocabulary.count))
+                              bidirectional: bidirectional,
+                              embedding: embedding ?? SequenceTrainOptions.defaultEmbedding(vocabulary: vocabulary.count, encoder: e.width * (bidirectional ? 2 : 1), decoder: d.width))
     }
 
-    /// --embedding, else one-hot tokens for a small vocabulary and a learned vector for a large one.
-    func embeddingWidth(vocabulary: Int) -> Int {
-        embedding ?? (vocabulary <= SequenceTrainOptions.oneHotVocabularyLimit ? 0 : SequenceTrainOptions.defaultEmbedding)
+    /// Without --embedding: one-hot tokens for a small vocabulary; for a large one a learned
+    /// vector, when it is narrower than the input weights a one-hot token has in the two GRUs
+    /// (3 × the encoder's width, both directions, + 3 × the decoder's), so the model gets smaller.
+    static func defaultEmbedding(vocabulary: Int, encoder: Int, decoder: Int) -> Int {
+        vocabulary > oneHotVocabularyLimit && defaultEmbedding < 3 * (encoder + decoder) ? defaultEmbedding : 0
     }
 }
 

@@ -213,7 +213,7 @@ struct Train: ParsableCommand {
                 seq.molecules = Molecules.detect(data, seq, textColumn: dataOptions.textColumn)
                 if seq.molecules { Console.note("the items are SMILES: samples are checked for valid molecules after every epoch") }
                 if sequenceOptions.embedding == nil && seq.embedding > 0 {
-                    Console.note("the GRUs read a \(seq.embedding)-wide learned vector per token (a vocabulary of \(vocabulary.count) is over \(SequenceTrainOptions.oneHotVocabularyLimit)); --embedding 0 reads one-hot tokens")
+                    Console.note("the GRUs read a \(seq.embedding)-wide learned vector per token (a vocabulary of \(vocabulary.count) is over \(SequenceTrainOptions.oneHotVocabularyLimit): a smaller model than one-hot tokens); --embedding 0 reads one-hot tokens")
                 }
                 cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)
             }

@@ -294,14 +294,15 @@ final class SequenceCLITests: XCTestCase {
     /// --free-bits λ is stored with the run, shown in the report, kept on resume, and refused with
     /// the IWAE objective.
     /// --embedding: a learned token vector both GRUs read. A vocabulary over 1,000 tokens gets one
-    /// by default (said in a note), a small one reads one-hot tokens; 0 forces one-hot; the width is
-    /// kept by resume, shown by info, and a changed one refused.
+    /// by default when it makes the model smaller (said in a note), a small one reads one-hot
+    /// tokens; 0 forces one-hot; the width is kept by resume, shown by info, and a changed one refused.
     func testTokenEmbedding() throws {
         // 1,500 distinct words in sentences of five
         var rng = RNG(seed: 6)
         let lines = (0..<600).map { _ in (0..<5).map { _ in "w\(rng.int(below: 1500))" }.joined(separator: " ") }
         let path = try write(lines, "manywords")
-        let small = ["--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8", "--latent", "3",
+        // one-hot, a token has 3 × (48 + 48) = 288 input weights in the two GRUs: 256 is smaller
+        let small = ["--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x48", "--decoder", "1x48", "--latent", "3",
                      "--batch", "64", "--epochs", "1", "--no-report"]
         let run = tempRunDir("embedded")
         var r = try CLI.run(["train"] + small + ["--out", run])
@@ -312,7 +313,7 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertGreaterThan(V, 1000)
         XCTAssertEqual(m.sequence.embedding, 256)
         XCTAssertEqual(m.store.parameter(named: "embedding.weight")?.shape, [V, 256])
-        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [24, 256 + 3])
+        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [144, 256 + 3])
         r = try CLI.run(["info", run])
         XCTAssertTrue(r.stdout.contains("latent 3, a 256-wide token embedding, "), r.stdout)
         r = try CLI.run(["sample", run, "--count", "3"])
@@ -331,8 +332,14 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("learned vector"), r.stderr)
         m = try XCTUnwrap(try Checkpoint.load(oneHot).model as? SequenceVAE)
         XCTAssertNil(m.store.parameter(named: "embedding.weight"))
-        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [24, V + 3])
+        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [144, V + 3])
         XCTAssertFalse(try String(contentsOfFile: oneHot + "/config.json", encoding: .utf8).contains("embedding"))
+        // GRUs so narrow that a one-hot token has fewer input weights (3 × 16) than 256: one-hot
+        let narrow = tempRunDir("narrow")
+        r = try CLI.run(["train"] + small.map { $0 == "1x48" ? "1x8" : $0 } + ["--out", narrow])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("learned vector"), r.stderr)
+        XCTAssertEqual((try Checkpoint.load(narrow).model as? SequenceVAE)?.sequence.embedding, 0)
         // a small vocabulary reads one-hot tokens unless told otherwise
         let sentences = try write(SequenceCLITests.sentences(100), "fewwords")
         let few = ["train", "--model", "gru", "--data", sentences, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
