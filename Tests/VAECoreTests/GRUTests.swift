@@ -101,6 +101,27 @@ final class GRUTests: XCTestCase {
 
     /// Token input (a gather of W_ih's columns plus a per-sequence constant) is the dense input
     /// [one-hot, constant] exactly: outputs, states, every gradient, dL/dconstant; and `step`.
+    /// Two GRUs with the same weights after their forward passes (`fa`, `fb`: outputs and final
+    /// states): the same outputs and states, then, from the same random dL/d(outputs) and
+    /// dL/d(final states), the same gradient of every parameter and initial state. Returns both.
+    func assertSameForwardAndBackward(_ a: GRU, _ b: GRU, layout: PackedLayout, rng: inout RNG,
+                                      _ fa: (output: Tensor, hN: Tensor), _ fb: (output: Tensor, hN: Tensor),
+                                      file: StaticString = #filePath, line: UInt = #line) -> (GRU.Gradients, GRU.Gradients) {
+        for i in 0..<fa.output.count { XCTAssertEqual(fa.output[i], fb.output[i], accuracy: 1e-5, file: file, line: line) }
+        for i in 0..<fa.hN.count { XCTAssertEqual(fa.hN[i], fb.hN[i], accuracy: 1e-5, file: file, line: line) }
+        let dOut = Tensor(shape: [layout.rows, a.hiddenSize]), dhN = Tensor(shape: fa.hN.shape)
+        rng.fillNormal(dOut.pointer, count: dOut.count)
+        rng.fillNormal(dhN.pointer, count: dhN.count)
+        for p in a.parameters + b.parameters { p.grad.zero() }
+        let ga = a.backwardAll(dOutput: dOut, dhN: dhN)
+        let gb = b.backwardAll(dOutput: dOut, dhN: dhN)
+        for (p, q) in zip(a.parameters, b.parameters) {
+            for i in 0..<p.count { XCTAssertEqual(p.grad[i], q.grad[i], accuracy: 1e-4, "\(p.name)[\(i)]", file: file, line: line) }
+        }
+        for i in 0..<ga.dh0.count { XCTAssertEqual(ga.dh0[i], gb.dh0[i], accuracy: 1e-4, file: file, line: line) }
+        return (ga, gb)
+    }
+
     func testTokenInputEqualsOneHotInput() {
         let V = 5, C = 3, H = 4
         let a = GRU(inputSize: V + C, hiddenSize: H, layers: 2), b = GRU(inputSize: V + C, hiddenSize: H, layers: 2)
@@ -120,21 +141,9 @@ final class GRUTests: XCTestCase {
                 for c in 0..<C { dense[r * (V + C) + V + c] = constant[i * C + c] }
             }
         }
-        let (oa, ha) = a.forward(tokens: tokens, vocabulary: V, constant: constant, layout: layout, h0: h0)
-        let outA = oa.array, hA = ha.array
-        let (ob, hb) = b.forward(dense, layout: layout, h0: h0)
-        for i in 0..<outA.count { XCTAssertEqual(outA[i], ob[i], accuracy: 1e-5) }
-        for i in 0..<hA.count { XCTAssertEqual(hA[i], hb[i], accuracy: 1e-5) }
-        let dOut = Tensor(shape: [layout.rows, H]), dhN = Tensor(shape: [2, 3, H])
-        rng.fillNormal(dOut.pointer, count: dOut.count)
-        rng.fillNormal(dhN.pointer, count: dhN.count)
-        for p in a.parameters + b.parameters { p.grad.zero() }
-        let ga = a.backwardAll(dOutput: dOut, dhN: dhN)
-        let gb = b.backwardAll(dOutput: dOut, dhN: dhN)
-        for (p, q) in zip(a.parameters, b.parameters) {
-            for i in 0..<p.count { XCTAssertEqual(p.grad[i], q.grad[i], accuracy: 1e-4, "\(p.name)[\(i)]") }
-        }
-        for i in 0..<ga.dh0.count { XCTAssertEqual(ga.dh0[i], gb.dh0[i], accuracy: 1e-4) }
+        let (ga, gb) = assertSameForwardAndBackward(a, b, layout: layout, rng: &rng,
+                                                    a.forward(tokens: tokens, vocabulary: V, constant: constant, layout: layout, h0: h0),
+                                                    b.forward(dense, layout: layout, h0: h0))
         let dc = try! XCTUnwrap(ga.dConstant)
         for i in 0..<3 {
             for c in 0..<C {
@@ -170,21 +179,9 @@ final class GRUTests: XCTestCase {
                 for c in 0..<C { joined[r * W + D + c] = constant[i * C + c] }
             }
         }
-        let (oa, ha) = a.forward(x, constant: constant, layout: layout, h0: h0)
-        let outA = oa.array, hA = ha.array
-        let (ob, hb) = b.forward(joined, layout: layout, h0: h0)
-        for i in 0..<outA.count { XCTAssertEqual(outA[i], ob[i], accuracy: 1e-5) }
-        for i in 0..<hA.count { XCTAssertEqual(hA[i], hb[i], accuracy: 1e-5) }
-        let dOut = Tensor(shape: [layout.rows, H]), dhN = Tensor(shape: [2, 4, H])
-        rng.fillNormal(dOut.pointer, count: dOut.count)
-        rng.fillNormal(dhN.pointer, count: dhN.count)
-        for p in a.parameters + b.parameters { p.grad.zero() }
-        let ga = a.backwardAll(dOutput: dOut, dhN: dhN)
-        let gb = b.backwardAll(dOutput: dOut, dhN: dhN)
-        for (p, q) in zip(a.parameters, b.parameters) {
-            for i in 0..<p.count { XCTAssertEqual(p.grad[i], q.grad[i], accuracy: 1e-4, "\(p.name)[\(i)]") }
-        }
-        for i in 0..<ga.dh0.count { XCTAssertEqual(ga.dh0[i], gb.dh0[i], accuracy: 1e-4) }
+        let (ga, gb) = assertSameForwardAndBackward(a, b, layout: layout, rng: &rng,
+                                                    a.forward(x, constant: constant, layout: layout, h0: h0),
+                                                    b.forward(joined, layout: layout, h0: h0))
         XCTAssertEqual(ga.dx.shape, [layout.rows, D])
         for r in 0..<layout.rows { for j in 0..<D { XCTAssertEqual(ga.dx[r * D + j], gb.dx[r * W + j], accuracy: 1e-4) } }
         let dc = try! XCTUnwrap(ga.dConstant)

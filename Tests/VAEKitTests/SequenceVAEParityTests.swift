@@ -11,31 +11,44 @@ final class SequenceVAEParityTests: XCTestCase {
         let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b", "c"], maxLength: 5,
                                  encoderHidden: 5, encoderLayers: 1, decoderHidden: 4, decoderLayers: 1)
         let m = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 3), seed: 1)
-        let params = c["params"] as! [String: Any]
-        for p in m.store.parameters {
-            let t = Fixture.tensor(params[p.name])   // PyTorch's names are ours
-            XCTAssertEqual(t.shape, p.shape, p.name)
-            for i in 0..<p.count { p.value[i] = Float(t.data[i]) }
-        }
+        try SequenceVAEParityTests.load(m, c)
         return (m, c)
     }
 
-    func testSequenceVAEStepMatchesPyTorch() throws {
-        let (m, c) = try model()
+    /// The fixture's parameters into the model (PyTorch's names are ours; every one must be there).
+    static func load(_ m: SequenceVAE, _ c: [String: Any]) throws {
+        let params = c["params"] as! [String: Any]
+        XCTAssertEqual(Set(params.keys), Set(m.store.parameters.map(\.name)))
+        for p in m.store.parameters {
+            let t = Fixture.tensor(params[p.name])
+            XCTAssertEqual(t.shape, p.shape, p.name)
+            for i in 0..<p.count { p.value[i] = Float(t.data[i]) }
+        }
+    }
+
+    /// One training step on the fixture's three sequences and ε against PyTorch's numbers: the
+    /// loss terms, μ and log σ² in batch order, every parameter's gradient. Returns x and ε.
+    static func checkStep(_ m: SequenceVAE, _ c: [String: Any], file: StaticString = #filePath, line: UInt = #line) -> (x: Tensor, eps: Tensor) {
         let tokens = (c["tokens"] as! [[Any]]).map { $0.map { ($0 as! NSNumber).floatValue } }
         let x = Tensor(shape: [3, 7], data: tokens.flatMap { $0 })
         let eps = Tensor(shape: [3, 3], data: Fixture.tensor(c["eps"]).data.map(Float.init))
         m.store.zeroGrad()
         let loss = m.trainStep(Batch(x: x), eps: eps, klWeight: 1, gradScale: 1.0 / 3, update: nil)
-        XCTAssertEqual(loss.recon / 3, c["recon"] as! Double, accuracy: 1e-5 * (c["recon"] as! Double))
-        XCTAssertEqual(loss.kl / 3, c["kl"] as! Double, accuracy: 1e-5)
-        // μ and log σ² in batch order
+        XCTAssertEqual(loss.recon / 3, c["recon"] as! Double, accuracy: 1e-5 * (c["recon"] as! Double), file: file, line: line)
+        XCTAssertEqual(loss.kl / 3, c["kl"] as! Double, accuracy: 1e-5 * max(1, c["kl"] as! Double), file: file, line: line)
         let (mu, lv) = m.encode(Batch(x: x))
-        assertClose(mu.array, Fixture.tensor(c["mu"]).data, "mu")
-        assertClose(lv.array, Fixture.tensor(c["logvar"]).data, "logvar")
+        assertClose(mu.array, Fixture.tensor(c["mu"]).data, "mu", file: file, line: line)
+        assertClose(lv.array, Fixture.tensor(c["logvar"]).data, "logvar", file: file, line: line)
         for p in m.store.parameters {
-            assertClose(p.grad.array, Fixture.tensor((c["grads"] as! [String: Any])[p.name]).data, rel: 1e-4, abs: 1e-6, "grad of \(p.name)")
+            assertClose(p.grad.array, Fixture.tensor((c["grads"] as! [String: Any])[p.name]).data, rel: 1e-4, abs: 1e-6, "grad of \(p.name)",
+                        file: file, line: line)
         }
+        return (x, eps)
+    }
+
+    func testSequenceVAEStepMatchesPyTorch() throws {
+        let (m, c) = try model()
+        let (x, eps) = SequenceVAEParityTests.checkStep(m, c)
         // the same losses without gradients, per item, and by the protocol's loss
         let (r, k) = m.perExampleLoss(Batch(x: x), eps: eps)
         XCTAssertEqual(r.reduce(0, +) / 3, c["recon"] as! Double, accuracy: 1e-5 * (c["recon"] as! Double))
@@ -67,26 +80,8 @@ final class SequenceVAEEmbeddingParityTests: XCTestCase {
         let seq = SequenceConfig(tokenizer: .characters, vocabulary: Vocabulary.specials + ["a", "b", "c"], maxLength: 5,
                                  encoderHidden: 5, encoderLayers: 2, decoderHidden: 4, decoderLayers: 2, embedding: 4)
         let m = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 3), seed: 1)
-        let params = c["params"] as! [String: Any]
-        XCTAssertEqual(Set(params.keys), Set(m.store.parameters.map(\.name)))
-        for p in m.store.parameters {
-            let t = Fixture.tensor(params[p.name])
-            XCTAssertEqual(t.shape, p.shape, p.name)
-            for i in 0..<p.count { p.value[i] = Float(t.data[i]) }
-        }
-        let tokens = (c["tokens"] as! [[Any]]).map { $0.map { ($0 as! NSNumber).floatValue } }
-        let x = Tensor(shape: [3, 7], data: tokens.flatMap { $0 })
-        let eps = Tensor(shape: [3, 3], data: Fixture.tensor(c["eps"]).data.map(Float.init))
-        m.store.zeroGrad()
-        let loss = m.trainStep(Batch(x: x), eps: eps, klWeight: 1, gradScale: 1.0 / 3, update: nil)
-        XCTAssertEqual(loss.recon / 3, c["recon"] as! Double, accuracy: 1e-5 * (c["recon"] as! Double))
-        XCTAssertEqual(loss.kl / 3, c["kl"] as! Double, accuracy: 1e-5 * max(1, c["kl"] as! Double))
-        let (mu, lv) = m.encode(Batch(x: x))
-        assertClose(mu.array, Fixture.tensor(c["mu"]).data, "mu")
-        assertClose(lv.array, Fixture.tensor(c["logvar"]).data, "logvar")
-        for p in m.store.parameters {
-            assertClose(p.grad.array, Fixture.tensor((c["grads"] as! [String: Any])[p.name]).data, rel: 1e-4, abs: 1e-6, "grad of \(p.name)")
-        }
+        try SequenceVAEParityTests.load(m, c)
+        _ = SequenceVAEParityTests.checkStep(m, c)
     }
 }
 
