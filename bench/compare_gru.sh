@@ -7,13 +7,14 @@
 #
 #   bench/compare_gru.sh                                  # decoders 1x512 and 3x512, batches 128 and 512, 3 rounds
 #   bench/compare_gru.sh --rounds 5 --batches 10 --data ../shared/data/moses/train.csv.gz
+#   bench/compare_gru.sh --data lines.txt --tokens words --embedding 256   # text: words, a shared embedding
 #
 # Environment: TORCH_PY (a python with torch; default python3), VAE (the vae binary; default
 # .build/release/vae — build it with swift build -c release).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ROUNDS=3 BATCHES=8 DATA=data/moses-sample.smi.gz DECODERS="1 3" SIZES="128 512" THREADS=2
+ROUNDS=3 BATCHES=8 DATA=data/moses-sample.smi.gz DECODERS="1 3" SIZES="128 512" THREADS=2 TOKENS=characters EMBEDDING=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --rounds) ROUNDS=$2; shift ;;
@@ -22,6 +23,8 @@ while [ $# -gt 0 ]; do
         --decoders) DECODERS=$2; shift ;;
         --batch) SIZES=$2; shift ;;
         --threads) THREADS=$2; shift ;;
+        --tokens) TOKENS=$2; shift ;;
+        --embedding) EMBEDDING=$2; shift ;;
         -h|--help) sed -n 2,13p "$0"; exit 0 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -41,8 +44,9 @@ for L in $DECODERS; do
         swift_runs=() torch_runs=()
         for _ in $(seq "$ROUNDS"); do
             s=$(VAE_THREADS=$THREADS "$VAE" bench --preset moses-vae --data "$DATA" "${COLUMN[@]}" --decoder "${L}x512" --batch "$B" \
-                  --batches "$BATCHES" --threads "$THREADS" 2>/dev/null | tail -1 | sed -E 's/.*"items_per_second":([0-9.]+).*/\1/')
+                  --batches "$BATCHES" --threads "$THREADS" --tokens "$TOKENS" --embedding "$EMBEDDING" 2>/dev/null | tail -1 | sed -E 's/.*"items_per_second":([0-9.]+).*/\1/')
             t=$("$TORCH_PY" bench/gru_pytorch.py --data "$DATA" --decoder-layers "$L" --batch "$B" --batches "$BATCHES" --threads "$THREADS" \
+                  --tokens "$TOKENS" --embedding "$EMBEDDING" \
                   2>/dev/null | grep '"molecules_per_second"' | tail -1 | sed -E 's/.*"molecules_per_second": *([0-9.]+).*/\1/')
             swift_runs+=("$s") torch_runs+=("$t")
         done

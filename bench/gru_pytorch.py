@@ -16,7 +16,9 @@ one step more) + KL, averaged over the batch; Adam (lr 3e-4), gradient norm clip
 
 Items: SMILES from ../shared/data/moses/train.csv.gz (column SMILES), else the shipped
 data/moses-sample.smi.gz; character tokens (MOSES's CharVocab: a vocabulary of 30 on MOSES
-train) or --tokens smiles. Batches are random (seeded) items; building the padded id tensors is
+train) or --tokens smiles; or lines of text with --tokens words (words and punctuation marks, the
+--max-vocab most frequent, the rest <unk>, as `vae --tokens words`), where --embedding D gives
+both GRUs a shared nn.Embedding(V, D) instead of one-hot tokens (`vae train --embedding D`). Batches are random (seeded) items; building the padded id tensors is
 left out of the timing, everything from there (sort/pack, one-hot, forward, backward, clip,
 Adam) is timed, as `vae bench` times its steps. After --warmup untimed steps, --batches timed
 steps; tokens/s counts the tokens each step predicts (each item's tokens and its <eos>).
@@ -42,6 +44,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 BOS, EOS, PAD, UNK = 0, 1, 2, 3
 SPECIALS = ["<bos>", "<eos>", "<pad>", "<unk>"]
 SMILES = re.compile(r"\[[^\]]*\]?|%[0-9]{0,2}|Cl|Br|.", re.DOTALL)
+WORDS = re.compile(r"[\w']+|[^\w\s]")   # words (letters, digits, ') and single punctuation marks
 
 
 def default_data():
@@ -62,19 +65,20 @@ def read_smiles(path, limit):
 
 
 class SequenceVAE(nn.Module):
-    def __init__(self, V, K, He, Le, Hd, Ld):
+    def __init__(self, V, K, He, Le, Hd, Ld, E=0):
         super().__init__()
         self.V, self.K = V, K
-        self.encoder_gru = nn.GRU(V, He, Le, batch_first=True)
+        self.embedding = nn.Embedding(V, E) if E else None
+        self.encoder_gru = nn.GRU(E or V, He, Le, batch_first=True)
         self.head = nn.Linear(He, 2 * K)
         self.h0 = nn.Linear(K, Hd)
-        self.decoder_gru = nn.GRU(V + K, Hd, Ld, batch_first=True)
+        self.decoder_gru = nn.GRU((E or V) + K, Hd, Ld, batch_first=True)
         self.out = nn.Linear(Hd, V)
 
     def forward(self, x, lengths):
         """x [B, T] <bos> … <eos> <pad>…, lengths (incl. <bos>/<eos>, on the CPU). Mean loss terms."""
         B = x.shape[0]
-        onehot = F.one_hot(x, self.V).float()
+        onehot = self.embedding(x) if self.embedding is not None else F.one_hot(x, self.V).float()
         packed = pack_padded_sequence(onehot, lengths, batch_first=True, enforce_sorted=False)
         _, hN = self.encoder_gru(packed)
         h = self.head(hN[-1])
@@ -96,7 +100,7 @@ class SequenceVAE(nn.Module):
 
 def run(cfg, items, V, args):
     torch.manual_seed(1)
-    model = SequenceVAE(V, args.latent, args.encoder_width, args.encoder_layers, args.decoder_width, cfg["decoder_layers"])
+    model = SequenceVAE(V, args.latent, args.encoder_width, args.encoder_layers, args.decoder_width, cfg["decoder_layers"], args.embedding)
     opt = torch.optim.Adam(model.parameters(), lr=3e-4)
     B = cfg["batch"]
     rng = random.Random(7)
@@ -131,7 +135,7 @@ def run(cfg, items, V, args):
         "peer": "pytorch", "model": "gru",
         "encoder": f"{args.encoder_layers}x{args.encoder_width}",
         "decoder": f"{cfg['decoder_layers']}x{args.decoder_width}",
-        "latent": args.latent, "vocabulary": V, "batch": B, "batches": args.batches, "warmup": args.warmup,
+        "latent": args.latent, "vocabulary": V, "embedding": args.embedding, "batch": B, "batches": args.batches, "warmup": args.warmup,
         "molecules_per_second": round(n_items / seconds, 1),
         "tokens_per_second": round(n_tokens / seconds),
         "median_step_seconds": round(times[len(times) // 2], 4),
@@ -162,7 +166,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", default=default_data())
     ap.add_argument("--lines", type=int, default=200_000, help="read at most the first N items (0: all)")
-    ap.add_argument("--tokens", choices=["characters", "smiles"], default="characters")
+    ap.add_argument("--tokens", choices=["characters", "smiles", "words"], default="characters")
+    ap.add_argument("--max-vocab", type=int, default=10_000, help="words: the most frequent kept, the rest <unk>")
+    ap.add_argument("--embedding", type=int, default=0, help="a shared nn.Embedding this wide (0: one-hot tokens)")
     ap.add_argument("--max-length", type=int, default=100)
     ap.add_argument("--encoder-layers", type=int, default=1)
     ap.add_argument("--encoder-width", type=int, default=256)
@@ -177,15 +183,16 @@ def main():
 
     torch.set_num_threads(args.threads)
     smiles = read_smiles(args.data, args.lines)
-    tok = (lambda s: list(s)) if args.tokens == "characters" else (lambda s: SMILES.findall(s))
+    tok = {"characters": lambda s: list(s), "smiles": lambda s: SMILES.findall(s),
+           "words": lambda s: WORDS.findall(s)}[args.tokens]
     toks = [t for t in map(tok, smiles) if 0 < len(t) <= args.max_length]
     counts = {}
     for t in toks:
         for c in t:
             counts[c] = counts.get(c, 0) + 1
-    vocab = SPECIALS + sorted(counts, key=lambda c: (-counts[c], c))
+    vocab = SPECIALS + sorted(counts, key=lambda c: (-counts[c], c))[:args.max_vocab]
     index = {c: i for i, c in enumerate(vocab)}
-    items = [[index[c] for c in t] for t in toks]
+    items = [[index.get(c, UNK) for c in t] for t in toks]
     mean_len = sum(map(len, items)) / len(items)
     print(json.dumps({"cpu": cpu_model(), "torch": torch.__version__, "threads": args.threads, "data": args.data,
                       "items": len(items), "vocabulary": len(vocab), "mean_tokens": round(mean_len, 2),
