@@ -263,6 +263,32 @@ final class HostileCheckpointTests: XCTestCase {
         }
     }
 
+    /// A sequence run with a token embedding whose config is spoiled: a width out of range, none
+    /// (one-hot) or another width than the weights hold — one clear error each, nothing built.
+    func testSequenceEmbeddingConfigThatDoesNotFitIsRefused() throws {
+        let seq = SequenceConfig(tokenizer: .words, vocabulary: Vocabulary.specials + ["a", "b", "c"], maxLength: 5,
+                                 encoderHidden: 4, encoderLayers: 1, decoderHidden: 5, decoderLayers: 1, embedding: 6)
+        let cfg = VAEConfig(sequence: seq, latent: 2)
+        func folder() throws -> String {
+            let dir = try FormatsFixture.makeTempDirectory(self, name: "hostile-emb")
+            try Checkpoint.save(model: try SequenceVAE(config: cfg, seed: 3), optimizer: nil, options: TrainingOptions(), state: TrainingState(),
+                                data: nil, to: dir)
+            XCTAssertEqual((try Checkpoint.load(dir).model as? SequenceVAE)?.sequence.embedding, 6)
+            return dir
+        }
+        func spoiled(_ width: Int) throws -> String {
+            var c = cfg
+            c.sequence!.embedding = width
+            return String(decoding: try JSONEncoder().encode(c), as: UTF8.self)
+        }
+        for (width, fragments) in [(9000, ["embedding's width 9000 must be between 0"]), (0, ["do not match"]), (4, ["do not match"])] {
+            let dir = try folder()
+            try setMetadata(dir, "config", try spoiled(width))
+            assertLoadFails(dir, [weightsPath(dir)] + fragments)
+        }
+        XCTAssertEqual(SequenceVAE.parameterCount(cfg), try SequenceVAE(config: cfg).parameterCount)
+    }
+
     /// The size check uses the same layer sizes as the model itself.
     func testParameterCountWithoutBuildingMatchesTheModel() throws {
         let configs = [
