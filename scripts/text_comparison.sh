@@ -16,7 +16,7 @@ shift 2; [ $# -gt 0 ] && shift
 B=${VAE:-.build/release/vae}
 mkdir -p "$O"
 run="$O/vae"
-flags="--model gru --tokens words --max-vocab 10000 --encoder 1x256 --decoder 1x256 --latent 32 --warmup 2 \
+flags="--model gru --tokens words --max-vocab 10000 --embedding 0 --encoder 1x256 --decoder 1x256 --latent 32 --warmup 2 \
   --free-bits 2 --batch 128 --lr 1e-3 --seed 1 --threads 2 $*"
 best=""
 for e in $(seq 1 "$E"); do
