@@ -208,6 +208,7 @@ extension Bench {
         guard (1...100_000).contains(batches) else { throw ValidationError("--batches must be between 1 and 100000") }
         let (data, vocabulary) = try dataOptions.loadSequencesForTraining(seq)
         let cfg = VAEConfig(sequence: try seq.config(vocabulary: vocabulary, reading: data.sequence!), latent: latentSize)
+        seq.noteInput(cfg.sequence!)
         let model = try SequenceVAE(config: cfg, seed: seed)
         let adam = Adam(model.store, learningRate: 3e-4)
         let train = data.train

@@ -9,8 +9,9 @@ struct Export: ParsableCommand {
         discussion: """
         Writes OUT/model.safetensors (the weights, the run's config and state, a table's schema; no Adam moments), \
         OUT/config.json, and copies metrics.jsonl and report.html when the run has them. The copy samples, \
-        reconstructs, evaluates, encodes and compresses as the run does; --resume on it continues with fresh \
-        Adam moments, so it does not reproduce the uninterrupted run exactly.
+        reconstructs, evaluates, encodes and compresses as the run does. It cannot be trained further \
+        (vae train --resume refuses it: without Adam's moments training would not continue as the run would have); \
+        keep the run folder for that.
         """)
     @OptionGroup var runArg: RunArgument
     @Option(help: ArgumentHelp("The folder to write (must not hold a run).", valueName: "dir")) var out: String

@@ -16,13 +16,11 @@ struct SequenceTrainOptions: ParsableArguments {
     @Option(name: .customLong("word-dropout"), help: "Sequences: the probability that a decoder input token becomes <unk> (Bowman et al. 2016; default 0).")
     var wordDropout: Double?
     @Flag(help: "Sequences: a bidirectional encoder GRU (reads each item both ways).") var bidirectional = false
-    @Option(help: ArgumentHelp("Sequences: the GRUs read a learned token vector this wide (shared by encoder and decoder); 0: one-hot tokens (default: \(SequenceTrainOptions.defaultEmbedding) for a vocabulary over \(SequenceTrainOptions.oneHotVocabularyLimit) tokens when that makes the model smaller, else one-hot).", valueName: "width"))
+    @Option(help: ArgumentHelp("Sequences: the GRUs read a learned token vector this wide (shared by encoder and decoder); 0: one-hot tokens (default: \(SequenceTrainOptions.defaultEmbedding) for a vocabulary over \(SequenceTrainOptions.oneHotVocabularyLimit) tokens when that makes the model smaller, else one-hot; a note says which).", valueName: "width"))
     var embedding: Int?
 
-    /// Vocabularies up to this size are read one-hot unless --embedding says otherwise (MOSES's
-    /// SMILES: 30 tokens; characters of English text: about 100).
-    static let oneHotVocabularyLimit = 1000
-    static let defaultEmbedding = 256
+    static var oneHotVocabularyLimit: Int { SequenceConfig.oneHotVocabularyLimit }
+    static var defaultEmbedding: Int { SequenceConfig.defaultEmbeddingWidth }
 
     func validate() throws {
         if let m = maxLength, !(1...100_000).contains(m) { throw ValidationError("--max-length must be between 1 and 100000") }
@@ -64,18 +62,25 @@ struct SequenceTrainOptions: ParsableArguments {
     func config(vocabulary: [String], reading o: SequenceOptions) throws -> SequenceConfig {
         let e = try SequenceTrainOptions.shape(encoder, "--encoder") ?? (1, 256)
         let d = try SequenceTrainOptions.shape(decoder, "--decoder") ?? (1, 512)
-        return SequenceConfig(tokenizer: o.tokenizer, vocabulary: vocabulary, maxLength: o.maxLength, encoderHidden: e.width,
-                              encoderLayers: e.layers, decoderHidden: d.width, decoderLayers: d.layers, wordDropout: wordDropout ?? 0,
-                              bidirectional: bidirectional,
-                              embedding: embedding ?? SequenceTrainOptions.defaultEmbedding(vocabulary: vocabulary.count, encoder: e.width * (bidirectional ? 2 : 1), decoder: d.width))
+        var c = SequenceConfig(tokenizer: o.tokenizer, vocabulary: vocabulary, maxLength: o.maxLength, encoderHidden: e.width,
+                               encoderLayers: e.layers, decoderHidden: d.width, decoderLayers: d.layers, wordDropout: wordDropout ?? 0,
+                               bidirectional: bidirectional)
+        c.embedding = embedding ?? c.defaultEmbedding
+        return c
     }
 
-    /// Without --embedding: one-hot tokens for a small vocabulary; for a large one a learned
-    /// vector, when it is narrower than the input weights a one-hot token has in the two GRUs
-    /// (3 × the encoder's width, both directions, + 3 × the decoder's), so the model gets smaller.
-    static func defaultEmbedding(vocabulary: Int, encoder: Int, decoder: Int) -> Int {
-        vocabulary > oneHotVocabularyLimit && defaultEmbedding < 3 * (encoder + decoder) ? defaultEmbedding : 0
+    /// The note that says, for a large vocabulary without --embedding, how the GRUs read tokens.
+    func noteInput(_ seq: SequenceConfig) {
+        let V = seq.vocabulary.count
+        guard embedding == nil, V > SequenceTrainOptions.oneHotVocabularyLimit else { return }
+        if seq.embedding > 0 {
+            Console.note("the GRUs read a \(seq.embedding)-wide learned vector per token (a vocabulary of \(V): a smaller model than one-hot tokens); --embedding 0 reads one-hot tokens")
+        } else {
+            Console.note("the GRUs read one-hot tokens: a \(SequenceTrainOptions.defaultEmbedding)-wide learned vector per token would not make a model with GRUs this narrow smaller; --embedding D sets one")
+        }
     }
+
+
 }
 
 extension DataOptions {

@@ -163,6 +163,10 @@ struct Train: ParsableCommand {
             if resume { Console.note("no checkpoint in \(out!) yet: starting the run there (the same command continues it later)") }
             var vocabulary: [String] = []
             if model == .gru {
+                // a flag conflict: said before the data is read (it was a data error after reading it)
+                if objective == .iwae {
+                    throw ValidationError("--objective iwae trains the mlp and conv models; a gru model trains the ELBO (vae evaluate --iwae K gives its importance-weighted estimate)")
+                }
                 (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions)
             } else {
                 if sequenceOptions.given || dataOptions.textColumn != nil {
@@ -212,9 +216,7 @@ struct Train: ParsableCommand {
                 var seq = try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!)
                 seq.molecules = Molecules.detect(data, seq, textColumn: dataOptions.textColumn)
                 if seq.molecules { Console.note("the items are SMILES: samples are checked for valid molecules after every epoch") }
-                if sequenceOptions.embedding == nil && seq.embedding > 0 {
-                    Console.note("the GRUs read a \(seq.embedding)-wide learned vector per token (a vocabulary of \(vocabulary.count) is over \(SequenceTrainOptions.oneHotVocabularyLimit): a smaller model than one-hot tokens); --embedding 0 reads one-hot tokens")
-                }
+                sequenceOptions.noteInput(seq)
                 cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)
             }
             if let table = data.table {

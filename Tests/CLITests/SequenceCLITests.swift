@@ -301,19 +301,20 @@ final class SequenceCLITests: XCTestCase {
         var rng = RNG(seed: 6)
         let lines = (0..<600).map { _ in (0..<5).map { _ in "w\(rng.int(below: 1500))" }.joined(separator: " ") }
         let path = try write(lines, "manywords")
-        // one-hot, a token has 3 × (48 + 48) = 288 input weights in the two GRUs: 256 is smaller
-        let small = ["--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x48", "--decoder", "1x48", "--latent", "3",
+        // one-hot, each of the ~1,300 tokens has 3 × (64 + 96) = 480 input weights in the GRUs; a
+        // 256-wide table and the GRUs' 3 × 160 × 256 input weights are fewer
+        let small = ["--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x64", "--decoder", "1x96", "--latent", "3",
                      "--batch", "64", "--epochs", "1", "--no-report"]
         let run = tempRunDir("embedded")
         var r = try CLI.run(["train"] + small + ["--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("the GRUs read a 256-wide learned vector per token"), r.stderr)
         var m = try XCTUnwrap(try Checkpoint.load(run).model as? SequenceVAE)
-        let V = m.vocabularySize
+        let V = m.vocabularySize, embeddedCount = m.parameterCount
         XCTAssertGreaterThan(V, 1000)
         XCTAssertEqual(m.sequence.embedding, 256)
         XCTAssertEqual(m.store.parameter(named: "embedding.weight")?.shape, [V, 256])
-        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [144, 256 + 3])
+        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [288, 256 + 3])
         r = try CLI.run(["info", run])
         XCTAssertTrue(r.stdout.contains("latent 3, a 256-wide token embedding, "), r.stdout)
         r = try CLI.run(["sample", run, "--count", "3"])
@@ -332,13 +333,15 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("learned vector"), r.stderr)
         m = try XCTUnwrap(try Checkpoint.load(oneHot).model as? SequenceVAE)
         XCTAssertNil(m.store.parameter(named: "embedding.weight"))
-        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [144, V + 3])
+        XCTAssertEqual(m.store.parameter(named: "decoder.gru.weight_ih_l0")?.shape, [288, V + 3])
+        XCTAssertLessThan(embeddedCount, m.parameterCount, "the default embedding made the model bigger")
         XCTAssertFalse(try String(contentsOfFile: oneHot + "/config.json", encoding: .utf8).contains("embedding"))
-        // GRUs so narrow that a one-hot token has fewer input weights (3 × 16) than 256: one-hot
+        // GRUs so narrow that the table would outweigh what it saves (3 × 16 input weights per
+        // token one-hot): one-hot, and a note says so
         let narrow = tempRunDir("narrow")
-        r = try CLI.run(["train"] + small.map { $0 == "1x48" ? "1x8" : $0 } + ["--out", narrow])
+        r = try CLI.run(["train"] + small.map { $0 == "1x64" || $0 == "1x96" ? "1x8" : $0 } + ["--out", narrow])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertFalse(r.stderr.contains("learned vector"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("the GRUs read one-hot tokens: a 256-wide learned vector per token would not make a model with GRUs this narrow smaller"), r.stderr)
         XCTAssertEqual((try Checkpoint.load(narrow).model as? SequenceVAE)?.sequence.embedding, 0)
         // a small vocabulary reads one-hot tokens unless told otherwise
         let sentences = try write(SequenceCLITests.sentences(100), "fewwords")
@@ -374,10 +377,15 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--free-bits cannot change when resuming"), r.stderr)
         r = try CLI.run(["train", "--resume", "--out", run, "--epochs", "2", "--no-report"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        r = try CLI.run(["train", "--data", path, "--tokens", "words", "--model", "gru", "--free-bits", "1", "--objective", "iwae",
-                         "--epochs", "1", "--out", tempRunDir("freebitsiwae")])
+        // free bits with the IWAE objective (an mlp on the shipped sample): refused
+        r = try CLI.run(["train", "--free-bits", "1", "--objective", "iwae", "--epochs", "1", "--out", tempRunDir("freebitsiwae")])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("--free-bits changes the ELBO's KL term"), r.stderr)
+        // the IWAE objective is for feed-forward models: a usage error, before the data is read
+        r = try CLI.run(["train", "--data", tempRunDir("unread") + ".txt", "--tokens", "words", "--model", "gru", "--objective", "iwae", "--k", "3",
+                         "--epochs", "1", "--out", tempRunDir("gruiwae")])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--objective iwae trains the mlp and conv models; a gru model trains the ELBO"), r.stderr)
     }
 
     func testBadSequenceInputIsOneLine() throws {

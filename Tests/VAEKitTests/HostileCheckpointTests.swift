@@ -287,6 +287,18 @@ final class HostileCheckpointTests: XCTestCase {
             assertLoadFails(dir, [weightsPath(dir)] + fragments)
         }
         XCTAssertEqual(SequenceVAE.parameterCount(cfg), try SequenceVAE(config: cfg).parameterCount)
+        // config.json edited beside the weights: the message names the nested field that differs
+        for (width, shown) in [(8, "8"), (0, "absent")] {
+            let dir = try folder()
+            let path = dir + "/config.json"
+            var json = try JSONSerialization.jsonObject(with: Data(try AtomicFile.readAll(path: path, maxBytes: 1 << 20))) as! [String: Any]
+            var model = json["model"] as! [String: Any], sequence = model["sequence"] as! [String: Any]
+            if width == 0 { sequence.removeValue(forKey: "embedding") } else { sequence["embedding"] = width }
+            model["sequence"] = sequence
+            json["model"] = model
+            try FormatsFixture.writeFile(Array(try JSONSerialization.data(withJSONObject: json)), path)
+            assertLoadFails(dir, ["config.json describes a different model", "sequence.embedding: \(shown) in config.json, 6 in the weights' file"])
+        }
     }
 
     /// The size check uses the same layer sizes as the model itself.

@@ -131,6 +131,28 @@ final class SequenceVAEGradientTests: XCTestCase {
         XCTAssertGreaterThan(a[0], 1)
     }
 
+    /// The default embedding: none up to 1,000 tokens; above, 256 exactly when the model with it
+    /// has fewer parameters than with one-hot tokens (vocabularies and GRU shapes around the edge).
+    func testDefaultEmbeddingOnlyWhereTheModelGetsSmaller() throws {
+        var chosen = 0, kept = 0
+        for V in [999, 1000, 1001, 1300, 6432, 20_000] {
+            for (he, hd, bi) in [(43, 43, false), (8, 8, false), (32, 48, true), (32, 48, false), (64, 96, false), (256, 512, false), (100, 120, false)] {
+                let vocabulary = Vocabulary.specials + (0..<(V - 4)).map { "w\($0)" }
+                let seq = SequenceConfig(tokenizer: .words, vocabulary: vocabulary, maxLength: 10, encoderHidden: he, encoderLayers: 1,
+                                         decoderHidden: hd, decoderLayers: 1, bidirectional: bi)
+                var embedded = seq
+                embedded.embedding = 256
+                let a = try XCTUnwrap(SequenceVAE.parameterCount(VAEConfig(sequence: seq, latent: 8)))
+                let b = try XCTUnwrap(SequenceVAE.parameterCount(VAEConfig(sequence: embedded, latent: 8)))
+                let want = V > 1000 && b < a ? 256 : 0
+                XCTAssertEqual(seq.defaultEmbedding, want, "V \(V), encoder \(he)\(bi ? "×2" : ""), decoder \(hd): \(a) one-hot, \(b) embedded")
+                if want > 0 { chosen += 1 } else if V > 1000 { kept += 1 }
+            }
+        }
+        XCTAssertGreaterThan(chosen, 5)
+        XCTAssertGreaterThan(kept, 3)   // large vocabularies with narrow GRUs stay one-hot
+    }
+
     /// An embedded model's parameters: the table first (`embedding.weight` [V, D]), the GRUs D wide
     /// (the decoder's D + K), and as many as the count says.
     func testEmbeddingNamesAndCount() throws {

@@ -334,11 +334,16 @@ public enum Checkpoint {
             if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) { return String(decoding: d, as: UTF8.self) }
             return "\(v)"
         }
-        let x = fields(a), y = fields(b)
-        for key in Set(x.keys).union(y.keys).sorted() where text(x[key]) != text(y[key]) {
-            return "\(key): \(text(x[key]).prefix(60)) in config.json, \(text(y[key]).prefix(60)) in the weights' file"
+        // the first field that differs, by its path into nested objects (sequence.embedding)
+        func difference(_ x: [String: Any], _ y: [String: Any], _ path: String) -> String? {
+            for key in Set(x.keys).union(y.keys).sorted() where text(x[key]) != text(y[key]) {
+                if let u = x[key] as? [String: Any], let v = y[key] as? [String: Any], let d = difference(u, v, path + key + ".") { return d }
+                return "\(path)\(key): \(text(x[key]).prefix(60)) in config.json, \(text(y[key]).prefix(60)) in the weights' file"
+            }
+            return nil
         }
-        return "\(a.architecture.rawValue), latent \(a.latent) vs \(b.architecture.rawValue), latent \(b.latent)"
+        return difference(fields(a), fields(b), "")
+            ?? "\(a.architecture.rawValue), latent \(a.latent) vs \(b.architecture.rawValue), latent \(b.latent)"
     }
 
     static func makeDirectory(_ dir: String) throws {

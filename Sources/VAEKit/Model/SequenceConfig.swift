@@ -85,6 +85,25 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         if embedding != 0 { try c.encode(embedding, forKey: .embedding) }
     }
 
+    /// Vocabularies up to this size are read one-hot unless asked otherwise (MOSES's SMILES: 30
+    /// tokens; the characters of English text: about 100).
+    public static let oneHotVocabularyLimit = 1000
+    /// The width of the embedding a larger vocabulary gets by default.
+    public static let defaultEmbeddingWidth = 256
+
+    /// The embedding these GRUs and this vocabulary get when none is asked for: one-hot tokens for
+    /// a small vocabulary; for a large one a `defaultEmbeddingWidth`-wide table when the model
+    /// with it has fewer parameters (the table against the width of the GRUs' input weights).
+    public var defaultEmbedding: Int {
+        guard vocabulary.count > SequenceConfig.oneHotVocabularyLimit else { return 0 }
+        var oneHot = self, embedded = self
+        oneHot.embedding = 0
+        embedded.embedding = SequenceConfig.defaultEmbeddingWidth
+        guard let a = SequenceVAE.parameterCount(VAEConfig(sequence: oneHot, latent: 1)),
+              let b = SequenceVAE.parameterCount(VAEConfig(sequence: embedded, latent: 1)) else { return 0 }
+        return b < a ? SequenceConfig.defaultEmbeddingWidth : 0
+    }
+
     /// "one-hot tokens" or "a 256-wide token embedding".
     public var inputDescription: String { embedding > 0 ? "a \(embedding)-wide token embedding" : "one-hot tokens" }
 
