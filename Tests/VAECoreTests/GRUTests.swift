@@ -103,7 +103,8 @@ final class GRUTests: XCTestCase {
     /// [one-hot, constant] exactly: outputs, states, every gradient, dL/dconstant; and `step`.
     /// Two GRUs with the same weights after their forward passes (`fa`, `fb`: outputs and final
     /// states): the same outputs and states, then, from the same random dL/d(outputs) and
-    /// dL/d(final states), the same gradient of every parameter and initial state. Returns both.
+    /// dL/d(final states), added onto the same random gradients, the same gradient of every
+    /// parameter and initial state. Returns both.
     func assertSameForwardAndBackward(_ a: GRU, _ b: GRU, layout: PackedLayout, rng: inout RNG,
                                       _ fa: (output: Tensor, hN: Tensor), _ fb: (output: Tensor, hN: Tensor),
                                       file: StaticString = #filePath, line: UInt = #line) -> (GRU.Gradients, GRU.Gradients) {
@@ -112,7 +113,11 @@ final class GRUTests: XCTestCase {
         let dOut = Tensor(shape: [layout.rows, a.hiddenSize]), dhN = Tensor(shape: fa.hN.shape)
         rng.fillNormal(dOut.pointer, count: dOut.count)
         rng.fillNormal(dhN.pointer, count: dhN.count)
-        for p in a.parameters + b.parameters { p.grad.zero() }
+        // the same gradients beforehand in both: the backward accumulates onto them
+        for (p, q) in zip(a.parameters, b.parameters) {
+            rng.fillNormal(p.grad.pointer, count: p.count)
+            q.grad.pointer.update(from: p.grad.pointer, count: p.count)
+        }
         let ga = a.backwardAll(dOutput: dOut, dhN: dhN)
         let gb = b.backwardAll(dOutput: dOut, dhN: dhN)
         for (p, q) in zip(a.parameters, b.parameters) {
