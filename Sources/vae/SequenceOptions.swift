@@ -16,11 +16,9 @@ struct SequenceTrainOptions: ParsableArguments {
     @Option(name: .customLong("word-dropout"), help: "Sequences: the probability that a decoder input token becomes <unk> (Bowman et al. 2016; default 0).")
     var wordDropout: Double?
     @Flag(help: "Sequences: a bidirectional encoder GRU (reads each item both ways).") var bidirectional = false
-    @Option(help: ArgumentHelp("Sequences: the GRUs read a learned token vector this wide (shared by encoder and decoder); 0: one-hot tokens (default: \(SequenceTrainOptions.defaultEmbedding) for a vocabulary over \(SequenceTrainOptions.oneHotVocabularyLimit) tokens when that makes the model smaller, else one-hot; a note says which).", valueName: "width"))
+    @Option(help: ArgumentHelp("Sequences: the GRUs read a learned token vector this wide (shared by encoder and decoder); 0: one-hot tokens (default: \(SequenceConfig.defaultEmbeddingWidth) for a vocabulary over \(SequenceConfig.oneHotVocabularyLimit) tokens when that makes the model smaller, else one-hot; a note says which).", valueName: "width"))
     var embedding: Int?
 
-    static var oneHotVocabularyLimit: Int { SequenceConfig.oneHotVocabularyLimit }
-    static var defaultEmbedding: Int { SequenceConfig.defaultEmbeddingWidth }
 
     func validate() throws {
         if let m = maxLength, !(1...100_000).contains(m) { throw ValidationError("--max-length must be between 1 and 100000") }
@@ -28,7 +26,9 @@ struct SequenceTrainOptions: ParsableArguments {
             throw ValidationError("--max-vocab must be between 1 and \(SequenceOptions.maxVocabularyLimit)")
         }
         if let p = wordDropout, !(p >= 0 && p < 1) { throw ValidationError("--word-dropout must be at least 0 and below 1") }
-        if let e = embedding, !(0...8192).contains(e) { throw ValidationError("--embedding must be between 0 (one-hot tokens) and 8192") }
+        if let e = embedding, !SequenceConfig.embeddingWidths.contains(e) {
+            throw ValidationError("--embedding must be between 0 (one-hot tokens) and \(SequenceConfig.embeddingWidths.upperBound)")
+        }
         _ = try SequenceTrainOptions.shape(encoder, "--encoder")
         _ = try SequenceTrainOptions.shape(decoder, "--decoder")
     }
@@ -72,11 +72,11 @@ struct SequenceTrainOptions: ParsableArguments {
     /// The note that says, for a large vocabulary without --embedding, how the GRUs read tokens.
     func noteInput(_ seq: SequenceConfig) {
         let V = seq.vocabulary.count
-        guard embedding == nil, V > SequenceTrainOptions.oneHotVocabularyLimit else { return }
+        guard embedding == nil, V > SequenceConfig.oneHotVocabularyLimit else { return }
         if seq.embedding > 0 {
             Console.note("the GRUs read a \(seq.embedding)-wide learned vector per token (a vocabulary of \(V): a smaller model than one-hot tokens); --embedding 0 reads one-hot tokens")
         } else {
-            Console.note("the GRUs read one-hot tokens: a \(SequenceTrainOptions.defaultEmbedding)-wide learned vector per token would not make a model with GRUs this narrow smaller; --embedding D sets one")
+            Console.note("the GRUs read one-hot tokens: a \(SequenceConfig.defaultEmbeddingWidth)-wide learned vector per token would not make a model with GRUs this narrow smaller; --embedding D sets one")
         }
     }
 

@@ -165,7 +165,7 @@ struct Train: ParsableCommand {
             if model == .gru {
                 // a flag conflict: said before the data is read (it was a data error after reading it)
                 if objective == .iwae {
-                    throw ValidationError("--objective iwae trains the mlp and conv models; a gru model trains the ELBO (vae evaluate --iwae K gives its importance-weighted estimate)")
+                    throw ValidationError(Trainer.iwaeNeedsFeedForward(.gru))
                 }
                 (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions)
             } else {

@@ -114,13 +114,13 @@ public final class BidirectionalGRU {
             (dhB.pointer + i * H).update(from: dFinal.pointer + i * 2 * H + H, count: H)
         }
         var dOutF: Tensor? = nil, dOutB: Tensor? = nil
-        for k in stride(from: layers - 1, through: 0, by: -1) {
+        var k = layers - 1
+        while true {
             let top = k == layers - 1
             let gf = forwardLayers[k].backwardAll(dOutput: dOutF, dhN: top ? dhF : nil)
             let gb = backwardLayers[k].backwardAll(dOutput: dOutB, dhN: top ? dhB : nil)
-            guard k > 0 else {
-                return denseInput ? mirroredSum(gf.dx, gb.dx, width: vocabulary, into: &dInput) : nil
-            }
+            // layer 0: its input is the data (token ids, or the dense rows whose gradient is returned)
+            if k == 0 { return denseInput ? mirroredSum(gf.dx, gb.dx, width: vocabulary, into: &dInput) : nil }
             let dx = mirroredSum(gf.dx, gb.dx, width: 2 * H, into: &dJoined)
             // split: the forward outputs' part in time order, the backward outputs' part mirrored
             let f = dForward.view([N, H]), bw = dBackward.view([N, H])
@@ -130,8 +130,8 @@ public final class BidirectionalGRU {
             }
             dOutF = f
             dOutB = bw
+            k -= 1
         }
-        return nil   // not reached: layer 0 returns
     }
 
     /// dx in time order: the forward GRU's dx + the backward GRU's dx mirrored back.

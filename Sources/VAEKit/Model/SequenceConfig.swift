@@ -90,6 +90,8 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
     public static let oneHotVocabularyLimit = 1000
     /// The width of the embedding a larger vocabulary gets by default.
     public static let defaultEmbeddingWidth = 256
+    /// The widths an embedding may have (0: one-hot tokens).
+    public static let embeddingWidths = 0...8192
 
     /// The embedding these GRUs and this vocabulary get when none is asked for: one-hot tokens for
     /// a small vocabulary; for a large one a `defaultEmbeddingWidth`-wide table when the model
@@ -120,7 +122,7 @@ public struct SequenceConfig: Codable, Equatable, Sendable {
         for (name, v) in [("encoder layers", encoderLayers), ("decoder layers", decoderLayers)] where !(1...16).contains(v) {
             throw VAEError("the \(name) \(v) must be between 1 and 16")
         }
-        guard (0...8192).contains(embedding) else { throw VAEError("the token embedding's width \(embedding) must be between 0 (one-hot tokens) and 8192") }
+        guard SequenceConfig.embeddingWidths.contains(embedding) else { throw VAEError("the token embedding's width \(embedding) must be between 0 (one-hot tokens) and \(SequenceConfig.embeddingWidths.upperBound)") }
         guard wordDropout >= 0 && wordDropout < 1 else { throw VAEError("word dropout \(wordDropout) must be at least 0 and below 1") }
     }
 }

@@ -172,6 +172,12 @@ public final class Trainer {
     public let validation: (any DataSource)?
     public private(set) var bestWeights: [Float]?
 
+    /// Why `--objective iwae` cannot train a model of this architecture (the IWAE objective is the
+    /// feed-forward VAE's).
+    public static func iwaeNeedsFeedForward(_ architecture: VAEConfig.Architecture) -> String {
+        "--objective iwae trains the mlp and conv models; a \(architecture.rawValue) model trains the ELBO (vae evaluate --iwae K gives its importance-weighted estimate)"
+    }
+
     public init(model: any LatentVariableModel, data: Dataset, options: TrainingOptions) throws {
         try options.validate()
         var data = data
@@ -229,7 +235,8 @@ public final class Trainer {
                          weightDecay: Float(options.weightDecay))
         if options.trainingObjective == .iwae {
             guard let vae = model as? VAE else {
-                throw VAEError("--objective iwae trains the mlp and conv models; a \(model.config.architecture.rawValue) model trains the ELBO (vae evaluate --iwae K gives its importance-weighted estimate)")
+                // (vae train says this before reading the data: a usage error there)
+                throw VAEError(Trainer.iwaeNeedsFeedForward(model.config.architecture))
             }
             iwae = IWAEObjective(model: vae, samples: options.importanceSamples)
         } else {
