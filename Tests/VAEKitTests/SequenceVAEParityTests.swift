@@ -170,6 +170,15 @@ final class SequenceVAEGradientTests: XCTestCase {
             XCTAssertEqual(shapes["decoder.gru.weight_ih_l0"], [12, 9])
             XCTAssertEqual(SequenceVAE.parameterCount(cfg), m.store.count)
         }
+        // the hand-written Codable keeps every field (the embedding's key is left out only at 0)
+        var full = SequenceConfig(tokenizer: .smiles, vocabulary: Vocabulary.specials + ["C", "N"], maxLength: 7, encoderHidden: 3,
+                                  encoderLayers: 2, decoderHidden: 5, decoderLayers: 3, wordDropout: 0.25, bidirectional: true, embedding: 9)
+        full.molecules = true
+        for c in [full, { var o = full; o.embedding = 0; return o }()] {
+            let json = try JSONEncoder().encode(c)
+            XCTAssertEqual(try JSONDecoder().decode(SequenceConfig.self, from: json), c)
+            XCTAssertEqual(String(decoding: json, as: UTF8.self).contains("embedding"), c.embedding != 0)
+        }
         var bad = SequenceConfig(tokenizer: .words, vocabulary: Vocabulary.specials + ["a"], maxLength: 4)
         bad.embedding = 8193
         XCTAssertThrowsError(try bad.validate())
