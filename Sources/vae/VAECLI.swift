@@ -39,6 +39,14 @@ struct VAECLI: ParsableCommand {
                 Foundation.exit(0)
             }
             if code == .validationFailure {
+                // Under mpirun every rank reads the same command line and finds the same mistake:
+                // rank 0 says it, the others exit with it silently (one line, not one per rank),
+                // a second later: mpirun ends the job on the first failed rank, and rank 0 must
+                // have said why by then.
+                if let rank = Communicator.launchedRank, rank != 0 {
+                    sleep(1)
+                    Foundation.exit(2)
+                }
                 Console.error("\(message(for: error)) (see 'vae --help' or 'vae <command> --help')")
                 Foundation.exit(2)
             }

@@ -255,6 +255,20 @@ final class MPITests: XCTestCase {
                       r.stderr.replacingOccurrences(of: "\n", with: " | "))
     }
 
+    /// A usage error under mpirun: every rank finds it, rank 0 alone says it (one line, exit 2).
+    func testUsageErrorUnderMPIRunIsSaidOnce() throws {
+        for (rank, lines) in [("0", 1), ("1", 0)] {
+            let r = try CLI.run(["train", "--latent", "0"], env: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": rank])
+            XCTAssertEqual(r.status, 2, "rank \(rank): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, lines, "rank \(rank): \(r.stderr)")
+        }
+        _ = try MPIRun.require()
+        let r = try MPIRun.run(["train", "--latent", "0", "--out", tempRunDir("mpi-usage")])
+        XCTAssertNotEqual(r.status, 0)
+        let said = r.stderr.components(separatedBy: "error: --latent must be between 1 and 4096").count - 1
+        XCTAssertEqual(said, 1, r.stderr.replacingOccurrences(of: "\n", with: " | "))
+    }
+
     func testMissingLibraryUnderMPIRunIsOneLine() throws {
         let r = try CLI.run(["train", "--data", try MPITests.data(), "--epochs", "1", "--out", tempRunDir("mpi-nolib")],
                             env: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0", "VAE_MPI_LIB": "/nonexistent/libmpi.so.40"])

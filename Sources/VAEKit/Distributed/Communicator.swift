@@ -26,6 +26,14 @@ public final class Communicator {
         return env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMIX_RANK"] != nil
     }
 
+    /// This process's rank as mpirun's environment gives it, before (or without) joining the job;
+    /// nil when mpirun did not start it.
+    public static var launchedRank: Int? {
+        let env = ProcessInfo.processInfo.environment
+        guard launchedByMPI else { return nil }
+        return (env["OMPI_COMM_WORLD_RANK"] ?? env["PMIX_RANK"]).flatMap { Int($0) }
+    }
+
     /// Whether libmpi could be loaded (for `vae info`), and what it is.
     public static var libraryDescription: String? {
         vk_mpi_load(nil) == 0 ? String(cString: vk_mpi_library_version()) : nil
