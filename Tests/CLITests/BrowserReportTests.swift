@@ -94,6 +94,7 @@ final class BrowserReportTests: XCTestCase {
             XCTAssertEqual(ui["openedClass"] as? Int, Int(first), "the class the page opens on", file: file, line: line)
         }
         XCTAssertTrue((ui["hoverCaption"] as? String ?? "").hasPrefix("test image "), "\(ui)", file: file, line: line)
+        Self.checkTicks(ui, axes: min(latent, 2), file: file, line: line)
         let results = try XCTUnwrap(obj["results"] as? [[Double]], file: file, line: line)
         XCTAssertEqual(results.count, zs.count, file: file, line: line)
         let d = loaded.model.config.inputSize
@@ -107,6 +108,27 @@ final class BrowserReportTests: XCTestCase {
         // the decoded images are not trivially constant
         XCTAssertGreaterThan(Set(results[1].map { ($0 * 1000).rounded() }).count, 10, file: file, line: line)
         print("browser check \(model) latent \(latent): max |page − swift| = \(worst), page ready in \(obj["readyMs"] ?? "?") ms")
+    }
+
+    /// The pad's tick values: on each of its axes 3 to 12 evenly spaced multiples of a step of
+    /// 1, 2 or 5 × 10^k, 0 among them, all inside the pad's extent and spanning most of it.
+    static func checkTicks(_ ui: [String: Any], axes: Int, file: StaticString = #filePath, line: UInt = #line) {
+        guard let ticks = ui["ticks"] as? [[Double]], ticks.count == 2, let range = ui["padRange"] as? [[Double]], range.count == 2 else {
+            return XCTFail("no tick values in the UI result: \(ui)", file: file, line: line)
+        }
+        XCTAssertEqual(ticks[1].isEmpty, axes < 2, "an axis of a latent-1 pad has no ticks: \(ticks)", file: file, line: line)
+        for d in 0..<axes {
+            let t = ticks[d], lo = range[0][d], hi = range[1][d]
+            XCTAssertTrue((3...12).contains(t.count), "axis \(d): \(t)", file: file, line: line)
+            guard t.count >= 2 else { continue }
+            let step = t[1] - t[0]
+            let exponent = (log10(step)).rounded(.down), mantissa = step / pow(10, exponent)
+            XCTAssertTrue([1.0, 2.0, 5.0].contains { abs(mantissa - $0) < 1e-6 }, "axis \(d): step \(step)", file: file, line: line)
+            for (a, b) in zip(t, t.dropFirst()) { XCTAssertEqual(b - a, step, accuracy: 1e-9 * max(1, abs(b)), "axis \(d): \(t)", file: file, line: line) }
+            XCTAssertTrue(t.contains { abs($0) < 1e-9 }, "axis \(d): 0 is not a tick: \(t)", file: file, line: line)
+            XCTAssertTrue(t.allSatisfy { $0 >= lo - 1e-9 && $0 <= hi + 1e-9 }, "axis \(d): \(t) outside [\(lo), \(hi)]", file: file, line: line)
+            XCTAssertGreaterThanOrEqual(t.last! - t.first!, 0.5 * (hi - lo), "axis \(d): \(t) over [\(lo), \(hi)]", file: file, line: line)
+        }
     }
 
     func testMLPLatent2() throws { try check(model: "mlp", latent: 2, hidden: "32") }
@@ -189,6 +211,7 @@ final class BrowserReportTests: XCTestCase {
         }
         XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
         XCTAssertEqual(ui["hoverCaption"] as? String, "test item 0", file: file, line: line)
+        Self.checkTicks(ui, axes: min(latent, 2), file: file, line: line)
         print("browser check gru \(tokens) \(decoder): decodings equal, max |nll page − swift| = \(zip(nll, expectedNLL).map { abs($0 - $1) }.max() ?? 0), \(obj["decodeMs"] ?? "?") ms per decoding")
     }
 

@@ -76,14 +76,28 @@ enum ExplorerScript {
       var fx = (ev.clientX - r.left) / r.width, fy = (ev.clientY - r.top) / r.height;
       return [lo[0] + fx * (hi[0] - lo[0]), hi[1] - fy * (hi[1] - lo[1])];
     }
+    // tick values per pad axis: multiples of a step of 1, 2 or 5 × 10^k, about six over the range
+    function ticksOver(a, b) {
+      var raw = (b - a) / 6, mag = Math.pow(10, Math.floor(Math.log10(raw))), f = raw / mag;
+      var step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag, out = [];
+      for (var t = Math.ceil(a / step); t * step <= b; t++) out.push(t * step);
+      return { step: step, values: out, digits: Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) };
+    }
+    var ticks = [ticksOver(lo[0], hi[0]), NA > 1 ? ticksOver(lo[1], hi[1]) : { step: 0, values: [], digits: 0 }];
     // the scatter, drawn once
     var base = document.createElement('canvas');
     base.width = S; base.height = S;
     (function () {
       var c = base.getContext('2d');
       c.fillStyle = '#fff'; c.fillRect(0, 0, S, S);
-      c.strokeStyle = '#d0d7de'; c.lineWidth = 1;
       var z0 = toCanvas([0, 0]);
+      // a light grid at the ticks, the axes through 0 darker
+      c.strokeStyle = '#eef1f4'; c.lineWidth = 1;
+      c.beginPath();
+      ticks[0].values.forEach(function (v) { var x = toCanvas([v, 0])[0]; c.moveTo(x, 0); c.lineTo(x, S); });
+      ticks[1].values.forEach(function (v) { var y = toCanvas([0, v])[1]; c.moveTo(0, y); c.lineTo(S, y); });
+      c.stroke();
+      c.strokeStyle = '#d0d7de';
       c.beginPath(); c.moveTo(0, z0[1]); c.lineTo(S, z0[1]); c.moveTo(z0[0], 0); c.lineTo(z0[0], S); c.stroke();
       c.globalAlpha = 0.75;
       for (var i = 0; i < N; i++) {
@@ -92,6 +106,20 @@ enum ExplorerScript {
         c.beginPath(); c.arc(q[0], q[1], 3, 0, 2 * Math.PI); c.fill();
       }
       c.globalAlpha = 1;
+      // the tick values beside the axes through 0 (0 once, at the origin), on a white halo
+      c.font = '14px sans-serif'; c.lineWidth = 3; c.strokeStyle = '#fff'; c.fillStyle = '#57606a';
+      function label(text, x, y) { text = text.replace('-', '\u2212'); c.strokeText(text, x, y); c.fillText(text, x, y); }
+      c.textAlign = 'center';
+      ticks[0].values.forEach(function (v) {
+        var x = toCanvas([v, 0])[0];
+        if (Math.abs(v) > ticks[0].step / 2 && x > 12 && x < S - 12) label(v.toFixed(ticks[0].digits), x, Math.min(z0[1] + 16, S - 4));
+      });
+      c.textAlign = 'left';
+      ticks[1].values.forEach(function (v) {
+        var y = toCanvas([0, v])[1];
+        if (Math.abs(v) > ticks[1].step / 2 && y > 12 && y < S - 12) label(v.toFixed(ticks[1].digits), Math.min(z0[0] + 4, S - 40), y + 5);
+      });
+      label('0', z0[0] + 4, Math.min(z0[1] + 16, S - 4));
       c.fillStyle = '#57606a'; c.font = '20px sans-serif';
       var xn = K > 2 ? 'principal direction 1' : 'z₁', yn = K > 2 ? 'principal direction 2' : 'z₂';
       c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 8, S - 10);
@@ -158,6 +186,9 @@ enum ExplorerScript {
       pad.dispatchEvent(new PointerEvent('pointerup', at(toX, toY)));
       var p = project(o.getZ());
       r.dragMoves = Math.abs(p[0] - (lo[0] + toX * (hi[0] - lo[0]))) < 1e-6 && (NA < 2 || Math.abs(p[1] - (hi[1] - toY * (hi[1] - lo[1]))) < 1e-6);
+      // the pad's extent and the tick values drawn on each axis
+      r.padRange = [lo.slice(), hi.slice()];
+      r.ticks = [ticks[0].values, ticks[1].values];
       return r;
     }
     return { project: project, draw: draw, exercise: exercise,
