@@ -34,7 +34,8 @@ struct Denoise: ParsableCommand {
         let model = try loaded.imageModel("vae denoise", out: out), shape = model.config.inputShape
         if let images {
             if model.isConditional { throw VAEError("a conditional model needs each image's label: denoise the labelled test set (--data) instead") }
-            let (names, noisy) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions))
+            let (names, noisy) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
+                                                   skipBadFiles: dataOptions.skipBadFiles)
             let denoised = model.reconstruct(noisy)
             let c = min(count, noisy.shape[0])
             try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: runArg.output(out, default: "denoise.png"))

@@ -33,16 +33,28 @@ enum ImageInputs {
         return bytes.map { Float($0) / 255 }
     }
 
-    /// All images of `dir` as a [N, D] tensor, with their file names.
-    static func load(_ dir: String, shape: [Int], options: ImageFolderOptions?) throws -> (names: [String], x: Tensor) {
-        let names = try files(in: dir)
+    /// All images of `dir` as a [N, D] tensor, with their file names. `skipBadFiles`
+    /// (--skip-bad-files): an unreadable image is left out and named in the log, as training does.
+    static func load(_ dir: String, shape: [Int], options: ImageFolderOptions?, skipBadFiles: Bool) throws -> (names: [String], x: Tensor) {
+        let all = try files(in: dir)
         let d = shape.reduce(1, *)
-        let x = Tensor(shape: [names.count, d])
-        for (i, n) in names.enumerated() {
-            let v = try read(dir + "/" + n, shape: shape, options: options)
-            (x.pointer + i * d).update(from: v, count: d)
+        var names: [String] = [], values: [Float] = [], skipped: [String] = []
+        names.reserveCapacity(all.count)
+        for n in all {
+            do {
+                values += try read(dir + "/" + n, shape: shape, options: options)
+                names.append(n)
+            } catch let e as VAEError where e.message.contains("--skip-bad-files") {
+                // a broken file (its error offers the flag); an image of the wrong size stops the command
+                try ImageFolder.skipOrThrow(e, skipBadFiles: skipBadFiles, into: &skipped)
+            }
         }
-        return (names, x)
+        if !skipped.isEmpty {
+            Console.note("skipped \(skipped.count) bad image file\(skipped.count == 1 ? "" : "s") (--skip-bad-files):")
+            for line in skipped { Console.note("  \(line)") }
+        }
+        guard !names.isEmpty else { throw VAEError("\(dir) has no readable image: all \(all.count) were skipped") }
+        return (names, Tensor(shape: [names.count, d], data: values))
     }
 
     /// The run's image options for `--images`, after checking that the image flags given on this

@@ -70,7 +70,8 @@ struct Inpaint: ParsableCommand {
         var rng = RNG(seed: seed)
         if let images {
             if model.isConditional { throw VAEError("a conditional model needs each image's label: inpaint the labelled test set (--data) instead") }
-            let (names, x) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions))
+            let (names, x) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
+                                                   skipBadFiles: dataOptions.skipBadFiles)
             let observed = Tensor(shape: x.shape)
             for (i, name) in names.enumerated() {
                 let m: [Float]

@@ -91,7 +91,8 @@ struct Reconstruct: ParsableCommand {
         let x: Tensor, names: [String], condition: Tensor?
         if let images {
             if model.isConditional { throw VAEError("a conditional model reconstructs labelled data: use the test set (--data) rather than --images") }
-            (names, x) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions))
+            (names, x) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
+                                                   skipBadFiles: dataOptions.skipBadFiles)
             condition = nil
         } else {
             let data = try runArg.testSet(loaded, dataOptions)

@@ -118,6 +118,26 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertTrue(skip.stderr.contains("skipped 1 bad image file"), skip.stderr)
         XCTAssertTrue(skip.stderr.contains("notes.png"), skip.stderr)
 
+        // --images DIR of the commands that read a folder: a broken file stops them, or with
+        // --skip-bad-files is named and left out
+        let own = dir + "-own"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: own) }
+        try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/red/0.png", toPath: own + "/good.png")
+        try FileManager.default.copyItem(atPath: dir + "/green/notes.png", toPath: own + "/notes.png")
+        for command in [["reconstruct"], ["denoise"], ["inpaint", "--mask", "center"]] {
+            let out = own + "-" + command[0]
+            addTeardownBlock { try? FileManager.default.removeItem(atPath: out) }
+            let args = [command[0], run] + command.dropFirst() + ["--images", own, "--out", out + ".png", "--out-dir", out]
+            let stop = try CLI.run(args, env: env)
+            XCTAssertEqual(stop.status, 1, "\(command): \(stop.stderr)")
+            XCTAssertTrue(stop.stderr.contains(own + "/notes.png is neither PNG nor JPEG (text)") && stop.stderr.contains("--skip-bad-files"), stop.stderr)
+            let skipped = try CLI.run(args + ["--skip-bad-files"], env: env)
+            XCTAssertEqual(skipped.status, 0, "\(command): \(skipped.stderr)")
+            XCTAssertTrue(skipped.stderr.contains("skipped 1 bad image file (--skip-bad-files):\n  \(own)/notes.png is neither PNG nor JPEG (text)\n"), skipped.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["good.png"], "\(command)")
+        }
+
         for args in [["--channels", "2"], ["--image-size", "0"], ["--image-size", "12x"], ["--test-fraction", "1"]] {
             let r = try CLI.run(["train", "--data", dir] + args, env: env)
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")

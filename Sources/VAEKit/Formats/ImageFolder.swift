@@ -203,7 +203,13 @@ public enum ImageFolder {
     /// A bad file is skipped (with --skip-bad-files) or stops the load; a missing JPEG library
     /// always stops it.
     static func handle(_ error: VAEError, _ options: ImageFolderOptions, _ skipped: inout [String]) throws {
-        guard options.skipBadFiles, !error.message.contains(JPEG.package) else { throw error }
+        try skipOrThrow(error, skipBadFiles: options.skipBadFiles, into: &skipped)
+    }
+
+    /// An image file's error: with `skipBadFiles` it is added to `skipped` (without its advice to
+    /// skip, which is taken), else thrown. A missing JPEG library always throws.
+    public static func skipOrThrow(_ error: VAEError, skipBadFiles: Bool, into skipped: inout [String]) throws {
+        guard skipBadFiles, !error.message.contains(JPEG.package) else { throw error }
         // the log says what was wrong; the advice to skip is already taken
         var m = error.message
         for hint in [" — remove it, or pass --skip-bad-files", " — is the file complete? (--skip-bad-files skips broken images)",
