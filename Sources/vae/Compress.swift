@@ -84,7 +84,7 @@ struct Decompress: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
-        try OutputFile.requireOutDir(outDir, create: false)   // made once the archive has decoded
+        try OutputFile.requireOutDir(outDir)   // made once the archive has decoded
         if let out, AtomicFile.sameFile(out, archive) { throw VAEError("--out \(out) is the archive itself: write the images to another file") }
         let loaded = try runArg.load()
         let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae decompress"))

@@ -343,9 +343,11 @@ enum OutputFile {
     /// --out-dir is made (with its parents) before any work or any --out file: a path that cannot
     /// be a folder is one line then.
     /// `create: false` only checks the path (a command that writes nothing when its input is bad).
-    static func requireOutDir(_ dir: String?, create: Bool = true) throws {
+    /// Checked before any work, made when the first file is written: a command that fails
+    /// leaves no empty folder behind.
+    static func requireOutDir(_ dir: String?) throws {
         guard let dir else { return }
-        if create { try AtomicFile.makeFolders(dir, what: "--out-dir") } else { try AtomicFile.checkFolderPath(dir, what: "--out-dir") }
+        try AtomicFile.checkFolderPath(dir, what: "--out-dir")
     }
 
     static func requireFolder(_ path: String?, option: String = "--out") throws {

@@ -51,10 +51,10 @@ final class GenerationCLITests: XCTestCase {
             XCTAssertEqual(r.stderr, "error: --out-dir \(dir)/afile is a file, not a folder: give a folder (it is made if missing)\n", command[0])
             XCTAssertFalse(AtomicFile.exists(dir + "/pic.png"), command[0])
         }
-        // an --out-dir under a file (one part of its path a file) is the same line, naming the part
+        // an --out-dir under a file (one part of its path a file): one line naming the path and the part
         let under = try CLI.run(["sample", GenerationCLITests.denoising, "--out", dir + "/pic.png", "--out-dir", dir + "/afile/sub"])
         XCTAssertEqual(under.status, 1)
-        XCTAssertEqual(under.stderr, "error: --out-dir \(dir)/afile is a file, not a folder: give a folder (it is made if missing)\n")
+        XCTAssertEqual(under.stderr, "error: --out-dir \(dir)/afile/sub: \(dir)/afile is a file, not a folder: give a folder (it is made if missing)\n")
         // one-character names were a crash (Foundation's deletingLastPathComponent); a folder is no file name
         let cwd = tempRunDir("onechar")
         try FileManager.default.createDirectory(atPath: cwd, withIntermediateDirectories: true)

@@ -132,6 +132,7 @@ final class ImageFolderCLITests: XCTestCase {
             let stop = try CLI.run(args, env: env)
             XCTAssertEqual(stop.status, 1, "\(command): \(stop.stderr)")
             XCTAssertTrue(stop.stderr.contains(own + "/notes.png is neither PNG nor JPEG (text)") && stop.stderr.contains("--skip-bad-files"), stop.stderr)
+            XCTAssertFalse(AtomicFile.exists(out), "\(command): a failed command left its --out-dir behind")
             let skipped = try CLI.run(args + ["--skip-bad-files"], env: env)
             XCTAssertEqual(skipped.status, 0, "\(command): \(skipped.stderr)")
             XCTAssertTrue(skipped.stderr.contains("skipped 1 bad image file (--skip-bad-files):\n  \(own)/notes.png is neither PNG nor JPEG (text)\n"), skipped.stderr)
