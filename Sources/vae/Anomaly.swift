@@ -203,7 +203,7 @@ struct Anomaly: ParsableCommand {
             print("wrote \(scoresOut)")
         }
         if let normalSet {
-            guard set.hasLabels else { throw VAEError("--normal needs labels, and \(data.directory) has none") }
+            guard set.hasLabels else { throw ValidationError("--normal needs labels, and \(data.directory) has none") }
             // items whose label cell is missing (-1) have no side in the ROC-AUC
             let labelled = (0..<set.count).filter { set.label($0) >= 0 }
             let positive = labelled.map { !normalSet.contains(set.label($0)) }

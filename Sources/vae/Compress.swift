@@ -185,7 +185,7 @@ enum CompressIO {
     /// kinds are named as such, not as "a sequence model").
     static func model(_ loaded: Checkpoint.Loaded, _ what: String) throws -> VAE {
         let architecture = loaded.model.config.architecture
-        guard architecture == .mlp else { throw VAEError("\(what) works on mlp models; this run is a \(architecture.rawValue) model") }
+        guard architecture == .mlp else { throw ValidationError("\(what) works on mlp models; this run is a \(architecture.rawValue) model") }
         return try loaded.feedForward(what)
     }
 
@@ -193,7 +193,7 @@ enum CompressIO {
     /// that decompression gives the same pixels back.
     static func readPNGs(_ dir: String, shape: [Int]) throws -> ([String], IDX.Images) {
         let names = try ImageInputs.files(in: dir, pngOnly: true)   // JPEG is lossy: no exact pixels to give back
-        guard shape[0] == 1 else { throw VAEError("vae compress codes gray images; this model takes \(shape[0]) channels") }
+        guard shape[0] == 1 else { throw ValidationError("vae compress codes gray images; this model takes \(shape[0]) channels") }
         var pixels: [UInt8] = []
         for name in names {
             let path = dir + "/" + name

@@ -27,6 +27,9 @@ struct Evaluate: ParsableCommand {
         if binarize != nil && loaded.model.config.sequence != nil {   // it was ignored
             throw ValidationError("--binarize is for image runs; \(runArg.run) is a sequence run")
         }
+        if binarize != nil && loaded.table != nil {   // a table's standardised numbers are no intensities: it changed nothing
+            throw ValidationError("--binarize is for image runs; \(runArg.run) is a table run")
+        }
         let data = try runArg.testSet(loaded, dataOptions)
         let binary = binarize ?? loaded.options.binarize
         let test = data.test.scored(binarize: binary)

@@ -40,6 +40,9 @@ struct DataOptions: ParsableArguments {
         if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
         if let b = background { do { _ = try ImageFolderOptions.parseBackground(b) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let f = testFraction, !(f > 0 && f < 1) { throw ValidationError("--test-fraction must be more than 0 and less than 1, e.g. 0.1") }
+        if let label, let ignore, ignore.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == label }) {
+            throw ValidationError("--label \(label) is also in --ignore — a column is either the class or dropped")
+        }
     }
 
     /// The image-folder options: those given on the command line, else the run's stored ones.
@@ -109,7 +112,7 @@ struct DataOptions: ParsableArguments {
     /// A CSV table: fitted here (`vae train`), or read with a run's stored schema.
     func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?) throws -> Dataset {
         if imageSize != nil || channels != nil || skipBadFiles || background != nil {
-            throw VAEError("--image-size, --channels, --background and --skip-bad-files are for image folders; \(path) is a file")
+            throw ValidationError("--image-size, --channels, --background and --skip-bad-files are for image folders; \(path) is a file")
         }
         let d: Dataset
         if let stored {
@@ -204,7 +207,7 @@ struct DataOptions: ParsableArguments {
             return try loadTable(dir, why: why, quiet: quiet, stored: table, trainedOn: fallback)
         }
         if (label != nil || ignore != nil) && AtomicFile.isDirectory(dir) {
-            throw VAEError("--label and --ignore are for CSV tables; \(dir) is a folder")
+            throw ValidationError("--label and --ignore are for CSV tables; \(dir) is a folder")
         }   // a path that does not exist is named as such by Dataset.load
         let started = DispatchTime.now().uptimeNanoseconds
         let d: Dataset

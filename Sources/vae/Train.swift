@@ -223,8 +223,8 @@ struct Train: ParsableCommand {
                 // A table: an mlp over the encoded row; Gaussian for the numbers (a σ per cell, or per
                 // column for a few dozen rows), categorical for the text columns; sizes and epochs that
                 // suit a few hundred rows too.
-                guard arch == .mlp else { throw VAEError("tables train with --model mlp (the conv model is for images)") }
-                guard !binarize else { throw VAEError("--binarize is for images; a table's numbers are standardised, not intensities") }
+                guard arch == .mlp else { throw ValidationError("tables train with --model mlp (the conv model is for images)") }
+                guard !binarize else { throw ValidationError("--binarize is for images; a table's numbers are standardised, not intensities") }
                 // the rows trained on: those of --classes, less the early-stopping hold-out
                 var rows = chosenClasses.map { data.train.filtered(classes: $0).count } ?? data.train.count
                 // early stopping only when asked for (measured on scikit-learn's tables it lost to a
@@ -244,8 +244,8 @@ struct Train: ParsableCommand {
                 case .gaussian: numeric = .gaussian
                 case .gaussianLearned: numeric = .gaussianLearned
                 case .gaussianHeteroscedastic: numeric = .gaussianHeteroscedastic
-                case .discretizedLogistic, .betaBinomial: throw VAEError("--likelihood \(likelihood!.rawValue) is for 8-bit images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
-                case .bernoulli: throw VAEError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
+                case .discretizedLogistic, .betaBinomial: throw ValidationError("--likelihood \(likelihood!.rawValue) is for 8-bit images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
+                case .bernoulli: throw ValidationError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
                 }
                 if small && (likelihood == nil || batch == nil) {
                     let chosen = [likelihood == nil ? "one σ per column (--likelihood gaussian-learned)" : nil,
@@ -275,7 +275,7 @@ struct Train: ParsableCommand {
                 cfg.freeBits = f
             }
             if conditional && !data.train.hasLabels {
-                throw VAEError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
+                throw ValidationError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
             }
             var o = TrainingOptions()
             o.epochs = epochCount
