@@ -146,10 +146,15 @@ final class BrowserReportTests: XCTestCase {
     /// A sequence run's report: the page's GRU decoder (JavaScript) gives Swift's greedy decodings
     /// of a few z token for token, and the test items' −log p(x | z = μ) within 1e-3 nats; the pad,
     /// keys and interpolation slider rewrite the text.
-    func checkSequence(tokens: String, decoder: String, latent: Int, extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `markup`: every third item holds "<!--<script>", which the page carries as its test items' text
+    /// (it once stopped the page's scripts: the HTML parser read it inside the JSON's <script>).
+    func checkSequence(tokens: String, decoder: String, latent: Int, extra: [String] = [], markup: Bool = false,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
         guard let browser = Self.chromium() else { throw XCTSkip("Chromium is not installed (apt-get install chromium)") }
         let path = tempRunDir("browser-seq-data") + ".txt"
-        try AtomicFile.write(SequenceCLITests.sentences(400).joined(separator: "\n") + "\n", to: path)
+        var lines: [String] = SequenceCLITests.sentences(400)
+        if markup { for i in stride(from: 0, to: lines.count, by: 3) { lines[i] += " <!--<script> " } }
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
         let run = tempRunDir("browser-seq-\(tokens)")
         defer { try? FileManager.default.removeItem(atPath: run); try? FileManager.default.removeItem(atPath: path) }
         let r = try CLI.run(["train", "--model", "gru", "--data", path, "--tokens", tokens, "--encoder", "1x16", "--decoder", decoder,
@@ -215,7 +220,7 @@ final class BrowserReportTests: XCTestCase {
         print("browser check gru \(tokens) \(decoder): decodings equal, max |nll page − swift| = \(zip(nll, expectedNLL).map { abs($0 - $1) }.max() ?? 0), \(obj["decodeMs"] ?? "?") ms per decoding")
     }
 
-    func testSequenceCharactersTwoLayers() throws { try checkSequence(tokens: "characters", decoder: "2x24", latent: 5) }
+    func testSequenceCharactersTwoLayers() throws { try checkSequence(tokens: "characters", decoder: "2x24", latent: 5, markup: true) }
     func testSequenceWordsLatent2() throws { try checkSequence(tokens: "words", decoder: "1x32", latent: 2) }
     // a learned token embedding: the page runs the decoder with its one-hot equivalent weights
     func testSequenceWordsEmbedding() throws { try checkSequence(tokens: "words", decoder: "2x24", latent: 3, extra: ["--embedding", "6"]) }

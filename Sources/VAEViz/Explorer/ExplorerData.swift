@@ -84,9 +84,14 @@ public struct ExplorerData: Sendable {
                         interpolation: [interpolation.0, interpolation.1], start: start, trainedClasses: trainedClasses)
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
-        // "</" is escaped so that the JSON can sit inside a <script> element
-        let json = String(decoding: try enc.encode(meta), as: UTF8.self)
-        return json.replacingOccurrences(of: "</", with: "<\\/")
+        return ExplorerData.scriptSafe(String(decoding: try enc.encode(meta), as: UTF8.self))
+    }
+
+    /// JSON that can sit inside a <script> element: every "<" written as \u003c (the same JSON), so
+    /// that no "</script", "<!--" or "<script" in the data — a class name, a test item's text —
+    /// ends the element or puts the HTML parser into a script-escape state.
+    static func scriptSafe(_ json: String) -> String {
+        json.replacingOccurrences(of: "<", with: "\\u003c")
     }
 
     /// The encoding of `packedBase64`, named in the page (data-encoding) for the script's `floats`.

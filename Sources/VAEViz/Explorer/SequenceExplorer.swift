@@ -86,7 +86,7 @@ public struct SequenceExplorerData: Sendable {
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         // "</" is escaped so that the JSON can sit inside a <script> element
-        return String(decoding: try enc.encode(meta), as: UTF8.self).replacingOccurrences(of: "</", with: "<\\/")
+        return ExplorerData.scriptSafe(String(decoding: try enc.encode(meta), as: UTF8.self))
     }
 }
 
