@@ -40,6 +40,7 @@ struct DataOptions: ParsableArguments {
         if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
         if let b = background { do { _ = try ImageFolderOptions.parseBackground(b) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let f = testFraction, !(f > 0 && f < 1) { throw ValidationError("--test-fraction must be more than 0 and less than 1, e.g. 0.1") }
+        if let data { OutputFile.registerInput(data, "the --data file") }
         if let label, let ignore, ignore.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == label }) {
             throw ValidationError("--label \(label) is also in --ignore — a column is either the class or dropped")
         }
@@ -254,6 +255,10 @@ struct RunArgument: ParsableArguments {
     @Argument(help: ArgumentHelp("A run folder written by `vae train`.", valueName: "run"))
     var run: String
 
+    func validate() throws {
+        for name in ["model.safetensors", "config.json", "metrics.jsonl"] { OutputFile.registerInput(run + "/" + name, "the run's \(name)") }
+    }
+
     func load() throws -> Checkpoint.Loaded { try Checkpoint.load(run) }
 
     /// The run's test images: from --data if given, else the folder the run was trained on.
@@ -343,11 +348,15 @@ struct RunArgument: ParsableArguments {
 /// Output files: a --out whose folder is not there is refused before any work (a long scoring
 /// run that then cannot write its result loses the work).
 enum OutputFile {
-    /// --out-dir is made (with its parents) before any work or any --out file: a path that cannot
-    /// be a folder is one line then.
-    /// `create: false` only checks the path (a command that writes nothing when its input is bad).
-    /// Checked before any work, made when the first file is written: a command that fails
-    /// leaves no empty folder behind.
+    /// The files this command reads, with what they are (its run's model, config and metrics, its
+    /// --data file), registered as the command line is parsed: an --out naming one of them, by any
+    /// path, is refused before any work (it replaced the model or the data it was computed from).
+    nonisolated(unsafe) static var inputs: [(path: String, what: String)] = []
+
+    static func registerInput(_ path: String, _ what: String) { inputs.append((path, what)) }
+
+    /// --out-dir: checked before any work, made when the first file is written — a path that
+    /// cannot be a folder is one line then, and a command that fails leaves no empty folder behind.
     static func requireOutDir(_ dir: String?) throws {
         guard let dir else { return }
         try AtomicFile.checkFolderPath(dir, what: "--out-dir")
@@ -356,6 +365,9 @@ enum OutputFile {
     static func requireFolder(_ path: String?, option: String = "--out") throws {
         guard let path else { return }
         if path.isEmpty { throw ValidationError("\(option) is empty: give a file name") }
+        if let input = inputs.first(where: { AtomicFile.sameFile(path, $0.path) }) {
+            throw VAEError("\(option) \(path) is \(input.what), which this command reads: write to another file")
+        }
         if AtomicFile.isDirectory(path) {
             // a file of the wrong kind: exit 1, as --out-dir's file that is no folder (README, "The vae tool")
             throw VAEError("\(option) \(path) is a folder: give a file name (one inside it: \(path.hasSuffix("/") ? path : path + "/")NAME)")

@@ -16,6 +16,7 @@ struct SMILESCheck: ParsableCommand {
     var textColumn: String?
 
     func run() throws {
+        OutputFile.registerInput(file, "the file checked")
         try OutputFile.requireFolder(out)
         // the sequence reader's rules: gzip, UTF-8 (a bad line named), a byte-order mark, a CSV's
         // header and column (a CSV without --text-column is refused, not checked header and all)

@@ -140,6 +140,19 @@ final class TableCLITests: XCTestCase {
         XCTAssertFalse(AtomicFile.exists(run + "/pic.png"))
         // --binarize is for images: on a table's standardised numbers it changed nothing while the
         // output said "binarized"
+        // an --out that is a file the command reads, by any path: refused before any work, the file kept
+        let model = try AtomicFile.readAll(path: run + "/model.safetensors", maxBytes: 1 << 26), table = try AtomicFile.readAll(path: path, maxBytes: 1 << 26)
+        for (args, what) in [(["encode", run, "--out", run + "/../" + AtomicFile.split(run).name + "/model.safetensors"], "the run's model.safetensors"),
+                             (["anomaly", run, "--out", run + "/config.json"], "the run's config.json"),
+                             (["encode", run, "--data", path, "--out", path], "the --data file"),
+                             (["smiles", path, "--out", path], "the file checked")] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: --out \(args.last!) is \(what), which this command reads: write to another file"), "\(args): \(r.stderr)")
+            XCTAssertEqual(r.stdout, "", "\(args): worked before refusing")
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: run + "/model.safetensors", maxBytes: 1 << 26), model)
+        XCTAssertEqual(try AtomicFile.readAll(path: path, maxBytes: 1 << 26), table)
         let bin = try CLI.run(["evaluate", run, "--binarize", "true"])
         XCTAssertEqual(bin.status, 2, bin.stderr)
         XCTAssertTrue(bin.stderr.contains("--binarize is for image runs; \(run) is a table run"), bin.stderr)
