@@ -69,7 +69,7 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(r2.stdout.components(separatedBy: "epoch 1/3").count, 2, r2.stdout)
         XCTAssertEqual(r2.stderr.components(separatedBy: "run folder:").count, 2, r2.stderr)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: two)),
-                       ["model.safetensors", "config.json", "metrics.jsonl"])
+                       ["model.safetensors", "config.json", "metrics.jsonl", RunFolderLock.fileName])
         let m1 = try metricsWithoutTimes(one), m2 = try metricsWithoutTimes(two)
         XCTAssertEqual(m1.count, 3)
         XCTAssertEqual(m2.count, 3)

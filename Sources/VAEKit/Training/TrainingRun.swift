@@ -12,6 +12,8 @@ public final class TrainingRun {
     public let directory: String
     public let trainer: Trainer
     public private(set) var metrics: [EpochMetrics]   // only ever appended to
+    /// This process's claim on `directory` while the run lives (rank 0 alone under MPI).
+    private var folderLock: RunFolderLock?
     public var model: any LatentVariableModel { trainer.model }
     /// Seconds between saves at the ends of epochs (1; 0 saves every epoch).
     public var minimumSaveInterval: Double = 1
@@ -52,6 +54,8 @@ public final class TrainingRun {
         if !replacing && (mpi?.0.isLeader ?? true) && AtomicFile.exists(directory + "/" + Checkpoint.weightsFile) {
             throw VAEError("\(directory) already holds a run; continue it with TrainingRun.resume, or start over with replacing: true")
         }
+        // another process training this folder is refused before anything is written
+        let lock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
         try checkMemory(config, options)
         let model = try Models.make(config, seed: options.seed)
@@ -65,6 +69,7 @@ public final class TrainingRun {
         }
         try trainer.joinMPI(mpi)
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
+        run.folderLock = lock
         try run.save()
         return run
     }
@@ -92,6 +97,7 @@ public final class TrainingRun {
     /// Continues the run in `directory` from its checkpoint, already `loaded`, with `changes`.
     public static func resume(directory: String, loaded: Checkpoint.Loaded, data: Dataset, changes: ResumeChanges,
                               mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
+        let lock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }  // left by a killed run's writes
         var options = loaded.options
         if let e = changes.epochs { options.epochs = e }
@@ -123,7 +129,9 @@ public final class TrainingRun {
         try trainer.joinMPI(mpi)
         var metrics = try readMetrics(directory + "/" + metricsFile)
         metrics = metrics.filter { $0.epoch <= loaded.state.epoch }
-        return TrainingRun(directory: directory, trainer: trainer, metrics: metrics)
+        let run = TrainingRun(directory: directory, trainer: trainer, metrics: metrics)
+        run.folderLock = lock
+        return run
     }
 
     /// How `run` ended: every epoch done, or stopped (the checkpoint saved).

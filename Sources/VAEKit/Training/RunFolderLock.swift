@@ -1,0 +1,68 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+
+/// A training run's claim on its folder: an exclusive `flock` on `.vae-train.lock` inside it, held
+/// while the `TrainingRun` lives (the kernel drops it when the process ends, however it ends).
+/// A second process that starts or resumes training in the same folder — a requeued job while
+/// the first still runs — is refused with one line naming the holder's process id, instead of
+/// both writing the same checkpoint. Within one process the claim is shared (a library user may
+/// hold a run and resume it). A file system without locks (`ENOLCK`, `EOPNOTSUPP`) trains unguarded.
+public final class RunFolderLock: @unchecked Sendable {
+    public static let fileName = ".vae-train.lock"
+
+    private static let guardLock = NSLock()
+    nonisolated(unsafe) private static var held: [String: (fd: Int32, count: Int)] = [:]
+
+    private let key: String
+
+    private init(key: String) { self.key = key }
+
+    /// Claims `directory` (made if missing) for this process.
+    public static func acquire(_ directory: String) throws -> RunFolderLock {
+        try AtomicFile.makeFolders(directory, what: "the run folder")
+        let key = AtomicFile.realPath(directory) ?? directory
+        guardLock.lock()
+        defer { guardLock.unlock() }
+        if let h = held[key] {
+            held[key] = (h.fd, h.count + 1)
+            return RunFolderLock(key: key)
+        }
+        let path = directory + "/" + fileName
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw VAEError("cannot create \(path): \(VAEError.errnoText(errno))") }
+        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EWOULDBLOCK {
+                var buf = [UInt8](repeating: 0, count: 32)
+                let n = pread(fd, &buf, buf.count, 0)
+                close(fd)
+                let pid = n > 0 ? String(decoding: buf.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+                throw VAEError("\(directory) is being trained by another process\(Int(pid) != nil ? " (pid \(pid))" : ""): wait for it to end, or stop it (Ctrl-C or SIGTERM saves a checkpoint) and resume then")
+            }
+            // no locks on this file system: train unguarded, as before
+            close(fd)
+            return RunFolderLock(key: "")
+        }
+        let text = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        held[key] = (fd, 1)
+        return RunFolderLock(key: key)
+    }
+
+    deinit {
+        Self.guardLock.lock()
+        defer { Self.guardLock.unlock() }
+        guard let h = Self.held[key] else { return }
+        if h.count > 1 {
+            Self.held[key] = (h.fd, h.count - 1)
+        } else {
+            Self.held[key] = nil
+            close(h.fd)   // drops the flock
+        }
+    }
+}
