@@ -168,7 +168,7 @@ enum CSVFuzz {
         if all.count > 0 {
             _ = encoded.schema.decode(Array(all.x[0..<all.width]))
         }
-        let (_, filled, _) = try CSVWriter.imputed(table, schema: encoded.schema, ids: all.ids, means: all.x)
+        let filled = try CSVWriter.imputed(table, schema: encoded.schema, ids: all.ids, means: all.x).filled
         return "csv \(table.rowCount)×\(table.columnCount), width \(encoded.schema.width), \(filled) filled"
     }
 }

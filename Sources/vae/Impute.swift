@@ -10,11 +10,13 @@ struct Impute: ParsableCommand {
         The model must have been trained on a table (vae train --data FILE.csv). Missing cells are filled by importance \
         resampling (`vae inpaint --fill importance`): a short pseudo-Gibbs chain gives a first guess; z is drawn around its \
         code and weighted by the likelihood of the observed cells; the weighted mean of the decoder's means fills the \
-        missing cells (numbers: the mean; categories: the most probable level). Category levels the model \
-        has not seen are treated as missing.
+        missing cells (numbers: the mean; categories: the most probable level). A category level the model \
+        has not seen is kept as it is (and named in a note); the model reads it as missing.
         """)
     @OptionGroup var runArg: RunArgument
-    @Option(help: ArgumentHelp("The CSV file with missing cells.", valueName: "file.csv")) var data: String
+    @Option(help: ArgumentHelp("The CSV file with missing cells (- reads standard input).", valueName: "file.csv"),
+            transform: { $0 == "-" ? "/dev/stdin" : $0 })
+    var data: String
     @Option(help: ArgumentHelp("Where to write the filled table.", valueName: "file.csv")) var out: String
     @Option(help: "importance (importance resampling, the default) or mean (Metropolis–Hastings chains on z averaged, as vae inpaint --fill mean).")
     var fill = "importance"
@@ -81,8 +83,14 @@ struct Impute: ParsableCommand {
             }
             start = end
         }
-        let (count, unfilled) = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
-        print("filled \(count) missing cells of \(rows.count) rows; wrote \(out)")
+        let result = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
+        let unfilled = result.unfilledLines
+        print("filled \(result.filled) missing cells of \(rows.count) rows; wrote \(out)")
+        if !result.unseenLevels.isEmpty {
+            let u = result.unseenLevels
+            let shown = u.prefix(5).map { "line \($0.line), \($0.column): '\($0.text)'" }.joined(separator: "; ")
+            Console.note("note: \(u.count) cell\(u.count == 1 ? " holds a category level" : "s hold category levels") the model has not seen, kept as \(u.count == 1 ? "it is" : "they are") (the model read \(u.count == 1 ? "it" : "them") as missing to fill the row's other cells; empty \(u.count == 1 ? "it" : "them") to have \(u.count == 1 ? "it" : "them") filled): \(shown)\(u.count > 5 ? "; …" : "")")
+        }
         if !unfilled.isEmpty {
             Console.note("note: \(unfilled.count) row\(unfilled.count == 1 ? "" : "s") left with \(unfilled.count == 1 ? "its" : "their") missing cells empty: other values of the row lie far outside the training rows' range (over 1,000 standard deviations from a column's mean, or beyond what 32-bit floats hold), so the model's fill would be meaningless; check them: line\(unfilled.count == 1 ? "" : "s") \(unfilled.prefix(20).map(String.init).joined(separator: ", "))\(unfilled.count > 20 ? ", …" : "")")
         }

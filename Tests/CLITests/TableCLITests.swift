@@ -222,7 +222,8 @@ final class TableCLITests: XCTestCase {
     /// A value far outside the training rows' range overflows the model's 32-bit numbers: a test
     /// row's loss is inf (written to metrics.jsonl as "inf"; it crashed the run's save), anomaly
     /// ranks such a row first (NaN ranked it last), impute leaves its cells empty and says so (it
-    /// wrote "-nan"); an unseen category is filled like a missing cell, as docs/tables.md says.
+    /// wrote "-nan"); an unseen category is kept (observed data; it was replaced by a known level)
+    /// and named in a note.
     func testExtremeValuesAndUnseenLevels() throws {
         let (path, lines) = try writeTable()
         let clean = tempRunDir("tableclean")
@@ -250,7 +251,7 @@ final class TableCLITests: XCTestCase {
         let top = a.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }.dropFirst().first.map(String.init) ?? ""
         XCTAssertTrue(top.hasPrefix("   1  \(firstTest)  ") && top.hasSuffix("inf"), a.stdout)
 
-        // impute on the clean run: an unseen colour gets a known one, a missing x a number; a row with
+        // impute on the clean run: an unseen colour is kept, a missing x gets a number; a row with
         // y = 1e22 (overflow) or y = 1e10 (finite, but its fill followed it out: 1e9 and more) stays
         // empty, named in a note
         let newFile = tempRunDir("impute") + ".csv"
@@ -262,8 +263,9 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(rows[1][1], "", "\(rows[1])")
         XCTAssertEqual(rows[4][1], "", "\(rows[4])")
         XCTAssertTrue(i.stderr.contains("note: 2 rows left with their missing cells empty") && i.stderr.contains("lines 2, 5"), i.stderr)
-        XCTAssertTrue(i.stdout.contains("filled 2 missing cells of 4 rows"), i.stdout)
-        XCTAssertTrue(["red", "green", "blue"].contains(rows[2][3]), "\(rows[2])")
+        XCTAssertTrue(i.stdout.contains("filled 1 missing cells of 4 rows"), i.stdout)
+        XCTAssertEqual(rows[2][3], "purple", "\(rows[2])")
+        XCTAssertTrue(i.stderr.contains("note: 1 cell holds a category level the model has not seen, kept as it is (the model read it as missing to fill the row's other cells; empty it to have it filled): line 3, colour: 'purple'"), i.stderr)
         XCTAssertNotNil(Double(rows[3][1]), "\(rows[3])")
         XCTAssertFalse(rows.joined().joined().contains("nan"))
     }

@@ -269,8 +269,8 @@ final class FormatsTableTests: XCTestCase {
         XCTAssertEqual(gz.rowCount, 2)
     }
 
-    /// A category level the schema does not know is filled like a missing cell (docs/tables.md); a
-    /// row whose model values are not finite keeps its cells as they are, and its line is returned.
+    /// A category level the schema does not know is kept and listed (observed data; docs/tables.md);
+    /// a row whose model values are not finite keeps its cells as they are, and its line is returned.
     func testImputedUnseenLevelsFilledNonFiniteRowsLeft() throws {
         let t = try table("id,size,colour\nr1,1.5,red\nr2,2.5,blue\nr3,3.5,red\nr4,4.5,blue\n")
         let e = try TableEncoder.fit(t, options: options(label: nil, ignore: ["id"], testFraction: 0))
@@ -281,9 +281,10 @@ final class FormatsTableTests: XCTestCase {
         // size standardised 0 (the mean, 3.0) and red for n1; NaN for n2 (its size); n3's colour blue
         let means: [Float] = [0, 0.2, 0.8,  .nan, 0.9, 0.1,  0, 0.7, 0.3]
         let r = try CSVWriter.imputed(new, schema: e.schema, ids: rows.ids, means: means)
-        XCTAssertEqual(String(decoding: r.bytes, as: UTF8.self), "id,size,colour\nn1,3.0,red\nn2,,red\nn3,2.0,blue\n")
-        XCTAssertEqual(r.filled, 3)
+        XCTAssertEqual(String(decoding: r.bytes, as: UTF8.self), "id,size,colour\nn1,3.0,purple\nn2,,red\nn3,2.0,blue\n")
+        XCTAssertEqual(r.filled, 2)
         XCTAssertEqual(r.unfilledLines, [3])
+        XCTAssertEqual(r.unseenLevels.map { "\($0.line) \($0.column) \($0.text)" }, ["2 colour purple"])
     }
 
     func testImputedCellsFilledObservedUnchanged() throws {
@@ -304,6 +305,17 @@ final class FormatsTableTests: XCTestCase {
         XCTAssertEqual(out, "id,size,colour,kind\nr1,1.50,red,cat\nr2,4.13,\"blue\",dog\nr3,5.00,blue,cat\n\"r,4\",2.25,red,dog\n")
         let back = try TableEncoder.apply(e.schema, to: try table(out))
         XCTAssertEqual(back.maskedCount, 0)
+    }
+
+    /// A table written back keeps its line ends: LF, CRLF and a classic Mac file's lone CR (it
+    /// came back with LF).
+    func testWrittenBackWithItsLineEnding() throws {
+        for end in ["\n", "\r\n", "\r"] {
+            let text = ["id,size,colour", "r1,1.5,red", "r2,,\"blue\"", "r3,2.5,"].joined(separator: end) + end
+            let t = try table(text)
+            XCTAssertEqual(t.rowCount, 3, end.debugDescription)
+            XCTAssertEqual(String(decoding: CSVWriter.serialize(t), as: UTF8.self), text, end.debugDescription)
+        }
     }
 
     // MARK: A stored schema on a new file

@@ -49,7 +49,7 @@ public struct CSVTable: Sendable {
     public var columnCount: Int
     public var rowCount: Int { rowLines.count }
     public var delimiter: UInt8
-    /// "\r\n" when the header line ended in CRLF, else "\n".
+    /// The header line's ending: "\r\n", "\r" (classic Mac) or "\n".
     public var lineEnding: String
     public var hasBOM: Bool
     /// False when the last line has no line break.
@@ -137,7 +137,7 @@ struct CSVParser {
         }
         let headerSpans = record
         let headerLine = recordLine
-        let lineEnding = headerEndsInCRLF() ? "\r\n" : "\n"
+        let lineEnding = headerEndsInCRLF() ? "\r\n" : headerEndsInCR() ? "\r" : "\n"
         var spans: [CSVTable.Span] = []
         var rowLines: [UInt32] = []
         guard try next(&record, &recordLine) else {
@@ -196,6 +196,10 @@ struct CSVParser {
             var seen: [String: Int] = [:]
             for (index, name) in names.enumerated() {
                 if let first = seen[name] {
+                    // a first line of numbers (scikit-learn's digits.csv.gz): a data row, not a header
+                    if names.allSatisfy({ Double($0) != nil }) {
+                        throw fail(headerLine, nil, "is all numbers (\(names.prefix(4).joined(separator: ","))\(names.count > 4 ? ",…" : "")), with repeats: it is a data row, and the file has no header row — add a line of column names at its top")
+                    }
                     throw fail(headerLine, index, "the header names two columns '\(name)' (columns \(first + 1) and \(index + 1)) — rename one")
                 }
                 seen[name] = index
@@ -244,6 +248,10 @@ struct CSVParser {
         }
         let best = counts.indices.max { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 < $1) }!
         return counts[best] > 0 && counts[best] > counts[0] ? candidates[best] : candidates[0]
+    }
+
+    func headerEndsInCR() -> Bool {
+        pos >= 1 && bytes[pos - 1] == CSVParser.cr
     }
 
     func headerEndsInCRLF() -> Bool {

@@ -54,18 +54,31 @@ public enum CSVWriter {
     @discardableResult
     /// Writes the table with its missing cells filled (see `imputed`); returns the cells filled and
     /// the file lines of the rows left unfilled.
-    public static func writeImputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float], to path: String) throws -> (filled: Int, unfilledLines: [Int]) {
+    public static func writeImputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float], to path: String) throws -> Imputed {
         let r = try imputed(table, schema: schema, ids: ids, means: means)
         try AtomicFile.write(r.bytes, to: path)
-        return (r.filled, r.unfilledLines)
+        return r
     }
 
-    /// The table's bytes with each cell to fill — missing, or a category level the schema does not
-    /// know (read as missing, so the model fills it) — replaced by the decoded value of `means`
-    /// (row i of `ids` at i·width). A cell whose encoded values are not finite (the model could not
-    /// fill its row: its other values are so far outside the training rows' range that the model's
-    /// numbers overflow 32-bit floats) is left as it is, and its row's file line returned.
-    public static func imputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float]) throws -> (bytes: [UInt8], filled: Int, unfilledLines: [Int]) {
+    /// A table with its missing cells filled.
+    public struct Imputed: Sendable {
+        public var bytes: [UInt8]
+        /// How many cells were filled.
+        public var filled: Int
+        /// The file lines of the rows left unfilled (their model values not finite).
+        public var unfilledLines: [Int]
+        /// Cells holding a category level the model does not know: kept as they are (observed
+        /// data), read as missing by the model; (file line, column name, the cell's text).
+        public var unseenLevels: [(line: Int, column: String, text: String)]
+    }
+
+    /// The table's bytes with each missing cell replaced by the decoded value of `means` (row i of
+    /// `ids` at i·width). A cell holding a category level the schema does not know is observed data:
+    /// kept as it is and listed (`unseenLevels`; the model read it as missing). A cell whose encoded
+    /// values are not finite (the model could not fill its row: its other values are so far outside
+    /// the training rows' range that the model's numbers overflow 32-bit floats) is left as it is,
+    /// and its row's file line returned.
+    public static func imputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float]) throws -> Imputed {
         guard means.count == ids.count * schema.width else {
             throw VAEError("impute: \(means.count) values for \(ids.count) rows of \(schema.width) encoded columns")
         }
@@ -87,13 +100,16 @@ public enum CSVWriter {
         var decoded: [Int: [TableValue]] = [:]
         var filled = 0
         var unfilled = Set<Int>()
+        var unseen: [(line: Int, column: String, text: String)] = []
         let bytes = table.bytes.withUnsafeBufferPointer { raw in
             serialize(table) { row, c in
                 guard let (column, index, levels) = columnOfIndex[c], positionOfRow[row] >= 0 else { return nil }
                 let span = table.span(row, c)
-                let missing = TableCell.classify(raw, span) == .missing
-                    || levels.map { !$0.contains(String(decoding: raw[TableCell.trimmed(raw, span)], as: UTF8.self)) } == true
-                guard missing else { return nil }
+                guard TableCell.classify(raw, span) == .missing else {
+                    let text = String(decoding: raw[TableCell.trimmed(raw, span)], as: UTF8.self)
+                    if let levels, !levels.contains(text) { unseen.append((Int(table.rowLines[row]), column.name, text)) }
+                    return nil
+                }
                 let position = positionOfRow[row]
                 guard column.range.allSatisfy({ means[position * schema.width + $0].isFinite }) else {
                     unfilled.insert(row)
@@ -108,6 +124,6 @@ public enum CSVWriter {
                 return schema.format(decoded[position]![index], column: column)
             }
         }
-        return (bytes, filled, unfilled.sorted().map { Int(table.rowLines[$0]) })
+        return Imputed(bytes: bytes, filled: filled, unfilledLines: unfilled.sorted().map { Int(table.rowLines[$0]) }, unseenLevels: unseen)
     }
 }
