@@ -93,6 +93,30 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertEqual([one.width, one.height, one.channels], [12, 12, 3])
     }
 
+    /// A run whose channels were chosen from its images (colour: 3) keeps them: a gray folder given
+    /// to a later command is read into the model's 3 channels (it was refused: "1×12×12 images but
+    /// the model expects 3×12×12").
+    func testChosenChannelsAreTheRunsForLaterFolders() throws {
+        let dir = try makeFolder()
+        let cache = dir + "-cache", run = dir + "-run", gray = dir + "-gray"
+        for d in [cache, run, gray] { addTeardownBlock { try? FileManager.default.removeItem(atPath: d) } }
+        let env = ["XDG_CACHE_HOME": cache]
+        let r = try CLI.run(["train", "--data", dir, "--image-size", "12", "--epochs", "1", "--latent", "2", "--hidden", "8",
+                             "--batch", "16", "--out", run, "--no-report"], env: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).config?.data?.imageOptions?.channels, 3)
+        for name in ["red", "green", "blue"] {
+            try FileManager.default.createDirectory(atPath: gray + "/" + name, withIntermediateDirectories: true)
+            for i in 0..<3 {
+                let px = (0..<(16 * 16)).map { UInt8(($0 * 7 + i * 40) % 256) }
+                try AtomicFile.write(PNG.encode(width: 16, height: 16, channels: 1, pixels: px), to: "\(gray)/\(name)/\(i).png")
+            }
+        }
+        let e = try CLI.run(["encode", run, "--data", gray, "--out", run + "/z.csv"], env: env)
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stdout.contains("wrote \(run)/z.csv"), e.stdout)
+    }
+
     func testBadFilesAndBadOptions() throws {
         let dir = try makeFolder()
         let cache = dir + "-cache"

@@ -42,6 +42,10 @@ public struct RunConfig: Codable, Equatable, Sendable {
             shape = d.train.itemShape
             classNames = d.classNames
             imageOptions = d.imageFolder?.options
+            // the channels the folder was read with, also when they were chosen from its images (gray
+            // only when every image is gray): a later command reads another folder into the model's
+            // channels — a gray folder for a colour model — instead of refusing it
+            if imageOptions != nil && imageOptions?.channels == nil { imageOptions?.channels = shape.first }
             table = d.table
             sequence = d.sequence
         }
