@@ -95,6 +95,10 @@ struct DataOptions: ParsableArguments {
         if let t = loaded.table, let f = testFraction, f != t.testFraction {
             throw ValidationError("--test-fraction cannot change when resuming: the run's table holds out \(t.testFraction), this command line gives \(f); give the run's value or drop the flag")
         }
+        // a sequence file split into training and test items (no --test file): its share is the run's
+        if let s = loaded.config?.data?.sequence, s.resolvedTestFile == nil, let f = testFraction, f != s.testFraction {
+            throw ValidationError("--test-fraction cannot change when resuming: the run holds out \(s.testFraction) of its items, this command line gives \(f); give the run's value or drop the flag")
+        }
         guard let stored = loaded.config?.data?.imageOptions else { return }
         let given = try imageOptions(stored: stored)
         func text<T>(_ v: T?) -> String { v.map { "\($0)" } ?? "the default" }

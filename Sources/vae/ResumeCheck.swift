@@ -26,11 +26,14 @@ extension Train {
         // A first save is killed at most between its writes: metrics.jsonl (empty at epoch 0) and
         // the writers' temporaries (.NAME.tmp-PID-RANDOM) may be there, nothing else.
         let foreign = names.filter { name in
-            if name.hasPrefix(".") && name.contains(".tmp-") { return false }
+            if name.hasPrefix(".") && name.contains(".tmp-") || name == RunFolderLock.fileName { return false }
             if name == TrainingRun.metricsFile, (try? AtomicFile.readAll(path: dir + "/" + name, maxBytes: 1 << 20))?.isEmpty == true {
                 return false
             }
             return true
+        }
+        if names.contains(Checkpoint.configFile) {
+            throw VAEError("--resume: \(dir) has a \(Checkpoint.configFile) but no \(Checkpoint.weightsFile) (the weights and the optimizer's state): restore it from a copy of the run, or choose another --out")
         }
         if let first = foreign.first {
             throw VAEError("--resume: \(dir) holds \(first)\(foreign.count > 1 ? " and \(foreign.count - 1) more" : "") but no checkpoint (\(Checkpoint.weightsFile)), so it is not a SwiftVAE run to continue; choose another --out")

@@ -11,6 +11,8 @@ extension Sample {
     func runSequence(_ model: SequenceVAE) throws {
         if cls != nil { throw ValidationError("--class is for conditional image and table models") }
         if outDir != nil { throw ValidationError("--out-dir writes images; a sequence run's samples go to stdout or --out FILE") }
+        if greedy && temperature != nil { throw ValidationError("--greedy takes the most probable token at every step: --temperature does not go with it") }
+        if let out, out.lowercased().hasSuffix(".png") { throw ValidationError("--out \(out): a sequence run's samples are text, one per line; give a text file (e.g. samples.txt)") }
         let n = count ?? 10
         var items = SequenceText.samples(model, count: n, temperature: temperature ?? 1, greedy: greedy, seed: seed, progress: true)
         if model.sequence.molecules {

@@ -121,11 +121,10 @@ extension DataOptions {
             throw ValidationError("\(foreign.joined(separator: ", ")) \(foreign.count == 1 ? "is" : "are") for image folders and tables; this is a sequence run")
         }
         let stored = loaded.config?.data?.sequence
-        // the run's CSV column, for its own files and other CSVs; a new .smi or .txt file is one item per line
-        let column = textColumn ?? stored?.textColumn.flatMap { c in
-            data.map { Dataset.looksLikeCSV($0) } ?? true ? c : nil
-        }
         if let path = data ?? stored?.resolvedTestFile {
+            // the run's CSV column for a .csv file (its own or another); any other file (a .smi or
+            // .txt, the run's test file included) is one item per line, as training read it
+            let column = textColumn ?? stored?.textColumn.flatMap { Dataset.looksLikeCSV(path) ? $0 : nil }
             if data == nil { try Self.requireRecorded(path, "test file", pass: Self.passItems) }
             let d = try Dataset.loadSequences(path: path, config: seq, textColumn: column)
             for n in d.notes { Console.note("note: \(n)") }
@@ -142,7 +141,11 @@ extension DataOptions {
 extension DataOptions {
     /// `vae train --resume` of a sequence run: its training file (or --data) read as training read
     /// it; the vocabulary must come out the same.
-    func trainingSequences(for loaded: Checkpoint.Loaded, _ seq: SequenceConfig) throws -> Dataset {
+    func trainingSequences(for loaded: Checkpoint.Loaded, _ seq: SequenceConfig, run: String) throws -> Dataset {
+        // the weights alone load (vae sample works), but how the items were read is in config.json
+        guard loaded.config != nil else {
+            throw VAEError("\(run)/\(Checkpoint.configFile) is missing: --resume reads from it how the run's items were read (the file, its split); restore it from a copy of the run")
+        }
         guard let stored = loaded.config?.data?.sequence, let path = data ?? loaded.config?.data?.recordedPath else {
             throw VAEError("the run does not say how its sequences were read; start a new run")
         }

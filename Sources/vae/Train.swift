@@ -140,7 +140,7 @@ struct Train: ParsableCommand {
             let dir = out!
             try dataOptions.checkResume(loaded)
             if let seq = loaded.model.config.sequence {
-                data = try dataOptions.trainingSequences(for: loaded, seq)
+                data = try dataOptions.trainingSequences(for: loaded, seq, run: dir)
             } else {
                 try dataOptions.requireRecordedOrGiven(loaded, run: dir)
                 data = try dataOptions.load(fallback: loaded.config?.data?.recordedPath, stored: loaded.config?.data?.imageOptions,

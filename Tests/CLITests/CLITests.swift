@@ -408,6 +408,29 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("resuming \(dir) \(loaded.state.position(of: end))"), again.stderr, file: file, line: line)
     }
 
+    /// A second `vae train --resume` in a folder another process is training (a requeued job while
+    /// the first still runs) is refused with one line naming that process; once it has stopped,
+    /// the same command resumes. The run folder's lock file is no foreign file for --resume.
+    func testTrainingTheSameFolderTwiceAtOnceIsRefused() throws {
+        let dir = tempRunDir("locked")
+        let data = try TinyData.make(train: 256, test: 32)
+        let common = ["train", "--data", data, "--hidden", "64", "--batch", "16", "--no-report", "--out", dir]
+        let h = try CLI.start(common + ["--epochs", "500"])
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
+        let second = try CLI.run(common + ["--epochs", "500", "--resume"])
+        kill(h.0.processIdentifier, SIGINT)
+        let first = CLI.finish(h)
+        XCTAssertEqual(first.status, 130, first.stderr)
+        XCTAssertEqual(second.status, 1, second.stderr)
+        XCTAssertEqual(second.stderr.split(separator: "\n").last.map(String.init),
+                       "error: \(dir) is being trained by another process (pid \(h.0.processIdentifier)): wait for it to end, or stop it (Ctrl-C or SIGTERM saves a checkpoint) and resume then")
+        XCTAssertTrue(AtomicFile.exists(dir + "/" + RunFolderLock.fileName))
+        let loaded = try Checkpoint.load(dir)
+        let again = try CLI.run(common + ["--epochs", String(loaded.state.epoch + 1), "--resume"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+    }
+
     func testBadInputIsOneLineAndTheRightExitCode() throws {
         _ = try trained()
         func check(_ args: [String], _ code: Int32, _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {

@@ -27,6 +27,27 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// `--resume` on a run folder that lost one of its two files names the missing file (it said
+    /// "the run does not say how its sequences were read; start a new run", or counted the files).
+    func testResumeNamesTheMissingFileOfTheRun() throws {
+        let path = tempRunDir("resumeseq") + ".txt"
+        try AtomicFile.write(SequenceCLITests.sentences(120).joined(separator: "\n") + "\n", to: path)
+        let run = tempRunDir("resumegone")
+        let line = ["train", "--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
+                    "--latent", "2", "--batch", "32", "--no-report", "--out", run]
+        XCTAssertEqual(try CLI.run(line + ["--epochs", "1"]).status, 0)
+        for (gone, says) in [(Checkpoint.configFile, "error: \(run)/config.json is missing: --resume reads from it how the run's items were read"),
+                             (Checkpoint.weightsFile, "error: --resume: \(run) has a config.json but no model.safetensors (the weights and the optimizer's state)")] {
+            let kept = run + "/" + gone + ".kept"
+            try FileManager.default.moveItem(atPath: run + "/" + gone, toPath: kept)
+            let r = try CLI.run(line + ["--epochs", "2", "--resume"])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(says), r.stderr)
+            try FileManager.default.moveItem(atPath: kept, toPath: run + "/" + gone)
+        }
+        XCTAssertEqual(try CLI.run(line + ["--epochs", "2", "--resume"]).status, 0)
+    }
+
     /// Data too small to hold out a test set (one image in a folder, one table row) is one line
     /// naming the folder and what to do, exit 1 and no run folder — it was "test 0.00" and then a
     /// crash with a backtrace in the report's image strips.

@@ -45,6 +45,10 @@ final class SequenceCLITests: XCTestCase {
         r = try CLI.run(line.map { $0 == "1x24" ? "2x24" : $0 } + ["--epochs", "4", "--resume"])
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("--decoder cannot change when resuming: the run in \(run) has 1x24, this command line gives 2x24"), r.stderr)
+        // so is another test share of the file (it was ignored: the run's own split went on)
+        r = try CLI.run(line + ["--epochs", "4", "--resume", "--test-fraction", "0.2"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--test-fraction cannot change when resuming: the run holds out 0.1 of its items, this command line gives 0.2"), r.stderr)
 
         r = try CLI.run(["sample", run, "--count", "7", "--seed", "4"])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -56,6 +60,13 @@ final class SequenceCLITests: XCTestCase {
         let notMolecules = try CLI.run(["sample", run, "--valid-only"])
         XCTAssertEqual(notMolecules.status, 2)   // an option the run does not take: a usage error
         XCTAssertTrue(notMolecules.stderr.contains("--valid-only is for SMILES runs"), notMolecules.stderr)
+        // options that would be ignored: refused (the temperature changed nothing; text went into a .png)
+        for (args, says) in [(["--greedy", "--temperature", "0.5"], "--temperature does not go with it"),
+                             (["--out", run + "/s.png"], "a sequence run's samples are text")] {
+            let refused = try CLI.run(["sample", run] + args)
+            XCTAssertEqual(refused.status, 2, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains(says), refused.stderr)
+        }
         let file = run + "/samples.txt"
         r = try CLI.run(["sample", run, "--count", "5", "--greedy", "--out", file])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -204,6 +215,37 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         r = try CLI.run(["evaluate", run, "--data", train])
         XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    /// --text-column reads a .csv file by its column and any other file one item per line, in
+    /// training as later: a CSV training file with a .smi test file, and the other way round (each
+    /// was "has no column 'text'" or "is a CSV table: pass --text-column").
+    func testTextColumnIsForTheCSVFileOfTheTwo() throws {
+        let dir = tempRunDir("seqmixed")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let train = SequenceCLITests.sentences(120), test = SequenceCLITests.sentences(20, seed: 9)
+        let csv = { (lines: [String]) in "id,text\n" + lines.enumerated().map { "\($0),\($1)" }.joined(separator: "\n") + "\n" }
+        try AtomicFile.write(csv(train), to: dir + "/train.csv")
+        try AtomicFile.write(csv(test), to: dir + "/test.csv")
+        try AtomicFile.write(train.joined(separator: "\n") + "\n", to: dir + "/train.txt")
+        try AtomicFile.write(test.joined(separator: "\n") + "\n", to: dir + "/test.txt")
+        for (data, testFile) in [("train.csv", "test.txt"), ("train.txt", "test.csv")] {
+            let r = try CLI.run(["train", "--model", "gru", "--data", data, "--text-column", "text", "--test", testFile,
+                                 "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8", "--latent", "3", "--batch", "32",
+                                 "--epochs", "1", "--no-report", "--out", "run-" + data], cwd: dir)
+            XCTAssertEqual(r.status, 0, "\(data) with \(testFile): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("120 train, 20 test items"), "\(data) with \(testFile): \(r.stderr)")
+            // its later commands read the run's test file the same way
+            let e = try CLI.run(["encode", "run-" + data, "--out", "z-" + data], cwd: dir)
+            XCTAssertEqual(e.status, 0, "\(data) with \(testFile): \(e.stderr)")
+            XCTAssertEqual(try String(contentsOfFile: dir + "/z-" + data, encoding: .utf8).split(separator: "\n").count, 21)
+        }
+        // a file whose every item is longer than the run's --max-length: no flag of this command to raise
+        try AtomicFile.write(Array(repeating: "word", count: 2000).joined(separator: " ") + "\n", to: dir + "/long.txt")
+        let long = try CLI.run(["anomaly", "run-train.csv", "--data", "long.txt"], cwd: dir)
+        XCTAssertEqual(long.status, 1, long.stderr)
+        XCTAssertTrue(long.stderr.contains("long.txt: no item has at most the run's --max-length of ") && long.stderr.contains("(it is fixed when a run trains)")
+                      && !long.stderr.contains("raise --max-length"), long.stderr)
     }
 
     /// A run trained on a CSV column with a relative --test file, used from another folder: its
@@ -414,7 +456,9 @@ final class SequenceCLITests: XCTestCase {
         try refuse(Array((lines.joined(separator: "\n") + "\n").utf8),
                    "none of the \(20 - testRows.count) items of its training split has at most --max-length 5 tokens (20 read)",
                    extra: ["--max-length", "5", "--seed", "1"])
-        try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"])
+        try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"], suffix: ".csv")
+        // --text-column on files that are no CSV: said so (it was a CSV field-count error on line 7)
+        try refuse(Array("one item\nanother, with a comma, or two\n".utf8), "--text-column SMILES names a CSV file's column, and ", extra: ["--text-column", "SMILES"])
         try refuse(Array("id,text\n1,\"a\"b\n2,c\n".utf8), "line 2, column 2: text after the closing quote of a quoted field", extra: ["--text-column", "text"], suffix: ".csv")
         // a quote inside an unquoted field is a character (RFC 4180, Python's csv, the table reader):
         // it opened a "quoted field" that swallowed the next row, and half the items were lost

@@ -259,7 +259,10 @@ extension Dataset {
         }
         guard !lines.isEmpty else {
             if items.isEmpty { throw VAEError("\(source): no items (an empty file?)") }
-            throw VAEError("\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
+            // a trained run's file (a vocabulary given): its --max-length is the model's, no flag of this command
+            throw VAEError(vocabulary == nil
+                ? "\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length"
+                : "\(source): no item has at most the run's --max-length of \(options.maxLength) tokens (\(items.count) read): the model takes no longer items (it is fixed when a run trains)")
         }
         var source = SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength)
         source.overLong = overLong
@@ -276,10 +279,16 @@ extension Dataset {
 
     /// A file of sequences for training: its vocabulary, a test file or a seeded split.
     public static func loadSequences(path: String, options: SequenceOptions) throws -> (Dataset, vocabulary: [String]) {
-        let items = try readItems(path: path, textColumn: options.textColumn)
+        // --text-column is a CSV's column: a .csv file is read by it, any other one item per line
+        // (as the run's later commands read files) — a .smi training file with MOSES's test.csv
+        func column(_ file: String) -> String? { looksLikeCSV(file) ? options.textColumn : nil }
+        if let c = options.textColumn, !looksLikeCSV(path), !(options.resolvedTestFile.map(looksLikeCSV) ?? false) {
+            throw VAEError("--text-column \(c) names a CSV file's column, and \(path) is no .csv file (it is read one item per line): drop --text-column, or name a CSV file .csv")
+        }
+        let items = try readItems(path: path, textColumn: column(path))
         var trainItems = items, testItems: [(line: Int32, text: Substring)] = []
         if let test = options.resolvedTestFile {
-            testItems = try readItems(path: test, textColumn: options.textColumn)
+            testItems = try readItems(path: test, textColumn: column(test))
         } else {
             let (trainPos, testPos) = TableSplitRule.split(rows: items.count, testFraction: options.testFraction, seed: options.seed)
             trainItems = trainPos.map { items[$0] }
@@ -301,8 +310,8 @@ extension Dataset {
         var (train, vocab, skipped, trainUnknown) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
         var (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
                                                               source: options.resolvedTestFile ?? path + " (its test split)")
-        train.origin = SequenceSource.Origin(path: path, textColumn: options.textColumn)
-        test.origin = SequenceSource.Origin(path: options.resolvedTestFile ?? path, textColumn: options.textColumn)
+        train.origin = SequenceSource.Origin(path: path, textColumn: column(path))
+        test.origin = SequenceSource.Origin(path: options.resolvedTestFile ?? path, textColumn: column(options.resolvedTestFile ?? path))
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: train, test: test, classNames: [])
         d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: trainUnknown + unknown, options: options)
         d.sequence = options
