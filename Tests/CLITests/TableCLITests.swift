@@ -44,6 +44,20 @@ final class TableCLITests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("the run's data was"), again.stderr)
         XCTAssertTrue(again.stderr.contains("which cannot be read again: pass --data"), again.stderr)
         XCTAssertEqual(try CLI.run(["anomaly", run, "--data", path]).status, 0)
+        // impute reads its table from standard input the same way (it was "cannot read -")
+        let filled = run + "/filled.csv"
+        let q = Process()
+        q.executableURL = URL(fileURLWithPath: "/bin/sh")
+        q.arguments = ["-c", "exec \"$0\" impute \"$1\" --data - --out \"$2\" --iterations 2 --chains 2 < \"$3\"", CLI.binary, run, filled, path]
+        let qerr = Pipe()
+        q.standardError = qerr
+        q.standardOutput = FileHandle.nullDevice
+        try q.run()
+        let qstderr = String(decoding: qerr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        q.waitUntilExit()
+        XCTAssertEqual(q.terminationStatus, 0, qstderr)
+        let lines = { (p: String) in try String(contentsOfFile: p, encoding: .utf8).split(separator: "\n").count }
+        XCTAssertEqual(try lines(filled), try lines(path))
     }
 
     func testWideTableRunReadsBack() throws {
