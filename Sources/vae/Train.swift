@@ -225,6 +225,11 @@ struct Train: ParsableCommand {
                 // suit a few hundred rows too.
                 guard arch == .mlp else { throw ValidationError("tables train with --model mlp (the conv model is for images)") }
                 guard !binarize else { throw ValidationError("--binarize is for images; a table's numbers are standardised, not intensities") }
+                // gaussian noise is clipped to [0, 1], salt-and-pepper sets 0 or 1, a box is a rectangle
+                // of pixels: on standardised numbers and one-hot codes only mask:p means anything
+                if let c = corrupt, !(try Corruption(parsing: c)).isMask {
+                    throw ValidationError("--corrupt \(c) is for images (pixel values in [0, 1], rectangles); a table takes --corrupt mask:p (cells hidden at random)")
+                }
                 // the rows trained on: those of --classes, less the early-stopping hold-out
                 var rows = chosenClasses.map { data.train.filtered(classes: $0).count } ?? data.train.count
                 // early stopping only when asked for (measured on scikit-learn's tables it lost to a
@@ -250,7 +255,7 @@ struct Train: ParsableCommand {
                 if small && (likelihood == nil || batch == nil) {
                     let chosen = [likelihood == nil ? "one σ per column (--likelihood gaussian-learned)" : nil,
                                   batch == nil ? "batches of \(smallBatch)" : nil].compactMap { $0 }
-                    Console.note("\(rows) rows to train on (under \(TableDefaults.fewRows)): \(chosen.joined(separator: " and "))")
+                    Console.note("\(Console.counted(rows, "row")) to train on (under \(TableDefaults.fewRows)): \(chosen.joined(separator: " and "))")
                 }
                 cfg.groups = TableData.resolutionFloors(table.groups(numeric: numeric), train: data.train)
                 cfg.gaussianSigma = sigma ?? 1

@@ -339,6 +339,8 @@ final class TableCLITests: XCTestCase {
                                          (["--conditional", "--ignore", "id"], "--conditional needs labels", 2),
                                          (["--label", "kind", "--ignore", "id,kind"], "--label kind is also in --ignore", 2),
                                          (["--label", "kind", "--image-size", "8"], "are for image folders", 2),
+                                         (["--label", "kind", "--ignore", "id", "--corrupt", "box:0.5"], "--corrupt box:0.5 is for images", 2),
+                                         (["--label", "kind", "--ignore", "id", "--corrupt", "gaussian:0.3"], "a table takes --corrupt mask:p", 2),
                                          (["--label", "kind"], "--ignore", 1)] {
             let r = try CLI.run(["train", "--data", path, "--out", tempRunDir("bad"), "--epochs", "1"] + args)
             XCTAssertEqual(Int(r.status), status, "\(args): \(r.stderr)")

@@ -32,6 +32,9 @@ public enum Corruption: Equatable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// mask:p, the one corruption that means the same for a table's encoded row as for pixels.
+    public var isMask: Bool { if case .mask = self { return true } else { return false } }
+
     public var description: String {
         switch self {
         case .gaussian(let s): return "gaussian:\(s)"
