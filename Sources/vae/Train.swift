@@ -105,6 +105,25 @@ struct Train: ParsableCommand {
         try (preset.map { $0.apply(to: self) } ?? self).train(raw: self)
     }
 
+    /// The mlp or conv model's configuration for items of `shape`, from the flags.
+    func feedForwardConfig(_ arch: VAEConfig.Architecture, shape: [Int], conditionSize: Int) throws -> VAEConfig {
+        VAEConfig(architecture: arch, inputShape: shape, latent: latent ?? (arch == .mlp ? 20 : 2), hidden: try hiddenSizes(),
+                  likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
+                  warmupEpochs: warmup ?? 0, conditionSize: conditionSize, activation: activation ?? .relu)
+    }
+
+    /// An image folder read at --image-size: a model too large for this machine even on gray images
+    /// is refused before the images are decoded and cached (a 2048-pixel size decoded for half a
+    /// minute, and cached gigabytes, before the same refusal).
+    func checkMemoryBeforeDecoding() throws {
+        guard let size = dataOptions.imageSize, let path = dataOptions.data, AtomicFile.isDirectory(path) else { return }
+        let hw = try ImageFolderOptions.parseSize(size)
+        var o = TrainingOptions()
+        o.batchSize = batch ?? 128
+        o.samples = k
+        try TrainingRun.checkMemory(try feedForwardConfig(model ?? .mlp, shape: [dataOptions.channels ?? 1] + hw, conditionSize: 0), o)
+    }
+
     /// `raw`: the command line as given, before a preset filled it in.
     func train(raw: Train) throws {
         threadOptions.apply()
@@ -172,6 +191,7 @@ struct Train: ParsableCommand {
                 if sequenceOptions.given || dataOptions.textColumn != nil {
                     throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout, --bidirectional, --embedding and --text-column are for sequences: add --model gru")
                 }
+                try checkMemoryBeforeDecoding()
                 data = try dataOptions.load()
             }
             var dir = out ?? Train.defaultRunFolder()
@@ -201,11 +221,7 @@ struct Train: ParsableCommand {
             if outputBiasFromData == true && arch != .mlp {
                 throw ValidationError("--output-bias-from-data needs --model mlp (a transposed convolution has one bias per channel, not per pixel)")
             }
-            var cfg = VAEConfig(architecture: arch, inputShape: data.itemShape,
-                                latent: latent ?? (arch == .mlp ? 20 : 2), hidden: try hiddenSizes(),
-                                likelihood: likelihood ?? .bernoulli, gaussianSigma: sigma ?? 0.1, beta: beta ?? 1,
-                                warmupEpochs: warmup ?? 0, conditionSize: conditional ? data.classNames.count : 0,
-                                activation: activation ?? .relu)
+            var cfg = try feedForwardConfig(arch, shape: data.itemShape, conditionSize: conditional ? data.classNames.count : 0)
             if classes != nil && !data.train.hasLabels {   // it trained on every item, after a note naming the classes
                 throw ValidationError("--classes needs labels, and \(data.directory) has none (a flat folder, or a table without --label)")
             }

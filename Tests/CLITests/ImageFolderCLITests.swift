@@ -117,6 +117,26 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertTrue(e.stdout.contains("wrote \(run)/z.csv"), e.stdout)
     }
 
+    /// A model too large for any machine at --image-size is refused before the folder is decoded
+    /// and cached (it decoded and cached every image first).
+    func testTooLargeAModelIsRefusedBeforeDecoding() throws {
+        let dir = try makeFolder()
+        let cache = dir + "-cache"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: cache) }
+        let r = try CLI.run(["train", "--data", dir, "--image-size", "1024", "--hidden", "65536", "--epochs", "1", "--out", dir + "-run"],
+                            env: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: this run needs at least"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("images decoded"), r.stderr)
+        XCTAssertFalse(AtomicFile.exists(dir + "-run"))
+        // the same refusal after loading (IDX images: no --image-size to judge by) leaves no run folder either
+        let idx = try TinyData.make(train: 64, test: 16)
+        let late = try CLI.run(["train", "--data", idx, "--hidden", "65536,65536,65536", "--epochs", "1", "--out", dir + "-run2"])
+        XCTAssertEqual(late.status, 1, late.stderr)
+        XCTAssertTrue(late.stderr.contains("error: this run needs at least"), late.stderr)
+        XCTAssertFalse(AtomicFile.exists(dir + "-run2"))
+    }
+
     func testBadFilesAndBadOptions() throws {
         let dir = try makeFolder()
         let cache = dir + "-cache"

@@ -31,7 +31,7 @@ public final class TrainingRun {
     /// failed allocation is a crash): the parameters with their gradient and Adam's two moments
     /// (16 bytes each), and a batch's activations — every item, times the importance samples of
     /// IWAE, through each layer's width, kept for the backward pass (a rough floor, not a bound).
-    static func checkMemory(_ config: VAEConfig, _ options: TrainingOptions) throws {
+    public static func checkMemory(_ config: VAEConfig, _ options: TrainingOptions) throws {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, pageSize > 0 else { return }
         let physical = Double(pages) * Double(pageSize)
@@ -54,8 +54,6 @@ public final class TrainingRun {
         if !replacing && (mpi?.0.isLeader ?? true) && AtomicFile.exists(directory + "/" + Checkpoint.weightsFile) {
             throw VAEError("\(directory) already holds a run; continue it with TrainingRun.resume, or start over with replacing: true")
         }
-        // another process training this folder is refused before anything is written
-        let lock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
         try checkMemory(config, options)
         let model = try Models.make(config, seed: options.seed)
@@ -69,7 +67,9 @@ public final class TrainingRun {
         }
         try trainer.joinMPI(mpi)
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
-        run.folderLock = lock
+        // another process training this folder is refused before anything is written (the folder
+        // is made here, after every check: a refused run leaves none behind)
+        run.folderLock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
         try run.save()
         return run
     }
