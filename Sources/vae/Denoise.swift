@@ -12,7 +12,7 @@ struct Denoise: ParsableCommand {
     @Option(help: ArgumentHelp("Denoise the PNGs of this folder (no clean truth: no PSNR).", valueName: "dir")) var images: String?
     @Option(help: "Standard deviation of the noise added to test images (pixels in [0, 1], clipped).") var noise = 0.3
     @Option(help: "Images in the picture.") var count = 10
-    @Option(help: "Test images over which PSNR is averaged.") var limit = 1000
+    @Option(help: "Test images over which PSNR is averaged (default 1000; not with --images, which reads the whole folder).") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Output PNG (default RUN/denoise.png).", valueName: "file.png")) var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per denoised image into this folder (with --images: RUN/denoised unless given).", valueName: "dir"))
@@ -23,7 +23,8 @@ struct Denoise: ParsableCommand {
         // 0 is no noise: no PSNR to measure ("inf dB"); --images denoises a folder as it is
         guard noise > 0 && noise <= 10 else { throw ValidationError("--noise must be above 0 (and at most 10); to denoise images as they are, give --images DIR") }
         guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
-        guard limit >= 1 else { throw ValidationError("--limit must be ≥ 1") }
+        guard (limit ?? 1) >= 1 else { throw ValidationError("--limit must be ≥ 1") }
+        if limit != nil && images != nil { throw ValidationError("--limit counts test images; --images DIR reads every image of the folder") }
     }
 
     func run() throws {
@@ -43,7 +44,7 @@ struct Denoise: ParsableCommand {
             return
         }
         let data = try runArg.testSet(loaded, dataOptions)
-        let n = min(limit, data.test.count)
+        let n = min(limit ?? 1000, data.test.count)
         var rng = RNG(seed: seed)
         let batch = model.conditioned(data.test.batch(0..<n))
         let clean = batch.x

@@ -30,7 +30,7 @@ struct Inpaint: ParsableCommand {
     @Option(help: "Chains averaged by --fill mean and pseudo-gibbs (--fill importance: chains × iterations samples).") var chains = 8
     @Option(help: ArgumentHelp("Where the missing pixels start: model-mean (the model's mean image; the default for a model trained on whole images), zero (the default after --corrupt mask|box) or a value in [0, 1].", valueName: "start"))
     var start: String?
-    @Option(help: "Test images inpainted (test-set mode).") var limit = 1000
+    @Option(help: "Test images inpainted (test-set mode; default 1000).") var limit: Int?
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("Output PNG (default RUN/inpaint.png).", valueName: "file.png")) var out: String?
@@ -41,7 +41,8 @@ struct Inpaint: ParsableCommand {
         guard Inpainting.Fill(rawValue: fill) != nil else { throw ValidationError("--fill must be mean, pseudo-gibbs, sample, importance or single-pass") }
         guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
         guard (1...1000).contains(chains) else { throw ValidationError("--chains must be between 1 and 1000") }
-        guard limit >= 1, (1...1000).contains(count) else { throw ValidationError("--limit must be ≥ 1 and --count between 1 and 1000") }
+        if limit != nil && images != nil { throw ValidationError("--limit counts test images; --images DIR reads every image of the folder") }
+        guard (limit ?? 1) >= 1, (1...1000).contains(count) else { throw ValidationError("--limit must be ≥ 1 and --count between 1 and 1000") }
         if (mask == nil) == (masks == nil) { throw ValidationError("give exactly one of --mask or --masks") }
         if masks != nil && images == nil { throw ValidationError("--masks DIR goes with --images DIR") }
         // a built-in mask's spelling is checked before anything is read (a usage error, exit 2)
@@ -91,7 +92,7 @@ struct Inpaint: ParsableCommand {
             throw VAEError("mask file \(mask ?? "") does not exist")
         }
         let data = try runArg.testSet(loaded, dataOptions)
-        let n = min(limit, data.test.count)
+        let n = min(limit ?? 1000, data.test.count)
         let batch = model.conditioned(data.test.batch(0..<n))
         let observed: Tensor
         if mask.lowercased().hasSuffix(".png") {

@@ -182,6 +182,12 @@ final class ImageFolderCLITests: XCTestCase {
             XCTAssertTrue(skipped.stderr.contains("skipped 1 bad image file (--skip-bad-files):\n  \(own)/notes.png is neither PNG nor JPEG (text)\n"), skipped.stderr)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["good.png"], "\(command)")
         }
+        // --limit counts test images: with --images it was ignored
+        for command in [["denoise"], ["inpaint", "--mask", "center"]] {
+            let r = try CLI.run([command[0], run] + command.dropFirst() + ["--images", own, "--limit", "3", "--skip-bad-files"], env: env)
+            XCTAssertEqual(r.status, 2, "\(command): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("--limit counts test images; --images DIR reads every image of the folder"), r.stderr)
+        }
 
         for args in [["--channels", "2"], ["--image-size", "0"], ["--image-size", "12x"], ["--test-fraction", "1"]] {
             let r = try CLI.run(["train", "--data", dir] + args, env: env)
