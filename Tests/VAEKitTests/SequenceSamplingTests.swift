@@ -47,6 +47,33 @@ final class SequenceSamplingTests: XCTestCase {
         }
     }
 
+    /// A word model's rows draw their tokens on all the threads (each row from its own stream):
+    /// the same tokens for 1, 2 and 3 threads, and each item as it decodes alone (one row: one thread).
+    func testRowsDrawnOverTheThreadsGiveTheSameTokens() throws {
+        let words = (0..<3000).map { "w\($0)" }
+        let seq = SequenceConfig(tokenizer: .words, vocabulary: Vocabulary.specials + words, maxLength: 6,
+                                 encoderHidden: 4, encoderLayers: 1, decoderHidden: 8, decoderLayers: 1)
+        let m = try SequenceVAE(config: VAEConfig(sequence: seq, latent: 2), seed: 2)
+        var rng = RNG(seed: 7)
+        let z = Tensor(shape: [40, 2])
+        rng.fillNormal(z.pointer, count: z.count)
+        let saved = ThreadPool.threadCount
+        defer { ThreadPool.threadCount = saved }
+        for greedy in [false, true] {
+            ThreadPool.threadCount = 1
+            let one = m.generate(z, temperature: 1, greedy: greedy, seed: 3)
+            for t in [2, 3] {
+                ThreadPool.threadCount = t
+                XCTAssertEqual(m.generate(z, temperature: 1, greedy: greedy, seed: 3), one, "\(t) threads, greedy \(greedy)")
+            }
+            for i in [0, 17, 39] {
+                let alone = Tensor(shape: [1, 2], data: [z.pointer[2 * i], z.pointer[2 * i + 1]])
+                XCTAssertEqual(m.generate(alone, temperature: 1, greedy: greedy, seed: 3, firstItem: i), [one[i]], "item \(i)")
+            }
+            if !greedy { XCTAssertGreaterThan(Set(one).count, 30, "the draws differ from item to item") }
+        }
+    }
+
     /// Evaluation, IWAE and anomaly passes hold (items × (max length + 1) × (vocabulary + six rows
     /// per GRU layer)) floats: a word vocabulary or wide GRUs get fewer items per pass.
     func testPassesBoundTheLogitsAndStates() throws {

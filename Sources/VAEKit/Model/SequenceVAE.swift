@@ -402,35 +402,30 @@ public final class SequenceVAE: LatentVariableModel {
         var out = [[Int32]](repeating: [], count: B)
         var done = [Bool](repeating: false, count: B)
         let limit = min(maxLength ?? sequence.maxLength, sequence.maxLength)
-        var p = [Double](repeating: 0, count: V)
+        var picks = [Int](repeating: 0, count: B)
         for _ in 0...limit {
             let top = embedding.map { decoderGRU.step($0.gather(tokens, into: &stepInput), constant: zc, state: state) }
                 ?? decoderGRU.step(tokens: tokens, vocabulary: V, constant: zc, state: state)
             let logits = output.forward(top)
             var alive = 0
+            // each row's token from its own logits (and, sampling, its own generator): the rows
+            // split over the threads draw the same tokens as one thread does
+            let live = rows.map { !done[$0] }, order = rows
+            picks.withUnsafeMutableBufferPointer { pk in
+                rngs.withUnsafeMutableBufferPointer { rg in
+                    ThreadPool.forEachRange(order.count, work: order.count * V, minWork: 1 << 16) { range in
+                        var p = [Double](repeating: 0, count: greedy ? 0 : V)
+                        for r in range where live[r] {
+                            pk[r] = greedy ? SequenceVAE.greedyToken(logits.pointer + r * V, V)
+                                           : SequenceVAE.sampledToken(logits.pointer + r * V, V, temperature: temperature, rng: &rg[order[r]], p: &p)
+                        }
+                    }
+                }
+            }
             for r in 0..<rows.count {
                 let i = rows[r]
                 guard !done[i] else { continue }
-                let o = logits.pointer + r * V
-                var pick = Int(Vocabulary.eos)
-                if greedy {
-                    var best = -Float.infinity
-                    for j in 0..<V where !Vocabulary.neverGenerated(j) && o[j] > best { best = o[j]; pick = j }
-                } else {
-                    var mx = -Double.infinity
-                    for j in 0..<V where !Vocabulary.neverGenerated(j) { mx = max(mx, Double(o[j]) / temperature) }
-                    var s = 0.0
-                    for j in 0..<V {
-                        p[j] = Vocabulary.neverGenerated(j) ? 0 : Double.exp(Double(o[j]) / temperature - mx)
-                        s += p[j]
-                    }
-                    var u = Double(rngs[i].uniform()) * s
-                    for j in 0..<V where p[j] > 0 {
-                        pick = j
-                        u -= p[j]
-                        if u < 0 { break }
-                    }
-                }
+                let pick = picks[r]
                 if pick == Int(Vocabulary.eos) || out[i].count == limit {
                     done[i] = true
                 } else {
@@ -454,6 +449,33 @@ public final class SequenceVAE: LatentVariableModel {
             }
         }
         return out
+    }
+
+    /// The most probable token that may be generated (the first of equals).
+    static func greedyToken(_ o: UnsafePointer<Float>, _ V: Int) -> Int {
+        var pick = Int(Vocabulary.eos), best = -Float.infinity
+        for j in 0..<V where !Vocabulary.neverGenerated(j) && o[j] > best { best = o[j]; pick = j }
+        return pick
+    }
+
+    /// A token drawn from softmax(o / temperature) over the tokens that may be generated, in
+    /// double precision (`p`: V doubles of scratch).
+    static func sampledToken(_ o: UnsafePointer<Float>, _ V: Int, temperature: Double, rng: inout RNG, p: inout [Double]) -> Int {
+        var mx = -Double.infinity
+        for j in 0..<V where !Vocabulary.neverGenerated(j) { mx = max(mx, Double(o[j]) / temperature) }
+        var s = 0.0
+        for j in 0..<V {
+            p[j] = Vocabulary.neverGenerated(j) ? 0 : Double.exp(Double(o[j]) / temperature - mx)
+            s += p[j]
+        }
+        var pick = Int(Vocabulary.eos)
+        var u = Double(rng.uniform()) * s
+        for j in 0..<V where p[j] > 0 {
+            pick = j
+            u -= p[j]
+            if u < 0 { break }
+        }
+        return pick
     }
 
     static func add(_ a: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>, count: Int) {
