@@ -117,6 +117,15 @@ final class BrowserReportTests: XCTestCase {
             return XCTFail("no tick values in the UI result: \(ui)", file: file, line: line)
         }
         XCTAssertEqual(ticks[1].isEmpty, axes < 2, "an axis of a latent-1 pad has no ticks: \(ticks)", file: file, line: line)
+        // tick values are drawn, none over an axis title (boxes: x0, y0, x1, y1 in canvas pixels)
+        let labels = ui["labelBoxes"] as? [[Double]] ?? [], titles = ui["titleBoxes"] as? [[Double]] ?? []
+        XCTAssertGreaterThanOrEqual(labels.count, 2 * axes, "tick values drawn: \(labels)", file: file, line: line)
+        XCTAssertEqual(titles.count, axes, "\(titles)", file: file, line: line)
+        for l in labels {
+            for t in titles {
+                XCTAssertTrue(l[2] < t[0] || l[0] > t[2] || l[3] < t[1] || l[1] > t[3], "tick value \(l) over the axis title \(t)", file: file, line: line)
+            }
+        }
         for d in 0..<axes {
             let t = ticks[d], lo = range[0][d], hi = range[1][d]
             XCTAssertTrue((3...12).contains(t.count), "axis \(d): \(t)", file: file, line: line)

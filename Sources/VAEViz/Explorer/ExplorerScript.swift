@@ -84,7 +84,8 @@ enum ExplorerScript {
       return { step: step, values: out, digits: Math.max(0, -Math.floor(Math.log10(step) + 1e-9)) };
     }
     var ticks = [ticksOver(lo[0], hi[0]), NA > 1 ? ticksOver(lo[1], hi[1]) : { step: 0, values: [], digits: 0 }];
-    // the scatter, drawn once
+    // the scatter, drawn once; the boxes of the axis titles and of the tick values drawn (self-test)
+    var titleBoxes = [], labelBoxes = [];
     var base = document.createElement('canvas');
     base.width = S; base.height = S;
     (function () {
@@ -106,24 +107,34 @@ enum ExplorerScript {
         c.beginPath(); c.arc(q[0], q[1], 3, 0, 2 * Math.PI); c.fill();
       }
       c.globalAlpha = 1;
+      // the axis titles' boxes first: no tick value is drawn over them
+      c.font = '20px sans-serif';
+      var xn = (K > 2 ? 'principal direction 1' : 'z₁') + ' →', yn = (K > 2 ? 'principal direction 2' : 'z₂') + ' →';
+      var xw = c.measureText(xn).width, yw = c.measureText(yn).width;
+      titleBoxes = [[S - xw - 10, S - 30, S, S]];
+      if (NA > 1) titleBoxes.push([0, 0, 28, 12 + yw]);
+      function clear(b) { return titleBoxes.every(function (t) { return b[2] < t[0] || b[0] > t[2] || b[3] < t[1] || b[1] > t[3]; }); }
       // the tick values beside the axes through 0 (0 once, at the origin), on a white halo
-      c.font = '14px sans-serif'; c.lineWidth = 3; c.strokeStyle = '#fff'; c.fillStyle = '#57606a';
-      function label(text, x, y) { text = text.replace('-', '\u2212'); c.strokeText(text, x, y); c.fillText(text, x, y); }
-      c.textAlign = 'center';
+      c.font = '16px sans-serif'; c.lineWidth = 3; c.strokeStyle = '#fff'; c.fillStyle = '#57606a';
+      function label(text, x, y, align) {
+        text = text.replace('-', '\u2212');
+        var w = c.measureText(text).width, x0 = align === 'center' ? x - w / 2 : x, box = [x0 - 2, y - 14, x0 + w + 2, y + 4];
+        if (!clear(box)) return;
+        c.textAlign = align; c.strokeText(text, x, y); c.fillText(text, x, y);
+        labelBoxes.push(box);
+      }
       ticks[0].values.forEach(function (v) {
         var x = toCanvas([v, 0])[0];
-        if (Math.abs(v) > ticks[0].step / 2 && x > 12 && x < S - 12) label(v.toFixed(ticks[0].digits), x, Math.min(z0[1] + 16, S - 4));
+        if (Math.abs(v) > ticks[0].step / 2 && x > 14 && x < S - 14) label(v.toFixed(ticks[0].digits), x, Math.min(z0[1] + 18, S - 4), 'center');
       });
-      c.textAlign = 'left';
       ticks[1].values.forEach(function (v) {
         var y = toCanvas([0, v])[1];
-        if (Math.abs(v) > ticks[1].step / 2 && y > 12 && y < S - 12) label(v.toFixed(ticks[1].digits), Math.min(z0[0] + 4, S - 40), y + 5);
+        if (Math.abs(v) > ticks[1].step / 2 && y > 14 && y < S - 14) label(v.toFixed(ticks[1].digits), Math.min(z0[0] + 4, S - 44), y + 6, 'left');
       });
-      label('0', z0[0] + 4, Math.min(z0[1] + 16, S - 4));
-      c.fillStyle = '#57606a'; c.font = '20px sans-serif';
-      var xn = K > 2 ? 'principal direction 1' : 'z₁', yn = K > 2 ? 'principal direction 2' : 'z₂';
-      c.fillText(xn + ' →', S - c.measureText(xn + ' →').width - 8, S - 10);
-      if (NA > 1) { c.save(); c.translate(22, 8 + c.measureText('↑ ' + yn).width); c.rotate(-Math.PI / 2); c.fillText(yn + ' →', 0, 0); c.restore(); }
+      label('0', z0[0] + 4, Math.min(z0[1] + 18, S - 4), 'left');
+      c.textAlign = 'left'; c.fillStyle = '#57606a'; c.font = '20px sans-serif';
+      c.fillText(xn, S - xw - 8, S - 10);
+      if (NA > 1) { c.save(); c.translate(22, 8 + yw); c.rotate(-Math.PI / 2); c.fillText(yn, 0, 0); c.restore(); }
     })();
     var hovered = -1;
     function draw() {
@@ -189,6 +200,7 @@ enum ExplorerScript {
       // the pad's extent and the tick values drawn on each axis
       r.padRange = [lo.slice(), hi.slice()];
       r.ticks = [ticks[0].values, ticks[1].values];
+      r.titleBoxes = titleBoxes; r.labelBoxes = labelBoxes;
       return r;
     }
     return { project: project, draw: draw, exercise: exercise,
