@@ -26,6 +26,7 @@ struct Anomaly: ParsableCommand {
     func validate() throws {
         guard (1...1000).contains(samples) else { throw ValidationError("--samples must be between 1 and 1000") }
         guard top >= 1 else { throw ValidationError("--top must be ≥ 1") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
         if let iwae { guard (1...100_000).contains(iwae) else { throw ValidationError("--iwae must be between 1 and 100000") } }
         if let q = thresholdQuantile { guard q > 0 && q < 1 else { throw ValidationError("--threshold-quantile must be between 0 and 1 (e.g. 0.99)") } }
         try Anomaly.checkClassList(normal, option: "--normal")

@@ -292,6 +292,10 @@ struct RunArgument: ParsableArguments {
             throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")
         }
         guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test images") }
+        // a conditional model reads each item's label as an input: data without labels is no input for it
+        if loaded.model.isConditional && !d.test.hasLabels {
+            throw VAEError("\(d.directory) has no labels, and the model in \(run) is conditional (each item's label is one of its inputs): give labelled data (class folders, IDX/CIFAR labels, a table's label column)")
+        }
         try RunArgument.checkConditionClasses(loaded, d.classNames, source: d.directory)
         return try RunArgument.trainedClassesOnly(d, conditional: loaded.model.isConditional, classes: loaded.options.classes)
     }

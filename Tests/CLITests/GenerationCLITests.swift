@@ -36,6 +36,30 @@ final class GenerationCLITests: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".png") }.sorted()
     }
 
+    /// A conditional model given data without labels (a flat folder of images) is one line, exit 1,
+    /// in every command that reads a test set: it was a precondition failure and a backtrace.
+    func testConditionalModelOnUnlabelledDataIsOneLine() throws {
+        try ready()
+        let flat = tempRunDir("flat")
+        try FileManager.default.createDirectory(atPath: flat, withIntermediateDirectories: true)
+        for i in 0..<4 {
+            try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 1, pixels: (0..<784).map { UInt8(($0 * 3 + i * 50) % 256) }), to: "\(flat)/\(i).png")
+        }
+        let run = GenerationCLITests.conditional
+        for args in [["evaluate", run], ["anomaly", run], ["encode", run, "--out", flat + "/z.csv"], ["latent", run, "--out", flat + "/l.png"],
+                     ["reconstruct", run, "--out", flat + "/r.png"], ["denoise", run, "--out", flat + "/d.png"],
+                     ["inpaint", run, "--mask", "top", "--out", flat + "/i.png"]] {
+            let r = try CLI.run(args + ["--data", flat])
+            XCTAssertEqual(r.status, 1, "\(args[0]): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").last.map(String.init),
+                           "error: \(flat) has no labels, and the model in \(run) is conditional (each item's label is one of its inputs): give labelled data (class folders, IDX/CIFAR labels, a table's label column)", args[0])
+        }
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: flat).count, 4, "an output was written")
+        let zero = try CLI.run(["anomaly", run, "--limit", "0"])
+        XCTAssertEqual(zero.status, 2, zero.stderr)
+        XCTAssertTrue(zero.stderr.contains("--limit must be ≥ 1"), zero.stderr)
+    }
+
     /// --out-dir naming a file is one line before any work: it was a raw Foundation error after the
     /// --out picture had been written.
     func testOutDirThatIsAFileIsRefusedFirst() throws {
