@@ -322,6 +322,10 @@ struct RunArgument: ParsableArguments {
     /// file and whose training items from the training file (the test file's own "train" is its
     /// test items again).
     func trainSplit(_ data: Dataset, _ loaded: Checkpoint.Loaded, _ options: DataOptions) throws -> any DataSource {
+        // a conditional model trained on some classes reads only those (as its test items)
+        if loaded.model.isConditional, let trained = loaded.options.classes, data.train.hasLabels {
+            return data.train.filtered(classes: Set(trained))
+        }
         guard options.data == nil, let seq = loaded.model.config.sequence, let stored = loaded.config?.data?.sequence,
               stored.testFile != nil, let path = loaded.config?.data?.recordedPath else { return data.train }
         try DataOptions.requireRecorded(path, "training file", pass: "--data FILE")

@@ -134,13 +134,28 @@ struct Interpolate: ParsableCommand {
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
         let model = try loaded.imageModel("vae interpolate", out: out)
-        guard let from = Int(from), let to = Int(to) else { throw ValidationError("--from and --to take test image indices, e.g. --from 0 --to 7") }
+        guard let fromID = Int(from), let toID = Int(to) else { throw ValidationError("--from and --to take test image indices, e.g. --from 0 --to 7") }
         let data = try runArg.testSet(loaded, dataOptions)
-        for (flag, i) in [("--from", from), ("--to", to)] where !(0..<data.test.count).contains(i) {
-            throw ValidationError("\(flag) \(i) is out of range: the test set has \(data.test.count) images (0…\(data.test.count - 1))")
-        }
         var decodeClass: Int? = nil
         if let cls { decodeClass = try ClassChoice.resolve(cls, model: model, classNames: data.classNames, trained: loaded.options.classes) }
+        // the ids vae encode and vae anomaly write: a conditional model trained on some classes reads
+        // only their test images, each still named by its index in the whole test set
+        let ids = (data.test as? ImageSet)?.sourceIndices
+        var positions: [Int] = []
+        for (flag, id) in [("--from", fromID), ("--to", toID)] {
+            if let ids {
+                guard let p = ids.firstIndex(of: id) else {
+                    throw ValidationError("\(flag) \(id) is not a test image of the classes the model was trained on (vae encode lists their ids)")
+                }
+                positions.append(p)
+            } else {
+                guard (0..<data.test.count).contains(id) else {
+                    throw ValidationError("\(flag) \(id) is out of range: the test set has \(data.test.count) images (0…\(data.test.count - 1))")
+                }
+                positions.append(id)
+            }
+        }
+        let (from, to) = (positions[0], positions[1])
         let line = Figures.interpolationLine(model, data.test, from: from, to: to, steps: steps, decodeClass: decodeClass)
         let shape = model.config.inputShape
         try Pictures.write(Pictures.grid(line, shape: shape, columns: steps + 2, scale: 2 * Figures.scale(for: shape)),

@@ -181,6 +181,28 @@ final class GenerationCLITests: XCTestCase {
         let labels = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",")[2] }
         XCTAssertFalse(labels.isEmpty)
         XCTAssertEqual(Set(labels), ["1", "2"])
+        // each kept item keeps its id in the whole test set (they were renumbered 0, 1, … after the
+        // filtering): the label of id i is test item i's, and interpolate takes the same ids
+        let whole = try Dataset.load(directory: GenerationCLITests.data).test
+        let rows = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        let ids = rows.map { Int($0[1])! }
+        XCTAssertEqual(rows.map { String($0[2]) }, ids.map { String(whole.label($0)) })
+        XCTAssertNotEqual(ids, Array(0..<ids.count), "the ids are the whole test set's: \(ids)")
+        let line = try CLI.run(["interpolate", run, "--data", GenerationCLITests.data, "--from", String(ids[0]), "--to", String(ids.last!),
+                                "--out", run + "/line.png"])
+        XCTAssertEqual(line.status, 0, line.stderr)
+        // --split all: the training items of the trained classes too, by their ids in the training set
+        let all = try CLI.run(["encode", run, "--data", GenerationCLITests.data, "--split", "all", "--out", run + "/all.csv"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        let train = try Dataset.load(directory: GenerationCLITests.data).train
+        let trainRows = try String(contentsOfFile: run + "/all.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",") }.filter { $0[0] == "train" }
+        XCTAssertEqual(trainRows.count, (0..<train.count).filter { [1, 2].contains(train.label($0)) }.count)
+        XCTAssertEqual(trainRows.map { String($0[2]) }, trainRows.map { String(train.label(Int($0[1])!)) })
+        let other = (0..<whole.count).first { ![1, 2].contains(whole.label($0)) }!
+        let refused = try CLI.run(["interpolate", run, "--data", GenerationCLITests.data, "--from", String(other), "--to", String(ids[0])])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("--from \(other) is not a test image of the classes the model was trained on"), refused.stderr)
         // and so does the run's test loss (metrics.jsonl's epochs): evaluate's z = μ loss is that of these items
         let ev = try CLI.run(["evaluate", run, "--data", GenerationCLITests.data, "--iwae", "0"])
         XCTAssertEqual(ev.status, 0, ev.stderr)

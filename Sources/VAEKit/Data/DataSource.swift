@@ -71,8 +71,8 @@ extension DataSource {
 
 extension ImageSet: DataSource {
     public var itemShape: [Int] { [channels, height, width] }
-    /// The image's index in the set (0-based, in file order).
-    public func itemID(_ i: Int) -> String { String(i) }
+    /// The image's index in the set (0-based, in file order), also in a subset of it.
+    public func itemID(_ i: Int) -> String { String(sourceIndices?[i] ?? i) }
     public var hasLabels: Bool { !labels.isEmpty }
     public func label(_ i: Int) -> Int { Int(labels[i]) }
     public var hasMissing: Bool { false }
@@ -93,6 +93,7 @@ extension ImageSet: DataSource {
         }
         var s = ImageSet(images: px, labels: lb, count: indices.count, channels: channels, height: height, width: width)
         s.names = names.map { n in indices.map { n[$0] } }
+        s.sourceIndices = indices.map { sourceIndices?[$0] ?? $0 }
         return s
     }
 
@@ -101,6 +102,7 @@ extension ImageSet: DataSource {
         let px = images.map { v -> UInt8 in rng.uniform() < BatchLoader.scale[Int(v)] ? 255 : 0 }
         var s = ImageSet(images: px, labels: labels, count: count, channels: channels, height: height, width: width)
         s.names = names
+        s.sourceIndices = sourceIndices
         return s
     }
 }

@@ -11,6 +11,9 @@ public struct ImageSet: Sendable {
     /// An image folder's files, relative to the folder, one per image (nil for IDX and CIFAR-10):
     /// what `vae encode` and `vae anomaly` name an image by, beside its index.
     public var names: [String]? = nil
+    /// Each image's index in the set it was taken from (`subset`: a conditional model's test images
+    /// of its trained classes), so that ids name the same images as in the whole set; nil: 0, 1, ….
+    public var sourceIndices: [Int]? = nil
 
     public init(images: [UInt8], labels: [UInt8], count: Int, channels: Int, height: Int, width: Int) {
         self.init(pixels: Pixels(images), labels: labels, count: count, channels: channels, height: height, width: width)
@@ -37,6 +40,7 @@ public struct ImageSet: Sendable {
                          labels: labels.isEmpty ? [] : Array(labels[0..<kept]),
                          count: kept, channels: channels, height: height, width: width)
         s.names = names.map { Array($0[0..<kept]) }
+        s.sourceIndices = sourceIndices.map { Array($0[0..<kept]) }
         return s
     }
 }
