@@ -11,7 +11,7 @@ struct Anomaly: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
     @Option(help: ArgumentHelp("Labels that count as normal, comma-separated.", valueName: "c[,c…]")) var normal: String?
-    @Option(help: "z samples averaged per score.") var samples = 1
+    @Option(help: "z samples averaged per negative-ELBO score (default 1; --iwae K takes K samples instead).") var samples: Int?
     @Option(help: "Score at most N test images.") var limit: Int?
     @Option(help: "Most anomalous images to draw (the console lists the first 10 of them; --out scores.csv has every item).") var top = 32
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -24,7 +24,8 @@ struct Anomaly: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard (1...1000).contains(samples) else { throw ValidationError("--samples must be between 1 and 1000") }
+        guard (1...1000).contains(samples ?? 1) else { throw ValidationError("--samples must be between 1 and 1000") }
+        if samples != nil && iwae != nil { throw ValidationError("--samples averages negative-ELBO scores; --iwae K scores with K samples of its own: give one of them") }
         guard top >= 1 else { throw ValidationError("--top must be ≥ 1") }
         if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
         if let iwae { guard (1...100_000).contains(iwae) else { throw ValidationError("--iwae must be between 1 and 100000") } }
@@ -149,7 +150,7 @@ struct Anomaly: ParsableCommand {
         var rng = RNG(seed: seed)
         let score = { (s: any DataSource, r: inout RNG) -> [Double] in
             if let k = iwae { return Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
-            return Analysis.anomalyScores(loaded.model, s, samples: samples, rng: &r)
+            return Analysis.anomalyScores(loaded.model, s, samples: samples ?? 1, rng: &r)
         }
         // A sequence item longer than the model's --max-length cannot be read by it: the most unusual
         // of all, scored inf (ranked first) after the items the model reads, not left out

@@ -72,6 +72,7 @@ struct Train: ParsableCommand {
         if resume && out == nil { throw ValidationError("--resume needs --out RUN, the run folder to continue") }
         if let l = latent, !(1...4096).contains(l) { throw ValidationError("--latent must be between 1 and 4096") }
         if let e = epochs, e < 0 { throw ValidationError("--epochs must be ≥ 0") }
+        if let t = testLimit, t < 1 { throw ValidationError("--test-limit must be ≥ 1 (a test loss of no items would read 0)") }
         if let b = batch, !(1...65536).contains(b) { throw ValidationError("--batch must be between 1 and 65536") }
         if let lr, !(lr > 0 && lr.isFinite) { throw ValidationError("--lr must be > 0 (and finite)") }
         if let beta, !(beta >= 0 && beta.isFinite) { throw ValidationError("--beta must be ≥ 0 (and finite)") }

@@ -443,6 +443,7 @@ final class CLITests: XCTestCase {
             XCTAssertTrue(r.stderr.contains(needle), "\(args): \(r.stderr)", file: file, line: line)
         }
         try check(["train", "--bogus"], 2, "--bogus")
+        try check(["train", "--test-limit", "0"], 2, "--test-limit must be ≥ 1")   // it trained and recorded a test loss of 0
         try check(["frobnicate"], 2, "frobnicate")
         try check(["sample", "/nonexistent/run"], 1, "not a run folder")
         let empty = tempRunDir("empty")

@@ -58,6 +58,9 @@ final class GenerationCLITests: XCTestCase {
         let zero = try CLI.run(["anomaly", run, "--limit", "0"])
         XCTAssertEqual(zero.status, 2, zero.stderr)
         XCTAssertTrue(zero.stderr.contains("--limit must be ≥ 1"), zero.stderr)
+        let both = try CLI.run(["anomaly", run, "--samples", "5", "--iwae", "5"])   // --samples was ignored
+        XCTAssertEqual(both.status, 2, both.stderr)
+        XCTAssertTrue(both.stderr.contains("give one of them"), both.stderr)
     }
 
     /// --out-dir naming a file is one line before any work: it was a raw Foundation error after the
