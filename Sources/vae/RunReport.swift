@@ -73,7 +73,10 @@ enum RunReport {
                 [String(m.epoch), f(m.train_loss), f(m.train_recon), f(m.train_kl), f(m.test_loss), f(m.test_loss_mu),
                  f(m.test_recon), f(m.test_kl), String(format: "%.1f", m.seconds), ProgressDisplay.grouped(m.images_per_second)]
             }
-            page.addTable("Metrics", columns: ["epoch", "train loss", "train recon", "train KL", "test loss", "test loss (z=μ)",
+            // IWAE: train_kl is −L_K less the mean reconstruction term, not a KL (it can be negative)
+            let iwaeRun = metrics.contains { $0.train_iwae_k != nil }
+            page.addTable("Metrics", columns: ["epoch", iwaeRun ? "train −L_K" : "train loss", "train recon",
+                                               iwaeRun ? "train −L_K − recon" : "train KL", "test loss", "test loss (z=μ)",
                                                "test recon", "test KL", "seconds", "images/s"], rows: rows)
         }
 
