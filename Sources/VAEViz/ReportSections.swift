@@ -17,14 +17,21 @@ extension ReportPage {
         /// a picture of the highest-scoring images, and one row per image: rank, test index, label, score
         public var topPNG: [UInt8]
         public var topRows: [[String]]
+        /// What an item is: "image" or "row" (a table's).
+        public var noun: String
+        /// The command line that gives these scores again, for the caption (nil: none named).
+        public var command: String?
 
-        public init(scores: [Double], anomalous: [Bool], normalName: String, auc: Double?, topPNG: [UInt8], topRows: [[String]]) {
+        public init(scores: [Double], anomalous: [Bool], normalName: String, auc: Double?, topPNG: [UInt8], topRows: [[String]],
+                    noun: String = "image", command: String? = nil) {
             self.scores = scores
             self.anomalous = anomalous
             self.normalName = normalName
             self.auc = auc
             self.topPNG = topPNG
             self.topRows = topRows
+            self.noun = noun
+            self.command = command
         }
     }
 
@@ -36,14 +43,15 @@ extension ReportPage {
         }
         let nAnom = a.anomalous.filter { $0 }.count, nNorm = a.scores.count - nAnom
         let aucText = a.auc.map { String(format: "ROC-AUC %.4f", $0) } ?? "no ROC-AUC (one group is empty)"
-        addParagraph("Anomaly scores", "The model was trained on \(a.normalName) only. Each of \(a.scores.count) test images is scored by its negative ELBO (nats; one z sample): \(nNorm) normal images, \(nAnom) of the other classes. \(aucText) for telling the other classes from the normal ones (0.5 is chance, 1 perfect).")
+        let n = a.noun, again = a.command.map { " The same scores, per \(a.noun): \($0)." } ?? ""
+        addParagraph("Anomaly scores", "The model was trained on \(a.normalName) only. Each of \(a.scores.count) test \(n)s is scored by its negative ELBO (nats; one z sample): \(nNorm) normal \(n)s, \(nAnom) of the other classes. \(aucText) for telling the other classes from the normal ones (0.5 is chance, 1 perfect).\(again)")
         let hist = Self.histogram(a.scores, a.anomalous)
         addSVG("Score histogram", svg: hist.svg(width: 800, height: 420), caption: "Share of each group per score bin (bins up to the 99th percentile; the rest in the last bin).")
         if a.auc != nil {
-            addSVG("ROC curve", svg: Self.roc(a.scores, a.anomalous).svg(width: 520, height: 480), caption: "ROC curve: true-positive rate (other classes flagged) against false-positive rate (normal images flagged) as the threshold falls; the diagonal is chance. \(aucText).")
+            addSVG("ROC curve", svg: Self.roc(a.scores, a.anomalous).svg(width: 520, height: 480), caption: "ROC curve: true-positive rate (other classes flagged) against false-positive rate (normal \(n)s flagged) as the threshold falls; the diagonal is chance. \(aucText).")
         }
         if !a.topPNG.isEmpty { addImage("Top anomalies", png: a.topPNG, caption: "The \(a.topRows.count) highest-scoring test images, most anomalous first, row by row.", pixelated: true) }
-        if !a.topRows.isEmpty { addTable("The ten highest scores", columns: ["rank", "test image", "label", "score (nats)"], rows: Array(a.topRows.prefix(10))) }
+        if !a.topRows.isEmpty { addTable("The ten highest scores", columns: ["rank", "test \(n)", "label", "score (nats)"], rows: Array(a.topRows.prefix(10))) }
     }
 
     /// Step curves of the share of each group per bin.

@@ -14,7 +14,9 @@ struct Anomaly: ParsableCommand {
     @Option(help: "z samples averaged per negative-ELBO score (default 1; --iwae K takes K samples instead).") var samples: Int?
     @Option(help: "Score at most N test images.") var limit: Int?
     @Option(help: "Most anomalous images to draw (the console lists the first 10 of them; --out scores.csv has every item).") var top = 32
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Random seed.") var seed: UInt64 = Anomaly.defaultSeed
+    /// The draws of the report's anomaly section too.
+    static let defaultSeed: UInt64 = 1
     @Option(help: ArgumentHelp("Score by the importance-weighted estimate of −log p(x) with K samples instead of the negative ELBO.", valueName: "K"))
     var iwae: Int?
     @Option(name: .customLong("threshold-quantile"), help: ArgumentHelp("Flag items scoring above this quantile of the training items' scores (e.g. 0.99).", valueName: "Q"))

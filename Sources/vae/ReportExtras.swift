@@ -52,7 +52,8 @@ enum ReportExtras {
         let set = ReportDataAccess.first(data.test, anomalyImages(model, available: data.test.count))
         let labels = ReportDataAccess.labels(set, set.count)
         guard !labels.isEmpty else { return }
-        var rng = RNG(seed: seed &+ 11)
+        // the draws of vae anomaly's defaults (--seed 1, one sample): the command gives the same numbers
+        var rng = RNG(seed: Anomaly.defaultSeed)
         let scores = Analysis.anomalyScores(model, set, rng: &rng)
         let normalSet = Set(normal)
         let anomalous = labels.map { !normalSet.contains($0) }
@@ -71,7 +72,10 @@ enum ReportExtras {
             [String(r + 1), fileNames.map { "\(set.itemID(i)) \($0[i])" } ?? set.itemID(i), name(labels[i]), String(format: "%.2f", scores[i])]
         }
         let normalName = "labels " + normal.map { name($0) }.joined(separator: ", ")
-        try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: normalName, auc: auc, topPNG: png, topRows: rows))
+        let classList = normal.map { l in l < data.classNames.count ? data.classNames[l] : String(l) }.joined(separator: ",")
+        let command = "vae anomaly RUN --normal \(classList)" + (set.count < data.test.count ? " --limit \(set.count)" : "")
+        try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: normalName, auc: auc, topPNG: png, topRows: rows,
+                                        noun: data.isImages ? "image" : (data.table != nil ? "row" : "item"), command: command))
     }
 
     /// One row per class of a conditional model.

@@ -140,12 +140,15 @@ enum RunReport {
             let normal = options.classes ?? []
             if !normal.isEmpty && !model.isConditional { try ReportExtras.addAnomalies(&page, model, data, normal: normal, seed: seed, files: &files) }
         }
-        var rng = RNG(seed: seed &+ 31)
-        let scores = Analysis.anomalyScores(model, data.test.first(5000), rng: &rng)
-        var hist = LineChart(title: "Anomaly scores of the test rows", xLabel: "negative ELBO (nats)", yLabel: "rows")
-        hist.addSeries("test rows", points: Histogram.steps(scores, bins: 30))
-        files.append(("scores.png", hist.png()))
-        page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (vae anomaly RUN --out scores.csv writes them per row).")
+        // the rows' scores when no classes were held out (with them, the section above has the histogram)
+        if options.classes == nil || model.isConditional {
+            var rng = RNG(seed: Anomaly.defaultSeed)
+            let scores = Analysis.anomalyScores(model, data.test.first(5000), rng: &rng)
+            var hist = LineChart(title: "Anomaly scores of the test rows", xLabel: "negative ELBO (nats)", yLabel: "rows")
+            hist.addSeries("test rows", points: Histogram.steps(scores, bins: 30))
+            files.append(("scores.png", hist.png()))
+            page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (vae anomaly RUN --out scores.csv writes them per row, the same numbers).")
+        }
         for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
         let path = dir + "/report.html"
         try AtomicFile.write(page.html(), to: path)

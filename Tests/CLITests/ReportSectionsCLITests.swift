@@ -48,5 +48,11 @@ final class ReportSectionsCLITests: XCTestCase {
         // the AUC shown is a probability
         let auc = try XCTUnwrap(html.range(of: "ROC-AUC ").map { Double(html[$0.upperBound...].prefix(6)) } ?? nil)
         XCTAssertTrue((0...1).contains(auc), "AUC \(auc)")
+        // the command the page names gives the same numbers (the page drew with another seed)
+        let said = try XCTUnwrap(html.range(of: "The same scores, per image: vae anomaly RUN ").map { String(html[$0.upperBound...].prefix { $0 != "." }) })
+        let a = try CLI.run(["anomaly", run] + said.split(separator: " ").map(String.init))
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let line = try XCTUnwrap(a.stdout.split(separator: "\n").first { $0.hasPrefix("ROC-AUC") }, a.stdout)
+        XCTAssertEqual(line.split(separator: ":")[1].split(separator: " ").first.map(String.init), String(format: "%.4f", auc), "\(said): \(line)")
     }
 }
