@@ -84,7 +84,7 @@ final class BrowserReportTests: XCTestCase {
         XCTAssertEqual(obj["sliders"] as? Int, min(latent, 64), file: file, line: line)
         // the controls: arrow key, drag, slider and interpolation slider change z and the pictures
         let ui = try XCTUnwrap(obj["ui"] as? [String: Any], "no UI result", file: file, line: line)
-        for key in ["keyMoves", "dragMoves", "sliderSets", "paintedMatches"] {
+        for key in ["keyMoves", "dragMoves", "sliderSets", "paintedMatches", "apiRefuses"] {
             XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
         }
         XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
@@ -92,6 +92,7 @@ final class BrowserReportTests: XCTestCase {
             XCTAssertEqual(ui["classMenu"] as? Bool, true, "the class menu: \(ui)", file: file, line: line)
             XCTAssertEqual(ui["menuClasses"] as? [Int], trained ?? Array(0..<classes), "the class menu's classes", file: file, line: line)
             XCTAssertEqual(ui["openedClass"] as? Int, Int(first), "the class the page opens on", file: file, line: line)
+            XCTAssertEqual(ui["startSetsClass"] as? Bool, true, "a typed start image sets its class: \(ui)", file: file, line: line)
         }
         XCTAssertTrue((ui["hoverCaption"] as? String ?? "").hasPrefix("test image "), "\(ui)", file: file, line: line)
         Self.checkTicks(ui, axes: min(latent, 2), file: file, line: line)
@@ -220,7 +221,7 @@ final class BrowserReportTests: XCTestCase {
             XCTAssertEqual(page, swift, accuracy: 1e-3, "−log p(x | μ): page \(page), Swift \(swift)", file: file, line: line)
         }
         let ui = try XCTUnwrap(obj["ui"] as? [String: Any], "no UI result", file: file, line: line)
-        for key in ["keyMoves", "dragMoves", "shownMatches", "interpolationEnd"] {
+        for key in ["keyMoves", "dragMoves", "shownMatches", "interpolationEnd", "apiRefuses"] {
             XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
         }
         XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)

@@ -342,7 +342,12 @@ enum ExplorerScript {
 
   function decode(z, k) {
     if (!z || z.length !== K) throw new Error('swiftvae.decode: z needs ' + K + ' numbers');
-    var cls = k === undefined ? chosenClass : Math.round(+k);
+    for (var q = 0; q < K; q++) {
+      if (typeof z[q] !== 'number' || !isFinite(z[q])) throw new Error('swiftvae.decode: z[' + q + '] is ' + String(z[q]) + ', not a finite number');
+    }
+    if (k !== undefined && CW === 0) throw new Error('swiftvae.decode: this model is not conditional: call decode(z)');
+    if (k !== undefined && !(typeof k === 'number' && Number.isInteger(k))) throw new Error('swiftvae.decode: the class is a whole number 0…' + (CW - 1) + ', not ' + String(k));
+    var cls = k === undefined ? chosenClass : k;
     if (CW > 0 && !(cls >= 0 && cls < CW)) throw new Error('swiftvae.decode: the class is 0…' + (CW - 1));
     var x = new Float64Array(K);
     for (var i = 0; i < K; i++) x[i] = +z[i];
@@ -463,6 +468,9 @@ enum ExplorerScript {
     start.addEventListener('change', function () {
       if (N === 0) return;
       var i = clampIndex(start.value); start.value = i;
+      // as when the page opens: a conditional model decodes the start image as its own class
+      var own = ownClass(i), menu = el('vx-class');
+      if (menu && own !== undefined && menuClasses.indexOf(own) >= 0) { chosenClass = own; menu.value = own; interpolate(); }
       z = muOf(i); syncSliders(); showHover(i); schedule();
     });
 
@@ -518,7 +526,20 @@ enum ExplorerScript {
         for (var u = 0; u < H * WD; u++) bad = Math.max(bad, Math.abs(img1[4 * u] - Math.round(255 * want[u])));
         r.classMenu = bad <= 1 && chosenClass === c1;
         menu.value = before; menu.dispatchEvent(new Event('change', { bubbles: true }));
+        // a start image typed in: decoded as its own class, as when the page opens
+        var other = -1;
+        for (var ii = 0; ii < N && other < 0; ii++) { if (ownClass(ii) !== undefined && ownClass(ii) !== chosenClass && menuClasses.indexOf(ownClass(ii)) >= 0) other = ii; }
+        if (other >= 0) {
+          start.value = other; start.dispatchEvent(new Event('change', { bubbles: true }));
+          r.startSetsClass = chosenClass === ownClass(other) && +menu.value === ownClass(other);
+        }
       }
+      // the page API refuses what it cannot decode (it returned NaN pixels, or decoded null as 0)
+      var refuses = function (f) { try { f(); return false; } catch (e) { return /^Error: swiftvae\.decode: /.test(String(e)); } };
+      var zNaN = z.slice(); zNaN[0] = NaN;
+      var zNull = z.slice(); zNull[K - 1] = null;
+      r.apiRefuses = refuses(function () { decode(zNaN); }) && refuses(function () { decode(zNull); })
+        && refuses(function () { decode(z, CW > 0 ? 0.5 : 0); }) && (CW === 0 || refuses(function () { decode(z, CW); }));
       return r;
     };
   }

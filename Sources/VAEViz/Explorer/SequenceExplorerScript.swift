@@ -37,6 +37,9 @@ enum SequenceExplorerScript {
   // first layer's input projection, b_ih + W_ih[:, V…V+K] z.
   function start(z) {
     if (!z || z.length !== K) throw new Error('swiftvae: z needs ' + K + ' numbers');
+    for (var q = 0; q < K; q++) {
+      if (typeof z[q] !== 'number' || !isFinite(z[q])) throw new Error('swiftvae: z[' + q + '] is ' + String(z[q]) + ', not a finite number');
+    }
     var h = [], zc = new Float64Array(3 * H), L0 = layer[0];
     var h0 = new Float64Array(H);
     for (var o = 0; o < H; o++) {
@@ -112,7 +115,13 @@ enum SequenceExplorerScript {
 
   // −log p(ids, <eos> | z): <bos> then the ids as inputs, softmax over the whole vocabulary
   function nll(z, ids) {
-    var st = start(z), tok = BOS, total = 0, targets = ids.concat([EOS]);
+    if (!ids || typeof ids.length !== 'number' || typeof ids === 'string') throw new Error('swiftvae.nll: ids is an array of token ids (0…' + (V - 1) + ')');
+    var targets = Array.prototype.slice.call(ids);
+    targets.forEach(function (t, i) {
+      if (!(Number.isInteger(t) && t >= 0 && t < V)) throw new Error('swiftvae.nll: ids[' + i + '] is ' + String(t) + ', not a token id 0…' + (V - 1));
+    });
+    targets.push(EOS);
+    var st = start(z), tok = BOS, total = 0;
     for (var s = 0; s < targets.length; s++) {
       var lg = step(st, tok), mx = -Infinity, j;
       for (j = 0; j < V; j++) mx = Math.max(mx, lg[j]);
@@ -183,6 +192,12 @@ enum SequenceExplorerScript {
       r.interpolationLabel = tv.textContent;
       r.interpolationEnd = el('sx-mid').textContent === decodeText(muOf(clampIndex(ib.value)));
       r.hoverCaption = el('sx-hcap').textContent;
+      // the page API refuses what it cannot read (it returned NaN, or "" for a z of NaN)
+      var refuses = function (f) { try { f(); return false; } catch (e) { return /^Error: swiftvae/.test(String(e)); } };
+      var zNaN = z.slice(); zNaN[0] = NaN;
+      r.apiRefuses = refuses(function () { decodeText(zNaN); }) && refuses(function () { nll(z, [V]); })
+        && refuses(function () { nll(z, [1.5]); }) && refuses(function () { nll(z, 'hello'); }) && refuses(function () { nll(z); })
+        && isFinite(nll(z, new Int32Array([4, 5])));
       return r;
     };
   }
