@@ -86,6 +86,13 @@ enum Figures {
         let (xy, explained) = Analysis.project2D(mu)
         let n = mu.shape[0]
         let labels = data.test.labelArray
+        if model.latent == 1 {
+            // one dimension: z₁ across, the items in a row per label (no second dimension to draw)
+            let points = (0..<n).map { i in (x: xy[i].0, y: labels.isEmpty ? 0 : Double(labels[i]), cls: labels.isEmpty ? 0 : labels[i]) }
+            let plot = ScatterPlot(title: "Latent means (latent 1)", xLabel: "z₁", yLabel: labels.isEmpty ? "" : "label (a row per class)",
+                                   points: points, classNames: labels.isEmpty ? ["all"] : data.classNames)
+            return (plot.svg(), plot.png(), "\(n) test items, z₁ in a row per label")
+        }
         let points = (0..<n).map { i in (x: xy[i].0, y: xy[i].1, cls: labels.isEmpty ? 0 : labels[i]) }
         let pca = model.latent > 2
         let plot = ScatterPlot(title: pca ? "Latent means (PCA of \(model.latent) dimensions)" : "Latent means",

@@ -91,10 +91,10 @@ enum RunReport {
         files.append(("reconstructions.png", recon))
         page.addImage("Reconstructions", png: recon, caption: "Test images (odd rows) and their reconstructions from z = μ (even rows).", pixelated: true)
 
-        if cfg.latent == 2 {
+        if cfg.latent <= 2 {
             let m = Figures.manifold(model, grid: 15, range: 2)
             files.append(("manifold.png", m))
-            page.addImage("Latent manifold", png: m, caption: "Decoded 15×15 grid over z₁, z₂ ∈ [−2, 2].", pixelated: true)
+            page.addImage("Latent manifold", png: m, caption: cfg.latent == 2 ? "Decoded 15×15 grid over z₁, z₂ ∈ [−2, 2]." : "Decoded row of 15 over z₁ ∈ [−2, 2] (latent 1).", pixelated: true)
         }
         let scatter = Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import VAEKit
+import VAEViz
 
 /// The report's sections that depend on the run: the IWAE summary row, the explorer, and the
 /// anomaly section of a run trained with --classes.
@@ -29,6 +30,23 @@ final class ReportSectionsCLITests: XCTestCase {
         let empty = try CLI.run(["report", run])
         XCTAssertEqual(empty.status, 1)
         XCTAssertTrue(empty.stderr.contains("holds no finished epoch"), empty.stderr)
+    }
+
+    /// Latent 1: the report's manifold is a row over z₁ (it had none), and the scatter puts z₁ across
+    /// with a row per label (it drew a z₂ axis with every point at 0).
+    func testLatentOneRunHasItsManifoldRowAndNoSecondAxis() throws {
+        let data = try TinyData.make()
+        let run = tempRunDir("report-latent1")
+        defer { try? FileManager.default.removeItem(atPath: run); try? FileManager.default.removeItem(atPath: data) }
+        let r = try CLI.run(["train", "--data", data, "--epochs", "1", "--latent", "1", "--hidden", "16", "--batch", "64", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("<h2>Latent manifold</h2>") && html.contains("Decoded row of 15 over z₁"), "the manifold row")
+        let m = try PNG.decode(try AtomicFile.readAll(path: run + "/manifold.png", maxBytes: 1 << 24))
+        XCTAssertGreaterThan(m.width, 10 * m.height, "one row of 15 images")
+        let svg = try String(contentsOfFile: run + "/latent.svg", encoding: .utf8)
+        XCTAssertFalse(svg.contains("z₂"), "a second axis")
+        XCTAssertTrue(svg.contains("label (a row per class)"), "the rows' axis")
     }
 
     func testClassesRunReportHasAnomalySectionExplorerAndIWAE() throws {
