@@ -233,6 +233,7 @@ struct DataOptions: ParsableArguments {
                 Console.note("images \(how) in \(String(format: "%.2f", seconds)) s\(info.cacheFile.isEmpty ? "" : " (cache: \(info.cacheFile))")")
             }
         }
+        for n in d.notes { Console.note("note: \(n)") }
         if !quiet {
             let classes = d.imageFolder != nil ? (d.classNames.isEmpty ? ", no labels" : ", " + Console.counted(d.classNames.count, "class", plural: "classes")) : ""
             Console.note("data: \(d.name == AtomicFile.split(dir.hasSuffix("/") ? String(dir.dropLast()) : dir).name ? dir : "\(d.name) from \(dir)")\(why): \(d.train.count) train, \(d.test.count) test images, \(d.itemShape.map(String.init).joined(separator: "×"))\(classes)")

@@ -27,6 +27,22 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// A stray label byte in an IDX label file (200 among 0…9) makes 201 classes: said in a note
+    /// (it silently gave a conditional model a 201-wide one-hot).
+    func testStrayIDXLabelIsNoted() throws {
+        let data = try TinyData.make(train: 64, test: 16)
+        var labels = try AtomicFile.readAll(path: data + "/train-labels-idx1-ubyte", maxBytes: 1 << 20)
+        labels[8 + 5] = 200
+        try AtomicFile.write(labels, to: data + "/train-labels-idx1-ubyte")
+        let r = try CLI.run(["train", "--data", data, "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", tempRunDir("stray")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("labels run to 200, so there are 201 classes, but only 11 of these values occur (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 200) — is a label byte damaged?"), r.stderr)
+        let clean = try TinyData.make(train: 64, test: 16)
+        let c = try CLI.run(["train", "--data", clean, "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", tempRunDir("nostray")])
+        XCTAssertEqual(c.status, 0, c.stderr)
+        XCTAssertFalse(c.stderr.contains("note:"), c.stderr)
+    }
+
     /// `--resume` on a run folder that lost one of its two files names the missing file (it said
     /// "the run does not say how its sequences were read; start a new run", or counted the files).
     func testResumeNamesTheMissingFileOfTheRun() throws {

@@ -183,6 +183,14 @@ public struct Dataset: Sendable {
             let maxLabel = max(trainLabels.max() ?? 0, testLabels.max() ?? 0)
             if Int(maxLabel) >= names.count { names = (0...Int(maxLabel)).map(String.init) }
         }
+        // every value up to the largest label is a class: a stray byte (200 among 0…9) makes 201
+        var occurring = Set<UInt8>(trainLabels)
+        occurring.formUnion(testLabels)
+        var idxNotes: [String] = []
+        if names.count >= 4 && occurring.count * 2 < names.count {
+            let present = occurring.sorted().map(String.init)
+            idxNotes.append("\(paths[1]) and \(paths[3]): labels run to \(names.count - 1), so there are \(names.count) classes, but only \(occurring.count) of these values occur (\(present.prefix(12).joined(separator: ", "))\(present.count > 12 ? ", …" : "")) — is a label byte damaged?")
+        }
         var d = Dataset(
             name: name, directory: directory,
             train: ImageSet(images: trainImages.pixels, labels: trainLabels, count: trainImages.count,
@@ -191,6 +199,7 @@ public struct Dataset: Sendable {
                            channels: 1, height: testImages.rows, width: testImages.cols),
             classNames: names)
         d.classNamesAreNumbers = name != "mnist" && name != "fashion-mnist"
+        d.notes = idxNotes
         return d
     }
 
