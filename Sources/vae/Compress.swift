@@ -35,7 +35,7 @@ struct Compress: ParsableCommand {
             throw VAEError("--out \(out) is the input image \(images)/\(input): write the archive to another file")
         }
         let loaded = try runArg.load()
-        let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae compress"))
+        let codec = try CompressIO.codec(loaded, "vae compress")
         var names: [String] = []
         var images: IDX.Images
         if let data {
@@ -87,7 +87,7 @@ struct Decompress: ParsableCommand {
         try OutputFile.requireOutDir(outDir)   // made once the archive has decoded
         if let out, AtomicFile.sameFile(out, archive) { throw VAEError("--out \(out) is the archive itself: write the images to another file") }
         let loaded = try runArg.load()
-        let codec = try BitsBackCodec(model: CompressIO.model(loaded, "vae decompress"))
+        let codec = try CompressIO.codec(loaded, "vae decompress")
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }
         let bytes = try Decompress.readArchive(archive)
         let start = Date()
@@ -187,6 +187,13 @@ enum CompressIO {
         let architecture = loaded.model.config.architecture
         guard architecture == .mlp else { throw ValidationError("\(what) works on mlp models; this run is a \(architecture.rawValue) model") }
         return try loaded.feedForward(what)
+    }
+
+    /// The run's bits-back codec; a run it cannot code (conditional, a table, a Gaussian
+    /// likelihood) is a usage error, as for the other commands a run does not take.
+    static func codec(_ loaded: Checkpoint.Loaded, _ what: String) throws -> BitsBackCodec {
+        let vae = try model(loaded, what)
+        do { return try BitsBackCodec(model: vae) } catch let e as VAEError { throw ValidationError("\(what): \(e.message)") }
     }
 
     /// The PNGs of a folder as one 8-bit gray plane each, exactly as stored: no conversion, so

@@ -66,11 +66,16 @@ enum ImageInputs {
     }
 
     /// A mask PNG: white (≥ 0.5) pixels are missing. Returns observed flags [C·H·W].
-    static func mask(_ path: String, shape: [Int]) throws -> [Float] {
+    /// `--mask FILE.png`, the one mask of every image, must leave something to fill (an all-black
+    /// one gave "inf dB" for every method); one of `--masks DIR` may leave its image as it is.
+    static func mask(_ path: String, shape: [Int], oneForAll: Bool = false) throws -> [Float] {
         let gray = try read(path, shape: [1, shape[1], shape[2]], options: nil)
         let plane = shape[1] * shape[2]
         var out = [Float](repeating: 1, count: shape[0] * plane)
         for ch in 0..<shape[0] { for p in 0..<plane where gray[p] >= 0.5 { out[ch * plane + p] = 0 } }
+        if oneForAll && !out.contains(0) {
+            throw VAEError("\(path) marks no pixel missing (none is white, ≥ 50% gray): paint the pixels to fill white")
+        }
         return out
     }
 

@@ -77,7 +77,7 @@ struct Inpaint: ParsableCommand {
             for (i, name) in names.enumerated() {
                 let m: [Float]
                 if let masks { m = try ImageInputs.mask(masks + "/" + name, shape: shape) }
-                else if let mask, mask.lowercased().hasSuffix(".png") { m = try ImageInputs.mask(mask, shape: shape) }
+                else if let mask, mask.lowercased().hasSuffix(".png") { m = try ImageInputs.mask(mask, shape: shape, oneForAll: true) }
                 else { m = try InpaintingMask(parsing: mask!).make(count: 1, shape: shape, rng: &rng).array }
                 (observed.pointer + i * d).update(from: m, count: d)
             }
@@ -96,7 +96,7 @@ struct Inpaint: ParsableCommand {
         let batch = model.conditioned(data.test.batch(0..<n))
         let observed: Tensor
         if mask.lowercased().hasSuffix(".png") {
-            let m = try ImageInputs.mask(mask, shape: shape)
+            let m = try ImageInputs.mask(mask, shape: shape, oneForAll: true)
             observed = Tensor(shape: [n, d])
             for i in 0..<n { (observed.pointer + i * d).update(from: m, count: d) }
         } else {

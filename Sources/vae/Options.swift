@@ -116,6 +116,12 @@ struct DataOptions: ParsableArguments {
 
     /// A CSV table: fitted here (`vae train`), or read with a run's stored schema.
     func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?) throws -> Dataset {
+        // one of MNIST's four IDX files given as the data (it was "a NUL byte — not a CSV text table")
+        let lower = AtomicFile.split(path).name.lowercased()
+        let magic = (try? AtomicFile.readPrefix(path: path, count: 4)) ?? []   // unreadable: the table reader says why
+        if lower.contains("-idx1-ubyte") || lower.contains("-idx3-ubyte") || (magic.count == 4 && magic[0] == 0 && magic[1] == 0 && magic[2] == 8 && (magic[3] == 1 || magic[3] == 3)) {
+            throw VAEError("\(path) is an IDX file (MNIST's format): --data takes the folder that holds the four (train-images, train-labels, t10k-images, t10k-labels)")
+        }
         if imageSize != nil || channels != nil || skipBadFiles || background != nil {
             throw ValidationError("--image-size, --channels, --background and --skip-bad-files are for image folders; \(path) is a file")
         }

@@ -69,6 +69,20 @@ final class CompressionCLITests: XCTestCase {
 
     /// 8-bit images with a beta-binomial model: the IDX file comes back byte for byte, and
     /// `vae evaluate` gives the −ELBO in bits per dimension beside the archive's.
+    /// A run the codec cannot code (a Gaussian likelihood, a conditional model) is a usage error,
+    /// as every command a run does not take (it was exit 1 here, 2 for a conv run).
+    func testRunsTheCodecCannotCodeAreUsageErrors() throws {
+        let data = try TinyData.make(train: 64, test: 16)
+        for extra in [["--likelihood", "gaussian"], ["--conditional"]] {
+            let run = tempRunDir("bbno")
+            XCTAssertEqual(try CLI.run(["train", "--data", data, "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", run] + extra).status, 0)
+            let r = try CLI.run(["compress", run, "--data", data, "--out", run + "/x.bba"])
+            XCTAssertEqual(r.status, 2, "\(extra): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: vae compress: compression "), r.stderr)
+            XCTAssertFalse(AtomicFile.exists(run + "/x.bba"))
+        }
+    }
+
     func testEightBitImagesComeBackByteForByte() throws {
         let data = try TinyData.make(train: 256, test: 64, side: 28)
         let run = tempRunDir("bb8")

@@ -215,6 +215,13 @@ final class GenerationCLITests: XCTestCase {
         let none = try CLI.run(["inpaint", run, "--data", GenerationCLITests.data, "--mask", "random:0"])
         XCTAssertNotEqual(none.status, 0)
         XCTAssertTrue(none.stderr.contains("leaves no pixel missing"), none.stderr)
+        // so does an all-black mask PNG
+        let black = run + "/black.png"
+        try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 1, pixels: [UInt8](repeating: 0, count: 784)), to: black)
+        let blank = try CLI.run(["inpaint", run, "--data", GenerationCLITests.data, "--mask", black, "--out", run + "/blank.png"])
+        XCTAssertEqual(blank.status, 1, blank.stderr)
+        XCTAssertTrue(blank.stderr.contains("\(black) marks no pixel missing"), blank.stderr)
+        XCTAssertFalse(AtomicFile.exists(run + "/blank.png"))
         // the report's class-conditional grid has the two trained rows
         let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
         XCTAssertTrue(page.contains("test (those classes: a conditional model reads no others)"))

@@ -41,6 +41,12 @@ final class HardeningCLITests: XCTestCase {
         let c = try CLI.run(["train", "--data", clean, "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", tempRunDir("nostray")])
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertFalse(c.stderr.contains("note:"), c.stderr)
+        // one IDX file as --data (plain or gzip): the folder is what it takes (it was "a NUL byte — not a CSV text table")
+        for file in ["train-images-idx3-ubyte", "t10k-labels-idx1-ubyte.gz"] {
+            let r = try CLI.run(["train", "--data", clean + "/" + file, "--epochs", "1", "--out", tempRunDir("idxfile")])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("\(clean)/\(file) is an IDX file (MNIST's format): --data takes the folder that holds the four"), r.stderr)
+        }
     }
 
     /// `--resume` on a run folder that lost one of its two files names the missing file (it said
