@@ -57,7 +57,7 @@ public struct LineChart: Sendable {
         }
         let frame = PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
                               x: xScale, y: yScale, legend: legend)
-        var c = PlotCanvas(width: frame.width, height: frame.height)
+        var c = PlotCanvas(width: frame.width, height: frame.height, title: title)
         frame.drawBackground(&c)
         let lineWidth = 1.5 * Double(frame.s) + 0.25
         for (i, s) in series.enumerated() {

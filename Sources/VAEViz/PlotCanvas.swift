@@ -16,10 +16,14 @@ struct PlotCanvas {
     let width: Int
     let height: Int
     var ops: [Op] = []
+    /// What the picture shows, in words: the SVG's accessible name (role="img", aria-label and
+    /// <title>), so that a screen reader names the chart instead of reading its tick numbers.
+    var title: String?
 
-    init(width: Int, height: Int) {
+    init(width: Int, height: Int, title: String? = nil) {
         self.width = max(1, width)
         self.height = max(1, height)
+        self.title = title
     }
 
     // MARK: SVG
@@ -27,7 +31,8 @@ struct PlotCanvas {
     func svg() -> String {
         var s = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(width)\" height=\"\(height)\" "
         s += "viewBox=\"0 0 \(width) \(height)\" "
-        s += "font-family=\"-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\">\n"
+        s += "font-family=\"-apple-system, 'Segoe UI', Helvetica, Arial, sans-serif\""
+        if let title, !title.isEmpty { s += " role=\"img\" aria-label=\"\(xmlEscape(title))\">\n<title>\(xmlEscape(title))</title>\n" } else { s += ">\n" }
         var openGroup: String? = nil
         func closeGroup() { if openGroup != nil { s += "</g>\n"; openGroup = nil } }
         for op in ops {

@@ -43,7 +43,7 @@ public struct ScatterPlot: Sendable {
         }
         let frame = PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
                               x: xScale, y: yScale, legend: legend)
-        var c = PlotCanvas(width: frame.width, height: frame.height)
+        var c = PlotCanvas(width: frame.width, height: frame.height, title: title)
         frame.drawBackground(&c)
         let n = good.count
         let base = pointRadius ?? (n > 5000 ? 1.6 : n > 1000 ? 2.0 : 3.0)

@@ -51,6 +51,8 @@ final class PlotTests: XCTestCase {
             XCTAssertTrue(svg.contains(s), "missing \(s)")
         }
         XCTAssertTrue(svg.contains("<polyline"))
+        // a screen reader names the chart by its title (it read out the loose tick numbers)
+        XCTAssertTrue(svg.contains(" role=\"img\" aria-label=\"Training loss\">\n<title>Training loss</title>"), String(svg.prefix(300)))
     }
 
     func testLineChartPNG() throws {
@@ -71,6 +73,7 @@ final class PlotTests: XCTestCase {
         dump("scatter.svg", svg)
         parseXML(svg)
         for i in 0...9 { XCTAssertTrue(svg.contains("digit \(i)")) }
+        XCTAssertTrue(svg.contains("role=\"img\" aria-label=\"\(xmlEscape(plot.title))\""), String(svg.prefix(300)))
         let png = plot.png(width: 700, height: 600)
         dump("scatter.png", png)
         try assertNotBlank(png, width: 700, height: 600)
