@@ -24,6 +24,13 @@ enum SequenceText {
         return (0..<set.count).map { item(set, $0, config) }
     }
 
+    /// The first `count` items' own texts for the page (`texts`); when their file cannot be read
+    /// again as it was (changed since, or standard input), their tokens — the page is still written.
+    static func ownTexts(_ set: any DataSource, count: Int, _ config: SequenceConfig) -> [String] {
+        let n = min(count, set.count)
+        do { return try texts(set.subset(Array(0..<n)), config) } catch { return (0..<n).map { item(set, $0, config) } }
+    }
+
     /// The latent means of items `range` of `set`.
     static func means(_ model: SequenceVAE, _ set: any DataSource, _ items: [Int]) -> Tensor {
         Analysis.latentMeans(model, set.subset(items))
@@ -110,18 +117,19 @@ enum SequenceReport {
         // an empty decoding (<eos> first) is said, not left as a blank cell
         func shown(_ t: String) -> String { t.isEmpty ? "(empty: <eos> first)" : t }
         let n = min(10, data.test.count)
+        // the test items as their file has them (a word outside the vocabulary is itself, not <unk>)
+        let own = SequenceText.ownTexts(data.test, count: n, s)
         if n > 0 {
             let mu = SequenceText.means(model, data.test, Array(0..<n))
             let recon = SequenceText.decode(model, mu)
             page.addTable("Reconstructions", columns: ["test item", "greedy decoding of z = μ"],
-                          rows: (0..<n).map { [SequenceText.item(data.test, $0, s), shown(recon[$0])] })
+                          rows: (0..<n).map { [own[$0], shown(recon[$0])] })
         }
         if data.test.count > 1 {
             let mu = SequenceText.means(model, data.test, [0, 1])
             let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: 8)
             page.addTable("Interpolation", columns: ["step", "greedy decoding"],
-                          rows: [["from", SequenceText.item(data.test, 0, s)]] + line.enumerated().map { [String($0.offset), shown($0.element)] }
-                            + [["to", SequenceText.item(data.test, 1, s)]])
+                          rows: [["from", own[0]]] + line.enumerated().map { [String($0.offset), shown($0.element)] } + [["to", own[1]]])
         }
         let scatter = Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
@@ -173,7 +181,7 @@ enum SequenceReport {
         try append("decoder.out.weight"); try append("decoder.out.bias")
         let set = data.test
         let n = min(set.count, limit)
-        let texts = (0..<n).map { SequenceText.item(set, $0, s) }
+        let texts = SequenceText.ownTexts(set, count: n, s)
         let tokens: [[Int]] = (0..<n).map { i in (set as? SequenceSource).map { $0.tokens(i).map { Int($0) } } ?? [] }
         let mu = n > 0 ? SequenceText.means(model, set, Array(0..<n)) : Tensor(shape: [0, K])
         let muArray = Array(UnsafeBufferPointer(start: mu.pointer, count: n * K))

@@ -499,6 +499,24 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(t.stderr.contains("are for sequences: add --model gru"), t.stderr)
     }
 
+    /// The report shows the test items as their file has them: a word outside a small vocabulary
+    /// is itself, not <unk> (the page showed the tokens: "the <unk> sees a <unk> .").
+    func testReportShowsTheItemsOwnText() throws {
+        let path = try write(SequenceCLITests.sentences(200), "owntext")
+        let run = tempRunDir("owntextrun")
+        let r = try CLI.run(["train", "--model", "gru", "--data", path, "--tokens", "words", "--max-vocab", "6", "--encoder", "1x8",
+                             "--decoder", "1x8", "--latent", "2", "--epochs", "1", "--batch", "32", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let e = try CLI.run(["encode", run, "--out", run + "/z.csv"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let first = try XCTUnwrap(try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst().first)
+        let item = String(first.split(separator: ",")[2])
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        let reconstructions = try XCTUnwrap(html.range(of: "<h2>Reconstructions</h2>").map { String(html[$0.upperBound...].prefix(2000)) })
+        XCTAssertTrue(reconstructions.contains("<td class=\"text\">\(item)</td>"), "the first test item, \(item), as its file has it: \(reconstructions.prefix(400))")
+        XCTAssertFalse(item.contains("<unk>"))
+    }
+
     /// `vae smiles FILE`: the share of valid molecules, the problem classes, a TSV per line.
     func testSMILESCommand() throws {
         let path = tempRunDir("smiles") + ".smi.gz"
