@@ -4,6 +4,9 @@ import VAECore
 import VAEKit
 
 struct Sample: ParsableCommand {
+    /// The most images of a class in the picture's row (a conditional model's sample).
+    static let maxRow = 100
+
     static let configuration = CommandConfiguration(
         abstract: "Draw z ~ N(0, I) and decode: a grid of new images, or (a sequence run) new items, one per line.",
         discussion: "A conditional model samples the class given with --class, or every class (one row each) without it.")
@@ -41,6 +44,7 @@ struct Sample: ParsableCommand {
         let shape = model.config.inputShape
         var rng = RNG(seed: seed)
         let images: Tensor, columns: Int
+        var picture: Tensor? = nil   // what the PNG shows, when not every image
         if model.isConditional {
             let names = loaded.config?.data?.classNames ?? []
             let trained = loaded.options.classes
@@ -48,15 +52,26 @@ struct Sample: ParsableCommand {
                 ?? trained ?? Array(0..<model.config.conditionSize)
             let per = count ?? (classes.count == 1 ? 64 : 10)
             images = Analysis.sample(model, classes: classes, perClass: per, rng: &rng)
-            columns = classes.count == 1 ? Int(Double(per).squareRoot().rounded(.up)) : per
-            if classes.count > 1 { Console.note("one row per class: \(classes.map { $0 < names.count ? names[$0] : String($0) }.joined(separator: ", "))") }
+            // a row per class of at most 100 (10,000 in a row made a picture no viewer opens); --out-dir has every image
+            let shown = classes.count == 1 ? per : min(per, Sample.maxRow)
+            columns = classes.count == 1 ? Int(Double(per).squareRoot().rounded(.up)) : shown
+            if classes.count > 1 {
+                Console.note("one row per class: \(classes.map { $0 < names.count ? names[$0] : String($0) }.joined(separator: ", "))"
+                             + (shown < per ? "; the picture shows the first \(shown) of each (--out-dir writes all \(per))" : ""))
+            }
+            if shown < per {
+                let d = images.rowSize
+                let t = Tensor(shape: [classes.count * shown, d])
+                for c in 0..<classes.count { (t.pointer + c * shown * d).update(from: images.pointer + c * per * d, count: shown * d) }
+                picture = t
+            }
         } else {
             if cls != nil { throw ValidationError("--class needs a conditional model; train one with `vae train --conditional`") }
             let n = count ?? 64
             images = Analysis.sample(model, count: n, rng: &rng)
             columns = Int(Double(n).squareRoot().rounded(.up))
         }
-        try Pictures.write(Pictures.grid(images, shape: shape, columns: columns, scale: Figures.scale(for: shape)),
+        try Pictures.write(Pictures.grid(picture ?? images, shape: shape, columns: columns, scale: Figures.scale(for: shape)),
                            to: runArg.output(out, default: "samples.png"))
         if let outDir { try ImageInputs.writeEach(images, shape: shape, names: ImageInputs.numbered("sample", images.shape[0]), to: outDir) }
     }

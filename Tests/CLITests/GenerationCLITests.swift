@@ -165,6 +165,14 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertLessThan(img.height * 4, img.width)   // 2 rows of 10
         let ok = try CLI.run(["sample", run, "--class", "2", "--count", "4", "--out", run + "/p.png"])
         XCTAssertEqual(ok.status, 0, ok.stderr)
+        // many per class: the picture's rows stop at 100 (a row of 1,000 made a picture viewers cannot
+        // open), --out-dir has every image
+        let wide = try CLI.run(["sample", run, "--count", "150", "--out", run + "/wide.png", "--out-dir", run + "/all"])
+        XCTAssertEqual(wide.status, 0, wide.stderr)
+        XCTAssertTrue(wide.stderr.contains("the picture shows the first 100 of each (--out-dir writes all 150)"), wide.stderr)
+        let w = try PNG.decode(try AtomicFile.readAll(path: run + "/wide.png", maxBytes: 1 << 26))
+        XCTAssertEqual(w.width, (img.width - 1) * 10 + 1, "rows of 100 where --count 10 gave rows of 10 (a border of 1 between and around)")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: run + "/all").count, 300)
         for args in [["sample", run, "--class", "7"], ["manifold", run, "--class", "0", "--grid", "3"],
                      ["interpolate", run, "--data", GenerationCLITests.data, "--from", "0", "--to", "1", "--class", "9"]] {
             let r = try CLI.run(args + ["--out", run + "/x.png"])
