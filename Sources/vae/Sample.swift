@@ -26,7 +26,7 @@ struct Sample: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let count { guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000") } }
+        if let count { guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000 (images: 10000)") } }
         if let t = temperature { guard t > 0 && t <= 100 else { throw ValidationError("--temperature must be above 0 (and at most 100)") } }
     }
 

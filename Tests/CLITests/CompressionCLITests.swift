@@ -48,7 +48,7 @@ final class CompressionCLITests: XCTestCase {
         try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 1, pixels: [128] + [UInt8](repeating: 0, count: 783)), to: grayDir + "/b.png")
         let gp = try CLI.run(["compress", run, "--images", grayDir, "--out", again + "g"])
         XCTAssertEqual(gp.status, 1)
-        XCTAssertTrue(gp.stderr.contains("\(grayDir)/b.png: pixel 0 is 128: this model codes binary images"), gp.stderr)
+        XCTAssertTrue(gp.stderr.contains("\(grayDir)/b.png: pixel 1 (row 1, column 1) is 128: this model codes binary images"), gp.stderr)
         var bytes = try AtomicFile.readAll(path: archive, maxBytes: 1 << 24)
         bytes.removeLast(3)
         let cut = tempRunDir("cut") + ".bba"

@@ -158,7 +158,7 @@ final class FormatsTestsDataset: XCTestCase {
             try Dataset.load(directory: dir)
         }
         try FormatsFixture.writeFile(cifarRecord(label: 1, seed: 0) + cifarRecord(label: 10, seed: 0), dir + "/data_batch_4.bin")
-        FormatsFixture.assertVAEError(["data_batch_4.bin", "record 1 has label 10"]) { try Dataset.load(directory: dir) }
+        FormatsFixture.assertVAEError(["data_batch_4.bin", "record 2 has label 10"]) { try Dataset.load(directory: dir) }   // the second record, counted from 1
         try FormatsFixture.writeFile([], dir + "/data_batch_4.bin")
         FormatsFixture.assertVAEError(["data_batch_4.bin is empty"]) { try Dataset.load(directory: dir) }
         try FormatsFixture.writeFile([UInt8](repeating: 0, count: 3074 * 2), dir + "/data_batch_4.bin")

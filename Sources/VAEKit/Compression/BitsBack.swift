@@ -163,8 +163,9 @@ public struct BitsBackCodec {
         let d = pixels, n = 1 << latentBits, one = UInt32(1 << likelihoodBits)
         guard images.count == count * d else { throw VAEError("\(source): \(images.count) pixels are not \(count) images of \(d)") }
         if kind == .binary, let bad = images.firstIndex(where: { $0 != 0 && $0 != 255 }) {
+            // both counted from 1, as a reader counts them (the image was, the pixel was not)
             let which = names.isEmpty ? "\(source): image \(bad / d + 1)," : "\(source)/\(names[bad / d]):"
-            throw VAEError("\(which) pixel \(bad % d) is \(images[bad]): this model codes binary images (0 or 255); binarize them first (vae compress --binarize draws them as vae evaluate does)")
+            throw VAEError("\(which) pixel \(bad % d + 1) (row \(bad % d / shape[2] + 1), column \(bad % d % shape[2] + 1)) is \(images[bad]): this model codes binary images (0 or 255); binarize them first (vae compress --binarize draws them as vae evaluate does)")
         }
         var stack = RANSStack(borrow: { BitsBackCodec.initialWord(seed: seed, $0) })
         var scratch = Scratch(latentBits: latentBits)

@@ -261,7 +261,7 @@ public struct Dataset: Sendable {
                 for index in 0..<count {
                     let label = input[index * record]
                     guard label < 10 else {
-                        throw VAEError("\(source): record \(index) has label \(label); CIFAR-10 labels are 0...9 — is it the CIFAR-10 binary version, and is the file intact?")
+                        throw VAEError("\(source): record \(index + 1) has label \(label); CIFAR-10 labels are 0...9 — is it the CIFAR-10 binary version, and is the file intact?")
                     }
                     labels[index] = label
                     // Pixels are already CHW (1024 R, 1024 G, 1024 B): copy them as they are.
