@@ -28,17 +28,22 @@ final class TableCLITests: XCTestCase {
     func testStandardInputAsData() throws {
         let (path, _) = try writeTable()
         let run = tempRunDir("stdin")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", "exec \"$0\" train --data - --label kind --ignore id --epochs 1 --no-report --out \"$1\" < \"$2\"", CLI.binary, run, path]
-        let err = Pipe()
-        p.standardError = err
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, stderr)
-        XCTAssertTrue(stderr.contains("data: table /dev/stdin"), stderr)
+        // vae ARGS < file: its exit status and stderr
+        func withInput(_ args: [String], from file: String) throws -> (status: Int32, stderr: String) {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: "/bin/sh")
+            p.arguments = ["-c", "f=$1; shift; exec \"$0\" \"$@\" < \"$f\"", CLI.binary, file] + args
+            let err = Pipe()
+            p.standardError = err
+            p.standardOutput = FileHandle.nullDevice
+            try p.run()
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            p.waitUntilExit()
+            return (p.terminationStatus, stderr)
+        }
+        let t = try withInput(["train", "--data", "-", "--label", "kind", "--ignore", "id", "--epochs", "1", "--no-report", "--out", run], from: path)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stderr.contains("data: table /dev/stdin"), t.stderr)
         let again = try CLI.run(["anomaly", run])
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("the run's data was"), again.stderr)
@@ -46,16 +51,8 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(try CLI.run(["anomaly", run, "--data", path]).status, 0)
         // impute reads its table from standard input the same way (it was "cannot read -")
         let filled = run + "/filled.csv"
-        let q = Process()
-        q.executableURL = URL(fileURLWithPath: "/bin/sh")
-        q.arguments = ["-c", "exec \"$0\" impute \"$1\" --data - --out \"$2\" --iterations 2 --chains 2 < \"$3\"", CLI.binary, run, filled, path]
-        let qerr = Pipe()
-        q.standardError = qerr
-        q.standardOutput = FileHandle.nullDevice
-        try q.run()
-        let qstderr = String(decoding: qerr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        q.waitUntilExit()
-        XCTAssertEqual(q.terminationStatus, 0, qstderr)
+        let i = try withInput(["impute", run, "--data", "-", "--out", filled, "--iterations", "2", "--chains", "2"], from: path)
+        XCTAssertEqual(i.status, 0, i.stderr)
         let lines = { (p: String) in try String(contentsOfFile: p, encoding: .utf8).split(separator: "\n").count }
         XCTAssertEqual(try lines(filled), try lines(path))
     }
