@@ -32,7 +32,9 @@ public final class RunFolderLock: @unchecked Sendable {
             return RunFolderLock(key: key)
         }
         let path = directory + "/" + fileName
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        // held open read-only (flock needs no write access): a file open for writing would keep the
+        // file system from being remounted read-only under a running job
+        let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VAEError("cannot create \(path): \(VAEError.errnoText(errno))") }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let code = errno
@@ -47,9 +49,14 @@ public final class RunFolderLock: @unchecked Sendable {
             close(fd)
             return RunFolderLock(key: "")
         }
-        let text = Array("\(getpid())\n".utf8)
-        _ = ftruncate(fd, 0)
-        _ = text.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        // the holder's pid, for the message of the next one (written through a descriptor of its own,
+        // closed at once: closing it leaves the lock, which belongs to `fd`'s open file)
+        let w = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC)
+        if w >= 0 {
+            let text = Array("\(getpid())\n".utf8)
+            _ = text.withUnsafeBytes { write(w, $0.baseAddress, $0.count) }
+            close(w)
+        }
         held[key] = (fd, 1)
         return RunFolderLock(key: key)
     }
