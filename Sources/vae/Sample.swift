@@ -84,7 +84,7 @@ struct Reconstruct: ParsableCommand {
     @Option(help: ArgumentHelp("Reconstruct the PNGs of this folder instead of test images.", valueName: "dir")) var images: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Sequence runs: reconstruct these items instead of test items.", valueName: "item"))
     var items: [String] = []
-    @Option(help: "Number of test images.") var count = 30
+    @Option(help: "Number of test images (default 30; not with --items, which reconstructs those).") var count: Int?
     @Option(help: ArgumentHelp("Output PNG (default RUN/reconstructions.png); a sequence run: a text file (default: stdout).", valueName: "file"))
     var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per reconstruction into this folder.", valueName: "dir"))
@@ -92,7 +92,8 @@ struct Reconstruct: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
+        guard (1...10_000).contains(count ?? 30) else { throw ValidationError("--count must be between 1 and 10000") }
+        if count != nil && !items.isEmpty { throw ValidationError("--count takes the first test items; --items reconstructs the items given") }
     }
 
     func run() throws {
@@ -111,13 +112,13 @@ struct Reconstruct: ParsableCommand {
             condition = nil
         } else {
             let data = try runArg.testSet(loaded, dataOptions)
-            let n = min(count, data.test.count)
+            let n = min(count ?? 30, data.test.count)
             let batch = model.conditioned(data.test.batch(0..<n))
             (x, condition) = (batch.x, batch.condition)
             names = ImageInputs.numbered("test", n)
         }
         let r = model.reconstruct(x, condition: condition)
-        try Pictures.write(Figures.pairs(x, r, shape: shape, count: min(count, x.shape[0])), to: runArg.output(out, default: "reconstructions.png"))
+        try Pictures.write(Figures.pairs(x, r, shape: shape, count: min(count ?? 30, x.shape[0])), to: runArg.output(out, default: "reconstructions.png"))
         if let outDir { try ImageInputs.writeEach(r, shape: shape, names: names, to: outDir) }
     }
 }

@@ -41,7 +41,7 @@ extension Reconstruct {
             texts = items
         } else {
             let data = try runArg.testSet(loaded, dataOptions)
-            source = data.test.first(count)
+            source = data.test.first(count ?? 30)
             texts = (0..<source.count).map { SequenceText.item(source, $0, model.sequence) }
             shown = try SequenceText.texts(source, model.sequence)
         }

@@ -67,6 +67,9 @@ final class SequenceCLITests: XCTestCase {
             XCTAssertEqual(refused.status, 2, refused.stderr)
             XCTAssertTrue(refused.stderr.contains(says), refused.stderr)
         }
+        let counted = try CLI.run(["reconstruct", run, "--items", "the cat sees a tree .", "--count", "3"])   // --count was ignored
+        XCTAssertEqual(counted.status, 2, counted.stderr)
+        XCTAssertTrue(counted.stderr.contains("--items reconstructs the items given"), counted.stderr)
         let file = run + "/samples.txt"
         r = try CLI.run(["sample", run, "--count", "5", "--greedy", "--out", file])
         XCTAssertEqual(r.status, 0, r.stderr)
