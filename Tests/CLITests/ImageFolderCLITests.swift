@@ -117,6 +117,19 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertTrue(e.stdout.contains("wrote \(run)/z.csv"), e.stdout)
     }
 
+    /// A class folder without an image is no class, and a note says so (it was dropped unsaid).
+    func testEmptyClassFolderIsNoted() throws {
+        let dir = try makeFolder()
+        try FileManager.default.createDirectory(atPath: dir + "/violet", withIntermediateDirectories: true)
+        let cache = dir + "-cache", run = dir + "-run"
+        for d in [cache, run] { addTeardownBlock { try? FileManager.default.removeItem(atPath: d) } }
+        let r = try CLI.run(["train", "--data", dir, "--image-size", "8", "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", run],
+                            env: ["XDG_CACHE_HOME": cache])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: a class folder holds no image, so it is no class: \(dir)/violet"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("3 classes"), r.stderr)
+    }
+
     /// A model too large for any machine at --image-size is refused before the folder is decoded
     /// and cached (it decoded and cached every image first).
     func testTooLargeAModelIsRefusedBeforeDecoding() throws {

@@ -39,6 +39,7 @@ public enum ImageFolder {
         if let dir = cacheDir, let (meta, file) = ImageFolderCache.open(dir + "/" + fileName, key: hash) {
             var data = ImageFolderCache.dataset(meta, file, name: name, directory: directory)
             data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + fileName, fromCache: true)
+            data.notes = emptyFolderNotes(scan)
             return data
         }
 
@@ -76,7 +77,15 @@ public enum ImageFolder {
         }
         var data = ImageFolderCache.dataset(m, file, name: name, directory: directory)
         data.imageFolder = ImageFolderInfo(options: options, skipped: skipped, cacheFile: keep ? target : "", fromCache: false)
+        data.notes = emptyFolderNotes(scan)
         return data
+    }
+
+    /// Class folders without an image are no classes (torchvision refuses them; here a note).
+    static func emptyFolderNotes(_ scan: ImageFolderScan) -> [String] {
+        guard !scan.emptyFolders.isEmpty else { return [] }
+        let shown = scan.emptyFolders.prefix(5).joined(separator: ", ") + (scan.emptyFolders.count > 5 ? ", …" : "")
+        return ["\(scan.emptyFolders.count == 1 ? "a class folder holds" : "\(scan.emptyFolders.count) class folders hold") no image, so \(scan.emptyFolders.count == 1 ? "it is" : "they are") no class: \(shown)"]
     }
 
     /// One image file's bytes as the folder loader reads them: PNG or JPEG (told apart by their

@@ -24,6 +24,8 @@ struct ImageFolderScan {
     /// With `skipBad`: the images left out as unusable as listed (a link to a missing file, a
     /// name that is not UTF-8), one line each.
     var skipped: [String] = []
+    /// Subfolders that hold no image (no class: said in a note, not left unsaid).
+    var emptyFolders: [String] = []
 
     static let extensions: Set<String> = ["png", "jpg", "jpeg"]
     static let maxDepth = 16
@@ -48,13 +50,13 @@ struct ImageFolderScan {
         defer { skipped = log ?? [] }
         let top = try ImageFolderScan.list(directory).checked(&log)
         if top.directories.contains("train") && top.directories.contains("test") {
-            let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log)
-            let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, "test"), classNames: trainClasses, log: &log)
+            let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log, empty: &emptyFolders)
+            let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, "test"), classNames: trainClasses, log: &log, empty: &emptyFolders)
             guard !trainItems.isEmpty else { throw VAEError("\(directory)/train holds no .png/.jpg/.jpeg images") }
             guard !testItems.isEmpty else { throw VAEError("\(directory)/test holds no .png/.jpg/.jpeg images") }
             train = trainItems; test = testItems; classNames = trainClasses; hasOwnSplit = true
         } else {
-            (train, classNames) = try ImageFolderScan.part(directory, classNames: nil, log: &log)
+            (train, classNames) = try ImageFolderScan.part(directory, classNames: nil, log: &log, empty: &emptyFolders)
             guard !train.isEmpty else {
                 throw VAEError("\(directory) holds no .png/.jpg/.jpeg images, neither directly nor in class subfolders")
             }
@@ -63,15 +65,17 @@ struct ImageFolderScan {
 
     /// One folder: class subfolders (labels from `classNames` if given, else from the sorted
     /// subfolder names) or flat.
-    static func part(_ directory: String, classNames given: [String]?, log: inout [String]?) throws -> ([Item], [String]) {
+    static func part(_ directory: String, classNames given: [String]?, log: inout [String]?, empty: inout [String]) throws -> ([Item], [String]) {
         let top = try list(directory).checked(&log)
         let images = top.files.filter { isImageName($0.name) }
         var classes: [(name: String, items: [Item])] = []
+        var none: [String] = []
         for d in top.directories {
             var items: [Item] = []
             try collect(Dataset.join(directory, d), depth: 1, into: &items, log: &log)
-            if !items.isEmpty { classes.append((d, items)) }
+            if !items.isEmpty { classes.append((d, items)) } else { none.append(Dataset.join(directory, d)) }
         }
+        if !classes.isEmpty { empty += none }   // beside classes, an empty folder is a class that is not there
         if classes.isEmpty {
             if let given, !given.isEmpty {
                 throw VAEError("\(directory) has no class subfolders, but train/ has \(given.count) classes — give test/ the same class folders")
