@@ -14,6 +14,8 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
     case compressedDataError(code: Int32)
     case imageDataSize(expected: Int, actual: Int)
     case badFilter(row: Int, type: UInt8)
+    /// A chunk whose type is not four letters: damaged bytes, not a feature.
+    case damagedChunk(offset: Int)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
         case .compressedDataError(let c): return "zlib error \(c) in image data"
         case .imageDataSize(let e, let a): return "image data has \(a) bytes, expected \(e)"
         case .badFilter(let r, let t): return "invalid filter type \(t) on row \(r)"
+        case .damagedChunk(let o): return "PNG data is damaged: the chunk at byte \(o) has no valid type"
         }
     }
 }

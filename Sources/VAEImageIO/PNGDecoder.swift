@@ -85,7 +85,7 @@ extension PNG {
             guard length <= 0x7fff_ffff, bytes.count - pos - 12 >= length else { throw PNGError.truncated }
             let typeBytes = Array(bytes[(pos + 4)..<(pos + 8)])
             guard typeBytes.allSatisfy({ (65...90).contains($0) || (97...122).contains($0) }) else {
-                throw PNGError.unsupported("invalid chunk type")
+                throw PNGError.damagedChunk(offset: pos)
             }
             let type = String(decoding: typeBytes, as: UTF8.self)
             let dataStart = pos + 8

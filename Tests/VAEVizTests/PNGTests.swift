@@ -26,6 +26,16 @@ final class PNGTests: XCTestCase {
         XCTAssertEqual(try PNG.decode(PNG.encode(width: 31, height: 17, channels: 3, pixels: px)).pixels, px)
     }
 
+    /// A chunk type that is not four letters is damage, said as such (it read "unsupported PNG
+    /// feature: invalid chunk type", as if the file were valid but exotic).
+    func testDamagedChunkTypeIsDamage() throws {
+        var png = PNG.encode(width: 4, height: 3, channels: 1, pixels: [UInt8](repeating: 7, count: 12))
+        png[8 + 25 + 4] = 0x01   // the type of the chunk after IHDR (signature 8, IHDR 25 bytes)
+        XCTAssertThrowsError(try PNG.decode(png)) { e in
+            XCTAssertEqual("\(e)", "PNG data is damaged: the chunk at byte 33 has no valid type")
+        }
+    }
+
     func testSignatureAndChunkLayout() {
         let png = PNG.encode(width: 3, height: 5, channels: 3, pixels: gradientPixels(width: 3, height: 5, channels: 3))
         XCTAssertEqual(Array(png.prefix(8)), [137, 80, 78, 71, 13, 10, 26, 10])
