@@ -11,6 +11,9 @@ public struct LineChart: Sendable {
     public var integerX = false
     /// The y axis reaches down (or up) to 0 (a share: how far from none it is).
     public var yFromZero = false
+    /// A square plot area (a ROC curve against its diagonal): the image's width follows from its
+    /// height and the margins, the width asked for being a first guess.
+    public var squarePlot = false
 
     public init(title: String = "", xLabel: String = "", yLabel: String = "",
                 series: [(name: String, points: [(x: Double, y: Double)])] = [], logY: Bool = false) {
@@ -42,6 +45,19 @@ public struct LineChart: Sendable {
         p.x.isFinite && p.y.isFinite && (!logY || p.y > 0)
     }
 
+    /// The frame of the plot; with `squarePlot` the width is the margins plus the plot's height.
+    func frame(width: Int, height: Int, x: AxisScale, y: AxisScale, legend: [PlotFrame.LegendEntry]) -> PlotFrame {
+        var f = PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel, x: x, y: y, legend: legend)
+        guard squarePlot else { return f }
+        // the margins depend a little on the width (the legend's room, the text's scale): a few rounds
+        for _ in 0..<4 where abs((f.right - f.left) - (f.bottom - f.top)) > 1 {
+            let margins = f.left + (Double(f.width) - f.right)
+            f = PlotFrame(width: Int((margins + f.bottom - f.top).rounded()), height: height, title: title, xLabel: xLabel, yLabel: yLabel,
+                          x: x, y: y, legend: legend)
+        }
+        return f
+    }
+
     func canvas(width: Int, height: Int) -> PlotCanvas {
         let good = series.map { $0.points.filter(usable) }
         let xs = good.flatMap { $0.map(\.x) }, ys = good.flatMap { $0.map(\.y) }
@@ -55,8 +71,7 @@ public struct LineChart: Sendable {
                                     color: Palette.color(i), kind: .line))
             }
         }
-        let frame = PlotFrame(width: width, height: height, title: title, xLabel: xLabel, yLabel: yLabel,
-                              x: xScale, y: yScale, legend: legend)
+        let frame = self.frame(width: width, height: height, x: xScale, y: yScale, legend: legend)
         var c = PlotCanvas(width: frame.width, height: frame.height, title: title)
         frame.drawBackground(&c)
         let lineWidth = 1.5 * Double(frame.s) + 0.25

@@ -103,6 +103,7 @@ extension ReportPage {
             pts = (0..<maxPoints).map { pts[Int((Double($0) * step).rounded())] }
         }
         var chart = LineChart(title: "ROC curve", xLabel: "false-positive rate", yLabel: "true-positive rate")
+        chart.squarePlot = true   // the curve is read against the diagonal
         chart.addSeries("model", points: pts)
         chart.addSeries("chance", points: [(0, 0), (1, 1)])
         return chart

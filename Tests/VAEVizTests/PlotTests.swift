@@ -55,6 +55,19 @@ final class PlotTests: XCTestCase {
         XCTAssertTrue(svg.contains(" role=\"img\" aria-label=\"Training loss\">\n<title>Training loss</title>"), String(svg.prefix(300)))
     }
 
+    /// A ROC curve's plot is square (it was about 260 × 340, which bends the curve against the diagonal).
+    func testSquarePlotIsSquare() {
+        var chart = LineChart(title: "ROC curve", xLabel: "false-positive rate", yLabel: "true-positive rate")
+        chart.addSeries("model", points: [(0, 0), (0.2, 0.7), (1, 1)])
+        chart.addSeries("chance", points: [(0, 0), (1, 1)])
+        chart.squarePlot = true
+        for (w, h) in [(520, 480), (800, 420), (300, 600)] {
+            let f = chart.frame(width: w, height: h, x: .linear([0, 1]), y: .padded([0, 1], fraction: 0.02),
+                                legend: [.init(name: "model", color: Palette.color(0), kind: .line), .init(name: "chance", color: Palette.color(1), kind: .line)])
+            XCTAssertEqual(f.right - f.left, f.bottom - f.top, accuracy: 2, "\(w)×\(h): plot \(f.right - f.left) × \(f.bottom - f.top)")
+        }
+    }
+
     func testLineChartPNG() throws {
         let png = lossChart().png(width: 800, height: 500)
         dump("line.png", png)
