@@ -144,7 +144,8 @@ struct Anomaly: ParsableCommand {
         let thresholdSet = try thresholdQuantile.map { _ in try runTrainingSet(data, loaded) }   // before the work
         if !labels.unseen.isEmpty {
             let n = labels.unseen.reduce(0) { $0 + $1.count }
-            print("\(n) of \(set.count) items have labels the model never saw (they count as not normal): "
+            // without --normal the trained classes are the normal ones; with it, --normal says which are
+            print("\(n) of \(set.count) items have labels the model never saw (\(normal == nil ? "they count as not normal" : "--normal names the normal ones among the data's labels")): "
                   + labels.unseen.prefix(20).map { "\($0.name) (\($0.count))" }.joined(separator: ", ") + (labels.unseen.count > 20 ? ", … (\(labels.unseen.count) labels)" : ""))
         }
         // --normal, else (when some scored items are of other classes) the classes the model trained on

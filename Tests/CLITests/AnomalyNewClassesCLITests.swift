@@ -57,6 +57,8 @@ final class AnomalyNewClassesCLITests: XCTestCase {
         r = try CLI.run(["anomaly", run, "--data", newCSV, "--normal", "malignant"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("(30 normal, 40 anomalous)"), r.stdout)
+        // and then the unseen labels do not "count as not normal" (the line contradicted the AUC's counts)
+        XCTAssertTrue(r.stdout.contains("30 of 70 items have labels the model never saw (--normal names the normal ones among the data's labels)"), r.stdout)
     }
 
     func testAConditionalModelRefusesANewClassSayingWhy() throws {
