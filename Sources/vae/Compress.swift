@@ -181,18 +181,13 @@ final class Progress {
 }
 
 enum CompressIO {
-    /// The run's model when bits-back coding can use it: an mlp (image or table models of other
-    /// kinds are named as such, not as "a sequence model").
-    static func model(_ loaded: Checkpoint.Loaded, _ what: String) throws -> VAE {
+    /// The run's bits-back codec; a run it cannot code (not an mlp — named as what it is, not as
+    /// "a sequence model" — conditional, a table, a Gaussian likelihood) is a usage error, as for
+    /// the other commands a run does not take.
+    static func codec(_ loaded: Checkpoint.Loaded, _ what: String) throws -> BitsBackCodec {
         let architecture = loaded.model.config.architecture
         guard architecture == .mlp else { throw ValidationError("\(what) works on mlp models; this run is a \(architecture.rawValue) model") }
-        return try loaded.feedForward(what)
-    }
-
-    /// The run's bits-back codec; a run it cannot code (conditional, a table, a Gaussian
-    /// likelihood) is a usage error, as for the other commands a run does not take.
-    static func codec(_ loaded: Checkpoint.Loaded, _ what: String) throws -> BitsBackCodec {
-        let vae = try model(loaded, what)
+        let vae = try loaded.feedForward(what)
         do { return try BitsBackCodec(model: vae) } catch let e as VAEError { throw ValidationError("\(what): \(e.message)") }
     }
 

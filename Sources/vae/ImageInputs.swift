@@ -49,10 +49,7 @@ enum ImageInputs {
                 try ImageFolder.skipOrThrow(e, skipBadFiles: skipBadFiles, into: &skipped)
             }
         }
-        if !skipped.isEmpty {
-            Console.note("skipped \(skipped.count) bad image file\(skipped.count == 1 ? "" : "s") (--skip-bad-files):")
-            for line in skipped { Console.note("  \(line)") }
-        }
+        Console.noteSkipped(skipped)
         guard !names.isEmpty else { throw VAEError("\(dir) has no readable image: all \(all.count) were skipped") }
         return (names, Tensor(shape: [names.count, d], data: values))
     }

@@ -228,11 +228,7 @@ struct DataOptions: ParsableArguments {
             throw VAEError("$VAE_DATA: \(e.message)")   // the folder came from the environment, not the command line
         }
         if let info = d.imageFolder {
-            // Skipped files are always reported, quiet or not.
-            if !info.skipped.isEmpty {
-                Console.note("skipped \(info.skipped.count) bad image file\(info.skipped.count == 1 ? "" : "s") (--skip-bad-files):")
-                for line in info.skipped { Console.note("  \(line)") }
-            }
+            Console.noteSkipped(info.skipped)
             if !quiet {
                 let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
                 let how = info.fromCache ? "read from the cache" : "decoded"

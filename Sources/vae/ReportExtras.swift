@@ -47,7 +47,7 @@ enum ReportExtras {
     }
 
     /// Scores, ROC and the top anomalies of a run trained on `normal` labels only.
-    static func addAnomalies(_ page: inout ReportPage, _ model: VAE, _ data: Dataset, normal: [Int], seed: UInt64,
+    static func addAnomalies(_ page: inout ReportPage, _ model: VAE, _ data: Dataset, normal: [Int],
                              files: inout [(String, [UInt8])]) throws {
         let set = ReportDataAccess.first(data.test, anomalyImages(model, available: data.test.count))
         let labels = ReportDataAccess.labels(set, set.count)

@@ -114,7 +114,7 @@ enum RunReport {
                 // its test items are of the trained classes only: there is nothing to tell apart
                 page.addParagraph("Anomaly scores", "A conditional model reads only the classes it trained on (the label is one of its inputs), so it cannot score the others: train without --conditional to detect them.")
             } else {
-                try ReportExtras.addAnomalies(&page, model, scoredData, normal: classes, seed: seed, files: &files)
+                try ReportExtras.addAnomalies(&page, model, scoredData, normal: classes, files: &files)
             }
         }
 
@@ -138,7 +138,7 @@ enum RunReport {
         if data.test.hasLabels {
             // every class but the largest counts as "normal" only when training was restricted
             let normal = options.classes ?? []
-            if !normal.isEmpty && !model.isConditional { try ReportExtras.addAnomalies(&page, model, data, normal: normal, seed: seed, files: &files) }
+            if !normal.isEmpty && !model.isConditional { try ReportExtras.addAnomalies(&page, model, data, normal: normal, files: &files) }
         }
         // the rows' scores when no classes were held out (with them, the section above has the histogram)
         if options.classes == nil || model.isConditional {

@@ -99,6 +99,14 @@ enum Console {
         FileHandle.standardError.write(Data("\(visible(message))\n".utf8))
     }
 
+    /// The images --skip-bad-files left out, one per line (also when a command reads its data
+    /// quietly; under MPI rank 0 says it, as every note).
+    static func noteSkipped(_ skipped: [String]) {
+        guard !quiet, !skipped.isEmpty else { return }
+        FileHandle.standardError.write(Data(visible("skipped \(counted(skipped.count, "bad image file")) (--skip-bad-files):\n"
+                                                    + skipped.map { "  \($0)\n" }.joined()).utf8))
+    }
+
     /// Control characters that a data file put into a message (a column named with an escape
     /// sequence, a bell) shown as \u{1B}, not sent to the terminal; line breaks and tabs stay.
     static func visible(_ text: String) -> String {

@@ -209,14 +209,8 @@ public enum ImageFolder {
         }
     }
 
-    /// A bad file is skipped (with --skip-bad-files) or stops the load; a missing JPEG library
-    /// always stops it.
-    static func handle(_ error: VAEError, _ options: ImageFolderOptions, _ skipped: inout [String]) throws {
-        try skipOrThrow(error, skipBadFiles: options.skipBadFiles, into: &skipped)
-    }
-
-    /// An image file's error: with `skipBadFiles` it is added to `skipped` (without its advice to
-    /// skip, which is taken), else thrown. A missing JPEG library always throws.
+    /// An image file's error: with `skipBadFiles` (--skip-bad-files) it is added to `skipped`
+    /// (without its advice to skip, which is taken), else thrown. A missing JPEG library always throws.
     public static func skipOrThrow(_ error: VAEError, skipBadFiles: Bool, into skipped: inout [String]) throws {
         guard skipBadFiles, !error.message.contains(JPEG.package) else { throw error }
         // the log says what was wrong; the advice to skip is already taken
@@ -243,7 +237,7 @@ public enum ImageFolder {
             }) { i, result in
                 let header: ImageFile.Header
                 switch result {
-                case .failure(let e): try handle(e, options, &skipped); return
+                case .failure(let e): try skipOrThrow(e, skipBadFiles: options.skipBadFiles, into: &skipped); return
                 case .success(let h): header = h
                 }
                 anyColor = anyColor || header.isColor
@@ -282,7 +276,7 @@ public enum ImageFolder {
             } catch let e as VAEError { return .failure(e) } catch { return .failure(VAEError("\(all[i].path): \(error)")) }
         }) { i, result in
             switch result {
-            case .failure(let e): try handle(e, options, &skipped)
+            case .failure(let e): try skipOrThrow(e, skipBadFiles: options.skipBadFiles, into: &skipped)
             case .success(let pixels):
                 try pixels.withUnsafeBufferPointer { try writer.append($0) }
                 if all[i].label >= 0 { labels.append(UInt8(all[i].label)) }
