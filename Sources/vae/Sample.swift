@@ -127,9 +127,9 @@ struct Interpolate: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Decode the straight line between the latent means of two test images.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Index of the first test image (a sequence run: a test item's index, or the item itself).", valueName: "index|item"))
+    @Option(help: ArgumentHelp("Id of the first test image, as vae encode writes it (a sequence run: the item's line in its file, or the item itself).", valueName: "id|item"))
     var from: String
-    @Option(help: ArgumentHelp("Index of the second test image (a sequence run: an index or the item).", valueName: "index|item"))
+    @Option(help: ArgumentHelp("Id of the second test image (a sequence run: a line id or the item).", valueName: "id|item"))
     var to: String
     @Option(help: "Decoded steps between them.") var steps = 10
     @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default: the first image's label).", valueName: "name|index"))
@@ -150,7 +150,7 @@ struct Interpolate: ParsableCommand {
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }
         let model = try loaded.imageModel("vae interpolate", out: out)
-        guard let fromID = Int(from), let toID = Int(to) else { throw ValidationError("--from and --to take test image indices, e.g. --from 0 --to 7") }
+        guard let fromID = Int(from), let toID = Int(to) else { throw ValidationError("--from and --to take test image ids (as vae encode writes them), e.g. --from 0 --to 7") }
         let data = try runArg.testSet(loaded, dataOptions)
         var decodeClass: Int? = nil
         if let cls { decodeClass = try ClassChoice.resolve(cls, model: model, classNames: data.classNames, trained: loaded.options.classes) }

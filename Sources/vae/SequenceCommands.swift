@@ -62,10 +62,12 @@ extension Interpolate {
         if cls != nil || outDir != nil { throw ValidationError("--class and --out-dir are for image runs") }
         var ends: [String] = []
         for (flag, v) in [("--from", from), ("--to", to)] {
-            if let i = Int(v) {
+            if let id = Int(v) {
+                // the id vae encode and vae anomaly write: the item's line in its file
                 let data = try runArg.testSet(loaded, dataOptions)
-                guard (0..<data.test.count).contains(i) else {
-                    throw ValidationError("\(flag) \(i) is out of range: the test set has \(data.test.count) items (0…\(data.test.count - 1)); or give the item itself")
+                guard let i = (0..<data.test.count).first(where: { data.test.itemID($0) == String(id) }) else {
+                    let range = data.test.count == 0 ? "" : " (lines \(data.test.itemID(0))…\(data.test.itemID(data.test.count - 1)))"
+                    throw ValidationError("\(flag) \(id) is not the id of a test item: ids are the items' lines in their file, as vae encode --split test lists them\(range); or give the item itself")
                 }
                 ends.append(SequenceText.item(data.test, i, model.sequence))
             } else {

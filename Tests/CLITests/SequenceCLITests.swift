@@ -92,10 +92,21 @@ final class SequenceCLITests: XCTestCase {
         r = try CLI.run(["latent", run, "--out", run + "/l.png"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/l.svg"))
-        // a test-item index past the end is a usage error (exit 2) naming the flag and the range
+        // a number that is no test item's id is a usage error (exit 2) naming the flag
         r = try CLI.run(["interpolate", run, "--from", "0", "--to", "999999"])
         XCTAssertEqual(r.status, 2, r.stderr)
-        XCTAssertTrue(r.stderr.contains("--to 999999 is out of range"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--from 0 is not the id of a test item: ids are the items' lines in their file"), r.stderr)
+        // --from/--to take the ids vae encode writes (the items' lines), the same line as their texts give
+        r = try CLI.run(["encode", run, "--split", "test", "--out", run + "/ids.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let encoded = try String(contentsOfFile: run + "/ids.csv", encoding: .utf8).split(separator: "\n").dropFirst().prefix(2).map { $0.split(separator: ",") }
+        let (idA, idB) = (String(encoded[0][1]), String(encoded[1][1]))
+        XCTAssertNotEqual(idA, "0")
+        let byID = try CLI.run(["interpolate", run, "--from", idA, "--to", idB, "--steps", "3"])
+        XCTAssertEqual(byID.status, 0, byID.stderr)
+        let byText = try CLI.run(["interpolate", run, "--from", String(encoded[0][2]), "--to", String(encoded[1][2]), "--steps", "3"])
+        XCTAssertEqual(byText.status, 0, byText.stderr)
+        XCTAssertEqual(byID.stdout, byText.stdout)
 
         // info tells a sequence run as one: its GRUs, tokens, likelihood and units
         r = try CLI.run(["info", run])
