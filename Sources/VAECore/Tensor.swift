@@ -101,9 +101,17 @@ public struct Tensor: @unchecked Sendable, CustomStringConvertible {
 
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 
+    /// Element `i` of the flat storage. An index outside the storage traps, as an array's does
+    /// (checked against the buffer; the kernels use `pointer`).
     public subscript(_ i: Int) -> Float {
-        get { pointer[i] }
-        nonmutating set { pointer[i] = newValue }
+        get {
+            precondition(i >= 0 && offset + i < buffer.count, "Tensor index \(i) is outside the tensor's storage")
+            return pointer[i]
+        }
+        nonmutating set {
+            precondition(i >= 0 && offset + i < buffer.count, "Tensor index \(i) is outside the tensor's storage")
+            pointer[i] = newValue
+        }
     }
 
     public func fill(_ v: Float) { pointer.update(repeating: v, count: count) }

@@ -151,14 +151,14 @@ struct Anomaly: ParsableCommand {
         // --normal, else (when some scored items are of other classes) the classes the model trained on
         let normalSet = try Anomaly.parseClasses(normal, classNames: data.classNames, option: "--normal") ?? labels.trainedClassesIfOthersScored
         var rng = RNG(seed: seed)
-        let score = { (s: any DataSource, r: inout RNG) -> [Double] in
-            if let k = iwae { return Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
-            return Analysis.anomalyScores(loaded.model, s, samples: samples ?? 1, rng: &r)
+        let score = { (s: any DataSource, r: inout RNG) throws -> [Double] in
+            if let k = iwae { return try Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
+            return try Analysis.anomalyScores(loaded.model, s, samples: samples ?? 1, rng: &r)
         }
         // A sequence item longer than the model's --max-length cannot be read by it: the most unusual
         // of all, scored inf (ranked first) after the items the model reads, not left out
         let overLong = limit == nil ? ((data.test as? SequenceSource)?.overLong ?? []) : []
-        let scores = score(set, &rng) + overLong.map { _ in Double.infinity }
+        let scores = try score(set, &rng) + overLong.map { _ in Double.infinity }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) + overLong.map(\.text) }
         let itemID = { (i: Int) in i < set.count ? set.itemID(i) : String(overLong[i - set.count].line) }
@@ -179,11 +179,12 @@ struct Anomaly: ParsableCommand {
                      scores.count, data.name, what, Anomaly.quantile(sorted, 0.5), Anomaly.quantile(sorted, 0.95), sorted.last!))
         var threshold: Double? = nil
         if let q = thresholdQuantile {
-            var trainSet = thresholdSet!.first(20_000)
+            // the trained classes' items, the first 20,000 of them
+            var trainSet = thresholdSet!
             if let c = loaded.options.classes { trainSet = trainSet.filtered(classes: Set(c)) }
-            trainSet = trainSet.scored(binarize: binary)
+            trainSet = trainSet.first(20_000).scored(binarize: binary)
             var r2 = RNG(seed: seed ^ 0x7A)
-            let train = score(trainSet, &r2).sorted()
+            let train = try score(trainSet, &r2).sorted()
             let t = train[min(train.count - 1, Int((Double(train.count) * q).rounded(.down)))]
             threshold = t
             print(String(format: "threshold: %.2f nats (the %.4g quantile of %d training items); %d of %d items above it",

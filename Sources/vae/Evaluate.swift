@@ -36,7 +36,7 @@ struct Evaluate: ParsableCommand {
         let set = test.first(limit ?? test.count)
         var rng = RNG(seed: seed)
         let t0 = Date()
-        let e = Evaluator.elbo(loaded.model, set, rng: &rng)
+        let e = try Evaluator.elbo(loaded.model, set, rng: &rng)
         var out: [String: Any] = [
             "run": runArg.run, "data": data.name, "count": set.count, "binarized": binary,
             "loss": e.sample.loss, "recon": e.sample.recon, "kl": e.sample.kl,
@@ -59,7 +59,7 @@ struct Evaluate: ParsableCommand {
             out["bits_per_dim"] = e.sample.loss / dims
             Console.note(String(format: "−ELBO %.2f nats per image = %.4f bits per dimension", e.sample.loss, e.sample.loss / dims))
         }
-        let active = Evaluator.activeUnits(loaded.model, set)
+        let active = try Evaluator.activeUnits(loaded.model, set)
         out["active_units"] = active.count
         Console.note("active units (variance of μ over the \(set.count) test items > 0.01, Burda et al. 2015): \(active.count) of \(loaded.model.latent)")
         if iwae > 0 {
@@ -67,7 +67,7 @@ struct Evaluate: ParsableCommand {
             let t1 = Date()
             // the batch carries a table's mask and a conditional model's labels
             var r = RNG(seed: seed &+ 1)   // in passes (bounded memory); ε in item order, as in one pass
-            let nll = Evaluator.iwae(loaded.model, test.first(n), k: iwae, batch: 1000, rng: &r)
+            let nll = try Evaluator.iwae(loaded.model, test.first(n), k: iwae, batch: 1000, rng: &r)
             let est = MeanEstimate(nll)
             out["iwae_nll"] = est.mean
             out["iwae_sem"] = est.standardError
@@ -82,7 +82,8 @@ struct Evaluate: ParsableCommand {
                 Console.note(String(format: "per token (%d predicted, <eos> included): −log p ≈ %.4f nats, perplexity %.2f", tokens, perToken, Foundation.exp(perToken)))
             }
             // one item has no standard error: said, not "± nan"
-            let spread = est.standardError.isFinite ? String(format: " ± %.2f nats (standard error)", est.standardError) : " nats (one item: no standard error)"
+            let spread = est.standardError.isFinite ? String(format: " ± %.2f nats (standard error)", est.standardError)
+                : (n == 1 ? " nats (one item: no standard error)" : " nats")
             Console.note(String(format: "IWAE k = %d on %d test \(data.isImages ? "images" : "items")%@: −log p(x) ≈ %.2f%@, %.0f s",
                                 iwae, n, binary ? " (binarized, the fixed binarization of the test set)" : "", est.mean, spread,
                                 Date().timeIntervalSince(t1)))

@@ -9,8 +9,8 @@ enum Figures {
 
     /// `count` samples z ~ N(0, I), decoded, in a grid (a conditional model: a row per class of
     /// `classes`, the ones it was trained on; nil = all).
-    static func samples(_ model: VAE, count: Int, seed: UInt64, classes: [Int]? = nil) -> [UInt8] {
-        if model.isConditional { return conditionalGrid(model, perClass: 10, seed: seed, classes: classes) }
+    static func samples(_ model: VAE, count: Int, seed: UInt64, classes: [Int]? = nil) throws -> [UInt8] {
+        if model.isConditional { return try conditionalGrid(model, perClass: 10, seed: seed, classes: classes) }
         var rng = RNG(seed: seed)
         let x = Analysis.sample(model, count: count, rng: &rng)
         let shape = model.config.inputShape
@@ -74,15 +74,15 @@ enum Figures {
     }
 
     /// One row per class of a conditional model (of `classes`; nil = all): `perClass` samples each.
-    static func conditionalGrid(_ model: VAE, perClass: Int, seed: UInt64, classes: [Int]? = nil) -> [UInt8] {
+    static func conditionalGrid(_ model: VAE, perClass: Int, seed: UInt64, classes: [Int]? = nil) throws -> [UInt8] {
         var rng = RNG(seed: seed)
-        let x = Analysis.sample(model, classes: classes ?? Array(0..<model.config.conditionSize), perClass: perClass, rng: &rng)
+        let x = try Analysis.sample(model, classes: classes ?? Array(0..<model.config.conditionSize), perClass: perClass, rng: &rng)
         return Pictures.grid(x, shape: model.config.inputShape, columns: perClass, scale: scale(for: model.config.inputShape))
     }
 
     /// Scatter of latent means coloured by label (PCA to 2-D when latent > 2).
-    static func latentScatter(_ model: any LatentVariableModel, _ data: Dataset, limit: Int) -> (svg: String, png: [UInt8], note: String) {
-        let mu = Analysis.latentMeans(model, data.test, limit: limit)
+    static func latentScatter(_ model: any LatentVariableModel, _ data: Dataset, limit: Int) throws -> (svg: String, png: [UInt8], note: String) {
+        let mu = try Analysis.latentMeans(model, data.test, limit: limit)
         let (xy, explained) = Analysis.project2D(mu)
         let n = mu.shape[0]
         let labels = data.test.labelArray

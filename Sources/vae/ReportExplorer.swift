@@ -69,7 +69,7 @@ enum ReportExplorer {
         let d = model.inputSize, k = model.latent
         // at most ~400 kB of image bytes
         let n = min(set.count, limit, max(50, 400_000 / max(d, 1)))
-        let mu = Analysis.latentMeans(model, set, limit: n)
+        let mu = try Analysis.latentMeans(model, set, limit: n)
         let muArray = Array(UnsafeBufferPointer(start: mu.pointer, count: n * k))
         let labels = ReportDataAccess.labels(set, n)
         let (origin, axes, explained) = padAxes(muArray, n: n, k: k)

@@ -32,11 +32,11 @@ enum ReportExtras {
     }
 
     /// One summary row: the mean IWAE estimate of −log p(x) (k = 100) over the first test images.
-    static func iwaeSummary(_ model: VAE, _ test: ReportDataAccess.Items, seed: UInt64, unit: String = "image") -> [(String, String)] {
+    static func iwaeSummary(_ model: VAE, _ test: ReportDataAccess.Items, seed: UInt64, unit: String = "image") throws -> [(String, String)] {
         let n = iwaeImages(model, available: test.count)
         guard n > 0 else { return [] }
         var rng = RNG(seed: seed &+ 7)
-        let nll = Evaluator.iwae(model, model.conditioned(test.batch(0..<n)), k: iwaeSamples, rng: &rng)
+        let nll = try Evaluator.iwae(model, model.conditioned(test.batch(0..<n)), k: iwaeSamples, rng: &rng)
         let mean = nll.reduce(0, +) / Double(n)
         return [("IWAE −log p(x)", String(format: "%.2f nats per \(unit) (importance-weighted, k = %d, first %d test \(unit)s; an upper bound on −log p(x))", mean, iwaeSamples, n))]
     }
@@ -54,7 +54,7 @@ enum ReportExtras {
         guard !labels.isEmpty else { return }
         // the draws of vae anomaly's defaults (--seed 1, one sample): the command gives the same numbers
         var rng = RNG(seed: Anomaly.defaultSeed)
-        let scores = Analysis.anomalyScores(model, set, rng: &rng)
+        let scores = try Analysis.anomalyScores(model, set, rng: &rng)
         let normalSet = Set(normal)
         let anomalous = labels.map { !normalSet.contains($0) }
         let auc = Analysis.rocAUC(scores: scores, positive: anomalous)
@@ -80,8 +80,8 @@ enum ReportExtras {
 
     /// One row per class of a conditional model.
     static func addConditionalGrid(_ page: inout ReportPage, _ model: VAE, classNames: [String], trained: [Int]?, seed: UInt64,
-                                   files: inout [(String, [UInt8])]) {
-        let png = Figures.conditionalGrid(model, perClass: 10, seed: seed, classes: trained)
+                                   files: inout [(String, [UInt8])]) throws {
+        let png = try Figures.conditionalGrid(model, perClass: 10, seed: seed, classes: trained)
         files.append(("conditional.png", png))
         let names = (trained ?? Array(0..<model.config.conditionSize)).map { $0 < classNames.count ? classNames[$0] : String($0) }
         page.addConditionalGrid(png: png, rowNames: names)
@@ -90,7 +90,7 @@ enum ReportExtras {
     /// Denoising (a model trained with --corrupt): test images, their noisy copies, the median
     /// filter and the VAE, with PSNRs; inpainting: the bottom half filled by pseudo-Gibbs.
     static func addRestorationStrips(_ page: inout ReportPage, _ model: VAE, _ data: Dataset, corrupt: Corruption?, seed: UInt64,
-                                     files: inout [(String, [UInt8])]) {
+                                     files: inout [(String, [UInt8])]) throws {
         let shape = model.config.inputShape
         let n = min(10, data.test.count), scored = min(200, data.test.count)
         let batch = model.conditioned(data.test.batch(0..<scored))

@@ -24,7 +24,7 @@ enum RunReport {
         // what the run trained on and how, as it did: the classes kept, a table's columns, the condition, the corruption
         let table = data.table != nil
         let name = { (c: Int) in c < data.classNames.count ? data.classNames[c] : String(c) }
-        let conditional = (model as? VAE)?.isConditional ?? false
+        let conditional = model.isConditional
         let trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train (classes \($0.map(name).joined(separator: ", ")) only), \(data.test.count) test (\(conditional ? "those classes: a conditional model reads no others" : "all classes"))" }
             ?? "\(data.train.count) train, \(data.test.count) test"
         let shape = table ? "\(cfg.inputSize) encoded columns" : cfg.inputShape.map(String.init).joined(separator: "×")
@@ -45,7 +45,7 @@ enum RunReport {
         let scored = data.test.scored(binarize: options.binarize)
         var scoredData = data
         scoredData.test = scored
-        page.addKeyValues("Run", pairs + ReportExtras.iwaeSummary(model, scored, seed: seed, unit: table ? "row" : "image"))
+        page.addKeyValues("Run", pairs + (try ReportExtras.iwaeSummary(model, scored, seed: seed, unit: table ? "row" : "image")))
 
         if !data.isImages {
             // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.
@@ -80,7 +80,7 @@ enum RunReport {
                                                "test recon", "test KL", "seconds", "images/s"], rows: rows)
         }
 
-        let samples = Figures.samples(model, count: 64, seed: seed, classes: options.classes)
+        let samples = try Figures.samples(model, count: 64, seed: seed, classes: options.classes)
         files.append(("samples.png", samples))
         // a conditional model's samples are its per-class rows, the section "Conditional samples" below
         if !model.isConditional {
@@ -96,7 +96,7 @@ enum RunReport {
             files.append(("manifold.png", m))
             page.addImage("Latent manifold", png: m, caption: cfg.latent == 2 ? "Decoded 15×15 grid over z₁, z₂ ∈ [−2, 2]." : "Decoded row of 15 over z₁ ∈ [−2, 2] (latent 1).", pixelated: true)
         }
-        let scatter = Figures.latentScatter(model, data, limit: 5000)
+        let scatter = try Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
         files.append(("latent.svg", Array(scatter.svg.utf8)))
         page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + (data.test.hasLabels ? ", coloured by label." : " (the data has no labels)."))
@@ -106,9 +106,9 @@ enum RunReport {
         page.addImage("Interpolation", png: interp, caption: "Test images \(a) and \(b) (ends) and 10 decodings of the straight line between their latent means.", pixelated: true)
 
         if model.isConditional {
-            ReportExtras.addConditionalGrid(&page, model, classNames: data.classNames, trained: options.classes, seed: seed, files: &files)
+            try ReportExtras.addConditionalGrid(&page, model, classNames: data.classNames, trained: options.classes, seed: seed, files: &files)
         }
-        ReportExtras.addRestorationStrips(&page, model, data, corrupt: options.corrupt, seed: seed, files: &files)
+        try ReportExtras.addRestorationStrips(&page, model, data, corrupt: options.corrupt, seed: seed, files: &files)
         if let classes = options.classes {
             if model.isConditional {
                 // its test items are of the trained classes only: there is nothing to tell apart
@@ -132,7 +132,7 @@ enum RunReport {
             files.append(("loss.png", loss.png))
             page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per row (reconstruction + KL, β not applied).")
         }
-        let scatter = Figures.latentScatter(model, data, limit: 5000)
+        let scatter = try Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
         page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + (data.test.hasLabels ? ", coloured by label." : " (the data has no labels)."))
         if data.test.hasLabels {
@@ -143,7 +143,7 @@ enum RunReport {
         // the rows' scores when no classes were held out (with them, the section above has the histogram)
         if options.classes == nil || model.isConditional {
             var rng = RNG(seed: Anomaly.defaultSeed)
-            let scores = Analysis.anomalyScores(model, data.test.first(5000), rng: &rng)
+            let scores = try Analysis.anomalyScores(model, data.test.first(5000), rng: &rng)
             var hist = LineChart(title: "Anomaly scores of the test rows", xLabel: "negative ELBO (nats)", yLabel: "rows")
             hist.addSeries("test rows", points: Histogram.steps(scores, bins: 30))
             files.append(("scores.png", hist.png()))

@@ -51,7 +51,7 @@ struct Sample: ParsableCommand {
             let classes = try cls.map { [try ClassChoice.resolve($0, model: model, classNames: names, trained: trained)] }
                 ?? trained ?? Array(0..<model.config.conditionSize)
             let per = count ?? (classes.count == 1 ? 64 : 10)
-            images = Analysis.sample(model, classes: classes, perClass: per, rng: &rng)
+            images = try Analysis.sample(model, classes: classes, perClass: per, rng: &rng)
             // a row per class of at most 100 (10,000 in a row made a picture no viewer opens); --out-dir has every image
             let shown = classes.count == 1 ? per : min(per, Sample.maxRow)
             columns = classes.count == 1 ? Int(Double(per).squareRoot().rounded(.up)) : shown
@@ -98,7 +98,7 @@ struct Reconstruct: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
-        try OutputFile.requireOutDir(outDir)
+        try OutputFile.requireOutDir(outDir, reads: [("--images", images)])
         threadOptions.apply()
         let loaded = try runArg.load()
         if let seq = loaded.model as? SequenceVAE { return try runSequence(loaded, seq) }

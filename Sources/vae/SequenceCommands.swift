@@ -45,7 +45,7 @@ extension Reconstruct {
             texts = (0..<source.count).map { SequenceText.item(source, $0, model.sequence) }
             shown = try SequenceText.texts(source, model.sequence)
         }
-        let mu = Analysis.latentMeans(model, source)   // 1,000 items at a time: memory bounded
+        let mu = try Analysis.latentMeans(model, source)   // 1,000 items at a time: memory bounded
         let decoded = SequenceText.decode(model, mu)
         var lines = ["item\treconstruction"]
         let cell = SequenceText.tsvCell

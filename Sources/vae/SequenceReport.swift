@@ -32,8 +32,8 @@ enum SequenceText {
     }
 
     /// The latent means of items `range` of `set`.
-    static func means(_ model: SequenceVAE, _ set: any DataSource, _ items: [Int]) -> Tensor {
-        Analysis.latentMeans(model, set.subset(items))
+    static func means(_ model: SequenceVAE, _ set: any DataSource, _ items: [Int]) throws -> Tensor {
+        try Analysis.latentMeans(model, set.subset(items))
     }
 
     /// Greedy decodings of rows of z as text.
@@ -120,18 +120,18 @@ enum SequenceReport {
         // the test items as their file has them (a word outside the vocabulary is itself, not <unk>)
         let own = SequenceText.ownTexts(data.test, count: n, s)
         if n > 0 {
-            let mu = SequenceText.means(model, data.test, Array(0..<n))
+            let mu = try SequenceText.means(model, data.test, Array(0..<n))
             let recon = SequenceText.decode(model, mu)
             page.addTable("Reconstructions", columns: ["test item", "greedy decoding of z = μ"],
                           rows: (0..<n).map { [own[$0], shown(recon[$0])] })
         }
         if data.test.count > 1 {
-            let mu = SequenceText.means(model, data.test, [0, 1])
+            let mu = try SequenceText.means(model, data.test, [0, 1])
             let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: 8)
             page.addTable("Interpolation", columns: ["step", "greedy decoding"],
                           rows: [["from", own[0]]] + line.enumerated().map { [String($0.offset), shown($0.element)] } + [["to", own[1]]])
         }
-        let scatter = Figures.latentScatter(model, data, limit: 5000)
+        let scatter = try Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
         page.addSVG("Latent space", svg: scatter.svg, caption: scatter.note + ".")
         if let explorer = try SequenceReport.explorerData(model, data) {
@@ -183,7 +183,7 @@ enum SequenceReport {
         let n = min(set.count, limit)
         let texts = SequenceText.ownTexts(set, count: n, s)
         let tokens: [[Int]] = (0..<n).map { i in (set as? SequenceSource).map { $0.tokens(i).map { Int($0) } } ?? [] }
-        let mu = n > 0 ? SequenceText.means(model, set, Array(0..<n)) : Tensor(shape: [0, K])
+        let mu = n > 0 ? try SequenceText.means(model, set, Array(0..<n)) : Tensor(shape: [0, K])
         let muArray = Array(UnsafeBufferPointer(start: mu.pointer, count: n * K))
         let (origin, axes, explained) = n >= 2 ? ReportExplorer.padAxes(muArray, n: n, k: K)
             : ([Float](repeating: 0, count: K), (0..<min(K, 2)).map { a in (0..<K).map { Float($0 == a ? 1 : 0) } }, 1)

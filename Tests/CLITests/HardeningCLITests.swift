@@ -121,8 +121,8 @@ final class HardeningCLITests: XCTestCase {
         let model = try Checkpoint.load(run).model
         let test = try Dataset.load(directory: data).test
         var r1 = RNG(seed: 3), r2 = RNG(seed: 3)
-        let binary = Analysis.anomalyScores(model, test.binarized(seed: Trainer.testBinarizationSeed).first(16), rng: &r1)
-        let gray = Analysis.anomalyScores(model, test.first(16), rng: &r2)
+        let binary = try Analysis.anomalyScores(model, test.binarized(seed: Trainer.testBinarizationSeed).first(16), rng: &r1)
+        let gray = try Analysis.anomalyScores(model, test.first(16), rng: &r2)
         XCTAssertNotEqual(binary, gray)
         for (s, b) in zip(scores, binary) { XCTAssertEqual(s, b, accuracy: 0.01) }   // the CSV's two decimals
     }

@@ -76,7 +76,7 @@ final class InitializationTests: XCTestCase {
         let set = ImageSet(images: px, labels: [], count: 60, channels: 1, height: 6, width: 6)
         let head = try XCTUnwrap(vae.store.parameter(named: "encoder.3.weight"))  // [2·5, 16]
         for i in 0..<head.count { head.value.pointer[i] *= 8 }  // spread the means: some units above 0.01
-        let got = Evaluator.activeUnits(vae, set, batchSize: 7)
+        let got = try Evaluator.activeUnits(vae, set, batchSize: 7)
         let mu = vae.encode(set.batch(0..<60).x).mu
         var expected: [Double] = []
         for u in 0..<5 {
@@ -90,6 +90,6 @@ final class InitializationTests: XCTestCase {
         XCTAssertEqual(got.count, expected.filter { $0 > 0.01 }.count)
         XCTAssertGreaterThan(got.count, 0)
         for i in 0..<(5 * 16) { head.value.pointer[i] = 0 }  // the μ rows: μ = bias for every input
-        XCTAssertEqual(Evaluator.activeUnits(vae, set).count, 0)
+        XCTAssertEqual(try Evaluator.activeUnits(vae, set).count, 0)
     }
 }

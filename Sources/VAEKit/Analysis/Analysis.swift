@@ -6,8 +6,9 @@ import RealModule
 public enum Analysis {
     /// Latent means μ(x) of the first `limit` items of a set (all when nil), [count, K]; a
     /// conditional model encodes each item under its own label.
-    public static func latentMeans(_ model: any LatentVariableModel, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) -> Tensor {
+    public static func latentMeans(_ model: any LatentVariableModel, _ set: any DataSource, limit: Int? = nil, batch: Int = 1000) throws -> Tensor {
         precondition(batch > 0, "Analysis.latentMeans: batch must be positive, got \(batch)")
+        try model.checkReadable(set)
         let batch = model.itemsPerPass(batch)
         let n = max(0, min(set.count, limit ?? set.count)), k = model.latent
         let out = Tensor(shape: [n, k])
@@ -141,8 +142,9 @@ public enum Analysis {
 
     /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
     /// A conditional model scores each item under its own label.
-    public static func anomalyScores(_ model: any LatentVariableModel, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) -> [Double] {
+    public static func anomalyScores(_ model: any LatentVariableModel, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) throws -> [Double] {
         precondition(batch > 0 && samples > 0, "Analysis.anomalyScores: batch and samples must be positive")
+        try model.checkReadable(set)
         let batch = model.itemsPerPass(batch)
         var scores = [Double](repeating: 0, count: set.count)
         var start = 0
@@ -168,7 +170,7 @@ public enum Analysis {
     /// Area under the ROC curve of `scores` for telling `positive` examples from the rest
     /// (the Mann–Whitney statistic; ties count one half). nil when a class is empty.
     public static func rocAUC(scores: [Double], positive: [Bool]) -> Double? {
-        precondition(scores.count == positive.count)
+        precondition(scores.count == positive.count, "Analysis.rocAUC: \(scores.count) scores but \(positive.count) labels")
         let order = scores.indices.sorted { scores[$0] < scores[$1] }
         let nPos = positive.filter { $0 }.count, nNeg = scores.count - nPos
         guard nPos > 0 && nNeg > 0 else { return nil }
@@ -192,7 +194,7 @@ public enum Analysis {
 
     /// Peak signal-to-noise ratio in dB for values in [0, 1].
     public static func psnr(_ a: Tensor, _ b: Tensor) -> Double {
-        precondition(a.count == b.count)
+        precondition(a.count == b.count, "Analysis.psnr: \(a.shape) against \(b.shape): give two tensors of the same size")
         var s = 0.0
         for i in 0..<a.count { let d = Double(a[i]) - Double(b[i]); s += d * d }
         let mse = s / Double(max(a.count, 1))
@@ -203,7 +205,12 @@ public enum Analysis {
 extension Analysis {
     /// Samples of a conditional model for each class in `classes`: `perClass` draws z ~ N(0, I)
     /// each, decoded under that class's one-hot. [classes.count·perClass, D], class by class.
-    public static func sample(_ model: VAE, classes: [Int], perClass: Int, rng: inout RNG) -> Tensor {
+    public static func sample(_ model: VAE, classes: [Int], perClass: Int, rng: inout RNG) throws -> Tensor {
+        precondition(perClass >= 0, "Analysis.sample: perClass must be ≥ 0, got \(perClass)")
+        guard model.isConditional else { throw VAEError("the model is not conditional: it samples without classes (Analysis.sample(model, count:rng:))") }
+        if let c = classes.first(where: { !(0..<model.config.conditionSize).contains($0) }) {
+            throw VAEError("class \(c) is not one of the model's classes 0…\(model.config.conditionSize - 1)")
+        }
         let labels = classes.flatMap { Array(repeating: Int32($0), count: perClass) }
         let z = Tensor(shape: [labels.count, model.latent])
         rng.fillNormal(z.pointer, count: z.count)
@@ -249,8 +256,8 @@ extension Analysis {
 extension Analysis {
     /// Anomaly score of each item by the importance-weighted estimate of −log p(x) with `k`
     /// samples (a conditional model: under the item's own label).
-    public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) -> [Double] {
+    public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) throws -> [Double] {
         precondition(batch > 0, "Analysis.iwaeScores: batch must be positive, got \(batch)")
-        return Evaluator.iwae(model, set, k: k, batch: batch, rng: &rng).map(Analysis.overflowIsInfinite)
+        return try Evaluator.iwae(model, set, k: k, batch: batch, rng: &rng).map(Analysis.overflowIsInfinite)
     }
 }

@@ -90,7 +90,9 @@ public enum Inpainting {
     public static func fill(_ model: VAE, x: Tensor, observed: Tensor, condition: Tensor? = nil, method: Fill,
                             iterations: Int = 50, chains: Int = 8, start initial: [Float]?, rng: inout RNG) -> Tensor {
         let b = x.shape[0], d = model.inputSize, k = model.latent
-        precondition(observed.count == b * d && x.count == b * d && (initial == nil || initial!.count == d))
+        precondition(x.count == b * d, "Inpainting.fill: x is \(x.shape), and the model reads rows of \(d) values")
+        precondition(observed.count == b * d, "Inpainting.fill: the mask `observed` is \(observed.shape), and x is \(x.shape): give one of the same shape")
+        precondition(initial == nil || initial!.count == d, "Inpainting.fill: `start` holds \(initial?.count ?? 0) values, not one row of \(d)")
         let out = Tensor(shape: [b, d])
         func clamp(_ fillFrom: Tensor, into t: Tensor) {
             for i in 0..<(b * d) { t[i] = observed[i] != 0 ? x[i] : fillFrom[i] }

@@ -20,9 +20,14 @@ public struct ELBOResult: Codable, Equatable, Sendable {
 /// Test-set measures of a trained model (any kind: `LatentVariableModel`).
 public enum Evaluator {
     /// Negative ELBO (one sample and z = μ) over `set`, in batches.
-    public static func elbo(_ model: any LatentVariableModel, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) -> ELBOResult {
-        let s = elboSums(model, set, items: 0..<set.count, batchSize: batchSize, rng: &rng)
-        return elboResult(sums: s, count: set.count)
+    public static func elbo(_ model: any LatentVariableModel, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) throws -> ELBOResult {
+        try model.checkReadable(set)
+        return elboUnchecked(model, set, batchSize: batchSize, rng: &rng)
+    }
+
+    /// `elbo` of a set the trainer checked already (each epoch's test and validation sets).
+    static func elboUnchecked(_ model: any LatentVariableModel, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) -> ELBOResult {
+        elboResult(sums: elboSums(model, set, items: 0..<set.count, batchSize: batchSize, rng: &rng), count: set.count)
     }
 
     /// Sums over `items` of `set` of −log p(x|z) with one z ~ q, with z = μ, and of the KL; ε in
@@ -60,7 +65,8 @@ public enum Evaluator {
     /// over `set` of its posterior mean, Cov_x(E_q(u|x)[u]), exceeds `threshold` (10⁻²). Returns
     /// the count and each dimension's variance (over the items, divided by their count).
     public static func activeUnits(_ model: any LatentVariableModel, _ set: any DataSource, threshold: Double = 0.01,
-                                   batchSize: Int = 1000) -> (count: Int, variances: [Double]) {
+                                   batchSize: Int = 1000) throws -> (count: Int, variances: [Double]) {
+        try model.checkReadable(set)
         precondition(batchSize > 0, "Evaluator.activeUnits: batchSize must be positive, got \(batchSize)")
         let batchSize = model.itemsPerPass(batchSize)
         let k = model.latent
@@ -104,25 +110,33 @@ public enum Evaluator {
     /// `noise(image, j, eps)` fills ε for sample j of image `image` (K values); by default ε
     /// comes from `rng`. Decodes up to `chunk` samples at a time.
     public static func iwae(_ model: any LatentVariableModel, x: Tensor, k: Int, chunk: Int = 1000, rng: inout RNG,
-                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
-        iwae(model, Batch(x: x), k: k, chunk: chunk, rng: &rng, noise: noise)
+                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> [Double] {
+        try iwae(model, Batch(x: x), k: k, chunk: chunk, rng: &rng, noise: noise)
     }
 
     /// `iwae` over every item of `set`, in passes of at most `batch` items (`itemsPerPass`):
     /// ε in item order, as in one pass.
-    public static func iwae(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int, rng: inout RNG) -> [Double] {
+    public static func iwae(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int, rng: inout RNG) throws -> [Double] {
+        precondition(batch > 0, "Evaluator.iwae: batch must be positive, got \(batch)")
+        try model.checkReadable(set)
         let pass = model.itemsPerPass(batch)
         var out: [Double] = []
         out.reserveCapacity(set.count)
         for start in stride(from: 0, to: set.count, by: pass) {
-            out += iwae(model, model.conditioned(set.batch(start..<min(set.count, start + pass))), k: k, rng: &rng)
+            out += iwaeUnchecked(model, model.conditioned(set.batch(start..<min(set.count, start + pass))), k: k, chunk: 1000, rng: &rng, noise: nil)
         }
         return out
     }
 
     /// The same for a batch with a mask (missing entries left out of p(x|z)) and/or a condition.
     public static func iwae(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int = 1000, rng: inout RNG,
-                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) -> [Double] {
+                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> [Double] {
+        try model.checkReadable(batch)
+        return iwaeUnchecked(model, batch, k: k, chunk: chunk, rng: &rng, noise: noise)
+    }
+
+    static func iwaeUnchecked(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int, rng: inout RNG,
+                              noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)?) -> [Double] {
         precondition(k >= 1, "Evaluator.iwae: k (importance samples) must be at least 1, got \(k)")
         let batch = model.conditioned(batch)   // a conditional model: each item under its own label
         let n = batch.count, kz = model.latent

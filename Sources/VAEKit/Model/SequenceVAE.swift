@@ -353,6 +353,8 @@ public final class SequenceVAE: LatentVariableModel {
     /// `progress` gets the number of items done after each chunk.
     public func sample(count: Int, temperature: Double = 1, greedy: Bool = false, seed: UInt64, chunk: Int = 1024,
                        progress: (Int) -> Void = { _ in }) -> [[Int32]] {
+        precondition(count >= 0 && chunk > 0, "SequenceVAE.sample: count must be ≥ 0 and chunk > 0, got \(count) and \(chunk)")
+        precondition(greedy || (temperature > 0 && temperature.isFinite), "SequenceVAE.sample: temperature must be a positive number, got \(temperature)")
         var rng = RNG(seed: seed)
         return SequenceVAE.inChunks(count, chunk) { items in
             let z = Tensor(shape: [items.count, latent])

@@ -27,8 +27,17 @@ public enum Corruption: Equatable, Sendable, Codable, CustomStringConvertible {
         case "box": self = .box(v)
         default: throw VAEError("corruption \"\(parts[0])\" is not gaussian, saltpepper, mask or box (e.g. --corrupt gaussian:0.3)")
         }
-        if case .gaussian = self {} else if v > 1 {
-            throw VAEError("the probability in --corrupt \(text) must be between 0 and 1")
+        try validate()
+    }
+
+    /// σ finite and ≥ 0; a probability between 0 and 1 (a run stored with another value could
+    /// not be loaded again).
+    public func validate() throws {
+        switch self {
+        case .gaussian(let s):
+            guard s.isFinite && s >= 0 else { throw VAEError("the noise level in corruption \(description) must be a finite number ≥ 0") }
+        case .saltPepper(let p), .mask(let p), .box(let p):
+            guard p >= 0 && p <= 1 else { throw VAEError("the probability in corruption \(description) must be between 0 and 1") }
         }
     }
 

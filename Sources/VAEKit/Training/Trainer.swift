@@ -53,12 +53,29 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
         if let c = clipNorm, !(c > 0 && c.isFinite) { throw VAEError("clip norm \(c) must be > 0 (and finite)") }
         if let f = validationFraction, !(f > 0 && f <= 0.5) { throw VAEError("the validation share \(f) must be above 0 and at most 0.5") }
         if let p = patience, !(1...1_000_000).contains(p) { throw VAEError("patience \(p) must be between 1 and 1000000 epochs") }
+        if let t = testLimit, t < 1 { throw VAEError("the test limit \(t) must be at least 1 (a test loss of no items would read 0)") }
+        try corrupt?.validate()
         if patience != nil && validationFraction == nil { throw VAEError("patience needs a validation share to score (--validation-fraction)") }
         try validateObjective()
     }
 }
 
 extension Trainer {
+    /// The image likelihoods (every `likelihood` without a table's `groups`) model values in
+    /// [0, 1]: other values (standardised table columns, 0…255 pixels, NaN) would train to a loss
+    /// without meaning — or below zero — without a word. One pass over the training items.
+    static func checkValueRange(_ config: VAEConfig, _ set: any DataSource, _ directory: String) throws {
+        guard config.groups == nil && config.architecture != .gru else { return }
+        let d = set.featureCount
+        for start in stride(from: 0, to: set.count, by: 1024) {
+            let b = set.batch(start..<min(set.count, start + 1024))
+            let p = b.x.pointer
+            guard let j = (0..<b.x.count).first(where: { !(p[$0] >= 0 && p[$0] <= 1) }) else { continue }
+            let (item, feature) = (start + j / d, j % d)
+            throw VAEError("training item \(set.itemID(item)) of \(directory) has \(p[j]) at value \(feature + 1) of \(d): the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1] (a table: give the model the table's column groups, VAEConfig.groups)")
+        }
+    }
+
     /// The IWAE objective trains its bound as it is: no free bits, β or warm-up in its KL term.
     public static func checkObjective(_ options: TrainingOptions, _ config: VAEConfig) throws {
         if options.trainingObjective == .iwae && config.freeBitsValue > 0 {
@@ -209,14 +226,12 @@ public final class Trainer {
             guard data.classNames.count <= model.config.conditionSize else {
                 throw VAEError("the data has \(data.classNames.count) classes but the conditional model was built for \(model.config.conditionSize)")
             }
-            // a label past the one-hot's width would be an all-zero condition, silently
-            for (name, set) in [("training", data.train), ("test", data.test)] where set.hasLabels {
-                if let i = (0..<set.count).first(where: { !(0..<model.config.conditionSize).contains(set.label($0)) }) {
-                    throw VAEError("\(name) item \(set.itemID(i)) has label \(set.label(i)), but the conditional model was built for classes 0…\(model.config.conditionSize - 1)")
-                }
-            }
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
+        // tokens past the vocabulary, a label past the one-hot's width, …: an error, not a trap or a wrong number
+        try model.checkReadable(data.train, "training")
+        try model.checkReadable(data.test, "test")
+        try Trainer.checkValueRange(model.config, data.train, data.directory)
         if let f = options.validationFraction {
             let (rest, held) = Trainer.holdOut(count: data.train.count, fraction: f, seed: options.seed)
             guard !rest.isEmpty && !held.isEmpty else {
@@ -278,7 +293,7 @@ public final class Trainer {
         var r = RNG(seed: options.seed ^ 0x0DD_BA11)
         var total = 0.0
         for _ in 0..<10 {
-            let e = Evaluator.elbo(model, v, rng: &r)
+            let e = Evaluator.elboUnchecked(model, v, rng: &r)
             total += e.sample.recon + e.sample.kl
         }
         return total / 10
@@ -408,7 +423,7 @@ public final class Trainer {
         }
         var r = RNG(seed: options.seed ^ 0x7E57 ^ (UInt64(epoch) << 20))
         if let parallel { return try parallel.elbo(model, set, rng: &r) }  // MPI: sharded
-        return Evaluator.elbo(model, set, rng: &r)
+        return Evaluator.elboUnchecked(model, set, rng: &r)
     }
 }
 
