@@ -24,7 +24,7 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
         case .truncated: return "PNG data is truncated"
         case .badChunkCRC(let c): return "CRC mismatch in chunk \(c)"
         case .missingHeader: return "first chunk is not IHDR"
-        case .invalidHeader(let m): return "invalid IHDR: \(m)"
+        case .invalidHeader(let m): return "invalid PNG: \(m)"
         case .unsupported(let m): return "unsupported PNG feature: \(m)"
         case .tooLarge(let w, let h, let limit): return ImageLimit.tooLarge(w, h, limit)
         case .missingImageData: return "no IDAT chunk"

@@ -131,16 +131,16 @@ extension PNG {
         guard d.count == 13 else { throw PNGError.invalidHeader("IHDR length \(d.count)") }
         let w = Int(readBE32(d, 0)), h = Int(readBE32(d, 4))
         guard w > 0, h > 0, w <= 0x7fff_ffff, h <= 0x7fff_ffff else {
-            throw PNGError.invalidHeader("dimensions \(w)x\(h)")
+            throw PNGError.invalidHeader("IHDR dimensions \(w)x\(h)")
         }
         let bitDepth = Int(d[8]), colorType = Int(d[9])
-        guard d[10] == 0 else { throw PNGError.invalidHeader("compression method \(d[10])") }
-        guard d[11] == 0 else { throw PNGError.invalidHeader("filter method \(d[11])") }
-        guard d[12] <= 1 else { throw PNGError.invalidHeader("interlace method \(d[12])") }
+        guard d[10] == 0 else { throw PNGError.invalidHeader("IHDR compression method \(d[10])") }
+        guard d[11] == 0 else { throw PNGError.invalidHeader("IHDR filter method \(d[11])") }
+        guard d[12] <= 1 else { throw PNGError.invalidHeader("IHDR interlace method \(d[12])") }
         let allowed: [Int: [Int]] = [0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]]
-        guard let depths = allowed[colorType] else { throw PNGError.invalidHeader("color type \(colorType)") }
+        guard let depths = allowed[colorType] else { throw PNGError.invalidHeader("IHDR color type \(colorType)") }
         guard depths.contains(bitDepth) else {
-            throw PNGError.invalidHeader("bit depth \(bitDepth) for color type \(colorType)")
+            throw PNGError.invalidHeader("IHDR bit depth \(bitDepth) for color type \(colorType)")
         }
         // Checked before any buffer is sized from the header: a 100000×100000 header is refused here.
         let (area, o1) = w.multipliedReportingOverflow(by: h)

@@ -29,7 +29,7 @@ struct Denoise: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
-        try OutputFile.requireOutDir(outDir)
+        try OutputFile.requireOutDir(outDir, reads: [("--images", images)])
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = try loaded.imageModel("vae denoise", out: out), shape = model.config.inputShape

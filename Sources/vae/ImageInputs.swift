@@ -79,14 +79,20 @@ enum ImageInputs {
     /// Writes one PNG per row of `images` into `dir` (created), named `names[i]` (".png" added
     /// when missing), each written atomically.
     static func writeEach(_ images: Tensor, shape: [Int], names: [String], to dir: String) throws {
+        let files = outputNames(names)
+        // a link in the folder would have the output replace the file it names, outside the folder
+        // (as vae decompress --out-dir, refused before anything is written)
+        if let link = files.first(where: { AtomicFile.isSymbolicLink(dir + "/" + $0) }) {
+            throw VAEError("\(dir)/\(link) is a symbolic link: --out-dir writes its own files there and would replace the file the link names; remove the link or choose another folder (nothing was written)")
+        }
         try AtomicFile.makeFolders(dir, what: "--out-dir")
         let d = shape.reduce(1, *)
-        for (i, file) in outputNames(names).enumerated() {
+        for (i, file) in files.enumerated() {
             let png = ImageGrid.png(flat: Array(UnsafeBufferPointer(start: images.pointer + i * d, count: d)), count: 1,
                                     channels: shape[0], height: shape[1], width: shape[2], columns: 1, border: 0, scale: 1)
             try AtomicFile.write(png, to: dir + "/" + file)
         }
-        print("wrote \(names.count) images to \(dir)")
+        print("wrote \(Console.counted(names.count, "image")) to \(dir)")
     }
 
     /// The PNG written for each input name: its name with .png for its extension (photo.jpg →

@@ -56,7 +56,7 @@ struct Inpaint: ParsableCommand {
 
     func run() throws {
         try OutputFile.requireFolder(out)
-        try OutputFile.requireOutDir(outDir)
+        try OutputFile.requireOutDir(outDir, reads: [("--images", images), ("--masks", masks)])
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = try loaded.imageModel("vae inpaint", out: out), shape = model.config.inputShape, d = model.inputSize

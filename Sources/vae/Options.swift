@@ -118,7 +118,8 @@ struct DataOptions: ParsableArguments {
     func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?) throws -> Dataset {
         // one of MNIST's four IDX files given as the data (it was "a NUL byte — not a CSV text table")
         let lower = AtomicFile.split(path).name.lowercased()
-        let magic = (try? AtomicFile.readPrefix(path: path, count: 4)) ?? []   // unreadable: the table reader says why
+        // (a regular file only: a pipe's bytes read here would be gone for the table reader, --data -)
+        let magic = AtomicFile.regularFileSize(path) == nil ? [] : (try? AtomicFile.readPrefix(path: path, count: 4)) ?? []   // unreadable: the table reader says why
         if lower.contains("-idx1-ubyte") || lower.contains("-idx3-ubyte") || (magic.count == 4 && magic[0] == 0 && magic[1] == 0 && magic[2] == 8 && (magic[3] == 1 || magic[3] == 3)) {
             throw VAEError("\(path) is an IDX file (MNIST's format): --data takes the folder that holds the four (train-images, train-labels, t10k-images, t10k-labels)")
         }
@@ -372,8 +373,13 @@ enum OutputFile {
 
     /// --out-dir: checked before any work, made when the first file is written — a path that
     /// cannot be a folder is one line then, and a command that fails leaves no empty folder behind.
-    static func requireOutDir(_ dir: String?) throws {
+    /// `reads`: the folders the command reads images from (--images, --masks), whose files the
+    /// outputs, named as the images, would replace.
+    static func requireOutDir(_ dir: String?, reads: [(option: String, folder: String?)] = []) throws {
         guard let dir else { return }
+        for case let (option, folder?) in reads where AtomicFile.sameFile(dir, folder) {
+            throw VAEError("--out-dir \(dir) is the \(option) folder: the outputs, named as the images, would replace the files read; choose another folder")
+        }
         try AtomicFile.checkFolderPath(dir, what: "--out-dir")
     }
 

@@ -322,6 +322,27 @@ final class GenerationCLITests: XCTestCase {
         let bad = try CLI.run(["inpaint", GenerationCLITests.denoising, "--images", dir, "--mask", dir + "-nope.png"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertEqual(bad.stderr.split(separator: "\n").count, 1, bad.stderr)
+
+        // --out-dir the folder read: refused before anything is written (the images were replaced)
+        let before = try AtomicFile.readAll(path: dir + "/a.png", maxBytes: 1 << 20)
+        for args in [["inpaint", GenerationCLITests.denoising, "--images", dir, "--mask", dir + "-mask.png", "--iterations", "3", "--out-dir", dir + "/"],
+                     ["denoise", GenerationCLITests.denoising, "--images", dir, "--out-dir", dir],
+                     ["reconstruct", GenerationCLITests.denoising, "--images", dir, "--out-dir", dir]] {
+            let same = try CLI.run(args)
+            XCTAssertEqual(same.status, 1, same.stderr)
+            XCTAssertTrue(same.stderr.contains("is the --images folder: the outputs, named as the images, would replace the files read"), same.stderr)
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/a.png", maxBytes: 1 << 20), before)
+        // a link in --out-dir named as an output: refused, the file it names untouched
+        let linked = tempRunDir("linked"), victim = tempRunDir("victim") + ".txt"
+        try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: true)
+        try AtomicFile.write("precious\n", to: victim)
+        try FileManager.default.createSymbolicLink(atPath: linked + "/a.png", withDestinationPath: victim)
+        let link = try CLI.run(["denoise", GenerationCLITests.denoising, "--images", dir, "--out-dir", linked])
+        XCTAssertEqual(link.status, 1, link.stderr)
+        XCTAssertTrue(link.stderr.contains("a.png is a symbolic link: --out-dir writes its own files there"), link.stderr)
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "precious\n")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: linked + "/b.png"))
     }
 
     func testDenoisePrintsPSNRNextToTheMedianFilter() throws {

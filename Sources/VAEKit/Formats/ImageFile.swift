@@ -21,7 +21,7 @@ enum ImageFile {
 
     /// The whole file (at most `ImageFolderOptions.maxFileBytes`): one open, fstat and read.
     static func read(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        let fd = AtomicFile.openForReading(path)
         guard fd >= 0 else { throw VAEError("cannot read \(path): \(VAEError.errnoText())") }
         defer { close(fd) }
         var info = stat()
@@ -70,6 +70,9 @@ enum ImageFile {
     static func pngBytes(_ bytes: [UInt8], path: String) throws -> [UInt8] {
         if bytes.isEmpty { throw VAEError("\(path) is empty (0 bytes) — remove it, or pass --skip-bad-files") }
         if bytes.count >= 8 && bytes[0..<8].elementsEqual([137, 80, 78, 71, 13, 10, 26, 10]) { return bytes }
+        if Array(bytes.prefix(8)) == Array([137, 80, 78, 71, 13, 10, 26, 10].prefix(bytes.count)) {
+            throw VAEError("\(path) is a PNG cut short: \(bytes.count) bytes, not even its 8-byte signature — remove it, or pass --skip-bad-files")
+        }
         let head = bytes.prefix(64)
         let text = head.allSatisfy { $0 == 9 || $0 == 10 || $0 == 13 || (32...126).contains($0) }
         let what = text ? "text" : "starts with " + head.prefix(4).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
@@ -81,7 +84,12 @@ enum ImageFile {
         case let e as VAEError: return e
         case let e as PNGError:
             if case .tooLarge = e { return VAEError.format(path, "\(e) (--skip-bad-files skips it)") }
-            return VAEError.format(path, "\(e)" + " — is the file complete? (--skip-bad-files skips broken images)")
+            switch e {
+            case .truncated, .missingImageData, .compressedDataError, .imageDataSize:
+                return VAEError.format(path, "\(e)" + " — is the file complete? (--skip-bad-files skips broken images)")
+            default:
+                return VAEError.format(path, "\(e)" + " — the file is damaged (--skip-bad-files skips broken images)")
+            }
         case let e as JPEGError:
             return e == .libraryMissing ? VAEError.format(path, "\(e)") : VAEError.format(path, "\(e) (--skip-bad-files skips broken images)")
         default: return VAEError("\(path): \(error)")

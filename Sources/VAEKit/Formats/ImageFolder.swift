@@ -254,7 +254,11 @@ public enum ImageFolder {
         }
         try check(&train)
         try check(&test)
-        guard let f = first else { throw VAEError("no image in the folder could be read (\(skipped.count) skipped)") }
+        guard let f = first else {
+            // the first skipped file's reason, so that the error says why (the list is a note only
+            // once some images were read)
+            throw VAEError("no image in the folder could be read: \(skipped.count) skipped (--skip-bad-files)\(skipped.first.map { ", the first: \($0)" } ?? "")")
+        }
         let size = options.imageSize ?? [f.height, f.width]
         guard size[0] <= ImageFolderOptions.maxSide, size[1] <= ImageFolderOptions.maxSide else {
             throw VAEError("the images are \(f.width)×\(f.height); over \(ImageFolderOptions.maxSide) pixels a side — pass --image-size N to make them smaller")
