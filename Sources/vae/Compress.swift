@@ -175,9 +175,9 @@ final class Progress {
     func update(_ done: Int) {
         guard live, Date().timeIntervalSince(last) > 0.5 else { return }
         last = Date()
-        FileHandle.standardError.write(Data("\r\(label) \(done)\(total.map { "/\($0)" } ?? "")  ".utf8))
+        Console.write("\r\(label) \(done)\(total.map { "/\($0)" } ?? "")  ")
     }
-    func finish() { if live { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) } }
+    func finish() { if live { Console.write("\r\u{1B}[K") } }
 }
 
 enum CompressIO {

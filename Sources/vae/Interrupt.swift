@@ -29,6 +29,9 @@ enum Interrupt {
     static var exitCode: Int32 { 128 + max(requested.load(ordering: .relaxed), SIGINT) }
 
     static func install() {
+        // a reader of the output that went away (`2>&1 | tee log`, stopped by the same Ctrl-C as this
+        // process) fails a write with EPIPE instead of killing the run before it saves
+        signal(SIGPIPE, SIG_IGN)
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
@@ -38,7 +41,7 @@ enum Interrupt {
                     if !Console.quiet {
                         let what = sig == SIGINT ? "interrupted: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)"
                                                  : "terminated (SIGTERM): stopping after this batch and saving a checkpoint (a second SIGTERM quits now)"
-                        FileHandle.standardError.write(Data("\n\(what)\n".utf8))
+                        Console.write("\n\(what)\n")
                     }
                     if sig == SIGTERM, let stuck = whenStuck, !done.load(ordering: .relaxed) {
                         let seen = batches.load(ordering: .relaxed)

@@ -73,7 +73,7 @@ enum MPIJob {
         guard let c = comm else { Foundation.exit(code) }
         if !c.isLeader { usleep(1_000_000) }
         let prefix = c.size > 1 && !message.hasPrefix("rank ") ? "rank \(c.rank) of \(c.size): " : ""
-        FileHandle.standardError.write(Data("error: \(prefix)\(message.replacingOccurrences(of: "\n", with: " "))\n".utf8))
+        Console.write("error: \(prefix)\(message.replacingOccurrences(of: "\n", with: " "))\n")
         c.abort(code: code)
     }
 }

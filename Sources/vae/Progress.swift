@@ -25,7 +25,7 @@ final class ProgressDisplay {
                                                text: String(format: "%d/%d  loss %.2f  %@ %@  ETA %@", batch, batches, loss,
                                                             ProgressDisplay.grouped(ips), rateUnit, ProgressDisplay.clock(eta)),
                                                columns: ProgressDisplay.terminalColumns())
-            FileHandle.standardError.write(Data(("\r\u{1B}[2K" + line).utf8))
+            Console.write("\r\u{1B}[2K" + line)
             drawn = true
         case .epochEnd(let m):
             clear()
@@ -80,7 +80,7 @@ final class ProgressDisplay {
 
     func clear() {
         if drawn {
-            FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+            Console.write("\r\u{1B}[2K")
             drawn = false
         }
     }

@@ -89,7 +89,7 @@ extension SequenceText {
             try AtomicFile.write(text, to: out)
             print("wrote \(out) (\(lines.count) lines)")
         } else {
-            FileHandle.standardOutput.write(Data(text.utf8))
+            Console.write(text, fd: 1)
         }
     }
 

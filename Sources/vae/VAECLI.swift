@@ -89,22 +89,36 @@ enum Console {
     /// Set on MPI ranks other than 0: no notes (errors are always printed).
     nonisolated(unsafe) static var quiet = false
 
+    /// Writes `text` to standard error (or `fd`) with write(2). An error is ignored: a reader that
+    /// went away (`vae train … 2>&1 | tee log` stopped by the same Ctrl-C) must not stop the
+    /// command before it saves — FileHandle.write traps on EPIPE once SIGPIPE is ignored, as
+    /// training and MPI ranks ignore it.
+    static func write(_ text: String, fd: Int32 = 2) {
+        let bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return }
+            done += n
+        }
+    }
+
     static func error(_ message: String) {
         let line = visible(message.replacingOccurrences(of: "\n", with: " "))
-        FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+        write("error: \(line)\n")
     }
 
     static func note(_ message: String) {
         if quiet { return }
-        FileHandle.standardError.write(Data("\(visible(message))\n".utf8))
+        write("\(visible(message))\n")
     }
 
     /// The images --skip-bad-files left out, one per line (also when a command reads its data
     /// quietly; under MPI rank 0 says it, as every note).
     static func noteSkipped(_ skipped: [String]) {
         guard !quiet, !skipped.isEmpty else { return }
-        FileHandle.standardError.write(Data(visible("skipped \(counted(skipped.count, "bad image file")) (--skip-bad-files):\n"
-                                                    + skipped.map { "  \($0)\n" }.joined()).utf8))
+        write(visible("skipped \(counted(skipped.count, "bad image file")) (--skip-bad-files):\n" + skipped.map { "  \($0)\n" }.joined()))
     }
 
     /// Control characters that a data file put into a message (a column named with an escape

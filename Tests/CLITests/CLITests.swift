@@ -408,6 +408,26 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("resuming \(dir) \(loaded.state.position(of: end))"), again.stderr, file: file, line: line)
     }
 
+    /// `vae train … 2>&1 | tee log` stopped by Ctrl-C: the terminal's SIGINT ends tee too, and the
+    /// run's "stopping" line met a closed pipe. SIGPIPE killed it before the checkpoint was written
+    /// (exit 141, the state of the last epoch's end); now the write fails and the run saves.
+    func testStopSavesWhenTheOutputsReaderIsGone() throws {
+        let dir = tempRunDir("tee")
+        let data = try TinyData.make(train: 256, test: 32)
+        let h = try CLI.start(["train", "--data", data, "--epochs", "500", "--hidden", "64", "--batch", "16", "--no-report", "--out", dir])
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        h.2.fileHandleForReading.closeFile()   // the reader of stderr and stdout goes away first
+        h.1.fileHandleForReading.closeFile()
+        kill(h.0.processIdentifier, SIGINT)
+        h.0.waitUntilExit()
+        XCTAssertEqual(h.0.terminationReason, .exit, "killed by signal \(h.0.terminationStatus)")
+        XCTAssertEqual(h.0.terminationStatus, 130)
+        let loaded = try Checkpoint.load(dir)
+        XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved")
+    }
+
     /// A second `vae train --resume` in a folder another process is training (a requeued job while
     /// the first still runs) is refused with one line naming that process; once it has stopped,
     /// the same command resumes. The run folder's lock file is no foreign file for --resume.
