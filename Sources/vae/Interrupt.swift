@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import Synchronization
 
-/// Ctrl-C or SIGTERM during training: the first signal asks training to stop after the batch
+/// Ctrl-C, SIGTERM or SIGHUP during training: the first signal asks training to stop after the batch
 /// under way (a checkpoint is then written); a second one quits at once (exit 128 + the signal;
 /// every file SwiftVAE writes is replaced atomically, so nothing is left half-written).
 /// SIGTERM is what a batch scheduler sends before it kills a job, and what mpirun sends every
@@ -25,14 +25,17 @@ enum Interrupt {
     static func finishing() { done.store(true, ordering: .relaxed) }
 
     static var isRequested: Bool { requested.load(ordering: .relaxed) != 0 }
-    /// 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM).
-    static var exitCode: Int32 { 128 + max(requested.load(ordering: .relaxed), SIGINT) }
+    /// 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
+    static var exitCode: Int32 { let s = requested.load(ordering: .relaxed); return 128 + (s != 0 ? s : SIGINT) }
 
     static func install() {
         // a reader of the output that went away (`2>&1 | tee log`, stopped by the same Ctrl-C as this
         // process) fails a write with EPIPE instead of killing the run before it saves
         signal(SIGPIPE, SIG_IGN)
-        for sig in [SIGINT, SIGTERM] {
+        // a closed terminal or a dropped ssh session (SIGHUP) stops and saves too — unless the run was
+        // started to survive it (nohup: SIGHUP ignored already, and left so)
+        let hangUpIgnored = unsafeBitCast(signal(SIGHUP, SIG_IGN), to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+        for sig in [SIGINT, SIGTERM] + (hangUpIgnored ? [] : [SIGHUP]) {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {
@@ -40,7 +43,8 @@ enum Interrupt {
                     // under mpirun the ranks stop together and rank 0 speaks for them
                     if !Console.quiet {
                         let what = sig == SIGINT ? "interrupted: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)"
-                                                 : "terminated (SIGTERM): stopping after this batch and saving a checkpoint (a second SIGTERM quits now)"
+                            : sig == SIGHUP ? "hang-up (SIGHUP: the terminal closed): stopping after this batch and saving a checkpoint (run under nohup or tmux to train on)"
+                            : "terminated (SIGTERM): stopping after this batch and saving a checkpoint (a second SIGTERM quits now)"
                         Console.write("\n\(what)\n")
                     }
                     if sig == SIGTERM, let stuck = whenStuck, !done.load(ordering: .relaxed) {

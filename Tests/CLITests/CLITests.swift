@@ -383,6 +383,12 @@ final class CLITests: XCTestCase {
         try checkGracefulStop(SIGTERM, status: 143, says: "terminated (SIGTERM): stopping after this batch")
     }
 
+    /// A closed terminal or a dropped ssh session: the same graceful stop, exit 129 (it killed the
+    /// run without a save).
+    func testSIGHUPSavesACheckpoint() throws {
+        try checkGracefulStop(SIGHUP, status: 129, says: "hang-up (SIGHUP: the terminal closed): stopping after this batch")
+    }
+
     func checkGracefulStop(_ sig: Int32, status: Int32, says: String, file: StaticString = #filePath, line: UInt = #line) throws {
         let dir = tempRunDir("signal-\(sig)")
         let data = try TinyData.make(train: 256, test: 32)
