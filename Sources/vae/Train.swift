@@ -138,6 +138,10 @@ struct Train: ParsableCommand {
         // --resume: a run to continue, or (a job killed before its first save) nothing yet. Decided
         // before the MPI ranks join, so that every rank looks before any rank writes.
         var resuming: Checkpoint.Loaded?
+        // the run folder's claim before its checkpoint is read: a trainer still running could save
+        // in between, and this one would go on from the older copy (under MPI, rank 0's claim)
+        let claim = try resume && (Communicator.launchedRank ?? 0) == 0 && AtomicFile.isDirectory(out!) ? RunFolderLock.acquire(out!) : nil
+        defer { withExtendedLifetime(claim) {} }
         if resume, case .run(let loaded) = try Train.resumeTarget(out!) {
             try checkResume(loaded, raw: raw)
             resuming = loaded

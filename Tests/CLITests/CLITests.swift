@@ -457,6 +457,22 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
     }
 
+    /// The claim comes before the checkpoint is read: a resume that read first (16 s for MOSES's
+    /// data) went on from the copy it had read while the other trainer saved a newer one. Here the
+    /// other trainer holds the folder and its checkpoint is unreadable: the lock is what is said.
+    func testResumeClaimsTheFolderBeforeReadingIt() throws {
+        let dir = tempRunDir("claimfirst")
+        let data = try TinyData.make(train: 64, test: 16)
+        let common = ["train", "--data", data, "--hidden", "16", "--batch", "16", "--no-report", "--out", dir]
+        XCTAssertEqual(try CLI.run(common + ["--epochs", "1"]).status, 0)
+        try AtomicFile.write([UInt8](repeating: 7, count: 100), to: dir + "/model.safetensors")   // as if being rewritten
+        let other = try RunFolderLock.acquire(dir)   // this test process is the other trainer
+        let r = try CLI.run(common + ["--epochs", "2", "--resume"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("is being trained by another process (pid \(getpid()))"), r.stderr)
+        withExtendedLifetime(other) {}
+    }
+
     func testBadInputIsOneLineAndTheRightExitCode() throws {
         _ = try trained()
         func check(_ args: [String], _ code: Int32, _ needle: String, file: StaticString = #filePath, line: UInt = #line) throws {

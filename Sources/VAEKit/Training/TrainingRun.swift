@@ -91,10 +91,15 @@ public final class TrainingRun {
                               mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
         var changes = ResumeChanges()
         changes.epochs = epochs
+        // claimed before the checkpoint is read (another trainer's later save is not undone)
+        let claim = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
+        defer { withExtendedLifetime(claim) {} }
         return try resume(directory: directory, loaded: Checkpoint.load(directory), data: data, changes: changes, mpi: mpi)
     }
 
     /// Continues the run in `directory` from its checkpoint, already `loaded`, with `changes`.
+    /// Claim the folder (`RunFolderLock.acquire`) before loading it, so that no other trainer saves
+    /// between the load and this run's own claim.
     public static func resume(directory: String, loaded: Checkpoint.Loaded, data: Dataset, changes: ResumeChanges,
                               mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
         let lock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
