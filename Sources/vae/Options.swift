@@ -115,7 +115,7 @@ struct DataOptions: ParsableArguments {
     }
 
     /// A CSV table: fitted here (`vae train`), or read with a run's stored schema.
-    func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?) throws -> Dataset {
+    func loadTable(_ path: String, why: String, quiet: Bool, stored: TableInfo?, trainedOn: String?, resuming: Bool = false) throws -> Dataset {
         // one of MNIST's four IDX files given as the data (it was "a NUL byte — not a CSV text table")
         let lower = AtomicFile.split(path).name.lowercased()
         // (a regular file only: a pipe's bytes read here would be gone for the table reader, --data -)
@@ -129,7 +129,7 @@ struct DataOptions: ParsableArguments {
         let d: Dataset
         if let stored {
             try checkTableFlags(stored.schema)
-            d = try Dataset.loadTable(path: path, stored: stored, trainedOn: trainedOn)
+            d = try Dataset.loadTable(path: path, stored: stored, trainedOn: trainedOn, resuming: resuming)
         } else {
             var o = TableOptions()
             o.label = label
@@ -192,7 +192,9 @@ struct DataOptions: ParsableArguments {
 
     /// Resolves and loads the data set, saying which one is used (on stderr).
     /// `stored`: the image-folder options of the run being continued or analysed.
-    func load(fallback: String? = nil, quiet: Bool = false, stored: ImageFolderOptions? = nil, table: TableInfo? = nil) throws -> Dataset {
+    /// `resuming`: a table is read as the one the run trains on, whatever its path.
+    func load(fallback: String? = nil, quiet: Bool = false, stored: ImageFolderOptions? = nil, table: TableInfo? = nil,
+              resuming: Bool = false) throws -> Dataset {
         let dir: String
         var why = ""
         if let d = data {
@@ -216,7 +218,7 @@ struct DataOptions: ParsableArguments {
             throw VAEError("no data found: pass --data DIR (a folder with train-images-idx3-ubyte[.gz] …), set VAE_DATA, or apt-get install dataset-fashion-mnist")
         }
         if AtomicFile.exists(dir) && !AtomicFile.isDirectory(dir) {
-            return try loadTable(dir, why: why, quiet: quiet, stored: table, trainedOn: fallback)
+            return try loadTable(dir, why: why, quiet: quiet, stored: table, trainedOn: fallback, resuming: resuming)
         }
         if (label != nil || ignore != nil) && AtomicFile.isDirectory(dir) {
             throw ValidationError("--label and --ignore are for CSV tables; \(dir) is a folder")

@@ -168,7 +168,7 @@ struct Train: ParsableCommand {
             } else {
                 try dataOptions.requireRecordedOrGiven(loaded, run: dir)
                 data = try dataOptions.load(fallback: loaded.config?.data?.recordedPath, stored: loaded.config?.data?.imageOptions,
-                                           table: loaded.table)
+                                           table: loaded.table, resuming: true)
             }
             // a total below what is done would leave "after epoch 3 of 2" (and rewrite the report)
             if let e = epochs, e < loaded.state.epoch {

@@ -328,6 +328,31 @@ final class TableCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--patience needs a validation share"), r.stderr)
     }
 
+    /// `--resume --data COPY` (a job that stages the CSV to node-local scratch): the copy is read as
+    /// the table the run trained on, split the same way, and the run ends bit for bit where a run
+    /// that never stopped does. It was read as new data — every row a test row — and training went
+    /// on over the test rows. Another table is refused.
+    func testResumeWithACopyOfTheTableTrainsOnItsTrainingRows() throws {
+        let (path, lines) = try writeTable()
+        let flags = ["--label", "kind", "--ignore", "id", "--seed", "5", "--no-report", "--batch", "16"]
+        let straight = tempRunDir("tstraight"), stopped = tempRunDir("tstopped")
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--epochs", "4", "--out", straight] + flags).status, 0)
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--epochs", "2", "--out", stopped] + flags).status, 0)
+        let copy = tempRunDir("scratch") + ".csv"
+        try FileManager.default.copyItem(atPath: path, toPath: copy)
+        let r = try CLI.run(["train", "--data", copy, "--epochs", "4", "--out", stopped, "--resume"] + flags)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("192 train, 48 test rows"), r.stderr)
+        XCTAssertEqual(try AtomicFile.readAll(path: straight + "/model.safetensors", maxBytes: 1 << 26),
+                       try AtomicFile.readAll(path: stopped + "/model.safetensors", maxBytes: 1 << 26))
+        // another table (the rows in another order: another split, other statistics) is refused
+        let other = tempRunDir("reversed") + ".csv"
+        try AtomicFile.write(([lines[0]] + lines.dropFirst().reversed()).joined(separator: "\n") + "\n", to: other)
+        let refused = try CLI.run(["train", "--data", other, "--epochs", "5", "--out", stopped, "--resume"] + flags)
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("\(other) is not the table the run trained on"), refused.stderr)
+    }
+
     func testTableErrorsAreOneLine() throws {
         let (path, _) = try writeTable()
         // exit 1: the data does not hold what is asked for; 2: options that a table does not take

@@ -95,15 +95,21 @@ extension Dataset {
     /// The run's own file is the file at `trainedOn` under any path (`./t.csv`, an absolute path, a
     /// link): scoring it as new data would mix its training rows into the test rows. A copy is
     /// another file.
-    public static func loadTable(path: String, stored: TableInfo, trainedOn: String?) throws -> Dataset {
+    /// `resuming`: the file is to train on again (`vae train --resume` with it), so it is read as the
+    /// trained table whatever its path (a copy, a moved file) and must be that table: a file read as
+    /// new data is all test rows, and training went on over them.
+    public static func loadTable(path: String, stored: TableInfo, trainedOn: String?, resuming: Bool = false) throws -> Dataset {
         var o = TableOptions()
         o.label = stored.schema.label?.name
         o.ignore = stored.schema.ignored
         o.testFraction = stored.testFraction
         o.seed = stored.seed
-        if let t = trainedOn, path == t || AtomicFile.sameFile(path, t) {
+        if resuming || trainedOn.map({ path == $0 || AtomicFile.sameFile(path, $0) }) == true {
             let d = try loadTable(path: path, options: o)
             guard d.table?.schema == stored.schema else {
+                if resuming && !(trainedOn.map { path == $0 || AtomicFile.sameFile(path, $0) } ?? false) {
+                    throw VAEError("\(path) is not the table the run trained on (\(trainedOn ?? "its file"); the columns or their statistics differ): resume with that table, or train a new run on this one")
+                }
                 throw VAEError("\(path) has changed since the model was trained on it (its columns or statistics differ); pass the file as new data with a copy under another name, or train again")
             }
             return d
