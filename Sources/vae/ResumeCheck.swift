@@ -73,6 +73,9 @@ extension Train {
         let schedule = o.learningRateSchedule.map { s in ScheduleChoice.allCases.first { $0.schedule == s }?.rawValue ?? "a custom schedule" }
         add("--lr-schedule", lrSchedule?.rawValue, schedule ?? ScheduleChoice.constant.rawValue)
         add("--init", weightInit?.rawValue, (o.weightInit ?? .pytorch).rawValue)
+        // early stopping: which items are held out, and when training stops (0 given: none)
+        add("--validation-fraction", validationFraction.map { $0 == 0 ? "0 (none)" : "\($0)" }, o.validationFraction.map { "\($0)" } ?? "0 (none)")
+        add("--patience", patience.map(String.init), o.patience.map(String.init) ?? "none (no validation share)")
         if let on = outputBiasFromData {
             add(on ? "--output-bias-from-data" : "--no-output-bias-from-data", on ? "on" : "off", o.outputBiasFromData == true ? "on" : "off")
         }

@@ -140,7 +140,8 @@ struct Train: ParsableCommand {
         var resuming: Checkpoint.Loaded?
         // the run folder's claim before its checkpoint is read: a trainer still running could save
         // in between, and this one would go on from the older copy (under MPI, rank 0's claim)
-        let claim = try resume && (Communicator.launchedRank ?? 0) == 0 && AtomicFile.isDirectory(out!) ? RunFolderLock.acquire(out!) : nil
+        let claim = try resume && (Communicator.launchedRank ?? 0) == 0 && AtomicFile.exists(out! + "/" + Checkpoint.weightsFile)
+            ? RunFolderLock.acquire(out!) : nil
         defer { withExtendedLifetime(claim) {} }
         if resume, case .run(let loaded) = try Train.resumeTarget(out!) {
             try checkResume(loaded, raw: raw)

@@ -15,7 +15,9 @@ final class ResumeCLITests: XCTestCase {
         // flag, a changed value, the run's value as the message names it
         for (flag, value, stored) in [("--beta", "2", "1.0"), ("--batch", "32", "64"), ("--latent", "3", "2"), ("--seed", "9", "1"),
                                       ("--likelihood", "gaussian", "bernoulli"), ("--hidden", "16,8", "16"), ("--model", "conv", "mlp"),
-                                      ("--binarize", nil, "off"), ("--k", "2", "1"), ("--init", "glorot", "pytorch")] {
+                                      ("--binarize", nil, "off"), ("--k", "2", "1"), ("--init", "glorot", "pytorch"),
+                                      // (they were replaced by the run's values without a word)
+                                      ("--validation-fraction", "0.2", "0 (none)"), ("--patience", "3", "none (no validation share)")] {
             let r = try CLI.run(["train", "--data", data, "--resume", "--out", run, flag] + (value.map { [$0] } ?? []))
             XCTAssertEqual(r.status, 2, "\(flag): \(r.stderr)")   // a usage error
             let lines = r.stderr.split(separator: "\n").filter { $0.contains("cannot change") }
