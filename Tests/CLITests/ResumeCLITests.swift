@@ -38,6 +38,33 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(loaded.options.batchSize, 64)
     }
 
+    /// Other data at resume — another set, or the run's folder with changed files — is refused:
+    /// the run no longer goes on bit for bit. It was accepted without a word (MNIST into a
+    /// Fashion-MNIST run), and config.json then named the new data as the run's.
+    func testResumeOnOtherDataIsRefused() throws {
+        let data = try TinyData.make(train: 128, test: 32, side: 8)
+        let run = tempRunDir("otherdata")
+        let line = ["train", "--latent", "2", "--hidden", "16", "--batch", "64", "--no-report", "--out", run]
+        XCTAssertEqual(try CLI.run(line + ["--data", data, "--epochs", "1"]).status, 0)
+        let smaller = try TinyData.make(train: 96, test: 32, side: 8)
+        var r = try CLI.run(line + ["--data", smaller, "--epochs", "2", "--resume"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: the data is not what the run trained on (the run: 128 training and 32 test items of 1×8×8, first items "), r.stderr)
+        XCTAssertTrue(r.stderr.contains("now: 96 training and 32 test items of 1×8×8"), r.stderr)
+        // one pixel of the first training image changed in the run's own folder
+        var idx = try AtomicFile.readAll(path: data + "/train-images-idx3-ubyte", maxBytes: 1 << 20)
+        idx[16] ^= 0xFF
+        try AtomicFile.write(idx, to: data + "/train-images-idx3-ubyte")
+        r = try CLI.run(line + ["--data", data, "--epochs", "2", "--resume"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the data is not what the run trained on"), r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).state.epoch, 1, "a refused resume trained")
+        idx[16] ^= 0xFF
+        try AtomicFile.write(idx, to: data + "/train-images-idx3-ubyte")
+        r = try CLI.run(line + ["--data", data, "--epochs", "2", "--resume"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
     /// The line a job script re-runs: every run-defining flag given again with its value, plus
     /// `--resume`. It continues the run, exactly as an uninterrupted run would have gone.
     func testTheSameCommandLineContinuesTheRun() throws {

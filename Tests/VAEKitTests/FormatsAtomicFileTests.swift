@@ -189,25 +189,6 @@ final class FormatsTestsAtomicFile: XCTestCase {
         }
     }
 
-    /// A data file replaced by a FIFO that nobody writes to reads as empty (the reader then names
-    /// the file as short) instead of blocking in open(2) for ever; the IDX loader says so.
-    func testFIFOWithoutWriterDoesNotHang() throws {
-        let dir = try FormatsFixture.makeTempDirectory(self)
-        XCTAssertEqual(mkfifo(dir + "/train-images-idx3-ubyte", 0o600), 0)
-        final class Box: @unchecked Sendable { var result: Result<[UInt8], Error>? }
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        Thread {
-            box.result = Result { try AtomicFile.readAll(path: dir + "/train-images-idx3-ubyte", maxBytes: 1 << 20) }
-            done.signal()
-        }.start()
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "reading a FIFO without a writer blocked")
-        XCTAssertEqual(try box.result?.get(), [])
-        let prefix = Thread { _ = try? AtomicFile.readPrefix(path: dir + "/train-images-idx3-ubyte", count: 4); done.signal() }
-        prefix.start()
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success, "readPrefix of a FIFO without a writer blocked")
-    }
-
     func testErrorMessagesAreOneLine() {
         XCTAssertEqual(VAEError("a\nb").message, "a b")
         XCTAssertEqual("\(VAEError("x"))", "x")

@@ -130,14 +130,8 @@ public final class DataParallel {
         for w in st.rng + [UInt64(st.epoch), UInt64(st.batchInEpoch), UInt64(st.adamStep),
                            UInt64(trainer.data.train.count), UInt64(trainer.data.test.count)] { h.add(w) }
         // the data: its sizes, shape and the values of its first items (up to 1 MiB), as the trainer reads them
-        let train = trainer.data.train
         var d = FNV64()
-        for w in [train.count, trainer.data.test.count] + train.itemShape { d.add(UInt64(w)) }
-        let first = train.batch(0..<min(train.count, max(1, (1 << 18) / max(train.featureCount, 1))))
-        for t in [first.x] + (first.mask.map { [$0] } ?? []) {
-            d.add(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
-        }
-        for l in first.labels ?? [] { d.add(UInt64(bitPattern: Int64(l))) }
+        Array(trainer.dataDescription.utf8).withUnsafeBytes { d.add($0) }
         // the training options and the job's settings, one hash each (a rank that trains for other
         // epochs or batches than the others waits for them at a collective they never reach)
         let named = DataParallel.fields(trainer.options, prefix: "") + DataParallel.fields(settings, prefix: "MPI ")

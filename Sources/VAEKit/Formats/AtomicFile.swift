@@ -127,22 +127,10 @@ public enum AtomicFile {
         return removed
     }
 
-    /// open(2) for reading without waiting for a writer: a FIFO that nobody writes to (a data
-    /// file replaced by `mkfifo`) reads as empty, and is then named as a short file, instead of
-    /// blocking for ever. Reads block as usual afterwards (a pipe with a writer, `--data -`).
-    public static func openForReading(_ path: String) -> Int32 {
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        if fd >= 0 {
-            let flags = fcntl(fd, F_GETFL)
-            if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
-        }
-        return fd
-    }
-
     /// The first `count` bytes of a file (fewer when it is shorter): a format's header, read
     /// before deciding how much of the file to read.
     public static func readPrefix(path: String, count: Int) throws -> [UInt8] {
-        let fd = openForReading(path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
             throw VAEError("cannot read \(path): \(VAEError.errnoText(code))\(code == ENOENT ? " — check the path" : "")")
@@ -190,7 +178,7 @@ public enum AtomicFile {
     /// holds (or `maxBytes`, whichever is less).
     public static func readAll(path: String, maxBytes: Int) throws -> [UInt8] {
         let maxBytes = max(0, maxBytes)
-        let fd = openForReading(path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             let code = errno
             let hint = code == ENOENT ? " — check the path" : ""

@@ -21,7 +21,7 @@ enum ImageFile {
 
     /// The whole file (at most `ImageFolderOptions.maxFileBytes`): one open, fstat and read.
     static func read(_ path: String) throws -> [UInt8] {
-        let fd = AtomicFile.openForReading(path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw VAEError("cannot read \(path): \(VAEError.errnoText())") }
         defer { close(fd) }
         var info = stat()

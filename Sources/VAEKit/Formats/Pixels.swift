@@ -85,7 +85,7 @@ final class MappedFile: @unchecked Sendable {
 
     /// Maps `path` (read-only, shared). Throws a one-line error naming the file.
     init(path: String) throws {
-        let fd = AtomicFile.openForReading(path)
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw VAEError("cannot open \(path): \(VAEError.errnoText())") }
         defer { close(fd) }
         var info = stat()

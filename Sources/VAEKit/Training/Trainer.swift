@@ -133,6 +133,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
     public var bestEpoch: Int? = nil
     public var bestValidation: Double? = nil
     public var stoppedEarly: Bool? = nil
+    /// What the run trains on (`Trainer.dataDescription`): a resume with other data is refused
+    /// (nil in checkpoints written before it was recorded).
+    public var data: String? = nil
 
     /// Before the first step: what `Checkpoint.save` records for a model saved outside a trainer.
     /// `Checkpoint.load` reads such a folder's model; it holds no random stream, so it is not a run
@@ -259,6 +262,24 @@ public final class Trainer {
         }
         rng = RNG(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x5EED)
         st = TrainingState()
+        st.data = dataDescription
+    }
+
+    /// The training data as a resume checks it: the counts of both splits, the items' shape, and
+    /// a hash of the first training items (up to 1 MiB of them, as the trainer reads them, with
+    /// their mask and labels). Other data — another folder, a set whose files changed — gives
+    /// another description, and a run resumed on it would no longer go on bit for bit.
+    public var dataDescription: String {
+        let train = data.train
+        var h = FNV64()
+        for w in [train.count, data.test.count] + train.itemShape { h.add(UInt64(w)) }
+        let first = train.batch(0..<min(train.count, max(1, (1 << 18) / max(train.featureCount, 1))))
+        for t in [first.x] + (first.mask.map { [$0] } ?? []) {
+            h.add(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))
+        }
+        for l in first.labels ?? [] { h.add(UInt64(bitPattern: Int64(l))) }
+        let hex = String(h.value, radix: 16)
+        return "\(train.count) training and \(data.test.count) test items of \(train.itemShape.map(String.init).joined(separator: "×")), first items \(String(repeating: "0", count: 16 - hex.count) + hex)"
     }
 
     /// Continues from a checkpoint's state (weights and Adam moments already loaded, and with early
@@ -266,8 +287,13 @@ public final class Trainer {
     public func restore(_ s: TrainingState, bestWeights best: [Float]? = nil) throws {
         guard let r = RNG(savedState: s.rng) else { throw VAEError("the checkpoint's random-number state is invalid; start a new run") }
         if let best, best.count != model.store.count { throw VAEError("the checkpoint's best weights do not fit the model; the file is damaged") }
+        let now = dataDescription
+        if let then = s.data, then != now {
+            throw VAEError("the data is not what the run trained on (the run: \(then); now: \(now)): resume with the run's data, or start a new run")
+        }
         rng = r
         st = s
+        st.data = now   // (a checkpoint from before the description was recorded gets it now)
         bestWeights = best
     }
 
