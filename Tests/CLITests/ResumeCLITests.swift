@@ -65,6 +65,26 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// A checkpoint whose weights give a non-finite loss before any step (a flipped exponent bit)
+    /// is said to be the cause; the message blamed the learning rate.
+    func testDamagedWeightsAreNamedAtTheFirstBatch() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("flipped")
+        let line = ["train", "--data", data, "--latent", "2", "--hidden", "16", "--batch", "32", "--no-report", "--out", run]
+        XCTAssertEqual(try CLI.run(line + ["--epochs", "1"]).status, 0)
+        var bytes = try AtomicFile.readAll(path: run + "/model.safetensors", maxBytes: 1 << 26)
+        let headerLength = bytes[0..<8].enumerated().reduce(0) { $0 | (Int($1.element) << (8 * $1.offset)) }
+        let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + headerLength)])) as! [String: Any]
+        let name = header.keys.sorted().first { $0.hasPrefix("decoder.") && $0.hasSuffix(".weight") }!
+        let start = ((header[name] as! [String: Any])["data_offsets"] as! [Int])[0] + 8 + headerLength
+        for (i, b) in withUnsafeBytes(of: Float(3e38).bitPattern.littleEndian, Array.init).enumerated() { bytes[start + i] = b }
+        try AtomicFile.write(bytes, to: run + "/model.safetensors")
+        let r = try CLI.run(line + ["--epochs", "2", "--resume"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("at the first batch after resuming (epoch 2, batch 1), before any step: the checkpoint's weights give it — the file may be damaged"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("--lr"), r.stderr)
+    }
+
     /// The line a job script re-runs: every run-defining flag given again with its value, plus
     /// `--resume`. It continues the run, exactly as an uninterrupted run would have gone.
     func testTheSameCommandLineContinuesTheRun() throws {

@@ -175,6 +175,8 @@ public final class Trainer {
         return s
     }
     private var st: TrainingState
+    /// Optimizer steps this trainer has taken (not the run's: those are `st.adamStep`).
+    private var stepsTaken = 0
     /// MPI: data-parallel training over the ranks of a job (Distributed/DataParallel.swift);
     /// nil in one process.
     public var parallel: DataParallel?
@@ -377,6 +379,10 @@ public final class Trainer {
                     ?? model.trainStep(batch.rows(mine), eps: eps.rows(mine), klWeight: w, gradScale: 1 / Float(b), update: fused)
             if let parallel { loss = try parallel.finishStep(loss) }  // MPI: Σ gradients and losses over ranks
             guard loss.recon.isFinite && loss.kl.isFinite else {
+                if stepsTaken == 0 && st.adamStep > 0 {
+                    // the checkpoint's own weights, before any step of this process: no learning rate is to blame
+                    throw VAEError("the loss is \(loss.recon + loss.kl) (not finite) at the first batch after resuming (epoch \(epoch), batch \(bi + 1)), before any step: the checkpoint's weights give it — the file may be damaged (vae evaluate RUN shows its loss); resume from a copy you trust, or start a new run")
+                }
                 throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
             }
             if fused != nil {
@@ -386,6 +392,7 @@ public final class Trainer {
                 optimizer.update()
             }
             st.adamStep = optimizer.step
+            stepsTaken += 1
             st.partialRecon += loss.recon
             st.partialKL += loss.kl
             st.partialCount += b
