@@ -30,7 +30,7 @@ enum MPIJob {
     }
 
     private static func setStopMessage(rank: Int, size: Int) {
-        let kept = runFolder.map { "; what \($0) holds is kept (continue with: vae train --resume --out \($0), which also starts a run that has no checkpoint yet)" } ?? ""
+        let kept = runFolder.map { "; what \($0) holds is kept (continue with: \(Train.resumeLine($0, noReport: false)), which also starts a run that has no checkpoint yet)" } ?? ""
         let old = mpiStopMessage
         mpiStopMessage = strdup("error: rank \(rank) of \(size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted)\(kept)\n")
         free(old)

@@ -375,7 +375,7 @@ struct Train: ParsableCommand {
             print("report: \(path)")
         }
         if outcome == .interrupted {
-            Console.note("stopped \(run.trainer.state.position(of: run.trainer.options.epochs)); checkpoint saved. Resume with: vae train --resume --out \(run.directory)")
+            Console.note("stopped \(run.trainer.state.position(of: run.trainer.options.epochs)); checkpoint saved. Resume with: \(Train.resumeLine(run.directory, noReport: noReport))")
             throw ExitCode(Interrupt.exitCode)
         }
         if leader, let m = run.metrics.last {
@@ -431,6 +431,15 @@ extension Train {
     /// A run trains on the training split and scores the test split after every epoch: neither may
     /// be empty (a one-image folder, a one-row table, or --classes with no test item gave a "test
     /// 0.00" and then a crash in the report). Checked before the run folder is made.
+    /// The command that continues a run: under mpirun with the job's size (the same ranks give
+    /// the same numbers), with --no-report if this one had it, the folder quoted for a shell.
+    static func resumeLine(_ dir: String, noReport: Bool) -> String {
+        let safe = !dir.isEmpty && dir.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "._/-+=:@,".unicodeScalars.contains($0) }
+        let folder = safe ? dir : "'" + dir.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        let mpi = MPIJob.comm.map { "mpirun -np \($0.size) " } ?? ""
+        return "\(mpi)vae train --resume --out \(folder)\(noReport ? " --no-report" : "")"
+    }
+
     static func requireBothSplits(_ data: Dataset, classes: [Int]?) throws {
         let train = classes.map { data.train.filtered(classes: Set($0)).count } ?? data.train.count
         let test = classes.map { data.test.filtered(classes: Set($0)).count } ?? data.test.count
