@@ -9,7 +9,7 @@ struct Denoise: ParsableCommand {
         discussion: "Train the model for it with `vae train --corrupt gaussian:0.3` (a denoising VAE); a VAE trained on clean images only is a weak denoiser.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Denoise the PNGs of this folder (no clean truth: no PSNR).", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("Denoise the images (PNG, JPEG) of this folder (no clean truth: no PSNR).", valueName: "dir")) var images: String?
     @Option(help: "Standard deviation of the noise added to test images (pixels in [0, 1], clipped).") var noise = 0.3
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Test images over which PSNR is averaged (default 1000; not with --images, which reads the whole folder).") var limit: Int?

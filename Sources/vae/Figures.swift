@@ -27,6 +27,7 @@ enum Figures {
 
     /// Rows of `a` with the matching rows of `b` under them, `columns` per row.
     static func pairs(_ a: Tensor, _ b: Tensor, shape: [Int], count n: Int, columns: Int = 10) -> [UInt8] {
+        let columns = max(1, min(columns, n))   // 3 pairs: 3 columns, not 10 with 7 blank
         let d = a.rowSize
         let rows = (n + columns - 1) / columns
         let out = Tensor(shape: [rows * 2 * columns, d])

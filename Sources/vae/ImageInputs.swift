@@ -10,9 +10,18 @@ enum ImageInputs {
     /// The image files of a folder (PNG and JPEG, as training reads; `pngOnly`: PNG), sorted by name.
     static func files(in dir: String, pngOnly: Bool = false) throws -> [String] {
         guard AtomicFile.isDirectory(dir) else { throw VAEError("\(dir) is not a folder of images; pass --images DIR with \(pngOnly ? "PNG" : "PNG or JPEG") files") }
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir)
-            .filter { pngOnly ? !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") : ImageFolder.isImageName($0) }   // hidden files are not the user's images
+        let all = try FileManager.default.contentsOfDirectory(atPath: dir)
+        let names = all.filter { pngOnly ? !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".png") : ImageFolder.isImageName($0) }   // hidden files are not the user's images
             .sorted()
+        // what is left out, said (the count of images written was all there was to notice)
+        let folders = all.filter { !$0.hasPrefix(".") && AtomicFile.isDirectory(dir + "/" + $0) }
+        if !folders.isEmpty {
+            Console.note("note: \(dir) holds \(Console.counted(folders.count, "folder")) (\(folders.sorted().prefix(3).joined(separator: ", "))\(folders.count > 3 ? ", …" : "")); --images reads the images in \(dir) itself, not those in its folders")
+        }
+        if pngOnly {
+            let others = all.filter { !$0.hasPrefix(".") && ImageFolder.isImageName($0) && !$0.lowercased().hasSuffix(".png") }
+            if !others.isEmpty { Console.note("note: \(Console.counted(others.count, "JPEG file")) in \(dir) left out: only PNGs are coded exactly (a JPEG's pixels are not its file)") }
+        }
         guard !names.isEmpty else { throw VAEError("\(dir) has no image files (\(pngOnly ? ".png" : ".png, .jpg, .jpeg"))") }
         // a FIFO named like an image hung the read; a folder or device is no image either
         if let odd = names.first(where: { AtomicFile.regularFileSize(dir + "/" + $0) == nil && AtomicFile.exists(dir + "/" + $0) }) {
@@ -65,8 +74,23 @@ enum ImageInputs {
     /// A mask PNG: white (≥ 0.5) pixels are missing. Returns observed flags [C·H·W].
     /// `--mask FILE.png`, the one mask of every image, must leave something to fill (an all-black
     /// one gave "inf dB" for every method); one of `--masks DIR` may leave its image as it is.
-    static func mask(_ path: String, shape: [Int], oneForAll: Bool = false) throws -> [Float] {
-        let gray = try read(path, shape: [1, shape[1], shape[2]], options: nil)
+    /// `resizedAs`: the run's image options when the images it goes with are resized to the model
+    /// (--image-size): the mask, drawn at the images' own size, is resized the same way.
+    /// `forImage`: the image whose mask it is (--masks DIR), named when it is missing.
+    static func mask(_ path: String, shape: [Int], oneForAll: Bool = false, resizedAs options: ImageFolderOptions? = nil,
+                     forImage: String? = nil) throws -> [Float] {
+        if let image = forImage, !AtomicFile.exists(path) {
+            throw VAEError("\(path) does not exist: --masks holds one mask per image, named as the image (\(image))")
+        }
+        var resize: ImageFolderOptions? = nil
+        if let size = options?.imageSize { resize = ImageFolderOptions(); resize!.imageSize = size }
+        let gray: [Float]
+        do { gray = try read(path, shape: [1, shape[1], shape[2]], options: resize) } catch let e as VAEError {
+            // (--skip-bad-files skips images, not masks)
+            var m = e.message
+            for hint in [" — remove it, or pass --skip-bad-files", " (--skip-bad-files skips broken images)", " (--skip-bad-files skips it)"] where m.hasSuffix(hint) { m.removeLast(hint.count) }
+            throw VAEError(m)
+        }
         let plane = shape[1] * shape[2]
         var out = [Float](repeating: 1, count: shape[0] * plane)
         for ch in 0..<shape[0] { for p in 0..<plane where gray[p] >= 0.5 { out[ch * plane + p] = 0 } }

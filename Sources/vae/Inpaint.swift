@@ -20,7 +20,7 @@ struct Inpaint: ParsableCommand {
         """)
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Inpaint the PNGs of this folder.", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("Inpaint the images (PNG, JPEG) of this folder.", valueName: "dir")) var images: String?
     @Option(help: ArgumentHelp("A mask PNG (white = missing) or center|top|bottom|left|right|random:P.", valueName: "mask"))
     var mask: String?
     @Option(help: ArgumentHelp("A folder of mask PNGs named as the images.", valueName: "dir")) var masks: String?
@@ -71,13 +71,13 @@ struct Inpaint: ParsableCommand {
         var rng = RNG(seed: seed)
         if let images {
             if model.isConditional { throw VAEError("a conditional model needs each image's label: inpaint the labelled test set (--data) instead") }
-            let (names, x) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
-                                                   skipBadFiles: dataOptions.skipBadFiles)
+            let options = try ImageInputs.options(loaded, dataOptions)
+            let (names, x) = try ImageInputs.load(images, shape: shape, options: options, skipBadFiles: dataOptions.skipBadFiles)
             let observed = Tensor(shape: x.shape)
             for (i, name) in names.enumerated() {
                 let m: [Float]
-                if let masks { m = try ImageInputs.mask(masks + "/" + name, shape: shape) }
-                else if let mask, mask.lowercased().hasSuffix(".png") { m = try ImageInputs.mask(mask, shape: shape, oneForAll: true) }
+                if let masks { m = try ImageInputs.mask(masks + "/" + name, shape: shape, resizedAs: options, forImage: images + "/" + name) }
+                else if let mask, mask.lowercased().hasSuffix(".png") { m = try ImageInputs.mask(mask, shape: shape, oneForAll: true, resizedAs: options) }
                 else { m = try InpaintingMask(parsing: mask!).make(count: 1, shape: shape, rng: &rng).array }
                 (observed.pointer + i * d).update(from: m, count: d)
             }

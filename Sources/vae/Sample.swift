@@ -81,7 +81,7 @@ struct Reconstruct: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Test images (or --images DIR) and their reconstructions, side by side.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Reconstruct the PNGs of this folder instead of test images.", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("Reconstruct the images (PNG, JPEG) of this folder instead of test images.", valueName: "dir")) var images: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Sequence runs: reconstruct these items instead of test items.", valueName: "item"))
     var items: [String] = []
     @Option(help: "Number of test images (default 30; not with --items, which reconstructs those).") var count: Int?

@@ -240,6 +240,40 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertFalse(page.contains("<h2>Samples</h2>"))
     }
 
+    /// A run trained with --image-size: a mask drawn at the images' own size is resized as they are
+    /// (it was refused: "resize it to 8×8", a frame the user cannot know); a missing mask of
+    /// --masks names its image; a folder inside --images is said to be left out; three pairs make
+    /// a grid three wide.
+    func testMasksAtTheImagesSizeAndWhatIsLeftOut() throws {
+        let dir = tempRunDir("wide"), run = tempRunDir("wide-run"), out = tempRunDir("wide-out")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for i in 0..<24 {
+            let px = (0..<(37 * 23)).map { UInt8(($0 * 7 + i * 31) % 256) }
+            try AtomicFile.write(PNG.encode(width: 37, height: 23, channels: 1, pixels: px), to: dir + "/img\(i).png")
+        }
+        var r = try CLI.run(["train", "--data", dir, "--image-size", "8", "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let few = dir + "-few"
+        try FileManager.default.createDirectory(atPath: few + "/sub", withIntermediateDirectories: true)
+        for i in 0..<3 { try FileManager.default.copyItem(atPath: dir + "/img\(i).png", toPath: few + "/img\(i).png") }
+        var mask = [UInt8](repeating: 0, count: 37 * 23)
+        for y in 12..<23 { for x in 0..<37 { mask[y * 37 + x] = 255 } }   // the bottom half, at 37×23
+        try AtomicFile.write(PNG.encode(width: 37, height: 23, channels: 1, pixels: mask), to: dir + "-mask.png")
+        r = try CLI.run(["inpaint", run, "--images", few, "--mask", dir + "-mask.png", "--iterations", "2", "--out-dir", out, "--out", out + ".png"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try pngs(in: out), ["img0.png", "img1.png", "img2.png"])
+        XCTAssertTrue(r.stderr.contains("note: \(few) holds 1 folder (sub); --images reads the images in \(few) itself"), r.stderr)
+        // the grid: three pairs, three tiles wide (8×8 at scale 4 with a border of 1: 3·33 + 1 = 100)
+        let grid = try PNG.decode(try AtomicFile.readAll(path: out + ".png", maxBytes: 1 << 20))
+        XCTAssertLessThan(grid.width, 4 * 33 + 1, "\(grid.width) px wide for 3 pairs")
+        let masks = dir + "-masks"
+        try FileManager.default.createDirectory(atPath: masks, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "-mask.png", toPath: masks + "/img0.png")
+        r = try CLI.run(["inpaint", run, "--images", few, "--masks", masks, "--iterations", "2", "--out-dir", out + "2"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("\(masks)/img1.png does not exist: --masks holds one mask per image, named as the image (\(few)/img1.png)"), r.stderr)
+    }
+
     /// A folder image whose name is not UTF-8 is named, with what to do (it read as a missing file).
     func testImageNameNotUTF8IsNamed() throws {
         try ready()
