@@ -21,6 +21,10 @@ enum Interrupt {
     static func batchDone() { batches.add(1, ordering: .relaxed) }
 
     private static let done = Atomic<Bool>(false)
+    /// Said when a signal comes once training is over (the checkpoint saved, the report being
+    /// written): the command then ends at once — it went on writing the report for seconds after
+    /// saying "stopping after this batch", and exited 0.
+    nonisolated(unsafe) static var afterTraining: String?
     /// Training has left its loop (saving, writing the report): the stuck-job check is off.
     static func finishing() { done.store(true, ordering: .relaxed) }
 
@@ -39,6 +43,10 @@ enum Interrupt {
             signal(sig, SIG_IGN)
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {
+                if done.load(ordering: .relaxed), let said = afterTraining {
+                    if !Console.quiet { Console.write("\n\(said)\n") }
+                    _exit(128 + sig)
+                }
                 if requested.compareExchange(expected: 0, desired: sig, ordering: .relaxed).exchanged {
                     // under mpirun the ranks stop together and rank 0 speaks for them
                     if !Console.quiet {
@@ -54,6 +62,7 @@ enum Interrupt {
                         }
                     }
                 } else {
+                    if !Console.quiet { Console.write("\nquit at once: the last checkpoint saved is kept (vae train --resume continues from it)\n") }
                     _exit(128 + sig)
                 }
             }

@@ -364,6 +364,7 @@ struct Train: ParsableCommand {
             due = Date().addingTimeInterval(every)
             if leader { Console.note("checkpoint saved \(run.trainer.state.position(of: run.trainer.options.epochs))") }
         }
+        Interrupt.afterTraining = "interrupted: training has ended and its checkpoint is saved; the report was not written (vae report \(run.directory) writes it)"
         Interrupt.finishing()   // no batch follows: a signal now is no sign of a stuck job
         progress.clear()
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
