@@ -183,6 +183,9 @@ struct Train: ParsableCommand {
             changes.testLimit = testLimit
             MPIJob.runFolder = dir
             run = try TrainingRun.resume(directory: dir, loaded: loaded, data: data, changes: changes, mpi: mpi)
+            if let then = loaded.state.kernels, then != Trainer.kernels {
+                Console.note("note: \(dir) trained with the \(then) kernels and continues with \(Trainer.kernels) (another CPU, VAE_CPU or VAE_GEMM): the same run to rounding, not bit for bit")
+            }
             Console.note("resuming \(dir) \(run.trainer.state.position(of: run.trainer.options.epochs))")
         } else {
             if resume { Console.note("no checkpoint in \(out!) yet: starting the run there (the same command continues it later)") }

@@ -85,6 +85,24 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("--lr"), r.stderr)
     }
 
+    /// A resume on other kernels (another CPU kind, VAE_CPU) says that the run goes on to rounding,
+    /// not bit for bit; on the same kernels it says nothing.
+    func testResumeOnOtherKernelsSaysSo() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("kernels")
+        let line = ["train", "--data", data, "--latent", "2", "--hidden", "16", "--batch", "32", "--no-report", "--out", run]
+        XCTAssertEqual(try CLI.run(line + ["--epochs", "1"], env: ["VAE_CPU": "portable"]).status, 0)
+        XCTAssertEqual(try Checkpoint.load(run).state.kernels, "portable C")
+        var r = try CLI.run(line + ["--epochs", "2", "--resume"], env: ["VAE_CPU": "portable"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stderr.contains("kernels and continues"), r.stderr)
+        guard GEMM.kernelLevel > 1 else { throw XCTSkip("this CPU has only the portable kernels") }
+        r = try CLI.run(line + ["--epochs", "3", "--resume"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("trained with the portable C kernels and continues with \(Trainer.kernels) (another CPU, VAE_CPU or VAE_GEMM): the same run to rounding, not bit for bit"), r.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).state.kernels, Trainer.kernels)
+    }
+
     /// The line a job script re-runs: every run-defining flag given again with its value, plus
     /// `--resume`. It continues the run, exactly as an uninterrupted run would have gone.
     func testTheSameCommandLineContinuesTheRun() throws {

@@ -136,6 +136,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
     /// What the run trains on (`Trainer.dataDescription`): a resume with other data is refused
     /// (nil in checkpoints written before it was recorded).
     public var data: String? = nil
+    /// The matrix kernels that computed the last steps (`Trainer.kernels`): another level (another
+    /// CPU, `VAE_CPU`, OpenBLAS) continues to rounding, not bit for bit, and a resume says so.
+    public var kernels: String? = nil
 
     /// Before the first step: what `Checkpoint.save` records for a model saved outside a trainer.
     /// `Checkpoint.load` reads such a folder's model; it holds no random stream, so it is not a run
@@ -265,6 +268,12 @@ public final class Trainer {
         rng = RNG(seed: options.seed &* 0x9E37_79B9_7F4A_7C15 &+ 0x5EED)
         st = TrainingState()
         st.data = dataDescription
+        st.kernels = Trainer.kernels
+    }
+
+    /// The kernels this process computes with: "AVX-512", "AVX2+FMA", "portable C", or OpenBLAS.
+    public static var kernels: String {
+        GEMM.backend == .openBLAS ? "OpenBLAS" : ["", "portable C", "AVX2+FMA", "AVX-512"][min(3, max(0, GEMM.kernelLevel))]
     }
 
     /// The training data as a resume checks it: the counts of both splits, the items' shape, and
@@ -296,6 +305,7 @@ public final class Trainer {
         rng = r
         st = s
         st.data = now   // (a checkpoint from before the description was recorded gets it now)
+        st.kernels = Trainer.kernels
         bestWeights = best
     }
 
