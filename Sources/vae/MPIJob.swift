@@ -30,9 +30,11 @@ enum MPIJob {
     }
 
     private static func setStopMessage(rank: Int, size: Int) {
-        let kept = runFolder.map { "; what \($0) holds is kept (continue with: \(Train.resumeLine($0, noReport: false)), which also starts a run that has no checkpoint yet)" } ?? ""
+        let kept = runFolder.map { "; \($0) holds the last checkpoint saved (continue with: \(Train.resumeLine($0, noReport: false)), which also starts a run that has no checkpoint yet)" } ?? ""
         let old = mpiStopMessage
-        mpiStopMessage = strdup("error: rank \(rank) of \(size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted)\(kept)\n")
+        // rank 0 alone says it: a rank's own error is its line, and every other rank stopped for it
+        // added one more ("the docs promise one line")
+        mpiStopMessage = rank == 0 ? strdup("error: rank \(rank) of \(size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted) before this rank could finish a batch\(kept)\n") : nil
         free(old)
     }
 

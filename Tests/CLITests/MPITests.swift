@@ -269,6 +269,17 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(said, 1, r.stderr.replacingOccurrences(of: "\n", with: " | "))
     }
 
+    /// An error every rank meets once running (data that is not there): one line, rank 0's; the
+    /// other rank, stopped by mpirun for it, added a second ("the job was stopped by mpirun").
+    func testRuntimeErrorUnderMPIRunIsSaidOnce() throws {
+        _ = try MPIRun.require()
+        let r = try MPIRun.run(["train", "--data", "/nonexistent/data", "--epochs", "1", "--out", tempRunDir("mpi-nodata")])
+        XCTAssertNotEqual(r.status, 0)
+        let errors = r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }
+        XCTAssertEqual(errors.count, 1, r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        XCTAssertTrue(errors.first?.contains("/nonexistent/data") == true, r.stderr.replacingOccurrences(of: "\n", with: " | "))
+    }
+
     func testMissingLibraryUnderMPIRunIsOneLine() throws {
         let r = try CLI.run(["train", "--data", try MPITests.data(), "--epochs", "1", "--out", tempRunDir("mpi-nolib")],
                             env: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0", "VAE_MPI_LIB": "/nonexistent/libmpi.so.40"])
