@@ -361,7 +361,14 @@ struct Train: ParsableCommand {
             ?? { Interrupt.isRequested || checkpointDue() }
         var outcome: TrainingRun.Outcome
         while true {
-            outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
+            do {
+                outcome = try run.run(shouldStop: stop, events: leader ? progress.handle : { _ in })
+            } catch let e as VAEError where !e.message.contains("--resume") && !e.message.contains("diverged") {
+                // a save that failed (a full disk, a file system gone read-only): what is on disk is the
+                // last checkpoint, and the same run continues from it once the cause is mended
+                progress.clear()
+                throw VAEError(e.message + "; \(run.directory) keeps its last checkpoint — then continue with: \(Train.resumeLine(run.directory, noReport: noReport))")
+            }
             // an interrupt of any rank ends every rank (the one signalled is not the only one to stop)
             guard outcome == .interrupted && !Interrupt.isRequested && run.trainer.parallel?.interruptRequested != true else { break }
             due = Date().addingTimeInterval(every)

@@ -107,7 +107,7 @@ final class DiskFaultTests: XCTestCase {
             let message = "\(error)"
             XCTAssertTrue(message.contains("cannot write \(dir)/"), message)
             XCTAssertTrue(message.contains("Read-only file system"), message)
-            XCTAssertTrue(message.contains("choose a directory you can write to"), message)
+            XCTAssertTrue(message.contains("the file system is read-only (remount it writable, or choose another directory)"), message)
         }
         XCTAssertEqual(try AtomicFile.readAll(path: dir + "/model.safetensors", maxBytes: 1 << 24), before)
         XCTAssertNoThrow(try Checkpoint.load(dir))

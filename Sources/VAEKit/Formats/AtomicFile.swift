@@ -57,7 +57,8 @@ public enum AtomicFile {
             if code == ENOENT { hint = " — the directory \(directory) does not exist; create it first" }
             if code == ENOTDIR { hint = " — a part of \(directory) is a file, not a directory" }
             if code == ENOSPC { hint = " — free some disk space and try again" }
-            if code == EACCES || code == EPERM || code == EROFS { hint = " — choose a directory you can write to" }
+            if code == EACCES || code == EPERM { hint = " — choose a directory you can write to" }
+            if code == EROFS { hint = " — the file system is read-only (remount it writable, or choose another directory)" }
             return VAEError("cannot write \(path): \(what)\(VAEError.errnoText(code))\(hint)\(untouched)")
         }
 
