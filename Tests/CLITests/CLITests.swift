@@ -389,13 +389,19 @@ final class CLITests: XCTestCase {
         try checkGracefulStop(SIGHUP, status: 129, says: "hang-up (SIGHUP: the terminal closed): stopping after this batch")
     }
 
-    func checkGracefulStop(_ sig: Int32, status: Int32, says: String, file: StaticString = #filePath, line: UInt = #line) throws {
-        let dir = tempRunDir("signal-\(sig)")
+    /// A 500-epoch training, returned a moment after its first checkpoint is on disk.
+    func startLongTraining(_ tag: String) throws -> (dir: String, handle: (Process, Pipe, Pipe)) {
+        let dir = tempRunDir(tag)
         let data = try TinyData.make(train: 256, test: 32)
         let h = try CLI.start(["train", "--data", data, "--epochs", "500", "--hidden", "64", "--batch", "16", "--no-report", "--out", dir])
         let deadline = Date().addingTimeInterval(60)
         while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
         usleep(300_000)
+        return (dir, h)
+    }
+
+    func checkGracefulStop(_ sig: Int32, status: Int32, says: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        let (dir, h) = try startLongTraining("signal-\(sig)")
         kill(h.0.processIdentifier, sig)
         let r = CLI.finish(h)
         XCTAssertEqual(r.status, status, r.stderr, file: file, line: line)
@@ -419,12 +425,7 @@ final class CLITests: XCTestCase {
     /// run's "stopping" line met a closed pipe. SIGPIPE killed it before the checkpoint was written
     /// (exit 141, the state of the last epoch's end); now the write fails and the run saves.
     func testStopSavesWhenTheOutputsReaderIsGone() throws {
-        let dir = tempRunDir("tee")
-        let data = try TinyData.make(train: 256, test: 32)
-        let h = try CLI.start(["train", "--data", data, "--epochs", "500", "--hidden", "64", "--batch", "16", "--no-report", "--out", dir])
-        let deadline = Date().addingTimeInterval(60)
-        while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
-        usleep(300_000)
+        let (dir, h) = try startLongTraining("tee")
         h.2.fileHandleForReading.closeFile()   // the reader of stderr and stdout goes away first
         h.1.fileHandleForReading.closeFile()
         kill(h.0.processIdentifier, SIGINT)
