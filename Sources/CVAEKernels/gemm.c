@@ -611,9 +611,13 @@ static int backend(void) {
     // one warning line for a value that is neither (it was ignored in silence), as the other switches
     if (env && env[0] && !want && strcmp(env, "builtin") != 0)
         fprintf(stderr, "warning: VAE_GEMM=%s is not blas or builtin; using the built-in kernels\n", env);
-    if (want == 1 && vk_blas_load() != 0) want = 0;
+    int missing = want == 1 && vk_blas_load() != 0;
+    if (missing) want = 0;
     int expected = -1;
-    atomic_compare_exchange_strong(&g_backend, &expected, want);
+    // (the one thread that decides says it: a cross-check that compared the built-in kernels
+    // with themselves ran without a word)
+    if (atomic_compare_exchange_strong(&g_backend, &expected, want) && missing)
+        fprintf(stderr, "warning: VAE_GEMM=%s: libopenblas.so.0 could not be loaded; using the built-in kernels (apt-get install libopenblas0-pthread)\n", env);
     return atomic_load(&g_backend);
 }
 

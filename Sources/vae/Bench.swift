@@ -58,7 +58,8 @@ struct Bench: ParsableCommand {
             data = Bench.randomData()
         } else {
             // An explicit --data that cannot be read is an error, not a silent switch to random images.
-            do { data = try dataOptions.load() } catch where dataOptions.data == nil {
+            // So is $VAE_DATA or a data set that is there but broken: only "no data anywhere" falls back.
+            do { data = try dataOptions.load() } catch let e as VAEError where dataOptions.data == nil && e.message.hasPrefix("no data found") {
                 Console.note("no data found: using random images of MNIST's shape")
                 data = Bench.randomData()
             }

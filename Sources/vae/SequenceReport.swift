@@ -28,7 +28,11 @@ enum SequenceText {
     /// again as it was (changed since, or standard input), their tokens — the page is still written.
     static func ownTexts(_ set: any DataSource, count: Int, _ config: SequenceConfig) -> [String] {
         let n = min(count, set.count)
-        do { return try texts(set.subset(Array(0..<n)), config) } catch { return (0..<n).map { item(set, $0, config) } }
+        do { return try texts(set.subset(Array(0..<n)), config) } catch {
+            // (said: the page's items are then their tokens, a word outside the vocabulary <unk>)
+            Console.note("note: the report shows the test items as tokens: their file could not be read again (\(error))")
+            return (0..<n).map { item(set, $0, config) }
+        }
     }
 
     /// The latent means of items `range` of `set`.

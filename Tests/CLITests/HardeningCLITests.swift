@@ -124,6 +124,7 @@ final class HardeningCLITests: XCTestCase {
         let binary = try Analysis.anomalyScores(model, test.binarized(seed: Trainer.testBinarizationSeed).first(16), rng: &r1)
         let gray = try Analysis.anomalyScores(model, test.first(16), rng: &r2)
         XCTAssertNotEqual(binary, gray)
+        XCTAssertEqual(scores.count, 16)
         for (s, b) in zip(scores, binary) { XCTAssertEqual(s, b, accuracy: 0.01) }   // the CSV's two decimals
     }
 

@@ -66,12 +66,8 @@ final class PackedGEMMTests: XCTestCase {
         }
     }
 
-    func testFallsBackWhenThePackingNoLongerFits() {
+    func testFallsBackWhenThePackingNoLongerFits() throws {
         let best = GEMM.forceKernelLevel(3)
-        guard best > 1 else { return }
-        // packed for the portable kernel, used under the best one: the plain product
-        let (p, q) = both(transA: false, transB: true, m: 40, n: 64, k: 100, beta: 0, bias: true, packedFor: 1)
-        XCTAssertEqual(p.map(\.bitPattern), q.map(\.bitPattern))
         // blocking overridden (tests, tuning): packing is refused, the plain product runs
         GEMM.setBlocking(kc: 7, mc: 1, nc: 1)
         let (r, s) = both(transA: false, transB: false, m: 29, n: 75, k: 50, beta: 0.5, bias: false)
@@ -83,5 +79,9 @@ final class PackedGEMMTests: XCTestCase {
             XCTAssertEqual(u.map(\.bitPattern), v.map(\.bitPattern))
             XCTAssertFalse(packedLast)
         }
+        guard best > 1 else { throw XCTSkip("only the portable kernels here: no other level to have packed for") }
+        // packed for the portable kernel, used under the best one: the plain product
+        let (p, q) = both(transA: false, transB: true, m: 40, n: 64, k: 100, beta: 0, bias: true, packedFor: 1)
+        XCTAssertEqual(p.map(\.bitPattern), q.map(\.bitPattern))
     }
 }

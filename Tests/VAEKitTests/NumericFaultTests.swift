@@ -47,6 +47,29 @@ final class NumericFaultTests: XCTestCase {
     func testLargeButFiniteLogVarianceTrains() throws {
         // log σ² = 60: σ² ≈ 1e26 is finite in Float32; the loss is huge but finite, no false alarm.
         XCTAssertTrue(VAEMath.klDivergence(mu: [0], logvar: [60]).isFinite)
+        var options = TrainingOptions()
+        options.epochs = 1
+        options.batchSize = 32
+        let run = try TrainingRun.start(directory: tempDir("logvar60"), model: config, options: options, data: tinyDataset())
+        let bias = try XCTUnwrap(run.model.store.parameter(named: "encoder.3.bias"))
+        for j in config.latent..<(2 * config.latent) { bias.value.pointer[j] = 60 }
+        XCTAssertEqual(try run.run(), .finished)
+        let m = try XCTUnwrap(run.metrics.last)
+        XCTAssertTrue(m.train_loss.isFinite && m.train_loss > 1e20, "\(m.train_loss)")   // the KL of σ² ≈ 1e26, finite
+    }
+
+    /// A checkpoint holds what JSON has no number for (a validation score that overflowed, +∞ or
+    /// NaN) as metrics.jsonl does; the save trapped on it (try! on the encoder).
+    func testNonFiniteValidationScoreIsSavedAndReadBack() throws {
+        for v in [Double.infinity, .nan] {
+            let dir = tempDir("nonfinite")
+            var state = TrainingState()
+            state.bestValidation = v
+            state.bestEpoch = 1
+            try Checkpoint.save(model: try VAE(config: config, seed: 1), optimizer: nil, options: TrainingOptions(), state: state, data: nil, to: dir)
+            let back = try XCTUnwrap(try Checkpoint.load(dir).state.bestValidation)
+            XCTAssertTrue(v.isNaN ? back.isNaN : back == v, "\(back)")
+        }
     }
 
     func testCheckpointWithInfiniteWeightsIsRefused() throws {

@@ -70,12 +70,17 @@ public struct RunConfig: Codable, Equatable, Sendable {
     public func json() -> String {
         let enc = JSONEncoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // a value JSON has no number for (an overflowed validation score) as metrics.jsonl writes it
+        let n = TrainingRun.nonFinite
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: n.positive, negativeInfinity: n.negative, nan: n.nan)
         return String(decoding: try! enc.encode(self), as: UTF8.self) + "\n"
     }
 
     public static func parse(_ bytes: [UInt8], source: String) throws -> RunConfig {
         do {
-            return try JSONDecoder().decode(RunConfig.self, from: Data(bytes))
+            let dec = JSONDecoder(), n = TrainingRun.nonFinite
+            dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: n.positive, negativeInfinity: n.negative, nan: n.nan)
+            return try dec.decode(RunConfig.self, from: Data(bytes))
         } catch let DecodingError.keyNotFound(key, _) {
             throw VAEError("\(source): missing field \"\(key.stringValue)\"; the file is not a SwiftVAE run config or is damaged")
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
@@ -120,8 +125,10 @@ public enum Checkpoint {
     public static func save(model: any LatentVariableModel, optimizer: Adam?, options: TrainingOptions, state: TrainingState,
                             data: RunConfig.DataInfo?, best: [Float]? = nil, to dir: String) throws {
         try makeDirectory(dir)
-        let enc = JSONEncoder()
+        let enc = JSONEncoder(), n = TrainingRun.nonFinite
         enc.outputFormatting = [.sortedKeys]
+        // (a NaN or infinite validation score trapped here: JSON has no number for it)
+        enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: n.positive, negativeInfinity: n.negative, nan: n.nan)
         func json<T: Encodable>(_ v: T) -> String { String(decoding: try! enc.encode(v), as: UTF8.self) }
         var list: [(name: String, shape: [Int], data: UnsafeBufferPointer<Float>)] = []
         for p in model.store.parameters {
@@ -211,7 +218,9 @@ public enum Checkpoint {
             guard let s = file.metadata[key] else {
                 throw VAEError("\(src): metadata has no \"\(key)\"; the file was not written by SwiftVAE")
             }
-            do { return try JSONDecoder().decode(T.self, from: Data(s.utf8)) } catch {
+            let dec = JSONDecoder(), n = TrainingRun.nonFinite
+            dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: n.positive, negativeInfinity: n.negative, nan: n.nan)
+            do { return try dec.decode(T.self, from: Data(s.utf8)) } catch {
                 throw VAEError("\(src): metadata \"\(key)\" is not valid; the file is damaged")
             }
         }

@@ -129,7 +129,7 @@ public struct Dataset: Sendable {
                 return try loadCIFAR10(directory: directory, folder: folder)
             }
         }
-        if ImageFolderScan.looksLikeImageFolder(directory) {
+        if try ImageFolderScan.looksLikeImageFolder(directory) {
             return try ImageFolder.load(directory: directory, options: imageOptions)
         }
         throw VAEError("\(directory) holds no dataset: looked for .png/.jpg images (flat, in class subfolders, or in train/ and test/), \(idxFiles.map { "\($0)[.gz]" }.joined(separator: ", ")) (MNIST/Fashion-MNIST) and \(cifarFiles.joined(separator: ", ")) (CIFAR-10, also in cifar-10-batches-bin/) — pass --data DIR with such a folder, or `apt-get install dataset-fashion-mnist` and use --data /usr/share/datasets/fashion-mnist")

@@ -68,7 +68,8 @@ public enum ImageFolder {
                                          testFiles: test.map { relative($0.path, to: directory) })
         try writer.finish(meta: meta, trainLabels: trainLabels, testLabels: testLabels)
         guard let (m, file) = ImageFolderCache.open(target, key: hash) else {
-            throw VAEError("cannot read back the image cache \(target) just written — is the disk full?")
+            _ = try MappedFile(path: target)   // the error of the file system, when it is one (it was dropped for a guess)
+            throw VAEError("the image cache \(target) just written reads back damaged — delete it and run again (is the disk full?)")
         }
         if keep {
             removeOtherCaches(in: AtomicFile.split(target).directory, prefix: folderHash + "-", keeping: fileName)

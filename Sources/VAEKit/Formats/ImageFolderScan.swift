@@ -37,10 +37,14 @@ struct ImageFolderScan {
 
     /// True when `directory` or a folder under it (up to 3 levels: train/class/sub) holds a
     /// .png/.jpg/.jpeg file.
-    static func looksLikeImageFolder(_ directory: String, depth: Int = 0) -> Bool {
-        guard depth <= 3, let listing = try? list(directory) else { return false }
+    /// The data folder itself must be readable (a permission error is said as such, not as "holds
+    /// no dataset"); a subfolder that is not is no image folder.
+    static func looksLikeImageFolder(_ directory: String, depth: Int = 0) throws -> Bool {
+        guard depth <= 3 else { return false }
+        let listing: Listing
+        if depth == 0 { listing = try list(directory) } else if let l = try? list(directory) { listing = l } else { return false }
         if listing.files.contains(where: { isImageName($0.name) }) { return true }
-        return listing.directories.contains { looksLikeImageFolder(Dataset.join(directory, $0), depth: depth + 1) }
+        return try listing.directories.contains { try looksLikeImageFolder(Dataset.join(directory, $0), depth: depth + 1) }
     }
 
     /// `skipBad` (`--skip-bad-files`): images unusable as listed are left out and logged in

@@ -71,15 +71,19 @@ extension Trainer {
     /// [0, 1]: other values (standardised table columns, 0…255 pixels, NaN) would train to a loss
     /// without meaning — or below zero — without a word. One pass over the training items.
     static func checkValueRange(_ config: VAEConfig, _ set: any DataSource, _ directory: String) throws {
-        guard config.groups == nil && config.architecture != .gru else { return }
+        guard config.architecture != .gru else { return }   // (token ids, checked against the vocabulary)
+        let unit = config.groups == nil   // a table's groups take any finite number; NaN or ±∞ none
         let d = set.featureCount
         let chunk = Trainer.scanChunk(d)
         for start in stride(from: 0, to: set.count, by: chunk) {
             let b = set.batch(start..<min(set.count, start + chunk))
-            let p = b.x.pointer
-            guard let j = (0..<b.x.count).first(where: { !(p[$0] >= 0 && p[$0] <= 1) }) else { continue }
+            let p = b.x.pointer, m = b.mask?.pointer
+            guard let j = (0..<b.x.count).first(where: { (m == nil || m![$0] != 0) && (unit ? !(p[$0] >= 0 && p[$0] <= 1) : !p[$0].isFinite) })
+            else { continue }
             let (item, feature) = (start + j / d, j % d)
-            throw VAEError("training item \(set.itemID(item)) of \(directory) has \(p[j]) at value \(feature + 1) of \(d): the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1] (a table: give the model the table's column groups, VAEConfig.groups)")
+            let what = "training item \(set.itemID(item)) of \(directory) has \(p[j]) at value \(feature + 1) of \(d)"
+            if !unit { throw VAEError("\(what): give finite numbers (a missing entry is one whose mask is 0)") }
+            throw VAEError("\(what): the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1] (a table: give the model the table's column groups, VAEConfig.groups)")
         }
     }
 
@@ -344,6 +348,7 @@ public final class Trainer {
             let e = Evaluator.elboUnchecked(model, v, rng: &r)
             total += e.sample.recon + e.sample.kl
         }
+        total = Analysis.overflowIsInfinite(total)   // an item whose loss overflowed: +∞, never the best
         return total / 10
     }
 
