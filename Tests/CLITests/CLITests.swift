@@ -118,9 +118,10 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(s.width, 4 * 56 + 5)
         XCTAssertEqual(try decodePNG(out + "/m.png").width, 5 * 56 + 6)
         let svg = try String(contentsOfFile: out + "/l.svg", encoding: .utf8)
-        // one point per test image (64), drawn (the check reduced to "<svg" alone)
+        // one point per test image (64) and the legend's marker per class (10), drawn (the check
+        // reduced to "<svg" alone)
         XCTAssertTrue(svg.hasPrefix("<svg") || svg.contains("<svg "), "latent SVG")
-        XCTAssertEqual(svg.components(separatedBy: "<circle").count - 1, 64, "latent SVG points")
+        XCTAssertEqual(svg.components(separatedBy: "<circle").count - 1, 64 + 10, "latent SVG points")
     }
 
     func testEvaluatePrintsJSON() throws {
