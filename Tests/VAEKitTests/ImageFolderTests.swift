@@ -188,6 +188,29 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(rebuilt.train.count + rebuilt.test.count, 10)
     }
 
+    /// A run trained with its channels left to the images stores the channels chosen, and every
+    /// later command reads the folder with them: the training's cache serves them (each command
+    /// decoded the whole folder again and replaced the training's cache, which the next training
+    /// replaced again). Other channels than the cache's are decoded anew.
+    func testTheChannelsChosenFindTheCacheMadeWithoutThem() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for i in 0..<10 { try writePNG("\(dir)/x/\(i).png", width: 3, height: 3, channels: 3, pixels: (0..<27).map { UInt8(($0 * 9 + i) % 256) }) }
+        let trained = try Dataset.load(directory: dir, imageOptions: options())   // channels: auto
+        XCTAssertEqual(trained.trainImages.channels, 3)
+        var chosen = options()
+        chosen.channels = 3
+        let later = try Dataset.load(directory: dir, imageOptions: chosen)
+        XCTAssertEqual(later.imageFolder?.fromCache, true)
+        XCTAssertEqual(later.imageFolder?.cacheFile, trained.imageFolder?.cacheFile)
+        XCTAssertEqual(later.trainImages.images, trained.trainImages.images)
+        XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: options()).imageFolder?.fromCache, true)
+        var gray = options()
+        gray.channels = 1
+        let other = try Dataset.load(directory: dir, imageOptions: gray)
+        XCTAssertEqual(other.imageFolder?.fromCache, false)
+        XCTAssertEqual(other.trainImages.channels, 1)
+    }
+
     /// One file read as a run reads its folder (`vae reconstruct --images`): the stored background
     /// and, with a stored --image-size, resizing; without one, another size is refused.
     func testReadFileFollowsTheRunsOptions() throws {

@@ -36,9 +36,22 @@ public enum ImageFolder {
         let folderHash = String(ImageFolderCache.hash(resolved(directory)).prefix(12))
         let cacheDir = options.cacheDirectory ?? ImageFolderCache.defaultDirectory()
         let fileName = "\(folderHash)-\(hash).\(ImageFolderCache.fileExtension)"
-        if let dir = cacheDir, let (meta, file) = ImageFolderCache.open(dir + "/" + fileName, key: hash) {
-            var data = ImageFolderCache.dataset(meta, file, name: name, directory: directory)
-            data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + fileName, fromCache: true)
+        // A run trained with the channels left to the images (auto) stores the channels they chose,
+        // and every later command asks for those: the training's cache, made under "auto", holds
+        // the same pixels when it chose them. (Each command decoded the folder again, and replaced
+        // the training's cache with its own, which the next training replaced again.)
+        var candidates = [(fileName, hash, options.channels)]
+        if options.channels != nil {
+            var auto = options
+            auto.channels = nil
+            let h = ImageFolderCache.hash(cacheKey(directory: directory, options: auto, scan: scan, train: train, test: test))
+            candidates.append(("\(folderHash)-\(h).\(ImageFolderCache.fileExtension)", h, options.channels))
+        }
+        for (file, key, channels) in candidates {
+            guard let dir = cacheDir, let (meta, mapped) = ImageFolderCache.open(dir + "/" + file, key: key),
+                  channels == nil || meta.channels == channels else { continue }
+            var data = ImageFolderCache.dataset(meta, mapped, name: name, directory: directory)
+            data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + file, fromCache: true)
             data.notes = emptyFolderNotes(scan)
             return data
         }
