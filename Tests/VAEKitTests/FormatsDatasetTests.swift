@@ -138,6 +138,29 @@ final class FormatsTestsDataset: XCTestCase {
         XCTAssertEqual(set.testImages.images[2 * 3072], 52)
     }
 
+    /// batches.meta.txt names the classes (one per line, as CIFAR-10 ships it, trailing blank lines
+    /// too): a folder made in CIFAR's layout names its own; a label past them is an error, and
+    /// classes without a training image are noted.
+    func testCIFARClassNamesFromBatchesMeta() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        try writeCIFAR(dir)   // labels 0…9 in the training batches
+        try FormatsFixture.writeFile(Array((Dataset.cifar10ClassNames.joined(separator: "\n") + "\n\n").utf8), dir + "/batches.meta.txt")
+        let standard = try Dataset.load(directory: dir)
+        XCTAssertEqual(standard.name, "cifar10")
+        XCTAssertEqual(standard.notes, [])
+        let names = (0..<12).map { "icon-kind-\($0)" }
+        try FormatsFixture.writeFile(Array(names.joined(separator: "\n").utf8), dir + "/batches.meta.txt")
+        let own = try Dataset.load(directory: dir)
+        XCTAssertEqual(own.classNames, names)
+        XCTAssertNotEqual(own.name, "cifar10")
+        XCTAssertEqual(own.notes.count, 1)
+        XCTAssertTrue(own.notes[0].hasPrefix("2 of the 12 classes have no training image (icon-kind-10, icon-kind-11)"), own.notes[0])
+        try FormatsFixture.writeFile(Array("a\nb\nc\n".utf8), dir + "/batches.meta.txt")
+        XCTAssertThrowsError(try Dataset.load(directory: dir)) { e in
+            XCTAssertTrue("\(e)".contains("batches.meta.txt names 3 classes, but a record has label 9"), "\(e)")
+        }
+    }
+
     func testCIFAR10InSubfolder() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)
         try FileManager.default.createDirectory(atPath: dir + "/cifar-10-batches-bin", withIntermediateDirectories: false)

@@ -230,11 +230,30 @@ public struct Dataset: Sendable {
             trainLabels += labels
         }
         let (testImages, testLabels) = try readCIFARBatch(join(folder, "test_batch.bin"))
-        return Dataset(
-            name: "cifar10", directory: directory,
+        // the class names: batches.meta.txt, one per line, as CIFAR-10 ships it (a folder made in its
+        // layout names its own classes there; they were called airplane, automobile, … regardless)
+        var names = cifar10ClassNames
+        let meta = join(folder, "batches.meta.txt")
+        if AtomicFile.exists(meta) {
+            let text = String(decoding: try AtomicFile.readAll(path: meta, maxBytes: 1 << 20), as: UTF8.self)
+            let given = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if !given.isEmpty {
+                if let top = (trainLabels + testLabels).max(), Int(top) >= given.count {
+                    throw VAEError("\(meta) names \(given.count) classes, but a record has label \(top): give one name per label 0…\(top), one per line")
+                }
+                names = given
+            }
+        }
+        var data = Dataset(
+            name: names == cifar10ClassNames ? "cifar10" : folderName(directory), directory: directory,
             train: ImageSet(images: trainImages, labels: trainLabels, count: trainLabels.count, channels: 3, height: 32, width: 32),
             test: ImageSet(images: testImages, labels: testLabels, count: testLabels.count, channels: 3, height: 32, width: 32),
-            classNames: cifar10ClassNames)
+            classNames: names)
+        let unused = Set(0..<names.count).subtracting(trainLabels.map(Int.init)).sorted()
+        if !unused.isEmpty {
+            data.notes.append("\(unused.count) of the \(names.count) classes have no training image (\(unused.prefix(5).map { names[$0] }.joined(separator: ", "))\(unused.count > 5 ? ", …" : "")): a conditional model still has them, and draws them from what it never saw\(AtomicFile.exists(meta) ? "" : " — name the classes in batches.meta.txt, one per line")")
+        }
+        return data
     }
 
     /// One CIFAR-10 binary batch: records of 1 label byte + 3072 pixel bytes (1024 R, 1024 G, 1024 B).
