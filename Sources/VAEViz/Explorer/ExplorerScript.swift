@@ -349,6 +349,8 @@ enum ExplorerScript {
     if (k !== undefined && !(typeof k === 'number' && Number.isInteger(k))) throw new Error('swiftvae.decode: the class is a whole number 0…' + (CW - 1) + ', not ' + String(k));
     var cls = k === undefined ? chosenClass : k;
     if (CW > 0 && !(cls >= 0 && cls < CW)) throw new Error('swiftvae.decode: the class is 0…' + (CW - 1));
+    // a class the run never trained on (vae train --classes): its condition was never seen, as the command line says
+    if (CW > 0 && menuClasses.length && menuClasses.indexOf(cls) < 0) throw new Error('swiftvae.decode: class ' + cls + ' was not trained: the run trained on classes ' + menuClasses.join(', ') + ' only');
     var x = new Float64Array(K);
     for (var i = 0; i < K; i++) x[i] = +z[i];
     for (var j = 0; j < plan.length; j++) {
@@ -372,7 +374,7 @@ enum ExplorerScript {
   menuClasses = (meta.trainedClasses || []).filter(function (c) { return c >= 0 && c < CW; });
   if (!menuClasses.length) for (var mc = 0; mc < CW; mc++) menuClasses.push(mc);
   if (CW > 0) chosenClass = menuClasses[0];
-  var api = { decode: decode, latent: K, classes: CW, shape: [C, H, WD], count: meta.count, mu: muOf, image: imageOf, errors: errors };
+  var api = { decode: decode, latent: K, classes: CW, trainedClasses: menuClasses.slice(), shape: [C, H, WD], count: meta.count, mu: muOf, image: imageOf, errors: errors };
   window.swiftvae = api;
 
   // ---------------------------------------------------------------- the explorer
@@ -539,7 +541,8 @@ enum ExplorerScript {
       var zNaN = z.slice(); zNaN[0] = NaN;
       var zNull = z.slice(); zNull[K - 1] = null;
       r.apiRefuses = refuses(function () { decode(zNaN); }) && refuses(function () { decode(zNull); })
-        && refuses(function () { decode(z, CW > 0 ? 0.5 : 0); }) && (CW === 0 || refuses(function () { decode(z, CW); }));
+        && refuses(function () { decode(z, CW > 0 ? 0.5 : 0); }) && (CW === 0 || refuses(function () { decode(z, CW); }))
+        && (menuClasses.length === CW || refuses(function () { for (var u = 0; u < CW; u++) if (menuClasses.indexOf(u) < 0) decode(z, u); }));
       return r;
     };
   }
