@@ -33,6 +33,11 @@ struct Info: ParsableCommand {
         } else {
             print("model:       \(c.architecture.rawValue), input \(c.inputShape.map(String.init).joined(separator: "×")), latent \(c.latent), hidden \(c.hidden.map(String.init).joined(separator: ",")), \(loaded.model.parameterCount) parameters")
             print("likelihood:  \(c.groups != nil ? "per column (the table's numbers and categories)" : c.likelihood.rawValue)\(c.likelihood == .gaussian && c.groups == nil ? " (σ = \(c.gaussianSigma))" : ""), β \(c.beta), warm-up \(c.warmupEpochs) epochs")
+            if c.conditionSize > 0 {   // (the report said so; info did not)
+                let names = loaded.config?.data?.classNames ?? []
+                let name = { (i: Int) in i < names.count ? names[i] : String(i) }
+                print("condition:   conditional on the label, \(c.conditionSize) classes\(loaded.options.classes.map { "; trained on \($0.sorted().map(name).joined(separator: ", ")) only" } ?? "")")
+            }
         }
         let o = loaded.options
         print("training:    \(loaded.state.epoch) of \(o.epochs) epochs\(loaded.state.batchInEpoch > 0 ? " (+\(loaded.state.batchInEpoch) batches)" : ""), batch \(o.batchSize), lr \(o.learningRate), seed \(o.seed)\(o.binarize ? ", binarized" : "")")

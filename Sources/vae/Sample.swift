@@ -172,6 +172,10 @@ struct Interpolate: ParsableCommand {
             }
         }
         let (from, to) = (positions[0], positions[1])
+        if model.isConditional && cls == nil && data.test.hasLabels {   // (manifold says which class it decodes; this said nothing)
+            let c = data.test.label(from), names = data.classNames
+            Console.note("note: a conditional model; decoding the first image's class, \(c < names.count && names[c] != String(c) ? "\(c) (\(names[c]))" : String(c)) (choose with --class)")
+        }
         let line = Figures.interpolationLine(model, data.test, from: from, to: to, steps: steps, decodeClass: decodeClass)
         let shape = model.config.inputShape
         try Pictures.write(Pictures.grid(line, shape: shape, columns: steps + 2, scale: 2 * Figures.scale(for: shape)),

@@ -16,7 +16,7 @@ struct Train: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "Architecture: mlp, conv, or gru (a sequence VAE over lines of text or SMILES).") var model: VAEConfig.Architecture?
     @Option(help: "Latent dimensions (default 20 for mlp, 2 for conv, 64 for gru; a table: half its encoded width, 2 to 8).") var latent: Int?
-    @Option(help: ArgumentHelp("Hidden widths, comma-separated (mlp, default 400; a table: 64, or 128 from 5,000 rows) or the dense width (conv, default 16).", valueName: "h[,h…]"))
+    @Option(help: ArgumentHelp("Hidden widths, comma-separated (mlp, default 400; a table: 64, or 128 from 5,000 rows) or the dense width (conv, default 16 for gray images, 256 for colour).", valueName: "h[,h…]"))
     var hidden: String?
     @Option(help: "Epochs (the total, also when resuming; 0: write the initialised, untrained model only).") var epochs: Int?
     @Option(help: "Batch size.") var batch: Int?

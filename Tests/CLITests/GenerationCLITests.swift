@@ -115,6 +115,13 @@ final class GenerationCLITests: XCTestCase {
         try ready()
         let loaded = try Checkpoint.load(GenerationCLITests.conditional)
         XCTAssertEqual(loaded.model.config.conditionSize, 10)
+        // vae info says it (the report did; info did not), and interpolate which class it decodes
+        let info = try CLI.run(["info", GenerationCLITests.conditional])
+        XCTAssertTrue(info.stdout.contains("condition:   conditional on the label, 10 classes\n"), info.stdout)
+        let line = try CLI.run(["interpolate", GenerationCLITests.conditional, "--from", "0", "--to", "1", "--out", tempRunDir("cline") + ".png"])
+        XCTAssertEqual(line.status, 0, line.stderr)
+        let first = try Dataset.load(directory: GenerationCLITests.data).test.label(0)
+        XCTAssertTrue(line.stderr.contains("note: a conditional model; decoding the first image's class, \(first) (choose with --class)"), line.stderr)
         let out = tempRunDir("cls")
         let r = try CLI.run(["sample", GenerationCLITests.conditional, "--class", "7", "--count", "5", "--out", out + ".png", "--out-dir", out])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -257,7 +257,7 @@ public enum ImageFolder {
                 anyColor = anyColor || header.isColor
                 if let f = first {
                     if options.imageSize == nil && (f.width != header.width || f.height != header.height) {
-                        throw VAEError("the images differ in size: \(f.path) is \(f.width)×\(f.height), \(all[i].path) is \(header.width)×\(header.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(min(f.width, f.height, header.width, header.height, ImageFolderOptions.maxSide))")
+                        throw VAEError("the images differ in size: \(f.path) is \(f.width)×\(f.height), \(all[i].path) is \(header.width)×\(header.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(max(4, min(f.width, f.height, header.width, header.height, ImageFolderOptions.maxSide) / 4 * 4))")
                     }
                 } else {
                     first = (all[i].path, header.width, header.height)
