@@ -57,7 +57,7 @@ final class ReportSectionsCLITests: XCTestCase {
                              "--batch", "64", "--seed", "2", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
-        for s in ["IWAE −log p(x)", "k = 100", "Explore the latent space", "window.swiftvae", "id=\"swiftvae-weights\"",
+        for s in ["IWAE −log p(x)", "k = 100", "± its standard error", "Explore the latent space", "window.swiftvae", "id=\"swiftvae-weights\"",
                   "<h2>Anomaly scores</h2>", "ROC-AUC 0.", "ROC curve", "<h2>Top anomalies</h2>", "<th>score (nats)</th>"] {
             XCTAssertTrue(html.contains(s), "report lacks \(s)")
         }
