@@ -381,6 +381,12 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try TrainingRun.parseMetrics(Array("{\"epoch\":1}\n".utf8), source: "m")) {
             XCTAssertTrue("\($0)".contains("line 1"), "\($0)")
         }
+        // lines repeated (a file put together from two) were accepted and appended to
+        let line = { (e: Int) in String(decoding: try! JSONEncoder().encode(EpochMetrics(epoch: e, train_loss: 1, train_recon: 1, train_kl: 0, test_loss: 1, test_recon: 1, test_kl: 0, test_loss_mu: 1, kl_weight: 1, seconds: 1, images_per_second: 1)), as: UTF8.self) }
+        XCTAssertEqual(try TrainingRun.parseMetrics(Array([1, 2, 4].map(line).joined(separator: "\n").utf8), source: "m").map(\.epoch), [1, 2, 4])
+        XCTAssertThrowsError(try TrainingRun.parseMetrics(Array([1, 2, 1, 2].map(line).joined(separator: "\n").utf8), source: "m")) {
+            XCTAssertTrue("\($0)".contains("m: line 3 holds epoch 1 after epoch 2; the file is damaged"), "\($0)")
+        }
         XCTAssertEqual(try TrainingRun.parseMetrics([], source: "m").count, 0)
     }
 }

@@ -312,7 +312,7 @@ public final class Trainer {
     public func restore(_ s: TrainingState, bestWeights best: [Float]? = nil) throws {
         guard let r = RNG(savedState: s.rng) else { throw VAEError("the checkpoint's random-number state is invalid; start a new run") }
         if let best, best.count != model.store.count { throw VAEError("the checkpoint's best weights do not fit the model; the file is damaged") }
-        let now = dataDescription
+        let now = st.data ?? dataDescription   // (init described the data already)
         if let then = s.data, then != now {
             throw VAEError("the data is not what the run trained on (the run: \(then); now: \(now)): resume with the run's data, or start a new run")
         }

@@ -204,7 +204,11 @@ public final class TrainingRun {
         for (i, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             if line.allSatisfy({ $0 == 32 || $0 == 9 || $0 == 13 }) { continue }
             guard let m = try? dec.decode(EpochMetrics.self, from: Data(line)) else {
-                throw VAEError("\(source): line \(i + 1) is not a valid metrics record; the file is damaged (delete the line, or the file, to continue)")
+                throw VAEError("\(source): line \(i + 1) is not a valid metrics record; the file is damaged (delete the line — that epoch's numbers are then missing from the curves — or the file, to continue)")
+            }
+            // one line per epoch, in order: a file copied together from two (1, 2, 1, 2) is no run's record
+            if let last = out.last, m.epoch <= last.epoch {
+                throw VAEError("\(source): line \(i + 1) holds epoch \(m.epoch) after epoch \(last.epoch); the file is damaged (keep one line per epoch, in order)")
             }
             out.append(m)
         }
