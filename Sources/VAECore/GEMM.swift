@@ -96,6 +96,9 @@ public enum GEMM {
     /// Level of the built-in kernel: 3 = AVX-512, 2 = AVX2+FMA, 1 = portable C.
     public static var kernelLevel: Int { Int(vk_kernel_level()) }
 
+    /// The built-in kernel's level in words: "AVX-512", "AVX2+FMA" or "portable C".
+    public static var kernelLevelName: String { ["", "portable C", "AVX2+FMA", "AVX-512"][min(3, max(0, kernelLevel))] }
+
     /// Forces a kernel level no higher than the CPU supports (for tests); returns the level set.
     @discardableResult
     public static func forceKernelLevel(_ level: Int) -> Int {

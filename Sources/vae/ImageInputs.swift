@@ -86,10 +86,7 @@ enum ImageInputs {
         if let size = options?.imageSize { resize = ImageFolderOptions(); resize!.imageSize = size }
         let gray: [Float]
         do { gray = try read(path, shape: [1, shape[1], shape[2]], options: resize) } catch let e as VAEError {
-            // (--skip-bad-files skips images, not masks)
-            var m = e.message
-            for hint in [" — remove it, or pass --skip-bad-files", " (--skip-bad-files skips broken images)", " (--skip-bad-files skips it)"] where m.hasSuffix(hint) { m.removeLast(hint.count) }
-            throw VAEError(m)
+            throw VAEError(ImageFolder.withoutSkipAdvice(e.message))   // (--skip-bad-files skips images, not masks)
         }
         let plane = shape[1] * shape[2]
         var out = [Float](repeating: 1, count: shape[0] * plane)

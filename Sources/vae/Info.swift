@@ -13,7 +13,7 @@ struct Info: ParsableCommand {
         threadOptions.apply()
         print("SwiftVAE \(SwiftVAE.version)")
         print("GEMM:        \(GEMM.description)")
-        print("kernel:      level \(GEMM.kernelLevel) (\(["", "portable C", "AVX2+FMA", "AVX-512"][min(3, max(0, GEMM.kernelLevel))]))")
+        print("kernel:      level \(GEMM.kernelLevel) (\(GEMM.kernelLevelName))")
         print("CPU:         \(GEMM.cpuFeatures)")
         print("CPU model:   \(CPUModel.description)")
         print("threads:     \(ThreadPool.threadCount)")

@@ -228,10 +228,16 @@ public enum ImageFolder {
     public static func skipOrThrow(_ error: VAEError, skipBadFiles: Bool, into skipped: inout [String]) throws {
         guard skipBadFiles, !error.message.contains(JPEG.package) else { throw error }
         // the log says what was wrong; the advice to skip is already taken
-        var m = error.message
-        for hint in [" — remove it, or pass --skip-bad-files", " — is the file complete? (--skip-bad-files skips broken images)",
-                     " (--skip-bad-files skips broken images)", " (--skip-bad-files skips it)"] where m.hasSuffix(hint) { m.removeLast(hint.count) }
-        skipped.append(m)
+        skipped.append(withoutSkipAdvice(error.message, also: [" — is the file complete? (--skip-bad-files skips broken images)"]))
+    }
+
+    /// An image file's message without its advice to pass --skip-bad-files (and the `also` endings):
+    /// for the log of skipped files, and for a file the flag does not skip (a mask).
+    public static func withoutSkipAdvice(_ message: String, also: [String] = []) -> String {
+        var m = message
+        for hint in also + [" — remove it, or pass --skip-bad-files", " (--skip-bad-files skips broken images)", " (--skip-bad-files skips it)"]
+            where m.hasSuffix(hint) { m.removeLast(hint.count) }
+        return m
     }
 
     /// Reads every header: the output shape (from the options, else the images, which must then

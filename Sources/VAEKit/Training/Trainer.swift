@@ -284,7 +284,7 @@ public final class Trainer {
 
     /// The kernels this process computes with: "AVX-512", "AVX2+FMA", "portable C", or OpenBLAS.
     public static var kernels: String {
-        GEMM.backend == .openBLAS ? "OpenBLAS" : ["", "portable C", "AVX2+FMA", "AVX-512"][min(3, max(0, GEMM.kernelLevel))]
+        GEMM.backend == .openBLAS ? "OpenBLAS" : GEMM.kernelLevelName
     }
 
     /// The training data as a resume checks it: the counts of both splits, the items' shape, and
