@@ -39,7 +39,7 @@ struct Encode: ParsableCommand {
         let header = "split,id,\(files ? "file," : "")\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
             + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")
         let path = runArg.output(out, default: "latents.csv")
-        var items = 0
+        var items = 0, overflowed: [String] = []
         // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
         try AtomicFile.write(to: path) { emit in
             try emit(Array((header + "\n").utf8))
@@ -53,12 +53,21 @@ struct Encode: ParsableCommand {
                     var chunk = ""
                     for r in 0..<(end - start) {
                         let i = start + r
+                        let sigma = (0..<k).map { Float.exp(0.5 * lv[r * k + $0]) }
+                        let code = (0..<k).map { mu[r * k + $0] } + sigma
+                        if !code.allSatisfy({ $0.isFinite }) {
+                            // NaN is no code at all; an infinite σ is one, but says the item is far from the data
+                            if code.contains(where: { $0.isNaN }) {
+                                throw VAEError("\(set.itemID(i)) (\(name) item \(i + 1)): the encoder gives NaN for μ or σ — the item is far outside the data the run trained on, or the model's weights overflow; nothing written")
+                            }
+                            overflowed.append(set.itemID(i))
+                        }
                         var f = [name, CSVText.quote(set.itemID(i))]
                         if files { f.append(CSVText.quote(Encode.fileNames(set)?[i] ?? "")) }
                         f += [texts.map { CSVText.quote($0[i]) }
                                     ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
                         for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
-                        for j in 0..<k { f.append(CSVText.number(Float.exp(0.5 * lv[r * k + j]))) }
+                        for j in 0..<k { f.append(CSVText.number(sigma[j])) }
                         chunk += f.joined(separator: ",") + "\n"
                     }
                     try emit(Array(chunk.utf8))
@@ -66,6 +75,9 @@ struct Encode: ParsableCommand {
                     start = end
                 }
             }
+        }
+        if !overflowed.isEmpty {
+            Console.note("note: \(Console.counted(overflowed.count, "item")) (\(overflowed.prefix(5).joined(separator: ", "))\(overflowed.count > 5 ? ", …" : "")) overflow 32-bit floats in the encoder (μ or σ is ±inf in the CSV): far outside the data the run trained on, or weights too large")
         }
         print("wrote \(path) (\(items) items, latent \(k))")
     }

@@ -6,6 +6,35 @@ import VAEViz
 /// Writes a run's pictures and its one-page `report.html` (PNGs beside it as files and
 /// embedded in the page, so the page stands alone).
 enum RunReport {
+    /// The pictures a run's report may write beside `report.html` (with the checkpoint's files and
+    /// metrics.jsonl, `runFiles`): a new run refuses a folder that already holds one of them.
+    static let pictureNames: Set<String> = [
+        "loss.png", "loss.svg", "kl.png", "validity.png", "samples.png", "reconstructions.png", "manifold.png",
+        "latent.png", "latent.svg", "interpolation.png", "conditional.png", "anomalies.png", "scores.png",
+    ]
+
+    /// Whether `vae train` may write a file of this name into its run folder (numbered strips
+    /// `denoise-N.png`, `inpaint-N.png` included).
+    static func isRunFile(_ name: String) -> Bool {
+        if [Checkpoint.weightsFile, Checkpoint.configFile, TrainingRun.metricsFile, "report.html"].contains(name) { return true }
+        if pictureNames.contains(name) { return true }
+        for prefix in ["denoise-", "inpaint-"] where name.hasPrefix(prefix) && name.hasSuffix(".png") {
+            if Int(name.dropFirst(prefix.count).dropLast(4)) != nil { return true }
+        }
+        return false
+    }
+
+    /// Writes the pictures, then the page (the last file: a report.html means the run's pictures are there).
+    static func save(_ files: [(String, [UInt8])], page: ReportPage, directory dir: String) throws -> String {
+        for (name, bytes) in files {
+            assert(isRunFile(name), "\(name): list it in RunReport.pictureNames (a new run refuses to overwrite the files listed there)")
+            try AtomicFile.write(bytes, to: dir + "/" + name)
+        }
+        let path = dir + "/report.html"
+        try AtomicFile.write(page.html(), to: path)
+        return path
+    }
+
     /// `recorded`: what the run trained on, as it recorded it (`vae report`, whose data may be the
     /// test file alone) — the page's data line says that rather than `data`'s counts.
     static func write(directory dir: String, model: any LatentVariableModel, metrics: [EpochMetrics], options: TrainingOptions,
@@ -118,10 +147,7 @@ enum RunReport {
             }
         }
 
-        for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
-        let path = dir + "/report.html"
-        try AtomicFile.write(page.html(), to: path)
-        return path
+        return try save(files, page: page, directory: dir)
     }
 
     /// The rest of a table run's page: loss curves, the latent scatter, anomaly scores.
@@ -149,10 +175,7 @@ enum RunReport {
             files.append(("scores.png", hist.png()))
             page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (vae anomaly RUN --out scores.csv writes them per row, the same numbers).")
         }
-        for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
-        let path = dir + "/report.html"
-        try AtomicFile.write(page.html(), to: path)
-        return path
+        return try save(files, page: page, directory: dir)
     }
 
     static func likelihoodText(_ cfg: VAEConfig) -> String {

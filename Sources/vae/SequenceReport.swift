@@ -145,10 +145,7 @@ enum SequenceReport {
                               + "would make the page over \(SequenceReport.explorerWeightLimit * 4 / 1_000_000) MB (the limit is \(SequenceReport.explorerWeightLimit) weights). "
                               + "`vae interpolate` and `vae sample` decode from the command line.")
         }
-        for (name, bytes) in files { try AtomicFile.write(bytes, to: dir + "/" + name) }
-        let path = dir + "/report.html"
-        try AtomicFile.write(page.html(), to: path)
-        return path
+        return try RunReport.save(files, page: page, directory: dir)
     }
 
     /// At most this many decoder weights go into the page (20 MB as float32; MOSES's shape with a

@@ -216,6 +216,7 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.configFile) {
                 throw VAEError("\(dir) holds a run's \(Checkpoint.configFile) (without its weights); choose another --out, or remove the folder to start over there")
             }
+            try Train.refuseOverwriting(in: dir)
             // the run's pictures inside the data folder would become data (a loose image, a new class)
             if AtomicFile.isDirectory(data.directory), let root = AtomicFile.realPath(data.directory),
                let target = AtomicFile.absolutePath(dir), target == root || target.hasPrefix(root == "/" ? "/" : root + "/") {
@@ -439,9 +440,6 @@ enum TableDefaults {
 }
 
 extension Train {
-    /// A run trains on the training split and scores the test split after every epoch: neither may
-    /// be empty (a one-image folder, a one-row table, or --classes with no test item gave a "test
-    /// 0.00" and then a crash in the report). Checked before the run folder is made.
     /// The command that continues a run: under mpirun with the job's size (the same ranks give
     /// the same numbers), with --no-report if this one had it, the folder quoted for a shell.
     static func resumeLine(_ dir: String, noReport: Bool) -> String {
@@ -451,6 +449,23 @@ extension Train {
         return "\(mpi)vae train --resume --out \(folder)\(noReport ? " --no-report" : "")"
     }
 
+    /// A new run in a folder that exists already (made by the user, holding a log it tees to): the
+    /// files the run would write must not be there — they are someone's, and would be replaced.
+    static func refuseOverwriting(in dir: String) throws {
+        guard AtomicFile.isDirectory(dir) else { return }
+        let names: [String]
+        do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
+            throw VAEError("--out \(dir): cannot list the folder (\((error as NSError).localizedDescription)); check its permissions or choose another --out")
+        }
+        let taken = names.filter(RunReport.isRunFile).sorted()
+        guard !taken.isEmpty else { return }
+        let shown = taken.prefix(4).joined(separator: ", ") + (taken.count > 4 ? " and \(taken.count - 4) more" : "")
+        throw VAEError("\(dir) already holds \(shown) — files a run writes, but no \(Checkpoint.weightsFile) to resume: a new run would replace them; choose another --out, or move them away")
+    }
+
+    /// A run trains on the training split and scores the test split after every epoch: neither may
+    /// be empty (a one-image folder, a one-row table, or --classes with no test item gave a "test
+    /// 0.00" and then a crash in the report). Checked before the run folder is made.
     static func requireBothSplits(_ data: Dataset, classes: [Int]?) throws {
         let train = classes.map { data.train.filtered(classes: Set($0)).count } ?? data.train.count
         let test = classes.map { data.test.filtered(classes: Set($0)).count } ?? data.test.count

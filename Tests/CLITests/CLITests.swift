@@ -74,6 +74,11 @@ final class CLITests: XCTestCase {
                   "manifold.png", "latent.png", "latent.svg", "loss.png", "loss.svg", "interpolation.png"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/" + f), "missing \(f)")
         }
+        // and nothing else: a new run refuses a folder holding one of these (RunReport.isRunFile)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: run)).subtracting([RunFolderLock.fileName]),
+                       ["model.safetensors", "config.json", "metrics.jsonl", "report.html", "samples.png", "reconstructions.png",
+                        "manifold.png", "latent.png", "latent.svg", "loss.png", "loss.svg", "interpolation.png",
+                        "inpaint-0.png", "inpaint-1.png", "inpaint-2.png"])
         let lines = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 2)
         for (i, l) in lines.enumerated() {
@@ -472,6 +477,29 @@ final class CLITests: XCTestCase {
         let loaded = try Checkpoint.load(dir)
         let again = try CLI.run(common + ["--epochs", String(loaded.state.epoch + 1), "--resume"])
         XCTAssertEqual(again.status, 0, again.stderr)
+    }
+
+    /// A new run in a folder of the user's keeps their files: one the run would write (a
+    /// samples.png of their own) is refused by name before anything is written, and a folder
+    /// holding other files (the log a `tee` made before the run started) trains.
+    func testANewRunDoesNotReplaceTheUsersFiles() throws {
+        let dir = tempRunDir("users")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let data = try TinyData.make(train: 64, test: 16)
+        let mine: [UInt8] = Array("my own picture".utf8)
+        try AtomicFile.write(mine, to: dir + "/samples.png")
+        try AtomicFile.write([], to: dir + "/train.log")
+        let common = ["train", "--data", data, "--hidden", "16", "--batch", "16", "--epochs", "1", "--out", dir]
+        let r = try CLI.run(common)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").last.map(String.init),
+                       "error: \(dir) already holds samples.png — files a run writes, but no model.safetensors to resume: a new run would replace them; choose another --out, or move them away")
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/samples.png", maxBytes: 100), mine)
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), ["samples.png", "train.log"])
+        try FileManager.default.removeItem(atPath: dir + "/samples.png")
+        let ok = try CLI.run(common)
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(AtomicFile.exists(dir + "/samples.png"))
     }
 
     /// The claim comes before the checkpoint is read: a resume that read first (16 s for MOSES's

@@ -108,6 +108,41 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("is not a number on these items"), r.stderr)
     }
 
+    /// `vae encode` of a model whose σ overflows (a log σ² bias of 400: σ = e²⁰⁰) says so in a note
+    /// naming the items, and one whose μ is NaN (weights of ±10³⁰ give inf − inf) is an error with
+    /// nothing written — both were exit 0 with "inf" or "nan" in the CSV and not a word.
+    func testEncodeOfAnOverflowingModelSaysSo() throws {
+        let data = try TinyData.make()
+        func folder(_ name: String, _ spoil: (VAE) -> Void) throws -> String {
+            let run = tempRunDir(name)
+            let model = try VAE(config: VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 2, hidden: [8]), seed: 1)
+            spoil(model)
+            try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: TrainingState(), data: nil, to: run)
+            return run
+        }
+        let wide = try folder("encode-wide") { model in
+            let bias = model.store.parameters.filter { $0.name.hasSuffix("bias") && $0.count == 4 }   // the encoder's μ | log σ² layer
+            XCTAssertEqual(bias.count, 1)
+            bias[0].value.pointer[3] = 400   // log σ² of the second latent dimension
+        }
+        let r = try CLI.run(["encode", wide, "--data", data, "--out", wide + "/z.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("overflow 32-bit floats in the encoder (μ or σ is ±inf in the CSV)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: 64 items ("), r.stderr)
+        let row = try String(contentsOfFile: wide + "/z.csv", encoding: .utf8).split(separator: "\n")[1]
+        XCTAssertEqual(row.split(separator: ",").last, "inf")
+        let broken = try folder("encode-nan") { model in
+            // hidden units of +inf (sums of 3·10³⁸ × pixels), then μ and log σ² of inf·w₁ + inf·(−w₂): inf − inf
+            let weights = model.store.parameters.filter { $0.name.hasSuffix("weight") && ($0.count == 8 * 784 || $0.count == 4 * 8) }
+            XCTAssertEqual(weights.count, 3)   // the encoder's two, the decoder's output layer (784 × 8)
+            for p in weights { for i in 0..<p.count { p.value.pointer[i] = p.count == 32 ? (i % 2 == 1 ? -1 : 1) : 3e38 } }
+        }
+        let n = try CLI.run(["encode", broken, "--data", data, "--out", broken + "/z.csv"])
+        XCTAssertEqual(n.status, 1, n.stderr)
+        XCTAssertTrue(n.stderr.contains("the encoder gives NaN for μ or σ"), n.stderr)
+        XCTAssertFalse(AtomicFile.exists(broken + "/z.csv"))
+    }
+
     /// A --binarize run is scored on the binary test images its test loss uses (the fixed
     /// binarization of vae evaluate): the CSV's scores are those of that set, not of the gray one.
     func testBinarizedRunIsScoredOnBinaryImages() throws {
