@@ -10,6 +10,8 @@ struct Denoise: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
     @Option(help: ArgumentHelp("Denoise the images (PNG, JPEG) of this folder (no clean truth: no PSNR).", valueName: "dir")) var images: String?
+    @Option(name: .customLong("class"), help: ArgumentHelp("The label of every image of --images (conditional models).", valueName: "name|index"))
+    var imagesClass: String?
     @Option(help: "Standard deviation of the noise added to test images (pixels in [0, 1], clipped).") var noise = 0.3
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Test images over which PSNR is averaged (default 1000; not with --images, which reads the whole folder).") var limit: Int?
@@ -25,6 +27,7 @@ struct Denoise: ParsableCommand {
         guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
         guard (limit ?? 1) >= 1 else { throw ValidationError("--limit must be ≥ 1") }
         if limit != nil && images != nil { throw ValidationError("--limit counts test images; --images DIR reads every image of the folder") }
+        try ClassChoice.requireImages(imagesClass, images: images)
     }
 
     func run() throws {
@@ -34,10 +37,11 @@ struct Denoise: ParsableCommand {
         let loaded = try runArg.load()
         let model = try loaded.imageModel("vae denoise", out: out), shape = model.config.inputShape
         if let images {
-            if model.isConditional { throw VAEError("a conditional model needs each image's label: denoise the labelled test set (--data) instead") }
+            _ = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: 0, command: "denoise")   // before reading the folder
             let (names, noisy) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
                                                    skipBadFiles: dataOptions.skipBadFiles)
-            let denoised = model.reconstruct(noisy)
+            let condition = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: noisy.shape[0], command: "denoise")
+            let denoised = model.reconstruct(noisy, condition: condition)
             let c = min(count, noisy.shape[0])
             try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: runArg.output(out, default: "denoise.png"))
             try ImageInputs.writeEach(denoised, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "denoised"))

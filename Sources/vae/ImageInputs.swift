@@ -175,6 +175,29 @@ enum ClassChoice {
         return i
     }
 
+    /// The condition of the `count` images of `--images` (nil for an unconditional model): a
+    /// conditional model reads every image with its label, and a folder of images has none, so
+    /// `--class` gives the one label of them all. `command` words the alternative.
+    static func forImages(_ cls: String?, model: VAE, loaded: Checkpoint.Loaded, count: Int, command: String) throws -> Tensor? {
+        guard model.isConditional else {
+            if let cls { _ = try resolve(cls, model: model, classNames: []) }   // says that --class needs a conditional model
+            return nil
+        }
+        guard let cls else {
+            throw ValidationError("a conditional model reads each image with its label: give --class NAME|INDEX (every image of --images read as that class), or \(command) the labelled test set (--data)")
+        }
+        let i = try resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? [], trained: loaded.options.classes)
+        return condition(i, count: count, model: model)
+    }
+
+    /// `--class` of reconstruct, denoise and inpaint is the label of `--images`; the test set's
+    /// images come with their own.
+    static func requireImages(_ cls: String?, images: String?) throws {
+        if cls != nil && images == nil {
+            throw ValidationError("--class is the label of the images of --images DIR; the test set's images are read with their own labels")
+        }
+    }
+
     /// The condition for `count` items of class `cls` (nil for an unconditional model).
     static func condition(_ cls: Int?, count: Int, model: VAE) -> Tensor? {
         guard model.isConditional else { return nil }

@@ -21,6 +21,8 @@ struct Inpaint: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
     @Option(help: ArgumentHelp("Inpaint the images (PNG, JPEG) of this folder.", valueName: "dir")) var images: String?
+    @Option(name: .customLong("class"), help: ArgumentHelp("The label of every image of --images (conditional models).", valueName: "name|index"))
+    var imagesClass: String?
     @Option(help: ArgumentHelp("A mask PNG (white = missing) or center|top|bottom|left|right|random:P.", valueName: "mask"))
     var mask: String?
     @Option(help: ArgumentHelp("A folder of mask PNGs named as the images.", valueName: "dir")) var masks: String?
@@ -45,6 +47,7 @@ struct Inpaint: ParsableCommand {
         guard (limit ?? 1) >= 1, (1...1000).contains(count) else { throw ValidationError("--limit must be ≥ 1 and --count between 1 and 1000") }
         if (mask == nil) == (masks == nil) { throw ValidationError("give exactly one of --mask or --masks") }
         if masks != nil && images == nil { throw ValidationError("--masks DIR goes with --images DIR") }
+        try ClassChoice.requireImages(imagesClass, images: images)
         // a built-in mask's spelling is checked before anything is read (a usage error, exit 2)
         if let mask, !mask.lowercased().hasSuffix(".png") {
             do { _ = try InpaintingMask(parsing: mask) } catch let e as VAEError { throw ValidationError(e.message) }
@@ -70,9 +73,10 @@ struct Inpaint: ParsableCommand {
         }
         var rng = RNG(seed: seed)
         if let images {
-            if model.isConditional { throw VAEError("a conditional model needs each image's label: inpaint the labelled test set (--data) instead") }
+            _ = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: 0, command: "inpaint")   // before reading the folder
             let options = try ImageInputs.options(loaded, dataOptions)
             let (names, x) = try ImageInputs.load(images, shape: shape, options: options, skipBadFiles: dataOptions.skipBadFiles)
+            let condition = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: x.shape[0], command: "inpaint")
             let observed = Tensor(shape: x.shape)
             for (i, name) in names.enumerated() {
                 let m: [Float]
@@ -81,8 +85,8 @@ struct Inpaint: ParsableCommand {
                 else { m = try InpaintingMask(parsing: mask!).make(count: 1, shape: shape, rng: &rng).array }
                 (observed.pointer + i * d).update(from: m, count: d)
             }
-            let filled = Inpainting.fill(model, x: x, observed: observed, method: method, iterations: iterations, chains: chains,
-                                         start: start, rng: &rng)
+            let filled = Inpainting.fill(model, x: x, observed: observed, condition: condition, method: method, iterations: iterations,
+                                         chains: chains, start: start, rng: &rng)
             try Pictures.write(Figures.pairs(Inpaint.shown(x, observed), filled, shape: shape, count: min(count, x.shape[0])),
                                to: runArg.output(out, default: "inpaint.png"))
             try ImageInputs.writeEach(filled, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "inpainted"))

@@ -82,6 +82,8 @@ struct Reconstruct: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
     @Option(help: ArgumentHelp("Reconstruct the images (PNG, JPEG) of this folder instead of test images.", valueName: "dir")) var images: String?
+    @Option(name: .customLong("class"), help: ArgumentHelp("The label of every image of --images (conditional models).", valueName: "name|index"))
+    var imagesClass: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Sequence runs: reconstruct these items instead of test items.", valueName: "item"))
     var items: [String] = []
     @Option(help: "Number of test images (default 30; not with --items, which reconstructs those).") var count: Int?
@@ -94,6 +96,7 @@ struct Reconstruct: ParsableCommand {
     func validate() throws {
         guard (1...10_000).contains(count ?? 30) else { throw ValidationError("--count must be between 1 and 10000") }
         if count != nil && !items.isEmpty { throw ValidationError("--count takes the first test items; --items reconstructs the items given") }
+        try ClassChoice.requireImages(imagesClass, images: images)
     }
 
     func run() throws {
@@ -106,10 +109,10 @@ struct Reconstruct: ParsableCommand {
         let model = try loaded.imageModel("vae reconstruct", out: out), shape = model.config.inputShape
         let x: Tensor, names: [String], condition: Tensor?
         if let images {
-            if model.isConditional { throw VAEError("a conditional model reconstructs labelled data: use the test set (--data) rather than --images") }
+            _ = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: 0, command: "reconstruct")   // before reading the folder
             (names, x) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
                                                    skipBadFiles: dataOptions.skipBadFiles)
-            condition = nil
+            condition = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: x.shape[0], command: "reconstruct")
         } else {
             let data = try runArg.testSet(loaded, dataOptions)
             let n = min(count ?? 30, data.test.count)

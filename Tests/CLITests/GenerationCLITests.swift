@@ -63,6 +63,40 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertTrue(both.stderr.contains("give one of them"), both.stderr)
     }
 
+    /// A conditional model reconstructs, denoises and inpaints a folder of images under the class
+    /// --class names (it refused every folder: the images have no labels); the class given is the
+    /// one decoded (another gives other pictures). Without --class, one line saying to give it.
+    func testConditionalModelReadsAFolderUnderTheClassGiven() throws {
+        try ready()
+        let flat = tempRunDir("cflat"), out = tempRunDir("cflat-out")
+        try FileManager.default.createDirectory(atPath: flat, withIntermediateDirectories: true)
+        for i in 0..<3 {
+            try AtomicFile.write(PNG.encode(width: 28, height: 28, channels: 1, pixels: (0..<784).map { UInt8(($0 * 3 + i * 50) % 256) }), to: "\(flat)/\(i).png")
+        }
+        let run = GenerationCLITests.conditional
+        let commands = [["reconstruct", run], ["denoise", run], ["inpaint", run, "--mask", "top"]]
+        for args in commands {
+            let r = try CLI.run(args + ["--images", flat, "--out", out + "-x.png"])
+            XCTAssertEqual(r.status, 2, "\(args[0]): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("a conditional model reads each image with its label: give --class NAME|INDEX (every image of --images read as that class), or \(args[0]) the labelled test set (--data)"), r.stderr)
+            var pictures: [[UInt8]] = []
+            for cls in ["3", "5"] {
+                let dir = "\(out)-\(args[0])-\(cls)"
+                let ok = try CLI.run(args + ["--images", flat, "--class", cls, "--out", dir + ".png", "--out-dir", dir])
+                XCTAssertEqual(ok.status, 0, "\(args[0]): \(ok.stderr)")
+                pictures.append(try AtomicFile.readAll(path: dir + "/0.png", maxBytes: 1 << 20))
+            }
+            XCTAssertTrue(pictures[0] != pictures[1], "\(args[0]): --class 3 and --class 5 decoded the same")
+            let stray = try CLI.run(args + ["--class", "3", "--out", out + "-y.png"])
+            XCTAssertEqual(stray.status, 2, stray.stderr)
+            XCTAssertTrue(stray.stderr.contains("--class is the label of the images of --images DIR"), stray.stderr)
+        }
+        XCTAssertFalse(AtomicFile.exists(out + "-x.png") || AtomicFile.exists(out + "-y.png"))
+        let plain = try CLI.run(["denoise", GenerationCLITests.denoising, "--images", flat, "--class", "3", "--out", out + "-z.png"])
+        XCTAssertEqual(plain.status, 2, plain.stderr)
+        XCTAssertTrue(plain.stderr.contains("--class needs a conditional model"), plain.stderr)
+    }
+
     /// --out-dir naming a file is one line before any work: it was a raw Foundation error after the
     /// --out picture had been written.
     func testOutDirThatIsAFileIsRefusedFirst() throws {
