@@ -21,14 +21,21 @@ final class ProgressDisplay {
             guard batch == batches || now.timeIntervalSince(lastDraw) > 0.1 else { return }
             lastDraw = now
             let eta = ips > 0 ? Double((batches - batch) * batchImages) / ips : .nan
+            // the epochs after this one at the pace of those done (their test pass included), or of this one's batches
+            let later = Double(max(totalEpochs - epoch, 0))
+            let perEpoch = epochSeconds.isEmpty ? Double(batches * batchImages) / ips : epochSeconds.reduce(0, +) / Double(epochSeconds.count)
+            let run = later > 0 ? "  (run \(ProgressDisplay.clock(eta + later * perEpoch)))" : ""
             let line = ProgressDisplay.barLine(epoch: epoch, total: totalEpochs, batch: batch, batches: batches,
                                                text: String(format: "%d/%d  loss %.2f  %@ %@  ETA %@", batch, batches, loss,
-                                                            ProgressDisplay.grouped(ips), rateUnit, ProgressDisplay.clock(eta)),
+                                                            ProgressDisplay.grouped(ips), rateUnit, ProgressDisplay.clock(eta)) + run,
                                                columns: ProgressDisplay.terminalColumns())
             Console.write("\r\u{1B}[2K" + line)
             drawn = true
         case .epochEnd(let m):
             clear()
+            let now = Date()
+            if let last = lastEpochEnd { epochSeconds = Array((epochSeconds + [now.timeIntervalSince(last)]).suffix(5)) }
+            lastEpochEnd = now
             print(ProgressDisplay.epochLine(m, total: totalEpochs, unit: rateUnit))
             fflush(nil)
             if !m.test_loss.isFinite && !toldNonFinite {
@@ -38,6 +45,9 @@ final class ProgressDisplay {
         }
     }
     private var toldNonFinite = false
+    /// Wall seconds between the last few epochs' ends (training and test pass), for the run's ETA.
+    private var epochSeconds: [Double] = []
+    private var lastEpochEnd: Date?
 
     /// Images per batch, for the ETA (set by the caller).
     var batchImages = 128

@@ -62,6 +62,14 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(bars.isEmpty, raw)
         for bar in bars { XCTAssertLessThanOrEqual(bar.count, 49, String(bar)) }
         XCTAssertFalse(try capture(columns: 80, term: "dumb").contains("\u{1B}"))
+        // on a wide terminal the bar also gives the run's time left, until the last epoch
+        let wide = try capture(columns: 140, term: "xterm-wide").components(separatedBy: "\r\u{1B}[2K").dropFirst()
+            .map { String($0.split(separator: "\n", omittingEmptySubsequences: false)[0].split(separator: "\r", omittingEmptySubsequences: false)[0]) }
+            .filter { $0.contains("ETA") }
+        let first = wide.filter { $0.hasPrefix("epoch 1/2") }, last = wide.filter { $0.hasPrefix("epoch 2/2") }
+        XCTAssertFalse(first.isEmpty || last.isEmpty, wide.joined(separator: "\n"))
+        for bar in first { XCTAssertNotNil(bar.range(of: #"ETA \d+:\d\d  \(run \d+:\d\d\)$"#, options: .regularExpression), bar) }
+        for bar in last { XCTAssertFalse(bar.contains("(run"), bar) }
     }
 
     func testTrainWritesARunFolder() throws {
