@@ -7,7 +7,7 @@ import VAEViz
 /// embedded in the page, so the page stands alone).
 enum RunReport {
     /// The pictures a run's report may write beside `report.html` (with the checkpoint's files and
-    /// metrics.jsonl, `runFiles`): a new run refuses a folder that already holds one of them.
+    /// metrics.jsonl, `isRunFile`): a new run refuses a folder that already holds one of them.
     static let pictureNames: Set<String> = [
         "loss.png", "loss.svg", "kl.png", "validity.png", "samples.png", "reconstructions.png", "manifold.png",
         "latent.png", "latent.svg", "interpolation.png", "conditional.png", "anomalies.png", "scores.png",
