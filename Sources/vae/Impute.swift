@@ -56,6 +56,7 @@ struct Impute: ParsableCommand {
         let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)
         guard rows.count > 0 else { throw VAEError("\(data) has no data rows") }
         try RunArgument.checkConditionClasses(loaded, info.schema.classNames + rows.unseenClasses, source: data)
+        try RunArgument.checkEveryItemLabelled(loaded, rows, source: data, noun: "row")
         let w = rows.width
         var means = [Float](repeating: 0, count: rows.count * w)
         var rng = RNG(seed: seed)

@@ -269,7 +269,14 @@ struct RunArgument: ParsableArguments {
         for name in ["model.safetensors", "config.json", "metrics.jsonl"] { OutputFile.registerInput(run + "/" + name, "the run's \(name)") }
     }
 
-    func load() throws -> Checkpoint.Loaded { try Checkpoint.load(run) }
+    func load() throws -> Checkpoint.Loaded {
+        let loaded = try Checkpoint.load(run)
+        // the table or text file the run trained on (a folder of images cannot be an --out file)
+        if let data = loaded.config?.data, !AtomicFile.isDirectory(data.recordedPath) {
+            try OutputFile.registerLateInput(data.recordedPath, "the data the run in \(run) trained on")
+        }
+        return loaded
+    }
 
     /// The run's test images: from --data if given, else the folder the run was trained on.
     func testSet(_ loaded: Checkpoint.Loaded, _ data: DataOptions) throws -> Dataset {
@@ -303,6 +310,7 @@ struct RunArgument: ParsableArguments {
             throw VAEError("\(d.directory) has no labels, and the model in \(run) is conditional (each item's label is one of its inputs): give labelled data (class folders, IDX/CIFAR labels, a table's label column)")
         }
         try RunArgument.checkConditionClasses(loaded, d.classNames, source: d.directory)
+        try RunArgument.checkEveryItemLabelled(loaded, d.test, source: d.directory, noun: d.itemNoun)
         return try RunArgument.trainedClassesOnly(d, conditional: loaded.model.isConditional, classes: loaded.options.classes)
     }
 
@@ -345,6 +353,15 @@ struct RunArgument: ParsableArguments {
 
     /// A conditional model takes the class as an input (a one-hot over the classes it trained on),
     /// so it can only read data whose classes are those, at the same positions.
+    /// A conditional model reads every item with its label: an item whose label is missing (a
+    /// table row with an empty label cell) would be read under an all-zero condition, a class
+    /// that is none — encoded and filled as if it meant something. Refused, naming the row.
+    static func checkEveryItemLabelled(_ loaded: Checkpoint.Loaded, _ set: any DataSource, source: String, noun: String) throws {
+        guard loaded.model.isConditional, set.hasLabels, let i = (0..<set.count).first(where: { set.label($0) < 0 }) else { return }
+        let column = loaded.table?.schema.label.map { " (its '\($0.name)' cell is empty)" } ?? ""
+        throw VAEError("\(source): \(noun) \(set.itemID(i)) has no label\(column), and the model is conditional (each \(noun)'s label is one of its inputs): give every \(noun) its label, or leave that \(noun) out")
+    }
+
     static func checkConditionClasses(_ loaded: Checkpoint.Loaded, _ classNames: [String], source: String) throws {
         let model = loaded.model
         guard model.isConditional else { return }
@@ -373,6 +390,18 @@ enum OutputFile {
 
     static func registerInput(_ path: String, _ what: String) { inputs.append((path, what)) }
 
+    /// The outputs `requireFolder` has checked so far, with their option.
+    nonisolated(unsafe) static var checked: [(path: String, option: String)] = []
+
+    /// An input known only once the run is loaded (the file it trained on, recorded in its
+    /// config): an output already checked that names it is refused now, still before any work.
+    static func registerLateInput(_ path: String, _ what: String) throws {
+        registerInput(path, what)
+        if let out = checked.first(where: { AtomicFile.sameFile($0.path, path) }) {
+            throw VAEError("\(out.option) \(out.path) is \(what), which this command reads: write to another file")
+        }
+    }
+
     /// --out-dir: checked before any work, made when the first file is written — a path that
     /// cannot be a folder is one line then, and a command that fails leaves no empty folder behind.
     /// `reads`: the folders the command reads images from (--images, --masks), whose files the
@@ -391,6 +420,7 @@ enum OutputFile {
         if let input = inputs.first(where: { AtomicFile.sameFile(path, $0.path) }) {
             throw VAEError("\(option) \(path) is \(input.what), which this command reads: write to another file")
         }
+        checked.append((path, option))
         if AtomicFile.isDirectory(path) {
             // a file of the wrong kind: exit 1, as --out-dir's file that is no folder (README, "The vae tool")
             throw VAEError("\(option) \(path) is a folder: give a file name (one inside it: \(path.hasSuffix("/") ? path : path + "/")NAME)")

@@ -232,6 +232,46 @@ final class TableCLITests: XCTestCase {
         XCTAssertFalse(gone.stdout.contains("scored"), gone.stdout)
     }
 
+    /// The table a run trained on is one of the inputs of every command on the run: `vae encode`
+    /// and `vae anomaly --out` naming it (by any path) are refused before any work — they replaced
+    /// it with their CSV and exited 0, and the run could read its data no more.
+    func testOutputsDoNotReplaceTheRunsTable() throws {
+        let (path, _) = try writeTable()
+        let run = tempRunDir("ownfile")
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--epochs", "1", "--out", run, "--no-report"]).status, 0)
+        let before = try AtomicFile.readAll(path: path, maxBytes: 1 << 20)
+        let link = tempRunDir("ownfile-link") + ".csv"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: path)
+        for args in [["encode", run, "--out", path], ["anomaly", run, "--out", link]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, "\(args[0]): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").last.map(String.init),
+                           "error: --out \(args[3]) is the data the run in \(run) trained on, which this command reads: write to another file", args[0])
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: path, maxBytes: 1 << 20), before)
+    }
+
+    /// A conditional model reads every row with its label: a row whose label cell is empty is named
+    /// (impute and encode read it under an all-zero condition and filled or encoded it as if that
+    /// were a class, exit 0; anomaly said "item 3 has label -1").
+    func testConditionalModelRefusesARowWithoutItsLabel() throws {
+        let (path, lines) = try writeTable()
+        let run = tempRunDir("condtable")
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--conditional", "--epochs", "1", "--out", run, "--no-report"]).status, 0)
+        var new = Array(lines.prefix(6))
+        new[3] = new[3].split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") + ","   // row 3: no kind
+        let file = tempRunDir("nolabel") + ".csv"
+        try AtomicFile.write(new.joined(separator: "\n") + "\n", to: file)
+        for args in [["impute", run, "--data", file, "--out", file + ".filled.csv"], ["encode", run, "--data", file, "--out", file + ".z.csv"],
+                     ["anomaly", run, "--data", file], ["evaluate", run, "--data", file]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, "\(args[0]): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").last.map(String.init),
+                           "error: \(file): row 3 has no label (its 'kind' cell is empty), and the model is conditional (each row's label is one of its inputs): give every row its label, or leave that row out", args[0])
+        }
+        XCTAssertFalse(AtomicFile.exists(file + ".filled.csv") || AtomicFile.exists(file + ".z.csv"))
+    }
+
     /// A value far outside the training rows' range overflows the model's 32-bit numbers: a test
     /// row's loss is inf (written to metrics.jsonl as "inf"; it crashed the run's save), anomaly
     /// ranks such a row first (NaN ranked it last), impute leaves its cells empty and says so (it

@@ -63,6 +63,9 @@ final class ReadableDataTests: XCTestCase {
         assertThrows("item 3 has label 7, but the conditional model was built for classes 0…2") {
             _ = try Evaluator.elbo(model, rows(4, width: 6, labels: [0, 1, 7, 2]), rng: &rng)
         }
+        assertThrows("item 2 has no label, and the model is conditional") {   // -1: a table row's empty label cell
+            _ = try Analysis.latentMeans(model, rows(4, width: 6, labels: [0, -1, 1, 2]))
+        }
         let x = Tensor(shape: [2, 6])
         assertThrows("the batch has no labels") { _ = try Evaluator.iwae(model, x: x, k: 2, rng: &rng) }
         assertThrows("the batch holds label 9") { _ = try Evaluator.iwae(model, Batch(x: x, labels: [1, 9]), k: 2, rng: &rng) }

@@ -34,6 +34,9 @@ extension LatentVariableModel {
             }
             // a label past the one-hot's width would be an all-zero condition, silently
             if let i = (0..<set.count).first(where: { !(0..<config.conditionSize).contains(set.label($0)) }) {
+                if set.label(i) < 0 {   // a table row whose label cell is empty
+                    throw VAEError("\(what) item \(set.itemID(i)) has no label, and the model is conditional (each item's label is one of its inputs): give every item its label, or leave that item out")
+                }
                 throw VAEError("\(what) item \(set.itemID(i)) has label \(set.label(i)), but the conditional model was built for classes 0…\(config.conditionSize - 1)")
             }
         }
