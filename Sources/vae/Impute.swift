@@ -5,7 +5,7 @@ import VAEKit
 
 struct Impute: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Fill the missing cells of a CSV table (empty, NA, NaN, ?) in the user's units; every observed cell is written back unchanged.",
+        abstract: "Fill the missing cells of a CSV table (empty, NA, NaN, N/A, #N/A, NULL, ?) in the user's units; every observed cell is written back unchanged.",
         discussion: """
         The model must have been trained on a table (vae train --data FILE.csv). Missing cells are filled by importance \
         resampling (`vae inpaint --fill importance`): a short pseudo-Gibbs chain gives a first guess; z is drawn around its \
@@ -41,10 +41,7 @@ struct Impute: ParsableCommand {
         // the filled table goes to a new file: the input, or the run's own training table, overwritten
         // would be lost (the run could no longer read its data)
         if AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the filled table to another file") }
-        let loaded = try runArg.load()
-        if let recorded = loaded.config?.data?.recordedPath, AtomicFile.sameFile(out, recorded) {
-            throw VAEError("--out \(out) is the table \(runArg.run) was trained on: write the filled table to another file")
-        }
+        let loaded = try runArg.load()   // (refuses an --out that is the table the run trained on)
         guard let info = loaded.table else {
             if loaded.model is SequenceVAE {
                 throw ValidationError("\(runArg.run) is a sequence run; vae impute fills the missing cells of tables")

@@ -139,7 +139,7 @@ final class TableCLITests: XCTestCase {
         for target in [path, copy] {
             let over = try CLI.run(["impute", run, "--data", copy, "--out", target, "--iterations", "1"])
             XCTAssertEqual(over.status, 1, over.stderr)
-            XCTAssertTrue(over.stderr.contains(target == path ? "is the table \(run) was trained on" : "is the input file"), over.stderr)
+            XCTAssertTrue(over.stderr.contains(target == path ? "is the data the run in \(run) trained on" : "is the input file"), over.stderr)
         }
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), lines.joined(separator: "\n") + "\n")
         // the picture commands draw images: a table run is refused before any work, as is a

@@ -70,10 +70,10 @@ final class FormatsTableTests: XCTestCase {
     }
 
     func testMissingCellsAreMaskedNeverZero() throws {
-        let t = try table("a,b\n1,x\n,y\nNA,x\n nan ,y\n?,x\n0,y\n")
+        let t = try table("a,b\n1,x\n,y\nNA,x\n nan ,y\n?,x\n0,y\nN/A,x\n#N/A,y\nnull,x\n")
         let e = try TableEncoder.fit(t, options: options(testFraction: 0))
         XCTAssertEqual(e.test.count, 0)
-        XCTAssertEqual(e.train.mask.enumerated().filter { $0.offset % 3 == 0 }.map(\.element), [1, 0, 0, 0, 0, 1])
+        XCTAssertEqual(e.train.mask.enumerated().filter { $0.offset % 3 == 0 }.map(\.element), [1, 0, 0, 0, 0, 1, 0, 0, 0])
         guard case .numeric(let mean, let std) = e.schema.columns[0].kind else { return XCTFail() }
         XCTAssertEqual(mean, 0.5, "only 1 and 0 are observed")
         XCTAssertEqual(std, 0.5)
@@ -155,6 +155,18 @@ final class FormatsTableTests: XCTestCase {
         FormatsFixture.assertVAEError(["('v') is text", "'unknown' on line 9", "empty (missing)", "--ignore v"]) {
             try TableEncoder.fit(try table(stray), options: options())
         }
+        // … also when its values are not distinct enough for an id: 36 numbers in 150 rows and one
+        // 'n.a.' were 37 categories, without a word (a new value then read as missing)
+        var measured = "v,w\n"
+        for i in 0..<150 { measured += "\(i == 7 ? "n.a." : String(format: "%.1f", 4.3 + Double(i % 36) / 10)),1\n" }
+        FormatsFixture.assertVAEError(["('v') holds numbers but also 'n.a.' on line 9, so its 37 distinct values would be categories", "make such cells empty (missing)", "--ignore v"]) {
+            try TableEncoder.fit(try table(measured), options: options())
+        }
+        // a few numeric codes and a word are categories, with a note
+        var codes = "grade,w\n"
+        for i in 0..<40 { codes += "\(i % 9 == 4 ? "A" : String(i % 5 + 1)),\(i)\n" }
+        let e = try TableEncoder.fit(try table(codes), options: options())
+        XCTAssertTrue(e.notes.contains("t.csv column 1 ('grade') is read as 6 categories: it holds numbers but also 'A' on line 6 (make such cells empty to read it as numbers)"), "\(e.notes)")
     }
 
     func testNonFiniteNumbersAreRefused() throws {

@@ -9,7 +9,8 @@ import Darwin
 /// What one CSV cell holds, as the table encoder reads it. Spaces and tabs around a cell are
 /// trimmed first (the file keeps them: the writer copies cells unchanged).
 ///
-/// - missing: empty, `NA`, `NaN` or `?` (any case);
+/// - missing: empty, `NA`, `NaN`, `N/A`, `#N/A`, `NULL` or `?` (any case; pandas, R, Excel and SQL
+///   exports write these);
 /// - a number: `[+-]digits[.digits][e[+-]digits]` (also `.5`, `5.`) whose value is finite as a
 ///   32-bit float — no hex, no thousands separators, no decimal comma;
 /// - not finite: `inf`, `-Infinity`, `1e999`, `3e40` (past Float's range) — refused in a numeric
@@ -21,7 +22,7 @@ enum TableCell: Equatable {
     case nonFinite
     case text
 
-    static let missingTokens = ["", "NA", "NaN", "?"]
+    static let missingTokens = ["", "NA", "NaN", "N/A", "#N/A", "NULL", "?"]
 
     /// The trimmed byte range of a cell.
     static func trimmed(_ bytes: UnsafeBufferPointer<UInt8>, _ span: CSVTable.Span) -> Range<Int> {
@@ -39,6 +40,10 @@ enum TableCell: Equatable {
         if n == 1 && bytes[r.lowerBound] == UInt8(ascii: "?") { return .missing }
         if n == 2 && lower(0) == UInt8(ascii: "n") && lower(1) == UInt8(ascii: "a") { return .missing }
         if n == 3 && lower(0) == UInt8(ascii: "n") && lower(1) == UInt8(ascii: "a") && lower(2) == UInt8(ascii: "n") { return .missing }
+        if n == 3 && lower(0) == UInt8(ascii: "n") && bytes[r.lowerBound + 1] == UInt8(ascii: "/") && lower(2) == UInt8(ascii: "a") { return .missing }
+        if n == 4 && bytes[r.lowerBound] == UInt8(ascii: "#") && lower(1) == UInt8(ascii: "n") && bytes[r.lowerBound + 2] == UInt8(ascii: "/")
+            && lower(3) == UInt8(ascii: "a") { return .missing }
+        if n == 4 && lower(0) == UInt8(ascii: "n") && lower(1) == UInt8(ascii: "u") && lower(2) == UInt8(ascii: "l") && lower(3) == UInt8(ascii: "l") { return .missing }
         return number(bytes, r)
     }
 

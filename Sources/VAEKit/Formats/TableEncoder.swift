@@ -219,6 +219,15 @@ public enum TableEncoder {
                 }
                 throw VAEError("\(table.source) column \(c + 1) ('\(name)') is text with \(many) distinct values in \(observed) rows — too many for categories (an id or a name?)\(hint.isEmpty ? ";" : hint) drop it with --ignore \(shell(name))\(table.columnCount == 1 && name.contains(" ") ? " (or is the file separated by spaces? SwiftVAE reads ',', ';' or tab)" : "")")
             }
+            // mostly numbers and a few words: a measurement with a stray marker ('-', 'n.a.', 'error'),
+            // which made every value a category of its own (a new value then read as missing)
+            if numbers > texts, let row = firstText {
+                let stray = "holds numbers but also '\(shown(table.string(row, c)))' on line \(table.rowLines[row])"
+                if levels.count > 20 {
+                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') \(stray), so its \(levels.count) distinct values would be categories — make such cells empty (missing) to read it as numbers, or drop it with --ignore \(shell(name))")
+                }
+                notes.append("\(table.source) column \(c + 1) ('\(name)') is read as \(levels.count) categories: it \(stray) (make such cells empty to read it as numbers)")
+            }
             let sortedLevels = TableSchema.sorted(Array(levels))
             return TableSchema.Column(name: name, kind: .categorical(levels: sortedLevels), offset: 0, width: sortedLevels.count)
         }
