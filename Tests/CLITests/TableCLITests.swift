@@ -321,6 +321,14 @@ final class TableCLITests: XCTestCase {
         XCTAssertTrue(i.stderr.contains("note: 1 cell holds a category level the model has not seen, kept as it is (the model read it as missing to fill the row's other cells; empty it to have it filled): line 3, colour: 'purple'"), i.stderr)
         XCTAssertNotNil(Double(rows[3][1]), "\(rows[3])")
         XCTAssertFalse(rows.joined().joined().contains("nan"))
+        // scoring and encoding a new file say so too (its unseen level was scored as a missing cell, silently)
+        let plain = tempRunDir("plainnew") + ".csv"
+        try AtomicFile.write("id,x,y,colour,kind\nn2,10.00,20.000,purple,even\nn3,9.00,18.000,green,odd\nn5,11.00,22.000,teal,odd\n", to: plain)
+        for args in [["anomaly", clean, "--data", plain], ["encode", clean, "--data", plain, "--out", out + ".z.csv"]] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stderr.contains("note: 2 cells of \(plain) hold a category level the model never saw, read as missing: line 2, colour: 'purple'; line 4, colour: 'teal'"), "\(args[0]): \(r.stderr)")
+        }
     }
 
     /// A table trains at least 2,000 optimizer steps by default, counted on the rows it trains on

@@ -246,6 +246,7 @@ public enum TableEncoder {
         let labelIndex = schema.label.flatMap { indexOf[$0.name] }
         var classOf = schema.label.map { Dictionary(uniqueKeysWithValues: $0.values.enumerated().map { ($1, Int32($0)) }) } ?? [:]
         var unseenClasses: [String] = []
+        var unseenLevelCount = 0, unseenLevelExamples: [TableSplit.UnseenLevel] = []
         var labels: [Int32]? = labelIndex == nil ? nil : [Int32](repeating: -1, count: rows.count)
         try table.bytes.withUnsafeBufferPointer { bytes in
             func trimmed(_ span: CSVTable.Span) -> String {
@@ -280,7 +281,13 @@ public enum TableEncoder {
                         if TableCell.classify(bytes, span) == .missing { continue }
                         let value = trimmed(span)
                         guard let k = levelIndex[value] else {
-                            if unseen == .missing { continue }
+                            if unseen == .missing {
+                                unseenLevelCount += 1
+                                if unseenLevelExamples.count < 5 {
+                                    unseenLevelExamples.append(.init(line: Int(table.rowLines[row]), column: column.name, text: value))
+                                }
+                                continue
+                            }
                             throw VAEError("\(table.location(row: row, column: c)): '\(shown(value))' is not one of the \(levels.count) categories the model knows (\(listed(levels, limit: 10))) — fix the cell, or read unseen categories as missing")
                         }
                         x[i * width + column.offset + k] = 1
@@ -311,6 +318,8 @@ public enum TableEncoder {
         }
         var split = TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
         split.unseenClasses = unseenClasses
+        split.unseenLevelCount = unseenLevelCount
+        split.unseenLevelExamples = unseenLevelExamples
         return split
     }
 

@@ -18,6 +18,18 @@ public struct TableSplit: Sendable, Equatable {
     /// Label values the schema does not know, in order of first appearance (only in files read
     /// with a stored schema): a row with the j-th of them has the label `classCount + j`.
     public var unseenClasses: [String] = []
+    /// Cells of a category level the schema does not know, read as missing (a file read with a
+    /// stored schema and `unseenLevels: .missing`): how many, and the first few.
+    public var unseenLevelCount = 0
+    public var unseenLevelExamples: [UnseenLevel] = []
+
+    /// A cell holding a category level the model never saw.
+    public struct UnseenLevel: Sendable, Equatable {
+        /// The line of the file (1 = the header), the column's name, the cell's trimmed text.
+        public var line: Int
+        public var column: String
+        public var text: String
+    }
 
     public init(count: Int, width: Int, x: [Float], mask: [UInt8], labels: [Int32]?, ids: [Int32]) {
         precondition(x.count == count * width && mask.count == count * width && ids.count == count)
