@@ -274,6 +274,9 @@ struct RunArgument: ParsableArguments {
         // the table or text file the run trained on (a folder of images cannot be an --out file)
         if let data = loaded.config?.data, !AtomicFile.isDirectory(data.recordedPath) {
             try OutputFile.registerLateInput(data.recordedPath, "the data the run in \(run) trained on")
+            if let test = data.sequence?.resolvedTestFile {   // a sequence run's --test file
+                try OutputFile.registerLateInput(test, "the test file of the run in \(run)")
+            }
         }
         return loaded
     }

@@ -221,6 +221,16 @@ final class SequenceCLITests: XCTestCase {
                              "--decoder", "1x8", "--latent", "3", "--batch", "32", "--epochs", "1", "--no-report", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try CLI.run(["evaluate", run]).status, 0)
+        // neither file is an output: sample, encode and reconstruct replaced them, exit 0
+        let before = try AtomicFile.readAll(path: train, maxBytes: 1 << 20)
+        for (args, file, what) in [(["sample", run, "--count", "3"], train, "the data the run in \(run) trained on"),
+                                   (["encode", run], test, "the test file of the run in \(run)"),
+                                   (["reconstruct", run], train, "the data the run in \(run) trained on")] {
+            let o = try CLI.run(args + ["--out", file])
+            XCTAssertEqual(o.status, 1, "\(args[0]): \(o.stderr)")
+            XCTAssertEqual(o.stderr.split(separator: "\n").last.map(String.init), "error: --out \(file) is \(what), which this command reads: write to another file")
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: train, maxBytes: 1 << 20), before)
         try FileManager.default.removeItem(atPath: test)
         r = try CLI.run(["evaluate", run])
         XCTAssertEqual(r.status, 1)
