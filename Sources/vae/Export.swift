@@ -19,8 +19,13 @@ struct Export: ParsableCommand {
     func run() throws {
         let loaded = try runArg.load()
         if AtomicFile.exists(out + "/" + Checkpoint.weightsFile) { throw VAEError("\(out) already holds a run; choose another --out") }
+        // a table's schema from the checkpoint (config.json may be gone: a folder of model.safetensors
+        // alone); the best epoch's weights of a run stopped with early stopping under way, kept
         try Checkpoint.save(model: loaded.model, optimizer: nil, options: loaded.options, state: loaded.state,
-                            data: loaded.config?.data, to: out)
+                            data: loaded.config?.data, table: loaded.table, best: loaded.bestWeights, to: out)
+        if loaded.bestWeights != nil, let b = loaded.state.bestEpoch {
+            Console.note("note: \(runArg.run) stopped with early stopping under way: the copy holds its weights as they stood (epoch \(loaded.state.epoch + 1), unfinished) and the best so far, epoch \(b)'s, beside them (best.*); the commands use the former — finish the run (vae train --resume) to export the model it keeps")
+        }
         for file in ["metrics.jsonl", "report.html"] where AtomicFile.exists(runArg.run + "/" + file) {
             try AtomicFile.write(try AtomicFile.readAll(path: runArg.run + "/" + file, maxBytes: 1 << 30), to: out + "/" + file)
         }

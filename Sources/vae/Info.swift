@@ -54,8 +54,14 @@ struct Info: ParsableCommand {
                   + item + String(format: ", %.1f s, %.0f ", m.seconds, m.images_per_second) + item + "s/s")
             // early stopping keeps the best validation epoch's model, which need not be the last
             if let b = loaded.state.bestEpoch, b != m.epoch, let k = metrics.last(where: { $0.epoch == b }) {
-                print(String(format: "model kept:  epoch %d's (the best validation score%@): test %.2f (z=μ %.2f)",
-                             b, loaded.state.bestValidation.map { String(format: ", %.2f", $0) } ?? "", k.test_loss, k.test_loss_mu))
+                let score = loaded.state.bestValidation.map { String(format: ", %.2f", $0) } ?? ""
+                if loaded.bestWeights != nil {
+                    // stopped before its end: the checkpoint's weights are the latest, the best ones wait beside them
+                    print(String(format: "best so far: epoch %d's (the best validation score%@): test %.2f (z=μ %.2f) — kept beside the latest weights, which the commands use until the run ends",
+                                 b, score, k.test_loss, k.test_loss_mu))
+                } else {
+                    print(String(format: "model kept:  epoch %d's (the best validation score%@): test %.2f (z=μ %.2f)", b, score, k.test_loss, k.test_loss_mu))
+                }
             }
         }
     }

@@ -108,6 +108,40 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("is not a number on these items"), r.stderr)
     }
 
+    /// A run stopped with early stopping under way holds its latest weights and, beside them, the
+    /// best epoch's: `vae info` says which the commands use, and `vae export` keeps both (it
+    /// dropped the best ones without a word, and info called them "the model kept").
+    func testExportOfAnUnfinishedEarlyStoppingRunKeepsItsBestWeights() throws {
+        let data = try Dataset.load(directory: try TinyData.make(train: 64, test: 16))
+        var o = TrainingOptions()
+        o.epochs = 60
+        o.batchSize = 16
+        o.learningRate = 1e-2
+        o.validationFraction = 0.25
+        o.patience = 4
+        let dir = tempRunDir("es-unfinished")
+        let run = try TrainingRun.start(directory: dir, model: VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 2, hidden: [16]),
+                                        options: o, data: data)
+        var epochs = 0
+        XCTAssertEqual(try run.run(shouldStop: { epochs >= 6 }, events: { if case .epochEnd = $0 { epochs += 1 } }), .interrupted)
+        let saved = try Checkpoint.load(dir)
+        let best = try XCTUnwrap(saved.bestWeights)
+        let b = try XCTUnwrap(saved.state.bestEpoch)
+        let info = try CLI.run(["info", dir])
+        XCTAssertEqual(info.status, 0, info.stderr)
+        if b != 6 {   // (the latest epoch may be the best: then there is nothing beside it to tell)
+            XCTAssertTrue(info.stdout.contains("best so far: epoch \(b)'s") && info.stdout.contains("kept beside the latest weights, which the commands use until the run ends"), info.stdout)
+            XCTAssertFalse(info.stdout.contains("model kept:"), info.stdout)
+        }
+        let exported = tempRunDir("es-export")
+        let x = try CLI.run(["export", dir, "--out", exported])
+        XCTAssertEqual(x.status, 0, x.stderr)
+        XCTAssertTrue(x.stderr.contains("the best so far, epoch \(b)'s, beside them (best.*)"), x.stderr)
+        let copy = try Checkpoint.load(exported)
+        XCTAssertEqual(copy.bestWeights, best)
+        XCTAssertEqual(copy.model.store.parameters.map { $0.value.array }, saved.model.store.parameters.map { $0.value.array })
+    }
+
     /// `vae encode` of a model whose σ overflows (a log σ² bias of 400: σ = e²⁰⁰) says so in a note
     /// naming the items, and one whose μ is NaN (weights of ±10³⁰ give inf − inf) is an error with
     /// nothing written — both were exit 0 with "inf" or "nan" in the CSV and not a word.

@@ -251,6 +251,21 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(try AtomicFile.readAll(path: path, maxBytes: 1 << 20), before)
     }
 
+    /// A table run's schema travels in model.safetensors: a folder holding that file alone
+    /// exports to a copy that still reads the table (the export dropped the schema, exit 0, and the
+    /// copy then took the table for images of the wrong size).
+    func testExportOfAWeightsFileAloneKeepsTheSchema() throws {
+        let (path, _) = try writeTable()
+        let run = tempRunDir("schema"), solo = tempRunDir("schema-solo"), exported = tempRunDir("schema-export")
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--epochs", "1", "--out", run, "--no-report"]).status, 0)
+        try FileManager.default.createDirectory(atPath: solo, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: run + "/model.safetensors", toPath: solo + "/model.safetensors")
+        XCTAssertEqual(try CLI.run(["export", solo, "--out", exported]).status, 0)
+        XCTAssertNotNil(try Checkpoint.load(exported).table)
+        let e = try CLI.run(["evaluate", exported, "--data", path, "--iwae", "0"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+    }
+
     /// A conditional model reads every row with its label: a row whose label cell is empty is named
     /// (impute and encode read it under an all-zero condition and filled or encoded it as if that
     /// were a class, exit 0; anomaly said "item 3 has label -1").

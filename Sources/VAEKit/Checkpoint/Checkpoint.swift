@@ -121,9 +121,10 @@ public enum Checkpoint {
 
     /// Writes the checkpoint atomically (weights first, then config.json), creating `dir`.
     /// `best`: with early stopping under way, the best epoch's weights (parameter-buffer order),
-    /// stored as `best.<name>`.
+    /// stored as `best.<name>`. `table`: a table run's schema when `data` does not carry it (a
+    /// checkpoint read without its config.json).
     public static func save(model: any LatentVariableModel, optimizer: Adam?, options: TrainingOptions, state: TrainingState,
-                            data: RunConfig.DataInfo?, best: [Float]? = nil, to dir: String) throws {
+                            data: RunConfig.DataInfo?, table: TableInfo? = nil, best: [Float]? = nil, to dir: String) throws {
         try makeDirectory(dir)
         let enc = JSONEncoder(), n = TrainingRun.nonFinite
         enc.outputFormatting = [.sortedKeys]
@@ -155,7 +156,7 @@ public enum Checkpoint {
         var meta = ["format": format, "version": SwiftVAE.version, "config": json(model.config),
                     "training": json(options), "state": json(state)]
         // A table's schema travels with the weights: without it no new row can be encoded.
-        if let t = data?.table { meta["table"] = json(t) }
+        if let t = data?.table ?? table { meta["table"] = json(t) }
         // written a piece at a time (the weights and Adam's moments are never copied whole); what
         // no reader would take back (the safetensors header's limit, config.json's too) is refused
         // before anything is written, not written as a run that no command can read
