@@ -60,11 +60,12 @@ struct Compress: ParsableCommand {
         let (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
                                                   source: data ?? self.images!, progress: { progress.update($0) })
         progress.finish()
+        let summaryStream = CompressIO.summary(for: out)   // (before the write: it may replace what stdout is)
         try AtomicFile.write(archive, to: out)
         let seconds = Date().timeIntervalSince(start)
-        print(String(format: "compressed %@ into %@: %d bytes, %.4f bits/dim (initial bits %.5f bits/dim, %.2f%% of it); %.0f images/s",
-                     Console.counted(n, "image"), out, stats.bytes, stats.bitsPerDimension, stats.initialBitsPerDimension,
-                     100 * stats.initialBitsPerDimension / stats.bitsPerDimension, Double(n) / max(seconds, 1e-9)))
+        summaryStream(String(format: "compressed %@ into %@: %d bytes, %.4f bits/dim (initial bits %.5f bits/dim, %.2f%% of it); %.0f images/s",
+                             Console.counted(n, "image"), out, stats.bytes, stats.bitsPerDimension, stats.initialBitsPerDimension,
+                             100 * stats.initialBitsPerDimension / stats.bitsPerDimension, Double(n) / max(seconds, 1e-9)))
     }
 }
 
@@ -95,6 +96,7 @@ struct Decompress: ParsableCommand {
         let (pixels, count, names) = try codec.decompress(bytes, source: archive, progress: { progress.update($0) })
         progress.finish()
         let target: String
+        let summaryStream = out.map(CompressIO.summary(for:)) ?? { print($0) }
         if let out {
             let idx = try IDX.encodeImages(pixels, count: count, rows: codec.shape[1], cols: codec.shape[2])
             // a .gz name is gzipped, as the IDX files MNIST ships (and every --data reads)
@@ -124,7 +126,7 @@ struct Decompress: ParsableCommand {
             }
             target = dir
         }
-        print(String(format: "decompressed %@ into %@; %.0f images/s", Console.counted(count, "image"), target, Double(count) / max(Date().timeIntervalSince(start), 1e-9)))
+        summaryStream(String(format: "decompressed %@ into %@; %.0f images/s", Console.counted(count, "image"), target, Double(count) / max(Date().timeIntervalSince(start), 1e-9)))
     }
 }
 
@@ -181,6 +183,13 @@ final class Progress {
 }
 
 enum CompressIO {
+    /// Where the summary line goes: standard output, unless the file written is standard output
+    /// itself or another stream (`--out /dev/stdout | …`: the line was appended to the archive).
+    static func summary(for out: String) -> (String) -> Void {
+        let stream = AtomicFile.sameFile(out, "/dev/stdout") || (AtomicFile.exists(out) && AtomicFile.regularFileSize(out) == nil)
+        return stream ? { Console.note($0) } : { print($0) }
+    }
+
     /// The run's bits-back codec; a run it cannot code (not an mlp — named as what it is, not as
     /// "a sequence model" — conditional, a table, a Gaussian likelihood) is a usage error, as for
     /// the other commands a run does not take.

@@ -36,6 +36,20 @@ final class CompressionCLITests: XCTestCase {
                              env: ["VAE_CPU": "avx2"])
         XCTAssertEqual(c2.status, 0, c2.stderr)
         XCTAssertEqual(try AtomicFile.readAll(path: again, maxBytes: 1 << 24), try AtomicFile.readAll(path: archive, maxBytes: 1 << 24))
+        // through pipes (--out /dev/stdout | …): the archive and the images alone, the summary lines on
+        // stderr (they were appended to the data: a damaged archive, an IDX with trailing bytes)
+        let piped = tempRunDir("bb-pipe")
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let q = { (s: String) in "'" + s + "'" }
+        sh.arguments = ["-c", "\(q(CLI.binary)) compress \(q(run)) --data \(q(data + "/t10k-images-idx3-ubyte.gz")) --binarize --out /dev/stdout 2>\(q(piped)).err1"
+                        + " | \(q(CLI.binary)) decompress \(q(run)) /dev/stdin --out /dev/stdout 2>\(q(piped)).err2 | cat > \(q(piped)).idx"]
+        try sh.run()
+        sh.waitUntilExit()
+        XCTAssertEqual(sh.terminationStatus, 0, (try? String(contentsOfFile: piped + ".err2", encoding: .utf8)) ?? "")
+        XCTAssertEqual(try AtomicFile.readAll(path: piped + ".idx", maxBytes: 1 << 24), outputs[0])
+        XCTAssertTrue(try String(contentsOfFile: piped + ".err1", encoding: .utf8).contains("compressed 64 images into /dev/stdout"))
+        XCTAssertTrue(try String(contentsOfFile: piped + ".err2", encoding: .utf8).contains("decompressed 64 images into /dev/stdout"))
         // gray pixels without --binarize, a damaged archive, a missing one: one line each, non-zero exit
         let gray = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--out", again + "x"])
         XCTAssertNotEqual(gray.status, 0)

@@ -204,6 +204,31 @@ final class CompressionTests: XCTestCase {
         XCTAssertThrowsError(try codec.compress(gray, count: 40)) { e in XCTAssertTrue("\(e)".contains("--binarize"), "\(e)") }
     }
 
+    /// An image may cost next to nothing: a model sure of a blank image (posterior = prior, every
+    /// pixel 0 with probability 1 − 10⁻¹³) codes 5,000 of them in a few words. The decoder took
+    /// such an archive for a damaged one ("under half a bit each") after compress had written it.
+    func testImagesThatCostNextToNothingRoundTrip() throws {
+        let model = try VAE(config: VAEConfig(inputShape: [1, 6, 6], latent: 4, hidden: [24], activation: .tanh), seed: 4)
+        for p in model.store.parameters { p.value.fill(0) }
+        let outputBias = try XCTUnwrap(model.store.parameters.last { $0.name.hasSuffix("bias") && $0.count == 36 })
+        outputBias.value.fill(-30)
+        let codec = try BitsBackCodec(model: model)
+        let blank = [UInt8](repeating: 0, count: 5000 * 36)
+        let (archive, stats) = try codec.compress(blank, count: 5000)
+        XCTAssertLessThan(stats.bitsPerDimension, 0.01)
+        XCTAssertEqual(try codec.decompress(archive, source: "blank.bba").images, blank)
+    }
+
+    /// More pixels than decompressing holds at once (100,000,000) are refused before any work —
+    /// compress wrote such an archive and exited 0, and no decoder would read it back.
+    func testMoreThanAnArchiveHoldsIsRefusedBeforeCompressing() throws {
+        let codec = try tinyCodec()
+        let count = BitsBackCodec.maxPixels / 36 + 1
+        XCTAssertThrowsError(try codec.compress([], count: count, source: "big.idx")) { e in
+            XCTAssertEqual("\(e)", "big.idx: \(count) images of 36 pixels are more than one archive holds (\(count - 1) of this size, 100000000 pixels in all, what decompressing holds in memory): compress them in parts")
+        }
+    }
+
     func testOnlyBernoulliMLPModelsAreAccepted() throws {
         XCTAssertThrowsError(try BitsBackCodec(model: VAE(config: VAEConfig(inputShape: [1, 4, 4], latent: 2, hidden: [8], likelihood: .gaussian))))
         XCTAssertThrowsError(try BitsBackCodec(model: VAE(config: VAEConfig(architecture: .conv, inputShape: [1, 8, 8], latent: 2, hidden: [8]))))

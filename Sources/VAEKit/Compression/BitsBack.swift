@@ -159,6 +159,10 @@ public struct BitsBackCodec {
     public func compress(_ images: [UInt8], count: Int, names: [String] = [], seed: UInt64 = 0x5EED, source: String = "compress",
                          progress: ((Int) -> Void)? = nil) throws -> (archive: [UInt8], stats: Stats) {
         guard names.isEmpty || names.count == count else { throw VAEError("\(source): \(names.count) names for \(count) images") }
+        // what the decoder holds at once: an archive past it would be written and never read back
+        guard count <= BitsBackCodec.maxPixels / max(pixels, 1) else {
+            throw VAEError("\(source): \(count) images of \(pixels) pixels are more than one archive holds (\(BitsBackCodec.maxPixels / max(pixels, 1)) of this size, \(BitsBackCodec.maxPixels) pixels in all, what decompressing holds in memory): compress them in parts")
+        }
         for name in names { try BitsBackCodec.checkName(name, source: source) }
         let d = pixels, n = 1 << latentBits, one = UInt32(1 << likelihoodBits)
         guard images.count == count * d else { throw VAEError("\(source): \(images.count) pixels are not \(count) images of \(d)") }
@@ -226,6 +230,9 @@ public struct BitsBackCodec {
     /// The fixed part of an archive's header, in bytes (up to and including its word count).
     public static let fixedHeaderBytes = 64
 
+    /// The most pixels one archive holds (all its images, which decompressing holds at once).
+    public static let maxPixels = 100_000_000
+
     /// A 64-bit hash as 16 hex digits (leading zeros kept).
     static func hex16(_ v: UInt64) -> String {
         let digits = String(v, radix: 16)
@@ -235,11 +242,19 @@ public struct BitsBackCodec {
     /// The most bytes an archive whose header starts `prefix` (`fixedHeaderBytes` of it) can
     /// hold: its words, a file name of at most 255 bytes per image, the checksum. A file longer
     /// than this was appended to (or is no archive) and need not be read to be refused.
+    /// The words are bounded too, by what the images can cost: no pixel codes to more than the
+    /// likelihood's precision in bits, no image's latent code to more than 4,096 dimensions of
+    /// the latent precision (a crafted header of 2³² words and images took memory by the gigabyte
+    /// from a pipe before the checksum refused it).
     public static func sizeBound(prefix: [UInt8]) -> Int? {
         guard prefix.count >= fixedHeaderBytes, Array(prefix[0..<8]) == magic else { return nil }
         func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(prefix[at + $1]) << (8 * $1) } }
-        let count = u32(8 + 4 + 8 + 4), words = u32(60)
-        return fixedHeaderBytes + 4 * words + 4 + count * 256 + 8
+        let latentBits = Int(prefix[21]), likelihoodBits = Int(prefix[23])
+        let count = u32(24), d = u32(28) * u32(32) * u32(36), words = u32(60)
+        // past the decoder's limits: refused once read, so read no more than the header
+        guard d > 0, count <= maxPixels / d else { return fixedHeaderBytes + 8 }
+        let costBits = count * (d * likelihoodBits + 4096 * max(latentBits, 32)) + 64 * 32
+        return fixedHeaderBytes + 4 * min(words, costBits / 32 + 2) + 4 + count * 256 + 8
     }
 
     /// The images of an archive, in the order they were compressed.
@@ -277,11 +292,8 @@ public struct BitsBackCodec {
         guard dims == shape else { throw VAEError("\(source) holds images of shape \(dims); the model's are \(shape)") }
         let seed = try r.u64(), borrowed = Int(try r.u32()), state = try r.u64(), nWords = Int(try r.u32())
         guard nWords <= (archive.count - r.offset) / 4 else { throw VAEError("\(source) is truncated: it promises \(nWords) words") }
-        // bounds for what a damaged-and-resealed or crafted archive could ask: an image costs far
-        // more than half a bit, and decoding never holds more than the archive plus one image's latents
-        guard count <= 64 * (nWords + 2) else {
-            throw VAEError("\(source) claims \(count) images in \(nWords) words (under half a bit each): the archive is inconsistent")
-        }
+        // (an image may cost next to nothing — a model sure of a blank image codes a thousand in a
+        // word — so the count is bounded by the pixels decoding holds, below, not by the words)
         let maxWords = nWords + latent * posteriorBits / 32 + 64
         var words = [UInt32](); words.reserveCapacity(nWords)
         for _ in 0..<nWords { words.append(try r.u32()) }
@@ -300,7 +312,9 @@ public struct BitsBackCodec {
         }
         guard r.offset == archive.count - 8 else { throw VAEError("\(source) has \(archive.count - 8 - r.offset) bytes after its file names") }
         let d = pixels, one = UInt32(1 << likelihoodBits)
-        guard count <= 100_000_000 / max(d, 1) else { throw VAEError("\(source): \(count) images are more than this decoder holds in memory") }
+        guard count <= BitsBackCodec.maxPixels / max(d, 1) else {
+            throw VAEError("\(source) claims \(count) images of \(d) pixels, more than an archive holds (\(BitsBackCodec.maxPixels) pixels; vae compress writes no more): the archive is damaged")
+        }
         var stack = RANSStack(state: state, words: words, borrow: { _ in 0 })
         var scratch = Scratch(latentBits: latentBits)
         var out = [UInt8](repeating: 0, count: count * d)
