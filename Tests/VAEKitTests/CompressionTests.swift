@@ -217,6 +217,15 @@ final class CompressionTests: XCTestCase {
         let (archive, stats) = try codec.compress(blank, count: 5000)
         XCTAssertLessThan(stats.bitsPerDimension, 0.01)
         XCTAssertEqual(try codec.decompress(archive, source: "blank.bba").images, blank)
+        // what a header lets a reader take: this archive whole; a crafted header (2³² − 1 words and
+        // images) no more than itself, not a terabyte
+        XCTAssertGreaterThanOrEqual(try XCTUnwrap(BitsBackCodec.sizeBound(prefix: Array(archive.prefix(64)))), archive.count)
+        var crafted = Array(archive.prefix(64))
+        for i in [24, 25, 26, 27, 60, 61, 62, 63] { crafted[i] = 0xFF }
+        XCTAssertEqual(BitsBackCodec.sizeBound(prefix: crafted), 72)
+        for i in [24, 25, 26, 27] { crafted[i] = 0 }
+        crafted[24] = 100   // 100 images, 2³² − 1 words: bounded by what 100 images can cost
+        XCTAssertLessThan(try XCTUnwrap(BitsBackCodec.sizeBound(prefix: crafted)), 10_000_000)
     }
 
     /// More pixels than decompressing holds at once (100,000,000) are refused before any work —
