@@ -137,7 +137,7 @@ struct Interpolate: ParsableCommand {
     @Option(help: "Decoded steps between them.") var steps = 10
     @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default: the first image's label).", valueName: "name|index"))
     var cls: String?
-    @Option(help: ArgumentHelp("Output PNG (default RUN/interpolation.png).", valueName: "file.png")) var out: String?
+    @Option(help: ArgumentHelp("Output PNG (default RUN/interpolation.png); a sequence run: a text file (default: stdout).", valueName: "file")) var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per step into this folder.", valueName: "dir"))
     var outDir: String?
     @OptionGroup var threadOptions: ThreadOptions

@@ -23,7 +23,8 @@ extension Sample {
         } else if validOnly {
             throw ValidationError("--valid-only is for SMILES runs (molecules); this run's items are text")
         }
-        try SequenceText.emit(items, to: out)
+        // one item per line: an item's own line break (a multi-line CSV field) written as \n, as reconstruct does
+        try SequenceText.emit(items.map(SequenceText.tsvCell), to: out)
     }
 }
 
@@ -31,6 +32,7 @@ extension Reconstruct {
     /// Test items (or --items) and their greedy decodings from z = μ, tab-separated.
     func runSequence(_ loaded: Checkpoint.Loaded, _ model: SequenceVAE) throws {
         if images != nil || outDir != nil { throw ValidationError("--images and --out-dir are for image runs; give a sequence run --items or --data") }
+        if let out, out.lowercased().hasSuffix(".png") { throw ValidationError("--out \(out): a sequence run's reconstructions are text, one item and its decoding per line; give a text file (e.g. reconstructions.tsv)") }
         let source: any DataSource
         var texts: [String]
         var shown: [String]? = nil   // test items as their file has them (a token outside the vocabulary stays itself)
@@ -60,6 +62,7 @@ extension Interpolate {
     /// Bowman et al.'s homotopy between two items (given as text, or as test-item indices).
     func runSequence(_ loaded: Checkpoint.Loaded, _ model: SequenceVAE) throws {
         if cls != nil || outDir != nil { throw ValidationError("--class and --out-dir are for image runs") }
+        if let out, out.lowercased().hasSuffix(".png") { throw ValidationError("--out \(out): a sequence run's interpolation is text, one decoding per line; give a text file (e.g. interpolation.txt)") }
         var ends: [String] = []
         for (flag, v) in [("--from", from), ("--to", to)] {
             if let id = Int(v) {
@@ -77,7 +80,7 @@ extension Interpolate {
         let (set, _) = try SequenceText.encode(ends, model)
         let mu = model.encode(set.batch(0..<2)).mu
         let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: steps + 2)
-        try SequenceText.emit(line, to: out)
+        try SequenceText.emit(line.map(SequenceText.tsvCell), to: out)
     }
 }
 

@@ -241,6 +241,35 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// Items with a line break of their own (multi-line CSV fields) are one line each in what
+    /// sample and interpolate write, the break as \n (as reconstruct writes them): "wrote 100
+    /// lines" was 152. Text outputs named .png are refused.
+    func testItemsWithLineBreaksAreOneLineEach() throws {
+        let dir = tempRunDir("seqbreaks")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var csv = "id,text\n"
+        for i in 0..<300 { csv += i % 2 == 0 ? "\(i),\"ab \(i % 7)\nc\"\n" : "\(i),abc \(i % 5)\n" }
+        try AtomicFile.write(csv, to: dir + "/ml.csv")
+        let t = try CLI.run(["train", "--model", "gru", "--data", "ml.csv", "--text-column", "text", "--encoder", "1x8", "--decoder", "1x16",
+                             "--latent", "3", "--batch", "32", "--epochs", "3", "--no-report", "--out", "run"], cwd: dir)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let s = try CLI.run(["sample", "run", "--count", "100", "--seed", "2", "--out", "s.txt"], cwd: dir)
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let lines = try String(contentsOfFile: dir + "/s.txt", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+        XCTAssertEqual(lines.count, 101, "100 lines and the final newline's empty rest")
+        XCTAssertTrue(lines.contains { $0.contains("\\n") }, "no sample has a line break of its own: \(lines.prefix(10))")
+        let i = try CLI.run(["interpolate", "run", "--from", "abc 1", "--to", "abc 3", "--steps", "4", "--out", "i.txt"], cwd: dir)
+        XCTAssertEqual(i.status, 0, i.stderr)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/i.txt", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count, 7,
+                       "the two ends, 4 steps between and the final newline's empty rest")
+        for args in [["interpolate", "run", "--from", "2", "--to", "3"], ["reconstruct", "run"]] {
+            let r = try CLI.run(args + ["--out", "x.png"], cwd: dir)
+            XCTAssertEqual(r.status, 2, "\(args[0]): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("give a text file"), r.stderr)
+        }
+        XCTAssertFalse(AtomicFile.exists(dir + "/x.png"))
+    }
+
     /// --text-column reads a .csv file by its column and any other file one item per line, in
     /// training as later: a CSV training file with a .smi test file, and the other way round (each
     /// was "has no column 'text'" or "is a CSV table: pass --text-column").
