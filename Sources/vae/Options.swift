@@ -360,8 +360,6 @@ struct RunArgument: ParsableArguments {
         loaded.config?.data?.classNames ?? loaded.table?.schema.classNames
     }
 
-    /// A conditional model takes the class as an input (a one-hot over the classes it trained on),
-    /// so it can only read data whose classes are those, at the same positions.
     /// A conditional model reads every item with its label: an item whose label is missing (a
     /// table row with an empty label cell) would be read under an all-zero condition, a class
     /// that is none — encoded and filled as if it meant something. Refused, naming the row.
@@ -371,6 +369,8 @@ struct RunArgument: ParsableArguments {
         throw VAEError("\(source): \(noun) \(set.itemID(i)) has no label\(column), and the model is conditional (each \(noun)'s label is one of its inputs): give every \(noun) its label, or leave that \(noun) out")
     }
 
+    /// A conditional model takes the class as an input (a one-hot over the classes it trained on),
+    /// so it can only read data whose classes are those, at the same positions.
     static func checkConditionClasses(_ loaded: Checkpoint.Loaded, _ classNames: [String], source: String) throws {
         let model = loaded.model
         guard model.isConditional else { return }

@@ -109,6 +109,14 @@ extension DataOptions {
 
     static let passItems = "--data FILE with the items to read"
 
+    /// Whether --data is read whole as test items for this sequence run (a file of new items),
+    /// not split as the run split it (its own training file, which `loadSequences` reads so).
+    func readsSequencesWhole(for loaded: Checkpoint.Loaded) -> Bool {
+        guard let given = data, loaded.model.config.sequence != nil else { return false }
+        guard loaded.config?.data?.sequence?.testFile == nil, let recorded = loaded.config?.data?.recordedPath else { return true }
+        return !(given == recorded || AtomicFile.sameFile(given, recorded))
+    }
+
 
     /// The items a sequence run reads: --data with the run's vocabulary, else the run's test items
     /// (its test file, or the same split of its training file).
@@ -121,6 +129,17 @@ extension DataOptions {
             throw ValidationError("\(foreign.joined(separator: ", ")) \(foreign.count == 1 ? "is" : "are") for image folders and tables; this is a sequence run")
         }
         let stored = loaded.config?.data?.sequence
+        // the run's own training file given as --data (what the message for a missing file asks
+        // for): read as training read it, its test items those of the run — read whole, its
+        // training items were scored as test items
+        if let given = data, let stored, stored.testFile == nil, let recorded = loaded.config?.data?.recordedPath,
+           given == recorded || AtomicFile.sameFile(given, recorded) {
+            return try Dataset.reloadSequences(path: given, options: stored, vocabulary: seq.vocabulary)
+        }
+        if let given = data, stored?.testFile != nil, let recorded = loaded.config?.data?.recordedPath,
+           given == recorded || AtomicFile.sameFile(given, recorded) {
+            Console.note("note: \(given) is the file the run trained on: its items are the run's training items (its test items are in \(stored?.testFile ?? "its test file"))")
+        }
         if let path = data ?? stored?.resolvedTestFile {
             // the run's CSV column for a .csv file (its own or another); any other file (a .smi or
             // .txt, the run's test file included) is one item per line, as training read it

@@ -241,6 +241,29 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// The run's own training file given as --data (what the message for a missing file asks for)
+    /// is read as training read it: the same test items and numbers as without --data. It was read
+    /// whole, every training item scored as a test item, and encode --split train said it was not
+    /// the run's data.
+    func testTheRunsOwnFileAsDataIsSplitAsTheRunSplitIt() throws {
+        let path = try write(SequenceCLITests.sentences(200), "ownseq")
+        let run = tempRunDir("ownseq-run")
+        XCTAssertEqual(try CLI.run(["train", "--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
+                                    "--latent", "3", "--batch", "32", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        let plain = try CLI.run(["evaluate", run, "--iwae", "0"])
+        let given = try CLI.run(["evaluate", run, "--iwae", "0", "--data", path])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertEqual(given.status, 0, given.stderr)
+        XCTAssertTrue(plain.stdout.contains("\"count\":20,"), plain.stdout)
+        let timeless = { (s: String) in s.replacingOccurrences(of: #""elbo_seconds":[0-9.e-]+,"#, with: "", options: .regularExpression) }
+        XCTAssertEqual(timeless(given.stdout), timeless(plain.stdout))
+        let e = try CLI.run(["encode", run, "--data", path, "--split", "all", "--out", run + "/z.csv"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let splits = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }
+        XCTAssertEqual(splits.filter { $0 == "train" }.count, 180)
+        XCTAssertEqual(splits.filter { $0 == "test" }.count, 20)
+    }
+
     /// Items with a line break of their own (multi-line CSV fields) are one line each in what
     /// sample and interpolate write, the break as \n (as reconstruct writes them): "wrote 100
     /// lines" was 152. Text outputs named .png are refused.
