@@ -23,6 +23,17 @@ final class FormatsCSVTests: XCTestCase {
         XCTAssertFalse(t.wasQuoted(t.span(2, 0)))
     }
 
+    /// In a table of one column a blank line is an empty cell (pandas writes a missing value so),
+    /// kept in its place; blank lines at the end of the file are no rows. Skipped, the rows after
+    /// it moved up one, and impute wrote the table back a line short.
+    func testBlankLineOfAOneColumnTableIsAMissingCell() throws {
+        let t = try parse("x\n1\n\n3\r\n\r\n5\n\n\n")
+        XCTAssertEqual(cells(t), [["1"], [""], ["3"], [""], ["5"]])
+        XCTAssertEqual(t.rowLines, [2, 3, 4, 5, 6])
+        XCTAssertEqual(cells(try parse("x\n\n2\n")), [[""], ["2"]])
+        XCTAssertEqual(cells(try parse("a,b\n1,2\n\n3,4\n")), [["1", "2"], ["3", "4"]], "two columns: a blank line is skipped")
+    }
+
     func testCRLFBOMAndNoFinalNewline() throws {
         let t = try CSVTable.parse([0xEF, 0xBB, 0xBF] + Array("a,b\r\n1,2\r\n\r\n3,4".utf8), source: "t.csv")
         XCTAssertTrue(t.hasBOM)

@@ -1,7 +1,8 @@
 /// A CSV table in memory (RFC 4180): a header row, then data rows with as many fields each.
 ///
 /// Reading: quoted fields may hold the delimiter, `""` (a quote) and line breaks; records end in
-/// CRLF, LF or CR; a UTF-8 byte-order mark is skipped; blank lines are skipped; the delimiter is
+/// CRLF, LF or CR; a UTF-8 byte-order mark is skipped; blank lines are skipped (in a table of one
+/// column, a blank line between rows is an empty cell); the delimiter is
 /// `,`, `;` or tab, detected from the header line (the first non-blank line; the one occurring most often outside quotes;
 /// `,` when none does). Refused with a one-line error naming the file, line and column: ragged
 /// rows, an unclosed quote, text after a closing quote, a NUL byte or invalid UTF-8 (a binary
@@ -112,6 +113,9 @@ struct CSVParser {
     var pos = 0
     var line: UInt32 = 1
     var delimiter: UInt8 = UInt8(ascii: ",")
+    /// A table of one column: a blank line is a record of one empty cell (a missing value, as
+    /// pandas writes NaN there), not a line to skip — skipped, the rows after it moved up one.
+    var blankIsARecord = false
 
     static let quote = UInt8(ascii: "\""), lf = UInt8(ascii: "\n"), cr = UInt8(ascii: "\r")
 
@@ -137,6 +141,7 @@ struct CSVParser {
         }
         let headerSpans = record
         let headerLine = recordLine
+        blankIsARecord = headerSpans.count == 1
         let lineEnding = headerEndsInCRLF() ? "\r\n" : headerEndsInCR() ? "\r" : "\n"
         var spans: [CSVTable.Span] = []
         var rowLines: [UInt32] = []
@@ -164,7 +169,19 @@ struct CSVParser {
             if sklearn != nil { return index == columnCount - 1 ? "'target'" : "'feature_\(index + 1)'" }
             return "'" + CSVParser.trim(headerTexts[index]) + "'"
         }
+        // blank lines of a one-column table wait until a line of data follows: those at the end
+        // of the file are no rows
+        var blankLines: [UInt32] = []
         repeat {
+            if blankIsARecord && record.count == 1 && record[0].length == 0 {
+                blankLines.append(recordLine)
+                continue
+            }
+            for blankLine in blankLines {
+                spans.append(CSVTable.Span(start: record[0].start, length: 0))
+                rowLines.append(blankLine)
+            }
+            blankLines.removeAll()
             guard record.count == columnCount else {
                 let what = sklearn == nil ? "the header (line \(headerLine))" : "the scikit-learn header (line \(headerLine)) declares"
                 if record.count > columnCount {
@@ -304,7 +321,7 @@ struct CSVParser {
                 }
                 break fields
             }
-            if !blank { return true }
+            if !blank || blankIsARecord { return true }
         }
         return false
     }
