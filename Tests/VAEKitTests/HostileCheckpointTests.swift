@@ -216,6 +216,29 @@ final class HostileCheckpointTests: XCTestCase {
         assertLoadFails(dir, ["too short", "truncated or empty"])
     }
 
+    /// Another run's config.json beside the weights — the same model, trained on other data — is
+    /// named as such: every command read that run's data, counts and epochs as this one's, exit 0.
+    /// One save behind (the same data, an earlier epoch: a save cut short) still loads.
+    func testConfigJSONOfAnotherRunOnOtherDataIsRefused() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self, name: "two-runs")
+        let model = try VAE(config: config, seed: 5)
+        var mine = TrainingState(), theirs = TrainingState()
+        mine.data = "5000 training and 1000 test items of 1×8×8, first items 40912b07260ea603"
+        theirs.data = "60000 training and 10000 test items of 1×8×8, first items 77aa0c61d2e09b14"
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: theirs, data: nil, to: dir)
+        let other = try AtomicFile.readAll(path: dir + "/config.json", maxBytes: 1 << 20)
+        mine.epoch = 3
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: mine, data: nil, to: dir)
+        var behind = mine
+        behind.epoch = 2
+        let weights = try AtomicFile.readAll(path: dir + "/model.safetensors", maxBytes: 1 << 24)
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: behind, data: nil, to: dir)
+        try AtomicFile.write(weights, to: dir + "/model.safetensors")   // config.json one save behind the weights
+        XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 3)
+        try AtomicFile.write(other, to: dir + "/config.json")
+        assertLoadFails(dir, ["config.json is another run's: it was trained on other data (60000 training", "the folder mixes two runs"])
+    }
+
     func testDamagedConfigJSON() throws {
         let dir = try runFolder()
         try FormatsFixture.writeFile(Array("{\"model\": [".utf8), dir + "/config.json")
