@@ -6,7 +6,9 @@
 Builds the sequence VAE of Sources/VAEKit/Model/SequenceVAE.swift from stock PyTorch modules
 (`torch.nn.GRU` with batch_first and packed sequences, `torch.nn.Linear` heads), loads
 RUN/model.safetensors into them with `load_state_dict(strict=True)` under the checkpoint's own
-names (the `optimizer.*` Adam moments are left out, and every other tensor must map), reads
+names (the `optimizer.*` Adam moments and the `best.*` copy of a run stopped with early stopping
+under way are left out, and every other tensor must map; a `--bidirectional` encoder is a
+bidirectional `nn.GRU` whose head reads both directions' last states), reads
 DATAFILE as `vae evaluate --data` does (Sources/VAEKit/Data/SequenceSource.swift and
 Vocabulary.swift: the run's tokenizer and vocabulary, unseen tokens as <unk>, items over the
 run's maxLength skipped), and computes in float64 the mean over the items of
@@ -14,6 +16,9 @@ run's maxLength skipped), and computes in float64 the mean over the items of
     recon = Σ_t −log p(x_{t+1} | x_≤t, z = μ)      (targets: first token … <eos>)
     KL    = ½ Σ_k (μ² + σ² − log σ² − 1)
     loss  = recon + KL                               (the negative ELBO at z = μ)
+
+DATAFILE is read whole; give a file other than the run's own training file (a copy will do):
+`vae` reads that one split as the run split it, its test items only.
 
 It then runs `vae evaluate RUN --data DATAFILE --iwae 0` and prints both, with the relative
 differences, as one JSON line; and runs `vae encode RUN --data DATAFILE` to compare μ and σ of
@@ -194,10 +199,10 @@ def encode_items(items, vocabulary, tokenizer, max_length):
 # The model, in stock PyTorch modules under the checkpoint's names
 
 class Encoder(nn.Module):
-    def __init__(self, V, H, L, K):
+    def __init__(self, V, H, L, K, bi=False):
         super().__init__()
-        self.gru = nn.GRU(V, H, L, batch_first=True)
-        self.head = nn.Linear(H, 2 * K)
+        self.gru = nn.GRU(V, H, L, batch_first=True, bidirectional=bi)
+        self.head = nn.Linear(H * (2 if bi else 1), 2 * K)
 
 
 class Decoder(nn.Module):
@@ -209,12 +214,13 @@ class Decoder(nn.Module):
 
 
 class SequenceVAE(nn.Module):
-    def __init__(self, V, K, He, Le, Hd, Ld, E=0):
+    def __init__(self, V, K, He, Le, Hd, Ld, E=0, bi=False):
         super().__init__()
         self.V, self.K = V, K
         if E:  # `--embedding E`: both GRUs read a learned E-wide vector per token (one table)
             self.embedding = nn.Embedding(V, E)
-        self.encoder = Encoder(E or V, He, Le, K)
+        self.encoder = Encoder(E or V, He, Le, K, bi)
+        self.bi = bi
         self.decoder = Decoder(V, E or V, Hd, Ld, K)
 
     def tokens(self, x, dtype):
@@ -228,7 +234,7 @@ class SequenceVAE(nn.Module):
         onehot = self.tokens(x, self.encoder.head.weight.dtype)
         packed = pack_padded_sequence(onehot, lengths, batch_first=True, enforce_sorted=False)
         _, hN = self.encoder.gru(packed)  # [L, B, H], in the batch's order
-        h = self.encoder.head(hN[-1])
+        h = self.encoder.head(torch.cat([hN[-2], hN[-1]], 1) if self.bi else hN[-1])
         return h[:, :self.K], h[:, self.K:]
 
     def recon(self, x, lengths, z):
@@ -258,12 +264,14 @@ def load_run(run, dtype=torch.float64):
         raise SystemExit(f"{run}: architecture {config.get('architecture')!r}, not gru")
     seq = config["sequence"]
     tensors = load_file(path)
-    state = {k: v for k, v in tensors.items() if not k.startswith("optimizer.")}
+    # the model's own weights: not Adam's moments, nor the best epoch's copy of a run stopped with
+    # early stopping under way (best.<name>; the run's commands use the plain names until it ends)
+    state = {k: v for k, v in tensors.items() if not k.startswith(("optimizer.", "best."))}
     V = len(seq["vocabulary"])
     K = state["encoder.head.weight"].shape[0] // 2
     He = state["encoder.gru.weight_hh_l0"].shape[1]
     Hd = state["decoder.gru.weight_hh_l0"].shape[1]
-    Le = sum(1 for k in state if k.startswith("encoder.gru.weight_hh_l"))
+    Le = sum(1 for k in state if k.startswith("encoder.gru.weight_hh_l") and not k.endswith("_reverse"))
     Ld = sum(1 for k in state if k.startswith("decoder.gru.weight_hh_l"))
     expected = (config["latent"], seq["encoderHidden"], seq["encoderLayers"], seq["decoderHidden"], seq["decoderLayers"])
     if (K, He, Le, Hd, Ld) != expected:
@@ -271,7 +279,7 @@ def load_run(run, dtype=torch.float64):
     E = state["embedding.weight"].shape[1] if "embedding.weight" in state else 0
     if E != seq.get("embedding", 0):
         raise SystemExit(f"embedding.weight gives a width of {E}, the config {seq.get('embedding', 0)}")
-    model = SequenceVAE(V, K, He, Le, Hd, Ld, E)
+    model = SequenceVAE(V, K, He, Le, Hd, Ld, E, seq.get("bidirectional", False))
     mine = set(model.state_dict())
     if mine != set(state):
         raise SystemExit(f"names differ: only in the checkpoint {sorted(set(state) - mine)}, only in the model {sorted(mine - set(state))}")
@@ -297,7 +305,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("run")
     ap.add_argument("data")
-    ap.add_argument("--vae", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build-torch", "release", "vae"))
+    ap.add_argument("--vae", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".build", "release", "vae"),
+                    help="the vae binary (default: the release build, swift build -c release)")
     ap.add_argument("--text-column", default=None)
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--tolerance", type=float, default=1e-4)
