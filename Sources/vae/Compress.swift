@@ -150,6 +150,7 @@ extension Decompress {
             }
             return try AtomicFile.readAll(path: archive, maxBytes: limit)
         }
+        if AtomicFile.isDirectory(archive) { throw VAEError("\(archive) is a folder, not an archive: give the file vae compress wrote") }
         guard let handle = FileHandle(forReadingAtPath: archive) else { throw VAEError("cannot read \(archive): \(VAEError.errnoText())") }
         defer { try? handle.close() }
         var bytes: [UInt8] = []

@@ -71,7 +71,10 @@ final class CompressionCLITests: XCTestCase {
         let padded = tempRunDir("padded") + ".bba"
         try AtomicFile.write(try AtomicFile.readAll(path: archive, maxBytes: 1 << 24), to: padded)
         XCTAssertEqual(truncate(padded, 200 << 20), 0)
-        for (file, fragment) in [(cut, "damaged or truncated"), (cut + ".nope", "does not exist"), (padded, "its header can account for")] {
+        let folder = tempRunDir("folder-archive")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        for (file, fragment) in [(cut, "damaged or truncated"), (cut + ".nope", "does not exist"), (padded, "its header can account for"),
+                                 (folder, "\(folder) is a folder, not an archive")] {   // (a raw Foundation error before)
             let out = tempRunDir("never") + ".idx"
             let r = try CLI.run(["decompress", run, file, "--out", out])
             XCTAssertNotEqual(r.status, 0)

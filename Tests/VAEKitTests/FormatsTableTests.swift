@@ -199,6 +199,11 @@ final class FormatsTableTests: XCTestCase {
                                      options: options(label: "target"))
         XCTAssertEqual(e.schema.classNames, ["setosa", "versicolor"])
         XCTAssertEqual(e.schema.columns.map(\.name), ["feature_1", "feature_2"])
+        XCTAssertFalse(e.notes.contains { $0.contains("--label target") }, "\(e.notes)")
+        // without --label its class column is a feature: the note says how to make it the class
+        let plain = try TableEncoder.fit(try table("4,2,setosa,versicolor\n5.1,3.5,0\n4.9,3.0,1\n6.0,2.2,1\n5.0,3.1,0\n"), options: options())
+        XCTAssertEqual(plain.schema.columns.map(\.name), ["feature_1", "feature_2", "target"])
+        XCTAssertTrue(plain.notes.contains { $0.hasSuffix("— target is the class column, read now as a feature: give --label target to make it the class (or --ignore target to leave it out)") }, "\(plain.notes)")
     }
 
     func testSchemaCodableAndValidated() throws {

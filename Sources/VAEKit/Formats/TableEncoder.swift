@@ -70,7 +70,10 @@ public enum TableEncoder {
         }
         var notes: [String] = []
         if let names = table.targetNames {
-            notes.append("\(source): scikit-learn layout (line 1 = \(table.rowCount) rows, \(table.columnCount - 1) features, class names \(names.joined(separator: ", "))): columns named feature_1 … feature_\(table.columnCount - 1), target")
+            // its class column a feature when not named the label: the model would read the answer
+            let unlabelled = options.label == nil && !options.ignore.contains("target")
+            notes.append("\(source): scikit-learn layout (line 1 = \(table.rowCount) rows, \(table.columnCount - 1) features, class names \(names.joined(separator: ", "))): columns named feature_1 … feature_\(table.columnCount - 1), target"
+                         + (unlabelled ? " — target is the class column, read now as a feature: give --label target to make it the class (or --ignore target to leave it out)" : ""))
         } else if table.names.count >= 2, let n = Int(table.names[0]), let f = Int(table.names[1]), f + 1 == table.columnCount {
             notes.append("\(source): line 1 looks like scikit-learn's layout (\(n) rows, \(f) features) but the file has \(table.rowCount) rows, so it is read as column names ('\(table.names[0])', '\(table.names[1])', …)")
         } else if table.names.allSatisfy({ Double($0) != nil }) {
