@@ -103,6 +103,14 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        // a preset is a model of its own kind: another --model is a conflict of the two flags (the
+        // preset's values were blamed on the user: "--hidden is not for --model gru")
+        if let preset, let model {
+            let sequence = preset.sequenceRecipe != nil
+            if sequence != (model == .gru) {
+                throw ValidationError("--preset \(preset.rawValue) trains \(sequence ? "a sequence VAE (--model gru)" : "an mlp or conv VAE on binarized images") and does not go with --model \(model.rawValue): drop one of the two")
+            }
+        }
         try (preset.map { $0.apply(to: self) } ?? self).train(raw: self)
     }
 

@@ -547,6 +547,9 @@ final class CLITests: XCTestCase {
         try check(["train", "--data", empty, "--out", tempRunDir("x")], 1, empty)
         try check(["interpolate", CLITests.run, "--from", "0", "--to", "99999"], 2, "out of range")
         try check(["train", "--latent", "0"], 2, "--latent")
+        // a preset with a --model of the other kind: the two flags named (the preset's own values were blamed)
+        try check(["train", "--preset", "burda2015-vae", "--model", "gru"], 2, "--preset burda2015-vae trains an mlp or conv VAE on binarized images and does not go with --model gru")
+        try check(["train", "--preset", "moses-cpu", "--model", "mlp"], 2, "--preset moses-cpu trains a sequence VAE (--model gru) and does not go with --model mlp")
         let odd = try TinyData.make(train: 16, test: 8, side: 30)
         let oddRun = tempRunDir("odd")
         // the model's settings refuse the data's size, and a flag is the remedy (--image-size, --model mlp): usage
