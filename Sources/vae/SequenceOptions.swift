@@ -21,7 +21,7 @@ struct SequenceTrainOptions: ParsableArguments {
 
 
     func validate() throws {
-        if let m = maxLength, !(1...100_000).contains(m) { throw ValidationError("--max-length must be between 1 and 100000") }
+        if let m = maxLength, !(1...SequenceOptions.maxLengthLimit).contains(m) { throw ValidationError("--max-length must be between 1 and \(SequenceOptions.maxLengthLimit)") }
         if let v = maxVocab, !(1...SequenceOptions.maxVocabularyLimit).contains(v) {
             throw ValidationError("--max-vocab must be between 1 and \(SequenceOptions.maxVocabularyLimit)")
         }

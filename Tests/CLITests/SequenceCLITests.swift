@@ -525,7 +525,13 @@ final class SequenceCLITests: XCTestCase {
         try refuse(Array("short\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20) + [10], "line 2 is 2,097,152 bytes long")
         try refuse(Array("aaaaaaaaaa\nbbbbbbbbbbbb\n".utf8), "no item has at most --max-length 5 tokens (2 read)", extra: ["--max-length", "5"])
         // one line, too long: its length is the problem, not the missing test split
-        try refuse(Array(String(repeating: "C", count: 500).utf8) + [10], "no item has at most --max-length 100 tokens")
+        try refuse(Array(String(repeating: "C", count: 500).utf8) + [10], "no item has at most --max-length 100 tokens (1 read); raise --max-length (the shortest has 500 tokens)")
+        // … past what --max-length takes: not "raise --max-length" again at its largest
+        try refuse(Array(String(repeating: "C", count: 200_000).utf8) + [10], "the shortest has 200,000 tokens, more than --max-length takes (100,000): is the file one item per line?",
+                   extra: ["--max-length", "100000"])
+        // lines of no token (no-break and ideographic spaces, a form feed, for the words tokenizer): said so
+        try refuse(Array(String(repeating: "\u{00A0}\n\u{000C}\n\u{3000}\n", count: 3).utf8), "no item has a token (8 read: lines of only spaces or other invisible characters for the words tokenizer)",
+                   extra: ["--tokens", "words"])
         // every training item too long, a test item short: the message counts the split and the file
         let (_, testRows) = TableSplitRule.split(rows: 20, testFraction: 0.1, seed: 1)
         let lines = (0..<20).map { testRows.contains($0) ? "ab" : String(repeating: "x", count: 12) }
@@ -533,6 +539,10 @@ final class SequenceCLITests: XCTestCase {
                    "none of the \(20 - testRows.count) items of its training split has at most --max-length 5 tokens (20 read)",
                    extra: ["--max-length", "5", "--seed", "1"])
         try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"], suffix: ".csv")
+        // an old Mac's line ends (lone CR) are line ends: the file was one item of every line
+        let cr = try Dataset.parseItems(Array("one\rtwo\r\rthree\r".utf8), source: "cr.txt", textColumn: nil)
+        XCTAssertEqual(cr.map { String($0.text) }, ["one", "two", "three"])
+        XCTAssertEqual(cr.map(\.line), [1, 2, 4])
         // --text-column on files that are no CSV: said so (it was a CSV field-count error on line 7)
         try refuse(Array("one item\nanother, with a comma, or two\n".utf8), "--text-column SMILES names a CSV file's column, and ", extra: ["--text-column", "SMILES"])
         try refuse(Array("id,text\n1,\"a\"b\n2,c\n".utf8), "line 2, column 2: text after the closing quote of a quoted field", extra: ["--text-column", "text"], suffix: ".csv")

@@ -115,6 +115,8 @@ public struct SequenceOptions: Codable, Equatable, Sendable {
     public init() {}
 
     public static let maxVocabularyLimit = 65_000
+    /// The longest --max-length (tokens per item).
+    public static let maxLengthLimit = 100_000
 }
 
 extension Dataset {
@@ -170,8 +172,9 @@ extension Dataset {
         if let name = textColumn { return try csvColumn(bytes, column: name, source: path) }
         var out: [(Int32, Substring)] = []
         var lineNumber: Int32 = 0
-        // "\r\n" is one Character in Swift: split on both line ends (Windows files are lines too)
-        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
+        // "\r\n" is one Character in Swift: split on every line end (Windows files are lines too, and
+        // an old Mac's lone CR — such a file was one item of every line, "raise --max-length")
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
             lineNumber += 1
             guard raw.utf8.count <= maxLineBytes else {
                 throw VAEError("\(path) line \(lineNumber) is \(FormatText.bytes(raw.utf8.count)) long — no item is that long; is it a text file with one item per line?")
@@ -242,7 +245,7 @@ extension Dataset {
         var index: [Substring: UInt16] = [:]
         for (i, t) in vocab.enumerated() where i >= Vocabulary.specials.count { index[Substring(t)] = UInt16(i) }
         var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
-        var unknown = 0, skipped = 0
+        var unknown = 0, skipped = 0, tokenless = 0
         var overLong: [(line: Int32, text: String)] = []
         for (line, text) in items {
             guard let toks = tokens(text) else {
@@ -250,7 +253,7 @@ extension Dataset {
                 overLong.append((line, String(text)))
                 continue
             }
-            if toks.isEmpty { continue }
+            if toks.isEmpty { tokenless += 1; continue }
             for t in toks {
                 if let id = index[t] { ids.append(id) } else { ids.append(UInt16(Vocabulary.unk)); unknown += 1 }
             }
@@ -259,14 +262,27 @@ extension Dataset {
         }
         guard !lines.isEmpty else {
             if items.isEmpty { throw VAEError("\(source): no items (an empty file?)") }
+            if overLong.isEmpty {
+                throw VAEError("\(source): no item has a token (\(items.count) read: lines of only spaces or other invisible characters for the \(options.tokenizer.rawValue) tokenizer)")
+            }
             // a trained run's file (a vocabulary given): its --max-length is the model's, no flag of this command
-            throw VAEError(vocabulary == nil
-                ? "\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length"
-                : "\(source): no item has at most the run's --max-length of \(options.maxLength) tokens (\(items.count) read): the model takes no longer items (it is fixed when a run trains)")
+            if vocabulary != nil {
+                throw VAEError("\(source): no item has at most the run's --max-length of \(options.maxLength) tokens (\(items.count) read): the model takes no longer items (it is fixed when a run trains)")
+            }
+            throw VAEError("\(source): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); \(longerAdvice(overLong, options))")
         }
         var source = SequenceSource(ids: ids, starts: starts, lines: lines, maxLength: options.maxLength)
         source.overLong = overLong
         return (source, vocab, skipped, unknown)
+    }
+
+    /// What to do about items over --max-length: raise it to the shortest's length, or — past what
+    /// --max-length takes — split the items (a file of one enormous line, say).
+    static func longerAdvice(_ overLong: [(line: Int32, text: String)], _ options: SequenceOptions) -> String {
+        let shortest = overLong.prefix(1000).map { Vocabulary.tokenize(Substring($0.text), options.tokenizer).count }.min() ?? 0
+        return shortest > SequenceOptions.maxLengthLimit
+            ? "the shortest has \(FormatText.grouped(shortest)) tokens, more than --max-length takes (\(FormatText.grouped(SequenceOptions.maxLengthLimit))): is the file one item per line?"
+            : "raise --max-length (the shortest has \(FormatText.grouped(shortest)) tokens)"
     }
 
     /// The item's tokens, or nil when it has more than `options.maxLength`.
@@ -303,9 +319,10 @@ extension Dataset {
            !trainItems.contains(where: { fittingTokens($0.text, options: options) != nil }) {
             // counted over the file, not its training split; and if only test items fit, say so
             let testFits = testItems.contains(where: { fittingTokens($0.text, options: options) != nil })
+            let overLong = trainItems.map { (line: $0.line, text: String($0.text)) }
             throw VAEError(testFits
-                ? "\(path): none of the \(trainItems.count) items of its training split has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length"
-                : "\(path): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); raise --max-length")
+                ? "\(path): none of the \(trainItems.count) items of its training split has at most --max-length \(options.maxLength) tokens (\(items.count) read); \(longerAdvice(overLong, options))"
+                : "\(path): no item has at most --max-length \(options.maxLength) tokens (\(items.count) read); \(longerAdvice(overLong, options))")
         }
         var (train, vocab, skipped, trainUnknown) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
         var (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
