@@ -264,6 +264,27 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(splits.filter { $0 == "test" }.count, 20)
     }
 
+    /// New items from a pipe (--data -): encode, anomaly and reconstruct read them — each said
+    /// "/dev/stdin is empty", having read it once for the items and again for their texts.
+    func testNewItemsFromAPipe() throws {
+        let path = try write(SequenceCLITests.sentences(200), "pipeseq")
+        let run = tempRunDir("pipeseq-run")
+        XCTAssertEqual(try CLI.run(["train", "--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
+                                    "--latent", "3", "--batch", "32", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        let new = try write(SequenceCLITests.sentences(12, seed: 21), "pipeseq-new")
+        for (command, out) in [("encode", "z.csv"), ("anomaly", "a.csv"), ("reconstruct", "r.tsv")] {
+            let sh = Process()
+            sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+            sh.arguments = ["-c", "cat '\(new)' | '\(CLI.binary)' \(command) '\(run)' --data - --out '\(run)/\(out)' 2>'\(run)/\(command).err'"]
+            try sh.run()
+            sh.waitUntilExit()
+            let err = try String(contentsOfFile: "\(run)/\(command).err", encoding: .utf8)
+            XCTAssertEqual(sh.terminationStatus, 0, "\(command): \(err)")
+            let lines = try String(contentsOfFile: "\(run)/\(out)", encoding: .utf8).split(separator: "\n")
+            XCTAssertEqual(lines.count, 13, "\(command): a header and 12 items")
+        }
+    }
+
     /// Items with a line break of their own (multi-line CSV fields) are one line each in what
     /// sample and interpolate write, the break as \n (as reconstruct writes them): "wrote 100
     /// lines" was 152. Text outputs named .png are refused.

@@ -22,7 +22,19 @@ public struct SequenceSource: DataSource {
     public struct Origin: Sendable, Equatable {
         public var path: String
         public var textColumn: String?
+        /// The items' texts by line when the file cannot be read a second time (standard input, a
+        /// pipe): they are kept from the one reading.
+        public var kept: [Int32: String]?
         public init(path: String, textColumn: String?) { self.path = path; self.textColumn = textColumn }
+
+        /// The origin of `items` read from `path`: their texts kept when `path` is no regular file.
+        static func of(_ path: String, textColumn: String?, items: [(line: Int32, text: Substring)]) -> Origin {
+            var o = Origin(path: path, textColumn: textColumn)
+            if AtomicFile.regularFileSize(path) == nil {
+                o.kept = Dictionary(items.map { ($0.line, String($0.text)) }, uniquingKeysWith: { a, _ in a })
+            }
+            return o
+        }
     }
 
     public init(ids: [UInt16], starts: [Int], lines: [Int32], maxLength: Int) {
@@ -77,6 +89,12 @@ public struct SequenceSource: DataSource {
     /// file is read again and the items found by their line; nil without an `origin`.
     public func originalTexts() throws -> [String]? {
         guard let origin else { return nil }
+        if let kept = origin.kept {
+            return try lines.map { line in
+                guard let text = kept[line] else { throw VAEError("\(origin.path): its line \(line) was not read as an item") }
+                return text
+            }
+        }
         let wanted = Set(lines)
         var byLine: [Int32: String] = [:]
         byLine.reserveCapacity(wanted.count)
@@ -327,8 +345,9 @@ extension Dataset {
         var (train, vocab, skipped, trainUnknown) = try encodeItems(trainItems, options: options, vocabulary: nil, source: path)
         var (test, _, testSkipped, unknown) = try encodeItems(testItems, options: options, vocabulary: vocab,
                                                               source: options.resolvedTestFile ?? path + " (its test split)")
-        train.origin = SequenceSource.Origin(path: path, textColumn: column(path))
-        test.origin = SequenceSource.Origin(path: options.resolvedTestFile ?? path, textColumn: column(options.resolvedTestFile ?? path))
+        train.origin = SequenceSource.Origin.of(path, textColumn: column(path), items: items)
+        test.origin = options.resolvedTestFile.map { SequenceSource.Origin.of($0, textColumn: column($0), items: testItems) }
+            ?? SequenceSource.Origin.of(path, textColumn: column(path), items: items)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: train, test: test, classNames: [])
         d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: trainUnknown + unknown, options: options)
         d.sequence = options
@@ -353,7 +372,7 @@ extension Dataset {
         o.maxLength = config.maxLength
         let items = try readItems(path: path, textColumn: textColumn)
         var (set, _, skipped, unknown) = try encodeItems(items, options: o, vocabulary: config.vocabulary, source: path)
-        set.origin = SequenceSource.Origin(path: path, textColumn: textColumn)
+        set.origin = SequenceSource.Origin.of(path, textColumn: textColumn, items: items)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: set, test: set, classNames: [])
         d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: 0, unknown: unknown, options: o, forRun: true)
         return d
