@@ -264,6 +264,27 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(splits.filter { $0 == "test" }.count, 20)
     }
 
+    /// Long items make large batches (each token's GRU states and logits): a run that cannot fit
+    /// in the process's memory limit is refused before it starts — it died in an allocation with a
+    /// backtrace (rc 132). Nothing is written.
+    func testLongItemsPastTheMemoryLimitAreRefusedFirst() throws {
+        var rng = RNG(seed: 4)
+        let letters = Array("abcdefghij ")
+        let items = (0..<100).map { _ in String((0..<20_000).map { _ in letters[rng.int(below: letters.count)] }) }
+        let path = try write(items, "longseq")
+        let run = tempRunDir("longseq-run")
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sh.arguments = ["-c", "ulimit -v 1000000; '\(CLI.binary)' train --model gru --data '\(path)' --max-length 100000 --encoder 1x16 --decoder 1x32 --latent 4 --epochs 1 --no-report --out '\(run)' 2>'\(run).err'"]
+        try sh.run()
+        sh.waitUntilExit()
+        let err = try String(contentsOfFile: run + ".err", encoding: .utf8)
+        XCTAssertEqual(sh.terminationStatus, 1, err)
+        XCTAssertTrue(err.contains("error: this run needs at least") && err.contains("batches of 90 items of up to 20,000 tokens")
+                      && err.contains("more than the process limit's (ulimit -v) 1.0 GB of memory"), err)
+        XCTAssertFalse(AtomicFile.exists(run))
+    }
+
     /// New items from a pipe (--data -): encode, anomaly and reconstruct read them — each said
     /// "/dev/stdin is empty", having read it once for the items and again for their texts.
     func testNewItemsFromAPipe() throws {

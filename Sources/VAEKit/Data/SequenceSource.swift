@@ -55,6 +55,8 @@ public struct SequenceSource: DataSource {
     public func tokens(_ i: Int) -> ArraySlice<UInt16> { ids[starts[i]..<starts[i + 1]] }
     /// Tokens in all items.
     public var tokenCount: Int { ids.count }
+    /// Tokens of the longest item.
+    public var longestItem: Int { zip(starts.dropFirst(), starts).map { $0 - $1 }.max() ?? 0 }
     /// Tokens of item i outside the vocabulary (read as <unk>).
     public func unknownCount(_ i: Int) -> Int { tokens(i).reduce(0) { $0 + ($1 == UInt16(Vocabulary.unk) ? 1 : 0) } }
 

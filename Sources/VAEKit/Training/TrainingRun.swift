@@ -31,17 +31,37 @@ public final class TrainingRun {
     /// failed allocation is a crash): the parameters with their gradient and Adam's two moments
     /// (16 bytes each), and a batch's activations — every item, times the importance samples of
     /// IWAE, through each layer's width, kept for the backward pass (a rough floor, not a bound).
-    public static func checkMemory(_ config: VAEConfig, _ options: TrainingOptions) throws {
+    /// `longestItem`: a sequence run's longest training item in tokens — its batches hold their
+    /// GRUs' states, gates and the vocabulary's logits for every token (about 2 KB a token for a
+    /// small model), so the items' length, not the layers' widths, sets what a batch takes.
+    /// `items`: the training items, when known (a batch holds no more of them).
+    public static func checkMemory(_ config: VAEConfig, _ options: TrainingOptions, longestItem: Int? = nil, items: Int? = nil) throws {
         let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
         guard pages > 0, pageSize > 0 else { return }
-        let physical = Double(pages) * Double(pageSize)
+        var limit = Double(pages) * Double(pageSize), limitName = "this machine's"
+        // a process limit (ulimit -v) below the machine's memory: an allocation past it ended the run with a backtrace
+        var rl = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &rl) == 0, rl.rlim_cur != rlim_t.max, Double(rl.rlim_cur) < limit {
+            limit = Double(rl.rlim_cur)
+            limitName = "the process limit's (ulimit -v)"
+        }
         let params = (try Models.parameterCount(config)).map(Double.init) ?? .infinity
-        let rows = Double(options.batchSize) * Double(max(options.samples ?? 1, 1))
+        let rows = Double(min(options.batchSize, items ?? options.batchSize)) * Double(max(options.samples ?? 1, 1))
+        let gb = { (b: Double) in b.isFinite ? String(format: "%.1f GB", b / 1e9) : "more than can be counted" }
+        let count = params.isFinite ? FormatText.grouped(Int(params)) : "uncountably many"
+        if let seq = config.sequence {
+            let tokens = rows * Double(min(longestItem ?? seq.maxLength, seq.maxLength) + 2)
+            // a lower bound (4.87 GB measured where this gives 3.9: 128 items of 20,000 characters)
+            let perToken = Double(seq.encoderLayers * (seq.bidirectional ? 2 : 1) * 4 * seq.encoderHidden
+                                  + seq.decoderLayers * 4 * seq.decoderHidden) + 3 * Double(seq.vocabulary.count) + Double(config.latent)
+            let needed = 16 * params + 4 * tokens * perToken
+            guard needed > limit else { return }
+            throw VAEError("this run needs at least \(gb(needed)) (\(count) parameters with their gradients and Adam's moments, and batches of \(FormatText.grouped(Int(rows))) items of up to \(FormatText.grouped(Int(tokens / rows) - 2)) tokens, each token's GRU states and \(FormatText.grouped(seq.vocabulary.count)) logits), more than \(limitName) \(gb(limit)) of memory: lower --max-length (shorter items), --batch or the GRUs' widths")
+        }
         let widths = Double(config.hidden.reduce(0, +) + config.inputSize + config.latent)
         let needed = 16 * params + 4 * 4 * rows * widths
-        guard needed > physical else { return }
-        let gb = { (b: Double) in b.isFinite ? String(format: "%.1f GB", b / 1e9) : "more than can be counted" }
-        throw VAEError("this run needs at least \(gb(needed)) (\(params.isFinite ? FormatText.grouped(Int(params)) : "uncountably many") parameters with their gradients and Adam's moments, and a batch of \(FormatText.grouped(Int(rows))) rows through widths \(config.hidden)), more than this machine's \(gb(physical)) of memory: lower --hidden, --batch or --k")
+        guard needed > limit else { return }
+        throw VAEError("this run needs at least \(gb(needed)) (\(count) parameters with their gradients and Adam's moments, and a batch of \(FormatText.grouped(Int(rows))) rows through widths \(config.hidden)), more than \(limitName) \(gb(limit)) of memory: lower --hidden, --batch or --k")
     }
 
     /// A new run: a fresh model initialised from `options.seed`.
@@ -55,7 +75,7 @@ public final class TrainingRun {
             throw VAEError("\(directory) already holds a run; continue it with TrainingRun.resume, or start over with replacing: true")
         }
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
-        try checkMemory(config, options)
+        try checkMemory(config, options, longestItem: (data.train as? SequenceSource)?.longestItem, items: data.train.count)
         let model = try Models.make(config, seed: options.seed)
         let trainer = try Trainer(model: model, data: data, options: options)
         if options.weightInit == .glorot || options.outputBiasFromData == true {
