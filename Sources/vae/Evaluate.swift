@@ -88,13 +88,39 @@ struct Evaluate: ParsableCommand {
                                 iwae, n, binary ? " (binarized, the fixed binarization of the test set)" : "", est.mean, spread,
                                 Date().timeIntervalSince(t1)))
         }
-        // a number JSON cannot hold (one item's standard error, an overflowed loss) is null
+        // a number JSON cannot hold: NaN (one item's standard error; an overflowed model) is null, an
+        // infinite loss (an item whose values overflow the model: its loss is inf) "inf", as in metrics.jsonl
         let nan = ["loss", "iwae_nll"].filter { ((out[$0] as? Double)?.isNaN) == true }
-        for (key, value) in out { if let d = value as? Double, !d.isFinite { out[key] = NSNull() } }
+        let infinite = ["loss", "loss_mu", "kl", "recon", "recon_mu", "iwae_nll"].filter { ((out[$0] as? Double).map { $0.isInfinite }) == true }
+        for (key, value) in out {
+            guard let d = value as? Double, !d.isFinite else { continue }
+            out[key] = d.isNaN ? NSNull() : (d > 0 ? "inf" : "-inf") as Any
+        }
+        if nan.isEmpty && !infinite.isEmpty {
+            Console.note("note: \(infinite.joined(separator: ", ")) \(infinite.count == 1 ? "is" : "are") inf: some item's values overflow the model's 32-bit numbers (a value far outside the data it trained on, a typing or unit error?); vae anomaly ranks such items first (score inf)")
+        }
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
         // no number at all is no result: a script must not take it for one
         if !nan.isEmpty {
+            // a few items that overflow (a value far outside the training data) are the data's doing,
+            // not a damaged model's: name them
+            var r = RNG(seed: seed)
+            let scores = try Analysis.anomalyScores(loaded.model, set, rng: &r)
+            let bad = scores.indices.filter { !scores[$0].isFinite }
+            // … when the model itself is sound: prior samples decode to finite numbers (a damaged
+            // model's overflow on every input; the items' on theirs)
+            let sound: Bool = {
+                guard let vae = loaded.model as? VAE else { return bad.count * 10 <= set.count }
+                let z = Tensor(shape: [8, vae.latent])
+                var prior = RNG(seed: 1)
+                prior.fillNormal(z.pointer, count: z.count)
+                return vae.decodeLogitsInPasses(z, condition: ClassChoice.condition(0, count: 8, model: vae)).array.allSatisfy { $0.isFinite }
+            }()
+            if sound && !bad.isEmpty && bad.count < set.count {
+                let ids = bad.prefix(10).map { set.itemID($0) }.joined(separator: ", ") + (bad.count > 10 ? ", …" : "")
+                throw VAEError("\(nan.joined(separator: " and ")) is not a number: \(bad.count) of \(set.count) items overflow the model's 32-bit numbers (\(ids)) — values far outside the data it trained on (a typing or unit error?); vae anomaly ranks them first (score inf): evaluate the data without them")
+            }
             throw VAEError("\(nan.joined(separator: " and ")) is not a number on these items: the model's values overflow float32 (weights far too large: a damaged checkpoint, or training that diverged)")
         }
     }

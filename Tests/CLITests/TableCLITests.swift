@@ -314,6 +314,13 @@ final class TableCLITests: XCTestCase {
         let info = try CLI.run(["info", run])   // reads metrics.jsonl back
         XCTAssertEqual(info.status, 0, info.stderr)
         XCTAssertTrue(info.stdout.contains("test inf"), info.stdout)
+        // evaluate: an item that overflows the model makes its loss inf (written as in metrics.jsonl;
+        // it was null with no word) or, with other noise, NaN — then the items are named (the message
+        // blamed a damaged checkpoint)
+        let ev = try CLI.run(["evaluate", run, "--iwae", "0"])
+        XCTAssertEqual(ev.status, 1, ev.stderr)
+        XCTAssertTrue(ev.stderr.contains("error: loss is not a number: 1 of 48 items overflow the model's 32-bit numbers (\(firstTest)) — values far outside"), ev.stderr)
+
         let a = try CLI.run(["anomaly", run])
         XCTAssertEqual(a.status, 0, a.stderr)
         let top = a.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }.dropFirst().first.map(String.init) ?? ""
@@ -336,6 +343,14 @@ final class TableCLITests: XCTestCase {
         XCTAssertTrue(i.stderr.contains("note: 1 cell holds a category level the model has not seen, kept as it is (the model read it as missing to fill the row's other cells; empty it to have it filled): line 3, colour: 'purple'"), i.stderr)
         XCTAssertNotNil(Double(rows[3][1]), "\(rows[3])")
         XCTAssertFalse(rows.joined().joined().contains("nan"))
+        // evaluate of a row whose x overflows (y missing): the loss inf, written as metrics.jsonl writes
+        // it (it was null, with no word), and why
+        let far = tempRunDir("far") + ".csv"
+        try AtomicFile.write("id,x,y,colour,kind\nn1,1e22,,red,odd\nn2,10.00,20.000,green,even\nn3,9.00,18.000,green,odd\n", to: far)
+        let infinite = try CLI.run(["evaluate", clean, "--data", far, "--iwae", "0"])
+        XCTAssertEqual(infinite.status, 0, infinite.stderr)
+        XCTAssertTrue(infinite.stdout.contains("\"loss\":\"inf\""), infinite.stdout)
+        XCTAssertTrue(infinite.stderr.contains("some item's values overflow the model's 32-bit numbers"), infinite.stderr)
         // scoring and encoding a new file say so too (its unseen level was scored as a missing cell, silently)
         let plain = tempRunDir("plainnew") + ".csv"
         try AtomicFile.write("id,x,y,colour,kind\nn2,10.00,20.000,purple,even\nn3,9.00,18.000,green,odd\nn5,11.00,22.000,teal,odd\n", to: plain)
