@@ -130,6 +130,15 @@ final class FormatsTableTests: XCTestCase {
         FormatsFixture.assertVAEError(["no feature columns"]) {
             try TableEncoder.fit(t, options: options(label: "kind", ignore: ["id", "size", "colour"]))
         }
+        // a name with a comma, as the command line splits --ignore 'Name, full' (the id column's
+        // message suggests just that): put back together
+        var named = "\"Name, full\",v\n"
+        for i in 0..<40 { named += "\"Person \(i), X\",\(i % 5)\n" }
+        FormatsFixture.assertVAEError(["--ignore 'Name, full'"]) { try TableEncoder.fit(try table(named), options: options()) }
+        let e = try TableEncoder.fit(try table(named), options: options(ignore: ["Name", "full"]))
+        XCTAssertEqual(e.schema.columns.map(\.name), ["v"])
+        XCTAssertEqual(TableEncoder.rejoined(["a", "Name", "full", "b"], names: ["a", "Name, full", "b"]), ["a", "Name, full", "b"])
+        XCTAssertEqual(TableEncoder.rejoined(["x", "y"], names: ["x,y", "x"]), ["x,y"])
     }
 
     func testIdColumnIsRefusedWithIgnoreHint() throws {
@@ -259,6 +268,12 @@ final class FormatsTableTests: XCTestCase {
             XCTAssertThrowsError(try TableEncoder.fit(try table(text), options: options(label: "k"))) { e in
                 XCTAssertTrue("\(e)".contains("column 1 ('x') holds numbers with a decimal comma ('"), "\(e)")
             }
+        }
+        // three digits after every comma: a thousands separator as likely — both readings named (the
+        // advice was '1.250', a thousandth of the value meant)
+        let text = "income;k\n" + ["1,250", "2,400", "3,100", "1,875", "2,050"].enumerated().map { "\($1);\($0 % 2 == 0 ? "a" : "b")" }.joined(separator: "\n") + "\n"
+        XCTAssertThrowsError(try TableEncoder.fit(try table(text), options: options(label: "k"))) { e in
+            XCTAssertTrue("\(e)".contains("('income') holds numbers written with a comma ('1,250'): a thousands separator (1250) or a decimal comma (1.250)?"), "\(e)")
         }
     }
 

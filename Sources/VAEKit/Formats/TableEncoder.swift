@@ -60,7 +60,7 @@ public enum TableEncoder {
         }
         let labelIndex = try options.label.map { try index(of: $0, flag: "--label") }
         var ignored = Set<Int>()
-        for name in options.ignore { ignored.insert(try index(of: name, flag: "--ignore")) }
+        for name in TableEncoder.rejoined(options.ignore, names: table.names) { ignored.insert(try index(of: name, flag: "--ignore")) }
         if let l = labelIndex, ignored.contains(l) {
             throw VAEError("--label \(table.names[l]) is also in --ignore — a column is either the class or dropped")
         }
@@ -146,6 +146,26 @@ public enum TableEncoder {
     }
 
     /// The schema column of feature `c`: its kind (from all rows) and statistics (training rows).
+    /// --ignore's names as the command line split them at its commas, put back together where
+    /// pieces joined by ", " or "," name a column ('Name, full'): the message that suggests
+    /// `--ignore 'Name, full'` gives a command that works.
+    static func rejoined(_ pieces: [String], names: [String]) -> [String] {
+        let known = Set(names)
+        var out: [String] = [], i = 0
+        while i < pieces.count {
+            var next: (name: String, end: Int)? = nil
+            for j in stride(from: pieces.count - 1, to: i, by: -1) {
+                if let joined = [", ", ","].lazy.map({ pieces[i...j].joined(separator: $0) }).first(where: { known.contains($0) }) {
+                    next = (joined, j + 1)
+                    break
+                }
+            }
+            out.append(next?.name ?? pieces[i])
+            i = next?.end ?? i + 1
+        }
+        return out
+    }
+
     static func typeColumn(_ table: CSVTable, _ c: Int, inTrain: [Bool], maxLevels: Int, notes: inout [String]) throws -> TableSchema.Column {
         let name = table.names[c]
         return try table.bytes.withUnsafeBufferPointer { bytes -> TableSchema.Column in
@@ -211,6 +231,14 @@ public enum TableEncoder {
                     && !parts[0].isEmpty && parts[0].drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber)
             }
             if decimalComma.count * 10 >= levels.count * 9, let example = decimalComma.min() {
+                // three digits after every comma: as likely a thousands separator (1,250 = 1250)
+                let grouped = decimalComma.allSatisfy { v in
+                    let parts = v.split(separator: ",", omittingEmptySubsequences: false)
+                    return parts[1].count == 3 && parts[0].drop(while: { $0 == "-" || $0 == "+" }).count <= 3
+                }
+                if grouped {
+                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') holds numbers written with a comma ('\(shown(example))'): a thousands separator (\(example.replacingOccurrences(of: ",", with: ""))) or a decimal comma (\(example.replacingOccurrences(of: ",", with: ".")))? SwiftVAE reads neither — write the numbers without thousands separators, with '.' as the decimal point")
+                }
                 throw VAEError("\(table.source) column \(c + 1) ('\(name)') holds numbers with a decimal comma ('\(shown(example))'); SwiftVAE reads a decimal point — write them as '\(example.replacingOccurrences(of: ",", with: "."))' (e.g. LibreOffice: export with '.' as the decimal separator)")
             }
             // an id or a name: too many levels, or more than half the values distinct, or all of them
