@@ -75,7 +75,7 @@ struct Decompress: ParsableCommand {
         discussion: "Needs the run that compressed it (the archive names its model's hash); a damaged, truncated or foreign file is refused, never decoded into wrong pixels.")
     @OptionGroup var runArg: RunArgument
     @Argument(help: ArgumentHelp("The archive.", valueName: "archive")) var archive: String
-    @Option(help: ArgumentHelp("The IDX image file to write (uncompressed).", valueName: "file")) var out: String?
+    @Option(help: ArgumentHelp("The IDX image file to write (a .gz name is gzipped, as MNIST's files).", valueName: "file")) var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("A folder to write one gray PNG per image into (the stored names, else image-00001.png …).", valueName: "dir"))
     var outDir: String?
 

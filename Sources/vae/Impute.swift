@@ -17,7 +17,7 @@ struct Impute: ParsableCommand {
     @Option(help: ArgumentHelp("The CSV file with missing cells (- reads standard input).", valueName: "file.csv"),
             transform: { $0 == "-" ? "/dev/stdin" : $0 })
     var data: String
-    @Option(help: ArgumentHelp("Where to write the filled table.", valueName: "file.csv")) var out: String
+    @Option(help: ArgumentHelp("Where to write the filled table (a .gz name is gzipped).", valueName: "file.csv")) var out: String
     @Option(help: "importance (importance resampling, the default) or mean (Metropolis–Hastings chains on z averaged, as vae inpaint --fill mean).")
     var fill = "importance"
     @Option(help: "Pseudo-Gibbs iterations per chain (--fill mean: Metropolis–Hastings steps).") var iterations = 30

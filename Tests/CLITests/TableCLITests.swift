@@ -343,6 +343,12 @@ final class TableCLITests: XCTestCase {
         XCTAssertTrue(i.stderr.contains("note: 1 cell holds a category level the model has not seen, kept as it is (the model read it as missing to fill the row's other cells; empty it to have it filled): line 3, colour: 'purple'"), i.stderr)
         XCTAssertNotNil(Double(rows[3][1]), "\(rows[3])")
         XCTAssertFalse(rows.joined().joined().contains("nan"))
+        // a .gz name is gzipped, the same table inside (it was plain text under that name)
+        let gz = try CLI.run(["impute", clean, "--data", newFile, "--out", out + ".gz", "--iterations", "3", "--chains", "2"])
+        XCTAssertEqual(gz.status, 0, gz.stderr)
+        let zipped = try AtomicFile.readAll(path: out + ".gz", maxBytes: 1 << 20)
+        XCTAssertTrue(Gzip.isGzip(zipped))
+        XCTAssertEqual(try Gzip.decompress(zipped, maxOutput: 1 << 20, source: "gz"), try AtomicFile.readAll(path: out, maxBytes: 1 << 20))
         // evaluate of a row whose x overflows (y missing): the loss inf, written as metrics.jsonl writes
         // it (it was null, with no word), and why
         let far = tempRunDir("far") + ".csv"

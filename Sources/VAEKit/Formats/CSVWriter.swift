@@ -56,7 +56,8 @@ public enum CSVWriter {
     /// the file lines of the rows left unfilled.
     public static func writeImputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float], to path: String) throws -> Imputed {
         let r = try imputed(table, schema: schema, ids: ids, means: means)
-        try AtomicFile.write(r.bytes, to: path)
+        // a .gz name is gzipped (it was plain text under that name: zcat refused it)
+        try AtomicFile.write(path.lowercased().hasSuffix(".gz") ? Gzip.compress(r.bytes, level: 6) : r.bytes, to: path)
         return r
     }
 
