@@ -224,7 +224,8 @@ struct Train: ParsableCommand {
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.configFile) {
                 throw VAEError("\(dir) holds a run's \(Checkpoint.configFile) (without its weights); choose another --out, or remove the folder to start over there")
             }
-            try Train.refuseOverwriting(in: dir)
+            // (--resume with no checkpoint yet: the folder's run files are an earlier start's, killed before its first save)
+            if !resume { try Train.refuseOverwriting(in: dir) }
             // the run's pictures inside the data folder would become data (a loose image, a new class)
             if AtomicFile.isDirectory(data.directory), let root = AtomicFile.realPath(data.directory),
                let target = AtomicFile.absolutePath(dir), target == root || target.hasPrefix(root == "/" ? "/" : root + "/") {
@@ -468,7 +469,7 @@ extension Train {
         let taken = names.filter(RunReport.isRunFile).sorted()
         guard !taken.isEmpty else { return }
         let shown = taken.prefix(4).joined(separator: ", ") + (taken.count > 4 ? " and \(taken.count - 4) more" : "")
-        throw VAEError("\(dir) already holds \(shown) — files a run writes, but no \(Checkpoint.weightsFile) to resume: a new run would replace them; choose another --out, or move them away")
+        throw VAEError("\(dir) already holds \(shown) — files a run writes, but no \(Checkpoint.weightsFile) to resume: a new run would replace them; choose another --out, or move them away (a run of this command stopped before its first save: add --resume)")
     }
 
     /// A run trains on the training split and scores the test split after every epoch: neither may

@@ -501,7 +501,7 @@ final class CLITests: XCTestCase {
         let r = try CLI.run(common)
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertEqual(r.stderr.split(separator: "\n").last.map(String.init),
-                       "error: \(dir) already holds samples.png — files a run writes, but no model.safetensors to resume: a new run would replace them; choose another --out, or move them away")
+                       "error: \(dir) already holds samples.png — files a run writes, but no model.safetensors to resume: a new run would replace them; choose another --out, or move them away (a run of this command stopped before its first save: add --resume)")
         XCTAssertEqual(try AtomicFile.readAll(path: dir + "/samples.png", maxBytes: 100), mine)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), ["samples.png", "train.log"])
         try FileManager.default.removeItem(atPath: dir + "/samples.png")
