@@ -252,7 +252,9 @@ final class FormatsTableTests: XCTestCase {
     func testWriterRoundTripsTheFileByteForByte() throws {
         let texts = ["a,b,c\n1,\"x, y\",\"q\"\"uote\"\n2,,\"multi\nline\"\n",
                      "\u{FEFF}a;b\r\n1,5;\"x\"\r\n2;3\r\n",
-                     "a\tb\n\"1\"\t2"]
+                     "a\tb\n\"1\"\t2",
+                     // a quote inside an unquoted field stays as it is (impute wrote 13" as "13""")
+                     "size,n\n13\",1\n15\",\n"]
         for text in texts {
             let t = try table(text)
             XCTAssertEqual(String(decoding: CSVWriter.serialize(t), as: UTF8.self), text)

@@ -10,7 +10,10 @@ public enum CSVWriter {
         if table.hasBOM { out += [0xEF, 0xBB, 0xBF] }
         let lineEnding = Array(table.lineEnding.utf8)
         func put<C: Collection>(_ text: C, quoted: Bool) where C.Element == UInt8 {
-            let needsQuotes = quoted || text.contains { $0 == table.delimiter || $0 == 34 || $0 == 10 || $0 == 13 }
+            // a quote inside an unquoted field is a character there (RFC 4180 readers differ; SwiftVAE's
+            // reader and Python's csv take it so): kept as it was, byte for byte — only a field that
+            // starts with one would read back as a quoted field
+            let needsQuotes = quoted || text.first == 34 || text.contains { $0 == table.delimiter || $0 == 10 || $0 == 13 }
             guard needsQuotes else { out += text; return }
             out.append(34)
             for byte in text {
