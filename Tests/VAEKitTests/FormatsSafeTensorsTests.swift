@@ -157,6 +157,20 @@ final class FormatsTestsSafeTensors: XCTestCase {
         FormatsFixture.assertVAEError(["over the 100 MB limit"]) { try SafeTensorsFile.parse(bytes) }
     }
 
+    /// PyTorch's torch.save output under a .safetensors name (a ZIP archive; a pickle before 1.6)
+    /// is named as what it is, with the fix — it was "declares a 578712552184433488-byte header".
+    func testTorchSaveFilesAreNamed() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let zip: [UInt8] = [0x50, 0x4B, 0x03, 0x04, 0x00, 0x00, 0x08, 0x08] + [UInt8](repeating: 7, count: 200)
+        let pickle: [UInt8] = [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46] + [UInt8](repeating: 7, count: 200)
+        for (bytes, says) in [(zip, "is a ZIP archive — PyTorch's torch.save format, not safetensors: write the state dict with safetensors.torch.save_file"),
+                              (pickle, "is a Python pickle — torch.save's format before PyTorch 1.6")] {
+            try FormatsFixture.writeFile(bytes, dir + "/model.safetensors")
+            FormatsFixture.assertVAEError([says]) { _ = try SafeTensorsFile.read(path: dir + "/model.safetensors") }
+            FormatsFixture.assertVAEError([says]) { _ = try SafeTensorsFile.parse(bytes, source: "m") }
+        }
+    }
+
     func testRandomCorruptionParsesOrThrowsAVAEError() {
         let valid = SafeTensorsFile.serialize(
             tensors: [(name: "a", shape: [2, 3], data: [1, 2, 3, 4, 5, 6]), (name: "b", shape: [1], data: [7])],

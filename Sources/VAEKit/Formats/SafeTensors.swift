@@ -50,7 +50,7 @@ public struct SafeTensorsFile: Sendable {
             for index in 0..<8 { n |= UInt64(head[index]) << (8 * UInt64(index)) }
             // a length no safetensors file has (random bytes, another format): refused before the rest is read
             guard n <= UInt64(maxHeaderBytes) else {
-                throw VAEError.format(path, "declares a \(n)-byte header, over the 100 MB limit of the safetensors format — this is not a safetensors file, or it is corrupt")
+                throw VAEError.format(path, SafeTensorsFile.otherFormat(head) ?? "declares a \(n)-byte header, over the 100 MB limit of the safetensors format — this is not a safetensors file, or it is corrupt")
             }
             let prefix = try AtomicFile.readPrefix(path: path, count: 8 + Int(n))
             if prefix.count == 8 + Int(n) {
@@ -61,6 +61,18 @@ public struct SafeTensorsFile: Sendable {
         }
         let bytes = try AtomicFile.readAll(path: path, maxBytes: limit)
         return try parse(bytes, source: path)
+    }
+
+    /// A file of another format that a safetensors name is often given: PyTorch's `torch.save`
+    /// (a ZIP archive, or a pickle before PyTorch 1.6), said by name with the fix.
+    static func otherFormat(_ head: [UInt8]) -> String? {
+        if head.starts(with: [0x50, 0x4B, 0x03, 0x04]) {
+            return "is a ZIP archive — PyTorch's torch.save format, not safetensors: write the state dict with safetensors.torch.save_file(model.state_dict(), PATH)"
+        }
+        if head.first == 0x80, head.count > 1, (2...5).contains(head[1]) {
+            return "is a Python pickle — torch.save's format before PyTorch 1.6, not safetensors: write the state dict with safetensors.torch.save_file(model.state_dict(), PATH)"
+        }
+        return nil
     }
 
     public static func parse(_ bytes: [UInt8]) throws -> SafeTensorsFile {
@@ -85,6 +97,7 @@ public struct SafeTensorsFile: Sendable {
         for index in 0..<8 { headerLength |= UInt64(bytes[index]) << (8 * UInt64(index)) }
         let available = bytes.count - 8
         if headerLength > UInt64(maxHeaderBytes) && headerLength > UInt64(available) {
+            if let other = SafeTensorsFile.otherFormat(Array(bytes.prefix(8))) { throw bad(other) }
             throw bad("declares a \(headerLength)-byte header, more than the file's \(FormatText.bytes(bytes.count)) and the 100 MB limit — this is not a safetensors file, or it is corrupt")
         }
         guard headerLength <= UInt64(maxHeaderBytes) else {
