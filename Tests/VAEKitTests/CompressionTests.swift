@@ -228,6 +228,28 @@ final class CompressionTests: XCTestCase {
         XCTAssertLessThan(try XCTUnwrap(BitsBackCodec.sizeBound(prefix: crafted)), 10_000_000)
     }
 
+    /// Stored names are PNG file names: an archive whose name was altered under a valid checksum
+    /// (image-1.png → image-1.txt) is refused, not decoded into a PNG named .txt; a name with a
+    /// backslash is said to have one.
+    func testStoredNamesArePNGNames() throws {
+        let codec = try tinyCodec()
+        let images = binaryImages(2)
+        XCTAssertThrowsError(try codec.compress(images, count: 2, names: ["a.png", "b.txt"], source: "dir")) { e in
+            XCTAssertTrue("\(e)".contains("\"b.txt\" is no PNG file's name"), "\(e)")
+        }
+        XCTAssertThrowsError(try codec.compress(images, count: 2, names: ["a.png", "b\\c.png"], source: "dir")) { e in
+            XCTAssertTrue("\(e)".contains("no '/' or '\\'"), "\(e)")
+        }
+        let (archive, _) = try codec.compress(images, count: 2, names: ["image-1.png", "image-2.PNG"])
+        XCTAssertEqual(try codec.decompress(archive, source: "a.bba").names, ["image-1.png", "image-2.PNG"])
+        let at = try XCTUnwrap(archive.indices.first { Array(archive[$0..<min($0 + 11, archive.count)]) == Array("image-1.png".utf8) })
+        var renamed = archive
+        for (i, b) in Array("txt".utf8).enumerated() { renamed[at + 8 + i] = b }
+        XCTAssertThrowsError(try codec.decompress(BitsBackCodec.resealed(renamed), source: "r.bba")) { e in
+            XCTAssertTrue("\(e)".contains("\"image-1.txt\" is no PNG file's name"), "\(e)")
+        }
+    }
+
     /// More pixels than decompressing holds at once (100,000,000) are refused before any work —
     /// compress wrote such an archive and exited 0, and no decoder would read it back.
     func testMoreThanAnArchiveHoldsIsRefusedBeforeCompressing() throws {

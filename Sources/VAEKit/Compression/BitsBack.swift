@@ -379,7 +379,12 @@ public struct BitsBackCodec {
     static func checkName(_ name: String, source: String) throws {
         let n = name.utf8.count
         guard (1...255).contains(n), !name.contains("/"), !name.contains("\\"), !name.hasPrefix("."), !name.contains("\0") else {
-            throw VAEError("\(source): \"\(name)\" is not a plain file name (1–255 bytes, no folder, not starting with a dot)")
+            throw VAEError("\(source): \"\(name)\" is not a plain file name (1–255 bytes, no '/' or '\\', not starting with a dot): rename it")
+        }
+        // the names are those of the PNGs compressed: another name in an archive (its content altered
+        // under a valid checksum) would write a PNG under it
+        guard name.lowercased().hasSuffix(".png") else {
+            throw VAEError("\(source): \"\(name)\" is no PNG file's name; an archive holds the names of the PNGs compressed")
         }
     }
 }
