@@ -563,6 +563,8 @@ final class SequenceCLITests: XCTestCase {
         try refuse([], "is empty")
         try refuse(Array("\n\n  \n".utf8), "has no items")
         try refuse([0x7F, 0x45, 0x4C, 0x46, 0, 0, 1, 2] + Array("abc\n".utf8), "holds NUL bytes: it is a binary file")
+        // past the first 64 KiB too (a NUL there became a token of the vocabulary)
+        try refuse(Array(String(repeating: "one more line\n", count: 6000).utf8) + [0] + Array("x\n".utf8), "holds NUL bytes: it is a binary file")
         try refuse(Array("good line\nanother\n".utf8) + [0xC3, 0x28] + Array("\n".utf8), "line 3 is not valid UTF-8")
         try refuse(Array("short\n".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 2 << 20) + [10], "line 2 is 2,097,152 bytes long")
         try refuse(Array("aaaaaaaaaa\nbbbbbbbbbbbb\n".utf8), "no item has at most --max-length 5 tokens (2 read)", extra: ["--max-length", "5"])
@@ -581,6 +583,11 @@ final class SequenceCLITests: XCTestCase {
                    "none of the \(20 - testRows.count) items of its training split has at most --max-length 5 tokens (20 read)",
                    extra: ["--max-length", "5", "--seed", "1"])
         try refuse(Array("id,text\n1,abc\n2,def\n".utf8), "has no column 'SMILES' in its header", extra: ["--text-column", "SMILES"], suffix: ".csv")
+        // --test naming the training file: every test item a training item (accepted without a word)
+        let same = try write(SequenceCLITests.sentences(40), "sametest")
+        let twice = try CLI.run(["train", "--data", same, "--test", same] + small + ["--out", tempRunDir("sametest-run")])
+        XCTAssertEqual(twice.status, 1, twice.stderr)
+        XCTAssertTrue(twice.stderr.contains("--test \(same) is the training file itself"), twice.stderr)
         // an old Mac's line ends (lone CR) are line ends: the file was one item of every line
         let cr = try Dataset.parseItems(Array("one\rtwo\r\rthree\r".utf8), source: "cr.txt", textColumn: nil)
         XCTAssertEqual(cr.map { String($0.text) }, ["one", "two", "three"])

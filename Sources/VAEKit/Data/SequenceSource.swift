@@ -166,7 +166,7 @@ extension Dataset {
         var bytes = input
         if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: path) }
         guard !bytes.isEmpty else { throw VAEError("\(path) is empty; give a file with one item per line") }
-        if bytes.prefix(1 << 16).contains(0) {
+        if bytes.withUnsafeBufferPointer({ memchr($0.baseAddress!, 0, $0.count) != nil }) {   // (the whole file: a NUL past 64 KiB became a token)
             throw VAEError("\(path) holds NUL bytes: it is a binary file, not text with one item per line")
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
@@ -320,6 +320,9 @@ extension Dataset {
         func column(_ file: String) -> String? { looksLikeCSV(file) ? options.textColumn : nil }
         if let c = options.textColumn, !looksLikeCSV(path), !(options.resolvedTestFile.map(looksLikeCSV) ?? false) {
             throw VAEError("--text-column \(c) names a CSV file's column, and \(path) is no .csv file (it is read one item per line): drop --text-column, or name a CSV file .csv")
+        }
+        if let test = options.resolvedTestFile, test == path || AtomicFile.sameFile(test, path) {
+            throw VAEError("--test \(test) is the training file itself: its items would be both training and test items; give another file, or leave out --test (a share of --data is held out)")
         }
         let items = try readItems(path: path, textColumn: column(path))
         var trainItems = items, testItems: [(line: Int32, text: Substring)] = []
