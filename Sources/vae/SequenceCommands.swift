@@ -69,15 +69,18 @@ extension Interpolate {
                 // the id vae encode and vae anomaly write: the item's line in its file
                 let data = try runArg.testSet(loaded, dataOptions)
                 guard let i = (0..<data.test.count).first(where: { data.test.itemID($0) == String(id) }) else {
-                    let range = data.test.count == 0 ? "" : " (lines \(data.test.itemID(0))…\(data.test.itemID(data.test.count - 1)))"
-                    throw ValidationError("\(flag) \(id) is not the id of a test item: ids are the items' lines in their file, as vae encode --split test lists them\(range); or give the item itself")
+                    // a number that is no test item's id is an item itself ("1984"), said so
+                    Console.note("note: \(flag) \(id) is no test item's id (their lines in the file, as vae encode --split test lists them): read as the item \"\(v)\"")
+                    ends.append(v)
+                    continue
                 }
                 ends.append(SequenceText.item(data.test, i, model.sequence))
             } else {
                 ends.append(v)
             }
         }
-        let (set, _) = try SequenceText.encode(ends, model)
+        let (set, unknown) = try SequenceText.encode(ends, model, names: ["--from", "--to"])
+        if unknown > 0 { Console.note("note: \(Console.counted(unknown, "token")) of --from and --to \(unknown == 1 ? "is" : "are") not in the model's vocabulary and read as <unk>") }
         let mu = model.encode(set.batch(0..<2)).mu
         let line = SequenceText.interpolation(model, from: mu.rows(0..<1), to: mu.rows(1..<2), steps: steps + 2)
         try SequenceText.emit(line.map(SequenceText.tsvCell), to: out)
@@ -98,7 +101,8 @@ extension SequenceText {
 
     /// Items given on the command line, tokenized with the run's vocabulary; items longer than
     /// the run's longest are an error naming them.
-    static func encode(_ items: [String], _ model: SequenceVAE) throws -> (SequenceSource, unknown: Int) {
+    /// `names`: what to call each item in a message (`--from`), else "item N".
+    static func encode(_ items: [String], _ model: SequenceVAE, names: [String] = []) throws -> (SequenceSource, unknown: Int) {
         let s = model.sequence
         var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
         var index: [Substring: UInt16] = [:]
@@ -106,9 +110,10 @@ extension SequenceText {
         var unknown = 0
         for (n, item) in items.enumerated() {
             let toks = Vocabulary.tokenize(Substring(item), s.tokenizer)
-            guard !toks.isEmpty else { throw VAEError("item \(n + 1) is empty") }
+            let name = n < names.count ? names[n] : "item \(n + 1)"
+            guard !toks.isEmpty else { throw VAEError("\(name) is empty: give an item with at least one token") }
             guard toks.count <= s.maxLength else {
-                throw VAEError("item \(n + 1) ('\(item.prefix(40))…') has \(toks.count) tokens; the model reads at most \(s.maxLength)")
+                throw VAEError("\(name) ('\(item.prefix(40))…') has \(toks.count) tokens; the model reads at most \(s.maxLength)")
             }
             for t in toks {
                 if let id = index[t] { ids.append(id) } else { ids.append(UInt16(Vocabulary.unk)); unknown += 1 }

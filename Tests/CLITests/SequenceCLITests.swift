@@ -92,10 +92,16 @@ final class SequenceCLITests: XCTestCase {
         r = try CLI.run(["latent", run, "--out", run + "/l.png"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: run + "/l.svg"))
-        // a number that is no test item's id is a usage error (exit 2) naming the flag
+        // a number that is no test item's id is an item itself ("1984"), said so — it was an error
+        // whose advice ("or give the item itself") could not be followed; tokens outside the
+        // vocabulary are said to be read as <unk>
         r = try CLI.run(["interpolate", run, "--from", "0", "--to", "999999"])
-        XCTAssertEqual(r.status, 2, r.stderr)
-        XCTAssertTrue(r.stderr.contains("--from 0 is not the id of a test item: ids are the items' lines in their file"), r.stderr)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: --from 0 is no test item's id (their lines in the file, as vae encode --split test lists them): read as the item \"0\""), r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: 2 tokens of --from and --to are not in the model's vocabulary and read as <unk>"), r.stderr)
+        r = try CLI.run(["interpolate", run, "--from", " ", "--to", "a dog hears a song ."])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--from is empty: give an item with at least one token"), r.stderr)
         // --from/--to take the ids vae encode writes (the items' lines), the same line as their texts give
         r = try CLI.run(["encode", run, "--split", "test", "--out", run + "/ids.csv"])
         XCTAssertEqual(r.status, 0, r.stderr)
