@@ -244,7 +244,11 @@ final class HostileCheckpointTests: XCTestCase {
         try FormatsFixture.writeFile(Array("{\"model\": [".utf8), dir + "/config.json")
         assertLoadFails(dir, [dir + "/config.json", "damaged"])
         try FormatsFixture.writeFile(Array("{}".utf8), dir + "/config.json")
-        assertLoadFails(dir, [dir + "/config.json", "missing field"])
+        assertLoadFails(dir, [dir + "/config.json", "missing field", "model.safetensors holds the model and its state: restore config.json from a copy of the run, or remove it"])
+        try FormatsFixture.writeFile(Array("[]".utf8), dir + "/config.json")
+        assertLoadFails(dir, ["config.json: not a JSON object (a run config is one)"])   // it was: field "" has the wrong type
+        try FileManager.default.removeItem(atPath: dir + "/config.json")
+        XCTAssertNoThrow(try Checkpoint.load(dir))
     }
 
     // MARK: Found while hardening: these crashed `vae info` / `vae train --resume` before the fix

@@ -85,6 +85,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             throw VAEError("\(source): missing field \"\(key.stringValue)\"; the file is not a SwiftVAE run config or is damaged")
         } catch let DecodingError.typeMismatch(_, ctx), let DecodingError.valueNotFound(_, ctx) {
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
+            if path.isEmpty { throw VAEError("\(source): not a JSON object (a run config is one); the file is damaged") }
             throw VAEError("\(source): field \"\(path)\" has the wrong type; the file is damaged")
         } catch let DecodingError.dataCorrupted(ctx) {
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
@@ -246,7 +247,13 @@ public enum Checkpoint {
         var runConfig: RunConfig? = nil
         let cfgPath = dir + "/" + configFile
         if AtomicFile.exists(cfgPath) {
-            let rc = try RunConfig.parse(try AtomicFile.readAll(path: cfgPath, maxBytes: SafeTensorsFile.maxHeaderBytes), source: cfgPath)
+            let rc: RunConfig
+            do {
+                rc = try RunConfig.parse(try AtomicFile.readAll(path: cfgPath, maxBytes: SafeTensorsFile.maxHeaderBytes), source: cfgPath)
+            } catch let e as VAEError {
+                // the weights file holds the model and its state: the run is not lost with its config.json
+                throw VAEError(e.message + " — \(weightsFile) holds the model and its state: restore \(configFile) from a copy of the run, or remove it (commands then need --data)")
+            }
             guard rc.model == cfg else {
                 throw VAEError("\(cfgPath) describes a different model than \(weightsFile) (\(Checkpoint.firstDifference(rc.model, cfg))); the folder mixes two runs, or one file was edited")
             }
