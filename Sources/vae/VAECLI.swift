@@ -26,9 +26,10 @@ struct VAECLI: ParsableCommand {
             try command.run()
             MPIJob.finish()
         } catch let error as VAEError {
-            if MPIJob.comm != nil { MPIJob.fail(error.message, code: 1) }  // ends every rank
-            Console.error(error.message)
-            Foundation.exit(1)
+            let code: Int32 = error.isUsage ? 2 : 1
+            if MPIJob.comm != nil { MPIJob.fail(error.message, code: code) }  // ends every rank
+            Console.error(error.message + (error.isUsage ? " (see 'vae --help' or 'vae <command> --help')" : ""))
+            Foundation.exit(code)
         } catch let error as ExitCode {
             MPIJob.finish()  // every rank stops together (the ranks agree on a stop)
             Foundation.exit(error.rawValue)

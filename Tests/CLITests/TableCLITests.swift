@@ -439,8 +439,9 @@ final class TableCLITests: XCTestCase {
 
     func testTableErrorsAreOneLine() throws {
         let (path, _) = try writeTable()
-        // exit 1: the data does not hold what is asked for; 2: options that a table does not take
-        for (args, fragment, status) in [(["--label", "nope"], "has no column 'nope'", 1),
+        // exit 2: options (and values) the table does not take — a --label naming no column, as
+        // --classes naming no class (it was 1); 1: the data itself (its id column, below)
+        for (args, fragment, status) in [(["--label", "nope"], "has no column 'nope'", 2),
                                          (["--label", "kind", "--model", "conv", "--ignore", "id"], "tables train with --model mlp", 2),
                                          (["--label", "kind", "--binarize", "--ignore", "id"], "--binarize is for images", 2),
                                          (["--label", "kind", "--likelihood", "bernoulli", "--ignore", "id"], "--likelihood bernoulli is for images", 2),
@@ -459,7 +460,7 @@ final class TableCLITests: XCTestCase {
         let esc = tempRunDir("esc") + ".csv"
         try AtomicFile.write("a\u{1B}[31m,b\u{7},kind\n1,2,x\n3,4,y\n", to: esc)
         let r = try CLI.run(["train", "--data", esc, "--label", "zzz", "--epochs", "1", "--out", tempRunDir("bad")])
-        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("'a\\u{1B}[31m', 'b\\u{7}'"), r.stderr)
         XCTAssertFalse(r.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 7 }, r.stderr)
     }

@@ -7,6 +7,9 @@ import Foundation
 /// 0x00000803 — is it still gzip-compressed twice?"`. Print it as is; no stack trace is needed.
 public struct VAEError: Error, CustomStringConvertible, LocalizedError, Equatable, Sendable {
     public let message: String
+    /// An option's value that the data given does not take (`--label` naming no column): the
+    /// command-line tool exits with 2, a usage error, as for a value it refuses on its own.
+    public var isUsage = false
 
     public init(_ message: String) {
         // Keep the promise of one line even if a caller passes an OS message with a newline.
@@ -15,6 +18,13 @@ public struct VAEError: Error, CustomStringConvertible, LocalizedError, Equatabl
 
     public init(message: String) {
         self.init(message)
+    }
+
+    /// A usage error (`isUsage`).
+    public static func usage(_ message: String) -> VAEError {
+        var e = VAEError(message)
+        e.isUsage = true
+        return e
     }
 
     public var description: String { message }

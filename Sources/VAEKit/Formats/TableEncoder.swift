@@ -54,7 +54,7 @@ public enum TableEncoder {
         let source = table.source
         func index(of name: String, flag: String) throws -> Int {
             guard let found = table.names.firstIndex(of: name) else {
-                throw VAEError("\(flag) \(name): \(source) has no column '\(name)'; its columns: \(listed(table.names))")
+                throw VAEError.usage("\(flag) \(name): \(source) has no column '\(name)'; its columns: \(listed(table.names))")
             }
             return found
         }
