@@ -50,7 +50,12 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(again.status, 1)
         XCTAssertTrue(again.stderr.contains("the run's data was"), again.stderr)
         XCTAssertTrue(again.stderr.contains("which cannot be read again: pass --data"), again.stderr)
-        XCTAssertEqual(try CLI.run(["anomaly", run, "--data", path]).status, 0)
+        // what the message asks for — the table the run read from the pipe — is new data (every row
+        // scored), and a note says the rows it trained on are among them (it said nothing)
+        let a = try CLI.run(["anomaly", run, "--data", path])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stdout.contains("scored 240 items"), a.stdout)
+        XCTAssertTrue(a.stderr.contains("holds the table the run trained on (the same columns, levels and training statistics): all 240 rows are read as new data, the 192 it trained on among them"), a.stderr)
         // impute reads its table from standard input the same way (it was "cannot read -")
         let filled = run + "/filled.csv"
         let i = try withInput(["impute", run, "--data", "-", "--out", filled, "--iterations", "2", "--chains", "2"], from: path)
@@ -134,6 +139,7 @@ final class TableCLITests: XCTestCase {
         let n = try CLI.run(["anomaly", run, "--data", copy, "--out", scores])
         XCTAssertEqual(n.status, 0, n.stderr)
         XCTAssertEqual(try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").count, 241)
+        XCTAssertTrue(n.stderr.contains("the 192 it trained on among them (the run's own file, \(path), is read as it split it: its 48 test rows)"), n.stderr)
 
         // the input (or the run's own table) is never the output: it would be overwritten
         for target in [path, copy] {

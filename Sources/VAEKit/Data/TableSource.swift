@@ -115,11 +115,21 @@ extension Dataset {
             return d
         }
         let table = try CSVTable.read(path: path)
+        // a copy of the trained table (the run read it from a pipe, or from a file since moved): its
+        // split gives the very schema — the same columns, levels and training statistics. It is new
+        // data as any other file (every row scored: finding the outliers of one's own table), and a
+        // note says its training rows are among them. (A file that split cannot read is new data.)
+        let fitted: EncodedTable?
+        do { fitted = try TableEncoder.fit(table, options: o) } catch { fitted = nil }
+        let copyOfTrained = fitted.map { $0.schema == stored.schema && $0.train.count > 0 } ?? false
         let rows = try TableEncoder.apply(stored.schema, to: table, unseenLevels: .missing)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: rows, test: rows,
                         classNames: stored.schema.classNames + rows.unseenClasses)
         d.table = stored
         d.isNewTable = true
+        if copyOfTrained, let f = fitted {
+            d.notes.append("\(path) holds the table the run trained on (the same columns, levels and training statistics): all \(rows.count) rows are read as new data, the \(f.train.count) it trained on among them\(trainedOn.flatMap { AtomicFile.regularFileSize($0) != nil ? " (the run's own file, \($0), is read as it split it: its \(f.test.count) test rows)" : nil } ?? "")")
+        }
         return d
     }
 }
