@@ -267,6 +267,11 @@ struct RunArgument: ParsableArguments {
 
     func validate() throws {
         for name in ["model.safetensors", "config.json", "metrics.jsonl"] { OutputFile.registerInput(run + "/" + name, "the run's \(name)") }
+        // RUN given as its checkpoint file (…/weights.safetensors), and the config beside it
+        if AtomicFile.regularFileSize(run) != nil {
+            OutputFile.registerInput(run, "the run's checkpoint")
+            OutputFile.registerInput(AtomicFile.split(run).directory + "/config.json", "the run's config.json")
+        }
     }
 
     func load() throws -> Checkpoint.Loaded {
@@ -385,8 +390,13 @@ struct RunArgument: ParsableArguments {
         }
     }
 
-    /// `--out` or RUN/<name>
-    func output(_ out: String?, default name: String) -> String { out ?? (run + "/" + name) }
+    /// `--out` or RUN/<name> — beside the file when RUN names a checkpoint file (`…/weights.safetensors`;
+    /// RUN/<name> under a file was "Not a directory")
+    func output(_ out: String?, default name: String) -> String {
+        if let out { return out }
+        let folder = AtomicFile.regularFileSize(run) != nil ? AtomicFile.split(run).directory : run
+        return folder + "/" + name
+    }
 }
 
 /// Output files: a --out whose folder is not there is refused before any work (a long scoring

@@ -210,6 +210,25 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(plainAnomaly.stderr.contains("ROC-AUC needs"), plainAnomaly.stderr)
     }
 
+    /// RUN given as its checkpoint file: the default outputs go beside it (they went under the
+    /// file: "cannot write …/weights.safetensors/latents.csv: Not a directory"), and the file is an
+    /// input no --out may name.
+    func testRunGivenAsItsCheckpointFile() throws {
+        let run = try trained()
+        let dir = tempRunDir("ckptfile")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: run + "/model.safetensors", toPath: dir + "/weights.safetensors")
+        let e = try CLI.run(["encode", dir + "/weights.safetensors", "--data", CLITests.data])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(AtomicFile.exists(dir + "/latents.csv"))
+        let s = try CLI.run(["sample", dir + "/weights.safetensors"])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        XCTAssertTrue(AtomicFile.exists(dir + "/samples.png"))
+        let over = try CLI.run(["sample", dir + "/weights.safetensors", "--out", dir + "/weights.safetensors"])
+        XCTAssertEqual(over.status, 1, over.stderr)
+        XCTAssertTrue(over.stderr.contains("is the run's checkpoint, which this command reads"), over.stderr)
+    }
+
     func testEncodeWritesLatentsCSV() throws {
         let run = try trained()
         let csv = tempRunDir("enc") + ".csv"
