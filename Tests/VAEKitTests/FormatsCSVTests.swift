@@ -23,6 +23,15 @@ final class FormatsCSVTests: XCTestCase {
         XCTAssertFalse(t.wasQuoted(t.span(2, 0)))
     }
 
+    /// A header with as many ',' as ';' (names holding a comma): the delimiter is the one the next
+    /// line has as many of — the ',' gave "line 2, column 2: 1 fields, but the header has 3".
+    func testDelimiterTieIsSettledByTheNextLine() throws {
+        let t = try parse("Price, EUR;Qty, pcs;kind\n12,5;3;a\n7;1;b\n")
+        XCTAssertEqual(t.names, ["Price, EUR", "Qty, pcs", "kind"])
+        XCTAssertEqual(cells(t), [["12,5", "3", "a"], ["7", "1", "b"]])
+        XCTAssertEqual(try parse("a,b;c\n1,2;3\n").names, ["a", "b;c"], "a tie the next line does not settle: ','")
+    }
+
     /// In a table of one column a blank line is an empty cell (pandas writes a missing value so),
     /// kept in its place; blank lines at the end of the file are no rows. Skipped, the rows after
     /// it moved up one, and impute wrote the table back a line short.

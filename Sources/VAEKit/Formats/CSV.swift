@@ -247,24 +247,37 @@ struct CSVParser {
         return String(scalars)
     }
 
-    /// The delimiter occurring most often outside quotes on the first line (`,` on ties or none).
+    /// The delimiter occurring most often outside quotes on the first line (`,` on ties or none);
+    /// on a tie, the one the next line has as many of ("Price, EUR;Qty, pcs;kind" over rows of
+    /// "12,5;3;a": the ';' — the ',' gave a field-count error on line 2 that never named the cause).
     func detectDelimiter() -> UInt8 {
         let candidates: [UInt8] = [UInt8(ascii: ","), UInt8(ascii: ";"), 9]
-        var counts = [0, 0, 0]
-        var inQuotes = false
         var index = pos
         // the header is the first line that is not blank
         while index < bytes.count && (bytes[index] == CSVParser.lf || bytes[index] == CSVParser.cr) { index += 1 }
-        // count each candidate outside quotes until the first line break outside quotes
-        while index < bytes.count {
-            let c = bytes[index]
-            if c == CSVParser.quote { inQuotes.toggle() }
-            else if !inQuotes && (c == CSVParser.lf || c == CSVParser.cr) { break }
-            else if !inQuotes, let k = candidates.firstIndex(of: c) { counts[k] += 1 }
-            index += 1
+        // each candidate's count outside quotes until the next line break outside quotes
+        func countLine() -> [Int] {
+            var counts = [0, 0, 0]
+            var inQuotes = false
+            while index < bytes.count {
+                let c = bytes[index]
+                if c == CSVParser.quote { inQuotes.toggle() }
+                else if !inQuotes && (c == CSVParser.lf || c == CSVParser.cr) { break }
+                else if !inQuotes, let k = candidates.firstIndex(of: c) { counts[k] += 1 }
+                index += 1
+            }
+            while index < bytes.count && (bytes[index] == CSVParser.lf || bytes[index] == CSVParser.cr) { index += 1 }
+            return counts
         }
-        let best = counts.indices.max { counts[$0] < counts[$1] || (counts[$0] == counts[$1] && $0 < $1) }!
-        return counts[best] > 0 && counts[best] > counts[0] ? candidates[best] : candidates[0]
+        let counts = countLine()
+        let top = counts.max()!
+        guard top > 0 else { return candidates[0] }
+        let tied = counts.indices.filter { counts[$0] == top }
+        if tied.count > 1 {
+            let next = countLine()
+            if let k = tied.first(where: { next[$0] == top }) { return candidates[k] }
+        }
+        return candidates[tied[0]]
     }
 
     func headerEndsInCR() -> Bool {
