@@ -15,9 +15,10 @@ struct Compress: ParsableCommand {
         codes 8-bit pixels as they are. Prints bits per dimension, the share that is the initial bits, and images/s.
         """)
     @OptionGroup var runArg: RunArgument
-    @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz).", valueName: "file")) var data: String?
+    @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz; - reads standard input).", valueName: "file"),
+            transform: { $0 == "-" ? "/dev/stdin" : $0 }) var data: String?
     @Option(help: ArgumentHelp("A folder of 8-bit gray PNGs of the model's size (their names are stored).", valueName: "dir")) var images: String?
-    @Option(help: ArgumentHelp("The archive to write.", valueName: "file")) var out: String
+    @Option(help: ArgumentHelp("The archive to write (- writes standard output).", valueName: "file"), transform: { $0 == "-" ? "/dev/stdout" : $0 }) var out: String
     @Flag(help: "Binarize the images first, pixel ~ Bernoulli(intensity), with vae evaluate's seed (the whole file, in order).")
     var binarize = false
     @Option(help: "Compress only the first N images.") var limit: Int?
@@ -74,8 +75,9 @@ struct Decompress: ParsableCommand {
         abstract: "Decompress an archive of vae compress: the images back exactly, as an IDX file or a folder of PNGs.",
         discussion: "Needs the run that compressed it (the archive names its model's hash); a damaged, truncated or foreign file is refused, never decoded into wrong pixels.")
     @OptionGroup var runArg: RunArgument
-    @Argument(help: ArgumentHelp("The archive.", valueName: "archive")) var archive: String
-    @Option(help: ArgumentHelp("The IDX image file to write (a .gz name is gzipped, as MNIST's files).", valueName: "file")) var out: String?
+    @Argument(help: ArgumentHelp("The archive (- reads standard input).", valueName: "archive"), transform: { $0 == "-" ? "/dev/stdin" : $0 }) var archive: String
+    @Option(help: ArgumentHelp("The IDX image file to write (a .gz name is gzipped, as MNIST's files; - writes standard output).", valueName: "file"),
+            transform: { $0 == "-" ? "/dev/stdout" : $0 }) var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("A folder to write one gray PNG per image into (the stored names, else image-00001.png …).", valueName: "dir"))
     var outDir: String?
 

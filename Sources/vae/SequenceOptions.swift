@@ -168,6 +168,8 @@ extension DataOptions {
         guard let stored = loaded.config?.data?.sequence, let path = data ?? loaded.config?.data?.recordedPath else {
             throw VAEError("the run does not say how its sequences were read; start a new run")
         }
+        // the recorded file gone (moved, deleted, or standard input): said as the other commands say it
+        if data == nil { try Self.requireRecorded(path, "training file", pass: "--data FILE with the items it trained on") }
         return try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)
     }
 }

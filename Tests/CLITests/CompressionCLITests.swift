@@ -42,8 +42,8 @@ final class CompressionCLITests: XCTestCase {
         let sh = Process()
         sh.executableURL = URL(fileURLWithPath: "/bin/sh")
         let q = { (s: String) in "'" + s + "'" }
-        sh.arguments = ["-c", "\(q(CLI.binary)) compress \(q(run)) --data \(q(data + "/t10k-images-idx3-ubyte.gz")) --binarize --out /dev/stdout 2>\(q(piped)).err1"
-                        + " | \(q(CLI.binary)) decompress \(q(run)) /dev/stdin --out /dev/stdout 2>\(q(piped)).err2 | cat > \(q(piped)).idx"]
+        sh.arguments = ["-c", "\(q(CLI.binary)) compress \(q(run)) --data \(q(data + "/t10k-images-idx3-ubyte.gz")) --binarize --out - 2>\(q(piped)).err1"
+                        + " | \(q(CLI.binary)) decompress \(q(run)) - --out - 2>\(q(piped)).err2 | cat > \(q(piped)).idx"]   // (- for the standard streams: it was "archive - does not exist")
         try sh.run()
         sh.waitUntilExit()
         XCTAssertEqual(sh.terminationStatus, 0, (try? String(contentsOfFile: piped + ".err2", encoding: .utf8)) ?? "")

@@ -268,6 +268,13 @@ final class SequenceCLITests: XCTestCase {
         let splits = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }
         XCTAssertEqual(splits.filter { $0 == "train" }.count, 180)
         XCTAssertEqual(splits.filter { $0 == "test" }.count, 20)
+        // resumed with the file gone: named as the run's training file, and what to pass (it was
+        // "cannot read …: No such file or directory — check the path")
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".moved")
+        let r = try CLI.run(["train", "--model", "gru", "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
+                             "--latent", "3", "--batch", "32", "--epochs", "2", "--no-report", "--out", run, "--resume"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the run's training file \(path) is not here") && r.stderr.contains("or pass --data FILE with the items it trained on"), r.stderr)
     }
 
     /// Long items make large batches (each token's GRU states and logits): a run that cannot fit
