@@ -39,7 +39,7 @@ struct Encode: ParsableCommand {
         let header = "split,id,\(files ? "file," : "")\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
             + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")
         let path = runArg.output(out, default: "latents.csv")
-        var items = 0, overflowed: [String] = []
+        var items = 0, overflowed = 0, overflowIDs: [String] = []   // (the first few ids, and the count)
         // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
         try AtomicFile.write(to: path) { emit in
             try emit(Array((header + "\n").utf8))
@@ -60,7 +60,8 @@ struct Encode: ParsableCommand {
                             if code.contains(where: { $0.isNaN }) {
                                 throw VAEError("\(set.itemID(i)) (\(name) item \(i + 1)): the encoder gives NaN for μ or σ — the item is far outside the data the run trained on, or the model's weights overflow; nothing written")
                             }
-                            overflowed.append(set.itemID(i))
+                            overflowed += 1
+                            if overflowIDs.count < 5 { overflowIDs.append(set.itemID(i)) }
                         }
                         var f = [name, CSVText.quote(set.itemID(i))]
                         if files { f.append(CSVText.quote(Encode.fileNames(set)?[i] ?? "")) }
@@ -76,8 +77,8 @@ struct Encode: ParsableCommand {
                 }
             }
         }
-        if !overflowed.isEmpty {
-            Console.note("note: \(Console.counted(overflowed.count, "item")) (\(overflowed.prefix(5).joined(separator: ", "))\(overflowed.count > 5 ? ", …" : "")) overflow 32-bit floats in the encoder (μ or σ is ±inf in the CSV): far outside the data the run trained on, or weights too large")
+        if overflowed > 0 {
+            Console.note("note: \(Console.counted(overflowed, "item")) (\(overflowIDs.joined(separator: ", "))\(overflowed > 5 ? ", …" : "")) overflow 32-bit floats in the encoder (μ or σ is ±inf in the CSV): far outside the data the run trained on, or weights too large")
         }
         print("wrote \(path) (\(items) items, latent \(k))")
     }

@@ -265,7 +265,7 @@ extension Dataset {
         var index: [Substring: UInt16] = [:]
         for (i, t) in vocab.enumerated() where i >= Vocabulary.specials.count { index[Substring(t)] = UInt16(i) }
         var ids: [UInt16] = [], starts = [0], lines: [Int32] = []
-        var unknown = 0, skipped = 0, tokenless = 0
+        var unknown = 0, skipped = 0
         var overLong: [(line: Int32, text: String)] = []
         for (line, text) in items {
             guard let toks = tokens(text) else {
@@ -273,7 +273,7 @@ extension Dataset {
                 overLong.append((line, String(text)))
                 continue
             }
-            if toks.isEmpty { tokenless += 1; continue }
+            if toks.isEmpty { continue }   // (a file of only such lines is said so below)
             for t in toks {
                 if let id = index[t] { ids.append(id) } else { ids.append(UInt16(Vocabulary.unk)); unknown += 1 }
             }

@@ -119,8 +119,12 @@ extension Dataset {
         // split gives the very schema — the same columns, levels and training statistics. It is new
         // data as any other file (every row scored: finding the outliers of one's own table), and a
         // note says its training rows are among them. (A file that split cannot read is new data.)
-        let fitted: EncodedTable?
-        do { fitted = try TableEncoder.fit(table, options: o) } catch { fitted = nil }
+        // (a second encoding of the file: for tables of up to 16 M encoded values, some 80 MB, so that
+        // a large new table's memory is not doubled for a note)
+        var fitted: EncodedTable? = nil
+        if table.rowCount * max(stored.schema.width, 1) <= 1 << 24 {
+            do { fitted = try TableEncoder.fit(table, options: o) } catch { fitted = nil }
+        }
         let copyOfTrained = fitted.map { $0.schema == stored.schema && $0.train.count > 0 } ?? false
         let rows = try TableEncoder.apply(stored.schema, to: table, unseenLevels: .missing)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: rows, test: rows,
