@@ -239,6 +239,17 @@ final class HostileCheckpointTests: XCTestCase {
         assertLoadFails(dir, ["config.json is another run's: it was trained on other data (60000 training", "the folder mixes two runs"])
     }
 
+    /// A folder whose checkpoint has another name (renamed, or PyTorch's own) says which file to
+    /// pass; a safetensors file without SwiftVAE's metadata says how PyTorch can keep it.
+    func testOtherSafetensorsNamesAndForeignFilesSayWhatToDo() throws {
+        let dir = try runFolder()
+        try FileManager.default.moveItem(atPath: dir + "/model.safetensors", toPath: dir + "/weights.safetensors")
+        assertLoadFails(dir, ["has no model.safetensors but holds weights.safetensors: pass that file as the run (\(dir)/weights.safetensors), or rename it model.safetensors"])
+        XCTAssertNoThrow(try Checkpoint.load(dir + "/weights.safetensors"))
+        try FormatsFixture.writeFile(SafeTensorsFile.serialize(tensors: [(name: "w", shape: [1], data: [1])], metadata: [:]), dir + "/weights.safetensors")
+        assertLoadFails(dir + "/weights.safetensors", ["not a SwiftVAE checkpoint", "save_file(tensors, PATH, metadata=the original file's metadata)"])
+    }
+
     func testDamagedConfigJSON() throws {
         let dir = try runFolder()
         try FormatsFixture.writeFile(Array("{\"model\": [".utf8), dir + "/config.json")

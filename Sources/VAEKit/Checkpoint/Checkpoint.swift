@@ -209,6 +209,12 @@ public enum Checkpoint {
         }
         let weightsPath = path.hasSuffix(".safetensors") ? path : dir + "/" + weightsFile
         guard AtomicFile.exists(weightsPath) else {
+            // another .safetensors file there (renamed, or written by PyTorch under its own name): say how to use it
+            // (a folder that cannot be listed gets the plain message below)
+            let others = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".safetensors") }.sorted()
+            if !path.hasSuffix(".safetensors"), let other = others.first {
+                throw VAEError("\(dir) has no \(weightsFile) but holds \(other)\(others.count > 1 ? " (and \(others.count - 1) more)" : ""): pass that file as the run (\(dir)/\(other)), or rename it \(weightsFile)")
+            }
             if AtomicFile.exists(dir + "/" + configFile) {   // a run's folder without its weights (e.g. a model still in training)
                 throw VAEError("\(dir) has a \(configFile) but no \(weightsFile): the model's weights are not there (not yet written, or not copied with the folder); point at a folder that has them")
             }
@@ -227,7 +233,8 @@ public enum Checkpoint {
             }
         }
         guard file.metadata["format"] == format else {
-            throw VAEError("\(src): not a SwiftVAE checkpoint (format \"\(file.metadata["format"] ?? "none")\", expected \"\(format)\")")
+            // (PyTorch's save_file writes no SwiftVAE metadata: the weights alone cannot say which model they are)
+            throw VAEError("\(src): not a SwiftVAE checkpoint (format \"\(file.metadata["format"] ?? "none")\", expected \"\(format)\"): SwiftVAE reads its own checkpoints, whose metadata describes the model — to load weights changed in PyTorch, write them with save_file(tensors, PATH, metadata=the original file's metadata)")
         }
         let cfg = try meta("config", VAEConfig.self)
         let options = try meta("training", TrainingOptions.self)
