@@ -149,6 +149,9 @@ enum ClassChoice {
     static func index(of token: String, classNames: [String], count: Int) -> Int? {
         if let i = classNames.firstIndex(of: token) ?? classNames.firstIndex(where: { $0.lowercased() == token.lowercased() }),
            i < count { return i }
+        // a number names the class of that value ("1" the class "1.0", as pandas writes labels of a
+        // column that held a NaN) before it is an index
+        if let v = Double(token), v.isFinite, let i = classNames.firstIndex(where: { Double($0) == v }), i < count { return i }
         if let i = Int(token), (0..<count).contains(i) { return i }
         return nil
     }

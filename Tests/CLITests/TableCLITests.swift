@@ -238,6 +238,19 @@ final class TableCLITests: XCTestCase {
         XCTAssertFalse(gone.stdout.contains("scored"), gone.stdout)
     }
 
+    /// Labels written as floats (1.0, 2.0, 3.0: pandas writes a column that held a NaN so): --classes 1
+    /// is the class of value 1, not index 1 (it trained on "2.0").
+    func testNumbersNameLabelsOfThatValue() throws {
+        var rng = RNG(seed: 3)
+        var lines = ["x,y,kind"]
+        for i in 0..<90 { lines.append(String(format: "%.3f,%.3f,%d.0", Double(rng.normal()), Double(rng.normal()), i % 3 + 1)) }
+        let path = tempRunDir("floatlabels") + ".csv"
+        try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
+        let r = try CLI.run(["train", "--data", path, "--label", "kind", "--classes", "1", "--epochs", "1", "--no-report", "--out", tempRunDir("floatlabels-run")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("training on classes 1.0 only"), r.stderr)
+    }
+
     /// The table a run trained on is one of the inputs of every command on the run: `vae encode`
     /// and `vae anomaly --out` naming it (by any path) are refused before any work — they replaced
     /// it with their CSV and exited 0, and the run could read its data no more.
