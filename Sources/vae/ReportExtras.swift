@@ -61,7 +61,13 @@ enum ReportExtras {
         let normalSet = Set(normal)
         let anomalous = labels.map { !normalSet.contains($0) }
         let auc = Analysis.rocAUC(scores: scores, positive: anomalous)
-        let name: (Int) -> String = { l in l < data.classNames.count && data.classNames[l] != String(l) ? "\(l) \(data.classNames[l])" : "\(l)" }
+        // "3 cat": the index --classes also takes, and the name; a class named by a number (a table's
+        // labels 1, 2, 3) by the number alone ("0 1, 1 2" read as four classes)
+        let name: (Int) -> String = { l in
+            guard l < data.classNames.count else { return "\(l)" }
+            let n = data.classNames[l]
+            return n == String(l) || Double(n) != nil ? n : "\(l) \(n)"
+        }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let top = Array(order.prefix(32))
         var png: [UInt8] = []

@@ -246,9 +246,14 @@ final class TableCLITests: XCTestCase {
         for i in 0..<90 { lines.append(String(format: "%.3f,%.3f,%d.0", Double(rng.normal()), Double(rng.normal()), i % 3 + 1)) }
         let path = tempRunDir("floatlabels") + ".csv"
         try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: path)
-        let r = try CLI.run(["train", "--data", path, "--label", "kind", "--classes", "1", "--epochs", "1", "--no-report", "--out", tempRunDir("floatlabels-run")])
+        let run = tempRunDir("floatlabels-run")
+        let r = try CLI.run(["train", "--data", path, "--label", "kind", "--classes", "1", "--epochs", "1", "--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("training on classes 1.0 only"), r.stderr)
+        // the report names such classes by their values ("labels 0 1.0" read as two classes)
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains("labels 1.0"), "the anomaly section names the normal class")
+        XCTAssertFalse(html.contains("labels 0 1.0"))
     }
 
     /// The table a run trained on is one of the inputs of every command on the run: `vae encode`
