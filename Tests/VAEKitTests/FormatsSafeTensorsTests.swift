@@ -87,6 +87,11 @@ final class FormatsTestsSafeTensors: XCTestCase {
         FormatsFixture.assertVAEError(["tensor \"X\" has dtype F16; SwiftVAE reads F32 only"]) { try SafeTensorsFile.parse(f16) }
         let weird = file(header: #"{"X":{"dtype":"Q4","shape":[2],"data_offsets":[0,4]}}"#, buffer: [0, 0, 0, 0])
         FormatsFixture.assertVAEError(["unknown dtype \"Q4\""]) { try SafeTensorsFile.parse(weird) }
+        // PyTorch's integer counter: to be left out, not converted (then refused as a tensor too many)
+        let counter = file(header: #"{"bn.num_batches_tracked":{"dtype":"I64","shape":[],"data_offsets":[0,8]}}"#, buffer: [UInt8](repeating: 0, count: 8))
+        FormatsFixture.assertVAEError(["\"bn.num_batches_tracked\" has dtype I64: an integer tensor, no weight of a SwiftVAE model — leave it out"]) {
+            try SafeTensorsFile.parse(counter)
+        }
     }
 
     func testHostileHeaders() {

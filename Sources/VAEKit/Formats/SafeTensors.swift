@@ -175,6 +175,11 @@ public struct SafeTensorsFile: Sendable {
                 throw bad("tensor \"\(name)\" has unknown dtype \"\(dtype)\"; SwiftVAE reads F32 (and F64)")
             }
             guard dtype == "F32" || dtype == "F64" else {
+                // an integer counter of PyTorch's (BatchNorm's num_batches_tracked) is no weight of any
+                // SwiftVAE model: converting it would only lead to "a tensor the model does not have"
+                if dtype.hasPrefix("I") || dtype.hasPrefix("U") || dtype == "BOOL" {
+                    throw bad("tensor \"\(name)\" has dtype \(dtype): an integer tensor, no weight of a SwiftVAE model — leave it out (in PyTorch: {k: v for k, v in state.items() if v.is_floating_point()})")
+                }
                 throw bad("tensor \"\(name)\" has dtype \(dtype); SwiftVAE reads F32 only (F64 is converted) — convert the checkpoint to float32, e.g. in PyTorch with {k: v.float() for k, v in state.items()}")
             }
             var shape: [Int] = []
