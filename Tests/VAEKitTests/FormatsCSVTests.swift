@@ -40,6 +40,7 @@ final class FormatsCSVTests: XCTestCase {
         XCTAssertEqual(cells(t), [["1"], [""], ["3"], [""], ["5"]])
         XCTAssertEqual(t.rowLines, [2, 3, 4, 5, 6])
         XCTAssertEqual(cells(try parse("x\n\n2\n")), [[""], ["2"]])
+        XCTAssertThrowsError(try parse("x\n\n\n")) { e in XCTAssertTrue("\(e)".contains("the header row is the only row"), "\(e)") }
         XCTAssertEqual(cells(try parse("a,b\n1,2\n\n3,4\n")), [["1", "2"], ["3", "4"]], "two columns: a blank line is skipped")
     }
 

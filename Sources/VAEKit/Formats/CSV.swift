@@ -195,6 +195,8 @@ struct CSVParser {
             spans += record
             rowLines.append(recordLine)
         } while try next(&record, &recordLine)
+        // (a table of one column whose lines after the header are all blank)
+        if rowLines.isEmpty { throw fail(headerLine, nil, "the header row is the only row — the table has no data rows") }
         if let s = sklearn, s.rows != rowLines.count {
             // Column names that happen to start with two integers: read them as names.
             guard headerTexts.count == columnCount else {
