@@ -37,10 +37,10 @@ struct Denoise: ParsableCommand {
         let loaded = try runArg.load()
         let model = try loaded.imageModel("vae denoise", out: out), shape = model.config.inputShape
         if let images {
-            _ = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: 0, command: "denoise")   // before reading the folder
+            let cls = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, command: "denoise")   // before reading the folder
             let (names, noisy) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
                                                    skipBadFiles: dataOptions.skipBadFiles)
-            let condition = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: noisy.shape[0], command: "denoise")
+            let condition = ClassChoice.condition(cls, count: noisy.shape[0], model: model)
             let denoised = model.reconstruct(noisy, condition: condition)
             let c = min(count, noisy.shape[0])
             try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: runArg.output(out, default: "denoise.png"))

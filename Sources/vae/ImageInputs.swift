@@ -178,10 +178,11 @@ enum ClassChoice {
         return i
     }
 
-    /// The condition of the `count` images of `--images` (nil for an unconditional model): a
-    /// conditional model reads every image with its label, and a folder of images has none, so
-    /// `--class` gives the one label of them all. `command` words the alternative.
-    static func forImages(_ cls: String?, model: VAE, loaded: Checkpoint.Loaded, count: Int, command: String) throws -> Tensor? {
+    /// The class of the images of `--images` (nil for an unconditional model), resolved before the
+    /// folder is read: a conditional model reads every image with its label, and a folder of images
+    /// has none, so `--class` gives the one label of them all (`condition(_:count:model:)` makes
+    /// the images' condition from it). `command` words the alternative.
+    static func forImages(_ cls: String?, model: VAE, loaded: Checkpoint.Loaded, command: String) throws -> Int? {
         guard model.isConditional else {
             if let cls { _ = try resolve(cls, model: model, classNames: []) }   // says that --class needs a conditional model
             return nil
@@ -189,8 +190,7 @@ enum ClassChoice {
         guard let cls else {
             throw ValidationError("a conditional model reads each image with its label: give --class NAME|INDEX (every image of --images read as that class), or \(command) the labelled test set (--data)")
         }
-        let i = try resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? [], trained: loaded.options.classes)
-        return condition(i, count: count, model: model)
+        return try resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? [], trained: loaded.options.classes)
     }
 
     /// `--class` of reconstruct, denoise and inpaint is the label of `--images`; the test set's

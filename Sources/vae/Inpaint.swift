@@ -73,10 +73,10 @@ struct Inpaint: ParsableCommand {
         }
         var rng = RNG(seed: seed)
         if let images {
-            _ = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: 0, command: "inpaint")   // before reading the folder
+            let cls = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, command: "inpaint")   // before reading the folder
             let options = try ImageInputs.options(loaded, dataOptions)
             let (names, x) = try ImageInputs.load(images, shape: shape, options: options, skipBadFiles: dataOptions.skipBadFiles)
-            let condition = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: x.shape[0], command: "inpaint")
+            let condition = ClassChoice.condition(cls, count: x.shape[0], model: model)
             let observed = Tensor(shape: x.shape)
             for (i, name) in names.enumerated() {
                 let m: [Float]

@@ -268,9 +268,9 @@ struct RunArgument: ParsableArguments {
     func validate() throws {
         for name in ["model.safetensors", "config.json", "metrics.jsonl"] { OutputFile.registerInput(run + "/" + name, "the run's \(name)") }
         // RUN given as its checkpoint file (…/weights.safetensors), and the config beside it
-        if AtomicFile.regularFileSize(run) != nil {
+        if folder != run {
             OutputFile.registerInput(run, "the run's checkpoint")
-            OutputFile.registerInput(AtomicFile.split(run).directory + "/config.json", "the run's config.json")
+            OutputFile.registerInput(folder + "/config.json", "the run's config.json")
         }
     }
 
@@ -392,11 +392,10 @@ struct RunArgument: ParsableArguments {
 
     /// `--out` or RUN/<name> — beside the file when RUN names a checkpoint file (`…/weights.safetensors`;
     /// RUN/<name> under a file was "Not a directory")
-    func output(_ out: String?, default name: String) -> String {
-        if let out { return out }
-        let folder = AtomicFile.regularFileSize(run) != nil ? AtomicFile.split(run).directory : run
-        return folder + "/" + name
-    }
+    func output(_ out: String?, default name: String) -> String { out ?? (folder + "/" + name) }
+
+    /// The run's folder: RUN, or the folder of the checkpoint file RUN names.
+    var folder: String { AtomicFile.regularFileSize(run) != nil ? AtomicFile.split(run).directory : run }
 }
 
 /// Output files: a --out whose folder is not there is refused before any work (a long scoring

@@ -109,10 +109,10 @@ struct Reconstruct: ParsableCommand {
         let model = try loaded.imageModel("vae reconstruct", out: out), shape = model.config.inputShape
         let x: Tensor, names: [String], condition: Tensor?
         if let images {
-            _ = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: 0, command: "reconstruct")   // before reading the folder
+            let cls = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, command: "reconstruct")   // before reading the folder
             (names, x) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
                                                    skipBadFiles: dataOptions.skipBadFiles)
-            condition = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, count: x.shape[0], command: "reconstruct")
+            condition = ClassChoice.condition(cls, count: x.shape[0], model: model)
         } else {
             let data = try runArg.testSet(loaded, dataOptions)
             let n = min(count ?? 30, data.test.count)

@@ -112,9 +112,14 @@ extension DataOptions {
     /// Whether --data is read whole as test items for this sequence run (a file of new items),
     /// not split as the run split it (its own training file, which `loadSequences` reads so).
     func readsSequencesWhole(for loaded: Checkpoint.Loaded) -> Bool {
-        guard let given = data, loaded.model.config.sequence != nil else { return false }
-        guard loaded.config?.data?.sequence?.testFile == nil, let recorded = loaded.config?.data?.recordedPath else { return true }
-        return !(given == recorded || AtomicFile.sameFile(given, recorded))
+        guard data != nil, loaded.model.config.sequence != nil else { return false }
+        return loaded.config?.data?.sequence?.testFile != nil || !givesTrainingFile(of: loaded)
+    }
+
+    /// Whether --data names the file the run trained on (by any path).
+    func givesTrainingFile(of loaded: Checkpoint.Loaded) -> Bool {
+        guard let given = data, let recorded = loaded.config?.data?.recordedPath else { return false }
+        return given == recorded || AtomicFile.sameFile(given, recorded)
     }
 
 
@@ -132,13 +137,9 @@ extension DataOptions {
         // the run's own training file given as --data (what the message for a missing file asks
         // for): read as training read it, its test items those of the run — read whole, its
         // training items were scored as test items
-        if let given = data, let stored, stored.testFile == nil, let recorded = loaded.config?.data?.recordedPath,
-           given == recorded || AtomicFile.sameFile(given, recorded) {
-            return try Dataset.reloadSequences(path: given, options: stored, vocabulary: seq.vocabulary)
-        }
-        if let given = data, stored?.testFile != nil, let recorded = loaded.config?.data?.recordedPath,
-           given == recorded || AtomicFile.sameFile(given, recorded) {
-            Console.note("note: \(given) is the file the run trained on: its items are the run's training items (its test items are in \(stored?.testFile ?? "its test file"))")
+        if let given = data, let stored, givesTrainingFile(of: loaded) {
+            if stored.testFile == nil { return try Dataset.reloadSequences(path: given, options: stored, vocabulary: seq.vocabulary) }
+            Console.note("note: \(given) is the file the run trained on: its items are the run's training items (its test items are in \(stored.testFile ?? "its test file"))")
         }
         if let path = data ?? stored?.resolvedTestFile {
             // the run's CSV column for a .csv file (its own or another); any other file (a .smi or
