@@ -1,4 +1,9 @@
 import CTurboJPEG
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// JPEG decoding through libjpeg-turbo's TurboJPEG API, loaded at run time
 /// (`libturbojpeg.so.0`, Debian/Ubuntu package `libturbojpeg0`). Without it, every call throws
@@ -86,6 +91,9 @@ public enum JPEGError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .libraryMissing:
+            if let p = getenv("VAE_TURBOJPEG"), p.pointee != 0 {
+                return "is a JPEG, and reading JPEG needs libturbojpeg: VAE_TURBOJPEG names \(String(cString: p)), which does not load — unset VAE_TURBOJPEG to use the system's (apt-get install \(JPEG.package)), or convert the images to PNG"
+            }
             return "is a JPEG, and reading JPEG needs libjpeg-turbo's libturbojpeg.so.0, which is not installed — apt-get install \(JPEG.package) (or convert the images to PNG)"
         case .empty: return "is empty (0 bytes)"
         case .tooLarge(let w, let h, let limit):
@@ -99,7 +107,8 @@ public enum JPEGError: Error, Equatable, Sendable, CustomStringConvertible {
 /// downscaled, and a small file that declares it has a damaged header (or is a decompression bomb).
 enum ImageLimit {
     static func tooLarge(_ w: Int, _ h: Int, _ limit: Int) -> String {
-        let mp = Double(w) * Double(h) / 1e6
-        return "declares \(w)×\(h) pixels (\(mp < 10 ? String(Double(Int(mp * 10)) / 10) : String(Int(mp.rounded()))) megapixels), more than the \(limit >> 20) Mi pixels (\(Int((Double(limit) / 1e6).rounded())) megapixels) an image may have: downscale it — or, if the file is small, its header is damaged"
+        // one decimal for both: an image just over the limit read "67 megapixels, more than … (67 megapixels)"
+        func mega(_ n: Double) -> String { let tenths = Int(n / 1e5); return "\(tenths / 10).\(tenths % 10)" }
+        return "declares \(w)×\(h) pixels (\(mega(Double(w) * Double(h))) megapixels), more than the \(mega(Double(limit))) megapixels (\(limit) pixels) an image may have: downscale it — or, if the file is small, its header is damaged"
     }
 }

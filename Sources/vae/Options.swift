@@ -107,7 +107,8 @@ struct DataOptions: ParsableArguments {
             ("--channels", text(stored.channels), text(given.channels)),
             ("--test-fraction", "\(stored.testFraction)", "\(given.testFraction)"),
             ("--skip-bad-files", stored.skipBadFiles ? "on" : "off", given.skipBadFiles ? "on" : "off"),
-            ("--background", text(stored.background), text(given.background)),
+            // (black is the default: a run started without the flag resumes with --background black)
+            ("--background", text(stored.background ?? 0), text(given.background ?? 0)),
         ]
         if let (flag, was, now) = flags.first(where: { $0.1 != $0.2 }) {
             throw ValidationError("\(flag) cannot change when resuming: the run's images were read with \(was), this command line gives \(now); give the run's value or drop the flag")
@@ -230,6 +231,15 @@ struct DataOptions: ParsableArguments {
         } catch let e as VAEError where why == " ($VAE_DATA)" {
             throw VAEError("$VAE_DATA: \(e.message)")   // the folder came from the environment, not the command line
         }
+        // the image flags shape images decoded from a folder; IDX and CIFAR-10 files hold pixels of one size
+        let flags = [imageSize.map { _ in "--image-size" }, channels.map { _ in "--channels" }, background.map { _ in "--background" },
+                     skipBadFiles ? "--skip-bad-files" : nil].compactMap { $0 }
+        if d.imageFolder == nil, !flags.isEmpty {
+            throw ValidationError("\(flags.joined(separator: ", ")) \(flags.count == 1 ? "is" : "are") for folders of PNG/JPEG images; \(dir) holds \(d.name)'s \(d.itemShape.map(String.init).joined(separator: "×")) images as they are: drop \(flags.count == 1 ? "it" : "them")")
+        }
+        if testFraction != nil, d.imageFolder?.ownSplit ?? true {
+            throw ValidationError("--test-fraction is for data without a test split of its own; \(dir) has one (\(d.imageFolder == nil ? "its test files" : "its test/ folder")): drop the flag")
+        }
         if let info = d.imageFolder {
             Console.noteSkipped(info.skipped)
             if !quiet {
@@ -295,8 +305,15 @@ struct RunArgument: ParsableArguments {
         }
         try data.requireRecordedOrGiven(loaded, run: run)
         try data.checkImageFlags(stored: loaded.config?.data?.imageOptions)
-        var d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
+        var d: Dataset
+        do {
+            d = try data.load(fallback: loaded.config?.data?.recordedPath, quiet: true, stored: loaded.config?.data?.imageOptions,
                               table: loaded.table)
+        } catch let e as VAEError where e.message.hasPrefix(ImageFolder.sizesDifferPrefix) && loaded.config?.data?.imageOptions.map({ $0.imageSize == nil }) == true {
+            // --image-size is the run's (none: it read its images at their own size), so the advice to pass it is no way out
+            let shape = loaded.model.config.inputShape, size = "\(shape[shape.count - 1])×\(shape[shape.count - 2])"   // width×height
+            throw VAEError(String(e.message.prefix { $0 != "—" }) + "— the run in \(run) read its images at their own size, \(size), without --image-size: resize these to \(size)")
+        }
         // an IDX folder that does not say which set it holds (a copy of Fashion-MNIST's files
         // elsewhere): its labels are the run's classes by number, not classes the run never saw
         if d.classNamesAreNumbers, let known = RunArgument.trainingClassNames(loaded), known.count == d.classNames.count {
@@ -382,7 +399,7 @@ struct RunArgument: ParsableArguments {
         let known = trainingClassNames(loaded) ?? (0..<model.config.conditionSize).map(String.init)
         let unseen = classNames.filter { !known.contains($0) }
         if !unseen.isEmpty {
-            throw VAEError("\(source) has labels the model never saw (\(TableEncoder.listed(unseen, limit: 10))); this model is conditional — the label is one of its inputs, a one-hot over the \(known.count) classes it trained on — so it cannot read them: score new classes with a model trained without --conditional")
+            throw VAEError("\(source) has labels the model never saw (\(TableEncoder.listed(unseen, limit: 10))); this model is conditional — the label is one of its inputs, a one-hot over the \(known.count) classes it trained on — so it cannot read them: leave those items out, or use a model trained without --conditional")
         }
         guard classNames.count <= model.config.conditionSize,
               classNames.enumerated().allSatisfy({ $0.offset < known.count && known[$0.offset] == $0.element }) else {

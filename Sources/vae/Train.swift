@@ -485,9 +485,10 @@ extension Train {
         if train == 0 {
             fix = "nothing to train on; give more data"
         } else if data.table != nil || !data.isImages {
-            fix = "too few to hold out a test set: give more data or a larger --test-fraction"
+            fix = "too few to hold out a test set: give more data" + (train + test >= 2 ? " or a larger --test-fraction" : "")
         } else {
-            fix = "too few to hold out a test set: give more images, a test/ folder beside train/, or a larger --test-fraction"
+            // (one image stays in training whatever the fraction)
+            fix = "too few to hold out a test set: give more images" + (train + test >= 2 ? ", a test/ folder beside train/, or a larger --test-fraction" : " or a test/ folder beside train/")
         }
         throw VAEError("\(data.directory): \(train) train and \(test) test \(unit)\(chosen) — \(fix)")
     }

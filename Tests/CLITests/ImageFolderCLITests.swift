@@ -208,6 +208,60 @@ final class ImageFolderCLITests: XCTestCase {
         }
     }
 
+    /// The image flags read folders of PNG/JPEG files; on IDX files they trained at 28×28 as if
+    /// never given (a "16×16 gray" model that was not). --test-fraction on data with a test split
+    /// of its own did nothing and was recorded. Both are usage errors now.
+    func testFlagsTheDataDoesNotTake() throws {
+        let idx = try TinyData.make(train: 64, test: 16)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: idx) }
+        let run = tempRunDir("flags")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: run) }
+        let common = ["train", "--epochs", "1", "--hidden", "8", "--latent", "2", "--out", run, "--no-report"]
+        for (flags, said) in [(["--image-size", "14"], "--image-size is for folders of PNG/JPEG images"),
+                              (["--channels", "3", "--background", "white"], "--channels, --background are for folders"),
+                              (["--skip-bad-files"], "--skip-bad-files is for folders"),
+                              (["--test-fraction", "0.5"], "--test-fraction is for data without a test split of its own")] {
+            let r = try CLI.run(common + ["--data", idx] + flags)
+            XCTAssertEqual(r.status, 2, "\(flags): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(said) && r.stderr.contains(idx), "\(flags): \(r.stderr)")
+            XCTAssertFalse(AtomicFile.exists(run + "/model.safetensors"), "\(flags)")
+        }
+        // a folder with train/ and test/: its split is its own
+        let dir = try makeFolder()
+        let split = dir + "-split"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: split) }
+        for part in ["train", "test"] {
+            try FileManager.default.createDirectory(atPath: split + "/" + part, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: dir + "/red", toPath: "\(split)/\(part)/red")
+        }
+        let env = ["XDG_CACHE_HOME": dir + "-cache"]
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir + "-cache") }
+        let own = try CLI.run(common + ["--data", split, "--image-size", "8", "--test-fraction", "0.5"], env: env)
+        XCTAssertEqual(own.status, 2, own.stderr)
+        XCTAssertTrue(own.stderr.contains("has one (its test/ folder)"), own.stderr)
+        // a run started without --background resumes with --background black, the default's value
+        let first = try CLI.run(common + ["--data", dir, "--image-size", "8"], env: env)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let resumed = try CLI.run(["train", "--resume", "--out", run, "--epochs", "2", "--no-report", "--background", "black"], env: env)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        let white = try CLI.run(["train", "--resume", "--out", run, "--epochs", "3", "--no-report", "--background", "white"], env: env)
+        XCTAssertEqual(white.status, 2, white.stderr)
+        XCTAssertTrue(white.stderr.contains("--background cannot change when resuming"), white.stderr)
+
+        // a run trained at its images' own size, given a folder of mixed sizes: resize them (the
+        // folder's advice to pass --image-size is refused for this run)
+        let same = dir + "-same", sameRun = run + "-same"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: same); try? FileManager.default.removeItem(atPath: sameRun) }
+        try FileManager.default.createDirectory(atPath: same, withIntermediateDirectories: true)
+        for i in stride(from: 1, to: 20, by: 2) { try FileManager.default.copyItem(atPath: "\(dir)/red/\(i).png", toPath: "\(same)/\(i).png") }   // 24×24
+        let trained = try CLI.run(common.map { $0 == run ? sameRun : $0 } + ["--data", same], env: env)
+        XCTAssertEqual(trained.status, 0, trained.stderr)
+        let r = try CLI.run(["anomaly", sameRun, "--data", dir], env: env)
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the images differ in size") && r.stderr.contains("read its images at their own size, 24×24, without --image-size: resize these to 24×24"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("pass --image-size"), r.stderr)
+    }
+
     /// Without libturbojpeg (simulated with VAE_TURBOJPEG=/nonexistent), a JPEG is one line that
     /// names the package, even with --skip-bad-files; PNG folders still work.
     /// --classes on a folder without class folders trained on every image after a note naming the
@@ -236,6 +290,7 @@ final class ImageFolderCLITests: XCTestCase {
             XCTAssertEqual(errors.count, 1, r.stderr)
             XCTAssertTrue(errors.first?.contains(dir + "/red/photo.jpg") == true, r.stderr)
             XCTAssertTrue(errors.first?.contains("apt-get install libturbojpeg0") == true, r.stderr)
+            XCTAssertTrue(errors.first?.contains("VAE_TURBOJPEG names /nonexistent/libturbojpeg.so.0, which does not load") == true, r.stderr)
         }
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "-run"))
     }

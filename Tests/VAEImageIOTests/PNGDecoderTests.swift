@@ -96,7 +96,7 @@ final class PNGDecoderTests: XCTestCase {
         XCTAssertThrowsError(try PNG.header(png)) { XCTAssertEqual($0 as? PNGError, .tooLarge(width: 100_000, height: 100_000, limit: PNG.defaultMaxPixels)) }
         // a real photo that large is to be downscaled: the message says so and gives the limit
         XCTAssertEqual("\(PNGError.tooLarge(width: 9000, height: 8000, limit: 1 << 26))",
-                       "declares 9000×8000 pixels (72 megapixels), more than the 64 Mi pixels (67 megapixels) an image may have: downscale it — or, if the file is small, its header is damaged")
+                       "declares 9000×8000 pixels (72.0 megapixels), more than the 67.1 megapixels (67108864 pixels) an image may have: downscale it — or, if the file is small, its header is damaged")
         XCTAssertThrowsError(try PNG.decodeImage(png)) { XCTAssertEqual($0 as? PNGError, .tooLarge(width: 100_000, height: 100_000, limit: PNG.defaultMaxPixels)) }
         let zeros = [UInt8](repeating: 0, count: 64 << 20)  // 64 MiB of zeros compress to ~64 KiB
         var bomb = PNG.signature

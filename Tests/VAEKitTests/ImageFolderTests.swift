@@ -327,6 +327,79 @@ final class ImageFolderTests: XCTestCase {
         }
     }
 
+    /// A truncated file's header still reads; its pixels do not. With --skip-bad-files such a file
+    /// is skipped, and must not choose the folder's channels or size on its way out.
+    func testSkippedFilesChooseNeitherChannelsNorSize() throws {
+        let gray = PNG.encode(width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 9, count: 16))
+        let rgb = PNG.encode(width: 4, height: 4, channels: 3, pixels: (0..<48).map { UInt8($0) })
+        let big = PNG.encode(width: 8, height: 8, channels: 1, pixels: (0..<64).map { UInt8($0 * 3) })
+        var o = options()
+        o.skipBadFiles = true
+        // a gray folder and one truncated RGB file: gray, as without the broken file
+        let chan = try FormatsFixture.makeTempDirectory(self)
+        for i in 0..<5 { try FormatsFixture.writeFile(gray, "\(chan)/g\(i).png") }
+        try FormatsFixture.writeFile(Array(rgb.prefix(rgb.count - 15)), "\(chan)/broken.png")
+        let d = try Dataset.load(directory: chan, imageOptions: o)
+        XCTAssertEqual(d.trainImages.channels, 1)
+        XCTAssertEqual(d.train.count + d.test.count, 5)
+        XCTAssertTrue(d.imageFolder?.skipped.first?.contains("broken.png") == true, "\(d.imageFolder?.skipped ?? [])")
+        // one RGB image that decodes makes it RGB (the broken one beside it still skipped)
+        try FormatsFixture.writeFile(rgb, "\(chan)/colour.png")
+        let withColour = try Dataset.load(directory: chan, imageOptions: o)
+        XCTAssertEqual(withColour.trainImages.channels, 3)
+        XCTAssertEqual(withColour.imageFolder?.skipped.count, 1)
+        // 4×4 images and a truncated 8×8 one: 4×4, not "the images differ in size"
+        let size = try FormatsFixture.makeTempDirectory(self)
+        try FormatsFixture.writeFile(Array(big.prefix(big.count - 15)), "\(size)/a-broken.png")   // first in path order
+        for i in 0..<5 { try FormatsFixture.writeFile(gray, "\(size)/g\(i).png") }
+        let sized = try Dataset.load(directory: size, imageOptions: o)
+        XCTAssertEqual([sized.trainImages.height, sized.trainImages.width], [4, 4])
+        XCTAssertEqual(sized.imageFolder?.skipped.count, 1)
+        // without the flag the broken file stops the load; a whole 8×8 image is a size that differs
+        FormatsFixture.assertVAEError(["a-broken.png"]) { _ = try Dataset.load(directory: size, imageOptions: self.options()) }
+        try FormatsFixture.writeFile(big, "\(size)/a-broken.png")
+        FormatsFixture.assertVAEError(["the images differ in size", "8×8", "4×4", "--image-size"]) { _ = try Dataset.load(directory: size, imageOptions: o) }
+        // a file read alone (--images) whose header gives another size but whose pixels are broken
+        // is a broken file (which --skip-bad-files skips), not an image to resize
+        try FormatsFixture.writeFile(Array(big.prefix(big.count - 15)), "\(size)/cut.png")
+        FormatsFixture.assertVAEError(["cut.png", "truncated"]) {
+            _ = try ImageFolder.readFile("\(size)/cut.png", channels: 1, height: 4, width: 4, options: ImageFolderOptions())
+        }
+    }
+
+    /// train/ with val/ (torchvision's and Kaggle's layout) is a split too; train/ alone holds the classes.
+    func testTrainWithValidationOrAlone() throws {
+        let png = PNG.encode(width: 1, height: 1, channels: 1, pixels: [7])
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for part in ["train", "val"] {
+            for cls in ["a", "b"] {
+                for i in 0..<(part == "train" ? 3 : 1) {
+                    try FileManager.default.createDirectory(atPath: "\(dir)/\(part)/\(cls)", withIntermediateDirectories: true)
+                    try FormatsFixture.writeFile(png, "\(dir)/\(part)/\(cls)/\(i).png")
+                }
+            }
+        }
+        let d = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual(d.classNames, ["a", "b"])
+        XCTAssertEqual([d.train.count, d.test.count], [6, 2])
+        XCTAssertEqual(d.imageFolder?.ownSplit, true)
+        XCTAssertTrue(d.notes.contains { $0.contains("val/ is the test split") }, "\(d.notes)")
+        // val/ beside train/ and test/ is not read, and said
+        try FileManager.default.createDirectory(atPath: "\(dir)/test/a", withIntermediateDirectories: true)
+        try FormatsFixture.writeFile(png, "\(dir)/test/a/t.png")
+        let t = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual([t.train.count, t.test.count], [6, 1])
+        XCTAssertTrue(t.notes.contains { $0.contains("val/ not read") }, "\(t.notes)")
+        // train/ alone: its class folders are the classes, split by the fraction
+        try FileManager.default.removeItem(atPath: dir + "/test")
+        try FileManager.default.removeItem(atPath: dir + "/val")
+        let alone = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual(alone.classNames, ["a", "b"])
+        XCTAssertEqual(alone.train.count + alone.test.count, 6)
+        XCTAssertEqual(alone.imageFolder?.ownSplit, false)
+        XCTAssertTrue(alone.notes.contains { $0.contains("train/ but no test/") }, "\(alone.notes)")
+    }
+
     func testLayoutErrors() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)
         let png = PNG.encode(width: 1, height: 1, channels: 1, pixels: [7])

@@ -15,6 +15,8 @@ public struct ImageFolderInfo: Sendable {
     public var cacheFile: String
     /// True when the folder was not decoded again but read from `cacheFile`.
     public var fromCache: Bool
+    /// True when the folder's train/ and test/ are the split (not --test-fraction's).
+    public var ownSplit = false
 }
 
 /// A folder of PNG / JPEG images as a `Dataset` (see `ImageFolderScan` for the layout). Decoded
@@ -51,7 +53,8 @@ public enum ImageFolder {
             guard let dir = cacheDir, let (meta, mapped) = ImageFolderCache.open(dir + "/" + file, key: key),
                   channels == nil || meta.channels == channels else { continue }
             var data = ImageFolderCache.dataset(meta, mapped, name: name, directory: directory)
-            data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + file, fromCache: true)
+            data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + file, fromCache: true,
+                                              ownSplit: scan.hasOwnSplit)
             data.notes = emptyFolderNotes(scan)
             return data
         }
@@ -90,16 +93,17 @@ public enum ImageFolder {
             unlink(target)  // the mapping stays valid
         }
         var data = ImageFolderCache.dataset(m, file, name: name, directory: directory)
-        data.imageFolder = ImageFolderInfo(options: options, skipped: skipped, cacheFile: keep ? target : "", fromCache: false)
+        data.imageFolder = ImageFolderInfo(options: options, skipped: skipped, cacheFile: keep ? target : "", fromCache: false,
+                                          ownSplit: scan.hasOwnSplit)
         data.notes = emptyFolderNotes(scan)
         return data
     }
 
     /// Class folders without an image are no classes (torchvision refuses them; here a note).
     static func emptyFolderNotes(_ scan: ImageFolderScan) -> [String] {
-        guard !scan.emptyFolders.isEmpty else { return [] }
+        guard !scan.emptyFolders.isEmpty else { return scan.layoutNotes }
         let shown = scan.emptyFolders.prefix(5).joined(separator: ", ") + (scan.emptyFolders.count > 5 ? ", …" : "")
-        return ["\(scan.emptyFolders.count == 1 ? "a class folder holds" : "\(scan.emptyFolders.count) class folders hold") no image, so \(scan.emptyFolders.count == 1 ? "it is" : "they are") no class: \(shown)"]
+        return scan.layoutNotes + ["\(scan.emptyFolders.count == 1 ? "a class folder holds" : "\(scan.emptyFolders.count) class folders hold") no image, so \(scan.emptyFolders.count == 1 ? "it is" : "they are") no class: \(shown)"]
     }
 
     /// One image file's bytes as the folder loader reads them: PNG or JPEG (told apart by their
@@ -131,6 +135,9 @@ public enum ImageFolder {
         if options?.imageSize == nil {
             let h = try ImageFile.header(bytes, path: path)
             guard h.width == width && h.height == height else {
+                // a file whose pixels do not decode is broken, whatever size its header gives (the
+                // decoder's error is the one --skip-bad-files skips)
+                _ = try ImageFile.decode(bytes, path: path, channels: h.isColor ? 3 : 1)
                 throw VAEError("\(path) is \(h.width)×\(h.height) but the model takes \(width)×\(height) images; resize it to \(width)×\(height)")
             }
         }
@@ -246,7 +253,7 @@ public enum ImageFolder {
     static func outputShape(_ train: inout [ImageFolderScan.Item], _ test: inout [ImageFolderScan.Item],
                             options: ImageFolderOptions, skipped: inout [String]) throws -> Shape {
         var first: (path: String, width: Int, height: Int)?
-        var anyColor = false
+        var headers: [String: ImageFile.Header] = [:]
         func check(_ items: inout [ImageFolderScan.Item]) throws {
             var kept: [ImageFolderScan.Item] = []
             kept.reserveCapacity(items.count)
@@ -260,30 +267,75 @@ public enum ImageFolder {
                 case .failure(let e): try skipOrThrow(e, skipBadFiles: options.skipBadFiles, into: &skipped); return
                 case .success(let h): header = h
                 }
-                anyColor = anyColor || header.isColor
                 if let f = first {
-                    if options.imageSize == nil && (f.width != header.width || f.height != header.height) {
-                        throw VAEError("the images differ in size: \(f.path) is \(f.width)×\(f.height), \(all[i].path) is \(header.width)×\(header.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(max(4, min(f.width, f.height, header.width, header.height, ImageFolderOptions.maxSide) / 4 * 4))")
+                    // (with --skip-bad-files the sizes are compared once the broken files are out, below)
+                    if options.imageSize == nil && !options.skipBadFiles && (f.width != header.width || f.height != header.height) {
+                        throw sizesDiffer(f, (all[i].path, header.width, header.height))
                     }
                 } else {
                     first = (all[i].path, header.width, header.height)
                 }
+                headers[all[i].path] = header
                 kept.append(all[i])
             }
             items = kept
         }
         try check(&train)
         try check(&test)
+        if options.skipBadFiles {
+            // A truncated file's header reads, its pixels do not (the decoding pass skips it): such a
+            // file must not choose the folder's size or channels. The files that would — a size
+            // other than most images', the colour images when the channels are the images' choice —
+            // are decoded whole here, and the broken ones skipped now.
+            var broken = Set<String>()
+            func decodes(_ path: String) throws -> Bool {
+                do {
+                    _ = try ImageFile.decode(try ImageFile.read(path), path: path, channels: headers[path]!.isColor ? 3 : 1)
+                    return true
+                } catch let e as VAEError {
+                    try skipOrThrow(e, skipBadFiles: true, into: &skipped)
+                    broken.insert(path)
+                    return false
+                }
+            }
+            let all = train + test
+            if options.imageSize == nil {
+                var counts: [[Int]: Int] = [:]
+                for item in all { let h = headers[item.path]!; counts[[h.width, h.height], default: 0] += 1 }
+                if counts.count > 1, let most = all.map({ [headers[$0.path]!.width, headers[$0.path]!.height] }).max(by: { counts[$0]! < counts[$1]! }) {
+                    for item in all where [headers[item.path]!.width, headers[item.path]!.height] != most { _ = try decodes(item.path) }
+                }
+            }
+            if options.channels == nil {
+                // one colour image that decodes makes the folder RGB
+                for item in all where headers[item.path]!.isColor && !broken.contains(item.path) { if try decodes(item.path) { break } }
+            }
+            train.removeAll { broken.contains($0.path) }
+            test.removeAll { broken.contains($0.path) }
+            first = (train + test).first.map { ($0.path, headers[$0.path]!.width, headers[$0.path]!.height) }
+            if options.imageSize == nil, let f = first,
+               let other = (train + test).first(where: { headers[$0.path]!.width != f.width || headers[$0.path]!.height != f.height }) {
+                throw sizesDiffer(f, (other.path, headers[other.path]!.width, headers[other.path]!.height))
+            }
+        }
         guard let f = first else {
             // the first skipped file's reason, so that the error says why (the list is a note only
             // once some images were read)
             throw VAEError("no image in the folder could be read: \(skipped.count) skipped (--skip-bad-files)\(skipped.first.map { ", the first: \($0)" } ?? "")")
         }
+        let anyColor = (train + test).contains { headers[$0.path]!.isColor }
         let size = options.imageSize ?? [f.height, f.width]
         guard size[0] <= ImageFolderOptions.maxSide, size[1] <= ImageFolderOptions.maxSide else {
             throw VAEError("the images are \(f.width)×\(f.height); over \(ImageFolderOptions.maxSide) pixels a side — pass --image-size N to make them smaller")
         }
         return Shape(channels: options.channels ?? (anyColor ? 3 : 1), height: size[0], width: size[1])
+    }
+
+    /// How the error of a folder whose images differ in size begins.
+    public static let sizesDifferPrefix = "the images differ in size: "
+
+    static func sizesDiffer(_ a: (path: String, width: Int, height: Int), _ b: (path: String, width: Int, height: Int)) -> VAEError {
+        VAEError(sizesDifferPrefix + "\(a.path) is \(a.width)×\(a.height), \(b.path) is \(b.width)×\(b.height) — pass --image-size N (or HxW) to resize them all, e.g. --image-size \(max(4, min(a.width, a.height, b.width, b.height, ImageFolderOptions.maxSide) / 4 * 4))")
     }
 
     /// Decodes, converts and resizes `items` (in parallel, chunk by chunk), appending their pixels

@@ -20,6 +20,10 @@ struct ImageFolderScan {
     /// Items from test/ (empty when the folder has no train/test split of its own).
     var test: [Item] = []
     var hasOwnSplit = false
+    /// What the layout made of the folder when it is not plain (train/ + val/, train/ alone): notes.
+    var layoutNotes: [String] = []
+    /// Folders read as the test split beside train/ when there is no test/.
+    static let validationNames = ["val", "valid", "validation"]
     var classNames: [String] = []
     /// With `skipBad`: the images left out as unusable as listed (a link to a missing file, a
     /// name that is not UTF-8), one line each.
@@ -53,12 +57,24 @@ struct ImageFolderScan {
         var log: [String]? = skipBad ? [] : nil
         defer { skipped = log ?? [] }
         let top = try ImageFolderScan.list(directory).checked(&log)
-        if top.directories.contains("train") && top.directories.contains("test") {
+        // train/ and test/ are the split; without test/, a validation folder (torchvision's and
+        // Kaggle's train/ + val/ layout) is the test split
+        let dirs = top.directories
+        let testName = dirs.contains("test") ? "test" : ImageFolderScan.validationNames.first(where: dirs.contains)
+        if dirs.contains("train"), let testName {
             let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log, empty: &emptyFolders)
-            let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, "test"), classNames: trainClasses, log: &log, empty: &emptyFolders)
+            let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, testName), classNames: trainClasses, log: &log, empty: &emptyFolders)
             guard !trainItems.isEmpty else { throw VAEError("\(directory)/train holds no .png/.jpg/.jpeg images") }
-            guard !testItems.isEmpty else { throw VAEError("\(directory)/test holds no .png/.jpg/.jpeg images") }
+            guard !testItems.isEmpty else { throw VAEError("\(directory)/\(testName) holds no .png/.jpg/.jpeg images") }
             train = trainItems; test = testItems; classNames = trainClasses; hasOwnSplit = true
+            if testName != "test" { layoutNotes.append("\(directory) has train/ and \(testName)/ but no test/: \(testName)/ is the test split") }
+            let unread = dirs.filter { $0 != "train" && $0 != testName }
+            if !unread.isEmpty { layoutNotes.append("\(directory): \(unread.map { $0 + "/" }.joined(separator: ", ")) not read (train/ and \(testName)/ are the data)") }
+        } else if dirs == ["train"] && !top.files.contains(where: { ImageFolderScan.isImageName($0.name) }) {
+            // train/ alone: its class folders are the classes (not one class called train)
+            (train, classNames) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log, empty: &emptyFolders)
+            guard !train.isEmpty else { throw VAEError("\(directory)/train holds no .png/.jpg/.jpeg images") }
+            layoutNotes.append("\(directory) has train/ but no test/: train/ is the data, split by --test-fraction")
         } else {
             (train, classNames) = try ImageFolderScan.part(directory, classNames: nil, log: &log, empty: &emptyFolders)
             guard !train.isEmpty else {
