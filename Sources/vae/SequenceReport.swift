@@ -143,7 +143,7 @@ enum SequenceReport {
         } else {
             page.addParagraph("Explore the latent space", "The live explorer is left out: the decoder's \(SequenceReport.decoderWeightCount(model)) weights "
                               + "would make the page over \(SequenceReport.explorerWeightLimit * 4 / 1_000_000) MB (the limit is \(SequenceReport.explorerWeightLimit) weights). "
-                              + "`vae interpolate` and `vae sample` decode from the command line.")
+                              + "vae interpolate and vae sample decode from the command line.")
         }
         return try RunReport.save(files, page: page, directory: dir)
     }
@@ -154,7 +154,8 @@ enum SequenceReport {
 
     static func decoderWeightCount(_ model: SequenceVAE) -> Int {
         let s = model.sequence
-        return SequenceExplorerData.weightCount(vocabulary: model.vocabularySize, latent: model.latent, hidden: s.decoderHidden, layers: s.decoderLayers)
+        return SequenceExplorerData.weightCount(vocabulary: model.vocabularySize, latent: model.latent, hidden: s.decoderHidden, layers: s.decoderLayers,
+                                                embedding: model.embedding?.dim ?? 0)
     }
 
     /// The live explorer's data: the decoder's weights in the page's order, the first test items
@@ -170,14 +171,9 @@ enum SequenceReport {
             weights.append(contentsOf: UnsafeBufferPointer(start: p.value.pointer, count: p.count))
         }
         try append("decoder.h0.weight"); try append("decoder.h0.bias")
+        if model.embedding != nil { try append("embedding.weight") }   // the page looks tokens up as the model does
         for l in 0..<s.decoderLayers {
-            for part in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] {
-                if l == 0 && part == "weight_ih", model.embedding != nil {
-                    weights += model.decoderOneHotInputWeights().array   // the page's decoder reads one-hot tokens
-                } else {
-                    try append("decoder.gru.\(part)_l\(l)")
-                }
-            }
+            for part in ["weight_ih", "weight_hh", "bias_ih", "bias_hh"] { try append("decoder.gru.\(part)_l\(l)") }
         }
         try append("decoder.out.weight"); try append("decoder.out.bias")
         let set = data.test
@@ -190,7 +186,7 @@ enum SequenceReport {
             : ([Float](repeating: 0, count: K), (0..<min(K, 2)).map { a in (0..<K).map { Float($0 == a ? 1 : 0) } }, 1)
         let pair = (0, n > 1 ? 1 : 0)
         return SequenceExplorerData(vocabulary: s.vocabulary, joiner: s.tokenizer == .words ? " " : "", latent: K, hidden: s.decoderHidden,
-                                    layers: s.decoderLayers, maxLength: s.maxLength, weights: weights, items: texts, itemTokens: tokens,
+                                    layers: s.decoderLayers, embedding: model.embedding?.dim ?? 0, maxLength: s.maxLength, weights: weights, items: texts, itemTokens: tokens,
                                     mu: muArray, padOrigin: origin, padAxes: axes, explained: explained, interpolation: pair)
     }
 }

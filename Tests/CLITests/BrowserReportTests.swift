@@ -232,6 +232,6 @@ final class BrowserReportTests: XCTestCase {
 
     func testSequenceCharactersTwoLayers() throws { try checkSequence(tokens: "characters", decoder: "2x24", latent: 5, markup: true) }
     func testSequenceWordsLatent2() throws { try checkSequence(tokens: "words", decoder: "1x32", latent: 2) }
-    // a learned token embedding: the page runs the decoder with its one-hot equivalent weights
+    // a learned token embedding: the page looks tokens up in the table and runs W_ih on them, as the model does
     func testSequenceWordsEmbedding() throws { try checkSequence(tokens: "words", decoder: "2x24", latent: 3, extra: ["--embedding", "6"]) }
 }

@@ -98,39 +98,6 @@ final class SequenceVAEGradientTests: XCTestCase {
         for bidirectional in [false, true] { try check(bidirectional: bidirectional, embedding: 3) }
     }
 
-    /// A one-hot decoder given `decoderOneHotInputWeights` (what the report's explorer runs)
-    /// computes what the embedded decoder computes: −log p(x | z) per item, to rounding.
-    func testOneHotInputWeightsActAsTheEmbedding() throws {
-        let vocab = Vocabulary.specials + ["a", "b", "c", "d"]
-        let embedded = SequenceConfig(tokenizer: .characters, vocabulary: vocab, maxLength: 6, encoderHidden: 5, encoderLayers: 1,
-                                      decoderHidden: 4, decoderLayers: 2, embedding: 3)
-        var plain = embedded
-        plain.embedding = 0
-        let e = try SequenceVAE(config: VAEConfig(sequence: embedded, latent: 3), seed: 7)
-        let o = try SequenceVAE(config: VAEConfig(sequence: plain, latent: 3), seed: 8)
-        let w = e.decoderOneHotInputWeights()
-        XCTAssertEqual(w.shape, [12, 8 + 3])
-        for p in o.store.parameters where p.name.hasPrefix("decoder.") {
-            let src = p.name == "decoder.gru.weight_ih_l0" ? w : try XCTUnwrap(e.store.parameter(named: p.name)).value
-            XCTAssertEqual(src.shape, p.shape, p.name)
-            p.value.pointer.update(from: src.pointer, count: p.count)
-        }
-        let items: [[Float]] = [[4, 5, 6, 7, 4, 5], [7, 7], [5, 4, 6, 6]]
-        let x = Tensor(shape: [3, 8])
-        for (r, it) in items.enumerated() {
-            let row = [Float(Vocabulary.bos)] + it + [Float(Vocabulary.eos)]
-            for c in 0..<8 { x[r * 8 + c] = c < row.count ? row[c] : Float(Vocabulary.pad) }
-        }
-        let z = Tensor(shape: [3, 3])
-        var rng = RNG(seed: 9)
-        rng.fillNormal(z.pointer, count: z.count)
-        var a = [Double](repeating: 0, count: 3), b = a
-        a.withUnsafeMutableBufferPointer { e.negLogLikelihood(Batch(x: x), z: z, samples: 1, into: $0.baseAddress!) }
-        b.withUnsafeMutableBufferPointer { o.negLogLikelihood(Batch(x: x), z: z, samples: 1, into: $0.baseAddress!) }
-        for i in 0..<3 { XCTAssertEqual(a[i], b[i], accuracy: 1e-5 * a[i]) }
-        XCTAssertGreaterThan(a[0], 1)
-    }
-
     /// The default embedding: none up to 1,000 tokens; above, 256 exactly when the model with it
     /// has fewer parameters than with one-hot tokens (vocabularies and GRU shapes around the edge).
     func testDefaultEmbeddingOnlyWhereTheModelGetsSmaller() throws {

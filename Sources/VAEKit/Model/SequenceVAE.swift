@@ -483,18 +483,4 @@ public final class SequenceVAE: LatentVariableModel {
     static func add(_ a: UnsafePointer<Float>, into b: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { b[i] += a[i] }
     }
-
-    /// The decoder GRU's first input weights as they act on a one-hot token and z, [3H, V + K]:
-    /// with an embedding E, [W_ih[:, :D] · Eᵀ | W_ih[:, D…]] — a one-hot decoder with these weights
-    /// computes what this one does, up to rounding (the report's live explorer reads one-hot tokens).
-    public func decoderOneHotInputWeights() -> Tensor {
-        let w = decoderGRU.parameters[0]   // weight_ih_l0 [3H, in]
-        guard let e = embedding else { return w.value.copy() }
-        let H3 = w.shape[0], inK = w.shape[1], D = e.dim, V = e.vocabulary, K = inK - D, W = V + K
-        let out = Tensor(shape: [H3, W])
-        GEMM.sgemm(transA: false, transB: true, m: H3, n: V, k: D, a: w.value.pointer, lda: inK,
-                   b: e.weight.value.pointer, ldb: D, beta: 0, c: out.pointer, ldc: W)
-        for r in 0..<H3 { (out.pointer + r * W + V).update(from: w.value.pointer + r * inK + D, count: K) }
-        return out
-    }
 }

@@ -4,9 +4,11 @@ import Foundation
 /// and weights, in the order the page reads them) and a few test items with their latent means.
 ///
 /// The decoder is the sequence VAE's: h₀ = W_h0 z + b_h0 for every layer; a GRU stack (PyTorch's
-/// gate order r, z, n) whose first layer reads [one-hot(token), z]; logits = W_out h_top + b_out.
-/// `weights` holds, as float32: W_h0 [H, K], b_h0 [H]; for each layer l: weight_ih [3H, in_l],
-/// weight_hh [3H, H], bias_ih [3H], bias_hh [3H] (in_0 = V + K, else H); W_out [V, H], b_out [V].
+/// gate order r, z, n) whose first layer reads [one-hot(token), z] — or, with a learned embedding
+/// of D values per token, [E[token], z]; logits = W_out h_top + b_out.
+/// `weights` holds, as float32: W_h0 [H, K], b_h0 [H]; with an embedding E [V, D]; for each layer
+/// l: weight_ih [3H, in_l], weight_hh [3H, H], bias_ih [3H], bias_hh [3H] (in_0 = V + K, or D + K
+/// with an embedding, else H); W_out [V, H], b_out [V].
 public struct SequenceExplorerData: Sendable {
     public var vocabulary: [String]
     /// what joins tokens into text: "" (characters, SMILES) or " " (words)
@@ -14,6 +16,8 @@ public struct SequenceExplorerData: Sendable {
     public var latent: Int
     public var hidden: Int
     public var layers: Int
+    /// the width of the token embedding (0: the first layer reads one-hot tokens)
+    public var embedding: Int
     /// at most this many tokens per decoded item (the run's --max-length)
     public var maxLength: Int
     public var weights: [Float]
@@ -28,13 +32,14 @@ public struct SequenceExplorerData: Sendable {
     /// the items (positions in `items`) the interpolation starts between
     public var interpolation: (Int, Int)
 
-    public init(vocabulary: [String], joiner: String, latent: Int, hidden: Int, layers: Int, maxLength: Int, weights: [Float],
+    public init(vocabulary: [String], joiner: String, latent: Int, hidden: Int, layers: Int, embedding: Int = 0, maxLength: Int, weights: [Float],
                 items: [String], itemTokens: [[Int]], mu: [Float], padOrigin: [Float], padAxes: [[Float]], explained: Double, interpolation: (Int, Int)) {
         self.vocabulary = vocabulary
         self.joiner = joiner
         self.latent = latent
         self.hidden = hidden
         self.layers = layers
+        self.embedding = embedding
         self.maxLength = maxLength
         self.weights = weights
         self.items = items
@@ -47,18 +52,19 @@ public struct SequenceExplorerData: Sendable {
     }
 
     /// The number of floats the decoder of these sizes has.
-    public static func weightCount(vocabulary V: Int, latent K: Int, hidden H: Int, layers L: Int) -> Int {
-        var n = H * K + H + V * H + V
-        for l in 0..<L { n += 3 * H * ((l == 0 ? V + K : H) + H + 2) }
+    public static func weightCount(vocabulary V: Int, latent K: Int, hidden H: Int, layers L: Int, embedding D: Int = 0) -> Int {
+        var n = H * K + H + V * H + V + V * D
+        for l in 0..<L { n += 3 * H * ((l == 0 ? (D > 0 ? D : V) + K : H) + H + 2) }
         return n
     }
 
     /// A problem that would make the page wrong (sizes that do not match), or nil.
     public func problem() -> String? {
         let V = vocabulary.count, K = latent, n = items.count
-        if V < 5 || K < 1 || hidden < 1 || layers < 1 || maxLength < 1 { return "sizes out of range" }
-        if weights.count != Self.weightCount(vocabulary: V, latent: K, hidden: hidden, layers: layers) {
-            return "\(weights.count) weights, the sizes need \(Self.weightCount(vocabulary: V, latent: K, hidden: hidden, layers: layers))"
+        if V < 5 || K < 1 || hidden < 1 || layers < 1 || maxLength < 1 || embedding < 0 { return "sizes out of range" }
+        let need = Self.weightCount(vocabulary: V, latent: K, hidden: hidden, layers: layers, embedding: embedding)
+        if weights.count != need {
+            return "\(weights.count) weights, the sizes need \(need)"
         }
         if mu.count != n * K || itemTokens.count != n { return "\(n) items but \(mu.count / K) latent means and \(itemTokens.count) token lists" }
         if itemTokens.contains(where: { $0.contains { !(0..<V).contains($0) } }) { return "a test item's token outside the vocabulary of \(V)" }
@@ -70,7 +76,7 @@ public struct SequenceExplorerData: Sendable {
     struct Meta: Encodable {
         var vocabulary: [String]
         var joiner: String
-        var latent, hidden, layers, maxLength: Int
+        var latent, hidden, layers, embedding, maxLength: Int
         var items: [String]
         var itemTokens: [[Int]]
         var padOrigin: [Float]
@@ -80,7 +86,7 @@ public struct SequenceExplorerData: Sendable {
     }
 
     func metaJSON() throws -> String {
-        let meta = Meta(vocabulary: vocabulary, joiner: joiner, latent: latent, hidden: hidden, layers: layers, maxLength: maxLength,
+        let meta = Meta(vocabulary: vocabulary, joiner: joiner, latent: latent, hidden: hidden, layers: layers, embedding: embedding, maxLength: maxLength,
                         items: items, itemTokens: itemTokens, padOrigin: padOrigin, padAxes: padAxes, explained: explained,
                         interpolation: [interpolation.0, interpolation.1])
         let enc = JSONEncoder()

@@ -16,16 +16,16 @@ enum SequenceExplorerScript {
     static let body = #"""
   var meta = JSON.parse(el('swiftvae-meta').textContent);
   var MU = new Float32Array(bytes('swiftvae-mu').buffer);
-  var VOC = meta.vocabulary, V = VOC.length, K = meta.latent, H = meta.hidden, NL = meta.layers;
+  var VOC = meta.vocabulary, V = VOC.length, K = meta.latent, H = meta.hidden, NL = meta.layers, D = meta.embedding || 0;
   var BOS = 0, EOS = 1, PAD = 2, UNK = 3;
 
   // ---------------------------------------------------------------- the decoder
   // offsets into W, in the order SequenceExplorerData lays them out
   var off = 0;
   function take(n) { var o = off; off += n; return o; }
-  var h0W = take(H * K), h0b = take(H), layer = [];
+  var h0W = take(H * K), h0b = take(H), emb = take(V * D), layer = [];
   for (var l = 0; l < NL; l++) {
-    var inp = l === 0 ? V + K : H;
+    var inp = l === 0 ? (D > 0 ? D : V) + K : H;
     layer.push({ inp: inp, wih: take(3 * H * inp), whh: take(3 * H * H), bih: take(3 * H), bhh: take(3 * H) });
   }
   var outW = take(V * H), outb = take(V);
@@ -34,7 +34,7 @@ enum SequenceExplorerScript {
   function sigmoid(x) { return 1 / (1 + Math.exp(-x)); }
 
   // The decoder's state for z: h₀ = W_h0 z + b_h0 in every layer, and z's constant share of the
-  // first layer's input projection, b_ih + W_ih[:, V…V+K] z.
+  // first layer's input projection, b_ih + W_ih[:, V…V+K] z (D…D+K with an embedding).
   function start(z) {
     if (!z || z.length !== K) throw new Error('swiftvae: z needs ' + K + ' numbers');
     for (var q = 0; q < K; q++) {
@@ -49,11 +49,28 @@ enum SequenceExplorerScript {
     }
     for (var l = 0; l < NL; l++) h.push(Float64Array.from(h0));
     for (var g = 0; g < 3 * H; g++) {
-      var t = W[L0.bih + g], row = L0.wih + g * L0.inp + V;
+      var t = W[L0.bih + g], row = L0.wih + g * L0.inp + (D > 0 ? D : V);
       for (var q = 0; q < K; q++) t += W[row + q] * z[q];
       zc[g] = t;
     }
     return { h: h, zc: zc };
+  }
+
+  // A token's share of the first layer's input projection: its column of W_ih (one-hot), or
+  // W_ih[:, 0…D] E[token] with an embedding (kept per token once computed).
+  var tokenIn = {};
+  function tokenInput(token) {
+    var L0 = layer[0], c = tokenIn[token];
+    if (c) return c;
+    c = new Float64Array(3 * H);
+    for (var g = 0; g < 3 * H; g++) {
+      if (D === 0) { c[g] = W[L0.wih + g * L0.inp + token]; continue; }
+      var s = 0, row = L0.wih + g * L0.inp, e = emb + token * D;
+      for (var d = 0; d < D; d++) s += W[row + d] * W[e + d];
+      c[g] = s;
+    }
+    tokenIn[token] = c;
+    return c;
   }
 
   // One step: the token's input, every layer's GRU update (r, z, n as torch.nn.GRU), the logits.
@@ -62,7 +79,8 @@ enum SequenceExplorerScript {
     for (var l = 0; l < NL; l++) {
       var Ly = layer[l], h = st.h[l], gi = new Float64Array(3 * H), g, s, r, j;
       if (l === 0) {
-        for (g = 0; g < 3 * H; g++) gi[g] = st.zc[g] + W[Ly.wih + g * Ly.inp + token];
+        var ti = tokenInput(token);
+        for (g = 0; g < 3 * H; g++) gi[g] = st.zc[g] + ti[g];
       } else {
         for (g = 0; g < 3 * H; g++) {
           s = W[Ly.bih + g]; r = Ly.wih + g * H;
