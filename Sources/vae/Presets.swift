@@ -99,7 +99,8 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
         t.lrSchedule = t.lrSchedule ?? .burda2015
         t.epochs = t.epochs ?? LearningRateSchedule.burda2015.totalEpochs
         t.weightInit = t.weightInit ?? .glorot
-        t.outputBiasFromData = t.outputBiasFromData ?? (t.model == .mlp)
+        // (a likelihood with two outputs per pixel, given with the preset, has no mean logit to start at)
+        t.outputBiasFromData = t.outputBiasFromData ?? (t.model == .mlp && VAEConfig.Likelihood.oneOutputPerPixel.contains(t.likelihood!))
         switch self {
         case .burda2015VAE: t.objective = t.objective ?? .elbo
         case .burda2015IWAE5: t.objective = t.objective ?? .iwae; t.k = t.k ?? 5

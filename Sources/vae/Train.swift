@@ -22,7 +22,7 @@ struct Train: ParsableCommand {
     @Option(help: "Batch size.") var batch: Int?
     @Option(help: "Adam's learning rate.") var lr: Double?
     @Option(help: "Weight of the KL term (β-VAE; default 1).") var beta: Double?
-    @Option(help: "Epochs of linear KL warm-up from 0 to β (default 0).") var warmup: Int?
+    @Option(help: "KL warm-up over E epochs: the KL weight is β·e/E in epoch e = 1…E (β/E in the first), then β (default 0: β throughout; E = 1 would be the same, so it takes 2 or more).") var warmup: Int?
     @Option(name: .customLong("free-bits"), help: ArgumentHelp("Free bits: nats of KL per item that cost nothing in training (the term is max(KL, λ) per item), so the posterior cannot collapse below λ (default 0).", valueName: "λ"))
     var freeBits: Double?
     @Option(help: "bernoulli (BCE, default for images), gaussian (fixed σ), gaussian-learned (a learned σ per pixel or column) or gaussian-heteroscedastic (σ per pixel or cell from the decoder; mlp; the default for a table's numbers, gaussian-learned under 100 rows) or discretized-logistic / beta-binomial (the 256 levels of 8-bit pixels; mlp).")
@@ -80,6 +80,8 @@ struct Train: ParsableCommand {
         if let clip, !(clip > 0 && clip.isFinite) { throw ValidationError("--clip must be > 0 (and finite)") }
         if let w = weightDecay, !(w >= 0 && w.isFinite) { throw ValidationError("--weight-decay must be ≥ 0 (and finite)") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
+        // β·e/E in epoch e: over one epoch that is β from the first batch, as without warm-up
+        if warmup == 1 { throw ValidationError("--warmup 1 is no warm-up: the KL weight is β·e/E in epoch e = 1…E, so one epoch is at β throughout; give 2 or more (2: β/2 in the first epoch)") }
         if let f = validationFraction, !(f >= 0 && f <= 0.5) { throw ValidationError("--validation-fraction must be between 0 (off) and 0.5") }
         if let p = patience, p < 1 { throw ValidationError("--patience must be ≥ 1 epoch") }
         if let freeBits, !(freeBits >= 0 && freeBits <= 1e6) { throw ValidationError("--free-bits must be between 0 and 1000000 nats") }
@@ -239,6 +241,9 @@ struct Train: ParsableCommand {
             if sigma != nil && likelihood != .gaussian { throw ValidationError("--sigma is the fixed σ of --likelihood gaussian") }
             if outputBiasFromData == true && arch != .mlp {
                 throw ValidationError("--output-bias-from-data needs --model mlp (a transposed convolution has one bias per channel, not per pixel)")
+            }
+            if outputBiasFromData == true, let l = likelihood, !VAEConfig.Likelihood.oneOutputPerPixel.contains(l) {
+                throw ValidationError("--output-bias-from-data sets one output per pixel to the logit of its mean; --likelihood \(l.rawValue) reads two per pixel: drop one of them (--no-output-bias-from-data under a preset)")
             }
             var cfg = try feedForwardConfig(arch, shape: data.itemShape, conditionSize: conditional ? data.classNames.count : 0)
             if classes != nil && !data.train.hasLabels {   // it trained on every item, after a note naming the classes

@@ -127,6 +127,24 @@ final class IWAECLITests: XCTestCase {
         XCTAssertEqual(r.status, 2)   // a usage error: options that do not go together
         XCTAssertTrue(r.stderr.contains("--output-bias-from-data needs --model mlp"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: conv + "/model.safetensors"))
+        // a likelihood with two outputs per pixel has no mean logit to start at: a usage error (it
+        // was a precondition failure, SIGILL and a backtrace), and under the Burda preset, which
+        // turns the flag on, the preset leaves it off
+        let two = tempRunDir("initbb")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: two) }
+        for likelihood in ["beta-binomial", "discretized-logistic", "gaussian-heteroscedastic"] {
+            r = try CLI.run(["train", "--data", data, "--output-bias-from-data", "--likelihood", likelihood, "--epochs", "0", "--out", two])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("--output-bias-from-data sets one output per pixel to the logit of its mean; --likelihood \(likelihood) reads two per pixel"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: two + "/model.safetensors"))
+        }
+        r = try CLI.run(["train", "--data", data, "--preset", "burda2015-vae", "--likelihood", "beta-binomial", "--epochs", "0", "--no-report", "--out", two])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try training(two)["outputBiasFromData"] as? Bool, nil)
+        // --warmup 1 is β from the first batch, as none: refused, saying what E means
+        r = try CLI.run(["train", "--data", data, "--warmup", "1", "--epochs", "1", "--out", two + "-w"])
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("--warmup 1 is no warm-up: the KL weight is β·e/E in epoch e = 1…E"), r.stderr)
     }
 
     /// An IWAE run's report names its training curve the IWAE bound, not the ELBO.

@@ -61,6 +61,17 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(try Checkpoint.load(run).state.epoch, 1, "a refused resume trained")
         idx[16] ^= 0xFF
         try AtomicFile.write(idx, to: data + "/train-images-idx3-ubyte")
+        // the last pixel of the last test image: the whole of both splits is hashed (the first
+        // 1 MiB of training items alone was, so a change past it, or in the test set, resumed)
+        let testPath = data + "/t10k-images-idx3-ubyte.gz"
+        let test = try Gzip.decompress(try AtomicFile.readAll(path: testPath, maxBytes: 1 << 20), maxOutput: 1 << 20, source: testPath)
+        var changed = test
+        changed[changed.count - 1] ^= 0x80
+        try AtomicFile.write(Gzip.compress(changed), to: testPath)
+        r = try CLI.run(line + ["--data", data, "--epochs", "2", "--resume"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("the data is not what the run trained on"), r.stderr)
+        try AtomicFile.write(Gzip.compress(test), to: testPath)
         r = try CLI.run(line + ["--data", data, "--epochs", "2", "--resume"])
         XCTAssertEqual(r.status, 0, r.stderr)
     }

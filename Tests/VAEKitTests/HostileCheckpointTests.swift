@@ -237,6 +237,25 @@ final class HostileCheckpointTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 3)
         try AtomicFile.write(other, to: dir + "/config.json")
         assertLoadFails(dir, ["config.json is another run's: it was trained on other data (60000 training", "the folder mixes two runs"])
+        // a config.json one save behind that was written before the whole-data hash (a run resumed
+        // by this version since) is the same run's
+        var upgraded = mine
+        upgraded.data = mine.data! + ", all items 00c0ffee00c0ffee"
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: behind, data: nil, to: dir)
+        let old = try AtomicFile.readAll(path: dir + "/config.json", maxBytes: 1 << 20)
+        try Checkpoint.save(model: model, optimizer: nil, options: TrainingOptions(), state: upgraded, data: nil, to: dir)
+        try AtomicFile.write(old, to: dir + "/config.json")
+        XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 3)
+    }
+
+    /// A data description of today (the whole-data hash at its end) matches one recorded before
+    /// that hash on the part the old one holds; two of today's must agree whole.
+    func testDataDescriptionsOfTwoVersions() {
+        let first = "128 training and 32 test items of 1×8×8, first items 40912b07260ea603"
+        XCTAssertTrue(Trainer.sameData(recorded: first, now: first + ", all items 1234567890abcdef"))
+        XCTAssertFalse(Trainer.sameData(recorded: first, now: "96 training and 32 test items of 1×8×8, first items 40912b07260ea603, all items 1234567890abcdef"))
+        XCTAssertFalse(Trainer.sameData(recorded: first + ", all items 1234567890abcdef", now: first + ", all items 1234567890abcdee"))
+        XCTAssertTrue(Trainer.sameData(recorded: first + ", all items 1234567890abcdef", now: first + ", all items 1234567890abcdef"))
     }
 
     /// A folder whose checkpoint has another name (renamed, or PyTorch's own) says which file to

@@ -267,7 +267,8 @@ public enum Checkpoint {
             // the same model trained on other data: another run's config.json (its data, its counts,
             // its epochs would be this run's). The data's description is fixed for a run's life; the
             // epoch is not compared (a save cut short leaves config.json one save behind).
-            if let mine = state.data, let theirs = rc.state.data, mine != theirs {
+            if let mine = state.data, let theirs = rc.state.data,
+               !Trainer.sameData(recorded: theirs, now: mine) && !Trainer.sameData(recorded: mine, now: theirs) {
                 throw VAEError("\(cfgPath) is another run's: it was trained on other data (\(theirs)) than \(weightsFile) (\(mine)); the folder mixes two runs — put the run's own config.json beside its weights, or remove it (the weights file holds the model and its state; commands then need --data)")
             }
             runConfig = rc

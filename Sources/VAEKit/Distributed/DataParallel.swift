@@ -129,9 +129,9 @@ public final class DataParallel {
         let st = trainer.state
         for w in st.rng + [UInt64(st.epoch), UInt64(st.batchInEpoch), UInt64(st.adamStep),
                            UInt64(trainer.data.train.count), UInt64(trainer.data.test.count)] { h.add(w) }
-        // the data: its sizes, shape and the values of its first items (up to 1 MiB), as the trainer reads them
+        // the data: its sizes, shape and a hash of its items, as the trainer reads them (described once, at its start)
         var d = FNV64()
-        Array(trainer.dataDescription.utf8).withUnsafeBytes { d.add($0) }
+        Array((trainer.state.data ?? trainer.dataDescription).utf8).withUnsafeBytes { d.add($0) }
         // the training options and the job's settings, one hash each (a rank that trains for other
         // epochs or batches than the others waits for them at a collective they never reach)
         let named = DataParallel.fields(trainer.options, prefix: "") + DataParallel.fields(settings, prefix: "MPI ")

@@ -9,6 +9,10 @@ extension VAEConfig {
         case discretizedLogistic = "discretized-logistic"
         /// the 256 levels of 8-bit pixels, beta-binomial per pixel (mlp; BB-ANS's choice)
         case betaBinomial = "beta-binomial"
+
+        /// The likelihoods whose decoder gives one output per pixel, the logit of its mean
+        /// (`--output-bias-from-data` starts those at the data's means).
+        public static let oneOutputPerPixel: Set<Likelihood> = [.bernoulli, .gaussian, .gaussianLearned]
     }
 }
 

@@ -46,7 +46,7 @@ extension VAE {
             throw VAEError("--output-bias-from-data needs --model mlp (a transposed convolution has one bias per channel, not per pixel)")
         }
         guard let last = decoder.layers.last as? Dense, last.outFeatures == inputSize else {
-            preconditionFailure("the mlp decoder ends in a dense layer with one output per pixel")
+            throw VAEError.usage("--output-bias-from-data sets one output per pixel to the logit of its mean; --likelihood \(config.likelihood.rawValue) reads \((decoder.layers.last as? Dense).map { $0.outFeatures / max(inputSize, 1) } ?? 2) per pixel: drop one of them")
         }
         guard train.count > 0 else { throw VAEError("--output-bias-from-data: the training set is empty") }
         var sums = [Double](repeating: 0, count: inputSize)

@@ -287,11 +287,36 @@ public final class Trainer {
         GEMM.backend == .openBLAS ? "OpenBLAS" : GEMM.kernelLevelName
     }
 
-    /// The training data as a resume checks it: the counts of both splits, the items' shape, and
-    /// a hash of the first training items (up to 1 MiB of them, as the trainer reads them, with
-    /// their mask and labels). Other data — another folder, a set whose files changed — gives
-    /// another description, and a run resumed on it would no longer go on bit for bit.
+    /// The training data as a resume checks it: the counts of both splits, the items' shape, a
+    /// hash of the first training items (up to 1 MiB of them, as the trainer reads them, with
+    /// their mask and labels) and one of every item of both splits. Other data — another folder, a
+    /// set whose files changed anywhere — gives another description, and a run resumed on it would
+    /// no longer go on bit for bit. (Checkpoints from before the whole-data hash are compared
+    /// without it: `sameData`.)
     public var dataDescription: String {
+        var all = WordHash()
+        for set in [data.train, data.test] {
+            let chunk = Trainer.scanChunk(set.featureCount)
+            for start in stride(from: 0, to: set.count, by: chunk) {
+                let b = set.batch(start..<min(set.count, start + chunk))
+                for t in [b.x] + (b.mask.map { [$0] } ?? []) { all.add(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4)) }
+                if let l = b.labels { l.withUnsafeBytes { all.add($0) } }
+            }
+        }
+        let hex = String(all.value, radix: 16)
+        return firstItemsDescription + Trainer.allItemsMark + String(repeating: "0", count: 16 - hex.count) + hex
+    }
+
+    static let allItemsMark = ", all items "
+
+    /// Whether a recorded description and today's name the same data; a description recorded
+    /// before the whole-data hash (no `allItemsMark`) is compared on what it holds.
+    static func sameData(recorded: String, now: String) -> Bool {
+        guard !recorded.contains(allItemsMark), let cut = now.range(of: allItemsMark) else { return recorded == now }
+        return recorded == String(now[..<cut.lowerBound])
+    }
+
+    var firstItemsDescription: String {
         let train = data.train
         var h = FNV64()
         for w in [train.count, data.test.count] + train.itemShape { h.add(UInt64(w)) }
@@ -313,7 +338,7 @@ public final class Trainer {
         guard let r = RNG(savedState: s.rng) else { throw VAEError("the checkpoint's random-number state is invalid; start a new run") }
         if let best, best.count != model.store.count { throw VAEError("the checkpoint's best weights do not fit the model; the file is damaged") }
         let now = st.data ?? dataDescription   // (init described the data already)
-        if let then = s.data, then != now {
+        if let then = s.data, !Trainer.sameData(recorded: then, now: now) {
             throw VAEError("the data is not what the run trained on (the run: \(then); now: \(now)): resume with the run's data, or start a new run")
         }
         rng = r
