@@ -31,8 +31,8 @@ struct Info: ParsableCommand {
             print("tokens:      \(q.tokenizer.rawValue), vocabulary \(q.vocabulary.count) (with \(Vocabulary.specials.joined(separator: " "))), at most \(q.maxLength) per item\(q.molecules ? ", SMILES" : "")\(q.wordDropout > 0 ? ", word dropout \(q.wordDropout)" : "")")
             print("likelihood:  categorical per token, β \(c.beta), warm-up \(c.warmupEpochs) epochs\(c.freeBits.map { $0 > 0 ? ", free bits \($0)" : "" } ?? "")")
         } else {
-            print("model:       \(c.architecture.rawValue), input \(c.inputShape.map(String.init).joined(separator: "×")), latent \(c.latent), hidden \(c.hidden.map(String.init).joined(separator: ",")), \(loaded.model.parameterCount) parameters")
-            print("likelihood:  \(c.groups != nil ? "per column (the table's numbers and categories)" : c.likelihood.rawValue)\(c.likelihood == .gaussian && c.groups == nil ? " (σ = \(c.gaussianSigma))" : ""), β \(c.beta), warm-up \(c.warmupEpochs) epochs")
+            print("model:       \(c.architecture.rawValue), input \(c.inputShape.map(String.init).joined(separator: "×")), latent \(c.latent), hidden \(c.hidden.map(String.init).joined(separator: ","))\(c.architecture == .mlp ? " \(c.activation.rawValue)" : ""), \(loaded.model.parameterCount) parameters")
+            print("likelihood:  \(c.groups != nil ? "per column (the table's numbers and categories)" : c.likelihood.rawValue)\(c.likelihood == .gaussian && c.groups == nil ? " (σ = \(c.gaussianSigma))" : ""), β \(c.beta), warm-up \(c.warmupEpochs) epochs\(c.freeBitsValue > 0 ? ", free bits \(c.freeBitsValue)" : "")")
             if c.conditionSize > 0 {   // (the report said so; info did not)
                 let names = loaded.config?.data?.classNames ?? []
                 let name = { (i: Int) in i < names.count ? names[i] : String(i) }

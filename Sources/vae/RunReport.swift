@@ -35,15 +35,25 @@ enum RunReport {
         return path
     }
 
+    /// "3 of 10", and for a checkpoint saved inside an epoch where it stands: the pictures and
+    /// scores of the page come from that model, the metrics from the last finished epoch.
+    static func epochsText(metrics: [EpochMetrics], options: TrainingOptions, state: TrainingState) -> String {
+        "\(metrics.count) of \(options.epochs)" + (state.batchInEpoch > 0
+            ? "; stopped \(state.position(of: options.epochs)) — the pictures and scores below are of that checkpoint, the curves and metrics end at epoch \(metrics.count)"
+            : "")
+    }
+
     /// `recorded`: what the run trained on, as it recorded it (`vae report`, whose data may be the
     /// test file alone) — the page's data line says that rather than `data`'s counts.
+    /// `state`: where the checkpoint stands — a run stopped inside an epoch has pictures and scores
+    /// of a model past its last finished epoch's metrics, and the page says so.
     static func write(directory dir: String, model: any LatentVariableModel, metrics: [EpochMetrics], options: TrainingOptions,
-                      data all: Dataset, seed: UInt64, recorded: RunConfig.DataInfo? = nil) throws -> String {
+                      data all: Dataset, seed: UInt64, state: TrainingState, recorded: RunConfig.DataInfo? = nil) throws -> String {
         // a conditional --classes model reads only its classes: the page shows their test items
         let data = try RunArgument.trainedClassesOnly(all, conditional: (model as? VAE)?.isConditional ?? false, classes: options.classes, quiet: true)
         guard let model = model as? VAE else {
             guard let seq = model as? SequenceVAE else { throw VAEError("no report for a \(model.config.architecture.rawValue) model") }
-            return try SequenceReport.write(directory: dir, model: seq, metrics: metrics, options: options, data: data, seed: seed, recorded: recorded)
+            return try SequenceReport.write(directory: dir, model: seq, metrics: metrics, options: options, data: data, seed: seed, state: state, recorded: recorded)
         }
         let cfg = model.config
         var page = ReportPage(title: "SwiftVAE run \((dir as NSString).lastPathComponent)",
@@ -63,7 +73,8 @@ enum RunReport {
             ("likelihood", RunReport.likelihoodText(cfg)),
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
-            ("epochs", "\(metrics.count) of \(options.epochs)"),
+            ("epochs", RunReport.epochsText(metrics: metrics, options: options, state: state)),
+            options.testLimit.map { ("test loss per epoch", "over the first \($0) test images (--test-limit); the scores below use the test set shown") },
             options.corrupt.map { ("denoising", "the encoder sees each batch corrupted by \($0)") },
             table ? nil : ("binarized", options.binarize ? "yes (dynamic)" : "no"),
             ("seed", "\(options.seed)"),

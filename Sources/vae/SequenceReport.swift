@@ -71,10 +71,10 @@ enum SequenceText {
 /// near 0), samples, reconstructions and an interpolation as text, the latent scatter.
 enum SequenceReport {
     static func write(directory dir: String, model: SequenceVAE, metrics: [EpochMetrics], options: TrainingOptions,
-                      data: Dataset, seed: UInt64, recorded: RunConfig.DataInfo? = nil) throws -> String {
+                      data: Dataset, seed: UInt64, state: TrainingState, recorded: RunConfig.DataInfo? = nil) throws -> String {
         let cfg = model.config, s = model.sequence
         var page = ReportPage(title: "SwiftVAE run \((dir as NSString).lastPathComponent)",
-                              subtitle: "sequence VAE on \(data.name), written \(ISO8601DateFormatter().string(from: Date()))")
+                              subtitle: "sequence VAE on \(recorded?.name ?? data.name), written \(ISO8601DateFormatter().string(from: Date()))")
         var files: [(String, [UInt8])] = []
         func f(_ v: Double) -> String { String(format: "%.3f", v) }
         page.addKeyValues("Run", [
@@ -85,7 +85,7 @@ enum SequenceReport {
             ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")\(cfg.freeBitsValue > 0 ? "; free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("word dropout", "\(s.wordDropout)"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.clipNorm.map { ", clip \($0)" } ?? "")"),
-            ("epochs", "\(metrics.count) of \(options.epochs)"),
+            ("epochs", RunReport.epochsText(metrics: metrics, options: options, state: state)),
             ("seed", "\(options.seed)"),
             ("SwiftVAE", SwiftVAE.version),
         ])

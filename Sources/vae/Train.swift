@@ -397,7 +397,7 @@ struct Train: ParsableCommand {
         }
         if leader && !noReport && !run.metrics.isEmpty {  // MPI: rank 0 writes
             let path = try RunReport.write(directory: run.directory, model: run.model, metrics: run.metrics,
-                                           options: run.trainer.options, data: data, seed: run.trainer.options.seed)
+                                           options: run.trainer.options, data: data, seed: run.trainer.options.seed, state: run.trainer.state)
             print("report: \(path)")
         }
         if outcome == .interrupted {
@@ -433,7 +433,15 @@ struct Train: ParsableCommand {
     /// The training recipe in one line.
     static func describe(_ o: TrainingOptions) -> String {
         let obj = o.trainingObjective == .iwae ? "IWAE k = \(o.importanceSamples)" : "ELBO"
+        // every option that shapes the run (a tanh, denoising, early-stopped run read as a plain one)
+        var extra: [String] = []
+        if o.weightDecay > 0 { extra.append("weight decay \(o.weightDecay)") }
+        if let c = o.clipNorm { extra.append("gradients clipped at norm \(c)") }
+        if let c = o.corrupt { extra.append("inputs corrupted \(c) (denoising)") }
+        if let f = o.validationFraction, f > 0 { extra.append("early stopping on \(f) of the training items held out, patience \(o.patience.map(String.init) ?? "none")") }
+        if let n = o.testLimit { extra.append("test loss per epoch on the first \(n) test items") }
         return "\(obj), \(Console.counted(o.epochs, "epoch")), batch \(o.batchSize), \(learningRateText(o)), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")\(o.weightInit == .glorot ? ", Glorot-uniform init" : "")\(o.outputBiasFromData == true ? ", output bias at the data mean's logit" : "")"
+            + extra.map { ", " + $0 }.joined()
     }
 
     static func defaultRunFolder() -> String {

@@ -461,6 +461,16 @@ final class CLITests: XCTestCase {
         let said = loaded.state.position(of: 500)
         XCTAssertTrue(r.stderr.contains("stopped \(said); checkpoint saved."), r.stderr, file: file, line: line)
         guard sig == SIGINT else { return }
+        // its report: a checkpoint inside an epoch is said to be past the metrics' last epoch (the
+        // page read "epochs 3 of 500" with the pictures of a model further on)
+        let report = try CLI.run(["report", dir])
+        XCTAssertEqual(report.status, 0, report.stderr, file: file, line: line)
+        let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
+        if loaded.state.batchInEpoch > 0 {
+            XCTAssertTrue(html.contains("\(loaded.state.epoch) of 500; stopped \(said) — the pictures and scores below are of that checkpoint"), "\(said)", file: file, line: line)
+        } else {
+            XCTAssertTrue(html.contains("\(loaded.state.epoch) of 500<") && !html.contains("; stopped "), "\(said)", file: file, line: line)
+        }
         // resumed to the end of the epoch under way, it says where it starts the same way
         let end = loaded.state.epoch + 1
         let again = try CLI.run(["train", "--resume", "--out", dir, "--epochs", String(end), "--no-report"])
