@@ -88,12 +88,15 @@ extension DataOptions {
     static func shippedSequenceSample() -> String? { shipped("data/moses-sample.smi.gz") }
 
     /// A file of sequences for training (`--data`, else the shipped SMILES sample).
-    func loadSequencesForTraining(_ seq: SequenceTrainOptions) throws -> (Dataset, vocabulary: [String]) {
+    func loadSequencesForTraining(_ seq: SequenceTrainOptions, preset: String? = nil) throws -> (Dataset, vocabulary: [String]) {
         if imageSize != nil || channels != nil || skipBadFiles || background != nil || label != nil || ignore != nil {
             throw ValidationError("--image-size, --channels, --background, --skip-bad-files, --label and --ignore are not for sequences")
         }
         guard let path = data ?? DataOptions.shippedSequenceSample() else {
             throw ValidationError("--model gru needs --data FILE: one item per line (.txt, .smi, plain or .gz) or a CSV with --text-column")
+        }
+        if AtomicFile.isDirectory(path) {   // (it was "cannot read DIR: it is a directory", under a preset that implies gru too)
+            throw ValidationError("\(path) is a folder; a sequence VAE (--model gru\(preset.map { ", which --preset \($0) trains" } ?? "")) reads a file of items, one per line (.txt, .smi, plain or .gz) or a CSV with --text-column")
         }
         var o = seq.reading(textColumn: textColumn)
         if testFraction != nil && o.testFile != nil {   // it was ignored

@@ -205,7 +205,7 @@ struct Train: ParsableCommand {
                 if objective == .iwae {
                     throw ValidationError(Trainer.iwaeNeedsFeedForward(.gru))
                 }
-                (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions)
+                (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions, preset: preset?.rawValue)
             } else {
                 if sequenceOptions.given || dataOptions.textColumn != nil {
                     throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout, --bidirectional, --embedding and --text-column are for sequences: add --model gru")

@@ -462,6 +462,13 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(o.learningRate(epoch: 8), 3e-4, accuracy: 1e-15)
         XCTAssertEqual(o.learningRate(epoch: 9), 1e-4, accuracy: 1e-15)
         XCTAssertEqual(o.learningRate(epoch: 20), 1e-4, accuracy: 1e-15)
+        // an image folder given to the preset (which implies --model gru): said as such ("cannot
+        // read DIR: it is a directory" did not say why a file was wanted)
+        let folder = try TinyData.make(train: 16, test: 4)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: folder) }
+        let f = try CLI.run(["train", "--preset", "moses-cpu", "--data", folder, "--epochs", "1", "--out", run + "-folder"])
+        XCTAssertEqual(f.status, 2, f.stderr)
+        XCTAssertTrue(f.stderr.contains("\(folder) is a folder; a sequence VAE (--model gru, which --preset moses-cpu trains) reads a file of items"), f.stderr)
     }
 
     /// --free-bits λ is stored with the run, shown in the report, kept on resume, and refused with
