@@ -14,7 +14,9 @@ struct Report: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         let loaded = try runArg.load()
-        let metrics = try TrainingRun.readMetrics(runArg.run + "/" + TrainingRun.metricsFile)
+        // a save cut short (kill -9, a full disk) can leave metrics.jsonl an epoch ahead of the
+        // checkpoint: the page is of the checkpoint's model (as vae info; resume drops the line)
+        let metrics = try TrainingRun.readMetrics(runArg.run + "/" + TrainingRun.metricsFile).filter { $0.epoch <= loaded.state.epoch }
         guard !metrics.isEmpty else {
             throw VAEError("\(runArg.run)/\(TrainingRun.metricsFile) holds no finished epoch: there is nothing to report yet")
         }

@@ -76,6 +76,25 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
     }
 
+    /// A save cut short (kill -9 between the metrics line and the checkpoint) leaves metrics.jsonl
+    /// an epoch ahead: vae report shows the checkpoint's epochs, not a line without weights.
+    func testReportStandsWhereTheCheckpointDoes() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("ahead")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: run); try? FileManager.default.removeItem(atPath: data) }
+        let r = try CLI.run(["train", "--data", data, "--latent", "2", "--hidden", "8", "--epochs", "2", "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let text = try String(contentsOfFile: run + "/metrics.jsonl", encoding: .utf8)
+        let last = try XCTUnwrap(text.split(separator: "\n").last)
+        try AtomicFile.write(text + last.replacingOccurrences(of: "\"epoch\":2", with: "\"epoch\":3") + "\n", to: run + "/metrics.jsonl")
+        XCTAssertEqual(try TrainingRun.readMetrics(run + "/metrics.jsonl").map(\.epoch), [1, 2, 3])
+        let report = try CLI.run(["report", run])
+        XCTAssertEqual(report.status, 0, report.stderr)
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(html.contains(">2 of 2<"), "the page counted the line ahead of the checkpoint")
+        XCTAssertFalse(html.contains(">3 of 2<"))
+    }
+
     /// A checkpoint whose weights give a non-finite loss before any step (a flipped exponent bit)
     /// is said to be the cause; the message blamed the learning rate.
     func testDamagedWeightsAreNamedAtTheFirstBatch() throws {
