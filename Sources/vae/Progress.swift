@@ -68,8 +68,11 @@ final class ProgressDisplay {
     /// "epoch 2/10 ████····· 816/3750  loss …": the bar (up to 24 cells) shrinks, then goes, and the
     /// line is cut, so that it fits in `columns` − 1 — a line that wraps leaves a copy of itself on
     /// the screen at every redraw (`\r` returns to the start of the last row only).
-    static func barLine(epoch: Int, total: Int, batch: Int, batches: Int, text: String, columns: Int) -> String {
+    static func barLine(epoch: Int, total: Int, batch: Int, batches: Int, text full: String, columns: Int) -> String {
         let head = "epoch \(epoch)/\(total) "
+        // too narrow for all of it: whole fields ("  " apart) go from the end, not letters mid-word ("(ru")
+        var text = full
+        while head.count + text.count > columns - 1, let cut = text.range(of: "  ", options: .backwards) { text = String(text[..<cut.lowerBound]) }
         let room = columns - 1 - head.count - text.count - 1
         var line = head
         if room >= 6 {

@@ -478,6 +478,36 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("resuming \(dir) \(loaded.state.position(of: end))"), again.stderr, file: file, line: line)
     }
 
+    /// The progress bar on a narrow terminal (a pseudo-terminal of 60 columns, through util-linux's
+    /// `script`): every redraw fits in 59 columns, and what does not fit goes by whole fields —
+    /// the line was cut mid-word ("… ETA 0:00  (ru").
+    func testProgressLineFitsANarrowTerminal() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("util-linux's script is not installed (a pseudo-terminal is needed)") }
+        let dir = tempRunDir("narrow")
+        let data = try TinyData.make(train: 256, test: 32)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir); try? FileManager.default.removeItem(atPath: data) }
+        let command = "stty cols 60; '\(CLI.binary)' train --data '\(data)' --epochs 3 --hidden 16 --latent 2 --batch 16 --no-report --out '\(dir)'"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", command, "/dev/null"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let bytes = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let text = String(decoding: bytes, as: UTF8.self)
+        let redraws = text.components(separatedBy: "\r\u{1B}[2K").dropFirst().map { $0.components(separatedBy: "\r")[0].components(separatedBy: "\n")[0] }
+            .filter { $0.hasPrefix("epoch ") && !$0.contains("  train ") }   // (an epoch's summary line is printed once, and may wrap)
+        XCTAssertFalse(redraws.isEmpty, text)
+        for line in redraws {
+            XCTAssertLessThanOrEqual(line.count, 59, line)
+            // whole fields only: the line ends in the ETA's clock or a field before it, never a cut word
+            XCTAssertTrue(line.range(of: #"(ETA \d+:\d\d|img/s|loss [0-9.]+|\d+/\d+)$"#, options: .regularExpression) != nil, line)
+        }
+    }
+
     /// `vae train … 2>&1 | tee log` stopped by Ctrl-C: the terminal's SIGINT ends tee too, and the
     /// run's "stopping" line met a closed pipe. SIGPIPE killed it before the checkpoint was written
     /// (exit 141, the state of the last epoch's end); now the write fails and the run saves.
