@@ -53,7 +53,8 @@ enum Interrupt {
                         let what = sig == SIGINT ? "interrupted: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)"
                             : sig == SIGHUP ? "hang-up (SIGHUP: the terminal closed): stopping after this batch and saving a checkpoint (run under nohup or tmux to train on)"
                             : "terminated (SIGTERM): stopping after this batch and saving a checkpoint (a second SIGTERM quits now)"
-                        Console.write("\n\(what)\n")
+                        // (off the progress bar's line on a terminal; a log has no bar, and no blank line)
+                        Console.write((Console.stderrIsTerminal ? "\n" : "") + "\(what)\n")
                     }
                     if sig == SIGTERM, let stuck = whenStuck, !done.load(ordering: .relaxed) {
                         let seen = batches.load(ordering: .relaxed)
