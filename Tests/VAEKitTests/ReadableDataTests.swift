@@ -154,5 +154,11 @@ final class ReadableDataTests: XCTestCase {
         let fine = rows(20, width: 6)
         XCTAssertNoThrow(try Trainer(model: try Models.make(config, seed: 1), data: Dataset(name: "d", directory: "d", train: fine, test: fine, classNames: []),
                                      options: TrainingOptions()))
+        // a NaN in the test split: every epoch's test loss was inf, and training "finished"
+        let nanTest = Rows(rows: rows(4, width: 6).rows + [[0, 0, .nan, 0, 0, 0]])
+        assertThrows("test item 5 of d has nan at value 3 of 6") {
+            _ = try Trainer(model: try Models.make(config, seed: 1), data: Dataset(name: "d", directory: "d", train: fine, test: nanTest, classNames: []),
+                            options: TrainingOptions())
+        }
     }
 }

@@ -91,7 +91,7 @@ public final class VAE: LatentVariableModel {
 
     private func setCondition(_ c: Tensor?, rows: Int) {
         guard isConditional else { return }
-        guard let c else { preconditionFailure("a conditional VAE needs a condition for every batch: pass it through model.conditioned(batch) (from its labels), or give Batch.condition") }
+        guard let c else { preconditionFailure("a conditional VAE needs a condition for every batch: pass condition: Batch.oneHot(labels, classes: model.config.conditionSize) to the tensor-level calls, or use model.conditioned(batch) (from its labels)") }
         precondition(c.count == rows * config.conditionSize, "condition \(c.shape) for \(rows) rows")
         for l in conditionInputs { l.condition = c }
     }
@@ -256,7 +256,12 @@ public final class VAE: LatentVariableModel {
     }
 
     /// Raw encoder output [B, 2K] (μ | log σ²), a view valid until the next encoder call.
+    /// The tensor-level calls (`encode`, `decode`, `reconstruct`, …) take rows of the model's
+    /// width — a precondition, as an array's index is; a `Batch` or `DataSource` of another shape
+    /// is a thrown `VAEError` from `checkReadable` (which `Evaluator`, `Trainer` and `Analysis` call).
     public func encodeRaw(_ x: Tensor, condition: Tensor? = nil) -> Tensor {
+        precondition(x.shape.count >= 1 && x.count == x.shape[0] * inputSize,
+                     "VAE.encode: x \(x.shape) has \(x.shape.first.map { x.count / max($0, 1) } ?? 0) values a row; the model reads \(inputSize) (\(config.inputShape.map(String.init).joined(separator: "×")))")
         setCondition(condition, rows: x.shape[0])
         return encoder.forward(x)
     }
@@ -264,6 +269,8 @@ public final class VAE: LatentVariableModel {
     /// Raw decoder outputs [B, outputWidth] (logits for Bernoulli), a view valid until the next
     /// decoder call.
     public func decodeLogits(_ z: Tensor, condition: Tensor? = nil) -> Tensor {
+        precondition(z.shape.count >= 1 && z.count == z.shape[0] * latent,
+                     "VAE.decode: z \(z.shape) has \(z.shape.first.map { z.count / max($0, 1) } ?? 0) values a row; the model's latent has \(latent)")
         setCondition(condition, rows: z.shape[0])
         return decoder.forward(z)
     }
