@@ -15,6 +15,7 @@ struct Compress: ParsableCommand {
         codes 8-bit pixels as they are. Prints bits per dimension, the share that is the initial bits, and images/s.
         """)
     @OptionGroup var runArg: RunArgument
+    @OptionGroup var threadOptions: ThreadOptions
     @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz; - reads standard input).", valueName: "file"),
             transform: { $0 == "-" ? "/dev/stdin" : $0 }) var data: String?
     @Option(help: ArgumentHelp("A folder of 8-bit gray PNGs of the model's size (their names are stored).", valueName: "dir")) var images: String?
@@ -29,6 +30,7 @@ struct Compress: ParsableCommand {
     }
 
     func run() throws {
+        threadOptions.apply()
         try OutputFile.requireFolder(out)
         if let data, AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the archive to another file") }
         if let images, AtomicFile.isDirectory(images), AtomicFile.exists(out),
@@ -75,6 +77,7 @@ struct Decompress: ParsableCommand {
         abstract: "Decompress an archive of vae compress: the images back exactly, as an IDX file or a folder of PNGs.",
         discussion: "Needs the run that compressed it (the archive names its model's hash); a damaged, truncated or foreign file is refused, never decoded into wrong pixels.")
     @OptionGroup var runArg: RunArgument
+    @OptionGroup var threadOptions: ThreadOptions
     @Argument(help: ArgumentHelp("The archive (- reads standard input).", valueName: "archive"), transform: { $0 == "-" ? "/dev/stdin" : $0 }) var archive: String
     @Option(help: ArgumentHelp("The IDX image file to write (a .gz name is gzipped, as MNIST's files; - writes standard output).", valueName: "file"),
             transform: { $0 == "-" ? "/dev/stdout" : $0 }) var out: String?
@@ -86,6 +89,7 @@ struct Decompress: ParsableCommand {
     }
 
     func run() throws {
+        threadOptions.apply()
         try OutputFile.requireFolder(out)
         try OutputFile.requireOutDir(outDir)   // made once the archive has decoded
         if let out, AtomicFile.sameFile(out, archive) { throw VAEError("--out \(out) is the archive itself: write the images to another file") }

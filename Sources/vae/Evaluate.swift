@@ -78,8 +78,9 @@ struct Evaluate: ParsableCommand {
             if let tokens = predicted(test.first(n)) {
                 let perToken = nll.reduce(0, +) / Double(tokens)
                 out["iwae_nll_per_token"] = perToken
+                out["iwae_tokens"] = tokens   // (the IWAE's items' tokens; "tokens" counts the ELBO's)
                 out["perplexity"] = Foundation.exp(perToken)
-                Console.note(String(format: "per token (%d predicted, <eos> included): −log p ≈ %.4f nats, perplexity %.2f", tokens, perToken, Foundation.exp(perToken)))
+                Console.note(String(format: "per token (the %d tokens of these %d items, <eos> included): −log p ≈ %.4f nats, perplexity %.2f", tokens, n, perToken, Foundation.exp(perToken)))
             }
             // one item has no standard error: said, not "± nan"
             let spread = est.standardError.isFinite ? String(format: " ± %.2f nats (standard error)", est.standardError)

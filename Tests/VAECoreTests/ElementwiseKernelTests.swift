@@ -161,7 +161,7 @@ final class ElementwiseKernelTests: XCTestCase {
         func step(fused: Bool) -> (p: [Float], m: [Float], v: [Float]) {
             var p = p0
             var m = [Float](repeating: 1.2e-38, count: n)       // normal; 0.9·m is subnormal
-            var v = [Float](repeating: 3e-39, count: n)         // subnormal already
+            var v = [Float](repeating: Float(bitPattern: 0x0020_AAC8), count: n)   // 3e-39, subnormal already
             m[0] = 0.25; v[0] = 0.01                            // an ordinary parameter too
             var g = [Float](repeating: 0, count: n)
             g[0] = 0.5

@@ -341,7 +341,7 @@ final class CheckpointTests: XCTestCase {
         let d = tempDir("empty")
         XCTAssertThrowsError(try Checkpoint.load(d)) { XCTAssertTrue("\($0)".contains("no model.safetensors"), "\($0)") }
         // a run's folder without its weights (a model still in training, a folder copied without them)
-        FileManager.default.createFile(atPath: d + "/config.json", contents: Data("{}".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: d + "/config.json", contents: Data("{}".utf8)))
         XCTAssertThrowsError(try Checkpoint.load(d)) {
             XCTAssertTrue("\($0)".contains("has a config.json but no model.safetensors"), "\($0)")
             XCTAssertFalse("\($0)".contains("not a SwiftVAE run folder"), "\($0)")

@@ -105,6 +105,10 @@ public struct Dataset: Sendable {
     /// else a folder of PNG/JPEG images (`ImageFolder`, read with `imageOptions`).
     public static func load(directory: String, imageOptions: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         guard AtomicFile.exists(directory) else {
+            // a table or text file named by its extension is no "data directory"
+            if [".csv", ".tsv", ".txt", ".smi", ".gz", ".text"].contains(where: { directory.lowercased().hasSuffix($0) }) {
+                throw VAEError("data file \(directory) does not exist — check its path (a relative one starts in the folder the command runs in)")
+            }
             throw VAEError("data directory \(directory) does not exist — pass --data with a folder of PNG/JPEG images (class subfolders for labels), of MNIST-style IDX files or CIFAR-10 .bin batches, or a CSV table or text file (`apt-get install dataset-fashion-mnist` puts Fashion-MNIST in /usr/share/datasets/fashion-mnist)")
         }
         guard AtomicFile.isDirectory(directory) else {
