@@ -152,7 +152,11 @@ struct Anomaly: ParsableCommand {
         let normalSet = try Anomaly.parseClasses(normal, classNames: data.classNames, option: "--normal") ?? labels.trainedClassesIfOthersScored
         var rng = RNG(seed: seed)
         let score = { (s: any DataSource, r: inout RNG) throws -> [Double] in
-            if let k = iwae { return try Analysis.iwaeScores(loaded.model, s, k: k, rng: &r) }
+            if let k = iwae {
+                let shown = Progress(total: s.count, label: "IWAE k = \(k)")
+                defer { shown.finish() }
+                return try Analysis.iwaeScores(loaded.model, s, k: k, rng: &r, progress: { shown.update($0) })
+            }
             return try Analysis.anomalyScores(loaded.model, s, samples: samples ?? 1, rng: &r)
         }
         // A sequence item longer than the model's --max-length cannot be read by it: the most unusual

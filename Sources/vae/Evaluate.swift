@@ -67,7 +67,9 @@ struct Evaluate: ParsableCommand {
             let t1 = Date()
             // the batch carries a table's mask and a conditional model's labels
             var r = RNG(seed: seed &+ 1)   // in passes (bounded memory); ε in item order, as in one pass
-            let nll = try Evaluator.iwae(loaded.model, test.first(n), k: iwae, batch: 1000, rng: &r)
+            let shown = Progress(total: n, label: "IWAE k = \(iwae)")
+            let nll = try Evaluator.iwae(loaded.model, test.first(n), k: iwae, batch: 1000, rng: &r, progress: { shown.update($0) })
+            shown.finish()
             let est = MeanEstimate(nll)
             out["iwae_nll"] = est.mean
             out["iwae_sem"] = est.standardError

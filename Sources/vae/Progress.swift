@@ -70,9 +70,13 @@ final class ProgressDisplay {
     /// the screen at every redraw (`\r` returns to the start of the last row only).
     static func barLine(epoch: Int, total: Int, batch: Int, batches: Int, text full: String, columns: Int) -> String {
         let head = "epoch \(epoch)/\(total) "
-        // too narrow for all of it: whole fields ("  " apart) go from the end, not letters mid-word ("(ru")
-        var text = full
-        while head.count + text.count > columns - 1, let cut = text.range(of: "  ", options: .backwards) { text = String(text[..<cut.lowerBound]) }
+        // too narrow for all of it: whole fields ("  " apart) go, not letters mid-word ("(ru") — the
+        // run's time left first, then the throughput, then the loss; the count and the ETA stay
+        var fields = full.components(separatedBy: "  ")
+        for drop in ["(run ", "/s", "loss "] where head.count + fields.joined(separator: "  ").count > columns - 1 {
+            fields.removeAll { $0.hasPrefix(drop) || (drop == "/s" && $0.hasSuffix(drop)) }
+        }
+        let text = fields.joined(separator: "  ")
         let room = columns - 1 - head.count - text.count - 1
         var line = head
         if room >= 6 {

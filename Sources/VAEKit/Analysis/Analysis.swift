@@ -256,8 +256,9 @@ extension Analysis {
 extension Analysis {
     /// Anomaly score of each item by the importance-weighted estimate of −log p(x) with `k`
     /// samples (a conditional model: under the item's own label).
-    public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG) throws -> [Double] {
+    public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG,
+                                  progress: ((Int) -> Void)? = nil) throws -> [Double] {
         precondition(batch > 0, "Analysis.iwaeScores: batch must be positive, got \(batch)")
-        return try Evaluator.iwae(model, set, k: k, batch: batch, rng: &rng).map(Analysis.overflowIsInfinite)
+        return try Evaluator.iwae(model, set, k: k, batch: batch, rng: &rng, progress: progress).map(Analysis.overflowIsInfinite)
     }
 }

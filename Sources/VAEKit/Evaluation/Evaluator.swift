@@ -115,15 +115,18 @@ public enum Evaluator {
     }
 
     /// `iwae` over every item of `set`, in passes of at most `batch` items (`itemsPerPass`):
-    /// ε in item order, as in one pass.
-    public static func iwae(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int, rng: inout RNG) throws -> [Double] {
+    /// ε in item order, as in one pass. `progress` is told the items done after each one (a
+    /// k of 5,000 over 10,000 items runs for minutes).
+    public static func iwae(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int, rng: inout RNG,
+                            progress: ((Int) -> Void)? = nil) throws -> [Double] {
         precondition(batch > 0, "Evaluator.iwae: batch must be positive, got \(batch)")
         try model.checkReadable(set)
         let pass = model.itemsPerPass(batch)
         var out: [Double] = []
         out.reserveCapacity(set.count)
         for start in stride(from: 0, to: set.count, by: pass) {
-            out += iwaeUnchecked(model, model.conditioned(set.batch(start..<min(set.count, start + pass))), k: k, chunk: 1000, rng: &rng, noise: nil)
+            out += iwaeUnchecked(model, model.conditioned(set.batch(start..<min(set.count, start + pass))), k: k, chunk: 1000, rng: &rng, noise: nil,
+                                 done: progress.map { p in { p(start + $0) } })
         }
         return out
     }
@@ -136,7 +139,7 @@ public enum Evaluator {
     }
 
     static func iwaeUnchecked(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int, rng: inout RNG,
-                              noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)?) -> [Double] {
+                              noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)?, done: ((Int) -> Void)? = nil) -> [Double] {
         precondition(k >= 1, "Evaluator.iwae: k (importance samples) must be at least 1, got \(k)")
         let batch = model.conditioned(batch)   // a conditional model: each item under its own label
         let n = batch.count, kz = model.latent
@@ -168,6 +171,7 @@ public enum Evaluator {
                 j0 += m
             }
             result[i] = -(logSumExp(logw) - Double.log(Double(k)))
+            done?(i + 1)
         }
         return result
     }
