@@ -486,7 +486,10 @@ final class CLITests: XCTestCase {
     /// evaluate and anomaly show how many items are done; in a pipe, nothing.
     func testIWAEShowsItsProgressOnATerminal() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("util-linux's script is not installed (a pseudo-terminal is needed)") }
-        let run = try trained()
+        // a copy of the shared run: anomaly writes its picture into the folder it scores
+        let run = tempRunDir("iwaeprogress")
+        try FileManager.default.copyItem(atPath: try trained(), toPath: run)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: run) }
         for command in ["evaluate '\(run)' --iwae 20 --limit 32", "anomaly '\(run)' --iwae 20"] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/script")

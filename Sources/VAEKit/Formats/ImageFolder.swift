@@ -303,7 +303,13 @@ public enum ImageFolder {
                 var counts: [[Int]: Int] = [:]
                 for item in all { let h = headers[item.path]!; counts[[h.width, h.height], default: 0] += 1 }
                 if counts.count > 1, let most = all.map({ [headers[$0.path]!.width, headers[$0.path]!.height] }).max(by: { counts[$0]! < counts[$1]! }) {
-                    for item in all where [headers[item.path]!.width, headers[item.path]!.height] != most { _ = try decodes(item.path) }
+                    // the first image of another size that decodes settles it (a folder of two sizes
+                    // is not decoded whole to say so)
+                    for item in all where [headers[item.path]!.width, headers[item.path]!.height] != most {
+                        if try decodes(item.path), let m = all.first(where: { [headers[$0.path]!.width, headers[$0.path]!.height] == most }) {
+                            throw sizesDiffer((m.path, most[0], most[1]), (item.path, headers[item.path]!.width, headers[item.path]!.height))
+                        }
+                    }
                 }
             }
             if options.channels == nil {
