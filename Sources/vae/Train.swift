@@ -55,7 +55,7 @@ struct Train: ParsableCommand {
     @Option(name: .customLong("init"), help: "How the weights start: pytorch (default; a burda2015 preset: glorot): kaiming-uniform, as nn.Linear; or glorot: uniform ±√(6/(fan_in+fan_out)), zero biases.")
     var weightInit: WeightInit?
     @Flag(name: .customLong("output-bias-from-data"), inversion: .prefixedNo,
-          help: "Start the decoder's output bias at the logit of the training images' mean (mlp, images; off by default, on in a burda2015 preset).")
+          help: "Start the decoder's output bias at the logit of the training images' mean (mlp, images, a likelihood with one output per pixel: bernoulli, gaussian, gaussian-learned; off by default, on in a burda2015 preset).")
     var outputBiasFromData: Bool?
     @Option(help: ArgumentHelp("A named recipe whose settings apply to every flag not given: burda2015-vae, burda2015-iwae5, burda2015-iwae50, moses-vae, moses-cpu (see the README).", valueName: "name"))
     var preset: TrainPreset?
