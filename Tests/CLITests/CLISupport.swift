@@ -45,6 +45,22 @@ enum CLI {
         return (p, out, err)
     }
 
+    /// `line` (a shell command line) in a pseudo-terminal, through util-linux's `script`: what a
+    /// terminal shows (stdout and stderr together), and the exit status. Skips without `script`.
+    static func inTerminal(_ line: String) throws -> (status: Int32, output: String) {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("util-linux's script is not installed (a pseudo-terminal is needed)") }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
+        p.arguments = ["-qec", line, "/dev/null"]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
     static func finish(_ h: (Process, Pipe, Pipe)) -> Result {
         let (p, out, err) = h
         // read before waiting so that a full pipe cannot block the child

@@ -39,21 +39,11 @@ final class CLITests: XCTestCase {
     /// width: a line that wraps left a copy at every redraw on an 80-column window (the bar was 84
     /// wide). TERM=dumb gets no escape sequences.
     func testProgressBarFitsTheTerminal() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("util-linux's script is not installed") }
         let out = tempRunDir("pty")
         func capture(columns: Int, term: String) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-            let line = "stty cols \(columns); TERM=\(term) '\(CLI.binary)' train --data '\(CLITests.data)' --epochs 2 --batch 8 --hidden 16 --latent 2 --no-report --out '\(out)-\(term)'"
-            p.arguments = ["-qec", line, "/dev/null"]
-            let pipe = Pipe()
-            p.standardOutput = pipe
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0)
-            return String(decoding: data, as: UTF8.self)
+            let r = try CLI.inTerminal("stty cols \(columns); TERM=\(term) '\(CLI.binary)' train --data '\(CLITests.data)' --epochs 2 --batch 8 --hidden 16 --latent 2 --no-report --out '\(out)-\(term)'")
+            XCTAssertEqual(r.status, 0)
+            return r.output
         }
         let raw = try capture(columns: 50, term: "xterm")
         let bars = raw.components(separatedBy: "\r\u{1B}[2K").dropFirst()
@@ -485,22 +475,13 @@ final class CLITests: XCTestCase {
     /// An IWAE over many items runs for minutes (k = 5,000 on 10,000 images: 210 s): on a terminal
     /// evaluate and anomaly show how many items are done; in a pipe, nothing.
     func testIWAEShowsItsProgressOnATerminal() throws {
-        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { throw XCTSkip("util-linux's script is not installed (a pseudo-terminal is needed)") }
         // a copy of the shared run: anomaly writes its picture into the folder it scores
         let run = tempRunDir("iwaeprogress")
         try FileManager.default.copyItem(atPath: try trained(), toPath: run)
         addTeardownBlock { try? FileManager.default.removeItem(atPath: run) }
         for command in ["evaluate '\(run)' --iwae 20 --limit 32", "anomaly '\(run)' --iwae 20"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/script")
-            p.arguments = ["-qec", "'\(CLI.binary)' \(command)", "/dev/null"]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardInput = FileHandle.nullDevice
-            try p.run()
-            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            p.waitUntilExit()
-            XCTAssertEqual(p.terminationStatus, 0, text)
+            let (status, text) = try CLI.inTerminal("'\(CLI.binary)' \(command)")
+            XCTAssertEqual(status, 0, text)
             XCTAssertTrue(text.range(of: #"\rIWAE k = 20 \d+/\#(command.hasPrefix("evaluate") ? "32" : "64")"#, options: .regularExpression) != nil, text)
             XCTAssertFalse(try CLI.run(command.replacingOccurrences(of: "'", with: "").split(separator: " ").map(String.init)).stderr.contains("IWAE k = 20 1/"))
         }
