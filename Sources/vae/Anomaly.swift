@@ -19,7 +19,7 @@ struct Anomaly: ParsableCommand {
     static let defaultSeed: UInt64 = 1
     @Option(help: ArgumentHelp("Score by the importance-weighted estimate of −log p(x) with K samples instead of the negative ELBO.", valueName: "K"))
     var iwae: Int?
-    @Option(name: .customLong("threshold-quantile"), help: ArgumentHelp("Flag items scoring above this quantile of the training items' scores (e.g. 0.99).", valueName: "Q"))
+    @Option(name: .customLong("threshold-quantile"), help: ArgumentHelp("Flag items scoring above this quantile of the scores of the run's test items (of the classes it trained on: items it never trained on), e.g. 0.99.", valueName: "Q"))
     var thresholdQuantile: Double?
     @Option(help: ArgumentHelp("A .csv file: every item's id, label, score (nats) and flag; a .png file: the most anomalous images (without --out: RUN/anomalies.png).", valueName: "file.csv|file.png"))
     var out: String?
@@ -102,23 +102,28 @@ struct Anomaly: ParsableCommand {
         }.joined(separator: "\n")
     }
 
-    /// The run's training items, which --threshold-quantile reads its threshold from — also when
-    /// --data (or $VAE_DATA) gives other data: a new file's or folder's own items would flag about
-    /// 1 − q of whatever it holds.
-    func runTrainingSet(_ data: Dataset, _ loaded: Checkpoint.Loaded) throws -> any DataSource {
-        guard let recorded = loaded.config?.data?.recordedPath else { return data.train }
+    /// The run's test items, which --threshold-quantile reads its threshold from: items the model
+    /// never trained on — it fits its training items better than new ones, and a threshold from
+    /// them flagged 6–8 times the asked share of new normal rows (a 0.95 quantile flagged 33–42%)
+    /// — and the run's own also when --data (or $VAE_DATA) gives other data: a new file's or
+    /// folder's own items would flag about 1 − q of whatever it holds.
+    func runReferenceSet(_ data: Dataset, _ loaded: Checkpoint.Loaded) throws -> any DataSource {
+        if loaded.model.config.sequence != nil {
+            // the run's --test file, or the share of its training file it held out
+            var o = dataOptions
+            o.data = nil
+            return try o.loadSequences(for: loaded).test
+        }
+        guard let recorded = loaded.config?.data?.recordedPath else { return data.test }
         let own = data.table != nil ? !data.isNewTable
             : data.directory == recorded || AtomicFile.sameFile(data.directory, recorded)
-        if own { return data.train }
+        if own { return data.test }
         guard AtomicFile.exists(recorded) else {
-            throw VAEError("--threshold-quantile reads its threshold from the run's training data, and the run's data \(recorded) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or leave out --threshold-quantile")
-        }
-        if let seq = loaded.model.config.sequence, let stored = loaded.config?.data?.sequence {
-            return try Dataset.reloadSequences(path: recorded, options: stored, vocabulary: seq.vocabulary).train
+            throw VAEError("--threshold-quantile reads its threshold from the run's test items, and the run's data \(recorded) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or leave out --threshold-quantile")
         }
         var o = dataOptions
         o.data = recorded
-        return try runArg.testSet(loaded, o).train
+        return try runArg.testSet(loaded, o).test
     }
 
     func run() throws {
@@ -141,7 +146,7 @@ struct Anomaly: ParsableCommand {
             throw ValidationError("--normal needs labels, and \(data.directory) has none")
         }
         let labels = Anomaly.Labels(set: set, data: data, loaded: loaded)
-        let thresholdSet = try thresholdQuantile.map { _ in try runTrainingSet(data, loaded) }   // before the work
+        let thresholdSet = try thresholdQuantile.map { _ in try runReferenceSet(data, loaded) }   // before the work
         if !labels.unseen.isEmpty {
             let n = labels.unseen.reduce(0) { $0 + $1.count }
             // without --normal the trained classes are the normal ones; with it, --normal says which are
@@ -183,16 +188,19 @@ struct Anomaly: ParsableCommand {
                      scores.count, data.name, what, Anomaly.quantile(sorted, 0.5), Anomaly.quantile(sorted, 0.95), sorted.last!))
         var threshold: Double? = nil
         if let q = thresholdQuantile {
-            // the trained classes' items, the first 20,000 of them
-            var trainSet = thresholdSet!
-            if let c = loaded.options.classes { trainSet = trainSet.filtered(classes: Set(c)) }
-            trainSet = trainSet.first(20_000).scored(binarize: binary)
-            var r2 = RNG(seed: seed ^ 0x7A)
-            let train = try score(trainSet, &r2).sorted()
-            let t = train[min(train.count - 1, Int((Double(train.count) * q).rounded(.down)))]
+            // the run's test items of the classes it trained on, the first 20,000 of them, scored
+            // with the same noise as the items flagged (each item's draws are its own)
+            var refSet = thresholdSet!
+            if let c = loaded.options.classes { refSet = refSet.filtered(classes: Set(c)) }
+            refSet = refSet.first(20_000).scored(binarize: binary)
+            guard refSet.count > 0 else { throw VAEError("--threshold-quantile: the run has no test items of the classes it trained on to set the threshold from") }
+            var r2 = RNG(seed: seed)
+            let ref = try score(refSet, &r2).sorted()
+            let t = ref[min(ref.count - 1, Int((Double(ref.count) * q).rounded(.down)))]
             threshold = t
-            print(String(format: "threshold: %.2f nats (the %.4g quantile of %d training items); %d of %d items above it",
-                         t, q, train.count, scores.filter { $0 > t }.count, scores.count))
+            print(String(format: "threshold: %.2f nats (the %.4g quantile of the run's %d test items%@, which it did not train on); %d of %d items above it",
+                         t, q, ref.count, loaded.options.classes == nil ? "" : " of the classes it trained on", scores.filter { $0 > t }.count, scores.count))
+            if ref.count < 100 { Console.note("note: the threshold rests on \(Console.counted(ref.count, "test item")): its quantile is coarse") }
         }
         let seq = loaded.model.config.sequence  // a sequence run: the item's text instead of a label
         if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {

@@ -168,7 +168,7 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(d.stdout.contains("PSNR"), d.stdout)
         let img = try decodePNG(out + "/d.png")
         XCTAssertEqual(img.height, 4 * 56 + 5)   // clean, noisy, median filter, VAE
-        // scores as CSV, IWAE scores, and a threshold from the training scores
+        // scores as CSV, IWAE scores, and a threshold from the run's test items' scores
         let csv = out + "/scores.csv"
         let s = try CLI.run(["anomaly", run, "--iwae", "5", "--threshold-quantile", "0.9", "--limit", "40", "--out", csv])
         XCTAssertEqual(s.status, 0, s.stderr)

@@ -202,9 +202,10 @@ final class TableCLITests: XCTestCase {
     }
 
     /// The run's own file by another path (absolute, `./`, from another folder) is still split as in
-    /// training; the threshold of --threshold-quantile comes from the run's training rows also when
-    /// --data is a new file; a scored row without a label has no class (it crashed the ranking).
-    func testRunsOwnFileByAnyPathAndTheThresholdFromItsTrainingRows() throws {
+    /// training; the threshold of --threshold-quantile comes from the run's test rows (which it did
+    /// not train on) also when --data is a new file; a scored row without a label has no class (it
+    /// crashed the ranking).
+    func testRunsOwnFileByAnyPathAndTheThresholdFromItsTestRows() throws {
         let (path, lines) = try writeTable()
         let home = tempRunDir("tablehome"), elsewhere = tempRunDir("elsewhere")
         for d in [home, elsewhere] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
@@ -219,13 +220,18 @@ final class TableCLITests: XCTestCase {
             XCTAssertEqual(a.status, 0, a.stderr)
             XCTAssertTrue(scored(a).hasPrefix("scored 48 items of t.csv"), "\(args) from \(cwd): \(scored(a))")
         }
-        // a new file of 20 rows, the last without a label: its threshold is the training rows' quantile
+        // a new file of 20 rows, the last without a label: its threshold is the run's test rows' quantile
         var new = Array(lines.prefix(20))
         new.append("r999,10.00,90.000,green,")   // y far from 2x: the top score, no label
         try AtomicFile.write(new.joined(separator: "\n") + "\n", to: elsewhere + "/new.csv")
         let q = try CLI.run(["anomaly", home + "/run", "--data", "new.csv", "--threshold-quantile", "0.9", "--top", "40"], cwd: elsewhere)
         XCTAssertEqual(q.status, 0, q.stderr)
-        XCTAssertTrue(q.stdout.contains("(the 0.9 quantile of 192 training items)"), q.stdout)
+        XCTAssertTrue(q.stdout.contains("(the 0.9 quantile of the run's 48 test items, which it did not train on)"), q.stdout)
+        XCTAssertTrue(q.stderr.contains("note: the threshold rests on 48 test items: its quantile is coarse"), q.stderr)
+        // the run's own rows scored: its test rows (the same noise per row), so the threshold flags 1 − q of them
+        let own = try CLI.run(["anomaly", home + "/run", "--threshold-quantile", "0.75"], cwd: home)
+        XCTAssertEqual(own.status, 0, own.stderr)
+        XCTAssertTrue(own.stdout.contains("; 11 of 48 items above it"), own.stdout)   // above the 37th of 48: 1 − q of them, to one item
         let table = q.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }
         XCTAssertEqual(table.count, 11, q.stdout)   // the header and the top 10
         XCTAssertEqual(Set(table.map { $0.count }).count, 1, "the columns line up: \(table)")
@@ -234,7 +240,7 @@ final class TableCLITests: XCTestCase {
         try FileManager.default.removeItem(atPath: home + "/t.csv")
         let gone = try CLI.run(["anomaly", home + "/run", "--data", "new.csv", "--threshold-quantile", "0.9"], cwd: elsewhere)
         XCTAssertEqual(gone.status, 1)
-        XCTAssertTrue(gone.stderr.contains("--threshold-quantile reads its threshold from the run's training data, and the run's data t.csv is not here"), gone.stderr)
+        XCTAssertTrue(gone.stderr.contains("--threshold-quantile reads its threshold from the run's test items, and the run's data t.csv is not here"), gone.stderr)
         XCTAssertFalse(gone.stdout.contains("scored"), gone.stdout)
     }
 

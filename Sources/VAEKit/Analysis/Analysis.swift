@@ -141,25 +141,41 @@ public enum Analysis {
     }
 
     /// Anomaly score of each image: its negative ELBO (nats), averaged over `samples` z draws.
-    /// A conditional model scores each item under its own label.
+    /// A conditional model scores each item under its own label. Each item's draws come from a
+    /// stream of its own, seeded by one draw of `rng` and the item's values (`itemSeed`): an item
+    /// scores the same wherever it stands, in the data set or alone in a file of one.
     public static func anomalyScores(_ model: any LatentVariableModel, _ set: any DataSource, samples: Int = 1, batch: Int = 1000, rng: inout RNG) throws -> [Double] {
         precondition(batch > 0 && samples > 0, "Analysis.anomalyScores: batch and samples must be positive")
         try model.checkReadable(set)
         let batch = model.itemsPerPass(batch)
         var scores = [Double](repeating: 0, count: set.count)
+        let base = rng.next()
         var start = 0
         while start < set.count {
             let end = min(set.count, start + batch)
             let b = model.conditioned(set.batch(start..<end))
             let eps = Tensor(shape: [end - start, model.latent])
+            var streams = (0..<(end - start)).map { RNG(seed: itemSeed(b, $0, base: base)) }
             for _ in 0..<samples {
-                rng.fillNormal(eps.pointer, count: eps.count)
+                for i in 0..<(end - start) { streams[i].fillNormal(eps.pointer + i * model.latent, count: model.latent) }
                 let (r, kl) = model.perExampleLoss(b, eps: eps)
                 for i in 0..<(end - start) { scores[start + i] += (r[i] + kl[i]) / Double(samples) }
             }
             start = end
         }
         return scores.map(Analysis.overflowIsInfinite)
+    }
+
+    /// The seed of item `i`'s noise: `base` and the item's values, mask and label — the item itself,
+    /// not its place in the data.
+    static func itemSeed(_ b: Batch, _ i: Int, base: UInt64) -> UInt64 {
+        var h = WordHash()
+        withUnsafeBytes(of: base) { h.add($0) }
+        let d = b.x.count / max(b.count, 1)
+        h.add(UnsafeRawBufferPointer(start: b.x.pointer + i * d, count: d * 4))
+        if let m = b.mask { h.add(UnsafeRawBufferPointer(start: m.pointer + i * d, count: d * 4)) }
+        if let l = b.labels { withUnsafeBytes(of: Int64(l[i])) { h.add($0) } }
+        return h.value
     }
 
     /// An item whose loss overflows 32-bit floats (a value far outside the training data's range
@@ -259,6 +275,19 @@ extension Analysis {
     public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG,
                                   progress: ((Int) -> Void)? = nil) throws -> [Double] {
         precondition(batch > 0, "Analysis.iwaeScores: batch must be positive, got \(batch)")
-        return try Evaluator.iwae(model, set, k: k, batch: batch, rng: &rng, progress: progress).map(Analysis.overflowIsInfinite)
+        try model.checkReadable(set)
+        // each item's k draws from its own stream (`itemSeed`), as anomalyScores
+        let base = rng.next(), pass = model.itemsPerPass(batch)
+        var out: [Double] = []
+        out.reserveCapacity(set.count)
+        for start in stride(from: 0, to: set.count, by: pass) {
+            let b = model.conditioned(set.batch(start..<min(set.count, start + pass)))
+            var current = (item: -1, stream: RNG(seed: 0))
+            out += try Evaluator.iwae(model, b, k: k, chunk: 1000, rng: &rng, noise: { i, _, e in
+                if current.item != i { current = (i, RNG(seed: itemSeed(b, i, base: base))) }   // (draws come item by item)
+                current.stream.fillNormal(e, count: model.latent)
+            }, done: progress.map { p in { p(start + $0) } })
+        }
+        return out.map(Analysis.overflowIsInfinite)
     }
 }

@@ -133,9 +133,9 @@ public enum Evaluator {
 
     /// The same for a batch with a mask (missing entries left out of p(x|z)) and/or a condition.
     public static func iwae(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int = 1000, rng: inout RNG,
-                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> [Double] {
+                            noise: ((Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil, done: ((Int) -> Void)? = nil) throws -> [Double] {
         try model.checkReadable(batch)
-        return iwaeUnchecked(model, batch, k: k, chunk: chunk, rng: &rng, noise: noise)
+        return iwaeUnchecked(model, batch, k: k, chunk: chunk, rng: &rng, noise: noise, done: done)
     }
 
     static func iwaeUnchecked(_ model: any LatentVariableModel, _ batch: Batch, k: Int, chunk: Int, rng: inout RNG,
