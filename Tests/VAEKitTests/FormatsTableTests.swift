@@ -213,6 +213,12 @@ final class FormatsTableTests: XCTestCase {
         let plain = try TableEncoder.fit(try table("4,2,setosa,versicolor\n5.1,3.5,0\n4.9,3.0,1\n6.0,2.2,1\n5.0,3.1,0\n"), options: options())
         XCTAssertEqual(plain.schema.columns.map(\.name), ["feature_1", "feature_2", "target"])
         XCTAssertTrue(plain.notes.contains { $0.hasSuffix("— target is the class column, read now as a feature: give --label target to make it the class (or --ignore target to leave it out)") }, "\(plain.notes)")
+        // a new file whose target gives the names (as every command shows them, its scores CSV
+        // too): a name is its class, a value too; they were new classes (setosa as class 2)
+        let named = try table("feature_1,feature_2,target\n5.1,3.5,versicolor\n4.9,3.0,0\n6.0,2.2,setosa\n5.0,3.1,virginica\n")
+        let split = try TableEncoder.encode(named, schema: e.schema, rows: [0, 1, 2, 3], unseen: .missing)
+        XCTAssertEqual(split.labels, [1, 0, 0, 2])
+        XCTAssertEqual(split.unseenClasses, ["virginica"])
     }
 
     func testSchemaCodableAndValidated() throws {

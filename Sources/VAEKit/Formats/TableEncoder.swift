@@ -276,6 +276,12 @@ public enum TableEncoder {
         let indexOf = Dictionary(uniqueKeysWithValues: table.names.enumerated().map { ($1, $0) })
         let labelIndex = schema.label.flatMap { indexOf[$0.name] }
         var classOf = schema.label.map { Dictionary(uniqueKeysWithValues: $0.values.enumerated().map { ($1, Int32($0)) }) } ?? [:]
+        // a scikit-learn file's classes have names beside their values (0 malignant, 1 benign): a
+        // new file may give either — every command shows the names, its scores CSV too — and a
+        // name is its class, not a class the model never saw (a value wins where both could match)
+        if let label = schema.label, label.classNames != label.values {
+            for (k, name) in label.classNames.enumerated() where classOf[name] == nil { classOf[name] = Int32(k) }
+        }
         var unseenClasses: [String] = []
         var unseenLevelCount = 0, unseenLevelExamples: [TableSplit.UnseenLevel] = []
         var labels: [Int32]? = labelIndex == nil ? nil : [Int32](repeating: -1, count: rows.count)
