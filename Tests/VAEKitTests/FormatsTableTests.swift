@@ -203,6 +203,18 @@ final class FormatsTableTests: XCTestCase {
         XCTAssertEqual(n.schema.label?.values, ["2", "9", "10"])
     }
 
+    /// Zip codes written with their leading zeros are codes: categories as written (they were a
+    /// number, mean 48,775, and impute filled 52877 — no zip code, its zero lost), with a note.
+    func testLeadingZerosAreCodes() throws {
+        let e = try TableEncoder.fit(try table("zip,v\n02134,1\n10001,2\n02134,3\n94105,4\n10001,5\n02134,6\n"), options: options(testFraction: 0))
+        XCTAssertEqual(e.schema.columns[0].kind, .categorical(levels: ["02134", "10001", "94105"]))
+        XCTAssertTrue(e.notes.contains { $0.contains("column 1 ('zip') writes numbers with leading zeros ('02134' on line 2): read as codes") }, "\(e.notes)")
+        XCTAssertTrue(e.schema.columns[1].isNumeric)
+        // a zero alone, or before the decimal point, is a number as ever
+        let plain = try TableEncoder.fit(try table("x\n0\n0.5\n10\n-0.25\n"), options: options(testFraction: 0))
+        XCTAssertTrue(plain.schema.columns[0].isNumeric)
+    }
+
     func testScikitLearnTargetNames() throws {
         let e = try TableEncoder.fit(try table("4,2,setosa,versicolor\n5.1,3.5,0\n4.9,3.0,1\n6.0,2.2,1\n5.0,3.1,0\n"),
                                      options: options(label: "target"))

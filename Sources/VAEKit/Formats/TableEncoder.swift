@@ -177,11 +177,17 @@ public enum TableEncoder {
             trainValues.reserveCapacity(table.rowCount)
             // a row number: 1, 2, 3, … (or from any start), no cell missing
             var previous: Double? = nil, counts = true
+            // codes written with leading zeros (zip codes '02134', ids '007'): categories, not quantities
+            var zeroLed: Int? = nil
             for row in 0..<table.rowCount {
                 switch TableCell.classify(bytes, table.span(row, c)) {
                 case .missing: counts = false
                 case .number(let v, let d):
                     numbers += 1
+                    if zeroLed == nil {
+                        let t = TableCell.trimmed(bytes, table.span(row, c))
+                        if t.count >= 2, bytes[t.lowerBound] == UInt8(ascii: "0"), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[t.lowerBound + 1]) { zeroLed = row }
+                    }
                     decimals = d.flatMap { d in decimals.map { max($0, d) } }
                     if inTrain[row] { trainValues.append(v) }
                     counts = counts && (previous.map { v == $0 + 1 } ?? (v == v.rounded()))
@@ -198,7 +204,7 @@ public enum TableEncoder {
             guard observed > 0 else {
                 throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values, every cell is missing — drop it with --ignore \(shell(name))")
             }
-            if texts == 0 {
+            if texts == 0 && zeroLed == nil {
                 if let row = firstNonFinite {
                     throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
                 }
@@ -215,6 +221,9 @@ public enum TableEncoder {
                 if !(std > 0) || !std.isFinite { std = 1 }
                 return TableSchema.Column(name: name, kind: .numeric(mean: mean, std: std), offset: 0, width: 1,
                                           decimals: decimals.map { min($0, maxDecimals) })
+            }
+            if texts == 0, let row = zeroLed {
+                notes.append("\(table.source) column \(c + 1) ('\(name)') writes numbers with leading zeros ('\(shown(table.string(row, c)))' on line \(table.rowLines[row])): read as codes — categories, as written — not as quantities")
             }
             // Categorical: the distinct trimmed values, counted up to the limit.
             var levels = Set<String>()
