@@ -231,7 +231,7 @@ struct Anomaly: ParsableCommand {
                 print(String(format: "ROC-AUC (anomalous = %@): %.4f  (%d normal, %d anomalous)",
                              normalText, auc, positive.filter { !$0 }.count, positive.filter { $0 }.count))
             } else {
-                Console.note("note: ROC-AUC needs both normal and anomalous images among the scored ones")
+                Console.note("note: ROC-AUC needs both normal and anomalous \(data.itemNoun)s among the scored ones")
             }
             if labelled.count < set.count { Console.note("note: \(set.count - labelled.count) items without a label are left out of the ROC-AUC") }
         }

@@ -135,6 +135,11 @@ final class FormatsCSVTests: XCTestCase {
         FormatsFixture.assertVAEError(["t.csv line 2, column 1", "invalid UTF-8 (byte 0xE2)"]) {
             try CSVTable.parse(Array("a,b\n".utf8) + [0xE2, 0x82] + Array(",1\n".utf8), source: "t.csv")
         }
+        // a Latin-1 'é' before plain text: the byte named is the é, not the letter after it, and the
+        // message says how to convert the file
+        FormatsFixture.assertVAEError(["t.csv line 2, column 1", "invalid UTF-8 (byte 0xE9)", "iconv -f windows-1252 -t utf-8"]) {
+            try CSVTable.parse(Array("name,x\ncaf".utf8) + [0xE9] + Array("s,1\n".utf8), source: "t.csv")
+        }
         XCTAssertEqual(try parse("name,x\nZoë €,1\n").string(0, 0), "Zoë €")
         // an image given as the table: named as one, with the fix (not "invalid UTF-8 in line 1")
         let png = NSTemporaryDirectory() + "vae-csv-image-\(getpid()).png"

@@ -404,7 +404,7 @@ struct CSVParser {
             guard i + need < end else { throw invalidUTF8(b, column) }
             for k in 1...need {
                 let c = bytes[i + k]
-                if c < (k == 1 ? lower : 0x80) || c > (k == 1 ? upper : 0xBF) { throw invalidUTF8(c, column) }
+                if c < (k == 1 ? lower : 0x80) || c > (k == 1 ? upper : 0xBF) { throw invalidUTF8(b, column) }   // the byte that began it
             }
             i += need + 1
         }
@@ -412,6 +412,6 @@ struct CSVParser {
 
     func invalidUTF8(_ byte: UInt8, _ column: Int) -> VAEError {
         let hex = String(byte, radix: 16, uppercase: true)
-        return fail(line, column, "invalid UTF-8 (byte 0x\(hex.count == 1 ? "0" : "")\(hex)) — is this a binary or compressed file? Save the table as UTF-8 text")
+        return fail(line, column, "invalid UTF-8 (byte 0x\(hex.count == 1 ? "0" : "")\(hex)) — text in another encoding (Latin-1, Windows-1252: iconv -f windows-1252 -t utf-8 FILE > FILE.utf8), or a binary or compressed file? Save the table as UTF-8 text")
     }
 }
