@@ -89,8 +89,10 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
         }
         t.model = t.model ?? .mlp
         t.latent = t.latent ?? 50
-        t.hidden = t.hidden ?? "200,200"
-        if t.model == .mlp { t.activation = t.activation ?? .tanh }   // the conv net's activations are fixed
+        if t.model == .mlp {   // the conv net's activations are fixed, and its dense layer one width
+            t.hidden = t.hidden ?? "200,200"
+            t.activation = t.activation ?? .tanh
+        }
         t.likelihood = t.likelihood ?? .bernoulli
         t.binarize = true
         t.batch = t.batch ?? 20

@@ -132,7 +132,10 @@ struct Train: ParsableCommand {
         var o = TrainingOptions()
         o.batchSize = batch ?? 128
         o.samples = k
-        try TrainingRun.checkMemory(try feedForwardConfig(model ?? .mlp, shape: [dataOptions.channels ?? 1] + hw, conditionSize: 0), o)
+        let cfg = try feedForwardConfig(model ?? .mlp, shape: [dataOptions.channels ?? 1] + hw, conditionSize: 0)
+        // a size the model refuses is a usage error here too (exit 2, as for a folder of that size)
+        do { try cfg.validate() } catch let e as VAEError { throw ValidationError(e.message) }
+        try TrainingRun.checkMemory(cfg, o)
     }
 
     /// `raw`: the command line as given, before a preset filled it in.

@@ -231,7 +231,7 @@ final class ImageFolderTests: XCTestCase {
         let black = try ImageFolder.readFile(path, channels: 3, height: 8, width: 8, options: o)
         XCTAssertEqual(black[7 * 8 + 7], 0)
         XCTAssertThrowsError(try ImageFolder.readFile(path, channels: 3, height: 8, width: 8, options: nil)) {
-            XCTAssertTrue("\($0)".contains("is 16×16 but the model takes 8×8 images"), "\($0)")
+            XCTAssertTrue("\($0)".contains("is 16 wide × 16 tall, but the model takes images 8 wide × 8 tall"), "\($0)")
         }
         XCTAssertEqual(try ImageFolder.readFile(path, channels: 1, height: 16, width: 16, options: nil).count, 256)
     }

@@ -138,7 +138,8 @@ public enum ImageFolder {
                 // a file whose pixels do not decode is broken, whatever size its header gives (the
                 // decoder's error is the one --skip-bad-files skips)
                 _ = try ImageFile.decode(bytes, path: path, channels: h.isColor ? 3 : 1)
-                throw VAEError("\(path) is \(h.width)×\(h.height) but the model takes \(width)×\(height) images; resize it to \(width)×\(height)")
+                // (width and height named: the model's shape reads C×H×W, --image-size H×W, an image viewer W×H)
+                throw VAEError("\(path) is \(h.width) wide × \(h.height) tall, but the model takes images \(width) wide × \(height) tall; resize it to \(width) wide × \(height) tall")
             }
         }
         return try decode(bytes, source: path, channels: channels, height: height, width: width,
