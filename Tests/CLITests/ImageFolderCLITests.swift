@@ -262,6 +262,24 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertFalse(r.stderr.contains("pass --image-size"), r.stderr)
     }
 
+    /// A size the conv model refuses is a usage error from --image-size as from the folder's own
+    /// size (it was exit 1 one way, 2 the other); a Burda preset with --model conv trains (its mlp
+    /// widths 200,200 went to the conv model: "takes one dense width, got [200, 200]").
+    func testConvSizesAndPresets() throws {
+        let dir = try makeFolder()
+        let env = ["XDG_CACHE_HOME": dir + "-cache"]
+        let run = tempRunDir("convsize")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: dir + "-cache"); try? FileManager.default.removeItem(atPath: run) }
+        let r = try CLI.run(["train", "--data", dir, "--image-size", "30", "--model", "conv", "--epochs", "1", "--out", run], env: env)
+        XCTAssertEqual(r.status, 2, r.stderr)
+        XCTAssertTrue(r.stderr.contains("whose sides are divisible by 4, got 30×30"), r.stderr)
+        let idx = try TinyData.make(train: 32, test: 8)
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: idx) }
+        let p = try CLI.run(["train", "--data", idx, "--preset", "burda2015-vae", "--model", "conv", "--epochs", "0", "--out", run])
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertEqual(try Checkpoint.load(run).model.config.architecture, .conv)
+    }
+
     /// Without libturbojpeg (simulated with VAE_TURBOJPEG=/nonexistent), a JPEG is one line that
     /// names the package, even with --skip-bad-files; PNG folders still work.
     /// --classes on a folder without class folders trained on every image after a note naming the
