@@ -203,6 +203,21 @@ final class FormatsTableTests: XCTestCase {
         XCTAssertEqual(n.schema.label?.values, ["2", "9", "10"])
     }
 
+    /// Every column to drop is named in one message, with the --ignore that drops them all (one
+    /// error a run made a user start again for each).
+    func testColumnsToDropAreNamedTogether() throws {
+        var text = "id,when,empty,v\n"
+        for i in 0..<12 { text += "u\(i),2026-01-\(10 + i),,\(i % 3)\n" }
+        FormatsFixture.assertVAEError(["('id') is text with 12 distinct values", "2 more columns cannot be read either ('when', 'empty') — to drop them all: --ignore id,when,empty"]) {
+            _ = try TableEncoder.fit(try self.table(text), options: self.options())
+        }
+        // one alone: its own message, as before
+        FormatsFixture.assertVAEError(["('empty') has no values, every cell is missing — drop it with --ignore empty"]) {
+            _ = try TableEncoder.fit(try self.table(text), options: self.options(ignore: ["id", "when"]))
+        }
+        XCTAssertNoThrow(try TableEncoder.fit(try table(text), options: options(ignore: ["id", "when", "empty"])))
+    }
+
     /// Zip codes written with their leading zeros are codes: categories as written (they were a
     /// number, mean 48,775, and impute filled 52877 — no zip code, its zero lost), with a note.
     func testLeadingZerosAreCodes() throws {

@@ -121,14 +121,28 @@ public enum TableEncoder {
 
         var columns: [TableSchema.Column] = []
         var offset = 0
+        // the columns to drop (ids, dates, empty ones), all named in one message: one per run made
+        // a user run the command again for each
+        var unreadable: [(name: String, error: VAEError)] = []
         for c in features {
-            var column = try typeColumn(table, c, inTrain: inTrain, maxLevels: options.maxLevels, notes: &notes)
+            var column: TableSchema.Column
+            do {
+                column = try typeColumn(table, c, inTrain: inTrain, maxLevels: options.maxLevels, notes: &notes)
+            } catch let e as VAEError where e.message.contains("drop it with --ignore") {
+                unreadable.append((table.names[c], e))
+                continue
+            }
             column.offset = offset
             guard column.width <= TableSchema.maxWidth - offset else {
                 throw VAEError("\(source): the encoded table would have more than \(FormatText.grouped(TableSchema.maxWidth)) columns (categories count one column per level) — --ignore some columns")
             }
             offset += column.width
             columns.append(column)
+        }
+        if let first = unreadable.first {
+            guard unreadable.count > 1 else { throw first.error }
+            let all = ignored.sorted().map { table.names[$0] } + unreadable.map(\.name)
+            throw VAEError(first.error.message + "; \(unreadable.count - 1) more \(unreadable.count == 2 ? "column" : "columns") cannot be read either (\(unreadable.dropFirst().map { "'\($0.name)'" }.joined(separator: ", "))) — to drop them all: --ignore \(all.map(shell).joined(separator: ","))")
         }
         let schema = TableSchema(columns: columns, label: label, ignored: ignored.sorted().map { table.names[$0] })
         let train = try encode(table, schema: schema, rows: trainRows, unseen: .error)
