@@ -182,6 +182,11 @@ struct Anomaly: ParsableCommand {
             guard set.hasLabels, set.label(i) >= 0 else { return "-" }   // -1: the row's label cell is empty
             return Encode.className(set.label(i), data.classNames)
         }
+        // a table row with every cell missing scores about 0 — the most normal of all — for there is
+        // nothing to explain: said, not ranked silently
+        if let rows = set as? TableSplit, case let empty = rows.emptyRows, !empty.isEmpty {
+            Console.note("note: \(Console.counted(empty.count, "row")) of \(data.directory) \(empty.count == 1 ? "has" : "have") no observed cell (\(empty.prefix(5).map { "id \(rows.itemID($0))" }.joined(separator: ", "))\(empty.count > 5 ? ", …" : "")): \(empty.count == 1 ? "its score says" : "their scores say") nothing, there being nothing to explain")
+        }
         let sorted = scores.sorted()
         let what = iwae.map { "IWAE-\($0) −log p(x)" } ?? "negative ELBO"
         print(String(format: "scored %d items of %@ by %@: median %.2f, 95th percentile %.2f, max %.2f nats",

@@ -9,7 +9,7 @@ struct Encode: ParsableCommand {
         discussion: "The items are the test split of --data (or of the run's data); --split train or all for the others.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: "train, test or all.") var split = "test"
+    @Option(help: "train, test or all (all: the training items, then the test items; the id column says which item each row is).") var split = "test"
     @Option(help: ArgumentHelp("Output CSV (default RUN/latents.csv).", valueName: "file.csv")) var out: String?
     @OptionGroup var threadOptions: ThreadOptions
 

@@ -201,6 +201,21 @@ final class TableCLITests: XCTestCase {
         }
     }
 
+    /// A row with every cell missing scores about 0 nats — the most normal of all — for there is
+    /// nothing to explain: a note says so (it was ranked last without a word).
+    func testRowsWithNothingObservedAreNoted() throws {
+        let (path, lines) = try writeTable()
+        let run = tempRunDir("emptyrow")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: run) }
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        let new = run + "-new.csv"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: new) }
+        try AtomicFile.write([lines[0], lines[1], "r900,,,,", lines[2]].joined(separator: "\n") + "\n", to: new)
+        let r = try CLI.run(["anomaly", run, "--data", new])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: 1 row of \(new) has no observed cell (id 2): its score says nothing"), r.stderr)
+    }
+
     /// The run's own file by another path (absolute, `./`, from another folder) is still split as in
     /// training; the threshold of --threshold-quantile comes from the run's test rows (which it did
     /// not train on) also when --data is a new file; a scored row without a label has no class (it

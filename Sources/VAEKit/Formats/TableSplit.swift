@@ -44,6 +44,12 @@ public struct TableSplit: Sendable, Equatable {
 
     /// How many encoded entries are masked out.
     public var maskedCount: Int { mask.reduce(0) { $0 + ($1 == 0 ? 1 : 0) } }
+
+    /// The rows (positions) none of whose cells is observed: nothing for a model to explain.
+    public var emptyRows: [Int] {
+        guard width > 0 else { return [] }
+        return (0..<count).filter { r in !mask[(r * width)..<((r + 1) * width)].contains { $0 != 0 } }
+    }
 }
 
 /// The train/test split of a table's rows, reproducible outside SwiftVAE
