@@ -108,7 +108,8 @@ public enum JPEGError: Error, Equatable, Sendable, CustomStringConvertible {
 enum ImageLimit {
     static func tooLarge(_ w: Int, _ h: Int, _ limit: Int) -> String {
         // one decimal for both: an image just over the limit read "67 megapixels, more than … (67 megapixels)"
-        func mega(_ n: Double) -> String { let tenths = Int(n / 1e5); return "\(tenths / 10).\(tenths % 10)" }
-        return "declares \(w)×\(h) pixels (\(mega(Double(w) * Double(h))) megapixels), more than the \(mega(Double(limit))) megapixels (\(limit) pixels) an image may have: downscale it — or, if the file is small, its header is damaged"
+        // the image's figure rounded up, the limit's down: never "67.1, more than 67.1"
+        func mega(_ n: Double, up: Bool) -> String { let tenths = Int(up ? (n / 1e5).rounded(.up) : n / 1e5); return "\(tenths / 10).\(tenths % 10)" }
+        return "declares \(w)×\(h) pixels (\(mega(Double(w) * Double(h), up: true)) megapixels), more than the \(mega(Double(limit), up: false)) megapixels (\(limit) pixels) an image may have: downscale it — or, if the file is small, its header is damaged"
     }
 }

@@ -234,11 +234,14 @@ struct DataOptions: ParsableArguments {
         // the image flags shape images decoded from a folder; IDX and CIFAR-10 files hold pixels of one size
         let flags = [imageSize.map { _ in "--image-size" }, channels.map { _ in "--channels" }, background.map { _ in "--background" },
                      skipBadFiles ? "--skip-bad-files" : nil].compactMap { $0 }
+        // (resuming, a command line that started the run before these were refused is said to do nothing)
         if d.imageFolder == nil, !flags.isEmpty {
-            throw ValidationError("\(flags.joined(separator: ", ")) \(flags.count == 1 ? "is" : "are") for folders of PNG/JPEG images; \(dir) holds \(d.name)'s \(d.itemShape.map(String.init).joined(separator: "×")) images as they are: drop \(flags.count == 1 ? "it" : "them")")
+            let what = "\(flags.joined(separator: ", ")) \(flags.count == 1 ? "is" : "are") for folders of PNG/JPEG images; \(dir) holds \(d.name)'s \(d.itemShape.map(String.init).joined(separator: "×")) images as they are"
+            if resuming { Console.note("note: \(what): ignored, as when the run started") } else { throw ValidationError(what + ": drop \(flags.count == 1 ? "it" : "them")") }
         }
         if testFraction != nil, d.imageFolder?.ownSplit ?? true {
-            throw ValidationError("--test-fraction is for data without a test split of its own; \(dir) has one (\(d.imageFolder == nil ? "its test files" : "its test/ folder")): drop the flag")
+            let what = "--test-fraction is for data without a test split of its own; \(dir) has one (\(d.imageFolder == nil ? "its test files" : "its own test folder"))"
+            if resuming { Console.note("note: \(what): ignored, as when the run started") } else { throw ValidationError(what + ": drop the flag") }
         }
         if let info = d.imageFolder {
             Console.noteSkipped(info.skipped)

@@ -74,7 +74,7 @@ enum RunReport {
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
             ("epochs", RunReport.epochsText(metrics: metrics, options: options, state: state)),
-            options.testLimit.map { ("test loss per epoch", "over the first \($0) test images (--test-limit); the scores below use the test set shown") },
+            options.testLimit.map { ("test loss per epoch", "over the first \($0) test \(data.itemNoun)s (--test-limit); the scores below use the test set shown") },
             options.corrupt.map { ("denoising", "the encoder sees each batch corrupted by \($0)") },
             table ? nil : ("binarized", options.binarize ? "yes (dynamic)" : "no"),
             ("seed", "\(options.seed)"),

@@ -81,7 +81,8 @@ struct Train: ParsableCommand {
         if let w = weightDecay, !(w >= 0 && w.isFinite) { throw ValidationError("--weight-decay must be ≥ 0 (and finite)") }
         if let warmup, warmup < 0 { throw ValidationError("--warmup must be ≥ 0") }
         // β·e/E in epoch e: over one epoch that is β from the first batch, as without warm-up
-        if warmup == 1 { throw ValidationError("--warmup 1 is no warm-up: the KL weight is β·e/E in epoch e = 1…E, so one epoch is at β throughout; give 2 or more (2: β/2 in the first epoch)") }
+        // (a run resumed with the command line that started it before this check: its own value)
+        if warmup == 1 && !resume { throw ValidationError("--warmup 1 is no warm-up: the KL weight is β·e/E in epoch e = 1…E, so one epoch is at β throughout; give 2 or more (2: β/2 in the first epoch)") }
         if let f = validationFraction, !(f >= 0 && f <= 0.5) { throw ValidationError("--validation-fraction must be between 0 (off) and 0.5") }
         if let p = patience, p < 1 { throw ValidationError("--patience must be ≥ 1 epoch") }
         if let freeBits, !(freeBits >= 0 && freeBits <= 1e6) { throw ValidationError("--free-bits must be between 0 and 1000000 nats") }
@@ -441,7 +442,9 @@ struct Train: ParsableCommand {
         if o.weightDecay > 0 { extra.append("weight decay \(o.weightDecay)") }
         if let c = o.clipNorm { extra.append("gradients clipped at norm \(c)") }
         if let c = o.corrupt { extra.append("inputs corrupted \(c) (denoising)") }
-        if let f = o.validationFraction, f > 0 { extra.append("early stopping on \(f) of the training items held out, patience \(o.patience.map(String.init) ?? "none")") }
+        if let f = o.validationFraction, f > 0 {
+            extra.append("\(f) of the training items held out, the best epoch's model kept" + (o.patience.map { ", stopping after \($0) epochs without a better one" } ?? ""))
+        }
         if let n = o.testLimit { extra.append("test loss per epoch on the first \(n) test items") }
         return "\(obj), \(Console.counted(o.epochs, "epoch")), batch \(o.batchSize), \(learningRateText(o)), Adam ε \(o.adamEpsilonValue)\(o.binarize ? ", dynamic binarization" : "")\(o.weightInit == .glorot ? ", Glorot-uniform init" : "")\(o.outputBiasFromData == true ? ", output bias at the data mean's logit" : "")"
             + extra.map { ", " + $0 }.joined()
@@ -502,6 +505,9 @@ extension Train {
             fix = "nothing to train on; give more data"
         } else if data.table != nil || !data.isImages {
             fix = "too few to hold out a test set: give more data" + (train + test >= 2 ? " or a larger --test-fraction" : "")
+        } else if data.imageFolder.map({ !$0.ownSplit }) != true {
+            // a split of its own (IDX, CIFAR-10, train/ and test/): --test-fraction is no way out
+            fix = "the data's own test split (its test files or test folder) holds too few: add test items\(classes == nil ? "" : " of these classes")"
         } else {
             // (one image stays in training whatever the fraction)
             fix = "too few to hold out a test set: give more images" + (train + test >= 2 ? ", a test/ folder beside train/, or a larger --test-fraction" : " or a test/ folder beside train/")

@@ -238,7 +238,7 @@ final class ImageFolderCLITests: XCTestCase {
         addTeardownBlock { try? FileManager.default.removeItem(atPath: dir + "-cache") }
         let own = try CLI.run(common + ["--data", split, "--image-size", "8", "--test-fraction", "0.5"], env: env)
         XCTAssertEqual(own.status, 2, own.stderr)
-        XCTAssertTrue(own.stderr.contains("has one (its test/ folder)"), own.stderr)
+        XCTAssertTrue(own.stderr.contains("has one (its own test folder)"), own.stderr)
         // a run started without --background resumes with --background black, the default's value
         let first = try CLI.run(common + ["--data", dir, "--image-size", "8"], env: env)
         XCTAssertEqual(first.status, 0, first.stderr)
@@ -260,6 +260,21 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("the images differ in size") && r.stderr.contains("read its images at their own size, 24×24, without --image-size: resize these to 24×24"), r.stderr)
         XCTAssertFalse(r.stderr.contains("pass --image-size"), r.stderr)
+    }
+
+    /// An IDX run scoring a folder of photos read at its shape (--image-size, --channels) with a
+    /// threshold: the threshold reads the run's IDX test items without those flags (they were
+    /// passed on, and refused on IDX files — no way out).
+    func testThresholdOfAnIDXRunForAFolder() throws {
+        let idx = try TinyData.make(train: 64, test: 32)
+        let dir = try makeFolder()
+        let run = tempRunDir("idxthreshold")
+        let env = ["XDG_CACHE_HOME": dir + "-cache"]
+        addTeardownBlock { for p in [idx, run, dir + "-cache"] { try? FileManager.default.removeItem(atPath: p) } }
+        XCTAssertEqual(try CLI.run(["train", "--data", idx, "--epochs", "1", "--hidden", "8", "--latent", "2", "--no-report", "--out", run]).status, 0)
+        let r = try CLI.run(["anomaly", run, "--data", dir, "--image-size", "28", "--channels", "1", "--threshold-quantile", "0.9"], env: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("quantile of the run's 32 test items"), r.stdout)
     }
 
     /// A size the conv model refuses is a usage error from --image-size as from the folder's own

@@ -228,6 +228,9 @@ final class FormatsTableTests: XCTestCase {
         // a zero alone, or before the decimal point, is a number as ever
         let plain = try TableEncoder.fit(try table("x\n0\n0.5\n10\n-0.25\n"), options: options(testFraction: 0))
         XCTAssertTrue(plain.schema.columns[0].isNumeric)
+        // one '07' in a column of ages of other widths is a number: codes are digits of one width
+        let ages = try TableEncoder.fit(try table("age\n07\n23\n145\n45\n"), options: options(testFraction: 0))
+        XCTAssertTrue(ages.schema.columns[0].isNumeric)
     }
 
     func testScikitLearnTargetNames() throws {

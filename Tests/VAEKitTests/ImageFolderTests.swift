@@ -384,6 +384,15 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual([d.train.count, d.test.count], [6, 2])
         XCTAssertEqual(d.imageFolder?.ownSplit, true)
         XCTAssertTrue(d.notes.contains { $0.contains("val/ is the test split") }, "\(d.notes)")
+        // a run's config from before the layout was recorded (no "layout": nil) reads the folder
+        // as that run trained on it — train and val as two classes, split by the fraction
+        var old = options()
+        old.layout = nil
+        let before = try Dataset.load(directory: dir, imageOptions: old)
+        XCTAssertEqual(before.classNames, ["train", "val"])
+        XCTAssertEqual(before.train.count + before.test.count, 8)
+        XCTAssertEqual(try JSONDecoder().decode(ImageFolderOptions.self, from: Data(#"{"testFraction":0.1,"skipBadFiles":false}"#.utf8)).layout, nil)
+        XCTAssertEqual(try JSONDecoder().decode(ImageFolderOptions.self, from: try JSONEncoder().encode(ImageFolderOptions())).layout, 2)
         // val/ beside train/ and test/ is not read, and said
         try FileManager.default.createDirectory(atPath: "\(dir)/test/a", withIntermediateDirectories: true)
         try FormatsFixture.writeFile(png, "\(dir)/test/a/t.png")

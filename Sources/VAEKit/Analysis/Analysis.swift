@@ -166,15 +166,21 @@ public enum Analysis {
         return scores.map(Analysis.overflowIsInfinite)
     }
 
-    /// The seed of item `i`'s noise: `base` and the item's values, mask and label — the item itself,
-    /// not its place in the data.
+    /// The seed of item `i`'s noise: `base` and the item's values, mask and condition (a
+    /// conditional model's label) — the item itself, not its place in the data. `b` as the model
+    /// reads it (`model.conditioned`).
     static func itemSeed(_ b: Batch, _ i: Int, base: UInt64) -> UInt64 {
         var h = WordHash()
         withUnsafeBytes(of: base) { h.add($0) }
         let d = b.x.count / max(b.count, 1)
         h.add(UnsafeRawBufferPointer(start: b.x.pointer + i * d, count: d * 4))
         if let m = b.mask { h.add(UnsafeRawBufferPointer(start: m.pointer + i * d, count: d * 4)) }
-        if let l = b.labels { withUnsafeBytes(of: Int64(l[i])) { h.add($0) } }
+        // the label only where it is an input (a conditional model's condition): another file's
+        // class numbering, or a row without its label cell, is the same item to a model that ignores it
+        if let c = b.condition {
+            let w = c.count / max(b.count, 1)
+            h.add(UnsafeRawBufferPointer(start: c.pointer + i * w, count: w * 4))
+        }
         return h.value
     }
 

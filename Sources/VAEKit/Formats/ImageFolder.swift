@@ -22,11 +22,11 @@ public struct ImageFolderInfo: Sendable {
 /// A folder of PNG / JPEG images as a `Dataset` (see `ImageFolderScan` for the layout). Decoded
 /// once into a cache file that later loads memory-map.
 public enum ImageFolder {
-    static let formatVersion = "2"   // 2: the files' names in the cache
+    static let formatVersion = "3"   // 2: the files' names in the cache; 3: --skip-bad-files decides the shape on readable files only
 
     public static func load(directory: String, options: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         try options.validate()
-        let scan = try ImageFolderScan(directory: directory, skipBad: options.skipBadFiles)
+        let scan = try ImageFolderScan(directory: directory, skipBad: options.skipBadFiles, layout: options.layout)
         var (train, test) = scan.hasOwnSplit ? (scan.train, scan.test) : split(scan.train, fraction: options.testFraction)
         // Test images in a seeded shuffled order, so the first ones (pictures, --test-limit) mix classes.
         var rng = RNG(seed: ImageFolderOptions.splitSeed ^ 0x7E57)

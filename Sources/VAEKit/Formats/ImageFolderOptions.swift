@@ -15,8 +15,12 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
     /// Where decoded folders are cached; nil: $XDG_CACHE_HOME/swiftvae or ~/.cache/swiftvae.
     /// Not stored in a run's config.
     public var cacheDirectory: String?
+    /// How the folder's layout is read: 2 (runs since 2026-12-07) takes train/ with val/ (or
+    /// valid/, validation/) as a split and train/ alone as the class folders; nil, a run's config
+    /// from before, reads only train/ with test/ as a split — its data stays what it trained on.
+    public var layout: Int? = 2
 
-    enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles, background }
+    enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles, background, layout }
 
     public init(imageSize: [Int]? = nil, channels: Int? = nil, testFraction: Double = 0.1,
                 skipBadFiles: Bool = false, cacheDirectory: String? = nil) {

@@ -53,14 +53,15 @@ struct ImageFolderScan {
 
     /// `skipBad` (`--skip-bad-files`): images unusable as listed are left out and logged in
     /// `skipped`; otherwise the first is an error.
-    init(directory: String, skipBad: Bool = false) throws {
+    init(directory: String, skipBad: Bool = false, layout: Int? = 2) throws {
         var log: [String]? = skipBad ? [] : nil
         defer { skipped = log ?? [] }
         let top = try ImageFolderScan.list(directory).checked(&log)
         // train/ and test/ are the split; without test/, a validation folder (torchvision's and
         // Kaggle's train/ + val/ layout) is the test split
         let dirs = top.directories
-        let testName = dirs.contains("test") ? "test" : ImageFolderScan.validationNames.first(where: dirs.contains)
+        let newer = (layout ?? 1) >= 2   // (a run's config from before: train/ with test/ alone)
+        let testName = dirs.contains("test") ? "test" : newer ? ImageFolderScan.validationNames.first(where: dirs.contains) : nil
         if dirs.contains("train"), let testName {
             let (trainItems, trainClasses) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log, empty: &emptyFolders)
             let (testItems, _) = try ImageFolderScan.part(Dataset.join(directory, testName), classNames: trainClasses, log: &log, empty: &emptyFolders)
@@ -69,8 +70,8 @@ struct ImageFolderScan {
             train = trainItems; test = testItems; classNames = trainClasses; hasOwnSplit = true
             if testName != "test" { layoutNotes.append("\(directory) has train/ and \(testName)/ but no test/: \(testName)/ is the test split") }
             let unread = dirs.filter { $0 != "train" && $0 != testName }
-            if !unread.isEmpty { layoutNotes.append("\(directory): \(unread.map { $0 + "/" }.joined(separator: ", ")) not read (train/ and \(testName)/ are the data)") }
-        } else if dirs == ["train"] && !top.files.contains(where: { ImageFolderScan.isImageName($0.name) }) {
+            if newer && !unread.isEmpty { layoutNotes.append("\(directory): \(unread.map { $0 + "/" }.joined(separator: ", ")) not read (train/ and \(testName)/ are the data)") }
+        } else if newer && dirs == ["train"] && !top.files.contains(where: { ImageFolderScan.isImageName($0.name) }) {
             // train/ alone: its class folders are the classes (not one class called train)
             (train, classNames) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log, empty: &emptyFolders)
             guard !train.isEmpty else { throw VAEError("\(directory)/train holds no .png/.jpg/.jpeg images") }

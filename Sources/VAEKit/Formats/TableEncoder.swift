@@ -191,16 +191,20 @@ public enum TableEncoder {
             trainValues.reserveCapacity(table.rowCount)
             // a row number: 1, 2, 3, … (or from any start), no cell missing
             var previous: Double? = nil, counts = true
-            // codes written with leading zeros (zip codes '02134', ids '007'): categories, not quantities
-            var zeroLed: Int? = nil
+            // codes written with leading zeros (zip codes '02134', ids '007'): categories, not
+            // quantities — when every number is digits alone of one width (an age column with
+            // one '07' stays numbers)
+            var zeroLed: Int? = nil, codeWidth: Int? = 0
             for row in 0..<table.rowCount {
                 switch TableCell.classify(bytes, table.span(row, c)) {
                 case .missing: counts = false
                 case .number(let v, let d):
                     numbers += 1
-                    if zeroLed == nil {
+                    if let w = codeWidth {
                         let t = TableCell.trimmed(bytes, table.span(row, c))
-                        if t.count >= 2, bytes[t.lowerBound] == UInt8(ascii: "0"), (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[t.lowerBound + 1]) { zeroLed = row }
+                        let digits = t.allSatisfy { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[$0]) }
+                        codeWidth = digits && (w == 0 || w == t.count) ? t.count : nil
+                        if zeroLed == nil, t.count >= 2, bytes[t.lowerBound] == UInt8(ascii: "0") { zeroLed = row }
                     }
                     decimals = d.flatMap { d in decimals.map { max($0, d) } }
                     if inTrain[row] { trainValues.append(v) }
@@ -218,6 +222,7 @@ public enum TableEncoder {
             guard observed > 0 else {
                 throw VAEError("\(table.source) column \(c + 1) ('\(name)') has no values, every cell is missing — drop it with --ignore \(shell(name))")
             }
+            if codeWidth == nil || nonFinite > 0 { zeroLed = nil }   // not codes: numbers as ever
             if texts == 0 && zeroLed == nil {
                 if let row = firstNonFinite {
                     throw VAEError("\(table.location(row: row, column: c)): '\(shown(table.string(row, c)))' is not a finite number — write a number (32-bit range, ±3.4e38) or leave the cell empty for missing")
