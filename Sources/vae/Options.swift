@@ -224,6 +224,14 @@ struct DataOptions: ParsableArguments {
         if (label != nil || ignore != nil) && AtomicFile.isDirectory(dir) {
             throw ValidationError("--label and --ignore are for CSV tables; \(dir) is a folder")
         }   // a path that does not exist is named as such by Dataset.load
+        // a folder with a split of its own given --test-fraction: refused before it is decoded (the
+        // check after the load below covers IDX and CIFAR-10 files, read in a moment; a folder that
+        // cannot be listed is left to Dataset.load, which says why)
+        let layout = try imageOptions(stored: stored).layout ?? 1
+        if testFraction != nil && !resuming, let dirs = try? FileManager.default.contentsOfDirectory(atPath: dir), dirs.contains("train"),
+           dirs.contains("test") || (layout >= 2 && ImageFolderOptions.validationFolders.contains(where: dirs.contains)) {
+            throw ValidationError("--test-fraction is for data without a test split of its own; \(dir) has one (its own test folder): drop the flag")
+        }
         let started = DispatchTime.now().uptimeNanoseconds
         let d: Dataset
         do {

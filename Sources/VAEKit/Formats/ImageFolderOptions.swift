@@ -22,6 +22,9 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles, background, layout }
 
+    /// Folders read as the test split beside train/ when there is no test/ (layout 2).
+    public static let validationFolders = ["val", "valid", "validation"]
+
     public init(imageSize: [Int]? = nil, channels: Int? = nil, testFraction: Double = 0.1,
                 skipBadFiles: Bool = false, cacheDirectory: String? = nil) {
         self.imageSize = imageSize

@@ -23,7 +23,7 @@ struct ImageFolderScan {
     /// What the layout made of the folder when it is not plain (train/ + val/, train/ alone): notes.
     var layoutNotes: [String] = []
     /// Folders read as the test split beside train/ when there is no test/.
-    static let validationNames = ["val", "valid", "validation"]
+    static let validationNames = ImageFolderOptions.validationFolders
     var classNames: [String] = []
     /// With `skipBad`: the images left out as unusable as listed (a link to a missing file, a
     /// name that is not UTF-8), one line each.
