@@ -53,7 +53,10 @@ struct Impute: ParsableCommand {
         let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)
         guard rows.count > 0 else { throw VAEError("\(data) has no data rows") }
         try RunArgument.checkConditionClasses(loaded, info.schema.classNames + rows.unseenClasses, source: data)
-        try RunArgument.checkEveryItemLabelled(loaded, rows, source: data, noun: "row")
+        // a conditional model reads each row under its label: a row whose label cell is empty cannot
+        // be filled, and is written back with its missing cells empty — the other rows filled (the
+        // whole file was refused)
+        let unlabelled = model.isConditional && rows.hasLabels ? Set((0..<rows.count).filter { rows.label($0) < 0 }) : []
         let w = rows.width
         var means = [Float](repeating: 0, count: rows.count * w)
         var rng = RNG(seed: seed)
@@ -76,14 +79,19 @@ struct Impute: ParsableCommand {
                         (observed.pointer[r * w + j] > 0 && abs(batch.x.pointer[r * w + j]) > Impute.farOutside)
                             || abs(row[j]) > Impute.farOutside
                     }
-                    if far { row.update(repeating: .nan, count: w) }
+                    if far || unlabelled.contains(start + r) { row.update(repeating: .nan, count: w) }
                 }
             }
             start = end
         }
         let result = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
-        let unfilled = result.unfilledLines
+        let unlabelledLines = Set(unlabelled.map { Int(table.rowLines[Int(rows.ids[$0]) - 1]) })
+        let unfilled = result.unfilledLines.filter { !unlabelledLines.contains($0) }
         print("filled \(result.filled) missing cells of \(rows.count) rows; wrote \(out)")
+        if !unlabelled.isEmpty, let label = info.schema.label {
+            let lines = unlabelledLines.sorted()
+            Console.note("note: \(Console.counted(lines.count, "row")) left as \(lines.count == 1 ? "it is" : "they are"): \(lines.count == 1 ? "its" : "their") '\(label.name)' cell is empty, and the model is conditional (the label is one of its inputs); give \(lines.count == 1 ? "it its" : "them their") label to have \(lines.count == 1 ? "it" : "them") filled: line\(lines.count == 1 ? "" : "s") \(lines.prefix(20).map(String.init).joined(separator: ", "))\(lines.count > 20 ? ", …" : "")")
+        }
         if !result.unseenLevels.isEmpty {
             let u = result.unseenLevels
             let shown = u.prefix(5).map { "line \($0.line), \($0.column): '\($0.text)'" }.joined(separator: "; ")

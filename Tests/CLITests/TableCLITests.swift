@@ -313,7 +313,8 @@ final class TableCLITests: XCTestCase {
 
     /// A conditional model reads every row with its label: a row whose label cell is empty is named
     /// (impute and encode read it under an all-zero condition and filled or encoded it as if that
-    /// were a class, exit 0; anomaly said "item 3 has label -1").
+    /// were a class, exit 0; anomaly said "item 3 has label -1"); impute leaves that row as it is
+    /// and fills the others.
     func testConditionalModelRefusesARowWithoutItsLabel() throws {
         let (path, lines) = try writeTable()
         let run = tempRunDir("condtable")
@@ -322,14 +323,30 @@ final class TableCLITests: XCTestCase {
         new[3] = new[3].split(separator: ",", omittingEmptySubsequences: false).dropLast().joined(separator: ",") + ","   // row 3: no kind
         let file = tempRunDir("nolabel") + ".csv"
         try AtomicFile.write(new.joined(separator: "\n") + "\n", to: file)
-        for args in [["impute", run, "--data", file, "--out", file + ".filled.csv"], ["encode", run, "--data", file, "--out", file + ".z.csv"],
-                     ["anomaly", run, "--data", file], ["evaluate", run, "--data", file]] {
+        for args in [["encode", run, "--data", file, "--out", file + ".z.csv"], ["anomaly", run, "--data", file], ["evaluate", run, "--data", file]] {
             let r = try CLI.run(args)
             XCTAssertEqual(r.status, 1, "\(args[0]): \(r.stderr)")
             XCTAssertEqual(r.stderr.split(separator: "\n").last.map(String.init),
                            "error: \(file): row 3 has no label (its 'kind' cell is empty), and the model is conditional (each row's label is one of its inputs): give every row its label, or leave that row out", args[0])
         }
-        XCTAssertFalse(AtomicFile.exists(file + ".filled.csv") || AtomicFile.exists(file + ".z.csv"))
+        XCTAssertFalse(AtomicFile.exists(file + ".z.csv"))
+        // impute fills the rows it can read and writes that one back as it is, its missing cells
+        // empty (the whole file was refused)
+        var holes = new
+        for i in [2, 3] {
+            var cells = holes[i].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            cells[1] = ""   // x missing
+            holes[i] = cells.joined(separator: ",")
+        }
+        try AtomicFile.write(holes.joined(separator: "\n") + "\n", to: file)
+        let r = try CLI.run(["impute", run, "--data", file, "--out", file + ".filled.csv"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: 1 row left as it is: its 'kind' cell is empty, and the model is conditional (the label is one of its inputs); give it its label to have it filled: line 4"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("far outside"), r.stderr)
+        let out = try String(contentsOfFile: file + ".filled.csv", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        XCTAssertEqual(out[3], holes[3], "the unlabelled row is written back as it is")
+        XCTAssertNotEqual(out[2], holes[2], "the labelled row is filled")
+        XCTAssertFalse(out[2].split(separator: ",", omittingEmptySubsequences: false)[1].isEmpty)
     }
 
     /// A value far outside the training rows' range overflows the model's 32-bit numbers: a test
