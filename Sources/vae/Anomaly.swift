@@ -108,6 +108,10 @@ struct Anomaly: ParsableCommand {
     /// — and the run's own also when --data (or $VAE_DATA) gives other data: a new file's or
     /// folder's own items would flag about 1 − q of whatever it holds.
     func runReferenceSet(_ data: Dataset, _ loaded: Checkpoint.Loaded) throws -> any DataSource {
+        func requireThere(_ file: String, _ what: String) throws {
+            guard !AtomicFile.exists(file) else { return }
+            throw VAEError("--threshold-quantile reads its threshold from the run's test items, and the run's \(what) \(file) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or leave out --threshold-quantile")
+        }
         // the run's data read as the run reads it: the flags given are for --data, not for it (an
         // IDX run scoring a folder with --image-size: the flag refused on its IDX files)
         var o = dataOptions
@@ -116,9 +120,7 @@ struct Anomaly: ParsableCommand {
         if let seq = loaded.config?.data?.sequence, loaded.model.config.sequence != nil {
             // the run's --test file, or the share of its training file it held out
             let file = seq.resolvedTestFile ?? loaded.config?.data?.recordedPath
-            if let file, !AtomicFile.exists(file) {
-                throw VAEError("--threshold-quantile reads its threshold from the run's test items, and the run's \(seq.resolvedTestFile == nil ? "data" : "test file") \(file) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or leave out --threshold-quantile")
-            }
+            if let file { try requireThere(file, seq.resolvedTestFile == nil ? "data" : "test file") }
             o.data = nil
             return try o.loadSequences(for: loaded).test
         }
@@ -126,9 +128,7 @@ struct Anomaly: ParsableCommand {
         let own = data.table != nil ? !data.isNewTable
             : data.directory == recorded || AtomicFile.sameFile(data.directory, recorded)
         if own { return data.test }
-        guard AtomicFile.exists(recorded) else {
-            throw VAEError("--threshold-quantile reads its threshold from the run's test items, and the run's data \(recorded) is not here (the path was recorded when the run trained, relative to the folder it trained in): run from that folder, or leave out --threshold-quantile")
-        }
+        try requireThere(recorded, "data")
         o.data = recorded
         return try runArg.testSet(loaded, o).test
     }

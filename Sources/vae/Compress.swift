@@ -175,20 +175,6 @@ extension Decompress {
     }
 }
 
-/// "compressing 1,234/10,000" on a terminal's stderr, redrawn at most every ½ s; silent otherwise.
-final class Progress {
-    let total: Int?, label: String
-    let live = Console.stderrIsTerminal
-    var last = Date.distantPast
-    init(total: Int?, label: String) { self.total = total; self.label = label }
-    func update(_ done: Int) {
-        guard live, Date().timeIntervalSince(last) > 0.5 else { return }
-        last = Date()
-        Console.write("\r\(label) \(done)\(total.map { "/\($0)" } ?? "")  ")
-    }
-    func finish() { if live { Console.write("\r\u{1B}[K") } }
-}
-
 enum CompressIO {
     /// Where the summary line goes: standard output, unless the file written is standard output
     /// itself or another stream (`--out /dev/stdout | …`: the line was appended to the archive).

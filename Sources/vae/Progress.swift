@@ -126,3 +126,18 @@ final class ProgressDisplay {
         return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
     }
 }
+
+/// A count of items done on a terminal's stderr ("compressing 1234/10000", "IWAE k = 5000 312/10000"),
+/// redrawn at most every ½ s; silent otherwise (a log). For long work outside training.
+final class Progress {
+    let total: Int?, label: String
+    let live = Console.stderrIsTerminal
+    var last = Date.distantPast
+    init(total: Int?, label: String) { self.total = total; self.label = label }
+    func update(_ done: Int) {
+        guard live, Date().timeIntervalSince(last) > 0.5 else { return }
+        last = Date()
+        Console.write("\r\(label) \(done)\(total.map { "/\($0)" } ?? "")  ")
+    }
+    func finish() { if live { Console.write("\r\u{1B}[K") } }
+}

@@ -281,19 +281,14 @@ extension Analysis {
     public static func iwaeScores(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int = 100, rng: inout RNG,
                                   progress: ((Int) -> Void)? = nil) throws -> [Double] {
         precondition(batch > 0, "Analysis.iwaeScores: batch must be positive, got \(batch)")
-        try model.checkReadable(set)
         // each item's k draws from its own stream (`itemSeed`), as anomalyScores
-        let base = rng.next(), pass = model.itemsPerPass(batch)
-        var out: [Double] = []
-        out.reserveCapacity(set.count)
-        for start in stride(from: 0, to: set.count, by: pass) {
-            let b = model.conditioned(set.batch(start..<min(set.count, start + pass)))
+        let base = rng.next(), latent = model.latent
+        return try Evaluator.iwae(model, set, k: k, batch: batch, rng: &rng, progress: progress, noise: { b in
             var current = (item: -1, stream: RNG(seed: 0))
-            out += try Evaluator.iwae(model, b, k: k, chunk: 1000, rng: &rng, noise: { i, _, e in
+            return { i, _, e in
                 if current.item != i { current = (i, RNG(seed: itemSeed(b, i, base: base))) }   // (draws come item by item)
-                current.stream.fillNormal(e, count: model.latent)
-            }, done: progress.map { p in { p(start + $0) } })
-        }
-        return out.map(Analysis.overflowIsInfinite)
+                current.stream.fillNormal(e, count: latent)
+            }
+        }).map(Analysis.overflowIsInfinite)
     }
 }

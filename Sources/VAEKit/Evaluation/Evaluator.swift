@@ -116,16 +116,20 @@ public enum Evaluator {
 
     /// `iwae` over every item of `set`, in passes of at most `batch` items (`itemsPerPass`):
     /// ε in item order, as in one pass. `progress` is told the items done after each one (a
-    /// k of 5,000 over 10,000 items runs for minutes).
+    /// k of 5,000 over 10,000 items runs for minutes). `noise`, when given, makes each pass's
+    /// ε source from the pass's batch (as the model reads it): (item, sample, ε row) as in
+    /// `iwae(_:_:k:chunk:rng:noise:done:)`.
     public static func iwae(_ model: any LatentVariableModel, _ set: any DataSource, k: Int, batch: Int, rng: inout RNG,
-                            progress: ((Int) -> Void)? = nil) throws -> [Double] {
+                            progress: ((Int) -> Void)? = nil,
+                            noise: ((Batch) -> (Int, Int, UnsafeMutablePointer<Float>) -> Void)? = nil) throws -> [Double] {
         precondition(batch > 0, "Evaluator.iwae: batch must be positive, got \(batch)")
         try model.checkReadable(set)
         let pass = model.itemsPerPass(batch)
         var out: [Double] = []
         out.reserveCapacity(set.count)
         for start in stride(from: 0, to: set.count, by: pass) {
-            out += iwaeUnchecked(model, model.conditioned(set.batch(start..<min(set.count, start + pass))), k: k, chunk: 1000, rng: &rng, noise: nil,
+            let b = model.conditioned(set.batch(start..<min(set.count, start + pass)))
+            out += iwaeUnchecked(model, b, k: k, chunk: 1000, rng: &rng, noise: noise.map { $0(b) },
                                  done: progress.map { p in { p(start + $0) } })
         }
         return out

@@ -300,15 +300,16 @@ public enum ImageFolder {
                 }
             }
             let all = train + test
+            func size(_ item: ImageFolderScan.Item) -> [Int] { let h = headers[item.path]!; return [h.width, h.height] }
             if options.imageSize == nil {
                 var counts: [[Int]: Int] = [:]
-                for item in all { let h = headers[item.path]!; counts[[h.width, h.height], default: 0] += 1 }
-                if counts.count > 1, let most = all.map({ [headers[$0.path]!.width, headers[$0.path]!.height] }).max(by: { counts[$0]! < counts[$1]! }) {
+                for item in all { counts[size(item), default: 0] += 1 }
+                if counts.count > 1, let most = all.map(size).max(by: { counts[$0]! < counts[$1]! }) {
                     // the first image of another size that decodes settles it (a folder of two sizes
                     // is not decoded whole to say so)
-                    for item in all where [headers[item.path]!.width, headers[item.path]!.height] != most {
-                        if try decodes(item.path), let m = all.first(where: { [headers[$0.path]!.width, headers[$0.path]!.height] == most }) {
-                            throw sizesDiffer((m.path, most[0], most[1]), (item.path, headers[item.path]!.width, headers[item.path]!.height))
+                    for item in all where size(item) != most {
+                        if try decodes(item.path), let m = all.first(where: { size($0) == most }) {
+                            throw sizesDiffer((m.path, most[0], most[1]), (item.path, size(item)[0], size(item)[1]))
                         }
                     }
                 }
@@ -319,10 +320,9 @@ public enum ImageFolder {
             }
             train.removeAll { broken.contains($0.path) }
             test.removeAll { broken.contains($0.path) }
-            first = (train + test).first.map { ($0.path, headers[$0.path]!.width, headers[$0.path]!.height) }
-            if options.imageSize == nil, let f = first,
-               let other = (train + test).first(where: { headers[$0.path]!.width != f.width || headers[$0.path]!.height != f.height }) {
-                throw sizesDiffer(f, (other.path, headers[other.path]!.width, headers[other.path]!.height))
+            first = (train + test).first.map { ($0.path, size($0)[0], size($0)[1]) }
+            if options.imageSize == nil, let f = first, let other = (train + test).first(where: { size($0) != [f.width, f.height] }) {
+                throw sizesDiffer(f, (other.path, size(other)[0], size(other)[1]))
             }
         }
         guard let f = first else {
