@@ -179,6 +179,7 @@ struct Anomaly: ParsableCommand {
         let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) + overLong.map(\.text) }
         let itemID = { (i: Int) in i < set.count ? set.itemID(i) : String(overLong[i - set.count].line) }
         let files = Encode.fileNames(set)   // an image folder's: each image's file, beside its index
+        let keyNames = (set as? TableSplit)?.keyNames ?? []   // a table's --ignore'd columns (its ids)
         // tokens outside the model's vocabulary read as <unk>, which may be cheap for it: counted per item
         let unknown = (set as? SequenceSource).map { s in (0..<s.count).map { s.unknownCount($0) } }
         if let unknown, case let n = unknown.filter({ $0 > 0 }).count, n > 0 {
@@ -216,12 +217,14 @@ struct Anomaly: ParsableCommand {
         }
         let seq = loaded.model.config.sequence  // a sequence run: the item's text instead of a label
         if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {
-            var lines = ["id,\(files == nil ? "" : "file,")\(seq == nil ? "label" : "item"),score" + (threshold == nil ? "" : ",flagged")
-                         + (unknown == nil ? "" : ",unknown")]
+            let fixed = ["id"] + (files == nil ? [] : ["file"]) + [seq == nil ? "label" : "item", "score"]
+                + (threshold == nil ? [] : ["flagged"]) + (unknown == nil ? [] : ["unknown"])
+            var lines = [(fixed.prefix(1) + Encode.keyHeader(keyNames, besides: fixed) + fixed.dropFirst()).map(CSVText.quote).joined(separator: ",")]
             // a sequence run's items in file order (the over-long ones among them, by their line)
             let rowOrder = seq == nil ? Array(0..<scores.count) : (0..<scores.count).sorted { (Int(itemID($0)) ?? 0) < (Int(itemID($1)) ?? 0) }
             for i in rowOrder {
-                var f = [CSVText.quote(itemID(i))] + (files.map { [CSVText.quote($0[i])] } ?? []) + [
+                var f = [CSVText.quote(itemID(i))] + Encode.keys(set, i, keyNames.count).map(CSVText.quote)
+                    + (files.map { [CSVText.quote($0[i])] } ?? []) + [
                          texts.map { CSVText.quote($0[i]) }
                             ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : ""),
                          String(format: "%.4f", scores[i])]
@@ -251,11 +254,16 @@ struct Anomaly: ParsableCommand {
         let shown = Array(order.prefix(min(top, 10)))
         // a long item is cut on the console (the CSV has it whole)
         let shownName = { (i: Int) -> String in let t = name(i); return t.count > 60 ? String(t.prefix(59)) + "…" : t }
+        // the first two ignored columns of a table (cut at 24 characters)
+        let shownKeys = Array(keyNames.prefix(2))
+        let cut = { (t: String) -> String in let v = Console.visible(t); return v.count > 24 ? String(v.prefix(23)) + "…" : v }
         let rows = shown.enumerated().map { (r, i) in
-            ["\(r + 1)", itemID(i)] + (files.map { [Console.visible($0[i])] } ?? []) + [shownName(i), String(format: "%.2f", scores[i])]
+            ["\(r + 1)", itemID(i)] + Encode.keys(set, i, keyNames.count).prefix(shownKeys.count).map(cut)
+                + (files.map { [Console.visible($0[i])] } ?? []) + [shownName(i), String(format: "%.2f", scores[i])]
         }
-        print(Anomaly.columns([["rank", "id"] + (files == nil ? [] : ["file"]) + [loaded.model.config.sequence == nil ? "label" : "item", "score"]] + rows,
-                              rightAligned: [0, files == nil ? 3 : 4]))
+        let before = 2 + shownKeys.count + (files == nil ? 0 : 1)   // the columns before the label
+        print(Anomaly.columns([["rank", "id"] + Encode.keyHeader(shownKeys, besides: ["rank", "id", "file", "label", "item", "score"]).map(cut) + (files == nil ? [] : ["file"]) + [loaded.model.config.sequence == nil ? "label" : "item", "score"]] + rows,
+                              rightAligned: [0, before + 1]))
         guard data.isImages else { return }   // a table has no picture of its rows
         // --out scores.csv asked for the scores: no picture written into the run besides
         if let o = out, o.lowercased().hasSuffix(".csv") { return }

@@ -36,8 +36,11 @@ struct Encode: ParsableCommand {
         let seq = model.config.sequence  // a sequence run: the item's text instead of a label
         // an image folder's images are also named by their file (relative to the folder)
         let files = sets.contains { Encode.fileNames($0.1) != nil }
-        let header = "split,id,\(files ? "file," : "")\(seq == nil ? "label" : "item")," + (0..<k).map { "mu\($0 + 1)" }.joined(separator: ",") + ","
-            + (0..<k).map { "sigma\($0 + 1)" }.joined(separator: ",")
+        // a table's --ignore'd columns (its own ids, names) beside the row number
+        let keyNames = (data.test as? TableSplit)?.keyNames ?? []
+        let fixed = ["split", "id"] + (files ? ["file"] : []) + [seq == nil ? "label" : "item"]
+            + (0..<k).map { "mu\($0 + 1)" } + (0..<k).map { "sigma\($0 + 1)" }
+        let header = (fixed.prefix(2) + Encode.keyHeader(keyNames, besides: fixed) + fixed.dropFirst(2)).map(CSVText.quote).joined(separator: ",")
         let path = runArg.output(out, default: "latents.csv")
         var items = 0, overflowed = 0, overflowIDs: [String] = []   // (the first few ids, and the count)
         // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
@@ -64,6 +67,7 @@ struct Encode: ParsableCommand {
                             if overflowIDs.count < 5 { overflowIDs.append(set.itemID(i)) }
                         }
                         var f = [name, CSVText.quote(set.itemID(i))]
+                        if !keyNames.isEmpty { f += Encode.keys(set, i, keyNames.count).map(CSVText.quote) }
                         if files { f.append(CSVText.quote(Encode.fileNames(set)?[i] ?? "")) }
                         f += [texts.map { CSVText.quote($0[i]) }
                                     ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
@@ -85,6 +89,24 @@ struct Encode: ParsableCommand {
 
     /// An image folder's file names, one per item of `set` (nil for other data).
     static func fileNames(_ set: any DataSource) -> [String]? { (set as? ImageSet)?.names }
+
+    /// The header of a table's ignored columns: each by its name, with `_column` added to a name
+    /// the output has already (a table's own `id`, beside SwiftVAE's row number `id`).
+    static func keyHeader(_ names: [String], besides fixed: [String]) -> [String] {
+        var taken = Set(fixed)
+        return names.map { name in
+            var n = name
+            while taken.contains(n) { n += "_column" }
+            taken.insert(n)
+            return n
+        }
+    }
+
+    /// Item `i`'s cells of a table's ignored columns (`count` of them; empty for other data).
+    static func keys(_ set: any DataSource, _ i: Int, _ count: Int) -> [String] {
+        guard let rows = set as? TableSplit, rows.keyNames.count == count else { return [String](repeating: "", count: count) }
+        return Array(rows.keys(i))
+    }
 
     /// A label's name; "" for a row whose label is missing (-1).
     static func className(_ l: Int, _ names: [String]) -> String { l < 0 ? "" : (l < names.count ? names[l] : String(l)) }

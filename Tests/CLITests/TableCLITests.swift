@@ -116,7 +116,14 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(rows.count - 1, 48)   // 20% of 240
         let firstID = Int(rows[1].split(separator: ",")[1])!
         XCTAssertTrue((1...240).contains(firstID))
-        XCTAssertTrue(["odd", "even"].contains(String(rows[1].split(separator: ",")[2])))
+        // the ignored id column rides along, as the file has it (under a name of its own beside
+        // SwiftVAE's row number), so that a row's code joins back to the user's own records
+        XCTAssertEqual(rows[0], "split,id,id_column,label,mu1,mu2,sigma1,sigma2")
+        for row in rows.dropFirst() {
+            let f = row.split(separator: ",")
+            XCTAssertEqual(f[2], "r\(Int(f[1])! - 1)", String(row))
+        }
+        XCTAssertTrue(["odd", "even"].contains(String(rows[1].split(separator: ",")[3])))
 
         // anomaly scores: the run's own file gives its test rows; another file all its rows (stored schema)
         let scores = run + "/scores.csv"
@@ -133,7 +140,16 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(unknown.status, 2)
         XCTAssertTrue(unknown.stderr.contains("\"banana\" is not a class of the data; its classes are 0 even, 1 odd"), unknown.stderr)
         XCTAssertEqual(unknown.stderr.split(separator: "\n").count, 1, unknown.stderr)
-        XCTAssertEqual(try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n").count, 49)
+        let scored = try String(contentsOfFile: scores, encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(scored.count, 49)
+        XCTAssertEqual(scored[0], "id,id_column,label,score")
+        for row in scored.dropFirst() {
+            let f = row.split(separator: ",")
+            XCTAssertEqual(f[1], "r\(Int(f[0])! - 1)", String(row))
+        }
+        // and on the console, beside each of the top items
+        let top = try XCTUnwrap(byName.stdout.split(separator: "\n").first { $0.hasPrefix("rank") })
+        XCTAssertTrue(top.contains("id_column"), String(top))
         let copy = tempRunDir("new") + ".csv"
         try FileManager.default.copyItem(atPath: path, toPath: copy)
         let n = try CLI.run(["anomaly", run, "--data", copy, "--out", scores])

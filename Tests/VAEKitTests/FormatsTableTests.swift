@@ -67,6 +67,26 @@ final class FormatsTableTests: XCTestCase {
             }
         }
         XCTAssertEqual(encoded.train.maskedCount + encoded.test.maskedCount, 6, "two missing colours × 3 columns")
+        // the ignored id rides along with each row (not read by the model), through subsets too
+        for split in [encoded.train, encoded.test] {
+            XCTAssertEqual(split.keyNames, ["id"])
+            XCTAssertEqual(split.keys, split.ids.map { "row\($0 - 1)" })
+        }
+        let picked = try XCTUnwrap(encoded.train.subset([2, 0]) as? TableSplit)
+        XCTAssertEqual(picked.keys, [encoded.train.keys[2], encoded.train.keys[0]])
+    }
+
+    /// A new file read with a run's schema keeps its ignored columns' cells as written (trimmed,
+    /// unquoted); a file without them has none.
+    func testIgnoredColumnsOfANewFileAreKept() throws {
+        let schema = try TableEncoder.fit(try table(FormatsTableTests.sample), options: options(label: "kind", ignore: ["id"])).schema
+        let new = try TableEncoder.apply(schema, to: try table("kind,colour,id,size\ncat,red,\"Smith, J\",2\ndog,blue, p7 ,3\n"))
+        XCTAssertEqual(new.keyNames, ["id"])
+        XCTAssertEqual(new.keys, ["Smith, J", "p7"])
+        XCTAssertEqual(Array(new.keys(1)), ["p7"])
+        let without = try TableEncoder.apply(schema, to: try table("size,colour\n2,red\n"))
+        XCTAssertEqual(without.keyNames, [])
+        XCTAssertEqual(without.keys, [])
     }
 
     func testMissingCellsAreMaskedNeverZero() throws {

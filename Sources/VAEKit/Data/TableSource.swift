@@ -29,16 +29,19 @@ extension TableSplit: DataSource {
 
     public func subset(_ indices: [Int]) -> any DataSource {
         let w = width
-        var xs = [Float](), ms = [UInt8](), ls = [Int32](), ids = [Int32]()
+        var xs = [Float](), ms = [UInt8](), ls = [Int32](), ids = [Int32](), ks = [String]()
         xs.reserveCapacity(indices.count * w)
         for i in indices {
             xs.append(contentsOf: x[(i * w)..<((i + 1) * w)])
             ms.append(contentsOf: mask[(i * w)..<((i + 1) * w)])
             if let labels { ls.append(labels[i]) }
             ids.append(self.ids[i])
+            ks.append(contentsOf: keys(i))
         }
         var out = TableSplit(count: indices.count, width: w, x: xs, mask: ms, labels: labels == nil ? nil : ls, ids: ids)
         out.unseenClasses = unseenClasses  // the label numbers keep their meaning
+        out.keyNames = keyNames
+        out.keys = ks
         return out
     }
 

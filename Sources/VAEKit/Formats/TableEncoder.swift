@@ -382,6 +382,19 @@ public enum TableEncoder {
             }
         }
         var split = TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
+        // the ignored columns this file has, as its owner wrote them (a new file may lack some)
+        let keyColumns = schema.ignored.compactMap { name in indexOf[name].map { (name, $0) } }
+        if !keyColumns.isEmpty {
+            split.keyNames = keyColumns.map(\.0)
+            split.keys.reserveCapacity(rows.count * keyColumns.count)
+            table.bytes.withUnsafeBufferPointer { bytes in
+                for row in rows {
+                    for (_, c) in keyColumns {
+                        split.keys.append(String(decoding: bytes[TableCell.trimmed(bytes, table.span(row, c))], as: UTF8.self))
+                    }
+                }
+            }
+        }
         split.unseenClasses = unseenClasses
         split.unseenLevelCount = unseenLevelCount
         split.unseenLevelExamples = unseenLevelExamples

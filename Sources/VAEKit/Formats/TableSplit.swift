@@ -22,6 +22,16 @@ public struct TableSplit: Sendable, Equatable {
     /// stored schema and `unseenLevels: .missing`): how many, and the first few.
     public var unseenLevelCount = 0
     public var unseenLevelExamples: [UnseenLevel] = []
+    /// The `--ignore`d columns the file has (ids, names, dates: what identifies a row to its
+    /// owner), in the schema's order, and their trimmed cells, count × `keyNames.count`, row-major:
+    /// not read by the model, written beside each row by `vae encode` and `vae anomaly`.
+    public var keyNames: [String] = []
+    public var keys: [String] = []
+
+    /// Row `i`'s cells of the ignored columns (`keyNames`).
+    public func keys(_ i: Int) -> ArraySlice<String> {
+        keys[(i * keyNames.count)..<((i + 1) * keyNames.count)]
+    }
 
     /// A cell holding a category level the model never saw.
     public struct UnseenLevel: Sendable, Equatable {
