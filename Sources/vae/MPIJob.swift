@@ -4,20 +4,28 @@ import VAEKit
 
 /// `mpirun -np N vae train …`: the flags of data-parallel training.
 struct MPIOptions: ParsableArguments {
-    @Option(name: .customLong("bucket-kb"), help: ArgumentHelp("Under mpirun: size of a gradient all-reduce bucket, in KiB.", valueName: "KiB"))
-    var bucketKB: Int = 256
+    @Option(name: .customLong("bucket-kb"), help: ArgumentHelp("Under mpirun: size of a gradient all-reduce bucket, in KiB (default 256).", valueName: "KiB"))
+    var bucketKB: Int?
     @Flag(name: .customLong("no-overlap"), help: "Under mpirun: sum the gradients after the backward instead of during it.")
     var noOverlap = false
 
     func validate() throws {
-        if !(1...(1 << 21)).contains(bucketKB) { throw ValidationError("--bucket-kb must be between 1 and 2097152") }
+        if let b = bucketKB, !(1...(1 << 21)).contains(b) { throw ValidationError("--bucket-kb must be between 1 and 2097152") }
     }
 
     var settings: DataParallel.Settings {
         var s = DataParallel.Settings()
-        s.bucketBytes = bucketKB << 10
+        s.bucketBytes = (bucketKB ?? 256) << 10
         s.overlap = !noOverlap
         return s
+    }
+
+    /// Said when training runs in one process: these flags shape the gradient sum between ranks,
+    /// and there is none.
+    var unusedNote: String? {
+        let given = (bucketKB == nil ? [] : ["--bucket-kb"]) + (noOverlap ? ["--no-overlap"] : [])
+        guard !given.isEmpty else { return nil }
+        return "note: \(given.joined(separator: " and ")) shape\(given.count == 1 ? "s" : "") the gradient sum between the processes of `mpirun -np N vae train …`; this is one process, started without mpirun, so \(given.count == 1 ? "it changes" : "they change") nothing"
     }
 }
 

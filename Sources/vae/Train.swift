@@ -172,6 +172,7 @@ struct Train: ParsableCommand {
             }
         }
         let mpi = comm.map { ($0, mpiOptions.settings) }
+        if comm == nil, let note = mpiOptions.unusedNote { Console.note(note) }
         let leader = comm?.isLeader ?? true
         let run: TrainingRun
         let data: Dataset

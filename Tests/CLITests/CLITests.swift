@@ -329,6 +329,20 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(AtomicFile.exists(run + "/model.safetensors"))
     }
 
+    /// --bucket-kb and --no-overlap shape the gradient sum between mpirun's ranks: in one process
+    /// they change nothing, and a note says so (they were accepted silently).
+    func testMPIFlagsWithoutMPIRunAreNoted() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("nompi")
+        let r = try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report",
+                             "--bucket-kb", "4", "--no-overlap", "--out", run])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: --bucket-kb and --no-overlap shape the gradient sum between the processes of `mpirun -np N vae train …`; this is one process"), r.stderr)
+        let plain = try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report", "--out", tempRunDir("nompi2")])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertFalse(plain.stderr.contains("--bucket-kb"), plain.stderr)
+    }
+
     /// A negative number after an option is its value, so the option's own check answers
     /// ("--lr must be > 0"), not "Missing value for '--lr <lr>'" as if none were given.
     func testNegativeOptionValuesAreValuesAndRefusedByTheirCheck() throws {
