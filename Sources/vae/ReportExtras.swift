@@ -76,7 +76,9 @@ enum ReportExtras {
             png = Pictures.grid(x, shape: model.config.inputShape, columns: 8, scale: Figures.scale(for: model.config.inputShape))
             files.append(("anomalies.png", png))
         }
-        let fileNames = Encode.fileNames(set)   // an image folder's image: its index and its file
+        // an image folder's image: its index and its file; a table's row: its number and its first
+        // --ignore'd cell (the user's own id)
+        let fileNames = Encode.fileNames(set) ?? (set as? TableSplit).flatMap { t in t.keyNames.isEmpty ? nil : (0..<t.count).map { t.keys($0).first! } }
         let rows = top.enumerated().map { r, i in
             [String(r + 1), fileNames.map { "\(set.itemID(i)) \($0[i])" } ?? set.itemID(i), name(labels[i]), String(format: "%.2f", scores[i])]
         }
