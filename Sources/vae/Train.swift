@@ -165,7 +165,13 @@ struct Train: ParsableCommand {
         if let comm {
             // every rank must take the same path (resume, or start): one that resumes while another
             // starts waits at a collective the other never reaches — a silent hang
-            let seen = try comm.allgather([Int32(resuming == nil ? 0 : 1)])
+            let seen = try comm.allgather([Int32(resuming == nil ? 0 : 1), Int32(resume ? 1 : 0)])
+            if let r = seen.indices.first(where: { seen[$0][1] != seen[0][1] }) {
+                // mpirun's ranks may each have their own command line: one with --resume and one
+                // without, in a folder both see (not a file system the ranks do not share)
+                let (with, without) = seen[0][1] == 1 ? (0, r) : (r, 0)
+                throw ValidationError("rank \(with) of \(comm.size) was started with --resume and rank \(without) without it: every rank must run the same command line")
+            }
             if let r = seen.indices.first(where: { seen[$0] != seen[0] }) {
                 let (with, without) = seen[0][0] == 1 ? (0, r) : (r, 0)
                 throw VAEError("rank \(with) of \(comm.size) sees a checkpoint in \(out ?? "--out") and rank \(without) does not: every rank must see the same run folder (a file system all ranks share, and the same --out)")

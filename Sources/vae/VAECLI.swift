@@ -40,12 +40,16 @@ struct VAECLI: ParsableCommand {
                 Foundation.exit(0)
             }
             if code == .validationFailure {
-                // Under mpirun every rank reads the same command line and finds the same mistake:
-                // rank 0 says it, the others exit with it silently (one line, not one per rank),
-                // a second later: mpirun ends the job on the first failed rank, and rank 0 must
-                // have said why by then.
+                // Under mpirun every rank usually reads the same command line and finds the same
+                // mistake: rank 0 says it and mpirun ends the job on that first failed rank, so the
+                // others wait two seconds first (one line, not one per rank). A rank still alive then
+                // is the only one with the mistake (mpirun's ranks can have command lines of their
+                // own): it says it, naming itself.
+                // (after the ranks joined, the job's own way: rank 0 says it, and the job ends)
+                if MPIJob.comm != nil { MPIJob.fail(message(for: error), code: 2) }
                 if let rank = Communicator.launchedRank, rank != 0 {
-                    sleep(1)
+                    sleep(2)
+                    Console.error("rank \(rank): \(message(for: error)) (see 'vae --help' or 'vae <command> --help'; every rank must run the same command line)")
                     Foundation.exit(2)
                 }
                 Console.error("\(message(for: error)) (see 'vae --help' or 'vae <command> --help')")

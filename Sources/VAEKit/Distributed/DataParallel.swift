@@ -134,7 +134,8 @@ public final class DataParallel {
         Array((trainer.state.data ?? trainer.dataDescription).utf8).withUnsafeBytes { d.add($0) }
         // the training options and the job's settings, one hash each (a rank that trains for other
         // epochs or batches than the others waits for them at a collective they never reach)
-        let named = DataParallel.fields(trainer.options, prefix: "") + DataParallel.fields(settings, prefix: "MPI ")
+        let named = DataParallel.fields(trainer.options, prefix: "") + DataParallel.fields(trainer.model.config, prefix: "model ")
+            + DataParallel.fields(settings, prefix: "MPI ")
         let all = try comm.allgather([h.value, d.value] + named.map(\.hash))
         for (r, v) in all.enumerated() where v != all[0] {
             if let i = (0..<named.count).first(where: { v[2 + $0] != all[0][2 + $0] }) {
@@ -154,6 +155,13 @@ public final class DataParallel {
         "learningRateSchedule": "--lr-schedule", "weightInit": "--init", "outputBiasFromData": "--output-bias-from-data",
         "validationFraction": "--validation-fraction", "patience": "--patience",
         "MPI bucketBytes": "--bucket-kb", "MPI overlap": "--no-overlap",
+        // the model (each rank builds its own from its command line, or reads it from the run)
+        "model architecture": "--model", "model inputShape": "--image-size or --channels (the item's shape)",
+        "model latent": "--latent", "model hidden": "--hidden", "model likelihood": "--likelihood",
+        "model gaussianSigma": "--sigma", "model beta": "--beta", "model warmupEpochs": "--warmup",
+        "model groups": "the table's columns", "model conditionSize": "--conditional",
+        "model activation": "--activation", "model freeBits": "--free-bits",
+        "model sequence": "the sequence model's flags (--max-length, --tokens, --embedding, --encoder, --decoder, …)",
     ]
 
     /// Each stored property of `value` (nil ones too, so that every rank has the same list) with a
