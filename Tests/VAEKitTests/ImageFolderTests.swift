@@ -141,6 +141,62 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(gray.trainImages.images.array, [UInt8(g + 0.5), UInt8(g * 128 / 255 + 0.5)])
     }
 
+    /// The resize reads only the source rows and columns its centre crop needs: the same bytes as
+    /// resampling every row first (the reference below), for shrinking, enlarging, both at once,
+    /// every channel conversion.
+    func testResizeReadsOnlyWhatTheCropNeeds() {
+        var rng = RNG(seed: 11)
+        func reference(_ px: [UInt8], w: Int, h: Int, ch: Int, oc: Int, oh: Int, ow: Int) -> [UInt8] {
+            let (rh, rw) = ImageResize.resizedSize(height: h, width: w, outHeight: oh, outWidth: ow)
+            let xw = AxisWeights(input: w, resized: rw, first: ImageResize.cropOffset(rw, ow), count: ow)
+            let yw = AxisWeights(input: h, resized: rh, first: ImageResize.cropOffset(rh, oh), count: oh)
+            var rows = [Float](repeating: 0, count: oc * h * ow), line = [Float](repeating: 0, count: oc * w)
+            var out = [UInt8](repeating: 0, count: oc * oh * ow)
+            px.withUnsafeBufferPointer { p in
+                for y in 0..<h {
+                    ImageResize.convertRow(p.baseAddress! + y * w * ch, width: w, channels: ch, outChannels: oc, into: &line)
+                    for c in 0..<oc { for x in 0..<ow { rows[(c * h + y) * ow + x] = xw.apply(x, line, base: c * w) } }
+                }
+            }
+            for c in 0..<oc { for y in 0..<oh { for x in 0..<ow {
+                var v: Float = 0
+                for (k, wt) in yw.weights[y].enumerated() { v += wt * rows[(c * h + yw.starts[y] + k) * ow + x] }
+                out[(c * oh + y) * ow + x] = UInt8(max(0, min(255, v + 0.5)))
+            } } }
+            return out
+        }
+        for trial in 0..<300 {
+            let w = 1 + Int(rng.next() % 40), h = 1 + Int(rng.next() % 40)
+            let ch = [1, 2, 3, 4][Int(rng.next() % 4)], oc = [1, 3][Int(rng.next() % 2)]
+            let ow = 1 + Int(rng.next() % 20), oh = 1 + Int(rng.next() % 20)
+            let px = (0..<(w * h * ch)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            var got = [UInt8](repeating: 0, count: oc * oh * ow)
+            px.withUnsafeBufferPointer { p in
+                got.withUnsafeMutableBufferPointer {
+                    ImageResize.convert(p, width: w, height: h, channels: ch, outChannels: oc, outHeight: oh, outWidth: ow, into: $0.baseAddress!)
+                }
+            }
+            XCTAssertEqual(got, reference(px, w: w, h: h, ch: ch, oc: oc, oh: oh, ow: ow), "trial \(trial): \(w)×\(h)×\(ch) → \(oc)×\(oh)×\(ow)")
+        }
+    }
+
+    /// A strip 1 pixel wide and 4 M tall (a few KB of file, within the pixel limit) to 1024 × 1024:
+    /// its centre crop reads two source rows (every row resampled first asked for 16 GB and crashed).
+    func testTallStripResizesFromTheRowsItsCropReads() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        let h = 4_000_000
+        var px = [UInt8](repeating: 7, count: h)
+        for y in (h / 2 - 100)..<(h / 2 + 100) { px[y] = 200 }   // the middle rows, which the crop shows
+        try writePNG(dir + "/strip.png", width: 1, height: h, channels: 1, pixels: px)
+        px = []
+        var o = options()
+        o.imageSize = [1024, 1024]
+        o.testFraction = 0
+        let d = try Dataset.load(directory: dir, imageOptions: o)
+        XCTAssertEqual(d.trainImages.images.count, 1024 * 1024)
+        XCTAssertEqual(Set(d.trainImages.images.array), [200])
+    }
+
     func testDifferentSizesNeedImageSize() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)
         try writePNG(dir + "/a.png", width: 4, height: 4, channels: 1, pixels: [UInt8](repeating: 1, count: 16))

@@ -18,17 +18,23 @@ enum ImageResize {
         }
         let (rh, rw) = resizedSize(height: height, width: width, outHeight: outHeight, outWidth: outWidth)
         let top = cropOffset(rh, outHeight), left = cropOffset(rw, outWidth)
-        let xw = AxisWeights(input: width, resized: rw, first: left, count: outWidth)
+        var xw = AxisWeights(input: width, resized: rw, first: left, count: outWidth)
         let yw = AxisWeights(input: height, resized: rh, first: top, count: outHeight)
-        // Horizontal pass: every source row, converted to outChannels floats, resampled to outWidth.
-        var rows = [Float](repeating: 0, count: outChannels * height * outWidth)
-        var line = [Float](repeating: 0, count: outChannels * width)
-        for y in 0..<height {
-            convertRow(pixels.baseAddress! + y * width * channels, width: width, channels: channels,
+        // Only the source rows and columns the crop reads: a 1 × 16 M-pixel strip enlarged to 64
+        // wide is 1 G rows tall before its centre crop of 64, one source row (all its rows held
+        // as floats asked for 4 GB).
+        let (y0, y1) = yw.span, (x0, x1) = xw.span
+        xw.shift(by: x0)
+        let rowsUsed = y1 - y0, cols = x1 - x0
+        // Horizontal pass: each source row used, converted to outChannels floats, resampled to outWidth.
+        var rows = [Float](repeating: 0, count: outChannels * rowsUsed * outWidth)
+        var line = [Float](repeating: 0, count: outChannels * cols)
+        for y in y0..<y1 {
+            convertRow(pixels.baseAddress! + (y * width + x0) * channels, width: cols, channels: channels,
                        outChannels: outChannels, background: Float(background), into: &line)
             for c in 0..<outChannels {
-                let dst = (c * height + y) * outWidth
-                for x in 0..<outWidth { rows[dst + x] = xw.apply(x, line, base: c * width) }
+                let dst = (c * rowsUsed + y - y0) * outWidth
+                for x in 0..<outWidth { rows[dst + x] = xw.apply(x, line, base: c * cols) }
             }
         }
         // Vertical pass, then round to bytes.
@@ -36,8 +42,8 @@ enum ImageResize {
             for y in 0..<outHeight {
                 for x in 0..<outWidth {
                     var v: Float = 0
-                    let (start, weights) = (yw.starts[y], yw.weights[y])
-                    for (k, w) in weights.enumerated() { v += w * rows[(c * height + start + k) * outWidth + x] }
+                    let (start, weights) = (yw.starts[y] - y0, yw.weights[y])
+                    for (k, w) in weights.enumerated() { v += w * rows[(c * rowsUsed + start + k) * outWidth + x] }
                     out[(c * outHeight + y) * outWidth + x] = UInt8(max(0, min(255, v + 0.5)))
                 }
             }
@@ -102,6 +108,16 @@ struct AxisWeights {
                 if j0 + 1 < n { starts.append(j0); weights.append([1 - t, t]) } else { starts.append(j0); weights.append([1]) }
             }
         }
+    }
+
+    /// The input positions the weights read: [first, end).
+    var span: (Int, Int) {
+        (starts.min() ?? 0, zip(starts, weights).map { $0 + $1.count }.max() ?? 0)
+    }
+
+    /// Reads an input that starts at position `offset` of the original one.
+    mutating func shift(by offset: Int) {
+        for i in starts.indices { starts[i] -= offset }
     }
 
     @inline(__always) func apply(_ i: Int, _ line: [Float], base: Int) -> Float {
