@@ -31,6 +31,7 @@ struct Denoise: ParsableCommand {
     }
 
     func run() throws {
+        OutputFile.registerInputFolder(images, "--images")
         try OutputFile.requireFolder(out)
         try OutputFile.requireOutDir(outDir, reads: [("--images", images)])
         threadOptions.apply()

@@ -58,6 +58,9 @@ struct Inpaint: ParsableCommand {
     }
 
     func run() throws {
+        OutputFile.registerInputFolder(images, "--images")
+        OutputFile.registerInputFolder(masks, "--masks")
+        if let mask, AtomicFile.regularFileSize(mask) != nil { OutputFile.registerInput(mask, "the --mask file") }
         try OutputFile.requireFolder(out)
         try OutputFile.requireOutDir(outDir, reads: [("--images", images), ("--masks", masks)])
         threadOptions.apply()

@@ -436,6 +436,26 @@ enum OutputFile {
 
     static func registerInput(_ path: String, _ what: String) { inputs.append((path, what)) }
 
+    /// Folders whose files the command reads (--images, --masks): an --out that is one of their
+    /// files, by any path, would replace an input.
+    nonisolated(unsafe) static var inputFolders: [(path: String, option: String)] = []
+
+    static func registerInputFolder(_ folder: String?, _ option: String) {
+        if let folder { inputFolders.append((folder, option)) }
+    }
+
+    /// The input folder `path` is a file of (its real path under the folder's), if any.
+    static func inputFolder(holding path: String) -> (path: String, option: String)? {
+        guard AtomicFile.regularFileSize(path) != nil, let file = realPath(path) else { return nil }
+        return inputFolders.first { f in realPath(f.path).map { file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ?? false }
+    }
+
+    private static func realPath(_ path: String) -> String? {
+        guard let r = realpath(path, nil) else { return nil }
+        defer { free(r) }
+        return String(cString: r)
+    }
+
     /// The outputs `requireFolder` has checked so far, with their option.
     nonisolated(unsafe) static var checked: [(path: String, option: String)] = []
 
@@ -465,6 +485,9 @@ enum OutputFile {
         if path.isEmpty { throw ValidationError("\(option) is empty: give a file name") }
         if let input = inputs.first(where: { AtomicFile.sameFile(path, $0.path) }) {
             throw VAEError("\(option) \(path) is \(input.what), which this command reads: write to another file")
+        }
+        if let folder = inputFolder(holding: path) {
+            throw VAEError("\(option) \(path) is a file of the \(folder.option) folder \(folder.path), which this command reads: write to another file")
         }
         checked.append((path, option))
         if AtomicFile.isDirectory(path) {

@@ -100,6 +100,7 @@ struct Reconstruct: ParsableCommand {
     }
 
     func run() throws {
+        OutputFile.registerInputFolder(images, "--images")
         try OutputFile.requireFolder(out)
         try OutputFile.requireOutDir(outDir, reads: [("--images", images)])
         threadOptions.apply()

@@ -408,6 +408,18 @@ final class GenerationCLITests: XCTestCase {
             XCTAssertTrue(same.stderr.contains("is the --images folder: the outputs, named as the images, would replace the files read"), same.stderr)
         }
         XCTAssertEqual(try AtomicFile.readAll(path: dir + "/a.png", maxBytes: 1 << 20), before)
+        // --out naming one of the images read, or the mask: refused (the picture replaced the input)
+        let maskBefore = try AtomicFile.readAll(path: dir + "-mask.png", maxBytes: 1 << 20)
+        for (args, said) in [(["reconstruct", GenerationCLITests.denoising, "--images", dir, "--out", dir + "/a.png"], "is a file of the --images folder"),
+                             (["denoise", GenerationCLITests.denoising, "--images", dir, "--out", dir + "/./b.png"], "is a file of the --images folder"),
+                             (["inpaint", GenerationCLITests.denoising, "--images", dir, "--mask", dir + "-mask.png", "--iterations", "1",
+                               "--out", dir + "-mask.png"], "is the --mask file, which this command reads")] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains(said), r.stderr)
+        }
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "/a.png", maxBytes: 1 << 20), before)
+        XCTAssertEqual(try AtomicFile.readAll(path: dir + "-mask.png", maxBytes: 1 << 20), maskBefore)
         // a link in --out-dir named as an output: refused, the file it names untouched
         let linked = tempRunDir("linked"), victim = tempRunDir("victim") + ".txt"
         try FileManager.default.createDirectory(atPath: linked, withIntermediateDirectories: true)
