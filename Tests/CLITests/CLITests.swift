@@ -329,6 +329,23 @@ final class CLITests: XCTestCase {
         XCTAssertFalse(AtomicFile.exists(run + "/model.safetensors"))
     }
 
+    /// A run trained on a relative --data, used from another folder that has a folder of that name
+    /// (other data): its commands read where it trained (the absolute path it recorded), not the
+    /// folder of the same name here — which evaluated and reported on the other data.
+    func testRunReadsItsRecordedDataFromAnotherFolder() throws {
+        let home = tempRunDir("reldata"), elsewhere = tempRunDir("elsewhere")
+        for d in [home, elsewhere] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
+        try FileManager.default.moveItem(atPath: try TinyData.make(train: 64, test: 16, side: 8), toPath: home + "/d")
+        try FileManager.default.moveItem(atPath: try TinyData.make(train: 64, test: 24, side: 8), toPath: elsewhere + "/d")
+        let t = try CLI.run(["train", "--data", "d", "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report", "--out", "run"], cwd: home)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        for cwd in [home, elsewhere] {
+            let e = try CLI.run(["evaluate", home + "/run", "--iwae", "0"], cwd: cwd)
+            XCTAssertEqual(e.status, 0, e.stderr)
+            XCTAssertTrue(e.stdout.contains("\"count\":16"), "from \(cwd): \(e.stdout)")
+        }
+    }
+
     /// --bucket-kb and --no-overlap shape the gradient sum between mpirun's ranks: in one process
     /// they change nothing, and a note says so (they were accepted silently).
     func testMPIFlagsWithoutMPIRunAreNoted() throws {

@@ -244,12 +244,15 @@ public enum AtomicFile {
         return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino
     }
 
-    /// A path a run recorded, from here: as given when that leads somewhere, else the absolute path
-    /// recorded beside it when that does (the run used from another folder), else as given — for
-    /// the message that says it is missing.
+    /// A path a run recorded, from here: the absolute path recorded beside it when that leads
+    /// somewhere — where the run read — written as given when the given path leads to the same
+    /// place (for messages); else as given (the run and its data moved together, or, when that
+    /// leads nowhere either, for the message that says it is missing). A relative path that leads
+    /// elsewhere from another folder (a folder of the same name there) is not the run's data.
     public static func resolve(_ given: String, absolute: String?) -> String {
-        if exists(given) { return given }
-        if let a = absolute, exists(a) { return a }
+        if let a = absolute, exists(a) {
+            return exists(given) && sameFile(given, a) ? given : a
+        }
         return given
     }
 
