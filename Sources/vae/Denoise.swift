@@ -12,7 +12,8 @@ struct Denoise: ParsableCommand {
     @Option(help: ArgumentHelp("Denoise the images (PNG, JPEG) of this folder (no clean truth: no PSNR).", valueName: "dir")) var images: String?
     @Option(name: .customLong("class"), help: ArgumentHelp("The label of every image of --images (conditional models).", valueName: "name|index"))
     var imagesClass: String?
-    @Option(help: "Standard deviation of the noise added to test images (pixels in [0, 1], clipped).") var noise = 0.3
+    @Option(name: .customLong("noise"), help: "Standard deviation of the noise added to test images (pixels in [0, 1], clipped; default 0.3; not with --images, whose images are denoised as they are).") var noiseGiven: Double?
+    var noise: Double { noiseGiven ?? 0.3 }
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Test images over which PSNR is averaged (default 1000; not with --images, which reads the whole folder).") var limit: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
@@ -27,6 +28,8 @@ struct Denoise: ParsableCommand {
         guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
         guard (limit ?? 1) >= 1 else { throw ValidationError("--limit must be ≥ 1") }
         if limit != nil && images != nil { throw ValidationError("--limit counts test images; --images DIR reads every image of the folder") }
+        // it was accepted and changed nothing: the folder's images are the noisy ones
+        if noiseGiven != nil && images != nil { throw ValidationError("--noise is added to test images; --images DIR denoises the folder's images as they are: drop --noise") }
         try ClassChoice.requireImages(imagesClass, images: images)
     }
 

@@ -330,6 +330,9 @@ struct RunArgument: ParsableArguments {
         if d.classNamesAreNumbers, let known = RunArgument.trainingClassNames(loaded), known.count == d.classNames.count {
             d.classNames = known
         }
+        // an image folder's labels numbered as the run's classes, by name (it numbers its own
+        // class folders: one holding some of the run's classes, or others, counted them from 0)
+        if let known = RunArgument.trainingClassNames(loaded) { d = d.relabelled(toClasses: known) }
         let shape = d.test.itemShape
         guard shape == loaded.model.config.inputShape else {
             let expected = loaded.model.config.inputShape.map(String.init).joined(separator: "×")

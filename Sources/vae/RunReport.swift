@@ -143,7 +143,7 @@ enum RunReport {
 
         let interp = Figures.interpolation(model, data.test, from: a, to: b, steps: 10)
         files.append(("interpolation.png", interp))
-        page.addImage("Interpolation", png: interp, caption: "Test images \(a) and \(b) (ends) and 10 decodings of the straight line between their latent means.", pixelated: true)
+        page.addImage("Interpolation", png: interp, caption: "Test images \(data.test.itemID(a)) and \(data.test.itemID(b)) (ends; vae interpolate's --from and --to) and 10 decodings of the straight line between their latent means.", pixelated: true)
 
         if model.isConditional {
             try ReportExtras.addConditionalGrid(&page, model, classNames: data.classNames, trained: options.classes, seed: seed, files: &files)

@@ -135,7 +135,7 @@ struct Interpolate: ParsableCommand {
     var from: String
     @Option(help: ArgumentHelp("Id of the second test image (a sequence run: a line id or the item).", valueName: "id|item"))
     var to: String
-    @Option(help: "Decoded steps between them.") var steps = 10
+    @Option(help: "Decodings along the straight line between the latent means: images, S points from --from's to --to's, both included (the picture adds the two images at its ends); sequences, the decodings of the two ends and of S points between them.") var steps = 10
     @Option(name: .customLong("class"), help: ArgumentHelp("Decode under this class (conditional models; default: the first image's label).", valueName: "name|index"))
     var cls: String?
     @Option(help: ArgumentHelp("Output PNG (default RUN/interpolation.png); a sequence run: a text file (default: stdout).", valueName: "file")) var out: String?

@@ -314,7 +314,9 @@ final class CLITests: XCTestCase {
                                  (["bench", "--kernels", "--latent", "0"], "--latent must be between 1 and 4096"),
                                  // recorded and used by nothing
                                  (["train", "--model", "conv", "--activation", "tanh"], "--activation is for --model mlp"),
-                                 (["train", "--sigma", "0.2"], "--sigma is the fixed σ of --likelihood gaussian")] {
+                                 (["train", "--sigma", "0.2"], "--sigma is the fixed σ of --likelihood gaussian"),
+                                 // accepted, and the folder's images denoised as they were
+                                 (["denoise", "nowhere", "--images", "x", "--noise", "0.5"], "--noise is added to test images; --images DIR denoises the folder's images as they are")] {
             let run = tempRunDir("range")
             let r = try CLI.run(args + (args[0] == "train" ? ["--epochs", "1", "--out", run] : []))
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")

@@ -117,6 +117,46 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertTrue(e.stdout.contains("wrote \(run)/z.csv"), e.stdout)
     }
 
+    /// A folder with some of a conditional run's classes — not the first ones — is read by the
+    /// class names: its own numbering (red = 0 of its one class) was refused as "not the run's
+    /// classes in the same order"; each image is read under its class, as in the run's folder.
+    func testConditionalRunReadsAFolderOfSomeOfItsClassesByName() throws {
+        let dir = try makeFolder()
+        let cache = dir + "-cache", run = dir + "-run", sub = dir + "-sub"
+        for d in [cache, run, sub] { addTeardownBlock { try? FileManager.default.removeItem(atPath: d) } }
+        let env = ["XDG_CACHE_HOME": cache]
+        let r = try CLI.run(["train", "--data", dir, "--image-size", "12", "--epochs", "1", "--latent", "2", "--hidden", "8",
+                             "--conditional", "--batch", "16", "--out", run, "--no-report"], env: env)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/red", toPath: sub + "/red")
+        let mine = try CLI.run(["encode", run, "--split", "all", "--out", run + "/all.csv"], env: env)
+        XCTAssertEqual(mine.status, 0, mine.stderr)
+        let e = try CLI.run(["encode", run, "--data", sub, "--split", "all", "--out", run + "/sub.csv"], env: env)
+        XCTAssertEqual(e.status, 0, e.stderr)
+        // file → (label, μ…) of each CSV
+        func codes(_ path: String) throws -> [String: [Substring]] {
+            var out: [String: [Substring]] = [:]
+            for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst() {
+                let f = line.split(separator: ",")
+                out[String(f[2])] = Array(f[3...])
+            }
+            return out
+        }
+        let whole = try codes(run + "/all.csv"), part = try codes(run + "/sub.csv")
+        XCTAssertEqual(part.count, 20)
+        for (file, code) in part {
+            XCTAssertEqual(code.first, "red", file)
+            XCTAssertEqual(code, whole[file], "\(file): another code under another condition")
+        }
+        // a class the run never had is still refused by the conditional model, by name
+        try FileManager.default.createDirectory(atPath: sub + "/purple", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/red/0.png", toPath: sub + "/purple/0.png")
+        let unseen = try CLI.run(["encode", run, "--data", sub, "--out", run + "/u.csv"], env: env)
+        XCTAssertEqual(unseen.status, 1, unseen.stderr)
+        XCTAssertTrue(unseen.stderr.contains("has labels the model never saw ('purple')"), unseen.stderr)
+    }
+
     /// A class folder without an image is no class, and a note says so (it was dropped unsaid).
     func testEmptyClassFolderIsNoted() throws {
         let dir = try makeFolder()

@@ -300,3 +300,31 @@ public struct Dataset: Sendable {
         directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }
+
+extension Dataset {
+    /// The data with its labels numbered as a run's classes, matched by name: the run's classes
+    /// first, in its order, then the data's names the run never had (in the data's order). An image
+    /// folder numbers its own class folders (a folder holding `devices` and `places` of a run
+    /// trained on `devices`, `mimetypes`, `places` calls `places` 1, the run 2): read so, a
+    /// conditional model's one-hot and `--classes`/`--normal` mean the same class for both.
+    /// Image sets only (a table's encoder matches its labels by name already); self when the
+    /// names already agree, the items have no labels, or the classes would pass 256.
+    public func relabelled(toClasses known: [String]) -> Dataset {
+        guard classNames != known, train is ImageSet || test is ImageSet, test.hasLabels || train.hasLabels else { return self }
+        var names = known
+        let unseen = classNames.filter { !known.contains($0) }
+        names += unseen
+        guard names.count <= 256 else { return self }
+        let map = classNames.map { UInt8(names.firstIndex(of: $0)!) }
+        func remap(_ s: any DataSource) -> any DataSource {
+            guard var set = s as? ImageSet else { return s }
+            set.labels = set.labels.map { Int($0) < map.count ? map[Int($0)] : $0 }
+            return set
+        }
+        var d = self
+        d.train = remap(train)
+        d.test = remap(test)
+        d.classNames = names
+        return d
+    }
+}
