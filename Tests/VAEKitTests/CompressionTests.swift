@@ -226,6 +226,15 @@ final class CompressionTests: XCTestCase {
         for i in [24, 25, 26, 27] { crafted[i] = 0 }
         crafted[24] = 100   // 100 images, 2³² − 1 words: bounded by what 100 images can cost
         XCTAssertLessThan(try XCTUnwrap(BitsBackCodec.sizeBound(prefix: crafted)), 10_000_000)
+        // dimensions whose product passes 2⁶³ (the top bytes of height and width damaged), or a
+        // product that times the likelihood's bits would: the header alone, not an overflow trap
+        var wide = Array(archive.prefix(64))
+        wide[35] = 0xFF; wide[39] = 0xFF
+        XCTAssertEqual(BitsBackCodec.sizeBound(prefix: wide), 72)
+        wide = Array(archive.prefix(64))
+        for i in 24..<40 { wide[i] = 0 }
+        wide[28] = 1; wide[35] = 0x80; wide[39] = 0x80   // no images of 1 × 2³¹ × 2³¹
+        XCTAssertEqual(BitsBackCodec.sizeBound(prefix: wide), 72)
     }
 
     /// Stored names are PNG file names: an archive whose name was altered under a valid checksum

@@ -250,9 +250,12 @@ public struct BitsBackCodec {
         guard prefix.count >= fixedHeaderBytes, Array(prefix[0..<8]) == magic else { return nil }
         func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(prefix[at + $1]) << (8 * $1) } }
         let latentBits = Int(prefix[21]), likelihoodBits = Int(prefix[23])
-        let count = u32(24), d = u32(28) * u32(32) * u32(36), words = u32(60)
+        let count = u32(24), words = u32(60)
+        // (each dimension < 2³², their product may pass 2⁶³: a damaged header, not a trap)
+        let (hw, o1) = u32(32).multipliedReportingOverflow(by: u32(36))
+        let (d, o2) = u32(28).multipliedReportingOverflow(by: hw)
         // past the decoder's limits: refused once read, so read no more than the header
-        guard d > 0, count <= maxPixels / d else { return fixedHeaderBytes + 8 }
+        guard !o1, !o2, d > 0, d <= maxPixels, count <= maxPixels / d else { return fixedHeaderBytes + 8 }
         let costBits = count * (d * likelihoodBits + 4096 * max(latentBits, 32)) + 64 * 32
         return fixedHeaderBytes + 4 * min(words, costBits / 32 + 2) + 4 + count * 256 + 8
     }
