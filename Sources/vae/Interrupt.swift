@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Synchronization
+import VAEKit
 
 /// Ctrl-C, SIGTERM or SIGHUP during training: the first signal asks training to stop after the batch
 /// under way (a checkpoint is then written); a second one quits at once (exit 128 + the signal;
@@ -45,7 +46,7 @@ enum Interrupt {
             s.setEventHandler {
                 if done.load(ordering: .relaxed), let said = afterTraining {
                     if !Console.quiet { Console.write("\n\(said)\n") }
-                    _exit(128 + sig)
+                    AtomicFile.removeTemporariesNow(); _exit(128 + sig)
                 }
                 if requested.compareExchange(expected: 0, desired: sig, ordering: .relaxed).exchanged {
                     // under mpirun the ranks stop together and rank 0 speaks for them
@@ -64,7 +65,7 @@ enum Interrupt {
                     }
                 } else {
                     if !Console.quiet { Console.write("\nquit at once: the last checkpoint saved is kept (vae train --resume continues from it)\n") }
-                    _exit(128 + sig)
+                    AtomicFile.removeTemporariesNow(); _exit(128 + sig)
                 }
             }
             s.resume()

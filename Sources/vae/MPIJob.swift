@@ -68,6 +68,7 @@ enum MPIJob {
     /// Safe in a signal handler (one write of a prepared line).
     static func stoppedByMPIRun() -> Never {
         if let m = mpiStopMessage { _ = write(2, m, strlen(m)) }
+        AtomicFile.removeTemporariesNow()
         _exit(143)
     }
 

@@ -21,6 +21,7 @@ struct VAECLI: ParsableCommand {
     /// Errors become one line on stderr: exit 1 for a user's mistake or a failed operation,
     /// 2 for a usage error, 0 for --help and --version.
     static func main() {
+        AtomicFile.removeTemporariesOnSignal()   // (training handles its signals itself, see Interrupt)
         do {
             var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             try command.run()

@@ -219,6 +219,14 @@ int  vk_mpi_ibarrier(int comm, void **req);
 int  vk_mpi_test(void **req, int *done);
 const char *vk_mpi_error_string(int code);
 
+// Temporary files of atomic writes, removed if a signal (SIGINT, SIGTERM, SIGHUP) ends the
+// process: register returns a slot (-1: none free, the file is then left to the next sweep);
+// install sets the handler for the signals whose action is still the default.
+int  vk_temp_register(const char *path);
+void vk_temp_unregister(int slot);
+void vk_temp_remove_all(void);              // async-signal-safe
+void vk_temp_install_signal_cleanup(void);
+
 #ifdef __cplusplus
 }
 #endif

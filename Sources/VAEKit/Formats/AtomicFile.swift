@@ -6,6 +6,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CVAEKernels
 
 /// Crash-safe file writes and bounded file reads with POSIX calls.
 ///
@@ -66,11 +67,13 @@ public enum AtomicFile {
         let tempPath = prefix + temporaryName(for: name)
         let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw failure("", errno) }
+        let slot = vk_temp_register(tempPath)   // removed if a signal ends the process meanwhile
         var fdOpen = true
         var keepTemp = false
         defer {
             if fdOpen { close(fd) }
             if !keepTemp { unlink(tempPath) }
+            vk_temp_unregister(slot)
         }
         // Replacing a file keeps its permission bits (a private 0600 file stays private).
         var previous = stat()
@@ -90,6 +93,15 @@ public enum AtomicFile {
         keepTemp = true  // it is the target now
         syncDirectory(directory)
     }
+
+    /// Makes SIGINT, SIGTERM and SIGHUP (where their action is still the default) remove the
+    /// temporary files of the writes under way before the process ends by the signal: a Ctrl-C
+    /// during `vae decompress` left a partial `.NAME.tmp-…` beside the output for good.
+    public static func removeTemporariesOnSignal() { vk_temp_install_signal_cleanup() }
+
+    /// Removes the temporary files of the writes under way (async-signal-safe): for a process
+    /// about to `_exit` from its own signal handling.
+    public static func removeTemporariesNow() { vk_temp_remove_all() }
 
     /// `.NAME.tmp-PID-RANDOM`, with NAME cut (at a character) so that the whole stays within the
     /// 255 bytes a file name may have: a target name of 231–255 bytes is writable too.

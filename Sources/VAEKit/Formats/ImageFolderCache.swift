@@ -1,3 +1,4 @@
+import CVAEKernels
 import Foundation
 
 /// A decoded image folder on disk, memory-mapped by later runs.
@@ -78,6 +79,9 @@ enum ImageFolderCache {
         let fd: Int32
         var buffer: [UInt8] = []
         var finished = false
+        /// The temporary file's slot in the table a signal's cleanup removes (Ctrl-C while a
+        /// folder is decoded left it until the next cache write).
+        var slot: Int32 = -1
 
         init(path: String) throws {
             self.path = path
@@ -85,12 +89,14 @@ enum ImageFolderCache {
             tempPath = directory + "/" + AtomicFile.temporaryName(for: name)
             fd = Foundation.open(tempPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw VAEError("cannot write the image cache \(tempPath): \(VAEError.errnoText())") }
+            slot = vk_temp_register(tempPath)
             buffer.reserveCapacity(4 << 20)
             buffer += [UInt8](repeating: 0, count: ImageFolderCache.pixelOffset)  // the header page, filled in by finish
         }
 
         deinit {
             if !finished { close(fd); unlink(tempPath) }
+            vk_temp_unregister(slot)
         }
 
         func append(_ bytes: UnsafeBufferPointer<UInt8>) throws {
