@@ -79,11 +79,25 @@ enum ImageInputs {
     /// `forImage`: the image whose mask it is (--masks DIR), named when it is missing.
     static func mask(_ path: String, shape: [Int], oneForAll: Bool = false, resizedAs options: ImageFolderOptions? = nil,
                      forImage: String? = nil) throws -> [Float] {
-        if let image = forImage, !AtomicFile.exists(path) {
+        if !oneForAll, let image = forImage, !AtomicFile.exists(path) {
             throw VAEError("\(path) does not exist: --masks holds one mask per image, named as the image (\(image))")
         }
         var resize: ImageFolderOptions? = nil
-        if let size = options?.imageSize { resize = ImageFolderOptions(); resize!.imageSize = size }
+        if let size = options?.imageSize {
+            // a mask drawn on the image (its size) is resized and cropped as the image is; one at
+            // the model's size is read as it is; any other size matches neither, and resizing it
+            // anyway moved its missing pixels (a 40 × 28 mask's left 8 columns became 3)
+            let m = try ImageFolder.fileDimensions(path)
+            let image = try forImage.map { try ImageFolder.fileDimensions($0) }
+            if m.width == shape[2] && m.height == shape[1] {
+                resize = nil
+            } else if let image, image == m {
+                resize = ImageFolderOptions(); resize!.imageSize = size
+            } else {
+                let sizes = (image.map { ["\(forImage!) (\($0.width) wide × \($0.height) tall)"] } ?? []) + ["the model's images (\(shape[2]) wide × \(shape[1]) tall)"]
+                throw VAEError("\(path) is \(m.width) wide × \(m.height) tall: a mask is the size of \(sizes.joined(separator: " or of ")) — it is resized and cropped as its image is, or read as it is")
+            }
+        }
         let gray: [Float]
         do { gray = try read(path, shape: [1, shape[1], shape[2]], options: resize) } catch let e as VAEError {
             throw VAEError(ImageFolder.withoutSkipAdvice(e.message))   // (--skip-bad-files skips images, not masks)

@@ -84,7 +84,7 @@ struct Inpaint: ParsableCommand {
             for (i, name) in names.enumerated() {
                 let m: [Float]
                 if let masks { m = try ImageInputs.mask(masks + "/" + name, shape: shape, resizedAs: options, forImage: images + "/" + name) }
-                else if let mask, mask.lowercased().hasSuffix(".png") { m = try ImageInputs.mask(mask, shape: shape, oneForAll: true, resizedAs: options) }
+                else if let mask, mask.lowercased().hasSuffix(".png") { m = try ImageInputs.mask(mask, shape: shape, oneForAll: true, resizedAs: options, forImage: images + "/" + name) }
                 else { m = try InpaintingMask(parsing: mask!).make(count: 1, shape: shape, rng: &rng).array }
                 (observed.pointer + i * d).update(from: m, count: d)
             }

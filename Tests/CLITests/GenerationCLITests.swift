@@ -313,6 +313,18 @@ final class GenerationCLITests: XCTestCase {
         r = try CLI.run(["inpaint", run, "--images", few, "--masks", masks, "--iterations", "2", "--out-dir", out + "2"])
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("\(masks)/img1.png does not exist: --masks holds one mask per image, named as the image (\(few)/img1.png)"), r.stderr)
+        // a mask of the model's size (8×8) is read as it is; one of neither size is refused (it was
+        // resized as the images are, and its missing pixels moved)
+        var small = [UInt8](repeating: 0, count: 64)
+        for y in 4..<8 { for x in 0..<8 { small[y * 8 + x] = 255 } }
+        try AtomicFile.write(PNG.encode(width: 8, height: 8, channels: 1, pixels: small), to: dir + "-mask8.png")
+        r = try CLI.run(["inpaint", run, "--images", few, "--mask", dir + "-mask8.png", "--iterations", "2", "--out-dir", out + "3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try AtomicFile.write(PNG.encode(width: 40, height: 28, channels: 1, pixels: [UInt8](repeating: 255, count: 40 * 28)), to: dir + "-mask40.png")
+        r = try CLI.run(["inpaint", run, "--images", few, "--mask", dir + "-mask40.png", "--iterations", "2", "--out-dir", out + "4"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("-mask40.png is 40 wide × 28 tall: a mask is the size of \(few)/img0.png (37 wide × 23 tall) or of the model's images (8 wide × 8 tall)"), r.stderr)
+        XCTAssertFalse(AtomicFile.exists(out + "4"))
     }
 
     /// A folder image whose name is not UTF-8 is named, with what to do (it read as a missing file).

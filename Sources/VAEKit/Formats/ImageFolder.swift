@@ -129,6 +129,12 @@ public enum ImageFolder {
     /// with `--image-size` — resized and centre-cropped to height×width. Without it an image of
     /// another size is an error naming the file (training refuses mixed sizes the same way).
     /// `options` nil: a run trained on IDX/CIFAR files (black background, exact size). CHW bytes.
+    /// An image file's width and height, from its header.
+    public static func fileDimensions(_ path: String) throws -> (width: Int, height: Int) {
+        let h = try ImageFile.header(try ImageFile.read(path), path: path)
+        return (h.width, h.height)
+    }
+
     public static func readFile(_ path: String, channels: Int, height: Int, width: Int,
                                 options: ImageFolderOptions?) throws -> [UInt8] {
         let bytes = try ImageFile.read(path)
