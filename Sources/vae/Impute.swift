@@ -94,7 +94,7 @@ struct Impute: ParsableCommand {
         }
         if !result.unseenLevels.isEmpty {
             let u = result.unseenLevels
-            let shown = u.prefix(5).map { "line \($0.line), \($0.column): '\($0.text)'" }.joined(separator: "; ")
+            let shown = u.prefix(5).map { "line \($0.line), \(TableEncoder.cut($0.column)): '\(TableEncoder.shown($0.text))'" }.joined(separator: "; ")
             Console.note("note: \(u.count) cell\(u.count == 1 ? " holds a category level" : "s hold category levels") the model has not seen, kept as \(u.count == 1 ? "it is" : "they are") (the model read \(u.count == 1 ? "it" : "them") as missing to fill the row's other cells; empty \(u.count == 1 ? "it" : "them") to have \(u.count == 1 ? "it" : "them") filled): \(shown)\(u.count > 5 ? "; …" : "")")
         }
         if !unfilled.isEmpty {

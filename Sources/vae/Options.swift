@@ -353,7 +353,7 @@ struct RunArgument: ParsableArguments {
         // a new table's category levels the model never saw are read as missing: say so (a value
         // the model cannot read scored as if the cell were empty, silently)
         if d.isNewTable, let rows = d.test as? TableSplit, rows.unseenLevelCount > 0 {
-            let u = rows.unseenLevelExamples.map { "line \($0.line), \($0.column): '\($0.text)'" }.joined(separator: "; ")
+            let u = rows.unseenLevelExamples.map { "line \($0.line), \(TableEncoder.cut($0.column)): '\(TableEncoder.shown($0.text))'" }.joined(separator: "; ")
             Console.note("note: \(Console.counted(rows.unseenLevelCount, "cell")) of \(d.directory) hold\(rows.unseenLevelCount == 1 ? "s" : "") a category level the model never saw, read as missing: \(u)\(rows.unseenLevelCount > rows.unseenLevelExamples.count ? "; …" : "")")
         }
         return try RunArgument.trainedClassesOnly(d, conditional: loaded.model.isConditional, classes: loaded.options.classes)

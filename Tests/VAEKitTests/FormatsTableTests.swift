@@ -76,6 +76,20 @@ final class FormatsTableTests: XCTestCase {
         XCTAssertEqual(picked.keys, [encoded.train.keys[2], encoded.train.keys[0]])
     }
 
+    /// Names and cells in messages are cut at 40 characters: a 100,000-byte column name was echoed
+    /// whole in "has no column", and a 20 MB cell in impute's note.
+    func testLongNamesAreCutInMessages() throws {
+        let schema = try TableEncoder.fit(try table(FormatsTableTests.sample), options: options(label: "kind", ignore: ["id"])).schema
+        let long = String(repeating: "a", count: 100_000)
+        XCTAssertThrowsError(try TableEncoder.apply(schema, to: try table("\(long),colour,kind\n1,red,cat\n"))) { e in
+            let m = "\(e)"
+            XCTAssertLessThan(m.utf8.count, 300, m)
+            XCTAssertTrue(m.contains("has no column 'size'"), m)
+            XCTAssertTrue(m.contains("'" + String(repeating: "a", count: 40) + "…'"), m)
+        }
+        XCTAssertEqual(TableEncoder.listed([long, "b"]), "'\(String(repeating: "a", count: 40))…', 'b'")
+    }
+
     /// A new file read with a run's schema keeps its ignored columns' cells as written (trimmed,
     /// unquoted); a file without them has none.
     func testIgnoredColumnsOfANewFileAreKept() throws {

@@ -95,7 +95,7 @@ public enum CSVWriter {
         var columnOfIndex = [Int: (column: TableSchema.Column, index: Int, levels: Set<String>?)]()
         for (index, column) in schema.columns.enumerated() {
             guard let c = table.names.firstIndex(of: column.name) else {
-                throw VAEError("\(table.source) has no column '\(column.name)', which the model was trained with")
+                throw VAEError("\(table.source) has no column '\(TableEncoder.cut(column.name))', which the model was trained with")
             }
             var levels: Set<String>? = nil
             if case .categorical(let l) = column.kind { levels = Set(l) }

@@ -54,7 +54,7 @@ public enum TableEncoder {
         let source = table.source
         func index(of name: String, flag: String) throws -> Int {
             guard let found = table.names.firstIndex(of: name) else {
-                throw VAEError.usage("\(flag) \(name): \(source) has no column '\(name)'; its columns: \(listed(table.names))")
+                throw VAEError.usage("\(flag) \(name): \(source) has no column '\(cut(name))'; its columns: \(listed(table.names))")
             }
             return found
         }
@@ -154,7 +154,7 @@ public enum TableEncoder {
     /// there (in any order; other columns are left alone); the label column is optional.
     public static func apply(_ schema: TableSchema, to table: CSVTable, unseenLevels: UnseenLevels = .error) throws -> TableSplit {
         for column in schema.columns where !table.names.contains(column.name) {
-            throw VAEError("\(table.source) has no column '\(column.name)', which the model was trained with; its columns: \(listed(table.names))")
+            throw VAEError("\(table.source) has no column '\(cut(column.name))', which the model was trained with; its columns: \(listed(table.names))")
         }
         return try encode(table, schema: schema, rows: Array(0..<table.rowCount), unseen: unseenLevels)
     }
@@ -405,9 +405,15 @@ public enum TableEncoder {
     static let maxUnseenClasses = 1000
 
     /// A cell's text for a message: control characters as '?', at most 40 characters.
-    static func shown(_ text: String) -> String {
+    public static func shown(_ text: String) -> String {
         let clean = String(String.UnicodeScalarView(text.unicodeScalars.prefix(41).map { $0.value < 32 || $0.value == 127 ? "?" : $0 }))
         return clean.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(clean.unicodeScalars.prefix(40))) + "…" : clean
+    }
+
+    /// A name for a message, at most 40 characters (its control characters left for the console
+    /// to show escaped): a 100,000-byte column name was echoed whole.
+    public static func cut(_ text: String) -> String {
+        text.unicodeScalars.count > 40 ? String(String.UnicodeScalarView(text.unicodeScalars.prefix(40))) + "…" : text
     }
 
     /// A column name as a shell word: quoted when it holds anything but letters, digits, `_.-`.
@@ -418,7 +424,7 @@ public enum TableEncoder {
 
     /// "a, b, c" — at most `limit` names, then "… (N in all)".
     public static func listed(_ names: [String], limit: Int = 30) -> String {
-        let shown = names.prefix(limit).map { "'\($0)'" }.joined(separator: ", ")
+        let shown = names.prefix(limit).map { "'\(TableEncoder.cut($0))'" }.joined(separator: ", ")
         return names.count > limit ? shown + ", … (\(names.count) in all)" : shown
     }
 }
