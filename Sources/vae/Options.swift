@@ -187,7 +187,11 @@ struct DataOptions: ParsableArguments {
     /// is around: --data or $VAE_DATA must then say it.
     func requireRecordedOrGiven(_ loaded: Checkpoint.Loaded, run: String) throws {
         if loaded.config?.data == nil && data == nil && (ProcessInfo.processInfo.environment["VAE_DATA"] ?? "").isEmpty {
-            throw VAEError("\(run) does not record the data it was trained on (no \"data\" in its config.json): pass --data with it")
+            // (a checkpoint file given alone, or a folder whose config.json is gone, has no record at all)
+            let folder = AtomicFile.regularFileSize(run) != nil ? AtomicFile.split(run).directory : run
+            let config = folder + "/" + Checkpoint.configFile
+            let why = AtomicFile.exists(config) ? "no \"data\" in its \(Checkpoint.configFile)" : "it has no \(config)"
+            throw VAEError("\(run) does not record the data it was trained on (\(why)): pass --data with it")
         }
     }
 

@@ -92,7 +92,12 @@ final class HardeningCLITests: XCTestCase {
         try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: config)), to: trained + "/config.json")
         let resumed = try CLI.run(["train", "--epochs", "2", "--hidden", "8", "--latent", "2", "--out", trained, "--no-report", "--resume"])
         XCTAssertEqual(resumed.status, 1, resumed.stderr)
-        XCTAssertTrue(resumed.stderr.contains("does not record the data it was trained on"), resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("does not record the data it was trained on (no \"data\" in its config.json)"), resumed.stderr)
+        // a folder whose config.json is gone says so (not that the file lacks a "data")
+        try FileManager.default.removeItem(atPath: trained + "/config.json")
+        let gone = try CLI.run(["evaluate", trained, "--limit", "10"])
+        XCTAssertEqual(gone.status, 1, gone.stderr)
+        XCTAssertTrue(gone.stderr.contains("does not record the data it was trained on (it has no \(trained)/config.json)"), gone.stderr)
     }
 
     /// Weights so large that every value overflows: the JSON is printed (nulls) and the exit is 1
