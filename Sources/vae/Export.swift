@@ -19,17 +19,55 @@ struct Export: ParsableCommand {
     func run() throws {
         let loaded = try runArg.load()
         if AtomicFile.exists(out + "/" + Checkpoint.weightsFile) { throw VAEError("\(out) already holds a run; choose another --out") }
+        // All or nothing: the copy is written into a hidden folder beside --out and renamed to it
+        // when whole (a killed export left a model.safetensors without its config.json, which
+        // then refused the retry as "already holds a run"). An --out that holds other files is
+        // written into as it is.
+        let whole = !AtomicFile.exists(out) || (AtomicFile.isDirectory(out) && ((try? FileManager.default.contentsOfDirectory(atPath: out))?.isEmpty ?? false))
+        var target = out
+        if whole {
+            try AtomicFile.checkFolderPath(out, what: "--out")
+            let (parent, name) = AtomicFile.split(out.hasSuffix("/") && out.count > 1 ? String(out.dropLast()) : out)
+            Export.removeStaleCopies(in: parent, of: name)
+            target = (parent == "." && !out.hasPrefix("./") ? "" : parent + "/") + AtomicFile.temporaryName(for: name)
+        }
+        do {
+            try write(loaded, to: target)
+            if whole {
+                if AtomicFile.isDirectory(out) { _ = rmdir(out) }   // the empty folder given
+                guard rename(target, out) == 0 else { throw VAEError("cannot write \(out): \(VAEError.errnoText())") }
+            }
+        } catch {
+            if whole { try? FileManager.default.removeItem(atPath: target) }
+            throw error
+        }
+        let size = try FileManager.default.attributesOfItem(atPath: out + "/" + Checkpoint.weightsFile)[.size] as? Int ?? 0
+        print("exported \(runArg.run) to \(out): weights only, \(size) bytes")
+    }
+
+    private func write(_ loaded: Checkpoint.Loaded, to dir: String) throws {
         // a table's schema from the checkpoint (config.json may be gone: a folder of model.safetensors
         // alone); the best epoch's weights of a run stopped with early stopping under way, kept
         try Checkpoint.save(model: loaded.model, optimizer: nil, options: loaded.options, state: loaded.state,
-                            data: loaded.config?.data, table: loaded.table, best: loaded.bestWeights, to: out)
+                            data: loaded.config?.data, table: loaded.table, best: loaded.bestWeights, to: dir)
         if loaded.bestWeights != nil, let b = loaded.state.bestEpoch {
             Console.note("note: \(runArg.run) stopped with early stopping under way: the copy holds its weights as they stood (epoch \(loaded.state.epoch + 1), unfinished) and the best so far, epoch \(b)'s, beside them (best.*); the commands use the former — finish the run (vae train --resume) to export the model it keeps")
         }
         for file in ["metrics.jsonl", "report.html"] where AtomicFile.exists(runArg.run + "/" + file) {
-            try AtomicFile.write(try AtomicFile.readAll(path: runArg.run + "/" + file, maxBytes: 1 << 30), to: out + "/" + file)
+            try AtomicFile.write(try AtomicFile.readAll(path: runArg.run + "/" + file, maxBytes: 1 << 30), to: dir + "/" + file)
         }
-        let size = try FileManager.default.attributesOfItem(atPath: out + "/" + Checkpoint.weightsFile)[.size] as? Int ?? 0
-        print("exported \(runArg.run) to \(out): weights only, \(size) bytes")
+    }
+
+    /// Removes the hidden folders (`.NAME.tmp-PID-RANDOM`) that killed exports to NAME left in
+    /// `parent`: those of processes that no longer exist.
+    static func removeStaleCopies(in parent: String, of name: String) {
+        let prefix = "." + name + ".tmp"
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix + "-") {
+            let fields = entry.dropFirst(prefix.count + 1).split(separator: "-")
+            guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            let path = parent + "/" + entry
+            guard AtomicFile.isDirectory(path), !AtomicFile.isSymbolicLink(path) else { continue }
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 }

@@ -291,6 +291,16 @@ final class CompressionCLITests: XCTestCase {
         XCTAssertEqual(c3.status, 0, c3.stderr)
         XCTAssertEqual(try AtomicFile.readAll(path: archive + "3", maxBytes: 1 << 24), try AtomicFile.readAll(path: archive, maxBytes: 1 << 24))
         XCTAssertNotEqual(try CLI.run(["export", run, "--out", exported]).status, 0, "export over a run")
+        // written whole or not at all: into a hidden folder beside --out, renamed when whole; one a
+        // killed export left (its process gone) is removed by the next export there
+        let parent = tempRunDir("bb8-exports")
+        let dead = parent + "/.copy.tmp-2147483646-abc"   // no such process (above any pid_max)
+        try FileManager.default.createDirectory(atPath: dead, withIntermediateDirectories: true)
+        try AtomicFile.write([1, 2, 3], to: dead + "/model.safetensors")
+        let again = try CLI.run(["export", run, "--out", parent + "/copy"])
+        XCTAssertEqual(again.status, 0, again.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["copy"])
+        XCTAssertEqual(try AtomicFile.readAll(path: parent + "/copy/model.safetensors", maxBytes: 1 << 26).count, small)
         let b = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--binarize", "--out", archive + "2"])
         XCTAssertNotEqual(b.status, 0)
         XCTAssertTrue(b.stderr.contains("8-bit pixels as they are"), b.stderr)

@@ -105,7 +105,7 @@ public enum AtomicFile {
 
     /// `.NAME.tmp-PID-RANDOM`, with NAME cut (at a character) so that the whole stays within the
     /// 255 bytes a file name may have: a target name of 231–255 bytes is writable too.
-    static func temporaryName(for name: String) -> String {
+    public static func temporaryName(for name: String) -> String {
         let tail = ".tmp-\(getpid())-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         let room = 255 - 1 - tail.utf8.count
         var kept = Substring(name)
