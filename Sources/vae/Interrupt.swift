@@ -23,7 +23,7 @@ enum Interrupt {
 
     private static let done = Atomic<Bool>(false)
     /// Said when a signal comes once training is over (the checkpoint saved, the report being
-    /// written): the command then ends at once — it went on writing the report for seconds after
+    /// written; "" once there is nothing left to say): the command then ends at once — it went on writing the report for seconds after
     /// saying "stopping after this batch", and exited 0.
     nonisolated(unsafe) static var afterTraining: String?
     /// Training has left its loop (saving, writing the report): the stuck-job check is off.
@@ -45,7 +45,7 @@ enum Interrupt {
             let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
             s.setEventHandler {
                 if done.load(ordering: .relaxed), let said = afterTraining {
-                    if !Console.quiet { Console.write("\n\(said)\n") }
+                    if !Console.quiet && !said.isEmpty { Console.write("\n\(said)\n") }
                     AtomicFile.removeTemporariesNow(); _exit(128 + sig)
                 }
                 if requested.compareExchange(expected: 0, desired: sig, ordering: .relaxed).exchanged {

@@ -400,7 +400,9 @@ struct Train: ParsableCommand {
             due = Date().addingTimeInterval(every)
             if leader { Console.note("checkpoint saved \(run.trainer.state.position(of: run.trainer.options.epochs))") }
         }
-        Interrupt.afterTraining = "interrupted: training has ended and its checkpoint is saved; the report was not written (vae report \(run.directory) writes it)"
+        // a signal now ends the command at once; said only while a report is being written
+        let reportDue = leader && !noReport && !run.metrics.isEmpty
+        Interrupt.afterTraining = reportDue ? "interrupted: training has ended and its checkpoint is saved; the report was not written (vae report \(run.directory) writes it)" : ""
         Interrupt.finishing()   // no batch follows: a signal now is no sign of a stuck job
         progress.clear()
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
@@ -411,6 +413,8 @@ struct Train: ParsableCommand {
                                            options: run.trainer.options, data: data, seed: run.trainer.options.seed, state: run.trainer.state)
             print("report: \(path)")
         }
+        // (mpirun's SIGTERM to a rank that already stopped with the others: nothing more to say)
+        Interrupt.afterTraining = ""
         if outcome == .interrupted {
             Console.note("stopped \(run.trainer.state.position(of: run.trainer.options.epochs)); checkpoint saved. Resume with: \(Train.resumeLine(run.directory, noReport: noReport))")
             throw ExitCode(Interrupt.exitCode)
