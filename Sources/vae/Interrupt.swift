@@ -30,8 +30,10 @@ enum Interrupt {
     static func finishing() { done.store(true, ordering: .relaxed) }
 
     static var isRequested: Bool { requested.load(ordering: .relaxed) != 0 }
-    /// 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP).
-    static var exitCode: Int32 { let s = requested.load(ordering: .relaxed); return 128 + (s != 0 ? s : SIGINT) }
+    /// 128 + the signal that stopped training (130 for Ctrl-C, 143 for SIGTERM, 129 for SIGHUP);
+    /// 143 for a rank of an MPI job that stopped with the others, not signalled itself (it said
+    /// 130 of a job stopped by SIGTERM, and mpirun passed that on).
+    static var exitCode: Int32 { let s = requested.load(ordering: .relaxed); return 128 + (s != 0 ? s : SIGTERM) }
 
     static func install() {
         // a reader of the output that went away (`2>&1 | tee log`, stopped by the same Ctrl-C as this
