@@ -36,9 +36,12 @@ enum MPIJob {
     nonisolated(unsafe) static var runFolder: String? {
         didSet { if let c = comm { setStopMessage(rank: c.rank, size: c.size) } }
     }
+    /// The job trains with --no-report: the line that continues it says so too (set before
+    /// `runFolder`).
+    nonisolated(unsafe) static var noReport = false
 
     private static func setStopMessage(rank: Int, size: Int) {
-        let kept = runFolder.map { "; \($0) holds the last checkpoint saved (continue with: \(Train.resumeLine($0, noReport: false)), which also starts a run that has no checkpoint yet)" } ?? ""
+        let kept = runFolder.map { "; \($0) holds the last checkpoint saved (continue with: \(Train.resumeLine($0, noReport: noReport)), which also starts a run that has no checkpoint yet)" } ?? ""
         let old = mpiStopMessage
         // rank 0 alone says it: a rank's own error is its line, and every other rank stopped for it
         // added one more ("the docs promise one line")

@@ -202,6 +202,7 @@ struct Train: ParsableCommand {
             changes.clipNorm = clip
             changes.weightDecay = weightDecay
             changes.testLimit = testLimit
+            MPIJob.noReport = noReport
             MPIJob.runFolder = dir
             run = try TrainingRun.resume(directory: dir, loaded: loaded, data: data, changes: changes, mpi: mpi)
             if let then = loaded.state.kernels, then != Trainer.kernels {
@@ -363,6 +364,7 @@ struct Train: ParsableCommand {
             try Train.requireBothSplits(data, classes: o.classes)
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }
+            MPIJob.noReport = noReport
             MPIJob.runFolder = dir   // a checkpoint is there now: the message of a stopped job may point at it
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(Console.counted(ThreadPool.threadCount, "thread")))")
         }

@@ -201,6 +201,10 @@ final class MPITests: XCTestCase {
         XCTAssertTrue(endedByItself, "the job did not end within 300 s after a rank was killed")
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("error: rank 0 of 2:"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        // the line that continues it keeps the job's --no-report (a report was written into the run)
+        if r.stderr.contains("continue with:") {
+            XCTAssertTrue(r.stderr.contains("continue with: mpirun -np 2 vae train --resume --out \(run) --no-report"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        }
         // the last checkpoint is whole and continues
         let loaded = try Checkpoint.load(run)
         XCTAssertGreaterThanOrEqual(loaded.state.epoch, 1)
