@@ -366,7 +366,7 @@ struct Train: ParsableCommand {
             if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }
             MPIJob.noReport = noReport
             MPIJob.runFolder = dir   // a checkpoint is there now: the message of a stopped job may point at it
-            Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\($0.size) MPI ranks × " } ?? "")\(Console.counted(ThreadPool.threadCount, "thread")))")
+            Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\(Console.counted($0.size, "MPI rank")) × " } ?? "")\(Console.counted(ThreadPool.threadCount, "thread")))")
         }
         if let seq = run.model as? SequenceVAE, seq.sequence.molecules {
             // the share of valid molecules among 1,000 prior samples, after every epoch (its own seed)

@@ -262,7 +262,12 @@ final class TableCLITests: XCTestCase {
         // the run's own rows scored: its test rows (the same noise per row), so the threshold flags 1 − q of them
         let own = try CLI.run(["anomaly", home + "/run", "--threshold-quantile", "0.75"], cwd: home)
         XCTAssertEqual(own.status, 0, own.stderr)
-        XCTAssertTrue(own.stdout.contains("; 11 of 48 items above it"), own.stdout)   // above the 37th of 48: 1 − q of them, to one item
+        XCTAssertTrue(own.stdout.contains("; 12 of 48 items above it"), own.stdout)   // between the 36th and 37th of 48: 1 − q of them
+        // the same scores' 0.75 quantile in the summary line and as the threshold: one definition
+        let summary = try XCTUnwrap(own.stdout.split(separator: "\n").first { $0.hasPrefix("scored") })
+        let threshold = try XCTUnwrap(own.stdout.split(separator: "\n").first { $0.hasPrefix("threshold:") })
+        XCTAssertNotNil(summary.range(of: "median"), String(summary))
+        XCTAssertNotNil(threshold.range(of: "nats (the 0.75 quantile"), String(threshold))
         let table = q.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }
         XCTAssertEqual(table.count, 11, q.stdout)   // the header and the top 10
         XCTAssertEqual(Set(table.map { $0.count }).count, 1, "the columns line up: \(table)")
