@@ -146,7 +146,8 @@ struct Train: ParsableCommand {
             // the image and table flags a sequence VAE has no use for: a usage error, before any data is read
             let given: [(String, Bool)] = [("--hidden", hidden != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),
                                            ("--activation", activation != nil), ("--binarize", binarize), ("--conditional", conditional),
-                                           ("--corrupt", corrupt != nil), ("--classes", classes != nil)]
+                                           ("--corrupt", corrupt != nil), ("--classes", classes != nil),
+                                           ("--init glorot", weightInit == .glorot), ("--output-bias-from-data", outputBiasFromData == true)]
             if let (flag, _) = given.first(where: { $0.1 }) { throw ValidationError("\(flag) is not for --model gru (a sequence VAE)") }
         }
         // --resume: a run to continue, or (a job killed before its first save) nothing yet. Decided
