@@ -14,7 +14,12 @@ extension Sample {
         if greedy && temperature != nil { throw ValidationError("--greedy takes the most probable token at every step: --temperature does not go with it") }
         if let out, out.lowercased().hasSuffix(".png") { throw ValidationError("--out \(out): a sequence run's samples are text, one per line; give a text file (e.g. samples.txt)") }
         let n = count ?? 10
-        var items = SequenceText.samples(model, count: n, temperature: temperature ?? 1, greedy: greedy, seed: seed, progress: true)
+        var atLimit = 0
+        var items = SequenceText.samples(model, count: n, temperature: temperature ?? 1, greedy: greedy, seed: seed, progress: true, atLimit: &atLimit)
+        if atLimit > 0 {
+            // (they were written, and counted among the valid molecules, without a word)
+            Console.note("note: \(Console.counted(atLimit, "sample")) of \(n) reached the model's --max-length, \(model.sequence.maxLength) tokens, where decoding stops: \(atLimit == 1 ? "it may be" : "they may be") cut short of their <eos>")
+        }
         if model.sequence.molecules {
             let valid = items.filter { SMILES.isValid($0) }
             Console.note(String(format: "valid molecules: %d of %d (%.1f%%)", valid.count, n, 100 * Double(valid.count) / Double(n))

@@ -319,6 +319,22 @@ final class SequenceCLITests: XCTestCase {
         }
     }
 
+    /// Samples that reach --max-length (where decoding stops them) are counted in a note: they
+    /// were written, and counted among valid molecules, without a word.
+    func testSamplesAtTheLengthLimitAreNoted() throws {
+        let dir = tempRunDir("seqlimit")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try AtomicFile.write((0..<200).map { String(repeating: "ab", count: 2 + $0 % 3) }.joined(separator: "\n") + "\n", to: dir + "/l.txt")
+        let t = try CLI.run(["train", "--model", "gru", "--data", "l.txt", "--max-length", "8", "--encoder", "1x8", "--decoder", "1x8",
+                             "--latent", "2", "--epochs", "1", "--no-report", "--out", "run"], cwd: dir)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        let s = try CLI.run(["sample", "run", "--count", "200", "--temperature", "3", "--out", "s.txt"], cwd: dir)
+        XCTAssertEqual(s.status, 0, s.stderr)
+        let atLimit = try String(contentsOfFile: dir + "/s.txt", encoding: .utf8).split(separator: "\n").filter { $0.count == 8 }.count
+        XCTAssertGreaterThan(atLimit, 0, "no sample reached the limit: the test shows nothing")
+        XCTAssertTrue(s.stderr.contains("note: \(atLimit) sample\(atLimit == 1 ? "" : "s") of 200 reached the model's --max-length, 8 tokens, where decoding stops"), s.stderr)
+    }
+
     /// Items with a line break of their own (multi-line CSV fields) are one line each in what
     /// sample and interpolate write, the break as \n (as reconstruct writes them): "wrote 100
     /// lines" was 152. Text outputs named .png are refused.
