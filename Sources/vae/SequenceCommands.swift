@@ -42,6 +42,8 @@ extension Reconstruct {
         var texts: [String]
         var shown: [String]? = nil   // test items as their file has them (a token outside the vocabulary stays itself)
         if !items.isEmpty {
+            // (--data beside them was read by nothing, silently)
+            if dataOptions.data != nil { throw ValidationError("--items are the items to reconstruct; --data names a file of them instead: give one of the two") }
             let (set, unknown) = try SequenceText.encode(items, model)
             if unknown > 0 { Console.note("note: \(unknown) token\(unknown == 1 ? " of the given items is" : "s of the given items are") not in the vocabulary and read as <unk>") }
             source = set

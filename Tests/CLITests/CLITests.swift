@@ -316,7 +316,9 @@ final class CLITests: XCTestCase {
                                  (["train", "--model", "conv", "--activation", "tanh"], "--activation is for --model mlp"),
                                  (["train", "--sigma", "0.2"], "--sigma is the fixed σ of --likelihood gaussian"),
                                  // accepted, and the folder's images denoised as they were
-                                 (["denoise", "nowhere", "--images", "x", "--noise", "0.5"], "--noise is added to test images; --images DIR denoises the folder's images as they are")] {
+                                 (["denoise", "nowhere", "--images", "x", "--noise", "0.5"], "--noise is added to test images; --images DIR denoises the folder's images as they are"),
+                                 // CSV text was written into a .png
+                                 (["encode", "nowhere", "--out", "z.png"], "the latent codes are written as CSV")] {
             let run = tempRunDir("range")
             let r = try CLI.run(args + (args[0] == "train" ? ["--epochs", "1", "--out", run] : []))
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")

@@ -356,6 +356,10 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(i.status, 0, i.stderr)
         XCTAssertEqual(try String(contentsOfFile: dir + "/i.txt", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count, 7,
                        "the two ends, 4 steps between and the final newline's empty rest")
+        // --data beside --items was read by nothing
+        let both = try CLI.run(["reconstruct", "run", "--items", "abc 1", "--data", "ml.csv"], cwd: dir)
+        XCTAssertEqual(both.status, 2, both.stderr)
+        XCTAssertTrue(both.stderr.contains("--items are the items to reconstruct; --data names a file of them instead"), both.stderr)
         for args in [["interpolate", "run", "--from", "2", "--to", "3"], ["reconstruct", "run"]] {
             let r = try CLI.run(args + ["--out", "x.png"], cwd: dir)
             XCTAssertEqual(r.status, 2, "\(args[0]): \(r.stderr)")
