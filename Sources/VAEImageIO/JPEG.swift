@@ -31,7 +31,8 @@ public enum JPEG {
         var err = [CChar](repeating: 0, count: 256)
         let rc = bytes.withUnsafeBufferPointer { vae_tj_header($0.baseAddress, UInt($0.count), &w, &h, &c, &err, Int32(err.count)) }
         try check(rc, err)
-        guard w > 0, h > 0 else { throw JPEGError.invalid("dimensions \(w)x\(h)") }
+        // (the library reads 0 × 0 from a file cut before its frame header)
+        guard w > 0, h > 0 else { throw JPEGError.invalid("no image size: the file ends or breaks off before its frame header (is it complete?)") }
         let (area, overflow) = Int(w).multipliedReportingOverflow(by: Int(h))
         guard !overflow, area <= maxPixels else { throw JPEGError.tooLarge(width: Int(w), height: Int(h), limit: maxPixels) }
         return (Int(w), Int(h), Int(c))

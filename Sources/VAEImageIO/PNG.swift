@@ -28,8 +28,14 @@ public enum PNGError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unsupported(let m): return "unsupported PNG feature: \(m)"
         case .tooLarge(let w, let h, let limit): return ImageLimit.tooLarge(w, h, limit)
         case .missingImageData: return "no IDAT chunk"
-        case .compressedDataError(let c): return "zlib error \(c) in image data"
-        case .imageDataSize(let e, let a): return "image data has \(a) bytes, expected \(e)"
+        case .compressedDataError(let c):
+            // zlib's own words ("incorrect data check"), not its number: a damaged stream
+            let text = zError(c).map { String(cString: $0) } ?? "error \(c)"
+            return "the image data does not decompress (zlib: \(text))"
+        case .imageDataSize(let e, let a):
+            // more than the size needs: inflating stops there, so `a` is a lower bound
+            return a > e ? "the image data holds more than the \(e) bytes its width and height need"
+                         : "image data has \(a) bytes, expected \(e)"
         case .badFilter(let r, let t): return "invalid filter type \(t) on row \(r)"
         case .damagedChunk(let o): return "PNG data is damaged: the chunk at byte \(o) has no valid type"
         }

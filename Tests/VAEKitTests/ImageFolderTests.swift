@@ -349,14 +349,23 @@ final class ImageFolderTests: XCTestCase {
         PNG.appendChunk(&bomb, "IEND", [])
         var corrupt = good
         corrupt[good.count - 20] ^= 0xFF
+        // a wrong Adler-32 under a valid CRC: zlib's words, not its number (-3)
+        var idat = PNG.zlibCompress([0, 1, 2, 0, 3, 4])
+        idat[idat.count - 1] ^= 0xFF
+        var badCheck = PNG.signature
+        PNG.appendChunk(&badCheck, "IHDR", [0, 0, 0, 2, 0, 0, 0, 2, 8, 0, 0, 0, 0])
+        PNG.appendChunk(&badCheck, "IDAT", idat)
+        PNG.appendChunk(&badCheck, "IEND", [])
         let cases: [(String, [UInt8], String)] = [
+            ("badcheck.png", badCheck, "the image data does not decompress (zlib: data error) — the file is damaged"),
             ("text.png", Array("this is not an image\n".utf8), "neither PNG nor JPEG (text)"),
             ("empty.png", [], "is empty"),
             ("truncated.png", Array(good.prefix(good.count - 15)), "truncated"),
             ("corrupt.png", corrupt, "CRC"),
             ("huge.png", huge, "100000×100000"),
-            ("bomb.png", bomb, "image data has"),
+            ("bomb.png", bomb, "the image data holds more than the 6 bytes its width and height need — the file is damaged"),
             ("fake.jpg", [0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3], JPEG.isAvailable ? "not a valid JPEG" : "libturbojpeg0"),
+            ("start.jpg", [0xFF, 0xD8], "is a JPEG cut short: 2 bytes, nothing after the start marker"),   // was "neither PNG nor JPEG (starts with ff d8)"
         ]
         for (name, bytes, fragment) in cases {
             let dir = try FormatsFixture.makeTempDirectory(self)

@@ -73,6 +73,10 @@ enum ImageFile {
         if Array(bytes.prefix(8)) == Array([137, 80, 78, 71, 13, 10, 26, 10].prefix(bytes.count)) {
             throw VAEError("\(path) is a PNG cut short: \(bytes.count) bytes, not even its 8-byte signature — remove it, or pass --skip-bad-files")
         }
+        // JPEG's start marker FF D8 and nothing after it (a JPEG is FF D8 FF …)
+        if bytes.count < 3 && bytes.first == 0xFF && (bytes.count == 1 || bytes[1] == 0xD8) {
+            throw VAEError("\(path) is a JPEG cut short: \(bytes.count) byte\(bytes.count == 1 ? "" : "s"), nothing after the start marker — remove it, or pass --skip-bad-files")
+        }
         let head = bytes.prefix(64)
         let text = head.allSatisfy { $0 == 9 || $0 == 10 || $0 == 13 || (32...126).contains($0) }
         let what = text ? "text" : "starts with " + head.prefix(4).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: " ")
@@ -85,7 +89,9 @@ enum ImageFile {
         case let e as PNGError:
             if case .tooLarge = e { return VAEError.format(path, "\(e) (--skip-bad-files skips it)") }
             switch e {
-            case .truncated, .missingImageData, .compressedDataError, .imageDataSize:
+            case .imageDataSize(let expected, let actual) where actual > expected:
+                return VAEError.format(path, "\(e)" + " — the file is damaged (--skip-bad-files skips broken images)")
+            case .truncated, .missingImageData, .imageDataSize:
                 return VAEError.format(path, "\(e)" + " — is the file complete? (--skip-bad-files skips broken images)")
             default:
                 return VAEError.format(path, "\(e)" + " — the file is damaged (--skip-bad-files skips broken images)")
