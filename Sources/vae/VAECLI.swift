@@ -138,8 +138,10 @@ enum Console {
         return out
     }
 
+    /// Control characters, and format characters that print as nothing or reorder what follows
+    /// (U+FEFF in a cell read "'﻿5.41' is not a number"; U+202E would turn a message around).
     static func isHidden(_ u: Unicode.Scalar) -> Bool {
-        (u.value < 0x20 && u != "\n" && u != "\t") || (0x7F...0x9F).contains(u.value)
+        (u.value < 0x20 && u != "\n" && u != "\t") || (0x7F...0x9F).contains(u.value) || u.properties.generalCategory == .format
     }
 
     /// A terminal that takes the progress bar's escape sequences (not TERM=dumb, which has none).

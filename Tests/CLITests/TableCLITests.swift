@@ -546,5 +546,11 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("'a\\u{1B}[31m', 'b\\u{7}'"), r.stderr)
         XCTAssertFalse(r.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 7 }, r.stderr)
+        // and a format character that prints as nothing (a byte-order mark inside a number)
+        let feff = tempRunDir("feff") + ".csv"
+        try AtomicFile.write("a,kind\n" + (0..<30).map { "\($0).5,\($0 % 2 == 0 ? "x" : "y")\n" }.joined() + "\u{FEFF}5.41,y\n", to: feff)
+        let f = try CLI.run(["train", "--data", feff, "--label", "kind", "--epochs", "1", "--out", tempRunDir("bad")])
+        XCTAssertNotEqual(f.status, 0)
+        XCTAssertTrue(f.stderr.contains("\\u{FEFF}5.41"), f.stderr)
     }
 }

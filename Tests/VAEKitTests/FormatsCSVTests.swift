@@ -65,6 +65,15 @@ final class FormatsCSVTests: XCTestCase {
         // UTF-16 text is named as such, with the conversion (it read as "a binary file")
         let utf16: [UInt8] = [0xFF, 0xFE] + Array("a,b\n1,2\n".utf16).flatMap { (u: UInt16) -> [UInt8] in [UInt8(u & 0xFF), UInt8(u >> 8)] }
         FormatsFixture.assertVAEError(["UTF-16", "iconv"]) { _ = try CSVTable.parse(utf16, source: "t.csv") }
+        // a file saved twice with a byte-order mark: both skipped (the second was in the first name)
+        XCTAssertEqual(try CSVTable.parse([0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF] + Array("a,b\n1,2\n".utf8), source: "t.csv").names, ["a", "b"])
+        // UTF-32 text, zeros, IDX data and an archive are named as what they are (all were "UTF-16"
+        // or "a binary file")
+        let utf32: [UInt8] = Array("a,b\n1,2\n".unicodeScalars).flatMap { (u: Unicode.Scalar) -> [UInt8] in [UInt8(u.value), 0, 0, 0] }
+        FormatsFixture.assertVAEError(["UTF-32", "iconv -f UTF-32"]) { _ = try CSVTable.parse(utf32, source: "t.csv") }
+        FormatsFixture.assertVAEError(["NUL bytes: it holds no text"]) { _ = try CSVTable.parse([UInt8](repeating: 0, count: 100), source: "t.csv") }
+        FormatsFixture.assertVAEError(["IDX data (MNIST's format)"]) { _ = try CSVTable.parse([0, 0, 8, 3, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 1, 2, 3, 4], source: "t.csv") }
+        FormatsFixture.assertVAEError(["an archive of vae compress"]) { _ = try CSVTable.parse(Array("SVAEBBA1".utf8) + [1, 0, 0, 0, 0], source: "t.csv") }
         // space-separated columns are no table of one text column (it trained on them silently)
         FormatsFixture.assertVAEError(["t.csv line 1", "looks space-separated", "tr -s"]) { try parse("a b c\n1 2 3\n4 5 6\n") }
         // a gzipped one: the conversion starts with zcat (tr on gzip bytes converts nothing)

@@ -132,7 +132,9 @@ struct CSVParser {
 
     mutating func run() throws -> CSVTable {
         let hasBOM = bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF
-        pos = hasBOM ? 3 : 0
+        pos = 0
+        // (a file saved twice with one: the second mark was the first column's name's first character)
+        while pos + 3 <= bytes.count && bytes[pos] == 0xEF && bytes[pos + 1] == 0xBB && bytes[pos + 2] == 0xBF { pos += 3 }
         delimiter = options.delimiter ?? detectDelimiter()
         var record: [CSVTable.Span] = []
         var recordLine: UInt32 = 0
@@ -342,8 +344,24 @@ struct CSVParser {
     }
 
     func binary(_ column: Int) -> VAEError {
-        // UTF-16 text (a spreadsheet's "Unicode text"): a byte-order mark, or every other byte NUL
         let head = bytes.prefix(64)
+        // what the file is, when its first bytes say (a gzip file's after decompression)
+        if !head.isEmpty && head.allSatisfy({ $0 == 0 }) {
+            return fail(line, column, "a NUL byte — the file starts with \(head.count == 64 ? "64 or more" : "only") NUL bytes: it holds no text (a file of zeros, not a table)")
+        }
+        if head.count >= 4 && head[0] == 0 && head[1] == 0 && head[2] == 8 && (1...4).contains(head[3]) {
+            return fail(line, column, "a NUL byte — the file is IDX data (MNIST's format), not a table: --data takes the folder that holds the four IDX files")
+        }
+        if Array(head.prefix(8)) == Array("SVAEBBA1".utf8) {
+            return fail(line, column, "a NUL byte — the file is an archive of vae compress, not a table: vae decompress RUN FILE reads it")
+        }
+        // UTF-32 text: a byte-order mark, or three NUL bytes in every four
+        let utf32 = (head.count >= 4 && (Array(head.prefix(4)) == [0xFF, 0xFE, 0, 0] || Array(head.prefix(4)) == [0, 0, 0xFE, 0xFF]))
+            || (head.count >= 8 && (0..<4).contains { k in (0..<(head.count / 4)).allSatisfy { i in (0..<4).allSatisfy { j in j == k || head[4 * i + j] == 0 } } })
+        if utf32 {
+            return fail(line, column, "a NUL byte — the file is UTF-32 text; save it as UTF-8 (e.g. iconv -f UTF-32 -t UTF-8 FILE > FILE.csv)")
+        }
+        // UTF-16 text (a spreadsheet's "Unicode text"): a byte-order mark, or every other byte NUL
         let utf16 = (head.count >= 2 && ((head[0] == 0xFF && head[1] == 0xFE) || (head[0] == 0xFE && head[1] == 0xFF)))
             || (head.count >= 8 && (stride(from: 1, to: head.count, by: 2).allSatisfy { head[$0] == 0 } || stride(from: 0, to: head.count, by: 2).allSatisfy { head[$0] == 0 }))
         if utf16 {
