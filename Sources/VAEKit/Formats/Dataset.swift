@@ -193,7 +193,10 @@ public struct Dataset: Sendable {
         var idxNotes: [String] = []
         if names.count >= 4 && occurring.count * 2 < names.count {
             let present = occurring.sorted().map(String.init)
-            idxNotes.append("\(paths[1]) and \(paths[3]): labels run to \(names.count - 1), so there are \(names.count) classes, but only \(occurring.count) of these values occur (\(present.prefix(12).joined(separator: ", "))\(present.count > 12 ? ", …" : "")) — is a label byte damaged?")
+            // (the classes are 0…9 for an IDX set whose labels stay below 10, whatever its largest)
+            let top = Int(occurring.max() ?? 0)
+            let range = top == names.count - 1 ? "labels run to \(top), so there are \(names.count) classes" : "there are \(names.count) classes (0…\(names.count - 1), as in MNIST)"
+            idxNotes.append("\(paths[1]) and \(paths[3]): \(range), but only \(occurring.count) of these values occur (\(present.prefix(12).joined(separator: ", "))\(present.count > 12 ? ", …" : "")) — is a label byte damaged?")
         }
         var d = Dataset(
             name: name, directory: directory,
