@@ -128,6 +128,27 @@ enum ImageInputs {
             try AtomicFile.write(png, to: dir + "/" + file)
         }
         print("wrote \(Console.counted(names.count, "image")) to \(dir)")
+        noteOlderNumbered(in: dir, written: Set(files))
+    }
+
+    /// Numbered outputs (sample-0001.png …) of an earlier, longer run left in the folder beside
+    /// these: said, not removed (the folder mixed two runs' images without a word).
+    static func noteOlderNumbered(in dir: String, written: Set<String>) {
+        // the prefixes written here: "sample" of sample-0001.png
+        let prefixes = Set(written.compactMap { name -> String? in
+            guard name.hasSuffix(".png"), let dash = name.lastIndex(of: "-") else { return nil }
+            let digits = name[name.index(after: dash)..<name.index(name.endIndex, offsetBy: -4)]
+            return digits.count == 4 && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) ? String(name[..<dash]) : nil
+        })
+        guard !prefixes.isEmpty, let all = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
+        let older = all.filter { name in
+            !written.contains(name) && name.hasSuffix(".png") && prefixes.contains { p in
+                name.hasPrefix(p + "-") && name.dropFirst(p.count + 1).dropLast(4).allSatisfy { $0.isASCII && $0.isNumber }
+                    && name.count == p.count + 1 + 4 + 4
+            }
+        }.sorted()
+        guard let first = older.first else { return }
+        Console.note("note: \(dir) also holds \(Console.counted(older.count, "older numbered image")) (\(first)\(older.count > 1 ? " … \(older.last!)" : "")) that this command did not write: another run's, left as they are")
     }
 
     /// The PNG written for each input name: its name with .png for its extension (photo.jpg →

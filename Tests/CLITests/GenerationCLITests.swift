@@ -97,6 +97,20 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertTrue(plain.stderr.contains("--class needs a conditional model"), plain.stderr)
     }
 
+    /// A second, shorter sample into the same --out-dir says that the first one's later images are
+    /// still there (the folder mixed two runs' images without a word); they are left as they are.
+    func testOlderNumberedImagesInOutDirAreNoted() throws {
+        try ready()
+        let dir = tempRunDir("outdir-older")
+        let first = try CLI.run(["sample", GenerationCLITests.denoising, "--count", "6", "--out", dir + ".png", "--out-dir", dir])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        XCTAssertFalse(first.stderr.contains("older numbered"), first.stderr)
+        let second = try CLI.run(["sample", GenerationCLITests.denoising, "--count", "2", "--out", dir + ".png", "--out-dir", dir])
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("note: \(dir) also holds 4 older numbered images (sample-0003.png … sample-0006.png) that this command did not write"), second.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).count, 6)
+    }
+
     /// --out-dir naming a file is one line before any work: it was a raw Foundation error after the
     /// --out picture had been written.
     func testOutDirThatIsAFileIsRefusedFirst() throws {
