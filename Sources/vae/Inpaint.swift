@@ -58,6 +58,10 @@ struct Inpaint: ParsableCommand {
     }
 
     func run() throws {
+        if let masks, AtomicFile.exists(masks) && !AtomicFile.isDirectory(masks) {
+            // (it read masks/img0.png/img0.png)
+            throw ValidationError("--masks takes a folder of masks named as the images; \(masks) is a file — one mask for every image is --mask \(masks)")
+        }
         OutputFile.registerInputFolder(images, "--images")
         OutputFile.registerInputFolder(masks, "--masks")
         if let mask, AtomicFile.regularFileSize(mask) != nil { OutputFile.registerInput(mask, "the --mask file") }

@@ -26,7 +26,7 @@ struct Sample: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
-        if let count { guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 1000000 (images: 10000)") } }
+        if let count { guard (1...1_000_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000 for an image run, 1000000 for a sequence run") } }
         if let t = temperature { guard t > 0 && t <= 100 else { throw ValidationError("--temperature must be above 0 (and at most 100)") } }
     }
 
@@ -117,6 +117,7 @@ struct Reconstruct: ParsableCommand {
         } else {
             let data = try runArg.testSet(loaded, dataOptions)
             let n = min(count ?? 30, data.test.count)
+            if let c = count, c > n { Console.note("note: --count \(c): \(data.directory) has \(Console.counted(n, "test image")), all of them shown") }
             let batch = model.conditioned(data.test.batch(0..<n))
             (x, condition) = (batch.x, batch.condition)
             names = ImageInputs.numbered("test", n)
@@ -211,7 +212,7 @@ struct Manifold: ParsableCommand {
         if model.latent > 2 {
             Console.note("note: latent has \(model.latent) dimensions; the grid spans z₁ and z₂ with the others at 0")
         } else if model.latent == 1 {
-            Console.note("note: latent has 1 dimension: one row of \(grid) images over z₁")
+            Console.note("note: latent has 1 dimension: one row of \(Console.counted(grid, "image")) over z₁")
         }
         var c: Int? = nil
         if let cls { c = try ClassChoice.resolve(cls, model: model, classNames: loaded.config?.data?.classNames ?? [], trained: loaded.options.classes) }

@@ -318,7 +318,8 @@ final class CLITests: XCTestCase {
                                  // accepted, and the folder's images denoised as they were
                                  (["denoise", "nowhere", "--images", "x", "--noise", "0.5"], "--noise is added to test images; --images DIR denoises the folder's images as they are"),
                                  // CSV text was written into a .png
-                                 (["encode", "nowhere", "--out", "z.png"], "the latent codes are written as CSV")] {
+                                 (["encode", "nowhere", "--out", "z.png"], "the latent codes are written as CSV"),
+                                 (["inpaint", "nowhere", "--images", "/tmp", "--masks", "/etc/passwd"], "--masks takes a folder of masks named as the images; /etc/passwd is a file")] {
             let run = tempRunDir("range")
             let r = try CLI.run(args + (args[0] == "train" ? ["--epochs", "1", "--out", run] : []))
             XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")

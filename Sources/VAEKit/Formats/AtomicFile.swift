@@ -55,7 +55,11 @@ public enum AtomicFile {
         let untouched = existed ? " (the previous file is untouched)" : ""
         func failure(_ what: String, _ code: Int32) -> VAEError {
             var hint = ""
-            if code == ENOENT { hint = " — the directory \(directory) does not exist; create it first" }
+            if code == ENOENT {
+                // (/proc exists and makes no new files: it said "does not exist")
+                hint = isDirectory(directory) ? " — \(directory) takes no new files (a system folder?); write elsewhere"
+                                              : " — the directory \(directory) does not exist; create it first"
+            }
             if code == ENOTDIR { hint = " — a part of \(directory) is a file, not a directory" }
             if code == ENOSPC { hint = " — free some disk space and try again" }
             if code == EACCES || code == EPERM { hint = " — choose a directory you can write to" }
