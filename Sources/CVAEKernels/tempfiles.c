@@ -40,8 +40,13 @@ void vk_temp_remove_all(void) {
     }
 }
 
+static volatile sig_atomic_t vk_line_open = 0;
+
+void vk_temp_set_line_open(int open) { vk_line_open = open; }
+
 static void vk_temp_on_signal(int sig) {
     vk_temp_remove_all();
+    if (vk_line_open) { ssize_t r = write(2, "\n", 1); (void)r; }
     signal(sig, SIG_DFL);   // then the signal's own end (exit status 128 + sig for the shell)
     raise(sig);
 }

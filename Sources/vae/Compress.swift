@@ -18,7 +18,7 @@ struct Compress: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
     @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz; - reads standard input).", valueName: "file"),
             transform: { $0 == "-" ? "/dev/stdin" : $0 }) var data: String?
-    @Option(help: ArgumentHelp("A folder of 8-bit gray PNGs of the model's size (their names are stored).", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("A folder of 8-bit gray PNGs of the model's size (their names are stored).", valueName: "dir"), transform: ImageInputs.folder) var images: String?
     @Option(help: ArgumentHelp("The archive to write (- writes standard output).", valueName: "file"), transform: { $0 == "-" ? "/dev/stdout" : $0 }) var out: String
     @Flag(help: "Binarize the images first, pixel ~ Bernoulli(intensity), with vae evaluate's seed (the whole file, in order).")
     var binarize = false
@@ -31,6 +31,7 @@ struct Compress: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        try CompressIO.refuseTerminal(out, what: "the archive")
         try OutputFile.requireFolder(out)
         if let data, AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the archive to another file") }
         if let images, AtomicFile.isDirectory(images), AtomicFile.exists(out),
@@ -90,6 +91,7 @@ struct Decompress: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
+        if let out { try CompressIO.refuseTerminal(out, what: "an IDX file") }
         try OutputFile.requireFolder(out)
         try OutputFile.requireOutDir(outDir)   // made once the archive has decoded
         if let out, AtomicFile.sameFile(out, archive) { throw VAEError("--out \(out) is the archive itself: write the images to another file") }
@@ -98,7 +100,7 @@ struct Decompress: ParsableCommand {
         guard AtomicFile.exists(archive) else { throw VAEError("archive \(archive) does not exist") }
         let bytes = try Decompress.readArchive(archive)
         let start = Date()
-        let progress = Progress(total: nil, label: "decompressing")
+        let progress = Progress(total: BitsBackCodec.imageCount(prefix: Array(bytes.prefix(BitsBackCodec.fixedHeaderBytes))), label: "decompressing")
         let (pixels, count, names) = try codec.decompress(bytes, source: archive, progress: { progress.update($0) })
         progress.finish()
         let target: String
@@ -176,6 +178,13 @@ extension Decompress {
 }
 
 enum CompressIO {
+    /// Binary output to standard output that is a terminal: refused, as gzip and xz do (the bytes
+    /// filled the terminal, exit 0).
+    static func refuseTerminal(_ out: String, what: String) throws {
+        guard out == "/dev/stdout" || AtomicFile.sameFile(out, "/dev/stdout"), isatty(STDOUT_FILENO) == 1 else { return }
+        throw ValidationError("--out - writes \(what), binary, to standard output, which is a terminal: redirect it (> FILE) or pipe it, or give --out FILE")
+    }
+
     /// Where the summary line goes: standard output, unless the file written is standard output
     /// itself or another stream (`--out /dev/stdout | …`: the line was appended to the archive).
     static func summary(for out: String) -> (String) -> Void {

@@ -9,7 +9,7 @@ struct Denoise: ParsableCommand {
         discussion: "Train the model for it with `vae train --corrupt gaussian:0.3` (a denoising VAE); a VAE trained on clean images only is a weak denoiser.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Denoise the images (PNG, JPEG) of this folder (no clean truth: no PSNR).", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("Denoise the images (PNG, JPEG) of this folder (no clean truth: no PSNR).", valueName: "dir"), transform: ImageInputs.folder) var images: String?
     @Option(name: .customLong("class"), help: ArgumentHelp("The label of every image of --images (conditional models).", valueName: "name|index"))
     var imagesClass: String?
     @Option(name: .customLong("noise"), help: "Standard deviation of the noise added to test images (pixels in [0, 1], clipped; default 0.3; not with --images, whose images are denoised as they are).") var noiseGiven: Double?

@@ -171,6 +171,13 @@ enum ImageInputs {
     }
 
     /// "prefix-0001" … names for outputs that have no input file.
+    /// A folder as given, without trailing slashes ("png/g16/" named its files png/g16//a.png).
+    static func folder(_ path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
+        return String(p)
+    }
+
     static func numbered(_ prefix: String, _ count: Int) -> [String] {
         (0..<count).map { String(format: "%@-%04d", prefix, $0 + 1) }
     }

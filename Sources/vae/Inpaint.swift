@@ -20,12 +20,12 @@ struct Inpaint: ParsableCommand {
         """)
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Inpaint the images (PNG, JPEG) of this folder.", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("Inpaint the images (PNG, JPEG) of this folder.", valueName: "dir"), transform: ImageInputs.folder) var images: String?
     @Option(name: .customLong("class"), help: ArgumentHelp("The label of every image of --images (conditional models).", valueName: "name|index"))
     var imagesClass: String?
     @Option(help: ArgumentHelp("A mask PNG (white = missing) or center|top|bottom|left|right|random:P.", valueName: "mask"))
     var mask: String?
-    @Option(help: ArgumentHelp("A folder of mask PNGs named as the images.", valueName: "dir")) var masks: String?
+    @Option(help: ArgumentHelp("A folder of mask PNGs named as the images.", valueName: "dir"), transform: ImageInputs.folder) var masks: String?
     @Option(help: "mean (Metropolis–Hastings chains averaged), sample (one pseudo-Gibbs chain), pseudo-gibbs (its chains averaged), importance (importance resampling) or single-pass (one encode-decode).")
     var fill: String = "mean"
     @Option(help: "Steps per chain (--fill importance: chains × iterations samples).") var iterations = 100

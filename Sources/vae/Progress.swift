@@ -138,6 +138,18 @@ final class Progress {
         guard live, Date().timeIntervalSince(last) > 0.5 else { return }
         last = Date()
         Console.write("\r\(label) \(done)\(total.map { "/\($0)" } ?? "")  ")
+        Progress.setLineOpen(true)
     }
-    func finish() { if live { Console.write("\r\u{1B}[K") } }
+    func finish() {
+        if live { Console.write("\r\u{1B}[K") }
+        Progress.setLineOpen(false)
+    }
+
+    /// Whether a count is on the terminal's last line: an error clears it first (it was printed
+    /// after "decompressing 2943  "), and a signal that ends the command ends the line.
+    nonisolated(unsafe) private(set) static var lineOpen = false
+    static func setLineOpen(_ open: Bool) {
+        lineOpen = open
+        AtomicFile.setProgressLineOpen(open)
+    }
 }

@@ -81,7 +81,7 @@ struct Reconstruct: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Test images (or --images DIR) and their reconstructions, side by side.")
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
-    @Option(help: ArgumentHelp("Reconstruct the images (PNG, JPEG) of this folder instead of test images.", valueName: "dir")) var images: String?
+    @Option(help: ArgumentHelp("Reconstruct the images (PNG, JPEG) of this folder instead of test images.", valueName: "dir"), transform: ImageInputs.folder) var images: String?
     @Option(name: .customLong("class"), help: ArgumentHelp("The label of every image of --images (conditional models).", valueName: "name|index"))
     var imagesClass: String?
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Sequence runs: reconstruct these items instead of test items.", valueName: "item"))

@@ -111,6 +111,7 @@ enum Console {
     }
 
     static func error(_ message: String) {
+        if Progress.lineOpen { write("\r\u{1B}[K"); Progress.setLineOpen(false) }
         let line = visible(message.replacingOccurrences(of: "\n", with: " "))
         write("error: \(line)\n")
     }

@@ -226,6 +226,7 @@ int  vk_temp_register(const char *path);
 void vk_temp_unregister(int slot);
 void vk_temp_remove_all(void);              // async-signal-safe
 void vk_temp_install_signal_cleanup(void);
+void vk_temp_set_line_open(int open);       // a progress line is open: the handler ends it
 
 #ifdef __cplusplus
 }

@@ -260,6 +260,13 @@ public struct BitsBackCodec {
         return fixedHeaderBytes + 4 * min(words, costBits / 32 + 2) + 4 + count * 256 + 8
     }
 
+    /// The number of images an archive's header gives (for a progress display; the decoder checks
+    /// it), nil when `prefix` is no archive's header.
+    public static func imageCount(prefix: [UInt8]) -> Int? {
+        guard prefix.count >= fixedHeaderBytes, Array(prefix[0..<8]) == magic else { return nil }
+        return (0..<4).reduce(0) { $0 | Int(prefix[24 + $1]) << (8 * $1) }
+    }
+
     /// The images of an archive, in the order they were compressed.
     public func decompress(_ archive: [UInt8], source: String, progress: ((Int) -> Void)? = nil) throws -> (images: [UInt8], count: Int, names: [String]) {
         var r = ArchiveReader(bytes: archive, source: source)

@@ -103,6 +103,10 @@ public enum AtomicFile {
     /// during `vae decompress` left a partial `.NAME.tmp-…` beside the output for good.
     public static func removeTemporariesOnSignal() { vk_temp_install_signal_cleanup() }
 
+    /// A progress count is on the terminal's last line: a signal that ends the command ends that
+    /// line first (the shell's prompt came after "compressing 1077/3000  ").
+    public static func setProgressLineOpen(_ open: Bool) { vk_temp_set_line_open(open ? 1 : 0) }
+
     /// Removes the temporary files of the writes under way (async-signal-safe): for a process
     /// about to `_exit` from its own signal handling.
     public static func removeTemporariesNow() { vk_temp_remove_all() }
