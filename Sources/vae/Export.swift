@@ -18,12 +18,15 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let loaded = try runArg.load()
-        if AtomicFile.exists(out + "/" + Checkpoint.weightsFile) { throw VAEError("\(out) already holds a run; choose another --out") }
-        // All or nothing: the copy is written into a hidden folder beside --out and renamed to it
-        // when whole (a killed export left a model.safetensors without its config.json, which
-        // then refused the retry as "already holds a run"). An --out that holds other files is
-        // written into as it is.
-        let whole = !AtomicFile.exists(out) || (AtomicFile.isDirectory(out) && ((try? FileManager.default.contentsOfDirectory(atPath: out))?.isEmpty ?? false))
+        // a run is its weights and its config.json: weights alone are an export killed before it
+        // wrote the config (the retry was refused as "already holds a run"), written over now
+        if AtomicFile.exists(out + "/" + Checkpoint.weightsFile) && AtomicFile.exists(out + "/" + Checkpoint.configFile) {
+            throw VAEError("\(out) already holds a run; choose another --out")
+        }
+        // All or nothing where --out does not exist yet: the copy is written into a hidden folder
+        // beside it and renamed to it when whole. A folder that exists (empty, or with files;
+        // its mode and owner are the user's) is written into as it is.
+        let whole = !AtomicFile.exists(out) && !AtomicFile.isSymbolicLink(out)
         var target = out
         if whole {
             try AtomicFile.checkFolderPath(out, what: "--out")
@@ -34,7 +37,6 @@ struct Export: ParsableCommand {
         do {
             try write(loaded, to: target)
             if whole {
-                if AtomicFile.isDirectory(out) { _ = rmdir(out) }   // the empty folder given
                 guard rename(target, out) == 0 else { throw VAEError("cannot write \(out): \(VAEError.errnoText())") }
             }
         } catch {
@@ -59,14 +61,17 @@ struct Export: ParsableCommand {
     }
 
     /// Removes the hidden folders (`.NAME.tmp-PID-RANDOM`) that killed exports to NAME left in
-    /// `parent`: those of processes that no longer exist.
+    /// `parent`: those of processes that no longer exist here, untouched for an hour (on a file
+    /// system shared between machines, another's export may be writing one).
     static func removeStaleCopies(in parent: String, of name: String) {
         let prefix = "." + name + ".tmp"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix + "-") {
             let fields = entry.dropFirst(prefix.count + 1).split(separator: "-")
             guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
             let path = parent + "/" + entry
-            guard AtomicFile.isDirectory(path), !AtomicFile.isSymbolicLink(path) else { continue }
+            guard AtomicFile.isDirectory(path), !AtomicFile.isSymbolicLink(path),
+                  let changed = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,
+                  Date().timeIntervalSince(changed) > 3600 else { continue }
             try? FileManager.default.removeItem(atPath: path)
         }
     }

@@ -142,8 +142,13 @@ enum Console {
     /// Control characters, and format characters that print as nothing or reorder what follows
     /// (U+FEFF in a cell read "'﻿5.41' is not a number"; U+202E would turn a message around).
     static func isHidden(_ u: Unicode.Scalar) -> Bool {
-        (u.value < 0x20 && u != "\n" && u != "\t") || (0x7F...0x9F).contains(u.value) || u.properties.generalCategory == .format
+        (u.value < 0x20 && u != "\n" && u != "\t") || (0x7F...0x9F).contains(u.value) || invisible.contains { $0.contains(u.value) }
     }
+
+    /// Format characters that print as nothing or turn text around — not the joiners (U+200C,
+    /// U+200D) that Persian and Indic words and emoji sequences are written with.
+    static let invisible: [ClosedRange<UInt32>] = [0xFEFF...0xFEFF, 0x200B...0x200B, 0x200E...0x200F, 0x202A...0x202E,
+                                                   0x2060...0x2064, 0x2066...0x2069]
 
     /// A terminal that takes the progress bar's escape sequences (not TERM=dumb, which has none).
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) == 1 && ProcessInfo.processInfo.environment["TERM"] != "dumb" }

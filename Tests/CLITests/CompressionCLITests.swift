@@ -304,10 +304,29 @@ final class CompressionCLITests: XCTestCase {
         let dead = parent + "/.copy.tmp-2147483646-abc"   // no such process (above any pid_max)
         try FileManager.default.createDirectory(atPath: dead, withIntermediateDirectories: true)
         try AtomicFile.write([1, 2, 3], to: dead + "/model.safetensors")
+        var old = [timespec(tv_sec: 1_000_000, tv_nsec: 0), timespec(tv_sec: 1_000_000, tv_nsec: 0)]
+        XCTAssertEqual(utimensat(AT_FDCWD, dead, &old, 0), 0)   // untouched for an hour and more
+        let recent = parent + "/.copy.tmp-2147483645-def"   // touched now: perhaps another machine's, kept
+        try FileManager.default.createDirectory(atPath: recent, withIntermediateDirectories: true)
         let again = try CLI.run(["export", run, "--out", parent + "/copy"])
         XCTAssertEqual(again.status, 0, again.stderr)
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent), ["copy"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent).sorted(), [".copy.tmp-2147483645-def", "copy"])
         XCTAssertEqual(try AtomicFile.readAll(path: parent + "/copy/model.safetensors", maxBytes: 1 << 26).count, small)
+        // an existing folder is written into, keeping its mode; weights without a config.json (an
+        // export killed between them) are written over, not "already holds a run"
+        let kept = tempRunDir("bb8-private")
+        try FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+        XCTAssertEqual(chmod(kept, 0o700), 0)
+        try AtomicFile.write([1, 2, 3], to: kept + "/model.safetensors")
+        let into = try CLI.run(["export", run, "--out", kept])
+        XCTAssertEqual(into.status, 0, into.stderr)
+        XCTAssertEqual((try FileManager.default.attributesOfItem(atPath: kept)[.posixPermissions] as? Int), 0o700)
+        XCTAssertEqual(try AtomicFile.readAll(path: kept + "/model.safetensors", maxBytes: 1 << 26).count, small)
+        let dotDir = tempRunDir("bb8-dot")   // --out . in an empty folder (it was "Device or resource busy")
+        try FileManager.default.createDirectory(atPath: dotDir, withIntermediateDirectories: true)
+        let dot = try CLI.run(["export", run, "--out", "."], cwd: dotDir)
+        XCTAssertEqual(dot.status, 0, dot.stderr)
+        XCTAssertTrue(AtomicFile.exists(dotDir + "/config.json"))
         let b = try CLI.run(["compress", run, "--data", data + "/t10k-images-idx3-ubyte.gz", "--binarize", "--out", archive + "2"])
         XCTAssertNotEqual(b.status, 0)
         XCTAssertTrue(b.stderr.contains("8-bit pixels as they are"), b.stderr)

@@ -76,3 +76,23 @@ enum FormatText {
         "\(count / (1 << 20)) MiB"
     }
 }
+
+/// The memory a process may use: the machine's, or a lower process limit (ulimit -v). A failed
+/// allocation is a crash, so work whose size is known ahead is measured against this first.
+public enum MemoryLimit {
+    /// Bytes, and how to name them in a message ("this machine's", "the process limit's (ulimit -v)").
+    public static var current: (bytes: Double, name: String)? {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        guard pages > 0, pageSize > 0 else { return nil }
+        var limit = Double(pages) * Double(pageSize), name = "this machine's"
+        var rl = rlimit()
+        if getrlimit(Int32(RLIMIT_AS.rawValue), &rl) == 0, rl.rlim_cur != rlim_t.max, Double(rl.rlim_cur) < limit {
+            limit = Double(rl.rlim_cur)
+            name = "the process limit's (ulimit -v)"
+        }
+        return (limit, name)
+    }
+
+    /// "1.4 GB"
+    public static func text(_ bytes: Double) -> String { String(format: "%.1f GB", bytes / 1e9) }
+}

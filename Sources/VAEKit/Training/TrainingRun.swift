@@ -36,15 +36,8 @@ public final class TrainingRun {
     /// small model), so the items' length, not the layers' widths, sets what a batch takes.
     /// `items`: the training items, when known (a batch holds no more of them).
     public static func checkMemory(_ config: VAEConfig, _ options: TrainingOptions, longestItem: Int? = nil, items: Int? = nil) throws {
-        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
-        guard pages > 0, pageSize > 0 else { return }
-        var limit = Double(pages) * Double(pageSize), limitName = "this machine's"
-        // a process limit (ulimit -v) below the machine's memory: an allocation past it ended the run with a backtrace
-        var rl = rlimit()
-        if getrlimit(Int32(RLIMIT_AS.rawValue), &rl) == 0, rl.rlim_cur != rlim_t.max, Double(rl.rlim_cur) < limit {
-            limit = Double(rl.rlim_cur)
-            limitName = "the process limit's (ulimit -v)"
-        }
+        // (a process limit, ulimit -v, below the machine's memory: an allocation past it ended the run with a backtrace)
+        guard let (limit, limitName) = MemoryLimit.current else { return }
         let params = (try Models.parameterCount(config)).map(Double.init) ?? .infinity
         let rows = Double(min(options.batchSize, items ?? options.batchSize)) * Double(max(options.samples ?? 1, 1))
         let gb = { (b: Double) in b.isFinite ? String(format: "%.1f GB", b / 1e9) : "more than can be counted" }
