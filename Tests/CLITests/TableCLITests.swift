@@ -21,6 +21,29 @@ final class TableCLITests: XCTestCase {
         return (path, lines)
     }
 
+    /// A table whose reading and encoding would pass a process memory limit is one line once its
+    /// first rows give its size (a 300 MB file under `ulimit -v 4000000` crashed on a failed
+    /// 2.2 GB allocation).
+    func testTablePastTheMemoryLimitIsOneLine() throws {
+        let path = tempRunDir("memtable") + ".csv"
+        var text = [UInt8]("a,b\n".utf8)
+        text.reserveCapacity(11_000_000)
+        for i in 0..<1_500_000 { text += Array("\(i % 97).5,\(i % 13)\n".utf8) }
+        try AtomicFile.write(text, to: path)
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sh.arguments = ["-c", "ulimit -v 150000; exec '\(CLI.binary)' train --data '\(path)' --epochs 0 --out '\(tempRunDir("memrun"))'"]
+        let err = Pipe()
+        sh.standardError = err
+        sh.standardOutput = FileHandle.nullDevice
+        try sh.run()
+        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        sh.waitUntilExit()
+        XCTAssertEqual(sh.terminationReason, .exit, said)
+        XCTAssertEqual(sh.terminationStatus, 1, said)
+        XCTAssertTrue(said.contains("rows of 2 columns need about") && said.contains("more than the process limit's (ulimit -v)"), said)
+    }
+
     /// A wide table's run describes its 4,000 columns in more than a megabyte of config.json: it
     /// reads back (it was written, then refused by every command as too large).
     /// `--data -` reads standard input; a run trained so records it, and a later command that would

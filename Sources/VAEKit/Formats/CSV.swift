@@ -361,8 +361,9 @@ struct CSVParser {
         // (its span, its value while the column is typed, its encoded value and mask, in the train
         // or test split too) and 12 a row; a process limit (ulimit -v) counts address space, some
         // 100 MB beyond what is resident
-        let needed = Double(bytes.count) + 24 * cells + 12 * rows
-        if let (limit, name) = MemoryLimit.current, needed + (name.hasPrefix("the process") ? 100e6 : 0) > limit {
+        var needed = Double(bytes.count) + 24 * cells + 12 * rows
+        if let (limit, name) = MemoryLimit.current, case let all = needed + (name.hasPrefix("the process") ? 100e6 : 0), all > limit {
+            needed = all
             throw VAEError.format(source, "about \(FormatText.grouped(Int(rows))) rows of \(columns) columns need about \(MemoryLimit.text(needed)) to read and encode, more than \(name) \(MemoryLimit.text(limit)) of memory — use fewer rows (split the file) or columns")
         }
         let room = Int(min(cells * 1.05 + 1024, Double(options.maxCells)))

@@ -93,6 +93,8 @@ public enum MemoryLimit {
         return (limit, name)
     }
 
-    /// "1.4 GB"
-    public static func text(_ bytes: Double) -> String { String(format: "%.1f GB", bytes / 1e9) }
+    /// "1.4 GB", "180 MB"
+    public static func text(_ bytes: Double) -> String {
+        bytes >= 1e9 ? String(format: "%.1f GB", bytes / 1e9) : String(format: "%.0f MB", bytes / 1e6)
+    }
 }
