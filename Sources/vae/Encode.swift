@@ -18,12 +18,12 @@ struct Encode: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFile.requireFolder(out)
         // the codes are CSV text: a name of a picture or other format held CSV under a misleading name
         if let out, let ext = out.split(separator: "/").last?.split(separator: ".").dropFirst().last?.lowercased(),
            ["png", "jpg", "jpeg", "json", "npy", "safetensors"].contains(ext) {
             throw ValidationError("--out \(out): the latent codes are written as CSV; give a file name ending in .csv")
         }
-        try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()
         let model = loaded.model

@@ -67,13 +67,17 @@ final class FormatsTableTests: XCTestCase {
             }
         }
         XCTAssertEqual(encoded.train.maskedCount + encoded.test.maskedCount, 6, "two missing colours × 3 columns")
-        // the ignored id rides along with each row (not read by the model), through subsets too
-        for split in [encoded.train, encoded.test] {
-            XCTAssertEqual(split.keyNames, ["id"])
-            XCTAssertEqual(split.keys, split.ids.map { "row\($0 - 1)" })
-        }
-        let picked = try XCTUnwrap(encoded.train.subset([2, 0]) as? TableSplit)
-        XCTAssertEqual(picked.keys, [encoded.train.keys[2], encoded.train.keys[0]])
+        // the ignored id rides along with each test row (not read by the model), through subsets
+        // too; training rows keep it only when asked (nothing reads them in training)
+        XCTAssertEqual(encoded.test.keyNames, ["id"])
+        XCTAssertEqual(encoded.test.keys, encoded.test.ids.map { "row\($0 - 1)" })
+        XCTAssertEqual(encoded.train.keys, [])
+        var keep = options(label: "kind", ignore: ["id"])
+        keep.keepIgnored = true
+        let kept = try TableEncoder.fit(t, options: keep)
+        XCTAssertEqual(kept.train.keys, kept.train.ids.map { "row\($0 - 1)" })
+        let picked = try XCTUnwrap(kept.train.subset([2, 0]) as? TableSplit)
+        XCTAssertEqual(picked.keys, [kept.train.keys[2], kept.train.keys[0]])
     }
 
     /// Names and cells in messages are cut at 40 characters: a 100,000-byte column name was echoed
@@ -94,11 +98,11 @@ final class FormatsTableTests: XCTestCase {
     /// unquoted); a file without them has none.
     func testIgnoredColumnsOfANewFileAreKept() throws {
         let schema = try TableEncoder.fit(try table(FormatsTableTests.sample), options: options(label: "kind", ignore: ["id"])).schema
-        let new = try TableEncoder.apply(schema, to: try table("kind,colour,id,size\ncat,red,\"Smith, J\",2\ndog,blue, p7 ,3\n"))
+        let new = try TableEncoder.apply(schema, to: try table("kind,colour,id,size\ncat,red,\"Smith, J\",2\ndog,blue, p7 ,3\n"), keys: true)
         XCTAssertEqual(new.keyNames, ["id"])
         XCTAssertEqual(new.keys, ["Smith, J", "p7"])
         XCTAssertEqual(Array(new.keys(1)), ["p7"])
-        let without = try TableEncoder.apply(schema, to: try table("size,colour\n2,red\n"))
+        let without = try TableEncoder.apply(schema, to: try table("size,colour\n2,red\n"), keys: true)
         XCTAssertEqual(without.keyNames, [])
         XCTAssertEqual(without.keys, [])
     }
@@ -280,7 +284,7 @@ final class FormatsTableTests: XCTestCase {
         // a new file whose target gives the names (as every command shows them, its scores CSV
         // too): a name is its class, a value too; they were new classes (setosa as class 2)
         let named = try table("feature_1,feature_2,target\n5.1,3.5,versicolor\n4.9,3.0,0\n6.0,2.2,setosa\n5.0,3.1,virginica\n")
-        let split = try TableEncoder.encode(named, schema: e.schema, rows: [0, 1, 2, 3], unseen: .missing)
+        let split = try TableEncoder.encode(named, schema: e.schema, rows: [0, 1, 2, 3], unseen: .missing, keys: false)
         XCTAssertEqual(split.labels, [1, 0, 0, 2])
         XCTAssertEqual(split.unseenClasses, ["virginica"])
     }

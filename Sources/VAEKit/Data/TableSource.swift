@@ -107,6 +107,7 @@ extension Dataset {
         o.ignore = stored.schema.ignored
         o.testFraction = stored.testFraction
         o.seed = stored.seed
+        o.keepIgnored = !resuming   // a command reads the rows, with their ids (training does not)
         if resuming || trainedOn.map({ path == $0 || AtomicFile.sameFile(path, $0) }) == true {
             let d = try loadTable(path: path, options: o)
             guard d.table?.schema == stored.schema else {
@@ -129,7 +130,7 @@ extension Dataset {
             do { fitted = try TableEncoder.fit(table, options: o) } catch { fitted = nil }
         }
         let copyOfTrained = fitted.map { $0.schema == stored.schema && $0.train.count > 0 } ?? false
-        let rows = try TableEncoder.apply(stored.schema, to: table, unseenLevels: .missing)
+        let rows = try TableEncoder.apply(stored.schema, to: table, unseenLevels: .missing, keys: true)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: rows, test: rows,
                         classNames: stored.schema.classNames + rows.unseenClasses)
         d.table = stored

@@ -14,6 +14,10 @@ public struct TableOptions: Sendable {
     /// also refused: more than 20 levels and more than half as many levels as values, or 10 or
     /// more values all different.
     public var maxLevels = 1000
+    /// Keep the `--ignore`d columns' cells beside the training rows too (`TableSplit.keys`: what
+    /// `vae encode --split train` writes); the test rows always keep them. Off for training, where
+    /// nothing reads them (a free-text column's copy doubled its memory).
+    public var keepIgnored = false
     public init() {}
 }
 
@@ -145,18 +149,19 @@ public enum TableEncoder {
             throw VAEError(first.error.message + "; \(unreadable.count - 1) more \(unreadable.count == 2 ? "column" : "columns") cannot be read either (\(unreadable.dropFirst().map { "'\($0.name)'" }.joined(separator: ", "))) — to drop them all: --ignore \(all.map(shell).joined(separator: ","))")
         }
         let schema = TableSchema(columns: columns, label: label, ignored: ignored.sorted().map { table.names[$0] })
-        let train = try encode(table, schema: schema, rows: trainRows, unseen: .error)
-        let test = try encode(table, schema: schema, rows: testRows, unseen: .error)
+        let train = try encode(table, schema: schema, rows: trainRows, unseen: .error, keys: options.keepIgnored)
+        let test = try encode(table, schema: schema, rows: testRows, unseen: .error, keys: true)
         return EncodedTable(schema: schema, train: train, test: test, notes: notes)
     }
 
     /// Reads a new file with a stored schema: every row, no split. The feature columns must all be
     /// there (in any order; other columns are left alone); the label column is optional.
-    public static func apply(_ schema: TableSchema, to table: CSVTable, unseenLevels: UnseenLevels = .error) throws -> TableSplit {
+    /// `keys`: keep the ignored columns' cells (`TableSplit.keys`).
+    public static func apply(_ schema: TableSchema, to table: CSVTable, unseenLevels: UnseenLevels = .error, keys: Bool = false) throws -> TableSplit {
         for column in schema.columns where !table.names.contains(column.name) {
             throw VAEError("\(table.source) has no column '\(cut(column.name))', which the model was trained with; its columns: \(listed(table.names))")
         }
-        return try encode(table, schema: schema, rows: Array(0..<table.rowCount), unseen: unseenLevels)
+        return try encode(table, schema: schema, rows: Array(0..<table.rowCount), unseen: unseenLevels, keys: keys)
     }
 
     /// The schema column of feature `c`: its kind (from all rows) and statistics (training rows).
@@ -293,7 +298,7 @@ public enum TableEncoder {
     }
 
     /// Encodes `rows` of `table` with `schema` (columns found by name).
-    static func encode(_ table: CSVTable, schema: TableSchema, rows: [Int], unseen: UnseenLevels) throws -> TableSplit {
+    static func encode(_ table: CSVTable, schema: TableSchema, rows: [Int], unseen: UnseenLevels, keys: Bool) throws -> TableSplit {
         let width = schema.width
         let total = rows.count.multipliedReportingOverflow(by: width)
         guard !total.overflow, total.partialValue <= 1 << 30 else {
@@ -383,7 +388,7 @@ public enum TableEncoder {
         }
         var split = TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
         // the ignored columns this file has, as its owner wrote them (a new file may lack some)
-        let keyColumns = schema.ignored.compactMap { name in indexOf[name].map { (name, $0) } }
+        let keyColumns = keys ? schema.ignored.compactMap { name in indexOf[name].map { (name, $0) } } : []
         if !keyColumns.isEmpty {
             split.keyNames = keyColumns.map(\.0)
             split.keys.reserveCapacity(rows.count * keyColumns.count)
