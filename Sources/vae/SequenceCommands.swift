@@ -18,7 +18,7 @@ extension Sample {
         var items = SequenceText.samples(model, count: n, temperature: temperature ?? 1, greedy: greedy, seed: seed, progress: true, atLimit: &atLimit)
         if atLimit > 0 {
             // (they were written, and counted among the valid molecules, without a word)
-            Console.note("note: \(Console.counted(atLimit, "sample")) of \(n) reached the model's --max-length, \(model.sequence.maxLength) tokens, where decoding stops: \(atLimit == 1 ? "it may be" : "they may be") cut short of their <eos>")
+            Console.note("note: \(Console.counted(atLimit, "sample")) of \(n) reached the model's --max-length, \(model.sequence.maxLength) tokens, without drawing <eos>: decoding stopped \(atLimit == 1 ? "it" : "them") there, cut short")
         }
         if model.sequence.molecules {
             let valid = items.filter { SMILES.isValid($0) }

@@ -48,14 +48,15 @@ enum SequenceText {
     /// `count` draws z ~ N(0, I), decoded by sampling at `temperature` (or greedily), a chunk at a
     /// time (`SequenceVAE.sample`: bounded memory; the first n items the same for any count), with
     /// "sampling 3,072/100,000" on a terminal when `progress` is set.
-    /// `atLimit`: how many samples have the model's --max-length tokens — where decoding stops
-    /// them, so that each may be cut short rather than ended by <eos>.
+    /// `atLimit`: how many samples the model's --max-length stopped before they drew <eos>.
     static func samples(_ model: SequenceVAE, count: Int, temperature: Double, greedy: Bool, seed: UInt64, progress: Bool = false,
                         atLimit: UnsafeMutablePointer<Int>? = nil) -> [String] {
         let shown = progress ? Progress(total: count, label: "sampling") : nil
         defer { shown?.finish() }
-        let tokens = model.sample(count: count, temperature: temperature, greedy: greedy, seed: seed, progress: { shown?.update($0) })
-        atLimit?.pointee = tokens.filter { $0.count >= model.sequence.maxLength }.count
+        var cut = 0
+        let tokens = model.sample(count: count, temperature: temperature, greedy: greedy, seed: seed, progress: { shown?.update($0) },
+                                  cutShort: { _ in cut += 1 })
+        atLimit?.pointee = cut
         return tokens.map { Vocabulary.text($0, model.sequence) }
     }
 

@@ -351,8 +351,9 @@ public final class SequenceVAE: LatentVariableModel {
     /// tokens from its own stream (`generate`), decoded `chunk` items at a time — so memory is
     /// bounded by the chunk, and the first n items are the same whatever `count` and `chunk` are.
     /// `progress` gets the number of items done after each chunk.
+    /// `cutShort` gets each item that reached `maxLength` tokens without drawing `<eos>`.
     public func sample(count: Int, temperature: Double = 1, greedy: Bool = false, seed: UInt64, chunk: Int = 1024,
-                       progress: (Int) -> Void = { _ in }) -> [[Int32]] {
+                       progress: (Int) -> Void = { _ in }, cutShort: ((Int) -> Void)? = nil) -> [[Int32]] {
         precondition(count >= 0 && chunk > 0, "SequenceVAE.sample: count must be ≥ 0 and chunk > 0, got \(count) and \(chunk)")
         precondition(greedy || (temperature > 0 && temperature.isFinite), "SequenceVAE.sample: temperature must be a positive number, got \(temperature)")
         var rng = RNG(seed: seed)
@@ -360,7 +361,7 @@ public final class SequenceVAE: LatentVariableModel {
             let z = Tensor(shape: [items.count, latent])
             rng.fillNormal(z.pointer, count: z.count)
             defer { progress(items.upperBound) }
-            return generate(z, temperature: temperature, greedy: greedy, seed: seed, firstItem: items.lowerBound)
+            return generate(z, temperature: temperature, greedy: greedy, seed: seed, firstItem: items.lowerBound, cutShort: cutShort)
         }
     }
 
@@ -386,8 +387,10 @@ public final class SequenceVAE: LatentVariableModel {
     /// <bos>, <pad> and <unk> are never produced. Row i draws from its own stream,
     /// `RNG(seed: seed, stream: firstItem + i)`: an item's tokens depend on its z, the seed and its
     /// index, not on the other rows decoded with it.
+    /// `cutShort` gets the index (`firstItem` + row) of each item stopped at the length limit
+    /// without drawing `<eos>`.
     public func generate(_ zIn: Tensor, temperature: Double = 1, greedy: Bool = false, maxLength: Int? = nil,
-                         seed: UInt64 = 1, firstItem: Int = 0) -> [[Int32]] {
+                         seed: UInt64 = 1, firstItem: Int = 0, cutShort: ((Int) -> Void)? = nil) -> [[Int32]] {
         let B = zIn.shape[0], V = vocabularySize
         var rngs = greedy ? [] : (0..<B).map { RNG(seed: seed, stream: UInt64(firstItem + $0)) }
         let Hd = sequence.decoderHidden, L = sequence.decoderLayers, K = zIn.rowSize
@@ -430,6 +433,7 @@ public final class SequenceVAE: LatentVariableModel {
                 let pick = picks[r]
                 if pick == Int(Vocabulary.eos) || out[i].count == limit {
                     done[i] = true
+                    if pick != Int(Vocabulary.eos) { cutShort?(firstItem + i) }
                 } else {
                     out[i].append(Int32(pick))
                     alive += 1
