@@ -37,6 +37,11 @@ struct Encode: ParsableCommand {
         }
         let sets: [(String, any DataSource)] = split == "all" && !unsplit ? [("train", try train()), ("test", data.test)]
             : [(split == "all" ? "test" : split, split == "train" ? try train() : data.test)]
+        // a run trained on some classes (not conditional: it reads every item) saw only their
+        // training items; the split's others are written as "train" too — said, not left silent
+        if let c = loaded.options.classes, !model.isConditional, sets.contains(where: { $0.0 == "train" }) {
+            Console.note("note: the run trained on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: the training split's items of the other classes are written too, as \"train\", though the model never saw them")
+        }
         let k = model.latent
         let seq = model.config.sequence  // a sequence run: the item's text instead of a label
         // an image folder's images are also named by their file (relative to the folder)

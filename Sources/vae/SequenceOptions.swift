@@ -34,7 +34,13 @@ struct SequenceTrainOptions: ParsableArguments {
     }
 
     /// Whether any sequence flag was given (they need --model gru).
-    var given: Bool { tokens != nil || maxLength != nil || maxVocab != nil || testFile != nil || encoder != nil || decoder != nil || wordDropout != nil || bidirectional || embedding != nil }
+    var given: Bool { !givenFlags.isEmpty }
+    /// The sequence flags on the command line, by name (a message names those, not all ten).
+    var givenFlags: [String] {
+        [("--tokens", tokens != nil), ("--max-length", maxLength != nil), ("--max-vocab", maxVocab != nil), ("--test", testFile != nil),
+         ("--encoder", encoder != nil), ("--decoder", decoder != nil), ("--word-dropout", wordDropout != nil),
+         ("--bidirectional", bidirectional), ("--embedding", embedding != nil)].filter(\.1).map(\.0)
+    }
 
     /// "3x512" → (3, 512).
     static func shape(_ s: String?, _ flag: String) throws -> (layers: Int, width: Int)? {

@@ -221,7 +221,9 @@ struct Train: ParsableCommand {
                 (data, vocabulary) = try dataOptions.loadSequencesForTraining(sequenceOptions, preset: preset?.rawValue)
             } else {
                 if sequenceOptions.given || dataOptions.textColumn != nil {
-                    throw ValidationError("--tokens, --max-length, --max-vocab, --test, --encoder, --decoder, --word-dropout, --bidirectional, --embedding and --text-column are for sequences: add --model gru")
+                    let flags = sequenceOptions.givenFlags + (dataOptions.textColumn == nil ? [] : ["--text-column"])
+                    let named = flags.count == 1 ? flags[0] + " is" : flags.dropLast().joined(separator: ", ") + " and " + flags.last! + " are"
+                    throw ValidationError("\(named) for sequences (text, SMILES): add --model gru")
                 }
                 try checkMemoryBeforeDecoding()
                 data = try dataOptions.load()

@@ -563,7 +563,7 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("--embedding must be between 0 (one-hot tokens) and 8192"), r.stderr)
         r = try CLI.run(["train", "--model", "mlp", "--embedding", "8", "--epochs", "1", "--out", tempRunDir("mlpemb")])
         XCTAssertEqual(r.status, 2, r.stderr)
-        XCTAssertTrue(r.stderr.contains("--embedding and --text-column are for sequences"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("--embedding is for sequences (text, SMILES): add --model gru"), r.stderr)
     }
 
     func testFreeBits() throws {
@@ -677,7 +677,10 @@ final class SequenceCLITests: XCTestCase {
         // flags of sequences without --model gru
         let t = try CLI.run(["train", "--data", path, "--tokens", "words", "--out", tempRunDir("nogru")])
         XCTAssertEqual(t.status, 2)   // options that do not go together: a usage error
-        XCTAssertTrue(t.stderr.contains("are for sequences: add --model gru"), t.stderr)
+        XCTAssertTrue(t.stderr.contains("error: --tokens is for sequences (text, SMILES): add --model gru"), t.stderr)   // the flag given, not all ten
+        let two = try CLI.run(["train", "--data", path, "--max-length", "20", "--text-column", "x", "--out", tempRunDir("nogru2")])
+        XCTAssertEqual(two.status, 2)
+        XCTAssertTrue(two.stderr.contains("error: --max-length and --text-column are for sequences (text, SMILES): add --model gru"), two.stderr)
     }
 
     /// The report shows the test items as their file has them: a word outside a small vocabulary

@@ -223,7 +223,7 @@ extension Dataset {
         options.maxCells = Int(Int32.max)
         let table = try CSVTable.parse(bytes, source: path, options: options)
         guard let c = table.names.firstIndex(of: name) else {
-            throw VAEError("\(path) has no column '\(name)' in its header (line 1: \(table.names.prefix(10).map { "'\($0)'" }.joined(separator: ", "))); give --text-column one of those")
+            throw VAEError("\(path) has no column '\(TableEncoder.cut(name))' in its header (line 1: \(TableEncoder.listed(table.names, limit: 10))); give --text-column one of those")
         }
         // one String of the cells, each item a Substring of it (no String per item)
         var text = ""
