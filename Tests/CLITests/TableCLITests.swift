@@ -492,6 +492,10 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(loaded.options.epochs, (2000 + (rows + 15) / 16 - 1) / ((rows + 15) / 16))
         XCTAssertTrue(loaded.model.config.groups!.filter { $0.kind != .categorical }.allSatisfy { $0.kind == .gaussianLearned })
         XCTAssertTrue(r.stderr.contains("rows to train on (under 100): one σ per column (--likelihood gaussian-learned) and batches of 16"), r.stderr)
+        // its training split's other class is encoded as "train" too, and said to be unseen
+        let enc = try CLI.run(["encode", run, "--split", "all", "--out", run + "/z.csv"])
+        XCTAssertEqual(enc.status, 0, enc.stderr)
+        XCTAssertTrue(enc.stderr.contains("note: the run trained on classes odd only: the training split's items of the other classes are written too"), enc.stderr)
         // asked for, the σ per cell and the whole-table batch are what the user gets
         let asked = tempRunDir("tablelengthasked")
         r = try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--classes", "odd", "--likelihood", "gaussian-heteroscedastic",
