@@ -255,7 +255,7 @@ struct Anomaly: ParsableCommand {
         // Columns padded here: Foundation's %-10@ pads nothing on Linux.
         let shown = Array(order.prefix(min(top, 10)))
         // a long item is cut on the console (the CSV has it whole)
-        let shownName = { (i: Int) -> String in let t = name(i); return t.count > 60 ? String(t.prefix(59)) + "…" : t }
+        let shownName = { (i: Int) -> String in let t = SequenceText.tsvCell(name(i)); return t.count > 60 ? String(t.prefix(59)) + "…" : t }
         // the first two ignored columns of a table (cut at 24 characters)
         let shownKeys = Array(keyNames.prefix(2))
         let cut = { (t: String) -> String in let v = Console.visible(t); return v.count > 24 ? String(v.prefix(23)) + "…" : v }

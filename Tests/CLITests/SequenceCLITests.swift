@@ -359,6 +359,12 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(i.status, 0, i.stderr)
         XCTAssertEqual(try String(contentsOfFile: dir + "/i.txt", encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count, 7,
                        "the two ends, 4 steps between and the final newline's empty rest")
+        // the anomaly ranking on the console: one line per item, its line break shown as \n
+        let a = try CLI.run(["anomaly", "run", "--top", "10"], cwd: dir)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let ranked = a.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }.dropFirst()
+        XCTAssertEqual(ranked.count, 10, a.stdout)
+        XCTAssertTrue(ranked.allSatisfy { $0.trimmingCharacters(in: .whitespaces).first?.isNumber == true }, a.stdout)
         // --data beside --items was read by nothing
         let both = try CLI.run(["reconstruct", "run", "--items", "abc 1", "--data", "ml.csv"], cwd: dir)
         XCTAssertEqual(both.status, 2, both.stderr)
