@@ -9,7 +9,8 @@ struct SMILESCheck: ParsableCommand {
         abstract: "Check a file of SMILES (one per line, plain or gzip): the share of valid molecules, and why the others are not.",
         discussion: "The checks of RDKit's MolFromSmiles: syntax, ring closures, branches, elements, valences, kekulization, aromatic atoms outside rings (docs/smiles-validity.md)."
     )
-    @Argument(help: ArgumentHelp("A file of SMILES, one per line (.smi, .txt, plain or .gz).", valueName: "file")) var file: String
+    @Argument(help: ArgumentHelp("A file of SMILES, one per line (.smi, .txt, plain or .gz; - reads standard input).", valueName: "file"),
+              transform: { $0 == "-" ? "/dev/stdin" : $0 }) var file: String
     @Option(help: ArgumentHelp("Write a TSV line per item: the string, 1 or 0, the problem class, the message.", valueName: "file.tsv"))
     var out: String?
     @Option(name: .customLong("text-column"), help: ArgumentHelp("A CSV file: the column that holds the SMILES (MOSES: SMILES).", valueName: "column"))

@@ -719,6 +719,17 @@ final class SequenceCLITests: XCTestCase {
         let rows = try String(contentsOfFile: tsv, encoding: .utf8).split(separator: "\n").map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
         XCTAssertEqual(rows.map { String($0[1]) }, ["1", "1", "0", "0", "0"])
         XCTAssertEqual(String(rows[2][3]), "unclosed ring 1")
+        // - reads standard input (gzip too), as --data - does (it was "cannot read -")
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sh.arguments = ["-c", "'\(CLI.binary)' smiles - < '\(path)'"]
+        let out = Pipe()
+        sh.standardOutput = out
+        try sh.run()
+        let piped = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        sh.waitUntilExit()
+        XCTAssertEqual(sh.terminationStatus, 0)
+        XCTAssertTrue(piped.hasPrefix("2 of 5 lines are valid molecules (40.00%)"), piped)
         let missing = try CLI.run(["smiles", "/nonexistent.smi"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
