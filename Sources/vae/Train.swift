@@ -501,7 +501,11 @@ extension Train {
         do { names = try FileManager.default.contentsOfDirectory(atPath: dir) } catch {
             throw VAEError("--out \(dir): cannot list the folder (\((error as NSError).localizedDescription)); check its permissions or choose another --out")
         }
-        let taken = names.filter(RunReport.isRunFile).sorted()
+        // an empty metrics.jsonl is a start that failed before its first save (a table too large for a
+        // checkpoint, a full disk): nothing to lose, and a new run there was refused
+        let taken = names.filter(RunReport.isRunFile).filter { name in
+            !(name == TrainingRun.metricsFile && AtomicFile.regularFileSize(dir + "/" + name) == 0)
+        }.sorted()
         guard !taken.isEmpty else { return }
         let shown = taken.prefix(4).joined(separator: ", ") + (taken.count > 4 ? " and \(taken.count - 4) more" : "")
         throw VAEError("\(dir) already holds \(shown) — files a run writes, but no \(Checkpoint.weightsFile) to resume: a new run would replace them; choose another --out, or move them away (a run of this command stopped before its first save: add --resume)")

@@ -579,6 +579,8 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(try AtomicFile.readAll(path: dir + "/samples.png", maxBytes: 100), mine)
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: dir)), ["samples.png", "train.log"])
         try FileManager.default.removeItem(atPath: dir + "/samples.png")
+        // an empty metrics.jsonl (a start that failed before its first save) is no run to keep
+        try AtomicFile.write([], to: dir + "/metrics.jsonl")
         let ok = try CLI.run(common)
         XCTAssertEqual(ok.status, 0, ok.stderr)
         XCTAssertTrue(AtomicFile.exists(dir + "/samples.png"))
