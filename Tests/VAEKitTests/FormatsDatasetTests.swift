@@ -159,6 +159,14 @@ final class FormatsTestsDataset: XCTestCase {
         XCTAssertThrowsError(try Dataset.load(directory: dir)) { e in
             XCTAssertTrue("\(e)".contains("batches.meta.txt names 3 classes, but a record has label 9"), "\(e)")
         }
+        // a name given twice, a control character, no name at all: refused (accepted silently, the
+        // first two made classes no command could tell apart, the last fell back to CIFAR-10's names)
+        for (text, said) in [((0..<10).map { _ in "a" }.joined(separator: "\n"), "names 'a' twice (classes 0 and 1)"),
+                             ((0..<10).map { "c\($0)" }.joined(separator: "\n") + "\nx\u{0}y", "line 11: the class name holds a control character"),
+                             ("\n \n\n", "names no class (its lines are blank)")] {
+            try FormatsFixture.writeFile(Array(text.utf8), dir + "/batches.meta.txt")
+            XCTAssertThrowsError(try Dataset.load(directory: dir)) { e in XCTAssertTrue("\(e)".contains(said), "\(e)") }
+        }
     }
 
     func testCIFAR10InSubfolder() throws {

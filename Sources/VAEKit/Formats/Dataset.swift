@@ -244,12 +244,24 @@ public struct Dataset: Sendable {
         if AtomicFile.exists(meta) {
             let text = String(decoding: try AtomicFile.readAll(path: meta, maxBytes: 1 << 20), as: UTF8.self)
             let given = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if !given.isEmpty {
-                if let top = (trainLabels + testLabels).max(), Int(top) >= given.count {
-                    throw VAEError("\(meta) names \(given.count) classes, but a record has label \(top): give one name per label 0…\(top), one per line")
-                }
-                names = given
+            if given.isEmpty {
+                throw VAEError("\(meta) names no class (its lines are blank): give one name per label, one per line, or remove the file (CIFAR-10's names are then used)")
             }
+            if let top = (trainLabels + testLabels).max(), Int(top) >= given.count {
+                throw VAEError("\(meta) names \(given.count) classes, but a record has label \(top): give one name per label 0…\(top), one per line")
+            }
+            // a name given twice is two classes no command can tell apart (--classes NAME took the first)
+            var seen: [String: Int] = [:]
+            for (i, name) in given.enumerated() {
+                if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                    throw VAEError("\(meta) line \(i + 1): the class name holds a control character (a NUL?) — is it a text file?")
+                }
+                if let first = seen[name] {
+                    throw VAEError("\(meta) names '\(TableEncoder.cut(name))' twice (classes \(first) and \(i)): each class needs a name of its own")
+                }
+                seen[name] = i
+            }
+            names = given
         }
         var data = Dataset(
             name: names == cifar10ClassNames ? "cifar10" : folderName(directory), directory: directory,
