@@ -26,7 +26,12 @@ public enum Gzip {
         defer { inflateEnd(&stream) }
 
         var output: [UInt8] = []
-        output.reserveCapacity(data.count > limit / 4 ? limit : data.count * 4)
+        // The size the gzip trailer gives (ISIZE: the last member's length mod 2³²) is reserved at
+        // once, up to the limit: the output is not grown by doubling, whose last copy held twice the
+        // limit at its peak (a gzip bomb took 1.07 GB before it was refused at 512 MiB). A file it
+        // does not describe (several members, over 4 GiB) grows as before.
+        let isize = data.count >= 18 ? data.suffix(4).reversed().reduce(0) { $0 << 8 | Int($1) } : 0
+        output.reserveCapacity(isize >= data.count ? min(isize + 1, limit) : (data.count > limit / 4 ? limit : data.count * 4))
         let chunkSize = 256 * 1024
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         var members = 1
