@@ -67,12 +67,14 @@ struct Bench: ParsableCommand {
         let widths = try hiddenWidths()
         let cfg = VAEConfig(architecture: model, inputShape: data.itemShape,
                             latent: latent ?? (model == .mlp ? 20 : 2), hidden: widths)
-        let vae = try VAE(config: cfg, seed: seed)
         var o = TrainingOptions()
         o.seed = seed
         o.epochs = epochs
         o.batchSize = batch ?? 128
         o.testLimit = 100
+        // as vae train: one line, not a failed allocation's trap, for a model past the memory there is
+        try TrainingRun.checkMemory(cfg, o, items: data.train.count)
+        let vae = try VAE(config: cfg, seed: seed)
         let trainer = try Trainer(model: vae, data: data, options: o)
         let t0 = Date()
         var first: Double?
@@ -123,6 +125,15 @@ struct Bench: ParsableCommand {
             let z = latent ?? 20, b = batch ?? 128
             step = KernelBenchmark.mlpStepProducts(input: 784, hidden: widths, latent: z, batch: b)
             stepText = "784-\(widths.map(String.init).joined(separator: "-"))-\(z) mlp, batch \(b)"
+            // each product's A, B and C in floats (and their packed copies): one line, not a failed
+            // allocation's abort, past the memory there is
+            let bytes = step!.map { (p: KernelBenchmark.Product) -> Double in
+                let (m, n, k) = (Double(p.m), Double(p.n), Double(p.k))
+                return 8 * (m * k + k * n) + 4 * m * n
+            }.max() ?? 0
+            if let (limit, name) = MemoryLimit.current, bytes > limit {
+                throw VAEError("the step's largest product needs about \(MemoryLimit.text(bytes)) for its matrices, more than \(name) \(MemoryLimit.text(limit)) of memory: lower --hidden, --batch or --latent")
+            }
         }
         let rows = KernelBenchmark.run(threads: threads > 1 ? [1, threads] : [1], includeBLAS: GEMM.isOpenBLASAvailable,
                                        products: step)
@@ -210,6 +221,9 @@ extension Bench {
         let (data, vocabulary) = try dataOptions.loadSequencesForTraining(seq)
         let cfg = VAEConfig(sequence: try seq.config(vocabulary: vocabulary, reading: data.sequence!), latent: latentSize)
         seq.noteInput(cfg.sequence!)
+        var o = TrainingOptions()
+        o.batchSize = batchSize
+        try TrainingRun.checkMemory(cfg, o, items: data.train.count)
         let model = try SequenceVAE(config: cfg, seed: seed)
         let adam = Adam(model.store, learningRate: 3e-4)
         let train = data.train

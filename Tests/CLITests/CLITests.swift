@@ -351,6 +351,18 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// vae bench checks memory as vae train does: a model or a product past it is one line (it
+    /// trapped on the failed allocation, a backtrace).
+    func testBenchPastTheMemoryIsOneLine() throws {
+        for (args, said) in [(["bench", "--random", "--hidden", "65536,65536", "--batch", "16"], "this run needs at least"),
+                             (["bench", "--kernels", "--hidden", "65536", "--batch", "65536", "--latent", "4096"], "the step's largest product needs about")] {
+            let r = try CLI.run(args)
+            XCTAssertEqual(r.status, 1, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(said), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count, 1, r.stderr)
+        }
+    }
+
     /// --bucket-kb and --no-overlap shape the gradient sum between mpirun's ranks: in one process
     /// they change nothing, and a note says so (they were accepted silently).
     func testMPIFlagsWithoutMPIRunAreNoted() throws {
