@@ -351,6 +351,20 @@ final class CLITests: XCTestCase {
         }
     }
 
+    /// Weights or Adam's moments that overflow (--beta 1e30: the second moment is inf, the loss
+    /// finite) are divergence, the last good checkpoint kept: training said "done" and saved a
+    /// checkpoint every command then refused as damaged.
+    func testOverflowingOptimizerStateIsDivergence() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("beta1e30")
+        let r = try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "2", "--beta", "1e30", "--no-report", "--out", run])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("training diverged by epoch ") && r.stderr.contains("the model's Adam's second moments are no longer finite numbers"), r.stderr)
+        XCTAssertFalse(r.stdout.contains("done:"), r.stdout)
+        let kept = try CLI.run(["info", run])
+        XCTAssertEqual(kept.status, 0, kept.stderr)   // the last good checkpoint reads
+    }
+
     /// vae bench checks memory as vae train does: a model or a product past it is one line (it
     /// trapped on the failed allocation, a backtrace).
     func testBenchPastTheMemoryIsOneLine() throws {

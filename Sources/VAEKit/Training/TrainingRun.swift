@@ -178,6 +178,7 @@ public final class TrainingRun {
     /// (and the re-run epoch writes again); the other order would lose the epoch's line for good.
     public func save() throws {
         guard trainer.parallel?.isWriter ?? true else { return }  // MPI: rank 0 writes, the others nothing
+        try checkFinite()
         try Checkpoint.makeDirectory(directory)
         metricsLines += TrainingRun.metricsLines(metrics[metricsLines.count...])
         try AtomicFile.write(metricsLines.joined(), to: directory + "/" + TrainingRun.metricsFile)
@@ -185,6 +186,20 @@ public final class TrainingRun {
                             state: trainer.state, data: RunConfig.DataInfo(trainer.data),
                             best: trainer.isFinished ? nil : trainer.bestWeights, to: directory)
         lastSave = Date()
+    }
+
+    /// Weights and Adam's moments that are no longer numbers are no checkpoint: every command
+    /// refuses one ("the checkpoint is damaged"), yet training had said "done" (`--beta 1e30`:
+    /// Adam's second moment overflows while the loss, whose update it scales to nothing, stays
+    /// finite). Said as divergence, the last good checkpoint kept.
+    func checkFinite() throws {
+        let s = trainer.model.store, o = trainer.optimizer
+        let bad = { (b: Buffer, nonNegative: Bool) -> Bool in
+            UnsafeBufferPointer(start: b.pointer, count: b.count).contains { !$0.isFinite || (nonNegative && $0 < 0) }
+        }
+        let what = bad(s.values, false) ? "weights" : bad(o.m, false) ? "Adam's first moments" : bad(o.v, true) ? "Adam's second moments" : nil
+        guard let what else { return }
+        throw VAEError("training diverged by epoch \(max(trainer.state.epoch, 1)): the model's \(what) are no longer finite numbers, though the loss was — lower --beta, --weight-decay or the learning rate (--lr), or raise --adam-eps; the last good checkpoint is kept")
     }
 
     /// A loss that overflowed 32-bit floats (a test row far outside the training rows' range) is
