@@ -329,6 +329,12 @@ struct RunArgument: ParsableArguments {
             let shape = loaded.model.config.inputShape, size = "\(shape[shape.count - 1])×\(shape[shape.count - 2])"   // width×height
             throw VAEError(String(e.message.prefix { $0 != "—" }) + "— the run in \(run) read its images at their own size, \(size), without --image-size: resize these to \(size)")
         }
+        // $VAE_DATA before the run's own record (the order of every command): said when it is other
+        // data (it scored another set of the same shape without a word)
+        if data.data == nil, let env = ProcessInfo.processInfo.environment["VAE_DATA"], !env.isEmpty,
+           let recorded = loaded.config?.data?.recordedPath, !(env == recorded || AtomicFile.sameFile(env, recorded)) {
+            Console.note("note: reading $VAE_DATA, \(env), not the data the run trained on (\(recorded)): unset VAE_DATA or pass --data to choose")
+        }
         // an IDX folder that does not say which set it holds (a copy of Fashion-MNIST's files
         // elsewhere): its labels are the run's classes by number, not classes the run never saw
         if d.classNamesAreNumbers, let known = RunArgument.trainingClassNames(loaded), known.count == d.classNames.count {

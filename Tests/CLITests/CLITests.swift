@@ -349,6 +349,11 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(e.status, 0, e.stderr)
             XCTAssertTrue(e.stdout.contains("\"count\":16"), "from \(cwd): \(e.stdout)")
         }
+        // $VAE_DATA comes first, as for every command, and is said when it is other data
+        let env = try CLI.run(["evaluate", home + "/run", "--iwae", "0"], env: ["VAE_DATA": elsewhere + "/d"])
+        XCTAssertEqual(env.status, 0, env.stderr)
+        XCTAssertTrue(env.stdout.contains("\"count\":24"), env.stdout)
+        XCTAssertTrue(env.stderr.contains("note: reading $VAE_DATA, \(elsewhere)/d, not the data the run trained on"), env.stderr)
     }
 
     /// Weights or Adam's moments that overflow (--beta 1e30: the second moment is inf, the loss
