@@ -113,6 +113,11 @@ struct Inpaint: ParsableCommand {
         } else {
             observed = try InpaintingMask(parsing: mask).make(count: n, shape: shape, rng: &rng)
         }
+        // a mask drawn without a missing pixel (random:1e-9, top on 1-pixel images) has no PSNR to
+        // give ("inf dB" four times)
+        guard UnsafeBufferPointer(start: observed.pointer, count: observed.count).contains(0) else {
+            throw VAEError("mask \(mask) leaves no pixel of the \(Console.counted(n, "test image")) missing (images \(shape[2]) wide × \(shape[1]) tall): nothing to fill, no PSNR — give a larger P or another mask")
+        }
         // Baseline: the missing pixels from the mean training image.
         // (the images the model trained on: a --classes run's, those classes')
         let trainedOn = loaded.options.classes.map { data.train.filtered(classes: Set($0)) } ?? data.train

@@ -201,7 +201,8 @@ struct Manifold: ParsableCommand {
 
     func validate() throws {
         guard (1...100).contains(grid) else { throw ValidationError("--grid must be between 1 and 100") }
-        guard range > 0 && range.isFinite else { throw ValidationError("--range must be a positive number") }
+        // (past 32-bit floats' range the grid's z are ±inf, and the tiles garbage)
+        guard range > 0 && Float(range).isFinite else { throw ValidationError("--range must be a positive number within 32-bit floats' range (3.4e38)") }
     }
 
     func run() throws {

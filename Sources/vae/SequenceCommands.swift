@@ -13,6 +13,8 @@ extension Sample {
         if outDir != nil { throw ValidationError("--out-dir writes images; a sequence run's samples go to stdout or --out FILE") }
         if greedy && temperature != nil { throw ValidationError("--greedy takes the most probable token at every step: --temperature does not go with it") }
         if let out, out.lowercased().hasSuffix(".png") { throw ValidationError("--out \(out): a sequence run's samples are text, one per line; give a text file (e.g. samples.txt)") }
+        // (it was said after every sample had been drawn: 80 s of them at --count 100000)
+        if validOnly && !model.sequence.molecules { throw ValidationError("--valid-only is for SMILES runs (molecules); this run's items are text") }
         let n = count ?? 10
         var atLimit = 0
         var items = SequenceText.samples(model, count: n, temperature: temperature ?? 1, greedy: greedy, seed: seed, progress: true, atLimit: &atLimit)
@@ -25,8 +27,6 @@ extension Sample {
             Console.note(String(format: "valid molecules: %d of %d (%.1f%%)", valid.count, n, 100 * Double(valid.count) / Double(n))
                          + (validOnly ? "; writing the valid ones" : ""))
             if validOnly { items = valid }
-        } else if validOnly {
-            throw ValidationError("--valid-only is for SMILES runs (molecules); this run's items are text")
         }
         // one item per line: an item's own line break (a multi-line CSV field) written as \n, as reconstruct does
         try SequenceText.emit(items.map(SequenceText.tsvCell), to: out)

@@ -97,7 +97,8 @@ struct Train: ParsableCommand {
 
     func hiddenSizes() throws -> [Int]? {
         guard let hidden else { return nil }
-        let parts = hidden.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        // (every piece: "16,,8" trained [16, 8] — a typo made another shape)
+        let parts = hidden.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? 0) > 0 }) else {
             throw ValidationError("--hidden takes positive widths separated by commas, e.g. 400 or 512,256")
         }

@@ -319,6 +319,9 @@ final class CLITests: XCTestCase {
                                  (["denoise", "nowhere", "--images", "x", "--noise", "0.5"], "--noise is added to test images; --images DIR denoises the folder's images as they are"),
                                  // CSV text was written into a .png
                                  (["encode", "nowhere", "--out", "z.png"], "the latent codes are written as CSV"),
+                                 // a typo that trained [16, 8]; a range whose z overflow to ±inf
+                                 (["train", "--hidden", "16,,8"], "--hidden takes positive widths"),
+                                 (["manifold", "nowhere", "--range", "1e39"], "--range must be a positive number within 32-bit floats' range"),
                                  (["inpaint", "nowhere", "--images", "/tmp", "--masks", "/etc/passwd"], "--masks takes a folder of masks named as the images; /etc/passwd is a file")] {
             let run = tempRunDir("range")
             let r = try CLI.run(args + (args[0] == "train" ? ["--epochs", "1", "--out", run] : []))

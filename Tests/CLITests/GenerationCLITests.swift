@@ -368,6 +368,13 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("pseudo-Gibbs mean"), r.stdout)
         XCTAssertTrue(r.stdout.contains("--fill mean"), r.stdout)
         XCTAssertEqual(try pngs(in: out).count, 10)
+        // a random mask that leaves no pixel missing on the images drawn has nothing to measure
+        // (it printed "inf dB" four times, exit 0)
+        let none = try CLI.run(["inpaint", GenerationCLITests.conditional, "--data", GenerationCLITests.data, "--mask", "random:1e-9",
+                                "--limit", "4", "--iterations", "2", "--out", out + "-none.png"])
+        XCTAssertEqual(none.status, 1, none.stderr)
+        XCTAssertTrue(none.stderr.contains("mask random:1e-9 leaves no pixel of the 4 test images missing"), none.stderr)
+        XCTAssertFalse(none.stdout.contains("inf dB"), none.stdout)
         // a model trained on whole images is told about --corrupt box; one trained with it is not
         XCTAssertTrue(r.stderr.contains("--corrupt box:0.5"), r.stderr)
         let b = try CLI.run(["inpaint", GenerationCLITests.boxed, "--data", GenerationCLITests.data, "--mask", "center",

@@ -57,9 +57,10 @@ final class SequenceCLITests: XCTestCase {
         let vocabulary = Set(loaded.model.config.sequence!.vocabulary)
         for s in samples { for w in s.split(separator: " ") { XCTAssertTrue(vocabulary.contains(String(w)), "'\(w)' is not a token of the run") } }
         XCTAssertEqual(try CLI.run(["sample", run, "--count", "7", "--seed", "4"]).stdout, r.stdout, "the same seed gives other samples")
-        let notMolecules = try CLI.run(["sample", run, "--valid-only"])
+        let notMolecules = try CLI.run(["sample", run, "--valid-only", "--count", "1000000"])
         XCTAssertEqual(notMolecules.status, 2)   // an option the run does not take: a usage error
         XCTAssertTrue(notMolecules.stderr.contains("--valid-only is for SMILES runs"), notMolecules.stderr)
+        XCTAssertFalse(notMolecules.stderr.contains("sampling"), "refused after sampling: \(notMolecules.stderr)")
         // options that would be ignored: refused (the temperature changed nothing; text went into a .png)
         for (args, says) in [(["--greedy", "--temperature", "0.5"], "--temperature does not go with it"),
                              (["--out", run + "/s.png"], "a sequence run's samples are text")] {
