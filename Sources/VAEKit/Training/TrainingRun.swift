@@ -140,7 +140,10 @@ public final class TrainingRun {
             }
             best = Array(UnsafeBufferPointer(start: loaded.model.store.values.pointer, count: loaded.model.store.count))
         }
-        try trainer.restore(loaded.state, bestWeights: best)
+        do { try trainer.restore(loaded.state, bestWeights: best) } catch let e as VAEError where e.message.hasPrefix("the checkpoint's") {
+            // which checkpoint (the message named none)
+            throw VAEError("\(directory)/\(Checkpoint.weightsFile): " + e.message.dropFirst("the checkpoint's ".count))
+        }
         guard loaded.state.batchInEpoch < trainer.batchesPerEpoch else {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) stopped at batch \(loaded.state.batchInEpoch) of an epoch, but the data has \(trainer.batchesPerEpoch) batches per epoch; resume with the data set the run was trained on")
         }
