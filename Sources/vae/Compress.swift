@@ -32,6 +32,10 @@ struct Compress: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         try CompressIO.refuseTerminal(out, what: "the archive")
+        // an archive named as an image (into the folder it came from, it broke the next compress)
+        if [".png", ".jpg", ".jpeg"].contains(where: { out.lowercased().hasSuffix($0) }) {
+            throw ValidationError("--out \(out): an archive is no image; give it a name of its own (e.g. images.bba)")
+        }
         try OutputFile.requireFolder(out)
         if let data, AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the archive to another file") }
         if let images, AtomicFile.isDirectory(images), AtomicFile.exists(out),

@@ -321,6 +321,7 @@ final class CLITests: XCTestCase {
                                  (["encode", "nowhere", "--out", "z.png"], "the latent codes are written as CSV"),
                                  // a typo that trained [16, 8]; a range whose z overflow to ±inf
                                  (["train", "--hidden", "16,,8"], "--hidden takes positive widths"),
+                                 (["compress", "nowhere", "--data", "x.idx", "--out", "new.png"], "an archive is no image"),
                                  (["manifold", "nowhere", "--range", "1e39"], "--range must be a positive number within 32-bit floats' range"),
                                  (["inpaint", "nowhere", "--images", "/tmp", "--masks", "/etc/passwd"], "--masks takes a folder of masks named as the images; /etc/passwd is a file")] {
             let run = tempRunDir("range")
