@@ -16,7 +16,7 @@ final class FormatsTestsIDX: XCTestCase {
         XCTAssertThrowsError(try IDX.encodeImages([1, 2], count: 1, rows: 1, cols: 1))
     }
 
-    func testWrongMagic() {
+    func testWrongMagic() throws {
         let labels = IDX.encodeLabels([1, 2, 3])
         FormatsFixture.assertVAEError(["labels.idx", "not an IDX image file", "0x00000801", "expected 0x00000803", "swapped"]) {
             try IDX.parseImages(labels, source: "labels.idx")
@@ -28,6 +28,9 @@ final class FormatsTestsIDX: XCTestCase {
             try IDX.parseImages([0x89, 0x50, 0x4E, 0x47, 0, 0, 0, 0], source: "x.png")
         }
         FormatsFixture.assertVAEError(["too short"]) { try IDX.parseImages([0, 0, 8]) }
+        // a 4-dimensional file is no swapped label file (the hint said so)
+        let four = try XCTUnwrap(IDX.encode(dims: [1, 1, 2, 2], data: [1, 2, 3, 4]))
+        FormatsFixture.assertVAEError(["4 dimensions", "reads 3-dimensional IDX images"]) { try IDX.parseImages(four, source: "d4.idx") }
     }
 
     func testOtherDataTypesRejected() {

@@ -63,7 +63,10 @@ public enum IDX {
             throw VAEError("\(source) holds \(typeName) (magic \(FormatText.hex32(magic)))\(expectedText); SwiftVAE reads unsigned-byte IDX files only, as MNIST and Fashion-MNIST ship them")
         }
         if let expectedDims, ndims != expectedDims {
-            throw VAEError("\(source) is not an \(what) (magic \(FormatText.hex32(magic)), \(ndims) dimensions)\(expectedText) — are the image and label files swapped?")
+            // 1 and 3 are the labels' and the images' counts (the files swapped); others are data of another shape
+            let hint = (ndims == 1 || ndims == 3) ? "are the image and label files swapped?"
+                : "SwiftVAE reads 3-dimensional IDX images (count × height × width) and 1-dimensional labels"
+            throw VAEError("\(source) is not an \(what) (magic \(FormatText.hex32(magic)), \(ndims) dimensions)\(expectedText) — \(hint)")
         }
         let headerSize = 4 + 4 * ndims
         guard bytes.count >= headerSize else {
