@@ -680,7 +680,7 @@ final class SequenceCLITests: XCTestCase {
         let r = try CLI.run(["train", "--data", path, "--tokens", "words", "--max-vocab", "50"] + small + ["--out", run])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(try Checkpoint.load(run).model.config.sequence?.vocabulary.count, 54)
-        XCTAssertTrue(r.stderr.contains("tokens are not in the vocabulary and read as <unk>"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("tokens of \(path) are not in the vocabulary and read as <unk>"), r.stderr)   // the file named
         // flags of sequences without --model gru
         let t = try CLI.run(["train", "--data", path, "--tokens", "words", "--out", tempRunDir("nogru")])
         XCTAssertEqual(t.status, 2)   // options that do not go together: a usage error

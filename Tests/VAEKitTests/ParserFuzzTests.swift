@@ -270,7 +270,7 @@ final class ParserFuzzTests: XCTestCase {
         XCTAssertTrue(d.notes.contains("\(dir)/train.txt: 1 item longer than --max-length 5 tokens was skipped"), "\(d.notes)")
         XCTAssertTrue(d.notes.contains("\(dir)/test.txt: 2 items longer than --max-length 5 tokens were skipped"), "\(d.notes)")
         // "c" in train's "abc" and nothing in test's "ab": one <unk>
-        XCTAssertTrue(d.notes.contains("1 token is not in the vocabulary and read as <unk>"), "\(d.notes)")
+        XCTAssertTrue(d.notes.contains("1 token of \(dir)/train.txt and \(dir)/test.txt is not in the vocabulary and read as <unk>"), "\(d.notes)")
     }
 
     /// A quoted CSV field may hold line breaks (RFC 4180, as Python's csv.writer writes them): one

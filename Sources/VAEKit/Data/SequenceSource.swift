@@ -394,7 +394,9 @@ extension Dataset {
                 ? "\(file): \(n) item\(n == 1 ? "" : "s") longer than the model's --max-length (\(options.maxLength) tokens) cannot be read by it: vae anomaly scores \(n == 1 ? "it" : "them") inf (ranked first), other commands leave \(n == 1 ? "it" : "them") out"
                 : "\(file): \(n) item\(n == 1 ? "" : "s") longer than --max-length \(options.maxLength) tokens \(n == 1 ? "was" : "were") skipped")
         }
-        if unknown > 0 { notes.append("\(unknown) token\(unknown == 1 ? " is" : "s are") not in the vocabulary and read as <unk>") }
+        // which file's (the note named none): a run's file, or the files a run trains and tests on
+        let files = forRun || options.resolvedTestFile == nil ? path : "\(path) and \(testSource)"
+        if unknown > 0 { notes.append("\(unknown) token\(unknown == 1 ? "" : "s") of \(files) \(unknown == 1 ? "is" : "are") not in the vocabulary and read as <unk>") }
         return notes
     }
 }
