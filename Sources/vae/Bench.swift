@@ -223,7 +223,7 @@ extension Bench {
         seq.noteInput(cfg.sequence!)
         var o = TrainingOptions()
         o.batchSize = batchSize
-        try TrainingRun.checkMemory(cfg, o, items: data.train.count)
+        try TrainingRun.checkMemory(cfg, o, longestItem: (data.train as? SequenceSource)?.longestItem, items: data.train.count)
         let model = try SequenceVAE(config: cfg, seed: seed)
         let adam = Adam(model.store, learningRate: 3e-4)
         let train = data.train

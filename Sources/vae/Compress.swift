@@ -32,15 +32,15 @@ struct Compress: ParsableCommand {
     func run() throws {
         threadOptions.apply()
         try CompressIO.refuseTerminal(out, what: "the archive")
-        // an archive named as an image (into the folder it came from, it broke the next compress)
-        if [".png", ".jpg", ".jpeg"].contains(where: { out.lowercased().hasSuffix($0) }) {
-            throw ValidationError("--out \(out): an archive is no image; give it a name of its own (e.g. images.bba)")
-        }
         try OutputFile.requireFolder(out)
         if let data, AtomicFile.sameFile(out, data) { throw VAEError("--out \(out) is the input file \(data): write the archive to another file") }
         if let images, AtomicFile.isDirectory(images), AtomicFile.exists(out),
            let input = try ImageInputs.files(in: images, pngOnly: true).first(where: { AtomicFile.sameFile(out, images + "/" + $0) }) {
             throw VAEError("--out \(out) is the input image \(images)/\(input): write the archive to another file")
+        }
+        // an archive named as an image (into the folder it came from, it broke the next compress)
+        if [".png", ".jpg", ".jpeg"].contains(where: { out.lowercased().hasSuffix($0) }) {
+            throw ValidationError("--out \(out): an archive is no image; give it a name of its own (e.g. images.bba)")
         }
         let loaded = try runArg.load()
         let codec = try CompressIO.codec(loaded, "vae compress")

@@ -18,9 +18,12 @@ struct Export: ParsableCommand {
 
     func run() throws {
         let loaded = try runArg.load()
-        // a run is its weights and its config.json: weights alone are an export killed before it
-        // wrote the config (the retry was refused as "already holds a run"), written over now
-        if AtomicFile.exists(out + "/" + Checkpoint.weightsFile) && AtomicFile.exists(out + "/" + Checkpoint.configFile) {
+        // the run itself, by any path: its checkpoint would be replaced by a copy without Adam's moments
+        if AtomicFile.sameFile(out, runArg.folder) { throw VAEError("--out \(out) is the run folder itself: export to another folder") }
+        // weights there are a run, unless they are an export killed before its config.json
+        // (weights without Adam's moments and no config.json: the retry was refused)
+        let weights = out + "/" + Checkpoint.weightsFile
+        if AtomicFile.exists(weights) && (AtomicFile.exists(out + "/" + Checkpoint.configFile) || Export.holdsOptimizerState(weights)) {
             throw VAEError("\(out) already holds a run; choose another --out")
         }
         // All or nothing where --out does not exist yet: the copy is written into a hidden folder
@@ -58,6 +61,16 @@ struct Export: ParsableCommand {
         for file in ["metrics.jsonl", "report.html"] where AtomicFile.exists(runArg.run + "/" + file) {
             try AtomicFile.write(try AtomicFile.readAll(path: runArg.run + "/" + file, maxBytes: 1 << 30), to: dir + "/" + file)
         }
+    }
+
+    /// Whether a checkpoint file holds Adam's moments (a run, not an export), from its header;
+    /// true when the header cannot be read (a file not to write over).
+    static func holdsOptimizerState(_ path: String) -> Bool {
+        guard let head = try? AtomicFile.readPrefix(path: path, count: 8), head.count == 8 else { return true }
+        let length = head.enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        guard length > 0, length <= SafeTensorsFile.maxHeaderBytes,
+              let header = try? AtomicFile.readPrefix(path: path, count: 8 + length), header.count == 8 + length else { return true }
+        return String(decoding: header.dropFirst(8), as: UTF8.self).contains("\"optimizer.")
     }
 
     /// Removes the hidden folders (`.NAME.tmp-PID-RANDOM`) that killed exports to NAME left in

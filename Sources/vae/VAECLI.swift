@@ -147,7 +147,7 @@ enum Console {
 
     /// Format characters that print as nothing or turn text around — not the joiners (U+200C,
     /// U+200D) that Persian and Indic words and emoji sequences are written with.
-    static let invisible: [ClosedRange<UInt32>] = [0xFEFF...0xFEFF, 0x200B...0x200B, 0x200E...0x200F, 0x202A...0x202E,
+    static let invisible: [ClosedRange<UInt32>] = [0xFEFF...0xFEFF, 0x061C...0x061C, 0x200B...0x200B, 0x200E...0x200F, 0x202A...0x202E,
                                                    0x2060...0x2064, 0x2066...0x2069]
 
     /// A terminal that takes the progress bar's escape sequences (not TERM=dumb, which has none).

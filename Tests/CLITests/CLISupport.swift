@@ -45,6 +45,26 @@ enum CLI {
         return (p, out, err)
     }
 
+    /// `line` run by /bin/sh (for a process limit, `ulimit -v N; exec …`, or a redirection):
+    /// whether it exited (not killed by a signal), its status, stdout and stderr.
+    static func shell(_ line: String) throws -> (exited: Bool, status: Int32, stdout: String, stderr: String) {
+        let sh = Process()
+        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
+        sh.arguments = ["-c", line]
+        let out = Pipe(), err = Pipe()
+        sh.standardOutput = out
+        sh.standardError = err
+        try sh.run()
+        // both pipes drained at once, so that neither fills while the other is read
+        nonisolated(unsafe) var stdoutData = Data()
+        let reader = Thread { stdoutData = out.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        while !reader.isFinished { usleep(1000) }
+        sh.waitUntilExit()
+        return (sh.terminationReason == .exit, sh.terminationStatus, String(decoding: stdoutData, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
     /// `line` (a shell command line) in a pseudo-terminal, through util-linux's `script`: what a
     /// terminal shows (stdout and stderr together), and the exit status. Skips without `script`.
     static func inTerminal(_ line: String) throws -> (status: Int32, output: String) {

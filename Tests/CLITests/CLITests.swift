@@ -380,17 +380,10 @@ final class CLITests: XCTestCase {
         for (args, said) in [(["bench", "--random", "--hidden", "65536,65536", "--batch", "16"], "this run needs at least"),
                              (["bench", "--kernels", "--hidden", "65536", "--batch", "65536", "--latent", "4096"], "the step's largest product needs about")] {
             // under a process limit of 8 GB, whatever the machine has
-            let sh = Process()
-            sh.executableURL = URL(fileURLWithPath: "/bin/sh")
-            sh.arguments = ["-c", "ulimit -v 8000000; exec '\(CLI.binary)' " + args.joined(separator: " ")]
-            let err = Pipe()
-            sh.standardError = err
-            sh.standardOutput = FileHandle.nullDevice
-            try sh.run()
-            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            sh.waitUntilExit()
-            XCTAssertEqual(sh.terminationReason, .exit, stderr)
-            XCTAssertEqual(sh.terminationStatus, 1, "\(args): \(stderr)")
+            let r = try CLI.shell("ulimit -v 8000000; exec '\(CLI.binary)' " + args.joined(separator: " "))
+            let stderr = r.stderr
+            XCTAssertTrue(r.exited, stderr)
+            XCTAssertEqual(r.status, 1, "\(args): \(stderr)")
             XCTAssertTrue(stderr.contains(said), stderr)
             XCTAssertEqual(stderr.split(separator: "\n").filter { $0.hasPrefix("error:") }.count, 1, stderr)
         }

@@ -721,16 +721,18 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(rows.map { String($0[1]) }, ["1", "1", "0", "0", "0"])
         XCTAssertEqual(String(rows[2][3]), "unclosed ring 1")
         // - reads standard input (gzip too), as --data - does (it was "cannot read -")
-        let sh = Process()
-        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
-        sh.arguments = ["-c", "'\(CLI.binary)' smiles - < '\(path)'"]
-        let out = Pipe()
-        sh.standardOutput = out
-        try sh.run()
-        let piped = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        sh.waitUntilExit()
-        XCTAssertEqual(sh.terminationStatus, 0)
-        XCTAssertTrue(piped.hasPrefix("2 of 5 lines are valid molecules (40.00%)"), piped)
+        let piped = try CLI.shell("'\(CLI.binary)' smiles - < '\(path)'")
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertTrue(piped.stdout.hasPrefix("2 of 5 lines are valid molecules (40.00%)"), piped.stdout)
+        // a gzip trailer that lies about the size (4 GiB for 5 lines) is damage, not 4 GiB reserved
+        var lie = try AtomicFile.readAll(path: path, maxBytes: 1 << 20)
+        for i in (lie.count - 4)..<lie.count { lie[i] = 0xFF }
+        let liePath = tempRunDir("smiles-lie") + ".smi.gz"
+        try AtomicFile.write(lie, to: liePath)
+        let lied = try CLI.shell("ulimit -v 2000000; exec '\(CLI.binary)' smiles '\(liePath)'")
+        XCTAssertTrue(lied.exited, lied.stderr)
+        XCTAssertEqual(lied.status, 1, lied.stderr)
+        XCTAssertTrue(lied.stderr.contains("length check"), lied.stderr)
         let missing = try CLI.run(["smiles", "/nonexistent.smi"])
         XCTAssertEqual(missing.status, 1)
         XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)

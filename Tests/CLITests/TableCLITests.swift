@@ -30,18 +30,19 @@ final class TableCLITests: XCTestCase {
         text.reserveCapacity(11_000_000)
         for i in 0..<1_500_000 { text += Array("\(i % 97).5,\(i % 13)\n".utf8) }
         try AtomicFile.write(text, to: path)
-        let sh = Process()
-        sh.executableURL = URL(fileURLWithPath: "/bin/sh")
-        sh.arguments = ["-c", "ulimit -v 150000; exec '\(CLI.binary)' train --data '\(path)' --epochs 0 --out '\(tempRunDir("memrun"))'"]
-        let err = Pipe()
-        sh.standardError = err
-        sh.standardOutput = FileHandle.nullDevice
-        try sh.run()
-        let said = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        sh.waitUntilExit()
-        XCTAssertEqual(sh.terminationReason, .exit, said)
-        XCTAssertEqual(sh.terminationStatus, 1, said)
+        let r = try CLI.shell("ulimit -v 150000; exec '\(CLI.binary)' train --data '\(path)' --epochs 0 --out '\(tempRunDir("memrun"))'")
+        let said = r.stderr
+        XCTAssertTrue(r.exited, said)
+        XCTAssertEqual(r.status, 1, said)
         XCTAssertTrue(said.contains("rows of 2 columns need about") && said.contains("more than the process limit's (ulimit -v)"), said)
+        // a wide table of few rows is checked too (under 1,000 rows it was not, and crashed)
+        let wide = tempRunDir("memwide") + ".csv"
+        let row = Array(repeating: "1", count: 8000).joined(separator: ",") + "\n"
+        try AtomicFile.write(Array(((0..<8000).map { "c\($0)" }.joined(separator: ",") + "\n" + String(repeating: row, count: 500)).utf8), to: wide)
+        let w = try CLI.shell("ulimit -v 150000; exec '\(CLI.binary)' train --data '\(wide)' --epochs 0 --out '\(tempRunDir("memwiderun"))'")
+        XCTAssertTrue(w.exited, w.stderr)
+        XCTAssertEqual(w.status, 1, w.stderr)
+        XCTAssertTrue(w.stderr.contains("rows of 8000 columns need about"), w.stderr)
     }
 
     /// A wide table's run describes its 4,000 columns in more than a megabyte of config.json: it

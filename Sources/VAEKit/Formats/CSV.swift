@@ -1,3 +1,5 @@
+import Foundation
+
 /// A CSV table in memory (RFC 4180): a header row, then data rows with as many fields each.
 ///
 /// Reading: quoted fields may hold the delimiter, `""` (a quote) and line breaks; records end in
@@ -177,6 +179,7 @@ struct CSVParser {
         // blank lines of a one-column table wait until a line of data follows: those at the end
         // of the file are no rows
         var blankLines: [UInt32] = []
+        try reserveForTheRows(&spans, &rowLines, columns: columnCount)
         repeat {
             if blankIsARecord && record.count == 1 && record[0].length == 0 {
                 blankLines.append(recordLine)
@@ -199,7 +202,6 @@ struct CSVParser {
             }
             spans += record
             rowLines.append(recordLine)
-            if rowLines.count == 1000 { try reserveForTheRest(&spans, &rowLines, columns: columnCount) }
         } while try next(&record, &recordLine)
         // (a table of one column whose lines after the header are all blank)
         if rowLines.isEmpty { throw fail(headerLine, nil, "the header row is the only row — the table has no data rows") }
@@ -347,14 +349,26 @@ struct CSVParser {
         return false
     }
 
-    /// After the first rows, the rest's size from theirs: the cells' spans and row numbers are
-    /// reserved once (grown by doubling, a 300 MB file's spans asked for 2.2 GB at once and the
+    /// The rows' size before they are read: at most one row per line break after the header (a
+    /// count over the whole file, whatever its rows' lengths), so the cells' spans and row numbers
+    /// are reserved once (grown by doubling, a 300 MB file's spans asked for 2.2 GB at once and the
     /// failed allocation crashed), and a table whose reading and encoding would pass the memory
     /// there is (the machine's, or ulimit -v) is one line now, not a crash later.
-    mutating func reserveForTheRest(_ spans: inout [CSVTable.Span], _ rowLines: inout [UInt32], columns: Int) throws {
-        let rowBytes = Double(pos - rowsStart) / Double(rowLines.count)
-        guard rowBytes > 0 else { return }
-        let rows = Double(rowLines.count) + Double(bytes.count - pos) / rowBytes
+    mutating func reserveForTheRows(_ spans: inout [CSVTable.Span], _ rowLines: inout [UInt32], columns: Int) throws {
+        let lineEnd: UInt8 = headerEndsInCR() ? CSVParser.cr : CSVParser.lf
+        var breaks = 0
+        bytes.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress, rowsStart < b.count else { return }
+            var p = UnsafeRawPointer(base + rowsStart)
+            var left = b.count - rowsStart
+            while left > 0, let hit = memchr(p, Int32(lineEnd), left) {
+                breaks += 1
+                let next = UnsafeRawPointer(hit) + 1
+                left -= next - p
+                p = next
+            }
+        }
+        let rows = Double(breaks + 1)
         let cells = min(rows * Double(columns), Double(options.maxCells))
         // what reading, typing, encoding and splitting a table took, measured (`vae train --epochs 0`,
         // peak RSS): 205 MB for a 21 MB file of 3 M rows × 2 columns — the file, about 24 bytes a cell
@@ -364,11 +378,11 @@ struct CSVParser {
         var needed = Double(bytes.count) + 24 * cells + 12 * rows
         if let (limit, name) = MemoryLimit.current, case let all = needed + (name.hasPrefix("the process") ? 100e6 : 0), all > limit {
             needed = all
-            throw VAEError.format(source, "about \(FormatText.grouped(Int(rows))) rows of \(columns) columns need about \(MemoryLimit.text(needed)) to read and encode, more than \(name) \(MemoryLimit.text(limit)) of memory — use fewer rows (split the file) or columns")
+            throw VAEError.format(source, "up to \(FormatText.grouped(Int(rows))) rows of \(columns) column\(columns == 1 ? "" : "s") need about \(MemoryLimit.text(needed)) to read and encode, more than \(name) \(MemoryLimit.text(limit)) of memory — use fewer rows (split the file) or columns")
         }
-        let room = Int(min(cells * 1.05 + 1024, Double(options.maxCells)))
+        let room = Int(cells)
         spans.reserveCapacity(room)
-        rowLines.reserveCapacity(room / max(columns, 1) + 1)
+        rowLines.reserveCapacity(Int(rows))
     }
 
     func binary(_ column: Int) -> VAEError {

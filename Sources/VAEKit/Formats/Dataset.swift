@@ -243,7 +243,10 @@ public struct Dataset: Sendable {
         let meta = join(folder, "batches.meta.txt")
         if AtomicFile.exists(meta) {
             let text = String(decoding: try AtomicFile.readAll(path: meta, maxBytes: 1 << 20), as: UTF8.self)
-            let given = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            // (each name with its line in the file, blank lines counted)
+            let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            let numbered = lines.enumerated().filter { !$0.element.isEmpty }
+            let given = numbered.map(\.element)
             if given.isEmpty {
                 throw VAEError("\(meta) names no class (its lines are blank): give one name per label, one per line, or remove the file (CIFAR-10's names are then used)")
             }
@@ -254,7 +257,7 @@ public struct Dataset: Sendable {
             var seen: [String: Int] = [:]
             for (i, name) in given.enumerated() {
                 if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-                    throw VAEError("\(meta) line \(i + 1): the class name holds a control character (a NUL?) — is it a text file?")
+                    throw VAEError("\(meta) line \(numbered[i].offset + 1): the class name holds a control character (a NUL?) — is it a text file?")
                 }
                 if let first = seen[name] {
                     throw VAEError("\(meta) names '\(TableEncoder.cut(name))' twice (classes \(first) and \(i)): each class needs a name of its own")

@@ -31,7 +31,9 @@ public enum Gzip {
         // limit at its peak (a gzip bomb took 1.07 GB before it was refused at 512 MiB). A file it
         // does not describe (several members, over 4 GiB) grows as before.
         let isize = data.count >= 18 ? data.suffix(4).reversed().reduce(0) { $0 << 8 | Int($1) } : 0
-        output.reserveCapacity(isize >= data.count ? min(isize + 1, limit) : (data.count > limit / 4 ? limit : data.count * 4))
+        // (no more than deflate can give, 1032 bytes a byte in: a damaged trailer's 4 GiB reserved
+        // for a 28-byte file)
+        output.reserveCapacity(isize >= data.count ? min(isize + 1, limit, data.count * 1032) : (data.count > limit / 4 ? limit : data.count * 4))
         let chunkSize = 256 * 1024
         var chunk = [UInt8](repeating: 0, count: chunkSize)
         var members = 1
