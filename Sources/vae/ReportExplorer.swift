@@ -75,7 +75,7 @@ enum ReportExplorer {
         let (origin, axes, explained) = padAxes(muArray, n: n, k: k)
         let clampPair = (min(interpolation.0, max(n - 1, 0)), min(interpolation.1, max(n - 1, 0)))
         return ExplorerData(decoder: desc, weights: weights, images: ReportDataAccess.bytes(set, n, featureCount: d), count: n, labels: labels,
-                            classNames: data.classNames, testIndices: Array(0..<n), mu: muArray, padOrigin: origin,
+                            classNames: data.classNames, testIndices: (0..<n).map { Int(set.itemID($0)) ?? $0 }, mu: muArray, padOrigin: origin,
                             padAxes: axes, explained: explained, interpolation: clampPair, start: 0)
     }
 

@@ -60,6 +60,20 @@ final class ExplorerTests: XCTestCase {
         XCTAssertNotNil(cond.problem())
     }
 
+    /// The inputs take the images' ids (a conditional --classes run's test images are some of the
+    /// set's: the page's places 0 and 1 were ids 0 and 10, and `vae interpolate --to 1` refused).
+    func testInputsTakeTheImagesIds() throws {
+        var data = tinyData()
+        data.testIndices = [4, 10, 17]
+        data.interpolation = (0, 2)
+        var page = ReportPage(title: "t")
+        try page.addExplorer(data)
+        let html = page.html()
+        XCTAssertTrue(html.contains("id=\"vx-start\" min=\"4\" max=\"17\" value=\"4\""), "start input")
+        XCTAssertTrue(html.contains("id=\"vx-ia\" min=\"4\" max=\"17\" value=\"4\""), "from input")
+        XCTAssertTrue(html.contains("id=\"vx-ib\" min=\"4\" max=\"17\" value=\"17\""), "to input")
+    }
+
     func testPageEmbedsAPIWeightsAndEscapesText() throws {
         var page = ReportPage(title: "t")
         let data = tinyData()

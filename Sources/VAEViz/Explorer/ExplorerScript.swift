@@ -384,7 +384,15 @@ enum ExplorerScript {
     var palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
     function colour(i) { return labels.length ? palette[labels[i] % 10] : palette[0]; }
     function fmt(v) { return (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(2); }
-    function clampIndex(v) { v = Math.round(+v); return isFinite(v) ? Math.min(N - 1, Math.max(0, v)) : 0; }
+    // an image's place in the page's list from its id (the number the inputs show and take): the
+    // id itself, else the next one up, else the last
+    var ids = meta.testIndices;
+    function posOf(v) {
+      v = Math.round(+v);
+      if (!isFinite(v)) return 0;
+      for (var i = 0; i < N; i++) { if (ids[i] >= v) return i; }
+      return Math.max(0, N - 1);
+    }
     function describe(i) {
       var s = 'test image ' + meta.testIndices[i];
       if (labels.length) s += ' · ' + (labels[i] < names.length ? names[labels[i]] : 'label ' + labels[i]);
@@ -469,7 +477,7 @@ enum ExplorerScript {
     var start = el('vx-start');
     start.addEventListener('change', function () {
       if (N === 0) return;
-      var i = clampIndex(start.value); start.value = i;
+      var i = posOf(start.value); start.value = ids[i];
       // as when the page opens: a conditional model decodes the start image as its own class
       var own = ownClass(i), menu = el('vx-class');
       if (menu && own !== undefined && menuClasses.indexOf(own) >= 0) { chosenClass = own; menu.value = own; interpolate(); }
@@ -490,12 +498,12 @@ enum ExplorerScript {
     var ia = el('vx-ia'), ib = el('vx-ib'), tr = el('vx-t'), tv = el('vx-tv');
     function interpolate() {
       if (N === 0) return;
-      var a = clampIndex(ia.value), b = clampIndex(ib.value), t = +tr.value;
+      var a = posOf(ia.value), b = posOf(ib.value), t = +tr.value;
       paint(el('vx-a'), imageOf(a)); paint(el('vx-b'), imageOf(b)); paint(el('vx-mid'), decode(mix(muOf(a), muOf(b), t)));
       el('vx-acap').textContent = describe(a); el('vx-bcap').textContent = describe(b);
       tv.textContent = t.toFixed(2);
     }
-    [ia, ib].forEach(function (e) { e.addEventListener('change', function () { e.value = clampIndex(e.value); interpolate(); }); });
+    [ia, ib].forEach(function (e) { e.addEventListener('change', function () { e.value = ids[posOf(e.value)]; interpolate(); }); });
     tr.addEventListener('input', interpolate);
 
     syncSliders();
@@ -532,7 +540,7 @@ enum ExplorerScript {
         var other = -1;
         for (var ii = 0; ii < N && other < 0; ii++) { if (ownClass(ii) !== undefined && ownClass(ii) !== chosenClass && menuClasses.indexOf(ownClass(ii)) >= 0) other = ii; }
         if (other >= 0) {
-          start.value = other; start.dispatchEvent(new Event('change', { bubbles: true }));
+          start.value = ids[other]; start.dispatchEvent(new Event('change', { bubbles: true }));   // (the input takes ids)
           r.startSetsClass = chosenClass === ownClass(other) && +menu.value === ownClass(other);
         }
       }

@@ -35,12 +35,15 @@ extension ReportPage {
         h += "<figure><canvas id=\"vx-hx\" class=\"vx-img\" role=\"img\" aria-label=\"The hovered test image\"></canvas><figcaption id=\"vx-hxcap\">test image</figcaption></figure>"
         h += "<figure><canvas id=\"vx-hr\" class=\"vx-img\" role=\"img\" aria-label=\"Its reconstruction, decoded from its latent mean\"></canvas><figcaption>its reconstruction</figcaption></figure>"
         h += "</div>\n"
-        h += "<p><label>Start at test image <input type=\"number\" id=\"vx-start\" min=\"0\" max=\"\(last)\" value=\"\(data.start)\"></label></p>\n"
+        // the inputs take the images' ids (vae encode's, vae interpolate's --from and --to), not their
+        // places in the page's list: a conditional --classes run's test images are some of the set's
+        let id = { (i: Int) in data.testIndices.indices.contains(i) ? data.testIndices[i] : i }
+        h += "<p><label>Start at test image <input type=\"number\" id=\"vx-start\" min=\"\(id(0))\" max=\"\(id(last))\" value=\"\(id(data.start))\"></label></p>\n"
         h += "<p class=\"vx-z\" id=\"vx-z\" aria-live=\"off\"></p>\n"
         h += "</div>\n</div>\n"
         h += "<h3>z, one slider per dimension</h3>\n<div class=\"vx-sliders\" id=\"vx-sliders\"></div>\n"
         h += "<h3>Interpolation</h3>\n<div class=\"vx-interp\">\n"
-        h += ReportPage.interpolationControls(noun: "image", last: last, pair: data.interpolation)
+        h += ReportPage.interpolationControls(noun: "image", first: id(0), last: id(last), pair: (id(data.interpolation.0), id(data.interpolation.1)))
         h += "<div class=\"vx-row\">"
         h += "<figure><canvas id=\"vx-a\" class=\"vx-img\" role=\"img\" aria-label=\"First test image\"></canvas><figcaption id=\"vx-acap\">from</figcaption></figure>"
         h += "<figure><canvas id=\"vx-mid\" class=\"vx-img\" role=\"img\" aria-label=\"Decoded from (1 − t)·μ(from) + t·μ(to)\"></canvas><figcaption>decoded (1 − t)·μ₁ + t·μ₂</figcaption></figure>"
@@ -76,9 +79,9 @@ extension ReportPage {
     }
 
     /// The interpolation's two test-item fields and its t slider (both explorers).
-    static func interpolationControls(noun: String, last: Int, pair: (Int, Int)) -> String {
-        var h = "<p><label>from test \(noun) <input type=\"number\" id=\"vx-ia\" min=\"0\" max=\"\(last)\" value=\"\(pair.0)\"></label> "
-        h += "<label>to test \(noun) <input type=\"number\" id=\"vx-ib\" min=\"0\" max=\"\(last)\" value=\"\(pair.1)\"></label></p>\n"
+    static func interpolationControls(noun: String, first: Int = 0, last: Int, pair: (Int, Int)) -> String {
+        var h = "<p><label>from test \(noun) <input type=\"number\" id=\"vx-ia\" min=\"\(first)\" max=\"\(last)\" value=\"\(pair.0)\"></label> "
+        h += "<label>to test \(noun) <input type=\"number\" id=\"vx-ib\" min=\"\(first)\" max=\"\(last)\" value=\"\(pair.1)\"></label></p>\n"
         h += "<p><label class=\"vx-tl\">t <input type=\"range\" id=\"vx-t\" min=\"0\" max=\"1\" step=\"0.01\" value=\"0.5\" "
         h += "aria-label=\"Position on the straight line between the two latent means, 0 to 1\"> <output id=\"vx-tv\">0.50</output></label></p>\n"
         return h
