@@ -22,7 +22,7 @@ struct Report: ParsableCommand {
         }
         let data = try runArg.testSet(loaded, dataOptions)
         let path = try RunReport.write(directory: runArg.run, model: loaded.model, metrics: metrics, options: loaded.options,
-                                       data: data, seed: loaded.options.seed, state: loaded.state, recorded: loaded.model is SequenceVAE ? loaded.config?.data : nil)
+                                       data: data, seed: loaded.options.seed, state: loaded.state, recorded: loaded.config?.data)
         print("report: \(path)")
     }
 }

@@ -37,6 +37,16 @@ enum RunReport {
 
     /// "3 of 10", and for a checkpoint saved inside an epoch where it stands: the pictures and
     /// scores of the page come from that model, the metrics from the last finished epoch.
+    /// A report rewritten with other data (`vae report RUN --data X`, `$VAE_DATA`, a copy of its
+    /// table): the page says that its pictures and scores are of that data, not of what the run
+    /// trained on (the page passed them off as the run's own).
+    static func otherDataRow(_ data: Dataset, recorded: RunConfig.DataInfo?) -> (String, String)? {
+        guard let r = recorded else { return nil }
+        let here = r.recordedPath
+        guard data.isNewTable || !(data.directory == here || AtomicFile.sameFile(data.directory, here)) else { return nil }
+        return ("read", "the pictures and scores below are of \(data.directory), read as new data (\(data.test.count) test \(data.itemNoun)s); the run trained on \(r.name) (\(r.directory)): \(r.trainCount) train, \(r.testCount) test")
+    }
+
     static func epochsText(metrics: [EpochMetrics], options: TrainingOptions, state: TrainingState) -> String {
         "\(metrics.count) of \(options.epochs)" + (state.batchInEpoch > 0
             ? "; stopped \(state.position(of: options.epochs)) — the pictures and scores below are of that checkpoint, the curves and metrics end at epoch \(metrics.count)"
@@ -80,6 +90,7 @@ enum RunReport {
             ("seed", "\(options.seed)"),
             ("threads", "\(ThreadPool.threadCount)"),
             ("SwiftVAE", SwiftVAE.version),
+            RunReport.otherDataRow(data, recorded: recorded),
         ].compactMap { $0 }
         // scores of a --binarize run on the binary test images its test loss uses (as vae evaluate)
         let scored = data.test.scored(binarize: options.binarize)

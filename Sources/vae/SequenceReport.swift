@@ -85,6 +85,7 @@ enum SequenceReport {
         page.addKeyValues("Run", [
             ("data", recorded.map { "\($0.name) (\($0.directory)): \($0.trainCount) train, \($0.testCount) test items of at most \(s.maxLength) tokens" }
                 ?? "\(data.name) (\(data.directory)): \(data.train.count) train, \(data.test.count) test items of at most \(s.maxLength) tokens"),
+            RunReport.otherDataRow(data, recorded: recorded),
             ("tokens", "\(s.tokenizer.rawValue), a vocabulary of \(s.vocabulary.count) (with <bos> <eos> <pad> <unk>)"),
             ("model", "\(s.inputDescription.prefix(1).uppercased() + s.inputDescription.dropFirst()), GRU encoder \(s.encoderLayers)×\(s.encoderHidden)\(s.bidirectional ? " (bidirectional)" : ""), latent \(cfg.latent), GRU decoder \(s.decoderLayers)×\(s.decoderHidden) fed [token, z], \(model.parameterCount) parameters"),
             ("KL weight", "β \(cfg.beta)\(cfg.warmupEpochs > 0 ? ", rising linearly over \(cfg.warmupEpochs) epochs" : "")\(cfg.freeBitsValue > 0 ? "; free bits \(cfg.freeBitsValue) nats per item" : "")"),
@@ -93,7 +94,7 @@ enum SequenceReport {
             ("epochs", RunReport.epochsText(metrics: metrics, options: options, state: state)),
             ("seed", "\(options.seed)"),
             ("SwiftVAE", SwiftVAE.version),
-        ])
+        ].compactMap { $0 })
         if !metrics.isEmpty {
             let loss = Figures.lossChart(metrics, per: "item")
             files.append(("loss.png", loss.png))

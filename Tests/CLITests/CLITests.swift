@@ -358,6 +358,13 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(env.status, 0, env.stderr)
         XCTAssertTrue(env.stdout.contains("\"count\":24"), env.stdout)
         XCTAssertTrue(env.stderr.contains("note: reading $VAE_DATA, \(elsewhere)/d, not the data the run trained on"), env.stderr)
+        // a report rewritten with other data says so on the page (it passed them off as the run's)
+        for (extra, other) in [([String](), false), (["--data", elsewhere + "/d"], true)] {
+            let r = try CLI.run(["report", home + "/run"] + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let page = try String(contentsOfFile: home + "/run/report.html", encoding: .utf8)
+            XCTAssertEqual(page.contains("the pictures and scores below are of \(elsewhere)/d, read as new data"), other, "\(extra)")
+        }
     }
 
     /// Weights or Adam's moments that overflow (--beta 1e30: the second moment is inf, the loss
