@@ -44,7 +44,10 @@ extension ReportPage {
         let nAnom = a.anomalous.filter { $0 }.count, nNorm = a.scores.count - nAnom
         let aucText = a.auc.map { String(format: "ROC-AUC %.4f", $0) } ?? "no ROC-AUC (one group is empty)"
         let n = a.noun, again = a.command.map { " The same scores, per \(a.noun): \($0)." } ?? ""
-        addParagraph("Anomaly scores", "The model was trained on \(a.normalName) only. Each of \(a.scores.count) test \(n)s is scored by its negative ELBO (nats; one z sample): \(nNorm) normal \(n)s, \(nAnom) of the other classes. \(aucText) for telling the other classes from the normal ones (0.5 is chance, 1 perfect).\(again)")
+        // (with a group empty: a sentence of its own, not "… classes. no ROC-AUC … for telling …")
+        let verdict = a.auc.map { String(format: "ROC-AUC %.4f for telling the other classes from the normal ones (0.5 is chance, 1 perfect).", $0) }
+            ?? "No ROC-AUC: it needs \(n)s of both groups, and \(nNorm == 0 ? "none is normal" : "none is of the other classes")."
+        addParagraph("Anomaly scores", "The model was trained on \(a.normalName) only. Each of \(a.scores.count) test \(n)s is scored by its negative ELBO (nats; one z sample): \(nNorm) normal \(n)s, \(nAnom) of the other classes. \(verdict)\(again)")
         let hist = Self.histogram(a.scores, a.anomalous)
         addSVG("Score histogram", svg: hist.svg(width: 800, height: 420), caption: "Share of each group per score bin (bins up to the 99th percentile; the rest in the last bin).")
         if a.auc != nil {

@@ -130,6 +130,10 @@ final class ExplorerTests: XCTestCase {
         }
         try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: "labels 0 <x>", auc: 1, topPNG: [], topRows: [["1", "5", "9", "12.00"]]))
         XCTAssertThrowsError(try page.addAnomalyScores(.init(scores: [1], anomalous: [], normalName: "", auc: nil, topPNG: [], topRows: [])))
+        // with one group empty the paragraph says why in a sentence of its own
+        var lone = ReportPage(title: "t")
+        try lone.addAnomalyScores(.init(scores: [1, 2], anomalous: [true, true], normalName: "labels 0", auc: nil, topPNG: [], topRows: []))
+        XCTAssertTrue(lone.html().contains("0 normal images, 2 of the other classes. No ROC-AUC: it needs images of both groups, and none is normal."), lone.html())
         try page.addColumnErrors(columns: ["age", "income"], errors: [0.5, 0.25])
         XCTAssertThrowsError(try page.addColumnErrors(columns: ["age"], errors: []))
         let png = ImageGrid.png(images: [[0, 1, 0.5, 0.2]], channels: 1, height: 2, width: 2, columns: 1)
