@@ -414,6 +414,10 @@ struct Train: ParsableCommand {
         if let p = run.trainer.parallel, leader, ProcessInfo.processInfo.environment["VAE_MPI_STATS"] != nil {
             Console.note(String(format: "mpi: %d ranks, %d gradient buckets, %.3f s waiting for the gradient sum after the backward, %.0f%% of it summed during the backward, %.0f%% of the buckets started during it", p.size, p.bucketCount, p.reduceWaitSeconds, 100 * p.overlappedFraction, 100 * p.startedDuringBackwardFraction))
         }
+        if leader && !noReport && run.metrics.isEmpty && outcome == .interrupted {
+            // (no report and no word of it: vae report then said "nothing to report yet")
+            Console.note("note: no report: the run stopped before its first epoch ended (vae report \(run.directory) writes one once an epoch has)")
+        }
         if leader && !noReport && !run.metrics.isEmpty {  // MPI: rank 0 writes
             let path = try RunReport.write(directory: run.directory, model: run.model, metrics: run.metrics,
                                            options: run.trainer.options, data: data, seed: run.trainer.options.seed, state: run.trainer.state)
