@@ -66,11 +66,8 @@ struct Export: ParsableCommand {
     /// Whether a checkpoint file holds Adam's moments (a run, not an export), from its header;
     /// true when the header cannot be read (a file not to write over).
     static func holdsOptimizerState(_ path: String) -> Bool {
-        guard let head = try? AtomicFile.readPrefix(path: path, count: 8), head.count == 8 else { return true }
-        let length = head.enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        guard length > 0, length <= SafeTensorsFile.maxHeaderBytes,
-              let header = try? AtomicFile.readPrefix(path: path, count: 8 + length), header.count == 8 + length else { return true }
-        return String(decoding: header.dropFirst(8), as: UTF8.self).contains("\"optimizer.")
+        guard let names = try? SafeTensorsFile.tensorNames(path: path) else { return true }
+        return names.contains { $0.hasPrefix("optimizer.") }
     }
 
     /// Removes the hidden folders (`.NAME.tmp-PID-RANDOM`) that killed exports to NAME left in
@@ -79,8 +76,7 @@ struct Export: ParsableCommand {
     static func removeStaleCopies(in parent: String, of name: String) {
         let prefix = "." + name + ".tmp"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix + "-") {
-            let fields = entry.dropFirst(prefix.count + 1).split(separator: "-")
-            guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            guard AtomicFile.writerIsGone(temporary: entry) else { continue }
             let path = parent + "/" + entry
             guard AtomicFile.isDirectory(path), !AtomicFile.isSymbolicLink(path),
                   let changed = (try? FileManager.default.attributesOfItem(atPath: path))?[.modificationDate] as? Date,

@@ -135,18 +135,9 @@ enum ImageInputs {
     /// these: said, not removed (the folder mixed two runs' images without a word).
     static func noteOlderNumbered(in dir: String, written: Set<String>) {
         // the prefixes written here: "sample" of sample-0001.png
-        let prefixes = Set(written.compactMap { name -> String? in
-            guard name.hasSuffix(".png"), let dash = name.lastIndex(of: "-") else { return nil }
-            let digits = name[name.index(after: dash)..<name.index(name.endIndex, offsetBy: -4)]
-            return digits.count == 4 && digits.allSatisfy(\.isASCII) && digits.allSatisfy(\.isNumber) ? String(name[..<dash]) : nil
-        })
+        let prefixes = Set(written.compactMap(numberedPrefix))
         guard !prefixes.isEmpty, let all = try? FileManager.default.contentsOfDirectory(atPath: dir) else { return }
-        let older = all.filter { name in
-            !written.contains(name) && name.hasSuffix(".png") && prefixes.contains { p in
-                name.hasPrefix(p + "-") && name.dropFirst(p.count + 1).dropLast(4).allSatisfy { $0.isASCII && $0.isNumber }
-                    && name.count == p.count + 1 + 4 + 4
-            }
-        }.sorted()
+        let older = all.filter { !written.contains($0) && numberedPrefix($0).map(prefixes.contains) == true }.sorted()
         guard let first = older.first else { return }
         Console.note("note: \(dir) also holds \(Console.counted(older.count, "older numbered image")) (\(first)\(older.count > 1 ? " … \(older.last!)" : "")) that this command did not write: another run's, left as they are")
     }
@@ -176,6 +167,13 @@ enum ImageInputs {
         var p = Substring(path)
         while p.count > 1 && p.hasSuffix("/") { p = p.dropLast() }
         return String(p)
+    }
+
+    /// "sample" of a name `numbered` gives (sample-0001.png: the prefix, a dash, 4 digits, .png).
+    static func numberedPrefix(_ name: String) -> String? {
+        guard name.hasSuffix(".png"), let dash = name.lastIndex(of: "-") else { return nil }
+        let digits = name[name.index(after: dash)...].dropLast(4)
+        return digits.count == 4 && digits.allSatisfy({ $0.isASCII && $0.isNumber }) ? String(name[..<dash]) : nil
     }
 
     static func numbered(_ prefix: String, _ count: Int) -> [String] {

@@ -459,14 +459,8 @@ enum OutputFile {
 
     /// The input folder `path` is a file of (its real path under the folder's), if any.
     static func inputFolder(holding path: String) -> (path: String, option: String)? {
-        guard AtomicFile.regularFileSize(path) != nil, let file = realPath(path) else { return nil }
-        return inputFolders.first { f in realPath(f.path).map { file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ?? false }
-    }
-
-    private static func realPath(_ path: String) -> String? {
-        guard let r = realpath(path, nil) else { return nil }
-        defer { free(r) }
-        return String(cString: r)
+        guard AtomicFile.regularFileSize(path) != nil, let file = AtomicFile.realPath(path) else { return nil }
+        return inputFolders.first { f in AtomicFile.realPath(f.path).map { file.hasPrefix($0.hasSuffix("/") ? $0 : $0 + "/") } ?? false }
     }
 
     /// The outputs `requireFolder` has checked so far, with their option.

@@ -96,14 +96,23 @@ final class ImageFolderCLITests: XCTestCase {
     /// A run whose channels were chosen from its images (colour: 3) keeps them: a gray folder given
     /// to a later command is read into the model's 3 channels (it was refused: "1×12×12 images but
     /// the model expects 3×12×12").
-    func testChosenChannelsAreTheRunsForLaterFolders() throws {
+    /// `makeFolder`'s images trained at 12×12 (latent 2, hidden 8, one epoch) with a cache of
+    /// their own: the folder, the run and the environment to read it with.
+    func trainSmallRun(_ extra: [String] = []) throws -> (dir: String, run: String, env: [String: String]) {
         let dir = try makeFolder()
-        let cache = dir + "-cache", run = dir + "-run", gray = dir + "-gray"
-        for d in [cache, run, gray] { addTeardownBlock { try? FileManager.default.removeItem(atPath: d) } }
+        let cache = dir + "-cache", run = dir + "-run"
+        for d in [cache, run] { addTeardownBlock { try? FileManager.default.removeItem(atPath: d) } }
         let env = ["XDG_CACHE_HOME": cache]
         let r = try CLI.run(["train", "--data", dir, "--image-size", "12", "--epochs", "1", "--latent", "2", "--hidden", "8",
-                             "--batch", "16", "--out", run, "--no-report"], env: env)
+                             "--batch", "16", "--out", run, "--no-report"] + extra, env: env)
         XCTAssertEqual(r.status, 0, r.stderr)
+        return (dir, run, env)
+    }
+
+    func testChosenChannelsAreTheRunsForLaterFolders() throws {
+        let (dir, run, env) = try trainSmallRun()
+        let gray = dir + "-gray"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: gray) }
         XCTAssertEqual(try Checkpoint.load(run).config?.data?.imageOptions?.channels, 3)
         for name in ["red", "green", "blue"] {
             try FileManager.default.createDirectory(atPath: gray + "/" + name, withIntermediateDirectories: true)
@@ -121,13 +130,9 @@ final class ImageFolderCLITests: XCTestCase {
     /// class names: its own numbering (red = 0 of its one class) was refused as "not the run's
     /// classes in the same order"; each image is read under its class, as in the run's folder.
     func testConditionalRunReadsAFolderOfSomeOfItsClassesByName() throws {
-        let dir = try makeFolder()
-        let cache = dir + "-cache", run = dir + "-run", sub = dir + "-sub"
-        for d in [cache, run, sub] { addTeardownBlock { try? FileManager.default.removeItem(atPath: d) } }
-        let env = ["XDG_CACHE_HOME": cache]
-        let r = try CLI.run(["train", "--data", dir, "--image-size", "12", "--epochs", "1", "--latent", "2", "--hidden", "8",
-                             "--conditional", "--batch", "16", "--out", run, "--no-report"], env: env)
-        XCTAssertEqual(r.status, 0, r.stderr)
+        let (dir, run, env) = try trainSmallRun(["--conditional"])
+        let sub = dir + "-sub"
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: sub) }
         try FileManager.default.createDirectory(atPath: sub, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: dir + "/red", toPath: sub + "/red")
         let mine = try CLI.run(["encode", run, "--split", "all", "--out", run + "/all.csv"], env: env)

@@ -121,6 +121,17 @@ public enum AtomicFile {
         return "." + kept + tail
     }
 
+    /// Whether `name` is a temporary name (`.NAME.tmp-PID-RANDOM`) whose writing process no longer
+    /// exists on this machine (a live process, ours included, may be writing it; ESRCH: it is gone).
+    public static func writerIsGone(temporary name: String) -> Bool {
+        // the part after the last ".tmp-" is PID-RANDOM
+        let parts = name.split(separator: ".tmp-", omittingEmptySubsequences: false)
+        guard name.hasPrefix("."), parts.count >= 2, let tail = parts.last else { return false }
+        let fields = tail.split(separator: "-", omittingEmptySubsequences: false)
+        guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, !fields[1].isEmpty else { return false }
+        return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
+    }
+
     /// Removes the temporary files (`.NAME.tmp-PID-RANDOM`) that a killed `write` left in `directory`:
     /// those of processes that no longer exist. A missing directory is not an error. Returns how many
     /// were removed.
@@ -133,13 +144,7 @@ public enum AtomicFile {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            // .NAME.tmp-PID-RANDOM: the part after the last ".tmp-" is PID-RANDOM.
-            let parts = name.split(separator: ".tmp-", omittingEmptySubsequences: false)
-            guard name.hasPrefix("."), parts.count >= 2, let tail = parts.last else { continue }
-            let fields = tail.split(separator: "-", omittingEmptySubsequences: false)
-            guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, !fields[1].isEmpty else { continue }
-            // A live process (ours included) may be writing it; ESRCH means its writer is gone.
-            guard pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            guard writerIsGone(temporary: name) else { continue }
             let path = (directory.hasSuffix("/") ? directory : directory + "/") + name
             var info = stat()
             guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }

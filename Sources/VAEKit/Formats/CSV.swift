@@ -375,9 +375,8 @@ struct CSVParser {
         // (its span, its value while the column is typed, its encoded value and mask, in the train
         // or test split too) and 12 a row; a process limit (ulimit -v) counts address space, some
         // 100 MB beyond what is resident
-        var needed = Double(bytes.count) + 24 * cells + 12 * rows
-        if let (limit, name) = MemoryLimit.current, case let all = needed + (name.hasPrefix("the process") ? 100e6 : 0), all > limit {
-            needed = all
+        if let (limit, name) = MemoryLimit.current,
+           case let needed = Double(bytes.count) + 24 * cells + 12 * rows + (name.hasPrefix("the process") ? 100e6 : 0), needed > limit {
             throw VAEError.format(source, "up to \(FormatText.grouped(Int(rows))) rows of \(columns) column\(columns == 1 ? "" : "s") need about \(MemoryLimit.text(needed)) to read and encode, more than \(name) \(MemoryLimit.text(limit)) of memory — use fewer rows (split the file) or columns")
         }
         let room = Int(cells)

@@ -43,24 +43,34 @@ public struct SafeTensorsFile: Sendable {
     /// before the data is read, and no more data is read than the header declares.
     public static func read(path: String) throws -> SafeTensorsFile {
         var limit = maxFileBytes
-        // (a pipe is read once, as a whole: its start cannot be read twice)
-        let head = AtomicFile.isPipe(path) ? [] : try AtomicFile.readPrefix(path: path, count: 8)
-        if head.count == 8 {
-            var n: UInt64 = 0
-            for index in 0..<8 { n |= UInt64(head[index]) << (8 * UInt64(index)) }
-            // a length no safetensors file has (random bytes, another format): refused before the rest is read
-            guard n <= UInt64(maxHeaderBytes) else {
-                throw VAEError.format(path, SafeTensorsFile.otherFormat(head) ?? "declares a \(n)-byte header, over the 100 MB limit of the safetensors format — this is not a safetensors file, or it is corrupt")
-            }
-            let prefix = try AtomicFile.readPrefix(path: path, count: 8 + Int(n))
-            if prefix.count == 8 + Int(n) {
-                let size = AtomicFile.regularFileSize(path)
-                let header = try parse(prefix, source: path, headerOnly: size.map { $0 - prefix.count } ?? -1)
-                limit = min(limit, prefix.count + header.dataBytes)
-            }
-        }
+        if let h = try header(path: path) { limit = min(limit, h.bytes) }
         let bytes = try AtomicFile.readAll(path: path, maxBytes: limit)
         return try parse(bytes, source: path)
+    }
+
+    /// The names of a file's tensors, from its header alone (no data read).
+    public static func tensorNames(path: String) throws -> [String] {
+        guard let h = try header(path: path) else { throw VAEError.format(path, "is too short to be a safetensors file (no whole header)") }
+        return h.names
+    }
+
+    /// A file's header, checked against the file's length: the tensors' names and the bytes the
+    /// file holds by it (nil: a pipe, or a file shorter than its header).
+    private static func header(path: String) throws -> (names: [String], bytes: Int)? {
+        // (a pipe is read once, as a whole: its start cannot be read twice)
+        let head = AtomicFile.isPipe(path) ? [] : try AtomicFile.readPrefix(path: path, count: 8)
+        guard head.count == 8 else { return nil }
+        var n: UInt64 = 0
+        for index in 0..<8 { n |= UInt64(head[index]) << (8 * UInt64(index)) }
+        // a length no safetensors file has (random bytes, another format): refused before the rest is read
+        guard n <= UInt64(maxHeaderBytes) else {
+            throw VAEError.format(path, SafeTensorsFile.otherFormat(head) ?? "declares a \(n)-byte header, over the 100 MB limit of the safetensors format — this is not a safetensors file, or it is corrupt")
+        }
+        let prefix = try AtomicFile.readPrefix(path: path, count: 8 + Int(n))
+        guard prefix.count == 8 + Int(n) else { return nil }
+        let size = AtomicFile.regularFileSize(path)
+        let parsed = try parse(prefix, source: path, headerOnly: size.map { $0 - prefix.count } ?? -1)
+        return (parsed.file.names, prefix.count + parsed.dataBytes)
     }
 
     /// A file of another format that a safetensors name is often given: PyTorch's `torch.save`
@@ -235,12 +245,13 @@ public struct SafeTensorsFile: Sendable {
             covered = entry.end
             previous = entry.name
         }
-        if !knownLength { return (SafeTensorsFile(tensors: [:], names: [], metadata: metadata), covered) }
+        if !knownLength { return (SafeTensorsFile(tensors: [:], names: entries.map(\.name), metadata: metadata), covered) }
         if covered != bufferLength {
             throw bad("the last \(FormatText.bytes(bufferLength - covered)) of the data buffer belong to no tensor; the safetensors format forbids unused bytes — the file is corrupt or was appended to")
         }
 
-        if dataInFile != nil { return (SafeTensorsFile(tensors: [:], names: [], metadata: metadata), covered) }
+        // (the header alone: the tensors' names, no data)
+        if dataInFile != nil { return (SafeTensorsFile(tensors: [:], names: entries.map(\.name), metadata: metadata), covered) }
         var tensors: [String: SafeTensor] = [:]
         tensors.reserveCapacity(entries.count)
         bytes.withUnsafeBytes { raw in
