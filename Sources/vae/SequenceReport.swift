@@ -193,6 +193,7 @@ enum SequenceReport {
         let pair = (0, n > 1 ? 1 : 0)
         return SequenceExplorerData(vocabulary: s.vocabulary, joiner: s.tokenizer == .words ? " " : "", latent: K, hidden: s.decoderHidden,
                                     layers: s.decoderLayers, embedding: model.embedding?.dim ?? 0, maxLength: s.maxLength, weights: weights, items: texts, itemTokens: tokens,
-                                    mu: muArray, padOrigin: origin, padAxes: axes, explained: explained, interpolation: pair)
+                                    mu: muArray, padOrigin: origin, padAxes: axes, explained: explained, interpolation: pair,
+                                    ids: (0..<n).map { Int(set.itemID($0)) ?? $0 })
     }
 }

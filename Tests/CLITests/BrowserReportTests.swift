@@ -225,7 +225,16 @@ final class BrowserReportTests: XCTestCase {
             XCTAssertEqual(ui[key] as? Bool, true, "UI check \(key) failed: \(ui)", file: file, line: line)
         }
         XCTAssertEqual(ui["interpolationLabel"] as? String, "1.00", file: file, line: line)
-        XCTAssertEqual(ui["hoverCaption"] as? String, "test item 0", file: file, line: line)
+        // the page numbers its items by their lines in the file, as vae encode does (and vae interpolate --from takes)
+        let pageIDs = try XCTUnwrap(meta["ids"] as? [Int], file: file, line: line)
+        let enc = try CLI.run(["encode", run, "--split", "test"])
+        XCTAssertEqual(enc.status, 0, enc.stderr, file: file, line: line)
+        let encodedIDs = try String(contentsOfFile: run + "/latents.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { Int($0.split(separator: ",", maxSplits: 2)[1]) ?? -1 }
+        XCTAssertEqual(Array(encodedIDs.prefix(pageIDs.count)), pageIDs, file: file, line: line)
+        XCTAssertNotEqual(pageIDs.prefix(2), [0, 1], "the test items' lines look like places", file: file, line: line)
+        XCTAssertEqual(ui["hoverCaption"] as? String, "test item \(pageIDs[0])", file: file, line: line)
+        XCTAssertEqual(ui["idInput"] as? Bool, true, "the interpolation's inputs do not take ids: \(ui)", file: file, line: line)
         Self.checkTicks(ui, axes: min(latent, 2), file: file, line: line)
         print("browser check gru \(tokens) \(decoder): decodings equal, max |nll page − swift| = \(zip(nll, expectedNLL).map { abs($0 - $1) }.max() ?? 0), \(obj["decodeMs"] ?? "?") ms per decoding")
     }

@@ -31,9 +31,12 @@ public struct SequenceExplorerData: Sendable {
     public var explained: Double
     /// the items (positions in `items`) the interpolation starts between
     public var interpolation: (Int, Int)
+    /// each item's id, the number the page shows and its inputs take (the item's line in its file,
+    /// as `vae encode` and `vae interpolate --from` have it); empty: the items' places
+    public var ids: [Int]
 
     public init(vocabulary: [String], joiner: String, latent: Int, hidden: Int, layers: Int, embedding: Int = 0, maxLength: Int, weights: [Float],
-                items: [String], itemTokens: [[Int]], mu: [Float], padOrigin: [Float], padAxes: [[Float]], explained: Double, interpolation: (Int, Int)) {
+                items: [String], itemTokens: [[Int]], mu: [Float], padOrigin: [Float], padAxes: [[Float]], explained: Double, interpolation: (Int, Int), ids: [Int] = []) {
         self.vocabulary = vocabulary
         self.joiner = joiner
         self.latent = latent
@@ -49,7 +52,11 @@ public struct SequenceExplorerData: Sendable {
         self.padAxes = padAxes
         self.explained = explained
         self.interpolation = interpolation
+        self.ids = ids
     }
+
+    /// item i's id (its place when the ids are not given)
+    func id(_ i: Int) -> Int { ids.indices.contains(i) ? ids[i] : i }
 
     /// The number of floats the decoder of these sizes has.
     public static func weightCount(vocabulary V: Int, latent K: Int, hidden H: Int, layers L: Int, embedding D: Int = 0) -> Int {
@@ -69,6 +76,7 @@ public struct SequenceExplorerData: Sendable {
         if mu.count != n * K || itemTokens.count != n { return "\(n) items but \(mu.count / K) latent means and \(itemTokens.count) token lists" }
         if itemTokens.contains(where: { $0.contains { !(0..<V).contains($0) } }) { return "a test item's token outside the vocabulary of \(V)" }
         if padOrigin.count != K || padAxes.isEmpty || padAxes.count > 2 || padAxes.contains(where: { $0.count != K }) { return "pad axes do not have \(K) values" }
+        if !ids.isEmpty && ids.count != n { return "\(n) items but \(ids.count) ids" }
         if n > 0 && (!(0..<n).contains(interpolation.0) || !(0..<n).contains(interpolation.1)) { return "interpolation items not among the \(n)" }
         return nil
     }
@@ -83,12 +91,13 @@ public struct SequenceExplorerData: Sendable {
         var padAxes: [[Float]]
         var explained: Double
         var interpolation: [Int]
+        var ids: [Int]
     }
 
     func metaJSON() throws -> String {
         let meta = Meta(vocabulary: vocabulary, joiner: joiner, latent: latent, hidden: hidden, layers: layers, embedding: embedding, maxLength: maxLength,
                         items: items, itemTokens: itemTokens, padOrigin: padOrigin, padAxes: padAxes, explained: explained,
-                        interpolation: [interpolation.0, interpolation.1])
+                        interpolation: [interpolation.0, interpolation.1], ids: (0..<items.count).map(id))
         let enc = JSONEncoder()
         enc.outputFormatting = [.sortedKeys]
         // "</" is escaped so that the JSON can sit inside a <script> element
@@ -120,7 +129,9 @@ extension ReportPage {
         h += "<p class=\"vx-z\" id=\"vx-z\" aria-live=\"off\"></p>\n"
         h += "</div>\n</div>\n"
         h += "<h3>Interpolation (Bowman et al.'s homotopy)</h3>\n<div class=\"vx-interp\">\n"
-        h += ReportPage.interpolationControls(noun: "item", last: last, pair: data.interpolation)
+        // the inputs take the items' ids (their lines in the file: vae encode's, vae interpolate --from's)
+        h += ReportPage.interpolationControls(noun: "item", first: data.id(0), last: data.id(last),
+                                              pair: (data.id(data.interpolation.0), data.id(data.interpolation.1)))
         h += "<table class=\"sx-interp\"><tr><th>from</th><td class=\"sx-text\" id=\"sx-a\"></td></tr>"
         h += "<tr><th>(1 − t)·μ₁ + t·μ₂</th><td class=\"sx-text\" id=\"sx-mid\"></td></tr>"
         h += "<tr><th>to</th><td class=\"sx-text\" id=\"sx-b\"></td></tr></table>\n</div>\n"

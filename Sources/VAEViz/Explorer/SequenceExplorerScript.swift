@@ -5,7 +5,8 @@
 ///   window.swiftvae.decodeText(z)   → the same as text (tokens joined as the run joins them)
 ///   window.swiftvae.nll(z, ids)     → −log p(ids, <eos> | z) in nats, teacher-forced (the
 ///                                     reconstruction term of the ELBO at this z)
-///   window.swiftvae.latent, .vocabulary, .count, .mu(i), .item(i)
+///   window.swiftvae.latent, .vocabulary, .count, .mu(i), .item(i), .id(i) (i: the place in the
+///                                     page's list, 0 ..< count; id: the item's line in its file)
 /// Opening the page as `report.html#selftest=<URL-encoded JSON array of z>` appends
 /// `<pre id="swiftvae-selftest">` with {"texts": [decodeText(z)…], "tokens": […], "nll": [nll of
 /// the first test items at their means], "ui": {…}} once the page has loaded.
@@ -154,13 +155,21 @@ enum SequenceExplorerScript {
   function muOf(i) { return Array.prototype.slice.call(MU, i * K, (i + 1) * K); }
   var N = meta.items.length;
   var api = { decodeTokens: decodeTokens, decodeText: decodeText, nll: nll, latent: K, vocabulary: VOC, count: N,
-              mu: muOf, item: function (i) { return meta.items[i]; }, errors: errors };
+              mu: muOf, item: function (i) { return meta.items[i]; }, id: function (i) { return meta.ids[i]; }, errors: errors };
   window.swiftvae = api;
 
   // ---------------------------------------------------------------- the explorer
   function setupExplorer() {
     var origin = meta.padOrigin, axes = meta.padAxes;
-    function clampIndex(v) { v = Math.round(+v); return isFinite(v) ? Math.min(N - 1, Math.max(0, v)) : 0; }
+    // an item's place in the page's list from its id (its line in the file: the number the inputs
+    // show and take): the id itself, else the next one up, else the last
+    var ids = meta.ids;
+    function posOf(v) {
+      v = Math.round(+v);
+      if (!isFinite(v)) return 0;
+      for (var i = 0; i < N; i++) { if (ids[i] >= v) return i; }
+      return Math.max(0, N - 1);
+    }
     var z = N > 0 ? muOf(0) : new Array(K).fill(0);
     // an empty decoding (<eos> first) is said, not shown as a blank box
     function shown(t) { return t.length ? t : '(empty: <eos> first)'; }
@@ -183,18 +192,18 @@ enum SequenceExplorerScript {
       padCtl.setHovered(i);
       el('sx-hx').textContent = meta.items[i];
       el('sx-hr').textContent = shown(decodeText(muOf(i)));
-      el('sx-hcap').textContent = 'test item ' + i;
+      el('sx-hcap').textContent = 'test item ' + ids[i];
       schedule();
     }
     var ia = el('vx-ia'), ib = el('vx-ib'), tr = el('vx-t'), tv = el('vx-tv');
     function interpolate() {
       if (N === 0) return;
-      var a = clampIndex(ia.value), b = clampIndex(ib.value), t = +tr.value;
+      var a = posOf(ia.value), b = posOf(ib.value), t = +tr.value;
       el('sx-a').textContent = meta.items[a]; el('sx-b').textContent = meta.items[b];
       el('sx-mid').textContent = shown(decodeText(mix(muOf(a), muOf(b), t)));
       tv.textContent = t.toFixed(2);
     }
-    [ia, ib].forEach(function (e) { e.addEventListener('change', function () { e.value = clampIndex(e.value); interpolate(); }); });
+    [ia, ib].forEach(function (e) { e.addEventListener('change', function () { e.value = ids[posOf(e.value)]; interpolate(); }); });
     tr.addEventListener('input', interpolate);
     if (N > 0) showHover(0);
     interpolate();
@@ -208,8 +217,15 @@ enum SequenceExplorerScript {
       r.shown = outText.textContent;
       tr.value = 1; tr.dispatchEvent(new Event('input', { bubbles: true }));
       r.interpolationLabel = tv.textContent;
-      r.interpolationEnd = el('sx-mid').textContent === decodeText(muOf(clampIndex(ib.value)));
+      r.interpolationEnd = el('sx-mid').textContent === decodeText(muOf(posOf(ib.value)));
       r.hoverCaption = el('sx-hcap').textContent;
+      // the interpolation's inputs take an item's id (its line), and a number between two ids moves up to the next
+      if (N > 1) {
+        ia.value = ids[N - 1]; ia.dispatchEvent(new Event('change', { bubbles: true }));
+        var exact = el('sx-a').textContent === meta.items[N - 1] && +ia.value === ids[N - 1];
+        ia.value = ids[0] + 1; ia.dispatchEvent(new Event('change', { bubbles: true }));
+        r.idInput = exact && el('sx-a').textContent === meta.items[1] && +ia.value === ids[1];
+      } else r.idInput = true;
       // the page API refuses what it cannot read (it returned NaN, or "" for a z of NaN)
       var refuses = function (f) { try { f(); return false; } catch (e) { return /^Error: swiftvae/.test(String(e)); } };
       var zNaN = z.slice(); zNaN[0] = NaN;
