@@ -339,6 +339,29 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue((1...atLimit).contains(cut), "\(cut) cut of \(atLimit) at the limit: \(note)")
     }
 
+    /// Records whose --text-column cell is empty are no items, and said so with their count (they
+    /// were dropped silently: a CSV that lost its molecules read as a smaller set).
+    func testEmptyTextCellsAreCounted() throws {
+        let dir = tempRunDir("seqblank")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var csv = "id,text\n"
+        for i in 0..<300 { csv += i % 50 == 7 ? "\(i),\n" : i % 50 == 8 ? "\(i),\"  \"\n" : "\(i),abc \(i % 5)\n" }
+        try AtomicFile.write(csv, to: dir + "/t.csv")
+        try AtomicFile.write("id,text\n1,abc 1\n2,\n3,abc 2\n", to: dir + "/other.csv")
+        let t = try CLI.run(["train", "--model", "gru", "--data", "t.csv", "--text-column", "text", "--encoder", "1x8", "--decoder", "1x8",
+                             "--latent", "2", "--epochs", "1", "--no-report", "--out", "run"], cwd: dir)
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertTrue(t.stderr.contains("t.csv: 12 records with an empty 'text' cell were skipped (no item)"), t.stderr)
+        let a = try CLI.run(["anomaly", "run", "--data", "other.csv", "--text-column", "text"], cwd: dir)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stderr.contains("other.csv: 1 record with an empty 'text' cell was skipped (no item)"), a.stderr)
+        // a plain text file's blank lines are no records: nothing to say
+        try AtomicFile.write("abc 1\n\nabc 2\n", to: dir + "/plain.txt")
+        let p = try CLI.run(["anomaly", "run", "--data", "plain.txt"], cwd: dir)
+        XCTAssertEqual(p.status, 0, p.stderr)
+        XCTAssertFalse(p.stderr.contains("empty"), p.stderr)
+    }
+
     /// Items with a line break of their own (multi-line CSV fields) are one line each in what
     /// sample and interpolate write, the break as \n (as reconstruct writes them): "wrote 100
     /// lines" was 152. Text outputs named .png are refused.

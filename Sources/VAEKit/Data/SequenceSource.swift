@@ -158,11 +158,21 @@ extension Dataset {
     }
 
     static func readItems(path: String, textColumn: String?, keepBlankLines: Bool = false) throws -> [(line: Int32, text: Substring)] {
-        try parseItems(try AtomicFile.readAll(path: path, maxBytes: 4 << 30), source: path, textColumn: textColumn, keepBlankLines: keepBlankLines)
+        try readCountedItems(path: path, textColumn: textColumn, keepBlankLines: keepBlankLines).items
+    }
+
+    /// `readItems`, with the count of a CSV's records whose --text-column cell is blank (no items:
+    /// said in a note by training, as a table's skipped rows are).
+    static func readCountedItems(path: String, textColumn: String?, keepBlankLines: Bool = false) throws -> (items: [(line: Int32, text: Substring)], blankCells: Int) {
+        try parseCountedItems(try AtomicFile.readAll(path: path, maxBytes: 4 << 30), source: path, textColumn: textColumn, keepBlankLines: keepBlankLines)
     }
 
     /// The items of a file's bytes (gzip or not); `source` names it in messages.
     public static func parseItems(_ input: [UInt8], source path: String, textColumn: String?, keepBlankLines: Bool = false) throws -> [(line: Int32, text: Substring)] {
+        try parseCountedItems(input, source: path, textColumn: textColumn, keepBlankLines: keepBlankLines).items
+    }
+
+    static func parseCountedItems(_ input: [UInt8], source path: String, textColumn: String?, keepBlankLines: Bool = false) throws -> (items: [(line: Int32, text: Substring)], blankCells: Int) {
         var bytes = input
         if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, maxOutput: 4 << 30, source: path) }
         guard !bytes.isEmpty else { throw VAEError("\(path) is empty; give a file with one item per line") }
@@ -210,14 +220,14 @@ extension Dataset {
             out.append((lineNumber, line))
         }
         guard !out.isEmpty else { throw VAEError("\(path) has no items (every line is empty)") }
-        return out
+        return (out, 0)
     }
 
     /// The cells of one column of a CSV file, with the line each record starts on: read by the
     /// table reader (`CSVTable`: RFC 4180 quoting, line breaks inside quoted fields, `,` `;` or tab,
     /// a byte-order mark, the same one-line errors), so that a file reads the same as items as
     /// it does as a table. Records whose cell is blank are no items.
-    static func csvColumn(_ bytes: [UInt8], column name: String, source path: String) throws -> [(line: Int32, text: Substring)] {
+    static func csvColumn(_ bytes: [UInt8], column name: String, source path: String) throws -> (items: [(line: Int32, text: Substring)], blankCells: Int) {
         var options = CSVTable.Options()
         options.maxFileBytes = 4 << 30
         options.maxCells = Int(Int32.max)
@@ -243,7 +253,7 @@ extension Dataset {
             out.append((Int32(clamping: table.rowLines[r]), cell))
         }
         guard !out.isEmpty else { throw VAEError("\(path) has no items (column '\(name)' is empty in every row, or the file holds only its header)") }
-        return out
+        return (out, table.rowCount - out.count)
     }
 
 
@@ -324,10 +334,13 @@ extension Dataset {
         if let test = options.resolvedTestFile, test == path || AtomicFile.sameFile(test, path) {
             throw VAEError("--test \(test) is the training file itself: its items would be both training and test items; give another file, or leave out --test (a share of --data is held out)")
         }
-        let items = try readItems(path: path, textColumn: column(path))
+        let (items, blank) = try readCountedItems(path: path, textColumn: column(path))
         var trainItems = items, testItems: [(line: Int32, text: Substring)] = []
+        var blankCells = [(path, blank)]
         if let test = options.resolvedTestFile {
-            testItems = try readItems(path: test, textColumn: column(test))
+            let read = try readCountedItems(path: test, textColumn: column(test))
+            testItems = read.items
+            blankCells.append((test, read.blankCells))
         } else {
             let (trainPos, testPos) = TableSplitRule.split(rows: items.count, testFraction: options.testFraction, seed: options.seed)
             trainItems = trainPos.map { items[$0] }
@@ -354,7 +367,8 @@ extension Dataset {
         test.origin = options.resolvedTestFile.map { SequenceSource.Origin.of($0, textColumn: column($0), items: testItems) }
             ?? SequenceSource.Origin.of(path, textColumn: column(path), items: items)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: train, test: test, classNames: [])
-        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: trainUnknown + unknown, options: options)
+        d.notes = blankCellNotes(blankCells, column: options.textColumn)
+            + sequenceNotes(path: path, skipped: skipped, testSkipped: testSkipped, unknown: trainUnknown + unknown, options: options)
         d.sequence = options
         return (d, vocab)
     }
@@ -375,12 +389,20 @@ extension Dataset {
         var o = SequenceOptions()
         o.tokenizer = config.tokenizer
         o.maxLength = config.maxLength
-        let items = try readItems(path: path, textColumn: textColumn)
+        let (items, blank) = try readCountedItems(path: path, textColumn: textColumn)
         var (set, _, skipped, unknown) = try encodeItems(items, options: o, vocabulary: config.vocabulary, source: path)
         set.origin = SequenceSource.Origin.of(path, textColumn: textColumn, items: items)
         var d = Dataset(name: (path as NSString).lastPathComponent, directory: path, train: set, test: set, classNames: [])
-        d.notes = sequenceNotes(path: path, skipped: skipped, testSkipped: 0, unknown: unknown, options: o, forRun: true)
+        d.notes = blankCellNotes([(path, blank)], column: textColumn) + sequenceNotes(path: path, skipped: skipped, testSkipped: 0, unknown: unknown, options: o, forRun: true)
         return d
+    }
+
+    /// Records of a CSV whose item cell is blank: no items, counted (a file that lost its molecules
+    /// in an export reads as a smaller set, not silently).
+    static func blankCellNotes(_ counts: [(String, Int)], column: String?) -> [String] {
+        counts.filter { $0.1 > 0 }.map { file, n in
+            "\(file): \(n) record\(n == 1 ? "" : "s") with an empty '\(TableEncoder.cut(column ?? ""))' cell \(n == 1 ? "was" : "were") skipped (no item)"
+        }
     }
 
     /// `forRun`: the items are read for a trained run (its model cannot read a longer item at all).
