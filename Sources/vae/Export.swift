@@ -38,6 +38,13 @@ struct Export: ParsableCommand {
             target = (parent == "." && !out.hasPrefix("./") ? "" : parent + "/") + AtomicFile.temporaryName(for: name)
         }
         do {
+            // Ctrl-C while the hidden folder fills removes it (registered once it exists: save makes it)
+            var slot: Int32 = -1
+            defer { if slot >= 0 { AtomicFile.forgetTemporaryFolder(slot) } }
+            if whole {
+                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+                slot = AtomicFile.removeOnSignal(folder: target)
+            }
             try write(loaded, to: target)
             if whole {
                 guard rename(target, out) == 0 else { throw VAEError("cannot write \(out): \(VAEError.errnoText())") }

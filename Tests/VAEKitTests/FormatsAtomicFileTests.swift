@@ -26,6 +26,32 @@ final class FormatsTestsAtomicFile: XCTestCase {
         return text
     }
 
+    /// A hidden folder being filled (vae export's copy) is removed with its files when a signal
+    /// ends the process (`removeTemporariesNow` is what the handler runs); one forgotten (renamed
+    /// whole) is not; a symbolic link registered as one is not followed.
+    func testRegisteredFolderIsRemovedWithItsFiles() throws {
+        let root = NSTemporaryDirectory() + "swiftvae-tmpfolder-\(getpid())"
+        try? FileManager.default.removeItem(atPath: root)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let filled = root + "/.copy.tmp-1-a", kept = root + "/.other.tmp-1-b", real = root + "/real"
+        for dir in [filled, kept, real] {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            // many files: more than one getdents64 buffer of names
+            for i in 0..<300 { try AtomicFile.write([UInt8(i & 255)], to: dir + "/file-\(i)-with-a-long-name-to-fill-the-buffer.bin") }
+        }
+        try FileManager.default.createSymbolicLink(atPath: root + "/link", withDestinationPath: real)
+        let a = AtomicFile.removeOnSignal(folder: filled), b = AtomicFile.removeOnSignal(folder: kept), c = AtomicFile.removeOnSignal(folder: root + "/link")
+        XCTAssertTrue(a >= 0 && b >= 0 && c >= 0)
+        AtomicFile.forgetTemporaryFolder(b)
+        AtomicFile.removeTemporariesNow()
+        AtomicFile.forgetTemporaryFolder(a)
+        AtomicFile.forgetTemporaryFolder(c)
+        XCTAssertFalse(AtomicFile.exists(filled), "the registered folder is still there")
+        XCTAssertEqual(try contents(kept).count, 300)
+        XCTAssertEqual(try contents(real).count, 300, "the link was followed")
+        XCTAssertTrue(AtomicFile.isSymbolicLink(root + "/link"))
+    }
+
     func testWriteReplaceAndNoTempFilesLeft() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)
         let path = dir + "/model.safetensors"

@@ -223,6 +223,7 @@ const char *vk_mpi_error_string(int code);
 // process: register returns a slot (-1: none free, the file is then left to the next sweep);
 // install sets the handler for the signals whose action is still the default.
 int  vk_temp_register(const char *path);
+int  vk_temp_register_folder(const char *path);   // a hidden folder being filled: its files, then it
 void vk_temp_unregister(int slot);
 void vk_temp_remove_all(void);              // async-signal-safe
 void vk_temp_install_signal_cleanup(void);

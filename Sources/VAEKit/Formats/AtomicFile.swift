@@ -107,6 +107,15 @@ public enum AtomicFile {
     /// line first (the shell's prompt came after "compressing 1077/3000  ").
     public static func setProgressLineOpen(_ open: Bool) { vk_temp_set_line_open(open ? 1 : 0) }
 
+    /// Registers a hidden folder being filled (`vae export`'s copy before its rename): a signal
+    /// that ends the process removes its files and it, as the temporary files of atomic writes
+    /// (one left by Ctrl-C stayed for an hour, until the next export's sweep). Returns the slot
+    /// for `forgetTemporaryFolder`.
+    public static func removeOnSignal(folder path: String) -> Int32 { vk_temp_register_folder(path) }
+
+    /// The folder of `removeOnSignal(folder:)` is whole (renamed) or removed already.
+    public static func forgetTemporaryFolder(_ slot: Int32) { vk_temp_unregister(slot) }
+
     /// Removes the temporary files of the writes under way (async-signal-safe): for a process
     /// about to `_exit` from its own signal handling.
     public static func removeTemporariesNow() { vk_temp_remove_all() }
