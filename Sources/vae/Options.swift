@@ -335,6 +335,14 @@ struct RunArgument: ParsableArguments {
            let recorded = loaded.config?.data?.recordedPath, !(env == recorded || AtomicFile.sameFile(env, recorded)) {
             Console.note("note: reading $VAE_DATA, \(env), not the data the run trained on (\(recorded)): unset VAE_DATA or pass --data to choose")
         }
+        // the run's own image folder, changed since it trained (files added, removed, renamed)
+        if d.imageFolder?.ownSplit == false, let rec = loaded.config?.data, rec.imageOptions != nil,
+           AtomicFile.sameFile(d.directory, rec.recordedPath), (rec.trainCount, rec.testCount) != (d.train.count, d.test.count) {
+            let moved = (rec.imageOptions?.split ?? 1) >= 2
+                ? "each image keeps its side of the split by its name, so at most one image per changed class has moved between training and test"
+                : "the run is from before 2026-12-07, whose split is drawn anew over a changed folder: its test images now include some it trained on"
+            Console.note("note: \(d.directory) has changed since the run trained on it (then \(rec.trainCount) train and \(rec.testCount) test images, now \(d.train.count) and \(d.test.count)): \(moved)")
+        }
         // an IDX folder that does not say which set it holds (a copy of Fashion-MNIST's files
         // elsewhere): its labels are the run's classes by number, not classes the run never saw
         if d.classNamesAreNumbers, let known = RunArgument.trainingClassNames(loaded), known.count == d.classNames.count {

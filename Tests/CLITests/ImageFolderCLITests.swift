@@ -109,6 +109,35 @@ final class ImageFolderCLITests: XCTestCase {
         return (dir, run, env)
     }
 
+    /// A command reading the run's own folder after files were added says so, and which images may
+    /// have moved between training and test (the split holds each image by its name; a run's config
+    /// from before the stable split says its split is drawn anew). An unchanged folder says nothing.
+    func testChangedFolderIsNoted() throws {
+        let (dir, run, env) = try trainSmallRun()
+        let same = try CLI.run(["anomaly", run, "--out", run + "/a.csv"], env: env)
+        XCTAssertEqual(same.status, 0, same.stderr)
+        XCTAssertFalse(same.stderr.contains("has changed"), same.stderr)
+        try FileManager.default.copyItem(atPath: dir + "/red/3.png", toPath: dir + "/red/zz-copy.png")
+        let changed = try CLI.run(["anomaly", run, "--out", run + "/b.csv"], env: env)
+        XCTAssertEqual(changed.status, 0, changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("has changed since the run trained on it (then 54 train and 6 test images, now 55 and 6): each image keeps its side"), changed.stderr)
+        // the test images of the classes not changed are the same images
+        let rows = { (f: String) in Set(try String(contentsOfFile: f, encoding: .utf8).split(separator: "\n").compactMap { l -> String? in
+            let name = l.split(separator: ",").first { $0.hasSuffix(".png") }
+            return name.map(String.init).flatMap { $0.hasPrefix("red/") ? nil : $0 } }) }
+        XCTAssertEqual(try rows(run + "/a.csv"), try rows(run + "/b.csv"))
+        XCTAssertEqual(try rows(run + "/a.csv").count, 4)
+        // a run from before: its config without the split's version
+        let config = run + "/config.json"
+        let text = try String(contentsOfFile: config, encoding: .utf8)
+        XCTAssertTrue(text.contains("\"split\":2") || text.contains("\"split\" : 2"), text)
+        try AtomicFile.write(text.replacingOccurrences(of: "\"split\":2,", with: "").replacingOccurrences(of: ",\"split\":2", with: "")
+            .replacingOccurrences(of: "\"split\" : 2,", with: "").replacingOccurrences(of: ",\n      \"split\" : 2", with: ""), to: config)
+        let old = try CLI.run(["anomaly", run, "--out", run + "/c.csv"], env: env)
+        XCTAssertEqual(old.status, 0, old.stderr)
+        XCTAssertTrue(old.stderr.contains("the run is from before 2026-12-07, whose split is drawn anew"), old.stderr)
+    }
+
     func testChosenChannelsAreTheRunsForLaterFolders() throws {
         let (dir, run, env) = try trainSmallRun()
         let gray = dir + "-gray"

@@ -106,6 +106,50 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertNotEqual(c.testImages.images.array, a.testImages.images.array)
     }
 
+    /// The --test-fraction split holds each image by its own name: a file added to or removed from
+    /// one class, or a class folder renamed, leaves the other classes' test images as they were and
+    /// moves at most one image of the changed class (one random stream over the classes in turn
+    /// reshuffled every class after a changed one: commands scored the run's training images as test
+    /// images). A run's config from before (no "split") keeps the split it trained with.
+    func testSplitHoldsWhenTheFolderChanges() throws {
+        let dir = try FormatsFixture.makeTempDirectory(self)
+        for c in 0..<3 { for i in 0..<40 { try writePNG("\(dir)/k\(c)/img\(i).png", width: 1, height: 1, channels: 1, pixels: [UInt8(c * 40 + i)]) } }
+        var o = options()
+        o.testFraction = 0.2
+        // test images per class, by their names within the class folder
+        func tests(_ d: Dataset) throws -> [String: Set<String>] {
+            let names = try XCTUnwrap(d.testImages.names)
+            var out: [String: Set<String>] = [:]
+            for (i, n) in names.enumerated() { out[d.classNames[Int(d.testImages.labels[i])], default: []].insert(String(n.split(separator: "/").last!)) }
+            return out
+        }
+        let before = try tests(try Dataset.load(directory: dir, imageOptions: o))
+        XCTAssertEqual(before.mapValues(\.count), ["k0": 8, "k1": 8, "k2": 8])
+        // a file added to the first class
+        try writePNG("\(dir)/k0/zz-new.png", width: 1, height: 1, channels: 1, pixels: [200])
+        let added = try tests(try Dataset.load(directory: dir, imageOptions: o))
+        XCTAssertEqual(added["k1"], before["k1"])
+        XCTAssertEqual(added["k2"], before["k2"])
+        XCTAssertLessThanOrEqual(before["k0"]!.subtracting(added["k0"]!).count, 1, "\(before["k0"]!) → \(added["k0"]!)")
+        // a file removed from the middle class, the first class's folder renamed (now the last class)
+        try FileManager.default.removeItem(atPath: dir + "/k1/" + before["k1"]!.sorted()[0])
+        try FileManager.default.moveItem(atPath: dir + "/k0", toPath: dir + "/z0")
+        let moved = try tests(try Dataset.load(directory: dir, imageOptions: o))
+        XCTAssertEqual(moved["z0"], added["k0"], "a renamed class kept its test images")
+        XCTAssertEqual(moved["k2"], before["k2"])
+        XCTAssertLessThanOrEqual(added["k1"]!.subtracting(moved["k1"]!).count, 1)
+        // the options a run records say which split it trained with: new runs 2, older configs none
+        XCTAssertEqual(ImageFolderOptions().split, 2)
+        let old = try JSONDecoder().decode(ImageFolderOptions.self, from: Data(#"{"testFraction":0.2,"skipBadFiles":false}"#.utf8))
+        XCTAssertNil(old.split)
+        var older = o
+        older.split = nil
+        let oldSplit = try Dataset.load(directory: dir, imageOptions: older)
+        let scan = try ImageFolderScan(directory: dir)
+        let expected = ImageFolder.split(scan.train, fraction: 0.2).1.map { ImageFolder.relative($0.path, to: dir) }
+        XCTAssertEqual(Set(try XCTUnwrap(oldSplit.testImages.names)), Set(expected), "a run of before reads the split it trained with")
+    }
+
     /// Resize + centre crop against hand-computed values.
     func testResizeAndCropOnKnownPatterns() throws {
         let dir = try FormatsFixture.makeTempDirectory(self)

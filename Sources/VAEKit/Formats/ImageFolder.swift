@@ -27,7 +27,9 @@ public enum ImageFolder {
     public static func load(directory: String, options: ImageFolderOptions = ImageFolderOptions()) throws -> Dataset {
         try options.validate()
         let scan = try ImageFolderScan(directory: directory, skipBad: options.skipBadFiles, layout: options.layout)
-        var (train, test) = scan.hasOwnSplit ? (scan.train, scan.test) : split(scan.train, fraction: options.testFraction)
+        var (train, test) = scan.hasOwnSplit ? (scan.train, scan.test)
+            : (options.split ?? 1) >= 2 ? stableSplit(scan.train, fraction: options.testFraction, directory: directory, classNames: scan.classNames)
+            : split(scan.train, fraction: options.testFraction)
         // Test images in a seeded shuffled order, so the first ones (pictures, --test-limit) mix classes.
         var rng = RNG(seed: ImageFolderOptions.splitSeed ^ 0x7E57)
         shuffle(&test, &rng)
@@ -155,9 +157,53 @@ public enum ImageFolder {
     /// The image file extensions a folder is read with (PNG and JPEG).
     public static func isImageName(_ name: String) -> Bool { ImageFolderScan.isImageName(name) }
 
-    /// Each class's items (in path order) shuffled with the split seed; round(fraction·n) of them
-    /// (at least 1 when fraction > 0) go to the test set, at least one image of a class staying in
-    /// training.
+    /// The split of runs since 2026-12-07 (`ImageFolderOptions.split` 2): each class's images
+    /// ranked by a seeded hash of their names within the class folder, the first round(fraction·n)
+    /// (at least 1 when fraction > 0, never the whole class) the test set. An image's place depends
+    /// on its own name only: a file added, removed or renamed in one class moves at most one other
+    /// image of that class across the line, and another class's changes (or a class folder's new
+    /// name) move none. (`split` below, the runs of before, shuffled the classes in turn from one
+    /// random stream: one file added to a class reshuffled every class after it, so commands on a
+    /// changed folder scored the run's training images as test images.)
+    static func stableSplit(_ items: [ImageFolderScan.Item], fraction: Double, directory: String,
+                            classNames: [String]) -> ([ImageFolderScan.Item], [ImageFolderScan.Item]) {
+        var byLabel: [Int: [(rank: UInt64, item: ImageFolderScan.Item)]] = [:]
+        for item in items {
+            // the name within its class folder (the class's own name left out)
+            var parts = relative(item.path, to: directory).split(separator: "/", omittingEmptySubsequences: true)
+            if classNames.indices.contains(item.label), let c = parts.firstIndex(where: { $0 == classNames[item.label] }), c + 1 < parts.count {
+                parts = Array(parts[(c + 1)...])
+            }
+            var h = FNV64()
+            h.add(ImageFolderOptions.splitSeed)
+            parts.joined(separator: "/").utf8.withContiguousStorageIfAvailable { h.add(UnsafeRawBufferPointer($0)) }
+                ?? Array(parts.joined(separator: "/").utf8).withUnsafeBytes { h.add($0) }
+            byLabel[item.label, default: []].append((mix64(h.value), item))
+        }
+        var train: [ImageFolderScan.Item] = [], test: [ImageFolderScan.Item] = []
+        for label in byLabel.keys.sorted() {
+            let group = byLabel[label]!.sorted { $0.rank != $1.rank ? $0.rank < $1.rank : $0.item.path.utf8.lexicographicallyPrecedes($1.item.path.utf8) }
+            let k = min(max(Int((fraction * Double(group.count)).rounded()), fraction > 0 ? 1 : 0), group.count - 1)
+            test += group[0..<max(0, k)].map(\.item)
+            train += group[max(0, k)...].map(\.item)
+        }
+        train.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        test.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        return (train, test)
+    }
+
+    /// SplitMix64's finalizer: FNV's low bits are poorly mixed for names that differ in one character.
+    static func mix64(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// The split of runs before 2026-12-07 (`ImageFolderOptions.split` nil), kept for them: each
+    /// class's items (in path order) shuffled with the split seed, one random stream over the
+    /// classes in turn; round(fraction·n) of them (at least 1 when fraction > 0) go to the test
+    /// set, at least one image of a class staying in training.
     static func split(_ items: [ImageFolderScan.Item], fraction: Double) -> ([ImageFolderScan.Item], [ImageFolderScan.Item]) {
         var byLabel: [Int: [ImageFolderScan.Item]] = [:]
         for item in items { byLabel[item.label, default: []].append(item) }

@@ -19,8 +19,12 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
     /// valid/, validation/) as a split and train/ alone as the class folders; nil, a run's config
     /// from before, reads only train/ with test/ as a split — its data stays what it trained on.
     public var layout: Int? = 2
+    /// How --test-fraction splits the images: 2 (runs since 2026-12-07) by a seeded hash of each
+    /// image's name within its class (`ImageFolder.stableSplit`: a changed folder keeps its split);
+    /// nil, a run's config from before, by the shuffle that run used — its test images stay its own.
+    public var split: Int? = 2
 
-    enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles, background, layout }
+    enum CodingKeys: String, CodingKey { case imageSize, channels, testFraction, skipBadFiles, background, layout, split }
 
     /// Folders read as the test split beside train/ when there is no test/ (layout 2).
     public static let validationFolders = ["val", "valid", "validation"]
