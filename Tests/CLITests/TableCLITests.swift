@@ -392,6 +392,16 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(out[3], holes[3], "the unlabelled row is written back as it is")
         XCTAssertNotEqual(out[2], holes[2], "the labelled row is filled")
         XCTAssertFalse(out[2].split(separator: ",", omittingEmptySubsequences: false)[1].isEmpty)
+        // a table without the label column at all: one line, for impute too (it trapped in the model)
+        let header = holes[0].split(separator: ",", omittingEmptySubsequences: false)
+        let kind = try XCTUnwrap(header.firstIndex(of: "kind"))
+        let noColumn = holes.map { $0.split(separator: ",", omittingEmptySubsequences: false).enumerated().filter { $0.offset != kind }.map(\.element).joined(separator: ",") }
+        try AtomicFile.write(noColumn.joined(separator: "\n") + "\n", to: file)
+        let n = try CLI.run(["impute", run, "--data", file, "--out", file + ".nolabel.csv"])
+        XCTAssertEqual(n.status, 1, n.stderr)
+        XCTAssertEqual(n.stderr.split(separator: "\n").last.map(String.init),
+                       "error: \(file) has no labels (its label column 'kind' is not in the file), and the model in \(run) is conditional (each row's label is one of its inputs): give the table with its label column")
+        XCTAssertFalse(AtomicFile.exists(file + ".nolabel.csv"))
     }
 
     /// A value far outside the training rows' range overflows the model's 32-bit numbers: a test
