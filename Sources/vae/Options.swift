@@ -374,6 +374,15 @@ struct RunArgument: ParsableArguments {
             let u = rows.unseenLevelExamples.map { "line \($0.line), \(TableEncoder.cut($0.column)): '\(TableEncoder.shown($0.text))'" }.joined(separator: "; ")
             Console.note("note: \(Console.counted(rows.unseenLevelCount, "cell")) of \(d.directory) hold\(rows.unseenLevelCount == 1 ? "s" : "") a category level the model never saw, read as missing: \(u)\(rows.unseenLevelCount > rows.unseenLevelExamples.count ? "; …" : "")")
         }
+        // the run's --ignore'd columns (ids, names) are written beside each row: one the file lacks
+        // was left out of the output without a word (a pandas index column moved, its empty name
+        // then another place's "column N")
+        if let rows = d.test as? TableSplit, !rows.missingKeyNames.isEmpty {
+            let names = rows.missingKeyNames.map { "'\(TableEncoder.cut($0))'" }.joined(separator: ", ")
+            let unnamed = rows.missingKeyNames.contains { $0.hasPrefix("column ") && Int($0.dropFirst(7)) != nil }
+                ? " (a column with an empty name in the header is named by its place: give it a name in both files)" : ""
+            Console.note("note: \(d.directory) has no column \(names), which the run ignored in training and its commands write beside each row: the rows are written without \(rows.missingKeyNames.count == 1 ? "it" : "them")\(unnamed)")
+        }
         return try RunArgument.trainedClassesOnly(d, conditional: loaded.model.isConditional, classes: loaded.options.classes)
     }
 

@@ -356,6 +356,35 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(e.status, 0, e.stderr)
     }
 
+    /// A file without a column the run --ignore'd (its ids, written beside each row) is read, and
+    /// a note says the rows are written without it (it was left out of the output without a word);
+    /// an unnamed column, named by its place in training, is pointed at.
+    func testMissingIgnoredColumnIsNoted() throws {
+        let (_, lines) = try writeTable()
+        // the first column's name left empty (a pandas index): named "column 1" in training
+        let path = tempRunDir("unnamed") + ".csv"
+        try AtomicFile.write(([String](["," + lines[0].dropFirst(3)]) + lines.dropFirst()).joined(separator: "\n") + "\n", to: path)
+        let run = tempRunDir("unnamedrun")
+        let t = try CLI.run(["train", "--data", path, "--ignore", "column 1", "--epochs", "1", "--out", run, "--no-report"])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        // the same file with that column last: its place, and so its name, is another
+        let moved = tempRunDir("moved") + ".csv"
+        let rows = ([String](["," + lines[0].dropFirst(3)]) + lines.dropFirst()).prefix(20).map { l -> String in
+            var c = l.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            c.append(c.removeFirst())
+            return c.joined(separator: ",")
+        }
+        try AtomicFile.write(rows.joined(separator: "\n") + "\n", to: moved)
+        let e = try CLI.run(["encode", run, "--data", moved, "--out", moved + ".z.csv"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stderr.contains("note: \(moved) has no column 'column 1', which the run ignored in training and its commands write beside each row: the rows are written without it (a column with an empty name in the header is named by its place: give it a name in both files)"), e.stderr)
+        // the run's own file: its ids there, no note
+        let own = try CLI.run(["encode", run, "--out", run + "/z.csv"])
+        XCTAssertEqual(own.status, 0, own.stderr)
+        XCTAssertFalse(own.stderr.contains("has no column"), own.stderr)
+        XCTAssertTrue(try String(contentsOfFile: run + "/z.csv", encoding: .utf8).hasPrefix("split,id,column 1,"))
+    }
+
     /// A conditional model reads every row with its label: a row whose label cell is empty is named
     /// (impute and encode read it under an all-zero condition and filled or encoded it as if that
     /// were a class, exit 0; anomaly said "item 3 has label -1"); impute leaves that row as it is

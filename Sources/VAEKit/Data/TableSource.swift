@@ -41,6 +41,7 @@ extension TableSplit: DataSource {
         var out = TableSplit(count: indices.count, width: w, x: xs, mask: ms, labels: labels == nil ? nil : ls, ids: ids)
         out.unseenClasses = unseenClasses  // the label numbers keep their meaning
         out.keyNames = keyNames
+        out.missingKeyNames = missingKeyNames
         out.keys = ks
         return out
     }

@@ -389,6 +389,7 @@ public enum TableEncoder {
         var split = TableSplit(count: rows.count, width: width, x: x, mask: mask, labels: labels, ids: rows.map { Int32($0 + 1) })
         // the ignored columns this file has, as its owner wrote them (a new file may lack some)
         let keyColumns = keys ? schema.ignored.compactMap { name in indexOf[name].map { (name, $0) } } : []
+        if keys { split.missingKeyNames = schema.ignored.filter { indexOf[$0] == nil } }
         if !keyColumns.isEmpty {
             split.keyNames = keyColumns.map(\.0)
             split.keys.reserveCapacity(rows.count * keyColumns.count)

@@ -27,6 +27,9 @@ public struct TableSplit: Sendable, Equatable {
     /// not read by the model, written beside each row by `vae encode` and `vae anomaly`.
     public var keyNames: [String] = []
     public var keys: [String] = []
+    /// The `--ignore`d columns of the schema the file lacks (a new file's header without them):
+    /// said by the commands that would write them.
+    public var missingKeyNames: [String] = []
 
     /// Row `i`'s cells of the ignored columns (`keyNames`).
     public func keys(_ i: Int) -> ArraySlice<String> {
