@@ -209,6 +209,21 @@ final class FormatsTableTests: XCTestCase {
         FormatsFixture.assertVAEError(["('v') holds numbers but also 'n.a.' on line 9, so its 37 distinct values would be categories", "make such cells empty (missing)", "--ignore v"]) {
             try TableEncoder.fit(try table(measured), options: options())
         }
+        // a number with a thousands separator among plain numbers is named as one (the advice was to
+        // delete the value); a decimal comma likewise
+        for (cell, advice) in [("\"1,234\"", "a thousands separator? write it as '1234' (or '1.234' if the comma is a decimal point)"),
+                               ("\"12,345,678.5\"", "a thousands separator? write it as '12345678.5'"),
+                               ("\"4,35\"", "a decimal comma? write it as '4.35'")] {
+            var grouped = "v,w\n"
+            for i in 0..<150 { grouped += "\(i == 2 ? cell : String(format: "%.1f", 4.3 + Double(i % 36) / 10)),1\n" }
+            FormatsFixture.assertVAEError(["holds numbers but also '\(cell.dropFirst().dropLast())' on line 4", advice + " to read it as numbers"]) {
+                try TableEncoder.fit(try table(grouped), options: options())
+            }
+        }
+        XCTAssertNil(TableEncoder.commaNumber("a,b"))
+        XCTAssertNil(TableEncoder.commaNumber("1,23,4"))
+        XCTAssertNil(TableEncoder.commaNumber("1234"))
+        XCTAssertEqual(TableEncoder.commaNumber("-1,234.5"), "-1234.5")
         // a few numeric codes and a word are categories, with a note
         var codes = "grade,w\n"
         for i in 0..<40 { codes += "\(i % 9 == 4 ? "A" : String(i % 5 + 1)),\(i)\n" }
@@ -342,14 +357,15 @@ final class FormatsTableTests: XCTestCase {
         for values in [["1,5", "2,5", "1,5", "2,5"], (0..<40).map { "\($0),\($0 % 7)5" }] {
             let text = "x;k\n" + values.enumerated().map { "\($1);\($0 % 2 == 0 ? "a" : "b")" }.joined(separator: "\n") + "\n"
             XCTAssertThrowsError(try TableEncoder.fit(try table(text), options: options(label: "k"))) { e in
-                XCTAssertTrue("\(e)".contains("column 1 ('x') holds numbers with a decimal comma ('"), "\(e)")
+                // the first such cell, with its line (the smallest was named, without one)
+                XCTAssertTrue("\(e)".contains("column 1 ('x') holds numbers with a decimal comma ('\(values[0])' on line 2)"), "\(e)")
             }
         }
         // three digits after every comma: a thousands separator as likely — both readings named (the
         // advice was '1.250', a thousandth of the value meant)
         let text = "income;k\n" + ["1,250", "2,400", "3,100", "1,875", "2,050"].enumerated().map { "\($1);\($0 % 2 == 0 ? "a" : "b")" }.joined(separator: "\n") + "\n"
         XCTAssertThrowsError(try TableEncoder.fit(try table(text), options: options(label: "k"))) { e in
-            XCTAssertTrue("\(e)".contains("('income') holds numbers written with a comma ('1,250'): a thousands separator (1250) or a decimal comma (1.250)?"), "\(e)")
+            XCTAssertTrue("\(e)".contains("('income') holds numbers written with a comma ('1,250' on line 2): a thousands separator (1250) or a decimal comma (1.250)?"), "\(e)")
         }
     }
 

@@ -263,16 +263,20 @@ public enum TableEncoder {
                 return parts.count == 2 && !parts[1].isEmpty && parts[1].allSatisfy(\.isNumber)
                     && !parts[0].isEmpty && parts[0].drop(while: { $0 == "-" || $0 == "+" }).allSatisfy(\.isNumber)
             }
-            if decimalComma.count * 10 >= levels.count * 9, let example = decimalComma.min() {
+            if decimalComma.count * 10 >= levels.count * 9, !decimalComma.isEmpty {
+                // the first such cell in the file, with its line
+                let first = (0..<table.rowCount).first { decimalComma.contains(String(decoding: bytes[TableCell.trimmed(bytes, table.span($0, c))], as: UTF8.self)) }
+                let example = first.map { String(decoding: bytes[TableCell.trimmed(bytes, table.span($0, c))], as: UTF8.self) } ?? decimalComma.min()!
+                let at = first.map { " on line \(table.rowLines[$0])" } ?? ""
                 // three digits after every comma: as likely a thousands separator (1,250 = 1250)
                 let grouped = decimalComma.allSatisfy { v in
                     let parts = v.split(separator: ",", omittingEmptySubsequences: false)
                     return parts[1].count == 3 && parts[0].drop(while: { $0 == "-" || $0 == "+" }).count <= 3
                 }
                 if grouped {
-                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') holds numbers written with a comma ('\(shown(example))'): a thousands separator (\(example.replacingOccurrences(of: ",", with: ""))) or a decimal comma (\(example.replacingOccurrences(of: ",", with: ".")))? SwiftVAE reads neither — write the numbers without thousands separators, with '.' as the decimal point")
+                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') holds numbers written with a comma ('\(shown(example))'\(at)): a thousands separator (\(example.replacingOccurrences(of: ",", with: ""))) or a decimal comma (\(example.replacingOccurrences(of: ",", with: ".")))? SwiftVAE reads neither — write the numbers without thousands separators, with '.' as the decimal point")
                 }
-                throw VAEError("\(table.source) column \(c + 1) ('\(name)') holds numbers with a decimal comma ('\(shown(example))'); SwiftVAE reads a decimal point — write them as '\(example.replacingOccurrences(of: ",", with: "."))' (e.g. LibreOffice: export with '.' as the decimal separator)")
+                throw VAEError("\(table.source) column \(c + 1) ('\(name)') holds numbers with a decimal comma ('\(shown(example))'\(at)); SwiftVAE reads a decimal point — write them as '\(example.replacingOccurrences(of: ",", with: "."))' (e.g. LibreOffice: export with '.' as the decimal separator)")
             }
             // an id or a name: too many levels, or more than half the values distinct, or all of them
             if levels.count > maxLevels || (levels.count > 20 && levels.count * 2 > observed) || (observed >= 10 && levels.count == observed) {
@@ -286,15 +290,42 @@ public enum TableEncoder {
             // mostly numbers and a few words: a measurement with a stray marker ('-', 'n.a.', 'error'),
             // which made every value a category of its own (a new value then read as missing)
             if numbers > texts, let row = firstText {
-                let stray = "holds numbers but also '\(shown(table.string(row, c)))' on line \(table.rowLines[row])"
-                if levels.count > 20 {
-                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') \(stray), so its \(levels.count) distinct values would be categories — make such cells empty (missing) to read it as numbers, or drop it with --ignore \(shell(name))")
+                let text = table.string(row, c)
+                let stray = "holds numbers but also '\(shown(text))' on line \(table.rowLines[row])"
+                // "1,234" among numbers: a thousands separator (or a decimal comma), not a word to delete
+                let fix = TableEncoder.commaNumber(text).map { read -> String in
+                    let trimmed = text.trimmingCharacters(in: .whitespaces)
+                    if read.contains(".") && !trimmed.contains(".") { return "a decimal comma? write it as '\(read)'" }
+                    // "1,234": grouped thousands, or a decimal comma before three digits
+                    let alsoDecimal = trimmed.filter { $0 == "," }.count == 1 && !trimmed.contains(".")
+                    return "a thousands separator? write it as '\(read)'" + (alsoDecimal ? " (or '\(trimmed.replacingOccurrences(of: ",", with: "."))' if the comma is a decimal point)" : "")
                 }
-                notes.append("\(table.source) column \(c + 1) ('\(name)') is read as \(levels.count) categories: it \(stray) (make such cells empty to read it as numbers)")
+                if levels.count > 20 {
+                    throw VAEError("\(table.source) column \(c + 1) ('\(name)') \(stray), so its \(levels.count) distinct values would be categories — \(fix ?? "make such cells empty (missing)") to read it as numbers, or drop it with --ignore \(shell(name))")
+                }
+                notes.append("\(table.source) column \(c + 1) ('\(name)') is read as \(levels.count) categories: it \(stray) (\(fix ?? "make such cells empty") to read it as numbers)")
             }
             let sortedLevels = TableSchema.sorted(Array(levels))
             return TableSchema.Column(name: name, kind: .categorical(levels: sortedLevels), offset: 0, width: sortedLevels.count)
         }
+    }
+
+    /// A cell that is a number but for a comma — thousands grouped ("1,234", "-12,345.5": the number
+    /// without them) or a decimal comma ("4,3": with a point) — as SwiftVAE reads it; else nil.
+    static func commaNumber(_ cell: String) -> String? {
+        let t = cell.trimmingCharacters(in: .whitespaces)
+        let body = t.drop { $0 == "-" || $0 == "+" }
+        guard body.contains(","), body.first?.isNumber == true else { return nil }
+        let sign = t.prefix(t.count - body.count)
+        let point = body.split(separator: ".", omittingEmptySubsequences: false)
+        guard point.count <= 2, point.count == 1 || (!point[1].isEmpty && point[1].allSatisfy(\.isASCII) && point[1].allSatisfy(\.isNumber)) else { return nil }
+        let groups = point[0].split(separator: ",", omittingEmptySubsequences: false)
+        guard groups.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber } }) else { return nil }
+        if groups.count >= 2, groups[0].count <= 3, groups.dropFirst().allSatisfy({ $0.count == 3 }) {
+            return sign + groups.joined() + (point.count == 2 ? "." + point[1] : "")
+        }
+        if groups.count == 2, point.count == 1 { return sign + groups[0] + "." + groups[1] }
+        return nil
     }
 
     /// Encodes `rows` of `table` with `schema` (columns found by name).
