@@ -76,6 +76,8 @@ final class FormatsCSVTests: XCTestCase {
         FormatsFixture.assertVAEError(["an archive of vae compress"]) { _ = try CSVTable.parse(Array("SVAEBBA1".utf8) + [1, 0, 0, 0, 0], source: "t.csv") }
         // space-separated columns are no table of one text column (it trained on them silently)
         FormatsFixture.assertVAEError(["t.csv line 1", "looks space-separated", "tr -s"]) { try parse("a b c\n1 2 3\n4 5 6\n") }
+        // a first line of numbers is data: the advice adds a header line (it named them "3 names")
+        FormatsFixture.assertVAEError(["t.csv line 1", "looks space-separated (3 numbers on each line", "has no header row", "(seq -s, -f 'c%g' 3; tr -s ' ' ',' < FILE) > FILE.csv"]) { try parse("59 2 32.1\n48 1 21.6\n") }
         // a gzipped one: the conversion starts with zcat (tr on gzip bytes converts nothing)
         let gz = NSTemporaryDirectory() + "vae-csv-space-\(getpid()).csv.gz"
         defer { try? FileManager.default.removeItem(atPath: gz) }

@@ -163,7 +163,12 @@ struct CSVParser {
             let words = { (t: String) in t.split(whereSeparator: { $0 == " " }).count }
             let n = words(headerTexts[0])
             if n >= 2 && words(text(record[0])) == n {
-                throw fail(headerLine, nil, "looks space-separated (\(n) names on the header line, no comma, semicolon or tab) — SwiftVAE reads comma-, semicolon- or tab-separated tables; convert it, e.g. \(options.gzipped ? "zcat FILE | tr -s ' ' ','" : "tr -s ' ' ',' < FILE") > FILE.csv")
+                let convert = options.gzipped ? "zcat FILE | tr -s ' ' ','" : "tr -s ' ' ',' < FILE"
+                // a first line of numbers is a data row: the converted file needs a header too
+                if headerTexts[0].split(separator: " ").allSatisfy({ Double($0) != nil }) {
+                    throw fail(headerLine, nil, "looks space-separated (\(n) numbers on each line, no comma, semicolon or tab), and has no header row (its first line is numbers) — SwiftVAE reads comma-, semicolon- or tab-separated tables with a line of column names; convert it, e.g. (seq -s, -f 'c%g' \(n); \(convert)) > FILE.csv")
+                }
+                throw fail(headerLine, nil, "looks space-separated (\(n) names on the header line, no comma, semicolon or tab) — SwiftVAE reads comma-, semicolon- or tab-separated tables; convert it, e.g. \(convert) > FILE.csv")
             }
         }
         var sklearn: (rows: Int, features: Int)? = nil
