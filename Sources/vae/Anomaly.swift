@@ -258,7 +258,8 @@ struct Anomaly: ParsableCommand {
         let shownName = { (i: Int) -> String in let t = SequenceText.tsvCell(name(i)); return t.count > 60 ? String(t.prefix(59)) + "…" : t }
         // the first two ignored columns of a table (cut at 24 characters)
         let shownKeys = Array(keyNames.prefix(2))
-        let cut = { (t: String) -> String in let v = Console.visible(t); return v.count > 24 ? String(v.prefix(23)) + "…" : v }
+        // (a line break or tab in a cell as \n, \t: one row a line)
+        let cut = { (t: String) -> String in let v = Console.visible(SequenceText.tsvCell(t)); return v.count > 24 ? String(v.prefix(23)) + "…" : v }
         let rows = shown.enumerated().map { (r, i) in
             ["\(r + 1)", itemID(i)] + Encode.keys(set, i, keyNames.count).prefix(shownKeys.count).map(cut)
                 + (files.map { [Console.visible($0[i])] } ?? []) + [shownName(i), String(format: "%.2f", scores[i])]

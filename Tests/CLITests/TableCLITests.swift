@@ -356,6 +356,26 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(e.status, 0, e.stderr)
     }
 
+    /// An ignored cell with a line break of its own is one row of the console's top list (its break
+    /// as \n; it printed across two lines); the CSV keeps it whole, quoted.
+    func testMultiLineKeyIsOneConsoleRow() throws {
+        let (_, lines) = try writeTable()
+        let path = tempRunDir("multikey") + ".csv"
+        let rows = [lines[0]] + lines.dropFirst().map { l -> String in
+            let c = l.split(separator: ",", omittingEmptySubsequences: false)
+            return "\"\(c[0])\nsecond line\"," + c.dropFirst().joined(separator: ",")
+        }
+        try AtomicFile.write(rows.joined(separator: "\n") + "\n", to: path)
+        let run = tempRunDir("multikeyrun")
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--ignore", "id", "--epochs", "1", "--out", run, "--no-report"]).status, 0)
+        let a = try CLI.run(["anomaly", run, "--top", "5", "--out", run + "/s.csv"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let ranked = a.stdout.split(separator: "\n").drop { !$0.hasPrefix("rank") }.dropFirst()
+        XCTAssertEqual(ranked.count, 5, a.stdout)
+        XCTAssertTrue(ranked.allSatisfy { $0.contains("\\nsecond") }, a.stdout)
+        XCTAssertTrue(try String(contentsOfFile: run + "/s.csv", encoding: .utf8).contains("\nsecond line\""))
+    }
+
     /// A file without a column the run --ignore'd (its ids, written beside each row) is read, and
     /// a note says the rows are written without it (it was left out of the output without a word);
     /// an unnamed column, named by its place in training, is pointed at.
