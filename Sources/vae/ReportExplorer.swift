@@ -6,6 +6,7 @@ import VAEViz
 /// The plain data behind the report's live explorer: the decoder, walked layer by layer into a
 /// description and one weight array, and a few test images with their latent means.
 enum ReportExplorer {
+
     /// How the decoder's output becomes the pixel means the page shows (each likelihood's `mean`):
     /// the one place the page learns it.
     static func output(for likelihood: Likelihood) -> DecoderDescription.Output {
@@ -23,7 +24,15 @@ enum ReportExplorer {
     /// Walks `model.decoder.layers` (Dense with optional fused ReLU, Reshape/Flatten,
     /// ConvTranspose2D with optional fused ReLU, Activation) into a description and the weights.
     static func describeDecoder(_ model: VAE) throws -> (DecoderDescription, [Float]) {
+        // the page carries the decoder: not past `ExplorerData.weightLimit` (checked before copying)
+        let count = model.decoder.layers.reduce(0) { n, layer in
+            n + ((layer as? Dense).map { $0.weight.count + $0.bias.count } ?? (layer as? ConvTranspose2D).map { $0.weight.count + $0.bias.count } ?? 0)
+        }
+        guard count <= ExplorerData.weightLimit else {
+            throw VAEError("its decoder's \(ProgressDisplay.grouped(Double(count))) weights would make the page over \(count * 4 / 1_000_000) MB (the limit is \(ProgressDisplay.grouped(Double(ExplorerData.weightLimit))) weights); the pictures below are of the same model")
+        }
         var weights: [Float] = []
+        weights.reserveCapacity(count)
         var layers: [DecoderDescription.Layer] = []
         func append(_ p: Parameter) -> Int {
             let offset = weights.count

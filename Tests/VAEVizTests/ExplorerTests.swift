@@ -111,6 +111,21 @@ final class ExplorerTests: XCTestCase {
         XCTAssertFalse(page.html().contains("swiftvae-meta"))
     }
 
+    /// A decoder past the weight limit is no page (a 256×256 RGB mlp's page carried 315 MB of weights).
+    func testDecoderPastTheWeightLimitIsNoPage() {
+        let n = ExplorerData.weightLimit + 4   // dense 2 → … : one layer of (limit + 4 − out) / 3 outputs
+        let out = (n - 2) / 3, inputs = 2
+        let layers: [DecoderDescription.Layer] = [.dense(inputs: inputs, outputs: out, relu: false, weightOffset: 0, biasOffset: inputs * out), .reshape([1, 1, out])]
+        let desc = DecoderDescription(latent: 2, shape: [1, 1, out], layers: layers, output: .sigmoid, weightCount: inputs * out + out)
+        let d = ExplorerData(decoder: desc, weights: [Float](repeating: 0, count: inputs * out + out), images: [], count: 0, labels: [], classNames: [],
+                             testIndices: [], mu: [], padOrigin: [0, 0], padAxes: [[1, 0], [0, 1]], explained: 1, interpolation: (0, 0), start: 0)
+        XCTAssertGreaterThan(inputs * out + out, ExplorerData.weightLimit)
+        XCTAssertEqual(d.problem(), "\(inputs * out + out) decoder weights, more than a page carries (\(ExplorerData.weightLimit))")
+        var page = ReportPage(title: "t")
+        XCTAssertThrowsError(try page.addExplorer(d))
+        XCTAssertFalse(page.html().contains("swiftvae-weights"))
+    }
+
     func testAnomalySectionAndHooks() throws {
         var page = ReportPage(title: "t")
         // perfectly separated scores: ROC goes (0,0) → (0,1) → (1,1)

@@ -51,10 +51,16 @@ public struct ExplorerData: Sendable {
     }
 
     /// A problem that would make the page wrong (sizes that do not match), or nil.
+    /// The most decoder weights a page carries (32 MB as float32): past it (large images, a wide
+    /// last layer) the page would be hundreds of MB that a browser opens slowly or not at all (a
+    /// 256×256 RGB mlp's: 315 MB). `vae report` leaves the explorer out and says so.
+    public static let weightLimit = 8_000_000
+
     public func problem() -> String? {
         if let p = decoder.problem() { return p }
         let k = decoder.latent, d = decoder.shape.reduce(1, *)
         if weights.count != decoder.weightCount { return "\(weights.count) weights, the description needs \(decoder.weightCount)" }
+        if weights.count > Self.weightLimit { return "\(weights.count) decoder weights, more than a page carries (\(Self.weightLimit))" }
         if images.count != count * d || mu.count != count * k || testIndices.count != count { return "test images, means and indices disagree on the count \(count)" }
         if !labels.isEmpty && labels.count != count { return "\(labels.count) labels for \(count) images" }
         if padOrigin.count != k || padAxes.isEmpty || padAxes.count > 2 || padAxes.contains(where: { $0.count != k }) { return "pad axes do not have \(k) values" }
