@@ -501,7 +501,7 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(before.classNames, ["train", "val"])
         XCTAssertEqual(before.train.count + before.test.count, 8)
         XCTAssertEqual(try JSONDecoder().decode(ImageFolderOptions.self, from: Data(#"{"testFraction":0.1,"skipBadFiles":false}"#.utf8)).layout, nil)
-        XCTAssertEqual(try JSONDecoder().decode(ImageFolderOptions.self, from: try JSONEncoder().encode(ImageFolderOptions())).layout, 2)
+        XCTAssertEqual(try JSONDecoder().decode(ImageFolderOptions.self, from: try JSONEncoder().encode(ImageFolderOptions())).layout, 3)
         // val/ beside train/ and test/ is not read, and said
         try FileManager.default.createDirectory(atPath: "\(dir)/test/a", withIntermediateDirectories: true)
         try FormatsFixture.writeFile(png, "\(dir)/test/a/t.png")
@@ -516,6 +516,18 @@ final class ImageFolderTests: XCTestCase {
         XCTAssertEqual(alone.train.count + alone.test.count, 6)
         XCTAssertEqual(alone.imageFolder?.ownSplit, false)
         XCTAssertTrue(alone.notes.contains { $0.contains("train/ but no test/") }, "\(alone.notes)")
+        // train/ beside another folder, no test split: train/'s folders are the classes, the other
+        // is not read, and said (the classes were 'train' and 'unlabeled': a and b merged into one)
+        try FileManager.default.createDirectory(atPath: "\(dir)/unlabeled", withIntermediateDirectories: true)
+        try FormatsFixture.writeFile(png, "\(dir)/unlabeled/u.png")
+        let beside = try Dataset.load(directory: dir, imageOptions: options())
+        XCTAssertEqual(beside.classNames, ["a", "b"])
+        XCTAssertEqual(beside.train.count + beside.test.count, 6)
+        XCTAssertTrue(beside.notes.contains { $0.contains("unlabeled/ not read (train/ is the data)") }, "\(beside.notes)")
+        // a run of layout 2 read it as two classes, and still does
+        var two = options()
+        two.layout = 2
+        XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: two).classNames, ["train", "unlabeled"])
     }
 
     func testLayoutErrors() throws {

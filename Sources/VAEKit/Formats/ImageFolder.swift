@@ -176,8 +176,7 @@ public enum ImageFolder {
             }
             var h = FNV64()
             h.add(ImageFolderOptions.splitSeed)
-            parts.joined(separator: "/").utf8.withContiguousStorageIfAvailable { h.add(UnsafeRawBufferPointer($0)) }
-                ?? Array(parts.joined(separator: "/").utf8).withUnsafeBytes { h.add($0) }
+            Array(parts.joined(separator: "/").utf8).withUnsafeBytes { h.add($0) }
             byLabel[item.label, default: []].append((mix64(h.value), item))
         }
         var train: [ImageFolderScan.Item] = [], test: [ImageFolderScan.Item] = []

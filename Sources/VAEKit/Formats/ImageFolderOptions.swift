@@ -15,10 +15,12 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
     /// Where decoded folders are cached; nil: $XDG_CACHE_HOME/swiftvae or ~/.cache/swiftvae.
     /// Not stored in a run's config.
     public var cacheDirectory: String?
-    /// How the folder's layout is read: 2 (runs since 2026-12-07) takes train/ with val/ (or
-    /// valid/, validation/) as a split and train/ alone as the class folders; nil, a run's config
-    /// from before, reads only train/ with test/ as a split — its data stays what it trained on.
-    public var layout: Int? = 2
+    /// How the folder's layout is read: 3 (runs since 2026-12-07, evening) takes train/ without a
+    /// test split as the class folders whatever other folders sit beside it (not read, noted); 2
+    /// takes train/ with val/ (or valid/, validation/) as a split and train/ alone as the class
+    /// folders (train/ beside another folder: both classes); nil, a run's config from before, reads
+    /// only train/ with test/ as a split — each run's data stays what it trained on.
+    public var layout: Int? = 3
     /// How --test-fraction splits the images: 2 (runs since 2026-12-07) by a seeded hash of each
     /// image's name within its class (`ImageFolder.stableSplit`: a changed folder keeps its split);
     /// nil, a run's config from before, by the shuffle that run used — its test images stay its own.

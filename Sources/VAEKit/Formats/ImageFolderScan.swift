@@ -71,11 +71,16 @@ struct ImageFolderScan {
             if testName != "test" { layoutNotes.append("\(directory) has train/ and \(testName)/ but no test/: \(testName)/ is the test split") }
             let unread = dirs.filter { $0 != "train" && $0 != testName }
             if newer && !unread.isEmpty { layoutNotes.append("\(directory): \(unread.map { $0 + "/" }.joined(separator: ", ")) not read (train/ and \(testName)/ are the data)") }
-        } else if newer && dirs == ["train"] && !top.files.contains(where: { ImageFolderScan.isImageName($0.name) }) {
-            // train/ alone: its class folders are the classes (not one class called train)
+        } else if newer && dirs.contains("train") && (dirs == ["train"] || (layout ?? 1) >= 3)
+                    && !top.files.contains(where: { ImageFolderScan.isImageName($0.name) }) {
+            // train/ without a test split: its class folders are the classes (not one class called
+            // train); other folders beside it (unlabeled/, extra/) are not read, as beside train/ and
+            // test/ (layout 3: a run of layout 2 read train/ and them as its classes, and still does)
             (train, classNames) = try ImageFolderScan.part(Dataset.join(directory, "train"), classNames: nil, log: &log, empty: &emptyFolders)
             guard !train.isEmpty else { throw VAEError("\(directory)/train holds no .png/.jpg/.jpeg images") }
             layoutNotes.append("\(directory) has train/ but no test/: train/ is the data, split by --test-fraction")
+            let unread = dirs.filter { $0 != "train" }
+            if !unread.isEmpty { layoutNotes.append("\(directory): \(unread.map { $0 + "/" }.joined(separator: ", ")) not read (train/ is the data)") }
         } else {
             (train, classNames) = try ImageFolderScan.part(directory, classNames: nil, log: &log, empty: &emptyFolders)
             guard !train.isEmpty else {
