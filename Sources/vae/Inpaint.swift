@@ -12,7 +12,7 @@ struct Inpaint: ParsableCommand {
         against filling them with the mean training image, a single encode-decode pass and pseudo-Gibbs sampling.
         --fill mean (default) averages the decoder's means along Metropolis–Hastings chains on z whose stationary law is \
         p(z | x_observed) (after Mattei & Frellsen 2018), an estimate of E[x_missing | x_observed]: the best guess in \
-        squared error; holes start at the model's own mean image (--start). --fill sample is one pseudo-Gibbs \
+        squared error; holes start at the model's own mean image (zero for a model trained with --corrupt mask|box; --start). --fill sample is one pseudo-Gibbs \
         chain's last state: one plausible, sharp image. --fill pseudo-gibbs, importance (importance resampling) and \
         single-pass (one encode-decode) are the alternatives it is compared with.
         A model trained with --corrupt box:0.5 (images with a hole in, the whole image in the loss) inpaints far \
