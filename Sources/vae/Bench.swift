@@ -76,6 +76,8 @@ struct Bench: ParsableCommand {
         try TrainingRun.checkMemory(cfg, o, items: data.train.count)
         let vae = try VAE(config: cfg, seed: seed)
         let trainer = try Trainer(model: vae, data: data, options: o)
+        // (the bench times training: its test loss is a check, of a few images — not vae train's)
+        if data.test.count > 100 { Console.note("note: the test loss of each epoch is of the first 100 of the \(data.test.count) test images (vae train scores them all)") }
         let t0 = Date()
         var first: Double?
         var metrics: [EpochMetrics] = []

@@ -243,6 +243,11 @@ final class CLITests: XCTestCase {
         for s in ["GEMM:", "threads:", "latent 2", "last epoch:"] { XCTAssertTrue(i.stdout.contains(s), "info lacks \(s): \(i.stdout)") }
         let b = try CLI.run(["bench", "--data", CLITests.data, "--epochs", "1", "--batch", "32", "--hidden", "16"])
         XCTAssertEqual(b.status, 0, b.stderr)
+        // its test loss is of the first 100 test images, and says so where there are more (it read as vae train's)
+        XCTAssertFalse(b.stderr.contains("the test loss of each epoch"), b.stderr)   // 64 test images: all of them
+        let more = try CLI.run(["bench", "--data", try TinyData.make(train: 64, test: 150), "--epochs", "1", "--batch", "32", "--hidden", "8"])
+        XCTAssertEqual(more.status, 0, more.stderr)
+        XCTAssertTrue(more.stderr.contains("note: the test loss of each epoch is of the first 100 of the 150 test images (vae train scores them all)"), more.stderr)
         let last = b.stdout.split(separator: "\n").last.map(String.init) ?? ""
         let o = try JSONSerialization.jsonObject(with: Data(last.utf8)) as! [String: Any]
         for k in ["images_per_second", "gflops", "peak_rss_mib", "model", "batch", "threads"] { XCTAssertNotNil(o[k], "bench lacks \(k)") }
