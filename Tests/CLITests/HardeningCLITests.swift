@@ -303,6 +303,7 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(errors.count, 1, r.stderr)
         let message = String(errors.first ?? "")
         XCTAssertTrue(message.contains("training diverged at epoch 1, batch "), message)
+        XCTAssertFalse(message.contains("-nan"), message)
         XCTAssertTrue(message.contains("--lr"), message)
         XCTAssertTrue(message.contains("last good checkpoint is kept"), message)
         // The run folder's checkpoint (written at the start) still loads.

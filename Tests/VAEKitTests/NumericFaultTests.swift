@@ -38,6 +38,9 @@ final class NumericFaultTests: XCTestCase {
             XCTAssertTrue(message.contains("not finite"), message)
             XCTAssertTrue(message.contains("the last good checkpoint is kept"), message)
         }
+        // a NaN whose sign bit is set (as 0·inf − inf gives) printed "-nan"
+        XCTAssertEqual(Trainer.shownLoss(-Double.nan), "nan")
+        XCTAssertEqual(Trainer.shownLoss(-Double.infinity), "-inf")
         // Stopped before the update: the weights are untouched, and so is the checkpoint.
         XCTAssertEqual(run.model.store.parameters.map { $0.value.array }, weights)
         XCTAssertEqual(try AtomicFile.readAll(path: dir + "/model.safetensors", maxBytes: 1 << 24), saved)

@@ -318,6 +318,9 @@ public final class Trainer {
         return recorded == String(now[..<cut.lowerBound])
     }
 
+    /// A non-finite loss as a message shows it: "nan", "inf", "-inf" (a NaN's sign bit printed "-nan").
+    static func shownLoss(_ v: Double) -> String { v.isNaN ? "nan" : "\(v)" }
+
     var firstItemsDescription: String {
         let train = data.train
         var h = FNV64()
@@ -433,9 +436,9 @@ public final class Trainer {
             guard loss.recon.isFinite && loss.kl.isFinite else {
                 if stepsTaken == 0 && st.adamStep > 0 {
                     // the checkpoint's own weights, before any step of this process: no learning rate is to blame
-                    throw VAEError("the loss is \(loss.recon + loss.kl) (not finite) at the first batch after resuming (epoch \(epoch), batch \(bi + 1)), before any step: the checkpoint's weights give it — the file may be damaged (vae evaluate RUN shows its loss); resume from a copy you trust, or start a new run")
+                    throw VAEError("the loss is \(Trainer.shownLoss(loss.recon + loss.kl)) (not finite) at the first batch after resuming (epoch \(epoch), batch \(bi + 1)), before any step: the checkpoint's weights give it — the file may be damaged (vae evaluate RUN shows its loss); resume from a copy you trust, or start a new run")
                 }
-                throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(loss.recon + loss.kl) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
+                throw VAEError("training diverged at epoch \(epoch), batch \(bi + 1) of \(batches): the loss is \(Trainer.shownLoss(loss.recon + loss.kl)) (not finite); lower the learning rate (--lr) or try --clip 10; the last good checkpoint is kept")
             }
             if fused != nil {
                 optimizer.commitFusedStep()
