@@ -14,7 +14,7 @@ struct DataOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Image folders: resize the shorter side to N, then crop the centre to N×N (or H×W).", valueName: "N|HxW"))
     var imageSize: String?
 
-    @Option(name: .long, help: ArgumentHelp("Image folders: 1 (gray) or 3 (RGB); default 1 if every image is gray, else 3. Alpha is composited on --background (black).", valueName: "1|3"))
+    @Option(name: .long, help: ArgumentHelp("Image folders: 1 (gray) or 3 (RGB); default 1 if every image file is gray (by its colour type: an RGB file of gray pixels counts as colour), else 3. Alpha is composited on --background (black).", valueName: "1|3"))
     var channels: Int?
 
     @Option(name: .long, help: ArgumentHelp("The share held out for testing when the data has no test split of its own (image folders without train/ and test/: of each class; CSV tables; sequence files without --test) — seeded, the same every run; default 0.1, tables 0.2.", valueName: "f"))
