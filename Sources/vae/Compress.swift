@@ -18,7 +18,7 @@ struct Compress: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
     @Option(help: ArgumentHelp("An IDX image file (e.g. t10k-images-idx3-ubyte.gz; - reads standard input).", valueName: "file"),
             transform: { $0 == "-" ? "/dev/stdin" : $0 }) var data: String?
-    @Option(help: ArgumentHelp("A folder of 8-bit gray PNGs of the model's size (their names are stored).", valueName: "dir"), transform: ImageInputs.folder) var images: String?
+    @Option(help: ArgumentHelp("A folder of gray PNGs of the model's size, 8 bits or fewer per pixel (or a gray palette), decompressed as 8-bit ones; their names are stored.", valueName: "dir"), transform: ImageInputs.folder) var images: String?
     @Option(help: ArgumentHelp("The archive to write (- writes standard output).", valueName: "file"), transform: { $0 == "-" ? "/dev/stdout" : $0 }) var out: String
     @Flag(help: "Binarize the images first, pixel ~ Bernoulli(intensity), with vae evaluate's seed (the whole file, in order).")
     var binarize = false
