@@ -96,7 +96,7 @@ enum RunReport {
         let scored = data.test.scored(binarize: options.binarize)
         var scoredData = data
         scoredData.test = scored
-        page.addKeyValues("Run", pairs + (try ReportExtras.iwaeSummary(model, scored, seed: seed, unit: table ? "row" : "image")))
+        page.addKeyValues("Run", pairs + (try ReportExtras.iwaeSummary(model, scored, unit: table ? "row" : "image")))
 
         if !data.isImages {
             // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.

@@ -72,5 +72,13 @@ final class ReportSectionsCLITests: XCTestCase {
         XCTAssertEqual(a.status, 0, a.stderr)
         let line = try XCTUnwrap(a.stdout.split(separator: "\n").first { $0.hasPrefix("ROC-AUC") }, a.stdout)
         XCTAssertEqual(line.split(separator: ":")[1].split(separator: " ").first.map(String.init), String(format: "%.4f", auc), "\(said): \(line)")
+        // so does the IWAE row's (it drew from the training seed + 7: another number)
+        let row = try XCTUnwrap(html.range(of: "IWAE −log p(x)</th><td>").map { String(html[$0.upperBound...].prefix { $0 != "<" }) })
+        let args = try XCTUnwrap(row.range(of: "vae evaluate RUN ").map { row[$0.upperBound...].prefix { $0 != ")" }.replacingOccurrences(of: " gives the same", with: "") }, row)
+        XCTAssertTrue(args.hasPrefix("--iwae 100 --limit "), args)
+        let e = try CLI.run(["evaluate", run] + args.split(separator: " ").map(String.init))
+        XCTAssertEqual(e.status, 0, e.stderr)
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+        XCTAssertEqual(String(format: "%.2f", try XCTUnwrap(json["iwae_nll"] as? Double)), String(row.prefix { $0 != " " }), "\(row) / \(args)")
     }
 }
