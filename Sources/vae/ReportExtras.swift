@@ -132,7 +132,7 @@ enum ReportExtras {
                       ("original", strip(batch.x))]
         for (i, s) in strips.enumerated() { files.append(("inpaint-\(i).png", s.1)) }
         page.addImageStrips("Inpainting", strips: strips.map { (label: $0.0, png: $0.1) },
-                            caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint RUN --mask bottom --limit \(scored) compares it with the mean training image, one encode-decode and pseudo-Gibbs, with longer chains by default (100 steps, 8 chains; --iterations 20 --chains 4 are the page's).")
+                            caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint RUN --mask bottom --limit \(scored) compares it with the mean training image, one encode-decode and pseudo-Gibbs, with longer chains by default (100 steps, 8 chains; --iterations 20 --chains 4 are the page's, from other draws: a PSNR that differs in the last digits).")
     }
 
     /// A table's reconstruction error per column in the user's units: RMSE for a number, the
