@@ -606,9 +606,26 @@ final class CLITests: XCTestCase {
         XCTAssertEqual(second.stderr.split(separator: "\n").last.map(String.init),
                        "error: \(dir) is being trained by another process (pid \(h.0.processIdentifier)): wait for it to end, or stop it (Ctrl-C or SIGTERM saves a checkpoint) and resume then")
         XCTAssertTrue(AtomicFile.exists(dir + "/" + RunFolderLock.fileName))
+        XCTAssertNil(RunFolderLock.trainer(of: dir), "the lock outlived its process")
         let loaded = try Checkpoint.load(dir)
         let again = try CLI.run(common + ["--epochs", String(loaded.state.epoch + 1), "--resume"])
         XCTAssertEqual(again.status, 0, again.stderr)
+    }
+
+    /// vae report on a run being trained says so: its page is of the checkpoint now, and the
+    /// training writes the report again (the page was silently replaced at the next epoch).
+    func testReportOfARunBeingTrainedSaysSo() throws {
+        let dir = tempRunDir("reporting")
+        let data = try TinyData.make(train: 256, test: 32)
+        let h = try CLI.start(["train", "--data", data, "--hidden", "64", "--batch", "16", "--epochs", "500", "--out", dir])
+        defer { kill(h.0.processIdentifier, SIGINT); _ = CLI.finish(h) }
+        let deadline = Date().addingTimeInterval(60)
+        func epochs() -> Int { ((try? String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)) ?? "").split(separator: "\n").count }
+        while epochs() < 1 && Date() < deadline { usleep(20_000) }
+        XCTAssertEqual(RunFolderLock.trainer(of: dir), String(h.0.processIdentifier))
+        let r = try CLI.run(["report", dir])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: \(dir) is being trained (pid \(h.0.processIdentifier)): this report is of its checkpoint now (epoch "), r.stderr)
     }
 
     /// A new run in a folder of the user's keeps their files: one the run would write (a

@@ -61,6 +61,20 @@ public final class RunFolderLock: @unchecked Sendable {
         return RunFolderLock(key: key)
     }
 
+    /// The process id written by the process that trains in `directory` now (another process
+    /// holding its lock), else nil: for commands that write into a run folder while it trains.
+    public static func trainer(of directory: String) -> String? {
+        let fd = open(directory + "/" + fileName, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        if flock(fd, LOCK_SH | LOCK_NB) == 0 { flock(fd, LOCK_UN); return nil }
+        guard errno == EWOULDBLOCK else { return nil }
+        var buf = [UInt8](repeating: 0, count: 32)
+        let n = pread(fd, &buf, buf.count, 0)
+        let pid = n > 0 ? String(decoding: buf.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+        return Int(pid) != nil ? pid : "?"
+    }
+
     deinit {
         Self.guardLock.lock()
         defer { Self.guardLock.unlock() }
