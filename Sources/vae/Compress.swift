@@ -53,7 +53,7 @@ struct Compress: ParsableCommand {
                 throw VAEError("\(data) holds \(images.rows)×\(images.cols) images; the model takes \(codec.shape.map(String.init).joined(separator: "×"))")
             }
         } else {
-            (names, images) = try CompressIO.readPNGs(self.images!, shape: codec.shape)
+            (names, images) = try CompressIO.readPNGs(self.images!, shape: codec.shape, limit: limit)
         }
         if binarize && codec.kind != .binary {
             throw ValidationError("--binarize is for a Bernoulli model; this one codes 8-bit pixels as they are")
@@ -208,8 +208,10 @@ enum CompressIO {
 
     /// The PNGs of a folder as one 8-bit gray plane each, exactly as stored: no conversion, so
     /// that decompression gives the same pixels back.
-    static func readPNGs(_ dir: String, shape: [Int]) throws -> ([String], IDX.Images) {
-        let names = try ImageInputs.files(in: dir, pngOnly: true)   // JPEG is lossy: no exact pixels to give back
+    /// `limit`: the first that many files only (--limit: the others were all decoded and checked).
+    static func readPNGs(_ dir: String, shape: [Int], limit: Int? = nil) throws -> ([String], IDX.Images) {
+        let all = try ImageInputs.files(in: dir, pngOnly: true)   // JPEG is lossy: no exact pixels to give back
+        let names = Array(all.prefix(limit ?? all.count))
         guard shape[0] == 1 else { throw ValidationError("vae compress codes gray images; this model takes \(shape[0]) channels") }
         var pixels: [UInt8] = []
         for name in names {
