@@ -528,6 +528,13 @@ final class ImageFolderTests: XCTestCase {
         var two = options()
         two.layout = 2
         XCTAssertEqual(try Dataset.load(directory: dir, imageOptions: two).classNames, ["train", "unlabeled"])
+        // a class folder named train among others (CIFAR-100 has one) is a class: the folder's classes stay
+        let vehicles = try FormatsFixture.makeTempDirectory(self)
+        for cls in ["bus", "train", "tractor"] { for i in 0..<3 { try writePNG("\(vehicles)/\(cls)/\(i).png", width: 1, height: 1, channels: 1, pixels: [UInt8(i)]) } }
+        let v = try Dataset.load(directory: vehicles, imageOptions: options())
+        XCTAssertEqual(v.classNames, ["bus", "tractor", "train"])
+        XCTAssertEqual(v.train.count + v.test.count, 9)
+        XCTAssertFalse(v.notes.contains { $0.contains("not read") }, "\(v.notes)")
     }
 
     func testLayoutErrors() throws {

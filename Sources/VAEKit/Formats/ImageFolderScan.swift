@@ -71,8 +71,8 @@ struct ImageFolderScan {
             if testName != "test" { layoutNotes.append("\(directory) has train/ and \(testName)/ but no test/: \(testName)/ is the test split") }
             let unread = dirs.filter { $0 != "train" && $0 != testName }
             if newer && !unread.isEmpty { layoutNotes.append("\(directory): \(unread.map { $0 + "/" }.joined(separator: ", ")) not read (train/ and \(testName)/ are the data)") }
-        } else if newer && dirs.contains("train") && (dirs == ["train"] || (layout ?? 1) >= 3)
-                    && !top.files.contains(where: { ImageFolderScan.isImageName($0.name) }) {
+        } else if newer && dirs.contains("train") && !top.files.contains(where: { ImageFolderScan.isImageName($0.name) }),
+                  dirs == ["train"] || ((layout ?? 1) >= 3 && (try? ImageFolderScan.holdsClassFolders(Dataset.join(directory, "train"))) == true) {
             // train/ without a test split: its class folders are the classes (not one class called
             // train); other folders beside it (unlabeled/, extra/) are not read, as beside train/ and
             // test/ (layout 3: a run of layout 2 read train/ and them as its classes, and still does)
@@ -87,6 +87,13 @@ struct ImageFolderScan {
                 throw VAEError("\(directory) holds no .png/.jpg/.jpeg images, neither directly nor in class subfolders")
             }
         }
+    }
+
+    /// Whether `directory` holds subfolders and no image of its own: train/ of a train/ + unlabeled/
+    /// layout, not a class folder named train (CIFAR-100 has one) among others.
+    static func holdsClassFolders(_ directory: String) throws -> Bool {
+        let listing = try list(directory)
+        return !listing.directories.isEmpty && !listing.files.contains { isImageName($0.name) }
     }
 
     /// One folder: class subfolders (labels from `classNames` if given, else from the sorted
