@@ -42,7 +42,9 @@ struct Export: ParsableCommand {
             var slot: Int32 = -1
             defer { if slot >= 0 { AtomicFile.forgetTemporaryFolder(slot) } }
             if whole {
-                try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+                // its parents made as Checkpoint.save made them; a failure names --out, not the hidden copy
+                try AtomicFile.makeFolders(AtomicFile.split(target).directory, what: "--out")
+                guard mkdir(target, 0o777) == 0 else { throw VAEError("cannot write --out \(out): \(VAEError.errnoText())") }
                 slot = AtomicFile.removeOnSignal(folder: target)
             }
             try write(loaded, to: target)

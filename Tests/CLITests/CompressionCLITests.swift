@@ -318,6 +318,10 @@ final class CompressionCLITests: XCTestCase {
         XCTAssertEqual(again.status, 0, again.stderr)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent).sorted(), [".copy.tmp-2147483645-def", "copy"])
         XCTAssertEqual(try AtomicFile.readAll(path: parent + "/copy/model.safetensors", maxBytes: 1 << 26).count, small)
+        // folders that do not exist yet are made, as before the copy went through a hidden folder
+        let nested = try CLI.run(["export", run, "--out", parent + "/new/sub/copy"])
+        XCTAssertEqual(nested.status, 0, nested.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: parent + "/new/sub"), ["copy"])
         // an existing folder is written into, keeping its mode; weights without a config.json (an
         // export killed between them) are written over, not "already holds a run"
         let kept = tempRunDir("bb8-private")
