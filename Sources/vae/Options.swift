@@ -335,13 +335,15 @@ struct RunArgument: ParsableArguments {
            let recorded = loaded.config?.data?.recordedPath, !(env == recorded || AtomicFile.sameFile(env, recorded)) {
             Console.note("note: reading $VAE_DATA, \(env), not the data the run trained on (\(recorded)): unset VAE_DATA or pass --data to choose")
         }
-        // the run's own image folder, changed since it trained (files added, removed, renamed)
-        if d.imageFolder?.ownSplit == false, let rec = loaded.config?.data, rec.imageOptions != nil,
-           AtomicFile.sameFile(d.directory, rec.recordedPath), (rec.trainCount, rec.testCount) != (d.train.count, d.test.count) {
-            let moved = (rec.imageOptions?.split ?? 1) >= 2
-                ? "each image keeps its side of the split by its name, so at most one image per changed class has moved between training and test"
-                : "the run is from before 2026-12-07, whose split is drawn anew over a changed folder: its test images now include some it trained on"
-            Console.note("note: \(d.directory) has changed since the run trained on it (then \(rec.trainCount) train and \(rec.testCount) test images, now \(d.train.count) and \(d.test.count)): \(moved)")
+        // the run's own image folder, changed since it trained (files added, removed, renamed): by
+        // its files' names, not the counts (a --classes or --validation-fraction run recorded fewer)
+        if let then = loaded.config?.data?.imageFiles, let now = d.imageFolder?.fileList, now != then,
+           let rec = loaded.config?.data, AtomicFile.sameFile(d.directory, rec.recordedPath) {
+            let count = { (list: String) in list.split(separator: " ").first.map(String.init) ?? "?" }
+            let moved = d.imageFolder?.ownSplit == true ? "its own train/ and test/ folders are the split"
+                : (rec.imageOptions?.split ?? 1) < 2 ? "the run's split (from before the stable split: its config has no split) is drawn anew over a changed folder, so its test images now include some it trained on"
+                : "each image keeps its side of the split by its name: an image added or removed moves at most one other image of its class between training and test"
+            Console.note("note: \(d.directory) has changed since the run trained on it (files added, removed or renamed: then \(count(then)) images, now \(count(now))): \(moved)")
         }
         // an IDX folder that does not say which set it holds (a copy of Fashion-MNIST's files
         // elsewhere): its labels are the run's classes by number, not classes the run never saw

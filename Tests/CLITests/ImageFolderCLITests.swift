@@ -120,7 +120,7 @@ final class ImageFolderCLITests: XCTestCase {
         try FileManager.default.copyItem(atPath: dir + "/red/3.png", toPath: dir + "/red/zz-copy.png")
         let changed = try CLI.run(["anomaly", run, "--out", run + "/b.csv"], env: env)
         XCTAssertEqual(changed.status, 0, changed.stderr)
-        XCTAssertTrue(changed.stderr.contains("has changed since the run trained on it (then 54 train and 6 test images, now 55 and 6): each image keeps its side"), changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("has changed since the run trained on it (files added, removed or renamed: then 60 images, now 61): each image keeps its side"), changed.stderr)
         // the test images of the classes not changed are the same images
         let rows = { (f: String) in Set(try String(contentsOfFile: f, encoding: .utf8).split(separator: "\n").compactMap { l -> String? in
             let name = l.split(separator: ",").first { $0.hasSuffix(".png") }
@@ -135,7 +135,20 @@ final class ImageFolderCLITests: XCTestCase {
             .replacingOccurrences(of: "\"split\" : 2,", with: "").replacingOccurrences(of: ",\n      \"split\" : 2", with: ""), to: config)
         let old = try CLI.run(["anomaly", run, "--out", run + "/c.csv"], env: env)
         XCTAssertEqual(old.status, 0, old.stderr)
-        XCTAssertTrue(old.stderr.contains("the run is from before 2026-12-07, whose split is drawn anew"), old.stderr)
+        XCTAssertTrue(old.stderr.contains("the run's split (from before the stable split: its config has no split) is drawn anew"), old.stderr)
+        // a file renamed (the copy gone again): the same count, another folder
+        try FileManager.default.removeItem(atPath: dir + "/red/zz-copy.png")
+        try FileManager.default.moveItem(atPath: dir + "/green/4.png", toPath: dir + "/green/4-renamed.png")
+        let renamed = try CLI.run(["anomaly", run, "--out", run + "/d.csv"], env: env)
+        XCTAssertTrue(renamed.stderr.contains("then 60 images, now 60"), renamed.stderr)
+        // runs that read fewer images than the folder holds (--classes, --validation-fraction) on an
+        // unchanged folder: no note (the counts differed: "then 43 train …, now 54")
+        for extra in [["--validation-fraction", "0.2"], ["--classes", "red"]] {
+            let (_, other, otherEnv) = try trainSmallRun(extra)
+            let a = try CLI.run(["anomaly", other, "--out", other + "/a.csv"], env: otherEnv)
+            XCTAssertEqual(a.status, 0, a.stderr)
+            XCTAssertFalse(a.stderr.contains("has changed"), "\(extra): \(a.stderr)")
+        }
     }
 
     func testChosenChannelsAreTheRunsForLaterFolders() throws {

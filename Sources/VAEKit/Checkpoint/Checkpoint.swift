@@ -26,6 +26,9 @@ public struct RunConfig: Codable, Equatable, Sendable {
         public var sequence: SequenceOptions?
         /// `directory` made absolute (links resolved) when the run trained; nil in runs of before.
         public var absolutePath: String?
+        /// An image folder's files when the run trained ("COUNT HASH", `ImageFolderInfo.fileList`);
+        /// nil for other data and in runs of before.
+        public var imageFiles: String?
 
         /// Where the run's data is: `directory` as recorded (relative to the folder the run trained
         /// in) when it leads somewhere from here, else the absolute path recorded beside it when
@@ -42,6 +45,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
             shape = d.train.itemShape
             classNames = d.classNames
             imageOptions = d.imageFolder?.options
+            imageFiles = d.imageFolder.flatMap { $0.fileList.isEmpty ? nil : $0.fileList }
             // the channels the folder was read with, also when they were chosen from its images (gray
             // only when every image is gray): a later command reads another folder into the model's
             // channels — a gray folder for a colour model — instead of refusing it

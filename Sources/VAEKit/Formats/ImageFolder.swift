@@ -17,6 +17,9 @@ public struct ImageFolderInfo: Sendable {
     public var fromCache: Bool
     /// True when the folder's train/ and test/ are the split (not --test-fraction's).
     public var ownSplit = false
+    /// "COUNT HASH" of the image files the folder holds, by their names (`ImageFolder.fileList`):
+    /// a run records it, and a command on its folder tells a changed one.
+    public var fileList = ""
 }
 
 /// A folder of PNG / JPEG images as a `Dataset` (see `ImageFolderScan` for the layout). Decoded
@@ -56,7 +59,7 @@ public enum ImageFolder {
                   channels == nil || meta.channels == channels else { continue }
             var data = ImageFolderCache.dataset(meta, mapped, name: name, directory: directory)
             data.imageFolder = ImageFolderInfo(options: options, skipped: meta.skipped, cacheFile: dir + "/" + file, fromCache: true,
-                                              ownSplit: scan.hasOwnSplit)
+                                              ownSplit: scan.hasOwnSplit, fileList: fileList(scan, directory: directory))
             data.notes = emptyFolderNotes(scan)
             return data
         }
@@ -96,7 +99,7 @@ public enum ImageFolder {
         }
         var data = ImageFolderCache.dataset(m, file, name: name, directory: directory)
         data.imageFolder = ImageFolderInfo(options: options, skipped: skipped, cacheFile: keep ? target : "", fromCache: false,
-                                          ownSplit: scan.hasOwnSplit)
+                                          ownSplit: scan.hasOwnSplit, fileList: fileList(scan, directory: directory))
         data.notes = emptyFolderNotes(scan)
         return data
     }
@@ -189,6 +192,14 @@ public enum ImageFolder {
         train.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         test.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
         return (train, test)
+    }
+
+    /// The folder's image files by their names under it (sorted; the split's input): "COUNT HASH".
+    static func fileList(_ scan: ImageFolderScan, directory: String) -> String {
+        let names = (scan.train + scan.test).map { relative($0.path, to: directory) }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        var h = FNV64()
+        for n in names { Array(n.utf8 + [0]).withUnsafeBytes { h.add($0) } }
+        return "\(names.count) \(String(h.value, radix: 16))"
     }
 
     /// SplitMix64's finalizer: FNV's low bits are poorly mixed for names that differ in one character.
