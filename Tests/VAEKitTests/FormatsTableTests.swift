@@ -220,6 +220,12 @@ final class FormatsTableTests: XCTestCase {
                 try TableEncoder.fit(try table(grouped), options: options())
             }
         }
+        // … also in a column of distinct values (a measurement: the "id or a name?" branch)
+        var distinct = "v,w\n"
+        for i in 0..<40 { distinct += "\(i == 5 ? "\"1,234\"" : String(format: "%.3f", 1.5 + Double(i) * 0.37)),1\n" }
+        FormatsFixture.assertVAEError(["is text with 40 distinct values", "'1,234' on line 7 — a thousands separator? write it as '1234'"]) {
+            try TableEncoder.fit(try table(distinct), options: options())
+        }
         XCTAssertNil(TableEncoder.commaNumber("a,b"))
         XCTAssertNil(TableEncoder.commaNumber("1,23,4"))
         XCTAssertNil(TableEncoder.commaNumber("1234"))

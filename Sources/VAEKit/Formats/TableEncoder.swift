@@ -283,7 +283,8 @@ public enum TableEncoder {
                 let many = levels.count > maxLevels ? "more than \(FormatText.grouped(maxLevels))" : "\(levels.count)"
                 var hint = ""
                 if numbers > texts, let row = firstText {
-                    hint = "; it holds numbers but also '\(shown(table.string(row, c)))' on line \(table.rowLines[row]) — make such cells empty (missing) to read it as numbers, or"
+                    let text = table.string(row, c)
+                    hint = "; it holds numbers but also '\(shown(text))' on line \(table.rowLines[row]) — \(TableEncoder.commaNumberFix(text) ?? "make such cells empty (missing)") to read it as numbers, or"
                 }
                 throw VAEError("\(table.source) column \(c + 1) ('\(name)') is text with \(many) distinct values in \(observed) rows — too many for categories (an id or a name?)\(hint.isEmpty ? ";" : hint) drop it with --ignore \(shell(name))\(table.columnCount == 1 && name.contains(" ") ? " (or is the file separated by spaces? SwiftVAE reads ',', ';' or tab)" : "")")
             }
@@ -293,13 +294,7 @@ public enum TableEncoder {
                 let text = table.string(row, c)
                 let stray = "holds numbers but also '\(shown(text))' on line \(table.rowLines[row])"
                 // "1,234" among numbers: a thousands separator (or a decimal comma), not a word to delete
-                let fix = TableEncoder.commaNumber(text).map { read -> String in
-                    let trimmed = text.trimmingCharacters(in: .whitespaces)
-                    if read.contains(".") && !trimmed.contains(".") { return "a decimal comma? write it as '\(read)'" }
-                    // "1,234": grouped thousands, or a decimal comma before three digits
-                    let alsoDecimal = trimmed.filter { $0 == "," }.count == 1 && !trimmed.contains(".")
-                    return "a thousands separator? write it as '\(read)'" + (alsoDecimal ? " (or '\(trimmed.replacingOccurrences(of: ",", with: "."))' if the comma is a decimal point)" : "")
-                }
+                let fix = TableEncoder.commaNumberFix(text)
                 if levels.count > 20 {
                     throw VAEError("\(table.source) column \(c + 1) ('\(name)') \(stray), so its \(levels.count) distinct values would be categories — \(fix ?? "make such cells empty (missing)") to read it as numbers, or drop it with --ignore \(shell(name))")
                 }
@@ -326,6 +321,18 @@ public enum TableEncoder {
         }
         if groups.count == 2, point.count == 1 { return sign + groups[0] + "." + groups[1] }
         return nil
+    }
+
+    /// The advice for a cell that is a number but for a comma ("1,234", "4,3"): how to write it so
+    /// that it reads as one; nil for other text.
+    static func commaNumberFix(_ text: String) -> String? {
+        commaNumber(text).map { read -> String in
+            let trimmed = text.trimmingCharacters(in: .whitespaces)
+            if read.contains(".") && !trimmed.contains(".") { return "a decimal comma? write it as '\(read)'" }
+            // "1,234": grouped thousands, or a decimal comma before three digits
+            let alsoDecimal = trimmed.filter { $0 == "," }.count == 1 && !trimmed.contains(".")
+            return "a thousands separator? write it as '\(read)'" + (alsoDecimal ? " (or '\(trimmed.replacingOccurrences(of: ",", with: "."))' if the comma is a decimal point)" : "")
+        }
     }
 
     /// Encodes `rows` of `table` with `schema` (columns found by name).
