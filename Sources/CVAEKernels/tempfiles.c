@@ -45,11 +45,11 @@ void vk_temp_unregister(int slot) {
 }
 
 // A folder's files (one level: what `vae export` writes), then the folder. Only system calls
-// (open, getdents64, unlinkat, close, rmdir) and a static buffer: async-signal-safe.
-static char vk_temp_dirents[8192] __attribute__((aligned(8)));
-
+// (open, getdents64, unlinkat, close, rmdir) and a buffer on the stack (two threads may take a
+// signal at once): async-signal-safe. Elsewhere than Linux only an empty folder is removed.
 static void vk_temp_remove_folder(const char *path) {
 #ifdef __linux__
+    char vk_temp_dirents[8192] __attribute__((aligned(8)));
     int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd >= 0) {
         for (int rounds = 0; rounds < 64; rounds++) {

@@ -30,6 +30,9 @@ final class FormatsTestsAtomicFile: XCTestCase {
     /// ends the process (`removeTemporariesNow` is what the handler runs); one forgotten (renamed
     /// whole) is not; a symbolic link registered as one is not followed.
     func testRegisteredFolderIsRemovedWithItsFiles() throws {
+        #if !os(Linux)
+        throw XCTSkip("the signal handler lists a folder with Linux's getdents64; elsewhere it removes only an empty one")
+        #endif
         let root = NSTemporaryDirectory() + "swiftvae-tmpfolder-\(getpid())"
         try? FileManager.default.removeItem(atPath: root)
         defer { try? FileManager.default.removeItem(atPath: root) }

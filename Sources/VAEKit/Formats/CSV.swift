@@ -163,7 +163,8 @@ struct CSVParser {
             let words = { (t: String) in t.split(whereSeparator: { $0 == " " }).count }
             let n = words(headerTexts[0])
             if n >= 2 && words(text(record[0])) == n {
-                let convert = options.gzipped ? "zcat FILE | tr -s ' ' ','" : "tr -s ' ' ',' < FILE"
+                // (awk: columns aligned with leading spaces are no empty first field, as with tr -s)
+                let convert = options.gzipped ? "zcat FILE | awk -v OFS=, '{$1=$1}1'" : "awk -v OFS=, '{$1=$1}1' FILE"
                 // a first line of numbers is a data row: the converted file needs a header too
                 if headerTexts[0].split(separator: " ").allSatisfy({ Double($0) != nil }) {
                     throw fail(headerLine, nil, "looks space-separated (\(n) numbers on each line, no comma, semicolon or tab), and has no header row (its first line is numbers) — SwiftVAE reads comma-, semicolon- or tab-separated tables with a line of column names; convert it, e.g. (seq -s, -f 'c%g' \(n); \(convert)) > FILE.csv")
