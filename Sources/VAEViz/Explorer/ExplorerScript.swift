@@ -207,6 +207,16 @@ enum ExplorerScript {
              hovered: function () { return hovered; }, setHovered: function (i) { hovered = i; } };
   }
 
+  // an item's place in the page's list from its id (the number the inputs show and take: an
+  // image's index in its set, a sequence's line in its file; ids ascending): the id itself, else
+  // the next one up, else the last
+  function placeOf(ids, v) {
+    v = Math.round(+v);
+    if (!isFinite(v)) return 0;
+    for (var i = 0; i < ids.length; i++) { if (ids[i] >= v) return i; }
+    return Math.max(0, ids.length - 1);
+  }
+
   // (1 − t)·a + t·b, a point on the line between two latent means
   function mix(a, b, t) {
     var z = new Array(a.length);
@@ -384,15 +394,8 @@ enum ExplorerScript {
     var palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
     function colour(i) { return labels.length ? palette[labels[i] % 10] : palette[0]; }
     function fmt(v) { return (v >= 0 ? '+' : '−') + Math.abs(v).toFixed(2); }
-    // an image's place in the page's list from its id (the number the inputs show and take): the
-    // id itself, else the next one up, else the last
     var ids = meta.testIndices;
-    function posOf(v) {
-      v = Math.round(+v);
-      if (!isFinite(v)) return 0;
-      for (var i = 0; i < N; i++) { if (ids[i] >= v) return i; }
-      return Math.max(0, N - 1);
-    }
+    function posOf(v) { return placeOf(ids, v); }
     function describe(i) {
       var s = 'test image ' + meta.testIndices[i];
       if (labels.length) s += ' · ' + (labels[i] < names.length ? names[labels[i]] : 'label ' + labels[i]);

@@ -161,15 +161,8 @@ enum SequenceExplorerScript {
   // ---------------------------------------------------------------- the explorer
   function setupExplorer() {
     var origin = meta.padOrigin, axes = meta.padAxes;
-    // an item's place in the page's list from its id (its line in the file: the number the inputs
-    // show and take): the id itself, else the next one up, else the last
-    var ids = meta.ids;
-    function posOf(v) {
-      v = Math.round(+v);
-      if (!isFinite(v)) return 0;
-      for (var i = 0; i < N; i++) { if (ids[i] >= v) return i; }
-      return Math.max(0, N - 1);
-    }
+    var ids = meta.ids;   // the items' lines in their file
+    function posOf(v) { return placeOf(ids, v); }
     var z = N > 0 ? muOf(0) : new Array(K).fill(0);
     // an empty decoding (<eos> first) is said, not shown as a blank box
     function shown(t) { return t.length ? t : '(empty: <eos> first)'; }
