@@ -52,12 +52,7 @@ struct Impute: ParsableCommand {
         let table = try CSVTable.read(path: data)
         let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)
         guard rows.count > 0 else { throw VAEError("\(data) has no data rows") }
-        // a conditional model reads each row's label as an input: a table without the label column
-        // is no input for it (it trapped in the model)
-        if model.isConditional && !rows.hasLabels {
-            let column = info.schema.label.map { " (its label column '\(TableEncoder.cut($0.name))' is not in the file)" } ?? ""
-            throw VAEError("\(data) has no labels\(column), and the model in \(runArg.run) is conditional (each row's label is one of its inputs): give the table with its label column")
-        }
+        try RunArgument.requireLabels(loaded, hasLabels: rows.hasLabels, source: data, run: runArg.run)
         try RunArgument.checkConditionClasses(loaded, info.schema.classNames + rows.unseenClasses, source: data)
         // a conditional model reads each row under its label: a row whose label cell is empty cannot
         // be filled, and is written back with its missing cells empty — the other rows filled (the

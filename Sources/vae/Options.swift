@@ -364,10 +364,7 @@ struct RunArgument: ParsableArguments {
             throw VAEError("the data in \(d.directory) has \(shape.map(String.init).joined(separator: "×")) images but the model in \(run) expects \(loaded.model.config.inputShape.map(String.init).joined(separator: "×")); pass --data with the data set it was trained on")
         }
         guard d.test.count > 0 else { throw VAEError("\(d.directory) has no test images") }
-        // a conditional model reads each item's label as an input: data without labels is no input for it
-        if loaded.model.isConditional && !d.test.hasLabels {
-            throw VAEError("\(d.directory) has no labels, and the model in \(run) is conditional (each item's label is one of its inputs): give labelled data (class folders, IDX/CIFAR labels, a table's label column)")
-        }
+        try RunArgument.requireLabels(loaded, hasLabels: d.test.hasLabels, source: d.directory, run: run)
         try RunArgument.checkConditionClasses(loaded, d.classNames, source: d.directory)
         try RunArgument.checkEveryItemLabelled(loaded, d.test, source: d.directory, noun: d.itemNoun)
         // a new table's category levels the model never saw are read as missing: say so (a value
@@ -386,6 +383,14 @@ struct RunArgument: ParsableArguments {
             Console.note("note: \(d.directory) has no column \(names), which the run ignored in training and its commands write beside each row: the rows are written without \(rows.missingKeyNames.count == 1 ? "it" : "them")\(unnamed)")
         }
         return try RunArgument.trainedClassesOnly(d, conditional: loaded.model.isConditional, classes: loaded.options.classes)
+    }
+
+    /// A conditional model reads each item's label as an input: data without labels (a table
+    /// without its label column: vae impute trapped in the model) is no input for it.
+    static func requireLabels(_ loaded: Checkpoint.Loaded, hasLabels: Bool, source: String, run: String) throws {
+        guard loaded.model.isConditional && !hasLabels else { return }
+        let column = loaded.table?.schema.label.map { " (its label column '\(TableEncoder.cut($0.name))' is not in the file)" } ?? ""
+        throw VAEError("\(source) has no labels\(column), and the model in \(run) is conditional (each item's label is one of its inputs): give labelled data (class folders, IDX/CIFAR labels, a table's label column)")
     }
 
     /// A conditional model trained with --classes reads only those classes (the label is one of its

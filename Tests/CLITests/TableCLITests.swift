@@ -449,7 +449,7 @@ final class TableCLITests: XCTestCase {
         let n = try CLI.run(["impute", run, "--data", file, "--out", file + ".nolabel.csv"])
         XCTAssertEqual(n.status, 1, n.stderr)
         XCTAssertEqual(n.stderr.split(separator: "\n").last.map(String.init),
-                       "error: \(file) has no labels (its label column 'kind' is not in the file), and the model in \(run) is conditional (each row's label is one of its inputs): give the table with its label column")
+                       "error: \(file) has no labels (its label column 'kind' is not in the file), and the model in \(run) is conditional (each item's label is one of its inputs): give labelled data (class folders, IDX/CIFAR labels, a table's label column)")
         XCTAssertFalse(AtomicFile.exists(file + ".nolabel.csv"))
     }
 
