@@ -69,9 +69,11 @@ public enum AtomicFile {
 
         let prefix = directory == "/" ? "/" : (directory == "." && !path.hasPrefix("./") ? "" : directory + "/")
         let tempPath = prefix + temporaryName(for: name)
+        // registered before it exists (removed if a signal ends the process meanwhile): a signal
+        // between the open and a registration after it left the file (a test's Ctrl-C met it)
+        let slot = vk_temp_register(tempPath)
         let fd = open(tempPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw failure("", errno) }
-        let slot = vk_temp_register(tempPath)   // removed if a signal ends the process meanwhile
+        guard fd >= 0 else { let code = errno; vk_temp_unregister(slot); throw failure("", code) }
         var fdOpen = true
         var keepTemp = false
         defer {

@@ -87,9 +87,14 @@ enum ImageFolderCache {
             self.path = path
             let (directory, name) = AtomicFile.split(path)
             tempPath = directory + "/" + AtomicFile.temporaryName(for: name)
+            slot = vk_temp_register(tempPath)   // before it exists: no moment a signal leaves it behind
             fd = Foundation.open(tempPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw VAEError("cannot write the image cache \(tempPath): \(VAEError.errnoText())") }
-            slot = vk_temp_register(tempPath)
+            guard fd >= 0 else {
+                let text = VAEError.errnoText()
+                vk_temp_unregister(slot)
+                slot = -1
+                throw VAEError("cannot write the image cache \(tempPath): \(text)")
+            }
             buffer.reserveCapacity(4 << 20)
             buffer += [UInt8](repeating: 0, count: ImageFolderCache.pixelOffset)  // the header page, filled in by finish
         }
