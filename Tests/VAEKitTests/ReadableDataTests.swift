@@ -182,4 +182,33 @@ final class ReadableDataTests: XCTestCase {
                             options: TrainingOptions())
         }
     }
+
+    /// Evaluation reads what training reads, and says so when it cannot (a library user's
+    /// walk-through: pixels × 7 gave a negative −ELBO and scores of ±4,000 without a word; a mask or
+    /// an input of another shape than x trapped in a tensor's rows, or was read past its end; a
+    /// condition given to an unconditional model was ignored; the ELBO of no items read 0 nats).
+    func testEvaluationRefusesWhatItCannotRead() throws {
+        let model = try VAE(config: VAEConfig(inputShape: [1, 1, 6], latent: 2, hidden: [8]), seed: 1)
+        var rng = RNG(seed: 1)
+        let big = rows(5, width: 6, scale: 7)
+        assertThrows("the data item ") { _ = try Evaluator.elbo(model, big, rng: &rng) }
+        assertThrows("the bernoulli likelihood models values in [0, 1]") { _ = try Analysis.anomalyScores(model, big, rng: &rng) }
+        assertThrows("the bernoulli likelihood models values in [0, 1]") { _ = try Evaluator.iwae(model, big, k: 2, batch: 10, rng: &rng) }
+        let x = Tensor(shape: [4, 6], data: (0..<24).map { Float($0 % 5) / 5 })
+        assertThrows("the batch's item 0 has 7.0 at value 1 of 6") {
+            _ = try Evaluator.iwae(model, Batch(x: Tensor(shape: [4, 6], data: [7] + [Float](repeating: 0.5, count: 23))), k: 2, rng: &rng)
+        }
+        assertThrows("the batch's mask is 1×6, and its x 4×6") { _ = try Evaluator.iwae(model, Batch(x: x, mask: Tensor(shape: [1, 6])), k: 2, rng: &rng) }
+        assertThrows("the batch's input is 4×10, and its x 4×6") { _ = try Evaluator.iwae(model, Batch(x: x, input: Tensor(shape: [4, 10])), k: 2, rng: &rng) }
+        assertThrows("the batch has a condition, and the model is not conditional") {
+            _ = try Evaluator.iwae(model, Batch(x: x, condition: Tensor(shape: [4, 3])), k: 2, rng: &rng)
+        }
+        assertThrows("one dimension: give it as [items, values]") { _ = try Evaluator.iwae(model, Batch(x: Tensor(shape: [6])), k: 2, rng: &rng) }
+        // a masked-out entry may hold anything (a table's missing cell)
+        var masked = [Float](repeating: 1, count: 24)
+        masked[0] = 0
+        XCTAssertNoThrow(try Evaluator.iwae(model, Batch(x: Tensor(shape: [4, 6], data: [7] + x.array.dropFirst()), mask: Tensor(shape: [4, 6], data: masked)), k: 2, rng: &rng))
+        assertThrows("the data has no items") { _ = try Evaluator.elbo(model, Rows(rows: []), rng: &rng) }
+        XCTAssertNoThrow(try Evaluator.elbo(model, rows(5, width: 6), rng: &rng))
+    }
 }

@@ -21,6 +21,8 @@ public struct ELBOResult: Codable, Equatable, Sendable {
 public enum Evaluator {
     /// Negative ELBO (one sample and z = μ) over `set`, in batches.
     public static func elbo(_ model: any LatentVariableModel, _ set: any DataSource, batchSize: Int = 1000, rng: inout RNG) throws -> ELBOResult {
+        // a mean over no items: 0 nats read as a perfect score
+        guard set.count > 0 else { throw VAEError("the data has no items: there is no ELBO to average") }
         try model.checkReadable(set)
         return elboUnchecked(model, set, batchSize: batchSize, rng: &rng)
     }

@@ -4,7 +4,8 @@ extension LatentVariableModel {
     /// Throws a `VAEError` naming what does not fit when the model cannot read `set`: items of
     /// another shape than `config.inputShape`, a sequence model given items that are not token
     /// sequences (or tokens past its vocabulary), a conditional model given items without labels
-    /// or with a label past its classes. `Trainer`, `Evaluator` and `Analysis` check this before
+    /// or with a label past its classes, values an image likelihood cannot model (outside [0, 1];
+    /// a table's: not finite). `Trainer`, `Evaluator` and `Analysis` check this before
     /// they read a set, so that data of another model is an error, not a trap or a wrong number.
     /// `what` names the set in the message ("the test set", a folder, …).
     public func checkReadable(_ set: any DataSource, _ what: String = "the data") throws {
@@ -40,13 +41,23 @@ extension LatentVariableModel {
                 throw VAEError("\(what) item \(set.itemID(i)) has label \(set.label(i)), but the conditional model was built for classes 0…\(config.conditionSize - 1)")
             }
         }
+        // values the likelihood cannot model: a negative −ELBO and scores of any size, silently
+        try Trainer.checkValueRange(config, set, nil, split: what)
     }
 
     /// The same for one batch (`Evaluator.iwae` of a tensor or a batch): its width, and a
     /// conditional model's labels (or condition).
     public func checkReadable(_ batch: Batch) throws {
+        let shape = { (t: Tensor) in t.shape.map(String.init).joined(separator: "×") }
         guard batch.x.shape.count == 2, batch.x.shape[1] == config.inputSize else {
-            throw VAEError("the batch is \(batch.x.shape.map(String.init).joined(separator: "×")), and the model reads rows of \(config.inputSize) values ([items, \(config.inputSize)])")
+            throw VAEError("the batch is \(shape(batch.x))\(batch.x.shape.count == 2 ? "" : " (one dimension: give it as [items, values])"), and the model reads rows of \(config.inputSize) values ([items, \(config.inputSize)])")
+        }
+        // the mask and the encoder's input are read row for row beside x (a smaller one was read past its end)
+        for (name, t) in [("mask", batch.mask), ("input", batch.input)] {
+            if let t, t.shape != batch.x.shape { throw VAEError("the batch's \(name) is \(shape(t)), and its x \(shape(batch.x)): give them the same shape") }
+        }
+        if !isConditional, batch.condition != nil {
+            throw VAEError("the batch has a condition, and the model is not conditional: it would be ignored")
         }
         if let seq = self as? SequenceVAE {
             let vocabulary = seq.sequence.vocabulary.count
@@ -66,6 +77,15 @@ extension LatentVariableModel {
                 if let l = labels.first(where: { !(0..<config.conditionSize).contains(Int($0)) }) {
                     throw VAEError("the batch holds label \(l), but the conditional model was built for classes 0…\(config.conditionSize - 1)")
                 }
+            }
+        }
+        if config.architecture != .gru {
+            let unit = config.groups == nil, p = batch.x.pointer, m = batch.mask?.pointer
+            if let j = (0..<batch.x.count).first(where: { (m == nil || m![$0] != 0) && (unit ? !(p[$0] >= 0 && p[$0] <= 1) : !p[$0].isFinite) }) {
+                let d = config.inputSize
+                throw VAEError("the batch's item \(j / d) has \(p[j]) at value \(j % d + 1) of \(d): " + (unit
+                    ? "the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1]"
+                    : "give finite numbers (a missing entry is one whose mask is 0)"))
             }
         }
     }

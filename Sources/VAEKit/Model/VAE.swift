@@ -109,8 +109,7 @@ public final class VAE: LatentVariableModel {
     public func trainStep(_ batch: Batch, eps: Tensor, klWeight: Double, gradScale: Float? = nil,
                           update: FusedAdamStep? = nil) -> BatchLoss {
         let x = batch.x
-        let b = x.shape[0], k = latent, d = inputSize
-        precondition(x.count == b * d && eps.count == b * k, "trainStep: x \(x.shape), eps \(eps.shape)")
+        let b = x.shape[0], d = inputSize, k = latent
         let scale = gradScale ?? 1 / Float(b)
         let (h, out) = forwardPass(batch, eps: eps)
         let dl = gradBuf.view([b, likelihood.outputWidth])
@@ -169,7 +168,12 @@ public final class VAE: LatentVariableModel {
     /// The forward pass shared by training and evaluation: encoder output h [B, 2K], KL per row
     /// into `kl`, z = μ + σ·ε (μ when `eps` is nil) and the decoder's outputs.
     private func forwardPass(_ batch: Batch, eps: Tensor?) -> (h: Tensor, out: Tensor) {
-        let b = batch.count, k = latent
+        let b = batch.count, k = latent, d = inputSize
+        // the shapes every row is read at (a smaller ε or mask was read past its end: garbage losses)
+        precondition(batch.x.count == b * d, "VAE: x \(batch.x.shape) for \(b) rows of \(d) values")
+        precondition(eps.map { $0.count == b * k } ?? true, "VAE: eps \(eps?.shape ?? []) for \(b) rows; the latent has \(k) (eps is [rows, latent])")
+        precondition(batch.mask.map { $0.count == b * d } ?? true, "VAE: mask \(batch.mask?.shape ?? []) for x \(batch.x.shape)")
+        precondition(batch.input.map { $0.count == b * d } ?? true, "VAE: input \(batch.input?.shape ?? []) for x \(batch.x.shape)")
         ensure(rows: b)
         setCondition(batch.condition, rows: b)
         let h = encoder.forward(batch.input ?? batch.x)

@@ -71,7 +71,7 @@ extension Trainer {
     /// [0, 1]: other values (standardised table columns, 0…255 pixels, NaN) would train to a loss
     /// without meaning — or below zero — without a word. One pass over the items of a split (the
     /// test split too: a NaN there made every epoch's test loss inf, and training "finished").
-    static func checkValueRange(_ config: VAEConfig, _ set: any DataSource, _ directory: String, split: String = "training") throws {
+    static func checkValueRange(_ config: VAEConfig, _ set: any DataSource, _ directory: String?, split: String = "training") throws {
         guard config.architecture != .gru else { return }   // (token ids, checked against the vocabulary)
         let unit = config.groups == nil   // a table's groups take any finite number; NaN or ±∞ none
         let d = set.featureCount
@@ -82,7 +82,7 @@ extension Trainer {
             guard let j = (0..<b.x.count).first(where: { (m == nil || m![$0] != 0) && (unit ? !(p[$0] >= 0 && p[$0] <= 1) : !p[$0].isFinite) })
             else { continue }
             let (item, feature) = (start + j / d, j % d)
-            let what = "\(split) item \(set.itemID(item)) of \(directory) has \(p[j]) at value \(feature + 1) of \(d)"
+            let what = "\(split) item \(set.itemID(item))\(directory.map { " of \($0)" } ?? "") has \(p[j]) at value \(feature + 1) of \(d)"
             if !unit { throw VAEError("\(what): give finite numbers (a missing entry is one whose mask is 0)") }
             throw VAEError("\(what): the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1] (a table: give the model the table's column groups, VAEConfig.groups)")
         }
@@ -249,10 +249,11 @@ public final class Trainer {
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
         // tokens past the vocabulary, a label past the one-hot's width, …: an error, not a trap or a wrong number
-        try model.checkReadable(data.train, "training")
-        try model.checkReadable(data.test, "test")
+        // (the values first, with the folder named: checkReadable checks them too, naming the set only)
         try Trainer.checkValueRange(model.config, data.train, data.directory)
         try Trainer.checkValueRange(model.config, data.test, data.directory, split: "test")
+        try model.checkReadable(data.train, "training")
+        try model.checkReadable(data.test, "test")
         if let f = options.validationFraction {
             let (rest, held) = Trainer.holdOut(count: data.train.count, fraction: f, seed: options.seed)
             guard !rest.isEmpty && !held.isEmpty else {
