@@ -117,15 +117,15 @@ enum SequenceReport {
                           rows: metrics.map { m in [String(m.epoch), f(m.train_loss), f(m.train_kl), f(m.test_loss), f(m.test_recon), f(m.test_kl),
                                                     f(m.kl_weight), String(format: "%.1f", m.seconds), ProgressDisplay.grouped(m.images_per_second)] })
         }
+        // an empty decoding (<eos> first) is said, not left as a blank cell (a sample's was)
+        func shown(_ t: String) -> String { t.isEmpty ? "(empty: <eos> first)" : t }
         let samples = SequenceText.samples(model, count: 20, temperature: 1, greedy: false, seed: seed)
         if s.molecules {
             page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling", "valid molecule"],
-                          rows: samples.enumerated().map { [String($0.offset + 1), $0.element, SMILES.diagnose($0.element).map { "no: \($0)" } ?? "yes"] })
+                          rows: samples.enumerated().map { [String($0.offset + 1), shown($0.element), SMILES.diagnose($0.element).map { "no: \($0)" } ?? "yes"] })
         } else {
-            page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling"], rows: samples.enumerated().map { [String($0.offset + 1), $0.element] })
+            page.addTable("Samples", columns: ["#", "z ~ N(0, I), decoded by sampling"], rows: samples.enumerated().map { [String($0.offset + 1), shown($0.element)] })
         }
-        // an empty decoding (<eos> first) is said, not left as a blank cell
-        func shown(_ t: String) -> String { t.isEmpty ? "(empty: <eos> first)" : t }
         let n = min(10, data.test.count)
         // the test items as their file has them (a word outside the vocabulary is itself, not <unk>)
         let own = SequenceText.ownTexts(data.test, count: n, s)

@@ -729,6 +729,10 @@ final class SequenceCLITests: XCTestCase {
         let reconstructions = try XCTUnwrap(html.range(of: "<h2>Reconstructions</h2>").map { String(html[$0.upperBound...].prefix(2000)) })
         XCTAssertTrue(reconstructions.contains("<td class=\"text\">\(item)</td>"), "the first test item, \(item), as its file has it: \(reconstructions.prefix(400))")
         XCTAssertFalse(item.contains("<unk>"))
+        // an empty sample (<eos> drawn first; this barely trained model draws some) is said, not a blank cell
+        let table = try XCTUnwrap(html.range(of: "<h2>Samples</h2>").map { String(html[$0.upperBound...]).components(separatedBy: "</table>")[0] })
+        XCTAssertFalse(table.contains("<td class=\"text\"></td>"), table)
+        XCTAssertTrue(table.contains("(empty: &lt;eos&gt; first)"), "no empty sample: the check shows nothing; \(table)")
     }
 
     /// `vae smiles FILE`: the share of valid molecules, the problem classes, a TSV per line.
