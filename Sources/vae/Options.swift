@@ -336,14 +336,24 @@ struct RunArgument: ParsableArguments {
             Console.note("note: reading $VAE_DATA, \(env), not the data the run trained on (\(recorded)): unset VAE_DATA or pass --data to choose")
         }
         // the run's own image folder, changed since it trained (files added, removed, renamed): by
-        // its files' names, not the counts (a --classes or --validation-fraction run recorded fewer)
-        if let then = loaded.config?.data?.imageFiles, let now = d.imageFolder?.fileList, now != then,
-           let rec = loaded.config?.data, AtomicFile.sameFile(d.directory, rec.recordedPath) {
+        // its files' names, not the counts (a --classes or --validation-fraction run recorded fewer);
+        // a run from before the names were recorded by its counts, where they are the folder's
+        if let rec = loaded.config?.data, let info = d.imageFolder, !info.ownSplit, rec.imageOptions != nil,
+           AtomicFile.sameFile(d.directory, rec.recordedPath) {
             let count = { (list: String) in list.split(separator: " ").first.map(String.init) ?? "?" }
-            let moved = d.imageFolder?.ownSplit == true ? "its own train/ and test/ folders are the split"
-                : (rec.imageOptions?.split ?? 1) < 2 ? "the run's split (from before the stable split: its config has no split) is drawn anew over a changed folder, so its test images now include some it trained on"
-                : "each image keeps its side of the split by its name: an image added or removed moves at most one other image of its class between training and test"
-            Console.note("note: \(d.directory) has changed since the run trained on it (files added, removed or renamed: then \(count(then)) images, now \(count(now))): \(moved)")
+            var changed: String?
+            if let then = rec.imageFiles {
+                if info.fileList != then { changed = "files added, removed or renamed: then \(count(then)) images, now \(count(info.fileList))" }
+            } else if loaded.options.classes == nil, loaded.options.validationFraction ?? 0 == 0, data.testFraction == nil,
+                      rec.trainCount + rec.testCount != d.train.count + d.test.count {
+                changed = "then \(rec.trainCount + rec.testCount) images, now \(d.train.count + d.test.count)"
+            }
+            if let changed {
+                let moved = (rec.imageOptions?.split ?? 1) < 2
+                    ? "the run's split (from before the stable split: its config has no split) is drawn anew over a changed folder, so its test images now include some it trained on"
+                    : "each image keeps its side of the split by its name: an image added or removed moves at most one other image of its class between training and test"
+                Console.note("note: \(d.directory) has changed since the run trained on it (\(changed)): \(moved)")
+            }
         }
         // an IDX folder that does not say which set it holds (a copy of Fashion-MNIST's files
         // elsewhere): its labels are the run's classes by number, not classes the run never saw

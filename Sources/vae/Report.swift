@@ -20,9 +20,9 @@ struct Report: ParsableCommand {
         guard !metrics.isEmpty else {
             throw VAEError("\(runArg.run)/\(TrainingRun.metricsFile) holds no finished epoch: there is nothing to report yet")
         }
-        // a run being trained writes its report after every epoch: this one is of the checkpoint now
+        // a run being trained writes its report when it ends: this one is of the checkpoint now
         if let pid = RunFolderLock.trainer(of: runArg.folder) {
-            Console.note("note: \(runArg.folder) is being trained\(pid == "?" ? "" : " (pid \(pid))"): this report is of its checkpoint now (epoch \(loaded.state.epoch)), and the training writes the report again after each epoch")
+            Console.note("note: \(runArg.folder) is being trained\(pid == "?" ? "" : " (pid \(pid))"): this report is of its checkpoint now (epoch \(loaded.state.epoch)), and the training writes the report again when it ends (unless it was started with --no-report)")
         }
         let data = try runArg.testSet(loaded, dataOptions)
         let path = try RunReport.write(directory: runArg.run, model: loaded.model, metrics: metrics, options: loaded.options,

@@ -613,7 +613,7 @@ final class CLITests: XCTestCase {
     }
 
     /// vae report on a run being trained says so: its page is of the checkpoint now, and the
-    /// training writes the report again (the page was silently replaced at the next epoch).
+    /// training writes the report again when it ends (the page was silently replaced then).
     func testReportOfARunBeingTrainedSaysSo() throws {
         let dir = tempRunDir("reporting")
         let data = try TinyData.make(train: 256, test: 32)

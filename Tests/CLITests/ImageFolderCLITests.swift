@@ -127,20 +127,29 @@ final class ImageFolderCLITests: XCTestCase {
             return name.map(String.init).flatMap { $0.hasPrefix("red/") ? nil : $0 } }) }
         XCTAssertEqual(try rows(run + "/a.csv"), try rows(run + "/b.csv"))
         XCTAssertEqual(try rows(run + "/a.csv").count, 4)
-        // a run from before: its config without the split's version
-        let config = run + "/config.json"
-        let text = try String(contentsOfFile: config, encoding: .utf8)
-        XCTAssertTrue(text.contains("\"split\":2") || text.contains("\"split\" : 2"), text)
-        try AtomicFile.write(text.replacingOccurrences(of: "\"split\":2,", with: "").replacingOccurrences(of: ",\"split\":2", with: "")
-            .replacingOccurrences(of: "\"split\" : 2,", with: "").replacingOccurrences(of: ",\n      \"split\" : 2", with: ""), to: config)
-        let old = try CLI.run(["anomaly", run, "--out", run + "/c.csv"], env: env)
-        XCTAssertEqual(old.status, 0, old.stderr)
-        XCTAssertTrue(old.stderr.contains("the run's split (from before the stable split: its config has no split) is drawn anew"), old.stderr)
         // a file renamed (the copy gone again): the same count, another folder
         try FileManager.default.removeItem(atPath: dir + "/red/zz-copy.png")
         try FileManager.default.moveItem(atPath: dir + "/green/4.png", toPath: dir + "/green/4-renamed.png")
         let renamed = try CLI.run(["anomaly", run, "--out", run + "/d.csv"], env: env)
-        XCTAssertTrue(renamed.stderr.contains("then 60 images, now 60"), renamed.stderr)
+        XCTAssertTrue(renamed.stderr.contains("(files added, removed or renamed: then 60 images, now 60)"), renamed.stderr)
+        // a run from before: its config without the split's version or the files' names — told by
+        // its counts (a rename is not seen then), and its split said to be drawn anew
+        let config = run + "/config.json"
+        var json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any])
+        var data = try XCTUnwrap(json["data"] as? [String: Any])
+        var image = try XCTUnwrap(data["imageOptions"] as? [String: Any])
+        XCTAssertEqual(image.removeValue(forKey: "split") as? Int, 2)
+        XCTAssertNotNil(data.removeValue(forKey: "imageFiles"))
+        data["imageOptions"] = image
+        json["data"] = data
+        try AtomicFile.write(Array(try JSONSerialization.data(withJSONObject: json)), to: config)
+        let quiet = try CLI.run(["anomaly", run, "--out", run + "/e.csv"], env: env)
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertFalse(quiet.stderr.contains("has changed"), quiet.stderr)
+        try FileManager.default.copyItem(atPath: dir + "/red/3.png", toPath: dir + "/red/zz-copy.png")
+        let old = try CLI.run(["anomaly", run, "--out", run + "/c.csv"], env: env)
+        XCTAssertEqual(old.status, 0, old.stderr)
+        XCTAssertTrue(old.stderr.contains("has changed since the run trained on it (then 60 images, now 61): the run's split (from before the stable split: its config has no split) is drawn anew"), old.stderr)
         // runs that read fewer images than the folder holds (--classes, --validation-fraction) on an
         // unchanged folder: no note (the counts differed: "then 43 train …, now 54")
         for extra in [["--validation-fraction", "0.2"], ["--classes", "red"]] {

@@ -36,14 +36,18 @@ public final class RunFolderLock: @unchecked Sendable {
         // file system from being remounted read-only under a running job
         let fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw VAEError("cannot create \(path): \(VAEError.errnoText(errno))") }
-        if flock(fd, LOCK_EX | LOCK_NB) != 0 {
-            let code = errno
+        // a few tries: `trainer(of:)` (vae report) holds a shared lock for a moment while it looks
+        var locked = flock(fd, LOCK_EX | LOCK_NB) == 0, code = errno
+        for _ in 0..<5 where !locked && code == EWOULDBLOCK {
+            usleep(20_000)
+            locked = flock(fd, LOCK_EX | LOCK_NB) == 0
+            code = errno
+        }
+        if !locked {
             if code == EWOULDBLOCK {
-                var buf = [UInt8](repeating: 0, count: 32)
-                let n = pread(fd, &buf, buf.count, 0)
+                let pid = holderPID(fd)
                 close(fd)
-                let pid = n > 0 ? String(decoding: buf.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
-                throw VAEError("\(directory) is being trained by another process\(Int(pid) != nil ? " (pid \(pid))" : ""): wait for it to end, or stop it (Ctrl-C or SIGTERM saves a checkpoint) and resume then")
+                throw VAEError("\(directory) is being trained by another process\(pid.map { " (pid \($0))" } ?? ""): wait for it to end, or stop it (Ctrl-C or SIGTERM saves a checkpoint) and resume then")
             }
             // no locks on this file system: train unguarded, as before
             close(fd)
@@ -64,15 +68,25 @@ public final class RunFolderLock: @unchecked Sendable {
     /// The process id written by the process that trains in `directory` now (another process
     /// holding its lock), else nil: for commands that write into a run folder while it trains.
     public static func trainer(of directory: String) -> String? {
+        // this process's own claim is no other trainer (and its probe would conflict with it)
+        guardLock.lock()
+        let own = held[AtomicFile.realPath(directory) ?? directory] != nil
+        guardLock.unlock()
+        if own { return nil }
         let fd = open(directory + "/" + fileName, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
         if flock(fd, LOCK_SH | LOCK_NB) == 0 { flock(fd, LOCK_UN); return nil }
         guard errno == EWOULDBLOCK else { return nil }
+        return holderPID(fd) ?? "?"
+    }
+
+    /// The process id the lock's holder wrote into the file, if it reads as one.
+    private static func holderPID(_ fd: Int32) -> String? {
         var buf = [UInt8](repeating: 0, count: 32)
         let n = pread(fd, &buf, buf.count, 0)
         let pid = n > 0 ? String(decoding: buf.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
-        return Int(pid) != nil ? pid : "?"
+        return Int(pid) != nil ? pid : nil
     }
 
     deinit {
