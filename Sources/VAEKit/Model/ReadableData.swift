@@ -8,7 +8,8 @@ extension LatentVariableModel {
     /// a table's: not finite). `Trainer`, `Evaluator` and `Analysis` check this before
     /// they read a set, so that data of another model is an error, not a trap or a wrong number.
     /// `what` names the set in the message ("the test set", a folder, …).
-    public func checkReadable(_ set: any DataSource, _ what: String = "the data") throws {
+    /// `values`: check the values too (the trainer checks them itself, naming the folder).
+    public func checkReadable(_ set: any DataSource, _ what: String = "the data", values: Bool = true) throws {
         let shape = { (s: [Int]) in s.map(String.init).joined(separator: "×") }
         if let seq = self as? SequenceVAE {
             guard let tokens = set as? SequenceSource else {
@@ -42,7 +43,7 @@ extension LatentVariableModel {
             }
         }
         // values the likelihood cannot model: a negative −ELBO and scores of any size, silently
-        try Trainer.checkValueRange(config, set, nil, split: what)
+        if values { try Trainer.checkValueRange(config, set, nil, split: what) }
     }
 
     /// The same for one batch (`Evaluator.iwae` of a tensor or a batch): its width, and a
@@ -79,14 +80,9 @@ extension LatentVariableModel {
                 }
             }
         }
-        if config.architecture != .gru {
-            let unit = config.groups == nil, p = batch.x.pointer, m = batch.mask?.pointer
-            if let j = (0..<batch.x.count).first(where: { (m == nil || m![$0] != 0) && (unit ? !(p[$0] >= 0 && p[$0] <= 1) : !p[$0].isFinite) }) {
-                let d = config.inputSize
-                throw VAEError("the batch's item \(j / d) has \(p[j]) at value \(j % d + 1) of \(d): " + (unit
-                    ? "the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1]"
-                    : "give finite numbers (a missing entry is one whose mask is 0)"))
-            }
+        if config.architecture != .gru, let j = Trainer.firstUnmodelled(config, batch.x, mask: batch.mask) {
+            let d = config.inputSize
+            throw VAEError(Trainer.unmodelled(config, "the batch's item \(j / d) has \(batch.x.pointer[j]) at value \(j % d + 1) of \(d)", training: false))
         }
     }
 }

@@ -73,19 +73,29 @@ extension Trainer {
     /// test split too: a NaN there made every epoch's test loss inf, and training "finished").
     static func checkValueRange(_ config: VAEConfig, _ set: any DataSource, _ directory: String?, split: String = "training") throws {
         guard config.architecture != .gru else { return }   // (token ids, checked against the vocabulary)
-        let unit = config.groups == nil   // a table's groups take any finite number; NaN or ±∞ none
         let d = set.featureCount
         let chunk = Trainer.scanChunk(d)
         for start in stride(from: 0, to: set.count, by: chunk) {
             let b = set.batch(start..<min(set.count, start + chunk))
-            let p = b.x.pointer, m = b.mask?.pointer
-            guard let j = (0..<b.x.count).first(where: { (m == nil || m![$0] != 0) && (unit ? !(p[$0] >= 0 && p[$0] <= 1) : !p[$0].isFinite) })
-            else { continue }
-            let (item, feature) = (start + j / d, j % d)
-            let what = "\(split) item \(set.itemID(item))\(directory.map { " of \($0)" } ?? "") has \(p[j]) at value \(feature + 1) of \(d)"
-            if !unit { throw VAEError("\(what): give finite numbers (a missing entry is one whose mask is 0)") }
-            throw VAEError("\(what): the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1] (a table: give the model the table's column groups, VAEConfig.groups)")
+            guard let j = firstUnmodelled(config, b.x, mask: b.mask) else { continue }
+            let what = "\(split) item \(set.itemID(start + j / d))\(directory.map { " of \($0)" } ?? "") has \(b.x.pointer[j]) at value \(j % d + 1) of \(d)"
+            throw VAEError(unmodelled(config, what, training: directory != nil))
         }
+    }
+
+    /// The first value of `x` (where `mask` shows it) the likelihood cannot model: outside [0, 1]
+    /// for an image likelihood, not finite for a table's groups; nil when there is none.
+    static func firstUnmodelled(_ config: VAEConfig, _ x: Tensor, mask: Tensor?) -> Int? {
+        let unit = config.groups == nil, p = x.pointer, m = mask?.pointer
+        return (0..<x.count).first { (m == nil || m![$0] != 0) && (unit ? !(p[$0] >= 0 && p[$0] <= 1) : !p[$0].isFinite) }
+    }
+
+    /// The message for such a value (`what`: where it is); `training` adds the advice for a table
+    /// that a model still to be built can take.
+    static func unmodelled(_ config: VAEConfig, _ what: String, training: Bool) -> String {
+        if config.groups != nil { return "\(what): give finite numbers (a missing entry is one whose mask is 0)" }
+        return "\(what): the \(config.likelihood.rawValue) likelihood models values in [0, 1]; scale the data to [0, 1]"
+            + (training ? " (a table: give the model the table's column groups, VAEConfig.groups)" : "")
     }
 
     /// The IWAE objective trains its bound as it is: no free bits, β or warm-up in its KL term.
@@ -249,11 +259,11 @@ public final class Trainer {
         }
         guard data.train.count > 0 else { throw VAEError("the training set in \(data.directory) has no images") }
         // tokens past the vocabulary, a label past the one-hot's width, …: an error, not a trap or a wrong number
-        // (the values first, with the folder named: checkReadable checks them too, naming the set only)
+        try model.checkReadable(data.train, "training", values: false)
+        try model.checkReadable(data.test, "test", values: false)
+        // (the values here, once, with the folder named)
         try Trainer.checkValueRange(model.config, data.train, data.directory)
         try Trainer.checkValueRange(model.config, data.test, data.directory, split: "test")
-        try model.checkReadable(data.train, "training")
-        try model.checkReadable(data.test, "test")
         if let f = options.validationFraction {
             let (rest, held) = Trainer.holdOut(count: data.train.count, fraction: f, seed: options.seed)
             guard !rest.isEmpty && !held.isEmpty else {
