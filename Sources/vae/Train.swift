@@ -368,6 +368,10 @@ struct Train: ParsableCommand {
             try Train.requireBothSplits(data, classes: o.classes)
             run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
             if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }
+            // the data line counted the training split before the hold-out
+            if let held = run.trainer.validation {
+                Console.note("early stopping: \(ProgressDisplay.grouped(Double(held.count))) of the training \(data.itemNoun)s held out to score each epoch (--validation-fraction \(o.validationFraction ?? 0)): \(ProgressDisplay.grouped(Double(run.trainer.data.train.count))) trained on")
+            }
             MPIJob.noReport = noReport
             MPIJob.runFolder = dir   // a checkpoint is there now: the message of a stopped job may point at it
             Console.note("run folder: \(dir)  (\(cfg.architecture.rawValue), latent \(cfg.latent), \(run.model.parameterCount) parameters, \(comm.map { "\(Console.counted($0.size, "MPI rank")) × " } ?? "")\(Console.counted(ThreadPool.threadCount, "thread")))")

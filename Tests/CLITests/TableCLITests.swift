@@ -571,6 +571,8 @@ final class TableCLITests: XCTestCase {
                          "--lr", "0.01", "--no-report", "--out", es])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stderr.contains("early stopping: 38 held-out items scored every epoch; the best ("), r.stderr)   // 20% of 192
+        // said at the start too: the data line counted the training rows before the hold-out
+        XCTAssertTrue(r.stderr.contains("early stopping: 38 of the training rows held out to score each epoch (--validation-fraction 0.2): 154 trained on"), r.stderr)
         XCTAssertTrue(r.stderr.contains("without a better score)"), r.stderr)
         let o = try Checkpoint.load(es).options
         XCTAssertEqual(o.validationFraction, 0.2)
