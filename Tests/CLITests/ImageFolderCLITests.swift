@@ -125,6 +125,10 @@ final class ImageFolderCLITests: XCTestCase {
         try FileManager.default.copyItem(atPath: dir + "/red/3.png", toPath: dir + "/red/zz-copy.png")
         let changed = try anomaly("b")
         XCTAssertTrue(changed.contains("has changed since the run trained on it (files added, removed or renamed: then 60 images, now 61): each image keeps its side"), changed)
+        // resuming on it is refused, as before, saying what changed (it gave the data's fingerprints only)
+        let resumed = try CLI.run(["train", "--resume", "--out", run, "--epochs", "2"], env: env)
+        XCTAssertEqual(resumed.status, 1, resumed.stderr)
+        XCTAssertTrue(resumed.stderr.contains("has changed since the run trained on it (files added, removed or renamed: then 60 images, now 61): the data is not what the run trained on"), resumed.stderr)
         // the test images of the classes not changed are the same images
         let rows = { (f: String) in Set(try String(contentsOfFile: f, encoding: .utf8).split(separator: "\n").compactMap { l -> String? in
             let name = l.split(separator: ",").first { $0.hasSuffix(".png") }
