@@ -21,6 +21,12 @@ public struct RNG: Sendable {
         self.init(seed: RNG.splitmix(&key))
     }
 
+    /// SplitMix64 of one word: a well-mixed 64-bit hash of `x` (a seed, or a hash's weakly mixed bits).
+    public static func mixed(_ x: UInt64) -> UInt64 {
+        var s = x
+        return splitmix(&s)
+    }
+
     private static func splitmix(_ x: inout UInt64) -> UInt64 {
         x &+= 0x9E37_79B9_7F4A_7C15
         var z = x

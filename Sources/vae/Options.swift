@@ -340,10 +340,9 @@ struct RunArgument: ParsableArguments {
         // a run from before the names were recorded by its counts, where they are the folder's
         if let rec = loaded.config?.data, let info = d.imageFolder, !info.ownSplit, rec.imageOptions != nil,
            AtomicFile.sameFile(d.directory, rec.recordedPath) {
-            let count = { (list: String) in list.split(separator: " ").first.map(String.init) ?? "?" }
             var changed: String?
             if let then = rec.imageFiles {
-                if info.fileList != then { changed = "files added, removed or renamed: then \(count(then)) images, now \(count(info.fileList))" }
+                changed = ImageFolder.changedFiles(then: then, now: info.fileList)
             } else if loaded.options.classes == nil, loaded.options.validationFraction ?? 0 == 0, data.testFraction == nil,
                       rec.trainCount + rec.testCount != d.train.count + d.test.count {
                 changed = "then \(rec.trainCount + rec.testCount) images, now \(d.train.count + d.test.count)"

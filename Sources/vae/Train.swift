@@ -210,9 +210,9 @@ struct Train: ParsableCommand {
                 run = try TrainingRun.resume(directory: dir, loaded: loaded, data: data, changes: changes, mpi: mpi)
             } catch let e as VAEError where e.message.hasPrefix("the data is not what the run trained on") {
                 // an image folder's files say what changed (the message gave only the data's fingerprints)
-                guard let then = loaded.config?.data?.imageFiles, let now = data.imageFolder?.fileList, now != then else { throw e }
-                let count = { (list: String) in list.split(separator: " ").first.map(String.init) ?? "?" }
-                throw VAEError("\(data.directory) has changed since the run trained on it (files added, removed or renamed: then \(count(then)) images, now \(count(now))): \(e.message)")
+                guard let then = loaded.config?.data?.imageFiles, let now = data.imageFolder?.fileList,
+                      let changed = ImageFolder.changedFiles(then: then, now: now) else { throw e }
+                throw VAEError("\(data.directory) has changed since the run trained on it (\(changed)): \(e.message)")
             }
             if let then = loaded.state.kernels, then != Trainer.kernels {
                 Console.note("note: \(dir) trained with the \(then) kernels and continues with \(Trainer.kernels) (another CPU, VAE_CPU or VAE_GEMM): the same run to rounding, not bit for bit")

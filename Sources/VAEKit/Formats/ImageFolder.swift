@@ -180,7 +180,7 @@ public enum ImageFolder {
             var h = FNV64()
             h.add(ImageFolderOptions.splitSeed)
             Array(parts.joined(separator: "/").utf8).withUnsafeBytes { h.add($0) }
-            byLabel[item.label, default: []].append((mix64(h.value), item))
+            byLabel[item.label, default: []].append((RNG.mixed(h.value), item))   // (FNV's low bits mix poorly)
         }
         var train: [ImageFolderScan.Item] = [], test: [ImageFolderScan.Item] = []
         for label in byLabel.keys.sorted() {
@@ -189,8 +189,8 @@ public enum ImageFolder {
             test += group[0..<max(0, k)].map(\.item)
             train += group[max(0, k)...].map(\.item)
         }
-        train.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
-        test.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        train.sort(by: labelThenPath)
+        test.sort(by: labelThenPath)
         return (train, test)
     }
 
@@ -202,12 +202,17 @@ public enum ImageFolder {
         return "\(names.count) \(String(h.value, radix: 16))"
     }
 
-    /// SplitMix64's finalizer: FNV's low bits are poorly mixed for names that differ in one character.
-    static func mix64(_ x: UInt64) -> UInt64 {
-        var z = x &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+    /// What changed between two `fileList`s, for a message ("files added, removed or renamed: then
+    /// 60 images, now 61"); nil when they are the same.
+    public static func changedFiles(then: String, now: String) -> String? {
+        guard then != now else { return nil }
+        let count = { (list: String) in list.split(separator: " ").first.map(String.init) ?? "?" }
+        return "files added, removed or renamed: then \(count(then)) images, now \(count(now))"
+    }
+
+    /// The order of a split's items: by label, then by path.
+    static func labelThenPath(_ a: ImageFolderScan.Item, _ b: ImageFolderScan.Item) -> Bool {
+        a.label != b.label ? a.label < b.label : a.path.utf8.lexicographicallyPrecedes(b.path.utf8)
     }
 
     /// The split of runs before 2026-12-07 (`ImageFolderOptions.split` nil), kept for them: each
@@ -227,7 +232,7 @@ public enum ImageFolder {
             test += group[0..<max(0, k)]
             train += group[max(0, k)...]
         }
-        train.sort { $0.label != $1.label ? $0.label < $1.label : $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        train.sort(by: labelThenPath)
         return (train, test)
     }
 
