@@ -38,7 +38,7 @@ struct Export: ParsableCommand {
             target = (parent == "." && !out.hasPrefix("./") ? "" : parent + "/") + AtomicFile.temporaryName(for: name)
         }
         do {
-            // Ctrl-C while the hidden folder fills removes it (registered once it exists: save makes it)
+            // Ctrl-C while the hidden folder fills removes it (made here, registered once it exists)
             var slot: Int32 = -1
             defer { if slot >= 0 { AtomicFile.forgetTemporaryFolder(slot) } }
             if whole {
