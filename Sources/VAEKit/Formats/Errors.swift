@@ -5,6 +5,8 @@ import Foundation
 /// `message` is a single line that says what is wrong and, where possible, how to fix it, e.g.
 /// `"data/train-images-idx3-ubyte.gz is not an IDX image file (magic 0x1f8b0808); expected
 /// 0x00000803 — is it still gzip-compressed twice?"`. Print it as is; no stack trace is needed.
+/// Its advice names the `vae` tool's flags (`--ignore`, `--max-length`, …); the article "Errors and
+/// the options they name" (Errors.md) gives the property a library caller sets for each.
 public struct VAEError: Error, CustomStringConvertible, LocalizedError, Equatable, Sendable {
     public let message: String
     /// An option's value that the data given does not take (`--label` naming no column): the
