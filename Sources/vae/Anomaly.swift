@@ -148,7 +148,20 @@ struct Anomaly: ParsableCommand {
         // a model trained with --binarize is scored on the binary images its test loss uses (the
         // fixed binarization of vae evaluate); gray ones scored about 3–4 nats worse
         let binary = loaded.options.binarize
-        let set = data.test.scored(binarize: binary).first(limit ?? data.test.count)
+        // A sequence item longer than the model's --max-length cannot be read by it: the most unusual
+        // of all, scored inf (ranked first) after the items the model reads, not left out — also
+        // under --limit, which takes the first N items of the file, the over-long ones among them
+        var overLong = (data.test as? SequenceSource)?.overLong ?? []
+        var set = data.test.scored(binarize: binary).first(limit ?? data.test.count)
+        if let limit, !overLong.isEmpty {
+            let lines = (0..<set.count).map { Int(set.itemID($0)) ?? 0 }
+            var k = 0, j = 0
+            while k + j < limit && (k < lines.count || j < overLong.count) {
+                if j < overLong.count && (k == lines.count || Int(overLong[j].line) < lines[k]) { j += 1 } else { k += 1 }
+            }
+            set = set.first(k)
+            overLong = Array(overLong.prefix(j))
+        }
         if normal != nil && !set.hasLabels {   // before the scoring, not after
             throw ValidationError("--normal needs labels, and \(data.directory) has none")
         }
@@ -171,9 +184,6 @@ struct Anomaly: ParsableCommand {
             }
             return try Analysis.anomalyScores(loaded.model, s, samples: samples ?? 1, rng: &r)
         }
-        // A sequence item longer than the model's --max-length cannot be read by it: the most unusual
-        // of all, scored inf (ranked first) after the items the model reads, not left out
-        let overLong = limit == nil ? ((data.test as? SequenceSource)?.overLong ?? []) : []
         let scores = try score(set, &rng) + overLong.map { _ in Double.infinity }
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         let texts = try loaded.model.config.sequence.map { try SequenceText.texts(set, $0) + overLong.map(\.text) }

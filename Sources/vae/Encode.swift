@@ -31,7 +31,7 @@ struct Encode: ParsableCommand {
         let train = { try runArg.trainSplit(data, loaded, dataOptions) }
         // a file that is not the run's — a new table, or --data given to a sequence run — is read
         // whole as test items: it has no training split (its items were written twice by --split all)
-        let unsplit = data.isNewTable || dataOptions.readsSequencesWhole(for: loaded)
+        let unsplit = data.isNewTable || dataOptions.readsSequencesWhole(for: loaded, data)
         if unsplit && split == "train" {
             throw ValidationError("--split train: \(data.directory) is not the data the run trained on, so its items are all test items; use --split test (or all)")
         }

@@ -47,7 +47,10 @@ extension Reconstruct {
             let (set, unknown) = try SequenceText.encode(items, model)
             if unknown > 0 { Console.note("note: \(unknown) token\(unknown == 1 ? " of the given items is" : "s of the given items are") not in the vocabulary and read as <unk>") }
             source = set
-            texts = items
+            // compared as tokens, like the test items (a words run decodes "hello, world." as
+            // "hello , world ."), shown as given
+            texts = (0..<set.count).map { SequenceText.item(set, $0, model.sequence) }
+            shown = items
         } else {
             let data = try runArg.testSet(loaded, dataOptions)
             source = data.test.first(count ?? 30)

@@ -120,9 +120,9 @@ extension DataOptions {
 
     /// Whether --data is read whole as test items for this sequence run (a file of new items),
     /// not split as the run split it (its own training file, which `loadSequences` reads so).
-    func readsSequencesWhole(for loaded: Checkpoint.Loaded) -> Bool {
+    func readsSequencesWhole(for loaded: Checkpoint.Loaded, _ d: Dataset) -> Bool {
         guard data != nil, loaded.model.config.sequence != nil else { return false }
-        return loaded.config?.data?.sequence?.testFile != nil || !givesTrainingFile(of: loaded)
+        return d.sequence == nil   // (set by a read as training read the file, split)
     }
 
     /// Whether --data names the file the run trained on (by any path).
@@ -143,11 +143,18 @@ extension DataOptions {
             throw ValidationError("\(foreign.joined(separator: ", ")) \(foreign.count == 1 ? "is" : "are") for image folders and tables; this is a sequence run")
         }
         let stored = loaded.config?.data?.sequence
+        // flags that would be read by nothing here (the run's split is the one it made)
+        if testFraction != nil {
+            throw ValidationError("--test-fraction is the share vae train holds out of a file; this run's test items are \(stored?.testFile == nil ? "the \(stored?.testFraction ?? 0.1) it held out of its file" : "its --test file's"), and a --data file is read whole: drop the flag")
+        }
+        if let c = textColumn, data == nil {
+            throw ValidationError("--text-column \(c) names the column of a --data CSV file; without --data the run's own items are read\(stored?.textColumn.map { " (by its column '\($0)')" } ?? ""): drop the flag, or give --data")
+        }
         // the run's own training file given as --data (what the message for a missing file asks
         // for): read as training read it, its test items those of the run — read whole, its
         // training items were scored as test items
         if let given = data, let stored, givesTrainingFile(of: loaded) {
-            if stored.testFile == nil { return try Dataset.reloadSequences(path: given, options: stored, vocabulary: seq.vocabulary) }
+            if stored.testFile == nil { return try Self.resplit(given, stored, seq, loaded) }
             Console.note("note: \(given) is the file the run trained on: its items are the run's training items (its test items are in \(stored.testFile ?? "its test file"))")
         }
         if let path = data ?? stored?.resolvedTestFile {
@@ -156,6 +163,14 @@ extension DataOptions {
             let column = textColumn ?? stored?.textColumn.flatMap { Dataset.looksLikeCSV(path) ? $0 : nil }
             if data == nil { try Self.requireRecorded(path, "test file", pass: Self.passItems) }
             let d = try Dataset.loadSequences(path: path, config: seq, textColumn: column)
+            // the items the run trained on, from another path (a copy, or what was standard input
+            // then): split as the run split them — read whole, its training items were scored as
+            // test items (the message for a run trained on standard input asks for this file)
+            if data != nil, let stored, stored.testFile == nil, let same = Self.sameItems(path, d, stored, seq, loaded) {
+                let from = loaded.config?.data.map { $0.directory == "/dev/stdin" || $0.directory == "-" ? "standard input" : $0.directory } ?? "another file"
+                Console.note("note: \(path) holds the items the run trained on (it read them from \(from)): split as training split them, its test items are the run's \(same.test.count) (of \(d.test.count) items)")
+                return same
+            }
             for n in d.notes { Console.note("note: \(n)") }
             return d
         }
@@ -163,7 +178,43 @@ extension DataOptions {
             throw VAEError("the run does not say which file it was trained on; pass --data FILE")
         }
         try Self.requireRecorded(path, "training file (its test items are a split of it)", pass: Self.passItems)
-        return try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)
+        return try Self.resplit(path, stored, seq, loaded)
+    }
+
+    /// The run's own training file split again as training split it; a file changed since then
+    /// (items added, removed or reordered) is split anew, and its test items are no longer the
+    /// run's — said, with the counts (scores of items the run trained on passed for test scores).
+    static func resplit(_ path: String, _ stored: VAEKit.SequenceOptions, _ seq: SequenceConfig, _ loaded: Checkpoint.Loaded) throws -> Dataset {
+        let d = try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)
+        if let then = loaded.state.data {
+            let now = Trainer.recordedDescription(of: d, options: loaded.options, conditional: false)
+            if !Trainer.sameData(recorded: then, now: now) {
+                // (the counts, without the items' shape and hashes)
+                let counts = { (d: String) in (d.components(separatedBy: " items of ").first ?? d) + " items" }
+                let was = counts(then), isNow = counts(now)
+                Console.note("note: \(path) has changed since the run trained on it (then \(was); now \(isNow)\(was == isNow ? ", other items or another order" : "")): its split is drawn anew, so its test items now include items the run trained on")
+            }
+        }
+        return d
+    }
+
+    /// `d` (a file read whole) split as the run split its training file, when that gives the
+    /// items the run trained on (the same count first, then the run's record of them); nil else.
+    static func sameItems(_ path: String, _ d: Dataset, _ stored: VAEKit.SequenceOptions, _ seq: SequenceConfig, _ loaded: Checkpoint.Loaded) -> Dataset? {
+        guard let rec = loaded.config?.data, let then = loaded.state.data else { return nil }
+        // the training items before the validation hold-out: the file's items less the test split's
+        let before = d.test.count - rec.testCount
+        let held = loaded.options.validationFraction.map { Trainer.holdOutCount(count: before, fraction: $0) } ?? 0
+        guard before > 0, before - held == rec.trainCount else { return nil }
+        var o = stored
+        o.textColumn = Dataset.looksLikeCSV(path) ? stored.textColumn : nil
+        let split: Dataset
+        do {
+            split = try Dataset.reloadSequences(path: path, options: o, vocabulary: seq.vocabulary)
+        } catch {
+            return nil   // (another vocabulary, no test items: other items than the run's, and the file was read whole already)
+        }
+        return Trainer.sameData(recorded: then, now: Trainer.recordedDescription(of: split, options: loaded.options, conditional: false)) ? split : nil
     }
 }
 

@@ -278,6 +278,71 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("the run's training file \(path) is not here") && r.stderr.contains("or pass --data FILE with the items it trained on"), r.stderr)
     }
 
+    /// The run's items from another path (a copy; what was standard input then) are split as the
+    /// run split them — read whole, the training items were scored as test items; the run's own
+    /// file changed since training is said to be split anew (its "test" items were silently
+    /// mostly training items); flags read by nothing are refused.
+    func testACopiedOrChangedTrainingFile() throws {
+        let items = SequenceCLITests.sentences(200)
+        let path = try write(items, "changedseq")
+        let run = tempRunDir("changedseq-run")
+        XCTAssertEqual(try CLI.run(["train", "--model", "gru", "--data", path, "--tokens", "words", "--encoder", "1x8", "--decoder", "1x8",
+                                    "--latent", "3", "--batch", "32", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        let timeless = { (s: String) in s.replacingOccurrences(of: #""elbo_seconds":[0-9.e-]+,"#, with: "", options: .regularExpression) }
+        let plain = try CLI.run(["evaluate", run, "--iwae", "0"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        XCTAssertFalse(plain.stderr.contains("has changed"), plain.stderr)
+        let copy = try write(items, "changedseq-copy")
+        let fromCopy = try CLI.run(["evaluate", run, "--iwae", "0", "--data", copy])
+        XCTAssertEqual(fromCopy.status, 0, fromCopy.stderr)
+        XCTAssertTrue(fromCopy.stderr.contains("note: \(copy) holds the items the run trained on (it read them from \(path)): split as training split them, its test items are the run's 20 (of 200 items)"), fromCopy.stderr)
+        let name = { (p: String) in (p as NSString).lastPathComponent }
+        XCTAssertEqual(timeless(fromCopy.stdout).replacingOccurrences(of: name(copy), with: name(path)), timeless(plain.stdout))
+        let train = try CLI.run(["encode", run, "--data", copy, "--split", "train", "--out", run + "/z.csv"])
+        XCTAssertEqual(train.status, 0, train.stderr)
+        let trainRows = try String(contentsOfFile: run + "/z.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(trainRows.count, 180)
+        // other items: read whole, as before
+        let new = try write(SequenceCLITests.sentences(200, seed: 9), "changedseq-new")
+        let other = try CLI.run(["evaluate", run, "--iwae", "0", "--data", new])
+        XCTAssertEqual(other.status, 0, other.stderr)
+        XCTAssertTrue(other.stdout.contains("\"count\":200,") && !other.stderr.contains("holds the items"), other.stdout + other.stderr)
+        // the run's own file with two different training items swapped (the same vocabulary, as a
+        // file with other items would not have: refused by that): split anew, said
+        let lines = trainRows.map { Int($0.split(separator: ",")[1])! - 1 }
+        let (i, j) = (lines[0], lines.first { items[$0] != items[lines[0]] }!)
+        var swapped = items
+        swapped.swapAt(i, j)
+        try AtomicFile.write(swapped.joined(separator: "\n") + "\n", to: path)
+        let changed = try CLI.run(["evaluate", run, "--iwae", "0"])
+        XCTAssertEqual(changed.status, 0, changed.stderr)
+        XCTAssertTrue(changed.stderr.contains("note: \(path) has changed since the run trained on it (then 180 training and 20 test items; now 180 training and 20 test items, other items or another order)")
+                      && changed.stderr.contains("its split is drawn anew, so its test items now include items the run trained on"), changed.stderr)
+        try AtomicFile.write(items.joined(separator: "\n") + "\n", to: path)
+        // read by nothing: refused
+        let fraction = try CLI.run(["reconstruct", run, "--test-fraction", "0.5"])
+        XCTAssertEqual(fraction.status, 2, fraction.stderr)
+        XCTAssertTrue(fraction.stderr.contains("--test-fraction is the share vae train holds out of a file; this run's test items are the 0.1 it held out"), fraction.stderr)
+        let column = try CLI.run(["encode", run, "--text-column", "SMILES", "--out", run + "/c.csv"])
+        XCTAssertEqual(column.status, 2, column.stderr)
+        XCTAssertTrue(column.stderr.contains("--text-column SMILES names the column of a --data CSV file; without --data the run's own items are read"), column.stderr)
+        // --items compared as tokens, as test items are: the same count for an item and its tokens
+        let counts = try ["the cat sees the moon.", "the cat sees the moon ."].map { item -> String in
+            let r = try CLI.run(["reconstruct", run, "--items", item])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r.stderr.split(separator: "\n").first { $0.contains("decode back exactly") }.map(String.init) ?? "none"
+        }
+        XCTAssertEqual(counts[0], counts[1])
+        // anomaly --limit: the first N items of the file, an over-long one among them scored inf
+        let long = [Array(repeating: "the cat", count: 80).joined(separator: " ")] + SequenceCLITests.sentences(10, seed: 5)
+        let longPath = try write(long, "changedseq-long")
+        let a = try CLI.run(["anomaly", run, "--data", longPath, "--limit", "5", "--out", run + "/a.csv"])
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let rows = try String(contentsOfFile: run + "/a.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(rows.map { String($0.split(separator: ",")[0]) }, ["1", "2", "3", "4", "5"])
+        XCTAssertTrue(rows.first!.contains(",inf"), String(rows.first!))
+    }
+
     /// Long items make large batches (each token's GRU states and logits): a run that cannot fit
     /// in the process's memory limit is refused before it starts — it died in an allocation with a
     /// backtrace (rc 132). Nothing is written.

@@ -306,7 +306,26 @@ public final class Trainer {
     /// set whose files changed anywhere — gives another description, and a run resumed on it would
     /// no longer go on bit for bit. (Checkpoints from before the whole-data hash are compared
     /// without it: `sameData`.)
-    public var dataDescription: String {
+    public var dataDescription: String { Trainer.describe(data) }
+
+    /// What a run records of `data` read for training with `options` (`TrainingState.data`): the
+    /// description of its training items once the classes it trains on are picked and the
+    /// validation hold-out is taken out, as `init` does. A command that splits a run's file again
+    /// compares it with the run's record: a changed file is split anew.
+    public static func recordedDescription(of data: Dataset, options: TrainingOptions, conditional: Bool) -> String {
+        var d = data
+        if let c = options.classes, d.train.hasLabels {
+            d.train = d.train.filtered(classes: Set(c))
+            d = d.readable(conditional: conditional, classes: c)
+        }
+        if let f = options.validationFraction {
+            let (rest, held) = Trainer.holdOut(count: d.train.count, fraction: f, seed: options.seed)
+            if !rest.isEmpty && !held.isEmpty { d.train = d.train.subset(rest) }
+        }
+        return describe(d)
+    }
+
+    static func describe(_ data: Dataset) -> String {
         var all = WordHash()
         for set in [data.train, data.test] {
             let chunk = Trainer.scanChunk(set.featureCount)
@@ -317,14 +336,14 @@ public final class Trainer {
             }
         }
         let hex = String(all.value, radix: 16)
-        return firstItemsDescription + Trainer.allItemsMark + String(repeating: "0", count: 16 - hex.count) + hex
+        return firstItemsDescription(data) + Trainer.allItemsMark + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     static let allItemsMark = ", all items "
 
     /// Whether a recorded description and today's name the same data; a description recorded
     /// before the whole-data hash (no `allItemsMark`) is compared on what it holds.
-    static func sameData(recorded: String, now: String) -> Bool {
+    public static func sameData(recorded: String, now: String) -> Bool {
         guard !recorded.contains(allItemsMark), let cut = now.range(of: allItemsMark) else { return recorded == now }
         return recorded == String(now[..<cut.lowerBound])
     }
@@ -332,7 +351,7 @@ public final class Trainer {
     /// A non-finite loss as a message shows it: "nan", "inf", "-inf" (a NaN's sign bit printed "-nan").
     static func shownLoss(_ v: Double) -> String { v.isNaN ? "nan" : "\(v)" }
 
-    var firstItemsDescription: String {
+    static func firstItemsDescription(_ data: Dataset) -> String {
         let train = data.train
         var h = FNV64()
         for w in [train.count, data.test.count] + train.itemShape { h.add(UInt64(w)) }
