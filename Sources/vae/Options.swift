@@ -35,6 +35,16 @@ struct DataOptions: ParsableArguments {
     @Option(name: .customLong("text-column"), help: ArgumentHelp("Sequences in a CSV file: the column that holds the items (MOSES: SMILES).", valueName: "column"))
     var textColumn: String?
 
+    /// The data flags given, as a command line writes them (" --data 'my images' --skip-bad-files"):
+    /// what a page written from this data adds to the commands it names, so that they read it too.
+    var givenFlags: String {
+        let w = { (v: String) in TableEncoder.shellWord(v) }
+        let pairs: [(String, String?)] = [("--data", data.map { $0 == "/dev/stdin" ? "-" : $0 }), ("--image-size", imageSize),
+                                          ("--channels", channels.map(String.init)), ("--test-fraction", testFraction.map { "\($0)" }),
+                                          ("--background", background), ("--label", label), ("--ignore", ignore), ("--text-column", textColumn)]
+        return pairs.compactMap { f, v in v.map { " \(f) \(w($0))" } }.joined() + (skipBadFiles ? " --skip-bad-files" : "")
+    }
+
     func validate() throws {
         if let s = imageSize { do { _ = try ImageFolderOptions.parseSize(s) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let c = channels, c != 1 && c != 3 { throw ValidationError("--channels must be 1 or 3") }
@@ -108,7 +118,8 @@ struct DataOptions: ParsableArguments {
             ("--test-fraction", "\(stored.testFraction)", "\(given.testFraction)"),
             ("--skip-bad-files", stored.skipBadFiles ? "on" : "off", given.skipBadFiles ? "on" : "off"),
             // (black is the default: a run started without the flag resumes with --background black)
-            ("--background", text(stored.background ?? 0), text(given.background ?? 0)),
+            // (a level as the flag takes it: white, not 255)
+            ("--background", ImageFolderOptions.backgroundName(stored.background ?? 0), ImageFolderOptions.backgroundName(given.background ?? 0)),
         ]
         if let (flag, was, now) = flags.first(where: { $0.1 != $0.2 }) {
             throw ValidationError("\(flag) cannot change when resuming: the run's images were read with \(was), this command line gives \(now); give the run's value or drop the flag")

@@ -25,6 +25,7 @@ struct Report: ParsableCommand {
             Console.note("note: \(runArg.folder) is being trained\(pid == "?" ? "" : " (pid \(pid))"): this report is of its checkpoint now (epoch \(loaded.state.epoch)), and the training writes the report again when it ends (unless it was started with --no-report)")
         }
         let data = try runArg.testSet(loaded, dataOptions)
+        ReportExtras.run = "RUN" + dataOptions.givenFlags
         let path = try RunReport.write(directory: runArg.run, model: loaded.model, metrics: metrics, options: loaded.options,
                                        data: data, seed: loaded.options.seed, state: loaded.state, recorded: loaded.config?.data)
         print("report: \(path)")

@@ -9,6 +9,11 @@ enum ReportExtras {
     /// Importance samples of the summary's IWAE estimate.
     static let iwaeSamples = 100
 
+    /// The run as the commands the page names take it: "RUN", and the data flags of a page written
+    /// from other data (`vae report RUN --data X`), so that the commands read what the page shows
+    /// (they named the run alone, and gave the numbers of its own test set).
+    nonisolated(unsafe) static var run = "RUN"
+
     /// Test images for the IWAE estimate: as many as fit a budget of decoder work (10¹⁰
     /// multiply-adds, about a second), between 20 and 300.
     static func iwaeImages(_ model: VAE, available: Int) -> Int {
@@ -43,7 +48,9 @@ enum ReportExtras {
         // evaluate's over more looked inconsistent without it
         let e = MeanEstimate(nll)
         let spread = e.standardError.isFinite ? String(format: " ± %.2f", e.standardError) : ""
-        return [("IWAE −log p(x)", String(format: "%.2f%@ nats per \(unit) (importance-weighted, k = %d, first %d test \(unit)s, ± its standard error; an upper bound on −log p(x); vae evaluate RUN --iwae %d --limit %d gives the same)", e.mean, spread, iwaeSamples, n, iwaeSamples, n))]
+        // (one test item has no standard error: the line promised one it could not show)
+        let items = n == 1 ? "the one test \(unit): no standard error" : e.standardError.isFinite ? "first \(n) test \(unit)s, ± its standard error" : "first \(n) test \(unit)s"
+        return [("IWAE −log p(x)", String(format: "%.2f%@ nats per \(unit) (importance-weighted, k = %d, %@; an upper bound on −log p(x); vae evaluate %@ --iwae %d --limit %d gives the same)", e.mean, spread, iwaeSamples, items, run, iwaeSamples, n))]
     }
 
     /// Test images scored for the anomaly section (all of them for small decoders).
@@ -86,7 +93,7 @@ enum ReportExtras {
         }
         let normalName = "labels " + normal.map { name($0) }.joined(separator: ", ")
         let classList = normal.map { l in l < data.classNames.count ? data.classNames[l] : String(l) }.joined(separator: ",")
-        let command = "vae anomaly RUN --normal \(classList)" + (set.count < data.test.count ? " --limit \(set.count)" : "")
+        let command = "vae anomaly \(run) --normal \(classList)" + (set.count < data.test.count ? " --limit \(set.count)" : "")
         try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: normalName, auc: auc, topPNG: png, topRows: rows,
                                         noun: data.isImages ? "image" : (data.table != nil ? "row" : "item"), command: command))
     }
@@ -132,7 +139,7 @@ enum ReportExtras {
                       ("original", strip(batch.x))]
         for (i, s) in strips.enumerated() { files.append(("inpaint-\(i).png", s.1)) }
         page.addImageStrips("Inpainting", strips: strips.map { (label: $0.0, png: $0.1) },
-                            caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint RUN --mask bottom --limit \(scored) compares it with the mean training image, one encode-decode and pseudo-Gibbs, with longer chains by default (100 steps, 8 chains; --iterations 20 --chains 4 are the page's, from other draws: a PSNR that differs in the last digits).")
+                            caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint \(run) --mask bottom --limit \(scored) compares it with the mean training image, one encode-decode and pseudo-Gibbs, with longer chains by default (100 steps, 8 chains; --iterations 20 --chains 4 are the page's, from other draws: a PSNR that differs in the last digits).")
     }
 
     /// A table's reconstruction error per column in the user's units: RMSE for a number, the

@@ -67,7 +67,7 @@ enum RunReport {
         }
         let cfg = model.config
         var page = ReportPage(title: "SwiftVAE run \((dir as NSString).lastPathComponent)",
-                              subtitle: "\(cfg.architecture.rawValue) VAE on \(data.name), written \(ISO8601DateFormatter().string(from: Date()))")
+                              subtitle: "\(cfg.architecture.rawValue) VAE on \(recorded?.name ?? data.name), written \(ISO8601DateFormatter().string(from: Date()))")
         var files: [(String, [UInt8])] = []
 
         // what the run trained on and how, as it did: the classes kept, a table's columns, the condition, the corruption
@@ -195,7 +195,7 @@ enum RunReport {
             var hist = LineChart(title: "Anomaly scores of the test rows", xLabel: "negative ELBO (nats)", yLabel: "rows")
             hist.addSeries("test rows", points: Histogram.steps(scores, bins: 30))
             files.append(("scores.png", hist.png()))
-            page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (vae anomaly RUN --out scores.csv writes them per row, the same numbers).")
+            page.addSVG("Anomaly scores", svg: hist.svg(), caption: "Histogram of the test rows' negative ELBO (vae anomaly \(ReportExtras.run) --out scores.csv writes them per row, the same numbers).")
         }
         return try save(files, page: page, directory: dir)
     }

@@ -348,7 +348,7 @@ final class ImageFolderCLITests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         let white = try CLI.run(["train", "--resume", "--out", run, "--epochs", "3", "--no-report", "--background", "white"], env: env)
         XCTAssertEqual(white.status, 2, white.stderr)
-        XCTAssertTrue(white.stderr.contains("--background cannot change when resuming"), white.stderr)
+        XCTAssertTrue(white.stderr.contains("--background cannot change when resuming: the run's images were read with black, this command line gives white"), white.stderr)
 
         // a run trained at its images' own size, given a folder of mixed sizes: resize them (the
         // folder's advice to pass --image-size is refused for this run)

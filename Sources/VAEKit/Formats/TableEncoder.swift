@@ -461,9 +461,12 @@ public enum TableEncoder {
     }
 
     /// A column name as a shell word: quoted when it holds anything but letters, digits, `_.-`.
-    static func shell(_ name: String) -> String {
-        let plain = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0) }
-        return plain ? name : "'" + name.replacingOccurrences(of: "'", with: "'\\''") + "'"
+    static func shell(_ name: String) -> String { shellWord(name, plain: "_.-") }
+
+    /// `text` as one shell word: quoted when it holds anything but letters, digits and `plain`.
+    public static func shellWord(_ text: String, plain: String = "_.-/,:+=@") -> String {
+        let bare = !text.isEmpty && text.unicodeScalars.allSatisfy { $0.properties.isAlphabetic || ("0"..."9").contains($0) || plain.unicodeScalars.contains($0) }
+        return bare ? text : "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 
     /// "a, b, c" — at most `limit` names, then "… (N in all)".

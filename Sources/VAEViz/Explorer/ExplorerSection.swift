@@ -23,7 +23,7 @@ extension ReportPage {
         h += "<p>The decoder runs in this page (float32 weights, a JavaScript forward pass): every picture below is decoded live. "
         // the first test images only (the page carries their pixels): their count and their PCA share
         // differ from the latent scatter's, which draws more items without pictures
-        h += "The pad shows the first \(data.count) test images (the page carries their pixels) by their latent means over \(htmlEscape(axesText)); "
+        h += "The pad shows \(data.count == 1 ? "the one test image (the page carries its pixels)" : "the first \(data.count) test images (the page carries their pixels)") by their latent means over \(htmlEscape(axesText)); "
         h += "drag on it to move z, hover a point to see that test image beside its reconstruction.</p>\n"
         h += "<div class=\"vx-grid\">\n<div class=\"vx-padbox\">\n"
         h += ReportPage.padHTML(axesText: axesText, pcaHint: pca ? "Moving on the pad changes z only along the two principal directions; the sliders set each dimension." : nil)

@@ -118,7 +118,7 @@ extension ReportPage {
         let axesText = ReportPage.padAxesText(latent: k, explained: data.explained)
         var h = "<div class=\"vx sx\" id=\"swiftvae-explorer\">\n"
         h += "<p>The decoder GRU runs in this page (float32 weights, a JavaScript step per token): the text beside the pad is the greedy "
-        h += "decoding of the current z, rewritten as z moves. The pad shows the first \(n) test items by their latent means over \(htmlEscape(axesText)); "
+        h += "decoding of the current z, rewritten as z moves. The pad shows \(n == 1 ? "the one test item by its latent mean" : "the first \(n) test items by their latent means") over \(htmlEscape(axesText)); "
         h += "hover a point to see the item and its reconstruction.</p>\n"
         h += "<div class=\"vx-grid\">\n<div class=\"vx-padbox\">\n"
         h += ReportPage.padHTML(axesText: axesText, pcaHint: k > 2 ? "The pad moves z along the two principal directions only." : nil)
