@@ -68,6 +68,7 @@ struct Export: ParsableCommand {
             Console.note("note: \(runArg.run) stopped with early stopping under way: the copy holds its weights as they stood (epoch \(loaded.state.epoch + 1), unfinished) and the best so far, epoch \(b)'s, beside them (best.*); the commands use the former — finish the run (vae train --resume) to export the model it keeps")
         }
         for file in ["metrics.jsonl", "report.html"] where AtomicFile.exists(runArg.run + "/" + file) {
+            try Checkpoint.requireRegular(runArg.run + "/" + file)   // (a FIFO: the copy waited forever)
             try AtomicFile.write(try AtomicFile.readAll(path: runArg.run + "/" + file, maxBytes: 1 << 30), to: dir + "/" + file)
         }
     }

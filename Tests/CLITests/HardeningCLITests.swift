@@ -6,6 +6,28 @@ import VAEViz
 /// Faults seen from the command line: divergence, a full disk, SIGKILL. (The long SIGKILL test,
 /// 20 kills against an uninterrupted run, is scripts/kill-test.sh.)
 final class HardeningCLITests: XCTestCase {
+    /// A FIFO in a run folder's file's place (the weights, config.json, metrics.jsonl): refused in
+    /// one line — opening it waited for a writer forever, every command hung without a word.
+    func testAFIFOInARunFolderIsRefusedNotWaitedOn() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("fiforun")
+        XCTAssertEqual(try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        for file in [Checkpoint.weightsFile, Checkpoint.configFile, TrainingRun.metricsFile] {
+            let copy = tempRunDir("fiforun-" + file)
+            try FileManager.default.copyItem(atPath: run, toPath: copy)
+            try FileManager.default.removeItem(atPath: copy + "/" + file)
+            XCTAssertEqual(mkfifo(copy + "/" + file, 0o644), 0)
+            var commands = [["export", copy, "--out", copy + "-x"], ["train", "--resume", "--out", copy, "--epochs", "2", "--no-report"]]
+            if file != TrainingRun.metricsFile { commands += [["info", copy], ["sample", copy, "--out", copy + "/s.png"]] } else { commands += [["report", copy]] }
+            for c in commands {
+                let r = try CLI.shell("timeout 30 '\(CLI.binary)' " + c.map { "'\($0)'" }.joined(separator: " "))
+                XCTAssertEqual(r.status, 1, "\(file), \(c[0]): \(r.stderr)")
+                XCTAssertTrue(r.stderr.contains("error: \(copy)/\(file) is not a regular file (a FIFO, a device or a folder by that name)"), "\(file), \(c[0]): \(r.stderr)")
+            }
+            XCTAssertFalse(AtomicFile.exists(copy + "-x"))
+        }
+    }
+
     /// A run whose recorded data folder is gone (moved, another machine, a shipped model run from
     /// elsewhere) is never evaluated or resumed on some other data set found by default: one line
     /// names the path and what to pass.

@@ -201,6 +201,12 @@ public enum Checkpoint {
         }
     }
 
+    /// A run's file is a regular file (or a link to one): not a FIFO, a device or a folder.
+    public static func requireRegular(_ path: String) throws {
+        guard AtomicFile.regularFileSize(path) == nil else { return }
+        throw VAEError("\(path) is not a regular file (a FIFO, a device or a folder by that name): a run's files are plain files — put the run's own file there")
+    }
+
     /// Loads a run folder (or a path to its `model.safetensors`), validating everything.
     public static func load(_ path: String) throws -> Loaded {
         var dir = path
@@ -224,6 +230,8 @@ public enum Checkpoint {
             }
             throw VAEError("\(dir) has no \(weightsFile); it is not a SwiftVAE run folder (train one with `vae train --out \(dir)`)")
         }
+        // a FIFO (or a device, a folder) in the weights' place: reading it waited for a writer forever
+        try Checkpoint.requireRegular(weightsPath)
         let file = try SafeTensorsFile.read(path: weightsPath)
         let src = weightsPath
         func meta<T: Decodable>(_ key: String, _ type: T.Type) throws -> T {
@@ -258,6 +266,7 @@ public enum Checkpoint {
         var runConfig: RunConfig? = nil
         let cfgPath = dir + "/" + configFile
         if AtomicFile.exists(cfgPath) {
+            try Checkpoint.requireRegular(cfgPath)
             let rc: RunConfig
             do {
                 rc = try RunConfig.parse(try AtomicFile.readAll(path: cfgPath, maxBytes: SafeTensorsFile.maxHeaderBytes), source: cfgPath)

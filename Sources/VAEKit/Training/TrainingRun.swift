@@ -224,6 +224,7 @@ public final class TrainingRun {
     /// Reads `metrics.jsonl` (one JSON object per line); a missing file is an empty history.
     public static func readMetrics(_ path: String) throws -> [EpochMetrics] {
         guard AtomicFile.exists(path) else { return [] }
+        try Checkpoint.requireRegular(path)
         let bytes = try AtomicFile.readAll(path: path, maxBytes: 64 << 20)
         return try parseMetrics(bytes, source: path)
     }
