@@ -57,7 +57,7 @@ struct Evaluate: ParsableCommand {
         let dims = Double(cfg.inputSize) * Foundation.log(2)
         if discrete {
             out["bits_per_dim"] = e.sample.loss / dims
-            Console.note(String(format: "−ELBO %.2f nats per image = %.4f bits per dimension", e.sample.loss, e.sample.loss / dims))
+            Console.note("−ELBO \(Evaluate.shown(e.sample.loss, 2)) nats per image = \(Evaluate.shown(e.sample.loss / dims, 4)) bits per dimension")
         }
         let active = try Evaluator.activeUnits(loaded.model, set)
         out["active_units"] = active.count
@@ -87,8 +87,8 @@ struct Evaluate: ParsableCommand {
             // one item has no standard error: said, not "± nan"
             let spread = est.standardError.isFinite ? String(format: " ± %.2f nats (standard error)", est.standardError)
                 : (n == 1 ? " nats (one item: no standard error)" : " nats")
-            Console.note(String(format: "IWAE k = %d on %d test \(data.isImages ? "images" : "items")%@: −log p(x) ≈ %.2f%@, %.0f s",
-                                iwae, n, binary ? " (binarized, the fixed binarization of the test set)" : "", est.mean, spread,
+            Console.note(String(format: "IWAE k = %d on %d test \(data.isImages ? "images" : "items")%@: −log p(x) ≈ %@%@, %.0f s",
+                                iwae, n, binary ? " (binarized, the fixed binarization of the test set)" : "", Evaluate.shown(est.mean, 2), spread,
                                 Date().timeIntervalSince(t1)))
         }
         // a number JSON cannot hold: NaN (one item's standard error; an overflowed model) is null, an
@@ -103,8 +103,8 @@ struct Evaluate: ParsableCommand {
             Console.note("note: \(infinite.joined(separator: ", ")) \(infinite.count == 1 ? "is" : "are") inf: some item's values overflow the model's 32-bit numbers (a value far outside the data it trained on, a typing or unit error?); vae anomaly ranks such items first (score inf)")
         }
         let json = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
-        print(String(decoding: json, as: UTF8.self))
-        // no number at all is no result: a script must not take it for one
+        // no number at all is no result: a script must not take it for one (nothing on stdout: the
+        // JSON with its nulls was printed before the error, and `> out.json` kept it)
         if !nan.isEmpty {
             // a few items that overflow (a value far outside the training data) are the data's doing,
             // not a damaged model's: name them
@@ -126,5 +126,9 @@ struct Evaluate: ParsableCommand {
             }
             throw VAEError("\(nan.joined(separator: " and ")) is not a number on these items: the model's values overflow float32 (weights far too large: a damaged checkpoint, or training that diverged)")
         }
+        print(String(decoding: json, as: UTF8.self))
     }
+
+    /// A number for the console: "nan", not "-nan" (a NaN's sign bit, printed by %f).
+    static func shown(_ v: Double, _ digits: Int) -> String { v.isNaN ? "nan" : String(format: "%.\(digits)f", v) }
 }
