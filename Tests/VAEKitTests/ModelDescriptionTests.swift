@@ -81,6 +81,15 @@ final class ModelDescriptionTests: XCTestCase {
         XCTAssertEqual(d.parameterCount, 2 * (4096 * 4096 * 65536) + 65536 + 65536 * 40 + 40 + 20 * 65536 + 65536 + 4096 * 4096)
     }
 
+    /// A config's long list of sizes is shortened in its message (100,000 hidden sizes from a
+    /// damaged config made a 400 KB error line).
+    func testAnInvalidConfigsLongListIsShortenedInItsMessage() throws {
+        let config = VAEConfig(architecture: .mlp, inputShape: [1, 28, 28], latent: 2, hidden: Array(repeating: 64, count: 100_000))
+        XCTAssertThrowsError(try config.validate()) { e in
+            XCTAssertEqual((e as? VAEError)?.message, "hidden sizes [64, 64, 64, 64, 64, 64, 64, 64, … (100000 in all)] must be between 1 and 65536 (at most 64 layers)")
+        }
+    }
+
     /// Conv stages chosen from the image size: 28 → 7, 32 → 8, 64 → 4.
     func testConvStagesFromTheSize() throws {
         XCTAssertEqual(ConvLayout.stages(height: 28, width: 28), 2)

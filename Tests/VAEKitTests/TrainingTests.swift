@@ -324,6 +324,18 @@ final class CheckpointTests: XCTestCase {
         XCTAssertThrowsError(try Checkpoint.load(dir)) { e in
             XCTAssertTrue("\(e)".contains("field \"model.architecture\" has a value \"transformer\" SwiftVAE does not read: it takes mlp, conv, gru"), "\(e)")
         }
+        // valid JSON with a fraction where a whole number goes (the decoder names no field): not
+        // "not valid JSON" either
+        for bad in ["2.5", "1e400"] {
+            let latent = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+                .replacingOccurrences(of: "\"transformer\"", with: "\"mlp\"")
+                .replacingOccurrences(of: #""latent" : \d+"#, with: "\"latent\" : \(bad)", options: .regularExpression)
+            XCTAssertTrue(latent.contains("\"latent\" : \(bad)"))
+            try AtomicFile.write(latent, to: dir + "/config.json")
+            XCTAssertThrowsError(try Checkpoint.load(dir)) { e in
+                XCTAssertTrue("\(e)".contains("config.json: a field holds a number SwiftVAE does not read — a whole number written with a fraction, or one too large?"), "\(e)")
+            }
+        }
 
         // Weights whose shapes differ from the metadata config
         let (dir2, _) = try saved()

@@ -93,7 +93,14 @@ public struct RunConfig: Codable, Equatable, Sendable {
             throw VAEError("\(source): field \"\(path)\" has the wrong type; the file is damaged")
         } catch let DecodingError.dataCorrupted(ctx) {
             let path = ctx.codingPath.map(\.stringValue).joined(separator: ".")
-            if path.isEmpty { throw VAEError("\(source): not valid JSON; the file is damaged") }
+            if path.isEmpty {
+                // (JSON that parses, with a number a field cannot take — latent 8.5, 1e400 — was
+                // called "not valid JSON": the decoder names no field for it)
+                if (try? JSONSerialization.jsonObject(with: Data(bytes))) != nil {
+                    throw VAEError("\(source): a field holds a number SwiftVAE does not read — a whole number written with a fraction, or one too large?; the file is damaged or was edited")
+                }
+                throw VAEError("\(source): not valid JSON; the file is damaged")
+            }
             // valid JSON, a value out of its kind's range (an unknown activation, latent 4.5): the
             // values it may take, when the field is one of a few names
             let key = ctx.codingPath.last?.stringValue ?? ""

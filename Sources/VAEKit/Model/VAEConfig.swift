@@ -95,11 +95,11 @@ public struct VAEConfig: Codable, Equatable, Sendable {
     public func validate() throws {
         guard inputShape.count == 3, inputShape.allSatisfy({ $0 > 0 && $0 <= 1 << 20 }),
               inputShape[0] <= 4096, inputShape.reduce(1, *) <= 1 << 26 else {
-            throw VAEError("input shape \(inputShape) must be [channels, height, width] with positive sizes (at most 4096 channels and 2^26 values)")
+            throw VAEError("input shape \(VAEConfig.listed(inputShape)) must be [channels, height, width] with positive sizes (at most 4096 channels and 2^26 values)")
         }
         guard latent >= 1 && latent <= 4096 else { throw VAEError("latent size \(latent) must be between 1 and 4096") }
         guard !hidden.isEmpty, hidden.count <= 64, hidden.allSatisfy({ $0 >= 1 && $0 <= 65536 }) else {
-            throw VAEError("hidden sizes \(hidden) must be between 1 and 65536 (at most 64 layers)")
+            throw VAEError("hidden sizes \(VAEConfig.listed(hidden)) must be between 1 and 65536 (at most 64 layers)")
         }
         guard beta >= 0 && beta.isFinite else { throw VAEError("beta \(beta) must be a finite number ≥ 0") }
         guard warmupEpochs >= 0 else { throw VAEError("warm-up epochs \(warmupEpochs) must be ≥ 0") }
@@ -127,7 +127,7 @@ public struct VAEConfig: Codable, Equatable, Sendable {
             guard let sequence else { throw VAEError("a gru model needs its sequence settings (vocabulary, sizes)") }
             try sequence.validate()
             guard inputShape == [1, 1, sequence.maxLength + 2] else {
-                throw VAEError("a gru model's input shape must be [1, 1, max length + 2], got \(inputShape)")
+                throw VAEError("a gru model's input shape must be [1, 1, max length + 2], got \(VAEConfig.listed(inputShape))")
             }
             guard groups == nil, conditionSize == 0 else { throw VAEError("a gru model has no column groups and no condition") }
         } else if sequence != nil {
@@ -140,5 +140,13 @@ public struct VAEConfig: Codable, Equatable, Sendable {
             guard hidden.count == 1 else { throw VAEError("the conv architecture takes one dense width (--hidden N), got \(hidden)") }
             guard groups == nil else { throw VAEError("the conv architecture is for images; use --model mlp for tables") }
         }
+    }
+}
+
+extension VAEConfig {
+    /// A list of sizes for a message: "[64, 64, 32]", at most 8 of them, then "… (N in all)" (a
+    /// damaged config's 100,000 sizes made a 400 KB line).
+    static func listed(_ sizes: [Int]) -> String {
+        sizes.count <= 8 ? "\(sizes)" : "[" + sizes.prefix(8).map(String.init).joined(separator: ", ") + ", … (\(sizes.count) in all)]"
     }
 }
