@@ -244,8 +244,29 @@ enum Molecules {
         guard seq.tokenizer == .characters else { return false }
         let n = min(1000, data.train.count)
         guard n > 0 else { return false }
-        let valid = (0..<n).filter { SMILES.isValid(SequenceText.item(data.train, $0, seq)) }.count
+        // (a SMILES check reads past a blank: a name after it counts, but not a sentence's words —
+        // "I like it" begins with iodine)
+        let valid = (0..<n).filter { i in
+            let item = SequenceText.item(data.train, i, seq)
+            return item.split(whereSeparator: { $0 == " " || $0 == "\t" }).count <= 2 && SMILES.isValid(item)
+        }.count
         return valid * 10 >= n * 9
+    }
+
+    /// SMILES followed by a blank and more on a line — a name, as RDKit's .smi files have it, which
+    /// a SMILES check reads past — would train as the molecules' tokens (samples ended in names):
+    /// refused, naming the first such line, with how to keep the SMILES alone.
+    static func refuseNames(_ data: Dataset, _ seq: SequenceConfig) throws {
+        guard seq.vocabulary.contains(where: { $0 == " " || $0 == "\t" }) else { return }
+        // the first such line of the file (of the training split's first and the test split's)
+        let found = [data.train, data.test].compactMap { set in
+            (0..<set.count).first { SequenceText.item(set, $0, seq).contains { $0 == " " || $0 == "\t" } }.map { (set, $0) }
+        }
+        if let (set, i) = found.min(by: { (Int($0.0.itemID($0.1)) ?? 0) < (Int($1.0.itemID($1.1)) ?? 0) }) {
+            let item = SequenceText.item(set, i, seq)
+            let rest = item.drop { $0 != " " && $0 != "\t" }
+            throw VAEError("\(data.directory) line \(set.itemID(i)): its SMILES is followed by '\(TableEncoder.cut(String(rest)))' (a name, as in RDKit's .smi files): the model would learn the names as the molecules' tokens — keep the SMILES alone (awk '{print $1}' FILE > molecules.smi), or train on the lines as text with --tokens words")
+        }
     }
 
     /// The share of `count` prior samples (seeded) that are valid molecules.

@@ -278,6 +278,7 @@ struct Train: ParsableCommand {
             if arch == .gru {
                 var seq = try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!)
                 seq.molecules = Molecules.detect(data, seq, textColumn: dataOptions.textColumn)
+                if seq.molecules { try Molecules.refuseNames(data, seq) }
                 if seq.molecules { Console.note("the items are SMILES: samples are checked for valid molecules after every epoch") }
                 sequenceOptions.noteInput(seq)
                 cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)

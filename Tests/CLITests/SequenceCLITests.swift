@@ -800,6 +800,27 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertTrue(table.contains("(empty: &lt;eos&gt; first)"), "no empty sample: the check shows nothing; \(table)")
     }
 
+    /// A .smi file with names after the SMILES (RDKit's layout): refused, naming the line — the
+    /// names trained as the molecules' tokens; sentences whose first words happen to be SMILES
+    /// ("I", "CO") are text, not molecules.
+    func testSMILESWithNamesAreRefusedAndSentencesAreNotMolecules() throws {
+        let smiles = ["CCO", "c1ccccc1", "CC(=O)O", "CCN", "CCCC", "OCC(O)CO", "C1CCCCC1", "CC(C)O", "CCOC", "NCC(=O)O"]
+        let named = try write((0..<200).map { "\(smiles[$0 % smiles.count]) ZINC\($0 + 1)" }, "named-smi")
+        let r = try CLI.run(["train", "--model", "gru", "--data", named, "--encoder", "1x8", "--decoder", "1x8", "--epochs", "1", "--no-report", "--out", tempRunDir("named-run")])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: \(named) line 1: its SMILES is followed by ' ZINC1' (a name, as in RDKit's .smi files)")
+                      && r.stderr.contains("keep the SMILES alone (awk '{print $1}' FILE > molecules.smi)"), r.stderr)
+        let plain = try write((0..<200).map { smiles[$0 % smiles.count] }, "plain-smi")
+        let ok = try CLI.run(["train", "--model", "gru", "--data", plain, "--encoder", "1x8", "--decoder", "1x8", "--epochs", "1", "--no-report", "--out", tempRunDir("plain-smi-run")])
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertTrue(ok.stderr.contains("the items are SMILES"), ok.stderr)
+        let words = ["I like it a lot", "CO is a gas we breathe out", "I see the sea", "C is a letter of the alphabet"]
+        let text = try write((0..<200).map { words[$0 % words.count] }, "smiles-like-text")
+        let t = try CLI.run(["train", "--model", "gru", "--data", text, "--encoder", "1x8", "--decoder", "1x8", "--epochs", "1", "--no-report", "--out", tempRunDir("smiles-like-run")])
+        XCTAssertEqual(t.status, 0, t.stderr)
+        XCTAssertFalse(t.stderr.contains("the items are SMILES"), t.stderr)
+    }
+
     /// `vae smiles FILE`: the share of valid molecules, the problem classes, a TSV per line.
     func testSMILESCommand() throws {
         let path = tempRunDir("smiles") + ".smi.gz"
