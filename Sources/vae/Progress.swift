@@ -137,7 +137,7 @@ final class Progress {
     func update(_ done: Int) {
         guard live, Date().timeIntervalSince(last) > 0.5 else { return }
         last = Date()
-        Console.write("\r\(label) \(done)\(total.map { "/\($0)" } ?? "")  ")
+        Console.write("\r\(label) \(ProgressDisplay.grouped(Double(done)))\(total.map { "/\(ProgressDisplay.grouped(Double($0)))" } ?? "")  ")
         Progress.setLineOpen(true)
     }
     func finish() {
