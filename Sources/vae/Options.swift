@@ -312,6 +312,9 @@ struct RunArgument: ParsableArguments {
 
     func load() throws -> Checkpoint.Loaded {
         let loaded = try Checkpoint.load(run)
+        if let damage = loaded.optimizerDamage {   // (a resume refuses; the weights serve every other command)
+            Console.note("note: \(damage): Adam's moments are unusable, so the run cannot resume — the model's weights are sound, and this command uses them (vae export RUN --out COPY keeps them)")
+        }
         // the table or text file the run trained on (a folder of images cannot be an --out file)
         if let data = loaded.config?.data, !AtomicFile.isDirectory(data.recordedPath) {
             try OutputFile.registerLateInput(data.recordedPath, "the data the run in \(run) trained on")

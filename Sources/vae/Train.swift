@@ -160,6 +160,7 @@ struct Train: ParsableCommand {
             ? RunFolderLock.acquire(out!) : nil
         defer { withExtendedLifetime(claim) {} }
         if resume, case .run(let loaded) = try Train.resumeTarget(out!) {
+            if let damage = loaded.optimizerDamage { throw TrainingRun.cannotResume(damage) }   // (before the data is read)
             try checkResume(loaded, raw: raw)
             resuming = loaded
         }

@@ -6,6 +6,31 @@ import VAEViz
 /// Faults seen from the command line: divergence, a full disk, SIGKILL. (The long SIGKILL test,
 /// 20 kills against an uninterrupted run, is scripts/kill-test.sh.)
 final class HardeningCLITests: XCTestCase {
+    /// One damaged Adam moment (a NaN): the run cannot resume, said; every other command uses
+    /// the sound weights with a note, and vae export keeps them (every command refused the run).
+    func testADamagedAdamMomentStopsOnlyAResume() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("damaged-adam")
+        XCTAssertEqual(try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        let path = run + "/" + Checkpoint.weightsFile
+        var f = try SafeTensorsFile.read(path: path)
+        f.tensors["optimizer.exp_avg.decoder.2.bias"]!.data[0] = .nan
+        try f.write(to: path)
+        let r = try CLI.run(["train", "--resume", "--out", run, "--epochs", "2", "--no-report"])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("optimizer state \"optimizer.exp_avg.decoder.2.bias\" holds NaN or infinite values; the checkpoint is damaged: training cannot resume exactly — the model's weights are sound (vae export keeps them)"), r.stderr)
+        let e = try CLI.run(["evaluate", run, "--iwae", "0"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertTrue(e.stderr.contains("Adam's moments are unusable, so the run cannot resume — the model's weights are sound, and this command uses them"), e.stderr)
+        let x = try CLI.run(["export", run, "--out", run + "-copy"])
+        XCTAssertEqual(x.status, 0, x.stderr)
+        let copy = try CLI.run(["evaluate", run + "-copy", "--iwae", "0", "--data", data])
+        XCTAssertEqual(copy.status, 0, copy.stderr)
+        XCTAssertFalse(copy.stderr.contains("unusable"), copy.stderr)
+        let same = { (s: String) in s.replacingOccurrences(of: #""elbo_seconds":[0-9.e-]+,|"run":"[^"]*""#, with: "", options: .regularExpression) }
+        XCTAssertEqual(same(copy.stdout), same(e.stdout))
+    }
+
     /// A FIFO in a run folder's file's place (the weights, config.json, metrics.jsonl): refused in
     /// one line — opening it waited for a writer forever, every command hung without a word.
     func testAFIFOInARunFolderIsRefusedNotWaitedOn() throws {

@@ -284,7 +284,9 @@ final class CheckpointTests: XCTestCase {
     }
 
     /// Adam's moments are checked as the weights are: a NaN in the first or a negative value in
-    /// the second is a damaged checkpoint (it was a divergence, blamed on the learning rate).
+    /// the second is a damaged checkpoint (it was a divergence, blamed on the learning rate) — a
+    /// resume refuses it; the weights load for every other use (one bad moment made the run
+    /// unusable, its export too).
     func testDamagedOptimizerStateIsRefused() throws {
         let dir = tempDir("adam")
         var o = TrainingOptions()
@@ -298,12 +300,20 @@ final class CheckpointTests: XCTestCase {
             var f = good
             f.tensors[name]!.data[0] = value
             try f.write(to: path)
-            XCTAssertThrowsError(try Checkpoint.load(dir)) { e in
-                XCTAssertTrue("\(e)".contains("optimizer state \"\(name)\" holds") && "\(e)".contains(words), "\(e)")
+            let loaded = try Checkpoint.load(dir)
+            XCTAssertNil(loaded.adamM)
+            XCTAssertTrue(loaded.optimizerDamage.map { $0.contains("optimizer state \"\(name)\" holds") && $0.contains(words) } ?? false, "\(loaded.optimizerDamage ?? "nil")")
+            XCTAssertEqual(loaded.model.store.parameters.map(\.value.array), try Checkpoint.load(dir).model.store.parameters.map(\.value.array))
+            var more = TrainingRun.ResumeChanges()
+            more.epochs = 2
+            XCTAssertThrowsError(try TrainingRun.resume(directory: dir, loaded: loaded, data: tinyDataset(), changes: more)) { e in
+                XCTAssertTrue("\(e)".contains("optimizer state \"\(name)\" holds") && "\(e)".contains("training cannot resume exactly — the model's weights are sound"), "\(e)")
             }
         }
         try good.write(to: path)
-        XCTAssertNoThrow(try Checkpoint.load(dir))
+        let sound = try Checkpoint.load(dir)
+        XCTAssertNil(sound.optimizerDamage)
+        XCTAssertNotNil(sound.adamM)
     }
 
     func testConfigThatDoesNotMatchWeightsIsRejected() throws {
@@ -326,14 +336,15 @@ final class CheckpointTests: XCTestCase {
         }
         // valid JSON with a fraction where a whole number goes (the decoder names no field): not
         // "not valid JSON" either
-        for bad in ["2.5", "1e400"] {
+        for (bad, words) in [("2.5", "config.json: a field holds a number SwiftVAE does not read — a whole number written with a fraction, or one too large?"),
+                             ("1e400", "config.json: not valid JSON (or a number too large for a double, such as 1e400)")] {
             let latent = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
                 .replacingOccurrences(of: "\"transformer\"", with: "\"mlp\"")
                 .replacingOccurrences(of: #""latent" : \d+"#, with: "\"latent\" : \(bad)", options: .regularExpression)
             XCTAssertTrue(latent.contains("\"latent\" : \(bad)"))
             try AtomicFile.write(latent, to: dir + "/config.json")
             XCTAssertThrowsError(try Checkpoint.load(dir)) { e in
-                XCTAssertTrue("\(e)".contains("config.json: a field holds a number SwiftVAE does not read — a whole number written with a fraction, or one too large?"), "\(e)")
+                XCTAssertTrue("\(e)".contains(words), "\(e)")
             }
         }
 

@@ -99,7 +99,7 @@ public struct RunConfig: Codable, Equatable, Sendable {
                 if (try? JSONSerialization.jsonObject(with: Data(bytes))) != nil {
                     throw VAEError("\(source): a field holds a number SwiftVAE does not read — a whole number written with a fraction, or one too large?; the file is damaged or was edited")
                 }
-                throw VAEError("\(source): not valid JSON; the file is damaged")
+                throw VAEError("\(source): not valid JSON (or a number too large for a double, such as 1e400); the file is damaged or was edited")
             }
             // valid JSON, a value out of its kind's range (an unknown activation, latent 4.5): the
             // values it may take, when the field is one of a few names
@@ -192,6 +192,10 @@ public enum Checkpoint {
         /// Adam moments in parameter-buffer order, when the checkpoint has them.
         public let adamM: [Float]?
         public let adamV: [Float]?
+        /// What is wrong with the checkpoint's Adam moments (missing, of another shape, not finite),
+        /// when they are damaged: the model's weights are sound and every command but a resume
+        /// uses them (`vae export` keeps them); `TrainingRun.resume` refuses with this. nil: sound.
+        public var optimizerDamage: String? = nil
         /// Early stopping under way: the best epoch's weights in parameter-buffer order.
         public let bestWeights: [Float]?
         /// How the run's CSV table is read (nil for images).
@@ -305,26 +309,33 @@ public enum Checkpoint {
             }
             t.data.withUnsafeBufferPointer { p.value.pointer.update(from: $0.baseAddress!, count: p.count) }
         }
-        var m: [Float]? = nil, v: [Float]? = nil
+        var m: [Float]? = nil, v: [Float]? = nil, damage: String? = nil
         if file.tensors.keys.contains(where: { $0.hasPrefix("optimizer.") }) {
             var mm: [Float] = [], vv: [Float] = []
             for p in model.store.parameters {
                 for (prefix, into) in [("optimizer.exp_avg.", 0), ("optimizer.exp_avg_sq.", 1)] {
                     let name = prefix + p.name
                     expected.insert(name)
+                    guard damage == nil else { continue }
+                    // damaged moments stop a resume, not the model's use (one bad tensor made every
+                    // command refuse the run, vae export too, which would have saved its weights)
                     guard let t = file.tensors[name], t.shape == p.shape else {
-                        throw VAEError("\(src): optimizer state \"\(name)\" is missing or has the wrong shape; the checkpoint is damaged")
+                        damage = "\(src): optimizer state \"\(name)\" is missing or has the wrong shape; the checkpoint is damaged"
+                        continue
                     }
                     // Adam's moments: finite, and the second (a mean of squares) never negative — else
                     // the first step of a resumed run diverges, blamed on the learning rate
                     guard t.data.allSatisfy({ $0.isFinite && (into == 0 || $0 >= 0) }) else {
-                        throw VAEError("\(src): optimizer state \"\(name)\" holds \(into == 0 ? "NaN or infinite values" : "NaN, infinite or negative values"); the checkpoint is damaged")
+                        damage = "\(src): optimizer state \"\(name)\" holds \(into == 0 ? "NaN or infinite values" : "NaN, infinite or negative values"); the checkpoint is damaged"
+                        continue
                     }
                     if into == 0 { mm += t.data } else { vv += t.data }
                 }
             }
-            m = mm
-            v = vv
+            if damage == nil {
+                m = mm
+                v = vv
+            }
         }
         var best: [Float]? = nil
         if file.tensors.keys.contains(where: { $0.hasPrefix("best.") }) {
@@ -354,7 +365,7 @@ public enum Checkpoint {
             }
             table = t
         }
-        return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v, bestWeights: best, table: table)
+        return Loaded(model: model, options: options, state: state, config: runConfig, adamM: m, adamV: v, optimizerDamage: damage, bestWeights: best, table: table)
     }
 
     /// The parameter count of `config`'s model, from its description (no storage allocated);

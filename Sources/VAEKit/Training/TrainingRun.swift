@@ -113,6 +113,11 @@ public final class TrainingRun {
     /// Continues the run in `directory` from its checkpoint, already `loaded`, with `changes`.
     /// Claim the folder (`RunFolderLock.acquire`) before loading it, so that no other trainer saves
     /// between the load and this run's own claim.
+    /// The refusal of a resume whose checkpoint's Adam moments are damaged (`Checkpoint.Loaded.optimizerDamage`).
+    public static func cannotResume(_ damage: String) -> VAEError {
+        VAEError(damage + ": training cannot resume exactly — the model's weights are sound (vae export keeps them); start a new run to train more")
+    }
+
     public static func resume(directory: String, loaded: Checkpoint.Loaded, data: Dataset, changes: ResumeChanges,
                               mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
         let lock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
@@ -123,6 +128,7 @@ public final class TrainingRun {
         if let c = changes.clipNorm { options.clipNorm = c }
         if let w = changes.weightDecay { options.weightDecay = w }
         if let t = changes.testLimit { options.testLimit = t }
+        if let damage = loaded.optimizerDamage { throw cannotResume(damage) }
         let trainer = try Trainer(model: loaded.model, data: data, options: options)
         if let m = loaded.adamM, let v = loaded.adamV {
             m.withUnsafeBufferPointer { mp in
