@@ -316,6 +316,25 @@ final class CheckpointTests: XCTestCase {
         XCTAssertNotNil(sound.adamM)
     }
 
+    /// A conditional run's config.json naming more classes than its model reads (an edited file):
+    /// refused — `vae info` said 10 classes while evaluate counted the file's 20.
+    func testConfigNamingMoreClassesThanTheConditionalModelIsRejected() throws {
+        let dir = tempDir("condnames")
+        var c = config
+        c.conditionSize = 10
+        var o = TrainingOptions()
+        o.epochs = 1
+        o.batchSize = 50
+        _ = try TrainingRun.start(directory: dir, model: c, options: o, data: tinyDataset()).run()
+        XCTAssertNoThrow(try Checkpoint.load(dir))
+        var rc = try RunConfig.parse(try AtomicFile.readAll(path: dir + "/config.json", maxBytes: 1 << 20), source: "c")
+        rc.data!.classNames += (10..<20).map(String.init)
+        try AtomicFile.write(rc.json(), to: dir + "/config.json")
+        XCTAssertThrowsError(try Checkpoint.load(dir)) { e in
+            XCTAssertTrue("\(e)".contains("config.json names 20 classes, and the conditional model in model.safetensors reads 10"), "\(e)")
+        }
+    }
+
     func testConfigThatDoesNotMatchWeightsIsRejected() throws {
         let (dir, _) = try saved()
         // A config.json naming another architecture

@@ -295,6 +295,11 @@ public enum Checkpoint {
                !Trainer.sameData(recorded: theirs, now: mine) && !Trainer.sameData(recorded: mine, now: theirs) {
                 throw VAEError("\(cfgPath) is another run's: it was trained on other data (\(theirs)) than \(weightsFile) (\(mine)); the folder mixes two runs — put the run's own config.json beside its weights, or remove it (the weights file holds the model and its state; commands then need --data)")
             }
+            // a conditional model reads a one-hot over its classes: more names than that are no
+            // run's (an edited file; the commands then disagreed on how many classes there are)
+            if cfg.conditionSize > 0, let names = rc.data?.classNames, names.count > cfg.conditionSize {
+                throw VAEError("\(cfgPath) names \(names.count) classes, and the conditional model in \(weightsFile) reads \(cfg.conditionSize); the file was edited or is another run's — restore it from a copy of the run, or remove it (commands then need --data)")
+            }
             runConfig = rc
         }
         let model = try Models.make(cfg, seed: 0)
