@@ -25,6 +25,7 @@ struct Compress: ParsableCommand {
     @Option(help: "Compress only the first N images.") var limit: Int?
 
     func validate() throws {
+        if let a = runArg.peekArchitecture(), a != .mlp { throw ValidationError("vae compress works on mlp models; this run is a \(a.rawValue) model") }
         if let limit, limit < 1 { throw ValidationError("--limit must be ≥ 1") }
         if (data == nil) == (images == nil) { throw ValidationError("give exactly one of --data FILE.idx or --images DIR") }
     }

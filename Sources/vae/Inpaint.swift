@@ -40,6 +40,9 @@ struct Inpaint: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
+        if runArg.peekArchitecture() == .gru {
+            throw ValidationError("vae inpaint draws images, and this is a sequence run: vae sample, reconstruct and interpolate give its text, vae encode its latents")
+        }
         guard Inpainting.Fill(rawValue: fill) != nil else { throw ValidationError("--fill must be mean, pseudo-gibbs, sample, importance or single-pass") }
         guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
         guard (1...1000).contains(chains) else { throw ValidationError("--chains must be between 1 and 1000") }

@@ -484,6 +484,17 @@ struct RunArgument: ParsableArguments {
 
     /// The run's folder: RUN, or the folder of the checkpoint file RUN names.
     var folder: String { AtomicFile.regularFileSize(run) != nil ? AtomicFile.split(run).directory : run }
+
+    /// The run's architecture from its config.json, read before the flags are checked — so that a
+    /// command a sequence run does not take says that first, not that a flag is missing (`vae
+    /// compress SEQRUN` asked for --data or --images). nil when it cannot tell: loading the run
+    /// says what is wrong then.
+    func peekArchitecture() -> VAEConfig.Architecture? {
+        let path = folder + "/" + Checkpoint.configFile
+        guard let size = AtomicFile.regularFileSize(path), size <= 1 << 20,
+              let bytes = try? AtomicFile.readAll(path: path, maxBytes: 1 << 20) else { return nil }
+        return (try? RunConfig.parse(bytes, source: path))?.model.architecture
+    }
 }
 
 /// Output files: a --out whose folder is not there is refused before any work (a long scoring

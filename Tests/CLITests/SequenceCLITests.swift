@@ -341,6 +341,13 @@ final class SequenceCLITests: XCTestCase {
         let rows = try String(contentsOfFile: run + "/a.csv", encoding: .utf8).split(separator: "\n").dropFirst()
         XCTAssertEqual(rows.map { String($0.split(separator: ",")[0]) }, ["1", "2", "3", "4", "5"])
         XCTAssertTrue(rows.first!.contains(",inf"), String(rows.first!))
+        // image commands say first that this is a sequence run (they asked for their flags)
+        for (c, words) in [(["compress", run, "--out", run + "/x.vae"], "vae compress works on mlp models; this run is a gru model"),
+                           (["inpaint", run], "vae inpaint draws images, and this is a sequence run")] {
+            let r = try CLI.run(c)
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains(words), r.stderr)
+        }
     }
 
     /// Long items make large batches (each token's GRU states and logits): a run that cannot fit
