@@ -244,7 +244,9 @@ struct Train: ParsableCommand {
                 dir = String(decoding: bytes, as: UTF8.self)
             }
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
-                throw VAEError("\(dir) already holds a run; continue it with --resume or choose another --out")
+                // (with --resume: another process's first save since this one looked — it was told to add --resume)
+                throw VAEError(resume ? "\(dir) already holds a run, started there by another process while this one read its data; run this command again to continue it"
+                                      : "\(dir) already holds a run; continue it with --resume or choose another --out")
             }
             // a run's description without its weights (a recipe kept, a folder copied without them) is not overwritten
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.configFile) {
@@ -375,7 +377,13 @@ struct Train: ParsableCommand {
                 try Trainer.checkObjective(o, cfg)
             } catch let e as VAEError { throw ValidationError(e.message) }
             try Train.requireBothSplits(data, classes: o.classes)
-            run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
+            do {
+                run = try TrainingRun.start(directory: dir, model: cfg, options: o, data: data, mpi: mpi)
+            } catch let e as VAEError where e.message.hasPrefix("\(dir) already holds a run") {
+                // (another vae train started a run there since the checks above; the library's words
+                // named its own API)
+                throw VAEError("\(dir) already holds a run, started there by another process while this one read its data; \(resume ? "run this command again to continue it" : "continue it with --resume or choose another --out")")
+            }
             if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }
             // the data line counted the training split before the hold-out
             if let held = run.trainer.validation {

@@ -316,6 +316,33 @@ final class CheckpointTests: XCTestCase {
         XCTAssertNotNil(sound.adamM)
     }
 
+    /// A run that another process started (and finished) in the folder while this one prepared is
+    /// found under the folder's lock and kept: two `vae train --out SAME` both said "done", the
+    /// second's run replacing the first's.
+    func testARunStartedMeanwhileIsNotReplaced() throws {
+        let dir = tempDir("race")
+        var o = TrainingOptions()
+        o.epochs = 1
+        o.batchSize = 50
+        let data = tinyDataset(), config = self.config, first = o
+        final class Once: @unchecked Sendable { var done = false }
+        let once = Once()
+        // the other run, started and finished while this one's trainer reads its data
+        var hooked = data
+        hooked.train = HookedSource(base: data.train) {
+            guard !once.done else { return }
+            once.done = true
+            _ = try! TrainingRun.start(directory: dir, model: config, options: first, data: data).run()
+        }
+        var p = o
+        p.seed = 2
+        XCTAssertThrowsError(try TrainingRun.start(directory: dir, model: config, options: p, data: hooked)) { e in
+            XCTAssertTrue("\(e)".contains("already holds a run, started there by another process while this one prepared"), "\(e)")
+        }
+        XCTAssertTrue(once.done)
+        XCTAssertEqual(try Checkpoint.load(dir).options.seed, 1)   // the first run's, kept
+    }
+
     /// A conditional run's config.json naming more classes than its model reads (an edited file):
     /// refused — `vae info` said 10 classes while evaluate counted the file's 20.
     func testConfigNamingMoreClassesThanTheConditionalModelIsRejected() throws {
@@ -431,4 +458,22 @@ final class CheckpointTests: XCTestCase {
         }
         XCTAssertEqual(try TrainingRun.parseMetrics([], source: "m").count, 0)
     }
+}
+
+/// A data source that calls `hook` before each fill (a test's way to act while a trainer reads).
+struct HookedSource: DataSource {
+    let base: any DataSource
+    let hook: @Sendable () -> Void
+    var count: Int { base.count }
+    var itemShape: [Int] { base.itemShape }
+    var hasLabels: Bool { base.hasLabels }
+    func label(_ i: Int) -> Int { base.label(i) }
+    func itemID(_ i: Int) -> String { base.itemID(i) }
+    var hasMissing: Bool { base.hasMissing }
+    func fill(_ indices: UnsafeBufferPointer<Int32>, x: Tensor, mask: Tensor?, binarize: Bool, rng: inout RNG) {
+        hook()
+        base.fill(indices, x: x, mask: mask, binarize: binarize, rng: &rng)
+    }
+    func subset(_ indices: [Int]) -> any DataSource { base.subset(indices) }
+    func binarized(seed: UInt64) -> any DataSource { base.binarized(seed: seed) }
 }

@@ -65,7 +65,7 @@ public final class TrainingRun {
                              mpi: (Communicator, DataParallel.Settings)? = nil, replacing: Bool = false) throws -> TrainingRun {
         // (under MPI rank 0 alone: it writes the folder, and another rank could find its first save)
         if !replacing && (mpi?.0.isLeader ?? true) && AtomicFile.exists(directory + "/" + Checkpoint.weightsFile) {
-            throw VAEError("\(directory) already holds a run; continue it with TrainingRun.resume, or start over with replacing: true")
+            throw holdsARun(directory)
         }
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }
         try checkMemory(config, options, longestItem: (data.train as? SequenceSource)?.longestItem, items: data.train.count)
@@ -83,8 +83,21 @@ public final class TrainingRun {
         // another process training this folder is refused before anything is written (the folder
         // is made here, after every check: a refused run leaves none behind)
         run.folderLock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
+        // and checked again under the lock: another process may have started a run here since the
+        // check above — and finished it, releasing the lock — which this one would replace (two
+        // `vae train --out SAME` both said "done", the second's run in the folder)
+        if !replacing && (mpi?.0.isLeader ?? true) && AtomicFile.exists(directory + "/" + Checkpoint.weightsFile) {
+            run.folderLock = nil
+            throw holdsARun(directory, meanwhile: true)
+        }
         try run.save()
         return run
+    }
+
+    /// The refusal of a new run in a folder that holds one (`meanwhile`: found under the folder's
+    /// lock, written by another process since the first look).
+    public static func holdsARun(_ directory: String, meanwhile: Bool = false) -> VAEError {
+        VAEError("\(directory) already holds a run\(meanwhile ? ", started there by another process while this one prepared" : ""); continue it with TrainingRun.resume, or start over with replacing: true")
     }
 
     /// What may change when a run is resumed: how long, and how the optimizer steps. What defines
