@@ -11,6 +11,11 @@ import VAEKit
 /// request travels with the gradient sum) and rank 0 saves the checkpoint.
 enum Interrupt {
     private static let requested = Atomic<Int32>(0)   // the first signal, 0 if none
+    private static let requestedAt = Atomic<UInt64>(0)   // when it came (uptime, ns)
+    /// A second signal this soon after the first is the same request: `timeout -s INT` signals the
+    /// process and then its group, twice within microseconds — taken for "Ctrl-C again", it quit
+    /// at once and lost the progress since the last checkpoint.
+    static let sameRequestNanoseconds: UInt64 = 250_000_000
     private static let batches = Atomic<Int>(0)
     nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
     /// Under mpirun, SIGTERM also means that another rank died: then no batch can finish (the
@@ -50,7 +55,9 @@ enum Interrupt {
                     if !Console.quiet && !said.isEmpty { Console.write("\n\(said)\n") }
                     AtomicFile.removeTemporariesNow(); _exit(128 + sig)
                 }
+                let now = DispatchTime.now().uptimeNanoseconds
                 if requested.compareExchange(expected: 0, desired: sig, ordering: .relaxed).exchanged {
+                    requestedAt.store(now, ordering: .relaxed)
                     // under mpirun the ranks stop together and rank 0 speaks for them
                     if !Console.quiet {
                         let what = sig == SIGINT ? "interrupted: stopping after this batch and saving a checkpoint (Ctrl-C again to quit now)"
@@ -66,6 +73,8 @@ enum Interrupt {
                         }
                     }
                 } else {
+                    let first = requestedAt.load(ordering: .relaxed)
+                    if first == 0 || now &- first < sameRequestNanoseconds { return }   // (the first one's, sent twice)
                     if !Console.quiet { Console.write("\nquit at once: the last checkpoint saved is kept (vae train --resume continues from it)\n") }
                     AtomicFile.removeTemporariesNow(); _exit(128 + sig)
                 }

@@ -518,6 +518,27 @@ final class CLITests: XCTestCase {
         try checkGracefulStop(SIGHUP, status: 129, says: "hang-up (SIGHUP: the terminal closed): stopping after this batch")
     }
 
+    /// The same signal twice at once (`timeout -s INT` signals the process, then its group): one
+    /// request, a graceful stop with its checkpoint — it was taken for "Ctrl-C again" and quit at
+    /// once, losing the progress since the last save (a second one later still quits at once).
+    func testASignalSentTwiceAtOnceIsOneRequest() throws {
+        // batches long enough that the second signal comes while one is under way
+        let dir = tempRunDir("signal-twice")
+        let h = try CLI.start(["train", "--data", try TinyData.make(train: 512, test: 32), "--epochs", "500", "--hidden", "2048", "--batch", "512",
+                               "--no-report", "--out", dir])
+        let deadline = Date().addingTimeInterval(60)
+        while !FileManager.default.fileExists(atPath: dir + "/model.safetensors") && Date() < deadline { usleep(20_000) }
+        usleep(300_000)
+        kill(h.0.processIdentifier, SIGINT)
+        usleep(30_000)   // (two separate deliveries: at once, the kernel may merge them into one)
+        kill(h.0.processIdentifier, SIGINT)
+        let r = CLI.finish(h)
+        XCTAssertEqual(r.status, 130, r.stderr)
+        XCTAssertFalse(r.stderr.contains("quit at once"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("checkpoint saved"), r.stderr)
+        XCTAssertNoThrow(try Checkpoint.load(dir))
+    }
+
     /// A 500-epoch training, returned a moment after its first checkpoint is on disk.
     func startLongTraining(_ tag: String) throws -> (dir: String, handle: (Process, Pipe, Pipe)) {
         let dir = tempRunDir(tag)
