@@ -47,6 +47,39 @@ enum RunReport {
         return ("read", "the pictures and scores below are of \(data.directory), read as new data (\(data.test.count) test \(data.itemNoun)s); the run trained on \(r.name) (\(r.directory)): \(r.trainCount) train, \(r.testCount) test")
     }
 
+    /// A run with early stopping: what was held out, the best epoch, and which model the page
+    /// shows (it said nothing of it: "60000 train … epochs 6 of 12", the pictures being epoch 4's).
+    /// `trainable`: the training items before the hold-out.
+    static func earlyStoppingRow(state: TrainingState, metrics: [EpochMetrics], options: TrainingOptions, trainable: Int, noun: String) -> (String, String)? {
+        guard let f = options.validationFraction else { return nil }
+        let held = Trainer.holdOutCount(count: trainable, fraction: f)
+        var text = "\(ProgressDisplay.grouped(Double(held))) of the \(ProgressDisplay.grouped(Double(trainable))) training \(noun)s held out (--validation-fraction \(f)) and scored every epoch; \(ProgressDisplay.grouped(Double(trainable - held))) trained on"
+        if let b = state.bestEpoch {
+            let score = state.bestValidation.map { String(format: " (validation −ELBO %.2f)", $0) } ?? ""
+            let last = metrics.last?.epoch ?? b
+            if state.epoch >= options.epochs || state.stoppedEarly == true {
+                text += "; the best epoch was \(b)\(score), and the model kept — the one below — is that epoch's"
+                    + (state.stoppedEarly == true ? " (stopped after \(last - b) epoch\(last - b == 1 ? "" : "s") without a better score)" : "")
+                    + (b != last ? "; the curves and metrics run to epoch \(last)" : "")
+            } else {
+                text += "; the best so far is epoch \(b)\(score): the pictures below are of the latest weights, and the run keeps the best epoch's when it ends"
+            }
+        }
+        return ("early stopping", text)
+    }
+
+    /// The training items before the validation hold-out, from the count trained on (what a run
+    /// records): the n with n − holdOutCount(n) = `trained`.
+    static func beforeHoldOut(trained: Int, fraction f: Double) -> Int {
+        let guess = Int((Double(trained) / max(1 - f, 1e-9)).rounded())
+        return (max(trained, guess - 3)...(guess + 3)).first { $0 - Trainer.holdOutCount(count: $0, fraction: f) == trained } ?? guess
+    }
+
+    /// The objective of an IWAE run (the page named no K).
+    static func objectiveRow(_ options: TrainingOptions) -> (String, String)? {
+        options.trainingObjective == .iwae ? ("objective", "IWAE, k = \(options.importanceSamples) importance samples per item (the bound −L_k trained; test losses are the ELBO's)") : nil
+    }
+
     static func epochsText(metrics: [EpochMetrics], options: TrainingOptions, state: TrainingState) -> String {
         "\(metrics.count) of \(options.epochs)" + (state.batchInEpoch > 0
             ? "; stopped \(state.position(of: options.epochs)) — the pictures and scores below are of that checkpoint, the curves and metrics end at epoch \(metrics.count)"
@@ -83,7 +116,11 @@ enum RunReport {
             ("likelihood", RunReport.likelihoodText(cfg)),
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.weightDecay > 0 ? ", weight decay \(options.weightDecay)" : "")"),
+            RunReport.objectiveRow(options),
             ("epochs", RunReport.epochsText(metrics: metrics, options: options, state: state)),
+            RunReport.earlyStoppingRow(state: state, metrics: metrics, options: options,
+                                       trainable: recorded.map { RunReport.beforeHoldOut(trained: $0.trainCount, fraction: options.validationFraction ?? 0) }
+                                           ?? options.classes.map { data.train.filtered(classes: Set($0)).count } ?? data.train.count, noun: data.itemNoun),
             options.testLimit.map { ("test loss per epoch", "over the first \($0) test \(data.itemNoun)s (--test-limit); the scores below use the test set shown") },
             options.corrupt.map { ("denoising", "the encoder sees each batch corrupted by \($0)") },
             table ? nil : ("binarized", options.binarize ? "yes (dynamic)" : "no"),
@@ -120,15 +157,18 @@ enum RunReport {
             page.addSVG("Loss curves", svg: loss.svg, caption: k > 1
                 ? "Training: the negative importance-weighted bound −L_\(k) (IWAE, k = \(k) samples per image); test: the negative ELBO with one z and with z = μ (reconstruction + KL). Nats per image."
                 : "Negative ELBO in nats per image (reconstruction + KL, β not applied).")
+            // early stopping's score per epoch beside the test losses (the page left it out)
+            let validated = metrics.contains { $0.validation_loss != nil }
             let rows = metrics.map { m in
                 [String(m.epoch), f(m.train_loss), f(m.train_recon), f(m.train_kl), f(m.test_loss), f(m.test_loss_mu),
-                 f(m.test_recon), f(m.test_kl), String(format: "%.1f", m.seconds), ProgressDisplay.grouped(m.images_per_second)]
+                 f(m.test_recon), f(m.test_kl)] + (validated ? [m.validation_loss.map(f) ?? "–"] : [])
+                    + [String(format: "%.1f", m.seconds), ProgressDisplay.grouped(m.images_per_second)]
             }
             // IWAE: train_kl is −L_K less the mean reconstruction term, not a KL (it can be negative)
             let iwaeRun = metrics.contains { $0.train_iwae_k != nil }
-            page.addTable("Metrics", columns: ["epoch", iwaeRun ? "train −L_K" : "train loss", "train recon",
-                                               iwaeRun ? "train −L_K − recon" : "train KL", "test loss", "test loss (z=μ)",
-                                               "test recon", "test KL", "seconds", "images/s"], rows: rows)
+            page.addTable("Metrics", columns: ["epoch", iwaeRun ? "train −L_\(k)" : "train loss", "train recon",
+                                               iwaeRun ? "train −L_\(k) − recon" : "train KL", "test loss", "test loss (z=μ)",
+                                               "test recon", "test KL"] + (validated ? ["validation loss"] : []) + ["seconds", "images/s"], rows: rows)
         }
 
         let samples = try Figures.samples(model, count: 64, seed: seed, classes: options.classes)

@@ -92,6 +92,8 @@ enum SequenceReport {
             ("word dropout", "\(s.wordDropout)"),
             ("optimizer", "Adam, \(Train.learningRateText(options)), batch \(options.batchSize)\(options.clipNorm.map { ", clip \($0)" } ?? "")"),
             ("epochs", RunReport.epochsText(metrics: metrics, options: options, state: state)),
+            RunReport.earlyStoppingRow(state: state, metrics: metrics, options: options,
+                                       trainable: recorded.map { RunReport.beforeHoldOut(trained: $0.trainCount, fraction: options.validationFraction ?? 0) } ?? data.train.count, noun: "item"),
             ("seed", "\(options.seed)"),
             ("SwiftVAE", SwiftVAE.version),
         ].compactMap { $0 })

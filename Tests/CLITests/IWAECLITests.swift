@@ -156,7 +156,9 @@ final class IWAECLITests: XCTestCase {
         let html = try String(contentsOfFile: dir + "/report.html", encoding: .utf8)
         XCTAssertTrue(html.contains("the negative importance-weighted bound −L_4 (IWAE, k = 4 samples per image)"))
         // its metrics table does not call −L_K − recon a KL (it can be negative)
-        XCTAssertTrue(html.contains("train −L_K − recon") && !html.contains("train KL"), "the metrics table's columns")
+        XCTAssertTrue(html.contains("<th>train −L_4</th>") && html.contains("train −L_4 − recon") && !html.contains("train KL"), "the metrics table's columns")
+        // and its Run table names the objective and K (it named neither)
+        XCTAssertTrue(html.contains("IWAE, k = 4 importance samples per item (the bound −L_k trained; test losses are the ELBO"), "the objective row")
         let svg = try String(contentsOfFile: dir + "/loss.svg", encoding: .utf8)
         XCTAssertTrue(svg.contains("train (IWAE bound, k = 4)"), "legend")
     }

@@ -191,6 +191,13 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertTrue(r.stdout.contains(String(format: "test loss %.2f", kept.test_loss) + " nats/image (z=μ " + String(format: "%.2f", kept.test_loss_mu) + ") of epoch \(best), the model kept"), r.stdout)
         let info = try CLI.run(["info", run])
         XCTAssertTrue(info.stdout.contains("model kept:  epoch \(best)'s"), info.stdout)
+        // and the report: what was held out, the best epoch, the model shown, the scores per epoch
+        // (the page said nothing of early stopping)
+        XCTAssertEqual(try CLI.run(["report", run]).status, 0)
+        let page = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("256 of the 512 training images held out (--validation-fraction 0.5) and scored every epoch; 256 trained on; the best epoch was \(best) (validation −ELBO ")
+                      && page.contains("and the model kept — the one below — is that epoch&#39;s (stopped after \(loaded.state.epoch - best) epoch"), page)
+        XCTAssertTrue(page.contains("<th>validation loss</th>"), "the metrics table's validation column")
     }
 
     /// A job killed before its first checkpoint leaves nothing (or an empty folder): `--resume`
