@@ -106,6 +106,7 @@ final class ProgressDisplay {
         if let k = m.train_iwae_k {
             return String(format: "epoch %d/%d  train −L_%d %.2f  test −ELBO %.2f (z=μ %.2f)  %.1f s  %@ %@",
                           m.epoch, total, k, m.train_loss, m.test_loss, m.test_loss_mu, m.seconds, grouped(m.images_per_second), unit)
+                + (m.validation_loss.map { String(format: "  validation %.2f", $0) } ?? "")   // (early stopping's score: it was left off)
         }
         return String(format: "epoch %d/%d  train %.2f (recon %.2f + KL %.2f)  test %.2f (z=μ %.2f)  %.1f s  %@ %@",
                m.epoch, total, m.train_loss, m.train_recon, m.train_kl, m.test_loss, m.test_loss_mu, m.seconds,

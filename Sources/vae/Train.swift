@@ -384,6 +384,9 @@ struct Train: ParsableCommand {
                 // named its own API)
                 throw VAEError("\(dir) already holds a run, started there by another process while this one read its data; \(resume ? "run this command again to continue it" : "continue it with --resume or choose another --out")")
             }
+            if cfg.warmupEpochs > o.epochs && o.epochs > 0 {   // (the KL weight never reached β, without a word)
+                Console.note("note: the KL warm-up (--warmup \(cfg.warmupEpochs)) is longer than the run (--epochs \(o.epochs)): the KL weight ends at \(String(format: "%.3g", cfg.beta * Double(o.epochs) / Double(cfg.warmupEpochs))), not β = \(cfg.beta) — more epochs later (vae train --resume --epochs N) finish the warm-up")
+            }
             if let c = o.classes { Console.note("training on classes \(c.map { Encode.className($0, data.classNames) }.joined(separator: ", ")) only: \(run.trainer.data.train.count) \(data.itemNoun)s") }
             // the data line counted the training split before the hold-out
             if let held = run.trainer.validation {

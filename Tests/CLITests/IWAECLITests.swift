@@ -145,6 +145,10 @@ final class IWAECLITests: XCTestCase {
         r = try CLI.run(["train", "--data", data, "--warmup", "1", "--epochs", "1", "--out", two + "-w"])
         XCTAssertEqual(r.status, 2, r.stderr)
         XCTAssertTrue(r.stderr.contains("--warmup 1 is no warm-up: the KL weight is β·e/E in epoch e = 1…E"), r.stderr)
+        // a warm-up longer than the run: said (the KL weight never reached β, without a word)
+        r = try CLI.run(["train", "--data", data, "--warmup", "5", "--epochs", "2", "--hidden", "8", "--latent", "2", "--no-report", "--out", two + "-w5"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stderr.contains("note: the KL warm-up (--warmup 5) is longer than the run (--epochs 2): the KL weight ends at 0.4, not β = 1.0"), r.stderr)
     }
 
     /// An IWAE run's report names its training curve the IWAE bound, not the ELBO.
@@ -161,6 +165,11 @@ final class IWAECLITests: XCTestCase {
         XCTAssertTrue(html.contains("IWAE, k = 4 importance samples per item (the bound −L_k trained; test losses are the ELBO"), "the objective row")
         let svg = try String(contentsOfFile: dir + "/loss.svg", encoding: .utf8)
         XCTAssertTrue(svg.contains("train (IWAE bound, k = 4)"), "legend")
+        // with early stopping, the epoch line ends with its validation score, as an ELBO run's does
+        let v = try CLI.run(["train", "--data", data, "--objective", "iwae", "--k", "2", "--validation-fraction", "0.25", "--epochs", "1",
+                             "--hidden", "8", "--latent", "2", "--no-report", "--out", tempRunDir("iwaevalidation")])
+        XCTAssertEqual(v.status, 0, v.stderr)
+        XCTAssertTrue(v.stdout.range(of: #"epoch 1/1  train −L_2 .*  validation \d+\.\d\d"#, options: .regularExpression) != nil, v.stdout)
     }
 
     func testBadObjectiveFlags() throws {
