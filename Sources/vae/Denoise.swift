@@ -47,7 +47,7 @@ struct Denoise: ParsableCommand {
             let condition = ClassChoice.condition(cls, count: noisy.shape[0], model: model)
             let denoised = model.reconstruct(noisy, condition: condition)
             let c = min(count, noisy.shape[0])
-            try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: runArg.output(out, default: "denoise.png"))
+            try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: try runArg.output(out, default: "denoise.png"))
             try ImageInputs.writeEach(denoised, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "denoised"))
             return
         }
@@ -69,7 +69,7 @@ struct Denoise: ParsableCommand {
         }
         Console.note("rows: clean, noisy, median filter, VAE")
         try Pictures.write(Pictures.grid(grid, shape: shape, columns: c, scale: Figures.scale(for: shape)),
-                           to: runArg.output(out, default: "denoise.png"))
+                           to: try runArg.output(out, default: "denoise.png"))
         if let outDir { try ImageInputs.writeEach(denoised.rows(0..<c), shape: shape, names: ImageInputs.numbered("denoised", c), to: outDir) }
     }
 }

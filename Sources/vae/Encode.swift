@@ -51,7 +51,7 @@ struct Encode: ParsableCommand {
         let fixed = ["split", "id"] + (files ? ["file"] : []) + [seq == nil ? "label" : "item"]
             + (0..<k).map { "mu\($0 + 1)" } + (0..<k).map { "sigma\($0 + 1)" }
         let header = (fixed.prefix(2) + Encode.keyHeader(keyNames, besides: fixed) + fixed.dropFirst(2)).map(CSVText.quote).joined(separator: ",")
-        let path = runArg.output(out, default: "latents.csv")
+        let path = try runArg.output(out, default: "latents.csv")
         var items = 0, overflowed = 0, overflowIDs: [String] = []   // (the first few ids, and the count)
         // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
         try AtomicFile.write(to: path) { emit in

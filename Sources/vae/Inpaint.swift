@@ -98,7 +98,7 @@ struct Inpaint: ParsableCommand {
             let filled = Inpainting.fill(model, x: x, observed: observed, condition: condition, method: method, iterations: iterations,
                                          chains: chains, start: start, rng: &rng)
             try Pictures.write(Figures.pairs(Inpaint.shown(x, observed), filled, shape: shape, count: min(count, x.shape[0])),
-                               to: runArg.output(out, default: "inpaint.png"))
+                               to: try runArg.output(out, default: "inpaint.png"))
             try ImageInputs.writeEach(filled, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "inpainted"))
             return
         }
@@ -147,7 +147,7 @@ struct Inpaint: ParsableCommand {
         }
         Console.note("rows: test images, what the model sees (missing pixels grey), inpainted")
         try Pictures.write(Pictures.grid(grid, shape: shape, columns: c, scale: Figures.scale(for: shape)),
-                           to: runArg.output(out, default: "inpaint.png"))
+                           to: try runArg.output(out, default: "inpaint.png"))
         if let outDir { try ImageInputs.writeEach(filled.rows(0..<c), shape: shape, names: ImageInputs.numbered("inpainted", c), to: outDir) }
     }
 

@@ -21,7 +21,7 @@ struct Latent: ParsableCommand {
         let loaded = try runArg.load()
         let data = try runArg.testSet(loaded, dataOptions)
         let s = try Figures.latentScatter(loaded.model, data, limit: limit)   // any run: images, tables, sequences
-        let png = runArg.output(out, default: "latent.png")
+        let png = try runArg.output(out, default: "latent.png")
         try Pictures.write(s.png, to: png)
         let svg = (png.lowercased().hasSuffix(".png") ? String(png.dropLast(4)) : png) + ".svg"
         try AtomicFile.write(s.svg, to: svg)

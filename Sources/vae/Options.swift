@@ -480,7 +480,16 @@ struct RunArgument: ParsableArguments {
 
     /// `--out` or RUN/<name> — beside the file when RUN names a checkpoint file (`…/weights.safetensors`;
     /// RUN/<name> under a file was "Not a directory")
-    func output(_ out: String?, default name: String) -> String { out ?? (folder + "/" + name) }
+    /// Where a command writes: `out`, else `name` in the run's folder — which this user may not be
+    /// able to write (a shared, read-only run): said with the way out, --out, before any work (the
+    /// error came after the work, and named no --out).
+    func output(_ out: String?, default name: String) throws -> String {
+        if let out { return out }
+        if access(folder, W_OK) != 0 {
+            throw VAEError("cannot write \(name) in \(folder), the run's folder, where this command writes by default (\(VAEError.errnoText(errno))): give --out with a file elsewhere")
+        }
+        return folder + "/" + name
+    }
 
     /// The run's folder: RUN, or the folder of the checkpoint file RUN names.
     var folder: String { AtomicFile.regularFileSize(run) != nil ? AtomicFile.split(run).directory : run }

@@ -72,7 +72,7 @@ struct Sample: ParsableCommand {
             columns = Int(Double(n).squareRoot().rounded(.up))
         }
         try Pictures.write(Pictures.grid(picture ?? images, shape: shape, columns: columns, scale: Figures.scale(for: shape)),
-                           to: runArg.output(out, default: "samples.png"))
+                           to: try runArg.output(out, default: "samples.png"))
         if let outDir { try ImageInputs.writeEach(images, shape: shape, names: ImageInputs.numbered("sample", images.shape[0]), to: outDir) }
     }
 }
@@ -123,7 +123,7 @@ struct Reconstruct: ParsableCommand {
             names = ImageInputs.numbered("test", n)
         }
         let r = model.reconstruct(x, condition: condition)
-        try Pictures.write(Figures.pairs(x, r, shape: shape, count: min(count ?? 30, x.shape[0])), to: runArg.output(out, default: "reconstructions.png"))
+        try Pictures.write(Figures.pairs(x, r, shape: shape, count: min(count ?? 30, x.shape[0])), to: try runArg.output(out, default: "reconstructions.png"))
         if let outDir { try ImageInputs.writeEach(r, shape: shape, names: names, to: outDir) }
     }
 }
@@ -184,7 +184,7 @@ struct Interpolate: ParsableCommand {
         let line = Figures.interpolationLine(model, data.test, from: from, to: to, steps: steps, decodeClass: decodeClass)
         let shape = model.config.inputShape
         try Pictures.write(Pictures.grid(line, shape: shape, columns: steps + 2, scale: 2 * Figures.scale(for: shape)),
-                           to: runArg.output(out, default: "interpolation.png"))
+                           to: try runArg.output(out, default: "interpolation.png"))
         if let outDir { try ImageInputs.writeEach(line, shape: shape, names: ImageInputs.numbered("step", line.shape[0]), to: outDir) }
     }
 }
@@ -223,6 +223,6 @@ struct Manifold: ParsableCommand {
             let names = loaded.config?.data?.classNames ?? []
             Console.note("note: a conditional model; decoding class \(c! < names.count && names[c!] != String(c!) ? "\(c!) (\(names[c!]))" : String(c!)) (choose with --class)")
         }
-        try Pictures.write(Figures.manifold(model, grid: grid, range: range, decodeClass: c), to: runArg.output(out, default: "manifold.png"))
+        try Pictures.write(Figures.manifold(model, grid: grid, range: range, decodeClass: c), to: try runArg.output(out, default: "manifold.png"))
     }
 }

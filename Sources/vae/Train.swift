@@ -161,6 +161,11 @@ struct Train: ParsableCommand {
         defer { withExtendedLifetime(claim) {} }
         if resume, case .run(let loaded) = try Train.resumeTarget(out!) {
             if let damage = loaded.optimizerDamage { throw TrainingRun.cannotResume(damage) }   // (before the data is read)
+            // a folder this user cannot write: said before an epoch is trained (it failed at the
+            // epoch's end, writing metrics.jsonl, the epoch's work lost)
+            if access(out!, W_OK) != 0 {
+                throw VAEError("cannot write in \(out!) (\(VAEError.errnoText(errno))): resuming saves the run there — run as its owner, or copy the folder somewhere writable (cp -r) and resume the copy")
+            }
             try checkResume(loaded, raw: raw)
             resuming = loaded
         }

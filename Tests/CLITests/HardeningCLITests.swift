@@ -31,6 +31,39 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertEqual(same(copy.stdout), same(e.stdout))
     }
 
+    /// A run folder this user cannot write: `vae sample` (whose picture goes there by default) says
+    /// to give --out before any work, and a resume says so before training an epoch (it failed at
+    /// the epoch's end, the epoch lost).
+    func testARunFolderThatCannotBeWrittenIsSaidFirst() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("readonly-run")
+        XCTAssertEqual(try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: run)
+        addTeardownBlock { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: run) }
+        for path in [run + "/model.safetensors", run + "/config.json", run + "/metrics.jsonl", data] + ((try? FileManager.default.contentsOfDirectory(atPath: data)) ?? []).map { data + "/" + $0 } {
+            try FileManager.default.setAttributes([.posixPermissions: AtomicFile.isDirectory(path) ? 0o755 : 0o644], ofItemAtPath: path)
+        }
+        // root writes anywhere: the commands run as nobody then (util-linux's setpriv)
+        let asUser: String
+        var binary = CLI.binary
+        if getuid() == 0 {
+            guard FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") else { throw XCTSkip("running as root without util-linux's setpriv: no user for whom the folder is read-only") }
+            asUser = "/usr/bin/setpriv --reuid=65534 --regid=65534 --clear-groups "
+            // a copy nobody can reach (a clone in a private temporary folder is not)
+            binary = tempRunDir("vae-for-nobody")
+            try FileManager.default.copyItem(atPath: CLI.binary, toPath: binary)
+            try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: binary)
+        } else {
+            asUser = ""
+        }
+        let sample = try CLI.shell(asUser + "'\(binary)' sample '\(run)'")
+        XCTAssertEqual(sample.status, 1, sample.stderr)
+        XCTAssertTrue(sample.stderr.contains("error: cannot write samples.png in \(run), the run's folder, where this command writes by default (Permission denied): give --out with a file elsewhere"), sample.stderr)
+        let resume = try CLI.shell(asUser + "'\(binary)' train --resume --out '\(run)' --epochs 2 --no-report")
+        XCTAssertEqual(resume.status, 1, resume.stderr)
+        XCTAssertTrue(resume.stderr.contains("error: cannot write in \(run) (Permission denied): resuming saves the run there") && !resume.stderr.contains("epoch 2/2"), resume.stderr)
+    }
+
     /// A FIFO in a run folder's file's place (the weights, config.json, metrics.jsonl): refused in
     /// one line — opening it waited for a writer forever, every command hung without a word.
     func testAFIFOInARunFolderIsRefusedNotWaitedOn() throws {
