@@ -64,6 +64,31 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(resume.stderr.contains("error: cannot write in \(run) (Permission denied): resuming saves the run there") && !resume.stderr.contains("epoch 2/2"), resume.stderr)
     }
 
+    /// Temporary files a killed command left (SIGKILL: no handler runs) are removed by the next
+    /// command that writes into their folder — those of a process gone and untouched for a minute;
+    /// a fresh one (a writer elsewhere sharing the folder) and a live process's stay.
+    func testTemporariesOfAKilledCommandAreRemovedByTheNext() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("left-temporaries")
+        XCTAssertEqual(try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        let out = tempRunDir("left-temporaries-out")
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let gone = Process()   // a process that has ended: its pid names no process now
+        gone.executableURL = URL(fileURLWithPath: "/bin/true")
+        try gone.run()
+        gone.waitUntilExit()
+        let old = out + "/.e.csv.tmp-\(gone.processIdentifier)-oldone", fresh = out + "/.e.csv.tmp-\(gone.processIdentifier)-freshone"
+        let live = out + "/.e.csv.tmp-\(getpid())-liveone"
+        for p in [old, fresh, live] { try AtomicFile.write("partial", to: p) }
+        var times = [timeval(tv_sec: time(nil) - 3600, tv_usec: 0), timeval(tv_sec: time(nil) - 3600, tv_usec: 0)]
+        XCTAssertEqual(utimes(old, &times), 0)
+        XCTAssertEqual(utimes(live, &times), 0)
+        let e = try CLI.run(["encode", run, "--out", out + "/e.csv"])
+        XCTAssertEqual(e.status, 0, e.stderr)
+        XCTAssertFalse(AtomicFile.exists(old))
+        XCTAssertTrue(AtomicFile.exists(fresh) && AtomicFile.exists(live))
+    }
+
     /// A FIFO in a run folder's file's place (the weights, config.json, metrics.jsonl): refused in
     /// one line — opening it waited for a writer forever, every command hung without a word.
     func testAFIFOInARunFolderIsRefusedNotWaitedOn() throws {

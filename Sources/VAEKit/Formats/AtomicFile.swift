@@ -7,6 +7,7 @@ import Musl
 import Darwin
 #endif
 import CVAEKernels
+import Synchronization
 
 /// Crash-safe file writes and bounded file reads with POSIX calls.
 ///
@@ -68,6 +69,7 @@ public enum AtomicFile {
         }
 
         let prefix = directory == "/" ? "/" : (directory == "." && !path.hasPrefix("./") ? "" : directory + "/")
+        removeLeftTemporaries(in: directory)
         let tempPath = prefix + temporaryName(for: name)
         // registered before it exists (removed if a signal ends the process meanwhile): a signal
         // between the open and a registration after it left the file (a test's Ctrl-C met it)
@@ -143,11 +145,24 @@ public enum AtomicFile {
         return pid != getpid() && kill(pid, 0) != 0 && errno == ESRCH
     }
 
+    /// The folders whose left temporaries this process has looked for (once each).
+    private static let lookedIn = Mutex<Set<String>>([])
+
+    /// Before a process's first write into a folder: the temporary files that a killed `vae`
+    /// command left there (SIGKILL, a power cut: `.e.csv.tmp-…` stayed for good beside e.csv) —
+    /// of a process gone from this machine, and untouched for a minute (a writer on another
+    /// machine sharing the folder keeps its file's time fresh).
+    static func removeLeftTemporaries(in directory: String) {
+        guard lookedIn.withLock({ $0.insert(directory).inserted }) else { return }
+        removeStaleTemporaries(in: directory, untouchedFor: 60)
+    }
+
     /// Removes the temporary files (`.NAME.tmp-PID-RANDOM`) that a killed `write` left in `directory`:
     /// those of processes that no longer exist. A missing directory is not an error. Returns how many
     /// were removed.
+    /// `untouchedFor`: only those not modified for that many seconds (0: any).
     @discardableResult
-    public static func removeStaleTemporaries(in directory: String) -> Int {
+    public static func removeStaleTemporaries(in directory: String, untouchedFor seconds: Int = 0) -> Int {
         guard let dir = opendir(directory) else { return 0 }
         defer { closedir(dir) }
         var removed = 0
@@ -159,6 +174,7 @@ public enum AtomicFile {
             let path = (directory.hasSuffix("/") ? directory : directory + "/") + name
             var info = stat()
             guard lstat(path, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { continue }
+            if seconds > 0 && Int(time(nil)) - Int(info.st_mtim.tv_sec) < seconds { continue }
             if unlink(path) == 0 { removed += 1 }
         }
         return removed
