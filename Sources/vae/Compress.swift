@@ -132,10 +132,13 @@ struct Decompress: ParsableCommand {
             if let blocked = files.first(where: { AtomicFile.isDirectory(dir + "/" + $0) }) {
                 throw VAEError("cannot write \(dir)/\(blocked): a folder of that name is in the way (nothing was written)")
             }
-            try AtomicFile.makeFolders(dir, what: "--out-dir")
-            for (i, name) in files.enumerated() {
-                let png = PNG.encode(width: codec.shape[2], height: codec.shape[1], channels: 1, pixels: Array(pixels[(i * d)..<((i + 1) * d)]))
-                try AtomicFile.write(png, to: dir + "/" + name)
+            // a new folder all or nothing (an interrupted decompression left 4,351 of 10,000 images
+            // and no word); an existing one is written into, image by image
+            try Export.wholeFolder(dir, option: "--out-dir") { folder in
+                for (i, name) in files.enumerated() {
+                    let png = PNG.encode(width: codec.shape[2], height: codec.shape[1], channels: 1, pixels: Array(pixels[(i * d)..<((i + 1) * d)]))
+                    try AtomicFile.write(png, to: folder + "/" + name)
+                }
             }
             target = dir
         }

@@ -26,35 +26,7 @@ struct Export: ParsableCommand {
         if AtomicFile.exists(weights) && (AtomicFile.exists(out + "/" + Checkpoint.configFile) || Export.holdsOptimizerState(weights)) {
             throw VAEError("\(out) already holds a run; choose another --out")
         }
-        // All or nothing where --out does not exist yet: the copy is written into a hidden folder
-        // beside it and renamed to it when whole. A folder that exists (empty, or with files;
-        // its mode and owner are the user's) is written into as it is.
-        let whole = !AtomicFile.exists(out) && !AtomicFile.isSymbolicLink(out)
-        var target = out
-        if whole {
-            try AtomicFile.checkFolderPath(out, what: "--out")
-            let (parent, name) = AtomicFile.split(out.hasSuffix("/") && out.count > 1 ? String(out.dropLast()) : out)
-            Export.removeStaleCopies(in: parent, of: name)
-            target = (parent == "." && !out.hasPrefix("./") ? "" : parent + "/") + AtomicFile.temporaryName(for: name)
-        }
-        do {
-            // Ctrl-C while the hidden folder fills removes it (made here, registered once it exists)
-            var slot: Int32 = -1
-            defer { if slot >= 0 { AtomicFile.forgetTemporaryFolder(slot) } }
-            if whole {
-                // its parents made as Checkpoint.save made them; a failure names --out, not the hidden copy
-                try AtomicFile.makeFolders(AtomicFile.split(target).directory, what: "--out")
-                guard mkdir(target, 0o777) == 0 else { throw VAEError("cannot write --out \(out): \(VAEError.errnoText())") }
-                slot = AtomicFile.removeOnSignal(folder: target)
-            }
-            try write(loaded, to: target)
-            if whole {
-                guard rename(target, out) == 0 else { throw VAEError("cannot write \(out): \(VAEError.errnoText())") }
-            }
-        } catch {
-            if whole { try? FileManager.default.removeItem(atPath: target) }
-            throw error
-        }
+        try Export.wholeFolder(out, option: "--out") { target in try write(loaded, to: target) }
         let size = try FileManager.default.attributesOfItem(atPath: out + "/" + Checkpoint.weightsFile)[.size] as? Int ?? 0
         print("exported \(runArg.run) to \(out): weights only, \(size) bytes")
     }
@@ -83,6 +55,39 @@ struct Export: ParsableCommand {
     /// Removes the hidden folders (`.NAME.tmp-PID-RANDOM`) that killed exports to NAME left in
     /// `parent`: those of processes that no longer exist here, untouched for an hour (on a file
     /// system shared between machines, another's export may be writing one).
+    /// A folder written all or nothing where it does not exist yet: `fill` writes into a hidden
+    /// folder beside it, renamed to it when whole (Ctrl-C, SIGTERM or an error removes the hidden
+    /// one). A folder that exists (empty, or with files; its mode and owner are the user's) is
+    /// written into as it is. `option` names the folder in messages (not the hidden copy).
+    static func wholeFolder(_ out: String, option: String, _ fill: (String) throws -> Void) throws {
+        let whole = !AtomicFile.exists(out) && !AtomicFile.isSymbolicLink(out)
+        var target = out
+        if whole {
+            try AtomicFile.checkFolderPath(out, what: option)
+            let (parent, name) = AtomicFile.split(out.hasSuffix("/") && out.count > 1 ? String(out.dropLast()) : out)
+            Export.removeStaleCopies(in: parent, of: name)
+            target = (parent == "." && !out.hasPrefix("./") ? "" : parent + "/") + AtomicFile.temporaryName(for: name)
+        }
+        do {
+            // Ctrl-C while the hidden folder fills removes it (made here, registered once it exists)
+            var slot: Int32 = -1
+            defer { if slot >= 0 { AtomicFile.forgetTemporaryFolder(slot) } }
+            if whole {
+                // its parents made as Checkpoint.save made them; a failure names the option, not the hidden copy
+                try AtomicFile.makeFolders(AtomicFile.split(target).directory, what: option)
+                guard mkdir(target, 0o777) == 0 else { throw VAEError("cannot write \(option) \(out): \(VAEError.errnoText())") }
+                slot = AtomicFile.removeOnSignal(folder: target)
+            }
+            try fill(target)
+            if whole {
+                guard rename(target, out) == 0 else { throw VAEError("cannot write \(out): \(VAEError.errnoText())") }
+            }
+        } catch {
+            if whole { try? FileManager.default.removeItem(atPath: target) }
+            throw error
+        }
+    }
+
     static func removeStaleCopies(in parent: String, of name: String) {
         let prefix = "." + name + ".tmp"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix + "-") {

@@ -120,6 +120,23 @@ final class CompressionCLITests: XCTestCase {
         XCTAssertEqual(r.status, SIGINT)
         XCTAssertEqual(temporary(), [], "a partial temporary file was left")
         XCTAssertFalse(AtomicFile.exists(dir + "/x.idx"))
+        // into a new --out-dir: all or nothing (a Ctrl-C left some thousands of the images, no word)
+        let p = try CLI.start(["decompress", run, archive, "--out-dir", dir + "/images"])
+        let until = Date().addingTimeInterval(60)
+        while temporary().isEmpty && p.0.isRunning && Date() < until { usleep(1000) }
+        guard p.0.isRunning, !temporary().isEmpty else {
+            _ = CLI.finish(p)
+            return XCTFail("decompress ended before its hidden folder was seen")
+        }
+        usleep(200_000)
+        kill(p.0.processIdentifier, SIGINT)
+        _ = CLI.finish(p)
+        XCTAssertEqual(temporary(), [], "the hidden folder was left")
+        XCTAssertFalse(AtomicFile.exists(dir + "/images"))
+        let whole = try CLI.run(["decompress", run, archive, "--out-dir", dir + "/images"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir + "/images").count, 5000)
+        XCTAssertEqual(temporary(), [])
     }
 
     func testRunsTheCodecCannotCodeAreUsageErrors() throws {
