@@ -198,6 +198,16 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertTrue(page.contains("256 of the 512 training images held out (--validation-fraction 0.5) and scored every epoch; 256 trained on; the best epoch was \(best) (validation −ELBO ")
                       && page.contains("and the model kept — the one below — is that epoch&#39;s (stopped after \(loaded.state.epoch - best) epoch"), page)
         XCTAssertTrue(page.contains("<th>validation loss</th>"), "the metrics table's validation column")
+        // the same run without patience, finished at that last epoch with the best one kept, cannot go
+        // on to more epochs: a usage error (exit 2: the --epochs asked for), as other refused resumes
+        let fixed = tempRunDir("kept-fixed")
+        let f = try CLI.run(["train", "--data", data, "--hidden", "64", "--latent", "2", "--batch", "8", "--lr", "0.03", "--seed", "2",
+                             "--validation-fraction", "0.5", "--epochs", String(loaded.state.epoch), "--no-report", "--out", fixed])
+        XCTAssertEqual(f.status, 0, f.stderr)
+        XCTAssertEqual(try Checkpoint.load(fixed).state.bestEpoch, best)
+        let more = try CLI.run(["train", "--resume", "--out", fixed, "--epochs", String(loaded.state.epoch + 1), "--no-report"])
+        XCTAssertEqual(more.status, 2, more.stderr)
+        XCTAssertTrue(more.stderr.contains("finished with the best validation epoch's weights (epoch \(best) of \(loaded.state.epoch))"), more.stderr)
     }
 
     /// A job killed before its first checkpoint leaves nothing (or an empty folder): `--resume`

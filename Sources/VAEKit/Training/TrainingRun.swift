@@ -155,7 +155,7 @@ public final class TrainingRun {
             // A finished run with a validation set keeps only the best epoch's weights. When that
             // was the last epoch they are the last weights too, and more epochs continue exactly.
             guard b == loaded.state.epoch else {
-                throw VAEError("\(directory) finished with the best validation epoch's weights (epoch \(b) of \(loaded.state.epoch)), not the last epoch's, so it cannot continue exactly to more epochs; start a new run with the --epochs you want")
+                throw VAEError.usage("\(directory) finished with the best validation epoch's weights (epoch \(b) of \(loaded.state.epoch)), not the last epoch's, so it cannot continue exactly to more epochs; start a new run with the --epochs you want")
             }
             best = Array(UnsafeBufferPointer(start: loaded.model.store.values.pointer, count: loaded.model.store.count))
         }
