@@ -84,6 +84,9 @@ struct Export: ParsableCommand {
             }
         } catch {
             if whole { try? FileManager.default.removeItem(atPath: target) }
+            // a file of the hidden copy named as the folder asked for (a full disk's message named
+            // ".exp.tmp-21218-…/model.safetensors")
+            if whole, let e = error as? VAEError, e.message.contains(target) { throw VAEError(e.message.replacingOccurrences(of: target, with: out)) }
             throw error
         }
     }

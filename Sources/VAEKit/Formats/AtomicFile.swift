@@ -348,8 +348,9 @@ public enum AtomicFile {
     /// (`what`: "--out-dir", "the run folder") when it cannot.
     public static func makeFolders(_ path: String, what: String) throws {
         if isDirectory(path) { return }
-        guard !path.isEmpty else { throw VAEError("\(what) is empty: give a folder") }
-        if exists(path) { throw VAEError("\(what) \(path) is a file, not a folder: give a folder (it is made if missing)") }
+        // the part in the way named with the folder asked for ("the run folder afile/run: afile is a
+        // file"; it said "the run folder afile is a file")
+        try checkFolderPath(path, what: what)
         let parent = split(path).directory
         if parent != path && !isDirectory(parent) { try makeFolders(parent, what: what) }
         if mkdir(path, 0o755) != 0 && !(errno == EEXIST && isDirectory(path)) {
