@@ -52,9 +52,6 @@ struct Export: ParsableCommand {
         return names.contains { $0.hasPrefix("optimizer.") }
     }
 
-    /// Removes the hidden folders (`.NAME.tmp-PID-RANDOM`) that killed exports to NAME left in
-    /// `parent`: those of processes that no longer exist here, untouched for an hour (on a file
-    /// system shared between machines, another's export may be writing one).
     /// A folder written all or nothing where it does not exist yet: `fill` writes into a hidden
     /// folder beside it, renamed to it when whole (Ctrl-C, SIGTERM or an error removes the hidden
     /// one). A folder that exists (empty, or with files; its mode and owner are the user's) is
@@ -91,6 +88,9 @@ struct Export: ParsableCommand {
         }
     }
 
+    /// Removes the hidden folders (`.NAME.tmp-PID-RANDOM`) that killed exports to NAME left in
+    /// `parent`: those of processes that no longer exist here, untouched for an hour (on a file
+    /// system shared between machines, another's export may be writing one).
     static func removeStaleCopies(in parent: String, of name: String) {
         let prefix = "." + name + ".tmp"
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? [] where entry.hasPrefix(prefix + "-") {

@@ -49,10 +49,10 @@ public struct ImageFolderOptions: Codable, Equatable, Sendable {
     /// Largest image file read.
     public static let maxFileBytes = 256 << 20
 
-    /// Parses `black`, `white` or a gray level 0…255 (`--background`).
     /// A background level as `--background` takes it: "black", "white" or the gray level.
     public static func backgroundName(_ level: Int) -> String { level == 0 ? "black" : level == 255 ? "white" : String(level) }
 
+    /// Parses `black`, `white` or a gray level 0…255 (`--background`).
     public static func parseBackground(_ text: String) throws -> Int {
         switch text.lowercased() {
         case "black": return 0

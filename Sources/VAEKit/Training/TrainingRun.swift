@@ -123,14 +123,14 @@ public final class TrainingRun {
         return try resume(directory: directory, loaded: Checkpoint.load(directory), data: data, changes: changes, mpi: mpi)
     }
 
-    /// Continues the run in `directory` from its checkpoint, already `loaded`, with `changes`.
-    /// Claim the folder (`RunFolderLock.acquire`) before loading it, so that no other trainer saves
-    /// between the load and this run's own claim.
     /// The refusal of a resume whose checkpoint's Adam moments are damaged (`Checkpoint.Loaded.optimizerDamage`).
     public static func cannotResume(_ damage: String) -> VAEError {
         VAEError(damage + ": training cannot resume exactly — the model's weights are sound (vae export keeps them); start a new run to train more")
     }
 
+    /// Continues the run in `directory` from its checkpoint, already `loaded`, with `changes`.
+    /// Claim the folder (`RunFolderLock.acquire`) before loading it, so that no other trainer saves
+    /// between the load and this run's own claim.
     public static func resume(directory: String, loaded: Checkpoint.Loaded, data: Dataset, changes: ResumeChanges,
                               mpi: (Communicator, DataParallel.Settings)? = nil) throws -> TrainingRun {
         let lock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
