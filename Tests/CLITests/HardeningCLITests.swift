@@ -92,6 +92,17 @@ final class HardeningCLITests: XCTestCase {
         XCTAssertTrue(AtomicFile.exists(fresh) && AtomicFile.exists(live))
     }
 
+    /// A first save that fails (a full disk; here a file-size limit, its signal ignored) leaves no
+    /// run folder behind: it held the lock file and an empty metrics.jsonl, a folder of no run.
+    func testAFailedFirstSaveLeavesNoFolder() throws {
+        let data = try TinyData.make(train: 64, test: 16, side: 8)
+        let run = tempRunDir("failed-first-save")
+        let r = try CLI.shell("trap '' XFSZ; ulimit -f 4; exec '\(CLI.binary)' train --data '\(data)' --hidden 256 --latent 2 --epochs 1 --no-report --out '\(run)'")
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("error: cannot write \(run)/model.safetensors: File too large"), r.stderr)
+        XCTAssertFalse(AtomicFile.exists(run))
+    }
+
     /// A FIFO in a run folder's file's place (the weights, config.json, metrics.jsonl): refused in
     /// one line — opening it waited for a writer forever, every command hung without a word.
     func testAFIFOInARunFolderIsRefusedNotWaitedOn() throws {

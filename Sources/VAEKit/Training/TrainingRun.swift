@@ -82,6 +82,7 @@ public final class TrainingRun {
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: [])
         // another process training this folder is refused before anything is written (the folder
         // is made here, after every check: a refused run leaves none behind)
+        let folderExisted = AtomicFile.exists(directory)
         run.folderLock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
         // and checked again under the lock: another process may have started a run here since the
         // check above — and finished it, releasing the lock — which this one would replace (two
@@ -90,7 +91,19 @@ public final class TrainingRun {
             run.folderLock = nil
             throw holdsARun(directory, meanwhile: true)
         }
-        try run.save()
+        do {
+            try run.save()
+        } catch {
+            // a first save that failed (a full disk) leaves no folder it made: it held the lock file
+            // and an empty metrics.jsonl, a run folder of no run
+            if !folderExisted && (mpi?.0.isLeader ?? true) {
+                run.folderLock = nil
+                unlink(directory + "/" + RunFolderLock.fileName)
+                if AtomicFile.regularFileSize(directory + "/" + metricsFile) == 0 { unlink(directory + "/" + metricsFile) }
+                rmdir(directory)   // (only if empty: nothing else is removed)
+            }
+            throw error
+        }
         return run
     }
 
