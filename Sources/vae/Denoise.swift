@@ -44,11 +44,13 @@ struct Denoise: ParsableCommand {
             let cls = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, command: "denoise")   // before reading the folder
             let (names, noisy) = try ImageInputs.load(images, shape: shape, options: ImageInputs.options(loaded, dataOptions),
                                                    skipBadFiles: dataOptions.skipBadFiles)
+            // both places checked before the work (a picture was written before the folder was refused)
+            let picture = try runArg.output(out, default: "denoise.png"), each = try outDir ?? runArg.output(nil, default: "denoised", option: "--out-dir")
             let condition = ClassChoice.condition(cls, count: noisy.shape[0], model: model)
             let denoised = model.reconstruct(noisy, condition: condition)
             let c = min(count, noisy.shape[0])
-            try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: try runArg.output(out, default: "denoise.png"))
-            try ImageInputs.writeEach(denoised, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "denoised"))
+            try Pictures.write(Figures.pairs(noisy, denoised, shape: shape, count: c), to: picture)
+            try ImageInputs.writeEach(denoised, shape: shape, names: names, to: each)
             return
         }
         let data = try runArg.testSet(loaded, dataOptions)

@@ -84,6 +84,8 @@ struct Inpaint: ParsableCommand {
         var rng = RNG(seed: seed)
         if let images {
             let cls = try ClassChoice.forImages(imagesClass, model: model, loaded: loaded, command: "inpaint")   // before reading the folder
+            // both places checked before the work (a picture was written before the folder was refused)
+            let picture = try runArg.output(out, default: "inpaint.png"), each = try outDir ?? runArg.output(nil, default: "inpainted", option: "--out-dir")
             let options = try ImageInputs.options(loaded, dataOptions)
             let (names, x) = try ImageInputs.load(images, shape: shape, options: options, skipBadFiles: dataOptions.skipBadFiles)
             let condition = ClassChoice.condition(cls, count: x.shape[0], model: model)
@@ -97,9 +99,8 @@ struct Inpaint: ParsableCommand {
             }
             let filled = Inpainting.fill(model, x: x, observed: observed, condition: condition, method: method, iterations: iterations,
                                          chains: chains, start: start, rng: &rng)
-            try Pictures.write(Figures.pairs(Inpaint.shown(x, observed), filled, shape: shape, count: min(count, x.shape[0])),
-                               to: try runArg.output(out, default: "inpaint.png"))
-            try ImageInputs.writeEach(filled, shape: shape, names: names, to: outDir ?? runArg.output(nil, default: "inpainted"))
+            try Pictures.write(Figures.pairs(Inpaint.shown(x, observed), filled, shape: shape, count: min(count, x.shape[0])), to: picture)
+            try ImageInputs.writeEach(filled, shape: shape, names: names, to: each)
             return
         }
         guard let mask, !mask.lowercased().hasSuffix(".png") || AtomicFile.exists(mask) else {

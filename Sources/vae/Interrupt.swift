@@ -74,7 +74,9 @@ enum Interrupt {
                     }
                 } else {
                     let first = requestedAt.load(ordering: .relaxed)
-                    if first == 0 || now &- first < sameRequestNanoseconds { return }   // (the first one's, sent twice)
+                    // (the first one's, sent twice; a `now` read before the first one stored its time — two
+                    // signals' handlers run at once — is as soon as can be)
+                    if first == 0 || now < first || now - first < sameRequestNanoseconds { return }
                     if !Console.quiet { Console.write("\nquit at once: the last checkpoint saved is kept (vae train --resume continues from it)\n") }
                     AtomicFile.removeTemporariesNow(); _exit(128 + sig)
                 }

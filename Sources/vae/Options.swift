@@ -483,10 +483,11 @@ struct RunArgument: ParsableArguments {
     /// Where a command writes: `out`, else `name` in the run's folder — which this user may not be
     /// able to write (a shared, read-only run): said with the way out, --out, before any work (the
     /// error came after the work, and named no --out).
-    func output(_ out: String?, default name: String) throws -> String {
+    /// `option`: the flag that chooses it (`--out-dir` for a folder of images).
+    func output(_ out: String?, default name: String, option: String = "--out") throws -> String {
         if let out { return out }
         if access(folder, W_OK) != 0 {
-            throw VAEError("cannot write \(name) in \(folder), the run's folder, where this command writes by default (\(VAEError.errnoText(errno))): give --out with a file elsewhere")
+            throw VAEError("cannot write \(name) in \(folder), the run's folder, where this command writes by default (\(VAEError.errnoText(errno))): give \(option) with \(option == "--out" ? "a file" : "a folder") elsewhere")
         }
         return folder + "/" + name
     }

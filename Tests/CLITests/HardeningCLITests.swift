@@ -38,6 +38,10 @@ final class HardeningCLITests: XCTestCase {
         let data = try TinyData.make(train: 64, test: 16, side: 8)
         let run = tempRunDir("readonly-run")
         XCTAssertEqual(try CLI.run(["train", "--data", data, "--hidden", "16", "--latent", "2", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        let images = tempRunDir("readonly-run-images"), outside = tempRunDir("readonly-run-out")
+        XCTAssertEqual(try CLI.run(["sample", run, "--count", "3", "--out", images + ".png", "--out-dir", images]).status, 0)
+        try FileManager.default.createDirectory(atPath: outside, withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o777], ofItemAtPath: outside)
         try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: run)
         addTeardownBlock { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: run) }
         for path in [run + "/model.safetensors", run + "/config.json", run + "/metrics.jsonl", data] + ((try? FileManager.default.contentsOfDirectory(atPath: data)) ?? []).map { data + "/" + $0 } {
@@ -62,13 +66,19 @@ final class HardeningCLITests: XCTestCase {
         // (and a run folder under a file names both: it said "the run folder afile is a file")
         let under = try CLI.run(["train", "--data", data, "--epochs", "1", "--no-report", "--out", run + "/model.safetensors/sub"])
         XCTAssertTrue(under.stderr.hasSuffix("error: the run folder \(run)/model.safetensors/sub: \(run)/model.safetensors is a file, not a folder: give a folder (it is made if missing)\n"), under.stderr)
+        // --out given, the folder of images by default in the run's folder: that flag named, and
+        // nothing written (the picture was, before the folder was refused naming --out)
+        let denoise = try CLI.shell(asUser + "'\(binary)' denoise '\(run)' --images '\(images)' --out '\(outside)/d.png'")
+        XCTAssertEqual(denoise.status, 1, denoise.stderr)
+        XCTAssertTrue(denoise.stderr.contains("error: cannot write denoised in \(run), the run's folder, where this command writes by default (Permission denied): give --out-dir with a folder elsewhere"), denoise.stderr)
+        XCTAssertFalse(AtomicFile.exists(outside + "/d.png"))
         let resume = try CLI.shell(asUser + "'\(binary)' train --resume --out '\(run)' --epochs 2 --no-report")
         XCTAssertEqual(resume.status, 1, resume.stderr)
         XCTAssertTrue(resume.stderr.contains("error: cannot write in \(run) (Permission denied): resuming saves the run there") && !resume.stderr.contains("epoch 2/2"), resume.stderr)
     }
 
     /// Temporary files a killed command left (SIGKILL: no handler runs) are removed by the next
-    /// command that writes into their folder — those of a process gone and untouched for a minute;
+    /// command that writes into their folder — those of a process gone and untouched for an hour;
     /// a fresh one (a writer elsewhere sharing the folder) and a live process's stay.
     func testTemporariesOfAKilledCommandAreRemovedByTheNext() throws {
         let data = try TinyData.make(train: 64, test: 16, side: 8)
@@ -83,7 +93,7 @@ final class HardeningCLITests: XCTestCase {
         let old = out + "/.e.csv.tmp-\(gone.processIdentifier)-oldone", fresh = out + "/.e.csv.tmp-\(gone.processIdentifier)-freshone"
         let live = out + "/.e.csv.tmp-\(getpid())-liveone"
         for p in [old, fresh, live] { try AtomicFile.write("partial", to: p) }
-        var times = [timeval(tv_sec: time(nil) - 3600, tv_usec: 0), timeval(tv_sec: time(nil) - 3600, tv_usec: 0)]
+        var times = [timeval(tv_sec: time(nil) - 3700, tv_usec: 0), timeval(tv_sec: time(nil) - 3700, tv_usec: 0)]
         XCTAssertEqual(utimes(old, &times), 0)
         XCTAssertEqual(utimes(live, &times), 0)
         let e = try CLI.run(["encode", run, "--out", out + "/e.csv"])

@@ -150,11 +150,11 @@ public enum AtomicFile {
 
     /// Before a process's first write into a folder: the temporary files that a killed `vae`
     /// command left there (SIGKILL, a power cut: `.e.csv.tmp-…` stayed for good beside e.csv) —
-    /// of a process gone from this machine, and untouched for a minute (a writer on another
-    /// machine sharing the folder keeps its file's time fresh).
+    /// of a process gone from this machine, and untouched for an hour (a writer on another machine
+    /// sharing the folder, whose process is not seen here, may pause between its writes).
     static func removeLeftTemporaries(in directory: String) {
         guard lookedIn.withLock({ $0.insert(directory).inserted }) else { return }
-        removeStaleTemporaries(in: directory, untouchedFor: 60)
+        removeStaleTemporaries(in: directory, untouchedFor: 3600)
     }
 
     /// Removes the temporary files (`.NAME.tmp-PID-RANDOM`) that a killed `write` left in `directory`:
