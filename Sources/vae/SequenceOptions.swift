@@ -182,8 +182,10 @@ extension DataOptions {
     }
 
     /// The run's own training file split again as training split it; a file changed since then
-    /// (items added, removed or reordered) is split anew, and its test items are no longer the
-    /// run's — said, with the counts (scores of items the run trained on passed for test scores).
+    /// (items added, removed, replaced or moved) is split by the same rule — by place, from the
+    /// count — and its test items may no longer be the run's: said, with the counts (scores of
+    /// items the run trained on passed for test scores). A change that gives the file another
+    /// vocabulary is refused by `reloadSequences` before this.
     static func resplit(_ path: String, _ stored: VAEKit.SequenceOptions, _ seq: SequenceConfig, _ loaded: Checkpoint.Loaded) throws -> Dataset {
         let d = try Dataset.reloadSequences(path: path, options: stored, vocabulary: seq.vocabulary)
         if let then = loaded.state.data {
@@ -192,7 +194,7 @@ extension DataOptions {
                 // (the counts, without the items' shape and hashes)
                 let counts = { (d: String) in (d.components(separatedBy: " items of ").first ?? d) + " items" }
                 let was = counts(then), isNow = counts(now)
-                Console.note("note: \(path) has changed since the run trained on it (then \(was); now \(isNow)\(was == isNow ? ", other items or another order" : "")): its split is drawn anew, so its test items now include items the run trained on")
+                Console.note("note: \(path) has changed since the run trained on it (then \(was); now \(isNow)\(was == isNow ? ", other items or another order" : "")): its test items are split off by their place in the file, so they may now include items the run trained on")
             }
         }
         return d
@@ -251,6 +253,12 @@ enum Molecules {
             return item.split(whereSeparator: { $0 == " " || $0 == "\t" }).count <= 2 && SMILES.isValid(item)
         }.count
         return valid * 10 >= n * 9
+    }
+
+    /// A file named as SMILES (`.smi`, plain or gzip): one molecule per line, RDKit's layout.
+    static func isSMILESFile(_ path: String) -> Bool {
+        let name = path.lowercased()
+        return name.hasSuffix(".smi") || name.hasSuffix(".smi.gz")
     }
 
     /// SMILES followed by a blank and more on a line — a name, as RDKit's .smi files have it, which

@@ -286,7 +286,9 @@ struct Train: ParsableCommand {
             if arch == .gru {
                 var seq = try sequenceOptions.config(vocabulary: vocabulary, reading: data.sequence!)
                 seq.molecules = Molecules.detect(data, seq, textColumn: dataOptions.textColumn)
-                if seq.molecules { try Molecules.refuseNames(data, seq) }
+                // (a .smi file's lines are SMILES whatever its names look like: a name of several
+                // words kept its lines from being counted as molecules, and it trained without a word)
+                if seq.molecules || Molecules.isSMILESFile(data.directory) { try Molecules.refuseNames(data, seq) }
                 if seq.molecules { Console.note("the items are SMILES: samples are checked for valid molecules after every epoch") }
                 sequenceOptions.noteInput(seq)
                 cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)

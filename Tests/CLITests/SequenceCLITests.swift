@@ -307,17 +307,18 @@ final class SequenceCLITests: XCTestCase {
         let other = try CLI.run(["evaluate", run, "--iwae", "0", "--data", new])
         XCTAssertEqual(other.status, 0, other.stderr)
         XCTAssertTrue(other.stdout.contains("\"count\":200,") && !other.stderr.contains("holds the items"), other.stdout + other.stderr)
-        // the run's own file with two different training items swapped (the same vocabulary, as a
-        // file with other items would not have: refused by that): split anew, said
+        // the run's own file with a test item replaced by a copy of a training item (the training
+        // split and its vocabulary unchanged — other training items would give another vocabulary,
+        // refused by that): an item the run trained on is now in the test split, said
         let lines = trainRows.map { Int($0.split(separator: ",")[1])! - 1 }
-        let (i, j) = (lines[0], lines.first { items[$0] != items[lines[0]] }!)
+        let j = Set(0..<items.count).subtracting(lines).sorted().first { items[$0] != items[lines[0]] }!
         var swapped = items
-        swapped.swapAt(i, j)
+        swapped[j] = items[lines[0]]
         try AtomicFile.write(swapped.joined(separator: "\n") + "\n", to: path)
         let changed = try CLI.run(["evaluate", run, "--iwae", "0"])
         XCTAssertEqual(changed.status, 0, changed.stderr)
         XCTAssertTrue(changed.stderr.contains("note: \(path) has changed since the run trained on it (then 180 training and 20 test items; now 180 training and 20 test items, other items or another order)")
-                      && changed.stderr.contains("its split is drawn anew, so its test items now include items the run trained on"), changed.stderr)
+                      && changed.stderr.contains("its test items are split off by their place in the file, so they may now include items the run trained on"), changed.stderr)
         try AtomicFile.write(items.joined(separator: "\n") + "\n", to: path)
         // read by nothing: refused
         let fraction = try CLI.run(["reconstruct", run, "--test-fraction", "0.5"])
@@ -817,6 +818,12 @@ final class SequenceCLITests: XCTestCase {
         XCTAssertEqual(r.status, 1, r.stderr)
         XCTAssertTrue(r.stderr.contains("error: \(named) line 1: its SMILES is followed by ' ZINC1' (a name, as in RDKit's .smi files)")
                       && r.stderr.contains("keep the SMILES alone (awk '{print $1}' FILE > molecules.smi)"), r.stderr)
+        // names of several words in a .smi file: refused too (such lines are not counted as molecules)
+        let long = tempRunDir("named-smi-words") + ".smi"
+        try AtomicFile.write((0..<200).map { "\(smiles[$0 % smiles.count]) molecule number \($0 + 1)" }.joined(separator: "\n") + "\n", to: long)
+        let w = try CLI.run(["train", "--model", "gru", "--data", long, "--encoder", "1x8", "--decoder", "1x8", "--epochs", "1", "--no-report", "--out", tempRunDir("named-words-run")])
+        XCTAssertEqual(w.status, 1, w.stderr)
+        XCTAssertTrue(w.stderr.contains("error: \(long) line 1: its SMILES is followed by ' molecule number 1' (a name"), w.stderr)
         let plain = try write((0..<200).map { smiles[$0 % smiles.count] }, "plain-smi")
         let ok = try CLI.run(["train", "--model", "gru", "--data", plain, "--encoder", "1x8", "--decoder", "1x8", "--epochs", "1", "--no-report", "--out", tempRunDir("plain-smi-run")])
         XCTAssertEqual(ok.status, 0, ok.stderr)
