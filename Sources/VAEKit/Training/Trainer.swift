@@ -265,12 +265,11 @@ public final class Trainer {
         try Trainer.checkValueRange(model.config, data.train, data.directory)
         try Trainer.checkValueRange(model.config, data.test, data.directory, split: "test")
         if let f = options.validationFraction {
-            let (rest, held) = Trainer.holdOut(count: data.train.count, fraction: f, seed: options.seed)
-            guard !rest.isEmpty && !held.isEmpty else {
+            guard let (rest, held) = Trainer.heldOut(data.train, options) else {
                 throw VAEError("\(data.train.count) training items are too few to hold out a share of \(f) for early stopping; train without it (--validation-fraction 0)")
             }
-            validation = data.train.subset(held)
-            data.train = data.train.subset(rest)
+            validation = held
+            data.train = rest
         } else {
             validation = nil
         }
@@ -318,11 +317,17 @@ public final class Trainer {
             d.train = d.train.filtered(classes: Set(c))
             d = d.readable(conditional: conditional, classes: c)
         }
-        if let f = options.validationFraction {
-            let (rest, held) = Trainer.holdOut(count: d.train.count, fraction: f, seed: options.seed)
-            if !rest.isEmpty && !held.isEmpty { d.train = d.train.subset(rest) }
-        }
+        if let (rest, _) = heldOut(d.train, options) { d.train = rest }
         return describe(d)
+    }
+
+    /// The training items less early stopping's held-out share, and that share (nil without a
+    /// validation share, or when either part would be empty).
+    static func heldOut(_ train: any DataSource, _ options: TrainingOptions) -> (rest: any DataSource, held: any DataSource)? {
+        guard let f = options.validationFraction else { return nil }
+        let (rest, held) = holdOut(count: train.count, fraction: f, seed: options.seed)
+        guard !rest.isEmpty && !held.isEmpty else { return nil }
+        return (train.subset(rest), train.subset(held))
     }
 
     static func describe(_ data: Dataset) -> String {
