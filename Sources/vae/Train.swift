@@ -143,6 +143,8 @@ struct Train: ParsableCommand {
     /// `raw`: the command line as given, before a preset filled it in.
     func train(raw: Train) throws {
         threadOptions.apply()
+        // a run folder that cannot be made (a file in its path) is said before the data is read
+        if let out, !AtomicFile.isDirectory(out) { try AtomicFile.checkFolderPath(out, what: "the run folder") }
         if model == .gru {
             // the image and table flags a sequence VAE has no use for: a usage error, before any data is read
             let given: [(String, Bool)] = [("--hidden", hidden != nil), ("--likelihood", likelihood != nil), ("--sigma", sigma != nil),

@@ -63,9 +63,10 @@ final class HardeningCLITests: XCTestCase {
         let sample = try CLI.shell(asUser + "'\(binary)' sample '\(run)'")
         XCTAssertEqual(sample.status, 1, sample.stderr)
         XCTAssertTrue(sample.stderr.contains("error: cannot write samples.png in \(run), the run's folder, where this command writes by default (Permission denied): give --out with a file elsewhere"), sample.stderr)
-        // (and a run folder under a file names both: it said "the run folder afile is a file")
+        // (and a run folder under a file names both — it said "the run folder afile is a file" —
+        // before the data is read)
         let under = try CLI.run(["train", "--data", data, "--epochs", "1", "--no-report", "--out", run + "/model.safetensors/sub"])
-        XCTAssertTrue(under.stderr.hasSuffix("error: the run folder \(run)/model.safetensors/sub: \(run)/model.safetensors is a file, not a folder: give a folder (it is made if missing)\n"), under.stderr)
+        XCTAssertEqual(under.stderr, "error: the run folder \(run)/model.safetensors/sub: \(run)/model.safetensors is a file, not a folder: give a folder (it is made if missing)\n")
         // --out given, the folder of images by default in the run's folder: that flag named, and
         // nothing written (the picture was, before the folder was refused naming --out)
         let denoise = try CLI.shell(asUser + "'\(binary)' denoise '\(run)' --images '\(images)' --out '\(outside)/d.png'")
