@@ -140,6 +140,13 @@ struct Train: ParsableCommand {
         try TrainingRun.checkMemory(cfg, o)
     }
 
+    /// The refusal of a new run in a folder that holds one; `meanwhile`: written there by another
+    /// process since this one looked (with --resume, running the command again continues it).
+    static func holdsARun(_ dir: String, meanwhile: Bool, resume: Bool) -> VAEError {
+        VAEError("\(dir) already holds a run" + (meanwhile ? ", started there by another process while this one read its data; " : "; ")
+                 + (resume ? "run this command again to continue it" : "continue it with --resume or choose another --out"))
+    }
+
     /// `raw`: the command line as given, before a preset filled it in.
     func train(raw: Train) throws {
         threadOptions.apply()
@@ -252,8 +259,7 @@ struct Train: ParsableCommand {
             }
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.weightsFile) {
                 // (with --resume: another process's first save since this one looked — it was told to add --resume)
-                throw VAEError(resume ? "\(dir) already holds a run, started there by another process while this one read its data; run this command again to continue it"
-                                      : "\(dir) already holds a run; continue it with --resume or choose another --out")
+                throw Train.holdsARun(dir, meanwhile: resume, resume: resume)
             }
             // a run's description without its weights (a recipe kept, a folder copied without them) is not overwritten
             if FileManager.default.fileExists(atPath: dir + "/" + Checkpoint.configFile) {
@@ -391,7 +397,7 @@ struct Train: ParsableCommand {
             } catch let e as VAEError where e.message.hasPrefix("\(dir) already holds a run") {
                 // (another vae train started a run there since the checks above; the library's words
                 // named its own API)
-                throw VAEError("\(dir) already holds a run, started there by another process while this one read its data; \(resume ? "run this command again to continue it" : "continue it with --resume or choose another --out")")
+                throw Train.holdsARun(dir, meanwhile: true, resume: resume)
             }
             if cfg.warmupEpochs > o.epochs && o.epochs > 0 {   // (the KL weight never reached β, without a word)
                 Console.note("note: the KL warm-up (--warmup \(cfg.warmupEpochs)) is longer than the run (--epochs \(o.epochs)): the KL weight ends at \(String(format: "%.3g", cfg.beta * Double(o.epochs) / Double(cfg.warmupEpochs))), not β = \(cfg.beta) — more epochs later (vae train --resume --epochs N) finish the warm-up")
