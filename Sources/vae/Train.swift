@@ -147,6 +147,26 @@ struct Train: ParsableCommand {
                  + (resume ? "run this command again to continue it" : "continue it with --resume or choose another --out"))
     }
 
+    /// Conflicts among a new run's flags that need no data (the objective and its K, β, warm-up and
+    /// free bits; --patience without a share): usage errors before the data is read — they were said
+    /// after it, under the data's line (minutes for MOSES's 1.58 M molecules).
+    func checkFlagConflicts() throws {
+        if patience != nil && !((validationFraction ?? 0) > 0) {
+            throw ValidationError("--patience needs a validation share to score (--validation-fraction f)")
+        }
+        var o = TrainingOptions()
+        o.objective = objective
+        o.samples = k
+        o.adamEpsilon = adamEps
+        o.learningRateSchedule = lrSchedule?.schedule
+        var c = VAEConfig(beta: beta ?? 1, warmupEpochs: warmup ?? 0)
+        c.freeBits = freeBits
+        do {
+            try o.validate()
+            try Trainer.checkObjective(o, c)
+        } catch let e as VAEError { throw ValidationError(e.message) }
+    }
+
     /// `raw`: the command line as given, before a preset filled it in.
     func train(raw: Train) throws {
         threadOptions.apply()
@@ -178,6 +198,7 @@ struct Train: ParsableCommand {
             try checkResume(loaded, raw: raw)
             resuming = loaded
         }
+        if resuming == nil { try checkFlagConflicts() }
         let comm = try MPIJob.join()  // started by mpirun: one rank of a data-parallel job
         if let comm {
             // every rank must take the same path (resume, or start): one that resumes while another
@@ -354,13 +375,7 @@ struct Train: ParsableCommand {
                 validationShare = f
                 patienceEpochs = patience
             }
-            if patience != nil && validationShare == nil {
-                throw ValidationError("--patience needs a validation share to score (--validation-fraction f)")
-            }
-            if let f = freeBits, f > 0 {
-                if objective == .iwae { throw ValidationError("--free-bits changes the ELBO's KL term; --objective iwae trains the bound itself") }
-                cfg.freeBits = f
-            }
+            if let f = freeBits, f > 0 { cfg.freeBits = f }
             if conditional && !data.train.hasLabels {
                 throw ValidationError("--conditional needs labels, and \(data.directory) has none (use class folders, IDX/CIFAR labels or a table's --label)")
             }

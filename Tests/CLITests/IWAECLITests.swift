@@ -181,6 +181,16 @@ final class IWAECLITests: XCTestCase {
         r = try CLI.run(["train", "--data", data, "--objective", "iwae", "--beta", "0.5", "--epochs", "1", "--out", tempRunDir("b")])
         XCTAssertEqual(r.status, 2)
         XCTAssertTrue(r.stderr.contains("no --beta or --warmup"), r.stderr)
+        // said before the data is read (they came after it, under the data's line): a missing file is not reached
+        for (flags, said) in [(["--objective", "iwae", "--warmup", "3"], "no --beta or --warmup"),
+                              (["--objective", "iwae", "--free-bits", "0.5"], "--free-bits changes the ELBO's KL term"),
+                              (["--k", "5"], "--k is the number of importance samples"),
+                              (["--patience", "3"], "--patience needs a validation share"),
+                              (["--preset", "burda2015-iwae5", "--beta", "2"], "no --beta or --warmup")] {
+            r = try CLI.run(["train", "--data", "/nonexistent/items.csv"] + flags + ["--out", tempRunDir("early")])
+            XCTAssertEqual(r.status, 2, "\(flags): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(said) && !r.stderr.contains("nonexistent"), "\(flags): \(r.stderr)")
+        }
         r = try CLI.run(["train", "--data", data, "--objective", "bogus", "--out", tempRunDir("o")])
         XCTAssertEqual(r.status, 2)
         r = try CLI.run(["train", "--data", data, "--adam-eps", "0", "--out", tempRunDir("e")])
