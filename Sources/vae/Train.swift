@@ -169,6 +169,10 @@ struct Train: ParsableCommand {
 
     /// `raw`: the command line as given, before a preset filled it in.
     func train(raw: Train) throws {
+        // from the first line, as once training runs (Interrupt.install): a reader that went away
+        // (`2>&1 | head -1`) killed the command with SIGPIPE at its next note — exit 141, the first
+        // checkpoint saved, an empty metrics.jsonl and a lock left behind
+        signal(SIGPIPE, SIG_IGN)
         threadOptions.apply()
         // a run folder that cannot be made (a file in its path) is said before the data is read
         if let out, !AtomicFile.isDirectory(out) { try AtomicFile.checkFolderPath(out, what: "the run folder") }

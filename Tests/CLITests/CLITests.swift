@@ -611,6 +611,21 @@ final class CLITests: XCTestCase {
         XCTAssertTrue(loaded.state.epoch > 0 || loaded.state.batchInEpoch > 0, "no progress saved")
     }
 
+    /// `vae train … 2>&1 | head -1`: the reader goes away after the data's line. SIGPIPE killed the
+    /// command at its next note, before training (exit 141, an empty metrics.jsonl and a lock left);
+    /// now it trains to the end. (SIGPIPE set back to its default for the command: a test process
+    /// that ignores it would pass that on.)
+    func testTrainingGoesOnWhenTheOutputsReaderLeavesEarly() throws {
+        let dir = tempRunDir("headone")
+        let data = try TinyData.make(train: 64, test: 16)
+        let r = try CLI.shell("env --default-signal=PIPE '\(CLI.binary)' train --data '\(data)' --hidden 8 --epochs 2 --no-report --out '\(dir)' 2>&1 | head -1")
+        XCTAssertTrue(r.exited)
+        XCTAssertEqual(r.stdout.split(separator: "\n").count, 1, r.stdout)
+        let metrics = try String(contentsOfFile: dir + "/metrics.jsonl", encoding: .utf8)
+        XCTAssertEqual(metrics.split(separator: "\n").count, 2, "the run did not finish: \(metrics)")
+        XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 2)
+    }
+
     /// A second `vae train --resume` in a folder another process is training (a requeued job while
     /// the first still runs) is refused with one line naming that process; once it has stopped,
     /// the same command resumes. The run folder's lock file is no foreign file for --resume.
