@@ -107,11 +107,20 @@ enum RunReport {
         let table = data.table != nil
         let name = { (c: Int) in c < data.classNames.count ? data.classNames[c] : String(c) }
         let conditional = model.isConditional
-        let trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train (classes \($0.map(name).joined(separator: ", ")) only), \(data.test.count) test (\(conditional ? "those classes: a conditional model reads no others" : "all classes"))" }
+        let classesOnly = options.classes.map { " (classes \($0.map(name).joined(separator: ", ")) only)" } ?? ""
+        var trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train\(classesOnly), \(data.test.count) test (\(conditional ? "those classes: a conditional model reads no others" : "all classes"))" }
             ?? "\(data.train.count) train, \(data.test.count) test"
+        var trainedOn = "\(data.name) (\(data.directory))"
+        let otherData = RunReport.otherDataRow(data, recorded: recorded)
+        if otherData != nil, let r = recorded {
+            // the run's own counts, as it recorded them: other data read as new has every item in
+            // both splits (an iris copy's 150 rows said "50 train (classes virginica only), 150 test")
+            trainedOn = "\(r.name) (\(r.directory))"
+            trained = "\(r.trainCount) train\(classesOnly), \(r.testCount) test"
+        }
         let shape = table ? "\(cfg.inputSize) encoded columns" : cfg.inputShape.map(String.init).joined(separator: "×")
         let pairs: [(String, String)] = [
-            ("data", "\(data.name) (\(data.directory)): \(trained), \(shape)"),
+            ("data", "\(trainedOn): \(trained), \(shape)"),
             ("model", "\(cfg.architecture.rawValue), latent \(cfg.latent), hidden \(cfg.hidden.map(String.init).joined(separator: ",")), \(model.parameterCount) parameters\(cfg.conditionSize > 0 ? ", conditional on the label (\(cfg.conditionSize) classes)" : "")"),
             ("likelihood", RunReport.likelihoodText(cfg)),
             ("β, KL warm-up", "\(cfg.beta), \(cfg.warmupEpochs) epochs\(cfg.freeBitsValue > 0 ? ", free bits \(cfg.freeBitsValue) nats per item" : "")"),
@@ -127,7 +136,7 @@ enum RunReport {
             ("seed", "\(options.seed)"),
             ("threads", "\(ThreadPool.threadCount)"),
             ("SwiftVAE", SwiftVAE.version),
-            RunReport.otherDataRow(data, recorded: recorded),
+            otherData,
         ].compactMap { $0 }
         // scores of a --binarize run on the binary test images its test loss uses (as vae evaluate)
         let scored = data.test.scored(binarize: options.binarize)

@@ -369,6 +369,8 @@ final class CLITests: XCTestCase {
             XCTAssertEqual(r.status, 0, r.stderr)
             let page = try String(contentsOfFile: home + "/run/report.html", encoding: .utf8)
             XCTAssertEqual(page.contains("the pictures and scores below are of \(elsewhere)/d, read as new data"), other, "\(extra)")
+            // the data row gives the run's own counts either way (it gave the other data's)
+            XCTAssertTrue(page.contains(": 64 train, 16 test, 1×8×8"), "\(extra)")
             // and the commands it names read that data too (they gave the run's own test set's numbers)
             XCTAssertTrue(page.contains(other ? "vae evaluate RUN --data \(elsewhere)/d --iwae 100 --limit 24 gives the same" : "vae evaluate RUN --iwae 100 --limit 16 gives the same"), "\(extra)")
         }
