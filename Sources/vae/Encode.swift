@@ -53,6 +53,8 @@ struct Encode: ParsableCommand {
         let header = (fixed.prefix(2) + Encode.keyHeader(keyNames, besides: fixed) + fixed.dropFirst(2)).map(CSVText.quote).joined(separator: ",")
         let path = try runArg.output(out, default: "latents.csv")
         var items = 0, overflowed = 0, overflowIDs: [String] = []   // (the first few ids, and the count)
+        var farOut = 0, farIDs: [String] = []
+        let table = data.table != nil
         // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
         try AtomicFile.write(to: path) { emit in
             try emit(Array((header + "\n").utf8))
@@ -64,11 +66,20 @@ struct Encode: ParsableCommand {
                     let b = model.conditioned(set.batch(start..<end))
                     let (mu, lv) = model.encode(b)
                     var chunk = ""
+                    let d = b.x.count / max(end - start, 1)
                     for r in 0..<(end - start) {
                         let i = start + r
+                        // a table row with a value over 1,000 standard deviations from its column's
+                        // training mean (1e22 in a column of about 5): the encoder extrapolates to a
+                        // code without meaning (σ 0.0, μ 1e22) — written empty, as vae impute leaves
+                        // such a row unfilled, and named
+                        let far = table && (0..<d).contains { j in
+                            (b.mask.map { $0[r * d + j] > 0 } ?? true) && !(abs(b.x[r * d + j]) <= Impute.farOutside)
+                        }
+                        if far { farOut += 1; if farIDs.count < 5 { farIDs.append(set.itemID(i)) } }
                         let sigma = (0..<k).map { Float.exp(0.5 * lv[r * k + $0]) }
                         let code = (0..<k).map { mu[r * k + $0] } + sigma
-                        if !code.allSatisfy({ $0.isFinite }) {
+                        if !far && !code.allSatisfy({ $0.isFinite }) {
                             // NaN is no code at all; an infinite σ is one, but says the item is far from the data
                             if code.contains(where: { $0.isNaN }) {
                                 throw VAEError("\(set.itemID(i)) (\(name) item \(i + 1)): the encoder gives NaN for μ or σ — the item is far outside the data the run trained on, or the model's weights overflow; nothing written")
@@ -81,8 +92,8 @@ struct Encode: ParsableCommand {
                         if files { f.append(CSVText.quote(Encode.fileNames(set)?[i] ?? "")) }
                         f += [texts.map { CSVText.quote($0[i]) }
                                     ?? (set.hasLabels ? CSVText.quote(Encode.className(set.label(i), data.classNames)) : "")]
-                        for j in 0..<k { f.append(CSVText.number(mu[r * k + j])) }
-                        for j in 0..<k { f.append(CSVText.number(sigma[j])) }
+                        for j in 0..<k { f.append(far ? "" : CSVText.number(mu[r * k + j])) }
+                        for j in 0..<k { f.append(far ? "" : CSVText.number(sigma[j])) }
                         chunk += f.joined(separator: ",") + "\n"
                     }
                     try emit(Array(chunk.utf8))
@@ -93,6 +104,9 @@ struct Encode: ParsableCommand {
         }
         if overflowed > 0 {
             Console.note("note: \(Console.counted(overflowed, "item")) (\(overflowIDs.joined(separator: ", "))\(overflowed > 5 ? ", …" : "")) overflow 32-bit floats in the encoder (μ or σ is ±inf in the CSV): far outside the data the run trained on, or weights too large")
+        }
+        if farOut > 0 {
+            Console.note("note: \(Console.counted(farOut, "row")) (\(farIDs.joined(separator: ", "))\(farOut > 5 ? ", …" : "")) written with empty μ and σ: a value of the row lies far outside the training rows' range (over 1,000 standard deviations from its column's mean), so the model's code would be meaningless; check \(farOut == 1 ? "it" : "them")")
         }
         print("wrote \(path) (\(items) items, latent \(k))")
     }

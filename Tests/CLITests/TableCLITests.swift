@@ -239,6 +239,36 @@ final class TableCLITests: XCTestCase {
             }
             if k > 0 && before[3] == "NA" { XCTAssertTrue(["red", "green", "blue"].contains(after[3]), "colour \(after[3])") }
         }
+        // a row is filled the same alone, among others and twice: its draws are its own (three copies
+        // of a row were filled 4.8, 4.7, 4.7, and a row's fill changed with its neighbours)
+        let few = run + "/few.csv", alone = run + "/alone.csv"
+        let hole = try XCTUnwrap(lines.firstIndex { $0.split(separator: ",", omittingEmptySubsequences: false)[1].isEmpty })
+        try AtomicFile.write([lines[0], lines[hole + 1], lines[hole], lines[hole + 2], lines[hole]].joined(separator: "\n") + "\n", to: few)
+        try AtomicFile.write([lines[0], lines[hole]].joined(separator: "\n") + "\n", to: alone)
+        var fills: [String] = []
+        for (input, rows) in [(few, [2, 4]), (alone, [1])] {
+            let o = input + ".out"
+            let r = try CLI.run(["impute", run, "--data", input, "--out", o, "--iterations", "5", "--chains", "2"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let got = try String(contentsOfFile: o, encoding: .utf8).split(separator: "\n").map(String.init)
+            fills += rows.map { got[$0] }
+        }
+        XCTAssertEqual(Set(fills).count, 1, "\(fills)")
+        XCTAssertTrue(fills[0].hasPrefix(lines[hole].split(separator: ",")[0] + ","), fills[0])
+        XCTAssertEqual(fills[0], out[hole], "filled otherwise within the whole file")
+
+        // encode: a row far outside the training rows' range gets no code (it got μ 1e22, σ 0.0)
+        let far = run + "/far.csv"
+        let xs = lines[1].split(separator: ",", omittingEmptySubsequences: false)
+        try AtomicFile.write([lines[0], lines[2], ([xs[0], "1e22"] + xs.dropFirst(2)).joined(separator: ","), lines[3]].joined(separator: "\n") + "\n", to: far)
+        let farCodes = run + "/far-codes.csv"
+        let fe = try CLI.run(["encode", run, "--data", far, "--out", farCodes])
+        XCTAssertEqual(fe.status, 0, fe.stderr)
+        XCTAssertTrue(fe.stderr.contains("note: 1 row (2) written with empty μ and σ: a value of the row lies far outside the training rows' range"), fe.stderr)
+        let codes = try String(contentsOfFile: farCodes, encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        XCTAssertEqual(codes.count, 4)
+        XCTAssertEqual(codes[2].suffix(4), ["", "", "", ""], "\(codes[2])")
+        XCTAssertTrue(codes[1].suffix(4).allSatisfy { Float($0) != nil } && codes[3].suffix(4).allSatisfy { Float($0) != nil })
     }
 
     /// A row with every cell missing scores about 0 nats — the most normal of all — for there is

@@ -170,15 +170,20 @@ public enum Analysis {
     /// conditional model's label) — the item itself, not its place in the data. `b` as the model
     /// reads it (`model.conditioned`).
     static func itemSeed(_ b: Batch, _ i: Int, base: UInt64) -> UInt64 {
+        itemSeed(x: b.x, mask: b.mask, condition: b.condition, rows: b.count, i, base: base)
+    }
+
+    /// The same of row `i` of `rows` rows of `x`, `mask` and `condition`.
+    static func itemSeed(x: Tensor, mask: Tensor?, condition: Tensor?, rows: Int, _ i: Int, base: UInt64) -> UInt64 {
         var h = WordHash()
         withUnsafeBytes(of: base) { h.add($0) }
-        let d = b.x.count / max(b.count, 1)
-        h.add(UnsafeRawBufferPointer(start: b.x.pointer + i * d, count: d * 4))
-        if let m = b.mask { h.add(UnsafeRawBufferPointer(start: m.pointer + i * d, count: d * 4)) }
+        let d = x.count / max(rows, 1)
+        h.add(UnsafeRawBufferPointer(start: x.pointer + i * d, count: d * 4))
+        if let m = mask { h.add(UnsafeRawBufferPointer(start: m.pointer + i * d, count: d * 4)) }
         // the label only where it is an input (a conditional model's condition): another file's
         // class numbering, or a row without its label cell, is the same item to a model that ignores it
-        if let c = b.condition {
-            let w = c.count / max(b.count, 1)
+        if let c = condition {
+            let w = c.count / max(rows, 1)
             h.add(UnsafeRawBufferPointer(start: c.pointer + i * w, count: w * 4))
         }
         return h.value

@@ -22,7 +22,7 @@ import RealModule
 /// `--corrupt box:p` (holes hidden as 0 during training, the loss on the whole image) learns
 /// q(z | x_observed) and inpaints far better (`start(trainedWith:)` then starts holes at 0).
 public enum Inpainting {
-    /// How ``fill(_:x:observed:condition:method:iterations:chains:start:rng:)`` fills the missing
+    /// How ``fill(_:x:observed:condition:method:iterations:chains:start:rng:rowsApart:)`` fills the missing
     /// entries (`vae inpaint --fill`).
     public enum Fill: String, Sendable, CaseIterable {
         /// Metropolis–Hastings on z: the mean of the chains' decoder means
@@ -86,9 +86,44 @@ public enum Inpainting {
     ///     ``start(for:trainedWith:)``); nil keeps x's values there (a table's encoded rows: 0, the
     ///     standardised mean, as the encoder saw in training)
     ///   - rng: the random-number generator of the chains
+    ///   - rowsApart: each row's draws from a stream of its own, seeded by one draw of `rng` and the
+    ///     row itself (its values, mask and condition): a row is filled the same wherever it stands —
+    ///     alone, among others, twice in a file (`vae impute`). Without it the rows share `rng`.
     /// - Returns: [B, D] with observed pixels unchanged and missing ones filled.
     public static func fill(_ model: VAE, x: Tensor, observed: Tensor, condition: Tensor? = nil, method: Fill,
-                            iterations: Int = 50, chains: Int = 8, start initial: [Float]?, rng: inout RNG) -> Tensor {
+                            iterations: Int = 50, chains: Int = 8, start initial: [Float]?, rng: inout RNG,
+                            rowsApart: Bool = false) -> Tensor {
+        var noise = Noise(shared: rng)
+        if rowsApart {
+            let base = noise.shared.next(), rows = x.shape[0]
+            noise.rows = (0..<rows).map { RNG(seed: Analysis.itemSeed(x: x, mask: observed, condition: condition, rows: rows, $0, base: base)) }
+        }
+        defer { rng = noise.shared }
+        return fill(model, x: x, observed: observed, condition: condition, method: method, iterations: iterations,
+                    chains: chains, start: initial, noise: &noise)
+    }
+
+    /// The draws of a fill: one stream for the batch, or one per row (`rowsApart`).
+    struct Noise {
+        var shared: RNG
+        var rows: [RNG]? = nil
+
+        /// `count` normals for each of `n` rows, row after row.
+        mutating func normals(_ p: UnsafeMutablePointer<Float>, rows n: Int, count: Int) {
+            guard rows != nil else { shared.fillNormal(p, count: n * count); return }   // (one call: the draws of before)
+            for r in 0..<n { rows![r].fillNormal(p + r * count, count: count) }
+        }
+
+        /// `count` normals for row `i`.
+        mutating func normals(_ p: UnsafeMutablePointer<Float>, row i: Int, count: Int) {
+            if rows == nil { shared.fillNormal(p, count: count) } else { rows![i].fillNormal(p, count: count) }
+        }
+
+        mutating func uniform(row i: Int) -> Float { rows == nil ? shared.uniform() : rows![i].uniform() }
+    }
+
+    static func fill(_ model: VAE, x: Tensor, observed: Tensor, condition: Tensor?, method: Fill,
+                     iterations: Int, chains: Int, start initial: [Float]?, noise: inout Noise) -> Tensor {
         let b = x.shape[0], d = model.inputSize, k = model.latent
         precondition(x.count == b * d, "Inpainting.fill: x is \(x.shape), and the model reads rows of \(d) values")
         precondition(observed.count == b * d, "Inpainting.fill: the mask `observed` is \(observed.shape), and x is \(x.shape): give one of the same shape")
@@ -105,13 +140,13 @@ public enum Inpainting {
         if method == .importance {
             // a pseudo-Gibbs state as the proposal's input, then importance resampling
             let state = fill(model, x: x, observed: observed, condition: condition, method: .sample,
-                             iterations: max(1, iterations / 5), chains: 1, start: initial, rng: &rng)
+                             iterations: max(1, iterations / 5), chains: 1, start: initial, noise: &noise)
             return importanceFill(model, x: x, observed: observed, proposalInput: state, condition: condition,
-                                  samples: max(chains * iterations, 64), draw: false, rng: &rng)
+                                  samples: max(chains * iterations, 64), draw: false, noise: &noise)
         }
         if method == .mean {
             return metropolisFill(model, x: x, observed: observed, condition: condition, iterations: iterations,
-                                  chains: chains, start: initial, rng: &rng)
+                                  chains: chains, start: initial, noise: &noise)
         }
         if method == .singlePass {
             let start = startState()
@@ -129,7 +164,7 @@ public enum Inpainting {
                 let h = model.encodeRawInPasses(state, condition: condition)
                 defer { withExtendedLifetime(h) {} }   // its pointer is read below: alive to the scope's end
                 let z = Tensor(shape: [b, k])
-                rng.fillNormal(eps.pointer, count: eps.count)
+                noise.normals(eps.pointer, rows: b, count: k)
                 Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: k, z: z.pointer, kl: nil)
                 last = model.decode(z, condition: condition)
                 clamp(last, into: state)
@@ -160,7 +195,7 @@ public enum Inpainting {
     /// decoder's means of the missing pixels over the second half of the steps of `chains` chains:
     /// E[x_missing | x_observed] under the model.
     static func metropolisFill(_ model: VAE, x: Tensor, observed: Tensor, condition: Tensor?, iterations: Int,
-                               chains: Int, start initial: [Float]?, rng: inout RNG) -> Tensor {
+                               chains: Int, start initial: [Float]?, noise: inout Noise) -> Tensor {
         let b = x.shape[0], d = model.inputSize, kz = model.latent
         let lik = model.likelihood, ow = lik.outputWidth
         let steps = max(2, iterations)
@@ -208,18 +243,18 @@ public enum Inpainting {
             for i in 0..<(b * d) { completion[i] = observed[i] != 0 ? x[i] : (initial?[i % d] ?? x[i]) }
             let encoded = model.encodeRawInPasses(completion, condition: condition)
             withExtendedLifetime(encoded) { hp.pointer.update(from: encoded.pointer, count: b * 2 * kz) }
-            rng.fillNormal(eps.pointer, count: b * kz)
+            noise.normals(eps.pointer, rows: b, count: kz)
             Posterior.sample(h: hp.pointer, eps: eps.pointer, rows: b, latent: kz, z: z.pointer, kl: nil)
             look(z, means: mean, nll: &nll, encoded: h)
             for t in 0..<steps {
-                rng.fillNormal(eps.pointer, count: b * kz)
+                noise.normals(eps.pointer, rows: b, count: kz)
                 Posterior.sample(h: h.pointer, eps: eps.pointer, rows: b, latent: kz, z: zp.pointer, kl: nil)
                 look(zp, means: meanP, nll: &nllP, encoded: hp)
                 for r in 0..<b {
                     let zr = z.pointer + r * kz, zpr = zp.pointer + r * kz
                     let logA = (-nllP[r] + logPrior(zpr) + logQ(zr, hp.pointer + r * 2 * kz))
                         - (-nll[r] + logPrior(zr) + logQ(zpr, h.pointer + r * 2 * kz))
-                    if logA >= 0 || Double.log(Double(rng.uniform())) < logA {
+                    if logA >= 0 || Double.log(Double(noise.uniform(row: r))) < logA {
                         zr.update(from: zpr, count: kz)
                         (h.pointer + r * 2 * kz).update(from: hp.pointer + r * 2 * kz, count: 2 * kz)
                         (mean.pointer + r * d).update(from: meanP.pointer + r * d, count: d)
@@ -244,7 +279,7 @@ public enum Inpainting {
     /// — E[x_missing | x_observed] under the model — or, with `draw`, the mean of p(x | z) at one
     /// z drawn by the weights: one plausible completion.
     static func importanceFill(_ model: VAE, x: Tensor, observed: Tensor, proposalInput: Tensor, condition: Tensor?,
-                               samples k: Int, draw: Bool, rng: inout RNG) -> Tensor {
+                               samples k: Int, draw: Bool, noise: inout Noise) -> Tensor {
         let b = x.shape[0], d = model.inputSize, kz = model.latent, l = model.config.conditionSize
         let h = model.encodeRawInPasses(proposalInput, condition: condition)
         defer { withExtendedLifetime(h) {} }   // its pointer is read below: alive to the scope's end
@@ -263,7 +298,7 @@ public enum Inpainting {
             var j0 = 0
             while j0 < k {
                 let m = min(chunk, k - j0)
-                rng.fillNormal(eps.pointer, count: m * kz)
+                noise.normals(eps.pointer, row: i, count: m * kz)
                 for r in 0..<m {
                     Posterior.reparameterize(mu: mu, logVariance: lv, eps: eps.pointer + r * kz, latent: kz, z: z.pointer + r * kz)
                 }
@@ -292,7 +327,7 @@ public enum Inpainting {
             w = w.map { $0 / total }
             let row = out.pointer + i * d
             if draw {
-                var u = Double(rng.uniform()), pick = w.count - 1
+                var u = Double(noise.uniform(row: i)), pick = w.count - 1
                 for (j, wj) in w.enumerated() { u -= wj; if u < 0 { pick = j; break } }
                 for p in 0..<d { row[p] = means[pick][p] }
             } else {
