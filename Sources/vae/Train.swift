@@ -174,6 +174,11 @@ struct Train: ParsableCommand {
         // checkpoint saved, an empty metrics.jsonl and a lock left behind
         signal(SIGPIPE, SIG_IGN)
         threadOptions.apply()
+        // mpirun hands standard input to rank 0 alone: the other ranks read an empty table ("rank 1 of
+        // 2: /dev/stdin is empty") after rank 0 had read it
+        if let size = Communicator.launchedSize, size > 1, dataOptions.data == "/dev/stdin" {
+            throw ValidationError("--data -: under mpirun standard input reaches rank 0 only; give the data as a file every rank can read")
+        }
         // a run folder that cannot be made (a file in its path) is said before the data is read
         if let out, !AtomicFile.isDirectory(out) { try AtomicFile.checkFolderPath(out, what: "the run folder") }
         if model == .gru {

@@ -24,6 +24,11 @@ struct VAECLI: ParsableCommand {
         AtomicFile.removeTemporariesOnSignal()   // (training handles its signals itself, see Interrupt)
         do {
             var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
+            // only training is data-parallel: another command under mpirun -np N ran N whole copies
+            // (evaluate printed N JSON objects; export worked, then failed on the copies' folder)
+            if let size = Communicator.launchedSize, size > 1, !(command is Train) {
+                throw ValidationError("only vae train runs under mpirun (data-parallel training); run vae \(type(of: command)._commandName) without mpirun — it uses this machine's cores (--threads)")
+            }
             try command.run()
             MPIJob.finish()
         } catch let error as VAEError {

@@ -288,6 +288,23 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(said, 1, r.stderr.replacingOccurrences(of: "\n", with: " | "))
     }
 
+    /// Only training is data-parallel: another command under `mpirun -np 2` ran two whole copies
+    /// (two JSON objects from evaluate; export worked, then failed on its copy's folder). And mpirun
+    /// hands standard input to rank 0 alone (rank 1 read an empty table after rank 0 had read it).
+    func testOnlyTrainingRunsUnderMPIRun() throws {
+        let env = ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "0"]
+        for args in [["evaluate", "somerun"], ["export", "somerun", "--out", "x"], ["info"]] {
+            let r = try CLI.run(args, env: env)
+            XCTAssertEqual(r.status, 2, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("error: only vae train runs under mpirun (data-parallel training); run vae \(args[0]) without mpirun"), r.stderr)
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        }
+        XCTAssertEqual(try CLI.run(["info"], env: ["OMPI_COMM_WORLD_SIZE": "1", "OMPI_COMM_WORLD_RANK": "0"]).status, 0, "a job of one process")
+        let stdin = try CLI.run(["train", "--data", "-", "--epochs", "1", "--out", tempRunDir("mpi-stdin")], env: env)
+        XCTAssertEqual(stdin.status, 2, stdin.stderr)
+        XCTAssertTrue(stdin.stderr.hasPrefix("error: --data -: under mpirun standard input reaches rank 0 only"), stdin.stderr)
+    }
+
     /// mpirun's ranks can each have a command line of their own (`A : B`): a mistake on rank 1's
     /// alone was a job that ended with mpirun's "Exit code: 2" and no word of SwiftVAE's; --resume
     /// on one rank only was blamed on a file system the ranks do not share.

@@ -34,6 +34,13 @@ public final class Communicator {
         return (env["OMPI_COMM_WORLD_RANK"] ?? env["PMIX_RANK"]).flatMap { Int($0) }
     }
 
+    /// The job's number of processes as mpirun's environment gives it; nil when mpirun did not start
+    /// this one.
+    public static var launchedSize: Int? {
+        guard launchedByMPI else { return nil }
+        return ProcessInfo.processInfo.environment["OMPI_COMM_WORLD_SIZE"].flatMap { Int($0) }
+    }
+
     /// Whether libmpi could be loaded (for `vae info`), and what it is.
     public static var libraryDescription: String? {
         vk_mpi_load(nil) == 0 ? String(cString: vk_mpi_library_version()) : nil
