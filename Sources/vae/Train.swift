@@ -221,7 +221,7 @@ struct Train: ParsableCommand {
             }
             if let r = seen.indices.first(where: { seen[$0] != seen[0] }) {
                 let (with, without) = seen[0][0] == 1 ? (0, r) : (r, 0)
-                throw VAEError("rank \(with) of \(comm.size) sees a checkpoint in \(out ?? "--out") and rank \(without) does not: every rank must see the same run folder (a file system all ranks share, and the same --out)")
+                throw VAEError("rank \(with) of \(comm.size) sees a checkpoint in its --out folder and rank \(without) does not: every rank must see the same run folder (a file system all ranks share, and the same --out)")
             }
         }
         let mpi = comm.map { ($0, mpiOptions.settings) }

@@ -73,6 +73,13 @@ final class MPIDataSourceTests: XCTestCase {
         let p = try CLI.run(["train", "--resume", "--out", two, "--data", csv, "--epochs", "4", "--threads", "1", "--no-report"])
         XCTAssertEqual(p.status, 0, p.stderr)
         XCTAssertEqual(try metricsWithoutTimes(two).map { $0["epoch"]! }, [1, 2, 3, 4])
+        // ranks that read the table otherwise (another --ignore) are told so in the table's words (it
+        // was "another value of --image-size or --channels (the item's shape) (model inputShape)")
+        let four = tempRunDir("mpi-t4")
+        let split = try MPIRun.runTwoCommandLines(args(four), args(four, ["--ignore", "id_x"]))
+        XCTAssertNotEqual(split.status, 0)
+        XCTAssertTrue(split.stderr.contains("rank 1 of 2 has another value of the table's columns (--label, --ignore, or the file's columns and category levels) than rank 0"),
+                      split.stderr.replacingOccurrences(of: "\n", with: " | "))
     }
 
     func testConditionalDenoisingModelMatchesOneProcess() throws {

@@ -218,11 +218,11 @@ final class MPITests: XCTestCase {
     /// silently.
     func testRanksWithOtherOptionsStopAtTheStart() throws {
         _ = try MPIRun.require()
-        for (flag, a, b, name) in [("--epochs", "1", "2", "--epochs (epochs)"), ("--lr", "0.001", "0.01", "--lr (learningRate)"), ("--batch", "33", "64", "--batch (batchSize)"),
+        for (flag, a, b, name) in [("--epochs", "1", "2", "--epochs"), ("--lr", "0.001", "0.01", "--lr"), ("--batch", "33", "64", "--batch"),
                                    // the model's flags: another β trained a silent mix and recorded rank 0's; another
                                    // --hidden was "another model … (a shared file system …)"
-                                   ("--beta", "1", "2", "--beta (model beta)"), ("--hidden", "32", "16", "--hidden (model hidden)"),
-                                   ("--likelihood", "bernoulli", "gaussian", "--likelihood (model likelihood)")] {
+                                   ("--beta", "1", "2", "--beta"), ("--hidden", "32", "16", "--hidden"),
+                                   ("--likelihood", "bernoulli", "gaussian", "--likelihood")] {
             let run = tempRunDir("mpi-mpmd")
             var first = try args(run), second = try args(run)
             for (list, value) in [(0, a), (1, b)] {
@@ -267,7 +267,7 @@ final class MPITests: XCTestCase {
         let first = try args(run, epochs: 2, extra: ["--resume"]), second = try args(tempRunDir("mpi-unseen"), epochs: 2, extra: ["--resume"])
         let r = try MPIRun.runTwoCommandLines(first, second)
         XCTAssertNotEqual(r.status, 0)
-        XCTAssertTrue(r.stderr.contains("rank 0 of 2 sees a checkpoint in \(run) and rank 1 does not: every rank must see the same run folder"),
+        XCTAssertTrue(r.stderr.contains("rank 0 of 2 sees a checkpoint in its --out folder and rank 1 does not: every rank must see the same run folder"),
                       r.stderr.replacingOccurrences(of: "\n", with: " | "))
     }
 

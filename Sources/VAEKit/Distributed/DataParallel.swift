@@ -139,10 +139,13 @@ public final class DataParallel {
         let all = try comm.allgather([h.value, d.value] + named.map(\.hash))
         for (r, v) in all.enumerated() where v != all[0] {
             if let i = (0..<named.count).first(where: { v[2 + $0] != all[0][2 + $0] }) {
-                let name = named[i].name, flag = DataParallel.flagNames[name].map { "\($0) (\(name))" } ?? "'\(name)'"
+                let name = named[i].name
+                // (a table's items: their width comes from its columns, not from image flags)
+                let flag = name == "model inputShape" && trainer.model.config.groups != nil ? DataParallel.flagNames["model groups"]!
+                    : DataParallel.flagNames[name] ?? "the setting '\(name)'"
                 throw VAEError("rank \(r) of \(size) has another value of \(flag) than rank 0; every rank must run the same command line")
             }
-            let what = v[1] != all[0][1] ? "training data" : "model, optimizer or training state"
+            let what = v[1] != all[0][1] ? "data (its training or test items differ)" : "model, optimizer or training state"
             throw VAEError("rank \(r) of \(size) has another \(what) than rank 0; every rank must read the same run folder and data (a shared file system, or copies at the same paths)")
         }
     }
@@ -156,10 +159,10 @@ public final class DataParallel {
         "validationFraction": "--validation-fraction", "patience": "--patience",
         "MPI bucketBytes": "--bucket-kb", "MPI overlap": "--no-overlap",
         // the model (each rank builds its own from its command line, or reads it from the run)
-        "model architecture": "--model", "model inputShape": "--image-size or --channels (the item's shape)",
+        "model architecture": "--model", "model inputShape": "the items' shape (--image-size, --channels, or the data)",
         "model latent": "--latent", "model hidden": "--hidden", "model likelihood": "--likelihood",
         "model gaussianSigma": "--sigma", "model beta": "--beta", "model warmupEpochs": "--warmup",
-        "model groups": "the table's columns", "model conditionSize": "--conditional",
+        "model groups": "the table's columns (--label, --ignore, or the file's columns and category levels)", "model conditionSize": "--conditional",
         "model activation": "--activation", "model freeBits": "--free-bits",
         "model sequence": "the sequence model's flags (--max-length, --tokens, --embedding, --encoder, --decoder, …)",
     ]
