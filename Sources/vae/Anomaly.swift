@@ -21,9 +21,12 @@ struct Anomaly: ParsableCommand {
     var iwae: Int?
     @Option(name: .customLong("threshold-quantile"), help: ArgumentHelp("Flag items scoring above this quantile of the scores of the run's test items (of the classes it trained on: items it never trained on), e.g. 0.99.", valueName: "Q"))
     var thresholdQuantile: Double?
-    @Option(help: ArgumentHelp("A .csv file: every item's id, label, score (nats) and flag; a .png file: the most anomalous images (without --out: RUN/anomalies.png).", valueName: "file.csv|file.png"))
+    @Option(help: ArgumentHelp("A .csv file: every item's id, label, score (nats) and flag; a .png file: the most anomalous images (without --out: RUN/anomalies.png for an image run; a table or sequence run writes no picture). A .csv.gz name is gzipped.", valueName: "file.csv|file.png"))
     var out: String?
     @OptionGroup var threadOptions: ThreadOptions
+
+    /// A name the scores go to: .csv, or .csv.gz (gzipped).
+    static func isCSV(_ path: String) -> Bool { let l = path.lowercased(); return l.hasSuffix(".csv") || l.hasSuffix(".csv.gz") }
 
     func validate() throws {
         guard (1...1000).contains(samples ?? 1) else { throw ValidationError("--samples must be between 1 and 1000") }
@@ -138,11 +141,11 @@ struct Anomaly: ParsableCommand {
         threadOptions.apply()
         let loaded = try runArg.load()
         let pictureless = loaded.model.config.sequence != nil ? "sequence" : loaded.table != nil ? "table" : nil
-        if let kind = pictureless, let o = out, !o.lowercased().hasSuffix(".csv") {   // it wrote nothing
+        if let kind = pictureless, let o = out, !Anomaly.isCSV(o) {   // it wrote nothing
             throw ValidationError("--out \(o): a \(kind) run's scores go to a .csv file; the picture of the top items is for image runs")
         }
-        if let o = out, !o.lowercased().hasSuffix(".csv"), !o.lowercased().hasSuffix(".png") {   // before the scoring, not after
-            throw ValidationError("--out \(o): give a .csv file (every item's score) or a .png file (the most anomalous images)")
+        if let o = out, !Anomaly.isCSV(o), !o.lowercased().hasSuffix(".png") {   // before the scoring, not after
+            throw ValidationError("--out \(o): give a .csv file (every item's score; .csv.gz gzipped) or a .png file (the most anomalous images)")
         }
         let data = try runArg.testSet(loaded, dataOptions)
         // a model trained with --binarize is scored on the binary images its test loss uses (the
@@ -228,7 +231,7 @@ struct Anomaly: ParsableCommand {
             if ref.count < 100 { Console.note("note: the threshold rests on \(Console.counted(ref.count, "test item")): its quantile is coarse") }
         }
         let seq = loaded.model.config.sequence  // a sequence run: the item's text instead of a label
-        if let scoresOut = out, scoresOut.lowercased().hasSuffix(".csv") {
+        if let scoresOut = out, Anomaly.isCSV(scoresOut) {
             let fixed = ["id"] + (files == nil ? [] : ["file"]) + [seq == nil ? "label" : "item", "score"]
                 + (threshold == nil ? [] : ["flagged"]) + (unknown == nil ? [] : ["unknown"])
             var lines = [(fixed.prefix(1) + Encode.keyHeader(keyNames, besides: fixed) + fixed.dropFirst()).map(CSVText.quote).joined(separator: ",")]
@@ -244,7 +247,7 @@ struct Anomaly: ParsableCommand {
                 if let unknown { f.append(i < unknown.count ? String(unknown[i]) : "") }   // an over-long item is not tokenized
                 lines.append(f.joined(separator: ","))
             }
-            try AtomicFile.write(lines.joined(separator: "\n") + "\n", to: scoresOut)
+            try AtomicFile.write(Gzip.forName(scoresOut, Array((lines.joined(separator: "\n") + "\n").utf8)), to: scoresOut)
             print("wrote \(scoresOut)")
         }
         if let normalSet {
@@ -279,7 +282,7 @@ struct Anomaly: ParsableCommand {
                               rightAligned: [0, before + 1]))
         guard data.isImages else { return }   // a table has no picture of its rows
         // --out scores.csv asked for the scores: no picture written into the run besides
-        if let o = out, o.lowercased().hasSuffix(".csv") { return }
+        if let o = out, Anomaly.isCSV(o) { return }
         let n = min(top, set.count)
         let x = Tensor(shape: [n, set.featureCount])
         var unused = RNG(seed: 0)

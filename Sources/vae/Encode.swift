@@ -56,7 +56,8 @@ struct Encode: ParsableCommand {
         var farOut = 0, farIDs: [String] = []
         let table = data.table != nil
         // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
-        try AtomicFile.write(to: path) { emit in
+        // (a .gz name is gzipped, as vae impute's and vae anomaly's: it was plain text under that name)
+        try AtomicFile.write(to: path) { raw in try Gzip.writing(path, to: raw) { emit in
             try emit(Array((header + "\n").utf8))
             for (name, set) in sets {
                 let texts = try seq.map { try SequenceText.texts(set, $0) }
@@ -101,7 +102,7 @@ struct Encode: ParsableCommand {
                     start = end
                 }
             }
-        }
+        } }
         if overflowed > 0 {
             Console.note("note: \(Console.counted(overflowed, "item")) (\(overflowIDs.joined(separator: ", "))\(overflowed > 5 ? ", …" : "")) overflow 32-bit floats in the encoder (μ or σ is ±inf in the CSV): far outside the data the run trained on, or weights too large")
         }

@@ -23,6 +23,10 @@ struct Impute: ParsableCommand {
     @Option(help: "Pseudo-Gibbs iterations per chain (--fill mean: Metropolis–Hastings steps).") var iterations = 30
     @Option(help: "Chains averaged.") var chains = 8
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("The run's --label, accepted as the other commands accept it (the run's table fixes it).", valueName: "column"))
+    var label: String?
+    @Option(help: ArgumentHelp("The run's --ignore, accepted likewise.", valueName: "column[,column…]"))
+    var ignore: String?
     @OptionGroup var threadOptions: ThreadOptions
 
     /// Standard deviations from a column's training mean beyond which a value (observed, or a fill)
@@ -33,6 +37,7 @@ struct Impute: ParsableCommand {
         guard fill == "importance" || fill == "mean" else { throw ValidationError("--fill must be importance or mean") }
         guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
         guard (1...1000).contains(chains) else { throw ValidationError("--chains must be between 1 and 1000") }
+        try DataOptions.validateTableFlags(label: label, ignore: ignore)
     }
 
     func run() throws {
@@ -48,6 +53,7 @@ struct Impute: ParsableCommand {
             }
             throw ValidationError("\(runArg.run) was trained on images; vae impute fills tables (use vae inpaint for images)")
         }
+        try DataOptions.checkTableFlags(label: label, ignore: ignore, info.schema)
         let model = try loaded.feedForward("vae impute")
         let table = try CSVTable.read(path: data)
         let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)

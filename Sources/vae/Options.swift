@@ -51,6 +51,16 @@ struct DataOptions: ParsableArguments {
         if let b = background { do { _ = try ImageFolderOptions.parseBackground(b) } catch let e as VAEError { throw ValidationError(e.message) } }
         if let f = testFraction, !(f > 0 && f < 1) { throw ValidationError("--test-fraction must be more than 0 and less than 1, e.g. 0.1") }
         if let data { OutputFile.registerInput(data, "the --data file") }
+        try DataOptions.validateTableFlags(label: label, ignore: ignore)
+    }
+
+    /// --label and --ignore among themselves (also `vae impute`'s).
+    static func validateTableFlags(label: String?, ignore: String?) throws {
+        if let label, label.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--label needs a column's name") }
+        // an empty name ignored nothing without a word (--ignore "" or --ignore date,)
+        if let ignore, ignore.split(separator: ",", omittingEmptySubsequences: false).contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw ValidationError("--ignore takes column names separated by commas, and '\(ignore)' has an empty one")
+        }
         if let label, let ignore, ignore.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == label }) {
             throw ValidationError("--label \(label) is also in --ignore — a column is either the class or dropped")
         }
@@ -88,6 +98,10 @@ struct DataOptions: ParsableArguments {
     /// `--label` and `--ignore` are fixed by a run's table: given again with the run's values they are
     /// accepted (the command line the run was started with), other values are refused.
     func checkTableFlags(_ schema: TableSchema) throws {
+        try DataOptions.checkTableFlags(label: label, ignore: ignore, schema)
+    }
+
+    static func checkTableFlags(label: String?, ignore: String?, _ schema: TableSchema) throws {
         if let label, label != schema.label?.name {
             throw ValidationError("--label is fixed by the run's table: it has \(schema.label.map { "label \($0.name)" } ?? "no label"), this command line gives \(label); give the run's value or drop the flag")
         }
@@ -239,6 +253,10 @@ struct DataOptions: ParsableArguments {
         if (label != nil || ignore != nil) && AtomicFile.isDirectory(dir) {
             throw ValidationError("--label and --ignore are for CSV tables; \(dir) is a folder")
         }   // a path that does not exist is named as such by Dataset.load
+        // a table run given a folder: said so (its images were read, and their sizes refused)
+        if table != nil && AtomicFile.isDirectory(dir) {
+            throw VAEError("\(dir) is a folder, and the run was trained on a CSV table: pass --data FILE.csv (a table with the run's columns)")
+        }
         // a folder with a split of its own given --test-fraction: refused before it is decoded (the
         // check after the load below covers IDX and CIFAR-10 files, read in a moment; a folder that
         // cannot be listed is left to Dataset.load, which says why)

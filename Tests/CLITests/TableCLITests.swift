@@ -269,6 +269,33 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(codes.count, 4)
         XCTAssertEqual(codes[2].suffix(4), ["", "", "", ""], "\(codes[2])")
         XCTAssertTrue(codes[1].suffix(4).allSatisfy { Float($0) != nil } && codes[3].suffix(4).allSatisfy { Float($0) != nil })
+
+        // a .gz name is gzipped by every command that writes CSV (encode wrote plain text under it,
+        // anomaly refused it)
+        for (args, plain) in [(["encode", run, "--data", far], farCodes), (["anomaly", run, "--data", far], run + "/far-scores.csv")] {
+            if args[0] == "anomaly" { XCTAssertEqual(try CLI.run(args + ["--out", plain]).status, 0) }
+            let gz = plain + ".gz"
+            let r = try CLI.run(args + ["--out", gz])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let bytes = try AtomicFile.readAll(path: gz, maxBytes: 1 << 20)
+            XCTAssertTrue(Gzip.isGzip(bytes), args[0])
+            XCTAssertEqual(try Gzip.decompress(bytes, maxOutput: 1 << 20), try AtomicFile.readAll(path: plain, maxBytes: 1 << 20), args[0])
+        }
+        // the run's --label and --ignore are taken by impute as by the other commands; others refused
+        XCTAssertEqual(try CLI.run(["impute", run, "--data", alone, "--out", alone + ".2", "--label", "kind", "--ignore", "id", "--iterations", "5", "--chains", "2"]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: alone + ".2", encoding: .utf8), try String(contentsOfFile: alone + ".out", encoding: .utf8))
+        let otherLabel = try CLI.run(["impute", run, "--data", alone, "--out", alone + ".3", "--label", "colour"])
+        XCTAssertEqual(otherLabel.status, 2, otherLabel.stderr)
+        XCTAssertTrue(otherLabel.stderr.contains("--label is fixed by the run's table"), otherLabel.stderr)
+        for ignore in ["", "id,"] {
+            let r = try CLI.run(["encode", run, "--ignore", ignore])
+            XCTAssertEqual(r.status, 2, r.stderr)
+            XCTAssertTrue(r.stderr.contains("--ignore takes column names separated by commas, and '\(ignore)' has an empty one"), r.stderr)
+        }
+        // a folder given to a table run is said to be one (it was read as images: "the images differ in size")
+        let folder = try CLI.run(["encode", run, "--data", AtomicFile.split(run).directory])
+        XCTAssertEqual(folder.status, 1, folder.stderr)
+        XCTAssertTrue(folder.stderr.contains("is a folder, and the run was trained on a CSV table: pass --data FILE.csv"), folder.stderr)
     }
 
     /// A row with every cell missing scores about 0 nats — the most normal of all — for there is

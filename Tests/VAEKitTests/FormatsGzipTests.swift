@@ -81,4 +81,23 @@ final class FormatsTestsGzip: XCTestCase {
         XCTAssertEqual(try Gzip.decompress(bomb, maxOutput: 8 << 20).count, 8 << 20)
         FormatsFixture.assertVAEError(["more than"]) { try Gzip.decompress(bomb, maxOutput: (8 << 20) - 1) }
     }
+
+    /// The writer that gzips piece by piece (`vae encode --out x.csv.gz`): pieces of every size, more
+    /// than one output chunk, one gzip member that reads back whole; a name without .gz unchanged.
+    func testStreamingWriterMatchesTheInput() throws {
+        var rng = RNG(seed: 3)
+        var pieces: [[UInt8]] = []
+        for n in [0, 1, 7, 70_000, 300_000, 5] {
+            // (half random bytes: an output larger than one 256 KB chunk)
+            pieces.append((0..<n).map { $0 % 2 == 0 ? UInt8(truncatingIfNeeded: rng.next()) : UInt8($0 % 251) })
+        }
+        var out: [UInt8] = []
+        try Gzip.writing("codes.csv.GZ", to: { out += $0 }) { write in for p in pieces { try write(p) } }
+        XCTAssertTrue(Gzip.isGzip(out))
+        XCTAssertGreaterThan(out.count, 256 * 1024)
+        XCTAssertEqual(try Gzip.decompress(out, maxOutput: 1 << 22), Array(pieces.joined()))
+        var plain: [UInt8] = []
+        try Gzip.writing("codes.csv", to: { plain += $0 }) { write in for p in pieces { try write(p) } }
+        XCTAssertEqual(plain, Array(pieces.joined()))
+    }
 }

@@ -60,7 +60,7 @@ public enum CSVWriter {
     public static func writeImputed(_ table: CSVTable, schema: TableSchema, ids: [Int32], means: [Float], to path: String) throws -> Imputed {
         let r = try imputed(table, schema: schema, ids: ids, means: means)
         // a .gz name is gzipped (it was plain text under that name: zcat refused it)
-        try AtomicFile.write(path.lowercased().hasSuffix(".gz") ? Gzip.compress(r.bytes, level: 6) : r.bytes, to: path)
+        try AtomicFile.write(Gzip.forName(path, r.bytes), to: path)
         return r
     }
 

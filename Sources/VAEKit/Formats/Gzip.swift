@@ -105,6 +105,58 @@ public enum Gzip {
         return output
     }
 
+    /// Whether a file of this name is written gzipped (it ends in `.gz`).
+    public static func isGzipName(_ path: String) -> Bool { path.lowercased().hasSuffix(".gz") }
+
+    /// `data` as a file named `path` holds it: gzipped for a `.gz` name, else as it is.
+    public static func forName(_ path: String, _ data: [UInt8]) -> [UInt8] { isGzipName(path) ? compress(data, level: 6) : data }
+
+    /// Runs `body` with a writer whose bytes reach `emit` as a file named `path` holds them: through
+    /// one gzip member, compressed piece by piece (memory bounded by a chunk), for a `.gz` name;
+    /// else unchanged.
+    public static func writing(_ path: String, to emit: ([UInt8]) throws -> Void,
+                               _ body: (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
+        let gz = isGzipName(path)
+        try withoutActuallyEscaping(emit) { emit in
+            try withoutActuallyEscaping(body) { body in
+                if gz { try gzipping(to: emit, body) } else { try body(emit) }
+            }
+        }
+    }
+
+    private static func gzipping(to emit: @escaping ([UInt8]) throws -> Void,
+                                 _ body: @escaping (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
+        var stream = z_stream()
+        let status = deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        precondition(status == Z_OK, "zlib deflateInit2 failed with status \(status) (out of memory?)")
+        defer { deflateEnd(&stream) }
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        func pass(_ bytes: [UInt8], _ flush: Int32) throws {
+            try bytes.withUnsafeBufferPointer { input in
+                stream.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
+                stream.avail_in = UInt32(input.count)
+                while true {
+                    let s = chunk.withUnsafeMutableBufferPointer { out -> Int32 in
+                        stream.next_out = out.baseAddress
+                        stream.avail_out = UInt32(out.count)
+                        return deflate(&stream, flush)
+                    }
+                    precondition(s != Z_STREAM_ERROR, "zlib deflate failed (stream error)")
+                    let n = chunk.count - Int(stream.avail_out)
+                    if n > 0 { try emit(Array(chunk[0..<n])) }
+                    // (all input taken once the output was not filled; a finish ends at the stream's end)
+                    if flush == Z_FINISH ? s == Z_STREAM_END : stream.avail_out != 0 { break }
+                }
+            }
+        }
+        try body { bytes in
+            // (pieces of at most 1 GB: avail_in is 32 bits)
+            var i = 0
+            while i < bytes.count { let j = min(bytes.count, i + (1 << 30)); try pass(Array(bytes[i..<j]), Z_NO_FLUSH); i = j }
+        }
+        try pass([], Z_FINISH)
+    }
+
     /// Compresses `data` into a single gzip member (windowBits 15 + 16). `level` is clamped to 0...9
     /// (or -1 for zlib's default).
     public static func compress(_ data: [UInt8], level: Int32 = 6) -> [UInt8] {
