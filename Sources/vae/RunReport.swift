@@ -191,10 +191,14 @@ enum RunReport {
         files.append(("reconstructions.png", recon))
         page.addImage("Reconstructions", png: recon, caption: "Test images (odd rows) and their reconstructions from z = μ (even rows).", pixelated: true)
 
+        // a conditional model decodes under one class: the first it trained on, named in the caption
+        // (the page did not say which; class 0 even for a --classes run that never saw it)
+        let shownClass = conditional ? options.classes?.first ?? 0 : nil
+        let asClass = { (c: Int?) in c.map { " Decoded as class \(name($0)) (the model is conditional: vae manifold --class C for another)." } ?? "" }
         if cfg.latent <= 2 {
-            let m = Figures.manifold(model, grid: 15, range: 2)
+            let m = Figures.manifold(model, grid: 15, range: 2, decodeClass: shownClass)
             files.append(("manifold.png", m))
-            page.addImage("Latent manifold", png: m, caption: cfg.latent == 2 ? "Decoded 15×15 grid over z₁, z₂ ∈ [−2, 2]." : "Decoded row of 15 over z₁ ∈ [−2, 2] (latent 1).", pixelated: true)
+            page.addImage("Latent manifold", png: m, caption: (cfg.latent == 2 ? "Decoded 15×15 grid over z₁, z₂ ∈ [−2, 2]." : "Decoded row of 15 over z₁ ∈ [−2, 2] (latent 1).") + asClass(shownClass), pixelated: true)
         }
         let scatter = try Figures.latentScatter(model, data, limit: 5000)
         files.append(("latent.png", scatter.png))
@@ -203,7 +207,9 @@ enum RunReport {
 
         let interp = Figures.interpolation(model, data.test, from: a, to: b, steps: 10)
         files.append(("interpolation.png", interp))
-        page.addImage("Interpolation", png: interp, caption: "Test images \(data.test.itemID(a)) and \(data.test.itemID(b)) (ends; vae interpolate's --from and --to) and 10 decodings of the straight line between their latent means.", pixelated: true)
+        let lineClass = conditional && data.test.hasLabels ? data.test.label(a) : nil
+        page.addImage("Interpolation", png: interp, caption: "Test images \(data.test.itemID(a)) and \(data.test.itemID(b)) (ends; vae interpolate's --from and --to) and 10 decodings of the straight line between their latent means."
+                      + (lineClass.map { " Decoded as class \(name($0)), the first image's (the model is conditional: vae interpolate --class C for another)." } ?? ""), pixelated: true)
 
         if model.isConditional {
             try ReportExtras.addConditionalGrid(&page, model, classNames: data.classNames, trained: options.classes, seed: seed, files: &files)

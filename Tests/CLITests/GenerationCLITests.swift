@@ -239,6 +239,14 @@ final class GenerationCLITests: XCTestCase {
         let m = try CLI.run(["manifold", run, "--grid", "3", "--out", run + "/m.png"])
         XCTAssertEqual(m.status, 0, m.stderr)
         XCTAssertTrue(m.stderr.contains("decoding class 1 (choose with --class)"), m.stderr)
+        // the report's manifold is that class's too, and its captions name the class (it decoded
+        // class 0 and said nothing of a class)
+        let m15 = try CLI.run(["manifold", run, "--out", run + "/m15.png"])
+        XCTAssertEqual(m15.status, 0, m15.stderr)
+        XCTAssertEqual(try AtomicFile.readAll(path: run + "/m15.png", maxBytes: 1 << 24), try AtomicFile.readAll(path: run + "/manifold.png", maxBytes: 1 << 24))
+        let reportPage = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        XCTAssertTrue(reportPage.contains("Decoded 15×15 grid over z₁, z₂ ∈ [−2, 2]. Decoded as class 1 (the model is conditional: vae manifold --class C for another)."), "manifold caption")
+        XCTAssertTrue(reportPage.range(of: #"between their latent means\. Decoded as class [12], the first image"#, options: .regularExpression) != nil, "interpolation caption")
         // the commands that read test items leave out the classes the model cannot read, and say so
         // (they read all of them: reconstructions, scores and codes under never-trained one-hots)
         let e = try CLI.run(["encode", run, "--data", GenerationCLITests.data, "--out", run + "/z.csv"])
