@@ -88,6 +88,31 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(try TrainingRun.readMetrics(dir + "/metrics.jsonl").count, 4)
     }
 
+    /// Two TrainingRuns of one process on one folder: the older one, trained after the newer one
+    /// started there, overwrote its saves without a word (two `start`s with `replacing: true`, run
+    /// in turn, left the first's model). It is refused, the newer run's checkpoint kept; a resume
+    /// asking for fewer epochs than are done is refused too (it did nothing and said .finished).
+    func testAnOlderRunOfTheSameFolderIsRefused() throws {
+        let data = tinyDataset()
+        let dir = tempDir("twice")
+        var one = options
+        one.epochs = 1
+        let older = try TrainingRun.start(directory: dir, model: config, options: one, data: data)
+        var wider = config
+        wider.hidden = [24]
+        let newer = try TrainingRun.start(directory: dir, model: wider, options: one, data: data, replacing: true)
+        _ = try newer.run()
+        XCTAssertThrowsError(try older.run()) { XCTAssertTrue("\($0)".contains("was started or resumed by another TrainingRun of this process after this one"), "\($0)") }
+        XCTAssertEqual(try Checkpoint.load(dir).model.config.hidden, [24])
+        // a finished run held while the folder is resumed: the resumed run trains and saves
+        let resumed = try TrainingRun.resume(directory: dir, data: data, epochs: 2)
+        XCTAssertEqual(try resumed.run(), .finished)
+        XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 2)
+        XCTAssertThrowsError(try TrainingRun.resume(directory: dir, data: data, epochs: 1)) {
+            XCTAssertTrue("\($0)".contains("epochs 1 is fewer than the 2 epochs the run in \(dir) has done"), "\($0)")
+        }
+    }
+
     /// Stopping in the middle of an epoch (Ctrl-C) and resuming is exact too.
     func testMidEpochInterruptResumesExactly() throws {
         let data = tinyDataset()

@@ -1,5 +1,6 @@
 import Foundation
 import VAECore
+import Synchronization
 
 /// A training run bound to its folder: trains epoch by epoch, and after each epoch (and when
 /// stopped) writes the checkpoint and `metrics.jsonl` atomically, so that a killed run loses
@@ -25,6 +26,23 @@ public final class TrainingRun {
         self.directory = directory
         self.trainer = trainer
         self.metrics = metrics
+        TrainingRun.claimants.withLock { $0[TrainingRun.key(directory)] = ObjectIdentifier(self) }
+    }
+
+    /// The newest TrainingRun of this process on each folder. The folder's lock is shared within a
+    /// process (a caller may hold a finished run and resume it), so an older run object trained on
+    /// after a newer one started or resumed there: it replaced the newer one's saves with its own
+    /// state, silently (two `start`s on one folder, run in turn, kept the first's model).
+    private static let claimants = Mutex<[String: ObjectIdentifier]>([:])
+
+    private static func key(_ directory: String) -> String { AtomicFile.realPath(directory) ?? directory }
+
+    /// Throws when another TrainingRun of this process started or resumed this folder since this
+    /// one was made.
+    private func requireNewest() throws {
+        guard TrainingRun.claimants.withLock({ $0[TrainingRun.key(directory)] }) == ObjectIdentifier(self) else {
+            throw VAEError("\(directory) was started or resumed by another TrainingRun of this process after this one: this run's state is behind the folder's, and it would overwrite that run's saves — train with the newer run, or resume the folder again")
+        }
     }
 
     /// A run that cannot fit in this machine's memory is one line before anything is allocated (a
@@ -149,7 +167,13 @@ public final class TrainingRun {
         let lock = try (mpi?.0.isLeader ?? true) ? RunFolderLock.acquire(directory) : nil
         if mpi?.0.isLeader ?? true { AtomicFile.removeStaleTemporaries(in: directory) }  // left by a killed run's writes
         var options = loaded.options
-        if let e = changes.epochs { options.epochs = e }
+        if let e = changes.epochs {
+            // (it returned .finished and did nothing: an epochs total below what is done)
+            guard e >= loaded.state.epoch else {
+                throw VAEError("epochs \(e) is fewer than the \(loaded.state.epoch) epochs the run in \(directory) has done; epochs is the total: give \(loaded.state.epoch) or more")
+            }
+            options.epochs = e
+        }
         if let lr = changes.learningRate { options.learningRate = lr }
         if let c = changes.clipNorm { options.clipNorm = c }
         if let w = changes.weightDecay { options.weightDecay = w }
@@ -192,6 +216,7 @@ public final class TrainingRun {
 
     /// Trains until `options.epochs` are done or `shouldStop()` (checked after every batch).
     public func run(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> Outcome {
+        if !trainer.isFinished { try requireNewest() }
         while !trainer.isFinished {
             switch try trainer.runEpoch(shouldStop: shouldStop, events: events) {
             case .finished(let m):
@@ -213,6 +238,7 @@ public final class TrainingRun {
     /// (and the re-run epoch writes again); the other order would lose the epoch's line for good.
     public func save() throws {
         guard trainer.parallel?.isWriter ?? true else { return }  // MPI: rank 0 writes, the others nothing
+        try requireNewest()
         try checkFinite()
         try Checkpoint.makeDirectory(directory)
         metricsLines += TrainingRun.metricsLines(metrics[metricsLines.count...])
