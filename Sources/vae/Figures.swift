@@ -12,7 +12,7 @@ enum Figures {
     static func samples(_ model: VAE, count: Int, seed: UInt64, classes: [Int]? = nil) throws -> [UInt8] {
         if model.isConditional { return try conditionalGrid(model, perClass: 10, seed: seed, classes: classes) }
         var rng = RNG(seed: seed)
-        let x = Analysis.sample(model, count: count, rng: &rng)
+        let x = try Analysis.sample(model, count: count, rng: &rng)
         let shape = model.config.inputShape
         return Pictures.grid(x, shape: shape, columns: Int(Double(count).squareRoot().rounded(.up)), scale: scale(for: shape))
     }

@@ -68,7 +68,7 @@ struct Sample: ParsableCommand {
         } else {
             if cls != nil { throw ValidationError("--class needs a conditional model; train one with `vae train --conditional`") }
             let n = count ?? 64
-            images = Analysis.sample(model, count: n, rng: &rng)
+            images = try Analysis.sample(model, count: n, rng: &rng)
             columns = Int(Double(n).squareRoot().rounded(.up))
         }
         try Pictures.write(Pictures.grid(picture ?? images, shape: shape, columns: columns, scale: Figures.scale(for: shape)),

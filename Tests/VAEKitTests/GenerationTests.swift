@@ -196,5 +196,11 @@ final class GenerationTests: XCTestCase {
         XCTAssertLessThan(x[3], 0.2)           // label 0, right pixel
         XCTAssertLessThan(x[16 + 0], 0.2)      // label 1, left pixel
         XCTAssertGreaterThan(x[16 + 3], 0.8)   // label 1, right pixel
+        // sampling without a class throws (it trapped: a run loaded with Checkpoint.load may be either kind)
+        var rng = RNG(seed: 1)
+        XCTAssertThrowsError(try Analysis.sample(model, count: 4, rng: &rng)) {
+            XCTAssertTrue("\($0)".contains("the model is conditional: it samples a class at a time — use Analysis.sample(model, classes:perClass:rng:)"), "\($0)")
+        }
+        XCTAssertEqual(try Analysis.sample(model, classes: [1], perClass: 3, rng: &rng).shape, [3, 16])
     }
 }

@@ -59,11 +59,14 @@ public enum Analysis {
         return model.decode(z, condition: condition)
     }
 
-    /// Samples from the model: z ~ N(0, I), decoded. [count, D] (a conditional model: use
-    /// `sample(_:classes:perClass:rng:)`, which says of which class.)
-    public static func sample(_ model: VAE, count: Int, rng: inout RNG) -> Tensor {
+    /// Samples from the model: z ~ N(0, I), decoded. [count, D]. A conditional model throws: use
+    /// `sample(_:classes:perClass:rng:)`, which says of which class (a run loaded with
+    /// `Checkpoint.load` may be either, and this trapped on a conditional one).
+    public static func sample(_ model: VAE, count: Int, rng: inout RNG) throws -> Tensor {
         precondition(count >= 0, "Analysis.sample: count must not be negative, got \(count)")
-        precondition(!model.isConditional, "Analysis.sample: a conditional model samples a class; use sample(_:classes:perClass:rng:)")
+        guard !model.isConditional else {
+            throw VAEError("the model is conditional: it samples a class at a time — use Analysis.sample(model, classes:perClass:rng:) (its \(model.config.conditionSize) classes are 0…\(model.config.conditionSize - 1))")
+        }
         let z = Tensor(shape: [count, model.latent])
         rng.fillNormal(z.pointer, count: z.count)
         return model.decode(z)

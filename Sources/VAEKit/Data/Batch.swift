@@ -2,7 +2,7 @@ import VAECore
 
 /// One mini-batch: what the encoder sees, what the likelihood compares with, and what else
 /// the model needs.
-public struct Batch {
+public struct Batch: Sendable {
     /// [B, D] targets; also the encoder's input unless `input` is set.
     public var x: Tensor
     /// [B, D] 1 = observed, 0 = missing (missing entries add nothing to the loss or its

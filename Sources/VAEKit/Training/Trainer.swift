@@ -424,7 +424,7 @@ public final class Trainer {
     }
 
     /// How `runEpoch` ended: the epoch's metrics, or stopped after a batch (`shouldStop`).
-    public enum EpochOutcome { case finished(EpochMetrics), interrupted }
+    public enum EpochOutcome: Sendable { case finished(EpochMetrics), interrupted }
 
     /// Runs (the rest of) the next epoch.
     public func runEpoch(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> EpochOutcome {

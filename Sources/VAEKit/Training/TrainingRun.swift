@@ -212,7 +212,7 @@ public final class TrainingRun {
     }
 
     /// How `run` ended: every epoch done, or stopped (the checkpoint saved).
-    public enum Outcome: Equatable { case finished, interrupted }
+    public enum Outcome: Equatable, Sendable { case finished, interrupted }
 
     /// Trains until `options.epochs` are done or `shouldStop()` (checked after every batch).
     public func run(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> Outcome {
