@@ -263,7 +263,7 @@ struct Anomaly: ParsableCommand {
             } else {
                 Console.note("note: ROC-AUC needs both normal and anomalous \(data.itemNoun)s among the scored ones")
             }
-            if labelled.count < set.count { Console.note("note: \(set.count - labelled.count) items without a label are left out of the ROC-AUC") }
+            if labelled.count < set.count { Console.note("note: \(Console.counted(set.count - labelled.count, "item")) without a label \(set.count - labelled.count == 1 ? "is" : "are") left out of the ROC-AUC") }
         }
         // Columns padded here: Foundation's %-10@ pads nothing on Linux.
         let shown = Array(order.prefix(min(top, 10)))

@@ -109,7 +109,7 @@ struct Encode: ParsableCommand {
         if farOut > 0 {
             Console.note("note: \(Console.counted(farOut, "row")) (\(farIDs.joined(separator: ", "))\(farOut > 5 ? ", …" : "")) written with empty μ and σ: a value of the row lies far outside the training rows' range (over 1,000 standard deviations from its column's mean), so the model's code would be meaningless; check \(farOut == 1 ? "it" : "them")")
         }
-        print("wrote \(path) (\(items) items, latent \(k))")
+        print("wrote \(path) (\(Console.counted(items, "item")), latent \(k))")
     }
 
     /// An image folder's file names, one per item of `set` (nil for other data).

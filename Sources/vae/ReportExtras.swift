@@ -91,7 +91,8 @@ enum ReportExtras {
         let rows = top.enumerated().map { r, i in
             [String(r + 1), fileNames.map { "\(set.itemID(i)) \($0[i])" } ?? set.itemID(i), name(labels[i]), String(format: "%.2f", scores[i])]
         }
-        let normalName = "labels " + normal.map { name($0) }.joined(separator: ", ")
+        // ("the model was trained on class 2 virginica only": the index --classes takes, and the name)
+        let normalName = (normal.count == 1 ? "class " : "classes ") + normal.map { name($0) }.joined(separator: ", ")
         let classList = normal.map { l in l < data.classNames.count ? data.classNames[l] : String(l) }.joined(separator: ",")
         let command = "vae anomaly \(run) --normal \(classList)" + (set.count < data.test.count ? " --limit \(set.count)" : "")
         try page.addAnomalyScores(.init(scores: scores, anomalous: anomalous, normalName: normalName, auc: auc, topPNG: png, topRows: rows,

@@ -120,6 +120,11 @@ final class FormatsCSVTests: XCTestCase {
         FormatsFixture.assertVAEError(["t.csv line 2, column 3", "2 fields", "'c' and after are missing"]) {
             try parse("a,b,c\n1,2\n")
         }
+        // a line without the header's delimiter says which one was chosen (it said "1 fields" only)
+        FormatsFixture.assertVAEError(["t.csv line 2, column 2", "1 field, but the header (line 1) has 3",
+                                       "no ';' on this line: fields are split at ';', the delimiter of the header line"]) {
+            try parse("a;b;c\n1,2,3\n")
+        }
     }
 
     func testUnclosedQuote() {

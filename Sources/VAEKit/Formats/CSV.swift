@@ -201,7 +201,10 @@ struct CSVParser {
                 if record.count > columnCount {
                     throw fail(recordLine, columnCount, "\(record.count) fields, but \(what) has \(columnCount) — a field holding '\(printable(delimiter))' must be quoted (\"a\(printable(delimiter))b\")")
                 }
-                throw fail(recordLine, record.count, "\(record.count) fields, but \(what) has \(columnCount): \(missingName(record.count)) and after are missing")
+                // one field: no delimiter on the line at all — most likely another one than the header's
+                let split = record.count == 1 && options.delimiter == nil
+                    ? " (no '\(printable(delimiter))' on this line: fields are split at '\(printable(delimiter))', the delimiter of the header line — give one delimiter throughout)" : ""
+                throw fail(recordLine, record.count, "\(record.count) field\(record.count == 1 ? "" : "s"), but \(what) has \(columnCount): \(missingName(record.count)) and after are missing\(split)")
             }
             guard spans.count + record.count <= options.maxCells else {
                 throw fail(recordLine, nil, "the table has more than \(FormatText.grouped(options.maxCells)) cells, the most SwiftVAE reads — split the file or drop columns")

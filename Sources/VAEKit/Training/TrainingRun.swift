@@ -26,8 +26,12 @@ public final class TrainingRun {
         self.directory = directory
         self.trainer = trainer
         self.metrics = metrics
-        TrainingRun.claimants.withLock { $0[TrainingRun.key(directory)] = ObjectIdentifier(self) }
+        // (the folder's path as it will be once made: realPath alone changed when the folder appeared)
+        claimKey = AtomicFile.absolutePath(directory) ?? directory
+        TrainingRun.claimants.withLock { [claimKey] in $0[claimKey] = ObjectIdentifier(self) }
     }
+
+    private let claimKey: String
 
     /// The newest TrainingRun of this process on each folder. The folder's lock is shared within a
     /// process (a caller may hold a finished run and resume it), so an older run object trained on
@@ -35,12 +39,10 @@ public final class TrainingRun {
     /// state, silently (two `start`s on one folder, run in turn, kept the first's model).
     private static let claimants = Mutex<[String: ObjectIdentifier]>([:])
 
-    private static func key(_ directory: String) -> String { AtomicFile.realPath(directory) ?? directory }
-
     /// Throws when another TrainingRun of this process started or resumed this folder since this
     /// one was made.
     private func requireNewest() throws {
-        guard TrainingRun.claimants.withLock({ $0[TrainingRun.key(directory)] }) == ObjectIdentifier(self) else {
+        guard TrainingRun.claimants.withLock({ [claimKey] in $0[claimKey] }) == ObjectIdentifier(self) else {
             throw VAEError("\(directory) was started or resumed by another TrainingRun of this process after this one: this run's state is behind the folder's, and it would overwrite that run's saves — train with the newer run, or resume the folder again")
         }
     }
