@@ -60,6 +60,23 @@ public enum ImageGrid {
                     border: border, scale: scale, borderValue: borderValue)
     }
 
+    /// The separator's gray for a grid of these images: white, as usual, unless the images' own
+    /// edges are mostly light (icons on a white background), where white lines and empty cells
+    /// vanished into the tiles — then a dark gray that shows against them.
+    public static func separatorValue(flat: [Float], count: Int, channels: Int, height: Int, width: Int) -> UInt8 {
+        let per = channels * height * width
+        guard count > 0, height > 0, width > 0, flat.count >= count * per else { return 255 }
+        var sum: Double = 0, n = 0
+        for i in 0..<count {
+            for c in 0..<channels {
+                let base = i * per + c * height * width
+                for x in 0..<width { sum += Double(flat[base + x]) + Double(flat[base + (height - 1) * width + x]); n += 2 }
+                for y in 1..<max(1, height - 1) { sum += Double(flat[base + y * width]) + Double(flat[base + y * width + width - 1]); n += 2 }
+            }
+        }
+        return n > 0 && sum / Double(n) > 0.8 ? 64 : 255
+    }
+
     /// The grid encoded as PNG.
     public static func png(images: [[Float]], channels: Int, height: Int, width: Int, columns: Int,
                            border: Int = 1, scale: Int = 1, borderValue: UInt8 = 255) -> [UInt8]

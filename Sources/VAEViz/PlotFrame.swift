@@ -54,7 +54,12 @@ struct PlotFrame {
         let fits = max(8, min(Self.maxLegendName, Int((room + Double(s)) / Double(BitmapFont.advance * s))))
         var entries = legend.map { e -> LegendEntry in
             var e = e
-            if e.name.count > fits { e.name = String(e.name.prefix(fits - 3)) + "..." }
+            // cut in the middle: names that differ at their ends ("…-beach", "…-mountains") stay apart
+            // (cut at the end, both read "photos-from-the-sum...")
+            if e.name.count > fits {
+                let tail = (fits - 3) / 2
+                e.name = String(e.name.prefix(fits - 3 - tail)) + "..." + String(e.name.suffix(tail))
+            }
             return e
         }
         if entries.count > maxEntries {
@@ -79,7 +84,7 @@ struct PlotFrame {
         self.bottom = h - bottom
     }
 
-    /// Legend names longer than this many characters are cut (ending in "...").
+    /// Legend names longer than this many characters are cut ("..." in their middle).
     static let maxLegendName = 28
     static func legendRowHeight(_ s: Int) -> Double { Double(BitmapFont.glyphHeight * s + 5 * s) }
 

@@ -9,6 +9,10 @@ public struct ScatterPlot: Sendable {
     public var classNames: [String]
     /// Marker radius in pixels at 300 px plot size (scaled with the image); nil = automatic.
     public var pointRadius: Double?
+    /// Rows named on the y axis, top to bottom: a point's y is its row's index (0: the top row) —
+    /// a latent-1 scatter's row per class, named as in the legend (ticks 0, 2, … 10 named no class,
+    /// and the rows ran bottom to top against the legend's top to bottom).
+    public var yRows: [String]? = nil
 
     public init(title: String = "", xLabel: String = "", yLabel: String = "",
                 points: [(x: Double, y: Double, cls: Int)] = [], classNames: [String] = [],
@@ -30,9 +34,17 @@ public struct ScatterPlot: Sendable {
     }
 
     func canvas(width: Int, height: Int) -> PlotCanvas {
-        let good = points.filter { $0.x.isFinite && $0.y.isFinite }
+        var good = points.filter { $0.x.isFinite && $0.y.isFinite }
         let xScale = AxisScale.padded(good.map(\.x), fraction: 0.02)
-        let yScale = AxisScale.padded(good.map(\.y), fraction: 0.02)
+        var yScale = AxisScale.padded(good.map(\.y), fraction: 0.02)
+        if let rows = yRows, !rows.isEmpty {
+            // row k drawn at n − 1 − k (the top), named by its name cut to 16 characters
+            let n = rows.count
+            good = good.map { (x: $0.x, y: Double(n - 1) - $0.y, cls: $0.cls) }
+            let names = rows.map { $0.count > 16 ? String($0.prefix(8)) + "..." + String($0.suffix(5)) : $0 }
+            // (ticks in rising order, as the axis draws them: the value v is row n − 1 − v)
+            yScale = AxisScale(lo: -0.5, hi: Double(n) - 0.5, ticks: (0..<n).map(Double.init), labels: names.reversed())
+        }
         let classes = Array(Set(good.map(\.cls))).sorted()
         var legend: [PlotFrame.LegendEntry] = []
         if classes.count > 1 || !classNames.isEmpty {

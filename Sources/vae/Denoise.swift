@@ -16,7 +16,9 @@ struct Denoise: ParsableCommand {
     var noise: Double { noiseGiven ?? 0.3 }
     @Option(help: "Images in the picture.") var count = 10
     @Option(help: "Test images over which PSNR is averaged (default 1000; not with --images, which reads the whole folder).") var limit: Int?
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Random seed.") var seed: UInt64 = Denoise.defaultSeed
+    /// (the report's denoising strips draw their noise so, and name the command that gives their numbers)
+    static let defaultSeed: UInt64 = 1
     @Option(help: ArgumentHelp("Output PNG (default RUN/denoise.png).", valueName: "file.png")) var out: String?
     @Option(name: .customLong("out-dir"), help: ArgumentHelp("Also write one PNG per denoised image into this folder (with --images: RUN/denoised unless given).", valueName: "dir"))
     var outDir: String?
@@ -72,6 +74,6 @@ struct Denoise: ParsableCommand {
         Console.note("rows: clean, noisy, median filter, VAE")
         try Pictures.write(Pictures.grid(grid, shape: shape, columns: c, scale: Figures.scale(for: shape)),
                            to: try runArg.output(out, default: "denoise.png"))
-        if let outDir { try ImageInputs.writeEach(denoised.rows(0..<c), shape: shape, names: ImageInputs.numbered("denoised", c), to: outDir) }
+        if let outDir { try ImageInputs.writeEach(denoised.rows(0..<c), shape: shape, names: ImageInputs.testNames("denoised", data.test, c), to: outDir) }
     }
 }

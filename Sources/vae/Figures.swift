@@ -89,9 +89,14 @@ enum Figures {
         let labels = data.test.labelArray
         if model.latent == 1 {
             // one dimension: z₁ across, the items in a row per label (no second dimension to draw)
-            let points = (0..<n).map { i in (x: xy[i].0, y: labels.isEmpty ? 0 : Double(labels[i]), cls: labels.isEmpty ? 0 : labels[i]) }
-            let plot = ScatterPlot(title: "Latent means (latent 1)", xLabel: "z₁", yLabel: labels.isEmpty ? "" : "label (a row per class)",
+            // a row per class, named (an item without a label, -1, in a row of its own below them)
+            let classes = max(data.classNames.count, (labels.max() ?? -1) + 1)
+            let points = (0..<n).map { i in (x: xy[i].0, y: labels.isEmpty ? 0 : Double(labels[i] < 0 ? classes : labels[i]), cls: labels.isEmpty ? 0 : labels[i]) }
+            var plot = ScatterPlot(title: "Latent means (latent 1)", xLabel: "z₁", yLabel: labels.isEmpty ? "" : "class (a row each)",
                                    points: points, classNames: labels.isEmpty ? ["all"] : data.classNames)
+            if !labels.isEmpty {
+                plot.yRows = (0..<classes).map { $0 < data.classNames.count ? data.classNames[$0] : "class \($0)" } + (labels.contains { $0 < 0 } ? ["(no label)"] : [])
+            }
             return (plot.svg(), plot.png(), "\(n) test items, z₁ in a row per label")
         }
         let points = (0..<n).map { i in (x: xy[i].0, y: xy[i].1, cls: labels.isEmpty ? 0 : labels[i]) }
@@ -104,7 +109,9 @@ enum Figures {
         return (plot.svg(), plot.png(), note)
     }
 
-    static func lossChart(_ metrics: [EpochMetrics], per unit: String = "image") -> (svg: String, png: [UInt8]) {
+    /// `best`: with early stopping, the epoch whose model the run keeps (named in the validation
+    /// curve's legend: the plot showed train and test only, nothing of what stopped the run).
+    static func lossChart(_ metrics: [EpochMetrics], per unit: String = "image", best: Int? = nil) -> (svg: String, png: [UInt8]) {
         // An IWAE run's training loss is its bound −L_k, not the negative ELBO
         let k = metrics.last?.train_iwae_k ?? 1
         var chart = LineChart(title: k > 1 ? "Training bound −L_\(k) and test negative ELBO per \(unit)" : "Negative ELBO per \(unit)",
@@ -113,6 +120,11 @@ enum Figures {
         chart.addSeries(k > 1 ? "train (IWAE bound, k = \(k))" : "train", points: metrics.map { (x: Double($0.epoch), y: $0.train_loss) })
         chart.addSeries("test (one z)", points: metrics.map { (x: Double($0.epoch), y: $0.test_loss) })
         chart.addSeries("test (z = μ)", points: metrics.map { (x: Double($0.epoch), y: $0.test_loss_mu) })
+        let validation = metrics.compactMap { m in m.validation_loss.map { (x: Double(m.epoch), y: $0) } }
+        if !validation.isEmpty {
+            // (a legend name of at most 28 characters: longer ones are cut)
+            chart.addSeries("validation" + (best.map { " (kept: epoch \($0))" } ?? ""), points: validation)
+        }
         return (chart.svg(), chart.png())
     }
 

@@ -176,6 +176,13 @@ enum ImageInputs {
         return digits.count == 4 && digits.allSatisfy({ $0.isASCII && $0.isNumber }) ? String(name[..<dash]) : nil
     }
 
+    /// File names for the first `count` items of a test set: `prefix-NNNN.png` by each item's id —
+    /// its place in the whole test set, from 0, as vae encode, --from and the report number it (they
+    /// were numbered from 1: test-0001.png was test item 0).
+    static func testNames(_ prefix: String, _ set: any DataSource, _ count: Int) -> [String] {
+        (0..<count).map { i in String(format: "%@-%04d", prefix, Int(set.itemID(i)) ?? i) }
+    }
+
     static func numbered(_ prefix: String, _ count: Int) -> [String] {
         (0..<count).map { String(format: "%@-%04d", prefix, $0 + 1) }
     }

@@ -149,7 +149,7 @@ struct Inpaint: ParsableCommand {
         Console.note("rows: test images, what the model sees (missing pixels grey), inpainted")
         try Pictures.write(Pictures.grid(grid, shape: shape, columns: c, scale: Figures.scale(for: shape)),
                            to: try runArg.output(out, default: "inpaint.png"))
-        if let outDir { try ImageInputs.writeEach(filled.rows(0..<c), shape: shape, names: ImageInputs.numbered("inpainted", c), to: outDir) }
+        if let outDir { try ImageInputs.writeEach(filled.rows(0..<c), shape: shape, names: ImageInputs.testNames("inpainted", data.test, c), to: outDir) }
     }
 
     /// The images with missing pixels shown mid-grey.

@@ -618,8 +618,10 @@ extension Checkpoint.Loaded {
 /// Image-grid helpers shared by the picture commands.
 enum Pictures {
     static func grid(_ images: Tensor, shape: [Int], columns: Int, scale: Int = 2) -> [UInt8] {
-        ImageGrid.png(flat: images.array, count: images.shape[0], channels: shape[0], height: shape[1], width: shape[2],
-                      columns: columns, border: 1, scale: scale)
+        let flat = images.array
+        let separator = ImageGrid.separatorValue(flat: flat, count: images.shape[0], channels: shape[0], height: shape[1], width: shape[2])
+        return ImageGrid.png(flat: flat, count: images.shape[0], channels: shape[0], height: shape[1], width: shape[2],
+                             columns: columns, border: 1, scale: scale, borderValue: separator)
     }
 
     static func write(_ png: [UInt8], to path: String) throws {

@@ -119,7 +119,11 @@ enum ReportExtras {
         func strip(_ t: Tensor) -> [UInt8] { Pictures.grid(t.rows(0..<n), shape: shape, columns: n, scale: Figures.scale(for: shape)) }
         if let corrupt {
             let noisy = Tensor(shape: batch.x.shape)
-            corrupt.apply(batch.x.pointer, count: batch.x.count, shape: shape, into: noisy.pointer, rng: &rng)
+            // Gaussian noise from vae denoise's draws (its default seed): the command gives the page's
+            // numbers (they differed in the last digits); another corruption is the run's own
+            var noiseRNG = RNG(seed: Denoise.defaultSeed)
+            let sigma: Double? = { if case .gaussian(let s) = corrupt { return s } else { return nil } }()
+            corrupt.apply(batch.x.pointer, count: batch.x.count, shape: shape, into: noisy.pointer, rng: &noiseRNG)
             let denoised = model.reconstruct(noisy, condition: batch.condition)
             let median = Analysis.medianFilter3x3(noisy, shape: shape)
             let p = { (t: Tensor) in String(format: "%.2f dB", Analysis.psnr(batch.x, t)) }
@@ -127,7 +131,9 @@ enum ReportExtras {
                           ("3×3 median filter: \(p(median))", strip(median)), ("denoised by the VAE: \(p(denoised))", strip(denoised))]
             for (i, s) in strips.enumerated() { files.append(("denoise-\(i).png", s.1)) }
             page.addImageStrips("Denoising", strips: strips.map { (label: $0.0, png: $0.1) },
-                                caption: "PSNR over the first \(scored) test images, against the clean images.")
+                                caption: "PSNR over the first \(scored) test images, against the clean images. "
+                                    + (sigma.map { "vae denoise \(run) --noise \($0) --limit \(scored) gives the same numbers." }
+                                       ?? "vae denoise adds Gaussian noise (--noise σ), not this corruption: its numbers are of other noisy images."))
         }
         var maskRNG = RNG(seed: seed &+ 29)
         let observed = InpaintingMask.bottom.make(count: scored, shape: shape, rng: &maskRNG)

@@ -147,7 +147,7 @@ enum RunReport {
         if !data.isImages {
             // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.
             try ReportExtras.addColumnErrors(&page, model, data)
-            return try finishTable(&page, dir: dir, model: model, metrics: metrics, options: options, data: data, seed: seed, files: &files)
+            return try finishTable(&page, dir: dir, model: model, metrics: metrics, options: options, data: data, seed: seed, best: state.bestEpoch, files: &files)
         }
         let (a, b) = Figures.interpolationPair(data.test)
         do {
@@ -159,7 +159,7 @@ enum RunReport {
         }
 
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics)
+            let loss = Figures.lossChart(metrics, best: state.bestEpoch)
             files.append(("loss.png", loss.png))
             files.append(("loss.svg", Array(loss.svg.utf8)))
             let k = metrics.last?.train_iwae_k ?? 1
@@ -229,9 +229,9 @@ enum RunReport {
 
     /// The rest of a table run's page: loss curves, the latent scatter, anomaly scores.
     static func finishTable(_ page: inout ReportPage, dir: String, model: VAE, metrics: [EpochMetrics], options: TrainingOptions,
-                            data: Dataset, seed: UInt64, files: inout [(String, [UInt8])]) throws -> String {
+                            data: Dataset, seed: UInt64, best: Int?, files: inout [(String, [UInt8])]) throws -> String {
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics, per: "row")
+            let loss = Figures.lossChart(metrics, per: "row", best: best)
             files.append(("loss.png", loss.png))
             page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per row (reconstruction + KL, β not applied).")
         }

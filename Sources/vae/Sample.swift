@@ -120,7 +120,7 @@ struct Reconstruct: ParsableCommand {
             if let c = count, c > n { Console.note("note: --count \(c): \(data.directory) has \(Console.counted(n, "test image")), all of them shown") }
             let batch = model.conditioned(data.test.batch(0..<n))
             (x, condition) = (batch.x, batch.condition)
-            names = ImageInputs.numbered("test", n)
+            names = ImageInputs.testNames("test", data.test, n)
         }
         let r = model.reconstruct(x, condition: condition)
         try Pictures.write(Figures.pairs(x, r, shape: shape, count: min(count ?? 30, x.shape[0])), to: try runArg.output(out, default: "reconstructions.png"))

@@ -36,6 +36,37 @@ final class GenerationCLITests: XCTestCase {
         try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".png") }.sorted()
     }
 
+    /// The report's denoising PSNRs are vae denoise's: the page names the command, and it gives the
+    /// same numbers (the page drew its noise from the training seed: 13.32 / 17.11 / 15.16 dB on
+    /// the page, 13.30 / 17.12 / 15.17 from the command).
+    func testReportDenoisingNumbersAreTheCommands() throws {
+        try ready()
+        let copy = tempRunDir("dvae-report")
+        try FileManager.default.copyItem(atPath: GenerationCLITests.denoising, toPath: copy)
+        defer { try? FileManager.default.removeItem(atPath: copy) }
+        let rep = try CLI.run(["report", copy])
+        XCTAssertEqual(rep.status, 0, rep.stderr)
+        let page = try String(contentsOfFile: copy + "/report.html", encoding: .utf8)
+        XCTAssertTrue(page.contains("vae denoise RUN --noise 0.3 --limit 64 gives the same numbers"), "the caption names the command")
+        func number(_ pattern: String, _ text: String) -> String? {
+            (text.range(of: pattern, options: .regularExpression).map { String(text[$0]) })?
+                .split(separator: " ").compactMap { Double($0) != nil ? String($0) : nil }.last
+        }
+        let d = try CLI.run(["denoise", copy, "--noise", "0.3", "--limit", "64", "--out", copy + "/d.png"])
+        XCTAssertEqual(d.status, 0, d.stderr)
+        XCTAssertEqual(number(#"corrupted \(gaussian:0\.3\): [0-9.]+"#, page), number(#"noisy [0-9.]+"#, d.stdout), d.stdout)
+        XCTAssertEqual(number(#"denoised by the VAE: [0-9.]+"#, page), number(#"VAE [0-9.]+"#, d.stdout), d.stdout)
+        XCTAssertEqual(number(#"3×3 median filter: [0-9.]+"#, page), number(#"median filter [0-9.]+"#, d.stdout), d.stdout)
+        XCTAssertNotNil(number(#"noisy [0-9.]+"#, d.stdout))
+        // files of test items are named by the items' ids, from 0 as everywhere (test-0001.png was item 0)
+        for (command, prefix) in [("reconstruct", "test"), ("denoise", "denoised"), ("inpaint", "inpainted")] {
+            let dir = copy + "/each-" + command
+            let r = try CLI.run([command, copy, "--count", "3", "--out", dir + ".png", "--out-dir", dir] + (command == "inpaint" ? ["--mask", "top", "--limit", "3"] : []))
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try pngs(in: dir), ["\(prefix)-0000.png", "\(prefix)-0001.png", "\(prefix)-0002.png"], command)
+        }
+    }
+
     /// A conditional model given data without labels (a flat folder of images) is one line, exit 1,
     /// in every command that reads a test set: it was a precondition failure and a backtrace.
     func testConditionalModelOnUnlabelledDataIsOneLine() throws {

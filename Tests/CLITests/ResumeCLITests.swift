@@ -198,6 +198,9 @@ final class ResumeCLITests: XCTestCase {
         XCTAssertTrue(page.contains("256 of the 512 training images held out (--validation-fraction 0.5) and scored every epoch; 256 trained on; the best epoch was \(best) (validation −ELBO ")
                       && page.contains("and the model kept — the one below — is that epoch&#39;s (stopped after \(loaded.state.epoch - best) epoch"), page)
         XCTAssertTrue(page.contains("<th>validation loss</th>"), "the metrics table's validation column")
+        // and the loss curves: the validation score, the kept epoch named (they showed train and test only)
+        let svg = try String(contentsOfFile: run + "/loss.svg", encoding: .utf8)
+        XCTAssertTrue(svg.contains(">validation (kept: epoch \(best))<"), "the loss chart's validation curve")
         // the same run without patience, finished at that last epoch with the best one kept, cannot go
         // on to more epochs: a usage error (exit 2: the --epochs asked for), as other refused resumes
         let fixed = tempRunDir("kept-fixed")

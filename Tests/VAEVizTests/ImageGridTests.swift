@@ -69,4 +69,16 @@ final class ImageGridTests: XCTestCase {
         dump("grid-rgb.png", rgbPNG)
         XCTAssertEqual(try PNG.decode(rgbPNG).channels, 3)
     }
+
+    /// Light-edged images (icons on white) get dark separators, which vanished as white ones did;
+    /// dark-edged ones (MNIST) keep white.
+    func testSeparatorShowsAgainstTheImages() {
+        func images(edge: Float) -> [Float] {
+            (0..<3).flatMap { _ in (0..<16).map { i -> Float in (i / 4 == 0 || i / 4 == 3 || i % 4 == 0 || i % 4 == 3) ? edge : 0.5 } }
+        }
+        XCTAssertEqual(ImageGrid.separatorValue(flat: images(edge: 1), count: 3, channels: 1, height: 4, width: 4), 64)
+        XCTAssertEqual(ImageGrid.separatorValue(flat: images(edge: 0), count: 3, channels: 1, height: 4, width: 4), 255)
+        XCTAssertEqual(ImageGrid.separatorValue(flat: [], count: 0, channels: 1, height: 4, width: 4), 255)
+        XCTAssertEqual(ImageGrid.separatorValue(flat: [1], count: 1, channels: 1, height: 1, width: 1), 64)
+    }
 }

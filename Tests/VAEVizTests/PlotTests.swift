@@ -99,13 +99,38 @@ final class PlotTests: XCTestCase {
         let frame = PlotFrame(width: 700, height: 600, title: "t", xLabel: "z1", yLabel: "z2", x: AxisScale.linear([0, 1]),
                               y: AxisScale.linear([0, 1]), legend: [.init(name: "an-extremely-long-class-name-to-test-legend", color: .init(hex: 0), kind: .marker)])
         let cut = frame.legend[0].name
-        XCTAssertTrue(cut.hasPrefix("an-extremely-long") && cut.hasSuffix("...") && cut.count < 30, cut)
+        XCTAssertTrue(cut.hasPrefix("an-extreme") && cut.contains("...") && cut.hasSuffix("legend") && cut.count < 30, cut)
+        // two names that differ at their ends stay apart (cut at the end, both read the same)
+        let pair = PlotFrame(width: 700, height: 600, title: "t", xLabel: "z1", yLabel: "z2", x: AxisScale.linear([0, 1]), y: AxisScale.linear([0, 1]),
+                             legend: ["beach", "mountains"].map { .init(name: "photos-from-the-summer-holiday-2024-" + $0, color: .init(hex: 0), kind: .marker) })
+        XCTAssertNotEqual(pair.legend[0].name, pair.legend[1].name, "\(pair.legend.map(\.name))")
         XCTAssertGreaterThanOrEqual(frame.right - frame.left, 700 * 0.3, "the plot keeps its room")
         XCTAssertLessThanOrEqual(frame.right + 8 * 2 + 33 * 2 + CanvasMetrics.width(cut, 2), 700, "the legend stays on the image")
         XCTAssertTrue(long.svg(width: 700, height: 600).contains(cut))
     }
 
     /// Epochs are whole numbers: three epochs' axis reads 1, 2, 3 (it read 1.2, 1.4, …).
+    /// A latent-1 scatter names its rows by class, the first at the top (as the legend lists them):
+    /// its ticks were 0, 2, … 10, naming no class, and the rows ran bottom to top.
+    func testScatterRowsNamedTopToBottom() {
+        var plot = ScatterPlot(title: "t", xLabel: "z1", yLabel: "class", points: [(0, 0, 0), (1, 2, 2), (0.5, 1, 1)],
+                               classNames: ["T-shirt", "Trouser", "Pullover"])
+        plot.yRows = ["T-shirt", "Trouser", "a-class-name-far-too-long-for-a-tick"]
+        let c = plot.canvas(width: 700, height: 600)
+        var texts: [(String, Double)] = [], dots: [Double] = []
+        for op in c.ops {
+            if case .text(let str, _, let y, _, .end, _, _, _) = op { texts.append((str, y)) }   // (the y axis's tick labels)
+            if case .circle(_, let cy, _, _, _) = op { dots.append(cy) }
+        }
+        dots = Array(dots.prefix(3))   // (the points; the legend's markers follow)
+        let y = { (name: String) in texts.first { $0.0 == name }?.1 }
+        XCTAssertNotNil(y("T-shirt"), "\(texts)")
+        XCTAssertLessThan(y("T-shirt") ?? 0, y("Trouser") ?? 0, "row 0 above row 1 (y grows downwards)")
+        XCTAssertTrue(texts.contains { $0.0 == "a-class-...-tick" }, "a long name cut: \(texts)")
+        XCTAssertEqual(texts.count, 3, "every row named: \(texts)")
+        XCTAssertLessThan(dots[0], dots[2], "class 0's point above class 2's")
+    }
+
     func testIntegerXAxisHasWholeTicks() {
         XCTAssertEqual(AxisScale.linear([1, 2, 3], integerStep: true).labels, ["1", "2", "3"])
         XCTAssertTrue(AxisScale.linear([1, 2, 3]).labels.contains("1.5") || AxisScale.linear([1, 2, 3]).labels.contains("1.2"))

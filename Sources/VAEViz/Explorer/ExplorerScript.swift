@@ -353,7 +353,7 @@ enum ExplorerScript {
   function decode(z, k) {
     if (!z || z.length !== K) throw new Error('swiftvae.decode: z needs ' + K + ' numbers');
     for (var q = 0; q < K; q++) {
-      if (typeof z[q] !== 'number' || !isFinite(z[q])) throw new Error('swiftvae.decode: z[' + q + '] is ' + String(z[q]) + ', not a finite number');
+      if (typeof z[q] !== 'number' || !isFinite(z[q])) throw new Error('swiftvae.decode: z[' + q + '] is ' + (typeof z[q] === 'string' ? JSON.stringify(z[q]) + ' (a string)' : String(z[q])) + ', not a finite number');
     }
     if (k !== undefined && CW === 0) throw new Error('swiftvae.decode: this model is not conditional: call decode(z)');
     if (k !== undefined && !(typeof k === 'number' && Number.isInteger(k))) throw new Error('swiftvae.decode: the class is a whole number 0…' + (CW - 1) + ', not ' + String(k));
@@ -551,7 +551,9 @@ enum ExplorerScript {
       var refuses = function (f) { try { f(); return false; } catch (e) { return /^Error: swiftvae\.decode: /.test(String(e)); } };
       var zNaN = z.slice(); zNaN[0] = NaN;
       var zNull = z.slice(); zNull[K - 1] = null;
-      r.apiRefuses = refuses(function () { decode(zNaN); }) && refuses(function () { decode(zNull); })
+      var zText = z.slice(); zText[0] = '1';
+      var saysText = function () { try { decode(zText); return false; } catch (e) { return String(e).indexOf('z[0] is "1" (a string)') >= 0; } };
+      r.apiRefuses = refuses(function () { decode(zNaN); }) && refuses(function () { decode(zNull); }) && saysText()
         && refuses(function () { decode(z, CW > 0 ? 0.5 : 0); }) && (CW === 0 || refuses(function () { decode(z, CW); }))
         && (menuClasses.length === CW || refuses(function () { for (var u = 0; u < CW; u++) if (menuClasses.indexOf(u) < 0) decode(z, u); }));
       return r;

@@ -39,7 +39,7 @@ enum SequenceExplorerScript {
   function start(z) {
     if (!z || z.length !== K) throw new Error('swiftvae: z needs ' + K + ' numbers');
     for (var q = 0; q < K; q++) {
-      if (typeof z[q] !== 'number' || !isFinite(z[q])) throw new Error('swiftvae: z[' + q + '] is ' + String(z[q]) + ', not a finite number');
+      if (typeof z[q] !== 'number' || !isFinite(z[q])) throw new Error('swiftvae: z[' + q + '] is ' + (typeof z[q] === 'string' ? JSON.stringify(z[q]) + ' (a string)' : String(z[q])) + ', not a finite number');
     }
     var h = [], zc = new Float64Array(3 * H), L0 = layer[0];
     var h0 = new Float64Array(H);
