@@ -134,6 +134,17 @@ final class FormatsTableTests: XCTestCase {
         XCTAssertFalse(e.notes.contains { $0.contains("('v')") })
     }
 
+    /// A few values far out set a column's spread, and the others all read as one number: noted
+    /// (150 values 1…150 with 3.4e38 among them trained on as a flat column without a word). A
+    /// normal column, a sparse one (zeros and a few 5s) and one with ordinary outliers are not.
+    func testColumnFlattenedByFarValuesIsNoted() throws {
+        var rows = (1...150).map { "\($0),\($0 % 50 == 0 ? 5 : 0),\(Double($0 % 7) + ($0 == 3 ? 40 : 0))" }
+        rows.insert("3.4e38,0,1", at: 70)
+        let e = try TableEncoder.fit(try table("a,sparse,b\n" + rows.joined(separator: "\n") + "\n"), options: options(testFraction: 0))
+        XCTAssertTrue(e.notes.contains { $0.contains("column 1 ('a'): 1 training value lies over 1,000 times the others' spread from them (3.4e+38)") && $0.contains("check that cell") }, "\(e.notes)")
+        XCTAssertFalse(e.notes.contains { $0.contains("('sparse')") || $0.contains("('b')") }, "\(e.notes)")
+    }
+
     func testSplitIsSeededAndDeterministic() {
         let a = TableSplitRule.split(rows: 100, testFraction: 0.2, seed: 7)
         XCTAssertEqual(a.test.count, 20)

@@ -242,6 +242,19 @@ public enum TableEncoder {
                 if counts && table.rowCount >= 10 {
                     notes.append("\(table.source) column \(c + 1) ('\(name)') counts the rows (\(shown(table.string(0, c))), \(shown(table.string(1, c))), …) — a row number is no feature; drop it with --ignore \(shell(name))")
                 }
+                // a few values so far out that they set the column's spread (3.4e38 among 1…150): the
+                // others, standardised by it, all read as one number — trained on without a word
+                if std > 0 && std.isFinite {
+                    let far = trainValues.filter { abs($0 - mean) > 3 * std }
+                    if !far.isEmpty && far.count * 100 <= trainValues.count {
+                        let rest = trainValues.filter { abs($0 - mean) <= 3 * std }
+                        let m = rest.reduce(0, +) / Double(rest.count)
+                        let spread = (rest.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(rest.count)).squareRoot()
+                        if spread > 0 && spread < std / 1000, let extreme = far.max(by: { abs($0 - m) < abs($1 - m) }) {
+                            notes.append("\(table.source) column \(c + 1) ('\(name)'): \(far.count) training value\(far.count == 1 ? " lies" : "s lie") over 1,000 times the others' spread from them (\(far.count == 1 ? "" : "the farthest ")\(extreme)), so the column is standardised by \(far.count == 1 ? "it" : "them") and its other values all read as about one number — check \(far.count == 1 ? "that cell" : "those cells") (a unit or typing error?)")
+                        }
+                    }
+                }
                 if !(std > 0) || !std.isFinite { std = 1 }
                 return TableSchema.Column(name: name, kind: .numeric(mean: mean, std: std), offset: 0, width: 1,
                                           decimals: decimals.map { min($0, maxDecimals) })

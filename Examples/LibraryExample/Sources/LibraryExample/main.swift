@@ -15,7 +15,7 @@ _ = try run.run(events: { event in
 let loaded = try Checkpoint.load("runs/library-example")
 let model = try loaded.feedForward("sampling images")   // the mlp or conv VAE (a gru run's model is a SequenceVAE)
 var rng = RNG(seed: 1)
-let images = Analysis.sample(model, count: 16, rng: &rng)                 // [16, 784] in [0, 1]
+let images = try Analysis.sample(model, count: 16, rng: &rng)                 // [16, 784] in [0, 1]
 let test = data.test.batch(0..<min(100, data.test.count))   // a range past the set traps, as an array index
 let nll = try Evaluator.iwae(model, test, k: 100, rng: &rng)    // data the model cannot read throws
 print("samples", images.shape, "IWAE −log p(x) of \(test.count) test images:", nll.reduce(0, +) / Double(nll.count))
