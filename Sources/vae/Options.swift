@@ -236,7 +236,11 @@ struct DataOptions: ParsableArguments {
             dir = env
             why = " ($VAE_DATA)"
         } else if let f = fallback {
-            try DataOptions.requireRecorded(f, "data", pass: "--data DIR (or FILE.csv) with the data it was trained on")
+            // (a table's copy elsewhere is new data to every command but --resume: its rows all scored,
+            // the advice led there without a word)
+            try DataOptions.requireRecorded(f, "data", pass: table != nil && !resuming
+                ? "--data FILE.csv with that table — a copy elsewhere is read as new data (all its rows, those it trained on among them; a note says so)"
+                : "--data DIR (or FILE.csv) with the data it was trained on")
             dir = f
             why = " (the run's data)"
         } else if FileManager.default.fileExists(atPath: DataOptions.debianFashionMNIST) {

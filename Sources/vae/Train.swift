@@ -505,7 +505,8 @@ struct Train: ParsableCommand {
                          data.itemNoun, kept.test_loss_mu, kept.epoch == m.epoch ? "" : " of epoch \(kept.epoch), the model kept", run.directory))
         } else if leader && run.trainer.options.epochs == 0 {
             // --epochs 0 writes the run's initialised model (to inspect the init, or time start-up)
-            print("done: no epoch trained (--epochs 0): \(run.directory) holds the initialised model; train it with vae train --resume --epochs N --out \(run.directory)")
+            // (under mpirun the line names it, as the other resume lines: Train.resumeLine)
+            print("done: no epoch trained (--epochs 0): \(run.directory) holds the initialised model; train it with \(Train.resumeLine(run.directory, noReport: noReport).replacingOccurrences(of: "--resume --out", with: "--resume --epochs N --out"))")
         }
     }
 

@@ -34,6 +34,14 @@ struct VAECLI: ParsableCommand {
         } catch let error as VAEError {
             let code: Int32 = error.isUsage ? 2 : 1
             if MPIJob.comm != nil { MPIJob.fail(error.message, code: code) }  // ends every rank
+            // before the ranks joined (Open MPI's library not loaded, a flag refused up front): rank 0
+            // says it and mpirun ends the job; another rank waits first, and speaks only if it alone
+            // met the error (every rank printed the same line, naming none)
+            if MPIJob.comm == nil, let rank = Communicator.launchedRank, rank != 0 {
+                sleep(2)
+                Console.error("rank \(rank): " + error.message)
+                Foundation.exit(code)
+            }
             Console.error(error.message + (error.isUsage ? " (see 'vae --help' or 'vae <command> --help')" : ""))
             Foundation.exit(code)
         } catch let error as ExitCode {

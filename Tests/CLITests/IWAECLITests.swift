@@ -107,7 +107,7 @@ final class IWAECLITests: XCTestCase {
         var r = try CLI.run(["train", "--data", data, "--init", "glorot", "--output-bias-from-data", "--epochs", "0",
                              "--hidden", "8", "--latent", "3", "--no-report", "--out", dir])
         XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("done: no epoch trained (--epochs 0): \(dir) holds the initialised model"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("done: no epoch trained (--epochs 0): \(dir) holds the initialised model; train it with vae train --resume --epochs N --out \(dir) --no-report"), r.stdout)
         let t = try training(dir)
         XCTAssertEqual(t["weightInit"] as? String, "glorot")
         XCTAssertEqual(t["outputBiasFromData"] as? Bool, true)

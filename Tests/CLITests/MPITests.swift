@@ -340,6 +340,12 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
         XCTAssertTrue(r.stderr.hasPrefix("error: this process was started by mpirun"), r.stderr)
         XCTAssertTrue(r.stderr.contains("openmpi-bin"), r.stderr)
+        // another rank names itself (after rank 0 had its time to say it and end the job): every rank
+        // printed the same line, naming none
+        let one = try CLI.run(["train", "--data", try MPITests.data(), "--epochs", "1", "--out", tempRunDir("mpi-nolib1")],
+                              env: ["OMPI_COMM_WORLD_SIZE": "2", "OMPI_COMM_WORLD_RANK": "1", "VAE_MPI_LIB": "/nonexistent/libmpi.so.40"])
+        XCTAssertEqual(one.status, 1)
+        XCTAssertTrue(one.stderr.hasPrefix("error: rank 1: this process was started by mpirun"), one.stderr)
     }
 
     func testInfoSaysWhetherMPIWasFound() throws {

@@ -298,6 +298,20 @@ final class TableCLITests: XCTestCase {
         XCTAssertTrue(folder.stderr.contains("is a folder, and the run was trained on a CSV table: pass --data FILE.csv"), folder.stderr)
     }
 
+    /// A table run whose file has moved: the advice says what a copy given with --data is (new data,
+    /// every row scored) — it said "pass --data … with the data it was trained on", which then read
+    /// the training rows as new test rows without that being said up front.
+    func testMovedTableAdviceSaysACopyIsNewData() throws {
+        let (path, _) = try writeTable()
+        let run = tempRunDir("movedtable")
+        addTeardownBlock { try? FileManager.default.removeItem(atPath: run) }
+        XCTAssertEqual(try CLI.run(["train", "--data", path, "--label", "kind", "--ignore", "id", "--epochs", "1", "--no-report", "--out", run]).status, 0)
+        try FileManager.default.moveItem(atPath: path, toPath: path + ".moved.csv")
+        let r = try CLI.run(["encode", run])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("is not here") && r.stderr.contains("pass --data FILE.csv with that table — a copy elsewhere is read as new data (all its rows"), r.stderr)
+    }
+
     /// A row with every cell missing scores about 0 nats — the most normal of all — for there is
     /// nothing to explain: a note says so (it was ranked last without a word).
     func testRowsWithNothingObservedAreNoted() throws {
