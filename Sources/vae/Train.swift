@@ -331,7 +331,7 @@ struct Train: ParsableCommand {
                 sequenceOptions.noteInput(seq)
                 cfg = VAEConfig(sequence: seq, latent: latent ?? 64, beta: beta ?? 1, warmupEpochs: warmup ?? 0)
             }
-            if let table = data.table {
+            if data.table != nil {
                 // A table: an mlp over the encoded row; Gaussian for the numbers (a σ per cell, or per
                 // column for a few dozen rows), categorical for the text columns; sizes and epochs that
                 // suit a few hundred rows too.
@@ -342,44 +342,31 @@ struct Train: ParsableCommand {
                 if let c = corrupt, !(try Corruption(parsing: c)).isMask {
                     throw ValidationError("--corrupt \(c) is for images (pixel values in [0, 1], rectangles); a table takes --corrupt mask:p (cells hidden at random)")
                 }
-                // the rows trained on: those of --classes, less the early-stopping hold-out
-                var rows = chosenClasses.map { data.train.filtered(classes: $0).count } ?? data.train.count
-                // early stopping only when asked for (measured on scikit-learn's tables it lost to a
-                // fixed length: the hold-out of a table of a few dozen rows is too small to judge by)
-                let fraction = validationFraction ?? 0
-                if fraction > 0 {
-                    validationShare = fraction
-                    rows -= Trainer.holdOutCount(count: rows, fraction: fraction)
-                }
-                // A σ per cell doubles what the decoder must learn; from fewer than 100 rows it learns
-                // the rows by heart (wine's 62: held-out rows of the normal class scored like anomalies).
-                // There one σ per column, and batches of 16 rather than one batch of the whole table.
-                let small = rows < TableDefaults.fewRows
-                let smallBatch = min(TableDefaults.fewRowsBatch, max(1, rows))
-                let numeric: FeatureGroup.Kind
-                switch likelihood ?? (small ? .gaussianLearned : .gaussianHeteroscedastic) {
-                case .gaussian: numeric = .gaussian
-                case .gaussianLearned: numeric = .gaussianLearned
-                case .gaussianHeteroscedastic: numeric = .gaussianHeteroscedastic
-                case .discretizedLogistic, .betaBinomial: throw ValidationError("--likelihood \(likelihood!.rawValue) is for 8-bit images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
-                case .bernoulli: throw ValidationError("--likelihood bernoulli is for images; a table's numbers are gaussian, gaussian-learned (the default under \(TableDefaults.fewRows) rows) or gaussian-heteroscedastic (the default)")
-                }
-                if small && (likelihood == nil || batch == nil) {
+                // the sizes, likelihood and length a table gets where the flags say nothing (the library's
+                // TableRecipe: early stopping only when asked for — on scikit-learn's tables it lost to a
+                // fixed length, the hold-out of a few dozen rows too small to judge by)
+                var choices = TableRecipe.Choices()
+                choices.likelihood = likelihood
+                choices.latent = latent
+                choices.hidden = try hiddenSizes()
+                choices.sigma = sigma
+                choices.batchSize = batch
+                choices.epochs = epochs
+                choices.validationFraction = validationFraction ?? 0
+                choices.patience = patience
+                choices.classes = chosenClasses
+                let recipe: TableRecipe
+                do { recipe = try TableRecipe.make(cfg, data: data, choices) } catch let e as VAEError where e.isUsage { throw ValidationError(e.message) }
+                if recipe.small && (likelihood == nil || batch == nil) {
                     let chosen = [likelihood == nil ? "one σ per column (--likelihood gaussian-learned)" : nil,
-                                  batch == nil ? "batches of \(smallBatch)" : nil].compactMap { $0 }
-                    Console.note("\(Console.counted(rows, "row")) to train on (under \(TableDefaults.fewRows)): \(chosen.joined(separator: " and "))")
+                                  batch == nil ? "batches of \(recipe.smallBatch)" : nil].compactMap { $0 }
+                    Console.note("\(Console.counted(recipe.rows, "row")) to train on (under \(TableRecipe.fewRows)): \(chosen.joined(separator: " and "))")
                 }
-                cfg.groups = TableData.resolutionFloors(table.groups(numeric: numeric), train: data.train)
-                cfg.gaussianSigma = sigma ?? 1
-                cfg.latent = latent ?? min(8, max(2, table.schema.width / 2))
-                // small tables overfit a wide network: 64 units below 5,000 rows
-                if hidden == nil { cfg.hidden = [rows < 5000 ? 64 : 128] }
-                batchSize = batch ?? (small ? smallBatch : max(1, min(128, rows)))
-                // at least 2,000 optimizer steps (a 500-row table gets 500 epochs); with early
-                // stopping 250 steps (at least 20 epochs) without a better validation score end it
-                let perEpoch = max(1, (rows + batchSize - 1) / batchSize)
-                epochCount = epochs ?? max(10, (2000 + perEpoch - 1) / perEpoch)
-                if fraction > 0 { patienceEpochs = patience ?? max(20, (250 + perEpoch - 1) / perEpoch) }
+                cfg = recipe.config
+                batchSize = recipe.batchSize
+                epochCount = recipe.epochs
+                validationShare = recipe.validationFraction
+                patienceEpochs = recipe.patience
             } else if let f = validationFraction, f > 0 {
                 validationShare = f
                 patienceEpochs = patience
@@ -544,14 +531,6 @@ struct Train: ParsableCommand {
 }
 
 /// The defaults a table gets that depend on how many rows it trains on.
-enum TableDefaults {
-    /// Below this many training rows a table gets one σ per column and small batches: measured on
-    /// scikit-learn's wine (62 rows) and iris (42), a σ per cell and one batch of the whole table
-    /// learned the rows by heart (docs/tables.md).
-    static let fewRows = 100
-    static let fewRowsBatch = 16
-}
-
 extension Train {
     /// The command that continues a run: under mpirun with the job's size (the same ranks give
     /// the same numbers), with --no-report if this one had it, the folder quoted for a shell.
