@@ -94,6 +94,10 @@ final class FormatsCSVTests: XCTestCase {
         let t = try parse(" a ,,c\n1,2,3\n")
         XCTAssertEqual(t.names, ["a", "column 2", "c"], "trimmed; an empty name is named by its position")
         FormatsFixture.assertVAEError(["t.csv line 1, column 3", "two columns 'a'", "rename one"]) { try parse("a,b,a\n1,2,3\n") }
+        // an empty name is called by its place, which may be another column's name: said
+        FormatsFixture.assertVAEError(["two columns 'column 1' (columns 1 and 2) (column 1 has no name in the header, and is called by its place)"]) {
+            try parse(",column 1,c\n1,2,a\n")
+        }
         // a file without a header whose first row repeats a number (scikit-learn's digits.csv.gz)
         FormatsFixture.assertVAEError(["t.csv line 1: is all numbers (0,0,5,13,…), with repeats: it is a data row", "add a line of column names"]) {
             try parse("0,0,5,13,9\n0,1,4,2,8\n")

@@ -236,7 +236,10 @@ struct CSVParser {
                     if names.allSatisfy({ Double($0) != nil }) {
                         throw fail(headerLine, nil, "is all numbers (\(names.prefix(4).joined(separator: ","))\(names.count > 4 ? ",…" : "")), with repeats: it is a data row, and the file has no header row — add a line of column names at its top")
                     }
-                    throw fail(headerLine, index, "the header names two columns '\(name)' (columns \(first + 1) and \(index + 1)) — rename one")
+                    // an empty name is called by its place: say so where that made the clash (the user wrote one)
+                    let unnamed = [first, index].filter { CSVParser.trim(headerTexts[$0]).isEmpty }.map { $0 + 1 }
+                    let why = unnamed.isEmpty ? "" : " (column \(unnamed[0]) has no name in the header, and is called by its place)"
+                    throw fail(headerLine, index, "the header names two columns '\(name)' (columns \(first + 1) and \(index + 1))\(why) — rename one")
                 }
                 seen[name] = index
             }
