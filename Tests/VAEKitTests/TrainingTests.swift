@@ -108,6 +108,7 @@ final class TrainingTests: XCTestCase {
         let resumed = try TrainingRun.resume(directory: dir, data: data, epochs: 2)
         XCTAssertEqual(try resumed.run(), .finished)
         XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 2)
+        XCTAssertThrowsError(try resumed.trainer.runEpoch()) { XCTAssertTrue("\($0)".contains("the run has done its 2 epochs"), "\($0)") }
         XCTAssertThrowsError(try TrainingRun.resume(directory: dir, data: data, epochs: 1)) {
             XCTAssertTrue("\($0)".contains("epochs 1 is fewer than the 2 epochs the run in \(dir) has done"), "\($0)")
         }

@@ -428,6 +428,11 @@ public final class Trainer {
 
     /// Runs (the rest of) the next epoch.
     public func runEpoch(shouldStop: () -> Bool = { false }, events: (TrainingEvent) -> Void = { _ in }) throws -> EpochOutcome {
+        // (an epoch past the run's end trained on without a word: epoch 2 of a 1-epoch run)
+        guard !isFinished else {
+            throw VAEError(st.stoppedEarly == true ? "training stopped early (no better validation score for \(options.patience ?? 0) epochs): no epoch is left to run"
+                                                   : "the run has done its \(options.epochs) epochs: raise options.epochs (TrainingRun.resume(directory:data:epochs:)) to train more")
+        }
         let epoch = st.epoch + 1
         let n = data.train.count, bsz = options.batchSize, d = model.config.inputSize, k = model.latent
         let classes = model.config.conditionSize
