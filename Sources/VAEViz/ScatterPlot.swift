@@ -45,11 +45,12 @@ public struct ScatterPlot: Sendable {
             // (ticks in rising order, as the axis draws them: the value v is row n − 1 − v)
             yScale = AxisScale(lo: -0.5, hi: Double(n) - 0.5, ticks: (0..<n).map(Double.init), labels: names.reversed())
         }
-        let classes = Array(Set(good.map(\.cls))).sorted()
+        // (items without a label, -1, last and named so: they were "class -1", listed first)
+        let classes = Array(Set(good.map(\.cls))).sorted { ($0 < 0 ? Int.max : $0) < ($1 < 0 ? Int.max : $1) }
         var legend: [PlotFrame.LegendEntry] = []
         if classes.count > 1 || !classNames.isEmpty {
             for c in classes {
-                let name = c >= 0 && c < classNames.count ? classNames[c] : "class \(c)"
+                let name = c < 0 ? "(no label)" : c < classNames.count ? classNames[c] : "class \(c)"
                 legend.append(.init(name: name, color: Palette.color(c), kind: .marker))
             }
         }

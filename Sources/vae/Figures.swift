@@ -109,9 +109,10 @@ enum Figures {
         return (plot.svg(), plot.png(), note)
     }
 
-    /// `best`: with early stopping, the epoch whose model the run keeps (named in the validation
-    /// curve's legend: the plot showed train and test only, nothing of what stopped the run).
-    static func lossChart(_ metrics: [EpochMetrics], per unit: String = "image", best: Int? = nil) -> (svg: String, png: [UInt8]) {
+    /// `best`: with early stopping, the best epoch so far, and `kept`: whether the run has ended and
+    /// keeps that epoch's model (named in the validation curve's legend: the plot showed train and
+    /// test only, nothing of what stopped the run).
+    static func lossChart(_ metrics: [EpochMetrics], per unit: String = "image", best: Int? = nil, kept: Bool = true) -> (svg: String, png: [UInt8]) {
         // An IWAE run's training loss is its bound −L_k, not the negative ELBO
         let k = metrics.last?.train_iwae_k ?? 1
         var chart = LineChart(title: k > 1 ? "Training bound −L_\(k) and test negative ELBO per \(unit)" : "Negative ELBO per \(unit)",
@@ -123,7 +124,7 @@ enum Figures {
         let validation = metrics.compactMap { m in m.validation_loss.map { (x: Double(m.epoch), y: $0) } }
         if !validation.isEmpty {
             // (a legend name of at most 28 characters: longer ones are cut)
-            chart.addSeries("validation" + (best.map { " (kept: epoch \($0))" } ?? ""), points: validation)
+            chart.addSeries("validation" + (best.map { kept ? " (kept: epoch \($0))" : " (best so far: \($0))" } ?? ""), points: validation)
         }
         return (chart.svg(), chart.png())
     }

@@ -108,16 +108,19 @@ enum RunReport {
         let name = { (c: Int) in c < data.classNames.count ? data.classNames[c] : String(c) }
         let conditional = model.isConditional
         let classesOnly = options.classes.map { " (classes \($0.map(name).joined(separator: ", ")) only)" } ?? ""
-        var trained = options.classes.map { "\(data.train.filtered(classes: Set($0)).count) train\(classesOnly), \(data.test.count) test (\(conditional ? "those classes: a conditional model reads no others" : "all classes"))" }
-            ?? "\(data.train.count) train, \(data.test.count) test"
+        var trainCount = options.classes.map { data.train.filtered(classes: Set($0)).count } ?? data.train.count, testCount = data.test.count
         var trainedOn = "\(data.name) (\(data.directory))"
         let otherData = RunReport.otherDataRow(data, recorded: recorded)
         if otherData != nil, let r = recorded {
-            // the run's own counts, as it recorded them: other data read as new has every item in
-            // both splits (an iris copy's 150 rows said "50 train (classes virginica only), 150 test")
+            // the run's own counts, as it recorded them (before the early-stopping hold-out, as its own
+            // data's): other data read as new has every item in both splits (an iris copy's 150 rows
+            // said "50 train (classes virginica only), 150 test")
             trainedOn = "\(r.name) (\(r.directory))"
-            trained = "\(r.trainCount) train\(classesOnly), \(r.testCount) test"
+            trainCount = RunReport.beforeHoldOut(trained: r.trainCount, fraction: options.validationFraction ?? 0)
+            testCount = r.testCount
         }
+        let trained = "\(trainCount) train\(classesOnly), \(testCount) test"
+            + (options.classes == nil ? "" : " (\(conditional ? "those classes: a conditional model reads no others" : "all classes"))")
         let shape = table ? "\(cfg.inputSize) encoded columns" : cfg.inputShape.map(String.init).joined(separator: "×")
         let pairs: [(String, String)] = [
             ("data", "\(trainedOn): \(trained), \(shape)"),
@@ -147,7 +150,8 @@ enum RunReport {
         if !data.isImages {
             // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.
             try ReportExtras.addColumnErrors(&page, model, data)
-            return try finishTable(&page, dir: dir, model: model, metrics: metrics, options: options, data: data, seed: seed, best: state.bestEpoch, files: &files)
+            return try finishTable(&page, dir: dir, model: model, metrics: metrics, options: options, data: data, seed: seed,
+                                   best: state.bestEpoch, kept: state.epoch >= options.epochs || state.stoppedEarly == true, files: &files)
         }
         let (a, b) = Figures.interpolationPair(data.test)
         do {
@@ -159,7 +163,7 @@ enum RunReport {
         }
 
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics, best: state.bestEpoch)
+            let loss = Figures.lossChart(metrics, best: state.bestEpoch, kept: state.epoch >= options.epochs || state.stoppedEarly == true)
             files.append(("loss.png", loss.png))
             files.append(("loss.svg", Array(loss.svg.utf8)))
             let k = metrics.last?.train_iwae_k ?? 1
@@ -229,9 +233,9 @@ enum RunReport {
 
     /// The rest of a table run's page: loss curves, the latent scatter, anomaly scores.
     static func finishTable(_ page: inout ReportPage, dir: String, model: VAE, metrics: [EpochMetrics], options: TrainingOptions,
-                            data: Dataset, seed: UInt64, best: Int?, files: inout [(String, [UInt8])]) throws -> String {
+                            data: Dataset, seed: UInt64, best: Int?, kept: Bool, files: inout [(String, [UInt8])]) throws -> String {
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics, per: "row", best: best)
+            let loss = Figures.lossChart(metrics, per: "row", best: best, kept: kept)
             files.append(("loss.png", loss.png))
             page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per row (reconstruction + KL, β not applied).")
         }

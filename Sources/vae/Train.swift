@@ -151,6 +151,8 @@ struct Train: ParsableCommand {
     /// free bits; --patience without a share): usage errors before the data is read — they were said
     /// after it, under the data's line (minutes for MOSES's 1.58 M molecules).
     func checkFlagConflicts() throws {
+        // (the model's own conflict first: a sequence preset's β and warm-up are not the user's flags)
+        if model == .gru && objective == .iwae { throw ValidationError(Trainer.iwaeNeedsFeedForward(.gru)) }
         if patience != nil && !((validationFraction ?? 0) > 0) {
             throw ValidationError("--patience needs a validation share to score (--validation-fraction f)")
         }
@@ -530,7 +532,6 @@ struct Train: ParsableCommand {
     }
 }
 
-/// The defaults a table gets that depend on how many rows it trains on.
 extension Train {
     /// The command that continues a run: under mpirun with the job's size (the same ranks give
     /// the same numbers), with --no-report if this one had it, the folder quoted for a shell.

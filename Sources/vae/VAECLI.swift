@@ -26,7 +26,10 @@ struct VAECLI: ParsableCommand {
             var command = try parseAsRoot(joiningNegativeValues(Array(CommandLine.arguments.dropFirst())))
             // only training is data-parallel: another command under mpirun -np N ran N whole copies
             // (evaluate printed N JSON objects; export worked, then failed on the copies' folder)
-            if let size = Communicator.launchedSize, size > 1, !(command is Train) {
+            // (help and vae info are not refused: `mpirun -np N vae info` checks each node's Open MPI)
+            let computes = VAECLI.configuration.subcommands.contains { ObjectIdentifier($0) == ObjectIdentifier(type(of: command)) }
+                && !(command is Train) && !(command is Info)
+            if let size = Communicator.launchedSize, size > 1, computes {
                 throw ValidationError("only vae train runs under mpirun (data-parallel training); run vae \(type(of: command)._commandName) without mpirun — it uses this machine's cores (--threads)")
             }
             try command.run()

@@ -186,7 +186,10 @@ final class IWAECLITests: XCTestCase {
                               (["--objective", "iwae", "--free-bits", "0.5"], "--free-bits changes the ELBO's KL term"),
                               (["--k", "5"], "--k is the number of importance samples"),
                               (["--patience", "3"], "--patience needs a validation share"),
-                              (["--preset", "burda2015-iwae5", "--beta", "2"], "no --beta or --warmup")] {
+                              (["--preset", "burda2015-iwae5", "--beta", "2"], "no --beta or --warmup"),
+                              // the model's own conflict first (a sequence preset's β and warm-up are not the user's)
+                              (["--model", "gru", "--objective", "iwae", "--beta", "0.5"], "--objective iwae trains the mlp and conv models"),
+                              (["--preset", "moses-vae", "--objective", "iwae"], "--objective iwae trains the mlp and conv models")] {
             r = try CLI.run(["train", "--data", "/nonexistent/items.csv"] + flags + ["--out", tempRunDir("early")])
             XCTAssertEqual(r.status, 2, "\(flags): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(said) && !r.stderr.contains("nonexistent"), "\(flags): \(r.stderr)")

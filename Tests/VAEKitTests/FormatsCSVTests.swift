@@ -126,7 +126,7 @@ final class FormatsCSVTests: XCTestCase {
         }
         // a line without the header's delimiter says which one was chosen (it said "1 fields" only)
         FormatsFixture.assertVAEError(["t.csv line 2, column 2", "1 field, but the header (line 1) has 3",
-                                       "no ';' on this line: fields are split at ';', the delimiter of the header line"]) {
+                                       "fields are split at ';', the delimiter of the header line, and this line has no unquoted one"]) {
             try parse("a;b;c\n1,2,3\n")
         }
     }

@@ -35,6 +35,14 @@ final class TableRecipeTests: XCTestCase {
         XCTAssertEqual(options.batchSize, 16)
         XCTAssertEqual(options.epochs, r.epochs)
         XCTAssertNoThrow(try options.validate())
+        var some = TableRecipe.Choices()
+        some.classes = [1]
+        let b = try TableRecipe.make(VAEConfig(inputShape: few.itemShape), data: few, some)
+        XCTAssertEqual(b.rows, few.train.filtered(classes: [1]).count)
+        b.apply(to: &options)
+        XCTAssertEqual(options.classes, [1], "apply sets the classes the rows were counted for")
+        some.patience = 5
+        XCTAssertThrowsError(try TableRecipe.make(VAEConfig(inputShape: few.itemShape), data: few, some)) { XCTAssertTrue("\($0)".contains("patience needs a validation share")) }
 
         let many = try Dataset.loadTable(path: try write(rows: 500), options: o)
         var c = TableRecipe.Choices()

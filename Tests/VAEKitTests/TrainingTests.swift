@@ -108,9 +108,19 @@ final class TrainingTests: XCTestCase {
         let resumed = try TrainingRun.resume(directory: dir, data: data, epochs: 2)
         XCTAssertEqual(try resumed.run(), .finished)
         XCTAssertEqual(try Checkpoint.load(dir).state.epoch, 2)
+        // a start that fails (its first save: metrics.jsonl is a folder) leaves the claim where it was
+        let held = try TrainingRun.resume(directory: dir, data: data, epochs: 3)
+        let blocked = tempDir("blocked")
+        let first = try TrainingRun.start(directory: blocked, model: config, options: one, data: data)
+        try FileManager.default.removeItem(atPath: blocked + "/" + TrainingRun.metricsFile)
+        try FileManager.default.createDirectory(atPath: blocked + "/" + TrainingRun.metricsFile, withIntermediateDirectories: false)
+        XCTAssertThrowsError(try TrainingRun.start(directory: blocked, model: config, options: one, data: data, replacing: true))
+        try FileManager.default.removeItem(atPath: blocked + "/" + TrainingRun.metricsFile)
+        XCTAssertEqual(try first.run(), .finished, "the failed start took the folder from the run it did not replace")
+        XCTAssertEqual(try held.run(), .finished)
         XCTAssertThrowsError(try resumed.trainer.runEpoch()) { XCTAssertTrue("\($0)".contains("the run has done its 2 epochs"), "\($0)") }
         XCTAssertThrowsError(try TrainingRun.resume(directory: dir, data: data, epochs: 1)) {
-            XCTAssertTrue("\($0)".contains("epochs 1 is fewer than the 2 epochs the run in \(dir) has done"), "\($0)")
+            XCTAssertTrue("\($0)".contains("epochs 1 is fewer than the 3 epochs the run in \(dir) has done"), "\($0)")
         }
     }
 

@@ -109,7 +109,6 @@ final class PlotTests: XCTestCase {
         XCTAssertTrue(long.svg(width: 700, height: 600).contains(cut))
     }
 
-    /// Epochs are whole numbers: three epochs' axis reads 1, 2, 3 (it read 1.2, 1.4, …).
     /// A latent-1 scatter names its rows by class, the first at the top (as the legend lists them):
     /// its ticks were 0, 2, … 10, naming no class, and the rows ran bottom to top.
     func testScatterRowsNamedTopToBottom() {
@@ -129,8 +128,13 @@ final class PlotTests: XCTestCase {
         XCTAssertTrue(texts.contains { $0.0 == "a-class-...-tick" }, "a long name cut: \(texts)")
         XCTAssertEqual(texts.count, 3, "every row named: \(texts)")
         XCTAssertLessThan(dots[0], dots[2], "class 0's point above class 2's")
+        // items without a label (-1) are named so, last in the legend (they were "class -1", first)
+        let unlabelled = ScatterPlot(points: [(0, 0, 0), (1, 1, -1), (0, 1, 1)], classNames: ["a", "b"]).canvas(width: 700, height: 600)
+        let legend = unlabelled.ops.compactMap { op -> String? in if case .text(let t, _, _, _, .start, _, _, _) = op { return t } else { return nil } }
+        XCTAssertEqual(legend.suffix(3), ["a", "b", "(no label)"], "\(legend)")
     }
 
+    /// Epochs are whole numbers: three epochs' axis reads 1, 2, 3 (it read 1.2, 1.4, …).
     func testIntegerXAxisHasWholeTicks() {
         XCTAssertEqual(AxisScale.linear([1, 2, 3], integerStep: true).labels, ["1", "2", "3"])
         XCTAssertTrue(AxisScale.linear([1, 2, 3]).labels.contains("1.5") || AxisScale.linear([1, 2, 3]).labels.contains("1.2"))

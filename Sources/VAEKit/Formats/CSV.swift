@@ -203,7 +203,7 @@ struct CSVParser {
                 }
                 // one field: no delimiter on the line at all — most likely another one than the header's
                 let split = record.count == 1 && options.delimiter == nil
-                    ? " (no '\(printable(delimiter))' on this line: fields are split at '\(printable(delimiter))', the delimiter of the header line — give one delimiter throughout)" : ""
+                    ? " (fields are split at '\(printable(delimiter))', the delimiter of the header line, and this line has no unquoted one — give one delimiter throughout)" : ""
                 throw fail(recordLine, record.count, "\(record.count) field\(record.count == 1 ? "" : "s"), but \(what) has \(columnCount): \(missingName(record.count)) and after are missing\(split)")
             }
             guard spans.count + record.count <= options.maxCells else {

@@ -51,17 +51,20 @@ public struct TableRecipe: Sendable {
     public var patience: Int?
     /// The rows trained on: those of the classes chosen, less the hold-out.
     public var rows: Int
+    /// The classes chosen (nil: all).
+    public var classes: [Int]?
     /// Under ``fewRows`` rows: one σ per column and batches of ``fewRowsBatch`` unless chosen.
     public var small: Bool { rows < TableRecipe.fewRows }
     /// The batch size a small table gets.
     public var smallBatch: Int { min(TableRecipe.fewRowsBatch, max(1, rows)) }
 
-    /// Sets the batch size, epochs and early stopping of `options`.
+    /// Sets the batch size, epochs, early stopping and classes of `options`.
     public func apply(to options: inout TrainingOptions) {
         options.batchSize = batchSize
         options.epochs = epochs
         options.validationFraction = validationFraction
         options.patience = patience
+        options.classes = classes
     }
 
     /// The recipe for `data` (a table: `Dataset.loadTable`), from `base` (its input shape, condition,
@@ -69,6 +72,9 @@ public struct TableRecipe: Sendable {
     /// not a table's, and for data that is not a table.
     public static func make(_ base: VAEConfig, data: Dataset, _ choices: Choices = Choices()) throws -> TableRecipe {
         guard let table = data.table else { throw VAEError.usage("\(data.directory) is not a table: TableRecipe is for data read by Dataset.loadTable") }
+        if choices.patience != nil && !(choices.validationFraction > 0) {
+            throw VAEError.usage("patience needs a validation share to score (validationFraction above 0; --validation-fraction)")
+        }
         var rows = choices.classes.map { data.train.filtered(classes: $0).count } ?? data.train.count
         let fraction = choices.validationFraction
         if fraction > 0 { rows -= Trainer.holdOutCount(count: rows, fraction: fraction) }
@@ -98,6 +104,6 @@ public struct TableRecipe: Sendable {
         return TableRecipe(config: config, batchSize: batchSize, epochs: epochs,
                            validationFraction: fraction > 0 ? fraction : nil,
                            patience: fraction > 0 ? choices.patience ?? max(20, (250 + perEpoch - 1) / perEpoch) : nil,
-                           rows: rows)
+                           rows: rows, classes: choices.classes.map { $0.sorted() })
     }
 }

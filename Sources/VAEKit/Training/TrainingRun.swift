@@ -28,10 +28,30 @@ public final class TrainingRun {
         self.metrics = metrics
         // (the folder's path as it will be once made: realPath alone changed when the folder appeared)
         claimKey = AtomicFile.absolutePath(directory) ?? directory
-        TrainingRun.claimants.withLock { [claimKey] in $0[claimKey] = ObjectIdentifier(self) }
+    }
+
+    deinit {
+        // (an identifier of a freed object can be another object's later)
+        TrainingRun.claimants.withLock { [claimKey, me = ObjectIdentifier(self)] in if $0[claimKey] == me { $0[claimKey] = nil } }
     }
 
     private let claimKey: String
+
+    /// Makes this run the folder's newest in this process, once `start` or `resume` has passed its
+    /// checks (a start that failed left its claim, and the run it displaced refused to train);
+    /// returns the one it displaced, to give the claim back if the first save fails.
+    @discardableResult
+    private func claim() -> ObjectIdentifier? {
+        TrainingRun.claimants.withLock { [claimKey, me = ObjectIdentifier(self)] in
+            let before = $0[claimKey]
+            $0[claimKey] = me
+            return before
+        }
+    }
+
+    private func giveBack(_ before: ObjectIdentifier?) {
+        TrainingRun.claimants.withLock { [claimKey, me = ObjectIdentifier(self)] in if $0[claimKey] == me { $0[claimKey] = before } }
+    }
 
     /// The newest TrainingRun of this process on each folder. The folder's lock is shared within a
     /// process (a caller may hold a finished run and resume it), so an older run object trained on
@@ -111,9 +131,11 @@ public final class TrainingRun {
             run.folderLock = nil
             throw holdsARun(directory, meanwhile: true)
         }
+        let displaced = run.claim()
         do {
             try run.save()
         } catch {
+            run.giveBack(displaced)
             // a first save that failed (a full disk) leaves no folder it made: it held the lock file
             // and an empty metrics.jsonl, a run folder of no run
             if !folderExisted && (mpi?.0.isLeader ?? true) {
@@ -210,6 +232,7 @@ public final class TrainingRun {
         metrics = metrics.filter { $0.epoch <= loaded.state.epoch }
         let run = TrainingRun(directory: directory, trainer: trainer, metrics: metrics)
         run.folderLock = lock
+        run.claim()
         return run
     }
 
