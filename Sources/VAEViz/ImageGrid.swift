@@ -60,21 +60,23 @@ public enum ImageGrid {
                     border: border, scale: scale, borderValue: borderValue)
     }
 
-    /// The separator's gray for a grid of these images: white, as usual, unless the images' own
-    /// edges are mostly light (icons on a white background), where white lines and empty cells
-    /// vanished into the tiles — then a dark gray that shows against them.
+    /// The separator's gray for a grid of these images: white, as usual, unless a quarter or more
+    /// of the images' edge pixels are near white (icons on a white background), where white lines
+    /// and empty cells vanished into the tiles — then a dark gray that shows against them (the mean
+    /// edge brightness missed grids of a few icons that fill their frames).
     public static func separatorValue(flat: [Float], count: Int, channels: Int, height: Int, width: Int) -> UInt8 {
-        let per = channels * height * width
+        let per = channels * height * width, plane = height * width
         guard count > 0, height > 0, width > 0, flat.count >= count * per else { return 255 }
-        var sum: Double = 0, n = 0
-        for i in 0..<count {
-            for c in 0..<channels {
-                let base = i * per + c * height * width
-                for x in 0..<width { sum += Double(flat[base + x]) + Double(flat[base + (height - 1) * width + x]); n += 2 }
-                for y in 1..<max(1, height - 1) { sum += Double(flat[base + y * width]) + Double(flat[base + y * width + width - 1]); n += 2 }
-            }
+        var light = 0, n = 0
+        func look(_ i: Int, _ p: Int) {
+            n += 1
+            if (0..<channels).allSatisfy({ flat[i * per + $0 * plane + p] > 0.9 }) { light += 1 }
         }
-        return n > 0 && sum / Double(n) > 0.8 ? 64 : 255
+        for i in 0..<count {
+            for x in 0..<width { look(i, x); if height > 1 { look(i, (height - 1) * width + x) } }
+            for y in 1..<max(1, height - 1) { look(i, y * width); if width > 1 { look(i, y * width + width - 1) } }
+        }
+        return light * 4 >= n ? 64 : 255
     }
 
     /// The grid encoded as PNG.

@@ -105,8 +105,9 @@ enum TrainPreset: String, ExpressibleByArgument, CaseIterable {
         t.outputBiasFromData = t.outputBiasFromData ?? (t.model == .mlp && VAEConfig.Likelihood.oneOutputPerPixel.contains(t.likelihood!))
         switch self {
         case .burda2015VAE: t.objective = t.objective ?? .elbo
-        case .burda2015IWAE5: t.objective = t.objective ?? .iwae; t.k = t.k ?? 5
-        case .burda2015IWAE50: t.objective = t.objective ?? .iwae; t.k = t.k ?? 50
+        // (K only for the bound: --objective elbo given with these was refused for a --k never given)
+        case .burda2015IWAE5: t.objective = t.objective ?? .iwae; if t.objective == .iwae { t.k = t.k ?? 5 }
+        case .burda2015IWAE50: t.objective = t.objective ?? .iwae; if t.objective == .iwae { t.k = t.k ?? 50 }
         case .mosesVAE, .mosesCPU: break
         }
         return t

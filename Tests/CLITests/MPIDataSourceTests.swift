@@ -78,8 +78,18 @@ final class MPIDataSourceTests: XCTestCase {
         let four = tempRunDir("mpi-t4")
         let split = try MPIRun.runTwoCommandLines(args(four), args(four, ["--ignore", "id_x"]))
         XCTAssertNotEqual(split.status, 0)
-        XCTAssertTrue(split.stderr.contains("rank 1 of 2 has another value of the table's columns (--label, --ignore, or the file's columns and category levels) than rank 0"),
+        XCTAssertTrue(split.stderr.contains("rank 1 of 2 reads other data than rank 0 — another file, or another --label, --ignore or --test-fraction"),
                       split.stderr.replacingOccurrences(of: "\n", with: " | "))
+        // another file on one rank: said to be other data (it was "another value of --batch", which
+        // neither rank gave: a table's batch follows its rows)
+        let short = csv + ".short.csv"
+        let lines = try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n")
+        try AtomicFile.write(lines.prefix(150).joined(separator: "\n") + "\n", to: short)
+        defer { try? FileManager.default.removeItem(atPath: short) }
+        func plain(_ data: String) -> [String] { ["train", "--data", data, "--label", "kind", "--epochs", "1", "--threads", "1", "--no-report", "--out", four + "-b"] }
+        let other = try MPIRun.runTwoCommandLines(plain(csv), plain(short))
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("rank 1 of 2 reads other data than rank 0 — another file"), other.stderr.replacingOccurrences(of: "\n", with: " | "))
     }
 
     func testConditionalDenoisingModelMatchesOneProcess() throws {

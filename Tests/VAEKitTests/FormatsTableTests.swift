@@ -143,6 +143,11 @@ final class FormatsTableTests: XCTestCase {
         let e = try TableEncoder.fit(try table("a,sparse,b\n" + rows.joined(separator: "\n") + "\n"), options: options(testFraction: 0))
         XCTAssertTrue(e.notes.contains { $0.contains("column 1 ('a'): 1 training value lies over 1,000 times the others' spread from them (3.4e+38)") && $0.contains("check that cell") }, "\(e.notes)")
         XCTAssertFalse(e.notes.contains { $0.contains("('sparse')") || $0.contains("('b')") }, "\(e.notes)")
+        // two such values (2% of the rows) too: they were missed
+        var two = (1...150).map { "\($0)" }
+        two[3] = "3.4e38"; two[5] = "3.4e38"
+        let t = try TableEncoder.fit(try table("n\n" + two.joined(separator: "\n") + "\n"), options: options(testFraction: 0))
+        XCTAssertTrue(t.notes.contains { $0.contains("column 1 ('n'): 2 training values lie over 1,000 times the others' spread") }, "\(t.notes)")
     }
 
     func testSplitIsSeededAndDeterministic() {

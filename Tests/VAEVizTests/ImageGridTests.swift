@@ -80,5 +80,12 @@ final class ImageGridTests: XCTestCase {
         XCTAssertEqual(ImageGrid.separatorValue(flat: images(edge: 0), count: 3, channels: 1, height: 4, width: 4), 255)
         XCTAssertEqual(ImageGrid.separatorValue(flat: [], count: 0, channels: 1, height: 4, width: 4), 255)
         XCTAssertEqual(ImageGrid.separatorValue(flat: [1], count: 1, channels: 1, height: 1, width: 1), 64)
+        // icons that fill their frames but for a white corner band: a third of the edge white is enough
+        // (the mean edge brightness, 0.5 here, kept white lines that vanished against the white)
+        let band = (0..<16).map { i -> Float in i % 4 == 3 || i / 4 == 0 ? 1 : 0.2 }
+        XCTAssertEqual(ImageGrid.separatorValue(flat: band + band, count: 2, channels: 1, height: 4, width: 4), 64)
+        // RGB: near white in every channel, not in one
+        let red = (0..<3).flatMap { c in [Float](repeating: c == 0 ? 1 : 0, count: 16) }
+        XCTAssertEqual(ImageGrid.separatorValue(flat: red, count: 1, channels: 3, height: 4, width: 4), 255)
     }
 }

@@ -138,6 +138,11 @@ public final class DataParallel {
             + DataParallel.fields(settings, prefix: "MPI ")
         let all = try comm.allgather([h.value, d.value] + named.map(\.hash))
         for (r, v) in all.enumerated() where v != all[0] {
+            // a table's sizes, batch and length come from its rows: another file on one rank showed as
+            // "another value of --batch" (given by no rank) — the data is what differs
+            if v[1] != all[0][1] && trainer.model.config.groups != nil {
+                throw VAEError("rank \(r) of \(size) reads other data than rank 0 — another file, or another --label, --ignore or --test-fraction (its training or test rows differ); every rank must run the same command line on the same data (a shared file system, or copies at the same paths)")
+            }
             if let i = (0..<named.count).first(where: { v[2 + $0] != all[0][2 + $0] }) {
                 let name = named[i].name
                 // (a table's items: their width comes from its columns, not from image flags)
