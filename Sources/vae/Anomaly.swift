@@ -137,6 +137,9 @@ struct Anomaly: ParsableCommand {
     }
 
     func run() throws {
+        if let o = out, o == "-" || OutputFile.isStandardOutput(o) {
+            throw ValidationError("--out \(o): vae anomaly prints its summary on standard output; write the scores to a .csv file")
+        }
         try OutputFile.requireFolder(out)
         threadOptions.apply()
         let loaded = try runArg.load()

@@ -10,7 +10,8 @@ struct Encode: ParsableCommand {
     @OptionGroup var runArg: RunArgument
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "train, test or all (all: the training items, then the test items; the id column says which item each row is).") var split = "test"
-    @Option(help: ArgumentHelp("Output CSV (default RUN/latents.csv).", valueName: "file.csv")) var out: String?
+    @Option(help: ArgumentHelp("Output CSV (default RUN/latents.csv; - writes standard output; a .gz name is gzipped).", valueName: "file.csv"),
+            transform: { $0 == "-" ? "/dev/stdout" : $0 }) var out: String?
     @OptionGroup var threadOptions: ThreadOptions
 
     func validate() throws {
@@ -109,7 +110,8 @@ struct Encode: ParsableCommand {
         if farOut > 0 {
             Console.note("note: \(Console.counted(farOut, "row")) (\(farIDs.joined(separator: ", "))\(farOut > 5 ? ", …" : "")) written with empty μ and σ: a value of the row lies far outside the training rows' range (over 1,000 standard deviations from its column's mean), so the model's code would be meaningless; check \(farOut == 1 ? "it" : "them")")
         }
-        print("wrote \(path) (\(Console.counted(items, "item")), latent \(k))")
+        // (on standard output the codes are the output: the summary goes beside them, to stderr)
+        OutputFile.summary("wrote \(path) (\(Console.counted(items, "item")), latent \(k))", for: path)
     }
 
     /// An image folder's file names, one per item of `set` (nil for other data).

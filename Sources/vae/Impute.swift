@@ -17,7 +17,8 @@ struct Impute: ParsableCommand {
     @Option(help: ArgumentHelp("The CSV file with missing cells (- reads standard input).", valueName: "file.csv"),
             transform: { $0 == "-" ? "/dev/stdin" : $0 })
     var data: String
-    @Option(help: ArgumentHelp("Where to write the filled table (a .gz name is gzipped).", valueName: "file.csv")) var out: String
+    @Option(help: ArgumentHelp("Where to write the filled table (- writes standard output; a .gz name is gzipped).", valueName: "file.csv"),
+            transform: { $0 == "-" ? "/dev/stdout" : $0 }) var out: String
     @Option(help: "importance (importance resampling, the default) or mean (Metropolis–Hastings chains on z averaged, as vae inpaint --fill mean).")
     var fill = "importance"
     @Option(help: "Pseudo-Gibbs iterations per chain (--fill mean: Metropolis–Hastings steps).") var iterations = 30
@@ -96,7 +97,7 @@ struct Impute: ParsableCommand {
         let result = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
         let unlabelledLines = Set(unlabelled.map { Int(table.rowLines[Int(rows.ids[$0]) - 1]) })
         let unfilled = result.unfilledLines.filter { !unlabelledLines.contains($0) }
-        print("filled \(Console.counted(result.filled, "missing cell")) of \(Console.counted(rows.count, "row")); wrote \(out)")
+        OutputFile.summary("filled \(Console.counted(result.filled, "missing cell")) of \(Console.counted(rows.count, "row")); wrote \(out)", for: out)
         if !unlabelled.isEmpty, let label = info.schema.label {
             let lines = unlabelledLines.sorted()
             Console.note("note: \(Console.counted(lines.count, "row")) left as \(lines.count == 1 ? "it is" : "they are"): \(lines.count == 1 ? "its" : "their") '\(label.name)' cell is empty, and the model is conditional (the label is one of its inputs); give \(lines.count == 1 ? "it its" : "them their") label to have \(lines.count == 1 ? "it" : "them") filled: line\(lines.count == 1 ? "" : "s") \(lines.prefix(20).map(String.init).joined(separator: ", "))\(lines.count > 20 ? ", …" : "")")

@@ -619,6 +619,17 @@ extension Checkpoint.Loaded {
     }
 }
 
+extension OutputFile {
+    /// Standard output named as a file (`-` is given as /dev/stdout).
+    static func isStandardOutput(_ path: String) -> Bool { ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"].contains(path) }
+
+    /// A command's last line: on standard output, unless the output itself goes there (it was the
+    /// last line of the CSV: "wrote /dev/stdout (30 items, latent 2)").
+    static func summary(_ line: String, for path: String) {
+        if isStandardOutput(path) { Console.note(line) } else { print(line) }
+    }
+}
+
 /// Image-grid helpers shared by the picture commands.
 enum Pictures {
     static func grid(_ images: Tensor, shape: [Int], columns: Int, scale: Int = 2) -> [UInt8] {

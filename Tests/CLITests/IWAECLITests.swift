@@ -194,6 +194,10 @@ final class IWAECLITests: XCTestCase {
             XCTAssertEqual(r.status, 2, "\(flags): \(r.stderr)")
             XCTAssertTrue(r.stderr.contains(said) && !r.stderr.contains("nonexistent"), "\(flags): \(r.stderr)")
         }
+        // an IWAE preset told to train the ELBO takes no K of its own (it was refused for a --k never given)
+        r = try CLI.run(["train", "--data", "/nonexistent/items.csv", "--preset", "burda2015-iwae5", "--objective", "elbo", "--out", tempRunDir("pe")])
+        XCTAssertEqual(r.status, 1, r.stderr)
+        XCTAssertTrue(r.stderr.contains("/nonexistent/items.csv") && !r.stderr.contains("--k"), r.stderr)
         r = try CLI.run(["train", "--data", data, "--objective", "bogus", "--out", tempRunDir("o")])
         XCTAssertEqual(r.status, 2)
         r = try CLI.run(["train", "--data", data, "--adam-eps", "0", "--out", tempRunDir("e")])

@@ -292,6 +292,18 @@ final class TableCLITests: XCTestCase {
             XCTAssertEqual(r.status, 2, r.stderr)
             XCTAssertTrue(r.stderr.contains("--ignore takes column names separated by commas, and '\(ignore)' has an empty one"), r.stderr)
         }
+        // - writes standard output: the CSV alone there, the summary on stderr (it was the CSV's last
+        // line, and - made a file of that name); vae anomaly, whose summary is on stdout, refuses it
+        let toStdout = try CLI.run(["encode", run, "--data", far, "--out", "-"])
+        XCTAssertEqual(toStdout.status, 0, toStdout.stderr)
+        XCTAssertEqual(toStdout.stdout, try String(contentsOfFile: farCodes, encoding: .utf8))
+        XCTAssertTrue(toStdout.stderr.contains("wrote /dev/stdout (3 items, latent 2)"), toStdout.stderr)
+        let filledOut = try CLI.run(["impute", run, "--data", alone, "--out", "-", "--iterations", "5", "--chains", "2"])
+        XCTAssertEqual(filledOut.status, 0, filledOut.stderr)
+        XCTAssertEqual(filledOut.stdout, try String(contentsOfFile: alone + ".out", encoding: .utf8))
+        let scoresOut = try CLI.run(["anomaly", run, "--out", "-"])
+        XCTAssertEqual(scoresOut.status, 2, scoresOut.stderr)
+        XCTAssertTrue(scoresOut.stderr.contains("vae anomaly prints its summary on standard output"), scoresOut.stderr)
         // a folder given to a table run is said to be one (it was read as images: "the images differ in size")
         let folder = try CLI.run(["encode", run, "--data", AtomicFile.split(run).directory])
         XCTAssertEqual(folder.status, 1, folder.stderr)
