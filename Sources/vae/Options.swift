@@ -355,6 +355,12 @@ struct RunArgument: ParsableArguments {
             return d
         }
         try data.requireRecordedOrGiven(loaded, run: run)
+        // an image run given a table or a text file: said so (it was read as a table of 1×1×5
+        // "images", after a note about its label column)
+        if loaded.table == nil, let p = data.data, AtomicFile.regularFileSize(p) != nil,
+           [".csv", ".csv.gz", ".tsv", ".txt", ".txt.gz", ".smi", ".smi.gz"].contains(where: { p.lowercased().hasSuffix($0) }) {
+            throw VAEError("\(p) is a \(p.lowercased().contains(".csv") || p.lowercased().hasSuffix(".tsv") ? "CSV table" : "text file"), and the run in \(run) was trained on images: pass --data DIR, a folder of its kind of images (IDX or CIFAR-10 files, or PNG/JPEG)")
+        }
         try data.checkImageFlags(stored: loaded.config?.data?.imageOptions)
         var d: Dataset
         do {

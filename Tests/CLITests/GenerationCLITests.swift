@@ -58,6 +58,13 @@ final class GenerationCLITests: XCTestCase {
         XCTAssertEqual(number(#"denoised by the VAE: [0-9.]+"#, page), number(#"VAE [0-9.]+"#, d.stdout), d.stdout)
         XCTAssertEqual(number(#"3×3 median filter: [0-9.]+"#, page), number(#"median filter [0-9.]+"#, d.stdout), d.stdout)
         XCTAssertNotNil(number(#"noisy [0-9.]+"#, d.stdout))
+        // an image run given a CSV table is told so (it read a table of 1×1×5 "images")
+        try AtomicFile.write("a,b,label\n1,2,x\n3,4,y\n", to: copy + "/t.csv")
+        for command in ["evaluate", "encode", "report"] {
+            let r = try CLI.run([command, copy, "--data", copy + "/t.csv"])
+            XCTAssertEqual(r.status, 1, r.stderr)
+            XCTAssertTrue(r.stderr.contains("t.csv is a CSV table, and the run in \(copy) was trained on images: pass --data DIR"), r.stderr)
+        }
         // files of test items are named by the items' ids, from 0 as everywhere (test-0001.png was item 0)
         for (command, prefix) in [("reconstruct", "test"), ("denoise", "denoised"), ("inpaint", "inpainted")] {
             let dir = copy + "/each-" + command
