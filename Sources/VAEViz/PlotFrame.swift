@@ -52,14 +52,10 @@ struct PlotFrame {
         // data's; a legend wider than that pushed the plot aside and ran off the image)
         let room = Double(self.width) * 0.65 - left - 2 * pad - legendWidth([], s: s)
         let fits = max(8, min(Self.maxLegendName, Int((room + Double(s)) / Double(BitmapFont.advance * s))))
-        var entries = legend.map { e -> LegendEntry in
+        let cut = PlotFrame.cutNames(legend.map(\.name), fits: fits)
+        var entries = zip(legend, cut).map { e, name -> LegendEntry in
             var e = e
-            // cut in the middle: names that differ at their ends ("…-beach", "…-mountains") stay apart
-            // (cut at the end, both read "photos-from-the-sum...")
-            if e.name.count > fits {
-                let tail = (fits - 3) / 2
-                e.name = String(e.name.prefix(fits - 3 - tail)) + "..." + String(e.name.suffix(tail))
-            }
+            e.name = name
             return e
         }
         if entries.count > maxEntries {
@@ -86,6 +82,35 @@ struct PlotFrame {
 
     /// Legend names longer than this many characters are cut ("..." in their middle).
     static let maxLegendName = 28
+
+    /// `names` cut to `fits` characters so that different names stay different: in the middle
+    /// ("…-beach", "…-mountains" keep their ends; cut at the end, both read "photos-from-the-sum…"),
+    /// and where that still makes two alike, without the start and end all of them share ("Iris
+    /// gathered at the northern meadow site, summer survey of 2021" and its "southern", "western"
+    /// kin read "...northern meadow site..." rather than three "Iris gathe...ey of 2021").
+    static func cutNames(_ names: [String], fits: Int) -> [String] {
+        func middle(_ s: String) -> String {
+            guard s.count > fits, fits > 3 else { return s }
+            let tail = (fits - 3) / 2
+            return String(s.prefix(fits - 3 - tail)) + "..." + String(s.suffix(tail))
+        }
+        let plain = names.map(middle)
+        guard Set(plain).count < Set(names).count, names.count > 1 else { return plain }
+        var prefix = names[0], suffix = names[0]
+        for n in names.dropFirst() {
+            prefix = String(zip(prefix, n).prefix { $0 == $1 }.map(\.0))
+            suffix = String(zip(suffix.reversed(), n.reversed()).prefix { $0 == $1 }.map(\.0).reversed())
+        }
+        let shortest = names.map(\.count).min() ?? 0
+        if prefix.count + suffix.count > shortest { suffix = String(suffix.suffix(max(0, shortest - prefix.count))) }
+        guard prefix.count + suffix.count > 0 else { return plain }
+        let cores = names.map { n -> String in
+            let core = String(n.dropFirst(prefix.count).dropLast(suffix.count))
+            return (prefix.isEmpty ? "" : "...") + core + (suffix.isEmpty ? "" : "...")
+        }
+        let shown = zip(names, cores).map { n, c in n.count <= fits ? n : c.count <= fits ? c : middle(c) }
+        return Set(shown).count == Set(names).count ? shown : plain
+    }
     static func legendRowHeight(_ s: Int) -> Double { Double(BitmapFont.glyphHeight * s + 5 * s) }
 
     func px(_ v: Double) -> Double { left + x.fraction(v) * (right - left) }

@@ -41,7 +41,7 @@ public struct ScatterPlot: Sendable {
             // row k drawn at n − 1 − k (the top), named by its name cut to 16 characters
             let n = rows.count
             good = good.map { (x: $0.x, y: Double(n - 1) - $0.y, cls: $0.cls) }
-            let names = rows.map { $0.count > 16 ? String($0.prefix(8)) + "..." + String($0.suffix(5)) : $0 }
+            let names = PlotFrame.cutNames(rows, fits: 16)
             // (ticks in rising order, as the axis draws them: the value v is row n − 1 − v)
             yScale = AxisScale(lo: -0.5, hi: Double(n) - 0.5, ticks: (0..<n).map(Double.init), labels: names.reversed())
         }
