@@ -213,8 +213,8 @@ struct Anomaly: ParsableCommand {
         }
         let sorted = scores.sorted()
         let what = iwae.map { "IWAE-\($0) −log p(x)" } ?? "negative ELBO"
-        print(String(format: "scored %d items of %@ by %@: median %.2f, 95th percentile %.2f, max %.2f nats",
-                     scores.count, data.name, what, Anomaly.quantile(sorted, 0.5), Anomaly.quantile(sorted, 0.95), sorted.last!))
+        print(String(format: "scored %@ of %@ by %@: median %.2f, 95th percentile %.2f, max %.2f nats",
+                     Console.counted(scores.count, "item"), data.name, what, Anomaly.quantile(sorted, 0.5), Anomaly.quantile(sorted, 0.95), sorted.last!))
         var threshold: Double? = nil
         if let q = thresholdQuantile {
             // the run's test items of the classes it trained on, the first 20,000 of them, scored

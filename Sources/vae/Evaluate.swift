@@ -61,7 +61,7 @@ struct Evaluate: ParsableCommand {
         }
         let active = try Evaluator.activeUnits(loaded.model, set)
         out["active_units"] = active.count
-        Console.note("active units (variance of μ over the \(set.count) test items > 0.01, Burda et al. 2015): \(active.count) of \(loaded.model.latent)")
+        Console.note("active units (variance of μ over the \(Console.counted(set.count, "test item")) > 0.01, Burda et al. 2015): \(active.count) of \(loaded.model.latent)")
         if iwae > 0 {
             let n = min(limit ?? 1000, test.count)
             let t1 = Date()
@@ -87,8 +87,8 @@ struct Evaluate: ParsableCommand {
             // one item has no standard error: said, not "± nan"
             let spread = est.standardError.isFinite ? String(format: " ± %.2f nats (standard error)", est.standardError)
                 : (n == 1 ? " nats (one item: no standard error)" : " nats")
-            Console.note(String(format: "IWAE k = %d on %d test \(data.isImages ? "images" : "items")%@: −log p(x) ≈ %@%@, %.0f s",
-                                iwae, n, binary ? " (binarized, the fixed binarization of the test set)" : "", Evaluate.shown(est.mean, 2), spread,
+            Console.note(String(format: "IWAE k = %d on %@%@: −log p(x) ≈ %@%@, %.0f s",
+                                iwae, Console.counted(n, data.isImages ? "test image" : "test item"), binary ? " (binarized, the fixed binarization of the test set)" : "", Evaluate.shown(est.mean, 2), spread,
                                 Date().timeIntervalSince(t1)))
         }
         // a number JSON cannot hold: NaN (one item's standard error; an overflowed model) is null, an

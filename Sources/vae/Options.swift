@@ -102,7 +102,8 @@ struct DataOptions: ParsableArguments {
     }
 
     static func checkTableFlags(label: String?, ignore: String?, _ schema: TableSchema) throws {
-        if let label, label != schema.label?.name {
+        // (trimmed, as --ignore's names and the column names are)
+        if let label, label.trimmingCharacters(in: .whitespaces) != schema.label?.name {
             throw ValidationError("--label is fixed by the run's table: it has \(schema.label.map { "label \($0.name)" } ?? "no label"), this command line gives \(label); give the run's value or drop the flag")
         }
         if let ignore {
@@ -158,7 +159,7 @@ struct DataOptions: ParsableArguments {
             d = try Dataset.loadTable(path: path, stored: stored, trainedOn: trainedOn, resuming: resuming)
         } else {
             var o = TableOptions()
-            o.label = label
+            o.label = label?.trimmingCharacters(in: .whitespaces)   // (as --ignore's names and the header's are)
             o.ignore = ignore.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
             if let f = testFraction { o.testFraction = f }
             do {
