@@ -56,6 +56,7 @@ struct Impute: ParsableCommand {
         }
         try DataOptions.checkTableFlags(label: label, ignore: ignore, info.schema)
         let model = try loaded.feedForward("vae impute")
+        if AtomicFile.isDirectory(data) { throw DataOptions.folderForATable(data) }   // (as the other commands say it)
         let table = try CSVTable.read(path: data)
         let rows = try TableEncoder.apply(info.schema, to: table, unseenLevels: .missing)
         guard rows.count > 0 else { throw VAEError("\(data) has no data rows") }

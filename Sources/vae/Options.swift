@@ -54,6 +54,11 @@ struct DataOptions: ParsableArguments {
         try DataOptions.validateTableFlags(label: label, ignore: ignore)
     }
 
+    /// A folder given to a table run (its images were read, and their sizes refused).
+    static func folderForATable(_ dir: String) -> VAEError {
+        VAEError("\(dir) is a folder, and the run was trained on a CSV table: pass --data FILE.csv (a table with the run's columns)")
+    }
+
     /// --label and --ignore among themselves (also `vae impute`'s).
     static func validateTableFlags(label: String?, ignore: String?) throws {
         if let label, label.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--label needs a column's name") }
@@ -259,9 +264,7 @@ struct DataOptions: ParsableArguments {
             throw ValidationError("--label and --ignore are for CSV tables; \(dir) is a folder")
         }   // a path that does not exist is named as such by Dataset.load
         // a table run given a folder: said so (its images were read, and their sizes refused)
-        if table != nil && AtomicFile.isDirectory(dir) {
-            throw VAEError("\(dir) is a folder, and the run was trained on a CSV table: pass --data FILE.csv (a table with the run's columns)")
-        }
+        if table != nil && AtomicFile.isDirectory(dir) { throw DataOptions.folderForATable(dir) }
         // a folder with a split of its own given --test-fraction: refused before it is decoded (the
         // check after the load below covers IDX and CIFAR-10 files, read in a moment; a folder that
         // cannot be listed is left to Dataset.load, which says why)

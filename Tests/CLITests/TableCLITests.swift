@@ -305,9 +305,11 @@ final class TableCLITests: XCTestCase {
         XCTAssertEqual(scoresOut.status, 2, scoresOut.stderr)
         XCTAssertTrue(scoresOut.stderr.contains("vae anomaly prints its summary on standard output"), scoresOut.stderr)
         // a folder given to a table run is said to be one (it was read as images: "the images differ in size")
-        let folder = try CLI.run(["encode", run, "--data", AtomicFile.split(run).directory])
-        XCTAssertEqual(folder.status, 1, folder.stderr)
-        XCTAssertTrue(folder.stderr.contains("is a folder, and the run was trained on a CSV table: pass --data FILE.csv"), folder.stderr)
+        for args in [["encode", run, "--data", AtomicFile.split(run).directory], ["impute", run, "--data", AtomicFile.split(run).directory, "--out", run + "/f.csv"]] {
+            let folder = try CLI.run(args)
+            XCTAssertEqual(folder.status, 1, folder.stderr)
+            XCTAssertTrue(folder.stderr.contains("is a folder, and the run was trained on a CSV table: pass --data FILE.csv"), folder.stderr)
+        }
     }
 
     /// A table run whose file has moved: the advice says what a copy given with --data is (new data,

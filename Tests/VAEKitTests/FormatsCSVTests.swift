@@ -124,6 +124,8 @@ final class FormatsCSVTests: XCTestCase {
         FormatsFixture.assertVAEError(["t.csv line 2, column 3", "2 fields", "'c' and after are missing"]) {
             try parse("a,b,c\n1,2\n")
         }
+        // a scikit-learn header's count has one verb ("declares has 5")
+        FormatsFixture.assertVAEError(["2 fields, but the scikit-learn header (line 1) declares 3:"]) { try parse("2,2,a,b\n1,2,0\n3,4\n") }
         // a line without the header's delimiter says which one was chosen (it said "1 fields" only)
         FormatsFixture.assertVAEError(["t.csv line 2, column 2", "1 field, but the header (line 1) has 3",
                                        "fields are split at ';', the delimiter of the header line, and this line has no unquoted one"]) {

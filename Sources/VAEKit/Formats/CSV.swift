@@ -197,14 +197,15 @@ struct CSVParser {
             }
             blankLines.removeAll()
             guard record.count == columnCount else {
-                let what = sklearn == nil ? "the header (line \(headerLine))" : "the scikit-learn header (line \(headerLine)) declares"
+                // ("the scikit-learn header (line 1) declares has 5": one verb)
+                let what = sklearn == nil ? "the header (line \(headerLine)) has" : "the scikit-learn header (line \(headerLine)) declares"
                 if record.count > columnCount {
-                    throw fail(recordLine, columnCount, "\(record.count) fields, but \(what) has \(columnCount) — a field holding '\(printable(delimiter))' must be quoted (\"a\(printable(delimiter))b\")")
+                    throw fail(recordLine, columnCount, "\(record.count) fields, but \(what) \(columnCount) — a field holding '\(printable(delimiter))' must be quoted (\"a\(printable(delimiter))b\")")
                 }
                 // one field: no delimiter on the line at all — most likely another one than the header's
                 let split = record.count == 1 && options.delimiter == nil
                     ? " (fields are split at '\(printable(delimiter))', the delimiter of the header line, and this line has no unquoted one — give one delimiter throughout)" : ""
-                throw fail(recordLine, record.count, "\(record.count) field\(record.count == 1 ? "" : "s"), but \(what) has \(columnCount): \(missingName(record.count)) and after are missing\(split)")
+                throw fail(recordLine, record.count, "\(record.count) field\(record.count == 1 ? "" : "s"), but \(what) \(columnCount): \(missingName(record.count)) and after are missing\(split)")
             }
             guard spans.count + record.count <= options.maxCells else {
                 throw fail(recordLine, nil, "the table has more than \(FormatText.grouped(options.maxCells)) cells, the most SwiftVAE reads — split the file or drop columns")
