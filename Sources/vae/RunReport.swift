@@ -71,6 +71,7 @@ enum RunReport {
     /// The training items before the validation hold-out, from the count trained on (what a run
     /// records): the n with n − holdOutCount(n) = `trained`.
     static func beforeHoldOut(trained: Int, fraction f: Double) -> Int {
+        guard f > 0 else { return trained }   // (no hold-out: holdOutCount holds out at least one)
         let guess = Int((Double(trained) / max(1 - f, 1e-9)).rounded())
         return (max(trained, guess - 3)...(guess + 3)).first { $0 - Trainer.holdOutCount(count: $0, fraction: f) == trained } ?? guess
     }

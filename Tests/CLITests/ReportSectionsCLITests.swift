@@ -46,7 +46,7 @@ final class ReportSectionsCLITests: XCTestCase {
         XCTAssertGreaterThan(m.width, 10 * m.height, "one row of 15 images")
         let svg = try String(contentsOfFile: run + "/latent.svg", encoding: .utf8)
         XCTAssertFalse(svg.contains("z₂"), "a second axis")
-        XCTAssertTrue(svg.contains("label (a row per class)"), "the rows' axis")
+        XCTAssertTrue(svg.contains("class (a row each)"), "the rows' axis")
     }
 
     func testClassesRunReportHasAnomalySectionExplorerAndIWAE() throws {
