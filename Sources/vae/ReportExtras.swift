@@ -142,8 +142,9 @@ enum ReportExtras {
         let shown = Tensor(shape: batch.x.shape)
         for i in 0..<shown.count { shown[i] = observed[i] != 0 ? batch.x[i] : 0.5 }
         let psnr = Inpainting.psnrOnMissing(batch.x, filled, observed: observed)
-        let strips = [("bottom half missing", strip(shown)), (String(format: "filled in (Metropolis–Hastings on z, 20 steps, mean of 4 chains): %.2f dB on the missing pixels", psnr), strip(filled)),
-                      ("original", strip(batch.x))]
+        // the original first, as the denoising strips and vae inpaint's rows (it came last here)
+        let strips = [("original", strip(batch.x)), ("bottom half missing", strip(shown)),
+                      (String(format: "filled in (Metropolis–Hastings on z, 20 steps, mean of 4 chains): %.2f dB on the missing pixels", psnr), strip(filled))]
         for (i, s) in strips.enumerated() { files.append(("inpaint-\(i).png", s.1)) }
         page.addImageStrips("Inpainting", strips: strips.map { (label: $0.0, png: $0.1) },
                             caption: "PSNR over the missing pixels of the first \(scored) test images. vae inpaint \(run) --mask bottom --limit \(scored) compares it with the mean training image, one encode-decode and pseudo-Gibbs, with longer chains by default (100 steps, 8 chains; --iterations 20 --chains 4 are the page's, from other draws: a PSNR that differs in the last digits).")

@@ -98,6 +98,10 @@ final class CLITests: XCTestCase {
         for s in ["Loss curves", "Metrics", "Samples", "Reconstructions", "Latent manifold", "Latent space", "Interpolation", "data:image/png;base64,"] {
             XCTAssertTrue(html.contains(s), "report lacks \(s)")
         }
+        // the inpainting strips start with the original, as the denoising strips and vae inpaint's rows
+        let inpainting = try XCTUnwrap(html.range(of: "<h2>Inpainting</h2>").map { String(html[$0.upperBound...]) })
+        let original = try XCTUnwrap(inpainting.range(of: ">original<")), missing = try XCTUnwrap(inpainting.range(of: ">bottom half missing<"))
+        XCTAssertLessThan(original.lowerBound, missing.lowerBound, "the original strip comes first")
         for f in ["samples.png", "reconstructions.png", "manifold.png", "latent.png", "loss.png", "interpolation.png"] {
             _ = try decodePNG(run + "/" + f)
         }
