@@ -44,16 +44,28 @@ enum MPIJob {
         let kept = runFolder.map { "; \($0) holds the last checkpoint saved (continue with: \(Train.resumeLine($0, noReport: noReport)), which also starts a run that has no checkpoint yet)" } ?? ""
         let old = mpiStopMessage
         // rank 0 alone says it: a rank's own error is its line, and every other rank stopped for it
-        // added one more ("the docs promise one line")
-        mpiStopMessage = rank == 0 ? strdup("error: rank \(rank) of \(size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted) before this rank could finish a batch\(kept)\n") : nil
+        // added one more ("the docs promise one line") — and rank 1 when rank 0 itself is gone (on
+        // this machine: its process no longer there), which left the job's end without a word
+        mpiStopMessage = rank == 0 ? strdup("error: rank \(rank) of \(size): the job was stopped by mpirun (another rank ended, or mpirun was interrupted) before this rank could finish a batch\(kept)\n")
+            : rank == 1 && leaderPID > 0 ? strdup("error: rank 1 of \(size): the job was stopped by mpirun after rank 0 ended (killed?)\(kept)\n") : nil
         free(old)
     }
+
+    /// Rank 0's process id when it runs on this machine (0 otherwise): rank 1 speaks for the job
+    /// when it is gone.
+    nonisolated(unsafe) private static var leaderPID: pid_t = 0
 
     /// Joins the job if mpirun started this process; only rank 0 then prints notes.
     static func join() throws -> Communicator? {
         guard let c = try Communicator.joinIfLaunched() else { return nil }
         comm = c
         Console.quiet = !c.isLeader
+        // rank 0's pid and machine, for rank 1 to tell whether rank 0 is gone when mpirun stops it
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        let hostHash = host.prefix(strlen(host)).reduce(UInt64(0xcbf2_9ce4_8422_2325)) { ($0 ^ UInt64(UInt8(bitPattern: $1))) &* 0x100_0000_01b3 }
+        let seen = try c.allgather([UInt64(getpid()), hostHash])
+        leaderPID = c.rank == 1 && seen[0][1] == hostHash ? pid_t(seen[0][0]) : 0
         // mpirun ends the job with SIGTERM when a rank dies or mpirun is interrupted (SIGKILL
         // follows a second later): say so at once, from the signal handler itself.
         setStopMessage(rank: c.rank, size: c.size)
@@ -70,7 +82,8 @@ enum MPIJob {
     /// Says that mpirun stopped the job (and where the last checkpoint is) and exits 143 at once.
     /// Safe in a signal handler (one write of a prepared line).
     static func stoppedByMPIRun() -> Never {
-        if let m = mpiStopMessage { _ = write(2, m, strlen(m)) }
+        // (kill(pid, 0) is async-signal-safe: rank 1's line only when rank 0's process is gone)
+        if let m = mpiStopMessage, leaderPID == 0 || kill(leaderPID, 0) != 0 { _ = write(2, m, strlen(m)) }
         AtomicFile.removeTemporariesNow()
         _exit(143)
     }

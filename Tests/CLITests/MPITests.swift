@@ -213,6 +213,26 @@ final class MPITests: XCTestCase {
         XCTAssertEqual(c.status, 0, c.stderr)
     }
 
+    /// Rank 0 itself killed: rank 1 says the job's end and where its checkpoint is (nobody did: rank
+    /// 0 alone speaks, and it was gone — only Open MPI's notice).
+    func testKilledRankZeroIsSaidByRankOne() throws {
+        _ = try MPIRun.require()
+        let run = tempRunDir("mpi-kill0")
+        let h = try startLongJob(run)
+        let (p, _, _) = h
+        let ranks = MPIRun.ranks(of: p.processIdentifier)
+        guard let rank0 = ranks[0] else { p.terminate(); return XCTFail("rank 0's pid not found among mpirun's children: \(ranks)") }
+        kill(rank0, SIGKILL)
+        let endedByItself = endsByItself(p, within: 300)
+        let r = CLI.finish(h)
+        XCTAssertTrue(endedByItself, "the job did not end within 300 s after rank 0 was killed")
+        XCTAssertNotEqual(r.status, 0)
+        let said = r.stderr.components(separatedBy: "error: rank 1 of 2: the job was stopped by mpirun after rank 0 ended (killed?)").count - 1
+        XCTAssertEqual(said, 1, r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        XCTAssertTrue(r.stderr.contains("continue with: mpirun -np 2 vae train --resume --out \(run)"), r.stderr.replacingOccurrences(of: "\n", with: " | "))
+        XCTAssertFalse(r.stderr.contains("error: rank 0 of 2:"))
+    }
+
     /// Ranks started with other training options (mpirun's `A : B`) stop at the start with one line
     /// naming the option: other --epochs left rank 1 waiting for rank 0 for ever, other --lr trained
     /// silently.
