@@ -137,7 +137,7 @@ struct Anomaly: ParsableCommand {
     }
 
     func run() throws {
-        if let o = out, o == "-" || OutputFile.isStandardOutput(o) {
+        if let o = out, o == "-" || AtomicFile.sameFile(o, "/dev/stdout") {
             throw ValidationError("--out \(o): vae anomaly prints its summary on standard output; write the scores to a .csv file")
         }
         try OutputFile.requireFolder(out)

@@ -69,7 +69,7 @@ struct Compress: ParsableCommand {
         let (archive, stats) = try codec.compress(Array(images.pixels[0..<(n * d)]), count: n, names: Array(names.prefix(n)),
                                                   source: data ?? self.images!, progress: { progress.update($0) })
         progress.finish()
-        let summaryStream = CompressIO.summary(for: out)   // (before the write: it may replace what stdout is)
+        let summaryStream = OutputFile.summary(for: out)   // (before the write: it may replace what stdout is)
         try AtomicFile.write(archive, to: out)
         let seconds = Date().timeIntervalSince(start)
         summaryStream(String(format: "compressed %@ into %@: %d bytes, %.4f bits/dim (initial bits %.5f bits/dim, %.2f%% of it); %.0f images/s",
@@ -109,11 +109,11 @@ struct Decompress: ParsableCommand {
         let (pixels, count, names) = try codec.decompress(bytes, source: archive, progress: { progress.update($0) })
         progress.finish()
         let target: String
-        let summaryStream = out.map(CompressIO.summary(for:)) ?? { print($0) }
+        let summaryStream = out.map(OutputFile.summary(for:)) ?? { print($0) }
         if let out {
             let idx = try IDX.encodeImages(pixels, count: count, rows: codec.shape[1], cols: codec.shape[2])
             // a .gz name is gzipped, as the IDX files MNIST ships (and every --data reads)
-            try AtomicFile.write(out.lowercased().hasSuffix(".gz") ? Gzip.compress(idx, level: 9) : idx, to: out)
+            try AtomicFile.write(Gzip.forName(out, idx, level: 9), to: out)
             target = out
         } else {
             let dir = outDir!, d = codec.pixels
@@ -191,13 +191,6 @@ enum CompressIO {
     static func refuseTerminal(_ out: String, what: String) throws {
         guard out == "/dev/stdout" || AtomicFile.sameFile(out, "/dev/stdout"), isatty(STDOUT_FILENO) == 1 else { return }
         throw ValidationError("--out - writes \(what), binary, to standard output, which is a terminal: redirect it (> FILE) or pipe it, or give --out FILE")
-    }
-
-    /// Where the summary line goes: standard output, unless the file written is standard output
-    /// itself or another stream (`--out /dev/stdout | …`: the line was appended to the archive).
-    static func summary(for out: String) -> (String) -> Void {
-        let stream = AtomicFile.sameFile(out, "/dev/stdout") || (AtomicFile.exists(out) && AtomicFile.regularFileSize(out) == nil)
-        return stream ? { Console.note($0) } : { print($0) }
     }
 
     /// The run's bits-back codec; a run it cannot code (not an mlp — named as what it is, not as

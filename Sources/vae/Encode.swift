@@ -57,6 +57,8 @@ struct Encode: ParsableCommand {
         var farOut = 0, farIDs: [String] = []
         let table = data.table != nil
         // written as it is encoded, a pass of at most 1,000 items at a time (never held whole)
+        // (on standard output the codes are the output: the summary goes beside them, to stderr)
+        let summary = OutputFile.summary(for: path)
         // (a .gz name is gzipped, as vae impute's and vae anomaly's: it was plain text under that name)
         try AtomicFile.write(to: path) { raw in try Gzip.writing(path, to: raw) { emit in
             try emit(Array((header + "\n").utf8))
@@ -110,8 +112,7 @@ struct Encode: ParsableCommand {
         if farOut > 0 {
             Console.note("note: \(Console.counted(farOut, "row")) (\(farIDs.joined(separator: ", "))\(farOut > 5 ? ", …" : "")) written with empty μ and σ: a value of the row lies far outside the training rows' range (over 1,000 standard deviations from its column's mean), so the model's code would be meaningless; check \(farOut == 1 ? "it" : "them")")
         }
-        // (on standard output the codes are the output: the summary goes beside them, to stderr)
-        OutputFile.summary("wrote \(path) (\(Console.counted(items, "item")), latent \(k))", for: path)
+        summary("wrote \(path) (\(Console.counted(items, "item")), latent \(k))")
     }
 
     /// An image folder's file names, one per item of `set` (nil for other data).

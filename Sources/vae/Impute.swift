@@ -95,10 +95,11 @@ struct Impute: ParsableCommand {
             }
             start = end
         }
+        let summary = OutputFile.summary(for: out)   // (the filled table on standard output: the line to stderr)
         let result = try CSVWriter.writeImputed(table, schema: info.schema, ids: rows.ids, means: means, to: out)
         let unlabelledLines = Set(unlabelled.map { Int(table.rowLines[Int(rows.ids[$0]) - 1]) })
         let unfilled = result.unfilledLines.filter { !unlabelledLines.contains($0) }
-        OutputFile.summary("filled \(Console.counted(result.filled, "missing cell")) of \(Console.counted(rows.count, "row")); wrote \(out)", for: out)
+        summary("filled \(Console.counted(result.filled, "missing cell")) of \(Console.counted(rows.count, "row")); wrote \(out)")
         if !unlabelled.isEmpty, let label = info.schema.label {
             let lines = unlabelledLines.sorted()
             Console.note("note: \(Console.counted(lines.count, "row")) left as \(lines.count == 1 ? "it is" : "they are"): \(lines.count == 1 ? "its" : "their") '\(label.name)' cell is empty, and the model is conditional (the label is one of its inputs); give \(lines.count == 1 ? "it its" : "them their") label to have \(lines.count == 1 ? "it" : "them") filled: line\(lines.count == 1 ? "" : "s") \(lines.prefix(20).map(String.init).joined(separator: ", "))\(lines.count > 20 ? ", …" : "")")

@@ -630,13 +630,13 @@ extension Checkpoint.Loaded {
 }
 
 extension OutputFile {
-    /// Standard output named as a file (`-` is given as /dev/stdout).
-    static func isStandardOutput(_ path: String) -> Bool { ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"].contains(path) }
-
-    /// A command's last line: on standard output, unless the output itself goes there (it was the
-    /// last line of the CSV: "wrote /dev/stdout (30 items, latent 2)").
-    static func summary(_ line: String, for path: String) {
-        if isStandardOutput(path) { Console.note(line) } else { print(line) }
+    /// Where a command's summary line goes: standard output, unless the file written is standard
+    /// output itself or another stream (`--out /dev/stdout | …`: the line was appended to the
+    /// archive, or was the last line of encode's CSV). Decided before the write, which may replace
+    /// what the path is.
+    static func summary(for out: String) -> (String) -> Void {
+        let stream = AtomicFile.sameFile(out, "/dev/stdout") || (AtomicFile.exists(out) && AtomicFile.regularFileSize(out) == nil)
+        return stream ? { Console.note($0) } : { print($0) }
     }
 }
 

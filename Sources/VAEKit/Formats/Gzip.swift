@@ -108,8 +108,10 @@ public enum Gzip {
     /// Whether a file of this name is written gzipped (it ends in `.gz`).
     public static func isGzipName(_ path: String) -> Bool { path.lowercased().hasSuffix(".gz") }
 
-    /// `data` as a file named `path` holds it: gzipped for a `.gz` name, else as it is.
-    public static func forName(_ path: String, _ data: [UInt8]) -> [UInt8] { isGzipName(path) ? compress(data, level: 6) : data }
+    /// `data` as a file named `path` holds it: gzipped (at `level`) for a `.gz` name, else as it is.
+    public static func forName(_ path: String, _ data: [UInt8], level: Int32 = 6) -> [UInt8] {
+        isGzipName(path) ? compress(data, level: level) : data
+    }
 
     /// Runs `body` with a writer whose bytes reach `emit` as a file named `path` holds them: through
     /// one gzip member, compressed piece by piece (memory bounded by a chunk), for a `.gz` name;
@@ -119,81 +121,64 @@ public enum Gzip {
         let gz = isGzipName(path)
         try withoutActuallyEscaping(emit) { emit in
             try withoutActuallyEscaping(body) { body in
-                if gz { try gzipping(to: emit, body) } else { try body(emit) }
-            }
-        }
-    }
-
-    private static func gzipping(to emit: @escaping ([UInt8]) throws -> Void,
-                                 _ body: @escaping (_ write: ([UInt8]) throws -> Void) throws -> Void) throws {
-        var stream = z_stream()
-        let status = deflateInit2_(&stream, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
-        precondition(status == Z_OK, "zlib deflateInit2 failed with status \(status) (out of memory?)")
-        defer { deflateEnd(&stream) }
-        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
-        func pass(_ bytes: [UInt8], _ flush: Int32) throws {
-            try bytes.withUnsafeBufferPointer { input in
-                stream.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
-                stream.avail_in = UInt32(input.count)
-                while true {
-                    let s = chunk.withUnsafeMutableBufferPointer { out -> Int32 in
-                        stream.next_out = out.baseAddress
-                        stream.avail_out = UInt32(out.count)
-                        return deflate(&stream, flush)
-                    }
-                    precondition(s != Z_STREAM_ERROR, "zlib deflate failed (stream error)")
-                    let n = chunk.count - Int(stream.avail_out)
-                    if n > 0 { try emit(Array(chunk[0..<n])) }
-                    // (all input taken once the output was not filled; a finish ends at the stream's end)
-                    if flush == Z_FINISH ? s == Z_STREAM_END : stream.avail_out != 0 { break }
+                guard gz else { return try body(emit) }
+                try gzipping(level: 6, to: { try emit(Array($0)) }) { write in
+                    try body { bytes in try bytes.withUnsafeBufferPointer { try write($0) } }
                 }
             }
         }
-        try body { bytes in
-            // (pieces of at most 1 GB: avail_in is 32 bits)
-            var i = 0
-            while i < bytes.count { let j = min(bytes.count, i + (1 << 30)); try pass(Array(bytes[i..<j]), Z_NO_FLUSH); i = j }
-        }
-        try pass([], Z_FINISH)
     }
 
     /// Compresses `data` into a single gzip member (windowBits 15 + 16). `level` is clamped to 0...9
     /// (or -1 for zlib's default).
     public static func compress(_ data: [UInt8], level: Int32 = 6) -> [UInt8] {
         let clamped = level == Z_DEFAULT_COMPRESSION ? level : min(max(level, 0), 9)
+        var output: [UInt8] = []
+        output.reserveCapacity(data.count / 2 + 64)
+        do {
+            try data.withUnsafeBufferPointer { input in
+                try gzipping(level: clamped, to: { output.append(contentsOf: $0) }) { write in try write(input) }
+            }
+        } catch {
+            preconditionFailure("zlib deflate: \(error)")   // (neither closure throws)
+        }
+        return output
+    }
+
+    /// The one deflate loop: a gzip member at `level`; `body` hands the input to its writer piece by
+    /// piece (each taken whole before the writer returns), and every piece of output — at most a
+    /// 256 KB chunk — goes to `emit`.
+    private static func gzipping(level: Int32, to emit: @escaping (UnsafeBufferPointer<UInt8>) throws -> Void,
+                                 _ body: @escaping (_ write: (UnsafeBufferPointer<UInt8>) throws -> Void) throws -> Void) throws {
         var stream = z_stream()
-        var status = deflateInit2_(&stream, clamped, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
-                                   zlibVersion(), Int32(MemoryLayout<z_stream>.size))
+        let status = deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size))
         precondition(status == Z_OK, "zlib deflateInit2 failed with status \(status) (out of memory?)")
         defer { deflateEnd(&stream) }
-
-        var output: [UInt8] = []
-        let bound = Int(deflateBound(&stream, UInt(data.count)))
-        output.reserveCapacity(min(bound, Int(Int32.max)))
-        let chunkSize = 256 * 1024
-        var chunk = [UInt8](repeating: 0, count: chunkSize)
-
-        data.withUnsafeBufferPointer { input in
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        func pass(_ input: UnsafeBufferPointer<UInt8>, _ flush: Int32) throws {
             var position = 0
-            let base = input.baseAddress
             repeat {
+                // (pieces of at most 1 GB: avail_in is 32 bits)
                 let feed = min(input.count - position, 1 << 30)
-                stream.next_in = base.map { UnsafeMutablePointer(mutating: $0 + position) }
+                stream.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: $0 + position) }
                 stream.avail_in = UInt32(feed)
                 position += feed
-                let flush = position >= input.count ? Z_FINISH : Z_NO_FLUSH
-                repeat {
-                    status = chunk.withUnsafeMutableBufferPointer { out in
+                let f = position >= input.count ? flush : Z_NO_FLUSH
+                while true {
+                    let s = chunk.withUnsafeMutableBufferPointer { out -> Int32 in
                         stream.next_out = out.baseAddress
                         stream.avail_out = UInt32(out.count)
-                        return deflate(&stream, flush)
+                        return deflate(&stream, f)
                     }
-                    precondition(status != Z_STREAM_ERROR, "zlib deflate failed (stream error)")
-                    output.append(contentsOf: chunk[0..<(chunkSize - Int(stream.avail_out))])
-                } while stream.avail_out == 0
+                    precondition(s != Z_STREAM_ERROR, "zlib deflate failed (stream error)")
+                    let n = chunk.count - Int(stream.avail_out)
+                    if n > 0 { try chunk.withUnsafeBufferPointer { try emit(UnsafeBufferPointer(rebasing: $0[0..<n])) } }
+                    // (all input taken once the output was not filled; a finish ends at the stream's end)
+                    if f == Z_FINISH ? s == Z_STREAM_END : stream.avail_out != 0 { break }
+                }
             } while position < input.count
         }
-        precondition(status == Z_STREAM_END, "zlib deflate did not finish (status \(status))")
-        return output
+        try body { try pass($0, Z_NO_FLUSH) }
+        try pass(UnsafeBufferPointer(start: nil, count: 0), Z_FINISH)
     }
 }
