@@ -77,9 +77,7 @@ struct Encode: ParsableCommand {
                         // training mean (1e22 in a column of about 5): the encoder extrapolates to a
                         // code without meaning (σ 0.0, μ 1e22) — written empty, as vae impute leaves
                         // such a row unfilled, and named
-                        let far = table && (0..<d).contains { j in
-                            (b.mask.map { $0[r * d + j] > 0 } ?? true) && !(abs(b.x[r * d + j]) <= Impute.farOutside)
-                        }
+                        let far = table && Impute.isFarOut(b.x.pointer + r * d, mask: b.mask.map { $0.pointer + r * d }, count: d)
                         if far { farOut += 1; if farIDs.count < 5 { farIDs.append(set.itemID(i)) } }
                         let sigma = (0..<k).map { Float.exp(0.5 * lv[r * k + $0]) }
                         let code = (0..<k).map { mu[r * k + $0] } + sigma

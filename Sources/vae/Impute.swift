@@ -34,6 +34,13 @@ struct Impute: ParsableCommand {
     /// is taken as an error of the data, not something to impute from.
     static let farOutside: Float = 1000
 
+    /// Whether one of the `count` values at `x` that `mask` shows (all without one) lies over
+    /// `farOutside` standard deviations out (or overflowed): vae impute leaves such a row unfilled,
+    /// vae encode writes it without a code.
+    static func isFarOut(_ x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, count: Int) -> Bool {
+        (0..<count).contains { j in (mask.map { $0[j] > 0 } ?? true) && !(abs(x[j]) <= farOutside) }
+    }
+
     func validate() throws {
         guard fill == "importance" || fill == "mean" else { throw ValidationError("--fill must be importance or mean") }
         guard (1...10_000).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 10000") }
@@ -86,10 +93,8 @@ struct Impute: ParsableCommand {
                 // but meaningless numbers. Such a row, or a fill as far out, is left unfilled (NaN).
                 for r in 0..<(end - start) {
                     let row = m.baseAddress! + (start + r) * w
-                    let far = (0..<w).contains { j in
-                        (observed.pointer[r * w + j] > 0 && abs(batch.x.pointer[r * w + j]) > Impute.farOutside)
-                            || abs(row[j]) > Impute.farOutside
-                    }
+                    let far = Impute.isFarOut(batch.x.pointer + r * w, mask: observed.pointer + r * w, count: w)
+                        || Impute.isFarOut(row, mask: nil, count: w)
                     if far || unlabelled.contains(start + r) { row.update(repeating: .nan, count: w) }
                 }
             }

@@ -57,7 +57,7 @@ enum RunReport {
         if let b = state.bestEpoch {
             let score = state.bestValidation.map { String(format: " (validation −ELBO %.2f)", $0) } ?? ""
             let last = metrics.last?.epoch ?? b
-            if state.epoch >= options.epochs || state.stoppedEarly == true {
+            if state.hasEnded(epochs: options.epochs) {
                 text += "; the best epoch was \(b)\(score), and the model kept — the one below — is that epoch's"
                     + (state.stoppedEarly == true ? " (stopped after \(last - b) epoch\(last - b == 1 ? "" : "s") without a better score)" : "")
                     + (b != last ? "; the curves and metrics run to epoch \(last)" : "")
@@ -152,7 +152,7 @@ enum RunReport {
             // A table: no pictures of rows; its columns' errors, the latent space, anomaly scores.
             try ReportExtras.addColumnErrors(&page, model, data)
             return try finishTable(&page, dir: dir, model: model, metrics: metrics, options: options, data: data, seed: seed,
-                                   best: state.bestEpoch, kept: state.epoch >= options.epochs || state.stoppedEarly == true, files: &files)
+                                   best: state.bestEpoch, kept: state.hasEnded(epochs: options.epochs), files: &files)
         }
         let (a, b) = Figures.interpolationPair(data.test)
         do {
@@ -164,7 +164,7 @@ enum RunReport {
         }
 
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics, best: state.bestEpoch, kept: state.epoch >= options.epochs || state.stoppedEarly == true)
+            let loss = Figures.lossChart(metrics, best: state.bestEpoch, kept: state.hasEnded(epochs: options.epochs))
             files.append(("loss.png", loss.png))
             files.append(("loss.svg", Array(loss.svg.utf8)))
             let k = metrics.last?.train_iwae_k ?? 1

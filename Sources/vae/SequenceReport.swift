@@ -98,7 +98,7 @@ enum SequenceReport {
             ("SwiftVAE", SwiftVAE.version),
         ].compactMap { $0 })
         if !metrics.isEmpty {
-            let loss = Figures.lossChart(metrics, per: "item", best: state.bestEpoch, kept: state.epoch >= options.epochs || state.stoppedEarly == true)
+            let loss = Figures.lossChart(metrics, per: "item", best: state.bestEpoch, kept: state.hasEnded(epochs: options.epochs))
             files.append(("loss.png", loss.png))
             page.addSVG("Loss curves", svg: loss.svg, caption: "Negative ELBO in nats per item (reconstruction + KL, the KL weight not applied).")
             var klChart = LineChart(title: "KL(q(z|x) ‖ p(z)) per item", xLabel: "epoch", yLabel: "nats")

@@ -37,14 +37,8 @@ struct VAECLI: ParsableCommand {
         } catch let error as VAEError {
             let code: Int32 = error.isUsage ? 2 : 1
             if MPIJob.comm != nil { MPIJob.fail(error.message, code: code) }  // ends every rank
-            // before the ranks joined (Open MPI's library not loaded, a flag refused up front): rank 0
-            // says it and mpirun ends the job; another rank waits first, and speaks only if it alone
-            // met the error (every rank printed the same line, naming none)
-            if MPIJob.comm == nil, let rank = Communicator.launchedRank, rank != 0 {
-                sleep(2)
-                Console.error("rank \(rank): " + error.message)
-                Foundation.exit(code)
-            }
+            // before the ranks joined (Open MPI's library not loaded, a flag refused up front)
+            if MPIJob.comm == nil { otherRankSays(error.message, code: code) }
             Console.error(error.message + (error.isUsage ? " (see 'vae --help' or 'vae <command> --help')" : ""))
             Foundation.exit(code)
         } catch let error as ExitCode {
@@ -57,24 +51,27 @@ struct VAECLI: ParsableCommand {
                 Foundation.exit(0)
             }
             if code == .validationFailure {
-                // Under mpirun every rank usually reads the same command line and finds the same
-                // mistake: rank 0 says it and mpirun ends the job on that first failed rank, so the
-                // others wait two seconds first (one line, not one per rank). A rank still alive then
-                // is the only one with the mistake (mpirun's ranks can have command lines of their
-                // own): it says it, naming itself.
-                // (after the ranks joined, the job's own way: rank 0 says it, and the job ends)
+                // under mpirun: after the ranks joined, the job's own way (rank 0 says it, and the job
+                // ends); before, rank 0 alone unless another rank alone met it (otherRankSays)
                 if MPIJob.comm != nil { MPIJob.fail(message(for: error), code: 2) }
-                if let rank = Communicator.launchedRank, rank != 0 {
-                    sleep(2)
-                    Console.error("rank \(rank): \(message(for: error)) (see 'vae --help' or 'vae <command> --help'; every rank must run the same command line)")
-                    Foundation.exit(2)
-                }
+                otherRankSays("\(message(for: error)) (see 'vae --help' or 'vae <command> --help'; every rank must run the same command line)", code: 2)
                 Console.error("\(message(for: error)) (see 'vae --help' or 'vae <command> --help')")
                 Foundation.exit(2)
             }
             Console.error(message(for: error))
             Foundation.exit(code.rawValue == 0 ? 1 : code.rawValue)
         }
+    }
+
+    /// Under mpirun, before the ranks joined, every rank usually meets the same error: rank 0 says
+    /// it and mpirun ends the job on that first failed rank, so another rank waits two seconds
+    /// first (one line, not one per rank). A rank still alive then is the only one with the error
+    /// (mpirun's ranks can have command lines of their own): it says it, naming itself, and exits.
+    static func otherRankSays(_ line: String, code: Int32) {
+        guard let rank = Communicator.launchedRank, rank != 0 else { return }
+        sleep(2)
+        Console.error("rank \(rank): " + line)
+        Foundation.exit(code)
     }
 
     /// `--lr -1` as `--lr=-1`: a value that is a negative number would otherwise read as an option

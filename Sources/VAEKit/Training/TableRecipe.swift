@@ -54,9 +54,12 @@ public struct TableRecipe: Sendable {
     /// The classes chosen (nil: all).
     public var classes: [Int]?
     /// Under ``fewRows`` rows: one σ per column and batches of ``fewRowsBatch`` unless chosen.
-    public var small: Bool { rows < TableRecipe.fewRows }
+    public var small: Bool { TableRecipe.isSmall(rows) }
     /// The batch size a small table gets.
-    public var smallBatch: Int { min(TableRecipe.fewRowsBatch, max(1, rows)) }
+    public var smallBatch: Int { TableRecipe.smallBatch(rows) }
+
+    static func isSmall(_ rows: Int) -> Bool { rows < fewRows }
+    static func smallBatch(_ rows: Int) -> Int { min(fewRowsBatch, max(1, rows)) }
 
     /// Sets the batch size, epochs, early stopping and classes of `options`.
     public func apply(to options: inout TrainingOptions) {
@@ -78,7 +81,7 @@ public struct TableRecipe: Sendable {
         var rows = choices.classes.map { data.train.filtered(classes: $0).count } ?? data.train.count
         let fraction = choices.validationFraction
         if fraction > 0 { rows -= Trainer.holdOutCount(count: rows, fraction: fraction) }
-        let small = rows < fewRows
+        let small = isSmall(rows)
         let numeric: FeatureGroup.Kind
         switch choices.likelihood ?? (small ? .gaussianLearned : .gaussianHeteroscedastic) {
         case .gaussian: numeric = .gaussian
@@ -95,8 +98,7 @@ public struct TableRecipe: Sendable {
         config.latent = choices.latent ?? min(8, max(2, table.schema.width / 2))
         // small tables overfit a wide network: 64 units below 5,000 rows
         config.hidden = choices.hidden ?? [rows < 5000 ? 64 : 128]
-        let smallBatch = min(fewRowsBatch, max(1, rows))
-        let batchSize = choices.batchSize ?? (small ? smallBatch : max(1, min(128, rows)))
+        let batchSize = choices.batchSize ?? (small ? smallBatch(rows) : max(1, min(128, rows)))
         // at least 2,000 optimizer steps (a 500-row table gets 500 epochs); with early stopping 250
         // steps (at least 20 epochs) without a better validation score end it
         let perEpoch = max(1, (rows + batchSize - 1) / batchSize)

@@ -169,6 +169,9 @@ public struct TrainingState: Codable, Equatable, Sendable {
 }
 
 extension TrainingState {
+    /// Whether a run of `epochs` epochs standing here has ended: every epoch done, or stopped early.
+    public func hasEnded(epochs: Int) -> Bool { epoch >= epochs || stoppedEarly == true }
+
     /// Where a run stands, in words that count epochs from 1 as the progress display does:
     /// "in epoch 5 of 20, at batch 1191" (4 epochs done), or at an epoch's end "after epoch 4 of 20".
     public func position(of totalEpochs: Int) -> String {
@@ -389,7 +392,7 @@ public final class Trainer {
     }
 
     public var batchesPerEpoch: Int { (data.train.count + options.batchSize - 1) / options.batchSize }
-    public var isFinished: Bool { st.epoch >= options.epochs || st.stoppedEarly == true }
+    public var isFinished: Bool { st.hasEnded(epochs: options.epochs) }
 
     /// How many of `count` training items early stopping holds out: `fraction` of them, at least one.
     public static func holdOutCount(count n: Int, fraction f: Double) -> Int { min(n, max(1, Int((Double(n) * f).rounded()))) }

@@ -212,7 +212,7 @@ public final class TrainingRun {
             throw VAEError("\(directory)/\(Checkpoint.weightsFile) has no optimizer state, so training cannot resume exactly; start a new run")
         }
         var best = loaded.bestWeights
-        if let b = loaded.state.bestEpoch, best == nil && !(loaded.state.epoch >= options.epochs || loaded.state.stoppedEarly == true) {
+        if let b = loaded.state.bestEpoch, best == nil && !loaded.state.hasEnded(epochs: options.epochs) {
             // A finished run with a validation set keeps only the best epoch's weights. When that
             // was the last epoch they are the last weights too, and more epochs continue exactly.
             guard b == loaded.state.epoch else {
